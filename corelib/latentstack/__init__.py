@@ -1,0 +1,78 @@
+"""latentstack: pretrained language models beyond chat, as plugins.
+
+Typed getters build role implementations by name::
+
+    import latentstack
+    emb = latentstack.get_embedder("bert", model="minilm", pooling="mean")
+    vectors = emb.embed_many(["a sentence", "another"])
+
+Nothing heavy (torch, faiss, onnxruntime, peft) is imported here.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from typing import Any
+
+from latentstack.errors import LatentstackError
+from latentstack.hookspecs import hookimpl
+from latentstack.interfaces import Adapter, Classifier, Embedder, Generator, Index
+from latentstack.registry import get_registry, reset_registry
+from latentstack.sources import list_models, resolve_model
+
+try:
+    __version__ = importlib.metadata.version("latentstack")
+except importlib.metadata.PackageNotFoundError:  # running from a source tree
+    __version__ = "0.0.0+source"
+
+
+def get_embedder(name: str, **options: Any) -> Embedder:
+    """Build the Embedder registered as ``name`` with its config options."""
+    return get_registry().create("embedder", name, **options)  # type: ignore[return-value]
+
+
+def get_index(name: str, **options: Any) -> Index:
+    """Build the Index registered as ``name`` with its config options."""
+    return get_registry().create("index", name, **options)  # type: ignore[return-value]
+
+
+def get_classifier(name: str, **options: Any) -> Classifier:
+    """Build the Classifier registered as ``name`` with its config options."""
+    return get_registry().create("classifier", name, **options)  # type: ignore[return-value]
+
+
+def get_adapter(name: str, **options: Any) -> Adapter:
+    """Build the Adapter registered as ``name`` with its config options."""
+    return get_registry().create("adapter", name, **options)  # type: ignore[return-value]
+
+
+def get_generator(name: str, **options: Any) -> Generator:
+    """Build the Generator registered as ``name`` with its config options."""
+    return get_registry().create("generator", name, **options)  # type: ignore[return-value]
+
+
+def register_plugin(plugin: Any, name: str) -> None:
+    """Register an in-process plugin (a module or object with hookimpls) under ``name``."""
+    get_registry().add_plugin(plugin, name)
+
+
+__all__ = [
+    "Adapter",
+    "Classifier",
+    "Embedder",
+    "Generator",
+    "Index",
+    "LatentstackError",
+    "__version__",
+    "get_adapter",
+    "get_classifier",
+    "get_embedder",
+    "get_generator",
+    "get_index",
+    "get_registry",
+    "hookimpl",
+    "list_models",
+    "register_plugin",
+    "reset_registry",
+    "resolve_model",
+]

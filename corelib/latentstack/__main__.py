@@ -1,0 +1,5 @@
+"""``python -m latentstack`` is the CLI."""
+
+from latentstack.cli import main
+
+main()

@@ -1,0 +1,81 @@
+"""``latentstack bench``: the group every benchmark suite joins, and its shared options."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from latentstack.bench.report import BenchReport
+
+DEFAULT_OUT = Path("benchmarks/results")
+
+
+@click.group()
+def bench() -> None:
+    """Benchmark suites: every method on the same data, in one run.
+
+    Each suite takes --data, --methods, --limit, --seed, --json and --out. With --json
+    exactly one JSON object goes to stdout; progress goes to stderr. NAME.json, NAME.md
+    and NAME.png are written under --out (default benchmarks/results/).
+    """
+
+
+def bench_options(default_methods: str, data_required: bool = True) -> Callable[[Callable[..., Any]], Any]:
+    """The options every suite shares; the command receives them as keyword arguments."""
+
+    def wrap(fn: Callable[..., Any]) -> Any:
+        opts = [
+            click.option("--data", type=click.Path(exists=True, dir_okay=False), required=data_required,
+                         help="The data file (format depends on the suite)."),
+            click.option("--methods", default=default_methods, show_default=True,
+                         help="Comma-separated methods to run, in order."),
+            click.option("--limit", type=int, default=None, help="A seeded sample of this many items."),
+            click.option("--seed", type=int, default=0, show_default=True, help="Seed for sampling and training."),
+            click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout."),
+            click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT,
+                         show_default=True, help="Folder for NAME.json, NAME.md and NAME.png."),
+        ]
+        for opt in reversed(opts):
+            fn = opt(fn)
+        return fn
+
+    return wrap
+
+
+def split_methods(methods: str, known: list[str]) -> list[str]:
+    """Parse --methods; an unknown one is a usage error that lists the known ones."""
+    chosen = [m.strip() for m in methods.split(",") if m.strip()]
+    unknown = [m for m in chosen if m not in known]
+    if unknown or not chosen:
+        msg = f"unknown method(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(known)}"
+        raise click.BadParameter(msg, param_hint="--methods")
+    return chosen
+
+
+def emit(report: BenchReport, *, as_json: bool, out: Path) -> None:
+    """Write the report files, then print JSON (stdout) or the Markdown table."""
+    from latentstack.bench.writers import markdown, write_all
+
+    paths = write_all(report, out)
+    if as_json:
+        click.echo(json.dumps(report.to_dict()))
+    else:
+        click.echo(markdown(report))
+        click.echo("Wrote " + ", ".join(map(str, paths)), err=True)
+
+
+def suite(fn: Callable[..., BenchReport]) -> Callable[..., None]:
+    """Decorate a suite body that returns a BenchReport; handles writing and printing."""
+
+    @functools.wraps(fn)
+    def run(**kwargs: Any) -> None:
+        as_json, out = kwargs.pop("as_json"), kwargs.pop("out")
+        report = fn(**kwargs)
+        emit(report, as_json=as_json, out=out)
+
+    return run

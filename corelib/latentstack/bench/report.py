@@ -1,0 +1,93 @@
+"""A benchmark run's results and the environment they were measured in."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def cpu_name() -> str:
+    """The CPU's model name from /proc/cpuinfo, else platform.processor()."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def threads() -> int:
+    """Threads torch would use (read without importing torch unless it is loaded already)."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        return int(torch.get_num_threads())
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def environment() -> dict[str, Any]:
+    """Versions, CPU and threads, recorded beside every benchmark's figures."""
+    env: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu": cpu_name(),
+        "cores": os.cpu_count(),
+        "threads": threads(),
+    }
+    for dist in ("latentstack", "torch", "transformers", "faiss-cpu", "onnxruntime", "peft", "numpy", "scikit-learn"):
+        if v := _version(dist):
+            env[dist] = v
+    return env
+
+
+@attrs.define
+class MethodResult:
+    """One method's figures: quality ``metrics`` and speed/size ``timing``."""
+
+    method: str
+    metrics: dict[str, float] = attrs.field(factory=dict)
+    timing: dict[str, float] = attrs.field(factory=dict)
+    extra: dict[str, Any] = attrs.field(factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form; ``extra`` only when set."""
+        out: dict[str, Any] = {"method": self.method, "metrics": self.metrics, "timing": self.timing}
+        if self.extra:
+            out["extra"] = self.extra
+        return out
+
+
+@attrs.define
+class BenchReport:
+    """A whole suite run: every method on the same data, in one process."""
+
+    suite: str
+    data: str
+    n: int
+    results: list[MethodResult] = attrs.field(factory=list)
+    params: dict[str, Any] = attrs.field(factory=dict)
+    env: dict[str, Any] = attrs.field(factory=environment)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The one JSON object of the output contract."""
+        return {
+            "suite": self.suite,
+            "data": self.data,
+            "n": self.n,
+            "params": self.params,
+            "env": self.env,
+            "results": [r.to_dict() for r in self.results],
+        }

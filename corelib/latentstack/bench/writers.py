@@ -1,0 +1,73 @@
+"""Write a BenchReport as NAME.json, NAME.md (a table) and NAME.png (a chart), atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from latentstack.atomic import atomic_file, write_json
+from latentstack.bench.report import BenchReport
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}" if abs(value) < 10 else f"{value:,.1f}"
+    return str(value)
+
+
+def markdown(report: BenchReport) -> str:
+    """A Markdown table, one row per method, metric then timing columns."""
+    metric_keys = list(dict.fromkeys(k for r in report.results for k in r.metrics))
+    timing_keys = list(dict.fromkeys(k for r in report.results for k in r.timing))
+    head = ["method", *metric_keys, *timing_keys]
+    lines = [
+        f"# {report.suite}: {report.data} (n={report.n})",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
+    for r in report.results:
+        cells = [r.method] + [_fmt(r.metrics.get(k, "")) for k in metric_keys]
+        cells += [_fmt(r.timing.get(k, "")) for k in timing_keys]
+        lines.append("| " + " | ".join(cells) + " |")
+    env = report.env
+    lines += ["", f"Environment: Python {env.get('python')}, torch {env.get('torch', '-')}, "
+              f"CPU {env.get('cpu')}, {env.get('threads')} threads.", ""]
+    if report.params:
+        lines.append("Parameters: " + ", ".join(f"{k}={v}" for k, v in sorted(report.params.items())))
+    return "\n".join(lines) + "\n"
+
+
+def bar_chart(report: BenchReport, path: Path, metrics: list[str] | None = None) -> None:
+    """Grouped bars: one group per metric, one bar per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    keys = metrics or list(dict.fromkeys(k for r in report.results for k in r.metrics))
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(keys) * max(1, len(report.results)) / 2), 4))
+    width = 0.8 / max(1, len(report.results))
+    x = np.arange(len(keys))
+    for i, r in enumerate(report.results):
+        ax.bar(x + i * width, [r.metrics.get(k, 0.0) for k in keys], width, label=r.method)
+    ax.set_xticks(x + width * (len(report.results) - 1) / 2, keys)
+    ax.set_title(f"{report.suite}: {report.data} (n={report.n})")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_file(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+
+
+def write_all(report: BenchReport, out: Path, chart: bool = True) -> list[Path]:
+    """Write NAME.json, NAME.md and NAME.png under ``out``; returns the paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / f"{report.suite}.json", out / f"{report.suite}.md"]
+    write_json(paths[0], report.to_dict())
+    with atomic_file(paths[1]) as tmp:
+        tmp.write_text(markdown(report), encoding="utf-8")
+    if chart and report.results:
+        paths.append(out / f"{report.suite}.png")
+        bar_chart(report, paths[-1])
+    return paths

@@ -1,0 +1,39 @@
+"""The ``latentstack`` command line. One module per command group; plugins add more."""
+
+from __future__ import annotations
+
+import click
+
+from latentstack.cli.app import LatentstackGroup
+from latentstack.cli.models_cmd import models
+from latentstack.cli.plugins_cmd import plugins
+
+cli = LatentstackGroup(
+    name="latentstack",
+    help=(
+        "Pretrained language models beyond chat: embeddings, search, classifiers, "
+        "LoRA, RAG and ONNX, as plugins.\n\n"
+        "Start with `latentstack plugins` and `latentstack models`."
+    ),
+)
+cli.params.append(
+    click.Option(["-q", "--quiet"], is_flag=True, help="Silence progress bars and status lines.")
+)
+click.version_option(package_name="latentstack", prog_name="latentstack")(cli)
+cli.add_command(plugins)
+cli.add_command(models)
+
+
+def _lazy_groups() -> None:
+    from latentstack.bench.cli import bench
+
+    cli.add_command(bench)
+
+
+_lazy_groups()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli.load_plugin_commands()
+    cli.main(prog_name="latentstack")

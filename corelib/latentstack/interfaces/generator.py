@@ -1,0 +1,53 @@
+"""Generator: a prompt or chat messages -> text, or a stream of text pieces."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Iterator, Sequence
+from typing import ClassVar
+
+import attrs
+
+from latentstack.interfaces.base import Component, Config
+
+Messages = Sequence[dict[str, str]]
+
+
+@attrs.frozen(kw_only=True)
+class GeneratorConfig(Config):
+    """Options every generator understands."""
+
+    model: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class GenerationConfig(Config):
+    """How one answer is decoded. temperature 0 means greedy."""
+
+    max_new_tokens: int = attrs.field(default=256, validator=attrs.validators.gt(0))
+    temperature: float = attrs.field(default=0.0, validator=attrs.validators.ge(0.0))
+    top_p: float = attrs.field(default=1.0, validator=[attrs.validators.gt(0.0), attrs.validators.le(1.0)])
+    seed: int | None = None
+    stop: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+
+
+def as_messages(prompt: str | Messages) -> list[dict[str, str]]:
+    """A plain prompt becomes one user message; messages pass through."""
+    if isinstance(prompt, str):
+        return [{"role": "user", "content": prompt}]
+    return [dict(m) for m in prompt]
+
+
+class Generator(Component):
+    """Writes text. ``stream`` is the one abstract method; ``generate`` joins it."""
+
+    role: ClassVar[str] = "generator"
+    Config: ClassVar[type[GeneratorConfig]] = GeneratorConfig
+
+    @abstractmethod
+    def stream(self, prompt: str | Messages, options: GenerationConfig | None = None) -> Iterator[str]:
+        """Yield the answer piece by piece as it is decoded."""
+
+    def generate(self, prompt: str | Messages, options: GenerationConfig | None = None) -> str:
+        """The whole answer at once."""
+        return "".join(self.stream(prompt, options))

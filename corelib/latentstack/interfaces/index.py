@@ -1,0 +1,81 @@
+"""Index: ids + vectors (+ metadata) -> the k nearest, by id."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import attrs
+
+from latentstack.interfaces.base import Component, Config
+
+
+@attrs.frozen(kw_only=True)
+class IndexConfig(Config):
+    """Options every index understands."""
+
+    metric: str = attrs.field(default="ip", validator=attrs.validators.in_(("ip", "l2")))
+
+
+@attrs.frozen
+class Hit:
+    """One search result: the id that was added, its score (higher is nearer), metadata."""
+
+    id: str | int
+    score: float
+    metadata: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+class Index(Component):
+    """Stores vectors (or texts, for sparse indexes) under ids and finds the nearest.
+
+    ``where`` filters on metadata equality *before or during* the search, never by
+    over-fetching and dropping. ``save``/``load`` use a folder and never pickle.
+    """
+
+    role: ClassVar[str] = "index"
+    Config: ClassVar[type[IndexConfig]] = IndexConfig
+    accepts_text: ClassVar[bool] = False
+
+    @abstractmethod
+    def add(
+        self,
+        ids: Sequence[str | int],
+        items: Any,
+        metadata: Sequence[Mapping[str, Any]] | None = None,
+    ) -> None:
+        """Add items (vectors, or texts when ``accepts_text``) under ids; an existing id is replaced."""
+
+    @abstractmethod
+    def remove(self, ids: Sequence[str | int]) -> int:
+        """Remove ids; returns how many were present."""
+
+    @abstractmethod
+    def search_batch(
+        self, queries: Any, k: int = 10, where: Mapping[str, Any] | None = None
+    ) -> list[list[Hit]]:
+        """The k best hits for each query, best first."""
+
+    @abstractmethod
+    def __len__(self) -> int:
+        """Number of live items."""
+
+    @abstractmethod
+    def save(self, path: str | Path) -> None:
+        """Write the index into folder ``path`` atomically."""
+
+    @classmethod
+    @abstractmethod
+    def load(cls, path: str | Path) -> Index:
+        """Read an index written by ``save``; a corrupt file raises CorruptFileError."""
+
+    def search(self, query: Any, k: int = 10, where: Mapping[str, Any] | None = None) -> list[Hit]:
+        """The k best hits for one query."""
+        return self.search_batch([query] if self.accepts_text else query[None, :], k, where)[0]
+
+    def update(self, ids: Sequence[str | int], items: Any, metadata: Any = None) -> None:
+        """Replace the items stored under ids."""
+        self.remove(ids)
+        self.add(ids, items, metadata)

@@ -1,0 +1,80 @@
+"""The contract every Embedder meets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from latentstack.errors import InputError
+from latentstack.interfaces import Embedder
+
+TEXTS = [
+    "The cat sat on the mat.",
+    "Stock markets fell sharply on Monday after the announcement.",
+    "WINNER!! Claim your free prize now by texting WIN to 80086",
+    "short",
+    "Ein deutscher Satz mit Umlauten: äöü ß.",
+]
+
+
+def dense(x: object) -> np.ndarray:
+    """A dense array from either a numpy array or a scipy sparse matrix."""
+    return np.asarray(x.toarray() if hasattr(x, "toarray") else x)
+
+
+class EmbedderContract:
+    """Subclass and provide an ``embedder`` fixture (fitted, if the embedder is trainable)."""
+
+    texts = TEXTS
+    atol = 1e-5
+
+    @pytest.fixture
+    def embedder(self) -> Embedder:
+        """Override: return the embedder under test."""
+        raise NotImplementedError
+
+    def test_is_embedder(self, embedder: Embedder) -> None:
+        """The object is an Embedder with a registered-looking name."""
+        assert isinstance(embedder, Embedder)
+        assert embedder.name
+
+    def test_shape_and_dtype(self, embedder: Embedder) -> None:
+        """One float32 row of length dim per text."""
+        out = embedder.embed_many(self.texts)
+        assert out.shape == (len(self.texts), embedder.dim)
+        assert out.dtype == np.float32
+        assert np.isfinite(dense(out)).all()
+
+    def test_batch_equals_single(self, embedder: Embedder) -> None:
+        """Embedding texts together gives the rows of embedding them one by one."""
+        batch = dense(embedder.embed_many(self.texts))
+        singles = np.stack([dense(embedder.embed(t)).reshape(-1) for t in self.texts])
+        np.testing.assert_allclose(batch, singles, atol=self.atol, rtol=1e-4)
+
+    def test_empty_input(self, embedder: Embedder) -> None:
+        """An empty list gives zero rows of the right width, not an error."""
+        out = embedder.embed_many([])
+        assert out.shape == (0, embedder.dim)
+
+    def test_texts_differ(self, embedder: Embedder) -> None:
+        """Different texts give different vectors (the output depends on the input)."""
+        out = dense(embedder.embed_many(self.texts[:2]))
+        assert not np.allclose(out[0], out[1])
+
+    def test_save_load_round_trip(self, embedder: Embedder, tmp_path) -> None:  # noqa: ANN001
+        """A saved and reloaded embedder gives the same vectors and fingerprint."""
+        embedder.save(tmp_path / "emb")
+        again = type(embedder).load(tmp_path / "emb")
+        np.testing.assert_allclose(
+            dense(again.embed_many(self.texts)), dense(embedder.embed_many(self.texts)), atol=self.atol
+        )
+        assert again.fingerprint() == embedder.fingerprint()
+
+    def test_bad_input_raises(self, embedder: Embedder) -> None:
+        """Bytes, a bare string or None are refused with an InputError that says what to do."""
+        with pytest.raises(InputError, match="decode"):
+            embedder.embed_many([b"bytes are not text"])  # type: ignore[list-item]
+        with pytest.raises(InputError, match="list"):
+            embedder.embed_many("a bare string")
+        with pytest.raises(InputError):
+            embedder.embed(None)  # type: ignore[arg-type]

@@ -1,0 +1,20 @@
+"""The pytest plugin (entry point ``pytest11``): the ``slow`` marker and shared fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Declare the marker the contract suites and latentstack's own tests use."""
+    config.addinivalue_line("markers", "slow: uses real packaged models or data")
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer random BERT with a tiny word-piece vocabulary, saved as a model folder."""
+    from latentstack.testing.tiny_models import save_tiny_bert
+
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))

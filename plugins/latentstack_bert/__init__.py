@@ -1,0 +1,15 @@
+"""Plugin ``bert``: BERT-family encoders as Embedders (CLS or masked-mean pooling).
+
+Importing this module is cheap: torch and transformers load when a model is first used.
+"""
+
+from __future__ import annotations
+
+from latentstack.hookspecs import hookimpl
+from latentstack_bert.embedder import BertEmbedder
+
+
+@hookimpl
+def register_embedders(register):  # noqa: ANN001, ANN201 - the hook's callback
+    """Register the ``bert`` embedder."""
+    register(BertEmbedder)

@@ -1,0 +1,113 @@
+"""A transformers encoder turned into an Embedder."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+import attrs
+import numpy as np
+
+from latentstack.interfaces import Embedder, EmbedderConfig
+from latentstack.progress import progress
+
+
+@attrs.frozen(kw_only=True)
+class BertConfig(EmbedderConfig):
+    """Which encoder, how to pool, and how much of each text to read."""
+
+    model: str = "minilm"
+    pooling: str = attrs.field(default="mean", validator=attrs.validators.in_(("cls", "mean")))
+    normalize: bool = True
+    max_length: int = attrs.field(default=256, validator=attrs.validators.gt(1))
+    dtype: str = attrs.field(default="float32", validator=attrs.validators.in_(("float32", "bfloat16")))
+    adapter: str = ""
+
+
+class BertEmbedder(Embedder):
+    """Encoder outputs pooled by [CLS] or masked mean, optionally L2-normalised.
+
+    Texts are sorted by length before batching so that each batch pads little; the
+    output rows come back in input order. Texts longer than ``max_length`` tokens are
+    truncated (all-MiniLM-L6-v2 was trained on 256). Empty strings embed as [CLS][SEP].
+    """
+
+    name = "bert"
+    Config = BertConfig
+
+    @cached_property
+    def resolved(self) -> Any:
+        """The model folder this embedder reads."""
+        from latentstack.sources import resolve_model
+
+        return resolve_model(self.config.model)
+
+    @cached_property
+    def tokenizer(self) -> Any:
+        """The model's fast tokenizer."""
+        from transformers import AutoTokenizer
+
+        from latentstack.hf import quiet_transformers
+
+        quiet_transformers()
+        return AutoTokenizer.from_pretrained(self.resolved.path)
+
+    @cached_property
+    def model(self) -> Any:
+        """The encoder in eval mode (with its LoRA adapter merged, when one is configured)."""
+        import torch
+        from transformers import AutoModel
+
+        model = AutoModel.from_pretrained(self.resolved.path, dtype=getattr(torch, self.config.dtype))
+        if self.config.adapter:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, self.config.adapter).merge_and_unload()
+        return model.eval()
+
+    @property
+    def dim(self) -> int:
+        """The encoder's hidden size."""
+        from transformers import AutoConfig
+
+        return int(AutoConfig.from_pretrained(self.resolved.path).hidden_size)
+
+    def fingerprint(self) -> str:
+        """Model files plus every option that changes the vectors."""
+        c = self.config
+        return f"bert:{self.resolved.fingerprint()}:{c.pooling}:{c.normalize}:{c.max_length}:{c.adapter}"
+
+    def encode_tokens(self, batch: dict[str, Any]) -> Any:
+        """Pooled (and normalised) vectors of one tokenised batch, as a torch tensor."""
+        import torch
+
+        from latentstack_bert.pooling import pool
+
+        hidden = self.model(**batch).last_hidden_state
+        vecs = pool(hidden, batch["attention_mask"], self.config.pooling).float()
+        return torch.nn.functional.normalize(vecs, dim=-1) if self.config.normalize else vecs
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts in length-sorted batches; rows return in input order."""
+        import torch
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        size = self.config.batch_size
+        starts = range(0, len(texts), size)
+        show = self.config.show_progress and len(texts) > 4 * size
+        with torch.inference_mode():
+            for start in progress(starts, desc="embedding", total=len(starts), enabled=show, unit="batch"):
+                idx = order[start : start + size]
+                batch = self.tokenizer(
+                    [texts[i] for i in idx],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.config.max_length,
+                    return_tensors="pt",
+                )
+                out[idx] = self.encode_tokens(dict(batch)).numpy()
+        return out

@@ -1,0 +1,62 @@
+"""Shared test helpers: fake distributions (as pytest's own tests do) and a fresh registry."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from latentstack.registry import Registry, reset_registry
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def write_fake_dist(
+    where: Path, dist: str, entry_points: dict[str, str], modules: dict[str, str] | None = None
+) -> Path:
+    """Write a dist-info folder (METADATA + entry_points.txt) and module files under ``where``."""
+    info = where / f"{dist.replace('-', '_')}-0.1.0.dist-info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1.0\n")
+    lines = "\n".join(f"{k} = {v}" for k, v in entry_points.items())
+    (info / "entry_points.txt").write_text(f"[latentstack]\n{lines}\n")
+    for name, source in (modules or {}).items():
+        (where / f"{name}.py").write_text(source)
+    return where
+
+
+@pytest.fixture
+def fake_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
+    """Install a fake distribution on sys.path for this test only."""
+
+    def make(dist: str, entry_points: dict[str, str], modules: dict[str, str] | None = None) -> Path:
+        where = write_fake_dist(tmp_path / "site", dist, entry_points, modules)
+        monkeypatch.syspath_prepend(str(where))
+        importlib.invalidate_caches()
+        return where
+
+    return make
+
+
+@pytest.fixture
+def fresh_registry(monkeypatch: pytest.MonkeyPatch) -> Callable[[], Registry]:
+    """Build a registry from what is installed now; the global one is reset afterwards."""
+    reset_registry()
+    yield lambda: Registry.discover().build()
+    reset_registry()
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, pythonpath: list[Path] | None = None,
+            check: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m latentstack ARGS`` in a subprocess and capture its output."""
+    full_env = {**os.environ, **(env or {})}
+    if pythonpath:
+        full_env["PYTHONPATH"] = os.pathsep.join([*map(str, pythonpath), full_env.get("PYTHONPATH", "")])
+    return subprocess.run([sys.executable, "-m", "latentstack", *args], capture_output=True, text=True,
+                          env=full_env, check=check, timeout=600)

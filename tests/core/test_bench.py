@@ -1,0 +1,61 @@
+"""The benchmark runner: shared options, the one-JSON-object contract, and the writers."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from click.testing import CliRunner
+
+from latentstack.bench.cli import bench_options, split_methods, suite
+from latentstack.bench.report import BenchReport, MethodResult, environment
+from latentstack.bench.writers import markdown
+
+
+@click.command()
+@bench_options("a,b", data_required=False)
+@suite
+def toy(data, methods, limit, seed) -> BenchReport:  # noqa: ANN001
+    """A toy suite: each method's metric is its position, so rows can be checked."""
+    chosen = split_methods(methods, ["a", "b", "c"])
+    click.echo("progress goes to stderr", err=True)
+    report = BenchReport("toy", data or "none", limit or 3, params={"seed": seed})
+    for i, m in enumerate(chosen):
+        report.results.append(MethodResult(m, {"recall@5": i / 10}, {"query_per_s": 100.0 * (i + 1)}))
+    return report
+
+
+def test_json_is_exactly_one_object(tmp_path) -> None:  # noqa: ANN001
+    """--json prints one JSON object on stdout with suite, env and one result per method."""
+    res = CliRunner().invoke(toy, ["--methods", "b,c", "--json", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    obj = json.loads(res.stdout)
+    assert obj["suite"] == "toy" and obj["n"] == 3
+    assert [r["method"] for r in obj["results"]] == ["b", "c"]
+    assert obj["results"][1]["metrics"]["recall@5"] == 0.1
+    assert {"python", "cpu", "threads"} <= set(obj["env"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["toy.json", "toy.md", "toy.png"]
+    assert (tmp_path / "toy.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_unknown_method_is_usage_error(tmp_path) -> None:  # noqa: ANN001
+    """An unknown method name lists the known ones and exits 2."""
+    res = CliRunner().invoke(toy, ["--methods", "a,zzz", "--out", str(tmp_path)])
+    assert res.exit_code == 2
+    assert "zzz" in res.output and "known: a, b, c" in res.output
+
+
+def test_markdown_table_has_a_row_per_method() -> None:
+    """The Markdown table has a header, a rule and one row per method."""
+    report = BenchReport("toy", "d", 1, [MethodResult("x", {"f1": 0.5}), MethodResult("y", {"f1": 0.25})])
+    lines = [ln for ln in markdown(report).splitlines() if ln.startswith("|")]
+    assert lines[0] == "| method | f1 |"
+    assert lines[2].startswith("| x | 0.5000")
+    assert len(lines) == 4
+
+
+def test_environment_records_versions() -> None:
+    """The environment names python, cpu, threads and the installed versions."""
+    env = environment()
+    assert env["threads"] >= 1 and env["python"].count(".") == 2
+    assert "numpy" in env

@@ -1,0 +1,149 @@
+"""Every hook has a test here and a line in the README, as datasette checks its own."""
+
+from __future__ import annotations
+
+import inspect
+import types
+
+import attrs
+import click
+import numpy as np
+import pytest
+
+from latentstack import hookimpl, hookspecs
+from latentstack.interfaces import Adapter, Classifier, Embedder, Generator, Index
+from latentstack.registry import Registry
+from latentstack.sources.base import ModelSource, ResolvedModel
+
+from ..conftest import ROOT
+
+HOOKS = [n for n, f in inspect.getmembers(hookspecs, inspect.isfunction) if n.startswith("register_")]
+
+
+def registry_with(**impls: object) -> Registry:
+    """A registry holding only one in-process plugin made of the given hook functions."""
+    plugin = types.SimpleNamespace(**{k: hookimpl(v) for k, v in impls.items()})
+    reg = Registry()
+    reg.add_plugin(plugin, "toy")
+    return reg.build()
+
+
+def test_every_hook_has_a_test() -> None:
+    """Each hookspec has a test_<hook> function in this module."""
+    missing = [h for h in HOOKS if f"test_{h}" not in globals()]
+    assert HOOKS and not missing, missing
+
+
+def test_every_hook_is_documented() -> None:
+    """Each hook's signature appears in the README's plugin section."""
+    readme = (ROOT / "README.md").read_text()
+    missing = [h for h in HOOKS if f"{h}(" not in readme]
+    assert not missing, missing
+
+
+def test_every_hook_has_a_docstring() -> None:
+    """Each hookspec says when it is called and what to register."""
+    for h in HOOKS:
+        doc = getattr(hookspecs, h).__doc__ or ""
+        assert "Called" in doc, h
+
+
+class ToyEmbedder(Embedder):
+    name = "toy-emb"
+
+    @property
+    def dim(self) -> int:
+        return 2
+
+    def embed_batch(self, texts):  # noqa: ANN001, ANN201
+        return np.array([[len(t), 1.0] for t in texts], dtype=np.float32).reshape(-1, 2)
+
+
+def test_register_embedders() -> None:
+    """A registered Embedder class is built by name with its options."""
+    reg = registry_with(register_embedders=lambda register: register(ToyEmbedder, aliases=("toy2",)))
+    emb = reg.create("embedder", "toy-emb", batch_size=4)
+    assert emb.config.batch_size == 4
+    assert emb.embed("abc").tolist() == [3.0, 1.0]
+    assert reg.get_class("embedder", "toy2") is ToyEmbedder
+
+
+def test_register_indexes() -> None:
+    """A registered Index class is found under its name."""
+    cls = type("ToyIndex", (Index,), {"name": "toy-index"})
+    reg = registry_with(register_indexes=lambda register: register(cls))
+    assert reg.get_class("index", "toy-index") is cls
+
+
+def test_register_classifiers() -> None:
+    """A registered Classifier class is found under its name."""
+    cls = type("ToyClf", (Classifier,), {"name": "toy-clf"})
+    reg = registry_with(register_classifiers=lambda register: register(cls))
+    assert reg.names("classifier") == ["toy-clf"]
+
+
+def test_register_adapters() -> None:
+    """A registered Adapter class is found under its name."""
+    cls = type("ToyAdapter", (Adapter,), {"name": "toy-adapter"})
+    reg = registry_with(register_adapters=lambda register: register(cls))
+    assert reg.get_class("adapter", "toy-adapter") is cls
+
+
+def test_register_generators() -> None:
+    """A registered Generator streams text through generate()."""
+
+    class Echo(Generator):
+        name = "echo"
+
+        def stream(self, prompt, options=None):  # noqa: ANN001, ANN201
+            yield from str(prompt).split()
+
+    reg = registry_with(register_generators=lambda register: register(Echo))
+    assert reg.create("generator", "echo").generate("a b c") == "abc"
+
+
+def test_register_model_sources(tmp_path) -> None:  # noqa: ANN001
+    """A registered ModelSource is asked by resolve_model through the registry."""
+
+    class Toy(ModelSource):
+        name = "toy-source"
+        priority = 1
+
+        def resolve(self, name: str) -> ResolvedModel | None:
+            return ResolvedModel(name, tmp_path, self.name) if name == "toy-model" else None
+
+    reg = registry_with(register_model_sources=lambda register: register(Toy))
+    assert reg.get_class("model_source", "toy-source")().resolve("toy-model").path == tmp_path
+
+
+def test_register_commands() -> None:
+    """A plugin's command joins the CLI and runs."""
+    from click.testing import CliRunner
+
+    from latentstack.cli.app import LatentstackGroup
+
+    @click.command()
+    def hello() -> None:
+        click.echo("hi from a plugin")
+
+    group = LatentstackGroup(name="t")
+    plugin = types.SimpleNamespace(register_commands=hookimpl(lambda cli: cli.add_command(hello)))
+    reg = Registry()
+    reg.add_plugin(plugin, "toy")
+    for impl in reg.pm.hook.register_commands.get_hookimpls():
+        impl.function(cli=group)
+    assert CliRunner().invoke(group, ["hello"]).output == "hi from a plugin\n"
+
+
+def test_hook_may_take_no_arguments() -> None:
+    """An implementation may accept a subset (here none) of the spec's arguments."""
+    reg = registry_with(register_embedders=lambda: None)
+    assert reg.infos["toy"].errors == []
+
+
+def test_config_is_frozen() -> None:
+    """Built components carry frozen configs."""
+    reg = registry_with(register_embedders=lambda register: register(ToyEmbedder))
+    emb = reg.create("embedder", "toy-emb")
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        emb.config.batch_size = 3

