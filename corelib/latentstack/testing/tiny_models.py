@@ -15,10 +15,11 @@ def save_tiny_bert(path: Path, seed: int = 0) -> Path:
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *string.ascii_lowercase, *string.digits,
              *string.punctuation, *words, *(f"##{c}" for c in string.ascii_lowercase + string.digits)]
     path.mkdir(parents=True, exist_ok=True)
-    (path / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n", encoding="utf-8")
-    BertTokenizerFast(vocab_file=str(path / "vocab.txt"), do_lower_case=True).save_pretrained(path)
+    ids = {tok: i for i, tok in enumerate(dict.fromkeys(vocab))}
+    BertTokenizerFast(vocab=ids, do_lower_case=True).save_pretrained(path)
     torch.manual_seed(seed)
-    config = BertConfig(vocab_size=len(dict.fromkeys(vocab)), hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    config = BertConfig(vocab_size=len(ids), hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128,
+                        initializer_range=0.3)
     BertModel(config).save_pretrained(path)
     return path

@@ -1,0 +1,148 @@
+"""BM25 over texts with bm25s: English stop words, Snowball stemming, Lucene scoring.
+
+bm25s builds its matrix in one go, so adds and removes mark the index dirty and it is
+rebuilt on the next search. Saved as JSON lines (ids, texts, metadata), never pickled;
+the matrix is rebuilt on load (seconds for tens of thousands of passages).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from latentstack.atomic import atomic_dir
+from latentstack.errors import CorruptFileError, InputError
+from latentstack.interfaces import Hit, Index, IndexConfig
+from latentstack.interfaces.embedder import check_texts
+from latentstack.metadata import matching_mask
+
+
+@attrs.frozen(kw_only=True)
+class Bm25Config(IndexConfig):
+    """BM25 parameters and text processing."""
+
+    k1: float = 1.5
+    b: float = 0.75
+    method: str = attrs.field(default="lucene", validator=attrs.validators.in_(("lucene", "robertson", "atire", "bm25l", "bm25+")))
+    stemmer: str = "english"
+    stopwords: str = "en"
+
+
+class Bm25Index(Index):
+    """A lexical index: ``add(ids, texts)``, ``search(query_text)``. Scores are BM25 sums."""
+
+    name = "bm25"
+    Config = Bm25Config
+    accepts_text = True
+
+    def __init__(self, config: Bm25Config | None = None) -> None:
+        super().__init__(config)
+        self.ids: list[str | int] = []
+        self.texts: list[str] = []
+        self.meta: list[dict[str, Any]] = []
+        self.pos: dict[str | int, int] = {}
+        self._retriever: Any = None
+
+    @cached_property
+    def _stem(self) -> Any:
+        if not self.config.stemmer:
+            return None
+        import Stemmer
+
+        return Stemmer.Stemmer(self.config.stemmer).stemWords
+
+    def tokenize(self, texts: Sequence[str]) -> list[list[str]]:
+        """Lower-cased word tokens, stop words dropped, stemmed."""
+        import bm25s
+
+        return bm25s.tokenize(list(texts), stopwords=self.config.stopwords or None, stemmer=self._stem,
+                              return_ids=False, show_progress=False)
+
+    def add(self, ids: Sequence[str | int], items: Any, metadata: Sequence[Mapping[str, Any]] | None = None) -> None:
+        """Add texts under ids; an id already present is replaced."""
+        texts = check_texts(items)
+        if len(texts) != len(ids):
+            msg = f"got {len(ids)} ids for {len(texts)} texts"
+            raise InputError(msg)
+        self.remove([i for i in ids if i in self.pos])
+        for j, (i, text) in enumerate(zip(ids, texts, strict=True)):
+            self.pos[i] = len(self.ids)
+            self.ids.append(i)
+            self.texts.append(text)
+            self.meta.append(dict(metadata[j]) if metadata else {})
+        self._retriever = None
+
+    def remove(self, ids: Sequence[str | int]) -> int:
+        """Remove ids; the BM25 statistics are rebuilt without them on the next search."""
+        gone = {self.pos[i] for i in ids if i in self.pos}
+        if gone:
+            keep = [p for p in range(len(self.ids)) if p not in gone]
+            self.ids = [self.ids[p] for p in keep]
+            self.texts = [self.texts[p] for p in keep]
+            self.meta = [self.meta[p] for p in keep]
+            self.pos = {i: p for p, i in enumerate(self.ids)}
+            self._retriever = None
+        return len(gone)
+
+    def __len__(self) -> int:
+        return len(self.pos)
+
+    def _build(self) -> Any:
+        import bm25s
+
+        if self._retriever is None:
+            c = self.config
+            self._retriever = bm25s.BM25(k1=c.k1, b=c.b, method=c.method)
+            tokens = self.tokenize(self.texts) if self.texts else [[]]
+            self._retriever.index(tokens, show_progress=False)
+        return self._retriever
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every stored text for one query."""
+        tokens = self.tokenize([query])[0]
+        if not self.texts:
+            return np.zeros(0, dtype=np.float32)
+        return self._build().get_scores(tokens).astype(np.float32)
+
+    def search_batch(self, queries: Any, k: int = 10, where: Mapping[str, Any] | None = None) -> list[list[Hit]]:
+        """Top-k texts per query; texts filtered out by ``where`` are masked before ranking."""
+        queries = check_texts(queries)
+        allowed = matching_mask(self.meta, where) if where else np.ones(len(self.ids), dtype=bool)
+        out = []
+        for q in queries:
+            s = self.scores(q)
+            s[~allowed] = -np.inf
+            top = np.argsort(-s, kind="stable")[: min(k, int(allowed.sum()))]
+            out.append([Hit(self.ids[t], float(s[t]), self.meta[t]) for t in top if s[t] > 0])
+        return out
+
+    def save(self, path: str | Path) -> None:
+        """index.json (config) + items.jsonl (live items), atomically."""
+        with atomic_dir(path) as tmp:
+            (tmp / "index.json").write_text(json.dumps({"name": self.name, "config": self.config.to_dict(), "n": len(self)}))
+            with open(tmp / "items.jsonl", "w", encoding="utf-8") as fh:
+                for p in range(len(self.ids)):
+                    fh.write(json.dumps({"id": self.ids[p], "text": self.texts[p], "meta": self.meta[p]}) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Bm25Index:
+        """Read a saved index; the BM25 matrix is rebuilt on first search."""
+        path = Path(path)
+        try:
+            head = json.loads((path / "index.json").read_text())
+            index = cls.from_options(**head["config"])
+            rows = [json.loads(line) for line in (path / "items.jsonl").read_text(encoding="utf-8").splitlines()]
+        except (OSError, ValueError, KeyError) as exc:
+            msg = f"cannot read the bm25 index at {path}: {exc}; rebuild it"
+            raise CorruptFileError(msg) from exc
+        if len(rows) != head["n"]:
+            msg = f"the bm25 index at {path} is truncated ({len(rows)} of {head['n']} items); rebuild it"
+            raise CorruptFileError(msg)
+        index.add([r["id"] for r in rows], [r["text"] for r in rows], [r["meta"] for r in rows])
+        return index

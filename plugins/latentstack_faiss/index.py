@@ -1,0 +1,257 @@
+"""A FAISS index with our own ids, metadata filters, removals, and safe persistence.
+
+Labels are int64s we assign in order; any id (str or int) maps to one. Filters become
+an IDSelector applied *during* the search (FAISS skips non-matching vectors), never an
+over-fetch that drops rows. HNSW cannot delete, so a removal there is a tombstone,
+filtered the same way and compacted away on save; a Refine index keeps its tombstones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from latentstack.atomic import atomic_dir
+from latentstack.errors import CorruptFileError, InputError, ModelMismatchError
+from latentstack.interfaces import Hit, Index, IndexConfig
+from latentstack.metadata import check_keys, matches
+from latentstack.progress import log
+from latentstack_faiss.kinds import Kind, parse, search_params
+
+FORMAT = 1
+
+
+@attrs.frozen(kw_only=True)
+class FaissConfig(IndexConfig):
+    """Which index and how hard to search it."""
+
+    factory: str = "Flat"
+    nprobe: int = attrs.field(default=16, validator=attrs.validators.gt(0))
+    ef_search: int = attrs.field(default=64, validator=attrs.validators.gt(0))
+    k_factor: int = attrs.field(default=8, validator=attrs.validators.gt(0))
+    device: str = attrs.field(default="auto", validator=attrs.validators.in_(("auto", "cpu", "gpu")))
+
+
+def _faiss() -> Any:
+    import faiss
+
+    return faiss
+
+
+class FaissIndex(Index):
+    """Dense float32 vectors; inner product (cosine on normalised vectors) or L2."""
+
+    name = "faiss"
+    Config = FaissConfig
+
+    def __init__(self, config: FaissConfig | None = None) -> None:
+        super().__init__(config)
+        self.kind: Kind = parse(self.config.factory)
+        self.index: Any = None
+        self.dim = 0
+        self.device = "cpu"
+        self.label_of: dict[str | int, int] = {}
+        self.id_of: dict[int, str | int] = {}
+        self.meta: dict[int, dict[str, Any]] = {}
+        self.dead: set[int] = set()
+        self.next_label = 0
+
+    # -- building -------------------------------------------------------------------
+    def _create(self, dim: int) -> None:
+        faiss = _faiss()
+        metric = faiss.METRIC_INNER_PRODUCT if self.config.metric == "ip" else faiss.METRIC_L2
+        spec = f"IDMap2,{self.kind.factory}" if self.kind.idmap else self.kind.factory
+        self.index = faiss.index_factory(dim, spec, metric)
+        self.dim = dim
+        self._maybe_gpu()
+
+    def _maybe_gpu(self) -> None:
+        faiss = _faiss()
+        gpus = faiss.get_num_gpus() if hasattr(faiss, "get_num_gpus") else 0
+        if self.config.device == "gpu" and gpus == 0:
+            msg = "device='gpu' asked for, but faiss sees no GPU (install faiss-gpu on a CUDA machine)"
+            raise InputError(msg)
+        if gpus and self.config.device != "cpu" and not self.kind.hnsw:
+            self.index = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, self.index)
+            self.device = "gpu"
+        log(f"faiss: {self.kind.factory} on {self.device}")
+
+    def _as_matrix(self, vectors: Any) -> np.ndarray:
+        if hasattr(vectors, "toarray"):
+            msg = "faiss takes dense vectors; this embedder is sparse (tfidf): use lsa, or the bm25 index"
+            raise InputError(msg)
+        x = np.ascontiguousarray(vectors, dtype=np.float32)
+        if x.ndim == 1:
+            x = x[None, :]
+        if x.ndim != 2:
+            msg = f"expected a 2-d array of vectors, got shape {x.shape}"
+            raise InputError(msg)
+        if self.dim and x.shape[1] != self.dim:
+            msg = f"vectors have dim {x.shape[1]} but this index holds dim {self.dim}: embed with the index's model"
+            raise ModelMismatchError(msg)
+        if not np.isfinite(x).all():
+            msg = "vectors contain NaN or infinity"
+            raise InputError(msg)
+        return x
+
+    def _train(self, x: np.ndarray) -> None:
+        if self.index.is_trained:
+            return
+        if len(x) < self.kind.min_train:
+            msg = (f"{self.kind.factory} must be trained on at least {self.kind.min_train} vectors, "
+                   f"got {len(x)} in the first add: add more at once, or use a smaller index (Flat)")
+            raise InputError(msg)
+        log(f"faiss: training {self.kind.factory} on {len(x)} vectors")
+        self.index.train(x)
+
+    def add(self, ids: Sequence[str | int], items: Any, metadata: Sequence[Mapping[str, Any]] | None = None) -> None:
+        """Add vectors under ids (trains an IVF index on its first add); an existing id is replaced."""
+        x = self._as_matrix(items)
+        if len(ids) != len(x) or (metadata is not None and len(metadata) != len(x)):
+            msg = f"got {len(ids)} ids and {len(metadata or ids)} metadata rows for {len(x)} vectors"
+            raise InputError(msg)
+        if len(set(ids)) != len(ids):
+            msg = "ids must be unique within one add"
+            raise InputError(msg)
+        if self.index is None:
+            self._create(x.shape[1])
+        self._train(x)
+        self.remove([i for i in ids if i in self.label_of])
+        labels = np.arange(self.next_label, self.next_label + len(x), dtype=np.int64)
+        if self.kind.refine:
+            self.index.add(x)  # a Refine index numbers by position, which equals our label
+        else:
+            self.index.add_with_ids(x, labels)
+        self.next_label += len(x)
+        for j, (ext, lab) in enumerate(zip(ids, labels.tolist(), strict=True)):
+            self.label_of[ext] = lab
+            self.id_of[lab] = ext
+            if metadata is not None and metadata[j]:
+                self.meta[lab] = dict(metadata[j])
+
+    def remove(self, ids: Sequence[str | int]) -> int:
+        """Remove ids; they are gone from results at once (tombstoned on HNSW/Refine)."""
+        labels = [self.label_of.pop(i) for i in ids if i in self.label_of]
+        for lab in labels:
+            self.id_of.pop(lab, None)
+            self.meta.pop(lab, None)
+        if labels:
+            if self.kind.tombstones:
+                self.dead.update(labels)
+            else:
+                self.index.remove_ids(_faiss().IDSelectorBatch(np.array(labels, dtype=np.int64)))
+        return len(labels)
+
+    def __len__(self) -> int:
+        return len(self.label_of)
+
+    # -- searching ------------------------------------------------------------------
+    def _selector(self, where: Mapping[str, Any] | None) -> tuple[Any, int]:
+        """An IDSelector for the labels allowed (or None for all) and how many are allowed."""
+        faiss = _faiss()
+        if where:
+            check_keys(list(self.meta.values()), where)
+            allowed = np.array([lab for lab in self.id_of if matches(self.meta.get(lab, {}), where)], dtype=np.int64)
+            return faiss.IDSelectorBatch(allowed), len(allowed)
+        if self.dead:
+            return faiss.IDSelectorNot(faiss.IDSelectorBatch(np.array(sorted(self.dead), dtype=np.int64))), len(self)
+        return None, len(self)
+
+    def search_batch(self, queries: Any, k: int = 10, where: Mapping[str, Any] | None = None) -> list[list[Hit]]:
+        """The k nearest live vectors per query, optionally only those whose metadata matches."""
+        if k < 1:
+            msg = f"k must be at least 1, got {k}"
+            raise InputError(msg)
+        q = self._as_matrix(queries)
+        if self.index is None or len(self) == 0:
+            return [[] for _ in range(len(q))]
+        sel, allowed = self._selector(where)
+        want = min(k, allowed)
+        nprobe, ef = self.config.nprobe, self.config.ef_search
+        while True:  # a selective filter can leave too few candidates in the probed lists: widen, not over-fetch
+            params = search_params(_faiss(), self.kind, nprobe=nprobe, ef_search=max(ef, k),
+                                   k_factor=self.config.k_factor, sel=sel)
+            scores, labels = self.index.search(q, k, params=params)
+            short = (labels[:, :want] < 0).any()
+            if not short or (nprobe >= max(self.kind.nlist, 1) and ef >= allowed) or sel is None:
+                break
+            nprobe, ef = min(nprobe * 4, max(self.kind.nlist, 1)), min(ef * 4, max(allowed, k))
+        sign = -1.0 if self.config.metric == "l2" else 1.0
+        return [
+            [Hit(self.id_of[lab], sign * float(s), self.meta.get(lab, {}))
+             for s, lab in zip(srow, lrow, strict=True) if lab >= 0 and lab in self.id_of]
+            for srow, lrow in zip(scores, labels, strict=True)
+        ]
+
+    def set_search(self, *, nprobe: int | None = None, ef_search: int | None = None, k_factor: int | None = None) -> None:
+        """Change how hard searches look (benchmarks sweep this)."""
+        changes = {k: v for k, v in {"nprobe": nprobe, "ef_search": ef_search, "k_factor": k_factor}.items() if v}
+        self.config = attrs.evolve(self.config, **changes)
+
+    # -- persistence ----------------------------------------------------------------
+    def _compacted(self) -> Any:
+        """A copy of the index without tombstoned vectors (HNSW: rebuilt from exact vectors)."""
+        faiss = _faiss()
+        cpu = faiss.index_gpu_to_cpu(self.index) if self.device == "gpu" else self.index
+        if not (self.dead and self.kind.hnsw):
+            return cpu
+        fresh = faiss.index_factory(self.dim, f"IDMap2,{self.kind.factory}", cpu.metric_type)
+        labels = np.array(sorted(self.id_of), dtype=np.int64)
+        if len(labels):
+            fresh.add_with_ids(np.stack([cpu.reconstruct(int(lab)) for lab in labels]), labels)
+        return fresh
+
+    def nbytes(self) -> int:
+        """Size of the serialized FAISS index (its memory, near enough)."""
+        return int(_faiss().serialize_index(self._compacted()).nbytes)
+
+    def save(self, path: str | Path) -> None:
+        """index.faiss + ids.json + metadata.json + index.json (with the file's hash), atomically."""
+        if self.index is None:
+            msg = "cannot save an empty faiss index: add vectors first"
+            raise InputError(msg)
+        compacted = self._compacted()
+        if compacted is not self.index and self.device == "cpu":
+            self.index, self.dead = compacted, set()
+        blob = _faiss().serialize_index(compacted).tobytes()
+        with atomic_dir(path) as tmp:
+            (tmp / "index.faiss").write_bytes(blob)
+            (tmp / "ids.json").write_text(json.dumps([[lab, ext] for lab, ext in self.id_of.items()]))
+            (tmp / "metadata.json").write_text(json.dumps({str(lab): m for lab, m in self.meta.items()}))
+            head = {"format": FORMAT, "name": self.name, "config": self.config.to_dict(), "dim": self.dim,
+                    "next_label": self.next_label, "dead": sorted(self.dead) if self.kind.refine else [],
+                    "sha256": hashlib.sha256(blob).hexdigest(), "n": len(self)}
+            (tmp / "index.json").write_text(json.dumps(head))
+
+    @classmethod
+    def load(cls, path: str | Path) -> FaissIndex:
+        """Read a saved index, checking its hash; a truncated or corrupt file is a CorruptFileError."""
+        path = Path(path)
+        try:
+            head = json.loads((path / "index.json").read_text())
+            blob = (path / "index.faiss").read_bytes()
+            pairs = json.loads((path / "ids.json").read_text())
+            meta = json.loads((path / "metadata.json").read_text())
+        except (OSError, ValueError) as exc:
+            msg = f"cannot read the faiss index at {path}: {exc}; rebuild it"
+            raise CorruptFileError(msg) from exc
+        if head.get("format") != FORMAT:
+            msg = f"faiss index at {path} has format {head.get('format')}, this version reads {FORMAT}"
+            raise CorruptFileError(msg)
+        if hashlib.sha256(blob).hexdigest() != head["sha256"] or len(pairs) != head["n"]:
+            msg = f"the faiss index at {path} is truncated or corrupt (hash mismatch); rebuild it"
+            raise CorruptFileError(msg)
+        index = cls.from_options(**head["config"])
+        index.index = _faiss().deserialize_index(np.frombuffer(blob, dtype=np.uint8))
+        index.dim, index.next_label, index.dead = head["dim"], head["next_label"], set(head["dead"])
+        index.id_of = {int(lab): ext for lab, ext in pairs}
+        index.label_of = {ext: lab for lab, ext in index.id_of.items()}
+        index.meta = {int(lab): m for lab, m in meta.items()}
+        index._maybe_gpu()
+        return index

@@ -1,0 +1,72 @@
+"""What a FAISS factory string implies: how ids, removals and search parameters work."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import attrs
+
+from latentstack.errors import ConfigError
+
+
+@attrs.frozen
+class Kind:
+    """How one factory string is handled.
+
+    - ``idmap``: wrapped in IDMap2 (Flat, HNSW) so that our labels are kept;
+    - ``tombstones``: removal marks a label dead, filtered by an IDSelector during
+      search (HNSW cannot delete; a Refine index stores by position); HNSW is compacted on save;
+    - ``nlist``: IVF lists to train (0 for none); ``min_train``: vectors needed to train.
+    """
+
+    factory: str
+    idmap: bool
+    tombstones: bool
+    ivf: bool
+    hnsw: bool
+    refine: bool
+    nlist: int
+    min_train: int
+
+
+def parse(factory: str) -> Kind:
+    """Classify a factory string; unsupported ones are a ConfigError."""
+    f = factory.replace(" ", "")
+    ivf = re.match(r"^IVF(\d+)", f)
+    hnsw = f.startswith("HNSW")
+    refine = "Refine(" in f or f.endswith(",RFlat")
+    if not (f == "Flat" or hnsw or ivf):
+        msg = f"unsupported FAISS factory {factory!r}; use Flat, HNSW32, IVF{{n}},Flat or IVF{{n}},PQ{{m}}[,Refine(SQ8)]"
+        raise ConfigError(msg)
+    nlist = int(ivf.group(1)) if ivf else 0
+    pq_train = 256 if re.search(r"PQ\d+(?!x4fs)", f) else 0
+    return Kind(f, idmap=not ivf, tombstones=hnsw or refine, ivf=bool(ivf), hnsw=hnsw, refine=refine,
+                nlist=nlist, min_train=max(nlist, pq_train))
+
+
+def auto_factory(n: int) -> str:
+    """Pick a factory for ``n`` vectors: exact below 50k, IVF-Flat to 2M, IVF-PQ with re-ranking above."""
+    if n < 50_000:
+        return "Flat"
+    nlist = int(4 * math.sqrt(n))
+    if n <= 2_000_000:
+        return f"IVF{nlist},Flat"
+    return f"IVF{nlist},PQ48,Refine(SQ8)"
+
+
+def search_params(faiss: Any, kind: Kind, *, nprobe: int, ef_search: int, k_factor: int, sel: Any) -> Any:
+    """Search parameters for this kind with the selector ``sel`` placed where FAISS reads it."""
+    if kind.ivf:
+        base = faiss.SearchParametersIVF(nprobe=nprobe)
+    elif kind.hnsw:
+        base = faiss.SearchParametersHNSW(efSearch=ef_search)
+    else:
+        base = faiss.SearchParameters()
+    if kind.refine:
+        base.sel = sel
+        params = faiss.IndexRefineSearchParameters(k_factor=k_factor, base_index_params=base)
+        return params
+    base.sel = sel
+    return base

@@ -1,0 +1,84 @@
+"""LSA: truncated SVD of TF-IDF, the oldest "latent code" for documents. Dense, float32."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from latentstack.errors import CorruptFileError, InputError
+from latentstack_tfidf.tfidf import TfidfConfig, TfidfEmbedder
+
+
+@attrs.frozen(kw_only=True)
+class LsaConfig(TfidfConfig):
+    """TF-IDF options plus the number of latent dimensions."""
+
+    components: int = attrs.field(default=256, validator=attrs.validators.gt(0))
+    normalize: bool = True
+
+
+class LsaEmbedder(TfidfEmbedder):
+    """TF-IDF projected onto its top singular vectors, L2-normalised."""
+
+    name = "lsa"
+    Config = LsaConfig
+    sparse = False
+
+    def __init__(self, config: LsaConfig | None = None) -> None:
+        super().__init__(config)
+        self.components: np.ndarray | None = None  # (k, vocab)
+
+    def fit(self, texts: Sequence[str]) -> LsaEmbedder:
+        """Fit TF-IDF, then the SVD on its matrix."""
+        from sklearn.decomposition import TruncatedSVD
+
+        super().fit(texts)
+        x = super().embed_batch(list(texts))
+        k = min(self.config.components, x.shape[0] - 1, x.shape[1] - 1)
+        if k < 1:
+            msg = "lsa needs at least two distinct texts to fit"
+            raise InputError(msg)
+        svd = TruncatedSVD(n_components=k, random_state=0).fit(x)
+        self.components = svd.components_.astype(np.float32)
+        return self
+
+    @property
+    def dim(self) -> int:
+        """Number of latent dimensions (0 before fitting)."""
+        return 0 if self.components is None else int(self.components.shape[0])
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """Dense latent codes, one row per text."""
+        self._check_fitted()
+        if self.components is None:
+            msg = "lsa is not fitted: call fit(texts) first"
+            raise InputError(msg)
+        z = np.asarray(super().embed_batch(texts) @ self.components.T, dtype=np.float32)
+        if self.config.normalize:
+            z /= np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
+        return z
+
+    def fingerprint(self) -> str:
+        """TF-IDF fingerprint plus the components."""
+        import hashlib
+
+        return f"lsa:{super().fingerprint()}:{hashlib.sha256(self.components.tobytes()).hexdigest()[:12]}"
+
+    def _write_files(self, folder: Path) -> None:
+        super()._write_files(folder)
+        np.save(folder / "components.npy", self.components)
+
+    @classmethod
+    def load(cls, path: str | Path) -> LsaEmbedder:
+        """Rebuild a fitted LSA embedder."""
+        emb: Any = super().load(path)
+        try:
+            emb.components = np.load(Path(path) / "components.npy", allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            msg = f"cannot read the lsa components at {path}: {exc}"
+            raise CorruptFileError(msg) from exc
+        return emb

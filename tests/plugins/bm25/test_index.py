@@ -1,0 +1,66 @@
+"""The bm25 plugin: lexical search over texts, filters, removal, persistence."""
+
+from __future__ import annotations
+
+import pytest
+
+from latentstack.errors import CorruptFileError, InputError
+from latentstack_bm25.index import Bm25Index
+
+DOCS = {
+    "a": "The Eiffel Tower is in Paris, the capital of France.",
+    "b": "Berlin is the capital of Germany and its largest city.",
+    "c": "Cats are small domesticated carnivorous mammals.",
+    "d": "Running shoes help runners run faster on long runs.",
+}
+
+
+@pytest.fixture
+def index() -> Bm25Index:
+    """The four documents, tagged by topic."""
+    idx = Bm25Index()
+    topics = [{"topic": "geo"}, {"topic": "geo"}, {"topic": "animals"}, {"topic": "sport"}]
+    idx.add(list(DOCS), list(DOCS.values()), topics)
+    return idx
+
+
+def test_finds_lexical_match(index: Bm25Index) -> None:
+    """The document sharing the rare words ranks first; stemming matches run/running."""
+    assert index.search("capital of Germany", k=2)[0].id == "b"
+    assert index.search("runner", k=1)[0].id == "d"
+
+
+def test_no_match_gives_no_hits(index: Bm25Index) -> None:
+    """A query sharing no term returns nothing rather than arbitrary documents."""
+    assert index.search("zebra xylophone", k=3) == []
+
+
+def test_where_and_remove(index: Bm25Index) -> None:
+    """Filters apply before ranking; removed documents vanish at once."""
+    assert [h.id for h in index.search("capital", k=5, where={"topic": "geo"})] == ["a", "b"] or \
+        {h.id for h in index.search("capital", k=5, where={"topic": "geo"})} == {"a", "b"}
+    assert index.search("capital", k=5, where={"topic": "animals"}) == []
+    index.remove(["b"])
+    assert "b" not in [h.id for h in index.search("capital of Germany", k=4)]
+
+
+def test_save_load(index: Bm25Index, tmp_path) -> None:  # noqa: ANN001
+    """A reloaded index ranks identically; a truncated file is a clear error."""
+    index.remove(["c"])
+    index.save(tmp_path / "b")
+    again = Bm25Index.load(tmp_path / "b")
+    assert len(again) == 3
+    q = "capital city"
+    assert [(h.id, round(h.score, 4)) for h in again.search(q)] == [(h.id, round(h.score, 4)) for h in index.search(q)]
+    items = tmp_path / "b" / "items.jsonl"
+    items.write_text(items.read_text().splitlines()[0] + "\n")
+    with pytest.raises(CorruptFileError, match="truncated"):
+        Bm25Index.load(tmp_path / "b")
+
+
+def test_bad_input(index: Bm25Index) -> None:
+    """Non-text items and mismatched ids are refused."""
+    with pytest.raises(InputError):
+        index.add(["x"], [b"bytes"])
+    with pytest.raises(InputError, match="ids"):
+        index.add(["x", "y"], ["one text"])

@@ -1,0 +1,133 @@
+"""The faiss plugin: every supported index kind meets the Index contract, plus its own edge cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from latentstack.errors import CorruptFileError, InputError, ModelMismatchError
+from latentstack.testing import IndexContract
+from latentstack.testing.index_contract import unit_vectors
+from latentstack_faiss.index import FaissIndex
+
+
+class TestFlat(IndexContract):
+    """Exact inner-product search."""
+
+    @pytest.fixture
+    def index(self) -> FaissIndex:
+        """An empty Flat index."""
+        return FaissIndex.from_options(factory="Flat")
+
+
+class TestHNSW(IndexContract):
+    """HNSW: removals are tombstones filtered during search and compacted on save."""
+
+    @pytest.fixture
+    def index(self) -> FaissIndex:
+        """An empty HNSW16 index."""
+        return FaissIndex.from_options(factory="HNSW16", ef_search=64)
+
+    def test_compacted_on_save(self, filled, tmp_path) -> None:  # noqa: ANN001
+        """After save the tombstones are gone from the stored FAISS index itself."""
+        index, x, ids = filled
+        index.remove(ids[:10])
+        index.save(tmp_path / "i")
+        again = FaissIndex.load(tmp_path / "i")
+        assert again.index.ntotal == self.n - 10 and not again.dead
+
+
+class TestIVF(IndexContract):
+    """IVF-Flat with native id removal."""
+
+    @pytest.fixture
+    def index(self) -> FaissIndex:
+        """An empty IVF8,Flat index probing all lists (so results are exact)."""
+        return FaissIndex.from_options(factory="IVF8,Flat", nprobe=8)
+
+
+class TestIVFPQRefine(IndexContract):
+    """IVF-PQ re-ranked by SQ8 codes: the compressed index."""
+
+    n = 600
+
+    @pytest.fixture
+    def index(self) -> FaissIndex:
+        """An empty IVF4,PQ4,Refine(SQ8) index."""
+        return FaissIndex.from_options(factory="IVF4,PQ4,Refine(SQ8)", nprobe=4)
+
+
+def test_selective_filter_still_gives_k_on_ivf() -> None:
+    """A filter matching few items spread over many lists still yields every match (search widens)."""
+    x = unit_vectors(2000, 16)
+    index = FaissIndex.from_options(factory="IVF32,Flat", nprobe=1)
+    index.add(list(range(2000)), x, [{"tag": "rare" if i % 250 == 0 else "common"} for i in range(2000)])
+    hits = index.search(x[1], k=8, where={"tag": "rare"})
+    assert sorted(h.id for h in hits) == list(range(0, 2000, 250))
+
+
+def test_unknown_filter_key_is_an_error() -> None:
+    """A --where key no item has is refused, naming the known keys."""
+    index = FaissIndex.from_options()
+    index.add([1, 2], unit_vectors(2, 8), [{"lang": "en"}, {"lang": "de"}])
+    with pytest.raises(InputError, match="unknown metadata key.*'langg'.*known keys: lang"):
+        index.search(unit_vectors(1, 8)[0], where={"langg": "en"})
+
+
+def test_too_few_vectors_to_train() -> None:
+    """An IVF index refuses a first add smaller than its list count, saying what to do."""
+    index = FaissIndex.from_options(factory="IVF64,Flat")
+    with pytest.raises(InputError, match="at least 64 vectors"):
+        index.add(list(range(10)), unit_vectors(10, 8))
+
+
+def test_sparse_and_bad_vectors_refused() -> None:
+    """Sparse input, NaN and a dimension change are clear errors."""
+    import scipy.sparse as sp
+
+    index = FaissIndex.from_options()
+    with pytest.raises(InputError, match="dense"):
+        index.add([1], sp.csr_matrix(np.ones((1, 4), dtype=np.float32)))
+    with pytest.raises(InputError, match="NaN"):
+        index.add([1], np.full((1, 4), np.nan, dtype=np.float32))
+    index.add([1], unit_vectors(1, 4))
+    with pytest.raises(ModelMismatchError, match="dim 5"):
+        index.add([2], unit_vectors(1, 5))
+
+
+def test_update_replaces_vector() -> None:
+    """Adding an existing id again replaces its vector and metadata."""
+    x = unit_vectors(20, 8)
+    index = FaissIndex.from_options()
+    index.add(list(range(20)), x)
+    index.update([0], x[5:6], [{"v": 2}])
+    assert len(index) == 20
+    top = index.search(x[5], k=2)
+    assert {h.id for h in top} == {0, 5}
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "delete"])
+def test_corrupt_file_is_clear(tmp_path, damage: str) -> None:  # noqa: ANN001
+    """A truncated, altered or missing index file is a CorruptFileError that says to rebuild."""
+    index = FaissIndex.from_options()
+    index.add(list(range(50)), unit_vectors(50, 8))
+    index.save(tmp_path / "i")
+    f = tmp_path / "i" / "index.faiss"
+    data = f.read_bytes()
+    if damage == "truncate":
+        f.write_bytes(data[: len(data) // 2])
+    elif damage == "flip":
+        f.write_bytes(data[:-10] + bytes(10))
+    else:
+        f.unlink()
+    with pytest.raises(CorruptFileError, match="rebuild"):
+        FaissIndex.load(tmp_path / "i")
+
+
+def test_l2_metric_orders_nearest_first() -> None:
+    """With L2 the nearest vector scores highest (scores are negated distances)."""
+    x = unit_vectors(30, 8)
+    index = FaissIndex.from_options(metric="l2")
+    index.add(list(range(30)), x)
+    hits = index.search(x[3], k=3)
+    assert hits[0].id == 3 and hits[0].score == pytest.approx(0.0, abs=1e-5)

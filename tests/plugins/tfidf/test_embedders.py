@@ -1,0 +1,43 @@
+"""The tfidf and lsa embedders meet the Embedder contract and save without pickle."""
+
+from __future__ import annotations
+
+import pytest
+
+from latentstack.errors import InputError
+from latentstack.testing import EmbedderContract
+from latentstack.testing.embedder_contract import TEXTS
+from latentstack_tfidf.lsa import LsaEmbedder
+from latentstack_tfidf.tfidf import TfidfEmbedder
+
+CORPUS = TEXTS * 3 + ["another document about markets and prizes", "the mat was red"]
+
+
+class TestTfidf(EmbedderContract):
+    """Word and char n-gram TF-IDF, sparse."""
+
+    @pytest.fixture
+    def embedder(self) -> TfidfEmbedder:
+        """Fitted on a small corpus with char 2-4-grams too."""
+        return TfidfEmbedder.from_options(char_ngrams=(2, 4)).fit(CORPUS)
+
+
+class TestLsa(EmbedderContract):
+    """Dense LSA codes."""
+
+    @pytest.fixture
+    def embedder(self) -> LsaEmbedder:
+        """Fitted with 4 components."""
+        return LsaEmbedder.from_options(components=4).fit(CORPUS)
+
+
+def test_unfitted_is_a_clear_error() -> None:
+    """Using tfidf before fit says to fit first."""
+    with pytest.raises(InputError, match="fit"):
+        TfidfEmbedder().embed_many(["x"])
+
+
+def test_saved_files_are_not_pickles(tmp_path) -> None:  # noqa: ANN001
+    """The saved folder holds JSON and npz only."""
+    TfidfEmbedder().fit(CORPUS).save(tmp_path / "t")
+    assert sorted(p.suffix for p in (tmp_path / "t").iterdir()) == [".json", ".json", ".npz"]
