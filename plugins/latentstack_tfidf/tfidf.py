@@ -80,9 +80,14 @@ class TfidfEmbedder(Embedder):
         return self
 
     @property
-    def dim(self) -> int:
-        """Total vocabulary size (0 before fitting)."""
+    def vocab_size(self) -> int:
+        """Total vocabulary size over all analyzers (0 before fitting)."""
         return sum(len(p["vocabulary"]) for p in self.parts)
+
+    @property
+    def dim(self) -> int:
+        """Width of a TF-IDF row: the vocabulary size."""
+        return self.vocab_size
 
     def _check_fitted(self) -> None:
         if not self.parts:
@@ -97,7 +102,7 @@ class TfidfEmbedder(Embedder):
 
         self._check_fitted()
         if not texts:
-            return sp.csr_matrix((0, self.dim), dtype=np.float32)
+            return sp.csr_matrix((0, self.vocab_size), dtype=np.float32)
         blocks = []
         for part in self.parts:
             p = part["params"]
