@@ -22,7 +22,7 @@ from latentstack.errors import CorruptFileError, InputError, ModelMismatchError
 from latentstack.interfaces import Hit, Index, IndexConfig
 from latentstack.metadata import check_keys, matches
 from latentstack.progress import log
-from latentstack_faiss.kinds import Kind, parse, search_params
+from latentstack_faiss.kinds import Kind, auto_factory, parse, search_params
 
 FORMAT = 1
 
@@ -31,11 +31,12 @@ FORMAT = 1
 class FaissConfig(IndexConfig):
     """Which index and how hard to search it."""
 
-    factory: str = "Flat"
+    factory: str = "Flat"  # or "auto": chosen by the size of the first add
     nprobe: int = attrs.field(default=16, validator=attrs.validators.gt(0))
     ef_search: int = attrs.field(default=64, validator=attrs.validators.gt(0))
     k_factor: int = attrs.field(default=8, validator=attrs.validators.gt(0))
     device: str = attrs.field(default="auto", validator=attrs.validators.in_(("auto", "cpu", "gpu")))
+    train_per_list: int = attrs.field(default=50, validator=attrs.validators.gt(0))
 
 
 def _faiss() -> Any:
@@ -52,7 +53,7 @@ class FaissIndex(Index):
 
     def __init__(self, config: FaissConfig | None = None) -> None:
         super().__init__(config)
-        self.kind: Kind = parse(self.config.factory)
+        self.kind: Kind | None = None if self.config.factory == "auto" else parse(self.config.factory)
         self.index: Any = None
         self.dim = 0
         self.device = "cpu"
@@ -63,8 +64,12 @@ class FaissIndex(Index):
         self.next_label = 0
 
     # -- building -------------------------------------------------------------------
-    def _create(self, dim: int) -> None:
+    def _create(self, dim: int, n: int) -> None:
         faiss = _faiss()
+        if self.kind is None:
+            self.config = attrs.evolve(self.config, factory=auto_factory(n))
+            self.kind = parse(self.config.factory)
+            log(f"faiss: index auto picked {self.config.factory} for {n} vectors")
         metric = faiss.METRIC_INNER_PRODUCT if self.config.metric == "ip" else faiss.METRIC_L2
         spec = f"IDMap2,{self.kind.factory}" if self.kind.idmap else self.kind.factory
         self.index = faiss.index_factory(dim, spec, metric)
@@ -107,6 +112,9 @@ class FaissIndex(Index):
             msg = (f"{self.kind.factory} must be trained on at least {self.kind.min_train} vectors, "
                    f"got {len(x)} in the first add: add more at once, or use a smaller index (Flat)")
             raise InputError(msg)
+        sample = min(len(x), max(self.kind.min_train, self.config.train_per_list * self.kind.nlist))
+        if sample < len(x):  # k-means on a seeded sample: the lists barely change, training is far faster
+            x = x[np.random.default_rng(0).choice(len(x), sample, replace=False)]
         log(f"faiss: training {self.kind.factory} on {len(x)} vectors")
         self.index.train(x)
 
@@ -120,7 +128,7 @@ class FaissIndex(Index):
             msg = "ids must be unique within one add"
             raise InputError(msg)
         if self.index is None:
-            self._create(x.shape[1])
+            self._create(x.shape[1], len(x))
         self._train(x)
         self.remove([i for i in ids if i in self.label_of])
         labels = np.arange(self.next_label, self.next_label + len(x), dtype=np.int64)

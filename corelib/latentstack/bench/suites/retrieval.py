@@ -1,0 +1,161 @@
+"""``latentstack bench retrieval``: BM25, TF-IDF, dense and hybrid search on SQuAD, side by side.
+
+The corpus is every paragraph; a question's one relevant document is its own paragraph.
+Dense and hybrid run through the real search pipeline (Collection: chunker, embedder,
+FAISS, BM25, SQLite). The ``dense:*`` methods compare how documents are cut: whole
+articles, paragraphs, or 3-sentence windows, each scored at the article level (the only
+level a whole-article index can answer) and, where possible, at the paragraph level.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from latentstack.bench.cli import bench, bench_options, split_methods, suite
+from latentstack.bench.report import BenchReport, MethodResult
+from latentstack.bench.suites.ranking import ranking_metrics
+from latentstack.data.squad import Question, Squad, load_squad
+from latentstack.progress import log
+
+METHODS = ["bm25", "tfidf", "dense", "hybrid", "hybrid-rrf", "dense:article", "dense:paragraph", "dense:sentences"]
+DEFAULT = "bm25,tfidf,dense,hybrid,hybrid-rrf"
+DEPTH = 100
+
+
+class Runner:
+    """Builds each retriever once and times it; methods share what they can."""
+
+    def __init__(self, squad: Squad, questions: list[Question], model: str, pooling: str, stemmer: str) -> None:
+        self.squad, self.questions = squad, questions
+        self.model, self.pooling, self.stemmer = model, pooling, stemmer
+        self.tmp = Path(tempfile.mkdtemp(prefix="latentstack-bench-"))
+        self.cache: dict[str, Any] = {}
+
+    def texts(self) -> list[str]:
+        """The question texts."""
+        return [q.text for q in self.questions]
+
+    def bm25(self) -> tuple[list[list[Any]], dict[str, float]]:
+        """BM25 over paragraphs (bm25s, stemmed unless --stemmer '')."""
+        from latentstack import get_index
+
+        t0 = time.perf_counter()
+        idx = get_index("bm25", stemmer=self.stemmer)
+        idx.add([p.id for p in self.squad.paragraphs], [p.text for p in self.squad.paragraphs])
+        idx.search_batch(["warm up"], 1)
+        t1 = time.perf_counter()
+        hits = idx.search_batch(self.texts(), DEPTH)
+        t2 = time.perf_counter()
+        self.cache["bm25"] = hits
+        return [[h.id for h in hs] for hs in hits], _timing(t1 - t0, t2 - t1, len(hits))
+
+    def tfidf(self) -> tuple[list[list[Any]], dict[str, float]]:
+        """TF-IDF cosine (word 1-2-grams, sublinear tf), exact, by sparse products."""
+        from latentstack import get_embedder
+
+        t0 = time.perf_counter()
+        emb = get_embedder("tfidf")
+        docs = emb.fit([p.text for p in self.squad.paragraphs]).embed_many([p.text for p in self.squad.paragraphs])
+        t1 = time.perf_counter()
+        scores = (emb.embed_many(self.texts()) @ docs.T).toarray()
+        top = np.argsort(-scores, axis=1)[:, :DEPTH]
+        t2 = time.perf_counter()
+        ids = [p.id for p in self.squad.paragraphs]
+        return [[ids[j] for j in row] for row in top], _timing(t1 - t0, t2 - t1, len(top))
+
+    def collection(self, mode: str) -> Any:
+        """A Collection over the corpus cut by ``mode`` (article, paragraph or sentences), exact search."""
+        from latentstack.search import ChunkConfig, Collection, Document
+
+        if mode in self.cache:
+            return self.cache[mode]
+        t0 = time.perf_counter()
+        col = Collection.create(self.tmp / mode, embedder="bert",
+                                embedder_options={"model": self.model, "pooling": self.pooling},
+                                index="Flat", chunking=ChunkConfig(mode="whole" if mode == "article" else
+                                                                   "paragraph" if mode == "paragraph" else "sentences",
+                                                                   max_chars=4000))
+        if mode == "article":
+            by_article: dict[int, list[str]] = {}
+            for p in self.squad.paragraphs:
+                by_article.setdefault(p.article, []).append(p.text)
+            docs = [Document(f"a{a}", "\n\n".join(ts), metadata={"article": a}) for a, ts in by_article.items()]
+        else:
+            docs = [Document(p.id, p.text, p.title, {"article": p.article}) for p in self.squad.paragraphs]
+        log(f"retrieval: embedding the corpus cut as {mode} ({len(docs)} documents)")
+        col.add_documents(docs)
+        self.cache[mode] = (col, time.perf_counter() - t0)
+        return self.cache[mode]
+
+    def search(self, mode: str, hybrid: bool = False, fusion: str = "zscore") -> tuple[list[list[Any]], dict[str, float]]:
+        """Rank documents by their best chunk through the real pipeline."""
+        col, build_s = self.collection(mode)
+        t0 = time.perf_counter()
+        hits = col.search_many(self.texts(), DEPTH if mode != "article" else 20, hybrid=hybrid, fusion=fusion,
+                               by_document=True)
+        return [[h.doc_id for h in hs] for hs in hits], _timing(build_s, time.perf_counter() - t0, len(hits))
+
+
+def _timing(index_s: float, query_s: float, n: int) -> dict[str, float]:
+    return {"index_s": round(index_s, 3), "query_s": round(query_s, 3), "query_per_s": round(n / max(query_s, 1e-9), 1)}
+
+
+def _article_of(doc_id: str) -> str:
+    return doc_id.split("-")[0]
+
+
+def run_method(runner: Runner, method: str) -> MethodResult:
+    """One method's rankings, scored at the paragraph level (and article level for dense:*)."""
+    golds = [q.paragraph for q in runner.questions]
+    table: dict[str, Callable[[], tuple[list[list[Any]], dict[str, float]]]] = {
+        "bm25": runner.bm25,
+        "tfidf": runner.tfidf,
+        "dense": lambda: runner.search("paragraph"),
+        "hybrid": lambda: runner.search("paragraph", hybrid=True, fusion="zscore"),
+        "hybrid-rrf": lambda: runner.search("paragraph", hybrid=True, fusion="rrf"),
+        "dense:article": lambda: runner.search("article"),
+        "dense:paragraph": lambda: runner.search("paragraph"),
+        "dense:sentences": lambda: runner.search("sentences"),
+    }
+    log(f"retrieval: {method}")
+    ranked, timing = table[method]()
+    metrics: dict[str, float] = {}
+    if method != "dense:article":
+        metrics = ranking_metrics(ranked, golds)
+    if method.startswith("dense:"):
+        articles = [list(dict.fromkeys(_article_of(d) for d in r)) for r in ranked]
+        art = ranking_metrics(articles, [_article_of(g) for g in golds], recall_at=(1, 5), mrr_at=10)
+        metrics.update({f"article_{k}": v for k, v in art.items()})
+    return MethodResult(method, {k: round(v, 4) for k, v in metrics.items()}, timing)
+
+
+@bench.command("retrieval")
+@bench_options(DEFAULT)
+@click.option("--model", default="minilm", show_default=True, help="Encoder for the dense methods.")
+@click.option("--pooling", type=click.Choice(["mean", "cls"]), default="mean", show_default=True)
+@click.option("--stemmer", default="english", show_default=True, help="BM25 stemmer ('' for none).")
+@click.option("--half", type=click.Choice(["all", "tune", "heldout"]), default="all", show_default=True,
+              help="Questions of all articles, or of one half (settings chosen on 'tune', reported on 'heldout').")
+@suite
+def retrieval(data: str, methods: str, limit: int | None, seed: int, model: str, pooling: str, stemmer: str,
+              half: str) -> BenchReport:
+    """Recall@1/5/20 and MRR@10 of BM25, TF-IDF, dense and hybrid search on a SQuAD file."""
+    chosen = split_methods(methods, METHODS)
+    squad = load_squad(data)
+    questions = squad.sample(limit, seed, half)
+    runner = Runner(squad, questions, model, pooling, stemmer)
+    report = BenchReport("retrieval", Path(data).name, len(questions),
+                         params={"model": model, "pooling": pooling, "stemmer": stemmer or "none", "half": half,
+                                 "corpus": len(squad.paragraphs), "seed": seed, "limit": limit or "all"})
+    report.results = [run_method(runner, m) for m in chosen]
+    return report
+
+
+__all__: Sequence[str] = ["retrieval"]

@@ -1,0 +1,115 @@
+"""``latentstack index build/add/remove/info`` and ``latentstack search``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from latentstack.errors import InputError
+
+DIR = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+
+
+@click.group()
+def index() -> None:
+    """Build and maintain a search index folder (FAISS + BM25 + SQLite + manifest)."""
+
+
+@index.command()
+@DIR
+@click.option("--from", "sources", multiple=True, required=True, type=click.Path(exists=True),
+              help="Files, folders or JSONL to index (repeatable).")
+@click.option("--embedder", default="bert", show_default=True, help="Embedder plugin name.")
+@click.option("--model", default="minilm", show_default=True, help="Model name or folder (for model-based embedders).")
+@click.option("--pooling", type=click.Choice(["mean", "cls"]), default="mean", show_default=True)
+@click.option("--chunk", type=click.Choice(["whole", "paragraph", "sentences"]), default="paragraph", show_default=True)
+@click.option("--window", type=int, default=3, show_default=True, help="Sentences per chunk (--chunk sentences).")
+@click.option("--overlap", type=int, default=1, show_default=True, help="Sentences shared by neighbouring windows.")
+@click.option("--index", "factory", default="auto", show_default=True,
+              help="FAISS factory string (Flat, HNSW32, IVF1024,Flat, IVF1024,PQ48,Refine(SQ8)) or auto.")
+def build(directory: Path, sources: tuple[str, ...], embedder: str, model: str, pooling: str, chunk: str,
+          window: int, overlap: int, factory: str) -> None:
+    """Build a new index in DIRECTORY from documents (replaces an existing one atomically)."""
+    from latentstack.search import ChunkConfig, Collection
+    from latentstack.search.sources import read_documents
+
+    docs = list(read_documents(sources))
+    if not docs:
+        msg = f"no documents found in {', '.join(sources)}"
+        raise InputError(msg)
+    options = {"model": model, "pooling": pooling} if embedder == "bert" else {}
+    col = Collection.create(directory, embedder=embedder, embedder_options=options, index=factory,
+                            chunking=ChunkConfig(mode=chunk, window=window, overlap=overlap))
+    counts = col.add_documents(docs)
+    if counts["chunks"] == 0:
+        msg = "every document is empty: nothing to index"
+        raise InputError(msg)
+    col.save()
+    click.echo(f"indexed {counts['documents']} documents as {counts['chunks']} chunks into {directory} "
+               f"(index {col.manifest['index']['factory']}; skipped {counts['skipped_empty']} empty)")
+
+
+@index.command()
+@DIR
+@click.option("--from", "sources", multiple=True, required=True, type=click.Path(exists=True))
+def add(directory: Path, sources: tuple[str, ...]) -> None:
+    """Add (or replace, by id) documents in an existing index."""
+    from latentstack.search import Collection
+    from latentstack.search.sources import read_documents
+
+    col = Collection.load(directory)
+    counts = col.add_documents(read_documents(sources))
+    col.save()
+    click.echo(f"added {counts['documents']} documents ({counts['chunks']} chunks, {counts['replaced']} replaced)")
+
+
+@index.command()
+@DIR
+@click.argument("doc_ids", nargs=-1, required=True)
+def remove(directory: Path, doc_ids: tuple[str, ...]) -> None:
+    """Remove documents by id; they vanish from results at once and after reload."""
+    from latentstack.search import Collection
+
+    col = Collection.load(directory)
+    n = col.remove_documents(list(doc_ids))
+    col.save()
+    click.echo(f"removed {n} of {len(doc_ids)} documents")
+
+
+@index.command()
+@DIR
+def info(directory: Path) -> None:
+    """Show an index's manifest and counts as JSON."""
+    from latentstack.search import Collection
+
+    click.echo(json.dumps(Collection.load(directory).info(), indent=2))
+
+
+@click.command()
+@DIR
+@click.argument("query")
+@click.option("-k", default=10, show_default=True, help="How many hits.")
+@click.option("--hybrid", is_flag=True, help="Fuse dense and BM25 rankings.")
+@click.option("--fusion", type=click.Choice(["zscore", "rrf"]), default="zscore", show_default=True,
+              help="How --hybrid fuses the two rankings.")
+@click.option("--where", multiple=True, help="Metadata filter key=value (repeatable; all must match).")
+@click.option("--documents", is_flag=True, help="Rank documents by their best chunk instead of chunks.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def search(directory: Path, query: str, k: int, hybrid: bool, fusion: str, where: tuple[str, ...],
+           documents: bool, as_json: bool) -> None:
+    """Search an index folder for QUERY."""
+    from latentstack.metadata import parse_where
+    from latentstack.search import Collection
+
+    col = Collection.load(directory)
+    hits = col.search(query, k, hybrid=hybrid, where=parse_where(where), fusion=fusion, by_document=documents)
+    if as_json:
+        click.echo(json.dumps({"query": query, "hits": [h.to_dict() for h in hits]}))
+        return
+    if not hits:
+        click.echo("no hits")
+    for rank, h in enumerate(hits, start=1):
+        snippet = " ".join(h.text.split())[:160]
+        click.echo(f"{rank:>2}. [{h.score:.3f}] {h.doc_id}{f' ({h.title})' if h.title else ''}\n    {snippet}")

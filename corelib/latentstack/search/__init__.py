@@ -1,0 +1,7 @@
+"""Document search: chunking, the SQLite document store, fusion, and the Collection folder."""
+
+from latentstack.search.chunking import Chunk, ChunkConfig, chunk_text
+from latentstack.search.collection import Collection, SearchHit
+from latentstack.search.store import Document, DocumentStore
+
+__all__ = ["Chunk", "ChunkConfig", "Collection", "Document", "DocumentStore", "SearchHit", "chunk_text"]

@@ -1,0 +1,95 @@
+"""Splitting documents into the passages that get embedded and indexed.
+
+``whole`` keeps each document as one chunk, ``paragraph`` splits at blank lines, and
+``sentences`` makes windows of ``window`` sentences that overlap by ``overlap``. Any chunk
+longer than ``max_chars`` is split again at sentence (then word) boundaries, so a 1 MB
+document becomes many passages instead of one truncated vector.
+"""
+
+from __future__ import annotations
+
+import re
+
+import attrs
+
+SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+
+
+@attrs.frozen(kw_only=True)
+class ChunkConfig:
+    """How documents are cut into passages."""
+
+    mode: str = attrs.field(default="paragraph", validator=attrs.validators.in_(("whole", "paragraph", "sentences")))
+    window: int = attrs.field(default=3, validator=attrs.validators.gt(0))
+    overlap: int = attrs.field(default=1, validator=attrs.validators.ge(0))
+    max_chars: int = attrs.field(default=2000, validator=attrs.validators.gt(50))
+
+    def __attrs_post_init__(self) -> None:
+        if self.overlap >= self.window:
+            msg = f"overlap ({self.overlap}) must be smaller than window ({self.window})"
+            raise ValueError(msg)
+
+
+@attrs.frozen
+class Chunk:
+    """A passage: its position in the document and its character span there."""
+
+    position: int
+    start: int
+    end: int
+    text: str
+
+
+def _spans(text: str, pattern: re.Pattern[str], start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Non-blank pieces of text[start:end] between matches of ``pattern``, as (start, end)."""
+    end = len(text) if end is None else end
+    out, pos = [], start
+    for m in pattern.finditer(text, start, end):
+        out.append((pos, m.start()))
+        pos = m.end()
+    out.append((pos, end))
+    return [(a, b) for a, b in out if text[a:b].strip()]
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Sentence spans (a simple, language-light splitter: end punctuation + capital)."""
+    return _spans(text, SENTENCE_END, start, end)
+
+
+def _cap(text: str, span: tuple[int, int], max_chars: int) -> list[tuple[int, int]]:
+    """Split a span longer than max_chars at sentence boundaries, then at spaces, then hard."""
+    a, b = span
+    if b - a <= max_chars:
+        return [span]
+    pieces: list[tuple[int, int]] = []
+    cur = a
+    for s_a, s_b in sentence_spans(text, a, b):
+        if s_b - cur > max_chars and s_a > cur:
+            pieces.append((cur, s_a))
+            cur = s_a
+        while s_b - cur > max_chars:
+            cut = text.rfind(" ", cur + 1, cur + max_chars)
+            cut = cut if cut > cur else cur + max_chars
+            pieces.append((cur, cut))
+            cur = cut
+    pieces.append((cur, b))
+    return [(x, y) for x, y in pieces if text[x:y].strip()]
+
+
+def chunk_text(text: str, config: ChunkConfig | None = None) -> list[Chunk]:
+    """Cut one document into chunks; an empty or blank document gives none."""
+    c = config or ChunkConfig()
+    if not text.strip():
+        return []
+    if c.mode == "whole":
+        spans = [(0, len(text))]
+    elif c.mode == "paragraph":
+        spans = _spans(text, PARAGRAPH_BREAK)
+    else:
+        sents = [s for p in _spans(text, PARAGRAPH_BREAK) for s in sentence_spans(text, *p)]
+        step = c.window - c.overlap
+        starts = range(0, max(len(sents) - c.overlap, 1), step)
+        spans = [(sents[i][0], sents[min(i + c.window, len(sents)) - 1][1]) for i in starts]
+    capped = [piece for span in spans for piece in _cap(text, span, c.max_chars)]
+    return [Chunk(i, a, b, text[a:b].strip()) for i, (a, b) in enumerate(capped)]

@@ -1,0 +1,153 @@
+"""The document store: documents, their chunks and metadata in SQLite (stdlib only).
+
+Chunk ids are the ids the vector and BM25 indexes hold, so a hit maps straight back
+to its passage and document. The store works on an in-memory copy; ``save_to`` writes
+a consistent snapshot with SQLite's backup API, so the index folder can be swapped
+in atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from latentstack.errors import CorruptFileError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL DEFAULT '', text TEXT NOT NULL, metadata TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+"""
+
+
+@attrs.frozen
+class Document:
+    """A document to index: an id, its text, an optional title and metadata."""
+
+    id: str = attrs.field(converter=str)
+    text: str
+    title: str = ""
+    metadata: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class StoredChunk:
+    """A chunk as read back from the store, with its document's title and metadata."""
+
+    id: int
+    doc_id: str
+    position: int
+    start: int
+    end: int
+    text: str
+    title: str
+    metadata: Mapping[str, Any]
+
+
+class DocumentStore:
+    """SQLite tables of documents and chunks, held in memory until saved."""
+
+    def __init__(self, db: sqlite3.Connection | None = None) -> None:
+        self.db = db or sqlite3.connect(":memory:")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.executescript(SCHEMA)
+
+    @classmethod
+    def open(cls, path: str | Path) -> DocumentStore:
+        """Load a saved store file into memory; a corrupt file is a CorruptFileError."""
+        mem = sqlite3.connect(":memory:")
+        try:
+            src = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True)
+            src.backup(mem)
+            src.close()
+            mem.execute("SELECT count(*) FROM chunks").fetchone()
+            if mem.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+                raise sqlite3.DatabaseError("integrity check failed")
+        except sqlite3.Error as exc:
+            msg = f"the document store {path} is corrupt or unreadable ({exc}); rebuild the index"
+            raise CorruptFileError(msg) from exc
+        return cls(mem)
+
+    def save_to(self, path: str | Path) -> None:
+        """Write a consistent snapshot to ``path`` (a new file)."""
+        dst = sqlite3.connect(Path(path))
+        with dst:
+            self.db.backup(dst)
+        dst.close()
+
+    def add_document(self, doc: Document, chunks: Sequence[tuple[int, int, int, str]]) -> list[int]:
+        """Insert (or replace) a document and its chunks (position, start, end, text); returns chunk ids."""
+        with self.db:
+            self.db.execute(
+                "INSERT OR REPLACE INTO documents (id, title, text, metadata) VALUES (?, ?, ?, ?)",
+                (doc.id, doc.title, doc.text, json.dumps(dict(doc.metadata))),
+            )
+            cur = self.db.executemany(
+                "INSERT INTO chunks (doc_id, position, start, end, text) VALUES (?, ?, ?, ?, ?)",
+                [(doc.id, *c) for c in chunks],
+            )
+            del cur
+            rows = self.db.execute("SELECT id FROM chunks WHERE doc_id = ? ORDER BY position", (doc.id,))
+            return [r[0] for r in rows]
+
+    def chunk_ids(self, doc_ids: Iterable[str]) -> list[int]:
+        """Ids of every chunk of these documents."""
+        ids = list(doc_ids)
+        marks = ",".join("?" * len(ids))
+        return [r[0] for r in self.db.execute(f"SELECT id FROM chunks WHERE doc_id IN ({marks})", ids)] if ids else []
+
+    def remove_documents(self, doc_ids: Iterable[str]) -> int:
+        """Delete documents (and their chunks); returns how many existed."""
+        ids = list(doc_ids)
+        with self.db:
+            before = self.count_documents()
+            self.db.executemany("DELETE FROM chunks WHERE doc_id = ?", [(i,) for i in ids])
+            self.db.executemany("DELETE FROM documents WHERE id = ?", [(i,) for i in ids])
+            return before - self.count_documents()
+
+    def has_document(self, doc_id: str) -> bool:
+        """True when a document with this id is stored."""
+        return self.db.execute("SELECT 1 FROM documents WHERE id = ?", (doc_id,)).fetchone() is not None
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
+        """Chunks by id, joined with their document's title and metadata."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(
+            "SELECT c.id, c.doc_id, c.position, c.start, c.end, c.text, d.title, d.metadata "
+            f"FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})",
+            list(ids),
+        )
+        return {r[0]: StoredChunk(*r[:7], json.loads(r[7])) for r in rows}
+
+    def all_chunks(self) -> list[StoredChunk]:
+        """Every chunk, in id order."""
+        ids = [r[0] for r in self.db.execute("SELECT id FROM chunks ORDER BY id")]
+        found = self.chunks(ids)
+        return [found[i] for i in ids]
+
+    def count_documents(self) -> int:
+        """Number of documents."""
+        return self.db.execute("SELECT count(*) FROM documents").fetchone()[0]
+
+    def count_chunks(self) -> int:
+        """Number of chunks."""
+        return self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+    def metadata_keys(self) -> set[str]:
+        """Every metadata key some document has."""
+        keys: set[str] = set()
+        for (meta,) in self.db.execute("SELECT metadata FROM documents"):
+            keys.update(json.loads(meta))
+        return keys

@@ -1,0 +1,159 @@
+"""The search pipeline end to end on the real MiniLM model, FAISS, BM25 and SQLite."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from latentstack.errors import CorruptFileError, InputError, ModelMismatchError
+from latentstack.search import ChunkConfig, Collection, Document
+
+pytestmark = pytest.mark.slow
+
+DOCS = [
+    Document("paris", "Paris is the capital of France. The Eiffel Tower stands there.", "Paris", {"lang": "en", "year": 2020}),
+    Document("berlin", "Berlin is the capital of Germany.\n\nIt has many museums and a famous wall.", "Berlin", {"lang": "en", "year": 2021}),
+    Document("cats", "Cats are small domesticated mammals that purr.", "Cats", {"lang": "en", "year": 2020}),
+    Document("hund", "Der Hund ist ein Haustier und bellt laut.", "Hund", {"lang": "de", "year": 2021}),
+    Document("empty", "   ", "Empty"),
+]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):  # noqa: ANN001, ANN201
+    """A saved collection of the five documents (one empty) with paragraph chunks."""
+    path = tmp_path_factory.mktemp("col") / "idx"
+    col = Collection.create(path, embedder_options={"model": "minilm"}, index="auto")
+    counts = col.add_documents(DOCS)
+    col.save()
+    return path, counts
+
+
+def test_build_counts_and_auto_index(built) -> None:  # noqa: ANN001
+    """Empty documents are skipped and counted; auto picks Flat for a tiny corpus and records it."""
+    path, counts = built
+    assert counts == {"documents": 4, "chunks": 5, "replaced": 0, "skipped_empty": 1}
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert manifest["index"]["factory"] == "Flat"
+    assert manifest["embedder"]["dim"] == 384 and manifest["embedder"]["fingerprint"].startswith("bert:")
+
+
+def test_semantic_and_hybrid_search(built) -> None:  # noqa: ANN001
+    """A paraphrased query finds the right document, dense and hybrid alike."""
+    col = Collection.load(built[0])
+    assert col.search("Which city is home to the Eiffel Tower?", k=1)[0].doc_id == "paris"
+    assert col.search("kitten purring pets", k=1, hybrid=True)[0].doc_id == "cats"
+    docs = col.search("capital city", k=3, by_document=True)
+    assert len({h.doc_id for h in docs}) == len(docs)
+
+
+def test_where_filter(built) -> None:  # noqa: ANN001
+    """--where filters before ranking, compares as strings, and refuses unknown keys."""
+    col = Collection.load(built[0])
+    hits = col.search("capital", k=5, where={"year": "2021"})
+    assert hits and {h.doc_id for h in hits} <= {"berlin", "hund"}
+    with pytest.raises(InputError, match="unknown metadata key"):
+        col.search("capital", where={"yeer": "2021"})
+
+
+def test_delete_is_immediate_and_survives_reload(built, tmp_path) -> None:  # noqa: ANN001
+    """A removed document vanishes from dense and hybrid results, before and after save/load."""
+    col = Collection.load(built[0])
+    col.path = tmp_path / "copy"
+    assert col.remove_documents(["paris"]) == 1
+    for hybrid in (False, True):
+        assert "paris" not in {h.doc_id for h in col.search("Eiffel Tower France", k=10, hybrid=hybrid)}
+    col.save()
+    again = Collection.load(tmp_path / "copy")
+    assert "paris" not in {h.doc_id for h in again.search("Eiffel Tower France", k=10, hybrid=True)}
+    assert again.info()["live"]["documents"] == 3
+
+
+def test_empty_query_and_other_embedder(built) -> None:  # noqa: ANN001
+    """An empty query is refused; asking for another embedder config than the index's is an error."""
+    col = Collection.load(built[0])
+    with pytest.raises(InputError, match="empty"):
+        col.search("  ")
+    with pytest.raises(ModelMismatchError, match="pooling"):
+        Collection.load(built[0], expect_embedder={"name": "bert", "config": {"pooling": "cls"}})
+
+
+def test_changed_model_fingerprint_is_an_error(built, tmp_path) -> None:  # noqa: ANN001
+    """If the index's model files changed, loading says so instead of answering wrongly."""
+    import shutil
+
+    copy = tmp_path / "tampered"
+    shutil.copytree(built[0], copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["embedder"]["fingerprint"] = "bert:0000:mean:True:256:"
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelMismatchError, match="rebuild"):
+        Collection.load(copy)
+
+
+def test_truncated_faiss_file_is_clear(built, tmp_path) -> None:  # noqa: ANN001
+    """A truncated index file gives a CorruptFileError, not a crash."""
+    import shutil
+
+    copy = tmp_path / "trunc"
+    shutil.copytree(built[0], copy)
+    f = copy / "dense" / "index.faiss"
+    f.write_bytes(f.read_bytes()[:100])
+    with pytest.raises(CorruptFileError):
+        Collection.load(copy)
+
+
+KILLER = """
+import sys, time
+from latentstack.search import Collection, Document
+import latentstack.search.store as store
+col = Collection.load(sys.argv[1])
+col.add_documents([Document(f"new{i}", f"New document number {i} about rivers.") for i in range(20)])
+slow = store.DocumentStore.save_to
+def save_to(self, path):
+    slow(self, path)
+    print("WRITING", flush=True)
+    time.sleep(60)
+store.DocumentStore.save_to = save_to
+col.save()
+"""
+
+
+def test_crash_during_save_keeps_previous_index(built, tmp_path) -> None:  # noqa: ANN001
+    """Killing the process in the middle of a save leaves the previous index loadable and whole."""
+    import shutil
+
+    copy = tmp_path / "crash"
+    shutil.copytree(built[0], copy)
+    proc = subprocess.Popen([sys.executable, "-c", KILLER, str(copy)], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "LATENTSTACK_QUIET": "1"})
+    assert proc.stdout.readline().strip() == "WRITING"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    time.sleep(0.1)
+    again = Collection.load(copy)
+    assert again.info()["live"]["documents"] == 4
+    assert again.search("rivers", k=1)[0].doc_id != "new0"
+
+
+def test_huge_and_non_utf8_files(tmp_path) -> None:  # noqa: ANN001
+    """A 1 MB document is chunked, not truncated; a Latin-1 file is refused naming the fix."""
+    from latentstack.search.sources import read_documents
+
+    big = tmp_path / "big.txt"
+    big.write_text("The river flows to the sea. " * 40000 + "\n\nA unique zebracorn sentence ends it.")
+    col = Collection.create(tmp_path / "i", embedder_options={"model": "minilm", "show_progress": False},
+                            chunking=ChunkConfig(mode="paragraph", max_chars=20000))
+    counts = col.add_documents(read_documents([big]))
+    assert counts["chunks"] > 50
+    assert "zebracorn" in col.search("zebracorn", k=1, hybrid=True)[0].text
+    bad = tmp_path / "latin.txt"
+    bad.write_bytes("caf\xe9 cr\xe8me".encode("latin-1"))
+    with pytest.raises(InputError, match="not UTF-8.*iconv"):
+        list(read_documents([bad]))
