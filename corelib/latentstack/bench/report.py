@@ -80,6 +80,7 @@ class BenchReport:
     results: list[MethodResult] = attrs.field(factory=list)
     params: dict[str, Any] = attrs.field(factory=dict)
     env: dict[str, Any] = attrs.field(factory=environment)
+    chart: Any = None  # optional (report, path) -> None drawing NAME.png; a bar chart otherwise
 
     def to_dict(self) -> dict[str, Any]:
         """The one JSON object of the output contract."""

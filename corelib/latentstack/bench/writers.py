@@ -69,5 +69,5 @@ def write_all(report: BenchReport, out: Path, chart: bool = True) -> list[Path]:
         tmp.write_text(markdown(report), encoding="utf-8")
     if chart and report.results:
         paths.append(out / f"{report.suite}.png")
-        bar_chart(report, paths[-1])
+        (report.chart or bar_chart)(report, paths[-1])
     return paths

@@ -27,12 +27,14 @@ cli.add_command(models)
 def _lazy_groups() -> None:
     from latentstack.bench.cli import bench
     from latentstack.bench.suites import SUITES  # importing them adds them to `bench`
+    from latentstack.cli.classify_cmd import classify
     from latentstack.cli.index_cmd import index, search
 
     del SUITES
     cli.add_command(bench)
     cli.add_command(index)
     cli.add_command(search)
+    cli.add_command(classify)
 
 
 _lazy_groups()

@@ -1,5 +1,5 @@
 """The built-in benchmark suites; importing this package adds them to ``latentstack bench``."""
 
-from latentstack.bench.suites import retrieval
+from latentstack.bench.suites import ann, classify, retrieval
 
-SUITES = [retrieval.retrieval]
+SUITES = [retrieval.retrieval, ann.ann, classify.classify]

@@ -1,0 +1,1 @@
+"""Classification helpers shared by the CLI and the benchmark."""

@@ -1,0 +1,84 @@
+"""Labeled text data: TSV, CSV or JSONL with a split, a label and a text column.
+
+Rows without a split column count as ``train``. Errors name the file, the row and
+the fix; nothing is guessed silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import attrs
+
+from latentstack.errors import InputError
+
+
+@attrs.frozen
+class Labeled:
+    """Texts and labels of one split."""
+
+    texts: list[str]
+    labels: list[str]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    try:
+        raw = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        msg = f"{path} is not UTF-8 (byte {exc.start}); convert it, e.g. `iconv -f latin1 -t utf-8`"
+        raise InputError(msg) from exc
+    except OSError as exc:
+        msg = f"cannot read {path}: {exc.strerror}"
+        raise InputError(msg) from exc
+    if path.suffix == ".jsonl":
+        rows = []
+        for n, line in enumerate(raw.splitlines(), start=1):
+            if line.strip():
+                try:
+                    rows.append({k: str(v) for k, v in json.loads(line).items()})
+                except (ValueError, AttributeError) as exc:
+                    msg = f"{path}:{n} is not a JSON object ({exc})"
+                    raise InputError(msg) from exc
+        return rows
+    delimiter = "\t" if path.suffix in (".tsv", ".tab") or "\t" in raw.split("\n", 1)[0] else ","
+    csv.field_size_limit(10_000_000)
+    return list(csv.DictReader(raw.splitlines(), delimiter=delimiter, quoting=csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL))
+
+
+def load_labeled(path: str | Path, *, text_col: str = "text", label_col: str = "label",
+                 split_col: str = "split") -> dict[str, Labeled]:
+    """Read a labeled file into {split: Labeled}; a missing column is a clear error."""
+    path = Path(path)
+    rows = _rows(path)
+    if not rows:
+        msg = f"{path} has no data rows"
+        raise InputError(msg)
+    columns = set(rows[0])
+    for col, opt in ((text_col, "--text-col"), (label_col, "--label-col")):
+        if col not in columns:
+            msg = f"{path} has no column {col!r} (columns: {', '.join(sorted(columns))}); name it with {opt}"
+            raise InputError(msg)
+    splits: dict[str, tuple[list[str], list[str]]] = {}
+    for n, row in enumerate(rows, start=2):
+        text, label = row.get(text_col), row.get(label_col)
+        if text is None or label is None or not label.strip():
+            msg = f"{path}: row {n} has no {label_col if not (label or '').strip() else text_col}"
+            raise InputError(msg)
+        texts, labels = splits.setdefault((row.get(split_col) or "train").strip(), ([], []))
+        texts.append(text)
+        labels.append(label.strip())
+    return {name: Labeled(t, lab) for name, (t, lab) in splits.items()}
+
+
+def check_labels(labels: list[str]) -> list[str]:
+    """The sorted classes; fewer than two is an error."""
+    classes = sorted(set(labels))
+    if len(classes) < 2:
+        msg = f"the labels hold {len(classes)} class ({', '.join(classes) or 'none'}); a classifier needs at least two"
+        raise InputError(msg)
+    return classes

@@ -1,0 +1,205 @@
+"""Fine-tuning an encoder for classification, all weights (``full``) or LoRA adapters only (``lora``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from latentstack.atomic import atomic_dir
+from latentstack.errors import CorruptFileError, InputError, ModelMismatchError
+from latentstack.interfaces import Classifier, ClassifierConfig
+from latentstack.interfaces.embedder import check_texts
+from latentstack.progress import log
+
+FORMAT = 1
+
+
+@attrs.frozen(kw_only=True)
+class FinetuneConfig(ClassifierConfig):
+    """Model, mode and the training recipe. ``lr`` None means 5e-5 (full) or 1e-3 (lora)."""
+
+    model: str = "minilm"
+    mode: str = attrs.field(default="lora", validator=attrs.validators.in_(("full", "lora")))
+    epochs: int = attrs.field(default=3, validator=attrs.validators.gt(0))
+    lr: float | None = None
+    batch_size: int = attrs.field(default=16, validator=attrs.validators.gt(0))
+    max_length: int = attrs.field(default=128, validator=attrs.validators.gt(1))
+    rank: int = 8
+    alpha: float = 16.0
+    targets: tuple[str, ...] = attrs.field(default=("query", "value"), converter=tuple)
+    val_fraction: float = attrs.field(default=0.1, validator=[attrs.validators.ge(0.0), attrs.validators.lt(0.5)])
+    patience: int = 1
+    weight_decay: float = 0.01
+    warmup: float = 0.1
+
+
+class FinetuneClassifier(Classifier):
+    """BERT-style encoder + linear head trained end to end on the labels.
+
+    Saved folders hold only what differs from the base model: the PEFT adapter and head
+    for ``lora`` (well under 2% of the base's bytes), all encoder weights for ``full``.
+    """
+
+    name = "finetune"
+    Config = FinetuneConfig
+
+    def __init__(self, config: FinetuneConfig | None = None) -> None:
+        super().__init__(config)
+        self.classes: list[str] = []
+        self.net: Any = None
+        self.report: dict[str, Any] = {}
+
+    @cached_property
+    def resolved(self) -> Any:
+        """The base model folder."""
+        from latentstack.sources import resolve_model
+
+        return resolve_model(self.config.model)
+
+    @cached_property
+    def tokenizer(self) -> Any:
+        """The base model's tokenizer."""
+        from transformers import AutoTokenizer
+
+        from latentstack.hf import quiet_transformers
+
+        quiet_transformers()
+        return AutoTokenizer.from_pretrained(self.resolved.path)
+
+    def _base(self) -> Any:
+        from transformers import AutoModelForSequenceClassification
+
+        from latentstack.hf import quiet_transformers
+
+        quiet_transformers()
+        return AutoModelForSequenceClassification.from_pretrained(
+            self.resolved.path, num_labels=len(self.classes),
+            id2label=dict(enumerate(self.classes)), label2id={c: i for i, c in enumerate(self.classes)})
+
+    def _adapter(self) -> Any:
+        from latentstack import get_adapter
+
+        c = self.config
+        return get_adapter("lora", rank=c.rank, alpha=c.alpha, targets=c.targets, modules_to_save=("classifier",))
+
+    def encode(self, texts: Sequence[str]) -> dict[str, Any]:
+        """Tokenised, padded, truncated batch."""
+        return dict(self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.config.max_length,
+                                   return_tensors="pt"))
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> FinetuneClassifier:
+        """Train with early stopping on a stratified validation split of the training data."""
+        import time
+
+        import torch
+        from sklearn.model_selection import train_test_split
+
+        from latentstack.data.labeled import check_labels
+        from latentstack_finetune.training import seed_everything, train
+
+        texts, labels = check_texts(texts), list(labels)
+        self.classes = check_labels(labels)
+        y = np.array([self.classes.index(lab) for lab in labels])
+        c = self.config
+        seed_everything(c.seed)
+        if c.val_fraction > 0 and np.bincount(y).min() >= 2:
+            tr_t, va_t, tr_y, va_y = train_test_split(texts, y, test_size=c.val_fraction, stratify=y, random_state=c.seed)
+        else:
+            tr_t, va_t, tr_y, va_y = texts, [], y, np.array([], dtype=int)
+        model = self._base()
+        if c.mode == "lora":
+            model = self._adapter().attach(model)
+            model._latentstack_trained = {n for n, p in model.named_parameters() if p.requires_grad}
+        self.net = model
+        lr = c.lr or (5e-5 if c.mode == "full" else 1e-3)
+        trainable, total = self.parameter_counts()
+        log(f"finetune ({c.mode}): {trainable:,} of {total:,} parameters trainable ({100 * trainable / total:.2f}%)")
+        t0 = time.perf_counter()
+        result = train(model, self.encode, list(tr_t), np.asarray(tr_y), list(va_t), np.asarray(va_y), epochs=c.epochs,
+                       lr=lr, batch_size=c.batch_size, seed=c.seed, weight_decay=c.weight_decay, warmup=c.warmup,
+                       patience=c.patience, predict=lambda t: self.predict_proba(t).argmax(axis=1))
+        self.report = {**result, "train_s": time.perf_counter() - t0, "trainable": trainable, "total": total, "lr": lr}
+        torch.set_grad_enabled(True)
+        return self
+
+    def parameter_counts(self) -> tuple[int, int]:
+        """(trainable, total) parameters of the network."""
+        trainable = sum(p.numel() for p in self.net.parameters() if p.requires_grad)
+        total = sum(p.numel() for p in self.net.parameters())
+        return trainable, total
+
+    def trainable_parameters(self) -> int:
+        """Parameters that training changed."""
+        return self.parameter_counts()[0]
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Class probabilities, columns in ``classes`` order (batched, length-sorted)."""
+        import torch
+
+        if self.net is None:
+            msg = "the classifier is not trained: call fit() or load() first"
+            raise InputError(msg)
+        texts = check_texts(texts)
+        out = np.zeros((len(texts), len(self.classes)), dtype=np.float32)
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        was_training = self.net.training
+        self.net.eval()
+        with torch.inference_mode():
+            for a in range(0, len(texts), 64):
+                idx = order[a : a + 64]
+                logits = self.net(**self.encode([texts[i] for i in idx])).logits
+                out[idx] = torch.softmax(logits.float(), dim=-1).numpy()
+        self.net.train(was_training)
+        return out
+
+    def save(self, path: str | Path) -> None:
+        """manifest.json + adapter/ (lora) or model.safetensors (full), atomically."""
+        from safetensors.torch import save_file
+
+        if self.net is None:
+            msg = "nothing to save: train the classifier first"
+            raise InputError(msg)
+        with atomic_dir(path) as tmp:
+            if self.config.mode == "lora":
+                self._adapter().save(self.net, tmp / "adapter", base_fingerprint=self.resolved.fingerprint())
+            else:
+                save_file({k: v.contiguous() for k, v in self.net.state_dict().items()}, tmp / "model.safetensors")
+            manifest = {"format": FORMAT, "classifier": self.name, "config": self.config.to_dict(),
+                        "classes": self.classes, "base_fingerprint": self.resolved.fingerprint(),
+                        "report": {k: v for k, v in self.report.items() if k != "history"}}
+            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+
+    @classmethod
+    def load(cls, path: str | Path) -> FinetuneClassifier:
+        """Rebuild from the base model plus the saved difference; another base model is an error."""
+        from safetensors.torch import load_file
+
+        path = Path(path)
+        try:
+            manifest = json.loads((path / "manifest.json").read_text())
+        except (OSError, ValueError) as exc:
+            msg = f"{path} is not a readable classifier folder ({exc})"
+            raise CorruptFileError(msg) from exc
+        if manifest.get("classifier") != cls.name:
+            msg = f"{path} holds a {manifest.get('classifier')!r} classifier, not {cls.name!r}"
+            raise CorruptFileError(msg)
+        clf = cls.from_options(**manifest["config"])
+        clf.classes = manifest["classes"]
+        if clf.resolved.fingerprint() != manifest["base_fingerprint"]:
+            msg = (f"{path} was fine-tuned from a base model with fingerprint {manifest['base_fingerprint']}, but "
+                   f"{clf.config.model!r} is now {clf.resolved.fingerprint()}; install the original base model")
+            raise ModelMismatchError(msg)
+        model = clf._base()
+        if clf.config.mode == "lora":
+            model = clf._adapter().load(model, path / "adapter", base_fingerprint=manifest["base_fingerprint"])
+        else:
+            model.load_state_dict(load_file(path / "model.safetensors"))
+        clf.net = model.eval()
+        clf.report = manifest.get("report", {})
+        return clf

@@ -1,0 +1,82 @@
+"""The training loop: AdamW, linear warm-up/decay, seeded shuffles, early stopping on validation macro-F1."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from latentstack.progress import log, progress
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch so a run can be repeated."""
+    import random
+
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
+    """Macro-averaged F1."""
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(y, pred, average="macro"))
+
+
+def train(model: Any, encode: Callable[[Sequence[str]], dict[str, Any]], texts: list[str], y: np.ndarray,
+          val_texts: list[str], val_y: np.ndarray, *, epochs: int, lr: float, batch_size: int, seed: int,
+          weight_decay: float, warmup: float, patience: int,
+          predict: Callable[[list[str]], np.ndarray]) -> dict[str, Any]:
+    """Train ``model`` (only its parameters with requires_grad); restore the best epoch's weights."""
+    import torch
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    steps = epochs * ((len(texts) + batch_size - 1) // batch_size)
+    warm = max(1, int(warmup * steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))))
+    rng = np.random.default_rng(seed)
+    best, best_state, bad, history = -1.0, None, 0, []
+    for epoch in range(epochs):
+        model.train()
+        order = rng.permutation(len(texts))
+        batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        bar = progress(batches, desc=f"epoch {epoch + 1}/{epochs}", unit="batch")
+        losses = []
+        for idx in bar:
+            batch = encode([texts[i] for i in idx])
+            out = model(**batch, labels=torch.as_tensor(y[idx]))
+            out.loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad()
+            losses.append(float(out.loss.detach()))
+            if hasattr(bar, "set_postfix"):
+                bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
+        score = macro_f1(val_y, predict(val_texts)) if len(val_texts) else -float(np.mean(losses))
+        history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_macro_f1": score})
+        log(f"epoch {epoch + 1}: loss {np.mean(losses):.4f}, validation macro-F1 {score:.4f}")
+        if score > best:
+            best, bad = score, 0
+            best_state = copy.deepcopy({k: v for k, v in model.state_dict().items() if _trained(k, model)})
+        else:
+            bad += 1
+            if bad > patience:
+                log(f"early stop after epoch {epoch + 1}")
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state, strict=False)
+    return {"history": history, "best_val_macro_f1": best}
+
+
+def _trained(key: str, model: Any) -> bool:
+    """Only keep copies of tensors that training can change (all of them for full fine-tuning)."""
+    names = getattr(model, "_latentstack_trained", None)
+    return names is None or key in names

@@ -1,0 +1,12 @@
+"""Plugin ``linear``: feature-based classifiers on a frozen Embedder (logistic regression or naive Bayes)."""
+
+from __future__ import annotations
+
+from latentstack.hookspecs import hookimpl
+from latentstack_linear.classifier import LinearClassifier
+
+
+@hookimpl
+def register_classifiers(register):  # noqa: ANN001, ANN201 - the hook's callback
+    """Register ``linear``."""
+    register(LinearClassifier)

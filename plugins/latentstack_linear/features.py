@@ -1,0 +1,88 @@
+"""Features for the linear head: one embedder's vectors, or TF-IDF beside them (hybrid)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from latentstack.cache import embed_cached
+
+#: The TF-IDF of the classic spam filter: word 1-2-grams and char 2-5-grams.
+CLASSIC_TFIDF = {"word_ngrams": (1, 2), "char_ngrams": (2, 5), "min_df": 1, "sublinear_tf": True}
+
+
+class Features:
+    """Builds, fits, saves and reloads the embedders behind a linear head."""
+
+    def __init__(self, embedders: list[Any]) -> None:
+        self.embedders = embedders
+
+    @classmethod
+    def create(cls, name: str, options: dict[str, Any], hybrid: bool) -> Features:
+        """The named embedder, plus the classic TF-IDF when ``hybrid``."""
+        from latentstack import get_embedder
+
+        opts = dict(options)
+        if name in ("tfidf", "lsa"):
+            opts = {**CLASSIC_TFIDF, **opts}
+        embedders = [get_embedder(name, **opts)]
+        if hybrid:
+            embedders.append(get_embedder("tfidf", **CLASSIC_TFIDF))
+        return cls(embedders)
+
+    def fit(self, texts: Sequence[str]) -> None:
+        """Fit corpus-trained embedders (tfidf, lsa) on the training texts."""
+        for emb in self.embedders:
+            if emb.trainable:
+                emb.fit(texts)
+
+    def transform(self, texts: Sequence[str]) -> Any:
+        """The feature matrix: dense, sparse, or both side by side (sparse hstack)."""
+        blocks = [embed_cached(emb, list(texts)) for emb in self.embedders]
+        if len(blocks) == 1:
+            return blocks[0]
+        import scipy.sparse as sp
+
+        return sp.hstack([b if sp.issparse(b) else sp.csr_matrix(b) for b in blocks], format="csr")
+
+    @property
+    def sparse(self) -> bool:
+        """True when any block is sparse."""
+        return any(e.sparse for e in self.embedders)
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Name, config and fingerprint of each embedder, for the manifest."""
+        return [{"name": e.name, "config": e.config.to_dict(), "fingerprint": e.fingerprint()} for e in self.embedders]
+
+    def save(self, folder: Path) -> None:
+        """Save the fitted state of trainable embedders as embedder_N/."""
+        for i, emb in enumerate(self.embedders):
+            if emb.trainable:
+                emb.save(folder / f"embedder_{i}")
+
+    @classmethod
+    def load(cls, folder: Path, specs: list[dict[str, Any]]) -> Features:
+        """Rebuild the embedders named in the manifest, checking each fingerprint."""
+        from latentstack.errors import ModelMismatchError
+        from latentstack.registry import get_registry
+
+        reg = get_registry()
+        embedders = []
+        for i, spec in enumerate(specs):
+            emb_cls = reg.get_class("embedder", spec["name"])
+            emb = emb_cls.load(folder / f"embedder_{i}") if emb_cls.trainable else emb_cls.from_options(**spec["config"])
+            if emb.fingerprint() != spec["fingerprint"]:
+                msg = (f"the classifier at {folder} was trained on {spec['name']} features with fingerprint "
+                       f"{spec['fingerprint']}, but that embedder now gives {emb.fingerprint()}: the base model "
+                       "differs; install the original model or retrain")
+                raise ModelMismatchError(msg)
+            embedders.append(emb)
+        return cls(embedders)
+
+
+def as_array(x: Any) -> np.ndarray:
+    """Dense float array from dense or sparse input."""
+    return np.asarray(x.toarray() if hasattr(x, "toarray") else x)

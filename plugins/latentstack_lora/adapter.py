@@ -1,0 +1,81 @@
+"""LoRA (Hu et al. 2021) through PEFT: attach, count, save, load, merge, unload.
+
+Serves both encoders (targets ``query``/``value`` in BERT) and decoders (``q_proj``/
+``v_proj`` in Llama). Saved folders are PEFT's (adapter_config.json +
+adapter_model.safetensors) plus ``latentstack.json`` with the base model's fingerprint,
+so loading onto another base model is an error instead of silent garbage.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from latentstack.atomic import atomic_dir
+from latentstack.errors import CorruptFileError, ModelMismatchError
+from latentstack.interfaces import Adapter, AdapterConfig
+
+
+@attrs.frozen(kw_only=True)
+class LoraConfig(AdapterConfig):
+    """Rank, scaling and where the low-rank matrices go."""
+
+    rank: int = attrs.field(default=8, validator=attrs.validators.gt(0))
+    alpha: float = attrs.field(default=16.0, validator=attrs.validators.gt(0))
+    dropout: float = attrs.field(default=0.1, validator=[attrs.validators.ge(0.0), attrs.validators.lt(1.0)])
+    modules_to_save: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+
+
+class LoraAdapter(Adapter):
+    """Low-rank updates W + (alpha/r)·B·A on the target linear layers; the base stays frozen."""
+
+    name = "lora"
+    Config = LoraConfig
+
+    def attach(self, model: Any) -> Any:
+        """Wrap ``model`` in a PeftModel whose only trainable weights are the adapters (and modules_to_save)."""
+        from peft import LoraConfig as PeftLoraConfig
+        from peft import get_peft_model
+
+        c = self.config
+        peft_config = PeftLoraConfig(r=c.rank, lora_alpha=c.alpha, lora_dropout=c.dropout,
+                                     target_modules=list(c.targets), modules_to_save=list(c.modules_to_save) or None)
+        return get_peft_model(model, peft_config)
+
+    def save(self, model: Any, path: str | Path, base_fingerprint: str = "") -> None:
+        """PEFT's files plus latentstack.json (base fingerprint), atomically."""
+        with atomic_dir(path) as tmp:
+            model.save_pretrained(tmp)
+            (tmp / "latentstack.json").write_text(json.dumps(
+                {"adapter": self.name, "config": self.config.to_dict(), "base_fingerprint": base_fingerprint}, indent=2))
+
+    def load(self, model: Any, path: str | Path, base_fingerprint: str = "") -> Any:
+        """Attach saved adapter weights to ``model``; another base model is a ModelMismatchError."""
+        from peft import PeftModel
+
+        path = Path(path)
+        if not (path / "adapter_config.json").exists():
+            msg = f"{path} is not a LoRA adapter folder (no adapter_config.json)"
+            raise CorruptFileError(msg)
+        meta_file = path / "latentstack.json"
+        saved = json.loads(meta_file.read_text()).get("base_fingerprint", "") if meta_file.exists() else ""
+        if base_fingerprint and saved and saved != base_fingerprint:
+            msg = (f"the adapter at {path} was trained on a base model with fingerprint {saved}, "
+                   f"not this one ({base_fingerprint}); load it onto its own base model")
+            raise ModelMismatchError(msg)
+        try:
+            return PeftModel.from_pretrained(model, path)
+        except (RuntimeError, ValueError, KeyError) as exc:
+            msg = f"the adapter at {path} does not fit this base model: {str(exc).splitlines()[0]}"
+            raise ModelMismatchError(msg) from exc
+
+    def merge(self, model: Any) -> Any:
+        """Fold the adapters into the base weights; returns the plain model."""
+        return model.merge_and_unload()
+
+    def unload(self, model: Any) -> Any:
+        """Drop the adapters, returning the untouched base model."""
+        return model.unload()

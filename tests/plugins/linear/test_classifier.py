@@ -1,0 +1,113 @@
+"""The linear plugin: contract on TF-IDF, LSA, hybrid and naive Bayes; cache; mismatched models."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from latentstack.errors import InputError, ModelMismatchError
+from latentstack.testing import ClassifierContract
+from latentstack.testing.classifier_contract import TRAIN
+from latentstack_linear.classifier import LinearClassifier
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """Each test gets its own embedding cache."""
+    monkeypatch.setenv("LATENTSTACK_CACHE", str(tmp_path / "cache"))
+
+
+class TestTfidfLogistic(ClassifierContract):
+    """Logistic regression on TF-IDF, C chosen by cross-validation."""
+
+    @pytest.fixture
+    def classifier(self) -> LinearClassifier:
+        """Untrained tfidf+logistic."""
+        return LinearClassifier.from_options(embedder="tfidf")
+
+
+class TestTfidfNaiveBayes(ClassifierContract):
+    """Naive Bayes on TF-IDF, alpha chosen by cross-validation."""
+
+    @pytest.fixture
+    def classifier(self) -> LinearClassifier:
+        """Untrained tfidf+nb with a tuned threshold."""
+        return LinearClassifier.from_options(embedder="tfidf", head="nb", tune_threshold=True)
+
+
+class TestLsa(ClassifierContract):
+    """Logistic regression on LSA codes."""
+
+    @pytest.fixture
+    def classifier(self) -> LinearClassifier:
+        """Untrained lsa+logistic with few components."""
+        return LinearClassifier.from_options(embedder="lsa", embedder_options={"components": 4})
+
+
+class TestHybridTinyBert(ClassifierContract):
+    """Tiny-BERT features beside TF-IDF in one model."""
+
+    @pytest.fixture
+    def classifier(self, tiny_bert_dir: Path) -> LinearClassifier:
+        """Untrained hybrid on a tiny random BERT."""
+        return LinearClassifier.from_options(embedder="bert", embedder_options={"model": str(tiny_bert_dir)},
+                                             hybrid=True)
+
+
+def test_nb_refuses_negative_features(tiny_bert_dir: Path) -> None:
+    """Naive Bayes on BERT features (which go negative) says to use tfidf."""
+    clf = LinearClassifier.from_options(embedder="bert", embedder_options={"model": str(tiny_bert_dir)}, head="nb")
+    texts, labels = zip(*TRAIN)
+    with pytest.raises(InputError, match="tfidf"):
+        clf.fit(list(texts), list(labels))
+
+
+def test_second_head_reads_cached_features(tiny_bert_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second classifier on the same embedder and texts never runs the encoder again."""
+    from latentstack_bert.embedder import BertEmbedder
+
+    calls = []
+    original = BertEmbedder.embed_batch
+    monkeypatch.setattr(BertEmbedder, "embed_batch", lambda self, t: calls.append(len(t)) or original(self, t))
+    texts, labels = map(list, zip(*TRAIN))
+    opts = {"embedder": "bert", "embedder_options": {"model": str(tiny_bert_dir)}}
+    LinearClassifier.from_options(**opts).fit(texts, labels)
+    assert calls == [len(texts)]
+    LinearClassifier.from_options(**opts, c=3.0, class_weight="balanced").fit(texts, labels)
+    assert calls == [len(texts)]
+
+
+def test_model_from_another_embedder_is_refused(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """A saved head whose base model changed (other weights) cannot be loaded."""
+    model = tmp_path / "model"
+    shutil.copytree(tiny_bert_dir, model)
+    texts, labels = map(list, zip(*TRAIN))
+    clf = LinearClassifier.from_options(embedder="bert", embedder_options={"model": str(model)}).fit(texts, labels)
+    clf.save(tmp_path / "clf")
+    from latentstack.testing.tiny_models import save_tiny_bert
+
+    save_tiny_bert(model, seed=1)  # same path, different weights
+    with pytest.raises(ModelMismatchError, match="base model differs"):
+        LinearClassifier.load(tmp_path / "clf")
+
+
+def test_bad_training_input() -> None:
+    """Mismatched lengths and non-text items are refused."""
+    clf = LinearClassifier.from_options(embedder="tfidf")
+    with pytest.raises(InputError, match="labels"):
+        clf.fit(["a", "b"], ["x"])
+    with pytest.raises(InputError):
+        clf.fit([b"a", "b"], ["x", "y"])
+    with pytest.raises(InputError, match="not trained"):
+        clf.predict(["a"])
+
+
+def test_empty_texts_predict() -> None:
+    """Empty strings get a prediction (the prior), not an error."""
+    texts, labels = map(list, zip(*TRAIN))
+    clf = LinearClassifier.from_options(embedder="tfidf").fit(texts, labels)
+    proba = clf.predict_proba(["", "   "])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)

@@ -1,0 +1,73 @@
+"""The lora adapter on a tiny BERT: counts, save/load, merge, unload, wrong base model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from latentstack.errors import CorruptFileError, ModelMismatchError
+from latentstack_lora.adapter import LoraAdapter
+
+
+def tiny(path: Path) -> torch.nn.Module:
+    """The tiny BERT as a plain encoder."""
+    from transformers import AutoModel
+
+    return AutoModel.from_pretrained(path).eval()
+
+
+def batch() -> dict[str, torch.Tensor]:
+    """A fixed batch of token ids."""
+    return {"input_ids": torch.tensor([[2, 40, 41, 42, 3]]), "attention_mask": torch.ones(1, 5, dtype=torch.long)}
+
+
+def perturb(model: torch.nn.Module) -> None:
+    """Give the (zero-initialised) B matrices values so the adapter changes the output."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.5)
+
+
+def test_attach_counts_only_adapters(tiny_bert_dir: Path) -> None:
+    """After attach, only the LoRA matrices train: r*(in+out) per target per layer."""
+    adapter = LoraAdapter.from_options(rank=4, targets=("query", "value"))
+    model = adapter.attach(tiny(tiny_bert_dir))
+    trainable, total = adapter.count_parameters(model)
+    assert trainable == 2 * 2 * 4 * (32 + 32)  # 2 layers x 2 targets x r(in+out)
+    assert trainable < 0.1 * total
+
+
+def test_save_load_merge_unload(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """Save/load keeps outputs; merge gives the same outputs as the adapter; unload gives the base."""
+    adapter = LoraAdapter.from_options(rank=4)
+    base_out = tiny(tiny_bert_dir)(**batch()).last_hidden_state
+    model = adapter.attach(tiny(tiny_bert_dir))
+    perturb(model)
+    model.eval()
+    with torch.no_grad():
+        adapted = model(**batch()).last_hidden_state
+    assert not torch.allclose(adapted, base_out, atol=1e-4)
+    adapter.save(model, tmp_path / "ad", base_fingerprint="fp-a")
+    assert {p.name for p in (tmp_path / "ad").iterdir()} >= {"adapter_config.json", "adapter_model.safetensors"}
+    again = adapter.load(tiny(tiny_bert_dir), tmp_path / "ad", base_fingerprint="fp-a").eval()
+    with torch.no_grad():
+        torch.testing.assert_close(again(**batch()).last_hidden_state, adapted, atol=1e-5, rtol=1e-4)
+        merged = adapter.merge(again)
+        assert not any("lora" in n for n, _ in merged.named_parameters())
+        torch.testing.assert_close(merged(**batch()).last_hidden_state, adapted, atol=1e-4, rtol=1e-4)
+    fresh = adapter.load(tiny(tiny_bert_dir), tmp_path / "ad")
+    with torch.no_grad():
+        torch.testing.assert_close(adapter.unload(fresh)(**batch()).last_hidden_state, base_out, atol=1e-5, rtol=1e-4)
+
+
+def test_wrong_base_and_bad_folder(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """An adapter for another base model, or a folder that is no adapter, is a clear error."""
+    adapter = LoraAdapter.from_options(rank=2)
+    adapter.save(adapter.attach(tiny(tiny_bert_dir)), tmp_path / "ad", base_fingerprint="fp-a")
+    with pytest.raises(ModelMismatchError, match="fp-a"):
+        adapter.load(tiny(tiny_bert_dir), tmp_path / "ad", base_fingerprint="fp-b")
+    with pytest.raises(CorruptFileError, match="adapter_config"):
+        adapter.load(tiny(tiny_bert_dir), tmp_path)
