@@ -23,6 +23,7 @@ class BertConfig(EmbedderConfig):
     max_length: int = attrs.field(default=256, validator=attrs.validators.gt(1))
     dtype: str = attrs.field(default="float32", validator=attrs.validators.in_(("float32", "bfloat16")))
     adapter: str = ""
+    device: str = attrs.field(default="cpu", validator=attrs.validators.in_(("cpu", "cuda", "auto")))
 
 
 class BertEmbedder(Embedder):
@@ -64,7 +65,19 @@ class BertEmbedder(Embedder):
             from peft import PeftModel
 
             model = PeftModel.from_pretrained(model, self.config.adapter).merge_and_unload()
-        return model.eval()
+        return model.eval().to(self.torch_device)
+
+    @cached_property
+    def torch_device(self) -> str:
+        """``cuda`` when asked for (or ``auto`` and a GPU is there), else ``cpu``."""
+        import torch
+
+        if self.config.device == "cuda" and not torch.cuda.is_available():
+            from latentstack.errors import ConfigError
+
+            msg = "device='cuda' asked for, but torch sees no GPU; use device='cpu' or 'auto'"
+            raise ConfigError(msg)
+        return "cuda" if self.config.device != "cpu" and torch.cuda.is_available() else "cpu"
 
     @property
     def dim(self) -> int:
@@ -109,5 +122,6 @@ class BertEmbedder(Embedder):
                     max_length=self.config.max_length,
                     return_tensors="pt",
                 )
-                out[idx] = self.encode_tokens(dict(batch)).numpy()
+                batch = {k: v.to(self.torch_device) for k, v in batch.items()}
+                out[idx] = self.encode_tokens(batch).cpu().numpy()
         return out

@@ -61,12 +61,12 @@ def emit(report: BenchReport, *, as_json: bool, out: Path) -> None:
     """Write the report files, then print JSON (stdout) or the Markdown table."""
     from latentstack.bench.writers import markdown, write_all
 
-    paths = write_all(report, out)
-    if as_json:
+    if as_json:  # print first: figures that took an hour must not hinge on the chart
         click.echo(json.dumps(report.to_dict()))
     else:
         click.echo(markdown(report))
-        click.echo("Wrote " + ", ".join(map(str, paths)), err=True)
+    paths = write_all(report, out)
+    click.echo("Wrote " + ", ".join(map(str, paths)), err=True)
 
 
 def suite(fn: Callable[..., BenchReport]) -> Callable[..., None]:

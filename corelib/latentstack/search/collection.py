@@ -172,8 +172,8 @@ class Collection:
 
     def search_many(self, queries: Sequence[str], k: int = 10, *, hybrid: bool = False,
                     where: Mapping[str, Any] | None = None, fusion: str = "zscore",
-                    by_document: bool = False) -> list[list[SearchHit]]:
-        """``search`` for many queries, embedding them in one batch."""
+                    by_document: bool = False, vectors: Any = None) -> list[list[SearchHit]]:
+        """``search`` for many queries, embedding them in one batch (or using ``vectors``, already embedded)."""
         for q in queries:
             if not isinstance(q, str) or not q.strip():
                 msg = "the query is empty: give some words to search for"
@@ -183,21 +183,30 @@ class Collection:
         if where:
             check_keys([dict.fromkeys(self.store.metadata_keys())], where)
         depth = max(k * (4 if by_document else 1), 100 if hybrid else k)
-        dense = self.dense.search_batch(self.embedder.embed_many(list(queries)), depth, where)
+        if vectors is None:
+            vectors = self.embedder.embed_many(list(queries))
+        dense = self.dense.search_batch(vectors, depth, where)
         if hybrid:
             lexical = self.lexical.search_batch(list(queries), depth, where)
             ranked = [fuse(d, lx, fusion) for d, lx in zip(dense, lexical, strict=True)]
         else:
             ranked = dense
-        out = []
-        for hits in ranked:
-            chunks = self.store.chunks([int(h.id) for h in hits])
-            found = [_hit(chunks[int(h.id)], h.score) for h in hits if int(h.id) in chunks]
-            if by_document:
-                seen: set[str] = set()
-                found = [h for h in found if not (h.doc_id in seen or seen.add(h.doc_id))]
-            out.append(found[:k])
-        return out
+        return [self._resolve(hits, k, by_document) for hits in ranked]
+
+    def _resolve(self, hits: Sequence[Any], k: int, by_document: bool) -> list[SearchHit]:
+        """Keep the k best live hits (one per document if asked), then read only those from the store."""
+        doc_of = self.store.doc_ids([int(h.id) for h in hits])
+        kept, seen = [], set()
+        for h in hits:
+            doc = doc_of.get(int(h.id))
+            if doc is None or (by_document and doc in seen):
+                continue
+            seen.add(doc)
+            kept.append(h)
+            if len(kept) == k:
+                break
+        chunks = self.store.chunks([int(h.id) for h in kept])
+        return [_hit(chunks[int(h.id)], h.score) for h in kept]
 
     # -- persistence ------------------------------------------------------------------
     def save(self) -> None:

@@ -131,6 +131,13 @@ class DocumentStore:
         )
         return {r[0]: StoredChunk(*r[:7], json.loads(r[7])) for r in rows}
 
+    def doc_ids(self, ids: Sequence[int]) -> dict[int, str]:
+        """The document id of each chunk id (cheap: no text or metadata)."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return dict(self.db.execute(f"SELECT id, doc_id FROM chunks WHERE id IN ({marks})", list(ids)).fetchall())
+
     def all_chunks(self) -> list[StoredChunk]:
         """Every chunk, in id order."""
         ids = [r[0] for r in self.db.execute("SELECT id FROM chunks ORDER BY id")]

@@ -1,0 +1,59 @@
+"""bench classify runs unchanged on a multi-class set and keeps the output contract."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from ...conftest import run_cli
+
+TOPICS = {
+    "sport": ["the striker scored a late goal", "the match ended in a draw", "our team won the cup final",
+              "the coach picked a new goalkeeper", "fans cheered the winning try", "she ran the marathon in record time"],
+    "cooking": ["simmer the sauce for ten minutes", "knead the dough until smooth", "add salt and pepper to taste",
+                "bake the cake at 180 degrees", "chop the onions finely", "whisk the eggs with sugar"],
+    "tech": ["the new phone has a faster chip", "update the software to fix the bug", "the laptop battery lasts all day",
+             "the server crashed after the upgrade", "install the app from the store", "the code compiles without errors"],
+}
+
+
+def write_fixture(path) -> None:  # noqa: ANN001
+    """A three-class TSV: each topic's sentences with light variations, split 2:1."""
+    rng = random.Random(0)
+    rows = ["split\tlabel\ttext"]
+    for label, sentences in TOPICS.items():
+        for i, s in enumerate(sentences * 3):
+            text = s if i < len(sentences) else f"{s} {rng.choice(['today', 'again', 'yesterday', 'now'])}"
+            rows.append(f"{'test' if i % 3 == 2 else 'train'}\t{label}\t{text}")
+    path.write_text("\n".join(rows) + "\n")
+
+
+def test_multiclass_fixture(tmp_path) -> None:  # noqa: ANN001
+    """The same command on three classes: one result per method, macro-F1 well above chance."""
+    data = tmp_path / "topics.tsv"
+    write_fixture(data)
+    out = run_cli("-q", "bench", "classify", "--data", str(data), "--methods", "tfidf+nb,tfidf+linear,lsa+linear",
+                  "--json", "--out", str(tmp_path), check=True)
+    obj = json.loads(out.stdout)
+    assert obj["params"]["classes"] == ["cooking", "sport", "tech"]
+    rows = {r["method"]: r for r in obj["results"]}
+    assert set(rows) == {"tfidf+nb", "tfidf+linear", "lsa+linear"}
+    assert rows["tfidf+linear"]["metrics"]["macro_f1"] >= 0.8
+    assert {"f1[sport]", "f1_positive", "accuracy"} <= set(rows["tfidf+nb"]["metrics"])
+    assert rows["tfidf+linear"]["timing"]["stored_bytes"] > 0
+    assert (tmp_path / "classify.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.slow
+def test_multiclass_bert_methods(tmp_path) -> None:  # noqa: ANN001
+    """The MiniLM and hybrid methods also run on the multi-class fixture."""
+    data = tmp_path / "topics.tsv"
+    write_fixture(data)
+    out = run_cli("-q", "bench", "classify", "--data", str(data), "--methods",
+                  "bert-mean+linear,bert-mean+linear:2nd-head,hybrid+linear", "--json", "--out", str(tmp_path),
+                  check=True)
+    rows = {r["method"]: r for r in json.loads(out.stdout)["results"]}
+    assert rows["hybrid+linear"]["metrics"]["macro_f1"] >= 0.8
+    assert rows["bert-mean+linear:2nd-head"]["extra"]["chosen"] == {"C": 10.0, "class_weight": "balanced"}
