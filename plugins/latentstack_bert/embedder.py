@@ -79,6 +79,12 @@ class BertEmbedder(Embedder):
             raise ConfigError(msg)
         return "cuda" if self.config.device != "cpu" and torch.cuda.is_available() else "cpu"
 
+    @cached_property
+    def max_tokens(self) -> int:
+        """``max_length``, capped by what the model's position embeddings allow."""
+        limit = getattr(self.model.config, "max_position_embeddings", self.config.max_length)
+        return min(self.config.max_length, int(limit))
+
     @property
     def dim(self) -> int:
         """The encoder's hidden size."""
@@ -119,7 +125,7 @@ class BertEmbedder(Embedder):
                     [texts[i] for i in idx],
                     padding=True,
                     truncation=True,
-                    max_length=self.config.max_length,
+                    max_length=self.max_tokens,
                     return_tensors="pt",
                 )
                 batch = {k: v.to(self.torch_device) for k, v in batch.items()}

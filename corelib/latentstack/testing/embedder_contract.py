@@ -14,6 +14,7 @@ TEXTS = [
     "WINNER!! Claim your free prize now by texting WIN to 80086",
     "short",
     "Ein deutscher Satz mit Umlauten: äöü ß.",
+    "a long text that goes on " * 200,  # longer than any encoder's position limit
 ]
 
 
