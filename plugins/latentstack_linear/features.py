@@ -10,8 +10,12 @@ import numpy as np
 
 from latentstack.cache import embed_cached
 
-#: The TF-IDF of the classic spam filter: word 1-2-grams and char 2-5-grams.
+#: The TF-IDF of the classic linear spam filter: word 1-2-grams and char 2-5-grams.
 CLASSIC_TFIDF = {"word_ngrams": (1, 2), "char_ngrams": (2, 5), "min_df": 1, "sublinear_tf": True}
+#: Naive Bayes' classic features: word unigrams (n-grams break its independence assumption further).
+NB_TFIDF = {"word_ngrams": (1, 1), "char_ngrams": (0, 0), "sublinear_tf": True}
+#: LSA projects word n-grams only, capped, so its components stay a few MB.
+LSA_TFIDF = {"word_ngrams": (1, 2), "char_ngrams": (0, 0), "max_features": 20000}
 
 
 class Features:
@@ -21,13 +25,15 @@ class Features:
         self.embedders = embedders
 
     @classmethod
-    def create(cls, name: str, options: dict[str, Any], hybrid: bool) -> Features:
-        """The named embedder, plus the classic TF-IDF when ``hybrid``."""
+    def create(cls, name: str, options: dict[str, Any], hybrid: bool, head: str = "logistic") -> Features:
+        """The named embedder (TF-IDF defaults by head), plus the classic TF-IDF when ``hybrid``."""
         from latentstack import get_embedder
 
         opts = dict(options)
-        if name in ("tfidf", "lsa"):
-            opts = {**CLASSIC_TFIDF, **opts}
+        if name == "tfidf":
+            opts = {**(NB_TFIDF if head == "nb" else CLASSIC_TFIDF), **opts}
+        elif name == "lsa":
+            opts = {**LSA_TFIDF, **opts}
         embedders = [get_embedder(name, **opts)]
         if hybrid:
             embedders.append(get_embedder("tfidf", **CLASSIC_TFIDF))
@@ -39,14 +45,9 @@ class Features:
             if emb.trainable:
                 emb.fit(texts)
 
-    def transform(self, texts: Sequence[str]) -> Any:
-        """The feature matrix: dense, sparse, or both side by side (sparse hstack)."""
-        blocks = [embed_cached(emb, list(texts)) for emb in self.embedders]
-        if len(blocks) == 1:
-            return blocks[0]
-        import scipy.sparse as sp
-
-        return sp.hstack([b if sp.issparse(b) else sp.csr_matrix(b) for b in blocks], format="csr")
+    def transform(self, texts: Sequence[str]) -> list[Any]:
+        """One feature matrix per embedder (dense arrays, or CSR for TF-IDF)."""
+        return [embed_cached(emb, list(texts)) for emb in self.embedders]
 
     @property
     def sparse(self) -> bool:

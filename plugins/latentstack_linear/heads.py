@@ -79,3 +79,21 @@ def best_threshold(proba_pos: np.ndarray, is_pos: np.ndarray) -> float:
         if f1 > best_f1:
             best, best_f1 = float(t), f1
     return best
+
+
+def log_proba(p: np.ndarray) -> np.ndarray:
+    """Clipped log-probabilities, the stacking features."""
+    return np.log(np.clip(p, 1e-6, 1.0))
+
+
+def out_of_fold(kind: str, x: Any, y: np.ndarray, chosen: dict[str, Any], seed: int) -> np.ndarray:
+    """Class probabilities for each training row from a head fitted on the other folds."""
+    from sklearn.model_selection import StratifiedKFold
+
+    proba = np.zeros((len(y), int(y.max()) + 1))
+    folds = StratifiedKFold(min(5, int(np.bincount(y).min())), shuffle=True, random_state=seed)
+    for tr, te in folds.split(np.zeros(len(y)), y):
+        part = fit_head(kind, x[tr], y[tr], seed=seed, c=chosen.get("C"), alpha=chosen.get("alpha"),
+                        class_weight=chosen.get("class_weight"))
+        proba[te] = head_proba(kind, part["coef"], part["intercept"], x[te])
+    return proba

@@ -10,23 +10,21 @@ import pytest
 from ...conftest import run_cli
 
 TOPICS = {
-    "sport": ["the striker scored a late goal", "the match ended in a draw", "our team won the cup final",
-              "the coach picked a new goalkeeper", "fans cheered the winning try", "she ran the marathon in record time"],
-    "cooking": ["simmer the sauce for ten minutes", "knead the dough until smooth", "add salt and pepper to taste",
-                "bake the cake at 180 degrees", "chop the onions finely", "whisk the eggs with sugar"],
-    "tech": ["the new phone has a faster chip", "update the software to fix the bug", "the laptop battery lasts all day",
-             "the server crashed after the upgrade", "install the app from the store", "the code compiles without errors"],
+    "sport": "goal match team cup coach goalkeeper fans marathon striker league referee season".split(),
+    "cooking": "sauce dough salt oven onions eggs sugar recipe simmer bake flour butter".split(),
+    "tech": "phone chip software bug laptop battery server upgrade app code compiler network".split(),
 }
+FILLER = "the a today again we they said about really new old big small some".split()
 
 
 def write_fixture(path) -> None:  # noqa: ANN001
-    """A three-class TSV: each topic's sentences with light variations, split 2:1."""
+    """A three-class TSV of short texts mixing topic words and filler; 30 train and 10 test per class."""
     rng = random.Random(0)
     rows = ["split\tlabel\ttext"]
-    for label, sentences in TOPICS.items():
-        for i, s in enumerate(sentences * 3):
-            text = s if i < len(sentences) else f"{s} {rng.choice(['today', 'again', 'yesterday', 'now'])}"
-            rows.append(f"{'test' if i % 3 == 2 else 'train'}\t{label}\t{text}")
+    for label, words in TOPICS.items():
+        for i in range(40):
+            text = " ".join(rng.sample(words, 3) + rng.sample(FILLER, 4))
+            rows.append(f"{'test' if i % 4 == 3 else 'train'}\t{label}\t{text}")
     path.write_text("\n".join(rows) + "\n")
 
 
@@ -56,4 +54,4 @@ def test_multiclass_bert_methods(tmp_path) -> None:  # noqa: ANN001
                   check=True)
     rows = {r["method"]: r for r in json.loads(out.stdout)["results"]}
     assert rows["hybrid+linear"]["metrics"]["macro_f1"] >= 0.8
-    assert rows["bert-mean+linear:2nd-head"]["extra"]["chosen"] == {"C": 10.0, "class_weight": "balanced"}
+    assert rows["bert-mean+linear:2nd-head"]["extra"]["chosen"] == [{"C": 10.0, "class_weight": "balanced"}]

@@ -22,7 +22,7 @@ from latentstack.bench.report import BenchReport, MethodResult
 from latentstack.progress import log
 
 METHODS: dict[str, tuple[str, dict[str, Any]]] = {
-    "tfidf+nb": ("linear", {"embedder": "tfidf", "head": "nb"}),
+    "tfidf+nb": ("linear", {"embedder": "tfidf", "head": "nb"}),  # word unigrams, alpha by CV
     "tfidf+linear": ("linear", {"embedder": "tfidf"}),
     "lsa+linear": ("linear", {"embedder": "lsa"}),
     "bert-cls+linear": ("linear", {"embedder": "bert", "embedder_options": {"pooling": "cls"}}),
@@ -62,7 +62,7 @@ def run_method(method: str, model: str, train: Any, test: Any, seed: int, tmp: P
     pred_s = time.perf_counter() - t0
     metrics = classification_metrics(test.labels, pred, clf.classes, minority_class(train.labels))
     clf.save(tmp / method)
-    extra: dict[str, Any] = {"chosen": getattr(clf, "head", {}).get("chosen", {})} if kind == "linear" else {
+    extra: dict[str, Any] = {"chosen": clf.chosen} if kind == "linear" else {
         "history": clf.report.get("history", [])}
     if kind == "finetune":
         extra["base_model_bytes"] = folder_bytes(clf.resolved.path)
