@@ -46,14 +46,15 @@ def bar_chart(report: BenchReport, path: Path, metrics: list[str] | None = None)
     import numpy as np
 
     keys = metrics or list(dict.fromkeys(k for r in report.results for k in r.metrics))
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(keys) * max(1, len(report.results)) / 2), 4))
+    fig, ax = plt.subplots(figsize=(min(14, max(6, 0.35 * len(keys) * max(1, len(report.results)))), 4.5))
     width = 0.8 / max(1, len(report.results))
     x = np.arange(len(keys))
     for i, r in enumerate(report.results):
         ax.bar(x + i * width, [r.metrics.get(k, 0.0) for k in keys], width, label=r.method)
     ax.set_xticks(x + width * (len(report.results) - 1) / 2, keys)
     ax.set_title(f"{report.suite}: {report.data} (n={report.n})")
-    ax.legend(fontsize=8)
+    ax.set_ylim(0, 1.05 if all(0 <= r.metrics.get(k, 0) <= 1 for r in report.results for k in keys) else None)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     with atomic_file(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)

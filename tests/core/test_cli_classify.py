@@ -1,0 +1,48 @@
+"""`latentstack classify train/predict/eval` on the vendored SMS data, and its errors."""
+
+from __future__ import annotations
+
+import json
+
+from ..conftest import ROOT, run_cli
+
+SMS = str(ROOT / "benchmarks" / "data" / "sms-spam.tsv")
+
+
+def test_train_predict_eval_tfidf(tmp_path) -> None:  # noqa: ANN001
+    """Naive Bayes on TF-IDF trains, labels obvious spam and ham, and scores well on the test split."""
+    out = tmp_path / "clf"
+    run_cli("-q", "classify", "train", "--data", SMS, "--embedder", "tfidf", "--head", "nb", "--out", str(out),
+            check=True)
+    pred = run_cli("classify", "predict", str(out), "WINNER!! You have won a free prize, call now to claim",
+                   "are we still meeting for lunch?", "--json", check=True)
+    rows = [json.loads(line) for line in pred.stdout.splitlines()]
+    assert [r["label"] for r in rows] == ["spam", "ham"]
+    assert abs(sum(rows[0]["proba"].values()) - 1.0) < 1e-3
+    metrics = json.loads(run_cli("classify", "eval", str(out), "--data", SMS, check=True).stdout)
+    assert metrics["accuracy"] > 0.95 and metrics["f1_positive"] > 0.85
+
+
+def test_classify_errors(tmp_path) -> None:  # noqa: ANN001
+    """One class, a missing column, unseen labels, and a folder that is no classifier: one-line errors."""
+    one = tmp_path / "one.tsv"
+    one.write_text("split\tlabel\ttext\ntrain\tham\thello\ntrain\tham\tbye\n")
+    res = run_cli("classify", "train", "--data", str(one), "--embedder", "tfidf", "--out", str(tmp_path / "x"))
+    assert res.returncode != 0 and "at least two" in res.stderr and "Traceback" not in res.stderr
+
+    nocol = tmp_path / "nocol.tsv"
+    nocol.write_text("split\tlabel\tmessage\ntrain\tham\thello\n")
+    res = run_cli("classify", "train", "--data", str(nocol), "--out", str(tmp_path / "y"))
+    assert res.returncode != 0 and "--text-col" in res.stderr
+
+    out = tmp_path / "clf"
+    run_cli("-q", "classify", "train", "--data", SMS, "--embedder", "tfidf", "--out", str(out), check=True)
+    other = tmp_path / "other.tsv"
+    other.write_text("split\tlabel\ttext\ntest\tphishing\tverify your bank account\ntest\tham\thi\n")
+    res = run_cli("classify", "eval", str(out), "--data", str(other))
+    assert res.returncode != 0 and "not seen in training" in res.stderr
+
+    res = run_cli("classify", "predict", str(tmp_path), "hello")
+    assert res.returncode != 0 and "not a saved classifier" in res.stderr
+    res = run_cli("classify", "predict", str(out))
+    assert res.returncode != 0 and "no texts" in res.stderr
