@@ -9,6 +9,7 @@ QPS, and recall@10 against the exact top 10, at a few search depths.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -74,7 +75,8 @@ def kinds(n: int) -> dict[str, tuple[str, list[dict[str, int]]]]:
         "ivf-flat": (f"IVF{nlist},Flat", [{"nprobe": 4}, {"nprobe": 8}, {"nprobe": 16}, {"nprobe": 32}]),
         "ivf-pq": (f"IVF{nlist},PQ48", [{"nprobe": 8}, {"nprobe": 16}]),
         "ivf-pq-refine": (f"IVF{nlist},PQ48,Refine(SQ8)",
-                          [{"nprobe": 8, "k_factor": 4}, {"nprobe": 16, "k_factor": 8}]),
+                          [{"nprobe": 16, "k_factor": 8}, {"nprobe": 16, "k_factor": 32},
+                           {"nprobe": 32, "k_factor": 64}]),
     }
 
 
@@ -87,7 +89,7 @@ def kinds(n: int) -> dict[str, tuple[str, list[dict[str, int]]]]:
 @click.option("--methods", default=",".join(METHODS), show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout.")
-@click.option("--out", type=click.Path(file_okay=False), default="benchmarks/results", show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("benchmarks/results"), show_default=True)
 @suite
 def ann(n: int, dim: int, queries: int, clusters: int, single: int, methods: str, seed: int) -> BenchReport:
     """Build time, memory, QPS and recall@10 of FAISS index kinds against exact search."""
