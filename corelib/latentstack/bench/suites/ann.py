@@ -80,6 +80,30 @@ def kinds(n: int) -> dict[str, tuple[str, list[dict[str, int]]]]:
     }
 
 
+def tradeoff(report: BenchReport, path: Path) -> None:
+    """Recall@10 against batch QPS (log), one point per index setting, memory in the label."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from latentstack.atomic import atomic_file
+
+    fig, ax = plt.subplots(figsize=(9, 5))
+    for r in report.results:
+        ax.scatter(r.timing["batch_qps"], r.metrics["recall@10"], s=40)
+        ax.annotate(f"{r.method} ({r.timing['memory_mb']:.0f} MB)", (r.timing["batch_qps"], r.metrics["recall@10"]),
+                    fontsize=7, xytext=(4, 3), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel("batch queries per second (log)")
+    ax.set_ylabel("recall@10")
+    ax.set_title(f"{report.data}: recall against speed")
+    fig.tight_layout()
+    with atomic_file(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
 @bench.command("ann")
 @click.option("--n", "n", type=int, default=1_000_000, show_default=True, help="Vectors in the base.")
 @click.option("--dim", type=int, default=384, show_default=True)
@@ -99,7 +123,7 @@ def ann(n: int, dim: int, queries: int, clusters: int, single: int, methods: str
     log(f"ann: making {n} clustered vectors of dim {dim}")
     base = clustered(n, dim, clusters, seed)
     q = clustered(queries, dim, clusters, seed, draw_seed=seed + 1)  # same centres, new points
-    report = BenchReport("ann", f"synthetic-clustered-{n}x{dim}", n,
+    report = BenchReport("ann", f"synthetic-clustered-{n}x{dim}", n, chart=tradeoff,
                          params={"queries": queries, "clusters": clusters, "seed": seed, "k": 10})
     log("ann: exact top-10 by numpy brute force")
     batch, one, truth = _qps(lambda x: exact_topk(base, x, 10), q, single)
