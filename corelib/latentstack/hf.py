@@ -9,3 +9,11 @@ def quiet_transformers() -> None:
 
     logging.set_verbosity_error()
     logging.disable_progress_bar()
+
+
+def load_tokenizer(path: object) -> object:
+    """The tokenizer of a local model folder, loaded quietly (never with remote code)."""
+    from transformers import AutoTokenizer
+
+    quiet_transformers()
+    return AutoTokenizer.from_pretrained(path)

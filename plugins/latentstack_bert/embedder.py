@@ -47,12 +47,9 @@ class BertEmbedder(Embedder):
     @cached_property
     def tokenizer(self) -> Any:
         """The model's fast tokenizer."""
-        from transformers import AutoTokenizer
+        from latentstack.hf import load_tokenizer
 
-        from latentstack.hf import quiet_transformers
-
-        quiet_transformers()
-        return AutoTokenizer.from_pretrained(self.resolved.path)
+        return load_tokenizer(self.resolved.path)
 
     @cached_property
     def model(self) -> Any:

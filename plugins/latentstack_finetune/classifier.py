@@ -65,12 +65,9 @@ class FinetuneClassifier(Classifier):
     @cached_property
     def tokenizer(self) -> Any:
         """The base model's tokenizer."""
-        from transformers import AutoTokenizer
+        from latentstack.hf import load_tokenizer
 
-        from latentstack.hf import quiet_transformers
-
-        quiet_transformers()
-        return AutoTokenizer.from_pretrained(self.resolved.path)
+        return load_tokenizer(self.resolved.path)
 
     def _base(self) -> Any:
         from transformers import AutoModelForSequenceClassification
