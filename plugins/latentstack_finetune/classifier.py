@@ -26,17 +26,18 @@ class FinetuneConfig(ClassifierConfig):
 
     model: str = "minilm"
     mode: str = attrs.field(default="lora", validator=attrs.validators.in_(("full", "lora")))
-    epochs: int = attrs.field(default=3, validator=attrs.validators.gt(0))
+    epochs: int = attrs.field(default=6, validator=attrs.validators.gt(0))
     lr: float | None = None
     batch_size: int = attrs.field(default=16, validator=attrs.validators.gt(0))
     max_length: int = attrs.field(default=128, validator=attrs.validators.gt(1))
-    rank: int = 8
+    rank: int = 16
     alpha: float = 16.0
     targets: tuple[str, ...] = attrs.field(default=("query", "value"), converter=tuple)
     val_fraction: float = attrs.field(default=0.1, validator=[attrs.validators.ge(0.0), attrs.validators.lt(0.5)])
-    patience: int = 1
+    patience: int = 2
     weight_decay: float = 0.01
     warmup: float = 0.1
+    device: str = attrs.field(default="cpu", validator=attrs.validators.in_(("cpu", "cuda", "auto")))
 
 
 class FinetuneClassifier(Classifier):
@@ -70,13 +71,14 @@ class FinetuneClassifier(Classifier):
         return load_tokenizer(self.resolved.path)
 
     def _base(self) -> Any:
+        import torch
         from transformers import AutoModelForSequenceClassification
 
         from latentstack.hf import quiet_transformers
 
         quiet_transformers()
-        return AutoModelForSequenceClassification.from_pretrained(
-            self.resolved.path, num_labels=len(self.classes),
+        return AutoModelForSequenceClassification.from_pretrained(  # fp32: a half checkpoint must not train in half
+            self.resolved.path, dtype=torch.float32, num_labels=len(self.classes),
             id2label=dict(enumerate(self.classes)), label2id={c: i for i, c in enumerate(self.classes)})
 
     def _adapter(self) -> Any:
@@ -85,10 +87,21 @@ class FinetuneClassifier(Classifier):
         c = self.config
         return get_adapter("lora", rank=c.rank, alpha=c.alpha, targets=c.targets, modules_to_save=("classifier",))
 
+    @cached_property
+    def torch_device(self) -> str:
+        """``cuda`` when asked for (or ``auto`` and a GPU is there), else ``cpu``."""
+        import torch
+
+        if self.config.device == "cuda" and not torch.cuda.is_available():
+            msg = "device='cuda' asked for, but torch sees no GPU; use device='cpu' or 'auto'"
+            raise InputError(msg)
+        return "cuda" if self.config.device != "cpu" and torch.cuda.is_available() else "cpu"
+
     def encode(self, texts: Sequence[str]) -> dict[str, Any]:
-        """Tokenised, padded, truncated batch."""
-        return dict(self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.config.max_length,
-                                   return_tensors="pt"))
+        """Tokenised, padded, truncated batch on the training device."""
+        batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.config.max_length,
+                               return_tensors="pt")
+        return {k: v.to(self.torch_device) for k, v in batch.items()}
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> FinetuneClassifier:
         """Train with early stopping on a stratified validation split of the training data."""
@@ -113,7 +126,7 @@ class FinetuneClassifier(Classifier):
         if c.mode == "lora":
             model = self._adapter().attach(model)
             model._latentstack_trained = {n for n, p in model.named_parameters() if p.requires_grad}
-        self.net = model
+        self.net = model.to(self.torch_device)
         lr = c.lr or (5e-5 if c.mode == "full" else 1e-3)
         trainable, total = self.parameter_counts()
         log(f"finetune ({c.mode}): {trainable:,} of {total:,} parameters trainable ({100 * trainable / total:.2f}%)")
@@ -151,7 +164,7 @@ class FinetuneClassifier(Classifier):
             for a in range(0, len(texts), 64):
                 idx = order[a : a + 64]
                 logits = self.net(**self.encode([texts[i] for i in idx])).logits
-                out[idx] = torch.softmax(logits.float(), dim=-1).numpy()
+                out[idx] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
         self.net.train(was_training)
         return out
 
@@ -166,7 +179,8 @@ class FinetuneClassifier(Classifier):
             if self.config.mode == "lora":
                 self._adapter().save(self.net, tmp / "adapter", base_fingerprint=self.resolved.fingerprint())
             else:
-                save_file({k: v.contiguous() for k, v in self.net.state_dict().items()}, tmp / "model.safetensors")
+                save_file({k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()},
+                      tmp / "model.safetensors")
             manifest = {"format": FORMAT, "classifier": self.name, "config": self.config.to_dict(),
                         "classes": self.classes, "base_fingerprint": self.resolved.fingerprint(),
                         "report": {k: v for k, v in self.report.items() if k != "history"}}
@@ -197,6 +211,6 @@ class FinetuneClassifier(Classifier):
             model = clf._adapter().load(model, path / "adapter", base_fingerprint=manifest["base_fingerprint"])
         else:
             model.load_state_dict(load_file(path / "model.safetensors"))
-        clf.net = model.eval()
+        clf.net = model.eval().to(clf.torch_device)
         clf.report = manifest.get("report", {})
         return clf

@@ -51,7 +51,7 @@ def train(model: Any, encode: Callable[[Sequence[str]], dict[str, Any]], texts: 
         losses = []
         for idx in bar:
             batch = encode([texts[i] for i in idx])
-            out = model(**batch, labels=torch.as_tensor(y[idx]))
+            out = model(**batch, labels=torch.as_tensor(y[idx], device=next(iter(batch.values())).device))
             out.loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
