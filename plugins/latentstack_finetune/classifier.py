@@ -26,15 +26,15 @@ class FinetuneConfig(ClassifierConfig):
 
     model: str = "minilm"
     mode: str = attrs.field(default="lora", validator=attrs.validators.in_(("full", "lora")))
-    epochs: int = attrs.field(default=6, validator=attrs.validators.gt(0))
+    epochs: int = attrs.field(default=3, validator=attrs.validators.gt(0))
     lr: float | None = None
     batch_size: int = attrs.field(default=16, validator=attrs.validators.gt(0))
     max_length: int = attrs.field(default=128, validator=attrs.validators.gt(1))
-    rank: int = 16
+    rank: int = 8
     alpha: float = 16.0
     targets: tuple[str, ...] = attrs.field(default=("query", "value"), converter=tuple)
     val_fraction: float = attrs.field(default=0.1, validator=[attrs.validators.ge(0.0), attrs.validators.lt(0.5)])
-    patience: int = 2
+    patience: int = 1
     weight_decay: float = 0.01
     warmup: float = 0.1
     device: str = attrs.field(default="cpu", validator=attrs.validators.in_(("cpu", "cuda", "auto")))

@@ -38,8 +38,8 @@ def _data_options(fn: Any) -> Any:
 @click.option("--hybrid", is_flag=True, help="linear: put TF-IDF features beside the embedder's.")
 @click.option("--tune-threshold", is_flag=True, help="linear, two classes: tune the decision cut for minority F1.")
 @click.option("--mode", type=click.Choice(["lora", "full"]), default="lora", show_default=True, help="finetune.")
-@click.option("--epochs", type=int, default=6, show_default=True, help="finetune (early stopping on validation).")
-@click.option("--rank", type=int, default=16, show_default=True, help="finetune --mode lora.")
+@click.option("--epochs", type=int, default=3, show_default=True, help="finetune (early stopping on validation).")
+@click.option("--rank", type=int, default=8, show_default=True, help="finetune --mode lora.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 @_data_options

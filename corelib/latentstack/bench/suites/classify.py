@@ -30,7 +30,7 @@ METHODS: dict[str, tuple[str, dict[str, Any]]] = {
     "bert-mean+linear:2nd-head": ("linear", {"embedder": "bert", "embedder_options": {"pooling": "mean"},
                                              "class_weight": "balanced", "c": 10.0}),
     "hybrid+linear": ("linear", {"embedder": "bert", "embedder_options": {"pooling": "mean"}, "hybrid": True}),
-    "finetune-lora": ("finetune", {"mode": "lora", "epochs": 6, "rank": 16}),
+    "finetune-lora": ("finetune", {"mode": "lora", "epochs": 3, "rank": 8}),
     "finetune-full": ("finetune", {"mode": "full", "epochs": 2}),
 }
 DEFAULT = ",".join(METHODS)
