@@ -17,3 +17,15 @@ def load_tokenizer(path: object) -> object:
 
     quiet_transformers()
     return AutoTokenizer.from_pretrained(path)
+
+
+def pick_device(choice: str) -> str:
+    """``cuda`` when asked for (or ``auto`` and a GPU is there), else ``cpu``; cuda without a GPU is an error."""
+    import torch
+
+    from latentstack.errors import ConfigError
+
+    if choice == "cuda" and not torch.cuda.is_available():
+        msg = "device='cuda' asked for, but torch sees no GPU; use device='cpu' or 'auto'"
+        raise ConfigError(msg)
+    return "cuda" if choice != "cpu" and torch.cuda.is_available() else "cpu"

@@ -66,15 +66,10 @@ class BertEmbedder(Embedder):
 
     @cached_property
     def torch_device(self) -> str:
-        """``cuda`` when asked for (or ``auto`` and a GPU is there), else ``cpu``."""
-        import torch
+        """The torch device for ``config.device`` (see latentstack.hf.pick_device)."""
+        from latentstack.hf import pick_device
 
-        if self.config.device == "cuda" and not torch.cuda.is_available():
-            from latentstack.errors import ConfigError
-
-            msg = "device='cuda' asked for, but torch sees no GPU; use device='cpu' or 'auto'"
-            raise ConfigError(msg)
-        return "cuda" if self.config.device != "cpu" and torch.cuda.is_available() else "cpu"
+        return pick_device(self.config.device)
 
     @cached_property
     def max_tokens(self) -> int:

@@ -89,13 +89,10 @@ class FinetuneClassifier(Classifier):
 
     @cached_property
     def torch_device(self) -> str:
-        """``cuda`` when asked for (or ``auto`` and a GPU is there), else ``cpu``."""
-        import torch
+        """The torch device for ``config.device`` (see latentstack.hf.pick_device)."""
+        from latentstack.hf import pick_device
 
-        if self.config.device == "cuda" and not torch.cuda.is_available():
-            msg = "device='cuda' asked for, but torch sees no GPU; use device='cpu' or 'auto'"
-            raise InputError(msg)
-        return "cuda" if self.config.device != "cpu" and torch.cuda.is_available() else "cpu"
+        return pick_device(self.config.device)
 
     def encode(self, texts: Sequence[str]) -> dict[str, Any]:
         """Tokenised, padded, truncated batch on the training device."""
