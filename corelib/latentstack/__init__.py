@@ -51,6 +51,17 @@ def get_generator(name: str, **options: Any) -> Generator:
     return get_registry().create("generator", name, **options)  # type: ignore[return-value]
 
 
+def ask(index_dir: str, question: str, *, k: int = 4, hybrid: bool = False, generator: str = "llm",
+        **generator_options: Any) -> Any:
+    """Answer ``question`` from the index folder ``index_dir``, citing its passages (a RagAnswer)."""
+    from latentstack.rag import RagConfig, RagPipeline
+    from latentstack.search import Collection
+
+    pipeline = RagPipeline(Collection.load(index_dir), get_generator(generator, **generator_options),
+                           RagConfig(k=k, hybrid=hybrid))
+    return pipeline.ask(question)
+
+
 def register_plugin(plugin: Any, name: str) -> None:
     """Register an in-process plugin (a module or object with hookimpls) under ``name``."""
     get_registry().add_plugin(plugin, name)
@@ -64,6 +75,7 @@ __all__ = [
     "Index",
     "LatentstackError",
     "__version__",
+    "ask",
     "get_adapter",
     "get_classifier",
     "get_embedder",

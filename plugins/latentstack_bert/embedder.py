@@ -57,6 +57,9 @@ class BertEmbedder(Embedder):
         import torch
         from transformers import AutoModel
 
+        from latentstack.hf import quiet_transformers
+
+        quiet_transformers()
         model = AutoModel.from_pretrained(self.resolved.path, dtype=getattr(torch, self.config.dtype))
         if self.config.adapter:
             from peft import PeftModel

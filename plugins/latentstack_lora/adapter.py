@@ -52,10 +52,8 @@ class LoraAdapter(Adapter):
             (tmp / "latentstack.json").write_text(json.dumps(
                 {"adapter": self.name, "config": self.config.to_dict(), "base_fingerprint": base_fingerprint}, indent=2))
 
-    def load(self, model: Any, path: str | Path, base_fingerprint: str = "") -> Any:
-        """Attach saved adapter weights to ``model``; another base model is a ModelMismatchError."""
-        from peft import PeftModel
-
+    def check_base(self, path: str | Path, base_fingerprint: str = "") -> Path:
+        """The adapter folder, checked to be one and to belong to this base model."""
         path = Path(path)
         if not (path / "adapter_config.json").exists():
             msg = f"{path} is not a LoRA adapter folder (no adapter_config.json)"
@@ -66,8 +64,15 @@ class LoraAdapter(Adapter):
             msg = (f"the adapter at {path} was trained on a base model with fingerprint {saved}, "
                    f"not this one ({base_fingerprint}); load it onto its own base model")
             raise ModelMismatchError(msg)
+        return path
+
+    def load(self, model: Any, path: str | Path, base_fingerprint: str = "", adapter_name: str = "default") -> Any:
+        """Attach saved adapter weights to ``model``; another base model is a ModelMismatchError."""
+        from peft import PeftModel
+
+        path = self.check_base(path, base_fingerprint)
         try:
-            return PeftModel.from_pretrained(model, path)
+            return PeftModel.from_pretrained(model, path, adapter_name=adapter_name)
         except (RuntimeError, ValueError, KeyError) as exc:
             msg = f"the adapter at {path} does not fit this base model: {str(exc).splitlines()[0]}"
             raise ModelMismatchError(msg) from exc

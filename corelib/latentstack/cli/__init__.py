@@ -28,6 +28,7 @@ def _lazy_groups() -> None:
     from latentstack.bench.cli import bench
     from latentstack.bench.suites import SUITES  # importing them adds them to `bench`
     from latentstack.cli.classify_cmd import classify
+    from latentstack.cli.generate_cmd import ask, generate
     from latentstack.cli.index_cmd import index, search
 
     del SUITES
@@ -35,6 +36,8 @@ def _lazy_groups() -> None:
     cli.add_command(index)
     cli.add_command(search)
     cli.add_command(classify)
+    cli.add_command(generate)
+    cli.add_command(ask)
 
 
 _lazy_groups()

@@ -82,6 +82,11 @@ def convert_gguf(gguf: Path, out: Path) -> None:
     """Dequantise a GGUF into a transformers safetensors folder at ``out``, atomically."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from latentstack.hf import quiet_transformers
+    from latentstack.progress import log
+
+    quiet_transformers()
+    log(f"converting {gguf.name} to a safetensors folder at {out} (once)")
     with atomic_dir(out) as tmp:
         kwargs = {"gguf_file": gguf.name}
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, **kwargs)

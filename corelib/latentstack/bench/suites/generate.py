@@ -1,0 +1,139 @@
+"""``latentstack bench generate``: our streamed generator against plain ``transformers.generate``.
+
+Same model, same chat-templated prompt, greedy, in one process. Prefill speed is the
+prompt length over the time to the first new token; decode speed is the remaining
+new tokens over the remaining time. ``tokens_match`` says whether the greedy answer
+equals plain generate's (bf16 may differ). Loading is timed from the packaged GGUF
+and from the converted safetensors folder.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from latentstack.bench.cli import bench, bench_options, split_methods, suite
+from latentstack.bench.report import BenchReport, MethodResult
+from latentstack.progress import log
+
+METHODS = ["transformers-generate", "llm", "llm-bf16", "load-gguf", "load-folder"]
+DEFAULT = "transformers-generate,llm,llm-bf16,load-folder,load-gguf"
+PROMPT = ("Read the passage and answer the question.\n\nPassage: The Amazon rainforest covers much of the Amazon "
+          "basin of South America. This basin encompasses seven million square kilometres, of which five and a "
+          "half million square kilometres are covered by the rainforest. The region includes territory belonging "
+          "to nine nations. The majority of the forest is contained within Brazil, with 60% of the rainforest, "
+          "followed by Peru with 13%, Colombia with 10%, and with minor amounts in Venezuela, Ecuador, Bolivia, "
+          "Guyana, Suriname and French Guiana. ") * 2 + "\n\nQuestion: Which country holds most of the forest?"
+
+
+class Streamed:
+    """Times one streamed generation: first piece (prefill + one token) and the rest."""
+
+    def __init__(self, pieces: Any) -> None:
+        start = time.perf_counter()
+        self.first = 0.0
+        parts = []
+        for piece in pieces:
+            if not parts:
+                self.first = time.perf_counter() - start
+            parts.append(piece)
+        self.total = time.perf_counter() - start
+        self.text = "".join(parts)
+
+
+def _plain(gen: Any, ids: Any, new: int) -> tuple[list[int], float, float]:
+    """Plain model.generate: time for 1 token (prefill) and for ``new`` tokens."""
+    import torch
+
+    kw = {"do_sample": False, "pad_token_id": gen.tokenizer.pad_token_id, "attention_mask": torch.ones_like(ids)}
+    with torch.inference_mode():
+        t0 = time.perf_counter()
+        gen.model.generate(input_ids=ids, max_new_tokens=1, **kw)
+        t1 = time.perf_counter()
+        out = gen.model.generate(input_ids=ids, max_new_tokens=new, min_new_tokens=new, **kw)
+        t2 = time.perf_counter()
+    return out[0, ids.shape[1]:].tolist(), t1 - t0, t2 - t1
+
+
+def _speed(prompt_len: int, new: int, first_s: float, total_s: float) -> dict[str, float]:
+    return {"prefill_tokens_per_s": prompt_len / first_s, "decode_tokens_per_s": (new - 1) / (total_s - first_s),
+            "seconds": total_s}
+
+
+def run_generation(method: str, model: str, new: int, repeats: int, reference: dict[str, Any]) -> MethodResult:
+    """Generate ``new`` tokens greedily ``repeats`` times; the median speeds."""
+    from latentstack import get_generator
+    from latentstack.interfaces import GenerationConfig
+
+    gen = get_generator("llm", model=model, dtype="bfloat16" if method == "llm-bf16" else "float32")
+    ids = gen.prompt_ids(PROMPT)
+    n = int(ids.shape[1])
+    runs, tokens = [], []
+    for _ in range(repeats + 1):  # the first run warms up
+        if method == "transformers-generate":
+            tokens, first, rest = _plain(gen, ids, new)
+            runs.append(_speed(n, new, first, first + rest))
+        else:
+            import torch
+
+            with torch.inference_mode():
+                warm = gen.model.generate(input_ids=ids, max_new_tokens=new, min_new_tokens=new, do_sample=False,
+                                          pad_token_id=gen.tokenizer.pad_token_id) if not tokens else None
+            if warm is not None:
+                tokens = warm[0, n:].tolist()
+            s = Streamed(gen.stream(PROMPT, GenerationConfig(max_new_tokens=new)))
+            runs.append(_speed(n, gen.count_tokens(s.text) or 1, s.first, s.total))
+    runs = runs[1:]
+    timing = {k: round(statistics.median(r[k] for r in runs), 3) for k in runs[0]}
+    timing["prompt_tokens"] = n
+    if method == "transformers-generate":
+        reference["tokens"] = tokens
+    metrics = {"tokens_match": float(tokens == reference.get("tokens", tokens))}
+    return MethodResult(method, metrics, timing)
+
+
+def run_load(method: str, model: str) -> MethodResult:
+    """Seconds to load the model from the GGUF (as transformers reads it) or from our converted folder."""
+    from transformers import AutoModelForCausalLM
+
+    from latentstack.hf import quiet_transformers
+    from latentstack.sources import resolve_model
+    from latentstack.sources.packaged import PACKAGED, _installed_file
+
+    quiet_transformers()
+    start = time.perf_counter()
+    if method == "load-gguf":
+        entry = next(m for m in PACKAGED if m.name == model or model in m.aliases)
+        gguf = _installed_file(entry)
+        if gguf is None:
+            return MethodResult(method, {}, {"load_s": float("nan")}, {"error": "not installed"})
+        AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    else:
+        AutoModelForCausalLM.from_pretrained(resolve_model(model).path)
+    return MethodResult(method, {}, {"load_s": round(time.perf_counter() - start, 3)})
+
+
+@bench.command("generate")
+@bench_options(DEFAULT, data_required=False)
+@click.option("--model", default="smollm2-135m-instruct", show_default=True)
+@click.option("--new-tokens", default=64, show_default=True, help="Tokens generated per run.")
+@click.option("--repeats", default=3, show_default=True, help="Timed runs per method (median reported).")
+@suite
+def generate(data: str | None, methods: str, limit: int | None, seed: int, model: str, new_tokens: int,
+             repeats: int) -> BenchReport:
+    """Prefill and decode tokens/s of the llm generator vs plain transformers.generate, and load times."""
+    chosen = split_methods(methods, METHODS)
+    report = BenchReport("generate", Path(data).name if data else "built-in prompt", repeats,
+                         params={"model": model, "new_tokens": new_tokens, "repeats": repeats, "greedy": True})
+    reference: dict[str, Any] = {}
+    for method in chosen:
+        log(f"bench generate: {method}")
+        if method.startswith("load-"):
+            report.results.append(run_load(method, model))
+        else:
+            report.results.append(run_generation(method, model, new_tokens, repeats, reference))
+    return report

@@ -1,0 +1,147 @@
+"""``latentstack bench rag``: closed-book vs retrieval-augmented vs gold-passage answers on SQuAD.
+
+Every method answers the same seeded sample of questions with the same generator:
+``closed-book`` (the question alone), ``rag`` (dense top-k passages from a Collection
+over every paragraph), ``rag-hybrid`` (dense + BM25, z-score fused) and ``oracle``
+(the gold paragraph as the only passage). Answers are scored with SQuAD's exact match
+and token F1 after answer post-processing (``short``), and without it (``*_raw``).
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from latentstack.bench.cli import bench, bench_options, split_methods, suite
+from latentstack.bench.report import BenchReport, MethodResult
+from latentstack.data.squad import Question, Squad, load_squad
+from latentstack.progress import log, progress
+from latentstack.rag.metrics import exact_match, token_f1
+
+METHODS = ["closed-book", "rag", "rag-hybrid", "oracle"]
+DEFAULT = "closed-book,rag,rag-hybrid,oracle"
+
+
+def build_collection(squad: Squad, folder: Path) -> Any:
+    """Every paragraph of the file in a Collection (MiniLM mean, exact FAISS, BM25, SQLite)."""
+    from latentstack.search import ChunkConfig, Collection, Document
+
+    col = Collection.create(folder, embedder="bert", embedder_options={"model": "minilm"}, index="Flat",
+                            chunking=ChunkConfig(mode="whole"))
+    col.add_documents(Document(p.id, p.text, p.title) for p in squad.paragraphs)
+    return col
+
+
+def oracle_prepared(pipeline: Any, squad_paragraphs: dict[str, Any], q: Question) -> Any:
+    """A prompt holding exactly the gold paragraph as passage [1]."""
+    from latentstack.rag.pipeline import Prepared
+    from latentstack.rag.prompt import Passage, build_messages
+
+    para = squad_paragraphs[q.paragraph]
+    passages = [Passage(1, para.text, para.id, para.title, 0, len(para.text), 1.0)]
+    return Prepared(q.text, build_messages(q.text, passages, pipeline.config.system), passages, True, 1.0, 0.0)
+
+
+def closed_prepared(q: Question) -> Any:
+    """A prompt with the question alone."""
+    from latentstack.rag.pipeline import Prepared
+    from latentstack.rag.prompt import build_messages
+
+    return Prepared(q.text, build_messages(q.text, []), [], True, 0.0, 0.0)
+
+
+def run_method(method: str, questions: list[Question], pipelines: dict[str, Any], paragraphs: dict[str, Any]) -> MethodResult:
+    """Answer every question one way; score answers, citations and speed."""
+    pipeline = pipelines["rag-hybrid" if method == "rag-hybrid" else "rag"]
+    gen = pipeline.generator
+    rows: list[dict[str, float]] = []
+    gen_s = ret_s = 0.0
+    new_tokens = prompt_tokens = 0
+    for q in progress(questions, desc=method, unit="q"):
+        if method == "closed-book":
+            prepared = closed_prepared(q)
+        elif method == "oracle":
+            prepared = oracle_prepared(pipeline, paragraphs, q)
+        else:
+            prepared = pipeline.prepare(q.text)
+        start = time.perf_counter()
+        reply = "".join(pipeline.stream(prepared))
+        took = time.perf_counter() - start
+        answer = pipeline.finish(prepared, reply, took)
+        gen_s += took
+        ret_s += prepared.retrieval_s
+        new_tokens += gen.count_tokens(reply) if reply else 0
+        if prepared.messages:
+            prompt_tokens += int(gen.prompt_ids(prepared.messages).shape[1])
+        cited = {c.doc_id for c in answer.citations}
+        rows.append({
+            "exact_match": exact_match(answer.short, q.answers),
+            "f1": token_f1(answer.short, q.answers),
+            "exact_match_raw": exact_match(answer.answer, q.answers),
+            "f1_raw": token_f1(answer.answer, q.answers),
+            "hit": float(any(p.doc_id == q.paragraph for p in answer.passages)),
+            "cites_gold": float(q.paragraph in cited),
+            "cites_any": float(bool(answer.citations)),
+            "model_cited": float(any(c.how == "model" for c in answer.citations)),
+            "unknown": float(answer.short.lower().startswith("i don't know")),
+        })
+    n = len(questions)
+    metrics = {k: statistics.fmean(r[k] for r in rows) for k in rows[0]}
+    if method == "closed-book":
+        for k in ("hit", "cites_gold", "cites_any", "model_cited"):
+            metrics.pop(k)
+    if method in ("rag", "rag-hybrid"):
+        metrics[f"hit@{pipeline.config.k}"] = metrics.pop("hit")
+    elif "hit" in metrics:
+        metrics.pop("hit")
+    timing = {"s_per_answer": (gen_s + ret_s) / n, "retrieval_s_per_q": ret_s / n,
+              "tokens_per_s": new_tokens / gen_s if gen_s else 0.0, "prompt_tokens_mean": prompt_tokens / n,
+              "new_tokens_mean": new_tokens / n}
+    return MethodResult(method, {k: round(v, 4) for k, v in metrics.items()},
+                        {k: round(v, 4) for k, v in timing.items()})
+
+
+def rag_chart(report: BenchReport, path: Path) -> None:
+    """Bars of exact match, F1 and gold citations per method."""
+    from latentstack.bench.writers import bar_chart
+
+    bar_chart(report, path, ["exact_match", "f1", "cites_gold"])
+
+
+@bench.command("rag")
+@bench_options(DEFAULT)
+@click.option("--model", default="smollm2-135m-instruct", show_default=True, help="Generator model.")
+@click.option("--adapter", default="", help="A LoRA adapter folder for the generator (post-training, end to end).")
+@click.option("--dtype", type=click.Choice(["float32", "bfloat16"]), default="float32", show_default=True)
+@click.option("-k", "k", default=3, show_default=True, help="Passages retrieved for the rag methods.")
+@click.option("--half", type=click.Choice(["all", "tune", "heldout"]), default="all", show_default=True,
+              help="Questions of all articles, or of one half (even / odd articles).")
+@suite
+def rag(data: str, methods: str, limit: int | None, seed: int, model: str, adapter: str, dtype: str, k: int,
+        half: str) -> BenchReport:
+    """Exact match and F1 of closed-book, RAG and gold-passage answers on a SQuAD file."""
+    from latentstack import get_generator
+    from latentstack.rag import RagConfig, RagPipeline
+
+    chosen = split_methods(methods, METHODS)
+    squad = load_squad(data)
+    questions = squad.sample(200 if limit is None else limit, seed, half)
+    gen = get_generator("llm", model=model, adapter=adapter, dtype=dtype)
+    collection = None
+    if {"rag", "rag-hybrid"} & set(chosen):
+        log(f"indexing {len(squad.paragraphs)} paragraphs")
+        collection = build_collection(squad, Path(tempfile.mkdtemp(prefix="latentstack-rag-")) / "index")
+    config = RagConfig(k=k, max_new_tokens=48)
+    pipelines = {"rag": RagPipeline(collection, gen, config),
+                 "rag-hybrid": RagPipeline(collection, gen, RagConfig(k=k, hybrid=True, max_new_tokens=48))}
+    paragraphs = {p.id: p for p in squad.paragraphs}
+    report = BenchReport("rag", Path(data).name, len(questions), chart=rag_chart,
+                         params={"model": model, "adapter": adapter or "none", "dtype": dtype, "k": k, "half": half,
+                                 "seed": seed, "retriever": "minilm mean, exact", "max_new_tokens": 48})
+    report.results = [run_method(m, questions, pipelines, paragraphs) for m in chosen]
+    return report

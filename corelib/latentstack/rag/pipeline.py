@@ -1,0 +1,130 @@
+"""The RAG pipeline: question -> search -> numbered passages -> generator -> cited answer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+
+from latentstack.errors import InputError
+from latentstack.interfaces import GenerationConfig, Generator
+from latentstack.rag.answer import UNKNOWN, Citation, cite, clean_answer, says_unknown, short_answer
+from latentstack.rag.prompt import SYSTEM, Passage, build_messages, select_passages
+
+
+@attrs.frozen(kw_only=True)
+class RagConfig:
+    """How many passages, how they are found, and when to decline.
+
+    ``min_score`` is compared with the best dense (cosine) score of the question
+    against the index: below it nothing relevant was found and the answer is
+    "I don't know" without calling the model.
+    """
+
+    k: int = attrs.field(default=4, validator=attrs.validators.gt(0))
+    hybrid: bool = False
+    min_score: float = 0.2
+    passage_tokens: int = attrs.field(default=1024, validator=attrs.validators.gt(16))
+    max_new_tokens: int = attrs.field(default=64, validator=attrs.validators.gt(0))
+    system: str = SYSTEM
+
+
+@attrs.frozen
+class Prepared:
+    """What goes to the model for one question: messages and the passages they number."""
+
+    question: str
+    messages: list[dict[str, str]]
+    passages: list[Passage]
+    relevant: bool
+    top_score: float
+    retrieval_s: float
+
+
+@attrs.frozen
+class RagAnswer:
+    """An answer, its short form, the passages it cites, and what produced it."""
+
+    question: str
+    answer: str
+    short: str
+    reply: str
+    citations: list[Citation]
+    passages: list[Passage]
+    relevant: bool
+    top_score: float
+    timing: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form for ``ask --json``."""
+        return {"question": self.question, "answer": self.answer, "short": self.short, "reply": self.reply,
+                "relevant": self.relevant, "top_score": self.top_score,
+                "citations": [c.to_dict() for c in self.citations],
+                "passages": [attrs.asdict(p) for p in self.passages], "timing": self.timing}
+
+
+class RagPipeline:
+    """Answers questions from a Collection with a Generator, citing passages as [n]."""
+
+    def __init__(self, collection: Any, generator: Generator, config: RagConfig | None = None) -> None:
+        self.collection, self.generator = collection, generator
+        self.config = config or RagConfig()
+
+    def options(self) -> GenerationConfig:
+        """Greedy decoding, one paragraph at most."""
+        return GenerationConfig(max_new_tokens=self.config.max_new_tokens, stop=("\n\n",))
+
+    def _check_question(self, question: str) -> str:
+        if not isinstance(question, str) or not question.strip():
+            msg = "the question is empty: ask something"
+            raise InputError(msg)
+        count = getattr(self.generator, "count_tokens", None)
+        window = getattr(self.generator, "context_window", None)
+        if count and window and count(question) + self.config.max_new_tokens + 64 > window:
+            msg = (f"the question is {count(question)} tokens, too long for the model's context window of "
+                   f"{window} tokens with room for passages and an answer: shorten it")
+            raise InputError(msg)
+        return question.strip()
+
+    def prepare(self, question: str) -> Prepared:
+        """Search, then build the prompt (or decide that nothing relevant was found)."""
+        question = self._check_question(question)
+        start = time.perf_counter()
+        col, c = self.collection, self.config
+        vectors = col.embedder.embed_many([question])
+        dense = col.search_many([question], c.k, vectors=vectors)[0]
+        if c.hybrid:
+            hits = col.search_many([question], c.k, hybrid=True, vectors=vectors)[0]
+        else:
+            hits = [h for h in dense if h.score >= c.min_score]
+        top = max((h.score for h in dense), default=0.0)
+        relevant = bool(hits) and top >= c.min_score
+        count = getattr(self.generator, "count_tokens", lambda t: len(t.split()) * 2)
+        passages = select_passages(hits, c.passage_tokens, count) if relevant else []
+        messages = build_messages(question, passages, c.system) if relevant else []
+        return Prepared(question, messages, passages, relevant, float(top), time.perf_counter() - start)
+
+    def stream(self, prepared: Prepared) -> Iterator[str]:
+        """The reply as it is written ("I don't know." at once when nothing relevant was found)."""
+        if not prepared.relevant:
+            yield UNKNOWN
+            return
+        yield from self.generator.stream(prepared.messages, self.options())
+
+    def finish(self, prepared: Prepared, reply: str, generation_s: float = 0.0) -> RagAnswer:
+        """Parse a finished reply into an answer with citations."""
+        answer = clean_answer(reply) if prepared.relevant else UNKNOWN
+        short = UNKNOWN if says_unknown(answer) else short_answer(answer, prepared.question)
+        citations = cite(reply, short, prepared.passages) if prepared.relevant else []
+        timing = {"retrieval_s": prepared.retrieval_s, "generation_s": generation_s}
+        return RagAnswer(prepared.question, answer, short, reply, citations, prepared.passages,
+                         prepared.relevant, prepared.top_score, timing)
+
+    def ask(self, question: str) -> RagAnswer:
+        """Search, prompt, generate and cite, in one call."""
+        prepared = self.prepare(question)
+        start = time.perf_counter()
+        reply = "".join(self.stream(prepared))
+        return self.finish(prepared, reply, time.perf_counter() - start)

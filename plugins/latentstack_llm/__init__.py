@@ -1,0 +1,32 @@
+"""Plugin ``llm``: a decoder language model as a Generator and as an Embedder.
+
+Default model: SmolLM2-135M-Instruct, converted once from its packaged GGUF into a
+safetensors folder in ``$LATENTSTACK_HOME``. Also adds ``latentstack adapt`` (LoRA
+post-training of the generator). torch and transformers load on first use only.
+"""
+
+from __future__ import annotations
+
+from latentstack.hookspecs import hookimpl
+from latentstack_llm.embedder import LlmEmbedder
+from latentstack_llm.generator import LlmGenerator
+
+
+@hookimpl
+def register_generators(register):  # noqa: ANN001, ANN201 - the hook's callback
+    """Register the ``llm`` generator."""
+    register(LlmGenerator)
+
+
+@hookimpl
+def register_embedders(register):  # noqa: ANN001, ANN201 - the hook's callback
+    """Register the ``llm`` embedder (pooled decoder hidden states)."""
+    register(LlmEmbedder)
+
+
+@hookimpl
+def register_commands(cli):  # noqa: ANN001, ANN201 - the hook's callback
+    """Add ``latentstack adapt`` (sft, merge)."""
+    from latentstack_llm.adapt_cmd import adapt
+
+    cli.add_command(adapt)

@@ -1,0 +1,114 @@
+"""A decoder's hidden states, pooled, as an Embedder (features for ``linear``, vectors for an index)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+import attrs
+import numpy as np
+
+from latentstack.interfaces import Embedder, EmbedderConfig
+from latentstack.progress import progress
+from latentstack_llm.loading import DTYPES, load_causal_lm
+
+
+@attrs.frozen(kw_only=True)
+class LlmEmbedConfig(EmbedderConfig):
+    """Which decoder, how to pool its last hidden layer, and how much of each text to read."""
+
+    model: str = "smollm2-135m-instruct"
+    pooling: str = attrs.field(default="mean", validator=attrs.validators.in_(("mean", "last")))
+    normalize: bool = True
+    max_length: int = attrs.field(default=256, validator=attrs.validators.gt(1))
+    dtype: str = attrs.field(default="float32", validator=attrs.validators.in_(DTYPES))
+    device: str = attrs.field(default="cpu", validator=attrs.validators.in_(("cpu", "cuda", "auto")))
+    batch_size: int = attrs.field(default=16, validator=attrs.validators.gt(0))
+
+
+def pool(hidden: Any, mask: Any, how: str) -> Any:
+    """``mean``: masked mean over real tokens; ``last``: the state of the last real token (right padding)."""
+    import torch
+
+    if how == "last":
+        last = mask.sum(dim=1).clamp(min=1) - 1
+        return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+
+
+class LlmEmbedder(Embedder):
+    """Mean (or last-token) pooled final hidden states of a causal LM, float32.
+
+    A decoder sees only earlier tokens, so the last token is the one that has read the
+    whole text; the mean is the steadier feature for a linear head. Texts are sorted by
+    length before batching, padded on the right, and truncated at ``max_length`` tokens.
+    An empty text embeds as the model's BOS token.
+    """
+
+    name = "llm"
+    Config = LlmEmbedConfig
+
+    @cached_property
+    def resolved(self) -> Any:
+        """The model folder."""
+        from latentstack.sources import resolve_model
+
+        return resolve_model(self.config.model)
+
+    @cached_property
+    def tokenizer(self) -> Any:
+        """The model's tokenizer, padding on the right."""
+        from latentstack.hf import load_tokenizer
+
+        tok = load_tokenizer(self.resolved.path)
+        tok.padding_side = "right"
+        return tok
+
+    @cached_property
+    def model(self) -> Any:
+        """The decoder stack without its LM head."""
+        from latentstack.hf import pick_device
+
+        lm = load_causal_lm(self.resolved.path, self.config.dtype, pick_device(self.config.device))
+        return lm.get_decoder()
+
+    @property
+    def dim(self) -> int:
+        """The decoder's hidden size."""
+        from transformers import AutoConfig
+
+        return int(AutoConfig.from_pretrained(self.resolved.path).hidden_size)
+
+    def fingerprint(self) -> str:
+        """Model files plus every option that changes the vectors."""
+        c = self.config
+        return f"llm:{self.resolved.fingerprint()}:{c.pooling}:{c.normalize}:{c.max_length}"
+
+    def _tokenize(self, texts: list[str]) -> dict[str, Any]:
+        bos = self.tokenizer.bos_token or ""
+        return self.tokenizer([bos + t for t in texts], padding=True, truncation=True,
+                              max_length=self.config.max_length, add_special_tokens=False, return_tensors="pt")
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts in length-sorted batches; rows return in input order."""
+        import torch
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        size = self.config.batch_size
+        starts = range(0, len(texts), size)
+        show = self.config.show_progress and len(texts) > 4 * size
+        with torch.inference_mode():
+            for start in progress(starts, desc="embedding", total=len(starts), enabled=show, unit="batch"):
+                idx = order[start : start + size]
+                batch = {k: v.to(self.model.device) for k, v in self._tokenize([texts[i] for i in idx]).items()}
+                hidden = self.model(**batch).last_hidden_state
+                vecs = pool(hidden, batch["attention_mask"], self.config.pooling).float()
+                if self.config.normalize:
+                    vecs = torch.nn.functional.normalize(vecs, dim=-1)
+                out[idx] = vecs.cpu().numpy()
+        return out

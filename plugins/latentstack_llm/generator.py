@@ -1,0 +1,163 @@
+"""A transformers causal LM as a Generator: chat template, greedy or sampled, streamed."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from functools import cached_property
+from typing import Any
+
+import attrs
+
+from latentstack.errors import InputError
+from latentstack.interfaces import GenerationConfig, Generator, GeneratorConfig
+from latentstack.interfaces.generator import Messages, as_messages
+from latentstack.stops import StopTrimmer
+from latentstack_llm.loading import DTYPES, AdapterSwitch, load_causal_lm
+
+
+@attrs.frozen(kw_only=True)
+class LlmConfig(GeneratorConfig):
+    """Which decoder, which adapter on it, and where it runs."""
+
+    model: str = "smollm2-135m-instruct"
+    adapter: str = ""
+    dtype: str = attrs.field(default="float32", validator=attrs.validators.in_(DTYPES))
+    device: str = attrs.field(default="cpu", validator=attrs.validators.in_(("cpu", "cuda", "auto")))
+
+
+class LlmGenerator(Generator):
+    """Chat messages through the model's chat template, decoded with the KV cache on.
+
+    ``stream`` yields text as tokens are decoded (generation runs in a worker thread
+    feeding a TextIteratorStreamer); stop strings end the answer and are never shown.
+    ``use_adapter`` switches between LoRA adapters on the same loaded base model.
+    """
+
+    name = "llm"
+    Config = LlmConfig
+
+    @cached_property
+    def resolved(self) -> Any:
+        """The model folder (the packaged GGUF is converted on first use)."""
+        from latentstack.sources import resolve_model
+
+        return resolve_model(self.config.model)
+
+    @cached_property
+    def tokenizer(self) -> Any:
+        """The model's tokenizer (with its chat template)."""
+        from latentstack.hf import load_tokenizer
+
+        return load_tokenizer(self.resolved.path)
+
+    @cached_property
+    def adapters(self) -> AdapterSwitch:
+        """The base model with whatever adapters have been loaded onto it."""
+        from latentstack.hf import pick_device
+
+        model = load_causal_lm(self.resolved.path, self.config.dtype, pick_device(self.config.device))
+        switch = AdapterSwitch(model, self.resolved.fingerprint())
+        if self.config.adapter:
+            switch.use(self.config.adapter)
+        return switch
+
+    @property
+    def model(self) -> Any:
+        """The torch model as it runs now (a PeftModel once an adapter has been loaded)."""
+        return self.adapters.model
+
+    def use_adapter(self, path: str) -> None:
+        """Make the LoRA adapter at ``path`` active ('' for the plain base model)."""
+        self.adapters.use(path)
+
+    @cached_property
+    def context_window(self) -> int:
+        """How many tokens (prompt + answer) the model can attend to."""
+        return int(self.model.config.max_position_embeddings)
+
+    def fingerprint(self) -> str:
+        """Model files plus the active adapter."""
+        return f"llm:{self.resolved.fingerprint()}:{self.adapters.active}"
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens in a piece of text (no chat markup)."""
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def prompt_ids(self, prompt: str | Messages) -> Any:
+        """The chat-templated prompt as a (1, n) tensor of token ids, ready for the answer."""
+        messages = as_messages(prompt)
+        if not messages or not any(str(m.get("content", "")).strip() for m in messages):
+            msg = "the prompt is empty: give the model something to answer"
+            raise InputError(msg)
+        text = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        return self.tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"]
+
+    def check_fits(self, n_prompt: int, max_new_tokens: int) -> None:
+        """An InputError when prompt + answer would not fit the context window."""
+        if n_prompt + max_new_tokens > self.context_window:
+            msg = (f"the prompt is {n_prompt} tokens; with max_new_tokens={max_new_tokens} that exceeds the "
+                   f"model's context window of {self.context_window} tokens: shorten the prompt "
+                   f"(fewer or shorter passages) or ask for fewer new tokens")
+            raise InputError(msg)
+
+    def generate_kwargs(self, options: GenerationConfig) -> dict[str, Any]:
+        """Keyword arguments for ``model.generate`` from latentstack's options."""
+        kw: dict[str, Any] = {"max_new_tokens": options.max_new_tokens, "use_cache": True,
+                              "pad_token_id": self.tokenizer.pad_token_id}
+        if options.temperature > 0:
+            kw.update(do_sample=True, temperature=options.temperature, top_p=options.top_p)
+        else:
+            kw.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        return kw
+
+    def stream(self, prompt: str | Messages, options: GenerationConfig | None = None) -> Iterator[str]:
+        """Yield the answer as it is decoded; stops at EOS, max_new_tokens or a stop string."""
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        options = options or GenerationConfig()
+        ids = self.prompt_ids(prompt)
+        self.check_fits(ids.shape[1], options.max_new_tokens)
+        model = self.model
+        ids = ids.to(model.device)
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        halt = threading.Event()
+
+        class Halt(StoppingCriteria):
+            def __call__(self, input_ids: Any, scores: Any, **kw: Any) -> bool:
+                return halt.is_set()
+
+        failure: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                with torch.inference_mode(), self.adapters.base_context():
+                    model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), streamer=streamer,
+                                   stopping_criteria=StoppingCriteriaList([Halt()]),
+                                   **self.generate_kwargs(options))
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                failure.append(exc)
+                streamer.end()
+
+        if options.seed is not None:
+            torch.manual_seed(options.seed)
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        trimmer = StopTrimmer(options.stop)
+        try:
+            for piece in streamer:
+                shown = trimmer.feed(piece)
+                if shown:
+                    yield shown
+                if trimmer.stopped:
+                    break
+            rest = trimmer.flush()
+            if rest:
+                yield rest
+        finally:
+            halt.set()
+            worker.join()
+        if failure:
+            raise failure[0]
+

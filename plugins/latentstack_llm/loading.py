@@ -1,0 +1,76 @@
+"""Loading a causal LM and its tokenizer from a model source, with LoRA adapters on top."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from latentstack.errors import ConfigError
+
+DTYPES = ("float32", "bfloat16")
+
+
+def load_causal_lm(path: Path, dtype: str, device: str) -> Any:
+    """The causal LM of a local folder in eval mode, in ``dtype`` on ``device`` (never remote code)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from latentstack.hf import quiet_transformers
+
+    quiet_transformers()
+    if dtype not in DTYPES:
+        msg = f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}"
+        raise ConfigError(msg)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
+    return model.eval().to(device)
+
+
+def adapter_key(path: str | Path) -> str:
+    """The name a PEFT adapter folder is registered under (its resolved path, dots made safe)."""
+    return str(Path(path).resolve()).replace(".", "_")
+
+
+class AdapterSwitch:
+    """Several LoRA adapters on one base model; ``use(path)`` makes one active, ``use('')`` none.
+
+    Adapters are loaded once each and stay in memory, so switching costs nothing after
+    the first use. The base model's fingerprint is checked against each adapter's.
+    """
+
+    def __init__(self, model: Any, base_fingerprint: str) -> None:
+        self.model = model
+        self.base_fingerprint = base_fingerprint
+        self.loaded: set[str] = set()
+        self.active = ""
+
+    def use(self, path: str | Path) -> Any:
+        """Activate the adapter at ``path`` ('' for the plain base model); returns the model to call."""
+        if not path:
+            self.active = ""
+            return self.model
+        key = adapter_key(path)
+        if key not in self.loaded:
+            self._load(Path(path), key)
+        self.model.set_adapter(key)
+        self.active = str(path)
+        return self.model
+
+    def _load(self, path: Path, key: str) -> None:
+        from latentstack.registry import get_registry
+
+        lora = get_registry().create("adapter", "lora")
+        if not self.loaded:
+            self.model = lora.load(self.model, path, self.base_fingerprint, adapter_name=key)
+        else:
+            lora.check_base(path, self.base_fingerprint)
+            self.model.load_adapter(str(path), adapter_name=key)
+        self.model.eval()
+        self.loaded.add(key)
+
+    def base_context(self) -> Any:
+        """A context manager under which the model runs without any adapter."""
+        import contextlib
+
+        if self.loaded and not self.active:
+            return self.model.disable_adapter()
+        return contextlib.nullcontext()
