@@ -44,3 +44,7 @@ class CorruptFileError(LatentstackError):
 
 class InputError(LatentstackError, ValueError):
     """Bad user input: empty texts, wrong encodings, missing columns, and the like."""
+
+
+class ParityError(LatentstackError):
+    """An exported model's outputs differ from the original's by more than the stated tolerance."""

@@ -130,8 +130,12 @@ class LinearClassifier(Classifier):
             features.save(tmp)
 
     @classmethod
-    def load(cls, path: str | Path) -> LinearClassifier:
-        """Read a saved classifier; a missing or different base model is a clear error."""
+    def load(cls, path: str | Path, embedder: Any = None) -> LinearClassifier:
+        """Read a saved classifier; a missing or different base model is a clear error.
+
+        ``embedder`` computes the features instead of the saved one, when it is the same
+        model by another runtime (e.g. the ``onnx`` export of the ``bert`` embedder).
+        """
         path = Path(path)
         try:
             manifest = json.loads((path / "manifest.json").read_text())
@@ -149,5 +153,5 @@ class LinearClassifier(Classifier):
         clf = cls.from_options(**manifest["config"])
         clf.classes, clf.threshold = manifest["classes"], manifest["threshold"]
         clf.heads, clf.meta = heads, meta
-        clf.features = Features.load(path, manifest["features"])
+        clf.features = Features.load(path, manifest["features"], embedder)
         return clf

@@ -65,14 +65,28 @@ class Features:
                 emb.save(folder / f"embedder_{i}")
 
     @classmethod
-    def load(cls, folder: Path, specs: list[dict[str, Any]]) -> Features:
-        """Rebuild the embedders named in the manifest, checking each fingerprint."""
+    def load(cls, folder: Path, specs: list[dict[str, Any]], embedder: Any = None) -> Features:
+        """Rebuild the embedders named in the manifest, checking each fingerprint.
+
+        ``embedder`` replaces the first block's embedder when it computes the same features
+        by another runtime: its ``source_fingerprint`` (an ONNX export of the same bert
+        embedder) must equal the fingerprint the classifier was trained with.
+        """
         from latentstack.errors import ModelMismatchError
         from latentstack.registry import get_registry
 
         reg = get_registry()
         embedders = []
         for i, spec in enumerate(specs):
+            if i == 0 and embedder is not None:
+                source = getattr(embedder, "source_fingerprint", embedder.fingerprint())
+                if source != spec["fingerprint"]:
+                    msg = (f"the classifier at {folder} was trained on {spec['name']} features with fingerprint "
+                           f"{spec['fingerprint']}; the {embedder.name} embedder given computes features of "
+                           f"{source}: export the same model, pooling and adapter, or retrain")
+                    raise ModelMismatchError(msg)
+                embedders.append(embedder)
+                continue
             emb_cls = reg.get_class("embedder", spec["name"])
             emb = emb_cls.load(folder / f"embedder_{i}") if emb_cls.trainable else emb_cls.from_options(**spec["config"])
             if emb.fingerprint() != spec["fingerprint"]:
@@ -82,7 +96,6 @@ class Features:
                 raise ModelMismatchError(msg)
             embedders.append(emb)
         return cls(embedders)
-
 
 def as_array(x: Any) -> np.ndarray:
     """Dense float array from dense or sparse input."""

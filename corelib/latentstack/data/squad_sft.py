@@ -1,0 +1,44 @@
+"""SFT examples from SQuAD in the RAG prompt's own format, from one half of the articles only.
+
+Each example is the RAG prompt (system instruction, numbered passages, question) with
+the gold paragraph among the passages (alone, or beside a distractor paragraph from the
+same article at a random position) and the reply ``<answer> [n]``. Articles are split by
+parity (``Squad.sample``'s halves), so training and evaluation never share an article.
+"""
+
+from __future__ import annotations
+
+import random
+
+from latentstack.data.squad import Squad
+from latentstack.rag.prompt import Passage, build_messages
+
+
+def squad_sft_examples(squad: Squad, *, half: str = "tune", limit: int = 400, seed: int = 0,
+                       distractor_share: float = 0.5, max_per_paragraph: int = 2) -> list[list[dict[str, str]]]:
+    """Up to ``limit`` chat examples from the questions of one half of the articles."""
+    rng = random.Random(seed)
+    paragraphs = {p.id: p for p in squad.paragraphs}
+    by_article: dict[int, list[str]] = {}
+    for p in squad.paragraphs:
+        by_article.setdefault(p.article, []).append(p.id)
+    per_paragraph: dict[str, int] = {}
+    questions = squad.sample(None, seed, half)
+    rng.shuffle(questions)
+    out = []
+    for q in questions:
+        if per_paragraph.get(q.paragraph, 0) >= max_per_paragraph:
+            continue
+        per_paragraph[q.paragraph] = per_paragraph.get(q.paragraph, 0) + 1
+        chosen = [q.paragraph]
+        others = [pid for pid in by_article[q.article] if pid != q.paragraph]
+        if others and rng.random() < distractor_share:
+            chosen.insert(rng.randrange(2), rng.choice(others))
+        passages = [Passage(i + 1, paragraphs[pid].text, pid, paragraphs[pid].title)
+                    for i, pid in enumerate(chosen)]
+        gold = chosen.index(q.paragraph) + 1
+        answer = min(q.answers, key=len)
+        out.append([*build_messages(q.text, passages), {"role": "assistant", "content": f"{answer} [{gold}]"}])
+        if len(out) >= limit:
+            break
+    return out

@@ -1,0 +1,86 @@
+"""``latentstack adapt``: LoRA post-training of the generator (sft), SQuAD SFT data, merge."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from latentstack_llm.sft import ALL_LINEAR
+
+
+@click.group()
+def adapt() -> None:
+    """Post-train the generator with LoRA adapters, and merge them into plain models."""
+
+
+@adapt.command()
+@click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="JSONL: {'messages': [...]} or {'prompt', 'response'} per line.")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Adapter folder.")
+@click.option("--model", default="smollm2-135m-instruct", show_default=True)
+@click.option("--rank", default=8, show_default=True)
+@click.option("--alpha", default=16.0, show_default=True)
+@click.option("--targets", default=",".join(ALL_LINEAR), show_default=True, help="Comma-separated module names.")
+@click.option("--epochs", default=1, show_default=True)
+@click.option("--lr", default=5e-4, show_default=True)
+@click.option("--batch-size", default=4, show_default=True)
+@click.option("--grad-accum", default=2, show_default=True, help="Batches per optimiser step.")
+@click.option("--max-length", default=512, show_default=True, help="Tokens per example (prompt cut from the left).")
+@click.option("--limit", type=int, default=None, help="Use only the first N examples.")
+@click.option("--seed", default=0, show_default=True)
+def sft(data: str, out: Path, model: str, rank: int, alpha: float, targets: str, epochs: int, lr: float,
+        batch_size: int, grad_accum: int, max_length: int, limit: int | None, seed: int) -> None:
+    """Supervised fine-tuning with a LoRA adapter; loss on the reply tokens only."""
+    from latentstack import get_generator
+    from latentstack.data.sft import load_sft
+    from latentstack_llm.sft import SftConfig, model_bytes, train_sft
+
+    examples = load_sft(data)[:limit]
+    config = SftConfig(rank=rank, alpha=alpha, targets=tuple(t.strip() for t in targets.split(",") if t.strip()),
+                       epochs=epochs, lr=lr, batch_size=batch_size, grad_accum=grad_accum, max_length=max_length,
+                       seed=seed)
+    gen = get_generator("llm", model=model)
+    report = train_sft(gen, examples, out, config)
+    share = report["adapter_bytes"] / model_bytes(gen)
+    click.echo(f"adapter saved to {out}: {report['trainable_params']:,} of {report['total_params']:,} parameters "
+               f"trained ({report['trainable_params'] / report['total_params']:.2%}), "
+               f"{report['adapter_bytes']:,} bytes ({share:.2%} of the model's weights), {report['train_s']} s")
+
+
+@adapt.command("squad-data")
+@click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False), help="SQuAD v1.1 JSON.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="JSONL to write.")
+@click.option("--half", type=click.Choice(["tune", "heldout"]), default="tune", show_default=True,
+              help="Which half of the articles to draw from (evaluate on the other).")
+@click.option("--limit", default=400, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+def squad_data(data: str, out: Path, half: str, limit: int, seed: int) -> None:
+    """Write SFT examples (RAG prompt -> 'answer [n]') from one half of a SQuAD file's articles."""
+    from latentstack.atomic import atomic_file
+    from latentstack.data.squad import load_squad
+    from latentstack.data.squad_sft import squad_sft_examples
+
+    rows = squad_sft_examples(load_squad(data), half=half, limit=limit, seed=seed)
+    with atomic_file(out) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        for messages in rows:
+            fh.write(json.dumps({"messages": messages}) + "\n")
+    click.echo(f"wrote {len(rows)} examples from the {half} half of the articles to {out}")
+
+
+@adapt.command()
+@click.argument("adapter", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Plain model folder.")
+@click.option("--model", default="smollm2-135m-instruct", show_default=True)
+def merge(adapter: str, out: Path, model: str) -> None:
+    """Fold ADAPTER into the base model's weights and save a plain model folder (usable as --model OUT)."""
+    from latentstack import get_generator
+    from latentstack.atomic import atomic_dir
+
+    gen = get_generator("llm", model=model, adapter=adapter)
+    merged = gen.model.merge_and_unload()
+    with atomic_dir(out) as tmp:
+        merged.save_pretrained(tmp)
+        gen.tokenizer.save_pretrained(tmp)
+    click.echo(f"merged {adapter} into {model}; plain model folder at {out}")

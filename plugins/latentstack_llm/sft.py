@@ -1,0 +1,190 @@
+"""Supervised fine-tuning of a causal LM with LoRA: loss on the reply tokens only.
+
+Each example is chat messages whose last one is the assistant's reply. The prompt
+(everything up to the reply) is tokenised through the chat template and masked out of
+the loss (label -100), as is padding; the reply ends with the template's end-of-turn
+token so the model learns to stop. AdamW over the adapter weights, linear warm-up and
+decay, gradient accumulation, gradient clipping, seeded shuffles, and the adapter
+saved (only the adapter) after every epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from latentstack.errors import InputError
+from latentstack.progress import log, progress
+
+ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+@attrs.frozen(kw_only=True)
+class SftConfig:
+    """Adapter shape and training schedule."""
+
+    rank: int = attrs.field(default=8, validator=attrs.validators.gt(0))
+    alpha: float = attrs.field(default=16.0, validator=attrs.validators.gt(0))
+    dropout: float = 0.05
+    targets: tuple[str, ...] = attrs.field(default=ALL_LINEAR, converter=tuple)
+    epochs: int = attrs.field(default=1, validator=attrs.validators.gt(0))
+    lr: float = attrs.field(default=5e-4, validator=attrs.validators.gt(0))
+    batch_size: int = attrs.field(default=4, validator=attrs.validators.gt(0))
+    grad_accum: int = attrs.field(default=2, validator=attrs.validators.gt(0))
+    warmup: float = 0.06
+    max_length: int = attrs.field(default=512, validator=attrs.validators.gt(8))
+    seed: int = 0
+    mode: str = attrs.field(default="lora", validator=attrs.validators.in_(("lora", "full")))
+
+
+def encode_example(tokenizer: Any, messages: list[dict[str, str]], max_length: int) -> tuple[list[int], list[int]]:
+    """Token ids and labels (-100 on the prompt) for one example; the prompt is cut from the left if too long."""
+    prompt = tokenizer.apply_chat_template(messages[:-1], add_generation_prompt=True, tokenize=False)
+    full = tokenizer.apply_chat_template(messages, tokenize=False)
+    if not full.startswith(prompt):
+        msg = "the chat template does not extend the prompt with the reply; cannot mask the prompt"
+        raise InputError(msg)
+    p_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    reply = full[len(prompt):].rstrip("\n")  # "<answer><|im_end|>"
+    r_ids = tokenizer(reply, add_special_tokens=False)["input_ids"]
+    if len(r_ids) >= max_length:
+        r_ids = r_ids[: max_length // 2]
+    p_ids = p_ids[-(max_length - len(r_ids)):]
+    return p_ids + r_ids, [-100] * len(p_ids) + r_ids
+
+
+def collate(rows: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, Any]:
+    """Right-padded batch; padding masked in attention and loss."""
+    import torch
+
+    width = max(len(ids) for ids, _ in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(rows), width), -100, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, (x, y) in enumerate(rows):
+        ids[i, : len(x)], labels[i, : len(y)], mask[i, : len(x)] = torch.tensor(x), torch.tensor(y), 1
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+def length_batches(lengths: list[int], size: int, rng: Any) -> list[Any]:
+    """Shuffled batches of examples of similar length (little padding): sort within shuffled pools of 16 batches."""
+    import numpy as np
+
+    order = rng.permutation(len(lengths))
+    pool = size * 16
+    batches = []
+    for i in range(0, len(order), pool):
+        chunk = sorted(order[i: i + pool], key=lambda j: lengths[j])
+        batches += [np.array(chunk[k: k + size]) for k in range(0, len(chunk), size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def reply_loss(model: Any, batch: dict[str, Any]) -> Any:
+    """Next-token cross-entropy on the reply tokens only, running the LM head on those positions alone.
+
+    The same value as ``model(**batch).loss``, without the (batch x length x vocab) logits
+    of the prompt that the loss ignores anyway.
+    """
+    import torch
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    hidden = base.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+    targets = batch["labels"][:, 1:]
+    keep = targets != -100
+    logits = base.lm_head(hidden[:, :-1][keep])
+    return torch.nn.functional.cross_entropy(logits.float(), targets[keep])
+
+
+def prepare_model(generator: Any, config: SftConfig) -> tuple[Any, Any]:
+    """The generator's model made trainable: a fresh LoRA adapter (or all weights for ``full``)."""
+    from latentstack.registry import get_registry
+
+    model = generator.adapters.model
+    if config.mode == "full":
+        for p in model.parameters():
+            p.requires_grad_(True)
+        return model, None
+    lora = get_registry().create("adapter", "lora", rank=config.rank, alpha=config.alpha, dropout=config.dropout,
+                                 targets=config.targets)
+    return lora.attach(model), lora
+
+
+def train_sft(generator: Any, examples: list[list[dict[str, str]]], out: str | Path, config: SftConfig,
+              max_steps: int | None = None) -> dict[str, Any]:
+    """Fine-tune ``generator``'s model on ``examples``; save the adapter to ``out``.
+
+    Each epoch's adapter goes to ``OUT-checkpoints/epoch-N``. With ``max_steps`` (a
+    measurement run) nothing is saved. The generator's model is changed in place.
+    """
+    import numpy as np
+    import torch
+
+    from latentstack_finetune.training import seed_everything
+
+    seed_everything(config.seed)
+    tok = generator.tokenizer
+    rows = [encode_example(tok, m, config.max_length) for m in examples]
+    model, lora = prepare_model(generator, config)
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    trainable, total = sum(p.numel() for p in params), sum(p.numel() for p in model.parameters())
+    opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=0.0)
+    per_epoch = -(-len(rows) // (config.batch_size * config.grad_accum))
+    steps = max_steps or config.epochs * per_epoch
+    warm = max(1, int(config.warmup * steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))))
+    rng = np.random.default_rng(config.seed)
+    out = Path(out)
+    history, step, start = [], 0, time.perf_counter()
+    fingerprint = generator.resolved.fingerprint()
+    for epoch in range(config.epochs):
+        batches = length_batches([len(r[0]) for r in rows], config.batch_size, rng)
+        bar = progress(batches, desc=f"sft epoch {epoch + 1}/{config.epochs}", unit="batch")
+        losses: list[float] = []
+        for b, idx in enumerate(bar):
+            batch = collate([rows[i] for i in idx], tok.pad_token_id)
+            loss = reply_loss(model, {k: v.to(model.device) for k, v in batch.items()})
+            (loss / config.grad_accum).backward()
+            losses.append(float(loss.detach()))
+            if (b + 1) % config.grad_accum == 0 or b + 1 == len(batches):
+                torch.nn.utils.clip_grad_norm_(params, 1.0)
+                opt.step()
+                sched.step()
+                opt.zero_grad()
+                step += 1
+            if hasattr(bar, "set_postfix"):
+                bar.set_postfix(loss=f"{np.mean(losses[-10:]):.3f}", step=step)
+            if max_steps and step >= max_steps:
+                break
+        history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "steps": step,
+                        "seconds": round(time.perf_counter() - start, 1)})
+        log(f"epoch {epoch + 1}: mean loss {np.mean(losses):.4f}")
+        if lora is not None and not max_steps:
+            lora.save(model, out.with_name(out.name + "-checkpoints") / f"epoch-{epoch + 1}",
+                      base_fingerprint=fingerprint)
+        if max_steps and step >= max_steps:
+            break
+    model.eval()
+    report = {"examples": len(rows), "trainable_params": trainable, "total_params": total,
+              "train_s": round(time.perf_counter() - start, 1), "history": history, "config": attrs.asdict(config)}
+    if lora is not None and not max_steps:
+        lora.save(model, out, base_fingerprint=fingerprint)
+        from latentstack.atomic import write_json
+
+        write_json(out / "training.json", report)
+        report["adapter_bytes"] = sum(f.stat().st_size for f in out.glob("adapter_model.*"))
+    return report
+
+
+def model_bytes(generator: Any) -> int:
+    """Bytes of the base model's weight files."""
+    return sum(f.stat().st_size for f in Path(generator.resolved.path).glob("*.safetensors"))
+
+
+def dump(report: dict[str, Any]) -> str:
+    """The report as indented JSON."""
+    return json.dumps(report, indent=2)

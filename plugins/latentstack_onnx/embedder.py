@@ -1,0 +1,145 @@
+"""An exported encoder run by onnxruntime, as an Embedder (fp32 or int8)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from latentstack.errors import ConfigError, CorruptFileError
+from latentstack.interfaces import Embedder, EmbedderConfig
+from latentstack.progress import progress
+
+
+@attrs.frozen(kw_only=True)
+class OnnxConfig(EmbedderConfig):
+    """Which export folder, which variant, and how many threads onnxruntime uses (0 = its default)."""
+
+    model: str = ""
+    variant: str = attrs.field(default="auto", validator=attrs.validators.in_(("auto", "fp32", "int8")))
+    threads: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+
+
+def session(path: Path, threads: int = 0) -> Any:
+    """An onnxruntime CPU session; a file onnxruntime cannot read is a CorruptFileError."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads:
+        options.intra_op_num_threads = threads
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
+        msg = f"onnxruntime cannot load {path}: {str(exc).splitlines()[0][:300]}; re-export it with `latentstack export onnx`"
+        raise CorruptFileError(msg) from exc
+
+
+def run_session(sess: Any, tokenizer: Any, texts: Sequence[str], max_length: int, batch_size: int,
+                show: bool = False) -> np.ndarray:
+    """Embed texts with a session in length-sorted batches; rows in input order."""
+    wanted = {i.name for i in sess.get_inputs()}
+    dim = int(sess.get_outputs()[0].shape[-1]) if isinstance(sess.get_outputs()[0].shape[-1], int) else None
+    rows: dict[int, np.ndarray] = {}
+    order = np.argsort([-len(t) for t in texts], kind="stable")
+    starts = range(0, len(texts), batch_size)
+    for start in progress(starts, desc="embedding (onnx)", total=len(starts), enabled=show, unit="batch"):
+        idx = order[start: start + batch_size]
+        enc = tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=max_length,
+                        return_tensors="np")
+        if "token_type_ids" in wanted and "token_type_ids" not in enc:
+            enc["token_type_ids"] = np.zeros_like(enc["input_ids"])
+        feeds = {k: np.asarray(v, dtype=np.int64) for k, v in enc.items() if k in wanted}
+        out = sess.run(None, feeds)[0]
+        for j, i in enumerate(idx):
+            rows[int(i)] = out[j]
+    if not texts:
+        return np.zeros((0, dim or 0), dtype=np.float32)
+    return np.stack([rows[i] for i in range(len(texts))]).astype(np.float32)
+
+
+class OnnxEmbedder(Embedder):
+    """Vectors from an export made by ``latentstack export onnx``; pooling is inside the graph.
+
+    The manifest (onnx.json) records the torch embedder it was exported from, so a
+    ``linear`` classifier trained on those ``bert`` features accepts this embedder.
+    Loading checks each file's sha256: a changed or truncated file is a clear error.
+    """
+
+    name = "onnx"
+    Config = OnnxConfig
+
+    @cached_property
+    def folder(self) -> Path:
+        """The export folder."""
+        if not self.config.model:
+            msg = "the onnx embedder needs model=DIR, a folder written by `latentstack export onnx`"
+            raise ConfigError(msg)
+        return Path(self.config.model)
+
+    @cached_property
+    def manifest(self) -> dict[str, Any]:
+        """onnx.json of the export."""
+        try:
+            return json.loads((self.folder / "onnx.json").read_text())
+        except (OSError, ValueError) as exc:
+            msg = f"{self.folder} is not an ONNX export ({exc}); make one with `latentstack export onnx`"
+            raise CorruptFileError(msg) from exc
+
+    @cached_property
+    def variant(self) -> str:
+        """fp32 or int8 (``auto``: int8 when the export has it)."""
+        variants = self.manifest["variants"]
+        choice = self.config.variant
+        if choice == "auto":
+            choice = "int8" if "int8" in variants else "fp32"
+        if choice not in variants:
+            msg = f"{self.folder} has no {choice} variant (it has {', '.join(variants)}); export with --int8"
+            raise ConfigError(msg)
+        return choice
+
+    @cached_property
+    def session(self) -> Any:
+        """The onnxruntime session, after checking the file's hash."""
+        from latentstack_onnx.export import sha256
+
+        info = self.manifest["variants"][self.variant]
+        file = self.folder / info["file"]
+        if not file.exists() or sha256(file) != info["sha256"]:
+            msg = f"{file} is missing or differs from the file that passed the parity check; re-export it"
+            raise CorruptFileError(msg)
+        return session(file, self.config.threads)
+
+    @cached_property
+    def tokenizer(self) -> Any:
+        """The tokenizer saved with the export."""
+        from latentstack.hf import load_tokenizer
+
+        return load_tokenizer(self.folder)
+
+    @property
+    def dim(self) -> int:
+        """Vector length."""
+        return int(self.manifest["dim"])
+
+    @property
+    def source_fingerprint(self) -> str:
+        """The fingerprint of the torch embedder this graph reproduces."""
+        return str(self.manifest["source"]["fingerprint"])
+
+    def fingerprint(self) -> str:
+        """The exported file's hash and the variant."""
+        return f"onnx:{self.manifest['variants'][self.variant]['sha256'][:16]}:{self.variant}"
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts with onnxruntime."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        show = self.config.show_progress and len(texts) > 4 * self.config.batch_size
+        return run_session(self.session, self.tokenizer, list(texts), int(self.manifest["max_length"]),
+                           self.config.batch_size, show)

@@ -1,0 +1,164 @@
+"""Export a ``bert`` embedder (optionally with a LoRA adapter merged in) to ONNX, checked for parity.
+
+The graph holds the encoder, the pooling and the normalisation, with dynamic batch and
+sequence axes (TorchScript exporter, eager attention, so that onnxruntime's BERT fusions
+apply). Optional steps: onnxruntime's transformer graph optimisation, then dynamic int8
+quantisation. Every variant is compared with the torch embedder on a probe set; the
+cosines go into the manifest and a variant below its threshold fails the export, which
+then leaves nothing behind (the folder is written atomically).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from latentstack.atomic import atomic_dir
+from latentstack.errors import ParityError
+from latentstack.progress import log
+
+FORMAT = 1
+THRESHOLDS = {"fp32": ("cosine_min", 0.9999), "int8": ("cosine_mean", 0.99)}
+
+
+@attrs.frozen(kw_only=True)
+class ExportConfig:
+    """What to export and how."""
+
+    model: str = "minilm"
+    adapter: str = ""
+    pooling: str = attrs.field(default="mean", validator=attrs.validators.in_(("cls", "mean")))
+    normalize: bool = True
+    max_length: int = 256
+    int8: bool = False
+    optimize: bool = True
+    per_channel: bool = True
+    opset: int = 17
+
+
+def sha256(path: Path) -> str:
+    """Hex digest of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cosine similarity."""
+    na = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    return np.sum(a * b, axis=1) / np.maximum(na, 1e-12)
+
+
+def _torch_model(bert: Any, config: ExportConfig) -> Any:
+    """The encoder with eager attention (and the adapter merged), for tracing."""
+    from transformers import AutoModel
+
+    from latentstack.registry import get_registry
+
+    model = AutoModel.from_pretrained(bert.resolved.path, attn_implementation="eager")
+    if config.adapter:
+        lora = get_registry().create("adapter", "lora")
+        model = lora.merge(lora.load(model, config.adapter, bert.resolved.fingerprint()))
+    return model.eval()
+
+
+def _export(module: Any, tokenizer: Any, path: Path, opset: int) -> None:
+    import torch
+
+    sample = tokenizer(["a short text", "a somewhat longer text to trace with"], padding=True, return_tensors="pt")
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    if "token_type_ids" not in sample:
+        sample["token_type_ids"] = torch.zeros_like(sample["input_ids"])
+    axes = {n: {0: "batch", 1: "sequence"} for n in names} | {"embedding": {0: "batch"}}
+    with torch.inference_mode():
+        torch.onnx.export(module, tuple(sample[n] for n in names), str(path), input_names=names,
+                          output_names=["embedding"], dynamic_axes=axes, opset_version=opset, dynamo=False,
+                          do_constant_folding=True)
+
+
+def _optimize(path: Path, hidden: int, heads: int) -> None:
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    optimized = optimize_model(str(path), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=1)
+    optimized.save_model_to_file(str(path))
+
+
+def _quantize(src: Path, dst: Path, per_channel: bool) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=per_channel,
+                     op_types_to_quantize=["MatMul", "Attention", "Gemm"])
+
+
+def export_onnx(config: ExportConfig, out: str | Path, probe: Sequence[str] | None = None,
+                classifier: str | Path | None = None) -> dict[str, Any]:
+    """Export, optimise, quantise, check parity and write ``out`` atomically; returns the manifest."""
+    from transformers import AutoConfig
+
+    from latentstack import get_embedder
+    from latentstack.hf import quiet_transformers
+    from latentstack_onnx.embedder import run_session, session
+    from latentstack_onnx.graph import pooled_module
+    from latentstack_onnx.probe import PROBE
+
+    quiet_transformers()
+    probe = list(probe or PROBE)
+    bert = get_embedder("bert", model=config.model, pooling=config.pooling, normalize=config.normalize,
+                        max_length=config.max_length, adapter=config.adapter, show_progress=False)
+    reference = bert.embed_many(probe)
+    hf_config = AutoConfig.from_pretrained(bert.resolved.path)
+    variants: dict[str, dict[str, Any]] = {}
+    with atomic_dir(out) as tmp:
+        log(f"exporting {config.model}{' + ' + config.adapter if config.adapter else ''} to ONNX")
+        fp32 = tmp / "model.onnx"
+        _export(pooled_module(_torch_model(bert, config), config.pooling, config.normalize), bert.tokenizer, fp32,
+                config.opset)
+        if config.optimize:
+            _optimize(fp32, hf_config.hidden_size, hf_config.num_attention_heads)
+        files = {"fp32": fp32}
+        if config.int8:
+            files["int8"] = tmp / "model.int8.onnx"
+            _quantize(fp32, files["int8"], config.per_channel)
+        bert.tokenizer.save_pretrained(tmp)
+        for name, file in files.items():
+            got = run_session(session(file), bert.tokenizer, probe, bert.max_tokens, 32)
+            cos = cosines(reference, got)
+            variants[name] = {"file": file.name, "sha256": sha256(file), "bytes": file.stat().st_size,
+                              "cosine_mean": float(cos.mean()), "cosine_min": float(cos.min())}
+            metric, floor = THRESHOLDS[name]
+            if variants[name][metric] < floor:
+                msg = (f"ONNX {name} export fails parity: {metric} {variants[name][metric]:.6f} < {floor} against "
+                       f"the torch embedder on {len(probe)} probe texts; nothing was written. Try without "
+                       f"--int8 or with --no-optimize to find the step that loses accuracy")
+                raise ParityError(msg)
+        manifest = {"format": FORMAT, "embedder": "onnx", "dim": int(reference.shape[1]),
+                    "max_length": bert.max_tokens, "config": attrs.asdict(config), "optimized": config.optimize,
+                    "source": {"name": "bert", "config": bert.config.to_dict(), "fingerprint": bert.fingerprint()},
+                    "probe_texts": len(probe), "thresholds": {k: {"metric": m, "min": v} for k, (m, v) in THRESHOLDS.items()},
+                    "variants": variants}
+        (tmp / "onnx.json").write_text(json.dumps(manifest, indent=2))
+        if classifier:
+            from latentstack_onnx.embedder import OnnxEmbedder
+
+            for name in files:
+                emb = OnnxEmbedder.from_options(model=str(tmp), variant=name, show_progress=False)
+                variants[name]["classifier_agreement"] = _agreement(classifier, probe, emb)
+            (tmp / "onnx.json").write_text(json.dumps(manifest, indent=2))
+    return manifest
+
+
+def _agreement(classifier: str | Path, probe: Sequence[str], onnx_embedder: Any) -> float:
+    """Share of probe texts on which a linear classifier predicts the same label on torch and ONNX features."""
+    from latentstack_linear.classifier import LinearClassifier
+
+    torch_labels = LinearClassifier.load(classifier).predict(list(probe))
+    onnx_labels = LinearClassifier.load(classifier, embedder=onnx_embedder).predict(list(probe))
+    return float(np.mean([a == b for a, b in zip(torch_labels, onnx_labels, strict=True)]))

@@ -1,0 +1,47 @@
+"""``latentstack export onnx``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.group()
+def export() -> None:
+    """Export models to deployment runtimes."""
+
+
+@export.command()
+@click.option("--model", default="minilm", show_default=True, help="Encoder model name or folder.")
+@click.option("--adapter", default="", help="A LoRA adapter folder to merge in before export.")
+@click.option("--pooling", type=click.Choice(["mean", "cls"]), default="mean", show_default=True)
+@click.option("--max-length", default=256, show_default=True)
+@click.option("--int8", is_flag=True, help="Also write a dynamically quantised int8 variant.")
+@click.option("--no-optimize", is_flag=True, help="Skip onnxruntime's transformer graph fusions.")
+@click.option("--classifier", type=click.Path(exists=True, file_okay=False), default=None,
+              help="A linear classifier on these bert features: record its prediction agreement.")
+@click.option("--probe", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Probe texts for the parity check, one per line (default: built-in set).")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+def onnx(model: str, adapter: str, pooling: str, max_length: int, int8: bool, no_optimize: bool,
+         classifier: str | None, probe: str | None, out: Path) -> None:
+    """Export a bert embedder (with an adapter merged) to ONNX; fails unless outputs match torch."""
+    from latentstack.errors import InputError
+    from latentstack_onnx.export import ExportConfig, export_onnx
+
+    texts = None
+    if probe:
+        try:
+            texts = [line for line in Path(probe).read_text(encoding="utf-8").splitlines() if line.strip()]
+        except UnicodeDecodeError as exc:
+            msg = f"{probe} is not UTF-8 text"
+            raise InputError(msg) from exc
+    config = ExportConfig(model=model, adapter=adapter, pooling=pooling, max_length=max_length, int8=int8,
+                          optimize=not no_optimize)
+    manifest = export_onnx(config, out, texts, classifier)
+    for name, v in manifest["variants"].items():
+        agree = f", classifier agreement {v['classifier_agreement']:.3f}" if "classifier_agreement" in v else ""
+        click.echo(f"{name}: {v['file']} {v['bytes'] / 1e6:.1f} MB, cosine mean {v['cosine_mean']:.6f} "
+                   f"min {v['cosine_min']:.6f} on {manifest['probe_texts']} probe texts{agree}")
+    click.echo(f"exported to {out}")

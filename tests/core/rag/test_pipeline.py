@@ -1,0 +1,91 @@
+"""The RAG pipeline and the generate/ask CLI on tiny random models (plumbing; quality is benchmarked)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from latentstack import get_generator
+from latentstack.cli import cli
+from latentstack.errors import InputError, ModelMismatchError
+from latentstack.rag import RagConfig, RagPipeline
+from latentstack.search import Collection, Document
+
+DOCS = [Document("cat", "the cat sat on the mat", "Cats"), Document("dog", "the dog sat on the cat", "Dogs"),
+        Document("market", "the stock market fell", "Markets")]
+
+
+@pytest.fixture
+def index_dir(tiny_bert_dir: Path, tmp_path: Path) -> Path:
+    model = tmp_path / "bert"
+    shutil.copytree(tiny_bert_dir, model)
+    col = Collection.create(tmp_path / "index", embedder="bert", embedder_options={"model": str(model)})
+    col.add_documents(DOCS)
+    col.save()
+    return tmp_path / "index"
+
+
+def pipeline(index_dir: Path, llama: Path, **config: object) -> RagPipeline:
+    return RagPipeline(Collection.load(index_dir), get_generator("llm", model=str(llama)),
+                       RagConfig(max_new_tokens=12, **config))
+
+
+def test_answer_numbers_passages_and_maps_citations(index_dir: Path, tiny_llama_dir: Path) -> None:
+    answer = pipeline(index_dir, tiny_llama_dir, k=2, min_score=-1.0).ask("where did the cat sit?")
+    assert answer.relevant
+    assert [p.number for p in answer.passages] == [1, 2]
+    assert {p.doc_id for p in answer.passages} <= {"cat", "dog", "market"}
+    assert {c.doc_id for c in answer.citations} <= {p.doc_id for p in answer.passages}
+    assert json.loads(json.dumps(answer.to_dict()))["passages"][0]["text"] in {d.text for d in DOCS}
+
+
+def test_nothing_relevant_means_i_dont_know_without_generating(index_dir: Path, tiny_llama_dir: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    p = pipeline(index_dir, tiny_llama_dir, min_score=1.01)
+    monkeypatch.setattr(p.generator, "stream", lambda *a, **k: pytest.fail("the model was called"))
+    answer = p.ask("where did the cat sit?")
+    assert not answer.relevant
+    assert answer.answer == "I don't know."
+    assert answer.citations == [] and answer.passages == []
+
+
+def test_bad_questions_are_clear_errors(index_dir: Path, tiny_llama_dir: Path) -> None:
+    p = pipeline(index_dir, tiny_llama_dir)
+    with pytest.raises(InputError, match="empty"):
+        p.ask("  ")
+    with pytest.raises(InputError, match="context window"):
+        p.ask("cat " * 600)
+
+
+def test_index_whose_embedder_model_changed_is_refused(index_dir: Path, tiny_llama_dir: Path) -> None:
+    model = index_dir.parent / "bert"
+    (model / "config.json").write_text((model / "config.json").read_text() + "\n")
+    with pytest.raises(ModelMismatchError, match="rebuild the index"):
+        pipeline(index_dir, tiny_llama_dir)
+
+
+def test_ask_cli_json_and_stream(index_dir: Path, tiny_llama_dir: Path) -> None:
+    runner = CliRunner()
+    out = runner.invoke(cli, ["-q", "ask", str(index_dir), "where did the cat sit?", "--model", str(tiny_llama_dir),
+                              "--min-score", "-1", "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert data["relevant"] and len(data["passages"]) >= 1
+    out = runner.invoke(cli, ["-q", "ask", str(index_dir), "cat?", "--model", str(tiny_llama_dir), "--stream",
+                              "--min-score", "1.01"])
+    assert out.exit_code == 0 and "I don't know." in out.output and "nothing in the index" in out.output
+    out = runner.invoke(cli, ["-q", "ask", str(index_dir), " ", "--model", str(tiny_llama_dir)])
+    assert out.exit_code != 0 and "question is empty" in out.output
+
+
+def test_generate_cli_streams_and_reports_missing_models(tiny_llama_dir: Path) -> None:
+    runner = CliRunner()
+    out = runner.invoke(cli, ["-q", "generate", "the cat", "--model", str(tiny_llama_dir), "--stream",
+                              "--max-new-tokens", "5"])
+    assert out.exit_code == 0, out.output
+    out = runner.invoke(cli, ["-q", "generate", "hi", "--model", "no-such-llm"])
+    assert out.exit_code != 0 and "no-such-llm" in out.output

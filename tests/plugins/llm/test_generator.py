@@ -1,0 +1,64 @@
+"""The llm generator on a tiny random Llama (plumbing), and on SmolLM2 (slow, real)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from latentstack.errors import InputError
+from latentstack.interfaces import GenerationConfig
+from latentstack_llm.generator import LlmGenerator
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_llama_dir: Path) -> LlmGenerator:
+    return LlmGenerator.from_options(model=str(tiny_llama_dir))
+
+
+def test_stream_joins_to_generate_and_respects_max_new_tokens(tiny: LlmGenerator) -> None:
+    options = GenerationConfig(max_new_tokens=12)
+    pieces = list(tiny.stream("the cat sat", options))
+    assert "".join(pieces) == tiny.generate("the cat sat", options)
+    assert tiny.count_tokens("".join(pieces)) <= 12 + 2  # re-tokenising decoded text may merge or split
+
+
+def test_greedy_is_deterministic_and_sampling_follows_the_seed(tiny: LlmGenerator) -> None:
+    greedy = GenerationConfig(max_new_tokens=10)
+    assert tiny.generate("hello", greedy) == tiny.generate("hello", greedy)
+    sampled = [tiny.generate("hello", GenerationConfig(max_new_tokens=16, temperature=1.5, seed=s)) for s in (1, 1, 2)]
+    assert sampled[0] == sampled[1]
+    assert sampled[0] != sampled[2]
+
+
+def test_stop_string_ends_the_answer_and_is_not_shown(tiny: LlmGenerator) -> None:
+    full = tiny.generate("the cat", GenerationConfig(max_new_tokens=30))
+    if len(full) < 4:
+        pytest.skip("the random model ended too early to pick a stop string")
+    stop = full[2:4]
+    cut = tiny.generate("the cat", GenerationConfig(max_new_tokens=30, stop=(stop,)))
+    assert cut == full[: full.index(stop)]
+
+
+def test_empty_prompt_and_prompt_over_the_window_are_clear_errors(tiny: LlmGenerator) -> None:
+    with pytest.raises(InputError, match="empty"):
+        tiny.generate("   ")
+    with pytest.raises(InputError, match="context window of 512 tokens"):
+        tiny.generate("cat " * 600, GenerationConfig(max_new_tokens=8))
+
+
+def test_missing_model_names_the_install_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from latentstack.errors import LatentstackError
+
+    gen = LlmGenerator.from_options(model="no-such-model-anywhere")
+    with pytest.raises(LatentstackError, match="no-such-model-anywhere"):
+        gen.generate("hi")
+
+
+@pytest.mark.slow
+def test_smollm2_answers_and_streams() -> None:
+    gen = LlmGenerator.from_options()
+    options = GenerationConfig(max_new_tokens=20)
+    pieces = list(gen.stream("What is the capital of France? Answer in one word.", options))
+    assert len(pieces) > 1
+    assert "paris" in "".join(pieces).lower()

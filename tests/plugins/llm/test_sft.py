@@ -1,0 +1,96 @@
+"""LoRA SFT on a tiny Llama: prompt masking, the loss, saved adapters, switching, merging, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from latentstack.data.sft import load_sft
+from latentstack.errors import InputError, ModelMismatchError
+from latentstack.interfaces import GenerationConfig
+from latentstack_llm.generator import LlmGenerator
+from latentstack_llm.sft import SftConfig, collate, encode_example, reply_loss, train_sft
+
+EXAMPLES = [[{"role": "user", "content": "what is the capital of france?"}, {"role": "assistant", "content": "paris [1]"}],
+            [{"role": "user", "content": "the cat sat on"}, {"role": "assistant", "content": "the mat"}]] * 4
+
+
+def test_prompt_tokens_are_masked_and_the_reply_ends_the_turn(tiny_llama_dir: Path) -> None:
+    gen = LlmGenerator.from_options(model=str(tiny_llama_dir))
+    ids, labels = encode_example(gen.tokenizer, EXAMPLES[0], 256)
+    trained = [t for t in labels if t != -100]
+    assert gen.tokenizer.decode(trained) == "paris [1]<|im_end|>"
+    assert labels[: len(ids) - len(trained)] == [-100] * (len(ids) - len(trained))
+
+
+def test_reply_loss_equals_the_models_own_loss(tiny_llama_dir: Path) -> None:
+    gen = LlmGenerator.from_options(model=str(tiny_llama_dir))
+    batch = collate([encode_example(gen.tokenizer, m, 256) for m in EXAMPLES[:2]], gen.tokenizer.pad_token_id)
+    with torch.no_grad():
+        assert abs(float(gen.model(**batch).loss) - float(reply_loss(gen.model, batch))) < 1e-5
+
+
+def test_training_lowers_the_loss_and_saves_only_the_adapter(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    gen = LlmGenerator.from_options(model=str(tiny_llama_dir))
+    config = SftConfig(rank=4, alpha=8, epochs=3, lr=1e-2, batch_size=2, grad_accum=1, seed=0)
+    report = train_sft(gen, EXAMPLES, tmp_path / "adapter", config)
+    losses = [h["loss"] for h in report["history"]]
+    assert losses[-1] < losses[0]
+    files = {p.name for p in (tmp_path / "adapter").iterdir()}
+    assert {"adapter_config.json", "adapter_model.safetensors", "latentstack.json", "training.json"} <= files
+    assert (tmp_path / "adapter-checkpoints" / "epoch-3" / "adapter_model.safetensors").exists()
+    assert 0 < report["trainable_params"] < report["total_params"]
+
+
+def test_adapters_switch_at_run_time_and_merge(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    for seed in (0, 1):
+        gen = LlmGenerator.from_options(model=str(tiny_llama_dir))
+        train_sft(gen, EXAMPLES, tmp_path / f"a{seed}", SftConfig(rank=4, epochs=2, lr=2e-2, batch_size=2,
+                                                                    grad_accum=1, seed=seed))
+    gen = LlmGenerator.from_options(model=str(tiny_llama_dir))
+    opts = GenerationConfig(max_new_tokens=8)
+    base = gen.generate("what is the capital of france?", opts)
+    gen.use_adapter(str(tmp_path / "a0"))
+    first = gen.generate("what is the capital of france?", opts)
+    gen.use_adapter(str(tmp_path / "a1"))
+    second = gen.generate("what is the capital of france?", opts)
+    gen.use_adapter("")
+    assert gen.generate("what is the capital of france?", opts) == base
+    gen.use_adapter(str(tmp_path / "a0"))
+    assert gen.generate("what is the capital of france?", opts) == first
+    assert first != base or second != base
+    fresh = LlmGenerator.from_options(model=str(tiny_llama_dir), adapter=str(tmp_path / "a0"))
+    assert fresh.generate("what is the capital of france?", opts) == first
+
+
+def test_adapter_from_another_base_model_is_refused(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    gen = LlmGenerator.from_options(model=str(tiny_llama_dir))
+    train_sft(gen, EXAMPLES[:2], tmp_path / "a", SftConfig(rank=2, epochs=1, batch_size=2, grad_accum=1))
+    meta = json.loads((tmp_path / "a" / "latentstack.json").read_text())
+    meta["base_fingerprint"] = "0123456789abcdef"
+    (tmp_path / "a" / "latentstack.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelMismatchError, match="fingerprint"):
+        LlmGenerator.from_options(model=str(tiny_llama_dir), adapter=str(tmp_path / "a")).generate("hi")
+
+
+def test_sft_data_errors_name_the_line(tmp_path: Path) -> None:
+    good = tmp_path / "good.jsonl"
+    good.write_text(json.dumps({"prompt": "q", "response": "a", "system": "s"}) + "\n\n"
+                    + json.dumps({"messages": EXAMPLES[0]}) + "\n")
+    rows = load_sft(good)
+    assert [m["role"] for m in rows[0]] == ["system", "user", "assistant"]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"prompt": "q", "response": "a"}) + "\n" + json.dumps({"prompt": "q"}) + "\n")
+    with pytest.raises(InputError, match=r"bad.jsonl:2"):
+        load_sft(bad)
+    last_user = tmp_path / "user.jsonl"
+    last_user.write_text(json.dumps({"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]}))
+    with pytest.raises(InputError, match="assistant"):
+        load_sft(last_user)
+    latin = tmp_path / "latin1.jsonl"
+    latin.write_bytes('{"prompt": "caf\xe9", "response": "x"}'.encode("latin-1"))
+    with pytest.raises(InputError, match="UTF-8"):
+        load_sft(latin)
