@@ -29,4 +29,6 @@ $LS -q classify predict "$WORK/spam-clf" \
 echo; echo "== 5. A search index over a few documents, then a hybrid query"
 $LS -q index build "$WORK/docs-index" --from benchmarks/demo-docs/docs.jsonl
 $LS search "$WORK/docs-index" "why does a loaf of bread get bigger" -k 2 --hybrid
+echo; echo "== 6. Retrieval-augmented answer from that index (SmolLM2-135M-Instruct, streamed, with sources)"
+$LS -q ask "$WORK/docs-index" "Why does bread dough rise?" -k 2 --stream
 echo; echo "Demo files are in $WORK"

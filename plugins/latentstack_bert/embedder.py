@@ -62,9 +62,10 @@ class BertEmbedder(Embedder):
         quiet_transformers()
         model = AutoModel.from_pretrained(self.resolved.path, dtype=getattr(torch, self.config.dtype))
         if self.config.adapter:
-            from peft import PeftModel
+            from latentstack.registry import get_registry
 
-            model = PeftModel.from_pretrained(model, self.config.adapter).merge_and_unload()
+            lora = get_registry().create("adapter", "lora")
+            model = lora.merge(lora.load(model, self.config.adapter, self.resolved.fingerprint()))
         return model.eval().to(self.torch_device)
 
     @cached_property
@@ -80,7 +81,7 @@ class BertEmbedder(Embedder):
         limit = getattr(self.model.config, "max_position_embeddings", self.config.max_length)
         return min(self.config.max_length, int(limit))
 
-    @property
+    @cached_property
     def dim(self) -> int:
         """The encoder's hidden size."""
         from transformers import AutoConfig

@@ -74,7 +74,7 @@ class LlmEmbedder(Embedder):
         lm = load_causal_lm(self.resolved.path, self.config.dtype, pick_device(self.config.device))
         return lm.get_decoder()
 
-    @property
+    @cached_property
     def dim(self) -> int:
         """The decoder's hidden size."""
         from transformers import AutoConfig

@@ -10,8 +10,11 @@ then leaves nothing behind (the folder is written atomically).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -92,10 +95,27 @@ def _optimize(path: Path, hidden: int, heads: int) -> None:
 
 
 def _quantize(src: Path, dst: Path, per_channel: bool) -> None:
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    # The fused graph has com.microsoft ops that ONNX shape inference cannot type; they are float.
     quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=per_channel,
-                     op_types_to_quantize=["MatMul", "Attention", "Gemm"])
+                     op_types_to_quantize=["MatMul", "Attention", "Gemm"],
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+
+
+@contextlib.contextmanager
+def _quiet_logging() -> Any:
+    """onnxruntime's optimiser and quantiser log advice on the root logger; keep it to errors."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():  # tracer advice about shapes the dynamic axes already cover
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        root.setLevel(level)
 
 
 def export_onnx(config: ExportConfig, out: str | Path, probe: Sequence[str] | None = None,
@@ -116,7 +136,7 @@ def export_onnx(config: ExportConfig, out: str | Path, probe: Sequence[str] | No
     reference = bert.embed_many(probe)
     hf_config = AutoConfig.from_pretrained(bert.resolved.path)
     variants: dict[str, dict[str, Any]] = {}
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out) as tmp, _quiet_logging():
         log(f"exporting {config.model}{' + ' + config.adapter if config.adapter else ''} to ONNX")
         fp32 = tmp / "model.onnx"
         _export(pooled_module(_torch_model(bert, config), config.pooling, config.normalize), bert.tokenizer, fp32,

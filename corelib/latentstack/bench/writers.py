@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from latentstack.atomic import atomic_file, write_json
 from latentstack.bench.report import BenchReport
@@ -59,6 +60,29 @@ def bar_chart(report: BenchReport, path: Path, metrics: list[str] | None = None)
     with atomic_file(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
+
+
+def timing_chart(key: str, label: str) -> Any:
+    """A chart function drawing one horizontal bar per method for the timing figure ``key``."""
+
+    def draw(report: BenchReport, path: Path) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        rows = [r for r in report.results if key in r.timing]
+        fig, ax = plt.subplots(figsize=(7, 0.4 * len(rows) + 1.5))
+        ax.barh([r.method for r in rows], [r.timing[key] for r in rows])
+        ax.invert_yaxis()
+        ax.set_xlabel(label)
+        ax.set_title(f"{report.suite}: {report.data}")
+        fig.tight_layout()
+        with atomic_file(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+        plt.close(fig)
+
+    return draw
 
 
 def write_all(report: BenchReport, out: Path, chart: bool = True) -> list[Path]:

@@ -11,7 +11,8 @@ from latentstack.rag.metrics import normalize_answer
 from latentstack.rag.prompt import Passage
 
 CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
-_LEAD = re.compile(r"^(?:the\s+)?(?:final\s+)?answer(?:\s+is)?\s*[:\-]?\s*", re.IGNORECASE)
+_LEAD = re.compile(r"^(?:the\s+)?(?:final\s+)?answer(?:\s+to\s+(?:the|your|this)\s+question)?(?:\s+is)?\s*[:\-]?\s*",
+                   re.IGNORECASE)
 _EDGE_WORDS = {"a", "an", "the", "at", "in", "on", "of", "by", "to", "for", "from", "with", "was", "were",
                "is", "are", "and", "as", "it", "its", "that", "which", "who"}
 UNKNOWN = "I don't know."

@@ -43,8 +43,8 @@ def test_stop_string_ends_the_answer_and_is_not_shown(tiny: LlmGenerator) -> Non
 def test_empty_prompt_and_prompt_over_the_window_are_clear_errors(tiny: LlmGenerator) -> None:
     with pytest.raises(InputError, match="empty"):
         tiny.generate("   ")
-    with pytest.raises(InputError, match="context window of 512 tokens"):
-        tiny.generate("cat " * 600, GenerationConfig(max_new_tokens=8))
+    with pytest.raises(InputError, match="context window of 2048 tokens"):
+        tiny.generate("cat " * 2500, GenerationConfig(max_new_tokens=8))
 
 
 def test_missing_model_names_the_install_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

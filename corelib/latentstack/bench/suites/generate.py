@@ -18,6 +18,7 @@ import click
 
 from latentstack.bench.cli import bench, bench_options, split_methods, suite
 from latentstack.bench.report import BenchReport, MethodResult
+from latentstack.bench.writers import timing_chart
 from latentstack.progress import log
 
 METHODS = ["transformers-generate", "llm", "llm-bf16", "load-gguf", "load-folder"]
@@ -129,6 +130,7 @@ def generate(data: str | None, methods: str, limit: int | None, seed: int, model
     chosen = split_methods(methods, METHODS)
     report = BenchReport("generate", Path(data).name if data else "built-in prompt", repeats,
                          params={"model": model, "new_tokens": new_tokens, "repeats": repeats, "greedy": True})
+    report.chart = timing_chart("decode_tokens_per_s", "decode tokens/s (greedy)")
     reference: dict[str, Any] = {}
     for method in chosen:
         log(f"bench generate: {method}")

@@ -27,11 +27,11 @@ METHODS = ["closed-book", "rag", "rag-hybrid", "oracle"]
 DEFAULT = "closed-book,rag,rag-hybrid,oracle"
 
 
-def build_collection(squad: Squad, folder: Path) -> Any:
-    """Every paragraph of the file in a Collection (MiniLM mean, exact FAISS, BM25, SQLite)."""
+def build_collection(squad: Squad, folder: Path, model: str = "minilm") -> Any:
+    """Every paragraph of the file in a Collection (bert mean pooling, exact FAISS, BM25, SQLite)."""
     from latentstack.search import ChunkConfig, Collection, Document
 
-    col = Collection.create(folder, embedder="bert", embedder_options={"model": "minilm"}, index="Flat",
+    col = Collection.create(folder, embedder="bert", embedder_options={"model": model}, index="Flat",
                             chunking=ChunkConfig(mode="whole"))
     col.add_documents(Document(p.id, p.text, p.title) for p in squad.paragraphs)
     return col
@@ -118,12 +118,13 @@ def rag_chart(report: BenchReport, path: Path) -> None:
 @click.option("--model", default="smollm2-135m-instruct", show_default=True, help="Generator model.")
 @click.option("--adapter", default="", help="A LoRA adapter folder for the generator (post-training, end to end).")
 @click.option("--dtype", type=click.Choice(["float32", "bfloat16"]), default="float32", show_default=True)
+@click.option("--retriever-model", default="minilm", show_default=True, help="Encoder of the dense index.")
 @click.option("-k", "k", default=3, show_default=True, help="Passages retrieved for the rag methods.")
 @click.option("--half", type=click.Choice(["all", "tune", "heldout"]), default="all", show_default=True,
               help="Questions of all articles, or of one half (even / odd articles).")
 @suite
-def rag(data: str, methods: str, limit: int | None, seed: int, model: str, adapter: str, dtype: str, k: int,
-        half: str) -> BenchReport:
+def rag(data: str, methods: str, limit: int | None, seed: int, model: str, adapter: str, dtype: str,
+        retriever_model: str, k: int, half: str) -> BenchReport:
     """Exact match and F1 of closed-book, RAG and gold-passage answers on a SQuAD file."""
     from latentstack import get_generator
     from latentstack.rag import RagConfig, RagPipeline
@@ -135,13 +136,14 @@ def rag(data: str, methods: str, limit: int | None, seed: int, model: str, adapt
     collection = None
     if {"rag", "rag-hybrid"} & set(chosen):
         log(f"indexing {len(squad.paragraphs)} paragraphs")
-        collection = build_collection(squad, Path(tempfile.mkdtemp(prefix="latentstack-rag-")) / "index")
+        collection = build_collection(squad, Path(tempfile.mkdtemp(prefix="latentstack-rag-")) / "index",
+                                      retriever_model)
     config = RagConfig(k=k, max_new_tokens=48)
     pipelines = {"rag": RagPipeline(collection, gen, config),
                  "rag-hybrid": RagPipeline(collection, gen, RagConfig(k=k, hybrid=True, max_new_tokens=48))}
     paragraphs = {p.id: p for p in squad.paragraphs}
     report = BenchReport("rag", Path(data).name, len(questions), chart=rag_chart,
                          params={"model": model, "adapter": adapter or "none", "dtype": dtype, "k": k, "half": half,
-                                 "seed": seed, "retriever": "minilm mean, exact", "max_new_tokens": 48})
+                                 "seed": seed, "retriever": f"{retriever_model} mean, exact", "max_new_tokens": 48})
     report.results = [run_method(m, questions, pipelines, paragraphs) for m in chosen]
     return report

@@ -1,0 +1,216 @@
+"""``latentstack bench embed``: the same encoder through torch fp32/bf16, ONNX fp32/int8 and sentence-transformers.
+
+All methods embed the same texts in one process, at each batch size. Throughput counts
+real (unpadded) tokens; GFLOP/s counts the matrix work actually done on the padded
+batches (2 x multiply-adds of the linear layers and attention). The machine's fp32
+matrix peak is measured beside it (a large torch matmul), and the theoretical figure
+is given where the CPU's clock and vector width are known. Cosines are against torch-fp32.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from latentstack.bench.cli import bench, bench_options, split_methods, suite
+from latentstack.bench.report import BenchReport, MethodResult
+from latentstack.bench.writers import timing_chart
+from latentstack.progress import log
+
+METHODS = ["torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8", "sentence-transformers"]
+DEFAULT = ",".join(METHODS)
+
+
+def encoder_flops(config: Any, lengths: Sequence[int]) -> float:
+    """FLOPs of one padded batch: linear layers 2*(4d^2 + 2*d*ff) per token, attention 4*d*n per token, per layer."""
+    d, ff, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+    n = max(lengths)
+    tokens = n * len(lengths)
+    return float(layers * tokens * (2 * (4 * d * d + 2 * d * ff) + 4 * d * n))
+
+
+def measured_peak_gflops(size: int = 2048, repeats: int = 5) -> float:
+    """fp32 matmul GFLOP/s torch reaches on this machine (best of a few runs)."""
+    import torch
+
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    torch.mm(a, b)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best / 1e9
+
+
+def theoretical_peak_gflops() -> float | None:
+    """cores x max clock x fp32 FLOPs per cycle (32 with AVX2/AVX-512 FMA on two 256-bit pipes), if readable."""
+    import os
+    import re
+
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None
+    mhz = [float(m) for m in re.findall(r"cpu MHz\s*:\s*([\d.]+)", text)]
+    if not mhz or " fma" not in text:
+        return None
+    return (os.cpu_count() or 1) * max(mhz) / 1000 * 32
+
+
+def batches(texts: Sequence[str], size: int) -> list[list[int]]:
+    """Length-sorted batches of indices (what every method does)."""
+    order = np.argsort([-len(t) for t in texts], kind="stable")
+    return [list(order[i: i + size]) for i in range(0, len(texts), size)]
+
+
+class Runner:
+    """Builds each method's embed function once; times it per batch size."""
+
+    def __init__(self, model: str, max_length: int, tmp: Path) -> None:
+        from latentstack import get_embedder
+
+        self.model, self.max_length, self.tmp = model, max_length, tmp
+        self.bert = get_embedder("bert", model=model, max_length=max_length, show_progress=False)
+        self.export_s: float | None = None
+
+    def tokenizer_lengths(self, texts: Sequence[str]) -> list[int]:
+        """Token counts per text (after truncation)."""
+        enc = self.bert.tokenizer(list(texts), truncation=True, max_length=self.bert.max_tokens)
+        return [len(ids) for ids in enc["input_ids"]]
+
+    def embed_fn(self, method: str) -> Callable[[list[str], int], np.ndarray]:
+        """A function (texts, batch_size) -> vectors for the method."""
+        from latentstack import get_embedder
+
+        if method == "torch-fp32":
+            return lambda texts, bs: self._bert("float32", bs).embed_many(texts)
+        if method == "torch-bf16":
+            return lambda texts, bs: self._bert("bfloat16", bs).embed_many(texts)
+        if method.startswith("onnx-"):
+            folder = self._export()
+            variant = method.split("-")[1]
+            return lambda texts, bs: get_embedder("onnx", model=str(folder), variant=variant, batch_size=bs,
+                                                  show_progress=False).embed_many(texts)
+        from sentence_transformers import SentenceTransformer
+
+        st = SentenceTransformer(str(self.bert.resolved.path), device="cpu")
+        st.max_seq_length = self.bert.max_tokens
+        return lambda texts, bs: st.encode(list(texts), batch_size=bs, normalize_embeddings=True,
+                                           show_progress_bar=False, convert_to_numpy=True)
+
+    def _bert(self, dtype: str, bs: int) -> Any:
+        from latentstack import get_embedder
+
+        key = (dtype, bs)
+        cache = self.__dict__.setdefault("_berts", {})
+        if key not in cache:
+            cache[key] = get_embedder("bert", model=self.model, max_length=self.max_length, dtype=dtype,
+                                      batch_size=bs, show_progress=False)
+        return cache[key]
+
+    def _export(self) -> Path:
+        folder = self.tmp / "onnx"
+        if not folder.exists():
+            from latentstack_onnx.export import ExportConfig, export_onnx
+
+            start = time.perf_counter()
+            export_onnx(ExportConfig(model=self.model, max_length=self.max_length, int8=True), folder)
+            self.export_s = time.perf_counter() - start
+        return folder
+
+
+def profile_ops(folder: Path, variant: str, texts: list[str], bs: int) -> dict[str, float]:
+    """Share of onnxruntime's kernel time per operator type on a few batches."""
+    import onnxruntime as ort
+
+    from latentstack.hf import load_tokenizer
+    from latentstack_onnx.embedder import run_session
+
+    manifest = json.loads((folder / "onnx.json").read_text())
+    options = ort.SessionOptions()
+    options.enable_profiling = True
+    options.profile_file_prefix = str(folder / f"profile-{variant}")
+    sess = ort.InferenceSession(str(folder / manifest["variants"][variant]["file"]), options,
+                                providers=["CPUExecutionProvider"])
+    run_session(sess, load_tokenizer(folder), texts, manifest["max_length"], bs)
+    events = json.loads(Path(sess.end_profiling()).read_text())
+    by_op: dict[str, float] = defaultdict(float)
+    for ev in events:
+        if ev.get("cat") == "Node" and ev.get("name", "").endswith("_kernel_time"):
+            by_op[ev.get("args", {}).get("op_name", "?")] += ev.get("dur", 0)
+    total = sum(by_op.values()) or 1.0
+    top = sorted(by_op.items(), key=lambda kv: -kv[1])[:8]
+    return {op: round(dur / total, 3) for op, dur in top}
+
+
+@bench.command("embed")
+@bench_options(DEFAULT)
+@click.option("--batch-sizes", default="1,32,128", show_default=True, help="Comma-separated batch sizes.")
+@click.option("--model", default="minilm", show_default=True, help="Encoder to run every way.")
+@click.option("--max-length", default=256, show_default=True)
+@click.option("--text-col", default="text", show_default=True)
+@suite
+def embed(data: str, methods: str, limit: int | None, seed: int, batch_sizes: str, model: str, max_length: int,
+          text_col: str) -> BenchReport:
+    """Texts/s, tokens/s and GFLOP/s of torch, ONNX and int8 ONNX embeddings of the same texts."""
+    from transformers import AutoConfig
+
+    from latentstack.data.labeled import load_labeled
+
+    chosen = split_methods(methods, METHODS)
+    splits = load_labeled(data, text_col=text_col)
+    texts = [t for part in splits.values() for t in part.texts]
+    if limit is not None and limit < len(texts):
+        rng = np.random.default_rng(seed)
+        texts = [texts[i] for i in sorted(rng.choice(len(texts), limit, replace=False))]
+    sizes = [int(s) for s in batch_sizes.split(",") if s.strip()]
+    runner = Runner(model, max_length, Path(tempfile.mkdtemp(prefix="latentstack-embed-")))
+    hf_config = AutoConfig.from_pretrained(runner.bert.resolved.path)
+    lengths = runner.tokenizer_lengths(texts)
+    measured = measured_peak_gflops()
+    report = BenchReport("embed", Path(data).name, len(texts),
+                         params={"model": model, "max_length": max_length, "batch_sizes": sizes,
+                                 "tokens": int(sum(lengths)), "peak_gflops_measured_fp32_matmul": round(measured, 1),
+                                 "peak_gflops_theoretical_fp32": theoretical_peak_gflops()})
+    report.chart = timing_chart("texts_per_s", "texts/s")
+    reference: dict[int, np.ndarray] = {}
+    for method in chosen:
+        try:
+            fn = runner.embed_fn(method)
+        except ImportError as exc:
+            log(f"skipping {method}: {exc}")
+            continue
+        for bs in sizes:
+            flops = sum(encoder_flops(hf_config, [lengths[i] for i in b]) for b in batches(texts, bs))
+            fn(texts[: min(len(texts), 2 * bs)], bs)  # warm up
+            start = time.perf_counter()
+            vecs = np.asarray(fn(texts, bs), dtype=np.float32)
+            took = time.perf_counter() - start
+            if method == "torch-fp32":
+                reference[bs] = vecs
+            ref = reference.get(bs, next(iter(reference.values()), None))
+            metrics: dict[str, float] = {}
+            if ref is not None:
+                from latentstack_onnx.export import cosines
+
+                cos = cosines(ref, vecs)
+                metrics = {"cosine_mean": round(float(cos.mean()), 6), "cosine_min": round(float(cos.min()), 6)}
+            timing = {"texts_per_s": round(len(texts) / took, 1), "tokens_per_s": round(sum(lengths) / took, 1),
+                      "gflops_per_s": round(flops / took / 1e9, 3), "seconds": round(took, 2)}
+            extra: dict[str, Any] = {"batch_size": bs}
+            if method.startswith("onnx-") and bs == 32:
+                extra["op_time_share"] = profile_ops(runner._export(), method.split("-")[1], texts[:512], bs)
+            log(f"{method} batch {bs}: {timing['texts_per_s']} texts/s")
+            report.results.append(MethodResult(f"{method} b{bs}", metrics, timing, extra))
+    if runner.export_s is not None:
+        report.params["onnx_export_s"] = round(runner.export_s, 1)
+    return report

@@ -1,0 +1,57 @@
+"""bench rag, generate, embed and sft end to end on tiny models: the output contract and checks that can fail."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ...conftest import run_cli
+from .test_suites import SQUAD
+
+
+def test_rag_suite_runs_every_method(tmp_path: Path, tiny_llama_dir: Path, tiny_bert_dir: Path) -> None:
+    data = tmp_path / "squad.json"
+    data.write_text(json.dumps(SQUAD))
+    out = run_cli("-q", "bench", "rag", "--data", str(data), "--model", str(tiny_llama_dir), "--retriever-model",
+                  str(tiny_bert_dir), "-k", "2", "--json", "--out", str(tmp_path), check=True)
+    obj = json.loads(out.stdout)
+    rows = {r["method"]: r for r in obj["results"]}
+    assert list(rows) == ["closed-book", "rag", "rag-hybrid", "oracle"]
+    assert rows["oracle"]["metrics"]["cites_gold"] >= 0.0 and "hit@2" in rows["rag"]["metrics"]
+    assert "cites_gold" not in rows["closed-book"]["metrics"]
+    assert all(0.0 <= v <= 1.0 for r in obj["results"] for v in r["metrics"].values())
+    assert rows["oracle"]["timing"]["prompt_tokens_mean"] > rows["closed-book"]["timing"]["prompt_tokens_mean"]
+    assert (tmp_path / "rag.png").exists() and (tmp_path / "rag.md").exists()
+
+
+def test_generate_suite_matches_plain_generate(tmp_path: Path, tiny_llama_dir: Path) -> None:
+    out = run_cli("-q", "bench", "generate", "--model", str(tiny_llama_dir), "--methods",
+                  "transformers-generate,llm,load-folder", "--repeats", "1", "--new-tokens", "8", "--json",
+                  "--out", str(tmp_path), check=True)
+    rows = {r["method"]: r for r in json.loads(out.stdout)["results"]}
+    assert rows["llm"]["metrics"]["tokens_match"] == 1.0
+    assert rows["llm"]["timing"]["decode_tokens_per_s"] > 0
+    assert rows["load-folder"]["timing"]["load_s"] > 0
+
+
+def test_embed_suite_compares_runtimes(tmp_path: Path, tiny_bert_dir: Path) -> None:
+    data = tmp_path / "texts.tsv"
+    data.write_text("split\tlabel\ttext\n" + "".join(f"train\ta\tthe cat sat on mat {i}\n" for i in range(12)))
+    out = run_cli("-q", "bench", "embed", "--data", str(data), "--model", str(tiny_bert_dir), "--methods",
+                  "torch-fp32,onnx-fp32,onnx-int8", "--batch-sizes", "1,4", "--json", "--out", str(tmp_path), check=True)
+    obj = json.loads(out.stdout)
+    rows = {r["method"]: r for r in obj["results"]}
+    assert set(rows) == {f"{m} b{b}" for m in ("torch-fp32", "onnx-fp32", "onnx-int8") for b in (1, 4)}
+    assert rows["onnx-fp32 b4"]["metrics"]["cosine_min"] >= 0.9999
+    assert rows["torch-fp32 b4"]["timing"]["gflops_per_s"] > 0
+    assert obj["params"]["peak_gflops_measured_fp32_matmul"] > 0
+
+
+def test_sft_suite_measures_both_modes(tmp_path: Path, tiny_llama_dir: Path) -> None:
+    data = tmp_path / "sft.jsonl"
+    data.write_text("".join(json.dumps({"prompt": f"q{i}", "response": f"a{i}"}) + "\n" for i in range(8)))
+    out = run_cli("-q", "bench", "sft", "--data", str(data), "--model", str(tiny_llama_dir), "--steps", "2",
+                  "--batch-size", "2", "--json", "--out", str(tmp_path), check=True)
+    rows = {r["method"]: r["timing"] for r in json.loads(out.stdout)["results"]}
+    assert rows["lora"]["trainable_share"] < rows["full"]["trainable_share"] == 1.0
+    assert rows["full"]["peak_rss_mb"] > 0

@@ -1,0 +1,128 @@
+"""ONNX export: parity recorded and enforced, int8, merged LoRA, corrupt files, classifiers on ONNX features."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from latentstack import get_embedder
+from latentstack.errors import CorruptFileError, ModelMismatchError, ParityError
+from latentstack.testing import EmbedderContract
+from latentstack.testing.classifier_contract import TRAIN
+from latentstack_onnx import export as export_mod
+from latentstack_onnx.embedder import OnnxEmbedder
+from latentstack_onnx.export import ExportConfig, export_onnx
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_bert_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("onnx") / "tiny"
+    export_onnx(ExportConfig(model=str(tiny_bert_dir), int8=True), out)
+    return out
+
+
+class TestOnnxFp32(EmbedderContract):
+    """The fp32 export of a tiny BERT behaves like any embedder."""
+
+    @pytest.fixture
+    def embedder(self, exported: Path) -> OnnxEmbedder:
+        return OnnxEmbedder.from_options(model=str(exported), variant="fp32", batch_size=2)
+
+
+def test_manifest_records_parity_and_vectors_match_torch(exported: Path, tiny_bert_dir: Path) -> None:
+    manifest = json.loads((exported / "onnx.json").read_text())
+    assert set(manifest["variants"]) == {"fp32", "int8"}
+    assert manifest["variants"]["fp32"]["cosine_min"] >= 0.9999
+    assert manifest["variants"]["int8"]["cosine_mean"] >= 0.99
+    texts = ["the cat sat on the mat", "free prize, call now", ""]
+    ref = get_embedder("bert", model=str(tiny_bert_dir)).embed_many(texts)
+    got = OnnxEmbedder.from_options(model=str(exported), variant="fp32").embed_many(texts)
+    np.testing.assert_allclose(got, ref, atol=1e-4)
+    assert OnnxEmbedder.from_options(model=str(exported)).variant == "int8"
+
+
+def test_parity_failure_fails_loudly_and_writes_nothing(tiny_bert_dir: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(export_mod.THRESHOLDS, "fp32", ("cosine_min", 1.5))
+    with pytest.raises(ParityError, match="fails parity"):
+        export_onnx(ExportConfig(model=str(tiny_bert_dir)), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_corrupt_or_changed_onnx_file_is_a_clear_error(exported: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(exported, copy)
+    (copy / "model.onnx").write_bytes(b"not an onnx file")
+    with pytest.raises(CorruptFileError, match="differs from the file that passed"):
+        OnnxEmbedder.from_options(model=str(copy), variant="fp32").embed_many(["x"])
+    manifest = json.loads((copy / "onnx.json").read_text())
+    manifest["variants"]["fp32"]["sha256"] = export_mod.sha256(copy / "model.onnx")
+    (copy / "onnx.json").write_text(json.dumps(manifest))
+    with pytest.raises(CorruptFileError, match="onnxruntime cannot load"):
+        OnnxEmbedder.from_options(model=str(copy), variant="fp32").embed_many(["x"])
+    with pytest.raises(CorruptFileError, match="not an ONNX export"):
+        OnnxEmbedder.from_options(model=str(tmp_path)).embed_many(["x"])
+
+
+def _adapter(tiny_bert_dir: Path, folder: Path, fingerprint: str) -> Path:
+    from transformers import AutoModel
+
+    from latentstack_lora.adapter import LoraAdapter
+
+    lora = LoraAdapter.from_options(rank=4)
+    model = lora.attach(AutoModel.from_pretrained(tiny_bert_dir))
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.5)
+    lora.save(model, folder, base_fingerprint=fingerprint)
+    return folder
+
+
+def test_merged_lora_encoder_exports_with_parity(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    fp = get_embedder("bert", model=str(tiny_bert_dir)).resolved.fingerprint()
+    adapter = _adapter(tiny_bert_dir, tmp_path / "adapter", fp)
+    manifest = export_onnx(ExportConfig(model=str(tiny_bert_dir), adapter=str(adapter)), tmp_path / "merged")
+    assert manifest["variants"]["fp32"]["cosine_min"] >= 0.9999
+    texts = ["the cat sat", "win a prize"]
+    with_adapter = OnnxEmbedder.from_options(model=str(tmp_path / "merged")).embed_many(texts)
+    torch_adapter = get_embedder("bert", model=str(tiny_bert_dir), adapter=str(adapter)).embed_many(texts)
+    plain = get_embedder("bert", model=str(tiny_bert_dir)).embed_many(texts)
+    np.testing.assert_allclose(with_adapter, torch_adapter, atol=1e-4)
+    assert not np.allclose(with_adapter, plain, atol=1e-3)
+
+
+def test_adapter_for_another_base_model_is_refused(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    adapter = _adapter(tiny_bert_dir, tmp_path / "adapter", "0123456789abcdef")
+    with pytest.raises(ModelMismatchError, match="fingerprint"):
+        export_onnx(ExportConfig(model=str(tiny_bert_dir), adapter=str(adapter)), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_linear_classifier_runs_on_onnx_features_of_the_same_model(exported: Path, tiny_bert_dir: Path,
+                                                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from latentstack_linear.classifier import LinearClassifier
+
+    monkeypatch.setenv("LATENTSTACK_CACHE", str(tmp_path / "cache"))
+    texts, labels = [t for t, _ in TRAIN], [lab for _, lab in TRAIN]
+    LinearClassifier.from_options(embedder="bert", embedder_options={"model": str(tiny_bert_dir)}).fit(
+        texts, labels).save(tmp_path / "clf")
+    torch_pred = LinearClassifier.load(tmp_path / "clf").predict(texts)
+    onnx_emb = OnnxEmbedder.from_options(model=str(exported), variant="fp32")
+    assert LinearClassifier.load(tmp_path / "clf", embedder=onnx_emb).predict(texts) == torch_pred
+    export_onnx(ExportConfig(model=str(tiny_bert_dir), pooling="cls"), tmp_path / "cls")
+    with pytest.raises(ModelMismatchError, match="export the same model"):
+        LinearClassifier.load(tmp_path / "clf", embedder=OnnxEmbedder.from_options(model=str(tmp_path / "cls")))
+
+
+@pytest.mark.slow
+def test_minilm_int8_export_keeps_parity(tmp_path: Path) -> None:
+    manifest = export_onnx(ExportConfig(model="minilm", int8=True), tmp_path / "minilm")
+    assert manifest["variants"]["fp32"]["cosine_min"] >= 0.9999
+    assert manifest["variants"]["int8"]["cosine_mean"] >= 0.99
+    assert manifest["variants"]["int8"]["bytes"] < manifest["variants"]["fp32"]["bytes"] / 2
