@@ -28,12 +28,15 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
-# All suites, one after the other (about an hour on 2 cores); results in benchmarks/results/.
+# All suites, one after the other (about two hours on 2 cores); results in benchmarks/results/.
 bench: $(STAMP)
 	$(PY) -m latentstack -q bench retrieval --data ../shared/data/squad-dev-v1.1.json \
 		--methods bm25,tfidf,dense,hybrid,hybrid-rrf,dense:article,dense:sentences
 	$(PY) -m latentstack -q bench classify --data benchmarks/data/sms-spam.tsv
 	$(PY) -m latentstack -q bench ann --n 1000000 --dim 384
+	$(PY) -m latentstack -q bench embed --data benchmarks/data/sms-spam.tsv
+	$(PY) -m latentstack -q bench generate
+	$(PY) -m latentstack -q bench rag --data ../shared/data/squad-dev-v1.1.json --half heldout --limit 100
 
 clean:
 	rm -rf .venv build *.egg-info

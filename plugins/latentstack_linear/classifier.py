@@ -15,7 +15,8 @@ from latentstack.errors import CorruptFileError, InputError
 from latentstack.interfaces import Classifier, ClassifierConfig
 from latentstack.interfaces.embedder import check_texts
 from latentstack_linear.features import Features
-from latentstack_linear.heads import best_threshold, fit_head, head_proba, log_proba, out_of_fold
+from latentstack_linear.heads import (best_threshold, choose_block, fit_head, head_proba, log_proba, out_of_fold,
+                                      with_silent_blocks)
 
 FORMAT = 1
 
@@ -54,6 +55,7 @@ class LinearClassifier(Classifier):
         self.features: Features | None = None
         self.heads: list[dict[str, Any]] = []
         self.meta: dict[str, Any] | None = None
+        self.selected: int | None = None
         self.threshold: float | None = None
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> LinearClassifier:
@@ -72,11 +74,18 @@ class LinearClassifier(Classifier):
         blocks = self.features.transform(texts)
         self.heads = [fit_head(c.head, x, y, seed=c.seed, c=c.c, alpha=c.alpha, class_weight=c.class_weight)
                       for x in blocks]
-        self.meta = None
+        self.meta, self.selected = None, None
         if len(blocks) > 1:
-            z = np.hstack([log_proba(out_of_fold(c.head, x, y, h["chosen"], c.seed)) for x, h in zip(blocks, self.heads, strict=True)])
-            self.meta = fit_head("logistic", z, y, seed=c.seed, c=1.0, alpha=None, class_weight="none")
+            oofs = [out_of_fold(c.head, x, y, h["chosen"], c.seed) for x, h in zip(blocks, self.heads, strict=True)]
+            z = np.hstack([log_proba(o) for o in oofs])
+            silent = [log_proba(head_proba(c.head, h["coef"], h["intercept"], np.zeros((1, h["coef"].shape[1]))))
+                      for h in self.heads]
+            za, ya = with_silent_blocks(z, y, silent, [emb.sparse for emb in self.features.embedders])
+            self.meta = fit_head("logistic", za, ya, seed=c.seed, c=1.0, alpha=None, class_weight="none")
             oof_proba = head_proba("logistic", self.meta["coef"], self.meta["intercept"], z)
+            self.selected = choose_block(oofs, z, y, c.seed)
+            if self.selected is not None:
+                oof_proba = oofs[self.selected]
         elif c.tune_threshold:
             oof_proba = out_of_fold(c.head, blocks[0], y, self.heads[0]["chosen"], c.seed)
         if c.tune_threshold and len(self.classes) == 2:
@@ -95,6 +104,8 @@ class LinearClassifier(Classifier):
         probas = [head_proba(self.config.head, h["coef"], h["intercept"], x) for h, x in zip(self.heads, blocks, strict=True)]
         if self.meta is None:
             return probas[0]
+        if self.selected is not None:
+            return probas[self.selected]
         z = np.hstack([log_proba(p) for p in probas])
         return head_proba("logistic", self.meta["coef"], self.meta["intercept"], z)
 
@@ -121,7 +132,8 @@ class LinearClassifier(Classifier):
         with atomic_dir(path) as tmp:
             manifest = {"format": FORMAT, "classifier": self.name, "config": self.config.to_dict(),
                         "classes": self.classes, "features": features.describe(), "threshold": self.threshold,
-                        "chosen": self.chosen, "stacked": self.meta is not None}
+                        "chosen": self.chosen, "stacked": self.meta is not None,
+                        "selected_block": self.selected}
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
             arrays = {f"{k}_{i}": h[k] for i, h in enumerate(self.heads) for k in ("coef", "intercept")}
             if self.meta is not None:
@@ -153,5 +165,6 @@ class LinearClassifier(Classifier):
         clf = cls.from_options(**manifest["config"])
         clf.classes, clf.threshold = manifest["classes"], manifest["threshold"]
         clf.heads, clf.meta = heads, meta
+        clf.selected = manifest.get("selected_block")
         clf.features = Features.load(path, manifest["features"], embedder)
         return clf

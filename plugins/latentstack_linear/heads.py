@@ -97,3 +97,45 @@ def out_of_fold(kind: str, x: Any, y: np.ndarray, chosen: dict[str, Any], seed: 
                         class_weight=chosen.get("class_weight"))
         proba[te] = head_proba(kind, part["coef"], part["intercept"], x[te])
     return proba
+
+
+def macro_f1_of(proba: np.ndarray, y: np.ndarray) -> float:
+    """Macro-F1 of the argmax of class probabilities."""
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(y, proba.argmax(axis=1), average="macro"))
+
+
+def choose_block(oofs: list[np.ndarray], z: np.ndarray, y: np.ndarray, seed: int) -> int | None:
+    """Index of the single feature block to use instead of the stack, or None to keep the stack.
+
+    The stack's own out-of-fold score comes from cross-validating the meta-model on the
+    blocks' out-of-fold log-probabilities, so it is judged on rows it did not fit, like
+    each block. A block replaces the stack only when it scores strictly higher: then the
+    hybrid is never worse than its better part on the training data's folds.
+    """
+    stacked = macro_f1_of(out_of_fold("logistic", z, y, {"C": 1.0, "class_weight": "none"}, seed), y)
+    scores = [macro_f1_of(o, y) for o in oofs]
+    best = int(np.argmax(scores))
+    return best if scores[best] > stacked else None
+
+
+def with_silent_blocks(z: np.ndarray, y: np.ndarray, silent: list[np.ndarray], sparse: list[bool]) -> tuple[np.ndarray, np.ndarray]:
+    """Meta-model training rows plus, per sparse block, a copy in which that block has no evidence.
+
+    A TF-IDF block sees nothing in a text whose words it never met (an all-zero row), and
+    its head then answers with its intercept alone. Out-of-fold rows from the training
+    data never look like that, so a meta-model fitted on them alone can let that empty
+    answer outvote a confident embedding. The copies teach it to follow the other blocks
+    when a sparse block is silent.
+    """
+    width = [s.shape[1] for s in silent]
+    starts = np.cumsum([0, *width])
+    rows, labels = [z], [y]
+    for b, is_sparse in enumerate(sparse):
+        if is_sparse:
+            copy = z.copy()
+            copy[:, starts[b]: starts[b + 1]] = silent[b]
+            rows.append(copy)
+            labels.append(y)
+    return np.vstack(rows), np.concatenate(labels)

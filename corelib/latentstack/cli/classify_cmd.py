@@ -66,7 +66,11 @@ def train(data: str, split: str, method: str, embedder: str, model: str, pooling
     click.echo(f"trained {method} on {len(part)} texts ({', '.join(clf.classes)}); saved to {out}")
 
 
-def _load(directory: Path) -> Any:
+ONNX = click.option("--onnx", "onnx_dir", type=click.Path(exists=True, file_okay=False), default=None,
+                    help="linear: compute the features with this ONNX export of the same bert model.")
+
+
+def _load(directory: Path, onnx_dir: str | None = None) -> Any:
     from latentstack.errors import CorruptFileError
     from latentstack.registry import get_registry
 
@@ -75,7 +79,15 @@ def _load(directory: Path) -> Any:
     except (OSError, ValueError, KeyError) as exc:
         msg = f"{directory} is not a saved classifier (no readable manifest.json); train one with `classify train`"
         raise CorruptFileError(msg) from exc
-    return get_registry().get_class("classifier", name).load(directory)
+    cls = get_registry().get_class("classifier", name)
+    if onnx_dir is None:
+        return cls.load(directory)
+    if name != "linear":
+        msg = f"--onnx replaces the features of a linear classifier; {directory} holds a {name!r} classifier"
+        raise InputError(msg)
+    from latentstack import get_embedder
+
+    return cls.load(directory, embedder=get_embedder("onnx", model=onnx_dir))
 
 
 @classify.command()
@@ -83,7 +95,8 @@ def _load(directory: Path) -> Any:
 @click.argument("texts", nargs=-1)
 @click.option("--from", "source", type=click.Path(exists=True, dir_okay=False), help="A file with one text per line.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per text, with probabilities.")
-def predict(directory: Path, texts: tuple[str, ...], source: str | None, as_json: bool) -> None:
+@ONNX
+def predict(directory: Path, texts: tuple[str, ...], source: str | None, as_json: bool, onnx_dir: str | None) -> None:
     """Label TEXTS (or the lines of --from) with a saved classifier."""
     items = list(texts)
     if source:
@@ -91,7 +104,7 @@ def predict(directory: Path, texts: tuple[str, ...], source: str | None, as_json
     if not items:
         msg = "no texts given: pass them as arguments or with --from FILE"
         raise InputError(msg)
-    clf = _load(directory)
+    clf = _load(directory, onnx_dir)
     proba = clf.predict_proba(items)
     labels = clf.predict(items)
     for text, label, row in zip(items, labels, proba, strict=True):
@@ -107,7 +120,9 @@ def predict(directory: Path, texts: tuple[str, ...], source: str | None, as_json
 @click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--split", default="test", show_default=True)
 @_data_options
-def evaluate(directory: Path, data: str, split: str, text_col: str, label_col: str, split_col: str) -> None:
+@ONNX
+def evaluate(directory: Path, data: str, split: str, text_col: str, label_col: str, split_col: str,
+             onnx_dir: str | None) -> None:
     """Accuracy, macro-F1 and per-class F1 of a saved classifier on one split."""
     from latentstack.classify.metrics import classification_metrics
     from latentstack.data.labeled import load_labeled
@@ -116,7 +131,7 @@ def evaluate(directory: Path, data: str, split: str, text_col: str, label_col: s
     if split not in splits:
         msg = f"{data} has no split {split!r} (splits: {', '.join(sorted(splits))})"
         raise InputError(msg)
-    clf = _load(directory)
+    clf = _load(directory, onnx_dir)
     part = splits[split]
     unseen = sorted(set(part.labels) - set(clf.classes))
     if unseen:

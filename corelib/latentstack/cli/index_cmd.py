@@ -39,7 +39,9 @@ def build(directory: Path, sources: tuple[str, ...], embedder: str, model: str, 
     if not docs:
         msg = f"no documents found in {', '.join(sources)}"
         raise InputError(msg)
-    options = {"model": model, "pooling": pooling} if embedder == "bert" else {}
+    options: dict[str, str] = {"bert": {"model": model, "pooling": pooling}, "llm": {"model": model}}.get(embedder, {})
+    if embedder == "onnx":
+        options = {"model": model} if model != "minilm" else {}
     col = Collection.create(directory, embedder=embedder, embedder_options=options, index=factory,
                             chunking=ChunkConfig(mode=chunk, window=window, overlap=overlap))
     counts = col.add_documents(docs)

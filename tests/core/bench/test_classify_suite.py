@@ -55,3 +55,46 @@ def test_multiclass_bert_methods(tmp_path) -> None:  # noqa: ANN001
     rows = {r["method"]: r for r in json.loads(out.stdout)["results"]}
     assert rows["hybrid+linear"]["metrics"]["macro_f1"] >= 0.8
     assert rows["bert-mean+linear:2nd-head"]["extra"]["chosen"] == [{"C": 10.0, "class_weight": "balanced"}]
+
+
+SHIFTED = {  # train and test sentences of a class share no content words: only meaning carries over
+    "weather": (["heavy rain soaked the streets", "a storm with strong winds hit the coast", "snow fell all night",
+                 "thunder and lightning during the afternoon", "the forecast warns of hail", "fog covered the valley",
+                 "a hurricane made landfall", "drizzle and grey clouds all week", "temperatures dropped below freezing",
+                 "the monsoon flooded fields", "sunny skies and a warm breeze", "a blizzard closed roads"],
+                ["it is pouring outside", "umbrellas needed, showers expected", "icy sleet this morning",
+                 "meteorologists predict a heatwave"]),
+    "finance": (["shares fell after the earnings report", "the central bank raised interest rates",
+                 "investors sold bonds", "the stock market rallied", "inflation climbed to five percent",
+                 "the company posted a quarterly loss", "dividends were cut", "the currency weakened against the dollar",
+                 "a merger lifted the share price", "traders expect a recession", "the fund manager bought equities",
+                 "mortgage costs went up"],
+                ["Wall Street closed lower", "the firm's profits doubled", "cheaper borrowing announced by the Fed",
+                 "portfolio returns disappointed"]),
+    "health": (["the patient received a vaccine", "doctors treated the infection with antibiotics",
+                "the nurse measured blood pressure", "a new drug lowers cholesterol", "surgery went well",
+                "symptoms include fever and cough", "the hospital opened a clinic", "exercise improves the heart",
+                "the virus spread quickly", "a diet rich in vegetables", "the child had the flu",
+                "physicians recommend sleep"],
+               ["the GP prescribed medicine", "recovering after an operation", "my throat hurts and I feel ill",
+                "a checkup with the dentist"]),
+}
+
+
+def write_shifted(path) -> None:  # noqa: ANN001
+    """Three classes whose test texts use other words than their training texts."""
+    rows = ["split\tlabel\ttext"]
+    for label, (train, test) in SHIFTED.items():
+        rows += [f"train\t{label}\t{t}" for t in train] + [f"test\t{label}\t{t}" for t in test]
+    path.write_text("\n".join(rows) + "\n")
+
+
+@pytest.mark.slow
+def test_hybrid_is_at_least_its_better_part_on_shifted_vocabulary(tmp_path) -> None:  # noqa: ANN001
+    """When test texts share no words with training, TF-IDF is blind; the hybrid must follow the embedding."""
+    data = tmp_path / "shifted.tsv"
+    write_shifted(data)
+    out = run_cli("-q", "bench", "classify", "--data", str(data), "--methods",
+                  "tfidf+linear,bert-mean+linear,hybrid+linear", "--json", "--out", str(tmp_path), check=True)
+    f1 = {r["method"]: r["metrics"]["macro_f1"] for r in json.loads(out.stdout)["results"]}
+    assert f1["hybrid+linear"] >= max(f1["tfidf+linear"], f1["bert-mean+linear"]) - 1e-9, f1

@@ -94,3 +94,28 @@ def test_sft_data_errors_name_the_line(tmp_path: Path) -> None:
     latin.write_bytes('{"prompt": "caf\xe9", "response": "x"}'.encode("latin-1"))
     with pytest.raises(InputError, match="UTF-8"):
         load_sft(latin)
+
+
+def test_adapt_cli_trains_merges_and_generates(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from latentstack.cli import cli
+
+    cli.load_plugin_commands()
+    data = tmp_path / "sft.jsonl"
+    data.write_text("".join(json.dumps({"messages": m}) + "\n" for m in EXAMPLES))
+    runner = CliRunner()
+    out = runner.invoke(cli, ["-q", "adapt", "sft", "--data", str(data), "--out", str(tmp_path / "ad"), "--model",
+                              str(tiny_llama_dir), "--rank", "4", "--epochs", "2", "--lr", "0.02", "--batch-size", "2",
+                              "--grad-accum", "1"])
+    assert out.exit_code == 0, out.output
+    assert "of the model's weights" in out.output
+    out = runner.invoke(cli, ["-q", "adapt", "merge", str(tmp_path / "ad"), "--model", str(tiny_llama_dir), "--out",
+                              str(tmp_path / "merged")])
+    assert out.exit_code == 0, out.output
+    prompt = ["-q", "generate", "what is the capital of france?", "--max-new-tokens", "8"]
+    with_adapter = runner.invoke(cli, [*prompt, "--model", str(tiny_llama_dir), "--adapter", str(tmp_path / "ad")])
+    merged = runner.invoke(cli, [*prompt, "--model", str(tmp_path / "merged")])
+    assert with_adapter.exit_code == 0 and merged.exit_code == 0
+    assert merged.output == with_adapter.output
+    assert not any(p.name.startswith("adapter") for p in (tmp_path / "merged").iterdir())

@@ -29,6 +29,7 @@ METHODS: dict[str, tuple[str, dict[str, Any]]] = {
     "bert-mean+linear": ("linear", {"embedder": "bert", "embedder_options": {"pooling": "mean"}}),
     "bert-mean+linear:2nd-head": ("linear", {"embedder": "bert", "embedder_options": {"pooling": "mean"},
                                              "class_weight": "balanced", "c": 10.0}),
+    "llm-mean+linear": ("linear", {"embedder": "llm", "embedder_options": {"pooling": "mean"}}),
     "hybrid+linear": ("linear", {"embedder": "bert", "embedder_options": {"pooling": "mean"}, "hybrid": True}),
     "finetune-lora": ("finetune", {"mode": "lora", "epochs": 3, "rank": 8}),
     "finetune-full": ("finetune", {"mode": "full", "epochs": 2}),

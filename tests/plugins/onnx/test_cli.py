@@ -1,0 +1,44 @@
+"""``export onnx``, ``classify predict --onnx`` and ``index build --embedder onnx`` on a tiny BERT."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from latentstack.cli import cli
+from latentstack.testing.classifier_contract import TRAIN
+
+
+def test_export_then_use_everywhere(tiny_bert_dir: Path, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setenv("LATENTSTACK_CACHE", str(tmp_path / "cache"))
+    cli.load_plugin_commands()
+    runner = CliRunner()
+    data = tmp_path / "train.tsv"
+    data.write_text("split\tlabel\ttext\n" + "".join(f"train\t{lab}\t{text}\n" for text, lab in TRAIN))
+    out = runner.invoke(cli, ["-q", "classify", "train", "--data", str(data), "--model", str(tiny_bert_dir),
+                              "--out", str(tmp_path / "clf")])
+    assert out.exit_code == 0, out.output
+    out = runner.invoke(cli, ["-q", "export", "onnx", "--model", str(tiny_bert_dir), "--int8", "--classifier",
+                              str(tmp_path / "clf"), "--out", str(tmp_path / "onnx")])
+    assert out.exit_code == 0, out.output
+    assert "classifier agreement" in out.output
+    manifest = json.loads((tmp_path / "onnx" / "onnx.json").read_text())
+    assert manifest["variants"]["fp32"]["classifier_agreement"] == 1.0
+    texts = [t for t, _ in TRAIN[:4]]
+    torch_out = runner.invoke(cli, ["-q", "classify", "predict", str(tmp_path / "clf"), *texts])
+    onnx_out = runner.invoke(cli, ["-q", "classify", "predict", str(tmp_path / "clf"), "--onnx",
+                                   str(tmp_path / "onnx"), *texts])
+    assert onnx_out.exit_code == 0, onnx_out.output
+    assert [line.split("\t")[0] for line in onnx_out.output.splitlines()] == \
+        [line.split("\t")[0] for line in torch_out.output.splitlines()]
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text("".join(json.dumps({"id": f"d{i}", "text": t}) + "\n" for i, (t, _) in enumerate(TRAIN)))
+    out = runner.invoke(cli, ["-q", "index", "build", str(tmp_path / "idx"), "--from", str(docs), "--embedder", "onnx",
+                              "--model", str(tmp_path / "onnx")])
+    assert out.exit_code == 0, out.output
+    out = runner.invoke(cli, ["-q", "search", str(tmp_path / "idx"), TRAIN[0][0], "-k", "1", "--json"])
+    assert json.loads(out.output)["hits"][0]["doc_id"] == "d0"
+    out = runner.invoke(cli, ["-q", "export", "onnx", "--model", "no-such-encoder", "--out", str(tmp_path / "x")])
+    assert out.exit_code != 0 and "no-such-encoder" in out.output
