@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 
 def quiet_transformers() -> None:
     """Hide transformers' weight-loading bars and warnings; latentstack shows its own progress."""
@@ -29,3 +31,21 @@ def pick_device(choice: str) -> str:
         msg = "device='cuda' asked for, but torch sees no GPU; use device='cpu' or 'auto'"
         raise ConfigError(msg)
     return "cuda" if choice != "cpu" and torch.cuda.is_available() else "cpu"
+
+
+class LocalModel:
+    """Mixin for components whose ``config.model`` names a model: its resolved folder and tokenizer, loaded once."""
+
+    config: object
+
+    @cached_property
+    def resolved(self) -> object:
+        """The local folder of ``config.model`` (through the model sources)."""
+        from latentstack.sources import resolve_model
+
+        return resolve_model(self.config.model)  # type: ignore[attr-defined]
+
+    @cached_property
+    def tokenizer(self) -> object:
+        """The model's tokenizer."""
+        return load_tokenizer(self.resolved.path)  # type: ignore[attr-defined]

@@ -9,8 +9,8 @@ from typing import Any
 import attrs
 import numpy as np
 
+from latentstack.hf import LocalModel
 from latentstack.interfaces import Embedder, EmbedderConfig
-from latentstack.progress import progress
 
 
 @attrs.frozen(kw_only=True)
@@ -26,7 +26,7 @@ class BertConfig(EmbedderConfig):
     device: str = attrs.field(default="cpu", validator=attrs.validators.in_(("cpu", "cuda", "auto")))
 
 
-class BertEmbedder(Embedder):
+class BertEmbedder(LocalModel, Embedder):
     """Encoder outputs pooled by [CLS] or masked mean, optionally L2-normalised.
 
     Texts are sorted by length before batching so that each batch pads little; the
@@ -36,20 +36,6 @@ class BertEmbedder(Embedder):
 
     name = "bert"
     Config = BertConfig
-
-    @cached_property
-    def resolved(self) -> Any:
-        """The model folder this embedder reads."""
-        from latentstack.sources import resolve_model
-
-        return resolve_model(self.config.model)
-
-    @cached_property
-    def tokenizer(self) -> Any:
-        """The model's fast tokenizer."""
-        from latentstack.hf import load_tokenizer
-
-        return load_tokenizer(self.resolved.path)
 
     @cached_property
     def model(self) -> Any:
@@ -107,23 +93,12 @@ class BertEmbedder(Embedder):
         """Embed texts in length-sorted batches; rows return in input order."""
         import torch
 
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if not texts:
-            return out
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        size = self.config.batch_size
-        starts = range(0, len(texts), size)
-        show = self.config.show_progress and len(texts) > 4 * size
+        from latentstack.batching import embed_by_length
+
+        def encode(batch_texts: list[str]) -> np.ndarray:
+            batch = self.tokenizer(batch_texts, padding=True, truncation=True, max_length=self.max_tokens,
+                                   return_tensors="pt")
+            return self.encode_tokens({k: v.to(self.torch_device) for k, v in batch.items()}).cpu().numpy()
+
         with torch.inference_mode():
-            for start in progress(starts, desc="embedding", total=len(starts), enabled=show, unit="batch"):
-                idx = order[start : start + size]
-                batch = self.tokenizer(
-                    [texts[i] for i in idx],
-                    padding=True,
-                    truncation=True,
-                    max_length=self.max_tokens,
-                    return_tensors="pt",
-                )
-                batch = {k: v.to(self.torch_device) for k, v in batch.items()}
-                out[idx] = self.encode_tokens(batch).cpu().numpy()
-        return out
+            return embed_by_length(texts, self.config.batch_size, self.dim, encode, show=self.config.show_progress)

@@ -13,6 +13,7 @@ import numpy as np
 
 from latentstack.atomic import atomic_dir
 from latentstack.errors import CorruptFileError, InputError, ModelMismatchError
+from latentstack.hf import LocalModel
 from latentstack.interfaces import Classifier, ClassifierConfig
 from latentstack.interfaces.embedder import check_texts
 from latentstack.progress import log
@@ -40,7 +41,7 @@ class FinetuneConfig(ClassifierConfig):
     device: str = attrs.field(default="cpu", validator=attrs.validators.in_(("cpu", "cuda", "auto")))
 
 
-class FinetuneClassifier(Classifier):
+class FinetuneClassifier(LocalModel, Classifier):
     """BERT-style encoder + linear head trained end to end on the labels.
 
     Saved folders hold only what differs from the base model: the PEFT adapter and head
@@ -55,20 +56,6 @@ class FinetuneClassifier(Classifier):
         self.classes: list[str] = []
         self.net: Any = None
         self.report: dict[str, Any] = {}
-
-    @cached_property
-    def resolved(self) -> Any:
-        """The base model folder."""
-        from latentstack.sources import resolve_model
-
-        return resolve_model(self.config.model)
-
-    @cached_property
-    def tokenizer(self) -> Any:
-        """The base model's tokenizer."""
-        from latentstack.hf import load_tokenizer
-
-        return load_tokenizer(self.resolved.path)
 
     def _base(self) -> Any:
         import torch

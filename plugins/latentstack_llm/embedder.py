@@ -9,8 +9,8 @@ from typing import Any
 import attrs
 import numpy as np
 
+from latentstack.hf import LocalModel
 from latentstack.interfaces import Embedder, EmbedderConfig
-from latentstack.progress import progress
 from latentstack_llm.loading import DTYPES, load_causal_lm
 
 
@@ -38,7 +38,7 @@ def pool(hidden: Any, mask: Any, how: str) -> Any:
     return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
 
 
-class LlmEmbedder(Embedder):
+class LlmEmbedder(LocalModel, Embedder):
     """Mean (or last-token) pooled final hidden states of a causal LM, float32.
 
     A decoder sees only earlier tokens, so the last token is the one that has read the
@@ -51,18 +51,11 @@ class LlmEmbedder(Embedder):
     Config = LlmEmbedConfig
 
     @cached_property
-    def resolved(self) -> Any:
-        """The model folder."""
-        from latentstack.sources import resolve_model
-
-        return resolve_model(self.config.model)
-
-    @cached_property
     def tokenizer(self) -> Any:
         """The model's tokenizer, padding on the right."""
         from latentstack.hf import load_tokenizer
 
-        tok = load_tokenizer(self.resolved.path)
+        tok = load_tokenizer(self.resolved.path)  # type: ignore[attr-defined]
         tok.padding_side = "right"
         return tok
 
@@ -95,20 +88,15 @@ class LlmEmbedder(Embedder):
         """Embed texts in length-sorted batches; rows return in input order."""
         import torch
 
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if not texts:
-            return out
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        size = self.config.batch_size
-        starts = range(0, len(texts), size)
-        show = self.config.show_progress and len(texts) > 4 * size
+        from latentstack.batching import embed_by_length
+
+        def encode(batch_texts: list[str]) -> np.ndarray:
+            batch = {k: v.to(self.model.device) for k, v in self._tokenize(batch_texts).items()}
+            hidden = self.model(**batch).last_hidden_state
+            vecs = pool(hidden, batch["attention_mask"], self.config.pooling).float()
+            if self.config.normalize:
+                vecs = torch.nn.functional.normalize(vecs, dim=-1)
+            return vecs.cpu().numpy()
+
         with torch.inference_mode():
-            for start in progress(starts, desc="embedding", total=len(starts), enabled=show, unit="batch"):
-                idx = order[start : start + size]
-                batch = {k: v.to(self.model.device) for k, v in self._tokenize([texts[i] for i in idx]).items()}
-                hidden = self.model(**batch).last_hidden_state
-                vecs = pool(hidden, batch["attention_mask"], self.config.pooling).float()
-                if self.config.normalize:
-                    vecs = torch.nn.functional.normalize(vecs, dim=-1)
-                out[idx] = vecs.cpu().numpy()
-        return out
+            return embed_by_length(texts, self.config.batch_size, self.dim, encode, show=self.config.show_progress)

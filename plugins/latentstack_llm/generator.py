@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 
 from latentstack.errors import InputError
+from latentstack.hf import LocalModel
 from latentstack.interfaces import GenerationConfig, Generator, GeneratorConfig
 from latentstack.interfaces.generator import Messages, as_messages
 from latentstack.stops import StopTrimmer
@@ -26,7 +27,7 @@ class LlmConfig(GeneratorConfig):
     device: str = attrs.field(default="cpu", validator=attrs.validators.in_(("cpu", "cuda", "auto")))
 
 
-class LlmGenerator(Generator):
+class LlmGenerator(LocalModel, Generator):
     """Chat messages through the model's chat template, decoded with the KV cache on.
 
     ``stream`` yields text as tokens are decoded (generation runs in a worker thread
@@ -36,20 +37,6 @@ class LlmGenerator(Generator):
 
     name = "llm"
     Config = LlmConfig
-
-    @cached_property
-    def resolved(self) -> Any:
-        """The model folder (the packaged GGUF is converted on first use)."""
-        from latentstack.sources import resolve_model
-
-        return resolve_model(self.config.model)
-
-    @cached_property
-    def tokenizer(self) -> Any:
-        """The model's tokenizer (with its chat template)."""
-        from latentstack.hf import load_tokenizer
-
-        return load_tokenizer(self.resolved.path)
 
     @cached_property
     def adapters(self) -> AdapterSwitch:

@@ -13,7 +13,6 @@ import numpy as np
 
 from latentstack.errors import ConfigError, CorruptFileError
 from latentstack.interfaces import Embedder, EmbedderConfig
-from latentstack.progress import progress
 
 
 @attrs.frozen(kw_only=True)
@@ -40,27 +39,20 @@ def session(path: Path, threads: int = 0) -> Any:
         raise CorruptFileError(msg) from exc
 
 
-def run_session(sess: Any, tokenizer: Any, texts: Sequence[str], max_length: int, batch_size: int,
+def run_session(sess: Any, tokenizer: Any, texts: Sequence[str], max_length: int, batch_size: int, dim: int,
                 show: bool = False) -> np.ndarray:
     """Embed texts with a session in length-sorted batches; rows in input order."""
+    from latentstack.batching import embed_by_length
+
     wanted = {i.name for i in sess.get_inputs()}
-    dim = int(sess.get_outputs()[0].shape[-1]) if isinstance(sess.get_outputs()[0].shape[-1], int) else None
-    rows: dict[int, np.ndarray] = {}
-    order = np.argsort([-len(t) for t in texts], kind="stable")
-    starts = range(0, len(texts), batch_size)
-    for start in progress(starts, desc="embedding (onnx)", total=len(starts), enabled=show, unit="batch"):
-        idx = order[start: start + batch_size]
-        enc = tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=max_length,
-                        return_tensors="np")
+
+    def encode(batch_texts: list[str]) -> np.ndarray:
+        enc = tokenizer(batch_texts, padding=True, truncation=True, max_length=max_length, return_tensors="np")
         if "token_type_ids" in wanted and "token_type_ids" not in enc:
             enc["token_type_ids"] = np.zeros_like(enc["input_ids"])
-        feeds = {k: np.asarray(v, dtype=np.int64) for k, v in enc.items() if k in wanted}
-        out = sess.run(None, feeds)[0]
-        for j, i in enumerate(idx):
-            rows[int(i)] = out[j]
-    if not texts:
-        return np.zeros((0, dim or 0), dtype=np.float32)
-    return np.stack([rows[i] for i in range(len(texts))]).astype(np.float32)
+        return sess.run(None, {k: np.asarray(v, dtype=np.int64) for k, v in enc.items() if k in wanted})[0]
+
+    return embed_by_length(texts, batch_size, dim, encode, show=show, desc="embedding (onnx)")
 
 
 class OnnxEmbedder(Embedder):
@@ -138,8 +130,5 @@ class OnnxEmbedder(Embedder):
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts with onnxruntime."""
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        show = self.config.show_progress and len(texts) > 4 * self.config.batch_size
         return run_session(self.session, self.tokenizer, list(texts), int(self.manifest["max_length"]),
-                           self.config.batch_size, show)
+                           self.config.batch_size, self.dim, self.config.show_progress)

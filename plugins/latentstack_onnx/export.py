@@ -149,7 +149,7 @@ def export_onnx(config: ExportConfig, out: str | Path, probe: Sequence[str] | No
             _quantize(fp32, files["int8"], config.per_channel)
         bert.tokenizer.save_pretrained(tmp)
         for name, file in files.items():
-            got = run_session(session(file), bert.tokenizer, probe, bert.max_tokens, 32)
+            got = run_session(session(file), bert.tokenizer, probe, bert.max_tokens, 32, reference.shape[1])
             cos = cosines(reference, got)
             variants[name] = {"file": file.name, "sha256": sha256(file), "bytes": file.stat().st_size,
                               "cosine_mean": float(cos.mean()), "cosine_min": float(cos.min())}

@@ -141,7 +141,7 @@ def profile_ops(folder: Path, variant: str, texts: list[str], bs: int) -> dict[s
     options.profile_file_prefix = str(folder / f"profile-{variant}")
     sess = ort.InferenceSession(str(folder / manifest["variants"][variant]["file"]), options,
                                 providers=["CPUExecutionProvider"])
-    run_session(sess, load_tokenizer(folder), texts, manifest["max_length"], bs)
+    run_session(sess, load_tokenizer(folder), texts, manifest["max_length"], bs, manifest["dim"])
     events = json.loads(Path(sess.end_profiling()).read_text())
     by_op: dict[str, float] = defaultdict(float)
     for ev in events:
