@@ -39,6 +39,7 @@ class SftConfig:
     max_length: int = attrs.field(default=512, validator=attrs.validators.gt(8))
     seed: int = 0
     mode: str = attrs.field(default="lora", validator=attrs.validators.in_(("lora", "full")))
+    init_adapter: str = ""  # go on training this saved adapter (its own rank and targets) instead of a fresh one
 
 
 def encode_example(tokenizer: Any, messages: list[dict[str, str]], max_length: int) -> tuple[list[int], list[int]]:
@@ -108,6 +109,10 @@ def prepare_model(generator: Any, config: SftConfig) -> tuple[Any, Any]:
         for p in model.parameters():
             p.requires_grad_(True)
         return model, None
+    if config.init_adapter:
+        saved = json.loads((Path(config.init_adapter) / "latentstack.json").read_text())["config"]
+        lora = get_registry().create("adapter", "lora", **saved)
+        return lora.load(model, config.init_adapter, generator.resolved.fingerprint(), trainable=True), lora
     lora = get_registry().create("adapter", "lora", rank=config.rank, alpha=config.alpha, dropout=config.dropout,
                                  targets=config.targets)
     return lora.attach(model), lora

@@ -66,13 +66,14 @@ class LoraAdapter(Adapter):
             raise ModelMismatchError(msg)
         return path
 
-    def load(self, model: Any, path: str | Path, base_fingerprint: str = "", adapter_name: str = "default") -> Any:
-        """Attach saved adapter weights to ``model``; another base model is a ModelMismatchError."""
+    def load(self, model: Any, path: str | Path, base_fingerprint: str = "", adapter_name: str = "default",
+             trainable: bool = False) -> Any:
+        """Attach saved adapter weights to ``model`` (trainable to go on training them); another base model is a ModelMismatchError."""
         from peft import PeftModel
 
         path = self.check_base(path, base_fingerprint)
         try:
-            return PeftModel.from_pretrained(model, path, adapter_name=adapter_name)
+            return PeftModel.from_pretrained(model, path, adapter_name=adapter_name, is_trainable=trainable)
         except (RuntimeError, ValueError, KeyError) as exc:
             msg = f"the adapter at {path} does not fit this base model: {str(exc).splitlines()[0]}"
             raise ModelMismatchError(msg) from exc

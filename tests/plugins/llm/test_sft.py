@@ -119,3 +119,12 @@ def test_adapt_cli_trains_merges_and_generates(tiny_llama_dir: Path, tmp_path: P
     assert with_adapter.exit_code == 0 and merged.exit_code == 0
     assert merged.output == with_adapter.output
     assert not any(p.name.startswith("adapter") for p in (tmp_path / "merged").iterdir())
+
+
+def test_training_can_go_on_from_a_saved_adapter(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    config = SftConfig(rank=4, epochs=2, lr=1e-2, batch_size=2, grad_accum=1)
+    first = train_sft(LlmGenerator.from_options(model=str(tiny_llama_dir)), EXAMPLES, tmp_path / "a", config)
+    more = train_sft(LlmGenerator.from_options(model=str(tiny_llama_dir)), EXAMPLES, tmp_path / "b",
+                     SftConfig(rank=16, epochs=1, lr=1e-2, batch_size=2, grad_accum=1, init_adapter=str(tmp_path / "a")))
+    assert more["history"][0]["loss"] < first["history"][0]["loss"]
+    assert more["trainable_params"] == first["trainable_params"]  # the saved rank 4, not the 16 asked for

@@ -47,7 +47,7 @@ class Streamed:
 
 
 def _plain(gen: Any, ids: Any, new: int) -> tuple[list[int], float, float]:
-    """Plain model.generate: time for 1 token (prefill) and for ``new`` tokens."""
+    """Plain model.generate: seconds for 1 new token (prefill) and for all ``new`` tokens (prefill included)."""
     import torch
 
     kw = {"do_sample": False, "pad_token_id": gen.tokenizer.pad_token_id, "attention_mask": torch.ones_like(ids)}
@@ -76,8 +76,8 @@ def run_generation(method: str, model: str, new: int, repeats: int, reference: d
     runs, tokens = [], []
     for _ in range(repeats + 1):  # the first run warms up
         if method == "transformers-generate":
-            tokens, first, rest = _plain(gen, ids, new)
-            runs.append(_speed(n, new, first, first + rest))
+            tokens, first, total = _plain(gen, ids, new)
+            runs.append(_speed(n, new, first, total))
         else:
             import torch
 
