@@ -15,8 +15,7 @@ from latentstack.errors import CorruptFileError, InputError
 from latentstack.interfaces import Classifier, ClassifierConfig
 from latentstack.interfaces.embedder import check_texts
 from latentstack_linear.features import Features
-from latentstack_linear.heads import (best_threshold, choose_block, fit_head, head_proba, log_proba, out_of_fold,
-                                      with_silent_blocks)
+from latentstack_linear.heads import best_threshold, choose_block, fit_head, head_proba, log_proba, out_of_fold
 
 FORMAT = 1
 
@@ -78,10 +77,7 @@ class LinearClassifier(Classifier):
         if len(blocks) > 1:
             oofs = [out_of_fold(c.head, x, y, h["chosen"], c.seed) for x, h in zip(blocks, self.heads, strict=True)]
             z = np.hstack([log_proba(o) for o in oofs])
-            silent = [log_proba(head_proba(c.head, h["coef"], h["intercept"], np.zeros((1, h["coef"].shape[1]))))
-                      for h in self.heads]
-            za, ya = with_silent_blocks(z, y, silent, [emb.sparse for emb in self.features.embedders])
-            self.meta = fit_head("logistic", za, ya, seed=c.seed, c=1.0, alpha=None, class_weight="none")
+            self.meta = fit_head("logistic", z, y, seed=c.seed, c=1.0, alpha=None, class_weight="none")
             oof_proba = head_proba("logistic", self.meta["coef"], self.meta["intercept"], z)
             self.selected = choose_block(oofs, z, y, c.seed)
             if self.selected is not None:

@@ -119,23 +119,3 @@ def choose_block(oofs: list[np.ndarray], z: np.ndarray, y: np.ndarray, seed: int
     best = int(np.argmax(scores))
     return best if scores[best] > stacked else None
 
-
-def with_silent_blocks(z: np.ndarray, y: np.ndarray, silent: list[np.ndarray], sparse: list[bool]) -> tuple[np.ndarray, np.ndarray]:
-    """Meta-model training rows plus, per sparse block, a copy in which that block has no evidence.
-
-    A TF-IDF block sees nothing in a text whose words it never met (an all-zero row), and
-    its head then answers with its intercept alone. Out-of-fold rows from the training
-    data never look like that, so a meta-model fitted on them alone can let that empty
-    answer outvote a confident embedding. The copies teach it to follow the other blocks
-    when a sparse block is silent.
-    """
-    width = [s.shape[1] for s in silent]
-    starts = np.cumsum([0, *width])
-    rows, labels = [z], [y]
-    for b, is_sparse in enumerate(sparse):
-        if is_sparse:
-            copy = z.copy()
-            copy[:, starts[b]: starts[b + 1]] = silent[b]
-            rows.append(copy)
-            labels.append(y)
-    return np.vstack(rows), np.concatenate(labels)
