@@ -83,7 +83,7 @@ class BertEmbedder(LocalModel, Embedder):
         """Pooled (and normalised) vectors of one tokenised batch, as a torch tensor."""
         import torch
 
-        from latentstack_bert.pooling import pool
+        from latentstack.pooling import pool
 
         hidden = self.model(**batch).last_hidden_state
         vecs = pool(hidden, batch["attention_mask"], self.config.pooling).float()

@@ -22,6 +22,15 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def warmup_then_decay(opt: Any, steps: int, warmup: float) -> Any:
+    """A learning-rate schedule rising linearly over ``warmup`` of ``steps``, then falling linearly to 0."""
+    import torch
+
+    warm = max(1, int(warmup * steps))
+    return torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))))
+
+
 def macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
     """Macro-averaged F1."""
     from sklearn.metrics import f1_score
@@ -39,8 +48,7 @@ def train(model: Any, encode: Callable[[Sequence[str]], dict[str, Any]], texts: 
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     steps = epochs * ((len(texts) + batch_size - 1) // batch_size)
-    warm = max(1, int(warmup * steps))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))))
+    sched = warmup_then_decay(opt, steps, warmup)
     rng = np.random.default_rng(seed)
     best, best_state, bad, history = -1.0, None, 0, []
     for epoch in range(epochs):

@@ -27,17 +27,6 @@ class LlmEmbedConfig(EmbedderConfig):
     batch_size: int = attrs.field(default=16, validator=attrs.validators.gt(0))
 
 
-def pool(hidden: Any, mask: Any, how: str) -> Any:
-    """``mean``: masked mean over real tokens; ``last``: the state of the last real token (right padding)."""
-    import torch
-
-    if how == "last":
-        last = mask.sum(dim=1).clamp(min=1) - 1
-        return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
-    weights = mask.unsqueeze(-1).to(hidden.dtype)
-    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
-
-
 class LlmEmbedder(LocalModel, Embedder):
     """Mean (or last-token) pooled final hidden states of a causal LM, float32.
 
@@ -89,6 +78,7 @@ class LlmEmbedder(LocalModel, Embedder):
         import torch
 
         from latentstack.batching import embed_by_length
+        from latentstack.pooling import pool
 
         def encode(batch_texts: list[str]) -> np.ndarray:
             batch = {k: v.to(self.model.device) for k, v in self._tokenize(batch_texts).items()}

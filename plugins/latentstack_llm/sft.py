@@ -128,7 +128,7 @@ def train_sft(generator: Any, examples: list[list[dict[str, str]]], out: str | P
     import numpy as np
     import torch
 
-    from latentstack_finetune.training import seed_everything
+    from latentstack_finetune.training import seed_everything, warmup_then_decay
 
     seed_everything(config.seed)
     tok = generator.tokenizer
@@ -140,8 +140,7 @@ def train_sft(generator: Any, examples: list[list[dict[str, str]]], out: str | P
     opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=0.0)
     per_epoch = -(-len(rows) // (config.batch_size * config.grad_accum))
     steps = max_steps or config.epochs * per_epoch
-    warm = max(1, int(config.warmup * steps))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))))
+    sched = warmup_then_decay(opt, steps, config.warmup)
     rng = np.random.default_rng(config.seed)
     out = Path(out)
     history, step, start = [], 0, time.perf_counter()
@@ -189,7 +188,3 @@ def model_bytes(generator: Any) -> int:
     """Bytes of the base model's weight files."""
     return sum(f.stat().st_size for f in Path(generator.resolved.path).glob("*.safetensors"))
 
-
-def dump(report: dict[str, Any]) -> str:
-    """The report as indented JSON."""
-    return json.dumps(report, indent=2)

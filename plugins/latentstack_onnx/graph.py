@@ -9,7 +9,7 @@ def pooled_module(encoder: Any, pooling: str, normalize: bool) -> Any:
     """Wrap a BERT-family encoder so its forward returns pooled (and normalised) vectors."""
     import torch
 
-    from latentstack_bert.pooling import pool
+    from latentstack.pooling import pool
 
     class Pooled(torch.nn.Module):
         def __init__(self) -> None:

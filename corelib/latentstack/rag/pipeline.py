@@ -82,8 +82,9 @@ class RagPipeline:
             raise InputError(msg)
         count = getattr(self.generator, "count_tokens", None)
         window = getattr(self.generator, "context_window", None)
-        if count and window and count(question) + self.config.max_new_tokens + 64 > window:
-            msg = (f"the question is {count(question)} tokens, too long for the model's context window of "
+        n = count(question) if count and window else 0
+        if n and n + self.config.max_new_tokens + 64 > window:
+            msg = (f"the question is {n} tokens, too long for the model's context window of "
                    f"{window} tokens with room for passages and an answer: shorten it")
             raise InputError(msg)
         return question.strip()

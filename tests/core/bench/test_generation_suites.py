@@ -29,7 +29,7 @@ def test_generate_suite_matches_plain_generate(tmp_path: Path, tiny_llama_dir: P
                   "transformers-generate,llm,load-folder", "--repeats", "1", "--new-tokens", "8", "--json",
                   "--out", str(tmp_path), check=True)
     rows = {r["method"]: r for r in json.loads(out.stdout)["results"]}
-    assert rows["llm"]["metrics"]["tokens_match"] == 1.0
+    assert rows["llm"]["metrics"]["same_text"] == 1.0
     assert rows["llm"]["timing"]["decode_tokens_per_s"] > 0
     assert rows["load-folder"]["timing"]["load_s"] > 0
 
