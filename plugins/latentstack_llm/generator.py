@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from functools import cached_property
 from typing import Any
@@ -14,6 +13,7 @@ from latentstack.hf import LocalModel
 from latentstack.interfaces import GenerationConfig, Generator, GeneratorConfig
 from latentstack.interfaces.generator import Messages, as_messages
 from latentstack.stops import StopTrimmer
+from latentstack_llm.decoding import IncrementalText, decode_tokens, eos_ids
 from latentstack_llm.loading import DTYPES, AdapterSwitch, load_causal_lm
 
 
@@ -30,8 +30,8 @@ class LlmConfig(GeneratorConfig):
 class LlmGenerator(LocalModel, Generator):
     """Chat messages through the model's chat template, decoded with the KV cache on.
 
-    ``stream`` yields text as tokens are decoded (generation runs in a worker thread
-    feeding a TextIteratorStreamer); stop strings end the answer and are never shown.
+    ``stream`` yields text as tokens are decoded (``decoding.decode_tokens``, in the
+    caller's thread); stop strings end the answer and are never shown.
     ``use_adapter`` switches between LoRA adapters on the same loaded base model.
     """
 
@@ -88,63 +88,26 @@ class LlmGenerator(LocalModel, Generator):
                    f"(fewer or shorter passages) or ask for fewer new tokens")
             raise InputError(msg)
 
-    def generate_kwargs(self, options: GenerationConfig) -> dict[str, Any]:
-        """Keyword arguments for ``model.generate`` from latentstack's options."""
-        kw: dict[str, Any] = {"max_new_tokens": options.max_new_tokens, "use_cache": True,
-                              "pad_token_id": self.tokenizer.pad_token_id}
-        if options.temperature > 0:
-            kw.update(do_sample=True, temperature=options.temperature, top_p=options.top_p)
-        else:
-            kw.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        return kw
-
     def stream(self, prompt: str | Messages, options: GenerationConfig | None = None) -> Iterator[str]:
         """Yield the answer as it is decoded; stops at EOS, max_new_tokens or a stop string."""
         import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         options = options or GenerationConfig()
         ids = self.prompt_ids(prompt)
         self.check_fits(ids.shape[1], options.max_new_tokens)
         model = self.model
-        ids = ids.to(model.device)
-        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
-        halt = threading.Event()
-
-        class Halt(StoppingCriteria):
-            def __call__(self, input_ids: Any, scores: Any, **kw: Any) -> bool:
-                return halt.is_set()
-
-        failure: list[BaseException] = []
-
-        def work() -> None:
-            try:
-                with torch.inference_mode(), self.adapters.base_context():
-                    model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), streamer=streamer,
-                                   stopping_criteria=StoppingCriteriaList([Halt()]),
-                                   **self.generate_kwargs(options))
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-                failure.append(exc)
-                streamer.end()
-
-        if options.seed is not None:
-            torch.manual_seed(options.seed)
-        worker = threading.Thread(target=work, daemon=True)
-        worker.start()
+        text = IncrementalText(self.tokenizer)
         trimmer = StopTrimmer(options.stop)
-        try:
-            for piece in streamer:
-                shown = trimmer.feed(piece)
+        with torch.inference_mode(), self.adapters.base_context():
+            tokens = decode_tokens(model, ids.to(model.device), max_new_tokens=options.max_new_tokens,
+                                   stop_ids=eos_ids(model, self.tokenizer), temperature=options.temperature,
+                                   top_p=options.top_p, seed=options.seed)
+            for token in tokens:
+                shown = trimmer.feed(text.feed(token))
                 if shown:
                     yield shown
                 if trimmer.stopped:
-                    break
-            rest = trimmer.flush()
-            if rest:
-                yield rest
-        finally:
-            halt.set()
-            worker.join()
-        if failure:
-            raise failure[0]
-
+                    return
+        rest = trimmer.feed(text.flush()) + trimmer.flush()
+        if rest:
+            yield rest

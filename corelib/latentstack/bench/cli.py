@@ -15,7 +15,28 @@ from latentstack.bench.report import BenchReport
 DEFAULT_OUT = Path("benchmarks/results")
 
 
-@click.group()
+class BenchGroup(click.Group):
+    """The ``bench`` group; the built-in suites are imported the first time a command is looked up.
+
+    So ``latentstack ask`` and the other commands do not pay for importing every suite.
+    Plugins add their own suites with ``bench.add_command`` as usual.
+    """
+
+    def _builtins(self) -> None:
+        import latentstack.bench.suites  # noqa: F401 - importing them adds them to this group
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every suite's name, built-in and from plugins."""
+        self._builtins()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """One suite by name."""
+        self._builtins()
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=BenchGroup)
 def bench() -> None:
     """Benchmark suites: every method on the same data, in one run.
 

@@ -24,14 +24,13 @@ cli.add_command(plugins)
 cli.add_command(models)
 
 
-def _lazy_groups() -> None:
+def _add_groups() -> None:
+    """The core command groups (their heavy imports happen inside the commands; bench suites on first use)."""
     from latentstack.bench.cli import bench
-    from latentstack.bench.suites import SUITES  # importing them adds them to `bench`
     from latentstack.cli.classify_cmd import classify
     from latentstack.cli.generate_cmd import ask, generate
     from latentstack.cli.index_cmd import index, search
 
-    del SUITES
     cli.add_command(bench)
     cli.add_command(index)
     cli.add_command(search)
@@ -40,7 +39,7 @@ def _lazy_groups() -> None:
     cli.add_command(ask)
 
 
-_lazy_groups()
+_add_groups()
 
 
 def main() -> None:

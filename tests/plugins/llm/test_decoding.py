@@ -1,0 +1,59 @@
+"""The decode loop against plain ``model.generate``, and incremental detokenisation, on a tiny random Llama."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from latentstack_llm.decoding import IncrementalText, decode_tokens, eos_ids, pick
+from latentstack_llm.generator import LlmGenerator
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_llama_dir: Path) -> LlmGenerator:
+    return LlmGenerator.from_options(model=str(tiny_llama_dir))
+
+
+def test_greedy_loop_picks_the_same_tokens_as_generate(tiny: LlmGenerator) -> None:
+    import torch
+
+    ids = tiny.prompt_ids("the cat sat on the mat")
+    with torch.inference_mode():
+        ours = list(decode_tokens(tiny.model, ids, max_new_tokens=40, stop_ids=set()))
+        plain = tiny.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=40,
+                                    min_new_tokens=40, do_sample=False, pad_token_id=tiny.tokenizer.pad_token_id)
+    assert len(ours) == 40
+    assert ours == plain[0, ids.shape[1]:].tolist()
+
+
+def test_loop_stops_at_an_end_token_without_yielding_it(tiny: LlmGenerator) -> None:
+    import torch
+
+    ids = tiny.prompt_ids("hello")
+    with torch.inference_mode():
+        free = list(decode_tokens(tiny.model, ids, max_new_tokens=20, stop_ids=set()))
+        stopped = list(decode_tokens(tiny.model, ids, max_new_tokens=20, stop_ids={free[3]}))
+    assert stopped == free[: free.index(free[3])]
+    assert eos_ids(tiny.model, tiny.tokenizer) >= {tiny.tokenizer.eos_token_id}
+
+
+def test_nucleus_sampling_keeps_only_the_top_mass() -> None:
+    import torch
+
+    logits = torch.log(torch.tensor([0.7, 0.2, 0.06, 0.04]))
+    rng = torch.Generator().manual_seed(0)
+    assert {pick(logits, 1.0, 0.75, rng) for _ in range(300)} == {0, 1}
+    assert {pick(logits, 1.0, 0.5, rng) for _ in range(50)} == {0}
+    assert len({pick(logits, 1.0, 1.0, rng) for _ in range(300)}) == 4
+    assert pick(logits, 0.0, 0.1, rng) == 0
+
+
+def test_incremental_text_never_shows_half_a_character(tiny: LlmGenerator) -> None:
+    text = "café ☕ naïve 東京 the cat"
+    tokens = tiny.tokenizer(text, add_special_tokens=False)["input_ids"]
+    assert len(tokens) > len(text.split())  # byte-level pieces: characters split across tokens
+    stream = IncrementalText(tiny.tokenizer)
+    pieces = [stream.feed(t) for t in tokens] + [stream.flush()]
+    assert "".join(pieces) == tiny.tokenizer.decode(tokens) == text
+    assert not any("\ufffd" in p for p in pieces)
