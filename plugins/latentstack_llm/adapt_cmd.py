@@ -60,13 +60,15 @@ def sft(data: str, out: Path, model: str, rank: int, alpha: float, targets: str,
               help="Which half of the articles to draw from (evaluate on the other).")
 @click.option("--limit", default=400, show_default=True)
 @click.option("--seed", default=0, show_default=True)
-def squad_data(data: str, out: Path, half: str, limit: int, seed: int) -> None:
+@click.option("--answer", type=click.Choice(["first", "shortest"]), default="shortest", show_default=True,
+              help="Which gold answer is the reply.")
+def squad_data(data: str, out: Path, half: str, limit: int, seed: int, answer: str) -> None:
     """Write SFT examples (RAG prompt -> 'answer [n]') from one half of a SQuAD file's articles."""
     from latentstack.atomic import atomic_file
     from latentstack.data.squad import load_squad
     from latentstack.data.squad_sft import squad_sft_examples
 
-    rows = squad_sft_examples(load_squad(data), half=half, limit=limit, seed=seed)
+    rows = squad_sft_examples(load_squad(data), half=half, limit=limit, seed=seed, answer=answer)
     with atomic_file(out) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         for messages in rows:
             fh.write(json.dumps({"messages": messages}) + "\n")

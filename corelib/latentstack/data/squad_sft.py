@@ -15,8 +15,17 @@ from latentstack.rag.prompt import Passage, build_messages
 
 
 def squad_sft_examples(squad: Squad, *, half: str = "tune", limit: int = 400, seed: int = 0,
-                       distractor_share: float = 0.5, max_per_paragraph: int = 2) -> list[list[dict[str, str]]]:
-    """Up to ``limit`` chat examples from the questions of one half of the articles."""
+                       distractor_share: float = 0.5, max_per_paragraph: int = 2,
+                       answer: str = "shortest") -> list[list[dict[str, str]]]:
+    """Up to ``limit`` chat examples from the questions of one half of the articles.
+
+    The reply is the shortest gold answer, or with ``answer="first"`` the first one (the
+    one SQuAD's training files keep). On 100 held-apart questions, 400 examples, the
+    shortest gave oracle F1 0.532 / EM 0.42, the first 0.498 / 0.37.
+    """
+    if answer not in ("first", "shortest"):
+        msg = f"answer must be 'first' or 'shortest', not {answer!r}"
+        raise ValueError(msg)
     rng = random.Random(seed)
     paragraphs = {p.id: p for p in squad.paragraphs}
     by_article: dict[int, list[str]] = {}
@@ -37,8 +46,8 @@ def squad_sft_examples(squad: Squad, *, half: str = "tune", limit: int = 400, se
         passages = [Passage(i + 1, paragraphs[pid].text, pid, paragraphs[pid].title)
                     for i, pid in enumerate(chosen)]
         gold = chosen.index(q.paragraph) + 1
-        answer = min(q.answers, key=len)
-        out.append([*build_messages(q.text, passages), {"role": "assistant", "content": f"{answer} [{gold}]"}])
+        reply = q.answers[0] if answer == "first" else min(q.answers, key=len)
+        out.append([*build_messages(q.text, passages), {"role": "assistant", "content": f"{reply} [{gold}]"}])
         if len(out) >= limit:
             break
     return out

@@ -13,7 +13,8 @@ def test_rag_suite_runs_every_method(tmp_path: Path, tiny_llama_dir: Path, tiny_
     data = tmp_path / "squad.json"
     data.write_text(json.dumps(SQUAD))
     out = run_cli("-q", "bench", "rag", "--data", str(data), "--model", str(tiny_llama_dir), "--retriever-model",
-                  str(tiny_bert_dir), "-k", "2", "--json", "--out", str(tmp_path), check=True)
+                  str(tiny_bert_dir), "-k", "2", "--json", "--out", str(tmp_path), "--answers",
+                  str(tmp_path / "answers.jsonl"), check=True)
     obj = json.loads(out.stdout)
     rows = {r["method"]: r for r in obj["results"]}
     assert list(rows) == ["closed-book", "rag", "rag-hybrid", "oracle"]
@@ -22,6 +23,10 @@ def test_rag_suite_runs_every_method(tmp_path: Path, tiny_llama_dir: Path, tiny_
     assert all(0.0 <= v <= 1.0 for r in obj["results"] for v in r["metrics"].values())
     assert rows["oracle"]["timing"]["prompt_tokens_mean"] > rows["closed-book"]["timing"]["prompt_tokens_mean"]
     assert (tmp_path / "rag.png").exists() and (tmp_path / "rag.md").exists()
+    answers = [json.loads(line) for line in (tmp_path / "answers.jsonl").read_text().splitlines()]
+    assert len(answers) == 4 * obj["n"]
+    oracle = [a for a in answers if a["method"] == "oracle"]
+    assert abs(sum(a["f1"] for a in oracle) / len(oracle) - rows["oracle"]["metrics"]["f1"]) < 1e-4
 
 
 def test_generate_suite_matches_plain_generate(tmp_path: Path, tiny_llama_dir: Path) -> None:

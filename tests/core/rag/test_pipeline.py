@@ -82,6 +82,17 @@ def test_ask_cli_json_and_stream(index_dir: Path, tiny_llama_dir: Path) -> None:
     assert out.exit_code != 0 and "question is empty" in out.output
 
 
+def test_ask_cli_answers_questions_from_stdin_with_one_load(index_dir: Path, tiny_llama_dir: Path) -> None:
+    runner = CliRunner()
+    questions = "where did the cat sit?\n\n" + "cat " * 2500 + "\nwhat did the dog do?\n"
+    out = runner.invoke(cli, ["-q", "ask", str(index_dir), "--model", str(tiny_llama_dir), "--min-score", "-1",
+                              "--json"], input=questions)
+    assert out.exit_code == 0, out.output
+    answers = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    assert [a["question"] for a in answers] == ["where did the cat sit?", "what did the dog do?"]
+    assert "context window" in out.stderr  # the over-long question is reported and skipped
+
+
 def test_generate_cli_streams_and_reports_missing_models(tiny_llama_dir: Path) -> None:
     runner = CliRunner()
     out = runner.invoke(cli, ["-q", "generate", "the cat", "--model", str(tiny_llama_dir), "--stream",

@@ -9,6 +9,7 @@ and token F1 after answer post-processing (``short``), and without it (``*_raw``
 
 from __future__ import annotations
 
+import json
 import statistics
 import tempfile
 import time
@@ -55,8 +56,9 @@ def closed_prepared(q: Question) -> Any:
     return Prepared(q.text, build_messages(q.text, []), [], True, 0.0, 0.0)
 
 
-def run_method(method: str, questions: list[Question], pipelines: dict[str, Any], paragraphs: dict[str, Any]) -> MethodResult:
-    """Answer every question one way; score answers, citations and speed."""
+def run_method(method: str, questions: list[Question], pipelines: dict[str, Any], paragraphs: dict[str, Any],
+               answers: list[dict[str, Any]] | None = None) -> MethodResult:
+    """Answer every question one way; score answers, citations and speed (each answer appended to ``answers``)."""
     pipeline = pipelines["rag-hybrid" if method == "rag-hybrid" else "rag"]
     gen = pipeline.generator
     rows: list[dict[str, float]] = []
@@ -90,6 +92,9 @@ def run_method(method: str, questions: list[Question], pipelines: dict[str, Any]
             "model_cited": float(any(c.how == "model" for c in answer.citations)),
             "unknown": float(answer.short.lower().startswith("i don't know")),
         })
+        if answers is not None:
+            answers.append({"method": method, "question_id": q.id, "question": q.text, "gold": list(q.answers),
+                            "reply": reply, "short": answer.short, **rows[-1]})
     n = len(questions)
     metrics = {k: statistics.fmean(r[k] for r in rows) for k in rows[0]}
     if method == "closed-book":
@@ -122,9 +127,11 @@ def rag_chart(report: BenchReport, path: Path) -> None:
 @click.option("-k", "k", default=3, show_default=True, help="Passages retrieved for the rag methods.")
 @click.option("--half", type=click.Choice(["all", "tune", "heldout"]), default="all", show_default=True,
               help="Questions of all articles, or of one half (even / odd articles).")
+@click.option("--answers", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write every answer (question, gold, reply, scores) to this JSONL file.")
 @suite
 def rag(data: str, methods: str, limit: int | None, seed: int, model: str, adapter: str, dtype: str,
-        retriever_model: str, k: int, half: str) -> BenchReport:
+        retriever_model: str, k: int, half: str, answers: Path | None) -> BenchReport:
     """Exact match and F1 of closed-book, RAG and gold-passage answers on a SQuAD file."""
     from latentstack import get_generator
     from latentstack.rag import RagConfig, RagPipeline
@@ -145,5 +152,11 @@ def rag(data: str, methods: str, limit: int | None, seed: int, model: str, adapt
     report = BenchReport("rag", Path(data).name, len(questions), chart=rag_chart,
                          params={"model": model, "adapter": adapter or "none", "dtype": dtype, "k": k, "half": half,
                                  "seed": seed, "retriever": f"{retriever_model} mean, exact", "max_new_tokens": 48})
-    report.results = [run_method(m, questions, pipelines, paragraphs) for m in chosen]
+    rows: list[dict[str, Any]] = []
+    report.results = [run_method(m, questions, pipelines, paragraphs, rows) for m in chosen]
+    if answers is not None:
+        from latentstack.atomic import atomic_file
+
+        with atomic_file(answers) as tmp:
+            tmp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return report
