@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
-from latentstack_llm.sft import ALL_LINEAR
+from latentstack_llm.sft import SftConfig
+
+DEFAULTS = SftConfig()  # the one place SFT defaults are written
 
 
 @click.group()
@@ -20,31 +22,32 @@ def adapt() -> None:
               help="JSONL: {'messages': [...]} or {'prompt', 'response'} per line.")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Adapter folder.")
 @click.option("--model", default="smollm2-135m-instruct", show_default=True)
-@click.option("--rank", default=8, show_default=True)
-@click.option("--alpha", default=16.0, show_default=True)
-@click.option("--targets", default=",".join(ALL_LINEAR), show_default=True, help="Comma-separated module names.")
-@click.option("--epochs", default=1, show_default=True)
-@click.option("--lr", default=1e-3, show_default=True)
-@click.option("--batch-size", default=4, show_default=True)
-@click.option("--grad-accum", default=1, show_default=True, help="Batches per optimiser step.")
-@click.option("--dropout", default=0.0, show_default=True,
+@click.option("--rank", default=DEFAULTS.rank, show_default=True)
+@click.option("--alpha", default=DEFAULTS.alpha, show_default=True)
+@click.option("--targets", default=",".join(DEFAULTS.targets), show_default=True, help="Comma-separated module names.")
+@click.option("--epochs", default=DEFAULTS.epochs, show_default=True)
+@click.option("--lr", default=DEFAULTS.lr, show_default=True)
+@click.option("--batch-size", default=DEFAULTS.batch_size, show_default=True)
+@click.option("--grad-accum", default=DEFAULTS.grad_accum, show_default=True, help="Batches per optimiser step.")
+@click.option("--dropout", default=DEFAULTS.dropout, show_default=True,
               help="LoRA dropout (0 skips the dropout copies of every input: faster, less memory).")
-@click.option("--max-length", default=512, show_default=True, help="Tokens per example (prompt cut from the left).")
+@click.option("--max-length", default=DEFAULTS.max_length, show_default=True, help="Tokens per example (prompt cut from the left).")
 @click.option("--limit", type=int, default=None, help="Use only the first N examples.")
-@click.option("--seed", default=0, show_default=True)
+@click.option("--seed", default=DEFAULTS.seed, show_default=True)
 @click.option("--init-adapter", default="", type=click.Path(file_okay=False),
               help="Go on training this saved adapter (its rank and targets) instead of a fresh one.")
 def sft(data: str, out: Path, model: str, rank: int, alpha: float, targets: str, epochs: int, lr: float,
-        batch_size: int, grad_accum: int, dropout: float, max_length: int, limit: int | None, seed: int, init_adapter: str) -> None:
+        batch_size: int, grad_accum: int, dropout: float, max_length: int, limit: int | None, seed: int,
+        init_adapter: str) -> None:
     """Supervised fine-tuning with a LoRA adapter; loss on the reply tokens only."""
     from latentstack import get_generator
     from latentstack.data.sft import load_sft
-    from latentstack_llm.sft import SftConfig, model_bytes, train_sft
+    from latentstack_llm.sft import model_bytes, train_sft
 
     examples = load_sft(data)[:limit]
     config = SftConfig(rank=rank, alpha=alpha, targets=tuple(t.strip() for t in targets.split(",") if t.strip()),
-                       epochs=epochs, lr=lr, batch_size=batch_size, grad_accum=grad_accum, dropout=dropout, max_length=max_length,
-                       seed=seed, init_adapter=init_adapter)
+                       epochs=epochs, lr=lr, batch_size=batch_size, grad_accum=grad_accum, dropout=dropout,
+                       max_length=max_length, seed=seed, init_adapter=init_adapter)
     gen = get_generator("llm", model=model)
     report = train_sft(gen, examples, out, config)
     share = report["adapter_bytes"] / model_bytes(gen)

@@ -39,7 +39,8 @@ def main() -> None:
     gen.model  # noqa: B018 - load before measuring the baseline
     loaded = peak_rss_mb()
     examples = load_sft(args.data)[: args.steps * args.batch_size]
-    config = SftConfig(mode=args.mode, batch_size=args.batch_size, grad_accum=1, lr=1e-5 if args.mode == "full" else 1e-3)
+    full = {"lr": 1e-5} if args.mode == "full" else {}  # all weights take a smaller step; LoRA keeps SftConfig's
+    config = SftConfig(mode=args.mode, batch_size=args.batch_size, grad_accum=1, **full)
     start = time.perf_counter()
     report = train_sft(gen, examples, tempfile.mkdtemp(), config, max_steps=args.steps)
     took = time.perf_counter() - start
