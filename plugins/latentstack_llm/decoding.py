@@ -77,22 +77,23 @@ class IncrementalText:
         self.prefix = 0  # start of the window decoded for context
         self.read = 0  # tokens whose text has been emitted
 
-    def _text(self, start: int, end: int | None = None) -> str:
-        return self.tokenizer.decode(self.tokens[start:end], skip_special_tokens=True)
+    def _unread(self) -> str:
+        """The text of the tokens not yet emitted, decoded with the emitted window before them as context."""
+        before = self.tokenizer.decode(self.tokens[self.prefix: self.read], skip_special_tokens=True)
+        after = self.tokenizer.decode(self.tokens[self.prefix:], skip_special_tokens=True)
+        return after[len(before):]
 
     def feed(self, token: int) -> str:
         """The new text that ``token`` completes ('' while a character is incomplete)."""
         self.tokens.append(token)
-        before = self._text(self.prefix, self.read)
-        after = self._text(self.prefix)
-        if len(after) > len(before) and not after.endswith("\ufffd"):
+        new = self._unread()
+        if new and not new.endswith("\ufffd"):
             self.prefix, self.read = self.read, len(self.tokens)
-            return after[len(before):]
+            return new
         return ""
 
     def flush(self) -> str:
         """Whatever is left undecoded at the end."""
-        before = self._text(self.prefix, self.read)
-        after = self._text(self.prefix)
+        new = self._unread()
         self.read = len(self.tokens)
-        return after[len(before):]
+        return new
