@@ -6,11 +6,18 @@ from functools import cached_property
 
 
 def quiet_transformers() -> None:
-    """Hide transformers' weight-loading bars and warnings; latentstack shows its own progress."""
+    """Hide transformers' weight-loading bars and warnings; latentstack shows its own progress.
+
+    Also the FutureWarning transformers raises each time PEFT reads its deprecated
+    ``is_gradient_checkpointing`` (on every adapter attach or load): not the user's concern.
+    """
+    import warnings
+
     from transformers.utils import logging
 
     logging.set_verbosity_error()
     logging.disable_progress_bar()
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
 
 def load_tokenizer(path: object) -> object:

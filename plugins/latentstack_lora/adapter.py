@@ -8,10 +8,7 @@ so loading onto another base model is an error instead of silent garbage.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +17,6 @@ import attrs
 from latentstack.atomic import atomic_dir
 from latentstack.errors import CorruptFileError, ModelMismatchError
 from latentstack.interfaces import Adapter, AdapterConfig
-
-
-@contextlib.contextmanager
-def _quiet_peft() -> Iterator[None]:
-    """PEFT reads transformers' deprecated ``is_gradient_checkpointing`` on every wrap; not the user's concern."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
-        yield
 
 
 @attrs.frozen(kw_only=True)
@@ -54,8 +43,7 @@ class LoraAdapter(Adapter):
         c = self.config
         peft_config = PeftLoraConfig(r=c.rank, lora_alpha=c.alpha, lora_dropout=c.dropout,
                                      target_modules=list(c.targets), modules_to_save=list(c.modules_to_save) or None)
-        with _quiet_peft():
-            return get_peft_model(model, peft_config)
+        return get_peft_model(model, peft_config)
 
     def save(self, model: Any, path: str | Path, base_fingerprint: str = "") -> None:
         """PEFT's files plus latentstack.json (base fingerprint), atomically."""
@@ -85,8 +73,7 @@ class LoraAdapter(Adapter):
 
         path = self.check_base(path, base_fingerprint)
         try:
-            with _quiet_peft():
-                return PeftModel.from_pretrained(model, path, adapter_name=adapter_name, is_trainable=trainable)
+            return PeftModel.from_pretrained(model, path, adapter_name=adapter_name, is_trainable=trainable)
         except (RuntimeError, ValueError, KeyError) as exc:
             msg = f"the adapter at {path} does not fit this base model: {str(exc).splitlines()[0]}"
             raise ModelMismatchError(msg) from exc
