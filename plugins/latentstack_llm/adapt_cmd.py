@@ -34,11 +34,13 @@ def adapt() -> None:
 @click.option("--max-length", default=DEFAULTS.max_length, show_default=True, help="Tokens per example (prompt cut from the left).")
 @click.option("--limit", type=int, default=None, help="Use only the first N examples.")
 @click.option("--seed", default=DEFAULTS.seed, show_default=True)
+@click.option("--save-dtype", type=click.Choice(["float32", "bfloat16", "float16"]), default=DEFAULTS.save_dtype,
+              show_default=True, help="Dtype of the saved adapter weights (bf16: half the bytes, same answers here).")
 @click.option("--init-adapter", default="", type=click.Path(file_okay=False),
               help="Go on training this saved adapter (its rank and targets) instead of a fresh one.")
 def sft(data: str, out: Path, model: str, rank: int, alpha: float, targets: str, epochs: int, lr: float,
         batch_size: int, grad_accum: int, dropout: float, max_length: int, limit: int | None, seed: int,
-        init_adapter: str) -> None:
+        save_dtype: str, init_adapter: str) -> None:
     """Supervised fine-tuning with a LoRA adapter; loss on the reply tokens only."""
     from latentstack import get_generator
     from latentstack.data.sft import load_sft
@@ -47,7 +49,7 @@ def sft(data: str, out: Path, model: str, rank: int, alpha: float, targets: str,
     examples = load_sft(data)[:limit]
     config = SftConfig(rank=rank, alpha=alpha, targets=tuple(t.strip() for t in targets.split(",") if t.strip()),
                        epochs=epochs, lr=lr, batch_size=batch_size, grad_accum=grad_accum, dropout=dropout,
-                       max_length=max_length, seed=seed, init_adapter=init_adapter)
+                       max_length=max_length, seed=seed, save_dtype=save_dtype, init_adapter=init_adapter)
     gen = get_generator("llm", model=model)
     report = train_sft(gen, examples, out, config)
     share = report["adapter_bytes"] / model_bytes(gen)

@@ -27,8 +27,8 @@ ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "d
 class SftConfig:
     """Adapter shape and training schedule."""
 
-    rank: int = attrs.field(default=8, validator=attrs.validators.gt(0))
-    alpha: float = attrs.field(default=16.0, validator=attrs.validators.gt(0))
+    rank: int = attrs.field(default=16, validator=attrs.validators.gt(0))  # rank 8: F1 0.532, 16: 0.554 (README)
+    alpha: float = attrs.field(default=32.0, validator=attrs.validators.gt(0))
     dropout: float = 0.0  # 0 lets PEFT skip a dropout copy of every adapted input: 26% faster, 2 GB less here
     targets: tuple[str, ...] = attrs.field(default=ALL_LINEAR, converter=tuple)
     epochs: int = attrs.field(default=1, validator=attrs.validators.gt(0))
@@ -39,6 +39,7 @@ class SftConfig:
     max_length: int = attrs.field(default=512, validator=attrs.validators.gt(8))
     seed: int = 0
     mode: str = attrs.field(default="lora", validator=attrs.validators.in_(("lora", "full")))
+    save_dtype: str = attrs.field(default="bfloat16", validator=attrs.validators.in_(("float32", "bfloat16", "float16")))
     init_adapter: str = ""  # go on training this saved adapter (its own rank and targets) instead of a fresh one
 
 
@@ -169,14 +170,14 @@ def train_sft(generator: Any, examples: list[list[dict[str, str]]], out: str | P
         log(f"epoch {epoch + 1}: mean loss {np.mean(losses):.4f}")
         if lora is not None and not max_steps:
             lora.save(model, out.with_name(out.name + "-checkpoints") / f"epoch-{epoch + 1}",
-                      base_fingerprint=fingerprint)
+                      base_fingerprint=fingerprint, dtype=config.save_dtype)
         if max_steps and step >= max_steps:
             break
     model.eval()
     report = {"examples": len(rows), "trainable_params": trainable, "total_params": total,
               "train_s": round(time.perf_counter() - start, 1), "history": history, "config": attrs.asdict(config)}
     if lora is not None and not max_steps:
-        lora.save(model, out, base_fingerprint=fingerprint)
+        lora.save(model, out, base_fingerprint=fingerprint, dtype=config.save_dtype)
         from latentstack.atomic import write_json
 
         write_json(out / "training.json", report)

@@ -15,8 +15,24 @@ from typing import Any
 import attrs
 
 from latentstack.atomic import atomic_dir
-from latentstack.errors import CorruptFileError, ModelMismatchError
+from latentstack.errors import CorruptFileError, InputError, ModelMismatchError
 from latentstack.interfaces import Adapter, AdapterConfig
+
+SAVE_DTYPES = ("float32", "bfloat16", "float16")
+
+
+def cast_safetensors(file: Path, dtype: str) -> None:
+    """Rewrite a safetensors file with its floating-point tensors cast to ``dtype`` (metadata kept)."""
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    target = getattr(torch, dtype)
+    with safe_open(str(file), framework="pt") as fh:
+        metadata = fh.metadata()
+        tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118 - safe_open has no __iter__
+    tensors = {k: v.to(target) if v.is_floating_point() else v for k, v in tensors.items()}
+    save_file(tensors, str(file), metadata=metadata)
 
 
 @attrs.frozen(kw_only=True)
@@ -45,12 +61,22 @@ class LoraAdapter(Adapter):
                                      target_modules=list(c.targets), modules_to_save=list(c.modules_to_save) or None)
         return get_peft_model(model, peft_config)
 
-    def save(self, model: Any, path: str | Path, base_fingerprint: str = "") -> None:
-        """PEFT's files plus latentstack.json (base fingerprint), atomically."""
+    def save(self, model: Any, path: str | Path, base_fingerprint: str = "", dtype: str = "float32") -> None:
+        """PEFT's files plus latentstack.json (base fingerprint), atomically.
+
+        ``dtype`` "bfloat16" or "float16" stores the adapter's floating-point weights at half
+        the bytes; PEFT casts them back to the model's dtype when it loads them.
+        """
+        if dtype not in SAVE_DTYPES:
+            msg = f"cannot save an adapter as {dtype!r}; choose one of {', '.join(SAVE_DTYPES)}"
+            raise InputError(msg)
         with atomic_dir(path) as tmp:
             model.save_pretrained(tmp)
+            if dtype != "float32":
+                cast_safetensors(tmp / "adapter_model.safetensors", dtype)
             (tmp / "latentstack.json").write_text(json.dumps(
-                {"adapter": self.name, "config": self.config.to_dict(), "base_fingerprint": base_fingerprint}, indent=2))
+                {"adapter": self.name, "config": self.config.to_dict(), "base_fingerprint": base_fingerprint,
+                 "saved_dtype": dtype}, indent=2))
 
     def check_base(self, path: str | Path, base_fingerprint: str = "") -> Path:
         """The adapter folder, checked to be one and to belong to this base model."""

@@ -60,3 +60,28 @@ def test_sft_suite_measures_both_modes(tmp_path: Path, tiny_llama_dir: Path) -> 
     rows = {r["method"]: r["timing"] for r in json.loads(out.stdout)["results"]}
     assert rows["lora"]["trainable_share"] < rows["full"]["trainable_share"] == 1.0
     assert rows["full"]["peak_rss_mb"] > 0
+
+
+def test_rag_suite_with_adapter_runs_base_and_adapter_side_by_side(tmp_path: Path, tiny_llama_dir: Path,
+                                                                    tiny_bert_dir: Path) -> None:
+    from latentstack_llm.generator import LlmGenerator
+    from latentstack_llm.sft import SftConfig, train_sft
+
+    examples = [[{"role": "user", "content": f"question {i}"}, {"role": "assistant", "content": "zebra zebra [1]"}]
+                for i in range(8)]
+    train_sft(LlmGenerator.from_options(model=str(tiny_llama_dir)), examples, tmp_path / "ad",
+              SftConfig(rank=4, epochs=3, lr=5e-2, batch_size=2))
+    data = tmp_path / "squad.json"
+    data.write_text(json.dumps(SQUAD))
+    common = ["-q", "bench", "rag", "--data", str(data), "--model", str(tiny_llama_dir), "--retriever-model",
+              str(tiny_bert_dir), "--methods", "oracle", "--adapter", str(tmp_path / "ad"), "--json", "--out",
+              str(tmp_path)]
+    out = run_cli(*common, "--answers", str(tmp_path / "answers.jsonl"), check=True)
+    obj = json.loads(out.stdout)
+    assert [r["method"] for r in obj["results"]] == ["oracle", "oracle+adapter"]
+    answers = [json.loads(line) for line in (tmp_path / "answers.jsonl").read_text().splitlines()]
+    replies = {m: [a["reply"] for a in answers if a["method"] == m] for m in ("oracle", "oracle+adapter")}
+    assert replies["oracle"] != replies["oracle+adapter"]  # the adapter really was switched on for its rows
+    only = json.loads(run_cli(*common, "--adapter-only", check=True).stdout)
+    assert [r["method"] for r in only["results"]] == ["oracle+adapter"]
+    assert only["results"][0]["metrics"] == obj["results"][1]["metrics"]

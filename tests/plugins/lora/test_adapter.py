@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from latentstack.errors import CorruptFileError, ModelMismatchError
+from latentstack.errors import CorruptFileError, InputError, ModelMismatchError
 from latentstack_lora.adapter import LoraAdapter
 
 
@@ -71,3 +71,30 @@ def test_wrong_base_and_bad_folder(tiny_bert_dir: Path, tmp_path: Path) -> None:
         adapter.load(tiny(tiny_bert_dir), tmp_path / "ad", base_fingerprint="fp-b")
     with pytest.raises(CorruptFileError, match="adapter_config"):
         adapter.load(tiny(tiny_bert_dir), tmp_path)
+
+
+def test_save_bf16_halves_bytes_and_loads(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """A bf16 save stores the adapter at about half the bytes and loads back to (nearly) the same outputs."""
+    from safetensors import safe_open
+
+    adapter = LoraAdapter.from_options(rank=8)
+    model = adapter.attach(tiny(tiny_bert_dir))
+    perturb(model)
+    model.eval()
+    with torch.no_grad():
+        adapted = model(**batch()).last_hidden_state
+    adapter.save(model, tmp_path / "fp32", base_fingerprint="fp-a")
+    adapter.save(model, tmp_path / "bf16", base_fingerprint="fp-a", dtype="bfloat16")
+    size = {d: (tmp_path / d / "adapter_model.safetensors").stat().st_size for d in ("fp32", "bf16")}
+    assert size["bf16"] < 0.6 * size["fp32"]
+    with safe_open(str(tmp_path / "bf16" / "adapter_model.safetensors"), framework="pt") as fh:
+        assert {fh.get_tensor(k).dtype for k in fh.keys()} == {torch.bfloat16}  # noqa: SIM118
+    again = adapter.load(tiny(tiny_bert_dir), tmp_path / "bf16", base_fingerprint="fp-a").eval()
+    assert {p.dtype for n, p in again.named_parameters() if "lora_" in n} == {torch.float32}
+    with torch.no_grad():
+        out = again(**batch()).last_hidden_state
+    assert not torch.equal(out, adapted)  # really rounded, yet close
+    torch.testing.assert_close(out, adapted, atol=0.05, rtol=0.02)
+    with pytest.raises(InputError, match="int8"):
+        adapter.save(model, tmp_path / "bad", dtype="int8")
+    assert not (tmp_path / "bad").exists()

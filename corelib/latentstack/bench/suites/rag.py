@@ -3,7 +3,10 @@
 Every method answers the same seeded sample of questions with the same generator:
 ``closed-book`` (the question alone), ``rag`` (dense top-k passages from a Collection
 over every paragraph), ``rag-hybrid`` (dense + BM25, z-score fused) and ``oracle``
-(the gold paragraph as the only passage). Answers are scored with SQuAD's exact match
+(the gold paragraph as the only passage). With ``--adapter DIR`` every method runs twice
+in the same process, on the base model and as ``METHOD+adapter`` with the LoRA adapter
+switched on, so the post-training gain is measured on the same questions and retrieval
+(``--adapter-only`` skips the base rows). Answers are scored with SQuAD's exact match
 and token F1 after answer post-processing (``short``), and without it (``*_raw``).
 """
 
@@ -57,14 +60,18 @@ def closed_prepared(q: Question) -> Any:
 
 
 def run_method(method: str, questions: list[Question], pipelines: dict[str, Any], paragraphs: dict[str, Any],
-               answers: list[dict[str, Any]] | None = None) -> MethodResult:
-    """Answer every question one way; score answers, citations and speed (each answer appended to ``answers``)."""
+               answers: list[dict[str, Any]] | None = None, label: str = "") -> MethodResult:
+    """Answer every question one way; score answers, citations and speed (each answer appended to ``answers``).
+
+    ``label`` names the result (default: the method), e.g. ``rag+adapter``.
+    """
+    label = label or method
     pipeline = pipelines["rag-hybrid" if method == "rag-hybrid" else "rag"]
     gen = pipeline.generator
     rows: list[dict[str, float]] = []
     gen_s = ret_s = 0.0
     new_tokens = prompt_tokens = 0
-    for q in progress(questions, desc=method, unit="q"):
+    for q in progress(questions, desc=label, unit="q"):
         if method == "closed-book":
             prepared = closed_prepared(q)
         elif method == "oracle":
@@ -93,7 +100,7 @@ def run_method(method: str, questions: list[Question], pipelines: dict[str, Any]
             "unknown": float(answer.short.lower().startswith("i don't know")),
         })
         if answers is not None:
-            answers.append({"method": method, "question_id": q.id, "question": q.text, "gold": list(q.answers),
+            answers.append({"method": label, "question_id": q.id, "question": q.text, "gold": list(q.answers),
                             "reply": reply, "short": answer.short, **rows[-1]})
     n = len(questions)
     metrics = {k: statistics.fmean(r[k] for r in rows) for k in rows[0]}
@@ -107,7 +114,7 @@ def run_method(method: str, questions: list[Question], pipelines: dict[str, Any]
     timing = {"s_per_answer": (gen_s + ret_s) / n, "retrieval_s_per_q": ret_s / n,
               "tokens_per_s": new_tokens / gen_s if gen_s else 0.0, "prompt_tokens_mean": prompt_tokens / n,
               "new_tokens_mean": new_tokens / n}
-    return MethodResult(method, {k: round(v, 4) for k, v in metrics.items()},
+    return MethodResult(label, {k: round(v, 4) for k, v in metrics.items()},
                         {k: round(v, 4) for k, v in timing.items()})
 
 
@@ -121,7 +128,9 @@ def rag_chart(report: BenchReport, path: Path) -> None:
 @bench.command("rag")
 @bench_options(DEFAULT)
 @click.option("--model", default="smollm2-135m-instruct", show_default=True, help="Generator model.")
-@click.option("--adapter", default="", help="A LoRA adapter folder for the generator (post-training, end to end).")
+@click.option("--adapter", default="",
+              help="A LoRA adapter folder: each method runs on the base model and again as METHOD+adapter.")
+@click.option("--adapter-only", is_flag=True, help="With --adapter, skip the base-model rows.")
 @click.option("--dtype", type=click.Choice(["float32", "bfloat16"]), default="float32", show_default=True)
 @click.option("--retriever-model", default="minilm", show_default=True, help="Encoder of the dense index.")
 @click.option("-k", "k", default=3, show_default=True, help="Passages retrieved for the rag methods.")
@@ -130,8 +139,8 @@ def rag_chart(report: BenchReport, path: Path) -> None:
 @click.option("--answers", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write every answer (question, gold, reply, scores) to this JSONL file.")
 @suite
-def rag(data: str, methods: str, limit: int | None, seed: int, model: str, adapter: str, dtype: str,
-        retriever_model: str, k: int, half: str, answers: Path | None) -> BenchReport:
+def rag(data: str, methods: str, limit: int | None, seed: int, model: str, adapter: str, adapter_only: bool,
+        dtype: str, retriever_model: str, k: int, half: str, answers: Path | None) -> BenchReport:
     """Exact match and F1 of closed-book, RAG and gold-passage answers on a SQuAD file."""
     from latentstack import get_generator
     from latentstack.rag import RagConfig, RagPipeline
@@ -153,7 +162,10 @@ def rag(data: str, methods: str, limit: int | None, seed: int, model: str, adapt
                          params={"model": model, "adapter": adapter or "none", "dtype": dtype, "k": k, "half": half,
                                  "seed": seed, "retriever": f"{retriever_model} mean, exact", "max_new_tokens": 48})
     rows: list[dict[str, Any]] = []
-    report.results = [run_method(m, questions, pipelines, paragraphs, rows) for m in chosen]
+    for use in ([] if adapter_only or not adapter else [""]) + ([adapter] if adapter else [""]):
+        gen.use_adapter(use)
+        report.results += [run_method(m, questions, pipelines, paragraphs, rows, m + ("+adapter" if use else ""))
+                           for m in chosen]
     if answers is not None:
         from latentstack.atomic import atomic_file
 
