@@ -28,7 +28,8 @@ def _add_groups() -> None:
     """The core command groups (their heavy imports happen inside the commands; bench suites on first use)."""
     from latentstack.bench.cli import bench
     from latentstack.cli.classify_cmd import classify
-    from latentstack.cli.generate_cmd import ask, generate
+    from latentstack.cli.ask_cmd import ask, serve
+    from latentstack.cli.generate_cmd import generate
     from latentstack.cli.index_cmd import index, search
 
     cli.add_command(bench)
@@ -37,6 +38,7 @@ def _add_groups() -> None:
     cli.add_command(classify)
     cli.add_command(generate)
     cli.add_command(ask)
+    cli.add_command(serve)
 
 
 _add_groups()

@@ -1,0 +1,194 @@
+"""``latentstack ask`` (answers with sources from an index) and ``latentstack serve`` (a resident ask process).
+
+``ask`` first looks for a ``serve`` process started with the same index and settings and,
+when one answers, asks it over its socket: no torch import, no model load. Otherwise it
+loads the models itself.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from latentstack.cli.generate_cmd import GEN_OPTIONS, _emit, _generator, _with
+from latentstack.errors import InputError
+
+RAG_OPTIONS = [
+    click.option("-k", default=4, show_default=True, help="Passages to retrieve."),
+    click.option("--hybrid", is_flag=True, help="Retrieve with dense + BM25 fusion."),
+    click.option("--min-score", default=0.2, show_default=True, type=float,
+                 help="Below this best dense score the answer is 'I don't know'."),
+]
+
+
+def _settings(gen_name: str, model: str, adapter: str, dtype: str, k: int, hybrid: bool,
+              min_score: float) -> dict[str, Any]:
+    """What a server must have been started with to answer for this command line."""
+    return {"generator": gen_name, "model": model, "adapter": str(Path(adapter).resolve()) if adapter else "",
+            "dtype": dtype, "k": k, "hybrid": hybrid, "min_score": min_score}
+
+
+def _make_pipeline(directory: Path, gen_name: str, model: str, adapter: str, dtype: str, k: int, hybrid: bool,
+                   min_score: float) -> Callable[[Any], Any]:
+    """A builder of the pipeline; given the previous one it reuses its generator (the index reloaded)."""
+    def make(previous: Any) -> Any:
+        from latentstack.rag import RagConfig, RagPipeline
+        from latentstack.search import Collection
+
+        gen = previous.generator if previous is not None else _generator(gen_name, model, adapter, dtype)
+        return RagPipeline(Collection.load(directory), gen, RagConfig(k=k, hybrid=hybrid, min_score=min_score))
+    return make
+
+
+@click.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("question", required=False)
+@_with(GEN_OPTIONS)
+@_with(RAG_OPTIONS)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (answer, citations, passages).")
+@click.option("--no-server", is_flag=True, help="Load the models here even if a `latentstack serve` is running.")
+def ask(directory: Path, question: str | None, gen_name: str, model: str, adapter: str, dtype: str, stream: bool,
+        k: int, hybrid: bool, min_score: float, as_json: bool, no_server: bool) -> None:
+    """Answer QUESTION from the index in DIRECTORY, citing the passages used.
+
+    Without QUESTION, questions are read from standard input, one per line, and answered
+    in turn by the same loaded models (start-up is paid once; a blank line is skipped).
+    If `latentstack serve DIRECTORY` runs with the same options, it answers instead.
+    """
+    answerer = None if no_server else _server_answerer(directory, _settings(gen_name, model, adapter, dtype, k,
+                                                                             hybrid, min_score))
+    if answerer is None:
+        pipeline = _make_pipeline(directory, gen_name, model, adapter, dtype, k, hybrid, min_score)(None)
+        answerer = _local_answerer(pipeline)
+    for q in [question] if question is not None else _questions():
+        try:
+            _answer(answerer, q, stream=stream, as_json=as_json, min_score=min_score)
+        except InputError as exc:  # in stdin mode one bad question ends nothing
+            if question is not None:
+                raise
+            click.echo(f"Error: {exc}", err=True)
+
+
+@click.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_with(GEN_OPTIONS[:-1])
+@_with(RAG_OPTIONS)
+def serve(directory: Path, gen_name: str, model: str, adapter: str, dtype: str, k: int, hybrid: bool,
+          min_score: float) -> None:
+    """Keep the models for DIRECTORY loaded; `latentstack ask DIRECTORY` with the same options answers through it.
+
+    Runs until interrupted (Ctrl-C). The index is reloaded when its files change.
+    """
+    from latentstack.rag.server import AskServer, connect, socket_path
+
+    path = socket_path(directory, _settings(gen_name, model, adapter, dtype, k, hybrid, min_score))
+    live = connect(path)
+    if live is not None:
+        live.close()
+        msg = f"a server for {directory} with these options already runs (socket {path})"
+        raise click.ClickException(msg)
+    server = AskServer(path, directory, _make_pipeline(directory, gen_name, model, adapter, dtype, k, hybrid, min_score))
+    click.echo(f"serving {directory} on {path}; `latentstack ask {directory} ...` with the same options answers "
+               "through it. Ctrl-C stops it.", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def _questions() -> Iterator[str]:
+    """Questions from stdin, one per line (a `question>` prompt at a terminal); blank lines skipped."""
+    interactive = sys.stdin.isatty()
+    while True:
+        try:
+            line = click.prompt("question", prompt_suffix="> ", default="", show_default=False) if interactive \
+                else sys.stdin.readline()
+        except (EOFError, click.Abort):
+            return
+        if not interactive and not line:
+            return
+        if line.strip():
+            yield line.strip()
+
+
+Answerer = Callable[[str], tuple[Iterator[str], Callable[[], dict[str, Any]]]]
+
+
+def _local_answerer(pipeline: Any) -> Answerer:
+    """Answer with a pipeline in this process: (pieces of the reply, then the answer's JSON form)."""
+    def answer(question: str) -> tuple[Iterator[str], Callable[[], dict[str, Any]]]:
+        prepared = pipeline.prepare(question)
+        parts: list[str] = []
+        start = time.perf_counter()
+
+        def pieces() -> Iterator[str]:
+            for piece in pipeline.stream(prepared):
+                parts.append(piece)
+                yield piece
+
+        def finish() -> dict[str, Any]:
+            return pipeline.finish(prepared, "".join(parts), time.perf_counter() - start).to_dict()
+        return pieces(), finish
+    return answer
+
+
+def _server_answerer(directory: Path, settings: dict[str, Any]) -> Answerer | None:
+    """Answer through a running `latentstack serve` for these settings, or None if none answers."""
+    from latentstack.progress import log
+    from latentstack.rag.server import ask_server, connect, socket_path
+
+    path = socket_path(directory, settings)
+    probe = connect(path)
+    if probe is None:
+        return None
+    probe.close()
+    log(f"answering through the server on {path}")
+
+    def answer(question: str) -> tuple[Iterator[str], Callable[[], dict[str, Any]]]:
+        sock = connect(path)
+        if sock is None:
+            msg = f"the server on {path} stopped; ask again (the models will load here) or restart it"
+            raise click.ClickException(msg)
+        final: dict[str, Any] = {}
+
+        def pieces() -> Iterator[str]:
+            for msg in ask_server(sock, question):
+                if "token" in msg:
+                    yield msg["token"]
+                else:
+                    final.update(msg["answer"])
+        return pieces(), lambda: final
+    return answer
+
+
+def _answer(answerer: Answerer, question: str, *, stream: bool, as_json: bool, min_score: float) -> None:
+    """Answer one question and print it with its sources (or as one JSON line)."""
+    pieces, finish = answerer(question)
+    if as_json:
+        for _ in pieces:
+            pass
+        click.echo(json.dumps(finish()))
+        return
+    _emit(pieces, stream)
+    answer = finish()
+    if not answer["relevant"]:
+        click.echo(f"(nothing in the index matches the question: best score {answer['top_score']:.2f} "
+                   f"< {min_score})")
+        return
+    click.echo("\nSources:")
+    for c in answer["citations"]:
+        how = "" if c["how"] == "model" else " (answer found in this passage; the model cited none)"
+        title = f" ({c['title']})" if c["title"] else ""
+        click.echo(f"  [{c['number']}] {c['doc_id']}{title} chars {c['start']}-{c['end']}{how}")
+    if not answer["citations"]:
+        click.echo("  (the answer cites no passage)")
+    for p in answer["passages"]:
+        click.echo(f"  passage [{p['number']}] {p['doc_id']} score {p['score']:.3f}")

@@ -1,0 +1,154 @@
+"""A resident ``ask`` process: models loaded once, questions answered over a Unix socket.
+
+Starting Python with torch and transformers costs ~10 s on a small CPU before any model
+runs; ``latentstack serve INDEX`` pays that once, and ``latentstack ask INDEX`` with the
+same settings finds its socket and answers through it without importing torch at all.
+
+One socket per (index folder, generator settings, retrieval settings), under
+``$LATENTSTACK_HOME/run`` (mode 0700, socket 0600: only this user can connect). The
+protocol is JSON lines: the client sends ``{"question": ...}``; the server sends
+``{"token": ...}`` lines as the answer is generated, then ``{"answer": {...}}`` (the
+RagAnswer's JSON form) or ``{"error": {"type": ..., "message": ...}}``. Nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import socketserver
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from latentstack.errors import InputError, LatentstackError
+from latentstack.progress import log
+from latentstack.sources.base import latentstack_home
+
+MAX_REQUEST = 1 << 20  # bytes of one request line
+MAX_SOCKET_PATH = 104  # sun_path is 108 bytes on Linux, 104 on macOS
+
+
+def run_dir() -> Path:
+    """The private folder holding the sockets: ``$LATENTSTACK_HOME/run``."""
+    path = latentstack_home() / "run"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def socket_path(index_dir: str | Path, settings: dict[str, Any]) -> Path:
+    """The socket a server for this index and these settings listens on."""
+    key = json.dumps({"index": str(Path(index_dir).resolve()), **settings}, sort_keys=True)
+    path = run_dir() / f"ask-{hashlib.sha256(key.encode()).hexdigest()[:16]}.sock"
+    if len(str(path).encode()) > MAX_SOCKET_PATH:
+        msg = (f"the socket path {path} is longer than the {MAX_SOCKET_PATH} bytes Unix sockets allow: "
+               "set LATENTSTACK_HOME to a shorter folder")
+        raise InputError(msg)
+    return path
+
+
+def index_stamp(index_dir: str | Path) -> tuple[int, ...]:
+    """Modification times of the index's files: a change means the collection must be reloaded."""
+    return tuple(sorted(p.stat().st_mtime_ns for p in Path(index_dir).iterdir() if p.is_file()))
+
+
+class AskServer(socketserver.UnixStreamServer):
+    """Answers one connection at a time with ``pipeline`` (rebuilt by ``reload`` when the index changes)."""
+
+    def __init__(self, path: Path, index_dir: Path, make_pipeline: Any) -> None:
+        self.index_dir, self.make_pipeline = index_dir, make_pipeline
+        self.pipeline, self.stamp = make_pipeline(None), index_stamp(index_dir)
+        if path.exists():
+            path.unlink()  # a stale socket (its server is gone, or the caller checked it does not answer)
+        super().__init__(str(path), AskHandler)
+        path.chmod(0o600)
+        self.path = path
+
+    def current_pipeline(self) -> Any:
+        """The pipeline, its collection reloaded if the index folder changed since it was loaded."""
+        stamp = index_stamp(self.index_dir)
+        if stamp != self.stamp:
+            self.pipeline, self.stamp = self.make_pipeline(self.pipeline), stamp
+        return self.pipeline
+
+    def server_close(self) -> None:
+        """Close and remove the socket file."""
+        super().server_close()
+        self.path.unlink(missing_ok=True)
+
+
+class AskHandler(socketserver.StreamRequestHandler):
+    """One request: a question in, tokens and the answer out."""
+
+    def handle(self) -> None:
+        """Read one JSON line, stream the answer back."""
+        try:
+            line = self.rfile.readline(MAX_REQUEST)
+            if not line:
+                return  # a probe (``ask`` checking that a server answers) or a client gone
+            question = json.loads(line)["question"]
+            pipeline = self.server.current_pipeline()
+            prepared = pipeline.prepare(question)
+            start, parts = time.perf_counter(), []
+            for piece in pipeline.stream(prepared):
+                parts.append(piece)
+                self._send({"token": piece})
+            answer = pipeline.finish(prepared, "".join(parts), time.perf_counter() - start)
+            self._send({"answer": answer.to_dict()})
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the client went away; the next one is served
+        except (ValueError, KeyError, TypeError, LatentstackError) as exc:
+            kind = type(exc).__name__ if isinstance(exc, LatentstackError) else "InputError"
+            self._error(kind, str(exc) or "bad request: send {\"question\": ...}")
+        except Exception as exc:  # a bug must not leave the client waiting: report it both ways
+            log(f"ask server: {type(exc).__name__}: {exc}")
+            self._error("ServerError", f"the server failed: {type(exc).__name__}: {exc}")
+
+    def _send(self, obj: dict[str, Any]) -> None:
+        self.wfile.write((json.dumps(obj) + "\n").encode("utf-8"))
+        self.wfile.flush()
+
+    def _error(self, kind: str, message: str) -> None:
+        """Tell the client what went wrong, if it is still there."""
+        try:
+            self._send({"error": {"type": kind, "message": message}})
+        except OSError:
+            pass
+
+
+class ServerError(LatentstackError):
+    """The server answered with an error."""
+
+
+def connect(path: Path, timeout: float = 1.0) -> socket.socket | None:
+    """A connection to the server at ``path``, or None when none answers there."""
+    if not path.exists():
+        return None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(str(path))
+    except OSError:
+        sock.close()
+        return None
+    sock.settimeout(None)
+    return sock
+
+
+def ask_server(sock: socket.socket, question: str) -> Iterator[dict[str, Any]]:
+    """Send ``question``; yield the server's messages (tokens, then the answer). Errors are raised."""
+    with sock, sock.makefile("rwb") as fh:
+        fh.write((json.dumps({"question": question}) + "\n").encode("utf-8"))
+        fh.flush()
+        for line in fh:
+            msg = json.loads(line)
+            if "error" in msg:
+                err = msg["error"]
+                raise (InputError if err.get("type") == "InputError" else ServerError)(err.get("message", ""))
+            yield msg
+            if "answer" in msg:
+                return
+    msg = "the ask server closed the connection before answering; see its log"
+    raise ServerError(msg)
+
