@@ -32,7 +32,9 @@ def cast_safetensors(file: Path, dtype: str) -> None:
         metadata = fh.metadata()
         tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118 - safe_open has no __iter__
     tensors = {k: v.to(target) if v.is_floating_point() else v for k, v in tensors.items()}
+    mode = file.stat().st_mode
     save_file(tensors, str(file), metadata=metadata)
+    file.chmod(mode)  # safetensors writes 0600; keep the mode the first save gave it
 
 
 @attrs.frozen(kw_only=True)
