@@ -8,6 +8,7 @@ loads the models itself.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -96,12 +97,13 @@ def serve(directory: Path, gen_name: str, model: str, adapter: str, dtype: str, 
     server = AskServer(path, directory, _make_pipeline(directory, gen_name, model, adapter, dtype, k, hybrid, min_score))
     click.echo(f"serving {directory} on {path}; `latentstack ask {directory} ...` with the same options answers "
                "through it. Ctrl-C stops it.", err=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `kill` stops it as cleanly as Ctrl-C
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        server.server_close()  # removes the socket
 
 
 def _questions() -> Iterator[str]:

@@ -53,12 +53,23 @@ def index_stamp(index_dir: str | Path) -> tuple[int, ...]:
     return tuple(sorted(p.stat().st_mtime_ns for p in Path(index_dir).iterdir() if p.is_file()))
 
 
+def warm_up(pipeline: Any) -> None:
+    """Run the embedder and one generated token once, so the models (loaded lazily) are in memory
+    and the first client does not pay for loading them."""
+    from latentstack.interfaces import GenerationConfig
+
+    pipeline.collection.embedder.embed_many(["warm up"])
+    for _ in pipeline.generator.stream([{"role": "user", "content": "hi"}], GenerationConfig(max_new_tokens=1)):
+        pass
+
+
 class AskServer(socketserver.UnixStreamServer):
     """Answers one connection at a time with ``pipeline`` (rebuilt by ``reload`` when the index changes)."""
 
     def __init__(self, path: Path, index_dir: Path, make_pipeline: Any) -> None:
         self.index_dir, self.make_pipeline = index_dir, make_pipeline
         self.pipeline, self.stamp = make_pipeline(None), index_stamp(index_dir)
+        warm_up(self.pipeline)
         if path.exists():
             path.unlink()  # a stale socket (its server is gone, or the caller checked it does not answer)
         super().__init__(str(path), AskHandler)
