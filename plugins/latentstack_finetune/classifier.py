@@ -23,7 +23,12 @@ FORMAT = 1
 
 @attrs.frozen(kw_only=True)
 class FinetuneConfig(ClassifierConfig):
-    """Model, mode and the training recipe. ``lr`` None means 5e-5 (full) or 1e-3 (lora)."""
+    """Model, mode and the training recipe.
+
+    ``lr`` None means 5e-5 (full) or 1e-3 (lora). ``pooling`` None means ``mean`` for lora
+    (a linear head on the masked mean, see mean_head.py) and ``cls`` for full (transformers'
+    sequence-classification head on [CLS] through BERT's pooler, which full training adapts).
+    """
 
     model: str = "minilm"
     mode: str = attrs.field(default="lora", validator=attrs.validators.in_(("full", "lora")))
@@ -34,6 +39,7 @@ class FinetuneConfig(ClassifierConfig):
     rank: int = 8
     alpha: float = 16.0
     targets: tuple[str, ...] = attrs.field(default=("query", "value"), converter=tuple)
+    pooling: str | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.in_(("cls", "mean"))))
     val_fraction: float = attrs.field(default=0.1, validator=[attrs.validators.ge(0.0), attrs.validators.lt(0.5)])
     patience: int = 1
     weight_decay: float = 0.01
@@ -57,22 +63,47 @@ class FinetuneClassifier(LocalModel, Classifier):
         self.net: Any = None
         self.report: dict[str, Any] = {}
 
-    def _base(self) -> Any:
+    @property
+    def pooling(self) -> str:
+        """The head's pooling: the configured one, else ``mean`` for lora and ``cls`` for full."""
+        return self.config.pooling or ("mean" if self.config.mode == "lora" else "cls")
+
+    def _network(self, adapter: Path | None = None) -> Any:
+        """The classification network in fp32 (a half checkpoint must not train in half).
+
+        For lora, a fresh adapter is attached, or the saved one at ``adapter`` loaded.
+        """
         import torch
-        from transformers import AutoModelForSequenceClassification
+        from transformers import AutoModel, AutoModelForSequenceClassification
 
         from latentstack.hf import quiet_transformers
 
         quiet_transformers()
-        return AutoModelForSequenceClassification.from_pretrained(  # fp32: a half checkpoint must not train in half
-            self.resolved.path, dtype=torch.float32, num_labels=len(self.classes),
-            id2label=dict(enumerate(self.classes)), label2id={c: i for i, c in enumerate(self.classes)})
+        path, n = self.resolved.path, len(self.classes)
+        if self.pooling == "cls":
+            model = AutoModelForSequenceClassification.from_pretrained(
+                path, dtype=torch.float32, num_labels=n, id2label=dict(enumerate(self.classes)),
+                label2id={c: i for i, c in enumerate(self.classes)})
+            return self._with_adapter(model, adapter)
+        from latentstack_finetune.mean_head import MeanPoolClassifier
+
+        encoder = AutoModel.from_pretrained(path, dtype=torch.float32, add_pooling_layer=False)
+        return MeanPoolClassifier(self._with_adapter(encoder, adapter), encoder.config.hidden_size, n)
+
+    def _with_adapter(self, model: Any, adapter: Path | None) -> Any:
+        """``model`` as it is (full), with a fresh LoRA adapter, or with the saved one."""
+        if self.config.mode != "lora":
+            return model
+        if adapter is None:
+            return self._adapter().attach(model)
+        return self._adapter().load(model, adapter, base_fingerprint=self.resolved.fingerprint())
 
     def _adapter(self) -> Any:
         from latentstack import get_adapter
 
         c = self.config
-        return get_adapter("lora", rank=c.rank, alpha=c.alpha, targets=c.targets, modules_to_save=("classifier",))
+        keep = ("classifier",) if self.pooling == "cls" else ()  # the mean head lives outside the encoder
+        return get_adapter("lora", rank=c.rank, alpha=c.alpha, targets=c.targets, modules_to_save=keep)
 
     @cached_property
     def torch_device(self) -> str:
@@ -106,9 +137,8 @@ class FinetuneClassifier(LocalModel, Classifier):
             tr_t, va_t, tr_y, va_y = train_test_split(texts, y, test_size=c.val_fraction, stratify=y, random_state=c.seed)
         else:
             tr_t, va_t, tr_y, va_y = texts, [], y, np.array([], dtype=int)
-        model = self._base()
+        model = self._network()
         if c.mode == "lora":
-            model = self._adapter().attach(model)
             model._latentstack_trained = {n for n, p in model.named_parameters() if p.requires_grad}
         self.net = model.to(self.torch_device)
         lr = c.lr or (5e-5 if c.mode == "full" else 1e-3)
@@ -160,8 +190,11 @@ class FinetuneClassifier(LocalModel, Classifier):
             msg = "nothing to save: train the classifier first"
             raise InputError(msg)
         with atomic_dir(path) as tmp:
-            if self.config.mode == "lora":
+            if self.config.mode == "lora" and self.pooling == "cls":
                 self._adapter().save(self.net, tmp / "adapter", base_fingerprint=self.resolved.fingerprint())
+            elif self.config.mode == "lora":  # a plain encoder adapter, and the head beside it
+                self._adapter().save(self.net.encoder, tmp / "adapter", base_fingerprint=self.resolved.fingerprint())
+                save_file(self.net.head_state(), tmp / "head.safetensors")
             else:
                 save_file({k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()},
                       tmp / "model.safetensors")
@@ -184,16 +217,16 @@ class FinetuneClassifier(LocalModel, Classifier):
         if manifest.get("classifier") != cls.name:
             msg = f"{path} holds a {manifest.get('classifier')!r} classifier, not {cls.name!r}"
             raise CorruptFileError(msg)
-        clf = cls.from_options(**manifest["config"])
+        clf = cls.from_options(**{"pooling": "cls", **manifest["config"]})  # folders saved before pooling: [CLS]
         clf.classes = manifest["classes"]
         if clf.resolved.fingerprint() != manifest["base_fingerprint"]:
             msg = (f"{path} was fine-tuned from a base model with fingerprint {manifest['base_fingerprint']}, but "
                    f"{clf.config.model!r} is now {clf.resolved.fingerprint()}; install the original base model")
             raise ModelMismatchError(msg)
-        model = clf._base()
-        if clf.config.mode == "lora":
-            model = clf._adapter().load(model, path / "adapter", base_fingerprint=manifest["base_fingerprint"])
-        else:
+        model = clf._network(path / "adapter" if clf.config.mode == "lora" else None)
+        if clf.config.mode == "lora" and clf.pooling == "mean":
+            model.head.load_state_dict({k.removeprefix("head."): v for k, v in load_file(path / "head.safetensors").items()})
+        elif clf.config.mode != "lora":
             model.load_state_dict(load_file(path / "model.safetensors"))
         clf.net = model.eval().to(clf.torch_device)
         clf.report = manifest.get("report", {})

@@ -23,6 +23,26 @@ class TestLora(ClassifierContract):
                                                batch_size=4, val_fraction=0.0, patience=99)
 
 
+class TestLoraCls(ClassifierContract):
+    """LoRA with transformers' [CLS] head (the head saved inside the adapter)."""
+
+    @pytest.fixture
+    def classifier(self, tiny_bert_dir: Path) -> FinetuneClassifier:
+        """Untrained, [CLS] pooling."""
+        return FinetuneClassifier.from_options(model=str(tiny_bert_dir), mode="lora", pooling="cls", epochs=15,
+                                               lr=1e-2, batch_size=4, val_fraction=0.0, patience=99)
+
+
+class TestFullMean(ClassifierContract):
+    """Full fine-tuning with the mean-pooling head."""
+
+    @pytest.fixture
+    def classifier(self, tiny_bert_dir: Path) -> FinetuneClassifier:
+        """Untrained, all weights, mean pooling."""
+        return FinetuneClassifier.from_options(model=str(tiny_bert_dir), mode="full", pooling="mean", epochs=15,
+                                               lr=1e-3, batch_size=4, val_fraction=0.0, patience=99)
+
+
 class TestFull(ClassifierContract):
     """Full fine-tuning of a tiny BERT."""
 
@@ -44,6 +64,23 @@ def test_lora_saves_only_adapter(tiny_bert_dir: Path, tmp_path: Path) -> None:
     assert "adapter_model.safetensors" in names and "model.safetensors" not in names
     manifest = json.loads((tmp_path / "c" / "manifest.json").read_text())
     assert manifest["classes"] == ["ham", "spam"] and manifest["config"]["mode"] == "lora"
+    assert "head.safetensors" in names  # the mean head beside a plain encoder adapter
+
+
+def test_lora_adapter_is_a_plain_encoder_adapter(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """The classifier's adapter loads into the bert embedder and changes its vectors (and exports to ONNX)."""
+    import numpy as np
+
+    from latentstack import get_embedder
+
+    texts, labels = map(list, zip(*TRAIN))
+    clf = FinetuneClassifier.from_options(model=str(tiny_bert_dir), epochs=3, lr=5e-2, val_fraction=0.0)
+    clf.fit(texts, labels).save(tmp_path / "c")
+    plain = get_embedder("bert", model=str(tiny_bert_dir)).embed_many(texts[:4])
+    adapted = get_embedder("bert", model=str(tiny_bert_dir), adapter=str(tmp_path / "c" / "adapter")).embed_many(texts[:4])
+    assert plain.shape == adapted.shape and not np.allclose(plain, adapted, atol=1e-4)
+    again = FinetuneClassifier.load(tmp_path / "c")
+    np.testing.assert_allclose(again.predict_proba(texts), clf.predict_proba(texts), atol=1e-5)
 
 
 def test_other_base_model_is_refused(tiny_bert_dir: Path, tmp_path: Path) -> None:
@@ -59,3 +96,19 @@ def test_other_base_model_is_refused(tiny_bert_dir: Path, tmp_path: Path) -> Non
     save_tiny_bert(base, seed=3)
     with pytest.raises(ModelMismatchError, match="base model"):
         FinetuneClassifier.load(tmp_path / "c")
+
+
+def test_folder_saved_before_pooling_loads_as_cls(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """A manifest without ``pooling`` (saved before the mean head existed) loads with the [CLS] head it had."""
+    import numpy as np
+
+    texts, labels = map(list, zip(*TRAIN))
+    clf = FinetuneClassifier.from_options(model=str(tiny_bert_dir), pooling="cls", epochs=1, val_fraction=0.0)
+    clf.fit(texts, labels).save(tmp_path / "c")
+    manifest_file = tmp_path / "c" / "manifest.json"
+    manifest = json.loads(manifest_file.read_text())
+    del manifest["config"]["pooling"]
+    manifest_file.write_text(json.dumps(manifest))
+    again = FinetuneClassifier.load(tmp_path / "c")
+    assert again.pooling == "cls"
+    np.testing.assert_allclose(again.predict_proba(texts), clf.predict_proba(texts), atol=1e-5)
