@@ -46,3 +46,16 @@ def test_classify_errors(tmp_path) -> None:  # noqa: ANN001
     assert res.returncode != 0 and "not a saved classifier" in res.stderr
     res = run_cli("classify", "predict", str(out))
     assert res.returncode != 0 and "no texts" in res.stderr
+
+
+def test_finetune_pooling_option(tmp_path, tiny_bert_dir) -> None:  # noqa: ANN001
+    """`--method finetune` takes `--pooling`; without it lora uses the mean head (saved beside the adapter)."""
+    data = tmp_path / "d.tsv"
+    rows = [("ham", f"see you at lunch {i}") for i in range(6)] + [("spam", f"win a free prize now {i}") for i in range(6)]
+    data.write_text("split\tlabel\ttext\n" + "".join(f"train\t{lab}\t{t}\n" for lab, t in rows))
+    base = ["-q", "classify", "train", "--data", str(data), "--method", "finetune", "--model", str(tiny_bert_dir),
+            "--epochs", "1"]
+    run_cli(*base, "--out", str(tmp_path / "mean"), check=True)
+    run_cli(*base, "--pooling", "cls", "--out", str(tmp_path / "cls"), check=True)
+    assert (tmp_path / "mean" / "head.safetensors").exists() and not (tmp_path / "cls" / "head.safetensors").exists()
+    assert json.loads((tmp_path / "cls" / "manifest.json").read_text())["config"]["pooling"] == "cls"

@@ -32,7 +32,8 @@ def _data_options(fn: Any) -> Any:
 @click.option("--method", type=click.Choice(["linear", "finetune"]), default="linear", show_default=True)
 @click.option("--embedder", default="bert", show_default=True, help="linear: embedder for the features.")
 @click.option("--model", default="minilm", show_default=True)
-@click.option("--pooling", type=click.Choice(["cls", "mean"]), default="mean", show_default=True)
+@click.option("--pooling", type=click.Choice(["cls", "mean"]), default=None,
+              help="bert features: default mean. finetune head: default mean for lora, cls for full.")
 @click.option("--head", type=click.Choice(["linear", "logistic", "nb"]), default="logistic", show_default=True,
               help="linear: logistic regression (alias linear) or naive Bayes (tfidf features).")
 @click.option("--hybrid", is_flag=True, help="linear: put TF-IDF features beside the embedder's.")
@@ -55,11 +56,11 @@ def train(data: str, split: str, method: str, embedder: str, model: str, pooling
         msg = f"{data} has no split {split!r} (splits: {', '.join(sorted(splits))})"
         raise InputError(msg)
     if method == "linear":
-        options = {"model": model, "pooling": pooling} if embedder == "bert" else {}
+        options = {"model": model, "pooling": pooling or "mean"} if embedder == "bert" else {}
         clf = get_classifier("linear", embedder=embedder, embedder_options=options, hybrid=hybrid,
                              head="logistic" if head == "linear" else head, tune_threshold=tune_threshold, seed=seed)
     else:
-        clf = get_classifier("finetune", model=model, mode=mode, epochs=epochs, rank=rank, seed=seed)
+        clf = get_classifier("finetune", model=model, mode=mode, epochs=epochs, rank=rank, pooling=pooling, seed=seed)
     part = splits[split]
     clf.fit(part.texts, part.labels)
     clf.save(out)
