@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from latentstack_llm.sft import SftConfig
+from latentstack_llm.sft import SAVE_DTYPES, SftConfig
 
 DEFAULTS = SftConfig()  # the one place SFT defaults are written
 
@@ -34,7 +34,7 @@ def adapt() -> None:
 @click.option("--max-length", default=DEFAULTS.max_length, show_default=True, help="Tokens per example (prompt cut from the left).")
 @click.option("--limit", type=int, default=None, help="Use only the first N examples.")
 @click.option("--seed", default=DEFAULTS.seed, show_default=True)
-@click.option("--save-dtype", type=click.Choice(["float32", "bfloat16", "float16"]), default=DEFAULTS.save_dtype,
+@click.option("--save-dtype", type=click.Choice(SAVE_DTYPES), default=DEFAULTS.save_dtype,
               show_default=True, help="Dtype of the saved adapter weights (bf16: half the bytes, same answers here).")
 @click.option("--init-adapter", default="", type=click.Path(file_okay=False),
               help="Go on training this saved adapter (its rank and targets) instead of a fresh one.")

@@ -20,6 +20,7 @@ import attrs
 from latentstack.errors import InputError
 from latentstack.progress import log, progress
 
+SAVE_DTYPES = ("float32", "bfloat16", "float16")  # what the lora adapter can save its weights as
 ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
@@ -39,7 +40,7 @@ class SftConfig:
     max_length: int = attrs.field(default=512, validator=attrs.validators.gt(8))
     seed: int = 0
     mode: str = attrs.field(default="lora", validator=attrs.validators.in_(("lora", "full")))
-    save_dtype: str = attrs.field(default="bfloat16", validator=attrs.validators.in_(("float32", "bfloat16", "float16")))
+    save_dtype: str = attrs.field(default="bfloat16", validator=attrs.validators.in_(SAVE_DTYPES))
     init_adapter: str = ""  # go on training this saved adapter (its own rank and targets) instead of a fresh one
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import signal
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -127,18 +126,8 @@ Answerer = Callable[[str], tuple[Iterator[str], Callable[[], dict[str, Any]]]]
 def _local_answerer(pipeline: Any) -> Answerer:
     """Answer with a pipeline in this process: (pieces of the reply, then the answer's JSON form)."""
     def answer(question: str) -> tuple[Iterator[str], Callable[[], dict[str, Any]]]:
-        prepared = pipeline.prepare(question)
-        parts: list[str] = []
-        start = time.perf_counter()
-
-        def pieces() -> Iterator[str]:
-            for piece in pipeline.stream(prepared):
-                parts.append(piece)
-                yield piece
-
-        def finish() -> dict[str, Any]:
-            return pipeline.finish(prepared, "".join(parts), time.perf_counter() - start).to_dict()
-        return pieces(), finish
+        stream = pipeline.answer_stream(pipeline.prepare(question))
+        return iter(stream), lambda: stream.finish().to_dict()
     return answer
 
 

@@ -123,9 +123,37 @@ class RagPipeline:
         return RagAnswer(prepared.question, answer, short, reply, citations, prepared.passages,
                          prepared.relevant, prepared.top_score, timing)
 
+    def answer_stream(self, prepared: Prepared) -> AnswerStream:
+        """The reply to ``prepared`` as it is written; its ``finish()`` then gives the cited answer."""
+        return AnswerStream(self, prepared)
+
     def ask(self, question: str) -> RagAnswer:
         """Search, prompt, generate and cite, in one call."""
-        prepared = self.prepare(question)
+        stream = self.answer_stream(self.prepare(question))
+        for _ in stream:
+            pass
+        return stream.finish()
+
+
+class AnswerStream:
+    """Pieces of one reply as the generator writes them, kept so that ``finish()`` can parse the whole.
+
+    Iterate it once (the pieces are what ``RagPipeline.stream`` yields); ``seconds`` is the time
+    from the first piece asked for to the last one given.
+    """
+
+    def __init__(self, pipeline: RagPipeline, prepared: Prepared) -> None:
+        self.pipeline, self.prepared = pipeline, prepared
+        self.parts: list[str] = []
+        self.seconds = 0.0
+
+    def __iter__(self) -> Iterator[str]:
         start = time.perf_counter()
-        reply = "".join(self.stream(prepared))
-        return self.finish(prepared, reply, time.perf_counter() - start)
+        for piece in self.pipeline.stream(self.prepared):
+            self.parts.append(piece)
+            yield piece
+        self.seconds = time.perf_counter() - start
+
+    def finish(self) -> RagAnswer:
+        """The finished reply parsed into an answer with citations."""
+        return self.pipeline.finish(self.prepared, "".join(self.parts), self.seconds)

@@ -17,7 +17,6 @@ import hashlib
 import json
 import socket
 import socketserver
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -64,7 +63,7 @@ def warm_up(pipeline: Any) -> None:
 
 
 class AskServer(socketserver.UnixStreamServer):
-    """Answers one connection at a time with ``pipeline`` (rebuilt by ``reload`` when the index changes)."""
+    """Answers one connection at a time with ``pipeline`` (rebuilt by ``current_pipeline`` when the index changes)."""
 
     def __init__(self, path: Path, index_dir: Path, make_pipeline: Any) -> None:
         self.index_dir, self.make_pipeline = index_dir, make_pipeline
@@ -100,13 +99,10 @@ class AskHandler(socketserver.StreamRequestHandler):
                 return  # a probe (``ask`` checking that a server answers) or a client gone
             question = json.loads(line)["question"]
             pipeline = self.server.current_pipeline()
-            prepared = pipeline.prepare(question)
-            start, parts = time.perf_counter(), []
-            for piece in pipeline.stream(prepared):
-                parts.append(piece)
+            stream = pipeline.answer_stream(pipeline.prepare(question))
+            for piece in stream:
                 self._send({"token": piece})
-            answer = pipeline.finish(prepared, "".join(parts), time.perf_counter() - start)
-            self._send({"answer": answer.to_dict()})
+            self._send({"answer": stream.finish().to_dict()})
         except (BrokenPipeError, ConnectionResetError):
             return  # the client went away; the next one is served
         except (ValueError, KeyError, TypeError, LatentstackError) as exc:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import statistics
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -78,11 +77,10 @@ def run_method(method: str, questions: list[Question], pipelines: dict[str, Any]
             prepared = oracle_prepared(pipeline, paragraphs, q)
         else:
             prepared = pipeline.prepare(q.text)
-        start = time.perf_counter()
-        reply = "".join(pipeline.stream(prepared))
-        took = time.perf_counter() - start
-        answer = pipeline.finish(prepared, reply, took)
-        gen_s += took
+        stream = pipeline.answer_stream(prepared)
+        reply = "".join(stream)
+        answer = stream.finish()
+        gen_s += stream.seconds
         ret_s += prepared.retrieval_s
         new_tokens += gen.count_tokens(reply) if reply else 0
         if prepared.messages:
@@ -162,7 +160,8 @@ def rag(data: str, methods: str, limit: int | None, seed: int, model: str, adapt
                          params={"model": model, "adapter": adapter or "none", "dtype": dtype, "k": k, "half": half,
                                  "seed": seed, "retriever": f"{retriever_model} mean, exact", "max_new_tokens": 48})
     rows: list[dict[str, Any]] = []
-    for use in ([] if adapter_only or not adapter else [""]) + ([adapter] if adapter else [""]):
+    uses = [adapter] if adapter_only else ["", adapter] if adapter else [""]  # "": the base model
+    for use in uses:
         gen.use_adapter(use)
         report.results += [run_method(m, questions, pipelines, paragraphs, rows, m + ("+adapter" if use else ""))
                            for m in chosen]
