@@ -25,6 +25,9 @@ FORMAT = 1
 class FinetuneConfig(ClassifierConfig):
     """Model, mode and the training recipe.
 
+    ``epochs`` is a cap: the epoch kept is the best on the validation split (see training.py).
+    None means 6 for lora, whose adapter learns more slowly (with 3 its best validation epoch
+    on SMS spam was the last one, so the cap decided, not validation), and 3 for full.
     ``lr`` None means 5e-5 (full) or 1e-3 (lora). ``pooling`` None means ``mean`` for lora
     (a linear head on the masked mean, see mean_head.py) and ``cls`` for full (transformers'
     sequence-classification head on [CLS] through BERT's pooler, which full training adapts).
@@ -32,7 +35,7 @@ class FinetuneConfig(ClassifierConfig):
 
     model: str = "minilm"
     mode: str = attrs.field(default="lora", validator=attrs.validators.in_(("full", "lora")))
-    epochs: int = attrs.field(default=3, validator=attrs.validators.gt(0))
+    epochs: int | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.gt(0)))
     lr: float | None = None
     batch_size: int = attrs.field(default=16, validator=attrs.validators.gt(0))
     max_length: int = attrs.field(default=128, validator=attrs.validators.gt(1))
@@ -142,13 +145,15 @@ class FinetuneClassifier(LocalModel, Classifier):
             model._latentstack_trained = {n for n, p in model.named_parameters() if p.requires_grad}
         self.net = model.to(self.torch_device)
         lr = c.lr or (5e-5 if c.mode == "full" else 1e-3)
+        epochs = c.epochs or (3 if c.mode == "full" else 6)
         trainable, total = self.parameter_counts()
         log(f"finetune ({c.mode}): {trainable:,} of {total:,} parameters trainable ({100 * trainable / total:.2f}%)")
         t0 = time.perf_counter()
-        result = train(model, self.encode, list(tr_t), np.asarray(tr_y), list(va_t), np.asarray(va_y), epochs=c.epochs,
+        result = train(model, self.encode, list(tr_t), np.asarray(tr_y), list(va_t), np.asarray(va_y), epochs=epochs,
                        lr=lr, batch_size=c.batch_size, seed=c.seed, weight_decay=c.weight_decay, warmup=c.warmup,
-                       patience=c.patience, predict=lambda t: self.predict_proba(t).argmax(axis=1))
-        self.report = {**result, "train_s": time.perf_counter() - t0, "trainable": trainable, "total": total, "lr": lr}
+                       patience=c.patience, predict_proba=self.predict_proba)
+        self.report = {**result, "train_s": time.perf_counter() - t0, "trainable": trainable, "total": total, "lr": lr,
+                       "epochs": epochs}
         torch.set_grad_enabled(True)
         return self
 

@@ -39,13 +39,14 @@ def _data_options(fn: Any) -> Any:
 @click.option("--hybrid", is_flag=True, help="linear: put TF-IDF features beside the embedder's.")
 @click.option("--tune-threshold", is_flag=True, help="linear, two classes: tune the decision cut for minority F1.")
 @click.option("--mode", type=click.Choice(["lora", "full"]), default="lora", show_default=True, help="finetune.")
-@click.option("--epochs", type=int, default=3, show_default=True, help="finetune (early stopping on validation).")
+@click.option("--epochs", type=int, default=None,
+              help="finetune: most epochs, the best on validation kept [default: 6 for lora, 3 for full].")
 @click.option("--rank", type=int, default=8, show_default=True, help="finetune --mode lora.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 @_data_options
 def train(data: str, split: str, method: str, embedder: str, model: str, pooling: str, head: str, hybrid: bool,
-          tune_threshold: bool, mode: str, epochs: int, rank: int, seed: int, out: Path, text_col: str,
+          tune_threshold: bool, mode: str, epochs: int | None, rank: int, seed: int, out: Path, text_col: str,
           label_col: str, split_col: str) -> None:
     """Train a classifier on one split of a labeled file and save it to OUT."""
     from latentstack import get_classifier

@@ -31,7 +31,7 @@ METHODS: dict[str, tuple[str, dict[str, Any]]] = {
                                              "class_weight": "balanced", "c": 10.0}),
     "llm-mean+linear": ("linear", {"embedder": "llm", "embedder_options": {"pooling": "mean"}}),
     "hybrid+linear": ("linear", {"embedder": "bert", "embedder_options": {"pooling": "mean"}, "hybrid": True}),
-    "finetune-lora": ("finetune", {"mode": "lora", "epochs": 3, "rank": 8}),
+    "finetune-lora": ("finetune", {"mode": "lora", "rank": 8}),  # up to 6 epochs, the best on validation kept
     "finetune-full": ("finetune", {"mode": "full", "epochs": 2}),
 }
 DEFAULT = ",".join(METHODS)

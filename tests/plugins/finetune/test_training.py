@@ -1,0 +1,82 @@
+"""The finetune training loop's epoch choice: macro-F1 first, validation loss on a tie, weights restored."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import f1_score, log_loss
+
+from latentstack_finetune.training import better, train, validation_score
+
+
+def test_validation_score_is_macro_f1_and_cross_entropy() -> None:
+    y = np.array([0, 0, 1, 1, 1])
+    proba = np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.3, 0.7], [0.6, 0.4]])
+    f1, loss = validation_score(y, proba)
+    assert f1 == pytest.approx(f1_score(y, proba.argmax(axis=1), average="macro"))
+    assert loss == pytest.approx(log_loss(y, proba))
+
+
+def test_tie_on_f1_goes_to_lower_loss() -> None:
+    assert better((0.95, 0.10), (0.95, 0.20))
+    assert not better((0.95, 0.30), (0.95, 0.20))
+    assert better((0.96, 0.90), (0.95, 0.10))  # F1 first, however unsure
+    assert not better((0.94, 0.01), (0.95, 0.10))
+    assert better((0.5, 1.0), None)
+
+
+class Net(torch.nn.Module):
+    """A tiny trainable model in the shape train() expects: keyword inputs, labels -> .loss."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = torch.nn.Linear(2, 2)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> Any:
+        return SimpleNamespace(loss=torch.nn.functional.cross_entropy(self.lin(x), labels))
+
+
+def run(losses: list[float], patience: int) -> tuple[dict[str, Any], Net, list[torch.Tensor]]:
+    """Train Net for len(losses) epochs; validation is always right (a macro-F1 tie) with these losses in turn."""
+    torch.manual_seed(0)
+    net, snapshots, calls = Net(), [], iter(losses)
+    val_y = np.array([0, 0, 1, 1])
+
+    def predict_proba(_texts: list[str]) -> np.ndarray:
+        snapshots.append(net.lin.weight.detach().clone())
+        p = float(np.exp(-next(calls)))
+        return np.array([[p, 1 - p], [p, 1 - p], [1 - p, p], [1 - p, p]])
+
+    feats = {str(i): torch.tensor([float(i % 2), 1.0]) for i in range(8)}
+    encode = lambda texts: {"x": torch.stack([feats[t] for t in texts])}  # noqa: E731
+    report = train(net, encode, list(feats), np.array([i % 2 for i in range(8)]), ["a", "b", "c", "d"], val_y,
+                   epochs=len(losses), lr=0.1, batch_size=4, seed=0, weight_decay=0.0, warmup=0.0,
+                   patience=patience, predict_proba=predict_proba)
+    return report, net, snapshots
+
+
+def test_a_tie_with_lower_loss_is_kept_and_its_weights_restored() -> None:
+    report, net, snaps = run([0.5, 0.2, 0.4], patience=5)
+    assert report["best_epoch"] == 2
+    assert [round(h["val_loss"], 3) for h in report["history"]] == [0.5, 0.2, 0.4]
+    assert [h["val_macro_f1"] for h in report["history"]] == [1.0, 1.0, 1.0]
+    assert torch.equal(net.lin.weight, snaps[1]) and not torch.equal(net.lin.weight, snaps[2])
+
+
+def test_patience_counts_epochs_without_improvement() -> None:
+    report, _, _ = run([0.2, 0.3, 0.4, 0.1], patience=1)
+    assert len(report["history"]) == 3 and report["best_epoch"] == 1
+
+
+def test_without_validation_the_last_epoch_stays() -> None:
+    torch.manual_seed(0)
+    net = Net()
+    feats = {str(i): torch.tensor([float(i % 2), 1.0]) for i in range(8)}
+    report = train(net, lambda t: {"x": torch.stack([feats[s] for s in t])}, list(feats),
+                   np.array([i % 2 for i in range(8)]), [], np.array([], dtype=int), epochs=3, lr=0.1, batch_size=4,
+                   seed=0, weight_decay=0.0, warmup=0.0, patience=0, predict_proba=lambda _t: np.zeros((0, 2)))
+    assert report["best_epoch"] == 3 and len(report["history"]) == 3 and report["best_val_macro_f1"] is None
