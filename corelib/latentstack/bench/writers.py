@@ -9,9 +9,10 @@ from latentstack.atomic import atomic_file, write_json
 from latentstack.bench.report import BenchReport
 
 
-def _fmt(value: object) -> str:
+def _fmt(value: object, digits: str = ".4f") -> str:
+    """Scores to 4 decimals; timings to 3 significant digits below 10 (2.56 s, not 2.5600); larger to one decimal."""
     if isinstance(value, float):
-        return f"{value:.4f}" if abs(value) < 10 else f"{value:,.1f}"
+        return f"{value:{digits}}" if abs(value) < 10 else f"{value:,.1f}"
     return str(value)
 
 
@@ -28,7 +29,7 @@ def markdown(report: BenchReport) -> str:
     ]
     for r in report.results:
         cells = [r.method] + [_fmt(r.metrics.get(k, "")) for k in metric_keys]
-        cells += [_fmt(r.timing.get(k, "")) for k in timing_keys]
+        cells += [_fmt(r.timing.get(k, ""), ".3g") for k in timing_keys]
         lines.append("| " + " | ".join(cells) + " |")
     env = report.env
     lines += ["", f"Environment: Python {env.get('python')}, torch {env.get('torch', '-')}, "
