@@ -28,6 +28,8 @@ class FinetuneConfig(ClassifierConfig):
     ``epochs`` is a cap: the epoch kept is the best on the validation split (see training.py).
     None means 6 for lora, whose adapter learns more slowly (with 3 its best validation epoch
     on SMS spam was the last one, so the cap decided, not validation), and 3 for full.
+    ``group_by_length`` batches texts of similar token length together (as transformers'
+    Trainer option of that name), so short texts are not padded to a long one's length.
     ``lr`` None means 5e-5 (full) or 1e-3 (lora). ``pooling`` None means ``mean`` for lora
     (a linear head on the masked mean, see mean_head.py) and ``cls`` for full (transformers'
     sequence-classification head on [CLS] through BERT's pooler, which full training adapts).
@@ -45,6 +47,7 @@ class FinetuneConfig(ClassifierConfig):
     pooling: str | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.in_(("cls", "mean"))))
     val_fraction: float = attrs.field(default=0.1, validator=[attrs.validators.ge(0.0), attrs.validators.lt(0.5)])
     patience: int = 1
+    group_by_length: bool = False
     weight_decay: float = 0.01
     warmup: float = 0.1
     device: str = attrs.field(default="cpu", validator=attrs.validators.in_(("cpu", "cuda", "auto")))
@@ -149,9 +152,13 @@ class FinetuneClassifier(LocalModel, Classifier):
         trainable, total = self.parameter_counts()
         log(f"finetune ({c.mode}): {trainable:,} of {total:,} parameters trainable ({100 * trainable / total:.2f}%)")
         t0 = time.perf_counter()
+        lengths = None
+        if c.group_by_length:
+            ids = self.tokenizer(list(tr_t), truncation=True, max_length=c.max_length)["input_ids"]
+            lengths = np.array([len(i) for i in ids])
         result = train(model, self.encode, list(tr_t), np.asarray(tr_y), list(va_t), np.asarray(va_y), epochs=epochs,
                        lr=lr, batch_size=c.batch_size, seed=c.seed, weight_decay=c.weight_decay, warmup=c.warmup,
-                       patience=c.patience, predict_proba=self.predict_proba)
+                       patience=c.patience, predict_proba=self.predict_proba, lengths=lengths)
         self.report = {**result, "train_s": time.perf_counter() - t0, "trainable": trainable, "total": total, "lr": lr,
                        "epochs": epochs}
         torch.set_grad_enabled(True)

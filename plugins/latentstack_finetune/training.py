@@ -57,13 +57,33 @@ def better(score: tuple[float, float], best: tuple[float, float] | None) -> bool
     return score[1] < best[1]
 
 
+def batches_for_epoch(rng: np.random.Generator, n: int, batch_size: int,
+                      lengths: np.ndarray | None = None) -> list[np.ndarray]:
+    """Shuffled batches of indices; with ``lengths``, batches of similar length (less padding).
+
+    Length grouping as transformers' ``group_by_length``: shuffle, cut into mega-batches of
+    50 batches, sort each by length, cut into batches, then shuffle the batches' order.
+    """
+    order = rng.permutation(n)
+    if lengths is None:
+        return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+    mega = 50 * batch_size
+    batches = []
+    for a in range(0, n, mega):
+        chunk = order[a : a + mega]
+        chunk = chunk[np.argsort(-lengths[chunk], kind="stable")]
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
 def train(model: Any, encode: Callable[[Sequence[str]], dict[str, Any]], texts: list[str], y: np.ndarray,
           val_texts: list[str], val_y: np.ndarray, *, epochs: int, lr: float, batch_size: int, seed: int,
           weight_decay: float, warmup: float, patience: int,
-          predict_proba: Callable[[list[str]], np.ndarray]) -> dict[str, Any]:
+          predict_proba: Callable[[list[str]], np.ndarray], lengths: np.ndarray | None = None) -> dict[str, Any]:
     """Train ``model`` (only its parameters with requires_grad); restore the best epoch's weights.
 
     Without a validation split every epoch counts as better and the last one is kept.
+    ``lengths`` (one per training text) groups batches by length, see batches_for_epoch.
     """
     import torch
 
@@ -75,8 +95,7 @@ def train(model: Any, encode: Callable[[Sequence[str]], dict[str, Any]], texts: 
     best, best_epoch, best_state, bad, history = None, 0, None, 0, []
     for epoch in range(epochs):
         model.train()
-        order = rng.permutation(len(texts))
-        batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        batches = batches_for_epoch(rng, len(texts), batch_size, lengths)
         bar = progress(batches, desc=f"epoch {epoch + 1}/{epochs}", unit="batch")
         losses = []
         for idx in bar:

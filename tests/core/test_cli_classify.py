@@ -56,6 +56,7 @@ def test_finetune_pooling_option(tmp_path, tiny_bert_dir) -> None:  # noqa: ANN0
     base = ["-q", "classify", "train", "--data", str(data), "--method", "finetune", "--model", str(tiny_bert_dir),
             "--epochs", "1"]
     run_cli(*base, "--out", str(tmp_path / "mean"), check=True)
-    run_cli(*base, "--pooling", "cls", "--out", str(tmp_path / "cls"), check=True)
+    run_cli(*base, "--pooling", "cls", "--group-by-length", "--out", str(tmp_path / "cls"), check=True)
     assert (tmp_path / "mean" / "head.safetensors").exists() and not (tmp_path / "cls" / "head.safetensors").exists()
-    assert json.loads((tmp_path / "cls" / "manifest.json").read_text())["config"]["pooling"] == "cls"
+    config = json.loads((tmp_path / "cls" / "manifest.json").read_text())["config"]
+    assert config["pooling"] == "cls" and config["group_by_length"] is True

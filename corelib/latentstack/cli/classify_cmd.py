@@ -42,11 +42,13 @@ def _data_options(fn: Any) -> Any:
 @click.option("--epochs", type=int, default=None,
               help="finetune: most epochs, the best on validation kept [default: 6 for lora, 3 for full].")
 @click.option("--rank", type=int, default=8, show_default=True, help="finetune --mode lora.")
+@click.option("--group-by-length", is_flag=True,
+              help="finetune: batch texts of similar length together (less padding, about 2x faster epochs here).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 @_data_options
 def train(data: str, split: str, method: str, embedder: str, model: str, pooling: str, head: str, hybrid: bool,
-          tune_threshold: bool, mode: str, epochs: int | None, rank: int, seed: int, out: Path, text_col: str,
+          tune_threshold: bool, mode: str, epochs: int | None, rank: int, group_by_length: bool, seed: int, out: Path, text_col: str,
           label_col: str, split_col: str) -> None:
     """Train a classifier on one split of a labeled file and save it to OUT."""
     from latentstack import get_classifier
@@ -61,7 +63,8 @@ def train(data: str, split: str, method: str, embedder: str, model: str, pooling
         clf = get_classifier("linear", embedder=embedder, embedder_options=options, hybrid=hybrid,
                              head="logistic" if head == "linear" else head, tune_threshold=tune_threshold, seed=seed)
     else:
-        clf = get_classifier("finetune", model=model, mode=mode, epochs=epochs, rank=rank, pooling=pooling, seed=seed)
+        clf = get_classifier("finetune", model=model, mode=mode, epochs=epochs, rank=rank, pooling=pooling,
+                             group_by_length=group_by_length, seed=seed)
     part = splits[split]
     clf.fit(part.texts, part.labels)
     clf.save(out)

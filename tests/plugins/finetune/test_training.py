@@ -10,7 +10,7 @@ import pytest
 import torch
 from sklearn.metrics import f1_score, log_loss
 
-from latentstack_finetune.training import better, train, validation_score
+from latentstack_finetune.training import batches_for_epoch, better, train, validation_score
 
 
 def test_validation_score_is_macro_f1_and_cross_entropy() -> None:
@@ -80,3 +80,22 @@ def test_without_validation_the_last_epoch_stays() -> None:
                    np.array([i % 2 for i in range(8)]), [], np.array([], dtype=int), epochs=3, lr=0.1, batch_size=4,
                    seed=0, weight_decay=0.0, warmup=0.0, patience=0, predict_proba=lambda _t: np.zeros((0, 2)))
     assert report["best_epoch"] == 3 and len(report["history"]) == 3 and report["best_val_macro_f1"] is None
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_batches_cover_every_index_once_and_repeat_with_the_seed(grouped: bool) -> None:
+    lengths = np.random.default_rng(1).integers(1, 128, size=1003) if grouped else None
+    batches = batches_for_epoch(np.random.default_rng(0), 1003, 16, lengths)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(1003))
+    assert max(len(b) for b in batches) == 16
+    again = batches_for_epoch(np.random.default_rng(0), 1003, 16, lengths)
+    assert all(np.array_equal(a, b) for a, b in zip(batches, again, strict=True))
+
+
+def test_length_grouping_cuts_padding_and_keeps_batches_shuffled() -> None:
+    lengths = np.random.default_rng(1).integers(1, 128, size=4000)
+    padded = {g: sum(len(b) * lengths[b].max() for b in batches_for_epoch(np.random.default_rng(0), 4000, 16, lengths if g else None))
+              for g in (False, True)}
+    assert padded[True] < 0.7 * padded[False]
+    first = [lengths[b].max() for b in batches_for_epoch(np.random.default_rng(0), 4000, 16, lengths)[:20]]
+    assert first != sorted(first, reverse=True)  # batch order is shuffled, not long-to-short
