@@ -15,7 +15,6 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 import onnx
 from onnxruntime.quantization import QuantType, quantize_dynamic
 
