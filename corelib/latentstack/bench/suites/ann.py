@@ -145,7 +145,7 @@ def ann(n: int, dim: int, queries: int, clusters: int, single: int, methods: str
         mem = index.nbytes()
         for setting in sweeps:
             index.set_search(**setting)
-            b, s, hits = _qps(lambda x: index.search_batch(x, 10), q, single)
+            b, s, hits = _qps(lambda x, idx=index: idx.search_batch(x, 10), q, single)  # bound now: `del index` below
             found = np.array([[h.id for h in hs] + [-1] * (10 - len(hs)) for hs in hits])
             label = factory + "".join(f" {k}={v}" for k, v in setting.items())
             report.results.append(MethodResult(label, {"recall@10": round(recall_at(found, truth), 4)}, {
