@@ -64,10 +64,8 @@ def _torch_model(bert: Any, config: ExportConfig) -> Any:
     """The encoder with eager attention (and the adapter merged), for tracing."""
     from transformers import AutoModel
 
-    from latentstack.hf import quiet_transformers
     from latentstack.registry import get_registry
 
-    quiet_transformers()
     model = AutoModel.from_pretrained(bert.resolved.path, attn_implementation="eager")
     if config.adapter:
         lora = get_registry().create("adapter", "lora")
