@@ -9,7 +9,6 @@ of each against torch fp32. Writes benchmarks/results/int8-attention.json.
 
     .venv/bin/python benchmarks/int8_attention_probe.py
 """
-import csv
 import tempfile
 import time
 import warnings
@@ -20,13 +19,15 @@ from onnxruntime.quantization import QuantType, quantize_dynamic
 
 from latentstack import get_embedder
 from latentstack.atomic import write_json
+from latentstack.data.labeled import load_labeled
+from latentstack.hf import quiet_transformers
 from latentstack_onnx.embedder import run_session, session
 from latentstack_onnx.export import ExportConfig, _export, _optimize, _quiet_logging, _torch_model, cosines
 from latentstack_onnx.graph import pooled_module
 
 warnings.filterwarnings("ignore")
-rows = csv.DictReader(open("benchmarks/data/sms-spam.tsv", encoding="utf-8"), delimiter="\t", quoting=csv.QUOTE_NONE)
-texts = [r["text"] for r in rows]
+quiet_transformers()
+texts = [t for part in load_labeled("benchmarks/data/sms-spam.tsv").values() for t in part.texts]  # as bench embed
 bert = get_embedder("bert", show_progress=False, batch_size=32)
 cfg = ExportConfig()
 tmp = Path(tempfile.mkdtemp())
