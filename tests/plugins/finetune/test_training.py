@@ -40,11 +40,14 @@ class Net(torch.nn.Module):
         return SimpleNamespace(loss=torch.nn.functional.cross_entropy(self.lin(x), labels))
 
 
-def run(losses: list[float], patience: int) -> tuple[dict[str, Any], Net, list[torch.Tensor]]:
-    """Train Net for len(losses) epochs; validation is always right (a macro-F1 tie) with these losses in turn."""
+def run(losses: list[float] | None, patience: int, epochs: int = 0) -> tuple[dict[str, Any], Net, list[torch.Tensor]]:
+    """Train Net for len(losses) epochs; validation is always right (a macro-F1 tie) with these losses in turn.
+
+    ``losses`` None: no validation split, ``epochs`` epochs.
+    """
     torch.manual_seed(0)
-    net, snapshots, calls = Net(), [], iter(losses)
-    val_y = np.array([0, 0, 1, 1])
+    net, snapshots, calls = Net(), [], iter(losses or [])
+    val_texts, val_y = (["a", "b", "c", "d"], np.array([0, 0, 1, 1])) if losses else ([], np.array([], dtype=int))
 
     def predict_proba(_texts: list[str]) -> np.ndarray:
         snapshots.append(net.lin.weight.detach().clone())
@@ -53,9 +56,9 @@ def run(losses: list[float], patience: int) -> tuple[dict[str, Any], Net, list[t
 
     feats = {str(i): torch.tensor([float(i % 2), 1.0]) for i in range(8)}
     encode = lambda texts: {"x": torch.stack([feats[t] for t in texts])}  # noqa: E731
-    report = train(net, encode, list(feats), np.array([i % 2 for i in range(8)]), ["a", "b", "c", "d"], val_y,
-                   epochs=len(losses), lr=0.1, batch_size=4, seed=0, weight_decay=0.0, warmup=0.0,
-                   patience=patience, predict_proba=predict_proba)
+    report = train(net, encode, list(feats), np.array([i % 2 for i in range(8)]), val_texts, val_y,
+                   epochs=len(losses) if losses else epochs, lr=0.1, batch_size=4, seed=0, weight_decay=0.0,
+                   warmup=0.0, patience=patience, predict_proba=predict_proba)
     return report, net, snapshots
 
 
@@ -73,13 +76,9 @@ def test_patience_counts_epochs_without_improvement() -> None:
 
 
 def test_without_validation_the_last_epoch_stays() -> None:
-    torch.manual_seed(0)
-    net = Net()
-    feats = {str(i): torch.tensor([float(i % 2), 1.0]) for i in range(8)}
-    report = train(net, lambda t: {"x": torch.stack([feats[s] for s in t])}, list(feats),
-                   np.array([i % 2 for i in range(8)]), [], np.array([], dtype=int), epochs=3, lr=0.1, batch_size=4,
-                   seed=0, weight_decay=0.0, warmup=0.0, patience=0, predict_proba=lambda _t: np.zeros((0, 2)))
+    report, _, snaps = run(None, patience=0, epochs=3)
     assert report["best_epoch"] == 3 and len(report["history"]) == 3 and report["best_val_macro_f1"] is None
+    assert snaps == []  # nothing was validated
 
 
 @pytest.mark.parametrize("grouped", [False, True])
