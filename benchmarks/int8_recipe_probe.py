@@ -1,0 +1,123 @@
+"""Which int8 recipe, if any, makes the ONNX encoder 2x our torch fp32 with parity on this CPU?
+
+`latentstack export onnx --int8` quantises the MatMuls of the fused graph dynamically,
+per output channel; the fused Attention op's QKV projection stays fp32. This measures,
+in one run on the vendored SMS texts at batch 32 (2 threads, two passes each,
+alternating), our torch fp32 `bert` embedder against:
+
+- the export's recipe;
+- the same with the QKV projection quantised too (onnxruntime's QAttention), everywhere
+  or everywhere but the last layer;
+- the graph optimised without the Attention fusion, every MatMul with a constant weight
+  quantised (so Q, K and V too), dynamically;
+- static quantisation, calibrated on 256 training texts: QDQ on the fused graph, and
+  QOperator (QLinearMatMul, uint8 activations) on the constant-weight MatMuls of the graph as
+  exported (onnxruntime's static quantiser fails on the optimised graphs' com.microsoft ops);
+
+with the cosine of each against torch fp32 (the export's floor: mean 0.99). Writes
+benchmarks/results/int8-recipes.json.
+
+    .venv/bin/python benchmarks/int8_recipe_probe.py
+"""
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType, quantize_dynamic,
+                                      quantize_static)
+from onnxruntime.transformers.fusion_options import FusionOptions
+from onnxruntime.transformers.optimizer import optimize_model
+
+from latentstack import get_embedder
+from latentstack.atomic import write_json
+from latentstack.data.labeled import load_labeled
+from latentstack.hf import quiet_transformers
+from latentstack_onnx.embedder import run_session, session
+from latentstack_onnx.export import ExportConfig, _export, _optimize, _quiet_logging, _torch_model, cosines
+from latentstack_onnx.graph import pooled_module
+
+FLOAT = {"DefaultTensorType": onnx.TensorProto.FLOAT}  # the fused graph's com.microsoft ops are float
+warnings.filterwarnings("ignore")
+quiet_transformers()
+parts = load_labeled("benchmarks/data/sms-spam.tsv")
+texts = [t for part in parts.values() for t in part.texts]  # as bench embed
+bert = get_embedder("bert", show_progress=False, batch_size=32)
+cfg = ExportConfig()
+tmp = Path(tempfile.mkdtemp())
+
+
+class Calibration(CalibrationDataReader):
+    """256 training texts in length-sorted batches of 32, as the embedder feeds them."""
+
+    def __init__(self) -> None:
+        calib = sorted(parts["train"].texts[:256], key=len)
+        enc = [bert.tokenizer(calib[i:i + 32], padding=True, truncation=True, max_length=256, return_tensors="np")
+               for i in range(0, len(calib), 32)]
+        self.batches = iter([{k: e[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")}
+                             for e in enc])
+
+    def get_next(self) -> dict | None:
+        return next(self.batches, None)
+
+
+def dynamic(ops: list[str], skip: list[str] = (), **extra: object) -> Callable[[Path, Path], None]:
+    return lambda src, dst: quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True,
+                                             op_types_to_quantize=ops, nodes_to_exclude=list(skip),
+                                             extra_options=FLOAT | extra)
+
+
+def static(fmt: QuantFormat, **extra: object) -> Callable[[Path, Path], None]:
+    return lambda src, dst: quantize_static(str(src), str(dst), Calibration(), quant_format=fmt, per_channel=True,
+                                            op_types_to_quantize=["MatMul"], activation_type=QuantType.QUInt8,
+                                            weight_type=QuantType.QInt8, extra_options=FLOAT | extra)
+
+
+with _quiet_logging():
+    plain, fused, unfused = tmp / "plain.onnx", tmp / "fused.onnx", tmp / "unfused.onnx"
+    _export(pooled_module(_torch_model(bert, cfg), cfg.pooling, cfg.normalize), bert.tokenizer, plain, cfg.opset)
+    no_attention = FusionOptions("bert")
+    no_attention.enable_attention = False
+    optimize_model(str(plain), model_type="bert", num_heads=12, hidden_size=384, opt_level=1,
+                   optimization_options=no_attention).save_model_to_file(str(unfused))
+    fused.write_bytes(plain.read_bytes())
+    _optimize(fused, 384, 12)
+    qkv = ["MatMul", "Attention"]
+    recipes = [("int8 MatMul, fused graph (the export's recipe)", fused, dynamic(["MatMul"])),
+               ("int8 MatMul + QAttention", fused, dynamic(qkv)),
+               ("int8 MatMul + QAttention but the last layer", fused, dynamic(qkv, ["Attention_5"])),
+               ("int8 constant-weight MatMuls, unfused attention", unfused, dynamic(["MatMul"], MatMulConstBOnly=True)),
+               ("static QDQ, fused graph", fused, static(QuantFormat.QDQ)),
+               ("static QOperator, graph not optimised", plain, static(QuantFormat.QOperator, MatMulConstBOnly=True))]
+    variants = {}
+    for name, src, quantize in recipes:
+        path = tmp / f"{len(variants)}.onnx"
+        quantize(src, path)
+        variants[name] = session(path, 2)
+speed: dict[str, list[float]] = {}
+cos: dict[str, list[float]] = {}
+bert.embed_many(texts[:64])
+for _ in range(2):
+    t = time.perf_counter()
+    ref = bert.embed_many(texts)
+    speed.setdefault("torch fp32", []).append(len(texts) / (time.perf_counter() - t))
+    for name, sess in variants.items():
+        t = time.perf_counter()
+        got = run_session(sess, bert.tokenizer, texts, 256, 32, 384)
+        speed.setdefault(name, []).append(len(texts) / (time.perf_counter() - t))
+        c = cosines(ref, got)
+        cos[name] = [float(c.mean()), float(c.min())]
+base = max(speed["torch fp32"])
+out = []
+for name, s in speed.items():
+    row = {"method": name, "texts_per_s": [round(x, 1) for x in s], "x_torch_fp32_best": round(max(s) / base, 2)}
+    if name in cos:
+        row |= {"cosine_mean": round(cos[name][0], 4), "cosine_min": round(cos[name][1], 4)}
+    out.append(row)
+    print(f"{name:50s} {' '.join(f'{x:6.1f}' for x in s)} texts/s  {row['x_torch_fp32_best']:.2f}x  "
+          f"cos {row.get('cosine_mean', 1):.4f} / {row.get('cosine_min', 1):.4f}")
+write_json(Path("benchmarks/results/int8-recipes.json"), {"texts": len(texts), "batch_size": 32, "threads": 2,
+                                                          "calibration_texts": 256, "results": out})
