@@ -29,6 +29,14 @@ def test_rag_suite_runs_every_method(tmp_path: Path, tiny_llama_dir: Path, tiny_
     assert abs(sum(a["f1"] for a in oracle) / len(oracle) - rows["oracle"]["metrics"]["f1"]) < 1e-4
 
 
+def test_rag_adapter_only_without_adapter_is_a_usage_error(tmp_path: Path) -> None:
+    data = tmp_path / "squad.json"
+    data.write_text(json.dumps(SQUAD))
+    out = run_cli("-q", "bench", "rag", "--data", str(data), "--adapter-only", "--json", "--out", str(tmp_path))
+    assert out.returncode == 2 and "--adapter-only" in out.stderr and "--adapter DIR" in out.stderr
+    assert out.stdout == "" and not (tmp_path / "rag.json").exists()
+
+
 def test_generate_suite_matches_plain_generate(tmp_path: Path, tiny_llama_dir: Path) -> None:
     out = run_cli("-q", "bench", "generate", "--model", str(tiny_llama_dir), "--methods",
                   "transformers-generate,llm,load-folder", "--repeats", "1", "--new-tokens", "8", "--json",

@@ -143,6 +143,9 @@ def rag(data: str, methods: str, limit: int | None, seed: int, model: str, adapt
     from latentstack import get_generator
     from latentstack.rag import RagConfig, RagPipeline
 
+    if adapter_only and not adapter:
+        raise click.UsageError("--adapter-only skips the base-model rows, so it needs --adapter DIR (a LoRA adapter "
+                               "folder from `latentstack adapt sft`); without it there would be nothing to run")
     chosen = split_methods(methods, METHODS)
     squad = load_squad(data)
     questions = squad.sample(200 if limit is None else limit, seed, half)
