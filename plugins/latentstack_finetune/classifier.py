@@ -74,6 +74,16 @@ class FinetuneClassifier(LocalModel, Classifier):
         """The head's pooling: the configured one, else ``mean`` for lora and ``cls`` for full."""
         return self.config.pooling or ("mean" if self.config.mode == "lora" else "cls")
 
+    @property
+    def lr(self) -> float:
+        """The configured learning rate, else 1e-3 for lora and 5e-5 for full."""
+        return self.config.lr or (1e-3 if self.config.mode == "lora" else 5e-5)
+
+    @property
+    def epochs(self) -> int:
+        """The configured epoch cap, else 6 for lora and 3 for full."""
+        return self.config.epochs or (6 if self.config.mode == "lora" else 3)
+
     def _network(self, adapter: Path | None = None) -> Any:
         """The classification network in fp32 (a half checkpoint must not train in half).
 
@@ -147,8 +157,6 @@ class FinetuneClassifier(LocalModel, Classifier):
         if c.mode == "lora":
             model._latentstack_trained = {n for n, p in model.named_parameters() if p.requires_grad}
         self.net = model.to(self.torch_device)
-        lr = c.lr or (5e-5 if c.mode == "full" else 1e-3)
-        epochs = c.epochs or (3 if c.mode == "full" else 6)
         trainable, total = self.parameter_counts()
         log(f"finetune ({c.mode}): {trainable:,} of {total:,} parameters trainable ({100 * trainable / total:.2f}%)")
         t0 = time.perf_counter()
@@ -156,11 +164,12 @@ class FinetuneClassifier(LocalModel, Classifier):
         if c.group_by_length:
             ids = self.tokenizer(list(tr_t), truncation=True, max_length=c.max_length)["input_ids"]
             lengths = np.array([len(i) for i in ids])
-        result = train(model, self.encode, list(tr_t), np.asarray(tr_y), list(va_t), np.asarray(va_y), epochs=epochs,
-                       lr=lr, batch_size=c.batch_size, seed=c.seed, weight_decay=c.weight_decay, warmup=c.warmup,
-                       patience=c.patience, predict_proba=self.predict_proba, lengths=lengths)
-        self.report = {**result, "train_s": time.perf_counter() - t0, "trainable": trainable, "total": total, "lr": lr,
-                       "epochs": epochs}
+        result = train(model, self.encode, list(tr_t), np.asarray(tr_y), list(va_t), np.asarray(va_y),
+                       epochs=self.epochs, lr=self.lr, batch_size=c.batch_size, seed=c.seed,
+                       weight_decay=c.weight_decay, warmup=c.warmup, patience=c.patience,
+                       predict_proba=self.predict_proba, lengths=lengths)
+        self.report = {**result, "train_s": time.perf_counter() - t0, "trainable": trainable, "total": total,
+                       "lr": self.lr, "epochs": self.epochs}
         torch.set_grad_enabled(True)
         return self
 
