@@ -27,16 +27,10 @@ def export() -> None:
 def onnx(model: str, adapter: str, pooling: str, max_length: int, int8: bool, no_optimize: bool,
          classifier: str | None, probe: str | None, out: Path) -> None:
     """Export a bert embedder (with an adapter merged) to ONNX; fails unless outputs match torch."""
-    from latentstack.errors import InputError
+    from latentstack.textfile import read_text
     from latentstack_onnx.export import ExportConfig, export_onnx
 
-    texts = None
-    if probe:
-        try:
-            texts = [line for line in Path(probe).read_text(encoding="utf-8").splitlines() if line.strip()]
-        except UnicodeDecodeError as exc:
-            msg = f"{probe} is not UTF-8 text"
-            raise InputError(msg) from exc
+    texts = [line for line in read_text(probe).splitlines() if line.strip()] if probe else None
     config = ExportConfig(model=model, adapter=adapter, pooling=pooling, max_length=max_length, int8=int8,
                           optimize=not no_optimize)
     manifest = export_onnx(config, out, texts, classifier)

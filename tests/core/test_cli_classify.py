@@ -46,6 +46,11 @@ def test_classify_errors(tmp_path) -> None:  # noqa: ANN001
     assert res.returncode != 0 and "not a saved classifier" in res.stderr
     res = run_cli("classify", "predict", str(out))
     assert res.returncode != 0 and "no texts" in res.stderr
+    utf16 = tmp_path / "texts.txt"
+    utf16.write_bytes("free prize\nsee you soon\n".encode("utf-16"))
+    res = run_cli("classify", "predict", str(out), "--from", str(utf16))
+    assert res.returncode == 1 and "UTF-16 byte order mark" in res.stderr and "iconv -f utf-16" in res.stderr
+    assert "Traceback" not in res.stderr
 
 
 def test_finetune_pooling_option(tmp_path, tiny_bert_dir) -> None:  # noqa: ANN001

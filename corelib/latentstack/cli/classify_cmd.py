@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from latentstack.errors import InputError
+from latentstack.textfile import read_text
 
 
 @click.group()
@@ -105,7 +106,7 @@ def predict(directory: Path, texts: tuple[str, ...], source: str | None, as_json
     """Label TEXTS (or the lines of --from) with a saved classifier."""
     items = list(texts)
     if source:
-        items += [line for line in Path(source).read_text(encoding="utf-8").splitlines() if line.strip()]
+        items += [line for line in read_text(source).splitlines() if line.strip()]
     if not items:
         msg = "no texts given: pass them as arguments or with --from FILE"
         raise InputError(msg)

@@ -13,6 +13,7 @@ from pathlib import Path
 import attrs
 
 from latentstack.errors import InputError
+from latentstack.textfile import read_text
 
 
 @attrs.frozen
@@ -27,14 +28,7 @@ class Labeled:
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
-    try:
-        raw = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        msg = f"{path} is not UTF-8 (byte {exc.start}); convert it, e.g. `iconv -f latin1 -t utf-8`"
-        raise InputError(msg) from exc
-    except OSError as exc:
-        msg = f"cannot read {path}: {exc.strerror}"
-        raise InputError(msg) from exc
+    raw = read_text(path)
     if path.suffix == ".jsonl":
         rows = []
         for n, line in enumerate(raw.splitlines(), start=1):

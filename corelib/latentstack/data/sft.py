@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from latentstack.errors import InputError
+from latentstack.textfile import read_text
 
 Messages = list[dict[str, str]]
 
@@ -43,11 +44,7 @@ def to_messages(row: object, where: str) -> Messages:
 def load_sft(path: str | Path) -> list[Messages]:
     """Read an SFT JSONL file; a bad line is an InputError naming the line."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        msg = f"cannot read {path} as UTF-8 text ({exc})"
-        raise InputError(msg) from exc
+    lines = read_text(path).splitlines()
     out = []
     for n, line in enumerate(lines, start=1):
         if not line.strip():

@@ -14,6 +14,7 @@ from pathlib import Path
 import attrs
 
 from latentstack.errors import InputError
+from latentstack.textfile import read_text
 
 
 @attrs.frozen
@@ -59,10 +60,11 @@ class Squad:
 def load_squad(path: str | Path) -> Squad:
     """Read a SQuAD v1.1 file; anything else is a clear error."""
     path = Path(path)
+    text = read_text(path)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(text)
         articles = raw["data"]
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:
         msg = f"{path} is not a SQuAD v1.1 JSON file ({exc})"
         raise InputError(msg) from exc
     paragraphs, questions = [], []

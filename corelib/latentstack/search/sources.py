@@ -18,17 +18,9 @@ from pathlib import Path
 
 from latentstack.errors import InputError
 from latentstack.search.store import Document
+from latentstack.textfile import read_text
 
 TEXT_SUFFIXES = (".txt", ".md", ".rst", ".jsonl", ".json")
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        msg = (f"{path} is not UTF-8 (byte {exc.start}: {exc.object[exc.start:exc.start + 1]!r}); "
-               f"convert it first, e.g. `iconv -f latin1 -t utf-8 {path} > {path.stem}.utf8{path.suffix}`")
-        raise InputError(msg) from exc
 
 
 def _from_record(rec: object, where: str, n: int) -> Document:
@@ -53,7 +45,7 @@ def read_documents(paths: Sequence[str | Path]) -> Iterator[Document]:
 
 
 def _read_file(file: Path) -> Iterator[Document]:
-    text = _read(file)
+    text = read_text(file)
     if file.suffix == ".jsonl":
         for n, line in enumerate(text.splitlines(), start=1):
             if line.strip():

@@ -1,0 +1,37 @@
+"""Reading a user's text file: UTF-8 (with or without a BOM), or a clear error that says how to convert it."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+from latentstack.errors import InputError
+
+# Longest first: a UTF-32 LE BOM starts with the UTF-16 LE one.
+_BOMS = [(codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16")]
+
+
+def read_text(path: str | Path) -> str:
+    """The file's text, decoded as UTF-8 (a UTF-8 BOM is dropped).
+
+    A file that is not UTF-8, cannot be read or does not exist raises InputError naming
+    the file, where decoding failed, the encoding it looks like (a UTF-16 or UTF-32 byte
+    order mark) and the ``iconv`` command that converts it.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        msg = f"cannot read {path}: {exc.strerror or exc}"
+        raise InputError(msg) from exc
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        source = next((name for bom, name in _BOMS if raw.startswith(bom)), None)
+        found = f"it starts with a {source.upper()} byte order mark" if source else (
+            f"byte {exc.start} is {raw[exc.start:exc.start + 1]!r}")
+        fix = f"iconv -f {source or 'latin1'} -t utf-8 {path} > {path.stem}.utf8{path.suffix}"
+        guess = "" if source else " (latin1 is a guess: use the encoding the file was written in)"
+        msg = f"{path} is not UTF-8 ({found}); convert it first, e.g. `{fix}`{guess}"
+        raise InputError(msg) from exc
