@@ -37,7 +37,9 @@ def test_build_search_remove_cycle(tmp_path) -> None:  # noqa: ANN001
     empty = run_cli("search", str(idx), "")
     assert empty.returncode != 0 and "empty" in empty.stderr
 
-    assert "removed 1 of 1" in run_cli("index", "remove", str(idx), "cake", check=True).stdout
+    assert run_cli("index", "remove", str(idx), "cake", check=True).stdout.strip() == "removed 1 of 1 documents"
+    again = run_cli("index", "remove", str(idx), "cake", "no-such-id", check=True).stdout
+    assert again.strip() == "removed 0 of 2 documents; not in the index: cake, no-such-id"
     res = json.loads(run_cli("search", str(idx), "dessert cake", "--json", check=True).stdout)
     assert "cake" not in [h["doc_id"] for h in res["hits"]]
 

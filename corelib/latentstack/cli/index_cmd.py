@@ -75,9 +75,12 @@ def remove(directory: Path, doc_ids: tuple[str, ...]) -> None:
     from latentstack.search import Collection
 
     col = Collection.load(directory)
+    missing = [d for d in dict.fromkeys(doc_ids) if not col.store.has_document(d)]
     n = col.remove_documents(list(doc_ids))
-    col.save()
-    click.echo(f"removed {n} of {len(doc_ids)} documents")
+    if n:
+        col.save()
+    click.echo(f"removed {n} of {len(doc_ids)} documents" + (f"; not in the index: {', '.join(missing)}"
+                                                             if missing else ""))
 
 
 @index.command()
