@@ -4,8 +4,8 @@
 that thread's OpenMP team competed with the caller's: streaming ran about 20% slower than
 plain ``generate``. This loop runs where the caller iterates, computes logits for the last
 position only, and yields each token id as soon as it is picked; greedy picks the same
-tokens as ``generate`` (tested). Sampling is temperature then nucleus (top_p), from a
-seeded ``torch.Generator``.
+tokens as ``generate`` (tested), with or without a repetition penalty. Sampling is
+temperature then nucleus (top_p), from a seeded ``torch.Generator``.
 """
 
 from __future__ import annotations
@@ -38,8 +38,20 @@ def pick(logits: Any, temperature: float, top_p: float, rng: Any) -> int:
     return int(torch.multinomial(probs, 1, generator=rng))
 
 
+def penalize(logits: Any, seen: Any, penalty: float) -> Any:
+    """transformers' repetition penalty on one row of logits: tokens in ``seen`` made less likely."""
+    import torch
+
+    if penalty == 1.0:
+        return logits
+    picked = logits[seen]
+    logits = logits.clone()
+    logits[seen] = torch.where(picked > 0, picked / penalty, picked * penalty)
+    return logits
+
+
 def decode_tokens(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int], temperature: float = 0.0,
-                  top_p: float = 1.0, seed: int | None = None) -> Iterator[int]:
+                  top_p: float = 1.0, seed: int | None = None, repetition_penalty: float = 1.0) -> Iterator[int]:
     """Yield new token ids for the (1, n) prompt ``ids`` until an end token or ``max_new_tokens``.
 
     Call inside ``torch.inference_mode()``. The end token itself is not yielded.
@@ -54,13 +66,16 @@ def decode_tokens(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[in
         rng.manual_seed(seed)
     cache = DynamicCache(config=model.config)
     step = ids
+    seen = ids[0].clone()  # prompt and answer so far, for the repetition penalty
     for _ in range(max_new_tokens):
         out = model(input_ids=step, cache=cache, use_cache=True, logits_to_keep=1)  # the cache grows in place
-        token = pick(out.logits[0, -1], temperature, top_p, rng)
+        token = pick(penalize(out.logits[0, -1], seen, repetition_penalty), temperature, top_p, rng)
         if token in stop_ids:
             return
         yield token
         step = torch.tensor([[token]], device=ids.device)
+        if repetition_penalty != 1.0:
+            seen = torch.cat([seen, step[0]])
 
 
 class IncrementalText:

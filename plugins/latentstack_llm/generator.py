@@ -101,7 +101,8 @@ class LlmGenerator(LocalModel, Generator):
         with torch.inference_mode(), self.adapters.base_context():
             tokens = decode_tokens(model, ids.to(model.device), max_new_tokens=options.max_new_tokens,
                                    stop_ids=eos_ids(model, self.tokenizer), temperature=options.temperature,
-                                   top_p=options.top_p, seed=options.seed)
+                                   top_p=options.top_p, seed=options.seed,
+                                   repetition_penalty=options.repetition_penalty)
             for token in tokens:
                 shown = trimmer.feed(text.feed(token))
                 if shown:

@@ -20,7 +20,7 @@ from latentstack.cli.generate_cmd import GEN_OPTIONS, _emit, _generator, _with
 from latentstack.errors import InputError
 
 RAG_OPTIONS = [
-    click.option("-k", default=4, show_default=True, help="Passages to retrieve."),
+    click.option("-k", default=4, show_default=True, type=click.IntRange(min=1), help="Passages to retrieve."),
     click.option("--hybrid", is_flag=True, help="Retrieve with dense + BM25 fusion."),
     click.option("--min-score", default=0.2, show_default=True, type=float,
                  help="Below this best dense score the answer is 'I don't know'."),

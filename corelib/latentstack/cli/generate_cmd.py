@@ -50,13 +50,18 @@ def _emit(pieces: object, stream: bool) -> str:
 @click.option("--top-p", default=1.0, show_default=True, type=float)
 @click.option("--seed", default=None, type=int, help="Seed for sampling (temperature > 0).")
 @click.option("--stop", multiple=True, help="Stop string (repeatable); it is not printed.")
+@click.option("--repetition-penalty", default=1.0, show_default=True, type=float,
+              help="Above 1, tokens already in the prompt or answer are less likely (1.2 stops a small model looping).")
 def generate(prompt: str, gen_name: str, model: str, adapter: str, dtype: str, stream: bool, system: str,
-             max_new_tokens: int, temperature: float, top_p: float, seed: int | None, stop: tuple[str, ...]) -> None:
+             max_new_tokens: int, temperature: float, top_p: float, seed: int | None, stop: tuple[str, ...],
+             repetition_penalty: float) -> None:
     """Answer PROMPT with the generator (chat template applied)."""
     from latentstack.interfaces import GenerationConfig
+    from latentstack.interfaces.base import build_config
 
+    options = build_config(GenerationConfig, {"max_new_tokens": max_new_tokens, "temperature": temperature,
+                                              "top_p": top_p, "seed": seed, "stop": stop,
+                                              "repetition_penalty": repetition_penalty}, owner="generate")
     gen = _generator(gen_name, model, adapter, dtype)
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
-    options = GenerationConfig(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, seed=seed,
-                               stop=stop)
     _emit(gen.stream(messages, options), stream)

@@ -22,13 +22,21 @@ class GeneratorConfig(Config):
 
 @attrs.frozen(kw_only=True)
 class GenerationConfig(Config):
-    """How one answer is decoded. temperature 0 means greedy."""
+    """How one answer is decoded. temperature 0 means greedy.
+
+    ``repetition_penalty`` above 1 makes every token already in the prompt or the answer
+    less likely (transformers' rule: positive logits divided by it, negative ones
+    multiplied); 1 leaves the logits alone. Small models decoding greedily tend to loop,
+    and 1.1 to 1.3 breaks the loop; it also discourages copying from the prompt, so
+    retrieval answers leave it at 1.
+    """
 
     max_new_tokens: int = attrs.field(default=256, validator=attrs.validators.gt(0))
     temperature: float = attrs.field(default=0.0, validator=attrs.validators.ge(0.0))
     top_p: float = attrs.field(default=1.0, validator=[attrs.validators.gt(0.0), attrs.validators.le(1.0)])
     seed: int | None = None
     stop: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    repetition_penalty: float = attrs.field(default=1.0, validator=attrs.validators.gt(0.0))
 
 
 def as_messages(prompt: str | Messages) -> list[dict[str, str]]:

@@ -27,6 +27,21 @@ def test_greedy_loop_picks_the_same_tokens_as_generate(tiny: LlmGenerator) -> No
     assert ours == plain[0, ids.shape[1]:].tolist()
 
 
+def test_repetition_penalty_picks_the_same_tokens_as_generate(tiny: LlmGenerator) -> None:
+    import torch
+
+    ids = tiny.prompt_ids("the cat sat on the mat")
+    with torch.inference_mode():
+        free = list(decode_tokens(tiny.model, ids, max_new_tokens=40, stop_ids=set()))
+        ours = list(decode_tokens(tiny.model, ids, max_new_tokens=40, stop_ids=set(), repetition_penalty=5.0))
+        plain = tiny.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=40,
+                                    min_new_tokens=40, do_sample=False, repetition_penalty=5.0,
+                                    pad_token_id=tiny.tokenizer.pad_token_id)
+    assert ours == plain[0, ids.shape[1]:].tolist()
+    assert ours != free  # the penalty changed the answer, so the comparison above tested something
+    assert len(set(ours)) > len(set(free))  # and it repeats itself less
+
+
 def test_loop_stops_at_an_end_token_without_yielding_it(tiny: LlmGenerator) -> None:
     import torch
 

@@ -40,6 +40,12 @@ def test_stop_string_ends_the_answer_and_is_not_shown(tiny: LlmGenerator) -> Non
     assert cut == full[: full.index(stop)]
 
 
+def test_repetition_penalty_reaches_the_decode_loop(tiny: LlmGenerator) -> None:
+    plain = tiny.generate("the cat sat", GenerationConfig(max_new_tokens=20))
+    assert tiny.generate("the cat sat", GenerationConfig(max_new_tokens=20, repetition_penalty=1.0)) == plain
+    assert tiny.generate("the cat sat", GenerationConfig(max_new_tokens=20, repetition_penalty=5.0)) != plain
+
+
 def test_empty_prompt_and_prompt_over_the_window_are_clear_errors(tiny: LlmGenerator) -> None:
     with pytest.raises(InputError, match="empty"):
         tiny.generate("   ")
@@ -62,3 +68,19 @@ def test_smollm2_answers_and_streams() -> None:
     pieces = list(gen.stream("What is the capital of France? Answer in one word.", options))
     assert len(pieces) > 1
     assert "paris" in "".join(pieces).lower()
+
+
+def _most_repeated_5gram(text: str) -> int:
+    words = text.split()
+    grams = [tuple(words[i:i + 5]) for i in range(len(words) - 4)]
+    return max((grams.count(g) for g in grams), default=0)
+
+
+@pytest.mark.slow
+def test_smollm2_greedy_loop_is_broken_by_a_repetition_penalty() -> None:
+    """The README's haiku: greedy SmolLM2-135M repeats one phrase over and over; 1.1 stops it."""
+    gen = LlmGenerator.from_options()
+    looped = gen.generate("Write a haiku about tides.", GenerationConfig(max_new_tokens=80))
+    fixed = gen.generate("Write a haiku about tides.", GenerationConfig(max_new_tokens=80, repetition_penalty=1.1))
+    assert _most_repeated_5gram(looped) >= 5
+    assert _most_repeated_5gram(fixed) <= 1 and "tide" in fixed.lower()

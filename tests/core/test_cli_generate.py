@@ -1,0 +1,24 @@
+"""`latentstack generate` and `ask` reject out-of-range options in one line, before loading any model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ..conftest import run_cli
+
+
+@pytest.mark.parametrize(("option", "value", "named"), [("--top-p", "0", "top_p"), ("--max-new-tokens", "0",
+                                                                                      "max_new_tokens"),
+                                                         ("--repetition-penalty", "-1", "repetition_penalty"),
+                                                         ("--temperature", "-0.5", "temperature")])
+def test_generate_option_out_of_range(option: str, value: str, named: str) -> None:
+    out = run_cli("generate", "hi", option, value, "--model", "no-such-model-so-nothing-can-load")
+    assert out.returncode == 1 and f"Error: generate: invalid option: '{named}'" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_ask_k_must_be_positive(tmp_path: Path) -> None:
+    out = run_cli("ask", str(tmp_path), "why?", "-k", "0")
+    assert out.returncode == 2 and "Invalid value for '-k'" in out.stderr and "Traceback" not in out.stderr
