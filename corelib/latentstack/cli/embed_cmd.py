@@ -1,0 +1,72 @@
+"""``latentstack embed``: texts to vectors, printed as JSON lines or saved as a float32 .npy array."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from latentstack.errors import InputError
+
+
+def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; a value that parses as JSON (128, false, 0.5) is taken as such, else as text."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            msg = f"-o takes KEY=VALUE, got {pair!r}"
+            raise click.BadParameter(msg, param_hint="-o/--option")
+        try:
+            options[key] = json.loads(value)
+        except ValueError:
+            options[key] = value
+    return options
+
+
+@click.command()
+@click.argument("texts", nargs=-1)
+@click.option("--from", "source", type=click.Path(exists=True, dir_okay=False),
+              help="A UTF-8 file with one text per line (row i of the output is line i, blank lines included).")
+@click.option("--embedder", default="bert", show_default=True, help="Embedder plugin name (a pretrained one).")
+@click.option("--model", default=None, help="Model name or folder (default: the embedder's own, minilm for bert).")
+@click.option("--pooling", type=click.Choice(["mean", "cls"]), default=None, help="For embedders that pool.")
+@click.option("-o", "--option", "extra", multiple=True, metavar="KEY=VALUE",
+              help="Any other option of the embedder's config, e.g. -o max_length=128 -o normalize=false.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Save the vectors to this .npy file (float32, one row per text) instead of printing them.")
+def embed(texts: tuple[str, ...], source: str | None, embedder: str, model: str | None, pooling: str | None,
+          extra: tuple[str, ...], out: Path | None) -> None:
+    """Embed TEXTS (or the lines of --from): one JSON array per text on stdout, or a .npy file with --out."""
+    from latentstack import get_embedder
+    from latentstack.textfile import read_text
+
+    items = list(texts)
+    if source:
+        items += read_text(source).splitlines()
+    if not items:
+        msg = "no texts given: pass them as arguments or with --from FILE"
+        raise InputError(msg)
+    if out is not None and out.suffix != ".npy":
+        msg = f"--out {out}: the vectors are saved as a NumPy array, so the file name must end in .npy"
+        raise InputError(msg)
+    options = {k: v for k, v in {"model": model, "pooling": pooling}.items() if v is not None} | parse_options(extra)
+    emb = get_embedder(embedder, **options)
+    if emb.trainable:
+        msg = (f"{embedder} learns its vectors from a corpus (fit), so it cannot embed texts on its own; use a "
+               f"pretrained embedder (bert, llm, onnx), or fit {embedder} in Python first")
+        raise InputError(msg)
+    vectors = emb.embed_many(items)
+    if out is None:
+        for row in vectors:
+            click.echo(json.dumps(row.tolist()))
+        return
+    import numpy as np
+
+    from latentstack.atomic import atomic_file
+
+    with atomic_file(out) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
+    click.echo(f"saved {vectors.shape[0]} vectors of dimension {vectors.shape[1]} to {out} ({emb.fingerprint()})")

@@ -1,0 +1,59 @@
+"""`latentstack embed`: vectors as JSON lines or a .npy file, the same as the Python API's, and its errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ..conftest import run_cli
+
+
+def test_json_lines_match_the_python_api(tiny_bert_dir: Path) -> None:
+    from latentstack import get_embedder
+
+    texts = ["the cat sat on the mat", "a dog barked", ""]
+    out = run_cli("-q", "embed", *texts, "--model", str(tiny_bert_dir), check=True)
+    rows = np.array([json.loads(line) for line in out.stdout.splitlines()], dtype=np.float32)
+    expected = get_embedder("bert", model=str(tiny_bert_dir)).embed_many(texts)
+    assert rows.shape == expected.shape and np.allclose(rows, expected, atol=1e-6)
+    assert np.allclose(np.linalg.norm(rows, axis=1), 1.0, atol=1e-5)
+
+
+def test_from_file_to_npy_keeps_one_row_per_line(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    source = tmp_path / "texts.txt"
+    source.write_text("first line\n\nthird line\n", encoding="utf-8")
+    printed = run_cli("-q", "embed", "--from", str(source), "--model", str(tiny_bert_dir), "-o", "normalize=false",
+                      check=True)
+    rows = np.array([json.loads(line) for line in printed.stdout.splitlines()], dtype=np.float32)
+    assert rows.shape[0] == 3 and not np.allclose(np.linalg.norm(rows, axis=1), 1.0)  # -o reached the config
+    out = run_cli("-q", "embed", "--from", str(source), "--model", str(tiny_bert_dir), "-o", "normalize=false",
+                  "--out", str(tmp_path / "v.npy"), check=True)
+    saved = np.load(tmp_path / "v.npy", allow_pickle=False)
+    assert saved.dtype == np.float32 and np.allclose(saved, rows, atol=1e-6)
+    assert out.stdout.startswith(f"saved 3 vectors of dimension {rows.shape[1]} to ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["texts.txt", "v.npy"]  # no temporary file left beside it
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ((), "no texts given"),
+    (("hi", "--out", "v.txt"), "must end in .npy"),
+    (("hi", "--embedder", "tfidf"), "learns its vectors from a corpus"),
+    (("hi", "--embedder", "no-such-embedder"), "no-such-embedder"),
+    (("hi", "-o", "max_length"), "-o takes KEY=VALUE"),
+    (("hi", "-o", "colour=red"), "colour"),
+])
+def test_errors_are_one_line(args: tuple[str, ...], message: str, tmp_path: Path) -> None:
+    out = run_cli("embed", *args)
+    assert out.returncode != 0 and message in out.stderr and "Traceback" not in out.stderr
+    assert out.stdout == ""
+
+
+@pytest.mark.slow
+def test_minilm_vectors_rank_a_paraphrase_above_an_unrelated_text() -> None:
+    out = run_cli("-q", "embed", "A man is playing a guitar.", "Someone plays an instrument.",
+                  "The stock market fell sharply today.", check=True)
+    a, b, c = (np.array(json.loads(line)) for line in out.stdout.splitlines())
+    assert a.shape == (384,) and a @ b > 0.4 > a @ c
