@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import tempfile
 import time
@@ -46,7 +47,8 @@ def main() -> None:
     took = time.perf_counter() - start
     print(json.dumps({"mode": args.mode, "steps": args.steps, "s_per_step": took / args.steps,
                       "peak_rss_mb": peak_rss_mb(), "rss_after_load_mb": loaded,
-                      "trainable_params": report["trainable_params"], "total_params": report["total_params"]}))
+                      "trainable_params": report["trainable_params"], "total_params": report["total_params"],
+                      "malloc_mmap_threshold": int(os.environ.get("MALLOC_MMAP_THRESHOLD_", "0"))}))
 
 
 if __name__ == "__main__":

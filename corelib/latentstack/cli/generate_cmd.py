@@ -51,7 +51,8 @@ def _emit(pieces: object, stream: bool) -> str:
 @click.option("--seed", default=None, type=int, help="Seed for sampling (temperature > 0).")
 @click.option("--stop", multiple=True, help="Stop string (repeatable); it is not printed.")
 @click.option("--repetition-penalty", default=1.0, show_default=True, type=float,
-              help="Above 1, tokens already in the prompt or answer are less likely (1.2 stops a small model looping).")
+              help="Above 1, tokens already in the prompt or answer are less likely; 1.1-1.3 stops a "
+                   "small model looping.")
 def generate(prompt: str, gen_name: str, model: str, adapter: str, dtype: str, stream: bool, system: str,
              max_new_tokens: int, temperature: float, top_p: float, seed: int | None, stop: tuple[str, ...],
              repetition_penalty: float) -> None:

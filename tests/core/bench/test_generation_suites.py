@@ -64,10 +64,13 @@ def test_sft_suite_measures_both_modes(tmp_path: Path, tiny_llama_dir: Path) -> 
     data = tmp_path / "sft.jsonl"
     data.write_text("".join(json.dumps({"prompt": f"q{i}", "response": f"a{i}"}) + "\n" for i in range(8)))
     out = run_cli("-q", "bench", "sft", "--data", str(data), "--model", str(tiny_llama_dir), "--steps", "2",
-                  "--batch-size", "2", "--json", "--out", str(tmp_path), check=True)
+                  "--batch-size", "2", "--methods", "lora,full,lora+mmap", "--json", "--out", str(tmp_path),
+                  check=True, env={"MALLOC_MMAP_THRESHOLD_": "999"})
     rows = {r["method"]: r["timing"] for r in json.loads(out.stdout)["results"]}
     assert rows["lora"]["trainable_share"] < rows["full"]["trainable_share"] == 1.0
     assert rows["full"]["peak_rss_mb"] > 0
+    # each probe process saw glibc's default, or the fixed threshold, whatever the caller's environment held
+    assert [rows[m]["malloc_mmap_threshold"] for m in ("lora", "full", "lora+mmap")] == [0, 0, 131072]
 
 
 def test_rag_suite_with_adapter_runs_base_and_adapter_side_by_side(tmp_path: Path, tiny_llama_dir: Path,
