@@ -56,9 +56,10 @@ def test_markdown_table_has_a_row_per_method() -> None:
 
 def test_markdown_timings_keep_three_significant_digits() -> None:
     """Scores keep 4 decimals; a 2.56 s timing prints as 2.56, a large one with thousands separators."""
-    report = BenchReport("toy", "d", 1, [MethodResult("x", {"f1": 0.5}, {"train_s": 2.56, "per_s": 12345.67})])
+    report = BenchReport("toy", "d", 1, [MethodResult("x", {"f1": 0.5}, {"train_s": 2.56, "per_s": 12345.67,
+                                                                     "params": 4884480, "k": 3})])
     row = [ln for ln in markdown(report).splitlines() if ln.startswith("| x")][0]
-    assert row == "| x | 0.5000 | 2.56 | 12,345.7 |"
+    assert row == "| x | 0.5000 | 2.56 | 12,345.7 | 4,884,480 | 3 |"
 
 
 def test_environment_records_versions() -> None:

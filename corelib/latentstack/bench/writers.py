@@ -10,9 +10,14 @@ from latentstack.bench.report import BenchReport
 
 
 def _fmt(value: object, digits: str = ".4f") -> str:
-    """Scores to 4 decimals; timings to 3 significant digits below 10 (2.56 s, not 2.5600); larger to one decimal."""
+    """Scores to 4 decimals; timings to 3 significant digits below 10 (2.56 s, not 2.5600); larger to one decimal.
+
+    Counts get thousands separators (4,884,480 parameters).
+    """
     if isinstance(value, float):
         return f"{value:{digits}}" if abs(value) < 10 else f"{value:,.1f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
     return str(value)
 
 
