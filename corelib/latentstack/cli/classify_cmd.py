@@ -49,8 +49,8 @@ def _data_options(fn: Any) -> Any:
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 @_data_options
 def train(data: str, split: str, method: str, embedder: str, model: str, pooling: str, head: str, hybrid: bool,
-          tune_threshold: bool, mode: str, epochs: int | None, rank: int, group_by_length: bool, seed: int, out: Path, text_col: str,
-          label_col: str, split_col: str) -> None:
+          tune_threshold: bool, mode: str, epochs: int | None, rank: int, group_by_length: bool, seed: int,
+          out: Path, text_col: str, label_col: str, split_col: str) -> None:
     """Train a classifier on one split of a labeled file and save it to OUT."""
     from latentstack import get_classifier
     from latentstack.data.labeled import load_labeled

@@ -131,7 +131,8 @@ def rag_chart(report: BenchReport, path: Path) -> None:
 @click.option("--adapter-only", is_flag=True, help="With --adapter, skip the base-model rows.")
 @click.option("--dtype", type=click.Choice(["float32", "bfloat16"]), default="float32", show_default=True)
 @click.option("--retriever-model", default="minilm", show_default=True, help="Encoder of the dense index.")
-@click.option("-k", "k", default=3, show_default=True, type=click.IntRange(min=1), help="Passages retrieved for the rag methods.")
+@click.option("-k", "k", default=3, show_default=True, type=click.IntRange(min=1),
+              help="Passages retrieved for the rag methods.")
 @click.option("--half", type=click.Choice(["all", "tune", "heldout"]), default="all", show_default=True,
               help="Questions of all articles, or of one half (even / odd articles).")
 @click.option("--answers", type=click.Path(dir_okay=False, path_type=Path), default=None,

@@ -51,7 +51,8 @@ def sft(data: str, methods: str, limit: int | None, seed: int, steps: int, batch
                                "--steps", str(steps), "--model", model, "--batch-size", str(batch_size)],
                               capture_output=True, text=True, check=False, env=env)
         if proc.returncode != 0:
-            msg = f"the {method} probe failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}"
+            last = proc.stderr.strip().splitlines()[-1:]
+            msg = f"the {method} probe failed: {last[0] if last else proc.returncode}"
             raise LatentstackError(msg)
         row = json.loads(proc.stdout.strip().splitlines()[-1])
         timing = {k: round(row[k], 2) for k in ("s_per_step", "peak_rss_mb", "rss_after_load_mb")}
