@@ -47,12 +47,17 @@ def run_session(sess: Any, tokenizer: Any, texts: Sequence[str], max_length: int
     wanted = {i.name for i in sess.get_inputs()}
 
     def encode(batch_texts: list[str]) -> np.ndarray:
-        enc = tokenizer(batch_texts, padding=True, truncation=True, max_length=max_length, return_tensors="np")
-        if "token_type_ids" in wanted and "token_type_ids" not in enc:
-            enc["token_type_ids"] = np.zeros_like(enc["input_ids"])
-        return sess.run(None, {k: np.asarray(v, dtype=np.int64) for k, v in enc.items() if k in wanted})[0]
+        return sess.run(None, feed(tokenizer, batch_texts, max_length, wanted))[0]
 
     return embed_by_length(texts, batch_size, dim, encode, show=show, desc="embedding (onnx)")
+
+
+def feed(tokenizer: Any, texts: Sequence[str], max_length: int, wanted: set[str]) -> dict[str, np.ndarray]:
+    """The graph's int64 inputs for one padded batch of texts (token_type_ids zero when the tokenizer has none)."""
+    enc = tokenizer(list(texts), padding=True, truncation=True, max_length=max_length, return_tensors="np")
+    if "token_type_ids" in wanted and "token_type_ids" not in enc:
+        enc["token_type_ids"] = np.zeros_like(enc["input_ids"])
+    return {k: np.asarray(v, dtype=np.int64) for k, v in enc.items() if k in wanted}
 
 
 class OnnxEmbedder(Embedder):

@@ -18,24 +18,43 @@ def export() -> None:
 @click.option("--pooling", type=click.Choice(["mean", "cls"]), default="mean", show_default=True)
 @click.option("--max-length", default=256, show_default=True)
 @click.option("--int8", is_flag=True, help="Also write a dynamically quantised int8 variant.")
+@click.option("--smooth", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
+              help="int8 only: activation smoothing strength (SmoothQuant alpha); 0 turns it off.")
+@click.option("--calibrate", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="int8 only: texts to calibrate the smoothing on, one per line (default: built-in set).")
 @click.option("--no-optimize", is_flag=True, help="Skip onnxruntime's transformer graph fusions.")
 @click.option("--classifier", type=click.Path(exists=True, file_okay=False), default=None,
               help="A linear classifier on these bert features: record its prediction agreement.")
 @click.option("--probe", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Probe texts for the parity check, one per line (default: built-in set).")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
-def onnx(model: str, adapter: str, pooling: str, max_length: int, int8: bool, no_optimize: bool,
-         classifier: str | None, probe: str | None, out: Path) -> None:
+def onnx(model: str, adapter: str, pooling: str, max_length: int, int8: bool, smooth: float, calibrate: str | None,
+         no_optimize: bool, classifier: str | None, probe: str | None, out: Path) -> None:
     """Export a bert embedder (with an adapter merged) to ONNX; fails unless outputs match torch."""
-    from latentstack.textfile import read_text
     from latentstack_onnx.export import ExportConfig, export_onnx
 
-    texts = [line for line in read_text(probe).splitlines() if line.strip()] if probe else None
+    if calibrate and not int8:
+        raise click.UsageError("--calibrate sets the int8 smoothing; add --int8 or leave it out")
+    texts = lines(probe, "--probe") if probe else None
+    calibration = lines(calibrate, "--calibrate") if calibrate else None
     config = ExportConfig(model=model, adapter=adapter, pooling=pooling, max_length=max_length, int8=int8,
-                          optimize=not no_optimize)
-    manifest = export_onnx(config, out, texts, classifier)
+                          smooth=smooth, optimize=not no_optimize)
+    manifest = export_onnx(config, out, texts, classifier, calibration)
     for name, v in manifest["variants"].items():
         agree = f", classifier agreement {v['classifier_agreement']:.3f}" if "classifier_agreement" in v else ""
-        click.echo(f"{name}: {v['file']} {v['bytes'] / 1e6:.1f} MB, cosine mean {v['cosine_mean']:.6f} "
+        recipe = v.get("recipe", {})
+        smoothed = (f" (smoothing {recipe['smooth']} on {recipe['smoothed_nodes']} projections)"
+                    if recipe.get("smoothed_nodes") else "")
+        click.echo(f"{name}{smoothed}: {v['file']} {v['bytes'] / 1e6:.1f} MB, cosine mean {v['cosine_mean']:.6f} "
                    f"min {v['cosine_min']:.6f} on {manifest['probe_texts']} probe texts{agree}")
     click.echo(f"exported to {out}")
+
+
+def lines(path: str, option: str) -> list[str]:
+    """The non-blank lines of a text file given to ``option``; none is a usage error."""
+    from latentstack.textfile import read_text
+
+    found = [line for line in read_text(path).splitlines() if line.strip()]
+    if not found:
+        raise click.UsageError(f"{option} {path} has no non-blank lines; give one text per line")
+    return found

@@ -42,3 +42,27 @@ def test_export_then_use_everywhere(tiny_bert_dir: Path, tmp_path: Path, monkeyp
     assert json.loads(out.output)["hits"][0]["doc_id"] == "d0"
     out = runner.invoke(cli, ["-q", "export", "onnx", "--model", "no-such-encoder", "--out", str(tmp_path / "x")])
     assert out.exit_code != 0 and "no-such-encoder" in out.output
+
+
+def test_export_smoothing_options(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    cli.load_plugin_commands()
+    runner = CliRunner()
+    calib = tmp_path / "calib.txt"
+    calib.write_text("the cat sat\n\nwin a prize now\n")
+    out = runner.invoke(cli, ["-q", "export", "onnx", "--model", str(tiny_bert_dir), "--int8", "--smooth", "0.7",
+                              "--calibrate", str(calib), "--out", str(tmp_path / "a")])
+    assert out.exit_code == 0, out.output
+    assert "int8 (smoothing 0.7 on 4 projections)" in out.output
+    recipe = json.loads((tmp_path / "a" / "onnx.json").read_text())["variants"]["int8"]["recipe"]
+    assert recipe["smooth"] == 0.7 and recipe["calibration_texts"] == 2
+    out = runner.invoke(cli, ["-q", "export", "onnx", "--model", str(tiny_bert_dir), "--int8", "--smooth", "1.5",
+                              "--out", str(tmp_path / "b")])
+    assert out.exit_code == 2 and "--smooth" in out.output
+    out = runner.invoke(cli, ["-q", "export", "onnx", "--model", str(tiny_bert_dir), "--calibrate", str(calib),
+                              "--out", str(tmp_path / "c")])
+    assert out.exit_code == 2 and "add --int8" in out.output
+    (tmp_path / "blank.txt").write_text("\n  \n")
+    out = runner.invoke(cli, ["-q", "export", "onnx", "--model", str(tiny_bert_dir), "--int8", "--calibrate",
+                              str(tmp_path / "blank.txt"), "--out", str(tmp_path / "d")])
+    assert out.exit_code == 2 and "no non-blank lines" in out.output
+    assert not any((tmp_path / name).exists() for name in "bcd")

@@ -1,0 +1,91 @@
+"""Activation smoothing before int8: the fp32 function is unchanged, and the int8 recipe is recorded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+from latentstack.hf import load_tokenizer
+from latentstack_onnx.embedder import feed, run_session, session
+from latentstack_onnx.export import ExportConfig, export_onnx
+from latentstack_onnx.smoothing import smooth, smoothable
+
+TEXTS = ["the cat sat on the mat", "WIN a FREE prize, call 0800 now!!", "", "ok",
+         "a much longer sentence about tides, the moon and the sea, repeated twice; " * 2]
+
+
+@pytest.fixture(scope="module")
+def fp32(tiny_bert_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("onnx") / "tiny"
+    export_onnx(ExportConfig(model=str(tiny_bert_dir)), out)
+    return out
+
+
+def _feeds(folder: Path, texts: list[str]) -> list[dict[str, np.ndarray]]:
+    tokenizer = load_tokenizer(folder)
+    wanted = {i.name for i in session(folder / "model.onnx").get_inputs()}
+    return [feed(tokenizer, texts[i:i + 2], 64, wanted) for i in range(0, len(texts), 2)]
+
+
+def test_smoothing_targets_every_projection_that_reads_a_layer_norm(fp32: Path) -> None:
+    targets = smoothable(onnx.load(str(fp32 / "model.onnx")).graph)
+    readers = [node.op_type for nodes in targets.values() for node in nodes]
+    layers = 2  # the tiny BERT: per layer one fused Attention (QKV) and the feed-forward's first MatMul
+    assert sorted(readers) == ["Attention"] * layers + ["MatMul"] * layers
+
+
+def test_smoothing_leaves_the_fp32_function_unchanged(fp32: Path, tmp_path: Path) -> None:
+    dst = tmp_path / "smoothed.onnx"
+    names = smooth(fp32 / "model.onnx", dst, _feeds(fp32, TEXTS), alpha=0.5)
+    assert len(names) == 4
+    graph = onnx.load(str(dst)).graph
+    muls = [n for n in graph.node if n.name.startswith("Smooth_")]
+    assert len(muls) == 4  # one per LayerNorm output, shared by the projections that read it
+    tokenizer = load_tokenizer(fp32)
+    before = run_session(session(fp32 / "model.onnx"), tokenizer, TEXTS, 64, 2, 32)
+    after = run_session(session(dst), tokenizer, TEXTS, 64, 2, 32)
+    np.testing.assert_allclose(after, before, atol=1e-5)
+    original = {i.name: onnx.numpy_helper.to_array(i) for i in onnx.load(str(fp32 / "model.onnx")).graph.initializer}
+    scaled = [i.name for i in graph.initializer if i.name in original
+              and not np.array_equal(onnx.numpy_helper.to_array(i), original[i.name])]
+    assert len(scaled) == 4  # the weights were moved, not left alone
+
+
+def test_smoothing_without_calibration_texts_is_an_error(fp32: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="at least one calibration text"):
+        smooth(fp32 / "model.onnx", tmp_path / "x.onnx", [], alpha=0.5)
+
+
+def test_int8_manifest_records_the_recipe(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    smoothed = export_onnx(ExportConfig(model=str(tiny_bert_dir), int8=True), tmp_path / "a",
+                           calibration=TEXTS)["variants"]["int8"]
+    assert smoothed["recipe"] == {"smooth": 0.5, "smoothed_nodes": 4, "smoothed_weight_bits": 7,
+                                  "calibration_texts": len(TEXTS)}
+    plain = export_onnx(ExportConfig(model=str(tiny_bert_dir), int8=True, smooth=0.0), tmp_path / "b")
+    assert plain["variants"]["int8"]["recipe"] == {"smooth": 0.0, "smoothed_nodes": 0}
+    # smoothing quantises the QKV projections too; without it they stay fp32 inside the Attention op
+    ops = {name: {n.op_type for n in onnx.load(str(tmp_path / name / "model.int8.onnx")).graph.node}
+           for name in ("a", "b")}
+    assert "QAttention" in ops["a"] and "QAttention" not in ops["b"]
+    assert not list(tmp_path.glob("*/*.smoothed.onnx")) and not list(tmp_path.glob("*/*.half.onnx"))
+    assert json.loads((tmp_path / "a" / "onnx.json").read_text())["config"]["smooth"] == 0.5
+
+
+def test_smooth_out_of_range_is_refused() -> None:
+    with pytest.raises(ValueError, match="smooth"):
+        ExportConfig(smooth=1.5)
+
+
+@pytest.mark.slow
+def test_smoothing_lifts_minilm_int8_parity(tmp_path: Path) -> None:
+    """MiniLM's LayerNorm outliers cost int8 parity; smoothing wins it back while quantising QKV too."""
+    smoothed = export_onnx(ExportConfig(model="minilm", int8=True), tmp_path / "s")["variants"]["int8"]
+    plain = export_onnx(ExportConfig(model="minilm", int8=True, smooth=0.0), tmp_path / "p")["variants"]["int8"]
+    assert smoothed["recipe"]["smoothed_nodes"] == 12  # 6 layers x (QKV, feed-forward in)
+    assert smoothed["cosine_mean"] > plain["cosine_mean"] + 0.001
+    assert smoothed["cosine_min"] > plain["cosine_min"]
+    assert smoothed["bytes"] < plain["bytes"]  # the QKV weights are int8 as well
