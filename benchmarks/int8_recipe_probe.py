@@ -1,11 +1,14 @@
 """Which int8 recipe, if any, makes the ONNX encoder 2x our torch fp32 with parity on this CPU?
 
-`latentstack export onnx --int8` quantises the MatMuls of the fused graph dynamically,
-per output channel; the fused Attention op's QKV projection stays fp32. This measures,
-in one run on the vendored SMS texts at batch 32 (2 threads, two passes each,
+`latentstack export onnx --int8` smooths the activations that feed the projections reading a
+LayerNorm output (SmoothQuant, alpha 0.5, calibrated on the built-in texts), then quantises
+dynamically, per output channel: those projections (QKV in onnxruntime's QAttention, the
+feed-forward's first MatMul) with 7-bit weights, every other MatMul with 8-bit ones. This
+measures, in one run on the vendored SMS texts at batch 32 (2 threads, two passes each,
 alternating), our torch fp32 `bert` embedder against:
 
-- the export's recipe;
+- the export's recipe, and the same with 8-bit weights throughout;
+- the export's recipe before smoothing (`--smooth 0`): the MatMuls only, QKV in fp32;
 - the same with the QKV projection quantised too (onnxruntime's QAttention), everywhere
   or everywhere but the last layer;
 - the graph optimised without the Attention fusion, every MatMul with a constant weight
@@ -14,7 +17,8 @@ alternating), our torch fp32 `bert` embedder against:
   QOperator (QLinearMatMul, uint8 activations) on the constant-weight MatMuls of the graph as
   exported (onnxruntime's static quantiser fails on the optimised graphs' com.microsoft ops);
 
-with the cosine of each against torch fp32 (the export's floor: mean 0.99). Writes
+with the cosine of each against torch fp32 on the SMS texts and on the export's 24 probe
+texts (the export's floor: mean 0.99 on those). Writes
 benchmarks/results/int8-recipes.json.
 
     .venv/bin/python benchmarks/int8_recipe_probe.py
@@ -36,9 +40,12 @@ from latentstack import get_embedder
 from latentstack.atomic import write_json
 from latentstack.data.labeled import load_labeled
 from latentstack.hf import quiet_transformers
-from latentstack_onnx.embedder import run_session, session
-from latentstack_onnx.export import ExportConfig, _export, _optimize, _quiet_logging, _torch_model, cosines
+from latentstack_onnx.calibration import CALIBRATION
+from latentstack_onnx.embedder import feed, run_session, session
+from latentstack_onnx.export import ExportConfig, _export, _optimize, _quantize, _quiet_logging, _torch_model, cosines
 from latentstack_onnx.graph import pooled_module
+from latentstack_onnx.probe import PROBE
+from latentstack_onnx.smoothing import smooth
 
 FLOAT = {"DefaultTensorType": onnx.TensorProto.FLOAT}  # the fused graph's com.microsoft ops are float
 warnings.filterwarnings("ignore")
@@ -70,6 +77,22 @@ def dynamic(ops: list[str], skip: list[str] = (), **extra: object) -> Callable[[
                                              extra_options=FLOAT | extra)
 
 
+def calibration_feeds() -> list[dict[str, np.ndarray]]:
+    wanted = {"input_ids", "attention_mask", "token_type_ids"}
+    return [feed(bert.tokenizer, CALIBRATION[i:i + 16], 256, wanted) for i in range(0, len(CALIBRATION), 16)]
+
+
+def export_recipe(smoothing: float) -> Callable[[Path, Path], None]:
+    return lambda src, dst: _quantize(src, dst, ExportConfig(int8=True, smooth=smoothing), calibration_feeds())
+
+
+def smoothed_8bit(src: Path, dst: Path) -> None:
+    """The export's smoothing, then every MatMul and QKV with 8-bit weights (saturates on AVX2)."""
+    smoothed = tmp / "smoothed.onnx"
+    smooth(src, smoothed, calibration_feeds(), 0.5)
+    dynamic(["MatMul", "Attention"])(smoothed, dst)
+
+
 def static(fmt: QuantFormat, **extra: object) -> Callable[[Path, Path], None]:
     return lambda src, dst: quantize_static(str(src), str(dst), Calibration(), quant_format=fmt, per_channel=True,
                                             op_types_to_quantize=["MatMul"], activation_type=QuantType.QUInt8,
@@ -86,7 +109,9 @@ with _quiet_logging():
     fused.write_bytes(plain.read_bytes())
     _optimize(fused, 384, 12)
     qkv = ["MatMul", "Attention"]
-    recipes = [("int8 MatMul, fused graph (the export's recipe)", fused, dynamic(["MatMul"])),
+    recipes = [("smoothed, QKV + MatMuls, 7-bit smoothed weights (the export's recipe)", fused, export_recipe(0.5)),
+               ("smoothed, QKV + MatMuls, 8-bit weights", fused, smoothed_8bit),
+               ("int8 MatMul, fused graph (--smooth 0)", fused, export_recipe(0.0)),
                ("int8 MatMul + QAttention", fused, dynamic(qkv)),
                ("int8 MatMul + QAttention but the last layer", fused, dynamic(qkv, ["Attention_5"])),
                ("int8 constant-weight MatMuls, unfused attention", unfused, dynamic(["MatMul"], MatMulConstBOnly=True)),
@@ -99,6 +124,9 @@ with _quiet_logging():
         variants[name] = session(path, 2)
 speed: dict[str, list[float]] = {}
 cos: dict[str, list[float]] = {}
+reference = bert.embed_many(PROBE)
+probe_cos = {name: float(cosines(reference, run_session(sess, bert.tokenizer, PROBE, 256, 32, 384)).mean())
+             for name, sess in variants.items()}
 bert.embed_many(texts[:64])
 for _ in range(2):
     t = time.perf_counter()
@@ -115,9 +143,10 @@ out = []
 for name, s in speed.items():
     row = {"method": name, "texts_per_s": [round(x, 1) for x in s], "x_torch_fp32_best": round(max(s) / base, 2)}
     if name in cos:
-        row |= {"cosine_mean": round(cos[name][0], 4), "cosine_min": round(cos[name][1], 4)}
+        row |= {"cosine_mean": round(cos[name][0], 4), "cosine_min": round(cos[name][1], 4),
+                "probe_cosine_mean": round(probe_cos[name], 4)}
     out.append(row)
-    print(f"{name:50s} {' '.join(f'{x:6.1f}' for x in s)} texts/s  {row['x_torch_fp32_best']:.2f}x  "
-          f"cos {row.get('cosine_mean', 1):.4f} / {row.get('cosine_min', 1):.4f}")
+    print(f"{name:70s} {' '.join(f'{x:6.1f}' for x in s)} texts/s  {row['x_torch_fp32_best']:.2f}x  "
+          f"cos {row.get('cosine_mean', 1):.4f} / {row.get('cosine_min', 1):.4f}  probe {row.get('probe_cosine_mean', 1):.4f}")
 write_json(Path("benchmarks/results/int8-recipes.json"), {"texts": len(texts), "batch_size": 32, "threads": 2,
                                                           "calibration_texts": 256, "results": out})
