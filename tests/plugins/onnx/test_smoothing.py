@@ -89,3 +89,11 @@ def test_smoothing_lifts_minilm_int8_parity(tmp_path: Path) -> None:
     assert smoothed["cosine_mean"] > plain["cosine_mean"] + 0.001
     assert smoothed["cosine_min"] > plain["cosine_min"]
     assert smoothed["bytes"] < plain["bytes"]  # the QKV weights are int8 as well
+
+
+def test_unoptimised_graph_smooths_q_k_and_v_matmuls(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """Without the Attention fusion, Q, K and V are three MatMuls reading one LayerNorm output."""
+    manifest = export_onnx(ExportConfig(model=str(tiny_bert_dir), int8=True, optimize=False), tmp_path / "x",
+                           calibration=TEXTS)
+    assert manifest["variants"]["int8"]["recipe"]["smoothed_nodes"] == 2 * 4  # per layer Q, K, V, feed-forward in
+    assert manifest["variants"]["int8"]["cosine_mean"] >= 0.99
