@@ -158,9 +158,11 @@ def profile_ops(folder: Path, variant: str, texts: list[str], bs: int) -> dict[s
 @click.option("--model", default="minilm", show_default=True, help="Encoder to run every way.")
 @click.option("--max-length", default=256, show_default=True)
 @click.option("--text-col", default="text", show_default=True)
+@click.option("--repeats", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Timed passes per method and batch size, taken in turn across methods; the median is reported.")
 @suite
 def embed(data: str, methods: str, limit: int | None, seed: int, batch_sizes: str, model: str, max_length: int,
-          text_col: str) -> BenchReport:
+          text_col: str, repeats: int) -> BenchReport:
     """Texts/s, tokens/s and GFLOP/s of torch, ONNX and int8 ONNX embeddings of the same texts."""
     from transformers import AutoConfig
 
@@ -178,39 +180,55 @@ def embed(data: str, methods: str, limit: int | None, seed: int, batch_sizes: st
     lengths = runner.tokenizer_lengths(texts)
     measured = measured_peak_gflops()
     report = BenchReport("embed", Path(data).name, len(texts),
-                         params={"model": model, "max_length": max_length, "batch_sizes": sizes,
+                         params={"model": model, "max_length": max_length, "batch_sizes": sizes, "repeats": repeats,
                                  "tokens": int(sum(lengths)), "peak_gflops_measured_fp32_matmul": round(measured, 1),
                                  "peak_gflops_theoretical_fp32": theoretical_peak_gflops()})
     report.chart = timing_chart("texts_per_s", "texts/s")
-    reference: dict[int, np.ndarray] = {}
+    fns = {}
     for method in chosen:
         try:
-            fn = runner.embed_fn(method)
+            fns[method] = runner.embed_fn(method)
         except ImportError as exc:
             log(f"skipping {method}: {exc}")
-            continue
+    seconds: dict[tuple[str, int], list[float]] = defaultdict(list)
+    vectors: dict[tuple[str, int], np.ndarray] = {}
+    for rep in range(repeats):  # in turn, so that a slow spell of the machine hits every method alike
+        for method, fn in fns.items():
+            for bs in sizes:
+                if rep == 0:
+                    fn(texts[: min(len(texts), 2 * bs)], bs)  # warm up
+                start = time.perf_counter()
+                vecs = np.asarray(fn(texts, bs), dtype=np.float32)
+                seconds[method, bs].append(time.perf_counter() - start)
+                vectors.setdefault((method, bs), vecs)
+                log(f"{method} batch {bs}, pass {rep + 1}/{repeats}: {len(texts) / seconds[method, bs][-1]:.1f} texts/s")
+    for method in fns:
         for bs in sizes:
-            flops = sum(encoder_flops(hf_config, [lengths[i] for i in b]) for b in batches(texts, bs))
-            fn(texts[: min(len(texts), 2 * bs)], bs)  # warm up
-            start = time.perf_counter()
-            vecs = np.asarray(fn(texts, bs), dtype=np.float32)
-            took = time.perf_counter() - start
-            if method == "torch-fp32":
-                reference[bs] = vecs
-            ref = reference.get(bs, next(iter(reference.values()), None))
-            metrics: dict[str, float] = {}
-            if ref is not None:
-                from latentstack_onnx.export import cosines
-
-                cos = cosines(ref, vecs)
-                metrics = {"cosine_mean": round(float(cos.mean()), 6), "cosine_min": round(float(cos.min()), 6)}
-            timing = {"texts_per_s": round(len(texts) / took, 1), "tokens_per_s": round(sum(lengths) / took, 1),
-                      "gflops_per_s": round(flops / took / 1e9, 3), "seconds": round(took, 2)}
-            extra: dict[str, Any] = {"batch_size": bs}
-            if method.startswith("onnx-") and bs == 32:
-                extra["op_time_share"] = profile_ops(runner._export(), method.split("-")[1], texts[:512], bs)
-            log(f"{method} batch {bs}: {timing['texts_per_s']} texts/s")
-            report.results.append(MethodResult(f"{method} b{bs}", metrics, timing, extra))
+            report.results.append(_result(method, bs, seconds[method, bs], vectors, texts, lengths, hf_config, runner))
     if runner.export_s is not None:
         report.params["onnx_export_s"] = round(runner.export_s, 1)
     return report
+
+
+def _result(method: str, bs: int, runs: list[float], vectors: dict[tuple[str, int], np.ndarray], texts: list[str],
+            lengths: list[int], hf_config: Any, runner: Runner) -> MethodResult:
+    """One row: the median pass's timing; cosines of the first pass against torch-fp32 (none when it did not run)."""
+    import statistics
+
+    from latentstack_onnx.export import cosines
+
+    took = statistics.median(runs)
+    flops = sum(encoder_flops(hf_config, [lengths[i] for i in b]) for b in batches(texts, bs))
+    torch_fp32 = [v for (m, b), v in sorted(vectors.items(), key=lambda kv: kv[0][1] != bs) if m == "torch-fp32"]
+    metrics: dict[str, float] = {}
+    if torch_fp32:  # at the same batch size when it ran there
+        cos = cosines(torch_fp32[0], vectors[method, bs])
+        metrics = {"cosine_mean": round(float(cos.mean()), 6), "cosine_min": round(float(cos.min()), 6)}
+    timing = {"texts_per_s": round(len(texts) / took, 1), "tokens_per_s": round(sum(lengths) / took, 1),
+              "gflops_per_s": round(flops / took / 1e9, 3), "seconds": round(took, 2)}
+    extra: dict[str, Any] = {"batch_size": bs}
+    if len(runs) > 1:
+        extra["texts_per_s_passes"] = [round(len(texts) / t, 1) for t in runs]
+    if method.startswith("onnx-") and bs == 32:
+        extra["op_time_share"] = profile_ops(runner._export(), method.split("-")[1], texts[:512], bs)
+    return MethodResult(f"{method} b{bs}", metrics, timing, extra)
