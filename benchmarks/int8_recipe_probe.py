@@ -41,8 +41,9 @@ from latentstack.atomic import write_json
 from latentstack.data.labeled import load_labeled
 from latentstack.hf import quiet_transformers
 from latentstack_onnx.calibration import CALIBRATION
-from latentstack_onnx.embedder import feed, run_session, session
-from latentstack_onnx.export import ExportConfig, _export, _optimize, _quantize, _quiet_logging, _torch_model, cosines
+from latentstack_onnx.embedder import run_session, session
+from latentstack_onnx.export import (ExportConfig, _export, _optimize, _quantize, _quiet_logging, _torch_model,
+                                     calibration_feeds, cosines)
 from latentstack_onnx.graph import pooled_module
 from latentstack_onnx.probe import PROBE
 from latentstack_onnx.smoothing import smooth
@@ -77,19 +78,15 @@ def dynamic(ops: list[str], skip: list[str] = (), **extra: object) -> Callable[[
                                              extra_options=FLOAT | extra)
 
 
-def calibration_feeds() -> list[dict[str, np.ndarray]]:
-    wanted = {"input_ids", "attention_mask", "token_type_ids"}
-    return [feed(bert.tokenizer, CALIBRATION[i:i + 16], 256, wanted) for i in range(0, len(CALIBRATION), 16)]
-
-
 def export_recipe(smoothing: float) -> Callable[[Path, Path], None]:
-    return lambda src, dst: _quantize(src, dst, ExportConfig(int8=True, smooth=smoothing), calibration_feeds())
+    return lambda src, dst: _quantize(src, dst, ExportConfig(int8=True, smooth=smoothing),
+                                      calibration_feeds(bert.tokenizer, CALIBRATION, 256))
 
 
 def smoothed_8bit(src: Path, dst: Path) -> None:
     """The export's smoothing, then every MatMul and QKV with 8-bit weights (saturates on AVX2)."""
     smoothed = tmp / "smoothed.onnx"
-    smooth(src, smoothed, calibration_feeds(), 0.5)
+    smooth(src, smoothed, calibration_feeds(bert.tokenizer, CALIBRATION, 256), 0.5)
     dynamic(["MatMul", "Attention"])(smoothed, dst)
 
 

@@ -15,7 +15,7 @@ import hashlib
 import json
 import logging
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from latentstack.errors import ParityError
 from latentstack.progress import log
 
 FORMAT = 1
+INPUTS = ["input_ids", "attention_mask", "token_type_ids"]  # the exported graph's inputs, in this order
 THRESHOLDS = {"fp32": ("cosine_min", 0.9999), "int8": ("cosine_mean", 0.99)}
 
 
@@ -79,12 +80,11 @@ def _export(module: Any, tokenizer: Any, path: Path, opset: int) -> None:
     import torch
 
     sample = tokenizer(["a short text", "a somewhat longer text to trace with"], padding=True, return_tensors="pt")
-    names = ["input_ids", "attention_mask", "token_type_ids"]
     if "token_type_ids" not in sample:
         sample["token_type_ids"] = torch.zeros_like(sample["input_ids"])
-    axes = {n: {0: "batch", 1: "sequence"} for n in names} | {"embedding": {0: "batch"}}
+    axes = {n: {0: "batch", 1: "sequence"} for n in INPUTS} | {"embedding": {0: "batch"}}
     with torch.inference_mode():
-        torch.onnx.export(module, tuple(sample[n] for n in names), str(path), input_names=names,
+        torch.onnx.export(module, tuple(sample[n] for n in INPUTS), str(path), input_names=INPUTS,
                           output_names=["embedding"], dynamic_axes=axes, opset_version=opset, dynamo=False,
                           do_constant_folding=True)
 
@@ -94,6 +94,13 @@ def _optimize(path: Path, hidden: int, heads: int) -> None:
 
     optimized = optimize_model(str(path), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=1)
     optimized.save_model_to_file(str(path))
+
+
+def calibration_feeds(tokenizer: Any, texts: Sequence[str], max_length: int) -> Iterator[dict[str, np.ndarray]]:
+    """The calibration texts in batches of 16, as the exported graph's inputs."""
+    from latentstack_onnx.embedder import feed
+
+    return (feed(tokenizer, texts[i:i + 16], max_length, set(INPUTS)) for i in range(0, len(texts), 16))
 
 
 def _quantize(src: Path, dst: Path, config: ExportConfig, feeds: Iterable[dict[str, np.ndarray]]) -> dict[str, Any]:
@@ -166,7 +173,7 @@ def export_onnx(config: ExportConfig, out: str | Path, probe: Sequence[str] | No
     from latentstack import get_embedder
     from latentstack.hf import quiet_transformers
     from latentstack_onnx.calibration import CALIBRATION
-    from latentstack_onnx.embedder import feed, run_session, session
+    from latentstack_onnx.embedder import run_session, session
     from latentstack_onnx.graph import pooled_module
     from latentstack_onnx.probe import PROBE
 
@@ -189,10 +196,8 @@ def export_onnx(config: ExportConfig, out: str | Path, probe: Sequence[str] | No
         if config.int8:
             files["int8"] = tmp / "model.int8.onnx"
             calibration = list(calibration or CALIBRATION)
-            wanted = {i.name for i in session(fp32).get_inputs()}
-            feeds = (feed(bert.tokenizer, calibration[i:i + 16], bert.max_tokens, wanted)
-                     for i in range(0, len(calibration), 16))
-            recipe = _quantize(fp32, files["int8"], config, feeds)
+            recipe = _quantize(fp32, files["int8"], config,
+                               calibration_feeds(bert.tokenizer, calibration, bert.max_tokens))
             if recipe["smoothed_nodes"]:
                 recipe["calibration_texts"] = len(calibration)
         bert.tokenizer.save_pretrained(tmp)

@@ -36,18 +36,25 @@ def smoothable(graph: Any) -> dict[str, list[Any]]:
     return found
 
 
-def channel_max(path: Path, tensors: list[str], feeds: Iterable[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Per-channel max |x| of the named tensors over the batches in ``feeds``."""
+def channel_max(model: Any, tensors: list[str], feeds: Iterable[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Per-channel max |x| of the named tensors of ``model`` (a loaded ModelProto) over the batches in ``feeds``.
+
+    The tensors become graph outputs only while the session is built; ``model`` is left as it was.
+    A feed may hold inputs the graph does not take (token_type_ids); they are dropped.
+    """
     import onnx
     import onnxruntime as ort
 
-    model = onnx.load(str(path))
-    for name in tensors:
-        model.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
-    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    outputs = len(model.graph.output)
+    model.graph.output.extend(onnx.helper.make_empty_tensor_value_info(name) for name in tensors)
+    try:
+        sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    finally:
+        del model.graph.output[outputs:]
+    inputs = {i.name for i in sess.get_inputs()}
     amax: dict[str, np.ndarray] = {}
     for feed in feeds:
-        for name, x in zip(tensors, sess.run(tensors, feed), strict=True):
+        for name, x in zip(tensors, sess.run(tensors, {k: v for k, v in feed.items() if k in inputs}), strict=True):
             m = np.abs(x.reshape(-1, x.shape[-1])).max(axis=0)
             amax[name] = np.maximum(amax[name], m) if name in amax else m
     if len(amax) != len(tensors):
@@ -66,7 +73,7 @@ def smooth(src: Path, dst: Path, feeds: Iterable[dict[str, np.ndarray]], alpha: 
     if not targets:
         onnx.save(model, str(dst))
         return []
-    amax = channel_max(src, list(targets), feeds)
+    amax = channel_max(model, list(targets), feeds)
     weights = {init.name: init for init in graph.initializer}
     muls = {}
     for k, (tensor, nodes) in enumerate(targets.items()):

@@ -10,8 +10,8 @@ import onnx
 import pytest
 
 from latentstack.hf import load_tokenizer
-from latentstack_onnx.embedder import feed, run_session, session
-from latentstack_onnx.export import ExportConfig, export_onnx
+from latentstack_onnx.embedder import run_session, session
+from latentstack_onnx.export import ExportConfig, calibration_feeds, export_onnx
 from latentstack_onnx.smoothing import smooth, smoothable
 
 TEXTS = ["the cat sat on the mat", "WIN a FREE prize, call 0800 now!!", "", "ok",
@@ -25,12 +25,6 @@ def fp32(tiny_bert_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _feeds(folder: Path, texts: list[str]) -> list[dict[str, np.ndarray]]:
-    tokenizer = load_tokenizer(folder)
-    wanted = {i.name for i in session(folder / "model.onnx").get_inputs()}
-    return [feed(tokenizer, texts[i:i + 2], 64, wanted) for i in range(0, len(texts), 2)]
-
-
 def test_smoothing_targets_every_projection_that_reads_a_layer_norm(fp32: Path) -> None:
     targets = smoothable(onnx.load(str(fp32 / "model.onnx")).graph)
     readers = [node.op_type for nodes in targets.values() for node in nodes]
@@ -40,7 +34,7 @@ def test_smoothing_targets_every_projection_that_reads_a_layer_norm(fp32: Path) 
 
 def test_smoothing_leaves_the_fp32_function_unchanged(fp32: Path, tmp_path: Path) -> None:
     dst = tmp_path / "smoothed.onnx"
-    names = smooth(fp32 / "model.onnx", dst, _feeds(fp32, TEXTS), alpha=0.5)
+    names = smooth(fp32 / "model.onnx", dst, calibration_feeds(load_tokenizer(fp32), TEXTS, 64), alpha=0.5)
     assert len(names) == 4
     graph = onnx.load(str(dst)).graph
     muls = [n for n in graph.node if n.name.startswith("Smooth_")]

@@ -219,10 +219,12 @@ def _result(method: str, bs: int, runs: list[float], vectors: dict[tuple[str, in
 
     took = statistics.median(runs)
     flops = sum(encoder_flops(hf_config, [lengths[i] for i in b]) for b in batches(texts, bs))
-    torch_fp32 = [v for (m, b), v in sorted(vectors.items(), key=lambda kv: kv[0][1] != bs) if m == "torch-fp32"]
+    ref = vectors.get(("torch-fp32", bs))  # at the same batch size when it ran there, else at any
+    if ref is None:
+        ref = next((v for (m, _), v in vectors.items() if m == "torch-fp32"), None)
     metrics: dict[str, float] = {}
-    if torch_fp32:  # at the same batch size when it ran there
-        cos = cosines(torch_fp32[0], vectors[method, bs])
+    if ref is not None:
+        cos = cosines(ref, vectors[method, bs])
         metrics = {"cosine_mean": round(float(cos.mean()), 6), "cosine_min": round(float(cos.min()), 6)}
     timing = {"texts_per_s": round(len(texts) / took, 1), "tokens_per_s": round(sum(lengths) / took, 1),
               "gflops_per_s": round(flops / took / 1e9, 3), "seconds": round(took, 2)}
