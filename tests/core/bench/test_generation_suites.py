@@ -76,9 +76,14 @@ def test_embed_suite_repeats_report_the_median_pass(tmp_path: Path, tiny_bert_di
     # onnx-fp32 ran first, yet its cosine is against torch-fp32
     assert rows["onnx-fp32 b4"]["metrics"]["cosine_min"] >= 0.9999
     assert obj["params"]["repeats"] == 3
+    assert obj["params"]["threads_asked"] is None
     no_torch = run_cli("-q", "bench", "embed", "--data", str(data), "--model", str(tiny_bert_dir), "--methods",
-                       "onnx-fp32", "--batch-sizes", "4", "--json", "--out", str(tmp_path), check=True)
-    assert json.loads(no_torch.stdout)["results"][0]["metrics"] == {}
+                       "onnx-fp32", "--batch-sizes", "4", "--threads", "1", "--json", "--out", str(tmp_path),
+                       check=True)
+    one = json.loads(no_torch.stdout)
+    assert one["results"][0]["metrics"] == {}
+    # --threads pins torch (what the report's environment reads) and onnxruntime alike
+    assert one["params"]["threads_asked"] == 1 and one["env"]["threads"] == 1
     bad = run_cli("-q", "bench", "embed", "--data", str(data), "--repeats", "0")
     assert bad.returncode == 2 and "--repeats" in bad.stderr
 

@@ -51,9 +51,18 @@ def measured_peak_gflops(size: int = 2048, repeats: int = 5) -> float:
     return 2 * size**3 / best / 1e9
 
 
-def theoretical_peak_gflops() -> float | None:
-    """cores x max clock x fp32 FLOPs per cycle (32 with AVX2/AVX-512 FMA on two 256-bit pipes), if readable."""
+def usable_cores() -> int:
+    """CPUs this process may run on (taskset and cgroup cpusets narrow it), else the machine's count."""
     import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def theoretical_peak_gflops(cores: int) -> float | None:
+    """cores x max clock x fp32 FLOPs per cycle (32 with AVX2/AVX-512 FMA on two 256-bit pipes), if readable."""
     import re
 
     try:
@@ -63,7 +72,7 @@ def theoretical_peak_gflops() -> float | None:
     mhz = [float(m) for m in re.findall(r"cpu MHz\s*:\s*([\d.]+)", text)]
     if not mhz or " fma" not in text:
         return None
-    return (os.cpu_count() or 1) * max(mhz) / 1000 * 32
+    return cores * max(mhz) / 1000 * 32
 
 
 def batches(texts: Sequence[str], size: int) -> list[list[int]]:
@@ -75,10 +84,10 @@ def batches(texts: Sequence[str], size: int) -> list[list[int]]:
 class Runner:
     """Builds each method's embed function once; times it per batch size."""
 
-    def __init__(self, model: str, max_length: int, tmp: Path) -> None:
+    def __init__(self, model: str, max_length: int, tmp: Path, threads: int = 0) -> None:
         from latentstack import get_embedder
 
-        self.model, self.max_length, self.tmp = model, max_length, tmp
+        self.model, self.max_length, self.tmp, self.threads = model, max_length, tmp, threads
         self.bert = get_embedder("bert", model=model, max_length=max_length, show_progress=False)
         self.export_s: float | None = None
 
@@ -99,7 +108,7 @@ class Runner:
             folder = self._export()
             variant = method.split("-")[1]
             return lambda texts, bs: get_embedder("onnx", model=str(folder), variant=variant, batch_size=bs,
-                                                  show_progress=False).embed_many(texts)
+                                                  threads=self.threads, show_progress=False).embed_many(texts)
         from sentence_transformers import SentenceTransformer
 
         st = SentenceTransformer(str(self.bert.resolved.path), device="cpu")
@@ -128,7 +137,7 @@ class Runner:
         return folder
 
 
-def profile_ops(folder: Path, variant: str, texts: list[str], bs: int) -> dict[str, float]:
+def profile_ops(folder: Path, variant: str, texts: list[str], bs: int, threads: int = 0) -> dict[str, float]:
     """Share of onnxruntime's kernel time per operator type on a few batches."""
     import onnxruntime as ort
 
@@ -139,6 +148,8 @@ def profile_ops(folder: Path, variant: str, texts: list[str], bs: int) -> dict[s
     options = ort.SessionOptions()
     options.enable_profiling = True
     options.profile_file_prefix = str(folder / f"profile-{variant}")
+    if threads:
+        options.intra_op_num_threads = threads
     sess = ort.InferenceSession(str(folder / manifest["variants"][variant]["file"]), options,
                                 providers=["CPUExecutionProvider"])
     run_session(sess, load_tokenizer(folder), texts, manifest["max_length"], bs, manifest["dim"])
@@ -160,9 +171,11 @@ def profile_ops(folder: Path, variant: str, texts: list[str], bs: int) -> dict[s
 @click.option("--text-col", default="text", show_default=True)
 @click.option("--repeats", default=1, show_default=True, type=click.IntRange(min=1),
               help="Timed passes per method and batch size, taken in turn across methods; the median is reported.")
+@click.option("--threads", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Threads for torch and onnxruntime alike (0: each library's default).")
 @suite
 def embed(data: str, methods: str, limit: int | None, seed: int, batch_sizes: str, model: str, max_length: int,
-          text_col: str, repeats: int) -> BenchReport:
+          text_col: str, repeats: int, threads: int) -> BenchReport:
     """Texts/s, tokens/s and GFLOP/s of torch, ONNX and int8 ONNX embeddings of the same texts."""
     from transformers import AutoConfig
 
@@ -175,14 +188,19 @@ def embed(data: str, methods: str, limit: int | None, seed: int, batch_sizes: st
         rng = np.random.default_rng(seed)
         texts = [texts[i] for i in sorted(rng.choice(len(texts), limit, replace=False))]
     sizes = [int(s) for s in batch_sizes.split(",") if s.strip()]
-    runner = Runner(model, max_length, Path(tempfile.mkdtemp(prefix="latentstack-embed-")))
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    runner = Runner(model, max_length, Path(tempfile.mkdtemp(prefix="latentstack-embed-")), threads)
     hf_config = AutoConfig.from_pretrained(runner.bert.resolved.path)
     lengths = runner.tokenizer_lengths(texts)
     measured = measured_peak_gflops()
     report = BenchReport("embed", Path(data).name, len(texts),
                          params={"model": model, "max_length": max_length, "batch_sizes": sizes, "repeats": repeats,
                                  "tokens": int(sum(lengths)), "peak_gflops_measured_fp32_matmul": round(measured, 1),
-                                 "peak_gflops_theoretical_fp32": theoretical_peak_gflops()})
+                                 "threads_asked": threads or None,
+                                 "peak_gflops_theoretical_fp32": theoretical_peak_gflops(threads or usable_cores())})
     report.chart = timing_chart("texts_per_s", "texts/s")
     fns = {}
     for method in chosen:
@@ -232,5 +250,5 @@ def _result(method: str, bs: int, runs: list[float], vectors: dict[tuple[str, in
     if len(runs) > 1:
         extra["texts_per_s_passes"] = [round(len(texts) / t, 1) for t in runs]
     if method.startswith("onnx-") and bs == 32:
-        extra["op_time_share"] = profile_ops(runner._export(), method.split("-")[1], texts[:512], bs)
+        extra["op_time_share"] = profile_ops(runner._export(), method.split("-")[1], texts[:512], bs, runner.threads)
     return MethodResult(f"{method} b{bs}", metrics, timing, extra)
