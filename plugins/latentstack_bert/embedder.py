@@ -93,12 +93,16 @@ class BertEmbedder(LocalModel, Embedder):
         """Embed texts in length-sorted batches; rows return in input order."""
         import torch
 
-        from latentstack.batching import embed_by_length
+        from latentstack.batching import embed_by_length, pad_ids, token_ids
 
-        def encode(batch_texts: list[str]) -> np.ndarray:
-            batch = self.tokenizer(batch_texts, padding=True, truncation=True, max_length=self.max_tokens,
-                                   return_tensors="pt")
-            return self.encode_tokens({k: v.to(self.torch_device) for k, v in batch.items()}).cpu().numpy()
+        tok = self.tokenizer
+        inputs = set(tok.model_input_names)
 
+        def encode(batch_ids: list[list[int]]) -> np.ndarray:
+            batch = pad_ids(batch_ids, tok.pad_token_id, left=tok.padding_side == "left")
+            tensors = {k: torch.from_numpy(v).to(self.torch_device) for k, v in batch.items() if k in inputs}
+            return self.encode_tokens(tensors).cpu().numpy()
+
+        ids = token_ids(tok, texts, self.max_tokens)  # batches sorted by token count, not characters
         with torch.inference_mode():
-            return embed_by_length(texts, self.config.batch_size, self.dim, encode, show=self.config.show_progress)
+            return embed_by_length(ids, self.config.batch_size, self.dim, encode, show=self.config.show_progress)

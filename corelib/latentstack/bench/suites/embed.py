@@ -75,10 +75,10 @@ def theoretical_peak_gflops(cores: int) -> float | None:
     return cores * max(mhz) / 1000 * 32
 
 
-def batches(texts: Sequence[str], size: int) -> list[list[int]]:
-    """Length-sorted batches of indices (what every method does)."""
-    order = np.argsort([-len(t) for t in texts], kind="stable")
-    return [list(order[i: i + size]) for i in range(0, len(texts), size)]
+def batches(keys: Sequence[int], size: int) -> list[list[int]]:
+    """Batches of indices sorted by key, longest first: token counts for our embedders, characters for ST."""
+    order = np.argsort([-k for k in keys], kind="stable")
+    return [list(order[i: i + size]) for i in range(0, len(keys), size)]
 
 
 class Runner:
@@ -236,7 +236,9 @@ def _result(method: str, bs: int, runs: list[float], vectors: dict[tuple[str, in
     from latentstack_onnx.export import cosines
 
     took = statistics.median(runs)
-    flops = sum(encoder_flops(hf_config, [lengths[i] for i in b]) for b in batches(texts, bs))
+    # sentence-transformers sorts its batches by characters, so it pads (and computes) more than we do
+    keys = [len(t) for t in texts] if method == "sentence-transformers" else lengths
+    flops = sum(encoder_flops(hf_config, [lengths[i] for i in b]) for b in batches(keys, bs))
     ref = vectors.get(("torch-fp32", bs))  # at the same batch size when it ran there, else at any
     if ref is None:
         ref = next((v for (m, _), v in vectors.items() if m == "torch-fp32"), None)
