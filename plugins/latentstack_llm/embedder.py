@@ -32,7 +32,7 @@ class LlmEmbedder(LocalModel, Embedder):
 
     A decoder sees only earlier tokens, so the last token is the one that has read the
     whole text; the mean is the steadier feature for a linear head. Texts are sorted by
-    length before batching, padded on the right, and truncated at ``max_length`` tokens.
+    token count before batching, padded on the right, and truncated at ``max_length`` tokens.
     An empty text embeds as the model's BOS token.
     """
 
@@ -68,20 +68,24 @@ class LlmEmbedder(LocalModel, Embedder):
         c = self.config
         return f"llm:{self.resolved.fingerprint()}:{c.pooling}:{c.normalize}:{c.max_length}"
 
-    def _tokenize(self, texts: list[str]) -> dict[str, Any]:
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Each text's token ids after the BOS token, truncated at ``max_length``."""
+        if not texts:
+            return []
         bos = self.tokenizer.bos_token or ""
-        return self.tokenizer([bos + t for t in texts], padding=True, truncation=True,
-                              max_length=self.config.max_length, add_special_tokens=False, return_tensors="pt")
+        return self.tokenizer([bos + t for t in texts], truncation=True, max_length=self.config.max_length,
+                              add_special_tokens=False)["input_ids"]
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed texts in length-sorted batches; rows return in input order."""
+        """Embed texts in batches sorted by token count; rows return in input order."""
         import torch
 
-        from latentstack.batching import embed_by_length
+        from latentstack.batching import embed_by_length, pad_ids
         from latentstack.pooling import pool
 
-        def encode(batch_texts: list[str]) -> np.ndarray:
-            batch = {k: v.to(self.model.device) for k, v in self._tokenize(batch_texts).items()}
+        def encode(batch_ids: list[list[int]]) -> np.ndarray:
+            arrays = pad_ids(batch_ids, self.tokenizer.pad_token_id)
+            batch = {k: torch.from_numpy(arrays[k]).to(self.model.device) for k in ("input_ids", "attention_mask")}
             hidden = self.model(**batch).last_hidden_state
             vecs = pool(hidden, batch["attention_mask"], self.config.pooling).float()
             if self.config.normalize:
@@ -89,4 +93,5 @@ class LlmEmbedder(LocalModel, Embedder):
             return vecs.cpu().numpy()
 
         with torch.inference_mode():
-            return embed_by_length(texts, self.config.batch_size, self.dim, encode, show=self.config.show_progress)
+            return embed_by_length(self.token_ids(texts), self.config.batch_size, self.dim, encode,
+                                   show=self.config.show_progress)
