@@ -91,3 +91,4 @@ def test_unoptimised_graph_smooths_q_k_and_v_matmuls(tiny_bert_dir: Path, tmp_pa
                            calibration=TEXTS)
     assert manifest["variants"]["int8"]["recipe"]["smoothed_nodes"] == 2 * 4  # per layer Q, K, V, feed-forward in
     assert manifest["variants"]["int8"]["cosine_mean"] >= 0.99
+    assert manifest["fused_attention"] is None  # not optimised, nothing to count
