@@ -104,7 +104,7 @@ with _quiet_logging():
     optimize_model(str(plain), model_type="bert", num_heads=12, hidden_size=384, opt_level=1,
                    optimization_options=no_attention).save_model_to_file(str(unfused))
     fused.write_bytes(plain.read_bytes())
-    _optimize(fused, 384, 12)
+    _optimize(fused, 384, 12, 6)
     qkv = ["MatMul", "Attention"]
     recipes = [("smoothed, QKV + MatMuls, 7-bit smoothed weights (the export's recipe)", fused, export_recipe(0.5)),
                ("smoothed, QKV + MatMuls, 8-bit weights", fused, smoothed_8bit),
