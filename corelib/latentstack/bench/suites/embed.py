@@ -97,9 +97,10 @@ class Runner:
         self.export_s: float | None = None
 
     def tokenizer_lengths(self, texts: Sequence[str]) -> list[int]:
-        """Token counts per text (after truncation)."""
-        enc = self.bert.tokenizer(list(texts), truncation=True, max_length=self.bert.max_tokens)
-        return [len(ids) for ids in enc["input_ids"]]
+        """Token counts per text (after truncation), as the embedders count them to sort their batches."""
+        from latentstack.batching import token_ids
+
+        return [len(ids) for ids in token_ids(self.bert.tokenizer, texts, self.bert.max_tokens)]
 
     def embed_fn(self, method: str) -> Callable[[list[str], int], np.ndarray]:
         """A function (texts, batch_size) -> vectors for the method."""
