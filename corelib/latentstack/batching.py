@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -51,3 +51,10 @@ def pad_ids(ids: Sequence[Sequence[int]], pad_id: int | None, left: bool = False
         input_ids[i, span] = row
         mask[i, span] = 1
     return {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": np.zeros_like(input_ids)}
+
+
+def padded(tokenizer: Any, ids: Sequence[Sequence[int]], names: Iterable[str]) -> dict[str, np.ndarray]:
+    """``pad_ids`` with the tokenizer's pad id and padding side, keeping only the inputs in ``names``."""
+    keep = set(names)
+    batch = pad_ids(ids, tokenizer.pad_token_id, left=tokenizer.padding_side == "left")
+    return {k: v for k, v in batch.items() if k in keep}

@@ -93,14 +93,13 @@ class BertEmbedder(LocalModel, Embedder):
         """Embed texts in length-sorted batches; rows return in input order."""
         import torch
 
-        from latentstack.batching import embed_by_length, pad_ids, token_ids
+        from latentstack.batching import embed_by_length, padded, token_ids
 
         tok = self.tokenizer
-        inputs = set(tok.model_input_names)
 
         def encode(batch_ids: list[list[int]]) -> np.ndarray:
-            batch = pad_ids(batch_ids, tok.pad_token_id, left=tok.padding_side == "left")
-            tensors = {k: torch.from_numpy(v).to(self.torch_device) for k, v in batch.items() if k in inputs}
+            batch = padded(tok, batch_ids, tok.model_input_names)
+            tensors = {k: torch.from_numpy(v).to(self.torch_device) for k, v in batch.items()}
             return self.encode_tokens(tensors).cpu().numpy()
 
         ids = token_ids(tok, texts, self.max_tokens)  # batches sorted by token count, not characters

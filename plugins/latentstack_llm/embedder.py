@@ -80,12 +80,12 @@ class LlmEmbedder(LocalModel, Embedder):
         """Embed texts in batches sorted by token count; rows return in input order."""
         import torch
 
-        from latentstack.batching import embed_by_length, pad_ids
+        from latentstack.batching import embed_by_length, padded
         from latentstack.pooling import pool
 
         def encode(batch_ids: list[list[int]]) -> np.ndarray:
-            arrays = pad_ids(batch_ids, self.tokenizer.pad_token_id)
-            batch = {k: torch.from_numpy(arrays[k]).to(self.model.device) for k in ("input_ids", "attention_mask")}
+            arrays = padded(self.tokenizer, batch_ids, ("input_ids", "attention_mask"))
+            batch = {k: torch.from_numpy(v).to(self.model.device) for k, v in arrays.items()}
             hidden = self.model(**batch).last_hidden_state
             vecs = pool(hidden, batch["attention_mask"], self.config.pooling).float()
             if self.config.normalize:

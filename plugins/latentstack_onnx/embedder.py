@@ -42,30 +42,22 @@ def session(path: Path, threads: int = 0) -> Any:
 def run_session(sess: Any, tokenizer: Any, texts: Sequence[str], max_length: int, batch_size: int, dim: int,
                 show: bool = False) -> np.ndarray:
     """Embed texts with a session in batches sorted by token count; rows in input order."""
-    from latentstack.batching import embed_by_length, token_ids
+    from latentstack.batching import embed_by_length, padded, token_ids
 
     wanted = {i.name for i in sess.get_inputs()}
 
     def encode(batch_ids: list[list[int]]) -> np.ndarray:
-        return sess.run(None, ids_feed(tokenizer, batch_ids, wanted))[0]
+        return sess.run(None, padded(tokenizer, batch_ids, wanted))[0]
 
     ids = token_ids(tokenizer, texts, max_length)
     return embed_by_length(ids, batch_size, dim, encode, show=show, desc="embedding (onnx)")
 
 
-def ids_feed(tokenizer: Any, ids: Sequence[Sequence[int]], wanted: set[str]) -> dict[str, np.ndarray]:
-    """The graph's int64 inputs for one padded batch of token-id lists (token_type_ids all zero)."""
-    from latentstack.batching import pad_ids
-
-    batch = pad_ids(ids, tokenizer.pad_token_id, left=tokenizer.padding_side == "left")
-    return {k: v for k, v in batch.items() if k in wanted}
-
-
 def feed(tokenizer: Any, texts: Sequence[str], max_length: int, wanted: set[str]) -> dict[str, np.ndarray]:
     """The graph's int64 inputs for one padded batch of texts."""
-    from latentstack.batching import token_ids
+    from latentstack.batching import padded, token_ids
 
-    return ids_feed(tokenizer, token_ids(tokenizer, texts, max_length), wanted)
+    return padded(tokenizer, token_ids(tokenizer, texts, max_length), wanted)
 
 
 class OnnxEmbedder(Embedder):
