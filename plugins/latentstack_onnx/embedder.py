@@ -24,14 +24,18 @@ class OnnxConfig(EmbedderConfig):
     threads: int = attrs.field(default=0, validator=attrs.validators.ge(0))
 
 
-def session(path: Path, threads: int = 0) -> Any:
-    """An onnxruntime CPU session; a file onnxruntime cannot read is a CorruptFileError."""
+def session(path: Path, threads: int = 0, profile_prefix: str = "") -> Any:
+    """An onnxruntime CPU session (profiling into ``profile_prefix*.json`` when given); a file
+    onnxruntime cannot read is a CorruptFileError."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if threads:
         options.intra_op_num_threads = threads
+    if profile_prefix:
+        options.enable_profiling = True
+        options.profile_file_prefix = profile_prefix
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types

@@ -88,6 +88,16 @@ def test_embed_suite_repeats_report_the_median_pass(tmp_path: Path, tiny_bert_di
     assert bad.returncode == 2 and "--repeats" in bad.stderr
 
 
+def test_embed_suite_profiles_onnx_at_batch_32(tmp_path: Path, tiny_bert_dir: Path) -> None:
+    """At batch 32 each ONNX row says where onnxruntime's kernel time went, on the threads asked for."""
+    data = tmp_path / "texts.tsv"
+    data.write_text("split\tlabel\ttext\n" + "".join(f"train\ta\tthe cat sat on mat {i}\n" for i in range(8)))
+    out = run_cli("-q", "bench", "embed", "--data", str(data), "--model", str(tiny_bert_dir), "--methods",
+                  "onnx-fp32", "--batch-sizes", "32", "--threads", "1", "--json", "--out", str(tmp_path), check=True)
+    share = json.loads(out.stdout)["results"][0]["extra"]["op_time_share"]
+    assert share and all(0 < v <= 1 for v in share.values()) and sum(share.values()) <= 1.001
+
+
 def test_sft_suite_measures_both_modes(tmp_path: Path, tiny_llama_dir: Path) -> None:
     data = tmp_path / "sft.jsonl"
     data.write_text("".join(json.dumps({"prompt": f"q{i}", "response": f"a{i}"}) + "\n" for i in range(8)))

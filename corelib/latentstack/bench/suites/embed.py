@@ -145,19 +145,11 @@ class Runner:
 
 def profile_ops(folder: Path, variant: str, texts: list[str], bs: int, threads: int = 0) -> dict[str, float]:
     """Share of onnxruntime's kernel time per operator type on a few batches."""
-    import onnxruntime as ort
-
     from latentstack.hf import load_tokenizer
-    from latentstack_onnx.embedder import run_session
+    from latentstack_onnx.embedder import run_session, session
 
     manifest = json.loads((folder / "onnx.json").read_text())
-    options = ort.SessionOptions()
-    options.enable_profiling = True
-    options.profile_file_prefix = str(folder / f"profile-{variant}")
-    if threads:
-        options.intra_op_num_threads = threads
-    sess = ort.InferenceSession(str(folder / manifest["variants"][variant]["file"]), options,
-                                providers=["CPUExecutionProvider"])
+    sess = session(folder / manifest["variants"][variant]["file"], threads, str(folder / f"profile-{variant}"))
     run_session(sess, load_tokenizer(folder), texts, manifest["max_length"], bs, manifest["dim"])
     events = json.loads(Path(sess.end_profiling()).read_text())
     by_op: dict[str, float] = defaultdict(float)
