@@ -22,6 +22,8 @@ def export() -> None:
               help="int8 only: activation smoothing strength (SmoothQuant alpha); 0 turns it off.")
 @click.option("--calibrate", type=click.Path(exists=True, dir_okay=False), default=None,
               help="int8 only: texts to calibrate the smoothing on, one per line (default: built-in set).")
+@click.option("--int8-gelu", type=click.Choice(["tanh", "erf"]), default="tanh", show_default=True,
+              help="int8 only: the feed-forward GELU, onnxruntime's faster tanh approximation or the exact erf.")
 @click.option("--no-optimize", is_flag=True, help="Skip onnxruntime's transformer graph fusions.")
 @click.option("--classifier", type=click.Path(exists=True, file_okay=False), default=None,
               help="A linear classifier on these bert features: record its prediction agreement.")
@@ -29,7 +31,7 @@ def export() -> None:
               help="Probe texts for the parity check, one per line (default: built-in set).")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 def onnx(model: str, adapter: str, pooling: str, max_length: int, int8: bool, smooth: float, calibrate: str | None,
-         no_optimize: bool, classifier: str | None, probe: str | None, out: Path) -> None:
+         int8_gelu: str, no_optimize: bool, classifier: str | None, probe: str | None, out: Path) -> None:
     """Export a bert embedder (with an adapter merged) to ONNX; fails unless outputs match torch."""
     from latentstack_onnx.export import ExportConfig, export_onnx
 
@@ -38,7 +40,7 @@ def onnx(model: str, adapter: str, pooling: str, max_length: int, int8: bool, sm
     texts = lines(probe, "--probe") if probe else None
     calibration = lines(calibrate, "--calibrate") if calibrate else None
     config = ExportConfig(model=model, adapter=adapter, pooling=pooling, max_length=max_length, int8=int8,
-                          smooth=smooth, optimize=not no_optimize)
+                          smooth=smooth, int8_gelu=int8_gelu, optimize=not no_optimize)
     manifest = export_onnx(config, out, texts, classifier, calibration)
     for name, v in manifest["variants"].items():
         agree = f", classifier agreement {v['classifier_agreement']:.3f}" if "classifier_agreement" in v else ""

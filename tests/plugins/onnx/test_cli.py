@@ -54,7 +54,14 @@ def test_export_smoothing_options(tiny_bert_dir: Path, tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     assert "int8 (smoothing 0.7 on 4 projections)" in out.output
     recipe = json.loads((tmp_path / "a" / "onnx.json").read_text())["variants"]["int8"]["recipe"]
-    assert recipe["smooth"] == 0.7 and recipe["calibration_texts"] == 2
+    assert recipe["smooth"] == 0.7 and recipe["calibration_texts"] == 2 and recipe["gelu"] == "tanh"
+    out = runner.invoke(cli, ["-q", "export", "onnx", "--model", str(tiny_bert_dir), "--int8", "--int8-gelu", "erf",
+                              "--out", str(tmp_path / "e")])
+    assert out.exit_code == 0, out.output
+    assert json.loads((tmp_path / "e" / "onnx.json").read_text())["variants"]["int8"]["recipe"]["gelu"] == "erf"
+    out = runner.invoke(cli, ["-q", "export", "onnx", "--model", str(tiny_bert_dir), "--int8", "--int8-gelu", "relu",
+                              "--out", str(tmp_path / "f")])
+    assert out.exit_code == 2 and "--int8-gelu" in out.output
     out = runner.invoke(cli, ["-q", "export", "onnx", "--model", str(tiny_bert_dir), "--int8", "--smooth", "1.5",
                               "--out", str(tmp_path / "b")])
     assert out.exit_code == 2 and "--smooth" in out.output
@@ -65,4 +72,4 @@ def test_export_smoothing_options(tiny_bert_dir: Path, tmp_path: Path) -> None:
     out = runner.invoke(cli, ["-q", "export", "onnx", "--model", str(tiny_bert_dir), "--int8", "--calibrate",
                               str(tmp_path / "blank.txt"), "--out", str(tmp_path / "d")])
     assert out.exit_code == 2 and "no non-blank lines" in out.output
-    assert not any((tmp_path / name).exists() for name in "bcd")
+    assert not any((tmp_path / name).exists() for name in "bcdf")

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 import torch
 
@@ -15,7 +16,7 @@ from latentstack.errors import CorruptFileError, ModelMismatchError, ParityError
 from latentstack.testing import EmbedderContract
 from latentstack.testing.classifier_contract import TRAIN
 from latentstack_onnx import export as export_mod
-from latentstack_onnx.embedder import OnnxEmbedder
+from latentstack_onnx.embedder import OnnxEmbedder, run_session, session
 from latentstack_onnx.export import ExportConfig, export_onnx
 
 
@@ -42,11 +43,30 @@ def test_manifest_records_parity_and_vectors_match_torch(exported: Path, tiny_be
     # the optimiser fused every layer's attention (onnxruntime 1.30's fused none of MiniLM's)
     layers = json.loads((tiny_bert_dir / "config.json").read_text())["num_hidden_layers"]
     assert manifest["fused_attention"] == layers
+    # residual Add + LayerNormalization stay unfused (4x faster on CPU than SkipLayerNormalization),
+    # and the int8 graph runs the tanh GELU
+    ops = {f: {n.op_type for n in onnx.load(str(exported / f)).graph.node} for f in ("model.onnx", "model.int8.onnx")}
+    assert "LayerNormalization" in ops["model.onnx"] and "SkipLayerNormalization" not in ops["model.onnx"]
+    assert "BiasGelu" in ops["model.onnx"] and "FastGelu" in ops["model.int8.onnx"]
+    assert "BiasGelu" not in ops["model.int8.onnx"]
+    assert manifest["variants"]["int8"]["recipe"]["gelu"] == "tanh"
     texts = ["the cat sat on the mat", "free prize, call now", ""]
     ref = get_embedder("bert", model=str(tiny_bert_dir)).embed_many(texts)
     got = OnnxEmbedder.from_options(model=str(exported), variant="fp32").embed_many(texts)
     np.testing.assert_allclose(got, ref, atol=1e-4)
     assert OnnxEmbedder.from_options(model=str(exported)).variant == "int8"
+
+
+def test_session_keeps_layer_norm_unfused(exported: Path, tmp_path: Path) -> None:
+    """onnxruntime would fuse Add + LayerNormalization back into its slower SkipLayerNormalization on load."""
+    from latentstack.hf import load_tokenizer
+
+    sess = session(exported / "model.int8.onnx", 1, str(tmp_path / "profile"))
+    run_session(sess, load_tokenizer(exported), ["the cat sat on the mat", "ok"], 64, 2, 32)
+    events = json.loads(Path(sess.end_profiling()).read_text())
+    ran = {e["args"]["op_name"] for e in events if e.get("cat") == "Node" and "op_name" in e.get("args", {})}
+    assert "LayerNormalization" in ran and "FastGelu" in ran
+    assert "SkipLayerNormalization" not in ran
 
 
 def test_parity_failure_fails_loudly_and_writes_nothing(tiny_bert_dir: Path, tmp_path: Path,

@@ -57,21 +57,26 @@ def test_smoothing_without_calibration_texts_is_an_error(fp32: Path, tmp_path: P
 def test_int8_manifest_records_the_recipe(tiny_bert_dir: Path, tmp_path: Path) -> None:
     smoothed = export_onnx(ExportConfig(model=str(tiny_bert_dir), int8=True), tmp_path / "a",
                            calibration=TEXTS)["variants"]["int8"]
-    assert smoothed["recipe"] == {"smooth": 0.5, "smoothed_nodes": 4, "smoothed_weight_bits": 7,
+    assert smoothed["recipe"] == {"smooth": 0.5, "smoothed_nodes": 4, "smoothed_weight_bits": 7, "gelu": "tanh",
                                   "calibration_texts": len(TEXTS)}
-    plain = export_onnx(ExportConfig(model=str(tiny_bert_dir), int8=True, smooth=0.0), tmp_path / "b")
-    assert plain["variants"]["int8"]["recipe"] == {"smooth": 0.0, "smoothed_nodes": 0}
+    plain = export_onnx(ExportConfig(model=str(tiny_bert_dir), int8=True, smooth=0.0, int8_gelu="erf"),
+                        tmp_path / "b")
+    assert plain["variants"]["int8"]["recipe"] == {"smooth": 0.0, "smoothed_nodes": 0, "gelu": "erf"}
     # smoothing quantises the QKV projections too; without it they stay fp32 inside the Attention op
     ops = {name: {n.op_type for n in onnx.load(str(tmp_path / name / "model.int8.onnx")).graph.node}
            for name in ("a", "b")}
     assert "QAttention" in ops["a"] and "QAttention" not in ops["b"]
-    assert not list(tmp_path.glob("*/*.smoothed.onnx")) and not list(tmp_path.glob("*/*.half.onnx"))
+    assert "FastGelu" in ops["a"] and "BiasGelu" in ops["b"] and "FastGelu" not in ops["b"]
+    for pattern in ("*.prepared.onnx", "*.smoothed.onnx", "*.half.onnx"):
+        assert not list(tmp_path.glob(f"*/{pattern}"))
     assert json.loads((tmp_path / "a" / "onnx.json").read_text())["config"]["smooth"] == 0.5
 
 
 def test_smooth_out_of_range_is_refused() -> None:
     with pytest.raises(ValueError, match="smooth"):
         ExportConfig(smooth=1.5)
+    with pytest.raises(ValueError, match="int8_gelu"):
+        ExportConfig(int8_gelu="relu")
 
 
 @pytest.mark.slow
@@ -92,3 +97,4 @@ def test_unoptimised_graph_smooths_q_k_and_v_matmuls(tiny_bert_dir: Path, tmp_pa
     assert manifest["variants"]["int8"]["recipe"]["smoothed_nodes"] == 2 * 4  # per layer Q, K, V, feed-forward in
     assert manifest["variants"]["int8"]["cosine_mean"] >= 0.99
     assert manifest["fused_attention"] is None  # not optimised, nothing to count
+    assert manifest["variants"]["int8"]["recipe"]["gelu"] == "erf"  # no fused BiasGelu to swap
