@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ...conftest import run_cli
@@ -86,6 +87,24 @@ def test_embed_suite_repeats_report_the_median_pass(tmp_path: Path, tiny_bert_di
     assert one["params"]["threads_asked"] == 1 and one["env"]["threads"] == 1
     bad = run_cli("-q", "bench", "embed", "--data", str(data), "--repeats", "0")
     assert bad.returncode == 2 and "--repeats" in bad.stderr
+
+
+def test_embed_suite_opens_each_onnx_session_once(tmp_path: Path, tiny_bert_dir: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The timed passes only embed, as torch's do: the file hash, graph load and weight packing happen once."""
+    import latentstack_onnx.embedder as onnx_embedder
+    from latentstack.bench.suites.embed import Runner
+
+    runner = Runner(str(tiny_bert_dir), 64, tmp_path, threads=1)
+    runner._export()  # its parity check opens sessions of its own
+    opened: list[str] = []
+    real = onnx_embedder.session
+    monkeypatch.setattr(onnx_embedder, "session", lambda path, *a, **k: opened.append(Path(path).name) or real(path, *a, **k))
+    fp32, int8 = runner.embed_fn("onnx-fp32"), runner.embed_fn("onnx-int8")
+    texts = ["the cat sat on the mat", "free prize", "ok"]
+    first = [fp32(texts, 2) for _ in range(3)] + [int8(texts, 2) for _ in range(2)] + [fp32(texts, 4)]
+    assert opened == ["model.onnx", "model.int8.onnx", "model.onnx"]  # per variant and batch size
+    np.testing.assert_allclose(first[0], first[2])
 
 
 def test_embed_suite_profiles_onnx_at_batch_32(tmp_path: Path, tiny_bert_dir: Path) -> None:
