@@ -15,7 +15,10 @@ from pathlib import Path
 
 
 def tanh_gelu(src: Path, dst: Path) -> int:
-    """Write ``src`` to ``dst`` with every BiasGelu node replaced by FastGelu; returns how many."""
+    """Write ``src`` to ``dst`` with every BiasGelu node replaced by FastGelu; returns how many.
+
+    With none to replace (a graph that was not optimised), nothing is written.
+    """
     import onnx
 
     model = onnx.load(str(src))
@@ -24,5 +27,6 @@ def tanh_gelu(src: Path, dst: Path) -> int:
         if node.op_type == "BiasGelu" and node.domain == "com.microsoft":
             node.op_type = "FastGelu"  # same inputs (X, bias) and output
             swapped += 1
-    onnx.save(model, str(dst))
+    if swapped:
+        onnx.save(model, str(dst))
     return swapped

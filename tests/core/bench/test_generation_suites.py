@@ -99,12 +99,17 @@ def test_embed_suite_opens_each_onnx_session_once(tmp_path: Path, tiny_bert_dir:
     runner._export()  # its parity check opens sessions of its own
     opened: list[str] = []
     real = onnx_embedder.session
-    monkeypatch.setattr(onnx_embedder, "session", lambda path, *a, **k: opened.append(Path(path).name) or real(path, *a, **k))
+
+    def counting(path: Path, *args: object, **kwargs: object) -> object:
+        opened.append(Path(path).name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(onnx_embedder, "session", counting)
     fp32, int8 = runner.embed_fn("onnx-fp32"), runner.embed_fn("onnx-int8")
     texts = ["the cat sat on the mat", "free prize", "ok"]
-    first = [fp32(texts, 2) for _ in range(3)] + [int8(texts, 2) for _ in range(2)] + [fp32(texts, 4)]
+    vectors = [fp32(texts, 2) for _ in range(3)] + [int8(texts, 2) for _ in range(2)] + [fp32(texts, 4)]
     assert opened == ["model.onnx", "model.int8.onnx", "model.onnx"]  # per variant and batch size
-    np.testing.assert_allclose(first[0], first[2])
+    np.testing.assert_allclose(vectors[0], vectors[2])
 
 
 def test_embed_suite_profiles_onnx_at_batch_32(tmp_path: Path, tiny_bert_dir: Path) -> None:

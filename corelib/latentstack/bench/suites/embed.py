@@ -104,13 +104,14 @@ class Runner:
 
     def embed_fn(self, method: str) -> Callable[[list[str], int], np.ndarray]:
         """A function (texts, batch_size) -> vectors for the method."""
-
-        if method == "torch-fp32":
-            return lambda texts, bs: self._bert("float32", bs).embed_many(texts)
-        if method == "torch-bf16":
-            return lambda texts, bs: self._bert("bfloat16", bs).embed_many(texts)
+        if method in ("torch-fp32", "torch-bf16"):
+            dtype = "float32" if method == "torch-fp32" else "bfloat16"
+            return lambda texts, bs: self._embedder("bert", bs, model=self.model, max_length=self.max_length,
+                                                    dtype=dtype).embed_many(texts)
         if method.startswith("onnx-"):
-            return lambda texts, bs: self._onnx(method.split("-")[1], bs).embed_many(texts)
+            variant = method.split("-")[1]
+            return lambda texts, bs: self._embedder("onnx", bs, model=str(self._export()), variant=variant,
+                                                    threads=self.threads).embed_many(texts)
         from sentence_transformers import SentenceTransformer
 
         st = SentenceTransformer(str(self.bert.resolved.path), device="cpu")
@@ -118,26 +119,15 @@ class Runner:
         return lambda texts, bs: st.encode(list(texts), batch_size=bs, normalize_embeddings=True,
                                            show_progress_bar=False, convert_to_numpy=True)
 
-    def _bert(self, dtype: str, bs: int) -> Any:
+    def _embedder(self, name: str, bs: int, **options: Any) -> Any:
+        """One embedder per plugin, options and batch size, built on first use and kept: the warm-up call
+        loads it (for onnx: file hash, graph load, weight packing), and the timed passes only embed."""
         from latentstack import get_embedder
 
-        key = (dtype, bs)
-        cache = self.__dict__.setdefault("_berts", {})
+        key = (name, bs, *sorted(options.items()))
+        cache = self.__dict__.setdefault("_embedders", {})
         if key not in cache:
-            cache[key] = get_embedder("bert", model=self.model, max_length=self.max_length, dtype=dtype,
-                                      batch_size=bs, show_progress=False)
-        return cache[key]
-
-    def _onnx(self, variant: str, bs: int) -> Any:
-        """One embedder per variant and batch size, kept like the torch ones: the warm-up call opens its
-        session (file hash, graph load, weight packing), and the timed passes only embed."""
-        from latentstack import get_embedder
-
-        key = (variant, bs)
-        cache = self.__dict__.setdefault("_onnxes", {})
-        if key not in cache:
-            cache[key] = get_embedder("onnx", model=str(self._export()), variant=variant, batch_size=bs,
-                                      threads=self.threads, show_progress=False)
+            cache[key] = get_embedder(name, batch_size=bs, show_progress=False, **options)
         return cache[key]
 
     def _export(self) -> Path:
