@@ -4,11 +4,12 @@ The issue asks ONNX int8 to embed 2x faster than torch fp32 end to end. This mea
 ceiling: one MatMul (fp32 in onnxruntime, onnxruntime's dynamic int8 with per-tensor
 activation and int8 weights, and torch fp32) at the shapes of MiniLM's projections for a
 batch of 32 texts of 48 tokens, 2 threads, median of 15. Prints a line per shape and
-writes benchmarks/results/int8-gemm.json.
+writes benchmarks/results/int8-gemm.json, or the JSON file named as the first argument.
 
-    .venv/bin/python benchmarks/int8_gemm_probe.py
+    .venv/bin/python benchmarks/int8_gemm_probe.py [OUT.json]
 """
 import os
+import sys
 import tempfile
 import time
 import warnings
@@ -60,5 +61,5 @@ for M, K, N in [(32 * 48, 384, 384), (32 * 48, 384, 1536), (32 * 48, 1536, 384)]
     print(f"M={M} K={K} N={N}: " + ", ".join(f"{k} {flops / v / 1e9:.0f} GFLOP/s" for k, v in res.items())
           + f"; int8/torch {res['torch-fp32'] / res['ort-int8']:.2f}x, int8/ort-fp32 {res['ort-fp32'] / res['ort-int8']:.2f}x")
 flags = sorted({f for f in open("/proc/cpuinfo").read().split() if "avx" in f or "vnni" in f})
-write_json(os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "int8-gemm.json"),
-           {"cpu_flags": flags, "threads": 2, "shapes": rows})
+default = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "int8-gemm.json")
+write_json(sys.argv[1] if len(sys.argv) > 1 else default, {"cpu_flags": flags, "threads": 2, "shapes": rows})

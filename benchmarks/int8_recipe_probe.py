@@ -21,11 +21,12 @@ passes each, alternating), our torch fp32 `bert` embedder against:
   exported (onnxruntime's static quantiser fails on the optimised graphs' com.microsoft ops);
 
 with the cosine of each against torch fp32 on the SMS texts and on the export's 24 probe
-texts (the export's floor: mean 0.99 on those). Writes
-benchmarks/results/int8-recipes.json.
+texts (the export's floor: mean 0.99 on those). Writes benchmarks/results/int8-recipes.json,
+or the JSON file named as the first argument.
 
-    .venv/bin/python benchmarks/int8_recipe_probe.py
+    .venv/bin/python benchmarks/int8_recipe_probe.py [OUT.json]
 """
+import sys
 import tempfile
 import time
 import warnings
@@ -151,5 +152,5 @@ for name, s in speed.items():
     out.append(row)
     print(f"{name:70s} {' '.join(f'{x:6.1f}' for x in s)} texts/s  {row['x_torch_fp32_best']:.2f}x  "
           f"cos {row.get('cosine_mean', 1):.4f} / {row.get('cosine_min', 1):.4f}  probe {row.get('probe_cosine_mean', 1):.4f}")
-write_json(Path("benchmarks/results/int8-recipes.json"), {"texts": len(texts), "batch_size": 32, "threads": 2,
-                                                          "calibration_texts": 256, "results": out})
+OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("benchmarks/results/int8-recipes.json")
+write_json(OUT, {"texts": len(texts), "batch_size": 32, "threads": 2, "calibration_texts": 256, "results": out})

@@ -8,7 +8,7 @@ import click
 from click.testing import CliRunner
 
 from latentstack.bench.cli import bench_options, split_methods, suite
-from latentstack.bench.report import BenchReport, MethodResult, environment
+from latentstack.bench.report import BenchReport, MethodResult, cpu_features, environment
 from latentstack.bench.writers import markdown
 
 
@@ -67,3 +67,12 @@ def test_environment_records_versions() -> None:
     env = environment()
     assert env["threads"] >= 1 and env["python"].count(".") == 2
     assert "numpy" in env
+    assert isinstance(env["cpu_features"], list)
+
+
+def test_cpu_features_reads_the_flags_line() -> None:
+    """Only the listed SIMD features are kept, in a fixed order; a CPU without them has none."""
+    info = "processor\t: 0\nflags\t\t: fpu sse2 amx_int8 avx2 fma avx512_vnni avx512f ht\nbugs\t\t: spectre\n"
+    assert cpu_features(info) == ["avx2", "fma", "avx512f", "avx512_vnni", "amx_int8"]
+    assert cpu_features("flags\t: fpu sse2 sse4_2\n") == []
+    assert cpu_features("") == []

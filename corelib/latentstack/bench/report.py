@@ -30,6 +30,25 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+#: The instruction sets that decide how fast fp32, bf16 and int8 run, as /proc/cpuinfo names them.
+SIMD_FEATURES = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+
+
+def cpu_features(cpuinfo: str | None = None) -> list[str]:
+    """Which of SIMD_FEATURES the CPU has (from ``cpuinfo``, else /proc/cpuinfo; empty where unreadable)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return []
+    flags: set[str] = set()
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            flags.update(line.split(":", 1)[1].split())
+            break
+    return [f for f in SIMD_FEATURES if f in flags]
+
+
 def threads() -> int:
     """Threads torch would use (read without importing torch unless it is loaded already)."""
     torch = sys.modules.get("torch")
@@ -44,6 +63,7 @@ def environment() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpu": cpu_name(),
+        "cpu_features": cpu_features(),
         "cores": os.cpu_count(),
         "threads": threads(),
     }

@@ -38,7 +38,8 @@ def markdown(report: BenchReport) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     env = report.env
     lines += ["", f"Environment: Python {env.get('python')}, torch {env.get('torch', '-')}, "
-              f"CPU {env.get('cpu')}, {env.get('threads')} threads.", ""]
+              f"CPU {env.get('cpu')} ({' '.join(env.get('cpu_features') or ['features unknown'])}), "
+              f"{env.get('threads')} threads.", ""]
     if report.params:
         lines.append("Parameters: " + ", ".join(f"{k}={v}" for k, v in sorted(report.params.items())))
     return "\n".join(lines) + "\n"
