@@ -54,6 +54,17 @@ def test_markdown_table_has_a_row_per_method() -> None:
     assert len(lines) == 4
 
 
+def test_markdown_names_the_cpu_features() -> None:
+    """The footer says which SIMD features the figures were measured with, or that none of them was there."""
+    report = BenchReport("toy", "d", 1, [MethodResult("x", {"f1": 0.5})])
+    report.env = {"cpu": "Some Xeon", "threads": 2, "cpu_features": ["avx2", "avx512_vnni"]}
+    assert "CPU Some Xeon (avx2 avx512_vnni), 2 threads." in markdown(report)
+    report.env["cpu_features"] = []
+    assert "CPU Some Xeon (no AVX2, AVX-512 or AMX), 2 threads." in markdown(report)
+    del report.env["cpu_features"]
+    assert "CPU Some Xeon, 2 threads." in markdown(report)
+
+
 def test_markdown_timings_keep_three_significant_digits() -> None:
     """Scores keep 4 decimals; a 2.56 s timing prints as 2.56, a large one with thousands separators."""
     report = BenchReport("toy", "d", 1, [MethodResult("x", {"f1": 0.5}, {"train_s": 2.56, "per_s": 12345.67,

@@ -37,9 +37,10 @@ def markdown(report: BenchReport) -> str:
         cells += [_fmt(r.timing.get(k, ""), ".3g") for k in timing_keys]
         lines.append("| " + " | ".join(cells) + " |")
     env = report.env
+    features = env.get("cpu_features")  # absent from reports written before it was recorded
+    cpu = f"{env.get('cpu')}" + ("" if features is None else f" ({' '.join(features) or 'no AVX2, AVX-512 or AMX'})")
     lines += ["", f"Environment: Python {env.get('python')}, torch {env.get('torch', '-')}, "
-              f"CPU {env.get('cpu')} ({' '.join(env.get('cpu_features') or ['features unknown'])}), "
-              f"{env.get('threads')} threads.", ""]
+              f"CPU {cpu}, {env.get('threads')} threads.", ""]
     if report.params:
         lines.append("Parameters: " + ", ".join(f"{k}={v}" for k, v in sorted(report.params.items())))
     return "\n".join(lines) + "\n"
