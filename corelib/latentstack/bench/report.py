@@ -19,15 +19,23 @@ def _version(dist: str) -> str:
         return ""
 
 
+def _cpuinfo_field(key: str, cpuinfo: str | None = None) -> str | None:
+    """The value of the first ``key : value`` line of ``cpuinfo`` (default: /proc/cpuinfo); None where
+    there is none or the file cannot be read."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return None
+    for line in cpuinfo.splitlines():
+        if line.startswith(key):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
 def cpu_name() -> str:
     """The CPU's model name from /proc/cpuinfo, else platform.processor()."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return _cpuinfo_field("model name") or platform.processor() or platform.machine()
 
 
 #: The instruction sets that decide how fast fp32, bf16 and int8 run, as /proc/cpuinfo names them.
@@ -36,16 +44,7 @@ SIMD_FEATURES = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf
 
 def cpu_features(cpuinfo: str | None = None) -> list[str]:
     """Which of SIMD_FEATURES the CPU has (from ``cpuinfo``, else /proc/cpuinfo; empty where unreadable)."""
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text()
-        except OSError:
-            return []
-    flags: set[str] = set()
-    for line in cpuinfo.splitlines():
-        if line.startswith("flags"):
-            flags.update(line.split(":", 1)[1].split())
-            break
+    flags = set((_cpuinfo_field("flags", cpuinfo) or "").split())
     return [f for f in SIMD_FEATURES if f in flags]
 
 

@@ -109,8 +109,8 @@ class Runner:
             return lambda texts, bs: self._embedder("bert", bs, model=self.model, max_length=self.max_length,
                                                     dtype=dtype).embed_many(texts)
         if method.startswith("onnx-"):
-            variant = method.split("-")[1]
-            return lambda texts, bs: self._embedder("onnx", bs, model=str(self._export()), variant=variant,
+            folder, variant = str(self._export()), method.split("-")[1]
+            return lambda texts, bs: self._embedder("onnx", bs, model=folder, variant=variant,
                                                     threads=self.threads).embed_many(texts)
         from sentence_transformers import SentenceTransformer
 
