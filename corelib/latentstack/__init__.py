@@ -12,6 +12,7 @@ Nothing heavy (torch, faiss, onnxruntime, peft) is imported here.
 from __future__ import annotations
 
 import importlib.metadata
+from pathlib import Path
 from typing import Any
 
 from latentstack.errors import LatentstackError
@@ -28,32 +29,50 @@ except importlib.metadata.PackageNotFoundError:  # running from a source tree
 
 def get_embedder(name: str, **options: Any) -> Embedder:
     """Build the Embedder registered as ``name`` with its config options."""
-    return get_registry().create("embedder", name, **options)  # type: ignore[return-value]
+    return get_registry().build_as(Embedder, name, **options)
 
 
 def get_index(name: str, **options: Any) -> Index:
     """Build the Index registered as ``name`` with its config options."""
-    return get_registry().create("index", name, **options)  # type: ignore[return-value]
+    return get_registry().build_as(Index, name, **options)
 
 
 def get_classifier(name: str, **options: Any) -> Classifier:
     """Build the Classifier registered as ``name`` with its config options."""
-    return get_registry().create("classifier", name, **options)  # type: ignore[return-value]
+    return get_registry().build_as(Classifier, name, **options)
 
 
 def get_adapter(name: str, **options: Any) -> Adapter:
     """Build the Adapter registered as ``name`` with its config options."""
-    return get_registry().create("adapter", name, **options)  # type: ignore[return-value]
+    return get_registry().build_as(Adapter, name, **options)
 
 
 def get_generator(name: str, **options: Any) -> Generator:
     """Build the Generator registered as ``name`` with its config options."""
-    return get_registry().create("generator", name, **options)  # type: ignore[return-value]
+    return get_registry().build_as(Generator, name, **options)
 
 
-def ask(index_dir: str, question: str, *, k: int = 4, hybrid: bool = False, generator: str = "llm",
+def load_classifier(path: str | Path, *, embedder: Embedder | None = None) -> Classifier:
+    """Load a saved classifier with the plugin that wrote it (its manifest names it).
+
+    ``embedder`` computes the features in place of the saved one (see ``Classifier.load``).
+    """
+    from latentstack.storage import read_manifest
+
+    plugin = read_manifest(path, kind="classifier", version=None, verify=False).plugin
+    cls = get_registry().get_class("classifier", plugin)
+    if not issubclass(cls, Classifier):
+        msg = f"classifier {plugin!r} is {cls.__name__}, not a Classifier"
+        raise TypeError(msg)
+    return cls.load(path, embedder=embedder)
+
+
+def ask(index_dir: str | Path, question: str, *, k: int = 4, hybrid: bool = False, generator: str = "llm",
         **generator_options: Any) -> Any:
-    """Answer ``question`` from the index folder ``index_dir``, citing its passages (a RagAnswer)."""
+    """Answer ``question`` from the index folder ``index_dir``, citing its passages (a RagAnswer).
+
+    ``generator`` is any registered Generator; ``generator_options`` go to its config.
+    """
     from latentstack.rag import RagConfig, RagPipeline
     from latentstack.search import Collection
 
@@ -84,6 +103,7 @@ __all__ = [
     "get_registry",
     "hookimpl",
     "list_models",
+    "load_classifier",
     "register_plugin",
     "reset_registry",
     "resolve_model",

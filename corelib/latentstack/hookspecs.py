@@ -13,14 +13,22 @@ reported by ``latentstack plugins`` and skipped; the other plugins carry on.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import pluggy
 
 hookspec = pluggy.HookspecMarker("latentstack")
 hookimpl = pluggy.HookimplMarker("latentstack")
 
-Register = Callable[..., None]
+class Register(Protocol):
+    """The callback a register hook receives: ``register(cls, aliases=("a", "b"))``.
+
+    ``cls`` must be a concrete subclass of the hook's role with a ``name``; anything else
+    is reported against the plugin and skipped.
+    """
+
+    def __call__(self, cls: type, *, aliases: tuple[str, ...] = ()) -> None:
+        """Register ``cls`` under ``cls.name`` (and ``aliases``)."""
 
 
 @hookspec
@@ -84,10 +92,22 @@ def register_model_sources(register: Register) -> None:
 
 
 @hookspec
+def register_bench_suites(register: Callable[[Any], None]) -> None:
+    """Add benchmark suites to ``latentstack bench``.
+
+    Called the first time the ``bench`` group lists or looks up a suite. Call
+    ``register(command)`` with a ``click.Command`` whose name is the suite's; build it
+    with ``latentstack.bench.bench_options`` and ``latentstack.bench.suite`` so that it
+    takes --data, --methods, --limit, --seed, --json and --out like every suite. A name
+    registered twice keeps the first and reports the second. Returns nothing.
+    """
+
+
+@hookspec
 def register_commands(cli: Any) -> None:
     """Add click commands or groups to the ``latentstack`` CLI.
 
     Called once when the CLI starts, with the top-level ``click.Group`` as ``cli``;
-    call ``cli.add_command(...)``. The ``bench`` group is ``cli.commands["bench"]``, for
-    benchmark suites. Returns nothing.
+    call ``cli.add_command(...)``. Benchmark suites use ``register_bench_suites`` instead.
+    Returns nothing.
     """

@@ -8,7 +8,8 @@ both; every other name still works.
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+from typing import Any, TypeVar
 
 import attrs
 import pluggy
@@ -26,6 +27,9 @@ HOOKS: dict[str, str] = {
     "generator": "register_generators",
     "model_source": "register_model_sources",
 }
+
+
+C = TypeVar("C", bound=Component)
 
 
 @attrs.frozen
@@ -95,10 +99,16 @@ class Registry:
     def _register(self, role: str, plugin: str, cls: type, aliases: tuple[str, ...]) -> None:
         base = _base_for(role)
         if not (isinstance(cls, type) and issubclass(cls, base)):
-            msg = f"plugin {plugin!r} registered {cls!r} as a {role}, but it is not a subclass of {base.__name__}"
+            msg = (f"plugin {plugin!r} ({HOOKS[role]}) registered {cls!r} as a {role}, but it is not a subclass "
+                   f"of {base.__name__}")
             raise TypeError(msg)
-        if not getattr(cls, "name", ""):
-            msg = f"plugin {plugin!r} registered {cls.__name__} without a `name` class attribute"
+        hook = HOOKS[role]
+        if inspect.isabstract(cls):
+            missing = ", ".join(sorted(getattr(cls, "__abstractmethods__", ())))
+            msg = f"plugin {plugin!r} ({hook}) registered {cls.__name__}, which leaves abstract: {missing}"
+            raise TypeError(msg)
+        if not isinstance(cls.__dict__.get("name", getattr(cls, "name", "")), str) or not cls.name:
+            msg = f"plugin {plugin!r} ({hook}) registered {cls.__name__} without a `name` class attribute"
             raise TypeError(msg)
         for name in (cls.name, *aliases):
             table = self.entries[role]
@@ -118,6 +128,17 @@ class Registry:
             f"{' and '.join(map(repr, owners))}; "
             f"block one with LATENTSTACK_DISABLE={owners[-1]}"
         )
+
+    def call_each(self, hook_name: str, **kwargs: Any) -> None:
+        """Call every plugin's ``hook_name`` on its own; one that raises is recorded against it, not fatal."""
+        from latentstack.plugins import short_error
+
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            try:
+                impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
+            except Exception as exc:  # a broken plugin must never take down the rest
+                info = self.infos.setdefault(impl.plugin_name, PluginInfo(name=impl.plugin_name, module=""))
+                info.add_problem(f"{hook_name} failed: {short_error(exc)}")
 
     def get_class(self, role: str, name: str) -> type:
         """The class registered under ``name`` for ``role``, or a clear error."""
@@ -141,7 +162,15 @@ class Registry:
 
     def create(self, role: str, name: str, **options: Any) -> Component:
         """Build the component ``name`` of ``role`` from keyword options."""
-        return self.get_class(role, name).from_options(**options)
+        return self.build_as(ROLES[role], name, **options)
+
+    def build_as(self, base: type[C], name: str, **options: Any) -> C:
+        """Build the ``base.role`` registered as ``name``, typed as ``base``."""
+        cls = self.get_class(base.role, name)
+        if not issubclass(cls, base):  # registration checks this; a hand-edited table might not
+            msg = f"{base.role} {name!r} is {cls.__name__}, not a {base.__name__}"
+            raise TypeError(msg)
+        return cls.from_options(**options)
 
 
 _REGISTRY: Registry | None = None

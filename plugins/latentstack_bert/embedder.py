@@ -11,6 +11,7 @@ import numpy as np
 
 from latentstack.hf import LocalModel
 from latentstack.interfaces import Embedder, EmbedderConfig
+from latentstack.interfaces.embedder import EncoderSource
 
 
 @attrs.frozen(kw_only=True)
@@ -78,6 +79,12 @@ class BertEmbedder(LocalModel, Embedder):
         """Model files plus every option that changes the vectors."""
         c = self.config
         return f"bert:{self.resolved.fingerprint()}:{c.pooling}:{c.normalize}:{c.max_length}:{c.adapter}"
+
+    def encoder_source(self) -> EncoderSource:
+        """The encoder folder and pooling, for exporters (``latentstack export onnx``)."""
+        c = self.config
+        return EncoderSource(path=self.resolved.path, fingerprint=self.resolved.fingerprint(),
+                             max_tokens=self.max_tokens, pooling=c.pooling, normalize=c.normalize, adapter=c.adapter)
 
     def encode_tokens(self, batch: dict[str, Any]) -> Any:
         """Pooled (and normalised) vectors of one tokenised batch, as a torch tensor."""

@@ -16,11 +16,11 @@ from typing import Any
 import attrs
 import numpy as np
 
-from latentstack.atomic import atomic_dir
-from latentstack.errors import CorruptFileError, InputError
+from latentstack.errors import InputError
 from latentstack.interfaces import Hit, Index, IndexConfig
 from latentstack.interfaces.embedder import check_texts
 from latentstack.metadata import matching_mask
+from latentstack.storage import component_dir, read_manifest, reading, write_manifest
 
 
 @attrs.frozen(kw_only=True)
@@ -123,26 +123,23 @@ class Bm25Index(Index):
         return out
 
     def save(self, path: str | Path) -> None:
-        """index.json (config) + items.jsonl (live items), atomically."""
-        with atomic_dir(path) as tmp:
-            (tmp / "index.json").write_text(json.dumps({"name": self.name, "config": self.config.to_dict(), "n": len(self)}))
+        """items.jsonl (live items) under a checksummed manifest, atomically."""
+        with component_dir(path) as tmp:
             with open(tmp / "items.jsonl", "w", encoding="utf-8") as fh:
                 for p in range(len(self.ids)):
                     fh.write(json.dumps({"id": self.ids[p], "text": self.texts[p], "meta": self.meta[p]}) + "\n")
+            write_manifest(tmp, kind="index", plugin=self.name, config=self.config.to_dict(), data={"n": len(self)})
 
     @classmethod
     def load(cls, path: str | Path) -> Bm25Index:
         """Read a saved index; the BM25 matrix is rebuilt on first search."""
-        path = Path(path)
-        try:
-            head = json.loads((path / "index.json").read_text())
-            index = cls.from_options(**head["config"])
-            rows = [json.loads(line) for line in (path / "items.jsonl").read_text(encoding="utf-8").splitlines()]
-        except (OSError, ValueError, KeyError) as exc:
-            msg = f"cannot read the bm25 index at {path}: {exc}; rebuild it"
-            raise CorruptFileError(msg) from exc
-        if len(rows) != head["n"]:
-            msg = f"the bm25 index at {path} is truncated ({len(rows)} of {head['n']} items); rebuild it"
-            raise CorruptFileError(msg)
-        index.add([r["id"] for r in rows], [r["text"] for r in rows], [r["meta"] for r in rows])
+        manifest = read_manifest(path, kind="index", plugin=cls.name)
+        with reading(manifest.path, "bm25 index"):
+            index = cls.from_options(**manifest.config)
+            lines = (manifest.path / "items.jsonl").read_text(encoding="utf-8").splitlines()
+            rows = [json.loads(line) for line in lines]
+            if len(rows) != manifest.data["n"]:
+                msg = f"items.jsonl holds {len(rows)} items, the manifest {manifest.data['n']}"
+                raise ValueError(msg)
+            index.add([r["id"] for r in rows], [r["text"] for r in rows], [r["meta"] for r in rows])
         return index

@@ -8,7 +8,6 @@ filtered the same way and compacted away on save; a Refine index keeps its tombs
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -17,11 +16,11 @@ from typing import Any
 import attrs
 import numpy as np
 
-from latentstack.atomic import atomic_dir
-from latentstack.errors import CorruptFileError, InputError, ModelMismatchError
+from latentstack.errors import InputError, ModelMismatchError
 from latentstack.interfaces import Hit, Index, IndexConfig
 from latentstack.metadata import check_keys, matches
 from latentstack.progress import log
+from latentstack.storage import component_dir, read_manifest, reading, write_manifest
 from latentstack_faiss.kinds import Kind, auto_factory, parse, search_params
 
 FORMAT = 1
@@ -31,7 +30,7 @@ FORMAT = 1
 class FaissConfig(IndexConfig):
     """Which index and how hard to search it."""
 
-    factory: str = "Flat"  # or "auto": chosen by the size of the first add
+    factory: str = "auto"  # a FAISS factory string, or "auto": chosen by the size of the first add
     nprobe: int = attrs.field(default=16, validator=attrs.validators.gt(0))
     ef_search: int = attrs.field(default=64, validator=attrs.validators.gt(0))
     k_factor: int = attrs.field(default=8, validator=attrs.validators.gt(0))
@@ -62,6 +61,20 @@ class FaissIndex(Index):
         self.meta: dict[int, dict[str, Any]] = {}
         self.dead: set[int] = set()
         self.next_label = 0
+
+    @classmethod
+    def options_from_shortcut(cls, spec: str) -> dict[str, Any] | None:
+        """A FAISS factory string (``Flat``, ``HNSW32``, ``IVF1024,Flat``, ``auto``) as options."""
+        try:
+            if spec != "auto":
+                parse(spec)
+        except (InputError, ValueError):
+            return None
+        return {"factory": spec}
+
+    def describe(self) -> str:
+        """The factory string and the vector count."""
+        return f"faiss {self.config.factory}, {len(self)} vectors"
 
     # -- building -------------------------------------------------------------------
     def _create(self, dim: int, n: int) -> None:
@@ -220,43 +233,40 @@ class FaissIndex(Index):
         return int(_faiss().serialize_index(self._compacted()).nbytes)
 
     def save(self, path: str | Path) -> None:
-        """index.faiss + ids.json + metadata.json + index.json (with the file's hash), atomically."""
+        """index.faiss + ids.json + metadata.json under a checksummed manifest, atomically."""
         if self.index is None:
             msg = "cannot save an empty faiss index: add vectors first"
             raise InputError(msg)
         compacted = self._compacted()
         if compacted is not self.index and self.device == "cpu":
             self.index, self.dead = compacted, set()
-        blob = _faiss().serialize_index(compacted).tobytes()
-        with atomic_dir(path) as tmp:
-            (tmp / "index.faiss").write_bytes(blob)
+        with component_dir(path) as tmp:
+            _faiss().write_index(compacted, str(tmp / "index.faiss"))
             (tmp / "ids.json").write_text(json.dumps([[lab, ext] for lab, ext in self.id_of.items()]))
             (tmp / "metadata.json").write_text(json.dumps({str(lab): m for lab, m in self.meta.items()}))
-            head = {"format": FORMAT, "name": self.name, "config": self.config.to_dict(), "dim": self.dim,
-                    "next_label": self.next_label, "dead": sorted(self.dead) if self.kind.refine else [],
-                    "sha256": hashlib.sha256(blob).hexdigest(), "n": len(self)}
-            (tmp / "index.json").write_text(json.dumps(head))
+            data = {"dim": self.dim, "next_label": self.next_label, "n": len(self),
+                    "dead": sorted(self.dead) if self.kind.refine else []}
+            write_manifest(tmp, kind="index", plugin=self.name, version=FORMAT, config=self.config.to_dict(),
+                           data=data)
 
     @classmethod
     def load(cls, path: str | Path) -> FaissIndex:
-        """Read a saved index, checking its hash; a truncated or corrupt file is a CorruptFileError."""
-        path = Path(path)
-        try:
-            head = json.loads((path / "index.json").read_text())
-            blob = (path / "index.faiss").read_bytes()
+        """Read a saved index; a truncated, corrupt or inconsistent folder is a CorruptFileError."""
+        manifest = read_manifest(path, kind="index", plugin=cls.name, version=FORMAT)
+        path, head = manifest.path, manifest.data
+        with reading(path, "faiss index"):
             pairs = json.loads((path / "ids.json").read_text())
             meta = json.loads((path / "metadata.json").read_text())
-        except (OSError, ValueError) as exc:
-            msg = f"cannot read the faiss index at {path}: {exc}; rebuild it"
-            raise CorruptFileError(msg) from exc
-        if head.get("format") != FORMAT:
-            msg = f"faiss index at {path} has format {head.get('format')}, this version reads {FORMAT}"
-            raise CorruptFileError(msg)
-        if hashlib.sha256(blob).hexdigest() != head["sha256"] or len(pairs) != head["n"]:
-            msg = f"the faiss index at {path} is truncated or corrupt (hash mismatch); rebuild it"
-            raise CorruptFileError(msg)
-        index = cls.from_options(**head["config"])
-        index.index = _faiss().deserialize_index(np.frombuffer(blob, dtype=np.uint8))
+            if len(pairs) != head["n"]:
+                msg = f"{path}: ids.json holds {len(pairs)} ids, the manifest {head['n']}"
+                raise ValueError(msg)
+            return cls._restore(manifest.config, head, path, pairs, meta)
+
+    @classmethod
+    def _restore(cls, config: dict[str, Any], head: dict[str, Any], path: Path, pairs: list[Any],
+                 meta: dict[str, Any]) -> FaissIndex:
+        index = cls.from_options(**config)
+        index.index = _faiss().read_index(str(path / "index.faiss"))
         index.dim, index.next_label, index.dead = head["dim"], head["next_label"], set(head["dead"])
         index.id_of = {int(lab): ext for lab, ext in pairs}
         index.label_of = {ext: lab for lab, ext in index.id_of.items()}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -11,12 +10,12 @@ from typing import Any
 import attrs
 import numpy as np
 
-from latentstack.atomic import atomic_dir
-from latentstack.errors import CorruptFileError, InputError, ModelMismatchError
+from latentstack.errors import ConfigError, InputError, ModelMismatchError
 from latentstack.hf import LocalModel
-from latentstack.interfaces import Classifier, ClassifierConfig
+from latentstack.interfaces import Classifier, ClassifierConfig, Embedder
 from latentstack.interfaces.embedder import check_texts
 from latentstack.progress import log
+from latentstack.storage import component_dir, read_manifest, reading, write_manifest
 
 FORMAT = 1
 
@@ -142,7 +141,8 @@ class FinetuneClassifier(LocalModel, Classifier):
         from sklearn.model_selection import train_test_split
 
         from latentstack.data.labeled import check_labels
-        from latentstack_finetune.training import seed_everything, train
+        from latentstack.training import seed_everything
+        from latentstack_finetune.training import train
 
         texts, labels = check_texts(texts), list(labels)
         self.classes = check_labels(labels)
@@ -210,7 +210,7 @@ class FinetuneClassifier(LocalModel, Classifier):
         if self.net is None:
             msg = "nothing to save: train the classifier first"
             raise InputError(msg)
-        with atomic_dir(path) as tmp:
+        with component_dir(path) as tmp:
             if self.config.mode == "lora" and self.pooling == "cls":
                 self._adapter().save(self.net, tmp / "adapter", base_fingerprint=self.resolved.fingerprint())
             elif self.config.mode == "lora":  # a plain encoder adapter, and the head beside it
@@ -218,37 +218,40 @@ class FinetuneClassifier(LocalModel, Classifier):
                 save_file(self.net.head_state(), tmp / "head.safetensors")
             else:
                 save_file({k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()},
-                      tmp / "model.safetensors")
-            manifest = {"format": FORMAT, "classifier": self.name, "config": self.config.to_dict(),
-                        "classes": self.classes, "base_fingerprint": self.resolved.fingerprint(),
-                        "report": {k: v for k, v in self.report.items() if k != "history"}}
-            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+                          tmp / "model.safetensors")
+            data = {"classes": self.classes, "base_fingerprint": self.resolved.fingerprint(),
+                    "report": {k: v for k, v in self.report.items() if k != "history"}}
+            write_manifest(tmp, kind="classifier", plugin=self.name, version=FORMAT, config=self.config.to_dict(),
+                           data=data)
 
     @classmethod
-    def load(cls, path: str | Path) -> FinetuneClassifier:
-        """Rebuild from the base model plus the saved difference; another base model is an error."""
+    def load(cls, path: str | Path, *, embedder: Embedder | None = None) -> FinetuneClassifier:
+        """Rebuild from the base model plus the saved difference; another base model is an error.
+
+        A fine-tuned classifier computes its own features, so ``embedder`` must be None.
+        """
         from safetensors.torch import load_file
 
-        path = Path(path)
-        try:
-            manifest = json.loads((path / "manifest.json").read_text())
-        except (OSError, ValueError) as exc:
-            msg = f"{path} is not a readable classifier folder ({exc})"
-            raise CorruptFileError(msg) from exc
-        if manifest.get("classifier") != cls.name:
-            msg = f"{path} holds a {manifest.get('classifier')!r} classifier, not {cls.name!r}"
-            raise CorruptFileError(msg)
-        clf = cls.from_options(**{"pooling": "cls", **manifest["config"]})  # folders saved before pooling: [CLS]
-        clf.classes = manifest["classes"]
-        if clf.resolved.fingerprint() != manifest["base_fingerprint"]:
-            msg = (f"{path} was fine-tuned from a base model with fingerprint {manifest['base_fingerprint']}, but "
+        if embedder is not None:
+            msg = "a finetune classifier embeds with its own fine-tuned encoder; it takes no other embedder"
+            raise ConfigError(msg)
+        manifest = read_manifest(path, kind="classifier", plugin=cls.name, version=FORMAT)
+        path, data = manifest.path, manifest.data
+        with reading(path, "finetune classifier"):
+            clf = cls.from_options(**manifest.config)
+            clf.classes = list(data["classes"])
+            base = str(data["base_fingerprint"])
+        if clf.resolved.fingerprint() != base:
+            msg = (f"{path} was fine-tuned from a base model with fingerprint {base}, but "
                    f"{clf.config.model!r} is now {clf.resolved.fingerprint()}; install the original base model")
             raise ModelMismatchError(msg)
-        model = clf._network(path / "adapter" if clf.config.mode == "lora" else None)
-        if clf.config.mode == "lora" and clf.pooling == "mean":
-            model.head.load_state_dict({k.removeprefix("head."): v for k, v in load_file(path / "head.safetensors").items()})
-        elif clf.config.mode != "lora":
-            model.load_state_dict(load_file(path / "model.safetensors"))
+        with reading(path, "finetune classifier"):
+            model = clf._network(path / "adapter" if clf.config.mode == "lora" else None)
+            if clf.config.mode == "lora" and clf.pooling == "mean":
+                head = load_file(path / "head.safetensors")
+                model.head.load_state_dict({k.removeprefix("head."): v for k, v in head.items()})
+            elif clf.config.mode != "lora":
+                model.load_state_dict(load_file(path / "model.safetensors"))
         clf.net = model.eval().to(clf.torch_device)
-        clf.report = manifest.get("report", {})
+        clf.report = data.get("report", {})
         return clf

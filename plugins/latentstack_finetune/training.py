@@ -13,26 +13,7 @@ from typing import Any
 import numpy as np
 
 from latentstack.progress import log, progress
-
-
-def seed_everything(seed: int) -> None:
-    """Seed python, numpy and torch so a run can be repeated."""
-    import random
-
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def warmup_then_decay(opt: Any, steps: int, warmup: float) -> Any:
-    """A learning-rate schedule rising linearly over ``warmup`` of ``steps``, then falling linearly to 0."""
-    import torch
-
-    warm = max(1, int(warmup * steps))
-    return torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))))
+from latentstack.training import warmup_then_decay
 
 
 def macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
@@ -96,27 +77,9 @@ def train(model: Any, encode: Callable[[Sequence[str]], dict[str, Any]], texts: 
     for epoch in range(epochs):
         model.train()
         batches = batches_for_epoch(rng, len(texts), batch_size, lengths)
-        bar = progress(batches, desc=f"epoch {epoch + 1}/{epochs}", unit="batch")
-        losses = []
-        for idx in bar:
-            batch = encode([texts[i] for i in idx])
-            out = model(**batch, labels=torch.as_tensor(y[idx], device=next(iter(batch.values())).device))
-            out.loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad()
-            losses.append(float(out.loss.detach()))
-            if hasattr(bar, "set_postfix"):
-                bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
-        row = {"epoch": epoch + 1, "loss": float(np.mean(losses))}
-        if len(val_texts):
-            score = validation_score(val_y, predict_proba(val_texts))
-            row |= {"val_macro_f1": score[0], "val_loss": score[1]}
-            log(f"epoch {epoch + 1}: loss {row['loss']:.4f}, validation macro-F1 {score[0]:.4f}, loss {score[1]:.4f}")
-        else:
-            score = None
-            log(f"epoch {epoch + 1}: loss {row['loss']:.4f} (no validation split)")
+        step = _Step(model, encode, texts, y, params, opt, sched)
+        row = {"epoch": epoch + 1, "loss": step.epoch(batches, f"epoch {epoch + 1}/{epochs}")}
+        score = _validate(row, val_texts, val_y, predict_proba)
         history.append(row)
         if score is None:  # nothing to choose by: the last epoch's weights stay
             best_epoch = epoch + 1
@@ -131,6 +94,46 @@ def train(model: Any, encode: Callable[[Sequence[str]], dict[str, Any]], texts: 
     if best_state is not None:
         model.load_state_dict(best_state, strict=False)
     return {"history": history, "best_epoch": best_epoch, "best_val_macro_f1": best[0] if best else None}
+
+
+class _Step:
+    """One optimiser step per batch, over one epoch."""
+
+    def __init__(self, model: Any, encode: Callable[[Sequence[str]], dict[str, Any]], texts: list[str],
+                 y: np.ndarray, params: list[Any], opt: Any, sched: Any) -> None:
+        self.model, self.encode, self.texts, self.y = model, encode, texts, y
+        self.params, self.opt, self.sched = params, opt, sched
+
+    def epoch(self, batches: list[np.ndarray], desc: str) -> float:
+        """Train on every batch; returns the mean loss."""
+        import torch
+
+        bar = progress(batches, desc=desc, unit="batch")
+        losses = []
+        for idx in bar:
+            batch = self.encode([self.texts[i] for i in idx])
+            out = self.model(**batch, labels=torch.as_tensor(self.y[idx], device=next(iter(batch.values())).device))
+            out.loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.params, 1.0)
+            self.opt.step()
+            self.sched.step()
+            self.opt.zero_grad()
+            losses.append(float(out.loss.detach()))
+            if hasattr(bar, "set_postfix"):
+                bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
+        return float(np.mean(losses))
+
+
+def _validate(row: dict[str, Any], val_texts: list[str], val_y: np.ndarray,
+              predict_proba: Callable[[list[str]], np.ndarray]) -> tuple[float, float] | None:
+    """Score the epoch on the validation split (None without one) and log it into ``row``."""
+    if not len(val_texts):
+        log(f"epoch {row['epoch']}: loss {row['loss']:.4f} (no validation split)")
+        return None
+    score = validation_score(val_y, predict_proba(val_texts))
+    row |= {"val_macro_f1": score[0], "val_loss": score[1]}
+    log(f"epoch {row['epoch']}: loss {row['loss']:.4f}, validation macro-F1 {score[0]:.4f}, loss {score[1]:.4f}")
+    return score
 
 
 def _trained(key: str, model: Any) -> bool:

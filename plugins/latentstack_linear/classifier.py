@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -10,10 +9,10 @@ from typing import Any
 import attrs
 import numpy as np
 
-from latentstack.atomic import atomic_dir
-from latentstack.errors import CorruptFileError, InputError
-from latentstack.interfaces import Classifier, ClassifierConfig
+from latentstack.errors import InputError
+from latentstack.interfaces import Classifier, ClassifierConfig, Embedder
 from latentstack.interfaces.embedder import check_texts
+from latentstack.storage import component_dir, read_manifest, reading, write_manifest
 from latentstack_linear.features import Features
 from latentstack_linear.heads import best_threshold, choose_block, fit_head, head_proba, log_proba, out_of_fold
 
@@ -26,8 +25,12 @@ class LinearConfig(ClassifierConfig):
 
     embedder: str = "bert"
     embedder_options: dict[str, Any] = attrs.field(factory=dict, converter=dict)
+    #: Shortcuts for the embedder's ``model`` and ``pooling`` options (the CLI's --model, --pooling).
+    model: str | None = None
+    pooling: str | None = None
     hybrid: bool = False
-    head: str = attrs.field(default="logistic", validator=attrs.validators.in_(("logistic", "nb")))
+    head: str = attrs.field(default="logistic", converter=lambda h: "logistic" if h == "linear" else h,
+                            validator=attrs.validators.in_(("logistic", "nb")))
     c: float | None = None
     alpha: float | None = None
     class_weight: str | None = attrs.field(default=None, validator=attrs.validators.in_((None, "none", "balanced")))
@@ -68,7 +71,8 @@ class LinearClassifier(Classifier):
         self.classes = check_labels(labels)
         y = np.array([self.classes.index(lab) for lab in labels])
         c = self.config
-        self.features = Features.create(c.embedder, c.embedder_options, c.hybrid, c.head)
+        shortcuts = {k: v for k, v in {"model": c.model, "pooling": c.pooling}.items() if v is not None}
+        self.features = Features.create(c.embedder, {**shortcuts, **c.embedder_options}, c.hybrid, c.head)
         self.features.fit(texts)
         blocks = self.features.transform(texts)
         self.heads = [fit_head(c.head, x, y, seed=c.seed, c=c.c, alpha=c.alpha, class_weight=c.class_weight)
@@ -123,44 +127,40 @@ class LinearClassifier(Classifier):
         return [h["chosen"] for h in self.heads]
 
     def save(self, path: str | Path) -> None:
-        """manifest.json + head.npz (+ fitted TF-IDF state), atomically; no pickle."""
+        """head.npz (+ fitted TF-IDF state) under a checksummed manifest, atomically; no pickle."""
         features = self._check_fitted()
-        with atomic_dir(path) as tmp:
-            manifest = {"format": FORMAT, "classifier": self.name, "config": self.config.to_dict(),
-                        "classes": self.classes, "features": features.describe(), "threshold": self.threshold,
-                        "chosen": self.chosen, "stacked": self.meta is not None,
-                        "selected_block": self.selected}
-            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        with component_dir(path) as tmp:
             arrays = {f"{k}_{i}": h[k] for i, h in enumerate(self.heads) for k in ("coef", "intercept")}
             if self.meta is not None:
                 arrays.update(meta_coef=self.meta["coef"], meta_intercept=self.meta["intercept"])
             np.savez(tmp / "head.npz", **arrays)
             features.save(tmp)
+            data = {"classes": self.classes, "features": features.describe(), "threshold": self.threshold,
+                    "chosen": self.chosen, "stacked": self.meta is not None, "selected_block": self.selected}
+            write_manifest(tmp, kind="classifier", plugin=self.name, version=FORMAT, config=self.config.to_dict(),
+                           data=data)
 
     @classmethod
-    def load(cls, path: str | Path, embedder: Any = None) -> LinearClassifier:
-        """Read a saved classifier; a missing or different base model is a clear error.
+    def load(cls, path: str | Path, *, embedder: Embedder | None = None) -> LinearClassifier:
+        """Read a saved classifier; a damaged folder or a missing or different base model is a clear error.
 
         ``embedder`` computes the features instead of the saved one, when it is the same
         model by another runtime (e.g. the ``onnx`` export of the ``bert`` embedder).
         """
-        path = Path(path)
-        try:
-            manifest = json.loads((path / "manifest.json").read_text())
+        manifest = read_manifest(path, kind="classifier", plugin=cls.name, version=FORMAT)
+        path, data = manifest.path, manifest.data
+        with reading(path, "linear classifier"):
             with np.load(path / "head.npz", allow_pickle=False) as arrays:
                 heads = [{"coef": arrays[f"coef_{i}"], "intercept": arrays[f"intercept_{i}"], "chosen": ch}
-                         for i, ch in enumerate(manifest["chosen"])]
+                         for i, ch in enumerate(data["chosen"])]
                 meta = ({"coef": arrays["meta_coef"], "intercept": arrays["meta_intercept"], "chosen": {}}
-                        if manifest.get("stacked") else None)
-        except (OSError, ValueError, KeyError) as exc:
-            msg = f"{path} is not a readable linear classifier ({exc}); train one with `latentstack classify train`"
-            raise CorruptFileError(msg) from exc
-        if manifest.get("classifier") != cls.name:
-            msg = f"{path} holds a {manifest.get('classifier')!r} classifier, not {cls.name!r}"
-            raise CorruptFileError(msg)
-        clf = cls.from_options(**manifest["config"])
-        clf.classes, clf.threshold = manifest["classes"], manifest["threshold"]
+                        if data["stacked"] else None)
+            clf = cls.from_options(**manifest.config)
+            clf.classes, clf.threshold = list(data["classes"]), data["threshold"]
+            if any(h["coef"].shape[0] not in (1, len(clf.classes)) for h in heads):
+                msg = f"the head's weights do not match its {len(clf.classes)} classes"
+                raise ValueError(msg)
         clf.heads, clf.meta = heads, meta
-        clf.selected = manifest.get("selected_block")
-        clf.features = Features.load(path, manifest["features"], embedder)
+        clf.selected = data["selected_block"]
+        clf.features = Features.load(path, data["features"], embedder)
         return clf

@@ -79,7 +79,7 @@ class Features:
         embedders = []
         for i, spec in enumerate(specs):
             if i == 0 and embedder is not None:
-                source = getattr(embedder, "source_fingerprint", embedder.fingerprint())
+                source = embedder.source_fingerprint()
                 if source != spec["fingerprint"]:
                     msg = (f"the classifier at {folder} was trained on {spec['name']} features with fingerprint "
                            f"{spec['fingerprint']}; the {embedder.name} embedder given computes features of "

@@ -30,3 +30,11 @@ def register_commands(cli):  # noqa: ANN001, ANN201 - the hook's callback
     from latentstack_llm.adapt_cmd import adapt
 
     cli.add_command(adapt)
+
+
+@hookimpl
+def register_bench_suites(register):  # noqa: ANN001, ANN201 - the hook's callback
+    """Add the ``sft`` benchmark suite."""
+    from latentstack_llm.bench_sft import sft
+
+    register(sft)

@@ -59,11 +59,7 @@ class AdapterSwitch:
         from latentstack.registry import get_registry
 
         lora = get_registry().create("adapter", "lora")
-        if not self.loaded:
-            self.model = lora.load(self.model, path, self.base_fingerprint, adapter_name=key)
-        else:
-            lora.check_base(path, self.base_fingerprint)
-            self.model.load_adapter(str(path), adapter_name=key)
+        self.model = lora.load(self.model, path, self.base_fingerprint, name=key)
         self.model.eval()
         self.loaded.add(key)
 

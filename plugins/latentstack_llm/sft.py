@@ -10,7 +10,6 @@ saved (only the adapter) after every epoch.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -112,7 +111,7 @@ def prepare_model(generator: Any, config: SftConfig) -> tuple[Any, Any]:
             p.requires_grad_(True)
         return model, None
     if config.init_adapter:
-        saved = json.loads((Path(config.init_adapter) / "latentstack.json").read_text())["config"]
+        saved = get_registry().create("adapter", "lora").saved_options(config.init_adapter)
         lora = get_registry().create("adapter", "lora", **saved)
         return lora.load(model, config.init_adapter, generator.resolved.fingerprint(), trainable=True), lora
     lora = get_registry().create("adapter", "lora", rank=config.rank, alpha=config.alpha, dropout=config.dropout,
@@ -130,7 +129,7 @@ def train_sft(generator: Any, examples: list[list[dict[str, str]]], out: str | P
     import numpy as np
     import torch
 
-    from latentstack_finetune.training import seed_everything, warmup_then_decay
+    from latentstack.training import seed_everything, warmup_then_decay
 
     seed_everything(config.seed)
     tok = generator.tokenizer
@@ -150,22 +149,8 @@ def train_sft(generator: Any, examples: list[list[dict[str, str]]], out: str | P
     for epoch in range(config.epochs):
         batches = length_batches([len(r[0]) for r in rows], config.batch_size, rng)
         bar = progress(batches, desc=f"sft epoch {epoch + 1}/{config.epochs}", unit="batch")
-        losses: list[float] = []
-        for b, idx in enumerate(bar):
-            batch = collate([rows[i] for i in idx], tok.pad_token_id)
-            loss = reply_loss(model, {k: v.to(model.device) for k, v in batch.items()})
-            (loss / config.grad_accum).backward()
-            losses.append(float(loss.detach()))
-            if (b + 1) % config.grad_accum == 0 or b + 1 == len(batches):
-                torch.nn.utils.clip_grad_norm_(params, 1.0)
-                opt.step()
-                sched.step()
-                opt.zero_grad()
-                step += 1
-            if hasattr(bar, "set_postfix"):
-                bar.set_postfix(loss=f"{np.mean(losses[-10:]):.3f}", step=step)
-            if max_steps and step >= max_steps:
-                break
+        losses, step = _epoch(model, rows, bar, len(batches), tok.pad_token_id, (params, opt, sched), config,
+                              step, max_steps)
         history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "steps": step,
                         "seconds": round(time.perf_counter() - start, 1)})
         log(f"epoch {epoch + 1}: mean loss {np.mean(losses):.4f}")
@@ -184,6 +169,32 @@ def train_sft(generator: Any, examples: list[list[dict[str, str]]], out: str | P
         write_json(out / "training.json", report)
         report["adapter_bytes"] = sum(f.stat().st_size for f in out.glob("adapter_model.*"))
     return report
+
+
+def _epoch(model: Any, rows: list[Any], bar: Any, n_batches: int, pad_id: int, optim: tuple[Any, Any, Any],
+           config: SftConfig, step: int, max_steps: int | None) -> tuple[list[float], int]:
+    """One pass over the batches (gradient accumulation, clipping); returns the losses and the step count."""
+    import numpy as np
+    import torch
+
+    params, opt, sched = optim
+    losses: list[float] = []
+    for b, idx in enumerate(bar):
+        batch = collate([rows[i] for i in idx], pad_id)
+        loss = reply_loss(model, {k: v.to(model.device) for k, v in batch.items()})
+        (loss / config.grad_accum).backward()
+        losses.append(float(loss.detach()))
+        if (b + 1) % config.grad_accum == 0 or b + 1 == n_batches:
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad()
+            step += 1
+        if hasattr(bar, "set_postfix"):
+            bar.set_postfix(loss=f"{np.mean(losses[-10:]):.3f}", step=step)
+        if max_steps and step >= max_steps:
+            break
+    return losses, step
 
 
 def model_bytes(generator: Any) -> int:

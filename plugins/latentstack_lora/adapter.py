@@ -2,21 +2,21 @@
 
 Serves both encoders (targets ``query``/``value`` in BERT) and decoders (``q_proj``/
 ``v_proj`` in Llama). Saved folders are PEFT's (adapter_config.json +
-adapter_model.safetensors) plus ``latentstack.json`` with the base model's fingerprint,
+adapter_model.safetensors) plus latentstack's ``manifest.json`` with the base model's fingerprint,
 so loading onto another base model is an error instead of silent garbage.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from latentstack.atomic import atomic_dir
-from latentstack.errors import CorruptFileError, InputError, ModelMismatchError
+from latentstack.errors import InputError, ModelMismatchError
 from latentstack.interfaces import Adapter, AdapterConfig
+from latentstack.progress import log
+from latentstack.storage import MANIFEST, component_dir, read_manifest, write_manifest
 
 SAVE_DTYPES = ("float32", "bfloat16", "float16")
 
@@ -64,7 +64,7 @@ class LoraAdapter(Adapter):
         return get_peft_model(model, peft_config)
 
     def save(self, model: Any, path: str | Path, base_fingerprint: str = "", dtype: str = "float32") -> None:
-        """PEFT's files plus latentstack.json (base fingerprint), atomically.
+        """PEFT's files under a checksummed manifest (base fingerprint, saved dtype), atomically.
 
         ``dtype`` "bfloat16" or "float16" stores the adapter's floating-point weights at half
         the bytes; PEFT casts them back to the model's dtype when it loads them.
@@ -72,36 +72,42 @@ class LoraAdapter(Adapter):
         if dtype not in SAVE_DTYPES:
             msg = f"cannot save an adapter as {dtype!r}; choose one of {', '.join(SAVE_DTYPES)}"
             raise InputError(msg)
-        with atomic_dir(path) as tmp:
+        with component_dir(path) as tmp:
             model.save_pretrained(tmp)
             if dtype != "float32":
                 cast_safetensors(tmp / "adapter_model.safetensors", dtype)
-            (tmp / "latentstack.json").write_text(json.dumps(
-                {"adapter": self.name, "config": self.config.to_dict(), "base_fingerprint": base_fingerprint,
-                 "saved_dtype": dtype}, indent=2))
+            write_manifest(tmp, kind="adapter", plugin=self.name, config=self.config.to_dict(),
+                           data={"base_fingerprint": base_fingerprint, "saved_dtype": dtype})
+
+    def saved_options(self, path: str | Path) -> dict[str, Any]:
+        """The options the adapter at ``path`` was made with."""
+        return read_manifest(path, kind="adapter", plugin=self.name, verify=False).config
 
     def check_base(self, path: str | Path, base_fingerprint: str = "") -> Path:
-        """The adapter folder, checked to be one and to belong to this base model."""
+        """The adapter folder, checked whole and to belong to this base model."""
         path = Path(path)
-        if not (path / "adapter_config.json").exists():
-            msg = f"{path} is not a LoRA adapter folder (no adapter_config.json)"
-            raise CorruptFileError(msg)
-        meta_file = path / "latentstack.json"
-        saved = json.loads(meta_file.read_text()).get("base_fingerprint", "") if meta_file.exists() else ""
+        if not (path / MANIFEST).exists() and (path / "adapter_config.json").exists():
+            log(f"{path} is a PEFT adapter without a latentstack manifest: its base model cannot be checked")
+            return path
+        manifest = read_manifest(path, kind="adapter", plugin=self.name)
+        saved = str(manifest.data.get("base_fingerprint", ""))
         if base_fingerprint and saved and saved != base_fingerprint:
             msg = (f"the adapter at {path} was trained on a base model with fingerprint {saved}, "
                    f"not this one ({base_fingerprint}); load it onto its own base model")
             raise ModelMismatchError(msg)
-        return path
+        return manifest.path
 
-    def load(self, model: Any, path: str | Path, base_fingerprint: str = "", adapter_name: str = "default",
+    def load(self, model: Any, path: str | Path, base_fingerprint: str = "", *, name: str = "default",
              trainable: bool = False) -> Any:
         """Attach saved adapter weights to ``model`` (trainable to go on training them); another base model is a ModelMismatchError."""
         from peft import PeftModel
 
         path = self.check_base(path, base_fingerprint)
         try:
-            return PeftModel.from_pretrained(model, path, adapter_name=adapter_name, is_trainable=trainable)
+            if isinstance(model, PeftModel):  # a second adapter on the same base, switched by name
+                model.load_adapter(str(path), adapter_name=name, is_trainable=trainable)
+                return model
+            return PeftModel.from_pretrained(model, path, adapter_name=name, is_trainable=trainable)
         except (RuntimeError, ValueError, KeyError) as exc:
             msg = f"the adapter at {path} does not fit this base model: {str(exc).splitlines()[0]}"
             raise ModelMismatchError(msg) from exc

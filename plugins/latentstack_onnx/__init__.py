@@ -21,3 +21,11 @@ def register_commands(cli):  # noqa: ANN001, ANN201 - the hook's callback
     from latentstack_onnx.export_cmd import export
 
     cli.add_command(export)
+
+
+@hookimpl
+def register_bench_suites(register):  # noqa: ANN001, ANN201 - the hook's callback
+    """Add the ``embed`` benchmark suite."""
+    from latentstack_onnx.bench_embed import embed
+
+    register(embed)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -13,6 +12,7 @@ import numpy as np
 
 from latentstack.errors import ConfigError, CorruptFileError
 from latentstack.interfaces import Embedder, EmbedderConfig
+from latentstack.storage import Manifest
 
 
 @attrs.frozen(kw_only=True)
@@ -72,7 +72,7 @@ def feed(tokenizer: Any, texts: Sequence[str], max_length: int, wanted: set[str]
 class OnnxEmbedder(Embedder):
     """Vectors from an export made by ``latentstack export onnx``; pooling is inside the graph.
 
-    The manifest (onnx.json) records the torch embedder it was exported from, so a
+    The manifest records the torch embedder it was exported from, so a
     ``linear`` classifier trained on those ``bert`` features accepts this embedder.
     Loading checks each file's sha256: a changed or truncated file is a clear error.
     """
@@ -89,13 +89,16 @@ class OnnxEmbedder(Embedder):
         return Path(self.config.model)
 
     @cached_property
+    def checked(self) -> Manifest:
+        """The export's manifest, read after checking every file's checksum."""
+        from latentstack.storage import read_manifest
+
+        return read_manifest(self.folder, kind="export", plugin=self.name)
+
+    @property
     def manifest(self) -> dict[str, Any]:
-        """onnx.json of the export."""
-        try:
-            return json.loads((self.folder / "onnx.json").read_text())
-        except (OSError, ValueError) as exc:
-            msg = f"{self.folder} is not an ONNX export ({exc}); make one with `latentstack export onnx`"
-            raise CorruptFileError(msg) from exc
+        """What the export recorded: dim, variants and their parity, the source embedder."""
+        return self.checked.data
 
     @cached_property
     def variant(self) -> str:
@@ -111,15 +114,8 @@ class OnnxEmbedder(Embedder):
 
     @cached_property
     def session(self) -> Any:
-        """The onnxruntime session, after checking the file's hash."""
-        from latentstack_onnx.export import sha256
-
-        info = self.manifest["variants"][self.variant]
-        file = self.folder / info["file"]
-        if not file.exists() or sha256(file) != info["sha256"]:
-            msg = f"{file} is missing or differs from the file that passed the parity check; re-export it"
-            raise CorruptFileError(msg)
-        return session(file, self.config.threads)
+        """The onnxruntime session (the file's checksum was checked with the manifest)."""
+        return session(self.folder / self.manifest["variants"][self.variant]["file"], self.config.threads)
 
     @cached_property
     def tokenizer(self) -> Any:
@@ -133,14 +129,14 @@ class OnnxEmbedder(Embedder):
         """Vector length."""
         return int(self.manifest["dim"])
 
-    @property
     def source_fingerprint(self) -> str:
         """The fingerprint of the torch embedder this graph reproduces."""
         return str(self.manifest["source"]["fingerprint"])
 
     def fingerprint(self) -> str:
         """The exported file's hash and the variant."""
-        return f"onnx:{self.manifest['variants'][self.variant]['sha256'][:16]}:{self.variant}"
+        file = self.manifest["variants"][self.variant]["file"]
+        return f"onnx:{self.checked.files[file][:16]}:{self.variant}"
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts with onnxruntime."""

@@ -1,4 +1,4 @@
-"""Export a ``bert`` embedder (optionally with a LoRA adapter merged in) to ONNX, checked for parity.
+"""Export a transformers-encoder embedder (``bert`` by default) (optionally with a LoRA adapter merged in) to ONNX, checked for parity.
 
 The graph holds the encoder, the pooling and the normalisation, with dynamic batch and
 sequence axes (TorchScript exporter, eager attention, so that onnxruntime's BERT fusions
@@ -11,8 +11,6 @@ then leaves nothing behind (the folder is written atomically).
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
@@ -22,9 +20,11 @@ from typing import Any
 import attrs
 import numpy as np
 
-from latentstack.atomic import atomic_dir
 from latentstack.errors import ParityError
+from latentstack.interfaces import Embedder
+from latentstack.interfaces.embedder import EncoderSource
 from latentstack.progress import log
+from latentstack.storage import component_dir, write_manifest
 
 FORMAT = 1
 INPUTS = ["input_ids", "attention_mask", "token_type_ids"]  # the exported graph's inputs, in this order
@@ -36,6 +36,8 @@ class ExportConfig:
     """What to export and how."""
 
     model: str = "minilm"
+    #: The registered embedder the export reproduces; it must offer ``encoder_source()``.
+    source: str = "bert"
     adapter: str = ""
     pooling: str = attrs.field(default="mean", validator=attrs.validators.in_(("cls", "mean")))
     normalize: bool = True
@@ -50,31 +52,22 @@ class ExportConfig:
     opset: int = 17
 
 
-def sha256(path: Path) -> str:
-    """Hex digest of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise cosine similarity."""
     na = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
     return np.sum(a * b, axis=1) / np.maximum(na, 1e-12)
 
 
-def _torch_model(bert: Any, config: ExportConfig) -> Any:
+def _torch_model(source: EncoderSource) -> Any:
     """The encoder with eager attention (and the adapter merged), for tracing."""
     from transformers import AutoModel
 
-    from latentstack.registry import get_registry
+    from latentstack import get_adapter
 
-    model = AutoModel.from_pretrained(bert.resolved.path, attn_implementation="eager")
-    if config.adapter:
-        lora = get_registry().create("adapter", "lora")
-        model = lora.merge(lora.load(model, config.adapter, bert.resolved.fingerprint()))
+    model = AutoModel.from_pretrained(source.path, attn_implementation="eager")
+    if source.adapter:
+        lora = get_adapter("lora")
+        model = lora.merge(lora.load(model, source.adapter, source.fingerprint))
     return model.eval()
 
 
@@ -190,81 +183,103 @@ def _quiet_logging() -> Any:
         root.setLevel(level)
 
 
+def _source(config: ExportConfig) -> Embedder:
+    """The torch embedder the export reproduces, built through the registry."""
+    from latentstack import get_embedder
+
+    return get_embedder(config.source, model=config.model, pooling=config.pooling, normalize=config.normalize,
+                        max_length=config.max_length, adapter=config.adapter, show_progress=False)
+
+
+def _build(config: ExportConfig, source: EncoderSource, tokenizer: Any, tmp: Path,
+           calibration: Sequence[str] | None) -> tuple[dict[str, Path], dict[str, Any]]:
+    """Write model.onnx (and model.int8.onnx) into ``tmp``; returns the files and the build facts."""
+    from transformers import AutoConfig
+
+    from latentstack_onnx.calibration import CALIBRATION
+    from latentstack_onnx.graph import pooled_module
+
+    hf = AutoConfig.from_pretrained(source.path)
+    files = {"fp32": tmp / "model.onnx"}
+    _export(pooled_module(_torch_model(source), config.pooling, config.normalize), tokenizer, files["fp32"],
+            config.opset)
+    facts: dict[str, Any] = {"fused_attention": None, "recipe": {}}
+    if config.optimize:
+        facts["fused_attention"] = _optimize(files["fp32"], hf.hidden_size, hf.num_attention_heads,
+                                             hf.num_hidden_layers)
+    if config.int8:
+        files["int8"] = tmp / "model.int8.onnx"
+        texts = list(calibration or CALIBRATION)
+        recipe = _quantize(files["fp32"], files["int8"], config,
+                           calibration_feeds(tokenizer, texts, source.max_tokens))
+        if recipe["smoothed_nodes"]:
+            recipe["calibration_texts"] = len(texts)
+        facts["recipe"] = recipe
+    return files, facts
+
+
+def _parity(files: dict[str, Path], tokenizer: Any, probe: Sequence[str], reference: np.ndarray,
+            max_tokens: int) -> dict[str, dict[str, Any]]:
+    """Each variant's cosines against the torch vectors; a variant under its floor is a ParityError."""
+    from latentstack_onnx.embedder import run_session, session
+
+    variants: dict[str, dict[str, Any]] = {}
+    for name, file in files.items():
+        cos = cosines(reference, run_session(session(file), tokenizer, probe, max_tokens, 32, reference.shape[1]))
+        variants[name] = {"file": file.name, "bytes": file.stat().st_size,
+                          "cosine_mean": float(cos.mean()), "cosine_min": float(cos.min())}
+        metric, floor = THRESHOLDS[name]
+        if variants[name][metric] < floor:
+            msg = (f"ONNX {name} export fails parity: {metric} {variants[name][metric]:.6f} < {floor} against "
+                   f"the torch embedder on {len(probe)} probe texts; nothing was written. Try without "
+                   f"--int8 or with --no-optimize to find the step that loses accuracy")
+            raise ParityError(msg)
+    return variants
+
+
 def export_onnx(config: ExportConfig, out: str | Path, probe: Sequence[str] | None = None,
                 classifier: str | Path | None = None, calibration: Sequence[str] | None = None) -> dict[str, Any]:
-    """Export, optimise, quantise, check parity and write ``out`` atomically; returns the manifest.
+    """Export, optimise, quantise, check parity and write ``out`` atomically; returns the manifest data.
 
     ``probe`` texts check parity (default: the built-in PROBE); ``calibration`` texts set the
     int8 smoothing (default: the built-in CALIBRATION, which shares no text with PROBE).
     """
-    from transformers import AutoConfig
-
-    from latentstack import get_embedder
-    from latentstack.hf import quiet_transformers
-    from latentstack_onnx.calibration import CALIBRATION
-    from latentstack_onnx.embedder import run_session, session
-    from latentstack_onnx.graph import pooled_module
+    from latentstack.hf import load_tokenizer, quiet_transformers
     from latentstack_onnx.probe import PROBE
 
     quiet_transformers()
     probe = list(probe or PROBE)
-    bert = get_embedder("bert", model=config.model, pooling=config.pooling, normalize=config.normalize,
-                        max_length=config.max_length, adapter=config.adapter, show_progress=False)
-    reference = bert.embed_many(probe)
-    hf_config = AutoConfig.from_pretrained(bert.resolved.path)
-    variants: dict[str, dict[str, Any]] = {}
-    with atomic_dir(out) as tmp, _quiet_logging():
+    embedder = _source(config)
+    source = embedder.encoder_source()
+    reference = embedder.embed_many(probe)
+    tokenizer: Any = load_tokenizer(source.path)
+    with component_dir(out) as tmp, _quiet_logging():
         log(f"exporting {config.model}{' + ' + config.adapter if config.adapter else ''} to ONNX")
-        fp32 = tmp / "model.onnx"
-        _export(pooled_module(_torch_model(bert, config), config.pooling, config.normalize), bert.tokenizer, fp32,
-                config.opset)
-        fused = None
-        if config.optimize:
-            fused = _optimize(fp32, hf_config.hidden_size, hf_config.num_attention_heads, hf_config.num_hidden_layers)
-        files = {"fp32": fp32}
-        recipe: dict[str, Any] = {}
+        files, facts = _build(config, source, tokenizer, tmp, calibration)
+        tokenizer.save_pretrained(tmp)
+        variants = _parity(files, tokenizer, probe, reference, source.max_tokens)
         if config.int8:
-            files["int8"] = tmp / "model.int8.onnx"
-            calibration = list(calibration or CALIBRATION)
-            recipe = _quantize(fp32, files["int8"], config,
-                               calibration_feeds(bert.tokenizer, calibration, bert.max_tokens))
-            if recipe["smoothed_nodes"]:
-                recipe["calibration_texts"] = len(calibration)
-        bert.tokenizer.save_pretrained(tmp)
-        for name, file in files.items():
-            got = run_session(session(file), bert.tokenizer, probe, bert.max_tokens, 32, reference.shape[1])
-            cos = cosines(reference, got)
-            variants[name] = {"file": file.name, "sha256": sha256(file), "bytes": file.stat().st_size,
-                              "cosine_mean": float(cos.mean()), "cosine_min": float(cos.min())}
-            if name == "int8":
-                variants[name]["recipe"] = recipe
-            metric, floor = THRESHOLDS[name]
-            if variants[name][metric] < floor:
-                msg = (f"ONNX {name} export fails parity: {metric} {variants[name][metric]:.6f} < {floor} against "
-                       f"the torch embedder on {len(probe)} probe texts; nothing was written. Try without "
-                       f"--int8 or with --no-optimize to find the step that loses accuracy")
-                raise ParityError(msg)
-        manifest = {"format": FORMAT, "embedder": "onnx", "dim": int(reference.shape[1]),
-                    "max_length": bert.max_tokens, "config": attrs.asdict(config), "optimized": config.optimize,
-                    "fused_attention": fused,
-                    "source": {"name": "bert", "config": bert.config.to_dict(), "fingerprint": bert.fingerprint()},
-                    "probe_texts": len(probe), "thresholds": {k: {"metric": m, "min": v} for k, (m, v) in THRESHOLDS.items()},
-                    "variants": variants}
-        (tmp / "onnx.json").write_text(json.dumps(manifest, indent=2))
+            variants["int8"]["recipe"] = facts["recipe"]
+        data = {"dim": int(reference.shape[1]), "max_length": source.max_tokens, "optimized": config.optimize,
+                "fused_attention": facts["fused_attention"],
+                "source": {"name": embedder.name, "config": embedder.config.to_dict(),
+                           "fingerprint": embedder.fingerprint()},
+                "probe_texts": len(probe), "variants": variants,
+                "thresholds": {k: {"metric": m, "min": v} for k, (m, v) in THRESHOLDS.items()}}
+        write_manifest(tmp, kind="export", plugin="onnx", version=FORMAT, config=attrs.asdict(config), data=data)
         if classifier:
-            from latentstack_onnx.embedder import OnnxEmbedder
-
             for name in files:
-                emb = OnnxEmbedder.from_options(model=str(tmp), variant=name, show_progress=False)
-                variants[name]["classifier_agreement"] = _agreement(classifier, probe, emb)
-            (tmp / "onnx.json").write_text(json.dumps(manifest, indent=2))
-    return manifest
+                variants[name]["classifier_agreement"] = _agreement(classifier, probe, tmp, name)
+            write_manifest(tmp, kind="export", plugin="onnx", version=FORMAT, config=attrs.asdict(config),
+                           data=data)
+    return data
 
 
-def _agreement(classifier: str | Path, probe: Sequence[str], onnx_embedder: Any) -> float:
-    """Share of probe texts on which a linear classifier predicts the same label on torch and ONNX features."""
-    from latentstack_linear.classifier import LinearClassifier
+def _agreement(classifier: str | Path, probe: Sequence[str], folder: Path, variant: str) -> float:
+    """Share of probe texts on which a saved classifier predicts the same label on torch and ONNX features."""
+    from latentstack import get_embedder, load_classifier
 
-    torch_labels = LinearClassifier.load(classifier).predict(list(probe))
-    onnx_labels = LinearClassifier.load(classifier, embedder=onnx_embedder).predict(list(probe))
+    onnx_embedder = get_embedder("onnx", model=str(folder), variant=variant, show_progress=False)
+    torch_labels = load_classifier(classifier).predict(list(probe))
+    onnx_labels = load_classifier(classifier, embedder=onnx_embedder).predict(list(probe))
     return float(np.mean([a == b for a, b in zip(torch_labels, onnx_labels, strict=True)]))

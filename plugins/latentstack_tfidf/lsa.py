@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from latentstack.errors import CorruptFileError, InputError
+from latentstack.errors import InputError
 from latentstack_tfidf.tfidf import TfidfConfig, TfidfEmbedder
 
 
@@ -68,17 +68,13 @@ class LsaEmbedder(TfidfEmbedder):
 
         return f"lsa:{super().fingerprint()}:{hashlib.sha256(self.components.tobytes()).hexdigest()[:12]}"
 
-    def _write_files(self, folder: Path) -> None:
-        super()._write_files(folder)
+    def write_state(self, folder: Path) -> dict[str, Any]:
+        """TF-IDF state plus components.npy."""
+        data = super().write_state(folder)
         np.save(folder / "components.npy", self.components)
+        return data
 
-    @classmethod
-    def load(cls, path: str | Path) -> LsaEmbedder:
-        """Rebuild a fitted LSA embedder."""
-        emb: Any = super().load(path)
-        try:
-            emb.components = np.load(Path(path) / "components.npy", allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            msg = f"cannot read the lsa components at {path}: {exc}"
-            raise CorruptFileError(msg) from exc
-        return emb
+    def read_state(self, folder: Path, data: dict[str, Any]) -> None:
+        """Read back what ``write_state`` wrote."""
+        super().read_state(folder, data)
+        self.components = np.load(folder / "components.npy", allow_pickle=False)

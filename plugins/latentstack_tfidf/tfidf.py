@@ -16,8 +16,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from latentstack.atomic import atomic_dir
-from latentstack.errors import CorruptFileError, InputError
+from latentstack.errors import InputError
 from latentstack.interfaces import Embedder, EmbedderConfig
 
 
@@ -127,33 +126,18 @@ class TfidfEmbedder(Embedder):
             digest.update(part["idf"].tobytes())
         return f"tfidf:{digest.hexdigest()[:16]}"
 
-    def save(self, path: str | Path) -> None:
-        """embedder.json (config) + vocab_N.json + idf.npz, written atomically."""
+    def write_state(self, folder: Path) -> dict[str, Any]:
+        """vocab_N.json + idf.npz; the analyzers' parameters go into the manifest."""
         self._check_fitted()
-        with atomic_dir(path) as tmp:
-            self._write_files(tmp)
-
-    def _write_files(self, folder: Path) -> None:
-        meta = {"name": self.name, "config": self.config.to_dict(), "parts": [p["params"] for p in self.parts]}
-        (folder / "embedder.json").write_text(json.dumps(meta, indent=2))
         for i, part in enumerate(self.parts):
             (folder / f"vocab_{i}.json").write_text(json.dumps(part["vocabulary"]))
         np.savez(folder / "idf.npz", **{f"idf_{i}": p["idf"] for i, p in enumerate(self.parts)})
+        return {"parts": [p["params"] for p in self.parts]}
 
-    @classmethod
-    def load(cls, path: str | Path) -> TfidfEmbedder:
-        """Rebuild a fitted embedder saved by ``save``."""
-        path = Path(path)
-        try:
-            meta = json.loads((path / "embedder.json").read_text())
-            emb = cls.from_options(**meta["config"])
-            with np.load(path / "idf.npz", allow_pickle=False) as idf:
-                emb.parts = [
-                    {"params": p, "vocabulary": json.loads((path / f"vocab_{i}.json").read_text()),
-                     "idf": idf[f"idf_{i}"]}
-                    for i, p in enumerate(meta["parts"])
-                ]
-        except (OSError, ValueError, KeyError) as exc:
-            msg = f"cannot read the tfidf embedder at {path}: {exc}"
-            raise CorruptFileError(msg) from exc
-        return emb
+    def read_state(self, folder: Path, data: dict[str, Any]) -> None:
+        """Read back what ``write_state`` wrote."""
+        with np.load(folder / "idf.npz", allow_pickle=False) as idf:
+            self.parts = [
+                {"params": p, "vocabulary": json.loads((folder / f"vocab_{i}.json").read_text()), "idf": idf[f"idf_{i}"]}
+                for i, p in enumerate(data["parts"])
+            ]

@@ -7,7 +7,7 @@ import json
 import click
 from click.testing import CliRunner
 
-from latentstack.bench.cli import bench_options, split_methods, suite
+from latentstack.bench.options import bench_options, split_methods, suite
 from latentstack.bench.report import BenchReport, MethodResult, cpu_features, environment
 from latentstack.bench.writers import markdown
 

@@ -42,7 +42,7 @@ def test_from_file_to_npy_keeps_one_row_per_line(tiny_bert_dir: Path, tmp_path: 
     (("hi", "--out", "v.txt"), "must end in .npy"),
     (("hi", "--embedder", "tfidf"), "learns its vectors from a corpus"),
     (("hi", "--embedder", "no-such-embedder"), "no-such-embedder"),
-    (("hi", "-o", "max_length"), "-o takes KEY=VALUE"),
+    (("hi", "-o", "max_length"), "takes KEY=VALUE"),
     (("hi", "-o", "colour=red"), "colour"),
 ])
 def test_errors_are_one_line(args: tuple[str, ...], message: str, tmp_path: Path) -> None:

@@ -14,18 +14,11 @@ from latentstack import hookimpl, hookspecs
 from latentstack.interfaces import Adapter, Classifier, Embedder, Generator, Index
 from latentstack.registry import Registry
 from latentstack.sources.base import ModelSource, ResolvedModel
+from latentstack.testing import registry_with
 
 from ..conftest import ROOT
 
 HOOKS = [n for n, f in inspect.getmembers(hookspecs, inspect.isfunction) if n.startswith("register_")]
-
-
-def registry_with(**impls: object) -> Registry:
-    """A registry holding only one in-process plugin made of the given hook functions."""
-    plugin = types.SimpleNamespace(**{k: hookimpl(v) for k, v in impls.items()})
-    reg = Registry()
-    reg.add_plugin(plugin, "toy")
-    return reg.build()
 
 
 def test_every_hook_has_a_test() -> None:
@@ -68,25 +61,99 @@ def test_register_embedders() -> None:
     assert reg.get_class("embedder", "toy2") is ToyEmbedder
 
 
+class ToyIndex(Index):
+    name = "toy-index"
+
+    def add(self, ids, items, metadata=None):  # noqa: ANN001, ANN201
+        pass
+
+    def remove(self, ids):  # noqa: ANN001, ANN201
+        return 0
+
+    def search_batch(self, queries, k=10, where=None):  # noqa: ANN001, ANN201
+        return [[] for _ in queries]
+
+    def __len__(self) -> int:
+        return 0
+
+    def save(self, path):  # noqa: ANN001, ANN201
+        pass
+
+    @classmethod
+    def load(cls, path):  # noqa: ANN001, ANN206
+        return cls()
+
+
 def test_register_indexes() -> None:
     """A registered Index class is found under its name."""
-    cls = type("ToyIndex", (Index,), {"name": "toy-index"})
+    reg = registry_with(register_indexes=lambda register: register(ToyIndex))
+    assert reg.get_class("index", "toy-index") is ToyIndex
+
+
+def test_an_abstract_class_is_refused_with_plugin_and_hook_named() -> None:
+    """A class that leaves an abstract member unwritten cannot register, and cannot be built."""
+    cls = type("HalfIndex", (Index,), {"name": "half"})
     reg = registry_with(register_indexes=lambda register: register(cls))
-    assert reg.get_class("index", "toy-index") is cls
+    assert reg.names("index") == []
+    problem = reg.infos["toy"].errors[0]
+    assert "'toy'" in problem and "register_indexes" in problem and "HalfIndex" in problem and "search_batch" in problem
+    with pytest.raises(TypeError, match="abstract"):
+        cls()
+
+
+class ToyClf(Classifier):
+    name = "toy-clf"
+
+    def fit(self, texts, labels):  # noqa: ANN001, ANN201
+        self.classes = sorted(set(labels))
+        return self
+
+    def predict_proba(self, texts):  # noqa: ANN001, ANN201
+        return np.ones((len(texts), len(self.classes))) / len(self.classes)
+
+    def save(self, path):  # noqa: ANN001, ANN201
+        pass
+
+    @classmethod
+    def load(cls, path, *, embedder=None):  # noqa: ANN001, ANN206
+        return cls()
 
 
 def test_register_classifiers() -> None:
     """A registered Classifier class is found under its name."""
-    cls = type("ToyClf", (Classifier,), {"name": "toy-clf"})
-    reg = registry_with(register_classifiers=lambda register: register(cls))
+    reg = registry_with(register_classifiers=lambda register: register(ToyClf))
     assert reg.names("classifier") == ["toy-clf"]
+
+
+class ToyAdapter(Adapter):
+    name = "toy-adapter"
+
+    def attach(self, model):  # noqa: ANN001, ANN201
+        return model
+
+    def save(self, model, path, base_fingerprint="", dtype="float32"):  # noqa: ANN001, ANN201
+        pass
+
+    def load(self, model, path, base_fingerprint="", *, name="default", trainable=False):  # noqa: ANN001, ANN201
+        return model
+
+    def check_base(self, path, base_fingerprint=""):  # noqa: ANN001, ANN201
+        return path
+
+    def saved_options(self, path):  # noqa: ANN001, ANN201
+        return {}
+
+    def merge(self, model):  # noqa: ANN001, ANN201
+        return model
+
+    def unload(self, model):  # noqa: ANN001, ANN201
+        return model
 
 
 def test_register_adapters() -> None:
     """A registered Adapter class is found under its name."""
-    cls = type("ToyAdapter", (Adapter,), {"name": "toy-adapter"})
-    reg = registry_with(register_adapters=lambda register: register(cls))
-    assert reg.get_class("adapter", "toy-adapter") is cls
+    reg = registry_with(register_adapters=lambda register: register(ToyAdapter))
+    assert reg.get_class("adapter", "toy-adapter") is ToyAdapter
 
 
 def test_register_generators() -> None:
@@ -133,6 +200,22 @@ def test_register_commands() -> None:
     for impl in reg.pm.hook.register_commands.get_hookimpls():
         impl.function(cli=group)
     assert CliRunner().invoke(group, ["hello"]).output == "hi from a plugin\n"
+
+
+def test_register_bench_suites() -> None:
+    """A plugin's suite joins ``latentstack bench`` beside the built-in ones."""
+    from click.testing import CliRunner
+
+    from latentstack_bench.group import BenchGroup
+
+    @click.command("toy-suite")
+    def toy_suite() -> None:
+        click.echo("toy suite ran")
+
+    group = BenchGroup(name="bench")
+    reg = registry_with(register_bench_suites=lambda register: register(toy_suite))
+    reg.call_each("register_bench_suites", register=group._register)
+    assert CliRunner().invoke(group, ["toy-suite"]).output == "toy suite ran\n"
 
 
 def test_hook_may_take_no_arguments() -> None:

@@ -26,14 +26,12 @@ cli.add_command(models)
 
 def _add_groups() -> None:
     """The core command groups (their heavy imports happen inside the commands; bench suites on first use)."""
-    from latentstack.bench.cli import bench
+    from latentstack.cli.ask_cmd import ask, serve
     from latentstack.cli.classify_cmd import classify
     from latentstack.cli.embed_cmd import embed
-    from latentstack.cli.ask_cmd import ask, serve
     from latentstack.cli.generate_cmd import generate
     from latentstack.cli.index_cmd import index, search
 
-    cli.add_command(bench)
     cli.add_command(embed)
     cli.add_command(index)
     cli.add_command(search)

@@ -27,12 +27,6 @@ class LatentstackGroup(click.Group):
 
     def load_plugin_commands(self) -> None:
         """Call each plugin's register_commands on its own; one that raises is recorded, not fatal."""
-        from latentstack.plugins import short_error
         from latentstack.registry import get_registry
 
-        reg = get_registry()
-        for impl in reg.pm.hook.register_commands.get_hookimpls():
-            try:
-                impl.function(**({"cli": self} if impl.argnames else {}))
-            except Exception as exc:
-                reg.infos[impl.plugin_name].add_problem(f"register_commands failed: {short_error(exc)}")
+        get_registry().call_each("register_commands", cli=self)

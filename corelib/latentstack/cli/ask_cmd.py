@@ -16,7 +16,8 @@ from typing import Any
 
 import click
 
-from latentstack.cli.generate_cmd import GEN_OPTIONS, _emit, _generator, _with
+from latentstack.cli.generate_cmd import GEN_OPTIONS, _emit, generator_options, make_generator
+from latentstack.cli.options import stacked
 from latentstack.errors import InputError
 
 RAG_OPTIONS = [
@@ -27,21 +28,21 @@ RAG_OPTIONS = [
 ]
 
 
-def _settings(gen_name: str, model: str, adapter: str, dtype: str, k: int, hybrid: bool,
-              min_score: float) -> dict[str, Any]:
+def _settings(gen_name: str, options: dict[str, Any], k: int, hybrid: bool, min_score: float) -> dict[str, Any]:
     """What a server must have been started with to answer for this command line."""
-    return {"generator": gen_name, "model": model, "adapter": str(Path(adapter).resolve()) if adapter else "",
-            "dtype": dtype, "k": k, "hybrid": hybrid, "min_score": min_score}
+    adapter = options.get("adapter")
+    options = {**options, "adapter": str(Path(adapter).resolve())} if adapter else options
+    return {"generator": gen_name, "options": options, "k": k, "hybrid": hybrid, "min_score": min_score}
 
 
-def _make_pipeline(directory: Path, gen_name: str, model: str, adapter: str, dtype: str, k: int, hybrid: bool,
+def _make_pipeline(directory: Path, gen_name: str, options: dict[str, Any], k: int, hybrid: bool,
                    min_score: float) -> Callable[[Any], Any]:
     """A builder of the pipeline; given the previous one it reuses its generator (the index reloaded)."""
     def make(previous: Any) -> Any:
         from latentstack.rag import RagConfig, RagPipeline
         from latentstack.search import Collection
 
-        gen = previous.generator if previous is not None else _generator(gen_name, model, adapter, dtype)
+        gen = previous.generator if previous is not None else make_generator(gen_name, options)
         return RagPipeline(Collection.load(directory), gen, RagConfig(k=k, hybrid=hybrid, min_score=min_score))
     return make
 
@@ -49,22 +50,23 @@ def _make_pipeline(directory: Path, gen_name: str, model: str, adapter: str, dty
 @click.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.argument("question", required=False)
-@_with(GEN_OPTIONS)
-@_with(RAG_OPTIONS)
+@stacked(GEN_OPTIONS)
+@stacked(RAG_OPTIONS)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (answer, citations, passages).")
 @click.option("--no-server", is_flag=True, help="Load the models here even if a `latentstack serve` is running.")
-def ask(directory: Path, question: str | None, gen_name: str, model: str, adapter: str, dtype: str, stream: bool,
-        k: int, hybrid: bool, min_score: float, as_json: bool, no_server: bool) -> None:
+def ask(directory: Path, question: str | None, gen_name: str, model: str | None, adapter: str | None,
+        dtype: str | None, gen_extra: tuple[str, ...], stream: bool, k: int, hybrid: bool, min_score: float,
+        as_json: bool, no_server: bool) -> None:
     """Answer QUESTION from the index in DIRECTORY, citing the passages used.
 
     Without QUESTION, questions are read from standard input, one per line, and answered
     in turn by the same loaded models (start-up is paid once; a blank line is skipped).
     If `latentstack serve DIRECTORY` runs with the same options, it answers instead.
     """
-    answerer = None if no_server else _server_answerer(directory, _settings(gen_name, model, adapter, dtype, k,
-                                                                             hybrid, min_score))
+    options = generator_options(model, adapter, dtype, gen_extra)
+    answerer = None if no_server else _server_answerer(directory, _settings(gen_name, options, k, hybrid, min_score))
     if answerer is None:
-        pipeline = _make_pipeline(directory, gen_name, model, adapter, dtype, k, hybrid, min_score)(None)
+        pipeline = _make_pipeline(directory, gen_name, options, k, hybrid, min_score)(None)
         answerer = _local_answerer(pipeline)
     for q in [question] if question is not None else _questions():
         try:
@@ -77,23 +79,24 @@ def ask(directory: Path, question: str | None, gen_name: str, model: str, adapte
 
 @click.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@_with(GEN_OPTIONS[:-1])
-@_with(RAG_OPTIONS)
-def serve(directory: Path, gen_name: str, model: str, adapter: str, dtype: str, k: int, hybrid: bool,
-          min_score: float) -> None:
+@stacked(GEN_OPTIONS[:-1])
+@stacked(RAG_OPTIONS)
+def serve(directory: Path, gen_name: str, model: str | None, adapter: str | None, dtype: str | None,
+          gen_extra: tuple[str, ...], k: int, hybrid: bool, min_score: float) -> None:
     """Keep the models for DIRECTORY loaded; `latentstack ask DIRECTORY` with the same options answers through it.
 
     Runs until interrupted (Ctrl-C). The index is reloaded when its files change.
     """
     from latentstack.rag.server import AskServer, connect, socket_path
 
-    path = socket_path(directory, _settings(gen_name, model, adapter, dtype, k, hybrid, min_score))
+    options = generator_options(model, adapter, dtype, gen_extra)
+    path = socket_path(directory, _settings(gen_name, options, k, hybrid, min_score))
     live = connect(path)
     if live is not None:
         live.close()
         msg = f"a server for {directory} with these options already runs (socket {path})"
         raise click.ClickException(msg)
-    server = AskServer(path, directory, _make_pipeline(directory, gen_name, model, adapter, dtype, k, hybrid, min_score))
+    server = AskServer(path, directory, _make_pipeline(directory, gen_name, options, k, hybrid, min_score))
     click.echo(f"serving {directory} on {path}; `latentstack ask {directory} ...` with the same options answers "
                "through it. Ctrl-C stops it.", err=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `kill` stops it as cleanly as Ctrl-C

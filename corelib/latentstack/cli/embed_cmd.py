@@ -4,26 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 
+from latentstack.cli.options import given, parse_options
 from latentstack.errors import InputError
-
-
-def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs; a value that parses as JSON (128, false, 0.5) is taken as such, else as text."""
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            msg = f"-o takes KEY=VALUE, got {pair!r}"
-            raise click.BadParameter(msg, param_hint="-o/--option")
-        try:
-            options[key] = json.loads(value)
-        except ValueError:
-            options[key] = value
-    return options
 
 
 @click.command()
@@ -31,7 +16,7 @@ def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--from", "source", type=click.Path(exists=True, dir_okay=False),
               help="A UTF-8 file with one text per line (row i of the output is line i, blank lines included).")
 @click.option("--embedder", default="bert", show_default=True, help="Embedder plugin name (a pretrained one).")
-@click.option("--model", default=None, help="Model name or folder (default: the embedder's own, minilm for bert).")
+@click.option("--model", default=None, help="Model name or folder (default: the embedder's own).")
 @click.option("--pooling", type=click.Choice(["mean", "cls"]), default=None, help="For embedders that pool.")
 @click.option("-o", "--option", "extra", multiple=True, metavar="KEY=VALUE",
               help="Any other option of the embedder's config, e.g. -o max_length=128 -o normalize=false.")
@@ -52,11 +37,11 @@ def embed(texts: tuple[str, ...], source: str | None, embedder: str, model: str 
     if out is not None and out.suffix != ".npy":
         msg = f"--out {out}: the vectors are saved as a NumPy array, so the file name must end in .npy"
         raise InputError(msg)
-    options = {k: v for k, v in {"model": model, "pooling": pooling}.items() if v is not None} | parse_options(extra)
+    options = given(model=model, pooling=pooling) | parse_options(extra)
     emb = get_embedder(embedder, **options)
     if emb.trainable:
         msg = (f"{embedder} learns its vectors from a corpus (fit), so it cannot embed texts on its own; use a "
-               f"pretrained embedder (bert, llm, onnx), or fit {embedder} in Python first")
+               f"pretrained embedder (`latentstack plugins` lists them), or fit {embedder} in Python first")
         raise InputError(msg)
     vectors = emb.embed_many(items)
     if out is None:

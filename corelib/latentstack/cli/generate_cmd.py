@@ -2,34 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from latentstack.cli.options import given, parse_options, stacked
+
+if TYPE_CHECKING:
+    from latentstack.interfaces import Generator
+
 GEN_OPTIONS = [
     click.option("--generator", "gen_name", default="llm", show_default=True, help="Generator plugin name."),
-    click.option("--model", default="smollm2-135m-instruct", show_default=True, help="Model name or folder."),
-    click.option("--adapter", default="", help="A LoRA adapter folder to apply to the model."),
-    click.option("--dtype", type=click.Choice(["float32", "bfloat16"]), default="float32", show_default=True),
+    click.option("--model", default=None, help="Model name or folder (default: the generator's own)."),
+    click.option("--adapter", default=None, help="An adapter folder to apply to the model."),
+    click.option("--dtype", type=click.Choice(["float32", "bfloat16"]), default=None,
+                 help="Weights' type, for generators that take one (default: the generator's own)."),
+    click.option("-g", "--gen-option", "gen_extra", multiple=True, metavar="KEY=VALUE",
+                 help="Any other option of the generator's config (repeatable)."),
     click.option("--stream", is_flag=True, help="Print the answer as it is written."),
 ]
 
 
-def _with(options: list) -> object:
-    def wrap(fn: object) -> object:
-        for opt in reversed(options):
-            fn = opt(fn)
-        return fn
-    return wrap
+def generator_options(model: str | None, adapter: str | None, dtype: str | None,
+                      extra: tuple[str, ...]) -> dict[str, Any]:
+    """The generator's options from the command line: the named flags given, then ``-g KEY=VALUE``."""
+    return given(model=model, adapter=adapter, dtype=dtype) | parse_options(extra, "-g/--gen-option")
 
 
-def _generator(gen_name: str, model: str, adapter: str, dtype: str) -> object:
+def make_generator(gen_name: str, options: dict[str, Any]) -> Generator:
+    """The chosen generator, built through the registry."""
     from latentstack import get_generator
 
-    options = {"model": model, "adapter": adapter, "dtype": dtype} if gen_name == "llm" else {}
     return get_generator(gen_name, **options)
 
 
-def _emit(pieces: object, stream: bool) -> str:
+def _emit(pieces: Iterable[str], stream: bool) -> str:
     """Print pieces as they come (stream) or all at once; return the whole text."""
     parts = []
     for piece in pieces:
@@ -43,7 +51,7 @@ def _emit(pieces: object, stream: bool) -> str:
 
 @click.command()
 @click.argument("prompt")
-@_with(GEN_OPTIONS)
+@stacked(GEN_OPTIONS)
 @click.option("--system", default="", help="A system message before the prompt.")
 @click.option("--max-new-tokens", default=256, show_default=True, type=int)
 @click.option("--temperature", default=0.0, show_default=True, type=float, help="0 = greedy.")
@@ -53,7 +61,8 @@ def _emit(pieces: object, stream: bool) -> str:
 @click.option("--repetition-penalty", default=1.0, show_default=True, type=float,
               help="Above 1, tokens already in the prompt or answer are less likely; 1.1-1.3 stops a "
                    "small model looping.")
-def generate(prompt: str, gen_name: str, model: str, adapter: str, dtype: str, stream: bool, system: str,
+def generate(prompt: str, gen_name: str, model: str | None, adapter: str | None, dtype: str | None,
+             gen_extra: tuple[str, ...], stream: bool, system: str,
              max_new_tokens: int, temperature: float, top_p: float, seed: int | None, stop: tuple[str, ...],
              repetition_penalty: float) -> None:
     """Answer PROMPT with the generator (chat template applied)."""
@@ -63,6 +72,6 @@ def generate(prompt: str, gen_name: str, model: str, adapter: str, dtype: str, s
     options = build_config(GenerationConfig, {"max_new_tokens": max_new_tokens, "temperature": temperature,
                                               "top_p": top_p, "seed": seed, "stop": stop,
                                               "repetition_penalty": repetition_penalty}, owner="generate")
-    gen = _generator(gen_name, model, adapter, dtype)
+    gen = make_generator(gen_name, generator_options(model, adapter, dtype, gen_extra))
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
     _emit(gen.stream(messages, options), stream)

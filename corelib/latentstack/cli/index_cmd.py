@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from latentstack.cli.options import given, parse_options
 from latentstack.errors import InputError
 
 DIR = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
@@ -14,7 +15,7 @@ DIR = click.argument("directory", type=click.Path(file_okay=False, path_type=Pat
 
 @click.group()
 def index() -> None:
-    """Build and maintain a search index folder (FAISS + BM25 + SQLite + manifest)."""
+    """Build and maintain a search index folder (vector index + lexical index + SQLite + manifest)."""
 
 
 @index.command()
@@ -22,15 +23,23 @@ def index() -> None:
 @click.option("--from", "sources", multiple=True, required=True, type=click.Path(exists=True),
               help="Files, folders or JSONL to index (repeatable).")
 @click.option("--embedder", default="bert", show_default=True, help="Embedder plugin name.")
-@click.option("--model", default="minilm", show_default=True, help="Model name or folder (for model-based embedders).")
-@click.option("--pooling", type=click.Choice(["mean", "cls"]), default="mean", show_default=True)
+@click.option("--model", default=None, help="Model name or folder (default: the embedder's own).")
+@click.option("--pooling", type=click.Choice(["mean", "cls"]), default=None, help="For embedders that pool.")
+@click.option("-o", "--option", "emb_extra", multiple=True, metavar="KEY=VALUE",
+              help="Any other option of the embedder's config (repeatable).")
 @click.option("--chunk", type=click.Choice(["whole", "paragraph", "sentences"]), default="paragraph", show_default=True)
 @click.option("--window", type=int, default=3, show_default=True, help="Sentences per chunk (--chunk sentences).")
 @click.option("--overlap", type=int, default=1, show_default=True, help="Sentences shared by neighbouring windows.")
-@click.option("--index", "factory", default="auto", show_default=True,
-              help="FAISS factory string (Flat, HNSW32, IVF1024,Flat, IVF1024,PQ48,Refine(SQ8)) or auto.")
-def build(directory: Path, sources: tuple[str, ...], embedder: str, model: str, pooling: str, chunk: str,
-          window: int, overlap: int, factory: str) -> None:
+@click.option("--index", "index_spec", default="faiss", show_default=True,
+              help="Index plugin name, or a shortcut one reads: a FAISS factory string (Flat, HNSW32, "
+                   "IVF1024,Flat, IVF1024,PQ48,Refine(SQ8)) or auto.")
+@click.option("--index-option", "index_extra", multiple=True, metavar="KEY=VALUE",
+              help="Any option of the index's config (repeatable).")
+@click.option("--lexical", default="bm25", show_default=True, help="Text index for --hybrid search.")
+@click.option("--no-lexical", is_flag=True, help="Build no lexical index (dense search only).")
+def build(directory: Path, sources: tuple[str, ...], embedder: str, model: str | None, pooling: str | None,
+          emb_extra: tuple[str, ...], chunk: str, window: int, overlap: int, index_spec: str,
+          index_extra: tuple[str, ...], lexical: str, no_lexical: bool) -> None:
     """Build a new index in DIRECTORY from documents (replaces an existing one atomically)."""
     from latentstack.search import ChunkConfig, Collection
     from latentstack.search.sources import read_documents
@@ -39,10 +48,10 @@ def build(directory: Path, sources: tuple[str, ...], embedder: str, model: str, 
     if not docs:
         msg = f"no documents found in {', '.join(sources)}"
         raise InputError(msg)
-    options: dict[str, str] = {"bert": {"model": model, "pooling": pooling}, "llm": {"model": model}}.get(embedder, {})
-    if embedder == "onnx":
-        options = {"model": model} if model != "minilm" else {}
-    col = Collection.create(directory, embedder=embedder, embedder_options=options, index=factory,
+    col = Collection.create(directory, embedder=embedder,
+                            embedder_options=given(model=model, pooling=pooling) | parse_options(emb_extra),
+                            index=index_spec, index_options=parse_options(index_extra, "--index-option"),
+                            lexical=None if no_lexical else lexical,
                             chunking=ChunkConfig(mode=chunk, window=window, overlap=overlap))
     counts = col.add_documents(docs)
     if counts["chunks"] == 0:
@@ -50,7 +59,7 @@ def build(directory: Path, sources: tuple[str, ...], embedder: str, model: str, 
         raise InputError(msg)
     col.save()
     click.echo(f"indexed {counts['documents']} documents as {counts['chunks']} chunks into {directory} "
-               f"(index {col.manifest['index']['factory']}; skipped {counts['skipped_empty']} empty)")
+               f"(index {col.dense.describe() if col.dense else '-'}; skipped {counts['skipped_empty']} empty)")
 
 
 @index.command()
@@ -96,7 +105,7 @@ def info(directory: Path) -> None:
 @DIR
 @click.argument("query")
 @click.option("-k", default=10, show_default=True, help="How many hits.")
-@click.option("--hybrid", is_flag=True, help="Fuse dense and BM25 rankings.")
+@click.option("--hybrid", is_flag=True, help="Fuse the dense and lexical rankings.")
 @click.option("--fusion", type=click.Choice(["zscore", "rrf"]), default="zscore", show_default=True,
               help="How --hybrid fuses the two rankings.")
 @click.option("--where", multiple=True, help="Metadata filter key=value (repeatable; all must match).")

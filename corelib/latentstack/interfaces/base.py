@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC
 from typing import Any, ClassVar, Self
 
 import attrs
@@ -35,8 +36,11 @@ def build_config(config_cls: type[Config], options: dict[str, Any], *, owner: st
         raise ConfigError(msg) from exc
 
 
-class Component:
+class Component(ABC):
     """Base of the five roles: a registered ``name`` and a ``Config`` class.
+
+    An abstract base: a subclass that leaves an abstract member unwritten cannot be
+    instantiated, and the registry refuses to register it.
 
     Build one with ``Cls.from_options(**options)`` or ``Cls(Cls.Config(...))``.
     """

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import attrs
 
 from latentstack.interfaces.base import Component, Config
+from latentstack.interfaces.embedder import Embedder
 
 
 @attrs.frozen(kw_only=True)
@@ -40,8 +41,14 @@ class Classifier(Component):
 
     @classmethod
     @abstractmethod
-    def load(cls, path: str | Path) -> Classifier:
-        """Read a classifier written by ``save``."""
+    def load(cls, path: str | Path, *, embedder: Embedder | None = None) -> Classifier:
+        """Read a classifier written by ``save``; a damaged folder is a one-line CorruptFileError.
+
+        ``embedder``, when given, computes the features in place of the saved embedder: it
+        must reproduce them (its ``source_fingerprint`` equals the saved fingerprint), as
+        an ONNX export of the same encoder does. Classifiers that embed nothing themselves
+        refuse it with a ConfigError.
+        """
 
     def predict(self, texts: Sequence[str]) -> list[str]:
         """The most probable label of each text."""

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from latentstack.errors import InputError
+from latentstack.errors import ConfigError, InputError
 from latentstack.interfaces.base import Component, Config
 
 
@@ -32,6 +32,18 @@ def check_texts(texts: Iterable[str]) -> list[str]:
             msg = f"text #{i} is {type(text).__name__}, not str: decode bytes first"
             raise InputError(msg)
     return out
+
+
+@attrs.frozen
+class EncoderSource:
+    """A transformers encoder behind an embedder: enough to export it and check the export."""
+
+    path: Path
+    fingerprint: str
+    max_tokens: int
+    pooling: str
+    normalize: bool
+    adapter: str = ""
 
 
 class Embedder(Component):
@@ -77,17 +89,45 @@ class Embedder(Component):
         msg = f"embedder {self.name!r} does not learn from a corpus"
         raise NotImplementedError(msg)
 
-    def save(self, path: str | Path) -> None:
-        """Save what is needed to rebuild the embedder (config; fitted state if trainable)."""
-        from latentstack.atomic import write_json
+    def source_fingerprint(self) -> str:
+        """The fingerprint of the embedder whose vectors this one reproduces (itself by default).
 
-        Path(path).mkdir(parents=True, exist_ok=True)
-        write_json(Path(path) / "embedder.json", {"name": self.name, "config": self.config.to_dict()})
+        An exported runtime (ONNX) of another embedder returns that embedder's
+        fingerprint, so features saved with one can be computed by the other.
+        """
+        return self.fingerprint()
+
+    def encoder_source(self) -> EncoderSource:
+        """What an exporter needs to rebuild this embedder elsewhere (optional capability).
+
+        Embedders that run a transformers encoder return its folder and pooling; the
+        default raises ConfigError: this embedder cannot be exported.
+        """
+        msg = f"embedder {self.name!r} runs no exportable transformers encoder; export a `bert`-style embedder"
+        raise ConfigError(msg)
+
+    def write_state(self, folder: Path) -> dict[str, Any]:
+        """Write fitted state into ``folder`` (trainable embedders); returns data for the manifest."""
+        return {}
+
+    def read_state(self, folder: Path, data: dict[str, Any]) -> None:
+        """Read back what ``write_state`` wrote (``data`` is what it returned)."""
+
+    def save(self, path: str | Path) -> None:
+        """Save the config (and fitted state) as a component folder, atomically."""
+        from latentstack.storage import component_dir, write_manifest
+
+        with component_dir(path) as tmp:
+            data = self.write_state(tmp)
+            write_manifest(tmp, kind="embedder", plugin=self.name, config=self.config.to_dict(), data=data)
 
     @classmethod
     def load(cls, path: str | Path) -> Embedder:
-        """Rebuild an embedder saved by ``save``."""
-        import json
+        """Rebuild an embedder saved by ``save``; a damaged folder is a one-line CorruptFileError."""
+        from latentstack.storage import read_manifest, reading
 
-        data = json.loads((Path(path) / "embedder.json").read_text(encoding="utf-8"))
-        return cls.from_options(**data["config"])
+        manifest = read_manifest(path, kind="embedder", plugin=cls.name)
+        with reading(manifest.path, f"{cls.name} embedder"):
+            emb = cls.from_options(**manifest.config)
+            emb.read_state(manifest.path, manifest.data)
+        return emb

@@ -56,6 +56,19 @@ class Generator(Component):
     def stream(self, prompt: str | Messages, options: GenerationConfig | None = None) -> Iterator[str]:
         """Yield the answer piece by piece as it is decoded."""
 
+    @property
+    def context_window(self) -> int | None:
+        """How many tokens (prompt and answer) the model attends to; None when unknown (the default)."""
+        return None
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens in ``text`` without chat markup.
+
+        The default estimates from whitespace words (two tokens a word, an upper bound for
+        English subword tokenizers); generators with a tokenizer return the exact count.
+        """
+        return 2 * len(text.split())
+
     def generate(self, prompt: str | Messages, options: GenerationConfig | None = None) -> str:
         """The whole answer at once."""
         return "".join(self.stream(prompt, options))

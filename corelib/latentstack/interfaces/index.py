@@ -71,6 +71,19 @@ class Index(Component):
     def load(cls, path: str | Path) -> Index:
         """Read an index written by ``save``; a corrupt file raises CorruptFileError."""
 
+    @classmethod
+    def options_from_shortcut(cls, spec: str) -> dict[str, Any] | None:
+        """Options for a shortcut string this index understands (e.g. a FAISS factory string), or None.
+
+        The CLI's ``--index SPEC`` asks each registered index in turn when SPEC is not a
+        registered name; the default understands none.
+        """
+        return None
+
+    def describe(self) -> str:
+        """A short human description of the built index (its kind and size), for status lines."""
+        return f"{self.name}, {len(self)} items"
+
     def search(self, query: Any, k: int = 10, where: Mapping[str, Any] | None = None) -> list[Hit]:
         """The k best hits for one query."""
         return self.search_batch([query] if self.accepts_text else query[None, :], k, where)[0]

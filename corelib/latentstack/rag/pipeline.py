@@ -80,10 +80,9 @@ class RagPipeline:
         if not isinstance(question, str) or not question.strip():
             msg = "the question is empty: ask something"
             raise InputError(msg)
-        count = getattr(self.generator, "count_tokens", None)
-        window = getattr(self.generator, "context_window", None)
-        n = count(question) if count and window else 0
-        if n and n + self.config.max_new_tokens + 64 > window:
+        window = self.generator.context_window
+        n = self.generator.count_tokens(question) if window else 0
+        if window and n + self.config.max_new_tokens + 64 > window:
             msg = (f"the question is {n} tokens, too long for the model's context window of "
                    f"{window} tokens with room for passages and an answer: shorten it")
             raise InputError(msg)
@@ -102,8 +101,7 @@ class RagPipeline:
             hits = [h for h in dense if h.score >= c.min_score]
         top = max((h.score for h in dense), default=0.0)
         relevant = bool(hits) and top >= c.min_score
-        count = getattr(self.generator, "count_tokens", lambda t: len(t.split()) * 2)
-        passages = select_passages(hits, c.passage_tokens, count) if relevant else []
+        passages = select_passages(hits, c.passage_tokens, self.generator.count_tokens) if relevant else []
         messages = build_messages(question, passages, c.system) if relevant else []
         return Prepared(question, messages, passages, relevant, float(top), time.perf_counter() - start)
 

@@ -13,6 +13,7 @@ RagAnswer's JSON form) or ``{"error": {"type": ..., "message": ...}}``. Nothing 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import socket
@@ -118,10 +119,8 @@ class AskHandler(socketserver.StreamRequestHandler):
 
     def _error(self, kind: str, message: str) -> None:
         """Tell the client what went wrong, if it is still there."""
-        try:
+        with contextlib.suppress(OSError):
             self._send({"error": {"type": kind, "message": message}})
-        except OSError:
-            pass
 
 
 class ServerError(LatentstackError):

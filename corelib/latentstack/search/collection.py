@@ -1,33 +1,34 @@
-"""A searchable collection: chunker -> Embedder -> Index, BM25 beside it, SQLite for text.
+"""A searchable collection: chunker -> Embedder -> Index, a lexical Index beside it, SQLite for text.
 
 On disk it is one folder, replaced whole on every save (temp folder, then rename)::
 
-    manifest.json   format, embedder (name, config, fingerprint, dim), index, chunking
+    manifest.json   embedder (name, config, fingerprint, dim), index and lexical index
+                    (name, options), chunking, counts; checksums of the files below
     store.sqlite    documents, chunks, metadata
-    dense/          the vector index (FAISS files)
-    bm25/           the lexical index
+    dense/          the vector index (any Index plugin's own component folder)
+    lexical/        the lexical index for hybrid search (a text Index, bm25 by default), if any
     embedder/       fitted state of a corpus-trained embedder (lsa), if any
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from latentstack.atomic import atomic_dir, recover_dir
-from latentstack.errors import CorruptFileError, InputError, ModelMismatchError
+from latentstack.errors import ConfigError, CorruptFileError, InputError, ModelMismatchError, UnknownNameError
 from latentstack.interfaces import Embedder, Index
 from latentstack.metadata import check_keys
 from latentstack.progress import log, progress
 from latentstack.search.chunking import ChunkConfig, chunk_text
 from latentstack.search.fusion import fuse
 from latentstack.search.store import Document, DocumentStore, StoredChunk
+from latentstack.storage import component_dir, read_manifest, reading, write_manifest
 
-FORMAT = 1
+FORMAT = 2  # 2: any index plugin, lexical index optional
+PLUGIN = "core"  # collections are written by the core, not by a plugin
 
 
 @attrs.frozen
@@ -52,62 +53,107 @@ def _hit(chunk: StoredChunk, score: float) -> SearchHit:
     return SearchHit(chunk.id, chunk.doc_id, chunk.title, chunk.text, score, chunk.start, chunk.end, chunk.metadata)
 
 
+def resolve_index(spec: str, options: Mapping[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+    """An index name and its options from ``spec``: a registered name, or a shortcut one index understands."""
+    from latentstack.registry import get_registry
+
+    reg = get_registry()
+    names = reg.names("index")
+    if spec in names:
+        return spec, dict(options or {})
+    for name in names:
+        found = reg.get_class("index", name).options_from_shortcut(spec)
+        if found is not None:
+            return name, {**found, **dict(options or {})}
+    msg = f"unknown index {spec!r}: not a registered index ({', '.join(names) or 'none'}) nor a shortcut any of them reads"
+    raise UnknownNameError(msg)
+
+
 class Collection:
-    """Documents made searchable. Build with ``create``, reopen with ``load``."""
+    """Documents made searchable. Build with ``create``, reopen with ``load``.
+
+    Any registered Index can hold the vectors (``index``) and any text-accepting Index can
+    hold the passages for lexical and hybrid search (``lexical``, None for none).
+    """
 
     def __init__(self, path: Path, manifest: dict[str, Any], embedder: Embedder, store: DocumentStore,
-                 dense: Index | None, lexical: Index) -> None:
+                 dense: Index | None, lexical: Index | None) -> None:
         self.path, self.manifest, self.embedder = path, manifest, embedder
         self.store, self.dense, self.lexical = store, dense, lexical
 
     # -- creation and loading ---------------------------------------------------------
     @classmethod
     def create(cls, path: str | Path, *, embedder: str = "bert", embedder_options: Mapping[str, Any] | None = None,
-               index: str = "auto", metric: str = "ip", chunking: ChunkConfig | None = None) -> Collection:
-        """A new, empty collection (written on the first ``save``)."""
-        from latentstack import get_embedder
+               index: str = "faiss", index_options: Mapping[str, Any] | None = None, lexical: str | None = "bm25",
+               lexical_options: Mapping[str, Any] | None = None, chunking: ChunkConfig | None = None) -> Collection:
+        """A new, empty collection (written on the first ``save``).
+
+        ``index`` is a registered Index name or a shortcut one of them reads (a FAISS
+        factory string such as ``"IVF1024,Flat"``); its options go in ``index_options``.
+        """
+        from latentstack import get_embedder, get_index
 
         emb = get_embedder(embedder, **dict(embedder_options or {}))
+        index_name, index_opts = resolve_index(index, index_options)
+        get_index(index_name, **index_opts)  # checks the options now, not at the first add
+        lex = get_index(lexical, **dict(lexical_options or {})) if lexical else None
+        if lex is not None and not lex.accepts_text:
+            msg = f"the lexical index {lexical!r} does not index texts; choose a text index (such as bm25) or None"
+            raise ConfigError(msg)
         manifest = {
-            "format": FORMAT,
             "embedder": {"name": embedder, "config": emb.config.to_dict()},
-            "index": {"name": "faiss", "factory": index, "metric": metric},
+            "index": {"name": index_name, "options": index_opts},
+            "lexical": {"name": lexical, "options": lex.config.to_dict()} if lex else None,
             "chunking": attrs.asdict(chunking or ChunkConfig()),
         }
-        from latentstack import get_index
-
-        return cls(Path(path), manifest, emb, DocumentStore(), None, get_index("bm25"))
+        return cls(Path(path), manifest, emb, DocumentStore(), None, lex)
 
     @classmethod
     def load(cls, path: str | Path, *, expect_embedder: Mapping[str, Any] | None = None) -> Collection:
         """Open a saved collection; a changed model or a different requested embedder is an error."""
-        from latentstack import get_embedder
         from latentstack.registry import get_registry
 
-        folder = recover_dir(path)
-        try:
-            manifest = json.loads((folder / "manifest.json").read_text())
-        except (OSError, ValueError) as exc:
-            msg = f"{folder} is not a readable latentstack index ({exc}); build one with `latentstack index build`"
-            raise CorruptFileError(msg) from exc
-        if manifest.get("format") != FORMAT:
-            msg = f"{folder} has index format {manifest.get('format')}; this version reads {FORMAT}"
-            raise CorruptFileError(msg)
-        spec = manifest["embedder"]
+        checked = read_manifest(path, kind="collection", plugin=PLUGIN, version=FORMAT)
+        folder, manifest = checked.path, checked.data
+        with reading(folder, "collection"):
+            spec = manifest["embedder"]
+            index_name = manifest["index"]["name"]
+            lexical = manifest["lexical"]["name"] if manifest["lexical"] else None
         if expect_embedder:
             cls._check_expected(spec, expect_embedder)
         reg = get_registry()
-        emb_cls = reg.get_class("embedder", spec["name"])
-        emb = emb_cls.load(folder / "embedder") if emb_cls.trainable else get_embedder(spec["name"], **spec["config"])
+        emb = cls._load_embedder(folder, spec)
+        store = DocumentStore.open(folder / "store.sqlite")
+        dense = reg.get_class("index", index_name).load(folder / "dense")
+        lex = reg.get_class("index", lexical).load(folder / "lexical") if lexical else None
+        col = cls(folder, manifest, emb, store, dense, lex)
+        col._check_counts()
+        return col
+
+    @staticmethod
+    def _load_embedder(folder: Path, spec: Mapping[str, Any]) -> Embedder:
+        from latentstack.registry import get_registry
+
+        emb_cls = get_registry().get_class("embedder", spec["name"])
+        emb = emb_cls.load(folder / "embedder") if emb_cls.trainable else emb_cls.from_options(**spec["config"])
         if emb.fingerprint() != spec["fingerprint"]:
             msg = (f"the index at {folder} was built with embedder fingerprint {spec['fingerprint']}, but "
                    f"{spec['name']} with the same options now gives {emb.fingerprint()} (the model files changed); "
                    "rebuild the index")
             raise ModelMismatchError(msg)
-        store = DocumentStore.open(folder / "store.sqlite")
-        dense = reg.get_class("index", manifest["index"]["name"]).load(folder / "dense")
-        lexical = reg.get_class("index", "bm25").load(folder / "bm25")
-        return cls(folder, manifest, emb, store, dense, lexical)
+        return emb
+
+    def _check_counts(self) -> None:
+        """The store, the vector index and the lexical index must hold the same passages."""
+        chunks = self.store.count_chunks()
+        parts = {"vector index": len(self.dense) if self.dense is not None else 0}
+        if self.lexical is not None:
+            parts["lexical index"] = len(self.lexical)
+        wrong = {k: v for k, v in parts.items() if v != chunks}
+        if wrong:
+            detail = ", ".join(f"the {k} {v}" for k, v in wrong.items())
+            msg = f"the index at {self.path} is inconsistent: the store holds {chunks} passages, {detail}; rebuild it"
+            raise CorruptFileError(msg)
 
     @staticmethod
     def _check_expected(spec: Mapping[str, Any], expected: Mapping[str, Any]) -> None:
@@ -151,17 +197,19 @@ class Collection:
             from latentstack import get_index
 
             spec = self.manifest["index"]
-            self.dense = get_index(spec["name"], factory=spec["factory"], metric=spec["metric"])
+            self.dense = get_index(spec["name"], **spec["options"])
         self.dense.add(ids, vectors, metas)
-        self.manifest["index"]["factory"] = self.dense.config.factory
-        self.lexical.add(ids, texts, metas)
+        self.manifest["index"]["options"] = self.dense.config.to_dict()  # what the index chose (auto) is kept
+        if self.lexical is not None:
+            self.lexical.add(ids, texts, metas)
 
     def remove_documents(self, doc_ids: Sequence[str]) -> int:
         """Remove documents; they vanish from results at once. Returns how many existed."""
         chunk_ids = self.store.chunk_ids(doc_ids)
         if self.dense is not None:
             self.dense.remove(chunk_ids)
-        self.lexical.remove(chunk_ids)
+        if self.lexical is not None:
+            self.lexical.remove(chunk_ids)
         return self.store.remove_documents(doc_ids)
 
     # -- search -----------------------------------------------------------------------
@@ -186,7 +234,10 @@ class Collection:
         if vectors is None:
             vectors = self.embedder.embed_many(list(queries))
         dense = self.dense.search_batch(vectors, depth, where)
-        if hybrid:
+        if hybrid and self.lexical is None:
+            log("this collection has no lexical index: searching dense only")
+            hybrid = False
+        if hybrid and self.lexical is not None:
             lexical = self.lexical.search_batch(list(queries), depth, where)
             ranked = [fuse(d, lx, fusion) for d, lx in zip(dense, lexical, strict=True)]
         else:
@@ -217,13 +268,14 @@ class Collection:
         self.manifest["embedder"]["fingerprint"] = self.embedder.fingerprint()
         self.manifest["embedder"]["dim"] = self.embedder.dim
         self.manifest["counts"] = {"documents": self.store.count_documents(), "chunks": self.store.count_chunks()}
-        with atomic_dir(self.path) as tmp:
+        with component_dir(self.path) as tmp:
             self.store.save_to(tmp / "store.sqlite")
             self.dense.save(tmp / "dense")
-            self.lexical.save(tmp / "bm25")
+            if self.lexical is not None:
+                self.lexical.save(tmp / "lexical")
             if self.embedder.trainable:
                 self.embedder.save(tmp / "embedder")
-            (tmp / "manifest.json").write_text(json.dumps(self.manifest, indent=2))
+            write_manifest(tmp, kind="collection", plugin=PLUGIN, version=FORMAT, data=self.manifest)
 
     def info(self) -> dict[str, Any]:
         """What ``latentstack index info`` shows."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
 
@@ -54,7 +54,7 @@ def fingerprint_folder(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()[:16]
 
 
-class ModelSource:
+class ModelSource(ABC):
     """Knows some model names and where their files are.
 
     ``resolve`` returns None for a name it does not know, so the next source is asked;

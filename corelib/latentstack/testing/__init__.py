@@ -14,5 +14,6 @@ save/load round trip, and that bad input raises a clear error.
 from latentstack.testing.classifier_contract import ClassifierContract
 from latentstack.testing.embedder_contract import EmbedderContract
 from latentstack.testing.index_contract import IndexContract
+from latentstack.testing.registry import registry_of, registry_with
 
-__all__ = ["ClassifierContract", "EmbedderContract", "IndexContract"]
+__all__ = ["ClassifierContract", "EmbedderContract", "IndexContract", "registry_of", "registry_with"]

@@ -33,7 +33,7 @@ class ClassifierContract:
     @pytest.fixture
     def fitted(self, classifier: Classifier) -> Classifier:
         """The classifier trained on the tiny spam set."""
-        texts, labels = zip(*self.train)
+        texts, labels = zip(*self.train, strict=False)
         return classifier.fit(list(texts), list(labels))
 
     def test_proba_shape(self, fitted: Classifier) -> None:
@@ -45,7 +45,7 @@ class ClassifierContract:
 
     def test_learns_training_set(self, fitted: Classifier) -> None:
         """It gets most of its own training texts right."""
-        texts, labels = zip(*self.train)
+        texts, labels = zip(*self.train, strict=False)
         assert np.mean(np.array(fitted.predict(list(texts))) == np.array(labels)) >= 0.75
 
     def test_save_load_round_trip(self, fitted: Classifier, tmp_path) -> None:  # noqa: ANN001

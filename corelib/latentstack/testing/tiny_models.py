@@ -11,7 +11,7 @@ def save_tiny_bert(path: Path, seed: int = 0) -> Path:
     import torch
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
-    words = "the a cat dog sat on mat free prize win call now hello world stock market fell".split()
+    words = ["the", "a", "cat", "dog", "sat", "on", "mat", "free", "prize", "win", "call", "now", "hello", "world", "stock", "market", "fell"]
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *string.ascii_lowercase, *string.digits,
              *string.punctuation, *words, *(f"##{c}" for c in string.ascii_lowercase + string.digits)]
     path.mkdir(parents=True, exist_ok=True)

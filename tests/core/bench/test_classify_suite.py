@@ -10,11 +10,11 @@ import pytest
 from ...conftest import run_cli
 
 TOPICS = {
-    "sport": "goal match team cup coach goalkeeper fans marathon striker league referee season".split(),
-    "cooking": "sauce dough salt oven onions eggs sugar recipe simmer bake flour butter".split(),
-    "tech": "phone chip software bug laptop battery server upgrade app code compiler network".split(),
+    "sport": ["goal", "match", "team", "cup", "coach", "goalkeeper", "fans", "marathon", "striker", "league", "referee", "season"],
+    "cooking": ["sauce", "dough", "salt", "oven", "onions", "eggs", "sugar", "recipe", "simmer", "bake", "flour", "butter"],
+    "tech": ["phone", "chip", "software", "bug", "laptop", "battery", "server", "upgrade", "app", "code", "compiler", "network"],
 }
-FILLER = "the a today again we they said about really new old big small some".split()
+FILLER = ["the", "a", "today", "again", "we", "they", "said", "about", "really", "new", "old", "big", "small", "some"]
 
 
 def write_fixture(path) -> None:  # noqa: ANN001

@@ -93,7 +93,7 @@ def test_embed_suite_opens_each_onnx_session_once(tmp_path: Path, tiny_bert_dir:
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The timed passes only embed, as torch's do: the file hash, graph load and weight packing happen once."""
     import latentstack_onnx.embedder as onnx_embedder
-    from latentstack.bench.suites.embed import Runner
+    from latentstack_onnx.bench_embed import Runner
 
     runner = Runner(str(tiny_bert_dir), 64, tmp_path, threads=1)
     runner._export()  # its parity check opens sessions of its own

@@ -22,7 +22,7 @@ from latentstack.search import Collection, Document
 
 from .test_pipeline import index_dir  # noqa: F401 - the fixture
 
-OPTIONS = {"gen_name": "llm", "adapter": "", "dtype": "float32", "k": 2, "hybrid": False, "min_score": -1.0}
+OPTIONS = {"gen_name": "llm", "k": 2, "hybrid": False, "min_score": -1.0}
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def home(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 @pytest.fixture
 def server(home: Path, index_dir: Path, tiny_llama_dir: Path) -> Iterator[AskServer]:  # noqa: F811
     """A server for the test index, built and answering in its own thread (SQLite stays in one thread)."""
-    opts = {**OPTIONS, "model": str(tiny_llama_dir)}
+    opts = {**OPTIONS, "options": {"model": str(tiny_llama_dir)}}
     path = socket_path(index_dir, _settings(**opts))
     made: list[AskServer] = []
     ready = threading.Event()
@@ -106,7 +106,7 @@ def test_the_server_reloads_a_changed_index(server: AskServer, index_dir: Path, 
 
 
 def test_a_stale_socket_falls_back_to_loading_here(home: Path, index_dir: Path, tiny_llama_dir: Path) -> None:  # noqa: F811
-    path = socket_path(index_dir, _settings(**OPTIONS, model=str(tiny_llama_dir)))
+    path = socket_path(index_dir, _settings(**OPTIONS, options={"model": str(tiny_llama_dir)}))
     path.write_text("")  # left behind by a killed server: nothing listens
     out = CliRunner().invoke(cli, ask_args(index_dir, tiny_llama_dir, "where did the cat sit?", "--json"))
     assert out.exit_code == 0, out.output

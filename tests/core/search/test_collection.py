@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -13,6 +12,7 @@ import pytest
 
 from latentstack.errors import CorruptFileError, InputError, ModelMismatchError
 from latentstack.search import ChunkConfig, Collection, Document
+from latentstack.storage import read_manifest, update_manifest
 
 pytestmark = pytest.mark.slow
 
@@ -39,8 +39,9 @@ def test_build_counts_and_auto_index(built) -> None:  # noqa: ANN001
     """Empty documents are skipped and counted; auto picks Flat for a tiny corpus and records it."""
     path, counts = built
     assert counts == {"documents": 4, "chunks": 5, "replaced": 0, "skipped_empty": 1}
-    manifest = json.loads((path / "manifest.json").read_text())
-    assert manifest["index"]["factory"] == "Flat"
+    manifest = read_manifest(path, kind="collection", plugin="core", version=2).data
+    assert manifest["index"] == {"name": "faiss", "options": manifest["index"]["options"]}
+    assert manifest["index"]["options"]["factory"] == "Flat"
     assert manifest["embedder"]["dim"] == 384 and manifest["embedder"]["fingerprint"].startswith("bert:")
 
 
@@ -90,9 +91,7 @@ def test_changed_model_fingerprint_is_an_error(built, tmp_path) -> None:  # noqa
 
     copy = tmp_path / "tampered"
     shutil.copytree(built[0], copy)
-    manifest = json.loads((copy / "manifest.json").read_text())
-    manifest["embedder"]["fingerprint"] = "bert:0000:mean:True:256:"
-    (copy / "manifest.json").write_text(json.dumps(manifest))
+    update_manifest(copy, lambda m: m["data"]["embedder"].update(fingerprint="bert:0000:mean:True:256:"))
     with pytest.raises(ModelMismatchError, match="rebuild"):
         Collection.load(copy)
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from latentstack.errors import ModelMismatchError
+from latentstack.storage import read_manifest
 from latentstack.testing import ClassifierContract
 from latentstack.testing.classifier_contract import TRAIN
 from latentstack_finetune.classifier import FinetuneClassifier
@@ -62,8 +62,8 @@ def test_lora_saves_only_adapter(tiny_bert_dir: Path, tmp_path: Path) -> None:
     clf.save(tmp_path / "c")
     names = {p.name for p in (tmp_path / "c").rglob("*") if p.is_file()}
     assert "adapter_model.safetensors" in names and "model.safetensors" not in names
-    manifest = json.loads((tmp_path / "c" / "manifest.json").read_text())
-    assert manifest["classes"] == ["ham", "spam"] and manifest["config"]["mode"] == "lora"
+    manifest = read_manifest(tmp_path / "c", kind="classifier")
+    assert manifest.data["classes"] == ["ham", "spam"] and manifest.config["mode"] == "lora"
     assert "head.safetensors" in names  # the mean head beside a plain encoder adapter
 
 
@@ -98,17 +98,3 @@ def test_other_base_model_is_refused(tiny_bert_dir: Path, tmp_path: Path) -> Non
         FinetuneClassifier.load(tmp_path / "c")
 
 
-def test_folder_saved_before_pooling_loads_as_cls(tiny_bert_dir: Path, tmp_path: Path) -> None:
-    """A manifest without ``pooling`` (saved before the mean head existed) loads with the [CLS] head it had."""
-    import numpy as np
-
-    texts, labels = map(list, zip(*TRAIN))
-    clf = FinetuneClassifier.from_options(model=str(tiny_bert_dir), pooling="cls", epochs=1, val_fraction=0.0)
-    clf.fit(texts, labels).save(tmp_path / "c")
-    manifest_file = tmp_path / "c" / "manifest.json"
-    manifest = json.loads(manifest_file.read_text())
-    del manifest["config"]["pooling"]
-    manifest_file.write_text(json.dumps(manifest))
-    again = FinetuneClassifier.load(tmp_path / "c")
-    assert again.pooling == "cls"
-    np.testing.assert_allclose(again.predict_proba(texts), clf.predict_proba(texts), atol=1e-5)

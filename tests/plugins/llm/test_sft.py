@@ -11,6 +11,7 @@ import torch
 from latentstack.data.sft import load_sft
 from latentstack.errors import InputError, ModelMismatchError
 from latentstack.interfaces import GenerationConfig
+from latentstack.storage import update_manifest
 from latentstack_llm.generator import LlmGenerator
 from latentstack_llm.sft import SftConfig, collate, encode_example, reply_loss, train_sft
 
@@ -40,7 +41,7 @@ def test_training_lowers_the_loss_and_saves_only_the_adapter(tiny_llama_dir: Pat
     losses = [h["loss"] for h in report["history"]]
     assert losses[-1] < losses[0]
     files = {p.name for p in (tmp_path / "adapter").iterdir()}
-    assert {"adapter_config.json", "adapter_model.safetensors", "latentstack.json", "training.json"} <= files
+    assert {"adapter_config.json", "adapter_model.safetensors", "manifest.json", "training.json"} <= files
     assert (tmp_path / "adapter-checkpoints" / "epoch-3" / "adapter_model.safetensors").exists()
     assert 0 < report["trainable_params"] < report["total_params"]
 
@@ -69,9 +70,7 @@ def test_adapters_switch_at_run_time_and_merge(tiny_llama_dir: Path, tmp_path: P
 def test_adapter_from_another_base_model_is_refused(tiny_llama_dir: Path, tmp_path: Path) -> None:
     gen = LlmGenerator.from_options(model=str(tiny_llama_dir))
     train_sft(gen, EXAMPLES[:2], tmp_path / "a", SftConfig(rank=2, epochs=1, batch_size=2, grad_accum=1))
-    meta = json.loads((tmp_path / "a" / "latentstack.json").read_text())
-    meta["base_fingerprint"] = "0123456789abcdef"
-    (tmp_path / "a" / "latentstack.json").write_text(json.dumps(meta))
+    update_manifest(tmp_path / "a", lambda m: m["data"].update(base_fingerprint="0123456789abcdef"))
     with pytest.raises(ModelMismatchError, match="fingerprint"):
         LlmGenerator.from_options(model=str(tiny_llama_dir), adapter=str(tmp_path / "a")).generate("hi")
 

@@ -69,7 +69,7 @@ def test_wrong_base_and_bad_folder(tiny_bert_dir: Path, tmp_path: Path) -> None:
     adapter.save(adapter.attach(tiny(tiny_bert_dir)), tmp_path / "ad", base_fingerprint="fp-a")
     with pytest.raises(ModelMismatchError, match="fp-a"):
         adapter.load(tiny(tiny_bert_dir), tmp_path / "ad", base_fingerprint="fp-b")
-    with pytest.raises(CorruptFileError, match="adapter_config"):
+    with pytest.raises(CorruptFileError, match="not a saved adapter"):
         adapter.load(tiny(tiny_bert_dir), tmp_path)
 
 

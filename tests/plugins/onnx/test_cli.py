@@ -8,6 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from latentstack.cli import cli
+from latentstack.storage import read_manifest
 from latentstack.testing.classifier_contract import TRAIN
 
 
@@ -24,7 +25,7 @@ def test_export_then_use_everywhere(tiny_bert_dir: Path, tmp_path: Path, monkeyp
                               str(tmp_path / "clf"), "--out", str(tmp_path / "onnx")])
     assert out.exit_code == 0, out.output
     assert "classifier agreement" in out.output
-    manifest = json.loads((tmp_path / "onnx" / "onnx.json").read_text())
+    manifest = read_manifest(tmp_path / "onnx", kind="export").data
     assert manifest["variants"]["fp32"]["classifier_agreement"] == 1.0
     texts = [t for t, _ in TRAIN[:4]]
     torch_out = runner.invoke(cli, ["-q", "classify", "predict", str(tmp_path / "clf"), *texts])
@@ -53,12 +54,12 @@ def test_export_smoothing_options(tiny_bert_dir: Path, tmp_path: Path) -> None:
                               "--calibrate", str(calib), "--out", str(tmp_path / "a")])
     assert out.exit_code == 0, out.output
     assert "int8 (smoothing 0.7 on 4 projections)" in out.output
-    recipe = json.loads((tmp_path / "a" / "onnx.json").read_text())["variants"]["int8"]["recipe"]
+    recipe = read_manifest(tmp_path / "a", kind="export").data["variants"]["int8"]["recipe"]
     assert recipe["smooth"] == 0.7 and recipe["calibration_texts"] == 2 and recipe["gelu"] == "tanh"
     out = runner.invoke(cli, ["-q", "export", "onnx", "--model", str(tiny_bert_dir), "--int8", "--int8-gelu", "erf",
                               "--out", str(tmp_path / "e")])
     assert out.exit_code == 0, out.output
-    assert json.loads((tmp_path / "e" / "onnx.json").read_text())["variants"]["int8"]["recipe"]["gelu"] == "erf"
+    assert read_manifest(tmp_path / "e", kind="export").data["variants"]["int8"]["recipe"]["gelu"] == "erf"
     out = runner.invoke(cli, ["-q", "export", "onnx", "--model", str(tiny_bert_dir), "--int8", "--int8-gelu", "relu",
                               "--out", str(tmp_path / "f")])
     assert out.exit_code == 2 and "--int8-gelu" in out.output

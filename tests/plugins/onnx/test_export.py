@@ -13,6 +13,7 @@ import torch
 
 from latentstack import get_embedder
 from latentstack.errors import CorruptFileError, ModelMismatchError, ParityError
+from latentstack.storage import read_manifest, sha256_file, update_manifest
 from latentstack.testing import EmbedderContract
 from latentstack.testing.classifier_contract import TRAIN
 from latentstack_onnx import export as export_mod
@@ -36,7 +37,7 @@ class TestOnnxFp32(EmbedderContract):
 
 
 def test_manifest_records_parity_and_vectors_match_torch(exported: Path, tiny_bert_dir: Path) -> None:
-    manifest = json.loads((exported / "onnx.json").read_text())
+    manifest = read_manifest(exported, kind="export").data
     assert set(manifest["variants"]) == {"fp32", "int8"}
     assert manifest["variants"]["fp32"]["cosine_min"] >= 0.9999
     assert manifest["variants"]["int8"]["cosine_mean"] >= 0.99
@@ -81,14 +82,12 @@ def test_corrupt_or_changed_onnx_file_is_a_clear_error(exported: Path, tmp_path:
     copy = tmp_path / "copy"
     shutil.copytree(exported, copy)
     (copy / "model.onnx").write_bytes(b"not an onnx file")
-    with pytest.raises(CorruptFileError, match="differs from the file that passed"):
+    with pytest.raises(CorruptFileError, match="checksum mismatch"):
         OnnxEmbedder.from_options(model=str(copy), variant="fp32").embed_many(["x"])
-    manifest = json.loads((copy / "onnx.json").read_text())
-    manifest["variants"]["fp32"]["sha256"] = export_mod.sha256(copy / "model.onnx")
-    (copy / "onnx.json").write_text(json.dumps(manifest))
+    update_manifest(copy, lambda m: m["files"].update({"model.onnx": sha256_file(copy / "model.onnx")}))
     with pytest.raises(CorruptFileError, match="onnxruntime cannot load"):
         OnnxEmbedder.from_options(model=str(copy), variant="fp32").embed_many(["x"])
-    with pytest.raises(CorruptFileError, match="not an ONNX export"):
+    with pytest.raises(CorruptFileError, match="has no manifest.json"):
         OnnxEmbedder.from_options(model=str(tmp_path)).embed_many(["x"])
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +9,7 @@ import onnx
 import pytest
 
 from latentstack.hf import load_tokenizer
+from latentstack.storage import read_manifest
 from latentstack_onnx.embedder import run_session, session
 from latentstack_onnx.export import ExportConfig, calibration_feeds, export_onnx
 from latentstack_onnx.smoothing import smooth, smoothable
@@ -69,7 +69,7 @@ def test_int8_manifest_records_the_recipe(tiny_bert_dir: Path, tmp_path: Path) -
     assert "FastGelu" in ops["a"] and "BiasGelu" in ops["b"] and "FastGelu" not in ops["b"]
     for pattern in ("*.prepared.onnx", "*.smoothed.onnx", "*.half.onnx"):
         assert not list(tmp_path.glob(f"*/{pattern}"))
-    assert json.loads((tmp_path / "a" / "onnx.json").read_text())["config"]["smooth"] == 0.5
+    assert read_manifest(tmp_path / "a", kind="export").config["smooth"] == 0.5
 
 
 def test_smooth_out_of_range_is_refused() -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from latentstack.bench.cli import bench, bench_options, split_methods, suite
+from latentstack.bench.options import bench_options, split_methods, suite
 from latentstack.bench.report import BenchReport, MethodResult
 from latentstack.bench.writers import timing_chart
 from latentstack.progress import log
@@ -122,7 +122,7 @@ def run_load(method: str, model: str) -> MethodResult:
     return MethodResult(method, {}, {"load_s": round(time.perf_counter() - start, 3)})
 
 
-@bench.command("generate")
+@click.command("generate")
 @bench_options(DEFAULT, data_required=False)
 @click.option("--model", default="smollm2-135m-instruct", show_default=True)
 @click.option("--new-tokens", default=64, show_default=True, help="Tokens generated per run.")

@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from latentstack.bench.cli import bench, bench_options, split_methods, suite
+from latentstack.bench.options import bench_options, split_methods, suite
 from latentstack.bench.report import BenchReport, MethodResult
 from latentstack.data.squad import Question, Squad, load_squad
 from latentstack.progress import log, progress
@@ -123,7 +123,7 @@ def rag_chart(report: BenchReport, path: Path) -> None:
     bar_chart(report, path, ["exact_match", "f1", "cites_gold"])
 
 
-@bench.command("rag")
+@click.command("rag")
 @bench_options(DEFAULT)
 @click.option("--model", default="smollm2-135m-instruct", show_default=True, help="Generator model.")
 @click.option("--adapter", default="",

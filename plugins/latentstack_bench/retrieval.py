@@ -18,11 +18,11 @@ from typing import Any
 import click
 import numpy as np
 
-from latentstack.bench.cli import bench, bench_options, split_methods, suite
+from latentstack.bench.options import bench_options, split_methods, suite
 from latentstack.bench.report import BenchReport, MethodResult
-from latentstack.bench.suites.ranking import ranking_metrics
 from latentstack.data.squad import Question, Squad, load_squad
 from latentstack.progress import log
+from latentstack_bench.ranking import ranking_metrics
 
 METHODS = ["bm25", "tfidf", "dense", "hybrid", "hybrid-rrf", "dense:article", "dense:paragraph", "dense:sentences"]
 DEFAULT = "bm25,tfidf,dense,hybrid,hybrid-rrf"
@@ -145,7 +145,7 @@ def run_method(runner: Runner, method: str) -> MethodResult:
     return MethodResult(method, {k: round(v, 4) for k, v in metrics.items()}, timing)
 
 
-@bench.command("retrieval")
+@click.command("retrieval")
 @bench_options(DEFAULT)
 @click.option("--model", default="minilm", show_default=True, help="Encoder for the dense methods.")
 @click.option("--pooling", type=click.Choice(["mean", "cls"]), default="mean", show_default=True)

@@ -20,7 +20,7 @@ from typing import Any
 import click
 import numpy as np
 
-from latentstack.bench.cli import bench, bench_options, split_methods, suite
+from latentstack.bench.options import bench_options, split_methods, suite
 from latentstack.bench.report import BenchReport, MethodResult
 from latentstack.bench.writers import timing_chart
 from latentstack.progress import log
@@ -144,9 +144,10 @@ class Runner:
 def profile_ops(folder: Path, variant: str, texts: list[str], bs: int, threads: int = 0) -> dict[str, float]:
     """Share of onnxruntime's kernel time per operator type on a few batches."""
     from latentstack.hf import load_tokenizer
+    from latentstack.storage import read_manifest
     from latentstack_onnx.embedder import run_session, session
 
-    manifest = json.loads((folder / "onnx.json").read_text())
+    manifest = read_manifest(folder, kind="export", plugin="onnx").data
     sess = session(folder / manifest["variants"][variant]["file"], threads, str(folder / f"profile-{variant}"))
     run_session(sess, load_tokenizer(folder), texts, manifest["max_length"], bs, manifest["dim"])
     events = json.loads(Path(sess.end_profiling()).read_text())
@@ -159,7 +160,7 @@ def profile_ops(folder: Path, variant: str, texts: list[str], bs: int, threads: 
     return {op: round(dur / total, 3) for op, dur in top}
 
 
-@bench.command("embed")
+@click.command("embed")
 @bench_options(DEFAULT)
 @click.option("--batch-sizes", default="1,32,128", show_default=True, help="Comma-separated batch sizes.")
 @click.option("--model", default="minilm", show_default=True, help="Encoder to run every way.")

@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from latentstack.bench.cli import bench, bench_options, split_methods, suite
+from latentstack.bench.options import bench_options, split_methods, suite
 from latentstack.bench.report import BenchReport, MethodResult
 from latentstack.progress import log
 
@@ -98,7 +98,7 @@ def scatter(report: BenchReport, path: Path) -> None:
     plt.close(fig)
 
 
-@bench.command("classify")
+@click.command("classify")
 @bench_options(DEFAULT)
 @click.option("--model", default="minilm", show_default=True, help="Encoder for the bert and finetune methods.")
 @click.option("--train-split", default="train", show_default=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from latentstack.bench.cli import bench, bench_options, split_methods, suite
+from latentstack.bench.options import bench_options, split_methods, suite
 from latentstack.bench.report import BenchReport, MethodResult
 from latentstack.bench.writers import timing_chart
 from latentstack.errors import LatentstackError
@@ -28,7 +28,7 @@ METHODS = ["lora", "full", "lora+mmap", "full+mmap"]
 MMAP_THRESHOLD = 131072
 
 
-@bench.command("sft")
+@click.command("sft")
 @bench_options("lora,full")
 @click.option("--steps", default=3, show_default=True, help="Optimiser steps per mode.")
 @click.option("--batch-size", default=4, show_default=True)

@@ -15,7 +15,7 @@ from typing import Any
 import click
 import numpy as np
 
-from latentstack.bench.cli import bench, split_methods, suite
+from latentstack.bench.options import split_methods, suite
 from latentstack.bench.report import BenchReport, MethodResult
 from latentstack.progress import log
 
@@ -104,7 +104,7 @@ def tradeoff(report: BenchReport, path: Path) -> None:
     plt.close(fig)
 
 
-@bench.command("ann")
+@click.command("ann")
 @click.option("--n", "n", type=int, default=1_000_000, show_default=True, help="Vectors in the base.")
 @click.option("--dim", type=int, default=384, show_default=True)
 @click.option("--queries", type=int, default=1000, show_default=True)

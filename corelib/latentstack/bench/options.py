@@ -1,4 +1,8 @@
-"""``latentstack bench``: the group every benchmark suite joins, and its shared options."""
+"""What every benchmark suite shares: its options, the --methods parser, and how a report is emitted.
+
+Suites are click commands that plugins add through the ``register_bench_suites`` hook;
+the ``bench`` plugin owns the ``latentstack bench`` group that lists them.
+"""
 
 from __future__ import annotations
 
@@ -13,37 +17,6 @@ import click
 from latentstack.bench.report import BenchReport
 
 DEFAULT_OUT = Path("benchmarks/results")
-
-
-class BenchGroup(click.Group):
-    """The ``bench`` group; the built-in suites are imported the first time a command is looked up.
-
-    So ``latentstack ask`` and the other commands do not pay for importing every suite.
-    Plugins add their own suites with ``bench.add_command`` as usual.
-    """
-
-    def _builtins(self) -> None:
-        import latentstack.bench.suites  # noqa: F401 - importing them adds them to this group
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        """Every suite's name, built-in and from plugins."""
-        self._builtins()
-        return super().list_commands(ctx)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        """One suite by name."""
-        self._builtins()
-        return super().get_command(ctx, cmd_name)
-
-
-@click.group(cls=BenchGroup)
-def bench() -> None:
-    """Benchmark suites: every method on the same data, in one run.
-
-    Each suite takes --data, --methods, --limit, --seed, --json and --out. With --json
-    exactly one JSON object goes to stdout; progress goes to stderr. NAME.json, NAME.md
-    and NAME.png are written under --out (default benchmarks/results/).
-    """
 
 
 def bench_options(default_methods: str, data_required: bool = True) -> Callable[[Callable[..., Any]], Any]:

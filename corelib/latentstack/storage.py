@@ -1,0 +1,199 @@
+"""One way to save and read a component folder: manifest, checksums, atomic swap, recovery.
+
+Every saved thing (a collection, an index, a fitted embedder, a classifier, an adapter,
+an export) is a folder with one ``manifest.json``::
+
+    {"format": 2, "kind": "index", "plugin": "faiss", "version": 1,
+     "config": {...}, "data": {...}, "files": {"index.faiss": "<sha256>", ...},
+     "digest": "<sha256 of the rest of the manifest>"}
+
+``files`` lists every file the writer put in the folder, except those inside a subfolder
+that holds a manifest of its own (a nested component checks its own files). ``digest``
+covers the manifest itself, so an edited or garbled manifest is noticed too. A writer
+fills a temporary folder inside ``component_dir`` and calls ``write_manifest`` last; the
+folder is swapped in whole. ``read_manifest`` first restores a folder left mid-swap by a
+crash, then checks everything, and raises ``CorruptFileError`` with one line for any
+fault.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from latentstack.atomic import atomic_dir, recover_dir, write_json
+from latentstack.errors import CorruptFileError
+
+MANIFEST = "manifest.json"
+FORMAT = 2  # the layout of manifest.json itself; format 1 had a different file per kind
+
+_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "format": int, "kind": str, "plugin": str, "version": int, "config": dict, "data": dict, "files": dict,
+    "digest": str,
+}
+
+
+@attrs.frozen
+class Manifest:
+    """A component folder's manifest, read and checked."""
+
+    path: Path
+    kind: str
+    plugin: str
+    version: int
+    config: dict[str, Any]
+    data: dict[str, Any]
+    files: dict[str, str]
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _digest(body: Mapping[str, Any]) -> str:
+    canonical = json.dumps({k: v for k, v in body.items() if k != "digest"}, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _listed_files(folder: Path) -> dict[str, str]:
+    """Every file below ``folder`` except manifests and the insides of nested components."""
+    out: dict[str, str] = {}
+    for item in sorted(folder.iterdir()):
+        if item.is_dir():
+            if not (item / MANIFEST).exists():
+                out.update({f"{item.name}/{k}": v for k, v in _listed_files(item).items()})
+        elif item.name != MANIFEST:
+            out[item.name] = sha256_file(item)
+    return out
+
+
+def write_manifest(folder: Path, *, kind: str, plugin: str, version: int = 1,
+                   config: Mapping[str, Any] | None = None, data: Mapping[str, Any] | None = None) -> None:
+    """Write ``folder/manifest.json`` listing the checksums of every file already in ``folder``."""
+    body: dict[str, Any] = {"format": FORMAT, "kind": kind, "plugin": plugin, "version": version,
+                            "config": json.loads(json.dumps(dict(config or {}), default=str)),
+                            "data": json.loads(json.dumps(dict(data or {}), default=str)),
+                            "files": _listed_files(folder)}
+    body["digest"] = _digest(body)
+    (folder / MANIFEST).write_text(json.dumps(body, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+@contextlib.contextmanager
+def component_dir(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary folder to fill; it replaces ``path`` whole once it holds a manifest."""
+    with atomic_dir(path) as tmp:
+        yield tmp
+        if not (tmp / MANIFEST).exists():
+            msg = f"internal error: the writer of {path} wrote no {MANIFEST}; nothing was replaced"
+            raise RuntimeError(msg)
+
+
+def _load_json(folder: Path, what: str) -> dict[str, Any]:
+    file = folder / MANIFEST
+    if not folder.is_dir():
+        msg = f"{folder} does not exist or is not a folder; give the path of a saved {what}"
+        raise CorruptFileError(msg)
+    try:
+        body = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        msg = f"{folder} is not a saved {what} (it has no {MANIFEST}); check the path or save one there"
+        raise CorruptFileError(msg) from exc
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        msg = f"{file} is unreadable or not JSON ({type(exc).__name__}); the {what} is damaged: save it again"
+        raise CorruptFileError(msg) from exc
+    return body
+
+
+def _check_shape(file: Path, body: Any) -> None:
+    if not isinstance(body, dict):
+        msg = f"{file} is JSON of the wrong shape (a {type(body).__name__}, not an object); save the folder again"
+        raise CorruptFileError(msg)
+    for key, kind in _FIELDS.items():
+        if not isinstance(body.get(key), kind) or isinstance(body.get(key), bool):
+            msg = f"{file} is JSON of the wrong shape (field {key!r} missing or not {kind.__name__}); save it again"
+            raise CorruptFileError(msg)
+    if body["format"] != FORMAT:
+        msg = (f"{file} has manifest format {body['format']}; this latentstack reads format {FORMAT}: "
+               "rebuild the folder with this version")
+        raise CorruptFileError(msg)
+    if body["digest"] != _digest(body):
+        msg = f"{file} was edited or damaged (its digest does not match its content); save the folder again"
+        raise CorruptFileError(msg)
+
+
+def _check_files(folder: Path, files: Mapping[str, Any]) -> None:
+    for rel, expected in files.items():
+        target = (folder / rel).resolve()
+        if not isinstance(expected, str) or folder.resolve() not in target.parents:
+            msg = f"{folder / MANIFEST} lists an invalid file entry {rel!r}; save the folder again"
+            raise CorruptFileError(msg)
+        if not target.is_file():
+            msg = f"{folder} is incomplete: {rel} is missing; save the folder again"
+            raise CorruptFileError(msg)
+        if sha256_file(target) != expected:
+            msg = f"{folder / rel} is truncated or corrupt (checksum mismatch); save the folder again"
+            raise CorruptFileError(msg)
+
+
+def read_manifest(path: str | Path, *, kind: str, plugin: str | None = None, version: int | None = 1,
+                  verify: bool = True) -> Manifest:
+    """Read and check a component folder's manifest (restoring it first if a crash cut a swap short).
+
+    ``plugin`` and ``version``, when given, must match what wrote the folder; ``verify``
+    checks every listed file's checksum.
+    """
+    folder = recover_dir(path)
+    body = _load_json(folder, kind)
+    _check_shape(folder / MANIFEST, body)
+    if body["kind"] != kind:
+        msg = f"{folder} holds a saved {body['kind']} (plugin {body['plugin']!r}), not a {kind}"
+        raise CorruptFileError(msg)
+    if plugin is not None and body["plugin"] != plugin:
+        msg = f"{folder} holds a {kind} written by plugin {body['plugin']!r}, not {plugin!r}; load it with that one"
+        raise CorruptFileError(msg)
+    if version is not None and body["version"] != version:
+        msg = (f"{folder} holds a {body['plugin']} {kind} of file version {body['version']}; this plugin reads "
+               f"version {version}: save it again with this version")
+        raise CorruptFileError(msg)
+    if verify:
+        _check_files(folder, body["files"])
+    return Manifest(folder, body["kind"], body["plugin"], body["version"], body["config"], body["data"],
+                    body["files"])
+
+
+def update_manifest(path: str | Path, change: Callable[[dict[str, Any]], None]) -> None:
+    """Apply ``change`` to a folder's manifest body and write it back with a fresh digest (tools, tests).
+
+    The file checksums are kept as they are: this edits what the manifest says, not the files.
+    """
+    folder = Path(path)
+    body = _load_json(folder, "component")
+    change(body)
+    body["digest"] = _digest(body)
+    write_json(folder / MANIFEST, body)
+
+
+@contextlib.contextmanager
+def reading(path: str | Path, what: str) -> Iterator[None]:
+    """Turn any error met while parsing a checked folder's files into one CorruptFileError line."""
+    try:
+        yield
+    except CorruptFileError:
+        raise
+    except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError, RuntimeError,
+            zipfile.BadZipFile) as exc:
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        msg = f"cannot read the {what} at {path}: {detail}; save it again"
+        raise CorruptFileError(msg) from exc
