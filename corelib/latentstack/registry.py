@@ -149,11 +149,13 @@ class Registry:
         if name not in table:
             available = ", ".join(sorted(table)) or "none"
             msg = f"unknown {role} {name!r}; available: {available}. `latentstack plugins` lists them all"
-            hidden = [i.name for i in self.infos.values() if i.status != "ok"]
-            if hidden:
-                msg += f" (failed or disabled plugins: {', '.join(hidden)})"
-            raise UnknownNameError(msg)
+            raise UnknownNameError(msg + self.hidden_note())
         return table[name].cls
+
+    def hidden_note(self) -> str:
+        """`` (failed or disabled plugins: a, b)`` when some are, else ``""``: a hint for unknown-name errors."""
+        hidden = [i.name for i in self.infos.values() if i.status != "ok"]
+        return f" (failed or disabled plugins: {', '.join(hidden)})" if hidden else ""
 
     def names(self, role: str) -> list[str]:
         """Usable names for ``role``, sorted."""

@@ -24,7 +24,8 @@ def test_plugins_lists_example(example_site) -> None:  # noqa: ANN001
     out = run_cli("plugins", "--json", pythonpath=[example_site, EXAMPLE], check=True)
     rows = {p["name"]: p for p in json.loads(out.stdout)["plugins"]}
     assert rows["hello"]["status"] == "ok"
-    assert rows["hello"]["registered"] == {"embedder": ["hello-hash"]}
+    assert rows["hello"]["registered"] == {"embedder": ["hello-hash"], "index": ["hello-flat"],
+                                          "generator": ["hello-extract"]}
     assert rows["hello"]["dist"] == "latentstack-hello"
 
 

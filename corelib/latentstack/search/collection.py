@@ -66,7 +66,7 @@ def resolve_index(spec: str, options: Mapping[str, Any] | None = None) -> tuple[
         if found is not None:
             return name, {**found, **dict(options or {})}
     msg = f"unknown index {spec!r}: not a registered index ({', '.join(names) or 'none'}) nor a shortcut any of them reads"
-    raise UnknownNameError(msg)
+    raise UnknownNameError(msg + reg.hidden_note())
 
 
 class Collection:

@@ -1,0 +1,30 @@
+"""An extractive Generator: answers with the first sentence of the first numbered passage, cited."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from latentstack.interfaces import GenerationConfig, Generator
+from latentstack.interfaces.generator import Messages, as_messages
+
+
+class FirstSentenceGenerator(Generator):
+    """Needs no model: a stand-in that shows the Generator contract (and makes RAG testable offline)."""
+
+    name = "hello-extract"
+
+    def stream(self, prompt: str | Messages, options: GenerationConfig | None = None) -> Iterator[str]:
+        """Yield the answer word by word; stop strings end it, max_new_tokens bounds it (in words)."""
+        options = options or GenerationConfig()
+        text = as_messages(prompt)[-1]["content"]
+        numbered = re.search(r"^\[(\d+)\] (.+)$", text, flags=re.M)
+        if numbered:
+            sentence = re.split(r"(?<=[.!?])\s", numbered.group(2))[0]
+            answer = f"{sentence} [{numbered.group(1)}]"
+        else:
+            answer = text.strip().split("\n")[0]
+        for stop in options.stop:
+            answer = answer.split(stop)[0] if stop else answer
+        for i, word in enumerate(answer.split(" ")[: options.max_new_tokens]):
+            yield word if i == 0 else " " + word
