@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from latentstack.testing import EmbedderContract
+from latentstack.testing import EmbedderContract, GeneratorContract, IndexContract
 
 from ..conftest import ROOT, run_cli, write_fake_dist
 
@@ -47,3 +47,27 @@ class TestExampleContract(EmbedderContract):
         from latentstack_hello.embedder import HashEmbedder
 
         return HashEmbedder.from_options(dim=48)
+
+
+class TestExampleIndexContract(IndexContract):
+    """The example's numpy index passes the dense Index contract."""
+
+    @pytest.fixture
+    def index(self, monkeypatch):  # noqa: ANN001, ANN201
+        """An empty example index."""
+        monkeypatch.syspath_prepend(str(EXAMPLE))
+        from latentstack_hello.index import NumpyIndex
+
+        return NumpyIndex.from_options()
+
+
+class TestExampleGeneratorContract(GeneratorContract):
+    """The example's extractive generator passes the Generator contract."""
+
+    @pytest.fixture
+    def generator(self, monkeypatch):  # noqa: ANN001, ANN201
+        """The example generator."""
+        monkeypatch.syspath_prepend(str(EXAMPLE))
+        from latentstack_hello.generator import FirstSentenceGenerator
+
+        return FirstSentenceGenerator.from_options()

@@ -7,7 +7,10 @@ import pytest
 from latentstack.errors import ModelNotInstalledError, UnknownNameError
 from latentstack.sources import fingerprint_folder, list_models, resolve_model
 from latentstack.sources import packaged as packaged_mod
-from latentstack.sources.packaged import Packaged
+from latentstack.sources.folder import FolderSource
+from latentstack.sources.hub import HubSource
+from latentstack.sources.packaged import Packaged, PackagedSource
+from latentstack.testing import ModelSourceContract
 
 
 def test_folder_source(tmp_path) -> None:  # noqa: ANN001
@@ -77,3 +80,32 @@ def test_gguf_converts_once_to_cached_folder(tmp_path, monkeypatch: pytest.Monke
     assert list(found.path.glob("*.safetensors")) and (found.path / "tokenizer_config.json").exists()
     assert not list(tmp_path.glob("models/.*"))  # no temp folders left behind
     assert resolve_model("smollm2").path == found.path  # second call reuses the cache
+
+
+class TestFolderSourceContract(ModelSourceContract):
+    """The folder source meets the ModelSource contract."""
+
+    @pytest.fixture
+    def source(self) -> FolderSource:
+        """A folder source."""
+        return FolderSource()
+
+
+class TestPackagedSourceContract(ModelSourceContract):
+    """The packaged-wheel source meets the contract and resolves the installed MiniLM."""
+
+    known_name = "minilm"
+
+    @pytest.fixture
+    def source(self) -> PackagedSource:
+        """A packaged-model source."""
+        return PackagedSource()
+
+
+class TestHubSourceContract(ModelSourceContract):
+    """The hub source meets the contract (offline: it knows no name without LATENTSTACK_ALLOW_DOWNLOAD)."""
+
+    @pytest.fixture
+    def source(self) -> HubSource:
+        """A hub source."""
+        return HubSource()

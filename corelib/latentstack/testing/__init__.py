@@ -1,4 +1,4 @@
-"""Contract tests a plugin author subclasses (shipped as a pytest plugin).
+"""Contract tests a plugin author subclasses (shipped as a pytest plugin), and registry helpers.
 
     from latentstack.testing import EmbedderContract
 
@@ -7,13 +7,29 @@
         def embedder(self):
             return MyEmbedder()
 
-Each contract checks output shape and dtype, batch-equals-single, empty input, a
-save/load round trip, and that bad input raises a clear error.
+There is a contract for every role (Embedder, dense and text Index, Classifier,
+Generator, Adapter), for ModelSource, and for a plugin as a whole (PluginContract).
+``registry_of`` / ``registry_with`` build a registry from given plugins, without entry points.
 """
 
+from latentstack.testing.adapter_contract import AdapterContract
 from latentstack.testing.classifier_contract import ClassifierContract
 from latentstack.testing.embedder_contract import EmbedderContract
-from latentstack.testing.index_contract import IndexContract
+from latentstack.testing.generator_contract import GeneratorContract
+from latentstack.testing.index_contract import IndexContract, TextIndexContract
+from latentstack.testing.plugin_contract import PluginContract
 from latentstack.testing.registry import registry_of, registry_with
+from latentstack.testing.source_contract import ModelSourceContract
 
-__all__ = ["ClassifierContract", "EmbedderContract", "IndexContract", "registry_of", "registry_with"]
+__all__ = [
+    "AdapterContract",
+    "ClassifierContract",
+    "EmbedderContract",
+    "GeneratorContract",
+    "IndexContract",
+    "ModelSourceContract",
+    "PluginContract",
+    "TextIndexContract",
+    "registry_of",
+    "registry_with",
+]

@@ -7,6 +7,7 @@ import pytest
 
 from latentstack.errors import LatentstackError
 from latentstack.interfaces import Classifier
+from latentstack.testing.folder_checks import assert_damage_is_one_line
 
 TRAIN = [
     ("win a free prize now, text WIN", "spam"),
@@ -59,3 +60,8 @@ class ClassifierContract:
         """Training labels with a single class are refused clearly."""
         with pytest.raises(LatentstackError, match="class"):
             classifier.fit(["a", "b", "c"], ["x", "x", "x"])
+
+    def test_damaged_folder_is_one_line_error(self, fitted: Classifier, tmp_path) -> None:  # noqa: ANN001
+        """Each saved file truncated, garbled, replaced by wrong-shape JSON or deleted: one clear line."""
+        fitted.save(tmp_path / "clf")
+        assert_damage_is_one_line(tmp_path / "clf", tmp_path / "damaged", type(fitted).load)

@@ -7,6 +7,7 @@ import pytest
 
 from latentstack.errors import InputError
 from latentstack.interfaces import Embedder
+from latentstack.testing.folder_checks import assert_damage_is_one_line
 
 TEXTS = [
     "The cat sat on the mat.",
@@ -70,6 +71,16 @@ class EmbedderContract:
             dense(again.embed_many(self.texts)), dense(embedder.embed_many(self.texts)), atol=self.atol
         )
         assert again.fingerprint() == embedder.fingerprint()
+
+    def test_sparse_flag_matches_output(self, embedder: Embedder) -> None:
+        """``sparse`` says what comes back: a scipy matrix when True, a numpy array when False."""
+        out = embedder.embed_many(self.texts[:2])
+        assert hasattr(out, "toarray") == embedder.sparse
+
+    def test_damaged_folder_is_one_line_error(self, embedder: Embedder, tmp_path) -> None:  # noqa: ANN001
+        """Each saved file truncated, garbled, replaced by wrong-shape JSON or deleted: one clear line."""
+        embedder.save(tmp_path / "emb")
+        assert_damage_is_one_line(tmp_path / "emb", tmp_path / "damaged", type(embedder).load)
 
     def test_bad_input_raises(self, embedder: Embedder) -> None:
         """Bytes, a bare string or None are refused with an InputError that says what to do."""

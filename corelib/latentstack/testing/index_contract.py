@@ -1,4 +1,4 @@
-"""The contract every dense-vector Index meets."""
+"""The contracts every Index meets: dense vectors (IndexContract) or texts (TextIndexContract)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pytest
 
 from latentstack.errors import LatentstackError
 from latentstack.interfaces import Index
+from latentstack.testing.folder_checks import assert_damage_is_one_line
 
 
 def unit_vectors(n: int, dim: int, seed: int = 0) -> np.ndarray:
@@ -72,8 +73,83 @@ class IndexContract:
         assert len(again) == len(index)
         assert [h.id for h in again.search(x[5], k=5)] == [h.id for h in index.search(x[5], k=5)]
 
+    def test_damaged_folder_is_one_line_error(self, filled, tmp_path) -> None:  # noqa: ANN001
+        """Each saved file truncated, garbled, replaced by wrong-shape JSON or deleted: one clear line."""
+        index, _, _ = filled
+        index.save(tmp_path / "idx")
+        assert_damage_is_one_line(tmp_path / "idx", tmp_path / "damaged", type(index).load)
+
     def test_wrong_dimension_raises(self, filled) -> None:  # noqa: ANN001
         """A query of the wrong length is a clear error, not a crash."""
         index, _, _ = filled
         with pytest.raises(LatentstackError, match="dim"):
             index.search(np.ones(self.dim + 1, dtype=np.float32))
+
+
+DOCS = [
+    "the cat sat on the mat",
+    "stock markets fell sharply on monday",
+    "claim your free prize now by texting win",
+    "volcanoes erupt when magma rises through the crust",
+    "the dog chased the cat around the garden",
+    "interest rates and stock prices moved together",
+]
+
+
+class TextIndexContract:
+    """Subclass and provide an empty ``index`` fixture of an Index with ``accepts_text = True``."""
+
+    docs = DOCS
+
+    @pytest.fixture
+    def index(self) -> Index:
+        """Override: return an empty text index."""
+        raise NotImplementedError
+
+    @pytest.fixture
+    def filled(self, index: Index) -> Index:
+        """The index holding ``docs`` under ids d0.., tagged by whether they mention a cat."""
+        index.add([f"d{i}" for i in range(len(self.docs))], self.docs,
+                  [{"cat": "cat" in d} for d in self.docs])
+        return index
+
+    def test_accepts_text(self, index: Index) -> None:
+        """A text index says so, so that a collection can use it for lexical search."""
+        assert isinstance(index, Index) and index.accepts_text and index.name
+
+    def test_words_find_their_document(self, filled: Index) -> None:
+        """A query made of a document's rare words finds it first, scores descending."""
+        hits = filled.search("volcanoes magma crust", k=3)
+        assert hits[0].id == "d3"
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+    def test_batch_equals_single(self, filled: Index) -> None:
+        """search_batch gives the same ids as one query at a time."""
+        queries = ["stock markets", "cat garden"]
+        batch = filled.search_batch(queries, k=2)
+        assert [[h.id for h in hs] for hs in batch] == [[h.id for h in filled.search(q, k=2)] for q in queries]
+
+    def test_remove_and_replace(self, filled: Index) -> None:
+        """A removed id never comes back; adding an existing id replaces its text."""
+        assert filled.remove(["d3"]) == 1
+        assert "d3" not in [h.id for h in filled.search("volcanoes magma crust", k=5)]
+        filled.add(["d0"], ["penguins swim in cold antarctic water"], [{"cat": False}])
+        assert filled.search("penguins antarctic", k=1)[0].id == "d0"
+        assert len(filled) == len(self.docs) - 1
+
+    def test_where_filter(self, filled: Index) -> None:
+        """Every hit matches the metadata filter."""
+        hits = filled.search("the cat", k=5, where={"cat": True})
+        assert hits and all(h.metadata["cat"] is True for h in hits)
+
+    def test_save_load_round_trip(self, filled: Index, tmp_path) -> None:  # noqa: ANN001
+        """A saved and reloaded index answers the same."""
+        filled.save(tmp_path / "idx")
+        again = type(filled).load(tmp_path / "idx")
+        assert len(again) == len(filled)
+        assert [h.id for h in again.search("stock prices", k=3)] == [h.id for h in filled.search("stock prices", k=3)]
+
+    def test_damaged_folder_is_one_line_error(self, filled: Index, tmp_path) -> None:  # noqa: ANN001
+        """Each saved file truncated, garbled, replaced by wrong-shape JSON or deleted: one clear line."""
+        filled.save(tmp_path / "idx")
+        assert_damage_is_one_line(tmp_path / "idx", tmp_path / "damaged", type(filled).load)

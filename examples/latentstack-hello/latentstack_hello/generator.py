@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from latentstack.errors import InputError
 from latentstack.interfaces import GenerationConfig, Generator
 from latentstack.interfaces.generator import Messages, as_messages
 
@@ -17,7 +18,11 @@ class FirstSentenceGenerator(Generator):
     def stream(self, prompt: str | Messages, options: GenerationConfig | None = None) -> Iterator[str]:
         """Yield the answer word by word; stop strings end it, max_new_tokens bounds it (in words)."""
         options = options or GenerationConfig()
-        text = as_messages(prompt)[-1]["content"]
+        messages = as_messages(prompt)
+        text = messages[-1]["content"] if messages else ""
+        if not text.strip():
+            msg = "the prompt is empty: give the generator something to answer"
+            raise InputError(msg)
         numbered = re.search(r"^\[(\d+)\] (.+)$", text, flags=re.M)
         if numbered:
             sentence = re.split(r"(?<=[.!?])\s", numbered.group(2))[0]

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from latentstack.errors import ModelMismatchError
 from latentstack.interfaces import Hit, Index
 from latentstack.storage import component_dir, read_manifest, reading, write_manifest
 
@@ -25,7 +26,7 @@ class NumpyIndex(Index):
 
     def add(self, ids: Sequence[str | int], items: Any, metadata: Sequence[Mapping[str, Any]] | None = None) -> None:
         """Store vectors under ids; an id already stored is replaced."""
-        x = np.asarray(items, dtype=np.float32).reshape(len(ids), -1)
+        x = self._check(np.asarray(items, dtype=np.float32).reshape(len(ids), -1))
         self.remove(ids)
         self.vectors = x if not len(self.ids) else np.vstack([self.vectors, x])
         self.ids += list(ids)
@@ -43,7 +44,7 @@ class NumpyIndex(Index):
 
     def search_batch(self, queries: Any, k: int = 10, where: Mapping[str, Any] | None = None) -> list[list[Hit]]:
         """The k highest inner products per query, among the rows whose metadata match ``where``."""
-        q = np.asarray(queries, dtype=np.float32)
+        q = self._check(np.asarray(queries, dtype=np.float32))
         ok = np.array([all(m.get(key) == v for key, v in (where or {}).items()) for m in self.meta], dtype=bool)
         scores = q @ self.vectors.T if len(self.ids) else np.zeros((len(q), 0))
         out = []
@@ -51,6 +52,12 @@ class NumpyIndex(Index):
             order = [i for i in np.argsort(-row) if ok[i]][:k]
             out.append([Hit(self.ids[i], float(row[i]), self.meta[i]) for i in order])
         return out
+
+    def _check(self, x: np.ndarray) -> np.ndarray:
+        if len(self.ids) and x.shape[1] != self.vectors.shape[1]:
+            msg = f"vectors of dim {x.shape[1]}, but this index holds dim {self.vectors.shape[1]}: embed with its model"
+            raise ModelMismatchError(msg)
+        return x
 
     def __len__(self) -> int:
         return len(self.ids)

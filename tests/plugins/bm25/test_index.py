@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from latentstack.errors import CorruptFileError, InputError
+from latentstack.testing import TextIndexContract
 from latentstack_bm25.index import Bm25Index
 
 DOCS = {
@@ -64,3 +65,12 @@ def test_bad_input(index: Bm25Index) -> None:
         index.add(["x"], [b"bytes"])
     with pytest.raises(InputError, match="ids"):
         index.add(["x", "y"], ["one text"])
+
+
+class TestBm25Contract(TextIndexContract):
+    """bm25 meets the text-index contract."""
+
+    @pytest.fixture
+    def index(self) -> Bm25Index:
+        """An empty bm25 index."""
+        return Bm25Index.from_options()

@@ -8,6 +8,7 @@ import pytest
 
 from latentstack.errors import InputError
 from latentstack.interfaces import GenerationConfig
+from latentstack.testing import GeneratorContract
 from latentstack_llm.generator import LlmGenerator
 
 
@@ -84,3 +85,12 @@ def test_smollm2_greedy_loop_is_broken_by_a_repetition_penalty() -> None:
     fixed = gen.generate("Write a haiku about tides.", GenerationConfig(max_new_tokens=80, repetition_penalty=1.1))
     assert _most_repeated_5gram(looped) >= 5
     assert _most_repeated_5gram(fixed) <= 1 and "tide" in fixed.lower()
+
+
+class TestTinyLlamaContract(GeneratorContract):
+    """The llm generator meets the Generator contract (tiny random Llama: plumbing only)."""
+
+    @pytest.fixture
+    def generator(self, tiny: LlmGenerator) -> LlmGenerator:
+        """The module's tiny generator."""
+        return tiny

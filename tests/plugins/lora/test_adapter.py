@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from latentstack.errors import CorruptFileError, InputError, ModelMismatchError
+from latentstack.testing import AdapterContract
 from latentstack_lora.adapter import LoraAdapter
 
 
@@ -98,3 +99,22 @@ def test_save_bf16_halves_bytes_and_loads(tiny_bert_dir: Path, tmp_path: Path) -
     with pytest.raises(InputError, match="int8"):
         adapter.save(model, tmp_path / "bad", dtype="int8")
     assert not (tmp_path / "bad").exists()
+
+
+class TestLoraContract(AdapterContract):
+    """lora meets the Adapter contract on the tiny BERT."""
+
+    @pytest.fixture
+    def adapter(self) -> LoraAdapter:
+        """Rank 2 on query and value."""
+        return LoraAdapter.from_options(rank=2, dropout=0.0)
+
+    @pytest.fixture
+    def base_model(self, tiny_bert_dir: Path):  # noqa: ANN201
+        """Fresh tiny BERTs."""
+        return lambda: tiny(tiny_bert_dir)
+
+    def outputs(self, model: torch.nn.Module) -> object:
+        """The last hidden state on the fixed batch."""
+        with torch.no_grad():
+            return model(**batch()).last_hidden_state.numpy()

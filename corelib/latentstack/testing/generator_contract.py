@@ -1,0 +1,60 @@
+"""The contract every Generator meets."""
+
+from __future__ import annotations
+
+import pytest
+
+from latentstack.errors import InputError
+from latentstack.interfaces import GenerationConfig, Generator
+
+PROMPTS = ["What is the capital of France?", [{"role": "user", "content": "Count from one to five."}]]
+
+
+class GeneratorContract:
+    """Subclass and provide a ``generator`` fixture (a small model is enough)."""
+
+    prompts = PROMPTS
+    max_new_tokens = 12
+
+    @pytest.fixture
+    def generator(self) -> Generator:
+        """Override: return the generator under test."""
+        raise NotImplementedError
+
+    def greedy(self, **changes: object) -> GenerationConfig:
+        """Greedy decoding of at most ``max_new_tokens``."""
+        return GenerationConfig(max_new_tokens=self.max_new_tokens, **changes)  # type: ignore[arg-type]
+
+    def test_is_generator(self, generator: Generator) -> None:
+        """The object is a Generator with a name."""
+        assert isinstance(generator, Generator) and generator.name
+
+    def test_stream_and_generate_agree(self, generator: Generator) -> None:
+        """Greedy ``generate`` is the stream's pieces joined, for a plain prompt and for chat messages."""
+        for prompt in self.prompts:
+            pieces = list(generator.stream(prompt, self.greedy()))
+            assert all(isinstance(p, str) for p in pieces)
+            assert "".join(pieces) == generator.generate(prompt, self.greedy())
+
+    def test_stop_string_ends_and_is_not_shown(self, generator: Generator) -> None:
+        """A stop string taken from the free answer cuts it there and never appears."""
+        full = generator.generate(self.prompts[0], self.greedy())
+        words = full.split()
+        if len(words) < 2:
+            pytest.skip("the answer is too short to cut")
+        stop = words[1]
+        cut = generator.generate(self.prompts[0], self.greedy(stop=(stop,)))
+        assert stop not in cut
+        assert full.startswith(cut.rstrip()) or cut.strip() in full
+
+    def test_empty_prompt_is_an_input_error(self, generator: Generator) -> None:
+        """An empty prompt is refused with an InputError, not answered or crashed on."""
+        with pytest.raises(InputError):
+            generator.generate("   ", self.greedy())
+
+    def test_token_accounting(self, generator: Generator) -> None:
+        """count_tokens is a non-negative int that grows with the text; context_window is None or positive."""
+        short, long = generator.count_tokens("one two"), generator.count_tokens("one two " * 20)
+        assert isinstance(short, int) and 0 < short < long
+        window = generator.context_window
+        assert window is None or (isinstance(window, int) and window > 0)

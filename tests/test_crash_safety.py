@@ -1,0 +1,195 @@
+"""kill -9 in the middle of every kind of save leaves the previous version loadable.
+
+Each case saves version 1, then forks a child that starts saving version 2 and kills
+itself with SIGKILL (exactly what ``kill -9`` does) at one of two points: after its files
+are written but before the manifest is (``files-written``), or after the old folder was
+moved aside and before the new one took its place (``mid-swap``, the most fragile
+moment). The parent then loads the folder: it must be version 1, whole. A normal save of
+version 2 afterwards must work and load as version 2.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from latentstack import storage
+from latentstack.testing.classifier_contract import TRAIN
+from latentstack.testing.index_contract import unit_vectors
+
+POINTS = ("files-written", "mid-swap")
+TEXTS = [t for t, _ in TRAIN]
+LABELS = [label for _, label in TRAIN]
+
+
+def _die_at(point: str, target: Path) -> None:
+    """In the child: arrange a SIGKILL at ``point`` of the save of ``target``."""
+    if point == "files-written":
+        listed = storage._listed_files
+
+        def listed_then_die(folder: Path) -> dict[str, str]:
+            if folder.parent == target.parent and folder.name.startswith(f".{target.name}."):
+                os.kill(os.getpid(), signal.SIGKILL)
+            return listed(folder)
+
+        storage._listed_files = listed_then_die
+        return
+    real = os.replace
+
+    def replace_then_die(src: Any, dst: Any) -> None:
+        if Path(dst) == target and Path(src).name.endswith(".tmp"):
+            os.kill(os.getpid(), signal.SIGKILL)
+        real(src, dst)
+
+    os.replace = replace_then_die  # type: ignore[assignment]
+
+
+def killed_save(point: str, target: Path, save: Callable[[], None]) -> None:
+    """Run ``save`` in a forked child that kills itself at ``point``; check that it did die."""
+    pid = os.fork()
+    if pid == 0:  # the child never returns to pytest
+        try:
+            if "torch" in sys.modules:  # the parent's OpenMP pool is gone after fork: compute on one thread
+                sys.modules["torch"].set_num_threads(1)
+            _die_at(point, target)
+            save()
+        finally:
+            os._exit(3)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, "the save finished before the kill point"
+
+
+def tiny_collection(path: Path, model: Path, docs: dict[str, str]) -> Any:
+    from latentstack.search import Collection, Document
+
+    col = Collection.create(path, embedder="bert", embedder_options={"model": str(model), "show_progress": False})
+    col.add_documents([Document(k, v) for k, v in docs.items()])
+    return col
+
+
+def case_collection(tmp: Path, tiny_bert_dir: Path) -> tuple[Callable, Callable, Callable, Any, Any]:
+    from latentstack.search import Collection
+
+    path = tmp / "col"
+    v1 = tiny_collection(path, tiny_bert_dir, {"a": "the cat sat", "b": "stocks fell"})
+    v2 = tiny_collection(path, tiny_bert_dir, {"a": "the cat sat", "b": "stocks fell", "c": "win a prize"})
+    return v1.save, v2.save, lambda: Collection.load(path).store.count_documents(), 2, 3
+
+
+def case_faiss(tmp: Path, _: Path) -> tuple[Callable, Callable, Callable, Any, Any]:
+    from latentstack_faiss.index import FaissIndex
+
+    path, (a, b) = tmp / "faiss", (FaissIndex.from_options(), FaissIndex.from_options())
+    a.add(list(range(10)), unit_vectors(10, 8))
+    b.add(list(range(20)), unit_vectors(20, 8))
+    return lambda: a.save(path), lambda: b.save(path), lambda: len(FaissIndex.load(path)), 10, 20
+
+
+def case_bm25(tmp: Path, _: Path) -> tuple[Callable, Callable, Callable, Any, Any]:
+    from latentstack_bm25.index import Bm25Index
+
+    path, (a, b) = tmp / "bm25", (Bm25Index.from_options(), Bm25Index.from_options())
+    a.add(["x"], ["one text"])
+    b.add(["x", "y"], ["one text", "two texts"])
+    return lambda: a.save(path), lambda: b.save(path), lambda: len(Bm25Index.load(path)), 1, 2
+
+
+def case_tfidf(tmp: Path, _: Path, name: str = "tfidf") -> tuple[Callable, Callable, Callable, Any, Any]:
+    from latentstack import get_embedder
+    from latentstack.registry import get_registry
+
+    path = tmp / name
+    a, b = get_embedder(name).fit(TEXTS[:4]), get_embedder(name).fit(TEXTS[4:] + ["an extra word list"])
+    cls = get_registry().get_class("embedder", name)
+    return lambda: a.save(path), lambda: b.save(path), lambda: cls.load(path).fingerprint(), a.fingerprint(), \
+        b.fingerprint()
+
+
+def case_lsa(tmp: Path, model: Path) -> tuple[Callable, Callable, Callable, Any, Any]:
+    return case_tfidf(tmp, model, "lsa")
+
+
+def case_linear(tmp: Path, _: Path) -> tuple[Callable, Callable, Callable, Any, Any]:
+    from latentstack import get_classifier, load_classifier
+
+    path = tmp / "linear"
+    a = get_classifier("linear", embedder="tfidf").fit(TEXTS, LABELS)
+    b = get_classifier("linear", embedder="tfidf").fit(TEXTS, ["spam" if x == "ham" else "ham" for x in LABELS])
+    return lambda: a.save(path), lambda: b.save(path), lambda: load_classifier(path).predict(TEXTS), \
+        a.predict(TEXTS), b.predict(TEXTS)
+
+
+def case_finetune(tmp: Path, model: Path) -> tuple[Callable, Callable, Callable, Any, Any]:
+    from latentstack import get_classifier, load_classifier
+
+    path = tmp / "finetune"
+    made = [get_classifier("finetune", model=str(model), epochs=1, val_fraction=0.0, seed=s).fit(TEXTS, LABELS)
+            for s in (1, 2)]
+
+    def sig(clf: Any) -> list[float]:
+        return np.round(clf.predict_proba(TEXTS[:3])[:, 0], 4).tolist()
+
+    return lambda: made[0].save(path), lambda: made[1].save(path), lambda: sig(load_classifier(path)), \
+        sig(made[0]), sig(made[1])
+
+
+def case_lora(tmp: Path, model: Path) -> tuple[Callable, Callable, Callable, Any, Any]:
+    import torch
+    from transformers import AutoModel
+
+    from latentstack import get_adapter
+
+    path, lora = tmp / "lora", get_adapter("lora", rank=2, dropout=0.0)
+    ids = {"input_ids": torch.tensor([[2, 40, 41, 3]]), "attention_mask": torch.ones(1, 4, dtype=torch.long)}
+
+    def adapted(scale: float) -> Any:
+        net = lora.attach(AutoModel.from_pretrained(model))
+        with torch.no_grad():
+            for name, p in net.named_parameters():
+                if "lora_B" in name:
+                    p.fill_(scale)
+        return net
+
+    def sig(net: Any) -> list[float]:
+        with torch.no_grad():
+            return [round(float(v), 3) for v in net(**ids).last_hidden_state[0, 0, :4]]
+
+    a, b = adapted(0.1), adapted(0.3)
+    return lambda: lora.save(a, path), lambda: lora.save(b, path), \
+        lambda: sig(lora.load(AutoModel.from_pretrained(model), path)), sig(a), sig(b)
+
+
+def case_onnx(tmp: Path, model: Path) -> tuple[Callable, Callable, Callable, Any, Any]:
+    from latentstack_onnx.export import ExportConfig, export_onnx
+
+    path = tmp / "onnx"
+
+    def export(pooling: str) -> Callable[[], None]:
+        return lambda: export_onnx(ExportConfig(model=str(model), pooling=pooling, optimize=False), path)
+
+    return export("mean"), export("cls"), lambda: storage.read_manifest(path, kind="export").config["pooling"], \
+        "mean", "cls"
+
+
+CASES = {name.removeprefix("case_"): fn for name, fn in globals().items() if name.startswith("case_")}
+
+
+@pytest.mark.parametrize("point", POINTS)
+@pytest.mark.parametrize("kind", sorted(CASES))
+def test_kill_mid_save_keeps_the_previous_version(kind: str, point: str, tmp_path: Path, tiny_bert_dir: Path) -> None:
+    """Killed while saving version 2, the folder still loads as version 1; a later save gives version 2."""
+    save1, save2, load, want1, want2 = CASES[kind](tmp_path, tiny_bert_dir)
+    assert want1 != want2
+    save1()
+    target = next(p for p in tmp_path.iterdir() if not p.name.startswith("."))
+    killed_save(point, target, save2)
+    assert load() == want1
+    save2()
+    assert load() == want2
