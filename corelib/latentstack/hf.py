@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from latentstack.sources.base import ResolvedModel
 
 
 def quiet_transformers() -> None:
@@ -20,7 +24,7 @@ def quiet_transformers() -> None:
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
 
-def load_tokenizer(path: object) -> object:
+def load_tokenizer(path: object) -> Any:
     """The tokenizer of a local model folder, loaded quietly (never with remote code)."""
     from transformers import AutoTokenizer
 
@@ -43,16 +47,16 @@ def pick_device(choice: str) -> str:
 class LocalModel:
     """Mixin for components whose ``config.model`` names a model: its resolved folder and tokenizer, loaded once."""
 
-    config: object
+    config: Any
 
     @cached_property
-    def resolved(self) -> object:
+    def resolved(self) -> ResolvedModel:
         """The local folder of ``config.model`` (through the model sources)."""
         from latentstack.sources import resolve_model
 
-        return resolve_model(self.config.model)  # type: ignore[attr-defined]
+        return resolve_model(self.config.model)
 
     @cached_property
-    def tokenizer(self) -> object:
+    def tokenizer(self) -> Any:
         """The model's tokenizer."""
-        return load_tokenizer(self.resolved.path)  # type: ignore[attr-defined]
+        return load_tokenizer(self.resolved.path)

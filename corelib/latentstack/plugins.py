@@ -8,7 +8,9 @@ that fails to import is recorded with its error and skipped; ``LATENTSTACK_DISAB
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import os
+import sys
 import traceback
 from typing import Any
 
@@ -28,7 +30,7 @@ class PluginInfo:
     module: str
     dist: str = ""
     version: str = ""
-    status: str = "ok"  # ok | failed | disabled
+    status: str = "ok"  # ok | failed | missing (its libraries are not installed) | disabled
     error: str = ""
     registered: dict[str, list[str]] = attrs.field(factory=dict)
     problems: list[str] = attrs.field(factory=list)
@@ -59,6 +61,29 @@ def short_error(exc: BaseException) -> str:
     frame = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
     where = f" ({frame[0].filename}:{frame[0].lineno})" if frame else ""
     return f"{type(exc).__name__}: {exc}{where}"
+
+
+def missing_requirements(module: Any) -> str:
+    """Why a plugin module cannot work here: the packages its ``latentstack_requires`` names that are absent.
+
+    ``latentstack_requires`` maps import names to what pip installs them with, e.g.
+    ``{"faiss": "latentstack[faiss]"}``. Nothing is imported: only looked up.
+    """
+    needs: dict[str, str] = getattr(module, "latentstack_requires", {}) or {}
+    missing = [name for name in needs if not _importable(name)]
+    if not missing:
+        return ""
+    pips = " ".join(sorted({repr(needs[m]) for m in missing}))
+    return f"needs {', '.join(missing)}, not installed: pip install {pips}"
+
+
+def _importable(name: str) -> bool:
+    if name in sys.modules:
+        return sys.modules[name] is not None
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _entry_points() -> list[importlib.metadata.EntryPoint]:
@@ -93,6 +118,10 @@ def load_plugins(pm: pluggy.PluginManager) -> dict[str, PluginInfo]:
             continue
         try:
             module = ep.load()
+            missing = missing_requirements(module)
+            if missing:
+                info.status, info.error = "missing", missing
+                continue
             pm.register(module, name=ep.name)
         except Exception as exc:  # a broken plugin must never take down the rest
             info.status = "failed"

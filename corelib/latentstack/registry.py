@@ -97,7 +97,7 @@ class Registry:
             info.add_problem(f"{HOOKS[role]} failed: {short_error(exc)}")
 
     def _register(self, role: str, plugin: str, cls: type, aliases: tuple[str, ...]) -> None:
-        base = _base_for(role)
+        base: type[Any] = _base_for(role)
         if not (isinstance(cls, type) and issubclass(cls, base)):
             msg = (f"plugin {plugin!r} ({HOOKS[role]}) registered {cls!r} as a {role}, but it is not a subclass "
                    f"of {base.__name__}")
@@ -107,10 +107,11 @@ class Registry:
             missing = ", ".join(sorted(getattr(cls, "__abstractmethods__", ())))
             msg = f"plugin {plugin!r} ({hook}) registered {cls.__name__}, which leaves abstract: {missing}"
             raise TypeError(msg)
-        if not isinstance(cls.__dict__.get("name", getattr(cls, "name", "")), str) or not cls.name:
+        main = getattr(cls, "name", "")
+        if not isinstance(main, str) or not main:
             msg = f"plugin {plugin!r} ({hook}) registered {cls.__name__} without a `name` class attribute"
             raise TypeError(msg)
-        for name in (cls.name, *aliases):
+        for name in (main, *aliases):
             table = self.entries[role]
             if name in table and table[name].plugin != plugin:
                 owners = self.conflicts.setdefault((role, name), [table[name].plugin])
@@ -140,7 +141,7 @@ class Registry:
                 info = self.infos.setdefault(impl.plugin_name, PluginInfo(name=impl.plugin_name, module=""))
                 info.add_problem(f"{hook_name} failed: {short_error(exc)}")
 
-    def get_class(self, role: str, name: str) -> type:
+    def get_class(self, role: str, name: str) -> type[Any]:
         """The class registered under ``name`` for ``role``, or a clear error."""
         self.build()
         if (role, name) in self.conflicts:
@@ -153,9 +154,9 @@ class Registry:
         return table[name].cls
 
     def hidden_note(self) -> str:
-        """`` (failed or disabled plugins: a, b)`` when some are, else ``""``: a hint for unknown-name errors."""
-        hidden = [i.name for i in self.infos.values() if i.status != "ok"]
-        return f" (failed or disabled plugins: {', '.join(hidden)})" if hidden else ""
+        """`` (plugins not loaded: a [missing], b [disabled])`` when some are not, else ``""``: a hint for errors."""
+        hidden = [f"{i.name} [{i.status}]" for i in self.infos.values() if i.status != "ok"]
+        return f" (plugins not loaded: {', '.join(hidden)}; `latentstack plugins` says why)" if hidden else ""
 
     def names(self, role: str) -> list[str]:
         """Usable names for ``role``, sorted."""

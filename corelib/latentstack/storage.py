@@ -34,7 +34,7 @@ from latentstack.errors import CorruptFileError
 MANIFEST = "manifest.json"
 FORMAT = 2  # the layout of manifest.json itself; format 1 had a different file per kind
 
-_FIELDS: dict[str, type | tuple[type, ...]] = {
+_FIELDS: dict[str, type] = {
     "format": int, "kind": str, "plugin": str, "version": int, "config": dict, "data": dict, "files": dict,
     "digest": str,
 }
@@ -122,7 +122,7 @@ def _check_shape(file: Path, body: Any) -> None:
         raise CorruptFileError(msg)
     for key, kind in _FIELDS.items():
         if not isinstance(body.get(key), kind) or isinstance(body.get(key), bool):
-            msg = f"{file} is JSON of the wrong shape (field {key!r} missing or not {kind.__name__}); save it again"
+            msg = f"{file} is JSON of the wrong shape (field {key!r} missing or of the wrong type); save it again"
             raise CorruptFileError(msg)
     if body["format"] != FORMAT:
         msg = (f"{file} has manifest format {body['format']}; this latentstack reads format {FORMAT}: "

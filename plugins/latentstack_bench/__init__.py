@@ -1,8 +1,7 @@
-"""Plugin ``bench``: the ``latentstack bench`` runner and the built-in retrieval, ann, classify, rag and
-generate suites.
+"""Plugin ``bench``: the ``latentstack bench`` runner and the retrieval, classify and rag suites.
 
-Other plugins add suites through the ``register_bench_suites`` hook (the onnx plugin its
-``embed`` suite, the llm plugin its ``sft`` suite), exactly as a third party would.
+Other plugins add suites through the ``register_bench_suites`` hook (faiss its ``ann``
+suite, onnx ``embed``, llm ``generate`` and ``sft``), exactly as a third party would.
 """
 
 from __future__ import annotations
@@ -10,6 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from latentstack.hookspecs import hookimpl
+
+#: Libraries this plugin needs, by import name, and the pip requirement that brings them.
+latentstack_requires = {"matplotlib": "latentstack[bench]"}
+
 
 
 @hookimpl
@@ -23,7 +26,7 @@ def register_commands(cli: Any) -> None:
 @hookimpl
 def register_bench_suites(register: Any) -> None:
     """The built-in suites (each module is imported only when the bench group is used)."""
-    from latentstack_bench import ann, classify, generate, rag, retrieval
+    from latentstack_bench import classify, rag, retrieval
 
-    for command in (retrieval.retrieval, ann.ann, classify.classify, rag.rag, generate.generate):
+    for command in (retrieval.retrieval, classify.classify, rag.rag):
         register(command)

@@ -63,10 +63,7 @@ def run_method(method: str, model: str, train: Any, test: Any, seed: int, tmp: P
     pred_s = time.perf_counter() - t0
     metrics = classification_metrics(test.labels, pred, clf.classes, minority_class(train.labels))
     clf.save(tmp / method)
-    extra: dict[str, Any] = {"chosen": clf.chosen} if kind == "linear" else {
-        "history": clf.report.get("history", [])}
-    if kind == "finetune":
-        extra["base_model_bytes"] = folder_bytes(clf.resolved.path)
+    extra = clf.training_report()
     return MethodResult(method, {k: round(v, 4) for k, v in metrics.items()}, {
         "train_s": round(train_s, 2), "predict_per_s": round(len(test.texts) / max(pred_s, 1e-9), 1),
         "trainable_params": clf.trainable_parameters(), "stored_bytes": folder_bytes(tmp / method)}, extra)

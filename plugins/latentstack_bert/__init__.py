@@ -8,6 +8,10 @@ from __future__ import annotations
 from latentstack.hookspecs import hookimpl
 from latentstack_bert.embedder import BertEmbedder
 
+#: Libraries this plugin needs, by import name, and the pip requirement that brings them.
+latentstack_requires = {"transformers": "latentstack[bert]", "torch": "latentstack[bert]"}
+
+
 
 @hookimpl
 def register_embedders(register):  # noqa: ANN001, ANN201 - the hook's callback

@@ -37,6 +37,7 @@ class BertEmbedder(LocalModel, Embedder):
 
     name = "bert"
     Config = BertConfig
+    config: BertConfig
 
     @cached_property
     def model(self) -> Any:
@@ -49,9 +50,9 @@ class BertEmbedder(LocalModel, Embedder):
         quiet_transformers()
         model = AutoModel.from_pretrained(self.resolved.path, dtype=getattr(torch, self.config.dtype))
         if self.config.adapter:
-            from latentstack.registry import get_registry
+            from latentstack import get_adapter
 
-            lora = get_registry().create("adapter", "lora")
+            lora = get_adapter("lora")
             model = lora.merge(lora.load(model, self.config.adapter, self.resolved.fingerprint()))
         return model.eval().to(self.torch_device)
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 from latentstack.hookspecs import hookimpl
 from latentstack_bm25.index import Bm25Index
 
+#: Libraries this plugin needs, by import name, and the pip requirement that brings them.
+latentstack_requires = {"bm25s": "latentstack[bm25]", "Stemmer": "latentstack[bm25]"}
+
+
 
 @hookimpl
 def register_indexes(register):  # noqa: ANN001, ANN201 - the hook's callback

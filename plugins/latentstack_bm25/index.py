@@ -39,6 +39,7 @@ class Bm25Index(Index):
 
     name = "bm25"
     Config = Bm25Config
+    config: Bm25Config
     accepts_text = True
 
     def __init__(self, config: Bm25Config | None = None) -> None:

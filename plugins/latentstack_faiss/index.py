@@ -49,10 +49,11 @@ class FaissIndex(Index):
 
     name = "faiss"
     Config = FaissConfig
+    config: FaissConfig
 
     def __init__(self, config: FaissConfig | None = None) -> None:
         super().__init__(config)
-        self.kind: Kind | None = None if self.config.factory == "auto" else parse(self.config.factory)
+        self._kind: Kind | None = None if self.config.factory == "auto" else parse(self.config.factory)
         self.index: Any = None
         self.dim = 0
         self.device = "cpu"
@@ -61,6 +62,14 @@ class FaissIndex(Index):
         self.meta: dict[int, dict[str, Any]] = {}
         self.dead: set[int] = set()
         self.next_label = 0
+
+    @property
+    def kind(self) -> Kind:
+        """What the factory string implies (known once the first add chose it, for ``auto``)."""
+        if self._kind is None:
+            msg = "the faiss index has no vectors yet: add some first"
+            raise InputError(msg)
+        return self._kind
 
     @classmethod
     def options_from_shortcut(cls, spec: str) -> dict[str, Any] | None:
@@ -79,9 +88,9 @@ class FaissIndex(Index):
     # -- building -------------------------------------------------------------------
     def _create(self, dim: int, n: int) -> None:
         faiss = _faiss()
-        if self.kind is None:
+        if self._kind is None:
             self.config = attrs.evolve(self.config, factory=auto_factory(n))
-            self.kind = parse(self.config.factory)
+            self._kind = parse(self.config.factory)
             log(f"faiss: index auto picked {self.config.factory} for {n} vectors")
         metric = faiss.METRIC_INNER_PRODUCT if self.config.metric == "ip" else faiss.METRIC_L2
         spec = f"IDMap2,{self.kind.factory}" if self.kind.idmap else self.kind.factory
@@ -213,7 +222,7 @@ class FaissIndex(Index):
     def set_search(self, *, nprobe: int | None = None, ef_search: int | None = None, k_factor: int | None = None) -> None:
         """Change how hard searches look (benchmarks sweep this)."""
         changes = {k: v for k, v in {"nprobe": nprobe, "ef_search": ef_search, "k_factor": k_factor}.items() if v}
-        self.config = attrs.evolve(self.config, **changes)
+        self.config = attrs.evolve(self.config, **changes)  # type: ignore[arg-type]
 
     # -- persistence ----------------------------------------------------------------
     def _compacted(self) -> Any:

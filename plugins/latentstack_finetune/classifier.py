@@ -61,6 +61,7 @@ class FinetuneClassifier(LocalModel, Classifier):
 
     name = "finetune"
     Config = FinetuneConfig
+    config: FinetuneConfig
 
     def __init__(self, config: FinetuneConfig | None = None) -> None:
         super().__init__(config)
@@ -178,6 +179,11 @@ class FinetuneClassifier(LocalModel, Classifier):
         trainable = sum(p.numel() for p in self.net.parameters() if p.requires_grad)
         total = sum(p.numel() for p in self.net.parameters())
         return trainable, total
+
+    def training_report(self) -> dict[str, Any]:
+        """The loss history per epoch and the base model's size on disk."""
+        size = sum(p.stat().st_size for p in Path(self.resolved.path).rglob("*") if p.is_file())
+        return {"history": self.report.get("history", []), "base_model_bytes": size}
 
     def trainable_parameters(self) -> int:
         """Parameters that training changed."""

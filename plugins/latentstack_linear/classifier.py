@@ -50,6 +50,7 @@ class LinearClassifier(Classifier):
 
     name = "linear"
     Config = LinearConfig
+    config: LinearConfig
 
     def __init__(self, config: LinearConfig | None = None) -> None:
         super().__init__(config)
@@ -120,6 +121,10 @@ class LinearClassifier(Classifier):
         """Weights of the head."""
         heads = [*self.heads, *([self.meta] if self.meta else [])]
         return int(sum(h["coef"].size + h["intercept"].size for h in heads))
+
+    def training_report(self) -> dict[str, Any]:
+        """The hyperparameters cross-validation chose."""
+        return {"chosen": self.chosen}
 
     @property
     def chosen(self) -> list[dict[str, Any]]:

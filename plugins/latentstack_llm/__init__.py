@@ -11,6 +11,10 @@ from latentstack.hookspecs import hookimpl
 from latentstack_llm.embedder import LlmEmbedder
 from latentstack_llm.generator import LlmGenerator
 
+#: Libraries this plugin needs, by import name, and the pip requirement that brings them.
+latentstack_requires = {"transformers": "latentstack[llm]", "torch": "latentstack[llm]", "gguf": "latentstack[llm]"}
+
+
 
 @hookimpl
 def register_generators(register):  # noqa: ANN001, ANN201 - the hook's callback
@@ -34,7 +38,9 @@ def register_commands(cli):  # noqa: ANN001, ANN201 - the hook's callback
 
 @hookimpl
 def register_bench_suites(register):  # noqa: ANN001, ANN201 - the hook's callback
-    """Add the ``sft`` benchmark suite."""
+    """Add the ``generate`` and ``sft`` benchmark suites."""
+    from latentstack_llm.bench_generate import generate
     from latentstack_llm.bench_sft import sft
 
+    register(generate)
     register(sft)

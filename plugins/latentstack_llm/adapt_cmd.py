@@ -42,15 +42,15 @@ def sft(data: str, out: Path, model: str, rank: int, alpha: float, targets: str,
         batch_size: int, grad_accum: int, dropout: float, max_length: int, limit: int | None, seed: int,
         save_dtype: str, init_adapter: str) -> None:
     """Supervised fine-tuning with a LoRA adapter; loss on the reply tokens only."""
-    from latentstack import get_generator
     from latentstack.data.sft import load_sft
+    from latentstack_llm.generator import LlmGenerator
     from latentstack_llm.sft import model_bytes, train_sft
 
     examples = load_sft(data)[:limit]
-    config = SftConfig(rank=rank, alpha=alpha, targets=tuple(t.strip() for t in targets.split(",") if t.strip()),
+    config = SftConfig(rank=rank, alpha=alpha, targets=tuple(t.strip() for t in targets.split(",") if t.strip()),  # type: ignore[misc]
                        epochs=epochs, lr=lr, batch_size=batch_size, grad_accum=grad_accum, dropout=dropout,
                        max_length=max_length, seed=seed, save_dtype=save_dtype, init_adapter=init_adapter)
-    gen = get_generator("llm", model=model)
+    gen = LlmGenerator.from_options(model=model)
     report = train_sft(gen, examples, out, config)
     share = report["adapter_bytes"] / model_bytes(gen)
     click.echo(f"adapter saved to {out}: {report['trainable_params']:,} of {report['total_params']:,} parameters "
@@ -86,10 +86,10 @@ def squad_data(data: str, out: Path, half: str, limit: int, seed: int, answer: s
 @click.option("--model", default="smollm2-135m-instruct", show_default=True)
 def merge(adapter: str, out: Path, model: str) -> None:
     """Fold ADAPTER into the base model's weights and save a plain model folder (usable as --model OUT)."""
-    from latentstack import get_generator
     from latentstack.atomic import atomic_dir
+    from latentstack_llm.generator import LlmGenerator
 
-    gen = get_generator("llm", model=model, adapter=adapter)
+    gen = LlmGenerator.from_options(model=model, adapter=adapter)
     merged = gen.model.merge_and_unload()
     with atomic_dir(out) as tmp:
         merged.save_pretrained(tmp)

@@ -38,13 +38,14 @@ class LlmEmbedder(LocalModel, Embedder):
 
     name = "llm"
     Config = LlmEmbedConfig
+    config: LlmEmbedConfig
 
     @cached_property
     def tokenizer(self) -> Any:
         """The model's tokenizer, padding on the right."""
         from latentstack.hf import load_tokenizer
 
-        tok = load_tokenizer(self.resolved.path)  # type: ignore[attr-defined]
+        tok = load_tokenizer(self.resolved.path)
         tok.padding_side = "right"
         return tok
 

@@ -37,6 +37,7 @@ class LlmGenerator(LocalModel, Generator):
 
     name = "llm"
     Config = LlmConfig
+    config: LlmConfig
 
     @cached_property
     def adapters(self) -> AdapterSwitch:

@@ -56,9 +56,9 @@ class AdapterSwitch:
         return self.model
 
     def _load(self, path: Path, key: str) -> None:
-        from latentstack.registry import get_registry
+        from latentstack import get_adapter
 
-        lora = get_registry().create("adapter", "lora")
+        lora = get_adapter("lora")
         self.model = lora.load(self.model, path, self.base_fingerprint, name=key)
         self.model.eval()
         self.loaded.add(key)

@@ -103,7 +103,7 @@ def reply_loss(model: Any, batch: dict[str, Any]) -> Any:
 
 def prepare_model(generator: Any, config: SftConfig) -> tuple[Any, Any]:
     """The generator's model made trainable: a fresh LoRA adapter (or all weights for ``full``)."""
-    from latentstack.registry import get_registry
+    from latentstack import get_adapter
 
     model = generator.adapters.model
     if config.mode == "full":
@@ -111,10 +111,10 @@ def prepare_model(generator: Any, config: SftConfig) -> tuple[Any, Any]:
             p.requires_grad_(True)
         return model, None
     if config.init_adapter:
-        saved = get_registry().create("adapter", "lora").saved_options(config.init_adapter)
-        lora = get_registry().create("adapter", "lora", **saved)
+        saved = get_adapter("lora").saved_options(config.init_adapter)
+        lora = get_adapter("lora", **saved)
         return lora.load(model, config.init_adapter, generator.resolved.fingerprint(), trainable=True), lora
-    lora = get_registry().create("adapter", "lora", rank=config.rank, alpha=config.alpha, dropout=config.dropout,
+    lora = get_adapter("lora", rank=config.rank, alpha=config.alpha, dropout=config.dropout,
                                  targets=config.targets)
     return lora.attach(model), lora
 

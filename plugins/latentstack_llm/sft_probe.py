@@ -13,6 +13,7 @@ import os
 import resource
 import tempfile
 import time
+from typing import Any
 
 
 def peak_rss_mb() -> float:
@@ -30,17 +31,17 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=4)
     args = parser.parse_args()
 
-    from latentstack import get_generator
     from latentstack.data.sft import load_sft
     from latentstack.progress import set_quiet
+    from latentstack_llm.generator import LlmGenerator
     from latentstack_llm.sft import SftConfig, train_sft
 
     set_quiet(True)
-    gen = get_generator("llm", model=args.model)
+    gen = LlmGenerator.from_options(model=args.model)
     gen.model  # noqa: B018 - load before measuring the baseline
     loaded = peak_rss_mb()
     examples = load_sft(args.data)[: args.steps * args.batch_size]
-    full = {"lr": 1e-5} if args.mode == "full" else {}  # all weights take a smaller step; LoRA keeps SftConfig's
+    full: dict[str, Any] = {"lr": 1e-5} if args.mode == "full" else {}  # all weights take a smaller step; LoRA keeps SftConfig's
     config = SftConfig(mode=args.mode, batch_size=args.batch_size, grad_accum=1, **full)
     start = time.perf_counter()
     report = train_sft(gen, examples, tempfile.mkdtemp(), config, max_steps=args.steps)

@@ -52,6 +52,7 @@ class LoraAdapter(Adapter):
 
     name = "lora"
     Config = LoraConfig
+    config: LoraConfig
 
     def attach(self, model: Any) -> Any:
         """Wrap ``model`` in a PeftModel whose only trainable weights are the adapters (and modules_to_save)."""
@@ -59,8 +60,9 @@ class LoraAdapter(Adapter):
         from peft import get_peft_model
 
         c = self.config
-        peft_config = PeftLoraConfig(r=c.rank, lora_alpha=c.alpha, lora_dropout=c.dropout,
-                                     target_modules=list(c.targets), modules_to_save=list(c.modules_to_save) or None)
+        peft_config = PeftLoraConfig(r=c.rank, lora_alpha=c.alpha,  # type: ignore[arg-type] # PEFT takes a float
+                                     lora_dropout=c.dropout, target_modules=list(c.targets),
+                                     modules_to_save=list(c.modules_to_save) or None)
         return get_peft_model(model, peft_config)
 
     def save(self, model: Any, path: str | Path, base_fingerprint: str = "", dtype: str = "float32") -> None:

@@ -94,13 +94,15 @@ class Runner:
 
         self.model, self.max_length, self.tmp, self.threads = model, max_length, tmp, threads
         self.bert = get_embedder("bert", model=model, max_length=max_length, show_progress=False)
+        self.source = self.bert.encoder_source()
         self.export_s: float | None = None
 
     def tokenizer_lengths(self, texts: Sequence[str]) -> list[int]:
         """Token counts per text (after truncation), as the embedders count them to sort their batches."""
         from latentstack.batching import token_ids
+        from latentstack.hf import load_tokenizer
 
-        return [len(ids) for ids in token_ids(self.bert.tokenizer, texts, self.bert.max_tokens)]
+        return [len(ids) for ids in token_ids(load_tokenizer(self.source.path), texts, self.source.max_tokens)]
 
     def embed_fn(self, method: str) -> Callable[[list[str], int], np.ndarray]:
         """A function (texts, batch_size) -> vectors for the method."""
@@ -114,8 +116,8 @@ class Runner:
                                                     threads=self.threads).embed_many(texts)
         from sentence_transformers import SentenceTransformer
 
-        st = SentenceTransformer(str(self.bert.resolved.path), device="cpu")
-        st.max_seq_length = self.bert.max_tokens
+        st = SentenceTransformer(str(self.source.path), device="cpu")
+        st.max_seq_length = self.source.max_tokens
         return lambda texts, bs: st.encode(list(texts), batch_size=bs, normalize_embeddings=True,
                                            show_progress_bar=False, convert_to_numpy=True)
 
@@ -190,7 +192,7 @@ def embed(data: str, methods: str, limit: int | None, seed: int, batch_sizes: st
 
         torch.set_num_threads(threads)
     runner = Runner(model, max_length, Path(tempfile.mkdtemp(prefix="latentstack-embed-")), threads)
-    hf_config = AutoConfig.from_pretrained(runner.bert.resolved.path)
+    hf_config = AutoConfig.from_pretrained(runner.source.path)
     lengths = runner.tokenizer_lengths(texts)
     measured = measured_peak_gflops()
     report = BenchReport("embed", Path(data).name, len(texts),

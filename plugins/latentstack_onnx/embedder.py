@@ -79,6 +79,7 @@ class OnnxEmbedder(Embedder):
 
     name = "onnx"
     Config = OnnxConfig
+    config: OnnxConfig
 
     @cached_property
     def folder(self) -> Path:

@@ -26,6 +26,7 @@ class LsaEmbedder(TfidfEmbedder):
 
     name = "lsa"
     Config = LsaConfig
+    config: LsaConfig
     sparse = False
 
     def __init__(self, config: LsaConfig | None = None) -> None:
@@ -66,12 +67,19 @@ class LsaEmbedder(TfidfEmbedder):
         """TF-IDF fingerprint plus the components."""
         import hashlib
 
-        return f"lsa:{super().fingerprint()}:{hashlib.sha256(self.components.tobytes()).hexdigest()[:12]}"
+        components = self._components()
+        return f"lsa:{super().fingerprint()}:{hashlib.sha256(components.tobytes()).hexdigest()[:12]}"
+
+    def _components(self) -> np.ndarray:
+        if self.components is None:
+            msg = "lsa is not fitted: call fit(texts) first"
+            raise InputError(msg)
+        return self.components
 
     def write_state(self, folder: Path) -> dict[str, Any]:
         """TF-IDF state plus components.npy."""
         data = super().write_state(folder)
-        np.save(folder / "components.npy", self.components)
+        np.save(folder / "components.npy", self._components())
         return data
 
     def read_state(self, folder: Path, data: dict[str, Any]) -> None:

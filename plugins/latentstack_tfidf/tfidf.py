@@ -43,6 +43,7 @@ class TfidfEmbedder(Embedder):
 
     name = "tfidf"
     Config = TfidfConfig
+    config: TfidfConfig
     sparse = True
     trainable = True
 
@@ -56,7 +57,7 @@ class TfidfEmbedder(Embedder):
         if c.char_ngrams[0] > 0:
             params.append({"analyzer": "char_wb", "ngram_range": list(c.char_ngrams), "stop_words": None})
         for p in params:
-            p.update(lowercase=c.lowercase, min_df=c.min_df, max_features=c.max_features,
+            p.update(lowercase=c.lowercase, min_df=c.min_df, max_features=c.max_features,  # type: ignore[call-overload]
                      dtype="float32", token_pattern=r"(?u)\b\w+\b" if p["analyzer"] == "word" else None)
         return params
 

@@ -73,5 +73,6 @@ def generate(prompt: str, gen_name: str, model: str | None, adapter: str | None,
                                               "top_p": top_p, "seed": seed, "stop": stop,
                                               "repetition_penalty": repetition_penalty}, owner="generate")
     gen = make_generator(gen_name, generator_options(model, adapter, dtype, gen_extra))
+    assert isinstance(options, GenerationConfig)
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
     _emit(gen.stream(messages, options), stream)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -14,7 +15,7 @@ def plugins(as_json: bool) -> None:
     from latentstack.registry import get_registry
 
     reg = get_registry()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": i.name,
             "module": i.module,

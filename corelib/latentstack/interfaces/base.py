@@ -36,6 +36,9 @@ def build_config(config_cls: type[Config], options: dict[str, Any], *, owner: st
         raise ConfigError(msg) from exc
 
 
+BaseConfig = Config  # the name ``Config`` is taken inside Component by the class attribute
+
+
 class Component(ABC):
     """Base of the five roles: a registered ``name`` and a ``Config`` class.
 
@@ -47,9 +50,9 @@ class Component(ABC):
 
     name: ClassVar[str] = ""
     role: ClassVar[str] = ""
-    Config: ClassVar[type[Config]] = Config
+    Config: ClassVar[type[BaseConfig]] = BaseConfig
 
-    def __init__(self, config: Config | None = None) -> None:
+    def __init__(self, config: BaseConfig | None = None) -> None:
         self.config = config if config is not None else self.Config()
 
     @classmethod

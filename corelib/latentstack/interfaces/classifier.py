@@ -50,6 +50,17 @@ class Classifier(Component):
         refuse it with a ConfigError.
         """
 
+    def trainable_parameters(self) -> int:
+        """How many parameters training set (0 when the classifier cannot say; the default)."""
+        return 0
+
+    def training_report(self) -> dict[str, Any]:
+        """What training chose and measured, for reports and benchmarks (empty by default).
+
+        E.g. hyperparameters picked by cross-validation, a loss history, the base model's size.
+        """
+        return {}
+
     def predict(self, texts: Sequence[str]) -> list[str]:
         """The most probable label of each text."""
         proba = self.predict_proba(texts)

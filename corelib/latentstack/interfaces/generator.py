@@ -8,6 +8,7 @@ from typing import ClassVar
 
 import attrs
 
+from latentstack.errors import ConfigError
 from latentstack.interfaces.base import Component, Config
 
 Messages = Sequence[dict[str, str]]
@@ -68,6 +69,15 @@ class Generator(Component):
         English subword tokenizers); generators with a tokenizer return the exact count.
         """
         return 2 * len(text.split())
+
+    def use_adapter(self, path: str) -> None:
+        """Make the adapter saved at ``path`` active ('' for the plain model), for generators that take adapters.
+
+        The default takes none and raises ConfigError for any path but ''.
+        """
+        if path:
+            msg = f"generator {self.name!r} takes no adapters; use one that does (llm)"
+            raise ConfigError(msg)
 
     def generate(self, prompt: str | Messages, options: GenerationConfig | None = None) -> str:
         """The whole answer at once."""

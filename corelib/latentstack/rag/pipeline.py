@@ -74,7 +74,7 @@ class RagPipeline:
 
     def options(self) -> GenerationConfig:
         """Greedy decoding, one paragraph at most."""
-        return GenerationConfig(max_new_tokens=self.config.max_new_tokens, stop=("\n\n",))
+        return GenerationConfig(max_new_tokens=self.config.max_new_tokens, stop=("\n\n",))  # type: ignore[arg-type]
 
     def _check_question(self, question: str) -> str:
         if not isinstance(question, str) or not question.strip():

@@ -99,7 +99,7 @@ class AskHandler(socketserver.StreamRequestHandler):
             if not line:
                 return  # a probe (``ask`` checking that a server answers) or a client gone
             question = json.loads(line)["question"]
-            pipeline = self.server.current_pipeline()
+            pipeline = self.server.current_pipeline()  # type: ignore[attr-defined]
             stream = pipeline.answer_stream(pipeline.prepare(question))
             for piece in stream:
                 self._send({"token": piece})

@@ -91,12 +91,13 @@ class Collection:
         ``index`` is a registered Index name or a shortcut one of them reads (a FAISS
         factory string such as ``"IVF1024,Flat"``); its options go in ``index_options``.
         """
-        from latentstack import get_embedder, get_index
+        from latentstack.registry import get_registry
 
-        emb = get_embedder(embedder, **dict(embedder_options or {}))
+        reg = get_registry()
+        emb = reg.build_as(Embedder, embedder, **dict(embedder_options or {}))
         index_name, index_opts = resolve_index(index, index_options)
-        get_index(index_name, **index_opts)  # checks the options now, not at the first add
-        lex = get_index(lexical, **dict(lexical_options or {})) if lexical else None
+        reg.build_as(Index, index_name, **index_opts)  # checks the options now, not at the first add
+        lex = reg.build_as(Index, lexical, **dict(lexical_options or {})) if lexical else None
         if lex is not None and not lex.accepts_text:
             msg = f"the lexical index {lexical!r} does not index texts; choose a text index (such as bm25) or None"
             raise ConfigError(msg)
@@ -194,10 +195,10 @@ class Collection:
             self.embedder.fit(texts)
         vectors = self.embedder.embed_many(texts)
         if self.dense is None:
-            from latentstack import get_index
+            from latentstack.registry import get_registry
 
             spec = self.manifest["index"]
-            self.dense = get_index(spec["name"], **spec["options"])
+            self.dense = get_registry().build_as(Index, spec["name"], **spec["options"])
         self.dense.add(ids, vectors, metas)
         self.manifest["index"]["options"] = self.dense.config.to_dict()  # what the index chose (auto) is kept
         if self.lexical is not None:

@@ -37,7 +37,7 @@ def zscores(hits: Sequence[Hit]) -> tuple[dict[object, float], float]:
 def zscore_fusion(rankings: Sequence[Sequence[Hit]]) -> list[Hit]:
     """Sum of per-list z-scores; missing candidates take that list's floor."""
     tables = [zscores(r) for r in rankings]
-    first: dict[object, Hit] = {}
+    first: dict[str | int, Hit] = {}
     for r in rankings:
         for h in r:
             first.setdefault(h.id, h)
@@ -47,7 +47,7 @@ def zscore_fusion(rankings: Sequence[Sequence[Hit]]) -> list[Hit]:
 
 def rrf(rankings: Sequence[Sequence[Hit]], k: int = 60) -> list[Hit]:
     """Reciprocal rank fusion: score = sum over lists of 1 / (k + rank)."""
-    scores: dict[object, float] = {}
+    scores: dict[str | int, float] = {}
     first: dict[object, Hit] = {}
     for ranking in rankings:
         for rank, hit in enumerate(ranking, start=1):

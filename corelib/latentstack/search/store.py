@@ -129,7 +129,7 @@ class DocumentStore:
             f"FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})",
             list(ids),
         )
-        return {r[0]: StoredChunk(*r[:7], json.loads(r[7])) for r in rows}
+        return {r[0]: StoredChunk(*r[:7], json.loads(r[7])) for r in rows}  # type: ignore[call-arg]
 
     def doc_ids(self, ids: Sequence[int]) -> dict[int, str]:
         """The document id of each chunk id (cheap: no text or metadata)."""

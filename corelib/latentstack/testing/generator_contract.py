@@ -7,7 +7,7 @@ import pytest
 from latentstack.errors import InputError
 from latentstack.interfaces import GenerationConfig, Generator
 
-PROMPTS = ["What is the capital of France?", [{"role": "user", "content": "Count from one to five."}]]
+PROMPTS: list[str | list[dict[str, str]]] = ["What is the capital of France?", [{"role": "user", "content": "Count from one to five."}]]
 
 
 class GeneratorContract:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import inspect
+from typing import Any
 
 import pytest
 
@@ -47,6 +48,6 @@ class PluginContract:
             with pytest.raises(ConfigError, match="no option"):
                 cls.from_options(no_such_option_0123=1)
 
-    def _classes(self, registry: Registry) -> list[tuple[str, type]]:
+    def _classes(self, registry: Registry) -> list[tuple[str, type[Any]]]:
         registered = registry.infos[self.plugin].registered
         return [(role, registry.entries[role][name].cls) for role in HOOKS for name in registered.get(role, [])]

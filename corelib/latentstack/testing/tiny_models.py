@@ -9,7 +9,7 @@ from pathlib import Path
 def save_tiny_bert(path: Path, seed: int = 0) -> Path:
     """Save a 2-layer, 32-d random BertModel and a word-piece tokenizer into ``path``."""
     import torch
-    from transformers import BertConfig, BertModel, BertTokenizerFast
+    from transformers import BertConfig, BertModel, BertTokenizerFast  # type: ignore[attr-defined]
 
     words = ["the", "a", "cat", "dog", "sat", "on", "mat", "free", "prize", "win", "call", "now", "hello", "world", "stock", "market", "fell"]
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *string.ascii_lowercase, *string.digits,

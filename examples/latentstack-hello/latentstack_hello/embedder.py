@@ -23,6 +23,7 @@ class HashEmbedder(Embedder):
 
     name = "hello-hash"
     Config = HashConfig
+    config: HashConfig
 
     @property
     def dim(self) -> int:

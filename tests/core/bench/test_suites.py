@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from latentstack_bench.ann import clustered, exact_topk, recall_at
 from latentstack_bench.ranking import ranking_metrics
+from latentstack_faiss.bench_ann import clustered, exact_topk, recall_at
 
 from ...conftest import run_cli
 

@@ -37,7 +37,7 @@ class Streamed:
     def __init__(self, pieces: Any) -> None:
         start = time.perf_counter()
         self.first = 0.0
-        parts = []
+        parts: list[str] = []
         for piece in pieces:
             if not parts:
                 self.first = time.perf_counter() - start
@@ -76,10 +76,10 @@ def run_generation(method: str, model: str, new: int, repeats: int, reference: d
 
     ``same_text`` compares what this method wrote with plain generate's answer in fp32.
     """
-    from latentstack import get_generator
     from latentstack.interfaces import GenerationConfig
+    from latentstack_llm.generator import LlmGenerator
 
-    gen = get_generator("llm", model=model, dtype="bfloat16" if method == "llm-bf16" else "float32")
+    gen = LlmGenerator.from_options(model=model, dtype="bfloat16" if method == "llm-bf16" else "float32")
     ids = gen.prompt_ids(PROMPT)
     n = int(ids.shape[1])
     runs, text = [], ""

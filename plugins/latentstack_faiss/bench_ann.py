@@ -117,7 +117,7 @@ def tradeoff(report: BenchReport, path: Path) -> None:
 @suite
 def ann(n: int, dim: int, queries: int, clusters: int, single: int, methods: str, seed: int) -> BenchReport:
     """Build time, memory, QPS and recall@10 of FAISS index kinds against exact search."""
-    from latentstack import get_index
+    from latentstack_faiss.index import FaissIndex
 
     chosen = split_methods(methods, METHODS)
     log(f"ann: making {n} clustered vectors of dim {dim}")
@@ -138,9 +138,9 @@ def ann(n: int, dim: int, queries: int, clusters: int, single: int, methods: str
     for method in [m for m in chosen if m != "exact"]:
         factory, sweeps = kinds(n)[method]
         log(f"ann: building {factory}")
-        index = get_index("faiss", factory=factory, device="cpu")
+        index = FaissIndex.from_options(factory=factory, device="cpu")
         t0 = time.perf_counter()
-        index.add(ids, base)
+        index.add(ids.tolist(), base)
         build = time.perf_counter() - t0
         mem = index.nbytes()
         for setting in sweeps:
