@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -39,3 +42,42 @@ def test_python_api_examples_run(tmp_path: Path) -> None:
     assert lines[4].strip() == "1, 2, 3,"  # the stream ended at the stop string, which is not shown
     assert "Paris" in lines[5] and "(1, 'paris')" in lines[5]  # the RAG answer cites the passage
     assert (tmp_path / "my-index" / "manifest.json").exists()
+
+
+def cli_examples() -> list[str]:
+    """The ``latentstack ...`` lines of the ```bash blocks of the README's "The command line" section."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The command line", 1)[1].split("\n## ", 1)[0]
+    lines = [ln for block in re.findall(r"```bash\n(.*?)```", section, flags=re.S) for ln in block.splitlines()]
+    return [ln.split("  #")[0].strip() for ln in lines if ln.startswith("latentstack ")]
+
+
+def test_the_cli_tour_covers_every_group() -> None:
+    """The tour shows plugins, models, embed, index, search, classify, generate and ask."""
+    firsts = {line.split()[1] for line in cli_examples()}
+    assert {"plugins", "models", "embed", "index", "search", "classify", "generate", "ask"} <= firsts
+
+
+@pytest.mark.slow
+def test_cli_tour_runs_as_written(tmp_path: Path) -> None:
+    """Every command of the tour, in order, in a fresh folder beside the repository's benchmarks/ data."""
+    (tmp_path / "benchmarks").symlink_to(ROOT / "benchmarks")
+    (tmp_path / "texts.txt").write_text("A man is playing a guitar.\nSomeone plays an instrument.\n")
+    outputs = {}
+    for line in cli_examples():
+        args = shlex.split(line)[1:]
+        done = subprocess.run([sys.executable, "-m", "latentstack", "-q", *args], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=600, env={**os.environ, "LATENTSTACK_QUIET": "1"})
+        assert done.returncode == 0, f"{line}\n{done.stderr[-2000:]}"
+        outputs[line] = done.stdout
+    by_start = {line.split(" --")[0]: out for line, out in outputs.items()}
+    vectors = [json.loads(row) for row in by_start['latentstack embed "A man is playing a guitar." '
+                                                  '"Someone plays an instrument."'].splitlines()]
+    assert len(vectors) == 2 and len(vectors[0]) == 384
+    assert (tmp_path / "vectors.npy").exists()
+    hits = json.loads(outputs['latentstack search docs-index "bread yeast" --hybrid --json'])["hits"]
+    assert hits and "bread" in hits[0]["text"].lower()
+    predicted = outputs['latentstack classify predict spam-clf "WINNER! Claim your prize now" "see you at lunch"']
+    assert [row.split("\t")[0] for row in predicted.splitlines()] == ["spam", "ham"]
+    assert "macro_f1" in by_start["latentstack classify eval spam-clf"]
+    assert "Sources:" in outputs['latentstack ask docs-index "Why does bread dough rise?" -k 2']

@@ -16,8 +16,8 @@ def embed_by_length(items: Sequence[Item], batch_size: int, dim: int, encode: Ca
                     *, show: bool = True, desc: str = "embedding") -> np.ndarray:
     """Call ``encode`` on batches of items sorted longest first; return float32 rows in input order.
 
-    Items are texts or, better, their token-id lists: sorted by characters, the 4,799 SMS
-    texts padded to 41% more tokens than they hold at batch 32; sorted by tokens, 3.6%.
+    Items are texts or, better, their token-id lists: sorted by token count, a batch pads far
+    less than sorted by characters (docs/benchmarks.md, Embedding runtimes, has the figures).
     A progress bar appears when ``show`` and there are more than four batches.
     """
     out = np.zeros((len(items), dim), dtype=np.float32)

@@ -25,8 +25,8 @@ class FinetuneConfig(ClassifierConfig):
     """Model, mode and the training recipe.
 
     ``epochs`` is a cap: the epoch kept is the best on the validation split (see training.py).
-    None means 6 for lora, whose adapter learns more slowly (with 3 its best validation epoch
-    on SMS spam was the last one, so the cap decided, not validation), and 3 for full.
+    None means 6 for lora, whose adapter learns more slowly (with 3 the cap, not validation,
+    chose its epoch: docs/classification.md), and 3 for full.
     ``group_by_length`` batches texts of similar token length together (as transformers'
     Trainer option of that name), so short texts are not padded to a long one's length.
     ``lr`` None means 5e-5 (full) or 1e-3 (lora). ``pooling`` None means ``mean`` for lora
@@ -56,7 +56,7 @@ class FinetuneClassifier(LocalModel, Classifier):
     """BERT-style encoder + linear head trained end to end on the labels.
 
     Saved folders hold only what differs from the base model: the PEFT adapter and head
-    for ``lora`` (well under 2% of the base's bytes), all encoder weights for ``full``.
+    for ``lora`` (a small share of the base's bytes), all encoder weights for ``full``.
     """
 
     name = "finetune"

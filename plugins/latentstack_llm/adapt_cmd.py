@@ -35,7 +35,7 @@ def adapt() -> None:
 @click.option("--limit", type=int, default=None, help="Use only the first N examples.")
 @click.option("--seed", default=DEFAULTS.seed, show_default=True)
 @click.option("--save-dtype", type=click.Choice(SAVE_DTYPES), default=DEFAULTS.save_dtype,
-              show_default=True, help="Dtype of the saved adapter weights (bf16: half the bytes, same answers here).")
+              show_default=True, help="Dtype of the saved adapter weights (bf16: half the bytes; docs/post-training.md).")
 @click.option("--init-adapter", default="", type=click.Path(file_okay=False),
               help="Go on training this saved adapter (its rank and targets) instead of a fresh one.")
 def sft(data: str, out: Path, model: str, rank: int, alpha: float, targets: str, epochs: int, lr: float,

@@ -1,8 +1,8 @@
 """The decode loop: one forward pass per new token on the KV cache, in the caller's thread.
 
 ``model.generate`` with a TextIteratorStreamer needs a second thread, and on two cores
-that thread's OpenMP team competed with the caller's: streaming ran about 20% slower than
-plain ``generate``. This loop runs where the caller iterates, computes logits for the last
+that thread's OpenMP team competed with the caller's, and streaming ran slower than plain
+``generate`` (docs/benchmarks.md, Generation speed). This loop runs where the caller iterates, computes logits for the last
 position only, and yields each token id as soon as it is picked; greedy picks the same
 tokens as ``generate`` (tested), with or without a repetition penalty. Sampling is
 temperature then nucleus (top_p), from a seeded ``torch.Generator``.

@@ -38,7 +38,7 @@ def encoder_flops(config: Any, lengths: Sequence[int]) -> float:
 
 
 def measured_peak_gflops(size: int = 2048, repeats: int = 5) -> float:
-    """fp32 matmul GFLOP/s torch reaches on this machine (best of a few runs)."""
+    """fp32 matmul GFLOP/s torch reaches on the machine it runs on (best of a few runs)."""
     import torch
 
     a, b = torch.randn(size, size), torch.randn(size, size)

@@ -29,7 +29,7 @@ def session(path: Path, threads: int = 0, profile_prefix: str = "") -> Any:
     onnxruntime cannot read is a CorruptFileError.
 
     onnxruntime's own SkipLayerNorm fusion is turned off: the export leaves residual Add +
-    LayerNormalization unfused on purpose, because they run 4x faster on CPU (export._optimize).
+    LayerNormalization unfused on purpose, because they run faster on CPU (export._optimize).
     """
     import onnxruntime as ort
 

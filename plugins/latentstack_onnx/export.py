@@ -87,14 +87,12 @@ def _export(module: Any, tokenizer: Any, path: Path, opset: int) -> None:
 def _optimize(path: Path, hidden: int, heads: int, layers: int) -> int:
     """Fuse the graph with onnxruntime's transformer optimiser; returns how many attention blocks it fused.
 
-    onnxruntime 1.30's optimiser fused none of MiniLM's (1.31 and 1.32 fuse all six): the
-    graph still runs, but attention stays in fp32 pieces and int8 loses much of its gain.
+    onnxruntime 1.30's optimiser fused none of MiniLM's attention blocks (1.31 and later fuse
+    them): the graph still runs, but attention stays in fp32 pieces and int8 loses much of its gain.
 
-    The residual Add and LayerNormalization are left unfused. onnxruntime's CPU
-    SkipLayerNormalization kernel took 4x the time of Add + LayerNormalization on a
-    MiniLM-sized batch (1.07 against 0.27 ms for 32 x 27 x 384, onnxruntime 1.32, two
-    threads): 11% of the int8 graph's time, 20% on a Sapphire Rapids Xeon. ``session()``
-    keeps onnxruntime from fusing them again when it loads the graph.
+    The residual Add and LayerNormalization are left unfused: onnxruntime's CPU
+    SkipLayerNormalization kernel is slower than the two ops it replaces (docs/onnx.md has the
+    timings). ``session()`` keeps onnxruntime from fusing them again when it loads the graph.
     """
     import onnxruntime
     from onnxruntime.transformers.fusion_options import FusionOptions
@@ -127,9 +125,9 @@ def _quantize(src: Path, dst: Path, config: ExportConfig, feeds: Iterable[dict[s
     7-bit weights, QKV included (onnxruntime's QAttention); every other MatMul gets 8-bit
     weights. 7 bits because on CPUs without VNNI (AVX2) onnxruntime multiplies uint8 by int8
     with an instruction whose 16-bit pair sums saturate, and smoothed activations fill the
-    uint8 range: on MiniLM the QKV projections alone fell from 0.999 to 0.997 mean cosine
-    with 8-bit weights. Without smoothing only the MatMuls are quantised: QKV in int8 without
-    it fell below the parity floor (0.989). With ``config.int8_gelu`` "tanh" (the default) the
+    uint8 range, so 8-bit weights lose parity there (docs/benchmarks.md, the int8 recipe
+    table). Without smoothing only the MatMuls are quantised: QKV in int8 without it fell
+    below the parity floor. With ``config.int8_gelu`` "tanh" (the default) the
     feed-forward's GELU is onnxruntime's tanh approximation (gelu.py).
     """
     import onnx

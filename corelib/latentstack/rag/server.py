@@ -1,7 +1,7 @@
 """A resident ``ask`` process: models loaded once, questions answered over a Unix socket.
 
-Starting Python with torch and transformers costs ~10 s on a small CPU before any model
-runs; ``latentstack serve INDEX`` pays that once, and ``latentstack ask INDEX`` with the
+Starting Python with torch and transformers costs seconds before any model runs
+(docs/generation-and-rag.md has the figures); ``latentstack serve INDEX`` pays that once, and ``latentstack ask INDEX`` with the
 same settings finds its socket and answers through it without importing torch at all.
 
 One socket per (index folder, generator settings, retrieval settings), under
