@@ -98,11 +98,10 @@ class Registry:
 
     def _register(self, role: str, plugin: str, cls: type, aliases: tuple[str, ...]) -> None:
         base: type[Any] = _base_for(role)
-        if not (isinstance(cls, type) and issubclass(cls, base)):
-            msg = (f"plugin {plugin!r} ({HOOKS[role]}) registered {cls!r} as a {role}, but it is not a subclass "
-                   f"of {base.__name__}")
-            raise TypeError(msg)
         hook = HOOKS[role]
+        if not (isinstance(cls, type) and issubclass(cls, base)):
+            msg = f"plugin {plugin!r} ({hook}) registered {cls!r} as a {role}, but it is not a subclass of {base.__name__}"
+            raise TypeError(msg)
         if inspect.isabstract(cls):
             missing = ", ".join(sorted(getattr(cls, "__abstractmethods__", ())))
             msg = f"plugin {plugin!r} ({hook}) registered {cls.__name__}, which leaves abstract: {missing}"

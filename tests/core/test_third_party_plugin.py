@@ -47,6 +47,7 @@ SCRIPT = textwrap.dedent('''
         "dense": [h.doc_id for h in col.search("what causes the tides of the moon", k=2)],
         "hybrid": [h.doc_id for h in col.search("yeast dough carbon dioxide", k=2, hybrid=True)],
         "index": type(col.dense).__module__,
+        "lexical": type(col.lexical).__module__,
         "embedder": type(col.embedder).__module__,
     }
     answer = latentstack.ask("idx", "Why does bread dough rise?", k=2, generator="hello-extract")
@@ -72,6 +73,7 @@ def test_python_api_runs_on_third_party_roles_alone(tmp_path: Path, site: list[P
     assert done.returncode == 0, done.stderr[-2000:]
     out = json.loads(done.stdout)
     assert out["index"] == "latentstack_hello.index" and out["embedder"] == "latentstack_hello.embedder"
+    assert out["lexical"] == "latentstack_bm25.index"  # hybrid really fused with the lexical index
     assert out["dense"][0] == "tides" and out["hybrid"][0] == "bread"
     assert out["citations"] == ["bread"] and "yeast" in out["answer"] and "[1]" in out["reply"]
 

@@ -4,46 +4,7 @@ from __future__ import annotations
 
 from latentstack.testing import PluginContract
 
+BUILTINS = ["bench", "bert", "bm25", "faiss", "finetune", "linear", "llm", "lora", "onnx", "sources", "tfidf"]
 
-class TestBert(PluginContract):
-    plugin = "bert"
-
-
-class TestBm25(PluginContract):
-    plugin = "bm25"
-
-
-class TestFaiss(PluginContract):
-    plugin = "faiss"
-
-
-class TestFinetune(PluginContract):
-    plugin = "finetune"
-
-
-class TestLinear(PluginContract):
-    plugin = "linear"
-
-
-class TestLora(PluginContract):
-    plugin = "lora"
-
-
-class TestLlm(PluginContract):
-    plugin = "llm"
-
-
-class TestOnnx(PluginContract):
-    plugin = "onnx"
-
-
-class TestTfidf(PluginContract):
-    plugin = "tfidf"
-
-
-class TestSources(PluginContract):
-    plugin = "sources"
-
-
-class TestBench(PluginContract):
-    plugin = "bench"
+for _name in BUILTINS:  # one test class per plugin, named after it: TestBert, TestBm25, ...
+    globals()[f"Test{_name.title()}"] = type(f"Test{_name.title()}", (PluginContract,), {"plugin": _name})

@@ -59,7 +59,7 @@ def build(directory: Path, sources: tuple[str, ...], embedder: str, model: str |
         raise InputError(msg)
     col.save()
     click.echo(f"indexed {counts['documents']} documents as {counts['chunks']} chunks into {directory} "
-               f"(index {col.dense.describe() if col.dense else '-'}; skipped {counts['skipped_empty']} empty)")
+               f"(index {col.dense.describe() if col.dense is not None else '-'}; skipped {counts['skipped_empty']} empty)")
 
 
 @index.command()

@@ -104,7 +104,7 @@ class Collection:
         manifest = {
             "embedder": {"name": embedder, "config": emb.config.to_dict()},
             "index": {"name": index_name, "options": index_opts},
-            "lexical": {"name": lexical, "options": lex.config.to_dict()} if lex else None,
+            "lexical": {"name": lexical, "options": lex.config.to_dict()} if lex is not None else None,
             "chunking": attrs.asdict(chunking or ChunkConfig()),
         }
         return cls(Path(path), manifest, emb, DocumentStore(), None, lex)

@@ -42,6 +42,8 @@ def test_build_counts_and_auto_index(built) -> None:  # noqa: ANN001
     manifest = read_manifest(path, kind="collection", plugin="core", version=2).data
     assert manifest["index"] == {"name": "faiss", "options": manifest["index"]["options"]}
     assert manifest["index"]["options"]["factory"] == "Flat"
+    assert manifest["lexical"]["name"] == "bm25"  # an empty index is falsy: the manifest must still record it
+    assert Collection.load(path).lexical is not None
     assert manifest["embedder"]["dim"] == 384 and manifest["embedder"]["fingerprint"].startswith("bert:")
 
 
