@@ -1,4 +1,5 @@
-"""kill -9 in the middle of every kind of save leaves the previous version loadable.
+"""kill -9 in the middle of every kind of save leaves the previous version loadable, and every kind's
+damaged files are one clear line.
 
 Each case saves version 1, then forks a child that starts saving version 2 and kills
 itself with SIGKILL (exactly what ``kill -9`` does) at one of two points: after its files
@@ -11,6 +12,7 @@ version 2 afterwards must work and load as version 2.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Callable
@@ -174,8 +176,13 @@ def case_onnx(tmp: Path, model: Path) -> tuple[Callable, Callable, Callable, Any
     def export(pooling: str) -> Callable[[], None]:
         return lambda: export_onnx(ExportConfig(model=str(model), pooling=pooling, optimize=False), path)
 
-    return export("mean"), export("cls"), lambda: storage.read_manifest(path, kind="export").config["pooling"], \
-        "mean", "cls"
+    def pooling() -> str:
+        from latentstack import get_embedder
+
+        get_embedder("onnx", model=str(path), show_progress=False).embed_many(["a real load: a session runs"])
+        return str(storage.read_manifest(path, kind="export").config["pooling"])
+
+    return export("mean"), export("cls"), pooling, "mean", "cls"
 
 
 CASES = {name.removeprefix("case_"): fn for name, fn in globals().items() if name.startswith("case_")}
@@ -193,3 +200,24 @@ def test_kill_mid_save_keeps_the_previous_version(kind: str, point: str, tmp_pat
     assert load() == want1
     save2()
     assert load() == want2
+
+
+@pytest.mark.parametrize("kind", sorted(CASES))
+def test_every_file_damaged_is_one_line(kind: str, tmp_path: Path, tiny_bert_dir: Path) -> None:
+    """Each file of a saved folder truncated, garbled, replaced by wrong-shape JSON or deleted: one error line."""
+    from latentstack.testing.folder_checks import assert_damage_is_one_line
+
+    save1, _, load, _, _ = CASES[kind](tmp_path / "made", tiny_bert_dir)
+    (tmp_path / "made").mkdir(exist_ok=True)
+    save1()
+    target = next(p for p in (tmp_path / "made").iterdir() if not p.name.startswith("."))
+    original = target.with_name(target.name + "-original")
+    target.rename(original)
+
+    def load_copy(copy: Path) -> Any:
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(copy, target)  # the case's loader reads its own path
+        return load()
+
+    assert_damage_is_one_line(original, tmp_path / "damaged", load_copy)
