@@ -10,9 +10,12 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from latentstack.locks import real_path
 
 
 def _umask() -> int:
@@ -50,9 +53,10 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a fresh temporary folder; on success swap it in for ``path``.
 
     The old folder is renamed aside first and removed only after the new one is in
-    place, so a crash leaves one whole folder under ``path`` or its ``.old`` twin.
+    place, so a crash leaves one whole folder under ``path`` or its ``.old`` twin. A
+    symlink is followed: the folder it points to is replaced and the link stays a link.
     """
-    target = Path(path)
+    target = real_path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
@@ -71,10 +75,44 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def recover_dir(path: str | os.PathLike[str]) -> Path:
-    """Return ``path``, first restoring it from its ``.old`` twin if a swap was cut short."""
-    target = Path(path)
+def recover_dir(path: str | os.PathLike[str], patience: float = 10.0) -> Path:
+    """Return ``path``, first restoring it from its ``.old`` twin if a swap was cut short.
+
+    A writer in the middle of its swap (it holds the writer lock) is given ``patience``
+    seconds to finish instead; the folder is only restored when no process writes it.
+    """
+    from latentstack.locks import unless_writing
+
+    target = real_path(path)
     old = target.with_name(f".{target.name}.old")
-    if not target.exists() and old.exists():
-        os.replace(old, target)
-    return target
+    deadline = time.monotonic() + patience
+    while not target.exists() and old.exists():
+        with unless_writing(target) as free:
+            if free and not target.exists() and old.exists():
+                os.replace(old, target)
+                break
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    return Path(path) if Path(path).is_symlink() else target
+
+
+def clean_debris(path: str | os.PathLike[str]) -> list[Path]:
+    """Remove what killed writes of ``path`` left beside it (temporary and half-deleted folders).
+
+    Call it only while holding the writer lock of ``path``: a live writer's temporary
+    folder looks the same as a dead one's. Returns what was removed.
+    """
+    target = real_path(path)
+    if not target.parent.exists():
+        return []
+    debris = [p for p in target.parent.glob(f".{target.name}.*.tmp")]
+    old = target.with_name(f".{target.name}.old")
+    if old.exists() and target.exists():
+        debris.append(old)
+    for p in debris:
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+    return debris

@@ -42,6 +42,10 @@ class CorruptFileError(LatentstackError):
     """A saved file is truncated, corrupt or of an unknown format version."""
 
 
+class ConflictError(LatentstackError):
+    """Another writer saved a folder after it was loaded here; saving now would undo its change."""
+
+
 class InputError(LatentstackError, ValueError):
     """Bad user input: empty texts, wrong encodings, missing columns, and the like."""
 

@@ -28,8 +28,9 @@ from typing import Any
 
 import attrs
 
-from latentstack.atomic import atomic_dir, recover_dir, write_json
-from latentstack.errors import CorruptFileError
+from latentstack.atomic import atomic_dir, clean_debris, recover_dir, write_json
+from latentstack.errors import ConflictError, CorruptFileError, InputError
+from latentstack.locks import real_path, writer_lock
 
 MANIFEST = "manifest.json"
 FORMAT = 2  # the layout of manifest.json itself; format 1 had a different file per kind
@@ -51,6 +52,7 @@ class Manifest:
     config: dict[str, Any]
     data: dict[str, Any]
     files: dict[str, str]
+    digest: str = ""
 
 
 def sha256_file(path: Path) -> str:
@@ -80,24 +82,71 @@ def _listed_files(folder: Path) -> dict[str, str]:
 
 
 def write_manifest(folder: Path, *, kind: str, plugin: str, version: int = 1,
-                   config: Mapping[str, Any] | None = None, data: Mapping[str, Any] | None = None) -> None:
-    """Write ``folder/manifest.json`` listing the checksums of every file already in ``folder``."""
+                   config: Mapping[str, Any] | None = None, data: Mapping[str, Any] | None = None) -> str:
+    """Write ``folder/manifest.json`` listing the checksums of every file already in ``folder``; returns its digest."""
     body: dict[str, Any] = {"format": FORMAT, "kind": kind, "plugin": plugin, "version": version,
                             "config": json.loads(json.dumps(dict(config or {}), default=str)),
                             "data": json.loads(json.dumps(dict(data or {}), default=str)),
                             "files": _listed_files(folder)}
     body["digest"] = _digest(body)
     (folder / MANIFEST).write_text(json.dumps(body, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return str(body["digest"])
 
 
 @contextlib.contextmanager
-def component_dir(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary folder to fill; it replaces ``path`` whole once it holds a manifest."""
-    with atomic_dir(path) as tmp:
-        yield tmp
-        if not (tmp / MANIFEST).exists():
-            msg = f"internal error: the writer of {path} wrote no {MANIFEST}; nothing was replaced"
-            raise RuntimeError(msg)
+def component_dir(path: str | Path, kind: str | None = None, *, expect_digest: str | None = None) -> Iterator[Path]:
+    """Yield a temporary folder to fill; it replaces ``path`` whole once it holds a manifest.
+
+    The writer lock of ``path`` is held throughout (a second writer waits, then fails),
+    debris of killed writes is removed first, and ``path`` must be absent, empty, or a
+    saved ``kind`` already (a folder of the user's own files is refused, never deleted).
+    ``expect_digest``: the manifest digest the caller loaded; if another writer saved in
+    between, the save is refused instead of silently undoing that writer's change.
+    """
+    with writer_lock(path):
+        target = real_path(path)
+        check_replaceable(target, kind)
+        if expect_digest is not None:
+            _check_unchanged(target, expect_digest)
+        clean_debris(target)
+        with atomic_dir(target) as tmp:
+            yield tmp
+            if not (tmp / MANIFEST).exists():
+                msg = f"internal error: the writer of {path} wrote no {MANIFEST}; nothing was replaced"
+                raise RuntimeError(msg)
+
+
+def check_replaceable(target: Path, kind: str | None) -> None:
+    """Refuse to replace anything but an absent or empty folder or a saved ``kind`` (any kind when None)."""
+    if target.exists() and not target.is_dir():
+        msg = f"{target} is a file, not a folder: choose another path for the saved {kind or 'folder'}"
+        raise InputError(msg)
+    if not target.exists() or not any(target.iterdir()):
+        return
+    try:
+        saved = json.loads((target / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        saved = None
+    if isinstance(saved, dict) and isinstance(saved.get("kind"), str) and kind in (None, saved["kind"]):
+        return
+    if isinstance(saved, dict) and isinstance(saved.get("kind"), str):
+        msg = f"{target} holds a saved {saved['kind']}, not a {kind}: choose another path, it was left as it is"
+        raise InputError(msg)
+    names = ", ".join(sorted(p.name for p in target.iterdir())[:3])
+    msg = (f"{target} already holds files latentstack did not write ({names}...): they were left as they are; "
+           f"choose a new folder (e.g. {target.name}-{kind or 'out'}) or empty this one")
+    raise InputError(msg)
+
+
+def _check_unchanged(target: Path, expected: str) -> None:
+    try:
+        current = json.loads((target / MANIFEST).read_text(encoding="utf-8")).get("digest", "")
+    except (OSError, ValueError, AttributeError):
+        current = ""
+    if current != expected:
+        msg = (f"{target} was saved by another writer since it was loaded here; nothing was written: "
+               "load it again and redo the change")
+        raise ConflictError(msg)
 
 
 def _load_json(folder: Path, what: str) -> dict[str, Any]:
@@ -170,7 +219,7 @@ def read_manifest(path: str | Path, *, kind: str, plugin: str | None = None, ver
     if verify:
         _check_files(folder, body["files"])
     return Manifest(folder, body["kind"], body["plugin"], body["version"], body["config"], body["data"],
-                    body["files"])
+                    body["files"], body["digest"])
 
 
 def update_manifest(path: str | Path, change: Callable[[dict[str, Any]], None]) -> None:

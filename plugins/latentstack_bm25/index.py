@@ -125,7 +125,7 @@ class Bm25Index(Index):
 
     def save(self, path: str | Path) -> None:
         """items.jsonl (live items) under a checksummed manifest, atomically."""
-        with component_dir(path) as tmp:
+        with component_dir(path, "index") as tmp:
             with open(tmp / "items.jsonl", "w", encoding="utf-8") as fh:
                 for p in range(len(self.ids)):
                     fh.write(json.dumps({"id": self.ids[p], "text": self.texts[p], "meta": self.meta[p]}) + "\n")

@@ -249,7 +249,7 @@ class FaissIndex(Index):
         compacted = self._compacted()
         if compacted is not self.index and self.device == "cpu":
             self.index, self.dead = compacted, set()
-        with component_dir(path) as tmp:
+        with component_dir(path, "index") as tmp:
             _faiss().write_index(compacted, str(tmp / "index.faiss"))
             (tmp / "ids.json").write_text(json.dumps([[lab, ext] for lab, ext in self.id_of.items()]))
             (tmp / "metadata.json").write_text(json.dumps({str(lab): m for lab, m in self.meta.items()}))

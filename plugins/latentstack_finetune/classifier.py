@@ -216,7 +216,7 @@ class FinetuneClassifier(LocalModel, Classifier):
         if self.net is None:
             msg = "nothing to save: train the classifier first"
             raise InputError(msg)
-        with component_dir(path) as tmp:
+        with component_dir(path, "classifier") as tmp:
             if self.config.mode == "lora" and self.pooling == "cls":
                 self._adapter().save(self.net, tmp / "adapter", base_fingerprint=self.resolved.fingerprint())
             elif self.config.mode == "lora":  # a plain encoder adapter, and the head beside it

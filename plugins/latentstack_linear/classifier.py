@@ -134,7 +134,7 @@ class LinearClassifier(Classifier):
     def save(self, path: str | Path) -> None:
         """head.npz (+ fitted TF-IDF state) under a checksummed manifest, atomically; no pickle."""
         features = self._check_fitted()
-        with component_dir(path) as tmp:
+        with component_dir(path, "classifier") as tmp:
             arrays = {f"{k}_{i}": h[k] for i, h in enumerate(self.heads) for k in ("coef", "intercept")}
             if self.meta is not None:
                 arrays.update(meta_coef=self.meta["coef"], meta_intercept=self.meta["intercept"])

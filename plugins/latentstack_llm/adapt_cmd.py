@@ -43,9 +43,12 @@ def sft(data: str, out: Path, model: str, rank: int, alpha: float, targets: str,
         save_dtype: str, init_adapter: str) -> None:
     """Supervised fine-tuning with a LoRA adapter; loss on the reply tokens only."""
     from latentstack.data.sft import load_sft
+    from latentstack.locks import real_path
+    from latentstack.storage import check_replaceable
     from latentstack_llm.generator import LlmGenerator
     from latentstack_llm.sft import model_bytes, train_sft
 
+    check_replaceable(real_path(out), "adapter")  # refuse a folder of the user's own files before training
     examples = load_sft(data)[:limit]
     config = SftConfig(rank=rank, alpha=alpha, targets=tuple(t.strip() for t in targets.split(",") if t.strip()),  # type: ignore[misc]
                        epochs=epochs, lr=lr, batch_size=batch_size, grad_accum=grad_accum, dropout=dropout,
@@ -86,12 +89,13 @@ def squad_data(data: str, out: Path, half: str, limit: int, seed: int, answer: s
 @click.option("--model", default="smollm2-135m-instruct", show_default=True)
 def merge(adapter: str, out: Path, model: str) -> None:
     """Fold ADAPTER into the base model's weights and save a plain model folder (usable as --model OUT)."""
-    from latentstack.atomic import atomic_dir
+    from latentstack.storage import component_dir, write_manifest
     from latentstack_llm.generator import LlmGenerator
 
     gen = LlmGenerator.from_options(model=model, adapter=adapter)
     merged = gen.model.merge_and_unload()
-    with atomic_dir(out) as tmp:
+    with component_dir(out, "model") as tmp:
         merged.save_pretrained(tmp)
         gen.tokenizer.save_pretrained(tmp)
+        write_manifest(tmp, kind="model", plugin="llm", data={"base": model, "adapter": str(adapter)})
     click.echo(f"merged {adapter} into {model}; plain model folder at {out}")

@@ -74,7 +74,7 @@ class LoraAdapter(Adapter):
         if dtype not in SAVE_DTYPES:
             msg = f"cannot save an adapter as {dtype!r}; choose one of {', '.join(SAVE_DTYPES)}"
             raise InputError(msg)
-        with component_dir(path) as tmp:
+        with component_dir(path, "adapter") as tmp:
             model.save_pretrained(tmp)
             if dtype != "float32":
                 cast_safetensors(tmp / "adapter_model.safetensors", dtype)

@@ -251,7 +251,7 @@ def export_onnx(config: ExportConfig, out: str | Path, probe: Sequence[str] | No
     source = embedder.encoder_source()
     reference = embedder.embed_many(probe)
     tokenizer: Any = load_tokenizer(source.path)
-    with component_dir(out) as tmp, _quiet_logging():
+    with component_dir(out, "export") as tmp, _quiet_logging():
         log(f"exporting {config.model}{' + ' + config.adapter if config.adapter else ''} to ONNX")
         files, facts = _build(config, source, tokenizer, tmp, calibration)
         tokenizer.save_pretrained(tmp)

@@ -10,6 +10,8 @@ import click
 
 from latentstack.cli.options import given, parse_options
 from latentstack.errors import InputError
+from latentstack.locks import real_path, writer_lock
+from latentstack.storage import check_replaceable
 from latentstack.textfile import read_text
 
 
@@ -47,8 +49,10 @@ def _data_options(fn: Any) -> Any:
 @click.option("--group-by-length", is_flag=True, default=None, help="Shortcut for -o group_by_length=true.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--wait", type=click.FloatRange(min=0), default=60.0, show_default=True,
+              help="Seconds to wait for another process writing OUT, then fail.")
 @_data_options
-def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int, out: Path, text_col: str,
+def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int, out: Path, wait: float, text_col: str,
           label_col: str, split_col: str, **shortcuts: Any) -> None:
     """Train a classifier on one split of a labeled file and save it to OUT.
 
@@ -64,8 +68,10 @@ def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int,
         raise InputError(msg)
     clf = get_classifier(method, **given(**shortcuts), **parse_options(extra), seed=seed)
     part = splits[split]
+    check_replaceable(real_path(out), "classifier")  # refuse a folder of the user's own files before training
     clf.fit(part.texts, part.labels)
-    clf.save(out)
+    with writer_lock(out, wait):
+        clf.save(out)
     click.echo(f"trained {method} on {len(part)} texts ({', '.join(clf.classes)}); saved to {out}")
 
 

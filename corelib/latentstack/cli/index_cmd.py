@@ -9,8 +9,11 @@ import click
 
 from latentstack.cli.options import given, parse_options
 from latentstack.errors import InputError
+from latentstack.locks import real_path, writer_lock
 
 DIR = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+WAIT = click.option("--wait", type=click.FloatRange(min=0), default=60.0, show_default=True,
+                    help="Seconds to wait for another process writing the same index, then fail.")
 
 
 @click.group()
@@ -37,13 +40,16 @@ def index() -> None:
               help="Any option of the index's config (repeatable).")
 @click.option("--lexical", default="bm25", show_default=True, help="Text index for --hybrid search.")
 @click.option("--no-lexical", is_flag=True, help="Build no lexical index (dense search only).")
+@WAIT
 def build(directory: Path, sources: tuple[str, ...], embedder: str, model: str | None, pooling: str | None,
           emb_extra: tuple[str, ...], chunk: str, window: int, overlap: int, index_spec: str,
-          index_extra: tuple[str, ...], lexical: str, no_lexical: bool) -> None:
+          index_extra: tuple[str, ...], lexical: str, no_lexical: bool, wait: float) -> None:
     """Build a new index in DIRECTORY from documents (replaces an existing one atomically)."""
     from latentstack.search import ChunkConfig, Collection
     from latentstack.search.sources import read_documents
+    from latentstack.storage import check_replaceable
 
+    check_replaceable(real_path(directory), "collection")  # refuse a folder of the user's files before any work
     docs = list(read_documents(sources))
     if not docs:
         msg = f"no documents found in {', '.join(sources)}"
@@ -57,7 +63,8 @@ def build(directory: Path, sources: tuple[str, ...], embedder: str, model: str |
     if counts["chunks"] == 0:
         msg = "every document is empty: nothing to index"
         raise InputError(msg)
-    col.save()
+    with writer_lock(directory, wait):
+        col.save()
     click.echo(f"indexed {counts['documents']} documents as {counts['chunks']} chunks into {directory} "
                f"(index {col.dense.describe() if col.dense is not None else '-'}; skipped {counts['skipped_empty']} empty)")
 
@@ -65,29 +72,34 @@ def build(directory: Path, sources: tuple[str, ...], embedder: str, model: str |
 @index.command()
 @DIR
 @click.option("--from", "sources", multiple=True, required=True, type=click.Path(exists=True))
-def add(directory: Path, sources: tuple[str, ...]) -> None:
-    """Add (or replace, by id) documents in an existing index."""
+@WAIT
+def add(directory: Path, sources: tuple[str, ...], wait: float) -> None:
+    """Add (or replace, by id) documents in an existing index; a second writer waits its turn."""
     from latentstack.search import Collection
     from latentstack.search.sources import read_documents
 
-    col = Collection.load(directory)
-    counts = col.add_documents(read_documents(sources))
-    col.save()
+    docs = list(read_documents(sources))
+    with writer_lock(directory, wait):
+        col = Collection.load(directory)
+        counts = col.add_documents(docs)
+        col.save()
     click.echo(f"added {counts['documents']} documents ({counts['chunks']} chunks, {counts['replaced']} replaced)")
 
 
 @index.command()
 @DIR
 @click.argument("doc_ids", nargs=-1, required=True)
-def remove(directory: Path, doc_ids: tuple[str, ...]) -> None:
+@WAIT
+def remove(directory: Path, doc_ids: tuple[str, ...], wait: float) -> None:
     """Remove documents by id; they vanish from results at once and after reload."""
     from latentstack.search import Collection
 
-    col = Collection.load(directory)
-    missing = [d for d in dict.fromkeys(doc_ids) if not col.store.has_document(d)]
-    n = col.remove_documents(list(doc_ids))
-    if n:
-        col.save()
+    with writer_lock(directory, wait):
+        col = Collection.load(directory)
+        missing = [d for d in dict.fromkeys(doc_ids) if not col.store.has_document(d)]
+        n = col.remove_documents(list(doc_ids))
+        if n:
+            col.save()
     click.echo(f"removed {n} of {len(doc_ids)} documents" + (f"; not in the index: {', '.join(missing)}"
                                                              if missing else ""))
 

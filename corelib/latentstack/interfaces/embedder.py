@@ -117,7 +117,7 @@ class Embedder(Component):
         """Save the config (and fitted state) as a component folder, atomically."""
         from latentstack.storage import component_dir, write_manifest
 
-        with component_dir(path) as tmp:
+        with component_dir(path, "embedder") as tmp:
             data = self.write_state(tmp)
             write_manifest(tmp, kind="embedder", plugin=self.name, config=self.config.to_dict(), data=data)
 

@@ -20,6 +20,7 @@ import attrs
 
 from latentstack.errors import ConfigError, CorruptFileError, InputError, ModelMismatchError, UnknownNameError
 from latentstack.interfaces import Embedder, Index
+from latentstack.locks import real_path
 from latentstack.metadata import check_keys
 from latentstack.progress import log, progress
 from latentstack.search.chunking import ChunkConfig, chunk_text
@@ -80,6 +81,7 @@ class Collection:
                  dense: Index | None, lexical: Index | None) -> None:
         self.path, self.manifest, self.embedder = path, manifest, embedder
         self.store, self.dense, self.lexical = store, dense, lexical
+        self.loaded: tuple[Path, str] | None = None  # (folder, manifest digest) this object started from
 
     # -- creation and loading ---------------------------------------------------------
     @classmethod
@@ -129,6 +131,7 @@ class Collection:
         lex = reg.get_class("index", lexical).load(folder / "lexical") if lexical else None
         col = cls(folder, manifest, emb, store, dense, lex)
         col._check_counts()
+        col.loaded = (real_path(folder), checked.digest)
         return col
 
     @staticmethod
@@ -269,14 +272,16 @@ class Collection:
         self.manifest["embedder"]["fingerprint"] = self.embedder.fingerprint()
         self.manifest["embedder"]["dim"] = self.embedder.dim
         self.manifest["counts"] = {"documents": self.store.count_documents(), "chunks": self.store.count_chunks()}
-        with component_dir(self.path) as tmp:
+        same = self.loaded is not None and self.loaded[0] == real_path(self.path)
+        with component_dir(self.path, "collection", expect_digest=self.loaded[1] if same and self.loaded else None) as tmp:
             self.store.save_to(tmp / "store.sqlite")
             self.dense.save(tmp / "dense")
             if self.lexical is not None:
                 self.lexical.save(tmp / "lexical")
             if self.embedder.trainable:
                 self.embedder.save(tmp / "embedder")
-            write_manifest(tmp, kind="collection", plugin=PLUGIN, version=FORMAT, data=self.manifest)
+            digest = write_manifest(tmp, kind="collection", plugin=PLUGIN, version=FORMAT, data=self.manifest)
+        self.loaded = (real_path(self.path), digest)  # the next save from this object builds on this version
 
     def info(self) -> dict[str, Any]:
         """What ``latentstack index info`` shows."""

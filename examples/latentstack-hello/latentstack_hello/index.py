@@ -64,7 +64,7 @@ class NumpyIndex(Index):
 
     def save(self, path: str | Path) -> None:
         """vectors.npy under a checksummed manifest (ids and metadata in it), atomically."""
-        with component_dir(path) as tmp:
+        with component_dir(path, "index") as tmp:
             np.save(tmp / "vectors.npy", self.vectors, allow_pickle=False)
             write_manifest(tmp, kind="index", plugin=self.name, config=self.config.to_dict(),
                            data={"ids": self.ids, "meta": self.meta})
