@@ -141,11 +141,11 @@ class FinetuneClassifier(LocalModel, Classifier):
         import torch
         from sklearn.model_selection import train_test_split
 
-        from latentstack.data.labeled import check_labels
+        from latentstack.data.labeled import check_labels, normalize_labels
         from latentstack.training import seed_everything
         from latentstack_finetune.training import train
 
-        texts, labels = check_texts(texts), list(labels)
+        texts, labels = check_texts(texts), normalize_labels(labels)
         self.classes = check_labels(labels)
         y = np.array([self.classes.index(lab) for lab in labels])
         c = self.config

@@ -63,9 +63,9 @@ class LinearClassifier(Classifier):
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> LinearClassifier:
         """Fit the features (if corpus-trained) and the head."""
-        from latentstack.data.labeled import check_labels
+        from latentstack.data.labeled import check_labels, normalize_labels
 
-        texts, labels = check_texts(texts), list(labels)
+        texts, labels = check_texts(texts), normalize_labels(labels)
         if len(texts) != len(labels):
             msg = f"got {len(texts)} texts and {len(labels)} labels"
             raise InputError(msg)

@@ -31,8 +31,10 @@ def index() -> None:
 @click.option("-o", "--option", "emb_extra", multiple=True, metavar="KEY=VALUE",
               help="Any other option of the embedder's config (repeatable).")
 @click.option("--chunk", type=click.Choice(["whole", "paragraph", "sentences"]), default="paragraph", show_default=True)
-@click.option("--window", type=int, default=3, show_default=True, help="Sentences per chunk (--chunk sentences).")
-@click.option("--overlap", type=int, default=1, show_default=True, help="Sentences shared by neighbouring windows.")
+@click.option("--window", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Sentences per chunk (--chunk sentences).")
+@click.option("--overlap", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Sentences shared by neighbouring windows (fewer than --window).")
 @click.option("--index", "index_spec", default="faiss", show_default=True,
               help="Index plugin name, or a shortcut one reads: a FAISS factory string (Flat, HNSW32, "
                    "IVF1024,Flat, IVF1024,PQ48,Refine(SQ8)) or auto.")
@@ -45,6 +47,7 @@ def build(directory: Path, sources: tuple[str, ...], embedder: str, model: str |
           emb_extra: tuple[str, ...], chunk: str, window: int, overlap: int, index_spec: str,
           index_extra: tuple[str, ...], lexical: str, no_lexical: bool, wait: float) -> None:
     """Build a new index in DIRECTORY from documents (replaces an existing one atomically)."""
+    from latentstack.interfaces.base import build_config
     from latentstack.search import ChunkConfig, Collection
     from latentstack.search.sources import read_documents
     from latentstack.storage import check_replaceable
@@ -58,7 +61,8 @@ def build(directory: Path, sources: tuple[str, ...], embedder: str, model: str |
                             embedder_options=given(model=model, pooling=pooling) | parse_options(emb_extra),
                             index=index_spec, index_options=parse_options(index_extra, "--index-option"),
                             lexical=None if no_lexical else lexical,
-                            chunking=ChunkConfig(mode=chunk, window=window, overlap=overlap))
+                            chunking=build_config(ChunkConfig, {"mode": chunk, "window": window, "overlap": overlap},
+                                                  owner="chunking"))
     counts = col.add_documents(docs)
     if counts["chunks"] == 0:
         msg = "every document is empty: nothing to index"
@@ -116,7 +120,7 @@ def info(directory: Path) -> None:
 @click.command()
 @DIR
 @click.argument("query")
-@click.option("-k", default=10, show_default=True, help="How many hits.")
+@click.option("-k", default=10, show_default=True, type=click.IntRange(1, 1000), help="How many hits (1 to 1000).")
 @click.option("--hybrid", is_flag=True, help="Fuse the dense and lexical rankings.")
 @click.option("--fusion", type=click.Choice(["zscore", "rrf"]), default="zscore", show_default=True,
               help="How --hybrid fuses the two rankings.")

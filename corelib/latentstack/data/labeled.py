@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -67,6 +69,27 @@ def load_labeled(path: str | Path, *, text_col: str = "text", label_col: str = "
         texts.append(text)
         labels.append(label.strip())
     return {name: Labeled(t, lab) for name, (t, lab) in splits.items()}
+
+
+def normalize_labels(labels: Iterable[Any]) -> list[Any]:
+    """Labels of one consistent type: all text, or all whole numbers (1.0 is 1, so it is one class with 1).
+
+    Mixed text and numbers, fractional or boolean labels, and None are an InputError.
+    """
+    out = list(labels)
+    numbers = [x for x in out if isinstance(x, int | float) and not isinstance(x, bool)]
+    texts = [x for x in out if isinstance(x, str)]
+    if len(numbers) + len(texts) != len(out):
+        bad = next(x for x in out if not (isinstance(x, str | int | float) and not isinstance(x, bool)))
+        msg = f"a label is {bad!r}: labels must be text or whole numbers"
+        raise InputError(msg)
+    if numbers and texts:
+        msg = f"labels mix text and numbers (e.g. {texts[0]!r} and {numbers[0]!r}): give every label the same type"
+        raise InputError(msg)
+    if any(isinstance(x, float) and not x.is_integer() for x in numbers):
+        msg = "a label is a fraction: labels are classes, give whole numbers or text"
+        raise InputError(msg)
+    return [int(x) for x in out] if numbers else out
 
 
 def check_labels(labels: list[str]) -> list[str]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import typing
 from abc import ABC
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 
 import attrs
 
 from latentstack.errors import ConfigError
+
+C = TypeVar("C")
 
 
 @attrs.frozen(kw_only=True)
@@ -19,9 +22,64 @@ class Config:
         return attrs.asdict(self)
 
 
-def build_config(config_cls: type[Config], options: dict[str, Any], *, owner: str) -> Config:
-    """Build ``config_cls(**options)``, turning unknown or invalid options into a ConfigError."""
-    known = {f.alias or f.name for f in attrs.fields(config_cls)}
+TRUE, FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+
+def _as_bool(value: object, key: str, owner: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in TRUE + FALSE:
+        return value.strip().lower() in TRUE
+    msg = f"{owner}: option {key!r} takes true or false, got {value!r}"
+    raise ConfigError(msg)
+
+
+def _as_number(value: object, kind: type, key: str, owner: str) -> int | float:
+    number: int | float | None = None
+    if isinstance(value, str):
+        try:
+            number = int(value) if kind is int else float(value)
+        except ValueError:
+            number = None
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        number = value
+    if number is None or (kind is int and not isinstance(number, int)):
+        what = "a whole number" if kind is int else "a number"
+        msg = f"{owner}: option {key!r} takes {what}, got {value!r}"
+        raise ConfigError(msg)
+    return float(number) if kind is float else number
+
+
+def _coerce(value: object, hint: object, key: str, owner: str) -> object:
+    """``value`` checked against a plain bool/int/float annotation (or that or None); others pass as they are."""
+    args = typing.get_args(hint)
+    if args and type(None) in args and len(args) == 2:
+        if value is None:
+            return None
+        hint = next(a for a in args if a is not type(None))
+    if hint is bool:
+        return _as_bool(value, key, owner)
+    if hint in (int, float):
+        return _as_number(value, hint, key, owner)
+    return value
+
+
+def _typed(config_cls: type[Any], options: dict[str, Any], owner: str) -> dict[str, Any]:
+    try:
+        hints = typing.get_type_hints(config_cls)
+    except (NameError, TypeError):  # an annotation that cannot be resolved: leave the values to the validators
+        return options
+    fields = {f.alias or f.name: f.name for f in attrs.fields(config_cls)}
+    return {k: _coerce(v, hints.get(fields[k]), k, owner) for k, v in options.items()}
+
+
+def build_config(config_cls: type[C], options: dict[str, Any], *, owner: str) -> C:
+    """Build ``config_cls(**options)``, turning unknown, mistyped or invalid options into a ConfigError.
+
+    Options annotated bool, int or float are checked first: ``"false"`` (as ``-o KEY=VALUE``
+    gives it) is False, never truthy; a bool is not a number; 3.7 is not a whole number.
+    """
+    known = {f.alias or f.name for f in attrs.fields(config_cls)}  # type: ignore[arg-type]
     unknown = sorted(set(options) - known)
     if unknown:
         msg = (
@@ -30,7 +88,9 @@ def build_config(config_cls: type[Config], options: dict[str, Any], *, owner: st
         )
         raise ConfigError(msg)
     try:
-        return config_cls(**options)
+        return config_cls(**_typed(config_cls, options, owner))
+    except ConfigError:
+        raise
     except (TypeError, ValueError) as exc:
         msg = f"{owner}: invalid option: {exc}"
         raise ConfigError(msg) from exc

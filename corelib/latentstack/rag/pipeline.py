@@ -23,7 +23,8 @@ class RagConfig:
     "I don't know" without calling the model.
     """
 
-    k: int = attrs.field(default=4, validator=attrs.validators.gt(0))
+    k: int = attrs.field(default=4, validator=[attrs.validators.instance_of(int), attrs.validators.gt(0),
+                                               attrs.validators.le(50)])
     hybrid: bool = False
     min_score: float = 0.2
     passage_tokens: int = attrs.field(default=1024, validator=attrs.validators.gt(16))

@@ -12,6 +12,8 @@ import re
 
 import attrs
 
+from latentstack.errors import ConfigError
+
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
@@ -28,7 +30,7 @@ class ChunkConfig:
     def __attrs_post_init__(self) -> None:
         if self.overlap >= self.window:
             msg = f"overlap ({self.overlap}) must be smaller than window ({self.window})"
-            raise ValueError(msg)
+            raise ConfigError(msg)
 
 
 @attrs.frozen

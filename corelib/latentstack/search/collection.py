@@ -28,6 +28,7 @@ from latentstack.search.fusion import fuse
 from latentstack.search.store import Document, DocumentStore, StoredChunk
 from latentstack.storage import component_dir, read_manifest, reading, write_manifest
 
+MAX_K = 1000  # the most hits one search returns; more would be a dump, not a search
 FORMAT = 2  # 2: any index plugin, lexical index optional
 PLUGIN = "core"  # collections are written by the core, not by a plugin
 
@@ -68,6 +69,14 @@ def resolve_index(spec: str, options: Mapping[str, Any] | None = None) -> tuple[
             return name, {**found, **dict(options or {})}
     msg = f"unknown index {spec!r}: not a registered index ({', '.join(names) or 'none'}) nor a shortcut any of them reads"
     raise UnknownNameError(msg + reg.hidden_note())
+
+
+def check_k(k: object) -> int:
+    """``k`` as an int from 1 to MAX_K, or an InputError that says so."""
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+        msg = f"k must be a whole number from 1 to {MAX_K}, got {k!r}"
+        raise InputError(msg)
+    return k
 
 
 class Collection:
@@ -172,9 +181,15 @@ class Collection:
 
     # -- documents --------------------------------------------------------------------
     def add_documents(self, docs: Iterable[Document]) -> dict[str, int]:
-        """Chunk, embed and index documents; an existing id is replaced. Returns counts."""
+        """Chunk, embed and index documents; an existing id is replaced. Returns counts.
+
+        An id given twice in one call follows the same rule: the last one wins.
+        """
         chunking = ChunkConfig(**self.manifest["chunking"])
-        docs = list(docs)
+        given = list(docs)
+        docs = list({d.id: d for d in given}.values())  # the last document under each id wins
+        if len(docs) < len(given):
+            log(f"{len(given) - len(docs)} document(s) repeated an id given earlier in the same batch: the last kept")
         empty = [d.id for d in docs if not d.text.strip()]
         docs = [d for d in docs if d.text.strip()]
         replaced = self.remove_documents([d.id for d in docs if self.store.has_document(d.id)])
@@ -191,7 +206,8 @@ class Collection:
             self._index(ids, texts, metas)
         if empty:
             log(f"skipped {len(empty)} empty document(s): {', '.join(empty[:5])}{' ...' if len(empty) > 5 else ''}")
-        return {"documents": len(docs), "chunks": len(texts), "replaced": replaced, "skipped_empty": len(empty)}
+        return {"documents": len(docs), "chunks": len(texts), "replaced": replaced, "repeated": len(given) - len(docs),
+                "skipped_empty": len(empty)}
 
     def _index(self, ids: list[int], texts: list[str], metas: list[dict[str, Any]]) -> None:
         if self.embedder.trainable and self.embedder.dim == 0:
@@ -226,6 +242,7 @@ class Collection:
                     where: Mapping[str, Any] | None = None, fusion: str = "zscore",
                     by_document: bool = False, vectors: Any = None) -> list[list[SearchHit]]:
         """``search`` for many queries, embedding them in one batch (or using ``vectors``, already embedded)."""
+        k = check_k(k)
         for q in queries:
             if not isinstance(q, str) or not q.strip():
                 msg = "the query is empty: give some words to search for"
@@ -234,7 +251,8 @@ class Collection:
             return [[] for _ in queries]
         if where:
             check_keys([dict.fromkeys(self.store.metadata_keys())], where)
-        depth = max(k * (4 if by_document else 1), 100 if hybrid else k)
+        k_live = min(k, len(self.dense))  # never ask an index for more than it holds
+        depth = min(max(k_live * (4 if by_document else 1), 100 if hybrid else k_live), len(self.dense))
         if vectors is None:
             vectors = self.embedder.embed_many(list(queries))
         dense = self.dense.search_batch(vectors, depth, where)

@@ -29,7 +29,8 @@ def _from_record(rec: object, where: str, n: int) -> Document:
         raise InputError(msg)
     meta = dict(rec.get("metadata") or {})
     meta.update({k: v for k, v in rec.items() if k not in ("id", "text", "title", "metadata")})
-    return Document(str(rec.get("id", f"{where}#{n}")), rec["text"], str(rec.get("title", "")), meta)
+    doc_id = rec.get("id")
+    return Document(f"{where}#{n}" if doc_id is None else doc_id, rec["text"], str(rec.get("title", "")), meta)
 
 
 def read_documents(paths: Sequence[str | Path]) -> Iterator[Document]:

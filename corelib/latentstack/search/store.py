@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from latentstack.errors import CorruptFileError
+from latentstack.errors import CorruptFileError, InputError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -30,11 +30,19 @@ CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 """
 
 
+def _doc_id(value: object) -> str:
+    """A document id as text; None, empty and container ids are refused (str(None) would be "None")."""
+    if value is None or isinstance(value, (dict, list, tuple, set, bool)) or not str(value).strip():
+        msg = f"a document id must be a non-empty string or number, got {value!r}"
+        raise InputError(msg)
+    return str(value)
+
+
 @attrs.frozen
 class Document:
     """A document to index: an id, its text, an optional title and metadata."""
 
-    id: str = attrs.field(converter=str)
+    id: str = attrs.field(converter=_doc_id)
     text: str
     title: str = ""
     metadata: Mapping[str, Any] = attrs.field(factory=dict)

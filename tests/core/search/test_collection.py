@@ -38,7 +38,7 @@ def built(tmp_path_factory):  # noqa: ANN001, ANN201
 def test_build_counts_and_auto_index(built) -> None:  # noqa: ANN001
     """Empty documents are skipped and counted; auto picks Flat for a tiny corpus and records it."""
     path, counts = built
-    assert counts == {"documents": 4, "chunks": 5, "replaced": 0, "skipped_empty": 1}
+    assert counts == {"documents": 4, "chunks": 5, "replaced": 0, "repeated": 0, "skipped_empty": 1}
     manifest = read_manifest(path, kind="collection", plugin="core", version=2).data
     assert manifest["index"] == {"name": "faiss", "options": manifest["index"]["options"]}
     assert manifest["index"]["options"]["factory"] == "Flat"

@@ -1,0 +1,120 @@
+"""Every input is bounded and type-checked: k, ids, chunk windows, options, labels, pickled model folders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from latentstack import get_classifier, get_embedder
+from latentstack.errors import ConfigError, InputError, ModelNotInstalledError
+from latentstack.search import Collection, Document
+from latentstack.search.collection import MAX_K
+from latentstack.sources import resolve_model
+
+from ..conftest import run_cli
+
+
+@pytest.fixture
+def col(tmp_path: Path, tiny_bert_dir: Path) -> Collection:
+    """Five documents on the tiny BERT."""
+    c = Collection.create(tmp_path / "i", embedder_options={"model": str(tiny_bert_dir), "show_progress": False})
+    c.add_documents([Document(f"d{i}", f"document number {i} about topic {i}") for i in range(5)])
+    return c
+
+
+@pytest.mark.parametrize("k", [0, -1, MAX_K + 1, 10**9, 2.5, True, "3"])
+@pytest.mark.parametrize("hybrid", [False, True])
+def test_k_out_of_bounds_is_refused(col: Collection, k: object, hybrid: bool) -> None:
+    """k must be a whole number from 1 to MAX_K, dense or hybrid; never an allocation of a billion rows."""
+    with pytest.raises(InputError, match="k must be"):
+        col.search("topic", k=k, hybrid=hybrid)  # type: ignore[arg-type]
+
+
+def test_k_beyond_what_is_stored_returns_what_is_stored(col: Collection) -> None:
+    """Asking for more hits than passages returns every passage once."""
+    assert len(col.search("topic", k=MAX_K)) == 5 and len(col.search("topic", k=MAX_K, hybrid=True)) == 5
+
+
+def test_cli_bounds_k(tmp_path: Path, tiny_bert_dir: Path) -> None:
+    """`search -k 1000000000` and `ask -k 0` are usage errors, not allocations."""
+    docs = tmp_path / "d.jsonl"
+    docs.write_text(json.dumps({"id": "a", "text": "alpha"}) + "\n")
+    run_cli("-q", "index", "build", str(tmp_path / "i"), "--from", str(docs), "--model", str(tiny_bert_dir), check=True)
+    for args in (["search", str(tmp_path / "i"), "alpha", "-k", "1000000000"], ["ask", str(tmp_path / "i"), "x", "-k", "0"]):
+        out = run_cli("-q", *args)
+        assert out.returncode == 2 and "-k" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_duplicate_ids_in_one_batch_keep_the_last(col: Collection) -> None:
+    """The documented rule (same id = replaced) holds inside one batch too: the last one wins."""
+    counts = col.add_documents([Document("dup", "the first text"), Document("dup", "the second text")])
+    assert counts["documents"] == 1 and counts["repeated"] == 1
+    chunks = col.store.chunks(col.store.chunk_ids(["dup"]))
+    assert [c.text for c in chunks.values()] == ["the second text"]
+
+
+@pytest.mark.parametrize("bad", [None, "", "  ", {"a": 1}, [1], True])
+def test_a_missing_or_odd_id_is_never_the_string_none(bad: object) -> None:
+    """A Document id must be a non-empty string or number."""
+    with pytest.raises(InputError, match="document id"):
+        Document(bad, "text")  # type: ignore[arg-type]
+
+
+def test_a_null_id_in_jsonl_gets_a_generated_id(tmp_path: Path) -> None:
+    """``"id": null`` is treated as a missing id: one is generated from the file and line, never "None"."""
+    from latentstack.search.sources import read_documents
+
+    f = tmp_path / "d.jsonl"
+    f.write_text(json.dumps({"id": None, "text": "a"}) + "\n" + json.dumps({"text": "b"}) + "\n")
+    ids = [d.id for d in read_documents([f])]
+    assert "None" not in ids and len(set(ids)) == 2
+
+
+@pytest.mark.parametrize("flags", [["--window", "0"], ["--chunk", "sentences", "--overlap", "-1"],
+                                   ["--chunk", "sentences", "--window", "2", "--overlap", "2"]])
+def test_bad_chunk_windows_are_one_line(tmp_path: Path, flags: list[str]) -> None:
+    """A zero window or a negative or too large overlap is a clear error, not a ValueError traceback."""
+    docs = tmp_path / "d.jsonl"
+    docs.write_text(json.dumps({"id": "a", "text": "alpha. beta. gamma."}) + "\n")
+    out = run_cli("-q", "index", "build", str(tmp_path / "i"), "--from", str(docs), *flags)
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith("Error:")
+
+
+def test_options_are_type_checked() -> None:
+    """"False" is false, not truthy; 3.7 is no max_length; True is no batch size."""
+    assert get_embedder("bert", normalize="False").config.normalize is False
+    assert get_embedder("bert", normalize="true").config.normalize is True
+    for bad in ({"max_length": 3.7}, {"batch_size": True}, {"normalize": "maybe"}, {"max_length": "long"}):
+        with pytest.raises(ConfigError, match="takes"):
+            get_embedder("bert", **bad)
+
+
+def test_cli_option_false_is_false(tmp_path: Path, tiny_bert_dir: Path) -> None:
+    """`embed -o normalize=False` gives unnormalised vectors (their norms are not all 1)."""
+    import numpy as np
+
+    out = run_cli("-q", "embed", "some text", "another one", "--model", str(tiny_bert_dir), "-o", "normalize=False",
+                  check=True)
+    norms = [float(np.linalg.norm(json.loads(row))) for row in out.stdout.splitlines()]
+    assert not all(abs(n - 1) < 1e-3 for n in norms)
+
+
+def test_labels_keep_one_type() -> None:
+    """1 and 1.0 are one class; text mixed with numbers, fractions and None are refused."""
+    texts = ["win a prize now", "see you soon", "free cash", "lunch at noon"]
+    clf = get_classifier("linear", embedder="tfidf").fit(texts, [1, 0, 1.0, 0])
+    assert clf.classes == [0, 1]
+    for labels in (["spam", 0, "spam", 0], [1, 0, 0.5, 0], [1, 0, None, 0]):
+        with pytest.raises(InputError, match="label"):
+            get_classifier("linear", embedder="tfidf").fit(texts, labels)
+
+
+def test_a_model_folder_of_pickles_is_refused(tmp_path: Path) -> None:
+    """A model folder whose weights are pickles is refused before anything loads them."""
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "pytorch_model.bin").write_bytes(b"\x80\x04not really")
+    with pytest.raises(ModelNotInstalledError, match="pickles"):
+        resolve_model(str(tmp_path))
