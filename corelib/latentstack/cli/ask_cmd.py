@@ -137,9 +137,13 @@ def _local_answerer(pipeline: Any) -> Answerer:
 def _server_answerer(directory: Path, settings: dict[str, Any]) -> Answerer | None:
     """Answer through a running `latentstack serve` for these settings, or None if none answers."""
     from latentstack.progress import log
-    from latentstack.rag.server import ask_server, connect, socket_path
+    from latentstack.rag.server import UnsafeRunDirError, ask_server, connect, socket_path
 
-    path = socket_path(directory, settings)
+    try:
+        path = socket_path(directory, settings)
+    except UnsafeRunDirError as exc:
+        log(f"not asking a server: {exc}")
+        return None
     probe = connect(path)
     if probe is None:
         return None

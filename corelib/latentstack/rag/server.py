@@ -16,8 +16,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import socket
 import socketserver
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,11 +32,40 @@ MAX_REQUEST = 1 << 20  # bytes of one request line
 MAX_SOCKET_PATH = 104  # sun_path is 108 bytes on Linux, 104 on macOS
 
 
+READ_TIMEOUT = 10.0  # seconds a client may take to send its request (or read a piece): an idle one is dropped
+
+
+class UnsafeRunDirError(LatentstackError):
+    """The socket folder is not this user's own private folder: nothing is served or asked through it."""
+
+
 def run_dir() -> Path:
-    """The private folder holding the sockets: ``$LATENTSTACK_HOME/run``."""
+    """The private folder holding the sockets: ``$LATENTSTACK_HOME/run``, owned by this user, mode 0700.
+
+    A folder of ours with a wider mode is narrowed (another user could have planted a
+    socket in it, and connect() trusts only this user's sockets); a folder owned by
+    someone else, or a symlink, is refused with the reason.
+    """
     path = latentstack_home() / "run"
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        msg = (f"{path} is not a private folder of this user (owner uid {st.st_uid}, you are {os.getuid()}); "
+               "nothing is served or asked through it: remove it, or set LATENTSTACK_HOME to a folder of yours")
+        raise UnsafeRunDirError(msg)
+    if stat.S_IMODE(st.st_mode) & 0o077:
+        log(f"{path} was open to other users (mode {stat.S_IMODE(st.st_mode):o}); made private (700)")
+        path.chmod(0o700)
     return path
+
+
+def trusted(path: Path) -> bool:
+    """Whether ``path`` is a socket owned by this user (anything else may be a stranger's)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISSOCK(st.st_mode) and st.st_uid == os.getuid()
 
 
 def socket_path(index_dir: str | Path, settings: dict[str, Any]) -> Path:
@@ -90,15 +121,23 @@ class AskServer(socketserver.UnixStreamServer):
 
 
 class AskHandler(socketserver.StreamRequestHandler):
-    """One request: a question in, tokens and the answer out."""
+    """One request: a question in, tokens and the answer out. A client gets READ_TIMEOUT seconds per read."""
+
+    timeout = READ_TIMEOUT  # applied to the connection by StreamRequestHandler.setup
 
     def handle(self) -> None:
-        """Read one JSON line, stream the answer back."""
+        """Read one JSON line, stream the answer back; a malformed, oversized or idle request gets an error."""
         try:
-            line = self.rfile.readline(MAX_REQUEST)
+            line = self.rfile.readline(MAX_REQUEST + 1)
             if not line:
                 return  # a probe (``ask`` checking that a server answers) or a client gone
+            if len(line) > MAX_REQUEST or not line.endswith(b"\n"):
+                self._error("InputError", f"the request is over {MAX_REQUEST} bytes or not one line: send one "
+                                          "JSON line {\"question\": ...}")
+                return
             question = json.loads(line)["question"]
+            if not isinstance(question, str):
+                raise TypeError("the question must be a string")
             pipeline = self.server.current_pipeline()  # type: ignore[attr-defined]
             stream = pipeline.answer_stream(pipeline.prepare(question))
             for piece in stream:
@@ -106,6 +145,8 @@ class AskHandler(socketserver.StreamRequestHandler):
             self._send({"answer": stream.finish().to_dict()})
         except (BrokenPipeError, ConnectionResetError):
             return  # the client went away; the next one is served
+        except TimeoutError:
+            self._error("InputError", f"no complete request within {READ_TIMEOUT:g} s; the connection was closed")
         except (ValueError, KeyError, TypeError, LatentstackError) as exc:
             kind = type(exc).__name__ if isinstance(exc, LatentstackError) else "InputError"
             self._error(kind, str(exc) or "bad request: send {\"question\": ...}")
@@ -128,8 +169,11 @@ class ServerError(LatentstackError):
 
 
 def connect(path: Path, timeout: float = 1.0) -> socket.socket | None:
-    """A connection to the server at ``path``, or None when none answers there."""
+    """A connection to the server at ``path``, or None when none answers there or it is not this user's socket."""
     if not path.exists():
+        return None
+    if not trusted(path):
+        log(f"{path} is not a socket of this user: not trusting it")
         return None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
@@ -144,9 +188,17 @@ def connect(path: Path, timeout: float = 1.0) -> socket.socket | None:
 
 def ask_server(sock: socket.socket, question: str) -> Iterator[dict[str, Any]]:
     """Send ``question``; yield the server's messages (tokens, then the answer). Errors are raised."""
+    request = (json.dumps({"question": question}) + "\n").encode("utf-8")
+    if len(request) > MAX_REQUEST:
+        msg = f"the question is {len(request)} bytes; the server takes at most {MAX_REQUEST}: shorten it"
+        raise InputError(msg)
     with sock, sock.makefile("rwb") as fh:
-        fh.write((json.dumps({"question": question}) + "\n").encode("utf-8"))
-        fh.flush()
+        try:
+            fh.write(request)
+            fh.flush()
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            msg = "the ask server closed the connection while the question was sent; see its log"
+            raise ServerError(msg) from exc
         for line in fh:
             msg = json.loads(line)
             if "error" in msg:
