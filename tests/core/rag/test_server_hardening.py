@@ -3,6 +3,7 @@ an idle, half-sent, malformed or oversized request gets an error and the server 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -84,10 +85,8 @@ def raw(path: Path, payload: bytes, *, close_write: bool = True) -> dict:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(60)
         sock.connect(str(path))
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             sock.sendall(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
         if close_write:
             sock.shutdown(socket.SHUT_WR)
         return json.loads(sock.makefile("rb").readline())
