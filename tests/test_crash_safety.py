@@ -1,5 +1,5 @@
-"""kill -9 in the middle of every kind of save leaves the previous version loadable, and every kind's
-damaged files are one clear line.
+"""The fault-injection suite, for every kind of saved folder: kill -9 in the middle of a save leaves the
+previous version loadable, two writers at once leave a whole version, and damaged files are one clear line.
 
 Each case saves version 1, then forks a child that starts saving version 2 and kills
 itself with SIGKILL (exactly what ``kill -9`` does) at one of two points: after its files
@@ -221,3 +221,31 @@ def test_every_file_damaged_is_one_line(kind: str, tmp_path: Path, tiny_bert_dir
         return load()
 
     assert_damage_is_one_line(original, tmp_path / "damaged", load_copy)
+
+
+def _child(save: Callable[[], None]) -> int:
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            if "torch" in sys.modules:
+                sys.modules["torch"].set_num_threads(1)
+            save()
+            code = 0
+        finally:
+            os._exit(code)
+    return pid
+
+
+@pytest.mark.parametrize("kind", sorted(CASES))
+def test_two_writers_at_once_leave_a_whole_version(kind: str, tmp_path: Path, tiny_bert_dir: Path) -> None:
+    """Two processes saving the same folder at the same moment both succeed, one after the other (the lock),
+    and the folder loads as one whole version, never a mix."""
+    save1, save2, load, want1, want2 = CASES[kind](tmp_path, tiny_bert_dir)
+    save1()
+    pids = [_child(save1), _child(save2)]
+    codes = [os.waitpid(pid, 0)[1] for pid in pids]
+    assert all(os.WIFEXITED(c) and os.WEXITSTATUS(c) == 0 for c in codes), codes
+    assert load() in (want1, want2)
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert not leftovers, leftovers

@@ -234,6 +234,18 @@ def update_manifest(path: str | Path, change: Callable[[dict[str, Any]], None]) 
     write_json(folder / MANIFEST, body)
 
 
+def attach_json(path: str | Path, name: str, obj: Any) -> None:
+    """Add a JSON file (a training report, say) to a saved folder, listed and checksummed in its manifest."""
+    with writer_lock(path):
+        folder = real_path(path)
+        write_json(folder / name, obj)
+
+        def listed(body: dict[str, Any]) -> None:
+            body["files"][name] = sha256_file(folder / name)
+
+        update_manifest(folder, listed)
+
+
 @contextlib.contextmanager
 def reading(path: str | Path, what: str) -> Iterator[None]:
     """Turn any error met while parsing a checked folder's files into one CorruptFileError line."""

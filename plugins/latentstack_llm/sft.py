@@ -164,9 +164,9 @@ def train_sft(generator: Any, examples: list[list[dict[str, str]]], out: str | P
               "train_s": round(time.perf_counter() - start, 1), "history": history, "config": attrs.asdict(config)}
     if lora is not None and not max_steps:
         lora.save(model, out, base_fingerprint=fingerprint, dtype=config.save_dtype)
-        from latentstack.atomic import write_json
+        from latentstack.storage import attach_json
 
-        write_json(out / "training.json", report)
+        attach_json(out, "training.json", report)
         report["adapter_bytes"] = sum(f.stat().st_size for f in out.glob("adapter_model.*"))
     return report
 

@@ -154,3 +154,31 @@ def test_a_held_lock_makes_another_process_fail_in_one_line(tmp_path: Path) -> N
 
         (tmp_path / "f").write_text("x")
         check_replaceable(tmp_path / "f", "collection")
+
+
+def test_chunks_deleted_from_the_store_are_noticed(small_index: Path) -> None:
+    """Deleting rows from store.sqlite behind latentstack's back is a one-line error, not wrong answers."""
+    import sqlite3
+
+    from latentstack.errors import CorruptFileError
+
+    db = sqlite3.connect(small_index / "store.sqlite")
+    db.execute("DELETE FROM chunks WHERE id IN (SELECT id FROM chunks LIMIT 100)")
+    db.commit()
+    db.close()
+    with pytest.raises(CorruptFileError, match="store.sqlite") as err:
+        Collection.load(small_index)
+    assert "\n" not in str(err.value)
+
+
+def test_swapped_labels_in_a_classifier_are_noticed(tmp_path: Path) -> None:
+    """Editing a saved classifier's labels by hand is caught by the manifest's own digest."""
+    from latentstack import get_classifier, load_classifier
+    from latentstack.errors import CorruptFileError
+
+    clf = get_classifier("linear", embedder="tfidf").fit(["win cash now", "see you at noon"] * 3, ["spam", "ham"] * 3)
+    clf.save(tmp_path / "c")
+    manifest = tmp_path / "c" / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"ham"', '"TMP"').replace('"spam"', '"ham"').replace('"TMP"', '"spam"'))
+    with pytest.raises(CorruptFileError, match="edited or damaged"):
+        load_classifier(tmp_path / "c")

@@ -188,8 +188,9 @@ class Collection:
         chunking = ChunkConfig(**self.manifest["chunking"])
         given = list(docs)
         docs = list({d.id: d for d in given}.values())  # the last document under each id wins
-        if len(docs) < len(given):
-            log(f"{len(given) - len(docs)} document(s) repeated an id given earlier in the same batch: the last kept")
+        repeated = len(given) - len(docs)
+        if repeated:
+            log(f"{repeated} document(s) repeated an id given earlier in the same batch: the last kept")
         empty = [d.id for d in docs if not d.text.strip()]
         docs = [d for d in docs if d.text.strip()]
         replaced = self.remove_documents([d.id for d in docs if self.store.has_document(d.id)])
@@ -206,7 +207,7 @@ class Collection:
             self._index(ids, texts, metas)
         if empty:
             log(f"skipped {len(empty)} empty document(s): {', '.join(empty[:5])}{' ...' if len(empty) > 5 else ''}")
-        return {"documents": len(docs), "chunks": len(texts), "replaced": replaced, "repeated": len(given) - len(docs),
+        return {"documents": len(docs), "chunks": len(texts), "replaced": replaced, "repeated": repeated,
                 "skipped_empty": len(empty)}
 
     def _index(self, ids: list[int], texts: list[str], metas: list[dict[str, Any]]) -> None:

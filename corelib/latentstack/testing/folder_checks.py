@@ -11,7 +11,7 @@ import pytest
 
 from latentstack.errors import LatentstackError
 
-DAMAGES = ("truncate", "garble", "wrong-shape-json", "delete")
+DAMAGES = ("truncate", "empty", "garble", "wrong-shape-json", "delete")
 
 
 def damaged_copies(folder: Path, scratch: Path) -> Iterator[tuple[str, Path]]:
@@ -25,6 +25,8 @@ def damaged_copies(folder: Path, scratch: Path) -> Iterator[tuple[str, Path]]:
             data = target.read_bytes()
             if damage == "truncate":
                 target.write_bytes(data[: len(data) // 2])
+            elif damage == "empty":
+                target.write_bytes(b"")
             elif damage == "garble":
                 target.write_bytes(bytes(b ^ 0x5A for b in data[:64]) + data[64:])
             elif damage == "wrong-shape-json":
