@@ -67,7 +67,7 @@ def load_classifier(path: str | Path, *, embedder: Embedder | None = None) -> Cl
     return cls.load(path, embedder=embedder)
 
 
-def ask(index_dir: str | Path, question: str, *, k: int = 4, hybrid: bool = False, generator: str = "llm",
+def ask(index_dir: str | Path, question: str, *, k: int = 4, hybrid: bool = True, generator: str = "llm",
         **generator_options: Any) -> Any:
     """Answer ``question`` from the index folder ``index_dir``, citing its passages (a RagAnswer).
 

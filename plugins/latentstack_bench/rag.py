@@ -1,8 +1,9 @@
 """``latentstack bench rag``: closed-book vs retrieval-augmented vs gold-passage answers on SQuAD.
 
 Every method answers the same seeded sample of questions with the same generator:
-``closed-book`` (the question alone), ``rag`` (dense top-k passages from a Collection
-over every paragraph), ``rag-hybrid`` (dense + BM25, z-score fused) and ``oracle``
+``closed-book`` (the question alone), ``rag`` (top-k passages from a Collection over every
+paragraph, dense and BM25 fused, as ``ask`` retrieves by default), ``rag-dense`` (dense
+alone) and ``oracle``
 (the gold paragraph as the only passage). With ``--adapter DIR`` every method runs twice
 in the same process, on the base model and as ``METHOD+adapter`` with the LoRA adapter
 switched on, so the post-training gain is measured on the same questions and retrieval
@@ -26,8 +27,8 @@ from latentstack.data.squad import Question, Squad, load_squad
 from latentstack.progress import log, progress
 from latentstack.rag.metrics import exact_match, token_f1
 
-METHODS = ["closed-book", "rag", "rag-hybrid", "oracle"]
-DEFAULT = "closed-book,rag,rag-hybrid,oracle"
+METHODS = ["closed-book", "rag", "rag-dense", "oracle"]
+DEFAULT = "closed-book,rag,rag-dense,oracle"
 
 
 def build_collection(squad: Squad, folder: Path, model: str = "minilm") -> Any:
@@ -65,7 +66,7 @@ def run_method(method: str, questions: list[Question], pipelines: dict[str, Any]
     ``label`` names the result (default: the method), e.g. ``rag+adapter``.
     """
     label = label or method
-    pipeline = pipelines["rag-hybrid" if method == "rag-hybrid" else "rag"]
+    pipeline = pipelines["rag-dense" if method == "rag-dense" else "rag"]
     gen = pipeline.generator
     rows: list[dict[str, float]] = []
     gen_s = ret_s = 0.0
@@ -105,7 +106,7 @@ def run_method(method: str, questions: list[Question], pipelines: dict[str, Any]
     if method == "closed-book":
         for k in ("hit", "cites_gold", "cites_any", "model_cited"):
             metrics.pop(k)
-    if method in ("rag", "rag-hybrid"):
+    if method in ("rag", "rag-dense"):
         metrics[f"hit@{pipeline.config.k}"] = metrics.pop("hit")
     elif "hit" in metrics:
         metrics.pop("hit")
@@ -152,13 +153,13 @@ def rag(data: str, methods: str, limit: int | None, seed: int, model: str, adapt
     questions = squad.sample(200 if limit is None else limit, seed, half)
     gen = get_generator("llm", model=model, adapter=adapter, dtype=dtype)
     collection = None
-    if {"rag", "rag-hybrid"} & set(chosen):
+    if {"rag", "rag-dense"} & set(chosen):
         log(f"indexing {len(squad.paragraphs)} paragraphs")
         collection = build_collection(squad, Path(tempfile.mkdtemp(prefix="latentstack-rag-")) / "index",
                                       retriever_model)
     config = RagConfig(k=k, max_new_tokens=48)
-    pipelines = {"rag": RagPipeline(collection, gen, config),
-                 "rag-hybrid": RagPipeline(collection, gen, RagConfig(k=k, hybrid=True, max_new_tokens=48))}
+    pipelines = {"rag": RagPipeline(collection, gen, config),  # hybrid, as the default
+                 "rag-dense": RagPipeline(collection, gen, RagConfig(k=k, hybrid=False, max_new_tokens=48))}
     paragraphs = {p.id: p for p in squad.paragraphs}
     report = BenchReport("rag", Path(data).name, len(questions), chart=rag_chart,
                          params={"model": model, "adapter": adapter or "none", "dtype": dtype, "k": k, "half": half,

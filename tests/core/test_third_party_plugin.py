@@ -44,7 +44,7 @@ SCRIPT = textwrap.dedent('''
     col.save()
     col = Collection.load("idx")
     out = {
-        "dense": [h.doc_id for h in col.search("what causes the tides of the moon", k=2)],
+        "dense": [h.doc_id for h in col.search("what causes the tides of the moon", k=2, hybrid=False)],
         "hybrid": [h.doc_id for h in col.search("yeast dough carbon dioxide", k=2, hybrid=True)],
         "index": type(col.dense).__module__,
         "lexical": type(col.lexical).__module__,

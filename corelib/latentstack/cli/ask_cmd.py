@@ -22,7 +22,8 @@ from latentstack.errors import InputError
 
 RAG_OPTIONS = [
     click.option("-k", default=4, show_default=True, type=click.IntRange(1, 50), help="Passages to retrieve (1 to 50)."),
-    click.option("--hybrid", is_flag=True, help="Retrieve with dense + BM25 fusion."),
+    click.option("--hybrid/--dense-only", default=True, show_default=True,
+                 help="Retrieve with the dense and lexical rankings fused (the default), or dense alone."),
     click.option("--min-score", default=0.2, show_default=True, type=float,
                  help="Below this best dense score the answer is 'I don't know'."),
 ]

@@ -121,7 +121,8 @@ def info(directory: Path) -> None:
 @DIR
 @click.argument("query")
 @click.option("-k", default=10, show_default=True, type=click.IntRange(1, 1000), help="How many hits (1 to 1000).")
-@click.option("--hybrid", is_flag=True, help="Fuse the dense and lexical rankings.")
+@click.option("--hybrid/--dense-only", default=True, show_default=True,
+              help="Fuse the dense and lexical rankings (the default), or rank by the dense score alone.")
 @click.option("--fusion", type=click.Choice(["zscore", "rrf"]), default="zscore", show_default=True,
               help="How --hybrid fuses the two rankings.")
 @click.option("--where", multiple=True, help="Metadata filter key=value (repeatable; all must match).")

@@ -18,14 +18,16 @@ from latentstack.rag.prompt import SYSTEM, Passage, build_messages, select_passa
 class RagConfig:
     """How many passages, how they are found, and when to decline.
 
+    ``hybrid`` (the default) retrieves with the dense and lexical rankings fused.
     ``min_score`` is compared with the best dense (cosine) score of the question
-    against the index: below it nothing relevant was found and the answer is
-    "I don't know" without calling the model.
+    against the index, fused or not: a cosine means the same on every index, while a
+    fused score is relative to the other hits of the same query. Below it nothing
+    relevant was found and the answer is "I don't know" without calling the model.
     """
 
     k: int = attrs.field(default=4, validator=[attrs.validators.instance_of(int), attrs.validators.gt(0),
                                                attrs.validators.le(50)])
-    hybrid: bool = False
+    hybrid: bool = True
     min_score: float = 0.2
     passage_tokens: int = attrs.field(default=1024, validator=attrs.validators.gt(16))
     max_new_tokens: int = attrs.field(default=64, validator=attrs.validators.gt(0))
@@ -95,7 +97,7 @@ class RagPipeline:
         start = time.perf_counter()
         col, c = self.collection, self.config
         vectors = col.embedder.embed_many([question])
-        dense = col.search_many([question], c.k, vectors=vectors)[0]
+        dense = col.search_many([question], c.k, hybrid=False, vectors=vectors)[0]
         if c.hybrid:
             hits = col.search_many([question], c.k, hybrid=True, vectors=vectors)[0]
         else:

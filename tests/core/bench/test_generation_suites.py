@@ -20,7 +20,7 @@ def test_rag_suite_runs_every_method(tmp_path: Path, tiny_llama_dir: Path, tiny_
                   str(tmp_path / "answers.jsonl"), check=True)
     obj = json.loads(out.stdout)
     rows = {r["method"]: r for r in obj["results"]}
-    assert list(rows) == ["closed-book", "rag", "rag-hybrid", "oracle"]
+    assert list(rows) == ["closed-book", "rag", "rag-dense", "oracle"]
     assert rows["oracle"]["metrics"]["cites_gold"] >= 0.0 and "hit@2" in rows["rag"]["metrics"]
     assert "cites_gold" not in rows["closed-book"]["metrics"]
     assert all(0.0 <= v <= 1.0 for r in obj["results"] for v in r["metrics"].values())

@@ -22,7 +22,7 @@ from latentstack.search import Collection, Document
 
 from .test_pipeline import index_dir  # noqa: F401 - the fixture
 
-OPTIONS = {"gen_name": "llm", "k": 2, "hybrid": False, "min_score": -1.0}
+OPTIONS = {"gen_name": "llm", "k": 2, "hybrid": True, "min_score": -1.0}
 
 
 @pytest.fixture
