@@ -102,7 +102,8 @@ class LinearClassifier(Classifier):
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Class probabilities, columns in ``classes`` order."""
         blocks = self._check_fitted().transform(check_texts(texts))
-        probas = [head_proba(self.config.head, h["coef"], h["intercept"], x) for h, x in zip(self.heads, blocks, strict=True)]
+        probas = [head_proba(self.config.head, h["coef"], h["intercept"], x, h["chosen"].get("multi", "multinomial"))
+                  for h, x in zip(self.heads, blocks, strict=True)]
         if self.meta is None:
             return probas[0]
         if self.selected is not None:

@@ -111,3 +111,24 @@ def test_empty_texts_predict() -> None:
     clf = LinearClassifier.from_options(embedder="tfidf").fit(texts, labels)
     proba = clf.predict_proba(["", "   "])
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_solver_follows_the_shape_of_the_features() -> None:
+    """Sparse or wide features get liblinear, dense ones lbfgs; one-vs-rest heads give proper probabilities."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from latentstack_linear.heads import fit_head, head_proba, solver_for
+
+    rng = np.random.default_rng(0)
+    dense = rng.standard_normal((60, 5))
+    y = np.repeat([0, 1, 2], 20)
+    dense[np.arange(60), y] += 3.0  # separable by the first three coordinates
+    sparse = sp.csr_matrix(np.abs(dense))
+    assert solver_for(dense) == "lbfgs" and solver_for(sparse) == "liblinear"
+    for x in (dense, sparse):
+        head = fit_head("logistic", x, y, seed=0, c=None, alpha=None, class_weight=None)
+        proba = head_proba("logistic", head["coef"], head["intercept"], x, head["chosen"]["multi"])
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+        assert (proba.argmax(axis=1) == y).mean() > 0.9
+    assert head["chosen"]["solver"] == "liblinear" and head["chosen"]["multi"] == "ovr"
