@@ -12,6 +12,7 @@ import numpy as np
 from latentstack.hf import LocalModel
 from latentstack.interfaces import Embedder, EmbedderConfig
 from latentstack.interfaces.embedder import EncoderSource
+from latentstack.runtime import RuntimeChoice
 
 
 @attrs.frozen(kw_only=True)
@@ -22,7 +23,8 @@ class BertConfig(EmbedderConfig):
     pooling: str = attrs.field(default="mean", validator=attrs.validators.in_(("cls", "mean")))
     normalize: bool = True
     max_length: int = attrs.field(default=256, validator=attrs.validators.gt(1))
-    dtype: str = attrs.field(default="float32", validator=attrs.validators.in_(("float32", "bfloat16")))
+    #: "auto": bfloat16 where the CPU has bf16 units and a parity probe holds (latentstack.runtime), else float32.
+    dtype: str = attrs.field(default="auto", validator=attrs.validators.in_(("auto", "float32", "bfloat16")))
     adapter: str = ""
     device: str = attrs.field(default="cpu", validator=attrs.validators.in_(("cpu", "cuda", "auto")))
 
@@ -48,13 +50,39 @@ class BertEmbedder(LocalModel, Embedder):
         from latentstack.hf import quiet_transformers
 
         quiet_transformers()
-        model = AutoModel.from_pretrained(self.resolved.path, dtype=getattr(torch, self.config.dtype))
+        model = AutoModel.from_pretrained(self.resolved.path, dtype=getattr(torch, self.runtime.dtype))
         if self.config.adapter:
             from latentstack import get_adapter
 
             lora = get_adapter("lora")
             model = lora.merge(lora.load(model, self.config.adapter, self.resolved.fingerprint()))
         return model.eval().to(self.torch_device)
+
+    @cached_property
+    def runtime(self) -> RuntimeChoice:
+        """The dtype the encoder runs in: the one asked for, or for "auto" the one latentstack.runtime chooses."""
+        from latentstack.progress import log
+        from latentstack.runtime import RuntimeChoice, choose_dtype
+
+        if self.config.dtype != "auto":
+            return RuntimeChoice(self.config.dtype, "asked for")
+        if self.torch_device != "cpu":
+            return RuntimeChoice("float32", "auto on a GPU means float32")
+        choice = choose_dtype(self.fingerprint(), self._parity_probe)
+        log(f"bert: {choice.dtype} ({choice.reason})")
+        return choice
+
+    def _parity_probe(self) -> tuple[float, float]:
+        """Mean and min cosine of bf16 against float32 vectors of the probe texts."""
+        from latentstack.runtime import PROBE_TEXTS, parity
+
+        runs = [type(self)(attrs.evolve(self.config, dtype=d, show_progress=False)).embed_many(list(PROBE_TEXTS))
+                for d in ("float32", "bfloat16")]
+        return parity(*runs)
+
+    def runtime_info(self) -> dict[str, str]:
+        """The dtype chosen and why (recorded in manifests, shown by ``latentstack doctor``)."""
+        return {"dtype": self.runtime.dtype, "reason": self.runtime.reason}
 
     @cached_property
     def torch_device(self) -> str:

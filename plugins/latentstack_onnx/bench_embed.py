@@ -25,7 +25,8 @@ from latentstack.bench.report import BenchReport, MethodResult
 from latentstack.bench.writers import timing_chart
 from latentstack.progress import log
 
-METHODS = ["torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8", "sentence-transformers"]
+METHODS = ["torch-fp32", "torch-bf16", "torch-auto", "onnx-fp32", "onnx-int8", "sentence-transformers"]
+TORCH_DTYPES = {"torch-fp32": "float32", "torch-bf16": "bfloat16", "torch-auto": "auto"}
 DEFAULT = ",".join(METHODS)
 
 
@@ -86,6 +87,14 @@ def batches(keys: Sequence[int], size: int) -> list[list[int]]:
     return [list(order[i: i + size]) for i in range(0, len(keys), size)]
 
 
+def _auto_choice(runner: Any, chosen: list[str]) -> dict[str, Any]:
+    """Which dtype torch-auto picked on this CPU, and why (for the report's params)."""
+    if "torch-auto" not in chosen:
+        return {}
+    emb = runner._embedder("bert", 32, model=runner.model, max_length=runner.max_length, dtype="auto")
+    return {"torch_auto": emb.runtime_info()}
+
+
 class Runner:
     """Builds each method's embed function once; times it per batch size."""
 
@@ -106,8 +115,8 @@ class Runner:
 
     def embed_fn(self, method: str) -> Callable[[list[str], int], np.ndarray]:
         """A function (texts, batch_size) -> vectors for the method."""
-        if method in ("torch-fp32", "torch-bf16"):
-            dtype = "float32" if method == "torch-fp32" else "bfloat16"
+        if method in TORCH_DTYPES:
+            dtype = TORCH_DTYPES[method]
             return lambda texts, bs: self._embedder("bert", bs, model=self.model, max_length=self.max_length,
                                                     dtype=dtype).embed_many(texts)
         if method.startswith("onnx-"):
@@ -201,6 +210,7 @@ def embed(data: str, methods: str, limit: int | None, seed: int, batch_sizes: st
                                  "threads_asked": threads or None,
                                  "peak_gflops_theoretical_fp32": theoretical_peak_gflops(threads or usable_cores())})
     report.chart = timing_chart("texts_per_s", "texts/s")
+    report.params |= _auto_choice(runner, chosen)
     fns = {}
     for method in chosen:
         try:

@@ -186,7 +186,7 @@ def _source(config: ExportConfig) -> Embedder:
     from latentstack import get_embedder
 
     return get_embedder(config.source, model=config.model, pooling=config.pooling, normalize=config.normalize,
-                        max_length=config.max_length, adapter=config.adapter, show_progress=False)
+                        max_length=config.max_length, adapter=config.adapter, dtype="float32", show_progress=False)
 
 
 def _build(config: ExportConfig, source: EncoderSource, tokenizer: Any, tmp: Path,

@@ -28,11 +28,13 @@ def _add_groups() -> None:
     """The core command groups (their heavy imports happen inside the commands; bench suites on first use)."""
     from latentstack.cli.ask_cmd import ask, serve
     from latentstack.cli.classify_cmd import classify
+    from latentstack.cli.doctor_cmd import doctor
     from latentstack.cli.embed_cmd import embed
     from latentstack.cli.generate_cmd import generate
     from latentstack.cli.index_cmd import index, search
 
     cli.add_command(embed)
+    cli.add_command(doctor)
     cli.add_command(index)
     cli.add_command(search)
     cli.add_command(classify)

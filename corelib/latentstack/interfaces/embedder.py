@@ -97,6 +97,10 @@ class Embedder(Component):
         """
         return self.fingerprint()
 
+    def runtime_info(self) -> dict[str, str]:
+        """How the embedder runs here when it chose that itself (e.g. the dtype ``auto`` picked); {} by default."""
+        return {}
+
     def encoder_source(self) -> EncoderSource:
         """What an exporter needs to rebuild this embedder elsewhere (optional capability).
 

@@ -295,6 +295,7 @@ class Collection:
             raise InputError(msg)
         self.manifest["embedder"]["fingerprint"] = self.embedder.fingerprint()
         self.manifest["embedder"]["dim"] = self.embedder.dim
+        self.manifest["embedder"]["runtime"] = self.embedder.runtime_info()
         self.manifest["counts"] = {"documents": self.store.count_documents(), "chunks": self.store.count_chunks()}
         same = self.loaded is not None and self.loaded[0] == real_path(self.path)
         with component_dir(self.path, "collection", expect_digest=self.loaded[1] if same and self.loaded else None) as tmp:

@@ -20,7 +20,7 @@ class TestTinyBertMean(EmbedderContract):
     @pytest.fixture
     def embedder(self, tiny_bert_dir: Path) -> BertEmbedder:
         """Tiny BERT, mean pooling, batch size 2 so batching and sorting are exercised."""
-        return BertEmbedder.from_options(model=str(tiny_bert_dir), pooling="mean", batch_size=2)
+        return BertEmbedder.from_options(model=str(tiny_bert_dir), pooling="mean", batch_size=2, dtype="float32")
 
 
 class TestTinyBertCls(EmbedderContract):
@@ -29,7 +29,8 @@ class TestTinyBertCls(EmbedderContract):
     @pytest.fixture
     def embedder(self, tiny_bert_dir: Path) -> BertEmbedder:
         """Tiny BERT, CLS pooling, no normalisation, 8 tokens at most."""
-        return BertEmbedder.from_options(model=str(tiny_bert_dir), pooling="cls", normalize=False, max_length=8)
+        return BertEmbedder.from_options(model=str(tiny_bert_dir), pooling="cls", normalize=False, max_length=8,
+                                         dtype="float32")
 
 
 def test_pooling_changes_vectors(tiny_bert_dir: Path) -> None:
@@ -49,7 +50,7 @@ def test_minilm_matches_sentence_transformers() -> None:
     when sentence-transformers is installed the test also compares against it live.
     """
     ref = json.loads(REFERENCE.read_text())
-    ours = BertEmbedder.from_options(model="minilm", pooling="mean").embed_many(ref["texts"])
+    ours = BertEmbedder.from_options(model="minilm", pooling="mean", dtype="float32").embed_many(ref["texts"])
     cos = (ours * np.array(ref["vectors"], dtype=np.float32)).sum(axis=1)
     assert cos.min() >= 0.9999, cos
     try:
@@ -61,3 +62,13 @@ def test_minilm_matches_sentence_transformers() -> None:
     st = SentenceTransformer(str(latentstack.resolve_model("minilm").path), device="cpu")
     live = st.encode(ref["texts"], normalize_embeddings=True)
     assert (ours * live).sum(axis=1).min() >= 0.9999
+
+
+@pytest.mark.slow
+def test_the_default_runtime_keeps_parity_with_the_reference() -> None:
+    """The default (dtype auto: bf16 where the CPU has bf16 units and the probe held) stays at mean cosine
+    >= 0.9999 against the sentence-transformers reference, whichever dtype it picked on this CPU."""
+    ref = json.loads(REFERENCE.read_text())
+    emb = BertEmbedder.from_options(model="minilm")
+    cos = (emb.embed_many(ref["texts"]) * np.array(ref["vectors"], dtype=np.float32)).sum(axis=1)
+    assert cos.mean() >= 0.9999 and cos.min() >= 0.999, (emb.runtime_info(), cos)

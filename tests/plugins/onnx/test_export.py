@@ -52,7 +52,7 @@ def test_manifest_records_parity_and_vectors_match_torch(exported: Path, tiny_be
     assert "BiasGelu" not in ops["model.int8.onnx"]
     assert manifest["variants"]["int8"]["recipe"]["gelu"] == "tanh"
     texts = ["the cat sat on the mat", "free prize, call now", ""]
-    ref = get_embedder("bert", model=str(tiny_bert_dir)).embed_many(texts)
+    ref = get_embedder("bert", model=str(tiny_bert_dir), dtype="float32").embed_many(texts)
     got = OnnxEmbedder.from_options(model=str(exported), variant="fp32").embed_many(texts)
     np.testing.assert_allclose(got, ref, atol=1e-4)
     assert OnnxEmbedder.from_options(model=str(exported)).variant == "int8"
@@ -113,8 +113,8 @@ def test_merged_lora_encoder_exports_with_parity(tiny_bert_dir: Path, tmp_path: 
     assert manifest["variants"]["fp32"]["cosine_min"] >= 0.9999
     texts = ["the cat sat", "win a prize"]
     with_adapter = OnnxEmbedder.from_options(model=str(tmp_path / "merged")).embed_many(texts)
-    torch_adapter = get_embedder("bert", model=str(tiny_bert_dir), adapter=str(adapter)).embed_many(texts)
-    plain = get_embedder("bert", model=str(tiny_bert_dir)).embed_many(texts)
+    torch_adapter = get_embedder("bert", model=str(tiny_bert_dir), adapter=str(adapter), dtype="float32").embed_many(texts)
+    plain = get_embedder("bert", model=str(tiny_bert_dir), dtype="float32").embed_many(texts)
     np.testing.assert_allclose(with_adapter, torch_adapter, atol=1e-4)
     assert not np.allclose(with_adapter, plain, atol=1e-3)
 

@@ -1,0 +1,54 @@
+"""dtype "auto": bf16 only where the CPU has bf16 units and the parity probe holds; the choice is explained."""
+
+from __future__ import annotations
+
+import pytest
+
+from latentstack.runtime import choose_dtype, parity
+
+from .conftest_helpers import never_called
+
+
+def test_no_bf16_units_means_float32_without_probing() -> None:
+    """On a CPU with only AVX2 the probe is not even run: float32, with the reason."""
+    choice = choose_dtype("model-x", never_called, features=["avx2", "fma", "avx512_vnni"])
+    assert choice.dtype == "float32" and "no bf16 units" in choice.reason
+
+
+@pytest.mark.parametrize(("probe", "want"), [((0.99995, 0.9996), "bfloat16"), ((0.99985, 0.9990), "float32"),
+                                             ((0.99995, 0.9980), "float32")])
+def test_bf16_units_and_the_probe_decide(probe: tuple[float, float], want: str) -> None:
+    """With AMX or AVX-512 BF16, bf16 is chosen only when mean >= 0.9999 and min >= 0.999."""
+    for units in (["amx_bf16"], ["avx512_bf16"]):
+        choice = choose_dtype("model-x", lambda p=probe: p, features=["avx2", *units])
+        assert choice.dtype == want and units[0] in choice.reason and choice.cosine_mean == probe[0]
+
+
+def test_parity_is_mean_and_min_cosine() -> None:
+    """parity() gives the mean and the worst row cosine."""
+    import numpy as np
+
+    a = np.array([[1.0, 0.0], [0.0, 1.0]])
+    b = np.array([[1.0, 0.0], [1.0, 1.0]])
+    mean, low = parity(a, b)
+    assert low == pytest.approx(2 ** -0.5) and mean == pytest.approx((1 + 2 ** -0.5) / 2)
+
+
+@pytest.mark.slow
+def test_default_bert_explains_its_runtime_and_the_index_records_it(tmp_path) -> None:  # noqa: ANN001
+    """The default bert embedder says which dtype it runs and why; a collection's manifest records it;
+    `latentstack doctor` explains the same choice."""
+    from latentstack import get_embedder
+    from latentstack.search import Collection, Document
+    from latentstack.storage import read_manifest
+
+    from .conftest_helpers import run_doctor
+
+    info = get_embedder("bert").runtime_info()
+    assert info["dtype"] in ("float32", "bfloat16") and info["reason"]
+    col = Collection.create(tmp_path / "i", embedder_options={"show_progress": False})
+    col.add_documents([Document("a", "some text")])
+    col.save()
+    assert read_manifest(tmp_path / "i", kind="collection", version=None).data["embedder"]["runtime"] == info
+    out = run_doctor()
+    assert out.startswith("CPU:") and f"embedder bert: runs {info['dtype']}" in out
