@@ -14,7 +14,7 @@ from latentstack.interfaces import Classifier, ClassifierConfig, Embedder
 from latentstack.interfaces.embedder import check_texts
 from latentstack.storage import component_dir, read_manifest, reading, write_manifest
 from latentstack_linear.features import Features
-from latentstack_linear.heads import best_threshold, choose_block, fit_head, head_proba, log_proba, out_of_fold
+from latentstack_linear.heads import best_fusion, best_threshold, fit_head, fusion_scores, head_proba, log_proba, out_of_fold, side_by_side
 
 FORMAT = 1
 
@@ -58,7 +58,8 @@ class LinearClassifier(Classifier):
         self.features: Features | None = None
         self.heads: list[dict[str, Any]] = []
         self.meta: dict[str, Any] | None = None
-        self.selected: int | None = None
+        self.concat: dict[str, Any] | None = None  # one head over the blocks side by side
+        self.fusion = "single"  # single | stack | concat | block0, block1, ...
         self.threshold: float | None = None
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> LinearClassifier:
@@ -78,20 +79,33 @@ class LinearClassifier(Classifier):
         blocks = self.features.transform(texts)
         self.heads = [fit_head(c.head, x, y, seed=c.seed, c=c.c, alpha=c.alpha, class_weight=c.class_weight)
                       for x in blocks]
-        self.meta, self.selected = None, None
+        self.meta, self.concat, self.fusion = None, None, "single"
         if len(blocks) > 1:
-            oofs = [out_of_fold(c.head, x, y, h["chosen"], c.seed) for x, h in zip(blocks, self.heads, strict=True)]
-            z = np.hstack([log_proba(o) for o in oofs])
-            self.meta = fit_head("logistic", z, y, seed=c.seed, c=1.0, alpha=None, class_weight="none")
-            oof_proba = head_proba("logistic", self.meta["coef"], self.meta["intercept"], z)
-            self.selected = choose_block(oofs, z, y, c.seed)
-            if self.selected is not None:
-                oof_proba = oofs[self.selected]
+            oof_proba = self._fuse(blocks, y)
         elif c.tune_threshold:
             oof_proba = out_of_fold(c.head, blocks[0], y, self.heads[0]["chosen"], c.seed)
         if c.tune_threshold and len(self.classes) == 2:
             self.threshold = best_threshold(oof_proba[:, 1], y == 1)
         return self
+
+    def _fuse(self, blocks: list[Any], y: np.ndarray) -> np.ndarray:
+        """Both fusions of the blocks, the heads stacked and the blocks side by side under one head; keep the one
+        (or the single block) that cross-validates best. Returns its out-of-fold class probabilities."""
+        c = self.config
+        oofs = [out_of_fold(c.head, x, y, h["chosen"], c.seed) for x, h in zip(blocks, self.heads, strict=True)]
+        z = np.hstack([log_proba(o) for o in oofs])
+        self.meta = fit_head("logistic", z, y, seed=c.seed, c=1.0, alpha=None, class_weight="none")
+        scores = fusion_scores(oofs, z, y, c.seed)
+        if c.head == "logistic":  # naive Bayes cannot read the dense block's negative values
+            self.concat = fit_head("logistic", side_by_side(blocks), y, seed=c.seed, c=c.c, alpha=None,
+                                   class_weight=c.class_weight)
+            scores["concat"] = self.concat["chosen"]["cv_macro_f1"] or -1.0
+        self.fusion = best_fusion(scores)
+        if self.fusion.startswith("block"):
+            return oofs[int(self.fusion.removeprefix("block"))]
+        if self.fusion == "concat" and self.concat is not None:
+            return out_of_fold("logistic", side_by_side(blocks), y, self.concat["chosen"], c.seed)
+        return head_proba("logistic", self.meta["coef"], self.meta["intercept"], z)
 
     def _check_fitted(self) -> Features:
         if self.features is None:
@@ -102,12 +116,15 @@ class LinearClassifier(Classifier):
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Class probabilities, columns in ``classes`` order."""
         blocks = self._check_fitted().transform(check_texts(texts))
+        if self.fusion == "concat" and self.concat is not None:
+            h = self.concat
+            return head_proba("logistic", h["coef"], h["intercept"], side_by_side(blocks), h["chosen"]["multi"])
         probas = [head_proba(self.config.head, h["coef"], h["intercept"], x, h["chosen"].get("multi", "multinomial"))
                   for h, x in zip(self.heads, blocks, strict=True)]
         if self.meta is None:
             return probas[0]
-        if self.selected is not None:
-            return probas[self.selected]
+        if self.fusion.startswith("block"):
+            return probas[int(self.fusion.removeprefix("block"))]
         z = np.hstack([log_proba(p) for p in probas])
         return head_proba("logistic", self.meta["coef"], self.meta["intercept"], z)
 
@@ -120,12 +137,15 @@ class LinearClassifier(Classifier):
 
     def trainable_parameters(self) -> int:
         """Weights of the head."""
-        heads = [*self.heads, *([self.meta] if self.meta else [])]
+        heads = [self.concat] if self.fusion == "concat" and self.concat else [*self.heads, *([self.meta] if self.meta else [])]
         return int(sum(h["coef"].size + h["intercept"].size for h in heads))
 
     def training_report(self) -> dict[str, Any]:
-        """The hyperparameters cross-validation chose."""
-        return {"chosen": self.chosen}
+        """The hyperparameters cross-validation chose, and which fusion of the blocks it kept."""
+        report: dict[str, Any] = {"chosen": self.chosen, "fusion": self.fusion}
+        if self.concat is not None:
+            report["concat_chosen"] = self.concat["chosen"]
+        return report
 
     @property
     def chosen(self) -> list[dict[str, Any]]:
@@ -139,10 +159,13 @@ class LinearClassifier(Classifier):
             arrays = {f"{k}_{i}": h[k] for i, h in enumerate(self.heads) for k in ("coef", "intercept")}
             if self.meta is not None:
                 arrays.update(meta_coef=self.meta["coef"], meta_intercept=self.meta["intercept"])
+            if self.concat is not None:
+                arrays.update(concat_coef=self.concat["coef"], concat_intercept=self.concat["intercept"])
             np.savez(tmp / "head.npz", **arrays)
             features.save(tmp)
             data = {"classes": self.classes, "features": features.describe(), "threshold": self.threshold,
-                    "chosen": self.chosen, "stacked": self.meta is not None, "selected_block": self.selected}
+                    "chosen": self.chosen, "stacked": self.meta is not None, "fusion": self.fusion,
+                    "concat_chosen": self.concat["chosen"] if self.concat is not None else None}
             write_manifest(tmp, kind="classifier", plugin=self.name, version=FORMAT, config=self.config.to_dict(),
                            data=data)
 
@@ -161,12 +184,14 @@ class LinearClassifier(Classifier):
                          for i, ch in enumerate(data["chosen"])]
                 meta = ({"coef": arrays["meta_coef"], "intercept": arrays["meta_intercept"], "chosen": {}}
                         if data["stacked"] else None)
+                concat = ({"coef": arrays["concat_coef"], "intercept": arrays["concat_intercept"],
+                           "chosen": data["concat_chosen"]} if data["concat_chosen"] else None)
             clf = cls.from_options(**manifest.config)
             clf.classes, clf.threshold = list(data["classes"]), data["threshold"]
             if any(h["coef"].shape[0] not in (1, len(clf.classes)) for h in heads):
                 msg = f"the head's weights do not match its {len(clf.classes)} classes"
                 raise ValueError(msg)
-        clf.heads, clf.meta = heads, meta
-        clf.selected = data["selected_block"]
+        clf.heads, clf.meta, clf.concat = heads, meta, concat
+        clf.fusion = str(data["fusion"])
         clf.features = Features.load(path, data["features"], embedder)
         return clf

@@ -81,8 +81,8 @@ def _fold_scores(x: Any, y: np.ndarray, train: np.ndarray, test: np.ndarray, gri
 
 
 def _choose_logistic(x: Any, y: np.ndarray, grid: list[float], weights: list[str | None], solver: str,
-                     seed: int) -> tuple[float, str | None]:
-    """The (C, class_weight) with the best mean fold macro-F1."""
+                     seed: int) -> tuple[float, str | None, float | None]:
+    """The (C, class_weight) with the best mean fold macro-F1, and that score (None when nothing was compared)."""
     import os
 
     from joblib import Parallel, delayed
@@ -90,7 +90,7 @@ def _choose_logistic(x: Any, y: np.ndarray, grid: list[float], weights: list[str
 
     folds = min(5, int(np.bincount(y).min()))
     if folds < 2 or (len(grid) == 1 and len(weights) == 1):
-        return grid[len(grid) // 2], weights[0]
+        return grid[len(grid) // 2], weights[0], None
     splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
     jobs = [(w, tr, te) for w in weights for tr, te in splits]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -102,7 +102,7 @@ def _choose_logistic(x: Any, y: np.ndarray, grid: list[float], weights: list[str
         j = int(np.argmax(mean))
         if mean[j] > best_score:
             best, best_score = (grid[j], w), float(mean[j])
-    return best
+    return best[0], best[1], best_score
 
 
 def fit_logistic(x: Any, y: np.ndarray, *, seed: int, c: float | None, class_weight: str | None) -> dict[str, Any]:
@@ -110,7 +110,7 @@ def fit_logistic(x: Any, y: np.ndarray, *, seed: int, c: float | None, class_wei
     solver = solver_for(x)
     grid = sorted([c] if c else (C_GRID if solver == "lbfgs" else COARSE_C_GRID))
     weights = [None if class_weight == "none" else class_weight] if class_weight else [None, "balanced"]
-    best_c, weight = _choose_logistic(x, y, grid, weights, solver, seed)
+    best_c, weight, score = _choose_logistic(x, y, grid, weights, solver, seed)
     n_classes = int(y.max()) + 1
     model = _set_c(_model(solver, weight, seed, n_classes), best_c).fit(x, y)
     parts = model.estimators_ if hasattr(model, "estimators_") else [model]
@@ -118,7 +118,8 @@ def fit_logistic(x: Any, y: np.ndarray, *, seed: int, c: float | None, class_wei
     intercept = np.concatenate([np.ravel(p.intercept_) for p in parts])
     multi = "ovr" if len(parts) > 1 else "multinomial"
     return {"coef": coef.astype(np.float32), "intercept": intercept.astype(np.float32),
-            "chosen": {"C": best_c, "class_weight": weight or "none", "solver": solver, "multi": multi}}
+            "chosen": {"C": best_c, "class_weight": weight or "none", "solver": solver, "multi": multi,
+                       "cv_macro_f1": score}}
 
 
 def fit_head(kind: str, x: Any, y: np.ndarray, *, seed: int, c: float | None, alpha: float | None,
@@ -189,16 +190,30 @@ def macro_f1_of(proba: np.ndarray, y: np.ndarray) -> float:
     return float(f1_score(y, proba.argmax(axis=1), average="macro"))
 
 
-def choose_block(oofs: list[np.ndarray], z: np.ndarray, y: np.ndarray, seed: int) -> int | None:
-    """Index of the single feature block to use instead of the stack, or None to keep the stack.
+def fusion_scores(oofs: list[np.ndarray], z: np.ndarray, y: np.ndarray, seed: int) -> dict[str, float]:
+    """Out-of-fold macro-F1 of the stack and of each block alone ("stack", "block0", "block1", ...).
 
     The stack's own out-of-fold score comes from cross-validating the meta-model on the
     blocks' out-of-fold log-probabilities, so it is judged on rows it did not fit, like
-    each block. A block replaces the stack only when it scores strictly higher: then the
-    hybrid is never worse than its better part on the training data's folds.
+    each block.
     """
     stacked = macro_f1_of(out_of_fold("logistic", z, y, {"C": 1.0, "class_weight": "none"}, seed), y)
-    scores = [macro_f1_of(o, y) for o in oofs]
-    best = int(np.argmax(scores))
-    return best if scores[best] > stacked else None
+    return {"stack": stacked, **{f"block{i}": macro_f1_of(o, y) for i, o in enumerate(oofs)}}
+
+
+def side_by_side(blocks: list[Any]) -> Any:
+    """The feature blocks as one sparse matrix, each block's rows scaled to unit length first."""
+    import scipy.sparse as sp
+    from sklearn.preprocessing import normalize
+
+    return sp.hstack([normalize(sp.csr_matrix(b), norm="l2") for b in blocks], format="csr", dtype=np.float32)
+
+
+def best_fusion(scores: dict[str, float]) -> str:
+    """The fusion with the best cross-validated score; earlier entries win ties (the stack first).
+
+    A single block or the side-by-side head replaces the stack only when it scores
+    strictly higher, so the hybrid is never worse than its better part on the folds.
+    """
+    return max(scores, key=lambda k: (scores[k], -list(scores).index(k)))
 

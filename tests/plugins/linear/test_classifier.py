@@ -132,3 +132,28 @@ def test_solver_follows_the_shape_of_the_features() -> None:
         np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
         assert (proba.argmax(axis=1) == y).mean() > 0.9
     assert head["chosen"]["solver"] == "liblinear" and head["chosen"]["multi"] == "ovr"
+
+
+def test_the_best_fusion_wins_and_ties_keep_the_stack() -> None:
+    """A block or the side-by-side head replaces the stack only when it cross-validates strictly better."""
+    from latentstack_linear.heads import best_fusion
+
+    assert best_fusion({"stack": 0.90, "block0": 0.88, "block1": 0.85, "concat": 0.92}) == "concat"
+    assert best_fusion({"stack": 0.90, "block0": 0.90, "concat": 0.90}) == "stack"
+    assert best_fusion({"stack": 0.80, "block0": 0.91, "concat": 0.90}) == "block0"
+
+
+def test_a_side_by_side_hybrid_saves_and_loads(tmp_path) -> None:  # noqa: ANN001
+    """Whichever fusion a hybrid keeps, a reloaded classifier gives the same probabilities and says which."""
+    import numpy as np
+
+    from latentstack import get_classifier, load_classifier
+
+    texts = [f"win a free prize number {i} now" for i in range(12)] + [f"see you at lunch on day {i}" for i in range(12)]
+    labels = ["spam"] * 12 + ["ham"] * 12
+    clf = get_classifier("linear", embedder="lsa", hybrid=True).fit(texts, labels)
+    assert clf.training_report()["fusion"] in {"stack", "concat", "block0", "block1"}
+    clf.save(tmp_path / "h")
+    again = load_classifier(tmp_path / "h")
+    assert again.fusion == clf.fusion
+    np.testing.assert_allclose(again.predict_proba(texts), clf.predict_proba(texts), atol=1e-5)
