@@ -20,7 +20,7 @@ from pathlib import Path
 from latentstack.errors import LatentstackError
 
 DEFAULT_WAIT = 60.0
-_held: dict[Path, tuple[int, int]] = {}  # lock file -> (fd, depth)
+_held: set[Path] = set()  # the lock files this process holds (the outermost holder releases them)
 
 
 class LockedError(LatentstackError):
@@ -61,24 +61,19 @@ def _try(fd: int) -> bool:
 def writer_lock(path: str | os.PathLike[str], wait: float | None = None) -> Iterator[None]:
     """Hold the exclusive writer lock of ``path``; wait up to ``wait`` seconds for another writer, then fail."""
     file = lock_file(path)
-    if file in _held:  # this process holds it already
-        fd, depth = _held[file]
-        _held[file] = (fd, depth + 1)
-        try:
-            yield
-        finally:
-            _held[file] = (fd, _held[file][1] - 1)
+    if file in _held:  # this process holds it already: the outer holder releases it
+        yield
         return
     fd = os.open(file, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         _acquire(fd, path, DEFAULT_WAIT if wait is None else wait)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        _held[file] = (fd, 1)
+        _held.add(file)
         try:
             yield
         finally:
-            del _held[file]
+            _held.discard(file)
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)

@@ -116,8 +116,12 @@ def component_dir(path: str | Path, kind: str | None = None, *, expect_digest: s
                 raise RuntimeError(msg)
 
 
-def check_replaceable(target: Path, kind: str | None) -> None:
-    """Refuse to replace anything but an absent or empty folder or a saved ``kind`` (any kind when None)."""
+def check_replaceable(path: str | Path, kind: str | None) -> None:
+    """Refuse to replace anything but an absent or empty folder or a saved ``kind`` (any kind when None).
+
+    A symlink is judged by the folder it points to, as a save would replace that one.
+    """
+    target = real_path(path)
     if target.exists() and not target.is_dir():
         msg = f"{target} is a file, not a folder: choose another path for the saved {kind or 'folder'}"
         raise InputError(msg)

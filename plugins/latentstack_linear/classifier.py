@@ -96,15 +96,15 @@ class LinearClassifier(Classifier):
         z = np.hstack([log_proba(o) for o in oofs])
         self.meta = fit_head("logistic", z, y, seed=c.seed, c=1.0, alpha=None, class_weight="none")
         scores = fusion_scores(oofs, z, y, c.seed)
+        joined = side_by_side(blocks)
         if c.head == "logistic":  # naive Bayes cannot read the dense block's negative values
-            self.concat = fit_head("logistic", side_by_side(blocks), y, seed=c.seed, c=c.c, alpha=None,
-                                   class_weight=c.class_weight)
+            self.concat = fit_head("logistic", joined, y, seed=c.seed, c=c.c, alpha=None, class_weight=c.class_weight)
             scores["concat"] = self.concat["chosen"]["cv_macro_f1"] or -1.0
         self.fusion = best_fusion(scores)
         if self.fusion.startswith("block"):
             return oofs[int(self.fusion.removeprefix("block"))]
         if self.fusion == "concat" and self.concat is not None:
-            return out_of_fold("logistic", side_by_side(blocks), y, self.concat["chosen"], c.seed)
+            return out_of_fold("logistic", joined, y, self.concat["chosen"], c.seed)
         return head_proba("logistic", self.meta["coef"], self.meta["intercept"], z)
 
     def _check_fitted(self) -> Features:

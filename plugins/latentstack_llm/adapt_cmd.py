@@ -43,12 +43,11 @@ def sft(data: str, out: Path, model: str, rank: int, alpha: float, targets: str,
         save_dtype: str, init_adapter: str) -> None:
     """Supervised fine-tuning with a LoRA adapter; loss on the reply tokens only."""
     from latentstack.data.sft import load_sft
-    from latentstack.locks import real_path
     from latentstack.storage import check_replaceable
     from latentstack_llm.generator import LlmGenerator
     from latentstack_llm.sft import model_bytes, train_sft
 
-    check_replaceable(real_path(out), "adapter")  # refuse a folder of the user's own files before training
+    check_replaceable(out, "adapter")  # refuse a folder of the user's own files before training
     examples = load_sft(data)[:limit]
     config = SftConfig(rank=rank, alpha=alpha, targets=tuple(t.strip() for t in targets.split(",") if t.strip()),  # type: ignore[misc]
                        epochs=epochs, lr=lr, batch_size=batch_size, grad_accum=grad_accum, dropout=dropout,

@@ -33,13 +33,12 @@ def export() -> None:
 def onnx(model: str, adapter: str, pooling: str, max_length: int, int8: bool, smooth: float, calibrate: str | None,
          int8_gelu: str, no_optimize: bool, classifier: str | None, probe: str | None, out: Path) -> None:
     """Export a bert embedder (with an adapter merged) to ONNX; fails unless outputs match torch."""
-    from latentstack.locks import real_path
     from latentstack.storage import check_replaceable
     from latentstack_onnx.export import ExportConfig, export_onnx
 
     if calibrate and not int8:
         raise click.UsageError("--calibrate sets the int8 smoothing; add --int8 or leave it out")
-    check_replaceable(real_path(out), "export")  # refuse a folder of the user's own files before exporting
+    check_replaceable(out, "export")  # refuse a folder of the user's own files before exporting
     texts = lines(probe, "--probe") if probe else None
     calibration = lines(calibrate, "--calibrate") if calibrate else None
     config = ExportConfig(model=model, adapter=adapter, pooling=pooling, max_length=max_length, int8=int8,

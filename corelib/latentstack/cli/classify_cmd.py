@@ -10,7 +10,7 @@ import click
 
 from latentstack.cli.options import given, parse_options
 from latentstack.errors import InputError
-from latentstack.locks import real_path, writer_lock
+from latentstack.locks import writer_lock
 from latentstack.storage import check_replaceable
 from latentstack.textfile import read_text
 
@@ -68,7 +68,7 @@ def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int,
         raise InputError(msg)
     clf = get_classifier(method, **given(**shortcuts), **parse_options(extra), seed=seed)
     part = splits[split]
-    check_replaceable(real_path(out), "classifier")  # refuse a folder of the user's own files before training
+    check_replaceable(out, "classifier")  # refuse a folder of the user's own files before training
     clf.fit(part.texts, part.labels)
     with writer_lock(out, wait):
         clf.save(out)

@@ -9,7 +9,7 @@ import click
 
 from latentstack.cli.options import given, parse_options
 from latentstack.errors import InputError
-from latentstack.locks import real_path, writer_lock
+from latentstack.locks import writer_lock
 
 DIR = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 WAIT = click.option("--wait", type=click.FloatRange(min=0), default=60.0, show_default=True,
@@ -52,7 +52,7 @@ def build(directory: Path, sources: tuple[str, ...], embedder: str, model: str |
     from latentstack.search.sources import read_documents
     from latentstack.storage import check_replaceable
 
-    check_replaceable(real_path(directory), "collection")  # refuse a folder of the user's files before any work
+    check_replaceable(directory, "collection")  # refuse a folder of the user's files before any work
     docs = list(read_documents(sources))
     if not docs:
         msg = f"no documents found in {', '.join(sources)}"
