@@ -14,6 +14,16 @@ def quiet() -> bool:
     return os.environ.get("LATENTSTACK_QUIET", "") == "1"
 
 
+def verbose() -> bool:
+    """True when detail lines (``-v``: the runtime each component chose, and why) are shown."""
+    return os.environ.get("LATENTSTACK_VERBOSE", "") == "1" and not quiet()
+
+
+def set_verbose(value: bool) -> None:
+    """Show (or hide) detail lines for this process and its children."""
+    os.environ["LATENTSTACK_VERBOSE"] = "1" if value else ""
+
+
 def set_quiet(value: bool) -> None:
     """Silence (or restore) progress output for this process and its children."""
     os.environ["LATENTSTACK_QUIET"] = "1" if value else ""
@@ -35,3 +45,9 @@ def log(message: str) -> None:
         import click
 
         click.echo(message, err=True)
+
+
+def detail(message: str) -> None:
+    """A status line on stderr shown only with ``-v`` (LATENTSTACK_VERBOSE=1)."""
+    if verbose():
+        log(message)

@@ -95,6 +95,17 @@ def choose_dtype(model_fingerprint: str, probe: Callable[[], tuple[float, float]
     return choice
 
 
+def describe_auto(probe_key: str) -> str:
+    """What ``dtype="auto"`` runs for the model with this probe key here, without running the probe."""
+    units = bf16_units(cpu_key()[1])
+    if not units:
+        return "float32 (the CPU has no bf16 units)"
+    known = cached_choice(probe_key)
+    if known is None:
+        return f"not probed yet ({'/'.join(units)} present: the first use as an encoder probes bf16 parity)"
+    return f"{known.dtype} ({known.reason})"
+
+
 def parity(reference: Any, candidate: Any) -> tuple[float, float]:
     """(mean, min) row-wise cosine of two float arrays."""
     import numpy as np

@@ -61,16 +61,21 @@ class BertEmbedder(LocalModel, Embedder):
     @cached_property
     def runtime(self) -> RuntimeChoice:
         """The dtype the encoder runs in: the one asked for, or for "auto" the one latentstack.runtime chooses."""
-        from latentstack.progress import log
+        from latentstack.progress import detail
         from latentstack.runtime import RuntimeChoice, choose_dtype
 
         if self.config.dtype != "auto":
-            return RuntimeChoice(self.config.dtype, "asked for")
-        if self.torch_device != "cpu":
-            return RuntimeChoice("float32", "auto on a GPU means float32")
-        choice = choose_dtype(self.fingerprint(), self._parity_probe)
-        log(f"bert: {choice.dtype} ({choice.reason})")
+            choice = RuntimeChoice(self.config.dtype, "asked for")
+        elif self.torch_device != "cpu":
+            choice = RuntimeChoice("float32", "auto on a GPU means float32")
+        else:
+            choice = choose_dtype(self.probe_key(), self._parity_probe)
+        detail(f"bert: runs {choice.dtype} on {self.torch_device} ({choice.reason})")
         return choice
+
+    def probe_key(self) -> str:
+        """What the parity probe's cached result is keyed on: the model's files and the adapter merged into it."""
+        return f"{self.resolved.fingerprint()}:{self.config.adapter or ''}"
 
     def _parity_probe(self) -> tuple[float, float]:
         """Mean and min cosine of bf16 against float32 vectors of the probe texts."""

@@ -6,6 +6,7 @@ import pytest
 
 from latentstack.runtime import choose_dtype, parity
 
+from ..conftest import run_cli
 from .conftest_helpers import never_called
 
 
@@ -35,9 +36,10 @@ def test_parity_is_mean_and_min_cosine() -> None:
 
 
 @pytest.mark.slow
-def test_default_bert_explains_its_runtime_and_the_index_records_it(tmp_path) -> None:  # noqa: ANN001
+def test_default_bert_explains_its_runtime_and_the_index_records_it(tmp_path, capsys) -> None:  # noqa: ANN001
     """The default bert embedder says which dtype it runs and why; a collection's manifest records it;
-    `latentstack doctor` explains the same choice."""
+    `latentstack doctor`, `latentstack models` and `-v` explain the same choice; queries that run in
+    another dtype than the index's vectors get a notice."""
     from latentstack import get_embedder
     from latentstack.search import Collection, Document
     from latentstack.storage import read_manifest
@@ -52,3 +54,16 @@ def test_default_bert_explains_its_runtime_and_the_index_records_it(tmp_path) ->
     assert read_manifest(tmp_path / "i", kind="collection", version=None).data["embedder"]["runtime"] == info
     out = run_doctor()
     assert out.startswith("CPU:") and f"embedder bert: runs {info['dtype']}" in out
+    models = run_cli("models", check=True).stdout
+    assert f"encoder runtime (dtype auto): {info['dtype']} ({info['reason']})" in models
+    verbose = run_cli("-v", "search", str(tmp_path / "i"), "text", check=True).stderr
+    assert f"bert: runs {info['dtype']} on cpu" in verbose
+    assert f"queries embedded in {info['dtype']}; the index's vectors were embedded in {info['dtype']}" in verbose
+    assert "queries embedded" not in run_cli("search", str(tmp_path / "i"), "text", check=True).stderr
+
+    col = Collection.load(tmp_path / "i")
+    other = "float32" if info["dtype"] == "bfloat16" else "bfloat16"
+    col.manifest["embedder"]["runtime"]["dtype"] = other  # as if built on a CPU that chose the other dtype
+    capsys.readouterr()
+    assert col.search("text", k=1)[0].doc_id == "a"
+    assert f"holds {other} vectors and queries run in {info['dtype']}" in capsys.readouterr().err

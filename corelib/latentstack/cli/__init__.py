@@ -19,6 +19,10 @@ cli = LatentstackGroup(
 cli.params.append(
     click.Option(["-q", "--quiet"], is_flag=True, help="Silence progress bars and status lines.")
 )
+cli.params.append(
+    click.Option(["-v", "--verbose"], is_flag=True,
+                 help="Also show how each component runs (e.g. the dtype an embedder chose, and why).")
+)
 click.version_option(package_name="latentstack", prog_name="latentstack")(cli)
 cli.add_command(plugins)
 cli.add_command(models)

@@ -20,6 +20,10 @@ class LatentstackGroup(click.Group):
             from latentstack.progress import set_quiet
 
             set_quiet(True)
+        if ctx.params.get("verbose"):
+            from latentstack.progress import set_verbose
+
+            set_verbose(True)
         try:
             return super().invoke(ctx)
         except LatentstackError as exc:

@@ -22,7 +22,7 @@ from latentstack.errors import ConfigError, CorruptFileError, InputError, ModelM
 from latentstack.interfaces import Embedder, Index
 from latentstack.locks import real_path
 from latentstack.metadata import check_keys
-from latentstack.progress import log, progress
+from latentstack.progress import detail, log, progress
 from latentstack.search.chunking import ChunkConfig, chunk_text
 from latentstack.search.fusion import fuse
 from latentstack.search.store import Document, DocumentStore, StoredChunk
@@ -91,6 +91,7 @@ class Collection:
         self.path, self.manifest, self.embedder = path, manifest, embedder
         self.store, self.dense, self.lexical = store, dense, lexical
         self.loaded: tuple[Path, str] | None = None  # (folder, manifest digest) this object started from
+        self._runtime_checked = False
 
     # -- creation and loading ---------------------------------------------------------
     @classmethod
@@ -260,7 +261,7 @@ class Collection:
         k_live = min(k, len(self.dense))  # never ask an index for more than it holds
         depth = min(max(k_live * (4 if by_document else 1), 100 if hybrid else k_live), len(self.dense))
         if vectors is None:
-            vectors = self.embedder.embed_many(list(queries))
+            vectors = self._embed_queries(queries)
         dense = self.dense.search_batch(vectors, depth, where)
         if hybrid and self.lexical is None:
             log("this collection has no lexical index: searching dense only")
@@ -271,6 +272,24 @@ class Collection:
         else:
             ranked = dense
         return [self._resolve(hits, k, by_document) for hits in ranked]
+
+    def _embed_queries(self, queries: Sequence[str]) -> Any:
+        """The query vectors; the first time, says whether they run as the index's vectors did."""
+        if not self._runtime_checked:
+            self._runtime_checked = True
+            self._check_runtime()
+        return self.embedder.embed_many(list(queries))
+
+    def _check_runtime(self) -> None:
+        """The runtime the index was built with against the one its queries run in now (e.g. a new CPU)."""
+        built = (self.manifest["embedder"].get("runtime") or {}).get("dtype")
+        now = self.embedder.runtime_info().get("dtype")
+        if built is None or now is None:
+            return
+        detail(f"queries embedded in {now}; the index's vectors were embedded in {built}")
+        if built != now:
+            log(f"note: the index at {self.path} holds {built} vectors and queries run in {now} here; the parity "
+                "probe keeps the two within cosine 0.9999; rebuild the index here to match exactly")
 
     def _resolve(self, hits: Sequence[Any], k: int, by_document: bool) -> list[SearchHit]:
         """Keep the k best live hits (one per document if asked), then read only those from the store."""
