@@ -1,15 +1,19 @@
-"""Plugin ``onnx``: export ``bert`` embedders to ONNX (parity-checked, optionally int8) and run them.
+"""Plugin ``onnx``: export encoders to ONNX and decoders to ONNX Runtime GenAI, parity-checked, and run them.
 
-onnxruntime, onnx and torch load only when an export or a session is made.
+The ``onnx`` embedder runs encoder exports (fp32, int8), the ``onnx`` generator decoder
+exports (fp32, int8, int4). onnxruntime, onnx and torch load only when an export or a
+session is made; running an export needs neither torch nor transformers.
 """
 
 from __future__ import annotations
 
 from latentstack.hookspecs import hookimpl
 from latentstack_onnx.embedder import OnnxEmbedder
+from latentstack_onnx.generator import GenaiGenerator
 
 #: Libraries this plugin needs, by import name, and the pip requirement that brings them.
-latentstack_requires = {"onnxruntime": "latentstack[onnx]", "onnx": "latentstack[onnx]", "torch": "latentstack[onnx]"}
+latentstack_requires = {"onnxruntime": "latentstack[onnx]", "onnx": "latentstack[onnx]", "torch": "latentstack[onnx]",
+                        "onnxruntime_genai": "latentstack[onnx]", "onnx_ir": "latentstack[onnx]"}
 
 
 
@@ -17,6 +21,12 @@ latentstack_requires = {"onnxruntime": "latentstack[onnx]", "onnx": "latentstack
 def register_embedders(register):  # noqa: ANN001, ANN201 - the hook's callback
     """Register the ``onnx`` embedder."""
     register(OnnxEmbedder)
+
+
+@hookimpl
+def register_generators(register):  # noqa: ANN001, ANN201 - the hook's callback
+    """Register the ``onnx`` generator (ONNX Runtime GenAI)."""
+    register(GenaiGenerator)
 
 
 @hookimpl

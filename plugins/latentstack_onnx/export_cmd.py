@@ -13,8 +13,12 @@ def export() -> None:
 
 
 @export.command()
-@click.option("--model", default="minilm", show_default=True, help="Encoder model name or folder.")
+@click.option("--model", default="minilm", show_default=True,
+              help="Model name or folder: an encoder (embedder export) or a causal LM (generator export).")
 @click.option("--adapter", default="", help="A LoRA adapter folder to merge in before export.")
+@click.option("--precision", type=click.Choice(["fp32", "int8", "int4"]), default=None,
+              help="Weights of the export. Decoders: fp32, int8 or int4 (default int4). Encoders: fp32 is always "
+                   "written; int8 is the same as --int8.")
 @click.option("--pooling", type=click.Choice(["mean", "cls"]), default="mean", show_default=True)
 @click.option("--max-length", default=256, show_default=True)
 @click.option("--int8", is_flag=True, help="Also write a dynamically quantised int8 variant.")
@@ -28,14 +32,24 @@ def export() -> None:
 @click.option("--classifier", type=click.Path(exists=True, file_okay=False), default=None,
               help="A linear classifier on these bert features: record its prediction agreement.")
 @click.option("--probe", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Probe texts for the parity check, one per line (default: built-in set).")
+              help="Probe texts (encoders) or prompts (decoders) for the parity check, one per line "
+                   "(default: built-in set).")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
-def onnx(model: str, adapter: str, pooling: str, max_length: int, int8: bool, smooth: float, calibrate: str | None,
-         int8_gelu: str, no_optimize: bool, classifier: str | None, probe: str | None, out: Path) -> None:
-    """Export a bert embedder (with an adapter merged) to ONNX; fails unless outputs match torch."""
+def onnx(model: str, adapter: str, precision: str | None, pooling: str, max_length: int, int8: bool, smooth: float,
+         calibrate: str | None, int8_gelu: str, no_optimize: bool, classifier: str | None, probe: str | None,
+         out: Path) -> None:
+    """Export an encoder embedder or a causal LM generator (with an adapter merged) to ONNX; fails unless it matches torch."""
+    from latentstack.sources import resolve_model
     from latentstack.storage import check_replaceable
+    from latentstack_onnx.decoder_export import is_decoder
     from latentstack_onnx.export import ExportConfig, export_onnx
 
+    if is_decoder(resolve_model(model).path):
+        _decoder(model, adapter, precision or "int4", probe, out)
+        return
+    if precision == "int4":
+        raise click.UsageError("int4 is for decoders; an encoder exports fp32 and, with --precision int8, int8")
+    int8 = int8 or precision == "int8"
     if calibrate and not int8:
         raise click.UsageError("--calibrate sets the int8 smoothing; add --int8 or leave it out")
     check_replaceable(out, "export")  # refuse a folder of the user's own files before exporting
@@ -52,6 +66,22 @@ def onnx(model: str, adapter: str, pooling: str, max_length: int, int8: bool, sm
         click.echo(f"{name}{smoothed}: {v['file']} {v['bytes'] / 1e6:.1f} MB, cosine mean {v['cosine_mean']:.6f} "
                    f"min {v['cosine_min']:.6f} on {manifest['probe_texts']} probe texts{agree}")
     click.echo(f"exported to {out}")
+
+
+def _decoder(model: str, adapter: str, precision: str, probe: str | None, out: Path) -> None:
+    """The decoder path: ONNX Runtime GenAI's builder, then greedy-token and log-likelihood parity with torch."""
+    from latentstack.storage import check_replaceable
+    from latentstack_onnx.decoder_export import DecoderExportConfig, export_decoder
+
+    check_replaceable(out, "export")
+    prompts = lines(probe, "--probe") if probe else None
+    data = export_decoder(DecoderExportConfig(model=model, adapter=adapter, precision=precision), out, prompts)
+    p = data["parity"]
+    click.echo(f"{precision}: {p['prompts']} probe prompts, greedy answers identical to torch {p['identical_share']:.2f}, "
+               f"loss of torch's answers {p['nll_torch']:.4f} -> {p['nll_onnx']:.4f} nats/token ({p['rule']})")
+    for d in p["divergences"]:
+        click.echo(f"  prompt {d['prompt']}: first different token {d['token']} (torch's top-two gap {d['torch_gap']})")
+    click.echo(f"exported to {out}; run it with --generator onnx --model {out}")
 
 
 def lines(path: str, option: str) -> list[str]:

@@ -1,0 +1,151 @@
+"""Export a causal LM (with a LoRA adapter merged in) to ONNX Runtime GenAI, checked against torch first.
+
+The adapter is merged into the base weights, the merged model is saved to a scratch
+folder, and ONNX Runtime GenAI's model builder writes the graph (KV cache, the model's
+tokenizer and chat template beside it) at fp32, int8 or int4. The build is then compared
+with the torch model on probe prompts (decoder_parity.py) before anything is published:
+an export that fails leaves nothing behind. The manifest records the base and adapter
+fingerprints, the precision, the builder's version and the parity figures.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from latentstack.errors import ConfigError, LatentstackError, ParityError
+from latentstack.progress import log
+from latentstack.storage import component_dir, write_manifest
+
+FORMAT = 1
+PRECISIONS = ("fp32", "int8", "int4")
+#: Files of a model folder the builder and the runtime need beside the weights.
+SIDE_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
+              "generation_config.json")
+
+
+@attrs.frozen(kw_only=True)
+class DecoderExportConfig:
+    """What to export: the base model, the adapter merged into it, the weights' precision."""
+
+    model: str = "smollm2-135m-instruct"
+    adapter: str = ""
+    precision: str = attrs.field(default="int4", validator=attrs.validators.in_(PRECISIONS))
+    #: Tokens of each probe answer compared with torch.
+    probe_tokens: int = attrs.field(default=32, validator=attrs.validators.gt(0))
+
+
+def is_decoder(model_dir: Path) -> bool:
+    """True when the folder's config.json names a causal LM architecture (``...ForCausalLM``)."""
+    try:
+        config = json.loads((Path(model_dir) / "config.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return any(str(a).endswith("ForCausalLM") for a in config.get("architectures") or [])
+
+
+def adapter_fingerprint(path: str) -> str:
+    """The saved adapter's manifest digest ('' for none)."""
+    from latentstack.storage import read_manifest
+
+    return read_manifest(path, kind="adapter", version=None).digest if path else ""
+
+
+def _torch_model(resolved: Any, adapter: str) -> Any:
+    """The float32 base model with the adapter merged in (its fingerprint checked), and its tokenizer."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from latentstack.hf import load_tokenizer, quiet_transformers
+
+    quiet_transformers()
+    model = AutoModelForCausalLM.from_pretrained(resolved.path, dtype=torch.float32).eval()
+    if adapter:
+        from latentstack import get_adapter
+
+        lora = get_adapter("lora")
+        model = lora.merge(lora.load(model, adapter, resolved.fingerprint())).eval()
+    return model, load_tokenizer(resolved.path)
+
+
+def _merged_folder(model: Any, base: Path, scratch: Path) -> Path:
+    """A model folder with the merged weights and the base's tokenizer files, for the builder."""
+    folder = scratch / "merged"
+    model.save_pretrained(folder, safe_serialization=True)
+    for name in SIDE_FILES:
+        if (base / name).exists():
+            shutil.copy2(base / name, folder / name)
+    return folder
+
+
+def _run_builder(source: Path, out: Path, precision: str, scratch: Path) -> None:
+    """ONNX Runtime GenAI's model builder, in its own process (it loads the model again, then exits)."""
+    cmd = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(source), "-o", str(out),
+           "-p", precision, "-e", "cpu", "-c", str(scratch / "builder-cache")]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        msg = f"onnxruntime-genai's model builder failed on {source}: {tail[0][:300]}"
+        raise LatentstackError(msg)
+
+
+def _check_template(folder: Path, tokenizer: Any, prompts: Sequence[str]) -> None:
+    """GenAI's chat template and tokenizer must give the torch generator's prompt ids, or answers would differ."""
+    from latentstack_onnx.decoder_parity import torch_prompt_ids
+    from latentstack_onnx.genai_tokens import GenaiText
+
+    text = GenaiText(folder)
+    for prompt in prompts:
+        if text.prompt_ids(prompt) != torch_prompt_ids(tokenizer, prompt):
+            msg = (f"the exported chat template or tokenizer in {folder} does not reproduce the torch prompt for "
+                   f"{prompt!r}; nothing was written")
+            raise ParityError(msg)
+
+
+def export_decoder(config: DecoderExportConfig, out: str | Path, prompts: Sequence[str] | None = None) -> dict[str, Any]:
+    """Build, check and publish the export at ``out``; returns the manifest data. A failed check writes nothing."""
+    import onnxruntime_genai as og
+
+    from latentstack.sources import resolve_model
+    from latentstack_onnx.decoder_parity import PROBE_PROMPTS, check, torch_reference
+    from latentstack_onnx.genai_tokens import stop_ids
+
+    prompts = list(prompts or PROBE_PROMPTS)
+    resolved = resolve_model(config.model)
+    if not is_decoder(resolved.path):
+        msg = f"{config.model} is not a causal LM (config.json names no ...ForCausalLM architecture)"
+        raise ConfigError(msg)
+    adapter_digest = adapter_fingerprint(config.adapter)
+    model, tokenizer = _torch_model(resolved, config.adapter)
+    refs = torch_reference(model, tokenizer, prompts, config.probe_tokens)
+    with component_dir(out, "export") as tmp:
+        scratch = Path(tmp).parent / f".{Path(tmp).name}.scratch"
+        try:
+            log(f"building the {config.precision} ONNX Runtime GenAI decoder for {config.model}"
+                f"{' + ' + config.adapter if config.adapter else ''}")
+            source = _merged_folder(model, resolved.path, scratch) if config.adapter else resolved.path
+            _run_builder(source, tmp, config.precision, scratch)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        _check_template(tmp, tokenizer, prompts)
+        parity = check(og.Model(str(tmp)), refs, config.precision, stop_ids(tmp), config.probe_tokens)
+        if not parity["passed"]:
+            msg = (f"the {config.precision} export fails parity against torch ({parity['rule']}): identical share "
+                   f"{parity['identical_share']:.2f}, loss rise {parity['nll_rise']:.3f} nats on {len(refs)} probe "
+                   "prompts; nothing was written")
+            raise ParityError(msg)
+        data = {"decoder": True, "precision": config.precision,
+                "base": {"model": config.model, "fingerprint": resolved.fingerprint()},
+                "adapter": {"path": str(Path(config.adapter).resolve()), "fingerprint": adapter_digest}
+                if config.adapter else None,
+                "builder": {"onnxruntime_genai": og.__version__}, "parity": parity}
+        write_manifest(tmp, kind="export", plugin="onnx", version=FORMAT, config=attrs.asdict(config), data=data)
+    return data
+

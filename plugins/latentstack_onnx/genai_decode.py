@@ -1,0 +1,89 @@
+"""The decode loop over an ONNX Runtime GenAI model, with the torch generator's picking rules in numpy.
+
+ONNX Runtime GenAI keeps the KV cache; each ``append_tokens`` runs the model on the new
+tokens and leaves the last position's logits. The token is picked here rather than by
+GenAI's own search so that greedy decoding, temperature then nucleus (top_p) sampling
+and the repetition penalty follow exactly the rules of the ``llm`` generator
+(transformers' penalty: positive logits divided by it, negative ones multiplied, over
+every token of the prompt and the answer so far). Seeded sampling is reproducible with
+this generator; it does not draw the same tokens as torch's random generator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+
+def pick(logits: np.ndarray, temperature: float, top_p: float, rng: np.random.Generator) -> int:
+    """The next token from one row of logits: argmax at temperature 0, else a nucleus sample."""
+    if temperature <= 0:
+        return int(np.argmax(logits))
+    scaled = logits.astype(np.float64) / temperature
+    probs = np.exp(scaled - scaled.max())
+    probs /= probs.sum()
+    if top_p < 1.0:
+        order = np.argsort(-probs, kind="stable")
+        ordered = probs[order]
+        keep = (np.cumsum(ordered) - ordered) < top_p  # the first token is always kept
+        ordered = np.where(keep, ordered, 0.0)
+        return int(order[rng.choice(len(ordered), p=ordered / ordered.sum())])
+    return int(rng.choice(len(probs), p=probs))
+
+
+def penalize(logits: np.ndarray, seen: Sequence[int], penalty: float) -> np.ndarray:
+    """transformers' repetition penalty on one row of logits: tokens in ``seen`` made less likely."""
+    if penalty == 1.0 or not seen:
+        return logits
+    ids = np.unique(np.asarray(seen, dtype=np.int64))
+    picked = logits[ids]
+    logits = logits.copy()
+    logits[ids] = np.where(picked > 0, picked / penalty, picked * penalty)
+    return logits
+
+
+def new_generator(model: Any, n_tokens: int) -> Any:
+    """A GenAI generator with room for ``n_tokens`` (prompt and answer)."""
+    import onnxruntime_genai as og
+
+    params = og.GeneratorParams(model)
+    params.set_search_options(max_length=n_tokens, do_sample=False)
+    return og.Generator(model, params)
+
+
+def last_logits(generator: Any) -> np.ndarray:
+    """The logits at the last position the generator has run, as float32 (vocab,)."""
+    logits = np.asarray(generator.get_logits(), dtype=np.float32)
+    return logits.reshape(-1, logits.shape[-1])[-1]
+
+
+def decode_tokens(model: Any, prompt: Sequence[int], *, max_new_tokens: int, stop_ids: set[int],
+                  temperature: float = 0.0, top_p: float = 1.0, seed: int | None = None,
+                  repetition_penalty: float = 1.0) -> Iterator[int]:
+    """Yield new token ids after ``prompt`` until an end token or ``max_new_tokens``; the end token is not yielded."""
+    rng = np.random.default_rng(seed)
+    generator = new_generator(model, len(prompt) + max_new_tokens)
+    generator.append_tokens(list(prompt))
+    seen = list(prompt)
+    for step in range(max_new_tokens):
+        token = pick(penalize(last_logits(generator), seen, repetition_penalty), temperature, top_p, rng)
+        if token in stop_ids:
+            return
+        yield token
+        seen.append(token)
+        if step + 1 < max_new_tokens:
+            generator.append_tokens([token])
+
+
+def answer_logprobs(model: Any, prompt: Sequence[int], answer: Sequence[int]) -> np.ndarray:
+    """log p(answer[i] | prompt, answer[:i]) for each answer token, teacher-forced."""
+    generator = new_generator(model, len(prompt) + len(answer) + 1)
+    generator.append_tokens(list(prompt))
+    out = []
+    for token in answer:
+        logits = last_logits(generator).astype(np.float64)
+        out.append(logits[token] - logits.max() - np.log(np.exp(logits - logits.max()).sum()))
+        generator.append_tokens([int(token)])
+    return np.asarray(out)

@@ -1,0 +1,51 @@
+"""Text in and out of an ONNX Runtime GenAI export: its chat template, tokenizer and stop tokens (no transformers)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from latentstack.errors import InputError
+from latentstack.interfaces.generator import Messages, as_messages
+
+
+def stop_ids(folder: Path) -> set[int]:
+    """The token ids that end an answer: eos_token_id (one or a list) in ``folder/genai_config.json``."""
+    eos = json.loads((Path(folder) / "genai_config.json").read_text())["model"]["eos_token_id"]
+    return {int(e) for e in (eos if isinstance(eos, list) else [eos])}
+
+
+def context_length(folder: Path) -> int:
+    """The tokens (prompt and answer) the exported model attends to."""
+    return int(json.loads((Path(folder) / "genai_config.json").read_text())["model"]["context_length"])
+
+
+class GenaiText:
+    """The export's chat template and tokenizer, through ONNX Runtime GenAI's own (Rust/C++) tokenizer."""
+
+    def __init__(self, folder: Path, model: Any = None) -> None:
+        import onnxruntime_genai as og
+
+        self.model = model if model is not None else og.Model(str(folder))
+        self.tokenizer = og.Tokenizer(self.model)
+
+    def prompt_ids(self, prompt: str | Messages) -> list[int]:
+        """The chat-templated prompt's token ids, ready for the answer."""
+        messages = as_messages(prompt)
+        if not messages or not any(str(m.get("content", "")).strip() for m in messages):
+            msg = "the prompt is empty: give the model something to answer"
+            raise InputError(msg)
+        text = self.tokenizer.apply_chat_template(json.dumps(messages), add_generation_prompt=True)
+        return [int(t) for t in self.tokenizer.encode(text)]
+
+    def count(self, text: str) -> int:
+        """Tokens in a piece of text, no chat markup."""
+        return len(self.tokenizer.encode(text)) if text else 0
+
+    def pieces(self, tokens: Iterable[int]) -> Iterator[str]:
+        """The text each token adds, never half a character ('' while one is incomplete)."""
+        stream = self.tokenizer.create_stream()
+        for token in tokens:
+            yield stream.decode(int(token))

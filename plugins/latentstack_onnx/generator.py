@@ -1,0 +1,177 @@
+"""An ONNX Runtime GenAI export as a Generator: chat template, greedy or sampled, streamed, no torch.
+
+``model`` names either an export folder written by ``latentstack export onnx`` (its base,
+adapter and precision must be what the options ask for, or it is refused) or a model
+(name or folder): then the export for that model, ``adapter`` and ``precision`` is built
+once, checked against torch, and kept under ``$LATENTSTACK_HOME/exports`` for every later
+use, the way bench embed keeps its encoder exports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from latentstack.errors import ConfigError, InputError, ModelMismatchError
+from latentstack.interfaces import GenerationConfig, Generator, GeneratorConfig
+from latentstack.interfaces.generator import Messages
+from latentstack.stops import StopTrimmer
+
+PRECISIONS = ("", "fp32", "int8", "int4")
+
+
+@attrs.frozen(kw_only=True)
+class GenaiConfig(GeneratorConfig):
+    """The export to run, or the model, adapter and precision to export (once) and run."""
+
+    model: str = "smollm2-135m-instruct"
+    adapter: str = ""
+    #: fp32, int8 or int4; '' means int4 when exporting, and whatever an export folder holds.
+    precision: str = attrs.field(default="", validator=attrs.validators.in_(PRECISIONS))
+
+
+def _export_manifest(path: Path) -> Any:
+    """The checked manifest of a decoder export folder, or None when ``path`` is not one."""
+    from latentstack.storage import read_manifest
+
+    if not (path / "manifest.json").is_file():
+        return None
+    found = read_manifest(path, kind="export", plugin="onnx")
+    if not found.data.get("decoder"):
+        msg = f"{path} is an ONNX encoder export; the onnx generator needs a decoder export (--model a causal LM)"
+        raise ConfigError(msg)
+    return found
+
+
+def cached_export(model: str, adapter: str, precision: str) -> Path:
+    """The export folder for (model, adapter, precision) under $LATENTSTACK_HOME/exports, built on first use."""
+    import importlib.metadata
+
+    from latentstack.progress import log
+    from latentstack.sources import latentstack_home, resolve_model
+    from latentstack_onnx.decoder_export import adapter_fingerprint
+
+    key = [resolve_model(model).fingerprint(), adapter_fingerprint(adapter), precision,
+           importlib.metadata.version("onnxruntime-genai")]
+    folder = latentstack_home() / "exports" / f"decoder-{hashlib.sha256(repr(key).encode()).hexdigest()[:20]}"
+    if not (folder / "manifest.json").is_file():
+        from latentstack_onnx.decoder_export import DecoderExportConfig, export_decoder
+
+        log(f"no {precision} ONNX export of {model} yet: building it once into {folder}")
+        export_decoder(DecoderExportConfig(model=model, adapter=adapter, precision=precision), folder)
+    return folder
+
+
+class GenaiGenerator(Generator):
+    """Chat messages through the export's chat template, decoded by ONNX Runtime GenAI with its KV cache.
+
+    Picking follows the ``llm`` generator's rules (genai_decode.py), so greedy answers are
+    the torch model's wherever the export's parity holds. ``use_adapter`` moves to the
+    export with that adapter merged in (built once when ``model`` names a model).
+    """
+
+    name = "onnx"
+    Config = GenaiConfig
+    config: GenaiConfig
+
+    def __init__(self, config: GenaiConfig | None = None) -> None:
+        super().__init__(config)
+        self.adapter = self.config.adapter
+        self._loaded: dict[Path, Any] = {}
+
+    @cached_property
+    def _given(self) -> Any:
+        """The manifest when ``model`` is an export folder (None when it names a model)."""
+        return _export_manifest(Path(self.config.model))
+
+    @property
+    def folder(self) -> Path:
+        """The export this generator runs now."""
+        return self._folder_for(self.adapter)
+
+    def _folder_for(self, adapter: str) -> Path:
+        if self._given is None:
+            return cached_export(self.config.model, adapter, self.config.precision or "int4")
+        self._check_given(adapter)
+        return Path(self.config.model)
+
+    def _check_given(self, adapter: str) -> None:
+        """An export folder must hold the adapter and precision asked for."""
+        from latentstack_onnx.decoder_export import adapter_fingerprint
+
+        data = self._given.data
+        merged = (data.get("adapter") or {}).get("fingerprint", "")
+        if adapter and adapter_fingerprint(adapter) != merged:
+            msg = (f"the export at {self.config.model} has {'adapter ' + data['adapter']['path'] if merged else 'no adapter'}"
+                   f" merged in, not {adapter}; export again with --adapter {adapter}, or pass the model name")
+            raise ModelMismatchError(msg)
+        if self.config.precision and self.config.precision != data["precision"]:
+            msg = (f"the export at {self.config.model} is {data['precision']}, not {self.config.precision}; "
+                   "export that precision, or leave precision unset")
+            raise ModelMismatchError(msg)
+
+    @property
+    def text(self) -> Any:
+        """The GenAI model and tokenizer of the current export (loaded once per export)."""
+        from latentstack.storage import read_manifest
+        from latentstack_onnx.genai_tokens import GenaiText
+
+        folder = self.folder
+        if folder not in self._loaded:
+            read_manifest(folder, kind="export", plugin="onnx")  # every file's checksum, before onnxruntime reads it
+            self._loaded[folder] = GenaiText(folder)
+        return self._loaded[folder]
+
+    def use_adapter(self, path: str) -> None:
+        """Run the export with the adapter at ``path`` merged in ('' for the plain model)."""
+        self._folder_for(path)  # refuses a mismatch now
+        self.adapter = path
+
+    @property
+    def context_window(self) -> int:
+        """How many tokens (prompt + answer) the exported model attends to."""
+        from latentstack_onnx.genai_tokens import context_length
+
+        return context_length(self.folder)
+
+    def fingerprint(self) -> str:
+        """The export's manifest digest."""
+        from latentstack.storage import read_manifest
+
+        return f"onnx-genai:{read_manifest(self.folder, kind='export', plugin='onnx', verify=False).digest[:16]}"
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens in a piece of text (no chat markup)."""
+        return self.text.count(text)
+
+    def stream(self, prompt: str | Messages, options: GenerationConfig | None = None) -> Iterator[str]:
+        """Yield the answer as it is decoded; stops at an end token, max_new_tokens or a stop string."""
+        from latentstack_onnx.genai_decode import decode_tokens
+        from latentstack_onnx.genai_tokens import stop_ids
+
+        options = options or GenerationConfig()
+        text = self.text
+        ids = text.prompt_ids(prompt)
+        if len(ids) + options.max_new_tokens > self.context_window:
+            msg = (f"the prompt is {len(ids)} tokens; with max_new_tokens={options.max_new_tokens} that exceeds the "
+                   f"model's context window of {self.context_window} tokens: shorten the prompt or ask for fewer "
+                   "new tokens")
+            raise InputError(msg)
+        tokens = decode_tokens(text.model, ids, max_new_tokens=options.max_new_tokens, stop_ids=stop_ids(self.folder),
+                               temperature=options.temperature, top_p=options.top_p, seed=options.seed,
+                               repetition_penalty=options.repetition_penalty)
+        trimmer = StopTrimmer(options.stop)
+        for piece in text.pieces(tokens):
+            shown = trimmer.feed(piece)
+            if shown:
+                yield shown
+            if trimmer.stopped:
+                return
+        rest = trimmer.flush()
+        if rest:
+            yield rest
