@@ -120,10 +120,10 @@ class OnnxEmbedder(Embedder):
 
     @cached_property
     def tokenizer(self) -> Any:
-        """The tokenizer saved with the export."""
-        from latentstack.hf import load_tokenizer
+        """The tokenizer saved with the export (the ``tokenizers`` library: no transformers, no torch)."""
+        from latentstack_onnx.fast_tokenizer import FastTokenizer
 
-        return load_tokenizer(self.folder)
+        return FastTokenizer(self.folder)
 
     @property
     def dim(self) -> int:
