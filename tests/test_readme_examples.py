@@ -81,3 +81,4 @@ def test_cli_tour_runs_as_written(tmp_path: Path) -> None:
     assert [row.split("\t")[0] for row in predicted.splitlines()] == ["spam", "ham"]
     assert "macro_f1" in by_start["latentstack classify eval spam-clf"]
     assert "Sources:" in outputs['latentstack ask docs-index "Why does bread dough rise?" -k 2']
+    assert "Sources:" in outputs['latentstack ask docs-index "Why does bread dough rise?" -k 2 --generator onnx']

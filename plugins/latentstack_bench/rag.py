@@ -7,7 +7,9 @@ alone) and ``oracle``
 (the gold paragraph as the only passage). With ``--adapter DIR`` every method runs twice
 in the same process, on the base model and as ``METHOD+adapter`` with the LoRA adapter
 switched on, so the post-training gain is measured on the same questions and retrieval
-(``--adapter-only`` skips the base rows). Answers are scored with SQuAD's exact match
+(``--adapter-only`` skips the base rows). ``--generator NAME`` runs any Generator plugin
+(``onnx`` runs the ONNX Runtime GenAI export, the adapter merged in), so runtimes are
+compared on the same questions. Answers are scored with SQuAD's exact match
 and token F1 after answer post-processing (``short``), and without it (``*_raw``).
 """
 
@@ -126,11 +128,15 @@ def rag_chart(report: BenchReport, path: Path) -> None:
 
 @click.command("rag")
 @bench_options(DEFAULT)
+@click.option("--generator", "gen_name", default="llm", show_default=True, help="Generator plugin name.")
 @click.option("--model", default="smollm2-135m-instruct", show_default=True, help="Generator model.")
 @click.option("--adapter", default="",
               help="A LoRA adapter folder: each method runs on the base model and again as METHOD+adapter.")
 @click.option("--adapter-only", is_flag=True, help="With --adapter, skip the base-model rows.")
-@click.option("--dtype", type=click.Choice(["float32", "bfloat16"]), default="float32", show_default=True)
+@click.option("--dtype", type=click.Choice(["float32", "bfloat16"]), default=None,
+              help="Weights' type, for generators that take one (default: the generator's own).")
+@click.option("-g", "--gen-option", "gen_extra", multiple=True, metavar="KEY=VALUE",
+              help="Any other option of the generator's config (repeatable), e.g. -g precision=int4.")
 @click.option("--retriever-model", default="minilm", show_default=True, help="Encoder of the dense index.")
 @click.option("-k", "k", default=3, show_default=True, type=click.IntRange(min=1),
               help="Passages retrieved for the rag methods.")
@@ -139,10 +145,12 @@ def rag_chart(report: BenchReport, path: Path) -> None:
 @click.option("--answers", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write every answer (question, gold, reply, scores) to this JSONL file.")
 @suite
-def rag(data: str, methods: str, limit: int | None, seed: int, model: str, adapter: str, adapter_only: bool,
-        dtype: str, retriever_model: str, k: int, half: str, answers: Path | None) -> BenchReport:
+def rag(data: str, methods: str, limit: int | None, seed: int, gen_name: str, model: str, adapter: str,
+        adapter_only: bool, dtype: str | None, gen_extra: tuple[str, ...], retriever_model: str, k: int, half: str,
+        answers: Path | None) -> BenchReport:
     """Exact match and F1 of closed-book, RAG and gold-passage answers on a SQuAD file."""
     from latentstack import get_generator
+    from latentstack.cli.options import given, parse_options
     from latentstack.rag import RagConfig, RagPipeline
 
     if adapter_only and not adapter:
@@ -151,7 +159,8 @@ def rag(data: str, methods: str, limit: int | None, seed: int, model: str, adapt
     chosen = split_methods(methods, METHODS)
     squad = load_squad(data)
     questions = squad.sample(200 if limit is None else limit, seed, half)
-    gen = get_generator("llm", model=model, adapter=adapter, dtype=dtype)
+    gen_options = given(model=model, dtype=dtype) | parse_options(gen_extra, "-g/--gen-option")
+    gen = get_generator(gen_name, **gen_options)
     collection = None
     if {"rag", "rag-dense"} & set(chosen):
         log(f"indexing {len(squad.paragraphs)} paragraphs")
@@ -162,7 +171,8 @@ def rag(data: str, methods: str, limit: int | None, seed: int, model: str, adapt
                  "rag-dense": RagPipeline(collection, gen, RagConfig(k=k, hybrid=False, max_new_tokens=48))}
     paragraphs = {p.id: p for p in squad.paragraphs}
     report = BenchReport("rag", Path(data).name, len(questions), chart=rag_chart,
-                         params={"model": model, "adapter": adapter or "none", "dtype": dtype, "k": k, "half": half,
+                         params={"generator": gen_name, **gen.config.to_dict(), "adapter": adapter or "none", "k": k,
+                                 "half": half,
                                  "seed": seed, "retriever": f"{retriever_model} mean, exact", "max_new_tokens": 48})
     rows: list[dict[str, Any]] = []
     uses = [adapter] if adapter_only else ["", adapter] if adapter else [""]  # "": the base model

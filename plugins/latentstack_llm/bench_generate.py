@@ -1,6 +1,8 @@
-"""``latentstack bench generate``: our streamed generator against plain ``transformers.generate``.
+"""``latentstack bench generate``: our streamed generators against plain ``transformers.generate``.
 
-Same model, same chat-templated prompt, greedy, in one process. Prefill speed is the
+Same model, same chat-templated prompt, greedy, in one process. The ``onnx-*`` rows run
+the ``onnx`` generator (ONNX Runtime GenAI) on exports of the same model at each
+precision, built once and kept under ``$LATENTSTACK_HOME/exports``. Prefill speed is the
 prompt length over the time to the first new token; decode speed is the remaining
 new tokens over the remaining time. ``same_text`` says whether the greedy answer
 reads the same as plain generate's (bf16 may differ). Loading is timed from the packaged GGUF
@@ -21,8 +23,13 @@ from latentstack.bench.report import BenchReport, MethodResult
 from latentstack.bench.writers import timing_chart
 from latentstack.progress import log
 
-METHODS = ["transformers-generate", "llm", "llm-bf16", "load-gguf", "load-folder"]
-DEFAULT = "transformers-generate,llm,llm-bf16,load-folder,load-gguf"
+METHODS = ["transformers-generate", "llm", "llm-bf16", "onnx-fp32", "onnx-int8", "onnx-int4", "load-gguf",
+           "load-folder"]
+DEFAULT = "transformers-generate,llm,llm-bf16,onnx-fp32,onnx-int8,onnx-int4,load-folder,load-gguf"
+#: The generator and options each streamed method runs, through the registry.
+GENERATORS = {"llm": ("llm", {"dtype": "float32"}), "llm-bf16": ("llm", {"dtype": "bfloat16"}),
+              "onnx-fp32": ("onnx", {"precision": "fp32"}), "onnx-int8": ("onnx", {"precision": "int8"}),
+              "onnx-int4": ("onnx", {"precision": "int4"})}
 PROMPT = ("Read the passage and answer the question.\n\nPassage: The Amazon rainforest covers much of the Amazon "
           "basin of South America. This basin encompasses seven million square kilometres, of which five and a "
           "half million square kilometres are covered by the rainforest. The region includes territory belonging "
@@ -76,18 +83,23 @@ def run_generation(method: str, model: str, new: int, repeats: int, reference: d
 
     ``same_text`` compares what this method wrote with plain generate's answer in fp32.
     """
+    from latentstack import get_generator
     from latentstack.interfaces import GenerationConfig
     from latentstack_llm.generator import LlmGenerator
 
-    gen = LlmGenerator.from_options(model=model, dtype="bfloat16" if method == "llm-bf16" else "float32")
-    ids = gen.prompt_ids(PROMPT)
+    torch_gen = LlmGenerator.from_options(model=model)
+    ids = torch_gen.prompt_ids(PROMPT)  # the exports' chat template gives the same ids (checked at export)
     n = int(ids.shape[1])
+    gen: Any = None
+    if method != "transformers-generate":
+        name, options = GENERATORS[method]
+        gen = get_generator(name, model=model, **options)
     runs, text = [], ""
-    for _ in range(repeats + 1):
-        if method == "transformers-generate":
-            tokens, first, total = _plain(gen, ids, new)
+    for _ in range(repeats + 1):  # the first run warms up (and builds an onnx export that is not there yet)
+        if gen is None:
+            tokens, first, total = _plain(torch_gen, ids, new)
             runs.append(_speed(n, new, first, total))
-            text = _answer_text(gen, tokens)
+            text = _answer_text(torch_gen, tokens)
         else:
             s = Streamed(gen.stream(PROMPT, GenerationConfig(max_new_tokens=new)))
             runs.append(_speed(n, gen.count_tokens(s.text) or 1, s.first, s.total))

@@ -26,6 +26,9 @@ from latentstack.storage import component_dir, write_manifest
 
 FORMAT = 1
 PRECISIONS = ("fp32", "int8", "int4")
+#: The builder's extra options per precision: int4 in blocks of 16 weights instead of 32 kept the loss of
+#: torch's answers closest to torch among the recipes tried (benchmarks/results/generate-onnx/README.md).
+RECIPES: dict[str, list[str]] = {"int4": ["block_size=16"]}
 #: Files of a model folder the builder and the runtime need beside the weights.
 SIDE_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
               "generation_config.json")
@@ -89,6 +92,8 @@ def _run_builder(source: Path, out: Path, precision: str, scratch: Path) -> None
     """ONNX Runtime GenAI's model builder, in its own process (it loads the model again, then exits)."""
     cmd = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(source), "-o", str(out),
            "-p", precision, "-e", "cpu", "-c", str(scratch / "builder-cache")]
+    if RECIPES.get(precision):
+        cmd += ["--extra_options", *RECIPES[precision]]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
@@ -145,7 +150,8 @@ def export_decoder(config: DecoderExportConfig, out: str | Path, prompts: Sequen
                 "base": {"model": config.model, "fingerprint": resolved.fingerprint()},
                 "adapter": {"path": str(Path(config.adapter).resolve()), "fingerprint": adapter_digest}
                 if config.adapter else None,
-                "builder": {"onnxruntime_genai": og.__version__}, "parity": parity}
+                "builder": {"onnxruntime_genai": og.__version__, "options": RECIPES.get(config.precision, [])},
+                "parity": parity}
         write_manifest(tmp, kind="export", plugin="onnx", version=FORMAT, config=attrs.asdict(config), data=data)
     return data
 

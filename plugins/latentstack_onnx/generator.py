@@ -54,10 +54,10 @@ def cached_export(model: str, adapter: str, precision: str) -> Path:
 
     from latentstack.progress import log
     from latentstack.sources import latentstack_home, resolve_model
-    from latentstack_onnx.decoder_export import adapter_fingerprint
+    from latentstack_onnx.decoder_export import RECIPES, adapter_fingerprint
 
     key = [resolve_model(model).fingerprint(), adapter_fingerprint(adapter), precision,
-           importlib.metadata.version("onnxruntime-genai")]
+           importlib.metadata.version("onnxruntime-genai"), RECIPES.get(precision, [])]
     folder = latentstack_home() / "exports" / f"decoder-{hashlib.sha256(repr(key).encode()).hexdigest()[:20]}"
     if not (folder / "manifest.json").is_file():
         from latentstack_onnx.decoder_export import DecoderExportConfig, export_decoder

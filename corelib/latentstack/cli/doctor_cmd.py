@@ -46,6 +46,15 @@ def _exports() -> list[tuple[Path, dict[str, Any]]]:
     return found
 
 
+def _parity_line(data: dict[str, Any]) -> str:
+    """An export's recorded parity: cosines of an encoder's variants, or a decoder's greedy and loss figures."""
+    if data.get("decoder"):
+        p = data.get("parity", {})
+        return (f"decoder {data.get('base', {}).get('model')} {data.get('precision')}: greedy answers identical "
+                f"{p.get('identical_share', 0):.2f}, loss rise {p.get('nll_rise', 0):.3f} nats/token")
+    return ", ".join(f"{v}: cosine mean {d.get('cosine_mean', 0):.4f}" for v, d in data.get("variants", {}).items())
+
+
 @click.command()
 def doctor() -> None:
     """Show the CPU's features, the runtime each embedder picks here and why, and what would make it faster."""
@@ -62,8 +71,7 @@ def doctor() -> None:
             click.echo(f"embedder {emb}: runs {info['dtype']} ({info['reason']})")
     exports = _exports()
     for folder, data in exports:
-        parity = ", ".join(f"{v}: cosine mean {d.get('cosine_mean', 0):.4f}" for v, d in data.get("variants", {}).items())
-        click.echo(f"onnx export {folder}: {parity}")
+        click.echo(f"onnx export {folder}: {_parity_line(data)}")
     int8 = [u for u in INT8_UNITS if u in features]
     if int8 and not any("int8" in d.get("variants", {}) for _, d in exports):
         click.echo(f"faster: this CPU has {', '.join(int8)}: an int8 ONNX export embeds fastest here "

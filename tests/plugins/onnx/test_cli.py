@@ -74,3 +74,21 @@ def test_export_smoothing_options(tiny_bert_dir: Path, tmp_path: Path) -> None:
                               str(tmp_path / "blank.txt"), "--out", str(tmp_path / "d")])
     assert out.exit_code == 2 and "no non-blank lines" in out.output
     assert not any((tmp_path / name).exists() for name in "bcdf")
+
+
+def test_export_chooses_the_decoder_path_by_architecture(tiny_llama_dir: Path, tiny_bert_dir: Path,
+                                                        tmp_path: Path) -> None:
+    """A causal LM goes through ONNX Runtime GenAI and generates; int4 on an encoder is a usage error."""
+    cli.load_plugin_commands()
+    runner = CliRunner()
+    out = runner.invoke(cli, ["-q", "export", "onnx", "--model", str(tiny_llama_dir), "--precision", "fp32",
+                              "--out", str(tmp_path / "dec")])
+    assert out.exit_code == 0, out.output
+    assert "greedy answers identical to torch 1.00" in out.output
+    assert read_manifest(tmp_path / "dec", kind="export").data["precision"] == "fp32"
+    gen = runner.invoke(cli, ["generate", "hello", "--generator", "onnx", "--model", str(tmp_path / "dec"),
+                              "--max-new-tokens", "5"])
+    assert gen.exit_code == 0, gen.output
+    bad = runner.invoke(cli, ["export", "onnx", "--model", str(tiny_bert_dir), "--precision", "int4",
+                              "--out", str(tmp_path / "enc")])
+    assert bad.exit_code == 2 and "int4 is for decoders" in bad.output and not (tmp_path / "enc").exists()

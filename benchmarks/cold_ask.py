@@ -1,0 +1,83 @@
+"""Wall time and imports of a cold CLI ``ask``: torch (bert index, llm generator) against ONNX (onnx index, onnx generator).
+
+    python benchmarks/cold_ask.py --out benchmarks/results/generate-onnx [--runs 5]
+
+Builds what it needs in a scratch folder (a MiniLM ONNX export, the demo docs indexed
+both ways, an int4 SmolLM2 export), then runs each ``ask`` in a fresh process with
+``python -X importtime``, one after the other, and writes cold-ask.json and cold-ask.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+QUESTION = "Why does bread dough rise?"
+DOCS = Path(__file__).parent / "demo-docs" / "docs.jsonl"
+
+
+def cli(*args: str, importtime: bool = False) -> tuple[float, subprocess.CompletedProcess[str]]:
+    """Run ``python -m latentstack ARGS``; the wall seconds and the finished process."""
+    cmd = [sys.executable, *(["-X", "importtime"] if importtime else []), "-m", "latentstack", "-q", *args]
+    start = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return time.perf_counter() - start, done
+
+
+def imported(stderr: str) -> set[str]:
+    """Top-level module names in ``-X importtime`` output."""
+    return {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in stderr.splitlines() if line.startswith("import time")}
+
+
+def prepare(scratch: Path) -> dict[str, list[str]]:
+    """The exports and both indexes; the ask arguments of each method."""
+    cli("export", "onnx", "--model", "minilm", "--out", str(scratch / "minilm-onnx"))
+    cli("export", "onnx", "--model", "smollm2-135m-instruct", "--precision", "int4", "--out", str(scratch / "smol-int4"))
+    cli("index", "build", str(scratch / "torch-idx"), "--from", str(DOCS))
+    cli("index", "build", str(scratch / "onnx-idx"), "--from", str(DOCS), "--embedder", "onnx",
+        "-o", f"model={scratch / 'minilm-onnx'}")
+    return {"torch (bert index, llm generator)": [str(scratch / "torch-idx"), QUESTION, "-k", "2"],
+            "onnx (onnx index, onnx generator int4)": [str(scratch / "onnx-idx"), QUESTION, "-k", "2",
+                                                       "--generator", "onnx", "--model", str(scratch / "smol-int4")]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    from latentstack.bench.report import environment
+
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="cold-ask-") as scratch:
+        for method, ask in prepare(Path(scratch)).items():
+            walls, mods, answer = [], set(), ""
+            for _ in range(args.runs):
+                wall, done = cli("ask", *ask, importtime=True)
+                walls.append(wall)
+                mods = imported(done.stderr)
+                answer = done.stdout.splitlines()[0] if done.stdout else ""
+            results[method] = {"wall_s_median": round(statistics.median(walls), 3), "wall_s": [round(w, 3) for w in walls],
+                               "imports_torch": "torch" in mods, "imports_transformers": "transformers" in mods,
+                               "answer": answer}
+            print(method, results[method], flush=True)  # noqa: T201 - a script reporting progress
+    body = {"question": QUESTION, "runs": args.runs, "results": results, "environment": environment()}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "cold-ask.json").write_text(json.dumps(body, indent=2) + "\n")
+    rows = "".join(f"| {m} | {r['wall_s_median']} | {min(r['wall_s'])}-{max(r['wall_s'])} | {r['imports_torch']} | "
+                   f"{r['imports_transformers']} |\n" for m, r in results.items())
+    env = body["environment"]
+    (args.out / "cold-ask.md").write_text(
+        f"# Cold `latentstack ask` ({args.runs} fresh processes each, demo docs, -k 2)\n\n"
+        "| method | median wall s | range | imports torch | imports transformers |\n|---|---|---|---|---|\n"
+        f"{rows}\nEnvironment: {json.dumps(env)}\n\nCommand: python benchmarks/cold_ask.py --out {args.out}\n")
+
+
+if __name__ == "__main__":
+    main()

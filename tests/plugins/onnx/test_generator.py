@@ -1,0 +1,153 @@
+"""Decoder exports to ONNX Runtime GenAI and the onnx generator: a tiny random Llama for the plumbing,
+SmolLM2 for the real thing (slow)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from latentstack import get_generator
+from latentstack.errors import ConfigError, CorruptFileError, InputError, ModelMismatchError
+from latentstack.interfaces import GenerationConfig
+from latentstack.storage import read_manifest
+from latentstack.testing import GeneratorContract
+from latentstack_onnx.decoder_export import DecoderExportConfig, export_decoder, is_decoder
+from latentstack_onnx.generator import GenaiGenerator
+
+PROMPTS = ["What is the capital of France?", "Name a colour."]
+
+
+@pytest.fixture(scope="module")
+def tiny_export(tiny_llama_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("genai") / "tiny-fp32"
+    export_decoder(DecoderExportConfig(model=str(tiny_llama_dir), precision="fp32", probe_tokens=12), out, PROMPTS)
+    return out
+
+
+class TestOnnxGenerator(GeneratorContract):
+    """An fp32 export of a tiny random Llama behaves like any generator."""
+
+    @pytest.fixture
+    def generator(self, tiny_export: Path) -> GenaiGenerator:
+        return GenaiGenerator.from_options(model=str(tiny_export))
+
+
+def test_manifest_records_base_precision_builder_and_parity(tiny_export: Path, tiny_llama_dir: Path) -> None:
+    from latentstack.sources import resolve_model
+
+    data = read_manifest(tiny_export, kind="export", plugin="onnx").data
+    assert data["decoder"] and data["precision"] == "fp32" and data["adapter"] is None
+    assert data["base"]["fingerprint"] == resolve_model(str(tiny_llama_dir)).fingerprint()
+    assert data["builder"]["onnxruntime_genai"]
+    parity = data["parity"]
+    assert parity["passed"] and parity["prompts"] == len(PROMPTS)
+    assert parity["identical_share"] == 1.0 and abs(parity["nll_rise"]) < 1e-3
+
+
+def test_greedy_text_is_the_torch_generators(tiny_export: Path, tiny_llama_dir: Path) -> None:
+    """The fp32 export writes what the llm generator writes, on prompts the export's probe never saw."""
+    torch_gen = get_generator("llm", model=str(tiny_llama_dir))
+    onnx_gen = get_generator("onnx", model=str(tiny_export))
+    for prompt in ["the cat sat on", [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]]:
+        options = GenerationConfig(max_new_tokens=16)
+        assert onnx_gen.generate(prompt, options) == torch_gen.generate(prompt, options)
+    penalised = GenerationConfig(max_new_tokens=16, repetition_penalty=1.3)
+    assert onnx_gen.generate("the cat sat", penalised) == torch_gen.generate("the cat sat", penalised)
+    assert onnx_gen.count_tokens("one two three") == torch_gen.count_tokens("one two three")
+
+
+def test_sampling_follows_the_seed(tiny_export: Path) -> None:
+    gen = get_generator("onnx", model=str(tiny_export))
+    runs = [gen.generate("hello", GenerationConfig(max_new_tokens=16, temperature=1.5, top_p=0.9, seed=s))
+            for s in (1, 1, 2)]
+    assert runs[0] == runs[1] and runs[0] != runs[2]
+
+
+def test_prompt_over_the_window_is_a_clear_error(tiny_export: Path) -> None:
+    gen = get_generator("onnx", model=str(tiny_export))
+    with pytest.raises(InputError, match=f"context window of {gen.context_window} tokens"):
+        gen.generate("cat " * (gen.context_window + 10), GenerationConfig(max_new_tokens=8))
+
+
+def test_export_of_another_precision_or_adapter_is_refused(tiny_export: Path, tmp_path: Path) -> None:
+    with pytest.raises(ModelMismatchError, match="is fp32, not int4"):
+        get_generator("onnx", model=str(tiny_export), precision="int4").generate("hi")
+    not_an_adapter = tmp_path / "adapter"
+    not_an_adapter.mkdir()
+    with pytest.raises(CorruptFileError):
+        get_generator("onnx", model=str(tiny_export), adapter=str(not_an_adapter)).generate("hi")
+
+
+def test_a_changed_file_is_refused_before_onnxruntime_reads_it(tiny_export: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_export, copy)
+    data = copy / "model.onnx.data"
+    raw = bytearray(data.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    data.write_bytes(bytes(raw))
+    with pytest.raises(CorruptFileError, match="checksum"):
+        get_generator("onnx", model=str(copy)).generate("hi")
+
+
+def test_encoder_folders_are_not_decoders(tiny_bert_dir: Path, tiny_llama_dir: Path) -> None:
+    assert is_decoder(tiny_llama_dir) and not is_decoder(tiny_bert_dir)
+    with pytest.raises(ConfigError, match="not a causal LM"):
+        export_decoder(DecoderExportConfig(model=str(tiny_bert_dir)), Path("/nonexistent/never-written"))
+
+
+def test_picking_rules_match_the_torch_generators() -> None:
+    """The numpy penalty and nucleus rules are the llm generator's, on the same logits."""
+    import torch
+
+    from latentstack_llm.decoding import penalize as torch_penalize
+    from latentstack_onnx.genai_decode import penalize, pick
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=50).astype(np.float32)
+    seen = [3, 7, 7, 20]
+    ours = penalize(logits, seen, 1.3)
+    theirs = torch_penalize(torch.tensor(logits), torch.tensor(seen), 1.3).numpy()
+    assert np.allclose(ours, theirs)
+    assert pick(logits, 0.0, 1.0, rng) == int(np.argmax(logits))
+    peaked = np.full(50, -10.0, dtype=np.float32)
+    peaked[11] = 10.0
+    assert {pick(peaked, 1.0, 0.5, np.random.default_rng(s)) for s in range(20)} == {11}  # top_p keeps the top token
+
+
+@pytest.mark.slow
+def test_smollm2_int4_export_keeps_its_bound_and_a_cold_ask_needs_no_torch(tmp_path: Path) -> None:
+    """The real model at int4 passes its loss bound; an ask on an onnx-embedder index with the onnx
+    generator answers without importing torch or transformers."""
+    from ...conftest import run_cli
+
+    out = tmp_path / "smol-int4"
+    data = export_decoder(DecoderExportConfig(precision="int4", probe_tokens=16), out, PROMPTS)
+    assert data["parity"]["passed"] and data["parity"]["nll_rise"] <= 0.5
+    assert (out / "model.onnx.data").stat().st_size < 150e6  # int4 weights, not fp32's 500 MB
+
+    encoder = tmp_path / "minilm-onnx"
+    run_cli("-q", "export", "onnx", "--model", "minilm", "--out", str(encoder), check=True)
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text("".join(json.dumps(d) + "\n" for d in [
+        {"id": "bread", "text": "Bread dough rises because yeast ferments sugars and releases carbon dioxide."},
+        {"id": "volcano", "text": "Volcanoes erupt when magma rises through the crust."}]))
+    run_cli("-q", "index", "build", str(tmp_path / "idx"), "--from", str(docs), "--embedder", "onnx",
+            "-o", f"model={encoder}", check=True)
+    done = run_cli("-q", "ask", str(tmp_path / "idx"), "Why does bread dough rise?", "-k", "1",
+                   "--generator", "onnx", "--model", str(out), env={"PYTHONPROFILEIMPORTTIME": "1"}, check=True)
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time")}
+    assert "bread" in done.stdout and "latentstack_onnx.generator" in imported
+    assert not {"torch", "transformers"} & imported
+
+
+def test_stop_string_cuts_the_stream(tiny_export: Path) -> None:
+    gen = get_generator("onnx", model=str(tiny_export))
+    full = gen.generate("the cat", GenerationConfig(max_new_tokens=30))
+    if len(full) < 4:
+        pytest.skip("the random model ended too early to pick a stop string")
+    stop = full[2:4]
+    assert gen.generate("the cat", GenerationConfig(max_new_tokens=30, stop=(stop,))) == full[: full.index(stop)]
