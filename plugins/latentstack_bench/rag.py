@@ -87,7 +87,7 @@ def run_method(method: str, questions: list[Question], pipelines: dict[str, Any]
         ret_s += prepared.retrieval_s
         new_tokens += gen.count_tokens(reply) if reply else 0
         if prepared.messages:
-            prompt_tokens += int(gen.prompt_ids(prepared.messages).shape[1])
+            prompt_tokens += gen.count_prompt_tokens(prepared.messages)
         cited = {c.doc_id for c in answer.citations}
         rows.append({
             "exact_match": exact_match(answer.short, q.answers),

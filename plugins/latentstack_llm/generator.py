@@ -72,6 +72,10 @@ class LlmGenerator(LocalModel, Generator):
         """Tokens in a piece of text (no chat markup)."""
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    def count_prompt_tokens(self, prompt: str | Messages) -> int:
+        """Tokens of the chat-templated prompt."""
+        return int(self.prompt_ids(prompt).shape[1])
+
     def prompt_ids(self, prompt: str | Messages) -> Any:
         """The chat-templated prompt as a (1, n) tensor of token ids, ready for the answer."""
         messages = as_messages(prompt)

@@ -149,6 +149,10 @@ class GenaiGenerator(Generator):
         """Tokens in a piece of text (no chat markup)."""
         return self.text.count(text)
 
+    def count_prompt_tokens(self, prompt: str | Messages) -> int:
+        """Tokens of the chat-templated prompt."""
+        return len(self.text.prompt_ids(prompt))
+
     def stream(self, prompt: str | Messages, options: GenerationConfig | None = None) -> Iterator[str]:
         """Yield the answer as it is decoded; stops at an end token, max_new_tokens or a stop string."""
         from latentstack_onnx.genai_decode import decode_tokens

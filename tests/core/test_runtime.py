@@ -36,7 +36,7 @@ def test_parity_is_mean_and_min_cosine() -> None:
 
 
 @pytest.mark.slow
-def test_default_bert_explains_its_runtime_and_the_index_records_it(tmp_path, capsys) -> None:  # noqa: ANN001
+def test_default_bert_explains_its_runtime_and_the_index_records_it(tmp_path, capsys, monkeypatch) -> None:  # noqa: ANN001
     """The default bert embedder says which dtype it runs and why; a collection's manifest records it;
     `latentstack doctor`, `latentstack models` and `-v` explain the same choice; queries that run in
     another dtype than the index's vectors get a notice."""
@@ -56,10 +56,12 @@ def test_default_bert_explains_its_runtime_and_the_index_records_it(tmp_path, ca
     assert out.startswith("CPU:") and f"embedder bert: runs {info['dtype']}" in out
     models = run_cli("models", check=True).stdout
     assert f"encoder runtime (dtype auto): {info['dtype']} ({info['reason']})" in models
-    verbose = run_cli("-v", "search", str(tmp_path / "i"), "text", check=True).stderr
+    loud = {"LATENTSTACK_QUIET": ""}  # an earlier in-process `-q` may have set it for this process and its children
+    monkeypatch.setenv("LATENTSTACK_QUIET", "")
+    verbose = run_cli("-v", "search", str(tmp_path / "i"), "text", env=loud, check=True).stderr
     assert f"bert: runs {info['dtype']} on cpu" in verbose
     assert f"queries embedded in {info['dtype']}; the index's vectors were embedded in {info['dtype']}" in verbose
-    assert "queries embedded" not in run_cli("search", str(tmp_path / "i"), "text", check=True).stderr
+    assert "queries embedded" not in run_cli("search", str(tmp_path / "i"), "text", env=loud, check=True).stderr
 
     col = Collection.load(tmp_path / "i")
     other = "float32" if info["dtype"] == "bfloat16" else "bfloat16"

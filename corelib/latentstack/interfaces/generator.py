@@ -70,6 +70,13 @@ class Generator(Component):
         """
         return 2 * len(text.split())
 
+    def count_prompt_tokens(self, prompt: str | Messages) -> int:
+        """Tokens the model reads for ``prompt``, chat markup included where the generator knows it.
+
+        The default counts the messages' contents with ``count_tokens``.
+        """
+        return sum(self.count_tokens(str(m.get("content", ""))) for m in as_messages(prompt))
+
     def use_adapter(self, path: str) -> None:
         """Make the adapter saved at ``path`` active ('' for the plain model), for generators that take adapters.
 

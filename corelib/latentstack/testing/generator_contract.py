@@ -56,5 +56,6 @@ class GeneratorContract:
         """count_tokens is a non-negative int that grows with the text; context_window is None or positive."""
         short, long = generator.count_tokens("one two"), generator.count_tokens("one two " * 20)
         assert isinstance(short, int) and 0 < short < long
+        assert generator.count_prompt_tokens(self.prompts[0]) >= generator.count_tokens(str(self.prompts[0]))
         window = generator.context_window
         assert window is None or (isinstance(window, int) and window > 0)
