@@ -40,7 +40,7 @@ class DecoderExportConfig:
 
     model: str = "smollm2-135m-instruct"
     adapter: str = ""
-    precision: str = attrs.field(default="int4", validator=attrs.validators.in_(PRECISIONS))
+    precision: str = attrs.field(default="int8", validator=attrs.validators.in_(PRECISIONS))
     #: Tokens of each probe answer compared with torch.
     probe_tokens: int = attrs.field(default=32, validator=attrs.validators.gt(0))
 

@@ -17,7 +17,7 @@ def export() -> None:
               help="Model name or folder: an encoder (embedder export) or a causal LM (generator export).")
 @click.option("--adapter", default="", help="A LoRA adapter folder to merge in before export.")
 @click.option("--precision", type=click.Choice(["fp32", "int8", "int4"]), default=None,
-              help="Weights of the export. Decoders: fp32, int8 or int4 (default int4). Encoders: fp32 is always "
+              help="Weights of the export. Decoders: fp32, int8 or int4 (default int8). Encoders: fp32 is always "
                    "written; int8 is the same as --int8.")
 @click.option("--pooling", type=click.Choice(["mean", "cls"]), default="mean", show_default=True)
 @click.option("--max-length", default=256, show_default=True)
@@ -45,7 +45,7 @@ def onnx(model: str, adapter: str, precision: str | None, pooling: str, max_leng
     from latentstack_onnx.export import ExportConfig, export_onnx
 
     if is_decoder(resolve_model(model).path):
-        _decoder(model, adapter, precision or "int4", probe, out)
+        _decoder(model, adapter, precision or "int8", probe, out)
         return
     if precision == "int4":
         raise click.UsageError("int4 is for decoders; an encoder exports fp32 and, with --precision int8, int8")

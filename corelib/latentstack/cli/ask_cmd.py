@@ -78,19 +78,80 @@ def ask(directory: Path, question: str | None, gen_name: str, model: str | None,
             click.echo(f"Error: {exc}", err=True)
 
 
+HTTP_OPTIONS = [
+    click.option("--http", "http", is_flag=True,
+                 help="Serve HTTP: OpenAI-compatible embeddings and chat, plus search, ask and classify."),
+    click.option("--host", default="127.0.0.1", show_default=True,
+                 help="HTTP address; any but loopback needs --api-key."),
+    click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535)),
+    click.option("--api-key", default="", envvar="LATENTSTACK_API_KEY",
+                 help="Bearer token every HTTP request must send (or LATENTSTACK_API_KEY)."),
+    click.option("--embedder", "embedder", default="bert", show_default=True,
+                 help="The embedder that runs a model name given to /v1/embeddings."),
+    click.option("--chat-adapter", "chat_adapters", multiple=True, metavar="NAME=DIR",
+                 help="An adapter chat requests choose with model 'MODEL+NAME' (repeatable)."),
+    click.option("--classifier", "classifiers", multiple=True, metavar="[NAME=]DIR",
+                 help="A saved classifier served at /v1/classify (repeatable)."),
+    click.option("--cors", "cors", multiple=True, metavar="ORIGIN", help="Allow browser requests from ORIGIN."),
+    click.option("--no-batching", is_flag=True, help="Embed each HTTP request on its own (no dynamic batching)."),
+]
+
+
 @click.command()
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("directories", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @stacked(GEN_OPTIONS[:-1])
 @stacked(RAG_OPTIONS)
-def serve(directory: Path, gen_name: str, model: str | None, adapter: str | None, dtype: str | None,
-          gen_extra: tuple[str, ...], k: int, hybrid: bool, min_score: float) -> None:
-    """Keep the models for DIRECTORY loaded; `latentstack ask DIRECTORY` with the same options answers through it.
+@stacked(HTTP_OPTIONS)
+def serve(directories: tuple[Path, ...], gen_name: str, model: str | None, adapter: str | None, dtype: str | None,
+          gen_extra: tuple[str, ...], k: int, hybrid: bool, min_score: float, **http: Any) -> None:
+    """Keep the models loaded and answer through them until interrupted (Ctrl-C).
 
-    Runs until interrupted (Ctrl-C). The index is reloaded when its files change.
+    Without --http: for one index DIRECTORY, `latentstack ask DIRECTORY` with the same
+    options answers through a private Unix socket; the index is reloaded when its files
+    change. With --http: an HTTP server for any number of index DIRECTORIES (named by
+    their folder names), on 127.0.0.1:8000 by default; its routes are listed at /docs.
     """
+    options = generator_options(model, adapter, dtype, gen_extra)
+    if http.pop("http"):
+        _serve_http(directories, gen_name, options, **http)
+        return
+    if len(directories) != 1:
+        raise click.UsageError("the Unix-socket server serves one index DIRECTORY; add --http to serve several")
+    _serve_socket(directories[0], gen_name, options, k, hybrid, min_score)
+
+
+def _named(pairs: tuple[str, ...], what: str) -> dict[str, Path]:
+    """``NAME=DIR`` (or ``DIR``, named by its folder) pairs; a repeated name is a usage error."""
+    out: dict[str, Path] = {}
+    for pair in pairs:
+        name, sep, folder = pair.partition("=")
+        path = Path(folder if sep else pair)
+        name = name if sep else path.resolve().name
+        if name in out:
+            raise click.UsageError(f"two {what}s are named {name!r}; give one of them as NAME=DIR")
+        out[name] = path
+    return out
+
+
+def _serve_http(directories: tuple[Path, ...], gen_name: str, options: dict[str, Any], *, host: str, port: int,
+                api_key: str, embedder: str, chat_adapters: tuple[str, ...], classifiers: tuple[str, ...],
+                cors: tuple[str, ...], no_batching: bool) -> None:
+    from latentstack.http.run import check_bind, serve_http
+    from latentstack.http.state import Served
+
+    check_bind(host, api_key)  # before any model loads
+    served = Served(embedder=embedder, generator=gen_name, generator_options=options,
+                    adapters={n: str(p) for n, p in _named(chat_adapters, "adapter").items()},
+                    indexes=_named(tuple(str(d) for d in directories), "index"),
+                    classifiers=_named(classifiers, "classifier"), window_s=None if no_batching else 0.005)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    serve_http(served, host=host, port=port, api_key=api_key, cors_origins=cors)
+
+
+def _serve_socket(directory: Path, gen_name: str, options: dict[str, Any], k: int, hybrid: bool,
+                  min_score: float) -> None:
     from latentstack.rag.server import AskServer, connect, socket_path
 
-    options = generator_options(model, adapter, dtype, gen_extra)
     path = socket_path(directory, _settings(gen_name, options, k, hybrid, min_score))
     live = connect(path)
     if live is not None:

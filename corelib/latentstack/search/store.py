@@ -63,17 +63,21 @@ class StoredChunk:
 
 
 class DocumentStore:
-    """SQLite tables of documents and chunks, held in memory until saved."""
+    """SQLite tables of documents and chunks, held in memory until saved.
+
+    The in-memory connection may be used from any thread (a server searches from its
+    worker threads); callers that share one store across threads serialise their calls.
+    """
 
     def __init__(self, db: sqlite3.Connection | None = None) -> None:
-        self.db = db or sqlite3.connect(":memory:")
+        self.db = db or sqlite3.connect(":memory:", check_same_thread=False)
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.executescript(SCHEMA)
 
     @classmethod
     def open(cls, path: str | Path) -> DocumentStore:
         """Load a saved store file into memory; a corrupt file is a CorruptFileError."""
-        mem = sqlite3.connect(":memory:")
+        mem = sqlite3.connect(":memory:", check_same_thread=False)
         try:
             src = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True)
             src.backup(mem)

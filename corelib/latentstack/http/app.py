@@ -1,0 +1,97 @@
+"""The ASGI app: OpenAI-compatible routes, plus search, ask and classify, over one ``Served`` state.
+
+FastAPI is imported when the app is built, never with ``latentstack``. Bodies are read as
+JSON and checked field by field (latentstack.http.fields), so every mistake is a 4xx in
+the OpenAI error shape that names the field; an unexpected error is a 500 in the same
+shape, and the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from latentstack.errors import LatentstackError
+from latentstack.http.errors import HttpError, bad_request, from_latentstack
+from latentstack.http.fields import MAX_BODY
+from latentstack.http.state import Served
+
+
+def build_app(served: Served, *, api_key: str = "", cors_origins: tuple[str, ...] = ()) -> Any:
+    """The FastAPI app serving ``served``; with ``api_key``, every route wants ``Authorization: Bearer KEY``."""
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse
+
+    from latentstack.http.routes import add_routes
+
+    app = FastAPI(title="latentstack", summary="Embeddings, chat, search, ask and classify over HTTP",
+                  version=_version())
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next: Any) -> Any:
+        try:
+            _check_auth(request, api_key)
+            _check_size(request)
+        except HttpError as exc:
+            return JSONResponse(exc.body(), status_code=exc.status)
+        return await call_next(request)
+
+    @app.exception_handler(HttpError)
+    async def http_error(_: Request, exc: HttpError) -> Any:
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    @app.exception_handler(LatentstackError)
+    async def latentstack_error(_: Request, exc: LatentstackError) -> Any:
+        err = from_latentstack(exc)
+        return JSONResponse(err.body(), status_code=err.status)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> Any:
+        err = HttpError(500, f"internal error: {type(exc).__name__}: {str(exc)[:300]}", kind="server_error")
+        return JSONResponse(err.body(), status_code=500)
+
+    if cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type"])
+    add_routes(app, served)
+    return app
+
+
+def _version() -> str:
+    from importlib.metadata import version
+
+    return version("latentstack")
+
+
+def _check_auth(request: Any, api_key: str) -> None:
+    if not api_key:
+        return
+    given = request.headers.get("authorization", "")
+    if not secrets.compare_digest(given.encode(), f"Bearer {api_key}".encode()):
+        raise HttpError(401, "missing or wrong API key: send 'Authorization: Bearer KEY'", kind="authentication_error",
+                        code="invalid_api_key")
+
+
+def _check_size(request: Any) -> None:
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+        raise HttpError(413, f"the request body is over {MAX_BODY} bytes", code="request_too_large")
+
+
+async def read_json(request: Any) -> dict[str, Any]:
+    """The body as a JSON object, at most MAX_BODY bytes (also when no Content-Length was sent)."""
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY:
+            raise HttpError(413, f"the request body is over {MAX_BODY} bytes", code="request_too_large")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise bad_request(f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise bad_request("the body must be a JSON object")
+    return body

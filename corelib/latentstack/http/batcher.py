@@ -1,0 +1,74 @@
+"""Dynamic batching: embedding requests that arrive together run as one ``embed_many`` call.
+
+One worker per embedder takes the first waiting request, gathers whatever else arrives
+within ``window_s`` (and whatever queued up while the previous batch ran) up to
+``max_texts`` texts, embeds them in one call on a worker thread, and hands each request
+its rows. ``window_s=None`` turns batching off: one request per call, in arrival order
+(the baseline ``bench serve`` compares with).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+Waiting = tuple[list[str], "asyncio.Future[np.ndarray]"]
+
+
+class DynamicBatcher:
+    """Queue texts, get their vectors; the calls of concurrent requests are merged."""
+
+    def __init__(self, embed: Callable[[list[str]], Any], *, window_s: float | None = 0.005, max_texts: int = 256) -> None:
+        self.embed_fn, self.window_s, self.max_texts = embed, window_s, max_texts
+        self.queue: asyncio.Queue[Waiting] | None = None
+        self.worker: asyncio.Task[None] | None = None
+        self.calls = 0  # embed_many calls made (tests and the bench read it)
+
+    async def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """The vectors of ``texts``, (len(texts), dim) float32."""
+        if self.queue is None:
+            self.queue = asyncio.Queue()
+            self.worker = asyncio.create_task(self._run())
+        future: asyncio.Future[np.ndarray] = asyncio.get_running_loop().create_future()
+        await self.queue.put((list(texts), future))
+        return await future
+
+    async def _gather(self, first: Waiting) -> list[Waiting]:
+        """The first request and those that join it within the window, up to max_texts texts."""
+        assert self.queue is not None
+        batch, n = [first], len(first[0])
+        if self.window_s is None:
+            return batch
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.window_s
+        while n < self.max_texts:
+            try:
+                item = self.queue.get_nowait() if loop.time() >= deadline else \
+                    await asyncio.wait_for(self.queue.get(), deadline - loop.time())
+            except (TimeoutError, asyncio.QueueEmpty):
+                break
+            batch.append(item)
+            n += len(item[0])
+        return batch
+
+    async def _run(self) -> None:
+        assert self.queue is not None
+        while True:
+            batch = await self._gather(await self.queue.get())
+            texts = [t for ts, _ in batch for t in ts]
+            try:
+                self.calls += 1
+                vectors = np.asarray(await asyncio.to_thread(self.embed_fn, texts), dtype=np.float32)
+            except Exception as exc:  # the requests of this batch fail; the worker goes on
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            start = 0
+            for ts, future in batch:
+                if not future.done():
+                    future.set_result(vectors[start: start + len(ts)])
+                start += len(ts)

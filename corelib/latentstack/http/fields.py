@@ -1,0 +1,87 @@
+"""Reading request bodies field by field, with bounds: every mistake is a 400 that names the field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from latentstack.http.errors import bad_request
+
+MAX_BODY = 1 << 20  # bytes of one request body
+MAX_INPUTS = 256  # texts in one embeddings or classify request
+MAX_TEXT = 100_000  # characters of one text
+MAX_TOKENS = 1024  # max_tokens of one chat completion
+MAX_K = 50  # passages of one search or ask
+MAX_MESSAGES = 64
+
+
+def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], default: Any = ..., ) -> Any:
+    """``body[name]`` of the given type; missing (without a default) or of another type is a 400."""
+    if name not in body or body[name] is None:
+        if default is ...:
+            raise bad_request(f"'{name}' is required", name)
+        return default
+    value = body[name]
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise bad_request(f"'{name}' must be {_names(kind)}, not a boolean", name)
+    if not isinstance(value, kind):
+        raise bad_request(f"'{name}' must be {_names(kind)}, not {type(value).__name__}", name)
+    return value
+
+
+def _names(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join({str: "a string", int: "an integer", float: "a number", list: "a list", bool: "a boolean",
+                        dict: "an object"}.get(k, k.__name__) for k in kinds)
+
+
+def bounded(body: dict[str, Any], name: str, kind: type | tuple[type, ...], low: float, high: float,
+            default: Any) -> Any:
+    """A number field within [low, high]."""
+    value = field(body, name, kind, default)
+    if not low <= value <= high:
+        raise bad_request(f"'{name}' must be from {low} to {high}, got {value}", name)
+    return value
+
+
+def texts(body: dict[str, Any], name: str = "input") -> list[str]:
+    """A string or a list of strings, at most MAX_INPUTS of at most MAX_TEXT characters, none empty."""
+    value = field(body, name, (str, list))
+    items = [value] if isinstance(value, str) else value
+    if not items:
+        raise bad_request(f"'{name}' is an empty list: give at least one text", name)
+    if len(items) > MAX_INPUTS:
+        raise bad_request(f"'{name}' has {len(items)} texts; at most {MAX_INPUTS} a request", name)
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise bad_request(f"'{name}[{i}]' must be a string (token arrays are not accepted)", name)
+        if not item.strip():
+            raise bad_request(f"'{name}[{i}]' is empty", name)
+        if len(item) > MAX_TEXT:
+            raise bad_request(f"'{name}[{i}]' has {len(item)} characters; at most {MAX_TEXT}", name)
+    return items
+
+
+def messages(body: dict[str, Any]) -> list[dict[str, str]]:
+    """Chat messages: a list of {role, content} with string contents."""
+    value = field(body, "messages", list)
+    if not value or len(value) > MAX_MESSAGES:
+        raise bad_request(f"'messages' must hold 1 to {MAX_MESSAGES} messages", "messages")
+    out = []
+    for i, m in enumerate(value):
+        if not isinstance(m, dict) or not isinstance(m.get("role"), str) or not isinstance(m.get("content"), str):
+            raise bad_request(f"'messages[{i}]' must be an object with string 'role' and 'content'", "messages")
+        if m["role"] not in ("system", "user", "assistant"):
+            raise bad_request(f"'messages[{i}].role' must be system, user or assistant", "messages")
+        if len(m["content"]) > MAX_TEXT:
+            raise bad_request(f"'messages[{i}].content' has more than {MAX_TEXT} characters", "messages")
+        out.append({"role": m["role"], "content": m["content"]})
+    return out
+
+
+def stops(body: dict[str, Any]) -> tuple[str, ...]:
+    """``stop``: a string or a list of up to 4 strings (OpenAI's limit)."""
+    value = field(body, "stop", (str, list), [])
+    items = [value] if isinstance(value, str) else value
+    if len(items) > 4 or not all(isinstance(s, str) and s for s in items):
+        raise bad_request("'stop' must be a string or a list of up to 4 non-empty strings", "stop")
+    return tuple(items)

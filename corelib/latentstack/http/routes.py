@@ -1,0 +1,129 @@
+"""The OpenAI-compatible routes: ``GET /v1/models``, ``POST /v1/embeddings``, ``POST /v1/chat/completions``."""
+
+# No `from __future__ import annotations`: FastAPI reads the routes' annotations (Request) at definition.
+
+import base64
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import numpy as np
+
+from latentstack.http import fields as f
+from latentstack.http.errors import bad_request
+from latentstack.http.state import Served
+from latentstack.http.streaming import Pieces
+
+
+def add_routes(app: Any, served: Served) -> None:
+    """Attach every route to ``app``."""
+    from fastapi import Request
+    from fastapi.responses import JSONResponse
+
+    from latentstack.http.app import read_json
+    from latentstack.http.routes_extra import add_extra_routes
+
+    @app.get("/v1/models", summary="Embedding models, chat models (with adapters), indexes and classifiers")
+    async def models() -> Any:
+        return {"object": "list", "data": served.models()}
+
+    @app.post("/v1/embeddings", summary="OpenAI embeddings: one vector per input text (float or base64)")
+    async def embeddings(request: Request) -> Any:
+        body = await read_json(request)
+        name, batcher = served.batcher(f.field(body, "model", str))
+        texts = f.texts(body)
+        encoding = f.field(body, "encoding_format", str, "float")
+        if encoding not in ("float", "base64"):
+            raise bad_request("'encoding_format' must be 'float' or 'base64'", "encoding_format")
+        vectors = await batcher.embed(texts)
+        data = [{"object": "embedding", "index": i, "embedding": _encode(v, encoding)} for i, v in enumerate(vectors)]
+        return {"object": "list", "data": data, "model": name, "usage": {"prompt_tokens": 0, "total_tokens": 0}}
+
+    @app.post("/v1/chat/completions", summary="OpenAI chat completions, streamed as server-sent events on request")
+    async def chat(request: Request) -> Any:
+        body = await read_json(request)
+        model = f.field(body, "model", str, "") or served.chat_model()
+        adapter = served.adapter_for(model)
+        messages, options = f.messages(body), _generation(body)
+        gen = served.generator_instance()
+
+        def make() -> Any:
+            gen.use_adapter(adapter)
+            return gen.stream(messages, options)
+
+        pieces = Pieces(make, served.gen_lock)
+        await pieces.start()
+        reply = Reply(model, gen, options.max_new_tokens)
+        if f.field(body, "stream", bool, False):
+            return _sse(reply.chunks(pieces))
+        text = await pieces.drain()
+        return JSONResponse(reply.completion(text, gen.count_prompt_tokens(messages)))
+
+    add_extra_routes(app, served)
+
+
+def _encode(vector: np.ndarray, encoding: str) -> Any:
+    """A vector as OpenAI sends it: a list of floats, or base64 of little-endian float32."""
+    if encoding == "base64":
+        return base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode()
+    return [float(x) for x in vector]
+
+
+def _generation(body: dict[str, Any]) -> Any:
+    """The GenerationConfig of a chat request (OpenAI's names; temperature 0 is greedy, the default here)."""
+    from latentstack.interfaces import GenerationConfig
+
+    return GenerationConfig(
+        max_new_tokens=f.bounded(body, "max_tokens", int, 1, f.MAX_TOKENS, 256),
+        temperature=float(f.bounded(body, "temperature", (int, float), 0, 2, 0.0)),
+        top_p=float(f.bounded(body, "top_p", (int, float), 1e-6, 1, 1.0)),
+        seed=f.field(body, "seed", int, None), stop=f.stops(body),  # type: ignore[arg-type]
+        repetition_penalty=float(f.bounded(body, "repetition_penalty", (int, float), 0.5, 2, 1.0)))
+
+
+class Reply:
+    """The OpenAI response bodies of one chat completion."""
+
+    def __init__(self, model: str, gen: Any, max_tokens: int) -> None:
+        self.id, self.created, self.model = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time()), model
+        self.gen, self.max_tokens = gen, max_tokens
+
+    def finish_reason(self, text: str) -> str:
+        """'length' when the answer used its whole token budget, else 'stop'."""
+        return "length" if self.gen.count_tokens(text) >= self.max_tokens else "stop"
+
+    def _chunk(self, delta: dict[str, str], finish: str | None) -> dict[str, Any]:
+        return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+    async def chunks(self, pieces: Pieces) -> AsyncIterator[dict[str, Any]]:
+        """A role chunk, one chunk a piece, then the finish reason."""
+        yield self._chunk({"role": "assistant", "content": ""}, None)
+        text = ""
+        async for piece in pieces:
+            text += piece
+            yield self._chunk({"content": piece}, None)
+        yield self._chunk({}, self.finish_reason(text))
+
+    def completion(self, text: str, prompt_tokens: int) -> dict[str, Any]:
+        """The whole answer at once, with token usage."""
+        used = self.gen.count_tokens(text)
+        return {"id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                             "finish_reason": self.finish_reason(text)}],
+                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": used,
+                          "total_tokens": prompt_tokens + used}}
+
+
+def _sse(events: AsyncIterator[dict[str, Any]]) -> Any:
+    """Server-sent events: one ``data:`` line per JSON event, then ``data: [DONE]``."""
+    from fastapi.responses import StreamingResponse
+
+    async def lines() -> AsyncIterator[str]:
+        async for event in events:
+            yield f"data: {json.dumps(event)}\n\n"
+        yield "data: [DONE]\n\n"
+
+    return StreamingResponse(lines(), media_type="text/event-stream")

@@ -1,0 +1,83 @@
+"""latentstack's own routes: ``POST /v1/search``, ``POST /v1/ask`` (streamed on request), ``POST /v1/classify``."""
+
+# No `from __future__ import annotations`: FastAPI reads the routes' annotations (Request) at definition.
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from latentstack.http import fields as f
+from latentstack.http.state import Served
+from latentstack.http.streaming import Pieces
+
+
+def add_extra_routes(app: Any, served: Served) -> None:
+    """Attach search, ask and classify to ``app``."""
+    from fastapi import Request
+
+    from latentstack.http.app import read_json
+    from latentstack.http.routes import _sse
+
+    @app.post("/v1/search", summary="Search a served index: {index, query, k, hybrid, where}")
+    async def search(request: Request) -> Any:
+        body = await read_json(request)
+        collection = served.collection(f.field(body, "index", str))
+        query = f.field(body, "query", str)
+        k = f.bounded(body, "k", int, 1, f.MAX_K, 10)
+        hybrid, where = f.field(body, "hybrid", bool, True), f.field(body, "where", dict, None)
+        def run() -> Any:
+            with served.index_lock:
+                return collection.search(query, k, hybrid=hybrid, where=where)
+
+        hits = await asyncio.to_thread(run)
+        return {"object": "list", "data": [h.to_dict() for h in hits]}
+
+    @app.post("/v1/ask", summary="Answer from a served index with citations: {index, question, k, hybrid, stream}")
+    async def ask(request: Request) -> Any:
+        body = await read_json(request)
+        pipeline = _pipeline(served, body)
+        question = f.field(body, "question", str)
+        answer: dict[str, Any] = {}
+
+        def make() -> Iterator[str]:
+            pipeline.generator.use_adapter(served.adapter_for(f.field(body, "model", str, "")))
+            with served.index_lock:
+                prepared = pipeline.prepare(question)
+            stream = pipeline.answer_stream(prepared)
+            yield from stream
+            answer.update(stream.finish().to_dict())
+            yield ""  # the answer is ready once this empty piece arrives
+
+        pieces = Pieces(make, served.gen_lock)
+        await pieces.start()
+        if f.field(body, "stream", bool, False):
+            return _sse(_ask_events(pieces, answer))
+        await pieces.drain()
+        return answer
+
+    @app.post("/v1/classify", summary="Labels and probabilities from a served classifier: {model, input}")
+    async def classify(request: Request) -> Any:
+        body = await read_json(request)
+        clf = served.classifier(f.field(body, "model", str))
+        texts = f.texts(body)
+        proba = await asyncio.to_thread(clf.predict_proba, texts)
+        data = [{"index": i, "label": clf.classes[int(row.argmax())],
+                 "probabilities": {c: float(p) for c, p in zip(clf.classes, row, strict=True)}}
+                for i, row in enumerate(proba)]
+        return {"object": "list", "model": body["model"], "data": data}
+
+
+def _pipeline(served: Served, body: dict[str, Any]) -> Any:
+    from latentstack.rag import RagConfig, RagPipeline
+
+    config = RagConfig(k=f.bounded(body, "k", int, 1, f.MAX_K, 4), hybrid=f.field(body, "hybrid", bool, True),
+                       max_new_tokens=f.bounded(body, "max_tokens", int, 1, f.MAX_TOKENS, 64))
+    return RagPipeline(served.collection(f.field(body, "index", str)), served.generator_instance(), config)
+
+
+async def _ask_events(pieces: Pieces, answer: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    """``{"token": piece}`` events as the answer is written, then ``{"answer": ...}`` with its citations."""
+    async for piece in pieces:
+        if piece:
+            yield {"token": piece}
+    yield {"answer": answer}

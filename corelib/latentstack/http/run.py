@@ -1,0 +1,91 @@
+"""Starting the HTTP server: the bind rule (loopback, or an API key), models warmed, uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from typing import Any
+
+from latentstack.errors import ConfigError
+from latentstack.http.state import Served
+from latentstack.progress import log
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and names that resolve only to them (localhost)."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, None)
+        except OSError:
+            return False
+        return bool(infos) and all(ipaddress.ip_address(i[4][0]).is_loopback for i in infos)
+
+
+def check_bind(host: str, api_key: str) -> None:
+    """Any address but loopback needs an API key: a server open to the network must not be open to anyone."""
+    if not is_loopback(host) and not api_key:
+        msg = (f"refusing to listen on {host} without --api-key: anyone who can reach it could use the models; "
+               "give --api-key KEY (clients send 'Authorization: Bearer KEY'), or bind 127.0.0.1")
+        raise ConfigError(msg)
+
+
+def warm(served: Served) -> None:
+    """Load the generator and the served indexes and classifiers now, so the first request does not wait."""
+    gen = served.generator_instance()
+    gen.generate("Hi", _one_token())
+    for name in served.indexes:
+        served.collection(name).search("warm up", k=1)
+    for name in served.classifiers:
+        served.classifier(name)
+
+
+def _one_token() -> Any:
+    from latentstack.interfaces import GenerationConfig
+
+    return GenerationConfig(max_new_tokens=1)
+
+
+def serve_http(served: Served, *, host: str = "127.0.0.1", port: int = 8000, api_key: str = "",
+               cors_origins: tuple[str, ...] = (), warm_up: bool = True) -> None:
+    """Serve until interrupted."""
+    import uvicorn
+
+    from latentstack.http.app import build_app
+
+    check_bind(host, api_key)
+    if warm_up:
+        warm(served)
+    log(f"serving http://{host}:{port} (OpenAPI page at /docs); Ctrl-C stops it")
+    uvicorn.run(build_app(served, api_key=api_key, cors_origins=cors_origins), host=host, port=port,
+                log_level="warning", timeout_keep_alive=5, limit_concurrency=256)
+
+
+class InThread:
+    """The app served by uvicorn on a thread, on a free loopback port (for tests and ``bench serve``)."""
+
+    def __init__(self, app: Any, timeout_s: float = 30.0) -> None:
+        import threading
+        import time
+
+        import uvicorn
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        self.url = f"http://127.0.0.1:{port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + timeout_s
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if not self.server.started:
+            msg = f"the server on {self.url} did not start within {timeout_s} s"
+            raise RuntimeError(msg)
+
+    def stop(self) -> None:
+        """Ask uvicorn to finish and wait for the thread."""
+        self.server.should_exit = True
+        self.thread.join(10)

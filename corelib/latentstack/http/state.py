@@ -1,0 +1,115 @@
+"""What one server holds: the models, indexes and classifiers it answers with, loaded once and kept."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from latentstack.errors import UnknownNameError
+from latentstack.http.batcher import DynamicBatcher
+from latentstack.http.streaming import FairLock
+
+
+@attrs.define
+class Served:
+    """The server's configuration and everything it has loaded.
+
+    Embedding ``model`` names are a registered embedder (its default options) or a known
+    model name (run by ``embedder``). Chat ``model`` names are the generator's model,
+    optionally ``+ADAPTER`` for an adapter given at start.
+    """
+
+    embedder: str = "bert"
+    generator: str = "llm"
+    generator_options: dict[str, Any] = attrs.Factory(dict)
+    adapters: dict[str, str] = attrs.Factory(dict)
+    indexes: dict[str, Path] = attrs.Factory(dict)
+    classifiers: dict[str, Path] = attrs.Factory(dict)
+    window_s: float | None = 0.005
+    loaded: dict[str, Any] = attrs.Factory(dict)
+    gen_lock: FairLock = attrs.Factory(FairLock)  # requests generate one at a time, in arrival order
+    index_lock: threading.Lock = attrs.Factory(threading.Lock)  # one search at a time over the shared stores
+
+    def batcher(self, model: str) -> tuple[str, DynamicBatcher]:
+        """The canonical name and batcher of an embedding model; an unknown one is an UnknownNameError."""
+        from latentstack import get_embedder
+        from latentstack.registry import get_registry
+        from latentstack.sources import list_models
+
+        key = f"embedder:{model}"
+        if key not in self.loaded:
+            reg = get_registry()
+            if model in reg.names("embedder") and not reg.get_class("embedder", model).trainable:
+                emb = get_embedder(model, show_progress=False)
+            elif model in {m.name for m in list_models() if m.installed}:
+                emb = get_embedder(self.embedder, model=model, show_progress=False)
+            else:
+                msg = f"unknown embedding model {model!r}; GET /v1/models lists the ones served"
+                raise UnknownNameError(msg)
+            self.loaded[key] = DynamicBatcher(emb.embed_many, window_s=self.window_s)
+        return model, self.loaded[key]
+
+    def chat_model(self) -> str:
+        """The name chat requests use for the plain generator."""
+        return str(self.generator_options.get("model") or self.generator_instance().config.to_dict().get("model")
+                   or self.generator)
+
+    def generator_instance(self) -> Any:
+        """The generator, built once."""
+        if "generator" not in self.loaded:
+            from latentstack import get_generator
+
+            self.loaded["generator"] = get_generator(self.generator, **self.generator_options)
+        return self.loaded["generator"]
+
+    def adapter_for(self, model: str | None) -> str:
+        """The adapter path a chat ``model`` asks for ('' for none); an unknown name is an UnknownNameError."""
+        base = self.chat_model()
+        if not model or model == base:
+            return ""
+        name = model[len(base) + 1:] if model.startswith(base + "+") else None
+        if name is None or name not in self.adapters:
+            known = ", ".join([base, *(f"{base}+{a}" for a in self.adapters)])
+            msg = f"unknown chat model {model!r}; served: {known}"
+            raise UnknownNameError(msg)
+        return self.adapters[name]
+
+    def collection(self, name: str) -> Any:
+        """A served index, loaded once."""
+        from latentstack.search import Collection
+
+        if name not in self.indexes:
+            msg = f"unknown index {name!r}; served: {', '.join(self.indexes) or 'none'}"
+            raise UnknownNameError(msg)
+        key = f"index:{name}"
+        if key not in self.loaded:
+            self.loaded[key] = Collection.load(self.indexes[name])
+        return self.loaded[key]
+
+    def classifier(self, name: str) -> Any:
+        """A served classifier, loaded once."""
+        from latentstack import load_classifier
+
+        if name not in self.classifiers:
+            msg = f"unknown classifier {name!r}; served: {', '.join(self.classifiers) or 'none'}"
+            raise UnknownNameError(msg)
+        key = f"classifier:{name}"
+        if key not in self.loaded:
+            self.loaded[key] = load_classifier(self.classifiers[name])
+        return self.loaded[key]
+
+    def models(self) -> list[dict[str, Any]]:
+        """What GET /v1/models lists: embedding models, chat models (with adapters), indexes and classifiers."""
+        from latentstack.registry import get_registry
+        from latentstack.sources import list_models
+
+        reg = get_registry()
+        rows = [(n, "embedder") for n in reg.names("embedder") if not reg.get_class("embedder", n).trainable]
+        base = self.chat_model()
+        rows += [(m.name, "embedding model") for m in list_models() if m.installed and m.name != base]
+        rows += [(base, "chat")] + [(f"{base}+{a}", "chat") for a in self.adapters]
+        rows += [(n, "index") for n in self.indexes] + [(n, "classifier") for n in self.classifiers]
+        return [{"id": n, "object": "model", "created": 0, "owned_by": "latentstack", "kind": k} for n, k in rows]

@@ -1,0 +1,91 @@
+"""Running a blocking generator stream on its own thread and reading it from the event loop.
+
+The whole stream runs on one thread (torch's inference mode is per thread), under the
+server's generation lock; pieces cross to the event loop through a queue. The first
+piece is awaited before a response starts, so an error in the request (an empty prompt,
+one over the context window) is still a 4xx, not a broken stream. A client that goes
+away stops the generation at its next piece.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+DONE = object()
+
+
+class FairLock:
+    """A lock taken in arrival order (tickets), so generation requests queue fairly across threads."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.next_ticket = 0
+        self.serving = 0
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        """Wait for this caller's turn; the next one goes when the block ends."""
+        with self.cond:
+            ticket = self.next_ticket
+            self.next_ticket += 1
+            while self.serving != ticket:
+                self.cond.wait()
+        try:
+            yield
+        finally:
+            with self.cond:
+                self.serving += 1
+                self.cond.notify_all()
+
+
+class Pieces:
+    """The pieces of a blocking iterator, produced on a thread, consumed with ``async for``."""
+
+    def __init__(self, make: Callable[[], Iterator[str]], lock: FairLock) -> None:
+        self.make, self.lock = make, lock
+        self.queue: asyncio.Queue[Any] = asyncio.Queue()
+        self.cancelled = threading.Event()
+        self.first: Any = None
+
+    def _produce(self, loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            with self.lock.turn():
+                if not self.cancelled.is_set():  # a client that left while waiting costs nothing
+                    for piece in self.make():
+                        if self.cancelled.is_set():
+                            break
+                        loop.call_soon_threadsafe(self.queue.put_nowait, piece)
+        except Exception as exc:  # handed to the reader, who answers the client
+            loop.call_soon_threadsafe(self.queue.put_nowait, exc)
+        loop.call_soon_threadsafe(self.queue.put_nowait, DONE)
+
+    async def start(self) -> None:
+        """Start the thread and wait for the first piece (raising the stream's error, if that came first)."""
+        loop = asyncio.get_running_loop()
+        threading.Thread(target=self._produce, args=(loop,), daemon=True).start()
+        try:
+            self.first = await self.queue.get()
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
+        if isinstance(self.first, Exception):
+            raise self.first
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        item = self.first
+        try:
+            while item is not DONE:
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+                item = await self.queue.get()
+        finally:
+            self.cancelled.set()
+
+    async def drain(self) -> str:
+        """The whole text."""
+        return "".join([p async for p in self])

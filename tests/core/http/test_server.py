@@ -1,0 +1,164 @@
+"""The HTTP server through real clients: the openai package and httpx, against uvicorn on a free loopback port.
+
+MiniLM embeds (its vectors are compared with `latentstack embed`'s), SmolLM2 chats and
+answers; a TF-IDF classifier classifies. One server serves the module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+
+import httpx
+import numpy as np
+import pytest
+
+from latentstack.errors import ConfigError
+from latentstack.http.app import build_app
+from latentstack.http.run import InThread, check_bind
+from latentstack.http.state import Served
+from latentstack.testing.classifier_contract import TRAIN
+
+from ...conftest import run_cli
+
+DOCS = [("bread", "Bread dough rises because yeast ferments sugars and releases carbon dioxide."),
+        ("volcano", "Volcanoes erupt when magma rises through the crust to the surface."),
+        ("tides", "Tides follow the pull of the moon on the oceans.")]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Served:
+    from latentstack import get_classifier
+    from latentstack.search import Collection, Document
+
+    root = tmp_path_factory.mktemp("http")
+    col = Collection.create(root / "docs", embedder_options={"show_progress": False})
+    col.add_documents([Document(i, t) for i, t in DOCS])
+    col.save()
+    clf = get_classifier("linear", embedder="tfidf")
+    clf.fit([t for t, _ in TRAIN], [lab for _, lab in TRAIN])
+    clf.save(root / "spam")
+    return Served(generator="llm", generator_options={"model": "smollm2-135m-instruct"},
+                  indexes={"docs": root / "docs"}, classifiers={"spam": root / "spam"})
+
+
+@pytest.fixture(scope="module")
+def url(served: Served) -> Iterator[str]:
+    running = InThread(build_app(served))
+    yield running.url
+    running.stop()
+
+
+def test_openai_client_embeds_as_latentstack_embed_does(url: str) -> None:
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{url}/v1", api_key="unused")
+    texts = ["A man is playing a guitar.", "Someone plays an instrument."]
+    got = client.embeddings.create(model="minilm", input=texts)  # the client asks for base64 by default
+    ours = np.array([d.embedding for d in got.data])
+    cli = np.array([json.loads(row) for row in run_cli("-q", "embed", *texts, check=True).stdout.splitlines()])
+    cos = (ours * cli).sum(1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(cli, axis=1)
+    assert ours.shape == (2, 384) and cos.min() >= 0.9999
+    as_floats = client.embeddings.create(model="bert", input=texts[0], encoding_format="float")
+    assert np.allclose(as_floats.data[0].embedding, ours[0], atol=1e-3)
+
+
+def test_openai_client_streams_a_chat_answer(url: str) -> None:
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{url}/v1", api_key="unused")
+    messages = [{"role": "user", "content": "What is the capital of France?"}]
+    stream = client.chat.completions.create(model="smollm2-135m-instruct", messages=messages, max_tokens=12,
+                                            stream=True)
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks)
+    assert len(chunks) > 3 and "Paris" in text and chunks[-1].choices[0].finish_reason in ("stop", "length")
+    whole = client.chat.completions.create(model="smollm2-135m-instruct", messages=messages, max_tokens=12)
+    assert whole.choices[0].message.content == text and whole.usage.completion_tokens > 0
+
+
+def test_search_ask_and_classify_over_http(url: str) -> None:
+    with httpx.Client(base_url=url, timeout=120) as http:
+        hits = http.post("/v1/search", json={"index": "docs", "query": "why does bread rise", "k": 2}).json()["data"]
+        assert hits[0]["doc_id"] == "bread" and len(hits) == 2
+        answer = http.post("/v1/ask", json={"index": "docs", "question": "Why does bread dough rise?", "k": 1}).json()
+        assert answer["passages"] and answer["passages"][0]["doc_id"] == "bread" and answer["answer"]
+        with http.stream("POST", "/v1/ask", json={"index": "docs", "question": "Why does bread dough rise?",
+                                                   "k": 1, "stream": True}) as events:
+            data = [json.loads(line[6:]) for line in events.iter_lines() if line.startswith("data: {")]
+        assert any("token" in e for e in data) and data[-1]["answer"]["answer"] == answer["answer"]
+        labels = http.post("/v1/classify", json={"model": "spam", "input": ["WIN a free prize now", "see you at lunch"]})
+        assert [d["label"] for d in labels.json()["data"]] == ["spam", "ham"]
+        listed = {m["id"]: m["kind"] for m in http.get("/v1/models").json()["data"]}
+        assert listed["minilm"] == "embedding model" and listed["docs"] == "index" and listed["spam"] == "classifier"
+
+
+@pytest.mark.parametrize(("route", "body", "status", "words"), [
+    ("/v1/embeddings", b"{not json", 400, "not valid JSON"),
+    ("/v1/embeddings", {"model": "no-such-model", "input": "x"}, 404, "unknown embedding model"),
+    ("/v1/embeddings", {"model": "minilm", "input": ["x"] * 300}, 400, "at most 256"),
+    ("/v1/embeddings", {"model": "minilm", "input": ""}, 400, "is empty"),
+    ("/v1/embeddings", {"model": "minilm", "input": [1, 2]}, 400, "must be a string"),
+    ("/v1/embeddings", {"model": "minilm", "input": "x" * (2 << 20)}, 413, "over"),
+    ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 100000}, 400,
+     "max_tokens"),
+    ("/v1/chat/completions", {"model": "smollm2-135m-instruct+nope", "messages": [{"role": "user", "content": "x"}]},
+     404, "unknown chat model"),
+    ("/v1/chat/completions", {"messages": "hello"}, 400, "must be a list"),
+    ("/v1/search", {"index": "docs", "query": "bread", "k": 5000}, 400, "'k' must be"),
+    ("/v1/search", {"index": "nope", "query": "bread"}, 404, "unknown index"),
+    ("/v1/classify", {"model": "spam", "input": "x", "extra": True}, 200, ""),
+])
+def test_bad_requests_get_openai_shaped_4xx_and_the_server_keeps_serving(url: str, route: str, body: object,
+                                                                        status: int, words: str) -> None:
+    with httpx.Client(base_url=url, timeout=60) as http:
+        sent = http.post(route, content=body) if isinstance(body, bytes) else http.post(route, json=body)
+        assert sent.status_code == status, sent.text
+        if status >= 400:
+            error = sent.json()["error"]
+            assert words in error["message"] and error["type"]
+        assert http.get("/v1/models").status_code == 200
+
+
+def test_concurrent_embeddings_are_batched_and_match_one_at_a_time(served: Served, url: str) -> None:
+    texts = [f"text number {i} about bread and yeast" for i in range(32)]
+
+    async def all_at_once() -> list[list[float]]:
+        async with httpx.AsyncClient(base_url=url, timeout=120) as http:
+            replies = await asyncio.gather(*(http.post("/v1/embeddings", json={"model": "minilm", "input": t,
+                                                                               "encoding_format": "float"})
+                                             for t in texts))
+        return [r.json()["data"][0]["embedding"] for r in replies]
+
+    _, batcher = served.batcher("minilm")
+    before = batcher.calls
+    together = np.array(asyncio.run(all_at_once()))
+    assert batcher.calls - before < len(texts)  # some requests shared a forward pass
+    with httpx.Client(base_url=url, timeout=60) as http:
+        alone = np.array([http.post("/v1/embeddings", json={"model": "minilm", "input": t, "encoding_format": "float"})
+                          .json()["data"][0]["embedding"] for t in texts[:4]])
+    cos = (together[:4] * alone).sum(1) / np.linalg.norm(together[:4], axis=1) / np.linalg.norm(alone, axis=1)
+    assert cos.min() >= 0.9999
+
+
+def test_api_key_guards_every_route_and_open_binds_need_one(served: Served) -> None:
+    running = InThread(build_app(served, api_key="s3cret"))
+    try:
+        with httpx.Client(base_url=running.url, timeout=30) as http:
+            assert http.get("/v1/models").status_code == 401
+            assert http.get("/v1/models", headers={"Authorization": "Bearer wrong"}).status_code == 401
+            assert http.get("/v1/models", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+            assert http.get("/openapi.json").status_code == 401
+    finally:
+        running.stop()
+    with pytest.raises(ConfigError, match="without --api-key"):
+        check_bind("0.0.0.0", "")
+    check_bind("0.0.0.0", "key")
+    check_bind("127.0.0.1", "")
+    check_bind("localhost", "")
+
+
+def test_openapi_lists_the_routes(url: str) -> None:
+    paths = httpx.get(f"{url}/openapi.json", timeout=30).json()["paths"]
+    assert {"/v1/models", "/v1/embeddings", "/v1/chat/completions", "/v1/search", "/v1/ask", "/v1/classify"} <= set(paths)
