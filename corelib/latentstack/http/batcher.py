@@ -25,14 +25,17 @@ class DynamicBatcher:
         self.embed_fn, self.window_s, self.max_texts = embed, window_s, max_texts
         self.queue: asyncio.Queue[Waiting] | None = None
         self.worker: asyncio.Task[None] | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.calls = 0  # embed_many calls made (tests and the bench read it)
 
     async def embed(self, texts: Sequence[str]) -> np.ndarray:
         """The vectors of ``texts``, (len(texts), dim) float32."""
-        if self.queue is None:
-            self.queue = asyncio.Queue()
-            self.worker = asyncio.create_task(self._run())
-        future: asyncio.Future[np.ndarray] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if self.loop is not loop:  # the queue and its worker belong to one event loop
+            self.loop, self.queue = loop, asyncio.Queue()
+            self.worker = loop.create_task(self._run())
+        assert self.queue is not None
+        future: asyncio.Future[np.ndarray] = loop.create_future()
         await self.queue.put((list(texts), future))
         return await future
 

@@ -39,7 +39,8 @@ def add_routes(app: Any, served: Served) -> None:
             raise bad_request("'encoding_format' must be 'float' or 'base64'", "encoding_format")
         vectors = await batcher.embed(texts)
         data = [{"object": "embedding", "index": i, "embedding": _encode(v, encoding)} for i, v in enumerate(vectors)]
-        return {"object": "list", "data": data, "model": name, "usage": {"prompt_tokens": 0, "total_tokens": 0}}
+        return JSONResponse({"object": "list", "data": data, "model": name,  # plain json.dumps: no per-float encoder
+                             "usage": {"prompt_tokens": 0, "total_tokens": 0}})
 
     @app.post("/v1/chat/completions", summary="OpenAI chat completions, streamed as server-sent events on request")
     async def chat(request: Request) -> Any:
@@ -68,7 +69,7 @@ def _encode(vector: np.ndarray, encoding: str) -> Any:
     """A vector as OpenAI sends it: a list of floats, or base64 of little-endian float32."""
     if encoding == "base64":
         return base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode()
-    return [float(x) for x in vector]
+    return np.asarray(vector, dtype=np.float64).tolist()
 
 
 def _generation(body: dict[str, Any]) -> Any:

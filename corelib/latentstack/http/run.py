@@ -33,18 +33,12 @@ def check_bind(host: str, api_key: str) -> None:
 
 def warm(served: Served) -> None:
     """Load the generator and the served indexes and classifiers now, so the first request does not wait."""
-    gen = served.generator_instance()
-    gen.generate("Hi", _one_token())
+    served.generator_instance()
+    served.batcher(served.embedder)
     for name in served.indexes:
         served.collection(name).search("warm up", k=1)
     for name in served.classifiers:
         served.classifier(name)
-
-
-def _one_token() -> Any:
-    from latentstack.interfaces import GenerationConfig
-
-    return GenerationConfig(max_new_tokens=1)
 
 
 def serve_http(served: Served, *, host: str = "127.0.0.1", port: int = 8000, api_key: str = "",

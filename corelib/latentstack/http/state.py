@@ -19,7 +19,9 @@ class Served:
 
     Embedding ``model`` names are a registered embedder (its default options) or a known
     model name (run by ``embedder``). Chat ``model`` names are the generator's model,
-    optionally ``+ADAPTER`` for an adapter given at start.
+    optionally ``+ADAPTER`` for an adapter given at start. Models load on the event loop's
+    thread the first time they are named (the server warms the generator at start), so two
+    worker threads never import or load at once.
     """
 
     embedder: str = "bert"
@@ -49,6 +51,7 @@ class Served:
             else:
                 msg = f"unknown embedding model {model!r}; GET /v1/models lists the ones served"
                 raise UnknownNameError(msg)
+            emb.embed_many(["warm up"])  # loads the model here, never on two threads at once (imports are not thread-safe)
             self.loaded[key] = DynamicBatcher(emb.embed_many, window_s=self.window_s)
         return model, self.loaded[key]
 
@@ -61,8 +64,11 @@ class Served:
         """The generator, built once."""
         if "generator" not in self.loaded:
             from latentstack import get_generator
+            from latentstack.interfaces import GenerationConfig
 
-            self.loaded["generator"] = get_generator(self.generator, **self.generator_options)
+            gen = get_generator(self.generator, **self.generator_options)
+            gen.generate("Hi", GenerationConfig(max_new_tokens=1))  # loaded now, as the embedders are
+            self.loaded["generator"] = gen
         return self.loaded["generator"]
 
     def adapter_for(self, model: str | None) -> str:
@@ -86,7 +92,9 @@ class Served:
             raise UnknownNameError(msg)
         key = f"index:{name}"
         if key not in self.loaded:
-            self.loaded[key] = Collection.load(self.indexes[name])
+            col = Collection.load(self.indexes[name])
+            col.embedder.embed_many(["warm up"])
+            self.loaded[key] = col
         return self.loaded[key]
 
     def classifier(self, name: str) -> Any:
@@ -98,7 +106,9 @@ class Served:
             raise UnknownNameError(msg)
         key = f"classifier:{name}"
         if key not in self.loaded:
-            self.loaded[key] = load_classifier(self.classifiers[name])
+            clf = load_classifier(self.classifiers[name])
+            clf.predict_proba(["warm up"])
+            self.loaded[key] = clf
         return self.loaded[key]
 
     def models(self) -> list[dict[str, Any]]:

@@ -162,3 +162,18 @@ def test_api_key_guards_every_route_and_open_binds_need_one(served: Served) -> N
 def test_openapi_lists_the_routes(url: str) -> None:
     paths = httpx.get(f"{url}/openapi.json", timeout=30).json()["paths"]
     assert {"/v1/models", "/v1/embeddings", "/v1/chat/completions", "/v1/search", "/v1/ask", "/v1/classify"} <= set(paths)
+
+
+def test_mixed_load_is_served_without_errors(url: str) -> None:
+    """A bounded load test: chats, embeddings and bad requests at once; every good one answers 200, bad ones 4xx."""
+    chat = {"messages": [{"role": "user", "content": "Name a colour."}], "max_tokens": 4}
+
+    async def load() -> list[int]:
+        async with httpx.AsyncClient(base_url=url, timeout=300) as http:
+            calls = [http.post("/v1/chat/completions", json=chat) for _ in range(6)]
+            calls += [http.post("/v1/embeddings", json={"model": "minilm", "input": f"text {i}"}) for i in range(48)]
+            calls += [http.post("/v1/embeddings", content=b"[broken") for _ in range(6)]
+            return [r.status_code for r in await asyncio.gather(*calls)]
+
+    statuses = asyncio.run(load())
+    assert statuses[:54] == [200] * 54 and statuses[54:] == [400] * 6, statuses

@@ -1,0 +1,55 @@
+"""Dynamic batching: requests that wait together share one call, each gets its own rows, errors stay per batch."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from latentstack.http.batcher import DynamicBatcher
+
+
+def fake_embed(calls: list[list[str]]):  # noqa: ANN201 - a test double that records its calls
+    def embed(texts: list[str]) -> np.ndarray:
+        calls.append(list(texts))
+        if "boom" in texts:
+            raise ValueError("boom")
+        return np.array([[float(len(t)), float(i)] for i, t in enumerate(texts)], dtype=np.float32)
+    return embed
+
+
+def test_concurrent_requests_share_calls_and_get_their_own_rows() -> None:
+    calls: list[list[str]] = []
+    batcher = DynamicBatcher(fake_embed(calls), window_s=0.05)
+
+    async def run() -> list[np.ndarray]:
+        return await asyncio.gather(*(batcher.embed(["x" * n] * (n % 3 + 1)) for n in range(1, 11)))
+
+    out = asyncio.run(run())
+    assert len(calls) < 10 and sum(len(c) for c in calls) == sum(n % 3 + 1 for n in range(1, 11))
+    for n, rows in zip(range(1, 11), out, strict=True):
+        assert rows.shape == (n % 3 + 1, 2) and (rows[:, 0] == n).all()
+
+
+def test_without_a_window_each_request_is_its_own_call_and_a_new_loop_works() -> None:
+    calls: list[list[str]] = []
+    batcher = DynamicBatcher(fake_embed(calls), window_s=None)
+
+    async def run() -> list[np.ndarray]:
+        return await asyncio.gather(*(batcher.embed([str(i)]) for i in range(5)))
+
+    asyncio.run(run())
+    asyncio.run(run())  # a second event loop (a restarted server) gets a worker of its own
+    assert len(calls) == 10 and all(len(c) == 1 for c in calls)
+
+
+def test_an_error_fails_its_batch_and_the_worker_goes_on() -> None:
+    batcher = DynamicBatcher(fake_embed([]), window_s=None)
+
+    async def run() -> np.ndarray:
+        with pytest.raises(ValueError, match="boom"):
+            await batcher.embed(["boom"])
+        return await batcher.embed(["fine"])
+
+    assert asyncio.run(run()).shape == (1, 2)
