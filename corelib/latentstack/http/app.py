@@ -13,7 +13,7 @@ import secrets
 from typing import Any
 
 from latentstack.errors import LatentstackError
-from latentstack.http.errors import HttpError, bad_request, from_latentstack
+from latentstack.http.errors import HttpError, from_latentstack
 from latentstack.http.fields import MAX_BODY
 from latentstack.http.state import Served
 
@@ -96,19 +96,3 @@ def _check_size(headers: dict[str, str]) -> None:
     length = headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
         raise HttpError(413, f"the request body is over {MAX_BODY} bytes", code="request_too_large")
-
-
-async def read_json(request: Any) -> dict[str, Any]:
-    """The body as a JSON object, at most MAX_BODY bytes (also when no Content-Length was sent)."""
-    raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_BODY:
-            raise HttpError(413, f"the request body is over {MAX_BODY} bytes", code="request_too_large")
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise bad_request(f"the body is not valid JSON: {exc}") from exc
-    if not isinstance(body, dict):
-        raise bad_request("the body must be a JSON object")
-    return body

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from latentstack.http.errors import bad_request
+from latentstack.http.errors import HttpError, bad_request
 
 MAX_BODY = 1 << 20  # bytes of one request body
 MAX_INPUTS = 256  # texts in one embeddings or classify request
@@ -85,3 +86,19 @@ def stops(body: dict[str, Any]) -> tuple[str, ...]:
     if len(items) > 4 or not all(isinstance(s, str) and s for s in items):
         raise bad_request("'stop' must be a string or a list of up to 4 non-empty strings", "stop")
     return tuple(items)
+
+
+async def read_json(request: Any) -> dict[str, Any]:
+    """The body as a JSON object, at most MAX_BODY bytes (also when no Content-Length was sent)."""
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY:
+            raise HttpError(413, f"the request body is over {MAX_BODY} bytes", code="request_too_large")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise bad_request(f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise bad_request("the body must be a JSON object")
+    return body

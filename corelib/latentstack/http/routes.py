@@ -3,7 +3,6 @@
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations (Request) at definition.
 
 import base64
-import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -14,7 +13,7 @@ import numpy as np
 from latentstack.http import fields as f
 from latentstack.http.errors import bad_request
 from latentstack.http.state import Served
-from latentstack.http.streaming import Pieces
+from latentstack.http.streaming import Pieces, sse
 
 
 def add_routes(app: Any, served: Served) -> None:
@@ -22,7 +21,6 @@ def add_routes(app: Any, served: Served) -> None:
     from fastapi import Request
     from fastapi.responses import JSONResponse
 
-    from latentstack.http.app import read_json
     from latentstack.http.routes_extra import add_extra_routes
 
     @app.get("/v1/models", summary="Embedding models, chat models (with adapters), indexes and classifiers")
@@ -31,7 +29,7 @@ def add_routes(app: Any, served: Served) -> None:
 
     @app.post("/v1/embeddings", summary="OpenAI embeddings: one vector per input text (float or base64)")
     async def embeddings(request: Request) -> Any:
-        body = await read_json(request)
+        body = await f.read_json(request)
         name, batcher = served.batcher(f.field(body, "model", str))
         texts = f.texts(body)
         encoding = f.field(body, "encoding_format", str, "float")
@@ -44,7 +42,7 @@ def add_routes(app: Any, served: Served) -> None:
 
     @app.post("/v1/chat/completions", summary="OpenAI chat completions, streamed as server-sent events on request")
     async def chat(request: Request) -> Any:
-        body = await read_json(request)
+        body = await f.read_json(request)
         model = f.field(body, "model", str, "") or served.chat_model()
         adapter = served.adapter_for(model)
         messages, options = f.messages(body), _generation(body)
@@ -58,7 +56,7 @@ def add_routes(app: Any, served: Served) -> None:
         await pieces.start()
         reply = Reply(model, gen, options.max_new_tokens)
         if f.field(body, "stream", bool, False):
-            return _sse(reply.chunks(pieces))
+            return sse(reply.chunks(pieces))
         text = await pieces.drain()
         return JSONResponse(reply.completion(text, gen.count_prompt_tokens(messages)))
 
@@ -116,15 +114,3 @@ class Reply:
                              "finish_reason": self.finish_reason(text)}],
                 "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": used,
                           "total_tokens": prompt_tokens + used}}
-
-
-def _sse(events: AsyncIterator[dict[str, Any]]) -> Any:
-    """Server-sent events: one ``data:`` line per JSON event, then ``data: [DONE]``."""
-    from fastapi.responses import StreamingResponse
-
-    async def lines() -> AsyncIterator[str]:
-        async for event in events:
-            yield f"data: {json.dumps(event)}\n\n"
-        yield "data: [DONE]\n\n"
-
-    return StreamingResponse(lines(), media_type="text/event-stream")

@@ -8,19 +8,17 @@ from typing import Any
 
 from latentstack.http import fields as f
 from latentstack.http.state import Served
-from latentstack.http.streaming import Pieces
+from latentstack.http.streaming import Pieces, sse
 
 
 def add_extra_routes(app: Any, served: Served) -> None:
     """Attach search, ask and classify to ``app``."""
     from fastapi import Request
 
-    from latentstack.http.app import read_json
-    from latentstack.http.routes import _sse
 
     @app.post("/v1/search", summary="Search a served index: {index, query, k, hybrid, where}")
     async def search(request: Request) -> Any:
-        body = await read_json(request)
+        body = await f.read_json(request)
         collection = served.collection(f.field(body, "index", str))
         query = f.field(body, "query", str)
         k = f.bounded(body, "k", int, 1, f.MAX_K, 10)
@@ -34,7 +32,7 @@ def add_extra_routes(app: Any, served: Served) -> None:
 
     @app.post("/v1/ask", summary="Answer from a served index with citations: {index, question, k, hybrid, stream}")
     async def ask(request: Request) -> Any:
-        body = await read_json(request)
+        body = await f.read_json(request)
         pipeline = _pipeline(served, body)
         question = f.field(body, "question", str)
         answer: dict[str, Any] = {}
@@ -51,13 +49,13 @@ def add_extra_routes(app: Any, served: Served) -> None:
         pieces = Pieces(make, served.gen_lock)
         await pieces.start()
         if f.field(body, "stream", bool, False):
-            return _sse(_ask_events(pieces, answer))
+            return sse(_ask_events(pieces, answer))
         await pieces.drain()
         return answer
 
     @app.post("/v1/classify", summary="Labels and probabilities from a served classifier: {model, input}")
     async def classify(request: Request) -> Any:
-        body = await read_json(request)
+        body = await f.read_json(request)
         clf = served.classifier(f.field(body, "model", str))
         texts = f.texts(body)
         proba = await asyncio.to_thread(clf.predict_proba, texts)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -51,6 +52,13 @@ class Pieces:
         self.cancelled = threading.Event()
         self.first: Any = None
 
+    def _post(self, loop: asyncio.AbstractEventLoop, item: Any) -> None:
+        """Hand an item to the reader's loop; a closed loop means the reader is gone, so generation stops."""
+        try:
+            loop.call_soon_threadsafe(self.queue.put_nowait, item)
+        except RuntimeError:  # the event loop was closed (the server stopped)
+            self.cancelled.set()
+
     def _produce(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
             with self.lock.turn():
@@ -58,10 +66,10 @@ class Pieces:
                     for piece in self.make():
                         if self.cancelled.is_set():
                             break
-                        loop.call_soon_threadsafe(self.queue.put_nowait, piece)
+                        self._post(loop, piece)
         except Exception as exc:  # handed to the reader, who answers the client
-            loop.call_soon_threadsafe(self.queue.put_nowait, exc)
-        loop.call_soon_threadsafe(self.queue.put_nowait, DONE)
+            self._post(loop, exc)
+        self._post(loop, DONE)
 
     async def start(self) -> None:
         """Start the thread and wait for the first piece (raising the stream's error, if that came first)."""
@@ -89,3 +97,15 @@ class Pieces:
     async def drain(self) -> str:
         """The whole text."""
         return "".join([p async for p in self])
+
+
+def sse(events: AsyncIterator[dict[str, Any]]) -> Any:
+    """Server-sent events: one ``data:`` line per JSON event, then ``data: [DONE]``."""
+    from fastapi.responses import StreamingResponse
+
+    async def lines() -> AsyncIterator[str]:
+        async for event in events:
+            yield f"data: {json.dumps(event)}\n\n"
+        yield "data: [DONE]\n\n"
+
+    return StreamingResponse(lines(), media_type="text/event-stream")

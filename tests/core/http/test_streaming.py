@@ -1,0 +1,61 @@
+"""Generation requests take turns in arrival order; a stream's error reaches its reader; pieces cross threads."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from latentstack.errors import InputError
+from latentstack.http.streaming import FairLock, Pieces
+
+
+def test_turns_go_in_arrival_order() -> None:
+    lock, order = FairLock(), []
+    holder = threading.Event()
+
+    def first() -> None:
+        with lock.turn():
+            holder.set()
+            time.sleep(0.2)  # the others queue up meanwhile, in a known order
+            order.append(0)
+
+    def later(i: int) -> None:
+        with lock.turn():
+            order.append(i)
+
+    threads = [threading.Thread(target=first)]
+    threads[0].start()
+    holder.wait()
+    for i in range(1, 6):
+        t = threading.Thread(target=later, args=(i,))
+        t.start()
+        threads.append(t)
+        time.sleep(0.02)
+    for t in threads:
+        t.join()
+    assert order == [0, 1, 2, 3, 4, 5]
+
+
+def test_pieces_arrive_and_an_early_error_is_raised_by_start() -> None:
+    def words() -> Iterator[str]:
+        yield from ["a", "b", "c"]
+
+    def broken() -> Iterator[str]:
+        raise InputError("the prompt is empty")
+        yield ""  # pragma: no cover
+
+    async def run() -> str:
+        lock = FairLock()
+        ok = Pieces(words, lock)
+        await ok.start()
+        text = await ok.drain()
+        bad = Pieces(broken, lock)
+        with pytest.raises(InputError, match="empty"):
+            await bad.start()
+        return text
+
+    assert asyncio.run(run()) == "abc"
