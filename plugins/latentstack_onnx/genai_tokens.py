@@ -30,6 +30,8 @@ class GenaiText:
 
         self.model = model if model is not None else og.Model(str(folder))
         self.tokenizer = og.Tokenizer(self.model)
+        self.stops = stop_ids(folder)
+        self.context = context_length(folder)
 
     def prompt_ids(self, prompt: str | Messages) -> list[int]:
         """The chat-templated prompt's token ids, ready for the answer."""

@@ -84,7 +84,8 @@ class GenaiGenerator(Generator):
     def __init__(self, config: GenaiConfig | None = None) -> None:
         super().__init__(config)
         self.adapter = self.config.adapter
-        self._loaded: dict[Path, Any] = {}
+        self._folders: dict[str, Path] = {}  # adapter -> its export, checked once
+        self._loaded: dict[Path, Any] = {}  # export -> its GenAI model and tokenizer, loaded once
 
     @cached_property
     def _given(self) -> Any:
@@ -97,10 +98,14 @@ class GenaiGenerator(Generator):
         return self._folder_for(self.adapter)
 
     def _folder_for(self, adapter: str) -> Path:
-        if self._given is None:
-            return cached_export(self.config.model, adapter, self.config.precision or DEFAULT_PRECISION)
-        self._check_given(adapter)
-        return Path(self.config.model)
+        if adapter not in self._folders:
+            if self._given is None:
+                folder = cached_export(self.config.model, adapter, self.config.precision or DEFAULT_PRECISION)
+            else:
+                self._check_given(adapter)
+                folder = Path(self.config.model)
+            self._folders[adapter] = folder
+        return self._folders[adapter]
 
     def _check_given(self, adapter: str) -> None:
         """An export folder must hold the adapter and precision asked for."""
@@ -119,7 +124,7 @@ class GenaiGenerator(Generator):
 
     @property
     def text(self) -> Any:
-        """The GenAI model and tokenizer of the current export (loaded once per export)."""
+        """The GenAI model, tokenizer, stop tokens and window of the current export (loaded once per export)."""
         from latentstack.storage import read_manifest
         from latentstack_onnx.genai_tokens import GenaiText
 
@@ -137,9 +142,7 @@ class GenaiGenerator(Generator):
     @property
     def context_window(self) -> int:
         """How many tokens (prompt + answer) the exported model attends to."""
-        from latentstack_onnx.genai_tokens import context_length
-
-        return context_length(self.folder)
+        return int(self.text.context)
 
     def fingerprint(self) -> str:
         """The export's manifest digest."""
@@ -158,7 +161,6 @@ class GenaiGenerator(Generator):
     def stream(self, prompt: str | Messages, options: GenerationConfig | None = None) -> Iterator[str]:
         """Yield the answer as it is decoded; stops at an end token, max_new_tokens or a stop string."""
         from latentstack_onnx.genai_decode import decode_tokens
-        from latentstack_onnx.genai_tokens import stop_ids
 
         options = options or GenerationConfig()
         text = self.text
@@ -168,7 +170,7 @@ class GenaiGenerator(Generator):
                    f"model's context window of {self.context_window} tokens: shorten the prompt or ask for fewer "
                    "new tokens")
             raise InputError(msg)
-        tokens = decode_tokens(text.model, ids, max_new_tokens=options.max_new_tokens, stop_ids=stop_ids(self.folder),
+        tokens = decode_tokens(text.model, ids, max_new_tokens=options.max_new_tokens, stop_ids=text.stops,
                                temperature=options.temperature, top_p=options.top_p, seed=options.seed,
                                repetition_penalty=options.repetition_penalty)
         trimmer = StopTrimmer(options.stop)
