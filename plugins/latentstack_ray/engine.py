@@ -1,0 +1,106 @@
+"""The ``ray`` engine: Ray Data streams the passages through an actor pool, each actor one embedder.
+
+Every actor builds the embedder itself, through the registry, from its registered name
+and config (the plugin, its options and its adapter travel by name, never as a pickled
+model), sets torch's threads to its CPUs, and embeds batch after batch; Ray retries a
+task whose actor died. Rows carry their position, so the vectors come back in the order
+of the texts whatever order the batches finish in, and a missing or repeated position
+is an error rather than a silent gap. Without ``address`` a local Ray instance is
+started with ``workers * cpus_per_worker`` CPUs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+from latentstack.engines import Engine
+from latentstack.errors import LatentstackError
+from latentstack.interfaces.base import Config
+
+
+@attrs.frozen(kw_only=True)
+class RayConfig(Config):
+    """Which cluster, how many embedding actors, and how big their batches are."""
+
+    address: str = ""
+    workers: int = attrs.field(default=2, validator=attrs.validators.ge(1))
+    cpus_per_worker: float = attrs.field(default=1.0, validator=attrs.validators.gt(0))
+    gpus_per_worker: float = attrs.field(default=0.0, validator=attrs.validators.ge(0))
+    batch_size: int = attrs.field(default=64, validator=attrs.validators.ge(1))
+
+
+class EmbedActor:
+    """One worker: builds the embedder once, then embeds batches of rows ``{"i", "text"}``."""
+
+    def __init__(self, embedder: str, options: Mapping[str, Any], threads: int) -> None:
+        import torch
+
+        from latentstack import get_embedder
+
+        torch.set_num_threads(max(1, threads))
+        self.embedder = get_embedder(embedder, **{**options, "show_progress": False})
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        vectors = np.asarray(self.embedder.embed_many(list(batch["text"])), dtype=np.float32)
+        return {"i": batch["i"], "vector": list(vectors)}
+
+
+class RayEngine(Engine):
+    """Embeds on a Ray cluster (a local one by default) with an actor pool of ``workers`` embedders."""
+
+    name = "ray"
+    Config = RayConfig
+    config: RayConfig
+
+    def __init__(self, config: RayConfig | None = None) -> None:
+        super().__init__(config)
+        self.last: dict[str, Any] = {}
+
+    def _connect(self) -> Any:
+        import ray
+
+        if not ray.is_initialized():
+            c = self.config
+            kwargs: dict[str, Any] = {"address": c.address} if c.address else {
+                "num_cpus": max(1, int(round(c.workers * c.cpus_per_worker)))}
+            ray.init(**kwargs, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
+            ray.data.DataContext.get_current().enable_progress_bars = False
+        return ray
+
+    def embed(self, texts: Sequence[str], embedder: str, options: Mapping[str, Any]) -> Any:
+        """The vectors of ``texts`` in their order; every position must come back exactly once."""
+        ray = self._connect()
+        c = self.config
+        start = time.perf_counter()
+        rows = ray.data.from_items([{"i": i, "text": t} for i, t in enumerate(texts)])
+        embedded = rows.map_batches(EmbedActor, batch_size=c.batch_size, concurrency=c.workers,
+                                    num_cpus=c.cpus_per_worker, num_gpus=c.gpus_per_worker or None,
+                                    fn_constructor_kwargs={"embedder": embedder, "options": dict(options),
+                                                           "threads": int(c.cpus_per_worker)})
+        out: np.ndarray | None = None
+        seen = np.zeros(len(texts), dtype=np.int64)
+        for batch in embedded.iter_batches(batch_format="numpy", batch_size=None):
+            vectors = np.stack(batch["vector"]).astype(np.float32)
+            if out is None:
+                out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+            out[batch["i"]] = vectors
+            np.add.at(seen, batch["i"], 1)
+        if out is None or (seen != 1).any():
+            msg = (f"the ray engine got back {int((seen == 1).sum())} of {len(texts)} passages exactly once "
+                   f"({int((seen == 0).sum())} missing, {int((seen > 1).sum())} repeated); nothing was indexed")
+            raise LatentstackError(msg)
+        seconds = time.perf_counter() - start
+        self.last = {"passages": len(texts), "workers": c.workers, "seconds": round(seconds, 2),
+                     "passages_per_s": round(len(texts) / seconds, 1),
+                     "per_worker_per_s": round(len(texts) / seconds / c.workers, 1)}
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """Passages, workers, seconds and throughput of the last ``embed``."""
+        return dict(self.last)
