@@ -20,7 +20,6 @@ import attrs
 import numpy as np
 
 from latentstack.engines import Engine
-from latentstack.errors import LatentstackError
 from latentstack.interfaces.base import Config
 
 
@@ -33,6 +32,9 @@ class RayConfig(Config):
     cpus_per_worker: float = attrs.field(default=1.0, validator=attrs.validators.gt(0))
     gpus_per_worker: float = attrs.field(default=0.0, validator=attrs.validators.ge(0))
     batch_size: int = attrs.field(default=64, validator=attrs.validators.ge(1))
+    #: Passages per shard: each finished shard is written to disk at once, and a rerun with ``resume`` reuses it.
+    shard_size: int = attrs.field(default=4096, validator=attrs.validators.ge(1))
+    resume: bool = False
 
 
 class EmbedActor:
@@ -75,31 +77,38 @@ class RayEngine(Engine):
 
     def embed(self, texts: Sequence[str], embedder: str, options: Mapping[str, Any]) -> Any:
         """The vectors of ``texts`` in their order; every position must come back exactly once."""
-        ray = self._connect()
+        from latentstack_ray.shards import Shards
+
         c = self.config
         start = time.perf_counter()
-        rows = ray.data.from_items([{"i": i, "text": t} for i, t in enumerate(texts)])
-        embedded = rows.map_batches(EmbedActor, batch_size=c.batch_size, concurrency=c.workers,
-                                    num_cpus=c.cpus_per_worker, num_gpus=c.gpus_per_worker or None,
-                                    fn_constructor_kwargs={"embedder": embedder, "options": dict(options),
-                                                           "threads": int(c.cpus_per_worker)})
-        out: np.ndarray | None = None
-        seen = np.zeros(len(texts), dtype=np.int64)
-        for batch in embedded.iter_batches(batch_format="numpy", batch_size=None):
-            vectors = np.stack(batch["vector"]).astype(np.float32)
-            if out is None:
-                out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
-            out[batch["i"]] = vectors
-            np.add.at(seen, batch["i"], 1)
-        if out is None or (seen != 1).any():
-            msg = (f"the ray engine got back {int((seen == 1).sum())} of {len(texts)} passages exactly once "
-                   f"({int((seen == 0).sum())} missing, {int((seen > 1).sum())} repeated); nothing was indexed")
-            raise LatentstackError(msg)
+        shards = Shards.for_job(texts, embedder, options, c.shard_size)
+        todo = shards.missing() if c.resume else shards.all()
+        reused = len(shards.names) - len(todo)
+        if not c.resume:
+            shards.clear()
+        if todo:
+            self._run(texts, embedder, options, shards, todo)
+        out = shards.assemble()
         seconds = time.perf_counter() - start
-        self.last = {"passages": len(texts), "workers": c.workers, "seconds": round(seconds, 2),
-                     "passages_per_s": round(len(texts) / seconds, 1),
-                     "per_worker_per_s": round(len(texts) / seconds / c.workers, 1)}
+        embedded = sum(len(shards.rows(n)) for n in todo)
+        self.last = {"passages": len(texts), "embedded": embedded, "shards": len(shards.names),
+                     "shards_reused": reused, "workers": c.workers, "seconds": round(seconds, 2),
+                     "passages_per_s": round(embedded / seconds, 1) if embedded else 0.0,
+                     "per_worker_per_s": round(embedded / seconds / c.workers, 1) if embedded else 0.0}
         return out
+
+    def _run(self, texts: Sequence[str], embedder: str, options: Mapping[str, Any], shards: Any, todo: list[str]) -> None:
+        """Embed the rows of the shards in ``todo`` on the actor pool; each shard is saved as soon as it is whole."""
+        ray = self._connect()
+        c = self.config
+        items = [{"i": i, "text": texts[i]} for name in todo for i in shards.rows(name)]
+        embedded = ray.data.from_items(items).map_batches(
+            EmbedActor, batch_size=c.batch_size, concurrency=c.workers, num_cpus=c.cpus_per_worker,
+            num_gpus=c.gpus_per_worker or None, max_restarts=-1, max_task_retries=-1,
+            fn_constructor_kwargs={"embedder": embedder, "options": dict(options), "threads": int(c.cpus_per_worker)})
+        for batch in embedded.iter_batches(batch_format="numpy", batch_size=None):
+            shards.take(batch["i"], np.stack(batch["vector"]).astype(np.float32))
+        shards.check_complete(todo)
 
     def summary(self) -> dict[str, Any]:
         """Passages, workers, seconds and throughput of the last ``embed``."""
