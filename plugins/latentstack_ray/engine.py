@@ -106,10 +106,21 @@ class RayEngine(Engine):
             EmbedActor, batch_size=c.batch_size, concurrency=c.workers, num_cpus=c.cpus_per_worker,
             num_gpus=c.gpus_per_worker or None, max_restarts=-1, max_task_retries=-1,
             fn_constructor_kwargs={"embedder": embedder, "options": dict(options), "threads": int(c.cpus_per_worker)})
-        for batch in embedded.iter_batches(batch_format="numpy", batch_size=None):
-            shards.take(batch["i"], np.stack(batch["vector"]).astype(np.float32))
+        with _bar(len(items)) as bar:
+            for batch in embedded.iter_batches(batch_format="numpy", batch_size=None):
+                shards.take(batch["i"], np.stack(batch["vector"]).astype(np.float32))
+                bar.update(len(batch["i"]))
         shards.check_complete(todo)
 
     def summary(self) -> dict[str, Any]:
         """Passages, workers, seconds and throughput of the last ``embed``."""
         return dict(self.last)
+
+
+def _bar(total: int) -> Any:
+    """One progress bar for the whole job: passages embedded (silent under --quiet)."""
+    from tqdm.auto import tqdm
+
+    from latentstack.progress import quiet
+
+    return tqdm(total=total, desc="embedding (ray)", unit="passage", disable=quiet(), leave=False)

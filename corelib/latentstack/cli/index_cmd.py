@@ -48,13 +48,16 @@ def index() -> None:
 @click.option("--no-lexical", is_flag=True, help="Build no lexical index (dense search only).")
 @click.option("--engine", default="local", show_default=True,
               help="Where the passages are embedded: local (this process) or a registered engine such as ray.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Engine workers (embedding actors).")
+@click.option("--address", default=None, help="The engine's cluster to join (default: start a local one).")
+@click.option("--resume", is_flag=True, default=None, help="Reuse the engine's finished shards of this same job.")
 @click.option("--engine-option", "engine_extra", multiple=True, metavar="KEY=VALUE",
-              help="Any option of the engine's config, e.g. workers=2 or address=HOST:PORT (repeatable).")
+              help="Any other option of the engine's config, e.g. batch_size=128 (repeatable).")
 @WAIT
 def build(directory: Path, sources: tuple[str, ...], embedder: str, model: str | None, pooling: str | None,
           emb_extra: tuple[str, ...], chunk: str, window: int, overlap: int, index_spec: str,
-          index_extra: tuple[str, ...], lexical: str, no_lexical: bool, engine: str, engine_extra: tuple[str, ...],
-          wait: float) -> None:
+          index_extra: tuple[str, ...], lexical: str, no_lexical: bool, engine: str, workers: int | None,
+          address: str | None, resume: bool | None, engine_extra: tuple[str, ...], wait: float) -> None:
     """Build a new index in DIRECTORY from documents (replaces an existing one atomically)."""
     from latentstack.interfaces.base import build_config
     from latentstack.search import ChunkConfig, Collection
@@ -62,7 +65,8 @@ def build(directory: Path, sources: tuple[str, ...], embedder: str, model: str |
     from latentstack.storage import check_replaceable
 
     check_replaceable(directory, "collection")  # refuse a folder of the user's files before any work
-    runner = _engine(engine, parse_options(engine_extra, "--engine-option"))
+    runner = _engine(engine, given(workers=workers, address=address, resume=resume)
+                     | parse_options(engine_extra, "--engine-option"))
     docs = list(read_documents(sources))
     if not docs:
         msg = f"no documents found in {', '.join(sources)}"
@@ -92,7 +96,8 @@ def _engine(name: str, options: dict[str, Any]) -> Engine | None:
 
     if name == "local":
         if options:
-            raise click.UsageError("--engine-option sets an engine's options; local embedding takes none")
+            raise click.UsageError("--workers, --address, --resume and --engine-option set an engine's options; "
+                                   "local embedding takes none: add --engine ray (or another engine)")
         return None
     return get_registry().build_as(Engine, name, **options)
 

@@ -85,12 +85,14 @@ def test_a_corpus_trained_embedder_is_refused(engine: RayEngine, tmp_path: Path)
 def test_cli_builds_with_ray_and_search_reads_the_folder(tmp_path: Path) -> None:
     docs = ROOT / "benchmarks" / "demo-docs" / "docs.jsonl"
     done = run_cli("index", "build", str(tmp_path / "idx"), "--from", str(docs), "--engine", "ray",
-                   "--engine-option", "workers=2", check=True)
+                   "--workers", "2", check=True)
     assert "engine ray:" in done.stderr and "indexed" in done.stdout
     hits = run_cli("search", str(tmp_path / "idx"), "why does bread rise", "-k", "1", check=True).stdout
     assert "bread" in hits.lower()
     bad = run_cli("index", "build", str(tmp_path / "x"), "--from", str(docs), "--engine", "nope")
     assert bad.returncode != 0 and "unknown engine 'nope'" in bad.stderr
+    local = run_cli("index", "build", str(tmp_path / "y"), "--from", str(docs), "--workers", "2")
+    assert local.returncode == 2 and "add --engine ray" in local.stderr
 
 
 def test_finished_shards_are_reused_on_resume(engine: RayEngine) -> None:
@@ -154,3 +156,20 @@ def actor_pids() -> list[int]:
         if proc.name.isdigit() and "EmbedActor" in title and "ray::" in title:
             found.append(int(proc.name))
     return found
+
+
+def test_parquet_sources_are_read_like_jsonl(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from latentstack.errors import InputError
+    from latentstack.search.sources import read_documents
+
+    table = pa.table({"id": ["a", "b"], "text": ["Bread rises.", "Tides turn."], "title": ["x", "y"], "lang": ["en", "en"]})
+    pq.write_table(table, tmp_path / "docs.parquet")
+    docs = list(read_documents([tmp_path]))
+    assert [(d.id, d.text, d.title, d.metadata["lang"]) for d in docs] == [("a", "Bread rises.", "x", "en"),
+                                                                          ("b", "Tides turn.", "y", "en")]
+    (tmp_path / "bad.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(InputError, match="not a readable Parquet file"):
+        list(read_documents([tmp_path / "bad.parquet"]))
