@@ -16,3 +16,11 @@ latentstack_requires = {"ray": "latentstack[ray]", "pyarrow": "latentstack[ray]"
 def register_engines(register):  # noqa: ANN001, ANN201 - the hook's callback
     """Register the ``ray`` engine."""
     register(RayEngine)
+
+
+@hookimpl
+def register_bench_suites(register):  # noqa: ANN001, ANN201 - the hook's callback
+    """Add the ``scale`` benchmark suite."""
+    from latentstack_ray.bench_scale import scale
+
+    register(scale)

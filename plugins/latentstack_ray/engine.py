@@ -101,7 +101,9 @@ class RayEngine(Engine):
         """Embed the rows of the shards in ``todo`` on the actor pool; each shard is saved as soon as it is whole."""
         ray = self._connect()
         c = self.config
-        items = [{"i": i, "text": texts[i]} for name in todo for i in shards.rows(name)]
+        # Batches of similar lengths pad little (as the local path sorts by token count); rows keep their position.
+        items = sorted(({"i": i, "text": texts[i]} for name in todo for i in shards.rows(name)),
+                       key=lambda row: len(row["text"]))
         embedded = ray.data.from_items(items).map_batches(
             EmbedActor, batch_size=c.batch_size, concurrency=c.workers, num_cpus=c.cpus_per_worker,
             num_gpus=c.gpus_per_worker or None, max_restarts=-1, max_task_retries=-1,
