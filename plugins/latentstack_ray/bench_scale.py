@@ -68,7 +68,7 @@ def agreement(local: Any, other: Any, questions: list[str]) -> dict[str, float]:
         a = [h.doc_id for h in local.search(q, k=10, hybrid=False)]
         b = [h.doc_id for h in other.search(q, k=10, hybrid=False)]
         same += a == b
-        recall += len(set(a) & set(b)) / max(len(a), 1)
+        recall += len(set(a) & set(b)) / max(len(set(a)), 1)  # a document may rank twice (two chunks)
     return {"same_top10": same / len(questions), "recall_at_10": recall / len(questions)}
 
 

@@ -105,7 +105,8 @@ class RayEngine(Engine):
         items = sorted(({"i": i, "text": texts[i]} for name in todo for i in shards.rows(name)),
                        key=lambda row: len(row["text"]))
         embedded = ray.data.from_items(items).map_batches(
-            EmbedActor, batch_size=c.batch_size, concurrency=c.workers, num_cpus=c.cpus_per_worker,
+            EmbedActor, batch_size=c.batch_size, compute=ray.data.ActorPoolStrategy(size=c.workers),
+            num_cpus=c.cpus_per_worker,
             num_gpus=c.gpus_per_worker or None, max_restarts=-1, max_task_retries=-1,
             fn_constructor_kwargs={"embedder": embedder, "options": dict(options), "threads": int(c.cpus_per_worker)})
         with _bar(len(items)) as bar:
