@@ -92,6 +92,15 @@ def register_model_sources(register: Register) -> None:
 
 
 @hookspec
+def register_engines(register: Register) -> None:
+    """Register Engine classes (``latentstack.engines.Engine``), which embed a collection's passages elsewhere.
+
+    Called once when the registry is built; ``index build --engine NAME`` chooses one.
+    Returns nothing.
+    """
+
+
+@hookspec
 def register_bench_suites(register: Callable[[Any], None]) -> None:
     """Add benchmark suites to ``latentstack bench``.
 

@@ -26,6 +26,7 @@ HOOKS: dict[str, str] = {
     "adapter": "register_adapters",
     "generator": "register_generators",
     "model_source": "register_model_sources",
+    "engine": "register_engines",
 }
 
 
@@ -45,6 +46,10 @@ def _base_for(role: str) -> type:
         from latentstack.sources.base import ModelSource
 
         return ModelSource
+    if role == "engine":
+        from latentstack.engines import Engine
+
+        return Engine
     return ROLES[role]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from latentstack.testing import PluginContract
 
-BUILTINS = ["bench", "bert", "bm25", "faiss", "finetune", "linear", "llm", "lora", "onnx", "sources", "tfidf"]
+BUILTINS = ["bench", "bert", "bm25", "faiss", "finetune", "linear", "llm", "lora", "onnx", "ray", "sources", "tfidf"]
 
 for _name in BUILTINS:  # one test class per plugin, named after it: TestBert, TestBm25, ...
     globals()[f"Test{_name.title()}"] = type(f"Test{_name.title()}", (PluginContract,), {"plugin": _name})

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from latentstack.cli.options import given, parse_options
 from latentstack.errors import InputError
 from latentstack.locks import writer_lock
+
+if TYPE_CHECKING:
+    from latentstack.engines import Engine
 
 DIR = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 WAIT = click.option("--wait", type=click.FloatRange(min=0), default=60.0, show_default=True,
@@ -42,10 +46,18 @@ def index() -> None:
               help="Any option of the index's config (repeatable).")
 @click.option("--lexical", default="bm25", show_default=True, help="Text index for --hybrid search.")
 @click.option("--no-lexical", is_flag=True, help="Build no lexical index (dense search only).")
+@click.option("--engine", default="local", show_default=True,
+              help="Where the passages are embedded: local (this process) or a registered engine such as ray.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Engine workers (embedding actors).")
+@click.option("--address", default=None, help="The engine's cluster to join (default: start a local one).")
+@click.option("--resume", is_flag=True, default=None, help="Reuse the engine's finished shards of this same job.")
+@click.option("--engine-option", "engine_extra", multiple=True, metavar="KEY=VALUE",
+              help="Any other option of the engine's config, e.g. batch_size=128 (repeatable).")
 @WAIT
 def build(directory: Path, sources: tuple[str, ...], embedder: str, model: str | None, pooling: str | None,
           emb_extra: tuple[str, ...], chunk: str, window: int, overlap: int, index_spec: str,
-          index_extra: tuple[str, ...], lexical: str, no_lexical: bool, wait: float) -> None:
+          index_extra: tuple[str, ...], lexical: str, no_lexical: bool, engine: str, workers: int | None,
+          address: str | None, resume: bool | None, engine_extra: tuple[str, ...], wait: float) -> None:
     """Build a new index in DIRECTORY from documents (replaces an existing one atomically)."""
     from latentstack.interfaces.base import build_config
     from latentstack.search import ChunkConfig, Collection
@@ -53,6 +65,8 @@ def build(directory: Path, sources: tuple[str, ...], embedder: str, model: str |
     from latentstack.storage import check_replaceable
 
     check_replaceable(directory, "collection")  # refuse a folder of the user's files before any work
+    runner = _engine(engine, given(workers=workers, address=address, resume=resume)
+                     | parse_options(engine_extra, "--engine-option"))
     docs = list(read_documents(sources))
     if not docs:
         msg = f"no documents found in {', '.join(sources)}"
@@ -63,7 +77,9 @@ def build(directory: Path, sources: tuple[str, ...], embedder: str, model: str |
                             lexical=None if no_lexical else lexical,
                             chunking=build_config(ChunkConfig, {"mode": chunk, "window": window, "overlap": overlap},
                                                   owner="chunking"))
-    counts = col.add_documents(docs)
+    counts = col.add_documents(docs, engine=runner)
+    if runner is not None and runner.summary():
+        click.echo(f"engine {engine}: {runner.summary()}", err=True)
     if counts["chunks"] == 0:
         msg = "every document is empty: nothing to index"
         raise InputError(msg)
@@ -71,6 +87,19 @@ def build(directory: Path, sources: tuple[str, ...], embedder: str, model: str |
         col.save()
     click.echo(f"indexed {counts['documents']} documents as {counts['chunks']} chunks into {directory} "
                f"(index {col.dense.describe() if col.dense is not None else '-'}; skipped {counts['skipped_empty']} empty)")
+
+
+def _engine(name: str, options: dict[str, Any]) -> Engine | None:
+    """None for local embedding, else the registered engine built with its options."""
+    from latentstack.engines import Engine
+    from latentstack.registry import get_registry
+
+    if name == "local":
+        if options:
+            raise click.UsageError("--workers, --address, --resume and --engine-option set an engine's options; "
+                                   "local embedding takes none: add --engine ray (or another engine)")
+        return None
+    return get_registry().build_as(Engine, name, **options)
 
 
 @index.command()

@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from latentstack.engines import Engine
 from latentstack.errors import ConfigError, CorruptFileError, InputError, ModelMismatchError, UnknownNameError
 from latentstack.interfaces import Embedder, Index
 from latentstack.locks import real_path
@@ -181,10 +182,12 @@ class Collection:
             raise ModelMismatchError(msg)
 
     # -- documents --------------------------------------------------------------------
-    def add_documents(self, docs: Iterable[Document]) -> dict[str, int]:
+    def add_documents(self, docs: Iterable[Document], *, engine: Engine | None = None) -> dict[str, int]:
         """Chunk, embed and index documents; an existing id is replaced. Returns counts.
 
         An id given twice in one call follows the same rule: the last one wins.
+        ``engine`` embeds the passages elsewhere (e.g. a Ray cluster) with this collection's
+        embedder, built there from its name and options; None embeds here.
         """
         chunking = ChunkConfig(**self.manifest["chunking"])
         given = list(docs)
@@ -205,16 +208,16 @@ class Collection:
             texts += [c.text for c in chunks]
             metas += [dict(doc.metadata)] * len(chunks)
         if texts:
-            self._index(ids, texts, metas)
+            self._index(ids, texts, metas, engine)
         if empty:
             log(f"skipped {len(empty)} empty document(s): {', '.join(empty[:5])}{' ...' if len(empty) > 5 else ''}")
         return {"documents": len(docs), "chunks": len(texts), "replaced": replaced, "repeated": repeated,
                 "skipped_empty": len(empty)}
 
-    def _index(self, ids: list[int], texts: list[str], metas: list[dict[str, Any]]) -> None:
+    def _index(self, ids: list[int], texts: list[str], metas: list[dict[str, Any]], engine: Engine | None) -> None:
         if self.embedder.trainable and self.embedder.dim == 0:
             self.embedder.fit(texts)
-        vectors = self.embedder.embed_many(texts)
+        vectors = self._embed(texts, engine)
         if self.dense is None:
             from latentstack.registry import get_registry
 
@@ -224,6 +227,22 @@ class Collection:
         self.manifest["index"]["options"] = self.dense.config.to_dict()  # what the index chose (auto) is kept
         if self.lexical is not None:
             self.lexical.add(ids, texts, metas)
+
+    def _embed(self, texts: list[str], engine: Engine | None) -> Any:
+        """The passages' vectors, from the engine when given (checked to be what this embedder gives)."""
+        if engine is None:
+            return self.embedder.embed_many(texts)
+        if self.embedder.trainable:
+            msg = (f"the {self.embedder.name} embedder is trained on the corpus, so it cannot be built on the workers "
+                   "from its options: index it without an engine")
+            raise ConfigError(msg)
+        spec = self.manifest["embedder"]
+        vectors = engine.embed(texts, spec["name"], spec["config"])
+        if getattr(vectors, "shape", None) != (len(texts), self.embedder.dim):
+            msg = (f"engine {engine.name!r} returned vectors of shape {getattr(vectors, 'shape', None)} for "
+                   f"{len(texts)} texts of the {self.embedder.dim}-d {spec['name']} embedder")
+            raise ModelMismatchError(msg)
+        return vectors
 
     def remove_documents(self, doc_ids: Sequence[str]) -> int:
         """Remove documents; they vanish from results at once. Returns how many existed."""

@@ -20,7 +20,7 @@ from latentstack.errors import InputError
 from latentstack.search.store import Document
 from latentstack.textfile import read_text
 
-TEXT_SUFFIXES = (".txt", ".md", ".rst", ".jsonl", ".json")
+TEXT_SUFFIXES = (".txt", ".md", ".rst", ".jsonl", ".json", ".parquet")
 
 
 def _from_record(rec: object, where: str, n: int) -> Document:
@@ -31,6 +31,26 @@ def _from_record(rec: object, where: str, n: int) -> Document:
     meta.update({k: v for k, v in rec.items() if k not in ("id", "text", "title", "metadata")})
     doc_id = rec.get("id")
     return Document(f"{where}#{n}" if doc_id is None else doc_id, rec["text"], str(rec.get("title", "")), meta)
+
+
+def _read_parquet(file: Path) -> Iterator[Document]:
+    """Rows of a Parquet file as records (``text`` required; ``id``, ``title``, other columns metadata), in batches."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        msg = f"reading {file} needs pyarrow: pip install 'latentstack[ray]' (or pyarrow)"
+        raise InputError(msg) from exc
+    try:
+        table = pq.ParquetFile(file)
+        n = 0
+        for batch in table.iter_batches(batch_size=4096):
+            for rec in batch.to_pylist():
+                n += 1
+                yield _from_record(rec, str(file), n)
+    except (OSError, pa.ArrowException) as exc:
+        msg = f"{file} is not a readable Parquet file ({str(exc).splitlines()[0][:200]})"
+        raise InputError(msg) from exc
 
 
 def read_documents(paths: Sequence[str | Path]) -> Iterator[Document]:
@@ -46,6 +66,9 @@ def read_documents(paths: Sequence[str | Path]) -> Iterator[Document]:
 
 
 def _read_file(file: Path) -> Iterator[Document]:
+    if file.suffix == ".parquet":
+        yield from _read_parquet(file)
+        return
     text = read_text(file)
     if file.suffix == ".jsonl":
         for n, line in enumerate(text.splitlines(), start=1):

@@ -1,0 +1,129 @@
+"""The ``ray`` engine: Ray Data streams the passages through an actor pool, each actor one embedder.
+
+Every actor builds the embedder itself, through the registry, from its registered name
+and config (the plugin, its options and its adapter travel by name, never as a pickled
+model), sets torch's threads to its CPUs, and embeds batch after batch; Ray retries a
+task whose actor died. Rows carry their position, so the vectors come back in the order
+of the texts whatever order the batches finish in, and a missing or repeated position
+is an error rather than a silent gap. Without ``address`` a local Ray instance is
+started with ``workers * cpus_per_worker`` CPUs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+from latentstack.engines import Engine
+from latentstack.interfaces.base import Config
+
+
+@attrs.frozen(kw_only=True)
+class RayConfig(Config):
+    """Which cluster, how many embedding actors, and how big their batches are."""
+
+    address: str = ""
+    workers: int = attrs.field(default=2, validator=attrs.validators.ge(1))
+    cpus_per_worker: float = attrs.field(default=1.0, validator=attrs.validators.gt(0))
+    gpus_per_worker: float = attrs.field(default=0.0, validator=attrs.validators.ge(0))
+    batch_size: int = attrs.field(default=64, validator=attrs.validators.ge(1))
+    #: Passages per shard: each finished shard is written to disk at once, and a rerun with ``resume`` reuses it.
+    shard_size: int = attrs.field(default=4096, validator=attrs.validators.ge(1))
+    resume: bool = False
+
+
+class EmbedActor:
+    """One worker: builds the embedder once, then embeds batches of rows ``{"i", "text"}``."""
+
+    def __init__(self, embedder: str, options: Mapping[str, Any], threads: int) -> None:
+        import torch
+
+        from latentstack import get_embedder
+
+        torch.set_num_threads(max(1, threads))
+        self.embedder = get_embedder(embedder, **{**options, "show_progress": False})
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        vectors = np.asarray(self.embedder.embed_many(list(batch["text"])), dtype=np.float32)
+        return {"i": batch["i"], "vector": list(vectors)}
+
+
+class RayEngine(Engine):
+    """Embeds on a Ray cluster (a local one by default) with an actor pool of ``workers`` embedders."""
+
+    name = "ray"
+    Config = RayConfig
+    config: RayConfig
+
+    def __init__(self, config: RayConfig | None = None) -> None:
+        super().__init__(config)
+        self.last: dict[str, Any] = {}
+
+    def _connect(self) -> Any:
+        import ray
+
+        if not ray.is_initialized():
+            c = self.config
+            kwargs: dict[str, Any] = {"address": c.address} if c.address else {
+                "num_cpus": max(1, int(round(c.workers * c.cpus_per_worker)))}
+            ray.init(**kwargs, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
+            ray.data.DataContext.get_current().enable_progress_bars = False
+        return ray
+
+    def embed(self, texts: Sequence[str], embedder: str, options: Mapping[str, Any]) -> Any:
+        """The vectors of ``texts`` in their order; every position must come back exactly once."""
+        from latentstack_ray.shards import Shards
+
+        c = self.config
+        start = time.perf_counter()
+        shards = Shards.for_job(texts, embedder, options, c.shard_size)
+        todo = shards.missing() if c.resume else shards.all()
+        reused = len(shards.names) - len(todo)
+        if not c.resume:
+            shards.clear()
+        if todo:
+            self._run(texts, embedder, options, shards, todo)
+        out = shards.assemble()
+        seconds = time.perf_counter() - start
+        embedded = sum(len(shards.rows(n)) for n in todo)
+        self.last = {"passages": len(texts), "embedded": embedded, "shards": len(shards.names),
+                     "shards_reused": reused, "workers": c.workers, "seconds": round(seconds, 2),
+                     "passages_per_s": round(embedded / seconds, 1) if embedded else 0.0,
+                     "per_worker_per_s": round(embedded / seconds / c.workers, 1) if embedded else 0.0}
+        return out
+
+    def _run(self, texts: Sequence[str], embedder: str, options: Mapping[str, Any], shards: Any, todo: list[str]) -> None:
+        """Embed the rows of the shards in ``todo`` on the actor pool; each shard is saved as soon as it is whole."""
+        ray = self._connect()
+        c = self.config
+        # Batches of similar lengths pad little (as the local path sorts by token count); rows keep their position.
+        items = sorted(({"i": i, "text": texts[i]} for name in todo for i in shards.rows(name)),
+                       key=lambda row: len(row["text"]))
+        embedded = ray.data.from_items(items).map_batches(
+            EmbedActor, batch_size=c.batch_size, compute=ray.data.ActorPoolStrategy(size=c.workers),
+            num_cpus=c.cpus_per_worker,
+            num_gpus=c.gpus_per_worker or None, max_restarts=-1, max_task_retries=-1,
+            fn_constructor_kwargs={"embedder": embedder, "options": dict(options), "threads": int(c.cpus_per_worker)})
+        with _bar(len(items)) as bar:
+            for batch in embedded.iter_batches(batch_format="numpy", batch_size=None):
+                shards.take(batch["i"], np.stack(batch["vector"]).astype(np.float32))
+                bar.update(len(batch["i"]))
+        shards.check_complete(todo)
+
+    def summary(self) -> dict[str, Any]:
+        """Passages, workers, seconds and throughput of the last ``embed``."""
+        return dict(self.last)
+
+
+def _bar(total: int) -> Any:
+    """One progress bar for the whole job: passages embedded (silent under --quiet)."""
+    from tqdm.auto import tqdm
+
+    from latentstack.progress import quiet
+
+    return tqdm(total=total, desc="embedding (ray)", unit="passage", disable=quiet(), leave=False)
