@@ -183,6 +183,28 @@ def test_register_model_sources(tmp_path) -> None:  # noqa: ANN001
     assert reg.get_class("model_source", "toy-source")().resolve("toy-model").path == tmp_path
 
 
+def test_register_engines(tmp_path, tiny_bert_dir) -> None:  # noqa: ANN001
+    """A registered Engine gets the collection's embedder by name and config and embeds its passages, in order."""
+    from latentstack import get_embedder
+    from latentstack.engines import Engine
+    from latentstack.search import Collection, Document
+
+    calls: list[tuple[str, int]] = []
+
+    class Toy(Engine):
+        name = "toy-engine"
+
+        def embed(self, texts, embedder, options):  # noqa: ANN001, ANN201
+            calls.append((embedder, len(texts)))
+            return get_embedder(embedder, **options).embed_many(list(texts))  # built from name and config
+
+    engine = registry_with(register_engines=lambda register: register(Toy)).build_as(Engine, "toy-engine")
+    col = Collection.create(tmp_path / "c", embedder_options={"model": str(tiny_bert_dir), "show_progress": False})
+    col.add_documents([Document("a", "the cat sat on the mat"), Document("b", "stock markets fell")], engine=engine)
+    assert calls == [("bert", 2)]
+    assert col.search("the cat sat on the mat", k=1, hybrid=False)[0].doc_id == "a"
+
+
 def test_register_commands() -> None:
     """A plugin's command joins the CLI and runs."""
     from click.testing import CliRunner
