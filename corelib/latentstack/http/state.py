@@ -84,31 +84,35 @@ class Served:
         return self.adapters[name]
 
     def collection(self, name: str) -> Any:
-        """A served index, loaded once."""
+        """A served index, loaded once (its embedder's model loaded with it)."""
         from latentstack.search import Collection
 
-        if name not in self.indexes:
-            msg = f"unknown index {name!r}; served: {', '.join(self.indexes) or 'none'}"
-            raise UnknownNameError(msg)
-        key = f"index:{name}"
-        if key not in self.loaded:
-            col = Collection.load(self.indexes[name])
+        def load(path: Path) -> Any:
+            col = Collection.load(path)
             col.embedder.embed_many(["warm up"])
-            self.loaded[key] = col
-        return self.loaded[key]
+            return col
+
+        return self._once("index", name, self.indexes, load)
 
     def classifier(self, name: str) -> Any:
-        """A served classifier, loaded once."""
+        """A served classifier, loaded once (its features' model loaded with it)."""
         from latentstack import load_classifier
 
-        if name not in self.classifiers:
-            msg = f"unknown classifier {name!r}; served: {', '.join(self.classifiers) or 'none'}"
-            raise UnknownNameError(msg)
-        key = f"classifier:{name}"
-        if key not in self.loaded:
-            clf = load_classifier(self.classifiers[name])
+        def load(path: Path) -> Any:
+            clf = load_classifier(path)
             clf.predict_proba(["warm up"])
-            self.loaded[key] = clf
+            return clf
+
+        return self._once("classifier", name, self.classifiers, load)
+
+    def _once(self, kind: str, name: str, table: dict[str, Path], load: Any) -> Any:
+        """``load(table[name])`` the first time, the same object after; a name not served is an UnknownNameError."""
+        if name not in table:
+            msg = f"unknown {kind} {name!r}; served: {', '.join(table) or 'none'}"
+            raise UnknownNameError(msg)
+        key = f"{kind}:{name}"
+        if key not in self.loaded:
+            self.loaded[key] = load(table[name])
         return self.loaded[key]
 
     def models(self) -> list[dict[str, Any]]:
