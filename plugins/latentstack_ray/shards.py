@@ -32,11 +32,9 @@ def _digest(*parts: Any) -> str:
 class Shards:
     """The shards of one embedding job and the vectors collected so far."""
 
-    def __init__(self, folder: Path, texts: Sequence[str], size: int) -> None:
-        self.folder, self.texts, self.size = folder, texts, size
-        starts = range(0, len(texts), size)
-        self.names = [f"{_digest(list(texts[s: s + size]))}-{s}" for s in starts]
-        self.start = {name: s for name, s in zip(self.names, starts, strict=True)}
+    def __init__(self, folder: Path, texts: Sequence[str], size: int, names: list[str]) -> None:
+        self.folder, self.texts, self.size, self.names = folder, texts, size, names
+        self.start = {name: i * size for i, name in enumerate(names)}
         self.pending: dict[str, dict[int, np.ndarray]] = {}
 
     @classmethod
@@ -44,8 +42,10 @@ class Shards:
         """The shards of embedding ``texts`` with this embedder and options, in shards of ``size`` passages."""
         from latentstack.sources.base import latentstack_home
 
-        job = _digest(embedder, dict(options), size, len(texts), _digest(list(texts)))
-        return cls(latentstack_home() / "shards" / job, texts, size)
+        # Each shard is named by its texts; the job by the shard names, so every text is hashed once.
+        names = [f"{_digest(list(texts[s: s + size]))}-{s}" for s in range(0, len(texts), size)]
+        job = _digest(embedder, dict(options), size, len(texts), names)
+        return cls(latentstack_home() / "shards" / job, texts, size, names)
 
     def rows(self, name: str) -> range:
         """The positions of a shard's passages."""

@@ -13,7 +13,7 @@ import secrets
 from typing import Any
 
 from latentstack.errors import LatentstackError
-from latentstack.http.errors import HttpError, from_latentstack
+from latentstack.http.errors import HttpError, from_latentstack, too_large
 from latentstack.http.fields import MAX_BODY
 from latentstack.http.state import Served
 
@@ -95,4 +95,4 @@ def _check_auth(headers: dict[str, str], api_key: str) -> None:
 def _check_size(headers: dict[str, str]) -> None:
     length = headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-        raise HttpError(413, f"the request body is over {MAX_BODY} bytes", code="request_too_large")
+        raise too_large(MAX_BODY)

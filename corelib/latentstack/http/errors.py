@@ -41,3 +41,8 @@ def from_latentstack(exc: LatentstackError) -> HttpError:
 def bad_request(message: str, param: str | None = None) -> HttpError:
     """A 400 for a malformed or out-of-bounds field."""
     return HttpError(400, message, param=param)
+
+
+def too_large(limit: int) -> HttpError:
+    """A 413 for a body over ``limit`` bytes (declared by Content-Length, or found while reading)."""
+    return HttpError(413, f"the request body is over {limit} bytes", code="request_too_large")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from latentstack.http.errors import HttpError, bad_request
+from latentstack.http.errors import bad_request, too_large
 
 MAX_BODY = 1 << 20  # bytes of one request body
 MAX_INPUTS = 256  # texts in one embeddings or classify request
@@ -94,7 +94,7 @@ async def read_json(request: Any) -> dict[str, Any]:
     async for chunk in request.stream():
         raw += chunk
         if len(raw) > MAX_BODY:
-            raise HttpError(413, f"the request body is over {MAX_BODY} bytes", code="request_too_large")
+            raise too_large(MAX_BODY)
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
