@@ -165,6 +165,54 @@ class FaissIndex(Index):
             if metadata is not None and metadata[j]:
                 self.meta[lab] = dict(metadata[j])
 
+    # -- building in parts: workers add to copies of the trained empty index, merged here --------
+    def can_build_in_parts(self, n: int) -> bool:
+        """Flat and IVF kinds on the CPU, when the index is still empty (HNSW and Refine cannot merge)."""
+        faiss = _faiss()
+        kind = self._kind or parse(auto_factory(n))
+        gpu = self.config.device != "cpu" and hasattr(faiss, "get_num_gpus") and faiss.get_num_gpus() > 0
+        return self.index is None and not (kind.hnsw or kind.refine or gpu)
+
+    def start_parts(self, vectors: Any) -> bytes:
+        """Create the index for these vectors and train it (IVF: on the same seeded sample as ``add``)."""
+        x = self._as_matrix(vectors)
+        self._create(x.shape[1], len(x))
+        self._train(x)
+        faiss = _faiss()
+        part = faiss.serialize_index(self.index)
+        self.index = faiss.deserialize_index(part)  # the parts' exact classes: merge_from wants the same types
+        return bytes(part)
+
+    @classmethod
+    def fill_part(cls, part: bytes, positions: Any, vectors: Any) -> bytes:
+        """The empty trained index with ``vectors`` added under their positions as labels."""
+        faiss = _faiss()
+        index = faiss.deserialize_index(np.frombuffer(part, dtype=np.uint8))
+        index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(positions, dtype=np.int64))
+        return bytes(faiss.serialize_index(index))
+
+    def merge_parts(self, parts: Sequence[bytes], ids: Sequence[str | int],
+                    metadata: Sequence[Mapping[str, Any]] | None = None) -> None:
+        """Merge the parts' inverted lists (or flat storage) into this index; every position exactly once."""
+        faiss = _faiss()
+        if self.index is None or len(self):
+            msg = "merge_parts needs the index start_parts made, still empty"
+            raise InputError(msg)
+        if len(set(ids)) != len(ids):
+            msg = "ids must be unique within one add"
+            raise InputError(msg)
+        for part in parts:
+            self.index.merge_from(faiss.deserialize_index(np.frombuffer(part, dtype=np.uint8)), 0)
+        if self.index.ntotal != len(ids):
+            msg = f"the merged parts hold {self.index.ntotal} vectors for {len(ids)} ids: a part was lost or repeated"
+            raise InputError(msg)
+        self.next_label = len(ids)
+        for lab, ext in enumerate(ids):
+            self.label_of[ext] = lab
+            self.id_of[lab] = ext
+            if metadata is not None and metadata[lab]:
+                self.meta[lab] = dict(metadata[lab])
+
     def remove(self, ids: Sequence[str | int]) -> int:
         """Remove ids; they are gone from results at once (tombstoned on HNSW/Refine)."""
         labels = [self.label_of.pop(i) for i in ids if i in self.label_of]

@@ -6,7 +6,7 @@ Methods: ``local`` (this process, torch on every core), ``ray-1`` and ``ray-2`` 
 ray engine with one and two single-CPU actors). Each row: seconds to embed and index,
 chunks/s, chunks/s per worker, the ray engine's overhead against ``local`` and, on the
 SQuAD paragraphs, the top-10 agreement and recall@10 of the ray build against the local
-one over the file's first questions (Flat index; MiniLM in float32 on the paragraphs so
+one over the file's first questions (``--index``, Flat by default; MiniLM in float32 on the paragraphs so
 that rounding is the same everywhere, in the default runtime on the repeated corpus).
 """
 
@@ -41,13 +41,13 @@ def corpora(data: str, chunks: int) -> dict[str, Any]:
     return {"paragraphs": paragraphs, "repeated": repeated[:chunks], "questions": [q.text for q in squad.questions]}
 
 
-def build(method: str, docs: list[Any], folder: Path, dtype: str) -> tuple[Any, dict[str, float]]:
+def build(method: str, docs: list[Any], folder: Path, dtype: str, index: str) -> tuple[Any, dict[str, float]]:
     """Index ``docs`` with the method; the collection and its timing."""
     from latentstack.search import Collection
     from latentstack_ray.engine import RayEngine
 
     engine = RayEngine.from_options(workers=WORKERS[method]) if WORKERS[method] else None
-    col = Collection.create(folder, index="Flat", lexical=None,
+    col = Collection.create(folder, index=index, lexical=None,
                             embedder_options={"dtype": dtype, "show_progress": False})
     start = time.perf_counter()
     counts = col.add_documents(docs, engine=engine)
@@ -57,7 +57,7 @@ def build(method: str, docs: list[Any], folder: Path, dtype: str) -> tuple[Any, 
               "chunks_per_s": round(counts["chunks"] / seconds, 1),
               "chunks_per_s_per_worker": round(counts["chunks"] / seconds / workers, 1)}
     if engine is not None:
-        timing["embed_s"] = engine.summary().get("seconds", 0.0)
+        timing |= {f"{stage}_s": s for stage, s in engine.summary()["seconds"].items()}
     return col, timing
 
 
@@ -76,10 +76,13 @@ def agreement(local: Any, other: Any, questions: list[str]) -> dict[str, float]:
 @bench_options("local,ray-1,ray-2")
 @click.option("--chunks", default=100_000, show_default=True, type=click.IntRange(min=1),
               help="Chunks of the repeated corpus.")
+@click.option("--index", "index_spec", default="Flat", show_default=True,
+              help="The dense index of every build (a FAISS factory string such as IVF64,Flat).")
 @click.option("--questions", default=200, show_default=True, type=click.IntRange(min=1),
               help="SQuAD questions that compare the rankings.")
 @suite
-def scale(data: str, methods: str, limit: int | None, seed: int, chunks: int, questions: int) -> BenchReport:
+def scale(data: str, methods: str, limit: int | None, seed: int, chunks: int, index_spec: str,
+          questions: int) -> BenchReport:
     """Seconds, chunks/s (per worker) and ranking agreement of local and ray builds of the same corpora."""
     import ray
 
@@ -88,7 +91,7 @@ def scale(data: str, methods: str, limit: int | None, seed: int, chunks: int, qu
     probe = found["questions"][:questions]
     report = BenchReport("scale", Path(data).name, len(found["repeated"]),
                          params={"chunks": len(found["repeated"]), "paragraphs": len(found["paragraphs"]),
-                                 "questions": len(probe), "index": "Flat",
+                                 "questions": len(probe), "index": index_spec,
                                  "embedder": "bert (MiniLM): float32 on paragraphs, auto on repeated"})
     report.chart = timing_chart("chunks_per_s", "chunks/s")
     root = Path(tempfile.mkdtemp(prefix="latentstack-scale-"))
@@ -98,7 +101,7 @@ def scale(data: str, methods: str, limit: int | None, seed: int, chunks: int, qu
         for method in chosen:
             log(f"bench scale: {method} on {corpus}")
             dtype = "float32" if corpus == "paragraphs" else "auto"  # exact rankings; the default runtime's speed
-            col, timing = build(method, found[corpus], root / f"{corpus}-{method}", dtype)
+            col, timing = build(method, found[corpus], root / f"{corpus}-{method}", dtype, index_spec)
             metrics: dict[str, float] = {}
             if method == "local":
                 baseline[corpus] = timing["seconds"]

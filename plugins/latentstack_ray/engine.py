@@ -1,4 +1,4 @@
-"""The ``ray`` engine: Ray Data streams the passages through an actor pool, each actor one embedder.
+"""The ``ray`` engine: chunking in Ray tasks, embedding in an actor pool, the index built in parts and merged.
 
 Every actor builds the embedder itself, through the registry, from its registered name
 and config (the plugin, its options and its adapter travel by name, never as a pickled
@@ -6,7 +6,9 @@ model), sets torch's threads to its CPUs, and embeds batch after batch; Ray retr
 task whose actor died. Rows carry their position, so the vectors come back in the order
 of the texts whatever order the batches finish in, and a missing or repeated position
 is an error rather than a silent gap. Without ``address`` a local Ray instance is
-started with ``workers * cpus_per_worker`` CPUs.
+started with ``workers * cpus_per_worker`` CPUs. One progress bar follows the job
+through its stages (documents chunked, passages embedded, index parts filled), and
+``summary`` gives the seconds of each.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import attrs
 import numpy as np
 
 from latentstack.engines import Engine
+from latentstack.interfaces import Index
 from latentstack.interfaces.base import Config
+from latentstack.search.chunking import Chunk, ChunkConfig
 
 
 @attrs.frozen(kw_only=True)
@@ -31,10 +35,13 @@ class RayConfig(Config):
     workers: int = attrs.field(default=2, validator=attrs.validators.ge(1))
     cpus_per_worker: float = attrs.field(default=1.0, validator=attrs.validators.gt(0))
     gpus_per_worker: float = attrs.field(default=0.0, validator=attrs.validators.ge(0))
-    batch_size: int = attrs.field(default=64, validator=attrs.validators.ge(1))
+    batch_size: int = attrs.field(default=256, validator=attrs.validators.ge(1))
     #: Passages per shard: each finished shard is written to disk at once, and a rerun with ``resume`` reuses it.
     shard_size: int = attrs.field(default=4096, validator=attrs.validators.ge(1))
     resume: bool = False
+    #: Cut documents in Ray tasks when they hold at least this many characters in all (0: always); below it
+    #: the driver cuts them, as shipping the texts to tasks costs more than cutting them.
+    chunk_in_tasks_from: int = attrs.field(default=64_000_000, validator=attrs.validators.ge(0))
 
 
 class EmbedActor:
@@ -50,7 +57,7 @@ class EmbedActor:
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         vectors = np.asarray(self.embedder.embed_many(list(batch["text"])), dtype=np.float32)
-        return {"i": batch["i"], "vector": list(vectors)}
+        return {"i": batch["i"], "vector": vectors}  # a 2-d array: one tensor column, not an object per row
 
 
 class RayEngine(Engine):
@@ -63,6 +70,8 @@ class RayEngine(Engine):
     def __init__(self, config: RayConfig | None = None) -> None:
         super().__init__(config)
         self.last: dict[str, Any] = {}
+        self.seconds: dict[str, float] = {}
+        self.bar = JobBar()
 
     def _connect(self) -> Any:
         import ray
@@ -73,7 +82,42 @@ class RayEngine(Engine):
                 "num_cpus": max(1, int(round(c.workers * c.cpus_per_worker)))}
             ray.init(**kwargs, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
             ray.data.DataContext.get_current().enable_progress_bars = False
+            logging.getLogger("ray.data").setLevel(logging.WARNING)  # its per-dataset INFO lines are not ours to show
         return ray
+
+    def chunk(self, texts: Sequence[str], config: ChunkConfig) -> list[list[Chunk]]:
+        """Each document's chunks, cut by the core's chunker: in Ray tasks for a large corpus, else here."""
+        from latentstack_ray.stages import chunk_documents
+
+        start = time.perf_counter()
+        self.seconds = {}
+        in_tasks = sum(map(len, texts)) >= self.config.chunk_in_tasks_from
+        if in_tasks:
+            chunks = chunk_documents(self._connect(), texts, config, 2048,
+                                     self.bar.stage("chunking (ray)", len(texts), "doc"))
+        else:
+            chunks = super().chunk(texts, config)
+        self.seconds["chunk"] = round(time.perf_counter() - start, 2)
+        self.last = {"documents": len(texts), "chunked_in_tasks": in_tasks}
+        return chunks
+
+    def build(self, index: Index, ids: Sequence[str | int], vectors: Any,
+              metadata: Sequence[Mapping[str, Any]] | None = None) -> None:
+        """Train on the driver, fill index parts in tasks and merge them; an index that cannot merge adds here."""
+        from latentstack_ray.stages import build_in_parts
+
+        start = time.perf_counter()
+        c = self.config
+        if index.can_build_in_parts(len(ids)):
+            parts = max(c.workers, -(-len(ids) // c.shard_size))
+            made = build_in_parts(self._connect(), index, ids, np.asarray(vectors, dtype=np.float32), metadata,
+                                  parts, c.cpus_per_worker, self.bar.stage("index parts (ray)", parts, "part"))
+            self.last["index_parts"] = made
+        else:
+            index.add(ids, vectors, metadata)
+            self.last["index_parts"] = 0
+        self.bar.close()
+        self.seconds["index"] = round(time.perf_counter() - start, 2)
 
     def embed(self, texts: Sequence[str], embedder: str, options: Mapping[str, Any]) -> Any:
         """The vectors of ``texts`` in their order; every position must come back exactly once."""
@@ -81,6 +125,7 @@ class RayEngine(Engine):
 
         c = self.config
         start = time.perf_counter()
+        self.seconds.pop("embed", None)
         shards = Shards.for_job(texts, embedder, options, c.shard_size)
         todo = shards.missing() if c.resume else shards.all()
         reused = len(shards.names) - len(todo)
@@ -91,8 +136,9 @@ class RayEngine(Engine):
         out = shards.assemble()
         seconds = time.perf_counter() - start
         embedded = sum(len(shards.rows(n)) for n in todo)
-        self.last = {"passages": len(texts), "embedded": embedded, "shards": len(shards.names),
-                     "shards_reused": reused, "workers": c.workers, "seconds": round(seconds, 2),
+        self.seconds["embed"] = round(seconds, 2)
+        self.last |= {"passages": len(texts), "embedded": embedded, "shards": len(shards.names),
+                     "shards_reused": reused, "workers": c.workers,
                      "passages_per_s": round(embedded / seconds, 1) if embedded else 0.0,
                      "per_worker_per_s": round(embedded / seconds / c.workers, 1) if embedded else 0.0}
         return out
@@ -107,23 +153,41 @@ class RayEngine(Engine):
         embedded = ray.data.from_items(items).map_batches(
             EmbedActor, batch_size=c.batch_size, compute=ray.data.ActorPoolStrategy(size=c.workers),
             num_cpus=c.cpus_per_worker,
-            num_gpus=c.gpus_per_worker or None, max_restarts=-1, max_task_retries=-1,
+            num_gpus=c.gpus_per_worker or None,
             fn_constructor_kwargs={"embedder": embedder, "options": dict(options), "threads": int(c.cpus_per_worker)})
-        with _bar(len(items)) as bar:
-            for batch in embedded.iter_batches(batch_format="numpy", batch_size=None):
-                shards.take(batch["i"], np.stack(batch["vector"]).astype(np.float32))
-                bar.update(len(batch["i"]))
+        bar = self.bar.stage("embedding (ray)", len(items), "passage")
+        for batch in embedded.iter_batches(batch_format="numpy", batch_size=None):
+            shards.take(batch["i"], np.asarray(batch["vector"], dtype=np.float32))
+            bar.update(len(batch["i"]))
         shards.check_complete(todo)
 
     def summary(self) -> dict[str, Any]:
-        """Passages, workers, seconds and throughput of the last ``embed``."""
-        return dict(self.last)
+        """Documents, passages, workers, seconds per stage and throughput of the last job."""
+        return {**self.last, "seconds": dict(self.seconds)}
 
 
-def _bar(total: int) -> Any:
-    """One progress bar for the whole job: passages embedded (silent under --quiet)."""
-    from tqdm.auto import tqdm
+class JobBar:
+    """One progress bar for the whole job, reset at each stage (silent under --quiet)."""
 
-    from latentstack.progress import quiet
+    def __init__(self) -> None:
+        self.bar: Any = None
 
-    return tqdm(total=total, desc="embedding (ray)", unit="passage", disable=quiet(), leave=False)
+    def stage(self, desc: str, total: int, unit: str) -> Any:
+        """The bar, now counting ``total`` ``unit`` of the stage ``desc``."""
+        from tqdm.auto import tqdm
+
+        from latentstack.progress import quiet
+
+        if self.bar is None:
+            self.bar = tqdm(total=total, desc=desc, unit=unit, disable=quiet(), leave=False)
+        else:
+            self.bar.reset(total=total)
+            self.bar.set_description(desc)
+            self.bar.unit = unit
+        return self.bar
+
+    def close(self) -> None:
+        """End the job's bar."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

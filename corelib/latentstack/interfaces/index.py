@@ -88,6 +88,25 @@ class Index(Component):
         """The k best hits for one query."""
         return self.search_batch([query] if self.accepts_text else query[None, :], k, where)[0]
 
+    # -- building in parts (optional): an engine's workers fill copies, this index merges them ------
+    def can_build_in_parts(self, n: int) -> bool:
+        """Whether ``n`` vectors, the first this index gets, may be added in parts on workers and merged."""
+        return False
+
+    def start_parts(self, vectors: Any) -> bytes:
+        """Choose and train the index for ``vectors`` (all of the first add); the empty trained index, serialized."""
+        raise NotImplementedError(f"the {self.name} index cannot be built in parts")
+
+    @classmethod
+    def fill_part(cls, part: bytes, positions: Any, vectors: Any) -> bytes:
+        """On a worker: the empty index ``part`` with ``vectors`` added at ``positions`` of the add, serialized."""
+        raise NotImplementedError(f"the {cls.name} index cannot be built in parts")
+
+    def merge_parts(self, parts: Sequence[bytes], ids: Sequence[str | int],
+                    metadata: Sequence[Mapping[str, Any]] | None = None) -> None:
+        """Merge filled parts, which together hold every position of ``ids`` exactly once, into this index."""
+        raise NotImplementedError(f"the {self.name} index cannot be built in parts")
+
     def update(self, ids: Sequence[str | int], items: Any, metadata: Any = None) -> None:
         """Replace the items stored under ids."""
         self.remove(ids)

@@ -24,7 +24,7 @@ from latentstack.interfaces import Embedder, Index
 from latentstack.locks import real_path
 from latentstack.metadata import check_keys
 from latentstack.progress import detail, log, progress
-from latentstack.search.chunking import ChunkConfig, chunk_text
+from latentstack.search.chunking import Chunk, ChunkConfig, chunk_text
 from latentstack.search.fusion import fuse
 from latentstack.search.store import Document, DocumentStore, StoredChunk
 from latentstack.storage import component_dir, read_manifest, reading, write_manifest
@@ -186,7 +186,7 @@ class Collection:
         """Chunk, embed and index documents; an existing id is replaced. Returns counts.
 
         An id given twice in one call follows the same rule: the last one wins.
-        ``engine`` embeds the passages elsewhere (e.g. a Ray cluster) with this collection's
+        ``engine`` chunks, embeds and indexes the passages elsewhere (e.g. a Ray cluster) with this collection's
         embedder, built there from its name and options; None embeds here.
         """
         chunking = ChunkConfig(**self.manifest["chunking"])
@@ -201,8 +201,7 @@ class Collection:
         ids: list[int] = []
         texts: list[str] = []
         metas: list[dict[str, Any]] = []
-        for doc in progress(docs, desc="chunking", unit="doc", enabled=len(docs) > 200):
-            chunks = chunk_text(doc.text, chunking)
+        for doc, chunks in zip(docs, self._chunk(docs, chunking, engine), strict=True):
             new = self.store.add_document(doc, [(c.position, c.start, c.end, c.text) for c in chunks])
             ids += new
             texts += [c.text for c in chunks]
@@ -214,6 +213,14 @@ class Collection:
         return {"documents": len(docs), "chunks": len(texts), "replaced": replaced, "repeated": repeated,
                 "skipped_empty": len(empty)}
 
+    @staticmethod
+    def _chunk(docs: list[Document], chunking: ChunkConfig, engine: Engine | None) -> list[list[Chunk]]:
+        """Each document's chunks, cut by the engine when given."""
+        if engine is not None:
+            return engine.chunk([d.text for d in docs], chunking)
+        return [chunk_text(d.text, chunking) for d in progress(docs, desc="chunking", unit="doc",
+                                                                enabled=len(docs) > 200)]
+
     def _index(self, ids: list[int], texts: list[str], metas: list[dict[str, Any]], engine: Engine | None) -> None:
         if self.embedder.trainable and self.embedder.dim == 0:
             self.embedder.fit(texts)
@@ -223,7 +230,10 @@ class Collection:
 
             spec = self.manifest["index"]
             self.dense = get_registry().build_as(Index, spec["name"], **spec["options"])
-        self.dense.add(ids, vectors, metas)
+        if engine is None:
+            self.dense.add(ids, vectors, metas)
+        else:
+            engine.build(self.dense, ids, vectors, metas)
         self.manifest["index"]["options"] = self.dense.config.to_dict()  # what the index chose (auto) is kept
         if self.lexical is not None:
             self.lexical.add(ids, texts, metas)
