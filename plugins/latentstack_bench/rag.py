@@ -62,10 +62,12 @@ def closed_prepared(q: Question) -> Any:
 
 
 def run_method(method: str, questions: list[Question], pipelines: dict[str, Any], paragraphs: dict[str, Any],
-               answers: list[dict[str, Any]] | None = None, label: str = "") -> MethodResult:
+               answers: list[dict[str, Any]] | None = None, label: str = "",
+               best_of: tuple[int, Any] | None = None) -> MethodResult:
     """Answer every question one way; score answers, citations and speed (each answer appended to ``answers``).
 
-    ``label`` names the result (default: the method), e.g. ``rag+adapter``.
+    ``label`` names the result (default: the method), e.g. ``rag+squad-lora``. ``best_of``
+    (n, reward model) answers with the candidate the reward model prefers.
     """
     label = label or method
     pipeline = pipelines["rag-dense" if method == "rag-dense" else "rag"]
@@ -80,10 +82,15 @@ def run_method(method: str, questions: list[Question], pipelines: dict[str, Any]
             prepared = oracle_prepared(pipeline, paragraphs, q)
         else:
             prepared = pipeline.prepare(q.text)
-        stream = pipeline.answer_stream(prepared)
-        reply = "".join(stream)
-        answer = stream.finish()
-        gen_s += stream.seconds
+        if best_of is not None:
+            answer = pipeline.best_of(prepared, *best_of)
+            reply = answer.reply
+            gen_s += answer.timing["generation_s"]
+        else:
+            stream = pipeline.answer_stream(prepared)
+            reply = "".join(stream)
+            answer = stream.finish()
+            gen_s += stream.seconds
         ret_s += prepared.retrieval_s
         new_tokens += gen.count_tokens(reply) if reply else 0
         if prepared.messages:
@@ -99,6 +106,7 @@ def run_method(method: str, questions: list[Question], pipelines: dict[str, Any]
             "cites_any": float(bool(answer.citations)),
             "model_cited": float(any(c.how == "model" for c in answer.citations)),
             "unknown": float(answer.short.lower().startswith("i don't know")),
+            "answer_words": float(len(answer.short.split())),
         })
         if answers is not None:
             answers.append({"method": label, "question_id": q.id, "question": q.text, "gold": list(q.answers),
@@ -130,9 +138,17 @@ def rag_chart(report: BenchReport, path: Path) -> None:
 @bench_options(DEFAULT)
 @click.option("--generator", "gen_name", default="llm", show_default=True, help="Generator plugin name.")
 @click.option("--model", default="smollm2-135m-instruct", show_default=True, help="Generator model.")
-@click.option("--adapter", default="",
-              help="A LoRA adapter folder: each method runs on the base model and again as METHOD+adapter.")
+@click.option("--adapter", "adapters", multiple=True,
+              help="A LoRA adapter folder (repeatable): each method runs on the base model and again as "
+                   "METHOD+NAME with each adapter switched on.")
 @click.option("--adapter-only", is_flag=True, help="With --adapter, skip the base-model rows.")
+@click.option("--best-of", "best_of", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Also answer with the first adapter as METHOD+NAME+best-of-N: the greedy reply and N-1 samples, "
+                   "the one --reward prefers.")
+@click.option("--reward", "reward_dir", default=None, type=click.Path(exists=True, file_okay=False),
+              help="The reward model (latentstack adapt reward) that picks among the --best-of candidates.")
+@click.option("--retention", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Also report each model's LM loss on this many paragraphs of the other half's articles.")
 @click.option("--dtype", type=click.Choice(["float32", "bfloat16"]), default=None,
               help="Weights' type, for generators that take one (default: the generator's own).")
 @click.option("-g", "--gen-option", "gen_extra", multiple=True, metavar="KEY=VALUE",
@@ -145,17 +161,19 @@ def rag_chart(report: BenchReport, path: Path) -> None:
 @click.option("--answers", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write every answer (question, gold, reply, scores) to this JSONL file.")
 @suite
-def rag(data: str, methods: str, limit: int | None, seed: int, gen_name: str, model: str, adapter: str,
-        adapter_only: bool, dtype: str | None, gen_extra: tuple[str, ...], retriever_model: str, k: int, half: str,
-        answers: Path | None) -> BenchReport:
+def rag(data: str, methods: str, limit: int | None, seed: int, gen_name: str, model: str, adapters: tuple[str, ...],
+        adapter_only: bool, best_of: int, reward_dir: str | None, retention: int, dtype: str | None,
+        gen_extra: tuple[str, ...], retriever_model: str, k: int, half: str, answers: Path | None) -> BenchReport:
     """Exact match and F1 of closed-book, RAG and gold-passage answers on a SQuAD file."""
     from latentstack import get_generator
     from latentstack.cli.options import given, parse_options
     from latentstack.rag import RagConfig, RagPipeline
 
-    if adapter_only and not adapter:
+    if adapter_only and not adapters:
         raise click.UsageError("--adapter-only skips the base-model rows, so it needs --adapter DIR (a LoRA adapter "
                                "folder from `latentstack adapt sft`); without it there would be nothing to run")
+    if (best_of > 1) != (reward_dir is not None) or (reward_dir and not adapters):
+        raise click.UsageError("--best-of N (N > 1) needs --reward DIR and an --adapter, whose rows it adds to")
     chosen = split_methods(methods, METHODS)
     squad = load_squad(data)
     questions = squad.sample(200 if limit is None else limit, seed, half)
@@ -170,19 +188,69 @@ def rag(data: str, methods: str, limit: int | None, seed: int, gen_name: str, mo
     pipelines = {"rag": RagPipeline(collection, gen, config),  # hybrid, as the default
                  "rag-dense": RagPipeline(collection, gen, RagConfig(k=k, hybrid=False, max_new_tokens=48))}
     paragraphs = {p.id: p for p in squad.paragraphs}
+    names = adapter_names(adapters)
     report = BenchReport("rag", Path(data).name, len(questions), chart=rag_chart,
-                         params={"generator": gen_name, **gen.config.to_dict(), "adapter": adapter or "none", "k": k,
-                                 "half": half,
-                                 "seed": seed, "retriever": f"{retriever_model} mean, exact", "max_new_tokens": 48})
+                         params={"generator": gen_name, **gen.config.to_dict(), "adapters": names or "none",
+                                 "k": k, "half": half, "seed": seed, "retriever": f"{retriever_model} mean, exact",
+                                 "max_new_tokens": 48, "best_of": best_of, "reward": reward_dir or "none"})
     rows: list[dict[str, Any]] = []
-    uses = [adapter] if adapter_only else ["", adapter] if adapter else [""]  # "": the base model
+    uses = ([] if adapter_only else [""]) + list(adapters)  # "": the base model
+    reward = None
+    if reward_dir:
+        from latentstack.rewards import RewardModel
+
+        reward = RewardModel.load(reward_dir)
     for use in uses:
         gen.use_adapter(use)
-        report.results += [run_method(m, questions, pipelines, paragraphs, rows, m + ("+adapter" if use else ""))
-                           for m in chosen]
+        suffix = f"+{names[use]}" if use else ""
+        report.results += [run_method(m, questions, pipelines, paragraphs, rows, m + suffix) for m in chosen]
+        if reward is not None and use == adapters[0]:
+            report.results += [run_method(m, questions, pipelines, paragraphs, rows, f"{m}{suffix}+best-of-{best_of}",
+                                          (best_of, reward)) for m in chosen if m != "closed-book"]
+        if retention:
+            report.results.append(retention_row(gen, squad, half, retention, seed, "retention" + suffix))
+    add_paired_gains(report, rows, [f"+{names[a]}" for a in adapters])
     if answers is not None:
         from latentstack.atomic import atomic_file
 
         with atomic_file(answers) as tmp:
             tmp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return report
+
+
+def adapter_names(adapters: tuple[str, ...]) -> dict[str, str]:
+    """Each adapter's row label: its folder's name (a repeated name gets its position)."""
+    names = [Path(a).name or f"adapter{i}" for i, a in enumerate(adapters)]
+    return {a: n if names.count(n) == 1 else f"{n}{i}" for i, (a, n) in enumerate(zip(adapters, names, strict=True))}
+
+
+def retention_row(gen: Any, squad: Squad, half: str, n: int, seed: int, label: str) -> MethodResult:
+    """The model's LM loss on ``n`` paragraphs of the articles the questions do not come from."""
+    import math
+    import random
+
+    other = {"heldout": 0, "tune": 1}.get(half)  # article parity of the other half ("all": every article)
+    pool = [p.text for p in squad.paragraphs if other is None or p.article % 2 == other]
+    texts = random.Random(seed).sample(pool, min(n, len(pool)))
+    loss = gen.text_loss(texts)
+    return MethodResult(label, {"lm_loss": round(loss, 4), "perplexity": round(math.exp(loss), 3)},
+                        {"paragraphs": float(len(texts))})
+
+
+def add_paired_gains(report: BenchReport, rows: list[dict[str, Any]], suffixes: list[str]) -> None:
+    """On each row after the first adapter's, the F1 gain over the first adapter's same method, with a paired
+    bootstrap 95% interval over the questions."""
+    from latentstack.bench.stats import paired_bootstrap
+
+    if not suffixes:
+        return
+    f1: dict[str, dict[str, float]] = {}
+    for r in rows:
+        f1.setdefault(r["method"], {})[r["question_id"]] = r["f1"]
+    for result in report.results:
+        base = result.method.split("+")[0] + suffixes[0]
+        if "+" not in result.method or result.method == base or base not in f1 or result.method not in f1:
+            continue
+        ids = sorted(f1[base])
+        mean, lo, hi = paired_bootstrap([f1[result.method][i] for i in ids], [f1[base][i] for i in ids])
+        result.metrics |= {"f1_gain": round(mean, 4), "f1_gain_lo": round(lo, 4), "f1_gain_hi": round(hi, 4)}

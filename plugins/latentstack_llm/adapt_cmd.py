@@ -1,4 +1,4 @@
-"""``latentstack adapt``: LoRA post-training of the generator (sft), SQuAD SFT data, merge."""
+"""``latentstack adapt``: LoRA post-training of the generator (sft; pairs, reward, dpo), SQuAD SFT data, merge."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from latentstack_llm.prefs_cmd import dpo, pairs, reward
 from latentstack_llm.sft import SAVE_DTYPES, SftConfig
 
 DEFAULTS = SftConfig()  # the one place SFT defaults are written
@@ -98,3 +99,8 @@ def merge(adapter: str, out: Path, model: str) -> None:
         gen.tokenizer.save_pretrained(tmp)
         write_manifest(tmp, kind="model", plugin="llm", data={"base": model, "adapter": str(adapter)})
     click.echo(f"merged {adapter} into {model}; plain model folder at {out}")
+
+
+adapt.add_command(pairs)
+adapt.add_command(reward)
+adapt.add_command(dpo)

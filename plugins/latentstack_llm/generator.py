@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -84,6 +84,26 @@ class LlmGenerator(LocalModel, Generator):
             raise InputError(msg)
         text = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         return self.tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"]
+
+    def text_loss(self, texts: Sequence[str]) -> float:
+        """Mean next-token NLL per token of plain ``texts`` under the active adapter (or the base model)."""
+        import torch
+
+        total, count = 0.0, 0
+        model = self.model
+        with torch.inference_mode(), self.adapters.base_context():
+            for text in texts:
+                ids = self.tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"]
+                ids = ids[:, : self.context_window].to(model.device)
+                if ids.shape[1] < 2:
+                    continue
+                n = ids.shape[1] - 1
+                total += float(model(input_ids=ids, labels=ids).loss) * n
+                count += n
+        if not count:
+            msg = "no text to score: give texts of at least two tokens"
+            raise InputError(msg)
+        return total / count
 
     def check_fits(self, n_prompt: int, max_new_tokens: int) -> None:
         """An InputError when prompt + answer would not fit the context window."""

@@ -55,20 +55,28 @@ def _make_pipeline(directory: Path, gen_name: str, options: dict[str, Any], k: i
 @stacked(RAG_OPTIONS)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (answer, citations, passages).")
 @click.option("--no-server", is_flag=True, help="Load the models here even if a `latentstack serve` is running.")
+@click.option("--best-of", "best_of", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Candidates per question (the greedy reply and N-1 samples); --reward picks one.")
+@click.option("--reward", "reward_dir", default=None, type=click.Path(file_okay=False),
+              help="A reward model folder (latentstack adapt reward) that picks among --best-of candidates.")
 def ask(directory: Path, question: str | None, gen_name: str, model: str | None, adapter: str | None,
         dtype: str | None, gen_extra: tuple[str, ...], stream: bool, k: int, hybrid: bool, min_score: float,
-        as_json: bool, no_server: bool) -> None:
+        as_json: bool, no_server: bool, best_of: int, reward_dir: str | None) -> None:
     """Answer QUESTION from the index in DIRECTORY, citing the passages used.
 
     Without QUESTION, questions are read from standard input, one per line, and answered
     in turn by the same loaded models (start-up is paid once; a blank line is skipped).
     If `latentstack serve DIRECTORY` runs with the same options, it answers instead.
     """
+    if (best_of > 1) != (reward_dir is not None):
+        raise click.UsageError("--best-of N (N > 1) and --reward DIR go together: the reward model picks among "
+                               "the N candidates")
     options = generator_options(model, adapter, dtype, gen_extra)
-    answerer = None if no_server else _server_answerer(directory, _settings(gen_name, options, k, hybrid, min_score))
+    local = no_server or reward_dir is not None  # the server answers greedily, one reply per question
+    answerer = None if local else _server_answerer(directory, _settings(gen_name, options, k, hybrid, min_score))
     if answerer is None:
         pipeline = _make_pipeline(directory, gen_name, options, k, hybrid, min_score)(None)
-        answerer = _local_answerer(pipeline)
+        answerer = _local_answerer(pipeline) if reward_dir is None else _best_of_answerer(pipeline, best_of, reward_dir)
     for q in [question] if question is not None else _questions():
         try:
             _answer(answerer, q, stream=stream, as_json=as_json, min_score=min_score)
@@ -193,6 +201,18 @@ def _local_answerer(pipeline: Any) -> Answerer:
     def answer(question: str) -> tuple[Iterator[str], Callable[[], dict[str, Any]]]:
         stream = pipeline.answer_stream(pipeline.prepare(question))
         return iter(stream), lambda: stream.finish().to_dict()
+    return answer
+
+
+def _best_of_answerer(pipeline: Any, n: int, reward_dir: str) -> Answerer:
+    """Answer with the candidate a reward model prefers (shown whole once chosen)."""
+    from latentstack.rewards import RewardModel
+
+    reward = RewardModel.load(reward_dir)
+
+    def answer(question: str) -> tuple[Iterator[str], Callable[[], dict[str, Any]]]:
+        chosen = pipeline.best_of(pipeline.prepare(question), n, reward)
+        return iter([chosen.reply]), chosen.to_dict
     return answer
 
 

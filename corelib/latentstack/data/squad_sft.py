@@ -10,8 +10,40 @@ from __future__ import annotations
 
 import random
 
+import attrs
+
 from latentstack.data.squad import Squad
 from latentstack.rag.prompt import Passage, build_messages
+
+
+@attrs.frozen
+class RagItem:
+    """A RAG prompt over SQuAD passages, with what a judge needs: the gold answers and the gold passage's number."""
+
+    question: str
+    messages: list[dict[str, str]]
+    answers: tuple[str, ...]
+    gold: int
+
+
+def squad_rag_items(squad: Squad, *, half: str = "tune", limit: int = 400, seed: int = 0,
+                    passages: int = 3) -> list[RagItem]:
+    """Prompts like ``ask``'s: the gold paragraph among up to ``passages - 1`` others of its article, shuffled."""
+    rng = random.Random(seed)
+    paragraphs = {p.id: p for p in squad.paragraphs}
+    by_article: dict[int, list[str]] = {}
+    for p in squad.paragraphs:
+        by_article.setdefault(p.article, []).append(p.id)
+    questions = squad.sample(None, seed, half)
+    rng.shuffle(questions)
+    out = []
+    for q in questions[:limit]:
+        others = [pid for pid in by_article[q.article] if pid != q.paragraph]
+        chosen = [q.paragraph, *rng.sample(others, min(len(others), passages - 1))]
+        rng.shuffle(chosen)
+        numbered = [Passage(i + 1, paragraphs[pid].text, pid, paragraphs[pid].title) for i, pid in enumerate(chosen)]
+        out.append(RagItem(q.text, build_messages(q.text, numbered), q.answers, chosen.index(q.paragraph) + 1))
+    return out
 
 
 def squad_sft_examples(squad: Squad, *, half: str = "tune", limit: int = 400, seed: int = 0,

@@ -86,6 +86,15 @@ class Generator(Component):
             msg = f"generator {self.name!r} takes no adapters; use one that does (llm)"
             raise ConfigError(msg)
 
+    def text_loss(self, texts: Sequence[str]) -> float:
+        """Mean negative log-likelihood per token of plain ``texts`` (no chat markup), in nats.
+
+        How well the model still predicts ordinary text: post-training benchmarks report it
+        to show what each step cost the pre-trained model. The default raises ConfigError.
+        """
+        msg = f"generator {self.name!r} cannot score text; use one that can (llm)"
+        raise ConfigError(msg)
+
     def generate(self, prompt: str | Messages, options: GenerationConfig | None = None) -> str:
         """The whole answer at once."""
         return "".join(self.stream(prompt, options))

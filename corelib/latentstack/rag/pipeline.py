@@ -124,6 +124,26 @@ class RagPipeline:
         return RagAnswer(prepared.question, answer, short, reply, citations, prepared.passages,
                          prepared.relevant, prepared.top_score, timing)
 
+    def best_of(self, prepared: Prepared, n: int, reward: Any, temperature: float = 0.7) -> RagAnswer:
+        """The reply a reward model prefers among the greedy reply and ``n - 1`` samples (seeds 0, 1, ...).
+
+        ``reward`` has ``score(prompts, replies) -> array`` (``latentstack.rewards.RewardModel``).
+        Keeping the greedy reply among the candidates means the reward model can only
+        move away from it when it prefers another.
+        """
+        if n < 1:
+            msg = f"best-of needs at least one candidate, got {n}"
+            raise InputError(msg)
+        if not prepared.relevant:
+            return self.finish(prepared, UNKNOWN)
+        start = time.perf_counter()
+        greedy = self.options()
+        options = [greedy] + [attrs.evolve(greedy, temperature=temperature, top_p=0.95, seed=s) for s in range(n - 1)]
+        replies = [self.generator.generate(prepared.messages, o) for o in options]
+        scores = reward.score([prepared.messages] * n, replies)
+        best = max(range(n), key=lambda i: float(scores[i]))
+        return self.finish(prepared, replies[best], time.perf_counter() - start)
+
     def answer_stream(self, prepared: Prepared) -> AnswerStream:
         """The reply to ``prepared`` as it is written; its ``finish()`` then gives the cited answer."""
         return AnswerStream(self, prepared)

@@ -144,17 +144,26 @@ def test_rag_suite_with_adapter_runs_base_and_adapter_side_by_side(tmp_path: Pat
                 for i in range(8)]
     train_sft(LlmGenerator.from_options(model=str(tiny_llama_dir)), examples, tmp_path / "ad",
               SftConfig(rank=4, epochs=3, lr=5e-2, batch_size=2))
+    train_sft(LlmGenerator.from_options(model=str(tiny_llama_dir)), examples, tmp_path / "ad2",
+              SftConfig(rank=4, epochs=1, lr=1e-2, batch_size=2, seed=1))
     data = tmp_path / "squad.json"
     data.write_text(json.dumps(SQUAD))
     common = ["-q", "bench", "rag", "--data", str(data), "--model", str(tiny_llama_dir), "--retriever-model",
               str(tiny_bert_dir), "--methods", "oracle", "--adapter", str(tmp_path / "ad"), "--json", "--out",
               str(tmp_path)]
-    out = run_cli(*common, "--answers", str(tmp_path / "answers.jsonl"), check=True)
+    out = run_cli(*common, "--adapter", str(tmp_path / "ad2"), "--retention", "2", "--answers",
+                  str(tmp_path / "answers.jsonl"), check=True)
     obj = json.loads(out.stdout)
-    assert [r["method"] for r in obj["results"]] == ["oracle", "oracle+adapter"]
+    methods = [r["method"] for r in obj["results"]]
+    assert methods == ["oracle", "retention", "oracle+ad", "retention+ad", "oracle+ad2", "retention+ad2"]
     answers = [json.loads(line) for line in (tmp_path / "answers.jsonl").read_text().splitlines()]
-    replies = {m: [a["reply"] for a in answers if a["method"] == m] for m in ("oracle", "oracle+adapter")}
-    assert replies["oracle"] != replies["oracle+adapter"]  # the adapter really was switched on for its rows
+    replies = {m: [a["reply"] for a in answers if a["method"] == m] for m in ("oracle", "oracle+ad")}
+    assert replies["oracle"] != replies["oracle+ad"]  # the adapter really was switched on for its rows
+    rows = dict(zip(methods, obj["results"], strict=True))
+    gain = rows["oracle+ad2"]["metrics"]
+    assert gain["f1_gain_lo"] <= gain["f1_gain"] <= gain["f1_gain_hi"]
+    assert abs(gain["f1_gain"] - (gain["f1"] - rows["oracle+ad"]["metrics"]["f1"])) < 1e-3
+    assert rows["retention"]["metrics"]["lm_loss"] != rows["retention+ad"]["metrics"]["lm_loss"]
     only = json.loads(run_cli(*common, "--adapter-only", check=True).stdout)
-    assert [r["method"] for r in only["results"]] == ["oracle+adapter"]
-    assert only["results"][0]["metrics"] == obj["results"][1]["metrics"]
+    assert [r["method"] for r in only["results"]] == ["oracle+ad"]
+    assert only["results"][0]["metrics"] == rows["oracle+ad"]["metrics"]

@@ -100,3 +100,40 @@ def test_generate_cli_streams_and_reports_missing_models(tiny_llama_dir: Path) -
     assert out.exit_code == 0, out.output
     out = runner.invoke(cli, ["-q", "generate", "hi", "--model", "no-such-llm"])
     assert out.exit_code != 0 and "no-such-llm" in out.output
+
+
+def fitted_reward(tiny_bert_dir: Path, folder: Path) -> Path:
+    """A reward model fitted on pairs whose chosen reply quotes its cited passage (tiny BERT features)."""
+    from latentstack.data.prefs import Pair
+    from latentstack.rewards import RewardModel
+
+    pairs = [Pair([{"role": "user", "content": f"Passages:\n\n[1] the cat {i} sat on mat {i}\n\nQuestion: where {i}?"}],
+                  f"mat {i} [1]", f"purple {i * 7} clouds") for i in range(12)]
+    RewardModel.fit(pairs, embedder="bert", embedder_options={"model": str(tiny_bert_dir)}).save(folder)
+    return folder
+
+
+def test_best_of_returns_the_candidate_the_reward_model_prefers(index_dir: Path, tiny_llama_dir: Path,
+                                                                tiny_bert_dir: Path, tmp_path: Path) -> None:
+    from latentstack.interfaces import GenerationConfig
+    from latentstack.rewards import RewardModel
+
+    reward = RewardModel.load(fitted_reward(tiny_bert_dir, tmp_path / "rm"))
+    p = pipeline(index_dir, tiny_llama_dir, k=2, min_score=-1.0)
+    prepared = p.prepare("where did the cat sit?")
+    chosen = p.best_of(prepared, 4, reward, temperature=1.5)
+    greedy = p.options()
+    candidates = [p.generator.generate(prepared.messages, o) for o in
+                  [greedy] + [GenerationConfig(max_new_tokens=12, stop=("\n\n",), temperature=1.5, top_p=0.95, seed=s)
+                              for s in range(3)]]
+    scores = reward.score([prepared.messages] * 4, candidates)
+    assert chosen.reply == candidates[int(scores.argmax())] and len(set(candidates)) > 1
+    with pytest.raises(InputError, match="at least one candidate"):
+        p.best_of(prepared, 0, reward)
+    runner = CliRunner()
+    done = runner.invoke(cli, ["ask", str(index_dir), "where did the cat sit?", "--model", str(tiny_llama_dir),
+                               "--best-of", "3", "--reward", str(tmp_path / "rm"), "--min-score", "-1", "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output.strip().splitlines()[-1])["reply"] in done.output
+    bad = runner.invoke(cli, ["ask", str(index_dir), "q", "--best-of", "3"])
+    assert bad.exit_code == 2 and "--reward" in bad.output

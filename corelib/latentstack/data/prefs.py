@@ -1,0 +1,98 @@
+"""Preference pairs in TRL's format: one ``{"prompt", "chosen", "rejected"}`` object per JSONL line.
+
+The prompt is chat messages (conversational form) or a string (plain form); chosen and
+rejected are the assistant's replies, as a one-message list ``[{"role": "assistant",
+"content": ...}]`` or a string. Other keys (the judge's scores) are kept but unused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from latentstack.data.sft import Messages
+from latentstack.errors import InputError
+from latentstack.textfile import read_text
+
+
+@attrs.frozen
+class Pair:
+    """A prompt (chat messages) and two replies, the first preferred."""
+
+    prompt: Messages
+    chosen: str
+    rejected: str
+
+    def to_json(self, **extra: Any) -> dict[str, Any]:
+        """TRL's conversational form, with any extra keys."""
+        return {"prompt": self.prompt, "chosen": [{"role": "assistant", "content": self.chosen}],
+                "rejected": [{"role": "assistant", "content": self.rejected}], **extra}
+
+
+def _prompt(value: object, where: str) -> Messages:
+    if isinstance(value, str) and value.strip():
+        return [{"role": "user", "content": value}]
+    if not isinstance(value, list) or not value or not all(
+            isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str) for m in value):
+        msg = f"{where}: 'prompt' must be a non-empty string or a list of {{role, content}} messages"
+        raise InputError(msg)
+    return [{"role": m["role"], "content": m["content"]} for m in value]
+
+
+def _reply(value: object, key: str, where: str) -> str:
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict) \
+            and value[0].get("role") == "assistant":
+        value = value[0].get("content")
+    if not isinstance(value, str) or not value.strip():
+        msg = (f"{where}: {key!r} must be a non-empty string or one assistant message "
+               '[{"role": "assistant", "content": ...}]')
+        raise InputError(msg)
+    return value
+
+
+def to_pair(row: object, where: str) -> Pair:
+    """One JSONL row as a Pair; a malformed row is an InputError naming ``where``."""
+    if not isinstance(row, dict) or not {"prompt", "chosen", "rejected"} <= row.keys():
+        msg = f"{where}: each line needs 'prompt', 'chosen' and 'rejected'"
+        raise InputError(msg)
+    pair = Pair(_prompt(row["prompt"], where), _reply(row["chosen"], "chosen", where),
+                _reply(row["rejected"], "rejected", where))
+    if pair.chosen == pair.rejected:
+        msg = f"{where}: 'chosen' and 'rejected' are the same reply, so they say nothing about a preference"
+        raise InputError(msg)
+    return pair
+
+
+def load_pairs(path: str | Path) -> list[Pair]:
+    """Read a preference JSONL file; a bad line is an InputError naming the line."""
+    path = Path(path)
+    out = []
+    for n, line in enumerate(read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            msg = f"{path}:{n}: not valid JSON ({exc})"
+            raise InputError(msg) from exc
+        out.append(to_pair(row, f"{path}:{n}"))
+    if not out:
+        msg = f"{path} holds no preference pairs"
+        raise InputError(msg)
+    return out
+
+
+def split_pairs(pairs: Sequence[Pair], heldout: float, seed: int) -> tuple[list[Pair], list[Pair]]:
+    """Train and held-out pairs, split by prompt (a prompt's pairs stay together), seeded."""
+    import random
+
+    prompts = sorted({json.dumps(p.prompt) for p in pairs})
+    random.Random(seed).shuffle(prompts)
+    cut = set(prompts[: max(1, round(len(prompts) * heldout))] if heldout > 0 and len(prompts) > 1 else [])
+    train = [p for p in pairs if json.dumps(p.prompt) not in cut]
+    held = [p for p in pairs if json.dumps(p.prompt) in cut]
+    return train, held

@@ -1,0 +1,125 @@
+"""``latentstack adapt pairs | reward | dpo``: preference data, a reward model, and DPO on a LoRA adapter."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from latentstack_llm.dpo import DpoConfig
+from latentstack_llm.dpo_loss import LOSSES
+from latentstack_llm.pairs import SampleConfig
+from latentstack_llm.sft import SAVE_DTYPES
+
+SAMPLING = SampleConfig()
+
+
+@click.command()
+@click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="SQuAD JSON (prompts from its tune half) or SFT JSONL (RAG prompt -> 'answer [n]').")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Pairs JSONL to write.")
+@click.option("--adapter", default="", help="The policy's LoRA adapter (the SFT adapter); none: the base model.")
+@click.option("--model", default="smollm2-135m-instruct", show_default=True)
+@click.option("--samples", "k", default=SAMPLING.samples, show_default=True, type=click.IntRange(min=2),
+              help="Answers sampled per prompt.")
+@click.option("--temperature", default=SAMPLING.temperature, show_default=True, type=click.FloatRange(min=0.01))
+@click.option("--top-p", default=SAMPLING.top_p, show_default=True, type=click.FloatRange(0.01, 1.0))
+@click.option("--max-new-tokens", default=SAMPLING.max_new_tokens, show_default=True, type=click.IntRange(min=1))
+@click.option("--limit", default=400, show_default=True, type=click.IntRange(min=1), help="Prompts to sample.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--judge", default="squad", show_default=True,
+              help="'squad' (answer F1 + citing the gold passage) or a reward model folder (adapt reward).")
+@click.option("--cite-weight", default=0.5, show_default=True, type=click.FloatRange(min=0),
+              help="What citing the gold passage adds to the squad judge's F1.")
+def pairs(data: str, out: Path, adapter: str, model: str, k: int, temperature: float, top_p: float,
+          max_new_tokens: int, limit: int, seed: int, judge: str, cite_weight: float) -> None:
+    """Sample K answers per prompt from the policy, judge them, write best/worst pairs in TRL's format."""
+    from latentstack.atomic import atomic_file
+    from latentstack_llm.generator import LlmGenerator
+    from latentstack_llm.pairs import build_pairs, load_items, reward_judge, squad_judge
+
+    items = load_items(data, limit=limit, seed=seed)
+    scorer = squad_judge(cite_weight) if judge == "squad" else reward_judge(judge)
+    config = SampleConfig(samples=k, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed)
+    gen = LlmGenerator.from_options(model=model, adapter=adapter)
+    built = build_pairs(gen, items, scorer, config)
+    sampling = {"samples": k, "temperature": temperature, "top_p": top_p, "seed": seed, "judge": judge,
+                "policy": gen.fingerprint()}
+    with atomic_file(out) as tmp:
+        tmp.write_text("".join(json.dumps({**row, "sampling": sampling}) + "\n" for row in built["rows"]),
+                       encoding="utf-8")
+    click.echo(f"wrote {len(built['rows'])} pairs from {built['prompts']} prompts to {out} "
+               f"({built['seconds']} s; mean best-worst score gap {built['mean_spread']})")
+
+
+@click.command()
+@click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False), help="Pairs JSONL (adapt pairs).")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Reward model folder.")
+@click.option("--embedder", default="bert", show_default=True, help="The registered embedder of the features.")
+@click.option("-e", "--embedder-option", "emb_extra", multiple=True, metavar="KEY=VALUE",
+              help="An option of the embedder's config (repeatable), e.g. -e model=minilm.")
+@click.option("--heldout", default=0.2, show_default=True, type=click.FloatRange(0.0, 0.9),
+              help="Share of prompts whose pairs are held out to report pair accuracy.")
+@click.option("--seed", default=0, show_default=True)
+def reward(data: str, out: Path, embedder: str, emb_extra: tuple[str, ...], heldout: float, seed: int) -> None:
+    """Fit a Bradley-Terry reward model on embedder features; report pair accuracy on held-out pairs."""
+    from latentstack.cli.options import parse_options
+    from latentstack.data.prefs import load_pairs, split_pairs
+    from latentstack.rewards import RewardModel
+    from latentstack.storage import check_replaceable
+
+    check_replaceable(out, "reward")
+    train, held = split_pairs(load_pairs(data), heldout, seed)
+    model = RewardModel.fit(train, embedder=embedder, embedder_options=parse_options(emb_extra), seed=seed)
+    if held:
+        model.report["heldout_pairs"] = len(held)
+        model.report["heldout_pair_accuracy"] = round(model.pair_accuracy(held), 4)
+    model.save(out)
+    click.echo(f"reward model saved to {out}: {json.dumps(model.report)}")
+
+
+DPO = DpoConfig()
+
+
+@click.command()
+@click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False), help="Pairs JSONL (adapt pairs).")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Adapter folder.")
+@click.option("--init-adapter", default="", type=click.Path(file_okay=False),
+              help="Start from this adapter (the SFT adapter), which is also the reference; none: a fresh adapter.")
+@click.option("--reference-adapter", default="", type=click.Path(file_okay=False),
+              help="The reference policy when it is not the starting one (resuming from a DPO checkpoint).")
+@click.option("--model", default="smollm2-135m-instruct", show_default=True)
+@click.option("--beta", default=DPO.beta, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="The KL leash: larger keeps the policy nearer the reference.")
+@click.option("--loss", type=click.Choice(LOSSES), default=DPO.loss, show_default=True)
+@click.option("--epochs", default=DPO.epochs, show_default=True, type=click.IntRange(min=1))
+@click.option("--steps", default=DPO.steps, show_default=True, type=click.IntRange(min=0),
+              help="Optimiser steps (0: every batch of every epoch).")
+@click.option("--lr", default=DPO.lr, show_default=True, type=click.FloatRange(min=0, min_open=True))
+@click.option("--batch-size", default=DPO.batch_size, show_default=True, type=click.IntRange(min=1),
+              help="Pairs per step.")
+@click.option("--rank", default=DPO.rank, show_default=True, type=click.IntRange(min=1), help="A fresh adapter's rank.")
+@click.option("--heldout", default=DPO.heldout, show_default=True, type=click.FloatRange(0.0, 0.9),
+              help="Share of prompts held out for the eval_ metrics and the KL estimate.")
+@click.option("--log-every", default=DPO.log_every, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=DPO.seed, show_default=True)
+@click.option("--save-dtype", type=click.Choice(SAVE_DTYPES), default=DPO.save_dtype, show_default=True)
+def dpo(data: str, out: Path, init_adapter: str, reference_adapter: str, model: str, beta: float, loss: str,
+        epochs: int, steps: int, lr: float, batch_size: int, rank: int, heldout: float, log_every: int, seed: int,
+        save_dtype: str) -> None:
+    """Direct preference optimisation of a LoRA adapter against the frozen starting policy."""
+    from latentstack.data.prefs import load_pairs
+    from latentstack.storage import check_replaceable
+    from latentstack_llm.dpo import train_dpo
+    from latentstack_llm.generator import LlmGenerator
+
+    check_replaceable(out, "adapter")
+    pairs = load_pairs(data)
+    config = DpoConfig(beta=beta, loss=loss, init_adapter=init_adapter, reference_adapter=reference_adapter,
+                       rank=rank, alpha=2.0 * rank, epochs=epochs, steps=steps, lr=lr, batch_size=batch_size,
+                       heldout=heldout, log_every=log_every, seed=seed, save_dtype=save_dtype)
+    report = train_dpo(LlmGenerator.from_options(model=model), pairs, out, config)
+    final = ", ".join(f"{k} {v}" for k, v in report["final"].items())
+    click.echo(f"adapter saved to {out}: {report['steps']} steps on {report['pairs']} pairs in {report['train_s']} s; "
+               f"held-out: {final or 'none held out'}")

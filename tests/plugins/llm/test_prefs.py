@@ -1,0 +1,209 @@
+"""Preference post-training on a tiny Llama: sampling, pairs, the DPO loss and KL, training, the frozen reference."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from latentstack.data.prefs import Pair, load_pairs
+from latentstack.errors import InputError
+from latentstack_llm.decoding import decode_tokens, eos_ids
+from latentstack_llm.dpo import DpoConfig, encode_pairs, load_reference, pair_logps, train_dpo
+from latentstack_llm.dpo_loss import dpo_losses, metrics, token_kl
+from latentstack_llm.generator import LlmGenerator
+from latentstack_llm.sampling import sample_answers
+from latentstack_llm.sft import SftConfig, train_sft
+
+from ...conftest import run_cli
+
+PROMPT = [{"role": "user", "content": "Passages:\n\n[1] Paris is the capital of France.\n\n"
+                                      "[2] Berlin is in Germany.\n\nQuestion: what is the capital of France?"}]
+PAIRS = [Pair(PROMPT, "Paris [1]", "Berlin [2]"), Pair([{"role": "user", "content": "the cat sat on"}], "the mat", "a dog"),
+         Pair([{"role": "user", "content": "two plus two"}], "four", "five apples"),
+         Pair([{"role": "user", "content": "sky colour"}], "blue", "green grass")]
+
+
+def test_k_samples_share_one_prefill_and_match_single_decoding(tiny_llama_dir: Path) -> None:
+    gen = LlmGenerator.from_options(model=str(tiny_llama_dir))
+    ids = gen.prompt_ids(PROMPT)
+    stops = eos_ids(gen.model, gen.tokenizer)
+    with torch.inference_mode():
+        greedy = sample_answers(gen.model, ids, 3, max_new_tokens=6, stop_ids=stops, temperature=0)
+        single = list(decode_tokens(gen.model, ids, max_new_tokens=6, stop_ids=stops))
+        first = sample_answers(gen.model, ids, 4, max_new_tokens=6, stop_ids=stops, temperature=1.5, seed=3)
+        again = sample_answers(gen.model, ids, 4, max_new_tokens=6, stop_ids=stops, temperature=1.5, seed=3)
+    assert greedy == [single] * 3  # every row of the repeated cache decodes as the prompt alone does
+    assert first == again and len({tuple(a) for a in first}) > 1  # seeded, and the rows differ
+
+
+def test_shared_prompt_log_probs_equal_the_full_sequences(tiny_llama_dir: Path) -> None:
+    """Each prompt runs once for both replies; the log-probs are those of each whole sequence run alone."""
+    from latentstack_llm.sft import encode_example
+
+    gen = LlmGenerator.from_options(model=str(tiny_llama_dir))
+    rows = encode_pairs(gen.tokenizer, PAIRS[:2], 256)
+    with torch.inference_mode():
+        chosen, rejected = pair_logps(gen.model, rows, False)
+        for i, pair in enumerate(PAIRS[:2]):
+            for reply, got in ((pair.chosen, chosen[i]), (pair.rejected, rejected[i])):
+                ids, labels = encode_example(gen.tokenizer, [*pair.prompt, {"role": "assistant", "content": reply}], 256)
+                logits = gen.model(input_ids=torch.tensor([ids])).logits[0, :-1].float()
+                lp = torch.log_softmax(logits, -1).gather(-1, torch.tensor(ids[1:])[:, None]).squeeze(-1)
+                want = lp[torch.tensor(labels[1:]) != -100].sum()
+                assert abs(float(got) - float(want)) < 1e-4, reply
+
+
+def test_dpo_loss_and_rewards_agree_with_a_hand_computation() -> None:
+    pc, pr, rc, rr = (torch.tensor(v) for v in ([-3.0, -5.0], [-4.0, -2.0], [-3.5, -4.0], [-3.5, -3.0]))
+    losses, cr, rj = dpo_losses(pc, pr, rc, rr, beta=0.5)
+    for i in range(2):
+        z = (float(pc[i]) - float(pr[i])) - (float(rc[i]) - float(rr[i]))
+        assert math.isclose(float(losses[i]), math.log1p(math.exp(-0.5 * z)), rel_tol=1e-6)
+        assert math.isclose(float(cr[i]), 0.5 * (float(pc[i]) - float(rc[i])), rel_tol=1e-6)
+    ipo, _, _ = dpo_losses(pc, pr, rc, rr, beta=0.5, loss="ipo")
+    assert float(ipo[0]) == 0.0 and math.isclose(float(ipo[1]), (-2.0 - 1.0) ** 2, rel_tol=1e-6)  # (z - 1/(2 beta))^2
+    m = metrics(losses, cr, rj)
+    assert m["rewards/accuracies"] == 0.5 and math.isclose(m["rewards/margins"], float((cr - rj).mean()), rel_tol=1e-6)
+
+
+def test_dpo_loss_matches_trls() -> None:
+    """TRL's DPOTrainer._compute_loss on the same log-probs (a stand-in model hands it per-token log-probs whose
+    sums are ours; the reference log-probs go in precomputed, as TRL's precompute_ref_log_probs does)."""
+    pytest.importorskip("trl")
+    g = torch.Generator().manual_seed(0)
+    pc, pr, rc, rr = (torch.randn(8, generator=g) * 3 for _ in range(4))
+    for name, beta in (("sigmoid", 0.1), ("ipo", 0.1), ("sigmoid", 0.5)):
+        ours = metrics(*dpo_losses(pc / 2 if name == "ipo" else pc, pr / 2 if name == "ipo" else pr,
+                                   rc / 2 if name == "ipo" else rc, rr / 2 if name == "ipo" else rr, beta, name))
+        theirs = trl_metrics(pc, pr, rc, rr, beta, name)
+        for key in ("loss", "rewards/accuracies"):
+            assert math.isclose(ours[key], theirs[key], rel_tol=1e-5, abs_tol=1e-6), (name, key)
+        if name == "sigmoid":  # TRL's IPO rewards are on summed log-probs, ours on the averaged ones IPO trains on
+            for key in ("rewards/chosen", "rewards/rejected", "rewards/margins"):
+                assert math.isclose(ours[key], theirs[key], rel_tol=1e-5, abs_tol=1e-6), (name, key)
+
+
+def trl_metrics(pc: torch.Tensor, pr: torch.Tensor, rc: torch.Tensor, rr: torch.Tensor, beta: float,
+                loss_type: str) -> dict[str, float]:
+    """The loss and reward metrics TRL's DPO trainer computes for replies of two tokens each with these sums."""
+    from collections import defaultdict
+    from types import SimpleNamespace
+
+    from trl import DPOTrainer
+
+    n = len(pc)
+    sums = torch.cat([pc, pr])
+    per_token = torch.stack([torch.zeros(2 * n), sums / 2, sums / 2], dim=1)  # prompt token, then two reply tokens
+    out = SimpleNamespace(log_probs=per_token[:, 1:], entropy=torch.zeros(2 * n, 2), mean_logits=torch.zeros(2 * n, 2),
+                          is_top1=torch.zeros(2 * n, 2, dtype=torch.bool))
+    trainer = DPOTrainer.__new__(DPOTrainer)
+    same = lambda x: x  # noqa: E731 - one process: gathering is the identity
+    vars(trainer).update(model=SimpleNamespace(training=True), beta=beta, loss_types=[loss_type], loss_weights=[1.0],
+                         accelerator=SimpleNamespace(device=torch.device("cpu"), gather_for_metrics=same, gather=same),
+                         aux_loss_enabled=False, ld_alpha=None, precompute_ref_logps=True, use_weighting=False,
+                         f_divergence_type="reverse_kl", _metrics={"train": defaultdict(list)}, _total_train_tokens=0,
+                         _tp_size=1)
+    inputs = {"input_ids": torch.zeros(2 * n, 3, dtype=torch.long), "attention_mask": torch.ones(2 * n, 3),
+              "completion_mask": torch.tensor([[0, 1, 1]] * (2 * n)), "ref_chosen_logps": rc, "ref_rejected_logps": rr}
+    loss = trainer._compute_loss(lambda **kw: out, inputs, False)
+    logged = {k: v[-1] for k, v in trainer._metrics["train"].items() if k.startswith("rewards/")}
+    return {"loss": float(loss), **logged}
+
+
+def test_token_kl_is_the_full_vocabulary_kl() -> None:
+    g = torch.Generator().manual_seed(1)
+    p, q = torch.log_softmax(torch.randn(5, 50, generator=g), -1), torch.log_softmax(torch.randn(5, 50, generator=g), -1)
+    want = torch.nn.functional.kl_div(q, p, log_target=True, reduction="none").sum(-1)
+    assert torch.allclose(token_kl(p, p), torch.zeros(5), atol=1e-6) and torch.allclose(token_kl(p, q), want, atol=1e-5)
+
+
+def digest(folder: Path) -> str:
+    return hashlib.sha256(b"".join(f.read_bytes() for f in sorted(folder.iterdir()) if f.is_file())).hexdigest()
+
+
+def test_dpo_steps_raise_accuracy_and_margin_and_leave_the_reference_frozen(tiny_llama_dir: Path,
+                                                                             tmp_path: Path) -> None:
+    sft_rows = [[*p.prompt, {"role": "assistant", "content": p.rejected}] for p in PAIRS]  # SFT favours the rejected
+    train_sft(LlmGenerator.from_options(model=str(tiny_llama_dir)), sft_rows * 2, tmp_path / "sft",
+              SftConfig(rank=4, epochs=2, lr=1e-2, batch_size=2))
+    before = digest(tmp_path / "sft")
+    config = DpoConfig(init_adapter=str(tmp_path / "sft"), rank=4, lr=5e-3, batch_size=2, epochs=4, heldout=0,
+                       log_every=2, beta=0.5)
+    gen = LlmGenerator.from_options(model=str(tiny_llama_dir))
+    rows = encode_pairs(gen.tokenizer, PAIRS, 256)
+    ref = load_reference(str(tiny_llama_dir), config, rows, [])
+    report = train_dpo(gen, PAIRS, tmp_path / "dpo", config)
+    with torch.inference_mode():
+        chosen, rejected = pair_logps(gen.model, rows, False)
+    after = metrics(*dpo_losses(chosen, rejected, ref["chosen"], ref["rejected"], 0.5))
+    assert after["rewards/accuracies"] == 1.0 and after["rewards/margins"] > 0.2
+    first, last = report["history"][0], report["history"][-1]
+    assert last["rewards/margins"] > first["rewards/margins"] and last["loss"] < first["loss"]
+    again = load_reference(str(tiny_llama_dir), config, rows, [])
+    assert digest(tmp_path / "sft") == before and torch.equal(again["chosen"], ref["chosen"])
+    saved = json.loads((tmp_path / "dpo" / "training.json").read_text())
+    assert {"loss", "rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins"} <= saved["history"][0].keys()
+    assert (tmp_path / "dpo-checkpoints" / "epoch-4" / "adapter_model.safetensors").exists()
+
+
+def test_held_out_metrics_and_kl_are_logged(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    pairs = [Pair([{"role": "user", "content": f"question {i}"}], f"good {i}", f"bad answer {i}") for i in range(10)]
+    report = train_dpo(LlmGenerator.from_options(model=str(tiny_llama_dir)), pairs, tmp_path / "d",
+                       DpoConfig(rank=2, lr=1e-2, batch_size=4, steps=3, heldout=0.3, log_every=1))
+    assert report["heldout_pairs"] == 3 and len(report["history"]) == 3
+    assert report["history"][0]["kl"] >= 0 and report["final"]["kl"] > 0  # the policy moved away from the reference
+    assert "eval_rewards/margins" in report["final"]
+
+
+def test_pairs_reward_and_dpo_reject_bad_data_with_one_line_and_write_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"prompt": "q", "chosen": "a"}) + "\n", encoding="utf-8")
+    same = tmp_path / "same.jsonl"
+    same.write_text(json.dumps({"prompt": "q", "chosen": "a", "rejected": "a"}) + "\n", encoding="utf-8")
+    for path, error in ((bad, "needs 'prompt', 'chosen' and 'rejected'"), (same, "the same reply")):
+        with pytest.raises(InputError, match=error):
+            load_pairs(path)
+        for cmd in (["adapt", "reward"], ["adapt", "dpo"]):
+            done = run_cli(*cmd, "--data", str(path), "--out", str(tmp_path / "out"))
+            assert done.returncode != 0 and error in done.stderr and len(done.stderr.strip().splitlines()) == 1
+            assert not (tmp_path / "out").exists()
+    notsft = tmp_path / "n.jsonl"
+    notsft.write_text("{not json\n", encoding="utf-8")
+    done = run_cli("adapt", "pairs", "--data", str(notsft), "--out", str(tmp_path / "p.jsonl"))
+    assert done.returncode != 0 and "not valid JSON" in done.stderr and not (tmp_path / "p.jsonl").exists()
+
+
+def synthetic_pairs(n: int) -> list[dict[str, object]]:
+    """RAG prompts whose chosen reply quotes the passage it cites and whose rejected reply makes words up."""
+    rows = []
+    for i in range(n):
+        facts = [f"the river {i} flows north into lake {i + 7}", f"mount {i} rises above valley {i + 3}"]
+        user = "Passages:\n\n" + "\n\n".join(f"[{j + 1}] {t}" for j, t in enumerate(facts)) + f"\n\nQuestion: where {i}?"
+        rows.append({"prompt": [{"role": "user", "content": user}], "chosen": f"lake {i + 7} [1]",
+                     "rejected": f"somewhere purple beyond {i * 13}"})
+    return rows
+
+
+def test_reward_model_learns_the_pairs_and_judges_new_samples(tiny_llama_dir: Path, tiny_bert_dir: Path,
+                                                              tmp_path: Path) -> None:
+    data = tmp_path / "pairs.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in synthetic_pairs(40)), encoding="utf-8")
+    done = run_cli("-q", "adapt", "reward", "--data", str(data), "--out", str(tmp_path / "rm"), "-e",
+                   f"model={tiny_bert_dir}", check=True)
+    report = json.loads(done.stdout.split(": ", 1)[1])
+    assert report["heldout_pairs"] == 8 and report["heldout_pair_accuracy"] >= 0.9
+    sft = tmp_path / "sft.jsonl"
+    sft.write_text(json.dumps({"messages": [*PROMPT, {"role": "assistant", "content": "Paris [1]"}]}) + "\n",
+                   encoding="utf-8")
+    done = run_cli("-q", "adapt", "pairs", "--data", str(sft), "--out", str(tmp_path / "p.jsonl"), "--model",
+                   str(tiny_llama_dir), "--samples", "4", "--max-new-tokens", "4", "--judge", str(tmp_path / "rm"),
+                   check=True)
+    assert "wrote 1 pairs from 1 prompts" in done.stdout
+    line = json.loads((tmp_path / "p.jsonl").read_text().splitlines()[0])
+    assert line["prompt"] == PROMPT and line["score_chosen"] > line["score_rejected"]
+    assert line["sampling"]["samples"] == 4 and line["chosen"][0]["role"] == "assistant"
