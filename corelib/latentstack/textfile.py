@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import codecs
+import json
+from collections.abc import Iterator
 from pathlib import Path
 
 from latentstack.errors import InputError
@@ -35,3 +37,16 @@ def read_text(path: str | Path) -> str:
         guess = "" if source else " (latin1 is a guess: use the encoding the file was written in)"
         msg = f"{path} is not UTF-8 ({found}); convert it first, e.g. `{fix}`{guess}"
         raise InputError(msg) from exc
+
+
+def jsonl_rows(path: str | Path) -> Iterator[tuple[str, object]]:
+    """Each non-blank line of a JSONL file as (``path:line``, the parsed value); bad JSON names its line."""
+    path = Path(path)
+    for n, line in enumerate(read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield f"{path}:{n}", json.loads(line)
+        except ValueError as exc:
+            msg = f"{path}:{n}: not valid JSON ({exc})"
+            raise InputError(msg) from exc

@@ -16,7 +16,7 @@ import attrs
 
 from latentstack.data.sft import Messages
 from latentstack.errors import InputError
-from latentstack.textfile import read_text
+from latentstack.textfile import jsonl_rows
 
 
 @attrs.frozen
@@ -69,17 +69,7 @@ def to_pair(row: object, where: str) -> Pair:
 
 def load_pairs(path: str | Path) -> list[Pair]:
     """Read a preference JSONL file; a bad line is an InputError naming the line."""
-    path = Path(path)
-    out = []
-    for n, line in enumerate(read_text(path).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError as exc:
-            msg = f"{path}:{n}: not valid JSON ({exc})"
-            raise InputError(msg) from exc
-        out.append(to_pair(row, f"{path}:{n}"))
+    out = [to_pair(row, where) for where, row in jsonl_rows(path)]
     if not out:
         msg = f"{path} holds no preference pairs"
         raise InputError(msg)

@@ -7,11 +7,10 @@ is the assistant's reply (the only part trained on), or ``{"prompt": ..., "respo
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from latentstack.errors import InputError
-from latentstack.textfile import read_text
+from latentstack.textfile import jsonl_rows
 
 Messages = list[dict[str, str]]
 
@@ -43,18 +42,7 @@ def to_messages(row: object, where: str) -> Messages:
 
 def load_sft(path: str | Path) -> list[Messages]:
     """Read an SFT JSONL file; a bad line is an InputError naming the line."""
-    path = Path(path)
-    lines = read_text(path).splitlines()
-    out = []
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError as exc:
-            msg = f"{path}:{n}: not valid JSON ({exc})"
-            raise InputError(msg) from exc
-        out.append(to_messages(row, f"{path}:{n}"))
+    out = [to_messages(row, where) for where, row in jsonl_rows(path)]
     if not out:
         msg = f"{path} holds no examples"
         raise InputError(msg)
