@@ -207,3 +207,18 @@ def test_reward_model_learns_the_pairs_and_judges_new_samples(tiny_llama_dir: Pa
     line = json.loads((tmp_path / "p.jsonl").read_text().splitlines()[0])
     assert line["prompt"] == PROMPT and line["score_chosen"] > line["score_rejected"]
     assert line["sampling"]["samples"] == 4 and line["chosen"][0]["role"] == "assistant"
+
+
+def test_the_reference_is_the_starting_policy(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    """Before the policy moves (one step at a vanishing rate), its held-out rewards and KL against the separately
+    loaded reference are zero: the reference pass sees exactly the policy training starts from."""
+    rows = [[{"role": "user", "content": f"question {i}"}, {"role": "assistant", "content": f"answer {i} [1]"}]
+            for i in range(6)]
+    train_sft(LlmGenerator.from_options(model=str(tiny_llama_dir)), rows, tmp_path / "sft",
+              SftConfig(rank=4, epochs=1, lr=1e-2, batch_size=2))
+    pairs = [Pair([{"role": "user", "content": f"question {i}"}], f"answer {i} [1]", f"no {i}") for i in range(10)]
+    report = train_dpo(LlmGenerator.from_options(model=str(tiny_llama_dir)), pairs, tmp_path / "d",
+                       DpoConfig(init_adapter=str(tmp_path / "sft"), rank=4, lr=1e-12, batch_size=4, steps=1,
+                                 heldout=0.3, log_every=1))
+    final = report["final"]
+    assert final["kl"] < 1e-4 and abs(final["eval_rewards/margins"]) < 1e-4 and abs(final["rewards/chosen"]) < 1e-4
