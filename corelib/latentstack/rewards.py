@@ -30,21 +30,14 @@ from latentstack.data.prefs import Pair
 from latentstack.data.sft import Messages
 from latentstack.errors import InputError, ModelMismatchError
 from latentstack.interfaces import Embedder
+from latentstack.rag.prompt import parse_messages
 from latentstack.storage import component_dir, read_manifest, reading, write_manifest
 
 FORMAT = 1
 PLUGIN = "core"
 LAMBDAS = (0.01, 0.1, 1.0, 10.0, 100.0)
-_PASSAGE = re.compile(r"^\[(\d+)\]\s*(.*)$")
 _CITE = re.compile(r"\[(\d+)\]")
 _WORD = re.compile(r"\w+")
-
-
-def _question_and_passages(prompt: Messages) -> tuple[str, dict[int, str]]:
-    user = next((m["content"] for m in reversed(prompt) if m["role"] == "user"), "")
-    question = user.rsplit("Question:", 1)[-1].strip() or user
-    passages = {int(m.group(1)): m.group(2) for m in map(_PASSAGE.match, user.split("\n\n")) if m}
-    return question, passages
 
 
 STOP = frozenset((
@@ -90,7 +83,7 @@ def _row(question: str, passages: dict[int, str], reply: str, vec: dict[str, np.
 
 def features(embedder: Embedder, prompts: Sequence[Messages], replies: Sequence[str]) -> np.ndarray:
     """phi(prompt, reply) for each row, (n, N_FEATURES)."""
-    parsed = [_question_and_passages(p) for p in prompts]
+    parsed = [parse_messages(p) for p in prompts]
     texts = sorted({t for (q, ps), r in zip(parsed, replies, strict=True)
                     for t in (q, *ps.values(), _CITE.sub("", r).strip() or r)})
     vectors = np.asarray(embedder.embed_many(texts), dtype=np.float64)

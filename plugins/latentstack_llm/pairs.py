@@ -54,12 +54,13 @@ def squad_judge(cite_weight: float = 0.5) -> Judge:
 def items_from_sft(rows: Sequence[list[dict[str, str]]]) -> list[RagItem]:
     """SFT examples (RAG prompt -> 'answer [n]') as judged items: the reply is the gold answer and passage."""
     from latentstack.rag.answer import clean_answer, parse_citations
+    from latentstack.rag.prompt import parse_messages
 
     items = []
     for messages in rows:
         reply = messages[-1]["content"]
         cited = parse_citations(reply, 99)
-        question = messages[-2]["content"].rsplit("Question:", 1)[-1].strip()
+        question, _ = parse_messages(messages[:-1])
         items.append(RagItem(question, messages[:-1], (clean_answer(reply),), cited[0] if cited else 0))
     return items
 

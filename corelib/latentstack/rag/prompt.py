@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -95,3 +96,17 @@ def build_messages(question: str, passages: Sequence[Passage], system: str = SYS
                 {"role": "user", "content": f"Question: {question.strip()}"}]
     user = f"Passages:\n\n{passages_block(passages)}\n\nQuestion: {question.strip()}"
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+_NUMBERED = re.compile(r"^\[(\d+)\]\s*(.*)$")
+
+
+def parse_messages(messages: Sequence[Mapping[str, str]]) -> tuple[str, dict[int, str]]:
+    """The question and numbered passages of a prompt ``build_messages`` wrote (a passage keeps its ``(title)``).
+
+    The question is the last user turn after ``Question:`` (the whole turn when nothing follows it).
+    """
+    user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+    question = user.rsplit("Question:", 1)[-1].strip() or user
+    passages = {int(m.group(1)): m.group(2) for m in map(_NUMBERED.match, user.split("\n\n")) if m}
+    return question, passages

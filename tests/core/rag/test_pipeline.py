@@ -137,3 +137,4 @@ def test_best_of_returns_the_candidate_the_reward_model_prefers(index_dir: Path,
     assert json.loads(done.output.strip().splitlines()[-1])["reply"] in done.output
     bad = runner.invoke(cli, ["ask", str(index_dir), "q", "--best-of", "3"])
     assert bad.exit_code == 2 and "--reward" in bad.output
+

@@ -43,3 +43,11 @@ def test_messages_number_passages_and_end_with_the_question():
     assert msgs[1]["content"].endswith("Question: Why does dough rise?")
     closed = build_messages("Why?", [])
     assert "Passages" not in closed[-1]["content"]
+
+
+def test_parse_messages_reads_back_what_build_messages_wrote() -> None:
+    from latentstack.rag.prompt import Passage, build_messages, parse_messages
+
+    passages = [Passage(1, "the cat sat", "cat", "Cats"), Passage(2, "the dog ran", "dog", "")]
+    assert parse_messages(build_messages("where did it sit?", passages)) == (
+        "where did it sit?", {1: "(Cats) the cat sat", 2: "the dog ran"})
