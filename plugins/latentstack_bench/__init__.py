@@ -1,4 +1,4 @@
-"""Plugin ``bench``: the ``latentstack bench`` runner and the retrieval, classify, rag and serve suites.
+"""Plugin ``bench``: the ``latentstack bench`` runner and the retrieval, classify, labels, rag and serve suites.
 
 Other plugins add suites through the ``register_bench_suites`` hook (faiss its ``ann``
 suite, onnx ``embed``, llm ``generate`` and ``sft``), exactly as a third party would.
@@ -26,7 +26,7 @@ def register_commands(cli: Any) -> None:
 @hookimpl
 def register_bench_suites(register: Any) -> None:
     """The built-in suites (each module is imported only when the bench group is used)."""
-    from latentstack_bench import classify, rag, retrieval, serve
+    from latentstack_bench import classify, labels, rag, retrieval, serve
 
-    for command in (retrieval.retrieval, classify.classify, rag.rag, serve.serve):
+    for command in (retrieval.retrieval, classify.classify, labels.labels, rag.rag, serve.serve):
         register(command)

@@ -74,16 +74,21 @@ def environment() -> dict[str, Any]:
 
 @attrs.define
 class MethodResult:
-    """One method's figures: quality ``metrics`` and speed/size ``timing``."""
+    """One method's figures: quality ``metrics`` and speed/size ``timing``; ``params`` where rows of one method
+    differ by a setting (e.g. the number of labels)."""
 
     method: str
     metrics: dict[str, float] = attrs.field(factory=dict)
     timing: dict[str, float] = attrs.field(factory=dict)
     extra: dict[str, Any] = attrs.field(factory=dict)
+    params: dict[str, Any] = attrs.field(factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form; ``extra`` only when set."""
-        out: dict[str, Any] = {"method": self.method, "metrics": self.metrics, "timing": self.timing}
+        """JSON form; ``params`` and ``extra`` only when set."""
+        out: dict[str, Any] = {"method": self.method}
+        if self.params:
+            out["params"] = self.params
+        out.update(metrics=self.metrics, timing=self.timing)
         if self.extra:
             out["extra"] = self.extra
         return out

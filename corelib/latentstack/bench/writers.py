@@ -22,10 +22,11 @@ def _fmt(value: object, digits: str = ".4f") -> str:
 
 
 def markdown(report: BenchReport) -> str:
-    """A Markdown table, one row per method, metric then timing columns."""
+    """A Markdown table, one row per method: its params (when rows have them), metric then timing columns."""
+    param_keys = list(dict.fromkeys(k for r in report.results for k in r.params))
     metric_keys = list(dict.fromkeys(k for r in report.results for k in r.metrics))
     timing_keys = list(dict.fromkeys(k for r in report.results for k in r.timing))
-    head = ["method", *metric_keys, *timing_keys]
+    head = ["method", *param_keys, *metric_keys, *timing_keys]
     lines = [
         f"# {report.suite}: {report.data} (n={report.n})",
         "",
@@ -33,7 +34,8 @@ def markdown(report: BenchReport) -> str:
         "|" + "---|" * len(head),
     ]
     for r in report.results:
-        cells = [r.method] + [_fmt(r.metrics.get(k, "")) for k in metric_keys]
+        cells = [r.method] + [str(r.params.get(k, "")) for k in param_keys]
+        cells += [_fmt(r.metrics.get(k, "")) for k in metric_keys]
         cells += [_fmt(r.timing.get(k, ""), ".3g") for k in timing_keys]
         lines.append("| " + " | ".join(cells) + " |")
     env = report.env
