@@ -28,7 +28,7 @@ def layer_sizes(value: Any) -> tuple[int, ...]:
     return sizes
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)  # no slots: an embedder's config inherits these fields beside its own
 class CodecConfig:
     """Shape and training of the autoencoder."""
 
@@ -37,7 +37,7 @@ class CodecConfig:
     epochs: int = attrs.field(default=400, validator=attrs.validators.gt(0))
     patience: int = attrs.field(default=30, validator=attrs.validators.gt(0))
     lr: float = attrs.field(default=1e-3, validator=attrs.validators.gt(0))
-    batch_size: int = attrs.field(default=64, validator=attrs.validators.gt(0))
+    train_batch_size: int = attrs.field(default=64, validator=attrs.validators.gt(0))
     heldout: float = attrs.field(default=0.1, validator=[attrs.validators.ge(0.0), attrs.validators.lt(0.9)])
     seed: int = 0
 
@@ -184,8 +184,8 @@ def fit_codec(x: Any, config: CodecConfig, *, desc: str = "autoencoder",
     for epoch in bar:
         net.train()
         order = train[rng.permutation(len(train))]
-        for start in range(0, len(order), config.batch_size):
-            b = batch(order[start:start + config.batch_size])
+        for start in range(0, len(order), config.train_batch_size):
+            b = batch(order[start:start + config.train_batch_size])
             loss = ((net["dec"](net["enc"](b)) - b) ** 2).mean()
             opt.zero_grad()
             loss.backward()

@@ -19,32 +19,23 @@ import numpy as np
 from latentstack.errors import InputError, ModelMismatchError
 from latentstack.interfaces import Embedder, EmbedderConfig
 from latentstack.interfaces.embedder import check_texts
-from latentstack_autoencoder.codec import Codec, CodecConfig, fit_codec, layer_sizes
+from latentstack_autoencoder.codec import Codec, CodecConfig, fit_codec
 
 #: The 2006 paper's document input: the most frequent words, counted once per document and weighted.
 TFIDF_INPUT = {"word_ngrams": (1, 1), "char_ngrams": (0, 0), "max_features": 2000}
 
 
 @attrs.frozen(kw_only=True)
-class AutoencoderConfig(EmbedderConfig):
-    """The input embedder and the autoencoder's shape and training."""
+class AutoencoderConfig(EmbedderConfig, CodecConfig):
+    """The input embedder, the autoencoder's shape and training (CodecConfig), and the embedding options."""
 
     input: str = "tfidf"
     input_options: dict[str, Any] = attrs.field(factory=dict, converter=dict)
-    code: int = attrs.field(default=32, validator=attrs.validators.gt(0))
-    hidden: tuple[int, ...] = attrs.field(default=(256, 128), converter=layer_sizes)
-    epochs: int = attrs.field(default=400, validator=attrs.validators.gt(0))
-    patience: int = attrs.field(default=30, validator=attrs.validators.gt(0))
-    lr: float = attrs.field(default=1e-3, validator=attrs.validators.gt(0))
-    train_batch_size: int = attrs.field(default=64, validator=attrs.validators.gt(0))
-    heldout: float = attrs.field(default=0.1, validator=[attrs.validators.ge(0.0), attrs.validators.lt(0.9)])
-    seed: int = 0
     normalize: bool = False
 
     def codec(self) -> CodecConfig:
         """The autoencoder's own options."""
-        return CodecConfig(code=self.code, hidden=self.hidden, epochs=self.epochs, patience=self.patience,
-                           lr=self.lr, batch_size=self.train_batch_size, heldout=self.heldout, seed=self.seed)
+        return CodecConfig(**{f.name: getattr(self, f.name) for f in attrs.fields(CodecConfig)})
 
 
 class AutoencoderEmbedder(Embedder):
