@@ -5,7 +5,7 @@ stratified draws of the training split; feature methods learn their codes (TF-ID
 vocabulary, LSA, the autoencoder) from all training texts without their labels, embed
 once, and fit one logistic head per draw (C by cross-validation inside the draw).
 ``finetune-lora`` and ``setfit`` train the encoder on each draw, so they run at sizes up
-to ``--costly-up-to`` and on all labels. Scores are macro-F1 and accuracy on the fixed
+to ``--costly-up-to`` and on all labels (``--costly-all``). Scores are macro-F1 and accuracy on the fixed
 test split, mean and spread over the draws.
 """
 
@@ -77,7 +77,8 @@ def costly_rows(method: str, ctx: dict[str, Any]) -> list[MethodResult]:
 
     train, test = ctx["train"], ctx["test"]
     rows = []
-    for size in [s for s in ctx["sizes"] if s == ALL or int(s) <= ctx["costly_up_to"]]:
+    affordable = [s for s in ctx["sizes"] if (s == ALL and method in ctx["costly_all"]) or (s != ALL and int(s) <= ctx["costly_up_to"])]
+    for size in affordable:
         runs, t0 = [], time.perf_counter()
         for r, idx in enumerate(draws(train.labels, size, ctx["repeats"], ctx["seed"])):
             texts, y = [train.texts[i] for i in idx], [train.labels[i] for i in idx]
@@ -142,11 +143,13 @@ def chart(full_per_class: float) -> Callable[[BenchReport, Path], None]:
 @click.option("--model", default="minilm", show_default=True, help="Sentence encoder for bert, hybrid, finetune and setfit.")
 @click.option("--costly-up-to", type=click.IntRange(1), default=32, show_default=True,
               help="Largest per-class size at which finetune-lora and setfit run (besides all).")
+@click.option("--costly-all", default=",".join(COSTLY), show_default=True,
+              help="Which of finetune-lora and setfit also train on all labels ('' for neither).")
 @click.option("--setfit-max-steps", type=click.IntRange(1), default=500, show_default=True,
               help="Cap on SetFit's contrastive steps (16 pairs each).")
 @suite
 def labels(data: str, methods: str, limit: int | None, seed: int, sizes: str, repeats: int, model: str,
-           costly_up_to: int, setfit_max_steps: int) -> BenchReport:
+           costly_up_to: int, costly_all: str, setfit_max_steps: int) -> BenchReport:
     """Macro-F1 against the number of labeled examples per class, for every kind of feature."""
     from latentstack_bench import peers
 
@@ -159,13 +162,17 @@ def labels(data: str, methods: str, limit: int | None, seed: int, sizes: str, re
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--sizes") from None
     train, test = load_split(data, limit, seed)
+    unknown = [m for m in costly_all.split(",") if m.strip() and m.strip() not in COSTLY]
+    if unknown:
+        raise click.BadParameter(f"{', '.join(unknown)}: choose among {', '.join(COSTLY)}", param_hint="--costly-all")
     ctx = {"train": train, "test": test, "sizes": size_list, "repeats": repeats, "seed": seed, "model": model,
-           "costly_up_to": costly_up_to, "setfit_max_steps": setfit_max_steps}
+           "costly_up_to": costly_up_to, "costly_all": [m.strip() for m in costly_all.split(",") if m.strip()],
+           "setfit_max_steps": setfit_max_steps}
     classes = sorted(set(train.labels))
     report = BenchReport("labels", Path(data).name, len(test), chart=chart(len(train) / len(classes)),
                          params={"train": len(train), "test": len(test), "classes": len(classes), "sizes": size_list,
                                  "repeats": repeats, "seed": seed, "model": model, "costly_up_to": costly_up_to,
-                                 "setfit_max_steps": setfit_max_steps,
+                                 "costly_all": ctx["costly_all"], "setfit_max_steps": setfit_max_steps,
                                  "head": "logistic regression, C by stratified CV on macro-F1 inside each draw"})
     for method in chosen:
         log(f"labels: {method}")
