@@ -135,7 +135,9 @@ class FinetuneClassifier(LocalModel, Classifier):
         return {k: v.to(self.torch_device) for k, v in batch.items()}
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> FinetuneClassifier:
-        """Train with early stopping on a stratified validation split of the training data."""
+        """Train with early stopping on a stratified validation split of the training data (none when the data
+        is too small to hold one example of each class out and keep one in)."""
+        import math
         import time
 
         import torch
@@ -150,8 +152,9 @@ class FinetuneClassifier(LocalModel, Classifier):
         y = np.array([self.classes.index(lab) for lab in labels])
         c = self.config
         seed_everything(c.seed)
-        if c.val_fraction > 0 and np.bincount(y).min() >= 2:
-            tr_t, va_t, tr_y, va_y = train_test_split(texts, y, test_size=c.val_fraction, stratify=y, random_state=c.seed)
+        n_val, n_classes = math.ceil(c.val_fraction * len(y)), len(self.classes)
+        if c.val_fraction > 0 and np.bincount(y).min() >= 2 and n_classes <= n_val <= len(y) - n_classes:
+            tr_t, va_t, tr_y, va_y = train_test_split(texts, y, test_size=n_val, stratify=y, random_state=c.seed)
         else:
             tr_t, va_t, tr_y, va_y = texts, [], y, np.array([], dtype=int)
         model = self._network()
