@@ -3,7 +3,9 @@ registry, and SetFit (contrastive fine-tuning of the same sentence encoder, then
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import tempfile
 from collections.abc import Sequence
 from typing import Any
@@ -43,6 +45,7 @@ def setfit(model: str, texts: Sequence[str], labels: Sequence[str], test: Sequen
                                  seed=seed, save_strategy="no", report_to="none", logging_strategy="no",
                                  show_progress_bar=show_progress)
         data = Dataset.from_dict({"text": list(texts), "label": [classes.index(c) for c in labels]})
-        Trainer(model=body, args=args, train_dataset=data).train()
+        with contextlib.redirect_stdout(sys.stderr):  # the trainer prints its logs; stdout carries --json alone
+            Trainer(model=body, args=args, train_dataset=data).train()
     pred: Any = body.predict(list(test), batch_size=64, show_progress_bar=False)
     return [classes[int(i)] for i in pred]
