@@ -23,6 +23,7 @@ from latentstack.bench.options import bench_options, split_methods, suite
 from latentstack.bench.report import BenchReport, MethodResult
 from latentstack.progress import log, quiet
 from latentstack_bench.fewshot import ALL, draws, fit_head, parse_sizes, reaches, scores, side_by_side, summarize
+from latentstack_bench.partial import Partial
 
 
 def features(model: str) -> dict[str, list[tuple[str, dict[str, Any]]]]:
@@ -147,9 +148,11 @@ def chart(full_per_class: float) -> Callable[[BenchReport, Path], None]:
               help="Which of finetune-lora and setfit also train on all labels ('' for neither).")
 @click.option("--setfit-max-steps", type=click.IntRange(1), default=500, show_default=True,
               help="Cap on SetFit's contrastive steps (16 pairs each).")
+@click.option("--partial", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Keep each finished method's rows in this file; a rerun with the same settings resumes from it.")
 @suite
 def labels(data: str, methods: str, limit: int | None, seed: int, sizes: str, repeats: int, model: str,
-           costly_up_to: int, costly_all: str, setfit_max_steps: int) -> BenchReport:
+           costly_up_to: int, costly_all: str, setfit_max_steps: int, partial: Path | None) -> BenchReport:
     """Macro-F1 against the number of labeled examples per class, for every kind of feature."""
     from latentstack_bench import peers
 
@@ -174,9 +177,14 @@ def labels(data: str, methods: str, limit: int | None, seed: int, sizes: str, re
                                  "repeats": repeats, "seed": seed, "model": model, "costly_up_to": costly_up_to,
                                  "costly_all": ctx["costly_all"], "setfit_max_steps": setfit_max_steps,
                                  "head": "logistic regression, C by stratified CV on macro-F1 inside each draw"})
+    kept = Partial(partial, {"data": str(Path(data).resolve()), "limit": limit, **report.params})
     for method in chosen:
-        log(f"labels: {method}")
-        report.results += costly_rows(method, ctx) if method in COSTLY else feature_rows(method, ctx)
+        rows = kept.rows(method)
+        log(f"labels: {method}" + (f" (rows kept in {partial})" if rows else ""))
+        if rows is None:
+            rows = costly_rows(method, ctx) if method in COSTLY else feature_rows(method, ctx)
+            kept.add(method, rows)
+        report.results += rows
     report.params["reaches_95_percent_of_all"] = {m: reaches(c) for m, c in curves(report).items()}
     return report
 

@@ -78,3 +78,25 @@ def test_encoder_training_rows(tmp_path) -> None:  # noqa: ANN001
     bad = run_cli("bench", "labels", "--data", str(data), "--methods", "setfit", "--costly-all", "svm",
                   "--out", str(tmp_path / "o"))
     assert bad.returncode == 2 and "svm" in bad.stderr
+
+
+def test_partial_results_resume(tmp_path) -> None:  # noqa: ANN001
+    """--partial keeps each finished method; a rerun with the same settings takes its rows, other settings do not."""
+    data, keep = tmp_path / "topics.tsv", tmp_path / "keep.json"
+    write_fixture(data)
+    args = ["-q", "bench", "labels", "--data", str(data), "--sizes", "2,all", "--json", "--out", str(tmp_path),
+            "--partial", str(keep)]
+    run_cli(*args, "--methods", "tfidf", "--repeats", "2", check=True)
+    saved = json.loads(keep.read_text())
+    assert list(saved["methods"]) == ["tfidf"]
+    saved["methods"]["tfidf"][0]["metrics"]["macro_f1"] = 0.123  # a mark only a reused row carries
+    keep.write_text(json.dumps(saved))
+    out = run_cli(*args, "--methods", "tfidf,lsa", "--repeats", "2", check=True)
+    rows = json.loads(out.stdout)["results"]
+    assert [r["method"] for r in rows] == ["tfidf", "tfidf", "lsa", "lsa"] and rows[0]["metrics"]["macro_f1"] == 0.123
+    assert list(json.loads(keep.read_text())["methods"]) == ["tfidf", "lsa"]
+    other = run_cli(*args, "--methods", "tfidf", "--repeats", "3", check=True)
+    assert json.loads(other.stdout)["results"][0]["metrics"]["macro_f1"] != 0.123
+    keep.write_text('{"settings": ')
+    bad = run_cli(*args, "--methods", "tfidf", "--repeats", "3")
+    assert bad.returncode == 1 and "delete it" in bad.stderr and "Traceback" not in bad.stderr
