@@ -9,7 +9,6 @@ and keeps the weights of the epoch with the lowest held-out reconstruction error
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -148,8 +147,7 @@ def split_rows(n: int, heldout: float, seed: int) -> tuple[np.ndarray, np.ndarra
     return np.sort(order[k:]), np.sort(order[:k])
 
 
-def fit_codec(x: Any, config: CodecConfig, *, desc: str = "autoencoder",
-              on_epoch: Callable[[int, float], None] | None = None) -> Codec:
+def fit_codec(x: Any, config: CodecConfig, *, desc: str = "autoencoder") -> Codec:
     """Train on the rows of ``x`` (dense array or sparse matrix) and return the best weights.
 
     The report holds the held-out reconstruction error (mean squared error per input
@@ -180,8 +178,7 @@ def fit_codec(x: Any, config: CodecConfig, *, desc: str = "autoencoder",
         return total / (len(held) * x.shape[1]) * scale**2
 
     best, best_epoch, best_state = float("inf"), 0, None
-    bar = progress(range(config.epochs), desc=desc, unit="epoch")
-    for epoch in bar:
+    for epoch in progress(range(config.epochs), desc=desc, unit="epoch"):
         net.train()
         order = train[rng.permutation(len(train))]
         for start in range(0, len(order), config.train_batch_size):
@@ -191,14 +188,14 @@ def fit_codec(x: Any, config: CodecConfig, *, desc: str = "autoencoder",
             loss.backward()
             opt.step()
         err = held_error()
-        if on_epoch is not None:
-            on_epoch(epoch, err)
         if err < best:
             best, best_epoch = err, epoch
             best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
         elif epoch - best_epoch >= config.patience:
             break
-    assert best_state is not None
+    if best_state is None:
+        msg = f"the autoencoder's held-out error is {err:.4g} from the first epoch on: lower lr or check the input for NaN"
+        raise InputError(msg)
     weights = {k: v.numpy().astype(np.float32) for k, v in best_state.items()}
     weights.update(mean=mean, scale=np.float32(scale).reshape(1))
     report = {"reconstruction_mse": best, "pca_mse": pca_error(x, train, held, config.code),
