@@ -37,6 +37,26 @@ METHODS: dict[str, tuple[str, dict[str, Any]]] = {
 DEFAULT = ",".join(METHODS)
 
 
+def load_split(data: str, limit: int | None, seed: int, train_split: str = "train",
+               test_split: str = "test") -> tuple[Any, Any]:
+    """The train and test splits of a labeled file (a seeded sample of ``limit`` training rows when given)."""
+    import random
+
+    from latentstack.data.labeled import Labeled, load_labeled
+    from latentstack.errors import InputError
+
+    splits = load_labeled(data)
+    for name in (train_split, test_split):
+        if name not in splits:
+            msg = f"{data} has no split {name!r} (splits: {', '.join(sorted(splits))})"
+            raise InputError(msg)
+    train = splits[train_split]
+    if limit:
+        idx = sorted(random.Random(seed).sample(range(len(train)), min(limit, len(train))))
+        train = Labeled([train.texts[i] for i in idx], [train.labels[i] for i in idx])
+    return train, splits[test_split]
+
+
 def folder_bytes(path: Path) -> int:
     """Total size of the files under ``path``."""
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
@@ -104,21 +124,8 @@ def scatter(report: BenchReport, path: Path) -> None:
 def classify(data: str, methods: str, limit: int | None, seed: int, model: str, train_split: str,
              test_split: str) -> BenchReport:
     """Accuracy, macro-F1, minority F1, training time, throughput, parameters and bytes per method."""
-    import random
-
-    from latentstack.data.labeled import Labeled, load_labeled
-    from latentstack.errors import InputError
-
     chosen = split_methods(methods, list(METHODS))
-    splits = load_labeled(data)
-    for name in (train_split, test_split):
-        if name not in splits:
-            msg = f"{data} has no split {name!r} (splits: {', '.join(sorted(splits))})"
-            raise InputError(msg)
-    train, test = splits[train_split], splits[test_split]
-    if limit:
-        idx = sorted(random.Random(seed).sample(range(len(train)), min(limit, len(train))))
-        train = Labeled([train.texts[i] for i in idx], [train.labels[i] for i in idx])
+    train, test = load_split(data, limit, seed, train_split, test_split)
     tmp = Path(tempfile.mkdtemp(prefix="latentstack-classify-"))
     os.environ["LATENTSTACK_CACHE"] = str(tmp / "cache")  # cold cache: times include embedding
     report = BenchReport("classify", Path(data).name, len(test), chart=scatter,

@@ -63,12 +63,11 @@ def fit_head(x: Any, y: Sequence[str], seed: int) -> Any:
 
 
 def scores(gold: Sequence[str], pred: Sequence[str]) -> dict[str, float]:
-    """Macro-F1 over the classes of ``gold`` and accuracy."""
-    from sklearn.metrics import accuracy_score, f1_score
+    """Macro-F1 over the classes of ``gold`` and accuracy (of core ``classification_metrics``)."""
+    from latentstack.classify.metrics import classification_metrics
 
-    classes = sorted(set(gold))
-    return {"macro_f1": float(f1_score(gold, pred, labels=classes, average="macro", zero_division=0)),
-            "accuracy": float(accuracy_score(gold, pred))}
+    metrics = classification_metrics(gold, pred, sorted(set(gold)))
+    return {"macro_f1": metrics["macro_f1"], "accuracy": metrics["accuracy"]}
 
 
 def summarize(runs: list[dict[str, float]]) -> dict[str, float]:

@@ -22,6 +22,7 @@ import numpy as np
 from latentstack.bench.options import bench_options, split_methods, suite
 from latentstack.bench.report import BenchReport, MethodResult
 from latentstack.progress import log, quiet
+from latentstack_bench.classify import load_split
 from latentstack_bench.fewshot import ALL, draws, fit_head, parse_sizes, reaches, scores, side_by_side, summarize
 from latentstack_bench.partial import Partial
 
@@ -188,21 +189,3 @@ def labels(data: str, methods: str, limit: int | None, seed: int, sizes: str, re
     report.params["reaches_95_percent_of_all"] = {m: reaches(c) for m, c in curves(report).items()}
     return report
 
-
-def load_split(data: str, limit: int | None, seed: int) -> tuple[Any, Any]:
-    """The train and test splits (a seeded sample of ``limit`` training rows when given)."""
-    import random
-
-    from latentstack.data.labeled import Labeled, load_labeled
-    from latentstack.errors import InputError
-
-    splits = load_labeled(data)
-    missing = [s for s in ("train", "test") if s not in splits]
-    if missing:
-        msg = f"{data} has no {' or '.join(missing)} split (splits: {', '.join(sorted(splits))})"
-        raise InputError(msg)
-    train = splits["train"]
-    if limit:
-        idx = sorted(random.Random(seed).sample(range(len(train)), min(limit, len(train))))
-        train = Labeled([train.texts[i] for i in idx], [train.labels[i] for i in idx])
-    return train, splits["test"]
