@@ -26,6 +26,20 @@ def finetune_lora(model: str, texts: Sequence[str], labels: Sequence[str], test:
     return list(clf.fit(list(texts), list(labels)).predict(list(test)))
 
 
+#: SetFit's pair sampling: each text gives one positive and one negative pair per iteration.
+SETFIT_ITERATIONS, SETFIT_BATCH = 20, 16
+
+
+def setfit_steps(texts: int, cap: int) -> int:
+    """Steps of one epoch over SetFit's pairs (2 x iterations x texts, 16 a step), at most ``cap``.
+
+    The cap has to be given as this number, not as SetFit's ``max_steps`` alone: the trainer
+    underneath goes round the pairs again until ``max_steps`` is reached, so a small draw would
+    train for the whole cap instead of its one epoch.
+    """
+    return max(1, min(cap, -(-2 * SETFIT_ITERATIONS * texts // SETFIT_BATCH)))
+
+
 def setfit(model: str, texts: Sequence[str], labels: Sequence[str], test: Sequence[str], seed: int, *,
            max_steps: int, show_progress: bool) -> list[str]:
     """SetFit with its default pair sampling (20 iterations), one epoch, at most ``max_steps`` steps of 16 pairs; its
@@ -41,7 +55,8 @@ def setfit(model: str, texts: Sequence[str], labels: Sequence[str], test: Sequen
     classes = sorted(set(labels))
     body = SetFitModel.from_pretrained(str(resolve_model(model).path), head_params={"class_weight": "balanced"})
     with tempfile.TemporaryDirectory(prefix="latentstack-setfit-") as tmp:
-        args = TrainingArguments(output_dir=tmp, batch_size=16, num_epochs=1, num_iterations=20, max_steps=max_steps,
+        args = TrainingArguments(output_dir=tmp, batch_size=SETFIT_BATCH, num_epochs=1, num_iterations=SETFIT_ITERATIONS,
+                                 max_steps=setfit_steps(len(texts), max_steps),
                                  seed=seed, save_strategy="no", report_to="none", logging_strategy="no",
                                  show_progress_bar=show_progress)
         data = Dataset.from_dict({"text": list(texts), "label": [classes.index(c) for c in labels]})

@@ -25,6 +25,15 @@ def test_draws_are_stratified_nested_and_seeded() -> None:
     assert [d.tolist() for d in draws(labels, ALL, 3, seed=7)] == [list(range(45))]
 
 
+def test_setfit_trains_one_epoch_of_its_pairs_at_most_the_cap() -> None:
+    """Two pairs per text and iteration, 16 a step, the cap only when an epoch is longer (its trainer would loop)."""
+    from latentstack_bench.peers import setfit_steps
+
+    assert [setfit_steps(n, 500) for n in (16, 32, 33, 64)] == [40, 80, 83, 160]
+    assert setfit_steps(3814, 500) == 500
+    assert setfit_steps(1, 500) == 3 and setfit_steps(64, 1) == 1
+
+
 def test_sizes_and_summaries() -> None:
     """Sizes parse with 'all' last; bad parts are named; means, spreads and the 95% size are right."""
     assert parse_sizes("16, 8,all,8") == [8, 16, ALL]
