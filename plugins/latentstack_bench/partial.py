@@ -35,8 +35,7 @@ class Partial:
         """The method's rows from an earlier run with the same settings, else None."""
         if method not in self.done:
             return None
-        return [MethodResult(r["method"], r["metrics"], r["timing"], r.get("extra", {}), r.get("params", {}))
-                for r in self.done[method]]
+        return [MethodResult.from_dict(r) for r in self.done[method]]
 
     def add(self, method: str, rows: list[MethodResult]) -> None:
         """Keep a finished method's rows (atomically rewriting the file)."""

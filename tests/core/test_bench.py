@@ -54,6 +54,14 @@ def test_markdown_table_has_a_row_per_method() -> None:
     assert len(lines) == 4
 
 
+def test_rows_come_back_from_their_json_form() -> None:
+    """from_dict inverts to_dict, with and without the optional params and extra."""
+    import json
+
+    for row in (MethodResult("x", {"f1": 0.5}), MethodResult("y", {"f1": 0.25}, {"s": 1.0}, {"n": [1]}, {"size": "all"})):
+        assert MethodResult.from_dict(json.loads(json.dumps(row.to_dict()))) == row
+
+
 def test_markdown_names_the_cpu_features() -> None:
     """The footer says which SIMD features the figures were measured with, or that none of them was there."""
     report = BenchReport("toy", "d", 1, [MethodResult("x", {"f1": 0.5})])

@@ -93,6 +93,11 @@ class MethodResult:
             out["extra"] = self.extra
         return out
 
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> MethodResult:
+        """The row back from its JSON form (``to_dict``'s inverse)."""
+        return cls(row["method"], row["metrics"], row["timing"], row.get("extra", {}), row.get("params", {}))
+
 
 @attrs.define
 class BenchReport:
