@@ -34,6 +34,7 @@ class DpoConfig:
 
     beta: float = attrs.field(default=0.1, validator=attrs.validators.gt(0))
     loss: str = attrs.field(default="sigmoid", validator=attrs.validators.in_(LOSSES))
+    sft_weight: float = attrs.field(default=0.0, validator=attrs.validators.ge(0))  # TRL's "sft" loss type beside it
     init_adapter: str = ""
     reference_adapter: str = ""  # default: the init adapter (the starting policy)
     rank: int = attrs.field(default=16, validator=attrs.validators.gt(0))
@@ -126,8 +127,12 @@ def load_reference(model_name: str, config: DpoConfig, rows: Sequence[Any], kl_r
     return out
 
 
-def train_dpo(generator: Any, pairs: Sequence[Pair], out: str | Path, config: DpoConfig) -> dict[str, Any]:
-    """Train ``generator``'s model by DPO on ``pairs``; save the adapter (and each epoch's) under ``out``."""
+def train_dpo(generator: Any, pairs: Sequence[Pair], out: str | Path, config: DpoConfig,
+              data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train ``generator``'s model by DPO on ``pairs``; save the adapter (and each epoch's) under ``out``.
+
+    ``data`` (where the pairs came from, how they were filtered) is kept in the report as given.
+    """
     import numpy as np
     import torch
 
@@ -165,7 +170,7 @@ def train_dpo(generator: Any, pairs: Sequence[Pair], out: str | Path, config: Dp
     final = loop.history[-1] if loop.history else loop.evaluate()  # the last step is always logged
     report = {"pairs": len(train), "heldout_pairs": len(held), "steps": loop.step,
               "train_s": round(time.perf_counter() - start, 1), "final": final, "history": loop.history,
-              "config": attrs.asdict(config)}
+              "config": attrs.asdict(config), "data": data or {}}
     lora.save(model, out, base_fingerprint=fingerprint, dtype=config.save_dtype)
     from latentstack.storage import attach_json
 
@@ -185,10 +190,20 @@ class Loop:
         self.window: list[dict[str, float]] = []
 
     def _losses(self, idx: Any, rows: list[Any], ref: tuple[Any, Any]) -> tuple[Any, Any, Any]:
-        from latentstack_llm.dpo_loss import dpo_losses
+        """Per-pair losses (the SFT term, when weighted, spread evenly over the pairs) and implicit rewards."""
+        import torch
 
-        chosen, rejected = pair_logps(self.model, [rows[i] for i in idx.tolist()], self.config.loss == "ipo")
-        return dpo_losses(chosen, rejected, ref[0][idx], ref[1][idx], self.config.beta, self.config.loss)
+        from latentstack_llm.dpo_loss import dpo_losses, sft_loss
+
+        batch = [rows[i] for i in idx.tolist()]
+        average = self.config.loss == "ipo"
+        chosen, rejected = pair_logps(self.model, batch, average)
+        losses, cr, rr = dpo_losses(chosen, rejected, ref[0][idx], ref[1][idx], self.config.beta, self.config.loss)
+        if self.config.sft_weight:
+            lengths = torch.tensor([len(c) for _, c, _ in batch], dtype=chosen.dtype, device=chosen.device)
+            nll = sft_loss(chosen * lengths if average else chosen, lengths)
+            losses = losses + self.config.sft_weight * nll
+        return losses, cr, rr
 
     def epoch(self, batches: list[Any], epoch: int, steps: int) -> None:
         """One pass over the batches (stopping at ``steps``), logging every ``log_every`` steps."""

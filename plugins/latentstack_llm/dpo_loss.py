@@ -4,7 +4,9 @@
 over the summed log-probs of the reply tokens. ``ipo`` (Azar et al., 2023) is the squared
 distance of that log-ratio difference from 1 / (2 beta), on log-probs averaged over the
 reply's tokens, as TRL computes it. The implicit rewards are beta * (pi - ref) of each
-reply; metrics use TRL's names.
+reply; metrics use TRL's names. ``sft_loss`` is TRL's ``"sft"`` loss type (the RPO term of
+Pang et al., 2024): the negative log-likelihood of the chosen replies, per token over the
+batch, added to the preference loss with a weight.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ def dpo_losses(chosen: Any, rejected: Any, ref_chosen: Any, ref_rejected: Any, b
         msg = f"unknown DPO loss {loss!r}: choose one of {', '.join(LOSSES)}"
         raise ValueError(msg)
     return losses, beta * (chosen - ref_chosen).detach(), beta * (rejected - ref_rejected).detach()
+
+
+def sft_loss(chosen_sums: Any, chosen_lengths: Any) -> Any:
+    """Mean negative log-likelihood per chosen-reply token over the batch, from summed log-probs and lengths."""
+    return -chosen_sums.sum() / chosen_lengths.sum()
 
 
 def metrics(losses: Any, chosen_rewards: Any, rejected_rewards: Any) -> dict[str, float]:

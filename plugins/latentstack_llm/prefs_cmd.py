@@ -93,6 +93,11 @@ DPO = DpoConfig()
 @click.option("--beta", default=DPO.beta, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="The KL leash: larger keeps the policy nearer the reference.")
 @click.option("--loss", type=click.Choice(LOSSES), default=DPO.loss, show_default=True)
+@click.option("--sft-weight", default=DPO.sft_weight, show_default=True, type=click.FloatRange(min=0),
+              help="Weight of the chosen replies' negative log-likelihood added to the preference loss "
+                   "(TRL's 'sft' loss type, RPO); 0: preference loss alone.")
+@click.option("--min-chosen-score", type=float, default=None,
+              help="Train only on pairs whose chosen reply the judge scored at least this (score_chosen).")
 @click.option("--epochs", default=DPO.epochs, show_default=True, type=click.IntRange(min=1))
 @click.option("--steps", default=DPO.steps, show_default=True, type=click.IntRange(min=0),
               help="Optimiser steps (0: every batch of every epoch).")
@@ -106,8 +111,8 @@ DPO = DpoConfig()
 @click.option("--seed", default=DPO.seed, show_default=True)
 @click.option("--save-dtype", type=click.Choice(SAVE_DTYPES), default=DPO.save_dtype, show_default=True)
 def dpo(data: str, out: Path, init_adapter: str, reference_adapter: str, model: str, beta: float, loss: str,
-        epochs: int, steps: int, lr: float, batch_size: int, rank: int, heldout: float, log_every: int, seed: int,
-        save_dtype: str) -> None:
+        sft_weight: float, min_chosen_score: float | None, epochs: int, steps: int, lr: float, batch_size: int,
+        rank: int, heldout: float, log_every: int, seed: int, save_dtype: str) -> None:
     """Direct preference optimisation of a LoRA adapter against the frozen starting policy."""
     from latentstack.data.prefs import load_pairs
     from latentstack.storage import check_replaceable
@@ -115,11 +120,12 @@ def dpo(data: str, out: Path, init_adapter: str, reference_adapter: str, model: 
     from latentstack_llm.generator import LlmGenerator
 
     check_replaceable(out, "adapter")
-    pairs = load_pairs(data)
-    config = DpoConfig(beta=beta, loss=loss, init_adapter=init_adapter, reference_adapter=reference_adapter,
+    pairs = load_pairs(data, min_chosen_score)
+    config = DpoConfig(beta=beta, loss=loss, sft_weight=sft_weight, init_adapter=init_adapter, reference_adapter=reference_adapter,
                        rank=rank, alpha=2.0 * rank, epochs=epochs, steps=steps, lr=lr, batch_size=batch_size,
                        heldout=heldout, log_every=log_every, seed=seed, save_dtype=save_dtype)
-    report = train_dpo(LlmGenerator.from_options(model=model), pairs, out, config)
+    source = {"path": str(data), "pairs": len(pairs), "min_chosen_score": min_chosen_score}
+    report = train_dpo(LlmGenerator.from_options(model=model), pairs, out, config, source)
     final = ", ".join(f"{k} {v}" for k, v in report["final"].items())
     click.echo(f"adapter saved to {out}: {report['steps']} steps on {report['pairs']} pairs in {report['train_s']} s; "
                f"held-out: {final or 'none held out'}")

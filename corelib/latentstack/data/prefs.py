@@ -67,13 +67,29 @@ def to_pair(row: object, where: str) -> Pair:
     return pair
 
 
-def load_pairs(path: str | Path) -> list[Pair]:
-    """Read a preference JSONL file; a bad line is an InputError naming the line."""
-    out = [to_pair(row, where) for where, row in jsonl_rows(path)]
+def load_pairs(path: str | Path, min_chosen_score: float | None = None) -> list[Pair]:
+    """Read a preference JSONL file; a bad line is an InputError naming the line.
+
+    With ``min_chosen_score``, only pairs whose chosen reply the judge scored at least that
+    (``score_chosen``, written by ``adapt pairs``) are kept.
+    """
+    rows = list(jsonl_rows(path))
+    if min_chosen_score is not None:
+        rows = [(where, row) for where, row in rows if _chosen_score(row, where) >= min_chosen_score]
+    out = [to_pair(row, where) for where, row in rows]
     if not out:
-        msg = f"{path} holds no preference pairs"
+        kept = "" if min_chosen_score is None else f" whose chosen reply scores at least {min_chosen_score}"
+        msg = f"{path} holds no preference pairs{kept}"
         raise InputError(msg)
     return out
+
+
+def _chosen_score(row: object, where: str) -> float:
+    score = row.get("score_chosen") if isinstance(row, dict) else None
+    if not isinstance(score, int | float) or isinstance(score, bool):
+        msg = f"{where}: no numeric 'score_chosen' to filter on; pairs written by 'adapt pairs' carry one"
+        raise InputError(msg)
+    return float(score)
 
 
 def split_pairs(pairs: Sequence[Pair], heldout: float, seed: int) -> tuple[list[Pair], list[Pair]]:

@@ -14,7 +14,7 @@ from latentstack.data.prefs import Pair, load_pairs
 from latentstack.errors import InputError
 from latentstack_llm.decoding import decode_tokens, eos_ids
 from latentstack_llm.dpo import DpoConfig, encode_pairs, load_reference, pair_logps, train_dpo
-from latentstack_llm.dpo_loss import dpo_losses, metrics, token_kl
+from latentstack_llm.dpo_loss import dpo_losses, metrics, sft_loss, token_kl
 from latentstack_llm.generator import LlmGenerator
 from latentstack_llm.sampling import sample_answers
 from latentstack_llm.sft import SftConfig, train_sft
@@ -88,8 +88,20 @@ def test_dpo_loss_matches_trls() -> None:
                 assert math.isclose(ours[key], theirs[key], rel_tol=1e-5, abs_tol=1e-6), (name, key)
 
 
+def test_dpo_with_the_sft_term_matches_trls_sigmoid_plus_sft() -> None:
+    """TRL's loss_type=["sigmoid", "sft"] with weights [1, w]: the preference loss plus w times the chosen replies'
+    mean negative log-likelihood per token (replies of two tokens each in the stand-in)."""
+    pytest.importorskip("trl")
+    g = torch.Generator().manual_seed(2)
+    pc, pr, rc, rr = (torch.randn(6, generator=g) * 3 for _ in range(4))
+    ours = dpo_losses(pc, pr, rc, rr, 0.1)[0].mean() + 0.7 * sft_loss(pc, torch.full((6,), 2.0))
+    theirs = trl_metrics(pc, pr, rc, rr, 0.1, "sigmoid", ("sft", 0.7))["loss"]
+    assert math.isclose(float(ours), theirs, rel_tol=1e-5) and math.isclose(float(sft_loss(pc, torch.full((6,), 2.0))),
+                                                                            -float(pc.sum()) / 12, rel_tol=1e-6)
+
+
 def trl_metrics(pc: torch.Tensor, pr: torch.Tensor, rc: torch.Tensor, rr: torch.Tensor, beta: float,
-                loss_type: str) -> dict[str, float]:
+                loss_type: str, extra: tuple[str, float] | None = None) -> dict[str, float]:
     """The loss and reward metrics TRL's DPO trainer computes for replies of two tokens each with these sums."""
     from collections import defaultdict
     from types import SimpleNamespace
@@ -103,7 +115,8 @@ def trl_metrics(pc: torch.Tensor, pr: torch.Tensor, rc: torch.Tensor, rr: torch.
                           is_top1=torch.zeros(2 * n, 2, dtype=torch.bool))
     trainer = DPOTrainer.__new__(DPOTrainer)
     same = lambda x: x  # noqa: E731 - one process: gathering is the identity
-    vars(trainer).update(model=SimpleNamespace(training=True), beta=beta, loss_types=[loss_type], loss_weights=[1.0],
+    types, weights = [loss_type, *extra[:1]] if extra else [loss_type], [1.0, *extra[1:]] if extra else [1.0]
+    vars(trainer).update(model=SimpleNamespace(training=True), beta=beta, loss_types=types, loss_weights=weights,
                          accelerator=SimpleNamespace(device=torch.device("cpu"), gather_for_metrics=same, gather=same),
                          aux_loss_enabled=False, ld_alpha=None, precompute_ref_logps=True, use_weighting=False,
                          f_divergence_type="reverse_kl", _metrics={"train": defaultdict(list)}, _total_train_tokens=0,
@@ -158,6 +171,39 @@ def test_held_out_metrics_and_kl_are_logged(tiny_llama_dir: Path, tmp_path: Path
     assert report["heldout_pairs"] == 3 and len(report["history"]) == 3
     assert report["history"][0]["kl"] >= 0 and report["final"]["kl"] > 0  # the policy moved away from the reference
     assert "eval_rewards/margins" in report["final"]
+
+
+def test_the_sft_term_keeps_the_chosen_replies_likely(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    """Pure DPO may lower both replies' likelihood as long as the gap grows; with the SFT term the chosen replies
+    end more likely than under the reference, and more likely than pure DPO leaves them."""
+    gen = LlmGenerator.from_options(model=str(tiny_llama_dir))
+    rows = encode_pairs(gen.tokenizer, PAIRS, 256)
+    chosen = {}
+    for weight in (0.0, 1.0):
+        config = DpoConfig(rank=4, lr=5e-3, batch_size=2, epochs=3, heldout=0, log_every=2, sft_weight=weight)
+        g = LlmGenerator.from_options(model=str(tiny_llama_dir))
+        report = train_dpo(g, PAIRS, tmp_path / f"d{weight}", config, {"path": "pairs.jsonl"})
+        with torch.inference_mode():
+            chosen[weight] = pair_logps(g.model, rows, False)[0]
+        assert report["config"]["sft_weight"] == weight and report["data"] == {"path": "pairs.jsonl"}
+    ref = load_reference(str(tiny_llama_dir), DpoConfig(), rows, [])["chosen"]
+    assert bool((chosen[1.0] > ref).all()) and float(chosen[1.0].sum()) > float(chosen[0.0].sum())
+
+
+def test_min_chosen_score_keeps_the_pairs_the_judge_scored_well(tmp_path: Path) -> None:
+    rows = [{**r, "score_chosen": s, "score_rejected": 0.0} for r, s in zip(synthetic_pairs(3), (1.5, 0.5, 1.0),
+                                                                          strict=True)]
+    data = tmp_path / "p.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert [p.chosen for p in load_pairs(data, 1.0)] == [rows[0]["chosen"], rows[2]["chosen"]]
+    assert len(load_pairs(data)) == 3
+    with pytest.raises(InputError, match="no preference pairs whose chosen reply scores at least 2.0"):
+        load_pairs(data, 2.0)
+    bare = tmp_path / "bare.jsonl"
+    bare.write_text(json.dumps(synthetic_pairs(1)[0]) + "\n", encoding="utf-8")
+    done = run_cli("adapt", "dpo", "--data", str(bare), "--min-chosen-score", "1", "--out", str(tmp_path / "out"))
+    assert done.returncode != 0 and "no numeric 'score_chosen'" in done.stderr and not (tmp_path / "out").exists()
+    assert len(done.stderr.strip().splitlines()) == 1
 
 
 def test_pairs_reward_and_dpo_reject_bad_data_with_one_line_and_write_nothing(tmp_path: Path) -> None:
