@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -95,13 +96,13 @@ def test_dpo_with_the_sft_term_matches_trls_sigmoid_plus_sft() -> None:
     g = torch.Generator().manual_seed(2)
     pc, pr, rc, rr = (torch.randn(6, generator=g) * 3 for _ in range(4))
     ours = dpo_losses(pc, pr, rc, rr, 0.1)[0].mean() + 0.7 * sft_loss(pc, torch.full((6,), 2.0))
-    theirs = trl_metrics(pc, pr, rc, rr, 0.1, "sigmoid", ("sft", 0.7))["loss"]
+    theirs = trl_metrics(pc, pr, rc, rr, 0.1, "sigmoid", [("sft", 0.7)])["loss"]
     assert math.isclose(float(ours), theirs, rel_tol=1e-5) and math.isclose(float(sft_loss(pc, torch.full((6,), 2.0))),
                                                                             -float(pc.sum()) / 12, rel_tol=1e-6)
 
 
 def trl_metrics(pc: torch.Tensor, pr: torch.Tensor, rc: torch.Tensor, rr: torch.Tensor, beta: float,
-                loss_type: str, extra: tuple[str, float] | None = None) -> dict[str, float]:
+                loss_type: str, extra: Sequence[tuple[str, float]] = ()) -> dict[str, float]:
     """The loss and reward metrics TRL's DPO trainer computes for replies of two tokens each with these sums."""
     from collections import defaultdict
     from types import SimpleNamespace
@@ -115,7 +116,7 @@ def trl_metrics(pc: torch.Tensor, pr: torch.Tensor, rc: torch.Tensor, rr: torch.
                           is_top1=torch.zeros(2 * n, 2, dtype=torch.bool))
     trainer = DPOTrainer.__new__(DPOTrainer)
     same = lambda x: x  # noqa: E731 - one process: gathering is the identity
-    types, weights = [loss_type, *extra[:1]] if extra else [loss_type], [1.0, *extra[1:]] if extra else [1.0]
+    types, weights = [loss_type, *(t for t, _ in extra)], [1.0, *(w for _, w in extra)]  # TRL sums weighted losses
     vars(trainer).update(model=SimpleNamespace(training=True), beta=beta, loss_types=types, loss_weights=weights,
                          accelerator=SimpleNamespace(device=torch.device("cpu"), gather_for_metrics=same, gather=same),
                          aux_loss_enabled=False, ld_alpha=None, precompute_ref_logps=True, use_weighting=False,
