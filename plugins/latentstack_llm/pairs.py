@@ -5,7 +5,10 @@ stands in for human raters: token F1 of the answer (after the RAG pipeline's own
 post-processing) against the gold answers, plus ``cite_weight`` when the reply cites the
 gold passage. Any callable ``judge(item, replies) -> scores`` can replace it; a reward
 model is one (``RewardJudge``). A prompt yields a pair when its best and worst answers
-differ in score, chosen the best-scored reply and rejected the worst.
+differ in score, chosen the best-scored reply and rejected the worst. With ``greedy`` the
+policy's greedy answer is a candidate beside the samples, listed first so that it wins
+ties: a wrong greedy answer, the one greedy decoding would give at use, becomes the
+rejected reply.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class SampleConfig:
     top_p: float = attrs.field(default=0.95, validator=[attrs.validators.gt(0), attrs.validators.le(1)])
     max_new_tokens: int = attrs.field(default=32, validator=attrs.validators.ge(1))
     seed: int = 0
+    greedy: bool = False
 
 
 def squad_judge(cite_weight: float = 0.5) -> Judge:
@@ -90,9 +94,10 @@ def build_pairs(generator: Any, items: Sequence[RagItem], judge: Judge, config: 
     for n, item in enumerate(progress(items, desc="sampling answers", unit="prompt")):
         ids = generator.prompt_ids(item.messages).to(model.device)
         with torch.inference_mode(), generator.adapters.base_context():
-            tokens = sample_answers(model, ids, config.samples, max_new_tokens=config.max_new_tokens,
-                                    stop_ids=stops, temperature=config.temperature, top_p=config.top_p,
-                                    seed=config.seed + n)
+            tokens = sample_answers(model, ids, config.samples + config.greedy,
+                                    max_new_tokens=config.max_new_tokens, stop_ids=stops,
+                                    temperature=config.temperature, top_p=config.top_p, seed=config.seed + n,
+                                    greedy_rows=int(config.greedy))
         replies = [tok.decode(t, skip_special_tokens=True).strip() for t in tokens]
         scores = judge(item, replies)
         best, worst = max(range(len(replies)), key=scores.__getitem__), min(range(len(replies)), key=scores.__getitem__)

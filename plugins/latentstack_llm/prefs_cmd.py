@@ -32,8 +32,10 @@ SAMPLING = SampleConfig()
               help="'squad' (answer F1 + citing the gold passage) or a reward model folder (adapt reward).")
 @click.option("--cite-weight", default=0.5, show_default=True, type=click.FloatRange(min=0),
               help="What citing the gold passage adds to the squad judge's F1.")
+@click.option("--greedy/--no-greedy", default=False, show_default=True,
+              help="Add the policy's greedy answer to the samples; it wins ties, so a wrong one is rejected.")
 def pairs(data: str, out: Path, adapter: str, model: str, k: int, temperature: float, top_p: float,
-          max_new_tokens: int, limit: int, seed: int, judge: str, cite_weight: float) -> None:
+          max_new_tokens: int, limit: int, seed: int, judge: str, cite_weight: float, greedy: bool) -> None:
     """Sample K answers per prompt from the policy, judge them, write best/worst pairs in TRL's format."""
     from latentstack.atomic import atomic_file
     from latentstack_llm.generator import LlmGenerator
@@ -41,11 +43,12 @@ def pairs(data: str, out: Path, adapter: str, model: str, k: int, temperature: f
 
     items = load_items(data, limit=limit, seed=seed)
     scorer = squad_judge(cite_weight) if judge == "squad" else reward_judge(judge)
-    config = SampleConfig(samples=k, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed)
+    config = SampleConfig(samples=k, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed,
+                          greedy=greedy)
     gen = LlmGenerator.from_options(model=model, adapter=adapter)
     built = build_pairs(gen, items, scorer, config)
     sampling = {"samples": k, "temperature": temperature, "top_p": top_p, "seed": seed, "judge": judge,
-                "policy": gen.fingerprint()}
+                "greedy": greedy, "policy": gen.fingerprint()}
     with atomic_file(out) as tmp:
         tmp.write_text("".join(json.dumps({**row, "sampling": sampling}) + "\n" for row in built["rows"]),
                        encoding="utf-8")

@@ -28,8 +28,12 @@ def pick_rows(logits: Any, temperature: float, top_p: float, rng: Any) -> Any:
 
 
 def sample_answers(model: Any, ids: Any, k: int, *, max_new_tokens: int, stop_ids: set[int],
-                   temperature: float = 1.0, top_p: float = 1.0, seed: int = 0) -> list[list[int]]:
-    """``k`` answers (token ids, end token excluded) to the (1, n) prompt ``ids``. Call in ``inference_mode``."""
+                   temperature: float = 1.0, top_p: float = 1.0, seed: int = 0,
+                   greedy_rows: int = 0) -> list[list[int]]:
+    """``k`` answers (token ids, end token excluded) to the (1, n) prompt ``ids``. Call in ``inference_mode``.
+
+    The first ``greedy_rows`` of them are decoded greedily (argmax), the rest sampled.
+    """
     import torch
     from transformers import DynamicCache
 
@@ -43,6 +47,8 @@ def sample_answers(model: Any, ids: Any, k: int, *, max_new_tokens: int, stop_id
     open_rows = set(range(k))
     for _ in range(max_new_tokens):
         tokens = pick_rows(logits, temperature, top_p, rng)
+        if greedy_rows:
+            tokens[:greedy_rows] = logits[:greedy_rows].argmax(-1)
         for row, token in enumerate(tokens.tolist()):
             if row in open_rows:
                 if token in stop_ids:

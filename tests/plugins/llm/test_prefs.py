@@ -38,8 +38,38 @@ def test_k_samples_share_one_prefill_and_match_single_decoding(tiny_llama_dir: P
         single = list(decode_tokens(gen.model, ids, max_new_tokens=6, stop_ids=stops))
         first = sample_answers(gen.model, ids, 4, max_new_tokens=6, stop_ids=stops, temperature=1.5, seed=3)
         again = sample_answers(gen.model, ids, 4, max_new_tokens=6, stop_ids=stops, temperature=1.5, seed=3)
+        mixed = sample_answers(gen.model, ids, 4, max_new_tokens=6, stop_ids=stops, temperature=1.5, seed=3,
+                               greedy_rows=1)
     assert greedy == [single] * 3  # every row of the repeated cache decodes as the prompt alone does
     assert first == again and len({tuple(a) for a in first}) > 1  # seeded, and the rows differ
+    assert mixed[0] == single and any(row != single for row in mixed[1:])  # the first row greedy, the others sampled
+
+
+def test_a_wrong_greedy_answer_is_the_rejected_reply(tiny_llama_dir: Path) -> None:
+    """With ``greedy`` the greedy answer is a candidate and wins ties: the judge scores one sampled reply 1 and every
+    other reply 0, so the greedy one (tied with the other samples) is rejected."""
+    from latentstack.data.squad_sft import RagItem
+    from latentstack_llm.pairs import SampleConfig, build_pairs
+
+    gen = LlmGenerator.from_options(model=str(tiny_llama_dir))
+    prompt = PAIRS[2].prompt
+    with torch.inference_mode():
+        gen.model.lm_head.weight[201] = 0  # the random model's greedy reply is blank lines (token 201), never paired
+        single = list(decode_tokens(gen.model, gen.prompt_ids(prompt), max_new_tokens=6,
+                                    stop_ids=eos_ids(gen.model, gen.tokenizer)))
+    greedy = gen.tokenizer.decode(single, skip_special_tokens=True).strip()
+    seen: list[list[str]] = []
+
+    def judge(item: RagItem, replies: Sequence[str]) -> list[float]:
+        seen.append(list(replies))
+        good = next(r for r in replies if r != greedy)
+        return [1.0 if r == good else 0.0 for r in replies]
+
+    item = RagItem("two plus two", prompt, ("four",), 1)
+    config = SampleConfig(samples=4, temperature=1.5, max_new_tokens=6, seed=3, greedy=True)
+    row = build_pairs(gen, [item], judge, config)["rows"][0]
+    assert greedy and len(seen[0]) == 5 and seen[0][0] == greedy
+    assert row["rejected"][0]["content"] == greedy and row["chosen"][0]["content"] != greedy
 
 
 def test_shared_prompt_log_probs_equal_the_full_sequences(tiny_llama_dir: Path) -> None:
