@@ -94,7 +94,7 @@ def build_pairs(generator: Any, items: Sequence[RagItem], judge: Judge, config: 
     for n, item in enumerate(progress(items, desc="sampling answers", unit="prompt")):
         ids = generator.prompt_ids(item.messages).to(model.device)
         with torch.inference_mode(), generator.adapters.base_context():
-            tokens = sample_answers(model, ids, config.samples + config.greedy,
+            tokens = sample_answers(model, ids, config.samples + int(config.greedy),
                                     max_new_tokens=config.max_new_tokens, stop_ids=stops,
                                     temperature=config.temperature, top_p=config.top_p, seed=config.seed + n,
                                     greedy_rows=int(config.greedy))
