@@ -14,34 +14,35 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from latentstack.atomic import atomic_file
-from latentstack.bench.stats import paired_bootstrap
+from latentstack.bench.stats import paired_gain_by_id
 
 METRICS = ("f1", "exact_match", "cites_gold", "answer_words")
 
 
-def load(path: Path) -> dict[str, dict[str, dict[str, float]]]:
+def load(path: Path) -> dict[str, dict[str, dict[str, Any]]]:
     """Per method, per question id (in file order), the answer's row."""
-    rows: dict[str, dict[str, dict[str, float]]] = {}
+    rows: dict[str, dict[str, dict[str, Any]]] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
         rows.setdefault(row["method"], {})[row["question_id"]] = row
     return rows
 
 
-def gains(rows: dict[str, dict[str, dict[str, float]]], base: str, method: str, skip: int) -> dict[str, object]:
+def gains(rows: dict[str, dict[str, dict[str, Any]]], base: str, method: str, skip: int) -> dict[str, object]:
     """Means of both methods and the paired gain [95% CI] of each metric, on the questions after the first ``skip``."""
     for name in (base, method):
         if name not in rows:
             raise SystemExit(f"no method {name!r} in the answers; there are: {', '.join(rows)}")
-    ids = sorted(list(rows[base])[skip:])  # sorted, as bench rag orders them for its bootstrap
+    ids = list(rows[base])[skip:]
     out: dict[str, object] = {"base": base, "method": method, "skip": skip, "questions": len(ids)}
     for metric in METRICS:
-        a = [float(rows[method][i][metric]) for i in ids]
-        b = [float(rows[base][i][metric]) for i in ids]
-        mean, lo, hi = paired_bootstrap(a, b)
-        out[metric] = {"base": round(sum(b) / len(b), 4), "method": round(sum(a) / len(a), 4),
+        a = {i: float(rows[method][i][metric]) for i in ids}
+        b = {i: float(rows[base][i][metric]) for i in ids}
+        mean, lo, hi = paired_gain_by_id(a, b)  # bench rag's own bootstrap, items in the same order
+        out[metric] = {"base": round(sum(b.values()) / len(b), 4), "method": round(sum(a.values()) / len(a), 4),
                        "gain": round(mean, 4), "lo": round(lo, 4), "hi": round(hi, 4)}
     return out
 

@@ -240,7 +240,7 @@ def retention_row(gen: Any, squad: Squad, half: str, n: int, seed: int, label: s
 def add_paired_gains(report: BenchReport, rows: list[dict[str, Any]], suffixes: list[str]) -> None:
     """On each row after the first adapter's, the F1 gain over the first adapter's same method, with a paired
     bootstrap 95% interval over the questions."""
-    from latentstack.bench.stats import paired_bootstrap
+    from latentstack.bench.stats import paired_gain_by_id
 
     if not suffixes:
         return
@@ -251,6 +251,5 @@ def add_paired_gains(report: BenchReport, rows: list[dict[str, Any]], suffixes: 
         base = result.method.split("+")[0] + suffixes[0]
         if "+" not in result.method or result.method == base or base not in f1 or result.method not in f1:
             continue
-        ids = sorted(f1[base])
-        mean, lo, hi = paired_bootstrap([f1[result.method][i] for i in ids], [f1[base][i] for i in ids])
+        mean, lo, hi = paired_gain_by_id(f1[result.method], f1[base])
         result.metrics |= {"f1_gain": round(mean, 4), "f1_gain_lo": round(lo, 4), "f1_gain_hi": round(hi, 4)}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -19,3 +19,11 @@ def paired_bootstrap(a: Sequence[float], b: Sequence[float], *, resamples: int =
     means = diff[picks].mean(axis=1)
     tail = (1 - level) / 2
     return float(diff.mean()), float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))
+
+
+def paired_gain_by_id(method: Mapping[str, float], base: Mapping[str, float],
+                      ids: Iterable[str] | None = None) -> tuple[float, float, float]:
+    """``paired_bootstrap`` of two methods' scores keyed by item id, over ``ids`` (default: all of ``base``'s) in
+    sorted order, so the interval does not depend on the order the items were scored in."""
+    keys = sorted(base if ids is None else ids)
+    return paired_bootstrap([method[i] for i in keys], [base[i] for i in keys])
