@@ -160,10 +160,14 @@ def rag_chart(report: BenchReport, path: Path) -> None:
               help="Questions of all articles, or of one half (even / odd articles).")
 @click.option("--answers", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write every answer (question, gold, reply, scores) to this JSONL file.")
+@click.option("--skip", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Leave out the first N questions of the seeded draw of N + --limit: fresh questions for an "
+                   "adapter chosen on an earlier run's --limit N.")
 @suite
 def rag(data: str, methods: str, limit: int | None, seed: int, gen_name: str, model: str, adapters: tuple[str, ...],
         adapter_only: bool, best_of: int, reward_dir: str | None, retention: int, dtype: str | None,
-        gen_extra: tuple[str, ...], retriever_model: str, k: int, half: str, answers: Path | None) -> BenchReport:
+        gen_extra: tuple[str, ...], retriever_model: str, k: int, half: str, answers: Path | None,
+        skip: int) -> BenchReport:
     """Exact match and F1 of closed-book, RAG and gold-passage answers on a SQuAD file."""
     from latentstack import get_generator
     from latentstack.cli.options import given, parse_options
@@ -176,7 +180,7 @@ def rag(data: str, methods: str, limit: int | None, seed: int, gen_name: str, mo
         raise click.UsageError("--best-of N (N > 1) needs --reward DIR and an --adapter, whose rows it adds to")
     chosen = split_methods(methods, METHODS)
     squad = load_squad(data)
-    questions = squad.sample(200 if limit is None else limit, seed, half)
+    questions = draw_questions(squad, limit, seed, half, skip)
     gen_options = given(model=model, dtype=dtype) | parse_options(gen_extra, "-g/--gen-option")
     gen = get_generator(gen_name, **gen_options)
     collection = None
@@ -191,7 +195,7 @@ def rag(data: str, methods: str, limit: int | None, seed: int, gen_name: str, mo
     names = adapter_names(adapters)
     report = BenchReport("rag", Path(data).name, len(questions), chart=rag_chart,
                          params={"generator": gen_name, **gen.config.to_dict(), "adapters": names or "none",
-                                 "k": k, "half": half, "seed": seed, "retriever": f"{retriever_model} mean, exact",
+                                 "k": k, "half": half, "seed": seed, "skip": skip, "retriever": f"{retriever_model} mean, exact",
                                  "max_new_tokens": 48, "best_of": best_of, "reward": reward_dir or "none"})
     rows: list[dict[str, Any]] = []
     uses = ([] if adapter_only else [""]) + list(adapters)  # "": the base model
@@ -216,6 +220,14 @@ def rag(data: str, methods: str, limit: int | None, seed: int, gen_name: str, mo
         with atomic_file(answers) as tmp:
             tmp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return report
+
+
+def draw_questions(squad: Squad, limit: int | None, seed: int, half: str, skip: int) -> list[Question]:
+    """The seeded draw of ``skip + limit`` questions (limit 200 by default) without its first ``skip``."""
+    questions = squad.sample(skip + (200 if limit is None else limit), seed, half)[skip:]
+    if not questions:
+        raise click.UsageError(f"--skip {skip} leaves no question of the {half} half; lower it")
+    return questions
 
 
 def adapter_names(adapters: tuple[str, ...]) -> dict[str, str]:

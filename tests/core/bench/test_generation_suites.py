@@ -40,6 +40,24 @@ def test_rag_adapter_only_without_adapter_is_a_usage_error(tmp_path: Path) -> No
     assert out.stdout == "" and not (tmp_path / "rag.json").exists()
 
 
+def test_rag_skip_answers_the_questions_after_the_first_n_of_the_same_draw(tmp_path: Path,
+                                                                           tiny_llama_dir: Path) -> None:
+    data = tmp_path / "squad.json"
+    data.write_text(json.dumps(SQUAD))
+    common = ["-q", "bench", "rag", "--data", str(data), "--model", str(tiny_llama_dir), "--methods", "oracle",
+              "--json", "--out", str(tmp_path)]
+
+    def asked(*extra: str) -> list[str]:
+        run_cli(*common, *extra, "--answers", str(tmp_path / "answers.jsonl"), check=True)
+        return [json.loads(line)["question_id"] for line in (tmp_path / "answers.jsonl").read_text().splitlines()]
+
+    drawn = asked("--limit", "3")
+    assert asked("--skip", "1", "--limit", "2") == drawn[1:]
+    assert json.loads((tmp_path / "rag.json").read_text())["params"]["skip"] == 1
+    none_left = run_cli(*common, "--skip", "3", "--limit", "2")
+    assert none_left.returncode == 2 and "--skip 3 leaves no question" in none_left.stderr
+
+
 def test_generate_suite_matches_plain_generate(tmp_path: Path, tiny_llama_dir: Path) -> None:
     out = run_cli("-q", "bench", "generate", "--model", str(tiny_llama_dir), "--methods",
                   "transformers-generate,llm,load-folder", "--repeats", "1", "--new-tokens", "8", "--json",
