@@ -223,11 +223,17 @@ def rag(data: str, methods: str, limit: int | None, seed: int, gen_name: str, mo
 
 
 def draw_questions(squad: Squad, limit: int | None, seed: int, half: str, skip: int) -> list[Question]:
-    """The seeded draw of ``skip + limit`` questions (limit 200 by default) without its first ``skip``."""
-    questions = squad.sample(skip + (200 if limit is None else limit), seed, half)[skip:]
-    if not questions:
+    """The seeded draw of ``skip + limit`` questions (limit 200 by default) without its first ``skip``, which must be
+    the draw of ``skip`` (what an earlier run with ``--limit skip`` answered), or the rest would not be fresh."""
+    total = skip + (200 if limit is None else limit)
+    drawn = squad.sample(total, seed, half)
+    if not drawn[skip:]:
         raise click.UsageError(f"--skip {skip} leaves no question of the {half} half; lower it")
-    return questions
+    if skip and [q.id for q in squad.sample(skip, seed, half)] != [q.id for q in drawn[:skip]]:
+        raise click.UsageError(f"the seeded draw of {total} of the {half} half's {len(squad.sample(None, seed, half))} "
+                               f"questions does not begin with the draw of {skip}, so --skip {skip} would not leave "
+                               "out an earlier --limit run's questions; ask for fewer (--skip plus --limit)")
+    return drawn[skip:]
 
 
 def adapter_names(adapters: tuple[str, ...]) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -40,22 +41,29 @@ def test_rag_adapter_only_without_adapter_is_a_usage_error(tmp_path: Path) -> No
     assert out.stdout == "" and not (tmp_path / "rag.json").exists()
 
 
-def test_rag_skip_answers_the_questions_after_the_first_n_of_the_same_draw(tmp_path: Path,
-                                                                           tiny_llama_dir: Path) -> None:
+def test_rag_skip_answers_the_questions_after_an_earlier_runs_draw(tmp_path: Path, tiny_llama_dir: Path) -> None:
+    paragraphs = [{"context": f"Item {i} of the list is a stone named s{i}.", "qas": [
+        {"id": f"q{i}", "question": f"What is item {i}?", "answers": [{"text": f"s{i}", "answer_start": 36}]}]}
+        for i in range(40)]
     data = tmp_path / "squad.json"
-    data.write_text(json.dumps(SQUAD))
-    common = ["-q", "bench", "rag", "--data", str(data), "--model", str(tiny_llama_dir), "--methods", "oracle",
-              "--json", "--out", str(tmp_path)]
+    data.write_text(json.dumps({"data": [{"title": "List", "paragraphs": paragraphs}]}))
 
-    def asked(*extra: str) -> list[str]:
-        run_cli(*common, *extra, "--answers", str(tmp_path / "answers.jsonl"), check=True)
+    def asked(*extra: str, source: Path = data) -> subprocess.CompletedProcess[str]:
+        return run_cli("-q", "bench", "rag", "--data", str(source), "--model", str(tiny_llama_dir), "--methods",
+                       "oracle", "--json", "--out", str(tmp_path), "--answers", str(tmp_path / "answers.jsonl"), *extra)
+
+    def ids(*extra: str) -> list[str]:
+        asked(*extra).check_returncode()
         return [json.loads(line)["question_id"] for line in (tmp_path / "answers.jsonl").read_text().splitlines()]
 
-    drawn = asked("--limit", "3")
-    assert asked("--skip", "1", "--limit", "2") == drawn[1:]
-    assert json.loads((tmp_path / "rag.json").read_text())["params"]["skip"] == 1
-    none_left = run_cli(*common, "--skip", "3", "--limit", "2")
-    assert none_left.returncode == 2 and "--skip 3 leaves no question" in none_left.stderr
+    earlier, fresh = ids("--limit", "2"), ids("--skip", "2", "--limit", "3")
+    assert json.loads((tmp_path / "rag.json").read_text())["params"]["skip"] == 2
+    assert len(fresh) == 3 and not set(earlier) & set(fresh) and earlier + fresh == ids("--limit", "5")
+    assert asked("--skip", "40", "--limit", "2").returncode == 2
+    small = tmp_path / "small.json"  # 3 questions: a draw of all 3 is the file's order, not the draw of 1 extended
+    small.write_text(json.dumps(SQUAD))
+    refused = asked("--skip", "1", "--limit", "2", source=small)
+    assert refused.returncode == 2 and "does not begin with the draw of 1" in refused.stderr
 
 
 def test_generate_suite_matches_plain_generate(tmp_path: Path, tiny_llama_dir: Path) -> None:
