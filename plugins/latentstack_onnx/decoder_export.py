@@ -26,9 +26,11 @@ from latentstack.storage import component_dir, write_manifest
 
 FORMAT = 1
 PRECISIONS = ("fp32", "int8", "int4")
-#: The builder's extra options per precision: int4 in blocks of 16 weights instead of 32 kept the loss of
-#: torch's answers closest to torch among the recipes tried (benchmarks/results/generate-onnx/README.md).
-RECIPES: dict[str, list[str]] = {"int4": ["block_size=16"]}
+#: The builder's extra options per precision: int4 in blocks of 16 weights instead of 32, with the attention and
+#: MLP-down MatMuls of the first and last eighth of the layers and every third layer between left in int8
+#: (llama.cpp's mixed layers), kept the loss of torch's answers closest to torch among the recipes tried
+#: (benchmarks/results/generate-onnx/README.md).
+RECIPES: dict[str, list[str]] = {"int4": ["block_size=16", "matmul_mixed_precision=mixed_layers:int8"]}
 #: Files of a model folder the builder and the runtime need beside the weights.
 SIDE_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
               "generation_config.json")
