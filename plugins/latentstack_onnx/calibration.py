@@ -1,8 +1,9 @@
-"""Texts the int8 export calibrates its activation smoothing on; kept apart from the parity probe texts.
+"""Texts the quantised exports calibrate on; kept apart from the parity probe texts.
 
-Smoothing needs each channel's largest activation. In BERT-family encoders the large
-channels are a property of the model rather than of the text, so a few dozen varied texts
-find them; ``latentstack export onnx --calibrate FILE`` uses your own texts instead.
+The int8 encoder export's smoothing needs each channel's largest activation, the int4
+decoder export's weight scaling each channel's mean magnitude (the texts as chat prompts).
+The large channels are a property of the model rather than of the text, so a few dozen
+varied texts find them; ``latentstack export onnx --calibrate FILE`` uses your own instead.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
 """Export a causal LM (with a LoRA adapter merged in) to ONNX Runtime GenAI, checked against torch first.
 
-The adapter is merged into the base weights, the merged model is saved to a scratch
-folder, and ONNX Runtime GenAI's model builder writes the graph (KV cache, the model's
-tokenizer and chat template beside it) at fp32, int8 or int4. The build is then compared
+The adapter is merged into the base weights; for int4 the weights are then scaled on
+calibration prompts (activation-aware, act_aware.py) so that rounding loses less where
+activations are large. The model is saved to a scratch folder, and ONNX Runtime GenAI's
+model builder writes the graph (KV cache, the model's tokenizer and chat template beside
+it) at fp32, int8 or int4. The build is then compared
 with the torch model on probe prompts (decoder_parity.py) before anything is published:
 an export that fails leaves nothing behind. The manifest records the base and adapter
-fingerprints, the precision, the builder's version and the parity figures.
+fingerprints, the precision, the builder's version, the scaling and the parity figures.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ PRECISIONS = ("fp32", "int8", "int4")
 #: (benchmarks/results/generate-onnx/README.md).
 RECIPES: dict[str, list[str]] = {"int4": ["block_size=16", "matmul_mixed_precision=mixed_layers:int8"]}
 #: Files of a model folder the builder and the runtime need beside the weights.
+#: Tokens of each calibration prompt the scaling looks at, at most.
+CALIBRATION_TOKENS = 1024
 SIDE_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
               "generation_config.json")
 
@@ -45,6 +49,13 @@ class DecoderExportConfig:
     precision: str = attrs.field(default="int8", validator=attrs.validators.in_(PRECISIONS))
     #: Tokens of each probe answer compared with torch.
     probe_tokens: int = attrs.field(default=32, validator=attrs.validators.gt(0))
+    #: int4 only: activation-aware weight scaling (act_aware.py) on calibration prompts before the builder quantises.
+    awq: bool = True
+
+
+def uses_awq(config: DecoderExportConfig) -> bool:
+    """Whether the export scales its weights first: int4 with ``awq`` on (int8 loses too little to need it)."""
+    return config.awq and config.precision == "int4"
 
 
 def is_decoder(model_dir: Path) -> bool:
@@ -90,6 +101,23 @@ def _merged_folder(model: Any, base: Path, scratch: Path) -> Path:
     return folder
 
 
+def _calibrate(model: Any, tokenizer: Any, prompts: Sequence[str], precision: str) -> dict[str, Any]:
+    """AWQ-scale ``model`` in place on the chat-templated calibration prompts, for the recipe's block size."""
+    import torch
+
+    from latentstack_onnx.act_aware import awq, supported
+    from latentstack_onnx.decoder_parity import torch_prompt_ids
+
+    if not supported(model):
+        msg = (f"activation-aware scaling knows Llama-style decoders, not {type(model).__name__}; "
+               "export with --no-awq")
+        raise ConfigError(msg)
+    options = dict(o.split("=", 1) for o in RECIPES.get(precision, []))
+    batches = [torch.tensor([torch_prompt_ids(tokenizer, p)[:CALIBRATION_TOKENS]]) for p in prompts]
+    log(f"scaling the weights for int4 on {len(batches)} calibration prompts (AWQ)")
+    return {**awq(model, batches, block=int(options.get("block_size", 32))), "prompts": len(batches)}
+
+
 def _run_builder(source: Path, out: Path, precision: str, scratch: Path) -> None:
     """ONNX Runtime GenAI's model builder, in its own process (it loads the model again, then exits)."""
     cmd = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(source), "-o", str(out),
@@ -116,8 +144,12 @@ def _check_template(folder: Path, tokenizer: Any, prompts: Sequence[str]) -> Non
             raise ParityError(msg)
 
 
-def export_decoder(config: DecoderExportConfig, out: str | Path, prompts: Sequence[str] | None = None) -> dict[str, Any]:
-    """Build, check and publish the export at ``out``; returns the manifest data. A failed check writes nothing."""
+def export_decoder(config: DecoderExportConfig, out: str | Path, prompts: Sequence[str] | None = None,
+                   calibration: Sequence[str] | None = None) -> dict[str, Any]:
+    """Build, check and publish the export at ``out``; returns the manifest data. A failed check writes nothing.
+
+    ``calibration`` prompts set the int4 scaling (default: latentstack_onnx.calibration's texts).
+    """
     import onnxruntime_genai as og
 
     from latentstack.sources import resolve_model
@@ -132,12 +164,18 @@ def export_decoder(config: DecoderExportConfig, out: str | Path, prompts: Sequen
     adapter_digest = adapter_fingerprint(config.adapter)
     model, tokenizer = _torch_model(resolved, config.adapter)
     refs = torch_reference(model, tokenizer, prompts, config.probe_tokens)
+    scaling = None
+    if uses_awq(config):
+        from latentstack_onnx.calibration import CALIBRATION
+
+        scaling = _calibrate(model, tokenizer, list(calibration or CALIBRATION), config.precision)
     with component_dir(out, "export") as tmp:
         scratch = Path(tmp).parent / f".{Path(tmp).name}.scratch"
         try:
             log(f"building the {config.precision} ONNX Runtime GenAI decoder for {config.model}"
                 f"{' + ' + config.adapter if config.adapter else ''}")
-            source = _merged_folder(model, resolved.path, scratch) if config.adapter else resolved.path
+            changed = config.adapter or scaling
+            source = _merged_folder(model, resolved.path, scratch) if changed else resolved.path
             _run_builder(source, tmp, config.precision, scratch)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -153,7 +191,7 @@ def export_decoder(config: DecoderExportConfig, out: str | Path, prompts: Sequen
                 "adapter": {"path": str(Path(config.adapter).resolve()), "fingerprint": adapter_digest}
                 if config.adapter else None,
                 "builder": {"onnxruntime_genai": og.__version__, "options": RECIPES.get(config.precision, [])},
-                "parity": parity}
+                "awq": scaling, "parity": parity}
         write_manifest(tmp, kind="export", plugin="onnx", version=FORMAT, config=attrs.asdict(config), data=data)
     return data
 

@@ -25,7 +25,10 @@ def export() -> None:
 @click.option("--smooth", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
               help="int8 only: activation smoothing strength (SmoothQuant alpha); 0 turns it off.")
 @click.option("--calibrate", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="int8 only: texts to calibrate the smoothing on, one per line (default: built-in set).")
+              help="Encoders at int8: texts to calibrate the smoothing on; decoders at int4: prompts to calibrate "
+                   "the weight scaling on. One per line (default: built-in set).")
+@click.option("--no-awq", is_flag=True,
+              help="Decoders at int4 only: quantise the weights as they are, without activation-aware scaling.")
 @click.option("--int8-gelu", type=click.Choice(["tanh", "erf"]), default="tanh", show_default=True,
               help="int8 only: the feed-forward GELU, onnxruntime's faster tanh approximation or the exact erf.")
 @click.option("--no-optimize", is_flag=True, help="Skip onnxruntime's transformer graph fusions.")
@@ -36,8 +39,8 @@ def export() -> None:
                    "(default: built-in set).")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 def onnx(model: str, adapter: str, precision: str | None, pooling: str, max_length: int, int8: bool, smooth: float,
-         calibrate: str | None, int8_gelu: str, no_optimize: bool, classifier: str | None, probe: str | None,
-         out: Path) -> None:
+         calibrate: str | None, no_awq: bool, int8_gelu: str, no_optimize: bool, classifier: str | None,
+         probe: str | None, out: Path) -> None:
     """Export an encoder embedder or a causal LM generator (with an adapter merged) to ONNX; fails unless it matches torch."""
     from latentstack.sources import resolve_model
     from latentstack.storage import check_replaceable
@@ -45,10 +48,12 @@ def onnx(model: str, adapter: str, precision: str | None, pooling: str, max_leng
     from latentstack_onnx.export import ExportConfig, export_onnx
 
     if is_decoder(resolve_model(model).path):
-        _decoder(model, adapter, precision or "int8", probe, out)
+        _decoder(model, adapter, precision or "int8", probe, calibrate, not no_awq, out)
         return
     if precision == "int4":
         raise click.UsageError("int4 is for decoders; an encoder exports fp32 and, with --precision int8, int8")
+    if no_awq:
+        raise click.UsageError("--no-awq is for int4 decoder exports; encoders smooth their int8 with --smooth")
     int8 = int8 or precision == "int8"
     if calibrate and not int8:
         raise click.UsageError("--calibrate sets the int8 smoothing; add --int8 or leave it out")
@@ -68,14 +73,24 @@ def onnx(model: str, adapter: str, precision: str | None, pooling: str, max_leng
     click.echo(f"exported to {out}")
 
 
-def _decoder(model: str, adapter: str, precision: str, probe: str | None, out: Path) -> None:
+def _decoder(model: str, adapter: str, precision: str, probe: str | None, calibrate: str | None, scale: bool,
+             out: Path) -> None:
     """The decoder path: ONNX Runtime GenAI's builder, then greedy-token and log-likelihood parity with torch."""
     from latentstack.storage import check_replaceable
     from latentstack_onnx.decoder_export import DecoderExportConfig, export_decoder
 
+    if precision != "int4" and (calibrate or not scale):
+        raise click.UsageError(f"--calibrate and --no-awq set the int4 weight scaling; a {precision} decoder "
+                               "export has none, so leave them out or add --precision int4")
     check_replaceable(out, "export")
     prompts = lines(probe, "--probe") if probe else None
-    data = export_decoder(DecoderExportConfig(model=model, adapter=adapter, precision=precision), out, prompts)
+    calibration = lines(calibrate, "--calibrate") if calibrate else None
+    config = DecoderExportConfig(model=model, adapter=adapter, precision=precision, awq=scale)
+    data = export_decoder(config, out, prompts, calibration)
+    if data["awq"]:
+        a = data["awq"]
+        click.echo(f"weights scaled for int4 (AWQ) on {a['prompts']} calibration prompts: quantised output error "
+                   f"{a['output_error_rtn']:.4g} -> {a['output_error_scaled']:.4g} on {a['tokens']} tokens")
     p = data["parity"]
     click.echo(f"{precision}: {p['prompts']} probe prompts, greedy answers identical to torch {p['identical_share']:.2f}, "
                f"loss of torch's answers {p['nll_torch']:.4f} -> {p['nll_onnx']:.4f} nats/token ({p['rule']})")

@@ -56,16 +56,20 @@ def cached_export(model: str, adapter: str, precision: str) -> Path:
 
     from latentstack.progress import log
     from latentstack.sources import latentstack_home, resolve_model
-    from latentstack_onnx.decoder_export import RECIPES, adapter_fingerprint
+    from latentstack_onnx.act_aware import VERSION as AWQ_VERSION
+    from latentstack_onnx.decoder_export import RECIPES, DecoderExportConfig, adapter_fingerprint, uses_awq
 
+    config = DecoderExportConfig(model=model, adapter=adapter, precision=precision)
     key = [resolve_model(model).fingerprint(), adapter_fingerprint(adapter), precision,
            importlib.metadata.version("onnxruntime-genai"), RECIPES.get(precision, [])]
+    if uses_awq(config):
+        key.append(f"awq-{AWQ_VERSION}")
     folder = latentstack_home() / "exports" / f"decoder-{hashlib.sha256(repr(key).encode()).hexdigest()[:20]}"
     if not (folder / "manifest.json").is_file():
-        from latentstack_onnx.decoder_export import DecoderExportConfig, export_decoder
+        from latentstack_onnx.decoder_export import export_decoder
 
         log(f"no {precision} ONNX export of {model} yet: building it once into {folder}")
-        export_decoder(DecoderExportConfig(model=model, adapter=adapter, precision=precision), folder)
+        export_decoder(config, folder)
     return folder
 
 

@@ -92,3 +92,22 @@ def test_export_chooses_the_decoder_path_by_architecture(tiny_llama_dir: Path, t
     bad = runner.invoke(cli, ["export", "onnx", "--model", str(tiny_bert_dir), "--precision", "int4",
                               "--out", str(tmp_path / "enc")])
     assert bad.exit_code == 2 and "int4 is for decoders" in bad.output and not (tmp_path / "enc").exists()
+
+
+def test_decoder_int4_calibration_options(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    """--calibrate sets the int4 weight scaling's prompts; the scaling options on other precisions are usage errors."""
+    cli.load_plugin_commands()
+    runner = CliRunner()
+    calib = tmp_path / "calib.txt"
+    calib.write_text("the cat sat on the mat\n\nwhat is the capital of france?\n")
+    out = runner.invoke(cli, ["-q", "export", "onnx", "--model", str(tiny_llama_dir), "--precision", "int4",
+                              "--calibrate", str(calib), "--out", str(tmp_path / "q4")])
+    assert out.exit_code == 0, out.output
+    assert "weights scaled for int4 (AWQ) on 2 calibration prompts" in out.output
+    assert read_manifest(tmp_path / "q4", kind="export").data["awq"]["prompts"] == 2
+    for extra in (["--no-awq"], ["--calibrate", str(calib)]):
+        bad = runner.invoke(cli, ["export", "onnx", "--model", str(tiny_llama_dir), "--precision", "int8", *extra,
+                                  "--out", str(tmp_path / "q8")])
+        assert bad.exit_code == 2 and "int4 weight scaling" in bad.output and not (tmp_path / "q8").exists()
+    bad = runner.invoke(cli, ["export", "onnx", "--model", str(tiny_llama_dir), "--no-awq", "--out", str(tmp_path / "d")])
+    assert bad.exit_code == 2 and not (tmp_path / "d").exists()

@@ -1,0 +1,84 @@
+"""Activation-aware scaling before the int4 decoder export: it mirrors onnxruntime's quantiser, keeps the float
+model's function, lowers the quantised error, and is recorded in the export's manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from latentstack.storage import read_manifest
+from latentstack_onnx.act_aware import awq, quantize
+from latentstack_onnx.decoder_export import DecoderExportConfig, export_decoder
+
+PROMPTS = ["What is the capital of France?", "Name a colour."]
+CALIBRATION = ["the cat sat on the mat", "yeast ferments sugars and releases carbon dioxide",
+               "what is the capital of france? paris [1]"]
+
+
+@pytest.mark.parametrize(("inp", "block"), [(64, 16), (64, 32), (40, 16)])
+def test_quantize_is_onnxruntimes_int4_round_trip(inp: int, block: int) -> None:
+    from onnxruntime.capi._pybind_state import quantize_matmul_4bits
+
+    out = 24
+    w = np.random.default_rng(inp + block).standard_normal((out, inp)).astype(np.float32)
+    blocks = -(-inp // block)
+    packed = np.zeros((out, blocks, block // 2), dtype=np.uint8)
+    scales = np.zeros((out, blocks), dtype=np.float32)
+    zero_points = np.zeros((out, (blocks + 1) // 2), dtype=np.uint8)
+    quantize_matmul_4bits(packed, np.ascontiguousarray(w.T), scales, zero_points, block, out, inp, True)
+    nibbles = np.stack([packed & 0x0F, packed >> 4], -1).reshape(out, blocks * block).astype(np.float32) - 8
+    theirs = (nibbles.reshape(out, blocks, block) * scales[..., None]).reshape(out, -1)[:, :inp]
+    np.testing.assert_array_equal(quantize(torch.from_numpy(w), block).numpy(), theirs)
+
+
+def _model(tiny_llama_dir: Path, outlier: float) -> tuple[object, list[torch.Tensor]]:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir, dtype=torch.float32).eval()
+    with torch.no_grad():  # one channel of every norm's output made large, as trained LLMs have
+        for layer in model.model.layers:
+            layer.input_layernorm.weight[3] = outlier
+            layer.post_attention_layernorm.weight[5] = outlier
+    tok = AutoTokenizer.from_pretrained(tiny_llama_dir)
+    return model, [torch.tensor([tok(t)["input_ids"]]) for t in CALIBRATION]
+
+
+def test_scaling_keeps_the_float_function_and_lowers_the_quantised_error(tiny_llama_dir: Path) -> None:
+    model, batches = _model(tiny_llama_dir, outlier=30.0)
+    probe = torch.tensor([[5, 17, 42, 8, 99, 3]])
+    with torch.no_grad():
+        before = model(probe).logits
+        stats = awq(model, batches, block=16)
+        after = model(probe).logits
+    torch.testing.assert_close(after, before, rtol=1e-4, atol=1e-4)
+    assert stats["output_error_scaled"] < 0.5 * stats["output_error_rtn"]
+    assert stats["block"] == 16 and stats["tokens"] == sum(b.shape[1] for b in batches)
+
+
+def test_scaling_never_raises_the_calibration_error(tiny_llama_dir: Path) -> None:
+    model, batches = _model(tiny_llama_dir, outlier=1.0)  # no outliers: alpha 0 (plain rounding) is a candidate
+    stats = awq(model, batches, block=32)
+    assert stats["output_error_scaled"] <= stats["output_error_rtn"]
+
+
+@pytest.mark.parametrize("scaled", [True, False])
+def test_int4_export_records_its_scaling(tiny_llama_dir: Path, tmp_path: Path, scaled: bool) -> None:
+    out = tmp_path / "int4"
+    data = export_decoder(DecoderExportConfig(model=str(tiny_llama_dir), precision="int4", probe_tokens=8, awq=scaled),
+                          out, PROMPTS, CALIBRATION)
+    recorded = read_manifest(out, kind="export", plugin="onnx").data["awq"]
+    assert recorded == data["awq"]
+    if scaled:
+        assert recorded["prompts"] == len(CALIBRATION) and recorded["block"] == 16
+        assert recorded["output_error_scaled"] <= recorded["output_error_rtn"]
+    else:
+        assert recorded is None
+
+
+def test_int8_and_fp32_exports_are_not_scaled(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    data = export_decoder(DecoderExportConfig(model=str(tiny_llama_dir), precision="int8", probe_tokens=8),
+                          tmp_path / "int8", PROMPTS, CALIBRATION)
+    assert data["awq"] is None and data["parity"]["passed"]
