@@ -27,6 +27,7 @@ from latentstack.progress import log
 from latentstack.storage import component_dir, write_manifest
 
 FORMAT = 1
+Messages = list[dict[str, str]]
 PRECISIONS = ("fp32", "int8", "int4")
 #: The builder's extra options per precision: int4 in blocks of 16 weights instead of 32, with the attention and
 #: MLP-down MatMuls of the first and last eighth of the layers and every third layer between left in int8
@@ -101,19 +102,30 @@ def _merged_folder(model: Any, base: Path, scratch: Path) -> Path:
     return folder
 
 
-def _calibrate(model: Any, tokenizer: Any, prompts: Sequence[str], precision: str) -> dict[str, Any]:
+def calibration_ids(tokenizer: Any, prompt: str | Messages) -> list[int]:
+    """A calibration prompt's token ids: a text as the user's message, or chat messages (a conversation that ends
+    with the assistant's reply is taken whole, one that ends with the user's gets the generation prompt)."""
+    from latentstack_onnx.decoder_parity import torch_prompt_ids
+
+    if isinstance(prompt, str):
+        return torch_prompt_ids(tokenizer, prompt)
+    text = tokenizer.apply_chat_template(list(prompt), add_generation_prompt=prompt[-1]["role"] != "assistant",
+                                         tokenize=False)
+    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def _calibrate(model: Any, tokenizer: Any, prompts: Sequence[str | Messages], precision: str) -> dict[str, Any]:
     """AWQ-scale ``model`` in place on the chat-templated calibration prompts, for the recipe's block size."""
     import torch
 
     from latentstack_onnx.act_aware import awq, supported
-    from latentstack_onnx.decoder_parity import torch_prompt_ids
 
     if not supported(model):
         msg = (f"activation-aware scaling knows Llama-style decoders, not {type(model).__name__}; "
                "export with --no-awq")
         raise ConfigError(msg)
     options = dict(o.split("=", 1) for o in RECIPES.get(precision, []))
-    batches = [torch.tensor([torch_prompt_ids(tokenizer, p)[:CALIBRATION_TOKENS]]) for p in prompts]
+    batches = [torch.tensor([calibration_ids(tokenizer, p)[:CALIBRATION_TOKENS]]) for p in prompts]
     log(f"scaling the weights for int4 on {len(batches)} calibration prompts (AWQ)")
     return {**awq(model, batches, block=int(options.get("block_size", 32))), "prompts": len(batches)}
 
@@ -145,10 +157,11 @@ def _check_template(folder: Path, tokenizer: Any, prompts: Sequence[str]) -> Non
 
 
 def export_decoder(config: DecoderExportConfig, out: str | Path, prompts: Sequence[str] | None = None,
-                   calibration: Sequence[str] | None = None) -> dict[str, Any]:
+                   calibration: Sequence[str | Messages] | None = None) -> dict[str, Any]:
     """Build, check and publish the export at ``out``; returns the manifest data. A failed check writes nothing.
 
-    ``calibration`` prompts set the int4 scaling (default: latentstack_onnx.calibration's texts).
+    ``calibration`` prompts (texts or chat messages) set the int4 scaling (default: ``decoder_calibration()``'s
+    texts and RAG prompts).
     """
     import onnxruntime_genai as og
 
@@ -166,9 +179,9 @@ def export_decoder(config: DecoderExportConfig, out: str | Path, prompts: Sequen
     refs = torch_reference(model, tokenizer, prompts, config.probe_tokens)
     scaling = None
     if uses_awq(config):
-        from latentstack_onnx.calibration import CALIBRATION
+        from latentstack_onnx.calibration import decoder_calibration
 
-        scaling = _calibrate(model, tokenizer, list(calibration or CALIBRATION), config.precision)
+        scaling = _calibrate(model, tokenizer, list(calibration or decoder_calibration()), config.precision)
     with component_dir(out, "export") as tmp:
         scratch = Path(tmp).parent / f".{Path(tmp).name}.scratch"
         try:

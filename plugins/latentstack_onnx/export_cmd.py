@@ -25,8 +25,9 @@ def export() -> None:
 @click.option("--smooth", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
               help="int8 only: activation smoothing strength (SmoothQuant alpha); 0 turns it off.")
 @click.option("--calibrate", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Encoders at int8: texts to calibrate the smoothing on; decoders at int4: prompts to calibrate "
-                   "the weight scaling on. One per line (default: built-in set).")
+              help="Encoders at int8: texts to calibrate the smoothing on, one per line. Decoders at int4: prompts "
+                   "to calibrate the weight scaling on, one per line, or chat data like adapt sft's (.jsonl). "
+                   "Default: a built-in set.")
 @click.option("--no-awq", is_flag=True,
               help="Decoders at int4 only: quantise the weights as they are, without activation-aware scaling.")
 @click.option("--int8-gelu", type=click.Choice(["tanh", "erf"]), default="tanh", show_default=True,
@@ -84,7 +85,7 @@ def _decoder(model: str, adapter: str, precision: str, probe: str | None, calibr
                                "export has none, so leave them out or add --precision int4")
     check_replaceable(out, "export")
     prompts = lines(probe, "--probe") if probe else None
-    calibration = lines(calibrate, "--calibrate") if calibrate else None
+    calibration = _prompts(calibrate) if calibrate else None
     config = DecoderExportConfig(model=model, adapter=adapter, precision=precision, awq=scale)
     data = export_decoder(config, out, prompts, calibration)
     if data["awq"]:
@@ -97,6 +98,15 @@ def _decoder(model: str, adapter: str, precision: str, probe: str | None, calibr
     for d in p["divergences"]:
         click.echo(f"  prompt {d['prompt']}: first different token {d['token']} (torch's top-two gap {d['torch_gap']})")
     click.echo(f"exported to {out}; run it with --generator onnx --model {out}")
+
+
+def _prompts(path: str) -> list[str | list[dict[str, str]]]:
+    """Decoder calibration prompts: an SFT file's conversations (.jsonl), or one prompt a line."""
+    if path.endswith(".jsonl"):
+        from latentstack.data.sft import load_sft
+
+        return list(load_sft(path))
+    return list(lines(path, "--calibrate"))
 
 
 def lines(path: str, option: str) -> list[str]:

@@ -63,7 +63,9 @@ def cached_export(model: str, adapter: str, precision: str) -> Path:
     key = [resolve_model(model).fingerprint(), adapter_fingerprint(adapter), precision,
            importlib.metadata.version("onnxruntime-genai"), RECIPES.get(precision, [])]
     if uses_awq(config):
-        key.append(f"awq-{AWQ_VERSION}")
+        from latentstack_onnx.calibration import decoder_calibration
+
+        key += [f"awq-{AWQ_VERSION}", hashlib.sha256(repr(decoder_calibration()).encode()).hexdigest()]
     folder = latentstack_home() / "exports" / f"decoder-{hashlib.sha256(repr(key).encode()).hexdigest()[:20]}"
     if not (folder / "manifest.json").is_file():
         from latentstack_onnx.decoder_export import export_decoder

@@ -82,3 +82,22 @@ def test_int8_and_fp32_exports_are_not_scaled(tiny_llama_dir: Path, tmp_path: Pa
     data = export_decoder(DecoderExportConfig(model=str(tiny_llama_dir), precision="int8", probe_tokens=8),
                           tmp_path / "int8", PROMPTS, CALIBRATION)
     assert data["awq"] is None and data["parity"]["passed"]
+
+
+def test_calibration_prompts_are_chat_prompts_or_whole_conversations(tiny_llama_dir: Path) -> None:
+    from transformers import AutoTokenizer
+
+    from latentstack_onnx.calibration import decoder_calibration, rag_prompts
+    from latentstack_onnx.decoder_export import calibration_ids
+    from latentstack_onnx.decoder_parity import torch_prompt_ids
+
+    tok = AutoTokenizer.from_pretrained(tiny_llama_dir)
+    assert calibration_ids(tok, "the cat sat") == torch_prompt_ids(tok, "the cat sat")
+    asked = [{"role": "user", "content": "the cat sat"}]
+    answered = [*asked, {"role": "assistant", "content": "on the mat"}]
+    assert calibration_ids(tok, asked) == torch_prompt_ids(tok, "the cat sat")  # ends with the generation prompt
+    whole = tok.decode(calibration_ids(tok, answered))
+    assert whole.rstrip().endswith("on the mat<|im_end|>") and whole.count("<|im_start|>assistant") == 1
+    rag = rag_prompts()
+    assert rag and all(m[0]["role"] == "system" and "[3]" in m[1]["content"] for m in rag)
+    assert rag[0] in decoder_calibration()

@@ -105,6 +105,12 @@ def test_decoder_int4_calibration_options(tiny_llama_dir: Path, tmp_path: Path) 
     assert out.exit_code == 0, out.output
     assert "weights scaled for int4 (AWQ) on 2 calibration prompts" in out.output
     assert read_manifest(tmp_path / "q4", kind="export").data["awq"]["prompts"] == 2
+    sft = tmp_path / "sft.jsonl"  # adapt sft's data: each conversation is a calibration prompt
+    sft.write_text("".join(json.dumps({"prompt": p, "response": "paris [1]"}) + "\n" for p in ("capital?", "cat?", "sat?")))
+    out = runner.invoke(cli, ["-q", "export", "onnx", "--model", str(tiny_llama_dir), "--precision", "int4",
+                              "--calibrate", str(sft), "--out", str(tmp_path / "q4-sft")])
+    assert out.exit_code == 0, out.output
+    assert read_manifest(tmp_path / "q4-sft", kind="export").data["awq"]["prompts"] == 3
     for extra in (["--no-awq"], ["--calibrate", str(calib)]):
         bad = runner.invoke(cli, ["export", "onnx", "--model", str(tiny_llama_dir), "--precision", "int8", *extra,
                                   "--out", str(tmp_path / "q8")])
