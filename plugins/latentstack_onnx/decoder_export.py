@@ -13,6 +13,7 @@ fingerprints, the precision, the builder's version, the scaling and the parity f
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import subprocess
 import sys
@@ -35,8 +36,10 @@ PRECISIONS = ("fp32", "int8", "int4")
 #: (benchmarks/results/generate-onnx/README.md).
 RECIPES: dict[str, list[str]] = {"int4": ["block_size=16", "matmul_mixed_precision=mixed_layers:int8"]}
 #: Files of a model folder the builder and the runtime need beside the weights.
-#: Tokens of each calibration prompt the scaling looks at, at most.
+#: Tokens of each calibration prompt the scaling looks at, and prompts (a seeded sample of more), at most: the scaling
+#: keeps 2,048 tokens' activations, so more prompts only cost time.
 CALIBRATION_TOKENS = 1024
+CALIBRATION_PROMPTS = 128
 SIDE_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
               "generation_config.json")
 
@@ -125,9 +128,12 @@ def _calibrate(model: Any, tokenizer: Any, prompts: Sequence[str | Messages], pr
                "export with --no-awq")
         raise ConfigError(msg)
     options = dict(o.split("=", 1) for o in RECIPES.get(precision, []))
-    batches = [torch.tensor([calibration_ids(tokenizer, p)[:CALIBRATION_TOKENS]]) for p in prompts]
+    chosen = random.Random(0).sample(list(prompts), CALIBRATION_PROMPTS) if len(prompts) > CALIBRATION_PROMPTS \
+        else prompts
+    batches = [torch.tensor([calibration_ids(tokenizer, p)[:CALIBRATION_TOKENS]]) for p in chosen]
     log(f"scaling the weights for int4 on {len(batches)} calibration prompts (AWQ)")
-    return {**awq(model, batches, block=int(options.get("block_size", 32))), "prompts": len(batches)}
+    return {**awq(model, batches, block=int(options.get("block_size", 32))), "prompts": len(batches),
+            "prompts_given": len(prompts)}
 
 
 def _run_builder(source: Path, out: Path, precision: str, scratch: Path) -> None:

@@ -65,14 +65,16 @@ def test_scaling_never_raises_the_calibration_error(tiny_llama_dir: Path) -> Non
 
 
 @pytest.mark.parametrize("scaled", [True, False])
-def test_int4_export_records_its_scaling(tiny_llama_dir: Path, tmp_path: Path, scaled: bool) -> None:
+def test_int4_export_records_its_scaling(tiny_llama_dir: Path, tmp_path: Path, scaled: bool,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("latentstack_onnx.decoder_export.CALIBRATION_PROMPTS", 2)  # more are sampled down to this
     out = tmp_path / "int4"
     data = export_decoder(DecoderExportConfig(model=str(tiny_llama_dir), precision="int4", probe_tokens=8, awq=scaled),
                           out, PROMPTS, CALIBRATION)
     recorded = read_manifest(out, kind="export", plugin="onnx").data["awq"]
     assert recorded == data["awq"]
     if scaled:
-        assert recorded["prompts"] == len(CALIBRATION) and recorded["block"] == 16
+        assert recorded["prompts"] == 2 and recorded["prompts_given"] == len(CALIBRATION) and recorded["block"] == 16
         assert recorded["output_error_scaled"] <= recorded["output_error_rtn"]
     else:
         assert recorded is None
