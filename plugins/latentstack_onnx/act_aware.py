@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from latentstack.errors import ConfigError
+
 #: Changes when the scaling would write different weights (cached exports carry it in their key).
 VERSION = 1
 ALPHAS = tuple(i / 20 for i in range(20))
@@ -131,11 +133,27 @@ def apply_scale(before: Any, linears: list[Any], s: Any) -> None:
                 before.bias.div_(s)
 
 
+def _check_unchanged(model: Any, ids: Any, reference: Any) -> None:
+    """The scaled float model must compute what it did: a norm that is not a plain per-channel weight (Gemma's
+    ``1 + w``) or an MLP whose up projection feeds a nonlinearity would break the folding."""
+    import torch
+
+    with torch.inference_mode():
+        logits = model(ids).logits
+    drift = float((logits - reference).abs().max() / reference.abs().max().clamp(min=1e-6))
+    if drift > 1e-3:
+        msg = (f"activation-aware scaling changed {type(model).__name__}'s float outputs (relative drift {drift:.2g}): "
+               "its norms or MLP are not laid out as Llama's; export with --no-awq")
+        raise ConfigError(msg)
+
+
 def awq(model: Any, batches: Sequence[Any], block: int = 16, tokens: int = 2048) -> dict[str, Any]:
     """Scale ``model``'s linears in place for an int4 export in blocks of ``block``; returns the summed errors."""
     import torch
 
     acts = collect(model, batches, tokens)
+    with torch.inference_mode():
+        reference = model(batches[0]).logits
     base, scaled = 0.0, 0.0
     with torch.no_grad():
         for layer, x in zip(model.model.layers, acts, strict=True):
@@ -143,5 +161,6 @@ def awq(model: Any, batches: Sequence[Any], block: int = 16, tokens: int = 2048)
                 s, e0, e1 = best_scale(x[name], linears, block)
                 apply_scale(before, linears, s)
                 base, scaled = base + e0, scaled + e1
+    _check_unchanged(model, batches[0], reference)
     return {"block": block, "tokens": min(tokens, sum(b.shape[-1] for b in batches)),
             "output_error_rtn": base, "output_error_scaled": scaled}

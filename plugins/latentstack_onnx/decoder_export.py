@@ -4,10 +4,10 @@ The adapter is merged into the base weights; for int4 the weights are then scale
 calibration prompts (activation-aware, act_aware.py) so that rounding loses less where
 activations are large. The model is saved to a scratch folder, and ONNX Runtime GenAI's
 model builder writes the graph (KV cache, the model's tokenizer and chat template beside
-it) at fp32, int8 or int4. The build is then compared
-with the torch model on probe prompts (decoder_parity.py) before anything is published:
-an export that fails leaves nothing behind. The manifest records the base and adapter
-fingerprints, the precision, the builder's version, the scaling and the parity figures.
+it) at fp32, int8 or int4. The build is then compared with the torch model on probe
+prompts (decoder_parity.py) before anything is published: an export that fails leaves
+nothing behind. The manifest records the base and adapter fingerprints, the precision,
+the builder's version, the scaling and the parity figures.
 """
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ PRECISIONS = ("fp32", "int8", "int4")
 #: (llama.cpp's mixed layers), kept the loss of torch's answers closest to torch among the recipes tried
 #: (benchmarks/results/generate-onnx/README.md).
 RECIPES: dict[str, list[str]] = {"int4": ["block_size=16", "matmul_mixed_precision=mixed_layers:int8"]}
-#: Files of a model folder the builder and the runtime need beside the weights.
 #: Tokens of each calibration prompt the scaling looks at, and prompts (a seeded sample of more), at most: the scaling
 #: keeps 2,048 tokens' activations, so more prompts only cost time.
 CALIBRATION_TOKENS = 1024
 CALIBRATION_PROMPTS = 128
+#: Files of a model folder the builder and the runtime need beside the weights.
 SIDE_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
               "generation_config.json")
 

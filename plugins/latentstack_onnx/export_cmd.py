@@ -81,7 +81,7 @@ def _decoder(model: str, adapter: str, precision: str, probe: str | None, calibr
     from latentstack_onnx.decoder_export import DecoderExportConfig, export_decoder
 
     if precision != "int4" and (calibrate or not scale):
-        raise click.UsageError(f"--calibrate and --no-awq set the int4 weight scaling; a {precision} decoder "
+        raise click.UsageError(f"--calibrate and --no-awq set the int4 weight scaling; an {precision} decoder "
                                "export has none, so leave them out or add --precision int4")
     check_replaceable(out, "export")
     prompts = lines(probe, "--probe") if probe else None

@@ -103,3 +103,22 @@ def test_calibration_prompts_are_chat_prompts_or_whole_conversations(tiny_llama_
     rag = rag_prompts()
     assert rag and all(m[0]["role"] == "system" and "[3]" in m[1]["content"] for m in rag)
     assert rag[0] in decoder_calibration()
+
+
+def test_a_norm_the_scaling_cannot_fold_into_is_refused(tiny_llama_dir: Path) -> None:
+    """Gemma-style norms multiply by ``1 + w``: dividing ``w`` by the scale would change the model, so it is refused."""
+    from latentstack.errors import ConfigError
+
+    class OnePlusNorm(torch.nn.Module):
+        def __init__(self, dim: int) -> None:
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.zeros(dim))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * (1 + self.weight)
+
+    model, batches = _model(tiny_llama_dir, outlier=30.0)
+    for layer in model.model.layers:
+        layer.input_layernorm = OnePlusNorm(model.config.hidden_size)
+    with pytest.raises(ConfigError, match="--no-awq"):
+        awq(model, batches, block=16)
