@@ -8,7 +8,8 @@ rows for the down projection), so the float model computes the same function whi
 quantised one keeps more of what matters; ``s = mean|x|^alpha`` with ``alpha`` chosen per
 group to minimise the quantised outputs' error on calibration tokens (``alpha = 0`` is
 plain round-to-nearest, so the error on them never grows). Only float weights change: the
-builder's own quantiser runs afterwards, and ``quantize`` mirrors it bit for bit so that
+builder's own quantiser runs afterwards, and ``quantize`` mirrors it (bit for bit on the
+tests' random weights; on real ones an occasional tie may round the other way) so that
 the search measures the error the export will have. (AWQ's weight clipping was tried on
 top and left out: it did not lower the probe loss, benchmarks/results/generate-onnx.)
 """
