@@ -108,11 +108,8 @@ def _merged_folder(model: Any, base: Path, scratch: Path) -> Path:
 def calibration_ids(tokenizer: Any, prompt: str | Messages) -> list[int]:
     """A calibration prompt's token ids: a text as the user's message, or chat messages (a conversation that ends
     with the assistant's reply is taken whole, one that ends with the user's gets the generation prompt)."""
-    from latentstack_onnx.decoder_parity import torch_prompt_ids
-
-    if isinstance(prompt, str):
-        return torch_prompt_ids(tokenizer, prompt)
-    text = tokenizer.apply_chat_template(list(prompt), add_generation_prompt=prompt[-1]["role"] != "assistant",
+    messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)
+    text = tokenizer.apply_chat_template(messages, add_generation_prompt=messages[-1]["role"] != "assistant",
                                          tokenize=False)
     return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 
