@@ -2,7 +2,9 @@
 
 The adapter is merged into the base weights; for int4 the weights are then scaled on
 calibration prompts (activation-aware, act_aware.py) so that rounding loses less where
-activations are large. The model is saved to a scratch folder, and ONNX Runtime GenAI's
+activations are large. An int4 export of a model whose weights lie on a 4-bit grid already
+(one converted from a GGUF Q4 file) keeps that grid instead, with the adapter beside it in
+float (source_grid.py): nothing is rounded twice. The model is saved to a scratch folder, and ONNX Runtime GenAI's
 model builder writes the graph (KV cache, the model's tokenizer and chat template beside
 it) at fp32, int8 or int4. The build is then compared with the torch model on probe
 prompts (decoder_parity.py) before anything is published: an export that fails leaves
@@ -55,6 +57,9 @@ class DecoderExportConfig:
     probe_tokens: int = attrs.field(default=32, validator=attrs.validators.gt(0))
     #: int4 only: activation-aware weight scaling (act_aware.py) on calibration prompts before the builder quantises.
     awq: bool = True
+    #: int4 only: keep a 4-bit source's own grid, the adapter beside it in float (source_grid.py), where the model
+    #: qualifies; the scaling applies otherwise.
+    grid: bool = True
 
 
 def uses_awq(config: DecoderExportConfig) -> bool:
@@ -133,12 +138,26 @@ def _calibrate(model: Any, tokenizer: Any, prompts: Sequence[str | Messages], pr
             "prompts_given": len(prompts)}
 
 
-def _run_builder(source: Path, out: Path, precision: str, scratch: Path) -> None:
+def _grid_plan(model: Any, base: Path) -> tuple[dict[str, Any], Any] | None:
+    """The source-grid rewrite of ``model`` (the adapter merged into the weights in ``base``), or None."""
+    from safetensors.torch import load_file
+
+    from latentstack_onnx.source_grid import head_grid, plan
+
+    files = sorted(base.glob("*.safetensors"))
+    if not files:
+        return None
+    weights = {k: v.float().numpy() for f in files for k, v in load_file(f).items()}
+    branches = plan(weights, {k: v.detach().numpy() for k, v in model.state_dict().items()})
+    return None if branches is None else (branches, head_grid(weights))
+
+
+def _run_builder(source: Path, out: Path, precision: str, scratch: Path, options: Sequence[str]) -> None:
     """ONNX Runtime GenAI's model builder, in its own process (it loads the model again, then exits)."""
     cmd = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(source), "-o", str(out),
            "-p", precision, "-e", "cpu", "-c", str(scratch / "builder-cache")]
-    if RECIPES.get(precision):
-        cmd += ["--extra_options", *RECIPES[precision]]
+    if options:
+        cmd += ["--extra_options", *options]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
@@ -171,6 +190,7 @@ def export_decoder(config: DecoderExportConfig, out: str | Path, prompts: Sequen
     from latentstack.sources import resolve_model
     from latentstack_onnx.decoder_parity import PROBE_PROMPTS, check, torch_reference
     from latentstack_onnx.genai_tokens import stop_ids
+    from latentstack_onnx.source_grid import RECIPE, rewrite
 
     prompts = list(prompts or PROBE_PROMPTS)
     resolved = resolve_model(config.model)
@@ -180,21 +200,26 @@ def export_decoder(config: DecoderExportConfig, out: str | Path, prompts: Sequen
     adapter_digest = adapter_fingerprint(config.adapter)
     model, tokenizer = _torch_model(resolved, config.adapter)
     refs = torch_reference(model, tokenizer, prompts, config.probe_tokens)
+    grid = _grid_plan(model, resolved.path) if config.grid and config.precision == "int4" else None
+    if grid:
+        log("the weights lie on a 4-bit grid already: the export keeps it, the adapter beside it in float")
     scaling = None
-    if uses_awq(config):
+    if uses_awq(config) and not grid:
         from latentstack_onnx.calibration import decoder_calibration
 
         scaling = _calibrate(model, tokenizer, list(calibration or decoder_calibration()), config.precision)
+    options = RECIPE if grid else RECIPES.get(config.precision, [])
     with component_dir(out, "export") as tmp:
         scratch = Path(tmp).parent / f".{Path(tmp).name}.scratch"
         try:
             log(f"building the {config.precision} ONNX Runtime GenAI decoder for {config.model}"
                 f"{' + ' + config.adapter if config.adapter else ''}")
-            changed = config.adapter or scaling
+            changed = (config.adapter or scaling) and not grid
             source = _merged_folder(model, resolved.path, scratch) if changed else resolved.path
-            _run_builder(source, tmp, config.precision, scratch)
+            _run_builder(source, tmp, config.precision, scratch, options)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+        rewritten = rewrite(tmp, *grid) if grid else None
         _check_template(tmp, tokenizer, prompts)
         parity = check(og.Model(str(tmp)), refs, config.precision, stop_ids(tmp), config.probe_tokens)
         if not parity["passed"]:
@@ -206,8 +231,8 @@ def export_decoder(config: DecoderExportConfig, out: str | Path, prompts: Sequen
                 "base": {"model": config.model, "fingerprint": resolved.fingerprint()},
                 "adapter": {"path": str(Path(config.adapter).resolve()), "fingerprint": adapter_digest}
                 if config.adapter else None,
-                "builder": {"onnxruntime_genai": og.__version__, "options": RECIPES.get(config.precision, [])},
-                "awq": scaling, "parity": parity}
+                "builder": {"onnxruntime_genai": og.__version__, "options": options},
+                "awq": scaling, "grid": rewritten, "parity": parity}
         write_manifest(tmp, kind="export", plugin="onnx", version=FORMAT, config=attrs.asdict(config), data=data)
     return data
 

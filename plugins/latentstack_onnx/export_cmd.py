@@ -30,6 +30,9 @@ def export() -> None:
                    "Default: a built-in set.")
 @click.option("--no-awq", is_flag=True,
               help="Decoders at int4 only: quantise the weights as they are, without activation-aware scaling.")
+@click.option("--no-grid", is_flag=True,
+              help="Decoders at int4 only: round the weights onto a new int4 grid even when they lie on a 4-bit "
+                   "grid already (a model converted from a GGUF Q4 file keeps its own by default).")
 @click.option("--int8-gelu", type=click.Choice(["tanh", "erf"]), default="tanh", show_default=True,
               help="int8 only: the feed-forward GELU, onnxruntime's faster tanh approximation or the exact erf.")
 @click.option("--no-optimize", is_flag=True, help="Skip onnxruntime's transformer graph fusions.")
@@ -40,7 +43,7 @@ def export() -> None:
                    "(default: built-in set).")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 def onnx(model: str, adapter: str, precision: str | None, pooling: str, max_length: int, int8: bool, smooth: float,
-         calibrate: str | None, no_awq: bool, int8_gelu: str, no_optimize: bool, classifier: str | None,
+         calibrate: str | None, no_awq: bool, no_grid: bool, int8_gelu: str, no_optimize: bool, classifier: str | None,
          probe: str | None, out: Path) -> None:
     """Export an encoder embedder or a causal LM generator (with an adapter merged) to ONNX; fails unless it matches torch."""
     from latentstack.sources import resolve_model
@@ -49,12 +52,13 @@ def onnx(model: str, adapter: str, precision: str | None, pooling: str, max_leng
     from latentstack_onnx.export import ExportConfig, export_onnx
 
     if is_decoder(resolve_model(model).path):
-        _decoder(model, adapter, precision or "int8", probe, calibrate, not no_awq, out)
+        _decoder(model, adapter, precision or "int8", probe, calibrate, (not no_awq, not no_grid), out)
         return
     if precision == "int4":
         raise click.UsageError("int4 is for decoders; an encoder exports fp32 and, with --precision int8, int8")
-    if no_awq:
-        raise click.UsageError("--no-awq is for int4 decoder exports; encoders smooth their int8 with --smooth")
+    if no_awq or no_grid:
+        raise click.UsageError(f"{'--no-awq' if no_awq else '--no-grid'} is for int4 decoder exports; encoders "
+                               "smooth their int8 with --smooth")
     int8 = int8 or precision == "int8"
     if calibrate and not int8:
         raise click.UsageError("--calibrate sets the int8 smoothing; add --int8 or leave it out")
@@ -74,20 +78,26 @@ def onnx(model: str, adapter: str, precision: str | None, pooling: str, max_leng
     click.echo(f"exported to {out}")
 
 
-def _decoder(model: str, adapter: str, precision: str, probe: str | None, calibrate: str | None, scale: bool,
-             out: Path) -> None:
+def _decoder(model: str, adapter: str, precision: str, probe: str | None, calibrate: str | None,
+             int4: tuple[bool, bool], out: Path) -> None:
     """The decoder path: ONNX Runtime GenAI's builder, then greedy-token and log-likelihood parity with torch."""
     from latentstack.storage import check_replaceable
     from latentstack_onnx.decoder_export import DecoderExportConfig, export_decoder
 
-    if precision != "int4" and (calibrate or not scale):
-        raise click.UsageError(f"--calibrate and --no-awq set the int4 weight scaling; an {precision} decoder "
+    scale, grid = int4
+    if precision != "int4" and (calibrate or not scale or not grid):
+        raise click.UsageError(f"--calibrate, --no-awq and --no-grid set the int4 weights; an {precision} decoder "
                                "export has none, so leave them out or add --precision int4")
     check_replaceable(out, "export")
     prompts = lines(probe, "--probe") if probe else None
     calibration = _prompts(calibrate) if calibrate else None
-    config = DecoderExportConfig(model=model, adapter=adapter, precision=precision, awq=scale)
+    config = DecoderExportConfig(model=model, adapter=adapter, precision=precision, awq=scale, grid=grid)
     data = export_decoder(config, out, prompts, calibration)
+    if data["grid"]:
+        g = data["grid"]
+        unused = "; --calibrate was not needed (--no-grid scales instead)" if calibrate else ""
+        click.echo(f"kept the weights' own 4-bit grid in {g['nodes']} MatMuls, the grid offsets and the adapter "
+                   f"(rank {g['adapter_rank']}) beside them in float{unused}")
     if data["awq"]:
         a = data["awq"]
         click.echo(f"weights scaled for int4 (AWQ) on {a['prompts']} calibration prompts: quantised output error "

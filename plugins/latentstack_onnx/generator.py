@@ -66,6 +66,10 @@ def cached_export(model: str, adapter: str, precision: str) -> Path:
         from latentstack_onnx.calibration import decoder_calibration
 
         key += [f"awq-{AWQ_VERSION}", hashlib.sha256(repr(decoder_calibration()).encode()).hexdigest()]
+    if config.grid and precision == "int4":
+        from latentstack_onnx.source_grid import RECIPE, VERSION
+
+        key += [f"grid-{VERSION}", RECIPE]
     folder = latentstack_home() / "exports" / f"decoder-{hashlib.sha256(repr(key).encode()).hexdigest()[:20]}"
     if not (folder / "manifest.json").is_file():
         from latentstack_onnx.decoder_export import export_decoder

@@ -111,9 +111,9 @@ def test_decoder_int4_calibration_options(tiny_llama_dir: Path, tmp_path: Path) 
                               "--calibrate", str(sft), "--out", str(tmp_path / "q4-sft")])
     assert out.exit_code == 0, out.output
     assert read_manifest(tmp_path / "q4-sft", kind="export").data["awq"]["prompts"] == 3
-    for extra in (["--no-awq"], ["--calibrate", str(calib)]):
+    for extra in (["--no-awq"], ["--no-grid"], ["--calibrate", str(calib)]):
         bad = runner.invoke(cli, ["export", "onnx", "--model", str(tiny_llama_dir), "--precision", "int8", *extra,
                                   "--out", str(tmp_path / "q8")])
-        assert bad.exit_code == 2 and "int4 weight scaling" in bad.output and not (tmp_path / "q8").exists()
+        assert bad.exit_code == 2 and "set the int4 weights" in bad.output and not (tmp_path / "q8").exists()
     bad = runner.invoke(cli, ["export", "onnx", "--model", str(tiny_llama_dir), "--no-awq", "--out", str(tmp_path / "d")])
     assert bad.exit_code == 2 and not (tmp_path / "d").exists()
