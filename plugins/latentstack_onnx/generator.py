@@ -35,6 +35,9 @@ class GenaiConfig(GeneratorConfig):
     #: fp32, int8 or int4; '' means int8 when exporting (the fastest that kept RAG answers within 0.02 F1 of torch,
     #: benchmarks/results/generate-onnx), and whatever an export folder holds.
     precision: str = attrs.field(default="", validator=attrs.validators.in_(PRECISIONS))
+    #: int4 exports built here: keep a 4-bit source's own grid (source_grid.py) where the model has one; False
+    #: rounds the weights anew with activation-aware scaling.
+    grid: bool = True
 
 
 def _export_manifest(path: Path) -> Any:
@@ -50,7 +53,7 @@ def _export_manifest(path: Path) -> Any:
     return found
 
 
-def cached_export(model: str, adapter: str, precision: str) -> Path:
+def cached_export(model: str, adapter: str, precision: str, grid: bool = True) -> Path:
     """The export folder for (model, adapter, precision) under $LATENTSTACK_HOME/exports, built on first use."""
     import importlib.metadata
 
@@ -59,7 +62,7 @@ def cached_export(model: str, adapter: str, precision: str) -> Path:
     from latentstack_onnx.act_aware import VERSION as AWQ_VERSION
     from latentstack_onnx.decoder_export import RECIPES, DecoderExportConfig, adapter_fingerprint, uses_awq
 
-    config = DecoderExportConfig(model=model, adapter=adapter, precision=precision)
+    config = DecoderExportConfig(model=model, adapter=adapter, precision=precision, grid=grid)
     key = [resolve_model(model).fingerprint(), adapter_fingerprint(adapter), precision,
            importlib.metadata.version("onnxruntime-genai"), RECIPES.get(precision, [])]
     if uses_awq(config):
@@ -110,7 +113,8 @@ class GenaiGenerator(Generator):
     def _folder_for(self, adapter: str) -> Path:
         if adapter not in self._folders:
             if self._given is None:
-                folder = cached_export(self.config.model, adapter, self.config.precision or DEFAULT_PRECISION)
+                folder = cached_export(self.config.model, adapter, self.config.precision or DEFAULT_PRECISION,
+                                       self.config.grid)
             else:
                 self._check_given(adapter)
                 folder = Path(self.config.model)

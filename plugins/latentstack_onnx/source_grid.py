@@ -128,9 +128,10 @@ def plan(base: dict[str, Any], merged: dict[str, Any]) -> dict[str, Branch] | No
 
     ``base`` and ``merged`` are the state dicts (arrays by name) before and after the adapter was merged.
     """
-    names = [k for k in merged if not k.startswith("model.layers.")]
-    if any(not np.array_equal(base[k], merged[k]) for k in names if k in base):
-        return None  # the adapter changed the embedding, the head or the final norm
+    projections = {f"{module}.{p}.weight" for module, parts in NODES.values() for p in parts}
+    others = [k for k in merged if k in base and ".".join(k.split(".")[3:]) not in projections]
+    if any(not np.array_equal(base[k], merged[k]) for k in others):
+        return None  # the adapter changed a norm, a bias, the embedding or the head: the builder reads the base
     branches: dict[str, Branch] = {}
     layers = 1 + max((int(k.split(".")[2]) for k in merged if k.startswith("model.layers.")), default=-1)
     for i in range(layers):

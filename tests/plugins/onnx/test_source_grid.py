@@ -9,12 +9,13 @@ from pathlib import Path
 
 import attrs
 import numpy as np
+import pytest
 import torch
 
 from latentstack.sources import resolve_model
 from latentstack.storage import read_manifest
 from latentstack_onnx.decoder_export import DecoderExportConfig, export_decoder
-from latentstack_onnx.source_grid import grid4, grid8, low_rank
+from latentstack_onnx.source_grid import grid4, grid8, low_rank, plan
 
 PROMPTS = ["What is the capital of France?", "Name a colour."]
 CALIBRATION = ["the cat sat on the mat", "what is the capital of france? paris [1]"]
@@ -61,6 +62,23 @@ def test_a_low_rank_change_is_factored_and_a_full_one_is_not() -> None:
     assert a.shape == (64, 4) and b.shape == (4, 96)
     np.testing.assert_allclose(a @ b, delta.T, atol=1e-4)
     assert low_rank(rng.normal(size=(96, 64))) is None
+
+
+def test_plan_takes_a_low_rank_change_of_the_projections_only() -> None:
+    rng = np.random.default_rng(3)
+    shapes = {"self_attn.q_proj": (64, 64), "self_attn.k_proj": (32, 64), "self_attn.v_proj": (32, 64),
+              "self_attn.o_proj": (64, 64), "mlp.gate_proj": (96, 64), "mlp.up_proj": (96, 64), "mlp.down_proj": (64, 96)}
+    base = {f"model.layers.0.{k}.weight": _q4_1(rng.normal(size=s).astype(np.float32)) for k, s in shapes.items()}
+    base["model.layers.0.input_layernorm.weight"] = np.ones(64, np.float32)
+    merged = dict(base)
+    merged["model.layers.0.mlp.down_proj.weight"] = base["model.layers.0.mlp.down_proj.weight"] + np.outer(
+        rng.normal(size=64), rng.normal(size=96)).astype(np.float32)
+    branches = plan(base, merged)
+    assert branches is not None and len(branches) == 5
+    down = branches["/model/layers.0/mlp/down_proj/MatMul_Q4"]
+    assert down.u.shape == (96, 3 + 1) and down.v.shape == (3 + 1, 64)  # three blocks' sums and a rank-1 change
+    merged["model.layers.0.input_layernorm.weight"] = np.full(64, 2.0, np.float32)
+    assert plan(base, merged) is None  # the builder reads the base's norms: a changed one cannot ride in a branch
 
 
 def _grid_model(tiny_llama_dir: Path, folder: Path) -> Path:
@@ -130,3 +148,17 @@ def test_cli_says_which_int4_weights_it_wrote(tiny_llama_dir: Path, tmp_path: Pa
     rounded = runner.invoke(cli, [*base, "--no-grid", "--out", str(tmp_path / "rounded")])
     assert rounded.exit_code == 0, rounded.output
     assert "weights scaled for int4 (AWQ) on 2 calibration prompts" in rounded.output and "own 4-bit grid" not in rounded.output
+
+
+def test_the_generator_builds_the_int4_export_asked_for(tiny_llama_dir: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from latentstack import get_generator
+    from latentstack_onnx.generator import cached_export
+
+    monkeypatch.setenv("LATENTSTACK_HOME", str(tmp_path / "home"))
+    source = str(_grid_model(tiny_llama_dir, tmp_path / "q4"))
+    kept, rounded = cached_export(source, "", "int4"), cached_export(source, "", "int4", grid=False)
+    assert kept != rounded
+    assert read_manifest(kept, kind="export").data["grid"]["nodes"] == 10
+    assert read_manifest(rounded, kind="export").data["grid"] is None
+    assert get_generator("onnx", model=source, precision="int4", grid=False).folder == rounded
