@@ -52,6 +52,14 @@ def cpu_key() -> tuple[str, list[str]]:
     return cpu_name(), cpu_features()
 
 
+def usable_cores() -> int:
+    """CPUs this process may run on (taskset and cgroup cpusets narrow it), else the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def bf16_units(features: list[str]) -> list[str]:
     """Which bf16 units the CPU has (none: bf16 would be emulated, and slower than float32)."""
     return [f for f in BF16_UNITS if f in features]

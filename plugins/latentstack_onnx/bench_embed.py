@@ -24,6 +24,7 @@ from latentstack.bench.options import bench_options, split_methods, suite
 from latentstack.bench.report import BenchReport, MethodResult
 from latentstack.bench.writers import timing_chart
 from latentstack.progress import log
+from latentstack.runtime import usable_cores
 
 METHODS = ["torch-fp32", "torch-bf16", "torch-auto", "onnx-fp32", "onnx-int8", "sentence-transformers"]
 TORCH_DTYPES = {"torch-fp32": "float32", "torch-bf16": "bfloat16", "torch-auto": "auto"}
@@ -50,16 +51,6 @@ def measured_peak_gflops(size: int = 2048, repeats: int = 5) -> float:
         torch.mm(a, b)
         best = min(best, time.perf_counter() - start)
     return 2 * size**3 / best / 1e9
-
-
-def usable_cores() -> int:
-    """CPUs this process may run on (taskset and cgroup cpusets narrow it), else the machine's count."""
-    import os
-
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def theoretical_peak_gflops(cores: int) -> float | None:

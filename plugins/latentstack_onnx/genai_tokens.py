@@ -22,13 +22,27 @@ def context_length(folder: Path) -> int:
     return int(json.loads((Path(folder) / "genai_config.json").read_text())["model"]["context_length"])
 
 
+def load_model(folder: Path) -> Any:
+    """The export's GenAI model, its CPU session on every core this process may use.
+
+    GenAI's own default may run fewer threads than the process has cores, leaving some idle.
+    """
+    import onnxruntime_genai as og
+
+    from latentstack.runtime import usable_cores
+
+    config = og.Config(str(folder))
+    config.overlay(json.dumps({"model": {"decoder": {"session_options": {"intra_op_num_threads": usable_cores()}}}}))
+    return og.Model(config)
+
+
 class GenaiText:
     """The export's chat template and tokenizer, through ONNX Runtime GenAI's own (Rust/C++) tokenizer."""
 
     def __init__(self, folder: Path, model: Any = None) -> None:
         import onnxruntime_genai as og
 
-        self.model = model if model is not None else og.Model(str(folder))
+        self.model = model if model is not None else load_model(folder)
         self.tokenizer = og.Tokenizer(self.model)
         self.stops = stop_ids(folder)
         self.context = context_length(folder)
