@@ -30,11 +30,12 @@ VERSION = 1
 BLOCK = 32
 #: The builder's options for the graph the rewrite expects: symmetric int4 in blocks of 32, the LM head untied
 #: and in int8, the embedding lookup in float.
-RECIPE = ["block_size=32", "shared_embeddings=false", "matmul_mixed_precision=last_matmul:int8"]
-#: The builder's MatMulNBits nodes of a layer, and the torch projections each one packs (q, k and v in one).
+#: The gate and up projections fused into one MatMul: each node carries a branch, so fewer nodes decode faster.
+RECIPE = ["block_size=32", "shared_embeddings=false", "matmul_mixed_precision=last_matmul:int8",
+          "fuse_mlp_gate_up=true"]
+#: The builder's MatMulNBits nodes of a layer, and the torch projections each one packs.
 NODES = {"attn/qkv_proj": ("self_attn", ("q_proj", "k_proj", "v_proj")), "attn/o_proj": ("self_attn", ("o_proj",)),
-         "mlp/gate_proj": ("mlp", ("gate_proj",)), "mlp/up_proj": ("mlp", ("up_proj",)),
-         "mlp/down_proj": ("mlp", ("down_proj",))}
+         "mlp/gate_up_proj": ("mlp", ("gate_proj", "up_proj")), "mlp/down_proj": ("mlp", ("down_proj",))}
 #: An adapter's change is carried as factors when its rank is at most this share of the smaller side.
 MAX_RANK_SHARE = 0.25
 

@@ -74,7 +74,7 @@ def test_plan_takes_a_low_rank_change_of_the_projections_only() -> None:
     merged["model.layers.0.mlp.down_proj.weight"] = base["model.layers.0.mlp.down_proj.weight"] + np.outer(
         rng.normal(size=64), rng.normal(size=96)).astype(np.float32)
     branches = plan(base, merged)
-    assert branches is not None and len(branches) == 5
+    assert branches is not None and len(branches) == 4
     down = branches["/model/layers.0/mlp/down_proj/MatMul_Q4"]
     assert down.u.shape == (96, 3 + 1) and down.v.shape == (3 + 1, 64)  # three blocks' sums and a rank-1 change
     merged["model.layers.0.input_layernorm.weight"] = np.full(64, 2.0, np.float32)
@@ -118,7 +118,7 @@ def test_int4_export_keeps_the_grid_with_the_adapter_beside_it(tiny_llama_dir: P
     config = DecoderExportConfig(model=str(source), adapter=str(adapter), precision="int4", probe_tokens=8)
     kept = export_decoder(config, tmp_path / "grid", PROMPTS, CALIBRATION)
     assert kept["grid"] == read_manifest(tmp_path / "grid", kind="export", plugin="onnx").data["grid"]
-    assert kept["grid"]["nodes"] == 10 and kept["grid"]["adapter_rank"] == 8 and kept["grid"]["head_codes"]
+    assert kept["grid"]["nodes"] == 8 and kept["grid"]["adapter_rank"] == 8 and kept["grid"]["head_codes"]
     assert kept["awq"] is None and kept["parity"]["passed"]
     rounded = export_decoder(attrs.evolve(config, grid=False), tmp_path / "rounded", PROMPTS, CALIBRATION)
     assert rounded["grid"] is None and rounded["awq"] is not None
@@ -144,7 +144,7 @@ def test_cli_says_which_int4_weights_it_wrote(tiny_llama_dir: Path, tmp_path: Pa
     base = ["-q", "export", "onnx", "--model", str(source), "--precision", "int4", "--calibrate", str(calib)]
     kept = runner.invoke(cli, [*base, "--out", str(tmp_path / "kept")])
     assert kept.exit_code == 0, kept.output
-    assert "kept the weights' own 4-bit grid in 10 MatMuls" in kept.output and "--calibrate was not needed" in kept.output
+    assert "kept the weights' own 4-bit grid in 8 MatMuls" in kept.output and "--calibrate was not needed" in kept.output
     rounded = runner.invoke(cli, [*base, "--no-grid", "--out", str(tmp_path / "rounded")])
     assert rounded.exit_code == 0, rounded.output
     assert "weights scaled for int4 (AWQ) on 2 calibration prompts" in rounded.output and "own 4-bit grid" not in rounded.output
@@ -159,6 +159,6 @@ def test_the_generator_builds_the_int4_export_asked_for(tiny_llama_dir: Path, tm
     source = str(_grid_model(tiny_llama_dir, tmp_path / "q4"))
     kept, rounded = cached_export(source, "", "int4"), cached_export(source, "", "int4", grid=False)
     assert kept != rounded
-    assert read_manifest(kept, kind="export").data["grid"]["nodes"] == 10
+    assert read_manifest(kept, kind="export").data["grid"]["nodes"] == 8
     assert read_manifest(rounded, kind="export").data["grid"] is None
     assert get_generator("onnx", model=source, precision="int4", grid=False).folder == rounded
