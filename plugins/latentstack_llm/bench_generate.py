@@ -27,7 +27,7 @@ METHODS = ["transformers-generate", "llm", "llm-bf16", "onnx-fp32", "onnx-int8",
            "load-gguf", "load-folder"]
 DEFAULT = "transformers-generate,llm,llm-bf16,onnx-fp32,onnx-int8,onnx-int4,load-folder,load-gguf"
 #: The generator and options each streamed method runs, through the registry.
-GENERATORS = {"llm": ("llm", {"dtype": "float32"}), "llm-bf16": ("llm", {"dtype": "bfloat16"}),
+GENERATORS: dict[str, tuple[str, dict[str, Any]]] = {"llm": ("llm", {"dtype": "float32"}), "llm-bf16": ("llm", {"dtype": "bfloat16"}),
               "onnx-fp32": ("onnx", {"precision": "fp32"}), "onnx-int8": ("onnx", {"precision": "int8"}),
               "onnx-int4": ("onnx", {"precision": "int4"}),
               "onnx-int4-rounded": ("onnx", {"precision": "int4", "grid": False})}
