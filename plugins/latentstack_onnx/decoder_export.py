@@ -4,12 +4,12 @@ The adapter is merged into the base weights; for int4 the weights are then scale
 calibration prompts (activation-aware, act_aware.py) so that rounding loses less where
 activations are large. An int4 export of a model whose weights lie on a 4-bit grid already
 (one converted from a GGUF Q4 file) keeps that grid instead, with the adapter beside it in
-float (source_grid.py): nothing is rounded twice. The model is saved to a scratch folder, and ONNX Runtime GenAI's
-model builder writes the graph (KV cache, the model's tokenizer and chat template beside
-it) at fp32, int8 or int4. The build is then compared with the torch model on probe
-prompts (decoder_parity.py) before anything is published: an export that fails leaves
-nothing behind. The manifest records the base and adapter fingerprints, the precision,
-the builder's version, the scaling and the parity figures.
+float (source_grid.py): nothing is rounded twice. The model is saved to a scratch folder,
+and ONNX Runtime GenAI's model builder writes the graph (KV cache, the model's tokenizer
+and chat template beside it) at fp32, int8 or int4. The build is then compared with the
+torch model on probe prompts (decoder_parity.py) before anything is published: an export
+that fails leaves nothing behind. The manifest records the base and adapter fingerprints,
+the precision, the builder's version, the scaling or the kept grid, and the parity figures.
 """
 
 from __future__ import annotations
