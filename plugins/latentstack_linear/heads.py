@@ -83,18 +83,17 @@ def _fold_scores(x: Any, y: np.ndarray, train: np.ndarray, test: np.ndarray, gri
 def _choose_logistic(x: Any, y: np.ndarray, grid: list[float], weights: list[str | None], solver: str,
                      seed: int) -> tuple[float, str | None, float | None]:
     """The (C, class_weight) with the best mean fold macro-F1, and that score (None when nothing was compared)."""
-    import os
-
     from joblib import Parallel, delayed
     from sklearn.model_selection import StratifiedKFold
+
+    from latentstack.runtime import usable_cores
 
     folds = min(5, int(np.bincount(y).min()))
     if folds < 2 or (len(grid) == 1 and len(weights) == 1):
         return grid[len(grid) // 2], weights[0], None
     splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
     jobs = [(w, tr, te) for w in weights for tr, te in splits]
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    scores = Parallel(n_jobs=min(cores, len(jobs)), prefer="threads")(
+    scores = Parallel(n_jobs=min(usable_cores(), len(jobs)), prefer="threads")(
         delayed(_fold_scores)(x, y, tr, te, grid, w, solver, seed) for w, tr, te in jobs)
     best, best_score = (grid[0], weights[0]), -1.0
     for i, w in enumerate(weights):

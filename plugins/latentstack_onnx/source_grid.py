@@ -56,16 +56,21 @@ def _exact(got: Any, want: Any) -> bool:
     return bool((np.abs(got - want) <= tol).all())
 
 
+def _blocks(w: Any) -> Any:
+    """``w`` (out, in) as float64 blocks (out, in / 32, 32), or None when its rows are not whole blocks."""
+    out, inp = w.shape
+    return None if inp % BLOCK else np.asarray(w, np.float64).reshape(out, inp // BLOCK, BLOCK)
+
+
 def grid4(w: Any) -> Grid | None:
     """``w`` (out, in) as 16-level codes per block of 32 inputs, or None when it is not on such a grid.
 
     A block's lowest and highest values are codes 0 and 15 (a GGUF Q4_1 block always holds both); every other
     value must then be a whole number of steps above the lowest (to float precision: ``_exact``).
     """
-    out, inp = w.shape
-    if inp % BLOCK:
+    b = _blocks(w)
+    if b is None:
         return None
-    b = np.asarray(w, np.float64).reshape(out, inp // BLOCK, BLOCK)
     lo, hi = b.min(-1), b.max(-1)
     step = np.where(hi > lo, (hi - lo) / 15, 1.0)
     q = np.rint((b - lo[..., None]) / step[..., None])
@@ -78,10 +83,9 @@ def grid4(w: Any) -> Grid | None:
 
 def grid8(w: Any) -> Grid | None:
     """``w`` (out, in) as symmetric 8-bit codes per block of 32 (GGUF's Q8_0: ``d * q``, ``|q| <= 127``), or None."""
-    out, inp = w.shape
-    if inp % BLOCK:
+    b = _blocks(w)
+    if b is None:
         return None
-    b = np.asarray(w, np.float64).reshape(out, inp // BLOCK, BLOCK)
     amax = np.abs(b).max(-1)
     step = np.where(amax > 0, amax / 127, 1.0)
     q = np.rint(b / step[..., None])
@@ -162,12 +166,13 @@ def rewrite(folder: Path, branches: dict[str, Branch], head: Grid | None) -> dic
     model = onnx.load(str(path))
     inits = {t.name: t for t in model.graph.initializer}
     nodes: list[Any] = []
-    rank = 0
+    rank = matched = 0
     for node in model.graph.node:
         nodes.append(node)
         branch = branches.get(node.name)
         if branch is None:
             continue
+        matched += 1
         b_name, s_name = node.input[1], node.input[2]
         inits[b_name].CopyFrom(numpy_helper.from_array(branch.grid.packed, b_name))
         inits[s_name].CopyFrom(numpy_helper.from_array(branch.grid.scales.reshape(tuple(inits[s_name].dims)), s_name))
@@ -180,7 +185,7 @@ def rewrite(folder: Path, branches: dict[str, Branch], head: Grid | None) -> dic
                   helper.make_node("MatMul", [f"{out}/u", f"{stem}/branch_v"], [f"{out}/v"], name=f"{stem}/V"),
                   helper.make_node("Add", [f"{out}/grid", f"{out}/v"], [out], name=f"{stem}/Add")]
         rank = max(rank, branch.u.shape[1] - branch.grid.scales.shape[1])
-    if len({n for n in branches} & {n.name for n in model.graph.node}) != len(branches):
+    if matched != len(branches):
         msg = (f"onnxruntime-genai's builder wrote {folder} without some of the MatMulNBits nodes the grid rewrite "
                "expects; export with --no-grid")
         raise LatentstackError(msg)

@@ -53,7 +53,9 @@ def threads() -> int:
     torch = sys.modules.get("torch")
     if torch is not None:
         return int(torch.get_num_threads())
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    from latentstack.runtime import usable_cores
+
+    return usable_cores()
 
 
 def environment() -> dict[str, Any]:

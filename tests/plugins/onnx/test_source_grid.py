@@ -15,7 +15,7 @@ import torch
 from latentstack.sources import resolve_model
 from latentstack.storage import read_manifest
 from latentstack_onnx.decoder_export import DecoderExportConfig, export_decoder
-from latentstack_onnx.source_grid import grid4, grid8, low_rank, plan
+from latentstack_onnx.source_grid import Grid, grid4, grid8, low_rank, plan
 
 PROMPTS = ["What is the capital of France?", "Name a colour."]
 CALIBRATION = ["the cat sat on the mat", "what is the capital of france? paris [1]"]
@@ -35,10 +35,10 @@ def _q8_0(w: np.ndarray) -> np.ndarray:
     return (np.rint(b / d) * d).reshape(w.shape).astype(np.float32)
 
 
-def _unpack(grid: object) -> np.ndarray:
-    packed = grid.packed  # type: ignore[attr-defined]
+def _unpack(grid: Grid) -> np.ndarray:
+    packed = grid.packed
     codes = np.stack([packed & 15, packed >> 4], -1).reshape(packed.shape[0], packed.shape[1], -1)
-    return ((codes.astype(np.float32) - 8) * grid.scales[..., None] + grid.offsets[..., None])  # type: ignore[attr-defined]
+    return (codes.astype(np.float32) - 8) * grid.scales[..., None] + grid.offsets[..., None]
 
 
 def test_q4_1_blocks_are_reproduced_exactly_by_their_codes() -> None:
