@@ -18,6 +18,8 @@ from typing import Any
 
 import attrs
 
+from latentstack.cpu import cpu_features, cpu_name
+
 MEAN_FLOOR, MIN_FLOOR = 0.9999, 0.999
 BF16_UNITS = ("amx_bf16", "avx512_bf16")
 
@@ -47,17 +49,7 @@ class RuntimeChoice:
 
 def cpu_key() -> tuple[str, list[str]]:
     """The CPU's name and SIMD features (what decides the choice)."""
-    from latentstack.bench.report import cpu_features, cpu_name
-
     return cpu_name(), cpu_features()
-
-
-def usable_cores() -> int:
-    """CPUs this process may run on (taskset and cgroup cpusets narrow it), else the machine's count."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def bf16_units(features: list[str]) -> list[str]:

@@ -86,7 +86,7 @@ def _choose_logistic(x: Any, y: np.ndarray, grid: list[float], weights: list[str
     from joblib import Parallel, delayed
     from sklearn.model_selection import StratifiedKFold
 
-    from latentstack.runtime import usable_cores
+    from latentstack.cpu import usable_cores
 
     folds = min(5, int(np.bincount(y).min()))
     if folds < 2 or (len(grid) == 1 and len(weights) == 1):

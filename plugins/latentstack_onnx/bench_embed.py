@@ -23,8 +23,8 @@ import numpy as np
 from latentstack.bench.options import bench_options, split_methods, suite
 from latentstack.bench.report import BenchReport, MethodResult
 from latentstack.bench.writers import timing_chart
+from latentstack.cpu import usable_cores
 from latentstack.progress import log
-from latentstack.runtime import usable_cores
 
 METHODS = ["torch-fp32", "torch-bf16", "torch-auto", "onnx-fp32", "onnx-int8", "sentence-transformers"]
 TORCH_DTYPES = {"torch-fp32": "float32", "torch-bf16": "bfloat16", "torch-auto": "auto"}

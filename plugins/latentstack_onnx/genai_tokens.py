@@ -29,7 +29,7 @@ def load_model(folder: Path) -> Any:
     """
     import onnxruntime_genai as og
 
-    from latentstack.runtime import usable_cores
+    from latentstack.cpu import usable_cores
 
     config = og.Config(str(folder))
     config.overlay(json.dumps({"model": {"decoder": {"session_options": {"intra_op_num_threads": usable_cores()}}}}))

@@ -8,8 +8,9 @@ import click
 from click.testing import CliRunner
 
 from latentstack.bench.options import bench_options, split_methods, suite
-from latentstack.bench.report import BenchReport, MethodResult, cpu_features, environment
+from latentstack.bench.report import BenchReport, MethodResult, environment
 from latentstack.bench.writers import markdown
+from latentstack.cpu import cpu_features
 
 
 @click.command()

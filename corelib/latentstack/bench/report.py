@@ -6,10 +6,11 @@ import os
 import platform
 import sys
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 import attrs
+
+from latentstack.cpu import cpu_features, cpu_name, usable_cores
 
 
 def _version(dist: str) -> str:
@@ -19,42 +20,11 @@ def _version(dist: str) -> str:
         return ""
 
 
-def _cpuinfo_field(key: str, cpuinfo: str | None = None) -> str | None:
-    """The value of the first ``key : value`` line of ``cpuinfo`` (default: /proc/cpuinfo); None where
-    there is none or the file cannot be read."""
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text()
-        except OSError:
-            return None
-    for line in cpuinfo.splitlines():
-        if line.startswith(key):
-            return line.split(":", 1)[1].strip()
-    return None
-
-
-def cpu_name() -> str:
-    """The CPU's model name from /proc/cpuinfo, else platform.processor()."""
-    return _cpuinfo_field("model name") or platform.processor() or platform.machine()
-
-
-#: The instruction sets that decide how fast fp32, bf16 and int8 run, as /proc/cpuinfo names them.
-SIMD_FEATURES = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
-
-
-def cpu_features(cpuinfo: str | None = None) -> list[str]:
-    """Which of SIMD_FEATURES the CPU has (from ``cpuinfo``, else /proc/cpuinfo; empty where unreadable)."""
-    flags = set((_cpuinfo_field("flags", cpuinfo) or "").split())
-    return [f for f in SIMD_FEATURES if f in flags]
-
-
 def threads() -> int:
     """Threads torch would use (read without importing torch unless it is loaded already)."""
     torch = sys.modules.get("torch")
     if torch is not None:
         return int(torch.get_num_threads())
-    from latentstack.runtime import usable_cores
-
     return usable_cores()
 
 
