@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import subprocess
 import sys
@@ -60,3 +61,28 @@ def run_cli(*args: str, env: dict[str, str] | None = None, pythonpath: list[Path
         full_env["PYTHONPATH"] = os.pathsep.join([*map(str, pythonpath), full_env.get("PYTHONPATH", "")])
     return subprocess.run([sys.executable, "-m", "latentstack", *args], capture_output=True, text=True,
                           env=full_env, check=check, timeout=600)
+
+
+#: Runs each command of a JSON list (from stdin) through the CLI in this one process; prints their results.
+_SESSION = """
+import json, sys
+from click.testing import CliRunner
+from latentstack.cli import cli
+cli.load_plugin_commands()
+runner, done = CliRunner(), []
+for args in json.load(sys.stdin):
+    r = runner.invoke(cli, args, catch_exceptions=False)
+    done.append([args, r.exit_code, r.stdout, r.stderr])
+print(json.dumps(done))
+"""
+
+
+def run_cli_session(commands: list[list[str]], cwd: Path | None = None,
+                    env: dict[str, str] | None = None) -> list[subprocess.CompletedProcess[str]]:
+    """Run several ``latentstack ARGS`` commands one after another in one fresh process, each as its own
+    command line (parsed, run, its exit code and output captured): the heavy imports are paid once."""
+    out = subprocess.run([sys.executable, "-c", _SESSION], input=json.dumps(commands), capture_output=True,
+                         text=True, cwd=cwd, env={**os.environ, **(env or {})}, timeout=1200, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return [subprocess.CompletedProcess(args, code, stdout, stderr)
+            for args, code, stdout, stderr in json.loads(out.stdout.splitlines()[-1])]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import subprocess
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, run_cli_session
 
 
 def api_examples() -> list[str]:
@@ -60,16 +59,17 @@ def test_the_cli_tour_covers_every_group() -> None:
 
 @pytest.mark.slow
 def test_cli_tour_runs_as_written(tmp_path: Path) -> None:
-    """Every command of the tour, in order, in a fresh folder beside the repository's benchmarks/ data."""
+    """Every command of the tour, in order, in a fresh folder beside the repository's benchmarks/ data (one
+    process runs them all, each parsed from its own command line, so the imports are paid once)."""
     (tmp_path / "benchmarks").symlink_to(ROOT / "benchmarks")
     (tmp_path / "texts.txt").write_text("A man is playing a guitar.\nSomeone plays an instrument.\n")
+    lines = cli_examples()
+    done = run_cli_session([["-q", *shlex.split(line)[1:]] for line in lines], cwd=tmp_path,
+                           env={"LATENTSTACK_QUIET": "1"})
     outputs = {}
-    for line in cli_examples():
-        args = shlex.split(line)[1:]
-        done = subprocess.run([sys.executable, "-m", "latentstack", "-q", *args], cwd=tmp_path, capture_output=True,
-                              text=True, timeout=600, env={**os.environ, "LATENTSTACK_QUIET": "1"})
-        assert done.returncode == 0, f"{line}\n{done.stderr[-2000:]}"
-        outputs[line] = done.stdout
+    for line, result in zip(lines, done, strict=True):
+        assert result.returncode == 0, f"{line}\n{result.stderr[-2000:]}"
+        outputs[line] = result.stdout
     by_start = {line.split(" --")[0]: out for line, out in outputs.items()}
     vectors = [json.loads(row) for row in by_start['latentstack embed "A man is playing a guitar." '
                                                   '"Someone plays an instrument."'].splitlines()]

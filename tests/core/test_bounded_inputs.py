@@ -13,7 +13,7 @@ from latentstack.search import Collection, Document
 from latentstack.search.collection import MAX_K
 from latentstack.sources import resolve_model
 
-from ..conftest import run_cli
+from ..conftest import run_cli, run_cli_session
 
 
 @pytest.fixture
@@ -41,9 +41,13 @@ def test_cli_bounds_k(tmp_path: Path, tiny_bert_dir: Path) -> None:
     """`search -k 1000000000` and `ask -k 0` are usage errors, not allocations."""
     docs = tmp_path / "d.jsonl"
     docs.write_text(json.dumps({"id": "a", "text": "alpha"}) + "\n")
-    run_cli("-q", "index", "build", str(tmp_path / "i"), "--from", str(docs), "--model", str(tiny_bert_dir), check=True)
-    for args in (["search", str(tmp_path / "i"), "alpha", "-k", "1000000000"], ["ask", str(tmp_path / "i"), "x", "-k", "0"]):
-        out = run_cli("-q", *args)
+    built, *bounded = run_cli_session([
+        ["-q", "index", "build", str(tmp_path / "i"), "--from", str(docs), "--model", str(tiny_bert_dir)],
+        ["-q", "search", str(tmp_path / "i"), "alpha", "-k", "1000000000"],
+        ["-q", "ask", str(tmp_path / "i"), "x", "-k", "0"],
+    ])
+    assert built.returncode == 0, built.stderr
+    for out in bounded:
         assert out.returncode == 2 and "-k" in out.stderr and "Traceback" not in out.stderr
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..conftest import ROOT, run_cli
+from ..conftest import ROOT, run_cli, run_cli_session
 
 SMS = str(ROOT / "benchmarks" / "data" / "sms-spam.tsv")
 
@@ -27,30 +27,30 @@ def test_classify_errors(tmp_path) -> None:  # noqa: ANN001
     """One class, a missing column, unseen labels, and a folder that is no classifier: one-line errors."""
     one = tmp_path / "one.tsv"
     one.write_text("split\tlabel\ttext\ntrain\tham\thello\ntrain\tham\tbye\n")
-    res = run_cli("classify", "train", "--data", str(one), "--embedder", "tfidf", "--out", str(tmp_path / "x"))
-    assert res.returncode != 0 and "at least two" in res.stderr and "Traceback" not in res.stderr
-
     nocol = tmp_path / "nocol.tsv"
     nocol.write_text("split\tlabel\tmessage\ntrain\tham\thello\n")
-    res = run_cli("classify", "train", "--data", str(nocol), "--out", str(tmp_path / "y"))
-    assert res.returncode != 0 and "--text-col" in res.stderr
-
-    out = tmp_path / "clf"
-    run_cli("-q", "classify", "train", "--data", SMS, "--embedder", "tfidf", "--out", str(out), check=True)
     other = tmp_path / "other.tsv"
     other.write_text("split\tlabel\ttext\ntest\tphishing\tverify your bank account\ntest\tham\thi\n")
-    res = run_cli("classify", "eval", str(out), "--data", str(other))
-    assert res.returncode != 0 and "not seen in training" in res.stderr
-
-    res = run_cli("classify", "predict", str(tmp_path), "hello")
-    assert res.returncode != 0 and "not a saved classifier" in res.stderr
-    res = run_cli("classify", "predict", str(out))
-    assert res.returncode != 0 and "no texts" in res.stderr
     utf16 = tmp_path / "texts.txt"
     utf16.write_bytes("free prize\nsee you soon\n".encode("utf-16"))
-    res = run_cli("classify", "predict", str(out), "--from", str(utf16))
-    assert res.returncode == 1 and "UTF-16 byte order mark" in res.stderr and "iconv -f utf-16" in res.stderr
-    assert "Traceback" not in res.stderr
+    out = str(tmp_path / "clf")
+    single, no_column, trained, unseen, not_clf, no_texts, wide = run_cli_session([
+        ["classify", "train", "--data", str(one), "--embedder", "tfidf", "--out", str(tmp_path / "x")],
+        ["classify", "train", "--data", str(nocol), "--out", str(tmp_path / "y")],
+        ["-q", "classify", "train", "--data", SMS, "--embedder", "tfidf", "--out", out],
+        ["classify", "eval", out, "--data", str(other)],
+        ["classify", "predict", str(tmp_path), "hello"],
+        ["classify", "predict", out],
+        ["classify", "predict", out, "--from", str(utf16)],
+    ])
+    assert single.returncode != 0 and "at least two" in single.stderr and "Traceback" not in single.stderr
+    assert no_column.returncode != 0 and "--text-col" in no_column.stderr
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    assert unseen.returncode != 0 and "not seen in training" in unseen.stderr
+    assert not_clf.returncode != 0 and "not a saved classifier" in not_clf.stderr
+    assert no_texts.returncode != 0 and "no texts" in no_texts.stderr
+    assert wide.returncode == 1 and "UTF-16 byte order mark" in wide.stderr and "iconv -f utf-16" in wide.stderr
+    assert "Traceback" not in wide.stderr
 
 
 def test_finetune_pooling_option(tmp_path, tiny_bert_dir) -> None:  # noqa: ANN001

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ..conftest import run_cli
+from ..conftest import run_cli, run_cli_session
 
 pytestmark = pytest.mark.slow
 
@@ -21,30 +21,33 @@ def test_build_search_remove_cycle(tmp_path) -> None:  # noqa: ANN001
         json.dumps({"id": "bake", "text": "Bread is baked in a hot oven.", "topic": "food"}) + "\n"
         + json.dumps({"id": "cake", "text": "A sponge cake needs eggs, flour and sugar.", "topic": "food"}) + "\n"
         + json.dumps({"id": "orbit", "text": "The moon orbits the earth every month.", "topic": "space"}) + "\n")
-    idx = tmp_path / "idx"
-    out = run_cli("-q", "index", "build", str(idx), "--from", str(docs), "--from", str(tmp_path / "more.jsonl"),
-                  check=True)
+    i = str(tmp_path / "idx")
+    out, dessert, space, bad, empty, removed, again, after, info = run_cli_session([
+        ["-q", "index", "build", i, "--from", str(docs), "--from", str(tmp_path / "more.jsonl")],
+        ["search", i, "how do I make a dessert", "-k", "2", "--json"],
+        ["search", i, "earth", "--where", "topic=space", "--hybrid", "--json"],
+        ["search", i, "earth", "--where", "colour=red"],
+        ["search", i, ""],
+        ["index", "remove", i, "cake"],
+        ["index", "remove", i, "cake", "no-such-id"],
+        ["search", i, "dessert cake", "--json"],
+        ["index", "info", i],
+    ])
     assert "indexed 4 documents" in out.stdout and "skipped 1 empty" in out.stdout and "Flat" in out.stdout
+    for ok in (out, dessert, space, removed, again, after, info):
+        assert ok.returncode == 0, (ok.args, ok.stderr[-2000:])
+    assert json.loads(dessert.stdout)["hits"][0]["doc_id"] == "cake"
+    assert [h["doc_id"] for h in json.loads(space.stdout)["hits"]] == ["orbit"]
 
-    res = json.loads(run_cli("search", str(idx), "how do I make a dessert", "-k", "2", "--json", check=True).stdout)
-    assert res["hits"][0]["doc_id"] == "cake"
-    res = json.loads(run_cli("search", str(idx), "earth", "--where", "topic=space", "--hybrid", "--json",
-                             check=True).stdout)
-    assert [h["doc_id"] for h in res["hits"]] == ["orbit"]
-
-    bad = run_cli("search", str(idx), "earth", "--where", "colour=red")
     assert bad.returncode != 0 and "unknown metadata key" in bad.stderr and "Traceback" not in bad.stderr
-    empty = run_cli("search", str(idx), "")
     assert empty.returncode != 0 and "empty" in empty.stderr
 
-    assert run_cli("index", "remove", str(idx), "cake", check=True).stdout.strip() == "removed 1 of 1 documents"
-    again = run_cli("index", "remove", str(idx), "cake", "no-such-id", check=True).stdout
-    assert again.strip() == "removed 0 of 2 documents; not in the index: cake, no-such-id"
-    res = json.loads(run_cli("search", str(idx), "dessert cake", "--json", check=True).stdout)
-    assert "cake" not in [h["doc_id"] for h in res["hits"]]
+    assert removed.stdout.strip() == "removed 1 of 1 documents"
+    assert again.stdout.strip() == "removed 0 of 2 documents; not in the index: cake, no-such-id"
+    assert "cake" not in [h["doc_id"] for h in json.loads(after.stdout)["hits"]]
 
-    info = json.loads(run_cli("index", "info", str(idx), check=True).stdout)
-    assert info["live"]["documents"] == 3 and info["metadata_keys"] == ["topic"]
+    info_json = json.loads(info.stdout)
+    assert info_json["live"]["documents"] == 3 and info_json["metadata_keys"] == ["topic"]
 
 
 def test_build_errors_are_one_line(tmp_path) -> None:  # noqa: ANN001

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ...conftest import run_cli
+from ...conftest import run_cli, run_cli_session
 from .test_suites import SQUAD
 
 
@@ -48,22 +47,28 @@ def test_rag_skip_answers_the_questions_after_an_earlier_runs_draw(tmp_path: Pat
     data = tmp_path / "squad.json"
     data.write_text(json.dumps({"data": [{"title": "List", "paragraphs": paragraphs}]}))
 
-    def asked(*extra: str, source: Path = data) -> subprocess.CompletedProcess[str]:
-        return run_cli("-q", "bench", "rag", "--data", str(source), "--model", str(tiny_llama_dir), "--methods",
-                       "oracle", "--json", "--out", str(tmp_path), "--answers", str(tmp_path / "answers.jsonl"), *extra)
-
-    def ids(*extra: str) -> list[str]:
-        asked(*extra).check_returncode()
-        return [json.loads(line)["question_id"] for line in (tmp_path / "answers.jsonl").read_text().splitlines()]
-
-    earlier, fresh = ids("--limit", "2"), ids("--skip", "2", "--limit", "3")
-    assert json.loads((tmp_path / "rag.json").read_text())["params"]["skip"] == 2
-    assert len(fresh) == 3 and not set(earlier) & set(fresh) and earlier + fresh == ids("--limit", "5")
-    assert asked("--skip", "40", "--limit", "2").returncode == 2
     small = tmp_path / "small.json"  # 3 questions: a draw of all 3 is the file's order, not the draw of 1 extended
     small.write_text(json.dumps(SQUAD))
-    refused = asked("--skip", "1", "--limit", "2", source=small)
-    assert refused.returncode == 2 and "does not begin with the draw of 1" in refused.stderr
+
+    def asked(run: str, *extra: str, source: Path = data) -> list[str]:
+        """One bench rag run, writing its report and answers into its own folder."""
+        (tmp_path / run).mkdir()
+        return ["-q", "bench", "rag", "--data", str(source), "--model", str(tiny_llama_dir), "--methods", "oracle",
+                "--json", "--out", str(tmp_path / run), "--answers", str(tmp_path / run / "answers.jsonl"), *extra]
+
+    def ids(run: str) -> list[str]:
+        return [json.loads(line)["question_id"] for line in (tmp_path / run / "answers.jsonl").read_text().splitlines()]
+
+    done = run_cli_session([asked("earlier", "--limit", "2"), asked("fresh", "--skip", "2", "--limit", "3"),
+                            asked("five", "--limit", "5"), asked("beyond", "--skip", "40", "--limit", "2"),
+                            asked("refused", "--skip", "1", "--limit", "2", source=small)])
+    for run in done[:3]:
+        run.check_returncode()
+    assert json.loads((tmp_path / "fresh" / "rag.json").read_text())["params"]["skip"] == 2
+    earlier, fresh = ids("earlier"), ids("fresh")
+    assert len(fresh) == 3 and not set(earlier) & set(fresh) and earlier + fresh == ids("five")
+    assert done[3].returncode == 2
+    assert done[4].returncode == 2 and "does not begin with the draw of 1" in done[4].stderr
 
 
 def test_generate_suite_matches_plain_generate(tmp_path: Path, tiny_llama_dir: Path) -> None:

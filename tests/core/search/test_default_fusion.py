@@ -15,7 +15,7 @@ import pytest
 
 from latentstack.search import Collection, Document
 
-from ...conftest import run_cli
+from ...conftest import run_cli_session
 
 pytestmark = pytest.mark.slow
 
@@ -52,10 +52,13 @@ def test_python_default_is_the_fused_ranking(news: Path) -> None:
 
 def test_cli_search_and_ask_default_to_fusion(news: Path, tiny_llama_dir: Path) -> None:
     """`search` and `ask` with no flags retrieve the council article first; --dense-only the flood one."""
-    fused = json.loads(run_cli("-q", "search", str(news), QUESTION, "-k", "1", "--json", check=True).stdout)
-    dense = json.loads(run_cli("-q", "search", str(news), QUESTION, "-k", "1", "--dense-only", "--json",
-                               check=True).stdout)
+    runs = run_cli_session([
+        ["-q", "search", str(news), QUESTION, "-k", "1", "--json"],
+        ["-q", "search", str(news), QUESTION, "-k", "1", "--dense-only", "--json"],
+        ["-q", "ask", str(news), QUESTION, "--model", str(tiny_llama_dir), "-k", "1", "--min-score", "-1",
+         "--no-server", "--json"],
+    ])
+    assert all(r.returncode == 0 for r in runs), [r.stderr[-1000:] for r in runs]
+    fused, dense, asked = (json.loads(r.stdout) for r in runs)
     assert fused["hits"][0]["doc_id"] == "council" and dense["hits"][0]["doc_id"] == "flood"
-    asked = json.loads(run_cli("-q", "ask", str(news), QUESTION, "--model", str(tiny_llama_dir), "-k", "1",
-                               "--min-score", "-1", "--no-server", "--json", check=True).stdout)
     assert asked["passages"][0]["doc_id"] == "council"

@@ -13,7 +13,7 @@ from latentstack.errors import ConfigError
 from latentstack.search import Collection, Document
 from latentstack_ray.engine import RayEngine
 
-from ...conftest import ROOT, run_cli
+from ...conftest import ROOT, run_cli_session
 
 pytestmark = pytest.mark.slow
 
@@ -112,14 +112,15 @@ def test_a_corpus_trained_embedder_is_refused(engine: RayEngine, tmp_path: Path)
 
 def test_cli_builds_with_ray_and_search_reads_the_folder(tmp_path: Path) -> None:
     docs = ROOT / "benchmarks" / "demo-docs" / "docs.jsonl"
-    done = run_cli("index", "build", str(tmp_path / "idx"), "--from", str(docs), "--engine", "ray",
-                   "--workers", "2", check=True)
-    assert "engine ray:" in done.stderr and "indexed" in done.stdout
-    hits = run_cli("search", str(tmp_path / "idx"), "why does bread rise", "-k", "1", check=True).stdout
-    assert "bread" in hits.lower()
-    bad = run_cli("index", "build", str(tmp_path / "x"), "--from", str(docs), "--engine", "nope")
+    done, hits, bad, local = run_cli_session([
+        ["index", "build", str(tmp_path / "idx"), "--from", str(docs), "--engine", "ray", "--workers", "2"],
+        ["search", str(tmp_path / "idx"), "why does bread rise", "-k", "1"],
+        ["index", "build", str(tmp_path / "x"), "--from", str(docs), "--engine", "nope"],
+        ["index", "build", str(tmp_path / "y"), "--from", str(docs), "--workers", "2"],
+    ])
+    assert done.returncode == 0 and "engine ray:" in done.stderr and "indexed" in done.stdout, done.stderr[-2000:]
+    assert hits.returncode == 0 and "bread" in hits.stdout.lower()
     assert bad.returncode != 0 and "unknown engine 'nope'" in bad.stderr
-    local = run_cli("index", "build", str(tmp_path / "y"), "--from", str(docs), "--workers", "2")
     assert local.returncode == 2 and "add --engine ray" in local.stderr
 
 
