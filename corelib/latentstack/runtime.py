@@ -1,9 +1,9 @@
-"""Choosing the fastest exact runtime for an encoder on this CPU: bf16 where it has bf16 units and keeps parity.
+"""Choosing the fastest exact runtime for an embedder on this CPU: bf16 where it has bf16 units and keeps parity.
 
-``dtype="auto"`` (the torch embedders' default) runs bfloat16 when the CPU has AMX or
-AVX-512 BF16 *and* a parity probe at first use keeps the vectors at a mean cosine of at
-least 0.9999 (and a minimum of 0.999) against float32 on the probe texts; float32
-otherwise. The probe's result is cached per model fingerprint and CPU under
+``dtype="auto"`` (the default of the torch embedders, ``bert`` and ``llm``, through
+:class:`AutoDtype`) runs bfloat16 when the CPU has AMX or AVX-512 BF16 *and* a parity probe
+at first use keeps the vectors at a mean cosine of at least 0.9999 (and a minimum of 0.999)
+against float32 on the probe texts; float32 otherwise. The probe's result is cached per model fingerprint and CPU under
 ``$LATENTSTACK_HOME/runtime``, so it runs once. On CUDA, auto means float32, as before.
 """
 
@@ -13,8 +13,9 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
@@ -113,3 +114,51 @@ def parity(reference: Any, candidate: Any) -> tuple[float, float]:
     a, b = np.asarray(reference, dtype=np.float64), np.asarray(candidate, dtype=np.float64)
     cos = (a * b).sum(axis=1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
     return float(cos.mean()), float(cos.min())
+
+
+class AutoDtype:
+    """Mixin for torch embedders whose ``config.dtype`` may be "auto": the dtype they run in, chosen once.
+
+    Needs ``config.dtype``, ``config.device``, ``config.show_progress``, ``resolved`` (latentstack.hf.LocalModel)
+    and ``embed_many``; ``config.adapter``, when the embedder has one, is part of the probe's key.
+    """
+
+    name: ClassVar[str]
+    config: Any
+    resolved: Any
+
+    @cached_property
+    def torch_device(self) -> str:
+        """The torch device for ``config.device`` (see latentstack.hf.pick_device)."""
+        from latentstack.hf import pick_device
+
+        return pick_device(self.config.device)
+
+    @cached_property
+    def runtime(self) -> RuntimeChoice:
+        """The dtype the model runs in: the one asked for, or for "auto" the one :func:`choose_dtype` picks."""
+        from latentstack.progress import detail
+
+        if self.config.dtype != "auto":
+            choice = RuntimeChoice(self.config.dtype, "asked for")
+        elif self.torch_device != "cpu":
+            choice = RuntimeChoice("float32", "auto on a GPU means float32")
+        else:
+            choice = choose_dtype(self.probe_key(), self._parity_probe)
+        detail(f"{self.name}: runs {choice.dtype} on {self.torch_device} ({choice.reason})")
+        return choice
+
+    def probe_key(self) -> str:
+        """What the parity probe's cached result is keyed on: the model's files and the adapter merged into it."""
+        return f"{self.resolved.fingerprint()}:{getattr(self.config, 'adapter', '') or ''}"
+
+    def _parity_probe(self) -> tuple[float, float]:
+        """Mean and min cosine of bf16 against float32 vectors of the probe texts."""
+        embedder: Any = type(self)
+        runs = [embedder(attrs.evolve(self.config, dtype=d, show_progress=False)).embed_many(list(PROBE_TEXTS))
+                for d in ("float32", "bfloat16")]
+        return parity(*runs)
+
+    def runtime_info(self) -> dict[str, str]:
+        """The dtype chosen and why (recorded in manifests, shown by ``latentstack doctor``)."""
+        return {"dtype": self.runtime.dtype, "reason": self.runtime.reason}

@@ -12,7 +12,7 @@ import numpy as np
 from latentstack.hf import LocalModel
 from latentstack.interfaces import Embedder, EmbedderConfig
 from latentstack.interfaces.embedder import EncoderSource
-from latentstack.runtime import RuntimeChoice
+from latentstack.runtime import AutoDtype
 
 
 @attrs.frozen(kw_only=True)
@@ -29,7 +29,7 @@ class BertConfig(EmbedderConfig):
     device: str = attrs.field(default="cpu", validator=attrs.validators.in_(("cpu", "cuda", "auto")))
 
 
-class BertEmbedder(LocalModel, Embedder):
+class BertEmbedder(AutoDtype, LocalModel, Embedder):
     """Encoder outputs pooled by [CLS] or masked mean, optionally L2-normalised.
 
     Texts are sorted by length before batching so that each batch pads little; the
@@ -57,44 +57,6 @@ class BertEmbedder(LocalModel, Embedder):
             lora = get_adapter("lora")
             model = lora.merge(lora.load(model, self.config.adapter, self.resolved.fingerprint()))
         return model.eval().to(self.torch_device)
-
-    @cached_property
-    def runtime(self) -> RuntimeChoice:
-        """The dtype the encoder runs in: the one asked for, or for "auto" the one latentstack.runtime chooses."""
-        from latentstack.progress import detail
-        from latentstack.runtime import RuntimeChoice, choose_dtype
-
-        if self.config.dtype != "auto":
-            choice = RuntimeChoice(self.config.dtype, "asked for")
-        elif self.torch_device != "cpu":
-            choice = RuntimeChoice("float32", "auto on a GPU means float32")
-        else:
-            choice = choose_dtype(self.probe_key(), self._parity_probe)
-        detail(f"bert: runs {choice.dtype} on {self.torch_device} ({choice.reason})")
-        return choice
-
-    def probe_key(self) -> str:
-        """What the parity probe's cached result is keyed on: the model's files and the adapter merged into it."""
-        return f"{self.resolved.fingerprint()}:{self.config.adapter or ''}"
-
-    def _parity_probe(self) -> tuple[float, float]:
-        """Mean and min cosine of bf16 against float32 vectors of the probe texts."""
-        from latentstack.runtime import PROBE_TEXTS, parity
-
-        runs = [type(self)(attrs.evolve(self.config, dtype=d, show_progress=False)).embed_many(list(PROBE_TEXTS))
-                for d in ("float32", "bfloat16")]
-        return parity(*runs)
-
-    def runtime_info(self) -> dict[str, str]:
-        """The dtype chosen and why (recorded in manifests, shown by ``latentstack doctor``)."""
-        return {"dtype": self.runtime.dtype, "reason": self.runtime.reason}
-
-    @cached_property
-    def torch_device(self) -> str:
-        """The torch device for ``config.device`` (see latentstack.hf.pick_device)."""
-        from latentstack.hf import pick_device
-
-        return pick_device(self.config.device)
 
     @cached_property
     def max_tokens(self) -> int:

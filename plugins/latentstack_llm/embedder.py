@@ -11,6 +11,7 @@ import numpy as np
 
 from latentstack.hf import LocalModel
 from latentstack.interfaces import Embedder, EmbedderConfig
+from latentstack.runtime import AutoDtype
 from latentstack_llm.loading import DTYPES, load_causal_lm
 
 
@@ -22,13 +23,14 @@ class LlmEmbedConfig(EmbedderConfig):
     pooling: str = attrs.field(default="mean", validator=attrs.validators.in_(("mean", "last")))
     normalize: bool = True
     max_length: int = attrs.field(default=256, validator=attrs.validators.gt(1))
-    dtype: str = attrs.field(default="float32", validator=attrs.validators.in_(DTYPES))
+    #: "auto": bfloat16 where the CPU has bf16 units and a parity probe holds (latentstack.runtime), else float32.
+    dtype: str = attrs.field(default="auto", validator=attrs.validators.in_(("auto", *DTYPES)))
     device: str = attrs.field(default="cpu", validator=attrs.validators.in_(("cpu", "cuda", "auto")))
     batch_size: int = attrs.field(default=16, validator=attrs.validators.gt(0))
 
 
-class LlmEmbedder(LocalModel, Embedder):
-    """Mean (or last-token) pooled final hidden states of a causal LM, float32.
+class LlmEmbedder(AutoDtype, LocalModel, Embedder):
+    """Mean (or last-token) pooled final hidden states of a causal LM, as float32 vectors.
 
     A decoder sees only earlier tokens, so the last token is the one that has read the
     whole text; the mean is the steadier feature for a linear head. Texts are sorted by
@@ -51,10 +53,8 @@ class LlmEmbedder(LocalModel, Embedder):
 
     @cached_property
     def model(self) -> Any:
-        """The decoder stack without its LM head."""
-        from latentstack.hf import pick_device
-
-        lm = load_causal_lm(self.resolved.path, self.config.dtype, pick_device(self.config.device))
+        """The decoder stack without its LM head, in the dtype ``runtime`` chose."""
+        lm = load_causal_lm(self.resolved.path, self.runtime.dtype, self.torch_device)
         return lm.get_decoder()
 
     @cached_property

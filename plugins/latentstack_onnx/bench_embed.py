@@ -1,5 +1,7 @@
 """``latentstack bench embed``: the same encoder through torch fp32/bf16, ONNX fp32/int8 and sentence-transformers.
 
+``--embedder llm`` runs the torch rows (fp32, bf16, auto) on a decoder's pooled hidden states instead.
+
 All methods embed the same texts in one process, at each batch size. Throughput counts
 real (unpadded) tokens; GFLOP/s counts the matrix work actually done on the padded
 batches (2 x multiply-adds of the linear layers and attention). The machine's fp32
@@ -31,12 +33,20 @@ TORCH_DTYPES = {"torch-fp32": "float32", "torch-bf16": "bfloat16", "torch-auto":
 DEFAULT = ",".join(METHODS)
 
 
+TORCH_ONLY = tuple(TORCH_DTYPES)
+GATED_MLP = ("llama", "mistral", "qwen2", "gemma")  # gate, up and down: three matrices, not two
+
+
 def encoder_flops(config: Any, lengths: Sequence[int]) -> float:
-    """FLOPs of one padded batch: linear layers 2*(4d^2 + 2*d*ff) per token, attention 4*d*n per token, per layer."""
+    """FLOPs of one padded batch, per layer and token: 2 x the projections' multiply-adds (q and o d^2 each, k and
+    v d x their width, which grouped-query attention narrows; two MLP matrices, three when gated) + 4*d*n attention."""
     d, ff, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+    heads = config.num_attention_heads
+    kv = d * getattr(config, "num_key_value_heads", heads) // heads
+    mlp = 3 if getattr(config, "model_type", "") in GATED_MLP else 2
     n = max(lengths)
     tokens = n * len(lengths)
-    return float(layers * tokens * (2 * (4 * d * d + 2 * d * ff) + 4 * d * n))
+    return float(layers * tokens * (2 * (2 * d * d + 2 * d * kv + mlp * d * ff) + 4 * d * n))
 
 
 def measured_peak_gflops(size: int = 2048, repeats: int = 5) -> float:
@@ -82,33 +92,39 @@ def _auto_choice(runner: Any, chosen: list[str]) -> dict[str, Any]:
     """Which dtype torch-auto picked on this CPU, and why (for the report's params)."""
     if "torch-auto" not in chosen:
         return {}
-    emb = runner._embedder("bert", 32, model=runner.model, max_length=runner.max_length, dtype="auto")
+    emb = runner._embedder(runner.name, 32, model=runner.model, max_length=runner.max_length, dtype="auto")
     return {"torch_auto": emb.runtime_info()}
 
 
 class Runner:
     """Builds each method's embed function once; times it per batch size."""
 
-    def __init__(self, model: str, max_length: int, tmp: Path, threads: int = 0) -> None:
+    def __init__(self, model: str, max_length: int, tmp: Path, threads: int = 0, name: str = "bert") -> None:
         from latentstack import get_embedder
 
-        self.model, self.max_length, self.tmp, self.threads = model, max_length, tmp, threads
-        self.bert = get_embedder("bert", model=model, max_length=max_length, show_progress=False)
-        self.source = self.bert.encoder_source()
+        self.model, self.max_length, self.tmp, self.threads, self.name = model, max_length, tmp, threads, name
+        self.base: Any = get_embedder(name, model=model, max_length=max_length, show_progress=False)
         self.export_s: float | None = None
+
+    @property
+    def source(self) -> Any:
+        """The encoder's folder and pooling (bert only: what the ONNX and sentence-transformers rows rebuild)."""
+        return self.base.encoder_source()
 
     def tokenizer_lengths(self, texts: Sequence[str]) -> list[int]:
         """Token counts per text (after truncation), as the embedders count them to sort their batches."""
         from latentstack.batching import token_ids
         from latentstack.hf import load_tokenizer
 
+        if self.name == "llm":
+            return [len(ids) for ids in self.base.token_ids(texts)]
         return [len(ids) for ids in token_ids(load_tokenizer(self.source.path), texts, self.source.max_tokens)]
 
     def embed_fn(self, method: str) -> Callable[[list[str], int], np.ndarray]:
         """A function (texts, batch_size) -> vectors for the method."""
         if method in TORCH_DTYPES:
             dtype = TORCH_DTYPES[method]
-            return lambda texts, bs: self._embedder("bert", bs, model=self.model, max_length=self.max_length,
+            return lambda texts, bs: self._embedder(self.name, bs, model=self.model, max_length=self.max_length,
                                                     dtype=dtype).embed_many(texts)
         if method.startswith("onnx-"):
             folder, variant = str(self._export()), method.split("-")[1]
@@ -162,10 +178,25 @@ def profile_ops(folder: Path, variant: str, texts: list[str], bs: int, threads: 
     return {op: round(dur / total, 3) for op, dur in top}
 
 
+def _methods_for(embedder: str, methods: str) -> list[str]:
+    """The rows to run: a decoder (``llm``) has only the torch rows, which are its default."""
+    chosen = split_methods(methods, METHODS)
+    if embedder != "llm":
+        return chosen
+    if methods == DEFAULT:
+        return list(TORCH_ONLY)
+    if other := [m for m in chosen if m not in TORCH_ONLY]:
+        msg = f"--embedder llm runs only the torch rows ({', '.join(TORCH_ONLY)}), not {', '.join(other)}"
+        raise click.UsageError(msg)
+    return chosen
+
+
 @click.command("embed")
 @bench_options(DEFAULT)
 @click.option("--batch-sizes", default="1,32,128", show_default=True, help="Comma-separated batch sizes.")
-@click.option("--model", default="minilm", show_default=True, help="Encoder to run every way.")
+@click.option("--embedder", "embedder_name", type=click.Choice(["bert", "llm"]), default="bert", show_default=True,
+              help="bert: an encoder, every way; llm: a decoder's pooled states, the torch rows only.")
+@click.option("--model", default=None, help="The model to run (default: minilm for bert, smollm2-135m-instruct for llm).")
 @click.option("--max-length", default=256, show_default=True)
 @click.option("--text-col", default="text", show_default=True)
 @click.option("--repeats", default=1, show_default=True, type=click.IntRange(min=1),
@@ -173,16 +204,16 @@ def profile_ops(folder: Path, variant: str, texts: list[str], bs: int, threads: 
 @click.option("--threads", default=0, show_default=True, type=click.IntRange(min=0),
               help="Threads for torch and onnxruntime alike (0: each library's default).")
 @suite
-def embed(data: str, methods: str, limit: int | None, seed: int, batch_sizes: str, model: str, max_length: int,
-          text_col: str, repeats: int, threads: int) -> BenchReport:
+def embed(data: str, methods: str, limit: int | None, seed: int, batch_sizes: str, embedder_name: str,
+          model: str | None, max_length: int, text_col: str, repeats: int, threads: int) -> BenchReport:
     """Texts/s, tokens/s and GFLOP/s of torch, ONNX and int8 ONNX embeddings of the same texts."""
     from transformers import AutoConfig
 
     from latentstack.data.labeled import load_labeled
 
-    chosen = split_methods(methods, METHODS)
-    splits = load_labeled(data, text_col=text_col)
-    texts = [t for part in splits.values() for t in part.texts]
+    chosen = _methods_for(embedder_name, methods)
+    model = model or ("smollm2-135m-instruct" if embedder_name == "llm" else "minilm")
+    texts = [t for part in load_labeled(data, text_col=text_col).values() for t in part.texts]
     if limit is not None and limit < len(texts):
         rng = np.random.default_rng(seed)
         texts = [texts[i] for i in sorted(rng.choice(len(texts), limit, replace=False))]
@@ -191,12 +222,12 @@ def embed(data: str, methods: str, limit: int | None, seed: int, batch_sizes: st
         import torch
 
         torch.set_num_threads(threads)
-    runner = Runner(model, max_length, Path(tempfile.mkdtemp(prefix="latentstack-embed-")), threads)
-    hf_config = AutoConfig.from_pretrained(runner.source.path)
+    runner = Runner(model, max_length, Path(tempfile.mkdtemp(prefix="latentstack-embed-")), threads, embedder_name)
+    hf_config = AutoConfig.from_pretrained(runner.base.resolved.path)
     lengths = runner.tokenizer_lengths(texts)
     measured = measured_peak_gflops()
     report = BenchReport("embed", Path(data).name, len(texts),
-                         params={"model": model, "max_length": max_length, "batch_sizes": sizes, "repeats": repeats,
+                         params={"embedder": embedder_name, "model": model, "max_length": max_length, "batch_sizes": sizes, "repeats": repeats,
                                  "tokens": int(sum(lengths)), "peak_gflops_measured_fp32_matmul": round(measured, 1),
                                  "threads_asked": threads or None,
                                  "peak_gflops_theoretical_fp32": theoretical_peak_gflops(threads or usable_cores())})

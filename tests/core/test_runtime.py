@@ -54,8 +54,10 @@ def test_default_bert_explains_its_runtime_and_the_index_records_it(tmp_path, ca
     assert read_manifest(tmp_path / "i", kind="collection", version=None).data["embedder"]["runtime"] == info
     out = run_doctor()
     assert out.startswith("CPU:") and f"embedder bert: runs {info['dtype']}" in out
+    llm = get_embedder("llm").runtime_info()  # the decoder's features choose their dtype the same way
+    assert f"embedder llm: runs {llm['dtype']} ({llm['reason']})" in out
     models = run_cli("models", check=True).stdout
-    assert f"encoder runtime (dtype auto): {info['dtype']} ({info['reason']})" in models
+    assert f"embedder runtime (dtype auto): {info['dtype']} ({info['reason']})" in models
     loud = {"LATENTSTACK_QUIET": ""}  # an earlier in-process `-q` may have set it for this process and its children
     monkeypatch.setenv("LATENTSTACK_QUIET", "")
     verbose = run_cli("-v", "search", str(tmp_path / "i"), "text", env=loud, check=True).stderr

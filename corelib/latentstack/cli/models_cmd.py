@@ -10,7 +10,7 @@ import click
 
 
 def _runtime(name: str) -> str:
-    """What an encoder's ``dtype="auto"`` runs for this installed model on this CPU (the bare model, no adapter)."""
+    """What an embedder's ``dtype="auto"`` runs for this installed model on this CPU (the bare model, no adapter)."""
     from latentstack.runtime import describe_auto
     from latentstack.sources import resolve_model
 
@@ -33,7 +33,7 @@ def models(as_json: bool) -> None:
         mark = "installed" if m["installed"] else "missing  "
         click.echo(f"{m['name']:<24} {mark} {m['description']}")
         if m["installed"]:
-            click.echo(f"{'':<24} encoder runtime (dtype auto): {m['runtime']}")
+            click.echo(f"{'':<24} embedder runtime (dtype auto): {m['runtime']}")
         else:
             click.echo(f"{'':<24} install: {m['install']}")
     click.echo("A local model folder (config.json + weights) also works wherever a model name does.")

@@ -153,6 +153,25 @@ def test_embed_suite_profiles_onnx_at_batch_32(tmp_path: Path, tiny_bert_dir: Pa
     assert share and all(0 < v <= 1 for v in share.values()) and sum(share.values()) <= 1.001
 
 
+def test_embed_suite_runs_a_decoders_torch_rows(tmp_path: Path, tiny_llama_dir: Path) -> None:
+    """--embedder llm: fp32, bf16 and auto rows of the llm embedder, tokens counted by its own tokenizer; the auto row
+    is the dtype its probe chose; ONNX rows are refused for a decoder."""
+    data = tmp_path / "texts.tsv"
+    data.write_text("split\tlabel\ttext\n" + "".join(f"train\ta\tthe cat sat on mat {i}\n" for i in range(6)))
+    base = ["-q", "bench", "embed", "--data", str(data), "--embedder", "llm", "--model", str(tiny_llama_dir)]
+    ran, refused = run_cli_session([[*base, "--batch-sizes", "4", "--json", "--out", str(tmp_path)],
+                                    [*base, "--methods", "torch-fp32,onnx-int8"]])
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    obj = json.loads(ran.stdout)
+    rows = {r["method"]: r for r in obj["results"]}
+    assert set(rows) == {"torch-fp32 b4", "torch-bf16 b4", "torch-auto b4"} and obj["params"]["embedder"] == "llm"
+    auto = obj["params"]["torch_auto"]["dtype"]
+    twin = rows["torch-fp32 b4" if auto == "float32" else "torch-bf16 b4"]["metrics"]
+    assert rows["torch-auto b4"]["metrics"] == twin and rows["torch-fp32 b4"]["metrics"]["cosine_min"] == 1.0
+    assert obj["params"]["tokens"] > 6 and rows["torch-fp32 b4"]["timing"]["gflops_per_s"] > 0
+    assert refused.returncode == 2 and "only the torch rows" in refused.stderr and "onnx-int8" in refused.stderr
+
+
 def test_sft_suite_measures_both_modes(tmp_path: Path, tiny_llama_dir: Path) -> None:
     data = tmp_path / "sft.jsonl"
     data.write_text("".join(json.dumps({"prompt": f"q{i}", "response": f"a{i}"}) + "\n" for i in range(8)))
