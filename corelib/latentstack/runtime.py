@@ -1,9 +1,11 @@
 """Choosing the fastest exact runtime for an embedder on this CPU: bf16 where it has bf16 units and keeps parity.
 
 ``dtype="auto"`` (the default of the torch embedders, ``bert`` and ``llm``, through
-:class:`AutoDtype`) runs bfloat16 when the CPU has AMX or AVX-512 BF16 *and* a parity probe
-at first use keeps the vectors at a mean cosine of at least 0.9999 (and a minimum of 0.999)
-against float32 on the probe texts; float32 otherwise. The probe's result is cached per model fingerprint and CPU under
+:class:`AutoDtype`) runs bfloat16 when the CPU has AMX or AVX-512 BF16 *and* a probe at
+first use finds bf16 both exact enough (a mean cosine of at least 0.9999, and a minimum of
+0.999, against float32 on the probe texts) and faster (the probe texts embedded in at most
+0.9 of float32's time): bf16 units do not make every model faster on every CPU. float32
+otherwise. The probe's result is cached per model fingerprint and CPU under
 ``$LATENTSTACK_HOME/runtime``, so it runs once. On CUDA, auto means float32, as before.
 """
 
@@ -22,6 +24,10 @@ import attrs
 from latentstack.cpu import cpu_features, cpu_name
 
 MEAN_FLOOR, MIN_FLOOR = 0.9999, 0.999
+FASTER = 0.9  # bf16 must embed the probe texts in at most this share of float32's time
+PROBE_VERSION = 2  # part of the cache key: choices made by an earlier probe are made again
+TIMED_COPIES = 4  # the probe texts, this many times over, are what each dtype is timed on
+TIMED_ROUNDS = 3  # timed passes per dtype, taken in turn; the best counts
 BF16_UNITS = ("amx_bf16", "avx512_bf16")
 
 PROBE_TEXTS = (
@@ -46,6 +52,17 @@ class RuntimeChoice:
     reason: str
     cosine_mean: float | None = None
     cosine_min: float | None = None
+    bf16_speedup: float | None = None  # float32's probe seconds over bf16's
+
+
+@attrs.frozen
+class Probe:
+    """bf16 against float32 on the probe texts: row cosines, and each dtype's seconds (the best timed pass)."""
+
+    cosine_mean: float
+    cosine_min: float
+    fp32_s: float
+    bf16_s: float
 
 
 def cpu_key() -> tuple[str, list[str]]:
@@ -62,7 +79,7 @@ def _cache(model_fingerprint: str) -> Path:
     from latentstack.sources.base import latentstack_home
 
     name, features = cpu_key()
-    key = hashlib.sha256(json.dumps([model_fingerprint, name, features]).encode()).hexdigest()[:24]
+    key = hashlib.sha256(json.dumps([PROBE_VERSION, model_fingerprint, name, features]).encode()).hexdigest()[:24]
     return latentstack_home() / "runtime" / f"{key}.json"
 
 
@@ -74,19 +91,14 @@ def cached_choice(model_fingerprint: str) -> RuntimeChoice | None:
         return None
 
 
-def choose_dtype(model_fingerprint: str, probe: Callable[[], tuple[float, float]],
-                 features: list[str] | None = None) -> RuntimeChoice:
-    """bfloat16 or float32 for this model here; ``probe`` returns (mean, min) cosine of bf16 against fp32."""
+def choose_dtype(model_fingerprint: str, probe: Callable[[], Probe], features: list[str] | None = None) -> RuntimeChoice:
+    """bfloat16 or float32 for this model here; ``probe`` measures bf16 against float32 (called only with bf16 units)."""
     units = bf16_units(cpu_key()[1] if features is None else features)
     if not units:
         return RuntimeChoice("float32", "the CPU has no bf16 units (AMX or AVX-512 BF16)")
     if features is None and (known := cached_choice(model_fingerprint)) is not None:
         return known
-    mean, low = probe()
-    ok = mean >= MEAN_FLOOR and low >= MIN_FLOOR
-    choice = RuntimeChoice("bfloat16" if ok else "float32",
-                           f"{'/'.join(units)} present; parity probe cosine mean {mean:.5f}, min {low:.5f} "
-                           f"({'within' if ok else 'outside'} {MEAN_FLOOR}/{MIN_FLOOR})", mean, low)
+    choice = judge(probe(), units)
     if features is None:
         from latentstack.atomic import write_json
 
@@ -96,6 +108,18 @@ def choose_dtype(model_fingerprint: str, probe: Callable[[], tuple[float, float]
     return choice
 
 
+def judge(p: Probe, units: list[str]) -> RuntimeChoice:
+    """bf16 when the probe found it both within the cosine floors and faster; the reason gives both figures."""
+    exact = p.cosine_mean >= MEAN_FLOOR and p.cosine_min >= MIN_FLOOR
+    faster = p.bf16_s <= FASTER * p.fp32_s
+    speedup = p.fp32_s / max(p.bf16_s, 1e-9)
+    reason = (f"{'/'.join(units)} present; probe: cosine mean {p.cosine_mean:.5f}, min {p.cosine_min:.5f} "
+              f"({'within' if exact else 'outside'} {MEAN_FLOOR}/{MIN_FLOOR}), bf16 {speedup:.2f}x float32's speed "
+              f"({'faster' if faster else 'not faster'})")
+    return RuntimeChoice("bfloat16" if exact and faster else "float32", reason, p.cosine_mean, p.cosine_min,
+                         round(speedup, 3))
+
+
 def describe_auto(probe_key: str) -> str:
     """What ``dtype="auto"`` runs for the model with this probe key here, without running the probe."""
     units = bf16_units(cpu_key()[1])
@@ -103,7 +127,7 @@ def describe_auto(probe_key: str) -> str:
         return "float32 (the CPU has no bf16 units)"
     known = cached_choice(probe_key)
     if known is None:
-        return f"not probed yet ({'/'.join(units)} present: the first use as an encoder probes bf16 parity)"
+        return f"not probed yet ({'/'.join(units)} present: the first use as an embedder probes bf16's parity and speed)"
     return f"{known.dtype} ({known.reason})"
 
 
@@ -149,15 +173,27 @@ class AutoDtype:
         return choice
 
     def probe_key(self) -> str:
-        """What the parity probe's cached result is keyed on: the model's files and the adapter merged into it."""
+        """What the probe's cached result is keyed on: the model's files and the adapter merged into it."""
         return f"{self.resolved.fingerprint()}:{getattr(self.config, 'adapter', '') or ''}"
 
-    def _parity_probe(self) -> tuple[float, float]:
-        """Mean and min cosine of bf16 against float32 vectors of the probe texts."""
+    def _parity_probe(self) -> Probe:
+        """bf16 against float32 on the probe texts: the vectors' cosines, and each dtype's best time once warm, the
+        two timed in turn so that a slow spell of the machine hits both."""
+        import time
+
         embedder: Any = type(self)
-        runs = [embedder(attrs.evolve(self.config, dtype=d, show_progress=False)).embed_many(list(PROBE_TEXTS))
-                for d in ("float32", "bfloat16")]
-        return parity(*runs)
+        timed_texts = list(PROBE_TEXTS) * TIMED_COPIES
+        pair = [embedder(attrs.evolve(self.config, dtype=d, show_progress=False)) for d in ("float32", "bfloat16")]
+        runs = [emb.embed_many(list(PROBE_TEXTS)) for emb in pair]
+        for emb in pair:
+            emb.embed_many(timed_texts)  # warm: every batch shape the timed passes meet
+        seconds: list[list[float]] = [[], []]
+        for _ in range(TIMED_ROUNDS):
+            for i, emb in enumerate(pair):
+                start = time.perf_counter()
+                emb.embed_many(timed_texts)
+                seconds[i].append(time.perf_counter() - start)
+        return Probe(*parity(*runs), min(seconds[0]), min(seconds[1]))
 
     def runtime_info(self) -> dict[str, str]:
         """The dtype chosen and why (recorded in manifests, shown by ``latentstack doctor``)."""

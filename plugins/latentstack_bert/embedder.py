@@ -23,7 +23,7 @@ class BertConfig(EmbedderConfig):
     pooling: str = attrs.field(default="mean", validator=attrs.validators.in_(("cls", "mean")))
     normalize: bool = True
     max_length: int = attrs.field(default=256, validator=attrs.validators.gt(1))
-    #: "auto": bfloat16 where the CPU has bf16 units and a parity probe holds (latentstack.runtime), else float32.
+    #: "auto": bfloat16 where the CPU has bf16 units and a probe finds it exact and faster (latentstack.runtime).
     dtype: str = attrs.field(default="auto", validator=attrs.validators.in_(("auto", "float32", "bfloat16")))
     adapter: str = ""
     device: str = attrs.field(default="cpu", validator=attrs.validators.in_(("cpu", "cuda", "auto")))

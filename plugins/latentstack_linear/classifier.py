@@ -75,8 +75,7 @@ class LinearClassifier(Classifier):
         c = self.config
         shortcuts = {k: v for k, v in {"model": c.model, "pooling": c.pooling}.items() if v is not None}
         self.features = Features.create(c.embedder, {**shortcuts, **c.embedder_options}, c.hybrid, c.head)
-        self.features.fit(texts)
-        blocks = self.features.transform(texts)
+        blocks = self.features.fit_transform(texts)
         self.heads = [fit_head(c.head, x, y, seed=c.seed, c=c.c, alpha=c.alpha, class_weight=c.class_weight)
                       for x in blocks]
         self.meta, self.concat, self.fusion = None, None, "single"

@@ -39,11 +39,10 @@ class Features:
             embedders.append(get_embedder("tfidf", **CLASSIC_TFIDF))
         return cls(embedders)
 
-    def fit(self, texts: Sequence[str]) -> None:
-        """Fit corpus-trained embedders (tfidf, lsa) on the training texts."""
-        for emb in self.embedders:
-            if emb.trainable:
-                emb.fit(texts)
+    def fit_transform(self, texts: Sequence[str]) -> list[Any]:
+        """Fit corpus-trained embedders (tfidf, lsa) on the training texts; one feature matrix per embedder of them."""
+        return [emb.fit_transform(list(texts)) if emb.trainable else embed_cached(emb, list(texts))
+                for emb in self.embedders]
 
     def transform(self, texts: Sequence[str]) -> list[Any]:
         """One feature matrix per embedder (dense arrays, or CSR for TF-IDF)."""

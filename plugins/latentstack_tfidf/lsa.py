@@ -35,17 +35,21 @@ class LsaEmbedder(TfidfEmbedder):
 
     def fit(self, texts: Sequence[str]) -> LsaEmbedder:
         """Fit TF-IDF, then the SVD on its matrix."""
+        self.fit_transform(texts)
+        return self
+
+    def fit_transform(self, texts: Sequence[str]) -> np.ndarray:
+        """Fit TF-IDF (each text counted once), then the SVD on its matrix; the corpus's latent codes."""
         from sklearn.decomposition import TruncatedSVD
 
-        super().fit(texts)
-        x = super().embed_batch(list(texts))
+        x = super().fit_transform(texts)
         k = min(self.config.components, x.shape[0] - 1, x.shape[1] - 1)
         if k < 1:
             msg = "lsa needs at least two distinct texts to fit"
             raise InputError(msg)
         svd = TruncatedSVD(n_components=k, random_state=0).fit(x)
         self.components = svd.components_.astype(np.float32)
-        return self
+        return self._project(x)
 
     @property
     def dim(self) -> int:
@@ -54,11 +58,11 @@ class LsaEmbedder(TfidfEmbedder):
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         """Dense latent codes, one row per text."""
-        self._check_fitted()
-        if self.components is None:
-            msg = "lsa is not fitted: call fit(texts) first"
-            raise InputError(msg)
-        z = np.asarray(super().embed_batch(texts) @ self.components.T, dtype=np.float32)
+        return self._project(super().embed_batch(texts))
+
+    def _project(self, x: Any) -> np.ndarray:
+        """TF-IDF rows onto the components (L2-normalised when configured)."""
+        z = np.asarray(x @ self._components().T, dtype=np.float32)
         if self.config.normalize:
             z /= np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
         return z

@@ -63,21 +63,24 @@ class TfidfEmbedder(Embedder):
 
     def fit(self, texts: Sequence[str]) -> TfidfEmbedder:
         """Learn vocabulary and idf from a corpus."""
-        from sklearn.feature_extraction.text import TfidfVectorizer
+        self.fit_transform(texts)
+        return self
 
+    def fit_transform(self, texts: Sequence[str]) -> Any:
+        """Learn vocabulary and idf from a corpus, and return its rows: each text's n-grams are counted once."""
         from latentstack.interfaces.embedder import check_texts
 
         texts = check_texts(texts)
         if not any(t.strip() for t in texts):
             msg = "tfidf needs at least one non-empty text to fit"
             raise InputError(msg)
-        self.parts = []
+        self.parts, counts = [], []
         for params in self._vectorizer_params():
-            kw = {k: (tuple(v) if k == "ngram_range" else v) for k, v in params.items() if k != "dtype"}
-            vec = TfidfVectorizer(**kw, dtype=np.float32, sublinear_tf=self.config.sublinear_tf).fit(texts)
-            vocab = {term: int(i) for term, i in vec.vocabulary_.items()}
-            self.parts.append({"params": params, "vocabulary": vocab, "idf": vec.idf_.astype(np.float32)})
-        return self
+            counter = _counter(params)
+            counts.append(counter.fit_transform(texts))
+            vocab = {term: int(i) for term, i in counter.vocabulary_.items()}
+            self.parts.append({"params": params, "vocabulary": vocab, "idf": _smooth_idf(counts[-1])})
+        return self._weigh(counts)
 
     @property
     def vocab_size(self) -> int:
@@ -97,24 +100,24 @@ class TfidfEmbedder(Embedder):
     def embed_batch(self, texts: Sequence[str]) -> Any:
         """Sparse CSR float32 rows, one per text."""
         import scipy.sparse as sp
-        from sklearn.feature_extraction.text import CountVectorizer
-        from sklearn.preprocessing import normalize
 
         self._check_fitted()
         if not texts:
             return sp.csr_matrix((0, self.vocab_size), dtype=np.float32)
+        return self._weigh([_counter(p["params"], p["vocabulary"]).transform(texts) for p in self.parts])
+
+    def _weigh(self, counts: list[Any]) -> Any:
+        """Counts -> (sublinear) tf x idf -> rows of unit length, per analyzer; the analyzers side by side."""
+        import scipy.sparse as sp
+        from sklearn.preprocessing import normalize
+
         blocks = []
-        for part in self.parts:
-            p = part["params"]
-            counts = CountVectorizer(
-                analyzer=p["analyzer"], ngram_range=tuple(p["ngram_range"]), lowercase=p["lowercase"],
-                stop_words=p["stop_words"], vocabulary=part["vocabulary"], dtype=np.float32,
-                **({"token_pattern": p["token_pattern"]} if p["token_pattern"] else {}),
-            ).transform(texts)
+        for part, block in zip(self.parts, counts, strict=True):
+            block = block.astype(np.float32, copy=False)
             if self.config.sublinear_tf:
-                np.log(counts.data, out=counts.data)
-                counts.data += 1.0
-            blocks.append(normalize(counts @ sp.diags(part["idf"]), norm="l2"))
+                np.log(block.data, out=block.data)
+                block.data += 1.0
+            blocks.append(normalize(block @ sp.diags(part["idf"]), norm="l2"))
         out = sp.hstack(blocks, format="csr", dtype=np.float32)
         return normalize(out, norm="l2") if len(blocks) > 1 else out
 
@@ -142,3 +145,21 @@ class TfidfEmbedder(Embedder):
                 {"params": p, "vocabulary": json.loads((folder / f"vocab_{i}.json").read_text()), "idf": idf[f"idf_{i}"]}
                 for i, p in enumerate(data["parts"])
             ]
+
+
+def _counter(params: dict[str, Any], vocabulary: dict[str, int] | None = None) -> Any:
+    """scikit-learn's n-gram counter for one analyzer: learning its vocabulary, or with a fitted one."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    learn = {"min_df": params["min_df"], "max_features": params["max_features"]} if vocabulary is None else {}
+    return CountVectorizer(
+        analyzer=params["analyzer"], ngram_range=tuple(params["ngram_range"]), lowercase=params["lowercase"],
+        stop_words=params["stop_words"], vocabulary=vocabulary, dtype=np.float32, **learn,
+        **({"token_pattern": params["token_pattern"]} if params["token_pattern"] else {}),
+    )
+
+
+def _smooth_idf(counts: Any) -> np.ndarray:
+    """scikit-learn's smoothed idf, ln((1 + n) / (1 + df)) + 1, from a corpus's count matrix."""
+    df = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.float64)
+    return (np.log((1 + counts.shape[0]) / (1 + df)) + 1).astype(np.float32)

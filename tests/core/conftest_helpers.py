@@ -7,7 +7,7 @@ from ..conftest import run_cli
 
 def never_called() -> tuple[float, float]:
     """A probe that must not run."""
-    raise AssertionError("the parity probe ran although the CPU has no bf16 units")
+    raise AssertionError("the probe ran although the CPU has no bf16 units")
 
 
 def run_doctor() -> str:

@@ -1,10 +1,10 @@
-"""dtype "auto": bf16 only where the CPU has bf16 units and the parity probe holds; the choice is explained."""
+"""dtype "auto": bf16 only where the CPU has bf16 units and the probe finds it exact and faster; the choice is explained."""
 
 from __future__ import annotations
 
 import pytest
 
-from latentstack.runtime import choose_dtype, parity
+from latentstack.runtime import Probe, choose_dtype, parity
 
 from ..conftest import run_cli
 from .conftest_helpers import never_called
@@ -16,13 +16,21 @@ def test_no_bf16_units_means_float32_without_probing() -> None:
     assert choice.dtype == "float32" and "no bf16 units" in choice.reason
 
 
-@pytest.mark.parametrize(("probe", "want"), [((0.99995, 0.9996), "bfloat16"), ((0.99985, 0.9990), "float32"),
-                                             ((0.99995, 0.9980), "float32")])
-def test_bf16_units_and_the_probe_decide(probe: tuple[float, float], want: str) -> None:
-    """With AMX or AVX-512 BF16, bf16 is chosen only when mean >= 0.9999 and min >= 0.999."""
+@pytest.mark.parametrize(("probe", "want"), [
+    (Probe(0.99995, 0.9996, 1.0, 0.5), "bfloat16"),
+    (Probe(0.99985, 0.9990, 1.0, 0.5), "float32"),  # mean below the floor
+    (Probe(0.99995, 0.9980, 1.0, 0.5), "float32"),  # one row below the floor
+    (Probe(0.99995, 0.9996, 1.0, 1.5), "float32"),  # exact, but slower (bf16 units without AMX, on some models)
+    (Probe(0.99995, 0.9996, 1.0, 0.95), "float32"),  # not faster by the margin
+])
+def test_bf16_units_and_the_probe_decide(probe: Probe, want: str) -> None:
+    """With AMX or AVX-512 BF16, bf16 is chosen only when mean >= 0.9999, min >= 0.999 and it runs the probe in at
+    most 0.9 of float32's time; the reason gives the cosines and the speed."""
     for units in (["amx_bf16"], ["avx512_bf16"]):
         choice = choose_dtype("model-x", lambda p=probe: p, features=["avx2", *units])
-        assert choice.dtype == want and units[0] in choice.reason and choice.cosine_mean == probe[0]
+        assert choice.dtype == want and units[0] in choice.reason and choice.cosine_mean == probe.cosine_mean
+        assert choice.bf16_speedup == pytest.approx(probe.fp32_s / probe.bf16_s, rel=1e-3)
+        assert f"{choice.bf16_speedup:.2f}x" in choice.reason
 
 
 def test_parity_is_mean_and_min_cosine() -> None:

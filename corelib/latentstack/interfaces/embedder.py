@@ -89,6 +89,10 @@ class Embedder(Component):
         msg = f"embedder {self.name!r} does not learn from a corpus"
         raise NotImplementedError(msg)
 
+    def fit_transform(self, texts: Sequence[str]) -> Any:
+        """``fit(texts)``, then the rows of ``texts``; trainable embedders may do both in one pass."""
+        return self.fit(texts).embed_many(texts)
+
     def source_fingerprint(self) -> str:
         """The fingerprint of the embedder whose vectors this one reproduces (itself by default).
 

@@ -37,9 +37,9 @@ def test_last_token_pooling_ignores_right_padding(tiny_llama_dir: Path) -> None:
 
 
 def test_auto_runs_the_dtype_the_cpu_and_the_probe_chose(tiny_llama_dir: Path) -> None:
-    """dtype "auto" (the default) is float32 without bf16 units; with them, bf16 exactly when the probe's cosines
-    held; either way the vectors are those of the dtype it names, and the reason says why."""
-    from latentstack.runtime import MEAN_FLOOR, MIN_FLOOR, bf16_units, cpu_key
+    """dtype "auto" (the default) is float32 without bf16 units; with them, bf16 exactly when the probe found it
+    within the cosine floors and faster; either way the vectors are those of the dtype it names, and the reason says why."""
+    from latentstack.runtime import FASTER, MEAN_FLOOR, MIN_FLOOR, bf16_units, cpu_key
 
     emb = LlmEmbedder.from_options(model=str(tiny_llama_dir))
     choice = emb.runtime
@@ -47,8 +47,9 @@ def test_auto_runs_the_dtype_the_cpu_and_the_probe_chose(tiny_llama_dir: Path) -
         assert choice.dtype == "float32" and "no bf16 units" in choice.reason
     else:
         assert choice.cosine_mean is not None and choice.cosine_min is not None, choice
-        held = choice.cosine_mean >= MEAN_FLOOR and choice.cosine_min >= MIN_FLOOR
-        assert choice.dtype == ("bfloat16" if held else "float32") and "parity probe" in choice.reason
+        assert choice.bf16_speedup is not None, choice
+        held = choice.cosine_mean >= MEAN_FLOOR and choice.cosine_min >= MIN_FLOOR and choice.bf16_speedup >= 1 / FASTER
+        assert choice.dtype == ("bfloat16" if held else "float32") and "probe:" in choice.reason
     assert emb.runtime_info() == {"dtype": choice.dtype, "reason": choice.reason}
     texts = ["the cat sat", "a longer text about dogs and cats"]
     explicit = LlmEmbedder.from_options(model=str(tiny_llama_dir), dtype=choice.dtype)
