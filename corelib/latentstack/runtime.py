@@ -1,4 +1,4 @@
-"""Choosing the fastest exact runtime for an embedder on this CPU: bf16 where it has bf16 units and keeps parity.
+"""Choosing the fastest exact runtime for an embedder on this CPU: bf16 where it keeps parity and runs faster.
 
 ``dtype="auto"`` (the default of the torch embedders, ``bert`` and ``llm``, through
 :class:`AutoDtype`) runs bfloat16 when the CPU has AMX or AVX-512 BF16 *and* a probe at

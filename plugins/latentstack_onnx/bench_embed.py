@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +31,8 @@ from latentstack.progress import log
 
 METHODS = ["torch-fp32", "torch-bf16", "torch-auto", "onnx-fp32", "onnx-int8", "sentence-transformers"]
 TORCH_DTYPES = {"torch-fp32": "float32", "torch-bf16": "bfloat16", "torch-auto": "auto"}
-DEFAULT = ",".join(METHODS)
-
-
 TORCH_ONLY = tuple(TORCH_DTYPES)
+DEFAULT = ",".join(METHODS)
 GATED_MLP = ("llama", "mistral", "qwen2", "gemma")  # gate, up and down: three matrices, not two
 
 
@@ -106,7 +105,7 @@ class Runner:
         self.base: Any = get_embedder(name, model=model, max_length=max_length, show_progress=False)
         self.export_s: float | None = None
 
-    @property
+    @cached_property
     def source(self) -> Any:
         """The encoder's folder and pooling (bert only: what the ONNX and sentence-transformers rows rebuild)."""
         return self.base.encoder_source()
