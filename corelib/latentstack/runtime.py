@@ -168,7 +168,7 @@ class AutoDtype:
         elif self.torch_device != "cpu":
             choice = RuntimeChoice("float32", "auto on a GPU means float32")
         else:
-            choice = choose_dtype(self.probe_key(), self._parity_probe)
+            choice = choose_dtype(self.probe_key(), self._probe)
         detail(f"{self.name}: runs {choice.dtype} on {self.torch_device} ({choice.reason})")
         return choice
 
@@ -176,7 +176,7 @@ class AutoDtype:
         """What the probe's cached result is keyed on: the model's files and the adapter merged into it."""
         return f"{self.resolved.fingerprint()}:{getattr(self.config, 'adapter', '') or ''}"
 
-    def _parity_probe(self) -> Probe:
+    def _probe(self) -> Probe:
         """bf16 against float32 on the probe texts: the vectors' cosines, and each dtype's best time once warm, the
         two timed in turn so that a slow spell of the machine hits both."""
         import time
@@ -184,9 +184,8 @@ class AutoDtype:
         embedder: Any = type(self)
         timed_texts = list(PROBE_TEXTS) * TIMED_COPIES
         pair = [embedder(attrs.evolve(self.config, dtype=d, show_progress=False)) for d in ("float32", "bfloat16")]
-        runs = [emb.embed_many(list(PROBE_TEXTS)) for emb in pair]
-        for emb in pair:
-            emb.embed_many(timed_texts)  # warm: every batch shape the timed passes meet
+        # the first pass loads the model, meets every batch shape the timed passes will, and gives the vectors compared
+        runs = [emb.embed_many(timed_texts) for emb in pair]
         seconds: list[list[float]] = [[], []]
         for _ in range(TIMED_ROUNDS):
             for i, emb in enumerate(pair):
