@@ -18,6 +18,7 @@ import numpy as np
 
 from latentstack.errors import InputError
 from latentstack.interfaces import Embedder, EmbedderConfig
+from latentstack_tfidf.ngrams import WORD_PATTERN, NgramCounter
 
 
 def _pair(value: Any) -> tuple[int, int]:
@@ -50,6 +51,7 @@ class TfidfEmbedder(Embedder):
     def __init__(self, config: TfidfConfig | None = None) -> None:
         super().__init__(config)
         self.parts: list[dict[str, Any]] = []  # one per analyzer: params, vocabulary, idf
+        self._counters: list[NgramCounter] = []  # one per part, with its vocabulary's lookup table
 
     def _vectorizer_params(self) -> list[dict[str, Any]]:
         c = self.config
@@ -58,7 +60,7 @@ class TfidfEmbedder(Embedder):
             params.append({"analyzer": "char_wb", "ngram_range": list(c.char_ngrams), "stop_words": None})
         for p in params:
             p.update(lowercase=c.lowercase, min_df=c.min_df, max_features=c.max_features,  # type: ignore[call-overload]
-                     dtype="float32", token_pattern=r"(?u)\b\w+\b" if p["analyzer"] == "word" else None)
+                     dtype="float32", token_pattern=WORD_PATTERN if p["analyzer"] == "word" else None)
         return params
 
     def fit(self, texts: Sequence[str]) -> TfidfEmbedder:
@@ -74,12 +76,21 @@ class TfidfEmbedder(Embedder):
         if not any(t.strip() for t in texts):
             msg = "tfidf needs at least one non-empty text to fit"
             raise InputError(msg)
-        self.parts, counts = [], []
+        self.parts, self._counters, counts = [], [], []
         for params in self._vectorizer_params():
-            counter = _counter(params)
-            counts.append(counter.fit_transform(texts))
-            vocab = {term: int(i) for term, i in counter.vocabulary_.items()}
-            self.parts.append({"params": params, "vocabulary": vocab, "idf": _smooth_idf(counts[-1])})
+            counter = NgramCounter(params)
+            block = counter.learn(texts)
+            if block is None:  # not covered by the numpy counter: scikit-learn's, which gives the same counts
+                learner = _counter(params)
+                block = learner.fit_transform(texts)
+                counter.vocabulary = {term: int(i) for term, i in learner.vocabulary_.items()}
+            if not counter.vocabulary:
+                msg = (f"tfidf found no {params['analyzer']} n-grams in the training texts (only punctuation or "
+                       "stop words, or every term below min_df): give texts with words, or lower min_df")
+                raise InputError(msg)
+            counts.append(block)
+            self._counters.append(counter)
+            self.parts.append({"params": params, "vocabulary": counter.vocabulary, "idf": _smooth_idf(block)})
         return self._weigh(counts)
 
     @property
@@ -104,7 +115,15 @@ class TfidfEmbedder(Embedder):
         self._check_fitted()
         if not texts:
             return sp.csr_matrix((0, self.vocab_size), dtype=np.float32)
-        return self._weigh([_counter(p["params"], p["vocabulary"]).transform(texts) for p in self.parts])
+        return self._weigh([self._count(i, texts) for i in range(len(self.parts))])
+
+    def _count(self, i: int, texts: Sequence[str]) -> Any:
+        """Counts of analyzer ``i``'s terms in ``texts``: numpy's counter, or scikit-learn's where it is not covered."""
+        if len(self._counters) != len(self.parts):
+            self._counters = [NgramCounter(p["params"], p["vocabulary"]) for p in self.parts]
+        block = self._counters[i].transform(texts)
+        part = self.parts[i]
+        return _counter(part["params"], part["vocabulary"]).transform(texts) if block is None else block
 
     def _weigh(self, counts: list[Any]) -> Any:
         """Counts -> (sublinear) tf x idf -> rows of unit length, per analyzer; the analyzers side by side."""
@@ -140,6 +159,7 @@ class TfidfEmbedder(Embedder):
 
     def read_state(self, folder: Path, data: dict[str, Any]) -> None:
         """Read back what ``write_state`` wrote."""
+        self._counters = []
         with np.load(folder / "idf.npz", allow_pickle=False) as idf:
             self.parts = [
                 {"params": p, "vocabulary": json.loads((folder / f"vocab_{i}.json").read_text()), "idf": idf[f"idf_{i}"]}

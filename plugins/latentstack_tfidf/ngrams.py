@@ -1,0 +1,279 @@
+"""N-gram counts equal to scikit-learn's CountVectorizer's, counted with numpy.
+
+scikit-learn builds every n-gram of every text as a Python string and looks it up in a
+dict; on a few thousand texts with character 2-5-grams that is most of a TF-IDF fit. Here
+each n-gram becomes an integer key, computed for all texts at once: characters (or
+tokens) are ranked, and an n-gram's key is its ranks written as digits. Keys of character
+n-grams are left-aligned, so sorting the keys sorts the terms as strings, which is
+scikit-learn's column order. The vocabulary, its order and every count are the same as
+CountVectorizer's (the tests compare them); only ``char_wb`` and ``word`` analyzers with
+the word analyzer's default pattern are counted here, and anything else (a text holding
+NUL, an alphabet too large for 63-bit keys) gets ``None``, for scikit-learn to count.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+WORD_PATTERN = r"(?u)\b\w+\b"
+_WHITE = re.compile(r"\s\s+")  # scikit-learn's whitespace normaliser for char n-grams
+_KEY_BITS = 63
+
+
+class NgramCounter:
+    """One analyzer's n-gram counts: learning a vocabulary, or counting a fitted one's terms.
+
+    ``learn`` and ``transform`` return None where the analyzer or the texts are not covered,
+    for scikit-learn to count instead. The vocabulary's lookup table is built once.
+    """
+
+    def __init__(self, params: dict[str, Any], vocabulary: dict[str, int] | None = None) -> None:
+        self.params = params
+        self.vocabulary = vocabulary
+        self._table: tuple[Any, np.ndarray, np.ndarray] | bool | None = None  # encoder, sorted keys, their columns
+        lo, hi = params["ngram_range"]
+        self.lo, self.hi = int(lo), int(hi)
+        word = params["analyzer"] == "word" and params.get("token_pattern") in (None, WORD_PATTERN)
+        self.covered = 1 <= self.lo <= self.hi and (word or (params["analyzer"] == "char_wb" and self.lo <= 3))
+
+    def learn(self, texts: Sequence[str]) -> Any | None:
+        """Count matrix (CSR, float32) of ``texts``, pruned by min_df and max_features; sets the vocabulary."""
+        docs = self._docs(texts)
+        if docs is None:
+            return None
+        learned = _char_learn(docs, self.lo, self.hi) if self._chars else _word_learn(docs, self.lo, self.hi, self._stop)
+        if learned is None:
+            return None
+        counts, terms = _limit(*learned, self.params.get("min_df") or 1, self.params.get("max_features"))
+        self.vocabulary, self._table = {t: i for i, t in enumerate(terms)}, None
+        return counts
+
+    def transform(self, texts: Sequence[str]) -> Any | None:
+        """Counts of the vocabulary's terms in ``texts`` (CSR, float32)."""
+        docs, lookup = self._docs(texts), self._lookup_table()
+        if docs is None or lookup is None or self.vocabulary is None:
+            return None
+        encoder, table, columns = lookup
+        keys, rows = (_char_text_keys(docs, encoder, self.lo, self.hi) if self._chars
+                      else _word_text_keys(docs, encoder, self.lo, self.hi, self._stop))
+        at = np.minimum(np.searchsorted(table, keys), max(len(table) - 1, 0))
+        found = table[at] == keys if len(table) else np.zeros(len(keys), dtype=bool)
+        return _matrix(rows[found], columns[at[found]], len(docs), len(self.vocabulary))
+
+    @property
+    def _chars(self) -> bool:
+        return bool(self.params["analyzer"] == "char_wb")
+
+    @property
+    def _stop(self) -> frozenset[str]:
+        return _stop_words(self.params.get("stop_words"))
+
+    def _docs(self, texts: Sequence[str]) -> list[str] | None:
+        if not self.covered or any("\x00" in t for t in texts):
+            return None
+        return [t.lower() for t in texts] if self.params.get("lowercase", True) else list(texts)
+
+    def _lookup_table(self) -> Any:
+        if self._table is None and self.vocabulary is not None:
+            terms = list(self.vocabulary)
+            built = _char_table(terms, self.hi) if self._chars else _word_table(terms, self.hi)
+            if built is None:
+                self._table = False  # not covered: scikit-learn counts, and this is not tried again
+            else:
+                encoder, keys = built
+                order = np.argsort(keys)
+                self._table = (encoder, keys[order], np.array([self.vocabulary[t] for t in terms])[order])
+        return self._table or None
+
+
+def _stop_words(stop_words: Any) -> frozenset[str]:
+    if not stop_words:
+        return frozenset()
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    return frozenset(CountVectorizer(stop_words=stop_words).get_stop_words() or ())
+
+
+def _matrix(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> Any:
+    """CSR float32 counts from (row, column) pairs, one per occurrence."""
+    import scipy.sparse as sp
+
+    ones = np.ones(len(rows), dtype=np.float32)
+    out = sp.coo_matrix((ones, (rows, cols)), shape=(n_rows, n_cols)).tocsr()
+    out.sum_duplicates()
+    return out
+
+
+def _rows_of(starts: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The text each position belongs to, from each text's first position (empty texts share the next one's)."""
+    return np.searchsorted(starts, positions, side="right") - 1
+
+
+# --- character n-grams inside padded words (analyzer="char_wb") ---------------------------------------------
+
+
+def _char_learn(docs: list[str], lo: int, hi: int) -> tuple[Any, list[str]] | None:
+    codes, starts = _padded_words(docs)
+    alphabet = np.flatnonzero(np.bincount(codes)).astype(np.uint32)  # sorted; 0, the separator, first
+    bits = int(len(alphabet)).bit_length()
+    if bits * hi > _KEY_BITS:
+        return None
+    keys, pos = _char_keys(_ranks(alphabet, codes), lo, hi, bits)
+    uniq, cols = np.unique(keys, return_inverse=True)  # left-aligned keys sort as their terms do
+    return _matrix(_rows_of(starts, pos), cols, len(docs), len(uniq)), _decode(uniq, alphabet, bits, hi)
+
+
+def _char_table(terms: list[str], hi: int) -> tuple[Any, np.ndarray] | None:
+    """The vocabulary's alphabet (and key width), and its terms' keys."""
+    if any("\x00" in t for t in terms):
+        return None
+    alphabet = np.array(sorted({0, *(ord(ch) for term in terms for ch in term)}), dtype=np.uint32)
+    bits = int(len(alphabet)).bit_length()  # ranks up to len(alphabet), a character the vocabulary lacks
+    if bits * hi > _KEY_BITS:
+        return None
+    points = np.array(terms, dtype=f"<U{hi}").view(np.uint32).reshape(len(terms), hi)
+    ranks = _ranks(alphabet, points)
+    keys = np.zeros(len(terms), dtype=np.int64)
+    for j in range(hi):
+        keys = (keys << bits) | ranks[:, j]
+    return (alphabet, bits), keys
+
+
+def _char_text_keys(docs: list[str], encoder: Any, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+    alphabet, bits = encoder
+    codes, starts = _padded_words(docs)
+    keys, pos = _char_keys(_ranks(alphabet, codes), lo, hi, bits)
+    return keys, _rows_of(starts, pos)
+
+
+def _padded_words(docs: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """All texts as one array of code points, each word as " word " and followed by 0; each text's first position."""
+    pieces, starts, at = ["\x00"], [], 1
+    for doc in docs:
+        piece = "".join(f" {w} \x00" for w in _WHITE.sub(" ", doc).split())
+        starts.append(at)
+        pieces.append(piece)
+        at += len(piece)
+    text = "".join(pieces)
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32), np.array(starts, dtype=np.int64)
+
+
+def _ranks(alphabet: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Each code's place in the sorted alphabet (0 is the separator), len(alphabet) where it is not in it."""
+    table = np.full(int(max(alphabet.max(initial=0), codes.max(initial=0))) + 1, len(alphabet), dtype=np.int64)
+    table[alphabet] = np.arange(len(alphabet))
+    return table[codes]
+
+
+def _char_keys(ranks: np.ndarray, lo: int, hi: int, bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Left-aligned keys of every n-gram (lo <= n <= hi) inside a padded word, with where each starts."""
+    keys, pos = [], []
+    key, inside = np.zeros(len(ranks), dtype=np.int64), np.ones(len(ranks), dtype=bool)
+    for n in range(1, hi + 1):
+        tail = ranks[n - 1:]
+        key = (key[: len(tail)] << bits) | tail
+        inside = inside[: len(tail)] & (tail != 0)
+        if n >= lo:
+            at = np.flatnonzero(inside)
+            keys.append(key[at] << (bits * (hi - n)))
+            pos.append(at)
+    return np.concatenate(keys), np.concatenate(pos)
+
+
+def _decode(keys: np.ndarray, alphabet: np.ndarray, bits: int, hi: int) -> list[str]:
+    """The terms of left-aligned keys: digits back to code points, read as fixed-width numpy strings."""
+    mask = (1 << bits) - 1
+    digits = np.stack([(keys >> (bits * (hi - 1 - j))) & mask for j in range(hi)], axis=1)
+    points = np.ascontiguousarray(alphabet[digits].astype(np.uint32))
+    return list(points.view(f"<U{hi}").ravel().tolist())
+
+
+# --- word n-grams (analyzer="word", the default token pattern) ----------------------------------------------
+
+
+def _tokens(docs: list[str], stop: frozenset[str]) -> tuple[list[str], np.ndarray]:
+    """Every text's tokens in one list (stop words out, as scikit-learn does before n-grams), and each text's first."""
+    find = re.compile(WORD_PATTERN).findall
+    tokens_of = [[w for w in find(d) if w not in stop] if stop else find(d) for d in docs]
+    starts = np.cumsum([0] + [len(t) for t in tokens_of[:-1]], dtype=np.int64)
+    return [w for tokens in tokens_of for w in tokens], starts
+
+
+def _word_learn(docs: list[str], lo: int, hi: int, stop: frozenset[str]) -> tuple[Any, list[str]] | None:
+    flat, starts = _tokens(docs, stop)
+    token_ids: dict[str, int] = {}
+    ids = np.array([token_ids.setdefault(w, len(token_ids) + 1) for w in flat], dtype=np.int64)
+    base = len(token_ids) + 1
+    if float(base) ** hi >= 2.0**_KEY_BITS:
+        return None
+    keys, pos, sizes = _word_keys(ids, _rows_of(starts, np.arange(len(ids))), lo, hi, base)
+    uniq, first, cols = np.unique(keys, return_index=True, return_inverse=True)
+    terms = [" ".join(flat[p:p + n]) for p, n in zip(pos[first].tolist(), sizes[first].tolist(), strict=True)]
+    order = sorted(range(len(terms)), key=terms.__getitem__)
+    column = np.empty(len(order), dtype=np.int64)
+    column[order] = np.arange(len(order))
+    return _matrix(_rows_of(starts, pos), column[cols], len(docs), len(uniq)), [terms[i] for i in order]
+
+
+def _word_table(terms: list[str], hi: int) -> tuple[Any, np.ndarray] | None:
+    """Digits of the vocabulary's tokens (from 1; the next one for a token it lacks), and its terms' keys."""
+    token_ids: dict[str, int] = {}
+    for term in terms:
+        for w in term.split(" "):
+            token_ids.setdefault(w, len(token_ids) + 1)
+    base = len(token_ids) + 2
+    if float(base) ** hi >= 2.0**_KEY_BITS:
+        return None
+    keys = np.zeros(len(terms), dtype=np.int64)
+    for i, term in enumerate(terms):
+        key = 0
+        for w in term.split(" "):
+            key = key * base + token_ids[w]
+        keys[i] = key
+    return (token_ids, base), keys
+
+
+def _word_text_keys(docs: list[str], encoder: Any, lo: int, hi: int,
+                    stop: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
+    token_ids, base = encoder
+    flat, starts = _tokens(docs, stop)
+    ids = np.array([token_ids.get(w, base - 1) for w in flat], dtype=np.int64)
+    keys, pos, _ = _word_keys(ids, _rows_of(starts, np.arange(len(ids))), lo, hi, base)
+    return keys, _rows_of(starts, pos)
+
+
+def _word_keys(ids: np.ndarray, rows: np.ndarray, lo: int, hi: int, base: int) -> tuple[np.ndarray, ...]:
+    """Keys of every run of n tokens (lo <= n <= hi) inside one text, where each starts, and its n."""
+    keys, pos, sizes = [], [], []
+    key, inside = np.zeros(len(ids), dtype=np.int64), np.ones(len(ids), dtype=bool)
+    for n in range(1, hi + 1):
+        tail = ids[n - 1:]
+        key = key[: len(tail)] * base + tail
+        inside = inside[: len(tail)] & (rows[n - 1:] == rows[: len(tail)])
+        if n >= lo:
+            at = np.flatnonzero(inside)
+            keys.append(key[at])
+            pos.append(at)
+            sizes.append(np.full(len(at), n))
+    return np.concatenate(keys), np.concatenate(pos), np.concatenate(sizes)
+
+
+# --- min_df and max_features, as scikit-learn prunes ----------------------------------------------------------
+
+
+def _limit(counts: Any, terms: list[str], min_df: int, max_features: int | None) -> tuple[Any, list[str]]:
+    """scikit-learn's ``_limit_features`` on sorted columns: rare terms out, then the most frequent kept."""
+    mask = np.bincount(counts.indices, minlength=counts.shape[1]) >= min_df
+    if max_features is not None and mask.sum() > max_features:
+        tfs = np.asarray(counts.sum(axis=0)).ravel()
+        keep = np.zeros(len(mask), dtype=bool)
+        keep[np.flatnonzero(mask)[(-tfs[mask]).argsort()[:max_features]]] = True
+        mask = keep
+    if mask.all():
+        return counts, terms
+    kept = np.flatnonzero(mask)
+    return counts[:, kept], [terms[i] for i in kept]

@@ -1,0 +1,70 @@
+"""The numpy n-gram counter gives scikit-learn's CountVectorizer's vocabulary, column order and counts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from latentstack.data.labeled import load_labeled
+from latentstack.errors import InputError
+from latentstack_tfidf.ngrams import WORD_PATTERN, NgramCounter
+from latentstack_tfidf.tfidf import TfidfEmbedder, _counter
+
+SMS = Path(__file__).parents[3] / "benchmarks" / "data" / "sms-spam.tsv"
+TRICKY = ["", "   ", "Hello,  World!\tFoo\nbar", "ünïcödé ÄÖÜ straße İstanbul", "a", "a b c d", "x\u2003y  z",
+          "lone \ud800 surrogate", "emoji 😀😀 ok", "__init__ 3.14 e-mail", "ΣΊΣΥΦΟΣ ﬁne Ǆemal"]
+CASES = [
+    ("char_wb", (2, 5), {}), ("char_wb", (1, 3), {}), ("char_wb", (3, 3), {"lowercase": False}),
+    ("word", (1, 2), {}), ("word", (1, 3), {"stop_words": "english"}), ("word", (2, 2), {"min_df": 2}),
+    ("word", (1, 2), {"max_features": 500}), ("char_wb", (2, 4), {"max_features": 300, "min_df": 2}),
+]
+
+
+def _params(analyzer: str, ngrams: tuple[int, int], extra: dict) -> dict:  # type: ignore[type-arg]
+    params = {"analyzer": analyzer, "ngram_range": list(ngrams), "stop_words": None, "lowercase": True,
+              "min_df": 1, "max_features": None, "token_pattern": WORD_PATTERN if analyzer == "word" else None}
+    return {**params, **extra}
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[str]:
+    """The first 600 SMS training texts and the awkward ones."""
+    return TRICKY + load_labeled(str(SMS))["train"].texts[:600]
+
+
+@pytest.mark.parametrize(("analyzer", "ngrams", "extra"), CASES)
+def test_counts_equal_scikit_learns(corpus: list[str], analyzer: str, ngrams: tuple[int, int], extra: dict) -> None:  # type: ignore[type-arg]
+    """Learning: the same vocabulary (so the same column order) and counts; then the same counts of unseen texts."""
+    params = _params(analyzer, ngrams, extra)
+    reference = _counter(params)
+    expected = reference.fit_transform(corpus)
+    counter = NgramCounter(params)
+    counts = counter.learn(corpus)
+    assert counter.vocabulary == {term: int(i) for term, i in reference.vocabulary_.items()}
+    assert counts.dtype == np.float32 and (counts != expected).nnz == 0
+    unseen = [*corpus[::-7], "zzqx never seen before", "Ωμέγα ≈ √2"]
+    assert (counter.transform(unseen) != _counter(params, counter.vocabulary).transform(unseen)).nnz == 0
+
+
+def test_what_it_does_not_cover_is_left_to_scikit_learn() -> None:
+    """A NUL in a text, or a char analyzer starting above 3, gets None; TF-IDF then still fits, through scikit-learn."""
+    assert NgramCounter(_params("char_wb", (2, 5), {})).learn(["a\x00b c"]) is None
+    assert not NgramCounter(_params("char_wb", (4, 5), {})).covered
+    texts = ["spam\x00 prize now", "ham at home", "prize draw"]
+    rows = TfidfEmbedder.from_options(char_ngrams=(2, 5)).fit_transform(texts)
+    assert rows.shape[0] == 3 and rows.nnz > 0
+
+
+def test_fit_rows_equal_embedded_rows(corpus: list[str]) -> None:
+    """fit_transform's rows (the numpy counter learning) equal embedding the same texts afterwards (it looking up)."""
+    emb = TfidfEmbedder.from_options(char_ngrams=(2, 5))
+    rows = emb.fit_transform(corpus)
+    assert abs(rows - emb.embed_batch(corpus)).max() < 1e-6
+
+
+def test_no_terms_is_a_clear_error() -> None:
+    """Texts with no word at all cannot give a vocabulary: an InputError says what to give."""
+    with pytest.raises(InputError, match="no word n-grams"):
+        TfidfEmbedder().fit_transform(["!!!", "?? ..."])
