@@ -62,8 +62,19 @@ def folder_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
+def warm_up_sample(train: Any, per_class: int = 5) -> tuple[list[str], list[str]]:
+    """The first few training texts of each class, and their labels."""
+    picked = [i for label in sorted(set(train.labels))
+              for i in [j for j, lab in enumerate(train.labels) if lab == label][:per_class]]
+    return [train.texts[i] for i in picked], [train.labels[i] for i in picked]
+
+
 def run_method(method: str, model: str, train: Any, test: Any, seed: int, tmp: Path) -> MethodResult:
-    """Fit on train, score on test, save to measure the stored bytes."""
+    """Fit on train, score on test, save to measure the stored bytes.
+
+    An untimed fit on a few texts per class comes first, so that ``train_s`` counts
+    training, not the process's first imports of the method's libraries or its model's load.
+    """
     from latentstack import get_classifier
     from latentstack.classify.metrics import classification_metrics, minority_class
 
@@ -74,7 +85,8 @@ def run_method(method: str, model: str, train: Any, test: Any, seed: int, tmp: P
     elif options.get("embedder") == "bert":
         options["embedder_options"] = {**options["embedder_options"], "model": model, "show_progress": False}
     log(f"classify: {method}")
-    clf = get_classifier(kind, seed=seed, **options)
+    get_classifier(kind, seed=seed, **options).fit(*warm_up_sample(train))
+    clf = get_classifier(kind, seed=seed, **options)  # timed below; the fit above paid the one-off imports and loads
     t0 = time.perf_counter()
     clf.fit(train.texts, train.labels)
     train_s = time.perf_counter() - t0
@@ -84,8 +96,9 @@ def run_method(method: str, model: str, train: Any, test: Any, seed: int, tmp: P
     metrics = classification_metrics(test.labels, pred, clf.classes, minority_class(train.labels))
     clf.save(tmp / method)
     extra = clf.training_report()
+    split = {f"{part}_s": s for part, s in extra.pop("seconds", {}).items()}  # features (embedding) and heads
     return MethodResult(method, {k: round(v, 4) for k, v in metrics.items()}, {
-        "train_s": round(train_s, 2), "predict_per_s": round(len(test.texts) / max(pred_s, 1e-9), 1),
+        "train_s": round(train_s, 2), **split, "predict_per_s": round(len(test.texts) / max(pred_s, 1e-9), 1),
         "trainable_params": clf.trainable_parameters(), "stored_bytes": folder_bytes(tmp / method)}, extra)
 
 

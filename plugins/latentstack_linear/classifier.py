@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ from latentstack.interfaces import Classifier, ClassifierConfig, Embedder
 from latentstack.interfaces.embedder import check_texts
 from latentstack.storage import component_dir, read_manifest, reading, write_manifest
 from latentstack_linear.features import Features
-from latentstack_linear.heads import best_fusion, best_threshold, fit_head, fusion_scores, head_proba, log_proba, out_of_fold, side_by_side
+from latentstack_linear.fusion import best_fusion, fusion_scores, log_proba, side_by_side
+from latentstack_linear.heads import best_threshold, fit_head, head_proba, out_of_fold
 
 FORMAT = 1
 
@@ -61,6 +63,7 @@ class LinearClassifier(Classifier):
         self.concat: dict[str, Any] | None = None  # one head over the blocks side by side
         self.fusion = "single"  # single | stack | concat | block0, block1, ...
         self.threshold: float | None = None
+        self.seconds: dict[str, float] = {}
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> LinearClassifier:
         """Fit the features (if corpus-trained) and the head."""
@@ -75,35 +78,44 @@ class LinearClassifier(Classifier):
         c = self.config
         shortcuts = {k: v for k, v in {"model": c.model, "pooling": c.pooling}.items() if v is not None}
         self.features = Features.create(c.embedder, {**shortcuts, **c.embedder_options}, c.hybrid, c.head)
+        started = time.perf_counter()
         blocks = self.features.fit_transform(texts)
-        self.heads = [fit_head(c.head, x, y, seed=c.seed, c=c.c, alpha=c.alpha, class_weight=c.class_weight)
+        self.seconds = {"features": time.perf_counter() - started}
+        oof = len(blocks) > 1 or c.tune_threshold
+        self.heads = [fit_head(c.head, x, y, seed=c.seed, c=c.c, alpha=c.alpha, class_weight=c.class_weight, oof=oof)
                       for x in blocks]
+        oofs = [h.pop("oof", None) for h in self.heads]
+        if oof:  # logistic heads bring their cross-validation's; naive Bayes ones are fitted fold by fold
+            oofs = [out_of_fold(c.head, x, y, h["chosen"], c.seed) if o is None else o
+                    for o, x, h in zip(oofs, blocks, self.heads, strict=True)]
         self.meta, self.concat, self.fusion = None, None, "single"
         if len(blocks) > 1:
-            oof_proba = self._fuse(blocks, y)
+            oof_proba = self._fuse(blocks, oofs, y)
         elif c.tune_threshold:
-            oof_proba = out_of_fold(c.head, blocks[0], y, self.heads[0]["chosen"], c.seed)
+            oof_proba = oofs[0]
         if c.tune_threshold and len(self.classes) == 2:
             self.threshold = best_threshold(oof_proba[:, 1], y == 1)
+        self.seconds["heads"] = time.perf_counter() - started - self.seconds["features"]
         return self
 
-    def _fuse(self, blocks: list[Any], y: np.ndarray) -> np.ndarray:
+    def _fuse(self, blocks: list[Any], oofs: list[np.ndarray], y: np.ndarray) -> np.ndarray:
         """Both fusions of the blocks, the heads stacked and the blocks side by side under one head; keep the one
         (or the single block) that cross-validates best. Returns its out-of-fold class probabilities."""
         c = self.config
-        oofs = [out_of_fold(c.head, x, y, h["chosen"], c.seed) for x, h in zip(blocks, self.heads, strict=True)]
         z = np.hstack([log_proba(o) for o in oofs])
         self.meta = fit_head("logistic", z, y, seed=c.seed, c=1.0, alpha=None, class_weight="none")
         scores = fusion_scores(oofs, z, y, c.seed)
-        joined = side_by_side(blocks)
+        joined, concat_oof = side_by_side(blocks), None
         if c.head == "logistic":  # naive Bayes cannot read the dense block's negative values
-            self.concat = fit_head("logistic", joined, y, seed=c.seed, c=c.c, alpha=None, class_weight=c.class_weight)
+            self.concat = fit_head("logistic", joined, y, seed=c.seed, c=c.c, alpha=None, class_weight=c.class_weight,
+                                   oof=True)
+            concat_oof = self.concat.pop("oof")
             scores["concat"] = self.concat["chosen"]["cv_macro_f1"] or -1.0
         self.fusion = best_fusion(scores)
         if self.fusion.startswith("block"):
             return oofs[int(self.fusion.removeprefix("block"))]
-        if self.fusion == "concat" and self.concat is not None:
-            return out_of_fold("logistic", joined, y, self.concat["chosen"], c.seed)
+        if self.fusion == "concat":
+            return np.asarray(concat_oof)
         return head_proba("logistic", self.meta["coef"], self.meta["intercept"], z)
 
     def _check_fitted(self) -> Features:
@@ -142,6 +154,8 @@ class LinearClassifier(Classifier):
     def training_report(self) -> dict[str, Any]:
         """The hyperparameters cross-validation chose, and which fusion of the blocks it kept."""
         report: dict[str, Any] = {"chosen": self.chosen, "fusion": self.fusion}
+        if self.seconds:  # the last fit's, split: computing the features (embedding), and fitting the heads
+            report["seconds"] = {k: round(v, 2) for k, v in self.seconds.items()}
         if self.concat is not None:
             report["concat_chosen"] = self.concat["chosen"]
         return report

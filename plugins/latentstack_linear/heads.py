@@ -4,11 +4,13 @@ Hyperparameters (C and class weighting, or alpha) are chosen by stratified 5-fol
 cross-validation on the training split only, scored by macro-F1. A fitted head is a
 few numpy arrays; prediction is done here from them, so saving needs no pickle.
 
-The logistic solver follows the problem's shape: liblinear (one-vs-rest beyond two
-classes) for sparse or wide features such as TF-IDF, where it converges in a fraction of
-lbfgs's time; lbfgs (multinomial) for dense embeddings, walking each fold's C grid from
-small to large with warm starts, so each fit starts from the last one's weights. Folds
-run in threads when there are cores for them (liblinear releases the GIL).
+The logistic solver follows the problem's shape: liblinear's dual solver (one-vs-rest
+beyond two classes, at liblinear's own tolerance) for sparse or wide features such as
+TF-IDF, where it converges in a fraction of lbfgs's time; lbfgs (multinomial) for dense
+embeddings, walking each fold's C grid from small to large with warm starts. C is
+searched first, then the class weighting at the C that won. Folds run in threads when
+there are cores for them, and their fits also give the out-of-fold probabilities that
+stacking and threshold tuning need, so nothing is fitted twice.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from latentstack.errors import InputError
 
 C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 COARSE_C_GRID = (0.3, 3.0, 30.0)  # liblinear cannot warm-start: every other point of the grid
+LIBLINEAR_TOL = 0.1  # liblinear's own default for its dual solvers (scikit-learn passes 1e-4)
 ALPHA_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 
 
@@ -53,7 +56,8 @@ def _model(solver: str, weight: str | None, seed: int, n_classes: int) -> Any:
 
     if solver == "lbfgs":
         return LogisticRegression(class_weight=weight, max_iter=5000, random_state=seed, warm_start=True)
-    base = LogisticRegression(solver="liblinear", dual=True, class_weight=weight, max_iter=2000, random_state=seed)
+    base = LogisticRegression(solver="liblinear", dual=True, class_weight=weight, max_iter=2000, random_state=seed,
+                              tol=LIBLINEAR_TOL)
     return base if n_classes == 2 else OneVsRestClassifier(base)
 
 
@@ -61,71 +65,113 @@ def _set_c(model: Any, c: float) -> Any:
     return model.set_params(**({"estimator__C": c} if hasattr(model, "estimator") else {"C": c}))
 
 
-def _fold_scores(x: Any, y: np.ndarray, train: np.ndarray, test: np.ndarray, grid: list[float],
-                 weight: str | None, solver: str, seed: int) -> list[float]:
-    """Macro-F1 on one fold's test rows for each C of ``grid`` (ascending; lbfgs warm-starts along it)."""
-    import warnings
-
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.metrics import f1_score
-
-    model = _model(solver, weight, seed, int(y.max()) + 1)
-    xtr, ytr, xte = x[train], y[train], x[test]
-    scores = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)  # a cut-short fit on a bad C only scores lower
-        for c in grid:
-            _set_c(model, c).fit(xtr, ytr)
-            scores.append(float(f1_score(y[test], model.predict(xte), average="macro")))
-    return scores
-
-
-def _choose_logistic(x: Any, y: np.ndarray, grid: list[float], weights: list[str | None], solver: str,
-                     seed: int) -> tuple[float, str | None, float | None]:
-    """The (C, class_weight) with the best mean fold macro-F1, and that score (None when nothing was compared)."""
-    from joblib import Parallel, delayed
-    from sklearn.model_selection import StratifiedKFold
-
-    from latentstack.cpu import usable_cores
-
-    folds = min(5, int(np.bincount(y).min()))
-    if folds < 2 or (len(grid) == 1 and len(weights) == 1):
-        return grid[len(grid) // 2], weights[0], None
-    splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
-    jobs = [(w, tr, te) for w in weights for tr, te in splits]
-    scores = Parallel(n_jobs=min(usable_cores(), len(jobs)), prefer="threads")(
-        delayed(_fold_scores)(x, y, tr, te, grid, w, solver, seed) for w, tr, te in jobs)
-    best, best_score = (grid[0], weights[0]), -1.0
-    for i, w in enumerate(weights):
-        mean = np.mean([scores[i * len(splits) + f] for f in range(len(splits))], axis=0)
-        j = int(np.argmax(mean))
-        if mean[j] > best_score:
-            best, best_score = (grid[j], w), float(mean[j])
-    return best[0], best[1], best_score
-
-
-def fit_logistic(x: Any, y: np.ndarray, *, seed: int, c: float | None, class_weight: str | None) -> dict[str, Any]:
-    """A logistic head with C and class weighting chosen by cross-validation where left as None."""
-    solver = solver_for(x)
-    grid = sorted([c] if c else (C_GRID if solver == "lbfgs" else COARSE_C_GRID))
-    weights = [None if class_weight == "none" else class_weight] if class_weight else [None, "balanced"]
-    best_c, weight, score = _choose_logistic(x, y, grid, weights, solver, seed)
-    n_classes = int(y.max()) + 1
-    model = _set_c(_model(solver, weight, seed, n_classes), best_c).fit(x, y)
+def _arrays(model: Any) -> tuple[np.ndarray, np.ndarray, str]:
+    """A fitted model's weights, intercepts and how its classes' scores combine (one-vs-rest or multinomial)."""
     parts = model.estimators_ if hasattr(model, "estimators_") else [model]
     coef = np.vstack([p.coef_ for p in parts])
     intercept = np.concatenate([np.ravel(p.intercept_) for p in parts])
-    multi = "ovr" if len(parts) > 1 else "multinomial"
-    return {"coef": coef.astype(np.float32), "intercept": intercept.astype(np.float32),
+    return coef, intercept, "ovr" if len(parts) > 1 else "multinomial"
+
+
+def _fold_probas(x: Any, y: np.ndarray, train: np.ndarray, test: np.ndarray, grid: list[float],
+                 weight: str | None, solver: str, seed: int) -> list[np.ndarray]:
+    """Class probabilities of one fold's test rows for each C of ``grid`` (ascending; lbfgs warm-starts along it)."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    model = _model(solver, weight, seed, int(y.max()) + 1)
+    xtr, ytr, xte = x[train], y[train], x[test]
+    probas = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # a cut-short fit on a bad C only scores lower
+        for c in grid:
+            coef, intercept, multi = _arrays(_set_c(model, c).fit(xtr, ytr))
+            probas.append(head_proba("logistic", coef, intercept, xte, multi))
+    return probas
+
+
+def _choose_logistic(x: Any, y: np.ndarray, grid: list[float], weights: list[str | None], solver: str, seed: int,
+                     oof: bool) -> tuple[float, str | None, float | None, np.ndarray | None]:
+    """The (C, class_weight) with the best mean fold macro-F1, that score, and its out-of-fold class probabilities.
+
+    The search is coordinate-wise: every C with the first class weighting, then the other
+    weightings at the C that won (ties keep the earlier setting). The folds run when there
+    is something to compare, or when ``oof`` asks for the probabilities (stacking,
+    threshold tuning): the fits that score a setting also give its out-of-fold
+    probabilities, so nothing is fitted twice.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    folds = min(5, int(np.bincount(y).min()))
+    if folds < 2 or (len(grid) == 1 and len(weights) == 1 and not oof):
+        return grid[len(grid) // 2], weights[0], None, None
+    splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
+    tried = _cross_validate(x, y, splits, grid, weights[:1], solver, seed)
+    scores = {setting: _mean_f1(probas, y, splits) for setting, probas in tried.items()}
+    if len(weights) > 1:
+        best_c = max(scores, key=scores.__getitem__)[0]
+        more = _cross_validate(x, y, splits, [best_c], weights[1:], solver, seed)
+        tried.update(more)
+        scores.update({setting: _mean_f1(probas, y, splits) for setting, probas in more.items()})
+    (c, weight) = max(scores, key=scores.__getitem__)  # the first of equal scores
+    out = np.zeros((len(y), int(y.max()) + 1))
+    for probas, (_, test) in zip(tried[(c, weight)], splits, strict=True):
+        out[test] = probas
+    return c, weight, scores[(c, weight)], out
+
+
+def _cross_validate(x: Any, y: np.ndarray, splits: list[Any], grid: list[float], weights: list[str | None],
+                    solver: str, seed: int) -> dict[tuple[float, str | None], list[np.ndarray]]:
+    """Each (C, weight)'s class probabilities on every fold's test rows. Folds run in threads where there are
+    cores (liblinear releases the GIL), BLAS keeping one thread each."""
+    from joblib import Parallel, delayed
+    from threadpoolctl import threadpool_limits
+
+    from latentstack.cpu import usable_cores
+
+    jobs = [(w, tr, te) for w in weights for tr, te in splits]
+    with threadpool_limits(limits=1):
+        probas = Parallel(n_jobs=min(usable_cores(), len(jobs)), prefer="threads")(
+            delayed(_fold_probas)(x, y, tr, te, grid, w, solver, seed) for w, tr, te in jobs)
+    return {(c, w): [probas[i * len(splits) + f][k] for f in range(len(splits))]
+            for i, w in enumerate(weights) for k, c in enumerate(grid)}
+
+
+def _mean_f1(probas: list[np.ndarray], y: np.ndarray, splits: list[Any]) -> float:
+    """Mean over folds of the macro-F1 of each fold's argmax."""
+    from sklearn.metrics import f1_score
+
+    return float(np.mean([f1_score(y[test], p.argmax(axis=1), average="macro")
+                          for p, (_, test) in zip(probas, splits, strict=True)]))
+
+
+def fit_logistic(x: Any, y: np.ndarray, *, seed: int, c: float | None, class_weight: str | None,
+                 oof: bool = False) -> dict[str, Any]:
+    """A logistic head with C and class weighting chosen by cross-validation where left as None.
+
+    With ``oof``, the head also carries ``"oof"``: each training row's class probabilities
+    from the fold head that did not see it, at the chosen setting.
+    """
+    solver = solver_for(x)
+    grid = sorted([c] if c else (C_GRID if solver == "lbfgs" else COARSE_C_GRID))
+    weights = [None if class_weight == "none" else class_weight] if class_weight else [None, "balanced"]
+    best_c, weight, score, oof_proba = _choose_logistic(x, y, grid, weights, solver, seed, oof)
+    coef, intercept, multi = _arrays(_set_c(_model(solver, weight, seed, int(y.max()) + 1), best_c).fit(x, y))
+    return {"coef": coef.astype(np.float32), "intercept": intercept.astype(np.float32), "oof": oof_proba,
             "chosen": {"C": best_c, "class_weight": weight or "none", "solver": solver, "multi": multi,
                        "cv_macro_f1": score}}
 
 
 def fit_head(kind: str, x: Any, y: np.ndarray, *, seed: int, c: float | None, alpha: float | None,
-             class_weight: str | None) -> dict[str, Any]:
-    """Fit a head, choosing what was left as None by cross-validation; returns its arrays and choices."""
+             class_weight: str | None, oof: bool = False) -> dict[str, Any]:
+    """Fit a head, choosing what was left as None by cross-validation; returns its arrays and choices.
+
+    ``oof`` asks a logistic head to keep its cross-validation's out-of-fold probabilities
+    (``"oof"``); naive Bayes heads have none (``out_of_fold`` fits them).
+    """
     if kind == "logistic":
-        return fit_logistic(x, y, seed=seed, c=c, class_weight=class_weight)
+        return fit_logistic(x, y, seed=seed, c=c, class_weight=class_weight, oof=oof)
     if kind == "nb":
         from sklearn.naive_bayes import MultinomialNB
 
@@ -164,15 +210,13 @@ def best_threshold(proba_pos: np.ndarray, is_pos: np.ndarray) -> float:
     return best
 
 
-def log_proba(p: np.ndarray) -> np.ndarray:
-    """Clipped log-probabilities, the stacking features."""
-    return np.log(np.clip(p, 1e-6, 1.0))
-
-
 def out_of_fold(kind: str, x: Any, y: np.ndarray, chosen: dict[str, Any], seed: int) -> np.ndarray:
-    """Class probabilities for each training row from a head fitted on the other folds."""
+    """Class probabilities for each training row from a head fitted on the other folds, at the ``chosen`` setting."""
     from sklearn.model_selection import StratifiedKFold
 
+    if kind == "logistic":
+        head = fit_logistic(x, y, seed=seed, c=chosen["C"], class_weight=chosen["class_weight"], oof=True)
+        return np.asarray(head["oof"])
     proba = np.zeros((len(y), int(y.max()) + 1))
     folds = StratifiedKFold(min(5, int(np.bincount(y).min())), shuffle=True, random_state=seed)
     for tr, te in folds.split(np.zeros(len(y)), y):
@@ -180,39 +224,3 @@ def out_of_fold(kind: str, x: Any, y: np.ndarray, chosen: dict[str, Any], seed: 
                         class_weight=chosen.get("class_weight"))
         proba[te] = head_proba(kind, part["coef"], part["intercept"], x[te], part["chosen"].get("multi", ""))
     return proba
-
-
-def macro_f1_of(proba: np.ndarray, y: np.ndarray) -> float:
-    """Macro-F1 of the argmax of class probabilities."""
-    from sklearn.metrics import f1_score
-
-    return float(f1_score(y, proba.argmax(axis=1), average="macro"))
-
-
-def fusion_scores(oofs: list[np.ndarray], z: np.ndarray, y: np.ndarray, seed: int) -> dict[str, float]:
-    """Out-of-fold macro-F1 of the stack and of each block alone ("stack", "block0", "block1", ...).
-
-    The stack's own out-of-fold score comes from cross-validating the meta-model on the
-    blocks' out-of-fold log-probabilities, so it is judged on rows it did not fit, like
-    each block.
-    """
-    stacked = macro_f1_of(out_of_fold("logistic", z, y, {"C": 1.0, "class_weight": "none"}, seed), y)
-    return {"stack": stacked, **{f"block{i}": macro_f1_of(o, y) for i, o in enumerate(oofs)}}
-
-
-def side_by_side(blocks: list[Any]) -> Any:
-    """The feature blocks as one sparse matrix, each block's rows scaled to unit length first."""
-    import scipy.sparse as sp
-    from sklearn.preprocessing import normalize
-
-    return sp.hstack([normalize(sp.csr_matrix(b), norm="l2") for b in blocks], format="csr", dtype=np.float32)
-
-
-def best_fusion(scores: dict[str, float]) -> str:
-    """The fusion with the best cross-validated score; earlier entries win ties (the stack first).
-
-    A single block or the side-by-side head replaces the stack only when it scores
-    strictly higher, so the hybrid is never worse than its better part on the folds.
-    """
-    return max(scores, key=lambda k: (scores[k], -list(scores).index(k)))
-

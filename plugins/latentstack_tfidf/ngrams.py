@@ -99,12 +99,13 @@ def _stop_words(stop_words: Any) -> frozenset[str]:
 
 
 def _matrix(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> Any:
-    """CSR float32 counts from (row, column) pairs, one per occurrence."""
+    """CSR float32 counts from (row, column) pairs, one per occurrence; its indices sorted, no duplicates."""
     import scipy.sparse as sp
 
-    ones = np.ones(len(rows), dtype=np.float32)
-    out = sp.coo_matrix((ones, (rows, cols)), shape=(n_rows, n_cols)).tocsr()
-    out.sum_duplicates()
+    cells, counts = np.unique(rows.astype(np.int64) * max(n_cols, 1) + cols, return_counts=True)
+    indptr = np.searchsorted(cells, np.arange(n_rows + 1, dtype=np.int64) * max(n_cols, 1))
+    out = sp.csr_matrix((counts.astype(np.float32), cells % max(n_cols, 1), indptr), shape=(n_rows, n_cols))
+    out.has_canonical_format = True
     return out
 
 

@@ -138,7 +138,9 @@ class TfidfEmbedder(Embedder):
                 block.data += 1.0
             blocks.append(normalize(block @ sp.diags(part["idf"]), norm="l2"))
         out = sp.hstack(blocks, format="csr", dtype=np.float32)
-        return normalize(out, norm="l2") if len(blocks) > 1 else out
+        out = normalize(out, norm="l2") if len(blocks) > 1 else out
+        out.sort_indices()  # once here, not in every copy a solver checks
+        return out
 
     def fingerprint(self) -> str:
         """Changes with the learned vocabulary and weights, not just the options."""

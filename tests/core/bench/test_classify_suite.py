@@ -41,6 +41,8 @@ def test_multiclass_fixture(tmp_path) -> None:  # noqa: ANN001
     assert rows["tfidf+linear"]["metrics"]["macro_f1"] >= 0.8
     assert {"f1[sport]", "f1_positive", "accuracy"} <= set(rows["tfidf+nb"]["metrics"])
     assert rows["tfidf+linear"]["timing"]["stored_bytes"] > 0
+    timing = rows["lsa+linear"]["timing"]  # train seconds split: computing the features, fitting the heads
+    assert 0 < timing["features_s"] + timing["heads_s"] <= timing["train_s"] + 0.01
     assert (tmp_path / "classify.png").read_bytes()[:4] == b"\x89PNG"
 
 

@@ -134,9 +134,34 @@ def test_solver_follows_the_shape_of_the_features() -> None:
     assert head["chosen"]["solver"] == "liblinear" and head["chosen"]["multi"] == "ovr"
 
 
+def test_out_of_fold_probabilities_come_from_the_search() -> None:
+    """The search's out-of-fold probabilities are those of heads fitted on the other folds at the chosen setting;
+    C is searched with the first weighting, then the other weighting at the C that won."""
+    import numpy as np
+    import scipy.sparse as sp
+    from sklearn.model_selection import StratifiedKFold
+
+    from latentstack_linear.heads import fit_logistic, head_proba
+
+    rng = np.random.default_rng(1)
+    y = np.repeat([0, 1], [45, 15])
+    dense = rng.standard_normal((60, 8)) + y[:, None] * 0.8
+    for x in (dense, sp.csr_matrix(np.abs(dense))):
+        head = fit_logistic(x, y, seed=3, c=None, class_weight=None, oof=True)
+        chosen = head["chosen"]
+        expected = np.zeros((60, 2))
+        for train, test in StratifiedKFold(5, shuffle=True, random_state=3).split(np.zeros(60), y):
+            part = fit_logistic(x[train], y[train], seed=3, c=chosen["C"], class_weight=chosen["class_weight"])
+            expected[test] = head_proba("logistic", part["coef"], part["intercept"], x[test], part["chosen"]["multi"])
+        np.testing.assert_allclose(head["oof"], expected, atol=1e-4)
+        assert 0 < chosen["cv_macro_f1"] <= 1
+    fixed = fit_logistic(dense, y, seed=3, c=1.0, class_weight="none")
+    assert fixed["oof"] is None and fixed["chosen"]["cv_macro_f1"] is None  # nothing to compare, nothing asked
+
+
 def test_the_best_fusion_wins_and_ties_keep_the_stack() -> None:
     """A block or the side-by-side head replaces the stack only when it cross-validates strictly better."""
-    from latentstack_linear.heads import best_fusion
+    from latentstack_linear.fusion import best_fusion
 
     assert best_fusion({"stack": 0.90, "block0": 0.88, "block1": 0.85, "concat": 0.92}) == "concat"
     assert best_fusion({"stack": 0.90, "block0": 0.90, "concat": 0.90}) == "stack"
