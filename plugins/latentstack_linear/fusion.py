@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from latentstack_linear.heads import out_of_fold
+from latentstack_linear.heads import macro_f1, out_of_fold
 
 
 def log_proba(p: np.ndarray) -> np.ndarray:
@@ -16,9 +16,7 @@ def log_proba(p: np.ndarray) -> np.ndarray:
 
 def macro_f1_of(proba: np.ndarray, y: np.ndarray) -> float:
     """Macro-F1 of the argmax of class probabilities."""
-    from sklearn.metrics import f1_score
-
-    return float(f1_score(y, proba.argmax(axis=1), average="macro"))
+    return macro_f1(y, proba.argmax(axis=1))
 
 
 def fusion_scores(oofs: list[np.ndarray], z: np.ndarray, y: np.ndarray, seed: int) -> dict[str, float]:

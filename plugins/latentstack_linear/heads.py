@@ -8,8 +8,9 @@ The logistic solver follows the problem's shape: liblinear's dual solver (one-vs
 beyond two classes, at liblinear's own tolerance) for sparse or wide features such as
 TF-IDF, where it converges in a fraction of lbfgs's time; lbfgs (multinomial) for dense
 embeddings, walking each fold's C grid from small to large with warm starts. C is
-searched first, then the class weighting at the C that won. Folds run in threads when
-there are cores for them, and their fits also give the out-of-fold probabilities that
+searched first, then the class weighting at the C that won. Folds run side by side where
+there are cores (lbfgs in threads; liblinear in processes, and only when the work is
+worth their start), and their fits also give the out-of-fold probabilities that
 stacking and threshold tuning need, so nothing is fitted twice.
 """
 
@@ -23,6 +24,8 @@ from latentstack.errors import InputError
 
 C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 COARSE_C_GRID = (0.3, 3.0, 30.0)  # liblinear cannot warm-start: every other point of the grid
+#: Feature entries x one-vs-rest heads from which liblinear's folds run in worker processes (their start costs seconds).
+PROCESS_WORK = 20_000_000
 LIBLINEAR_TOL = 0.1  # liblinear's own default for its dual solvers (scikit-learn passes 1e-4)
 ALPHA_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 
@@ -74,8 +77,9 @@ def _arrays(model: Any) -> tuple[np.ndarray, np.ndarray, str]:
 
 
 def _fold_probas(x: Any, y: np.ndarray, train: np.ndarray, test: np.ndarray, grid: list[float],
-                 weight: str | None, solver: str, seed: int) -> list[np.ndarray]:
-    """Class probabilities of one fold's test rows for each C of ``grid`` (ascending; lbfgs warm-starts along it)."""
+                 weight: str | None, solver: str, seed: int) -> tuple[list[np.ndarray], Any]:
+    """Class probabilities of one fold's test rows for each C of ``grid`` (ascending; lbfgs warm-starts along it);
+    with no test rows (a fit on every row), the last fit's weights too."""
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
@@ -88,12 +92,13 @@ def _fold_probas(x: Any, y: np.ndarray, train: np.ndarray, test: np.ndarray, gri
         for c in grid:
             coef, intercept, multi = _arrays(_set_c(model, c).fit(xtr, ytr))
             probas.append(head_proba("logistic", coef, intercept, xte, multi))
-    return probas
+    return probas, ((coef, intercept, multi) if len(test) == 0 else None)
 
 
 def _choose_logistic(x: Any, y: np.ndarray, grid: list[float], weights: list[str | None], solver: str, seed: int,
-                     oof: bool) -> tuple[float, str | None, float | None, np.ndarray | None]:
-    """The (C, class_weight) with the best mean fold macro-F1, that score, and its out-of-fold class probabilities.
+                     oof: bool) -> tuple[float, str | None, float | None, np.ndarray | None, Any]:
+    """The (C, class_weight) with the best mean fold macro-F1, that score, its out-of-fold class probabilities,
+    and, where the setting was given, the weights of a fit on every row made alongside the folds (else None).
 
     The search is coordinate-wise: every C with the first class weighting, then the other
     weightings at the C that won (ties keep the earlier setting). The folds run when there
@@ -104,63 +109,102 @@ def _choose_logistic(x: Any, y: np.ndarray, grid: list[float], weights: list[str
     from sklearn.model_selection import StratifiedKFold
 
     folds = min(5, int(np.bincount(y).min()))
-    if folds < 2 or (len(grid) == 1 and len(weights) == 1 and not oof):
-        return grid[len(grid) // 2], weights[0], None, None
+    given = len(grid) == 1 and len(weights) == 1
+    if folds < 2 or (given and not oof):
+        return grid[len(grid) // 2], weights[0], None, None, None
     splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
-    tried = _cross_validate(x, y, splits, grid, weights[:1], solver, seed)
+    tried, whole = _cross_validate(x, y, splits, grid, weights[:1], solver, seed, whole=given)
     scores = {setting: _mean_f1(probas, y, splits) for setting, probas in tried.items()}
     if len(weights) > 1:
         best_c = max(scores, key=scores.__getitem__)[0]
-        more = _cross_validate(x, y, splits, [best_c], weights[1:], solver, seed)
+        more, _ = _cross_validate(x, y, splits, [best_c], weights[1:], solver, seed)
         tried.update(more)
         scores.update({setting: _mean_f1(probas, y, splits) for setting, probas in more.items()})
     (c, weight) = max(scores, key=scores.__getitem__)  # the first of equal scores
     out = np.zeros((len(y), int(y.max()) + 1))
     for probas, (_, test) in zip(tried[(c, weight)], splits, strict=True):
         out[test] = probas
-    return c, weight, scores[(c, weight)], out
+    return c, weight, scores[(c, weight)], out, whole
 
 
 def _cross_validate(x: Any, y: np.ndarray, splits: list[Any], grid: list[float], weights: list[str | None],
-                    solver: str, seed: int) -> dict[tuple[float, str | None], list[np.ndarray]]:
-    """Each (C, weight)'s class probabilities on every fold's test rows. Folds run in threads where there are
-    cores (liblinear releases the GIL), BLAS keeping one thread each."""
-    from joblib import Parallel, delayed
-    from threadpoolctl import threadpool_limits
+                    solver: str, seed: int, whole: bool = False) -> tuple[dict[tuple[float, str | None], Any], Any]:
+    """Each (C, weight)'s class probabilities on every fold's test rows, the folds run side by side where the
+    cores allow (``_fold_runner``); with ``whole``, a fit on every row runs among them (a core would often wait
+    for the last fold anyway), and its weights come back second."""
+    jobs = [(w, tr, te) for w in weights for tr, te in splits]
+    if whole:
+        jobs.append((weights[0], np.arange(len(y)), np.arange(0)))
+    done = _fold_runner(x, y, solver, len(jobs))(
+        (_fold_probas, (x, y, tr, te, grid, w, solver, seed), {}) for w, tr, te in jobs)
+    probas = {(c, w): [done[i * len(splits) + f][0][k] for f in range(len(splits))]
+              for i, w in enumerate(weights) for k, c in enumerate(grid)}
+    return probas, (done[-1][1] if whole else None)
+
+
+def _fold_runner(x: Any, y: np.ndarray, solver: str, n_jobs: int) -> Any:
+    """How fold fits run: lbfgs in threads (BLAS kept to one thread each); liblinear in worker processes when
+    the work outweighs starting them, else one after another. liblinear's shuffling draws from one random
+    generator per process, so fits running in threads would disturb each other's draws, and results would
+    change from run to run."""
+    from joblib import Parallel
 
     from latentstack.cpu import usable_cores
 
-    jobs = [(w, tr, te) for w in weights for tr, te in splits]
-    with threadpool_limits(limits=1):
-        probas = Parallel(n_jobs=min(usable_cores(), len(jobs)), prefer="threads")(
-            delayed(_fold_probas)(x, y, tr, te, grid, w, solver, seed) for w, tr, te in jobs)
-    return {(c, w): [probas[i * len(splits) + f][k] for f in range(len(splits))]
-            for i, w in enumerate(weights) for k, c in enumerate(grid)}
+    n_jobs = min(usable_cores(), n_jobs)
+    if solver == "lbfgs" and n_jobs > 1:
+        from threadpoolctl import threadpool_limits
+
+        def threads(tasks: Any) -> list[Any]:
+            with threadpool_limits(limits=1):
+                return list(Parallel(n_jobs=n_jobs, prefer="threads")(tasks))
+        return threads
+    work = (x.nnz if hasattr(x, "nnz") else x.size) * max(int(y.max()), 1)
+    return Parallel(n_jobs=n_jobs if work >= PROCESS_WORK else 1)
 
 
 def _mean_f1(probas: list[np.ndarray], y: np.ndarray, splits: list[Any]) -> float:
     """Mean over folds of the macro-F1 of each fold's argmax."""
-    from sklearn.metrics import f1_score
+    return float(np.mean([macro_f1(y[test], p.argmax(axis=1)) for p, (_, test) in zip(probas, splits, strict=True)]))
 
-    return float(np.mean([f1_score(y[test], p.argmax(axis=1), average="macro")
-                          for p, (_, test) in zip(probas, splits, strict=True)]))
+
+def macro_f1(truth: np.ndarray, pred: np.ndarray) -> float:
+    """scikit-learn's macro-F1 (classes present in either array, F1 0 where undefined), from counts."""
+    labels = np.union1d(truth, pred)
+    tp = np.bincount(truth[truth == pred], minlength=labels.max() + 1)[labels].astype(float)
+    support = np.bincount(truth, minlength=labels.max() + 1)[labels] + np.bincount(pred, minlength=labels.max() + 1)[labels]
+    return float(np.mean(np.divide(2 * tp, support, out=np.zeros(len(labels)), where=support > 0)))
+
+
+def search_logistic(x: Any, y: np.ndarray, *, seed: int, c: float | None, class_weight: str | None,
+                    oof: bool = False) -> tuple[dict[str, Any], np.ndarray | None, Any]:
+    """The setting cross-validation chooses where C or class weighting is left as None (C, class_weight,
+    solver, cv_macro_f1); with ``oof`` each training row's class probabilities from the fold head that did
+    not see it, at that setting; and, when C and weighting were both given, the whole split's fit (else None)."""
+    solver = solver_for(x)
+    grid = sorted([c] if c else (C_GRID if solver == "lbfgs" else COARSE_C_GRID))
+    weights = [None if class_weight == "none" else class_weight] if class_weight else [None, "balanced"]
+    best_c, weight, score, oof_proba, whole = _choose_logistic(x, y, grid, weights, solver, seed, oof)
+    return {"C": best_c, "class_weight": weight or "none", "solver": solver, "cv_macro_f1": score}, oof_proba, whole
+
+
+def logistic_head(x: Any, y: np.ndarray, chosen: dict[str, Any], seed: int, fitted: Any = None) -> dict[str, Any]:
+    """The head at a chosen setting: the weights of ``fitted`` (``search_logistic``'s whole-split fit), or a fit."""
+    if fitted is None:
+        weight = None if chosen["class_weight"] == "none" else chosen["class_weight"]
+        fitted = _arrays(_set_c(_model(chosen["solver"], weight, seed, int(y.max()) + 1), chosen["C"]).fit(x, y))
+    coef, intercept, multi = fitted
+    return {"coef": coef.astype(np.float32), "intercept": intercept.astype(np.float32), "chosen": {**chosen, "multi": multi}}
 
 
 def fit_logistic(x: Any, y: np.ndarray, *, seed: int, c: float | None, class_weight: str | None,
                  oof: bool = False) -> dict[str, Any]:
     """A logistic head with C and class weighting chosen by cross-validation where left as None.
 
-    With ``oof``, the head also carries ``"oof"``: each training row's class probabilities
-    from the fold head that did not see it, at the chosen setting.
+    With ``oof``, the head also carries ``"oof"``, ``search_logistic``'s out-of-fold probabilities.
     """
-    solver = solver_for(x)
-    grid = sorted([c] if c else (C_GRID if solver == "lbfgs" else COARSE_C_GRID))
-    weights = [None if class_weight == "none" else class_weight] if class_weight else [None, "balanced"]
-    best_c, weight, score, oof_proba = _choose_logistic(x, y, grid, weights, solver, seed, oof)
-    coef, intercept, multi = _arrays(_set_c(_model(solver, weight, seed, int(y.max()) + 1), best_c).fit(x, y))
-    return {"coef": coef.astype(np.float32), "intercept": intercept.astype(np.float32), "oof": oof_proba,
-            "chosen": {"C": best_c, "class_weight": weight or "none", "solver": solver, "multi": multi,
-                       "cv_macro_f1": score}}
+    chosen, oof_proba, fitted = search_logistic(x, y, seed=seed, c=c, class_weight=class_weight, oof=oof)
+    return {**logistic_head(x, y, chosen, seed, fitted), "oof": oof_proba}
 
 
 def fit_head(kind: str, x: Any, y: np.ndarray, *, seed: int, c: float | None, alpha: float | None,

@@ -48,8 +48,10 @@ class NgramCounter:
         learned = _char_learn(docs, self.lo, self.hi) if self._chars else _word_learn(docs, self.lo, self.hi, self._stop)
         if learned is None:
             return None
-        counts, terms = _limit(*learned, self.params.get("min_df") or 1, self.params.get("max_features"))
-        self.vocabulary, self._table = {t: i for i, t in enumerate(terms)}, None
+        counts, terms, keys, encoder = learned
+        counts, terms, keys = _limit(counts, terms, keys, self.params.get("min_df") or 1, self.params.get("max_features"))
+        order = np.argsort(keys)
+        self.vocabulary, self._table = {t: i for i, t in enumerate(terms)}, (encoder, keys[order], order)
         return counts
 
     def transform(self, texts: Sequence[str]) -> Any | None:
@@ -117,7 +119,8 @@ def _rows_of(starts: np.ndarray, positions: np.ndarray) -> np.ndarray:
 # --- character n-grams inside padded words (analyzer="char_wb") ---------------------------------------------
 
 
-def _char_learn(docs: list[str], lo: int, hi: int) -> tuple[Any, list[str]] | None:
+def _char_learn(docs: list[str], lo: int, hi: int) -> tuple[Any, list[str], np.ndarray, Any] | None:
+    """Counts, terms, each term's key, and the encoder that keys texts the same way."""
     codes, starts = _padded_words(docs)
     alphabet = np.flatnonzero(np.bincount(codes)).astype(np.uint32)  # sorted; 0, the separator, first
     bits = int(len(alphabet)).bit_length()
@@ -125,7 +128,8 @@ def _char_learn(docs: list[str], lo: int, hi: int) -> tuple[Any, list[str]] | No
         return None
     keys, pos = _char_keys(_ranks(alphabet, codes), lo, hi, bits)
     uniq, cols = np.unique(keys, return_inverse=True)  # left-aligned keys sort as their terms do
-    return _matrix(_rows_of(starts, pos), cols, len(docs), len(uniq)), _decode(uniq, alphabet, bits, hi)
+    terms = _decode(uniq, alphabet, bits, hi)
+    return _matrix(_rows_of(starts, pos), cols, len(docs), len(uniq)), terms, uniq, (alphabet, bits)
 
 
 def _char_table(terms: list[str], hi: int) -> tuple[Any, np.ndarray] | None:
@@ -152,15 +156,19 @@ def _char_text_keys(docs: list[str], encoder: Any, lo: int, hi: int) -> tuple[np
 
 
 def _padded_words(docs: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """All texts as one array of code points, each word as " word " and followed by 0; each text's first position."""
-    pieces, starts, at = ["\x00"], [], 1
-    for doc in docs:
-        piece = "".join(f" {w} \x00" for w in _WHITE.sub(" ", doc).split())
-        starts.append(at)
-        pieces.append(piece)
-        at += len(piece)
-    text = "".join(pieces)
-    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32), np.array(starts, dtype=np.int64)
+    """All texts as one array of code points, each word as " word " and followed by 0; each text's first position.
+
+    Words are split once for the whole corpus, a lone NUL marking where each text ends
+    (texts holding NUL are never counted here). scikit-learn first collapses runs of
+    whitespace, which does not change how ``str.split`` cuts.
+    """
+    words = " \x00 ".join(docs).split()
+    pieces = [f" {w} \x00" if w != "\x00" else "\x00" for w in words]  # a text's end adds only a NUL
+    text = "\x00" + "".join(pieces)
+    ends = np.cumsum(np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))) + 1  # where the next piece starts
+    marks = np.flatnonzero(np.fromiter((w == "\x00" for w in words), dtype=bool, count=len(words)))
+    starts = np.concatenate([[1], ends[marks]]).astype(np.int64)
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32), starts
 
 
 def _ranks(alphabet: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -197,18 +205,25 @@ def _decode(keys: np.ndarray, alphabet: np.ndarray, bits: int, hi: int) -> list[
 
 
 def _tokens(docs: list[str], stop: frozenset[str]) -> tuple[list[str], np.ndarray]:
-    """Every text's tokens in one list (stop words out, as scikit-learn does before n-grams), and each text's first."""
-    find = re.compile(WORD_PATTERN).findall
-    tokens_of = [[w for w in find(d) if w not in stop] if stop else find(d) for d in docs]
-    starts = np.cumsum([0] + [len(t) for t in tokens_of[:-1]], dtype=np.int64)
-    return [w for tokens in tokens_of for w in tokens], starts
+    """Every text's tokens in one list (stop words out, as scikit-learn does before n-grams), and each text's first.
+
+    One regular-expression pass over the whole corpus, a NUL between texts (a word never
+    spans one, and texts holding NUL are never counted here).
+    """
+    found = re.findall(r"\w+|\x00", "\x00".join(docs))
+    flat = [w for w in found if w != "\x00" and w not in stop]
+    marks = np.flatnonzero(np.array([w == "\x00" for w in found], dtype=bool))
+    kept = np.cumsum([w != "\x00" and w not in stop for w in found], dtype=np.int64)
+    starts = np.concatenate([[0], kept[marks]]).astype(np.int64)
+    return flat, starts
 
 
-def _word_learn(docs: list[str], lo: int, hi: int, stop: frozenset[str]) -> tuple[Any, list[str]] | None:
+def _word_learn(docs: list[str], lo: int, hi: int, stop: frozenset[str]) -> tuple[Any, list[str], np.ndarray, Any] | None:
+    """Counts, terms, each term's key, and the encoder that keys texts the same way."""
     flat, starts = _tokens(docs, stop)
     token_ids: dict[str, int] = {}
     ids = np.array([token_ids.setdefault(w, len(token_ids) + 1) for w in flat], dtype=np.int64)
-    base = len(token_ids) + 1
+    base = len(token_ids) + 2  # as _word_table's: the last digit for a token the vocabulary lacks
     if float(base) ** hi >= 2.0**_KEY_BITS:
         return None
     keys, pos, sizes = _word_keys(ids, _rows_of(starts, np.arange(len(ids))), lo, hi, base)
@@ -217,7 +232,8 @@ def _word_learn(docs: list[str], lo: int, hi: int, stop: frozenset[str]) -> tupl
     order = sorted(range(len(terms)), key=terms.__getitem__)
     column = np.empty(len(order), dtype=np.int64)
     column[order] = np.arange(len(order))
-    return _matrix(_rows_of(starts, pos), column[cols], len(docs), len(uniq)), [terms[i] for i in order]
+    counts = _matrix(_rows_of(starts, pos), column[cols], len(docs), len(uniq))
+    return counts, [terms[i] for i in order], uniq[order], (token_ids, base)
 
 
 def _word_table(terms: list[str], hi: int) -> tuple[Any, np.ndarray] | None:
@@ -266,7 +282,8 @@ def _word_keys(ids: np.ndarray, rows: np.ndarray, lo: int, hi: int, base: int) -
 # --- min_df and max_features, as scikit-learn prunes ----------------------------------------------------------
 
 
-def _limit(counts: Any, terms: list[str], min_df: int, max_features: int | None) -> tuple[Any, list[str]]:
+def _limit(counts: Any, terms: list[str], keys: np.ndarray, min_df: int,
+           max_features: int | None) -> tuple[Any, list[str], np.ndarray]:
     """scikit-learn's ``_limit_features`` on sorted columns: rare terms out, then the most frequent kept."""
     mask = np.bincount(counts.indices, minlength=counts.shape[1]) >= min_df
     if max_features is not None and mask.sum() > max_features:
@@ -275,6 +292,6 @@ def _limit(counts: Any, terms: list[str], min_df: int, max_features: int | None)
         keep[np.flatnonzero(mask)[(-tfs[mask]).argsort()[:max_features]]] = True
         mask = keep
     if mask.all():
-        return counts, terms
+        return counts, terms, keys
     kept = np.flatnonzero(mask)
-    return counts[:, kept], [terms[i] for i in kept]
+    return counts[:, kept], [terms[i] for i in kept], keys[kept]

@@ -136,7 +136,8 @@ class TfidfEmbedder(Embedder):
             if self.config.sublinear_tf:
                 np.log(block.data, out=block.data)
                 block.data += 1.0
-            blocks.append(normalize(block @ sp.diags(part["idf"]), norm="l2"))
+            block.data *= part["idf"][block.indices]  # x diag(idf), keeping the rows' order
+            blocks.append(normalize(block, norm="l2", copy=False))
         out = sp.hstack(blocks, format="csr", dtype=np.float32)
         out = normalize(out, norm="l2") if len(blocks) > 1 else out
         out.sort_indices()  # once here, not in every copy a solver checks

@@ -155,6 +155,9 @@ def test_out_of_fold_probabilities_come_from_the_search() -> None:
             expected[test] = head_proba("logistic", part["coef"], part["intercept"], x[test], part["chosen"]["multi"])
         np.testing.assert_allclose(head["oof"], expected, atol=1e-4)
         assert 0 < chosen["cv_macro_f1"] <= 1
+        given = {"c": chosen["C"], "class_weight": chosen["class_weight"]}  # the whole split's fit runs beside the folds
+        beside = fit_logistic(x, y, seed=3, oof=True, **given)
+        np.testing.assert_allclose(beside["coef"], fit_logistic(x, y, seed=3, **given)["coef"], atol=1e-5)
     fixed = fit_logistic(dense, y, seed=3, c=1.0, class_weight="none")
     assert fixed["oof"] is None and fixed["chosen"]["cv_macro_f1"] is None  # nothing to compare, nothing asked
 
@@ -182,3 +185,29 @@ def test_a_side_by_side_hybrid_saves_and_loads(tmp_path) -> None:  # noqa: ANN00
     again = load_classifier(tmp_path / "h")
     assert again.fusion == clf.fusion
     np.testing.assert_allclose(again.predict_proba(texts), clf.predict_proba(texts), atol=1e-5)
+
+
+def test_a_hybrid_needs_two_texts_per_class() -> None:
+    """Out-of-fold fusion cannot run with a class of one text: a one-line error names the class and what to do."""
+    from latentstack import get_classifier
+
+    texts = ["win a prize now", "hello friend", "free cash win", "see you soon", "lunch today?"]
+    with pytest.raises(InputError, match="'other' has one training text"):
+        get_classifier("linear", embedder="lsa", hybrid=True).fit(texts, ["spam", "ham", "spam", "ham", "other"])
+
+
+@pytest.mark.parametrize("process_work", [0, 10**12])
+def test_liblinear_folds_give_the_same_heads_run_after_run(monkeypatch, process_work: int) -> None:  # noqa: ANN001
+    """Folds in worker processes (work above PROCESS_WORK) or one after another: two fits are identical."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from latentstack_linear import heads
+
+    monkeypatch.setattr(heads, "PROCESS_WORK", process_work)
+    rng = np.random.default_rng(2)
+    y = np.repeat([0, 1, 2], 30)
+    x = sp.csr_matrix(np.abs(rng.standard_normal((90, 40)) + np.eye(3)[y] @ rng.standard_normal((3, 40))))
+    first, again = (heads.fit_logistic(x, y, seed=5, c=None, class_weight=None, oof=True) for _ in range(2))
+    np.testing.assert_array_equal(first["oof"], again["oof"])
+    np.testing.assert_array_equal(first["coef"], again["coef"])

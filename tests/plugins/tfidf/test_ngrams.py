@@ -45,7 +45,9 @@ def test_counts_equal_scikit_learns(corpus: list[str], analyzer: str, ngrams: tu
     assert counter.vocabulary == {term: int(i) for term, i in reference.vocabulary_.items()}
     assert counts.dtype == np.float32 and (counts != expected).nnz == 0
     unseen = [*corpus[::-7], "zzqx never seen before", "Ωμέγα ≈ √2"]
-    assert (counter.transform(unseen) != _counter(params, counter.vocabulary).transform(unseen)).nnz == 0
+    expected = _counter(params, counter.vocabulary).transform(unseen)
+    assert (counter.transform(unseen) != expected).nnz == 0  # the table kept from learning
+    assert (NgramCounter(params, counter.vocabulary).transform(unseen) != expected).nnz == 0  # one built from a saved vocabulary
 
 
 def test_what_it_does_not_cover_is_left_to_scikit_learn() -> None:
