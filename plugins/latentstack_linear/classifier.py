@@ -16,7 +16,9 @@ from latentstack.interfaces.embedder import check_texts
 from latentstack.storage import component_dir, read_manifest, reading, write_manifest
 from latentstack_linear.features import Features
 from latentstack_linear.fusion import best_fusion, fusion_scores, log_proba, side_by_side
-from latentstack_linear.heads import best_threshold, fit_head, head_proba, logistic_head, out_of_fold, search_logistic
+from latentstack_linear.heads import best_threshold, fit_head, out_of_fold
+from latentstack_linear.model import head_proba, logistic_head
+from latentstack_linear.search import search_logistic
 
 FORMAT = 1
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from latentstack_linear.heads import macro_f1, out_of_fold
+from latentstack_linear.heads import out_of_fold
+from latentstack_linear.search import macro_f1
 
 
 def log_proba(p: np.ndarray) -> np.ndarray:

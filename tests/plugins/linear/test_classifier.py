@@ -118,7 +118,8 @@ def test_solver_follows_the_shape_of_the_features() -> None:
     import numpy as np
     import scipy.sparse as sp
 
-    from latentstack_linear.heads import fit_head, head_proba, solver_for
+    from latentstack_linear.heads import fit_head
+    from latentstack_linear.model import head_proba, solver_for
 
     rng = np.random.default_rng(0)
     dense = rng.standard_normal((60, 5))
@@ -141,7 +142,8 @@ def test_out_of_fold_probabilities_come_from_the_search() -> None:
     import scipy.sparse as sp
     from sklearn.model_selection import StratifiedKFold
 
-    from latentstack_linear.heads import fit_logistic, head_proba
+    from latentstack_linear.heads import fit_logistic
+    from latentstack_linear.model import head_proba
 
     rng = np.random.default_rng(1)
     y = np.repeat([0, 1], [45, 15])
@@ -202,9 +204,9 @@ def test_liblinear_folds_give_the_same_heads_run_after_run(monkeypatch, process_
     import numpy as np
     import scipy.sparse as sp
 
-    from latentstack_linear import heads
+    from latentstack_linear import heads, search
 
-    monkeypatch.setattr(heads, "PROCESS_WORK", process_work)
+    monkeypatch.setattr(search, "PROCESS_WORK", process_work)
     rng = np.random.default_rng(2)
     y = np.repeat([0, 1, 2], 30)
     x = sp.csr_matrix(np.abs(rng.standard_normal((90, 40)) + np.eye(3)[y] @ rng.standard_normal((3, 40))))
