@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 
 WORD_PATTERN = r"(?u)\b\w+\b"
-_WHITE = re.compile(r"\s\s+")  # scikit-learn's whitespace normaliser for char n-grams
 _KEY_BITS = 63
 
 
