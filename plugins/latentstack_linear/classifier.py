@@ -117,8 +117,9 @@ class LinearClassifier(Classifier):
         """
         c = self.config
         z = np.hstack([log_proba(o) for o in oofs])
-        self.meta = fit_head("logistic", z, y, seed=c.seed, c=1.0, alpha=None, class_weight="none")
-        scores = fusion_scores(oofs, z, y, c.seed)
+        self.meta = fit_head("logistic", z, y, seed=c.seed, c=None, alpha=None, class_weight="none", oof=True)
+        stacked = self.meta.pop("oof")  # the meta-model's C cross-validated like any head's; its out-of-fold view
+        scores = fusion_scores(oofs, stacked, y)
         joined, concat_oof = side_by_side(blocks), None
         if c.head == "logistic":  # naive Bayes cannot read the dense block's negative values
             tfidf = self.heads[-1]["chosen"]
@@ -131,7 +132,7 @@ class LinearClassifier(Classifier):
         if self.fusion == "concat":
             self.concat = logistic_head(joined, y, chosen, c.seed, fitted)
             return np.asarray(concat_oof)
-        return head_proba("logistic", self.meta["coef"], self.meta["intercept"], z)
+        return np.asarray(stacked)
 
     def _check_fitted(self) -> Features:
         if self.features is None:

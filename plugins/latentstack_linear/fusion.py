@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 
-from latentstack_linear.heads import out_of_fold
 from latentstack_linear.search import macro_f1
 
 
@@ -20,15 +19,14 @@ def macro_f1_of(proba: np.ndarray, y: np.ndarray) -> float:
     return macro_f1(y, proba.argmax(axis=1))
 
 
-def fusion_scores(oofs: list[np.ndarray], z: np.ndarray, y: np.ndarray, seed: int) -> dict[str, float]:
+def fusion_scores(oofs: list[np.ndarray], stacked: np.ndarray, y: np.ndarray) -> dict[str, float]:
     """Out-of-fold macro-F1 of the stack and of each block alone ("stack", "block0", "block1", ...).
 
-    The stack's own out-of-fold score comes from cross-validating the meta-model on the
-    blocks' out-of-fold log-probabilities, so it is judged on rows it did not fit, like
-    each block.
+    ``stacked`` holds the meta-model's out-of-fold probabilities from cross-validating it
+    on the blocks' out-of-fold log-probabilities, so the stack is judged on rows it did
+    not fit, like each block.
     """
-    stacked = macro_f1_of(out_of_fold("logistic", z, y, {"C": 1.0, "class_weight": "none"}, seed), y)
-    return {"stack": stacked, **{f"block{i}": macro_f1_of(o, y) for i, o in enumerate(oofs)}}
+    return {"stack": macro_f1_of(stacked, y), **{f"block{i}": macro_f1_of(o, y) for i, o in enumerate(oofs)}}
 
 
 def side_by_side(blocks: list[Any]) -> Any:

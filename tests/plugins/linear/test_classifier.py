@@ -182,7 +182,10 @@ def test_a_side_by_side_hybrid_saves_and_loads(tmp_path) -> None:  # noqa: ANN00
     texts = [f"win a free prize number {i} now" for i in range(12)] + [f"see you at lunch on day {i}" for i in range(12)]
     labels = ["spam"] * 12 + ["ham"] * 12
     clf = get_classifier("linear", embedder="lsa", hybrid=True).fit(texts, labels)
-    assert clf.training_report()["fusion"] in {"stack", "concat", "block0", "block1"}
+    report = clf.training_report()
+    assert report["fusion"] in {"stack", "concat", "block0", "block1"}
+    assert set(report["fusion_scores"]) == {"stack", "concat", "block0", "block1"}  # each judged out of fold
+    assert all(0 <= v <= 1 for v in report["fusion_scores"].values())
     clf.save(tmp_path / "h")
     again = load_classifier(tmp_path / "h")
     assert again.fusion == clf.fusion
