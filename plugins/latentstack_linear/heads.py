@@ -73,12 +73,12 @@ def best_threshold(proba_pos: np.ndarray, is_pos: np.ndarray) -> float:
 
 
 def out_of_fold(kind: str, x: Any, y: np.ndarray, chosen: dict[str, Any], seed: int) -> np.ndarray:
-    """Class probabilities for each training row from a head fitted on the other folds, at the ``chosen`` setting."""
+    """Class probabilities for each training row from a head fitted on the other folds, at the ``chosen`` setting.
+
+    For heads that bring none from their search (naive Bayes); a logistic head fitted with ``oof`` has them.
+    """
     from sklearn.model_selection import StratifiedKFold
 
-    if kind == "logistic":
-        head = fit_logistic(x, y, seed=seed, c=chosen["C"], class_weight=chosen["class_weight"], oof=True)
-        return np.asarray(head["oof"])
     proba = np.zeros((len(y), int(y.max()) + 1))
     folds = StratifiedKFold(min(5, int(np.bincount(y).min())), shuffle=True, random_state=seed)
     for tr, te in folds.split(np.zeros(len(y)), y):
