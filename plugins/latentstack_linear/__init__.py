@@ -6,7 +6,7 @@ from latentstack.hookspecs import hookimpl
 from latentstack_linear.classifier import LinearClassifier
 
 #: Libraries this plugin needs, by import name, and the pip requirement that brings them.
-latentstack_requires = {"sklearn": "latentstack[linear]", "scipy": "latentstack[linear]"}
+latentstack_requires = {"sklearn": "latentstack[linear]", "scipy": "latentstack[linear]", "numba": "latentstack[linear]"}
 
 
 

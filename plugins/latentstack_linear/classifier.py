@@ -35,8 +35,8 @@ class LinearConfig(ClassifierConfig):
     hybrid: bool = False
     head: str = attrs.field(default="logistic", converter=lambda h: "logistic" if h == "linear" else h,
                             validator=attrs.validators.in_(("logistic", "nb")))
-    c: float | None = None
-    alpha: float | None = None
+    c: float | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.gt(0)))
+    alpha: float | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.gt(0)))
     class_weight: str | None = attrs.field(default=None, validator=attrs.validators.in_((None, "none", "balanced")))
     tune_threshold: bool = False
 

@@ -2,9 +2,10 @@
 
 The search is coordinate-wise, C first, then the class weighting at the C that won. The
 fold fits that score a setting also give its out-of-fold probabilities, which stacking
-and threshold tuning need, so nothing is fitted twice. Folds run side by side where
-there are cores: lbfgs in threads, liblinear in worker processes and only when the work
-is worth their start.
+and threshold tuning need, so nothing is fitted twice. Folds run side by side in threads
+where there are cores: lbfgs releases the GIL in BLAS and scipy, the dual solver in its
+compiled loop, and each fit draws from its own seeded generator, so results do not
+depend on how the fits interleave.
 """
 
 from __future__ import annotations
@@ -13,29 +14,26 @@ from typing import Any
 
 import numpy as np
 
-from latentstack_linear.model import C_GRID, COARSE_C_GRID, arrays_of, head_proba, model_for, set_c, solver_for
-
-#: Feature entries x one-vs-rest heads from which liblinear's folds run in worker processes (their start costs seconds).
-PROCESS_WORK = 20_000_000
+from latentstack_linear.model import C_GRID, COARSE_C_GRID, arrays_of, fit_arrays, head_proba, lbfgs_model, solver_for
 
 
 def _fold_probas(x: Any, y: np.ndarray, train: np.ndarray, test: np.ndarray, grid: list[float],
-                 weight: str | None, solver: str, seed: int) -> tuple[list[np.ndarray], Any]:
+                 weight: str | None, solver: str, seed: int, prepared: Any) -> tuple[list[np.ndarray], Any]:
     """Class probabilities of one fold's test rows for each C of ``grid`` (ascending; lbfgs warm-starts along it);
     with no test rows (a fit on every row), the last fit's weights too."""
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
 
-    model = model_for(solver, weight, seed, int(y.max()) + 1)
-    xtr, ytr, xte = x[train], y[train], x[test]
     probas = []
+    model, xtr, ytr = (lbfgs_model(weight, seed), x[train], y[train]) if solver == "lbfgs" else (None, None, None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # a cut-short fit on a bad C only scores lower
         for c in grid:
-            coef, intercept, multi = arrays_of(set_c(model, c).fit(xtr, ytr))
-            probas.append(head_proba("logistic", coef, intercept, xte, multi))
-    return probas, ((coef, intercept, multi) if len(test) == 0 else None)
+            fitted = (arrays_of(model.set_params(C=c).fit(xtr, ytr)) if model is not None
+                      else fit_arrays(solver, x, train, y, c, weight, seed, prepared))
+            probas.append(head_proba("logistic", fitted[0], fitted[1], x[test], fitted[2]))
+    return probas, (fitted if len(test) == 0 else None)
 
 
 def _choose_logistic(x: Any, y: np.ndarray, grid: list[float], weights: list[str | None], solver: str, seed: int,
@@ -72,39 +70,40 @@ def _choose_logistic(x: Any, y: np.ndarray, grid: list[float], weights: list[str
 
 def _cross_validate(x: Any, y: np.ndarray, splits: list[Any], grid: list[float], weights: list[str | None],
                     solver: str, seed: int, whole: bool = False) -> tuple[dict[tuple[float, str | None], Any], Any]:
-    """Each (C, weight)'s class probabilities on every fold's test rows, the folds run side by side where the
-    cores allow (``_fold_runner``); with ``whole``, a fit on every row runs among them (a core would often wait
-    for the last fold anyway), and its weights come back second."""
-    jobs = [(w, tr, te) for w in weights for tr, te in splits]
+    """Each (C, weight)'s class probabilities on every fold's test rows, the fits run side by side where the cores
+    allow; with ``whole``, a fit on every row runs among them (a core would often wait for the last fold anyway),
+    and its weights come back second. lbfgs walks the grid in one job per fold (warm starts); the dual solver
+    fits each C in a job of its own."""
+    prepared = None
+    if solver != "lbfgs":
+        from latentstack_linear.dual_cd import prepare
+
+        prepared = prepare(x)
+    paths = [list(grid)] if solver == "lbfgs" else [[c] for c in grid]
+    jobs = [(w, path, tr, te) for w in weights for path in paths for tr, te in splits]
     if whole:
-        jobs.append((weights[0], np.arange(len(y)), np.arange(0)))
-    done = _fold_runner(x, y, solver, len(jobs))(
-        (_fold_probas, (x, y, tr, te, grid, w, solver, seed), {}) for w, tr, te in jobs)
-    probas = {(c, w): [done[i * len(splits) + f][0][k] for f in range(len(splits))]
-              for i, w in enumerate(weights) for k, c in enumerate(grid)}
+        jobs.append((weights[0], list(grid), np.arange(len(y)), np.arange(0)))
+    done = _in_threads([(_fold_probas, (x, y, tr, te, path, w, solver, seed, prepared)) for w, path, tr, te in jobs])
+    probas: dict[tuple[float, str | None], list[np.ndarray]] = {}
+    for (w, path, _, _), (fold_probas, _) in zip(jobs[:len(jobs) - whole], done, strict=False):
+        for c, p in zip(path, fold_probas, strict=True):
+            probas.setdefault((c, w), []).append(p)  # jobs run fold after fold for each setting: folds stay in order
     return probas, (done[-1][1] if whole else None)
 
 
-def _fold_runner(x: Any, y: np.ndarray, solver: str, n_jobs: int) -> Any:
-    """How fold fits run: lbfgs in threads (BLAS kept to one thread each); liblinear in worker processes when
-    the work outweighs starting them, else one after another. liblinear's shuffling draws from one random
-    generator per process, so fits running in threads would disturb each other's draws, and results would
-    change from run to run."""
-    from joblib import Parallel
+def _in_threads(tasks: list[tuple[Any, tuple[Any, ...]]]) -> list[Any]:
+    """Each task's result, in order, run in as many threads as there are usable cores (BLAS kept to one thread
+    each: oversubscribed, lbfgs fits took up to 10x longer)."""
+    from joblib import Parallel, delayed
+    from threadpoolctl import threadpool_limits
 
     from latentstack.cpu import usable_cores
 
-    n_jobs = min(usable_cores(), n_jobs)
-    if solver == "lbfgs" and n_jobs > 1:
-        from threadpoolctl import threadpool_limits
-
-        def threads(tasks: Any) -> list[Any]:
-            with threadpool_limits(limits=1):
-                return list(Parallel(n_jobs=n_jobs, prefer="threads")(tasks))
-        return threads
-    n_classes = int(y.max()) + 1
-    work = (x.nnz if hasattr(x, "nnz") else x.size) * (n_classes if n_classes > 2 else 1)  # one-vs-rest heads
-    return Parallel(n_jobs=n_jobs if work >= PROCESS_WORK else 1)
+    n_jobs = min(usable_cores(), len(tasks))
+    if n_jobs < 2:
+        return [f(*args) for f, args in tasks]
+    with threadpool_limits(limits=1):
+        return list(Parallel(n_jobs=n_jobs, prefer="threads")(delayed(f)(*args) for f, args in tasks))
 
 
 def _mean_f1(probas: list[np.ndarray], y: np.ndarray, splits: list[Any]) -> float:
