@@ -39,7 +39,8 @@ def _fold_probas(x: Any, y: np.ndarray, train: np.ndarray, test: np.ndarray, gri
 def _choose_logistic(x: Any, y: np.ndarray, grid: list[float], weights: list[str | None], solver: str, seed: int,
                      oof: bool) -> tuple[float, str | None, float | None, np.ndarray | None, Any]:
     """The (C, class_weight) with the best mean fold macro-F1, that score, its out-of-fold class probabilities,
-    and, where the setting was given, the weights of a fit on every row made alongside the folds (else None).
+    and the weights of a fit on every row made alongside the folds where the setting was given or is the class
+    weighting tried last (else None: the caller fits it).
 
     The search is coordinate-wise: every C with the first class weighting, then the other
     weightings at the C that won (ties keep the earlier setting). The folds run when there
@@ -56,12 +57,14 @@ def _choose_logistic(x: Any, y: np.ndarray, grid: list[float], weights: list[str
     splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
     tried, whole = _cross_validate(x, y, splits, grid, weights[:1], solver, seed, whole=given)
     scores = {setting: _mean_f1(probas, y, splits) for setting, probas in tried.items()}
-    if len(weights) > 1:
+    if len(weights) > 1:  # its whole-split fit runs beside its folds, kept if that setting wins
         best_c = max(scores, key=scores.__getitem__)[0]
-        more, _ = _cross_validate(x, y, splits, [best_c], weights[1:], solver, seed)
+        more, last = _cross_validate(x, y, splits, [best_c], weights[1:], solver, seed, whole=len(weights) == 2)
         tried.update(more)
         scores.update({setting: _mean_f1(probas, y, splits) for setting, probas in more.items()})
     (c, weight) = max(scores, key=scores.__getitem__)  # the first of equal scores
+    if len(weights) == 2 and (c, weight) == (best_c, weights[1]):
+        whole = last
     out = np.zeros((len(y), int(y.max()) + 1))
     for probas, (_, test) in zip(tried[(c, weight)], splits, strict=True):
         out[test] = probas
