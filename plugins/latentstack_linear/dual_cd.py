@@ -146,12 +146,3 @@ def fit_binary(prepared: tuple[np.ndarray, np.ndarray, np.ndarray, int], rows: n
     w, _ = dual_fit(indptr, indices, data, rows.astype(np.int64), ysign, bound, n_features, tol, seed)
     return w[:-1], float(w[-1])
 
-
-def fit_heads(prepared: tuple[np.ndarray, np.ndarray, np.ndarray, int], rows: np.ndarray, y: np.ndarray,
-              n_classes: int, c: float, balanced: bool, tol: float, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
-    """One binary head (two classes) or one per class against the rest: weights, intercepts, and how they combine
-    (as ``model.arrays_of`` reports a fitted scikit-learn model)."""
-    targets = [1] if n_classes == 2 else list(range(n_classes))
-    fits = [fit_binary(prepared, rows, y[rows] == k, c, balanced, tol, seed) for k in targets]
-    coef = np.vstack([w for w, _ in fits])
-    return coef, np.array([b for _, b in fits]), "ovr" if n_classes > 2 else "multinomial"

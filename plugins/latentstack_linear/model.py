@@ -48,9 +48,14 @@ def fit_arrays(solver: str, x: Any, rows: np.ndarray, y: np.ndarray, c: float, w
     ``prepared`` is ``x`` as the dual solver reads it (``dual_cd.prepare``), made once for many fits."""
     if solver == "lbfgs":
         return arrays_of(lbfgs_model(weight, seed).set_params(C=c).fit(x[rows], y[rows]))
-    from latentstack_linear.dual_cd import fit_heads, prepare
+    from latentstack_linear.dual_cd import fit_binary, prepare
+    from latentstack_linear.dual_ovr import fit_ovr
 
-    return fit_heads(prepared or prepare(x), rows, y, int(y.max()) + 1, c, weight == "balanced", DUAL_TOL, seed)
+    prepared, n_classes = prepared or prepare(x), int(y.max()) + 1
+    if n_classes > 2:  # one head per class against the rest, fitted together
+        return (*fit_ovr(prepared, rows, y[rows], n_classes, c, weight == "balanced", DUAL_TOL, seed), "ovr")
+    w, b = fit_binary(prepared, rows, y[rows] == 1, c, weight == "balanced", DUAL_TOL, seed)
+    return w[None, :], np.array([b]), "multinomial"
 
 
 def logistic_head(x: Any, y: np.ndarray, chosen: dict[str, Any], seed: int, fitted: Any = None) -> dict[str, Any]:
