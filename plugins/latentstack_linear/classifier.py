@@ -15,7 +15,7 @@ from latentstack.interfaces import Classifier, ClassifierConfig, Embedder
 from latentstack.interfaces.embedder import check_texts
 from latentstack.storage import component_dir, read_manifest, reading, write_manifest
 from latentstack_linear.features import Features
-from latentstack_linear.fusion import best_fusion, fusion_scores, log_proba, side_by_side
+from latentstack_linear.fusion import best_fusion, fit_meta, fusion_scores, log_proba, side_by_side
 from latentstack_linear.heads import best_threshold, fit_head, out_of_fold
 from latentstack_linear.model import head_proba, logistic_head
 from latentstack_linear.search import search_logistic
@@ -116,8 +116,7 @@ class LinearClassifier(Classifier):
         whole training split runs beside the folds and is kept only when it wins.
         """
         c = self.config
-        z = np.hstack([log_proba(o) for o in oofs])
-        self.meta = fit_head("logistic", z, y, seed=c.seed, c=None, alpha=None, class_weight="none", oof=True)
+        self.meta = fit_meta(oofs, y, c.seed)
         stacked = self.meta.pop("oof")  # the meta-model's C cross-validated like any head's; its out-of-fold view
         scores = fusion_scores(oofs, stacked, y)
         joined, concat_oof = side_by_side(blocks), None

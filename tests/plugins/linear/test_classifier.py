@@ -256,3 +256,22 @@ def test_the_dual_solver_fits_what_liblinear_fits() -> None:
             scores = np.asarray(x @ coef.T) + intercept
             pred = (scores[:, 0] > 0).astype(int) if n_classes == 2 else scores.argmax(axis=1)
             assert (pred == ref.predict(x)).all()
+
+
+def test_the_stack_reads_plain_log_probabilities() -> None:
+    """The meta-model is fitted on log-probabilities scaled into [-1, 0] but reads them unscaled: its probabilities
+    on plain log-probabilities are those of scikit-learn's fit on the scaled ones at the C it chose."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from latentstack_linear.fusion import FLOOR, fit_meta, log_proba
+    from latentstack_linear.model import head_proba
+
+    rng = np.random.default_rng(6)
+    y = np.repeat([0, 1, 2], 40)
+    oofs = [rng.dirichlet(np.ones(3), 120) * 0.5 + np.eye(3)[y] * 0.5 for _ in range(2)]
+    meta = fit_meta(oofs, y, seed=0)
+    z = np.hstack([log_proba(o) for o in oofs])
+    ref = LogisticRegression(C=meta["chosen"]["C"], max_iter=5000).fit(z / -np.log(FLOOR), y)
+    np.testing.assert_allclose(head_proba("logistic", meta["coef"], meta["intercept"], z),
+                               ref.predict_proba(z / -np.log(FLOOR)), atol=1e-4)
