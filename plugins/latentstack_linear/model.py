@@ -1,4 +1,4 @@
-"""One logistic head as scikit-learn fits it, and any head as plain arrays with its probabilities.
+"""Logistic heads fitted along a C grid (lbfgs, or the dual solver), and any head as plain arrays with its probabilities.
 
 The solver follows the problem's shape: coordinate descent on the dual, liblinear's
 algorithm (``dual_cd``; one-vs-rest beyond two classes, at liblinear's own tolerance),
@@ -30,39 +30,45 @@ def solver_for(x: Any) -> str:
     return "dual-cd" if hasattr(x, "indptr") or x.shape[1] > x.shape[0] else "lbfgs"
 
 
-def lbfgs_model(weight: str | None, seed: int) -> Any:
-    """scikit-learn's multinomial logistic regression by lbfgs, warm-started along the C grid."""
+def lbfgs_path(x: Any, y: np.ndarray, grid: list[float], weight: str | None, seed: int) -> list[tuple[np.ndarray, np.ndarray, str]]:
+    """scikit-learn's multinomial logistic regression by lbfgs at each C of ``grid`` (ascending), each fit
+    warm-started from the last: weights, intercepts and "multinomial" per C."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
-    return LogisticRegression(class_weight=weight, max_iter=5000, random_state=seed, warm_start=True)
+    model, fits = LogisticRegression(class_weight=weight, max_iter=5000, random_state=seed, warm_start=True), []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # a cut-short fit on a bad C only scores lower
+        for c in grid:
+            model.set_params(C=c).fit(x, y)
+            fits.append((model.coef_.copy(), np.ravel(model.intercept_).copy(), "multinomial"))
+    return fits
 
 
-def arrays_of(model: Any) -> tuple[np.ndarray, np.ndarray, str]:
-    """A fitted scikit-learn model's weights, intercepts and how its classes' scores combine (multinomial)."""
-    return model.coef_, np.ravel(model.intercept_), "multinomial"
-
-
-def fit_arrays(solver: str, x: Any, rows: np.ndarray, y: np.ndarray, c: float, weight: str | None, seed: int,
-               prepared: Any = None) -> tuple[np.ndarray, np.ndarray, str]:
-    """One fit on ``x``'s ``rows`` at C and class weighting: weights, intercepts, how the classes combine.
-    ``prepared`` is ``x`` as the dual solver reads it (``dual_cd.prepare``), made once for many fits."""
+def fit_path(solver: str, x: Any, rows: np.ndarray, y: np.ndarray, grid: list[float], weight: str | None, seed: int,
+             prepared: Any = None) -> list[tuple[np.ndarray, np.ndarray, str]]:
+    """Fits on ``x``'s ``rows`` at each C of ``grid`` and a class weighting: weights, intercepts and how the
+    classes combine, per C. ``prepared`` is ``x`` as the dual solver reads it (``dual_cd.prepare``), made once
+    for many fits."""
     if solver == "lbfgs":
-        return arrays_of(lbfgs_model(weight, seed).set_params(C=c).fit(x[rows], y[rows]))
+        return lbfgs_path(x[rows], y[rows], grid, weight, seed)
     from latentstack_linear.dual_cd import fit_binary, prepare
     from latentstack_linear.dual_ovr import fit_ovr
 
-    prepared, n_classes = prepared or prepare(x), int(y.max()) + 1
+    prepared, n_classes, balanced = prepared or prepare(x), int(y.max()) + 1, weight == "balanced"
     if n_classes > 2:  # one head per class against the rest, fitted together
-        return (*fit_ovr(prepared, rows, y[rows], n_classes, c, weight == "balanced", DUAL_TOL, seed), "ovr")
-    w, b = fit_binary(prepared, rows, y[rows] == 1, c, weight == "balanced", DUAL_TOL, seed)
-    return w[None, :], np.array([b]), "multinomial"
+        return [(*fit_ovr(prepared, rows, y[rows], n_classes, c, balanced, DUAL_TOL, seed), "ovr") for c in grid]
+    fits = [fit_binary(prepared, rows, y[rows] == 1, c, balanced, DUAL_TOL, seed) for c in grid]
+    return [(w[None, :], np.array([b]), "multinomial") for w, b in fits]
 
 
 def logistic_head(x: Any, y: np.ndarray, chosen: dict[str, Any], seed: int, fitted: Any = None) -> dict[str, Any]:
     """The head at a chosen setting: the weights of ``fitted`` (``search_logistic``'s whole-split fit), or a fit."""
     if fitted is None:
         weight = None if chosen["class_weight"] == "none" else chosen["class_weight"]
-        fitted = fit_arrays(chosen["solver"], x, np.arange(len(y)), y, chosen["C"], weight, seed)
+        fitted = fit_path(chosen["solver"], x, np.arange(len(y)), y, [chosen["C"]], weight, seed)[0]
     coef, intercept, multi = fitted
     return {"coef": coef.astype(np.float32), "intercept": intercept.astype(np.float32), "chosen": {**chosen, "multi": multi}}
 

@@ -14,26 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from latentstack_linear.model import C_GRID, COARSE_C_GRID, arrays_of, fit_arrays, head_proba, lbfgs_model, solver_for
+from latentstack_linear.model import C_GRID, COARSE_C_GRID, fit_path, head_proba, solver_for
 
 
 def _fold_probas(x: Any, y: np.ndarray, train: np.ndarray, test: np.ndarray, grid: list[float],
                  weight: str | None, solver: str, seed: int, prepared: Any) -> tuple[list[np.ndarray], Any]:
     """Class probabilities of one fold's test rows for each C of ``grid`` (ascending; lbfgs warm-starts along it);
     with no test rows (a fit on every row), the last fit's weights too."""
-    import warnings
-
-    from sklearn.exceptions import ConvergenceWarning
-
-    probas = []
-    model, xtr, ytr = (lbfgs_model(weight, seed), x[train], y[train]) if solver == "lbfgs" else (None, None, None)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)  # a cut-short fit on a bad C only scores lower
-        for c in grid:
-            fitted = (arrays_of(model.set_params(C=c).fit(xtr, ytr)) if model is not None
-                      else fit_arrays(solver, x, train, y, c, weight, seed, prepared))
-            probas.append(head_proba("logistic", fitted[0], fitted[1], x[test], fitted[2]))
-    return probas, (fitted if len(test) == 0 else None)
+    fits, xte = fit_path(solver, x, train, y, grid, weight, seed, prepared), x[test]
+    return [head_proba("logistic", coef, b, xte, multi) for coef, b, multi in fits], (fits[-1] if len(test) == 0 else None)
 
 
 def _choose_logistic(x: Any, y: np.ndarray, grid: list[float], weights: list[str | None], solver: str, seed: int,
@@ -88,7 +77,7 @@ def _cross_validate(x: Any, y: np.ndarray, splits: list[Any], grid: list[float],
         jobs.append((weights[0], list(grid), np.arange(len(y)), np.arange(0)))
     done = _in_threads([(_fold_probas, (x, y, tr, te, path, w, solver, seed, prepared)) for w, path, tr, te in jobs])
     probas: dict[tuple[float, str | None], list[np.ndarray]] = {}
-    for (w, path, _, _), (fold_probas, _) in zip(jobs[:len(jobs) - whole], done, strict=False):
+    for (w, path, _, _), (fold_probas, _) in zip(jobs[:len(jobs) - whole], done[:len(jobs) - whole], strict=True):
         for c, p in zip(path, fold_probas, strict=True):
             probas.setdefault((c, w), []).append(p)  # jobs run fold after fold for each setting: folds stay in order
     return probas, (done[-1][1] if whole else None)
