@@ -7,7 +7,7 @@ from latentstack_tfidf.lsa import LsaEmbedder
 from latentstack_tfidf.tfidf import TfidfEmbedder
 
 #: Libraries this plugin needs, by import name, and the pip requirement that brings them.
-latentstack_requires = {"sklearn": "latentstack[tfidf]", "scipy": "latentstack[tfidf]", "numba": "latentstack[tfidf]"}
+latentstack_requires = {"sklearn": "latentstack[tfidf]", "scipy": "latentstack[tfidf]"}
 
 
 

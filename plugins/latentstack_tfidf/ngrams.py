@@ -19,8 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from latentstack_tfidf.counting import unique
-
 WORD_PATTERN = r"(?u)\b\w+\b"
 _KEY_BITS = 63
 
@@ -128,7 +126,7 @@ def _char_learn(docs: list[str], lo: int, hi: int) -> tuple[Any, list[str], np.n
     if bits * hi > _KEY_BITS:
         return None
     keys, pos = _char_keys(_ranks(alphabet, codes), lo, hi, bits)
-    uniq, _, cols = unique(keys)  # sorted: left-aligned keys sort as their terms do
+    uniq, cols = np.unique(keys, return_inverse=True)  # left-aligned keys sort as their terms do
     terms = _decode(uniq, alphabet, bits, hi)
     return _matrix(_rows_of(starts, pos), cols, len(docs), len(uniq)), terms, uniq, (alphabet, bits)
 
@@ -228,7 +226,7 @@ def _word_learn(docs: list[str], lo: int, hi: int, stop: frozenset[str]) -> tupl
     if float(base) ** hi >= 2.0**_KEY_BITS:
         return None
     keys, pos, sizes = _word_keys(ids, _rows_of(starts, np.arange(len(ids))), lo, hi, base)
-    uniq, first, cols = unique(keys)
+    uniq, first, cols = np.unique(keys, return_index=True, return_inverse=True)
     terms = [" ".join(flat[p:p + n]) for p, n in zip(pos[first].tolist(), sizes[first].tolist(), strict=True)]
     order = sorted(range(len(terms)), key=terms.__getitem__)
     column = np.empty(len(order), dtype=np.int64)

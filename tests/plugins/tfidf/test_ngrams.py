@@ -70,14 +70,3 @@ def test_no_terms_is_a_clear_error() -> None:
     """Texts with no word at all cannot give a vocabulary: an InputError says what to give."""
     with pytest.raises(InputError, match="no word n-grams"):
         TfidfEmbedder().fit_transform(["!!!", "?? ..."])
-
-
-def test_hashed_unique_equals_numpys() -> None:
-    """Distinct keys sorted, each one's first position and every key's column: as np.unique gives them, on wide
-    keys, many repeats (the table grows several times), one key and none."""
-    from latentstack_tfidf.counting import unique
-
-    rng = np.random.default_rng(0)
-    for keys in (rng.integers(0, 2**62, 5000), rng.integers(0, 3000, 100_000), np.array([7]), np.array([], dtype=np.int64)):
-        for ours, numpys in zip(unique(keys), np.unique(keys, return_index=True, return_inverse=True), strict=True):
-            np.testing.assert_array_equal(ours, numpys)
