@@ -50,9 +50,10 @@ def fusion_scores(oofs: list[np.ndarray], stacked: np.ndarray, y: np.ndarray) ->
 def side_by_side(blocks: list[Any]) -> Any:
     """The feature blocks as one sparse matrix, each block's rows scaled to unit length first."""
     import scipy.sparse as sp
-    from sklearn.preprocessing import normalize
 
-    return sp.hstack([normalize(sp.csr_matrix(b), norm="l2") for b in blocks], format="csr", dtype=np.float32)
+    from latentstack.sparse import unit_rows
+
+    return sp.hstack([unit_rows(b) for b in blocks], format="csr", dtype=np.float32)
 
 
 def best_fusion(scores: dict[str, float]) -> str:

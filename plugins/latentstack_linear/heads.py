@@ -12,7 +12,7 @@ import numpy as np
 
 from latentstack.errors import InputError
 from latentstack_linear.model import head_proba, logistic_head
-from latentstack_linear.search import search_logistic
+from latentstack_linear.search import search_logistic, stratified_folds
 
 ALPHA_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 
@@ -77,11 +77,8 @@ def out_of_fold(kind: str, x: Any, y: np.ndarray, chosen: dict[str, Any], seed: 
 
     For heads that bring none from their search (naive Bayes); a logistic head fitted with ``oof`` has them.
     """
-    from sklearn.model_selection import StratifiedKFold
-
     proba = np.zeros((len(y), int(y.max()) + 1))
-    folds = StratifiedKFold(min(5, int(np.bincount(y).min())), shuffle=True, random_state=seed)
-    for tr, te in folds.split(np.zeros(len(y)), y):
+    for tr, te in stratified_folds(y, min(5, int(np.bincount(y).min())), seed):
         part = fit_head(kind, x[tr], y[tr], seed=seed, c=chosen.get("C"), alpha=chosen.get("alpha"),
                         class_weight=chosen.get("class_weight"))
         proba[te] = head_proba(kind, part["coef"], part["intercept"], x[te], part["chosen"].get("multi", ""))

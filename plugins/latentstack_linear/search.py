@@ -37,13 +37,11 @@ def _choose_logistic(x: Any, y: np.ndarray, grid: list[float], weights: list[str
     threshold tuning): the fits that score a setting also give its out-of-fold
     probabilities, so nothing is fitted twice.
     """
-    from sklearn.model_selection import StratifiedKFold
-
     folds = min(5, int(np.bincount(y).min()))
     given = len(grid) == 1 and len(weights) == 1
     if folds < 2 or (given and not oof):
         return grid[len(grid) // 2], weights[0], None, None, None
-    splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
+    splits = stratified_folds(y, folds, seed)
     tried, whole = _cross_validate(x, y, splits, grid, weights[:1], solver, seed, whole=given)
     scores = {setting: _mean_f1(probas, y, splits) for setting, probas in tried.items()}
     if len(weights) > 1:  # its whole-split fit runs beside its folds, kept if that setting wins
@@ -96,6 +94,23 @@ def _in_threads(tasks: list[tuple[Any, tuple[Any, ...]]]) -> list[Any]:
         return [f(*args) for f, args in tasks]
     with threadpool_limits(limits=1):
         return list(Parallel(n_jobs=n_jobs, prefer="threads")(delayed(f)(*args) for f, args in tasks))
+
+
+def stratified_folds(y: np.ndarray, n_splits: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) rows of each fold, exactly as scikit-learn's ``StratifiedKFold(n_splits, shuffle=True,
+    random_state=seed)`` splits ``y`` (a test compares them), without importing scikit-learn (seconds)."""
+    rng = np.random.RandomState(seed)
+    _, first, inverse = np.unique(y, return_index=True, return_inverse=True)
+    encoded = np.unique(first, return_inverse=True)[1][inverse]  # classes numbered in order of first appearance
+    ordered = np.sort(encoded)
+    allocation = np.asarray([np.bincount(ordered[i::n_splits], minlength=len(first)) for i in range(n_splits)])
+    test_folds = np.empty(len(y), dtype=np.int64)
+    for k in range(len(first)):
+        folds_for_class = np.arange(n_splits).repeat(allocation[:, k])
+        rng.shuffle(folds_for_class)
+        test_folds[encoded == k] = folds_for_class
+    rows = np.arange(len(y))
+    return [(rows[test_folds != i], rows[test_folds == i]) for i in range(n_splits)]
 
 
 def _mean_f1(probas: list[np.ndarray], y: np.ndarray, splits: list[Any]) -> float:

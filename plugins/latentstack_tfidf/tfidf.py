@@ -128,7 +128,8 @@ class TfidfEmbedder(Embedder):
     def _weigh(self, counts: list[Any]) -> Any:
         """Counts -> (sublinear) tf x idf -> rows of unit length, per analyzer; the analyzers side by side."""
         import scipy.sparse as sp
-        from sklearn.preprocessing import normalize
+
+        from latentstack.sparse import unit_rows
 
         blocks = []
         for part, block in zip(self.parts, counts, strict=True):
@@ -137,9 +138,9 @@ class TfidfEmbedder(Embedder):
                 np.log(block.data, out=block.data)
                 block.data += 1.0
             block.data *= part["idf"][block.indices]  # x diag(idf), keeping the rows' order
-            blocks.append(normalize(block, norm="l2", copy=False))
+            blocks.append(unit_rows(block, copy=False))
         out = sp.hstack(blocks, format="csr", dtype=np.float32)
-        out = normalize(out, norm="l2") if len(blocks) > 1 else out
+        out = unit_rows(out) if len(blocks) > 1 else out
         out.sort_indices()  # once here, not in every copy a solver checks
         return out
 

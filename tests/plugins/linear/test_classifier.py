@@ -275,3 +275,35 @@ def test_the_stack_reads_plain_log_probabilities() -> None:
     ref = LogisticRegression(C=meta["chosen"]["C"], max_iter=5000).fit(z / -np.log(FLOOR), y)
     np.testing.assert_allclose(head_proba("logistic", meta["coef"], meta["intercept"], z),
                                ref.predict_proba(z / -np.log(FLOOR)), atol=1e-4)
+
+
+def test_stratified_folds_are_scikit_learns() -> None:
+    """The search's folds are StratifiedKFold's (shuffled, seeded), row for row, for two and many classes."""
+    import numpy as np
+    from sklearn.model_selection import StratifiedKFold
+
+    from latentstack_linear.search import stratified_folds
+
+    rng = np.random.default_rng(0)
+    for seed in (0, 3):
+        for y in (rng.integers(0, 2, 300), np.repeat([2, 0, 1], [45, 15, 9]), rng.integers(0, 48, 5000)):
+            k = min(5, int(np.bincount(y).min()))
+            ours = stratified_folds(y, k, seed)
+            theirs = StratifiedKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)
+            for (train, test), (train_sk, test_sk) in zip(ours, theirs, strict=True):
+                np.testing.assert_array_equal(train, train_sk)
+                np.testing.assert_array_equal(test, test_sk)
+
+
+def test_a_tfidf_head_trains_without_importing_scikit_learn() -> None:
+    """Fitting and using tfidf+linear never imports scikit-learn, whose import costs a fresh process seconds."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom latentstack import get_classifier\n"
+            "texts = [f'win a prize {i}' for i in range(10)] + [f'lunch at noon {i}' for i in range(10)]\n"
+            "clf = get_classifier('linear', embedder='tfidf').fit(texts, ['spam'] * 10 + ['ham'] * 10)\n"
+            "assert clf.predict(['win a prize now']) == ['spam']\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    assert done.stdout.strip() == "[]", done.stdout
