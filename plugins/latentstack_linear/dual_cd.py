@@ -75,6 +75,39 @@ def _shuffle(order: np.ndarray, state: int) -> int:
 
 
 @njit(nogil=True, cache=True)
+def coordinate(sign_y: float, score: float, a: float, c: float, pair: np.ndarray, inner_eps: float) -> tuple[float, int, float]:
+    """One row's pair of dual variables for one problem (``pair[0]`` weighs the row as labelled, ``pair[1]`` its
+    complement; ``a`` its squared length, ``score`` its current score, ``c`` its C): the step the weights take
+    along the row, the Newton steps, and the gradient the stopping rule reads."""
+    b = sign_y * score
+    lo, hi, sign = 0, 1, 1.0
+    if 0.5 * a * (pair[hi] - pair[lo]) + b < 0:
+        lo, hi, sign = 1, 0, -1.0
+    old = pair[lo]
+    z, steps, gradient = _newton(a, b, sign, c, old, inner_eps)
+    if steps == 0:
+        return 0.0, 0, gradient
+    pair[lo], pair[hi] = z, c - z
+    return sign * (z - old) * sign_y, steps, gradient
+
+
+@njit(nogil=True, cache=True)
+def squared_lengths(indptr: np.ndarray, data: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Each row's squared length with the bias feature (1) included."""
+    out = np.empty(rows.shape[0])
+    for s in range(rows.shape[0]):
+        out[s] = 1.0 + np.sum(data[indptr[rows[s]]:indptr[rows[s] + 1]] ** 2)
+    return out
+
+
+@njit(nogil=True, cache=True)
+def start(pair: np.ndarray, c: float) -> None:
+    """liblinear's starting point: the row's own variable near 0, its complement near C."""
+    pair[0] = min(0.001 * c, 1e-8)
+    pair[1] = c - pair[0]
+
+
+@njit(nogil=True, cache=True)
 def _pass(order: np.ndarray, rows: np.ndarray, ysign: np.ndarray, bound: np.ndarray, xtx: np.ndarray, alpha: np.ndarray,
           w: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, inner_eps: float) -> tuple[float, int]:
     """One pass over the rows in ``order``, each row's pair of dual variables updated: the largest gradient seen,
@@ -82,17 +115,12 @@ def _pass(order: np.ndarray, rows: np.ndarray, ysign: np.ndarray, bound: np.ndar
     gmax, newton_steps = 0.0, 0
     for t in range(order.shape[0]):
         s = order[t]
-        b = ysign[s] * _dot_row(w, indptr, indices, data, rows[s])
-        lo, hi, sign = 2 * s, 2 * s + 1, 1.0
-        if 0.5 * xtx[s] * (alpha[hi] - alpha[lo]) + b < 0:
-            lo, hi, sign = 2 * s + 1, 2 * s, -1.0
-        alpha_old = alpha[lo]
-        z, steps, gradient = _newton(xtx[s], b, sign, bound[s], alpha_old, inner_eps)
+        score = _dot_row(w, indptr, indices, data, rows[s])
+        step, steps, gradient = coordinate(ysign[s], score, xtx[s], bound[s], alpha[s], inner_eps)
         gmax = max(gmax, gradient)
         newton_steps += steps
         if steps > 0:
-            alpha[lo], alpha[hi] = z, bound[s] - z
-            _add_row(w, indptr, indices, data, rows[s], sign * (z - alpha_old) * ysign[s])
+            _add_row(w, indptr, indices, data, rows[s], step)
     return gmax, newton_steps
 
 
@@ -103,13 +131,10 @@ def dual_fit(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, rows: np
     ``bound`` (C times its class's weight); and the passes made."""
     n = rows.shape[0]
     w = np.zeros(n_features + 1)
-    xtx = np.empty(n)
-    alpha = np.empty(2 * n)
+    xtx, alpha = squared_lengths(indptr, data, rows), np.empty((n, 2))
     for s in range(n):
-        xtx[s] = 1.0 + np.sum(data[indptr[rows[s]]:indptr[rows[s] + 1]] ** 2)
-        alpha[2 * s] = min(0.001 * bound[s], 1e-8)
-        alpha[2 * s + 1] = bound[s] - alpha[2 * s]
-        _add_row(w, indptr, indices, data, rows[s], ysign[s] * alpha[2 * s])
+        start(alpha[s], bound[s])
+        _add_row(w, indptr, indices, data, rows[s], ysign[s] * alpha[s, 0])
     order = np.arange(n)
     state = seed % 2147483646 + 1
     inner_eps, inner_min = 1e-2, min(1e-8, tol)
@@ -125,6 +150,15 @@ def dual_fit(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, rows: np
     return w, passes
 
 
+def side_bounds(c: float, n: int, positives: np.ndarray, balanced: bool) -> np.ndarray:
+    """C on a problem's positive and on its negative rows (one row per problem, of ``n`` rows with ``positives``
+    positive ones): C itself, or with ``balanced`` C x n / (2 x the side's count), scikit-learn's "balanced"."""
+    pos = np.asarray(positives, dtype=np.float64).reshape(-1)
+    if not balanced:
+        return np.full((len(pos), 2), float(c))
+    return float(c) * np.stack([n / (2.0 * np.maximum(pos, 1)), n / (2.0 * np.maximum(n - pos, 1))], axis=1)
+
+
 def prepare(x: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """A feature matrix as the solver reads it: CSR arrays, values in float64 (converted once, not per fit)."""
     import scipy.sparse as sp
@@ -138,10 +172,8 @@ def fit_binary(prepared: tuple[np.ndarray, np.ndarray, np.ndarray, int], rows: n
     """A binary logistic fit on ``prepared``'s ``rows``, ``positive`` marking the positive class: weights and
     intercept. ``balanced`` weighs each class by n / (2 x its count), as scikit-learn's "balanced"."""
     indptr, indices, data, n_features = prepared
-    bound = np.full(len(rows), float(c))
-    if balanced:
-        n_pos = int(positive.sum())
-        bound *= np.where(positive, len(rows) / (2.0 * max(n_pos, 1)), len(rows) / (2.0 * max(len(rows) - n_pos, 1)))
+    c_pos, c_neg = side_bounds(c, len(rows), np.array([positive.sum()]), balanced)[0]
+    bound = np.where(positive, c_pos, c_neg)
     ysign = np.where(positive, 1.0, -1.0)
     w, _ = dual_fit(indptr, indices, data, rows.astype(np.int64), ysign, bound, n_features, tol, seed)
     return w[:-1], float(w[-1])

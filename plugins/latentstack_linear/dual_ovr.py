@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from latentstack_linear.dual_cd import MAX_PASSES, _newton, _shuffle
+from latentstack_linear.dual_cd import MAX_PASSES, _shuffle, coordinate, side_bounds, squared_lengths, start
 
 
 @njit(nogil=True, cache=True, fastmath=True)
@@ -39,22 +39,6 @@ def _add(w: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarra
 
 
 @njit(nogil=True, cache=True)
-def _update(sign_y: float, score: float, a: float, c: float, pair: np.ndarray, inner_eps: float) -> tuple[float, int, float]:
-    """One class's dual pair for one row (``pair[0]`` weighs the row as labelled, ``pair[1]`` its complement):
-    the step its weights take, the Newton steps, and the gradient (as ``dual_cd``'s pass)."""
-    b = sign_y * score
-    lo, hi, sign = 0, 1, 1.0
-    if 0.5 * a * (pair[hi] - pair[lo]) + b < 0:
-        lo, hi, sign = 1, 0, -1.0
-    old = pair[lo]
-    z, steps, gradient = _newton(a, b, sign, c, old, inner_eps)
-    if steps == 0:
-        return 0.0, 0, gradient
-    pair[lo], pair[hi] = z, c - z
-    return sign * (z - old) * sign_y, steps, gradient
-
-
-@njit(nogil=True, cache=True)
 def _pass(order: np.ndarray, rows: np.ndarray, labels: np.ndarray, bounds: np.ndarray, xtx: np.ndarray,
           alpha: np.ndarray, w: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
           inner_eps: np.ndarray, done: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -72,7 +56,7 @@ def _pass(order: np.ndarray, rows: np.ndarray, labels: np.ndarray, bounds: np.nd
                 continue
             positive = labels[s] == k
             c = bounds[k, 0] if positive else bounds[k, 1]
-            step[k], steps, gradient = _update(1.0 if positive else -1.0, scores[k], xtx[s], c, alpha[s, k],
+            step[k], steps, gradient = coordinate(1.0 if positive else -1.0, scores[k], xtx[s], c, alpha[s, k],
                                                inner_eps[k])
             gmax[k], newton[k] = max(gmax[k], gradient), newton[k] + steps
             moved = moved or steps > 0
@@ -88,14 +72,11 @@ def ovr_fit(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, rows: np.
     labelled ``labels``; ``bounds[k]`` holds class k's C for its own rows and for the others'. And the passes."""
     n, n_classes = rows.shape[0], bounds.shape[0]
     w = np.zeros((n_features + 1, n_classes))
-    xtx, alpha = np.empty(n), np.empty((n, n_classes, 2))
+    xtx, alpha = squared_lengths(indptr, data, rows), np.empty((n, n_classes, 2))
     step = np.empty(n_classes)
     for s in range(n):
-        xtx[s] = 1.0 + np.sum(data[indptr[rows[s]]:indptr[rows[s] + 1]] ** 2)
         for k in range(n_classes):
-            c = bounds[k, 0] if labels[s] == k else bounds[k, 1]
-            alpha[s, k, 0] = min(0.001 * c, 1e-8)
-            alpha[s, k, 1] = c - alpha[s, k, 0]
+            start(alpha[s, k], bounds[k, 0] if labels[s] == k else bounds[k, 1])
             step[k] = alpha[s, k, 0] * (1.0 if labels[s] == k else -1.0)
         _add(w, indptr, indices, data, rows[s], step)
     order = np.arange(n)
@@ -120,9 +101,6 @@ def fit_ovr(prepared: tuple[np.ndarray, np.ndarray, np.ndarray, int], rows: np.n
     """Every class against the rest on ``prepared``'s ``rows`` (``labels`` their classes): weights (classes x
     features) and intercepts. ``balanced`` weighs each side of each problem by n / (2 x its count)."""
     indptr, indices, data, n_features = prepared
-    bounds = np.full((n_classes, 2), float(c))
-    if balanced:
-        n, pos = len(rows), np.bincount(labels, minlength=n_classes).astype(np.float64)
-        bounds *= np.stack([n / (2.0 * np.maximum(pos, 1)), n / (2.0 * np.maximum(n - pos, 1))], axis=1)
+    bounds = side_bounds(c, len(rows), np.bincount(labels, minlength=n_classes), balanced)
     w, _ = ovr_fit(indptr, indices, data, rows.astype(np.int64), labels.astype(np.int64), bounds, n_features, tol, seed)
     return np.ascontiguousarray(w[:-1].T), w[-1].copy()
