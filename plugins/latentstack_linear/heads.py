@@ -12,18 +12,18 @@ import numpy as np
 
 from latentstack.errors import InputError
 from latentstack_linear.model import head_proba, logistic_head
-from latentstack_linear.search import search_logistic, stratified_folds
+from latentstack_linear.search import fold_count, search_logistic, stratified_folds
 
 ALPHA_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 
 
 def _search(estimator: Any, grid: dict[str, Any], x: Any, y: np.ndarray, seed: int) -> Any:
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.model_selection import GridSearchCV
 
-    folds = min(5, int(np.bincount(y).min()))
+    folds = fold_count(y)
     if folds < 2:
         return estimator.set_params(**{k: v[len(v) // 2] for k, v in grid.items()}).fit(x, y)
-    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    cv = stratified_folds(y, folds, seed)  # StratifiedKFold's, as the logistic search uses
     return GridSearchCV(estimator, grid, cv=cv, scoring="f1_macro", n_jobs=1, refit=True).fit(x, y)
 
 
@@ -78,7 +78,7 @@ def out_of_fold(kind: str, x: Any, y: np.ndarray, chosen: dict[str, Any], seed: 
     For heads that bring none from their search (naive Bayes); a logistic head fitted with ``oof`` has them.
     """
     proba = np.zeros((len(y), int(y.max()) + 1))
-    for tr, te in stratified_folds(y, min(5, int(np.bincount(y).min())), seed):
+    for tr, te in stratified_folds(y, fold_count(y), seed):
         part = fit_head(kind, x[tr], y[tr], seed=seed, c=chosen.get("C"), alpha=chosen.get("alpha"),
                         class_weight=chosen.get("class_weight"))
         proba[te] = head_proba(kind, part["coef"], part["intercept"], x[te], part["chosen"].get("multi", ""))

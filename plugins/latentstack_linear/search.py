@@ -37,7 +37,7 @@ def _choose_logistic(x: Any, y: np.ndarray, grid: list[float], weights: list[str
     threshold tuning): the fits that score a setting also give its out-of-fold
     probabilities, so nothing is fitted twice.
     """
-    folds = min(5, int(np.bincount(y).min()))
+    folds = fold_count(y)
     given = len(grid) == 1 and len(weights) == 1
     if folds < 2 or (given and not oof):
         return grid[len(grid) // 2], weights[0], None, None, None
@@ -94,6 +94,11 @@ def _in_threads(tasks: list[tuple[Any, tuple[Any, ...]]]) -> list[Any]:
         return [f(*args) for f, args in tasks]
     with threadpool_limits(limits=1):
         return list(Parallel(n_jobs=n_jobs, prefer="threads")(delayed(f)(*args) for f, args in tasks))
+
+
+def fold_count(y: np.ndarray) -> int:
+    """Five folds, fewer when a class has fewer rows (below 2, no cross-validation)."""
+    return min(5, int(np.bincount(y).min()))
 
 
 def stratified_folds(y: np.ndarray, n_splits: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -210,9 +210,10 @@ def _tokens(docs: list[str], stop: frozenset[str]) -> tuple[list[str], np.ndarra
     spans one, and texts holding NUL are never counted here).
     """
     found = re.findall(r"\w+|\x00", "\x00".join(docs))
-    flat = [w for w in found if w != "\x00" and w not in stop]
+    keep = [w != "\x00" and w not in stop for w in found]
+    flat = [w for w, k in zip(found, keep, strict=True) if k]
     marks = np.flatnonzero(np.array([w == "\x00" for w in found], dtype=bool))
-    kept = np.cumsum([w != "\x00" and w not in stop for w in found], dtype=np.int64)
+    kept = np.cumsum(keep, dtype=np.int64)
     starts = np.concatenate([[0], kept[marks]]).astype(np.int64)
     return flat, starts
 
