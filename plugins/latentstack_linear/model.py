@@ -30,30 +30,15 @@ def solver_for(x: Any) -> str:
     return "dual-cd" if hasattr(x, "indptr") or x.shape[1] > x.shape[0] else "lbfgs"
 
 
-def lbfgs_path(x: Any, y: np.ndarray, grid: list[float], weight: str | None, seed: int) -> list[tuple[np.ndarray, np.ndarray, str]]:
-    """scikit-learn's multinomial logistic regression by lbfgs at each C of ``grid`` (ascending), each fit
-    warm-started from the last: weights, intercepts and "multinomial" per C."""
-    import warnings
-
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import LogisticRegression
-
-    model, fits = LogisticRegression(class_weight=weight, max_iter=5000, random_state=seed, warm_start=True), []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)  # a cut-short fit on a bad C only scores lower
-        for c in grid:
-            model.set_params(C=c).fit(x, y)
-            fits.append((model.coef_.copy(), np.ravel(model.intercept_).copy(), "multinomial"))
-    return fits
-
-
 def fit_path(solver: str, x: Any, rows: np.ndarray, y: np.ndarray, grid: list[float], weight: str | None, seed: int,
              prepared: Any = None) -> list[tuple[np.ndarray, np.ndarray, str]]:
     """Fits on ``x``'s ``rows`` at each C of ``grid`` and a class weighting: weights, intercepts and how the
     classes combine, per C. ``prepared`` is ``x`` as the dual solver reads it (``dual_cd.prepare``), made once
     for many fits."""
     if solver == "lbfgs":
-        return lbfgs_path(x[rows], y[rows], grid, weight, seed)
+        from latentstack_linear.lbfgs import lbfgs_path
+
+        return lbfgs_path(x[rows], y[rows], grid, weight)
     from latentstack_linear.dual_cd import fit_binary, prepare
     from latentstack_linear.dual_ovr import fit_ovr
 

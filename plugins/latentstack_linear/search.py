@@ -3,7 +3,7 @@
 The search is coordinate-wise, C first, then the class weighting at the C that won. The
 fold fits that score a setting also give its out-of-fold probabilities, which stacking
 and threshold tuning need, so nothing is fitted twice. Folds run side by side in threads
-where there are cores: lbfgs releases the GIL in BLAS and scipy, the dual solver in its
+where there are cores: lbfgs releases the GIL in BLAS and numpy, the dual solver in its
 compiled loop, and each fit draws from its own seeded generator, so results do not
 depend on how the fits interleave.
 """

@@ -295,15 +295,41 @@ def test_stratified_folds_are_scikit_learns() -> None:
                 np.testing.assert_array_equal(test, test_sk)
 
 
-def test_a_tfidf_head_trains_without_importing_scikit_learn() -> None:
-    """Fitting and using tfidf+linear never imports scikit-learn, whose import costs a fresh process seconds."""
+def test_lbfgs_heads_are_scikit_learns() -> None:
+    """The L-BFGS heads minimise scikit-learn's objective: two and three classes, with and without balanced
+    weights, along a warm-started C grid, they predict as LogisticRegression does and their probabilities agree."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from latentstack_linear.lbfgs import lbfgs_path
+    from latentstack_linear.model import head_proba
+
+    rng = np.random.default_rng(2)
+    for n_classes in (2, 3):
+        x = rng.standard_normal((400, 12)).astype(np.float32)
+        y = (x[:, :n_classes] + rng.standard_normal((400, n_classes))).argmax(axis=1)
+        y[: 40] = 0  # uneven classes, so balancing changes the fit
+        for weight in (None, "balanced"):
+            fits = lbfgs_path(x, y, [0.1, 1.0, 10.0], weight)
+            for c, (coef, intercept, multi) in zip([0.1, 1.0, 10.0], fits, strict=True):
+                ref = LogisticRegression(C=c, class_weight=weight, max_iter=5000).fit(x, y)
+                assert coef.shape == ref.coef_.shape
+                proba = head_proba("logistic", coef, intercept, x, multi)
+                np.testing.assert_allclose(proba, ref.predict_proba(x), atol=2e-3)
+                assert (proba.argmax(axis=1) == ref.predict(x)).mean() >= 0.995
+
+
+def test_linear_heads_train_without_importing_scikit_learn() -> None:
+    """Fitting and using tfidf+linear, and a hybrid (its stack's meta-model an L-BFGS head), never imports
+    scikit-learn, whose import costs a fresh process seconds."""
     import subprocess
     import sys
 
     code = ("import sys\nfrom latentstack import get_classifier\n"
             "texts = [f'win a prize {i}' for i in range(10)] + [f'lunch at noon {i}' for i in range(10)]\n"
-            "clf = get_classifier('linear', embedder='tfidf').fit(texts, ['spam'] * 10 + ['ham'] * 10)\n"
-            "assert clf.predict(['win a prize now']) == ['spam']\n"
+            "for hybrid in (False, True):\n"
+            "    clf = get_classifier('linear', embedder='tfidf', hybrid=hybrid).fit(texts, ['spam'] * 10 + ['ham'] * 10)\n"
+            "    assert clf.predict(['win a prize now']) == ['spam'] and (clf.meta is not None) == hybrid\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
     assert done.stdout.strip() == "[]", done.stdout
