@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -50,7 +51,7 @@ class NgramCounter:
         counts, terms, keys, encoder = learned
         counts, terms, keys = _limit(counts, terms, keys, self.params.get("min_df") or 1, self.params.get("max_features"))
         order = np.argsort(keys)
-        self.vocabulary, self._table = {t: i for i, t in enumerate(terms)}, (encoder, keys[order], order)
+        self.vocabulary, self._table = dict(zip(terms, range(len(terms)), strict=True)), (encoder, keys[order], order)
         return counts
 
     def transform(self, texts: Sequence[str]) -> Any | None:
@@ -157,17 +158,16 @@ def _char_text_keys(docs: list[str], encoder: Any, lo: int, hi: int) -> tuple[np
 def _padded_words(docs: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """All texts as one array of code points, each word as " word " and followed by 0; each text's first position.
 
-    Words are split once for the whole corpus, a lone NUL marking where each text ends
-    (texts holding NUL are never counted here). scikit-learn first collapses runs of
-    whitespace, which does not change how ``str.split`` cuts.
+    Words are split text by text (scikit-learn first collapses runs of whitespace, which
+    does not change how ``str.split`` cuts); an empty text starts where the next one does.
     """
-    words = " \x00 ".join(docs).split()
-    pieces = [f" {w} \x00" if w != "\x00" else "\x00" for w in words]  # a text's end adds only a NUL
-    text = "\x00" + "".join(pieces)
-    ends = np.cumsum(np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))) + 1  # where the next piece starts
-    marks = np.flatnonzero(np.fromiter((w == "\x00" for w in words), dtype=bool, count=len(words)))
-    starts = np.concatenate([[1], ends[marks]]).astype(np.int64)
-    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32), starts
+    per_doc = [d.split() for d in docs]
+    words = list(chain.from_iterable(per_doc))
+    text = "\x00" + "".join([f" {w} \x00" for w in words])
+    sizes = np.fromiter(map(len, words), dtype=np.int64, count=len(words)) + 3  # " word " and its 0
+    before = np.concatenate([[0], np.cumsum(sizes)])  # code points before each word, after the leading 0
+    first_word = np.concatenate([[0], np.cumsum(np.fromiter(map(len, per_doc), dtype=np.int64, count=len(docs)))[:-1]])
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32), before[first_word] + 1
 
 
 def _ranks(alphabet: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -204,36 +204,42 @@ def _decode(keys: np.ndarray, alphabet: np.ndarray, bits: int, hi: int) -> list[
 
 
 def _tokens(docs: list[str], stop: frozenset[str]) -> tuple[list[str], np.ndarray]:
-    """Every text's tokens in one list (stop words out, as scikit-learn does before n-grams), and each text's first.
-
-    One regular-expression pass over the whole corpus, a NUL between texts (a word never
-    spans one, and texts holding NUL are never counted here).
-    """
-    found = re.findall(r"\w+|\x00", "\x00".join(docs))
-    keep = [w != "\x00" and w not in stop for w in found]
-    flat = [w for w, k in zip(found, keep, strict=True) if k]
-    marks = np.flatnonzero(np.array([w == "\x00" for w in found], dtype=bool))
-    kept = np.cumsum(keep, dtype=np.int64)
-    starts = np.concatenate([[0], kept[marks]]).astype(np.int64)
-    return flat, starts
+    """Every text's tokens in one list (stop words out, as scikit-learn does before n-grams), and each text's first."""
+    find = re.compile(r"\w+").findall  # the runs the default token pattern, (?u)\b\w+\b, matches
+    per_doc = [find(d) for d in docs]
+    if stop:
+        per_doc = [[w for w in words if w not in stop] for words in per_doc]
+    counts = np.fromiter(map(len, per_doc), dtype=np.int64, count=len(per_doc))
+    return list(chain.from_iterable(per_doc)), np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
 
 
 def _word_learn(docs: list[str], lo: int, hi: int, stop: frozenset[str]) -> tuple[Any, list[str], np.ndarray, Any] | None:
     """Counts, terms, each term's key, and the encoder that keys texts the same way."""
     flat, starts = _tokens(docs, stop)
-    token_ids: dict[str, int] = {}
-    ids = np.array([token_ids.setdefault(w, len(token_ids) + 1) for w in flat], dtype=np.int64)
+    unique = dict.fromkeys(flat)  # in order of first appearance, numbered from 1
+    token_ids = dict(zip(unique, range(1, len(unique) + 1), strict=True))
+    ids = np.fromiter(map(token_ids.__getitem__, flat), dtype=np.int64, count=len(flat))
     base = len(token_ids) + 2  # as _word_table's: the last digit for a token the vocabulary lacks
     if float(base) ** hi >= 2.0**_KEY_BITS:
         return None
     keys, pos, sizes = _word_keys(ids, _rows_of(starts, np.arange(len(ids))), lo, hi, base)
     uniq, first, cols = np.unique(keys, return_index=True, return_inverse=True)
-    terms = [" ".join(flat[p:p + n]) for p, n in zip(pos[first].tolist(), sizes[first].tolist(), strict=True)]
+    terms = _joined(flat, pos[first], sizes[first])
     order = sorted(range(len(terms)), key=terms.__getitem__)
     column = np.empty(len(order), dtype=np.int64)
     column[order] = np.arange(len(order))
     counts = _matrix(_rows_of(starts, pos), column[cols], len(docs), len(uniq))
     return counts, [terms[i] for i in order], uniq[order], (token_ids, base)
+
+
+def _joined(flat: list[str], starts: np.ndarray, sizes: np.ndarray) -> list[str]:
+    """The text of each run of ``sizes`` tokens starting at ``starts``: its tokens joined by spaces."""
+    tokens = np.array(flat, dtype=object)
+    terms = tokens[starts]
+    for j in range(1, int(sizes.max(initial=1))):
+        longer = np.flatnonzero(sizes > j)
+        terms[longer] = terms[longer] + " " + tokens[starts[longer] + j]
+    return list(terms)
 
 
 def _word_table(terms: list[str], hi: int) -> tuple[Any, np.ndarray] | None:
