@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from itertools import chain
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
@@ -111,9 +111,10 @@ def _matrix(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> Any
     return out
 
 
-def _rows_of(starts: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """The text each position belongs to, from each text's first position (empty texts share the next one's)."""
-    return np.searchsorted(starts, positions, side="right") - 1
+def _rows_of(starts: np.ndarray, length: int) -> np.ndarray:
+    """The text each of ``length`` positions belongs to, from each text's first position (an empty text shares
+    the next one's, which takes the position): the number of texts starting at or before it, less one."""
+    return np.cumsum(np.bincount(starts, minlength=length + 1)[:length]) - 1
 
 
 # --- character n-grams inside padded words (analyzer="char_wb") ---------------------------------------------
@@ -129,7 +130,7 @@ def _char_learn(docs: list[str], lo: int, hi: int) -> tuple[Any, list[str], np.n
     keys, pos = _char_keys(_ranks(alphabet, codes), lo, hi, bits)
     uniq, cols = np.unique(keys, return_inverse=True)  # left-aligned keys sort as their terms do
     terms = _decode(uniq, alphabet, bits, hi)
-    return _matrix(_rows_of(starts, pos), cols, len(docs), len(uniq)), terms, uniq, (alphabet, bits)
+    return _matrix(_rows_of(starts, len(codes))[pos], cols, len(docs), len(uniq)), terms, uniq, (alphabet, bits)
 
 
 def _char_table(terms: list[str], hi: int) -> tuple[Any, np.ndarray] | None:
@@ -152,7 +153,7 @@ def _char_text_keys(docs: list[str], encoder: Any, lo: int, hi: int) -> tuple[np
     alphabet, bits = encoder
     codes, starts = _padded_words(docs)
     keys, pos = _char_keys(_ranks(alphabet, codes), lo, hi, bits)
-    return keys, _rows_of(starts, pos)
+    return keys, _rows_of(starts, len(codes))[pos]
 
 
 def _padded_words(docs: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -222,13 +223,14 @@ def _word_learn(docs: list[str], lo: int, hi: int, stop: frozenset[str]) -> tupl
     base = len(token_ids) + 2  # as _word_table's: the last digit for a token the vocabulary lacks
     if float(base) ** hi >= 2.0**_KEY_BITS:
         return None
-    keys, pos, sizes = _word_keys(ids, _rows_of(starts, np.arange(len(ids))), lo, hi, base)
+    rows = _rows_of(starts, len(ids))
+    keys, pos, sizes = _word_keys(ids, rows, lo, hi, base)
     uniq, first, cols = np.unique(keys, return_index=True, return_inverse=True)
     terms = _joined(flat, pos[first], sizes[first])
     order = sorted(range(len(terms)), key=terms.__getitem__)
     column = np.empty(len(order), dtype=np.int64)
     column[order] = np.arange(len(order))
-    counts = _matrix(_rows_of(starts, pos), column[cols], len(docs), len(uniq))
+    counts = _matrix(rows[pos], column[cols], len(docs), len(uniq))
     return counts, [terms[i] for i in order], uniq[order], (token_ids, base)
 
 
@@ -264,9 +266,10 @@ def _word_text_keys(docs: list[str], encoder: Any, lo: int, hi: int,
                     stop: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
     token_ids, base = encoder
     flat, starts = _tokens(docs, stop)
-    ids = np.array([token_ids.get(w, base - 1) for w in flat], dtype=np.int64)
-    keys, pos, _ = _word_keys(ids, _rows_of(starts, np.arange(len(ids))), lo, hi, base)
-    return keys, _rows_of(starts, pos)
+    ids = np.fromiter(map(token_ids.get, flat, repeat(base - 1)), dtype=np.int64, count=len(flat))
+    rows = _rows_of(starts, len(ids))
+    keys, pos, _ = _word_keys(ids, rows, lo, hi, base)
+    return keys, rows[pos]
 
 
 def _word_keys(ids: np.ndarray, rows: np.ndarray, lo: int, hi: int, base: int) -> tuple[np.ndarray, ...]:

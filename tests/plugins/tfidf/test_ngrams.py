@@ -30,8 +30,8 @@ def _params(analyzer: str, ngrams: tuple[int, int], extra: dict) -> dict:  # typ
 
 @pytest.fixture(scope="module")
 def corpus() -> list[str]:
-    """The first 600 SMS training texts and the awkward ones."""
-    return TRICKY + load_labeled(str(SMS))["train"].texts[:600]
+    """The awkward texts, the first 600 SMS training texts, and empty ones again at the end."""
+    return TRICKY + load_labeled(str(SMS))["train"].texts[:600] + ["", " \t ", ""]
 
 
 @pytest.mark.parametrize(("analyzer", "ngrams", "extra"), CASES)
