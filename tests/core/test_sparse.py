@@ -20,3 +20,19 @@ def test_unit_rows_are_scikit_learns_normalize() -> None:
         np.testing.assert_array_equal(ours.toarray(), normalize(x, norm="l2").toarray())
         np.testing.assert_array_equal(x.toarray(), before)
     np.testing.assert_allclose(np.linalg.norm(unit_rows(np.ones((3, 4))).toarray(), axis=1), 1.0)
+
+
+def test_dense_rows_are_scaled_as_their_sparse_form() -> None:
+    """A dense matrix (an embedding block beside TF-IDF) gives bit for bit the CSR that its sparse form gives:
+    the same nonzero entries in the same order, the same values; rows of zeros kept, the input untouched."""
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        x = (rng.standard_normal((300, 50)) * rng.uniform(0.01, 100.0, (300, 1))).astype(dtype)
+        x[3], x[5, 7] = 0.0, 0.0
+        before = x.copy()
+        ours, theirs = unit_rows(x), normalize(sp.csr_matrix(x), norm="l2")
+        assert ours.dtype == dtype and ours.nnz == theirs.nnz == 300 * 50 - 51
+        for part in ("indptr", "indices", "data"):
+            np.testing.assert_array_equal(getattr(ours, part), getattr(theirs, part))
+        np.testing.assert_array_equal(x, before)
+    assert unit_rows(np.zeros((2, 0), dtype=np.float32)).shape == (2, 0)
