@@ -82,9 +82,11 @@ def _cross_validate(x: Any, y: np.ndarray, splits: list[Any], grid: list[float],
 
 
 def _in_threads(tasks: list[tuple[Any, tuple[Any, ...]]]) -> list[Any]:
-    """Each task's result, in order, run in as many threads as there are usable cores (BLAS kept to one thread
-    each: oversubscribed, lbfgs fits took up to 10x longer)."""
-    from joblib import Parallel, delayed
+    """Each task's result, in order, run in as many threads as there are usable cores, BLAS kept to one thread
+    each (oversubscribed, lbfgs fits slowed down many times over). A plain thread pool: joblib's costs far more
+    to start and stop, and one fit starts several (docs/defaults.md has the figures)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from threadpoolctl import threadpool_limits
 
     from latentstack.cpu import usable_cores
@@ -92,8 +94,8 @@ def _in_threads(tasks: list[tuple[Any, tuple[Any, ...]]]) -> list[Any]:
     n_jobs = min(usable_cores(), len(tasks))
     if n_jobs < 2:
         return [f(*args) for f, args in tasks]
-    with threadpool_limits(limits=1):
-        return list(Parallel(n_jobs=n_jobs, prefer="threads")(delayed(f)(*args) for f, args in tasks))
+    with threadpool_limits(limits=1), ThreadPoolExecutor(n_jobs) as pool:
+        return list(pool.map(lambda task: task[0](*task[1]), tasks))
 
 
 def fold_count(y: np.ndarray) -> int:
