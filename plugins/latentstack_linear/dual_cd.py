@@ -32,18 +32,42 @@ def _next(state: int) -> int:
 
 
 @njit(nogil=True, cache=True)
-def _add_row(w: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, r: int, scale: float) -> None:
-    for k in range(indptr[r], indptr[r + 1]):
+def _add_row(w: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, r: int, scale: float,
+             dense: int) -> None:
+    begin = indptr[r]
+    for j in range(dense):  # the leading columns every row holds: read in order, no lookup
+        w[j] += scale * data[begin + j]
+    for k in range(begin + dense, indptr[r + 1]):
         w[indices[k]] += scale * data[k]
     w[w.shape[0] - 1] += scale  # the bias feature, 1 in every row
 
 
 @njit(nogil=True, cache=True, fastmath=True)
-def _dot_row(w: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, r: int) -> float:
+def _dot_row(w: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, r: int, dense: int) -> float:
+    begin = indptr[r]
     acc = w[w.shape[0] - 1]
-    for k in range(indptr[r], indptr[r + 1]):
+    for j in range(dense):
+        acc += w[j] * data[begin + j]
+    for k in range(begin + dense, indptr[r + 1]):
         acc += w[indices[k]] * data[k]
     return acc
+
+
+@njit(nogil=True, cache=True)
+def dense_prefix(indptr: np.ndarray, indices: np.ndarray) -> int:
+    """How many leading columns every row holds, in order (a dense block put first, as a hybrid's embeddings
+    beside TF-IDF): the solver reads those without looking their columns up. 0 for plain sparse rows."""
+    width = -1
+    for r in range(indptr.shape[0] - 1):
+        begin, end = indptr[r], indptr[r + 1]
+        limit = end - begin if width < 0 else min(width, end - begin)
+        j = 0
+        while j < limit and indices[begin + j] == j:
+            j += 1
+        width = j
+        if width == 0:
+            break
+    return max(width, 0)
 
 
 @njit(nogil=True, cache=True)
@@ -109,39 +133,41 @@ def start(pair: np.ndarray, c: float) -> None:
 
 @njit(nogil=True, cache=True)
 def _pass(order: np.ndarray, rows: np.ndarray, ysign: np.ndarray, bound: np.ndarray, xtx: np.ndarray, alpha: np.ndarray,
-          w: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, inner_eps: float) -> tuple[float, int]:
+          w: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, dense: int,
+          inner_eps: float) -> tuple[float, int]:
     """One pass over the rows in ``order``, each row's pair of dual variables updated: the largest gradient seen,
     and the Newton steps taken."""
     gmax, newton_steps = 0.0, 0
     for t in range(order.shape[0]):
         s = order[t]
-        score = _dot_row(w, indptr, indices, data, rows[s])
+        score = _dot_row(w, indptr, indices, data, rows[s], dense)
         step, steps, gradient = coordinate(ysign[s], score, xtx[s], bound[s], alpha[s], inner_eps)
         gmax = max(gmax, gradient)
         newton_steps += steps
         if steps > 0:
-            _add_row(w, indptr, indices, data, rows[s], step)
+            _add_row(w, indptr, indices, data, rows[s], step, dense)
     return gmax, newton_steps
 
 
 @njit(nogil=True, cache=True)
-def dual_fit(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, rows: np.ndarray, ysign: np.ndarray,
+def dual_fit(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, dense: int, rows: np.ndarray, ysign: np.ndarray,
              bound: np.ndarray, n_features: int, tol: float, seed: int) -> tuple[np.ndarray, int]:
-    """Weights (bias last) of the fit on the CSR rows ``rows``, labels ``ysign`` (+1 or -1), each row's C in
-    ``bound`` (C times its class's weight); and the passes made."""
+    """Weights (bias last) of the fit on the CSR rows ``rows`` (their first ``dense`` columns 0, 1, ... in
+    every row), labels ``ysign`` (+1 or -1), each row's C in ``bound`` (C times its class's weight); and the
+    passes made."""
     n = rows.shape[0]
     w = np.zeros(n_features + 1)
     xtx, alpha = squared_lengths(indptr, data, rows), np.empty((n, 2))
     for s in range(n):
         start(alpha[s], bound[s])
-        _add_row(w, indptr, indices, data, rows[s], ysign[s] * alpha[s, 0])
+        _add_row(w, indptr, indices, data, rows[s], ysign[s] * alpha[s, 0], dense)
     order = np.arange(n)
     state = seed % 2147483646 + 1
     inner_eps, inner_min = 1e-2, min(1e-8, tol)
     passes = 0
     while passes < MAX_PASSES:
         state = _shuffle(order, state)
-        gmax, newton_steps = _pass(order, rows, ysign, bound, xtx, alpha, w, indptr, indices, data, inner_eps)
+        gmax, newton_steps = _pass(order, rows, ysign, bound, xtx, alpha, w, indptr, indices, data, dense, inner_eps)
         passes += 1
         if gmax < tol:
             break
@@ -159,22 +185,23 @@ def side_bounds(c: float, n: int, positives: np.ndarray, balanced: bool) -> np.n
     return float(c) * np.stack([n / (2.0 * np.maximum(pos, 1)), n / (2.0 * np.maximum(n - pos, 1))], axis=1)
 
 
-def prepare(x: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """A feature matrix as the solver reads it: CSR arrays, values in float64 (converted once, not per fit)."""
+def prepare(x: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """A feature matrix as the solver reads it: CSR arrays, values in float64 (converted once, not per fit), its
+    width, and how many leading columns every row holds (``dense_prefix``)."""
     import scipy.sparse as sp
 
     x = sp.csr_matrix(x)
-    return x.indptr, x.indices, x.data.astype(np.float64), x.shape[1]
+    return x.indptr, x.indices, x.data.astype(np.float64), x.shape[1], int(dense_prefix(x.indptr, x.indices))
 
 
-def fit_binary(prepared: tuple[np.ndarray, np.ndarray, np.ndarray, int], rows: np.ndarray, positive: np.ndarray,
+def fit_binary(prepared: tuple[np.ndarray, np.ndarray, np.ndarray, int, int], rows: np.ndarray, positive: np.ndarray,
                c: float, balanced: bool, tol: float, seed: int) -> tuple[np.ndarray, float]:
     """A binary logistic fit on ``prepared``'s ``rows``, ``positive`` marking the positive class: weights and
     intercept. ``balanced`` weighs each class by n / (2 x its count), as scikit-learn's "balanced"."""
-    indptr, indices, data, n_features = prepared
+    indptr, indices, data, n_features, dense = prepared
     c_pos, c_neg = side_bounds(c, len(rows), np.array([positive.sum()]), balanced)[0]
     bound = np.where(positive, c_pos, c_neg)
     ysign = np.where(positive, 1.0, -1.0)
-    w, _ = dual_fit(indptr, indices, data, rows.astype(np.int64), ysign, bound, n_features, tol, seed)
+    w, _ = dual_fit(indptr, indices, data, dense, rows.astype(np.int64), ysign, bound, n_features, tol, seed)
     return w[:-1], float(w[-1])
 

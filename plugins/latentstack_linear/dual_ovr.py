@@ -96,11 +96,11 @@ def ovr_fit(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, rows: np.
     return w, passes
 
 
-def fit_ovr(prepared: tuple[np.ndarray, np.ndarray, np.ndarray, int], rows: np.ndarray, labels: np.ndarray,
+def fit_ovr(prepared: tuple[np.ndarray, np.ndarray, np.ndarray, int, int], rows: np.ndarray, labels: np.ndarray,
             n_classes: int, c: float, balanced: bool, tol: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Every class against the rest on ``prepared``'s ``rows`` (``labels`` their classes): weights (classes x
     features) and intercepts. ``balanced`` weighs each side of each problem by n / (2 x its count)."""
-    indptr, indices, data, n_features = prepared
+    indptr, indices, data, n_features, _ = prepared  # this kernel looks every column up, a dense prefix too
     bounds = side_bounds(c, len(rows), np.bincount(labels, minlength=n_classes), balanced)
     w, _ = ovr_fit(indptr, indices, data, rows.astype(np.int64), labels.astype(np.int64), bounds, n_features, tol, seed)
     return np.ascontiguousarray(w[:-1].T), w[-1].copy()

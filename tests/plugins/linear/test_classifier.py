@@ -258,6 +258,33 @@ def test_the_dual_solver_fits_what_liblinear_fits() -> None:
             assert (pred == ref.predict(x)).all()
 
 
+def test_a_dense_block_put_first_is_read_in_order_to_the_same_weights() -> None:
+    """The solver finds the leading columns every row holds (a hybrid's embeddings beside TF-IDF) and reads them
+    without looking them up: the same weights as reading every column by its index."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from latentstack.sparse import unit_rows
+    from latentstack_linear.dual_cd import dense_prefix, fit_binary, prepare
+
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 2, 200)
+    dense = rng.standard_normal((200, 24)) + y[:, None] * 0.3
+    tfidf = sp.random(200, 300, density=0.05, random_state=5, format="csr")
+    joined = sp.hstack([unit_rows(dense), unit_rows(tfidf)], format="csr")
+    prepared = prepare(joined)
+    assert prepared[4] == 24 and prepare(tfidf)[4] == 0
+    holed = dense.copy()
+    holed[7, 10] = 0.0  # a row without column 10: only columns 0-9 are held by every row
+    assert prepare(sp.hstack([unit_rows(holed), unit_rows(tfidf)], format="csr"))[4] == 10
+    assert dense_prefix(np.zeros(1, dtype=np.int32), np.zeros(0, dtype=np.int32)) == 0  # no rows
+    for balanced in (False, True):
+        w, b = fit_binary(prepared, np.arange(200), y == 1, 3.0, balanced, 0.1, seed=0)
+        w_looked_up, b_looked_up = fit_binary((*prepared[:4], 0), np.arange(200), y == 1, 3.0, balanced, 0.1, seed=0)
+        np.testing.assert_allclose(w, w_looked_up, rtol=1e-9, atol=1e-12)
+        assert abs(b - b_looked_up) < 1e-9
+
+
 def test_the_stack_reads_plain_log_probabilities() -> None:
     """The meta-model is fitted on log-probabilities scaled into [-1, 0] but reads them unscaled: its probabilities
     on plain log-probabilities are those of scikit-learn's fit on the scaled ones at the C it chose."""
