@@ -111,6 +111,45 @@ def _matrix(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> Any
     return out
 
 
+def _count_pairs(keys: np.ndarray, rows: np.ndarray, n_rows: int, key_bits: int) -> tuple[Any, np.ndarray]:
+    """Counts (CSR, float32; a column per distinct key, in ascending order) of each (row, key) occurrence, and
+    the distinct keys.
+
+    Where a key and a row number fit in 63 bits together, both are packed into one integer
+    and sorted once (numpy sorts plain integers several times faster than it arg-sorts
+    them): equal pairs are then adjacent, counted, and already grouped by key, which is a
+    column-major matrix turned row-major in one linear pass. Otherwise the keys are
+    numbered by ``np.unique`` and the pairs counted by ``_matrix``.
+    """
+    import scipy.sparse as sp
+
+    row_bits = max(int(n_rows - 1).bit_length(), 1)
+    if key_bits + row_bits > _KEY_BITS:
+        uniq, cols = np.unique(keys, return_inverse=True)
+        return _matrix(rows, cols.ravel(), n_rows, len(uniq)), uniq
+    packed = np.sort((keys << row_bits) | rows)
+    pairs, counts = _runs(packed)
+    pair_keys = pairs >> row_bits
+    columns, _ = _runs(np.arange(len(pairs)), pair_keys)
+    indptr = np.append(columns, len(pairs))
+    by_key = sp.csc_matrix((counts.astype(np.float32), (pairs & ((1 << row_bits) - 1)).astype(np.int32), indptr),
+                           shape=(n_rows, len(columns)))
+    out = by_key.tocsr()  # a transposition: each row's columns come out ascending, each pair once
+    out.has_canonical_format = True
+    return out, pair_keys[columns]
+
+
+def _runs(values: np.ndarray, by: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The first of each run of equal ``by`` (``values`` themselves by default) in sorted order, and each run's
+    length."""
+    by = values if by is None else by
+    first = np.empty(len(by), dtype=bool)
+    first[:1] = True
+    np.not_equal(by[1:], by[:-1], out=first[1:])
+    at = np.flatnonzero(first)
+    return values[at], np.diff(np.append(at, len(by)))
+
+
 def _rows_of(starts: np.ndarray, length: int) -> np.ndarray:
     """The text each of ``length`` positions belongs to, from each text's first position (an empty text shares
     the next one's, which takes the position): the number of texts starting at or before it, less one."""
@@ -128,9 +167,8 @@ def _char_learn(docs: list[str], lo: int, hi: int) -> tuple[Any, list[str], np.n
     if bits * hi > _KEY_BITS:
         return None
     keys, pos = _char_keys(_ranks(alphabet, codes), lo, hi, bits)
-    uniq, cols = np.unique(keys, return_inverse=True)  # left-aligned keys sort as their terms do
-    terms = _decode(uniq, alphabet, bits, hi)
-    return _matrix(_rows_of(starts, len(codes))[pos], cols, len(docs), len(uniq)), terms, uniq, (alphabet, bits)
+    counts, uniq = _count_pairs(keys, _rows_of(starts, len(codes))[pos], len(docs), bits * hi)
+    return counts, _decode(uniq, alphabet, bits, hi), uniq, (alphabet, bits)  # left-aligned keys sort as terms do
 
 
 def _char_table(terms: list[str], hi: int) -> tuple[Any, np.ndarray] | None:

@@ -70,3 +70,20 @@ def test_no_terms_is_a_clear_error() -> None:
     """Texts with no word at all cannot give a vocabulary: an InputError says what to give."""
     with pytest.raises(InputError, match="no word n-grams"):
         TfidfEmbedder().fit_transform(["!!!", "?? ..."])
+
+
+def test_pairs_are_counted_alike_packed_or_not() -> None:
+    """(row, key) occurrences counted by sorting them packed into one integer, or (keys too wide to pack with a
+    row number) through np.unique: the same matrix, each row's columns ascending, and the same distinct keys."""
+    from latentstack_tfidf.ngrams import _count_pairs
+
+    rng = np.random.default_rng(0)
+    keys = rng.choice(rng.integers(0, 2**30, 500), 20000)
+    rows = np.sort(rng.integers(0, 300, 20000))
+    packed, packed_keys = _count_pairs(keys, rows, 300, 30)
+    unpacked, unpacked_keys = _count_pairs(keys, rows, 300, 60)  # 60 + 9 row bits > 63: not packed
+    np.testing.assert_array_equal(packed_keys, unpacked_keys)
+    assert packed.dtype == np.float32 and (packed != unpacked).nnz == 0 and packed.sum() == 20000
+    assert all((np.diff(packed.indices[a:b]) > 0).all() for a, b in zip(packed.indptr[:-1], packed.indptr[1:], strict=True))
+    empty, none = _count_pairs(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 3, 30)
+    assert empty.shape == (3, 0) and len(none) == 0
