@@ -6,12 +6,14 @@ intercepts unpenalised; one weight vector for two classes, one per class (multin
 beyond. The optimiser and its settings are scikit-learn's too (scipy's L-BFGS-B, gradient
 tolerance 1e-4, ``ftol`` 64 machine epsilons, 50 line-search steps). What is left out is
 scikit-learn's work around each fit (input checks, label encoding, its loss objects),
-which on a few thousand rows of a 384-wide embedding cost more than the arithmetic, and
-held the GIL while the folds' fits ran in threads. The products are in the features'
+which on a few thousand rows of a 384-wide embedding cost about as much as the
+arithmetic. The products are in the features'
 precision (float32 embeddings stay float32, as scikit-learn keeps them), the loss and
-the optimiser's state in float64. BLAS runs in one thread: the products are matrix-vector
-sized, where waking BLAS's threads for every product cost more than they saved, even on
-tens of thousands of rows (docs/defaults.md).
+the optimiser's state in float64. BLAS runs in one thread below ``ONE_THREAD_BELOW``
+feature values: the products are matrix-vector sized, where waking BLAS's threads for
+every product cost more than they saved on a few thousand rows (two classes or 48); on
+50,000 rows of 768 the two were about even, each ahead in some runs, so inputs that large
+keep BLAS's threads (``benchmarks/thread_costs.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+ONE_THREAD_BELOW = 2**24  # rows x features; the measured shapes fall either side of it
 TOL = 1e-4  # scikit-learn's LogisticRegression default
 MAX_ITER = 5000
 
@@ -67,6 +70,8 @@ def lbfgs_path(x: Any, y: np.ndarray, grid: list[float], weight: str | None) -> 
     "multinomial" per C. Classes are those present in ``y`` (two: one weight vector, for the second class)."""
     from threadpoolctl import threadpool_limits
 
+    if np.prod(np.shape(x)) >= ONE_THREAD_BELOW:
+        return _path(x, y, grid, weight)
     with threadpool_limits(limits=1):
         return _path(x, y, grid, weight)
 

@@ -84,7 +84,7 @@ def _cross_validate(x: Any, y: np.ndarray, splits: list[Any], grid: list[float],
 def _in_threads(tasks: list[tuple[Any, tuple[Any, ...]]]) -> list[Any]:
     """Each task's result, in order, run in as many threads as there are usable cores, BLAS kept to one thread
     each (oversubscribed, lbfgs fits slowed down many times over). A plain thread pool: joblib's costs far more
-    to start and stop, and one fit starts several (docs/defaults.md has the figures)."""
+    to start and stop, and one fit starts several (``benchmarks/thread_costs.py`` measures both)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from threadpoolctl import threadpool_limits
