@@ -1,4 +1,4 @@
-"""Rows of a sparse matrix scaled to unit length, without scikit-learn (importing it costs seconds)."""
+"""Rows of a matrix scaled to unit length as CSR, without scikit-learn (importing it costs seconds)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import numpy as np
 
 def unit_rows(x: Any, copy: bool = True) -> Any:
     """CSR rows scaled to unit L2 length (rows of zeros left as they are), as scikit-learn's
-    ``normalize(x, norm="l2")`` does: squares in the values' dtype, summed in float64."""
+    ``normalize(x, norm="l2")`` does: squares in the values' dtype, summed in float64. A dense
+    array gives the CSR of its nonzero entries, scaled alike (always a new matrix, whatever ``copy``)."""
     import scipy.sparse as sp
 
     if not sp.issparse(x):

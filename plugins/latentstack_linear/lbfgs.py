@@ -7,13 +7,14 @@ beyond. The optimiser and its settings are scikit-learn's too (scipy's L-BFGS-B,
 tolerance 1e-4, ``ftol`` 64 machine epsilons, 50 line-search steps). What is left out is
 scikit-learn's work around each fit (input checks, label encoding, its loss objects),
 which on a few thousand rows of a 384-wide embedding cost about as much as the
-arithmetic. The products are in the features'
-precision (float32 embeddings stay float32, as scikit-learn keeps them), the loss and
-the optimiser's state in float64. BLAS runs in one thread below ``ONE_THREAD_BELOW``
-feature values: the products are matrix-vector sized, where waking BLAS's threads for
-every product cost more than they saved on a few thousand rows (two classes or 48); on
-50,000 rows of 768 the two were about even, each ahead in some runs, so inputs that large
-keep BLAS's threads (``benchmarks/thread_costs.py``).
+arithmetic. The products are in the features' precision (float32 embeddings stay
+float32, as scikit-learn keeps them), the loss and the optimiser's state in float64.
+
+BLAS runs in one thread below ``ONE_THREAD_BELOW`` feature values: the products are
+matrix-vector sized, where waking BLAS's threads for every product cost more than they
+saved on a few thousand rows (two classes or 48); on 50,000 rows of 768 the two were
+about even, each ahead in some runs, so inputs that large keep BLAS's threads
+(``benchmarks/thread_costs.py``).
 """
 
 from __future__ import annotations
