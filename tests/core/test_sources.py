@@ -82,6 +82,32 @@ def test_gguf_converts_once_to_cached_folder(tmp_path, monkeypatch: pytest.Monke
     assert resolve_model("smollm2").path == found.path  # second call reuses the cache
 
 
+def test_gguf_is_read_once_while_converting(tmp_path) -> None:  # noqa: ANN001
+    """Within gguf_read_once a path opens one shared reader and the name table is built once; both
+    names are gguf's own again afterwards."""
+    import gguf
+    import numpy as np
+
+    from latentstack.sources.gguf_once import gguf_read_once
+
+    path = tmp_path / "tiny.gguf"
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_block_count(2)
+    writer.add_tensor("token_embd.weight", np.ones((4, 3), dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    reader, name_map = gguf.GGUFReader, gguf.get_tensor_name_map
+    with gguf_read_once():
+        first = gguf.GGUFReader(path)
+        assert gguf.GGUFReader(str(path)) is first and first.tensors[0].name == "token_embd.weight"
+        arch = gguf.MODEL_ARCH.LLAMA
+        assert gguf.get_tensor_name_map(arch, 2) is gguf.get_tensor_name_map(arch, 2)
+    assert (gguf.GGUFReader, gguf.get_tensor_name_map) == (reader, name_map)
+    assert gguf.GGUFReader(path) is not first
+
+
 class TestFolderSourceContract(ModelSourceContract):
     """The folder source meets the ModelSource contract."""
 

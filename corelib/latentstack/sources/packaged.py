@@ -84,10 +84,11 @@ def convert_gguf(gguf: Path, out: Path) -> None:
 
     from latentstack.hf import quiet_transformers
     from latentstack.progress import log
+    from latentstack.sources.gguf_once import gguf_read_once
 
     quiet_transformers()
     log(f"converting {gguf.name} to a safetensors folder at {out} (once)")
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out) as tmp, gguf_read_once():
         kwargs = {"gguf_file": gguf.name}
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, **kwargs)
         model = AutoModelForCausalLM.from_pretrained(gguf.parent, **kwargs)
