@@ -14,12 +14,13 @@ the precision, the builder's version, the scaling or the kept grid, and the pari
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import random
 import shutil
-import subprocess
-import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -153,16 +154,33 @@ def _grid_plan(model: Any, base: Path) -> tuple[dict[str, Any], Any] | None:
 
 
 def _run_builder(source: Path, out: Path, precision: str, scratch: Path, options: Sequence[str]) -> None:
-    """ONNX Runtime GenAI's model builder, in its own process (it loads the model again, then exits)."""
-    cmd = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(source), "-o", str(out),
-           "-p", precision, "-e", "cpu", "-c", str(scratch / "builder-cache")]
-    if options:
-        cmd += ["--extra_options", *options]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        msg = f"onnxruntime-genai's model builder failed on {source}: {tail[0][:300]}"
-        raise LatentstackError(msg)
+    """ONNX Runtime GenAI's model builder, called in this process (its imports are most of a small build's
+    time, and torch is loaded here already); what it prints or logs is kept out of the command's output."""
+    cache = str(scratch / "builder-cache")
+    try:
+        with _kept_quiet():  # importing the builder imports the quantiser, which sets up logging
+            from onnxruntime_genai.models.builder import create_model, parse_extra_options
+
+            extra = parse_extra_options(None, str(source), str(out), precision, "cpu", cache, list(options))
+            create_model(None, str(source), str(out), precision, "cpu", cache, **extra)
+    except Exception as exc:  # the builder raises whatever its step raised; its message is what helps
+        said = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        msg = f"onnxruntime-genai's model builder failed on {source}: {said}"
+        raise LatentstackError(msg) from exc
+
+
+@contextlib.contextmanager
+def _kept_quiet() -> Iterator[None]:
+    """Swallow prints, and undo the root logger's INFO handler that onnxruntime's int4 quantiser installs
+    (``logging.basicConfig`` at its import) so that nothing it logs reaches the user later either."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
 
 def _check_template(folder: Path, tokenizer: Any, prompts: Sequence[str]) -> None:

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from latentstack import get_generator
-from latentstack.errors import ConfigError, CorruptFileError, InputError, ModelMismatchError
+from latentstack.errors import ConfigError, CorruptFileError, InputError, LatentstackError, ModelMismatchError
 from latentstack.interfaces import GenerationConfig
 from latentstack.storage import read_manifest
 from latentstack.testing import GeneratorContract
-from latentstack_onnx.decoder_export import DecoderExportConfig, export_decoder, is_decoder
+from latentstack_onnx.decoder_export import DecoderExportConfig, _kept_quiet, _run_builder, export_decoder, is_decoder
 from latentstack_onnx.generator import GenaiGenerator
 
 PROMPTS = ["What is the capital of France?", "Name a colour."]
@@ -91,6 +91,27 @@ def test_a_changed_file_is_refused_before_onnxruntime_reads_it(tiny_export: Path
     data.write_bytes(bytes(raw))
     with pytest.raises(CorruptFileError, match="checksum"):
         get_generator("onnx", model=str(copy)).generate("hi")
+
+
+def test_a_builder_failure_is_one_line(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(LatentstackError, match=r"model builder failed on .*tiny-llama.*: invalid literal for int"):
+        _run_builder(tiny_llama_dir, tmp_path / "out", "int4", tmp_path / "scratch", ["block_size=oops"])
+
+
+def test_what_the_builder_prints_or_logs_does_not_reach_the_user(capfd: pytest.CaptureFixture[str]) -> None:
+    """The builder runs in-process: its prints are swallowed, and the root logger's INFO handler that
+    onnxruntime's quantiser installs at import is removed again."""
+    import logging
+
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level)
+    with _kept_quiet():
+        logging.basicConfig(level=logging.INFO, force=True)
+        print("Extra options: {}")
+        logging.getLogger("onnxruntime.quantization").info("start to quantize")
+    logging.getLogger("later").info("a library's info line")
+    assert (list(root.handlers), root.level) == before
+    assert capfd.readouterr() == ("", "")
 
 
 def test_encoder_folders_are_not_decoders(tiny_bert_dir: Path, tiny_llama_dir: Path) -> None:
