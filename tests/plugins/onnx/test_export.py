@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -143,8 +144,9 @@ def test_linear_classifier_runs_on_onnx_features_of_the_same_model(exported: Pat
 
 
 @pytest.mark.slow
-def test_minilm_int8_export_keeps_parity(tmp_path: Path) -> None:
-    manifest = export_onnx(ExportConfig(model="minilm", int8=True), tmp_path / "minilm")
+def test_minilm_int8_export_keeps_parity(minilm_int8: tuple[Path, dict[str, Any]]) -> None:
+    folder, manifest = minilm_int8
+    assert read_manifest(folder, kind="export").data == manifest
     assert manifest["variants"]["fp32"]["cosine_min"] >= 0.9999
     assert manifest["variants"]["int8"]["cosine_mean"] >= 0.99
     # the word embeddings (47 MB of MiniLM) stay fp32

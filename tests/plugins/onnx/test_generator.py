@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -140,7 +141,8 @@ def test_picking_rules_match_the_torch_generators() -> None:
 
 
 @pytest.mark.slow
-def test_smollm2_int4_export_keeps_its_bound_and_a_cold_ask_needs_no_torch(tmp_path: Path) -> None:
+def test_smollm2_int4_export_keeps_its_bound_and_a_cold_ask_needs_no_torch(
+        minilm_int8: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
     """The real model at int4 passes its loss bound; an ask on an onnx-embedder index with the onnx
     generator answers without importing torch or transformers."""
     from ...conftest import run_cli
@@ -151,8 +153,7 @@ def test_smollm2_int4_export_keeps_its_bound_and_a_cold_ask_needs_no_torch(tmp_p
     assert data["grid"]["nodes"] == 120  # the packaged model is a Q4_1 GGUF's: its own grid is kept
     assert (out / "model.onnx.data").stat().st_size < 300e6  # int4 body, int8 head, float embedding: not fp32's 540 MB
 
-    encoder = tmp_path / "minilm-onnx"
-    run_cli("-q", "export", "onnx", "--model", "minilm", "--out", str(encoder), check=True)
+    encoder = minilm_int8[0]
     docs = tmp_path / "docs.jsonl"
     docs.write_text("".join(json.dumps(d) + "\n" for d in [
         {"id": "bread", "text": "Bread dough rises because yeast ferments sugars and releases carbon dioxide."},
