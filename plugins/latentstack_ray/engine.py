@@ -6,7 +6,7 @@ model), sets torch's threads to its CPUs, and embeds batch after batch; Ray retr
 task whose actor died. Rows carry their position, so the vectors come back in the order
 of the texts whatever order the batches finish in, and a missing or repeated position
 is an error rather than a silent gap. Without ``address`` a local Ray instance is
-started with ``workers * cpus_per_worker`` CPUs. One progress bar follows the job
+started with ``workers * cpus_per_worker`` CPUs, listening on loopback only (loopback.py). One progress bar follows the job
 through its stages (documents chunked, passages embedded, index parts filled), and
 ``summary`` gives the seconds of each.
 """
@@ -76,8 +76,12 @@ class RayEngine(Engine):
     def _connect(self) -> Any:
         import ray
 
+        from latentstack_ray.loopback import is_local, loopback_only
+
         if not ray.is_initialized():
             c = self.config
+            if is_local(c.address):
+                loopback_only()
             kwargs: dict[str, Any] = {"address": c.address} if c.address else {
                 "num_cpus": max(1, int(round(c.workers * c.cpus_per_worker)))}
             ray.init(**kwargs, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
