@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from latentstack.search import Collection, Document
 from latentstack_ray.engine import RayEngine
 
 from ...conftest import ROOT, run_cli_session
+from .conftest import sms
 
 pytestmark = pytest.mark.slow
 
@@ -29,12 +29,6 @@ def engine() -> Iterator[RayEngine]:
         pytest.skip(f"a local Ray instance cannot start here: {exc}")
     yield ready
     ray.shutdown()
-
-
-def sms(n: int, skip: int = 0) -> list[str]:
-    with open(ROOT / "benchmarks" / "data" / "sms-spam.tsv", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
-    return [r["text"] for r in rows[skip: skip + n]]
 
 
 def build_both(engine: RayEngine, root: Path, options: dict[str, object], index: str = "Flat",
@@ -95,25 +89,22 @@ def test_default_runtime_keeps_recall_at_10(engine: RayEngine, tmp_path: Path) -
     assert float(np.mean(found)) >= 0.99, found
 
 
-def test_vectors_come_back_in_order(engine: RayEngine) -> None:
-    from latentstack import get_embedder
-
-    texts = sms(150, skip=2000)
-    got = engine.embed(texts, "bert", {"dtype": "float32"})
-    ref = get_embedder("bert", dtype="float32", show_progress=False).embed_many(texts)
-    assert got.shape == ref.shape and float(np.abs(got - ref).max()) < 1e-4
-
-
 def test_a_corpus_trained_embedder_is_refused(engine: RayEngine, tmp_path: Path) -> None:
     col = Collection.create(tmp_path / "t", embedder="tfidf")
     with pytest.raises(ConfigError, match="index it without an engine"):
         col.add_documents([Document("a", "some text here"), Document("b", "other words")], engine=engine)
 
 
-def test_cli_builds_with_ray_and_search_reads_the_folder(tmp_path: Path) -> None:
+def test_cli_builds_with_ray_and_search_reads_the_folder(engine: RayEngine, tmp_path: Path) -> None:
+    """The CLI joins the running instance (``--address``; the engine's own local start is the fixture's)."""
+    import ray
+
+    address = ray.get_runtime_context().gcs_address
+    assert address.startswith("127.0.0.1:")  # the local instance listens on loopback only
     docs = ROOT / "benchmarks" / "demo-docs" / "docs.jsonl"
     done, hits, bad, local = run_cli_session([
-        ["index", "build", str(tmp_path / "idx"), "--from", str(docs), "--engine", "ray", "--workers", "2"],
+        ["index", "build", str(tmp_path / "idx"), "--from", str(docs), "--engine", "ray", "--workers", "2",
+         "--address", address],
         ["search", str(tmp_path / "idx"), "why does bread rise", "-k", "1"],
         ["index", "build", str(tmp_path / "x"), "--from", str(docs), "--engine", "nope"],
         ["index", "build", str(tmp_path / "y"), "--from", str(docs), "--workers", "2"],
@@ -125,7 +116,9 @@ def test_cli_builds_with_ray_and_search_reads_the_folder(tmp_path: Path) -> None
 
 
 def test_finished_shards_are_reused_on_resume(engine: RayEngine) -> None:
-    """Shards are written as they finish; a rerun with resume embeds only the ones missing."""
+    """Shards are written as they finish; a rerun with resume embeds only the ones missing. The vectors come
+    back in the texts' order, across shards, as a local run gives them."""
+    from latentstack import get_embedder
     from latentstack_ray.shards import Shards
 
     texts = sms(100, skip=3000)
@@ -133,6 +126,8 @@ def test_finished_shards_are_reused_on_resume(engine: RayEngine) -> None:
     small = RayEngine.from_options(workers=2, shard_size=25)
     first = small.embed(texts, "bert", options)
     assert small.summary()["shards"] == 4 and small.summary()["embedded"] == 100
+    ref = get_embedder("bert", show_progress=False, **options).embed_many(texts)
+    assert first.shape == ref.shape and float(np.abs(first - ref).max()) < 1e-4
     shards = Shards.for_job(texts, "bert", options, 25)
     shards.path(shards.names[2]).unlink()  # as if the job had been killed before this shard finished
     again = RayEngine.from_options(workers=2, shard_size=25, resume=True)
@@ -141,7 +136,8 @@ def test_finished_shards_are_reused_on_resume(engine: RayEngine) -> None:
     assert float(np.abs(first - second).max()) < 1e-4
 
 
-def test_an_actor_killed_mid_job_loses_and_repeats_nothing(engine: RayEngine) -> None:
+def test_an_actor_killed_mid_job_loses_and_repeats_nothing(engine: RayEngine,
+                                                          fault_reference: tuple[list[str], np.ndarray]) -> None:
     """SIGKILL one embedding actor while the job runs: Ray restarts it and retries its task; every passage
     comes back exactly once (the engine checks each position) with the vectors a local run gives."""
     import os
@@ -149,9 +145,7 @@ def test_an_actor_killed_mid_job_loses_and_repeats_nothing(engine: RayEngine) ->
     import threading
     import time
 
-    from latentstack import get_embedder
-
-    texts = sms(1200, skip=3200)
+    texts, ref = fault_reference
     options = {"dtype": "float32"}
     result: dict[str, object] = {}
     job = RayEngine.from_options(workers=2, batch_size=16, shard_size=200)
@@ -171,7 +165,6 @@ def test_an_actor_killed_mid_job_loses_and_repeats_nothing(engine: RayEngine) ->
         time.sleep(0.2)
     runner.join(600)
     assert killed is not None, "no embedding actor was seen alive to kill"
-    ref = get_embedder("bert", show_progress=False, **options).embed_many(texts)
     vectors = result["vectors"]
     assert isinstance(vectors, np.ndarray) and vectors.shape == ref.shape
     assert float(np.abs(vectors - ref).max()) < 1e-4
