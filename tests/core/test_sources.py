@@ -108,6 +108,30 @@ def test_gguf_is_read_once_while_converting(tmp_path) -> None:  # noqa: ANN001
     assert gguf.GGUFReader(path) is not first
 
 
+def test_two_threads_converting_leave_ggufs_own_names() -> None:
+    """Overlapping conversions take turns: neither restores the other's replacement."""
+    import threading
+    import time
+
+    import gguf
+
+    from latentstack.sources.gguf_once import gguf_read_once
+
+    reader = gguf.GGUFReader
+
+    def convert() -> None:
+        with gguf_read_once():
+            time.sleep(0.2)
+
+    threads = [threading.Thread(target=convert) for _ in range(2)]
+    threads[0].start()
+    time.sleep(0.05)
+    threads[1].start()
+    for t in threads:
+        t.join()
+    assert gguf.GGUFReader is reader
+
+
 class TestFolderSourceContract(ModelSourceContract):
     """The folder source meets the ModelSource contract."""
 

@@ -11,28 +11,33 @@ imports them otherwise, the conversion is merely as slow as before.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+_ONE_AT_A_TIME = threading.Lock()  # two threads converting would each restore the other's replacement
+
 
 @contextmanager
 def gguf_read_once() -> Iterator[None]:
-    """While active, ``gguf.GGUFReader(path)`` returns one reader per path and the tensor-name map is cached."""
+    """While active, ``gguf.GGUFReader(path)`` returns one reader per path and the tensor-name map is cached;
+    one thread at a time."""
     import gguf
 
-    reader, name_map = gguf.GGUFReader, gguf.get_tensor_name_map
-    readers: dict[tuple[str, str], Any] = {}
+    with _ONE_AT_A_TIME:
+        reader, name_map = gguf.GGUFReader, gguf.get_tensor_name_map
+        readers: dict[tuple[str, str], Any] = {}
 
-    def shared_reader(path: Any, mode: str = "r") -> Any:
-        key = (str(path), mode)
-        if key not in readers:
-            readers[key] = reader(path, mode)  # type: ignore[arg-type]
-        return readers[key]
+        def shared_reader(path: Any, mode: str = "r") -> Any:
+            key = (str(path), mode)
+            if key not in readers:
+                readers[key] = reader(path, mode)  # type: ignore[arg-type]
+            return readers[key]
 
-    gguf.GGUFReader = shared_reader  # type: ignore[assignment,misc]
-    gguf.get_tensor_name_map = functools.cache(name_map)
-    try:
-        yield
-    finally:
-        gguf.GGUFReader, gguf.get_tensor_name_map = reader, name_map  # type: ignore[misc]
+        gguf.GGUFReader = shared_reader  # type: ignore[assignment,misc]
+        gguf.get_tensor_name_map = functools.cache(name_map)
+        try:
+            yield
+        finally:
+            gguf.GGUFReader, gguf.get_tensor_name_map = reader, name_map  # type: ignore[misc]
