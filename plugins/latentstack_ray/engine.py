@@ -6,9 +6,9 @@ model), sets torch's threads to its CPUs, and embeds batch after batch; Ray retr
 task whose actor died. Rows carry their position, so the vectors come back in the order
 of the texts whatever order the batches finish in, and a missing or repeated position
 is an error rather than a silent gap. Without ``address`` a local Ray instance is
-started with ``workers * cpus_per_worker`` CPUs, listening on loopback only (loopback.py). One progress bar follows the job
-through its stages (documents chunked, passages embedded, index parts filled), and
-``summary`` gives the seconds of each.
+started with ``workers * cpus_per_worker`` CPUs, listening on loopback only
+(loopback.py). One progress bar follows the job through its stages (documents chunked,
+passages embedded, index parts filled), and ``summary`` gives the seconds of each.
 """
 
 from __future__ import annotations
