@@ -11,6 +11,8 @@ from ...conftest import ROOT
 
 #: The fault tests' job: enough texts that it is still running when a node or an actor is taken away.
 FAULT_TEXTS = (1200, 3200)
+#: The fault tests' embedder options: the jobs and the local reference use the same ones.
+FAULT_OPTIONS = {"dtype": "float32"}
 
 
 def sms(n: int, skip: int = 0) -> list[str]:
@@ -25,4 +27,4 @@ def fault_reference() -> tuple[list[str], np.ndarray]:
     from latentstack import get_embedder
 
     texts = sms(*FAULT_TEXTS)
-    return texts, get_embedder("bert", dtype="float32", show_progress=False).embed_many(texts)
+    return texts, get_embedder("bert", show_progress=False, **FAULT_OPTIONS).embed_many(texts)

@@ -13,6 +13,8 @@ import pytest
 from latentstack_ray.engine import RayEngine
 from latentstack_ray.loopback import loopback_only
 
+from .conftest import FAULT_OPTIONS
+
 pytestmark = pytest.mark.slow
 
 
@@ -41,7 +43,7 @@ def test_a_node_removed_mid_job_loses_nothing(cluster: tuple[Any, Any],
     made, worker = cluster
     assert made.address.startswith("127.0.0.1:")  # the cluster listens on loopback only
     texts, ref = fault_reference
-    options = {"dtype": "float32"}
+    options = FAULT_OPTIONS
     job = RayEngine.from_options(workers=2, batch_size=16, shard_size=300, address=made.address)
     result: dict[str, Any] = {}
     runner = threading.Thread(target=lambda: result.update(vectors=job.embed(texts, "bert", options)))

@@ -13,7 +13,7 @@ from latentstack.search import Collection, Document
 from latentstack_ray.engine import RayEngine
 
 from ...conftest import ROOT, run_cli_session
-from .conftest import sms
+from .conftest import FAULT_OPTIONS, sms
 
 pytestmark = pytest.mark.slow
 
@@ -146,7 +146,7 @@ def test_an_actor_killed_mid_job_loses_and_repeats_nothing(engine: RayEngine,
     import time
 
     texts, ref = fault_reference
-    options = {"dtype": "float32"}
+    options = FAULT_OPTIONS
     result: dict[str, object] = {}
     job = RayEngine.from_options(workers=2, batch_size=16, shard_size=200)
     runner = threading.Thread(target=lambda: result.update(vectors=job.embed(texts, "bert", options)))
