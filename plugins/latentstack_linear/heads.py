@@ -1,4 +1,4 @@
-"""Fitting a head: logistic regression (its setting chosen by ``search``) or naive Bayes, and its out-of-fold use.
+"""Fitting a head: logistic regression (chosen by ``search``) or naive Bayes (``naive_bayes``); out-of-fold use.
 
 Hyperparameters (C and class weighting, or alpha) are chosen by stratified 5-fold
 cross-validation on the training split only, scored by macro-F1.
@@ -12,19 +12,8 @@ import numpy as np
 
 from latentstack.errors import InputError
 from latentstack_linear.model import head_proba, logistic_head
+from latentstack_linear.naive_bayes import fit_nb
 from latentstack_linear.search import fold_count, search_logistic, stratified_folds
-
-ALPHA_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
-
-
-def _search(estimator: Any, grid: dict[str, Any], x: Any, y: np.ndarray, seed: int) -> Any:
-    from sklearn.model_selection import GridSearchCV
-
-    folds = fold_count(y)
-    if folds < 2:
-        return estimator.set_params(**{k: v[len(v) // 2] for k, v in grid.items()}).fit(x, y)
-    cv = stratified_folds(y, folds, seed)  # StratifiedKFold's, as the logistic search uses
-    return GridSearchCV(estimator, grid, cv=cv, scoring="f1_macro", n_jobs=1, refit=True).fit(x, y)
 
 
 def fit_logistic(x: Any, y: np.ndarray, *, seed: int, c: float | None, class_weight: str | None,
@@ -47,15 +36,7 @@ def fit_head(kind: str, x: Any, y: np.ndarray, *, seed: int, c: float | None, al
     if kind == "logistic":
         return fit_logistic(x, y, seed=seed, c=c, class_weight=class_weight, oof=oof)
     if kind == "nb":
-        from sklearn.naive_bayes import MultinomialNB
-
-        if (x.data if hasattr(x, "data") and hasattr(x, "indptr") else np.asarray(x)).min() < 0:
-            msg = "the nb head needs non-negative features: use it with --embedder tfidf"
-            raise InputError(msg)
-        found = _search(MultinomialNB(), {"alpha": [alpha] if alpha else list(ALPHA_GRID)}, x, y, seed)
-        model = getattr(found, "best_estimator_", found)
-        return {"coef": model.feature_log_prob_.astype(np.float32),
-                "intercept": model.class_log_prior_.astype(np.float32), "chosen": {"alpha": model.alpha}}
+        return fit_nb(x, y, seed=seed, alpha=alpha)
     msg = f"unknown head {kind!r}; use logistic or nb"
     raise InputError(msg)
 

@@ -347,16 +347,47 @@ def test_lbfgs_heads_are_scikit_learns() -> None:
 
 
 def test_linear_heads_train_without_importing_scikit_learn() -> None:
-    """Fitting and using tfidf+linear, and a hybrid (its stack's meta-model an L-BFGS head), never imports
-    scikit-learn, whose import costs a fresh process seconds."""
+    """Fitting and using tfidf+linear and tfidf+nb, and their hybrids (the stack's meta-model an L-BFGS head),
+    never imports scikit-learn, whose import costs a fresh process seconds."""
     import subprocess
     import sys
 
     code = ("import sys\nfrom latentstack import get_classifier\n"
             "texts = [f'win a prize {i}' for i in range(10)] + [f'lunch at noon {i}' for i in range(10)]\n"
-            "for hybrid in (False, True):\n"
-            "    clf = get_classifier('linear', embedder='tfidf', hybrid=hybrid).fit(texts, ['spam'] * 10 + ['ham'] * 10)\n"
-            "    assert clf.predict(['win a prize now']) == ['spam'] and (clf.meta is not None) == hybrid\n"
+            "for head in ('logistic', 'nb'):\n"
+            "    for hybrid in (False, True):\n"
+            "        clf = get_classifier('linear', embedder='tfidf', head=head, hybrid=hybrid)\n"
+            "        clf.fit(texts, ['spam'] * 10 + ['ham'] * 10)\n"
+            "        assert clf.predict(['win a prize now']) == ['spam'] and (clf.meta is not None) == hybrid\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_naive_bayes_heads_are_scikit_learns() -> None:
+    """The numpy naive Bayes head and its alpha search are MultinomialNB under GridSearchCV (5 stratified folds,
+    macro-F1): the same alpha chosen, the same weights and probabilities, for two and three classes."""
+    import numpy as np
+    import scipy.sparse as sp
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.naive_bayes import MultinomialNB
+
+    from latentstack_linear.model import head_proba
+    from latentstack_linear.naive_bayes import ALPHA_GRID, fit_nb
+    from latentstack_linear.search import stratified_folds
+
+    rng = np.random.default_rng(7)
+    for n_classes in (2, 3):
+        y = rng.integers(0, n_classes, 400)
+        x = sp.random(400, 300, density=0.04, random_state=7, format="csr", dtype=np.float32)
+        x = sp.csr_matrix(x + sp.csr_matrix((np.eye(n_classes)[y] @ rng.random((n_classes, 300)) > 0.9) * 0.3))
+        ours = fit_nb(x, y, seed=1, alpha=None)
+        ref = GridSearchCV(MultinomialNB(), {"alpha": list(ALPHA_GRID)}, cv=stratified_folds(y, 5, 1),
+                           scoring="f1_macro").fit(x, y)
+        assert ours["chosen"]["alpha"] == ref.best_params_["alpha"]
+        model = ref.best_estimator_
+        np.testing.assert_allclose(ours["coef"], model.feature_log_prob_, rtol=1e-5)
+        np.testing.assert_allclose(ours["intercept"], model.class_log_prior_, rtol=1e-5)
+        np.testing.assert_allclose(head_proba("nb", ours["coef"], ours["intercept"], x), model.predict_proba(x),
+                                   atol=1e-4)
+        assert fit_nb(x, y, seed=1, alpha=0.5)["chosen"]["alpha"] == 0.5
