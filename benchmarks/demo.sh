@@ -26,9 +26,9 @@ $LS -q classify predict "$WORK/spam-clf" \
     "Congratulations! You have won a 1000 GBP prize. Call 09061701461 now to claim" \
     "Are we still on for dinner at 7? I'll bring the wine"
 
-echo; echo "== 5. A search index over a few documents, then a hybrid query"
+echo; echo "== 5. A search index over a few documents, then a query (BM25 and dense fused, the default)"
 $LS -q index build "$WORK/docs-index" --from benchmarks/demo-docs/docs.jsonl
-$LS search "$WORK/docs-index" "why does a loaf of bread get bigger" -k 2 --hybrid
+$LS search "$WORK/docs-index" "why does a loaf of bread get bigger" -k 2
 echo; echo "== 6. Retrieval-augmented answer from that index (SmolLM2-135M-Instruct, streamed, with sources)"
 $LS -q ask "$WORK/docs-index" "Why does bread dough rise?" -k 2 --stream
 echo; echo "Demo files are in $WORK"
