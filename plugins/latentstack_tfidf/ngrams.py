@@ -3,12 +3,13 @@
 scikit-learn builds every n-gram of every text as a Python string and looks it up in a
 dict; on a few thousand texts with character 2-5-grams that is most of a TF-IDF fit. Here
 each n-gram becomes an integer key, computed for all texts at once: characters (or
-tokens) are ranked, and an n-gram's key is its ranks written as digits. Keys of character
-n-grams are left-aligned, so sorting the keys sorts the terms as strings, which is
-scikit-learn's column order. The vocabulary, its order and every count are the same as
-CountVectorizer's (the tests compare them); only ``char_wb`` and ``word`` analyzers with
-the word analyzer's default pattern are counted here, and anything else (a text holding
-NUL, an alphabet too large for 63-bit keys) gets ``None``, for scikit-learn to count.
+tokens) are ranked in string order, and an n-gram's key is its ranks written as digits.
+Left-aligned, the keys sort as the terms do as strings, which is scikit-learn's column
+order, and the counts come from one sort of packed (key, text) pairs. The vocabulary, its
+order and every count are the same as CountVectorizer's (the tests compare them); only
+``char_wb`` and ``word`` analyzers with the word analyzer's default pattern are counted
+here, and anything else (a text holding NUL, an alphabet too large for 63-bit keys) gets
+``None``, for scikit-learn to count.
 """
 
 from __future__ import annotations
@@ -253,32 +254,36 @@ def _tokens(docs: list[str], stop: frozenset[str]) -> tuple[list[str], np.ndarra
 
 
 def _word_learn(docs: list[str], lo: int, hi: int, stop: frozenset[str]) -> tuple[Any, list[str], np.ndarray, Any] | None:
-    """Counts, terms, each term's key, and the encoder that keys texts the same way."""
+    """Counts, terms, each term's key, and the encoder that keys texts the same way.
+
+    Tokens are numbered in string order (from 1), so a key's digits, left-aligned (a shorter
+    n-gram's missing digits 0), sort as the terms do: tokens are runs of word characters,
+    all above the space that joins them, so comparing two terms is comparing their tokens
+    in turn. The counts then come from one sort of packed (key, row) pairs.
+    """
     flat, starts = _tokens(docs, stop)
-    unique = dict.fromkeys(flat)  # in order of first appearance, numbered from 1
+    unique = sorted(set(flat))
     token_ids = dict(zip(unique, range(1, len(unique) + 1), strict=True))
-    ids = np.fromiter(map(token_ids.__getitem__, flat), dtype=np.int64, count=len(flat))
     base = len(token_ids) + 2  # as _word_table's: the last digit for a token the vocabulary lacks
     if float(base) ** hi >= 2.0**_KEY_BITS:
         return None
+    ids = np.fromiter(map(token_ids.__getitem__, flat), dtype=np.int64, count=len(flat))
     rows = _rows_of(starts, len(ids))
     keys, pos, sizes = _word_keys(ids, rows, lo, hi, base)
-    uniq, first, cols = np.unique(keys, return_index=True, return_inverse=True)
-    terms = _joined(flat, pos[first], sizes[first])
-    order = sorted(range(len(terms)), key=terms.__getitem__)
-    column = np.empty(len(order), dtype=np.int64)
-    column[order] = np.arange(len(order))
-    counts = _matrix(rows[pos], column[cols], len(docs), len(uniq))
-    return counts, [terms[i] for i in order], uniq[order], (token_ids, base)
+    aligned = keys * base ** (hi - sizes)  # n-grams shorter than hi padded with 0 digits
+    counts, uniq = _count_pairs(aligned, rows[pos], len(docs), int(base**hi - 1).bit_length())
+    digits = np.stack([(uniq // base ** (hi - 1 - j)) % base for j in range(hi)], axis=1)
+    n = (digits > 0).sum(axis=1)
+    return counts, _spelled(unique, digits), uniq // base ** (hi - n), (token_ids, base)
 
 
-def _joined(flat: list[str], starts: np.ndarray, sizes: np.ndarray) -> list[str]:
-    """The text of each run of ``sizes`` tokens starting at ``starts``: its tokens joined by spaces."""
-    tokens = np.array(flat, dtype=object)
-    terms = tokens[starts]
-    for j in range(1, int(sizes.max(initial=1))):
-        longer = np.flatnonzero(sizes > j)
-        terms[longer] = terms[longer] + " " + tokens[starts[longer] + j]
+def _spelled(tokens: list[str], digits: np.ndarray) -> list[str]:
+    """The terms of keys' digits (token numbers from 1, 0 for none): their tokens joined by spaces."""
+    words = np.array(["", *tokens], dtype=object)
+    terms = words[digits[:, 0]]
+    for j in range(1, digits.shape[1]):
+        longer = np.flatnonzero(digits[:, j])
+        terms[longer] = terms[longer] + " " + words[digits[longer, j]]
     return list(terms)
 
 
