@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from latentstack.errors import InputError
 from latentstack_linear.search import fold_count, macro_f1, stratified_folds
 
 ALPHA_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
@@ -34,8 +35,6 @@ def _head(totals: np.ndarray, counts: np.ndarray, alpha: float) -> tuple[np.ndar
 
 def check_non_negative(x: Any) -> None:
     """Multinomial naive Bayes reads features as counts: a negative value is refused with what to use instead."""
-    from latentstack.errors import InputError
-
     values = x.data if hasattr(x, "indptr") else np.asarray(x)
     if values.size and values.min() < 0:
         msg = "the nb head needs non-negative features: use it with --embedder tfidf"
