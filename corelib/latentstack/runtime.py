@@ -27,7 +27,8 @@ MEAN_FLOOR, MIN_FLOOR = 0.9999, 0.999
 FASTER = 0.9  # bf16 must embed the probe texts in at most this share of float32's time
 PROBE_VERSION = 2  # part of the cache key: choices made by an earlier probe are made again
 TIMED_COPIES = 4  # the probe texts, this many times over, are what each dtype is timed on
-TIMED_ROUNDS = 3  # timed passes per dtype, taken in turn; the best counts
+TIMED_ROUNDS = 3  # timed passes per dtype at most, taken in turn; the best counts
+CLEAR = 0.75  # rounds stop once bf16's best time is this much further from FASTER, either way, than FASTER itself
 BF16_UNITS = ("amx_bf16", "avx512_bf16")
 
 PROBE_TEXTS = (
@@ -120,6 +121,14 @@ def judge(p: Probe, units: list[str]) -> RuntimeChoice:
                          round(speedup, 3))
 
 
+def settled(fp32_s: float, bf16_s: float) -> bool:
+    """Whether the probe's timings already answer "is bf16 faster?" with a margin (``CLEAR``): bf16 at most
+    FASTER x CLEAR of float32's time, or at least FASTER / CLEAR of it. A decoder's float32 pass takes seconds, so
+    a clear answer after one round spares it the other rounds; a close one takes them all."""
+    ratio = bf16_s / max(fp32_s, 1e-9)
+    return ratio <= FASTER * CLEAR or ratio >= FASTER / CLEAR
+
+
 def describe_auto(probe_key: str) -> str:
     """What ``dtype="auto"`` runs for the model with this probe key here, without running the probe."""
     units = bf16_units(cpu_key()[1])
@@ -192,6 +201,8 @@ class AutoDtype:
                 start = time.perf_counter()
                 emb.embed_many(timed_texts)
                 seconds[i].append(time.perf_counter() - start)
+            if settled(min(seconds[0]), min(seconds[1])):
+                break
         return Probe(*parity(*runs), min(seconds[0]), min(seconds[1]))
 
     def runtime_info(self) -> dict[str, str]:

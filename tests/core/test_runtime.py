@@ -79,3 +79,33 @@ def test_default_bert_explains_its_runtime_and_the_index_records_it(tmp_path, ca
     capsys.readouterr()
     assert col.search("text", k=1)[0].doc_id == "a"
     assert f"holds {other} vectors and queries run in {info['dtype']}" in capsys.readouterr().err
+
+
+def test_a_clear_round_settles_the_speed_question() -> None:
+    """bf16 well under or well over 0.9 of float32's time answers after one round; close to 0.9 it does not."""
+    from latentstack.runtime import settled
+
+    assert settled(1.0, 0.5) and settled(1.0, 1.3)
+    assert not settled(1.0, 0.85) and not settled(1.0, 0.95)
+
+
+@pytest.mark.parametrize(("clear", "rounds"), [(True, 1), (False, 3)])
+def test_the_probe_stops_timing_once_the_answer_is_clear(tiny_bert_dir, monkeypatch, clear: bool,  # noqa: ANN001
+                                                         rounds: int) -> None:
+    """Each dtype embeds the probe texts once untimed, then in timed rounds: one round when its timings settle
+    the question, every round when they do not."""
+    from latentstack import get_embedder, runtime
+
+    monkeypatch.setattr(runtime, "settled", lambda fp32_s, bf16_s: clear)
+    emb = get_embedder("bert", model=str(tiny_bert_dir), show_progress=False)
+    calls: list[str] = []
+    embed_many = type(emb).embed_many
+
+    def counted(self, texts, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        calls.append(self.config.dtype)
+        return embed_many(self, texts, *args, **kwargs)
+
+    monkeypatch.setattr(type(emb), "embed_many", counted)
+    probe = emb._probe()
+    assert calls.count("float32") == calls.count("bfloat16") == 1 + rounds
+    assert probe.cosine_mean > 0.99 and probe.fp32_s > 0 and probe.bf16_s > 0
