@@ -52,9 +52,10 @@ def fit_nb(x: Any, y: np.ndarray, *, seed: int, alpha: float | None) -> dict[str
         scores = np.zeros((len(grid), folds))
         for k, (train, test) in enumerate(stratified_folds(y, folds, seed)):  # every class in every fold's rows
             totals, counts = _totals(x, y, train, n_classes)
+            held_out = x[test]  # sliced once per fold, scored at every alpha
             for i, a in enumerate(grid):
                 coef, prior = _head(totals, counts, a)
-                scores[i, k] = macro_f1(y[test], (np.asarray(x[test] @ coef.T) + prior).argmax(axis=1))
+                scores[i, k] = macro_f1(y[test], (np.asarray(held_out @ coef.T) + prior).argmax(axis=1))
         chosen = grid[int(np.argmax(scores.mean(axis=1)))]  # argmax keeps the first of equal scores
     else:
         chosen = grid[len(grid) // 2]
