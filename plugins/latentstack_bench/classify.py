@@ -1,10 +1,11 @@
 """``latentstack bench classify``: every classifier method on one labeled split, side by side.
 
 The spam question again with language models: naive Bayes and logistic regression on
-TF-IDF, LSA codes, frozen MiniLM features ([CLS] or mean), TF-IDF and MiniLM side by
-side, LoRA and full fine-tuning. Hyperparameters are chosen by cross-validation on the
-training split only. The embedding cache is fresh for each run, so training times include
-embedding; ``bert-mean+linear:2nd-head`` then shows a second head on cached features.
+TF-IDF, LSA codes, frozen MiniLM features ([CLS] or mean), TF-IDF and MiniLM fused (the
+fusion cross-validation keeps, and each of the two alone), LoRA and full fine-tuning.
+Hyperparameters are chosen by cross-validation on the training split only. The embedding
+cache is fresh for each run, so training times include embedding;
+``bert-mean+linear:2nd-head`` then shows a second head on cached features.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ METHODS: dict[str, tuple[str, dict[str, Any]]] = {
                                              "class_weight": "balanced", "c": 10.0}),
     "llm-mean+linear": ("linear", {"embedder": "llm", "embedder_options": {"pooling": "mean"}}),
     "hybrid+linear": ("linear", {"embedder": "bert", "embedder_options": {"pooling": "mean"}, "hybrid": True}),
+    # each fusion alone, to set the one cross-validation keeps beside both
+    "hybrid-stack+linear": ("linear", {"embedder": "bert", "embedder_options": {"pooling": "mean"}, "hybrid": True,
+                                       "fusion": "stack"}),
+    "hybrid-concat+linear": ("linear", {"embedder": "bert", "embedder_options": {"pooling": "mean"}, "hybrid": True,
+                                        "fusion": "concat"}),
     "finetune-lora": ("finetune", {"mode": "lora", "rank": 8}),  # up to 6 epochs, the best on validation kept
     "finetune-full": ("finetune", {"mode": "full", "epochs": 2}),
 }

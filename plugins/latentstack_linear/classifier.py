@@ -15,12 +15,13 @@ from latentstack.interfaces import Classifier, ClassifierConfig, Embedder
 from latentstack.interfaces.embedder import check_texts
 from latentstack.storage import component_dir, read_manifest, reading, write_manifest
 from latentstack_linear.features import Features
-from latentstack_linear.fusion import best_fusion, fit_meta, fusion_scores, log_proba, side_by_side
+from latentstack_linear.fusion import best_fusion, fit_meta, log_proba, macro_f1_of, side_by_side
 from latentstack_linear.heads import best_threshold, fit_head, out_of_fold
 from latentstack_linear.model import head_proba, logistic_head
 from latentstack_linear.search import search_logistic
 
 FORMAT = 1
+FUSIONS = ("auto", "stack", "concat")
 
 
 @attrs.frozen(kw_only=True)
@@ -39,6 +40,17 @@ class LinearConfig(ClassifierConfig):
     alpha: float | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.gt(0)))
     class_weight: str | None = attrs.field(default=None, validator=attrs.validators.in_((None, "none", "balanced")))
     tune_threshold: bool = False
+    #: How a hybrid joins its blocks: "auto" keeps what cross-validates best (the stack, the blocks side by
+    #: side, or one block alone); "stack" or "concat" fixes it.
+    fusion: str = attrs.field(default="auto", validator=attrs.validators.in_(FUSIONS))
+
+    def __attrs_post_init__(self) -> None:
+        if self.fusion != "auto" and not self.hybrid:
+            msg = f"fusion={self.fusion!r} joins a hybrid's two feature blocks; add hybrid=true (--hybrid) or drop it"
+            raise InputError(msg)
+        if self.fusion == "concat" and self.head != "logistic":
+            msg = "fusion='concat' needs the logistic head (naive Bayes cannot read the dense block); use head=logistic"
+            raise InputError(msg)
 
 
 class LinearClassifier(Classifier):
@@ -48,7 +60,7 @@ class LinearClassifier(Classifier):
     fuses the two blocks both ways: one head per block, stacked under a logistic
     regression over their out-of-fold log-probabilities, and the blocks side by side
     under one head. The fusion (or single block) that cross-validates best on the
-    training split is kept. ``tune_threshold`` (two classes) picks the cut that maximises
+    training split is kept, unless ``fusion`` names one. ``tune_threshold`` (two classes) picks the cut that maximises
     the minority class's F1 out of fold.
     """
 
@@ -109,23 +121,26 @@ class LinearClassifier(Classifier):
 
     def _fuse(self, blocks: list[Any], oofs: list[np.ndarray], y: np.ndarray) -> np.ndarray:
         """Both fusions of the blocks, the heads stacked and the blocks side by side under one head; keep the one
-        (or the single block) that cross-validates best. Returns its out-of-fold class probabilities.
+        (or the single block) that cross-validates best, or the one ``fusion`` names (the other is not fitted).
+        Returns its out-of-fold class probabilities; each candidate's score is judged on rows it did not fit.
 
         The side-by-side head is cross-validated at the setting the TF-IDF block chose (it
         holds nearly all the columns) unless C or class weighting were given; its fit on the
         whole training split runs beside the folds and is kept only when it wins.
         """
         c = self.config
-        self.meta = fit_meta(oofs, y, c.seed)
-        stacked = self.meta.pop("oof")  # the meta-model's C cross-validated like any head's; its out-of-fold view
-        scores = fusion_scores(oofs, stacked, y)
+        scores, stacked = {f"block{i}": macro_f1_of(o, y) for i, o in enumerate(oofs)}, None
+        if c.fusion != "concat":
+            self.meta = fit_meta(oofs, y, c.seed)
+            stacked = self.meta.pop("oof")  # the meta-model's C cross-validated like any head's; its out-of-fold view
+            scores = {"stack": macro_f1_of(stacked, y), **scores}
         joined, concat_oof = side_by_side(blocks), None
-        if c.head == "logistic":  # naive Bayes cannot read the dense block's negative values
+        if c.head == "logistic" and c.fusion != "stack":  # naive Bayes cannot read the dense block's negative values
             tfidf = self.heads[-1]["chosen"]
             chosen, concat_oof, fitted = search_logistic(joined, y, seed=c.seed, c=c.c or tfidf["C"],
                                                          class_weight=c.class_weight or tfidf["class_weight"], oof=True)
             scores["concat"] = chosen["cv_macro_f1"]
-        self.fusion, self.fusion_scores = best_fusion(scores), scores
+        self.fusion, self.fusion_scores = best_fusion(scores) if c.fusion == "auto" else c.fusion, scores
         if self.fusion.startswith("block"):
             return oofs[int(self.fusion.removeprefix("block"))]
         if self.fusion == "concat":

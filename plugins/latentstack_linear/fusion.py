@@ -37,16 +37,6 @@ def macro_f1_of(proba: np.ndarray, y: np.ndarray) -> float:
     return macro_f1(y, proba.argmax(axis=1))
 
 
-def fusion_scores(oofs: list[np.ndarray], stacked: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    """Out-of-fold macro-F1 of the stack and of each block alone ("stack", "block0", "block1", ...).
-
-    ``stacked`` holds the meta-model's out-of-fold probabilities from cross-validating it
-    on the blocks' out-of-fold log-probabilities, so the stack is judged on rows it did
-    not fit, like each block.
-    """
-    return {"stack": macro_f1_of(stacked, y), **{f"block{i}": macro_f1_of(o, y) for i, o in enumerate(oofs)}}
-
-
 def side_by_side(blocks: list[Any]) -> Any:
     """The feature blocks as one sparse matrix, each block's rows scaled to unit length first."""
     import scipy.sparse as sp

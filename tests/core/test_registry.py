@@ -72,11 +72,13 @@ def test_unknown_option_lists_valid_options() -> None:
 
 
 def test_invalid_option_value_is_config_error() -> None:
-    """A value failing its validator is a ConfigError naming the option's owner."""
+    """A value failing its validator is a one-line ConfigError naming the option's owner and the rule, not the
+    validator's attribute record."""
     reg = Registry()
     reg.add_plugin(plugin(lambda register: register(ToyEmbedder)), "a")
-    with pytest.raises(ConfigError, match="embedder 'toy-emb'"):
+    with pytest.raises(ConfigError, match="embedder 'toy-emb'") as caught:
         reg.create("embedder", "toy-emb", batch_size=0)
+    assert "'batch_size' must be" in str(caught.value) and "Attribute(" not in str(caught.value)
 
 
 def test_disable_blocks_in_process_plugin(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -91,8 +91,9 @@ def build_config(config_cls: type[C], options: dict[str, Any], *, owner: str) ->
         return config_cls(**_typed(config_cls, options, owner))
     except ConfigError:
         raise
-    except (TypeError, ValueError) as exc:
-        msg = f"{owner}: invalid option: {exc}"
+    except (TypeError, ValueError) as exc:  # attrs' validators give (message, attribute, ...): the message only
+        reason = exc.args[0] if len(exc.args) > 1 and isinstance(exc.args[0], str) else exc
+        msg = f"{owner}: invalid option: {reason}"
         raise ConfigError(msg) from exc
 
 

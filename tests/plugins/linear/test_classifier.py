@@ -193,6 +193,43 @@ def test_a_side_by_side_hybrid_saves_and_loads(tmp_path) -> None:  # noqa: ANN00
     np.testing.assert_allclose(again.predict_proba(texts), clf.predict_proba(texts), atol=1e-5)
 
 
+@pytest.mark.parametrize("fusion", ["stack", "concat"])
+def test_a_named_fusion_is_kept_and_the_other_not_fitted(tmp_path, fusion: str) -> None:  # noqa: ANN001
+    """fusion="stack" or "concat" keeps that fusion whatever cross-validation says, fits only it, and a reloaded
+    classifier gives the same probabilities; "auto" picks the best of the same candidates' scores."""
+    import numpy as np
+
+    from latentstack import get_classifier, load_classifier
+
+    texts = [f"win a free prize number {i} now" for i in range(12)] + [f"see you at lunch on day {i}" for i in range(12)]
+    labels = ["spam"] * 12 + ["ham"] * 12
+    clf = get_classifier("linear", embedder="lsa", hybrid=True, fusion=fusion).fit(texts, labels)
+    report = clf.training_report()
+    other = {"stack": "concat", "concat": "stack"}[fusion]
+    assert report["fusion"] == fusion
+    assert fusion in report["fusion_scores"] and other not in report["fusion_scores"]
+    assert (clf.meta is not None) == (fusion == "stack") and (clf.concat is not None) == (fusion == "concat")
+    clf.save(tmp_path / "h")
+    again = load_classifier(tmp_path / "h")
+    assert again.fusion == fusion
+    np.testing.assert_allclose(again.predict_proba(texts), clf.predict_proba(texts), atol=1e-5)
+    auto = get_classifier("linear", embedder="lsa", hybrid=True).fit(texts, labels).training_report()
+    assert auto["fusion_scores"][fusion] == pytest.approx(report["fusion_scores"][fusion])  # the same candidate
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"fusion": "stack"}, "add hybrid=true"),
+    ({"fusion": "concat", "hybrid": True, "head": "nb"}, "needs the logistic head"),
+    ({"fusion": "mean", "hybrid": True}, "fusion"),
+])
+def test_a_fusion_that_cannot_apply_is_refused_before_training(options: dict, message: str) -> None:
+    """A fusion without a hybrid, side by side under naive Bayes, or an unknown name: an error, no fit."""
+    from latentstack import get_classifier
+
+    with pytest.raises((InputError, ValueError), match=message):
+        get_classifier("linear", embedder="lsa", **options)
+
+
 def test_a_hybrid_needs_two_texts_per_class() -> None:
     """Out-of-fold fusion cannot run with a class of one text: a one-line error names the class and what to do."""
     from latentstack import get_classifier
