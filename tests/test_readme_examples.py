@@ -75,8 +75,9 @@ def test_cli_tour_runs_as_written(tmp_path: Path) -> None:
                                                   '"Someone plays an instrument."'].splitlines()]
     assert len(vectors) == 2 and len(vectors[0]) == 384
     assert (tmp_path / "vectors.npy").exists()
-    hits = json.loads(outputs['latentstack search docs-index "bread yeast" --hybrid --json'])["hits"]
+    hits = json.loads(outputs['latentstack search docs-index "bread yeast" --dense-only --json'])["hits"]
     assert hits and "bread" in hits[0]["text"].lower()
+    assert all(-1.0 <= hit["score"] <= 1.0 for hit in hits)  # cosines: the dense ranking, not a fused score
     predicted = outputs['latentstack classify predict spam-clf "WINNER! Claim your prize now" "see you at lunch"']
     assert [row.split("\t")[0] for row in predicted.splitlines()] == ["spam", "ham"]
     assert "macro_f1" in by_start["latentstack classify eval spam-clf"]
