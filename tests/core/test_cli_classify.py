@@ -10,10 +10,14 @@ SMS = str(ROOT / "benchmarks" / "data" / "sms-spam.tsv")
 
 
 def test_train_predict_eval_tfidf(tmp_path) -> None:  # noqa: ANN001
-    """Naive Bayes on TF-IDF trains, labels obvious spam and ham, and scores well on the test split."""
+    """Naive Bayes on TF-IDF trains, says what cross-validation chose, labels obvious spam and ham, and scores well
+    on the test split."""
     out = tmp_path / "clf"
-    run_cli("-q", "classify", "train", "--data", SMS, "--embedder", "tfidf", "--head", "nb", "--out", str(out),
-            check=True)
+    trained = run_cli("classify", "train", "--data", SMS, "--embedder", "tfidf", "--head", "nb", "--out", str(out),
+                      check=True)
+    chosen = next(line for line in trained.stderr.splitlines() if line.strip().startswith("chosen:"))
+    saved = json.loads((out / "manifest.json").read_text())["data"]["chosen"]
+    assert json.loads(chosen.split(":", 1)[1]) == saved  # the choice shown is the one saved
     pred = run_cli("classify", "predict", str(out), "WINNER!! You have won a free prize, call now to claim",
                    "are we still meeting for lunch?", "--json", check=True)
     rows = [json.loads(line) for line in pred.stdout.splitlines()]
@@ -21,6 +25,26 @@ def test_train_predict_eval_tfidf(tmp_path) -> None:  # noqa: ANN001
     assert abs(sum(rows[0]["proba"].values()) - 1.0) < 1e-3
     metrics = json.loads(run_cli("classify", "eval", str(out), "--data", SMS, check=True).stdout)
     assert metrics["accuracy"] > 0.95 and metrics["f1_positive"] > 0.85
+
+
+def test_a_hybrid_shows_the_fusion_it_kept_and_quiet_shows_nothing(tmp_path) -> None:  # noqa: ANN001
+    """A hybrid's training prints the fusion kept and every candidate's cross-validated score; -q prints only the
+    result line; --fusion fixes the fusion."""
+    data = tmp_path / "small.tsv"
+    rows = [line for line in (ROOT / "benchmarks" / "data" / "sms-spam.tsv").read_text().splitlines()[1:401]]
+    data.write_text("split\tlabel\ttext\n" + "\n".join(rows) + "\n")
+    base = ["classify", "train", "--data", str(data), "--embedder", "lsa", "--hybrid"]
+    auto, fixed, quiet = run_cli_session([  # -q last: it holds for the rest of the process
+        [*base, "--out", str(tmp_path / "a")],
+        [*base, "--fusion", "concat", "--out", str(tmp_path / "c")],
+        ["-q", *base, "--out", str(tmp_path / "q")],
+    ])
+    assert auto.returncode == 0, auto.stderr[-2000:]
+    shown = {line.split(":", 1)[0].strip(): line.split(":", 1)[1] for line in auto.stderr.splitlines() if ": " in line}
+    kept = json.loads((tmp_path / "a" / "manifest.json").read_text())["data"]["fusion"]
+    assert json.loads(shown["fusion"]) == kept and {"stack", "concat"} <= set(json.loads(shown["fusion_scores"]))
+    assert quiet.returncode == 0 and quiet.stderr.strip() == "" and "trained linear" in quiet.stdout
+    assert fixed.returncode == 0 and '"concat"' in fixed.stderr.split("fusion:")[1].splitlines()[0]
 
 
 def test_classify_errors(tmp_path) -> None:  # noqa: ANN001

@@ -11,6 +11,7 @@ import click
 from latentstack.cli.options import given, parse_options
 from latentstack.errors import InputError
 from latentstack.locks import writer_lock
+from latentstack.progress import log
 from latentstack.storage import check_replaceable
 from latentstack.textfile import read_text
 
@@ -75,6 +76,19 @@ def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int,
     with writer_lock(out, wait):
         clf.save(out)
     click.echo(f"trained {method} on {len(part)} texts ({', '.join(clf.classes)}); saved to {out}")
+    for key, value in clf.training_report().items():  # what cross-validation chose, and why (silenced by -q)
+        log(f"  {key}: {json.dumps(_rounded(value), default=str)}")
+
+
+def _rounded(value: Any) -> Any:
+    """``value`` with every float rounded to 4 digits, for a report line."""
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(v) for v in value]
+    return value
 
 
 EMBEDDER = click.option("--embedder", "emb_name", default=None,
