@@ -60,8 +60,8 @@ class LinearClassifier(Classifier):
     fuses the two blocks both ways: one head per block, stacked under a logistic
     regression over their out-of-fold log-probabilities, and the blocks side by side
     under one head. The fusion (or single block) that cross-validates best on the
-    training split is kept, unless ``fusion`` names one. ``tune_threshold`` (two classes) picks the cut that maximises
-    the minority class's F1 out of fold.
+    training split is kept, unless ``fusion`` names one. ``tune_threshold`` (two classes)
+    picks the cut that maximises the minority class's F1 out of fold.
     """
 
     name = "linear"

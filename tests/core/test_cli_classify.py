@@ -31,7 +31,7 @@ def test_a_hybrid_shows_the_fusion_it_kept_and_quiet_shows_nothing(tmp_path) -> 
     """A hybrid's training prints the fusion kept and every candidate's cross-validated score; -q prints only the
     result line; --fusion fixes the fusion."""
     data = tmp_path / "small.tsv"
-    rows = [line for line in (ROOT / "benchmarks" / "data" / "sms-spam.tsv").read_text().splitlines()[1:401]]
+    rows = (ROOT / "benchmarks" / "data" / "sms-spam.tsv").read_text().splitlines()[1:401]
     data.write_text("split\tlabel\ttext\n" + "\n".join(rows) + "\n")
     base = ["classify", "train", "--data", str(data), "--embedder", "lsa", "--hybrid"]
     auto, fixed, quiet = run_cli_session([  # -q last: it holds for the rest of the process
