@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -43,6 +43,19 @@ def fake_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., 
         return where
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _output_switches_restored() -> Iterator[None]:
+    """``-q`` and ``-v`` set LATENTSTACK_QUIET / LATENTSTACK_VERBOSE for the process and its children
+    (``progress.set_quiet``): a CLI command run in the test process must not silence the tests after it."""
+    saved = {name: os.environ.get(name) for name in ("LATENTSTACK_QUIET", "LATENTSTACK_VERBOSE")}
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture

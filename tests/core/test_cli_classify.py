@@ -7,6 +7,7 @@ import json
 from ..conftest import ROOT, run_cli, run_cli_session
 
 SMS = str(ROOT / "benchmarks" / "data" / "sms-spam.tsv")
+LOUD = {"LATENTSTACK_QUIET": ""}  # status lines on, whatever the environment says
 
 
 def test_train_predict_eval_tfidf(tmp_path) -> None:  # noqa: ANN001
@@ -14,7 +15,7 @@ def test_train_predict_eval_tfidf(tmp_path) -> None:  # noqa: ANN001
     on the test split."""
     out = tmp_path / "clf"
     trained = run_cli("classify", "train", "--data", SMS, "--embedder", "tfidf", "--head", "nb", "--out", str(out),
-                      check=True)
+                      env=LOUD, check=True)
     chosen = next(line for line in trained.stderr.splitlines() if line.strip().startswith("chosen:"))
     saved = json.loads((out / "manifest.json").read_text())["data"]["chosen"]
     assert json.loads(chosen.split(":", 1)[1]) == saved  # the choice shown is the one saved
@@ -38,7 +39,7 @@ def test_a_hybrid_shows_the_fusion_it_kept_and_quiet_shows_nothing(tmp_path) -> 
         [*base, "--out", str(tmp_path / "a")],
         [*base, "--fusion", "concat", "--out", str(tmp_path / "c")],
         ["-q", *base, "--out", str(tmp_path / "q")],
-    ])
+    ], env=LOUD)
     assert auto.returncode == 0, auto.stderr[-2000:]
     shown = {line.split(":", 1)[0].strip(): line.split(":", 1)[1] for line in auto.stderr.splitlines() if ": " in line}
     kept = json.loads((tmp_path / "a" / "manifest.json").read_text())["data"]["fusion"]
