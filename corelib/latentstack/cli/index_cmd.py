@@ -157,13 +157,17 @@ def info(directory: Path) -> None:
 @click.option("--where", multiple=True, help="Metadata filter key=value (repeatable; all must match).")
 @click.option("--documents", is_flag=True, help="Rank documents by their best chunk instead of chunks.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--onnx", "onnx_dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Embed the query with this ONNX export of the index's model (latentstack export onnx): "
+                   "no torch to import.")
 def search(directory: Path, query: str, k: int, hybrid: bool, fusion: str, where: tuple[str, ...],
-           documents: bool, as_json: bool) -> None:
+           documents: bool, as_json: bool, onnx_dir: str | None) -> None:
     """Search an index folder for QUERY."""
+    from latentstack import get_embedder
     from latentstack.metadata import parse_where
     from latentstack.search import Collection
 
-    col = Collection.load(directory)
+    col = Collection.load(directory, query_embedder=get_embedder("onnx", model=onnx_dir) if onnx_dir else None)
     hits = col.search(query, k, hybrid=hybrid, where=parse_where(where), fusion=fusion, by_document=documents)
     if as_json:
         click.echo(json.dumps({"query": query, "hits": [h.to_dict() for h in hits]}))

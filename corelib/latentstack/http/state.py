@@ -89,7 +89,7 @@ class Served:
 
         def load(path: Path) -> Any:
             col = Collection.load(path)
-            col.embedder.embed_many(["warm up"])
+            col.embed_queries(["warm up"])
             return col
 
         return self._once("index", name, self.indexes, load)

@@ -96,7 +96,7 @@ class RagPipeline:
         question = self._check_question(question)
         start = time.perf_counter()
         col, c = self.collection, self.config
-        vectors = col.embedder.embed_many([question])
+        vectors = col.embed_queries([question])
         dense = col.search_many([question], c.k, hybrid=False, vectors=vectors)[0]
         if c.hybrid:
             hits = col.search_many([question], c.k, hybrid=True, vectors=vectors)[0]

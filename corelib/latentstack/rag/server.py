@@ -89,7 +89,7 @@ def warm_up(pipeline: Any) -> None:
     and the first client does not pay for loading them."""
     from latentstack.interfaces import GenerationConfig
 
-    pipeline.collection.embedder.embed_many(["warm up"])
+    pipeline.collection.embed_queries(["warm up"])
     for _ in pipeline.generator.stream([{"role": "user", "content": "hi"}], GenerationConfig(max_new_tokens=1)):
         pass
 

@@ -92,6 +92,7 @@ class Collection:
         self.path, self.manifest, self.embedder = path, manifest, embedder
         self.store, self.dense, self.lexical = store, dense, lexical
         self.loaded: tuple[Path, str] | None = None  # (folder, manifest digest) this object started from
+        self.query_embedder: Embedder | None = None  # another runtime of the index's model, for queries only
         self._runtime_checked = False
 
     # -- creation and loading ---------------------------------------------------------
@@ -123,8 +124,12 @@ class Collection:
         return cls(Path(path), manifest, emb, DocumentStore(), None, lex)
 
     @classmethod
-    def load(cls, path: str | Path, *, expect_embedder: Mapping[str, Any] | None = None) -> Collection:
-        """Open a saved collection; a changed model or a different requested embedder is an error."""
+    def load(cls, path: str | Path, *, expect_embedder: Mapping[str, Any] | None = None,
+             query_embedder: Embedder | None = None) -> Collection:
+        """Open a saved collection; a changed model or a different requested embedder is an error.
+
+        ``query_embedder`` embeds the queries instead of the index's own embedder (``use_for_queries``).
+        """
         from latentstack.registry import get_registry
 
         checked = read_manifest(path, kind="collection", plugin=PLUGIN, version=FORMAT)
@@ -143,7 +148,21 @@ class Collection:
         col = cls(folder, manifest, emb, store, dense, lex)
         col._check_counts()
         col.loaded = (real_path(folder), checked.digest)
+        if query_embedder is not None:
+            col.use_for_queries(query_embedder)
         return col
+
+    def use_for_queries(self, embedder: Embedder) -> None:
+        """Embed queries with ``embedder``, another runtime of the index's own model (such as its ONNX export, which
+        needs no torch); documents added later are still embedded by the index's embedder. It must reproduce the
+        index's embedder (``source_fingerprint``), else a ModelMismatchError."""
+        spec = self.manifest["embedder"]
+        if embedder.source_fingerprint() != spec["fingerprint"]:
+            msg = (f"the index at {self.path} was built with embedder fingerprint {spec['fingerprint']}, but the "
+                   f"{embedder.name} embedder given reproduces {embedder.source_fingerprint()}: export the index's "
+                   "own model with the same pooling and options, or query without it")
+            raise ModelMismatchError(msg)
+        self.query_embedder, self._runtime_checked = embedder, False
 
     @staticmethod
     def _load_embedder(folder: Path, spec: Mapping[str, Any]) -> Embedder:
@@ -290,7 +309,7 @@ class Collection:
         k_live = min(k, len(self.dense))  # never ask an index for more than it holds
         depth = min(max(k_live * (4 if by_document else 1), 100 if hybrid else k_live), len(self.dense))
         if vectors is None:
-            vectors = self._embed_queries(queries)
+            vectors = self.embed_queries(queries)
         dense = self.dense.search_batch(vectors, depth, where)
         if hybrid and self.lexical is None:
             log("this collection has no lexical index: searching dense only")
@@ -302,15 +321,21 @@ class Collection:
             ranked = dense
         return [self._resolve(hits, k, by_document) for hits in ranked]
 
-    def _embed_queries(self, queries: Sequence[str]) -> Any:
-        """The query vectors; the first time, says whether they run as the index's vectors did."""
+    def embed_queries(self, queries: Sequence[str]) -> Any:
+        """The query vectors (from ``query_embedder`` when set); the first time, says whether they run as the
+        index's vectors did."""
         if not self._runtime_checked:
             self._runtime_checked = True
             self._check_runtime()
-        return self.embedder.embed_many(list(queries))
+        return (self.query_embedder or self.embedder).embed_many(list(queries))
 
     def _check_runtime(self) -> None:
         """The runtime the index was built with against the one its queries run in now (e.g. a new CPU)."""
+        if self.query_embedder is not None:
+            q = self.query_embedder
+            detail(f"queries embedded by the {q.name} embedder ({q.fingerprint()}), another runtime of the index's "
+                   "model: its parity with it was checked when it was made")
+            return
         built = (self.manifest["embedder"].get("runtime") or {}).get("dtype")
         now = self.embedder.runtime_info().get("dtype")
         if built is None or now is None:
