@@ -1,0 +1,69 @@
+"""Wall time and imports of a cold CLI ``search`` on a torch-built MiniLM index: queries by torch against by the
+index model's ONNX export (``search --onnx``), each in a fresh process, the two in turn.
+
+    python benchmarks/cold_search.py --out benchmarks/results/cold-search [--runs 5]
+
+Builds the demo docs' index (bert, MiniLM) and a MiniLM ONNX export (fp32 and int8) in a
+scratch folder, then runs the same query both ways, alternating, with ``python -X
+importtime``; writes cold-search.json and cold-search.md. Each row also says whether its
+hits came back in the torch row's order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+from pathlib import Path
+
+from cold_ask import DOCS, cli, imported
+
+QUERY = "why does a loaf of bread get bigger"
+
+
+def prepare(scratch: Path) -> dict[str, list[str]]:
+    """The index and the export; the search arguments of each method."""
+    cli("export", "onnx", "--model", "minilm", "--int8", "--out", str(scratch / "minilm-onnx"))
+    cli("index", "build", str(scratch / "idx"), "--from", str(DOCS))
+    plain = [str(scratch / "idx"), QUERY, "--json"]
+    return {"torch (the index's bert embedder)": plain,
+            "onnx export (--onnx, variant auto)": [*plain, "--onnx", str(scratch / "minilm-onnx")]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    from latentstack.bench.report import environment
+
+    with tempfile.TemporaryDirectory(prefix="cold-search-") as scratch:
+        methods = prepare(Path(scratch))
+        walls: dict[str, list[float]] = {m: [] for m in methods}
+        seen: dict[str, dict[str, object]] = {}
+        for _ in range(args.runs):
+            for method, search in methods.items():
+                wall, done = cli("search", *search, importtime=True)
+                walls[method].append(wall)
+                mods = imported(done.stderr)
+                seen[method] = {"hits": [h["doc_id"] for h in json.loads(done.stdout)["hits"]],
+                                "imports_torch": "torch" in mods, "imports_transformers": "transformers" in mods}
+    first = next(iter(seen.values()))["hits"]
+    results = {m: {"wall_s_median": round(statistics.median(w), 3), "wall_s": [round(x, 3) for x in w],
+                   **seen[m], "same_hits_as_torch": seen[m]["hits"] == first} for m, w in walls.items()}
+    body = {"query": QUERY, "runs": args.runs, "results": results, "environment": environment()}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "cold-search.json").write_text(json.dumps(body, indent=2) + "\n")
+    rows = "".join(f"| {m} | {r['wall_s_median']} | {min(r['wall_s'])}-{max(r['wall_s'])} | {r['imports_torch']} | "
+                   f"{r['imports_transformers']} | {r['same_hits_as_torch']} |\n" for m, r in results.items())
+    (args.out / "cold-search.md").write_text(
+        f"# Cold `latentstack search` ({args.runs} fresh processes each, in turn; demo docs, a MiniLM index)\n\n"
+        "| queries embedded by | median wall s | range | imports torch | imports transformers | same hits |\n"
+        f"|---|---|---|---|---|---|\n{rows}\nEnvironment: {json.dumps(body['environment'])}\n\n"
+        f"Command: python benchmarks/cold_search.py --out {args.out} --runs {args.runs}\n")
+    print(json.dumps(results, indent=1))  # noqa: T201 - a script reporting its figures
+
+
+if __name__ == "__main__":
+    main()
