@@ -134,9 +134,8 @@ class LinearClassifier(Classifier):
             self.meta = fit_meta(oofs, y, c.seed)
             stacked = self.meta.pop("oof")  # the meta-model's C cross-validated like any head's; its out-of-fold view
             scores = {"stack": macro_f1_of(stacked, y), **scores}
-        joined, concat_oof = side_by_side(blocks), None
         if c.head == "logistic" and c.fusion != "stack":  # naive Bayes cannot read the dense block's negative values
-            tfidf = self.heads[-1]["chosen"]
+            joined, tfidf = side_by_side(blocks), self.heads[-1]["chosen"]
             chosen, concat_oof, fitted = search_logistic(joined, y, seed=c.seed, c=c.c or tfidf["C"],
                                                          class_weight=c.class_weight or tfidf["class_weight"], oof=True)
             scores["concat"] = chosen["cv_macro_f1"]

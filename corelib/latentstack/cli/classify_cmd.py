@@ -43,8 +43,8 @@ def _data_options(fn: Any) -> Any:
 @click.option("--pooling", type=click.Choice(["cls", "mean"]), default=None, help="Shortcut for -o pooling=...")
 @click.option("--head", default=None, help="Shortcut for -o head=... (linear: logistic or nb).")
 @click.option("--hybrid", is_flag=True, default=None, help="Shortcut for -o hybrid=true.")
-@click.option("--fusion", type=click.Choice(["auto", "stack", "concat"]), default=None,
-              help="Shortcut for -o fusion=... (with --hybrid: auto keeps what cross-validates best).")
+@click.option("--fusion", default=None,
+              help="Shortcut for -o fusion=... (linear with --hybrid: auto, stack or concat).")
 @click.option("--tune-threshold", is_flag=True, default=None, help="Shortcut for -o tune_threshold=true.")
 @click.option("--mode", default=None, help="Shortcut for -o mode=... (finetune: lora or full).")
 @click.option("--epochs", type=int, default=None, help="Shortcut for -o epochs=N.")
