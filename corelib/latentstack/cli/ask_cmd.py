@@ -37,15 +37,29 @@ def _settings(gen_name: str, options: dict[str, Any], k: int, hybrid: bool, min_
 
 
 def _make_pipeline(directory: Path, gen_name: str, options: dict[str, Any], k: int, hybrid: bool,
-                   min_score: float) -> Callable[[Any], Any]:
-    """A builder of the pipeline; given the previous one it reuses its generator (the index reloaded)."""
+                   min_score: float, query: Any = None) -> Callable[[Any], Any]:
+    """A builder of the pipeline; given the previous one it reuses its generator (the index reloaded). ``query``
+    embeds the questions instead of the index's embedder (another runtime of its model)."""
     def make(previous: Any) -> Any:
         from latentstack.rag import RagConfig, RagPipeline
         from latentstack.search import Collection
 
         gen = previous.generator if previous is not None else make_generator(gen_name, options)
-        return RagPipeline(Collection.load(directory), gen, RagConfig(k=k, hybrid=hybrid, min_score=min_score))
+        return RagPipeline(Collection.load(directory, query_embedder=query), gen,
+                           RagConfig(k=k, hybrid=hybrid, min_score=min_score))
     return make
+
+
+def _query_embedder(directory: Path, onnx_dir: str | None) -> Any:
+    """The ONNX export ``onnx_dir`` as the index's query embedder, checked against the index (None without it)."""
+    if onnx_dir is None:
+        return None
+    from latentstack import get_embedder
+    from latentstack.search import Collection
+
+    query = get_embedder("onnx", model=onnx_dir)
+    Collection.check_query_embedder(directory, query)  # a wrong export is an error even where a server answers
+    return query
 
 
 @click.command()
@@ -59,9 +73,12 @@ def _make_pipeline(directory: Path, gen_name: str, options: dict[str, Any], k: i
               help="Candidates per question (the greedy reply and N-1 samples); --reward picks one.")
 @click.option("--reward", "reward_dir", default=None, type=click.Path(file_okay=False),
               help="A reward model folder (latentstack adapt reward) that picks among --best-of candidates.")
+@click.option("--onnx", "onnx_dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Embed the question with this ONNX export of the index's model (latentstack export onnx): "
+                   "with --generator onnx, no torch to import. A running serve still answers with its own.")
 def ask(directory: Path, question: str | None, gen_name: str, model: str | None, adapter: str | None,
         dtype: str | None, gen_extra: tuple[str, ...], stream: bool, k: int, hybrid: bool, min_score: float,
-        as_json: bool, no_server: bool, best_of: int, reward_dir: str | None) -> None:
+        as_json: bool, no_server: bool, best_of: int, reward_dir: str | None, onnx_dir: str | None) -> None:
     """Answer QUESTION from the index in DIRECTORY, citing the passages used.
 
     Without QUESTION, questions are read from standard input, one per line, and answered
@@ -72,10 +89,11 @@ def ask(directory: Path, question: str | None, gen_name: str, model: str | None,
         raise click.UsageError("--best-of N (N > 1) and --reward DIR go together: the reward model picks among "
                                "the N candidates")
     options = generator_options(model, adapter, dtype, gen_extra)
+    query = _query_embedder(directory, onnx_dir)
     local = no_server or reward_dir is not None  # the server answers greedily, one reply per question
     answerer = None if local else _server_answerer(directory, _settings(gen_name, options, k, hybrid, min_score))
     if answerer is None:
-        pipeline = _make_pipeline(directory, gen_name, options, k, hybrid, min_score)(None)
+        pipeline = _make_pipeline(directory, gen_name, options, k, hybrid, min_score, query)(None)
         answerer = _local_answerer(pipeline) if reward_dir is None else _best_of_answerer(pipeline, best_of, reward_dir)
     for q in [question] if question is not None else _questions():
         try:

@@ -156,13 +156,17 @@ class Collection:
         """Embed queries with ``embedder``, another runtime of the index's own model (such as its ONNX export, which
         needs no torch); documents added later are still embedded by the index's embedder. It must reproduce the
         index's embedder (``source_fingerprint``), else a ModelMismatchError."""
-        spec = self.manifest["embedder"]
-        if embedder.source_fingerprint() != spec["fingerprint"]:
-            msg = (f"the index at {self.path} was built with embedder fingerprint {spec['fingerprint']}, but the "
-                   f"{embedder.name} embedder given reproduces {embedder.source_fingerprint()}: export the index's "
-                   "own model with the same pooling and options, or query without it")
-            raise ModelMismatchError(msg)
+        _check_query_embedder(self.path, self.manifest["embedder"], embedder)
         self.query_embedder, self._runtime_checked = embedder, False
+
+    @staticmethod
+    def check_query_embedder(path: str | Path, embedder: Embedder) -> None:
+        """``use_for_queries``'s check against the saved collection at ``path``, without loading it (its files are
+        not verified here: loading it does that)."""
+        checked = read_manifest(path, kind="collection", plugin=PLUGIN, version=FORMAT, verify=False)
+        with reading(checked.path, "collection"):
+            spec = checked.data["embedder"]
+        _check_query_embedder(checked.path, spec, embedder)
 
     @staticmethod
     def _load_embedder(folder: Path, spec: Mapping[str, Any]) -> Embedder:
@@ -385,3 +389,12 @@ class Collection:
         """What ``latentstack index info`` shows."""
         return {**self.manifest, "path": str(self.path), "metadata_keys": sorted(self.store.metadata_keys()),
                 "live": {"documents": self.store.count_documents(), "chunks": self.store.count_chunks()}}
+
+
+def _check_query_embedder(path: Path, spec: Mapping[str, Any], embedder: Embedder) -> None:
+    """A ModelMismatchError unless ``embedder`` reproduces the index's embedder (its ``source_fingerprint``)."""
+    if embedder.source_fingerprint() != spec["fingerprint"]:
+        msg = (f"the index at {path} was built with embedder fingerprint {spec['fingerprint']}, but the "
+               f"{embedder.name} embedder given reproduces {embedder.source_fingerprint()}: export the index's "
+               "own model with the same pooling and options, or query without it")
+        raise ModelMismatchError(msg)

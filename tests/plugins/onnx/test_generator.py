@@ -19,14 +19,7 @@ from latentstack.testing import GeneratorContract
 from latentstack_onnx.decoder_export import DecoderExportConfig, _kept_quiet, _run_builder, export_decoder, is_decoder
 from latentstack_onnx.generator import GenaiGenerator
 
-PROMPTS = ["What is the capital of France?", "Name a colour."]
-
-
-@pytest.fixture(scope="module")
-def tiny_export(tiny_llama_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("genai") / "tiny-fp32"
-    export_decoder(DecoderExportConfig(model=str(tiny_llama_dir), precision="fp32", probe_tokens=12), out, PROMPTS)
-    return out
+from .conftest import PROMPTS
 
 
 class TestOnnxGenerator(GeneratorContract):

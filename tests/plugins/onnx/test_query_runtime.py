@@ -1,5 +1,5 @@
-"""An index of MiniLM vectors searched with MiniLM's ONNX export: the same hits, without importing torch; an export
-of another model (or pooling) is refused."""
+"""An index of MiniLM vectors searched (and asked) with MiniLM's ONNX export: the same hits, without importing torch;
+an export of another model (or pooling) is refused."""
 
 from __future__ import annotations
 
@@ -78,5 +78,41 @@ def test_an_export_of_another_pooling_is_refused(index: Path, tmp_path: Path, mi
     with pytest.raises(ModelMismatchError, match="export the index's own model"):
         Collection.load(other, query_embedder=get_embedder("onnx", model=str(export)))
     refused = run_cli("search", str(other), QUERY, "--onnx", str(export))
+    assert refused.returncode == 1 and "export the index's own model" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def _ask(index: Path, generator: Path, *extra: str) -> tuple[dict[str, Any], set[str]]:
+    """`ask --json` with the onnx generator: its answer, and the top-level modules the process imported."""
+    done = run_cli("-q", "ask", str(index), QUERY, "-k", "2", "--min-score", "-1", "--json",
+                   "--no-server", "--generator", "onnx", "--model", str(generator), *extra,
+                   env={"PYTHONPROFILEIMPORTTIME": "1"}, check=True)
+    imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in done.stderr.splitlines()
+                if line.startswith("import time")}
+    return json.loads(done.stdout.splitlines()[-1]), imported
+
+
+def test_ask_with_the_export_retrieves_what_torch_retrieves_without_importing_torch(
+        index: Path, minilm_int8: tuple[Path, Any], tiny_export: Path) -> None:
+    """`ask --onnx` on a torch-built index: the same passages as the index's own embedder retrieves, and with the
+    onnx generator the process imports neither torch nor transformers (without --onnx it imports both)."""
+    plain, plain_imports = _ask(index, tiny_export)
+    onnx, onnx_imports = _ask(index, tiny_export, "--onnx", str(minilm_int8[0]))
+    assert [p["doc_id"] for p in onnx["passages"]] == [p["doc_id"] for p in plain["passages"]]
+    assert onnx["passages"][0]["doc_id"] == "bread"
+    assert {"torch", "transformers"} <= plain_imports
+    assert not {"torch", "transformers"} & onnx_imports
+
+
+def test_ask_refuses_an_export_of_another_pooling_before_loading_anything(
+        tmp_path: Path, minilm_int8: tuple[Path, Any]) -> None:
+    """The export is checked against the index first: one line, no generator loaded (none is named that exists)."""
+    from latentstack.search import Collection, Document
+
+    other = tmp_path / "cls-idx"
+    col = Collection.create(other, embedder_options={"pooling": "cls"})
+    col.add_documents([Document(doc_id, text) for doc_id, text in DOCS.items()])
+    col.save()
+    refused = run_cli("ask", str(other), QUERY, "--onnx", str(minilm_int8[0]), "--model", str(tmp_path / "none"))
     assert refused.returncode == 1 and "export the index's own model" in refused.stderr
     assert "Traceback" not in refused.stderr
