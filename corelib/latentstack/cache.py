@@ -1,7 +1,8 @@
 """A content-addressed cache of dense embeddings on disk (npy files, never pickles).
 
-The key hashes the embedder's fingerprint and every text, so a second classifier head on
-the same embedder and data reads the vectors back instead of running the model again.
+The key hashes the embedder's fingerprint, the runtime asked of it and every text, so a
+second classifier head on the same embedder and data reads the vectors back instead of
+running the model again, and vectors computed in one dtype are never served for another.
 """
 
 from __future__ import annotations
@@ -33,11 +34,26 @@ def cache_key(fingerprint: str, texts: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
+def runtime_tag(embedder: Any) -> str:
+    """The runtime an embedder's vectors come from, as far as it is known without loading its model: the dtype and
+    device asked for and, for dtype "auto", the CPU's bf16 units (with the probe cached per model and CPU, they
+    decide it). "" for embedders without a dtype option."""
+    config = getattr(embedder, "config", None)
+    dtype = getattr(config, "dtype", None)
+    if dtype is None:
+        return ""
+    from latentstack.runtime import bf16_units, cpu_key
+
+    units = ",".join(bf16_units(cpu_key()[1])) if dtype == "auto" else ""
+    return f"{dtype}:{getattr(config, 'device', '')}:{units}"
+
+
 def embed_cached(embedder: Any, texts: Sequence[str]) -> Any:
     """``embedder.embed_many(texts)``, read from or written to the cache (dense embedders only)."""
     if embedder.sparse or os.environ.get("LATENTSTACK_NO_CACHE") == "1":
         return embedder.embed_many(texts)
-    path = cache_dir() / f"{cache_key(embedder.fingerprint(), texts)}.npy"
+    tag = runtime_tag(embedder)
+    path = cache_dir() / f"{cache_key(embedder.fingerprint() + (f'|{tag}' if tag else ''), texts)}.npy"
     if path.exists():
         try:
             out = np.load(path, allow_pickle=False)

@@ -80,6 +80,22 @@ def test_second_head_reads_cached_features(tiny_bert_dir: Path, monkeypatch: pyt
     assert calls == [len(texts)]
 
 
+def test_cached_vectors_are_kept_apart_by_dtype(tiny_bert_dir: Path) -> None:
+    """Vectors cached by a float32 run are not served to a bfloat16 run of the same model (nor the reverse), and
+    each run reads back its own."""
+    from latentstack import get_embedder
+    from latentstack.cache import cache_dir, embed_cached
+
+    texts = [t for t, _ in TRAIN]
+    runs = {d: get_embedder("bert", model=str(tiny_bert_dir), dtype=d, show_progress=False) for d in ("float32", "bfloat16")}
+    first = {d: embed_cached(emb, texts) for d, emb in runs.items()}
+    assert len(list(cache_dir().glob("*.npy"))) == 2
+    assert not np.array_equal(first["float32"], first["bfloat16"])  # bf16 rounding shows in the vectors
+    for d, emb in runs.items():
+        np.testing.assert_array_equal(embed_cached(emb, texts), first[d])
+    assert np.allclose(first["float32"], first["bfloat16"], atol=0.05)
+
+
 def test_model_from_another_embedder_is_refused(tiny_bert_dir: Path, tmp_path: Path) -> None:
     """A saved head whose base model changed (other weights) cannot be loaded."""
     model = tmp_path / "model"
