@@ -48,8 +48,8 @@ def runtime_tag(embedder: Any) -> str:
     return f"{dtype}:{getattr(config, 'device', '')}:{units}"
 
 
-def embed_cached(embedder: Any, texts: Sequence[str]) -> Any:
-    """``embedder.embed_many(texts)``, read from or written to the cache (dense embedders only)."""
+def embed_cached(embedder: Any, texts: Sequence[str], *, write: bool = True) -> Any:
+    """``embedder.embed_many(texts)``, read from the cache (dense embedders only) and, with ``write``, written to it."""
     if embedder.sparse or os.environ.get("LATENTSTACK_NO_CACHE") == "1":
         return embedder.embed_many(texts)
     tag = runtime_tag(embedder)
@@ -63,6 +63,8 @@ def embed_cached(embedder: Any, texts: Sequence[str]) -> Any:
         except (OSError, ValueError):
             pass  # a damaged cache file is recomputed and overwritten
     out = embedder.embed_many(texts)
+    if not write:
+        return out
     with atomic_file(path) as tmp, open(tmp, "wb") as fh:
         np.save(fh, out, allow_pickle=False)
     return out

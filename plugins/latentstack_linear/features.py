@@ -14,6 +14,9 @@ from latentstack.cache import embed_cached
 CLASSIC_TFIDF = {"word_ngrams": (1, 2), "char_ngrams": (2, 5), "min_df": 1, "sublinear_tf": True}
 #: Naive Bayes' classic features: word unigrams (n-grams break its independence assumption further).
 NB_TFIDF = {"word_ngrams": (1, 1), "char_ngrams": (0, 0), "sublinear_tf": True}
+#: Predictions on fewer texts than this are not written to the embedding cache: a server's or a terminal's
+#: messages would each leave a file (and their vectors) behind, where evaluation sets are what is worth keeping.
+CACHE_WRITE_MIN = 256
 #: LSA projects word n-grams only, capped, so its components stay a few MB.
 LSA_TFIDF = {"word_ngrams": (1, 2), "char_ngrams": (0, 0), "max_features": 20000}
 
@@ -45,8 +48,10 @@ class Features:
                 for emb in self.embedders]
 
     def transform(self, texts: Sequence[str]) -> list[Any]:
-        """One feature matrix per embedder (dense arrays, or CSR for TF-IDF)."""
-        return [embed_cached(emb, list(texts)) for emb in self.embedders]
+        """One feature matrix per embedder (dense arrays, or CSR for TF-IDF); cached vectors are read, and written
+        only for batches of at least ``CACHE_WRITE_MIN`` texts."""
+        write = len(texts) >= CACHE_WRITE_MIN
+        return [embed_cached(emb, list(texts), write=write) for emb in self.embedders]
 
     @property
     def sparse(self) -> bool:

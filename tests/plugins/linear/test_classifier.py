@@ -80,6 +80,29 @@ def test_second_head_reads_cached_features(tiny_bert_dir: Path, monkeypatch: pyt
     assert calls == [len(texts)]
 
 
+def test_small_predictions_leave_nothing_in_the_cache(tiny_bert_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Predicting a few texts (a server's request, a terminal's message) writes no cache file; an evaluation-sized
+    batch is written once and read back by the next head."""
+    from latentstack.cache import cache_dir
+    from latentstack_bert.embedder import BertEmbedder
+    from latentstack_linear.features import CACHE_WRITE_MIN
+
+    texts, labels = map(list, zip(*TRAIN))
+    clf = LinearClassifier.from_options(embedder="bert", embedder_options={"model": str(tiny_bert_dir)}).fit(texts, labels)
+    written = set(cache_dir().glob("*.npy"))
+    clf.predict(["a message", "another one"])
+    clf.predict(["a message", "another one"])
+    assert set(cache_dir().glob("*.npy")) == written
+    batch = [f"message number {i}" for i in range(CACHE_WRITE_MIN)]
+    first = clf.predict_proba(batch)
+    assert len(set(cache_dir().glob("*.npy")) - written) == 1
+    calls: list[int] = []
+    original = BertEmbedder.embed_batch
+    monkeypatch.setattr(BertEmbedder, "embed_batch", lambda self, t: calls.append(len(t)) or original(self, t))
+    np.testing.assert_array_equal(clf.predict_proba(batch), first)
+    assert calls == []
+
+
 def test_cached_vectors_are_kept_apart_by_dtype(tiny_bert_dir: Path) -> None:
     """Vectors cached by a float32 run are not served to a bfloat16 run of the same model (nor the reverse), and
     each run reads back its own."""
