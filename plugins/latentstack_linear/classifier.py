@@ -93,6 +93,8 @@ class LinearClassifier(Classifier):
         c = self.config
         shortcuts = {k: v for k, v in {"model": c.model, "pooling": c.pooling}.items() if v is not None}
         self.features = Features.create(c.embedder, {**shortcuts, **c.embedder_options}, c.hybrid, c.head)
+        if c.head == "logistic" and self.features.sparse:  # the dual solver will run: loading it (and numba) now
+            import latentstack_linear.dual_cd  # noqa: F401  lets TF-IDF count its n-grams with numba as well
         started = time.perf_counter()
         blocks = self.features.fit_transform(texts)
         self.seconds = {"features": time.perf_counter() - started}

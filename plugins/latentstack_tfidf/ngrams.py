@@ -14,7 +14,9 @@ here, and anything else (a text holding NUL, an alphabet too large for 63-bit ke
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
 from collections.abc import Sequence
 from itertools import chain, repeat
 from typing import Any
@@ -23,6 +25,9 @@ import numpy as np
 
 WORD_PATTERN = r"(?u)\b\w+\b"
 _KEY_BITS = 63
+#: Pairs from which counting is compiled even where numba is not loaded yet: importing it and loading the
+#: compiled functions costs about what numpy's sort of this many pairs does.
+COMPILED_FROM = 4_000_000
 
 
 class NgramCounter:
@@ -119,8 +124,10 @@ def _count_pairs(keys: np.ndarray, rows: np.ndarray, n_rows: int, key_bits: int)
     Where a key and a row number fit in 63 bits together, both are packed into one integer
     and sorted once (numpy sorts plain integers several times faster than it arg-sorts
     them): equal pairs are then adjacent, counted, and already grouped by key, which is a
-    column-major matrix turned row-major in one linear pass. Otherwise the keys are
-    numbered by ``np.unique`` and the pairs counted by ``_matrix``.
+    column-major matrix turned row-major in one linear pass; with numba at hand
+    (``_compiled``) the sort is a radix sort and the passes compiled (``counting``), with
+    the same result. Otherwise the keys are numbered by ``np.unique`` and the pairs counted
+    by ``_matrix``.
     """
     import scipy.sparse as sp
 
@@ -128,6 +135,10 @@ def _count_pairs(keys: np.ndarray, rows: np.ndarray, n_rows: int, key_bits: int)
     if key_bits + row_bits > _KEY_BITS:
         uniq, cols = np.unique(keys, return_inverse=True)
         return _matrix(rows, cols.ravel(), n_rows, len(uniq)), uniq
+    if _compiled(len(keys)):
+        from latentstack_tfidf.counting import count_packed
+
+        return count_packed(keys, rows, n_rows, key_bits, row_bits)
     packed = np.sort((keys << row_bits) | rows)
     pairs, counts = _runs(packed)
     pair_keys = pairs >> row_bits
@@ -138,6 +149,14 @@ def _count_pairs(keys: np.ndarray, rows: np.ndarray, n_rows: int, key_bits: int)
     out = by_key.tocsr()  # a transposition: each row's columns come out ascending, each pair once
     out.has_canonical_format = True
     return out, pair_keys[columns]
+
+
+def _compiled(n_pairs: int) -> bool:
+    """Whether to count with the compiled radix sort (``counting``): numba installed, and either loaded in this
+    process already (the linear head's dual solver loads it) or the pairs many enough to pay for its import."""
+    if "numba" in sys.modules:
+        return True
+    return n_pairs >= COMPILED_FROM and importlib.util.find_spec("numba") is not None
 
 
 def _runs(values: np.ndarray, by: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

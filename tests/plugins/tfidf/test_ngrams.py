@@ -34,9 +34,18 @@ def corpus() -> list[str]:
     return TRICKY + load_labeled(str(SMS))["train"].texts[:600] + ["", " \t ", ""]
 
 
+@pytest.fixture(params=["numpy", "compiled"])
+def counting(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Pairs counted by numpy's sort, or by the compiled radix sort (numba)."""
+    monkeypatch.setattr("latentstack_tfidf.ngrams._compiled", lambda n: request.param == "compiled")
+    return str(request.param)
+
+
 @pytest.mark.parametrize(("analyzer", "ngrams", "extra"), CASES)
-def test_counts_equal_scikit_learns(corpus: list[str], analyzer: str, ngrams: tuple[int, int], extra: dict) -> None:  # type: ignore[type-arg]
-    """Learning: the same vocabulary (so the same column order) and counts; then the same counts of unseen texts."""
+def test_counts_equal_scikit_learns(corpus: list[str], analyzer: str, ngrams: tuple[int, int], extra: dict,  # type: ignore[type-arg]
+                                    counting: str) -> None:
+    """Learning: the same vocabulary (so the same column order) and counts, whichever way the pairs are counted;
+    then the same counts of unseen texts."""
     params = _params(analyzer, ngrams, extra)
     reference = _counter(params)
     expected = reference.fit_transform(corpus)
@@ -87,3 +96,22 @@ def test_pairs_are_counted_alike_packed_or_not() -> None:
     assert all((np.diff(packed.indices[a:b]) > 0).all() for a, b in zip(packed.indptr[:-1], packed.indptr[1:], strict=True))
     empty, none = _count_pairs(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 3, 30)
     assert empty.shape == (3, 0) and len(none) == 0
+
+
+def test_the_compiled_count_is_numpys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The radix sort and compiled passes give numpy's matrix (values, column order, row pointer) and keys, over
+    keys as wide as packing allows, rows with nothing, and pairs repeated within a row."""
+    from latentstack_tfidf import ngrams
+
+    rng = np.random.default_rng(1)
+    keys = rng.choice(rng.integers(0, 2**50, 3000), 60000)
+    rows = np.sort(rng.integers(0, 2000, 60000)) * 2  # odd rows hold nothing
+    made = {}
+    for compiled in (False, True):
+        monkeypatch.setattr(ngrams, "_compiled", lambda n, c=compiled: c)
+        made[compiled] = ngrams._count_pairs(keys, rows, 4000, 50)
+    (a, a_keys), (b, b_keys) = made[False], made[True]
+    np.testing.assert_array_equal(a_keys, b_keys)
+    for part in ("indptr", "indices", "data"):
+        np.testing.assert_array_equal(getattr(a, part), getattr(b, part))
+    assert b.dtype == np.float32 and b.shape == (4000, len(b_keys)) and b.sum() == 60000
