@@ -1,10 +1,10 @@
-"""Counting (key, text) pairs compiled with numba: a radix sort of the packed pairs, then one pass to CSR.
+"""Counting (key, text) pairs compiled with numba: a radix sort of the packed pairs, then two passes to CSR.
 
 ``ngrams._count_pairs`` packs each n-gram occurrence's key and text number into one
 integer and sorts them, so that equal pairs are adjacent and grouped by key. numpy's
-comparison sort is most of a TF-IDF fit; a least-significant-digit radix sort of the same
-integers (12-bit digits, as many passes as the packed width needs) takes about a quarter
-of its time. The sorted pairs are then turned into the CSR matrix in two linear passes:
+comparison sort is a large part of a TF-IDF fit; a least-significant-digit radix sort of
+the same integers (12-bit digits, as many passes as the packed width needs) does the same
+in linear time. The sorted pairs are then turned into the CSR matrix in two linear passes:
 one counts each text's distinct keys, the other writes each pair into its text's row in
 key order, so every row's columns come out ascending. The result is exactly numpy's path's
 (a test compares them).
