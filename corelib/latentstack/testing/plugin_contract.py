@@ -20,8 +20,10 @@ class PluginContract:
     plugin = ""
 
     @pytest.fixture(scope="class")
-    def registry(self) -> Registry:
-        """A registry over every installed plugin."""
+    @classmethod
+    def registry(cls) -> Registry:
+        """A registry over every installed plugin (once per class: a class method, as pytest wants of class-scoped
+        fixtures)."""
         return Registry.discover().build()
 
     def test_declared_in_the_entry_point_group(self) -> None:
