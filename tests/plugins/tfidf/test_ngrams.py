@@ -115,3 +115,28 @@ def test_the_compiled_count_is_numpys(monkeypatch: pytest.MonkeyPatch) -> None:
     for part in ("indptr", "indices", "data"):
         np.testing.assert_array_equal(getattr(a, part), getattr(b, part))
     assert b.dtype == np.float32 and b.shape == (4000, len(b_keys)) and b.sum() == 60000
+
+
+#: In a fresh process: when the compiled counting would be chosen, and whether fitting TF-IDF alone loaded numba.
+_FRESH = """
+import json, sys
+from latentstack import get_embedder
+import latentstack_tfidf.ngrams as ng
+small, large = ng._compiled(10), ng._compiled(ng.COMPILED_FROM)
+get_embedder("tfidf", char_ngrams=(2, 5)).fit_transform(["free prize now", "see you at lunch"] * 50)
+fitted = "numba" in sys.modules
+import numba
+print(json.dumps({"small": small, "large": large, "fitted_loaded_numba": fitted, "loaded": ng._compiled(10)}))
+"""
+
+
+def test_numba_is_loaded_only_where_it_pays() -> None:
+    """A small TF-IDF fit in a fresh process counts with numpy and leaves numba unloaded (its import would cost more
+    than it saves); a large one, or one where numba is loaded already, counts compiled."""
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _FRESH], capture_output=True, text=True, check=True, timeout=300)
+    assert json.loads(out.stdout.splitlines()[-1]) == {"small": False, "large": True, "fitted_loaded_numba": False,
+                                                        "loaded": True}
