@@ -82,7 +82,7 @@ def test_second_head_reads_cached_features(tiny_bert_dir: Path, monkeypatch: pyt
 
 def test_small_predictions_leave_nothing_in_the_cache(tiny_bert_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Predicting a few texts (a server's request, a terminal's message) writes no cache file; an evaluation-sized
-    batch is written once and read back by the next head."""
+    batch is written once and read back by the next call."""
     from latentstack.cache import cache_dir
     from latentstack_bert.embedder import BertEmbedder
     from latentstack_linear.features import CACHE_WRITE_MIN
