@@ -39,6 +39,24 @@ def test_json_is_exactly_one_object(tmp_path) -> None:  # noqa: ANN001
     assert (tmp_path / "toy.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_an_earlier_report_is_kept_not_overwritten(tmp_path) -> None:  # noqa: ANN001
+    """A second run into the same folder renames the first run's three files by the time they were written, then
+    writes its own; the same report again leaves nothing extra."""
+    first = CliRunner().invoke(toy, ["--methods", "a", "--json", "--out", str(tmp_path)])
+    second = CliRunner().invoke(toy, ["--methods", "b,c", "--json", "--out", str(tmp_path)])
+    assert first.exit_code == 0 and second.exit_code == 0, second.output
+    kept = sorted(p.name for p in tmp_path.iterdir() if p.name.count(".") == 2)
+    assert len(kept) == 3 and {p.rsplit(".", 1)[1] for p in kept} == {"json", "md", "png"}
+    assert json.loads((tmp_path / kept[0]).read_text())["results"][0]["method"] == "a"
+    assert [r["method"] for r in json.loads((tmp_path / "toy.json").read_text())["results"]] == ["b", "c"]
+    assert "kept the earlier toy report" in second.stderr
+    third = CliRunner().invoke(toy, ["--methods", "d", "--out", str(tmp_path)])  # refused: nothing written, nothing moved
+    assert third.exit_code == 2 and len(list(tmp_path.iterdir())) == 6
+    from latentstack.bench.writers import keep_previous
+
+    assert keep_previous(tmp_path, "toy", json.loads((tmp_path / "toy.json").read_text())) is None
+
+
 def test_unknown_method_is_usage_error(tmp_path) -> None:  # noqa: ANN001
     """An unknown method name lists the known ones and exits 2."""
     res = CliRunner().invoke(toy, ["--methods", "a,zzz", "--out", str(tmp_path)])

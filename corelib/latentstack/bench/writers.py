@@ -95,11 +95,45 @@ def timing_chart(key: str, label: str) -> Any:
     return draw
 
 
+def keep_previous(out: Path, suite: str, new: dict[str, Any]) -> str | None:
+    """Rename an earlier run's NAME.json, .md and .png in ``out`` to NAME.<its time>.* (the time its JSON was
+    written), so that a new run never overwrites one; the suffix used, or None when there was nothing to keep
+    (no earlier JSON, or one holding exactly this report)."""
+    import json
+    import os
+    import time
+
+    old = out / f"{suite}.json"
+    if not old.exists():
+        return None
+    try:
+        if json.loads(old.read_text(encoding="utf-8")) == json.loads(json.dumps(new)):
+            return None
+    except (OSError, ValueError):
+        pass  # unreadable or not JSON: kept like any other earlier file
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(old.stat().st_mtime))
+    suffix, n = stamp, 1
+    while any((out / f"{suite}.{suffix}{ext}").exists() for ext in (".json", ".md", ".png")):
+        n += 1
+        suffix = f"{stamp}-{n}"
+    for ext in (".json", ".md", ".png"):
+        if (out / f"{suite}{ext}").exists():
+            os.replace(out / f"{suite}{ext}", out / f"{suite}.{suffix}{ext}")
+    return suffix
+
+
 def write_all(report: BenchReport, out: Path, chart: bool = True) -> list[Path]:
-    """Write NAME.json, NAME.md and NAME.png under ``out``; returns the paths."""
+    """Write NAME.json, NAME.md and NAME.png under ``out``, an earlier run's files there kept under another name
+    (``keep_previous``, which logs it); returns the paths."""
+    from latentstack.progress import log
+
     out.mkdir(parents=True, exist_ok=True)
+    body = report.to_dict()
+    kept = keep_previous(out, report.suite, body)
+    if kept is not None:
+        log(f"kept the earlier {report.suite} report in {out} as {report.suite}.{kept}.*")
     paths = [out / f"{report.suite}.json", out / f"{report.suite}.md"]
-    write_json(paths[0], report.to_dict())
+    write_json(paths[0], body)
     with atomic_file(paths[1]) as tmp:
         tmp.write_text(markdown(report), encoding="utf-8")
     if chart and report.results:
