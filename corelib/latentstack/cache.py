@@ -42,9 +42,10 @@ def runtime_tag(embedder: Any) -> str:
     dtype = getattr(config, "dtype", None)
     if dtype is None:
         return ""
-    from latentstack.runtime import bf16_units, cpu_key
+    from latentstack.cpu import cpu_features
+    from latentstack.runtime import bf16_units
 
-    units = ",".join(bf16_units(cpu_key()[1])) if dtype == "auto" else ""
+    units = ",".join(bf16_units(cpu_features())) if dtype == "auto" else ""
     return f"{dtype}:{getattr(config, 'device', '')}:{units}"
 
 

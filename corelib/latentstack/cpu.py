@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 from pathlib import Path
@@ -10,13 +11,21 @@ from pathlib import Path
 SIMD_FEATURES = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
 
 
+@functools.cache
+def _proc_cpuinfo() -> str | None:
+    """/proc/cpuinfo, read once per process (the CPU does not change under it; the embedding cache asks per call)."""
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None
+
+
 def _cpuinfo_field(key: str, cpuinfo: str | None = None) -> str | None:
     """The value of the first ``key : value`` line of ``cpuinfo`` (default: /proc/cpuinfo); None where
     there is none or the file cannot be read."""
     if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text()
-        except OSError:
+        cpuinfo = _proc_cpuinfo()
+        if cpuinfo is None:
             return None
     for line in cpuinfo.splitlines():
         if line.startswith(key):
