@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 QUESTION = "Why does bread dough rise?"
 DOCS = Path(__file__).parent / "demo-docs" / "docs.jsonl"
@@ -34,6 +35,24 @@ def cli(*args: str, importtime: bool = False) -> tuple[float, subprocess.Complet
 def imported(stderr: str) -> set[str]:
     """Top-level module names in ``-X importtime`` output."""
     return {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in stderr.splitlines() if line.startswith("import time")}
+
+
+def in_turn(command: str, methods: dict[str, list[str]], runs: int) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """``runs`` fresh processes of ``latentstack COMMAND ARGS`` per method, the methods in turn (so that a slower
+    spell of the machine hits each alike): each method's wall seconds, its median and range, whether its last run
+    imported torch and transformers, and that run's finished process."""
+    walls: dict[str, list[float]] = {method: [] for method in methods}
+    last: dict[str, Any] = {}
+    for _ in range(runs):
+        for method, args in methods.items():
+            wall, last[method] = cli(command, *args, importtime=True)
+            walls[method].append(wall)
+    summary: dict[str, dict[str, Any]] = {}
+    for method, times in walls.items():
+        mods = imported(last[method].stderr)
+        summary[method] = {"wall_s_median": round(statistics.median(times), 3), "wall_s": [round(w, 3) for w in times],
+                           "imports_torch": "torch" in mods, "imports_transformers": "transformers" in mods}
+    return summary, last
 
 
 def prepare(scratch: Path) -> dict[str, list[str]]:
@@ -58,21 +77,11 @@ def main() -> None:
     args = parser.parse_args()
     from latentstack.bench.report import environment
 
-    results = {}
     with tempfile.TemporaryDirectory(prefix="cold-ask-") as scratch:
-        asks = prepare(Path(scratch))
-        walls: dict[str, list[float]] = {method: [] for method in asks}
-        for _ in range(args.runs):  # the methods in turn, so that a slower spell of the machine hits each alike
-            for method, ask in asks.items():
-                wall, done = cli("ask", *ask, importtime=True)
-                walls[method].append(wall)
-                mods = imported(done.stderr)
-                results[method] = {"imports_torch": "torch" in mods, "imports_transformers": "transformers" in mods,
-                                   "answer": done.stdout.splitlines()[0] if done.stdout else ""}
-        for method, times in walls.items():
-            results[method] = {"wall_s_median": round(statistics.median(times), 3),
-                               "wall_s": [round(w, 3) for w in times], **results[method]}
-            print(method, results[method], flush=True)  # noqa: T201 - a script reporting progress
+        results, last = in_turn("ask", prepare(Path(scratch)), args.runs)
+    for method, done in last.items():
+        results[method]["answer"] = done.stdout.splitlines()[0] if done.stdout else ""
+        print(method, results[method], flush=True)  # noqa: T201 - a script reporting progress
     body = {"question": QUESTION, "runs": args.runs, "results": results, "environment": environment()}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "cold-ask.json").write_text(json.dumps(body, indent=2) + "\n")

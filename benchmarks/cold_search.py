@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
 from pathlib import Path
 
-from cold_ask import DOCS, cli, imported
+from cold_ask import DOCS, cli, in_turn
 
 QUERY = "why does a loaf of bread get bigger"
 
@@ -39,19 +38,11 @@ def main() -> None:
     from latentstack.bench.report import environment
 
     with tempfile.TemporaryDirectory(prefix="cold-search-") as scratch:
-        methods = prepare(Path(scratch))
-        walls: dict[str, list[float]] = {m: [] for m in methods}
-        seen: dict[str, dict[str, object]] = {}
-        for _ in range(args.runs):
-            for method, search in methods.items():
-                wall, done = cli("search", *search, importtime=True)
-                walls[method].append(wall)
-                mods = imported(done.stderr)
-                seen[method] = {"hits": [h["doc_id"] for h in json.loads(done.stdout)["hits"]],
-                                "imports_torch": "torch" in mods, "imports_transformers": "transformers" in mods}
-    first = next(iter(seen.values()))["hits"]
-    results = {m: {"wall_s_median": round(statistics.median(w), 3), "wall_s": [round(x, 3) for x in w],
-                   **seen[m], "same_hits_as_torch": seen[m]["hits"] == first} for m, w in walls.items()}
+        results, last = in_turn("search", prepare(Path(scratch)), args.runs)
+    hits = {m: [h["doc_id"] for h in json.loads(done.stdout)["hits"]] for m, done in last.items()}
+    first = next(iter(hits.values()))
+    for method, found in hits.items():
+        results[method] |= {"hits": found, "same_hits_as_torch": found == first}
     body = {"query": QUERY, "runs": args.runs, "results": results, "environment": environment()}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "cold-search.json").write_text(json.dumps(body, indent=2) + "\n")
