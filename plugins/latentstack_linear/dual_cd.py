@@ -31,7 +31,7 @@ def _next(state: int) -> int:
     return (state * 48271) % 2147483647
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _add_row(w: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, r: int, scale: float,
              dense: int) -> None:
     begin = indptr[r]
@@ -42,7 +42,7 @@ def _add_row(w: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.nd
     w[w.shape[0] - 1] += scale  # the bias feature, 1 in every row
 
 
-@njit(nogil=True, cache=True, fastmath=True)
+@njit(nogil=True, cache=True, fastmath=True, inline="always")
 def _dot_row(w: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, r: int, dense: int) -> float:
     begin = indptr[r]
     acc = w[w.shape[0] - 1]
