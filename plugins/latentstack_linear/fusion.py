@@ -38,12 +38,18 @@ def macro_f1_of(proba: np.ndarray, y: np.ndarray) -> float:
 
 
 def side_by_side(blocks: list[Any]) -> Any:
-    """The feature blocks as one sparse matrix, each block's rows scaled to unit length first."""
+    """The feature blocks as one sparse matrix, each block's rows scaled to unit length first.
+
+    A dense block (embeddings) keeps its zeros as stored entries, so that every row holds
+    its columns in order: the dual solver reads such a leading block without looking its
+    columns up (``dual_cd.dense_prefix``), which one exact zero in any row would end there
+    (bf16 embeddings hold a few).
+    """
     import scipy.sparse as sp
 
     from latentstack.sparse import unit_rows
 
-    return sp.hstack([unit_rows(b) for b in blocks], format="csr", dtype=np.float32)
+    return sp.hstack([unit_rows(b, keep_zeros=True) for b in blocks], format="csr", dtype=np.float32)
 
 
 def best_fusion(scores: dict[str, float]) -> str:

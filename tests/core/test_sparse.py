@@ -35,4 +35,8 @@ def test_dense_rows_are_scaled_as_their_sparse_form() -> None:
         for part in ("indptr", "indices", "data"):
             np.testing.assert_array_equal(getattr(ours, part), getattr(theirs, part))
         np.testing.assert_array_equal(x, before)
+        every = unit_rows(x, keep_zeros=True)  # the same values, each row holding all its columns in order
+        assert every.nnz == x.size and (every.indices.reshape(x.shape) == np.arange(50)).all()
+        np.testing.assert_array_equal(every.toarray(), ours.toarray())
     assert unit_rows(np.zeros((2, 0), dtype=np.float32)).shape == (2, 0)
+    assert unit_rows(np.zeros((2, 0), dtype=np.float32), keep_zeros=True).shape == (2, 0)

@@ -361,6 +361,31 @@ def test_a_dense_block_put_first_is_read_in_order_to_the_same_weights() -> None:
         assert abs(b - b_looked_up) < 1e-9
 
 
+def test_side_by_side_keeps_the_embeddings_a_dense_prefix_through_exact_zeros() -> None:
+    """An embedding with an exact zero (bf16 vectors hold a few) still gives the side-by-side matrix a dense prefix of
+    its full width, and the fit on it is the fit on the matrix without those zeros stored."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from latentstack.sparse import unit_rows
+    from latentstack_linear.dual_cd import fit_binary, prepare
+    from latentstack_linear.fusion import side_by_side
+
+    rng = np.random.default_rng(6)
+    y = rng.integers(0, 2, 150)
+    dense = (rng.standard_normal((150, 16)) + y[:, None] * 0.3).astype(np.float32)
+    dense[9, 0], dense[40, 11] = 0.0, 0.0
+    tfidf = sp.random(150, 200, density=0.05, random_state=6, format="csr", dtype=np.float32)
+    joined = side_by_side([dense, tfidf])
+    dropped = sp.hstack([unit_rows(dense), unit_rows(tfidf)], format="csr", dtype=np.float32)
+    assert prepare(joined)[4] == 16 and prepare(dropped)[4] == 0
+    np.testing.assert_array_equal(joined.toarray(), dropped.toarray())
+    w, b = fit_binary(prepare(joined), np.arange(150), y == 1, 3.0, False, 0.1, seed=0)
+    w_dropped, b_dropped = fit_binary(prepare(dropped), np.arange(150), y == 1, 3.0, False, 0.1, seed=0)
+    np.testing.assert_allclose(w, w_dropped, rtol=1e-9, atol=1e-12)
+    assert abs(b - b_dropped) < 1e-9
+
+
 def test_the_stack_reads_plain_log_probabilities() -> None:
     """The meta-model is fitted on log-probabilities scaled into [-1, 0] but reads them unscaled: its probabilities
     on plain log-probabilities are those of scikit-learn's fit on the scaled ones at the C it chose."""
