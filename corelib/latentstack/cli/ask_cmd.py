@@ -50,16 +50,24 @@ def _make_pipeline(directory: Path, gen_name: str, options: dict[str, Any], k: i
     return make
 
 
-def _query_embedder(directory: Path, onnx_dir: str | None) -> Any:
-    """The ONNX export ``onnx_dir`` as the index's query embedder, checked against the index (None without it)."""
+def _query_embedder(directories: Path | tuple[Path, ...], onnx_dir: str | None) -> Any:
+    """The ONNX export ``onnx_dir`` as the indexes' query embedder, checked against each of them (None without
+    it)."""
     if onnx_dir is None:
         return None
     from latentstack import get_embedder
     from latentstack.search import Collection
 
     query = get_embedder("onnx", model=onnx_dir)
-    Collection.check_query_embedder(directory, query)  # a wrong export is an error even where a server answers
+    for directory in directories if isinstance(directories, tuple) else (directories,):
+        Collection.check_query_embedder(directory, query)  # a wrong export is an error even where a server answers
     return query
+
+
+ONNX_QUERIES = click.option(
+    "--onnx", "onnx_dir", type=click.Path(exists=True, file_okay=False), default=None,
+    help="Embed the served indexes' queries with this ONNX export of their model (latentstack export onnx), "
+         "checked against each index at start.")
 
 
 @click.command()
@@ -128,8 +136,10 @@ HTTP_OPTIONS = [
 @stacked(GEN_OPTIONS[:-1])
 @stacked(RAG_OPTIONS)
 @stacked(HTTP_OPTIONS)
+@ONNX_QUERIES
 def serve(directories: tuple[Path, ...], gen_name: str, model: str | None, adapter: str | None, dtype: str | None,
-          gen_extra: tuple[str, ...], k: int, hybrid: bool, min_score: float, **http: Any) -> None:
+          gen_extra: tuple[str, ...], k: int, hybrid: bool, min_score: float, onnx_dir: str | None,
+          **http: Any) -> None:
     """Keep the models loaded and answer through them until interrupted (Ctrl-C).
 
     Without --http: for one index DIRECTORY, `latentstack ask DIRECTORY` with the same
@@ -138,12 +148,14 @@ def serve(directories: tuple[Path, ...], gen_name: str, model: str | None, adapt
     their folder names), on 127.0.0.1:8000 by default; its routes are listed at /docs.
     """
     options = generator_options(model, adapter, dtype, gen_extra)
-    if http.pop("http"):
-        _serve_http(directories, gen_name, options, **http)
-        return
-    if len(directories) != 1:
+    as_http = http.pop("http")
+    if not as_http and len(directories) != 1:
         raise click.UsageError("the Unix-socket server serves one index DIRECTORY; add --http to serve several")
-    _serve_socket(directories[0], gen_name, options, k, hybrid, min_score)
+    query = _query_embedder(directories, onnx_dir)  # before any model loads
+    if as_http:
+        _serve_http(directories, gen_name, options, query, **http)
+        return
+    _serve_socket(directories[0], gen_name, options, k, hybrid, min_score, query)
 
 
 def _named(pairs: tuple[str, ...], what: str) -> dict[str, Path]:
@@ -159,8 +171,8 @@ def _named(pairs: tuple[str, ...], what: str) -> dict[str, Path]:
     return out
 
 
-def _serve_http(directories: tuple[Path, ...], gen_name: str, options: dict[str, Any], *, host: str, port: int,
-                api_key: str, embedder: str, chat_adapters: tuple[str, ...], classifiers: tuple[str, ...],
+def _serve_http(directories: tuple[Path, ...], gen_name: str, options: dict[str, Any], query: Any, *, host: str,
+                port: int, api_key: str, embedder: str, chat_adapters: tuple[str, ...], classifiers: tuple[str, ...],
                 cors: tuple[str, ...], no_batching: bool) -> None:
     from latentstack.http.run import check_bind, serve_http
     from latentstack.http.state import Served
@@ -169,13 +181,14 @@ def _serve_http(directories: tuple[Path, ...], gen_name: str, options: dict[str,
     served = Served(embedder=embedder, generator=gen_name, generator_options=options,
                     adapters={n: str(p) for n, p in _named(chat_adapters, "adapter").items()},
                     indexes=_named(tuple(str(d) for d in directories), "index"),
-                    classifiers=_named(classifiers, "classifier"), window_s=None if no_batching else 0.005)
+                    classifiers=_named(classifiers, "classifier"), window_s=None if no_batching else 0.005,
+                    query_embedder=query)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     serve_http(served, host=host, port=port, api_key=api_key, cors_origins=cors)
 
 
 def _serve_socket(directory: Path, gen_name: str, options: dict[str, Any], k: int, hybrid: bool,
-                  min_score: float) -> None:
+                  min_score: float, query: Any) -> None:
     from latentstack.rag.server import AskServer, connect, socket_path
 
     path = socket_path(directory, _settings(gen_name, options, k, hybrid, min_score))
@@ -184,7 +197,7 @@ def _serve_socket(directory: Path, gen_name: str, options: dict[str, Any], k: in
         live.close()
         msg = f"a server for {directory} with these options already runs (socket {path})"
         raise click.ClickException(msg)
-    server = AskServer(path, directory, _make_pipeline(directory, gen_name, options, k, hybrid, min_score))
+    server = AskServer(path, directory, _make_pipeline(directory, gen_name, options, k, hybrid, min_score, query))
     click.echo(f"serving {directory} on {path}; `latentstack ask {directory} ...` with the same options answers "
                "through it. Ctrl-C stops it.", err=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `kill` stops it as cleanly as Ctrl-C

@@ -31,6 +31,8 @@ class Served:
     indexes: dict[str, Path] = attrs.Factory(dict)
     classifiers: dict[str, Path] = attrs.Factory(dict)
     window_s: float | None = 0.005
+    #: Embeds the indexes' queries instead of their own embedders (an ONNX export of their model), if given.
+    query_embedder: Any = None
     loaded: dict[str, Any] = attrs.Factory(dict)
     gen_lock: FairLock = attrs.Factory(FairLock)  # requests generate one at a time, in arrival order
     index_lock: threading.Lock = attrs.Factory(threading.Lock)  # one search at a time over the shared stores
@@ -88,7 +90,7 @@ class Served:
         from latentstack.search import Collection
 
         def load(path: Path) -> Any:
-            col = Collection.load(path)
+            col = Collection.load(path, query_embedder=self.query_embedder)
             col.embed_queries(["warm up"])
             return col
 

@@ -4,6 +4,7 @@ an export of another model (or pooling) is refused."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -116,3 +117,85 @@ def test_ask_refuses_an_export_of_another_pooling_before_loading_anything(
     refused = run_cli("ask", str(other), QUERY, "--onnx", str(minilm_int8[0]), "--model", str(tmp_path / "none"))
     assert refused.returncode == 1 and "export the index's own model" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_serve_with_the_export_answers_ask_without_importing_torch(
+        index: Path, minilm_int8: tuple[Path, Any], tiny_export: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`serve --onnx` with the onnx generator: `ask` answers through it with the passages a plain `ask` retrieves,
+    and the server process never imports torch or transformers."""
+    import shutil
+    import signal
+    import tempfile
+    import time
+
+    from latentstack.cli.ask_cmd import _settings
+    from latentstack.cli.generate_cmd import generator_options
+    from latentstack.rag.server import connect, socket_path
+
+    home = tempfile.mkdtemp(prefix="ls-", dir="/tmp")  # Unix socket paths are limited to ~104 bytes
+    monkeypatch.setenv("LATENTSTACK_HOME", home)
+    gen = ["--generator", "onnx", "--model", str(tiny_export), "-k", "2", "--min-score", "-1"]
+    path = socket_path(index, _settings("onnx", generator_options(str(tiny_export), None, None, ()), 2, True, -1.0))
+    log = Path(home) / "serve.log"  # a file, not a pipe: nobody reads a pipe while it runs, and it would fill
+    server = subprocess.Popen([sys.executable, "-m", "latentstack", "serve", str(index), *gen, "--onnx",
+                               str(minilm_int8[0])], env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"},
+                              stdout=subprocess.DEVNULL, stderr=log.open("w"))
+    try:
+        deadline = time.time() + 240
+        while (probe := connect(path)) is None and time.time() < deadline and server.poll() is None:
+            time.sleep(0.5)
+        assert probe is not None, "the server did not start"
+        probe.close()
+        via = run_cli("ask", str(index), QUERY, "--json", *gen, check=True)
+        alone = run_cli("-q", "ask", str(index), QUERY, "--json", "--no-server", *gen, check=True)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(60)
+        err = log.read_text()
+        shutil.rmtree(home, ignore_errors=True)
+    assert "answering through the server" in via.stderr
+    got, want = (json.loads(r.stdout.splitlines()[-1]) for r in (via, alone))
+    assert [p["doc_id"] for p in got["passages"]] == [p["doc_id"] for p in want["passages"]]
+    assert got["passages"][0]["doc_id"] == "bread"
+    imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in err.splitlines()
+                if line.startswith("import time")}
+    assert "latentstack_onnx" in imported and not {"torch", "transformers"} & imported
+
+
+def test_the_http_server_searches_with_the_export(index: Path, minilm_int8: tuple[Path, Any]) -> None:
+    """An HTTP server given the export (``serve --http --onnx``) embeds /v1/search queries with it: the index's own
+    dense ranking, over a real HTTP client."""
+    import httpx
+
+    from latentstack import get_embedder
+    from latentstack.http.app import build_app
+    from latentstack.http.run import InThread
+    from latentstack.http.state import Served
+    from latentstack.search import Collection
+
+    own = [h.doc_id for h in Collection.load(index).search(QUERY, k=4, hybrid=False)]
+    served = Served(indexes={"kb": index}, query_embedder=get_embedder("onnx", model=str(minilm_int8[0])))
+    running = InThread(build_app(served))
+    try:
+        hits = httpx.post(f"{running.url}/v1/search", json={"index": "kb", "query": QUERY, "k": 4, "hybrid": False},
+                          timeout=120).json()["data"]
+    finally:
+        running.stop()
+    assert [h["doc_id"] for h in hits] == own
+    assert served.collection("kb").query_embedder.name == "onnx"
+
+
+def test_serve_refuses_an_export_of_another_pooling_before_loading_anything(
+        tmp_path: Path, minilm_int8: tuple[Path, Any]) -> None:
+    """Each served index is checked against the export at start: one line, nothing loaded, socket or HTTP."""
+    from latentstack.search import Collection, Document
+
+    other = tmp_path / "cls-idx"
+    col = Collection.create(other, embedder_options={"pooling": "cls"})
+    col.add_documents([Document(doc_id, text) for doc_id, text in DOCS.items()])
+    col.save()
+    for extra in ([], ["--http", "--port", "1"]):
+        refused = run_cli("serve", str(other), "--onnx", str(minilm_int8[0]), "--model", str(tmp_path / "none"),
+                          *extra)
+        assert refused.returncode == 1 and "export the index's own model" in refused.stderr
+        assert "Traceback" not in refused.stderr
