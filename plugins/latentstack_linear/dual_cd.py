@@ -31,6 +31,8 @@ def _next(state: int) -> int:
     return (state * 48271) % 2147483647
 
 
+# The row loops below are inlined into the pass that calls them (numba IR inlining, so compiled with the pass's
+# flags): called as functions compiled apart, the same loops ran far slower.
 @njit(nogil=True, cache=True, inline="always")
 def _add_row(w: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, r: int, scale: float,
              dense: int) -> None:
@@ -42,7 +44,7 @@ def _add_row(w: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.nd
     w[w.shape[0] - 1] += scale  # the bias feature, 1 in every row
 
 
-@njit(nogil=True, cache=True, fastmath=True, inline="always")
+@njit(nogil=True, cache=True, inline="always")
 def _dot_row(w: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, r: int, dense: int) -> float:
     begin = indptr[r]
     acc = w[w.shape[0] - 1]
