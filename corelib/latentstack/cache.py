@@ -3,10 +3,13 @@
 The key hashes the embedder's fingerprint, the runtime asked of it and every text, so a
 second classifier head on the same embedder and data reads the vectors back instead of
 running the model again, and vectors computed in one dtype are never served for another.
+The folder is kept under a size cap (``$LATENTSTACK_CACHE_MAX_MB``): after each write the
+least recently used files go until it fits (a read counts as a use).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Sequence
@@ -16,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from latentstack.atomic import atomic_file
+from latentstack.errors import ConfigError
 from latentstack.progress import log
 from latentstack.sources.base import latentstack_home
 
@@ -23,6 +27,44 @@ from latentstack.sources.base import latentstack_home
 def cache_dir() -> Path:
     """``$LATENTSTACK_CACHE`` if set, else ``$LATENTSTACK_HOME/cache/embeddings``."""
     return Path(os.environ.get("LATENTSTACK_CACHE") or latentstack_home() / "cache" / "embeddings")
+
+
+#: The cache folder's default size cap, in MB.
+DEFAULT_MAX_MB = 2048
+
+
+def max_bytes() -> int:
+    """The cache's size cap: ``$LATENTSTACK_CACHE_MAX_MB`` (a number of MB) or ``DEFAULT_MAX_MB``."""
+    raw = os.environ.get("LATENTSTACK_CACHE_MAX_MB", "").strip()
+    if not raw:
+        return DEFAULT_MAX_MB * 2**20
+    try:
+        mb = float(raw)
+    except ValueError:
+        mb = -1.0
+    if not mb >= 0:  # also NaN
+        msg = f"LATENTSTACK_CACHE_MAX_MB={raw!r} is not a size: give a number of MB such as {DEFAULT_MAX_MB}"
+        raise ConfigError(msg)
+    return int(mb * 2**20)
+
+
+def evict(folder: Path, keep: Path, limit: int) -> None:
+    """Remove the least recently used cache files of ``folder`` until they total at most ``limit`` bytes; ``keep``
+    (the file just written) stays. Another process removing files meanwhile is harmless: a missing one is skipped."""
+    files = []
+    for path in folder.glob("*.npy"):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        files.append((stat.st_mtime_ns, stat.st_size, path))
+    total = sum(size for _, size, _ in files)
+    for _, size, path in sorted(files):
+        if total <= limit:
+            break
+        if path != keep:
+            path.unlink(missing_ok=True)
+            total -= size
 
 
 def cache_key(fingerprint: str, texts: Sequence[str]) -> str:
@@ -60,12 +102,16 @@ def embed_cached(embedder: Any, texts: Sequence[str], *, write: bool = True) -> 
             out = np.load(path, allow_pickle=False)
             if out.shape[0] == len(texts):
                 log(f"embeddings: {len(texts)} read from cache")
+                with contextlib.suppress(OSError):  # used now: the cap removes the least recently used first
+                    os.utime(path)
                 return out
         except (OSError, ValueError):
             pass  # a damaged cache file is recomputed and overwritten
+    limit = max_bytes() if write else 0  # a wrong setting is said before the embedding, not after
     out = embedder.embed_many(texts)
     if not write:
         return out
     with atomic_file(path) as tmp, open(tmp, "wb") as fh:
         np.save(fh, out, allow_pickle=False)
+    evict(path.parent, keep=path, limit=limit)
     return out

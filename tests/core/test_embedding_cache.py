@@ -1,0 +1,53 @@
+"""The embedding cache's size cap: least recently used files go first, the one just written stays."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from latentstack.errors import ConfigError
+
+
+def test_the_cache_keeps_under_its_cap_dropping_the_least_recently_used(
+        tiny_bert_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three sets of vectors where two fit: the one neither written nor read last goes; a read counts as a use; the
+    vectors read back are the ones written."""
+    from latentstack import get_embedder
+    from latentstack.cache import cache_dir, embed_cached
+
+    monkeypatch.setenv("LATENTSTACK_CACHE", str(tmp_path / "cache"))
+    emb = get_embedder("bert", model=str(tiny_bert_dir), dtype="float32", show_progress=False)
+    sets = {name: [f"{name} text {i}" for i in range(8)] for name in ("a", "b", "c")}
+    first = embed_cached(emb, sets["a"])
+    (one,) = cache_dir().glob("*.npy")
+    monkeypatch.setenv("LATENTSTACK_CACHE_MAX_MB", str(2.5 * one.stat().st_size / 2**20))
+    embed_cached(emb, sets["b"])
+    assert len(list(cache_dir().glob("*.npy"))) == 2
+    np.testing.assert_array_equal(embed_cached(emb, sets["a"]), first)  # a read: "a" is now newer than "b"
+    embed_cached(emb, sets["c"])
+    kept = {p.name for p in cache_dir().glob("*.npy")}
+    assert len(kept) == 2 and one.name in kept
+    calls: list[int] = []
+    original = type(emb).embed_batch
+    monkeypatch.setattr(type(emb), "embed_batch", lambda self, t: calls.append(len(t)) or original(self, t))
+    np.testing.assert_array_equal(embed_cached(emb, sets["a"]), first)
+    embed_cached(emb, sets["c"])
+    assert calls == []  # both read back
+    embed_cached(emb, sets["b"])
+    assert calls == [8]  # "b" was the one dropped: computed again
+
+
+def test_a_cap_that_is_not_a_size_is_refused_before_embedding(
+        tiny_bert_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from latentstack import get_embedder
+    from latentstack.cache import embed_cached
+
+    monkeypatch.setenv("LATENTSTACK_CACHE", str(tmp_path / "cache"))
+    emb = get_embedder("bert", model=str(tiny_bert_dir), show_progress=False)
+    for bad in ("2GB", "-1", "nan"):
+        monkeypatch.setenv("LATENTSTACK_CACHE_MAX_MB", bad)
+        with pytest.raises(ConfigError, match="LATENTSTACK_CACHE_MAX_MB.*give a number of MB"):
+            embed_cached(emb, ["a text"])
+    assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").glob("*.npy"))
