@@ -95,6 +95,10 @@ def timing_chart(key: str, label: str) -> Any:
     return draw
 
 
+#: The files a run writes per suite: NAME.json, NAME.md and NAME.png.
+REPORT_EXTENSIONS = (".json", ".md", ".png")
+
+
 def keep_previous(out: Path, suite: str, new: dict[str, Any]) -> str | None:
     """Rename an earlier run's NAME.json, .md and .png in ``out`` to NAME.<its time>.* (the time its JSON was
     written), so that a new run never overwrites one; the suffix used, or None when there was nothing to keep
@@ -113,10 +117,10 @@ def keep_previous(out: Path, suite: str, new: dict[str, Any]) -> str | None:
         pass  # unreadable or not JSON: kept like any other earlier file
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(old.stat().st_mtime))
     suffix, n = stamp, 1
-    while any((out / f"{suite}.{suffix}{ext}").exists() for ext in (".json", ".md", ".png")):
+    while any((out / f"{suite}.{suffix}{ext}").exists() for ext in REPORT_EXTENSIONS):
         n += 1
         suffix = f"{stamp}-{n}"
-    for ext in (".json", ".md", ".png"):
+    for ext in REPORT_EXTENSIONS:
         if (out / f"{suite}{ext}").exists():
             os.replace(out / f"{suite}{ext}", out / f"{suite}.{suffix}{ext}")
     return suffix
