@@ -137,14 +137,15 @@ def test_serve_with_the_export_answers_ask_without_importing_torch(
     gen = ["--generator", "onnx", "--model", str(tiny_export), "-k", "2", "--min-score", "-1"]
     path = socket_path(index, _settings("onnx", generator_options(str(tiny_export), None, None, ()), 2, True, -1.0))
     log = Path(home) / "serve.log"  # a file, not a pipe: nobody reads a pipe while it runs, and it would fill
-    server = subprocess.Popen([sys.executable, "-m", "latentstack", "serve", str(index), *gen, "--onnx",
-                               str(minilm_int8[0])], env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"},
-                              stdout=subprocess.DEVNULL, stderr=log.open("w"))
+    with log.open("w") as sink:
+        server = subprocess.Popen([sys.executable, "-m", "latentstack", "serve", str(index), *gen, "--onnx",
+                                   str(minilm_int8[0])], env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"},
+                                  stdout=subprocess.DEVNULL, stderr=sink)
     try:
         deadline = time.time() + 240
         while (probe := connect(path)) is None and time.time() < deadline and server.poll() is None:
             time.sleep(0.5)
-        assert probe is not None, "the server did not start"
+        assert probe is not None, f"the server did not start: {log.read_text()[-2000:]}"
         probe.close()
         via = run_cli("ask", str(index), QUERY, "--json", *gen, check=True)
         alone = run_cli("-q", "ask", str(index), QUERY, "--json", "--no-server", *gen, check=True)
