@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ def cache_dir() -> Path:
     return Path(os.environ.get("LATENTSTACK_CACHE") or latentstack_home() / "cache" / "embeddings")
 
 
+_KEY_NAME = re.compile(r"[0-9a-f]{64}\.npy")
 #: The cache folder's default size cap, in MB.
 DEFAULT_MAX_MB = 2048
 
@@ -48,11 +50,17 @@ def max_bytes() -> int:
     return int(mb * 2**20)
 
 
+def cache_files(folder: Path) -> list[Path]:
+    """The cache's own files in ``folder``: named by a key (64 hex digits) and ``.npy``; any other file there (the
+    folder may be one the user named by ``$LATENTSTACK_CACHE``) is not the cache's to remove."""
+    return [p for p in folder.glob("*.npy") if _KEY_NAME.fullmatch(p.name)]
+
+
 def evict(folder: Path, keep: Path, limit: int) -> None:
     """Remove the least recently used cache files of ``folder`` until they total at most ``limit`` bytes; ``keep``
     (the file just written) stays. Another process removing files meanwhile is harmless: a missing one is skipped."""
     files = []
-    for path in folder.glob("*.npy"):
+    for path in cache_files(folder):
         try:
             stat = path.stat()
         except FileNotFoundError:

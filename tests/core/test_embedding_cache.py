@@ -13,22 +13,25 @@ from latentstack.errors import ConfigError
 def test_the_cache_keeps_under_its_cap_dropping_the_least_recently_used(
         tiny_bert_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Three sets of vectors where two fit: the one neither written nor read last goes; a read counts as a use; the
-    vectors read back are the ones written."""
+    vectors read back are the ones written; a file the cache did not write stays, and does not count."""
     from latentstack import get_embedder
     from latentstack.cache import cache_dir, embed_cached
 
     monkeypatch.setenv("LATENTSTACK_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    own = tmp_path / "cache" / "my-vectors.npy"  # a user's file in the folder they named: never the cache's to remove
+    np.save(own, np.zeros((64, 64)))
     emb = get_embedder("bert", model=str(tiny_bert_dir), dtype="float32", show_progress=False)
     sets = {name: [f"{name} text {i}" for i in range(8)] for name in ("a", "b", "c")}
     first = embed_cached(emb, sets["a"])
-    (one,) = cache_dir().glob("*.npy")
+    (one,) = set(cache_dir().glob("*.npy")) - {own}
     monkeypatch.setenv("LATENTSTACK_CACHE_MAX_MB", str(2.5 * one.stat().st_size / 2**20))
     embed_cached(emb, sets["b"])
-    assert len(list(cache_dir().glob("*.npy"))) == 2
+    assert len(list(cache_dir().glob("*.npy"))) == 3
     np.testing.assert_array_equal(embed_cached(emb, sets["a"]), first)  # a read: "a" is now newer than "b"
     embed_cached(emb, sets["c"])
     kept = {p.name for p in cache_dir().glob("*.npy")}
-    assert len(kept) == 2 and one.name in kept
+    assert len(kept) == 3 and one.name in kept and own.name in kept
     calls: list[int] = []
     original = type(emb).embed_batch
     monkeypatch.setattr(type(emb), "embed_batch", lambda self, t: calls.append(len(t)) or original(self, t))
