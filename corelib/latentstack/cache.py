@@ -53,19 +53,26 @@ def max_bytes() -> int:
 def cache_files(folder: Path) -> list[Path]:
     """The cache's own files in ``folder``: named by a key (64 hex digits) and ``.npy``; any other file there (the
     folder may be one the user named by ``$LATENTSTACK_CACHE``) is not the cache's to remove."""
-    return [p for p in folder.glob("*.npy") if _KEY_NAME.fullmatch(p.name)]
+    return [p for p in folder.glob("*.npy") if _KEY_NAME.fullmatch(p.name)] if folder.is_dir() else []
 
 
-def evict(folder: Path, keep: Path, limit: int) -> None:
-    """Remove the least recently used cache files of ``folder`` until they total at most ``limit`` bytes; ``keep``
-    (the file just written) stays. Another process removing files meanwhile is harmless: a missing one is skipped."""
-    files = []
+def cache_stats(folder: Path) -> list[tuple[int, int, Path]]:
+    """(last use in ns, bytes, path) of each of the cache's files in ``folder``; one another process removed
+    meanwhile is left out."""
+    found = []
     for path in cache_files(folder):
         try:
             stat = path.stat()
         except FileNotFoundError:
             continue
-        files.append((stat.st_mtime_ns, stat.st_size, path))
+        found.append((stat.st_mtime_ns, stat.st_size, path))
+    return found
+
+
+def evict(folder: Path, keep: Path, limit: int) -> None:
+    """Remove the least recently used cache files of ``folder`` until they total at most ``limit`` bytes; ``keep``
+    (the file just written) stays. Another process removing files meanwhile is harmless: a missing one is skipped."""
+    files = cache_stats(folder)
     total = sum(size for _, size, _ in files)
     for _, size, path in sorted(files):
         if total <= limit:

@@ -54,3 +54,36 @@ def test_a_cap_that_is_not_a_size_is_refused_before_embedding(
         with pytest.raises(ConfigError, match="LATENTSTACK_CACHE_MAX_MB.*give a number of MB"):
             embed_cached(emb, ["a text"])
     assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").glob("*.npy"))
+
+
+def test_cache_info_and_clear_at_the_command_line(tiny_bert_dir: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """`cache info` counts the cache's files and bytes (JSON too); `cache clear` asks first (no: nothing removed),
+    then removes only the cache's files; a second clear has nothing to do."""
+    import json
+
+    from click.testing import CliRunner
+
+    from latentstack import get_embedder
+    from latentstack.cache import cache_dir, embed_cached
+    from latentstack.cli import cli
+
+    monkeypatch.setenv("LATENTSTACK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("LATENTSTACK_CACHE_MAX_MB", "64")
+    emb = get_embedder("bert", model=str(tiny_bert_dir), show_progress=False)
+    for name in ("a", "b"):
+        embed_cached(emb, [f"{name} text {i}" for i in range(8)])
+    own = cache_dir() / "mine.npy"
+    np.save(own, np.ones(3))
+    written = sum(p.stat().st_size for p in cache_dir().glob("*.npy") if p != own)
+    runner = CliRunner()
+    shown = json.loads(runner.invoke(cli, ["cache", "info", "--json"]).stdout)
+    assert shown["files"] == 2 and shown["bytes"] == written and shown["cap_bytes"] == 64 * 2**20
+    assert "2 files" in runner.invoke(cli, ["cache", "info"]).stdout
+    refused = runner.invoke(cli, ["cache", "clear"], input="n\n")
+    assert refused.exit_code == 1 and len(list(cache_dir().glob("*.npy"))) == 3
+    done = runner.invoke(cli, ["cache", "clear"], input="y\n")
+    assert done.exit_code == 0 and "removed 2 files" in done.stdout
+    assert list(cache_dir().glob("*.npy")) == [own]
+    again = runner.invoke(cli, ["cache", "clear", "--yes"])
+    assert again.exit_code == 0 and "nothing to clear" in again.stdout
