@@ -47,6 +47,16 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _cls_index(path: Path) -> Path:
+    """The same documents indexed with [CLS] pooling, which a mean-pooling export does not reproduce."""
+    from latentstack.search import Collection, Document
+
+    col = Collection.create(path, embedder_options={"pooling": "cls"})
+    col.add_documents([Document(doc_id, text) for doc_id, text in DOCS.items()])
+    col.save()
+    return path
+
+
 def test_the_export_finds_what_torch_finds_without_importing_torch(index: Path, minilm_int8: tuple[Path, Any]) -> None:
     """Dense ranking by the export's query vectors equals the index's own embedder's, in a process that never
     imported torch or transformers; the CLI's --onnx gives the same fused ranking as without it."""
@@ -69,13 +79,10 @@ def test_an_export_of_another_pooling_is_refused(index: Path, tmp_path: Path, mi
     """An index built with [CLS] pooling is not searched with a mean-pooling export: one clear error, in Python and
     at the command line."""
     from latentstack import get_embedder
-    from latentstack.search import Collection, Document
+    from latentstack.search import Collection
 
     export, _ = minilm_int8
-    other = tmp_path / "cls-idx"
-    col = Collection.create(other, embedder_options={"pooling": "cls"})
-    col.add_documents([Document(doc_id, text) for doc_id, text in DOCS.items()])
-    col.save()
+    other = _cls_index(tmp_path / "cls-idx")
     with pytest.raises(ModelMismatchError, match="export the index's own model"):
         Collection.load(other, query_embedder=get_embedder("onnx", model=str(export)))
     refused = run_cli("search", str(other), QUERY, "--onnx", str(export))
@@ -108,12 +115,7 @@ def test_ask_with_the_export_retrieves_what_torch_retrieves_without_importing_to
 def test_ask_refuses_an_export_of_another_pooling_before_loading_anything(
         tmp_path: Path, minilm_int8: tuple[Path, Any]) -> None:
     """The export is checked against the index first: one line, no generator loaded (none is named that exists)."""
-    from latentstack.search import Collection, Document
-
-    other = tmp_path / "cls-idx"
-    col = Collection.create(other, embedder_options={"pooling": "cls"})
-    col.add_documents([Document(doc_id, text) for doc_id, text in DOCS.items()])
-    col.save()
+    other = _cls_index(tmp_path / "cls-idx")
     refused = run_cli("ask", str(other), QUERY, "--onnx", str(minilm_int8[0]), "--model", str(tmp_path / "none"))
     assert refused.returncode == 1 and "export the index's own model" in refused.stderr
     assert "Traceback" not in refused.stderr
@@ -189,12 +191,7 @@ def test_the_http_server_searches_with_the_export(index: Path, minilm_int8: tupl
 def test_serve_refuses_an_export_of_another_pooling_before_loading_anything(
         tmp_path: Path, minilm_int8: tuple[Path, Any]) -> None:
     """Each served index is checked against the export at start: one line, nothing loaded, socket or HTTP."""
-    from latentstack.search import Collection, Document
-
-    other = tmp_path / "cls-idx"
-    col = Collection.create(other, embedder_options={"pooling": "cls"})
-    col.add_documents([Document(doc_id, text) for doc_id, text in DOCS.items()])
-    col.save()
+    other = _cls_index(tmp_path / "cls-idx")
     for extra in ([], ["--http", "--port", "1"]):
         refused = run_cli("serve", str(other), "--onnx", str(minilm_int8[0]), "--model", str(tmp_path / "none"),
                           *extra)
