@@ -36,7 +36,7 @@ DEFAULT_MAX_MB = 2048
 
 
 def max_bytes() -> int:
-    """The cache's size cap: ``$LATENTSTACK_CACHE_MAX_MB`` (a number of MB) or ``DEFAULT_MAX_MB``."""
+    """The cache's size cap: ``$LATENTSTACK_CACHE_MAX_MB`` (a number of MB, ``inf`` for none) or ``DEFAULT_MAX_MB``."""
     raw = os.environ.get("LATENTSTACK_CACHE_MAX_MB", "").strip()
     if not raw:
         return DEFAULT_MAX_MB * 2**20
@@ -47,7 +47,7 @@ def max_bytes() -> int:
     if not mb >= 0:  # also NaN
         msg = f"LATENTSTACK_CACHE_MAX_MB={raw!r} is not a size: give a number of MB such as {DEFAULT_MAX_MB}"
         raise ConfigError(msg)
-    return int(mb * 2**20)
+    return int(mb * 2**20) if mb != float("inf") else 2**63  # "inf": no cap
 
 
 def cache_files(folder: Path) -> list[Path]:

@@ -54,6 +54,9 @@ def test_a_cap_that_is_not_a_size_is_refused_before_embedding(
         with pytest.raises(ConfigError, match="LATENTSTACK_CACHE_MAX_MB.*give a number of MB"):
             embed_cached(emb, ["a text"])
     assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").glob("*.npy"))
+    monkeypatch.setenv("LATENTSTACK_CACHE_MAX_MB", "inf")  # no cap
+    embed_cached(emb, ["a text"])
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == 1
 
 
 def test_cache_info_and_clear_at_the_command_line(tiny_bert_dir: Path, tmp_path: Path,
