@@ -39,8 +39,7 @@ def fit_path(solver: str, x: Any, rows: np.ndarray, y: np.ndarray, grid: list[fl
         from latentstack_linear.lbfgs import lbfgs_path
 
         return lbfgs_path(x[rows], y[rows], grid, weight)
-    from latentstack_linear.dual_cd import fit_binary, prepare
-    from latentstack_linear.dual_ovr import fit_ovr
+    from latentstack_linear.dual_cd import fit_binary, fit_ovr, prepare
 
     prepared, n_classes, balanced = prepared or prepare(x), int(y.max()) + 1, weight == "balanced"
     if n_classes > 2:  # one head per class against the rest, fitted together

@@ -308,8 +308,7 @@ def test_the_dual_solver_fits_what_liblinear_fits() -> None:
     from sklearn.linear_model import LogisticRegression
     from sklearn.multiclass import OneVsRestClassifier
 
-    from latentstack_linear.dual_cd import fit_binary, prepare
-    from latentstack_linear.dual_ovr import fit_ovr
+    from latentstack_linear.dual_cd import fit_binary, fit_ovr, prepare
 
     rng = np.random.default_rng(4)
     for n_classes in (2, 3):
