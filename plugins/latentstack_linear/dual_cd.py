@@ -246,8 +246,8 @@ def _ovr_add(w: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.nd
 
 @njit(nogil=True, cache=True)
 def _ovr_pass(order: np.ndarray, rows: np.ndarray, labels: np.ndarray, bounds: np.ndarray, xtx: np.ndarray,
-          alpha: np.ndarray, w: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
-          inner_eps: np.ndarray, done: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+              alpha: np.ndarray, w: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
+              inner_eps: np.ndarray, done: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One pass over the rows for every class not yet done: each class's largest gradient and Newton steps."""
     n_classes = w.shape[1]
     gmax, newton = np.zeros(n_classes), np.zeros(n_classes, dtype=np.int64)

@@ -50,7 +50,7 @@ def _make_pipeline(directory: Path, gen_name: str, options: dict[str, Any], k: i
     return make
 
 
-def _query_embedder(directories: Path | tuple[Path, ...], onnx_dir: str | None) -> Any:
+def _query_embedder(directories: tuple[Path, ...], onnx_dir: str | None) -> Any:
     """The ONNX export ``onnx_dir`` as the indexes' query embedder, checked against each of them (None without
     it)."""
     if onnx_dir is None:
@@ -59,7 +59,7 @@ def _query_embedder(directories: Path | tuple[Path, ...], onnx_dir: str | None) 
     from latentstack.search import Collection
 
     query = get_embedder("onnx", model=onnx_dir)
-    for directory in directories if isinstance(directories, tuple) else (directories,):
+    for directory in directories:
         Collection.check_query_embedder(directory, query)  # a wrong export is an error even where a server answers
     return query
 
@@ -97,7 +97,7 @@ def ask(directory: Path, question: str | None, gen_name: str, model: str | None,
         raise click.UsageError("--best-of N (N > 1) and --reward DIR go together: the reward model picks among "
                                "the N candidates")
     options = generator_options(model, adapter, dtype, gen_extra)
-    query = _query_embedder(directory, onnx_dir)
+    query = _query_embedder((directory,), onnx_dir)
     local = no_server or reward_dir is not None  # the server answers greedily, one reply per question
     answerer = None if local else _server_answerer(directory, _settings(gen_name, options, k, hybrid, min_score))
     if answerer is None:
