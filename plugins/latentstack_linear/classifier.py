@@ -170,11 +170,10 @@ class LinearClassifier(Classifier):
         z = np.hstack([log_proba(p) for p in probas])
         return head_proba("logistic", self.meta["coef"], self.meta["intercept"], z)
 
-    def predict(self, texts: Sequence[str]) -> list[str]:
+    def labels_of(self, proba: Any) -> list[str]:
         """Labels; with a tuned threshold, the second class wins from that probability up."""
-        proba = self.predict_proba(texts)
         if self.threshold is None:
-            return [self.classes[i] for i in proba.argmax(axis=1)]
+            return super().labels_of(proba)
         return [self.classes[int(p >= self.threshold)] for p in proba[:, 1]]
 
     def trainable_parameters(self) -> int:

@@ -67,7 +67,8 @@ def _query_embedder(directories: tuple[Path, ...], onnx_dir: str | None) -> Any:
 ONNX_QUERIES = click.option(
     "--onnx", "onnx_dir", type=click.Path(exists=True, file_okay=False), default=None,
     help="Embed the served indexes' queries with this ONNX export of their model (latentstack export onnx), "
-         "checked against each index at start.")
+         "checked against each index at start; with --http, the classifiers trained on that model and /v1/embeddings "
+         "requests for it embed with the export too.")
 
 
 @click.command()
@@ -176,6 +177,7 @@ def _serve_http(directories: tuple[Path, ...], gen_name: str, options: dict[str,
                 cors: tuple[str, ...], no_batching: bool) -> None:
     from latentstack.http.run import check_bind, serve_http
     from latentstack.http.state import Served
+    from latentstack.progress import log
 
     check_bind(host, api_key)  # before any model loads
     served = Served(embedder=embedder, generator=gen_name, generator_options=options,
@@ -183,6 +185,8 @@ def _serve_http(directories: tuple[Path, ...], gen_name: str, options: dict[str,
                     indexes=_named(tuple(str(d) for d in directories), "index"),
                     classifiers=_named(classifiers, "classifier"), window_s=None if no_batching else 0.005,
                     query_embedder=query)
+    for notice in served.export_fits():  # at start, as the indexes were checked
+        log(notice)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     serve_http(served, host=host, port=port, api_key=api_key, cors_origins=cors)
 

@@ -128,7 +128,7 @@ def predict(directory: Path, texts: tuple[str, ...], source: str | None, as_json
         raise InputError(msg)
     clf = _load(directory, emb_name, emb_extra, onnx_dir)
     proba = clf.predict_proba(items)
-    labels = clf.predict(items)
+    labels = clf.labels_of(proba)
     for text, label, row in zip(items, labels, proba, strict=True):
         if as_json:
             click.echo(json.dumps({"text": text, "label": label,

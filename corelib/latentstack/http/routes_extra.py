@@ -59,9 +59,8 @@ def add_extra_routes(app: Any, served: Served) -> None:
         clf = served.classifier(f.field(body, "model", str))
         texts = f.texts(body)
         proba = await asyncio.to_thread(clf.predict_proba, texts)
-        data = [{"index": i, "label": clf.classes[int(row.argmax())],
-                 "probabilities": {c: float(p) for c, p in zip(clf.classes, row, strict=True)}}
-                for i, row in enumerate(proba)]
+        data = [{"index": i, "label": label, "probabilities": {c: float(p) for c, p in zip(clf.classes, row, strict=True)}}
+                for i, (label, row) in enumerate(zip(clf.labels_of(proba), proba, strict=True))]
         return {"object": "list", "model": body["model"], "data": data}
 
 

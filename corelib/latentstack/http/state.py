@@ -33,29 +33,37 @@ class Served:
     window_s: float | None = 0.005
     #: Embeds the indexes' queries instead of their own embedders (an ONNX export of their model), if given.
     query_embedder: Any = None
+    #: The served classifiers whose features ``query_embedder`` computes (``export_fits``): they embed with it.
+    export_classifiers: frozenset[str] = frozenset()
     loaded: dict[str, Any] = attrs.Factory(dict)
     gen_lock: FairLock = attrs.Factory(FairLock)  # requests generate one at a time, in arrival order
     index_lock: threading.Lock = attrs.Factory(threading.Lock)  # one search at a time over the shared stores
 
     def batcher(self, model: str) -> tuple[str, DynamicBatcher]:
-        """The canonical name and batcher of an embedding model; an unknown one is an UnknownNameError."""
+        """The canonical name and batcher of an embedding model; an unknown one is an UnknownNameError. A model
+        whose vectors ``query_embedder`` computes (the ONNX export given at start) is embedded by the export."""
+        key = f"embedder:{model}"
+        if key not in self.loaded:
+            emb = self._embedder(model)
+            if self.query_embedder is not None and emb.fingerprint() == self.query_embedder.source_fingerprint():
+                emb = self.query_embedder  # the same vectors by another runtime: the torch model is never loaded
+            emb.embed_many(["warm up"])  # loads the model here, never on two threads at once (imports are not thread-safe)
+            self.loaded[key] = DynamicBatcher(emb.embed_many, window_s=self.window_s)
+        return model, self.loaded[key]
+
+    def _embedder(self, model: str) -> Any:
+        """The embedder an embedding ``model`` name stands for, not loaded yet."""
         from latentstack import get_embedder
         from latentstack.registry import get_registry
         from latentstack.sources import list_models
 
-        key = f"embedder:{model}"
-        if key not in self.loaded:
-            reg = get_registry()
-            if model in reg.names("embedder") and not reg.get_class("embedder", model).trainable:
-                emb = get_embedder(model, show_progress=False)
-            elif model in {m.name for m in list_models() if m.installed}:
-                emb = get_embedder(self.embedder, model=model, show_progress=False)
-            else:
-                msg = f"unknown embedding model {model!r}; GET /v1/models lists the ones served"
-                raise UnknownNameError(msg)
-            emb.embed_many(["warm up"])  # loads the model here, never on two threads at once (imports are not thread-safe)
-            self.loaded[key] = DynamicBatcher(emb.embed_many, window_s=self.window_s)
-        return model, self.loaded[key]
+        reg = get_registry()
+        if model in reg.names("embedder") and not reg.get_class("embedder", model).trainable:
+            return get_embedder(model, show_progress=False)
+        if model in {m.name for m in list_models() if m.installed}:
+            return get_embedder(self.embedder, model=model, show_progress=False)
+        msg = f"unknown embedding model {model!r}; GET /v1/models lists the ones served"
+        raise UnknownNameError(msg)
 
     def chat_model(self) -> str:
         """The name chat requests use for the plain generator."""
@@ -101,11 +109,30 @@ class Served:
         from latentstack import load_classifier
 
         def load(path: Path) -> Any:
-            clf = load_classifier(path)
+            clf = load_classifier(path, embedder=self.query_embedder if name in self.export_classifiers else None)
             clf.predict_proba(["warm up"])
             return clf
 
         return self._once("classifier", name, self.classifiers, load)
+
+    def export_fits(self) -> list[str]:
+        """Set ``export_classifiers`` to the served classifiers whose features ``query_embedder`` computes (each
+        read once to check, nothing embedded or kept); one notice per classifier that keeps its own features."""
+        from latentstack import load_classifier
+        from latentstack.errors import ConfigError, ModelMismatchError
+
+        if self.query_embedder is None:
+            return []
+        fits, notices = set(), []
+        for name, path in self.classifiers.items():
+            try:
+                load_classifier(path, embedder=self.query_embedder)
+            except (ModelMismatchError, ConfigError) as exc:
+                notices.append(f"classifier {name!r} embeds with its own features, not the export: {exc}")
+            else:
+                fits.add(name)
+        self.export_classifiers = frozenset(fits)
+        return notices
 
     def _once(self, kind: str, name: str, table: dict[str, Path], load: Any) -> Any:
         """``load(table[name])`` the first time, the same object after; a name not served is an UnknownNameError."""

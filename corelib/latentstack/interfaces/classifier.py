@@ -62,6 +62,11 @@ class Classifier(Component):
         return {}
 
     def predict(self, texts: Sequence[str]) -> list[str]:
-        """The most probable label of each text."""
-        proba = self.predict_proba(texts)
-        return [self.classes[i] for i in proba.argmax(axis=1)]
+        """Each text's label: ``labels_of`` its class probabilities."""
+        return self.labels_of(self.predict_proba(texts))
+
+    def labels_of(self, proba: Any) -> list[str]:
+        """The labels of rows of class probabilities (``predict_proba``'s): the most probable class by default.
+        A classifier with another rule (a tuned threshold) overrides this, so that every caller that already
+        holds the probabilities (a server, ``classify predict --json``) labels as ``predict`` does."""
+        return [self.classes[int(i)] for i in proba.argmax(axis=1)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -92,6 +93,26 @@ def test_search_ask_and_classify_over_http(url: str) -> None:
         assert [d["label"] for d in labels.json()["data"]] == ["spam", "ham"]
         listed = {m["id"]: m["kind"] for m in http.get("/v1/models").json()["data"]}
         assert listed["minilm"] == "embedding model" and listed["docs"] == "index" and listed["spam"] == "classifier"
+
+
+def test_classify_labels_as_predict_does_with_a_tuned_threshold(tmp_path: Path) -> None:
+    """A classifier with a tuned threshold: /v1/classify gives predict's labels, not the most probable class."""
+    from latentstack import get_classifier
+
+    texts = ["WIN a free prize now", "see you at lunch"]
+    get_classifier("linear", embedder="tfidf", tune_threshold=True).fit(
+        [t for t, _ in TRAIN], [lab for _, lab in TRAIN]).save(tmp_path / "tuned")
+    served = Served(classifiers={"tuned": tmp_path / "tuned"})
+    clf = served.classifier("tuned")
+    spam = clf.predict_proba(texts)[:, clf.classes.index("spam")]
+    assert spam[0] > 0.5 and clf.classes == ["ham", "spam"]
+    clf.threshold = float(spam.max()) + 1e-3  # above both texts: predict says ham where the argmax says spam
+    running = InThread(build_app(served))
+    try:
+        data = httpx.post(f"{running.url}/v1/classify", json={"model": "tuned", "input": texts}, timeout=60).json()
+    finally:
+        running.stop()
+    assert [d["label"] for d in data["data"]] == clf.predict(texts) == ["ham", "ham"]
 
 
 @pytest.mark.parametrize(("route", "body", "status", "words"), [
