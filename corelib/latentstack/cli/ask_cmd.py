@@ -177,7 +177,7 @@ def _serve_http(directories: tuple[Path, ...], gen_name: str, options: dict[str,
                 cors: tuple[str, ...], no_batching: bool) -> None:
     from latentstack.http.run import check_bind, serve_http
     from latentstack.http.state import Served
-    from latentstack.progress import log
+    from latentstack.progress import detail, log
 
     check_bind(host, api_key)  # before any model loads
     served = Served(embedder=embedder, generator=gen_name, generator_options=options,
@@ -185,8 +185,11 @@ def _serve_http(directories: tuple[Path, ...], gen_name: str, options: dict[str,
                     indexes=_named(tuple(str(d) for d in directories), "index"),
                     classifiers=_named(classifiers, "classifier"), window_s=None if no_batching else 0.005,
                     query_embedder=query)
-    for notice in served.export_fits():  # at start, as the indexes were checked
-        log(notice)
+    kept = served.export_fits()  # at start, as the indexes were checked
+    if kept:
+        log(f"classifiers not of the export's model keep their own features: {', '.join(kept)} (-v says why)")
+    for name, why in kept.items():
+        detail(f"{name}: {why}")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     serve_http(served, host=host, port=port, api_key=api_key, cors_origins=cors)
 

@@ -115,24 +115,24 @@ class Served:
 
         return self._once("classifier", name, self.classifiers, load)
 
-    def export_fits(self) -> list[str]:
+    def export_fits(self) -> dict[str, str]:
         """Set ``export_classifiers`` to the served classifiers whose features ``query_embedder`` computes (each
-        read once to check, nothing embedded or kept); one notice per classifier that keeps its own features."""
+        read once to check, nothing embedded or kept); the others, each with why it keeps its own features."""
         from latentstack import load_classifier
         from latentstack.errors import ConfigError, ModelMismatchError
 
         if self.query_embedder is None:
-            return []
-        fits, notices = set(), []
+            return {}
+        fits, kept = set(), {}
         for name, path in self.classifiers.items():
             try:
                 load_classifier(path, embedder=self.query_embedder)
             except (ModelMismatchError, ConfigError) as exc:
-                notices.append(f"classifier {name!r} embeds with its own features, not the export: {exc}")
+                kept[name] = str(exc)
             else:
                 fits.add(name)
         self.export_classifiers = frozenset(fits)
-        return notices
+        return kept
 
     def _once(self, kind: str, name: str, table: dict[str, Path], load: Any) -> Any:
         """``load(table[name])`` the first time, the same object after; a name not served is an UnknownNameError."""

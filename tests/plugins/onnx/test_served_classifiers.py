@@ -1,5 +1,5 @@
 """`serve --http --onnx`: served classifiers trained on the export's model, and /v1/embeddings requests for that
-model, embed with the export (no torch in the server); other classifiers keep their own features, with a notice."""
+model, embed with the export (no torch in the server); other classifiers keep their own features, named at start."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def classifiers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_classifiers_and_embeddings_of_the_exports_model_run_on_it(classifiers: dict[str, Path],
                                                                     minilm_int8: tuple[Path, Any]) -> None:
     """Over a real HTTP client: the hybrid's features come from the export, with the labels (and nearly the
-    probabilities) it gives with torch; the TF-IDF classifier is named in a notice and classifies as before;
+    probabilities) it gives with torch; the TF-IDF classifier is named with why it keeps its features, and classifies as before;
     /v1/embeddings for the export's model returns the export's vectors."""
     from latentstack import get_embedder, load_classifier
     from latentstack.http.app import build_app
@@ -45,9 +45,9 @@ def test_classifiers_and_embeddings_of_the_exports_model_run_on_it(classifiers: 
 
     export = get_embedder("onnx", model=str(minilm_int8[0]))
     served = Served(classifiers=classifiers, query_embedder=export)
-    notices = served.export_fits()
+    kept = served.export_fits()
     assert served.export_classifiers == {"hybrid"}
-    assert len(notices) == 1 and "'tfidf' embeds with its own features" in notices[0]
+    assert list(kept) == ["tfidf"] and "trained on tfidf features" in kept["tfidf"]
     running = InThread(build_app(served))
     try:
         got = {name: httpx.post(f"{running.url}/v1/classify", json={"model": name, "input": TEXTS},
