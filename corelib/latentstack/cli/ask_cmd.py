@@ -127,6 +127,8 @@ HTTP_OPTIONS = [
                  help="An adapter chat requests choose with model 'MODEL+NAME' (repeatable)."),
     click.option("--classifier", "classifiers", multiple=True, metavar="[NAME=]DIR",
                  help="A saved classifier served at /v1/classify (repeatable)."),
+    click.option("--no-generator", is_flag=True,
+                 help="Load no chat model: serve embeddings, search and classify (chat and ask answer 404)."),
     click.option("--cors", "cors", multiple=True, metavar="ORIGIN", help="Allow browser requests from ORIGIN."),
     click.option("--no-batching", is_flag=True, help="Embed each HTTP request on its own (no dynamic batching)."),
 ]
@@ -152,6 +154,10 @@ def serve(directories: tuple[Path, ...], gen_name: str, model: str | None, adapt
     as_http = http.pop("http")
     if not as_http and len(directories) != 1:
         raise click.UsageError("the Unix-socket server serves one index DIRECTORY; add --http to serve several")
+    if http["no_generator"] and not as_http:
+        raise click.UsageError("--no-generator is for the HTTP server (add --http); the socket server answers ask")
+    if http["no_generator"] and (options or http["chat_adapters"]):
+        raise click.UsageError("--no-generator loads no chat model: drop the generator's options and --chat-adapter")
     query = _query_embedder(directories, onnx_dir)  # before any model loads
     if as_http:
         _serve_http(directories, gen_name, options, query, **http)
@@ -174,13 +180,13 @@ def _named(pairs: tuple[str, ...], what: str) -> dict[str, Path]:
 
 def _serve_http(directories: tuple[Path, ...], gen_name: str, options: dict[str, Any], query: Any, *, host: str,
                 port: int, api_key: str, embedder: str, chat_adapters: tuple[str, ...], classifiers: tuple[str, ...],
-                cors: tuple[str, ...], no_batching: bool) -> None:
+                no_generator: bool, cors: tuple[str, ...], no_batching: bool) -> None:
     from latentstack.http.run import check_bind, serve_http
     from latentstack.http.state import Served
     from latentstack.progress import detail, log
 
     check_bind(host, api_key)  # before any model loads
-    served = Served(embedder=embedder, generator=gen_name, generator_options=options,
+    served = Served(embedder=embedder, generator=None if no_generator else gen_name, generator_options=options,
                     adapters={n: str(p) for n, p in _named(chat_adapters, "adapter").items()},
                     indexes=_named(tuple(str(d) for d in directories), "index"),
                     classifiers=_named(classifiers, "classifier"), window_s=None if no_batching else 0.005,

@@ -32,8 +32,9 @@ def check_bind(host: str, api_key: str) -> None:
 
 
 def warm(served: Served) -> None:
-    """Load the generator and the served indexes and classifiers now, so the first request does not wait."""
-    served.generator_instance()
+    """Load the generator (if any), the default embedder and the served indexes and classifiers now, so the first request does not wait."""
+    if served.generator is not None:
+        served.generator_instance()
     served.batcher(served.embedder)
     for name in served.indexes:
         served.collection(name).search("warm up", k=1)

@@ -25,7 +25,8 @@ class Served:
     """
 
     embedder: str = "bert"
-    generator: str = "llm"
+    #: None: no chat model (``serve --http --no-generator``); chat and ask requests are refused.
+    generator: str | None = "llm"
     generator_options: dict[str, Any] = attrs.Factory(dict)
     adapters: dict[str, str] = attrs.Factory(dict)
     indexes: dict[str, Path] = attrs.Factory(dict)
@@ -67,6 +68,7 @@ class Served:
 
     def chat_model(self) -> str:
         """The name chat requests use for the plain generator."""
+        self._check_generator()
         return str(self.generator_options.get("model") or self.generator_instance().config.to_dict().get("model")
                    or self.generator)
 
@@ -76,10 +78,17 @@ class Served:
             from latentstack import get_generator
             from latentstack.interfaces import GenerationConfig
 
-            gen = get_generator(self.generator, **self.generator_options)
+            gen = get_generator(self._check_generator(), **self.generator_options)
             gen.generate("Hi", GenerationConfig(max_new_tokens=1))  # loaded now, as the embedders are
             self.loaded["generator"] = gen
         return self.loaded["generator"]
+
+    def _check_generator(self) -> str:
+        """The generator's name; a server without one refuses chat and ask with an UnknownNameError."""
+        if self.generator is None:
+            msg = "this server has no chat model (started with --no-generator): chat and ask are off"
+            raise UnknownNameError(msg)
+        return self.generator
 
     def adapter_for(self, model: str | None) -> str:
         """The adapter path a chat ``model`` asks for ('' for none); an unknown name is an UnknownNameError."""
@@ -151,8 +160,8 @@ class Served:
 
         reg = get_registry()
         rows = [(n, "embedder") for n in reg.names("embedder") if not reg.get_class("embedder", n).trainable]
-        base = self.chat_model()
+        base = self.chat_model() if self.generator is not None else None
         rows += [(m.name, "embedding model") for m in list_models() if m.installed and m.name != base]
-        rows += [(base, "chat")] + [(f"{base}+{a}", "chat") for a in self.adapters]
+        rows += [(base, "chat")] + [(f"{base}+{a}", "chat") for a in self.adapters] if base else []
         rows += [(n, "index") for n in self.indexes] + [(n, "classifier") for n in self.classifiers]
         return [{"id": n, "object": "model", "created": 0, "owned_by": "latentstack", "kind": k} for n, k in rows]

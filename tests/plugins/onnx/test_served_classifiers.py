@@ -67,8 +67,8 @@ def test_classifiers_and_embeddings_of_the_exports_model_run_on_it(classifiers: 
 
 @pytest.mark.slow
 def test_serve_http_with_the_export_classifies_without_importing_torch(
-        classifiers: dict[str, Path], minilm_int8: tuple[Path, Any], tiny_export: Path, tmp_path: Path) -> None:
-    """A real `serve --http --onnx` process with the onnx generator answers /v1/classify and never imports torch."""
+        classifiers: dict[str, Path], minilm_int8: tuple[Path, Any], tmp_path: Path) -> None:
+    """A real `serve --http --onnx --no-generator` process answers /v1/classify and never imports torch."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -76,7 +76,7 @@ def test_serve_http_with_the_export_classifies_without_importing_torch(
     with log.open("w") as sink:
         server = subprocess.Popen([sys.executable, "-m", "latentstack", "serve", "--http", "--port", str(port),
                                    "--onnx", str(minilm_int8[0]), "--classifier", f"spam={classifiers['hybrid']}",
-                                   "--generator", "onnx", "--model", str(tiny_export)],
+                                   "--no-generator"],
                                   env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}, stdout=subprocess.DEVNULL,
                                   stderr=sink)
     try:

@@ -1,0 +1,50 @@
+"""`serve --http --no-generator`: an embeddings, search and classify server that loads no chat model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from latentstack.http.app import build_app
+from latentstack.http.run import InThread, warm
+from latentstack.http.state import Served
+from latentstack.testing.classifier_contract import TRAIN
+
+from ...conftest import run_cli
+
+
+def test_a_server_without_a_generator_classifies_and_refuses_chat(tmp_path: Path) -> None:
+    """Warm-up loads no generator; classify and the model list work; chat and ask are a 404 that says why."""
+    from latentstack import get_classifier
+    from latentstack.search import Collection, Document
+
+    get_classifier("linear", embedder="tfidf").fit([t for t, _ in TRAIN], [lab for _, lab in TRAIN]).save(tmp_path / "c")
+    col = Collection.create(tmp_path / "kb", embedder_options={"show_progress": False})
+    col.add_documents([Document("bread", "Bread dough rises because yeast ferments sugars.")])
+    col.save()
+    served = Served(generator=None, indexes={"kb": tmp_path / "kb"}, classifiers={"spam": tmp_path / "c"})
+    warm(served)
+    assert "generator" not in served.loaded
+    running = InThread(build_app(served))
+    try:
+        with httpx.Client(base_url=running.url, timeout=60) as http:
+            labels = [d["label"] for d in http.post("/v1/classify", json={"model": "spam", "input": [
+                "WIN a free prize now", "see you at lunch"]}).json()["data"]]
+            kinds = {m["kind"] for m in http.get("/v1/models").json()["data"]}
+            chat = http.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "Hi"}]})
+            ask = http.post("/v1/ask", json={"index": "kb", "question": "Why does bread rise?"})
+    finally:
+        running.stop()
+    assert labels == ["spam", "ham"]
+    assert "chat" not in kinds and {"classifier", "index"} <= kinds
+    for refused in (chat, ask):
+        assert refused.status_code == 404 and "--no-generator" in refused.json()["error"]["message"]
+    assert "generator" not in served.loaded
+
+
+def test_no_generator_is_refused_where_it_cannot_apply(tmp_path: Path) -> None:
+    socket_mode = run_cli("serve", str(tmp_path), "--no-generator")
+    assert socket_mode.returncode == 2 and "add --http" in socket_mode.stderr
+    with_model = run_cli("serve", "--http", "--no-generator", "--model", "smollm2-135m-instruct")
+    assert with_model.returncode == 2 and "drop the generator's options" in with_model.stderr
