@@ -32,7 +32,8 @@ def check_bind(host: str, api_key: str) -> None:
 
 
 def warm(served: Served) -> None:
-    """Load the generator (if any), the default embedder and the served indexes and classifiers now, so the first request does not wait."""
+    """Load the generator (if any), the default embedder, the served indexes and classifiers now: the first request
+    does not wait."""
     if served.generator is not None:
         served.generator_instance()
     served.batcher(served.embedder)
