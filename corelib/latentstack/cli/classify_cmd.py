@@ -40,6 +40,9 @@ def _data_options(fn: Any) -> Any:
               help="Any option of the classifier's config (repeatable), e.g. -o mode=full.")
 @click.option("--embedder", default=None, help="Shortcut for -o embedder=NAME (feature-based classifiers).")
 @click.option("--model", default=None, help="Shortcut for -o model=NAME.")
+@click.option("--onnx", "onnx_dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Shortcut for --embedder onnx --model DIR: features by an ONNX export (latentstack export onnx), "
+                   "no torch to import.")
 @click.option("--pooling", type=click.Choice(["cls", "mean"]), default=None, help="Shortcut for -o pooling=...")
 @click.option("--head", default=None, help="Shortcut for -o head=... (linear: logistic or nb).")
 @click.option("--hybrid", is_flag=True, default=None, help="Shortcut for -o hybrid=true.")
@@ -56,7 +59,7 @@ def _data_options(fn: Any) -> Any:
               help="Seconds to wait for another process writing OUT, then fail.")
 @_data_options
 def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int, out: Path, wait: float, text_col: str,
-          label_col: str, split_col: str, **shortcuts: Any) -> None:
+          label_col: str, split_col: str, onnx_dir: str | None, **shortcuts: Any) -> None:
     """Train a classifier on one split of a labeled file and save it to OUT.
 
     Every option goes to the chosen classifier's config; one it does not have is an
@@ -69,6 +72,10 @@ def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int,
     if split not in splits:
         msg = f"{data} has no split {split!r} (splits: {', '.join(sorted(splits))})"
         raise InputError(msg)
+    if onnx_dir is not None:
+        if shortcuts["embedder"] or shortcuts["model"]:
+            raise click.UsageError("--onnx DIR names the embedder and its model: drop --embedder and --model")
+        shortcuts.update(embedder="onnx", model=onnx_dir)
     clf = get_classifier(method, **given(**shortcuts), **parse_options(extra), seed=seed)
     part = splits[split]
     check_replaceable(out, "classifier")  # refuse a folder of the user's own files before training

@@ -43,6 +43,16 @@ def test_export_then_use_everywhere(tiny_bert_dir: Path, tmp_path: Path, monkeyp
     assert json.loads(out.output)["hits"][0]["doc_id"] == "d0"
     out = runner.invoke(cli, ["-q", "export", "onnx", "--model", "no-such-encoder", "--out", str(tmp_path / "x")])
     assert out.exit_code != 0 and "no-such-encoder" in out.output
+    out = runner.invoke(cli, ["-q", "classify", "train", "--data", str(data), "--onnx", str(tmp_path / "onnx"),
+                              "--hybrid", "--out", str(tmp_path / "onnx-clf")])  # trained on the export's features
+    assert out.exit_code == 0, out.output
+    features = read_manifest(tmp_path / "onnx-clf", kind="classifier").data["features"]
+    assert [f["name"] for f in features] == ["onnx", "tfidf"] and features[0]["config"]["model"] == str(tmp_path / "onnx")
+    out = runner.invoke(cli, ["-q", "classify", "predict", str(tmp_path / "onnx-clf"), *texts])
+    assert out.exit_code == 0 and len(out.output.splitlines()) == len(texts), out.output
+    out = runner.invoke(cli, ["classify", "train", "--data", str(data), "--onnx", str(tmp_path / "onnx"), "--embedder",
+                              "bert", "--out", str(tmp_path / "x")])
+    assert out.exit_code == 2 and "drop --embedder and --model" in out.output
 
 
 def test_export_smoothing_options(tiny_bert_dir: Path, tmp_path: Path) -> None:
