@@ -49,6 +49,11 @@ class ClassifierContract:
         texts, labels = zip(*self.train, strict=False)
         assert np.mean(np.array(fitted.predict(list(texts))) == np.array(labels)) >= 0.75
 
+    def test_labels_of_its_probabilities_are_its_predictions(self, fitted: Classifier) -> None:
+        """``labels_of(predict_proba(texts))`` labels as ``predict(texts)`` does: servers label that way."""
+        texts = [t for t, _ in self.train] + ["free prize", ""]
+        assert fitted.labels_of(fitted.predict_proba(texts)) == fitted.predict(texts)
+
     def test_save_load_round_trip(self, fitted: Classifier, tmp_path) -> None:  # noqa: ANN001
         """A saved and reloaded classifier gives the same probabilities."""
         fitted.save(tmp_path / "clf")
