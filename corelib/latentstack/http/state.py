@@ -58,6 +58,8 @@ class Served:
         from latentstack.registry import get_registry
         from latentstack.sources import list_models
 
+        if self.query_embedder is not None and model == self.query_embedder.name:
+            return self.query_embedder  # the export given at start, by its embedder's name
         reg = get_registry()
         if model in reg.names("embedder") and not reg.get_class("embedder", model).trainable:
             return get_embedder(model, show_progress=False)
@@ -143,6 +145,20 @@ class Served:
         self.export_classifiers = frozenset(fits)
         return kept
 
+    def _runs_alone(self, name: str) -> bool:
+        """Whether a request can name embedder ``name`` alone: its default options name a model (an ``onnx``
+        embedder needs its export's folder), or it is the export given at start."""
+        from latentstack import get_embedder
+        from latentstack.errors import LatentstackError
+
+        if self.query_embedder is not None and name == self.query_embedder.name:
+            return True
+        try:
+            get_embedder(name, show_progress=False).fingerprint()  # reads what names the model, loads nothing
+        except LatentstackError:
+            return False
+        return True
+
     def _once(self, kind: str, name: str, table: dict[str, Path], load: Any) -> Any:
         """``load(table[name])`` the first time, the same object after; a name not served is an UnknownNameError."""
         if name not in table:
@@ -159,7 +175,8 @@ class Served:
         from latentstack.sources import list_models
 
         reg = get_registry()
-        rows = [(n, "embedder") for n in reg.names("embedder") if not reg.get_class("embedder", n).trainable]
+        rows = [(n, "embedder") for n in reg.names("embedder") if not reg.get_class("embedder", n).trainable
+                and self._runs_alone(n)]
         base = self.chat_model() if self.generator is not None else None
         rows += [(m.name, "embedding model") for m in list_models() if m.installed and m.name != base]
         rows += [(base, "chat")] + [(f"{base}+{a}", "chat") for a in self.adapters] if base else []

@@ -93,6 +93,7 @@ def test_search_ask_and_classify_over_http(url: str) -> None:
         assert [d["label"] for d in labels.json()["data"]] == ["spam", "ham"]
         listed = {m["id"]: m["kind"] for m in http.get("/v1/models").json()["data"]}
         assert listed["minilm"] == "embedding model" and listed["docs"] == "index" and listed["spam"] == "classifier"
+        assert listed["bert"] == "embedder" and "onnx" not in listed  # it needs an export's folder, none given
 
 
 def test_classify_labels_as_predict_does_with_a_tuned_threshold(tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ def test_classifiers_and_embeddings_of_the_exports_model_run_on_it(classifiers: 
                                                                     minilm_int8: tuple[Path, Any]) -> None:
     """Over a real HTTP client: the hybrid's features come from the export, with the labels (and nearly the
     probabilities) it gives with torch; the TF-IDF classifier is named with why it keeps its features, and classifies as before;
-    /v1/embeddings for the export's model returns the export's vectors."""
+    /v1/embeddings for the export's model, or for ``onnx``, returns the export's vectors."""
     from latentstack import get_embedder, load_classifier
     from latentstack.http.app import build_app
     from latentstack.http.run import InThread
@@ -52,12 +52,15 @@ def test_classifiers_and_embeddings_of_the_exports_model_run_on_it(classifiers: 
     try:
         got = {name: httpx.post(f"{running.url}/v1/classify", json={"model": name, "input": TEXTS},
                                 timeout=120).json()["data"] for name in classifiers}
-        vectors = httpx.post(f"{running.url}/v1/embeddings", json={"model": "minilm", "input": TEXTS},
-                             timeout=120).json()["data"]
+        vectors = {name: httpx.post(f"{running.url}/v1/embeddings", json={"model": name, "input": TEXTS},
+                                    timeout=120).json()["data"] for name in ("minilm", "onnx")}
+        listed = {m["id"] for m in httpx.get(f"{running.url}/v1/models", timeout=60).json()["data"]}
     finally:
         running.stop()
     assert served.classifier("hybrid").features.embedders[0].name == "onnx"
-    assert np.allclose([v["embedding"] for v in vectors], export.embed_many(TEXTS), atol=1e-6)
+    for name in ("minilm", "onnx"):  # the model's name, and the export's embedder by its own
+        assert np.allclose([v["embedding"] for v in vectors[name]], export.embed_many(TEXTS), atol=1e-6)
+    assert {"onnx", "minilm", "hybrid", "tfidf"} <= listed
     for name, path in classifiers.items():
         own = load_classifier(path)
         assert [row["label"] for row in got[name]] == own.predict(TEXTS) == ["spam", "ham"]
