@@ -55,6 +55,18 @@ def in_turn(command: str, methods: dict[str, list[str]], runs: int) -> tuple[dic
     return summary, last
 
 
+def write_report(out: Path, stem: str, body: dict[str, Any], title: str, columns: list[str], rows: list[list[Any]],
+                 command: str) -> None:
+    """``out``/STEM.json holding ``body``, and STEM.md: the title, a table of ``rows``, the environment (``body``'s)
+    and the command that made it."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(body, indent=2) + "\n")
+    table = "".join(f"| {' | '.join(str(cell) for cell in row)} |\n" for row in rows)
+    (out / f"{stem}.md").write_text(
+        f"# {title}\n\n| {' | '.join(columns)} |\n|{'---|' * len(columns)}\n{table}\n"
+        f"Environment: {json.dumps(body['environment'])}\n\nCommand: {command}\n")
+
+
 def prepare(scratch: Path) -> dict[str, list[str]]:
     """The exports and both indexes; the ask arguments of each method."""
     cli("export", "onnx", "--model", "minilm", "--out", str(scratch / "minilm-onnx"))
@@ -83,16 +95,11 @@ def main() -> None:
         results[method]["answer"] = done.stdout.splitlines()[0] if done.stdout else ""
         print(method, results[method], flush=True)  # noqa: T201 - a script reporting progress
     body = {"question": QUESTION, "runs": args.runs, "results": results, "environment": environment()}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "cold-ask.json").write_text(json.dumps(body, indent=2) + "\n")
-    rows = "".join(f"| {m} | {r['wall_s_median']} | {min(r['wall_s'])}-{max(r['wall_s'])} | {r['imports_torch']} | "
-                   f"{r['imports_transformers']} |\n" for m, r in results.items())
-    env = body["environment"]
-    (args.out / "cold-ask.md").write_text(
-        f"# Cold `latentstack ask` ({args.runs} fresh processes each, demo docs, -k 2)\n\n"
-        "| method | median wall s | range | imports torch | imports transformers |\n|---|---|---|---|---|\n"
-        f"{rows}\nEnvironment: {json.dumps(env)}\n\nCommand: python benchmarks/cold_ask.py --out {args.out}\n")
-
+    write_report(args.out, "cold-ask", body, f"Cold `latentstack ask` ({args.runs} fresh processes each, demo docs, -k 2)",
+                 ["method", "median wall s", "range", "imports torch", "imports transformers"],
+                 [[m, r["wall_s_median"], f"{min(r['wall_s'])}-{max(r['wall_s'])}", r["imports_torch"],
+                   r["imports_transformers"]] for m, r in results.items()],
+                 f"python benchmarks/cold_ask.py --out {args.out}")
 
 if __name__ == "__main__":
     main()

@@ -16,7 +16,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from cold_ask import DOCS, cli, in_turn
+from cold_ask import DOCS, cli, in_turn, write_report
 
 QUERY = "why does a loaf of bread get bigger"
 
@@ -44,15 +44,12 @@ def main() -> None:
     for method, found in hits.items():
         results[method] |= {"hits": found, "same_hits_as_torch": found == first}
     body = {"query": QUERY, "runs": args.runs, "results": results, "environment": environment()}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "cold-search.json").write_text(json.dumps(body, indent=2) + "\n")
-    rows = "".join(f"| {m} | {r['wall_s_median']} | {min(r['wall_s'])}-{max(r['wall_s'])} | {r['imports_torch']} | "
-                   f"{r['imports_transformers']} | {r['same_hits_as_torch']} |\n" for m, r in results.items())
-    (args.out / "cold-search.md").write_text(
-        f"# Cold `latentstack search` ({args.runs} fresh processes each, in turn; demo docs, a MiniLM index)\n\n"
-        "| queries embedded by | median wall s | range | imports torch | imports transformers | same hits |\n"
-        f"|---|---|---|---|---|---|\n{rows}\nEnvironment: {json.dumps(body['environment'])}\n\n"
-        f"Command: python benchmarks/cold_search.py --out {args.out} --runs {args.runs}\n")
+    write_report(args.out, "cold-search", body,
+                 f"Cold `latentstack search` ({args.runs} fresh processes each, in turn; demo docs, a MiniLM index)",
+                 ["queries embedded by", "median wall s", "range", "imports torch", "imports transformers", "same hits"],
+                 [[m, r["wall_s_median"], f"{min(r['wall_s'])}-{max(r['wall_s'])}", r["imports_torch"],
+                   r["imports_transformers"], r["same_hits_as_torch"]] for m, r in results.items()],
+                 f"python benchmarks/cold_search.py --out {args.out} --runs {args.runs}")
     print(json.dumps(results, indent=1))  # noqa: T201 - a script reporting its figures
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from cold_ask import cli, imported
+from cold_ask import cli, imported, write_report
 
 DATA = Path(__file__).parent / "data" / "sms-spam.tsv"
 
@@ -116,15 +116,13 @@ def main() -> None:
                    "same_labels": all(r["labels"] == first for r in rs)} for m, rs in runs.items()}
     body = {"train_texts": args.train, "probe_texts": len(probe), "runs": args.runs, "results": results,
             "environment": environment()}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "serve-footprint.json").write_text(json.dumps(body, indent=2) + "\n")
-    rows = "".join(f"| {m} | {r['ready_s_median']} | {min(r['ready_s'])}-{max(r['ready_s'])} | "
-                   f"{r['peak_rss_mb_median']} | {r['imports_torch']} | {r['same_labels']} |\n" for m, r in results.items())
-    (args.out / "serve-footprint.md").write_text(
-        f"# A classifier server's start and memory ({args.runs} fresh servers each, in turn)\n\n"
-        "| server | median s to first /v1/classify answer | range | median peak RSS MB | imports torch | "
-        f"same labels |\n|---|---|---|---|---|---|\n{rows}\nEnvironment: {json.dumps(body['environment'])}\n\n"
-        f"Command: python benchmarks/serve_footprint.py --out {args.out} --runs {args.runs} --train {args.train}\n")
+    write_report(args.out, "serve-footprint", body,
+                 f"A classifier server's start and memory ({args.runs} fresh servers each, in turn)",
+                 ["server", "median s to first /v1/classify answer", "range", "median peak RSS MB", "imports torch",
+                  "same labels"],
+                 [[m, r["ready_s_median"], f"{min(r['ready_s'])}-{max(r['ready_s'])}", r["peak_rss_mb_median"],
+                   r["imports_torch"], r["same_labels"]] for m, r in results.items()],
+                 f"python benchmarks/serve_footprint.py --out {args.out} --runs {args.runs} --train {args.train}")
     print(json.dumps(results, indent=1))  # noqa: T201 - a script reporting its figures
 
 
