@@ -36,8 +36,8 @@ def classifiers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_classifiers_and_embeddings_of_the_exports_model_run_on_it(classifiers: dict[str, Path],
                                                                     minilm_int8: tuple[Path, Any]) -> None:
     """Over a real HTTP client: the hybrid's features come from the export, with the labels (and nearly the
-    probabilities) it gives with torch; the TF-IDF classifier is named with why it keeps its features, and classifies as before;
-    /v1/embeddings for the export's model, or for ``onnx``, returns the export's vectors."""
+    probabilities) it gives with torch; the TF-IDF classifier is named with why it keeps its own features, and
+    classifies as before; /v1/embeddings for the export's model, or for ``onnx``, returns the export's vectors."""
     from latentstack import get_embedder, load_classifier
     from latentstack.http.app import build_app
     from latentstack.http.run import InThread
