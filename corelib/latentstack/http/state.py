@@ -37,6 +37,8 @@ class Served:
     #: The served classifiers whose features ``query_embedder`` computes (``export_fits``): they embed with it.
     export_classifiers: frozenset[str] = frozenset()
     loaded: dict[str, Any] = attrs.Factory(dict)
+    #: The embedders built for /v1/embeddings and shared with classifiers, one per fingerprint (one model in memory).
+    embedders: dict[str, Any] = attrs.Factory(dict)
     gen_lock: FairLock = attrs.Factory(FairLock)  # requests generate one at a time, in arrival order
     index_lock: threading.Lock = attrs.Factory(threading.Lock)  # one search at a time over the shared stores
 
@@ -53,7 +55,8 @@ class Served:
         return model, self.loaded[key]
 
     def _embedder(self, model: str) -> Any:
-        """The embedder an embedding ``model`` name stands for, not loaded yet."""
+        """The embedder an embedding ``model`` name stands for (not loaded yet): one per fingerprint, whichever
+        name asked for it."""
         from latentstack import get_embedder
         from latentstack.registry import get_registry
         from latentstack.sources import list_models
@@ -62,11 +65,13 @@ class Served:
             return self.query_embedder  # the export given at start, by its embedder's name
         reg = get_registry()
         if model in reg.names("embedder") and not reg.get_class("embedder", model).trainable:
-            return get_embedder(model, show_progress=False)
-        if model in {m.name for m in list_models() if m.installed}:
-            return get_embedder(self.embedder, model=model, show_progress=False)
-        msg = f"unknown embedding model {model!r}; GET /v1/models lists the ones served"
-        raise UnknownNameError(msg)
+            emb = get_embedder(model, show_progress=False)
+        elif model in {m.name for m in list_models() if m.installed}:
+            emb = get_embedder(self.embedder, model=model, show_progress=False)
+        else:
+            msg = f"unknown embedding model {model!r}; GET /v1/models lists the ones served"
+            raise UnknownNameError(msg)
+        return self.embedders.setdefault(emb.fingerprint(), emb)
 
     def chat_model(self) -> str:
         """The name chat requests use for the plain generator."""
@@ -116,11 +121,17 @@ class Served:
         return self._once("index", name, self.indexes, load)
 
     def classifier(self, name: str) -> Any:
-        """A served classifier, loaded once (its features' model loaded with it)."""
+        """A served classifier, loaded once: its features computed by the export (``export_classifiers``), else by
+        ``embedder``'s default model when they are that model's (one copy in memory for both), else by its own."""
         from latentstack import load_classifier
+        from latentstack.errors import ConfigError, ModelMismatchError
 
         def load(path: Path) -> Any:
-            clf = load_classifier(path, embedder=self.query_embedder if name in self.export_classifiers else None)
+            try:
+                shared = self.query_embedder if name in self.export_classifiers else self._embedder(self.embedder)
+                clf = load_classifier(path, embedder=shared)
+            except (ModelMismatchError, ConfigError, UnknownNameError):  # features of another model, or none
+                clf = load_classifier(path)
             clf.predict_proba(["warm up"])
             return clf
 

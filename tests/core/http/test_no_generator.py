@@ -48,3 +48,19 @@ def test_no_generator_is_refused_where_it_cannot_apply(tmp_path: Path) -> None:
     assert socket_mode.returncode == 2 and "add --http" in socket_mode.stderr
     with_model = run_cli("serve", "--http", "--no-generator", "--model", "smollm2-135m-instruct")
     assert with_model.returncode == 2 and "drop the generator's options" in with_model.stderr
+
+
+def test_a_classifier_of_the_default_model_shares_its_embedder_with_v1_embeddings(tmp_path: Path) -> None:
+    """A hybrid classifier on MiniLM and /v1/embeddings for MiniLM (the default ``bert``) hold one model between
+    them, reached by either name; a TF-IDF classifier keeps its own features."""
+    from latentstack import get_classifier
+
+    texts, labels = [t for t, _ in TRAIN], [lab for _, lab in TRAIN]
+    get_classifier("linear", hybrid=True).fit(texts, labels).save(tmp_path / "hybrid")
+    get_classifier("linear", embedder="tfidf").fit(texts, labels).save(tmp_path / "tfidf")
+    served = Served(generator=None, classifiers={"hybrid": tmp_path / "hybrid", "tfidf": tmp_path / "tfidf"})
+    warm(served)
+    shared = served.classifier("hybrid").features.embedders[0]
+    assert shared is served._embedder("bert") is served._embedder("minilm") and len(served.embedders) == 1
+    assert served.classifier("hybrid").predict(["WIN a free prize now", "see you at lunch"]) == ["spam", "ham"]
+    assert [e.name for e in served.classifier("tfidf").features.embedders] == ["tfidf"]
