@@ -110,11 +110,12 @@ class Served:
         return self.adapters[name]
 
     def collection(self, name: str) -> Any:
-        """A served index, loaded once (its embedder's model loaded with it)."""
+        """A served index, loaded once (its embedder's model loaded with it, or ``embedder``'s default one when it
+        is the same embedder: one copy in memory)."""
         from latentstack.search import Collection
 
         def load(path: Path) -> Any:
-            col = Collection.load(path, query_embedder=self.query_embedder)
+            col = Collection.load(path, query_embedder=self.query_embedder, reuse=self._lendable())
             col.embed_queries(["warm up"])
             return col
 
@@ -127,15 +128,25 @@ class Served:
         from latentstack.errors import ConfigError, ModelMismatchError
 
         def load(path: Path) -> Any:
+            lent = [self.query_embedder] if name in self.export_classifiers else self._lendable()
             try:
-                shared = self.query_embedder if name in self.export_classifiers else self._embedder(self.embedder)
-                clf = load_classifier(path, embedder=shared)
-            except (ModelMismatchError, ConfigError, UnknownNameError):  # features of another model, or none
+                clf = load_classifier(path, embedder=lent[0]) if lent else load_classifier(path)
+            except (ModelMismatchError, ConfigError):  # features of another model, or it embeds nothing itself
                 clf = load_classifier(path)
             clf.predict_proba(["warm up"])
             return clf
 
         return self._once("classifier", name, self.classifiers, load)
+
+    def _lendable(self) -> list[Any]:
+        """``embedder``'s default embedder (the one /v1/embeddings warms), to lend to indexes and classifiers of
+        the same model; none when it cannot be built."""
+        from latentstack.errors import LatentstackError
+
+        try:
+            return [self._embedder(self.embedder)]
+        except LatentstackError:
+            return []
 
     def export_fits(self) -> dict[str, str]:
         """Set ``export_classifiers`` to the served classifiers whose features ``query_embedder`` computes (each

@@ -125,10 +125,12 @@ class Collection:
 
     @classmethod
     def load(cls, path: str | Path, *, expect_embedder: Mapping[str, Any] | None = None,
-             query_embedder: Embedder | None = None) -> Collection:
+             query_embedder: Embedder | None = None, reuse: Sequence[Embedder] = ()) -> Collection:
         """Open a saved collection; a changed model or a different requested embedder is an error.
 
         ``query_embedder`` embeds the queries instead of the index's own embedder (``use_for_queries``).
+        ``reuse`` offers embedders built elsewhere (a server's): one with the index's embedder fingerprint
+        becomes the index's own, so its model is held once; the others are ignored.
         """
         from latentstack.registry import get_registry
 
@@ -141,7 +143,7 @@ class Collection:
         if expect_embedder:
             cls._check_expected(spec, expect_embedder)
         reg = get_registry()
-        emb = cls._load_embedder(folder, spec)
+        emb = next((e for e in reuse if e.fingerprint() == spec["fingerprint"]), None) or cls._load_embedder(folder, spec)
         store = DocumentStore.open(folder / "store.sqlite")
         dense = reg.get_class("index", index_name).load(folder / "dense")
         lex = reg.get_class("index", lexical).load(folder / "lexical") if lexical else None

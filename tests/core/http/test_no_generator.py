@@ -50,17 +50,28 @@ def test_no_generator_is_refused_where_it_cannot_apply(tmp_path: Path) -> None:
     assert with_model.returncode == 2 and "drop the generator's options" in with_model.stderr
 
 
-def test_a_classifier_of_the_default_model_shares_its_embedder_with_v1_embeddings(tmp_path: Path) -> None:
-    """A hybrid classifier on MiniLM and /v1/embeddings for MiniLM (the default ``bert``) hold one model between
-    them, reached by either name; a TF-IDF classifier keeps its own features."""
+def test_an_index_and_a_classifier_of_the_default_model_share_its_embedder_with_v1_embeddings(tmp_path: Path) -> None:
+    """A MiniLM index, a hybrid classifier on MiniLM and /v1/embeddings for MiniLM (the default ``bert``) hold one
+    model between them, reached by either name; a TF-IDF classifier keeps its own features, and an index of another
+    pooling its own embedder."""
     from latentstack import get_classifier
+    from latentstack.search import Collection, Document
+
+    for name, options in {"kb": {}, "cls": {"pooling": "cls"}}.items():
+        col = Collection.create(tmp_path / name, embedder_options={"show_progress": False, **options})
+        col.add_documents([Document("bread", "Bread dough rises because yeast ferments sugars."),
+                           Document("tides", "Tides follow the pull of the moon.")])
+        col.save()
 
     texts, labels = [t for t, _ in TRAIN], [lab for _, lab in TRAIN]
     get_classifier("linear", hybrid=True).fit(texts, labels).save(tmp_path / "hybrid")
     get_classifier("linear", embedder="tfidf").fit(texts, labels).save(tmp_path / "tfidf")
-    served = Served(generator=None, classifiers={"hybrid": tmp_path / "hybrid", "tfidf": tmp_path / "tfidf"})
+    served = Served(generator=None, classifiers={"hybrid": tmp_path / "hybrid", "tfidf": tmp_path / "tfidf"},
+                    indexes={"kb": tmp_path / "kb", "cls": tmp_path / "cls"})
     warm(served)
     shared = served.classifier("hybrid").features.embedders[0]
     assert shared is served._embedder("bert") is served._embedder("minilm") and len(served.embedders) == 1
+    assert served.collection("kb").embedder is shared and served.collection("cls").embedder is not shared
+    assert served.collection("kb").search("why does bread rise", k=1, hybrid=False)[0].doc_id == "bread"
     assert served.classifier("hybrid").predict(["WIN a free prize now", "see you at lunch"]) == ["spam", "ham"]
     assert [e.name for e in served.classifier("tfidf").features.embedders] == ["tfidf"]
