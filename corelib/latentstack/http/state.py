@@ -37,7 +37,7 @@ class Served:
     #: The served classifiers whose features ``query_embedder`` computes (``export_fits``): they embed with it.
     export_classifiers: frozenset[str] = frozenset()
     loaded: dict[str, Any] = attrs.Factory(dict)
-    #: The embedders built for /v1/embeddings and shared with classifiers, one per fingerprint (one model in memory).
+    #: The embedders built for /v1/embeddings, one per fingerprint, the default one lent to indexes and classifiers.
     embedders: dict[str, Any] = attrs.Factory(dict)
     gen_lock: FairLock = attrs.Factory(FairLock)  # requests generate one at a time, in arrival order
     index_lock: threading.Lock = attrs.Factory(threading.Lock)  # one search at a time over the shared stores
