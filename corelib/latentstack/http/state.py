@@ -125,14 +125,11 @@ class Served:
         """A served classifier, loaded once: its features computed by the export (``export_classifiers``), else by
         ``embedder``'s default model when they are that model's (one copy in memory for both), else by its own."""
         from latentstack import load_classifier
-        from latentstack.errors import ConfigError, ModelMismatchError
 
         def load(path: Path) -> Any:
             lent = [self.query_embedder] if name in self.export_classifiers else self._lendable()
-            try:
-                clf = load_classifier(path, embedder=lent[0]) if lent else load_classifier(path)
-            except (ModelMismatchError, ConfigError):  # features of another model, or it embeds nothing itself
-                clf = load_classifier(path)
+            clf = _with_lent(path, lent[0])[0] if lent else None
+            clf = load_classifier(path) if clf is None else clf
             clf.predict_proba(["warm up"])
             return clf
 
@@ -151,32 +148,19 @@ class Served:
     def export_fits(self) -> dict[str, str]:
         """Set ``export_classifiers`` to the served classifiers whose features ``query_embedder`` computes (each
         read once to check, nothing embedded or kept); the others, each with why it keeps its own features."""
-        from latentstack import load_classifier
-        from latentstack.errors import ConfigError, ModelMismatchError
-
         if self.query_embedder is None:
             return {}
-        fits, kept = set(), {}
-        for name, path in self.classifiers.items():
-            try:
-                load_classifier(path, embedder=self.query_embedder)
-            except (ModelMismatchError, ConfigError) as exc:
-                kept[name] = str(exc)
-            else:
-                fits.add(name)
-        self.export_classifiers = frozenset(fits)
-        return kept
+        why = {name: _with_lent(path, self.query_embedder)[1] for name, path in self.classifiers.items()}
+        self.export_classifiers = frozenset(name for name, reason in why.items() if reason is None)
+        return {name: reason for name, reason in why.items() if reason is not None}
 
     def _runs_alone(self, name: str) -> bool:
         """Whether a request can name embedder ``name`` alone: its default options name a model (an ``onnx``
         embedder needs its export's folder), or it is the export given at start."""
-        from latentstack import get_embedder
         from latentstack.errors import LatentstackError
 
-        if self.query_embedder is not None and name == self.query_embedder.name:
-            return True
         try:
-            get_embedder(name, show_progress=False).fingerprint()  # reads what names the model, loads nothing
+            self._embedder(name)  # builds it and reads what names its model (its fingerprint), loads nothing
         except LatentstackError:
             return False
         return True
@@ -204,3 +188,15 @@ class Served:
         rows += [(base, "chat")] + [(f"{base}+{a}", "chat") for a in self.adapters] if base else []
         rows += [(n, "index") for n in self.indexes] + [(n, "classifier") for n in self.classifiers]
         return [{"id": n, "object": "model", "created": 0, "owned_by": "latentstack", "kind": k} for n, k in rows]
+
+
+def _with_lent(path: Path, lent: Any) -> tuple[Any, str | None]:
+    """The classifier at ``path`` with ``lent`` computing its features (``load_classifier``'s fingerprint check), and
+    None; or None and why not (its features are another model's, or it embeds nothing itself)."""
+    from latentstack import load_classifier
+    from latentstack.errors import ConfigError, ModelMismatchError
+
+    try:
+        return load_classifier(path, embedder=lent), None
+    except (ModelMismatchError, ConfigError) as exc:
+        return None, str(exc)

@@ -143,7 +143,8 @@ class Collection:
         if expect_embedder:
             cls._check_expected(spec, expect_embedder)
         reg = get_registry()
-        emb = next((e for e in reuse if e.fingerprint() == spec["fingerprint"]), None) or cls._load_embedder(folder, spec)
+        emb = next((e for e in reuse if e.fingerprint() == spec["fingerprint"]), None)
+        emb = cls._load_embedder(folder, spec) if emb is None else emb
         store = DocumentStore.open(folder / "store.sqlite")
         dense = reg.get_class("index", index_name).load(folder / "dense")
         lex = reg.get_class("index", lexical).load(folder / "lexical") if lexical else None
