@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,10 +40,23 @@ def read_text(path: str | Path) -> str:
         raise InputError(msg) from exc
 
 
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+def lines(text: str) -> list[str]:
+    """``text`` split at its line ends (``\\n``, ``\\r\\n`` or ``\\r``) only, as a file is read line by line.
+
+    ``str.splitlines`` also splits at form feeds, U+2028 and other separators that may stand
+    inside one line's text (a PDF's page break, a JSON string written without ASCII escapes).
+    """
+    parts = _NEWLINE.split(text)
+    return parts[:-1] if parts[-1] == "" else parts
+
+
 def jsonl_rows(path: str | Path) -> Iterator[tuple[str, object]]:
     """Each non-blank line of a JSONL file as (``path:line``, the parsed value); bad JSON names its line."""
     path = Path(path)
-    for n, line in enumerate(read_text(path).splitlines(), start=1):
+    for n, line in enumerate(lines(read_text(path)), start=1):
         if not line.strip():
             continue
         try:

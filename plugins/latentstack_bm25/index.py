@@ -21,6 +21,7 @@ from latentstack.interfaces import Hit, Index, IndexConfig
 from latentstack.interfaces.embedder import check_texts
 from latentstack.metadata import matching_mask
 from latentstack.storage import component_dir, read_manifest, reading, write_manifest
+from latentstack.textfile import lines
 
 
 @attrs.frozen(kw_only=True)
@@ -137,8 +138,7 @@ class Bm25Index(Index):
         manifest = read_manifest(path, kind="index", plugin=cls.name)
         with reading(manifest.path, "bm25 index"):
             index = cls.from_options(**manifest.config)
-            lines = (manifest.path / "items.jsonl").read_text(encoding="utf-8").splitlines()
-            rows = [json.loads(line) for line in lines]
+            rows = [json.loads(line) for line in lines((manifest.path / "items.jsonl").read_text(encoding="utf-8"))]
             if len(rows) != manifest.data["n"]:
                 msg = f"items.jsonl holds {len(rows)} items, the manifest {manifest.data['n']}"
                 raise ValueError(msg)

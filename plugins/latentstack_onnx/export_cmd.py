@@ -121,9 +121,10 @@ def _prompts(path: str) -> list[str | list[dict[str, str]]]:
 
 def lines(path: str, option: str) -> list[str]:
     """The non-blank lines of a text file given to ``option``; none is a usage error."""
+    from latentstack.textfile import lines as split_lines
     from latentstack.textfile import read_text
 
-    found = [line for line in read_text(path).splitlines() if line.strip()]
+    found = [line for line in split_lines(read_text(path)) if line.strip()]
     if not found:
         raise click.UsageError(f"{option} {path} has no non-blank lines; give one text per line")
     return found

@@ -76,6 +76,15 @@ def test_a_null_id_in_jsonl_gets_a_generated_id(tmp_path: Path) -> None:
     assert "None" not in ids and len(set(ids)) == 2
 
 
+def test_a_jsonl_text_with_a_line_separator_is_one_document(tmp_path: Path) -> None:
+    """JSON written without ASCII escapes may hold U+2028 raw inside a string: the record stays whole."""
+    from latentstack.search.sources import read_documents
+
+    f = tmp_path / "d.jsonl"
+    f.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in ["a\u2028b", "c"]), encoding="utf-8")
+    assert [d.text for d in read_documents([f])] == ["a\u2028b", "c"]
+
+
 @pytest.mark.parametrize("flags", [["--window", "0"], ["--chunk", "sentences", "--overlap", "-1"],
                                    ["--chunk", "sentences", "--window", "2", "--overlap", "2"]])
 def test_bad_chunk_windows_are_one_line(tmp_path: Path, flags: list[str]) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from latentstack.errors import InputError
-from latentstack.textfile import read_text
+from latentstack.textfile import lines, read_text
 
 TEXT = "naïve café\nzweite Zeile\n"
 
@@ -47,3 +47,9 @@ def test_missing_file_and_folder_are_input_errors(tmp_path: Path) -> None:
         read_text(tmp_path / "nope.txt")
     with pytest.raises(InputError, match="cannot read"):
         read_text(tmp_path)
+
+
+def test_lines_split_at_line_ends_only() -> None:
+    """\\n, \\r\\n and \\r end a line; a form feed, U+2028 or NEL inside one does not (str.splitlines splits at them)."""
+    assert lines("a\x0cb\r\nc\u2028d\re\x85f\n\ng\n") == ["a\x0cb", "c\u2028d", "e\x85f", "", "g"]
+    assert lines("no end") == ["no end"] and lines("") == [] and lines("\n") == [""]

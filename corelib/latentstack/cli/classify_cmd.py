@@ -13,7 +13,7 @@ from latentstack.errors import InputError
 from latentstack.locks import writer_lock
 from latentstack.progress import log
 from latentstack.storage import check_replaceable
-from latentstack.textfile import read_text
+from latentstack.textfile import lines, read_text
 
 
 @click.group()
@@ -129,7 +129,7 @@ def predict(directory: Path, texts: tuple[str, ...], source: str | None, as_json
     """Label TEXTS (or the lines of --from) with a saved classifier."""
     items = list(texts)
     if source:
-        items += [line for line in read_text(source).splitlines() if line.strip()]
+        items += [line for line in lines(read_text(source)) if line.strip()]
     if not items:
         msg = "no texts given: pass them as arguments or with --from FILE"
         raise InputError(msg)

@@ -26,11 +26,11 @@ def embed(texts: tuple[str, ...], source: str | None, embedder: str, model: str 
           extra: tuple[str, ...], out: Path | None) -> None:
     """Embed TEXTS (or the lines of --from): one JSON array per text on stdout, or a .npy file with --out."""
     from latentstack import get_embedder
-    from latentstack.textfile import read_text
+    from latentstack.textfile import lines, read_text
 
     items = list(texts)
     if source:
-        items += read_text(source).splitlines()
+        items += lines(read_text(source))
     if not items:
         msg = "no texts given: pass them as arguments or with --from FILE"
         raise InputError(msg)

@@ -7,6 +7,7 @@ the fix; nothing is guessed silently.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 import attrs
 
 from latentstack.errors import InputError
-from latentstack.textfile import read_text
+from latentstack.textfile import lines, read_text
 
 
 @attrs.frozen
@@ -33,7 +34,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
     raw = read_text(path)
     if path.suffix == ".jsonl":
         rows = []
-        for n, line in enumerate(raw.splitlines(), start=1):
+        for n, line in enumerate(lines(raw), start=1):
             if line.strip():
                 try:
                     rows.append({k: str(v) for k, v in json.loads(line).items()})
@@ -42,8 +43,29 @@ def _rows(path: Path) -> list[dict[str, str]]:
                     raise InputError(msg) from exc
         return rows
     delimiter = "\t" if path.suffix in (".tsv", ".tab") or "\t" in raw.split("\n", 1)[0] else ","
+    return _table(path, raw, delimiter)
+
+
+def _table(path: Path, raw: str, delimiter: str) -> list[dict[str, str]]:
+    """CSV (quoted fields may hold line ends) or TSV (no quoting) rows; a broken quote names its line."""
     csv.field_size_limit(10_000_000)
-    return list(csv.DictReader(raw.splitlines(), delimiter=delimiter, quoting=csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL))
+    reader = csv.DictReader(io.StringIO(raw, newline=""), delimiter=delimiter, strict=True,
+                            quoting=csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL)
+    rows: list[dict[str, str]] = []
+    start = 1
+    try:
+        _ = reader.fieldnames  # reads the header line
+        start = reader.line_num + 1
+        for row in reader:
+            rows.append(row)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        quotes = '"' in str(exc) or "end of data" in str(exc)
+        fix = ': a quoted field must end with a quote, and a quote inside one is written twice ("")' if quotes else ""
+        kind = "TSV" if delimiter == "\t" else "CSV"
+        msg = f"{path}: the row from line {start} is not valid {kind} ({exc}){fix}"
+        raise InputError(msg) from exc
+    return rows
 
 
 def load_labeled(path: str | Path, *, text_col: str = "text", label_col: str = "label",

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from latentstack.errors import InputError
 from latentstack.search.store import Document
-from latentstack.textfile import read_text
+from latentstack.textfile import lines, read_text
 
 TEXT_SUFFIXES = (".txt", ".md", ".rst", ".jsonl", ".json", ".parquet")
 
@@ -71,7 +71,7 @@ def _read_file(file: Path) -> Iterator[Document]:
         return
     text = read_text(file)
     if file.suffix == ".jsonl":
-        for n, line in enumerate(text.splitlines(), start=1):
+        for n, line in enumerate(lines(text), start=1):
             if line.strip():
                 try:
                     rec = json.loads(line)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from latentstack.data.labeled import check_labels, load_labeled
@@ -47,3 +49,27 @@ def test_one_class_is_refused() -> None:
     """A label column with one class cannot train a classifier."""
     with pytest.raises(InputError, match="1 class.*at least two"):
         check_labels(["spam", "spam"])
+
+
+def test_line_separators_inside_a_text_stay_in_it(tmp_path) -> None:  # noqa: ANN001
+    """U+2028 and a form feed inside a text are not line ends: JSONL written without ASCII escapes and TSV read whole."""
+    texts = ["one\u2028two", "three", "page\x0cbreak", "four\x85five"]
+    rows = [{"label": label, "text": t} for label, t in zip("abab", texts, strict=True)]
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    assert load_labeled(tmp_path / "d.jsonl")["train"].texts == texts
+    (tmp_path / "d.tsv").write_text("label\ttext\r\n" + "".join(f"{r['label']}\t{r['text']}\r\n" for r in rows), encoding="utf-8")
+    assert load_labeled(tmp_path / "d.tsv")["train"].texts == texts
+
+
+def test_csv_quoted_field_keeps_its_line_end(tmp_path) -> None:  # noqa: ANN001
+    """A quoted CSV field over two lines keeps the line end between them (it was joined without one)."""
+    (tmp_path / "d.csv").write_text('label,text\na,"line one\nline two"\nb,x\n', encoding="utf-8")
+    assert load_labeled(tmp_path / "d.csv")["train"].texts == ["line one\nline two", "x"]
+
+
+@pytest.mark.parametrize(("body", "line"), [('a,ok\nb,"never closed\na,c\nb,d\n', 3), ('a,ok\nb,"bad"x\na,c\n', 3)])
+def test_broken_csv_quote_names_its_line_and_loses_no_rows(tmp_path, body: str, line: int) -> None:  # noqa: ANN001
+    """An unclosed quote swallowed every later row into one text; now it is an error naming where the row starts."""
+    (tmp_path / "d.csv").write_text("label,text\n" + body, encoding="utf-8")
+    with pytest.raises(InputError, match=f"row from line {line} is not valid CSV.*written twice"):
+        load_labeled(tmp_path / "d.csv")
