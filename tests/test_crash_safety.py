@@ -223,6 +223,27 @@ def test_every_file_damaged_is_one_line(kind: str, tmp_path: Path, tiny_bert_dir
     assert_damage_is_one_line(original, tmp_path / "damaged", load_copy)
 
 
+@pytest.mark.parametrize("kind", ["collection", "linear"])
+def test_a_missing_part_says_the_folder_is_incomplete(kind: str, tmp_path: Path, tiny_bert_dir: Path) -> None:
+    """A collection's dense/ or lexical/, a classifier's embedder_0/ deleted: the error names the outer folder and the part
+    (it asked for "the path of a saved index", as if the user had given the part)."""
+    from latentstack.testing.folder_checks import assert_missing_parts_name_the_folder
+
+    save1, _, load, _, _ = CASES[kind](tmp_path / "made", tiny_bert_dir)
+    save1()
+    target = next(p for p in (tmp_path / "made").iterdir() if not p.name.startswith("."))
+    original = target.with_name(target.name + "-original")
+    target.rename(original)
+
+    def load_copy(copy: Path) -> Any:
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(copy, target)
+        return load()
+
+    assert assert_missing_parts_name_the_folder(original, tmp_path / "scratch", load_copy) >= 1
+
+
 def _child(save: Callable[[], None]) -> int:
     pid = os.fork()
     if pid == 0:

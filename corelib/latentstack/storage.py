@@ -169,6 +169,15 @@ def _load_json(folder: Path, what: str) -> dict[str, Any]:
     return body
 
 
+def part(folder: Path, name: str) -> Path:
+    """``folder/name``, a saved component inside a saved folder; a missing one says the outer folder is incomplete."""
+    inner = folder / name
+    if not inner.is_dir():
+        msg = f"{folder} is incomplete: its {name}/ folder is missing; save it again"
+        raise CorruptFileError(msg)
+    return inner
+
+
 def _check_shape(file: Path, body: Any) -> None:
     if not isinstance(body, dict):
         msg = f"{file} is JSON of the wrong shape (a {type(body).__name__}, not an object); save the folder again"

@@ -19,6 +19,7 @@ import numpy as np
 from latentstack.errors import InputError, ModelMismatchError
 from latentstack.interfaces import Embedder, EmbedderConfig
 from latentstack.interfaces.embedder import check_texts
+from latentstack.storage import part
 from latentstack_autoencoder.codec import Codec, CodecConfig, fit_codec
 
 #: The 2006 paper's document input: the most frequent words, counted once per document and weighted.
@@ -117,7 +118,7 @@ class AutoencoderEmbedder(Embedder):
     def read_state(self, folder: Path, data: dict[str, Any]) -> None:
         """Read back what ``write_state`` wrote; an input that now embeds differently is a ModelMismatchError."""
         cls = get_embedder_class(self.config.input)
-        source = cls.load(folder / "input") if cls.trainable else self._new_input()
+        source = cls.load(part(folder, "input")) if cls.trainable else self._new_input()
         if source.fingerprint() != data["input_fingerprint"]:
             msg = (f"the autoencoder at {folder} was trained on {self.config.input} vectors with fingerprint "
                    f"{data['input_fingerprint']}, but that embedder now gives {source.fingerprint()}: "

@@ -15,7 +15,7 @@ from latentstack.hf import LocalModel
 from latentstack.interfaces import Classifier, ClassifierConfig, Embedder
 from latentstack.interfaces.embedder import check_texts
 from latentstack.progress import log
-from latentstack.storage import component_dir, read_manifest, reading, write_manifest
+from latentstack.storage import component_dir, part, read_manifest, reading, write_manifest
 
 FORMAT = 1
 
@@ -255,7 +255,7 @@ class FinetuneClassifier(LocalModel, Classifier):
                    f"{clf.config.model!r} is now {clf.resolved.fingerprint()}; install the original base model")
             raise ModelMismatchError(msg)
         with reading(path, "finetune classifier"):
-            model = clf._network(path / "adapter" if clf.config.mode == "lora" else None)
+            model = clf._network(part(path, "adapter") if clf.config.mode == "lora" else None)
             if clf.config.mode == "lora" and clf.pooling == "mean":
                 head = load_file(path / "head.safetensors")
                 model.head.load_state_dict({k.removeprefix("head."): v for k, v in head.items()})

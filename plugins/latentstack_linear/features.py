@@ -78,6 +78,7 @@ class Features:
         """
         from latentstack.errors import ModelMismatchError
         from latentstack.registry import get_registry
+        from latentstack.storage import part
 
         reg = get_registry()
         embedders = []
@@ -92,7 +93,7 @@ class Features:
                 embedders.append(embedder)
                 continue
             emb_cls = reg.get_class("embedder", spec["name"])
-            emb = emb_cls.load(folder / f"embedder_{i}") if emb_cls.trainable else emb_cls.from_options(**spec["config"])
+            emb = emb_cls.load(part(folder, f"embedder_{i}")) if emb_cls.trainable else emb_cls.from_options(**spec["config"])
             if emb.fingerprint() != spec["fingerprint"]:
                 msg = (f"the classifier at {folder} was trained on {spec['name']} features with fingerprint "
                        f"{spec['fingerprint']}, but that embedder now gives {emb.fingerprint()}: the base model "

@@ -27,7 +27,7 @@ from latentstack.progress import detail, log, progress
 from latentstack.search.chunking import Chunk, ChunkConfig, chunk_text
 from latentstack.search.fusion import fuse
 from latentstack.search.store import Document, DocumentStore, StoredChunk
-from latentstack.storage import component_dir, read_manifest, reading, write_manifest
+from latentstack.storage import component_dir, part, read_manifest, reading, write_manifest
 
 MAX_K = 1000  # the most hits one search returns; more would be a dump, not a search
 FORMAT = 2  # 2: any index plugin, lexical index optional
@@ -146,8 +146,8 @@ class Collection:
         emb = next((e for e in reuse if e.fingerprint() == spec["fingerprint"]), None)
         emb = cls._load_embedder(folder, spec) if emb is None else emb
         store = DocumentStore.open(folder / "store.sqlite")
-        dense = reg.get_class("index", index_name).load(folder / "dense")
-        lex = reg.get_class("index", lexical).load(folder / "lexical") if lexical else None
+        dense = reg.get_class("index", index_name).load(part(folder, "dense"))
+        lex = reg.get_class("index", lexical).load(part(folder, "lexical")) if lexical else None
         col = cls(folder, manifest, emb, store, dense, lex)
         col._check_counts()
         col.loaded = (real_path(folder), checked.digest)
@@ -176,7 +176,7 @@ class Collection:
         from latentstack.registry import get_registry
 
         emb_cls = get_registry().get_class("embedder", spec["name"])
-        emb = emb_cls.load(folder / "embedder") if emb_cls.trainable else emb_cls.from_options(**spec["config"])
+        emb = emb_cls.load(part(folder, "embedder")) if emb_cls.trainable else emb_cls.from_options(**spec["config"])
         if emb.fingerprint() != spec["fingerprint"]:
             msg = (f"the index at {folder} was built with embedder fingerprint {spec['fingerprint']}, but "
                    f"{spec['name']} with the same options now gives {emb.fingerprint()} (the model files changed); "

@@ -7,7 +7,7 @@ import pytest
 
 from latentstack.errors import LatentstackError
 from latentstack.interfaces import Classifier
-from latentstack.testing.folder_checks import assert_damage_is_one_line
+from latentstack.testing.folder_checks import assert_damage_is_one_line, assert_missing_parts_name_the_folder
 
 TRAIN = [
     ("win a free prize now, text WIN", "spam"),
@@ -67,6 +67,8 @@ class ClassifierContract:
             classifier.fit(["a", "b", "c"], ["x", "x", "x"])
 
     def test_damaged_folder_is_one_line_error(self, fitted: Classifier, tmp_path) -> None:  # noqa: ANN001
-        """Each saved file truncated, garbled, replaced by wrong-shape JSON or deleted: one clear line."""
+        """Each saved file truncated, garbled, replaced by wrong-shape JSON or deleted: one clear line; a saved part
+        inside it deleted: the error says the folder is incomplete."""
         fitted.save(tmp_path / "clf")
         assert_damage_is_one_line(tmp_path / "clf", tmp_path / "damaged", type(fitted).load)
+        assert_missing_parts_name_the_folder(tmp_path / "clf", tmp_path / "parts", type(fitted).load)

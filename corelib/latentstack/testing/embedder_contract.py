@@ -7,7 +7,7 @@ import pytest
 
 from latentstack.errors import InputError
 from latentstack.interfaces import Embedder
-from latentstack.testing.folder_checks import assert_damage_is_one_line
+from latentstack.testing.folder_checks import assert_damage_is_one_line, assert_missing_parts_name_the_folder
 
 TEXTS = [
     "The cat sat on the mat.",
@@ -78,9 +78,11 @@ class EmbedderContract:
         assert hasattr(out, "toarray") == embedder.sparse
 
     def test_damaged_folder_is_one_line_error(self, embedder: Embedder, tmp_path) -> None:  # noqa: ANN001
-        """Each saved file truncated, garbled, replaced by wrong-shape JSON or deleted: one clear line."""
+        """Each saved file truncated, garbled, replaced by wrong-shape JSON or deleted: one clear line; a saved part
+        inside it deleted: the error says the folder is incomplete."""
         embedder.save(tmp_path / "emb")
         assert_damage_is_one_line(tmp_path / "emb", tmp_path / "damaged", type(embedder).load)
+        assert_missing_parts_name_the_folder(tmp_path / "emb", tmp_path / "parts", type(embedder).load)
 
     def test_bad_input_raises(self, embedder: Embedder) -> None:
         """Bytes, a bare string or None are refused with an InputError that says what to do."""

@@ -46,3 +46,17 @@ def assert_damage_is_one_line(folder: Path, scratch: Path, load: Callable[[Path]
             assert str(exc), f"{what}: an empty error message"
         except Exception as exc:  # noqa: BLE001 - the point is to catch anything else
             pytest.fail(f"{what}: {type(exc).__name__} instead of a one-line LatentstackError: {exc}")
+
+
+def assert_missing_parts_name_the_folder(folder: Path, scratch: Path, load: Callable[[Path], Any]) -> int:
+    """Each saved component inside ``folder`` (a sub-folder with a manifest) deleted: the error says ``folder``
+    is incomplete and names the part. Returns how many parts were checked."""
+    parts = sorted(p.parent.relative_to(folder) for p in folder.rglob("manifest.json") if p.parent != folder)
+    for rel in parts:
+        copy = scratch / f"missing-{str(rel).replace('/', '_')}"
+        shutil.copytree(folder, copy)
+        shutil.rmtree(copy / rel)
+        with pytest.raises(LatentstackError, match="is incomplete") as err:
+            load(copy)
+        assert f"{rel.name}/" in str(err.value), f"{rel} missing: the error does not name it: {err.value}"
+    return len(parts)
