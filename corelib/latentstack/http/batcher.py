@@ -21,8 +21,10 @@ Waiting = tuple[list[str], "asyncio.Future[np.ndarray]"]
 class DynamicBatcher:
     """Queue texts, get their vectors; the calls of concurrent requests are merged."""
 
-    def __init__(self, embed: Callable[[list[str]], Any], *, window_s: float | None = 0.005, max_texts: int = 256) -> None:
+    def __init__(self, embed: Callable[[list[str]], Any], *, window_s: float | None = 0.005, max_texts: int = 256,
+                 dim: int = 0) -> None:
         self.embed_fn, self.window_s, self.max_texts = embed, window_s, max_texts
+        self.dim = dim  # the vectors' dimension, when the caller knows it
         self.queue: asyncio.Queue[Waiting] | None = None
         self.worker: asyncio.Task[None] | None = None
         self.loop: asyncio.AbstractEventLoop | None = None

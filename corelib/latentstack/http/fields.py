@@ -37,11 +37,44 @@ def _names(kind: type | tuple[type, ...]) -> str:
 
 def bounded(body: dict[str, Any], name: str, kind: type | tuple[type, ...], low: float, high: float,
             default: Any) -> Any:
-    """A number field within [low, high]."""
+    """A number field within [low, high] (a None default stays None)."""
     value = field(body, name, kind, default)
-    if not low <= value <= high:
+    if value is not None and not low <= value <= high:
         raise bad_request(f"'{name}' must be from {low} to {high}, got {value}", name)
     return value
+
+
+def only(body: dict[str, Any], route: str, names: tuple[str, ...]) -> None:
+    """latentstack's own routes read these fields and no other: a misspelt one ("filter" for "where") is a 400
+    rather than a request answered as if it were absent."""
+    extra = sorted(set(body) - set(names))
+    if extra:
+        raise bad_request(f"{route} has no field {extra[0]!r}; its fields are {', '.join(names)}", extra[0])
+
+
+#: OpenAI chat fields whose other values this server cannot honour, with the values it can (OpenAI's defaults):
+#: a request asking for more choices, tools, JSON mode, log-probabilities or penalties is refused, never answered
+#: as if it had not asked.
+CHAT_ONLY: dict[str, tuple[Any, ...]] = {
+    "n": (1,), "presence_penalty": (0,), "frequency_penalty": (0,), "logprobs": (False,), "top_logprobs": (0,),
+    "logit_bias": ({},), "tools": ([],), "functions": ([],), "tool_choice": ("none", "auto"),
+    "function_call": ("none", "auto"), "response_format": ({"type": "text"},), "parallel_tool_calls": (True, False),
+}
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, with booleans only equal to booleans (in Python ``True == 1``)."""
+    return a is b if isinstance(a, bool) or isinstance(b, bool) else bool(a == b)
+
+
+def unsupported(body: dict[str, Any], allowed: dict[str, tuple[Any, ...]]) -> None:
+    """A 400 for a field given with a value outside ``allowed[field]`` (None counts as not given)."""
+    for name, values in allowed.items():
+        value = body.get(name)
+        if value is not None and not any(_same(value, v) for v in values):
+            shown = json.dumps(value)
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            raise bad_request(f"'{name}': {shown} is not supported by this server; leave it out", name)
 
 
 def texts(body: dict[str, Any], name: str = "input") -> list[str]:

@@ -35,6 +35,10 @@ def add_routes(app: Any, served: Served) -> None:
         encoding = f.field(body, "encoding_format", str, "float")
         if encoding not in ("float", "base64"):
             raise bad_request("'encoding_format' must be 'float' or 'base64'", "encoding_format")
+        dimensions = f.field(body, "dimensions", int, batcher.dim)
+        if dimensions != batcher.dim:
+            raise bad_request(f"'dimensions': {name} gives {batcher.dim}-dimensional vectors and cannot shorten them; "
+                              "leave it out", "dimensions")
         vectors = await batcher.embed(texts)
         data = [{"object": "embedding", "index": i, "embedding": _encode(v, encoding)} for i, v in enumerate(vectors)]
         return JSONResponse({"object": "list", "data": data, "model": name,  # plain json.dumps: no per-float encoder
@@ -45,7 +49,9 @@ def add_routes(app: Any, served: Served) -> None:
         body = await f.read_json(request)
         model = f.field(body, "model", str, "") or served.chat_model()
         adapter = served.adapter_for(model)
+        f.unsupported(body, f.CHAT_ONLY)
         messages, options = f.messages(body), _generation(body)
+        usage = f.field(f.field(body, "stream_options", dict, {}), "include_usage", bool, False)
         gen = served.generator_instance()
 
         def make() -> Any:
@@ -56,7 +62,7 @@ def add_routes(app: Any, served: Served) -> None:
         await pieces.start()
         reply = Reply(model, gen, options.max_new_tokens)
         if f.field(body, "stream", bool, False):
-            return sse(reply.chunks(pieces))
+            return sse(reply.chunks(pieces, gen.count_prompt_tokens(messages) if usage else None))
         text = await pieces.drain()
         return JSONResponse(reply.completion(text, gen.count_prompt_tokens(messages)))
 
@@ -75,11 +81,20 @@ def _generation(body: dict[str, Any]) -> Any:
     from latentstack.interfaces import GenerationConfig
 
     return GenerationConfig(
-        max_new_tokens=f.bounded(body, "max_tokens", int, 1, f.MAX_TOKENS, 256),
+        max_new_tokens=_max_tokens(body),
         temperature=float(f.bounded(body, "temperature", (int, float), 0, 2, 0.0)),
         top_p=float(f.bounded(body, "top_p", (int, float), 1e-6, 1, 1.0)),
         seed=f.field(body, "seed", int, None), stop=f.stops(body),  # type: ignore[arg-type]
         repetition_penalty=float(f.bounded(body, "repetition_penalty", (int, float), 0.5, 2, 1.0)))
+
+
+def _max_tokens(body: dict[str, Any]) -> int:
+    """``max_completion_tokens`` (OpenAI's current name) or ``max_tokens``; 256 when neither is given."""
+    given = f.bounded(body, "max_tokens", int, 1, f.MAX_TOKENS, None)
+    newer = f.bounded(body, "max_completion_tokens", int, 1, f.MAX_TOKENS, None)
+    if given is not None and newer is not None and given != newer:
+        raise bad_request("'max_tokens' and 'max_completion_tokens' differ: give one of them", "max_completion_tokens")
+    return next((n for n in (newer, given) if n is not None), 256)
 
 
 class Reply:
@@ -97,20 +112,26 @@ class Reply:
         return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
 
-    async def chunks(self, pieces: Pieces) -> AsyncIterator[dict[str, Any]]:
-        """A role chunk, one chunk a piece, then the finish reason."""
+    async def chunks(self, pieces: Pieces, prompt_tokens: int | None = None) -> AsyncIterator[dict[str, Any]]:
+        """A role chunk, one chunk a piece, then the finish reason; with ``prompt_tokens`` (the request's
+        ``stream_options.include_usage``) a last chunk with no choices and the token usage, as OpenAI sends it."""
         yield self._chunk({"role": "assistant", "content": ""}, None)
         text = ""
         async for piece in pieces:
             text += piece
             yield self._chunk({"content": piece}, None)
         yield self._chunk({}, self.finish_reason(text))
+        if prompt_tokens is not None:
+            yield {**self._chunk({}, None), "choices": [], "usage": self.usage(text, prompt_tokens)}
+
+    def usage(self, text: str, prompt_tokens: int) -> dict[str, int]:
+        """OpenAI's token usage of a prompt and its answer."""
+        used = self.gen.count_tokens(text)
+        return {"prompt_tokens": prompt_tokens, "completion_tokens": used, "total_tokens": prompt_tokens + used}
 
     def completion(self, text: str, prompt_tokens: int) -> dict[str, Any]:
         """The whole answer at once, with token usage."""
-        used = self.gen.count_tokens(text)
         return {"id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                              "finish_reason": self.finish_reason(text)}],
-                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": used,
-                          "total_tokens": prompt_tokens + used}}
+                "usage": self.usage(text, prompt_tokens)}

@@ -19,6 +19,7 @@ def add_extra_routes(app: Any, served: Served) -> None:
     @app.post("/v1/search", summary="Search a served index: {index, query, k, hybrid, where}")
     async def search(request: Request) -> Any:
         body = await f.read_json(request)
+        f.only(body, "/v1/search", ("index", "query", "k", "hybrid", "where"))
         collection = served.collection(f.field(body, "index", str))
         query = f.field(body, "query", str)
         k = f.bounded(body, "k", int, 1, f.MAX_K, 10)
@@ -33,6 +34,7 @@ def add_extra_routes(app: Any, served: Served) -> None:
     @app.post("/v1/ask", summary="Answer from a served index with citations: {index, question, k, hybrid, stream}")
     async def ask(request: Request) -> Any:
         body = await f.read_json(request)
+        f.only(body, "/v1/ask", ("index", "question", "k", "hybrid", "max_tokens", "model", "stream"))
         pipeline = _pipeline(served, body)
         question = f.field(body, "question", str)
         answer: dict[str, Any] = {}
@@ -56,6 +58,7 @@ def add_extra_routes(app: Any, served: Served) -> None:
     @app.post("/v1/classify", summary="Labels and probabilities from a served classifier: {model, input}")
     async def classify(request: Request) -> Any:
         body = await f.read_json(request)
+        f.only(body, "/v1/classify", ("model", "input"))
         clf = served.classifier(f.field(body, "model", str))
         texts = f.texts(body)
         proba = await asyncio.to_thread(clf.predict_proba, texts)

@@ -79,6 +79,26 @@ def test_openai_client_streams_a_chat_answer(url: str) -> None:
     assert whole.choices[0].message.content == text and whole.usage.completion_tokens > 0
 
 
+def test_openai_client_options_are_honoured_or_refused(url: str) -> None:
+    """max_completion_tokens bounds the answer (it was ignored: 256 tokens), include_usage ends a stream with the
+    usage, dimensions equal to the model's is accepted, and a value the server cannot honour is an error."""
+    import openai
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{url}/v1", api_key="unused")
+    messages = [{"role": "user", "content": "Write a long story about a dragon."}]
+    short = client.chat.completions.create(model="smollm2-135m-instruct", messages=messages, max_completion_tokens=3)
+    assert short.usage.completion_tokens <= 3 and short.choices[0].finish_reason == "length"
+    chunks = list(client.chat.completions.create(model="smollm2-135m-instruct", messages=messages, max_tokens=3,
+                                                 stream=True, stream_options={"include_usage": True}))
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == short.usage.completion_tokens
+    assert all(c.usage is None for c in chunks[:-1])
+    assert len(client.embeddings.create(model="minilm", input="x", dimensions=384).data[0].embedding) == 384
+    with pytest.raises(openai.BadRequestError, match="response_format"):
+        client.chat.completions.create(model="smollm2-135m-instruct", messages=messages,
+                                       response_format={"type": "json_object"})
+
+
 def test_search_ask_and_classify_over_http(url: str) -> None:
     with httpx.Client(base_url=url, timeout=120) as http:
         hits = http.post("/v1/search", json={"index": "docs", "query": "why does bread rise", "k": 2}).json()["data"]
@@ -130,7 +150,14 @@ def test_classify_labels_as_predict_does_with_a_tuned_threshold(tmp_path: Path) 
     ("/v1/chat/completions", {"messages": "hello"}, 400, "must be a list"),
     ("/v1/search", {"index": "docs", "query": "bread", "k": 5000}, 400, "'k' must be"),
     ("/v1/search", {"index": "nope", "query": "bread"}, 404, "unknown index"),
-    ("/v1/classify", {"model": "spam", "input": "x", "extra": True}, 200, ""),
+    ("/v1/classify", {"model": "spam", "input": "x", "extra": True}, 400, "has no field 'extra'"),
+    ("/v1/search", {"index": "docs", "query": "bread", "filter": {"a": 1}}, 400, "its fields are index, query, k, hybrid, where"),
+    ("/v1/embeddings", {"model": "minilm", "input": "x", "dimensions": 64}, 400, "384-dimensional vectors and cannot shorten"),
+    ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "n": 2}, 400, "'n': 2 is not supported"),
+    ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function"}]}, 400,
+     "'tools'"),
+    ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 5, "max_completion_tokens": 6},
+     400, "differ"),
 ])
 def test_bad_requests_get_openai_shaped_4xx_and_the_server_keeps_serving(url: str, route: str, body: object,
                                                                         status: int, words: str) -> None:
