@@ -37,6 +37,20 @@ def test_k_beyond_what_is_stored_returns_what_is_stored(col: Collection) -> None
     assert len(col.search("topic", k=MAX_K)) == 5 and len(col.search("topic", k=MAX_K, hybrid=True)) == 5
 
 
+@pytest.mark.parametrize("hybrid", [False, True])
+def test_a_filter_that_is_not_a_dict_is_refused(col: Collection, hybrid: bool) -> None:
+    """where="lang" was read as the keys l, a, n, g ("unknown metadata key(s) 'a', 'g', ...")."""
+    with pytest.raises(InputError, match="the filter is a str; give a dict"):
+        col.search("topic", k=2, hybrid=hybrid, where="lang")  # type: ignore[arg-type]
+
+
+def test_documents_that_are_not_documents_are_refused(col: Collection) -> None:
+    """A plain string among the documents is a one-line InputError (it was an AttributeError), and nothing is added."""
+    with pytest.raises(InputError, match="must be Document objects, got a str"):
+        col.add_documents([Document("ok", "a fine text"), "just a string"])  # type: ignore[list-item]
+    assert col.store.count_documents() == 5
+
+
 def test_cli_bounds_k(tmp_path: Path, tiny_bert_dir: Path) -> None:
     """`search -k 1000000000` and `ask -k 0` are usage errors, not allocations."""
     docs = tmp_path / "d.jsonl"

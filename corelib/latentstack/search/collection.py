@@ -217,6 +217,11 @@ class Collection:
         """
         chunking = ChunkConfig(**self.manifest["chunking"])
         given = list(docs)
+        wrong = next((d for d in given if not isinstance(d, Document)), None)
+        if wrong is not None:
+            msg = (f"documents must be Document objects, got a {type(wrong).__name__}: wrap each text, "
+                   "e.g. Document('id-1', text)")
+            raise InputError(msg)
         docs = list({d.id: d for d in given}.values())  # the last document under each id wins
         repeated = len(given) - len(docs)
         if repeated:
