@@ -23,17 +23,18 @@ def adapt() -> None:
               help="JSONL: {'messages': [...]} or {'prompt', 'response'} per line.")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Adapter folder.")
 @click.option("--model", default="smollm2-135m-instruct", show_default=True)
-@click.option("--rank", default=DEFAULTS.rank, show_default=True)
-@click.option("--alpha", default=DEFAULTS.alpha, show_default=True)
+@click.option("--rank", default=DEFAULTS.rank, show_default=True, type=click.IntRange(min=1))
+@click.option("--alpha", default=DEFAULTS.alpha, show_default=True, type=click.FloatRange(min=0, min_open=True))
 @click.option("--targets", default=",".join(DEFAULTS.targets), show_default=True, help="Comma-separated module names.")
-@click.option("--epochs", default=DEFAULTS.epochs, show_default=True)
-@click.option("--lr", default=DEFAULTS.lr, show_default=True)
-@click.option("--batch-size", default=DEFAULTS.batch_size, show_default=True)
-@click.option("--grad-accum", default=DEFAULTS.grad_accum, show_default=True, help="Batches per optimiser step.")
-@click.option("--dropout", default=DEFAULTS.dropout, show_default=True,
+@click.option("--epochs", default=DEFAULTS.epochs, show_default=True, type=click.IntRange(min=1))
+@click.option("--lr", default=DEFAULTS.lr, show_default=True, type=click.FloatRange(min=0, min_open=True))
+@click.option("--batch-size", default=DEFAULTS.batch_size, show_default=True, type=click.IntRange(min=1))
+@click.option("--grad-accum", default=DEFAULTS.grad_accum, show_default=True, type=click.IntRange(min=1), help="Batches per optimiser step.")
+@click.option("--dropout", default=DEFAULTS.dropout, show_default=True, type=click.FloatRange(0, 1, max_open=True),
               help="LoRA dropout (0 skips the dropout copies of every input: faster, less memory).")
-@click.option("--max-length", default=DEFAULTS.max_length, show_default=True, help="Tokens per example (prompt cut from the left).")
-@click.option("--limit", type=int, default=None, help="Use only the first N examples.")
+@click.option("--max-length", default=DEFAULTS.max_length, show_default=True, type=click.IntRange(min=9),
+              help="Tokens per example (prompt cut from the left).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Use only the first N examples.")
 @click.option("--seed", default=DEFAULTS.seed, show_default=True)
 @click.option("--save-dtype", type=click.Choice(SAVE_DTYPES), default=DEFAULTS.save_dtype,
               show_default=True, help="Dtype of the saved adapter weights (bf16: half the bytes; docs/post-training.md).")

@@ -8,12 +8,13 @@ so loading onto another base model is an error instead of silent garbage.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from latentstack.errors import InputError, ModelMismatchError
+from latentstack.errors import ConfigError, InputError, ModelMismatchError
 from latentstack.interfaces import Adapter, AdapterConfig
 from latentstack.progress import log
 from latentstack.storage import MANIFEST, component_dir, read_manifest, write_manifest
@@ -60,6 +61,7 @@ class LoraAdapter(Adapter):
         from peft import get_peft_model
 
         c = self.config
+        _check_targets(model, c.targets)
         peft_config = PeftLoraConfig(r=c.rank, lora_alpha=c.alpha,  # type: ignore[arg-type] # PEFT takes a float
                                      lora_dropout=c.dropout, target_modules=list(c.targets),
                                      modules_to_save=list(c.modules_to_save) or None)
@@ -121,3 +123,17 @@ class LoraAdapter(Adapter):
     def unload(self, model: Any) -> Any:
         """Drop the adapters, returning the untouched base model."""
         return model.unload()
+
+
+def _check_targets(model: Any, targets: Sequence[str]) -> None:
+    """Each target names a module of ``model`` (as PEFT matches them: the whole name or its last parts), or a
+    ConfigError lists the model's linear layers."""
+    import torch
+
+    names = [name for name, _ in model.named_modules()]
+    missing = [t for t in targets if not any(n == t or n.endswith("." + t) for n in names)]
+    if missing:
+        linear = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)})
+        msg = (f"the model has no module named {', '.join(map(repr, missing))} to adapt; its linear layers are: "
+               f"{', '.join(linear[:20])}")
+        raise ConfigError(msg)

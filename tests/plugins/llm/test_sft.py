@@ -120,6 +120,24 @@ def test_adapt_cli_trains_merges_and_generates(tiny_llama_dir: Path, tmp_path: P
     assert not any(p.name.startswith("adapter") for p in (tmp_path / "merged").iterdir())
 
 
+@pytest.mark.parametrize(("option", "value"), [("--rank", "0"), ("--epochs", "0"), ("--lr", "-1"), ("--batch-size", "0"),
+                                               ("--grad-accum", "0"), ("--dropout", "1"), ("--max-length", "4"),
+                                               ("--limit", "0")])
+def test_adapt_sft_bounds_its_options(tmp_path: Path, option: str, value: str) -> None:
+    """An out-of-range option is a usage error naming it, before any model loads (they were tracebacks, and
+    --limit 0 saved an adapter trained on nothing)."""
+    from click.testing import CliRunner
+
+    from latentstack.cli import cli
+
+    cli.load_plugin_commands()
+    data = tmp_path / "sft.jsonl"
+    data.write_text("".join(json.dumps({"messages": m}) + "\n" for m in EXAMPLES))
+    out = CliRunner().invoke(cli, ["-q", "adapt", "sft", "--data", str(data), "--out", str(tmp_path / "ad"), option, value])
+    assert out.exit_code == 2 and f"Invalid value for '{option}'" in out.output
+    assert not (tmp_path / "ad").exists()
+
+
 def test_training_can_go_on_from_a_saved_adapter(tiny_llama_dir: Path, tmp_path: Path) -> None:
     config = SftConfig(rank=4, epochs=2, lr=1e-2, batch_size=2, grad_accum=1)
     first = train_sft(LlmGenerator.from_options(model=str(tiny_llama_dir)), EXAMPLES, tmp_path / "a", config)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from latentstack.errors import CorruptFileError, InputError, ModelMismatchError
+from latentstack.errors import ConfigError, CorruptFileError, InputError, ModelMismatchError
 from latentstack.testing import AdapterContract
 from latentstack_lora.adapter import LoraAdapter
 
@@ -39,6 +39,13 @@ def test_attach_counts_only_adapters(tiny_bert_dir: Path) -> None:
     trainable, total = adapter.count_parameters(model)
     assert trainable == 2 * 2 * 4 * (32 + 32)  # 2 layers x 2 targets x r(in+out)
     assert trainable < 0.1 * total
+
+
+def test_a_target_the_model_lacks_names_its_linear_layers(tiny_bert_dir: Path) -> None:
+    """A misspelt target is a ConfigError listing the model's linear layers (it was PEFT's exception)."""
+    adapter = LoraAdapter.from_options(rank=4, targets=("query", "q_proj"))
+    with pytest.raises(ConfigError, match=r"no module named 'q_proj' to adapt; its linear layers are: .*query"):
+        adapter.attach(tiny(tiny_bert_dir))
 
 
 def test_save_load_merge_unload(tiny_bert_dir: Path, tmp_path: Path) -> None:
