@@ -67,7 +67,7 @@ def sft(data: str, out: Path, model: str, rank: int, alpha: float, targets: str,
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="JSONL to write.")
 @click.option("--half", type=click.Choice(["tune", "heldout"]), default="tune", show_default=True,
               help="Which half of the articles to draw from (evaluate on the other).")
-@click.option("--limit", default=400, show_default=True)
+@click.option("--limit", default=400, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", default=0, show_default=True)
 @click.option("--answer", type=click.Choice(["first", "shortest"]), default="shortest", show_default=True,
               help="Which gold answer is the reply.")

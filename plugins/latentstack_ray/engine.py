@@ -22,6 +22,7 @@ import attrs
 import numpy as np
 
 from latentstack.engines import Engine
+from latentstack.errors import ConfigError
 from latentstack.interfaces import Index
 from latentstack.interfaces.base import Config
 from latentstack.search.chunking import Chunk, ChunkConfig
@@ -84,7 +85,12 @@ class RayEngine(Engine):
                 loopback_only()
             kwargs: dict[str, Any] = {"address": c.address} if c.address else {
                 "num_cpus": max(1, int(round(c.workers * c.cpus_per_worker)))}
-            ray.init(**kwargs, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
+            if c.address:
+                _check_reachable(c.address)
+            try:
+                ray.init(**kwargs, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
+            except ConnectionError as exc:
+                raise ConfigError(_unreachable(c.address, str(exc))) from exc
             ray.data.DataContext.get_current().enable_progress_bars = False
             logging.getLogger("ray.data").setLevel(logging.WARNING)  # its per-dataset INFO lines are not ours to show
         return ray
@@ -195,3 +201,22 @@ class JobBar:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def _unreachable(address: str, why: str) -> str:
+    return (f"cannot reach the Ray cluster at {address} ({why}): check the address and that the cluster is up, "
+            "or leave --address out to start a local one")
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """A TCP connection to ``host:port`` (``ray://host:port`` too) before Ray's own connect, which retries for
+    minutes against a port nobody listens on; other forms ("auto") are left to Ray."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ConfigError(_unreachable(address, exc.strerror or type(exc).__name__)) from exc

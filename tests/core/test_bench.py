@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import click
+import pytest
 from click.testing import CliRunner
 
 from latentstack.bench.options import bench_options, split_methods, suite
@@ -62,6 +63,13 @@ def test_unknown_method_is_usage_error(tmp_path) -> None:  # noqa: ANN001
     res = CliRunner().invoke(toy, ["--methods", "a,zzz", "--out", str(tmp_path)])
     assert res.exit_code == 2
     assert "zzz" in res.output and "known: a, b, c" in res.output
+
+
+@pytest.mark.parametrize("limit", ["0", "-3"])
+def test_a_limit_below_one_is_a_usage_error(tmp_path, limit: str) -> None:  # noqa: ANN001
+    """--limit 0 read as "no limit" and benchmarked the whole set; now it is refused before anything runs."""
+    res = CliRunner().invoke(toy, ["--methods", "a", "--limit", limit, "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "Invalid value for '--limit'" in res.output and not list(tmp_path.iterdir())
 
 
 def test_markdown_table_has_a_row_per_method() -> None:

@@ -28,7 +28,7 @@ def bench_options(default_methods: str, data_required: bool = True) -> Callable[
                          help="The data file (format depends on the suite)."),
             click.option("--methods", default=default_methods, show_default=True,
                          help="Comma-separated methods to run, in order."),
-            click.option("--limit", type=int, default=None, help="A seeded sample of this many items."),
+            click.option("--limit", type=click.IntRange(min=1), default=None, help="A seeded sample of this many items."),
             click.option("--seed", type=int, default=0, show_default=True, help="Seed for sampling and training."),
             click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout."),
             click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT,

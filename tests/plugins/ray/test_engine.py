@@ -212,3 +212,19 @@ def test_parquet_sources_are_read_like_jsonl(tmp_path: Path) -> None:
     (tmp_path / "bad.parquet").write_bytes(b"not parquet at all")
     with pytest.raises(InputError, match="not a readable Parquet file"):
         list(read_documents([tmp_path / "bad.parquet"]))
+
+
+def test_a_cluster_address_nobody_listens_on_is_one_line(tmp_path: Path) -> None:
+    """--address of a port with no cluster fails at once in one line; Ray's own connect retried for minutes."""
+    import socket
+
+    from ...conftest import run_cli
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    docs = ROOT / "benchmarks" / "demo-docs" / "docs.jsonl"
+    done = run_cli("-q", "index", "build", str(tmp_path / "idx"), "--from", str(docs), "--engine", "ray",
+                   "--address", f"127.0.0.1:{port}")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"cannot reach the Ray cluster at 127.0.0.1:{port}" in done.stderr and not (tmp_path / "idx").exists()
