@@ -67,18 +67,19 @@ def load_classifier(path: str | Path, *, embedder: Embedder | None = None) -> Cl
     return cls.load(path, embedder=embedder)
 
 
-def ask(index_dir: str | Path, question: str, *, k: int = 4, hybrid: bool = True, generator: str = "llm",
-        **generator_options: Any) -> Any:
+def ask(index_dir: str | Path, question: str, *, k: int = 4, hybrid: bool = True, where: dict[str, Any] | None = None,
+        generator: str = "llm", **generator_options: Any) -> Any:
     """Answer ``question`` from the index folder ``index_dir``, citing its passages (a RagAnswer).
 
-    ``generator`` is any registered Generator; ``generator_options`` go to its config.
+    ``where`` keeps the passages whose metadata matches it (``{"lang": "en"}``); ``generator``
+    is any registered Generator; ``generator_options`` go to its config.
     """
     from latentstack.rag import RagConfig, RagPipeline
     from latentstack.search import Collection
 
     pipeline = RagPipeline(Collection.load(index_dir), get_generator(generator, **generator_options),
                            RagConfig(k=k, hybrid=hybrid))
-    return pipeline.ask(question)
+    return pipeline.ask(question, where)
 
 
 def register_plugin(plugin: Any, name: str) -> None:

@@ -78,6 +78,8 @@ ONNX_QUERIES = click.option(
 @stacked(RAG_OPTIONS)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (answer, citations, passages).")
 @click.option("--no-server", is_flag=True, help="Load the models here even if a `latentstack serve` is running.")
+@click.option("--where", multiple=True, help="Answer from the passages whose metadata matches key=value (repeatable; "
+                                             "all must match).")
 @click.option("--best-of", "best_of", default=1, show_default=True, type=click.IntRange(min=1),
               help="Candidates per question (the greedy reply and N-1 samples); --reward picks one.")
 @click.option("--reward", "reward_dir", default=None, type=click.Path(file_okay=False),
@@ -87,7 +89,8 @@ ONNX_QUERIES = click.option(
                    "with --generator onnx, no torch to import. A running serve still answers with its own.")
 def ask(directory: Path, question: str | None, gen_name: str, model: str | None, adapter: str | None,
         dtype: str | None, gen_extra: tuple[str, ...], stream: bool, k: int, hybrid: bool, min_score: float,
-        as_json: bool, no_server: bool, best_of: int, reward_dir: str | None, onnx_dir: str | None) -> None:
+        as_json: bool, no_server: bool, where: tuple[str, ...], best_of: int, reward_dir: str | None,
+        onnx_dir: str | None) -> None:
     """Answer QUESTION from the index in DIRECTORY, citing the passages used.
 
     Without QUESTION, questions are read from standard input, one per line, and answered
@@ -97,8 +100,10 @@ def ask(directory: Path, question: str | None, gen_name: str, model: str | None,
     if (best_of > 1) != (reward_dir is not None):
         raise click.UsageError("--best-of N (N > 1) and --reward DIR go together: the reward model picks among "
                                "the N candidates")
+    from latentstack.metadata import parse_where
+
     options = generator_options(model, adapter, dtype, gen_extra)
-    query = _query_embedder((directory,), onnx_dir)
+    query, found_in = _query_embedder((directory,), onnx_dir), parse_where(where) or None
     local = no_server or reward_dir is not None  # the server answers greedily, one reply per question
     answerer = None if local else _server_answerer(directory, _settings(gen_name, options, k, hybrid, min_score))
     if answerer is None:
@@ -106,7 +111,7 @@ def ask(directory: Path, question: str | None, gen_name: str, model: str | None,
         answerer = _local_answerer(pipeline) if reward_dir is None else _best_of_answerer(pipeline, best_of, reward_dir)
     for q in [question] if question is not None else _questions():
         try:
-            _answer(answerer, q, stream=stream, as_json=as_json, min_score=min_score)
+            _answer(answerer, q, found_in, stream=stream, as_json=as_json, min_score=min_score)
         except InputError as exc:  # in stdin mode one bad question ends nothing
             if question is not None:
                 raise
@@ -237,13 +242,14 @@ def _questions() -> Iterator[str]:
             yield line.strip()
 
 
-Answerer = Callable[[str], tuple[Iterator[str], Callable[[], dict[str, Any]]]]
+#: (question, metadata filter or None) -> (pieces of the reply, then the answer's JSON form)
+Answerer = Callable[[str, dict[str, Any] | None], tuple[Iterator[str], Callable[[], dict[str, Any]]]]
 
 
 def _local_answerer(pipeline: Any) -> Answerer:
     """Answer with a pipeline in this process: (pieces of the reply, then the answer's JSON form)."""
-    def answer(question: str) -> tuple[Iterator[str], Callable[[], dict[str, Any]]]:
-        stream = pipeline.answer_stream(pipeline.prepare(question))
+    def answer(question: str, where: dict[str, Any] | None) -> tuple[Iterator[str], Callable[[], dict[str, Any]]]:
+        stream = pipeline.answer_stream(pipeline.prepare(question, where))
         return iter(stream), lambda: stream.finish().to_dict()
     return answer
 
@@ -254,8 +260,8 @@ def _best_of_answerer(pipeline: Any, n: int, reward_dir: str) -> Answerer:
 
     reward = RewardModel.load(reward_dir)
 
-    def answer(question: str) -> tuple[Iterator[str], Callable[[], dict[str, Any]]]:
-        chosen = pipeline.best_of(pipeline.prepare(question), n, reward)
+    def answer(question: str, where: dict[str, Any] | None) -> tuple[Iterator[str], Callable[[], dict[str, Any]]]:
+        chosen = pipeline.best_of(pipeline.prepare(question, where), n, reward)
         return iter([chosen.reply]), chosen.to_dict
     return answer
 
@@ -276,7 +282,7 @@ def _server_answerer(directory: Path, settings: dict[str, Any]) -> Answerer | No
     probe.close()
     log(f"answering through the server on {path}")
 
-    def answer(question: str) -> tuple[Iterator[str], Callable[[], dict[str, Any]]]:
+    def answer(question: str, where: dict[str, Any] | None) -> tuple[Iterator[str], Callable[[], dict[str, Any]]]:
         sock = connect(path)
         if sock is None:
             msg = f"the server on {path} stopped; ask again (the models will load here) or restart it"
@@ -284,7 +290,7 @@ def _server_answerer(directory: Path, settings: dict[str, Any]) -> Answerer | No
         final: dict[str, Any] = {}
 
         def pieces() -> Iterator[str]:
-            for msg in ask_server(sock, question):
+            for msg in ask_server(sock, question, where):
                 if "token" in msg:
                     yield msg["token"]
                 else:
@@ -293,9 +299,10 @@ def _server_answerer(directory: Path, settings: dict[str, Any]) -> Answerer | No
     return answer
 
 
-def _answer(answerer: Answerer, question: str, *, stream: bool, as_json: bool, min_score: float) -> None:
+def _answer(answerer: Answerer, question: str, where: dict[str, Any] | None, *, stream: bool, as_json: bool,
+            min_score: float) -> None:
     """Answer one question and print it with its sources (or as one JSON line)."""
-    pieces, finish = answerer(question)
+    pieces, finish = answerer(question, where)
     if as_json:
         for _ in pieces:
             pass

@@ -31,18 +31,18 @@ def add_extra_routes(app: Any, served: Served) -> None:
         hits = await asyncio.to_thread(run)
         return {"object": "list", "data": [h.to_dict() for h in hits]}
 
-    @app.post("/v1/ask", summary="Answer from a served index with citations: {index, question, k, hybrid, stream}")
+    @app.post("/v1/ask", summary="Answer from a served index with citations: {index, question, k, hybrid, where, stream}")
     async def ask(request: Request) -> Any:
         body = await f.read_json(request)
-        f.only(body, "/v1/ask", ("index", "question", "k", "hybrid", "max_tokens", "model", "stream"))
+        f.only(body, "/v1/ask", ("index", "question", "k", "hybrid", "where", "max_tokens", "model", "stream"))
         pipeline = _pipeline(served, body)
-        question = f.field(body, "question", str)
+        question, where = f.field(body, "question", str), f.field(body, "where", dict, None)
         answer: dict[str, Any] = {}
 
         def make() -> Iterator[str]:
             pipeline.generator.use_adapter(served.adapter_for(f.field(body, "model", str, "")))
             with served.index_lock:
-                prepared = pipeline.prepare(question)
+                prepared = pipeline.prepare(question, where)
             stream = pipeline.answer_stream(prepared)
             yield from stream
             answer.update(stream.finish().to_dict())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -91,15 +91,16 @@ class RagPipeline:
             raise InputError(msg)
         return question.strip()
 
-    def prepare(self, question: str) -> Prepared:
-        """Search, then build the prompt (or decide that nothing relevant was found)."""
+    def prepare(self, question: str, where: Mapping[str, Any] | None = None) -> Prepared:
+        """Search (among the passages whose metadata matches ``where``, when given), then build the prompt (or
+        decide that nothing relevant was found)."""
         question = self._check_question(question)
         start = time.perf_counter()
         col, c = self.collection, self.config
         vectors = col.embed_queries([question])
-        dense = col.search_many([question], c.k, hybrid=False, vectors=vectors)[0]
+        dense = col.search_many([question], c.k, hybrid=False, where=where, vectors=vectors)[0]
         if c.hybrid:
-            hits = col.search_many([question], c.k, hybrid=True, vectors=vectors)[0]
+            hits = col.search_many([question], c.k, hybrid=True, where=where, vectors=vectors)[0]
         else:
             hits = [h for h in dense if h.score >= c.min_score]
         top = max((h.score for h in dense), default=0.0)
@@ -148,9 +149,9 @@ class RagPipeline:
         """The reply to ``prepared`` as it is written; its ``finish()`` then gives the cited answer."""
         return AnswerStream(self, prepared)
 
-    def ask(self, question: str) -> RagAnswer:
-        """Search, prompt, generate and cite, in one call."""
-        stream = self.answer_stream(self.prepare(question))
+    def ask(self, question: str, where: Mapping[str, Any] | None = None) -> RagAnswer:
+        """Search (``where``: a metadata filter, as ``Collection.search`` takes), prompt, generate and cite."""
+        stream = self.answer_stream(self.prepare(question, where))
         for _ in stream:
             pass
         return stream.finish()

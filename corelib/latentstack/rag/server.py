@@ -135,11 +135,14 @@ class AskHandler(socketserver.StreamRequestHandler):
                 self._error("InputError", f"the request is over {MAX_REQUEST} bytes or not one line: send one "
                                           "JSON line {\"question\": ...}")
                 return
-            question = json.loads(line)["question"]
+            request = json.loads(line)
+            question, where = request["question"], request.get("where")
             if not isinstance(question, str):
                 raise TypeError("the question must be a string")
+            if where is not None and not isinstance(where, dict):
+                raise TypeError("the filter ('where') must be an object of metadata key -> value")
             pipeline = self.server.current_pipeline()  # type: ignore[attr-defined]
-            stream = pipeline.answer_stream(pipeline.prepare(question))
+            stream = pipeline.answer_stream(pipeline.prepare(question, where))
             for piece in stream:
                 self._send({"token": piece})
             self._send({"answer": stream.finish().to_dict()})
@@ -186,9 +189,10 @@ def connect(path: Path, timeout: float = 1.0) -> socket.socket | None:
     return sock
 
 
-def ask_server(sock: socket.socket, question: str) -> Iterator[dict[str, Any]]:
-    """Send ``question``; yield the server's messages (tokens, then the answer). Errors are raised."""
-    request = (json.dumps({"question": question}) + "\n").encode("utf-8")
+def ask_server(sock: socket.socket, question: str, where: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+    """Send ``question`` (and the metadata filter ``where``); yield the server's messages (tokens, then the answer).
+    Errors are raised."""
+    request = (json.dumps({"question": question, **({"where": where} if where else {})}) + "\n").encode("utf-8")
     if len(request) > MAX_REQUEST:
         msg = f"the question is {len(request)} bytes; the server takes at most {MAX_REQUEST}: shorten it"
         raise InputError(msg)

@@ -23,9 +23,9 @@ from latentstack.testing.classifier_contract import TRAIN
 
 from ...conftest import run_cli
 
-DOCS = [("bread", "Bread dough rises because yeast ferments sugars and releases carbon dioxide."),
-        ("volcano", "Volcanoes erupt when magma rises through the crust to the surface."),
-        ("tides", "Tides follow the pull of the moon on the oceans.")]
+DOCS = [("bread", "Bread dough rises because yeast ferments sugars and releases carbon dioxide.", "cooking"),
+        ("volcano", "Volcanoes erupt when magma rises through the crust to the surface.", "geology"),
+        ("tides", "Tides follow the pull of the moon on the oceans.", "oceans")]
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Served:
 
     root = tmp_path_factory.mktemp("http")
     col = Collection.create(root / "docs", embedder_options={"show_progress": False})
-    col.add_documents([Document(i, t) for i, t in DOCS])
+    col.add_documents([Document(i, t, metadata={"field": f}) for i, t, f in DOCS])
     col.save()
     clf = get_classifier("linear", embedder="tfidf")
     clf.fit([t for t, _ in TRAIN], [lab for _, lab in TRAIN])
@@ -109,6 +109,11 @@ def test_search_ask_and_classify_over_http(url: str) -> None:
                                                    "k": 1, "stream": True}) as events:
             data = [json.loads(line[6:]) for line in events.iter_lines() if line.startswith("data: {")]
         assert any("token" in e for e in data) and data[-1]["answer"]["answer"] == answer["answer"]
+        geology = http.post("/v1/ask", json={"index": "docs", "question": "Why does bread dough rise?", "k": 2,
+                                             "max_tokens": 4, "where": {"field": "geology"}}).json()
+        assert [p["doc_id"] for p in geology["passages"]] == ["volcano"]
+        filtered = http.post("/v1/search", json={"index": "docs", "query": "why does bread rise", "where": {"field": "oceans"}})
+        assert [h["doc_id"] for h in filtered.json()["data"]] == ["tides"]
         labels = http.post("/v1/classify", json={"model": "spam", "input": ["WIN a free prize now", "see you at lunch"]})
         assert [d["label"] for d in labels.json()["data"]] == ["spam", "ham"]
         listed = {m["id"]: m["kind"] for m in http.get("/v1/models").json()["data"]}

@@ -15,8 +15,9 @@ from latentstack.errors import InputError, ModelMismatchError
 from latentstack.rag import RagConfig, RagPipeline
 from latentstack.search import Collection, Document
 
-DOCS = [Document("cat", "the cat sat on the mat", "Cats"), Document("dog", "the dog sat on the cat", "Dogs"),
-        Document("market", "the stock market fell", "Markets")]
+DOCS = [Document("cat", "the cat sat on the mat", "Cats", {"kind": "pets"}),
+        Document("dog", "the dog sat on the cat", "Dogs", {"kind": "pets"}),
+        Document("market", "the stock market fell", "Markets", {"kind": "finance"})]
 
 
 @pytest.fixture
@@ -51,6 +52,18 @@ def test_nothing_relevant_means_i_dont_know_without_generating(index_dir: Path, 
     assert not answer.relevant
     assert answer.answer == "I don't know."
     assert answer.citations == [] and answer.passages == []
+
+
+@pytest.mark.parametrize("hybrid", [True, False])
+def test_where_answers_from_the_passages_it_matches(index_dir: Path, tiny_llama_dir: Path, hybrid: bool) -> None:
+    """A metadata filter keeps the passages (and the abstention's top score) to the documents it matches."""
+    p = pipeline(index_dir, tiny_llama_dir, k=3, min_score=-1.0, hybrid=hybrid)
+    assert "cat" in {x.doc_id for x in p.prepare("where did the cat sit?").passages}
+    only = p.prepare("where did the cat sit?", {"kind": "finance"})
+    assert [x.doc_id for x in only.passages] == ["market"]
+    assert [x.doc_id for x in p.ask("where did the cat sit?", {"kind": "finance"}).passages] == ["market"]
+    with pytest.raises(InputError, match="unknown metadata key"):
+        p.prepare("where did the cat sit?", {"colour": "red"})
 
 
 def test_bad_questions_are_clear_errors(index_dir: Path, tiny_llama_dir: Path) -> None:

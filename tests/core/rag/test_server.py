@@ -63,7 +63,7 @@ def ask_args(index: Path, llama: Path, *extra: str) -> list[str]:
 
 
 def test_ask_answers_through_the_server_as_it_would_alone(server: AskServer, index_dir: Path,  # noqa: F811
-                                                          tiny_llama_dir: Path) -> None:
+                                                          tiny_llama_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runner = CliRunner()
     via = runner.invoke(cli, ask_args(index_dir, tiny_llama_dir, "where did the cat sit?", "--json"))
     alone = runner.invoke(cli, ["-q", *ask_args(index_dir, tiny_llama_dir, "where did the cat sit?", "--json",
@@ -77,6 +77,11 @@ def test_ask_answers_through_the_server_as_it_would_alone(server: AskServer, ind
     assert streamed.exit_code == 0 and want["reply"] in streamed.output and "Sources:" in streamed.output
     bad = runner.invoke(cli, ["-q", *ask_args(index_dir, tiny_llama_dir, "  ")])
     assert bad.exit_code != 0 and "question is empty" in bad.output
+    monkeypatch.delenv("LATENTSTACK_QUIET", raising=False)  # the -q runs above set it
+    where = [runner.invoke(cli, [*ask_args(index_dir, tiny_llama_dir, "where did the cat sit?", "--json",
+                                          "--where", "kind=finance"), *extra]) for extra in ([], ["--no-server"])]
+    assert all(w.exit_code == 0 for w in where) and "answering through the server" in where[0].stderr
+    assert [[p["doc_id"] for p in json.loads(w.stdout)["passages"]] for w in where] == [["market"], ["market"]]
     other = runner.invoke(cli, ask_args(index_dir, tiny_llama_dir, "where did the cat sit?", "-k", "1"))
     assert other.exit_code == 0 and "answering through" not in other.stderr  # other settings: not this server
 
