@@ -38,6 +38,15 @@ def token_ids(tokenizer: Any, texts: Sequence[str], max_length: int) -> list[lis
     return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
 
 
+def count_cut(tokenizer: Any, texts: Sequence[str], max_length: int, **options: Any) -> int:
+    """How many of ``texts`` have more than ``max_length`` tokens (special ones included), so that ``token_ids``
+    cuts their ends off: each is tokenised to one token past the limit."""
+    if not texts:
+        return 0
+    ids = tokenizer(list(texts), truncation=True, max_length=max_length + 1, **options)["input_ids"]
+    return sum(len(row) > max_length for row in ids)
+
+
 def pad_ids(ids: Sequence[Sequence[int]], pad_id: int | None, left: bool = False) -> dict[str, np.ndarray]:
     """int64 ``input_ids``, ``attention_mask`` and (all zero, one segment) ``token_type_ids`` of one batch.
 

@@ -77,6 +77,13 @@ class LlmEmbedder(AutoDtype, LocalModel, Embedder):
         return self.tokenizer([bos + t for t in texts], truncation=True, max_length=self.config.max_length,
                               add_special_tokens=False)["input_ids"]
 
+    def count_truncated(self, texts: Sequence[str]) -> int:
+        """How many texts, after the BOS token, have more than ``max_length`` tokens."""
+        from latentstack.batching import count_cut
+
+        bos = self.tokenizer.bos_token or ""
+        return count_cut(self.tokenizer, [bos + t for t in texts], self.config.max_length, add_special_tokens=False)
+
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts in batches sorted by token count; rows return in input order."""
         import torch

@@ -139,6 +139,12 @@ class OnnxEmbedder(Embedder):
         file = self.manifest["variants"][self.variant]["file"]
         return f"onnx:{self.checked.files[file][:16]}:{self.variant}"
 
+    def count_truncated(self, texts: Sequence[str]) -> int:
+        """How many texts have more tokens than the export reads (``max_length``)."""
+        from latentstack.batching import count_cut
+
+        return count_cut(self.tokenizer, texts, int(self.manifest["max_length"]))
+
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts with onnxruntime."""
         return run_session(self.session, self.tokenizer, list(texts), int(self.manifest["max_length"]),

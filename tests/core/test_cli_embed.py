@@ -57,3 +57,12 @@ def test_minilm_vectors_rank_a_paraphrase_above_an_unrelated_text() -> None:
                   "The stock market fell sharply today.", check=True)
     a, b, c = (np.array(json.loads(line)) for line in out.stdout.splitlines())
     assert a.shape == (384,) and a @ b > 0.4 > a @ c
+
+
+def test_texts_longer_than_the_embedder_reads_are_counted(tiny_bert_dir: Path) -> None:
+    """embed says how many texts it cut to the model's window; with none cut it says nothing."""
+    texts = ["short", "a text of a few more words"]
+    cut = run_cli("embed", *texts, "--model", str(tiny_bert_dir), "-o", "max_length=8", check=True)
+    assert "1 of 2 texts are longer than the bert embedder reads" in cut.stderr
+    whole = run_cli("embed", *texts, "--model", str(tiny_bert_dir), check=True)
+    assert "longer than" not in whole.stderr

@@ -9,6 +9,7 @@ import click
 
 from latentstack.cli.options import given, parse_options
 from latentstack.errors import InputError
+from latentstack.progress import log
 
 
 @click.command()
@@ -43,6 +44,10 @@ def embed(texts: tuple[str, ...], source: str | None, embedder: str, model: str 
         msg = (f"{embedder} learns its vectors from a corpus (fit), so it cannot embed texts on its own; use a "
                f"pretrained embedder (`latentstack plugins` lists them), or fit {embedder} in Python first")
         raise InputError(msg)
+    cut = emb.count_truncated(items)
+    if cut:
+        log(f"{cut} of {len(items)} texts are longer than the {embedder} embedder reads: only their beginnings are "
+            "embedded (a larger -o max_length, where the embedder has one, reads more)")
     vectors = emb.embed_many(items)
     if out is None:
         for row in vectors:

@@ -80,6 +80,11 @@ class Embedder(Component):
         """Embed any number of texts, checking them first; same result as ``embed_batch``."""
         return self.embed_batch(check_texts(texts))
 
+    def count_truncated(self, texts: Sequence[str]) -> int:
+        """How many of ``texts`` are longer than the embedder reads, so that their ends do not reach their
+        vectors (0, the default, for embedders that read texts of any length)."""
+        return 0
+
     def fingerprint(self) -> str:
         """A string that changes whenever the vectors would: model identity plus options."""
         return f"{self.name}:{sorted(self.config.to_dict().items())}"

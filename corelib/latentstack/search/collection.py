@@ -255,6 +255,7 @@ class Collection:
     def _index(self, ids: list[int], texts: list[str], metas: list[dict[str, Any]], engine: Engine | None) -> None:
         if self.embedder.trainable and self.embedder.dim == 0:
             self.embedder.fit(texts)
+        self._notice_truncated(texts)
         vectors = self._embed(texts, engine)
         if self.dense is None:
             from latentstack.registry import get_registry
@@ -268,6 +269,14 @@ class Collection:
         self.manifest["index"]["options"] = self.dense.config.to_dict()  # what the index chose (auto) is kept
         if self.lexical is not None:
             self.lexical.add(ids, texts, metas)
+
+    def _notice_truncated(self, texts: list[str]) -> None:
+        """One line when passages are longer than the embedder reads: their ends are not in their vectors."""
+        cut = self.embedder.count_truncated(texts)
+        if cut:
+            still = " (the lexical index still has them)" if self.lexical is not None else ""
+            log(f"{cut} of {len(texts)} passages are longer than the {self.embedder.name} embedder reads: their ends are "
+                f"not in their vectors{still}; --chunk sentences cuts shorter passages")
 
     def _embed(self, texts: list[str], engine: Engine | None) -> Any:
         """The passages' vectors, from the engine when given (checked to be what this embedder gives)."""

@@ -53,6 +53,16 @@ class EmbedderContract:
         singles = np.stack([dense(embedder.embed(t)).reshape(-1) for t in self.texts])
         np.testing.assert_allclose(batch, singles, atol=self.atol, rtol=1e-4)
 
+    def test_a_text_counted_as_cut_is_cut(self, embedder: Embedder) -> None:
+        """``count_truncated`` is a count of the texts, none for short ones; a text it counts as cut embeds the
+        same with more words after it (they are past what the embedder reads)."""
+        long = self.texts[-1]
+        cut = embedder.count_truncated([long, "short"])
+        assert cut in (0, 1) and embedder.count_truncated(["short", "a"]) == 0
+        if cut:
+            tail = dense(embedder.embed(long + " and then the story ends somewhere else entirely")).reshape(-1)
+            np.testing.assert_allclose(dense(embedder.embed(long)).reshape(-1), tail, atol=self.atol, rtol=1e-4)
+
     def test_empty_input(self, embedder: Embedder) -> None:
         """An empty list gives zero rows of the right width, not an error."""
         out = embedder.embed_many([])

@@ -158,3 +158,15 @@ def test_huge_and_non_utf8_files(tmp_path) -> None:  # noqa: ANN001
     bad.write_bytes("caf\xe9 cr\xe8me".encode("latin-1"))
     with pytest.raises(InputError, match="not UTF-8.*iconv"):
         list(read_documents([bad]))
+
+
+def test_passages_longer_than_the_embedder_reads_are_counted(tmp_path, tiny_bert_dir, capsys,  # noqa: ANN001
+                                                             monkeypatch) -> None:  # noqa: ANN001
+    """A build says how many passages the embedder cuts (their ends are not in their vectors); none, no line."""
+    monkeypatch.delenv("LATENTSTACK_QUIET", raising=False)
+    col = Collection.create(tmp_path / "c", embedder_options={"model": str(tiny_bert_dir), "max_length": 16,
+                                                              "show_progress": False})
+    col.add_documents([Document("short", "a few words"), Document("long", " ".join(f"word{i}" for i in range(60)))])
+    assert "1 of 2 passages are longer than the bert embedder reads" in capsys.readouterr().err
+    col.add_documents([Document("other", "two words")])
+    assert "longer than" not in capsys.readouterr().err

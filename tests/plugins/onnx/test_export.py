@@ -144,6 +144,15 @@ def test_linear_classifier_runs_on_onnx_features_of_the_same_model(exported: Pat
 
 
 @pytest.mark.slow
+def test_the_export_counts_the_texts_it_cuts(minilm_int8: tuple[Path, dict[str, Any]]) -> None:
+    """The export reads as many tokens as the embedder it came from, and counts the texts longer than that."""
+    from latentstack import get_embedder
+
+    onnx, torch = get_embedder("onnx", model=str(minilm_int8[0])), get_embedder("bert")
+    texts = ["short", "word " * 300, "word " * 200]
+    assert onnx.count_truncated(texts) == torch.count_truncated(texts) == 1
+
+
 def test_minilm_int8_export_keeps_parity(minilm_int8: tuple[Path, dict[str, Any]]) -> None:
     folder, manifest = minilm_int8
     assert read_manifest(folder, kind="export").data == manifest
