@@ -3,8 +3,10 @@
 The corpus is every paragraph; a question's one relevant document is its own paragraph.
 Dense and hybrid run through the real search pipeline (Collection: chunker, embedder,
 FAISS, BM25, SQLite). The ``dense:*`` methods compare how documents are cut: whole
-articles, paragraphs, or 3-sentence windows, each scored at the article level (the only
-level a whole-article index can answer) and, where possible, at the paragraph level.
+articles, paragraphs, paragraphs capped at 1,000 characters (split at sentences, so that a
+passage fits MiniLM's 256 tokens), or 3-sentence windows, each scored at the article level
+(the only level a whole-article index can answer) and, where possible, at the paragraph
+level; ``hybrid:*`` fuse BM25 over the same passages.
 """
 
 from __future__ import annotations
@@ -24,7 +26,11 @@ from latentstack.data.squad import Question, Squad, load_squad
 from latentstack.progress import log
 from latentstack_bench.ranking import ranking_metrics
 
-METHODS = ["bm25", "tfidf", "dense", "hybrid", "hybrid-rrf", "dense:article", "dense:paragraph", "dense:sentences"]
+METHODS = ["bm25", "tfidf", "dense", "hybrid", "hybrid-rrf", "dense:article", "dense:paragraph", "dense:capped",
+           "dense:sentences", "hybrid:capped", "hybrid:sentences"]
+#: Each way of cutting the corpus: the chunker's mode and its cap on a passage's characters.
+CUTS = {"article": ("whole", 4000), "paragraph": ("paragraph", 4000), "capped": ("paragraph", 1000),
+        "sentences": ("sentences", 4000)}
 DEFAULT = "bm25,tfidf,dense,hybrid,hybrid-rrf"
 DEPTH = 100
 
@@ -71,7 +77,7 @@ class Runner:
         return [[ids[j] for j in row] for row in top], _timing(t1 - t0, t2 - t1, len(top))
 
     def collection(self, mode: str) -> Any:
-        """A Collection over the corpus cut by ``mode`` (article, paragraph or sentences), exact search."""
+        """A Collection over the corpus cut by ``mode`` (a key of CUTS), exact search."""
         from latentstack.search import ChunkConfig, Collection, Document
 
         if mode in self.cache:
@@ -79,9 +85,7 @@ class Runner:
         t0 = time.perf_counter()
         col = Collection.create(self.tmp / mode, embedder="bert",
                                 embedder_options={"model": self.model, "pooling": self.pooling},
-                                index="Flat", chunking=ChunkConfig(mode="whole" if mode == "article" else
-                                                                   "paragraph" if mode == "paragraph" else "sentences",
-                                                                   max_chars=4000))
+                                index="Flat", chunking=ChunkConfig(mode=CUTS[mode][0], max_chars=CUTS[mode][1]))
         if mode == "article":
             by_article: dict[int, list[str]] = {}
             for p in self.squad.paragraphs:
@@ -131,14 +135,17 @@ def run_method(runner: Runner, method: str) -> MethodResult:
         "hybrid-rrf": lambda: runner.search("paragraph", hybrid=True, fusion="rrf"),
         "dense:article": lambda: runner.search("article"),
         "dense:paragraph": lambda: runner.search("paragraph"),
+        "dense:capped": lambda: runner.search("capped"),
         "dense:sentences": lambda: runner.search("sentences"),
+        "hybrid:capped": lambda: runner.search("capped", hybrid=True),
+        "hybrid:sentences": lambda: runner.search("sentences", hybrid=True),
     }
     log(f"retrieval: {method}")
     ranked, timing = table[method]()
     metrics: dict[str, float] = {}
     if method != "dense:article":
         metrics = ranking_metrics(ranked, golds)
-    if method.startswith("dense:"):
+    if method.startswith(("dense:", "hybrid:")):
         articles = [list(dict.fromkeys(_article_of(d) for d in r)) for r in ranked]
         art = ranking_metrics(articles, [_article_of(g) for g in golds], recall_at=(1, 5), mrr_at=10)
         metrics.update({f"article_{k}": v for k, v in art.items()})

@@ -56,11 +56,13 @@ def test_retrieval_suite_small(tmp_path) -> None:  # noqa: ANN001
     data = tmp_path / "tiny-squad.json"
     data.write_text(json.dumps(SQUAD))
     out = run_cli("-q", "bench", "retrieval", "--data", str(data), "--methods",
-                  "bm25,tfidf,dense,hybrid,dense:article,dense:sentences", "--json", "--out", str(tmp_path), check=True)
+                  "bm25,tfidf,dense,hybrid,dense:article,dense:sentences,hybrid:capped", "--json", "--out", str(tmp_path),
+                  check=True)
     obj = json.loads(out.stdout)
     assert obj["suite"] == "retrieval" and obj["n"] == 3
     rows = {r["method"]: r for r in obj["results"]}
     assert rows["hybrid"]["metrics"]["recall@5"] == 1.0
     assert rows["dense:article"]["metrics"]["article_recall@1"] >= 2 / 3
     assert "recall@5" not in rows["dense:article"]["metrics"]
+    assert rows["hybrid:capped"]["metrics"]["recall@5"] == 1.0 and "article_recall@1" in rows["hybrid:capped"]["metrics"]
     assert all(0.0 <= v <= 1.0 for r in obj["results"] for v in r["metrics"].values())
