@@ -103,7 +103,7 @@ def ask(directory: Path, question: str | None, gen_name: str, model: str | None,
     from latentstack.metadata import parse_where
 
     options = generator_options(model, adapter, dtype, gen_extra)
-    query, found_in = _query_embedder((directory,), onnx_dir), parse_where(where) or None
+    query, metadata = _query_embedder((directory,), onnx_dir), parse_where(where) or None
     local = no_server or reward_dir is not None  # the server answers greedily, one reply per question
     answerer = None if local else _server_answerer(directory, _settings(gen_name, options, k, hybrid, min_score))
     if answerer is None:
@@ -111,7 +111,7 @@ def ask(directory: Path, question: str | None, gen_name: str, model: str | None,
         answerer = _local_answerer(pipeline) if reward_dir is None else _best_of_answerer(pipeline, best_of, reward_dir)
     for q in [question] if question is not None else _questions():
         try:
-            _answer(answerer, q, found_in, stream=stream, as_json=as_json, min_score=min_score)
+            _answer(answerer, q, metadata, stream=stream, as_json=as_json, min_score=min_score)
         except InputError as exc:  # in stdin mode one bad question ends nothing
             if question is not None:
                 raise

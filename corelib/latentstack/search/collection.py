@@ -273,10 +273,14 @@ class Collection:
     def _notice_truncated(self, texts: list[str]) -> None:
         """One line when passages are longer than the embedder reads: their ends are not in their vectors."""
         cut = self.embedder.count_truncated(texts)
-        if cut:
-            still = " (the lexical index still has them)" if self.lexical is not None else ""
-            log(f"{cut} of {len(texts)} passages are longer than the {self.embedder.name} embedder reads: their ends are "
-                f"not in their vectors{still}; --chunk sentences cuts shorter passages")
+        if not cut:
+            return
+        said = f"{cut} of {len(texts)} passages are longer than the {self.embedder.name} embedder reads"
+        if self.lexical is not None:
+            log(f"{said}: their ends are in the lexical index only, which hybrid search (the default) fuses in; for "
+                "dense-only search, --chunk sentences cuts shorter passages")
+        else:
+            log(f"{said}: their ends are not searched; --chunk sentences cuts shorter passages")
 
     def _embed(self, texts: list[str], engine: Engine | None) -> Any:
         """The passages' vectors, from the engine when given (checked to be what this embedder gives)."""
