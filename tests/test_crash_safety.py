@@ -204,8 +204,10 @@ def test_kill_mid_save_keeps_the_previous_version(kind: str, point: str, tmp_pat
 
 @pytest.mark.parametrize("kind", sorted(CASES))
 def test_every_file_damaged_is_one_line(kind: str, tmp_path: Path, tiny_bert_dir: Path) -> None:
-    """Each file of a saved folder truncated, garbled, replaced by wrong-shape JSON or deleted: one error line."""
-    from latentstack.testing.folder_checks import assert_damage_is_one_line
+    """Each file of a saved folder truncated, garbled, replaced by wrong-shape JSON or deleted: one error line. Each
+    saved part inside it (a collection's dense/ and lexical/, a classifier's embedder_0/) deleted: the error names the
+    outer folder and the part (it asked for "the path of a saved index", as if the user had given the part)."""
+    from latentstack.testing.folder_checks import assert_damage_is_one_line, assert_missing_parts_name_the_folder
 
     save1, _, load, _, _ = CASES[kind](tmp_path / "made", tiny_bert_dir)
     (tmp_path / "made").mkdir(exist_ok=True)
@@ -221,27 +223,8 @@ def test_every_file_damaged_is_one_line(kind: str, tmp_path: Path, tiny_bert_dir
         return load()
 
     assert_damage_is_one_line(original, tmp_path / "damaged", load_copy)
-
-
-@pytest.mark.parametrize("kind", ["collection", "linear"])
-def test_a_missing_part_says_the_folder_is_incomplete(kind: str, tmp_path: Path, tiny_bert_dir: Path) -> None:
-    """A collection's dense/ or lexical/, a classifier's embedder_0/ deleted: the error names the outer folder and the part
-    (it asked for "the path of a saved index", as if the user had given the part)."""
-    from latentstack.testing.folder_checks import assert_missing_parts_name_the_folder
-
-    save1, _, load, _, _ = CASES[kind](tmp_path / "made", tiny_bert_dir)
-    save1()
-    target = next(p for p in (tmp_path / "made").iterdir() if not p.name.startswith("."))
-    original = target.with_name(target.name + "-original")
-    target.rename(original)
-
-    def load_copy(copy: Path) -> Any:
-        if target.exists():
-            shutil.rmtree(target)
-        shutil.copytree(copy, target)
-        return load()
-
-    assert assert_missing_parts_name_the_folder(original, tmp_path / "scratch", load_copy) >= 1
+    parts = assert_missing_parts_name_the_folder(original, tmp_path / "parts", load_copy)
+    assert parts >= 1 or kind not in ("collection", "linear")
 
 
 def _child(save: Callable[[], None]) -> int:
