@@ -22,12 +22,13 @@ def test_build_search_remove_cycle(tmp_path) -> None:  # noqa: ANN001
         + json.dumps({"id": "cake", "text": "A sponge cake needs eggs, flour and sugar.", "topic": "food"}) + "\n"
         + json.dumps({"id": "orbit", "text": "The moon orbits the earth every month.", "topic": "space"}) + "\n")
     i = str(tmp_path / "idx")
-    out, dessert, space, bad, empty, removed, again, after, info = run_cli_session([
+    out, dessert, space, bad, empty, unfused, removed, again, after, info = run_cli_session([
         ["-q", "index", "build", i, "--from", str(docs), "--from", str(tmp_path / "more.jsonl")],
         ["search", i, "how do I make a dessert", "-k", "2", "--json"],
         ["search", i, "earth", "--where", "topic=space", "--hybrid", "--json"],
         ["search", i, "earth", "--where", "colour=red"],
         ["search", i, ""],
+        ["search", i, "earth", "--dense-only", "--fusion", "rrf"],
         ["index", "remove", i, "cake"],
         ["index", "remove", i, "cake", "no-such-id"],
         ["search", i, "dessert cake", "--json"],
@@ -41,6 +42,7 @@ def test_build_search_remove_cycle(tmp_path) -> None:  # noqa: ANN001
 
     assert bad.returncode != 0 and "unknown metadata key" in bad.stderr and "Traceback" not in bad.stderr
     assert empty.returncode != 0 and "empty" in empty.stderr
+    assert unfused.returncode == 2 and "with --dense-only there is one ranking" in unfused.stderr  # it was ignored
 
     assert removed.stdout.strip() == "removed 1 of 1 documents"
     assert again.stdout.strip() == "removed 0 of 2 documents; not in the index: cake, no-such-id"

@@ -167,6 +167,10 @@ def search(directory: Path, query: str, k: int, hybrid: bool, fusion: str, where
     from latentstack.metadata import parse_where
     from latentstack.search import Collection
 
+    fusion_given = click.get_current_context().get_parameter_source("fusion") is click.core.ParameterSource.COMMANDLINE
+    if fusion_given and not hybrid:
+        raise click.UsageError("--fusion chooses how hybrid search fuses its two rankings; with --dense-only there is "
+                               "one ranking: drop one of them")
     col = Collection.load(directory, query_embedder=get_embedder("onnx", model=onnx_dir) if onnx_dir else None)
     hits = col.search(query, k, hybrid=hybrid, where=parse_where(where), fusion=fusion, by_document=documents)
     if as_json:
