@@ -16,17 +16,19 @@ def add_extra_routes(app: Any, served: Served) -> None:
     from fastapi import Request
 
 
-    @app.post("/v1/search", summary="Search a served index: {index, query, k, hybrid, where}")
+    @app.post("/v1/search", summary="Search a served index: {index, query, k, hybrid, fusion, where, documents}")
     async def search(request: Request) -> Any:
         body = await f.read_json(request)
-        f.only(body, "/v1/search", ("index", "query", "k", "hybrid", "where"))
+        f.only(body, "/v1/search", ("index", "query", "k", "hybrid", "fusion", "where", "documents"))
         collection = served.collection(f.field(body, "index", str))
         query = f.field(body, "query", str)
         k = f.bounded(body, "k", int, 1, f.MAX_K, 10)
         hybrid, where = f.field(body, "hybrid", bool, True), f.field(body, "where", dict, None)
+        fusion, documents = _fusion(body, hybrid), f.field(body, "documents", bool, False)
+
         def run() -> Any:
             with served.index_lock:
-                return collection.search(query, k, hybrid=hybrid, where=where)
+                return collection.search(query, k, hybrid=hybrid, where=where, fusion=fusion, by_document=documents)
 
         hits = await asyncio.to_thread(run)
         return {"object": "list", "data": [h.to_dict() for h in hits]}
@@ -65,6 +67,19 @@ def add_extra_routes(app: Any, served: Served) -> None:
         data = [{"index": i, "label": label, "probabilities": {c: float(p) for c, p in zip(clf.classes, row, strict=True)}}
                 for i, (label, row) in enumerate(zip(clf.labels_of(proba), proba, strict=True))]
         return {"object": "list", "model": body["model"], "data": data}
+
+
+def _fusion(body: dict[str, Any], hybrid: bool) -> str:
+    """``fusion``: zscore (the default) or rrf, and only for a hybrid search."""
+    from latentstack.http.errors import bad_request
+
+    fusion = f.field(body, "fusion", str, None)
+    if fusion is not None and not hybrid:
+        raise bad_request("'fusion' chooses how hybrid search fuses its two rankings; with 'hybrid': false there is one",
+                          "fusion")
+    if fusion not in (None, "zscore", "rrf"):
+        raise bad_request("'fusion' must be 'zscore' or 'rrf'", "fusion")
+    return fusion or "zscore"
 
 
 def _pipeline(served: Served, body: dict[str, Any]) -> Any:

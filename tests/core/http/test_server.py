@@ -114,6 +114,10 @@ def test_search_ask_and_classify_over_http(url: str) -> None:
         assert [p["doc_id"] for p in geology["passages"]] == ["volcano"]
         filtered = http.post("/v1/search", json={"index": "docs", "query": "why does bread rise", "where": {"field": "oceans"}})
         assert [h["doc_id"] for h in filtered.json()["data"]] == ["tides"]
+        ranked = http.post("/v1/search", json={"index": "docs", "query": "why does bread rise", "fusion": "rrf",
+                                                "documents": True}).json()["data"]
+        assert ranked[0]["doc_id"] == "bread" and len({h["doc_id"] for h in ranked}) == len(ranked) == 3
+        assert 0 < ranked[0]["score"] < 0.05  # reciprocal-rank scores, not z-scores
         labels = http.post("/v1/classify", json={"model": "spam", "input": ["WIN a free prize now", "see you at lunch"]})
         assert [d["label"] for d in labels.json()["data"]] == ["spam", "ham"]
         listed = {m["id"]: m["kind"] for m in http.get("/v1/models").json()["data"]}
@@ -155,8 +159,10 @@ def test_classify_labels_as_predict_does_with_a_tuned_threshold(tmp_path: Path) 
     ("/v1/chat/completions", {"messages": "hello"}, 400, "must be a list"),
     ("/v1/search", {"index": "docs", "query": "bread", "k": 5000}, 400, "'k' must be"),
     ("/v1/search", {"index": "nope", "query": "bread"}, 404, "unknown index"),
+    ("/v1/search", {"index": "docs", "query": "bread", "fusion": "max"}, 400, "'zscore' or 'rrf'"),
+    ("/v1/search", {"index": "docs", "query": "bread", "fusion": "rrf", "hybrid": False}, 400, "there is one"),
     ("/v1/classify", {"model": "spam", "input": "x", "extra": True}, 400, "has no field 'extra'"),
-    ("/v1/search", {"index": "docs", "query": "bread", "filter": {"a": 1}}, 400, "its fields are index, query, k, hybrid, where"),
+    ("/v1/search", {"index": "docs", "query": "bread", "filter": {"a": 1}}, 400, "its fields are index, query, k, hybrid"),
     ("/v1/embeddings", {"model": "minilm", "input": "x", "dimensions": 64}, 400, "384-dimensional vectors and cannot shorten"),
     ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "n": 2}, 400, "'n': 2 is not supported"),
     ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function"}]}, 400,
