@@ -204,6 +204,7 @@ class JobBar:
 
 
 def _unreachable(address: str, why: str) -> str:
+    """The one line for a cluster that does not answer at ``address``."""
     return (f"cannot reach the Ray cluster at {address} ({why}): check the address and that the cluster is up, "
             "or leave --address out to start a local one")
 
