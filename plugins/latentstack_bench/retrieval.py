@@ -106,7 +106,7 @@ class Runner:
             self.cache[key] = (col.embedder.embed_many(self.texts()), time.perf_counter() - t0)
         return self.cache[key]
 
-    def search(self, mode: str, hybrid: bool = False, fusion: str = "zscore") -> tuple[list[list[Any]], dict[str, float]]:
+    def search(self, mode: str, hybrid: bool = False, fusion: str | None = None) -> tuple[list[list[Any]], dict[str, float]]:
         """Rank documents by their best chunk through the real pipeline."""
         col, build_s = self.collection(mode)
         vectors, embed_s = self.query_vectors(col)

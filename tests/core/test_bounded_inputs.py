@@ -44,6 +44,15 @@ def test_a_filter_that_is_not_a_dict_is_refused(col: Collection, hybrid: bool) -
         col.search("topic", k=2, hybrid=hybrid, where="lang")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(("hybrid", "fusion", "said"), [(False, "rrf", "with hybrid off there is one ranking"),
+                                                         (True, "max", "'zscore' or 'rrf', got 'max'")])
+def test_a_fusion_the_search_cannot_run_is_refused(col: Collection, hybrid: bool, fusion: str, said: str) -> None:
+    """A fusion named for a dense-only search was ignored, and an unknown one raised a bare ValueError; the search's
+    own check now refuses both for every caller (the CLI and /v1/search refused them on their own before)."""
+    with pytest.raises(InputError, match=said):
+        col.search("topic", k=2, hybrid=hybrid, fusion=fusion)
+
+
 def test_documents_that_are_not_documents_are_refused(col: Collection) -> None:
     """A plain string among the documents is a one-line InputError (it was an AttributeError), and nothing is added."""
     with pytest.raises(InputError, match="must be Document objects, got a str"):

@@ -172,7 +172,8 @@ def search(directory: Path, query: str, k: int, hybrid: bool, fusion: str, where
         raise click.UsageError("--fusion chooses how hybrid search fuses its two rankings; with --dense-only there is "
                                "one ranking: drop one of them")
     col = Collection.load(directory, query_embedder=get_embedder("onnx", model=onnx_dir) if onnx_dir else None)
-    hits = col.search(query, k, hybrid=hybrid, where=parse_where(where), fusion=fusion, by_document=documents)
+    hits = col.search(query, k, hybrid=hybrid, where=parse_where(where), fusion=fusion if fusion_given else None,
+                      by_document=documents)
     if as_json:
         click.echo(json.dumps({"query": query, "hits": [h.to_dict() for h in hits]}))
         return

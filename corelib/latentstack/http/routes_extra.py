@@ -70,16 +70,15 @@ def add_extra_routes(app: Any, served: Served) -> None:
 
 
 def _fusion(body: dict[str, Any], hybrid: bool) -> str:
-    """``fusion``: zscore (the default) or rrf, and only for a hybrid search."""
+    """``fusion`` as the search checks it (``check_fusion``), a mistake answered as a 400 naming the field."""
+    from latentstack.errors import InputError
     from latentstack.http.errors import bad_request
+    from latentstack.search.fusion import check_fusion
 
-    fusion = f.field(body, "fusion", str, None)
-    if fusion is not None and not hybrid:
-        raise bad_request("'fusion' chooses how hybrid search fuses its two rankings; with 'hybrid': false there is one",
-                          "fusion")
-    if fusion not in (None, "zscore", "rrf"):
-        raise bad_request("'fusion' must be 'zscore' or 'rrf'", "fusion")
-    return fusion or "zscore"
+    try:
+        return check_fusion(f.field(body, "fusion", str, None), hybrid)
+    except InputError as exc:
+        raise bad_request(str(exc), "fusion") from exc
 
 
 def _pipeline(served: Served, body: dict[str, Any]) -> Any:

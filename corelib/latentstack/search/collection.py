@@ -25,7 +25,7 @@ from latentstack.locks import real_path
 from latentstack.metadata import check_keys
 from latentstack.progress import detail, log, progress
 from latentstack.search.chunking import Chunk, ChunkConfig, chunk_text
-from latentstack.search.fusion import fuse
+from latentstack.search.fusion import check_fusion, fuse
 from latentstack.search.store import Document, DocumentStore, StoredChunk
 from latentstack.storage import component_dir, part, read_manifest, reading, write_manifest
 
@@ -309,20 +309,21 @@ class Collection:
 
     # -- search -----------------------------------------------------------------------
     def search(self, query: str, k: int = 10, *, hybrid: bool = True, where: Mapping[str, Any] | None = None,
-               fusion: str = "zscore", by_document: bool = False) -> list[SearchHit]:
+               fusion: str | None = None, by_document: bool = False) -> list[SearchHit]:
         """The k best passages (or documents, by their best passage) for a query.
 
-        Hybrid by default: the dense and lexical rankings fused (``fusion``), which ranked
-        better than either alone in every measurement (docs/search.md); ``hybrid=False``
-        ranks by the dense score alone. A collection without a lexical index searches dense.
+        Hybrid by default: the dense and lexical rankings fused (``fusion``: zscore by
+        default, or rrf), which ranked better than either alone in every measurement
+        (docs/search.md); ``hybrid=False`` ranks by the dense score alone, and naming a fusion
+        with it is an InputError. A collection without a lexical index searches dense.
         """
         return self.search_many([query], k, hybrid=hybrid, where=where, fusion=fusion, by_document=by_document)[0]
 
     def search_many(self, queries: Sequence[str], k: int = 10, *, hybrid: bool = True,
-                    where: Mapping[str, Any] | None = None, fusion: str = "zscore",
+                    where: Mapping[str, Any] | None = None, fusion: str | None = None,
                     by_document: bool = False, vectors: Any = None) -> list[list[SearchHit]]:
         """``search`` for many queries, embedding them in one batch (or using ``vectors``, already embedded)."""
-        k = check_k(k)
+        k, fusion = check_k(k), check_fusion(fusion, hybrid)
         for q in queries:
             if not isinstance(q, str) or not q.strip():
                 msg = "the query is empty: give some words to search for"

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from latentstack.errors import InputError
 from latentstack.interfaces import Hit
 
 METHODS = ("zscore", "rrf")
@@ -54,6 +55,20 @@ def rrf(rankings: Sequence[Sequence[Hit]], k: int = 60) -> list[Hit]:
             scores[hit.id] = scores.get(hit.id, 0.0) + 1.0 / (k + rank)
             first.setdefault(hit.id, hit)
     return [Hit(i, scores[i], first[i].metadata) for i in sorted(scores, key=lambda i: -scores[i])]
+
+
+def check_fusion(fusion: str | None, hybrid: bool) -> str:
+    """The fusion a search runs: zscore unless one of METHODS is named, and a name only for a hybrid search (with
+    one ranking there is nothing to fuse, and a named fusion would be ignored)."""
+    if fusion is None:
+        return "zscore"
+    if not hybrid:
+        msg = "fusion chooses how hybrid search fuses its two rankings; with hybrid off there is one ranking: drop one"
+        raise InputError(msg)
+    if fusion not in METHODS:
+        msg = f"fusion must be 'zscore' or 'rrf', got {fusion!r}"
+        raise InputError(msg)
+    return fusion
 
 
 def fuse(dense: Sequence[Hit], lexical: Sequence[Hit], method: str = "zscore", k: int = 60) -> list[Hit]:
