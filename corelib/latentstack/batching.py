@@ -38,12 +38,9 @@ def token_ids(tokenizer: Any, texts: Sequence[str], max_length: int) -> list[lis
     return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
 
 
-def count_cut(tokenizer: Any, texts: Sequence[str], max_length: int, **options: Any) -> int:
-    """How many of ``texts`` have more than ``max_length`` tokens (special ones included), so that ``token_ids``
-    cuts their ends off: each is tokenised to one token past the limit."""
-    if not texts:
-        return 0
-    ids = tokenizer(list(texts), truncation=True, max_length=max_length + 1, **options)["input_ids"]
+def count_cut(ids: Sequence[Sequence[int]], max_length: int) -> int:
+    """How many rows of ``ids``, token ids cut one token past ``max_length``, are longer than it: the texts whose
+    ends ``token_ids`` would cut off at ``max_length``."""
     return sum(len(row) > max_length for row in ids)
 
 

@@ -60,3 +60,10 @@ class LocalModel:
     def tokenizer(self) -> Any:
         """The model's tokenizer."""
         return load_tokenizer(self.resolved.path)
+
+    @cached_property
+    def model_config(self) -> Any:
+        """The model's config.json (sizes and limits, read without loading the weights)."""
+        from transformers import AutoConfig
+
+        return AutoConfig.from_pretrained(self.resolved.path)

@@ -61,23 +61,19 @@ class BertEmbedder(AutoDtype, LocalModel, Embedder):
     @cached_property
     def max_tokens(self) -> int:
         """``max_length``, capped by what the model's position embeddings allow (read from its config.json)."""
-        from transformers import AutoConfig
-
-        limit = getattr(AutoConfig.from_pretrained(self.resolved.path), "max_position_embeddings", self.config.max_length)
+        limit = getattr(self.model_config, "max_position_embeddings", self.config.max_length)
         return min(self.config.max_length, int(limit))
 
     def count_truncated(self, texts: Sequence[str]) -> int:
         """How many texts have more than ``max_tokens`` tokens (the tokenizer only; the model is not loaded)."""
-        from latentstack.batching import count_cut
+        from latentstack.batching import count_cut, token_ids
 
-        return count_cut(self.tokenizer, texts, self.max_tokens)
+        return count_cut(token_ids(self.tokenizer, texts, self.max_tokens + 1), self.max_tokens)
 
     @cached_property
     def dim(self) -> int:
         """The encoder's hidden size."""
-        from transformers import AutoConfig
-
-        return int(AutoConfig.from_pretrained(self.resolved.path).hidden_size)
+        return int(self.model_config.hidden_size)
 
     def fingerprint(self) -> str:
         """Model files plus every option that changes the vectors."""

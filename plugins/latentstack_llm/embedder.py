@@ -60,29 +60,26 @@ class LlmEmbedder(AutoDtype, LocalModel, Embedder):
     @cached_property
     def dim(self) -> int:
         """The decoder's hidden size."""
-        from transformers import AutoConfig
-
-        return int(AutoConfig.from_pretrained(self.resolved.path).hidden_size)
+        return int(self.model_config.hidden_size)
 
     def fingerprint(self) -> str:
         """Model files plus every option that changes the vectors."""
         c = self.config
         return f"llm:{self.resolved.fingerprint()}:{c.pooling}:{c.normalize}:{c.max_length}"
 
-    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
-        """Each text's token ids after the BOS token, truncated at ``max_length``."""
+    def token_ids(self, texts: Sequence[str], max_length: int | None = None) -> list[list[int]]:
+        """Each text's token ids after the BOS token, truncated at ``max_length`` (the config's by default)."""
         if not texts:
             return []
         bos = self.tokenizer.bos_token or ""
-        return self.tokenizer([bos + t for t in texts], truncation=True, max_length=self.config.max_length,
+        return self.tokenizer([bos + t for t in texts], truncation=True, max_length=max_length or self.config.max_length,
                               add_special_tokens=False)["input_ids"]
 
     def count_truncated(self, texts: Sequence[str]) -> int:
         """How many texts, after the BOS token, have more than ``max_length`` tokens."""
         from latentstack.batching import count_cut
 
-        bos = self.tokenizer.bos_token or ""
-        return count_cut(self.tokenizer, [bos + t for t in texts], self.config.max_length, add_special_tokens=False)
+        return count_cut(self.token_ids(texts, self.config.max_length + 1), self.config.max_length)
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts in batches sorted by token count; rows return in input order."""

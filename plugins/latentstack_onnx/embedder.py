@@ -141,9 +141,10 @@ class OnnxEmbedder(Embedder):
 
     def count_truncated(self, texts: Sequence[str]) -> int:
         """How many texts have more tokens than the export reads (``max_length``)."""
-        from latentstack.batching import count_cut
+        from latentstack.batching import count_cut, token_ids
 
-        return count_cut(self.tokenizer, texts, int(self.manifest["max_length"]))
+        limit = int(self.manifest["max_length"])
+        return count_cut(token_ids(self.tokenizer, texts, limit + 1), limit)
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts with onnxruntime."""

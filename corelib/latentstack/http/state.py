@@ -50,8 +50,8 @@ class Served:
             emb = self._embedder(model)
             if self.query_embedder is not None and emb.fingerprint() == self.query_embedder.source_fingerprint():
                 emb = self.query_embedder  # the same vectors by another runtime: the torch model is never loaded
-            warm = emb.embed_many(["warm up"])  # loads the model here, never on two threads at once (imports are not
-            # thread-safe)
+            # Loads the model here, never on two threads at once (imports are not thread-safe).
+            warm = emb.embed_many(["warm up"])
             self.loaded[key] = DynamicBatcher(emb.embed_many, window_s=self.window_s, dim=int(warm.shape[1]))
         return model, self.loaded[key]
 
