@@ -69,16 +69,19 @@ def add_extra_routes(app: Any, served: Served) -> None:
         return {"object": "list", "model": body["model"], "data": data}
 
 
-def _fusion(body: dict[str, Any], hybrid: bool) -> str:
-    """``fusion`` as the search checks it (``check_fusion``), a mistake answered as a 400 naming the field."""
+def _fusion(body: dict[str, Any], hybrid: bool) -> str | None:
+    """``fusion`` as given (None when absent), checked as the search checks it (``check_fusion``) so that a mistake
+    is a 400 naming the field."""
     from latentstack.errors import InputError
     from latentstack.http.errors import bad_request
     from latentstack.search.fusion import check_fusion
 
+    fusion = f.field(body, "fusion", str, None)
     try:
-        return check_fusion(f.field(body, "fusion", str, None), hybrid)
+        check_fusion(fusion, hybrid)
     except InputError as exc:
         raise bad_request(str(exc), "fusion") from exc
+    return fusion
 
 
 def _pipeline(served: Served, body: dict[str, Any]) -> Any:

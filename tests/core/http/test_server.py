@@ -118,6 +118,8 @@ def test_search_ask_and_classify_over_http(url: str) -> None:
                                                 "documents": True}).json()["data"]
         assert ranked[0]["doc_id"] == "bread" and len({h["doc_id"] for h in ranked}) == len(ranked) == 3
         assert 0 < ranked[0]["score"] < 0.05  # reciprocal-rank scores, not z-scores
+        dense = http.post("/v1/search", json={"index": "docs", "query": "why does bread rise", "hybrid": False})
+        assert dense.status_code == 200 and dense.json()["data"][0]["doc_id"] == "bread"
         labels = http.post("/v1/classify", json={"model": "spam", "input": ["WIN a free prize now", "see you at lunch"]})
         assert [d["label"] for d in labels.json()["data"]] == ["spam", "ham"]
         listed = {m["id"]: m["kind"] for m in http.get("/v1/models").json()["data"]}
