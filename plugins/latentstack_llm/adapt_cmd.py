@@ -76,7 +76,9 @@ def squad_data(data: str, out: Path, half: str, limit: int, seed: int, answer: s
     from latentstack.atomic import atomic_file
     from latentstack.data.squad import load_squad
     from latentstack.data.squad_sft import squad_sft_examples
+    from latentstack.outfile import check_out_file, jsonl_with
 
+    check_out_file(out, "SFT examples (JSONL with messages)", jsonl_with({"messages"}), inputs=[data])
     rows = squad_sft_examples(load_squad(data), half=half, limit=limit, seed=seed, answer=answer)
     with atomic_file(out) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         for messages in rows:

@@ -8,13 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from latentstack.errors import ConflictError, InputError
 from latentstack.locks import LockedError, writer_lock
 from latentstack.search import Collection, Document
 
-from ..conftest import run_cli
+from ..conftest import SHARED_DATA, run_cli, run_cli_session
 
 
 def docs_file(path: Path, ids: range, prefix: str = "doc") -> Path:
@@ -70,6 +71,36 @@ def test_an_artifact_of_another_kind_is_refused(tmp_path: Path) -> None:
             check=True)
     out = run_cli("-q", "index", "build", str(tmp_path / "c"), "--from", str(docs_file(tmp_path / "a.jsonl", range(2))))
     assert out.returncode != 0 and "holds a saved classifier" in out.stderr
+
+
+def test_an_out_file_never_replaces_an_input_or_a_foreign_file(tmp_path: Path, tiny_bert_dir: Path) -> None:
+    """embed, adapt squad-data and adapt pairs refuse, before any work, an --out that is their own input or a file
+    of another kind; they replace a file they could have written (an earlier run's output)."""
+    squad = tmp_path / "squad.json"
+    squad.write_bytes((SHARED_DATA / "squad-dev-v1.1.json").read_bytes())
+    lines_npy = tmp_path / "lines.npy"  # a text file with the suffix embed asks for
+    lines_npy.write_text("first\nsecond\n")
+    thesis = tmp_path / "thesis.npy"
+    thesis.write_text("keep")
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text('{"text": "keep"}\n')
+    sft = tmp_path / "sft.jsonl"
+    embed = ["-q", "embed", "--model", str(tiny_bert_dir), "--from", str(lines_npy), "--out"]
+    squad_data = ["adapt", "squad-data", "--data", str(squad), "--limit", "2", "--out"]
+    pairs = ["adapt", "pairs", "--data", str(sft), "--out"]
+    before = {f: f.read_bytes() for f in (squad, lines_npy, thesis, notes)}
+    runs = run_cli_session([[*squad_data, str(squad)], [*squad_data, str(notes)], [*squad_data, str(sft)],
+                            [*squad_data, str(sft)], [*pairs, str(sft)], [*pairs, str(notes)],
+                            [*embed, str(lines_npy)], [*embed, str(thesis)], [*embed, str(tmp_path / "v.npy")],
+                            [*embed, str(tmp_path / "v.npy")], [*squad_data, str(notes / "x.jsonl")]])
+    refused = [runs[i] for i in (0, 1, 4, 5, 6, 7)]
+    assert all(r.returncode != 0 and "left as it is" in r.stderr and "Traceback" not in r.stderr for r in refused), refused
+    assert "own input" in runs[0].stderr and "does not hold SFT examples" in runs[1].stderr
+    assert "own input" in runs[4].stderr and "own input" in runs[6].stderr and "does not hold a NumPy" in runs[7].stderr
+    assert runs[10].returncode != 0 and "is not a folder" in runs[10].stderr and "Traceback" not in runs[10].stderr
+    assert [runs[i].returncode for i in (2, 3, 8, 9)] == [0, 0, 0, 0]  # their own earlier outputs are replaced
+    assert {f: f.read_bytes() for f in before} == before
+    assert len(sft.read_text().splitlines()) == 2 and np.load(tmp_path / "v.npy").shape[0] == 2
 
 
 def test_two_concurrent_adds_lose_nothing(small_index: Path, tmp_path: Path) -> None:

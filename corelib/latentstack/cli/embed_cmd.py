@@ -9,6 +9,7 @@ import click
 
 from latentstack.cli.options import given, parse_options
 from latentstack.errors import InputError
+from latentstack.outfile import check_out_file, numpy_array
 from latentstack.progress import log
 
 
@@ -38,6 +39,8 @@ def embed(texts: tuple[str, ...], source: str | None, embedder: str, model: str 
     if out is not None and out.suffix != ".npy":
         msg = f"--out {out}: the vectors are saved as a NumPy array, so the file name must end in .npy"
         raise InputError(msg)
+    if out is not None:
+        check_out_file(out, "a NumPy array", numpy_array, inputs=[source] if source else [])
     options = given(model=model, pooling=pooling) | parse_options(extra)
     emb = get_embedder(embedder, **options)
     if emb.trainable:
