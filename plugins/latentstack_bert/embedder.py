@@ -64,6 +64,12 @@ class BertEmbedder(AutoDtype, LocalModel, Embedder):
         limit = getattr(self.model_config, "max_position_embeddings", self.config.max_length)
         return min(self.config.max_length, int(limit))
 
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        """Each text's tokens, special tokens included, up to ``max_tokens`` (the tokenizer only)."""
+        from latentstack.batching import token_ids
+
+        return [len(row) for row in token_ids(self.tokenizer, texts, self.max_tokens)]
+
     def count_truncated(self, texts: Sequence[str]) -> int:
         """How many texts have more than ``max_tokens`` tokens (the tokenizer only; the model is not loaded)."""
         from latentstack.batching import count_cut, token_ids

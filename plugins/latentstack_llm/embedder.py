@@ -75,6 +75,10 @@ class LlmEmbedder(AutoDtype, LocalModel, Embedder):
         return self.tokenizer([bos + t for t in texts], truncation=True, max_length=max_length or self.config.max_length,
                               add_special_tokens=False)["input_ids"]
 
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        """Each text's tokens after the BOS token, up to ``max_length``."""
+        return [len(row) for row in self.token_ids(texts)]
+
     def count_truncated(self, texts: Sequence[str]) -> int:
         """How many texts, after the BOS token, have more than ``max_length`` tokens."""
         from latentstack.batching import count_cut

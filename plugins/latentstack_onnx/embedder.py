@@ -139,6 +139,12 @@ class OnnxEmbedder(Embedder):
         file = self.manifest["variants"][self.variant]["file"]
         return f"onnx:{self.checked.files[file][:16]}:{self.variant}"
 
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        """Each text's tokens, special tokens included, up to the export's ``max_length``."""
+        from latentstack.batching import token_ids
+
+        return [len(row) for row in token_ids(self.tokenizer, texts, int(self.manifest["max_length"]))]
+
     def count_truncated(self, texts: Sequence[str]) -> int:
         """How many texts have more tokens than the export reads (``max_length``)."""
         from latentstack.batching import count_cut, token_ids

@@ -3,8 +3,9 @@
 One worker per embedder takes the first waiting request, gathers whatever else arrives
 within ``window_s`` (and whatever queued up while the previous batch ran) up to
 ``max_texts`` texts, embeds them in one call on a worker thread, and hands each request
-its rows. ``window_s=None`` turns batching off: one request per call, in arrival order
-(the baseline ``bench serve`` compares with).
+its rows (and, where the embedder counts them, the tokens its texts gave the model).
+``window_s=None`` turns batching off: one request per call, in arrival order (the
+baseline ``bench serve`` compares with).
 """
 
 from __future__ import annotations
@@ -15,15 +16,17 @@ from typing import Any
 
 import numpy as np
 
-Waiting = tuple[list[str], "asyncio.Future[np.ndarray]"]
+Waiting = tuple[list[str], "asyncio.Future[tuple[np.ndarray, int]]"]
+Counter = Callable[[list[str]], "list[int] | None"]
 
 
 class DynamicBatcher:
     """Queue texts, get their vectors; the calls of concurrent requests are merged."""
 
     def __init__(self, embed: Callable[[list[str]], Any], *, window_s: float | None = 0.005, max_texts: int = 256,
-                 dim: int = 0) -> None:
+                 dim: int = 0, count: Counter | None = None) -> None:
         self.embed_fn, self.window_s, self.max_texts = embed, window_s, max_texts
+        self.count_fn = count  # each text's token count (Embedder.token_counts), run after embed_fn on its thread
         self.dim = dim  # the vectors' dimension, when the caller knows it
         self.queue: asyncio.Queue[Waiting] | None = None
         self.worker: asyncio.Task[None] | None = None
@@ -32,12 +35,16 @@ class DynamicBatcher:
 
     async def embed(self, texts: Sequence[str]) -> np.ndarray:
         """The vectors of ``texts``, (len(texts), dim) float32."""
+        return (await self.embed_counted(texts))[0]
+
+    async def embed_counted(self, texts: Sequence[str]) -> tuple[np.ndarray, int]:
+        """The vectors of ``texts`` and the tokens they gave the model (0 where the embedder does not count)."""
         loop = asyncio.get_running_loop()
         if self.loop is not loop:  # the queue and its worker belong to one event loop
             self.loop, self.queue = loop, asyncio.Queue()
             self.worker = loop.create_task(self._run())
         assert self.queue is not None
-        future: asyncio.Future[np.ndarray] = loop.create_future()
+        future: asyncio.Future[tuple[np.ndarray, int]] = loop.create_future()
         await self.queue.put((list(texts), future))
         return await future
 
@@ -66,7 +73,7 @@ class DynamicBatcher:
             texts = [t for ts, _ in batch for t in ts]
             try:
                 self.calls += 1
-                vectors = np.asarray(await asyncio.to_thread(self.embed_fn, texts), dtype=np.float32)
+                vectors, counts = await asyncio.to_thread(self._embed, texts)
             except Exception as exc:  # the requests of this batch fail; the worker goes on
                 for _, future in batch:
                     if not future.done():
@@ -75,5 +82,11 @@ class DynamicBatcher:
             start = 0
             for ts, future in batch:
                 if not future.done():
-                    future.set_result(vectors[start: start + len(ts)])
+                    future.set_result((vectors[start: start + len(ts)], sum(counts[start: start + len(ts)])))
                 start += len(ts)
+
+    def _embed(self, texts: list[str]) -> tuple[np.ndarray, list[int]]:
+        """One batch's vectors and token counts, on the worker thread (one tokenizer user at a time)."""
+        vectors = np.asarray(self.embed_fn(texts), dtype=np.float32)
+        counts = self.count_fn(texts) if self.count_fn is not None else None
+        return vectors, counts if counts is not None else [0] * len(texts)

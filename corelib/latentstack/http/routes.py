@@ -39,10 +39,10 @@ def add_routes(app: Any, served: Served) -> None:
         if dimensions != batcher.dim:
             raise bad_request(f"'dimensions': {name} gives {batcher.dim}-dimensional vectors and cannot shorten them; "
                               "leave it out", "dimensions")
-        vectors = await batcher.embed(texts)
+        vectors, tokens = await batcher.embed_counted(texts)
         data = [{"object": "embedding", "index": i, "embedding": _encode(v, encoding)} for i, v in enumerate(vectors)]
         return JSONResponse({"object": "list", "data": data, "model": name,  # plain json.dumps: no per-float encoder
-                             "usage": {"prompt_tokens": 0, "total_tokens": 0}})
+                             "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
 
     @app.post("/v1/chat/completions", summary="OpenAI chat completions, streamed as server-sent events on request")
     async def chat(request: Request) -> Any:

@@ -52,7 +52,8 @@ class Served:
                 emb = self.query_embedder  # the same vectors by another runtime: the torch model is never loaded
             # Loads the model here, never on two threads at once (imports are not thread-safe).
             warm = emb.embed_many(["warm up"])
-            self.loaded[key] = DynamicBatcher(emb.embed_many, window_s=self.window_s, dim=int(warm.shape[1]))
+            self.loaded[key] = DynamicBatcher(emb.embed_many, window_s=self.window_s, dim=int(warm.shape[1]),
+                                              count=emb.token_counts)
         return model, self.loaded[key]
 
     def _embedder(self, model: str) -> Any:

@@ -85,6 +85,11 @@ class Embedder(Component):
         vectors (0, the default, for embedders that read texts of any length)."""
         return 0
 
+    def token_counts(self, texts: Sequence[str]) -> list[int] | None:
+        """How many tokens the model reads of each of ``texts`` (after any cut), the usage the HTTP server reports;
+        None, the default, for embedders without tokens."""
+        return None
+
     def fingerprint(self) -> str:
         """A string that changes whenever the vectors would: model identity plus options."""
         return f"{self.name}:{sorted(self.config.to_dict().items())}"

@@ -63,6 +63,18 @@ class EmbedderContract:
             tail = dense(embedder.embed(long + " and then the story ends somewhere else entirely")).reshape(-1)
             np.testing.assert_allclose(dense(embedder.embed(long)).reshape(-1), tail, atol=self.atol, rtol=1e-4)
 
+    def test_token_counts_count_each_text(self, embedder: Embedder) -> None:
+        """``token_counts`` is None or one count per text: at least one token for a word, more for more words
+        up to the cut (a text ``count_truncated`` counts gains no tokens by growing), none for no texts."""
+        counts = embedder.token_counts(["word", "word " * 5, self.texts[-1]])
+        if counts is None:
+            return
+        assert [type(c) for c in counts] == [int] * 3 and 0 < counts[0] < counts[1], counts
+        assert embedder.token_counts([]) == []
+        longer = embedder.token_counts([self.texts[-1] + " and then the story ends somewhere else entirely"])
+        cut = embedder.count_truncated([self.texts[-1]])
+        assert longer is not None and (longer[0] == counts[2] if cut else longer[0] > counts[2])
+
     def test_empty_input(self, embedder: Embedder) -> None:
         """An empty list gives zero rows of the right width, not an error."""
         out = embedder.embed_many([])

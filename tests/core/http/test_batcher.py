@@ -32,6 +32,20 @@ def test_concurrent_requests_share_calls_and_get_their_own_rows() -> None:
         assert rows.shape == (n % 3 + 1, 2) and (rows[:, 0] == n).all()
 
 
+def test_each_request_gets_the_token_count_of_its_own_texts() -> None:
+    """Merged requests are counted apart: each gets the sum over its own texts (a text of n x's counts n)."""
+    calls: list[list[str]] = []
+    batcher = DynamicBatcher(fake_embed(calls), window_s=0.05, count=lambda texts: [len(t) for t in texts])
+    plain = DynamicBatcher(fake_embed([]), window_s=0.05)
+
+    async def run() -> list[tuple[np.ndarray, int]]:
+        return await asyncio.gather(*(batcher.embed_counted(["x" * n] * (n % 3 + 1)) for n in range(1, 11)))
+
+    out = asyncio.run(run())
+    assert len(calls) < 10 and [tokens for _, tokens in out] == [n * (n % 3 + 1) for n in range(1, 11)]
+    assert asyncio.run(plain.embed_counted(["abc"]))[1] == 0  # an embedder without tokens counts none
+
+
 def test_without_a_window_each_request_is_its_own_call_and_a_new_loop_works() -> None:
     calls: list[list[str]] = []
     batcher = DynamicBatcher(fake_embed(calls), window_s=None)

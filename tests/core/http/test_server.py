@@ -61,6 +61,10 @@ def test_openai_client_embeds_as_latentstack_embed_does(url: str) -> None:
     cli = np.array([json.loads(row) for row in run_cli("-q", "embed", *texts, check=True).stdout.splitlines()])
     cos = (ours * cli).sum(1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(cli, axis=1)
     assert ours.shape == (2, 384) and cos.min() >= 0.9999
+    from latentstack import get_embedder
+
+    tokens = [len(ids) for ids in get_embedder("bert").tokenizer(texts)["input_ids"]]  # [CLS] ... [SEP]
+    assert got.usage.prompt_tokens == got.usage.total_tokens == sum(tokens) > 0  # was 0
     as_floats = client.embeddings.create(model="bert", input=texts[0], encoding_format="float")
     assert np.allclose(as_floats.data[0].embedding, ours[0], atol=1e-3)
 
