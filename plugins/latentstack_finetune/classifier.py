@@ -134,6 +134,12 @@ class FinetuneClassifier(LocalModel, Classifier):
                                return_tensors="pt")
         return {k: v.to(self.torch_device) for k, v in batch.items()}
 
+    def count_truncated(self, texts: Sequence[str]) -> int:
+        """How many texts have more than ``max_length`` tokens (the tokenizer only)."""
+        from latentstack.batching import count_cut, token_ids
+
+        return count_cut(token_ids(self.tokenizer, texts, self.config.max_length + 1), self.config.max_length)
+
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> FinetuneClassifier:
         """Train with early stopping on a stratified validation split of the training data (none when the data
         is too small to hold one example of each class out and keep one in)."""

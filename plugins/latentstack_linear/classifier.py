@@ -155,6 +155,10 @@ class LinearClassifier(Classifier):
             raise InputError(msg)
         return self.features
 
+    def count_truncated(self, texts: Sequence[str]) -> int:
+        """The most texts any of the feature embedders cuts."""
+        return max(emb.count_truncated(texts) for emb in self._check_fitted().embedders)
+
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Class probabilities, columns in ``classes`` order."""
         blocks = self._check_fitted().transform(check_texts(texts))

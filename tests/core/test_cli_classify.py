@@ -78,6 +78,26 @@ def test_classify_errors(tmp_path) -> None:  # noqa: ANN001
     assert "Traceback" not in wide.stderr
 
 
+def test_texts_longer_than_the_classifier_reads_are_counted(tmp_path, tiny_bert_dir) -> None:  # noqa: ANN001
+    """train, predict and eval say how many texts the classifier cut (its embedder's window, or finetune's
+    max_length); with none cut they say nothing."""
+    data = tmp_path / "d.tsv"
+    rows = [("ham", f"see you at lunch today or at the usual place {i}") for i in range(6)] + [("spam", f"win {i}") for i in range(6)]
+    data.write_text("split\tlabel\ttext\n" + "".join(f"train\t{lab}\t{t}\n" for lab, t in rows))
+    base = ["classify", "train", "--data", str(data), "--model", str(tiny_bert_dir)]
+    linear, predicted, evaluated, tuned, whole = run_cli_session([
+        [*base, "-o", 'embedder_options={"max_length": 8}', "--out", str(tmp_path / "c")],
+        ["classify", "predict", str(tmp_path / "c"), "win", "see you at lunch today or at the usual place"],
+        ["classify", "eval", str(tmp_path / "c"), "--data", str(data), "--split", "train"],
+        [*base, "--method", "finetune", "-o", "max_length=8", "--epochs", "1", "--out", str(tmp_path / "f")],
+        [*base, "--out", str(tmp_path / "w")],
+    ], env=LOUD)
+    assert "6 of 12 training texts are longer than the classifier reads" in linear.stderr
+    assert "1 of 2 texts are longer" in predicted.stderr and "6 of 12 texts are longer" in evaluated.stderr
+    assert "6 of 12 training texts are longer" in tuned.stderr
+    assert whole.returncode == 0 and "longer than" not in whole.stderr
+
+
 def test_finetune_pooling_option(tmp_path, tiny_bert_dir) -> None:  # noqa: ANN001
     """`--method finetune` takes `--pooling`; without it lora uses the mean head (saved beside the adapter)."""
     data = tmp_path / "d.tsv"

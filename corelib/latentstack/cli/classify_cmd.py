@@ -83,8 +83,16 @@ def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int,
     with writer_lock(out, wait):
         clf.save(out)
     click.echo(f"trained {method} on {len(part)} texts ({', '.join(clf.classes)}); saved to {out}")
+    _notice_truncated(clf, part.texts, "training texts")
     for key, value in clf.training_report().items():  # what cross-validation chose, and why (silenced by -q)
         log(f"  {key}: {json.dumps(_rounded(value), default=str)}")
+
+
+def _notice_truncated(clf: Any, texts: list[str], what: str) -> None:
+    cut = clf.count_truncated(texts)
+    if cut:
+        log(f"{cut} of {len(texts)} {what} are longer than the classifier reads: only their beginnings reach its "
+            "features (split long texts, or raise the max_length option where the model allows)")
 
 
 def _rounded(value: Any) -> Any:
@@ -134,6 +142,7 @@ def predict(directory: Path, texts: tuple[str, ...], source: str | None, as_json
         msg = "no texts given: pass them as arguments or with --from FILE"
         raise InputError(msg)
     clf = _load(directory, emb_name, emb_extra, onnx_dir)
+    _notice_truncated(clf, items, "texts")
     proba = clf.predict_proba(items)
     labels = clf.labels_of(proba)
     for text, label, row in zip(items, labels, proba, strict=True):
@@ -168,4 +177,5 @@ def evaluate(directory: Path, data: str, split: str, text_col: str, label_col: s
     if unseen:
         msg = f"labels {', '.join(map(repr, unseen))} were not seen in training (classes: {', '.join(clf.classes)})"
         raise InputError(msg)
+    _notice_truncated(clf, part.texts, "texts")
     click.echo(json.dumps(classification_metrics(part.labels, clf.predict(part.texts), clf.classes), indent=2))

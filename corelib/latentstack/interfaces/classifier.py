@@ -50,6 +50,11 @@ class Classifier(Component):
         refuse it with a ConfigError.
         """
 
+    def count_truncated(self, texts: Sequence[str]) -> int:
+        """How many of ``texts`` are longer than the trained classifier reads, so that their ends do not reach its
+        features (0, the default, for classifiers that read texts of any length)."""
+        return 0
+
     def trainable_parameters(self) -> int:
         """How many parameters training set (0 when the classifier cannot say; the default)."""
         return 0

@@ -49,6 +49,10 @@ class ClassifierContract:
         texts, labels = zip(*self.train, strict=False)
         assert np.mean(np.array(fitted.predict(list(texts))) == np.array(labels)) >= 0.75
 
+    def test_short_texts_are_not_counted_as_cut(self, fitted: Classifier) -> None:
+        """``count_truncated`` counts none of a few short texts (the classify commands' notice would be wrong)."""
+        assert fitted.count_truncated(["free prize", "see you at lunch", ""]) == 0
+
     def test_labels_of_its_probabilities_are_its_predictions(self, fitted: Classifier) -> None:
         """``labels_of(predict_proba(texts))`` labels as ``predict(texts)`` does: servers label that way."""
         texts = [t for t, _ in self.train] + ["free prize", ""]
