@@ -53,14 +53,63 @@ def lines(text: str) -> list[str]:
     return parts[:-1] if parts[-1] == "" else parts
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+#: What a lone surrogate is, where one comes from, and what to do; after "holds U+XXXX".
+SURROGATE_HELP = ("half of a UTF-16 surrogate pair, which is not text (an emoji cut in two before it was written as JSON, "
+                  "or bytes decoded with errors='surrogateescape'): remove it, or decode the source with errors='replace'")
+
+
+def lone_surrogate(text: str) -> str | None:
+    """``"U+D83D at character 13"`` for the first lone surrogate in ``text``; None where it is valid Unicode.
+
+    Such a code point cannot be written as UTF-8, so no tokenizer, database or file takes it.
+    """
+    found = None if text.isascii() else _SURROGATE.search(text)
+    return f"U+{ord(found.group()):04X} at character {found.start()}" if found else None
+
+
+def json_surrogate(raw: str | bytes, value: object) -> str | None:
+    """``"U+D83D"`` where ``value``, parsed from the JSON text ``raw``, holds a lone surrogate (a ``\\ud83d``
+    escape without its other half, which ``json.loads`` lets through); None otherwise."""
+    escaped = _SURROGATE_ESCAPE.search(raw) if isinstance(raw, str) else _SURROGATE_ESCAPE_BYTES.search(raw)
+    found = next((where for where in map(lone_surrogate, _strings(value)) if where), None) if escaped else None
+    return found.split(" at ")[0] if found else None
+
+
+def _strings(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
 def jsonl_rows(path: str | Path) -> Iterator[tuple[str, object]]:
-    """Each non-blank line of a JSONL file as (``path:line``, the parsed value); bad JSON names its line."""
+    """Each non-blank line of a JSONL file as (``path:line``, the parsed value); see ``jsonl_lines``."""
+    for n, value in jsonl_lines(path):
+        yield f"{path}:{n}", value
+
+
+def jsonl_lines(path: str | Path) -> Iterator[tuple[int, object]]:
+    """Each non-blank line of a JSONL file as (its line number, the parsed value); bad JSON names its line, and
+    so does a ``\\uD83D`` escape without its other half (not valid Unicode)."""
     path = Path(path)
     for n, line in enumerate(lines(read_text(path)), start=1):
         if not line.strip():
             continue
         try:
-            yield f"{path}:{n}", json.loads(line)
+            value = json.loads(line)
         except ValueError as exc:
             msg = f"{path}:{n}: not valid JSON ({exc})"
             raise InputError(msg) from exc
+        found = json_surrogate(line, value)
+        if found:
+            msg = f"{path}:{n}: a string holds {found}, {SURROGATE_HELP}"
+            raise InputError(msg)
+        yield n, value

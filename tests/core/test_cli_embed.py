@@ -44,6 +44,7 @@ def test_from_file_to_npy_keeps_one_row_per_line(tiny_bert_dir: Path, tmp_path: 
     (("hi", "--embedder", "no-such-embedder"), "no-such-embedder"),
     (("hi", "-o", "max_length"), "takes KEY=VALUE"),
     (("hi", "-o", "colour=red"), "colour"),
+    (("a\udcffb",), "text #0 holds U+DCFF at character 1"),  # a command line's byte 0xff (not UTF-8)
 ])
 def test_errors_are_one_line(args: tuple[str, ...], message: str, tmp_path: Path) -> None:
     out = run_cli("embed", *args)

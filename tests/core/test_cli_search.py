@@ -65,3 +65,8 @@ def test_build_errors_are_one_line(tmp_path) -> None:  # noqa: ANN001
     assert not (tmp_path / "i").exists()
     out = run_cli("index", "build", str(tmp_path / "i"), "--from", str(latin), "--embedder", "nope")
     assert out.returncode != 0
+    cut = tmp_path / "cut.jsonl"  # an emoji cut in two before it was written as JSON: SQLite's traceback before
+    cut.write_text('{"id": "a", "text": "fine"}\n{"id": "b", "text": "broken \\ud83d here"}\n', encoding="utf-8")
+    out = run_cli("index", "build", str(tmp_path / "i"), "--from", str(cut))
+    assert out.returncode != 0 and "cut.jsonl:2: a string holds U+D83D" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "i").exists()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from latentstack.errors import InputError
-from latentstack.textfile import lines, read_text
+from latentstack.textfile import jsonl_rows, lines, lone_surrogate, read_text
 
 TEXT = "naïve café\nzweite Zeile\n"
 
@@ -53,3 +53,16 @@ def test_lines_split_at_line_ends_only() -> None:
     """\\n, \\r\\n and \\r end a line; a form feed, U+2028 or NEL inside one does not (str.splitlines splits at them)."""
     assert lines("a\x0cb\r\nc\u2028d\re\x85f\n\ng\n") == ["a\x0cb", "c\u2028d", "e\x85f", "", "g"]
     assert lines("no end") == ["no end"] and lines("") == [] and lines("\n") == [""]
+
+
+def test_a_lone_surrogate_is_named_and_a_pair_is_text(tmp_path: Path) -> None:
+    """JSON lets a \\ud83d escape without its other half through as a str no tokenizer or database takes: the
+    JSONL readers name its line; a whole pair (an emoji) is read as the one character it is."""
+    assert lone_surrogate("cut \ud83d emoji") == "U+D83D at character 4" and lone_surrogate("whole \U0001f600") is None
+    good = tmp_path / "good.jsonl"
+    good.write_text('{"text": "smile \\ud83d\\ude00"}\n', encoding="utf-8")
+    assert [row for _, row in jsonl_rows(good)] == [{"text": "smile \U0001f600"}]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "fine"}\n\n{"meta": {"\\udc80": 1}, "text": "x"}\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"bad.jsonl:3: a string holds U\+DC80, half of a UTF-16 surrogate pair"):
+        list(jsonl_rows(bad))

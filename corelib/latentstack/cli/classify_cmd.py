@@ -135,12 +135,15 @@ def _load(directory: Path, emb_name: str | None, emb_extra: tuple[str, ...], onn
 def predict(directory: Path, texts: tuple[str, ...], source: str | None, as_json: bool, emb_name: str | None,
             emb_extra: tuple[str, ...], onnx_dir: str | None) -> None:
     """Label TEXTS (or the lines of --from) with a saved classifier."""
+    from latentstack.interfaces.embedder import check_texts
+
     items = list(texts)
     if source:
         items += [line for line in lines(read_text(source)) if line.strip()]
     if not items:
         msg = "no texts given: pass them as arguments or with --from FILE"
         raise InputError(msg)
+    items = check_texts(items)  # before the classifier loads (a command line's bytes may not be UTF-8)
     clf = _load(directory, emb_name, emb_extra, onnx_dir)
     _notice_truncated(clf, items, "texts")
     proba = clf.predict_proba(items)

@@ -28,6 +28,7 @@ def embed(texts: tuple[str, ...], source: str | None, embedder: str, model: str 
           extra: tuple[str, ...], out: Path | None) -> None:
     """Embed TEXTS (or the lines of --from): one JSON array per text on stdout, or a .npy file with --out."""
     from latentstack import get_embedder
+    from latentstack.interfaces.embedder import check_texts
     from latentstack.textfile import lines, read_text
 
     items = list(texts)
@@ -36,6 +37,7 @@ def embed(texts: tuple[str, ...], source: str | None, embedder: str, model: str 
     if not items:
         msg = "no texts given: pass them as arguments or with --from FILE"
         raise InputError(msg)
+    items = check_texts(items)  # before the model loads (a command line's bytes may not be UTF-8)
     if out is not None and out.suffix != ".npy":
         msg = f"--out {out}: the vectors are saved as a NumPy array, so the file name must end in .npy"
         raise InputError(msg)

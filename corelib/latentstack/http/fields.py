@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from latentstack.http.errors import bad_request, too_large
+from latentstack.textfile import SURROGATE_HELP, json_surrogate
 
 MAX_BODY = 1 << 20  # bytes of one request body
 MAX_INPUTS = 256  # texts in one embeddings or classify request
@@ -134,4 +135,7 @@ async def read_json(request: Any) -> dict[str, Any]:
         raise bad_request(f"the body is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise bad_request("the body must be a JSON object")
+    found = json_surrogate(raw, body)
+    if found:
+        raise bad_request(f"a string in the body holds {found}, {SURROGATE_HELP}")
     return body

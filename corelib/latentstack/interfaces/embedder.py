@@ -11,6 +11,7 @@ import attrs
 
 from latentstack.errors import ConfigError, InputError
 from latentstack.interfaces.base import Component, Config
+from latentstack.textfile import SURROGATE_HELP, lone_surrogate
 
 
 @attrs.frozen(kw_only=True)
@@ -26,10 +27,17 @@ def check_texts(texts: Iterable[str]) -> list[str]:
     if isinstance(texts, str):
         msg = "expected a list of texts, got a single str: wrap it in a list or call embed()"
         raise InputError(msg)
+    if not isinstance(texts, Iterable):
+        msg = f"expected a list of texts, got {type(texts).__name__}"
+        raise InputError(msg)
     out = list(texts)
     for i, text in enumerate(out):
         if not isinstance(text, str):
             msg = f"text #{i} is {type(text).__name__}, not str: decode bytes first"
+            raise InputError(msg)
+        found = lone_surrogate(text)
+        if found:
+            msg = f"text #{i} holds {found}, {SURROGATE_HELP}"
             raise InputError(msg)
     return out
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from latentstack.errors import InputError
 from latentstack.search.store import Document
-from latentstack.textfile import lines, read_text
+from latentstack.textfile import jsonl_lines, read_text
 
 TEXT_SUFFIXES = (".txt", ".md", ".rst", ".jsonl", ".json", ".parquet")
 
@@ -69,17 +69,12 @@ def _read_file(file: Path) -> Iterator[Document]:
     if file.suffix == ".parquet":
         yield from _read_parquet(file)
         return
-    text = read_text(file)
     if file.suffix == ".jsonl":
-        for n, line in enumerate(lines(text), start=1):
-            if line.strip():
-                try:
-                    rec = json.loads(line)
-                except ValueError as exc:
-                    msg = f"{file}:{n} is not valid JSON ({exc})"
-                    raise InputError(msg) from exc
-                yield _from_record(rec, str(file), n)
-    elif file.suffix == ".json":
+        for n, rec in jsonl_lines(file):
+            yield _from_record(rec, str(file), n)
+        return
+    text = read_text(file)
+    if file.suffix == ".json":
         try:
             records = json.loads(text)
         except ValueError as exc:

@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from latentstack.errors import CorruptFileError, InputError
+from latentstack.textfile import SURROGATE_HELP, lone_surrogate
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -35,7 +36,29 @@ def _doc_id(value: object) -> str:
     if value is None or isinstance(value, (dict, list, tuple, set, bool)) or not str(value).strip():
         msg = f"a document id must be a non-empty string or number, got {value!r}"
         raise InputError(msg)
+    _check_unicode(str(value), "id", str(value))
     return str(value)
+
+
+def _check_unicode(value: str, field: str, doc_id: str) -> None:
+    found = lone_surrogate(value)
+    if found:
+        msg = f"document {doc_id!r}: its {field} holds {found}, {SURROGATE_HELP}"
+        raise InputError(msg)
+
+
+def _text(doc: Document, attribute: attrs.Attribute[Any], value: object) -> None:
+    """A Document's text and title: str, valid Unicode (SQLite and every tokenizer refuse a lone surrogate)."""
+    if not isinstance(value, str):
+        msg = f"document {doc.id!r}: its {attribute.name} must be a str, got {type(value).__name__}"
+        raise InputError(msg)
+    _check_unicode(value, attribute.name, doc.id)
+
+
+def _metadata(doc: Document, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, Mapping):
+        msg = f"document {doc.id!r}: its metadata must be a dict of fields, got {type(value).__name__}"
+        raise InputError(msg)
 
 
 @attrs.frozen
@@ -43,9 +66,9 @@ class Document:
     """A document to index: an id, its text, an optional title and metadata."""
 
     id: str = attrs.field(converter=_doc_id)
-    text: str
-    title: str = ""
-    metadata: Mapping[str, Any] = attrs.field(factory=dict)
+    text: str = attrs.field(validator=_text)
+    title: str = attrs.field(default="", validator=_text)
+    metadata: Mapping[str, Any] = attrs.field(factory=dict, validator=_metadata)
 
 
 @attrs.frozen

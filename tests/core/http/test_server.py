@@ -153,6 +153,8 @@ def test_classify_labels_as_predict_does_with_a_tuned_threshold(tmp_path: Path) 
 
 @pytest.mark.parametrize(("route", "body", "status", "words"), [
     ("/v1/embeddings", b"{not json", 400, "not valid JSON"),
+    ("/v1/embeddings", b'{"model": "minilm", "input": "cut \\ud83d emoji"}', 400, "holds U+D83D"),
+    ("/v1/chat/completions", b'{"messages": [{"role": "user", "content": "\\udc80"}]}', 400, "holds U+DC80"),
     ("/v1/embeddings", {"model": "no-such-model", "input": "x"}, 404, "unknown embedding model"),
     ("/v1/embeddings", {"model": "minilm", "input": ["x"] * 300}, 400, "at most 256"),
     ("/v1/embeddings", {"model": "minilm", "input": ""}, 400, "is empty"),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from latentstack.errors import CorruptFileError
+from latentstack.errors import CorruptFileError, InputError
 from latentstack.search.store import Document, DocumentStore
 
 
@@ -29,3 +31,16 @@ def test_corrupt_file_is_clear(tmp_path) -> None:  # noqa: ANN001
     bad.write_bytes(b"not a database" * 100)
     with pytest.raises(CorruptFileError, match="rebuild"):
         DocumentStore.open(bad)
+
+
+@pytest.mark.parametrize(("fields", "words"), [
+    ({"id": "a", "text": None}, "its text must be a str, got NoneType"),
+    ({"id": "a", "text": "x", "title": 3}, "its title must be a str"),
+    ({"id": "a", "text": "x", "metadata": ["lang"]}, "its metadata must be a dict"),
+    ({"id": "a", "text": "cut \ud83d emoji"}, "its text holds U+D83D at character 4"),
+    ({"id": "\udc80", "text": "x"}, "its id holds U+DC80"),
+])
+def test_a_document_the_store_cannot_hold_is_refused_when_made(fields: dict, words: str) -> None:
+    """What SQLite or a tokenizer would fail on later (a traceback mid-build) is a one-line InputError at once."""
+    with pytest.raises(InputError, match=re.escape(words)):
+        Document(**fields)
