@@ -323,9 +323,18 @@ class Collection:
                     where: Mapping[str, Any] | None = None, fusion: str | None = None,
                     by_document: bool = False, vectors: Any = None) -> list[list[SearchHit]]:
         """``search`` for many queries, embedding them in one batch (or using ``vectors``, already embedded)."""
+        if not isinstance(hybrid, bool):  # "no" would be truthy
+            msg = f"hybrid takes True or False, got {hybrid!r}"
+            raise InputError(msg)
         k, fusion = check_k(k), check_fusion(fusion, hybrid)
+        if isinstance(queries, str):
+            msg = "search_many takes a list of queries, got a single str: wrap it in a list or call search()"
+            raise InputError(msg)
         for q in queries:
-            if not isinstance(q, str) or not q.strip():
+            if not isinstance(q, str):
+                msg = f"a query is a str, got {type(q).__name__}: search_many takes several"
+                raise InputError(msg)
+            if not q.strip():
                 msg = "the query is empty: give some words to search for"
                 raise InputError(msg)
         if self.dense is None or len(self.dense) == 0:

@@ -79,10 +79,17 @@ def test_delete_is_immediate_and_survives_reload(built, tmp_path) -> None:  # no
 
 
 def test_empty_query_and_other_embedder(built) -> None:  # noqa: ANN001
-    """An empty query is refused; asking for another embedder config than the index's is an error."""
+    """An empty query, a query that is not a str and a hybrid that is not a bool are refused; asking for another
+    embedder config than the index's is an error."""
     col = Collection.load(built[0])
     with pytest.raises(InputError, match="empty"):
         col.search("  ")
+    with pytest.raises(InputError, match="a query is a str, got list"):
+        col.search(["Eiffel Tower"])  # was "the query is empty"
+    with pytest.raises(InputError, match="hybrid takes True or False, got 'no'"):
+        col.search("Eiffel Tower", hybrid="no")  # was a hybrid search: "no" is truthy
+    with pytest.raises(InputError, match="got a single str"):
+        col.search_many("Eiffel Tower")  # was one search per letter
     with pytest.raises(ModelMismatchError, match="pooling"):
         Collection.load(built[0], expect_embedder={"name": "bert", "config": {"pooling": "cls"}})
 
