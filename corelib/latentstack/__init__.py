@@ -68,17 +68,21 @@ def load_classifier(path: str | Path, *, embedder: Embedder | None = None) -> Cl
 
 
 def ask(index_dir: str | Path, question: str, *, k: int = 4, hybrid: bool = True, where: dict[str, Any] | None = None,
-        generator: str = "llm", **generator_options: Any) -> Any:
+        min_score: float | None = None, max_new_tokens: int | None = None, generator: str = "llm",
+        **generator_options: Any) -> Any:
     """Answer ``question`` from the index folder ``index_dir``, citing its passages (a RagAnswer).
 
-    ``where`` keeps the passages whose metadata matches it (``{"lang": "en"}``); ``generator``
-    is any registered Generator; ``generator_options`` go to its config.
+    ``where`` keeps the passages whose metadata matches it (``{"lang": "en"}``); ``min_score``
+    and ``max_new_tokens`` change RagConfig's defaults (the abstention threshold, the answer's
+    length); ``generator`` is any registered Generator; ``generator_options`` go to its config.
     """
     from latentstack.rag import RagConfig, RagPipeline
     from latentstack.search import Collection
 
-    pipeline = RagPipeline(Collection.load(index_dir), get_generator(generator, **generator_options),
-                           RagConfig(k=k, hybrid=hybrid))
+    given: dict[str, Any] = {key: value for key, value in {"min_score": min_score, "max_new_tokens": max_new_tokens}.items()
+                             if value is not None}
+    config = RagConfig(k=k, hybrid=hybrid, **given)
+    pipeline = RagPipeline(Collection.load(index_dir), get_generator(generator, **generator_options), config)
     return pipeline.ask(question, where)
 
 

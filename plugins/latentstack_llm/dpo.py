@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 
 from latentstack.data.prefs import Pair
+from latentstack.interfaces.base import Config
 from latentstack.progress import log, progress
 from latentstack_llm.dpo_loss import LOSSES
 from latentstack_llm.sft import ALL_LINEAR, SAVE_DTYPES, SftConfig
@@ -29,7 +30,7 @@ KL_PAIRS = 32  # held-out pairs whose reference distributions are kept for the K
 
 
 @attrs.frozen(kw_only=True)
-class DpoConfig:
+class DpoConfig(Config):
     """The leash (beta, loss), the adapter, and the schedule."""
 
     beta: float = attrs.field(default=0.1, validator=attrs.validators.gt(0))

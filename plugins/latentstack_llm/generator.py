@@ -11,7 +11,7 @@ import attrs
 from latentstack.errors import InputError
 from latentstack.hf import LocalModel
 from latentstack.interfaces import GenerationConfig, Generator, GeneratorConfig
-from latentstack.interfaces.generator import Messages, as_messages
+from latentstack.interfaces.generator import Messages, as_messages, as_options
 from latentstack.stops import StopTrimmer
 from latentstack_llm.decoding import IncrementalText, decode_tokens, eos_ids
 from latentstack_llm.loading import DTYPES, AdapterSwitch, load_causal_lm
@@ -117,7 +117,7 @@ class LlmGenerator(LocalModel, Generator):
         """Yield the answer as it is decoded; stops at EOS, max_new_tokens or a stop string."""
         import torch
 
-        options = options or GenerationConfig()
+        options = as_options(options)
         ids = self.prompt_ids(prompt)
         self.check_fits(ids.shape[1], options.max_new_tokens)
         model = self.model

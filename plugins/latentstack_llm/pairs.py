@@ -22,13 +22,14 @@ import attrs
 
 from latentstack.data.squad_sft import RagItem
 from latentstack.errors import InputError
+from latentstack.interfaces.base import Config
 from latentstack.progress import progress
 
 Judge = Callable[[RagItem, Sequence[str]], list[float]]
 
 
 @attrs.frozen(kw_only=True)
-class SampleConfig:
+class SampleConfig(Config):
     """How the policy's answers are sampled."""
 
     samples: int = attrs.field(default=4, validator=attrs.validators.ge(2))

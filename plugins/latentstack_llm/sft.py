@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from latentstack.errors import InputError
+from latentstack.interfaces.base import Config
 from latentstack.progress import log, progress
 
 SAVE_DTYPES = ("float32", "bfloat16", "float16")  # what the lora adapter can save its weights as
@@ -24,7 +25,7 @@ ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "d
 
 
 @attrs.frozen(kw_only=True)
-class SftConfig:
+class SftConfig(Config):
     """Adapter shape and training schedule."""
 
     rank: int = attrs.field(default=16, validator=attrs.validators.gt(0))  # 16 beat 8 on held-out F1 (docs/post-training.md)

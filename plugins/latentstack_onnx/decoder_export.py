@@ -27,6 +27,7 @@ from typing import Any
 import attrs
 
 from latentstack.errors import ConfigError, LatentstackError, ParityError
+from latentstack.interfaces.base import Config
 from latentstack.progress import log
 from latentstack.storage import component_dir, write_manifest
 
@@ -48,7 +49,7 @@ SIDE_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.jso
 
 
 @attrs.frozen(kw_only=True)
-class DecoderExportConfig:
+class DecoderExportConfig(Config):
     """What to export: the base model, the adapter merged into it, the weights' precision."""
 
     model: str = "smollm2-135m-instruct"

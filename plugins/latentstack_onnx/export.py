@@ -22,6 +22,7 @@ import numpy as np
 
 from latentstack.errors import ParityError
 from latentstack.interfaces import Embedder
+from latentstack.interfaces.base import Config
 from latentstack.interfaces.embedder import EncoderSource
 from latentstack.progress import log
 from latentstack.storage import component_dir, write_manifest
@@ -32,7 +33,7 @@ THRESHOLDS = {"fp32": ("cosine_min", 0.9999), "int8": ("cosine_mean", 0.99)}
 
 
 @attrs.frozen(kw_only=True)
-class ExportConfig:
+class ExportConfig(Config):
     """What to export and how."""
 
     model: str = "minilm"

@@ -19,7 +19,7 @@ import attrs
 
 from latentstack.errors import ConfigError, InputError, ModelMismatchError
 from latentstack.interfaces import GenerationConfig, Generator, GeneratorConfig
-from latentstack.interfaces.generator import Messages
+from latentstack.interfaces.generator import Messages, as_options
 from latentstack.stops import StopTrimmer
 
 PRECISIONS = ("", "fp32", "int8", "int4")
@@ -176,7 +176,7 @@ class GenaiGenerator(Generator):
         """Yield the answer as it is decoded; stops at an end token, max_new_tokens or a stop string."""
         from latentstack_onnx.genai_decode import decode_tokens
 
-        options = options or GenerationConfig()
+        options = as_options(options)
         text = self.text
         ids = text.prompt_ids(prompt)
         if len(ids) + options.max_new_tokens > self.context_window:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import types
 
 import pytest
@@ -79,6 +80,25 @@ def test_invalid_option_value_is_config_error() -> None:
     with pytest.raises(ConfigError, match="embedder 'toy-emb'") as caught:
         reg.create("embedder", "toy-emb", batch_size=0)
     assert "'batch_size' must be" in str(caught.value) and "Attribute(" not in str(caught.value)
+
+
+def test_a_config_made_directly_is_checked_as_options_are() -> None:
+    """GenerationConfig(...), RagConfig(...) and ChunkConfig(...) from Python check their options as -o does: an
+    invalid or unknown one is a ConfigError (was attrs' ValueError, or a TypeError from comparing "3" with 0), a
+    number as text is read; a str stop is one stop string (it was split into characters)."""
+    from latentstack.interfaces import GenerationConfig
+    from latentstack.rag import RagConfig
+    from latentstack.search.chunking import ChunkConfig
+
+    for make, words in [(lambda: GenerationConfig(max_new_tokens=-1), "GenerationConfig: invalid option: 'max_new_tokens'"),
+                        (lambda: GenerationConfig(max_new_token=3), "has no option 'max_new_token'"),
+                        (lambda: RagConfig(k=0), "RagConfig: invalid option: 'k'"),
+                        (lambda: RagConfig(min_score="high"), "'min_score' takes a number, got 'high'"),
+                        (lambda: ChunkConfig(mode="pages"), "ChunkConfig: invalid option: 'mode'")]:
+        with pytest.raises(ConfigError, match=re.escape(words)):
+            make()
+    assert GenerationConfig(max_new_tokens="3").max_new_tokens == 3
+    assert GenerationConfig(stop="END").stop == ("END",) and GenerationConfig(stop=["a", "b"]).stop == ("a", "b")
 
 
 def test_disable_blocks_in_process_plugin(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -53,6 +53,8 @@ SCRIPT = textwrap.dedent('''
     answer = latentstack.ask("idx", "Why does bread dough rise?", k=2, generator="hello-extract")
     out["answer"], out["reply"] = answer.answer, answer.reply
     out["citations"] = [c.doc_id for c in answer.citations]
+    declined = latentstack.ask("idx", "Why does bread dough rise?", k=2, min_score=1.01, generator="hello-extract")
+    out["declined"] = [declined.relevant, declined.citations]
     print(json.dumps(out))
 ''')
 
@@ -76,6 +78,7 @@ def test_python_api_runs_on_third_party_roles_alone(tmp_path: Path, site: list[P
     assert out["lexical"] == "latentstack_bm25.index"  # hybrid really fused with the lexical index
     assert out["dense"][0] == "tides" and out["hybrid"][0] == "bread"
     assert out["citations"] == ["bread"] and "yeast" in out["answer"] and "[1]" in out["reply"]
+    assert out["declined"] == [False, []]  # min_score above any cosine: "I don't know", the model not asked
 
 
 def test_cli_builds_searches_and_asks_with_third_party_roles(tmp_path: Path, site: list[Path]) -> None:

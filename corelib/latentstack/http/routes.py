@@ -84,7 +84,7 @@ def _generation(body: dict[str, Any]) -> Any:
         max_new_tokens=_max_tokens(body),
         temperature=float(f.bounded(body, "temperature", (int, float), 0, 2, 0.0)),
         top_p=float(f.bounded(body, "top_p", (int, float), 1e-6, 1, 1.0)),
-        seed=f.field(body, "seed", int, None), stop=f.stops(body),  # type: ignore[arg-type]
+        seed=f.field(body, "seed", int, None), stop=f.stops(body),
         repetition_penalty=float(f.bounded(body, "repetition_penalty", (int, float), 0.5, 2, 1.0)))
 
 

@@ -13,8 +13,16 @@ from latentstack.errors import ConfigError
 C = TypeVar("C")
 
 
+class _Checked(type):
+    """Configs are checked however they are made: ``GenerationConfig(max_new_tokens="3")`` from Python is 3, as
+    ``-o max_new_tokens=3`` is, and an invalid option is a one-line ConfigError, never attrs' bare ValueError."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        return _make(cls, args, kwargs, owner=cls.__name__)
+
+
 @attrs.frozen(kw_only=True)
-class Config:
+class Config(metaclass=_Checked):
     """Base of every plugin's options. Subclasses add validated ``attrs.field``s."""
 
     def to_dict(self) -> dict[str, Any]:
@@ -64,10 +72,22 @@ def _coerce(value: object, hint: object, key: str, owner: str) -> object:
     return value
 
 
+_HINTS: dict[type[Any], dict[str, Any] | None] = {}
+
+
+def _hints(config_cls: type[Any]) -> dict[str, Any] | None:
+    """The class's resolved annotations (once per class); None where one cannot be resolved."""
+    if config_cls not in _HINTS:
+        try:
+            _HINTS[config_cls] = typing.get_type_hints(config_cls)
+        except (NameError, TypeError):  # an annotation that cannot be resolved: leave the values to the validators
+            _HINTS[config_cls] = None
+    return _HINTS[config_cls]
+
+
 def _typed(config_cls: type[Any], options: dict[str, Any], owner: str) -> dict[str, Any]:
-    try:
-        hints = typing.get_type_hints(config_cls)
-    except (NameError, TypeError):  # an annotation that cannot be resolved: leave the values to the validators
+    hints = _hints(config_cls)
+    if hints is None:
         return options
     fields = {f.alias or f.name: f.name for f in attrs.fields(config_cls)}
     return {k: _coerce(v, hints.get(fields[k]), k, owner) for k, v in options.items()}
@@ -79,7 +99,11 @@ def build_config(config_cls: type[C], options: dict[str, Any], *, owner: str) ->
     Options annotated bool, int or float are checked first: ``"false"`` (as ``-o KEY=VALUE``
     gives it) is False, never truthy; a bool is not a number; 3.7 is not a whole number.
     """
-    known = {f.alias or f.name for f in attrs.fields(config_cls)}  # type: ignore[arg-type]
+    return _make(config_cls, (), options, owner)
+
+
+def _make(config_cls: type[Any], args: tuple[Any, ...], options: dict[str, Any], owner: str) -> Any:
+    known = {f.alias or f.name for f in attrs.fields(config_cls)}
     unknown = sorted(set(options) - known)
     if unknown:
         msg = (
@@ -88,7 +112,7 @@ def build_config(config_cls: type[C], options: dict[str, Any], *, owner: str) ->
         )
         raise ConfigError(msg)
     try:
-        return config_cls(**_typed(config_cls, options, owner))
+        return type.__call__(config_cls, *args, **_typed(config_cls, options, owner))
     except ConfigError:
         raise
     except (TypeError, ValueError) as exc:  # attrs' validators give (message, attribute, ...): the message only

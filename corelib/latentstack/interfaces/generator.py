@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Iterator, Sequence
-from typing import ClassVar
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, ClassVar
 
 import attrs
 
-from latentstack.errors import ConfigError
-from latentstack.interfaces.base import Component, Config
+from latentstack.errors import ConfigError, InputError
+from latentstack.interfaces.base import Component, Config, build_config
+from latentstack.textfile import SURROGATE_HELP, lone_surrogate
 
 Messages = Sequence[dict[str, str]]
 
@@ -19,6 +20,11 @@ class GeneratorConfig(Config):
     """Options every generator understands."""
 
     model: str = ""
+
+
+def _stops(value: str | Sequence[str]) -> tuple[str, ...]:
+    """One stop string or several; a str is one (``tuple("END")`` would stop at any E, N or D)."""
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 @attrs.frozen(kw_only=True)
@@ -36,15 +42,38 @@ class GenerationConfig(Config):
     temperature: float = attrs.field(default=0.0, validator=attrs.validators.ge(0.0))
     top_p: float = attrs.field(default=1.0, validator=[attrs.validators.gt(0.0), attrs.validators.le(1.0)])
     seed: int | None = None
-    stop: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    stop: tuple[str, ...] = attrs.field(default=(), converter=_stops)
     repetition_penalty: float = attrs.field(default=1.0, validator=attrs.validators.gt(0.0))
 
 
 def as_messages(prompt: str | Messages) -> list[dict[str, str]]:
-    """A plain prompt becomes one user message; messages pass through."""
-    if isinstance(prompt, str):
-        return [{"role": "user", "content": prompt}]
-    return [dict(m) for m in prompt]
+    """A plain prompt becomes one user message; messages pass through, each checked to be a dict with a str
+    ``role`` and ``content`` (an InputError naming the first that is not)."""
+    messages: Any = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
+    if not isinstance(messages, Sequence):
+        msg = f"the prompt is a str or a list of {{'role', 'content'}} messages, got {type(messages).__name__}"
+        raise InputError(msg)
+    for i, m in enumerate(messages):
+        if not isinstance(m, Mapping) or not isinstance(m.get("role"), str) or not isinstance(m.get("content"), str):
+            msg = f"message #{i} must be a dict with a str 'role' and 'content', got {m!r:.80}"
+            raise InputError(msg)
+        found = lone_surrogate(m["content"])
+        if found:
+            msg = f"message #{i} holds {found}, {SURROGATE_HELP}"
+            raise InputError(msg)
+    return [dict(m) for m in messages]
+
+
+def as_options(options: GenerationConfig | Mapping[str, Any] | None) -> GenerationConfig:
+    """``options`` as a GenerationConfig: None is the defaults, a dict its options (checked)."""
+    if options is None:
+        return GenerationConfig()
+    if isinstance(options, Mapping):
+        return build_config(GenerationConfig, dict(options), owner="generation options")
+    if not isinstance(options, GenerationConfig):
+        msg = f"options must be a GenerationConfig or a dict of its options, got {type(options).__name__}"
+        raise InputError(msg)
+    return options
 
 
 class Generator(Component):
@@ -95,6 +124,6 @@ class Generator(Component):
         msg = f"generator {self.name!r} cannot score text; use one that can (llm)"
         raise ConfigError(msg)
 
-    def generate(self, prompt: str | Messages, options: GenerationConfig | None = None) -> str:
-        """The whole answer at once."""
-        return "".join(self.stream(prompt, options))
+    def generate(self, prompt: str | Messages, options: GenerationConfig | Mapping[str, Any] | None = None) -> str:
+        """The whole answer at once; ``options`` may also be a dict of GenerationConfig's fields."""
+        return "".join(self.stream(prompt, as_options(options)))

@@ -10,12 +10,13 @@ import attrs
 
 from latentstack.errors import InputError
 from latentstack.interfaces import GenerationConfig, Generator
+from latentstack.interfaces.base import Config
 from latentstack.rag.answer import UNKNOWN, Citation, cite, clean_answer, says_unknown, short_answer
 from latentstack.rag.prompt import SYSTEM, Passage, build_messages, select_passages
 
 
 @attrs.frozen(kw_only=True)
-class RagConfig:
+class RagConfig(Config):
     """How many passages, how they are found, and when to decline.
 
     ``hybrid`` (the default) retrieves with the dense and lexical rankings fused.
@@ -77,7 +78,7 @@ class RagPipeline:
 
     def options(self) -> GenerationConfig:
         """Greedy decoding, one paragraph at most."""
-        return GenerationConfig(max_new_tokens=self.config.max_new_tokens, stop=("\n\n",))  # type: ignore[arg-type]
+        return GenerationConfig(max_new_tokens=self.config.max_new_tokens, stop=("\n\n",))
 
     def _check_question(self, question: str) -> str:
         if not isinstance(question, str) or not question.strip():

@@ -13,13 +13,14 @@ import re
 import attrs
 
 from latentstack.errors import ConfigError
+from latentstack.interfaces.base import Config
 
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
 @attrs.frozen(kw_only=True)
-class ChunkConfig:
+class ChunkConfig(Config):
     """How documents are cut into passages."""
 
     mode: str = attrs.field(default="paragraph", validator=attrs.validators.in_(("whole", "paragraph", "sentences")))

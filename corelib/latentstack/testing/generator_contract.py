@@ -52,6 +52,25 @@ class GeneratorContract:
         with pytest.raises(InputError):
             generator.generate("   ", self.greedy())
 
+    @pytest.mark.parametrize("prompt", [None, 3, ["hi"], [{"role": "user", "content": None}], [{"role": "user"}],
+                                        "cut \ud83d emoji"])
+    def test_a_malformed_prompt_is_an_input_error(self, generator: Generator, prompt: object) -> None:
+        """A prompt that is neither a str nor a list of {role, content} str messages (or is not valid Unicode) is
+        an InputError naming what is wrong, not a template's or tokenizer's exception."""
+        with pytest.raises(InputError, match="prompt is a str|message #0|holds U"):
+            generator.generate(prompt, self.greedy())  # type: ignore[arg-type]
+
+    def test_options_as_a_dict_and_one_stop_string(self, generator: Generator) -> None:
+        """Options may be given as a dict of GenerationConfig's fields; a str ``stop`` is one stop string (it was
+        split into characters, so every answer stopped at its first matching letter)."""
+        prompt = self.prompts[0]
+        assert generator.generate(prompt, {"max_new_tokens": self.max_new_tokens}) == generator.generate(prompt, self.greedy())
+        full = generator.generate(prompt, self.greedy())
+        words = full.split()
+        if len(words) < 2 or len(words[1]) < 2:
+            pytest.skip("the answer is too short to cut")
+        assert generator.generate(prompt, self.greedy(stop=words[1])) == generator.generate(prompt, self.greedy(stop=(words[1],)))
+
     def test_token_accounting(self, generator: Generator) -> None:
         """count_tokens is a non-negative int that grows with the text; context_window is None or positive."""
         short, long = generator.count_tokens("one two"), generator.count_tokens("one two " * 20)
