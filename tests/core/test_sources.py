@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from latentstack.errors import ModelNotInstalledError, UnknownNameError
+from latentstack.errors import ConfigError, ModelNotInstalledError, UnknownNameError
 from latentstack.sources import fingerprint_folder, list_models, resolve_model
 from latentstack.sources import packaged as packaged_mod
 from latentstack.sources.folder import FolderSource
@@ -54,6 +54,19 @@ def test_unknown_model_lists_known() -> None:
         resolve_model("gpt-17")
     with pytest.raises(UnknownNameError, match="no model name"):
         resolve_model("")
+
+
+def test_an_unusable_home_is_one_line_and_a_missing_one_is_made(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    """LATENTSTACK_HOME naming a file was a NotADirectoryError traceback from the first folder made under it."""
+    from latentstack.sources.base import latentstack_home
+
+    (tmp_path / "file").write_text("mine")
+    monkeypatch.setenv("LATENTSTACK_HOME", str(tmp_path / "file"))
+    with pytest.raises(ConfigError, match="is unusable \\(it is a file, not a folder\\): set LATENTSTACK_HOME"):
+        latentstack_home()
+    assert (tmp_path / "file").read_text() == "mine"
+    monkeypatch.setenv("LATENTSTACK_HOME", str(tmp_path / "new" / "home"))
+    assert latentstack_home().is_dir()
 
 
 def test_packaged_minilm_is_installed() -> None:

@@ -12,8 +12,21 @@ import attrs
 
 
 def latentstack_home() -> Path:
-    """Where converted models and caches live: ``$LATENTSTACK_HOME`` or ~/.cache/latentstack."""
-    return Path(os.environ.get("LATENTSTACK_HOME") or Path.home() / ".cache" / "latentstack")
+    """Where converted models and caches live: ``$LATENTSTACK_HOME`` or ~/.cache/latentstack, made if missing.
+
+    A path that is a file, or a folder that cannot be made, is a one-line ConfigError naming the variable.
+    """
+    from latentstack.errors import ConfigError
+
+    home = Path(os.environ.get("LATENTSTACK_HOME") or Path.home() / ".cache" / "latentstack")
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        why = "it is a file, not a folder" if home.is_file() else f"it cannot be made: {exc.strerror or exc}"
+        msg = (f"latentstack's home {home} (LATENTSTACK_HOME, or ~/.cache/latentstack) is unusable ({why}): "
+               "set LATENTSTACK_HOME to a folder this user can write")
+        raise ConfigError(msg) from exc
+    return home
 
 
 @attrs.frozen
