@@ -126,7 +126,12 @@ def embed_cached(embedder: Any, texts: Sequence[str], *, write: bool = True) -> 
     out = embedder.embed_many(texts)
     if not write:
         return out
-    with atomic_file(path) as tmp, open(tmp, "wb") as fh:
-        np.save(fh, out, allow_pickle=False)
+    try:
+        with atomic_file(path) as tmp, open(tmp, "wb") as fh:
+            np.save(fh, out, allow_pickle=False)
+    except OSError as exc:  # the vectors are computed: a cache that cannot be written costs only the next run
+        log(f"embeddings: not cached, {path.parent} cannot be written ({exc.strerror or exc}); set LATENTSTACK_CACHE "
+            "to a writable folder, or LATENTSTACK_NO_CACHE=1")
+        return out
     evict(path.parent, keep=path, limit=limit)
     return out

@@ -59,6 +59,22 @@ def test_a_cap_that_is_not_a_size_is_refused_before_embedding(
     assert len(list((tmp_path / "cache").glob("*.npy"))) == 1
 
 
+def test_a_cache_that_cannot_be_written_costs_only_the_cache(
+        tiny_bert_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """LATENTSTACK_CACHE naming a file: the vectors computed are returned and the reason said in one line (it was
+    a traceback after the embedding, so a classify train lost its work)."""
+    from latentstack import get_embedder
+    from latentstack.cache import embed_cached
+
+    monkeypatch.delenv("LATENTSTACK_QUIET", raising=False)
+    (tmp_path / "file").write_text("mine")
+    monkeypatch.setenv("LATENTSTACK_CACHE", str(tmp_path / "file"))
+    emb = get_embedder("bert", model=str(tiny_bert_dir), show_progress=False)
+    np.testing.assert_array_equal(embed_cached(emb, ["a text", "another"]), emb.embed_many(["a text", "another"]))
+    assert f"not cached, {tmp_path / 'file'} cannot be written" in capsys.readouterr().err
+    assert (tmp_path / "file").read_text() == "mine"
+
+
 def test_cache_info_and_clear_at_the_command_line(tiny_bert_dir: Path, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """`cache info` counts the cache's files and bytes (JSON too); `cache clear` asks first (no: nothing removed),
