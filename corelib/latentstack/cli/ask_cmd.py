@@ -186,11 +186,12 @@ def _named(pairs: tuple[str, ...], what: str) -> dict[str, Path]:
 def _serve_http(directories: tuple[Path, ...], gen_name: str, options: dict[str, Any], query: Any, *, host: str,
                 port: int, api_key: str, embedder: str, chat_adapters: tuple[str, ...], classifiers: tuple[str, ...],
                 no_generator: bool, cors: tuple[str, ...], no_batching: bool) -> None:
-    from latentstack.http.run import check_bind, serve_http
+    from latentstack.http.run import check_bind, check_port, serve_http
     from latentstack.http.state import Served
     from latentstack.progress import detail, log
 
     check_bind(host, api_key)  # before any model loads
+    check_port(host, port)
     served = Served(embedder=embedder, generator=None if no_generator else gen_name, generator_options=options,
                     adapters={n: str(p) for n, p in _named(chat_adapters, "adapter").items()},
                     indexes=_named(tuple(str(d) for d in directories), "index"),

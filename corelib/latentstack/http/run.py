@@ -31,6 +31,24 @@ def check_bind(host: str, api_key: str) -> None:
         raise ConfigError(msg)
 
 
+def check_port(host: str, port: int) -> None:
+    """Bind ``host:port`` once, as uvicorn will (address reuse on), so that a port in use is said before the models
+    load rather than after."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except OSError as exc:
+        msg = f"--host {host} does not resolve ({exc.strerror or exc}): give an address such as 127.0.0.1"
+        raise ConfigError(msg) from exc
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            msg = (f"cannot listen on {host}:{port} ({exc.strerror or exc}): another server may hold it; "
+                   "choose another --port, or stop that server")
+            raise ConfigError(msg) from exc
+
+
 def warm(served: Served) -> None:
     """Load the generator (if any), the default embedder, the served indexes and classifiers now: the first request
     does not wait."""
@@ -51,6 +69,7 @@ def serve_http(served: Served, *, host: str = "127.0.0.1", port: int = 8000, api
     from latentstack.http.app import build_app
 
     check_bind(host, api_key)
+    check_port(host, port)
     if warm_up:
         warm(served)
     log(f"serving http://{host}:{port} (OpenAPI page at /docs); Ctrl-C stops it")

@@ -25,6 +25,18 @@ def test_open_bind_without_a_key_and_several_indexes_without_http_are_refused(tm
     assert two.returncode == 2 and "add --http" in two.stderr
 
 
+def test_a_port_in_use_is_one_line_before_any_model_loads(tmp_path: Path) -> None:
+    """uvicorn's bind error came after the models had loaded (seconds to a minute); now it comes first."""
+    (tmp_path / "a").mkdir()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        out = run_cli("-v", "serve", str(tmp_path / "a"), "--http", "--port", str(port), "--no-generator")
+    assert out.returncode != 0 and f"cannot listen on 127.0.0.1:{port}" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr and "bert:" not in out.stderr  # -v would show the embedder loading
+
+
 @pytest.mark.slow
 def test_serve_http_answers_a_real_client_until_stopped(tmp_path: Path) -> None:
     docs = tmp_path / "docs.jsonl"
