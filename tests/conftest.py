@@ -15,7 +15,6 @@ import pytest
 from latentstack.registry import Registry, reset_registry
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
 def write_fake_dist(

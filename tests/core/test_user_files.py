@@ -15,7 +15,8 @@ from latentstack.errors import ConflictError, InputError
 from latentstack.locks import LockedError, writer_lock
 from latentstack.search import Collection, Document
 
-from ..conftest import SHARED_DATA, run_cli, run_cli_session
+from ..conftest import run_cli, run_cli_session
+from .conftest_helpers import write_squad
 
 
 def docs_file(path: Path, ids: range, prefix: str = "doc") -> Path:
@@ -76,8 +77,7 @@ def test_an_artifact_of_another_kind_is_refused(tmp_path: Path) -> None:
 def test_an_out_file_never_replaces_an_input_or_a_foreign_file(tmp_path: Path, tiny_bert_dir: Path) -> None:
     """embed, adapt squad-data and adapt pairs refuse, before any work, an --out that is their own input or a file
     of another kind; they replace a file they could have written (an earlier run's output)."""
-    squad = tmp_path / "squad.json"
-    squad.write_bytes((SHARED_DATA / "squad-dev-v1.1.json").read_bytes())
+    squad = write_squad(tmp_path)
     lines_npy = tmp_path / "lines.npy"  # a text file with the suffix embed asks for
     lines_npy.write_text("first\nsecond\n")
     thesis = tmp_path / "thesis.npy"

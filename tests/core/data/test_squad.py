@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -11,25 +10,11 @@ from latentstack.data.squad import load_squad
 from latentstack.data.squad_sft import squad_sft_examples
 from latentstack.errors import InputError
 
-
-def _squad(tmp_path: Path, articles: int = 6) -> Path:
-    data = []
-    for a in range(articles):
-        paragraphs = []
-        for p in range(2):
-            context = f"Article {a} paragraph {p}: the river Tamar{a}{p} flows past the old mill of Brent{a}{p}."
-            qas = [{"id": f"q{a}-{p}-{i}", "question": f"Which mill does river {i} pass in {a}/{p}?",
-                    "answers": [{"text": f"the old mill of Brent{a}{p}", "answer_start": 0},
-                                {"text": f"Brent{a}{p}", "answer_start": 0}]} for i in range(3)]
-            paragraphs.append({"context": context, "qas": qas})
-        data.append({"title": f"Article {a}", "paragraphs": paragraphs})
-    path = tmp_path / "squad.json"
-    path.write_text(json.dumps({"version": "1.1", "data": data}))
-    return path
+from ..conftest_helpers import write_squad
 
 
 def test_halves_split_by_article(tmp_path: Path) -> None:
-    squad = load_squad(_squad(tmp_path))
+    squad = load_squad(write_squad(tmp_path))
     tune, held = squad.sample(None, 0, "tune"), squad.sample(None, 0, "heldout")
     assert {q.article for q in tune} & {q.article for q in held} == set()
     assert len(tune) + len(held) == len(squad.questions) == 36
@@ -38,7 +23,7 @@ def test_halves_split_by_article(tmp_path: Path) -> None:
 
 
 def test_sft_examples_come_from_one_half_and_cite_the_gold_passage(tmp_path: Path) -> None:
-    squad = load_squad(_squad(tmp_path))
+    squad = load_squad(write_squad(tmp_path))
     examples = squad_sft_examples(squad, half="tune", limit=100, distractor_share=1.0, max_per_paragraph=2,
                                   answer="first")
     assert len(examples) == 3 * 2 * 2  # three tune articles, two paragraphs each, two questions per paragraph
@@ -57,7 +42,7 @@ def test_sft_examples_come_from_one_half_and_cite_the_gold_passage(tmp_path: Pat
 
 
 def test_shortest_answer_by_default_and_bad_file(tmp_path: Path) -> None:
-    squad = load_squad(_squad(tmp_path))
+    squad = load_squad(write_squad(tmp_path))
     short = squad_sft_examples(squad, half="tune", limit=3)  # the default
     assert all(m[-1]["content"].startswith("Brent") for m in short)
     bad = tmp_path / "bad.json"
