@@ -108,8 +108,8 @@ class Bm25Index(Index):
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every stored text for one query."""
         tokens = self.tokenize([query])[0]
-        if not self.texts:
-            return np.zeros(0, dtype=np.float32)
+        if not self.texts or not tokens:  # no word BM25 indexes (punctuation, stop words): no text matches
+            return np.zeros(len(self.texts), dtype=np.float32)
         return self._build().get_scores(tokens).astype(np.float32)
 
     def search_batch(self, queries: Any, k: int = 10, where: Mapping[str, Any] | None = None) -> list[list[Hit]]:

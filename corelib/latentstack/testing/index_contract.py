@@ -123,6 +123,12 @@ class TextIndexContract:
         assert hits[0].id == "d3"
         assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
+    @pytest.mark.parametrize("query", ["???", "the of and", "  -- !"])
+    def test_a_query_without_words_finds_nothing(self, filled: Index, query: str) -> None:
+        """Punctuation or stop words alone match no text: no hits, not an error (a hybrid search, the default,
+        passes every query to its text index)."""
+        assert filled.search(query, k=3) == []
+
     def test_batch_equals_single(self, filled: Index) -> None:
         """search_batch gives the same ids as one query at a time."""
         queries = ["stock markets", "cat garden"]

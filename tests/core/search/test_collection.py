@@ -90,6 +90,8 @@ def test_empty_query_and_other_embedder(built) -> None:  # noqa: ANN001
         col.search("Eiffel Tower", hybrid="no")  # was a hybrid search: "no" is truthy
     with pytest.raises(InputError, match="got a single str"):
         col.search_many("Eiffel Tower")  # was one search per letter
+    dense = [h.doc_id for h in col.search("???", k=2, hybrid=False)]
+    assert dense and [h.doc_id for h in col.search("???", k=2)] == dense  # no word for BM25: its traceback before
     with pytest.raises(ModelMismatchError, match="pooling"):
         Collection.load(built[0], expect_embedder={"name": "bert", "config": {"pooling": "cls"}})
 
