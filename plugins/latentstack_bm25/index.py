@@ -99,18 +99,21 @@ class Bm25Index(Index):
         import bm25s
 
         if self._retriever is None:
+            tokens = self.tokenize(self.texts) if self.texts else [[]]
+            if not any(tokens):  # no text holds a word BM25 indexes: bm25s cannot build a vocabulary
+                return None
             c = self.config
             self._retriever = bm25s.BM25(k1=c.k1, b=c.b, method=c.method)
-            tokens = self.tokenize(self.texts) if self.texts else [[]]
             self._retriever.index(tokens, show_progress=False)
         return self._retriever
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every stored text for one query."""
         tokens = self.tokenize([query])[0]
-        if not self.texts or not tokens:  # no word BM25 indexes (punctuation, stop words): no text matches
+        retriever = self._build() if self.texts and tokens else None
+        if retriever is None:  # no word in the query, or in any text (punctuation, stop words): nothing matches
             return np.zeros(len(self.texts), dtype=np.float32)
-        return self._build().get_scores(tokens).astype(np.float32)
+        return retriever.get_scores(tokens).astype(np.float32)
 
     def search_batch(self, queries: Any, k: int = 10, where: Mapping[str, Any] | None = None) -> list[list[Hit]]:
         """Top-k texts per query; texts filtered out by ``where`` are masked before ranking."""

@@ -74,3 +74,14 @@ class TestBm25Contract(TextIndexContract):
     def index(self) -> Bm25Index:
         """An empty bm25 index."""
         return Bm25Index.from_options()
+
+
+def test_texts_without_words_match_nothing_and_break_nothing() -> None:
+    """An index whose every text is punctuation or stop words (bm25s' empty vocabulary was a ValueError at the
+    first search), and one where some are, rank what they can."""
+    empty = Bm25Index()
+    empty.add(["a", "b"], ["???", "the of"])
+    assert empty.search("the question", k=2) == [] and empty.search("the question", k=2) == []
+    mixed = Bm25Index()
+    mixed.add(["a", "b"], ["???", "hello world"])
+    assert [h.id for h in mixed.search("hello", k=2)] == ["b"]
