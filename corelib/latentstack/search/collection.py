@@ -216,6 +216,9 @@ class Collection:
         embedder, built there from its name and options; None embeds here.
         """
         chunking = ChunkConfig(**self.manifest["chunking"])
+        if isinstance(docs, Document | str) or not isinstance(docs, Iterable):
+            msg = f"add_documents takes a list of Documents, got {type(docs).__name__}: wrap one in a list"
+            raise InputError(msg)
         given = list(docs)
         wrong = next((d for d in given if not isinstance(d, Document)), None)
         if wrong is not None:
@@ -300,6 +303,10 @@ class Collection:
 
     def remove_documents(self, doc_ids: Sequence[str]) -> int:
         """Remove documents; they vanish from results at once. Returns how many existed."""
+        if isinstance(doc_ids, str) or not isinstance(doc_ids, Iterable):  # "doc-1" would remove d, o, c, -, 1
+            msg = f"remove_documents takes a list of ids, got {type(doc_ids).__name__}: wrap one id in a list"
+            raise InputError(msg)
+        doc_ids = [str(d) for d in doc_ids]
         chunk_ids = self.store.chunk_ids(doc_ids)
         if self.dense is not None:
             self.dense.remove(chunk_ids)

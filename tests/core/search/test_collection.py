@@ -90,6 +90,12 @@ def test_empty_query_and_other_embedder(built) -> None:  # noqa: ANN001
         col.search("Eiffel Tower", hybrid="no")  # was a hybrid search: "no" is truthy
     with pytest.raises(InputError, match="got a single str"):
         col.search_many("Eiffel Tower")  # was one search per letter
+    before = col.info()["live"]
+    with pytest.raises(InputError, match="wrap one id in a list"):
+        col.remove_documents("paris")  # was read as the ids p, a, r, i and s
+    with pytest.raises(InputError, match="wrap one in a list"):
+        col.add_documents(Document("x", "a text"))  # a TypeError: a Document is not iterable
+    assert col.info()["live"] == before
     dense = [h.doc_id for h in col.search("???", k=2, hybrid=False)]
     assert dense and [h.doc_id for h in col.search("???", k=2)] == dense  # no word for BM25: its traceback before
     with pytest.raises(ModelMismatchError, match="pooling"):
