@@ -96,8 +96,12 @@ def load_labeled(path: str | Path, *, text_col: str = "text", label_col: str = "
 def normalize_labels(labels: Iterable[Any]) -> list[Any]:
     """Labels of one consistent type: all text, or all whole numbers (1.0 is 1, so it is one class with 1).
 
-    Mixed text and numbers, fractional or boolean labels, and None are an InputError.
+    Mixed text and numbers, fractional or boolean labels, and None are an InputError, and so is one str
+    (``"spam"`` would be the labels s, p, a, m).
     """
+    if isinstance(labels, str) or not isinstance(labels, Iterable):
+        msg = f"labels must be a list, one per text, got {type(labels).__name__}"
+        raise InputError(msg)
     out = list(labels)
     numbers = [x for x in out if isinstance(x, int | float) and not isinstance(x, bool)]
     texts = [x for x in out if isinstance(x, str)]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from latentstack.data.labeled import check_labels, load_labeled
+from latentstack.data.labeled import check_labels, load_labeled, normalize_labels
 from latentstack.errors import InputError
 
 from ...conftest import ROOT
@@ -49,6 +49,16 @@ def test_one_class_is_refused() -> None:
     """A label column with one class cannot train a classifier."""
     with pytest.raises(InputError, match="1 class.*at least two"):
         check_labels(["spam", "spam"])
+
+
+def test_labels_given_as_one_str_are_refused() -> None:
+    """fit(["a b", "c d"], "ab") trained on the labels "a" and "b"; a str is not a list of labels."""
+    from latentstack import get_classifier
+
+    with pytest.raises(InputError, match="labels must be a list, one per text, got str"):
+        normalize_labels("spam")
+    with pytest.raises(InputError, match="labels must be a list"):
+        get_classifier("linear", embedder="tfidf").fit(["win a prize", "lunch at noon"], "sh")
 
 
 def test_line_separators_inside_a_text_stay_in_it(tmp_path) -> None:  # noqa: ANN001
