@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from latentstack.errors import ConfigError
+
 if TYPE_CHECKING:
     from latentstack.sources.base import ResolvedModel
 
@@ -30,6 +32,15 @@ def load_tokenizer(path: object) -> Any:
 
     quiet_transformers()
     return AutoTokenizer.from_pretrained(path)
+
+
+def check_chat_model(tokenizer: Any) -> None:
+    """A ConfigError unless the tokenizer has a chat template (an instruct model): generation and SFT format
+    every prompt with it, and transformers' own error is a paragraph."""
+    if not getattr(tokenizer, "chat_template", None):
+        msg = (f"the model at {getattr(tokenizer, 'name_or_path', '?')} has no chat template, so it is not a chat model: give an instruct model "
+               "(e.g. smollm2-135m-instruct)")
+        raise ConfigError(msg)
 
 
 def pick_device(choice: str) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 
 from latentstack.errors import InputError
-from latentstack.hf import LocalModel
+from latentstack.hf import LocalModel, check_chat_model
 from latentstack.interfaces import GenerationConfig, Generator, GeneratorConfig
 from latentstack.interfaces.generator import Messages, as_messages, as_options
 from latentstack.stops import StopTrimmer
@@ -82,6 +82,7 @@ class LlmGenerator(LocalModel, Generator):
         if not messages or not any(str(m.get("content", "")).strip() for m in messages):
             msg = "the prompt is empty: give the model something to answer"
             raise InputError(msg)
+        check_chat_model(self.tokenizer)
         text = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         return self.tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"]
 

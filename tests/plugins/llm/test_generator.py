@@ -62,6 +62,19 @@ def test_missing_model_names_the_install_command(tmp_path: Path, monkeypatch: py
         gen.generate("hi")
 
 
+def test_a_model_without_a_chat_template_is_one_line(tiny_bert_dir: Path) -> None:
+    """An encoder (or a base model) given as the chat model: transformers' paragraph about chat templates before;
+    generation and SFT's example encoding both say what to give instead."""
+    from latentstack.errors import ConfigError
+    from latentstack_llm.sft import encode_example
+
+    gen = LlmGenerator.from_options(model=str(tiny_bert_dir))
+    with pytest.raises(ConfigError, match="has no chat template, so it is not a chat model"):
+        gen.generate("hi", GenerationConfig(max_new_tokens=2))
+    with pytest.raises(ConfigError, match="has no chat template"):
+        encode_example(gen.tokenizer, [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}], 64)
+
+
 @pytest.mark.slow
 def test_smollm2_answers_and_streams() -> None:
     gen = LlmGenerator.from_options()
