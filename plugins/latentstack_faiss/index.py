@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from latentstack.errors import InputError, ModelMismatchError
+from latentstack.errors import ConfigError, InputError, ModelMismatchError
 from latentstack.interfaces import Hit, Index, IndexConfig
 from latentstack.metadata import check_keys, matches
 from latentstack.progress import log
@@ -94,7 +94,14 @@ class FaissIndex(Index):
             log(f"faiss: index auto picked {self.config.factory} for {n} vectors")
         metric = faiss.METRIC_INNER_PRODUCT if self.config.metric == "ip" else faiss.METRIC_L2
         spec = f"IDMap2,{self.kind.factory}" if self.kind.idmap else self.kind.factory
-        self.index = faiss.index_factory(dim, spec, metric)
+        try:
+            self.index = faiss.index_factory(dim, spec, metric)
+        except RuntimeError as exc:  # faiss' message is a C++ location, then the reason
+            reason = str(exc).rsplit(": ", 1)[-1].strip()
+            msg = (f"FAISS cannot make the index {self.kind.factory!r} for {dim}-dimensional vectors ({reason}): "
+                   "give a factory string such as Flat, HNSW32, IVF1024,Flat or IVF1024,PQ48 (its PQ size must "
+                   "divide the dimension), or auto")
+            raise ConfigError(msg) from exc
         self.dim = dim
         self._maybe_gpu()
 

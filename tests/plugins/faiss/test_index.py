@@ -81,6 +81,14 @@ def test_too_few_vectors_to_train() -> None:
         index.add(list(range(10)), unit_vectors(10, 8))
 
 
+def test_a_factory_string_faiss_cannot_make_is_one_line() -> None:
+    """faiss' RuntimeError (a C++ source location first) was a traceback after the passages were embedded."""
+    from latentstack.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="FAISS cannot make the index 'HNSWxx' for 8-dimensional vectors .*could not parse"):
+        FaissIndex.from_options(factory="HNSWxx").add(["a", "b"], unit_vectors(2, 8))
+
+
 def test_sparse_and_bad_vectors_refused() -> None:
     """Sparse input, NaN and a dimension change are clear errors."""
     import scipy.sparse as sp
