@@ -10,14 +10,14 @@ from typing import ClassVar
 
 import attrs
 
+from latentstack.errors import ConfigError
+
 
 def latentstack_home() -> Path:
     """Where converted models and caches live: ``$LATENTSTACK_HOME`` or ~/.cache/latentstack, made if missing.
 
     A path that is a file, or a folder that cannot be made, is a one-line ConfigError naming the variable.
     """
-    from latentstack.errors import ConfigError
-
     home = Path(os.environ.get("LATENTSTACK_HOME") or Path.home() / ".cache" / "latentstack")
     try:
         home.mkdir(parents=True, exist_ok=True)
