@@ -86,22 +86,31 @@ class FaissIndex(Index):
         return f"faiss {self.config.factory}, {len(self)} vectors"
 
     # -- building -------------------------------------------------------------------
-    def _create(self, dim: int, n: int) -> None:
+    def check_dim(self, dim: int) -> None:
+        """Make the chosen index kind (not "auto", which fits any) for ``dim`` once; a string FAISS cannot make is
+        a ConfigError."""
+        if self._kind is not None:
+            self._factory(dim)
+
+    def _factory(self, dim: int) -> Any:
         faiss = _faiss()
-        if self._kind is None:
-            self.config = attrs.evolve(self.config, factory=auto_factory(n))
-            self._kind = parse(self.config.factory)
-            log(f"faiss: index auto picked {self.config.factory} for {n} vectors")
         metric = faiss.METRIC_INNER_PRODUCT if self.config.metric == "ip" else faiss.METRIC_L2
         spec = f"IDMap2,{self.kind.factory}" if self.kind.idmap else self.kind.factory
         try:
-            self.index = faiss.index_factory(dim, spec, metric)
+            return faiss.index_factory(dim, spec, metric)
         except RuntimeError as exc:  # faiss' message is a C++ location, then the reason
             reason = str(exc).rsplit(": ", 1)[-1].strip()
             msg = (f"FAISS cannot make the index {self.kind.factory!r} for {dim}-dimensional vectors ({reason}): "
                    "give a factory string such as Flat, HNSW32, IVF1024,Flat or IVF1024,PQ48 (its PQ size must "
                    "divide the dimension), or auto")
             raise ConfigError(msg) from exc
+
+    def _create(self, dim: int, n: int) -> None:
+        if self._kind is None:
+            self.config = attrs.evolve(self.config, factory=auto_factory(n))
+            self._kind = parse(self.config.factory)
+            log(f"faiss: index auto picked {self.config.factory} for {n} vectors")
+        self.index = self._factory(dim)
         self.dim = dim
         self._maybe_gpu()
 

@@ -80,6 +80,10 @@ class Index(Component):
         """
         return None
 
+    def check_dim(self, dim: int) -> None:
+        """Raise a ConfigError now if this index cannot hold ``dim``-dimensional vectors (an index kind that does
+        not fit them), before a collection spends its time embedding; the default accepts any."""
+
     def describe(self) -> str:
         """A short human description of the built index (its kind and size), for status lines."""
         return f"{self.name}, {len(self)} items"

@@ -110,7 +110,9 @@ class Collection:
         reg = get_registry()
         emb = reg.build_as(Embedder, embedder, **dict(embedder_options or {}))
         index_name, index_opts = resolve_index(index, index_options)
-        reg.build_as(Index, index_name, **index_opts)  # checks the options now, not at the first add
+        dense = reg.build_as(Index, index_name, **index_opts)  # checks the options now, not at the first add
+        if not emb.trainable:
+            dense.check_dim(emb.dim)  # and that the index fits the vectors (the dimension is read, not computed)
         lex = reg.build_as(Index, lexical, **dict(lexical_options or {})) if lexical else None
         if lex is not None and not lex.accepts_text:
             msg = f"the lexical index {lexical!r} does not index texts; choose a text index (such as bm25) or None"

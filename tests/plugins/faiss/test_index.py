@@ -82,11 +82,26 @@ def test_too_few_vectors_to_train() -> None:
 
 
 def test_a_factory_string_faiss_cannot_make_is_one_line() -> None:
-    """faiss' RuntimeError (a C++ source location first) was a traceback after the passages were embedded."""
+    """faiss' RuntimeError (a C++ source location first) was a traceback after the passages were embedded; check_dim
+    makes the kind once for a dimension."""
     from latentstack.errors import ConfigError
 
     with pytest.raises(ConfigError, match="FAISS cannot make the index 'HNSWxx' for 8-dimensional vectors .*could not parse"):
         FaissIndex.from_options(factory="HNSWxx").add(["a", "b"], unit_vectors(2, 8))
+    with pytest.raises(ConfigError, match="'IVF1,PQ5' for 32-dimensional vectors .*multiple of the number"):
+        FaissIndex.from_options(factory="IVF1,PQ5").check_dim(32)
+    FaissIndex.from_options(factory="IVF1,PQ5").check_dim(40)
+    FaissIndex.from_options().check_dim(7)  # auto fits any dimension
+
+
+def test_a_collection_checks_its_index_kind_before_embedding(tiny_bert_dir) -> None:  # noqa: ANN001
+    """Collection.create (index build) says an index kind does not fit the embedder's vectors at once, from the
+    dimension in the model's config.json, instead of after embedding every passage."""
+    from latentstack.errors import ConfigError
+    from latentstack.search import Collection
+
+    with pytest.raises(ConfigError, match="'IVF1,PQ5' for 32-dimensional vectors"):
+        Collection.create("unused", embedder_options={"model": str(tiny_bert_dir)}, index="IVF1,PQ5")
 
 
 def test_sparse_and_bad_vectors_refused() -> None:
