@@ -13,6 +13,7 @@ import numpy as np
 from latentstack.errors import ConfigError, InputError, ModelMismatchError
 from latentstack.hf import LocalModel
 from latentstack.interfaces import Classifier, ClassifierConfig, Embedder
+from latentstack.interfaces.base import names
 from latentstack.interfaces.embedder import check_texts
 from latentstack.progress import log
 from latentstack.storage import component_dir, part, read_manifest, reading, write_manifest
@@ -42,7 +43,7 @@ class FinetuneConfig(ClassifierConfig):
     max_length: int = attrs.field(default=128, validator=attrs.validators.gt(1))
     rank: int = 8
     alpha: float = 16.0
-    targets: tuple[str, ...] = attrs.field(default=("query", "value"), converter=tuple)
+    targets: tuple[str, ...] = attrs.field(default=("query", "value"), converter=names)
     pooling: str | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.in_(("cls", "mean"))))
     val_fraction: float = attrs.field(default=0.1, validator=[attrs.validators.ge(0.0), attrs.validators.lt(0.5)])
     patience: int = 1

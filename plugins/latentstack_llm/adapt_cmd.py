@@ -51,7 +51,7 @@ def sft(data: str, out: Path, model: str, rank: int, alpha: float, targets: str,
 
     check_replaceable(out, "adapter")  # refuse a folder of the user's own files before training
     examples = load_sft(data)[:limit]
-    config = SftConfig(rank=rank, alpha=alpha, targets=tuple(t.strip() for t in targets.split(",") if t.strip()),  # type: ignore[misc]
+    config = SftConfig(rank=rank, alpha=alpha, targets=targets,
                        epochs=epochs, lr=lr, batch_size=batch_size, grad_accum=grad_accum, dropout=dropout,
                        max_length=max_length, seed=seed, save_dtype=save_dtype, init_adapter=init_adapter)
     gen = LlmGenerator.from_options(model=model)

@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 
 from latentstack.data.prefs import Pair
-from latentstack.interfaces.base import Config
+from latentstack.interfaces.base import Config, names
 from latentstack.progress import log, progress
 from latentstack_llm.dpo_loss import LOSSES
 from latentstack_llm.sft import ALL_LINEAR, SAVE_DTYPES, SftConfig
@@ -40,7 +40,7 @@ class DpoConfig(Config):
     reference_adapter: str = ""  # default: the init adapter (the starting policy)
     rank: int = attrs.field(default=16, validator=attrs.validators.gt(0))
     alpha: float = attrs.field(default=32.0, validator=attrs.validators.gt(0))
-    targets: tuple[str, ...] = attrs.field(default=ALL_LINEAR, converter=tuple)
+    targets: tuple[str, ...] = attrs.field(default=ALL_LINEAR, converter=names)
     epochs: int = attrs.field(default=1, validator=attrs.validators.gt(0))
     steps: int = attrs.field(default=0, validator=attrs.validators.ge(0))  # 0: every batch of every epoch
     lr: float = attrs.field(default=5e-5, validator=attrs.validators.gt(0))
@@ -149,7 +149,7 @@ def train_dpo(generator: Any, pairs: Sequence[Pair], out: str | Path, config: Dp
     ref = load_reference(generator.config.model, config, rows + held_rows, kl_rows)
     ref_train = (ref["chosen"][: len(rows)], ref["rejected"][: len(rows)])
     ref_held = (ref["chosen"][len(rows):], ref["rejected"][len(rows):])
-    sft_like = SftConfig(rank=config.rank, alpha=config.alpha, targets=config.targets,  # type: ignore[arg-type]
+    sft_like = SftConfig(rank=config.rank, alpha=config.alpha, targets=config.targets,
                          init_adapter=config.init_adapter)
     model, lora = prepare_model(generator, sft_like)
     params = [p for p in model.parameters() if p.requires_grad]

@@ -18,7 +18,7 @@ import attrs
 
 from latentstack.errors import InputError
 from latentstack.hf import check_chat_model
-from latentstack.interfaces.base import Config
+from latentstack.interfaces.base import Config, names
 from latentstack.progress import log, progress
 
 SAVE_DTYPES = ("float32", "bfloat16", "float16")  # what the lora adapter can save its weights as
@@ -32,7 +32,7 @@ class SftConfig(Config):
     rank: int = attrs.field(default=16, validator=attrs.validators.gt(0))  # 16 beat 8 on held-out F1 (docs/post-training.md)
     alpha: float = attrs.field(default=32.0, validator=attrs.validators.gt(0))
     dropout: float = 0.0  # 0 lets PEFT skip a dropout copy of every adapted input: faster, less memory (docs)
-    targets: tuple[str, ...] = attrs.field(default=ALL_LINEAR, converter=tuple)
+    targets: tuple[str, ...] = attrs.field(default=ALL_LINEAR, converter=names)
     epochs: int = attrs.field(default=1, validator=attrs.validators.gt(0))
     lr: float = attrs.field(default=1e-3, validator=attrs.validators.gt(0))
     batch_size: int = attrs.field(default=4, validator=attrs.validators.gt(0))

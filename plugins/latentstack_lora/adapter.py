@@ -16,6 +16,7 @@ import attrs
 
 from latentstack.errors import ConfigError, InputError, ModelMismatchError
 from latentstack.interfaces import Adapter, AdapterConfig
+from latentstack.interfaces.base import names
 from latentstack.progress import log
 from latentstack.storage import MANIFEST, component_dir, read_manifest, write_manifest
 
@@ -45,7 +46,7 @@ class LoraConfig(AdapterConfig):
     rank: int = attrs.field(default=8, validator=attrs.validators.gt(0))
     alpha: float = attrs.field(default=16.0, validator=attrs.validators.gt(0))
     dropout: float = attrs.field(default=0.1, validator=[attrs.validators.ge(0.0), attrs.validators.lt(1.0)])
-    modules_to_save: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    modules_to_save: tuple[str, ...] = attrs.field(default=(), converter=names)
 
 
 class LoraAdapter(Adapter):

@@ -85,7 +85,8 @@ def test_invalid_option_value_is_config_error() -> None:
 def test_a_config_made_directly_is_checked_as_options_are() -> None:
     """GenerationConfig(...), RagConfig(...) and ChunkConfig(...) from Python check their options as -o does: an
     invalid or unknown one is a ConfigError (was attrs' ValueError, or a TypeError from comparing "3" with 0), a
-    number as text is read; a str stop is one stop string (it was split into characters)."""
+    number as text is read; a str stop is one stop string and a str of LoRA targets its comma-separated names (both
+    were split into characters)."""
     from latentstack.interfaces import GenerationConfig
     from latentstack.rag import RagConfig
     from latentstack.search.chunking import ChunkConfig
@@ -99,6 +100,12 @@ def test_a_config_made_directly_is_checked_as_options_are() -> None:
             make()
     assert GenerationConfig(max_new_tokens="3").max_new_tokens == 3
     assert GenerationConfig(stop="END").stop == ("END",) and GenerationConfig(stop=["a", "b"]).stop == ("a", "b")
+    from latentstack import get_adapter
+
+    # LoRA targets given as one str (as -o targets=... gives them) were its letters: ('q', '_', 'p', ...)
+    assert get_adapter("lora", targets="q_proj").config.targets == ("q_proj",)
+    assert get_adapter("lora", targets="q_proj, v_proj").config.targets == ("q_proj", "v_proj")
+    assert get_adapter("lora", targets=["query"]).config.targets == ("query",)
 
 
 def test_disable_blocks_in_process_plugin(monkeypatch: pytest.MonkeyPatch) -> None:

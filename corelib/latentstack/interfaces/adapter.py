@@ -8,14 +8,14 @@ from typing import Any, ClassVar
 
 import attrs
 
-from latentstack.interfaces.base import Component, Config
+from latentstack.interfaces.base import Component, Config, names
 
 
 @attrs.frozen(kw_only=True)
 class AdapterConfig(Config):
     """Options every adapter understands."""
 
-    targets: tuple[str, ...] = attrs.field(default=("query", "value"), converter=tuple)
+    targets: tuple[str, ...] = attrs.field(default=("query", "value"), converter=names)
 
 
 class Adapter(Component):

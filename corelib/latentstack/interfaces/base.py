@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typing
 from abc import ABC
+from collections.abc import Iterable
 from typing import Any, ClassVar, Self, TypeVar
 
 import attrs
@@ -31,6 +32,14 @@ class Config(metaclass=_Checked):
 
 
 TRUE, FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+
+def names(value: str | Iterable[str]) -> tuple[str, ...]:
+    """A converter for options that list names (LoRA targets): a list as it is, a str as its comma-separated
+    names (``-o targets=q_proj,v_proj`` gives one str; ``tuple("q_proj")`` would be its letters)."""
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return tuple(value)
 
 
 def _as_bool(value: object, key: str, owner: str) -> bool:
