@@ -21,17 +21,35 @@ from latentstack.interfaces import Embedder, EmbedderConfig
 from latentstack_tfidf.ngrams import WORD_PATTERN, NgramCounter
 
 
-def _pair(value: Any) -> tuple[int, int]:
-    lo, hi = (int(v) for v in value)
+def _pair(value: Any, name: str) -> tuple[int, int]:
+    """The n-gram range ``name``: (low, high) from a pair, "low,high" (as -o gives it) or one number n for (n, n)."""
+    parts = value.replace("-", ",").split(",") if isinstance(value, str) else value
+    parts = [parts] if isinstance(parts, int) else list(parts)
+    try:
+        lo, hi = (int(v) for v in (parts * 2 if len(parts) == 1 else parts))
+    except (TypeError, ValueError) as exc:
+        msg = f"{name} is two whole numbers, low and high (e.g. 1,2 or [2, 5]); got {value!r}"
+        raise ValueError(msg) from exc
+    if not 0 <= lo <= hi or (lo == 0 and hi != 0):
+        msg = f"{name} needs 1 <= low <= high (or 0,0 for none); got {value!r}"
+        raise ValueError(msg)
     return (lo, hi)
+
+
+def _word_ngrams(value: Any) -> tuple[int, int]:
+    return _pair(value, "word_ngrams")
+
+
+def _char_ngrams(value: Any) -> tuple[int, int]:
+    return _pair(value, "char_ngrams")
 
 
 @attrs.frozen(kw_only=True)
 class TfidfConfig(EmbedderConfig):
     """Which n-grams, how many, and how to weight them."""
 
-    word_ngrams: tuple[int, int] = attrs.field(default=(1, 2), converter=_pair)
-    char_ngrams: tuple[int, int] = attrs.field(default=(0, 0), converter=_pair)
+    word_ngrams: tuple[int, int] = attrs.field(default=(1, 2), converter=_word_ngrams)
+    char_ngrams: tuple[int, int] = attrs.field(default=(0, 0), converter=_char_ngrams)
     min_df: int = attrs.field(default=1, validator=attrs.validators.ge(1))
     max_features: int | None = None
     sublinear_tf: bool = True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from latentstack.errors import InputError
@@ -41,3 +43,18 @@ def test_saved_files_are_not_pickles(tmp_path) -> None:  # noqa: ANN001
     """The saved folder holds JSON and npz only."""
     TfidfEmbedder().fit(CORPUS).save(tmp_path / "t")
     assert sorted(p.suffix for p in (tmp_path / "t").iterdir()) == [".json", ".json", ".npz"]
+
+
+@pytest.mark.parametrize(("given", "expected"), [("2,5", (2, 5)), ("2-5", (2, 5)), ([2, 5], (2, 5)), (3, (3, 3)),
+                                                 ("3", (3, 3)), ("x", "two whole numbers"), ("5,2", "1 <= low <= high"),
+                                                 ("1,2,3", "two whole numbers")])
+def test_an_ngram_range_given_as_text_is_read(given: object, expected: object) -> None:
+    """-o char_ngrams=2,5 gives the str "2,5", which was read as the characters '2', ',', '5' (an int() error)."""
+    from latentstack import get_embedder
+    from latentstack.errors import ConfigError
+
+    if isinstance(expected, tuple):
+        assert get_embedder("tfidf", char_ngrams=given).config.char_ngrams == expected
+    else:
+        with pytest.raises(ConfigError, match=f"char_ngrams.*{re.escape(str(expected))}"):
+            get_embedder("tfidf", char_ngrams=given)
