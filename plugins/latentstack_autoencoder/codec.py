@@ -20,7 +20,13 @@ from latentstack.progress import progress
 
 
 def layer_sizes(value: Any) -> tuple[int, ...]:
-    sizes = tuple(int(v) for v in (value.split(",") if isinstance(value, str) else value))
+    """Hidden layer sizes from a list, "256,128" (as -o gives it) or one number (-o hidden=64 gives an int)."""
+    parts = value.split(",") if isinstance(value, str) else [value] if isinstance(value, int) else value
+    try:
+        sizes = tuple(int(v) for v in parts)
+    except (TypeError, ValueError) as exc:
+        msg = f"hidden layer sizes are whole numbers, e.g. 256,128; got {value!r}"
+        raise ValueError(msg) from exc
     if any(s < 1 for s in sizes):
         msg = f"hidden layer sizes must be positive whole numbers, got {value!r}"
         raise ValueError(msg)

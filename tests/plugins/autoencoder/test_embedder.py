@@ -82,10 +82,15 @@ def test_bad_input_and_damage(tmp_path: Path) -> None:
 
 
 def test_wrong_option_types() -> None:
-    """Hidden sizes must be positive; an unknown input embedder is the registry's one-line error."""
+    """Hidden sizes must be positive whole numbers (one number is one layer); an unknown input embedder is the
+    registry's one-line error."""
     from latentstack.errors import ConfigError
 
     with pytest.raises(ConfigError):
         AutoencoderEmbedder.from_options(hidden=(16, 0))
+    with pytest.raises(ConfigError, match="hidden layer sizes are whole numbers, e.g. 256,128; got 'x'"):
+        AutoencoderEmbedder.from_options(hidden="x")
+    assert AutoencoderEmbedder.from_options(hidden=64).config.hidden == (64,)  # -o hidden=64 gives an int
+    assert AutoencoderEmbedder.from_options(hidden="64,32").config.hidden == (64, 32)
     with pytest.raises(Exception, match="nope"):
         AutoencoderEmbedder.from_options(input="nope", **SMALL).fit(CORPUS)
