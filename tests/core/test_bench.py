@@ -58,6 +58,15 @@ def test_an_earlier_report_is_kept_not_overwritten(tmp_path) -> None:  # noqa: A
     assert keep_previous(tmp_path, "toy", json.loads((tmp_path / "toy.json").read_text())) is None
 
 
+def test_a_users_file_with_a_report_name_is_kept(tmp_path) -> None:  # noqa: ANN001
+    """A toy.md of the user's own, with no toy.json beside it, was overwritten by the run's markdown."""
+    (tmp_path / "toy.md").write_text("my notes")
+    done = CliRunner().invoke(toy, ["--methods", "a", "--json", "--out", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    kept = [p for p in tmp_path.iterdir() if p.name.startswith("toy.") and p.name.count(".") == 2]
+    assert [p.read_text() for p in kept] == ["my notes"] and (tmp_path / "toy.md").read_text() != "my notes"
+
+
 def test_unknown_method_is_usage_error(tmp_path) -> None:  # noqa: ANN001
     """An unknown method name lists the known ones and exits 2."""
     res = CliRunner().invoke(toy, ["--methods", "a,zzz", "--out", str(tmp_path)])

@@ -100,22 +100,24 @@ REPORT_EXTENSIONS = (".json", ".md", ".png")
 
 
 def keep_previous(out: Path, suite: str, new: dict[str, Any]) -> str | None:
-    """Rename an earlier run's NAME.json, .md and .png in ``out`` to NAME.<its time>.* (the time its JSON was
-    written), so that a new run never overwrites one; the suffix used, or None when there was nothing to keep
-    (no earlier JSON, or one holding exactly this report)."""
+    """Rename an earlier run's NAME.json, .md and .png in ``out`` to NAME.<its time>.* (the time the first of them
+    was written), so that a new run never overwrites one, nor a file of the user's that has one of these names;
+    the suffix used, or None when there was nothing to keep (no such file, or a JSON holding exactly this
+    report)."""
     import json
     import os
     import time
 
-    old = out / f"{suite}.json"
-    if not old.exists():
+    present = [out / f"{suite}{ext}" for ext in REPORT_EXTENSIONS if (out / f"{suite}{ext}").exists()]
+    if not present:
         return None
+    old = out / f"{suite}.json"
     try:
-        if json.loads(old.read_text(encoding="utf-8")) == json.loads(json.dumps(new)):
+        if old.exists() and json.loads(old.read_text(encoding="utf-8")) == json.loads(json.dumps(new)):
             return None
     except (OSError, ValueError):
         pass  # unreadable or not JSON: kept like any other earlier file
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(old.stat().st_mtime))
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(present[0].stat().st_mtime))
     suffix, n = stamp, 1
     while any((out / f"{suite}.{suffix}{ext}").exists() for ext in REPORT_EXTENSIONS):
         n += 1
