@@ -173,11 +173,7 @@ def rag(data: str, methods: str, limit: int | None, seed: int, gen_name: str, mo
     from latentstack.cli.options import given, parse_options
     from latentstack.rag import RagConfig, RagPipeline
 
-    if adapter_only and not adapters:
-        raise click.UsageError("--adapter-only skips the base-model rows, so it needs --adapter DIR (a LoRA adapter "
-                               "folder from `latentstack adapt sft`); without it there would be nothing to run")
-    if (best_of > 1) != (reward_dir is not None) or (reward_dir and not adapters):
-        raise click.UsageError("--best-of N (N > 1) needs --reward DIR and an --adapter, whose rows it adds to")
+    _check_arguments(data, adapters, adapter_only, best_of, reward_dir, answers)
     chosen = split_methods(methods, METHODS)
     squad = load_squad(data)
     questions = draw_questions(squad, limit, seed, half, skip)
@@ -271,3 +267,18 @@ def add_paired_gains(report: BenchReport, rows: list[dict[str, Any]], suffixes: 
             continue
         mean, lo, hi = paired_gain_by_id(f1[result.method], f1[base])
         result.metrics |= {"f1_gain": round(mean, 4), "f1_gain_lo": round(lo, 4), "f1_gain_hi": round(hi, 4)}
+
+
+def _check_arguments(data: str, adapters: tuple[str, ...], adapter_only: bool, best_of: int, reward_dir: str | None,
+                     answers: Path | None) -> None:
+    """The options' rules, and the --answers file (written at the end of the run), checked before any work."""
+    if adapter_only and not adapters:
+        raise click.UsageError("--adapter-only skips the base-model rows, so it needs --adapter DIR (a LoRA adapter "
+                               "folder from `latentstack adapt sft`); without it there would be nothing to run")
+    if (best_of > 1) != (reward_dir is not None) or (reward_dir and not adapters):
+        raise click.UsageError("--best-of N (N > 1) needs --reward DIR and an --adapter, whose rows it adds to")
+    if answers is not None:
+        from latentstack.outfile import check_out_file, jsonl_with
+
+        check_out_file(answers, "bench rag's answers (JSONL with method and question_id)",
+                       jsonl_with({"method", "question_id"}), inputs=[data])

@@ -32,6 +32,21 @@ def test_rag_suite_runs_every_method(tmp_path: Path, tiny_llama_dir: Path, tiny_
     assert abs(sum(a["f1"] for a in oracle) / len(oracle) - rows["oracle"]["metrics"]["f1"]) < 1e-4
 
 
+def test_rag_answers_never_replace_an_input_or_a_foreign_file(tmp_path: Path) -> None:
+    """--answers naming the SQuAD file itself (or any file that is not bench rag's answers) is refused before the
+    run; the file was replaced at the end of it."""
+    data = tmp_path / "squad.json"
+    data.write_text(json.dumps(SQUAD))
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text('{"text": "keep"}\n')
+    before = {f: f.read_bytes() for f in (data, notes)}
+    base = ["bench", "rag", "--data", str(data), "--out", str(tmp_path / "out"), "--answers"]
+    same, foreign = run_cli_session([[*base, str(data)], [*base, str(notes)]])
+    assert same.returncode != 0 and "own input" in same.stderr and "Traceback" not in same.stderr
+    assert foreign.returncode != 0 and "does not hold bench rag's answers" in foreign.stderr
+    assert {f: f.read_bytes() for f in before} == before and not (tmp_path / "out").exists()
+
+
 def test_rag_adapter_only_without_adapter_is_a_usage_error(tmp_path: Path) -> None:
     data = tmp_path / "squad.json"
     data.write_text(json.dumps(SQUAD))
