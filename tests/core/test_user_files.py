@@ -65,13 +65,18 @@ def test_every_out_refuses_a_folder_of_the_users_files(command: list[str], tmp_p
 
 
 def test_an_artifact_of_another_kind_is_refused(tmp_path: Path) -> None:
-    """A saved classifier folder is not replaced by an index build."""
+    """A saved classifier folder is not replaced by an index build, nor read as an adapter."""
     data = tmp_path / "data.tsv"
     data.write_text("split\tlabel\ttext\ntrain\tham\thi there\ntrain\tspam\twin a prize\n")
     run_cli("-q", "classify", "train", "--data", str(data), "--embedder", "tfidf", "--out", str(tmp_path / "c"),
             check=True)
     out = run_cli("-q", "index", "build", str(tmp_path / "c"), "--from", str(docs_file(tmp_path / "a.jsonl", range(2))))
-    assert out.returncode != 0 and "holds a saved classifier" in out.stderr
+    assert out.returncode != 0 and "holds a saved classifier, not a collection" in out.stderr
+    from latentstack.errors import CorruptFileError
+    from latentstack.storage import read_manifest
+
+    with pytest.raises(CorruptFileError, match="holds a saved classifier .*, not an adapter$"):  # was "not a adapter"
+        read_manifest(tmp_path / "c", kind="adapter")
 
 
 def test_an_out_file_never_replaces_an_input_or_a_foreign_file(tmp_path: Path, tiny_bert_dir: Path) -> None:
