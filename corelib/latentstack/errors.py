@@ -7,6 +7,11 @@ Every message says what was wrong and what to do about it. The CLI turns any
 from __future__ import annotations
 
 
+def a_or_an(noun: str) -> str:
+    """``noun`` with its indefinite article, for messages: "an adapter", "a classifier"."""
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
+
+
 class LatentstackError(Exception):
     """Base class of every error latentstack raises on purpose."""
 

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import attrs
 import pluggy
 
-from latentstack.errors import PluginConflictError, UnknownNameError
+from latentstack.errors import PluginConflictError, UnknownNameError, a_or_an
 from latentstack.interfaces import ROLES, Component
 from latentstack.plugins import PluginInfo, load_plugins, new_manager, register_object, short_error
 
@@ -105,7 +105,7 @@ class Registry:
         base: type[Any] = _base_for(role)
         hook = HOOKS[role]
         if not (isinstance(cls, type) and issubclass(cls, base)):
-            msg = f"plugin {plugin!r} ({hook}) registered {cls!r} as a {role}, but it is not a subclass of {base.__name__}"
+            msg = f"plugin {plugin!r} ({hook}) registered {cls!r} as {a_or_an(role)}, but it is not a subclass of {base.__name__}"
             raise TypeError(msg)
         if inspect.isabstract(cls):
             missing = ", ".join(sorted(getattr(cls, "__abstractmethods__", ())))

@@ -29,7 +29,7 @@ from typing import Any
 import attrs
 
 from latentstack.atomic import atomic_dir, clean_debris, recover_dir, write_json
-from latentstack.errors import ConflictError, CorruptFileError, InputError
+from latentstack.errors import ConflictError, CorruptFileError, InputError, a_or_an
 from latentstack.locks import real_path, writer_lock
 
 MANIFEST = "manifest.json"
@@ -116,11 +116,6 @@ def component_dir(path: str | Path, kind: str | None = None, *, expect_digest: s
                 raise RuntimeError(msg)
 
 
-def _a(noun: str) -> str:
-    """``noun`` with its indefinite article: "an adapter", "a classifier"."""
-    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
-
-
 def check_replaceable(path: str | Path, kind: str | None) -> None:
     """Refuse to replace anything but an absent or empty folder or a saved ``kind`` (any kind when None).
 
@@ -139,7 +134,7 @@ def check_replaceable(path: str | Path, kind: str | None) -> None:
     if isinstance(saved, dict) and isinstance(saved.get("kind"), str) and kind in (None, saved["kind"]):
         return
     if isinstance(saved, dict) and isinstance(saved.get("kind"), str):
-        msg = f"{target} holds a saved {saved['kind']}, not {_a(str(kind))}: choose another path, it was left as it is"
+        msg = f"{target} holds a saved {saved['kind']}, not {a_or_an(str(kind))}: choose another path, it was left as it is"
         raise InputError(msg)
     names = ", ".join(sorted(p.name for p in target.iterdir())[:3])
     msg = (f"{target} already holds files latentstack did not write ({names}...): they were left as they are; "
@@ -225,10 +220,10 @@ def read_manifest(path: str | Path, *, kind: str, plugin: str | None = None, ver
     body = _load_json(folder, kind)
     _check_shape(folder / MANIFEST, body)
     if body["kind"] != kind:
-        msg = f"{folder} holds a saved {body['kind']} (plugin {body['plugin']!r}), not {_a(kind)}"
+        msg = f"{folder} holds a saved {body['kind']} (plugin {body['plugin']!r}), not {a_or_an(kind)}"
         raise CorruptFileError(msg)
     if plugin is not None and body["plugin"] != plugin:
-        msg = f"{folder} holds a {kind} written by plugin {body['plugin']!r}, not {plugin!r}; load it with that one"
+        msg = f"{folder} holds {a_or_an(kind)} written by plugin {body['plugin']!r}, not {plugin!r}; load it with that one"
         raise CorruptFileError(msg)
     if version is not None and body["version"] != version:
         msg = (f"{folder} holds a {body['plugin']} {kind} of file version {body['version']}; this plugin reads "
