@@ -19,6 +19,7 @@ import numpy as np
 from latentstack.errors import InputError
 from latentstack.interfaces import Hit, Index, IndexConfig
 from latentstack.interfaces.embedder import check_texts
+from latentstack.interfaces.index import check_ids
 from latentstack.metadata import matching_mask
 from latentstack.storage import component_dir, read_manifest, reading, write_manifest
 from latentstack.textfile import lines
@@ -68,7 +69,7 @@ class Bm25Index(Index):
 
     def add(self, ids: Sequence[str | int], items: Any, metadata: Sequence[Mapping[str, Any]] | None = None) -> None:
         """Add texts under ids; an id already present is replaced."""
-        texts = check_texts(items)
+        ids, texts = check_ids(ids), check_texts(items)
         if len(texts) != len(ids):
             msg = f"got {len(ids)} ids for {len(texts)} texts"
             raise InputError(msg)
@@ -82,7 +83,7 @@ class Bm25Index(Index):
 
     def remove(self, ids: Sequence[str | int]) -> int:
         """Remove ids; the BM25 statistics are rebuilt without them on the next search."""
-        gone = {self.pos[i] for i in ids if i in self.pos}
+        gone = {self.pos[i] for i in check_ids(ids) if i in self.pos}
         if gone:
             keep = [p for p in range(len(self.ids)) if p not in gone]
             self.ids = [self.ids[p] for p in keep]

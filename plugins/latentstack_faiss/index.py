@@ -18,6 +18,7 @@ import numpy as np
 
 from latentstack.errors import ConfigError, InputError, ModelMismatchError
 from latentstack.interfaces import Hit, Index, IndexConfig
+from latentstack.interfaces.index import check_ids
 from latentstack.metadata import check_keys, matches
 from latentstack.progress import log
 from latentstack.storage import component_dir, read_manifest, reading, write_manifest
@@ -158,7 +159,7 @@ class FaissIndex(Index):
 
     def add(self, ids: Sequence[str | int], items: Any, metadata: Sequence[Mapping[str, Any]] | None = None) -> None:
         """Add vectors under ids (trains an IVF index on its first add); an existing id is replaced."""
-        x = self._as_matrix(items)
+        ids, x = check_ids(ids), self._as_matrix(items)
         if len(ids) != len(x) or (metadata is not None and len(metadata) != len(x)):
             msg = f"got {len(ids)} ids and {len(metadata or ids)} metadata rows for {len(x)} vectors"
             raise InputError(msg)
@@ -231,7 +232,7 @@ class FaissIndex(Index):
 
     def remove(self, ids: Sequence[str | int]) -> int:
         """Remove ids; they are gone from results at once (tombstoned on HNSW/Refine)."""
-        labels = [self.label_of.pop(i) for i in ids if i in self.label_of]
+        labels = [self.label_of.pop(i) for i in check_ids(ids) if i in self.label_of]
         for lab in labels:
             self.id_of.pop(lab, None)
             self.meta.pop(lab, None)

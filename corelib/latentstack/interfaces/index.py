@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import attrs
 
+from latentstack.errors import InputError
 from latentstack.interfaces.base import Component, Config
+
+
+def check_ids(ids: Sequence[str | int]) -> list[str | int]:
+    """``ids`` as a list, or an InputError for one id given alone (a str would be read as one id per character)."""
+    if isinstance(ids, str | bytes) or not isinstance(ids, Iterable):
+        msg = f"ids are a list, got {type(ids).__name__}: wrap one id in a list"
+        raise InputError(msg)
+    return list(ids)
 
 
 @attrs.frozen(kw_only=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from latentstack.errors import LatentstackError
+from latentstack.errors import InputError, LatentstackError
 from latentstack.interfaces import Index
 from latentstack.testing.folder_checks import assert_damage_is_one_line
 
@@ -79,6 +79,15 @@ class IndexContract:
         index.save(tmp_path / "idx")
         assert_damage_is_one_line(tmp_path / "idx", tmp_path / "damaged", type(index).load)
 
+    def test_one_id_given_alone_is_refused(self, filled) -> None:  # noqa: ANN001
+        """A str of ids was one id per character: remove("doc3") removed the ids d, o, c, 3 (if present)."""
+        index, x, ids = filled
+        with pytest.raises(InputError, match="wrap one id in a list"):
+            index.remove(ids[3])
+        with pytest.raises(InputError, match="wrap one id in a list"):
+            index.add("abc", x[:3])
+        assert len(index) == self.n
+
     def test_wrong_dimension_raises(self, filled) -> None:  # noqa: ANN001
         """A query of the wrong length is a clear error, not a crash."""
         index, _, _ = filled
@@ -116,6 +125,14 @@ class TextIndexContract:
     def test_accepts_text(self, index: Index) -> None:
         """A text index says so, so that a collection can use it for lexical search."""
         assert isinstance(index, Index) and index.accepts_text and index.name
+
+    def test_one_id_given_alone_is_refused(self, filled: Index) -> None:
+        """A str of ids was one id per character."""
+        with pytest.raises(InputError, match="wrap one id in a list"):
+            filled.remove("d3")
+        with pytest.raises(InputError, match="wrap one id in a list"):
+            filled.add("abc", ["one", "two", "three"])
+        assert len(filled) == len(self.docs)
 
     def test_words_find_their_document(self, filled: Index) -> None:
         """A query made of a document's rare words finds it first, scores descending."""

@@ -10,6 +10,7 @@ import numpy as np
 
 from latentstack.errors import ModelMismatchError
 from latentstack.interfaces import Hit, Index
+from latentstack.interfaces.index import check_ids
 from latentstack.storage import component_dir, read_manifest, reading, write_manifest
 
 
@@ -26,6 +27,7 @@ class NumpyIndex(Index):
 
     def add(self, ids: Sequence[str | int], items: Any, metadata: Sequence[Mapping[str, Any]] | None = None) -> None:
         """Store vectors under ids; an id already stored is replaced."""
+        ids = check_ids(ids)
         x = self._check(np.asarray(items, dtype=np.float32).reshape(len(ids), -1))
         self.remove(ids)
         self.vectors = x if not len(self.ids) else np.vstack([self.vectors, x])
@@ -34,7 +36,7 @@ class NumpyIndex(Index):
 
     def remove(self, ids: Sequence[str | int]) -> int:
         """Drop ids; returns how many were there."""
-        gone = set(ids)
+        gone = set(check_ids(ids))
         keep = [i for i, x in enumerate(self.ids) if x not in gone]
         removed = len(self.ids) - len(keep)
         self.ids = [self.ids[i] for i in keep]
