@@ -21,6 +21,7 @@ import attrs
 from latentstack.engines import Engine
 from latentstack.errors import ConfigError, CorruptFileError, InputError, ModelMismatchError, UnknownNameError
 from latentstack.interfaces import Embedder, Index
+from latentstack.interfaces.index import check_ids
 from latentstack.locks import real_path
 from latentstack.metadata import check_keys
 from latentstack.progress import detail, log, progress
@@ -305,10 +306,7 @@ class Collection:
 
     def remove_documents(self, doc_ids: Sequence[str]) -> int:
         """Remove documents; they vanish from results at once. Returns how many existed."""
-        if isinstance(doc_ids, str) or not isinstance(doc_ids, Iterable):  # "doc-1" would remove d, o, c, -, 1
-            msg = f"remove_documents takes a list of ids, got {type(doc_ids).__name__}: wrap one id in a list"
-            raise InputError(msg)
-        doc_ids = [str(d) for d in doc_ids]
+        doc_ids = [str(d) for d in check_ids(doc_ids)]  # "doc-1" alone would be the ids d, o, c, -, 1
         chunk_ids = self.store.chunk_ids(doc_ids)
         if self.dense is not None:
             self.dense.remove(chunk_ids)
