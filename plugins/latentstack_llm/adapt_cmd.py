@@ -20,7 +20,7 @@ def adapt() -> None:
 
 @adapt.command()
 @click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="JSONL: {'messages': [...]} or {'prompt', 'response'} per line.")
+              help="JSONL: {'messages': [...]} or {'prompt', 'completion'} per line.")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Adapter folder.")
 @click.option("--model", default="smollm2-135m-instruct", show_default=True)
 @click.option("--rank", default=DEFAULTS.rank, show_default=True, type=click.IntRange(min=1))

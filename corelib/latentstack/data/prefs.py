@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from latentstack.data.sft import Messages
+from latentstack.data.sft import Messages, prompt_messages, reply_text
 from latentstack.errors import InputError
 from latentstack.textfile import jsonl_rows
 
@@ -33,34 +33,13 @@ class Pair:
                 "rejected": [{"role": "assistant", "content": self.rejected}], **extra}
 
 
-def _prompt(value: object, where: str) -> Messages:
-    if isinstance(value, str) and value.strip():
-        return [{"role": "user", "content": value}]
-    if not isinstance(value, list) or not value or not all(
-            isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str) for m in value):
-        msg = f"{where}: 'prompt' must be a non-empty string or a list of {{role, content}} messages"
-        raise InputError(msg)
-    return [{"role": m["role"], "content": m["content"]} for m in value]
-
-
-def _reply(value: object, key: str, where: str) -> str:
-    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict) \
-            and value[0].get("role") == "assistant":
-        value = value[0].get("content")
-    if not isinstance(value, str) or not value.strip():
-        msg = (f"{where}: {key!r} must be a non-empty string or one assistant message "
-               '[{"role": "assistant", "content": ...}]')
-        raise InputError(msg)
-    return value
-
-
 def to_pair(row: object, where: str) -> Pair:
     """One JSONL row as a Pair; a malformed row is an InputError naming ``where``."""
     if not isinstance(row, dict) or not {"prompt", "chosen", "rejected"} <= row.keys():
         msg = f"{where}: each line needs 'prompt', 'chosen' and 'rejected'"
         raise InputError(msg)
-    pair = Pair(_prompt(row["prompt"], where), _reply(row["chosen"], "chosen", where),
-                _reply(row["rejected"], "rejected", where))
+    pair = Pair(prompt_messages(row["prompt"], where), reply_text(row["chosen"], "chosen", where),
+                reply_text(row["rejected"], "rejected", where))
     if pair.chosen == pair.rejected:
         msg = f"{where}: 'chosen' and 'rejected' are the same reply, so they say nothing about a preference"
         raise InputError(msg)

@@ -1,8 +1,11 @@
-"""Supervised fine-tuning data: JSONL of chat messages, or prompt/response pairs.
+"""Supervised fine-tuning data: JSONL of chat messages, or prompt/completion pairs.
 
 Each line is ``{"messages": [{"role": ..., "content": ...}, ...]}`` whose last message
-is the assistant's reply (the only part trained on), or ``{"prompt": ..., "response":
-...}`` (optionally with ``"system"``).
+is the assistant's reply (the only part trained on), or TRL's prompt-completion form
+``{"prompt": ..., "completion": ...}`` (``"response"`` is read as ``"completion"``; the
+prompt a string or chat messages, the completion a string or one assistant message;
+optionally ``"system"``). Roles are ``system``, ``user``, ``assistant`` and ``tool``: a
+misspelt role would be rendered by the chat template as written and trained on silently.
 """
 
 from __future__ import annotations
@@ -13,6 +16,44 @@ from latentstack.errors import InputError
 from latentstack.textfile import jsonl_rows
 
 Messages = list[dict[str, str]]
+ROLES = ("system", "user", "assistant", "tool")
+
+
+def check_messages(value: object, where: str, key: str, least: int = 1) -> Messages:
+    """``value`` as chat messages: a list of at least ``least`` {role, content} objects with known roles."""
+    if not isinstance(value, list) or len(value) < least:
+        msg = f"{where}: {key!r} must be a list of at least {least} {{role, content}} message(s)"
+        raise InputError(msg)
+    for i, m in enumerate(value, 1):
+        if not isinstance(m, dict) or not isinstance(m.get("role"), str) or not isinstance(m.get("content"), str):
+            msg = f"{where}: message {i} of {key!r} must be a {{role, content}} object with str values, got {m!r:.80}"
+            raise InputError(msg)
+        if m["role"] not in ROLES:
+            msg = f"{where}: message {i} of {key!r} has role {m['role']!r}; roles are {', '.join(ROLES)}"
+            raise InputError(msg)
+    return [{"role": m["role"], "content": m["content"]} for m in value]
+
+
+def prompt_messages(value: object, where: str) -> Messages:
+    """A prompt given as a non-empty string (one user message) or as chat messages."""
+    if isinstance(value, str):
+        if not value.strip():
+            msg = f"{where}: 'prompt' is empty; give the text the reply answers"
+            raise InputError(msg)
+        return [{"role": "user", "content": value}]
+    return check_messages(value, where, "prompt")
+
+
+def reply_text(value: object, key: str, where: str) -> str:
+    """An assistant reply given as a non-empty string or as one assistant message."""
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict) \
+            and value[0].get("role") == "assistant":
+        value = value[0].get("content")
+    if not isinstance(value, str) or not value.strip():
+        msg = (f"{where}: {key!r} must be a non-empty string or one assistant message "
+               '[{"role": "assistant", "content": ...}]')
+        raise InputError(msg)
+    return value
 
 
 def to_messages(row: object, where: str) -> Messages:
@@ -21,23 +62,23 @@ def to_messages(row: object, where: str) -> Messages:
         msg = f"{where}: expected a JSON object, got {type(row).__name__}"
         raise InputError(msg)
     if "messages" in row:
-        messages = row["messages"]
-        ok = isinstance(messages, list) and all(
-            isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
-            for m in messages)
-        if not ok or len(messages) < 2:
-            msg = f"{where}: 'messages' must be a list of at least two {{role, content}} objects"
+        messages = check_messages(row["messages"], where, "messages", least=2)
+    elif "prompt" in row and ("completion" in row or "response" in row):
+        key = "completion" if "completion" in row else "response"
+        system = row.get("system")
+        if system is not None and not isinstance(system, str):
+            msg = f"{where}: 'system' must be a string, got {type(system).__name__}"
             raise InputError(msg)
-    elif isinstance(row.get("prompt"), str) and isinstance(row.get("response"), str):
-        messages = ([{"role": "system", "content": row["system"]}] if row.get("system") else [])
-        messages += [{"role": "user", "content": row["prompt"]}, {"role": "assistant", "content": row["response"]}]
+        messages = [{"role": "system", "content": system}] if system else []
+        messages += prompt_messages(row["prompt"], where)
+        messages.append({"role": "assistant", "content": reply_text(row[key], key, where)})
     else:
-        msg = f"{where}: each line needs 'messages', or 'prompt' and 'response' strings"
+        msg = f"{where}: each line needs 'messages', or 'prompt' and 'completion' (or 'response')"
         raise InputError(msg)
     if messages[-1]["role"] != "assistant" or not messages[-1]["content"].strip():
         msg = f"{where}: the last message must be a non-empty assistant reply (the part that is trained on)"
         raise InputError(msg)
-    return [{"role": m["role"], "content": m["content"]} for m in messages]
+    return messages
 
 
 def load_sft(path: str | Path) -> list[Messages]:

@@ -242,7 +242,11 @@ def test_pairs_reward_and_dpo_reject_bad_data_with_one_line_and_write_nothing(tm
     bad.write_text(json.dumps({"prompt": "q", "chosen": "a"}) + "\n", encoding="utf-8")
     same = tmp_path / "same.jsonl"
     same.write_text(json.dumps({"prompt": "q", "chosen": "a", "rejected": "a"}) + "\n", encoding="utf-8")
-    for path, error in ((bad, "needs 'prompt', 'chosen' and 'rejected'"), (same, "the same reply")):
+    role = tmp_path / "role.jsonl"
+    role.write_text(json.dumps({"prompt": [{"role": "human", "content": "q"}], "chosen": "a", "rejected": "b"}) + "\n",
+                    encoding="utf-8")
+    for path, error in ((bad, "needs 'prompt', 'chosen' and 'rejected'"), (same, "the same reply"),
+                        (role, "has role 'human'; roles are system, user, assistant, tool")):
         with pytest.raises(InputError, match=error):
             load_pairs(path)
         for cmd in (["adapt", "reward"], ["adapt", "dpo"]):

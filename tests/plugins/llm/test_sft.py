@@ -95,6 +95,25 @@ def test_sft_data_errors_name_the_line(tmp_path: Path) -> None:
         load_sft(latin)
 
 
+def test_sft_reads_trls_prompt_completion_form(tmp_path: Path) -> None:
+    rows = [{"prompt": "q", "completion": "a"},
+            {"prompt": [{"role": "system", "content": "s"}, {"role": "user", "content": "q"}],
+             "completion": [{"role": "assistant", "content": "a"}]}]
+    path = tmp_path / "trl.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    first, second = load_sft(path)
+    assert first == [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]
+    assert [m["role"] for m in second] == ["system", "user", "assistant"] and second[-1]["content"] == "a"
+
+
+def test_sft_refuses_a_misspelt_role_naming_the_message(tmp_path: Path) -> None:
+    path = tmp_path / "role.jsonl"
+    path.write_text(json.dumps({"messages": [{"role": "usr", "content": "q"}, {"role": "assistant", "content": "a"}]}),
+                    encoding="utf-8")
+    with pytest.raises(InputError, match=r"role.jsonl:1: message 1 of 'messages' has role 'usr'; roles are system"):
+        load_sft(path)
+
+
 def test_adapt_cli_trains_merges_and_generates(tiny_llama_dir: Path, tmp_path: Path) -> None:
     from click.testing import CliRunner
 
