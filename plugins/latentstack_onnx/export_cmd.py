@@ -52,6 +52,7 @@ def onnx(model: str, adapter: str, precision: str | None, pooling: str, max_leng
     from latentstack_onnx.export import ExportConfig, export_onnx
 
     if is_decoder(resolve_model(model).path):
+        _refuse_given(_ENCODER_ONLY, "an encoder's export only (this model is a causal LM): leave {} out")
         _decoder(model, adapter, precision or "int8", probe, calibrate, (not no_awq, not no_grid), out)
         return
     if precision == "int4":
@@ -62,6 +63,8 @@ def onnx(model: str, adapter: str, precision: str | None, pooling: str, max_leng
     int8 = int8 or precision == "int8"
     if calibrate and not int8:
         raise click.UsageError("--calibrate sets the int8 smoothing; add --int8 or leave it out")
+    if not int8:
+        _refuse_given(("smooth", "int8_gelu"), "the int8 variant only: add --int8 or leave {} out")
     check_replaceable(out, "export")  # refuse a folder of the user's own files before exporting
     texts = lines(probe, "--probe") if probe else None
     calibration = lines(calibrate, "--calibrate") if calibrate else None
@@ -76,6 +79,23 @@ def onnx(model: str, adapter: str, precision: str | None, pooling: str, max_leng
         click.echo(f"{name}{smoothed}: {v['file']} {v['bytes'] / 1e6:.1f} MB, cosine mean {v['cosine_mean']:.6f} "
                    f"min {v['cosine_min']:.6f} on {manifest['probe_texts']} probe texts{agree}")
     click.echo(f"exported to {out}")
+
+
+_ENCODER_ONLY = ("pooling", "max_length", "int8", "smooth", "int8_gelu", "no_optimize", "classifier")
+
+
+def _refuse_given(names: tuple[str, ...], why: str) -> None:
+    """A usage error naming the options of ``names`` given on the command line (not left at their defaults).
+
+    ``why`` completes "OPTION applies to ..." with ``{}`` for "it" or "them".
+    """
+    ctx = click.get_current_context()
+    given = [p.opts[0] for p in ctx.command.params if p.name in names
+             and ctx.get_parameter_source(p.name) not in (None, click.core.ParameterSource.DEFAULT)]
+    if given:
+        verb, pronoun = ("applies to", "it") if len(given) == 1 else ("apply to", "them")
+        named = " and ".join([", ".join(given[:-1]), given[-1]] if len(given) > 1 else given)
+        raise click.UsageError(f"{named} {verb} {why.format(pronoun)}")
 
 
 def _decoder(model: str, adapter: str, precision: str, probe: str | None, calibrate: str | None,

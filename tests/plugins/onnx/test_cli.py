@@ -79,11 +79,14 @@ def test_export_smoothing_options(tiny_bert_dir: Path, tmp_path: Path) -> None:
     out = runner.invoke(cli, ["-q", "export", "onnx", "--model", str(tiny_bert_dir), "--calibrate", str(calib),
                               "--out", str(tmp_path / "c")])
     assert out.exit_code == 2 and "add --int8" in out.output
+    out = runner.invoke(cli, ["-q", "export", "onnx", "--model", str(tiny_bert_dir), "--smooth", "0.7", "--int8-gelu",
+                              "erf", "--out", str(tmp_path / "g")])
+    assert out.exit_code == 2 and "--smooth and --int8-gelu apply to the int8 variant only: add --int8" in out.output
     (tmp_path / "blank.txt").write_text("\n  \n")
     out = runner.invoke(cli, ["-q", "export", "onnx", "--model", str(tiny_bert_dir), "--int8", "--calibrate",
                               str(tmp_path / "blank.txt"), "--out", str(tmp_path / "d")])
     assert out.exit_code == 2 and "no non-blank lines" in out.output
-    assert not any((tmp_path / name).exists() for name in "bcdf")
+    assert not any((tmp_path / name).exists() for name in "bcdfg")
 
 
 def test_export_chooses_the_decoder_path_by_architecture(tiny_llama_dir: Path, tiny_bert_dir: Path,
@@ -127,3 +130,7 @@ def test_decoder_int4_calibration_options(tiny_llama_dir: Path, tmp_path: Path) 
         assert bad.exit_code == 2 and "set the int4 weights" in bad.output and not (tmp_path / "q8").exists()
     bad = runner.invoke(cli, ["export", "onnx", "--model", str(tiny_llama_dir), "--no-awq", "--out", str(tmp_path / "d")])
     assert bad.exit_code == 2 and not (tmp_path / "d").exists()
+    bad = runner.invoke(cli, ["export", "onnx", "--model", str(tiny_llama_dir), "--pooling", "cls", "--max-length", "64",
+                              "--classifier", str(tmp_path), "--out", str(tmp_path / "d")])
+    assert bad.exit_code == 2 and not (tmp_path / "d").exists()
+    assert "--pooling, --max-length and --classifier apply to an encoder's export only" in bad.output
