@@ -46,13 +46,14 @@ def onnx(model: str, adapter: str, precision: str | None, pooling: str, max_leng
          calibrate: str | None, no_awq: bool, no_grid: bool, int8_gelu: str, no_optimize: bool, classifier: str | None,
          probe: str | None, out: Path) -> None:
     """Export an encoder embedder or a causal LM generator (with an adapter merged) to ONNX; fails unless it matches torch."""
+    from latentstack.cli.options import refuse_given
     from latentstack.sources import resolve_model
     from latentstack.storage import check_replaceable
     from latentstack_onnx.decoder_export import is_decoder
     from latentstack_onnx.export import ExportConfig, export_onnx
 
     if is_decoder(resolve_model(model).path):
-        _refuse_given(_ENCODER_ONLY, "an encoder's export only (this model is a causal LM): leave {} out")
+        refuse_given(_ENCODER_ONLY, "an encoder's export only (this model is a causal LM): leave {} out")
         _decoder(model, adapter, precision or "int8", probe, calibrate, (not no_awq, not no_grid), out)
         return
     if precision == "int4":
@@ -64,7 +65,7 @@ def onnx(model: str, adapter: str, precision: str | None, pooling: str, max_leng
     if calibrate and not int8:
         raise click.UsageError("--calibrate sets the int8 smoothing; add --int8 or leave it out")
     if not int8:
-        _refuse_given(("smooth", "int8_gelu"), "the int8 variant only: add --int8 or leave {} out")
+        refuse_given(("smooth", "int8_gelu"), "the int8 variant only: add --int8 or leave {} out")
     check_replaceable(out, "export")  # refuse a folder of the user's own files before exporting
     texts = lines(probe, "--probe") if probe else None
     calibration = lines(calibrate, "--calibrate") if calibrate else None
@@ -82,20 +83,6 @@ def onnx(model: str, adapter: str, precision: str | None, pooling: str, max_leng
 
 
 _ENCODER_ONLY = ("pooling", "max_length", "int8", "smooth", "int8_gelu", "no_optimize", "classifier")
-
-
-def _refuse_given(names: tuple[str, ...], why: str) -> None:
-    """A usage error naming the options of ``names`` given on the command line (not left at their defaults).
-
-    ``why`` completes "OPTION applies to ..." with ``{}`` for "it" or "them".
-    """
-    ctx = click.get_current_context()
-    given = [p.opts[0] for p in ctx.command.params if p.name in names
-             and ctx.get_parameter_source(p.name) not in (None, click.core.ParameterSource.DEFAULT)]
-    if given:
-        verb, pronoun = ("applies to", "it") if len(given) == 1 else ("apply to", "them")
-        named = " and ".join([", ".join(given[:-1]), given[-1]] if len(given) > 1 else given)
-        raise click.UsageError(f"{named} {verb} {why.format(pronoun)}")
 
 
 def _decoder(model: str, adapter: str, precision: str, probe: str | None, calibrate: str | None,

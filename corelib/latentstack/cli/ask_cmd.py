@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from latentstack.cli.generate_cmd import GEN_OPTIONS, _emit, generator_options, make_generator
-from latentstack.cli.options import stacked
+from latentstack.cli.options import refuse_given, stacked
 from latentstack.errors import InputError
 
 RAG_OPTIONS = [
@@ -154,18 +154,20 @@ def serve(directories: tuple[Path, ...], gen_name: str, model: str | None, adapt
     options answers through a private Unix socket; the index is reloaded when its files
     change. With --http: an HTTP server for any number of index DIRECTORIES (named by
     their folder names), on 127.0.0.1:8000 by default; its routes are listed at /docs.
+    -k, --dense-only and --min-score are then the defaults of /v1/ask's fields (and
+    --dense-only of /v1/search's), which a request may override.
     """
     options = generator_options(model, adapter, dtype, gen_extra)
     as_http = http.pop("http")
     if not as_http and len(directories) != 1:
         raise click.UsageError("the Unix-socket server serves one index DIRECTORY; add --http to serve several")
-    if http["no_generator"] and not as_http:
-        raise click.UsageError("--no-generator is for the HTTP server (add --http); the socket server answers ask")
+    if not as_http:
+        refuse_given(tuple(http), "the HTTP server only: add --http or leave {} out")
     if http["no_generator"] and (options or http["chat_adapters"]):
         raise click.UsageError("--no-generator loads no chat model: drop the generator's options and --chat-adapter")
     query = _query_embedder(directories, onnx_dir)  # before any model loads
     if as_http:
-        _serve_http(directories, gen_name, options, query, **http)
+        _serve_http(directories, gen_name, options, query, (k, hybrid, min_score), **http)
         return
     _serve_socket(directories[0], gen_name, options, k, hybrid, min_score, query)
 
@@ -183,12 +185,14 @@ def _named(pairs: tuple[str, ...], what: str) -> dict[str, Path]:
     return out
 
 
-def _serve_http(directories: tuple[Path, ...], gen_name: str, options: dict[str, Any], query: Any, *, host: str,
+def _serve_http(directories: tuple[Path, ...], gen_name: str, options: dict[str, Any], query: Any,
+                retrieval: tuple[int, bool, float], *, host: str,
                 port: int, api_key: str, embedder: str, chat_adapters: tuple[str, ...], classifiers: tuple[str, ...],
                 no_generator: bool, cors: tuple[str, ...], no_batching: bool) -> None:
     from latentstack.http.run import check_bind, check_port, serve_http
     from latentstack.http.state import Served
     from latentstack.progress import detail, log
+    from latentstack.rag import RagConfig
 
     check_bind(host, api_key)  # before any model loads
     check_port(host, port)
@@ -196,7 +200,7 @@ def _serve_http(directories: tuple[Path, ...], gen_name: str, options: dict[str,
                     adapters={n: str(p) for n, p in _named(chat_adapters, "adapter").items()},
                     indexes=_named(tuple(str(d) for d in directories), "index"),
                     classifiers=_named(classifiers, "classifier"), window_s=None if no_batching else 0.005,
-                    query_embedder=query)
+                    query_embedder=query, ask_defaults=RagConfig(k=retrieval[0], hybrid=retrieval[1], min_score=retrieval[2]))
     kept = served.export_fits()  # at start, as the indexes were checked
     if kept:
         log(f"classifiers not of the export's model keep their own features: {', '.join(kept)} (-v says why)")

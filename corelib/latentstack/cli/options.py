@@ -29,6 +29,21 @@ def given(**options: Any) -> dict[str, Any]:
     return {k: v for k, v in options.items() if v is not None}
 
 
+def refuse_given(names: Sequence[str], why: str) -> None:
+    """A usage error naming the options of ``names`` typed on the command line, for options that do not apply.
+
+    ``why`` completes "OPTION applies to ..." with ``{}`` for "it" or "them". Options left
+    at their defaults or set from the environment are not counted.
+    """
+    ctx = click.get_current_context()
+    typed = [p.opts[0] for p in ctx.command.params
+             if p.name in names and ctx.get_parameter_source(p.name) is click.core.ParameterSource.COMMANDLINE]
+    if typed:
+        verb, pronoun = ("applies to", "it") if len(typed) == 1 else ("apply to", "them")
+        named = " and ".join([", ".join(typed[:-1]), typed[-1]] if len(typed) > 1 else typed)
+        raise click.UsageError(f"{named} {verb} {why.format(pronoun)}")
+
+
 def stacked(options: Sequence[Callable[[Any], Any]]) -> Callable[[Any], Any]:
     """Apply several click options at once, in the order listed."""
     def wrap(fn: Any) -> Any:

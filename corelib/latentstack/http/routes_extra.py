@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import attrs
+
 from latentstack.http import fields as f
 from latentstack.http.state import Served
 from latentstack.http.streaming import Pieces, sse
@@ -23,7 +25,7 @@ def add_extra_routes(app: Any, served: Served) -> None:
         collection = served.collection(f.field(body, "index", str))
         query = f.field(body, "query", str)
         k = f.bounded(body, "k", int, 1, f.MAX_K, 10)
-        hybrid, where = f.field(body, "hybrid", bool, True), f.field(body, "where", dict, None)
+        hybrid, where = f.field(body, "hybrid", bool, served.ask_defaults.hybrid), f.field(body, "where", dict, None)
         fusion, documents = _fusion(body, hybrid), f.field(body, "documents", bool, False)
 
         def run() -> Any:
@@ -33,10 +35,10 @@ def add_extra_routes(app: Any, served: Served) -> None:
         hits = await asyncio.to_thread(run)
         return {"object": "list", "data": [h.to_dict() for h in hits]}
 
-    @app.post("/v1/ask", summary="Answer from a served index with citations: {index, question, k, hybrid, where, stream}")
+    @app.post("/v1/ask", summary="Answer from a served index with citations: {index, question, k, hybrid, min_score, where, stream}")
     async def ask(request: Request) -> Any:
         body = await f.read_json(request)
-        f.only(body, "/v1/ask", ("index", "question", "k", "hybrid", "where", "max_tokens", "model", "stream"))
+        f.only(body, "/v1/ask", ("index", "question", "k", "hybrid", "min_score", "where", "max_tokens", "model", "stream"))
         pipeline = _pipeline(served, body)
         question, where = f.field(body, "question", str), f.field(body, "where", dict, None)
         answer: dict[str, Any] = {}
@@ -85,10 +87,13 @@ def _fusion(body: dict[str, Any], hybrid: bool) -> str | None:
 
 
 def _pipeline(served: Served, body: dict[str, Any]) -> Any:
-    from latentstack.rag import RagConfig, RagPipeline
+    from latentstack.rag import RagPipeline
 
-    config = RagConfig(k=f.bounded(body, "k", int, 1, f.MAX_K, 4), hybrid=f.field(body, "hybrid", bool, True),
-                       max_new_tokens=f.bounded(body, "max_tokens", int, 1, f.MAX_TOKENS, 64))
+    base = served.ask_defaults  # serve's -k, --dense-only and --min-score
+    config = attrs.evolve(base, k=f.bounded(body, "k", int, 1, f.MAX_K, base.k),
+                          hybrid=f.field(body, "hybrid", bool, base.hybrid),
+                          min_score=f.bounded(body, "min_score", (int, float), -1.0, 1.0, base.min_score),
+                          max_new_tokens=f.bounded(body, "max_tokens", int, 1, f.MAX_TOKENS, base.max_new_tokens))
     return RagPipeline(served.collection(f.field(body, "index", str)), served.generator_instance(), config)
 
 

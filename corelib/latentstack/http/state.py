@@ -11,6 +11,7 @@ import attrs
 from latentstack.errors import UnknownNameError
 from latentstack.http.batcher import DynamicBatcher
 from latentstack.http.streaming import FairLock
+from latentstack.rag.pipeline import RagConfig
 
 
 @attrs.define
@@ -32,6 +33,8 @@ class Served:
     indexes: dict[str, Path] = attrs.Factory(dict)
     classifiers: dict[str, Path] = attrs.Factory(dict)
     window_s: float | None = 0.005
+    #: /v1/ask's k, hybrid and min_score (and /v1/search's hybrid) when a request leaves them out: serve's own options.
+    ask_defaults: RagConfig = attrs.Factory(RagConfig)
     #: Embeds the indexes' queries instead of their own embedders (an ONNX export of their model), if given.
     query_embedder: Any = None
     #: The served classifiers whose features ``query_embedder`` computes (``export_fits``): they embed with it.

@@ -23,6 +23,10 @@ def test_open_bind_without_a_key_and_several_indexes_without_http_are_refused(tm
     assert open_bind.returncode != 0 and "refusing to listen on 0.0.0.0 without --api-key" in open_bind.stderr
     two = run_cli("serve", str(a), str(b))
     assert two.returncode == 2 and "add --http" in two.stderr
+    # Without --http the socket server starts: HTTP options were ignored, so `serve a --port 9000` was no HTTP server.
+    socket_port = run_cli("serve", str(a), "--port", "9000", "--classifier", str(b))
+    assert socket_port.returncode == 2
+    assert "--port and --classifier apply to the HTTP server only: add --http or leave them out" in socket_port.stderr
 
 
 def test_a_port_in_use_is_one_line_before_any_model_loads(tmp_path: Path) -> None:

@@ -131,6 +131,31 @@ def test_search_ask_and_classify_over_http(url: str) -> None:
         assert listed["bert"] == "embedder" and "onnx" not in listed  # it needs an export's folder, none given
 
 
+def test_serves_retrieval_options_are_the_defaults_a_request_overrides(served: Served) -> None:
+    """serve --http -k 1 --dense-only --min-score 0.99: /v1/ask and /v1/search used their own defaults instead."""
+    from latentstack.rag import RagConfig
+    from latentstack.rag.answer import UNKNOWN
+
+    strict = Served(generator="llm", generator_options=served.generator_options, indexes=served.indexes,
+                    ask_defaults=RagConfig(k=1, hybrid=False, min_score=0.99))
+    running = InThread(build_app(strict))
+    try:
+        with httpx.Client(base_url=running.url, timeout=120) as http:
+            question = {"index": "docs", "question": "Why does bread dough rise?", "max_tokens": 4}
+            declined = http.post("/v1/ask", json=question).json()
+            assert declined["answer"] == UNKNOWN and len(declined["passages"]) <= 1
+            answered = http.post("/v1/ask", json={**question, "min_score": 0.0, "k": 2}).json()
+            assert answered["answer"] != UNKNOWN and len(answered["passages"]) == 2
+            query = {"index": "docs", "query": "why does bread rise", "k": 3}
+            default = http.post("/v1/search", json=query).json()["data"]
+            assert default == http.post("/v1/search", json={**query, "hybrid": False}).json()["data"]
+            assert default != http.post("/v1/search", json={**query, "hybrid": True}).json()["data"]
+            bad = http.post("/v1/ask", json={**question, "min_score": 2})
+            assert bad.status_code == 400 and "min_score" in bad.json()["error"]["message"]
+    finally:
+        running.stop()
+
+
 def test_classify_labels_as_predict_does_with_a_tuned_threshold(tmp_path: Path) -> None:
     """A classifier with a tuned threshold: /v1/classify gives predict's labels, not the most probable class."""
     from latentstack import get_classifier
