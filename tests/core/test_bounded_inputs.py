@@ -119,6 +119,18 @@ def test_bad_chunk_windows_are_one_line(tmp_path: Path, flags: list[str]) -> Non
     assert out.stderr.strip().splitlines()[-1].startswith("Error:")
 
 
+def test_build_options_that_do_not_apply_are_refused(tmp_path: Path) -> None:
+    """--window without --chunk sentences and --lexical with --no-lexical were ignored; local is an engine too."""
+    docs = tmp_path / "d.jsonl"
+    docs.write_text(json.dumps({"id": "a", "text": "alpha. beta. gamma."}) + "\n")
+    for flags, error in ((["--window", "2"], "--window applies to --chunk sentences only"),
+                         (["--no-lexical", "--lexical", "bm25"], "--lexical applies to a lexical index"),
+                         (["--engine", "spark"], "unknown engine 'spark'; available: local, ")):
+        out = run_cli("-q", "index", "build", str(tmp_path / "i"), "--from", str(docs), *flags)
+        assert out.returncode != 0 and error in out.stderr.strip().splitlines()[-1] and "Traceback" not in out.stderr
+        assert not (tmp_path / "i").exists()
+
+
 def test_options_are_type_checked() -> None:
     """"False" is false, not truthy; 3.7 is no max_length; True is no batch size."""
     assert get_embedder("bert", normalize="False").config.normalize is False

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from latentstack.cli.options import given, parse_options
-from latentstack.errors import InputError
+from latentstack.cli.options import given, parse_options, refuse_given
+from latentstack.errors import InputError, UnknownNameError
 from latentstack.locks import writer_lock
 
 if TYPE_CHECKING:
@@ -65,6 +65,10 @@ def build(directory: Path, sources: tuple[str, ...], embedder: str, model: str |
     from latentstack.storage import check_replaceable
 
     check_replaceable(directory, "collection")  # refuse a folder of the user's files before any work
+    if chunk != "sentences":
+        refuse_given(("window", "overlap"), "--chunk sentences only: add it or leave {} out")
+    if no_lexical:
+        refuse_given(("lexical",), "a lexical index, which --no-lexical leaves out: give one of the two")
     runner = _engine(engine, given(workers=workers, address=address, resume=resume)
                      | parse_options(engine_extra, "--engine-option"))
     docs = list(read_documents(sources))
@@ -99,7 +103,12 @@ def _engine(name: str, options: dict[str, Any]) -> Engine | None:
             raise click.UsageError("--workers, --address, --resume and --engine-option set an engine's options; "
                                    "local embedding takes none: add --engine ray (or another engine)")
         return None
-    return get_registry().build_as(Engine, name, **options)
+    registry = get_registry()
+    if name not in registry.names("engine") and ("engine", name) not in registry.conflicts:
+        found = ", ".join(["local", *registry.names("engine")])  # local is no plugin, so the registry's error omits it
+        msg = f"unknown engine {name!r}; available: {found}. `latentstack plugins` lists them all"
+        raise UnknownNameError(msg + registry.hidden_note())
+    return registry.build_as(Engine, name, **options)
 
 
 @index.command()
