@@ -22,3 +22,10 @@ def test_generate_option_out_of_range(option: str, value: str, named: str) -> No
 def test_ask_k_must_be_positive(tmp_path: Path) -> None:
     out = run_cli("ask", str(tmp_path), "why?", "-k", "0")
     assert out.returncode == 2 and "Invalid value for '-k'" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_sampling_options_without_a_temperature_are_refused() -> None:
+    """--seed and --top-p do nothing to greedy decoding (the default): they were accepted and ignored."""
+    out = run_cli("generate", "hi", "--seed", "3", "--top-p", "0.9", "--model", "no-such-model-so-nothing-can-load")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "--top-p and --seed apply to sampling only" in out.stderr.strip().splitlines()[-1]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from latentstack.cli.options import given, parse_options, stacked
+from latentstack.cli.options import given, parse_options, refuse_given, stacked
 
 if TYPE_CHECKING:
     from latentstack.interfaces import Generator
@@ -72,6 +72,9 @@ def generate(prompt: str, gen_name: str, model: str | None, adapter: str | None,
     options = build_config(GenerationConfig, {"max_new_tokens": max_new_tokens, "temperature": temperature,
                                               "top_p": top_p, "seed": seed, "stop": stop,
                                               "repetition_penalty": repetition_penalty}, owner="generate")
+    if temperature == 0:
+        refuse_given(("top_p", "seed"), "sampling only, and --temperature 0 decodes greedily: "
+                     "add --temperature (e.g. 0.7) or leave {} out")
     gen = make_generator(gen_name, generator_options(model, adapter, dtype, gen_extra))
     assert isinstance(options, GenerationConfig)
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
