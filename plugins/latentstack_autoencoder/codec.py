@@ -153,7 +153,7 @@ def split_rows(n: int, heldout: float, seed: int) -> tuple[np.ndarray, np.ndarra
     return np.sort(order[k:]), np.sort(order[:k])
 
 
-def fit_codec(x: Any, config: CodecConfig, *, desc: str = "autoencoder") -> Codec:
+def fit_codec(x: Any, config: CodecConfig, *, desc: str = "autoencoder", show: bool = True) -> Codec:
     """Train on the rows of ``x`` (dense array or sparse matrix) and return the best weights.
 
     The report holds the held-out reconstruction error (mean squared error per input
@@ -184,7 +184,7 @@ def fit_codec(x: Any, config: CodecConfig, *, desc: str = "autoencoder") -> Code
         return total / (len(held) * x.shape[1]) * scale**2
 
     best, best_epoch, best_state = float("inf"), 0, None
-    for epoch in progress(range(config.epochs), desc=desc, unit="epoch"):
+    for epoch in progress(range(config.epochs), desc=desc, unit="epoch", enabled=show):
         net.train()
         order = train[rng.permutation(len(train))]
         for start in range(0, len(order), config.train_batch_size):

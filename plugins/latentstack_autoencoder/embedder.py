@@ -69,7 +69,8 @@ class AutoencoderEmbedder(Embedder):
         if source.trainable:
             source.fit(texts)
         x = source.embed_many(texts)
-        self.codec = fit_codec(x, self.config.codec(), desc=f"autoencoder on {source.name}")
+        self.codec = fit_codec(x, self.config.codec(), desc=f"autoencoder on {source.name}",
+                               show=self.config.show_progress)
         self.input = source
         return self
 

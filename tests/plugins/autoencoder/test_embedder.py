@@ -94,3 +94,13 @@ def test_wrong_option_types() -> None:
     assert AutoencoderEmbedder.from_options(hidden="64,32").config.hidden == (64, 32)
     with pytest.raises(Exception, match="nope"):
         AutoencoderEmbedder.from_options(input="nope", **SMALL).fit(CORPUS)
+
+
+def test_show_progress_false_silences_the_training_bar(capfd: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The epoch bar ignored show_progress (only -q silenced it)."""
+    monkeypatch.delenv("LATENTSTACK_QUIET", raising=False)
+    AutoencoderEmbedder.from_options(**{**SMALL, "show_progress": True}).fit(CORPUS)
+    assert "epoch" in capfd.readouterr().err
+    AutoencoderEmbedder.from_options(**SMALL).fit(CORPUS)
+    assert capfd.readouterr().err == ""
