@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import importlib.metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from latentstack.errors import LatentstackError
 from latentstack.hookspecs import hookimpl
 from latentstack.interfaces import Adapter, Classifier, Embedder, Generator, Index
+from latentstack.interfaces.base import Component
 from latentstack.registry import get_registry, reset_registry
 from latentstack.sources import list_models, resolve_model
 
@@ -25,6 +26,8 @@ try:
     __version__ = importlib.metadata.version("latentstack")
 except importlib.metadata.PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0+source"
+
+C = TypeVar("C", bound=Component)
 
 
 def get_embedder(name: str, **options: Any) -> Embedder:
@@ -57,14 +60,24 @@ def load_classifier(path: str | Path, *, embedder: Embedder | None = None) -> Cl
 
     ``embedder`` computes the features in place of the saved one (see ``Classifier.load``).
     """
+    return _saved_class(path, Classifier).load(path, embedder=embedder)
+
+
+def load_embedder(path: str | Path) -> Embedder:
+    """Load a saved embedder (a fitted TF-IDF, LSA or autoencoder) with the plugin that wrote it."""
+    return _saved_class(path, Embedder).load(path)
+
+
+def _saved_class(path: str | Path, base: type[C]) -> type[C]:
+    """The class of the plugin that saved the ``base.role`` folder at ``path`` (its manifest names it)."""
     from latentstack.storage import read_manifest
 
-    plugin = read_manifest(path, kind="classifier", version=None, verify=False).plugin
-    cls = get_registry().get_class("classifier", plugin)
-    if not issubclass(cls, Classifier):
-        msg = f"classifier {plugin!r} is {cls.__name__}, not a Classifier"
+    plugin = read_manifest(path, kind=base.role, version=None, verify=False).plugin
+    cls = get_registry().get_class(base.role, plugin)
+    if not issubclass(cls, base):
+        msg = f"{base.role} {plugin!r} is {cls.__name__}, not a {base.__name__}"
         raise TypeError(msg)
-    return cls.load(path, embedder=embedder)
+    return cls
 
 
 def ask(index_dir: str | Path, question: str, *, k: int = 4, hybrid: bool = True, where: dict[str, Any] | None = None,
@@ -109,6 +122,7 @@ __all__ = [
     "hookimpl",
     "list_models",
     "load_classifier",
+    "load_embedder",
     "register_plugin",
     "reset_registry",
     "resolve_model",

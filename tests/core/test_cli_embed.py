@@ -67,3 +67,24 @@ def test_texts_longer_than_the_embedder_reads_are_counted(tiny_bert_dir: Path) -
     assert "1 of 2 texts are longer than the bert embedder reads" in cut.stderr
     whole = run_cli("embed", *texts, "--model", str(tiny_bert_dir), check=True)
     assert "longer than" not in whole.stderr
+
+
+def test_a_fitted_embedder_saved_from_python_embeds_from_the_command_line(tmp_path: Path) -> None:
+    """A saved TF-IDF (sparse rows) embeds by its folder, as load_embedder gives it back; a new option is refused."""
+    from latentstack import get_embedder, load_embedder
+    from latentstack.errors import CorruptFileError
+
+    fitted = get_embedder("tfidf").fit(["win a prize now", "see you at lunch", "free prize text now"])
+    fitted.save(tmp_path / "tfidf")
+    texts = ["prize now", "lunch"]
+    expected = fitted.embed_many(texts).toarray()
+    assert np.allclose(load_embedder(tmp_path / "tfidf").embed_many(texts).toarray(), expected)
+    out = run_cli("-q", "embed", *texts, "--embedder", str(tmp_path / "tfidf"), check=True)
+    assert np.allclose(np.array([json.loads(line) for line in out.stdout.splitlines()]), expected, atol=1e-6)
+    reopt = run_cli("embed", "x", "--embedder", str(tmp_path / "tfidf"), "-o", "min_df=2")
+    assert reopt.returncode == 2 and "a saved one keeps the options it was fitted with" in reopt.stderr
+    (tmp_path / "notes").mkdir()
+    other = run_cli("embed", "x", "--embedder", str(tmp_path / "notes"))
+    assert other.returncode == 1 and "is not a saved embedder" in other.stderr and "Traceback" not in other.stderr
+    with pytest.raises(CorruptFileError, match="not a saved embedder"):
+        load_embedder(tmp_path / "notes")

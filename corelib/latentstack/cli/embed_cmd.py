@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,12 +13,17 @@ from latentstack.errors import InputError
 from latentstack.outfile import check_out_file, numpy_array
 from latentstack.progress import log
 
+if TYPE_CHECKING:
+    from latentstack.interfaces import Embedder
+
 
 @click.command()
 @click.argument("texts", nargs=-1)
 @click.option("--from", "source", type=click.Path(exists=True, dir_okay=False),
               help="A UTF-8 file with one text per line (row i of the output is line i, blank lines included).")
-@click.option("--embedder", default="bert", show_default=True, help="Embedder plugin name (a pretrained one).")
+@click.option("--embedder", default="bert", show_default=True,
+              help="Embedder plugin name (a pretrained one), or the folder of a fitted one saved from Python "
+                   "(emb.save(DIR)).")
 @click.option("--model", default=None, help="Model name or folder (default: the embedder's own).")
 @click.option("--pooling", type=click.Choice(["mean", "cls"]), default=None, help="For embedders that pool.")
 @click.option("-o", "--option", "extra", multiple=True, metavar="KEY=VALUE",
@@ -27,7 +33,6 @@ from latentstack.progress import log
 def embed(texts: tuple[str, ...], source: str | None, embedder: str, model: str | None, pooling: str | None,
           extra: tuple[str, ...], out: Path | None) -> None:
     """Embed TEXTS (or the lines of --from): one JSON array per text on stdout, or a .npy file with --out."""
-    from latentstack import get_embedder
     from latentstack.interfaces.embedder import check_texts
     from latentstack.textfile import lines, read_text
 
@@ -43,17 +48,14 @@ def embed(texts: tuple[str, ...], source: str | None, embedder: str, model: str 
         raise InputError(msg)
     if out is not None:
         check_out_file(out, "a NumPy array", numpy_array, inputs=[source] if source else [])
-    options = given(model=model, pooling=pooling) | parse_options(extra)
-    emb = get_embedder(embedder, **options)
-    if emb.trainable:
-        msg = (f"{embedder} learns its vectors from a corpus (fit), so it cannot embed texts on its own; use a "
-               f"pretrained embedder (`latentstack plugins` lists them), or fit {embedder} in Python first")
-        raise InputError(msg)
+    emb = _embedder(embedder, given(model=model, pooling=pooling) | parse_options(extra))
     cut = emb.count_truncated(items)
     if cut:
         log(f"{cut} of {len(items)} texts are longer than the {embedder} embedder reads: only their beginnings are "
             "embedded (a larger -o max_length, where the embedder has one, reads more)")
     vectors = emb.embed_many(items)
+    if hasattr(vectors, "toarray"):  # a sparse embedder's rows (TF-IDF): printed and saved dense like any other
+        vectors = vectors.toarray()
     if out is None:
         for row in vectors:
             click.echo(json.dumps(row.tolist()))
@@ -65,3 +67,21 @@ def embed(texts: tuple[str, ...], source: str | None, embedder: str, model: str 
     with atomic_file(out) as tmp, open(tmp, "wb") as fh:
         np.save(fh, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
     click.echo(f"saved {vectors.shape[0]} vectors of dimension {vectors.shape[1]} to {out} ({emb.fingerprint()})")
+
+
+def _embedder(name: str, options: dict[str, Any]) -> Embedder:
+    """The registered embedder ``name`` built with ``options``, or the fitted one saved in the folder ``name``."""
+    from latentstack import get_embedder, load_embedder
+
+    if Path(name).is_dir():
+        if options:
+            raise click.UsageError("--model, --pooling and -o build a new embedder; a saved one keeps the options it "
+                                   "was fitted with: leave them out")
+        return load_embedder(name)
+    emb = get_embedder(name, **options)
+    if emb.trainable:
+        msg = (f"{name} learns its vectors from a corpus (fit), so it cannot embed texts on its own; use a "
+               f"pretrained embedder (`latentstack plugins` lists them), or fit {name} in Python, save it "
+               "(emb.save(DIR)) and give --embedder DIR")
+        raise InputError(msg)
+    return emb
