@@ -140,6 +140,18 @@ def test_options_are_type_checked() -> None:
             get_embedder("bert", **bad)
 
 
+def test_options_of_another_component_are_an_object() -> None:
+    """-o embedder_options=min_df was dict('min_df'): "dictionary update sequence element #0 has length 1"."""
+    from latentstack import get_classifier
+
+    assert get_classifier("linear", embedder_options='{"min_df": 2}').config.embedder_options == {"min_df": 2}
+    for bad in ("min_df", 3, ["min_df"]):
+        with pytest.raises(ConfigError, match="option 'embedder_options' takes an object such as"):
+            get_classifier("linear", embedder_options=bad)
+        with pytest.raises(ConfigError, match="option 'input_options' takes an object"):
+            get_embedder("autoencoder", input_options=bad)
+
+
 def test_cli_option_false_is_false(tmp_path: Path, tiny_bert_dir: Path) -> None:
     """`embed -o normalize=False` gives unnormalised vectors (their norms are not all 1)."""
     import numpy as np

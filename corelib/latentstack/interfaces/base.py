@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import typing
 from abc import ABC
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, Self, TypeVar
 
 import attrs
@@ -68,7 +70,7 @@ def _as_number(value: object, kind: type, key: str, owner: str) -> int | float:
 
 
 def _coerce(value: object, hint: object, key: str, owner: str) -> object:
-    """``value`` checked against a plain bool/int/float annotation (or that or None); others pass as they are."""
+    """``value`` checked against a plain bool/int/float/dict annotation (or that or None); others pass as they are."""
     args = typing.get_args(hint)
     if args and type(None) in args and len(args) == 2:
         if value is None:
@@ -78,7 +80,20 @@ def _coerce(value: object, hint: object, key: str, owner: str) -> object:
         return _as_bool(value, key, owner)
     if hint in (int, float):
         return _as_number(value, hint, key, owner)
+    if typing.get_origin(hint) is dict or hint is dict:
+        return _as_mapping(value, key, owner)
     return value
+
+
+def _as_mapping(value: object, key: str, owner: str) -> dict[Any, Any]:
+    """An options object (another component's options), or its JSON text: ``dict("x")`` fails on its letters."""
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = json.loads(value)
+    if not isinstance(value, Mapping):
+        msg = f'{owner}: option {key!r} takes an object such as {{"code": 16}} (JSON on the command line), got {value!r:.60}'
+        raise ConfigError(msg)
+    return dict(value)
 
 
 _HINTS: dict[type[Any], dict[str, Any] | None] = {}
