@@ -98,8 +98,18 @@ class Index(Component):
         return f"{self.name}, {len(self)} items"
 
     def search(self, query: Any, k: int = 10, where: Mapping[str, Any] | None = None) -> list[Hit]:
-        """The k best hits for one query."""
-        return self.search_batch([query] if self.accepts_text else query[None, :], k, where)[0]
+        """The k best hits for one query: a text (text indexes) or one vector, 1-d or a single row."""
+        if self.accepts_text:
+            return self.search_batch([query], k, where)[0]
+        import numpy as np
+
+        vector = np.asarray(query)
+        if vector.ndim == 2 and vector.shape[0] == 1:
+            vector = vector[0]
+        if vector.ndim != 1:
+            msg = f"search takes one query vector, got an array of shape {vector.shape}: use search_batch for several"
+            raise InputError(msg)
+        return self.search_batch(vector[None, :], k, where)[0]
 
     # -- building in parts (optional): an engine's workers fill copies, this index merges them ------
     def can_build_in_parts(self, n: int) -> bool:

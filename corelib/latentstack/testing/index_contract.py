@@ -88,6 +88,14 @@ class IndexContract:
             index.add("abc", x[:3])
         assert len(index) == self.n
 
+    def test_one_query_as_a_vector_a_row_or_a_list(self, filled) -> None:  # noqa: ANN001
+        """search takes one query as a 1-d vector, a single row or a list; several rows go to search_batch."""
+        index, x, ids = filled
+        assert [h.id for h in index.search(x[7:8], k=3)] == [h.id for h in index.search(x[7], k=3)]
+        assert index.search(x[7].tolist(), k=1)[0].id == ids[7]
+        with pytest.raises(InputError, match="search_batch"):
+            index.search(x[:2], k=3)
+
     def test_wrong_dimension_raises(self, filled) -> None:  # noqa: ANN001
         """A query of the wrong length is a clear error, not a crash."""
         index, _, _ = filled
