@@ -59,8 +59,12 @@ class LoraAdapter(Adapter):
     def attach(self, model: Any) -> Any:
         """Wrap ``model`` in a PeftModel whose only trainable weights are the adapters (and modules_to_save)."""
         from peft import LoraConfig as PeftLoraConfig
-        from peft import get_peft_model
+        from peft import PeftModel, get_peft_model
 
+        if isinstance(model, PeftModel):
+            msg = ("the model already carries an adapter: attach to the base model, or load a second adapter onto "
+                   "it by name (load(..., name=...))")
+            raise InputError(msg)
         c = self.config
         _check_targets(model, c.targets)
         peft_config = PeftLoraConfig(r=c.rank, lora_alpha=c.alpha,  # type: ignore[arg-type] # PEFT takes a float
@@ -119,11 +123,21 @@ class LoraAdapter(Adapter):
 
     def merge(self, model: Any) -> Any:
         """Fold the adapters into the base weights; returns the plain model."""
-        return model.merge_and_unload()
+        return _carrying(model, "merge").merge_and_unload()
 
     def unload(self, model: Any) -> Any:
         """Drop the adapters, returning the untouched base model."""
-        return model.unload()
+        return _carrying(model, "unload").unload()
+
+
+def _carrying(model: Any, action: str) -> Any:
+    """``model`` if it carries an adapter (a PeftModel), else an InputError saying there is nothing to ``action``."""
+    from peft import PeftModel
+
+    if not isinstance(model, PeftModel):
+        msg = f"the model carries no adapter to {action}: give the model that attach or load returned"
+        raise InputError(msg)
+    return model
 
 
 def _check_targets(model: Any, targets: Sequence[str]) -> None:
@@ -131,6 +145,9 @@ def _check_targets(model: Any, targets: Sequence[str]) -> None:
     ConfigError lists the model's linear layers."""
     import torch
 
+    if not isinstance(model, torch.nn.Module):
+        msg = f"an adapter attaches to a torch model (a transformers model), got {type(model).__name__}"
+        raise InputError(msg)
     names = [name for name, _ in model.named_modules()]
     missing = [t for t in targets if not any(n == t or n.endswith("." + t) for n in names)]
     if missing:

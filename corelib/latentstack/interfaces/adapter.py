@@ -17,6 +17,12 @@ class AdapterConfig(Config):
 
     targets: tuple[str, ...] = attrs.field(default=("query", "value"), converter=names)
 
+    @targets.validator
+    def _some(self, _: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]) -> None:
+        if not value:
+            msg = "'targets' names no module to adapt; give the layers' names, e.g. q_proj,v_proj"
+            raise ValueError(msg)
+
 
 class Adapter(Component):
     """Wraps a model so that only a few parameters train."""

@@ -48,6 +48,22 @@ def test_a_target_the_model_lacks_names_its_linear_layers(tiny_bert_dir: Path) -
         adapter.attach(tiny(tiny_bert_dir))
 
 
+def test_misuse_is_one_line(tiny_bert_dir: Path) -> None:
+    """No targets, a model that is not one, a second attach and merging a plain model were PEFT's or Python's errors
+    (or a nested adapter)."""
+    with pytest.raises(ConfigError, match="'targets' names no module to adapt"):
+        LoraAdapter.from_options(targets="")
+    adapter = LoraAdapter.from_options(rank=2)
+    with pytest.raises(InputError, match="attaches to a torch model .* got str"):
+        adapter.attach("bert")
+    wrapped = adapter.attach(tiny(tiny_bert_dir))
+    with pytest.raises(InputError, match="already carries an adapter"):
+        adapter.attach(wrapped)
+    for action in (adapter.merge, adapter.unload):
+        with pytest.raises(InputError, match="carries no adapter to"):
+            action(tiny(tiny_bert_dir))
+
+
 def test_save_load_merge_unload(tiny_bert_dir: Path, tmp_path: Path) -> None:
     """Save/load keeps outputs; merge gives the same outputs as the adapter; unload gives the base."""
     adapter = LoraAdapter.from_options(rank=4)
