@@ -59,7 +59,7 @@ def test_classify_errors(tmp_path) -> None:  # noqa: ANN001
     utf16 = tmp_path / "texts.txt"
     utf16.write_bytes("free prize\nsee you soon\n".encode("utf-16"))
     out = str(tmp_path / "clf")
-    single, no_column, trained, unseen, not_clf, no_texts, wide = run_cli_session([
+    single, no_column, trained, unseen, not_clf, no_texts, wide, lone_option = run_cli_session([
         ["classify", "train", "--data", str(one), "--embedder", "tfidf", "--out", str(tmp_path / "x")],
         ["classify", "train", "--data", str(nocol), "--out", str(tmp_path / "y")],
         ["-q", "classify", "train", "--data", SMS, "--embedder", "tfidf", "--out", out],
@@ -67,6 +67,7 @@ def test_classify_errors(tmp_path) -> None:  # noqa: ANN001
         ["classify", "predict", str(tmp_path), "hello"],
         ["classify", "predict", out],
         ["classify", "predict", out, "--from", str(utf16)],
+        ["classify", "predict", out, "hello", "--embedder-option", "max_length=3"],  # was ignored
     ])
     assert single.returncode != 0 and "at least two" in single.stderr and "Traceback" not in single.stderr
     assert no_column.returncode != 0 and "--text-col" in no_column.stderr
@@ -76,6 +77,7 @@ def test_classify_errors(tmp_path) -> None:  # noqa: ANN001
     assert no_texts.returncode != 0 and "no texts" in no_texts.stderr
     assert wide.returncode == 1 and "UTF-16 byte order mark" in wide.stderr and "iconv -f utf-16" in wide.stderr
     assert "Traceback" not in wide.stderr
+    assert lone_option.returncode == 2 and "--embedder-option applies to an --embedder or --onnx" in lone_option.stderr
 
 
 def test_texts_longer_than_the_classifier_reads_are_counted(tmp_path, tiny_bert_dir) -> None:  # noqa: ANN001

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from latentstack.cli.options import given, parse_options
+from latentstack.cli.options import given, parse_options, refuse_given
 from latentstack.errors import InputError
 from latentstack.locks import writer_lock
 from latentstack.progress import log
@@ -119,6 +119,8 @@ def _load(directory: Path, emb_name: str | None, emb_extra: tuple[str, ...], onn
     from latentstack import get_embedder, load_classifier
 
     options = parse_options(emb_extra, "--embedder-option")
+    if emb_name is None and onnx_dir is None:
+        refuse_given(("emb_extra",), "an --embedder or --onnx given in place of the saved one: add one or leave {} out")
     if onnx_dir is not None:
         emb_name, options = emb_name or "onnx", {"model": onnx_dir, **options}
     return load_classifier(directory, embedder=get_embedder(emb_name, **options) if emb_name else None)
