@@ -38,12 +38,15 @@ def pairs(data: str, out: Path, adapter: str, model: str, k: int, temperature: f
           max_new_tokens: int, limit: int, seed: int, judge: str, cite_weight: float, greedy: bool) -> None:
     """Sample K answers per prompt from the policy, judge them, write best/worst pairs in TRL's format."""
     from latentstack.atomic import atomic_file
+    from latentstack.cli.options import refuse_given
     from latentstack.outfile import check_out_file, jsonl_with
     from latentstack_llm.generator import LlmGenerator
     from latentstack_llm.pairs import build_pairs, load_items, reward_judge, squad_judge
 
     check_out_file(out, "preference pairs (JSONL with prompt, chosen, rejected)", jsonl_with({"prompt", "chosen", "rejected"}),
                    inputs=[data])
+    if judge != "squad":
+        refuse_given(("cite_weight",), "the squad judge only (a reward model scores replies itself): leave {} out")
     items = load_items(data, limit=limit, seed=seed)
     scorer = squad_judge(cite_weight) if judge == "squad" else reward_judge(judge)
     config = SampleConfig(samples=k, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed,

@@ -257,6 +257,9 @@ def test_pairs_reward_and_dpo_reject_bad_data_with_one_line_and_write_nothing(tm
     notsft.write_text("{not json\n", encoding="utf-8")
     done = run_cli("adapt", "pairs", "--data", str(notsft), "--out", str(tmp_path / "p.jsonl"))
     assert done.returncode != 0 and "not valid JSON" in done.stderr and not (tmp_path / "p.jsonl").exists()
+    weighted = run_cli("adapt", "pairs", "--data", str(notsft), "--out", str(tmp_path / "p.jsonl"), "--judge",
+                       str(tmp_path), "--cite-weight", "1")  # the weight of the squad judge, ignored by a reward model
+    assert weighted.returncode == 2 and "--cite-weight applies to the squad judge only" in weighted.stderr
 
 
 def synthetic_pairs(n: int) -> list[dict[str, object]]:
