@@ -44,11 +44,15 @@ def sft(data: str, out: Path, model: str, rank: int, alpha: float, targets: str,
         batch_size: int, grad_accum: int, dropout: float, max_length: int, limit: int | None, seed: int,
         save_dtype: str, init_adapter: str) -> None:
     """Supervised fine-tuning with a LoRA adapter; loss on the reply tokens only."""
+    from latentstack.cli.options import refuse_given
     from latentstack.data.sft import load_sft
     from latentstack.storage import check_replaceable
     from latentstack_llm.generator import LlmGenerator
     from latentstack_llm.sft import model_bytes, train_sft
 
+    if init_adapter:
+        refuse_given(("rank", "alpha", "targets", "dropout"),
+                     "a fresh adapter only; --init-adapter goes on training the saved one as it was made: leave {} out")
     check_replaceable(out, "adapter")  # refuse a folder of the user's own files before training
     examples = load_sft(data)[:limit]
     config = SftConfig(rank=rank, alpha=alpha, targets=targets,

@@ -123,11 +123,15 @@ def dpo(data: str, out: Path, init_adapter: str, reference_adapter: str, model: 
         sft_weight: float, min_chosen_score: float | None, epochs: int, steps: int, lr: float, batch_size: int,
         rank: int, heldout: float, log_every: int, seed: int, save_dtype: str) -> None:
     """Direct preference optimisation of a LoRA adapter against the frozen starting policy."""
+    from latentstack.cli.options import refuse_given
     from latentstack.data.prefs import load_pairs
     from latentstack.storage import check_replaceable
     from latentstack_llm.dpo import train_dpo
     from latentstack_llm.generator import LlmGenerator
 
+    if init_adapter:
+        refuse_given(("rank",), "a fresh adapter only; --init-adapter starts from the saved one as it was made: "
+                     "leave {} out")
     check_replaceable(out, "adapter")
     pairs = load_pairs(data, min_chosen_score)
     config = DpoConfig(beta=beta, loss=loss, sft_weight=sft_weight, init_adapter=init_adapter, reference_adapter=reference_adapter,

@@ -260,6 +260,11 @@ def test_pairs_reward_and_dpo_reject_bad_data_with_one_line_and_write_nothing(tm
     weighted = run_cli("adapt", "pairs", "--data", str(notsft), "--out", str(tmp_path / "p.jsonl"), "--judge",
                        str(tmp_path), "--cite-weight", "1")  # the weight of the squad judge, ignored by a reward model
     assert weighted.returncode == 2 and "--cite-weight applies to the squad judge only" in weighted.stderr
+    for cmd, data in ((["adapt", "sft", "--targets", "q_proj"], notsft), (["adapt", "dpo"], same)):  # were ignored
+        resumed = run_cli(*cmd, "--data", str(data), "--out", str(tmp_path / "out"), "--init-adapter", str(tmp_path),
+                          "--rank", "4")
+        assert resumed.returncode == 2 and "apply to a fresh adapter only" in resumed.stderr.replace("applies", "apply")
+        assert not (tmp_path / "out").exists()
 
 
 def synthetic_pairs(n: int) -> list[dict[str, object]]:
