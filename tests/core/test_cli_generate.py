@@ -29,3 +29,9 @@ def test_sampling_options_without_a_temperature_are_refused() -> None:
     out = run_cli("generate", "hi", "--seed", "3", "--top-p", "0.9", "--model", "no-such-model-so-nothing-can-load")
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "--top-p and --seed apply to sampling only" in out.stderr.strip().splitlines()[-1]
+
+
+def test_ask_refuses_stream_beside_json(tmp_path: Path) -> None:
+    """--json printed one object at the end whatever --stream said."""
+    out = run_cli("ask", str(tmp_path), "why?", "--json", "--stream")
+    assert out.returncode == 2 and "--stream applies to the printed answer only" in out.stderr

@@ -97,6 +97,9 @@ def ask(directory: Path, question: str | None, gen_name: str, model: str | None,
     in turn by the same loaded models (start-up is paid once; a blank line is skipped).
     If `latentstack serve DIRECTORY` runs with the same options, it answers instead.
     """
+    if as_json:
+        refuse_given(("stream",), "the printed answer only; --json prints one object once the answer is done: "
+                     "leave {} out")
     if (best_of > 1) != (reward_dir is not None):
         raise click.UsageError("--best-of N (N > 1) and --reward DIR go together: the reward model picks among "
                                "the N candidates")
