@@ -105,11 +105,11 @@ def tradeoff(report: BenchReport, path: Path) -> None:
 
 
 @click.command("ann")
-@click.option("--n", "n", type=int, default=1_000_000, show_default=True, help="Vectors in the base.")
-@click.option("--dim", type=int, default=384, show_default=True)
-@click.option("--queries", type=int, default=1000, show_default=True)
-@click.option("--clusters", type=int, default=2000, show_default=True)
-@click.option("--single", type=int, default=200, show_default=True, help="Queries timed one at a time.")
+@click.option("--n", "n", type=click.IntRange(min=1), default=1_000_000, show_default=True, help="Vectors in the base.")
+@click.option("--dim", type=click.IntRange(min=1), default=384, show_default=True)
+@click.option("--queries", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--clusters", type=click.IntRange(min=1), default=2000, show_default=True)
+@click.option("--single", type=click.IntRange(min=0), default=200, show_default=True, help="Queries timed one at a time.")
 @click.option("--methods", default=",".join(METHODS), show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout.")

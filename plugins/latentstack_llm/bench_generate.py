@@ -138,8 +138,8 @@ def run_load(method: str, model: str) -> MethodResult:
 @click.command("generate")
 @bench_options(DEFAULT, data_required=False)
 @click.option("--model", default="smollm2-135m-instruct", show_default=True)
-@click.option("--new-tokens", default=64, show_default=True, help="Tokens generated per run.")
-@click.option("--repeats", default=3, show_default=True, help="Timed runs per method (median reported).")
+@click.option("--new-tokens", default=64, show_default=True, type=click.IntRange(min=1), help="Tokens generated per run.")
+@click.option("--repeats", default=3, show_default=True, type=click.IntRange(min=1), help="Timed runs per method (median reported).")
 @suite
 def generate(data: str | None, methods: str, limit: int | None, seed: int, model: str, new_tokens: int,
              repeats: int) -> BenchReport:

@@ -30,8 +30,8 @@ MMAP_THRESHOLD = 131072
 
 @click.command("sft")
 @bench_options("lora,full")
-@click.option("--steps", default=3, show_default=True, help="Optimiser steps per mode.")
-@click.option("--batch-size", default=4, show_default=True)
+@click.option("--steps", default=3, show_default=True, type=click.IntRange(min=1), help="Optimiser steps per mode.")
+@click.option("--batch-size", default=4, show_default=True, type=click.IntRange(min=1))
 @click.option("--model", default="smollm2-135m-instruct", show_default=True)
 @suite
 def sft(data: str, methods: str, limit: int | None, seed: int, steps: int, batch_size: int, model: str) -> BenchReport:

@@ -178,3 +178,13 @@ def test_a_model_folder_of_pickles_is_refused(tmp_path: Path) -> None:
     (tmp_path / "pytorch_model.bin").write_bytes(b"\x80\x04not really")
     with pytest.raises(ModelNotInstalledError, match="pickles"):
         resolve_model(str(tmp_path))
+
+
+@pytest.mark.parametrize("args", [("ann", "--n", "0"), ("ann", "--clusters", "0"), ("ann", "--queries", "0"),
+                                  ("generate", "--repeats", "0"), ("generate", "--new-tokens", "0"),
+                                  ("sft", "--steps", "0"), ("sft", "--batch-size", "0")])
+def test_bench_counts_below_one_are_usage_errors(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """They were a ZeroDivisionError, numpy's ValueError or an IndexError after the work had begun."""
+    data = ("--data", str(tmp_path)) if args[0] == "sft" else ()
+    out = run_cli("bench", *args, *data, "--out", str(tmp_path / "b"))
+    assert out.returncode == 2 and f"Invalid value for '{args[1]}'" in out.stderr and "Traceback" not in out.stderr
