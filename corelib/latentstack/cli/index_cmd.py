@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
-from latentstack.cli.options import given, parse_options, refuse_given
+from latentstack.cli.options import given, parse_options, refuse_given, stacked
 from latentstack.errors import InputError, UnknownNameError
 from latentstack.locks import writer_lock
 
@@ -18,6 +18,17 @@ if TYPE_CHECKING:
 DIR = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 WAIT = click.option("--wait", type=click.FloatRange(min=0), default=60.0, show_default=True,
                     help="Seconds to wait for another process writing the same index, then fail.")
+
+
+ENGINE_OPTIONS = [
+    click.option("--engine", default="local", show_default=True,
+                 help="Where the passages are embedded: local (this process) or a registered engine such as ray."),
+    click.option("--workers", type=click.IntRange(min=1), default=None, help="Engine workers (embedding actors)."),
+    click.option("--address", default=None, help="The engine's cluster to join (default: start a local one)."),
+    click.option("--resume", is_flag=True, default=None, help="Reuse the engine's finished shards of this same job."),
+    click.option("--engine-option", "engine_extra", multiple=True, metavar="KEY=VALUE",
+                 help="Any other option of the engine's config, e.g. batch_size=128 (repeatable)."),
+]
 
 
 @click.group()
@@ -46,13 +57,7 @@ def index() -> None:
               help="Any option of the index's config (repeatable).")
 @click.option("--lexical", default="bm25", show_default=True, help="Text index for --hybrid search.")
 @click.option("--no-lexical", is_flag=True, help="Build no lexical index (dense search only).")
-@click.option("--engine", default="local", show_default=True,
-              help="Where the passages are embedded: local (this process) or a registered engine such as ray.")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Engine workers (embedding actors).")
-@click.option("--address", default=None, help="The engine's cluster to join (default: start a local one).")
-@click.option("--resume", is_flag=True, default=None, help="Reuse the engine's finished shards of this same job.")
-@click.option("--engine-option", "engine_extra", multiple=True, metavar="KEY=VALUE",
-              help="Any other option of the engine's config, e.g. batch_size=128 (repeatable).")
+@stacked(ENGINE_OPTIONS)
 @WAIT
 def build(directory: Path, sources: tuple[str, ...], embedder: str, model: str | None, pooling: str | None,
           emb_extra: tuple[str, ...], chunk: str, window: int, overlap: int, index_spec: str,
@@ -69,8 +74,7 @@ def build(directory: Path, sources: tuple[str, ...], embedder: str, model: str |
         refuse_given(("window", "overlap"), "--chunk sentences only: add it or leave {} out")
     if no_lexical:
         refuse_given(("lexical",), "a lexical index, which --no-lexical leaves out: give one of the two")
-    runner = _engine(engine, given(workers=workers, address=address, resume=resume)
-                     | parse_options(engine_extra, "--engine-option"))
+    runner = _engine(engine, workers, address, resume, engine_extra)
     docs = list(read_documents(sources))
     if not docs:
         msg = f"no documents found in {', '.join(sources)}"
@@ -93,11 +97,13 @@ def build(directory: Path, sources: tuple[str, ...], embedder: str, model: str |
                f"(index {col.dense.describe() if col.dense is not None else '-'}; skipped {counts['skipped_empty']} empty)")
 
 
-def _engine(name: str, options: dict[str, Any]) -> Engine | None:
+def _engine(name: str, workers: int | None, address: str | None, resume: bool | None,
+            extra: tuple[str, ...]) -> Engine | None:
     """None for local embedding, else the registered engine built with its options."""
     from latentstack.engines import Engine
     from latentstack.registry import get_registry
 
+    options = given(workers=workers, address=address, resume=resume) | parse_options(extra, "--engine-option")
     if name == "local":
         if options:
             raise click.UsageError("--workers, --address, --resume and --engine-option set an engine's options; "
@@ -114,17 +120,22 @@ def _engine(name: str, options: dict[str, Any]) -> Engine | None:
 @index.command()
 @DIR
 @click.option("--from", "sources", multiple=True, required=True, type=click.Path(exists=True))
+@stacked(ENGINE_OPTIONS)
 @WAIT
-def add(directory: Path, sources: tuple[str, ...], wait: float) -> None:
+def add(directory: Path, sources: tuple[str, ...], engine: str, workers: int | None, address: str | None,
+        resume: bool | None, engine_extra: tuple[str, ...], wait: float) -> None:
     """Add (or replace, by id) documents in an existing index; a second writer waits its turn."""
     from latentstack.search import Collection
     from latentstack.search.sources import read_documents
 
+    runner = _engine(engine, workers, address, resume, engine_extra)
     docs = list(read_documents(sources))
     with writer_lock(directory, wait):
         col = Collection.load(directory)
-        counts = col.add_documents(docs)
+        counts = col.add_documents(docs, engine=runner)
         col.save()
+    if runner is not None and runner.summary():
+        click.echo(f"engine {engine}: {runner.summary()}", err=True)
     click.echo(f"added {counts['documents']} documents ({counts['chunks']} chunks, {counts['replaced']} replaced)")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -116,15 +117,21 @@ def test_cli_builds_with_ray_and_search_reads_the_folder(engine: RayEngine, tmp_
     address = ray.get_runtime_context().gcs_address
     assert address.startswith("127.0.0.1:")  # the local instance listens on loopback only
     docs = ROOT / "benchmarks" / "demo-docs" / "docs.jsonl"
-    done, hits, bad, local = run_cli_session([
+    more = tmp_path / "more.jsonl"
+    more.write_text(json.dumps({"id": "kiln", "text": "A kiln fires clay pots at about a thousand degrees."}) + "\n")
+    done, added, hits, found, bad, local = run_cli_session([
         ["index", "build", str(tmp_path / "idx"), "--from", str(docs), "--engine", "ray", "--workers", "2",
          "--address", address],
+        ["index", "add", str(tmp_path / "idx"), "--from", str(more), "--engine", "ray", "--address", address],
         ["search", str(tmp_path / "idx"), "why does bread rise", "-k", "1"],
+        ["search", str(tmp_path / "idx"), "how hot is a kiln for pottery", "-k", "1", "--dense-only"],
         ["index", "build", str(tmp_path / "x"), "--from", str(docs), "--engine", "nope"],
         ["index", "build", str(tmp_path / "y"), "--from", str(docs), "--workers", "2"],
     ])
     assert done.returncode == 0 and "engine ray:" in done.stderr and "indexed" in done.stdout, done.stderr[-2000:]
+    assert added.returncode == 0 and "engine ray:" in added.stderr and "added 1 documents" in added.stdout, added.stderr
     assert hits.returncode == 0 and "bread" in hits.stdout.lower()
+    assert found.returncode == 0 and found.stdout.startswith(" 1. [") and "] kiln\n" in found.stdout
     assert bad.returncode != 0 and "unknown engine 'nope'" in bad.stderr
     assert local.returncode == 2 and "add --engine ray" in local.stderr
 
