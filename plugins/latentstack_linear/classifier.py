@@ -91,6 +91,11 @@ class LinearClassifier(Classifier):
         self.classes = check_labels(labels)
         y = np.array([self.classes.index(lab) for lab in labels])
         c = self.config
+        if c.tune_threshold and len(self.classes) != 2:
+            msg = (f"tune_threshold picks the threshold between two classes; these labels have {len(self.classes)} "
+                   f"({', '.join(map(str, self.classes[:5]))}{', ...' if len(self.classes) > 5 else ''}): "
+                   "train without --tune-threshold")
+            raise InputError(msg)
         shortcuts = {k: v for k, v in {"model": c.model, "pooling": c.pooling}.items() if v is not None}
         self.features = Features.create(c.embedder, {**shortcuts, **c.embedder_options}, c.hybrid, c.head)
         if c.head == "logistic" and self.features.sparse:  # the dual solver will run: loading it (and numba) now
@@ -116,7 +121,7 @@ class LinearClassifier(Classifier):
             oof_proba = self._fuse(blocks, oofs, y)
         elif c.tune_threshold:
             oof_proba = oofs[0]
-        if c.tune_threshold and len(self.classes) == 2:
+        if c.tune_threshold:
             self.threshold = best_threshold(oof_proba[:, 1], y == 1)
         self.seconds["heads"] = time.perf_counter() - started - self.seconds["features"]
         return self

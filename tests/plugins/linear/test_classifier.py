@@ -278,6 +278,14 @@ def test_a_hybrid_needs_two_texts_per_class() -> None:
         get_classifier("linear", embedder="lsa", hybrid=True).fit(texts, ["spam", "ham", "spam", "ham", "other"])
 
 
+def test_threshold_tuning_needs_two_classes() -> None:
+    """With three classes the threshold was silently not tuned (after its out-of-fold fits had run)."""
+    texts = ["win a prize now", "hello friend", "free cash win", "see you soon", "lunch today?", "meet at noon"]
+    clf = LinearClassifier.from_options(embedder="tfidf", tune_threshold=True)
+    with pytest.raises(InputError, match=r"between two classes; these labels have 3 \(a, b, c\)"):
+        clf.fit(texts, ["a", "b", "a", "b", "c", "c"])
+
+
 @pytest.mark.parametrize("cores", [1, 2])
 def test_fold_fits_give_the_same_heads_run_after_run(monkeypatch, cores: int) -> None:  # noqa: ANN001
     """Fold fits in threads or one after another: two fits are identical, and equal to each other."""
