@@ -14,11 +14,16 @@ import numpy as np
 from latentstack.errors import InputError
 
 
-def check_keys(metas: Sequence[Mapping[str, Any]], where: Mapping[str, Any]) -> None:
-    """Raise InputError if ``where`` is not a mapping, or a key of it appears in no item's metadata."""
-    if not isinstance(where, Mapping):
+def check_where(where: object) -> None:
+    """Raise InputError if a filter given (not None) is not a mapping."""
+    if where is not None and not isinstance(where, Mapping):
         msg = f"the filter is a {type(where).__name__}; give a dict of metadata key -> value, e.g. {{'lang': 'en'}}"
         raise InputError(msg)
+
+
+def check_keys(metas: Sequence[Mapping[str, Any]], where: Mapping[str, Any]) -> None:
+    """Raise InputError if ``where`` is not a mapping, or a key of it appears in no item's metadata."""
+    check_where(where)
     known = set().union(*(m.keys() for m in metas)) if metas else set()
     unknown = sorted(set(where) - known)
     if unknown:

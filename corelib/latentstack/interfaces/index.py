@@ -47,6 +47,9 @@ class Index(Component):
     role: ClassVar[str] = "index"
     Config: ClassVar[type[IndexConfig]] = IndexConfig
     accepts_text: ClassVar[bool] = False
+    #: Whether ``add`` and ``search`` take a sparse embedder's rows (scipy CSR); a collection refuses to pair a
+    #: sparse embedder with a vector index that does not, when it is created.
+    accepts_sparse: ClassVar[bool] = False
 
     @abstractmethod
     def add(

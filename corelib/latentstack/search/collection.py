@@ -23,7 +23,7 @@ from latentstack.errors import ConfigError, CorruptFileError, InputError, ModelM
 from latentstack.interfaces import Embedder, Index
 from latentstack.interfaces.index import check_ids
 from latentstack.locks import real_path
-from latentstack.metadata import check_keys
+from latentstack.metadata import check_keys, check_where
 from latentstack.progress import detail, log, progress
 from latentstack.search.chunking import Chunk, ChunkConfig, chunk_text
 from latentstack.search.fusion import check_fusion, fuse
@@ -107,11 +107,17 @@ class Collection:
         factory string such as ``"IVF1024,Flat"``); its options go in ``index_options``.
         """
         from latentstack.registry import get_registry
+        from latentstack.storage import check_replaceable
 
+        check_replaceable(path, "collection")  # a folder of the user's files is refused now, not after the embedding
         reg = get_registry()
         emb = reg.build_as(Embedder, embedder, **dict(embedder_options or {}))
         index_name, index_opts = resolve_index(index, index_options)
         dense = reg.build_as(Index, index_name, **index_opts)  # checks the options now, not at the first add
+        if emb.sparse and not dense.accepts_sparse:
+            msg = (f"the {embedder} embedder gives sparse vectors, which the {index_name} index does not take: "
+                   "use a dense embedder (lsa is TF-IDF made dense; the bm25 lexical index already matches words)")
+            raise ConfigError(msg)
         if not emb.trainable:
             dense.check_dim(emb.dim)  # and that the index fits the vectors (the dimension is read, not computed)
         lex = reg.build_as(Index, lexical, **dict(lexical_options or {})) if lexical else None
@@ -334,6 +340,7 @@ class Collection:
             msg = f"hybrid takes True or False, got {hybrid!r}"
             raise InputError(msg)
         k, fusion = check_k(k), check_fusion(fusion, hybrid)
+        check_where(where)  # an empty collection answers [] below: a mistake is still one
         if isinstance(queries, str):
             msg = "search_many takes a list of queries, got a single str: wrap it in a list or call search()"
             raise InputError(msg)

@@ -185,3 +185,20 @@ def test_passages_longer_than_the_embedder_reads_are_counted(tmp_path, tiny_bert
     assert "1 of 2 passages are longer than the bert embedder reads" in capsys.readouterr().err
     col.add_documents([Document("other", "two words")])
     assert "longer than" not in capsys.readouterr().err
+
+
+def test_mistakes_are_refused_when_the_collection_is_made(tmp_path) -> None:  # noqa: ANN001
+    """A sparse embedder under a vector index and a folder of the user's files failed only at the first add or
+    the save (after the embedding); a bad filter on an empty collection answered []."""
+    from latentstack.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="the tfidf embedder gives sparse vectors, which the faiss index does not"):
+        Collection.create(tmp_path / "sparse", embedder="tfidf")
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("mine")
+    with pytest.raises(InputError, match="already holds files latentstack did not write"):
+        Collection.create(notes, embedder="lsa")
+    assert [p.name for p in notes.iterdir()] == ["todo.txt"]
+    with pytest.raises(InputError, match="the filter is a str"):
+        Collection.create(tmp_path / "empty", embedder="lsa").search("bread", where="lang=en")  # type: ignore[arg-type]

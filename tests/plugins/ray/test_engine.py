@@ -105,7 +105,7 @@ def test_default_runtime_keeps_recall_at_10(engine: RayEngine, tmp_path: Path) -
 
 
 def test_a_corpus_trained_embedder_is_refused(engine: RayEngine, tmp_path: Path) -> None:
-    col = Collection.create(tmp_path / "t", embedder="tfidf")
+    col = Collection.create(tmp_path / "t", embedder="lsa")
     with pytest.raises(ConfigError, match="index it without an engine"):
         col.add_documents([Document("a", "some text here"), Document("b", "other words")], engine=engine)
 
