@@ -45,6 +45,22 @@ class RayConfig(Config):
     chunk_in_tasks_from: int = attrs.field(default=64_000_000, validator=attrs.validators.ge(0))
 
 
+def _machine_cpus() -> int:
+    """The CPUs this process may run on."""
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _check_local_cpus(needed: float, cpus: float, where: str) -> None:
+    """A ConfigError when a local instance cannot hold the workers: each loads its own model, so workers beyond the
+    CPUs only share them (and multiply the memory), and actors that do not fit wait forever."""
+    if needed > cpus:
+        msg = (f"{needed:g} CPUs of workers (workers x cpus_per_worker) on {where}, which has {cpus:g}: each worker "
+               "loads its own model, so give fewer --workers, or join a larger cluster with --address")
+        raise ConfigError(msg)
+
+
 class EmbedActor:
     """One worker: builds the embedder once, then embeds batches of rows ``{"i", "text"}``."""
 
@@ -70,6 +86,9 @@ class RayEngine(Engine):
 
     def __init__(self, config: RayConfig | None = None) -> None:
         super().__init__(config)
+        c = self.config
+        if not c.address:  # refused before any work, not when the first job starts its instance
+            _check_local_cpus(c.workers * c.cpus_per_worker, _machine_cpus(), "this machine")
         self.last: dict[str, Any] = {}
         self.seconds: dict[str, float] = {}
         self.bar = JobBar()
@@ -79,8 +98,8 @@ class RayEngine(Engine):
 
         from latentstack_ray.loopback import is_local, loopback_only
 
+        c = self.config
         if not ray.is_initialized():
-            c = self.config
             if is_local(c.address):
                 loopback_only()
             kwargs: dict[str, Any] = {"address": c.address} if c.address else {
@@ -93,6 +112,9 @@ class RayEngine(Engine):
                 raise ConfigError(_unreachable(c.address, str(exc))) from exc
             ray.data.DataContext.get_current().enable_progress_bars = False
             logging.getLogger("ray.data").setLevel(logging.WARNING)  # its per-dataset INFO lines are not ours to show
+        elif not c.address:  # the local instance an earlier job started may be smaller: its actors would wait forever
+            _check_local_cpus(c.workers * c.cpus_per_worker, ray.cluster_resources().get("CPU", 0),
+                              "the local Ray instance this process started")
         return ray
 
     def chunk(self, texts: Sequence[str], config: ChunkConfig) -> list[list[Chunk]]:

@@ -104,6 +104,19 @@ def test_default_runtime_keeps_recall_at_10(engine: RayEngine, tmp_path: Path) -
     assert float(np.mean(found)) >= 0.99, found
 
 
+def test_more_workers_than_local_cpus_are_refused(engine: RayEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each worker loads its own model: a local instance was started with as many CPUs as asked (--workers 64 on
+    two cores, 64 models in memory), and actors beyond an existing instance's CPUs would wait forever."""
+    import latentstack_ray.engine as ray_engine
+
+    cpus = ray_engine._machine_cpus()
+    with pytest.raises(ConfigError, match=f"on this machine, which has {cpus}: each worker loads its own model"):
+        RayEngine.from_options(workers=cpus + 1)
+    monkeypatch.setattr(ray_engine, "_machine_cpus", lambda: 64)  # a machine larger than the running instance
+    with pytest.raises(ConfigError, match="on the local Ray instance this process started, which has 2"):
+        RayEngine.from_options(workers=3).embed(["a text"], "tfidf", {})
+
+
 def test_a_corpus_trained_embedder_is_refused(engine: RayEngine, tmp_path: Path) -> None:
     col = Collection.create(tmp_path / "t", embedder="lsa")
     with pytest.raises(ConfigError, match="index it without an engine"):
