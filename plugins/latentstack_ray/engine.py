@@ -54,7 +54,8 @@ def _machine_cpus() -> int:
 
 def _check_local_cpus(needed: float, cpus: float, where: str) -> None:
     """A ConfigError when a local instance cannot hold the workers: each loads its own model, so workers beyond the
-    CPUs only share them (and multiply the memory), and actors that do not fit wait forever."""
+    CPUs only share them (and multiply the memory); on a running instance too small for them Ray starts fewer actors
+    than asked, while the job's summary counts the workers asked for."""
     if needed > cpus:
         msg = (f"{needed:g} CPUs of workers (workers x cpus_per_worker) on {where}, which has {cpus:g}: each worker "
                "loads its own model, so give fewer --workers, or join a larger cluster with --address")
@@ -112,7 +113,7 @@ class RayEngine(Engine):
                 raise ConfigError(_unreachable(c.address, str(exc))) from exc
             ray.data.DataContext.get_current().enable_progress_bars = False
             logging.getLogger("ray.data").setLevel(logging.WARNING)  # its per-dataset INFO lines are not ours to show
-        elif not c.address:  # the local instance an earlier job started may be smaller: its actors would wait forever
+        elif not c.address:  # an earlier job's instance may be smaller: fewer actors would run
             _check_local_cpus(c.workers * c.cpus_per_worker, ray.cluster_resources().get("CPU", 0),
                               "the local Ray instance this process started")
         return ray

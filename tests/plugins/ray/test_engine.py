@@ -106,7 +106,7 @@ def test_default_runtime_keeps_recall_at_10(engine: RayEngine, tmp_path: Path) -
 
 def test_more_workers_than_local_cpus_are_refused(engine: RayEngine, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each worker loads its own model: a local instance was started with as many CPUs as asked (--workers 64 on
-    two cores, 64 models in memory), and actors beyond an existing instance's CPUs would wait forever."""
+    two cores, 64 models in memory); on a smaller running instance Ray ran fewer actors than the job reported."""
     import latentstack_ray.engine as ray_engine
 
     cpus = ray_engine._machine_cpus()
