@@ -32,8 +32,28 @@ class Bm25Config(IndexConfig):
     k1: float = 1.5
     b: float = 0.75
     method: str = attrs.field(default="lucene", validator=attrs.validators.in_(("lucene", "robertson", "atire", "bm25l", "bm25+")))
-    stemmer: str = "english"
-    stopwords: str = "en"
+    stemmer: str = attrs.field(default="english")
+    stopwords: str = attrs.field(default="en")
+
+    @stemmer.validator
+    def _known_stemmer(self, _: attrs.Attribute[str], value: str) -> None:
+        import Stemmer
+
+        if value and value not in Stemmer.algorithms():
+            msg = f"'stemmer' is a Snowball stemmer ({', '.join(Stemmer.algorithms())}) or '' for none, got {value!r}"
+            raise ValueError(msg)
+
+    @stopwords.validator
+    def _known_stopwords(self, _: attrs.Attribute[str], value: str) -> None:
+        if value in ("", "en", "english"):
+            return
+        import bm25s
+
+        try:
+            bm25s.tokenize(["a"], stopwords=value, show_progress=False)
+        except ValueError as exc:  # bm25s names the languages it has
+            msg = f"'stopwords' {value!r} is not a stop-word list bm25s has ('' for none): {str(exc).splitlines()[0]}"
+            raise ValueError(msg) from exc
 
 
 class Bm25Index(Index):

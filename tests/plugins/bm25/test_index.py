@@ -85,3 +85,18 @@ def test_texts_without_words_match_nothing_and_break_nothing() -> None:
     mixed = Bm25Index()
     mixed.add(["a", "b"], ["???", "hello world"])
     assert [h.id for h in mixed.search("hello", k=2)] == ["b"]
+
+
+def test_an_unknown_stemmer_or_stop_word_list_is_refused_when_configured() -> None:
+    """They were PyStemmer's KeyError and bm25s' ValueError at the first add (bench retrieval --stemmer: a traceback)."""
+    from latentstack.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="'stemmer' is a Snowball stemmer .*french.* or '' for none, got 'klingon'"):
+        Bm25Index.from_options(stemmer="klingon")
+    with pytest.raises(ConfigError, match="'stopwords' 'klingon' is not a stop-word list bm25s has"):
+        Bm25Index.from_options(stopwords="klingon")
+    french, english = Bm25Index.from_options(stemmer="french", stopwords="fr"), Bm25Index.from_options()
+    for index in (french, english):
+        index.add(["a", "b"], ["les chanteuses du port", "la rivière coule"])
+    assert [h.id for h in french.search("chanteuse", 1)] == ["a"] and french.search("les", 1) == []  # a stop word
+    assert [h.id for h in english.search("les", 1)] == ["a"]
