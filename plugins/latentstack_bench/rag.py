@@ -170,11 +170,13 @@ def rag(data: str, methods: str, limit: int | None, seed: int, gen_name: str, mo
         skip: int) -> BenchReport:
     """Exact match and F1 of closed-book, RAG and gold-passage answers on a SQuAD file."""
     from latentstack import get_generator
-    from latentstack.cli.options import given, parse_options
+    from latentstack.cli.options import given, parse_options, refuse_given
     from latentstack.rag import RagConfig, RagPipeline
 
     _check_arguments(data, adapters, adapter_only, best_of, reward_dir, answers)
     chosen = split_methods(methods, METHODS)
+    if not {"rag", "rag-dense"} & set(chosen):
+        refuse_given(("retriever_model", "k"), "the rag methods only, and --methods runs none: add one or leave {} out")
     squad = load_squad(data)
     questions = draw_questions(squad, limit, seed, half, skip)
     gen_options = given(model=model, dtype=dtype) | parse_options(gen_extra, "-g/--gen-option")

@@ -85,6 +85,7 @@ class Runner:
         t0 = time.perf_counter()
         col = Collection.create(self.tmp / mode, embedder="bert",
                                 embedder_options={"model": self.model, "pooling": self.pooling},
+                                lexical_options={"stemmer": self.stemmer},  # the hybrids' BM25 is the bm25 method's
                                 index="Flat", chunking=ChunkConfig(mode=CUTS[mode][0], max_chars=CUTS[mode][1]))
         if mode == "article":
             by_article: dict[int, list[str]] = {}
@@ -156,14 +157,23 @@ def run_method(runner: Runner, method: str) -> MethodResult:
 @bench_options(DEFAULT)
 @click.option("--model", default="minilm", show_default=True, help="Encoder for the dense methods.")
 @click.option("--pooling", type=click.Choice(["mean", "cls"]), default="mean", show_default=True)
-@click.option("--stemmer", default="english", show_default=True, help="BM25 stemmer ('' for none).")
+@click.option("--stemmer", default="english", show_default=True,
+              help="The stemmer of BM25, alone and in the hybrids ('' for none).")
 @click.option("--half", type=click.Choice(["all", "tune", "heldout"]), default="all", show_default=True,
               help="Questions of all articles, or of one half (settings chosen on 'tune', reported on 'heldout').")
 @suite
 def retrieval(data: str, methods: str, limit: int | None, seed: int, model: str, pooling: str, stemmer: str,
               half: str) -> BenchReport:
     """Recall@1/5/20 and MRR@10 of BM25, TF-IDF, dense and hybrid search on a SQuAD file."""
+    from latentstack.cli.options import refuse_given
+
     chosen = split_methods(methods, METHODS)
+    if not any(m.startswith(("dense", "hybrid")) for m in chosen):
+        refuse_given(("model", "pooling"), "the dense and hybrid methods only, and --methods runs none: "
+                     "add one or leave {} out")
+    if not any(m.startswith(("bm25", "hybrid")) for m in chosen):
+        refuse_given(("stemmer",), "BM25 (the bm25 and hybrid methods) only, and --methods runs none: "
+                     "add one or leave {} out")
     squad = load_squad(data)
     questions = squad.sample(limit, seed, half)
     runner = Runner(squad, questions, model, pooling, stemmer)

@@ -55,6 +55,16 @@ def test_rag_adapter_only_without_adapter_is_a_usage_error(tmp_path: Path) -> No
     assert out.stdout == "" and not (tmp_path / "rag.json").exists()
 
 
+def test_rag_retrieval_options_without_a_rag_method_are_a_usage_error(tmp_path: Path) -> None:
+    """-k and --retriever-model were ignored by a run of closed-book and oracle alone."""
+    data = tmp_path / "squad.json"
+    data.write_text(json.dumps(SQUAD))
+    out = run_cli("-q", "bench", "rag", "--data", str(data), "--methods", "closed-book,oracle", "-k", "2",
+                  "--out", str(tmp_path))
+    assert out.returncode == 2 and "-k applies to the rag methods only" in out.stderr
+    assert not (tmp_path / "rag.json").exists()
+
+
 def test_rag_skip_answers_the_questions_after_an_earlier_runs_draw(tmp_path: Path, tiny_llama_dir: Path) -> None:
     paragraphs = [{"context": f"Item {i} of the list is a stone named s{i}.", "qas": [
         {"id": f"q{i}", "question": f"What is item {i}?", "answers": [{"text": f"s{i}", "answer_start": 36}]}]}

@@ -51,6 +51,24 @@ SQUAD = {"data": [{"title": "Volcano", "paragraphs": [
 
 
 @pytest.mark.slow
+def test_retrieval_options_apply_where_they_say(tmp_path) -> None:  # noqa: ANN001
+    """--stemmer reaches the hybrids' BM25 too (they kept the English stemmer), and an option no chosen method reads
+    is a usage error (--pooling with bm25 alone was ignored)."""
+    from latentstack.data.squad import load_squad
+    from latentstack_bench.retrieval import Runner
+
+    data = tmp_path / "tiny-squad.json"
+    data.write_text(json.dumps(SQUAD))
+    squad = load_squad(data)
+    runner = Runner(squad, squad.sample(None, 0, "all"), "minilm", "mean", "")
+    runner.tmp.rmdir()  # empty yet: the collections go under tmp_path instead
+    runner.tmp = tmp_path / "cols"
+    assert runner.collection("paragraph")[0].lexical.config.stemmer == ""
+    out = run_cli("-q", "bench", "retrieval", "--data", str(data), "--methods", "bm25", "--pooling", "cls",
+                  "--out", str(tmp_path))
+    assert out.returncode == 2 and "--pooling applies to the dense and hybrid methods only" in out.stderr
+
+
 def test_retrieval_suite_small(tmp_path) -> None:  # noqa: ANN001
     """bench retrieval on a three-paragraph SQuAD file: every method answers, metrics in [0, 1]."""
     data = tmp_path / "tiny-squad.json"
