@@ -17,7 +17,7 @@ from typing import Any
 import click
 import numpy as np
 
-from latentstack.bench.options import bench_options, split_methods, suite
+from latentstack.bench.options import Counts, bench_options, split_methods, suite
 from latentstack.bench.report import BenchReport, MethodResult
 from latentstack.progress import log
 
@@ -79,10 +79,10 @@ def picture(points: dict[str, tuple[np.ndarray, np.ndarray]]) -> Any:
 
 @click.command("latent")
 @bench_options(",".join(METHODS), data_required=False)
-@click.option("--sizes", default="2,8,16", show_default=True, help="Code sizes to compare.")
+@click.option("--sizes", type=Counts(), default="2,8,16", show_default=True, help="Code sizes to compare.")
 @click.option("--test-size", type=click.FloatRange(0.1, 0.9), default=0.3, show_default=True)
 @suite
-def latent(data: str | None, methods: str, limit: int | None, seed: int, sizes: str, test_size: float) -> BenchReport:
+def latent(data: str | None, methods: str, limit: int | None, seed: int, sizes: list[int], test_size: float) -> BenchReport:
     """Raw pixels, PCA codes and autoencoder codes of the 8x8 digits: probe accuracy and reconstruction."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
@@ -90,11 +90,8 @@ def latent(data: str | None, methods: str, limit: int | None, seed: int, sizes: 
     if data:
         raise click.BadParameter("the latent suite reads scikit-learn's bundled digits; leave --data out", param_hint="--data")
     chosen = split_methods(methods, METHODS)
-    try:
-        code_sizes = sorted({int(s) for s in sizes.split(",") if s.strip()})
-    except ValueError:
-        raise click.BadParameter(f"{sizes!r} is not a comma-separated list of whole numbers", param_hint="--sizes") from None
-    if not code_sizes or code_sizes[0] < 1 or code_sizes[-1] > 64:
+    code_sizes = sorted(sizes)
+    if code_sizes[-1] > 64:
         raise click.BadParameter("code sizes run from 1 to 64 (an image has 64 pixels)", param_hint="--sizes")
     x, y = load_digits(return_X_y=True)
     x = (x / 16.0).astype(np.float32)

@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from latentstack.bench.options import bench_options, split_methods, suite
+from latentstack.bench.options import Counts, bench_options, split_methods, suite
 from latentstack.bench.report import BenchReport, MethodResult
 from latentstack.bench.writers import timing_chart
 from latentstack.progress import log
@@ -121,7 +121,7 @@ def _server(method: str, model: str, generator_model: str) -> Any:
 
 @click.command("serve")
 @bench_options("embed-batched,embed-single,chat", data_required=False)
-@click.option("--clients", default="1,8,32", show_default=True, help="Concurrent client counts.")
+@click.option("--clients", type=Counts(), default="1,8,32", show_default=True, help="Concurrent client counts.")
 @click.option("--requests", "per_client", default=32, show_default=True, type=click.IntRange(1, 1000),
               help="Embedding requests each client sends.")
 @click.option("--chat-requests", default=2, show_default=True, type=click.IntRange(1, 100),
@@ -130,13 +130,16 @@ def _server(method: str, model: str, generator_model: str) -> Any:
 @click.option("--model", default="minilm", show_default=True, help="Embedding model.")
 @click.option("--generator-model", default="smollm2-135m-instruct", show_default=True)
 @suite
-def serve(data: str | None, methods: str, limit: int | None, seed: int, clients: str, per_client: int,
+def serve(data: str | None, methods: str, limit: int | None, seed: int, clients: list[int], per_client: int,
           chat_requests: int, max_tokens: int, model: str, generator_model: str) -> BenchReport:
     """Throughput, p50/p99 latency and errors of the HTTP server under 1, 8 and 32 concurrent clients."""
+    from latentstack.cli.options import refuse_given
+
+    refuse_given(("data", "limit", "seed"), "the suites that read data; bench serve sends built-in requests: leave {} out")
     chosen = split_methods(methods, METHODS)
-    counts = [int(c) for c in clients.split(",") if c.strip()]
+    counts = clients
     report = BenchReport("serve", "built-in requests", sum(counts),
-                         params={"clients": clients, "requests_per_client": per_client, "chat_requests": chat_requests,
+                         params={"clients": ",".join(map(str, counts)), "requests_per_client": per_client, "chat_requests": chat_requests,
                                  "max_tokens": max_tokens, "model": model, "generator_model": generator_model,
                                  "batch_window_ms": 5})
     report.chart = timing_chart("requests_per_s", "requests/s")

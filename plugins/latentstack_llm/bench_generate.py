@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 import click
@@ -144,8 +143,12 @@ def run_load(method: str, model: str) -> MethodResult:
 def generate(data: str | None, methods: str, limit: int | None, seed: int, model: str, new_tokens: int,
              repeats: int) -> BenchReport:
     """Prefill and decode tokens/s of the llm generator vs plain transformers.generate, and load times."""
+    from latentstack.cli.options import refuse_given
+
+    refuse_given(("data", "limit", "seed"), "the suites that read data; bench generate times a built-in prompt, "
+                 "greedily: leave {} out")
     chosen = split_methods(methods, METHODS)
-    report = BenchReport("generate", Path(data).name if data else "built-in prompt", repeats,
+    report = BenchReport("generate", "built-in prompt", repeats,
                          params={"model": model, "new_tokens": new_tokens, "repeats": repeats, "greedy": True})
     report.chart = timing_chart("decode_tokens_per_s", "decode tokens/s (greedy)")
     reference: dict[str, Any] = {}

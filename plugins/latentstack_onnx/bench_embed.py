@@ -23,7 +23,7 @@ from typing import Any
 import click
 import numpy as np
 
-from latentstack.bench.options import bench_options, split_methods, suite
+from latentstack.bench.options import Counts, bench_options, split_methods, suite
 from latentstack.bench.report import BenchReport, MethodResult
 from latentstack.bench.writers import timing_chart
 from latentstack.cpu import usable_cores
@@ -192,7 +192,7 @@ def _methods_for(embedder: str, methods: str) -> list[str]:
 
 @click.command("embed")
 @bench_options(DEFAULT)
-@click.option("--batch-sizes", default="1,32,128", show_default=True, help="Comma-separated batch sizes.")
+@click.option("--batch-sizes", type=Counts(), default="1,32,128", show_default=True, help="Comma-separated batch sizes.")
 @click.option("--embedder", "embedder_name", type=click.Choice(["bert", "llm"]), default="bert", show_default=True,
               help="bert: an encoder, every way; llm: a decoder's pooled states, the torch rows only.")
 @click.option("--model", default=None, help="The model to run (default: minilm for bert, smollm2-135m-instruct for llm).")
@@ -203,7 +203,7 @@ def _methods_for(embedder: str, methods: str) -> list[str]:
 @click.option("--threads", default=0, show_default=True, type=click.IntRange(min=0),
               help="Threads for torch and onnxruntime alike (0: each library's default).")
 @suite
-def embed(data: str, methods: str, limit: int | None, seed: int, batch_sizes: str, embedder_name: str,
+def embed(data: str, methods: str, limit: int | None, seed: int, batch_sizes: list[int], embedder_name: str,
           model: str | None, max_length: int, text_col: str, repeats: int, threads: int) -> BenchReport:
     """Texts/s, tokens/s and GFLOP/s of torch, ONNX and int8 ONNX embeddings of the same texts."""
     from transformers import AutoConfig
@@ -216,7 +216,7 @@ def embed(data: str, methods: str, limit: int | None, seed: int, batch_sizes: st
     if limit is not None and limit < len(texts):
         rng = np.random.default_rng(seed)
         texts = [texts[i] for i in sorted(rng.choice(len(texts), limit, replace=False))]
-    sizes = [int(s) for s in batch_sizes.split(",") if s.strip()]
+    sizes = batch_sizes
     if threads:
         import torch
 

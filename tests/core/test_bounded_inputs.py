@@ -188,3 +188,20 @@ def test_bench_counts_below_one_are_usage_errors(tmp_path: Path, args: tuple[str
     data = ("--data", str(tmp_path)) if args[0] == "sft" else ()
     out = run_cli("bench", *args, *data, "--out", str(tmp_path / "b"))
     assert out.returncode == 2 and f"Invalid value for '{args[1]}'" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize(("args", "error"), [
+    (("serve", "--clients", "1,x"), "Invalid value for '--clients': takes comma-separated whole numbers of at least 1"),
+    (("serve", "--clients", "0"), "Invalid value for '--clients'"),
+    (("latent", "--sizes", "2,-8"), "Invalid value for '--sizes'"),
+    (("serve", "--data", "DATA"), "--data applies to the suites that read data; bench serve sends built-in requests"),
+    (("generate", "--data", "DATA"), "--data applies to the suites that read data; bench generate times a built-in"),
+])
+def test_bench_lists_of_counts_and_unread_data_are_usage_errors(tmp_path: Path, args: tuple[str, ...],
+                                                                  error: str) -> None:
+    """--clients abc was int()'s ValueError and 0 statistics' error after the server had started; bench generate
+    named the --data file in its report while timing its built-in prompt."""
+    (tmp_path / "prompts.txt").write_text("hello\n")
+    args = tuple(str(tmp_path / "prompts.txt") if a == "DATA" else a for a in args)
+    out = run_cli("bench", *args, "--out", str(tmp_path / "b"))
+    assert out.returncode == 2 and error in out.stderr and "Traceback" not in out.stderr

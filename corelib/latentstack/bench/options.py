@@ -41,6 +41,20 @@ def bench_options(default_methods: str, data_required: bool = True) -> Callable[
     return wrap
 
 
+class Counts(click.ParamType):
+    """Comma-separated whole numbers of at least one (``1,8,32``), in the order given, repeats dropped."""
+
+    name = "N,N,..."
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> list[int]:
+        if isinstance(value, list):
+            return value
+        parts = [p.strip() for p in str(value).split(",") if p.strip()]
+        if not parts or not all(p.isdigit() and int(p) > 0 for p in parts):
+            self.fail(f"takes comma-separated whole numbers of at least 1, e.g. 1,8,32; got {value!r}", param, ctx)
+        return list(dict.fromkeys(int(p) for p in parts))
+
+
 def split_methods(methods: str, known: list[str]) -> list[str]:
     """Parse --methods; an unknown one is a usage error that lists the known ones."""
     chosen = [m.strip() for m in methods.split(",") if m.strip()]

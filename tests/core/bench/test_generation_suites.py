@@ -210,8 +210,7 @@ def test_sft_suite_measures_both_modes(tmp_path: Path, tiny_llama_dir: Path) -> 
     assert [rows[m]["malloc_mmap_threshold"] for m in ("lora", "full", "lora+mmap")] == [0, 0, 131072]
 
 
-def test_rag_suite_with_adapter_runs_base_and_adapter_side_by_side(tmp_path: Path, tiny_llama_dir: Path,
-                                                                    tiny_bert_dir: Path) -> None:
+def test_rag_suite_with_adapter_runs_base_and_adapter_side_by_side(tmp_path: Path, tiny_llama_dir: Path) -> None:
     from latentstack_llm.generator import LlmGenerator
     from latentstack_llm.sft import SftConfig, train_sft
 
@@ -223,9 +222,8 @@ def test_rag_suite_with_adapter_runs_base_and_adapter_side_by_side(tmp_path: Pat
               SftConfig(rank=4, epochs=1, lr=1e-2, batch_size=2, seed=1))
     data = tmp_path / "squad.json"
     data.write_text(json.dumps(SQUAD))
-    common = ["-q", "bench", "rag", "--data", str(data), "--model", str(tiny_llama_dir), "--retriever-model",
-              str(tiny_bert_dir), "--methods", "oracle", "--adapter", str(tmp_path / "ad"), "--json", "--out",
-              str(tmp_path)]
+    common = ["-q", "bench", "rag", "--data", str(data), "--model", str(tiny_llama_dir), "--methods", "oracle",
+              "--adapter", str(tmp_path / "ad"), "--json", "--out", str(tmp_path)]
     out = run_cli(*common, "--adapter", str(tmp_path / "ad2"), "--retention", "2", "--answers",
                   str(tmp_path / "answers.jsonl"), check=True)
     obj = json.loads(out.stdout)
