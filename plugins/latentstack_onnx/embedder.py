@@ -94,7 +94,12 @@ class OnnxEmbedder(Embedder):
         """The export's manifest, read after checking every file's checksum."""
         from latentstack.storage import read_manifest
 
-        return read_manifest(self.folder, kind="export", plugin=self.name)
+        found = read_manifest(self.folder, kind="export", plugin=self.name)
+        if found.data.get("decoder"):
+            msg = (f"{self.folder} is an ONNX decoder export (a generator: --generator onnx); the onnx embedder needs "
+                   "an encoder export (latentstack export onnx --model an encoder such as minilm)")
+            raise ConfigError(msg)
+        return found
 
     @property
     def manifest(self) -> dict[str, Any]:

@@ -102,6 +102,8 @@ def test_export_chooses_the_decoder_path_by_architecture(tiny_llama_dir: Path, t
     gen = runner.invoke(cli, ["generate", "hello", "--generator", "onnx", "--model", str(tmp_path / "dec"),
                               "--max-new-tokens", "5"])
     assert gen.exit_code == 0, gen.output
+    emb = runner.invoke(cli, ["embed", "hello", "--embedder", "onnx", "--model", str(tmp_path / "dec")])
+    assert emb.exit_code == 1 and "is an ONNX decoder export (a generator: --generator onnx)" in emb.output  # KeyError
     bad = runner.invoke(cli, ["export", "onnx", "--model", str(tiny_bert_dir), "--precision", "int4",
                               "--out", str(tmp_path / "enc")])
     assert bad.exit_code == 2 and "int4 is for decoders" in bad.output and not (tmp_path / "enc").exists()
