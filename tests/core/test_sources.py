@@ -26,6 +26,18 @@ def test_folder_without_config_is_clear(tmp_path) -> None:  # noqa: ANN001
         resolve_model(str(tmp_path))
 
 
+def test_a_saved_folder_given_as_a_model_says_how_to_use_it(tmp_path) -> None:  # noqa: ANN001
+    """An adapter, index or export given as --model was "point at a Hugging Face model folder"."""
+    import json
+
+    for kind, use in (("adapter", "give it as --adapter DIR"), ("collection", "search or ask it"),
+                      ("export", "run it as --embedder onnx or --generator onnx with --model DIR")):
+        (tmp_path / kind).mkdir()
+        (tmp_path / kind / "manifest.json").write_text(json.dumps({"kind": kind}))
+        with pytest.raises(ModelNotInstalledError, match=f"has no config.json: it holds a saved {kind}, so {use}"):
+            FolderSource().resolve(str(tmp_path / kind))
+
+
 def test_missing_path_is_clear(tmp_path) -> None:  # noqa: ANN001
     """A path that does not exist says so."""
     with pytest.raises(ModelNotInstalledError, match="does not exist"):

@@ -25,7 +25,8 @@ class FolderSource(ModelSource):
             msg = f"model path {name!r} does not exist or is not a folder"
             raise ModelNotInstalledError(msg)
         if not (path / "config.json").exists():
-            msg = f"model folder {name!r} has no config.json; point at a Hugging Face model folder"
+            held = _held(path)
+            msg = f"model folder {name!r} has no config.json" + (held or "; point at a Hugging Face model folder")
             raise ModelNotInstalledError(msg)
         pickled = sorted(p.name for p in path.iterdir() if p.suffix in PICKLED)
         if pickled and not any(path.glob("*.safetensors")):
@@ -33,3 +34,21 @@ class FolderSource(ModelSource):
                    "when loaded, and latentstack never unpickles: convert them to safetensors first")
             raise ModelNotInstalledError(msg)
         return ResolvedModel(path.name, path.resolve(), self.name)
+
+
+#: How to use a folder latentstack saved, given where a model folder was expected.
+_USES = {"adapter": "give it as --adapter DIR", "collection": "search or ask it",
+         "export": "run it as --embedder onnx or --generator onnx with --model DIR, or give it as --onnx DIR",
+         "classifier": "predict with it (classify predict DIR)", "embedder": "embed with it (embed --embedder DIR)",
+         "reward": "give it as --reward DIR"}
+
+
+def _held(path: Path) -> str:
+    """``: it holds a saved KIND, so ...`` for a folder latentstack saved, else ``""``."""
+    import json
+
+    try:
+        kind = json.loads((path / "manifest.json").read_text(encoding="utf-8")).get("kind")
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return f": it holds a saved {kind}, so {_USES[kind]}" if kind in _USES else ""
