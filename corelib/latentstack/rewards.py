@@ -125,6 +125,10 @@ def _cv_lambda(diff: np.ndarray, folds: int = 5, seed: int = 0) -> tuple[float, 
     return best
 
 
+#: Pairs a reward model is fitted on, at least: its L2 strength is chosen by 5-fold cross-validation.
+MIN_PAIRS = 10
+
+
 class RewardModel:
     """Bradley-Terry weights over phi(prompt, reply) from a registered embedder."""
 
@@ -140,10 +144,14 @@ class RewardModel:
         """Fit the weights to ``pairs``, the L2 strength chosen by 5-fold cross-validation."""
         from latentstack.registry import get_registry
 
-        if len(pairs) < 10:
-            msg = f"a reward model needs at least 10 preference pairs to fit and check, got {len(pairs)}"
+        if len(pairs) < MIN_PAIRS:
+            msg = f"a reward model needs at least {MIN_PAIRS} preference pairs to fit and check, got {len(pairs)}"
             raise InputError(msg)
         emb = get_registry().build_as(Embedder, embedder, **dict(embedder_options or {}))
+        if emb.trainable:
+            msg = (f"the {embedder} embedder learns its vectors from a corpus, and a reward model keeps only its name "
+                   "and options: use a pretrained one (bert, llm, or onnx with an export)")
+            raise InputError(msg)
         chosen = features(emb, [p.prompt for p in pairs], [p.chosen for p in pairs])
         rejected = features(emb, [p.prompt for p in pairs], [p.rejected for p in pairs])
         both = np.vstack([chosen, rejected])

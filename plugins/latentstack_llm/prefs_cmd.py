@@ -75,11 +75,16 @@ def reward(data: str, out: Path, embedder: str, emb_extra: tuple[str, ...], held
     """Fit a Bradley-Terry reward model on embedder features; report pair accuracy on held-out pairs."""
     from latentstack.cli.options import parse_options
     from latentstack.data.prefs import load_pairs, split_pairs
-    from latentstack.rewards import RewardModel
+    from latentstack.rewards import MIN_PAIRS, RewardModel
     from latentstack.storage import check_replaceable
 
     check_replaceable(out, "reward")
     train, held = split_pairs(load_pairs(data), heldout, seed)
+    if held and len(train) < MIN_PAIRS:
+        msg = (f"{len(train)} of the {len(train) + len(held)} pairs are left to fit once the pairs of the held-out "
+               f"prompts are set aside (--heldout {heldout}); a reward model needs at least {MIN_PAIRS}: add pairs "
+               "or lower --heldout")
+        raise click.UsageError(msg)
     model = RewardModel.fit(train, embedder=embedder, embedder_options=parse_options(emb_extra), seed=seed)
     if held:
         model.report["heldout_pairs"] = len(held)

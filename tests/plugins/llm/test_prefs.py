@@ -267,6 +267,19 @@ def test_pairs_reward_and_dpo_reject_bad_data_with_one_line_and_write_nothing(tm
         assert not (tmp_path / "out").exists()
 
 
+def test_reward_refuses_a_corpus_trained_embedder_and_says_what_holding_out_left(tmp_path: Path) -> None:
+    """--embedder tfidf was "tfidf is not fitted"; 12 pairs over two prompts said "got 6" (one prompt held out)."""
+    two = tmp_path / "two.jsonl"
+    two.write_text("".join(json.dumps({"prompt": f"q{i % 2}", "chosen": f"good {i}", "rejected": f"bad {i}"}) + "\n"
+                           for i in range(12)), encoding="utf-8")
+    tfidf = run_cli("adapt", "reward", "--data", str(two), "--out", str(tmp_path / "r"), "--embedder", "tfidf",
+                    "--heldout", "0")
+    assert tfidf.returncode == 1 and "the tfidf embedder learns its vectors from a corpus" in tfidf.stderr
+    held = run_cli("adapt", "reward", "--data", str(two), "--out", str(tmp_path / "r"))
+    assert held.returncode == 2 and "6 of the 12 pairs are left to fit" in held.stderr and "lower --heldout" in held.stderr
+    assert not (tmp_path / "r").exists()
+
+
 def synthetic_pairs(n: int) -> list[dict[str, object]]:
     """RAG prompts whose chosen reply quotes the passage it cites and whose rejected reply makes words up."""
     rows = []
