@@ -95,11 +95,13 @@ def test_a_config_made_directly_is_checked_as_options_are() -> None:
                         (lambda: GenerationConfig(max_new_token=3), "has no option 'max_new_token'"),
                         (lambda: RagConfig(k=0), "RagConfig: invalid option: 'k'"),
                         (lambda: RagConfig(min_score="high"), "'min_score' takes a number, got 'high'"),
-                        (lambda: ChunkConfig(mode="pages"), "ChunkConfig: invalid option: 'mode'")]:
+                        (lambda: ChunkConfig(mode="pages"), "ChunkConfig: invalid option: 'mode'"),
+                        (lambda: GenerationConfig(stop=""), "every stop is a non-empty string")]:  # was accepted
         with pytest.raises(ConfigError, match=re.escape(words)):
             make()
     assert GenerationConfig(max_new_tokens="3").max_new_tokens == 3
     assert GenerationConfig(stop="END").stop == ("END",) and GenerationConfig(stop=["a", "b"]).stop == ("a", "b")
+    assert GenerationConfig(stop=None).stop == ()  # OpenAI's null: no stop
     from latentstack import get_adapter
 
     # LoRA targets given as one str (as -o targets=... gives them) were its letters: ('q', '_', 'p', ...)

@@ -22,8 +22,10 @@ class GeneratorConfig(Config):
     model: str = ""
 
 
-def _stops(value: str | Sequence[str]) -> tuple[str, ...]:
-    """One stop string or several; a str is one (``tuple("END")`` would stop at any E, N or D)."""
+def _stops(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    """One stop string or several (None: none); a str is one (``tuple("END")`` would stop at any E, N or D)."""
+    if value is None:
+        return ()
     return (value,) if isinstance(value, str) else tuple(value)
 
 
@@ -44,6 +46,12 @@ class GenerationConfig(Config):
     seed: int | None = None
     stop: tuple[str, ...] = attrs.field(default=(), converter=_stops)
     repetition_penalty: float = attrs.field(default=1.0, validator=attrs.validators.gt(0.0))
+
+    @stop.validator
+    def _written(self, _: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]) -> None:
+        if not all(isinstance(s, str) and s for s in value):
+            msg = f"every stop is a non-empty string (an empty one would match before the first token), got {value!r:.80}"
+            raise ValueError(msg)
 
 
 def as_messages(prompt: str | Messages) -> list[dict[str, str]]:
