@@ -81,7 +81,10 @@ class RagPipeline:
         return GenerationConfig(max_new_tokens=self.config.max_new_tokens, stop=("\n\n",))
 
     def _check_question(self, question: str) -> str:
-        if not isinstance(question, str) or not question.strip():
+        if not isinstance(question, str):
+            msg = f"the question is a str, got {type(question).__name__}: ask one question at a time"
+            raise InputError(msg)
+        if not question.strip():
             msg = "the question is empty: ask something"
             raise InputError(msg)
         window = self.generator.context_window

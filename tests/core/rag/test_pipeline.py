@@ -70,6 +70,8 @@ def test_bad_questions_are_clear_errors(index_dir: Path, tiny_llama_dir: Path) -
     p = pipeline(index_dir, tiny_llama_dir)
     with pytest.raises(InputError, match="empty"):
         p.ask("  ")
+    with pytest.raises(InputError, match="the question is a str, got list"):  # was "the question is empty"
+        p.ask(["where did the cat sit?"])  # type: ignore[arg-type]
     with pytest.raises(InputError, match="context window"):
         p.ask("cat " * 2500)
 
