@@ -21,6 +21,10 @@ from latentstack.storage import component_dir, part, read_manifest, reading, wri
 FORMAT = 1
 
 
+#: The options of the LoRA adapter, which mode=full does not use.
+LORA_ONLY = ("rank", "alpha", "targets")
+
+
 @attrs.frozen(kw_only=True)
 class FinetuneConfig(ClassifierConfig):
     """Model, mode and the training recipe.
@@ -38,11 +42,11 @@ class FinetuneConfig(ClassifierConfig):
     model: str = "minilm"
     mode: str = attrs.field(default="lora", validator=attrs.validators.in_(("full", "lora")))
     epochs: int | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.gt(0)))
-    lr: float | None = None
+    lr: float | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.gt(0.0)))
     batch_size: int = attrs.field(default=16, validator=attrs.validators.gt(0))
     max_length: int = attrs.field(default=128, validator=attrs.validators.gt(1))
-    rank: int = 8
-    alpha: float = 16.0
+    rank: int = attrs.field(default=8, validator=attrs.validators.gt(0))
+    alpha: float = attrs.field(default=16.0, validator=attrs.validators.gt(0.0))
     targets: tuple[str, ...] = attrs.field(default=("query", "value"), converter=names)
     pooling: str | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.in_(("cls", "mean"))))
     val_fraction: float = attrs.field(default=0.1, validator=[attrs.validators.ge(0.0), attrs.validators.lt(0.5)])
@@ -51,6 +55,14 @@ class FinetuneConfig(ClassifierConfig):
     weight_decay: float = 0.01
     warmup: float = 0.1
     device: str = attrs.field(default="cpu", validator=attrs.validators.in_(("cpu", "cuda", "auto")))
+
+    def __attrs_post_init__(self) -> None:
+        lora = {f.name for f in attrs.fields(FinetuneConfig) if f.name in LORA_ONLY and getattr(self, f.name) != f.default}
+        if self.mode == "full" and lora:
+            verb, them = ("sets", "it") if len(lora) == 1 else ("set", "them")
+            msg = (f"{', '.join(sorted(lora))} {verb} the LoRA adapter, and mode=full trains every weight with none: "
+                   f"leave {them} out")
+            raise ValueError(msg)
 
 
 class FinetuneClassifier(LocalModel, Classifier):

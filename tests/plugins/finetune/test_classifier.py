@@ -98,3 +98,15 @@ def test_other_base_model_is_refused(tiny_bert_dir: Path, tmp_path: Path) -> Non
         FinetuneClassifier.load(tmp_path / "c")
 
 
+
+
+def test_lora_options_with_full_training_are_refused() -> None:
+    """rank, alpha and targets were ignored by mode=full; a rank of 0 failed inside PEFT."""
+    from latentstack import get_classifier
+    from latentstack.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="rank sets the LoRA adapter, and mode=full trains every weight"):
+        get_classifier("finetune", mode="full", rank=4)
+    with pytest.raises(ConfigError, match="'rank' must be > 0"):
+        get_classifier("finetune", rank=0)
+    assert get_classifier("finetune", mode="full").config.mode == "full"
