@@ -52,8 +52,8 @@ class FinetuneConfig(ClassifierConfig):
     val_fraction: float = attrs.field(default=0.1, validator=[attrs.validators.ge(0.0), attrs.validators.lt(0.5)])
     patience: int = 1
     group_by_length: bool = False
-    weight_decay: float = 0.01
-    warmup: float = 0.1
+    weight_decay: float = attrs.field(default=0.01, validator=attrs.validators.ge(0.0))
+    warmup: float = attrs.field(default=0.1, validator=[attrs.validators.ge(0.0), attrs.validators.lt(1.0)])
     device: str = attrs.field(default="cpu", validator=attrs.validators.in_(("cpu", "cuda", "auto")))
 
     def __attrs_post_init__(self) -> None:

@@ -45,7 +45,7 @@ class DpoConfig(Config):
     steps: int = attrs.field(default=0, validator=attrs.validators.ge(0))  # 0: every batch of every epoch
     lr: float = attrs.field(default=5e-5, validator=attrs.validators.gt(0))
     batch_size: int = attrs.field(default=4, validator=attrs.validators.gt(0))
-    warmup: float = 0.1
+    warmup: float = attrs.field(default=0.1, validator=[attrs.validators.ge(0.0), attrs.validators.lt(1.0)])
     max_length: int = attrs.field(default=768, validator=attrs.validators.gt(8))
     heldout: float = attrs.field(default=0.1, validator=[attrs.validators.ge(0), attrs.validators.lt(1)])
     log_every: int = attrs.field(default=10, validator=attrs.validators.gt(0))

@@ -164,3 +164,13 @@ def test_training_can_go_on_from_a_saved_adapter(tiny_llama_dir: Path, tmp_path:
                      SftConfig(rank=16, epochs=1, lr=1e-2, batch_size=2, grad_accum=1, init_adapter=str(tmp_path / "a")))
     assert more["history"][0]["loss"] < first["history"][0]["loss"]
     assert more["trainable_params"] == first["trainable_params"]  # the saved rank 4, not the 16 asked for
+
+
+def test_dropout_and_warmup_are_shares() -> None:
+    """A dropout of 1.5 or a negative warmup were accepted (PyTorch's error later, or a schedule past its ends)."""
+    from latentstack.errors import ConfigError
+
+    for options, words in (({"dropout": 1.5}, "'dropout' must be < 1.0"), ({"warmup": -0.1}, "'warmup' must be >= 0.0")):
+        with pytest.raises(ConfigError, match=words):
+            SftConfig(**options)
+    assert SftConfig(dropout=0.1, warmup=0.2).warmup == 0.2
