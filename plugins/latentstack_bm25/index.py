@@ -29,8 +29,10 @@ from latentstack.textfile import lines
 class Bm25Config(IndexConfig):
     """BM25 parameters and text processing."""
 
-    k1: float = 1.5
-    b: float = 0.75
+    #: Term-frequency saturation (0 ignores how often a word occurs; a negative one divides by zero).
+    k1: float = attrs.field(default=1.5, validator=attrs.validators.ge(0.0))
+    #: Length normalisation, from 0 (none) to 1 (full).
+    b: float = attrs.field(default=0.75, validator=[attrs.validators.ge(0.0), attrs.validators.le(1.0)])
     method: str = attrs.field(default="lucene", validator=attrs.validators.in_(("lucene", "robertson", "atire", "bm25l", "bm25+")))
     stemmer: str = attrs.field(default="english")
     stopwords: str = attrs.field(default="en")

@@ -95,6 +95,9 @@ def test_an_unknown_stemmer_or_stop_word_list_is_refused_when_configured() -> No
         Bm25Index.from_options(stemmer="klingon")
     with pytest.raises(ConfigError, match="'stopwords' 'klingon' is not a stop-word list bm25s has"):
         Bm25Index.from_options(stopwords="klingon")
+    for bad, words in (({"k1": -1}, "'k1' must be >= 0.0"), ({"b": 2}, "'b' must be <= 1.0")):  # k1 -1: inf scores
+        with pytest.raises(ConfigError, match=words):
+            Bm25Index.from_options(**bad)
     french, english = Bm25Index.from_options(stemmer="french", stopwords="fr"), Bm25Index.from_options()
     for index in (french, english):
         index.add(["a", "b"], ["les chanteuses du port", "la rivière coule"])
