@@ -87,8 +87,9 @@ def test_texts_without_words_match_nothing_and_break_nothing() -> None:
     assert [h.id for h in mixed.search("hello", k=2)] == ["b"]
 
 
-def test_an_unknown_stemmer_or_stop_word_list_is_refused_when_configured() -> None:
-    """They were PyStemmer's KeyError and bm25s' ValueError at the first add (bench retrieval --stemmer: a traceback)."""
+def test_bad_options_are_refused_when_configured() -> None:
+    """An unknown stemmer or stop-word list was PyStemmer's KeyError or bm25s' ValueError at the first add (bench
+    retrieval --stemmer: a traceback); k1 -1 gave infinite scores."""
     from latentstack.errors import ConfigError
 
     with pytest.raises(ConfigError, match="'stemmer' is a Snowball stemmer .*french.* or '' for none, got 'klingon'"):
