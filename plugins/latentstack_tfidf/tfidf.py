@@ -51,7 +51,7 @@ class TfidfConfig(EmbedderConfig):
     word_ngrams: tuple[int, int] = attrs.field(default=(1, 2), converter=_word_ngrams)
     char_ngrams: tuple[int, int] = attrs.field(default=(0, 0), converter=_char_ngrams)
     min_df: int = attrs.field(default=1, validator=attrs.validators.ge(1))
-    max_features: int | None = None
+    max_features: int | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.gt(0)))
     sublinear_tf: bool = True
     lowercase: bool = True
     stop_words: str | None = None

@@ -58,3 +58,12 @@ def test_an_ngram_range_given_as_text_is_read(given: object, expected: object) -
     else:
         with pytest.raises(ConfigError, match=f"char_ngrams.*{re.escape(str(expected))}"):
             get_embedder("tfidf", char_ngrams=given)
+
+
+@pytest.mark.parametrize("value", [0, -5])
+def test_max_features_below_one_is_refused(value: int) -> None:
+    """0 was "found no word n-grams", -5 kept two features (a negative slice)."""
+    from latentstack.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="'max_features' must be > 0"):
+        TfidfEmbedder.from_options(max_features=value)
