@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from latentstack.cpu import usable_cores
 from latentstack.engines import Engine
 from latentstack.errors import ConfigError
 from latentstack.interfaces import Index
@@ -43,13 +44,6 @@ class RayConfig(Config):
     #: Cut documents in Ray tasks when they hold at least this many characters in all (0: always); below it
     #: the driver cuts them, as shipping the texts to tasks costs more than cutting them.
     chunk_in_tasks_from: int = attrs.field(default=64_000_000, validator=attrs.validators.ge(0))
-
-
-def _machine_cpus() -> int:
-    """The CPUs this process may run on."""
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _check_local_cpus(needed: float, cpus: float, where: str) -> None:
@@ -89,7 +83,7 @@ class RayEngine(Engine):
         super().__init__(config)
         c = self.config
         if not c.address:  # refused before any work, not when the first job starts its instance
-            _check_local_cpus(c.workers * c.cpus_per_worker, _machine_cpus(), "this machine")
+            _check_local_cpus(c.workers * c.cpus_per_worker, usable_cores(), "this machine")
         self.last: dict[str, Any] = {}
         self.seconds: dict[str, float] = {}
         self.bar = JobBar()

@@ -109,10 +109,10 @@ def test_more_workers_than_local_cpus_are_refused(engine: RayEngine, monkeypatch
     two cores, 64 models in memory); on a smaller running instance Ray ran fewer actors than the job reported."""
     import latentstack_ray.engine as ray_engine
 
-    cpus = ray_engine._machine_cpus()
+    cpus = ray_engine.usable_cores()
     with pytest.raises(ConfigError, match=f"on this machine, which has {cpus}: each worker loads its own model"):
         RayEngine.from_options(workers=cpus + 1)
-    monkeypatch.setattr(ray_engine, "_machine_cpus", lambda: 64)  # a machine larger than the running instance
+    monkeypatch.setattr(ray_engine, "usable_cores", lambda: 64)  # a machine larger than the running instance
     with pytest.raises(ConfigError, match="on the local Ray instance this process started, which has 2"):
         RayEngine.from_options(workers=3).embed(["a text"], "tfidf", {})
 
