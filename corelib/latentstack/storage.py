@@ -116,6 +116,16 @@ def component_dir(path: str | Path, kind: str | None = None, *, expect_digest: s
                 raise RuntimeError(msg)
 
 
+def saved_kind(folder: str | Path) -> str | None:
+    """The kind a latentstack manifest in ``folder`` names, unchecked; None when there is no readable one."""
+    try:
+        saved = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    kind = saved.get("kind") if isinstance(saved, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
 def check_replaceable(path: str | Path, kind: str | None) -> None:
     """Refuse to replace anything but an absent or empty folder or a saved ``kind`` (any kind when None).
 
@@ -127,14 +137,11 @@ def check_replaceable(path: str | Path, kind: str | None) -> None:
         raise InputError(msg)
     if not target.exists() or not any(target.iterdir()):
         return
-    try:
-        saved = json.loads((target / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        saved = None
-    if isinstance(saved, dict) and isinstance(saved.get("kind"), str) and kind in (None, saved["kind"]):
+    saved = saved_kind(target)
+    if saved is not None and kind in (None, saved):
         return
-    if isinstance(saved, dict) and isinstance(saved.get("kind"), str):
-        msg = f"{target} holds a saved {saved['kind']}, not {a_or_an(str(kind))}: choose another path, it was left as it is"
+    if saved is not None:
+        msg = f"{target} holds a saved {saved}, not {a_or_an(str(kind))}: choose another path, it was left as it is"
         raise InputError(msg)
     names = ", ".join(sorted(p.name for p in target.iterdir())[:3])
     msg = (f"{target} already holds files latentstack did not write ({names}...): they were left as they are; "

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from latentstack.errors import ModelNotInstalledError
 from latentstack.sources.base import ModelSource, ResolvedModel
+from latentstack.storage import saved_kind
 
 PICKLED = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 
@@ -45,10 +46,5 @@ _USES = {"adapter": "give it as --adapter DIR", "collection": "search or ask it"
 
 def _held(path: Path) -> str:
     """``: it holds a saved KIND, so ...`` for a folder latentstack saved, else ``""``."""
-    import json
-
-    try:
-        kind = json.loads((path / "manifest.json").read_text(encoding="utf-8")).get("kind")
-    except (OSError, ValueError, AttributeError):
-        return ""
+    kind = saved_kind(path)
     return f": it holds a saved {kind}, so {_USES[kind]}" if kind in _USES else ""
