@@ -12,13 +12,16 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from latentstack.cli.generate_cmd import GEN_OPTIONS, _emit, generator_options, make_generator
 from latentstack.cli.options import refuse_given, stacked
 from latentstack.errors import InputError
+
+if TYPE_CHECKING:
+    from latentstack.rag import RagConfig
 
 RAG_OPTIONS = [
     click.option("-k", default=4, show_default=True, type=click.IntRange(1, 50), help="Passages to retrieve (1 to 50)."),
@@ -170,7 +173,9 @@ def serve(directories: tuple[Path, ...], gen_name: str, model: str | None, adapt
         raise click.UsageError("--no-generator loads no chat model: drop the generator's options and --chat-adapter")
     query = _query_embedder(directories, onnx_dir)  # before any model loads
     if as_http:
-        _serve_http(directories, gen_name, options, query, (k, hybrid, min_score), **http)
+        from latentstack.rag import RagConfig
+
+        _serve_http(directories, gen_name, options, query, RagConfig(k=k, hybrid=hybrid, min_score=min_score), **http)
         return
     _serve_socket(directories[0], gen_name, options, k, hybrid, min_score, query)
 
@@ -189,13 +194,12 @@ def _named(pairs: tuple[str, ...], what: str) -> dict[str, Path]:
 
 
 def _serve_http(directories: tuple[Path, ...], gen_name: str, options: dict[str, Any], query: Any,
-                retrieval: tuple[int, bool, float], *, host: str,
+                ask_defaults: RagConfig, *, host: str,
                 port: int, api_key: str, embedder: str, chat_adapters: tuple[str, ...], classifiers: tuple[str, ...],
                 no_generator: bool, cors: tuple[str, ...], no_batching: bool) -> None:
     from latentstack.http.run import check_bind, check_port, serve_http
     from latentstack.http.state import Served
     from latentstack.progress import detail, log
-    from latentstack.rag import RagConfig
 
     check_bind(host, api_key)  # before any model loads
     check_port(host, port)
@@ -203,7 +207,7 @@ def _serve_http(directories: tuple[Path, ...], gen_name: str, options: dict[str,
                     adapters={n: str(p) for n, p in _named(chat_adapters, "adapter").items()},
                     indexes=_named(tuple(str(d) for d in directories), "index"),
                     classifiers=_named(classifiers, "classifier"), window_s=None if no_batching else 0.005,
-                    query_embedder=query, ask_defaults=RagConfig(k=retrieval[0], hybrid=retrieval[1], min_score=retrieval[2]))
+                    query_embedder=query, ask_defaults=ask_defaults)
     kept = served.export_fits()  # at start, as the indexes were checked
     if kept:
         log(f"classifiers not of the export's model keep their own features: {', '.join(kept)} (-v says why)")
