@@ -67,24 +67,23 @@ def build(directory: Path, sources: tuple[str, ...], embedder: str, model: str |
     from latentstack.interfaces.base import build_config
     from latentstack.search import ChunkConfig, Collection
     from latentstack.search.sources import read_documents
-    from latentstack.storage import check_replaceable
 
-    check_replaceable(directory, "collection")  # refuse a folder of the user's files before any work
     if chunk != "sentences":
         refuse_given(("window", "overlap"), "--chunk sentences only: add it or leave {} out")
     if no_lexical:
         refuse_given(("lexical",), "a lexical index, which --no-lexical leaves out: give one of the two")
     runner = _engine(engine, workers, address, resume, engine_extra)
-    docs = list(read_documents(sources))
-    if not docs:
-        msg = f"no documents found in {', '.join(sources)}"
-        raise InputError(msg)
+    # Made before the documents are read: it refuses a folder of the user's files and options that cannot work.
     col = Collection.create(directory, embedder=embedder,
                             embedder_options=given(model=model, pooling=pooling) | parse_options(emb_extra),
                             index=index_spec, index_options=parse_options(index_extra, "--index-option"),
                             lexical=None if no_lexical else lexical,
                             chunking=build_config(ChunkConfig, {"mode": chunk, "window": window, "overlap": overlap},
                                                   owner="chunking"))
+    docs = list(read_documents(sources))
+    if not docs:
+        msg = f"no documents found in {', '.join(sources)}"
+        raise InputError(msg)
     counts = col.add_documents(docs, engine=runner)
     if runner is not None and runner.summary():
         click.echo(f"engine {engine}: {runner.summary()}", err=True)
@@ -103,12 +102,11 @@ def _engine(name: str, workers: int | None, address: str | None, resume: bool | 
     from latentstack.engines import Engine
     from latentstack.registry import get_registry
 
-    options = given(workers=workers, address=address, resume=resume) | parse_options(extra, "--engine-option")
     if name == "local":
-        if options:
-            raise click.UsageError("--workers, --address, --resume and --engine-option set an engine's options; "
-                                   "local embedding takes none: add --engine ray (or another engine)")
+        refuse_given(("workers", "address", "resume", "engine_extra"), "an engine, and local embedding takes none: "
+                     "add --engine ray (or another engine) or leave {} out")
         return None
+    options = given(workers=workers, address=address, resume=resume) | parse_options(extra, "--engine-option")
     registry = get_registry()
     if name not in registry.names("engine") and ("engine", name) not in registry.conflicts:
         found = ", ".join(["local", *registry.names("engine")])  # local is no plugin, so the registry's error omits it
