@@ -69,7 +69,8 @@ def test_texts_longer_than_the_embedder_reads_are_counted(tiny_bert_dir: Path) -
     assert "longer than" not in whole.stderr
 
 
-def test_a_fitted_embedder_saved_from_python_embeds_from_the_command_line(tmp_path: Path) -> None:
+def test_a_fitted_embedder_saved_from_python_embeds_from_the_command_line(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """A saved TF-IDF (sparse rows) embeds by its folder, as load_embedder gives it back; a new option is refused."""
     from latentstack import get_embedder, load_embedder
     from latentstack.errors import CorruptFileError
@@ -88,3 +89,9 @@ def test_a_fitted_embedder_saved_from_python_embeds_from_the_command_line(tmp_pa
     assert other.returncode == 1 and "is not a saved embedder" in other.stderr and "Traceback" not in other.stderr
     with pytest.raises(CorruptFileError, match="not a saved embedder"):
         load_embedder(tmp_path / "notes")
+    (tmp_path / "tfidf").rename(tmp_path / "bert")  # a folder named as a plugin: the plugin is meant, ./bert the folder
+    monkeypatch.chdir(tmp_path)
+    named = run_cli("-q", "embed", "x", "--embedder", "bert", "--model", "no-such-model")
+    assert named.returncode == 1 and "unknown model 'no-such-model'" in named.stderr
+    folder = run_cli("-q", "embed", *texts, "--embedder", "./bert", check=True)
+    assert np.allclose(np.array([json.loads(line) for line in folder.stdout.splitlines()]), expected, atol=1e-6)

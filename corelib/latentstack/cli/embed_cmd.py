@@ -23,7 +23,7 @@ if TYPE_CHECKING:
               help="A UTF-8 file with one text per line (row i of the output is line i, blank lines included).")
 @click.option("--embedder", default="bert", show_default=True,
               help="Embedder plugin name (a pretrained one), or the folder of a fitted one saved from Python "
-                   "(emb.save(DIR)).")
+                   "(emb.save(DIR); ./NAME where a plugin has its name).")
 @click.option("--model", default=None, help="Model name or folder (default: the embedder's own).")
 @click.option("--pooling", type=click.Choice(["mean", "cls"]), default=None, help="For embedders that pool.")
 @click.option("-o", "--option", "extra", multiple=True, metavar="KEY=VALUE",
@@ -70,10 +70,11 @@ def embed(texts: tuple[str, ...], source: str | None, embedder: str, model: str 
 
 
 def _embedder(name: str, options: dict[str, Any]) -> Embedder:
-    """The registered embedder ``name`` built with ``options``, or the fitted one saved in the folder ``name``."""
-    from latentstack import get_embedder, load_embedder
+    """The registered embedder ``name`` built with ``options``, or the fitted one saved in the folder ``name`` (a
+    registered name wins over a folder of that name in the working directory: write ./NAME for the folder)."""
+    from latentstack import get_embedder, get_registry, load_embedder
 
-    if Path(name).is_dir():
+    if name not in get_registry().names("embedder") and Path(name).is_dir():
         if options:
             raise click.UsageError("--model, --pooling and -o build a new embedder; a saved one keeps the options it "
                                    "was fitted with: leave them out")
