@@ -184,3 +184,19 @@ class TestHubSourceContract(ModelSourceContract):
     def source(self) -> HubSource:
         """A hub source."""
         return HubSource()
+
+
+def test_a_folder_named_like_a_packaged_model_does_not_take_its_name(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    """A `minilm` folder in the working directory took `--model minilm` over from the packaged model."""
+    (tmp_path / "minilm").mkdir()
+    (tmp_path / "minilm" / "config.json").write_text("{}")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "config.json").write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    assert resolve_model("minilm").source == "packaged"
+    assert resolve_model("./minilm").path == (tmp_path / "minilm").resolve()
+    assert resolve_model("mine").path == (tmp_path / "mine").resolve()  # a name nothing else knows is still the folder
+    ghost = Packaged("mine", "a model", "mine-wheel", "1.0", "mine/model", "folder")
+    monkeypatch.setattr(packaged_mod, "PACKAGED", (*packaged_mod.PACKAGED, ghost))
+    with pytest.raises(ModelNotInstalledError, match=r"not installed.*for the folder 'mine' in the working directory, give \./mine"):
+        resolve_model("mine")
