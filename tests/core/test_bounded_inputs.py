@@ -205,3 +205,12 @@ def test_bench_lists_of_counts_and_unread_data_are_usage_errors(tmp_path: Path, 
     args = tuple(str(tmp_path / "prompts.txt") if a == "DATA" else a for a in args)
     out = run_cli("bench", *args, "--out", str(tmp_path / "b"))
     assert out.returncode == 2 and error in out.stderr and "Traceback" not in out.stderr
+
+
+def test_embed_of_bytes_says_to_decode_them(tiny_bert_dir: Path) -> None:
+    """embed(b"...") told the user to use embed_many for lists."""
+    emb = get_embedder("bert", model=str(tiny_bert_dir))
+    with pytest.raises(InputError, match="got bytes: decode it first"):
+        emb.embed("naïve".encode())
+    with pytest.raises(InputError, match="got list: use embed_many for lists"):
+        emb.embed(["a", "b"])

@@ -80,7 +80,8 @@ class Embedder(Component):
     def embed(self, text: str) -> Any:
         """Embed one text; returns a 1-d vector (or a 1-row sparse matrix)."""
         if not isinstance(text, str):
-            msg = f"embed() takes one str, got {type(text).__name__}: use embed_many for lists"
+            todo = "decode it first" if isinstance(text, (bytes, bytearray)) else "use embed_many for lists"
+            msg = f"embed() takes one str, got {type(text).__name__}: {todo}"
             raise InputError(msg)
         return self.embed_many([text])[0]
 
