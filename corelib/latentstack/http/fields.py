@@ -97,20 +97,41 @@ def texts(body: dict[str, Any], name: str = "input") -> list[str]:
 
 
 def messages(body: dict[str, Any]) -> list[dict[str, str]]:
-    """Chat messages: a list of {role, content} with string contents."""
+    """Chat messages: a list of {role, content}, each content a string or a list of text parts (joined by
+    newlines, as OpenAI-compatible servers do); ``developer`` (OpenAI's newer name for it) is a system message."""
     value = field(body, "messages", list)
     if not value or len(value) > MAX_MESSAGES:
         raise bad_request(f"'messages' must hold 1 to {MAX_MESSAGES} messages", "messages")
     out = []
     for i, m in enumerate(value):
-        if not isinstance(m, dict) or not isinstance(m.get("role"), str) or not isinstance(m.get("content"), str):
+        if not isinstance(m, dict) or not isinstance(m.get("role"), str) or not isinstance(m.get("content"), (str, list)):
             raise bad_request(f"'messages[{i}]' must be an object with string 'role' and 'content'", "messages")
-        if m["role"] not in ("system", "user", "assistant"):
-            raise bad_request(f"'messages[{i}].role' must be system, user or assistant", "messages")
-        if len(m["content"]) > MAX_TEXT:
+        role = "system" if m["role"] == "developer" else m["role"]
+        if role not in ("system", "user", "assistant"):
+            raise bad_request(f"'messages[{i}].role' must be system (or developer), user or assistant", "messages")
+        content = _content(m["content"], f"messages[{i}].content")
+        if len(content) > MAX_TEXT:
             raise bad_request(f"'messages[{i}].content' has more than {MAX_TEXT} characters", "messages")
-        out.append({"role": m["role"], "content": m["content"]})
+        out.append({"role": role, "content": content})
     return out
+
+
+def _content(value: str | list[Any], where: str) -> str:
+    """A message's content as one string: the string itself, or its text parts joined by newlines."""
+    if isinstance(value, str):
+        return value
+    if not value:
+        raise bad_request(f"'{where}' is an empty list of parts: give a string or text parts", "messages")
+    texts = []
+    for j, part in enumerate(value):
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "text" and isinstance(part.get("text"), str):
+            texts.append(part["text"])
+        elif isinstance(kind, str) and kind != "text":
+            raise bad_request(f"'{where}[{j}]' is a part of type {kind}; the chat models served read text only", "messages")
+        else:
+            raise bad_request(f"'{where}[{j}]' must be {{\"type\": \"text\", \"text\": STRING}}", "messages")
+    return "\n".join(texts)
 
 
 def stops(body: dict[str, Any]) -> tuple[str, ...]:

@@ -103,6 +103,27 @@ def test_openai_client_options_are_honoured_or_refused(url: str) -> None:
                                        response_format={"type": "json_object"})
 
 
+def test_chat_content_as_text_parts_and_a_developer_message_answer_as_strings_do(url: str) -> None:
+    """A content given as text parts (as LangChain and newer OpenAI SDK code send it) was a 400, and the
+    developer role (OpenAI's newer name for system) was refused; an image part is refused by name."""
+    import openai
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{url}/v1", api_key="unused")
+    plain = [{"role": "system", "content": "Answer in one word."},
+             {"role": "user", "content": "What is the capital of France?\nName the city."}]
+    parts = [{"role": "developer", "content": [{"type": "text", "text": "Answer in one word."}]},
+             {"role": "user", "content": [{"type": "text", "text": "What is the capital of France?"},
+                                          {"type": "text", "text": "Name the city."}]}]
+    answers = [client.chat.completions.create(model="smollm2-135m-instruct", messages=m, max_tokens=6)
+               for m in (plain, parts)]
+    assert answers[0].choices[0].message.content == answers[1].choices[0].message.content
+    assert answers[0].usage.prompt_tokens == answers[1].usage.prompt_tokens
+    image = [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "http://x/y.png"}}]}]
+    with pytest.raises(openai.BadRequestError, match=r"content\[0\]' is a part of type image_url; the chat models served read text only"):
+        client.chat.completions.create(model="smollm2-135m-instruct", messages=image)
+
+
 def test_search_ask_and_classify_over_http(url: str) -> None:
     with httpx.Client(base_url=url, timeout=120) as http:
         hits = http.post("/v1/search", json={"index": "docs", "query": "why does bread rise", "k": 2}).json()["data"]
