@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from latentstack.http.errors import bad_request, too_large
@@ -28,6 +29,16 @@ def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], defaul
     if not isinstance(value, kind):
         raise bad_request(f"'{name}' must be {_names(kind)}, not {type(value).__name__}", name)
     return value
+
+
+def one_of(body: dict[str, Any], name: str, served: Iterable[str]) -> str:
+    """``body[name]``, a string; left out, the one served when the server serves exactly one."""
+    names = list(served)
+    if body.get(name) is None and len(names) == 1:
+        return names[0]
+    if body.get(name) is None:
+        raise bad_request(f"'{name}' is required: one of {', '.join(names)}" if names else f"'{name}' is required", name)
+    return str(field(body, name, str))
 
 
 def _names(kind: type | tuple[type, ...]) -> str:

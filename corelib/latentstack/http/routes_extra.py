@@ -22,7 +22,7 @@ def add_extra_routes(app: Any, served: Served) -> None:
     async def search(request: Request) -> Any:
         body = await f.read_json(request)
         f.only(body, "/v1/search", ("index", "query", "k", "hybrid", "fusion", "where", "documents"))
-        collection = served.collection(f.field(body, "index", str))
+        collection = served.collection(f.one_of(body, "index", served.indexes))
         query = f.field(body, "query", str)
         k = f.bounded(body, "k", int, 1, f.MAX_K, 10)
         hybrid, where = f.field(body, "hybrid", bool, served.ask_defaults.hybrid), f.field(body, "where", dict, None)
@@ -63,12 +63,13 @@ def add_extra_routes(app: Any, served: Served) -> None:
     async def classify(request: Request) -> Any:
         body = await f.read_json(request)
         f.only(body, "/v1/classify", ("model", "input"))
-        clf = served.classifier(f.field(body, "model", str))
+        name = f.one_of(body, "model", served.classifiers)
+        clf = served.classifier(name)
         texts = f.texts(body)
         proba = await asyncio.to_thread(clf.predict_proba, texts)
         data = [{"index": i, "label": label, "probabilities": {c: float(p) for c, p in zip(clf.classes, row, strict=True)}}
                 for i, (label, row) in enumerate(zip(clf.labels_of(proba), proba, strict=True))]
-        return {"object": "list", "model": body["model"], "data": data}
+        return {"object": "list", "model": name, "data": data}
 
 
 def _fusion(body: dict[str, Any], hybrid: bool) -> str | None:
@@ -94,7 +95,7 @@ def _pipeline(served: Served, body: dict[str, Any]) -> Any:
                           hybrid=f.field(body, "hybrid", bool, base.hybrid),
                           min_score=f.bounded(body, "min_score", (int, float), -1.0, 1.0, base.min_score),
                           max_new_tokens=f.bounded(body, "max_tokens", int, 1, f.MAX_TOKENS, base.max_new_tokens))
-    return RagPipeline(served.collection(f.field(body, "index", str)), served.generator_instance(), config)
+    return RagPipeline(served.collection(f.one_of(body, "index", served.indexes)), served.generator_instance(), config)
 
 
 async def _ask_events(pieces: Pieces, answer: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:

@@ -124,6 +124,26 @@ def test_chat_content_as_text_parts_and_a_developer_message_answer_as_strings_do
         client.chat.completions.create(model="smollm2-135m-instruct", messages=image)
 
 
+def test_the_index_or_classifier_may_be_left_out_when_one_is_served(url: str) -> None:
+    """A server of one index answered a search without "index" with "'index' is required"."""
+    with httpx.Client(base_url=url, timeout=120) as http:
+        hits = http.post("/v1/search", json={"query": "why does bread rise", "k": 1}).json()["data"]
+        assert hits[0]["doc_id"] == "bread"
+        labels = http.post("/v1/classify", json={"input": ["WIN a FREE prize now"]}).json()
+        assert labels["model"] == "spam" and labels["data"][0]["label"] in ("spam", "ham")
+
+
+def test_a_name_left_out_among_several_served_lists_them() -> None:
+    from latentstack.http import fields as f
+    from latentstack.http.errors import HttpError
+
+    assert f.one_of({"index": "b"}, "index", ["a", "b"]) == "b"
+    with pytest.raises(HttpError, match="'index' is required: one of a, b"):
+        f.one_of({}, "index", ["a", "b"])
+    with pytest.raises(HttpError, match="'index' must be a string"):
+        f.one_of({"index": 3}, "index", ["a"])
+
+
 def test_search_ask_and_classify_over_http(url: str) -> None:
     with httpx.Client(base_url=url, timeout=120) as http:
         hits = http.post("/v1/search", json={"index": "docs", "query": "why does bread rise", "k": 2}).json()["data"]
