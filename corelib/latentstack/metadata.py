@@ -1,7 +1,10 @@
 """Metadata filters: ``where={"key": value}`` matches items whose metadata equals every pair.
 
-Values compare as strings, so ``--where year=2020`` matches an integer 2020. A key that no
-item has is an error (a typo would otherwise silently return nothing).
+A value may be a list, matching any of its values (``{"lang": ["en", "fr"]}``). Values
+compare as strings, so ``--where year=2020`` matches an integer 2020. A key that no item
+has is an error (a typo would otherwise silently return nothing), and so is a value that
+is neither a str, number or bool nor a list of them (an operator such as ``{"$in": ...}``
+would otherwise match nothing).
 """
 
 from __future__ import annotations
@@ -13,12 +16,29 @@ import numpy as np
 
 from latentstack.errors import InputError
 
+_SCALAR = (str, int, float, bool)
+
 
 def check_where(where: object) -> None:
-    """Raise InputError if a filter given (not None) is not a mapping."""
-    if where is not None and not isinstance(where, Mapping):
+    """Raise InputError if a filter given (not None) is not a mapping of values or lists of values."""
+    if where is None:
+        return
+    if not isinstance(where, Mapping):
         msg = f"the filter is a {type(where).__name__}; give a dict of metadata key -> value, e.g. {{'lang': 'en'}}"
         raise InputError(msg)
+    for key, value in where.items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if not values or not all(isinstance(v, _SCALAR) for v in values):
+            msg = (f"the filter's value for {key!r} is {_shown(value)}; give a str, number or bool, or a list of them "
+                   "to match any (operators such as $in are not read)")
+            raise InputError(msg)
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, (list, tuple)) and not value:
+        return "an empty list"
+    return f"a {type(value).__name__}" if not isinstance(value, (list, tuple)) else "a list holding a " + next(
+        type(v).__name__ for v in value if not isinstance(v, _SCALAR))
 
 
 def check_keys(metas: Sequence[Mapping[str, Any]], where: Mapping[str, Any]) -> None:
@@ -33,8 +53,12 @@ def check_keys(metas: Sequence[Mapping[str, Any]], where: Mapping[str, Any]) -> 
 
 
 def matches(meta: Mapping[str, Any], where: Mapping[str, Any]) -> bool:
-    """True when every pair of ``where`` equals (as strings) the item's metadata."""
-    return all(k in meta and str(meta[k]) == str(v) for k, v in where.items())
+    """True when the item's metadata equals (as strings) every value of ``where``, or one of a list's values."""
+    return all(k in meta and str(meta[k]) in _strings(v) for k, v in where.items())
+
+
+def _strings(value: Any) -> set[str]:
+    return {str(v) for v in value} if isinstance(value, (list, tuple)) else {str(value)}
 
 
 def matching_mask(metas: Sequence[Mapping[str, Any]], where: Mapping[str, Any]) -> np.ndarray:
@@ -43,13 +67,14 @@ def matching_mask(metas: Sequence[Mapping[str, Any]], where: Mapping[str, Any]) 
     return np.fromiter((matches(m, where) for m in metas), dtype=bool, count=len(metas))
 
 
-def parse_where(pairs: Sequence[str]) -> dict[str, str]:
-    """``["k=v", ...]`` from the command line into a dict; a pair without '=' is an error."""
-    out = {}
+def parse_where(pairs: Sequence[str]) -> dict[str, str | list[str]]:
+    """``["k=v", ...]`` from the command line into a dict, a key given twice matching any of its values; a pair
+    without '=' is an error."""
+    out: dict[str, list[str]] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             msg = f"--where takes key=value, got {pair!r}"
             raise InputError(msg)
-        out[key.strip()] = value.strip()
-    return out
+        out.setdefault(key.strip(), []).append(value.strip())
+    return {k: v[0] if len(v) == 1 else v for k, v in out.items()}

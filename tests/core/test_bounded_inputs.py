@@ -214,3 +214,17 @@ def test_embed_of_bytes_says_to_decode_them(tiny_bert_dir: Path) -> None:
         emb.embed("naïve".encode())
     with pytest.raises(InputError, match="got list: use embed_many for lists"):
         emb.embed(["a", "b"])
+
+
+def test_a_where_key_given_twice_matches_either_value() -> None:
+    """`--where topic=a --where topic=b` kept topic=b alone, silently."""
+    from latentstack.metadata import check_where, matches, parse_where
+
+    where = parse_where(["topic=a", "topic=b", "lang=en"])
+    assert where == {"topic": ["a", "b"], "lang": "en"}
+    assert matches({"topic": "a", "lang": "en"}, where) and matches({"topic": "b", "lang": "en"}, where)
+    assert not matches({"topic": "c", "lang": "en"}, where) and not matches({"topic": "a", "lang": "de"}, where)
+    for bad, said in (({"topic": []}, "an empty list"), ({"topic": [None]}, "a list holding a NoneType"),
+                      ({"topic": None}, "a NoneType")):
+        with pytest.raises(InputError, match=f"value for 'topic' is {said}"):
+            check_where(bad)

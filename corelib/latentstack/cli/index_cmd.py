@@ -172,7 +172,8 @@ def info(directory: Path) -> None:
               help="Fuse the dense and lexical rankings (the default), or rank by the dense score alone.")
 @click.option("--fusion", type=click.Choice(["zscore", "rrf"]), default="zscore", show_default=True,
               help="How --hybrid fuses the two rankings.")
-@click.option("--where", multiple=True, help="Metadata filter key=value (repeatable; all must match).")
+@click.option("--where", multiple=True, help="Metadata filter key=value (repeatable: every key must match; a key given twice "
+                                                 "matches either value).")
 @click.option("--documents", is_flag=True, help="Rank documents by their best chunk instead of chunks.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--onnx", "onnx_dir", type=click.Path(exists=True, file_okay=False), default=None,

@@ -40,7 +40,8 @@ class Hit:
 class Index(Component):
     """Stores vectors (or texts, for sparse indexes) under ids and finds the nearest.
 
-    ``where`` filters on metadata equality *before or during* the search, never by
+    ``where`` filters on metadata (``latentstack.metadata.matches``: equal as strings, a list value matching any
+    of its values) *before or during* the search, never by
     over-fetching and dropping. ``save``/``load`` use a folder and never pickle.
     """
 

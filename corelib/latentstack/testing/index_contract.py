@@ -63,6 +63,16 @@ class IndexContract:
         hits = index.search(x[0], k=10, where={"parity": "odd"})
         assert len(hits) == 10
         assert all(h.metadata["parity"] == "odd" for h in hits)
+        either = index.search(x[0], k=10, where={"parity": ["odd", "even"]})  # a list matches any of its values
+        assert [h.id for h in either] == [h.id for h in index.search(x[0], k=10)]
+
+    def test_a_where_operator_is_refused(self, filled) -> None:  # noqa: ANN001
+        """A value that is neither a value nor a list of them (an operator) is an error, not an empty answer."""
+        from latentstack.errors import InputError
+
+        index, x, _ = filled
+        with pytest.raises(InputError, match="operators such as \\$in are not read"):
+            index.search(x[0], k=10, where={"parity": {"$in": ["odd"]}})
 
     def test_save_load_round_trip(self, filled, tmp_path) -> None:  # noqa: ANN001
         """A saved and reloaded index answers the same, removals included."""
@@ -172,6 +182,8 @@ class TextIndexContract:
         """Every hit matches the metadata filter."""
         hits = filled.search("the cat", k=5, where={"cat": True})
         assert hits and all(h.metadata["cat"] is True for h in hits)
+        either = filled.search("the cat", k=5, where={"cat": [True, False]})  # a list matches any of its values
+        assert [h.id for h in either] == [h.id for h in filled.search("the cat", k=5)]
 
     def test_save_load_round_trip(self, filled: Index, tmp_path) -> None:  # noqa: ANN001
         """A saved and reloaded index answers the same."""

@@ -11,6 +11,7 @@ import numpy as np
 from latentstack.errors import ModelMismatchError
 from latentstack.interfaces import Hit, Index
 from latentstack.interfaces.index import check_ids
+from latentstack.metadata import check_where, matches
 from latentstack.storage import component_dir, read_manifest, reading, write_manifest
 
 
@@ -47,7 +48,8 @@ class NumpyIndex(Index):
     def search_batch(self, queries: Any, k: int = 10, where: Mapping[str, Any] | None = None) -> list[list[Hit]]:
         """The k highest inner products per query, among the rows whose metadata match ``where``."""
         q = self._check(np.asarray(queries, dtype=np.float32))
-        ok = np.array([all(m.get(key) == v for key, v in (where or {}).items()) for m in self.meta], dtype=bool)
+        check_where(where)  # a filter's values are checked, and matched, as the built-in indexes do
+        ok = np.array([matches(m, where or {}) for m in self.meta], dtype=bool)
         scores = q @ self.vectors.T if len(self.ids) else np.zeros((len(q), 0))
         out = []
         for row in scores:

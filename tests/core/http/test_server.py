@@ -129,6 +129,10 @@ def test_the_index_or_classifier_may_be_left_out_when_one_is_served(url: str) ->
     with httpx.Client(base_url=url, timeout=120) as http:
         hits = http.post("/v1/search", json={"query": "why does bread rise", "k": 1}).json()["data"]
         assert hits[0]["doc_id"] == "bread"
+        either = http.post("/v1/search", json={"query": "rise", "where": {"field": ["cooking", "geology"]}}).json()["data"]
+        assert {h["doc_id"] for h in either} == {"bread", "volcano"}
+        refused = http.post("/v1/search", json={"query": "rise", "where": {"field": {"$in": ["cooking"]}}})
+        assert refused.status_code == 400 and "operators such as $in are not read" in refused.json()["error"]["message"]
         labels = http.post("/v1/classify", json={"input": ["WIN a FREE prize now"]}).json()
         assert labels["model"] == "spam" and labels["data"][0]["label"] in ("spam", "ham")
 

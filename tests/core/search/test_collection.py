@@ -63,6 +63,11 @@ def test_where_filter(built) -> None:  # noqa: ANN001
     assert hits and {h.doc_id for h in hits} <= {"berlin", "hund"}
     with pytest.raises(InputError, match="unknown metadata key"):
         col.search("capital", where={"yeer": "2021"})
+    for hybrid in (False, True):  # a list matches any of its values; an operator matched nothing and is refused
+        assert {h.doc_id for h in col.search("capital", k=5, hybrid=hybrid, where={"lang": ["de", "fr"]})} == {"hund"}
+        assert len(col.search("capital", k=5, hybrid=hybrid, where={"year": [2020, "2021"]})) == 5
+        with pytest.raises(InputError, match="value for 'lang' is a dict; give a str, number or bool, or a list"):
+            col.search("capital", hybrid=hybrid, where={"lang": {"$in": ["de"]}})
 
 
 def test_delete_is_immediate_and_survives_reload(built, tmp_path) -> None:  # noqa: ANN001
