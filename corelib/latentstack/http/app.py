@@ -47,12 +47,17 @@ def build_app(served: Served, *, api_key: str = "", cors_origins: tuple[str, ...
 
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type"])
+    @app.get("/health", summary="200 while the server answers; no API key needed (for load balancers and probes)")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
     add_routes(app, served)
     return Guard(app, api_key)
 
 
 class Guard:
-    """Pure ASGI middleware in front of the app: the API key and the declared body size, checked on every request.
+    """Pure ASGI middleware in front of the app: the API key (on every route but ``GET /health``) and the declared
+    body size, checked on every request.
 
     (FastAPI's decorator middleware costs about a millisecond a request; this costs nothing measurable.)
     """
@@ -64,7 +69,7 @@ class Guard:
         if scope["type"] == "http":
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
             try:
-                if scope.get("method") != "OPTIONS":  # a browser's CORS preflight carries no credentials
+                if not _open(scope):
                     _check_auth(headers, self.api_key)
                 _check_size(headers)
             except HttpError as exc:
@@ -75,6 +80,11 @@ class Guard:
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
+
+
+def _open(scope: dict[str, Any]) -> bool:
+    """A browser's CORS preflight and a health probe carry no credentials."""
+    return scope.get("method") == "OPTIONS" or (scope.get("method") == "GET" and scope.get("path") == "/health")
 
 
 def _version() -> str:

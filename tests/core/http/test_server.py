@@ -288,6 +288,8 @@ def test_api_key_guards_every_route_and_open_binds_need_one(served: Served) -> N
             assert http.get("/v1/models", headers={"Authorization": "Bearer wrong"}).status_code == 401
             assert http.get("/v1/models", headers={"Authorization": "Bearer s3cret"}).status_code == 200
             assert http.get("/openapi.json").status_code == 401
+            assert http.get("/health").json() == {"status": "ok"}  # a probe has no key
+            assert http.post("/health").status_code == 401  # only the probe's GET is open
     finally:
         running.stop()
     with pytest.raises(ConfigError, match="without --api-key"):
