@@ -40,6 +40,20 @@ def read_text(path: str | Path) -> str:
         raise InputError(msg) from exc
 
 
+def read_stdin() -> str:
+    """The text piped to standard input, decoded as UTF-8 (a BOM dropped), or InputError saying how to convert it."""
+    import sys
+
+    raw = sys.stdin.buffer.read()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        msg = (f"the text on standard input is not UTF-8 (byte {exc.start} is {raw[exc.start:exc.start + 1]!r}); "
+               "convert it first, e.g. pipe it through `iconv -f latin1 -t utf-8` (latin1 is a guess: use the "
+               "encoding it was written in)")
+        raise InputError(msg) from exc
+
+
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
 

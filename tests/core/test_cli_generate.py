@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,26 @@ def test_ask_refuses_stream_beside_json(tmp_path: Path) -> None:
     """--json printed one object at the end whatever --stream said."""
     out = run_cli("ask", str(tmp_path), "why?", "--json", "--stream")
     assert out.returncode == 2 and "--stream applies to the printed answer only" in out.stderr
+
+
+def _piped(data: bytes, *args: str) -> subprocess.CompletedProcess[str]:
+    import os
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "latentstack", *args], input=data, capture_output=True, timeout=600,
+                         env=os.environ, check=False)
+    return subprocess.CompletedProcess(out.args, out.returncode, out.stdout.decode(), out.stderr.decode())
+
+
+def test_prompt_dash_reads_standard_input(tiny_llama_dir: Path) -> None:
+    """`generate -` asked the model about a lone dash; it reads the prompt piped in, as `llm` does."""
+    prompt = "Summarise this text:\nThe cat sat on the mat.\nThe dog barked."
+    args = ("-q", "generate", "--model", str(tiny_llama_dir), "--max-new-tokens", "8")
+    typed = run_cli(*args, prompt, check=True)
+    piped = _piped(prompt.encode(), *args, "-")
+    assert piped.returncode == 0 and piped.stdout == typed.stdout
+    latin1 = _piped("café".encode("latin-1"), *args, "-")
+    assert latin1.returncode == 1 and "the text on standard input is not UTF-8 (byte 3 is b'\\xe9')" in latin1.stderr
+    assert "Traceback" not in latin1.stderr
+    empty = _piped(b"\n", *args, "-")
+    assert empty.returncode == 1 and "the prompt is empty" in empty.stderr

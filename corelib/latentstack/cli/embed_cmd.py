@@ -19,8 +19,9 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.argument("texts", nargs=-1)
-@click.option("--from", "source", type=click.Path(exists=True, dir_okay=False),
-              help="A UTF-8 file with one text per line (row i of the output is line i, blank lines included).")
+@click.option("--from", "source", type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+              help="A UTF-8 file with one text per line (row i of the output is line i, blank lines included); "
+                   "- reads standard input.")
 @click.option("--embedder", default="bert", show_default=True,
               help="Embedder plugin name (a pretrained one), or the folder of a fitted one saved from Python "
                    "(emb.save(DIR); ./NAME where a plugin has its name).")
@@ -34,11 +35,11 @@ def embed(texts: tuple[str, ...], source: str | None, embedder: str, model: str 
           extra: tuple[str, ...], out: Path | None) -> None:
     """Embed TEXTS (or the lines of --from): one JSON array per text on stdout, or a .npy file with --out."""
     from latentstack.interfaces.embedder import check_texts
-    from latentstack.textfile import lines, read_text
+    from latentstack.textfile import lines, read_stdin, read_text
 
     items = list(texts)
     if source:
-        items += lines(read_text(source))
+        items += lines(read_stdin() if source == "-" else read_text(source))
     if not items:
         msg = "no texts given: pass them as arguments or with --from FILE"
         raise InputError(msg)
@@ -47,7 +48,7 @@ def embed(texts: tuple[str, ...], source: str | None, embedder: str, model: str 
         msg = f"--out {out}: the vectors are saved as a NumPy array, so the file name must end in .npy"
         raise InputError(msg)
     if out is not None:
-        check_out_file(out, "a NumPy array", numpy_array, inputs=[source] if source else [])
+        check_out_file(out, "a NumPy array", numpy_array, inputs=[source] if source and source != "-" else [])
     emb = _embedder(embedder, given(model=model, pooling=pooling) | parse_options(extra))
     cut = emb.count_truncated(items)
     if cut:

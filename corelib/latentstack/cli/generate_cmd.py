@@ -65,9 +65,10 @@ def generate(prompt: str, gen_name: str, model: str | None, adapter: str | None,
              gen_extra: tuple[str, ...], stream: bool, system: str,
              max_new_tokens: int, temperature: float, top_p: float, seed: int | None, stop: tuple[str, ...],
              repetition_penalty: float) -> None:
-    """Answer PROMPT with the generator (chat template applied)."""
+    """Answer PROMPT with the generator (chat template applied); PROMPT - reads it from standard input."""
     from latentstack.interfaces import GenerationConfig
     from latentstack.interfaces.base import build_config
+    from latentstack.textfile import read_stdin
 
     options = build_config(GenerationConfig, {"max_new_tokens": max_new_tokens, "temperature": temperature,
                                               "top_p": top_p, "seed": seed, "stop": stop,
@@ -75,6 +76,7 @@ def generate(prompt: str, gen_name: str, model: str | None, adapter: str | None,
     if temperature == 0:
         refuse_given(("top_p", "seed"), "sampling only, and --temperature 0 decodes greedily: "
                      "add --temperature (e.g. 0.7) or leave {} out")
+    prompt = read_stdin() if prompt == "-" else prompt
     gen = make_generator(gen_name, generator_options(model, adapter, dtype, gen_extra))
     assert isinstance(options, GenerationConfig)
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
