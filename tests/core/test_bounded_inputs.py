@@ -228,3 +228,18 @@ def test_a_where_key_given_twice_matches_either_value() -> None:
                       ({"topic": None}, "a NoneType")):
         with pytest.raises(InputError, match=f"value for 'topic' is {said}"):
             check_where(bad)
+
+
+def test_a_folder_of_documents_skips_hidden_files_and_names_the_ones_passed_over(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A .venv or .git under --from DIR was indexed (its .md and .txt files), README.MD was passed over for its
+    upper-case suffix, and PDFs were skipped without a word."""
+    from latentstack.search.sources import read_documents
+
+    monkeypatch.delenv("LATENTSTACK_QUIET", raising=False)
+    for name in ("a.txt", "B.MD", "c.pdf", ".venv/lib/LICENSE.md", "sub/.notes.txt", "sub/d.TXT", ".git/HEAD"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(f"text of {name}", encoding="utf-8")
+    assert sorted(d.title for d in read_documents([tmp_path])) == ["B", "a", "d"]
+    said = capsys.readouterr().err
+    assert f"passed over 1 file(s) under {tmp_path} that are not .txt" in said and "c.pdf (convert PDFs" in said

@@ -4,7 +4,8 @@
   key goes into the metadata (or put them under ``metadata``).
 - ``.json``: a list of such objects.
 - any other file (``.txt``, ``.md``...): one document, id = its path, title = its name.
-- a folder: every ``.txt``, ``.md`` and ``.jsonl`` file under it.
+- a folder: every file under it with one of TEXT_SUFFIXES (in any case), but those in hidden
+  folders or hidden themselves (``.git/``, ``.venv/``); a notice names the other files passed over.
 
 Files must be UTF-8 (a BOM is accepted); anything else is an error that names the file
 and the fix, raised before anything is written.
@@ -17,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from latentstack.errors import InputError
+from latentstack.progress import log
 from latentstack.search.store import Document
 from latentstack.textfile import jsonl_lines, read_text
 
@@ -60,21 +62,33 @@ def read_documents(paths: Sequence[str | Path]) -> Iterator[Document]:
         if not path.exists():
             msg = f"{path} does not exist"
             raise InputError(msg)
-        files = sorted(p for p in path.rglob("*") if p.suffix in TEXT_SUFFIXES) if path.is_dir() else [path]
-        for file in files:
+        for file in _folder_files(path) if path.is_dir() else [path]:
             yield from _read_file(file)
 
 
+def _folder_files(folder: Path) -> list[Path]:
+    """The readable files under ``folder``, sorted; hidden ones skipped, the others passed over said in one line."""
+    files = [p for p in folder.rglob("*") if p.is_file() and not any(
+        part.startswith(".") for part in p.relative_to(folder).parts)]
+    passed = sorted(p.relative_to(folder).as_posix() for p in files if p.suffix.lower() not in TEXT_SUFFIXES)
+    if passed:
+        shown = ", ".join(passed[:5]) + (f" and {len(passed) - 5} more" if len(passed) > 5 else "")
+        log(f"passed over {len(passed)} file(s) under {folder} that are not {', '.join(TEXT_SUFFIXES)}: {shown} "
+            "(convert PDFs and other formats to text first)")
+    return sorted(p for p in files if p.suffix.lower() in TEXT_SUFFIXES)
+
+
 def _read_file(file: Path) -> Iterator[Document]:
-    if file.suffix == ".parquet":
+    suffix = file.suffix.lower()
+    if suffix == ".parquet":
         yield from _read_parquet(file)
         return
-    if file.suffix == ".jsonl":
+    if suffix == ".jsonl":
         for n, rec in jsonl_lines(file):
             yield _from_record(rec, str(file), n)
         return
     text = read_text(file)
-    if file.suffix == ".json":
+    if suffix == ".json":
         try:
             records = json.loads(text)
         except ValueError as exc:
