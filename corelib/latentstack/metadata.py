@@ -1,7 +1,8 @@
 """Metadata filters: ``where={"key": value}`` matches items whose metadata equals every pair.
 
 A value may be a list, matching any of its values (``{"lang": ["en", "fr"]}``). Values
-compare as strings, so ``--where year=2020`` matches an integer 2020. A key that no item
+compare as strings, so ``--where year=2020`` matches an integer 2020 and ``--where
+draft=true`` a JSON ``true``. A key that no item
 has is an error (a typo would otherwise silently return nothing), and so is a value that
 is neither a str, number or bool nor a list of them (an operator such as ``{"$in": ...}``
 would otherwise match nothing).
@@ -54,11 +55,18 @@ def check_keys(metas: Sequence[Mapping[str, Any]], where: Mapping[str, Any]) -> 
 
 def matches(meta: Mapping[str, Any], where: Mapping[str, Any]) -> bool:
     """True when the item's metadata equals (as strings) every value of ``where``, or one of a list's values."""
-    return all(k in meta and str(meta[k]) in _strings(v) for k, v in where.items())
+    return all(k in meta and _text(meta[k]) in _wanted(v) for k, v in where.items())
 
 
-def _strings(value: Any) -> set[str]:
-    return {str(v) for v in value} if isinstance(value, (list, tuple)) else {str(value)}
+def _text(value: Any) -> str:
+    """A value as the filter compares it: booleans as JSON writes them (``true``), the rest as ``str`` does."""
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def _wanted(value: Any) -> set[str]:
+    """The strings a filter value matches; ``True`` typed on the command line also matches a JSON ``true``."""
+    texts = {_text(v) for v in (value if isinstance(value, (list, tuple)) else [value])}
+    return texts | {t.lower() for t in texts if t.lower() in ("true", "false")}
 
 
 def matching_mask(metas: Sequence[Mapping[str, Any]], where: Mapping[str, Any]) -> np.ndarray:

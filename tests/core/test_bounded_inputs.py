@@ -224,6 +224,10 @@ def test_a_where_key_given_twice_matches_either_value() -> None:
     assert where == {"topic": ["a", "b"], "lang": "en"}
     assert matches({"topic": "a", "lang": "en"}, where) and matches({"topic": "b", "lang": "en"}, where)
     assert not matches({"topic": "c", "lang": "en"}, where) and not matches({"topic": "a", "lang": "de"}, where)
+    # --where draft=true matched nothing against a JSON true (compared as "True"); Python's True still matches
+    for typed in (parse_where(["draft=true"]), parse_where(["draft=True"]), {"draft": True}):
+        assert matches({"draft": True}, typed) and not matches({"draft": False}, typed)
+    assert matches({"draft": "True"}, parse_where(["draft=True"])) and matches({"n": 2020}, {"n": "2020"})
     for bad, said in (({"topic": []}, "an empty list"), ({"topic": [None]}, "a list holding a NoneType"),
                       ({"topic": None}, "a NoneType")):
         with pytest.raises(InputError, match=f"value for 'topic' is {said}"):
