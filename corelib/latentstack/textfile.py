@@ -54,6 +54,11 @@ def read_stdin() -> str:
         raise InputError(msg) from exc
 
 
+def read_source(source: str | Path) -> str:
+    """A ``--from`` argument's text: the file's, or standard input's for ``-``."""
+    return read_stdin() if str(source) == "-" else read_text(source)
+
+
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
 

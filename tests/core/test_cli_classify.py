@@ -24,6 +24,13 @@ def test_train_predict_eval_tfidf(tmp_path) -> None:  # noqa: ANN001
     rows = [json.loads(line) for line in pred.stdout.splitlines()]
     assert [r["label"] for r in rows] == ["spam", "ham"]
     assert abs(sum(rows[0]["proba"].values()) - 1.0) < 1e-3
+    import subprocess
+    import sys
+
+    piped = subprocess.run([sys.executable, "-m", "latentstack", "classify", "predict", str(out), "--from", "-",
+                            "--json"], input="\n".join(r["text"] for r in rows) + "\n", capture_output=True, text=True,
+                           timeout=600, check=True)  # --from - reads standard input (it was "'-' does not exist")
+    assert piped.stdout == pred.stdout
     metrics = json.loads(run_cli("classify", "eval", str(out), "--data", SMS, check=True).stdout)
     assert metrics["accuracy"] > 0.95 and metrics["f1_positive"] > 0.85
 

@@ -13,7 +13,7 @@ from latentstack.errors import InputError
 from latentstack.locks import writer_lock
 from latentstack.progress import log
 from latentstack.storage import check_replaceable
-from latentstack.textfile import lines, read_text
+from latentstack.textfile import lines, read_source
 
 
 @click.group()
@@ -129,7 +129,8 @@ def _load(directory: Path, emb_name: str | None, emb_extra: tuple[str, ...], onn
 @classify.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("texts", nargs=-1)
-@click.option("--from", "source", type=click.Path(exists=True, dir_okay=False), help="A file with one text per line.")
+@click.option("--from", "source", type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+              help="A file with one text per line; - reads standard input.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per text, with probabilities.")
 @EMBEDDER
 @EMB_OPTIONS
@@ -141,7 +142,7 @@ def predict(directory: Path, texts: tuple[str, ...], source: str | None, as_json
 
     items = list(texts)
     if source:
-        items += [line for line in lines(read_text(source)) if line.strip()]
+        items += [line for line in lines(read_source(source)) if line.strip()]
     if not items:
         msg = "no texts given: pass them as arguments or with --from FILE"
         raise InputError(msg)

@@ -35,11 +35,11 @@ def embed(texts: tuple[str, ...], source: str | None, embedder: str, model: str 
           extra: tuple[str, ...], out: Path | None) -> None:
     """Embed TEXTS (or the lines of --from): one JSON array per text on stdout, or a .npy file with --out."""
     from latentstack.interfaces.embedder import check_texts
-    from latentstack.textfile import lines, read_stdin, read_text
+    from latentstack.textfile import lines, read_source
 
     items = list(texts)
     if source:
-        items += lines(read_stdin() if source == "-" else read_text(source))
+        items += lines(read_source(source))
     if not items:
         msg = "no texts given: pass them as arguments or with --from FILE"
         raise InputError(msg)
