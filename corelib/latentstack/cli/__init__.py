@@ -32,6 +32,7 @@ def _add_groups() -> None:
     """The core command groups (their heavy imports happen inside the commands; bench suites on first use)."""
     from latentstack.cli.ask_cmd import ask, serve
     from latentstack.cli.cache_cmd import cache
+    from latentstack.cli.chat_cmd import chat
     from latentstack.cli.classify_cmd import classify
     from latentstack.cli.doctor_cmd import doctor
     from latentstack.cli.embed_cmd import embed
@@ -44,6 +45,7 @@ def _add_groups() -> None:
     cli.add_command(search)
     cli.add_command(classify)
     cli.add_command(generate)
+    cli.add_command(chat)
     cli.add_command(ask)
     cli.add_command(serve)
     cli.add_command(cache)

@@ -10,7 +10,7 @@ import click
 from latentstack.cli.options import given, parse_options, refuse_given, stacked
 
 if TYPE_CHECKING:
-    from latentstack.interfaces import Generator
+    from latentstack.interfaces import GenerationConfig, Generator
 
 GEN_OPTIONS = [
     click.option("--generator", "gen_name", default="llm", show_default=True, help="Generator plugin name."),
@@ -49,35 +49,49 @@ def _emit(pieces: Iterable[str], stream: bool) -> str:
     return text
 
 
+#: How to decode: shared by ``generate`` and ``chat``.
+SAMPLING = [
+    click.option("--system", default="", help="A system message before the prompt."),
+    click.option("--max-new-tokens", default=256, show_default=True, type=int),
+    click.option("--temperature", default=0.0, show_default=True, type=float, help="0 = greedy."),
+    click.option("--top-p", default=1.0, show_default=True, type=float),
+    click.option("--seed", default=None, type=int, help="Seed for sampling (temperature > 0)."),
+    click.option("--stop", multiple=True, help="Stop string (repeatable); it is not printed."),
+    click.option("--repetition-penalty", default=1.0, show_default=True, type=float,
+                 help="Above 1, tokens already in the prompt or answer are less likely; 1.1-1.3 stops a "
+                      "small model looping."),
+]
+
+
+def sampling(owner: str, max_new_tokens: int, temperature: float, top_p: float, seed: int | None,
+             stop: tuple[str, ...], repetition_penalty: float) -> GenerationConfig:
+    """The GenerationConfig of the SAMPLING options; sampling options at temperature 0 are refused."""
+    from latentstack.interfaces import GenerationConfig
+    from latentstack.interfaces.base import build_config
+
+    options = build_config(GenerationConfig, {"max_new_tokens": max_new_tokens, "temperature": temperature,
+                                              "top_p": top_p, "seed": seed, "stop": stop,
+                                              "repetition_penalty": repetition_penalty}, owner=owner)
+    if temperature == 0:
+        refuse_given(("top_p", "seed"), "sampling only, and --temperature 0 decodes greedily: "
+                     "add --temperature (e.g. 0.7) or leave {} out")
+    assert isinstance(options, GenerationConfig)
+    return options
+
+
 @click.command()
 @click.argument("prompt")
 @stacked(GEN_OPTIONS)
-@click.option("--system", default="", help="A system message before the prompt.")
-@click.option("--max-new-tokens", default=256, show_default=True, type=int)
-@click.option("--temperature", default=0.0, show_default=True, type=float, help="0 = greedy.")
-@click.option("--top-p", default=1.0, show_default=True, type=float)
-@click.option("--seed", default=None, type=int, help="Seed for sampling (temperature > 0).")
-@click.option("--stop", multiple=True, help="Stop string (repeatable); it is not printed.")
-@click.option("--repetition-penalty", default=1.0, show_default=True, type=float,
-              help="Above 1, tokens already in the prompt or answer are less likely; 1.1-1.3 stops a "
-                   "small model looping.")
+@stacked(SAMPLING)
 def generate(prompt: str, gen_name: str, model: str | None, adapter: str | None, dtype: str | None,
              gen_extra: tuple[str, ...], stream: bool, system: str,
              max_new_tokens: int, temperature: float, top_p: float, seed: int | None, stop: tuple[str, ...],
              repetition_penalty: float) -> None:
     """Answer PROMPT with the generator (chat template applied); PROMPT - reads it from standard input."""
-    from latentstack.interfaces import GenerationConfig
-    from latentstack.interfaces.base import build_config
     from latentstack.textfile import read_stdin
 
-    options = build_config(GenerationConfig, {"max_new_tokens": max_new_tokens, "temperature": temperature,
-                                              "top_p": top_p, "seed": seed, "stop": stop,
-                                              "repetition_penalty": repetition_penalty}, owner="generate")
-    if temperature == 0:
-        refuse_given(("top_p", "seed"), "sampling only, and --temperature 0 decodes greedily: "
-                     "add --temperature (e.g. 0.7) or leave {} out")
+    options = sampling("generate", max_new_tokens, temperature, top_p, seed, stop, repetition_penalty)
     prompt = read_stdin() if prompt == "-" else prompt
     gen = make_generator(gen_name, generator_options(model, adapter, dtype, gen_extra))
-    assert isinstance(options, GenerationConfig)
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
     _emit(gen.stream(messages, options), stream)

@@ -1,0 +1,73 @@
+"""``latentstack chat``: a conversation with the generator at the terminal (or over a pipe, one message a line)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+import click
+
+from latentstack.cli.generate_cmd import GEN_OPTIONS, SAMPLING, generator_options, make_generator, sampling
+from latentstack.cli.options import stacked
+from latentstack.errors import InputError
+
+_END, _RESET = ("/exit", "/quit", "/bye"), ("/reset", "/clear")
+
+
+@click.command()
+@stacked([opt for opt in GEN_OPTIONS if opt is not GEN_OPTIONS[-1]])  # every option but --stream: chat streams
+@stacked(SAMPLING)
+def chat(gen_name: str, model: str | None, adapter: str | None, dtype: str | None, gen_extra: tuple[str, ...],
+         system: str, max_new_tokens: int, temperature: float, top_p: float, seed: int | None,
+         stop: tuple[str, ...], repetition_penalty: float) -> None:
+    """Talk with the generator: each message is answered in the light of the conversation so far, the answer
+    written as it is decoded. /reset forgets the conversation; /exit or the end of input (Ctrl-D) ends it.
+    Piped, each line is one message."""
+    from latentstack.chat import Conversation
+
+    options = sampling("chat", max_new_tokens, temperature, top_p, seed, stop, repetition_penalty)
+    talk = Conversation(make_generator(gen_name, generator_options(model, adapter, dtype, gen_extra)), options, system)
+    for message in _messages():
+        if message.lower() in _END:
+            return
+        if message.lower() in _RESET:
+            talk.reset()
+            click.echo("(the conversation is forgotten)", err=True)
+        elif message.startswith("/") and " " not in message:
+            click.echo(f"unknown command {message}: /reset forgets the conversation, /exit ends it", err=True)
+        else:
+            _answer(talk.turn(message))
+
+
+def _answer(pieces: Iterator[str]) -> None:
+    """Print an answer as it comes; a refused message or Ctrl-C ends this answer, not the chat."""
+    try:
+        for piece in pieces:
+            click.echo(piece, nl=False)
+    except InputError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        return
+    except KeyboardInterrupt:
+        click.echo("\n(answer stopped)", err=True)
+        return
+    click.echo("")
+
+
+def _messages() -> Iterator[str]:
+    """The messages typed (after a "> " prompt at a terminal) or piped, blank ones skipped, until end of input."""
+    from latentstack.textfile import lone_surrogate
+
+    tty = sys.stdin.isatty()
+    while True:
+        try:
+            line = input("> " if tty else "")
+        except (EOFError, KeyboardInterrupt):
+            return
+        except UnicodeDecodeError as exc:
+            click.echo(f"Error: that message is not UTF-8 ({exc.reason}); it was skipped", err=True)
+            continue
+        found = lone_surrogate(line)
+        if found:
+            click.echo(f"Error: that message is not UTF-8 text (it holds {found}); it was skipped", err=True)
+        elif line.strip():
+            yield line.strip()
