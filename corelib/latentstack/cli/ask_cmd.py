@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from latentstack.cli.generate_cmd import GEN_OPTIONS, _emit, generator_options, make_generator
+from latentstack.cli.generate_cmd import GEN_OPTIONS, MODEL_OPTIONS, _emit, generator_options, make_generator
 from latentstack.cli.options import refuse_given, stacked
 from latentstack.errors import InputError
 
@@ -147,7 +147,7 @@ HTTP_OPTIONS = [
 
 @click.command()
 @click.argument("directories", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
-@stacked(GEN_OPTIONS[:-1])
+@stacked(MODEL_OPTIONS)
 @stacked(RAG_OPTIONS)
 @stacked(HTTP_OPTIONS)
 @ONNX_QUERIES

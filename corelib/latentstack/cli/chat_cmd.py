@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import click
 
-from latentstack.cli.generate_cmd import GEN_OPTIONS, SAMPLING, generator_options, make_generator, sampling
+from latentstack.cli.generate_cmd import MODEL_OPTIONS, SAMPLING, generator_options, make_generator, sampling
 from latentstack.cli.options import stacked
 from latentstack.errors import InputError
 
@@ -15,7 +15,7 @@ _END, _RESET = ("/exit", "/quit", "/bye"), ("/reset", "/clear")
 
 
 @click.command()
-@stacked([opt for opt in GEN_OPTIONS if opt is not GEN_OPTIONS[-1]])  # every option but --stream: chat streams
+@stacked(MODEL_OPTIONS)  # no --stream: chat always streams
 @stacked(SAMPLING)
 def chat(gen_name: str, model: str | None, adapter: str | None, dtype: str | None, gen_extra: tuple[str, ...],
          system: str, max_new_tokens: int, temperature: float, top_p: float, seed: int | None,

@@ -12,7 +12,8 @@ from latentstack.cli.options import given, parse_options, refuse_given, stacked
 if TYPE_CHECKING:
     from latentstack.interfaces import GenerationConfig, Generator
 
-GEN_OPTIONS = [
+#: Which generator, on which model: every command that generates.
+MODEL_OPTIONS = [
     click.option("--generator", "gen_name", default="llm", show_default=True, help="Generator plugin name."),
     click.option("--model", default=None, help="Model name or folder (default: the generator's own)."),
     click.option("--adapter", default=None, help="An adapter folder to apply to the model."),
@@ -20,8 +21,9 @@ GEN_OPTIONS = [
                  help="Weights' type, for generators that take one (default: the generator's own)."),
     click.option("-g", "--gen-option", "gen_extra", multiple=True, metavar="KEY=VALUE",
                  help="Any other option of the generator's config (repeatable)."),
-    click.option("--stream", is_flag=True, help="Print the answer as it is written."),
 ]
+#: MODEL_OPTIONS and --stream: the commands that print one answer.
+GEN_OPTIONS = [*MODEL_OPTIONS, click.option("--stream", is_flag=True, help="Print the answer as it is written.")]
 
 
 def generator_options(model: str | None, adapter: str | None, dtype: str | None,
