@@ -2,8 +2,8 @@
 
 One worker per embedder takes the first waiting request, gathers whatever else arrives
 within ``window_s`` (and whatever queued up while the previous batch ran) up to
-``max_texts`` texts, embeds them in one call on a worker thread, and hands each request
-its rows (and, where the embedder counts them, the tokens its texts gave the model).
+``max_texts`` texts, embeds them in one call on a worker thread (a request of more texts goes
+in parts of ``max_texts``), and hands each request its rows (and, where the embedder counts them, the tokens its texts gave the model).
 ``window_s=None`` turns batching off: one request per call, in arrival order (the
 baseline ``bench serve`` compares with).
 """
@@ -38,7 +38,13 @@ class DynamicBatcher:
         return (await self.embed_counted(texts))[0]
 
     async def embed_counted(self, texts: Sequence[str]) -> tuple[np.ndarray, int]:
-        """The vectors of ``texts`` and the tokens they gave the model (0 where the embedder does not count)."""
+        """The vectors of ``texts`` and the tokens they gave the model (0 where the embedder does not count).
+
+        More than ``max_texts`` texts go in parts, one after another, so that other requests are served between
+        them rather than behind all of them."""
+        if len(texts) > self.max_texts:
+            parts = [await self.embed_counted(texts[i: i + self.max_texts]) for i in range(0, len(texts), self.max_texts)]
+            return np.vstack([rows for rows, _ in parts]), sum(tokens for _, tokens in parts)
         loop = asyncio.get_running_loop()
         if self.loop is not loop:  # the queue and its worker belong to one event loop
             self.loop, self.queue = loop, asyncio.Queue()

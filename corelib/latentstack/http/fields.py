@@ -9,8 +9,8 @@ from typing import Any
 from latentstack.http.errors import bad_request, too_large
 from latentstack.textfile import SURROGATE_HELP, json_surrogate
 
-MAX_BODY = 1 << 20  # bytes of one request body
-MAX_INPUTS = 256  # texts in one embeddings or classify request
+MAX_BODY = 8 << 20  # bytes of one request body
+MAX_INPUTS = 2048  # texts in one embeddings or classify request: OpenAI's limit, which clients batch up to
 MAX_TEXT = 100_000  # characters of one text
 MAX_TOKENS = 1024  # max_tokens of one chat completion
 MAX_K = 50  # passages of one search or ask
@@ -156,11 +156,12 @@ def stops(body: dict[str, Any]) -> tuple[str, ...]:
 
 async def read_json(request: Any) -> dict[str, Any]:
     """The body as a JSON object, at most MAX_BODY bytes (also when no Content-Length was sent)."""
-    raw = b""
+    buffer = bytearray()
     async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_BODY:
+        buffer += chunk
+        if len(buffer) > MAX_BODY:
             raise too_large(MAX_BODY)
+    raw = bytes(buffer)
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:

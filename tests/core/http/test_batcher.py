@@ -67,3 +67,20 @@ def test_an_error_fails_its_batch_and_the_worker_goes_on() -> None:
         return await batcher.embed(["fine"])
 
     assert asyncio.run(run()).shape == (1, 2)
+
+
+def test_a_request_of_more_than_max_texts_goes_in_parts_with_others_served_between() -> None:
+    """A request of 2,048 texts was one call, holding every other request up behind it."""
+    calls: list[list[str]] = []
+    batcher = DynamicBatcher(fake_embed(calls), window_s=None, max_texts=4, count=lambda texts: [len(t) for t in texts])
+
+    async def run() -> list[tuple[np.ndarray, int]]:
+        big = asyncio.ensure_future(batcher.embed_counted([f"t{i}" for i in range(10)]))
+        await asyncio.sleep(0)
+        small = asyncio.ensure_future(batcher.embed_counted(["small"]))
+        return list(await asyncio.gather(big, small))
+
+    (rows, tokens), (one, _) = asyncio.run(run())
+    assert [len(c) for c in calls] == [4, 1, 4, 2]  # the small request between the big one's parts
+    assert rows.shape == (10, 2) and tokens == sum(len(f"t{i}") for i in range(10))
+    assert rows[:, 1].tolist() == [0, 1, 2, 3, 0, 1, 2, 3, 0, 1] and one.shape == (1, 2)

@@ -67,6 +67,10 @@ def test_openai_client_embeds_as_latentstack_embed_does(url: str) -> None:
     assert got.usage.prompt_tokens == got.usage.total_tokens == sum(tokens) > 0  # was 0
     as_floats = client.embeddings.create(model="bert", input=texts[0], encoding_format="float")
     assert np.allclose(as_floats.data[0].embedding, ours[0], atol=1e-3)
+    many = [f"document {i} of a batch the size LangChain sends" for i in range(1000)]  # it was refused over 256
+    rows = np.array([d.embedding for d in client.embeddings.create(model="minilm", input=many).data])
+    alone = np.array([d.embedding for d in client.embeddings.create(model="minilm", input=[many[0], many[999]]).data])
+    assert rows.shape == (1000, 384) and np.allclose(rows[[0, 999]], alone, atol=1e-3)
 
 
 def test_openai_client_streams_a_chat_answer(url: str) -> None:
@@ -226,10 +230,10 @@ def test_classify_labels_as_predict_does_with_a_tuned_threshold(tmp_path: Path) 
     ("/v1/embeddings", b'{"model": "minilm", "input": "cut \\ud83d emoji"}', 400, "holds U+D83D"),
     ("/v1/chat/completions", b'{"messages": [{"role": "user", "content": "\\udc80"}]}', 400, "holds U+DC80"),
     ("/v1/embeddings", {"model": "no-such-model", "input": "x"}, 404, "unknown embedding model"),
-    ("/v1/embeddings", {"model": "minilm", "input": ["x"] * 300}, 400, "at most 256"),
+    ("/v1/embeddings", {"model": "minilm", "input": ["x"] * 2049}, 400, "at most 2048"),
     ("/v1/embeddings", {"model": "minilm", "input": ""}, 400, "is empty"),
     ("/v1/embeddings", {"model": "minilm", "input": [1, 2]}, 400, "must be a string"),
-    ("/v1/embeddings", {"model": "minilm", "input": "x" * (2 << 20)}, 413, "over"),
+    ("/v1/embeddings", {"model": "minilm", "input": "x" * (9 << 20)}, 413, "over"),
     ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 100000}, 400,
      "max_tokens"),
     ("/v1/chat/completions", {"model": "smollm2-135m-instruct+nope", "messages": [{"role": "user", "content": "x"}]},
