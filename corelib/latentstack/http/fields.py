@@ -99,7 +99,8 @@ def texts(body: dict[str, Any], name: str = "input") -> list[str]:
         raise bad_request(f"'{name}' has {len(items)} texts; at most {MAX_INPUTS} a request", name)
     for i, item in enumerate(items):
         if not isinstance(item, str):
-            raise bad_request(f"'{name}[{i}]' must be a string (token arrays are not accepted)", name)
+            raise bad_request(f"'{name}[{i}]' must be a string (token arrays are not accepted: LangChain's "
+                              "OpenAIEmbeddings sends them unless given check_embedding_ctx_length=False)", name)
         if not item.strip():
             raise bad_request(f"'{name}[{i}]' is empty", name)
         if len(item) > MAX_TEXT:

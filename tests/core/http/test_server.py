@@ -233,6 +233,7 @@ def test_classify_labels_as_predict_does_with_a_tuned_threshold(tmp_path: Path) 
     ("/v1/embeddings", {"model": "minilm", "input": ["x"] * 2049}, 400, "at most 2048"),
     ("/v1/embeddings", {"model": "minilm", "input": ""}, 400, "is empty"),
     ("/v1/embeddings", {"model": "minilm", "input": [1, 2]}, 400, "must be a string"),
+    ("/v1/embeddings", {"model": "minilm", "input": [[9906, 1917]]}, 400, "unless given check_embedding_ctx_length=False"),
     ("/v1/embeddings", {"model": "minilm", "input": "x" * (9 << 20)}, 413, "over"),
     ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 100000}, 400,
      "max_tokens"),
