@@ -56,5 +56,5 @@ def test_chat_over_a_pipe(tiny_llama_dir: Path) -> None:
     assert out.returncode == 0, err[-2000:]
     answers = out.stdout.decode().split("\n")[:-1]
     assert len(answers) >= 3  # three messages answered (an answer may hold line breaks of its own)
-    assert "unknown command /foo" in err and "that message is not UTF-8" in err and "forgotten" in err
+    assert "unknown command /foo" in err and "that line is not UTF-8" in err and "forgotten" in err
     assert "Traceback" not in err

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from latentstack.cli.generate_cmd import GEN_OPTIONS, MODEL_OPTIONS, _emit, generator_options, make_generator
+from latentstack.cli.lines import typed_lines
 from latentstack.cli.options import refuse_given, stacked
 from latentstack.errors import InputError
 
@@ -115,7 +116,7 @@ def ask(directory: Path, question: str | None, gen_name: str, model: str | None,
     if answerer is None:
         pipeline = _make_pipeline(directory, gen_name, options, k, hybrid, min_score, query)(None)
         answerer = _local_answerer(pipeline) if reward_dir is None else _best_of_answerer(pipeline, best_of, reward_dir)
-    for q in [question] if question is not None else _questions():
+    for q in [question] if question is not None else typed_lines("question"):
         try:
             _answer(answerer, q, metadata, stream=stream, as_json=as_json, min_score=min_score)
         except InputError as exc:  # in stdin mode one bad question ends nothing
@@ -237,21 +238,6 @@ def _serve_socket(directory: Path, gen_name: str, options: dict[str, Any], k: in
         pass
     finally:
         server.server_close()  # removes the socket
-
-
-def _questions() -> Iterator[str]:
-    """Questions from stdin, one per line (a `question>` prompt at a terminal); blank lines skipped."""
-    interactive = sys.stdin.isatty()
-    while True:
-        try:
-            line = click.prompt("question", prompt_suffix="> ", default="", show_default=False) if interactive \
-                else sys.stdin.readline()
-        except (EOFError, click.Abort):
-            return
-        if not interactive and not line:
-            return
-        if line.strip():
-            yield line.strip()
 
 
 #: (question, metadata filter or None) -> (pieces of the reply, then the answer's JSON form)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 import click
 
 from latentstack.cli.generate_cmd import MODEL_OPTIONS, SAMPLING, generator_options, make_generator, sampling
+from latentstack.cli.lines import typed_lines
 from latentstack.cli.options import stacked
 from latentstack.errors import InputError
 
@@ -27,7 +27,7 @@ def chat(gen_name: str, model: str | None, adapter: str | None, dtype: str | Non
 
     options = sampling("chat", max_new_tokens, temperature, top_p, seed, stop, repetition_penalty)
     talk = Conversation(make_generator(gen_name, generator_options(model, adapter, dtype, gen_extra)), options, system)
-    for message in _messages():
+    for message in typed_lines(""):
         if message.lower() in _END:
             return
         if message.lower() in _RESET:
@@ -51,23 +51,3 @@ def _answer(pieces: Iterator[str]) -> None:
         click.echo("\n(answer stopped)", err=True)
         return
     click.echo("")
-
-
-def _messages() -> Iterator[str]:
-    """The messages typed (after a "> " prompt at a terminal) or piped, blank ones skipped, until end of input."""
-    from latentstack.textfile import lone_surrogate
-
-    tty = sys.stdin.isatty()
-    while True:
-        try:
-            line = input("> " if tty else "")
-        except (EOFError, KeyboardInterrupt):
-            return
-        except UnicodeDecodeError as exc:
-            click.echo(f"Error: that message is not UTF-8 ({exc.reason}); it was skipped", err=True)
-            continue
-        found = lone_surrogate(line)
-        if found:
-            click.echo(f"Error: that message is not UTF-8 text (it holds {found}); it was skipped", err=True)
-        elif line.strip():
-            yield line.strip()

@@ -13,6 +13,7 @@ from latentstack.interfaces import GenerationConfig, Generator
 from latentstack.interfaces.base import Config
 from latentstack.rag.answer import UNKNOWN, Citation, cite, clean_answer, says_unknown, short_answer
 from latentstack.rag.prompt import SYSTEM, Passage, build_messages, select_passages
+from latentstack.textfile import SURROGATE_HELP, lone_surrogate
 
 
 @attrs.frozen(kw_only=True)
@@ -86,6 +87,10 @@ class RagPipeline:
             raise InputError(msg)
         if not question.strip():
             msg = "the question is empty: ask something"
+            raise InputError(msg)
+        found = lone_surrogate(question)
+        if found:
+            msg = f"the question holds {found}, {SURROGATE_HELP}"
             raise InputError(msg)
         window = self.generator.context_window
         n = self.generator.count_tokens(question) if window else 0

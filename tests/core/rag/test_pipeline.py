@@ -99,13 +99,23 @@ def test_ask_cli_json_and_stream(index_dir: Path, tiny_llama_dir: Path) -> None:
 
 def test_ask_cli_answers_questions_from_stdin_with_one_load(index_dir: Path, tiny_llama_dir: Path) -> None:
     runner = CliRunner()
-    questions = "where did the cat sit?\n\n" + "cat " * 2500 + "\nwhat did the dog do?\n"
+    questions = b"where did the cat sit?\n\n" + b"cat " * 2500 + b"\n\xff\xfe not text\nwhat did the dog do?\n"
     out = runner.invoke(cli, ["-q", "ask", str(index_dir), "--model", str(tiny_llama_dir), "--min-score", "-1",
                               "--json"], input=questions)
     assert out.exit_code == 0, out.output
     answers = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
     assert [a["question"] for a in answers] == ["where did the cat sit?", "what did the dog do?"]
     assert "context window" in out.stderr  # the over-long question is reported and skipped
+    assert "that line is not UTF-8 (byte 0 is b'\\xff'); it was skipped" in out.stderr  # it was a TypeError traceback
+
+
+def test_a_question_that_is_not_text_is_one_line(index_dir: Path, tiny_llama_dir: Path) -> None:
+    """latentstack.ask with a lone surrogate in the question was a tokenizer's TypeError."""
+    import latentstack
+    from latentstack.errors import InputError
+
+    with pytest.raises(InputError, match="the question holds U\\+DCFF at character 4, half of a UTF-16 surrogate"):
+        latentstack.ask(index_dir, "cat \udcff?", model=str(tiny_llama_dir))
 
 
 def test_generate_cli_streams_and_reports_missing_models(tiny_llama_dir: Path) -> None:
