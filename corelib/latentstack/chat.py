@@ -36,17 +36,19 @@ class Conversation:
         self.history += [{"role": "user", "content": message}, {"role": "assistant", "content": "".join(pieces)}]
 
     def _fit(self, message: str) -> None:
-        """Drop the oldest exchanges until the next prompt and its answer fit the context window, if it is known."""
+        """Drop the oldest exchanges until the next prompt and its answer fit the context window, if it is known;
+        a message that would not fit without any history drops nothing (the generator refuses it)."""
         window = self.generator.context_window
         if window is None:
             return
-        dropped = 0
-        while self.history and self._tokens(message) + self.options.max_new_tokens > window:
-            self.history = self.history[2:]
-            dropped += 1
-        if dropped:
-            log(f"the conversation outgrew the model's context window of {window} tokens: dropped its oldest "
-                f"{dropped} exchange(s)")
+        keep = self.history
+        while keep and self._tokens(keep, message) + self.options.max_new_tokens > window:
+            keep = keep[2:]
+        if len(keep) == len(self.history) or self._tokens(keep, message) + self.options.max_new_tokens > window:
+            return
+        log(f"the conversation outgrew the model's context window of {window} tokens: dropped its oldest "
+            f"{(len(self.history) - len(keep)) // 2} exchange(s)")
+        self.history = keep
 
-    def _tokens(self, message: str) -> int:
-        return self.generator.count_prompt_tokens([*self.system, *self.history, {"role": "user", "content": message}])
+    def _tokens(self, history: list[dict[str, str]], message: str) -> int:
+        return self.generator.count_prompt_tokens([*self.system, *history, {"role": "user", "content": message}])

@@ -11,6 +11,7 @@ import pytest
 
 from latentstack import get_generator
 from latentstack.chat import Conversation
+from latentstack.errors import InputError
 from latentstack.interfaces import GenerationConfig
 
 
@@ -43,6 +44,10 @@ def test_the_oldest_exchanges_give_way_to_the_context_window(gen, capsys: pytest
         assert gen.count_prompt_tokens(talk.history) <= gen.context_window  # the last prompt and its answer fit
     assert "outgrew the model's context window of 2048 tokens: dropped its oldest" in capsys.readouterr().err
     assert 2 <= len(talk.history) < 12  # some exchanges kept, the oldest dropped
+    kept = list(talk.history)
+    with pytest.raises(InputError, match="context window"):
+        "".join(talk.turn(long * 10))  # too long by itself: refused, and the conversation is as it was
+    assert talk.history == kept
 
 
 def test_chat_over_a_pipe(tiny_llama_dir: Path) -> None:
