@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import click
 
-from latentstack.cli.generate_cmd import MODEL_OPTIONS, SAMPLING, generator_options, make_generator, sampling
+from latentstack.cli.generate_cmd import ANSWER_OPTIONS, MODEL_OPTIONS, decoding, generator_options, make_generator
 from latentstack.cli.lines import typed_lines
 from latentstack.cli.options import stacked
 from latentstack.errors import InputError
@@ -16,7 +16,7 @@ _END, _RESET = ("/exit", "/quit", "/bye"), ("/reset", "/clear")
 
 @click.command()
 @stacked(MODEL_OPTIONS)  # no --stream: chat always streams
-@stacked(SAMPLING)
+@stacked(ANSWER_OPTIONS)
 def chat(gen_name: str, model: str | None, adapter: str | None, dtype: str | None, gen_extra: tuple[str, ...],
          system: str, max_new_tokens: int, temperature: float, top_p: float, seed: int | None,
          stop: tuple[str, ...], repetition_penalty: float) -> None:
@@ -25,7 +25,7 @@ def chat(gen_name: str, model: str | None, adapter: str | None, dtype: str | Non
     Piped, each line is one message."""
     from latentstack.chat import Conversation
 
-    options = sampling("chat", max_new_tokens, temperature, top_p, seed, stop, repetition_penalty)
+    options = decoding("chat", max_new_tokens, temperature, top_p, seed, stop, repetition_penalty)
     talk = Conversation(make_generator(gen_name, generator_options(model, adapter, dtype, gen_extra)), options, system)
     for message in typed_lines(""):
         if message.lower() in _END:

@@ -51,8 +51,8 @@ def _emit(pieces: Iterable[str], stream: bool) -> str:
     return text
 
 
-#: How to decode: shared by ``generate`` and ``chat``.
-SAMPLING = [
+#: The system message and how to decode: shared by ``generate`` and ``chat``.
+ANSWER_OPTIONS = [
     click.option("--system", default="", help="A system message before the prompt."),
     click.option("--max-new-tokens", default=256, show_default=True, type=int),
     click.option("--temperature", default=0.0, show_default=True, type=float, help="0 = greedy."),
@@ -65,9 +65,9 @@ SAMPLING = [
 ]
 
 
-def sampling(owner: str, max_new_tokens: int, temperature: float, top_p: float, seed: int | None,
+def decoding(owner: str, max_new_tokens: int, temperature: float, top_p: float, seed: int | None,
              stop: tuple[str, ...], repetition_penalty: float) -> GenerationConfig:
-    """The GenerationConfig of the SAMPLING options; sampling options at temperature 0 are refused."""
+    """The GenerationConfig of the decoding options of ANSWER_OPTIONS; sampling options at temperature 0 are refused."""
     from latentstack.interfaces import GenerationConfig
     from latentstack.interfaces.base import build_config
 
@@ -84,7 +84,7 @@ def sampling(owner: str, max_new_tokens: int, temperature: float, top_p: float, 
 @click.command()
 @click.argument("prompt")
 @stacked(GEN_OPTIONS)
-@stacked(SAMPLING)
+@stacked(ANSWER_OPTIONS)
 def generate(prompt: str, gen_name: str, model: str | None, adapter: str | None, dtype: str | None,
              gen_extra: tuple[str, ...], stream: bool, system: str,
              max_new_tokens: int, temperature: float, top_p: float, seed: int | None, stop: tuple[str, ...],
@@ -92,7 +92,7 @@ def generate(prompt: str, gen_name: str, model: str | None, adapter: str | None,
     """Answer PROMPT with the generator (chat template applied); PROMPT - reads it from standard input."""
     from latentstack.textfile import read_stdin
 
-    options = sampling("generate", max_new_tokens, temperature, top_p, seed, stop, repetition_penalty)
+    options = decoding("generate", max_new_tokens, temperature, top_p, seed, stop, repetition_penalty)
     prompt = read_stdin() if prompt == "-" else prompt
     gen = make_generator(gen_name, generator_options(model, adapter, dtype, gen_extra))
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]

@@ -47,6 +47,7 @@ def build_app(served: Served, *, api_key: str = "", cors_origins: tuple[str, ...
 
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type"])
+
     @app.get("/health", summary="200 while the server answers; no API key needed (for load balancers and probes)")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
