@@ -3,8 +3,8 @@ dropped when they no longer fit the model's context window."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from latentstack.progress import log
 
@@ -15,8 +15,11 @@ if TYPE_CHECKING:
 class Conversation:
     """The history of one chat; ``turn`` answers a message in the light of it."""
 
-    def __init__(self, generator: Generator, options: GenerationConfig, system: str = "") -> None:
-        self.generator, self.options = generator, options
+    def __init__(self, generator: Generator, options: GenerationConfig | Mapping[str, Any] | None = None,
+                 system: str = "") -> None:
+        from latentstack.interfaces.generator import as_options
+
+        self.generator, self.options = generator, as_options(options)
         self.system = [{"role": "system", "content": system}] if system else []
         self.history: list[dict[str, str]] = []
 

@@ -44,6 +44,10 @@ def test_the_oldest_exchanges_give_way_to_the_context_window(gen, capsys: pytest
         assert gen.count_prompt_tokens(talk.history) <= gen.context_window  # the last prompt and its answer fit
     assert "outgrew the model's context window of 2048 tokens: dropped its oldest" in capsys.readouterr().err
     assert 2 <= len(talk.history) < 12  # some exchanges kept, the oldest dropped
+    as_dict = Conversation(gen, {"max_new_tokens": 8})  # options as a dict, as generate() takes them
+    as_dict.history = list(talk.history)
+    "".join(as_dict.turn(long))  # was an AttributeError once there was history to fit
+    assert as_dict.options == options and len(as_dict.history) <= len(talk.history) + 2
     kept = list(talk.history)
     with pytest.raises(InputError, match="context window"):
         "".join(talk.turn(long * 10))  # too long by itself: refused, and the conversation is as it was
