@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +71,23 @@ def test_build_errors_are_one_line(tmp_path) -> None:  # noqa: ANN001
     out = run_cli("index", "build", str(tmp_path / "i"), "--from", str(cut))
     assert out.returncode != 0 and "cut.jsonl:2: a string holds U+D83D" in out.stderr and "Traceback" not in out.stderr
     assert not (tmp_path / "i").exists()
+
+
+def test_search_without_a_query_reads_one_per_line(tmp_path: Path, tiny_bert_dir: Path) -> None:
+    """`search DIR` without QUERY was "Missing argument"; it searches each line of standard input in turn, the index
+    loaded once, a line that is not text said and skipped."""
+    import os
+    import subprocess
+    import sys
+
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in
+                            (("bake", "bread is baked in an oven"), ("orbit", "the moon orbits the earth"))))
+    run_cli("-q", "index", "build", str(tmp_path / "i"), "--from", str(docs), "--model", str(tiny_bert_dir), check=True)
+    out = subprocess.run([sys.executable, "-m", "latentstack", "-q", "search", str(tmp_path / "i"), "-k", "1", "--json"],
+                         input=b"bread oven\n\n\xff\nmoon earth\n", capture_output=True, timeout=600, env=os.environ,
+                         check=False)
+    assert out.returncode == 0, out.stderr.decode()[-2000:]
+    rows = [json.loads(line) for line in out.stdout.decode().splitlines()]
+    assert [(r["query"], r["hits"][0]["doc_id"]) for r in rows] == [("bread oven", "bake"), ("moon earth", "orbit")]
+    assert "that line is not UTF-8" in out.stderr.decode()

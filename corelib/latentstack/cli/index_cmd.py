@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -166,7 +166,7 @@ def info(directory: Path) -> None:
 
 @click.command()
 @DIR
-@click.argument("query")
+@click.argument("query", required=False)
 @click.option("-k", default=10, show_default=True, type=click.IntRange(1, 1000), help="How many hits (1 to 1000).")
 @click.option("--hybrid/--dense-only", default=True, show_default=True,
               help="Fuse the dense and lexical rankings (the default), or rank by the dense score alone.")
@@ -179,10 +179,12 @@ def info(directory: Path) -> None:
 @click.option("--onnx", "onnx_dir", type=click.Path(exists=True, file_okay=False), default=None,
               help="Embed the query with this ONNX export of the index's model (latentstack export onnx): "
                    "no torch to import.")
-def search(directory: Path, query: str, k: int, hybrid: bool, fusion: str, where: tuple[str, ...],
+def search(directory: Path, query: str | None, k: int, hybrid: bool, fusion: str, where: tuple[str, ...],
            documents: bool, as_json: bool, onnx_dir: str | None) -> None:
-    """Search an index folder for QUERY."""
+    """Search an index folder for QUERY; without QUERY, for each line of standard input in turn (the index loaded
+    once; a query that fails is said and the next one searched)."""
     from latentstack import get_embedder
+    from latentstack.cli.lines import typed_lines
     from latentstack.metadata import parse_where
     from latentstack.search import Collection
 
@@ -191,11 +193,26 @@ def search(directory: Path, query: str, k: int, hybrid: bool, fusion: str, where
         raise click.UsageError("--fusion chooses how hybrid search fuses its two rankings; with --dense-only there is "
                                "one ranking: drop one of them")
     col = Collection.load(directory, query_embedder=get_embedder("onnx", model=onnx_dir) if onnx_dir else None)
-    hits = col.search(query, k, hybrid=hybrid, where=parse_where(where), fusion=fusion if fusion_given else None,
-                      by_document=documents)
+    filters = parse_where(where)
+    for q in [query] if query is not None else typed_lines("query"):
+        try:
+            hits = col.search(q, k, hybrid=hybrid, where=filters, fusion=fusion if fusion_given else None,
+                              by_document=documents)
+        except InputError as exc:  # reading stdin, one bad query ends nothing
+            if query is not None:
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            continue
+        _print_hits(q, hits, as_json, header=query is None)
+
+
+def _print_hits(query: str, hits: list[Any], as_json: bool, header: bool) -> None:
+    """One JSON object, or the ranked hits (under the query, when several are searched)."""
     if as_json:
         click.echo(json.dumps({"query": query, "hits": [h.to_dict() for h in hits]}))
         return
+    if header:
+        click.echo(f"== {query}")
     if not hits:
         click.echo("no hits")
     for rank, h in enumerate(hits, start=1):
