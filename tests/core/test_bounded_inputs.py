@@ -247,3 +247,14 @@ def test_a_folder_of_documents_skips_hidden_files_and_names_the_ones_passed_over
     assert sorted(d.title for d in read_documents([tmp_path])) == ["B", "a", "d"]
     said = capsys.readouterr().err
     assert f"passed over 1 file(s) under {tmp_path} that are not .txt" in said and "c.pdf (convert PDFs" in said
+
+
+def test_metadata_json_cannot_hold_is_refused_when_the_document_is_made() -> None:
+    """A date in the metadata was "Object of type date is not JSON serializable" from deep inside add_documents."""
+    import datetime
+
+    with pytest.raises(InputError, match="document 'd': its metadata 'when' is date, which JSON cannot hold"):
+        Document("d", "text", metadata={"when": datetime.date(2020, 1, 1)})
+    with pytest.raises(InputError, match="document 'd': its metadata 'tags' holds U\\+D83D"):
+        Document("d", "text", metadata={"tags": ["fine", "cut \ud83d"]})
+    assert Document("d", "text", metadata={"when": "2020-01-01", "n": [1, {"a": 2}]}).metadata["n"] == [1, {"a": 2}]

@@ -56,9 +56,18 @@ def _text(doc: Document, attribute: attrs.Attribute[Any], value: object) -> None
 
 
 def _metadata(doc: Document, attribute: attrs.Attribute[Any], value: object) -> None:
+    """A dict that JSON can hold (it is stored as JSON), in valid Unicode."""
     if not isinstance(value, Mapping):
         msg = f"document {doc.id!r}: its metadata must be a dict of fields, got {type(value).__name__}"
         raise InputError(msg)
+    for key, field in value.items():
+        try:
+            text = json.dumps(field, ensure_ascii=False)
+        except (TypeError, ValueError) as exc:
+            msg = (f"document {doc.id!r}: its metadata {key!r} is {type(field).__name__}, which JSON cannot hold "
+                   f"({exc}): give it as a str, number, bool, list or dict (e.g. str(value))")
+            raise InputError(msg) from exc
+        _check_unicode(text, f"metadata {key!r}", doc.id)
 
 
 @attrs.frozen
