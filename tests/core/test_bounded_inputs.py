@@ -170,6 +170,13 @@ def test_labels_keep_one_type() -> None:
     for labels in (["spam", 0, "spam", 0], [1, 0, 0.5, 0], [1, 0, None, 0]):
         with pytest.raises(InputError, match="label"):
             get_classifier("linear", embedder="tfidf").fit(texts, labels)
+    import numpy as np  # a NumPy array of labels, as scikit-learn users hold them: np.int64 was "not a whole number"
+
+    for array in (np.array([1, 0, 1, 0]), np.array([1.0, 0.0, 1.0, 0.0]), np.array(["b", "a", "b", "a"])):
+        clf = get_classifier("linear", embedder="tfidf").fit(np.array(texts), array)
+        assert clf.classes == sorted(set(array.tolist())) and all(type(c) in (int, str) for c in clf.classes)
+    with pytest.raises(InputError, match="a label is True"):
+        get_classifier("linear", embedder="tfidf").fit(texts, np.array([True, False, True, False]))
 
 
 def test_a_model_folder_of_pickles_is_refused(tmp_path: Path) -> None:

@@ -102,7 +102,9 @@ def normalize_labels(labels: Iterable[Any]) -> list[Any]:
     if isinstance(labels, str) or not isinstance(labels, Iterable):
         msg = f"labels must be a list, one per text, got {type(labels).__name__}"
         raise InputError(msg)
-    out = list(labels)
+    import numpy as np
+
+    out = [x.item() if isinstance(x, np.generic) else x for x in labels]  # a NumPy array's labels as Python's
     numbers = [x for x in out if isinstance(x, int | float) and not isinstance(x, bool)]
     texts = [x for x in out if isinstance(x, str)]
     if len(numbers) + len(texts) != len(out):
