@@ -13,12 +13,25 @@ from latentstack.errors import InputError
 from latentstack.interfaces.base import Component, Config
 
 
-def check_ids(ids: Sequence[str | int]) -> list[str | int]:
+def id_list(ids: Iterable[Any]) -> list[Any]:
     """``ids`` as a list, or an InputError for one id given alone (a str would be read as one id per character)."""
     if isinstance(ids, str | bytes) or not isinstance(ids, Iterable):
         msg = f"ids are a list, got {type(ids).__name__}: wrap one id in a list"
         raise InputError(msg)
     return list(ids)
+
+
+def check_ids(ids: Sequence[str | int]) -> list[str | int]:
+    """``ids`` as a list of str and int (NumPy's read as Python's, so that they can be saved), or an InputError for
+    one id given alone or an id of another type."""
+    import numpy as np
+
+    out = [i.item() if isinstance(i, np.generic) else i for i in id_list(ids)]
+    for i in out:
+        if isinstance(i, bool) or not isinstance(i, str | int):
+            msg = f"an id is {i!r} ({type(i).__name__}): ids are str or int"
+            raise InputError(msg)
+    return out
 
 
 @attrs.frozen(kw_only=True)

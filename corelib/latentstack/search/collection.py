@@ -21,13 +21,13 @@ import attrs
 from latentstack.engines import Engine
 from latentstack.errors import ConfigError, CorruptFileError, InputError, ModelMismatchError, UnknownNameError
 from latentstack.interfaces import Embedder, Index
-from latentstack.interfaces.index import check_ids
+from latentstack.interfaces.index import id_list
 from latentstack.locks import real_path
 from latentstack.metadata import check_keys, check_where
 from latentstack.progress import detail, log, progress
 from latentstack.search.chunking import Chunk, ChunkConfig, chunk_text
 from latentstack.search.fusion import check_fusion, fuse
-from latentstack.search.store import Document, DocumentStore, StoredChunk
+from latentstack.search.store import Document, DocumentStore, StoredChunk, as_doc_id
 from latentstack.storage import component_dir, part, read_manifest, reading, write_manifest
 
 MAX_K = 1000  # the most hits one search returns; more would be a dump, not a search
@@ -312,7 +312,7 @@ class Collection:
 
     def remove_documents(self, doc_ids: Sequence[str]) -> int:
         """Remove documents; they vanish from results at once. Returns how many existed."""
-        doc_ids = [str(d) for d in check_ids(doc_ids)]  # "doc-1" alone would be the ids d, o, c, -, 1
+        doc_ids = [as_doc_id(d) for d in id_list(doc_ids)]  # "doc-1" alone would be the ids d, o, c, -, 1
         chunk_ids = self.store.chunk_ids(doc_ids)
         if self.dense is not None:
             self.dense.remove(chunk_ids)

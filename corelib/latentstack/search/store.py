@@ -31,8 +31,9 @@ CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 """
 
 
-def _doc_id(value: object) -> str:
-    """A document id as text; None, empty and container ids are refused (str(None) would be "None")."""
+def as_doc_id(value: object) -> str:
+    """A document id as text (a number's, NumPy's included, as ``str`` writes it); None, empty and container ids
+    are refused (str(None) would be "None")."""
     if value is None or isinstance(value, (dict, list, tuple, set, bool)) or not str(value).strip():
         msg = f"a document id must be a non-empty string or number, got {value!r}"
         raise InputError(msg)
@@ -74,7 +75,7 @@ def _metadata(doc: Document, attribute: attrs.Attribute[Any], value: object) -> 
 class Document:
     """A document to index: an id, its text, an optional title and metadata."""
 
-    id: str = attrs.field(converter=_doc_id)
+    id: str = attrs.field(converter=as_doc_id)
     text: str = attrs.field(validator=_text)
     title: str = attrs.field(default="", validator=_text)
     metadata: Mapping[str, Any] = attrs.field(factory=dict, validator=_metadata)

@@ -74,6 +74,17 @@ class IndexContract:
         with pytest.raises(InputError, match="operators such as \\$in are not read"):
             index.search(x[0], k=10, where={"parity": {"$in": ["odd"]}})
 
+    def test_numpy_ids_are_saved_as_python_ids(self, index: Index, tmp_path) -> None:  # noqa: ANN001
+        """Ids from np.arange were kept as np.int64, and the save failed: "Object of type int64 is not JSON
+        serializable". An id of another type than str or int is refused when added."""
+        x = unit_vectors(self.n, self.dim)
+        index.add(np.arange(self.n), x)
+        index.save(tmp_path / "idx")
+        hit = type(index).load(tmp_path / "idx").search(x[2], k=1)[0]
+        assert hit.id == 2 and type(hit.id) is int
+        with pytest.raises(InputError, match="an id is 1.5 \\(float\\): ids are str or int"):
+            index.add([1.5], x[:1])
+
     def test_save_load_round_trip(self, filled, tmp_path) -> None:  # noqa: ANN001
         """A saved and reloaded index answers the same, removals included."""
         index, x, ids = filled
@@ -151,6 +162,13 @@ class TextIndexContract:
         with pytest.raises(InputError, match="wrap one id in a list"):
             filled.add("abc", ["one", "two", "three"])
         assert len(filled) == len(self.docs)
+
+    def test_numpy_ids_are_saved_as_python_ids(self, index: Index, tmp_path) -> None:  # noqa: ANN001
+        """Ids from np.arange were kept as np.int64, and the save failed (not JSON serializable)."""
+        index.add(np.arange(len(self.docs)), self.docs)
+        index.save(tmp_path / "idx")
+        hit = type(index).load(tmp_path / "idx").search("volcanoes magma crust", k=1)[0]
+        assert hit.id == self.docs.index(next(d for d in self.docs if "volcano" in d)) and type(hit.id) is int
 
     def test_words_find_their_document(self, filled: Index) -> None:
         """A query made of a document's rare words finds it first, scores descending."""
