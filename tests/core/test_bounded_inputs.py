@@ -265,3 +265,7 @@ def test_metadata_json_cannot_hold_is_refused_when_the_document_is_made() -> Non
     with pytest.raises(InputError, match="document 'd': its metadata 'tags' holds U\\+D83D"):
         Document("d", "text", metadata={"tags": ["fine", "cut \ud83d"]})
     assert Document("d", "text", metadata={"when": "2020-01-01", "n": [1, {"a": 2}]}).metadata["n"] == [1, {"a": 2}]
+    import numpy as np  # a DataFrame row's values: np.int64 was refused by JSON
+
+    meta = Document("d", "text", metadata={"year": np.int64(2020), "tags": np.array(["a", "b"]), "ok": np.bool_(True)}).metadata
+    assert meta == {"year": 2020, "tags": ["a", "b"], "ok": True} and type(meta["year"]) is int

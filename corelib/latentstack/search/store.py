@@ -56,6 +56,19 @@ def _text(doc: Document, attribute: attrs.Attribute[Any], value: object) -> None
     _check_unicode(value, attribute.name, doc.id)
 
 
+def _plain(value: Any) -> Any:
+    """NumPy scalars and arrays (a DataFrame row's values) as Python's, inside dicts and lists too."""
+    import numpy as np
+
+    if isinstance(value, np.generic | np.ndarray):
+        return value.tolist()
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
 def _metadata(doc: Document, attribute: attrs.Attribute[Any], value: object) -> None:
     """A dict that JSON can hold (it is stored as JSON), in valid Unicode."""
     if not isinstance(value, Mapping):
@@ -78,7 +91,7 @@ class Document:
     id: str = attrs.field(converter=as_doc_id)
     text: str = attrs.field(validator=_text)
     title: str = attrs.field(default="", validator=_text)
-    metadata: Mapping[str, Any] = attrs.field(factory=dict, validator=_metadata)
+    metadata: Mapping[str, Any] = attrs.field(factory=dict, converter=_plain, validator=_metadata)
 
 
 @attrs.frozen
