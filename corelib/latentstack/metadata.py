@@ -28,11 +28,18 @@ def check_where(where: object) -> None:
         msg = f"the filter is a {type(where).__name__}; give a dict of metadata key -> value, e.g. {{'lang': 'en'}}"
         raise InputError(msg)
     for key, value in where.items():
-        values = value if isinstance(value, (list, tuple)) else [value]
+        values = _values(value)
         if not values or not all(isinstance(v, _SCALAR) for v in values):
             msg = (f"the filter's value for {key!r} is {_shown(value)}; give a str, number or bool, or a list of them "
                    "to match any (operators such as $in are not read)")
             raise InputError(msg)
+
+
+def _values(value: Any) -> list[Any]:
+    """A filter value as the list of values it matches (NumPy's read as Python's)."""
+    if isinstance(value, np.ndarray | np.generic):
+        value = value.tolist()
+    return list(value) if isinstance(value, list | tuple) else [value]
 
 
 def _shown(value: object) -> str:
@@ -65,7 +72,7 @@ def _text(value: Any) -> str:
 
 def _wanted(value: Any) -> set[str]:
     """The strings a filter value matches; ``True`` typed on the command line also matches a JSON ``true``."""
-    texts = {_text(v) for v in (value if isinstance(value, (list, tuple)) else [value])}
+    texts = {_text(v) for v in _values(value)}
     return texts | {t.lower() for t in texts if t.lower() in ("true", "false")}
 
 

@@ -235,6 +235,11 @@ def test_a_where_key_given_twice_matches_either_value() -> None:
     for typed in (parse_where(["draft=true"]), parse_where(["draft=True"]), {"draft": True}):
         assert matches({"draft": True}, typed) and not matches({"draft": False}, typed)
     assert matches({"draft": "True"}, parse_where(["draft=True"])) and matches({"n": 2020}, {"n": "2020"})
+    import numpy as np  # NumPy values, as a DataFrame gives them: np.int64 was "not a str, number or bool"
+
+    for numpy_where in ({"n": np.int64(2020)}, {"n": np.array([2019, 2020])}, {"draft": np.bool_(True), "n": 2020}):
+        check_where(numpy_where)
+        assert matches({"n": 2020, "draft": True}, numpy_where)
     for bad, said in (({"topic": []}, "an empty list"), ({"topic": [None]}, "a list holding a NoneType"),
                       ({"topic": None}, "a NoneType")):
         with pytest.raises(InputError, match=f"value for 'topic' is {said}"):
