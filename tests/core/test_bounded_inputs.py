@@ -274,3 +274,10 @@ def test_metadata_json_cannot_hold_is_refused_when_the_document_is_made() -> Non
 
     meta = Document("d", "text", metadata={"year": np.int64(2020), "tags": np.array(["a", "b"]), "ok": np.bool_(True)}).metadata
     assert meta == {"year": 2020, "tags": ["a", "b"], "ok": True} and type(meta["year"]) is int
+
+
+def test_a_single_text_given_to_predict_says_to_wrap_it() -> None:
+    """classify's predict("text") told the user to call embed(), which a classifier does not have."""
+    clf = get_classifier("linear", embedder="tfidf").fit(["win cash now", "lunch at noon"] * 5, ["spam", "ham"] * 5)
+    with pytest.raises(InputError, match="got a single str: wrap it in a list$"):
+        clf.predict("win cash")  # type: ignore[arg-type]

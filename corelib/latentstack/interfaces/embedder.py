@@ -25,7 +25,7 @@ class EmbedderConfig(Config):
 def check_texts(texts: Iterable[str]) -> list[str]:
     """Return ``texts`` as a list of str, or raise an InputError naming the first bad item."""
     if isinstance(texts, str):
-        msg = "expected a list of texts, got a single str: wrap it in a list or call embed()"
+        msg = "expected a list of texts, got a single str: wrap it in a list"
         raise InputError(msg)
     if not isinstance(texts, Iterable):
         msg = f"expected a list of texts, got {type(texts).__name__}"
