@@ -281,3 +281,19 @@ def test_a_single_text_given_to_predict_says_to_wrap_it() -> None:
     clf = get_classifier("linear", embedder="tfidf").fit(["win cash now", "lunch at noon"] * 5, ["spam", "ham"] * 5)
     with pytest.raises(InputError, match="got a single str: wrap it in a list$"):
         clf.predict("win cash")  # type: ignore[arg-type]
+
+
+def test_numpy_numbers_are_numbers(col: Collection) -> None:
+    """k=np.int64(2) and options such as batch_size=np.int64(8) were "not a whole number"."""
+    import numpy as np
+
+    from latentstack.interfaces import GenerationConfig
+
+    assert len(col.search("topic", k=np.int64(2))) == 2
+    options = GenerationConfig(max_new_tokens=np.int64(5), temperature=np.float32(0.5))
+    assert type(options.max_new_tokens) is int and options.max_new_tokens == 5 and type(options.temperature) is float
+    assert get_embedder("tfidf", max_features=np.int64(100)).config.max_features == 100
+    with pytest.raises(ConfigError, match="takes a whole number, got np.float64\\(2.5\\)"):
+        get_embedder("tfidf", max_features=np.float64(2.5))
+    with pytest.raises(InputError, match="k must be a whole number"):
+        col.search("topic", k=np.float64(2.0))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import numbers
 import typing
 from abc import ABC
 from collections.abc import Iterable, Mapping
@@ -60,8 +61,8 @@ def _as_number(value: object, kind: type, key: str, owner: str) -> int | float:
             number = int(value) if kind is int else float(value)
         except ValueError:
             number = None
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        number = value
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool):  # NumPy's numbers too, read as Python's
+        number = int(value) if isinstance(value, numbers.Integral) else float(value)
     if number is None or (kind is int and not isinstance(number, int)):
         what = "a whole number" if kind is int else "a number"
         msg = f"{owner}: option {key!r} takes {what}, got {value!r}"

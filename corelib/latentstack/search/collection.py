@@ -12,6 +12,7 @@ On disk it is one folder, replaced whole on every save (temp folder, then rename
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -75,10 +76,10 @@ def resolve_index(spec: str, options: Mapping[str, Any] | None = None) -> tuple[
 
 def check_k(k: object) -> int:
     """``k`` as an int from 1 to MAX_K, or an InputError that says so."""
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= int(k) <= MAX_K:  # np.int64 too
         msg = f"k must be a whole number from 1 to {MAX_K}, got {k!r}"
         raise InputError(msg)
-    return k
+    return int(k)
 
 
 class Collection:
