@@ -6,6 +6,9 @@ from pathlib import Path
 
 import click
 
+#: The options of an encoder's export, refused beside a causal LM.
+_ENCODER_ONLY = ("pooling", "max_length", "int8", "smooth", "int8_gelu", "no_optimize", "classifier")
+
 
 @click.group()
 def export() -> None:
@@ -80,9 +83,6 @@ def onnx(model: str, adapter: str, precision: str | None, pooling: str, max_leng
         click.echo(f"{name}{smoothed}: {v['file']} {v['bytes'] / 1e6:.1f} MB, cosine mean {v['cosine_mean']:.6f} "
                    f"min {v['cosine_min']:.6f} on {manifest['probe_texts']} probe texts{agree}")
     click.echo(f"exported to {out}")
-
-
-_ENCODER_ONLY = ("pooling", "max_length", "int8", "smooth", "int8_gelu", "no_optimize", "classifier")
 
 
 def _decoder(model: str, adapter: str, precision: str, probe: str | None, calibrate: str | None,
