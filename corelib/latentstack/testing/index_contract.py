@@ -78,12 +78,12 @@ class IndexContract:
         """Ids from np.arange were kept as np.int64, and the save failed: "Object of type int64 is not JSON
         serializable". An id of another type than str or int is refused when added."""
         x = unit_vectors(self.n, self.dim)
-        index.add(np.arange(self.n), x)
+        index.add(np.arange(self.n), x)  # type: ignore[arg-type]  # NumPy ids, as users pass them
         index.save(tmp_path / "idx")
         hit = type(index).load(tmp_path / "idx").search(x[2], k=1)[0]
         assert hit.id == 2 and type(hit.id) is int
         with pytest.raises(InputError, match="an id is 1.5 \\(float\\): ids are str or int"):
-            index.add([1.5], x[:1])
+            index.add([1.5], x[:1])  # type: ignore[list-item]  # refused
 
     def test_save_load_round_trip(self, filled, tmp_path) -> None:  # noqa: ANN001
         """A saved and reloaded index answers the same, removals included."""
@@ -165,7 +165,7 @@ class TextIndexContract:
 
     def test_numpy_ids_are_saved_as_python_ids(self, index: Index, tmp_path) -> None:  # noqa: ANN001
         """Ids from np.arange were kept as np.int64, and the save failed (not JSON serializable)."""
-        index.add(np.arange(len(self.docs)), self.docs)
+        index.add(np.arange(len(self.docs)), self.docs)  # type: ignore[arg-type]
         index.save(tmp_path / "idx")
         hit = type(index).load(tmp_path / "idx").search("volcanoes magma crust", k=1)[0]
         assert hit.id == self.docs.index(next(d for d in self.docs if "volcano" in d)) and type(hit.id) is int
