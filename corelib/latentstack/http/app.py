@@ -37,6 +37,14 @@ def build_app(served: Served, *, api_key: str = "", cors_origins: tuple[str, ...
         err = from_latentstack(exc)
         return JSONResponse(err.body(), status_code=err.status)
 
+    from starlette.exceptions import HTTPException
+
+    @app.exception_handler(HTTPException)
+    async def no_route(request: Request, exc: HTTPException) -> Any:  # FastAPI's own 404 and 405, in OpenAI's shape
+        err = HttpError(exc.status_code, f"{exc.detail}: {request.method} {request.url.path}; the routes are listed at "
+                        "/docs", code="not_found" if exc.status_code == 404 else None)
+        return JSONResponse(err.body(), status_code=exc.status_code)
+
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> Any:
         err = HttpError(500, f"internal error: {type(exc).__name__}: {str(exc)[:300]}", kind="server_error")

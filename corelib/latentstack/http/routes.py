@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from latentstack.http import fields as f
-from latentstack.http.errors import bad_request
+from latentstack.http.errors import HttpError, bad_request
 from latentstack.http.state import Served
 from latentstack.http.streaming import Pieces, sse
 
@@ -26,6 +26,13 @@ def add_routes(app: Any, served: Served) -> None:
     @app.get("/v1/models", summary="Embedding models, chat models (with adapters), indexes and classifiers")
     async def models() -> Any:
         return {"object": "list", "data": served.models()}
+
+    @app.get("/v1/models/{model:path}", summary="One of the models /v1/models lists (OpenAI's models.retrieve)")
+    async def model(model: str) -> Any:
+        found = [m for m in served.models() if m["id"] == model]
+        if not found:
+            raise HttpError(404, f"unknown model {model!r}; GET /v1/models lists the ones served", code="model_not_found")
+        return found[0]
 
     @app.post("/v1/embeddings", summary="OpenAI embeddings: one vector per input text (float or base64)")
     async def embeddings(request: Request) -> Any:

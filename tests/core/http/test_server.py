@@ -102,6 +102,9 @@ def test_openai_client_options_are_honoured_or_refused(url: str) -> None:
     assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == short.usage.completion_tokens
     assert all(c.usage is None for c in chunks[:-1])
     assert len(client.embeddings.create(model="minilm", input="x", dimensions=384).data[0].embedding) == 384
+    assert client.models.retrieve("minilm").id == "minilm"  # was a 404 from the framework, not OpenAI's shape
+    with pytest.raises(openai.NotFoundError, match="unknown model 'gpt-4'"):
+        client.models.retrieve("gpt-4")
     with pytest.raises(openai.BadRequestError, match="response_format"):
         client.chat.completions.create(model="smollm2-135m-instruct", messages=messages,
                                        response_format={"type": "json_object"})
@@ -307,6 +310,10 @@ def test_api_key_guards_every_route_and_open_binds_need_one(served: Served) -> N
 def test_openapi_lists_the_routes(url: str) -> None:
     paths = httpx.get(f"{url}/openapi.json", timeout=30).json()["paths"]
     assert {"/v1/models", "/v1/embeddings", "/v1/chat/completions", "/v1/search", "/v1/ask", "/v1/classify"} <= set(paths)
+    for method, path, status in (("POST", "/v1/completions", 404), ("GET", "/v1/embeddings", 405)):
+        wrong = httpx.request(method, f"{url}{path}", timeout=30)  # {"detail": "Not Found"} before: not OpenAI's shape
+        assert wrong.status_code == status and f"{method} {path}; the routes are listed at /docs" in \
+            wrong.json()["error"]["message"]
 
 
 def test_mixed_load_is_served_without_errors(url: str) -> None:
