@@ -117,9 +117,10 @@ def jsonl_rows(path: str | Path) -> Iterator[tuple[str, object]]:
 
 def jsonl_lines(path: str | Path) -> Iterator[tuple[int, object]]:
     """Each non-blank line of a JSONL file as (its line number, the parsed value); bad JSON names its line, and
-    so does a ``\\uD83D`` escape without its other half (not valid Unicode)."""
-    path = Path(path)
-    for n, line in enumerate(lines(read_text(path)), start=1):
+    so does a ``\\uD83D`` escape without its other half (not valid Unicode). ``-`` reads standard input."""
+    text = read_source(path)
+    path = "standard input" if str(path) == "-" else Path(path)
+    for n, line in enumerate(lines(text), start=1):
         if not line.strip():
             continue
         try:

@@ -38,8 +38,8 @@ def index() -> None:
 
 @index.command()
 @DIR
-@click.option("--from", "sources", multiple=True, required=True, type=click.Path(exists=True),
-              help="Files, folders or JSONL to index (repeatable).")
+@click.option("--from", "sources", multiple=True, required=True, type=click.Path(exists=True, allow_dash=True),
+              help="Files, folders or JSONL to index (repeatable); - reads JSONL from standard input.")
 @click.option("--embedder", default="bert", show_default=True, help="Embedder plugin name.")
 @click.option("--model", default=None, help="Model name or folder (default: the embedder's own).")
 @click.option("--pooling", type=click.Choice(["mean", "cls"]), default=None, help="For embedders that pool.")
@@ -82,7 +82,7 @@ def build(directory: Path, sources: tuple[str, ...], embedder: str, model: str |
                                                   owner="chunking"))
     docs = list(read_documents(sources))
     if not docs:
-        msg = f"no documents found in {', '.join(sources)}"
+        msg = f"no documents found in {', '.join('standard input' if s == '-' else s for s in sources)}"
         raise InputError(msg)
     counts = col.add_documents(docs, engine=runner)
     if runner is not None and runner.summary():
@@ -117,7 +117,8 @@ def _engine(name: str, workers: int | None, address: str | None, resume: bool | 
 
 @index.command()
 @DIR
-@click.option("--from", "sources", multiple=True, required=True, type=click.Path(exists=True))
+@click.option("--from", "sources", multiple=True, required=True, type=click.Path(exists=True, allow_dash=True),
+              help="Files, folders or JSONL to add (repeatable); - reads JSONL from standard input.")
 @stacked(ENGINE_OPTIONS)
 @WAIT
 def add(directory: Path, sources: tuple[str, ...], engine: str, workers: int | None, address: str | None,

@@ -3,6 +3,7 @@
 - ``.jsonl``: one object per line with ``text`` (required), ``id``, ``title``; every other
   key goes into the metadata (or put them under ``metadata``).
 - ``.json``: a list of such objects.
+- ``-``: JSONL on standard input.
 - any other file (``.txt``, ``.md``...): one document, id = its path, title = its name.
 - a folder: every file under it with one of TEXT_SUFFIXES (in any case), but those in hidden
   folders or hidden themselves (``.git/``, ``.venv/``); a notice names the other files passed over.
@@ -58,6 +59,9 @@ def _read_parquet(file: Path) -> Iterator[Document]:
 def read_documents(paths: Sequence[str | Path]) -> Iterator[Document]:
     """Every document in the given files and folders, in order."""
     for raw in paths:
+        if str(raw) == "-":  # JSONL piped in
+            yield from (_from_record(rec, "stdin", n) for n, rec in jsonl_lines(raw))
+            continue
         path = Path(raw)
         if not path.exists():
             msg = f"{path} does not exist"
