@@ -55,7 +55,7 @@ def test_a_fusion_the_search_cannot_run_is_refused(col: Collection, hybrid: bool
 
 def test_documents_that_are_not_documents_are_refused(col: Collection) -> None:
     """A plain string among the documents is a one-line InputError (it was an AttributeError), and nothing is added."""
-    with pytest.raises(InputError, match="must be Document objects, got a str"):
+    with pytest.raises(InputError, match="must be Document objects or dicts with a 'text', got a str"):
         col.add_documents([Document("ok", "a fine text"), "just a string"])  # type: ignore[list-item]
     assert col.store.count_documents() == 5
 
@@ -297,3 +297,15 @@ def test_numpy_numbers_are_numbers(col: Collection) -> None:
         get_embedder("tfidf", max_features=np.float64(2.5))
     with pytest.raises(InputError, match="k must be a whole number"):
         col.search("topic", k=np.float64(2.0))
+
+
+def test_documents_may_be_dicts_as_jsonl_lines_are(col: Collection) -> None:
+    """A list of dicts (as Chroma and txtai users hold their documents) was "must be Document objects"."""
+    counts = col.add_documents([{"id": "n1", "text": "a note on tides", "title": "Tides", "lang": "en"},
+                                {"text": "an unnamed note", "metadata": {"lang": "fr"}}])
+    assert counts["documents"] == 2 and col.store.count_documents() == 7
+    hits = col.search("tides", k=1, where={"lang": "en"})
+    assert hits[0].doc_id == "n1" and hits[0].title == "Tides"
+    assert {h.doc_id for h in col.search("note", k=7, where={"lang": "fr"})} == {"documents#2"}
+    with pytest.raises(InputError, match="documents: record 1 needs a string 'text' field"):
+        col.add_documents([{"id": "x", "body": "no text key"}])

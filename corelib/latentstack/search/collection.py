@@ -82,6 +82,19 @@ def check_k(k: object) -> int:
     return int(k)
 
 
+def _as_document(item: object, n: int) -> Document:
+    """A Document as given, or one made from a dict as a JSONL line's is; anything else is an InputError."""
+    from latentstack.search.sources import document_of
+
+    if isinstance(item, Document):
+        return item
+    if isinstance(item, Mapping):
+        return document_of(dict(item), "documents", n)
+    msg = (f"documents must be Document objects or dicts with a 'text', got a {type(item).__name__}: wrap each text, "
+           "e.g. Document('id-1', text)")
+    raise InputError(msg)
+
+
 class Collection:
     """Documents made searchable. Build with ``create``, reopen with ``load``.
 
@@ -218,7 +231,7 @@ class Collection:
             raise ModelMismatchError(msg)
 
     # -- documents --------------------------------------------------------------------
-    def add_documents(self, docs: Iterable[Document], *, engine: Engine | None = None) -> dict[str, int]:
+    def add_documents(self, docs: Iterable[Document | Mapping[str, Any]], *, engine: Engine | None = None) -> dict[str, int]:
         """Chunk, embed and index documents; an existing id is replaced. Returns counts.
 
         An id given twice in one call follows the same rule: the last one wins.
@@ -229,23 +242,18 @@ class Collection:
         if isinstance(docs, Document | str) or not isinstance(docs, Iterable):
             msg = f"add_documents takes a list of Documents, got {type(docs).__name__}: wrap one in a list"
             raise InputError(msg)
-        given = list(docs)
-        wrong = next((d for d in given if not isinstance(d, Document)), None)
-        if wrong is not None:
-            msg = (f"documents must be Document objects, got a {type(wrong).__name__}: wrap each text, "
-                   "e.g. Document('id-1', text)")
-            raise InputError(msg)
-        docs = list({d.id: d for d in given}.values())  # the last document under each id wins
-        repeated = len(given) - len(docs)
+        given = [_as_document(d, n) for n, d in enumerate(docs, start=1)]
+        kept = list({d.id: d for d in given}.values())  # the last document under each id wins
+        repeated = len(given) - len(kept)
         if repeated:
             log(f"{repeated} document(s) repeated an id given earlier in the same batch: the last kept")
-        empty = [d.id for d in docs if not d.text.strip()]
-        docs = [d for d in docs if d.text.strip()]
-        replaced = self.remove_documents([d.id for d in docs if self.store.has_document(d.id)])
+        empty = [d.id for d in kept if not d.text.strip()]
+        kept = [d for d in kept if d.text.strip()]
+        replaced = self.remove_documents([d.id for d in kept if self.store.has_document(d.id)])
         ids: list[int] = []
         texts: list[str] = []
         metas: list[dict[str, Any]] = []
-        for doc, chunks in zip(docs, self._chunk(docs, chunking, engine), strict=True):
+        for doc, chunks in zip(kept, self._chunk(kept, chunking, engine), strict=True):
             new = self.store.add_document(doc, [(c.position, c.start, c.end, c.text) for c in chunks])
             ids += new
             texts += [c.text for c in chunks]
@@ -254,7 +262,7 @@ class Collection:
             self._index(ids, texts, metas, engine)
         if empty:
             log(f"skipped {len(empty)} empty document(s): {', '.join(empty[:5])}{' ...' if len(empty) > 5 else ''}")
-        return {"documents": len(docs), "chunks": len(texts), "replaced": replaced, "repeated": repeated,
+        return {"documents": len(kept), "chunks": len(texts), "replaced": replaced, "repeated": repeated,
                 "skipped_empty": len(empty)}
 
     @staticmethod

@@ -26,7 +26,9 @@ from latentstack.textfile import jsonl_lines, read_text
 TEXT_SUFFIXES = (".txt", ".md", ".rst", ".jsonl", ".json", ".parquet")
 
 
-def _from_record(rec: object, where: str, n: int) -> Document:
+def document_of(rec: object, where: str, n: int) -> Document:
+    """A record (``text`` required; ``id``, ``title``, ``metadata``, other keys metadata too) as a Document; without an
+    id, it is ``WHERE#N``."""
     if not isinstance(rec, dict) or not isinstance(rec.get("text"), str):
         msg = f"{where}: record {n} needs a string 'text' field"
         raise InputError(msg)
@@ -50,7 +52,7 @@ def _read_parquet(file: Path) -> Iterator[Document]:
         for batch in table.iter_batches(batch_size=4096):
             for rec in batch.to_pylist():
                 n += 1
-                yield _from_record(rec, str(file), n)
+                yield document_of(rec, str(file), n)
     except (OSError, pa.ArrowException) as exc:
         msg = f"{file} is not a readable Parquet file ({str(exc).splitlines()[0][:200]})"
         raise InputError(msg) from exc
@@ -60,7 +62,7 @@ def read_documents(paths: Sequence[str | Path]) -> Iterator[Document]:
     """Every document in the given files and folders, in order."""
     for raw in paths:
         if str(raw) == "-":  # JSONL piped in
-            yield from (_from_record(rec, "stdin", n) for n, rec in jsonl_lines(raw))
+            yield from (document_of(rec, "stdin", n) for n, rec in jsonl_lines(raw))
             continue
         path = Path(raw)
         if not path.exists():
@@ -89,7 +91,7 @@ def _read_file(file: Path) -> Iterator[Document]:
         return
     if suffix == ".jsonl":
         for n, rec in jsonl_lines(file):
-            yield _from_record(rec, str(file), n)
+            yield document_of(rec, str(file), n)
         return
     text = read_text(file)
     if suffix == ".json":
@@ -101,6 +103,6 @@ def _read_file(file: Path) -> Iterator[Document]:
         if not isinstance(records, list):
             msg = f"{file} must hold a JSON list of objects with a 'text' field"
             raise InputError(msg)
-        yield from (_from_record(r, str(file), n) for n, r in enumerate(records, start=1))
+        yield from (document_of(r, str(file), n) for n, r in enumerate(records, start=1))
     else:
         yield Document(str(file), text, file.stem)
