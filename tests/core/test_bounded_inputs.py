@@ -309,3 +309,5 @@ def test_documents_may_be_dicts_as_jsonl_lines_are(col: Collection) -> None:
     assert {h.doc_id for h in col.search("note", k=7, where={"lang": "fr"})} == {"documents#2"}
     with pytest.raises(InputError, match="documents: record 1 needs a string 'text' field"):
         col.add_documents([{"id": "x", "body": "no text key"}])
+    with pytest.raises(InputError, match="got dict: wrap one in a list"):
+        col.add_documents({"id": "x", "text": "one alone"})  # type: ignore[arg-type]

@@ -239,7 +239,7 @@ class Collection:
         embedder, built there from its name and options; None embeds here.
         """
         chunking = ChunkConfig(**self.manifest["chunking"])
-        if isinstance(docs, Document | str) or not isinstance(docs, Iterable):
+        if isinstance(docs, Document | str | Mapping) or not isinstance(docs, Iterable):
             msg = f"add_documents takes a list of Documents, got {type(docs).__name__}: wrap one in a list"
             raise InputError(msg)
         given = [_as_document(d, n) for n, d in enumerate(docs, start=1)]
