@@ -2,10 +2,9 @@
 
 A value may be a list, matching any of its values (``{"lang": ["en", "fr"]}``). Values
 compare as strings, so ``--where year=2020`` matches an integer 2020 and ``--where
-draft=true`` a JSON ``true``. A key that no item
-has is an error (a typo would otherwise silently return nothing), and so is a value that
-is neither a str, number or bool nor a list of them (an operator such as ``{"$in": ...}``
-would otherwise match nothing).
+draft=true`` a JSON ``true``. A key that no item has is an error (a typo would otherwise
+silently return nothing), and so is a value that is neither a str, number or bool nor a
+list of them (an operator such as ``{"$in": ...}`` would otherwise match nothing).
 """
 
 from __future__ import annotations
