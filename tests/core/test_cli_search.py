@@ -98,3 +98,32 @@ def test_search_without_a_query_reads_one_per_line(tmp_path: Path, tiny_bert_dir
     rows = [json.loads(line) for line in out.stdout.decode().splitlines()]
     assert [(r["query"], r["hits"][0]["doc_id"]) for r in rows] == [("bread oven", "bake"), ("moon earth", "orbit")]
     assert "that line is not UTF-8" in out.stderr.decode()
+
+
+def test_export_gives_the_documents_back_to_rebuild_from(tmp_path: Path, tiny_bert_dir: Path) -> None:
+    """An index's documents could not be got back out of it: `index export` writes them as JSONL that `index build
+    --from` reads, so the rebuilt index holds the same documents."""
+    from latentstack.search import Collection
+
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in (
+        {"id": "b", "title": "Bread", "text": "Bread rises.\n\nYeast makes gas.", "lang": "en", "year": 2020},
+        {"id": "a", "text": "Café au lait", "metadata": {"lang": "fr", "tags": ["x", "y"]}})), encoding="utf-8")
+    mine = tmp_path / "notes.txt"
+    mine.write_text("my own notes")
+    first, second = str(tmp_path / "one"), str(tmp_path / "two")
+    out = str(tmp_path / "export.jsonl")
+    built, exported, refused, rebuilt, some = run_cli_session([
+        ["-q", "index", "build", first, "--from", str(docs), "--model", str(tiny_bert_dir)],
+        ["index", "export", first, "--out", out],
+        ["index", "export", first, "--out", str(mine)],
+        ["-q", "index", "build", second, "--from", out, "--model", str(tiny_bert_dir)],
+        ["index", "export", second, "a", "missing"],
+    ])
+    for ok in (built, exported, rebuilt, some):
+        assert ok.returncode == 0, ok.stderr[-2000:]
+    assert exported.stdout.strip() == f"exported 2 documents to {out}"
+    assert refused.returncode == 1 and "does not hold documents" in refused.stderr and mine.read_text() == "my own notes"
+    assert list(Collection.load(first).documents()) == list(Collection.load(second).documents())
+    assert [d.id for d in Collection.load(second).documents()] == ["b", "a"]
+    assert [json.loads(line)["metadata"] for line in some.stdout.splitlines()] == [{"lang": "fr", "tags": ["x", "y"]}]

@@ -165,6 +165,35 @@ def info(directory: Path) -> None:
     click.echo(json.dumps(Collection.load(directory).info(), indent=2))
 
 
+@index.command("export")
+@DIR
+@click.argument("doc_ids", nargs=-1)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the JSONL to this file (atomically) instead of printing it.")
+def export_documents(directory: Path, doc_ids: tuple[str, ...], out: Path | None) -> None:
+    """Write an index's documents (or those of DOC_IDS) as JSONL, one {id, title, text, metadata} a line, in the
+    order added: what `index build --from` reads, so an index can be rebuilt with another embedder or index."""
+    from latentstack.outfile import check_out_file, jsonl_with
+    from latentstack.search import Collection
+
+    if out is not None:
+        check_out_file(out, "documents (JSONL with id and text)", jsonl_with({"id", "text"}))
+    rows = (json.dumps({"id": d.id, "title": d.title, "text": d.text, "metadata": dict(d.metadata)}, ensure_ascii=False)
+            for d in Collection.load(directory).documents(list(doc_ids) or None))
+    if out is None:
+        for row in rows:
+            click.echo(row)
+        return
+    from latentstack.atomic import atomic_file
+
+    n = 0
+    with atomic_file(out) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(row + "\n")
+            n += 1
+    click.echo(f"exported {n} documents to {out}")
+
+
 @click.command()
 @DIR
 @click.argument("query", required=False)

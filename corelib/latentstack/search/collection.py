@@ -13,7 +13,7 @@ On disk it is one folder, replaced whole on every save (temp folder, then rename
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -318,6 +318,11 @@ class Collection:
                    f"{len(texts)} texts of the {self.embedder.dim}-d {spec['name']} embedder")
             raise ModelMismatchError(msg)
         return vectors
+
+    def documents(self, doc_ids: Sequence[str] | None = None) -> Iterator[Document]:
+        """The documents stored, as they were added (id, text, title, metadata): every one in the order added, or
+        those of ``doc_ids`` that are stored. Empty documents were never stored."""
+        return self.store.documents(None if doc_ids is None else [as_doc_id(d) for d in id_list(doc_ids)])
 
     def remove_documents(self, doc_ids: Sequence[str]) -> int:
         """Remove documents; they vanish from results at once. Returns how many existed."""

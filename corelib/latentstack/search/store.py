@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +172,15 @@ class DocumentStore:
             self.db.executemany("DELETE FROM chunks WHERE doc_id = ?", [(i,) for i in ids])
             self.db.executemany("DELETE FROM documents WHERE id = ?", [(i,) for i in ids])
             return before - self.count_documents()
+
+    def documents(self, ids: Iterable[str] | None = None) -> Iterator[Document]:
+        """The stored documents as they were added, in the order added; only those of ``ids`` (in that order, ids
+        not stored left out) when given."""
+        query = "SELECT id, title, text, metadata FROM documents"
+        rows = (self.db.execute(f"{query} ORDER BY rowid").fetchall() if ids is None else
+                [r for i in ids for r in self.db.execute(f"{query} WHERE id = ?", (i,)).fetchall()])
+        for doc_id, title, text, metadata in rows:
+            yield Document(doc_id, text, title, json.loads(metadata))
 
     def has_document(self, doc_id: str) -> bool:
         """True when a document with this id is stored."""
