@@ -32,12 +32,16 @@ def read_text(path: str | Path) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         source = next((name for bom, name in _BOMS if raw.startswith(bom)), None)
-        found = f"it starts with a {source.upper()} byte order mark" if source else (
-            f"byte {exc.start} is {raw[exc.start:exc.start + 1]!r}")
+        found = f"it starts with a {source.upper()} byte order mark" if source else bad_byte(exc)
         fix = f"iconv -f {source or 'latin1'} -t utf-8 {path} > {path.stem}.utf8{path.suffix}"
         guess = "" if source else " (latin1 is a guess: use the encoding the file was written in)"
         msg = f"{path} is not UTF-8 ({found}); convert it first, e.g. `{fix}`{guess}"
         raise InputError(msg) from exc
+
+
+def bad_byte(exc: UnicodeDecodeError) -> str:
+    """``byte 3 is b'\\xe9'``: where UTF-8 decoding failed, and the byte found there."""
+    return f"byte {exc.start} is {exc.object[exc.start:exc.start + 1]!r}"
 
 
 def read_stdin() -> str:
@@ -48,7 +52,7 @@ def read_stdin() -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        msg = (f"the text on standard input is not UTF-8 (byte {exc.start} is {raw[exc.start:exc.start + 1]!r}); "
+        msg = (f"the text on standard input is not UTF-8 ({bad_byte(exc)}); "
                "convert it first, e.g. pipe it through `iconv -f latin1 -t utf-8` (latin1 is a guess: use the "
                "encoding it was written in)")
         raise InputError(msg) from exc

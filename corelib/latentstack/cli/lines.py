@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import click
 
-from latentstack.textfile import lone_surrogate
+from latentstack.textfile import bad_byte, lone_surrogate
 
 
 def typed_lines(label: str) -> Iterator[str]:
@@ -21,8 +21,7 @@ def typed_lines(label: str) -> Iterator[str]:
         except (EOFError, click.Abort):
             return
         except UnicodeDecodeError as exc:
-            click.echo(f"Error: that line is not UTF-8 (byte {exc.start} is {exc.object[exc.start:exc.start + 1]!r}); "
-                       "it was skipped", err=True)
+            click.echo(f"Error: that line is not UTF-8 ({bad_byte(exc)}); it was skipped", err=True)
             continue
         found = lone_surrogate(line)
         if found:
