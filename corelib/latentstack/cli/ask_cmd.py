@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from latentstack.cli.generate_cmd import GEN_OPTIONS, MODEL_OPTIONS, _emit, generator_options, make_generator
-from latentstack.cli.lines import typed_lines
+from latentstack.cli.lines import given_or_typed
 from latentstack.cli.options import refuse_given, stacked
-from latentstack.errors import InputError
 
 if TYPE_CHECKING:
     from latentstack.rag import RagConfig
@@ -116,13 +115,8 @@ def ask(directory: Path, question: str | None, gen_name: str, model: str | None,
     if answerer is None:
         pipeline = _make_pipeline(directory, gen_name, options, k, hybrid, min_score, query)(None)
         answerer = _local_answerer(pipeline) if reward_dir is None else _best_of_answerer(pipeline, best_of, reward_dir)
-    for q in [question] if question is not None else typed_lines("question"):
-        try:
-            _answer(answerer, q, metadata, stream=stream, as_json=as_json, min_score=min_score)
-        except InputError as exc:  # in stdin mode one bad question ends nothing
-            if question is not None:
-                raise
-            click.echo(f"Error: {exc}", err=True)
+    given_or_typed(question, "question",
+                   lambda q: _answer(answerer, q, metadata, stream=stream, as_json=as_json, min_score=min_score))
 
 
 HTTP_OPTIONS = [

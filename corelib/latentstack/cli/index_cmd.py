@@ -214,7 +214,7 @@ def search(directory: Path, query: str | None, k: int, hybrid: bool, fusion: str
     """Search an index folder for QUERY; without QUERY, for each line of standard input in turn (the index loaded
     once; a query that fails is said and the next one searched)."""
     from latentstack import get_embedder
-    from latentstack.cli.lines import typed_lines
+    from latentstack.cli.lines import given_or_typed
     from latentstack.metadata import parse_where
     from latentstack.search import Collection
 
@@ -224,16 +224,13 @@ def search(directory: Path, query: str | None, k: int, hybrid: bool, fusion: str
                                "one ranking: drop one of them")
     col = Collection.load(directory, query_embedder=get_embedder("onnx", model=onnx_dir) if onnx_dir else None)
     filters = parse_where(where)
-    for q in [query] if query is not None else typed_lines("query"):
-        try:
-            hits = col.search(q, k, hybrid=hybrid, where=filters, fusion=fusion if fusion_given else None,
-                              by_document=documents)
-        except InputError as exc:  # reading stdin, one bad query ends nothing
-            if query is not None:
-                raise
-            click.echo(f"Error: {exc}", err=True)
-            continue
+
+    def one(q: str) -> None:
+        hits = col.search(q, k, hybrid=hybrid, where=filters, fusion=fusion if fusion_given else None,
+                          by_document=documents)
         _print_hits(q, hits, as_json, header=query is None)
+
+    given_or_typed(query, "query", one)
 
 
 def _print_hits(query: str, hits: list[Any], as_json: bool, header: bool) -> None:

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import click
 
+from latentstack.errors import InputError
 from latentstack.textfile import bad_byte, lone_surrogate
+
+
+def given_or_typed(given: str | None, label: str, handle: Callable[[str], None]) -> None:
+    """``handle(given)``; without it, ``handle`` each typed line in turn, where an InputError is said on stderr and
+    the next line read (one bad question or query ends nothing)."""
+    if given is not None:
+        handle(given)
+        return
+    for line in typed_lines(label):
+        try:
+            handle(line)
+        except InputError as exc:
+            click.echo(f"Error: {exc}", err=True)
 
 
 def typed_lines(label: str) -> Iterator[str]:
