@@ -137,16 +137,15 @@ def serve(data: str | None, methods: str, limit: int | None, seed: int, clients:
 
     refuse_given(("data", "limit", "seed"), "the suites that read data; bench serve sends built-in requests: leave {} out")
     chosen = split_methods(methods, METHODS)
-    counts = clients
-    report = BenchReport("serve", "built-in requests", sum(counts),
-                         params={"clients": ",".join(map(str, counts)), "requests_per_client": per_client, "chat_requests": chat_requests,
+    report = BenchReport("serve", "built-in requests", sum(clients),
+                         params={"clients": ",".join(map(str, clients)), "requests_per_client": per_client, "chat_requests": chat_requests,
                                  "max_tokens": max_tokens, "model": model, "generator_model": generator_model,
                                  "batch_window_ms": 5})
     report.chart = timing_chart("requests_per_s", "requests/s")
     for method in chosen:
         running = _server(method, model, generator_model)
         try:
-            for n in counts:
+            for n in clients:
                 log(f"bench serve: {method}, {n} clients")
                 if method == "chat":
                     body = {"messages": [{"role": "user", "content": "Name a colour."}], "max_tokens": max_tokens}

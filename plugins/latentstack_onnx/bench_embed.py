@@ -216,7 +216,6 @@ def embed(data: str, methods: str, limit: int | None, seed: int, batch_sizes: li
     if limit is not None and limit < len(texts):
         rng = np.random.default_rng(seed)
         texts = [texts[i] for i in sorted(rng.choice(len(texts), limit, replace=False))]
-    sizes = batch_sizes
     if threads:
         import torch
 
@@ -226,7 +225,8 @@ def embed(data: str, methods: str, limit: int | None, seed: int, batch_sizes: li
     lengths = runner.tokenizer_lengths(texts)
     measured = measured_peak_gflops()
     report = BenchReport("embed", Path(data).name, len(texts),
-                         params={"embedder": embedder_name, "model": model, "max_length": max_length, "batch_sizes": sizes, "repeats": repeats,
+                         params={"embedder": embedder_name, "model": model, "max_length": max_length,
+                                 "batch_sizes": batch_sizes, "repeats": repeats,
                                  "tokens": int(sum(lengths)), "peak_gflops_measured_fp32_matmul": round(measured, 1),
                                  "threads_asked": threads or None,
                                  "peak_gflops_theoretical_fp32": theoretical_peak_gflops(threads or usable_cores())})
@@ -242,7 +242,7 @@ def embed(data: str, methods: str, limit: int | None, seed: int, batch_sizes: li
     vectors: dict[tuple[str, int], np.ndarray] = {}
     for rep in range(repeats):  # in turn, so that a slow spell of the machine hits every method alike
         for method, fn in fns.items():
-            for bs in sizes:
+            for bs in batch_sizes:
                 if rep == 0:
                     fn(texts[: min(len(texts), 2 * bs)], bs)  # warm up
                 start = time.perf_counter()
@@ -251,7 +251,7 @@ def embed(data: str, methods: str, limit: int | None, seed: int, batch_sizes: li
                 vectors.setdefault((method, bs), vecs)
                 log(f"{method} batch {bs}, pass {rep + 1}/{repeats}: {len(texts) / seconds[method, bs][-1]:.1f} texts/s")
     for method in fns:
-        for bs in sizes:
+        for bs in batch_sizes:
             report.results.append(_result(method, bs, seconds[method, bs], vectors, texts, lengths, hf_config, runner))
     if runner.export_s is not None:
         report.params["onnx_export_s"] = round(runner.export_s, 1)

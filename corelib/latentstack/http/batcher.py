@@ -2,8 +2,9 @@
 
 One worker per embedder takes the first waiting request, gathers whatever else arrives
 within ``window_s`` (and whatever queued up while the previous batch ran) up to
-``max_texts`` texts, embeds them in one call on a worker thread (a request of more texts goes
-in parts of ``max_texts``), and hands each request its rows (and, where the embedder counts them, the tokens its texts gave the model).
+``max_texts`` texts, embeds them in one call on a worker thread (a request of more texts
+goes in parts of ``max_texts``), and hands each request its rows (and, where the embedder
+counts them, the tokens its texts gave the model).
 ``window_s=None`` turns batching off: one request per call, in arrival order (the
 baseline ``bench serve`` compares with).
 """
