@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from ..conftest import ROOT, run_cli, run_cli_session
 
@@ -119,3 +120,28 @@ def test_finetune_pooling_option(tmp_path, tiny_bert_dir) -> None:  # noqa: ANN0
     assert (tmp_path / "mean" / "head.safetensors").exists() and not (tmp_path / "cls" / "head.safetensors").exists()
     config = json.loads((tmp_path / "cls" / "manifest.json").read_text())["config"]
     assert config["pooling"] == "cls" and config["group_by_length"] is True
+
+
+def test_holdout_scores_the_rows_training_never_saw_and_eval_keeps_to_them(tmp_path) -> None:  # noqa: ANN001
+    """A file without a split column (the UCI form: no header either) trains on all but --holdout's share, scores that
+    share, and `classify eval` scores the same rows again; another share or seed, or none, is refused."""
+    uci = tmp_path / "SMSSpamCollection"
+    uci.write_text("\n".join(line.split("\t", 1)[1] for line in Path(SMS).read_text(encoding="utf-8").splitlines()[1:]) + "\n")
+    out = str(tmp_path / "clf")
+    data = ["--data", str(uci), "--columns", "label,text"]
+    trained, again, unsplit, reseeded = run_cli_session([
+        ["classify", "train", *data, "--embedder", "tfidf", "--head", "nb", "--holdout", "0.2", "--out", out],
+        ["classify", "eval", out, *data, "--holdout", "0.2"],
+        ["classify", "eval", out, *data],
+        ["classify", "eval", out, *data, "--holdout", "0.2", "--seed", "1"],
+    ])
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    assert "trained linear on 3839 texts" in trained.stdout  # 4,799 less a fifth of each class
+    held = trained.stdout.split("held out ")[1]
+    assert held.startswith("960 texts") and "--columns label,text" in held  # the command shown reads the file again
+    accuracy = float(held.split("accuracy ")[1].split(",")[0])
+    assert accuracy > 0.95
+    assert again.returncode == 0 and round(json.loads(again.stdout)["accuracy"], 4) == accuracy
+    assert unsplit.returncode != 0 and "--holdout 0.2 --seed 0" in unsplit.stderr
+    assert reseeded.returncode != 0 and "mix rows it trained on" in reseeded.stderr
+    assert "holdout.json" in json.loads((tmp_path / "clf" / "manifest.json").read_text())["files"]

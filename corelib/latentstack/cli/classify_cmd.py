@@ -26,9 +26,27 @@ def _data_options(fn: Any) -> Any:
         click.option("--text-col", default="text", show_default=True),
         click.option("--label-col", default="label", show_default=True),
         click.option("--split-col", default="split", show_default=True),
+        click.option("--columns", default=None, metavar="NAMES",
+                     help="The file has no header line: its columns' names, comma-separated (e.g. label,text)."),
+        click.option("--holdout", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+                     help="The file has no split column: hold out this share of each class as the 'test' split "
+                          "(seeded by --seed)."),
     ]):
         fn = opt(fn)
     return fn
+
+
+def _splits(data: str, split: str, seed: int, **options: Any) -> dict[str, Any]:
+    """The file's splits (``--holdout`` draws train and test), ``split`` among them."""
+    from latentstack.data.labeled import load_labeled
+    from latentstack.interfaces.base import names
+
+    columns = options.pop("columns", None)
+    splits = load_labeled(data, **options, columns=names(columns) if columns else None, seed=seed)
+    if split not in splits:
+        msg = f"{data} has no split {split!r} (splits: {', '.join(sorted(splits))})"
+        raise InputError(msg)
+    return splits
 
 
 @classify.command()
@@ -59,19 +77,18 @@ def _data_options(fn: Any) -> Any:
               help="Seconds to wait for another process writing OUT, then fail.")
 @_data_options
 def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int, out: Path, wait: float, text_col: str,
-          label_col: str, split_col: str, onnx_dir: str | None, **shortcuts: Any) -> None:
+          label_col: str, split_col: str, columns: str | None, holdout: float | None, onnx_dir: str | None,
+          **shortcuts: Any) -> None:
     """Train a classifier on one split of a labeled file and save it to OUT.
 
     Every option goes to the chosen classifier's config; one it does not have is an
-    error that lists those it has.
+    error that lists those it has. With --holdout, the held-out rows are scored once the
+    classifier is saved, and `classify eval` with the same --holdout and --seed scores them again.
     """
     from latentstack import get_classifier
-    from latentstack.data.labeled import load_labeled
 
-    splits = load_labeled(data, text_col=text_col, label_col=label_col, split_col=split_col)
-    if split not in splits:
-        msg = f"{data} has no split {split!r} (splits: {', '.join(sorted(splits))})"
-        raise InputError(msg)
+    splits = _splits(data, split, seed, text_col=text_col, label_col=label_col, split_col=split_col, columns=columns,
+                     holdout=holdout)
     if onnx_dir is not None:
         if shortcuts["embedder"] or shortcuts["model"]:
             raise click.UsageError("--onnx DIR names the embedder and its model: drop --embedder and --model")
@@ -86,6 +103,26 @@ def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int,
     _notice_truncated(clf, part.texts, "training texts")
     for key, value in clf.training_report().items():  # what cross-validation chose, and why (silenced by -q)
         log(f"  {key}: {json.dumps(_rounded(value), default=str)}")
+    if holdout is not None:
+        again = ["--data", data, "--holdout", str(holdout), "--seed", str(seed),
+                 *(x for k, v, d in (("--text-col", text_col, "text"), ("--label-col", label_col, "label"),
+                                     ("--columns", columns, None)) if v != d for x in (k, str(v)))]
+        _score_heldout(clf, out, data, (holdout, seed), splits, again)
+
+
+def _score_heldout(clf: Any, out: Path, data: str, split: tuple[float, int], splits: dict[str, Any],
+                   again: list[str]) -> None:
+    """Keep the --holdout split beside the classifier and print its scores on the held-out rows."""
+    import shlex
+
+    from latentstack.classify import holdout
+    from latentstack.classify.metrics import classification_metrics
+
+    holdout.record(out, data, *split, {name: len(part) for name, part in splits.items()})
+    test = splits["test"]
+    scores = classification_metrics(test.labels, clf.predict(test.texts), clf.classes)
+    click.echo(f"held out {len(test)} texts: accuracy {scores['accuracy']:.4f}, macro-F1 {scores['macro_f1']:.4f} "
+               f"(again: {shlex.join(['latentstack', 'classify', 'eval', str(out), *again])})")
 
 
 def _notice_truncated(clf: Any, texts: list[str], what: str) -> None:
@@ -163,20 +200,19 @@ def predict(directory: Path, texts: tuple[str, ...], source: str | None, as_json
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--split", default="test", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="The seed of --holdout (as given to classify train).")
 @_data_options
 @EMBEDDER
 @EMB_OPTIONS
 @ONNX
-def evaluate(directory: Path, data: str, split: str, text_col: str, label_col: str, split_col: str,
-             emb_name: str | None, emb_extra: tuple[str, ...], onnx_dir: str | None) -> None:
+def evaluate(directory: Path, data: str, split: str, seed: int, holdout: float | None, emb_name: str | None,
+             emb_extra: tuple[str, ...], onnx_dir: str | None, **columns: Any) -> None:
     """Accuracy, macro-F1 and per-class F1 of a saved classifier on one split."""
+    from latentstack.classify import holdout as kept
     from latentstack.classify.metrics import classification_metrics
-    from latentstack.data.labeled import load_labeled
 
-    splits = load_labeled(data, text_col=text_col, label_col=label_col, split_col=split_col)
-    if split not in splits:
-        msg = f"{data} has no split {split!r} (splits: {', '.join(sorted(splits))})"
-        raise InputError(msg)
+    kept.check(directory, data, holdout, seed)
+    splits = _splits(data, split, seed, holdout=holdout, **columns)
     clf = _load(directory, emb_name, emb_extra, onnx_dir)
     part = splits[split]
     unseen = sorted(set(part.labels) - set(clf.classes))

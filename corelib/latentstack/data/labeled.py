@@ -1,7 +1,9 @@
 """Labeled text data: TSV, CSV or JSONL with a split, a label and a text column.
 
-Rows without a split column count as ``train``. Errors name the file, the row and
-the fix; nothing is guessed silently.
+Rows without a split column count as ``train``, or are split into ``train`` and ``test``
+by ``holdout`` (stratified, seeded). A table without a header line (the UCI SMS Spam
+Collection's ``label<TAB>text``) is read with its ``columns`` named. Errors name the file,
+the row and the fix; nothing is guessed silently.
 """
 
 from __future__ import annotations
@@ -30,9 +32,12 @@ class Labeled:
         return len(self.texts)
 
 
-def _rows(path: Path) -> list[dict[str, str]]:
+def _rows(path: Path, columns: tuple[str, ...] | None) -> list[dict[str, str]]:
     raw = read_text(path)
     if path.suffix == ".jsonl":
+        if columns:
+            msg = f"{path} is JSONL, whose rows name their own fields: leave --columns out"
+            raise InputError(msg)
         rows = []
         for n, line in enumerate(lines(raw), start=1):
             if line.strip():
@@ -43,13 +48,16 @@ def _rows(path: Path) -> list[dict[str, str]]:
                     raise InputError(msg) from exc
         return rows
     delimiter = "\t" if path.suffix in (".tsv", ".tab") or "\t" in raw.split("\n", 1)[0] else ","
-    return _table(path, raw, delimiter)
+    return _table(path, raw, delimiter, columns)
 
 
-def _table(path: Path, raw: str, delimiter: str) -> list[dict[str, str]]:
-    """CSV (quoted fields may hold line ends) or TSV (no quoting) rows; a broken quote names its line."""
+def _table(path: Path, raw: str, delimiter: str, columns: tuple[str, ...] | None) -> list[dict[str, str]]:
+    """CSV (quoted fields may hold line ends) or TSV (no quoting) rows; a broken quote names its line.
+
+    With ``columns`` the file has no header line: its first line is data.
+    """
     csv.field_size_limit(10_000_000)
-    reader = csv.DictReader(io.StringIO(raw, newline=""), delimiter=delimiter, strict=True,
+    reader = csv.DictReader(io.StringIO(raw, newline=""), fieldnames=columns, delimiter=delimiter, strict=True,
                             quoting=csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL)
     rows: list[dict[str, str]] = []
     start = 1
@@ -68,21 +76,52 @@ def _table(path: Path, raw: str, delimiter: str) -> list[dict[str, str]]:
     return rows
 
 
-def load_labeled(path: str | Path, *, text_col: str = "text", label_col: str = "label",
-                 split_col: str = "split") -> dict[str, Labeled]:
-    """Read a labeled file into {split: Labeled}; a missing column is a clear error."""
+def load_labeled(path: str | Path, *, text_col: str = "text", label_col: str = "label", split_col: str = "split",
+                 columns: tuple[str, ...] | None = None, holdout: float | None = None,
+                 seed: int = 0) -> dict[str, Labeled]:
+    """Read a labeled file into {split: Labeled}; a missing column is a clear error.
+
+    ``columns`` names the columns of a table without a header line. ``holdout`` (a
+    fraction between 0 and 1) splits a file without a split column into ``train`` and
+    ``test``, each class in that proportion, the same rows for the same ``seed``.
+    """
     path = Path(path)
-    rows = _rows(path)
+    rows = _rows(path, columns)
     if not rows:
         msg = f"{path} has no data rows"
         raise InputError(msg)
-    columns = set(rows[0])
+    if columns:
+        _check_headless(path, rows, columns)
+    found = set(rows[0])
     for col, opt in ((text_col, "--text-col"), (label_col, "--label-col")):
-        if col not in columns:
-            msg = f"{path} has no column {col!r} (columns: {', '.join(sorted(columns))}); name it with {opt}"
+        if col not in found:
+            headless = "" if columns else " (a file without a header line: name its columns with --columns, e.g. label,text)"
+            msg = f"{path} has no column {col!r} (columns: {', '.join(sorted(found))}); name it with {opt}{headless}"
             raise InputError(msg)
+    if holdout is not None:
+        if split_col in found:
+            msg = (f"{path} has a {split_col!r} column, so its splits are given: choose one with --split, "
+                   "or leave --holdout out")
+            raise InputError(msg)
+        from latentstack.data.holdout import hold_out
+
+        return hold_out(_split_rows(path, rows, (text_col, label_col, split_col), 1 if columns else 2)["train"],
+                        holdout, seed, path)
+    return _split_rows(path, rows, (text_col, label_col, split_col), 1 if columns else 2)
+
+
+def _check_headless(path: Path, rows: list[dict[str, str]], columns: tuple[str, ...]) -> None:
+    """Refuse --columns on a file whose first line is a header (it would be read as a row of data)."""
+    if [(rows[0].get(c) or "").strip().lower() for c in columns] == [c.lower() for c in columns]:
+        msg = f"{path}'s first line is a header ({', '.join(columns)}): leave --columns out"
+        raise InputError(msg)
+
+
+def _split_rows(path: Path, rows: list[dict[str, str]], cols: tuple[str, str, str], first: int) -> dict[str, Labeled]:
+    """{split: Labeled} from the rows (numbered from ``first`` in errors)."""
+    text_col, label_col, split_col = cols
     splits: dict[str, tuple[list[str], list[str]]] = {}
-    for n, row in enumerate(rows, start=2):
+    for n, row in enumerate(rows, start=first):
         text, label = row.get(text_col), row.get(label_col)
         if text is None or label is None or not label.strip():
             msg = f"{path}: row {n} has no {label_col if not (label or '').strip() else text_col}"

@@ -83,3 +83,49 @@ def test_broken_csv_quote_names_its_line_and_loses_no_rows(tmp_path, body: str, 
     (tmp_path / "d.csv").write_text("label,text\n" + body, encoding="utf-8")
     with pytest.raises(InputError, match=f"row from line {line} is not valid CSV.*written twice"):
         load_labeled(tmp_path / "d.csv")
+
+
+def _sms_rows() -> list[str]:
+    """The vendored SMS rows as label<TAB>text, without their split column."""
+    return [line.split("\t", 1)[1] for line in (ROOT / "benchmarks" / "data" / "sms-spam.tsv").read_text().splitlines()[1:]]
+
+
+def test_a_table_without_a_header_line_is_read_with_its_columns_named(tmp_path) -> None:  # noqa: ANN001
+    """The UCI SMS Spam Collection's own form (label<TAB>text, no header): its first line is data, not column names."""
+    uci = tmp_path / "SMSSpamCollection"
+    uci.write_text("\n".join(_sms_rows()[:50]) + "\n")
+    with pytest.raises(InputError, match="--columns"):  # the header it guessed is a message: say how to name them
+        load_labeled(uci)
+    part = load_labeled(uci, columns=("label", "text"))["train"]
+    assert len(part) == 50 and part.texts[0] == _sms_rows()[0].split("\t", 1)[1]
+    (tmp_path / "h.tsv").write_text("label\ttext\n" + "\n".join(_sms_rows()[:5]) + "\n")
+    with pytest.raises(InputError, match="first line is a header"):  # it would be a row of class 'label'
+        load_labeled(tmp_path / "h.tsv", columns=("label", "text"))
+    (tmp_path / "d.jsonl").write_text('{"label": "x", "text": "one"}\n')
+    with pytest.raises(InputError, match="JSONL"):
+        load_labeled(tmp_path / "d.jsonl", columns=("label", "text"))
+
+
+def test_holdout_draws_a_stratified_seeded_test_split_from_a_file_without_one(tmp_path) -> None:  # noqa: ANN001
+    """Each class held out in the share asked, the same rows for the same seed, train and test together the file."""
+    rows = _sms_rows()
+    data = tmp_path / "sms.tsv"
+    data.write_text("label\ttext\n" + "\n".join(rows) + "\n")
+    splits = load_labeled(data, holdout=0.2, seed=0)
+    train, test = splits["train"], splits["test"]
+    assert sorted(zip(train.labels + test.labels, train.texts + test.texts, strict=True)) == \
+        sorted(tuple(r.split("\t", 1)) for r in rows)
+    for label in ("ham", "spam"):
+        total = sum(r.startswith(label + "\t") for r in rows)
+        assert test.labels.count(label) == round(total * 0.2)
+    remaining = iter(r.split("\t", 1)[1] for r in rows)
+    assert all(text in remaining for text in test.texts)  # a subsequence of the file: its order kept
+    assert load_labeled(data, holdout=0.2, seed=0)["test"].texts == test.texts
+    assert load_labeled(data, holdout=0.2, seed=1)["test"].texts != test.texts
+    with pytest.raises(InputError, match="has a 'split' column"):
+        load_labeled(ROOT / "benchmarks" / "data" / "sms-spam.tsv", holdout=0.2)
+    with pytest.raises(InputError, match="between 0 and 1"):
+        load_labeled(data, holdout=1.5)
+    (tmp_path / "two.tsv").write_text("label\ttext\nham\ta\nspam\tb\n")
+    with pytest.raises(InputError, match="too few rows"):  # a class of one row is never held out
+        load_labeled(tmp_path / "two.tsv", holdout=0.5)
