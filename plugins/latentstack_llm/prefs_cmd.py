@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -144,6 +145,13 @@ def dpo(data: str, out: Path, init_adapter: str, reference_adapter: str, model: 
                        heldout=heldout, log_every=log_every, seed=seed, save_dtype=save_dtype)
     source = {"path": str(data), "pairs": len(pairs), "min_chosen_score": min_chosen_score}
     report = train_dpo(LlmGenerator.from_options(model=model), pairs, out, config, source)
-    final = ", ".join(f"{k} {v}" for k, v in report["final"].items())
-    click.echo(f"adapter saved to {out}: {report['steps']} steps on {report['pairs']} pairs in {report['train_s']} s; "
-               f"held-out: {final or 'none held out'}")
+    click.echo(f"adapter saved to {out}: {_summary(report)}")
+
+
+def _summary(report: dict[str, Any]) -> str:
+    """Steps, pairs and time; the last logged training loss and margin; the held-out metrics apart from them."""
+    final = report["final"]
+    held = ", ".join(f"{k} {v}" for k, v in final.items() if k.startswith("eval_") or k == "kl")
+    steps = f"{report['steps']} step{'s' * (report['steps'] != 1)}"
+    trained = f"; last training loss {final['loss']}, margin {final['rewards/margins']}" if "loss" in final else ""
+    return f"{steps} on {report['pairs']} pairs in {report['train_s']} s{trained}; held-out: {held or 'none held out'}"

@@ -2,7 +2,9 @@
 
 The prompt is chat messages (conversational form) or a string (plain form); chosen and
 rejected are the assistant's replies, as a one-message list ``[{"role": "assistant",
-"content": ...}]`` or a string. Other keys (the judge's scores) are kept but unused.
+"content": ...}]`` or a string. Without a prompt (TRL's implicit-prompt form), chosen and
+rejected are whole conversations and the messages they share are the prompt. Other keys
+(the judge's scores) are kept but unused.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from latentstack.data.sft import Messages, prompt_messages, reply_text
+from latentstack.data.sft import Messages, check_messages, prompt_messages, reply_text
 from latentstack.errors import InputError
 from latentstack.textfile import jsonl_rows
 
@@ -35,6 +37,8 @@ class Pair:
 
 def to_pair(row: object, where: str) -> Pair:
     """One JSONL row as a Pair; a malformed row is an InputError naming ``where``."""
+    if isinstance(row, dict) and "prompt" not in row and {"chosen", "rejected"} <= row.keys():
+        row = _implicit_prompt(row, where)
     if not isinstance(row, dict) or not {"prompt", "chosen", "rejected"} <= row.keys():
         msg = f"{where}: each line needs 'prompt', 'chosen' and 'rejected'"
         raise InputError(msg)
@@ -44,6 +48,22 @@ def to_pair(row: object, where: str) -> Pair:
         msg = f"{where}: 'chosen' and 'rejected' are the same reply, so they say nothing about a preference"
         raise InputError(msg)
     return pair
+
+
+def _implicit_prompt(row: dict[str, Any], where: str) -> dict[str, Any]:
+    """TRL's implicit-prompt form: two whole conversations whose shared beginning is the prompt.
+
+    What follows the shared messages must be one assistant reply on each side.
+    """
+    chosen, rejected = (check_messages(row[key], where, key, least=2) for key in ("chosen", "rejected"))
+    shared = 0
+    while shared < min(len(chosen), len(rejected)) and chosen[shared] == rejected[shared]:
+        shared += 1
+    if not shared or len(chosen) != shared + 1 or len(rejected) != shared + 1:
+        msg = (f"{where}: without 'prompt', 'chosen' and 'rejected' must be conversations that share every message "
+               "but the last, an assistant reply each")
+        raise InputError(msg)
+    return {**row, "prompt": chosen[:shared], "chosen": chosen[shared:], "rejected": rejected[shared:]}
 
 
 def load_pairs(path: str | Path, min_chosen_score: float | None = None) -> list[Pair]:

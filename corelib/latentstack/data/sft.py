@@ -4,8 +4,9 @@ Each line is ``{"messages": [{"role": ..., "content": ...}, ...]}`` whose last m
 is the assistant's reply (the only part trained on), or TRL's prompt-completion form
 ``{"prompt": ..., "completion": ...}`` (``"response"`` is read as ``"completion"``; the
 prompt a string or chat messages, the completion a string or one assistant message;
-optionally ``"system"``). Roles are ``system``, ``user``, ``assistant`` and ``tool``: a
-misspelt role would be rendered by the chat template as written and trained on silently.
+optionally ``"system"``). Roles are ``system`` (or OpenAI's ``developer``), ``user``,
+``assistant`` and ``tool``: a misspelt role would be rendered by the chat template as
+written and trained on silently. A content may be a list of text parts, as the server reads it.
 """
 
 from __future__ import annotations
@@ -20,18 +21,29 @@ ROLES = ("system", "user", "assistant", "tool")
 
 
 def check_messages(value: object, where: str, key: str, least: int = 1) -> Messages:
-    """``value`` as chat messages: a list of at least ``least`` {role, content} objects with known roles."""
+    """``value`` as chat messages: a list of at least ``least`` {role, content} objects with known roles.
+
+    A content may be a list of text parts (joined by newlines); ``developer`` is read as ``system``.
+    """
+    from latentstack.content import content_text
+
     if not isinstance(value, list) or len(value) < least:
         msg = f"{where}: {key!r} must be a list of at least {least} {{role, content}} message(s)"
         raise InputError(msg)
+    out = []
     for i, m in enumerate(value, 1):
-        if not isinstance(m, dict) or not isinstance(m.get("role"), str) or not isinstance(m.get("content"), str):
-            msg = f"{where}: message {i} of {key!r} must be a {{role, content}} object with str values, got {m!r:.80}"
+        if not isinstance(m, dict) or not isinstance(m.get("role"), str) or not isinstance(m.get("content"), str | list):
+            msg = f"{where}: message {i} of {key!r} must be a {{role, content}} object with a str role, got {m!r:.80}"
             raise InputError(msg)
-        if m["role"] not in ROLES:
-            msg = f"{where}: message {i} of {key!r} has role {m['role']!r}; roles are {', '.join(ROLES)}"
+        role = "system" if m["role"] == "developer" else m["role"]
+        if role not in ROLES:
+            msg = f"{where}: message {i} of {key!r} has role {m['role']!r}; roles are {', '.join(ROLES)} (developer: system)"
             raise InputError(msg)
-    return [{"role": m["role"], "content": m["content"]} for m in value]
+        try:
+            out.append({"role": role, "content": content_text(m["content"], f"{key}[{i - 1}].content")})
+        except ValueError as exc:
+            raise InputError(f"{where}: {exc}") from exc
+    return out
 
 
 def prompt_messages(value: object, where: str) -> Messages:
@@ -48,7 +60,7 @@ def reply_text(value: object, key: str, where: str) -> str:
     """An assistant reply given as a non-empty string or as one assistant message."""
     if isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict) \
             and value[0].get("role") == "assistant":
-        value = value[0].get("content")
+        value = check_messages(value, where, key)[0]["content"]
     if not isinstance(value, str) or not value.strip():
         msg = (f"{where}: {key!r} must be a non-empty string or one assistant message "
                '[{"role": "assistant", "content": ...}]')

@@ -130,20 +130,12 @@ def messages(body: dict[str, Any]) -> list[dict[str, str]]:
 
 def _content(value: str | list[Any], where: str) -> str:
     """A message's content as one string: the string itself, or its text parts joined by newlines."""
-    if isinstance(value, str):
-        return value
-    if not value:
-        raise bad_request(f"'{where}' is an empty list of parts: give a string or text parts", "messages")
-    texts = []
-    for j, part in enumerate(value):
-        kind = part.get("type") if isinstance(part, dict) else None
-        if kind == "text" and isinstance(part.get("text"), str):
-            texts.append(part["text"])
-        elif isinstance(kind, str) and kind != "text":
-            raise bad_request(f"'{where}[{j}]' is a part of type {kind}; the chat models served read text only", "messages")
-        else:
-            raise bad_request(f"'{where}[{j}]' must be {{\"type\": \"text\", \"text\": STRING}}", "messages")
-    return "\n".join(texts)
+    from latentstack.content import content_text
+
+    try:
+        return content_text(value, where)
+    except ValueError as exc:
+        raise bad_request(str(exc), "messages") from exc
 
 
 def stops(body: dict[str, Any]) -> tuple[str, ...]:

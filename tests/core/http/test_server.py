@@ -127,7 +127,7 @@ def test_chat_content_as_text_parts_and_a_developer_message_answer_as_strings_do
     assert answers[0].choices[0].message.content == answers[1].choices[0].message.content
     assert answers[0].usage.prompt_tokens == answers[1].usage.prompt_tokens
     image = [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "http://x/y.png"}}]}]
-    with pytest.raises(openai.BadRequestError, match=r"content\[0\]' is a part of type image_url; the chat models served read text only"):
+    with pytest.raises(openai.BadRequestError, match=r"content\[0\]' is a part of type image_url; the chat models read text only"):
         client.chat.completions.create(model="smollm2-135m-instruct", messages=image)
 
 

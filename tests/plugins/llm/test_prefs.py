@@ -324,3 +324,30 @@ def test_the_reference_is_the_starting_policy(tiny_llama_dir: Path, tmp_path: Pa
                                  heldout=0.3, log_every=1))
     final = report["final"]
     assert final["kl"] < 1e-4 and abs(final["eval_rewards/margins"]) < 1e-4 and abs(final["rewards/chosen"]) < 1e-4
+
+
+def test_pairs_in_trls_implicit_prompt_form_share_their_prompt(tmp_path: Path) -> None:
+    """Two whole conversations without 'prompt' (TRL's implicit-prompt form) were refused: the messages they share
+    are the prompt, the last message of each the reply; conversations that part earlier are refused."""
+    ask = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "capital of France?"}]
+    rows = [{"chosen": [*ask, {"role": "assistant", "content": "Paris."}],
+             "rejected": [*ask, {"role": "assistant", "content": "Lyon."}]}]
+    path = tmp_path / "implicit.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert load_pairs(path) == [Pair(ask, "Paris.", "Lyon.")]
+    rows[0]["rejected"] = [{"role": "user", "content": "another question"}, {"role": "assistant", "content": "Lyon."}]
+    path.write_text(json.dumps(rows[0]) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="share every message but the last"):
+        load_pairs(path)
+
+
+def test_the_dpo_summary_keeps_training_and_held_out_figures_apart(tmp_path: Path) -> None:
+    """With nothing held out the summary showed the last training step's figures under "held-out:"."""
+    from latentstack_llm.prefs_cmd import _summary
+
+    final = {"step": 1, "epoch": 1, "loss": 0.6931, "rewards/margins": 0.0}
+    line = _summary({"steps": 1, "pairs": 4, "heldout_pairs": 0, "train_s": 2.5, "final": final})
+    assert line.endswith("1 step on 4 pairs in 2.5 s; last training loss 0.6931, margin 0.0; held-out: none held out")
+    line = _summary({"steps": 3, "pairs": 7, "heldout_pairs": 3, "train_s": 1.0,
+                     "final": {**final, "eval_loss": 0.5, "kl": 0.01}})
+    assert line.endswith("held-out: eval_loss 0.5, kl 0.01") and "3 steps" in line

@@ -106,6 +106,25 @@ def test_sft_reads_trls_prompt_completion_form(tmp_path: Path) -> None:
     assert [m["role"] for m in second] == ["system", "user", "assistant"] and second[-1]["content"] == "a"
 
 
+def test_sft_reads_text_parts_and_the_developer_role_as_the_server_does(tmp_path: Path) -> None:
+    """Content as a list of text parts (newer OpenAI clients, LangChain, TRL datasets) was refused; the parts are
+    joined by newlines and `developer` is a system message, as over HTTP; an image part is refused naming it."""
+    rows = [{"messages": [{"role": "developer", "content": "be brief"},
+                          {"role": "user", "content": [{"type": "text", "text": "q1"}, {"type": "text", "text": "q2"}]},
+                          {"role": "assistant", "content": [{"type": "text", "text": "a"}]}]},
+            {"prompt": "q", "completion": [{"role": "assistant", "content": [{"type": "text", "text": "a"}]}]}]
+    path = tmp_path / "parts.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    first, second = load_sft(path)
+    assert first == [{"role": "system", "content": "be brief"}, {"role": "user", "content": "q1\nq2"},
+                     {"role": "assistant", "content": "a"}]
+    assert second[-1] == {"role": "assistant", "content": "a"}
+    path.write_text(json.dumps({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {}}]},
+                                             {"role": "assistant", "content": "a"}]}), encoding="utf-8")
+    with pytest.raises(InputError, match=r"parts.jsonl:1: 'messages\[0\].content\[0\]' is a part of type image_url"):
+        load_sft(path)
+
+
 def test_sft_refuses_a_misspelt_role_naming_the_message(tmp_path: Path) -> None:
     path = tmp_path / "role.jsonl"
     path.write_text(json.dumps({"messages": [{"role": "usr", "content": "q"}, {"role": "assistant", "content": "a"}]}),
