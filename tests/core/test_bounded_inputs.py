@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -311,3 +312,27 @@ def test_documents_may_be_dicts_as_jsonl_lines_are(col: Collection) -> None:
         col.add_documents([{"id": "x", "body": "no text key"}])
     with pytest.raises(InputError, match="got dict: wrap one in a list"):
         col.add_documents({"id": "x", "text": "one alone"})  # type: ignore[arg-type]
+
+
+def test_a_csv_or_tsv_of_documents_is_read_a_row_per_document(tmp_path: Path) -> None:
+    """A CSV given to index build was indexed as one document of raw CSV (header, commas, quotes and all); its rows
+    are documents, read as JSONL's records, and one without a text column, a broken quote or a metadata string is
+    refused with one line."""
+    from latentstack.search.sources import read_documents
+
+    (tmp_path / "faq.csv").write_text('id,question,text,\n1,"What, then?","A cat, on a mat.\nStill sitting.",\n'
+                                      ',Why,Dogs bark.,\n', encoding="utf-8")
+    docs = list(read_documents([tmp_path / "faq.csv"]))
+    assert [(d.id, d.text, d.metadata) for d in docs] == [
+        ("1", "A cat, on a mat.\nStill sitting.", {"question": "What, then?"}),  # quoted commas and line ends kept
+        (f"{tmp_path / 'faq.csv'}#2", "Dogs bark.", {"question": "Why"})]  # an empty id cell: an id made, as JSONL's
+    (tmp_path / "t.tsv").write_text('title\ttext\nA "quoted" one\tsome "text"\n', encoding="utf-8")
+    (doc,) = read_documents([tmp_path / "t.tsv"])
+    assert (doc.title, doc.text) == ('A "quoted" one', 'some "text"')
+    for name, body, error in (("n.csv", "a,b\n1,2\n", "has no 'text' column (columns: a, b)"),
+                              ("q.csv", 'text\n"open\n', "the row from line 2 is not valid CSV"),
+                              ("m.jsonl", json.dumps({"text": "a", "metadata": "x"}) + "\n",
+                               "record 1's 'metadata' must be an object of fields, got str")):
+        (tmp_path / name).write_text(body, encoding="utf-8")
+        with pytest.raises(InputError, match=re.escape(error)):
+            list(read_documents([tmp_path / name]))

@@ -47,15 +47,16 @@ def _rows(path: Path, columns: tuple[str, ...] | None) -> list[dict[str, str]]:
                     msg = f"{path}:{n} is not a JSON object ({exc})"
                     raise InputError(msg) from exc
         return rows
-    delimiter = "\t" if path.suffix in (".tsv", ".tab") or "\t" in raw.split("\n", 1)[0] else ","
-    return _table(path, raw, delimiter, columns)
+    return read_table(path, raw, columns)
 
 
-def _table(path: Path, raw: str, delimiter: str, columns: tuple[str, ...] | None) -> list[dict[str, str]]:
+def read_table(path: Path, raw: str, columns: tuple[str, ...] | None = None) -> list[dict[str, str]]:
     """CSV (quoted fields may hold line ends) or TSV (no quoting) rows; a broken quote names its line.
 
-    With ``columns`` the file has no header line: its first line is data.
+    TSV is a ``.tsv`` or ``.tab`` file, or one whose first line holds a tab. With ``columns``
+    the file has no header line: its first line is data.
     """
+    delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") or "\t" in raw.split("\n", 1)[0] else ","
     csv.field_size_limit(10_000_000)
     reader = csv.DictReader(io.StringIO(raw, newline=""), fieldnames=columns, delimiter=delimiter, strict=True,
                             quoting=csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL)

@@ -3,6 +3,9 @@
 - ``.jsonl``: one object per line with ``text`` (required), ``id``, ``title``; every other
   key goes into the metadata (or put them under ``metadata``).
 - ``.json``: a list of such objects.
+- ``.csv``, ``.tsv``: a table with a header line, a row per document, its columns read as
+  JSONL's keys (``text`` required; an empty ``id`` or ``title`` cell is none). Given by
+  themselves only: in a folder they are passed over (a data table is seldom documents).
 - ``-``: JSONL on standard input.
 - any other file (``.txt``, ``.md``...): one document, id = its path, title = its name.
 - a folder: every file under it with one of TEXT_SUFFIXES (in any case), but those in hidden
@@ -24,6 +27,7 @@ from latentstack.search.store import Document
 from latentstack.textfile import jsonl_lines, read_text
 
 TEXT_SUFFIXES = (".txt", ".md", ".rst", ".jsonl", ".json", ".parquet")
+TABLE_SUFFIXES = (".csv", ".tsv")  # read as a row per document when given by themselves
 
 
 def document_of(rec: object, where: str, n: int) -> Document:
@@ -31,6 +35,9 @@ def document_of(rec: object, where: str, n: int) -> Document:
     id, it is ``WHERE#N``."""
     if not isinstance(rec, dict) or not isinstance(rec.get("text"), str):
         msg = f"{where}: record {n} needs a string 'text' field"
+        raise InputError(msg)
+    if not isinstance(rec.get("metadata") or {}, dict):
+        msg = f"{where}: record {n}'s 'metadata' must be an object of fields, got {type(rec['metadata']).__name__}"
         raise InputError(msg)
     meta = dict(rec.get("metadata") or {})
     meta.update({k: v for k, v in rec.items() if k not in ("id", "text", "title", "metadata")})
@@ -80,7 +87,7 @@ def _folder_files(folder: Path) -> list[Path]:
     if passed:
         shown = ", ".join(passed[:5]) + (f" and {len(passed) - 5} more" if len(passed) > 5 else "")
         log(f"passed over {len(passed)} file(s) under {folder} that are not {', '.join(TEXT_SUFFIXES)}: {shown} "
-            "(convert PDFs and other formats to text first)")
+            "(convert PDFs and other formats to text first; a CSV or TSV of documents is read when given by itself)")
     return sorted(p for p in files if p.suffix.lower() in TEXT_SUFFIXES)
 
 
@@ -94,7 +101,9 @@ def _read_file(file: Path) -> Iterator[Document]:
             yield document_of(rec, str(file), n)
         return
     text = read_text(file)
-    if suffix == ".json":
+    if suffix in TABLE_SUFFIXES:
+        yield from _table_documents(file, text)
+    elif suffix == ".json":
         try:
             records = json.loads(text)
         except ValueError as exc:
@@ -106,3 +115,17 @@ def _read_file(file: Path) -> Iterator[Document]:
         yield from (document_of(r, str(file), n) for n, r in enumerate(records, start=1))
     else:
         yield Document(str(file), text, file.stem)
+
+
+def _table_documents(file: Path, text: str) -> Iterator[Document]:
+    """A CSV or TSV file's rows as records; it must have a ``text`` column."""
+    from latentstack.data.labeled import read_table
+
+    rows = read_table(file, text)
+    if rows and "text" not in rows[0]:
+        msg = (f"{file} has no 'text' column (columns: {', '.join(map(str, rows[0]))}): name the column of each "
+               "document's text 'text' (id, title and the other columns are read too)")
+        raise InputError(msg)
+    for n, row in enumerate(rows, start=1):
+        yield document_of({k: v for k, v in row.items() if k and not (k in ("id", "title") and v == "")},
+                          str(file), n)
