@@ -20,6 +20,7 @@ import click
 
 from latentstack.bench.options import bench_options, split_methods, suite
 from latentstack.bench.report import BenchReport, MethodResult
+from latentstack.cli.labeled_options import labeled_options
 from latentstack.progress import log
 
 METHODS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -43,19 +44,18 @@ METHODS: dict[str, tuple[str, dict[str, Any]]] = {
 DEFAULT = ",".join(METHODS)
 
 
-def load_split(data: str, limit: int | None, seed: int, train_split: str = "train",
-               test_split: str = "test") -> tuple[Any, Any]:
-    """The train and test splits of a labeled file (a seeded sample of ``limit`` training rows when given)."""
+def load_split(data: str, limit: int | None, seed: int, train_split: str = "train", test_split: str = "test",
+               **options: Any) -> tuple[Any, Any]:
+    """The train and test splits of a labeled file (a seeded sample of ``limit`` training rows when given).
+
+    ``options`` say how to read it (``labeled_options``: columns, a held-out share).
+    """
     import random
 
-    from latentstack.data.labeled import Labeled, load_labeled
-    from latentstack.errors import InputError
+    from latentstack.cli.labeled_options import read_splits
+    from latentstack.data.labeled import Labeled
 
-    splits = load_labeled(data)
-    for name in (train_split, test_split):
-        if name not in splits:
-            msg = f"{data} has no split {name!r} (splits: {', '.join(sorted(splits))})"
-            raise InputError(msg)
+    splits = read_splits(data, [train_split, test_split], seed, **options)
     train = splits[train_split]
     if limit:
         idx = sorted(random.Random(seed).sample(range(len(train)), min(limit, len(train))))
@@ -124,8 +124,10 @@ def scatter(report: BenchReport, path: Path) -> None:
         ax.scatter(r.timing["train_s"], r.metrics["f1_positive"], s=size, alpha=0.6)
         ax.annotate(r.method, (r.timing["train_s"], r.metrics["f1_positive"]), fontsize=8,
                     xytext=(4, 4), textcoords="offset points")
-    ax.set_xscale("log")
-    ax.set_xlabel("training time, s (log; embedding included)")
+    logged = all(r.timing["train_s"] > 0 for r in report.results)  # a tiny set can train in 0.0 s (rounded)
+    if logged:
+        ax.set_xscale("log")
+    ax.set_xlabel(f"training time, s ({'log; ' if logged else ''}embedding included)")
     ax.set_ylabel("F1 of the minority class")
     ax.set_title(f"{report.data}: F1 vs training time (marker size ~ log stored bytes)")
     fig.tight_layout()
@@ -139,16 +141,18 @@ def scatter(report: BenchReport, path: Path) -> None:
 @click.option("--model", default="minilm", show_default=True, help="Encoder for the bert and finetune methods.")
 @click.option("--train-split", default="train", show_default=True)
 @click.option("--test-split", default="test", show_default=True)
+@labeled_options
 @suite
 def classify(data: str, methods: str, limit: int | None, seed: int, model: str, train_split: str,
-             test_split: str) -> BenchReport:
+             test_split: str, **reading: Any) -> BenchReport:
     """Accuracy, macro-F1, minority F1, training time, throughput, parameters and bytes per method."""
     chosen = split_methods(methods, list(METHODS))
-    train, test = load_split(data, limit, seed, train_split, test_split)
+    train, test = load_split(data, limit, seed, train_split, test_split, **reading)
     tmp = Path(tempfile.mkdtemp(prefix="latentstack-classify-"))
     os.environ["LATENTSTACK_CACHE"] = str(tmp / "cache")  # cold cache: times include embedding
     report = BenchReport("classify", Path(data).name, len(test), chart=scatter,
                          params={"train": len(train), "test": len(test), "model": model, "seed": seed,
+                                 "holdout": reading["holdout"],
                                  "classes": sorted(set(train.labels))})
     report.results = [run_method(m, model, train, test, seed, tmp) for m in chosen]
     return report

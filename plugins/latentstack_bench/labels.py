@@ -21,6 +21,7 @@ import numpy as np
 
 from latentstack.bench.options import bench_options, split_methods, suite
 from latentstack.bench.report import BenchReport, MethodResult
+from latentstack.cli.labeled_options import labeled_options
 from latentstack.progress import log, quiet
 from latentstack_bench.classify import load_split
 from latentstack_bench.fewshot import ALL, draws, fit_head, parse_sizes, reaches, scores, side_by_side, summarize
@@ -151,9 +152,10 @@ def chart(full_per_class: float) -> Callable[[BenchReport, Path], None]:
               help="Cap on SetFit's contrastive steps (16 pairs each).")
 @click.option("--partial", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Keep each finished method's rows in this file; a rerun with the same settings resumes from it.")
+@labeled_options
 @suite
 def labels(data: str, methods: str, limit: int | None, seed: int, sizes: str, repeats: int, model: str,
-           costly_up_to: int, costly_all: str, setfit_max_steps: int, partial: Path | None) -> BenchReport:
+           costly_up_to: int, costly_all: str, setfit_max_steps: int, partial: Path | None, **reading: Any) -> BenchReport:
     """Macro-F1 against the number of labeled examples per class, for every kind of feature."""
     from latentstack_bench import peers
 
@@ -165,7 +167,7 @@ def labels(data: str, methods: str, limit: int | None, seed: int, sizes: str, re
         size_list = parse_sizes(sizes)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--sizes") from None
-    train, test = load_split(data, limit, seed)
+    train, test = load_split(data, limit, seed, **reading)
     unknown = [m for m in costly_all.split(",") if m.strip() and m.strip() not in COSTLY]
     if unknown:
         raise click.BadParameter(f"{', '.join(unknown)}: choose among {', '.join(COSTLY)}", param_hint="--costly-all")
@@ -175,10 +177,11 @@ def labels(data: str, methods: str, limit: int | None, seed: int, sizes: str, re
     classes = sorted(set(train.labels))
     report = BenchReport("labels", Path(data).name, len(test), chart=chart(len(train) / len(classes)),
                          params={"train": len(train), "test": len(test), "classes": len(classes), "sizes": size_list,
-                                 "repeats": repeats, "seed": seed, "model": model, "costly_up_to": costly_up_to,
+                                 "repeats": repeats, "seed": seed, "holdout": reading["holdout"], "model": model,
+                                 "costly_up_to": costly_up_to,
                                  "costly_all": ctx["costly_all"], "setfit_max_steps": setfit_max_steps,
                                  "head": "logistic regression, C by stratified CV on macro-F1 inside each draw"})
-    kept = Partial(partial, {"data": str(Path(data).resolve()), "limit": limit, **report.params})
+    kept = Partial(partial, {"data": str(Path(data).resolve()), "limit": limit, **reading, **report.params})
     for method in chosen:
         rows = kept.rows(method)
         log(f"labels: {method}" + (f" (rows kept in {partial})" if rows else ""))

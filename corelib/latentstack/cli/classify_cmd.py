@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from latentstack.cli.labeled_options import labeled_options, read_splits
 from latentstack.cli.options import given, parse_options, refuse_given
 from latentstack.errors import InputError
 from latentstack.locks import writer_lock
@@ -19,34 +20,6 @@ from latentstack.textfile import lines, read_source
 @click.group()
 def classify() -> None:
     """Train text classifiers on language-model features, or fine-tune one."""
-
-
-def _data_options(fn: Any) -> Any:
-    for opt in reversed([
-        click.option("--text-col", default="text", show_default=True),
-        click.option("--label-col", default="label", show_default=True),
-        click.option("--split-col", default="split", show_default=True),
-        click.option("--columns", default=None, metavar="NAMES",
-                     help="The file has no header line: its columns' names, comma-separated (e.g. label,text)."),
-        click.option("--holdout", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
-                     help="The file has no split column: hold out this share of each class as the 'test' split "
-                          "(seeded by --seed)."),
-    ]):
-        fn = opt(fn)
-    return fn
-
-
-def _splits(data: str, split: str, seed: int, **options: Any) -> dict[str, Any]:
-    """The file's splits (``--holdout`` draws train and test), ``split`` among them."""
-    from latentstack.data.labeled import load_labeled
-    from latentstack.interfaces.base import names
-
-    columns = options.pop("columns", None)
-    splits = load_labeled(data, **options, columns=names(columns) if columns else None, seed=seed)
-    if split not in splits:
-        msg = f"{data} has no split {split!r} (splits: {', '.join(sorted(splits))})"
-        raise InputError(msg)
-    return splits
 
 
 @classify.command()
@@ -75,7 +48,7 @@ def _splits(data: str, split: str, seed: int, **options: Any) -> dict[str, Any]:
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--wait", type=click.FloatRange(min=0), default=60.0, show_default=True,
               help="Seconds to wait for another process writing OUT, then fail.")
-@_data_options
+@labeled_options
 def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int, out: Path, wait: float, text_col: str,
           label_col: str, split_col: str, columns: str | None, holdout: float | None, onnx_dir: str | None,
           **shortcuts: Any) -> None:
@@ -87,8 +60,8 @@ def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int,
     """
     from latentstack import get_classifier
 
-    splits = _splits(data, split, seed, text_col=text_col, label_col=label_col, split_col=split_col, columns=columns,
-                     holdout=holdout)
+    splits = read_splits(data, [split], seed, text_col=text_col, label_col=label_col, split_col=split_col,
+                         columns=columns, holdout=holdout)
     if onnx_dir is not None:
         if shortcuts["embedder"] or shortcuts["model"]:
             raise click.UsageError("--onnx DIR names the embedder and its model: drop --embedder and --model")
@@ -201,7 +174,7 @@ def predict(directory: Path, texts: tuple[str, ...], source: str | None, as_json
 @click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--split", default="test", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="The seed of --holdout (as given to classify train).")
-@_data_options
+@labeled_options
 @EMBEDDER
 @EMB_OPTIONS
 @ONNX
@@ -212,7 +185,7 @@ def evaluate(directory: Path, data: str, split: str, seed: int, holdout: float |
     from latentstack.classify.metrics import classification_metrics
 
     kept.check(directory, data, holdout, seed)
-    splits = _splits(data, split, seed, holdout=holdout, **columns)
+    splits = read_splits(data, [split], seed, holdout=holdout, **columns)
     clf = _load(directory, emb_name, emb_extra, onnx_dir)
     part = splits[split]
     unseen = sorted(set(part.labels) - set(clf.classes))

@@ -101,3 +101,17 @@ def test_hybrid_is_at_least_its_better_part_on_shifted_vocabulary(tmp_path) -> N
                   "tfidf+linear,bert-mean+linear,hybrid+linear", "--json", "--out", str(tmp_path), check=True)
     f1 = {r["method"]: r["metrics"]["macro_f1"] for r in json.loads(out.stdout)["results"]}
     assert f1["hybrid+linear"] >= max(f1["tfidf+linear"], f1["bert-mean+linear"]) - 1e-9, f1
+
+
+def test_a_file_without_splits_or_header_is_benched_on_a_held_out_share(tmp_path) -> None:  # noqa: ANN001
+    """bench classify read only split/label/text files: one without a header line (named by --columns) and without
+    a split column (--holdout) was "no column 'text'" or "no split 'test'"; the held-out rows are the test set."""
+    data = tmp_path / "topics.tsv"
+    write_fixture(data)
+    headless = tmp_path / "headless.tsv"
+    headless.write_text("".join(line.split("\t", 1)[1] + "\n" for line in data.read_text().splitlines()[1:]))
+    out = run_cli("-q", "bench", "classify", "--data", str(headless), "--columns", "label,text", "--holdout", "0.25",
+                  "--methods", "tfidf+nb", "--json", "--out", str(tmp_path), check=True)
+    obj = json.loads(out.stdout)
+    assert (obj["params"]["train"], obj["params"]["test"], obj["params"]["holdout"]) == (90, 30, 0.25)
+    assert obj["results"][0]["metrics"]["macro_f1"] >= 0.8

@@ -1,0 +1,40 @@
+"""The options that say how to read a labeled file, shared by ``classify`` and the classification bench suites."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from latentstack.errors import InputError
+
+
+def labeled_options(fn: Any) -> Any:
+    """--text-col, --label-col, --split-col, --columns and --holdout, passed on as keyword arguments."""
+    for opt in reversed([
+        click.option("--text-col", default="text", show_default=True),
+        click.option("--label-col", default="label", show_default=True),
+        click.option("--split-col", default="split", show_default=True),
+        click.option("--columns", default=None, metavar="NAMES",
+                     help="The file has no header line: its columns' names, comma-separated (e.g. label,text)."),
+        click.option("--holdout", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+                     help="The file has no split column: hold out this share of each class as the 'test' split "
+                          "(seeded by --seed)."),
+    ]):
+        fn = opt(fn)
+    return fn
+
+
+def read_splits(data: str, wanted: Sequence[str], seed: int, **options: Any) -> dict[str, Any]:
+    """The file's splits as ``labeled_options`` ask (``--holdout`` draws train and test); each of ``wanted`` must be one."""
+    from latentstack.data.labeled import load_labeled
+    from latentstack.interfaces.base import names
+
+    columns = options.pop("columns", None)
+    splits = load_labeled(data, **options, columns=names(columns) if columns else None, seed=seed)
+    for name in wanted:
+        if name not in splits:
+            msg = f"{data} has no split {name!r} (splits: {', '.join(sorted(splits))})"
+            raise InputError(msg)
+    return splits
