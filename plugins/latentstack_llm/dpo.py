@@ -1,7 +1,8 @@
 """DPO on a LoRA adapter, against the frozen starting policy, with held-out metrics and a KL estimate.
 
 The reference is the starting policy: the ``init_adapter`` (the SFT adapter) when given,
-else the base model (a fresh LoRA adapter starts as the identity). Its log-probs of every
+else the base model (a fresh LoRA adapter starts as the identity); ``reference_adapter``
+names another (``"base"``: the base model, for going on from a run that began fresh). Its log-probs of every
 pair's replies, and its distributions over the held-out chosen replies, are computed
 once before training, so no second copy of the model is held while the policy trains.
 Log-probs cover the reply tokens only (the prompt is masked, as in SFT). Each logged
@@ -26,6 +27,7 @@ from latentstack.progress import log, progress
 from latentstack_llm.dpo_loss import LOSSES
 from latentstack_llm.sft import ALL_LINEAR, SAVE_DTYPES, SftConfig
 
+BASE = "base"  # as the reference adapter: the base model itself (a folder named so is ./base)
 KL_PAIRS = 32  # held-out pairs whose reference distributions are kept for the KL estimate
 
 
@@ -37,7 +39,7 @@ class DpoConfig(Config):
     loss: str = attrs.field(default="sigmoid", validator=attrs.validators.in_(LOSSES))
     sft_weight: float = attrs.field(default=0.0, validator=attrs.validators.ge(0))  # TRL's "sft" loss type beside it
     init_adapter: str = ""
-    reference_adapter: str = ""  # default: the init adapter (the starting policy)
+    reference_adapter: str = ""  # default: the init adapter (the starting policy); BASE: the base model
     rank: int = attrs.field(default=16, validator=attrs.validators.gt(0))
     alpha: float = attrs.field(default=32.0, validator=attrs.validators.gt(0))
     targets: tuple[str, ...] = attrs.field(default=ALL_LINEAR, converter=names)
@@ -55,6 +57,8 @@ class DpoConfig(Config):
     @property
     def reference(self) -> str:
         """The adapter whose policy is the reference ('' for the base model)."""
+        if self.reference_adapter == BASE:
+            return ""
         return self.reference_adapter or self.init_adapter
 
 
@@ -139,7 +143,7 @@ def train_dpo(generator: Any, pairs: Sequence[Pair], out: str | Path, config: Dp
 
     from latentstack.data.prefs import split_pairs
     from latentstack.training import seed_everything, warmup_then_decay
-    from latentstack_llm.sft import length_batches, prepare_model
+    from latentstack_llm.sft import length_batches, prepare_model, save_interrupted
 
     seed_everything(config.seed)
     train, held = split_pairs(pairs, config.heldout, config.seed)
@@ -164,7 +168,12 @@ def train_dpo(generator: Any, pairs: Sequence[Pair], out: str | Path, config: Dp
     fingerprint = generator.resolved.fingerprint()
     start = time.perf_counter()
     for epoch in range(-(-steps // per_epoch)):
-        loop.epoch(length_batches([len(p) for p, _, _ in rows], config.batch_size, rng), epoch, steps)
+        try:
+            loop.epoch(length_batches([len(p) for p, _, _ in rows], config.batch_size, rng), epoch, steps)
+        except KeyboardInterrupt:
+            again = f" --reference-adapter {config.reference or BASE}"
+            save_interrupted((lora, model), out, loop.step, (fingerprint, config.save_dtype), again)
+            raise
         lora.save(model, out.with_name(out.name + "-checkpoints") / f"epoch-{epoch + 1}", base_fingerprint=fingerprint,
                   dtype=config.save_dtype)
     model.eval()

@@ -103,7 +103,8 @@ DPO = DpoConfig()
 @click.option("--init-adapter", default="", type=click.Path(file_okay=False),
               help="Start from this adapter (the SFT adapter), which is also the reference; none: a fresh adapter.")
 @click.option("--reference-adapter", default="", type=click.Path(file_okay=False),
-              help="The reference policy when it is not the starting one (resuming from a DPO checkpoint).")
+              help="The reference policy when it is not the starting one (resuming from a DPO checkpoint); "
+                   "'base': the base model (./base for a folder so named).")
 @click.option("--model", default="smollm2-135m-instruct", show_default=True)
 @click.option("--beta", default=DPO.beta, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="The KL leash: larger keeps the policy nearer the reference.")

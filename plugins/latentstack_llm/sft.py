@@ -5,7 +5,7 @@ Each example is chat messages whose last one is the assistant's reply. The promp
 the loss (label -100), as is padding; the reply ends with the template's end-of-turn
 token so the model learns to stop. AdamW over the adapter weights, linear warm-up and
 decay, gradient accumulation, gradient clipping, seeded shuffles, and the adapter
-saved (only the adapter) after every epoch.
+saved (only the adapter) after every epoch, and when the run is interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -153,8 +153,13 @@ def train_sft(generator: Any, examples: list[list[dict[str, str]]], out: str | P
     for epoch in range(config.epochs):
         batches = length_batches([len(r[0]) for r in rows], config.batch_size, rng)
         bar = progress(batches, desc=f"sft epoch {epoch + 1}/{config.epochs}", unit="batch")
-        losses, step = _epoch(model, rows, bar, len(batches), tok.pad_token_id, (params, opt, sched), config,
-                              step, max_steps)
+        try:
+            losses, step = _epoch(model, rows, bar, len(batches), tok.pad_token_id, (params, opt, sched), config,
+                                  step, max_steps)
+        except KeyboardInterrupt:
+            if not max_steps:
+                save_interrupted((lora, model), out, sched.last_epoch, (fingerprint, config.save_dtype))
+            raise
         history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "steps": step,
                         "seconds": round(time.perf_counter() - start, 1)})
         log(f"epoch {epoch + 1}: mean loss {np.mean(losses):.4f}")
@@ -173,6 +178,20 @@ def train_sft(generator: Any, examples: list[list[dict[str, str]]], out: str | P
         attach_json(out, "training.json", report)
         report["adapter_bytes"] = sum(f.stat().st_size for f in out.glob("adapter_model.*"))
     return report
+
+
+def save_interrupted(trained: tuple[Any, Any], out: Path, steps: int, saving: tuple[str, str], again: str = "") -> None:
+    """On Ctrl-C: keep the (lora, model) adapter as trained so far in ``OUT-checkpoints/interrupted-step-N`` and say
+    how to go on from it (always said: it is where the work went, not a status line)."""
+    import sys
+
+    lora, model = trained
+    if lora is None or steps == 0:
+        return
+    where = out.with_name(out.name + "-checkpoints") / f"interrupted-step-{steps}"
+    lora.save(model, where, base_fingerprint=saving[0], dtype=saving[1])
+    print(f"interrupted after {steps} optimiser step(s): the adapter as trained so far is in {where}; go on from it "
+          f"with --init-adapter {where}{again} (the learning-rate schedule starts again)", file=sys.stderr, flush=True)
 
 
 def _epoch(model: Any, rows: list[Any], bar: Any, n_batches: int, pad_id: int, optim: tuple[Any, Any, Any],

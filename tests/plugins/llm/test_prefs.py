@@ -7,6 +7,7 @@ import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -351,3 +352,59 @@ def test_the_dpo_summary_keeps_training_and_held_out_figures_apart(tmp_path: Pat
     line = _summary({"steps": 3, "pairs": 7, "heldout_pairs": 3, "train_s": 1.0,
                      "final": {**final, "eval_loss": 0.5, "kl": 0.01}})
     assert line.endswith("held-out: eval_loss 0.5, kl 0.01") and "3 steps" in line
+
+
+def _interrupt_after(monkeypatch: pytest.MonkeyPatch, module: Any, batches: int) -> None:
+    """Make ``module``'s training epochs raise KeyboardInterrupt (Ctrl-C) after ``batches`` batches."""
+    real = module.progress
+
+    def bar(items: Any, **kw: Any) -> Any:
+        for i, item in enumerate(real(items, **kw)):
+            if i == batches and " epoch " in kw.get("desc", ""):
+                raise KeyboardInterrupt
+            yield item
+
+    monkeypatch.setattr(module, "progress", bar)
+
+
+def test_ctrl_c_keeps_the_sft_adapter_trained_so_far(tiny_llama_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """An interrupted run lost every step since the last epoch's end; the adapter so far is saved, and named."""
+    import latentstack_llm.sft as sft
+
+    rows = [[{"role": "user", "content": f"question {i}"}, {"role": "assistant", "content": f"answer {i}"}] for i in range(8)]
+    _interrupt_after(monkeypatch, sft, 2)
+    with pytest.raises(KeyboardInterrupt):
+        train_sft(LlmGenerator.from_options(model=str(tiny_llama_dir)), rows, tmp_path / "sft",
+                  SftConfig(rank=2, lr=1e-2, batch_size=2))
+    kept = tmp_path / "sft-checkpoints" / "interrupted-step-2"
+    assert (kept / "adapter_model.safetensors").exists() and not (tmp_path / "sft").exists()
+    assert f"--init-adapter {kept}" in capsys.readouterr().err
+    monkeypatch.undo()
+    report = train_sft(LlmGenerator.from_options(model=str(tiny_llama_dir)), rows, tmp_path / "on",
+                       SftConfig(init_adapter=str(kept), lr=1e-2, batch_size=2))
+    assert report["history"][0]["steps"] == 4  # went on from it
+
+
+def test_ctrl_c_keeps_the_dpo_adapter_and_says_its_reference(tiny_llama_dir: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """A DPO run from a fresh adapter, interrupted, keeps its adapter; going on from it needs the base model as the
+    reference, which `--reference-adapter base` names (an empty one meant the starting adapter)."""
+    import latentstack_llm.dpo as dpo
+
+    pairs = [Pair([{"role": "user", "content": f"question {i}"}], f"good {i}", f"bad answer {i}") for i in range(8)]
+    _interrupt_after(monkeypatch, dpo, 1)
+    with pytest.raises(KeyboardInterrupt):
+        train_dpo(LlmGenerator.from_options(model=str(tiny_llama_dir)), pairs, tmp_path / "d",
+                  DpoConfig(rank=2, lr=1e-2, batch_size=2, heldout=0))
+    kept = tmp_path / "d-checkpoints" / "interrupted-step-1"
+    assert (kept / "adapter_model.safetensors").exists()
+    assert f"--init-adapter {kept} --reference-adapter base" in capsys.readouterr().err
+    assert DpoConfig(init_adapter=str(kept), reference_adapter="base").reference == ""
+    assert DpoConfig(init_adapter=str(kept), reference_adapter="./base").reference == "./base"
+    monkeypatch.undo()
+    report = train_dpo(LlmGenerator.from_options(model=str(tiny_llama_dir)), pairs, tmp_path / "on",
+                       DpoConfig(init_adapter=str(kept), reference_adapter="base", lr=1e-12, batch_size=2, steps=1,
+                                 heldout=0))
+    assert report["final"]["rewards/margins"] != 0  # measured against the base model, not the adapter it starts from
