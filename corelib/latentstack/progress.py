@@ -47,6 +47,13 @@ def log(message: str) -> None:
         click.echo(message, err=True)
 
 
+def notice(message: str) -> None:
+    """A line on stderr shown even when quiet: where work went that the user would otherwise look for."""
+    import click
+
+    click.echo(message, err=True)
+
+
 def detail(message: str) -> None:
     """A status line on stderr shown only with ``-v`` (LATENTSTACK_VERBOSE=1)."""
     if verbose():

@@ -19,7 +19,7 @@ import attrs
 from latentstack.errors import InputError
 from latentstack.hf import check_chat_model
 from latentstack.interfaces.base import Config, names
-from latentstack.progress import log, progress
+from latentstack.progress import log, notice, progress
 
 SAVE_DTYPES = ("float32", "bfloat16", "float16")  # what the lora adapter can save its weights as
 ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -183,15 +183,13 @@ def train_sft(generator: Any, examples: list[list[dict[str, str]]], out: str | P
 def save_interrupted(trained: tuple[Any, Any], out: Path, steps: int, saving: tuple[str, str], again: str = "") -> None:
     """On Ctrl-C: keep the (lora, model) adapter as trained so far in ``OUT-checkpoints/interrupted-step-N`` and say
     how to go on from it (always said: it is where the work went, not a status line)."""
-    import sys
-
     lora, model = trained
     if lora is None or steps == 0:
         return
     where = out.with_name(out.name + "-checkpoints") / f"interrupted-step-{steps}"
     lora.save(model, where, base_fingerprint=saving[0], dtype=saving[1])
-    print(f"interrupted after {steps} optimiser step(s): the adapter as trained so far is in {where}; go on from it "
-          f"with --init-adapter {where}{again} (the learning-rate schedule starts again)", file=sys.stderr, flush=True)
+    notice(f"interrupted after {steps} optimiser step(s): the adapter as trained so far is in {where}; go on from it "
+           f"with --init-adapter {where}{again} (the learning-rate schedule starts again)")
 
 
 def _epoch(model: Any, rows: list[Any], bar: Any, n_batches: int, pad_id: int, optim: tuple[Any, Any, Any],
