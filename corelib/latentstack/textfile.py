@@ -15,12 +15,13 @@ _BOMS = [(codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (code
          (codecs.BOM_UTF16_BE, "utf-16")]
 
 
-def read_text(path: str | Path) -> str:
-    """The file's text, decoded as UTF-8 (a UTF-8 BOM is dropped).
+def read_text(path: str | Path, encoding: str | None = None, option: str = "") -> str:
+    """The file's text, decoded as UTF-8 (a UTF-8 BOM is dropped), or as ``encoding`` when given.
 
     A file that is not UTF-8, cannot be read or does not exist raises InputError naming
     the file, where decoding failed, the encoding it looks like (a UTF-16 or UTF-32 byte
-    order mark) and the ``iconv`` command that converts it.
+    order mark) and the ``iconv`` command that converts it; ``option`` (``--encoding``)
+    is named too where the command has one.
     """
     path = Path(path)
     try:
@@ -28,15 +29,33 @@ def read_text(path: str | Path) -> str:
     except OSError as exc:
         msg = f"cannot read {path}: {exc.strerror or exc}"
         raise InputError(msg) from exc
+    if encoding:
+        return _decode_as(path, raw, encoding)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         source = next((name for bom, name in _BOMS if raw.startswith(bom)), None)
         found = f"it starts with a {source.upper()} byte order mark" if source else bad_byte(exc)
         fix = f"iconv -f {source or 'latin1'} -t utf-8 {path} > {path.stem}.utf8{path.suffix}"
+        given = f"give {option} {source or 'latin1'}, or " if option else ""
         guess = "" if source else " (latin1 is a guess: use the encoding the file was written in)"
-        msg = f"{path} is not UTF-8 ({found}); convert it first, e.g. `{fix}`{guess}"
+        msg = f"{path} is not UTF-8 ({found}); {given}convert it first, e.g. `{fix}`{guess}"
         raise InputError(msg) from exc
+
+
+def _decode_as(path: Path, raw: bytes, encoding: str) -> str:
+    """``raw`` decoded as ``encoding`` (an unknown name, or bytes that are not that encoding, an InputError)."""
+    try:
+        codec = codecs.lookup(encoding).name
+    except LookupError as exc:
+        msg = f"unknown encoding {encoding!r}: give a name Python knows, e.g. utf-8, latin1, cp1252, utf-16"
+        raise InputError(msg) from exc
+    try:
+        text = raw.decode(codec)
+    except UnicodeDecodeError as exc:
+        msg = f"{path} is not {encoding} ({bad_byte(exc)}): give the encoding the file was written in"
+        raise InputError(msg) from exc
+    return text.removeprefix("\ufeff")
 
 
 def bad_byte(exc: UnicodeDecodeError) -> str:

@@ -50,8 +50,8 @@ def classify() -> None:
               help="Seconds to wait for another process writing OUT, then fail.")
 @labeled_options
 def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int, out: Path, wait: float, text_col: str,
-          label_col: str, split_col: str, columns: str | None, holdout: float | None, onnx_dir: str | None,
-          **shortcuts: Any) -> None:
+          label_col: str, split_col: str, columns: str | None, encoding: str | None, holdout: float | None,
+          onnx_dir: str | None, **shortcuts: Any) -> None:
     """Train a classifier on one split of a labeled file and save it to OUT.
 
     Every option goes to the chosen classifier's config; one it does not have is an
@@ -61,7 +61,7 @@ def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int,
     from latentstack import get_classifier
 
     splits = read_splits(data, [split], seed, text_col=text_col, label_col=label_col, split_col=split_col,
-                         columns=columns, holdout=holdout)
+                         columns=columns, encoding=encoding, holdout=holdout)
     if onnx_dir is not None:
         if shortcuts["embedder"] or shortcuts["model"]:
             raise click.UsageError("--onnx DIR names the embedder and its model: drop --embedder and --model")
@@ -79,7 +79,8 @@ def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int,
     if holdout is not None:
         again = ["--data", data, "--holdout", str(holdout), "--seed", str(seed),
                  *(x for k, v, d in (("--text-col", text_col, "text"), ("--label-col", label_col, "label"),
-                                     ("--columns", columns, None)) if v != d for x in (k, str(v)))]
+                                     ("--columns", columns, None), ("--encoding", encoding, None))
+                   if v != d for x in (k, str(v)))]
         _score_heldout(clf, out, data, (holdout, seed), splits, again)
 
 

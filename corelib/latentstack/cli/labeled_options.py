@@ -11,13 +11,15 @@ from latentstack.errors import InputError
 
 
 def labeled_options(fn: Any) -> Any:
-    """--text-col, --label-col, --split-col, --columns and --holdout, passed on as keyword arguments."""
+    """--text-col, --label-col, --split-col, --columns, --encoding and --holdout, passed on as keyword arguments."""
     for opt in reversed([
         click.option("--text-col", default="text", show_default=True),
         click.option("--label-col", default="label", show_default=True),
         click.option("--split-col", default="split", show_default=True),
         click.option("--columns", default=None, metavar="NAMES",
                      help="The file has no header line: its columns' names, comma-separated (e.g. label,text)."),
+        click.option("--encoding", default=None,
+                     help="The file's encoding when it is not UTF-8 (e.g. latin1, cp1252, utf-16)."),
         click.option("--holdout", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
                      help="The file has no split column: hold out this share of each class as the 'test' split "
                           "(seeded by --seed)."),

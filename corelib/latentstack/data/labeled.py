@@ -32,8 +32,8 @@ class Labeled:
         return len(self.texts)
 
 
-def _rows(path: Path, columns: tuple[str, ...] | None) -> list[dict[str, str]]:
-    raw = read_text(path)
+def _rows(path: Path, columns: tuple[str, ...] | None, encoding: str | None) -> list[dict[str, str]]:
+    raw = read_text(path, encoding, "--encoding")
     if path.suffix == ".jsonl":
         if columns:
             msg = f"{path} is JSONL, whose rows name their own fields: leave --columns out"
@@ -78,16 +78,17 @@ def read_table(path: Path, raw: str, columns: tuple[str, ...] | None = None) -> 
 
 
 def load_labeled(path: str | Path, *, text_col: str = "text", label_col: str = "label", split_col: str = "split",
-                 columns: tuple[str, ...] | None = None, holdout: float | None = None,
-                 seed: int = 0) -> dict[str, Labeled]:
+                 columns: tuple[str, ...] | None = None, holdout: float | None = None, seed: int = 0,
+                 encoding: str | None = None) -> dict[str, Labeled]:
     """Read a labeled file into {split: Labeled}; a missing column is a clear error.
 
     ``columns`` names the columns of a table without a header line. ``holdout`` (a
     fraction between 0 and 1) splits a file without a split column into ``train`` and
-    ``test``, each class in that proportion, the same rows for the same ``seed``.
+    ``test``, each class in that proportion, the same rows for the same ``seed``. ``encoding``
+    reads a file that is not UTF-8 (Kaggle's spam.csv is latin1).
     """
     path = Path(path)
-    rows = _rows(path, columns)
+    rows = _rows(path, columns, encoding)
     if not rows:
         msg = f"{path} has no data rows"
         raise InputError(msg)

@@ -129,3 +129,17 @@ def test_holdout_draws_a_stratified_seeded_test_split_from_a_file_without_one(tm
     (tmp_path / "two.tsv").write_text("label\ttext\nham\ta\nspam\tb\n")
     with pytest.raises(InputError, match="too few rows"):  # a class of one row is never held out
         load_labeled(tmp_path / "two.tsv", holdout=0.5)
+
+
+def test_a_file_in_another_encoding_is_read_with_encoding(tmp_path) -> None:  # noqa: ANN001
+    """Kaggle's spam.csv is latin1: refused as not UTF-8 with the option named, read with encoding="latin1"."""
+    path = tmp_path / "spam.csv"
+    path.write_bytes("v1,v2,,,\r\nspam,Win \xa3100 now,,,\r\nham,see you,,,\r\n".encode("latin1"))
+    with pytest.raises(InputError, match="is not UTF-8 .*give --encoding latin1, or convert it"):
+        load_labeled(path, text_col="v2", label_col="v1")
+    part = load_labeled(path, text_col="v2", label_col="v1", encoding="latin1")["train"]
+    assert part.texts == ["Win \xa3100 now", "see you"] and part.labels == ["spam", "ham"]
+    with pytest.raises(InputError, match="unknown encoding 'klingon'"):
+        load_labeled(path, encoding="klingon")
+    with pytest.raises(InputError, match=r"is not utf-8 \(byte 19 is b'\\xa3'\)"):
+        load_labeled(path, encoding="utf-8")
