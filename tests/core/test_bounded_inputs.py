@@ -314,6 +314,25 @@ def test_documents_may_be_dicts_as_jsonl_lines_are(col: Collection) -> None:
         col.add_documents({"id": "x", "text": "one alone"})  # type: ignore[arg-type]
 
 
+def test_a_data_frame_or_arrow_table_is_its_rows(col: Collection) -> None:
+    """A pandas DataFrame was read as its column names ("got a str: wrap each text"): its rows are documents (a
+    missing cell left out of the metadata, NumPy numbers read as Python's), as are a pyarrow table's; a Series is
+    refused naming what to give."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    frame = pd.DataFrame({"id": ["f1", "f2"], "text": ["a note on tides", "a note on moons"], "lang": ["en", np.nan],
+                          "year": [2020, 2021]})
+    assert col.add_documents(frame)["documents"] == 2
+    assert {d.id: d.metadata for d in col.documents(["f1", "f2"])} == {"f1": {"lang": "en", "year": 2020},
+                                                                        "f2": {"year": 2021}}
+    assert col.add_documents(pa.Table.from_pandas(frame.assign(id=["t1", "t2"]), preserve_index=False))["documents"] == 2
+    assert [h.doc_id for h in col.search("moons", k=4, where={"year": 2021})] in (["f2", "t2"], ["t2", "f2"])
+    with pytest.raises(InputError, match="a Series is one row or one column: give the DataFrame"):
+        col.add_documents(frame.iloc[0])
+
+
 def test_a_csv_or_tsv_of_documents_is_read_a_row_per_document(tmp_path: Path) -> None:
     """A CSV given to index build was indexed as one document of raw CSV (header, commas, quotes and all); its rows
     are documents, read as JSONL's records, and one without a text column, a broken quote or a metadata string is

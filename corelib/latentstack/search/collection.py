@@ -234,11 +234,17 @@ class Collection:
     def add_documents(self, docs: Iterable[Document | Mapping[str, Any]], *, engine: Engine | None = None) -> dict[str, int]:
         """Chunk, embed and index documents; an existing id is replaced. Returns counts.
 
+        ``docs`` are Documents or dicts read as JSONL lines are, or a data frame (pandas, polars)
+        or pyarrow table whose rows are such dicts.
+
         An id given twice in one call follows the same rule: the last one wins.
         ``engine`` chunks, embeds and indexes the passages elsewhere (e.g. a Ray cluster) with this collection's
         embedder, built there from its name and options; None embeds here.
         """
+        from latentstack.search.sources import table_records
+
         chunking = ChunkConfig(**self.manifest["chunking"])
+        docs = table_records(docs)
         if isinstance(docs, Document | str | Mapping) or not isinstance(docs, Iterable):
             msg = f"add_documents takes a list of Documents, got {type(docs).__name__}: wrap one in a list"
             raise InputError(msg)

@@ -18,8 +18,10 @@ and the fix, raised before anything is written.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from latentstack.errors import InputError
 from latentstack.progress import log
@@ -43,6 +45,23 @@ def document_of(rec: object, where: str, n: int) -> Document:
     meta.update({k: v for k, v in rec.items() if k not in ("id", "text", "title", "metadata")})
     doc_id = rec.get("id")
     return Document(f"{where}#{n}" if doc_id is None else doc_id, rec["text"], str(rec.get("title", "")), meta)
+
+
+def table_records(docs: Any) -> Any:
+    """A data frame or table (pandas, polars, pyarrow) as a list of row dicts, a missing (NaN) cell left out; anything
+    else as given. A pandas Series, one row or one column, is refused."""
+    kind = type(docs).__name__
+    if kind == "Series":
+        msg = "a Series is one row or one column: give the DataFrame, or a list of row dicts ([row.to_dict()])"
+        raise InputError(msg)
+    if kind == "DataFrame" and callable(getattr(docs, "to_dicts", None)):  # polars
+        return docs.to_dicts()
+    if kind == "DataFrame" and callable(getattr(docs, "to_dict", None)):  # pandas
+        return [{k: v for k, v in row.items() if not (isinstance(v, float) and math.isnan(v))}
+                for row in docs.to_dict("records")]
+    if kind in ("Table", "RecordBatch") and callable(getattr(docs, "to_pylist", None)):  # pyarrow
+        return docs.to_pylist()
+    return docs
 
 
 def _read_parquet(file: Path) -> Iterator[Document]:
