@@ -178,6 +178,12 @@ def test_labels_keep_one_type() -> None:
         assert clf.classes == sorted(set(array.tolist())) and all(type(c) in (int, str) for c in clf.classes)
     with pytest.raises(InputError, match="a label is True"):
         get_classifier("linear", embedder="tfidf").fit(texts, np.array([True, False, True, False]))
+    import pandas as pd  # a one-column DataFrame iterates as its column name: it was "got 1 texts and 4 labels"
+
+    frame = pd.DataFrame({"text": texts, "label": ["b", "a", "b", "a"]})
+    assert get_classifier("linear", embedder="tfidf").fit(frame["text"], frame["label"]).classes == ["a", "b"]
+    with pytest.raises(InputError, match=r"got a DataFrame: give its text column \(df\['text'\]\)"):
+        get_classifier("linear", embedder="tfidf").fit(frame[["text"]], frame["label"])
 
 
 def test_a_model_folder_of_pickles_is_refused(tmp_path: Path) -> None:

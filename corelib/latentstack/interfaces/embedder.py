@@ -30,6 +30,9 @@ def check_texts(texts: Iterable[str]) -> list[str]:
     if not isinstance(texts, Iterable):
         msg = f"expected a list of texts, got {type(texts).__name__}"
         raise InputError(msg)
+    if type(texts).__name__ == "DataFrame":  # iterating one gives its column names
+        msg = "expected a list of texts, got a DataFrame: give its text column (df['text'])"
+        raise InputError(msg)
     out = list(texts)
     for i, text in enumerate(out):
         if not isinstance(text, str):
