@@ -268,6 +268,27 @@ def test_a_folder_of_documents_skips_hidden_files_and_names_the_ones_passed_over
     assert f"passed over 1 file(s) under {tmp_path} that are not .txt" in said and "c.pdf (convert PDFs" in said
 
 
+def test_a_json_file_that_is_no_list_of_documents_stops_a_build_only_when_given(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A package.json or a settings file in a folder of documents stopped the whole build; in a folder it is passed
+    over with a notice, while given by itself, or a list of records one of which is wrong, it still stops it."""
+    from latentstack.search.sources import read_documents
+
+    monkeypatch.delenv("LATENTSTACK_QUIET", raising=False)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.md").write_text("a document", encoding="utf-8")
+    (tmp_path / "docs" / "package.json").write_text('{"name": "site"}', encoding="utf-8")
+    (tmp_path / "docs" / "broken.json").write_text('{"name": ', encoding="utf-8")
+    assert [d.title for d in read_documents([tmp_path / "docs"])] == ["a"]
+    said = capsys.readouterr().err
+    assert "package.json: not a JSON list of documents" in said and "broken.json: not a JSON list" in said
+    with pytest.raises(InputError, match="must hold a JSON list of objects"):
+        list(read_documents([tmp_path / "docs" / "package.json"]))
+    (tmp_path / "docs" / "records.json").write_text('[{"text": "ok"}, {"body": "no text"}]', encoding="utf-8")
+    with pytest.raises(InputError, match="record 2 needs a string 'text' field"):
+        list(read_documents([tmp_path / "docs"]))
+
+
 def test_metadata_json_cannot_hold_is_refused_when_the_document_is_made() -> None:
     """A date in the metadata was "Object of type date is not JSON serializable" from deep inside add_documents."""
     import datetime

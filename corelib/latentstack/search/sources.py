@@ -2,7 +2,8 @@
 
 - ``.jsonl``: one object per line with ``text`` (required), ``id``, ``title``; every other
   key goes into the metadata (or put them under ``metadata``).
-- ``.json``: a list of such objects.
+- ``.json``: a list of such objects (in a folder, a ``.json`` file that is no list is
+  passed over with a notice: a ``package.json`` is not documents).
 - ``.csv``, ``.tsv``: a table with a header line, a row per document, its columns read as
   JSONL's keys (``text`` required; an empty ``id`` or ``title`` cell is none). Given by
   themselves only: in a folder they are passed over (a data table is seldom documents).
@@ -95,7 +96,7 @@ def read_documents(paths: Sequence[str | Path]) -> Iterator[Document]:
             msg = f"{path} does not exist"
             raise InputError(msg)
         for file in _folder_files(path) if path.is_dir() else [path]:
-            yield from _read_file(file)
+            yield from _read_file(file, in_folder=path.is_dir())
 
 
 def _folder_files(folder: Path) -> list[Path]:
@@ -110,7 +111,7 @@ def _folder_files(folder: Path) -> list[Path]:
     return sorted(p for p in files if p.suffix.lower() in TEXT_SUFFIXES)
 
 
-def _read_file(file: Path) -> Iterator[Document]:
+def _read_file(file: Path, in_folder: bool = False) -> Iterator[Document]:
     suffix = file.suffix.lower()
     if suffix == ".parquet":
         yield from _read_parquet(file)
@@ -123,17 +124,26 @@ def _read_file(file: Path) -> Iterator[Document]:
     if suffix in TABLE_SUFFIXES:
         yield from _table_documents(file, text)
     elif suffix == ".json":
-        try:
-            records = json.loads(text)
-        except ValueError as exc:
-            msg = f"{file} is not valid JSON ({exc})"
-            raise InputError(msg) from exc
-        if not isinstance(records, list):
-            msg = f"{file} must hold a JSON list of objects with a 'text' field"
-            raise InputError(msg)
-        yield from (document_of(r, str(file), n) for n, r in enumerate(records, start=1))
+        yield from _json_documents(file, text, in_folder)
     else:
         yield Document(str(file), text, file.stem)
+
+
+def _json_documents(file: Path, text: str, in_folder: bool) -> Iterator[Document]:
+    """A JSON list of records; a file that is no such list stops the build when given, and is passed over (said) in a
+    folder, where a package.json or a settings file is no list of documents."""
+    try:
+        records = json.loads(text)
+        problem = "" if isinstance(records, list) else "must hold a JSON list of objects with a 'text' field"
+    except ValueError as exc:
+        problem = f"is not valid JSON ({exc})"
+    if problem and in_folder:
+        log(f"passed over {file}: not a JSON list of documents")
+        return
+    if problem:
+        msg = f"{file} {problem}"
+        raise InputError(msg)
+    yield from (document_of(r, str(file), n) for n, r in enumerate(records, start=1))
 
 
 def _table_documents(file: Path, text: str) -> Iterator[Document]:
