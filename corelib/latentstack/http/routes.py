@@ -70,7 +70,7 @@ def add_routes(app: Any, served: Served) -> None:
         reply = Reply(model, gen, options.max_new_tokens)
         if f.field(body, "stream", bool, False):
             return sse(reply.chunks(pieces, gen.count_prompt_tokens(messages) if usage else None))
-        text = await pieces.drain()
+        text = await pieces.drain(request.is_disconnected)  # a client that gave up stops the generation
         return JSONResponse(reply.completion(text, gen.count_prompt_tokens(messages)))
 
     add_extra_routes(app, served)

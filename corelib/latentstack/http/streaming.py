@@ -4,7 +4,7 @@ The whole stream runs on one thread (torch's inference mode is per thread), unde
 server's generation lock; pieces cross to the event loop through a queue. The first
 piece is awaited before a response starts, so an error in the request (an empty prompt,
 one over the context window) is still a 4xx, not a broken stream. A client that goes
-away stops the generation at its next piece.
+away stops the generation at its next piece, whether it streams or waits for the whole answer.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 DONE = object()
@@ -94,9 +94,14 @@ class Pieces:
         finally:
             self.cancelled.set()
 
-    async def drain(self) -> str:
-        """The whole text."""
-        return "".join([p async for p in self])
+    async def drain(self, gone: Callable[[], Awaitable[bool]] | None = None) -> str:
+        """The whole text; when ``gone()`` (the client disconnected) turns true, generation stops there."""
+        parts = []
+        async for piece in self:
+            parts.append(piece)
+            if gone is not None and await gone():
+                break  # leaving the loop sets ``cancelled``: the thread stops at its next piece
+        return "".join(parts)
 
 
 def sse(events: AsyncIterator[dict[str, Any]]) -> Any:

@@ -59,3 +59,31 @@ def test_pieces_arrive_and_an_early_error_is_raised_by_start() -> None:
         return text
 
     assert asyncio.run(run()) == "abc"
+
+
+def test_a_drain_stops_the_generation_when_its_client_is_gone() -> None:
+    """A non-streamed request whose client gave up (a timeout, then a retry) ran to max_tokens, holding the
+    generation lock from every other request; drain asks whether the client is gone after each piece."""
+    stopped = threading.Event()
+
+    def endless() -> Iterator[str]:
+        try:
+            while True:
+                yield "x"
+        finally:
+            stopped.set()
+
+    async def run() -> str:
+        calls = 0
+
+        async def gone() -> bool:
+            nonlocal calls
+            calls += 1
+            return calls >= 5  # the client leaves after five pieces
+
+        pieces = Pieces(endless, FairLock())
+        await pieces.start()
+        return await pieces.drain(gone)
+
+    assert asyncio.run(run()) == "xxxxx"
+    assert stopped.wait(10)  # an endless generation ended: the thread stopped it at its next piece

@@ -1,0 +1,49 @@
+"""A client that gives up on a chat answer it waits for whole stops its generation (uvicorn and httpx, for real).
+
+The generator is a plumbing stand-in that writes forever and says when it is stopped: a real model would end at
+its token budget, which is what a client that left should not have to wait for.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from latentstack.http.app import build_app
+from latentstack.http.run import InThread
+from latentstack.http.state import Served
+from latentstack.interfaces import Generator
+
+
+class Endless(Generator):
+    """Writes "word " until it is closed; ``stopped`` is set then."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stopped = threading.Event()
+
+    def stream(self, prompt: Any, options: Any = None) -> Iterator[str]:
+        try:
+            while True:
+                time.sleep(0.005)  # a token's decoding
+                yield "word "
+        finally:
+            self.stopped.set()
+
+
+def test_a_client_that_gives_up_stops_its_generation() -> None:
+    gen = Endless()
+    served = Served(generator="endless", generator_options={"model": "endless"}, loaded={"generator": gen})
+    running = InThread(build_app(served))
+    try:
+        body = {"model": "endless", "messages": [{"role": "user", "content": "go on forever"}], "max_tokens": 1024}
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.post(running.url + "/v1/chat/completions", json=body, timeout=1.0)  # the client gives up and closes the connection
+        assert gen.stopped.wait(30)  # before this fix it wrote on to its 1,024-token budget
+    finally:
+        running.stop()
