@@ -289,6 +289,22 @@ def test_a_json_file_that_is_no_list_of_documents_stops_a_build_only_when_given(
         list(read_documents([tmp_path / "docs"]))
 
 
+def test_a_glob_pattern_reads_the_files_it_matches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--from 'docs/**/*.md'` (llm's embed-multi --files habit, or a shell that leaves globs alone) was "does not
+    exist"; it reads the files it matches, and a pattern that matches nothing is said before the embedder loads."""
+    from latentstack.search.sources import read_documents
+
+    for name in ("docs/a.md", "docs/sub/b.md", "docs/sub/c.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(f"text of {name}", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert [d.id for d in read_documents(["docs/**/*.md"])] == ["docs/a.md", "docs/sub/b.md"]
+    with pytest.raises(InputError, match=r"docs/\*\.pdf matches no file"):
+        list(read_documents(["docs/*.pdf"]))
+    out = run_cli("-q", "index", "build", str(tmp_path / "i"), "--from", "docs/*.pdf", "--embedder", "nosuch")
+    assert out.returncode != 0 and "matches no file" in out.stderr and not (tmp_path / "i").exists()
+
+
 def test_metadata_json_cannot_hold_is_refused_when_the_document_is_made() -> None:
     """A date in the metadata was "Object of type date is not JSON serializable" from deep inside add_documents."""
     import datetime

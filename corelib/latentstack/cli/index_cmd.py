@@ -38,8 +38,8 @@ def index() -> None:
 
 @index.command()
 @DIR
-@click.option("--from", "sources", multiple=True, required=True, type=click.Path(exists=True, allow_dash=True),
-              help="Files, folders or JSONL to index (repeatable); - reads JSONL from standard input.")
+@click.option("--from", "sources", multiple=True, required=True, type=click.Path(allow_dash=True),
+              help="Files, folders, glob patterns (quoted) or JSONL to index (repeatable); - reads JSONL from standard input.")
 @click.option("--embedder", default="bert", show_default=True, help="Embedder plugin name.")
 @click.option("--model", default=None, help="Model name or folder (default: the embedder's own).")
 @click.option("--pooling", type=click.Choice(["mean", "cls"]), default=None, help="For embedders that pool.")
@@ -66,8 +66,9 @@ def build(directory: Path, sources: tuple[str, ...], embedder: str, model: str |
     """Build a new index in DIRECTORY from documents (replaces an existing one atomically)."""
     from latentstack.interfaces.base import build_config
     from latentstack.search import ChunkConfig, Collection
-    from latentstack.search.sources import read_documents
+    from latentstack.search.sources import check_sources, read_documents
 
+    check_sources(sources)  # a mistyped path is said before the embedder loads
     if chunk != "sentences":
         refuse_given(("window", "overlap"), "--chunk sentences only: add it or leave {} out")
     if no_lexical:
@@ -117,8 +118,8 @@ def _engine(name: str, workers: int | None, address: str | None, resume: bool | 
 
 @index.command()
 @DIR
-@click.option("--from", "sources", multiple=True, required=True, type=click.Path(exists=True, allow_dash=True),
-              help="Files, folders or JSONL to add (repeatable); - reads JSONL from standard input.")
+@click.option("--from", "sources", multiple=True, required=True, type=click.Path(allow_dash=True),
+              help="Files, folders, glob patterns (quoted) or JSONL to add (repeatable); - reads JSONL from standard input.")
 @stacked(ENGINE_OPTIONS)
 @WAIT
 def add(directory: Path, sources: tuple[str, ...], engine: str, workers: int | None, address: str | None,

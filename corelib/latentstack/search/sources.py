@@ -8,6 +8,7 @@
   JSONL's keys (``text`` required; an empty ``id`` or ``title`` cell is none). Given by
   themselves only: in a folder they are passed over (a data table is seldom documents).
 - ``-``: JSONL on standard input.
+- a glob pattern (``docs/**/*.md``, quoted so the shell leaves it): the files it matches.
 - any other file (``.txt``, ``.md``...): one document, id = its path, title = its name.
 - a folder: every file under it with one of TEXT_SUFFIXES (in any case), but those in hidden
   folders or hidden themselves (``.git/``, ``.venv/``); a notice names the other files passed over.
@@ -91,12 +92,32 @@ def read_documents(paths: Sequence[str | Path]) -> Iterator[Document]:
         if str(raw) == "-":  # JSONL piped in
             yield from (document_of(rec, "stdin", n) for n, rec in jsonl_lines(raw))
             continue
-        path = Path(raw)
-        if not path.exists():
-            msg = f"{path} does not exist"
-            raise InputError(msg)
-        for file in _folder_files(path) if path.is_dir() else [path]:
-            yield from _read_file(file, in_folder=path.is_dir())
+        for path in _expanded(Path(raw)):
+            for file in _folder_files(path) if path.is_dir() else [path]:
+                yield from _read_file(file, in_folder=path.is_dir())
+
+
+def check_sources(paths: Sequence[str | Path]) -> None:
+    """Refuse a path that does not exist, or a pattern that matches nothing, before any work is done."""
+    for raw in paths:
+        if str(raw) != "-":
+            _expanded(Path(raw))
+
+
+def _expanded(path: Path) -> list[Path]:
+    """``path`` itself, or the files a glob pattern (``docs/**/*.md``, quoted from the shell) matches, sorted."""
+    if path.exists():
+        return [path]
+    if not any(c in str(path) for c in "*?["):
+        msg = f"{path} does not exist"
+        raise InputError(msg)
+    import glob
+
+    found = sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
+    if not found:
+        msg = f"{path} matches no file"
+        raise InputError(msg)
+    return found
 
 
 def _folder_files(folder: Path) -> list[Path]:
