@@ -91,13 +91,14 @@ def test_search_without_a_query_reads_one_per_line(tmp_path: Path, tiny_bert_dir
                          input=b'{"id": "x", "text": "fine"}\nnot json\n', capture_output=True, timeout=600,
                          env=os.environ, check=False)
     assert bad.returncode == 1 and "standard input:2: not valid JSON" in bad.stderr.decode()
-    out = subprocess.run([sys.executable, "-m", "latentstack", "-q", "search", str(tmp_path / "i"), "-k", "1", "--json"],
+    out = subprocess.run([sys.executable, "-m", "latentstack", "-q", "search", str(tmp_path / "i"), "--top-k", "1", "--json"],
                          input=b"bread oven\n\n\xff\nmoon earth\n", capture_output=True, timeout=600, env=os.environ,
                          check=False)
     assert out.returncode == 0, out.stderr.decode()[-2000:]
     rows = [json.loads(line) for line in out.stdout.decode().splitlines()]
     assert [(r["query"], r["hits"][0]["doc_id"]) for r in rows] == [("bread oven", "bake"), ("moon earth", "orbit")]
     assert "that line is not UTF-8" in out.stderr.decode()
+    assert all(len(r["hits"]) == 1 for r in rows)  # --top-k, the name other tools give -k ("No such option" before)
 
 
 def test_export_gives_the_documents_back_to_rebuild_from(tmp_path: Path, tiny_bert_dir: Path) -> None:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from latentstack.rag import RagConfig
 
 RAG_OPTIONS = [
-    click.option("-k", default=4, show_default=True, type=click.IntRange(1, 50), help="Passages to retrieve (1 to 50)."),
+    click.option("-k", "--top-k", "k", default=4, show_default=True, type=click.IntRange(1, 50), help="Passages to retrieve (1 to 50)."),
     click.option("--hybrid/--dense-only", default=True, show_default=True,
                  help="Retrieve with the dense and lexical rankings fused (the default), or dense alone."),
     click.option("--min-score", default=0.2, show_default=True, type=float,

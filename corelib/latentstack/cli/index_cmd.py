@@ -198,7 +198,7 @@ def export_documents(directory: Path, doc_ids: tuple[str, ...], out: Path | None
 @click.command()
 @DIR
 @click.argument("query", required=False)
-@click.option("-k", default=10, show_default=True, type=click.IntRange(1, 1000), help="How many hits (1 to 1000).")
+@click.option("-k", "--top-k", "k", default=10, show_default=True, type=click.IntRange(1, 1000), help="How many hits (1 to 1000).")
 @click.option("--hybrid/--dense-only", default=True, show_default=True,
               help="Fuse the dense and lexical rankings (the default), or rank by the dense score alone.")
 @click.option("--fusion", type=click.Choice(["zscore", "rrf"]), default="zscore", show_default=True,
