@@ -60,6 +60,8 @@ def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int,
     """
     from latentstack import get_classifier
 
+    if holdout is not None and split != "train":
+        raise click.UsageError("--holdout trains on the rows it does not hold out (the 'train' split): leave --split out")
     splits = read_splits(data, [split], seed, text_col=text_col, label_col=label_col, split_col=split_col,
                          columns=columns, encoding=encoding, holdout=holdout)
     if onnx_dir is not None:
