@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from latentstack.cli.labeled_options import labeled_options, read_splits
+from latentstack.cli.labeled_options import READING, labeled_options, read_splits, reading_flags
 from latentstack.cli.options import given, parse_options, refuse_given
 from latentstack.errors import InputError
 from latentstack.locks import writer_lock
@@ -49,8 +49,7 @@ def classify() -> None:
 @click.option("--wait", type=click.FloatRange(min=0), default=60.0, show_default=True,
               help="Seconds to wait for another process writing OUT, then fail.")
 @labeled_options
-def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int, out: Path, wait: float, text_col: str,
-          label_col: str, split_col: str, columns: str | None, encoding: str | None, holdout: float | None,
+def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int, out: Path, wait: float,
           onnx_dir: str | None, **shortcuts: Any) -> None:
     """Train a classifier on one split of a labeled file and save it to OUT.
 
@@ -60,10 +59,10 @@ def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int,
     """
     from latentstack import get_classifier
 
-    if holdout is not None and split != "train":
+    reading = {key: shortcuts.pop(key) for key in READING}
+    if reading["holdout"] is not None and split != "train":
         raise click.UsageError("--holdout trains on the rows it does not hold out (the 'train' split): leave --split out")
-    splits = read_splits(data, [split], seed, text_col=text_col, label_col=label_col, split_col=split_col,
-                         columns=columns, encoding=encoding, holdout=holdout)
+    splits = read_splits(data, [split], seed, **reading)
     if onnx_dir is not None:
         if shortcuts["embedder"] or shortcuts["model"]:
             raise click.UsageError("--onnx DIR names the embedder and its model: drop --embedder and --model")
@@ -78,27 +77,23 @@ def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int,
     _notice_truncated(clf, part.texts, "training texts")
     for key, value in clf.training_report().items():  # what cross-validation chose, and why (silenced by -q)
         log(f"  {key}: {json.dumps(_rounded(value), default=str)}")
-    if holdout is not None:
-        again = ["--data", data, "--holdout", str(holdout), "--seed", str(seed),
-                 *(x for k, v, d in (("--text-col", text_col, "text"), ("--label-col", label_col, "label"),
-                                     ("--columns", columns, None), ("--encoding", encoding, None))
-                   if v != d for x in (k, str(v)))]
-        _score_heldout(clf, out, data, (holdout, seed), splits, again)
+    if reading["holdout"] is not None:
+        _score_heldout(clf, out, data, seed, splits, reading)
 
 
-def _score_heldout(clf: Any, out: Path, data: str, split: tuple[float, int], splits: dict[str, Any],
-                   again: list[str]) -> None:
+def _score_heldout(clf: Any, out: Path, data: str, seed: int, splits: dict[str, Any], reading: dict[str, Any]) -> None:
     """Keep the --holdout split beside the classifier and print its scores on the held-out rows."""
     import shlex
 
     from latentstack.classify import holdout
     from latentstack.classify.metrics import classification_metrics
 
-    holdout.record(out, data, *split, {name: len(part) for name, part in splits.items()})
+    holdout.record(out, data, reading["holdout"], seed, {name: len(part) for name, part in splits.items()})
     test = splits["test"]
     scores = classification_metrics(test.labels, clf.predict(test.texts), clf.classes)
+    again = ["latentstack", "classify", "eval", str(out), "--data", data, "--seed", str(seed), *reading_flags(reading)]
     click.echo(f"held out {len(test)} texts: accuracy {scores['accuracy']:.4f}, macro-F1 {scores['macro_f1']:.4f} "
-               f"(again: {shlex.join(['latentstack', 'classify', 'eval', str(out), *again])})")
+               f"(again: {shlex.join(again)})")
 
 
 def _notice_truncated(clf: Any, texts: list[str], what: str) -> None:
@@ -181,14 +176,14 @@ def predict(directory: Path, texts: tuple[str, ...], source: str | None, as_json
 @EMBEDDER
 @EMB_OPTIONS
 @ONNX
-def evaluate(directory: Path, data: str, split: str, seed: int, holdout: float | None, emb_name: str | None,
-             emb_extra: tuple[str, ...], onnx_dir: str | None, **columns: Any) -> None:
+def evaluate(directory: Path, data: str, split: str, seed: int, emb_name: str | None, emb_extra: tuple[str, ...],
+             onnx_dir: str | None, **reading: Any) -> None:
     """Accuracy, macro-F1 and per-class F1 of a saved classifier on one split."""
-    from latentstack.classify import holdout as kept
+    from latentstack.classify import holdout
     from latentstack.classify.metrics import classification_metrics
 
-    kept.check(directory, data, holdout, seed)
-    splits = read_splits(data, [split], seed, holdout=holdout, **columns)
+    holdout.check(directory, data, reading["holdout"], seed)
+    splits = read_splits(data, [split], seed, **reading)
     clf = _load(directory, emb_name, emb_extra, onnx_dir)
     part = splits[split]
     unseen = sorted(set(part.labels) - set(clf.classes))

@@ -9,6 +9,9 @@ import click
 
 from latentstack.errors import InputError
 
+READING = ("text_col", "label_col", "split_col", "columns", "encoding", "holdout")  # what labeled_options passes on
+_DEFAULTS = {"text_col": "text", "label_col": "label", "split_col": "split"}
+
 
 def labeled_options(fn: Any) -> Any:
     """--text-col, --label-col, --split-col, --columns, --encoding and --holdout, passed on as keyword arguments."""
@@ -40,3 +43,9 @@ def read_splits(data: str, wanted: Sequence[str], seed: int, **options: Any) -> 
             msg = f"{data} has no split {name!r} (splits: {', '.join(sorted(splits))})"
             raise InputError(msg)
     return splits
+
+
+def reading_flags(reading: dict[str, Any]) -> list[str]:
+    """The command-line flags that read the file as ``reading`` (labeled_options' values) does: those not at default."""
+    return [x for key in READING if reading.get(key) not in (None, _DEFAULTS.get(key))
+            for x in (f"--{key.replace('_', '-')}", str(reading[key]))]
