@@ -105,11 +105,23 @@ def load_labeled(path: str | Path, *, text_col: str = "text", label_col: str = "
             msg = (f"{path} has a {split_col!r} column, so its splits are given: choose one with --split, "
                    "or leave --holdout out")
             raise InputError(msg)
-        from latentstack.data.holdout import hold_out
-
-        return hold_out(_split_rows(path, rows, (text_col, label_col, split_col), 1 if columns else 2)["train"],
-                        holdout, seed, path)
+        return _hold_out(_split_rows(path, rows, (text_col, label_col, split_col), 1 if columns else 2)["train"],
+                         holdout, seed, path)
     return _split_rows(path, rows, (text_col, label_col, split_col), 1 if columns else 2)
+
+
+def _hold_out(part: Labeled, fraction: float, seed: int, path: Path) -> dict[str, Labeled]:
+    """``part`` as {"train", "test"}: ``fraction`` of each class held out as ``test`` (``holdout.held_rows``)."""
+    from latentstack.data.holdout import held_rows
+
+    held = held_rows(part.labels, fraction, seed)
+    if not held:
+        msg = (f"{path} has too few rows for a held-out share of {fraction}: no class would keep a row out of "
+               "training; hold out more, or give a file with a split column")
+        raise InputError(msg)
+    return {name: Labeled([t for i, t in enumerate(part.texts) if (i in held) == want],
+                          [x for i, x in enumerate(part.labels) if (i in held) == want])
+            for name, want in (("train", False), ("test", True))}
 
 
 def _check_headless(path: Path, rows: list[dict[str, str]], columns: tuple[str, ...]) -> None:
