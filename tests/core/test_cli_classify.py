@@ -32,6 +32,11 @@ def test_train_predict_eval_tfidf(tmp_path) -> None:  # noqa: ANN001
                             "--json"], input="\n".join(r["text"] for r in rows) + "\n", capture_output=True, text=True,
                            timeout=600, check=True)  # --from - reads standard input (it was "'-' does not exist")
     assert piped.stdout == pred.stdout
+    table = tmp_path / "new.csv"  # a table's text column, its other fields kept ("id,text" was labeled as a text)
+    table.write_text("id,text\n" + "".join(f'{i},"{r["text"]}"\n' for i, r in enumerate(rows)), encoding="utf-8")
+    tabled = [json.loads(line) for line in
+              run_cli("classify", "predict", str(out), "--from", str(table), "--json", check=True).stdout.splitlines()]
+    assert [(r["label"], r["fields"]) for r in tabled] == [("spam", {"id": "0"}), ("ham", {"id": "1"})]
     metrics = json.loads(run_cli("classify", "eval", str(out), "--data", SMS, check=True).stdout)
     assert metrics["accuracy"] > 0.95 and metrics["f1_positive"] > 0.85
 

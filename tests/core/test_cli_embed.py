@@ -110,3 +110,21 @@ def test_from_dash_reads_standard_input(tiny_bert_dir: Path, tmp_path: Path) -> 
                             str(tiny_bert_dir)], input=source.read_bytes(), capture_output=True, env=os.environ,
                            timeout=600, check=True)
     assert piped.stdout.decode() == from_file.stdout and len(from_file.stdout.splitlines()) == 3
+
+
+def test_a_table_is_read_by_its_text_column(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """A CSV, TSV or JSONL --from was read a text a line: its header embedded as a text and every row whole, commas,
+    quotes and ids included. Its text column is read (--text-col names another), a row a vector."""
+    from latentstack import get_embedder
+
+    texts = ["the cat sat, purring", 'a "quoted" dog\nbarked']
+    (tmp_path / "t.csv").write_text('id,text\n1,"the cat sat, purring"\n2,"a ""quoted"" dog\nbarked"\n', encoding="utf-8")
+    (tmp_path / "t.jsonl").write_text("".join(json.dumps({"id": i, "body": t}) + "\n" for i, t in enumerate(texts)),
+                                      encoding="utf-8")
+    expected = get_embedder("bert", model=str(tiny_bert_dir)).embed_many(texts)
+    for args in (["--from", str(tmp_path / "t.csv")], ["--from", str(tmp_path / "t.jsonl"), "--text-col", "body"]):
+        out = run_cli("-q", "embed", *args, "--model", str(tiny_bert_dir), check=True)
+        rows = np.array([json.loads(line) for line in out.stdout.splitlines()], dtype=np.float32)
+        assert rows.shape == expected.shape and np.allclose(rows, expected, atol=1e-6)
+    missing = run_cli("-q", "embed", "--from", str(tmp_path / "t.jsonl"), "--model", str(tiny_bert_dir))
+    assert missing.returncode == 1 and "has no column 'text' (columns: id, body)" in missing.stderr

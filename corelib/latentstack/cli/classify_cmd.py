@@ -14,7 +14,6 @@ from latentstack.errors import InputError
 from latentstack.locks import writer_lock
 from latentstack.progress import log
 from latentstack.storage import check_replaceable
-from latentstack.textfile import lines, read_source
 
 
 @click.group()
@@ -138,19 +137,28 @@ def _load(directory: Path, emb_name: str | None, emb_extra: tuple[str, ...], onn
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("texts", nargs=-1)
 @click.option("--from", "source", type=click.Path(exists=True, dir_okay=False, allow_dash=True),
-              help="A file with one text per line; - reads standard input.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per text, with probabilities.")
+              help="A file with one text per line (- reads standard input), or a CSV, TSV or JSONL file's text column.")
+@click.option("--text-col", default=None, help="The column of the texts in a CSV, TSV or JSONL --from.  [default: text]")
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON object per text, with probabilities (and a table row's other fields).")
 @EMBEDDER
 @EMB_OPTIONS
 @ONNX
-def predict(directory: Path, texts: tuple[str, ...], source: str | None, as_json: bool, emb_name: str | None,
-            emb_extra: tuple[str, ...], onnx_dir: str | None) -> None:
-    """Label TEXTS (or the lines of --from) with a saved classifier."""
+def predict(directory: Path, texts: tuple[str, ...], source: str | None, text_col: str | None, as_json: bool,
+            emb_name: str | None, emb_extra: tuple[str, ...], onnx_dir: str | None) -> None:
+    """Label TEXTS (or the lines, or a table's text column, of --from) with a saved classifier."""
+    from latentstack.data.source_texts import source_texts
     from latentstack.interfaces.embedder import check_texts
 
     items = list(texts)
+    fields: list[dict[str, Any]] = [{} for _ in texts]
     if source:
-        items += [line for line in lines(read_source(source)) if line.strip()]
+        read = source_texts(source, text_col)
+        kept = [i for i, t in enumerate(read.texts) if read.rows is not None or t.strip()]  # blank lines skipped
+        items += [read.texts[i] for i in kept]
+        fields += [read.rows[i] for i in kept] if read.rows is not None else [{} for _ in kept]
+    elif text_col is not None:
+        raise click.UsageError("--text-col names the column of a table given with --from")
     if not items:
         msg = "no texts given: pass them as arguments or with --from FILE"
         raise InputError(msg)
@@ -159,10 +167,11 @@ def predict(directory: Path, texts: tuple[str, ...], source: str | None, as_json
     _notice_truncated(clf, items, "texts")
     proba = clf.predict_proba(items)
     labels = clf.labels_of(proba)
-    for text, label, row in zip(items, labels, proba, strict=True):
+    for text, label, row, other in zip(items, labels, proba, fields, strict=True):
         if as_json:
             click.echo(json.dumps({"text": text, "label": label,
-                                   "proba": {c: round(float(p), 4) for c, p in zip(clf.classes, row, strict=True)}}))
+                                   "proba": {c: round(float(p), 4) for c, p in zip(clf.classes, row, strict=True)},
+                                   **({"fields": other} if other else {})}))
         else:
             click.echo(f"{label}\t{float(row.max()):.3f}\t{text}")
 

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 @click.command()
 @click.argument("texts", nargs=-1)
 @click.option("--from", "source", type=click.Path(exists=True, dir_okay=False, allow_dash=True),
-              help="A UTF-8 file with one text per line (row i of the output is line i, blank lines included); "
-                   "- reads standard input.")
+              help="A UTF-8 file with one text per line (row i of the output is line i, blank lines included; - reads "
+                   "standard input), or a CSV, TSV or JSONL file's text column (row i is its row i).")
+@click.option("--text-col", default=None, help="The column of the texts in a CSV, TSV or JSONL --from.  [default: text]")
 @click.option("--embedder", default="bert", show_default=True,
               help="Embedder plugin name (a pretrained one), or the folder of a fitted one saved from Python "
                    "(emb.save(DIR); ./NAME where a plugin has its name).")
@@ -31,15 +32,18 @@ if TYPE_CHECKING:
               help="Any other option of the embedder's config, e.g. -o max_length=128 -o normalize=false.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Save the vectors to this .npy file (float32, one row per text) instead of printing them.")
-def embed(texts: tuple[str, ...], source: str | None, embedder: str, model: str | None, pooling: str | None,
-          extra: tuple[str, ...], out: Path | None) -> None:
-    """Embed TEXTS (or the lines of --from): one JSON array per text on stdout, or a .npy file with --out."""
+def embed(texts: tuple[str, ...], source: str | None, text_col: str | None, embedder: str, model: str | None,
+          pooling: str | None, extra: tuple[str, ...], out: Path | None) -> None:
+    """Embed TEXTS (or the lines, or a table's text column, of --from): one JSON array per text on stdout, or a .npy
+    file with --out."""
+    from latentstack.data.source_texts import source_texts
     from latentstack.interfaces.embedder import check_texts
-    from latentstack.textfile import lines, read_source
 
     items = list(texts)
     if source:
-        items += lines(read_source(source))
+        items += source_texts(source, text_col).texts
+    elif text_col is not None:
+        raise click.UsageError("--text-col names the column of a table given with --from")
     if not items:
         msg = "no texts given: pass them as arguments or with --from FILE"
         raise InputError(msg)
