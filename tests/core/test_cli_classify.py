@@ -134,12 +134,15 @@ def test_holdout_scores_the_rows_training_never_saw_and_eval_keeps_to_them(tmp_p
     uci.write_text("\n".join(line.split("\t", 1)[1] for line in Path(SMS).read_text(encoding="utf-8").splitlines()[1:]) + "\n")
     out = str(tmp_path / "clf")
     data = ["--data", str(uci), "--columns", "label,text"]
-    trained, again, unsplit, reseeded, on_test = run_cli_session([
+    whole = str(tmp_path / "whole")
+    trained, again, unsplit, reseeded, on_test, _, unkept = run_cli_session([
         ["classify", "train", *data, "--embedder", "tfidf", "--head", "nb", "--holdout", "0.2", "--out", out],
         ["classify", "eval", out, *data, "--holdout", "0.2"],
         ["classify", "eval", out, *data],
         ["classify", "eval", out, *data, "--holdout", "0.2", "--seed", "1"],
         ["classify", "train", *data, "--holdout", "0.2", "--split", "test", "--out", str(tmp_path / "t")],
+        ["classify", "train", *data, "--embedder", "tfidf", "--head", "nb", "--out", whole],
+        ["classify", "eval", whole, *data, "--holdout", "0.2"],
     ])
     assert trained.returncode == 0, trained.stderr[-2000:]
     assert "trained linear on 3839 texts" in trained.stdout  # 4,799 less a fifth of each class
@@ -151,4 +154,5 @@ def test_holdout_scores_the_rows_training_never_saw_and_eval_keeps_to_them(tmp_p
     assert unsplit.returncode != 0 and "--holdout 0.2 --seed 0" in unsplit.stderr
     assert reseeded.returncode != 0 and "mix rows it trained on" in reseeded.stderr
     assert on_test.returncode != 0 and "leave --split out" in on_test.stderr  # it would train on the held-out rows
+    assert unkept.returncode == 0 and "keeps no split" in unkept.stderr  # trained on every row: the scores overstate
     assert "holdout.json" in json.loads((tmp_path / "clf" / "manifest.json").read_text())["files"]

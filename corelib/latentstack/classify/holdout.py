@@ -28,6 +28,11 @@ def check(folder: Path, data: str | Path, fraction: float | None, seed: int) -> 
     """Refuse an evaluation of a --holdout classifier on its own file that would read rows it trained on."""
     kept = _kept(folder)
     if not kept:
+        if fraction is not None:
+            from latentstack.progress import notice
+
+            notice(f"{folder} was not trained with --holdout, so it keeps no split: if it was trained on {data}, the "
+                   "held-out rows were among its training rows and the scores overstate it")
         return
     from latentstack.storage import sha256_file
 
