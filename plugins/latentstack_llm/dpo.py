@@ -2,9 +2,10 @@
 
 The reference is the starting policy: the ``init_adapter`` (the SFT adapter) when given,
 else the base model (a fresh LoRA adapter starts as the identity); ``reference_adapter``
-names another (``"base"``: the base model, for going on from a run that began fresh). Its log-probs of every
-pair's replies, and its distributions over the held-out chosen replies, are computed
-once before training, so no second copy of the model is held while the policy trains.
+names another (``"base"``: the base model, for going on from a run that began fresh).
+Its log-probs of every pair's replies, and its distributions over the held-out chosen
+replies, are computed once before training, so no second copy of the model is held
+while the policy trains.
 Log-probs cover the reply tokens only (the prompt is masked, as in SFT). Each logged
 step records TRL's metric names on the training batches since the last log and, with an
 ``eval_`` prefix, on the held-out pairs, plus ``kl``: KL(policy || reference) summed over
