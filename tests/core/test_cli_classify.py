@@ -37,6 +37,19 @@ def test_train_predict_eval_tfidf(tmp_path) -> None:  # noqa: ANN001
     tabled = [json.loads(line) for line in
               run_cli("classify", "predict", str(out), "--from", str(table), "--json", check=True).stdout.splitlines()]
     assert [(r["label"], r["fields"]) for r in tabled] == [("spam", {"id": "0"}), ("ham", {"id": "1"})]
+    written = run_cli("-q", "classify", "predict", str(out), "--from", str(table), "--out", str(tmp_path / "l.csv"))
+    assert written.returncode == 0 and written.stdout.startswith("wrote 2 prediction(s)")  # the table comes back labeled
+    import csv
+
+    with open(tmp_path / "l.csv", encoding="utf-8", newline="") as fh:
+        labeled = list(csv.DictReader(fh))
+    assert [(r["id"], r["text"], r["predicted"]) for r in labeled] == [("0", rows[0]["text"], "spam"),
+                                                                      ("1", rows[1]["text"], "ham")]
+    assert float(labeled[0]["probability"]) == rows[0]["proba"]["spam"]
+    for target, error in ((table, "is the command's own input"), (tmp_path / "l.txt", "written as .csv or .jsonl")):
+        refused = run_cli("-q", "classify", "predict", str(out), "--from", str(table), "--out", str(target))
+        assert refused.returncode == 1 and error in refused.stderr
+    assert table.read_text(encoding="utf-8").startswith("id,text\n")  # the input left as it was
     metrics = json.loads(run_cli("classify", "eval", str(out), "--data", SMS, check=True).stdout)
     assert metrics["accuracy"] > 0.95 and metrics["f1_positive"] > 0.85
 

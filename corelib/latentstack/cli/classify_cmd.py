@@ -141,22 +141,34 @@ def _load(directory: Path, emb_name: str | None, emb_extra: tuple[str, ...], onn
 @click.option("--text-col", default=None, help="The column of the texts in a CSV, TSV or JSONL --from.  [default: text]")
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON object per text, with probabilities (and a table row's other fields).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the predictions to this .csv (the rows labeled: predicted, probability) or .jsonl file.")
 @EMBEDDER
 @EMB_OPTIONS
 @ONNX
 def predict(directory: Path, texts: tuple[str, ...], source: str | None, text_col: str | None, as_json: bool,
-            emb_name: str | None, emb_extra: tuple[str, ...], onnx_dir: str | None) -> None:
+            out: Path | None, emb_name: str | None, emb_extra: tuple[str, ...], onnx_dir: str | None) -> None:
     """Label TEXTS (or the lines, or a table's text column, of --from) with a saved classifier."""
+    from latentstack.cli import predictions
     from latentstack.data.source_texts import source_texts
     from latentstack.interfaces.embedder import check_texts
 
+    if out is not None:
+        if as_json:
+            raise click.UsageError("--json prints what --out writes: give one of the two")
+        predictions.check_out(out, source)
+
     items = list(texts)
     fields: list[dict[str, Any]] = [{} for _ in texts]
+    table = None  # a table's whole rows, written back labeled by --out FILE.csv
     if source:
         read = source_texts(source, text_col)
         kept = [i for i, t in enumerate(read.texts) if read.rows is not None or t.strip()]  # blank lines skipped
         items += [read.texts[i] for i in kept]
-        fields += [read.rows[i] for i in kept] if read.rows is not None else [{} for _ in kept]
+        fields += [read.fields(i) for i in kept]
+        table = None if read.rows is None else [{read.column: t} for t in texts] + read.rows
+        if out is not None:
+            predictions.check_columns(out, source, read)
     elif text_col is not None:
         raise click.UsageError("--text-col names the column of a table given with --from")
     if not items:
@@ -166,14 +178,13 @@ def predict(directory: Path, texts: tuple[str, ...], source: str | None, text_co
     clf = _load(directory, emb_name, emb_extra, onnx_dir)
     _notice_truncated(clf, items, "texts")
     proba = clf.predict_proba(items)
-    labels = clf.labels_of(proba)
-    for text, label, row, other in zip(items, labels, proba, fields, strict=True):
-        if as_json:
-            click.echo(json.dumps({"text": text, "label": label,
-                                   "proba": {c: round(float(p), 4) for c, p in zip(clf.classes, row, strict=True)},
-                                   **({"fields": other} if other else {})}))
-        else:
-            click.echo(f"{label}\t{float(row.max()):.3f}\t{text}")
+    rows = predictions.records(items, clf.labels_of(proba), proba, fields, clf.classes)
+    if out is not None:
+        predictions.write(out, rows, table)
+        click.echo(f"wrote {len(rows)} prediction(s) to {out}")
+        return
+    for row, p in zip(rows, proba, strict=True):
+        click.echo(json.dumps(row) if as_json else f"{row['label']}\t{float(p.max()):.3f}\t{row['text']}")
 
 
 @classify.command("eval")

@@ -20,10 +20,15 @@ TABLES = (".csv", ".tsv", ".tab", ".jsonl")
 
 @attrs.frozen
 class SourceTexts:
-    """The texts read, and for a table each text's row (its other fields), else None."""
+    """The texts read, and for a table each text's whole row and the name of the texts' column."""
 
     texts: list[str]
     rows: list[dict[str, Any]] | None = None
+    column: str = "text"
+
+    def fields(self, i: int) -> dict[str, Any]:
+        """Row ``i``'s fields but the text (none for a file read a line at a time)."""
+        return {k: v for k, v in self.rows[i].items() if k and k != self.column} if self.rows is not None else {}
 
 
 def source_texts(source: str, text_col: str | None) -> SourceTexts:
@@ -48,7 +53,7 @@ def source_texts(source: str, text_col: str | None) -> SourceTexts:
             msg = f"{source}: row {n} has no text in {column!r} (got {type(value).__name__})"
             raise InputError(msg)
         texts.append(value)
-    return SourceTexts(texts, [{k: v for k, v in row.items() if k and k != column} for row in rows])
+    return SourceTexts(texts, [{k: v for k, v in row.items() if k} for row in rows], column)
 
 
 def _table_rows(path: Path) -> list[dict[str, Any]]:

@@ -1,0 +1,84 @@
+"""``classify predict``'s results: one record per text, printed (``--json``) or written to ``--out`` (CSV or JSONL).
+
+A CSV holds a table row's fields, the text, ``predicted`` and ``probability`` (that of the
+label predicted), so a table of messages comes back as the same table labeled; JSONL holds
+the ``--json`` objects (every class's probability). The file is written atomically, and
+never over the input, a folder or a file of another kind.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from latentstack.data.source_texts import SourceTexts
+from latentstack.errors import InputError
+from latentstack.outfile import check_out_file, jsonl_with
+
+ADDED = ("predicted", "probability")  # the columns a CSV gains
+
+
+def check_out(out: Path, source: str | None) -> None:
+    """Refuse, before the classifier loads, an --out that is not .csv or .jsonl or that would replace another file."""
+    if out.suffix.lower() not in (".csv", ".jsonl"):
+        msg = f"--out {out}: predictions are written as .csv or .jsonl; give a name ending in one of them"
+        raise InputError(msg)
+    ours = jsonl_with({"text", "label", "proba"}) if out.suffix.lower() == ".jsonl" else _predictions_csv
+    check_out_file(out, "predictions", ours, inputs=[source] if source and source != "-" else [])
+
+
+def records(texts: list[str], labels: list[Any], proba: Any, fields: list[dict[str, Any]],
+            classes: list[Any]) -> list[dict[str, Any]]:
+    """The --json objects: text, label, every class's probability, and a table row's other fields."""
+    return [{"text": text, "label": label, "proba": {str(c): round(float(p), 4) for c, p in zip(classes, row, strict=True)},
+             **({"fields": other} if other else {})}
+            for text, label, row, other in zip(texts, labels, proba, fields, strict=True)]
+
+
+def check_columns(out: Path, source: str, read: SourceTexts) -> None:
+    """Refuse, before the classifier loads, a CSV --out whose input table already has a column it would add."""
+    header = list(read.rows[0]) if read.rows else []
+    clash = [c for c in ADDED if c in header]
+    if clash and out.suffix.lower() == ".csv":
+        msg = f"{source} already has a column {clash[0]!r}, which the CSV written adds: write .jsonl instead"
+        raise InputError(msg)
+
+
+def write(out: Path, records: list[dict[str, Any]], table: list[dict[str, Any]] | None) -> None:
+    """``records`` to ``out``, atomically: JSONL as they are, or a CSV of the input ``table``'s rows (each text
+    alone when it was no table) with ``predicted`` and ``probability`` added."""
+    from latentstack.atomic import atomic_file
+
+    if out.suffix.lower() == ".jsonl":
+        body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    else:
+        body = _csv(records, table or [{"text": r["text"]} for r in records])
+    with atomic_file(out) as tmp:
+        Path(tmp).write_text(body, encoding="utf-8")
+
+
+def _csv(records: list[dict[str, Any]], table: list[dict[str, Any]]) -> str:
+    columns = list(dict.fromkeys(k for row in sorted(table, key=len, reverse=True) for k in row))  # a whole row's order
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*columns, *ADDED])
+    for row, r in zip(table, records, strict=True):
+        writer.writerow([_cell(row.get(k)) for k in columns] + [r["label"], r["proba"][str(r["label"])]])
+    return buffer.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    return "" if value is None else json.dumps(value) if isinstance(value, dict | list) else value
+
+
+def _predictions_csv(path: Path) -> bool:
+    """A test for ``check_out_file``: the file is a CSV whose header ends with the columns this module adds."""
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            header = next(csv.reader(fh), [])
+    except (OSError, ValueError):
+        return False
+    return tuple(header[-2:]) == ADDED
