@@ -20,7 +20,8 @@ def adapt() -> None:
 
 @adapt.command()
 @click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="JSONL: {'messages': [...]} or {'prompt', 'completion'} per line.")
+              help="JSONL: {'messages': [...]} or {'prompt', 'completion'} per line, or {'text'} (plain text, "
+                   "every token trained on).")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Adapter folder.")
 @click.option("--model", default="smollm2-135m-instruct", show_default=True)
 @click.option("--rank", default=DEFAULTS.rank, show_default=True, type=click.IntRange(min=1))
@@ -33,7 +34,7 @@ def adapt() -> None:
 @click.option("--dropout", default=DEFAULTS.dropout, show_default=True, type=click.FloatRange(0, 1, max_open=True),
               help="LoRA dropout (0 skips the dropout copies of every input: faster, less memory).")
 @click.option("--max-length", default=DEFAULTS.max_length, show_default=True, type=click.IntRange(min=9),
-              help="Tokens per example (prompt cut from the left).")
+              help="Tokens per example (prompt cut from the left; a plain text cut into rows of this many).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Use only the first N examples.")
 @click.option("--seed", default=DEFAULTS.seed, show_default=True)
 @click.option("--save-dtype", type=click.Choice(SAVE_DTYPES), default=DEFAULTS.save_dtype,
@@ -43,9 +44,9 @@ def adapt() -> None:
 def sft(data: str, out: Path, model: str, rank: int, alpha: float, targets: str, epochs: int, lr: float,
         batch_size: int, grad_accum: int, dropout: float, max_length: int, limit: int | None, seed: int,
         save_dtype: str, init_adapter: str) -> None:
-    """Supervised fine-tuning with a LoRA adapter; loss on the reply tokens only."""
+    """Supervised fine-tuning with a LoRA adapter; loss on the reply tokens only (every token of a plain text)."""
     from latentstack.cli.options import refuse_given
-    from latentstack.data.sft import load_sft
+    from latentstack.data.sft import load_sft_texts
     from latentstack.storage import check_replaceable
     from latentstack_llm.generator import LlmGenerator
     from latentstack_llm.sft import model_bytes, train_sft
@@ -54,7 +55,7 @@ def sft(data: str, out: Path, model: str, rank: int, alpha: float, targets: str,
         refuse_given(("rank", "alpha", "targets", "dropout"),
                      "a fresh adapter only; --init-adapter goes on training the saved one as it was made: leave {} out")
     check_replaceable(out, "adapter")  # refuse a folder of the user's own files before training
-    examples = load_sft(data)[:limit]
+    examples = load_sft_texts(data)[:limit]
     config = SftConfig(rank=rank, alpha=alpha, targets=targets,
                        epochs=epochs, lr=lr, batch_size=batch_size, grad_accum=grad_accum, dropout=dropout,
                        max_length=max_length, seed=seed, save_dtype=save_dtype, init_adapter=init_adapter)

@@ -1,6 +1,8 @@
-"""Supervised fine-tuning of a causal LM with LoRA: loss on the reply tokens only.
+"""Supervised fine-tuning of a causal LM with LoRA: loss on the reply tokens only (or a plain text's every token).
 
-Each example is chat messages whose last one is the assistant's reply. The prompt
+Each example is chat messages whose last one is the assistant's reply, or a plain text
+(TRL's language-modelling form: its tokens and an end-of-text token, cut into rows of
+``max_length``, every token trained on). The prompt
 (everything up to the reply) is tokenised through the chat template and masked out of
 the loss (label -100), as is padding; the reply ends with the template's end-of-turn
 token so the model learns to stop. AdamW over the adapter weights, linear warm-up and
@@ -63,6 +65,16 @@ def encode_example(tokenizer: Any, messages: list[dict[str, str]], max_length: i
     return p_ids + r_ids, [-100] * len(p_ids) + r_ids
 
 
+def encode_rows(tokenizer: Any, example: list[dict[str, str]] | str, max_length: int) -> list[tuple[list[int], list[int]]]:
+    """The training rows of one example: a chat example's one row (``encode_example``), or a plain text's tokens and
+    an end-of-text token, every one trained on, cut into rows of at most ``max_length`` tokens."""
+    if not isinstance(example, str):
+        return [encode_example(tokenizer, example, max_length)]
+    ids = [*tokenizer(example, add_special_tokens=False)["input_ids"], tokenizer.eos_token_id]
+    return [(ids[i: i + max_length], ids[i: i + max_length]) for i in range(0, len(ids), max_length)
+            if len(ids[i: i + max_length]) > 1]  # a row of one token predicts nothing
+
+
 def collate(rows: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, Any]:
     """Right-padded batch; padding masked in attention and loss."""
     import torch
@@ -123,9 +135,10 @@ def prepare_model(generator: Any, config: SftConfig) -> tuple[Any, Any]:
     return lora.attach(model), lora
 
 
-def train_sft(generator: Any, examples: list[list[dict[str, str]]], out: str | Path, config: SftConfig,
-              max_steps: int | None = None) -> dict[str, Any]:
-    """Fine-tune ``generator``'s model on ``examples``; save the adapter to ``out``.
+def train_sft(generator: Any, examples: list[list[dict[str, str]]] | list[list[dict[str, str]] | str], out: str | Path,
+              config: SftConfig, max_steps: int | None = None) -> dict[str, Any]:
+    """Fine-tune ``generator``'s model on ``examples`` (chat examples, or plain texts: ``encode_rows``); save the
+    adapter to ``out``.
 
     Each epoch's adapter goes to ``OUT-checkpoints/epoch-N``. With ``max_steps`` (a
     measurement run) nothing is saved. The generator's model is changed in place.
@@ -137,7 +150,7 @@ def train_sft(generator: Any, examples: list[list[dict[str, str]]], out: str | P
 
     seed_everything(config.seed)
     tok = generator.tokenizer
-    rows = [encode_example(tok, m, config.max_length) for m in examples]
+    rows = [row for example in examples for row in encode_rows(tok, example, config.max_length)]
     model, lora = prepare_model(generator, config)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -169,7 +182,7 @@ def train_sft(generator: Any, examples: list[list[dict[str, str]]], out: str | P
         if max_steps and step >= max_steps:
             break
     model.eval()
-    report = {"examples": len(rows), "trainable_params": trainable, "total_params": total,
+    report = {"examples": len(examples), "rows": len(rows), "trainable_params": trainable, "total_params": total,
               "train_s": round(time.perf_counter() - start, 1), "history": history, "config": attrs.asdict(config)}
     if lora is not None and not max_steps:
         lora.save(model, out, base_fingerprint=fingerprint, dtype=config.save_dtype)

@@ -7,6 +7,8 @@ prompt a string or chat messages, the completion a string or one assistant messa
 optionally ``"system"``). Roles are ``system`` (or OpenAI's ``developer``), ``user``,
 ``assistant`` and ``tool``: a misspelt role would be rendered by the chat template as
 written and trained on silently. A content may be a list of text parts, as the server reads it.
+For training (``load_sft_texts``) a line may also be TRL's language-modelling form,
+``{"text": ...}``: plain text, every token of it trained on.
 """
 
 from __future__ import annotations
@@ -85,7 +87,9 @@ def to_messages(row: object, where: str) -> Messages:
         messages += prompt_messages(row["prompt"], where)
         messages.append({"role": "assistant", "content": reply_text(row[key], key, where)})
     else:
-        msg = f"{where}: each line needs 'messages', or 'prompt' and 'completion' (or 'response')"
+        text = " ('text' lines train a model on plain text with adapt sft; this reads chat examples)" \
+            if "text" in row else ""
+        msg = f"{where}: each line needs 'messages', or 'prompt' and 'completion' (or 'response'){text}"
         raise InputError(msg)
     if messages[-1]["role"] != "assistant" or not messages[-1]["content"].strip():
         msg = f"{where}: the last message must be a non-empty assistant reply (the part that is trained on)"
@@ -93,9 +97,29 @@ def to_messages(row: object, where: str) -> Messages:
     return messages
 
 
+def to_text(row: object, where: str) -> Messages | str:
+    """TRL's language-modelling form, ``{"text": ...}`` (every token trained on), as its text; other rows as
+    ``to_messages`` reads them."""
+    if not isinstance(row, dict) or "text" not in row or {"messages", "prompt"} & row.keys():
+        return to_messages(row, where)
+    if not isinstance(row["text"], str) or not row["text"].strip():
+        msg = f"{where}: 'text' must be a non-empty string"
+        raise InputError(msg)
+    return str(row["text"])
+
+
 def load_sft(path: str | Path) -> list[Messages]:
-    """Read an SFT JSONL file; a bad line is an InputError naming the line."""
+    """Read an SFT JSONL file of chat examples; a bad line is an InputError naming the line."""
     out = [to_messages(row, where) for where, row in jsonl_rows(path)]
+    if not out:
+        msg = f"{path} holds no examples"
+        raise InputError(msg)
+    return out
+
+
+def load_sft_texts(path: str | Path) -> list[Messages | str]:
+    """Read an SFT JSONL file whose lines may also be plain ``{"text": ...}`` (``to_text``), as training reads it."""
+    out = [to_text(row, where) for where, row in jsonl_rows(path)]
     if not out:
         msg = f"{path} holds no examples"
         raise InputError(msg)

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from latentstack.data.sft import load_sft
+from latentstack.data.sft import load_sft, load_sft_texts
 from latentstack.errors import InputError, ModelMismatchError
 from latentstack.interfaces import GenerationConfig
 from latentstack.storage import update_manifest
 from latentstack_llm.generator import LlmGenerator
-from latentstack_llm.sft import SftConfig, collate, encode_example, reply_loss, train_sft
+from latentstack_llm.sft import SftConfig, collate, encode_example, encode_rows, reply_loss, train_sft
 
 EXAMPLES = [[{"role": "user", "content": "what is the capital of france?"}, {"role": "assistant", "content": "paris [1]"}],
             [{"role": "user", "content": "the cat sat on"}, {"role": "assistant", "content": "the mat"}]] * 4
@@ -193,3 +193,23 @@ def test_dropout_and_warmup_are_shares() -> None:
         with pytest.raises(ConfigError, match=words):
             SftConfig(**options)
     assert SftConfig(dropout=0.1, warmup=0.2).warmup == 0.2
+
+
+def test_plain_text_lines_train_on_every_token(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    """TRL's language-modelling form, {"text": ...}, was refused: each text is trained on whole (no prompt masked),
+    ends with the end-of-text token, and is cut into rows of max_length rather than truncated; the chat readers
+    (pairs, export calibration) still refuse it, naming adapt sft."""
+    path = tmp_path / "texts.jsonl"
+    texts = ["the tide comes in twice a day " * 12, "bread rises as yeast ferments"]
+    path.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
+    assert load_sft_texts(path) == texts
+    with pytest.raises(InputError, match="'text' lines train a model on plain text with adapt sft"):
+        load_sft(path)
+    gen = LlmGenerator.from_options(model=str(tiny_llama_dir))
+    rows = encode_rows(gen.tokenizer, texts[0], 32)
+    ids = gen.tokenizer(texts[0], add_special_tokens=False)["input_ids"] + [gen.tokenizer.eos_token_id]
+    assert [t for row, _ in rows for t in row] == ids and all(len(row) <= 32 for row, _ in rows) and len(rows) > 1
+    assert all(labels == row for row, labels in rows)  # nothing masked
+    report = train_sft(gen, load_sft_texts(path), tmp_path / "lm", SftConfig(rank=2, lr=1e-2, batch_size=2, epochs=4, max_length=32))
+    assert report["rows"] == len(rows) + 1 and report["examples"] == 2
+    assert report["history"][-1]["loss"] < report["history"][0]["loss"]
