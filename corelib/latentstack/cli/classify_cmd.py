@@ -150,27 +150,18 @@ def predict(directory: Path, texts: tuple[str, ...], source: str | None, text_co
             out: Path | None, emb_name: str | None, emb_extra: tuple[str, ...], onnx_dir: str | None) -> None:
     """Label TEXTS (or the lines, or a table's text column, of --from) with a saved classifier."""
     from latentstack.cli import predictions
-    from latentstack.data.source_texts import source_texts
     from latentstack.interfaces.embedder import check_texts
 
     if out is not None:
         if as_json:
             raise click.UsageError("--json prints what --out writes: give one of the two")
         predictions.check_out(out, source)
-
-    items = list(texts)
-    fields: list[dict[str, Any]] = [{} for _ in texts]
-    table = None  # a table's whole rows, written back labeled by --out FILE.csv
-    if source:
-        read = source_texts(source, text_col)
-        kept = [i for i, t in enumerate(read.texts) if read.rows is not None or t.strip()]  # blank lines skipped
-        items += [read.texts[i] for i in kept]
-        fields += [read.fields(i) for i in kept]
-        table = None if read.rows is None else [{read.column: t} for t in texts] + read.rows
-        if out is not None:
-            predictions.check_columns(out, source, read)
-    elif text_col is not None:
+    if text_col is not None and not source:
         raise click.UsageError("--text-col names the column of a table given with --from")
+    batch = predictions.gather(texts, source, text_col)
+    if out is not None and batch.table is not None:
+        predictions.check_columns(out, str(source), batch.table)
+    items = batch.texts
     if not items:
         msg = "no texts given: pass them as arguments or with --from FILE"
         raise InputError(msg)
@@ -178,9 +169,9 @@ def predict(directory: Path, texts: tuple[str, ...], source: str | None, text_co
     clf = _load(directory, emb_name, emb_extra, onnx_dir)
     _notice_truncated(clf, items, "texts")
     proba = clf.predict_proba(items)
-    rows = predictions.records(items, clf.labels_of(proba), proba, fields, clf.classes)
+    rows = predictions.records(items, clf.labels_of(proba), proba, batch.fields, clf.classes)
     if out is not None:
-        predictions.write(out, rows, table)
+        predictions.write(out, rows, batch.table)
         click.echo(f"wrote {len(rows)} prediction(s) to {out}")
         return
     for row, p in zip(rows, proba, strict=True):

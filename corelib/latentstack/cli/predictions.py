@@ -14,7 +14,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from latentstack.data.source_texts import SourceTexts
+import attrs
+
 from latentstack.errors import InputError
 from latentstack.outfile import check_out_file, jsonl_with
 
@@ -38,9 +39,31 @@ def records(texts: list[str], labels: list[Any], proba: Any, fields: list[dict[s
             for text, label, row, other in zip(texts, labels, proba, fields, strict=True)]
 
 
-def check_columns(out: Path, source: str, read: SourceTexts) -> None:
+@attrs.frozen
+class Batch:
+    """The texts to label, each one's other fields (a table row's), and the table's whole rows (None: no table)."""
+
+    texts: list[str]
+    fields: list[dict[str, Any]]
+    table: list[dict[str, Any]] | None
+
+
+def gather(texts: tuple[str, ...], source: str | None, text_col: str | None) -> Batch:
+    """The texts given, then those of ``source``: its lines (blank ones skipped) or a table's text column."""
+    from latentstack.data.source_texts import source_texts
+
+    fields: list[dict[str, Any]] = [{} for _ in texts]
+    if not source:
+        return Batch(list(texts), fields, None)
+    read = source_texts(source, text_col)
+    kept = [i for i, t in enumerate(read.texts) if read.rows is not None or t.strip()]
+    table = None if read.rows is None else [{read.column: t} for t in texts] + read.rows
+    return Batch([*texts, *(read.texts[i] for i in kept)], fields + [read.fields(i) for i in kept], table)
+
+
+def check_columns(out: Path, source: str, table: list[dict[str, Any]]) -> None:
     """Refuse, before the classifier loads, a CSV --out whose input table already has a column it would add."""
-    header = list(read.rows[0]) if read.rows else []
+    header = list(dict.fromkeys(k for row in table for k in row))
     clash = [c for c in ADDED if c in header]
     if clash and out.suffix.lower() == ".csv":
         msg = f"{source} already has a column {clash[0]!r}, which the CSV written adds: write .jsonl instead"
