@@ -1,4 +1,5 @@
-"""``classify predict``'s results: one record per text, printed (``--json``) or written to ``--out`` (CSV or JSONL).
+"""``classify predict``'s texts (given, a file's lines, or a table's text column) and its results: one record
+per text, printed (``--json``) or written to ``--out`` (CSV or JSONL).
 
 A CSV holds a table row's fields, the text, ``predicted`` and ``probability`` (that of the
 label predicted), so a table of messages comes back as the same table labeled; JSONL holds
