@@ -53,10 +53,13 @@ def _rows(path: Path, columns: tuple[str, ...] | None, encoding: str | None) -> 
 def read_table(path: Path, raw: str, columns: tuple[str, ...] | None = None) -> list[dict[str, str]]:
     """CSV (quoted fields may hold line ends) or TSV (no quoting) rows; a broken quote names its line.
 
-    TSV is a ``.tsv`` or ``.tab`` file, or one whose first line holds a tab. With ``columns``
-    the file has no header line: its first line is data.
+    TSV is a ``.tsv`` or ``.tab`` file, or one whose first line holds a tab; a CSV whose first
+    line holds semicolons and no comma is read with ``;`` (Excel's CSV where the decimal mark is
+    a comma). With ``columns`` the file has no header line: its first line is data.
     """
-    delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") or "\t" in raw.split("\n", 1)[0] else ","
+    first = raw.split("\n", 1)[0]
+    delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") or "\t" in first else \
+        ";" if ";" in first and "," not in first else ","
     csv.field_size_limit(10_000_000)
     reader = csv.DictReader(io.StringIO(raw, newline=""), fieldnames=columns, delimiter=delimiter, strict=True,
                             quoting=csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL)

@@ -143,3 +143,11 @@ def test_a_file_in_another_encoding_is_read_with_encoding(tmp_path) -> None:  # 
         load_labeled(path, encoding="klingon")
     with pytest.raises(InputError, match=r"is not utf-8 \(byte 19 is b'\\xa3'\)"):
         load_labeled(path, encoding="utf-8")
+
+
+def test_an_excel_csv_with_semicolons_is_read(tmp_path) -> None:  # noqa: ANN001
+    """Excel writes CSV with ';' where the decimal mark is a comma (and a BOM): it was one column named 'label;text'."""
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufefflabel;text\r\nspam;\"Win now; call, quick\"\r\nham;see you\r\n".encode())
+    part = load_labeled(path)["train"]
+    assert part.labels == ["spam", "ham"] and part.texts == ["Win now; call, quick", "see you"]
