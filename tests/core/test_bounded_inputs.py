@@ -289,6 +289,27 @@ def test_a_json_file_that_is_no_list_of_documents_stops_a_build_only_when_given(
         list(read_documents([tmp_path / "docs"]))
 
 
+def test_the_text_field_of_documents_may_have_another_name(tmp_path: Path, tiny_bert_dir: Path) -> None:
+    """LangChain's exported documents hold their text in page_content, many CSVs in content: --text-col names it
+    (they were "needs a string 'text' field" with no way round but rewriting the file)."""
+    from latentstack.search.sources import read_documents
+
+    (tmp_path / "lc.jsonl").write_text("".join(json.dumps({"page_content": t, "metadata": {"source": s}}) + "\n"
+                                               for t, s in (("cats purr", "a.txt"), ("dogs bark", "b.txt"))))
+    (tmp_path / "c.csv").write_text("id,content\n1,hello there\n", encoding="utf-8")
+    docs = list(read_documents([tmp_path / "lc.jsonl"], "page_content"))
+    assert [(d.text, d.metadata) for d in docs] == [("cats purr", {"source": "a.txt"}), ("dogs bark", {"source": "b.txt"})]
+    assert [(d.id, d.text, d.metadata) for d in read_documents([tmp_path / "c.csv"], "content")] == [("1", "hello there", {})]
+    with pytest.raises(InputError, match="needs a string 'text' field \\(index build --text-col names another\\)"):
+        list(read_documents([tmp_path / "lc.jsonl"]))
+    out = run_cli("-q", "index", "build", str(tmp_path / "i"), "--from", str(tmp_path / "c.csv"), "--model", str(tiny_bert_dir))
+    assert out.returncode == 1 and "name the column of the documents' texts with --text-col" in out.stderr
+    assert not (tmp_path / "i").exists()
+    out = run_cli("-q", "index", "build", str(tmp_path / "i"), "--from", str(tmp_path / "c.csv"), "--text-col", "content",
+                  "--model", str(tiny_bert_dir))
+    assert out.returncode == 0 and "indexed 1 documents" in out.stdout
+
+
 def test_a_glob_pattern_reads_the_files_it_matches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`--from 'docs/**/*.md'` (llm's embed-multi --files habit, or a shell that leaves globs alone) was "does not
     exist"; it reads the files it matches, and a pattern that matches nothing is said before the embedder loads."""

@@ -40,6 +40,8 @@ def index() -> None:
 @DIR
 @click.option("--from", "sources", multiple=True, required=True, type=click.Path(allow_dash=True),
               help="Files, folders, glob patterns (quoted) or JSONL to index (repeatable); - reads JSONL from standard input.")
+@click.option("--text-col", default="text", show_default=True,
+              help="The field or column of the documents' text in JSONL, JSON, CSV or Parquet (e.g. page_content).")
 @click.option("--embedder", default="bert", show_default=True, help="Embedder plugin name.")
 @click.option("--model", default=None, help="Model name or folder (default: the embedder's own).")
 @click.option("--pooling", type=click.Choice(["mean", "cls"]), default=None, help="For embedders that pool.")
@@ -59,7 +61,7 @@ def index() -> None:
 @click.option("--no-lexical", is_flag=True, help="Build no lexical index (dense search only).")
 @stacked(ENGINE_OPTIONS)
 @WAIT
-def build(directory: Path, sources: tuple[str, ...], embedder: str, model: str | None, pooling: str | None,
+def build(directory: Path, sources: tuple[str, ...], text_col: str, embedder: str, model: str | None, pooling: str | None,
           emb_extra: tuple[str, ...], chunk: str, window: int, overlap: int, index_spec: str,
           index_extra: tuple[str, ...], lexical: str, no_lexical: bool, engine: str, workers: int | None,
           address: str | None, resume: bool | None, engine_extra: tuple[str, ...], wait: float) -> None:
@@ -81,7 +83,7 @@ def build(directory: Path, sources: tuple[str, ...], embedder: str, model: str |
                             lexical=None if no_lexical else lexical,
                             chunking=build_config(ChunkConfig, {"mode": chunk, "window": window, "overlap": overlap},
                                                   owner="chunking"))
-    docs = list(read_documents(sources))
+    docs = list(read_documents(sources, text_col))
     if not docs:
         msg = f"no documents found in {', '.join('standard input' if s == '-' else s for s in sources)}"
         raise InputError(msg)
@@ -120,16 +122,18 @@ def _engine(name: str, workers: int | None, address: str | None, resume: bool | 
 @DIR
 @click.option("--from", "sources", multiple=True, required=True, type=click.Path(allow_dash=True),
               help="Files, folders, glob patterns (quoted) or JSONL to add (repeatable); - reads JSONL from standard input.")
+@click.option("--text-col", default="text", show_default=True,
+              help="The field or column of the documents' text in JSONL, JSON, CSV or Parquet (e.g. page_content).")
 @stacked(ENGINE_OPTIONS)
 @WAIT
-def add(directory: Path, sources: tuple[str, ...], engine: str, workers: int | None, address: str | None,
+def add(directory: Path, sources: tuple[str, ...], text_col: str, engine: str, workers: int | None, address: str | None,
         resume: bool | None, engine_extra: tuple[str, ...], wait: float) -> None:
     """Add (or replace, by id) documents in an existing index; a second writer waits its turn."""
     from latentstack.search import Collection
     from latentstack.search.sources import read_documents
 
     runner = _engine(engine, workers, address, resume, engine_extra)
-    docs = list(read_documents(sources))
+    docs = list(read_documents(sources, text_col))
     with writer_lock(directory, wait):
         col = Collection.load(directory)
         counts = col.add_documents(docs, engine=runner)

@@ -1,7 +1,8 @@
 """Reading documents from files, folders and JSONL for ``latentstack index build/add``.
 
-- ``.jsonl``: one object per line with ``text`` (required), ``id``, ``title``; every other
-  key goes into the metadata (or put them under ``metadata``).
+- ``.jsonl``: one object per line with ``text`` (required; ``--text-col`` names another key,
+  e.g. LangChain's ``page_content``), ``id``, ``title``; every other key goes into the
+  metadata (or put them under ``metadata``).
 - ``.json``: a list of such objects (in a folder, a ``.json`` file that is no list is
   passed over with a notice: a ``package.json`` is not documents).
 - ``.csv``, ``.tsv``: a table with a header line, a row per document, its columns read as
@@ -34,19 +35,19 @@ TEXT_SUFFIXES = (".txt", ".md", ".rst", ".jsonl", ".json", ".parquet")
 TABLE_SUFFIXES = (".csv", ".tsv")  # read as a row per document when given by themselves
 
 
-def document_of(rec: object, where: str, n: int) -> Document:
-    """A record (``text`` required; ``id``, ``title``, ``metadata``, other keys metadata too) as a Document; without an
-    id, it is ``WHERE#N``."""
-    if not isinstance(rec, dict) or not isinstance(rec.get("text"), str):
-        msg = f"{where}: record {n} needs a string 'text' field"
+def document_of(rec: object, where: str, n: int, text_key: str = "text") -> Document:
+    """A record (``text``, or ``text_key``, required; ``id``, ``title``, ``metadata``, other keys metadata too) as a
+    Document; without an id, it is ``WHERE#N``."""
+    if not isinstance(rec, dict) or not isinstance(rec.get(text_key), str):
+        msg = f"{where}: record {n} needs a string {text_key!r} field (index build --text-col names another)"
         raise InputError(msg)
     if not isinstance(rec.get("metadata") or {}, dict):
         msg = f"{where}: record {n}'s 'metadata' must be an object of fields, got {type(rec['metadata']).__name__}"
         raise InputError(msg)
     meta = dict(rec.get("metadata") or {})
-    meta.update({k: v for k, v in rec.items() if k not in ("id", "text", "title", "metadata")})
+    meta.update({k: v for k, v in rec.items() if k not in ("id", text_key, "title", "metadata")})
     doc_id = rec.get("id")
-    return Document(f"{where}#{n}" if doc_id is None else doc_id, rec["text"], str(rec.get("title", "")), meta)
+    return Document(f"{where}#{n}" if doc_id is None else doc_id, rec[text_key], str(rec.get("title", "")), meta)
 
 
 def table_records(docs: Any) -> Any:
@@ -66,7 +67,7 @@ def table_records(docs: Any) -> Any:
     return docs
 
 
-def _read_parquet(file: Path) -> Iterator[Document]:
+def _read_parquet(file: Path, text_key: str) -> Iterator[Document]:
     """Rows of a Parquet file as records (``text`` required; ``id``, ``title``, other columns metadata), in batches."""
     try:
         import pyarrow as pa
@@ -80,21 +81,21 @@ def _read_parquet(file: Path) -> Iterator[Document]:
         for batch in table.iter_batches(batch_size=4096):
             for rec in batch.to_pylist():
                 n += 1
-                yield document_of(rec, str(file), n)
+                yield document_of(rec, str(file), n, text_key)
     except (OSError, pa.ArrowException) as exc:
         msg = f"{file} is not a readable Parquet file ({str(exc).splitlines()[0][:200]})"
         raise InputError(msg) from exc
 
 
-def read_documents(paths: Sequence[str | Path]) -> Iterator[Document]:
-    """Every document in the given files and folders, in order."""
+def read_documents(paths: Sequence[str | Path], text_key: str = "text") -> Iterator[Document]:
+    """Every document in the given files and folders, in order; records hold their text under ``text_key``."""
     for raw in paths:
         if str(raw) == "-":  # JSONL piped in
-            yield from (document_of(rec, "stdin", n) for n, rec in jsonl_lines(raw))
+            yield from (document_of(rec, "stdin", n, text_key) for n, rec in jsonl_lines(raw))
             continue
         for path in _expanded(Path(raw)):
             for file in _folder_files(path) if path.is_dir() else [path]:
-                yield from _read_file(file, in_folder=path.is_dir())
+                yield from _read_file(file, text_key, in_folder=path.is_dir())
 
 
 def check_sources(paths: Sequence[str | Path]) -> None:
@@ -132,30 +133,30 @@ def _folder_files(folder: Path) -> list[Path]:
     return sorted(p for p in files if p.suffix.lower() in TEXT_SUFFIXES)
 
 
-def _read_file(file: Path, in_folder: bool = False) -> Iterator[Document]:
+def _read_file(file: Path, text_key: str, in_folder: bool = False) -> Iterator[Document]:
     suffix = file.suffix.lower()
     if suffix == ".parquet":
-        yield from _read_parquet(file)
+        yield from _read_parquet(file, text_key)
         return
     if suffix == ".jsonl":
         for n, rec in jsonl_lines(file):
-            yield document_of(rec, str(file), n)
+            yield document_of(rec, str(file), n, text_key)
         return
     text = read_text(file)
     if suffix in TABLE_SUFFIXES:
-        yield from _table_documents(file, text)
+        yield from _table_documents(file, text, text_key)
     elif suffix == ".json":
-        yield from _json_documents(file, text, in_folder)
+        yield from _json_documents(file, text, text_key, in_folder)
     else:
         yield Document(str(file), text, file.stem)
 
 
-def _json_documents(file: Path, text: str, in_folder: bool) -> Iterator[Document]:
+def _json_documents(file: Path, text: str, text_key: str, in_folder: bool) -> Iterator[Document]:
     """A JSON list of records; a file that is no such list stops the build when given, and is passed over (said) in a
     folder, where a package.json or a settings file is no list of documents."""
     try:
         records = json.loads(text)
-        problem = "" if isinstance(records, list) else "must hold a JSON list of objects with a 'text' field"
+        problem = "" if isinstance(records, list) else f"must hold a JSON list of objects with a {text_key!r} field"
     except ValueError as exc:
         problem = f"is not valid JSON ({exc})"
     if problem and in_folder:
@@ -164,18 +165,18 @@ def _json_documents(file: Path, text: str, in_folder: bool) -> Iterator[Document
     if problem:
         msg = f"{file} {problem}"
         raise InputError(msg)
-    yield from (document_of(r, str(file), n) for n, r in enumerate(records, start=1))
+    yield from (document_of(r, str(file), n, text_key) for n, r in enumerate(records, start=1))
 
 
-def _table_documents(file: Path, text: str) -> Iterator[Document]:
-    """A CSV or TSV file's rows as records; it must have a ``text`` column."""
+def _table_documents(file: Path, text: str, text_key: str) -> Iterator[Document]:
+    """A CSV or TSV file's rows as records; it must have a ``text_key`` column."""
     from latentstack.data.labeled import read_table
 
     rows = read_table(file, text)
-    if rows and "text" not in rows[0]:
-        msg = (f"{file} has no 'text' column (columns: {', '.join(map(str, rows[0]))}): name the column of each "
-               "document's text 'text' (id, title and the other columns are read too)")
+    if rows and text_key not in rows[0]:
+        msg = (f"{file} has no {text_key!r} column (columns: {', '.join(map(str, rows[0]))}): name the column "
+               "of the documents' texts with --text-col (id, title and the other columns are read too)")
         raise InputError(msg)
     for n, row in enumerate(rows, start=1):
         yield document_of({k: v for k, v in row.items() if k and not (k in ("id", "title") and v == "")},
-                          str(file), n)
+                          str(file), n, text_key)
