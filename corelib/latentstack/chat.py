@@ -45,13 +45,15 @@ class Conversation:
         if window is None:
             return
         keep = self.history
-        while keep and self._tokens(keep, message) + self.options.max_new_tokens > window:
-            keep = keep[2:]
-        if len(keep) == len(self.history) or self._tokens(keep, message) + self.options.max_new_tokens > window:
+        while keep and not self._fits(keep, message, window):
+            keep = keep[2:]  # a kept history that is not empty fits: the loop just counted it
+        if len(keep) == len(self.history) or (not keep and not self._fits(keep, message, window)):
             return
         log(f"the conversation outgrew the model's context window of {window} tokens: dropped its oldest "
             f"{(len(self.history) - len(keep)) // 2} exchange(s)")
         self.history = keep
 
-    def _tokens(self, history: list[dict[str, str]], message: str) -> int:
-        return self.generator.count_prompt_tokens([*self.system, *history, {"role": "user", "content": message}])
+    def _fits(self, history: list[dict[str, str]], message: str, window: int) -> bool:
+        """Whether the prompt of ``history`` and ``message``, with room for the answer, fits ``window`` tokens."""
+        prompt = [*self.system, *history, {"role": "user", "content": message}]
+        return self.generator.count_prompt_tokens(prompt) + self.options.max_new_tokens <= window
