@@ -103,14 +103,12 @@ def load_labeled(path: str | Path, *, text_col: str = "text", label_col: str = "
             headless = "" if columns else " (a file without a header line: name its columns with --columns, e.g. label,text)"
             msg = f"{path} has no column {col!r} (columns: {', '.join(sorted(found))}); name it with {opt}{headless}"
             raise InputError(msg)
-    if holdout is not None:
-        if split_col in found:
-            msg = (f"{path} has a {split_col!r} column, so its splits are given: choose one with --split, "
-                   "or leave --holdout out")
-            raise InputError(msg)
-        return _hold_out(_split_rows(path, rows, (text_col, label_col, split_col), 1 if columns else 2)["train"],
-                         holdout, seed, path)
-    return _split_rows(path, rows, (text_col, label_col, split_col), 1 if columns else 2)
+    if holdout is not None and split_col in found:
+        msg = (f"{path} has a {split_col!r} column, so its splits are given: choose one with --split, "
+               "or leave --holdout out")
+        raise InputError(msg)
+    splits = _split_rows(path, rows, (text_col, label_col, split_col), 1 if columns else 2)
+    return splits if holdout is None else _hold_out(splits["train"], holdout, seed, path)
 
 
 def _hold_out(part: Labeled, fraction: float, seed: int, path: Path) -> dict[str, Labeled]:
