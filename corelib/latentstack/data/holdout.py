@@ -18,10 +18,13 @@ def held_rows(labels: list[str], fraction: float, seed: int) -> set[int]:
     if not 0 < fraction < 1:
         msg = f"the held-out share must be between 0 and 1 (e.g. 0.2), got {fraction}"
         raise InputError(msg)
+    by_class: dict[str, list[int]] = {}
+    for i, label in enumerate(labels):
+        by_class.setdefault(label, []).append(i)
     rng = np.random.default_rng(seed)
     out: set[int] = set()
-    for label in sorted(set(labels)):
-        rows = [i for i, x in enumerate(labels) if x == label]
+    for label in sorted(by_class):
+        rows = by_class[label]
         take = min(round(len(rows) * fraction), len(rows) - 1)
         out.update(int(i) for i in rng.permutation(rows)[:take])
     return out
