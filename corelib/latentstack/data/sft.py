@@ -13,13 +13,16 @@ For training (``load_sft_texts``) a line may also be TRL's language-modelling fo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from latentstack.errors import InputError
 from latentstack.textfile import jsonl_rows
 
 Messages = list[dict[str, str]]
 ROLES = ("system", "user", "assistant", "tool")
+T = TypeVar("T")
 
 
 def check_messages(value: object, where: str, key: str, least: int = 1) -> Messages:
@@ -110,16 +113,17 @@ def to_text(row: object, where: str) -> Messages | str:
 
 def load_sft(path: str | Path) -> list[Messages]:
     """Read an SFT JSONL file of chat examples; a bad line is an InputError naming the line."""
-    out = [to_messages(row, where) for where, row in jsonl_rows(path)]
-    if not out:
-        msg = f"{path} holds no examples"
-        raise InputError(msg)
-    return out
+    return _examples(path, to_messages)
 
 
 def load_sft_texts(path: str | Path) -> list[Messages | str]:
     """Read an SFT JSONL file whose lines may also be plain ``{"text": ...}`` (``to_text``), as training reads it."""
-    out = [to_text(row, where) for where, row in jsonl_rows(path)]
+    return _examples(path, to_text)
+
+
+def _examples(path: str | Path, read: Callable[[object, str], T]) -> list[T]:
+    """Each line of ``path`` as ``read`` makes it; a file without any is an InputError."""
+    out = [read(row, where) for where, row in jsonl_rows(path)]
     if not out:
         msg = f"{path} holds no examples"
         raise InputError(msg)
