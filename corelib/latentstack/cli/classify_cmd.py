@@ -72,6 +72,10 @@ def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int,
     clf.fit(part.texts, part.labels)
     with writer_lock(out, wait):
         clf.save(out)
+        if reading["holdout"] is not None:  # under the same lock: no other writer's folder between save and record
+            from latentstack.classify import holdout
+
+            holdout.record(out, data, reading["holdout"], seed, {name: len(p) for name, p in splits.items()})
     click.echo(f"trained {method} on {len(part)} texts ({', '.join(clf.classes)}); saved to {out}")
     _notice_truncated(clf, part.texts, "training texts")
     for key, value in clf.training_report().items():  # what cross-validation chose, and why (silenced by -q)
@@ -81,13 +85,11 @@ def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int,
 
 
 def _score_heldout(clf: Any, out: Path, data: str, seed: int, splits: dict[str, Any], reading: dict[str, Any]) -> None:
-    """Keep the --holdout split beside the classifier and print its scores on the held-out rows."""
+    """Print the classifier's scores on the --holdout rows, and the command that scores them again."""
     import shlex
 
-    from latentstack.classify import holdout
     from latentstack.classify.metrics import classification_metrics
 
-    holdout.record(out, data, reading["holdout"], seed, {name: len(part) for name, part in splits.items()})
     test = splits["test"]
     scores = classification_metrics(test.labels, clf.predict(test.texts), clf.classes)
     again = ["latentstack", "classify", "eval", str(out), "--data", data, "--seed", str(seed), *reading_flags(reading)]
