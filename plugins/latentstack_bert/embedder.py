@@ -13,6 +13,10 @@ from latentstack.hf import LocalModel
 from latentstack.interfaces import Embedder, EmbedderConfig
 from latentstack.interfaces.embedder import EncoderSource
 from latentstack.runtime import AutoDtype
+from latentstack_bert.st_layout import Layout, read_layout
+
+#: The poolings the embedder computes (latentstack.pooling): [CLS], masked mean and max, the last real token.
+POOLINGS = ("cls", "mean", "max", "last")
 
 
 @attrs.frozen(kw_only=True)
@@ -20,9 +24,11 @@ class BertConfig(EmbedderConfig):
     """Which encoder, how to pool, and how much of each text to read."""
 
     model: str = "minilm"
-    pooling: str = attrs.field(default="mean", validator=attrs.validators.in_(("cls", "mean")))
+    #: "auto": the pooling a sentence-transformers folder names (1_Pooling), else mean.
+    pooling: str = attrs.field(default="auto", validator=attrs.validators.in_(("auto", *POOLINGS)))
     normalize: bool = True
-    max_length: int = attrs.field(default=256, validator=attrs.validators.gt(1))
+    #: None: a sentence-transformers folder's max_seq_length, else 256.
+    max_length: int | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.gt(1)))
     #: "auto": bfloat16 where the CPU has bf16 units and a probe finds it exact and faster (latentstack.runtime).
     dtype: str = attrs.field(default="auto", validator=attrs.validators.in_(("auto", "float32", "bfloat16")))
     adapter: str = ""
@@ -30,11 +36,13 @@ class BertConfig(EmbedderConfig):
 
 
 class BertEmbedder(AutoDtype, LocalModel, Embedder):
-    """Encoder outputs pooled by [CLS] or masked mean, optionally L2-normalised.
+    """Encoder outputs pooled by [CLS], masked mean or max, or the last token, optionally L2-normalised.
 
-    Texts are sorted by length before batching so that each batch pads little; the
-    output rows come back in input order. Texts longer than ``max_length`` tokens are
-    truncated (all-MiniLM-L6-v2 was trained on 256). Empty strings embed as [CLS][SEP].
+    A sentence-transformers folder is read as sentence-transformers reads it (``st_layout``):
+    its pooling, ``max_seq_length`` and ``do_lower_case`` are the defaults. Texts are sorted by
+    length before batching so that each batch pads little; the output rows come back in input
+    order. Texts longer than ``max_length`` tokens are truncated (all-MiniLM-L6-v2 was trained
+    on 256). Empty strings embed as [CLS][SEP].
     """
 
     name = "bert"
@@ -59,22 +67,45 @@ class BertEmbedder(AutoDtype, LocalModel, Embedder):
         return model.eval().to(self.torch_device)
 
     @cached_property
+    def layout(self) -> Layout | None:
+        """How sentence-transformers reads the model folder; None for a plain transformers folder."""
+        return read_layout(self.resolved.path)
+
+    @cached_property
+    def pooling(self) -> str:
+        """The configured pooling; for "auto", the folder's (sentence-transformers) or mean."""
+        if self.config.pooling != "auto":
+            return self.config.pooling
+        return self.layout.pooling() if self.layout else "mean"
+
+    @cached_property
+    def max_length(self) -> int:
+        """The configured ``max_length``; for None, the folder's ``max_seq_length`` or 256."""
+        folder = self.layout.max_seq_length if self.layout else None
+        return self.config.max_length or folder or 256
+
+    @cached_property
     def max_tokens(self) -> int:
         """``max_length``, capped by what the model's position embeddings allow (read from its config.json)."""
-        limit = getattr(self.model_config, "max_position_embeddings", self.config.max_length)
-        return min(self.config.max_length, int(limit))
+        limit = getattr(self.model_config, "max_position_embeddings", self.max_length)
+        return min(self.max_length, int(limit))
+
+    def _ids(self, texts: Sequence[str], limit: int) -> list[list[int]]:
+        """Token ids of ``texts`` (lower-cased first where the folder says ``do_lower_case``)."""
+        from latentstack.batching import token_ids
+
+        lower = self.layout is not None and self.layout.lowercase
+        return token_ids(self.tokenizer, [t.lower() for t in texts] if lower else texts, limit)
 
     def token_counts(self, texts: Sequence[str]) -> list[int]:
         """Each text's tokens, special tokens included, up to ``max_tokens`` (the tokenizer only)."""
-        from latentstack.batching import token_ids
-
-        return [len(row) for row in token_ids(self.tokenizer, texts, self.max_tokens)]
+        return [len(row) for row in self._ids(texts, self.max_tokens)]
 
     def count_truncated(self, texts: Sequence[str]) -> int:
         """How many texts have more than ``max_tokens`` tokens (the tokenizer only; the model is not loaded)."""
-        from latentstack.batching import count_cut, token_ids
+        from latentstack.batching import count_cut
 
-        return count_cut(token_ids(self.tokenizer, texts, self.max_tokens + 1), self.max_tokens)
+        return count_cut(self._ids(texts, self.max_tokens + 1), self.max_tokens)
 
     @cached_property
     def dim(self) -> int:
@@ -84,13 +115,13 @@ class BertEmbedder(AutoDtype, LocalModel, Embedder):
     def fingerprint(self) -> str:
         """Model files plus every option that changes the vectors."""
         c = self.config
-        return f"bert:{self.resolved.fingerprint()}:{c.pooling}:{c.normalize}:{c.max_length}:{c.adapter}"
+        return f"bert:{self.resolved.fingerprint()}:{self.pooling}:{c.normalize}:{self.max_length}:{c.adapter}"
 
     def encoder_source(self) -> EncoderSource:
         """The encoder folder and pooling, for exporters (``latentstack export onnx``)."""
         c = self.config
         return EncoderSource(path=self.resolved.path, fingerprint=self.resolved.fingerprint(),
-                             max_tokens=self.max_tokens, pooling=c.pooling, normalize=c.normalize, adapter=c.adapter)
+                             max_tokens=self.max_tokens, pooling=self.pooling, normalize=c.normalize, adapter=c.adapter)
 
     def encode_tokens(self, batch: dict[str, Any]) -> Any:
         """Pooled (and normalised) vectors of one tokenised batch, as a torch tensor."""
@@ -99,14 +130,14 @@ class BertEmbedder(AutoDtype, LocalModel, Embedder):
         from latentstack.pooling import pool
 
         hidden = self.model(**batch).last_hidden_state
-        vecs = pool(hidden, batch["attention_mask"], self.config.pooling).float()
+        vecs = pool(hidden, batch["attention_mask"], self.pooling).float()
         return torch.nn.functional.normalize(vecs, dim=-1) if self.config.normalize else vecs
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts in length-sorted batches; rows return in input order."""
         import torch
 
-        from latentstack.batching import embed_by_length, padded, token_ids
+        from latentstack.batching import embed_by_length, padded
 
         tok = self.tokenizer
 
@@ -115,6 +146,6 @@ class BertEmbedder(AutoDtype, LocalModel, Embedder):
             tensors = {k: torch.from_numpy(v).to(self.torch_device) for k, v in batch.items()}
             return self.encode_tokens(tensors).cpu().numpy()
 
-        ids = token_ids(tok, texts, self.max_tokens)  # batches sorted by token count, not characters
+        ids = self._ids(texts, self.max_tokens)  # batches sorted by token count, not characters
         with torch.inference_mode():
             return embed_by_length(ids, self.config.batch_size, self.dim, encode, show=self.config.show_progress)

@@ -40,9 +40,11 @@ class ExportConfig(Config):
     #: The registered embedder the export reproduces; it must offer ``encoder_source()``.
     source: str = "bert"
     adapter: str = ""
-    pooling: str = attrs.field(default="mean", validator=attrs.validators.in_(("cls", "mean")))
+    #: "auto": the source embedder's own choice (bert: a sentence-transformers folder's pooling, else mean).
+    pooling: str = attrs.field(default="auto", validator=attrs.validators.in_(("auto", "cls", "mean", "max", "last")))
     normalize: bool = True
-    max_length: int = 256
+    #: None: the source embedder's own (bert: a sentence-transformers folder's max_seq_length, else 256).
+    max_length: int | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.gt(1)))
     int8: bool = False
     #: SmoothQuant migration strength for int8 (0 turns smoothing off, and with it int8 QKV projections).
     smooth: float = attrs.field(default=0.5, validator=[attrs.validators.ge(0.0), attrs.validators.le(1.0)])
@@ -186,8 +188,10 @@ def _source(config: ExportConfig) -> Embedder:
     """The torch embedder the export reproduces, built through the registry."""
     from latentstack import get_embedder
 
-    return get_embedder(config.source, model=config.model, pooling=config.pooling, normalize=config.normalize,
-                        max_length=config.max_length, adapter=config.adapter, dtype="float32", show_progress=False)
+    chosen = {key: value for key, value in (("pooling", config.pooling), ("max_length", config.max_length))
+              if value not in ("auto", None)}
+    return get_embedder(config.source, model=config.model, normalize=config.normalize, adapter=config.adapter,
+                        dtype="float32", show_progress=False, **chosen)
 
 
 def _build(config: ExportConfig, source: EncoderSource, tokenizer: Any, tmp: Path,
@@ -200,7 +204,7 @@ def _build(config: ExportConfig, source: EncoderSource, tokenizer: Any, tmp: Pat
 
     hf = AutoConfig.from_pretrained(source.path)
     files = {"fp32": tmp / "model.onnx"}
-    _export(pooled_module(_torch_model(source), config.pooling, config.normalize), tokenizer, files["fp32"],
+    _export(pooled_module(_torch_model(source), source.pooling, source.normalize), tokenizer, files["fp32"],
             config.opset)
     facts: dict[str, Any] = {"fused_attention": None, "recipe": {}}
     if config.optimize:

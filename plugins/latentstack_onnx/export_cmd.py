@@ -22,8 +22,12 @@ def export() -> None:
 @click.option("--precision", type=click.Choice(["fp32", "int8", "int4"]), default=None,
               help="Weights of the export. Decoders: fp32, int8 or int4 (default int8). Encoders: fp32 is always "
                    "written; int8 is the same as --int8.")
-@click.option("--pooling", type=click.Choice(["mean", "cls"]), default="mean", show_default=True)
-@click.option("--max-length", default=256, show_default=True)
+@click.option("--pooling", type=click.Choice(["mean", "cls", "max", "last"]), default=None,
+              help="Encoders: how token states become one vector (default: a sentence-transformers folder's own, "
+                   "else mean).")
+@click.option("--max-length", type=click.IntRange(2), default=None,
+              help="Encoders: tokens read per text (default: a sentence-transformers folder's max_seq_length, "
+                   "else 256).")
 @click.option("--int8", is_flag=True, help="Also write a dynamically quantised int8 variant.")
 @click.option("--smooth", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
               help="int8 only: activation smoothing strength (SmoothQuant alpha); 0 turns it off.")
@@ -45,7 +49,7 @@ def export() -> None:
               help="Probe texts (encoders) or prompts (decoders) for the parity check, one per line "
                    "(default: built-in set).")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
-def onnx(model: str, adapter: str, precision: str | None, pooling: str, max_length: int, int8: bool, smooth: float,
+def onnx(model: str, adapter: str, precision: str | None, pooling: str | None, max_length: int | None, int8: bool, smooth: float,
          calibrate: str | None, no_awq: bool, no_grid: bool, int8_gelu: str, no_optimize: bool, classifier: str | None,
          probe: str | None, out: Path) -> None:
     """Export an encoder embedder or a causal LM generator (with an adapter merged) to ONNX; fails unless it matches torch."""
@@ -72,7 +76,7 @@ def onnx(model: str, adapter: str, precision: str | None, pooling: str, max_leng
     check_replaceable(out, "export")  # refuse a folder of the user's own files before exporting
     texts = lines(probe, "--probe") if probe else None
     calibration = lines(calibrate, "--calibrate") if calibrate else None
-    config = ExportConfig(model=model, adapter=adapter, pooling=pooling, max_length=max_length, int8=int8,
+    config = ExportConfig(model=model, adapter=adapter, pooling=pooling or "auto", max_length=max_length, int8=int8,
                           smooth=smooth, int8_gelu=int8_gelu, optimize=not no_optimize)
     manifest = export_onnx(config, out, texts, classifier, calibration)
     for name, v in manifest["variants"].items():

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
               help="Embedder plugin name (a pretrained one), or the folder of a fitted one saved from Python "
                    "(emb.save(DIR); ./NAME where a plugin has its name).")
 @click.option("--model", default=None, help="Model name or folder (default: the embedder's own).")
-@click.option("--pooling", type=click.Choice(["mean", "cls"]), default=None, help="For embedders that pool.")
+@click.option("--pooling", type=click.Choice(["mean", "cls", "max", "last"]), default=None,
+              help="For embedders that pool (default: the model folder's own, else mean).")
 @click.option("-o", "--option", "extra", multiple=True, metavar="KEY=VALUE",
               help="Any other option of the embedder's config, e.g. -o max_length=128 -o normalize=false.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,

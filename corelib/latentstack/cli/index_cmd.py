@@ -44,7 +44,8 @@ def index() -> None:
               help="The field or column of the documents' text in JSONL, JSON, CSV or Parquet (e.g. page_content).")
 @click.option("--embedder", default="bert", show_default=True, help="Embedder plugin name.")
 @click.option("--model", default=None, help="Model name or folder (default: the embedder's own).")
-@click.option("--pooling", type=click.Choice(["mean", "cls"]), default=None, help="For embedders that pool.")
+@click.option("--pooling", type=click.Choice(["mean", "cls", "max", "last"]), default=None,
+              help="For embedders that pool (default: the model folder's own, else mean).")
 @click.option("-o", "--option", "emb_extra", multiple=True, metavar="KEY=VALUE",
               help="Any other option of the embedder's config (repeatable).")
 @click.option("--chunk", type=click.Choice(["whole", "paragraph", "sentences"]), default="paragraph", show_default=True)

@@ -136,3 +136,32 @@ def test_decoder_int4_calibration_options(tiny_llama_dir: Path, tmp_path: Path) 
                               "--classifier", str(tmp_path), "--out", str(tmp_path / "d")])
     assert bad.exit_code == 2 and not (tmp_path / "d").exists()
     assert "--pooling, --max-length and --classifier apply to an encoder's export only" in bad.output
+
+
+def test_export_of_a_sentence_transformers_folder_pools_as_it_says(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """Without --pooling the export pools as the folder's 1_Pooling says ([CLS] here), and its vectors are
+    sentence-transformers'; an index built with the torch embedder takes the export's queries."""
+    import numpy as np
+    import pytest
+
+    from latentstack import get_embedder
+    from latentstack.search import Collection, Document
+
+    st = pytest.importorskip("sentence_transformers")
+    models = pytest.importorskip("sentence_transformers.models")
+    body = models.Transformer(str(tiny_bert_dir), max_seq_length=16)
+    head = models.Pooling(body.get_word_embedding_dimension(), pooling_mode="cls")
+    folder = tmp_path / "st-cls"
+    st.SentenceTransformer(modules=[body, head, models.Normalize()], device="cpu").save(str(folder))
+    cli.load_plugin_commands()
+    out = CliRunner().invoke(cli, ["-q", "export", "onnx", "--model", str(folder), "--out", str(tmp_path / "onnx")])
+    assert out.exit_code == 0, out.output
+    assert ":cls:True:16:" in read_manifest(tmp_path / "onnx", kind="export").data["source"]["fingerprint"]
+    texts = [t for t, _ in TRAIN[:6]]
+    onnx = get_embedder("onnx", model=str(tmp_path / "onnx"), show_progress=False)
+    np.testing.assert_allclose(onnx.embed_many(texts), st.SentenceTransformer(str(folder), device="cpu").encode(texts),
+                               atol=1e-4)
+    col = Collection.create(tmp_path / "idx", embedder="bert", embedder_options={"model": str(folder)})
+    col.add_documents([Document(f"d{i}", t) for i, t in enumerate(texts)])
+    col.save()
+    assert Collection.load(tmp_path / "idx", query_embedder=onnx).search(texts[2], k=1, hybrid=False)[0].doc_id == "d2"

@@ -1,0 +1,105 @@
+"""What a sentence-transformers model folder says about reading it: its pooling, length and case.
+
+A folder saved by sentence-transformers holds, beside the transformer's files, ``modules.json``
+(the modules applied in order), ``1_Pooling/config.json`` (how token states become one vector)
+and ``sentence_bert_config.json`` (``max_seq_length``, ``do_lower_case``). BGE, for one, pools
+[CLS] where MiniLM pools the mean: read as a plain transformers folder its vectors would be
+silently other than the model's. A module the bert embedder does not apply (a Dense projection,
+say) is refused rather than skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from latentstack.errors import InputError
+
+#: sentence-transformers' pooling modes as the bert embedder names them (those it computes).
+POOLINGS = {"cls": "cls", "mean": "mean", "max": "max", "lasttoken": "last"}
+#: The legacy boolean keys of 1_Pooling/config.json, in sentence-transformers' order.
+_LEGACY = {"pooling_mode_cls_token": "cls", "pooling_mode_max_tokens": "max", "pooling_mode_mean_tokens": "mean",
+           "pooling_mode_mean_sqrt_len_tokens": "mean_sqrt_len_tokens",
+           "pooling_mode_weightedmean_tokens": "weightedmean", "pooling_mode_lasttoken": "lasttoken"}
+_APPLIED = ("Transformer", "Pooling", "Normalize")
+
+
+@attrs.frozen
+class Layout:
+    """How sentence-transformers reads the folder: its pooling modes (1_Pooling), length and case."""
+
+    folder: Path
+    modes: tuple[str, ...] = ("mean",)
+    max_seq_length: int | None = None
+    lowercase: bool = False
+
+    def pooling(self) -> str:
+        """The folder's pooling as the bert embedder names it; an InputError where it computes no such pooling."""
+        if len(self.modes) > 1 or self.modes[0] not in POOLINGS:
+            msg = (f"model folder {str(self.folder)!r} pools by {' + '.join(self.modes)} (1_Pooling), which the bert "
+                   f"embedder does not compute (it pools by {', '.join(POOLINGS)}); choose one with -o pooling=NAME, "
+                   "knowing the vectors will not be the model's")
+            raise InputError(msg)
+        return POOLINGS[self.modes[0]]
+
+
+def read_layout(folder: Path) -> Layout | None:
+    """The folder's layout, or None for a plain transformers folder (no ``modules.json``)."""
+    if not (folder / "modules.json").is_file():
+        return None
+    modes: tuple[str, ...] = ("mean",)
+    for module in _modules(folder):
+        kind = str(module.get("type", "")).rsplit(".", 1)[-1]
+        if kind not in _APPLIED:
+            msg = (f"model folder {str(folder)!r}: its modules.json applies a {kind or 'nameless'} module "
+                   f"({module.get('path') or 'no path'}), which the bert embedder does not, so its vectors would not "
+                   "be the model's; use a model whose modules are Transformer, Pooling and Normalize")
+            raise InputError(msg)
+        if kind == "Pooling":
+            modes = _modes(_object(folder / str(module.get("path", "")) / "config.json"))
+    config = _object(folder / "sentence_bert_config.json")
+    return Layout(folder, modes, _length(config, folder), lowercase=config.get("do_lower_case") is True)
+
+
+def _length(config: dict[str, Any], folder: Path) -> int | None:
+    """``max_seq_length``, or (as sentence-transformers 3 and later save it) the tokenizer's ``model_max_length``;
+    None for neither or a placeholder (tokenizers write 1e30 for "no limit")."""
+    length = config.get("max_seq_length", _object(folder / "tokenizer_config.json").get("model_max_length"))
+    return length if isinstance(length, int) and 1 < length < 1_000_000 else None
+
+
+def _modules(folder: Path) -> list[dict[str, Any]]:
+    modules = _json(folder / "modules.json", [])
+    if not isinstance(modules, list) or not all(isinstance(m, dict) for m in modules):
+        msg = f"{folder / 'modules.json'} is not a list of modules: restore the file the model came with"
+        raise InputError(msg)
+    return modules
+
+
+def _modes(config: dict[str, Any]) -> tuple[str, ...]:
+    """The pooling modes of a 1_Pooling/config.json: ``pooling_mode`` (a name or a list), or the legacy booleans."""
+    modes = config.get("pooling_mode") or [mode for key, mode in _LEGACY.items() if config.get(key) is True]
+    return (modes,) if isinstance(modes, str) else tuple(map(str, modes)) or ("mean",)
+
+
+def _object(path: Path) -> dict[str, Any]:
+    """A JSON object file of the folder ({} when absent); another value is an InputError."""
+    value = _json(path, {})
+    if not isinstance(value, dict):
+        msg = f"{path} holds no JSON object: restore the file the model came with"
+        raise InputError(msg)
+    return value
+
+
+def _json(path: Path, missing: Any) -> Any:
+    """A JSON file of the folder (``missing`` when absent); a damaged one is an InputError."""
+    if not path.is_file():
+        return missing
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        msg = f"{path} is not valid JSON ({exc}): restore the file the model came with"
+        raise InputError(msg) from None
