@@ -28,7 +28,10 @@ class Engine(Component):
 
     @abstractmethod
     def embed(self, texts: Sequence[str], embedder: str, options: Mapping[str, Any]) -> Any:
-        """float32 vectors (len(texts), dim) of ``texts`` by the embedder ``embedder`` built with ``options``."""
+        """float32 vectors (len(texts), dim) of ``texts`` by the embedder ``embedder`` built with ``options``.
+
+        Any prompt is in the texts already: embed them as given (``embed_many(texts, None)``).
+        """
 
     def chunk(self, texts: Sequence[str], config: ChunkConfig) -> list[list[Chunk]]:
         """Each text's chunks, in order; the default cuts them here."""

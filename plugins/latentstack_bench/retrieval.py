@@ -104,7 +104,7 @@ class Runner:
         key = col.embedder.fingerprint()
         if key not in self.cache:
             t0 = time.perf_counter()
-            self.cache[key] = (col.embedder.embed_many(self.texts()), time.perf_counter() - t0)
+            self.cache[key] = (col.embedder.embed_many(self.texts(), "query"), time.perf_counter() - t0)
         return self.cache[key]
 
     def search(self, mode: str, hybrid: bool = False, fusion: str | None = None) -> tuple[list[list[Any]], dict[str, float]]:

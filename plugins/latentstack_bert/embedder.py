@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
@@ -32,6 +34,8 @@ class BertConfig(EmbedderConfig):
     #: "auto": bfloat16 where the CPU has bf16 units and a probe finds it exact and faster (latentstack.runtime).
     dtype: str = attrs.field(default="auto", validator=attrs.validators.in_(("auto", "float32", "bfloat16")))
     adapter: str = ""
+    #: False: no prompt before any text, whatever a sentence-transformers folder names (E5's "query: ").
+    prompts: bool = True
     device: str = attrs.field(default="cpu", validator=attrs.validators.in_(("cpu", "cuda", "auto")))
 
 
@@ -90,6 +94,10 @@ class BertEmbedder(AutoDtype, LocalModel, Embedder):
         limit = getattr(self.model_config, "max_position_embeddings", self.max_length)
         return min(self.max_length, int(limit))
 
+    def prompt(self, kind: str) -> str:
+        """The prompt a sentence-transformers folder names for ``kind`` (``st_layout.Layout.prompt``); else none."""
+        return self.layout.prompt(kind) if self.layout and self.config.prompts else ""
+
     def _ids(self, texts: Sequence[str], limit: int) -> list[list[int]]:
         """Token ids of ``texts`` (lower-cased first where the folder says ``do_lower_case``)."""
         from latentstack.batching import token_ids
@@ -115,7 +123,11 @@ class BertEmbedder(AutoDtype, LocalModel, Embedder):
     def fingerprint(self) -> str:
         """Model files plus every option that changes the vectors."""
         c = self.config
-        return f"bert:{self.resolved.fingerprint()}:{self.pooling}:{c.normalize}:{self.max_length}:{c.adapter}"
+        base = f"bert:{self.resolved.fingerprint()}:{self.pooling}:{c.normalize}:{self.max_length}:{c.adapter}"
+        prompts = {kind: self.prompt(kind) for kind in ("query", "document", "")}
+        if not any(prompts.values()):
+            return base
+        return f"{base}:prompts-{hashlib.sha256(json.dumps(prompts, sort_keys=True).encode()).hexdigest()[:12]}"
 
     def encoder_source(self) -> EncoderSource:
         """The encoder folder and pooling, for exporters (``latentstack export onnx``)."""

@@ -35,6 +35,27 @@ class Layout:
     modes: tuple[str, ...] = ("mean",)
     max_seq_length: int | None = None
     lowercase: bool = False
+    #: config_sentence_transformers.json's prompts, and the name of the one every text gets by default.
+    prompts: dict[str, str] = attrs.field(factory=dict)
+    default_prompt: str | None = None
+    include_prompt: bool = True
+
+    def prompt(self, kind: str) -> str:
+        """The prompt put before a text embedded as ``kind``, as sentence-transformers puts it: a query gets the
+        ``query`` prompt (``encode_query``), a document the first of ``document``, ``passage`` and ``corpus``
+        that is not empty (``encode_document``'s candidates; E5 names it passage), any other text the default
+        prompt (``encode``); none where the folder names none."""
+        if kind == "query":
+            prompt = self.prompts.get("query", "")
+        elif kind == "document":
+            prompt = next((p for p in map(self.prompts.get, ("document", "passage", "corpus")) if p), "")
+        else:
+            prompt = self.prompts[self.default_prompt] if self.default_prompt else ""
+        if prompt and not self.include_prompt:
+            msg = (f"model folder {str(self.folder)!r} leaves its prompts out of the pooling (include_prompt false, "
+                   "an instruction model), which the bert embedder does not do")
+            raise InputError(msg)
+        return prompt
 
     def pooling(self) -> str:
         """The folder's pooling as the bert embedder names it; an InputError where it computes no such pooling."""
@@ -51,6 +72,7 @@ def read_layout(folder: Path) -> Layout | None:
     if not (folder / "modules.json").is_file():
         return None
     modes: tuple[str, ...] = ("mean",)
+    include = True
     for module in _modules(folder):
         kind = str(module.get("type", "")).rsplit(".", 1)[-1]
         if kind not in _APPLIED:
@@ -59,9 +81,26 @@ def read_layout(folder: Path) -> Layout | None:
                    "be the model's; use a model whose modules are Transformer, Pooling and Normalize")
             raise InputError(msg)
         if kind == "Pooling":
-            modes = _modes(_object(folder / str(module.get("path", "")) / "config.json"))
+            pooling = _object(folder / str(module.get("path", "")) / "config.json")
+            modes, include = _modes(pooling), pooling.get("include_prompt") is not False
     config = _object(folder / "sentence_bert_config.json")
-    return Layout(folder, modes, _length(config, folder), lowercase=config.get("do_lower_case") is True)
+    prompts, default = _prompts(folder)
+    return Layout(folder, modes, _length(config, folder), lowercase=config.get("do_lower_case") is True,
+                  prompts=prompts, default_prompt=default, include_prompt=include)
+
+
+def _prompts(folder: Path) -> tuple[dict[str, str], str | None]:
+    """config_sentence_transformers.json's prompts and default prompt name (a name it lacks is an InputError)."""
+    path = folder / "config_sentence_transformers.json"
+    config = _object(path)
+    prompts, default = config.get("prompts") or {}, config.get("default_prompt_name")
+    if not isinstance(prompts, dict) or not all(isinstance(v, str) for v in prompts.values()):
+        msg = f"{path}: 'prompts' is not an object of texts: restore the file the model came with"
+        raise InputError(msg)
+    if default is not None and default not in prompts:
+        msg = f"{path}: default_prompt_name {default!r} names no prompt (it has {', '.join(prompts) or 'none'})"
+        raise InputError(msg)
+    return prompts, default
 
 
 def _length(config: dict[str, Any], folder: Path) -> int | None:

@@ -139,6 +139,10 @@ class OnnxEmbedder(Embedder):
         """The fingerprint of the torch embedder this graph reproduces."""
         return str(self.manifest["source"]["fingerprint"])
 
+    def prompt(self, kind: str) -> str:
+        """The prompt the source embedder puts before a ``kind`` text, as the export recorded it."""
+        return str(self.manifest.get("prompts", {}).get(kind, ""))
+
     def fingerprint(self) -> str:
         """The exported file's hash and the variant."""
         file = self.manifest["variants"][self.variant]["file"]

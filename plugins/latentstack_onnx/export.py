@@ -254,7 +254,7 @@ def export_onnx(config: ExportConfig, out: str | Path, probe: Sequence[str] | No
     probe = list(probe or PROBE)
     embedder = _source(config)
     source = embedder.encoder_source()
-    reference = embedder.embed_many(probe)
+    reference = embedder.embed_many(probe, None)  # the graph is checked on the texts as given; prompts are recorded
     tokenizer: Any = load_tokenizer(source.path)
     with component_dir(out, "export") as tmp, _quiet_logging():
         log(f"exporting {config.model}{' + ' + config.adapter if config.adapter else ''} to ONNX")
@@ -267,6 +267,7 @@ def export_onnx(config: ExportConfig, out: str | Path, probe: Sequence[str] | No
                 "fused_attention": facts["fused_attention"],
                 "source": {"name": embedder.name, "config": embedder.config.to_dict(),
                            "fingerprint": embedder.fingerprint()},
+                "prompts": {kind: text for kind in ("query", "document", "") if (text := embedder.prompt(kind))},
                 "probe_texts": len(probe), "variants": variants,
                 "thresholds": {k: {"metric": m, "min": v} for k, (m, v) in THRESHOLDS.items()}}
         write_manifest(tmp, kind="export", plugin="onnx", version=FORMAT, config=attrs.asdict(config), data=data)

@@ -68,7 +68,7 @@ class EmbedActor:
         self.embedder = get_embedder(embedder, **{**options, "show_progress": False})
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        vectors = np.asarray(self.embedder.embed_many(list(batch["text"])), dtype=np.float32)
+        vectors = np.asarray(self.embedder.embed_many(list(batch["text"]), None), dtype=np.float32)
         return {"i": batch["i"], "vector": vectors}  # a 2-d array: one tensor column, not an object per row
 
 

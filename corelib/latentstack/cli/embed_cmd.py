@@ -29,12 +29,15 @@ if TYPE_CHECKING:
 @click.option("--model", default=None, help="Model name or folder (default: the embedder's own).")
 @click.option("--pooling", type=click.Choice(["mean", "cls", "max", "last"]), default=None,
               help="For embedders that pool (default: the model folder's own, else mean).")
+@click.option("--as", "kind", type=click.Choice(["query", "document"]), default=None,
+              help="Embed the texts as search queries or as documents, with the prompt the model names for them "
+                   "(E5's 'query: '); by default with its default prompt, if any.")
 @click.option("-o", "--option", "extra", multiple=True, metavar="KEY=VALUE",
               help="Any other option of the embedder's config, e.g. -o max_length=128 -o normalize=false.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Save the vectors to this .npy file (float32, one row per text) instead of printing them.")
 def embed(texts: tuple[str, ...], source: str | None, text_col: str | None, embedder: str, model: str | None,
-          pooling: str | None, extra: tuple[str, ...], out: Path | None) -> None:
+          pooling: str | None, kind: str | None, extra: tuple[str, ...], out: Path | None) -> None:
     """Embed TEXTS (or the lines, or a table's text column, of --from): one JSON array per text on stdout, or a .npy
     file with --out."""
     from latentstack.data.source_texts import source_texts
@@ -55,11 +58,11 @@ def embed(texts: tuple[str, ...], source: str | None, text_col: str | None, embe
     if out is not None:
         check_out_file(out, "a NumPy array", numpy_array, inputs=[source] if source and source != "-" else [])
     emb = _embedder(embedder, given(model=model, pooling=pooling) | parse_options(extra))
-    cut = emb.count_truncated(items)
+    cut = emb.count_truncated(emb.prompted(items, kind or ""))
     if cut:
         log(f"{cut} of {len(items)} texts are longer than the {embedder} embedder reads: only their beginnings are "
             "embedded (a larger -o max_length, where the embedder has one, reads more)")
-    vectors = emb.embed_many(items)
+    vectors = emb.embed_many(items, kind or "")
     if hasattr(vectors, "toarray"):  # a sparse embedder's rows (TF-IDF): printed and saved dense like any other
         vectors = vectors.toarray()
     if out is None:

@@ -88,9 +88,21 @@ class Embedder(Component):
             raise InputError(msg)
         return self.embed_many([text])[0]
 
-    def embed_many(self, texts: Iterable[str]) -> Any:
-        """Embed any number of texts, checking them first; same result as ``embed_batch``."""
-        return self.embed_batch(check_texts(texts))
+    def embed_many(self, texts: Iterable[str], kind: str | None = "") -> Any:
+        """Embed any number of texts, checking them first: ``embed_batch`` of the texts with the ``kind`` prompt
+        (see ``prompt``) before each; ``kind`` None embeds them as given (any prompt is in them already)."""
+        return self.embed_batch(self.prompted(check_texts(texts), kind))
+
+    def prompt(self, kind: str) -> str:
+        """The text put before each text embedded as ``kind``: "query" (a search query), "document" (a passage
+        indexed) or "" (any other use: features, ``latentstack embed``). "" (no prompt) by default; models
+        trained with instructions name theirs (E5 is trained on "query: " and "passage: ")."""
+        return ""
+
+    def prompted(self, texts: Sequence[str], kind: str | None) -> list[str]:
+        """``texts`` with the ``kind`` prompt before each (as given for ``kind`` None or an empty prompt)."""
+        prompt = self.prompt(kind) if kind is not None else ""
+        return [prompt + text for text in texts] if prompt else list(texts)
 
     def count_truncated(self, texts: Sequence[str]) -> int:
         """How many of ``texts`` are longer than the embedder reads, so that their ends do not reach their

@@ -299,7 +299,7 @@ class Collection:
 
     def _notice_truncated(self, texts: list[str]) -> None:
         """One line when passages are longer than the embedder reads: their ends are not in their vectors."""
-        cut = self.embedder.count_truncated(texts)
+        cut = self.embedder.count_truncated(self.embedder.prompted(texts, "document"))
         if not cut:
             return
         said = f"{cut} of {len(texts)} passages are longer than the {self.embedder.name} embedder reads"
@@ -312,13 +312,13 @@ class Collection:
     def _embed(self, texts: list[str], engine: Engine | None) -> Any:
         """The passages' vectors, from the engine when given (checked to be what this embedder gives)."""
         if engine is None:
-            return self.embedder.embed_many(texts)
+            return self.embedder.embed_many(texts, "document")
         if self.embedder.trainable:
             msg = (f"the {self.embedder.name} embedder is trained on the corpus, so it cannot be built on the workers "
                    "from its options: index it without an engine")
             raise ConfigError(msg)
         spec = self.manifest["embedder"]
-        vectors = engine.embed(texts, spec["name"], spec["config"])
+        vectors = engine.embed(self.embedder.prompted(texts, "document"), spec["name"], spec["config"])
         if getattr(vectors, "shape", None) != (len(texts), self.embedder.dim):
             msg = (f"engine {engine.name!r} returned vectors of shape {getattr(vectors, 'shape', None)} for "
                    f"{len(texts)} texts of the {self.embedder.dim}-d {spec['name']} embedder")
@@ -396,7 +396,7 @@ class Collection:
         if not self._runtime_checked:
             self._runtime_checked = True
             self._check_runtime()
-        return (self.query_embedder or self.embedder).embed_many(list(queries))
+        return (self.query_embedder or self.embedder).embed_many(list(queries), "query")
 
     def _check_runtime(self) -> None:
         """The runtime the index was built with against the one its queries run in now (e.g. a new CPU)."""

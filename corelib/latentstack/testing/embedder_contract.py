@@ -53,6 +53,15 @@ class EmbedderContract:
         singles = np.stack([dense(embedder.embed(t)).reshape(-1) for t in self.texts])
         np.testing.assert_allclose(batch, singles, atol=self.atol, rtol=1e-4)
 
+    def test_a_kind_puts_its_prompt_before_each_text(self, embedder: Embedder) -> None:
+        """``embed_many(texts, kind)`` embeds ``prompted(texts, kind)`` as given, for queries, documents and the
+        rest alike (an embedder without prompts gives the same rows for all three)."""
+        for kind in ("query", "document", ""):
+            assert isinstance(embedder.prompt(kind), str)
+            np.testing.assert_allclose(dense(embedder.embed_many(self.texts[:3], kind)),
+                                       dense(embedder.embed_many(embedder.prompted(self.texts[:3], kind), None)),
+                                       atol=self.atol, rtol=1e-4)
+
     def test_a_text_counted_as_cut_is_cut(self, embedder: Embedder) -> None:
         """``count_truncated`` is a count of the texts, none for short ones; a text it counts as cut embeds the
         same with more words after it (they are past what the embedder reads)."""

@@ -25,7 +25,7 @@ TEXTS = ["the cat sat on the mat", "win a free prize now call now", "stock marke
 def st_folder(tiny: Path, out: Path, pooling: str, max_seq_length: int = 16) -> Path:
     """A folder saved by sentence-transformers: the tiny BERT, ``pooling``, then Normalize."""
     body = models.Transformer(str(tiny), max_seq_length=max_seq_length)
-    head = models.Pooling(body.get_word_embedding_dimension(), pooling_mode=pooling)
+    head = models.Pooling(32, pooling_mode=pooling)  # the tiny BERT's hidden size
     st.SentenceTransformer(modules=[body, head, models.Normalize()], device="cpu").save(str(out))
     return out
 
@@ -112,3 +112,87 @@ def test_legacy_pooling_keys(tiny_bert_dir: Path, tmp_path: Path) -> None:
     (folder / "1_Pooling" / "config.json").write_text(json.dumps(
         {"word_embedding_dimension": 32, "pooling_mode_cls_token": True, "pooling_mode_mean_tokens": False}))
     assert BertEmbedder.from_options(model=str(folder)).pooling == "cls"
+
+
+def with_prompts(folder: Path, prompts: dict[str, str], default: str | None = None) -> Path:
+    """``folder`` with config_sentence_transformers.json naming ``prompts`` (and a default prompt name)."""
+    path = folder / "config_sentence_transformers.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "prompts": prompts, "default_prompt_name": default}))
+    return folder
+
+
+@pytest.mark.parametrize("default", [None, "sts"])
+def test_prompts_are_put_as_sentence_transformers_puts_them(tiny_bert_dir: Path, tmp_path: Path,
+                                                              default: str | None) -> None:
+    """Queries as encode_query, documents as encode_document, anything else as encode (with the default prompt,
+    when the folder names one)."""
+    folder = with_prompts(st_folder(tiny_bert_dir, tmp_path / "nomic", "mean"),
+                          {"query": "search_query: ", "document": "search_document: ", "sts": "the cat "}, default)
+    emb = BertEmbedder.from_options(model=str(folder), dtype="float32")
+    model = st.SentenceTransformer(str(folder), device="cpu")
+    texts = TEXTS[:3]
+    np.testing.assert_allclose(emb.embed_many(texts, "query"), model.encode_query(texts), atol=1e-5)
+    np.testing.assert_allclose(emb.embed_many(texts, "document"), model.encode_document(texts), atol=1e-5)
+    np.testing.assert_allclose(emb.embed_many(texts), model.encode(texts), atol=1e-5)
+    assert not np.allclose(emb.embed_many(texts, "query"), emb.embed_many(texts, None))
+    off = BertEmbedder.from_options(model=str(folder), dtype="float32", prompts=False)
+    np.testing.assert_allclose(off.embed_many(texts, "query"), emb.embed_many(texts, None), atol=1e-6)
+    assert ":prompts-" in emb.fingerprint() and ":prompts-" not in off.fingerprint()
+
+
+def test_e5s_passage_prompt_is_the_documents(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """E5 names its document prompt "passage": documents get it, as encode_document's documented candidates say
+    (sentence-transformers 6 fills in an empty "document" prompt first and puts none)."""
+    folder = with_prompts(st_folder(tiny_bert_dir, tmp_path / "e5", "mean"),
+                          {"query": "query: ", "passage": "passage: "})
+    emb = BertEmbedder.from_options(model=str(folder), dtype="float32")
+    model = st.SentenceTransformer(str(folder), device="cpu")
+    texts = TEXTS[:3]
+    np.testing.assert_allclose(emb.embed_many(texts, "document"), model.encode(texts, prompt="passage: "), atol=1e-5)
+    np.testing.assert_allclose(emb.embed_many(texts, "query"), model.encode_query(texts), atol=1e-5)
+
+
+def test_an_index_embeds_documents_and_queries_with_their_prompts(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """A collection on an E5-style folder: a dense hit's score is encode_query(q) . encode_document(d)."""
+    from latentstack.search import Collection, Document
+
+    folder = with_prompts(st_folder(tiny_bert_dir, tmp_path / "e5", "mean"),
+                          {"query": "query: ", "document": "passage: "})
+    col = Collection.create(tmp_path / "idx", embedder="bert", embedder_options={"model": str(folder), "dtype": "float32"})
+    col.add_documents([Document(f"d{i}", text) for i, text in enumerate(TEXTS[:3])])
+    col.save()
+    hit = Collection.load(tmp_path / "idx").search("a cat on a mat", k=1, hybrid=False)[0]
+    model = st.SentenceTransformer(str(folder), device="cpu")
+    expected = model.encode_query(["a cat on a mat"])[0] @ model.encode_document([hit.text])[0]
+    assert hit.score == pytest.approx(float(expected), abs=1e-4)
+
+
+def test_a_default_prompt_it_does_not_have_is_refused(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """default_prompt_name naming no prompt is the file's fault, said in one line."""
+    folder = with_prompts(st_folder(tiny_bert_dir, tmp_path / "bad", "mean"), {"query": "query: "}, "classification")
+    with pytest.raises(InputError, match="default_prompt_name 'classification' names no prompt"):
+        BertEmbedder.from_options(model=str(folder)).embed("the cat")
+
+
+def test_prompts_left_out_of_the_pooling_are_refused(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """include_prompt false (INSTRUCTOR) with a prompt to put: refused, as the vectors would not be the model's."""
+    folder = with_prompts(st_folder(tiny_bert_dir, tmp_path / "instructor", "mean"), {"query": "Represent: "})
+    pooling = folder / "1_Pooling" / "config.json"
+    pooling.write_text(json.dumps({**json.loads(pooling.read_text()), "include_prompt": False}))
+    emb = BertEmbedder.from_options(model=str(folder))
+    assert emb.embed_many(["the cat"]).shape == (1, 32)  # no prompt for plain texts: nothing left out
+    with pytest.raises(InputError, match="include_prompt false"):
+        emb.embed_many(["the cat"], "query")
+
+
+def test_embed_as_query_or_document_on_the_command_line(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """`latentstack embed --as query` prints encode_query's vectors, `--as document` encode_document's."""
+    from ...conftest import run_cli
+
+    folder = with_prompts(st_folder(tiny_bert_dir, tmp_path / "nomic", "mean"),
+                          {"query": "search_query: ", "document": "search_document: "})
+    model = st.SentenceTransformer(str(folder), device="cpu")
+    for kind, reference in (("query", model.encode_query), ("document", model.encode_document)):
+        out = run_cli("-q", "embed", "the cat sat", "--model", str(folder), "-o", "dtype=float32", "--as", kind,
+                      check=True)
+        np.testing.assert_allclose(json.loads(out.stdout), reference(["the cat sat"])[0], atol=1e-5)

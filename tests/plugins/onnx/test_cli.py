@@ -140,7 +140,8 @@ def test_decoder_int4_calibration_options(tiny_llama_dir: Path, tmp_path: Path) 
 
 def test_export_of_a_sentence_transformers_folder_pools_as_it_says(tiny_bert_dir: Path, tmp_path: Path) -> None:
     """Without --pooling the export pools as the folder's 1_Pooling says ([CLS] here), and its vectors are
-    sentence-transformers'; an index built with the torch embedder takes the export's queries."""
+    sentence-transformers'; it keeps the folder's prompts, so an index built with the torch embedder takes the
+    export's queries, prompted as encode_query prompts them."""
     import numpy as np
     import pytest
 
@@ -150,9 +151,10 @@ def test_export_of_a_sentence_transformers_folder_pools_as_it_says(tiny_bert_dir
     st = pytest.importorskip("sentence_transformers")
     models = pytest.importorskip("sentence_transformers.models")
     body = models.Transformer(str(tiny_bert_dir), max_seq_length=16)
-    head = models.Pooling(body.get_word_embedding_dimension(), pooling_mode="cls")
+    head = models.Pooling(32, pooling_mode="cls")  # the tiny BERT's hidden size
     folder = tmp_path / "st-cls"
-    st.SentenceTransformer(modules=[body, head, models.Normalize()], device="cpu").save(str(folder))
+    st.SentenceTransformer(modules=[body, head, models.Normalize()], device="cpu",
+                           prompts={"query": "query: ", "document": "passage: "}).save(str(folder))
     cli.load_plugin_commands()
     out = CliRunner().invoke(cli, ["-q", "export", "onnx", "--model", str(folder), "--out", str(tmp_path / "onnx")])
     assert out.exit_code == 0, out.output
@@ -164,4 +166,9 @@ def test_export_of_a_sentence_transformers_folder_pools_as_it_says(tiny_bert_dir
     col = Collection.create(tmp_path / "idx", embedder="bert", embedder_options={"model": str(folder)})
     col.add_documents([Document(f"d{i}", t) for i, t in enumerate(texts)])
     col.save()
-    assert Collection.load(tmp_path / "idx", query_embedder=onnx).search(texts[2], k=1, hybrid=False)[0].doc_id == "d2"
+    assert onnx.prompt("query") == "query: " and onnx.prompt("document") == "passage: "
+    loaded = Collection.load(tmp_path / "idx", query_embedder=onnx)
+    model = st.SentenceTransformer(str(folder), device="cpu")
+    np.testing.assert_allclose(loaded.embed_queries([texts[2]]), model.encode_query([texts[2]]), atol=1e-4)
+    best = int(np.argmax(model.encode_document(texts) @ model.encode_query([texts[2]])[0]))
+    assert loaded.search(texts[2], k=1, hybrid=False)[0].doc_id == f"d{best}"
