@@ -63,23 +63,27 @@ def bad_byte(exc: UnicodeDecodeError) -> str:
     return f"byte {exc.start} is {exc.object[exc.start:exc.start + 1]!r}"
 
 
-def read_stdin() -> str:
-    """The text piped to standard input, decoded as UTF-8 (a BOM dropped), or InputError saying how to convert it."""
+def read_stdin(encoding: str | None = None, option: str = "") -> str:
+    """The text piped to standard input, decoded as UTF-8 (a BOM dropped) or as ``encoding``, or InputError saying
+    how to convert it (``option`` named where the command has one)."""
     import sys
 
     raw = sys.stdin.buffer.read()
+    if encoding:
+        return _decode_as(Path("standard input"), raw, encoding)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        given = f"give {option} latin1, or " if option else ""
         msg = (f"the text on standard input is not UTF-8 ({bad_byte(exc)}); "
-               "convert it first, e.g. pipe it through `iconv -f latin1 -t utf-8` (latin1 is a guess: use the "
+               f"{given}convert it first, e.g. pipe it through `iconv -f latin1 -t utf-8` (latin1 is a guess: use the "
                "encoding it was written in)")
         raise InputError(msg) from exc
 
 
-def read_source(source: str | Path) -> str:
-    """A ``--from`` argument's text: the file's, or standard input's for ``-``."""
-    return read_stdin() if str(source) == "-" else read_text(source)
+def read_source(source: str | Path, encoding: str | None = None, option: str = "") -> str:
+    """A ``--from`` argument's text: the file's, or standard input's for ``-`` (see ``read_text``)."""
+    return read_stdin(encoding, option) if str(source) == "-" else read_text(source, encoding, option)
 
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -132,16 +136,17 @@ def _strings(value: object) -> Iterator[str]:
             yield from _strings(item)
 
 
-def jsonl_rows(path: str | Path) -> Iterator[tuple[str, object]]:
+def jsonl_rows(path: str | Path, encoding: str | None = None, option: str = "") -> Iterator[tuple[str, object]]:
     """Each non-blank line of a JSONL file as (``path:line``, the parsed value); see ``jsonl_lines``."""
-    for n, value in jsonl_lines(path):
+    for n, value in jsonl_lines(path, encoding, option):
         yield f"{path}:{n}", value
 
 
-def jsonl_lines(path: str | Path) -> Iterator[tuple[int, object]]:
+def jsonl_lines(path: str | Path, encoding: str | None = None, option: str = "") -> Iterator[tuple[int, object]]:
     """Each non-blank line of a JSONL file as (its line number, the parsed value); bad JSON names its line, and
-    so does a ``\\uD83D`` escape without its other half (not valid Unicode). ``-`` reads standard input."""
-    text = read_source(path)
+    so does a ``\\uD83D`` escape without its other half (not valid Unicode). ``-`` reads standard input;
+    ``encoding`` and ``option`` are ``read_text``'s."""
+    text = read_source(path, encoding, option)
     path = "standard input" if str(path) == "-" else Path(path)
     for n, line in enumerate(lines(text), start=1):
         if not line.strip():

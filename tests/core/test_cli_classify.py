@@ -37,6 +37,13 @@ def test_train_predict_eval_tfidf(tmp_path) -> None:  # noqa: ANN001
     tabled = [json.loads(line) for line in
               run_cli("classify", "predict", str(out), "--from", str(table), "--json", check=True).stdout.splitlines()]
     assert [(r["label"], r["fields"]) for r in tabled] == [("spam", {"id": "0"}), ("ham", {"id": "1"})]
+    latin = tmp_path / "latin.csv"  # the same table written by a latin1 tool: read with --encoding
+    latin.write_bytes(("id,text\n" + "".join(f'{i},"{r["text"]} café"\n' for i, r in enumerate(rows))).encode("latin1"))
+    refused = run_cli("classify", "predict", str(out), "--from", str(latin))
+    assert refused.returncode == 1 and "give --encoding latin1" in refused.stderr
+    decoded = [json.loads(line) for line in run_cli("classify", "predict", str(out), "--from", str(latin), "--encoding",
+                                                    "latin1", "--json", check=True).stdout.splitlines()]
+    assert [r["text"] for r in decoded] == [f"{r['text']} café" for r in rows]
     written = run_cli("-q", "classify", "predict", str(out), "--from", str(table), "--out", str(tmp_path / "l.csv"))
     assert written.returncode == 0 and written.stdout.startswith("wrote 2 prediction(s)")  # the table comes back labeled
     import csv

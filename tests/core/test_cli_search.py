@@ -128,3 +128,27 @@ def test_export_gives_the_documents_back_to_rebuild_from(tmp_path: Path, tiny_be
     assert list(Collection.load(first).documents()) == list(Collection.load(second).documents())
     assert [d.id for d in Collection.load(second).documents()] == ["b", "a"]
     assert [json.loads(line)["metadata"] for line in some.stdout.splitlines()] == [{"lang": "fr", "tags": ["x", "y"]}]
+
+
+def test_files_in_another_encoding_are_indexed_embedded_and_labeled_with_encoding(tmp_path: Path,
+                                                                                     tiny_bert_dir: Path) -> None:
+    """A folder of latin1 notes (and a latin1 CSV) was 'not UTF-8' with only an iconv recipe per file: --encoding
+    reads every file of index build/add, embed --from and classify predict --from; the error names it."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "cafe.txt").write_bytes("Café crème brûlée".encode("latin1"))
+    (tmp_path / "more.csv").write_bytes("id,text\nn1,Naïve résumé\n".encode("latin1"))
+    model, idx = str(tiny_bert_dir), str(tmp_path / "idx")
+    out = run_cli("-q", "index", "build", idx, "--from", str(notes), "--model", model)
+    assert out.returncode == 1 and "cafe.txt is not UTF-8" in out.stderr and "give --encoding latin1" in out.stderr
+    run_cli("-q", "index", "build", idx, "--from", str(notes), "--model", model, "--encoding", "latin1", check=True)
+    run_cli("-q", "index", "add", idx, "--from", str(tmp_path / "more.csv"), "--encoding", "cp1252", check=True)
+    exported = [json.loads(line) for line in run_cli("-q", "index", "export", idx, check=True).stdout.splitlines()]
+    assert sorted(d["text"].strip() for d in exported) == ["Café crème brûlée", "Naïve résumé"]
+    latin = run_cli("-q", "embed", "--from", str(tmp_path / "more.csv"), "--encoding", "latin1", "--model", model,
+                    check=True).stdout
+    utf8 = tmp_path / "more-utf8.csv"
+    utf8.write_text("id,text\nn1,Naïve résumé\n", encoding="utf-8")
+    assert latin == run_cli("-q", "embed", "--from", str(utf8), "--model", model, check=True).stdout
+    out = run_cli("-q", "embed", "some text", "--encoding", "latin1", "--model", model)
+    assert out.returncode == 2 and "--encoding is about the file given with --from" in out.stderr

@@ -141,6 +141,7 @@ def _load(directory: Path, emb_name: str | None, emb_extra: tuple[str, ...], onn
 @click.option("--from", "source", type=click.Path(exists=True, dir_okay=False, allow_dash=True),
               help="A file with one text per line (- reads standard input), or a CSV, TSV or JSONL file's text column.")
 @click.option("--text-col", default=None, help="The column of the texts in a CSV, TSV or JSONL --from.  [default: text]")
+@click.option("--encoding", default=None, help="The --from file's encoding when it is not UTF-8 (e.g. latin1, cp1252).")
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON object per text, with probabilities (and a table row's other fields).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -148,7 +149,8 @@ def _load(directory: Path, emb_name: str | None, emb_extra: tuple[str, ...], onn
 @EMBEDDER
 @EMB_OPTIONS
 @ONNX
-def predict(directory: Path, texts: tuple[str, ...], source: str | None, text_col: str | None, as_json: bool,
+def predict(directory: Path, texts: tuple[str, ...], source: str | None, text_col: str | None, encoding: str | None,
+            as_json: bool,
             out: Path | None, emb_name: str | None, emb_extra: tuple[str, ...], onnx_dir: str | None) -> None:
     """Label TEXTS (or the lines, or a table's text column, of --from) with a saved classifier."""
     from latentstack.cli import predictions
@@ -158,9 +160,10 @@ def predict(directory: Path, texts: tuple[str, ...], source: str | None, text_co
         if as_json:
             raise click.UsageError("--json prints what --out writes: give one of the two")
         predictions.check_out(out, source)
-    if text_col is not None and not source:
-        raise click.UsageError("--text-col names the column of a table given with --from")
-    batch = predictions.gather(texts, source, text_col)
+    if (text_col is not None or encoding is not None) and not source:
+        raise click.UsageError(f"{'--text-col' if text_col is not None else '--encoding'} is about the file given "
+                               "with --from")
+    batch = predictions.gather(texts, source, text_col, encoding)
     if out is not None and batch.table is not None:
         predictions.check_columns(out, str(source), batch.table)
     items = batch.texts

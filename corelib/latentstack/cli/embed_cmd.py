@@ -23,6 +23,7 @@ if TYPE_CHECKING:
               help="A UTF-8 file with one text per line (row i of the output is line i, blank lines included; - reads "
                    "standard input), or a CSV, TSV or JSONL file's text column (row i is its row i).")
 @click.option("--text-col", default=None, help="The column of the texts in a CSV, TSV or JSONL --from.  [default: text]")
+@click.option("--encoding", default=None, help="The --from file's encoding when it is not UTF-8 (e.g. latin1, cp1252).")
 @click.option("--embedder", default="bert", show_default=True,
               help="Embedder plugin name (a pretrained one), or the folder of a fitted one saved from Python "
                    "(emb.save(DIR); ./NAME where a plugin has its name).")
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
               help="Any other option of the embedder's config, e.g. -o max_length=128 -o normalize=false.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Save the vectors to this .npy file (float32, one row per text) instead of printing them.")
-def embed(texts: tuple[str, ...], source: str | None, text_col: str | None, embedder: str, model: str | None,
+def embed(texts: tuple[str, ...], source: str | None, text_col: str | None, encoding: str | None, embedder: str, model: str | None,
           pooling: str | None, kind: str | None, extra: tuple[str, ...], out: Path | None) -> None:
     """Embed TEXTS (or the lines, or a table's text column, of --from): one JSON array per text on stdout, or a .npy
     file with --out."""
@@ -45,9 +46,10 @@ def embed(texts: tuple[str, ...], source: str | None, text_col: str | None, embe
 
     items = list(texts)
     if source:
-        items += source_texts(source, text_col).texts
-    elif text_col is not None:
-        raise click.UsageError("--text-col names the column of a table given with --from")
+        items += source_texts(source, text_col, encoding).texts
+    elif text_col is not None or encoding is not None:
+        raise click.UsageError(f"{'--text-col' if text_col is not None else '--encoding'} is about the file given "
+                               "with --from")
     if not items:
         msg = "no texts given: pass them as arguments or with --from FILE"
         raise InputError(msg)

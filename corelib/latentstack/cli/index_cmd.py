@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 DIR = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 WAIT = click.option("--wait", type=click.FloatRange(min=0), default=60.0, show_default=True,
                     help="Seconds to wait for another process writing the same index, then fail.")
+ENCODING = click.option("--encoding", default=None,
+                        help="The files' encoding when it is not UTF-8 (e.g. latin1, cp1252), for every file read.")
 
 
 ENGINE_OPTIONS = [
@@ -42,6 +44,7 @@ def index() -> None:
               help="Files, folders, glob patterns (quoted) or JSONL to index (repeatable); - reads JSONL from standard input.")
 @click.option("--text-col", default="text", show_default=True,
               help="The field or column of the documents' text in JSONL, JSON, CSV or Parquet (e.g. page_content).")
+@ENCODING
 @click.option("--embedder", default="bert", show_default=True, help="Embedder plugin name.")
 @click.option("--model", default=None, help="Model name or folder (default: the embedder's own).")
 @click.option("--pooling", type=click.Choice(["mean", "cls", "max", "last"]), default=None,
@@ -62,7 +65,7 @@ def index() -> None:
 @click.option("--no-lexical", is_flag=True, help="Build no lexical index (dense search only).")
 @stacked(ENGINE_OPTIONS)
 @WAIT
-def build(directory: Path, sources: tuple[str, ...], text_col: str, embedder: str, model: str | None, pooling: str | None,
+def build(directory: Path, sources: tuple[str, ...], text_col: str, encoding: str | None, embedder: str, model: str | None, pooling: str | None,
           emb_extra: tuple[str, ...], chunk: str, window: int, overlap: int, index_spec: str,
           index_extra: tuple[str, ...], lexical: str, no_lexical: bool, engine: str, workers: int | None,
           address: str | None, resume: bool | None, engine_extra: tuple[str, ...], wait: float) -> None:
@@ -84,7 +87,7 @@ def build(directory: Path, sources: tuple[str, ...], text_col: str, embedder: st
                             lexical=None if no_lexical else lexical,
                             chunking=build_config(ChunkConfig, {"mode": chunk, "window": window, "overlap": overlap},
                                                   owner="chunking"))
-    docs = list(read_documents(sources, text_col))
+    docs = list(read_documents(sources, text_col, encoding, "--encoding"))
     if not docs:
         msg = f"no documents found in {', '.join('standard input' if s == '-' else s for s in sources)}"
         raise InputError(msg)
@@ -125,16 +128,17 @@ def _engine(name: str, workers: int | None, address: str | None, resume: bool | 
               help="Files, folders, glob patterns (quoted) or JSONL to add (repeatable); - reads JSONL from standard input.")
 @click.option("--text-col", default="text", show_default=True,
               help="The field or column of the documents' text in JSONL, JSON, CSV or Parquet (e.g. page_content).")
+@ENCODING
 @stacked(ENGINE_OPTIONS)
 @WAIT
-def add(directory: Path, sources: tuple[str, ...], text_col: str, engine: str, workers: int | None, address: str | None,
+def add(directory: Path, sources: tuple[str, ...], text_col: str, encoding: str | None, engine: str, workers: int | None, address: str | None,
         resume: bool | None, engine_extra: tuple[str, ...], wait: float) -> None:
     """Add (or replace, by id) documents in an existing index; a second writer waits its turn."""
     from latentstack.search import Collection
     from latentstack.search.sources import read_documents
 
     runner = _engine(engine, workers, address, resume, engine_extra)
-    docs = list(read_documents(sources, text_col))
+    docs = list(read_documents(sources, text_col, encoding, "--encoding"))
     with writer_lock(directory, wait):
         col = Collection.load(directory)
         counts = col.add_documents(docs, engine=runner)

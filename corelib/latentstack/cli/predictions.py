@@ -49,14 +49,15 @@ class Batch:
     table: list[dict[str, Any]] | None
 
 
-def gather(texts: tuple[str, ...], source: str | None, text_col: str | None) -> Batch:
-    """The texts given, then those of ``source``: its lines (blank ones skipped) or a table's text column."""
+def gather(texts: tuple[str, ...], source: str | None, text_col: str | None, encoding: str | None = None) -> Batch:
+    """The texts given, then those of ``source`` (decoded as ``encoding``): its lines (blank ones skipped) or a
+    table's text column."""
     from latentstack.data.source_texts import source_texts
 
     fields: list[dict[str, Any]] = [{} for _ in texts]
     if not source:
         return Batch(list(texts), fields, None)
-    read = source_texts(source, text_col)
+    read = source_texts(source, text_col, encoding)
     kept = [i for i, t in enumerate(read.texts) if read.rows is not None or t.strip()]
     table = None if read.rows is None else [{read.column: t} for t in texts] + read.rows
     return Batch([*texts, *(read.texts[i] for i in kept)], fields + [read.fields(i) for i in kept], table)

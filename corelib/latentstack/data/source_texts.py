@@ -31,16 +31,17 @@ class SourceTexts:
         return {k: v for k, v in self.rows[i].items() if k and k != self.column} if self.rows is not None else {}
 
 
-def source_texts(source: str, text_col: str | None) -> SourceTexts:
-    """The lines of ``source`` (``-``: standard input), or the ``text_col`` column (default ``text``) of a table."""
+def source_texts(source: str, text_col: str | None, encoding: str | None = None) -> SourceTexts:
+    """The lines of ``source`` (``-``: standard input), or the ``text_col`` column (default ``text``) of a table,
+    decoded as ``encoding`` (default UTF-8; the not-UTF-8 error names ``--encoding``)."""
     from latentstack.textfile import lines, read_source
 
     if source == "-" or Path(source).suffix.lower() not in TABLES:
         if text_col is not None:
             msg = f"--text-col reads a column of a CSV, TSV or JSONL file; {source} is read a text a line"
             raise InputError(msg)
-        return SourceTexts(lines(read_source(source)))
-    rows = _table_rows(Path(source))
+        return SourceTexts(lines(read_source(source, encoding, "--encoding")))
+    rows = _table_rows(Path(source), encoding)
     column = text_col or "text"
     if rows and column not in rows[0]:
         msg = (f"{source} has no column {column!r} (columns: {', '.join(map(str, rows[0]))}); name the one holding "
@@ -56,14 +57,14 @@ def source_texts(source: str, text_col: str | None) -> SourceTexts:
     return SourceTexts(texts, [{k: v for k, v in row.items() if k} for row in rows], column)
 
 
-def _table_rows(path: Path) -> list[dict[str, Any]]:
+def _table_rows(path: Path, encoding: str | None) -> list[dict[str, Any]]:
     from latentstack.data.labeled import read_table
     from latentstack.textfile import jsonl_rows, read_text
 
     if path.suffix.lower() != ".jsonl":
-        return list(read_table(path, read_text(path)))
+        return list(read_table(path, read_text(path, encoding, "--encoding")))
     rows = []
-    for where, value in jsonl_rows(path):
+    for where, value in jsonl_rows(path, encoding, "--encoding"):
         if not isinstance(value, dict):
             msg = f"{where}: expected a JSON object, got {type(value).__name__}"
             raise InputError(msg)

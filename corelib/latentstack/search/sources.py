@@ -14,8 +14,9 @@
 - a folder: every file under it with one of TEXT_SUFFIXES (in any case), but those in hidden
   folders or hidden themselves (``.git/``, ``.venv/``); a notice names the other files passed over.
 
-Files must be UTF-8 (a BOM is accepted); anything else is an error that names the file
-and the fix, raised before anything is written.
+Files must be UTF-8 (a BOM is accepted) or the encoding given (``--encoding``, for every
+file read; Parquet holds its own); anything else is an error that names the file and the
+fix, raised before anything is written.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+import attrs
 
 from latentstack.errors import InputError
 from latentstack.progress import log
@@ -87,15 +90,28 @@ def _read_parquet(file: Path, text_key: str) -> Iterator[Document]:
         raise InputError(msg) from exc
 
 
-def read_documents(paths: Sequence[str | Path], text_key: str = "text") -> Iterator[Document]:
-    """Every document in the given files and folders, in order; records hold their text under ``text_key``."""
+@attrs.frozen
+class Reading:
+    """How the files are read: their text's key or column, their encoding (None: UTF-8) and the option that
+    names it, for the not-UTF-8 error (``--encoding`` on the command line)."""
+
+    text_key: str = "text"
+    encoding: str | None = None
+    option: str = ""
+
+
+def read_documents(paths: Sequence[str | Path], text_key: str = "text", encoding: str | None = None,
+                   option: str = "") -> Iterator[Document]:
+    """Every document in the given files and folders, in order; records hold their text under ``text_key``, and
+    the files are decoded as ``encoding`` (default UTF-8; ``option`` is named where it is not)."""
+    how = Reading(text_key, encoding, option)
     for raw in paths:
         if str(raw) == "-":  # JSONL piped in
-            yield from (document_of(rec, "stdin", n, text_key) for n, rec in jsonl_lines(raw))
+            yield from (document_of(rec, "stdin", n, text_key) for n, rec in jsonl_lines(raw, encoding, option))
             continue
         for path in _expanded(Path(raw)):
             for file in _folder_files(path) if path.is_dir() else [path]:
-                yield from _read_file(file, text_key, in_folder=path.is_dir())
+                yield from _read_file(file, how, in_folder=path.is_dir())
 
 
 def check_sources(paths: Sequence[str | Path]) -> None:
@@ -133,16 +149,16 @@ def _folder_files(folder: Path) -> list[Path]:
     return sorted(p for p in files if p.suffix.lower() in TEXT_SUFFIXES)
 
 
-def _read_file(file: Path, text_key: str, in_folder: bool = False) -> Iterator[Document]:
-    suffix = file.suffix.lower()
+def _read_file(file: Path, how: Reading, in_folder: bool = False) -> Iterator[Document]:
+    suffix, text_key = file.suffix.lower(), how.text_key
     if suffix == ".parquet":
         yield from _read_parquet(file, text_key)
         return
     if suffix == ".jsonl":
-        for n, rec in jsonl_lines(file):
+        for n, rec in jsonl_lines(file, how.encoding, how.option):
             yield document_of(rec, str(file), n, text_key)
         return
-    text = read_text(file)
+    text = read_text(file, how.encoding, how.option)
     if suffix in TABLE_SUFFIXES:
         yield from _table_documents(file, text, text_key)
     elif suffix == ".json":
