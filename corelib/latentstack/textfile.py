@@ -35,12 +35,23 @@ def read_text(path: str | Path, encoding: str | None = None, option: str = "") -
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         source = next((name for bom, name in _BOMS if raw.startswith(bom)), None)
+        if source is None and looks_binary(raw):
+            given = f"; if it is UTF-16 text without a byte order mark, give {option} utf-16" if option else ""
+            msg = (f"{path} is not a text file (it holds NUL bytes, as a PDF, an image or a Word file does): convert "
+                   f"it to text first, e.g. `pdftotext {path}`{given}")
+            raise InputError(msg) from exc
         found = f"it starts with a {source.upper()} byte order mark" if source else bad_byte(exc)
         fix = f"iconv -f {source or 'latin1'} -t utf-8 {path} > {path.stem}.utf8{path.suffix}"
         given = f"give {option} {source or 'latin1'}, or " if option else ""
         guess = "" if source else " (latin1 is a guess: use the encoding the file was written in)"
         msg = f"{path} is not UTF-8 ({found}); {given}convert it first, e.g. `{fix}`{guess}"
         raise InputError(msg) from exc
+
+
+def looks_binary(head: bytes) -> bool:
+    """Whether bytes read from a file's start hold a NUL in their first 8 KiB and no UTF-16/32 byte order mark:
+    text never does, a PDF, an image, an archive or an office file nearly always does."""
+    return b"\0" in head[:8192] and not any(head.startswith(bom) for bom, _ in _BOMS)
 
 
 def _decode_as(path: Path, raw: bytes, encoding: str) -> str:

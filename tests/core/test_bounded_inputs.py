@@ -326,6 +326,32 @@ def test_a_glob_pattern_reads_the_files_it_matches(tmp_path: Path, monkeypatch: 
     assert out.returncode != 0 and "matches no file" in out.stderr and not (tmp_path / "i").exists()
 
 
+def test_a_glob_passes_over_what_is_not_text_and_a_binary_file_is_named(tmp_path: Path, tiny_bert_dir: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--from 'docs/**/*'` matched a PDF beside the notes and stopped the build with "not UTF-8 (... latin1 is a
+    guess)"; a glob passes over files that are not text (said, as a folder's are), and a PDF given by itself is
+    named as no text file rather than as latin1."""
+    from latentstack.search.sources import read_documents
+
+    (tmp_path / "docs" / "sub").mkdir(parents=True)
+    (tmp_path / "docs" / "notes.md").write_text("bread rises", encoding="utf-8")
+    (tmp_path / "docs" / "sub" / "paper.pdf").write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\x00\x01stream")
+    (tmp_path / "docs" / "sub" / "note.utf16").write_bytes("a note".encode("utf-16"))  # a BOM: text, read as such
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError, match="note.utf16 is not UTF-8 .*UTF-16 byte order mark"):
+        list(read_documents(["docs/**/*"]))
+    (tmp_path / "docs" / "sub" / "note.utf16").unlink()
+    assert [d.id for d in read_documents(["docs/**/*"])] == ["docs/notes.md"]
+    with pytest.raises(InputError, match=r"docs/sub/paper.pdf is not a text file \(it holds NUL bytes.*pdftotext"):
+        list(read_documents(["docs/sub/paper.pdf"]))
+    with pytest.raises(InputError, match=r"docs/\*\*/\*.pdf matches no text file, only docs/sub/paper.pdf"):
+        list(read_documents(["docs/**/*.pdf"]))
+    out = run_cli("index", "build", str(tmp_path / "i"), "--from", "docs/**/*", "--model", str(tiny_bert_dir),
+                  env={"LATENTSTACK_QUIET": ""})
+    assert out.returncode == 0 and "passed over 1 file(s) matched by docs/**/* that are not text: docs/sub/paper.pdf" \
+        in out.stderr, out.stderr
+
+
 def test_metadata_json_cannot_hold_is_refused_when_the_document_is_made() -> None:
     """A date in the metadata was "Object of type date is not JSON serializable" from deep inside add_documents."""
     import datetime

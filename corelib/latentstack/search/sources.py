@@ -9,7 +9,8 @@
   JSONL's keys (``text`` required; an empty ``id`` or ``title`` cell is none). Given by
   themselves only: in a folder they are passed over (a data table is seldom documents).
 - ``-``: JSONL on standard input.
-- a glob pattern (``docs/**/*.md``, quoted so the shell leaves it): the files it matches.
+- a glob pattern (``docs/**/*.md``, quoted so the shell leaves it): the files it matches, but
+  those that are not text (a NUL byte near the start: PDFs, images), passed over with a notice.
 - any other file (``.txt``, ``.md``...): one document, id = its path, title = its name.
 - a folder: every file under it with one of TEXT_SUFFIXES (in any case), but those in hidden
   folders or hidden themselves (``.git/``, ``.venv/``); a notice names the other files passed over.
@@ -109,7 +110,8 @@ def read_documents(paths: Sequence[str | Path], text_key: str = "text", encoding
         if str(raw) == "-":  # JSONL piped in
             yield from (document_of(rec, "stdin", n, text_key) for n, rec in jsonl_lines(raw, encoding, option))
             continue
-        for path in _expanded(Path(raw)):
+        matched = _expanded(Path(raw))
+        for path in matched if Path(raw).exists() else _text_files(matched, str(raw)):
             for file in _folder_files(path) if path.is_dir() else [path]:
                 yield from _read_file(file, how, in_folder=path.is_dir())
 
@@ -135,6 +137,26 @@ def _expanded(path: Path) -> list[Path]:
         msg = f"{path} matches no file"
         raise InputError(msg)
     return found
+
+
+def _text_files(matched: list[Path], pattern: str) -> list[Path]:
+    """The files a glob matched but those that are not text (a NUL byte near their start: ``*`` matches PDFs and
+    images too), passed over said in one line, as a folder's are; Parquet files are read as tables."""
+    from latentstack.textfile import looks_binary
+
+    def binary(file: Path) -> bool:
+        with open(file, "rb") as fh:
+            return file.suffix.lower() != ".parquet" and looks_binary(fh.read(8192))
+
+    passed = [file for file in matched if binary(file)]
+    shown = ", ".join(map(str, passed[:5])) + (f" and {len(passed) - 5} more" if len(passed) > 5 else "")
+    if passed and len(passed) == len(matched):
+        msg = f"{pattern} matches no text file, only {shown}: convert PDFs and other formats to text first"
+        raise InputError(msg)
+    if passed:
+        log(f"passed over {len(passed)} file(s) matched by {pattern} that are not text: {shown} (convert PDFs and "
+            "other formats to text first)")
+    return [file for file in matched if file not in passed]
 
 
 def _folder_files(folder: Path) -> list[Path]:
