@@ -78,6 +78,8 @@ def test_cli_tour_runs_as_written(tmp_path: Path) -> None:
     hits = json.loads(outputs['latentstack search docs-index "bread yeast" --dense-only --json'])["hits"]
     assert hits and "bread" in hits[0]["text"].lower()
     assert all(-1.0 <= hit["score"] <= 1.0 for hit in hits)  # cosines: the dense ranking, not a fused score
+    alike = outputs["latentstack search docs-index --like volcano -k 2"]
+    assert alike.startswith(" 1. [") and "volcano" not in alike.split("\n")[0]  # the others, never itself
     predicted = outputs['latentstack classify predict spam-clf "WINNER! Claim your prize now" "see you at lunch"']
     assert [row.split("\t")[0] for row in predicted.splitlines()] == ["spam", "ham"]
     assert "macro_f1" in by_start["latentstack classify eval spam-clf"]

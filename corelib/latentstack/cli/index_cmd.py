@@ -215,25 +215,33 @@ def export_documents(directory: Path, doc_ids: tuple[str, ...], out: Path | None
 @click.option("--where", multiple=True, help="Metadata filter key=value (repeatable: every key must match; a key given twice "
                                                  "matches either value).")
 @click.option("--documents", is_flag=True, help="Rank documents by their best chunk instead of chunks.")
+@click.option("--like", "like", default=None, metavar="DOC_ID",
+              help="Instead of a query: the documents most like the stored document DOC_ID (by the dense vectors; "
+                   "itself left out).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--onnx", "onnx_dir", type=click.Path(exists=True, file_okay=False), default=None,
               help="Embed the query with this ONNX export of the index's model (latentstack export onnx): "
                    "no torch to import.")
 def search(directory: Path, query: str | None, k: int, hybrid: bool, fusion: str, where: tuple[str, ...],
-           documents: bool, as_json: bool, onnx_dir: str | None) -> None:
+           documents: bool, like: str | None, as_json: bool, onnx_dir: str | None) -> None:
     """Search an index folder for QUERY; without QUERY, for each line of standard input in turn (the index loaded
-    once; a query that fails is said and the next one searched)."""
+    once; a query that fails is said and the next one searched). --like DOC_ID finds the documents like one."""
     from latentstack import get_embedder
     from latentstack.cli.lines import given_or_typed
     from latentstack.metadata import parse_where
     from latentstack.search import Collection
 
+    if like is not None:
+        _check_like(query, hybrid)
     fusion_given = click.get_current_context().get_parameter_source("fusion") is click.core.ParameterSource.COMMANDLINE
     if fusion_given and not hybrid:
         raise click.UsageError("--fusion chooses how hybrid search fuses its two rankings; with --dense-only there is "
                                "one ranking: drop one of them")
     col = Collection.load(directory, query_embedder=get_embedder("onnx", model=onnx_dir) if onnx_dir else None)
     filters = parse_where(where)
+    if like is not None:
+        _print_hits(f"like {like}", col.similar(like, k, where=filters), as_json, header=False)
+        return
 
     def one(q: str) -> None:
         hits = col.search(q, k, hybrid=hybrid, where=filters, fusion=fusion if fusion_given else None,
@@ -241,6 +249,19 @@ def search(directory: Path, query: str | None, k: int, hybrid: bool, fusion: str
         _print_hits(q, hits, as_json, header=query is None)
 
     given_or_typed(query, "query", one)
+
+
+def _check_like(query: str | None, hybrid: bool) -> None:
+    """--like is the query: a QUERY beside it, or --hybrid or --fusion (about text queries), is a usage error."""
+    from latentstack.cli.options import refuse_given
+
+    if query is not None:
+        raise click.UsageError("--like DOC_ID is the query: give it or QUERY, not both")
+    ctx = click.get_current_context()
+    if hybrid and ctx.get_parameter_source("hybrid") is click.core.ParameterSource.COMMANDLINE:
+        raise click.UsageError("--hybrid fuses a text query's two rankings; --like ranks documents by the dense vectors "
+                               "alone: leave it out")
+    refuse_given(("fusion",), "a text query's hybrid search; --like ranks documents by the dense vectors: leave {} out")
 
 
 def _print_hits(query: str, hits: list[Any], as_json: bool, header: bool) -> None:

@@ -3,7 +3,7 @@
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations (Request) at definition.
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import attrs
@@ -18,21 +18,20 @@ def add_extra_routes(app: Any, served: Served) -> None:
     from fastapi import Request
 
 
-    @app.post("/v1/search", summary="Search a served index: {index, query, k, hybrid, fusion, where, documents}")
+    @app.post("/v1/search", summary="Search a served index: {index, query, k, hybrid, fusion, where, documents}, or "
+                                    "the documents like a stored one: {index, like, k, where}")
     async def search(request: Request) -> Any:
         body = await f.read_json(request)
-        f.only(body, "/v1/search", ("index", "query", "k", "hybrid", "fusion", "where", "documents"))
+        f.only(body, "/v1/search", ("index", "query", "k", "hybrid", "fusion", "where", "documents", "like"))
         collection = served.collection(f.one_of(body, "index", served.indexes))
-        query = f.field(body, "query", str)
-        k = f.bounded(body, "k", int, 1, f.MAX_K, 10)
-        hybrid, where = f.field(body, "hybrid", bool, served.ask_defaults.hybrid), f.field(body, "where", dict, None)
-        fusion, documents = _fusion(body, hybrid), f.field(body, "documents", bool, False)
+        k, where = f.bounded(body, "k", int, 1, f.MAX_K, 10), f.field(body, "where", dict, None)
+        run = _similar(body, collection, k, where) if "like" in body else _search(body, served, collection, k, where)
 
-        def run() -> Any:
+        def locked() -> Any:
             with served.index_lock:
-                return collection.search(query, k, hybrid=hybrid, where=where, fusion=fusion, by_document=documents)
+                return run()
 
-        hits = await asyncio.to_thread(run)
+        hits = await asyncio.to_thread(locked)
         return {"object": "list", "data": [h.to_dict() for h in hits]}
 
     @app.post("/v1/ask", summary="Answer from a served index with citations: {index, question, k, hybrid, min_score, where, stream}")
@@ -70,6 +69,25 @@ def add_extra_routes(app: Any, served: Served) -> None:
         data = [{"index": i, "label": label, "probabilities": {c: float(p) for c, p in zip(clf.classes, row, strict=True)}}
                 for i, (label, row) in enumerate(zip(clf.labels_of(proba), proba, strict=True))]
         return {"object": "list", "model": name, "data": data}
+
+
+def _search(body: dict[str, Any], served: Served, collection: Any, k: int, where: Any) -> Callable[[], Any]:
+    """A text query's search, its fields checked now."""
+    query = f.field(body, "query", str)
+    hybrid = f.field(body, "hybrid", bool, served.ask_defaults.hybrid)
+    fusion, documents = _fusion(body, hybrid), f.field(body, "documents", bool, False)
+    return lambda: collection.search(query, k, hybrid=hybrid, where=where, fusion=fusion, by_document=documents)
+
+
+def _similar(body: dict[str, Any], collection: Any, k: int, where: Any) -> Callable[[], Any]:
+    """The documents like the stored one ``like`` names (a query's own fields beside it are a 400)."""
+    from latentstack.http.errors import bad_request
+
+    like = f.field(body, "like", str)
+    beside = [name for name in ("query", "hybrid", "fusion") if name in body]
+    if beside:
+        raise bad_request(f"'like' is the query, ranked by the dense vectors: leave '{beside[0]}' out", beside[0])
+    return lambda: collection.similar(like, k, where=where)
 
 
 def _fusion(body: dict[str, Any], hybrid: bool) -> str | None:

@@ -388,7 +388,27 @@ class Collection:
             ranked = [fuse(d, lx, fusion) for d, lx in zip(dense, lexical, strict=True)]
         else:
             ranked = dense
-        return [self._resolve(hits, k, by_document) for hits in ranked]
+        return [self.resolve(hits, k, by_document) for hits in ranked]
+
+    def similar(self, doc_id: str, k: int = 10, *, where: Mapping[str, Any] | None = None) -> list[SearchHit]:
+        """The k documents most like the stored document ``doc_id`` (each by its best passage; itself left out),
+        by the dense vectors: its passages embedded again as documents, their mean the query (``similar``)."""
+        from latentstack.search.similar import document_vector
+
+        k = check_k(k)
+        check_where(where)
+        if not isinstance(doc_id, str):
+            msg = f"a document id is a str, got {type(doc_id).__name__}"
+            raise InputError(msg)
+        own = self.store.chunk_ids([doc_id])
+        if not own or self.dense is None:
+            msg = f"no document {doc_id!r} in {self.path}: `latentstack index export {self.path}` lists the ids stored"
+            raise InputError(msg)
+        if where:
+            check_keys([dict.fromkeys(self.store.metadata_keys())], where)
+        vector = document_vector(self.query_embedder or self.embedder, [c.text for c in self.store.chunks(own).values()])
+        hits = self.dense.search_batch(vector[None, :], min(len(self.dense), (k + len(own)) * 4), where)[0]
+        return self.resolve(hits, k, by_document=True, skip=doc_id)
 
     def embed_queries(self, queries: Sequence[str]) -> Any:
         """The query vectors (from ``query_embedder`` when set); the first time, says whether they run as the
@@ -414,13 +434,14 @@ class Collection:
             log(f"note: the index at {self.path} holds {built} vectors and queries run in {now} here; the parity "
                 "probe keeps the two within cosine 0.9999; rebuild the index here to match exactly")
 
-    def _resolve(self, hits: Sequence[Any], k: int, by_document: bool) -> list[SearchHit]:
-        """Keep the k best live hits (one per document if asked), then read only those from the store."""
+    def resolve(self, hits: Sequence[Any], k: int, by_document: bool, skip: str | None = None) -> list[SearchHit]:
+        """Keep the k best live hits (one per document if asked; none of the document ``skip``), then read only
+        those from the store."""
         doc_of = self.store.doc_ids([int(h.id) for h in hits])
         kept, seen = [], set()
         for h in hits:
             doc = doc_of.get(int(h.id))
-            if doc is None or (by_document and doc in seen):
+            if doc is None or doc == skip or (by_document and doc in seen):
                 continue
             seen.add(doc)
             kept.append(h)

@@ -176,6 +176,12 @@ def test_search_ask_and_classify_over_http(url: str) -> None:
         assert 0 < ranked[0]["score"] < 0.05  # reciprocal-rank scores, not z-scores
         dense = http.post("/v1/search", json={"index": "docs", "query": "why does bread rise", "hybrid": False})
         assert dense.status_code == 200 and dense.json()["data"][0]["doc_id"] == "bread"
+        like = http.post("/v1/search", json={"index": "docs", "like": "volcano", "k": 5}).json()["data"]
+        assert sorted(h["doc_id"] for h in like) == ["bread", "tides"]  # the others, itself left out
+        refused = http.post("/v1/search", json={"index": "docs", "like": "volcano", "query": "rocks"})
+        assert refused.status_code == 400 and "leave 'query' out" in refused.json()["error"]["message"]
+        missing = http.post("/v1/search", json={"index": "docs", "like": "nosuch"})
+        assert missing.status_code == 400 and "no document 'nosuch'" in missing.json()["error"]["message"]
         labels = http.post("/v1/classify", json={"model": "spam", "input": ["WIN a free prize now", "see you at lunch"]})
         assert [d["label"] for d in labels.json()["data"]] == ["spam", "ham"]
         listed = {m["id"]: m["kind"] for m in http.get("/v1/models").json()["data"]}
