@@ -96,6 +96,13 @@ class LoraAdapter(Adapter):
         """The adapter folder, checked whole and to belong to this base model."""
         path = Path(path)
         if not (path / MANIFEST).exists() and (path / "adapter_config.json").exists():
+            if not (path / "adapter_model.safetensors").exists():
+                pickled = sorted(p.name for p in path.glob("adapter_model.*"))
+                msg = (f"the PEFT adapter at {path} holds its weights as {', '.join(pickled) or 'no file'}, not "
+                       "adapter_model.safetensors" + (": a pickle can run code when loaded, and latentstack never "
+                       "unpickles; save it again with PEFT's save_pretrained(safe_serialization=True)" if pickled
+                       else ""))
+                raise InputError(msg)
             log(f"{path} is a PEFT adapter without a latentstack manifest: its base model cannot be checked")
             return path
         manifest = read_manifest(path, kind="adapter", plugin=self.name)

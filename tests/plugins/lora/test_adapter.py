@@ -141,3 +141,16 @@ class TestLoraContract(AdapterContract):
         """The last hidden state on the fixed batch."""
         with torch.no_grad():
             return model(**batch()).last_hidden_state.numpy()
+
+
+def test_a_peft_adapter_is_loaded_and_a_pickled_one_refused(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """An adapter PEFT saved elsewhere (no latentstack manifest) loads; one whose weights are adapter_model.bin (a
+    pickle, as PEFT wrote before safetensors) is refused before PEFT would unpickle it."""
+    adapter = LoraAdapter.from_options(rank=2)
+    model = adapter.attach(tiny(tiny_bert_dir))
+    perturb(model)
+    model.save_pretrained(tmp_path / "peft")  # PEFT's own folder: adapter_config.json + adapter_model.safetensors
+    assert adapter.load(tiny(tiny_bert_dir), tmp_path / "peft") is not None
+    (tmp_path / "peft" / "adapter_model.safetensors").rename(tmp_path / "peft" / "adapter_model.bin")
+    with pytest.raises(InputError, match=r"holds its weights as adapter_model.bin.*never unpickles"):
+        adapter.load(tiny(tiny_bert_dir), tmp_path / "peft")
