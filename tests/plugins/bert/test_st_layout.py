@@ -196,3 +196,28 @@ def test_embed_as_query_or_document_on_the_command_line(tiny_bert_dir: Path, tmp
         out = run_cli("-q", "embed", "the cat sat", "--model", str(folder), "-o", "dtype=float32", "--as", kind,
                       check=True)
         np.testing.assert_allclose(json.loads(out.stdout), reference(["the cat sat"])[0], atol=1e-5)
+
+
+def test_an_engine_is_given_the_prompted_passages(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """An engine embeds texts as given (the Ray workers do): the collection puts the document prompt in them first,
+    so an index built through an engine holds the vectors a local build holds."""
+    from collections.abc import Mapping, Sequence
+    from typing import Any
+
+    from latentstack import get_embedder
+    from latentstack.engines import Engine
+    from latentstack.search import Collection, Document
+
+    class Elsewhere(Engine):
+        name = "elsewhere"
+
+        def embed(self, texts: Sequence[str], embedder: str, options: Mapping[str, Any]) -> Any:
+            return get_embedder(embedder, **options).embed_many(texts, None)
+
+    folder = with_prompts(st_folder(tiny_bert_dir, tmp_path / "e5", "mean"), {"query": "query: ", "passage": "passage: "})
+    scores = []
+    for name, engine in (("local", None), ("engine", Elsewhere.from_options())):
+        col = Collection.create(tmp_path / name, embedder="bert", embedder_options={"model": str(folder), "dtype": "float32"})
+        col.add_documents([Document(f"d{i}", text) for i, text in enumerate(TEXTS[:3])], engine=engine)
+        scores.append([(h.doc_id, round(h.score, 5)) for h in col.search("the cat", k=3, hybrid=False)])
+    assert scores[0] == scores[1]
