@@ -129,6 +129,9 @@ HTTP_OPTIONS = [
                  help="Bearer token every HTTP request must send (or LATENTSTACK_API_KEY)."),
     click.option("--embedder", "embedder", default="bert", show_default=True,
                  help="The embedder that runs a model name given to /v1/embeddings."),
+    click.option("--embedding-model", "embedding_models", multiple=True, metavar="NAME=DIR",
+                 help="A model folder /v1/embeddings serves as NAME, run by --embedder (repeatable; a "
+                      "sentence-transformers folder's prompts are put by the request's input_type)."),
     click.option("--chat-adapter", "chat_adapters", multiple=True, metavar="NAME=DIR",
                  help="An adapter chat requests choose with model 'MODEL+NAME' (repeatable)."),
     click.option("--classifier", "classifiers", multiple=True, metavar="[NAME=]DIR",
@@ -190,15 +193,20 @@ def _named(pairs: tuple[str, ...], what: str) -> dict[str, Path]:
 
 def _serve_http(directories: tuple[Path, ...], gen_name: str, options: dict[str, Any], query: Any,
                 ask_defaults: RagConfig, *, host: str,
-                port: int, api_key: str, embedder: str, chat_adapters: tuple[str, ...], classifiers: tuple[str, ...],
-                no_generator: bool, cors: tuple[str, ...], no_batching: bool) -> None:
+                port: int, api_key: str, embedder: str, embedding_models: tuple[str, ...], chat_adapters: tuple[str, ...],
+                classifiers: tuple[str, ...], no_generator: bool, cors: tuple[str, ...], no_batching: bool) -> None:
     from latentstack.http.run import check_bind, check_port, serve_http
     from latentstack.http.state import Served
     from latentstack.progress import detail, log
+    from latentstack.sources import resolve_model
 
-    check_bind(host, api_key)  # before any model loads
+    named_models = _named(embedding_models, "embedding model")
+    for path in named_models.values():
+        resolve_model(str(path))  # a missing folder is said before anything loads
+    check_bind(host, api_key)
     check_port(host, port)
     served = Served(embedder=embedder, generator=None if no_generator else gen_name, generator_options=options,
+                    embedding_models=named_models,
                     adapters={n: str(p) for n, p in _named(chat_adapters, "adapter").items()},
                     indexes=_named(tuple(str(d) for d in directories), "index"),
                     classifiers=_named(classifiers, "classifier"), window_s=None if no_batching else 0.005,

@@ -37,7 +37,11 @@ def add_routes(app: Any, served: Served) -> None:
     @app.post("/v1/embeddings", summary="OpenAI embeddings: one vector per input text (float or base64)")
     async def embeddings(request: Request) -> Any:
         body = await f.read_json(request)
-        name, batcher = served.batcher(f.field(body, "model", str))
+        kind = f.field(body, "input_type", str, "")  # not OpenAI's: the model's query or document prompt, if any
+        if kind not in ("", "query", "document"):
+            raise bad_request("'input_type' is 'query' or 'document' (the texts get the model's prompt for them)",
+                              "input_type")
+        name, batcher = served.batcher(f.field(body, "model", str), kind)
         texts = f.texts(body)
         encoding = f.field(body, "encoding_format", str, "float")
         if encoding not in ("float", "base64"):

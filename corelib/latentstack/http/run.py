@@ -50,11 +50,13 @@ def check_port(host: str, port: int) -> None:
 
 
 def warm(served: Served) -> None:
-    """Load the generator (if any), the default embedder, the served indexes and classifiers now: the first request
-    does not wait."""
+    """Load the generator (if any), the default embedder and the named embedding models, the served indexes and
+    classifiers now: the first request does not wait."""
     if served.generator is not None:
         served.generator_instance()
     served.batcher(served.embedder)
+    for name in served.embedding_models:
+        served.batcher(name)
     for name in served.indexes:
         served.collection(name).search("warm up", k=1)
     for name in served.classifiers:

@@ -32,6 +32,8 @@ class Served:
     adapters: dict[str, str] = attrs.Factory(dict)
     indexes: dict[str, Path] = attrs.Factory(dict)
     classifiers: dict[str, Path] = attrs.Factory(dict)
+    #: Model folders (or names) /v1/embeddings serves under names of their own (``serve --embedding-model``).
+    embedding_models: dict[str, Path] = attrs.Factory(dict)
     window_s: float | None = 0.005
     #: /v1/ask's k, hybrid and min_score (and /v1/search's hybrid) when a request leaves them out: serve's own options.
     ask_defaults: RagConfig = attrs.Factory(RagConfig)
@@ -45,18 +47,20 @@ class Served:
     gen_lock: FairLock = attrs.Factory(FairLock)  # requests generate one at a time, in arrival order
     index_lock: threading.Lock = attrs.Factory(threading.Lock)  # one search at a time over the shared stores
 
-    def batcher(self, model: str) -> tuple[str, DynamicBatcher]:
-        """The canonical name and batcher of an embedding model; an unknown one is an UnknownNameError. A model
-        whose vectors ``query_embedder`` computes (the ONNX export given at start) is embedded by the export."""
-        key = f"embedder:{model}"
+    def batcher(self, model: str, kind: str = "") -> tuple[str, DynamicBatcher]:
+        """The canonical name and batcher of an embedding model, for texts of ``kind`` (queries, documents or
+        neither: the model's prompt for them is put); an unknown one is an UnknownNameError. A model whose vectors
+        ``query_embedder`` computes (the ONNX export given at start) is embedded by the export."""
+        key = f"embedder:{model}" + (f":{kind}" if kind else "")
         if key not in self.loaded:
             emb = self._embedder(model)
             if self.query_embedder is not None and emb.fingerprint() == self.query_embedder.source_fingerprint():
                 emb = self.query_embedder  # the same vectors by another runtime: the torch model is never loaded
             # Loads the model here, never on two threads at once (imports are not thread-safe).
             warm = emb.embed_many(["warm up"])
-            self.loaded[key] = DynamicBatcher(emb.embed_many, window_s=self.window_s, dim=int(warm.shape[1]),
-                                              count=emb.token_counts)
+            self.loaded[key] = DynamicBatcher(lambda texts: emb.embed_many(texts, kind), window_s=self.window_s,
+                                              dim=int(warm.shape[1]),
+                                              count=lambda texts: emb.token_counts(emb.prompted(texts, kind)))
         return model, self.loaded[key]
 
     def _embedder(self, model: str) -> Any:
@@ -69,7 +73,9 @@ class Served:
         if self.query_embedder is not None and model == self.query_embedder.name:
             return self.query_embedder  # the export given at start, by its embedder's name
         reg = get_registry()
-        if model in reg.names("embedder") and not reg.get_class("embedder", model).trainable:
+        if model in self.embedding_models:
+            emb = get_embedder(self.embedder, model=str(self.embedding_models[model]), show_progress=False)
+        elif model in reg.names("embedder") and not reg.get_class("embedder", model).trainable:
             emb = get_embedder(model, show_progress=False)
         elif model in {m.name for m in list_models() if m.installed}:
             emb = get_embedder(self.embedder, model=model, show_progress=False)
@@ -190,6 +196,7 @@ class Served:
                 and self._runs_alone(n)]
         base = self.chat_model() if self.generator is not None else None
         rows += [(m.name, "embedding model") for m in list_models() if m.installed and m.name != base]
+        rows += [(n, "embedding model") for n in self.embedding_models]
         rows += [(base, "chat")] + [(f"{base}+{a}", "chat") for a in self.adapters] if base else []
         rows += [(n, "index") for n in self.indexes] + [(n, "classifier") for n in self.classifiers]
         return [{"id": n, "object": "model", "created": 0, "owned_by": "latentstack", "kind": k} for n, k in rows]
