@@ -202,8 +202,9 @@ class Collection:
         emb = emb_cls.load(part(folder, "embedder")) if emb_cls.trainable else emb_cls.from_options(**spec["config"])
         if emb.fingerprint() != spec["fingerprint"]:
             msg = (f"the index at {folder} was built with embedder fingerprint {spec['fingerprint']}, but "
-                   f"{spec['name']} with the same options now gives {emb.fingerprint()} (the model files changed); "
-                   "rebuild the index")
+                   f"{spec['name']} with the same options now gives {emb.fingerprint()} (the model files changed, or "
+                   "the plugin now reads them otherwise, e.g. a sentence-transformers folder's prompts); rebuild the "
+                   "index")
             raise ModelMismatchError(msg)
         return emb
 
