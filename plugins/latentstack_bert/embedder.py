@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -19,6 +20,7 @@ from latentstack_bert.st_layout import Layout, read_layout
 
 #: The poolings the embedder computes (latentstack.pooling): [CLS], masked mean and max, the last real token.
 POOLINGS = ("cls", "mean", "max", "last")
+_SAID: set[Path] = set()  # the folders whose layout -v has shown
 
 
 @attrs.frozen(kw_only=True)
@@ -72,8 +74,23 @@ class BertEmbedder(AutoDtype, LocalModel, Embedder):
 
     @cached_property
     def layout(self) -> Layout | None:
-        """How sentence-transformers reads the model folder; None for a plain transformers folder."""
-        return read_layout(self.resolved.path)
+        """How sentence-transformers reads the model folder; None for a plain transformers folder (``-v`` says
+        which it is, and what was read)."""
+        from latentstack.progress import detail
+
+        layout = read_layout(self.resolved.path)
+        if self.resolved.path in _SAID:
+            return layout
+        _SAID.add(self.resolved.path)  # once per folder: the dtype probe builds embedders of its own
+        if layout is None:
+            detail(f"bert: {self.resolved.name} has no modules.json: mean pooling unless chosen, 256 tokens")
+        else:
+            named = {name: text for name, text in layout.prompts.items() if text}
+            default = f" (default {layout.default_prompt})" if layout.default_prompt else ""
+            detail(f"bert: {self.resolved.name} is a sentence-transformers folder: pooling {' + '.join(layout.modes)}, "
+                   f"max_seq_length {layout.max_seq_length or 'unset'}, prompts {named or 'none'}{default}"
+                   + (", lower-cased" if layout.lowercase else ""))
+        return layout
 
     @cached_property
     def pooling(self) -> str:

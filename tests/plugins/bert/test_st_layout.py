@@ -221,3 +221,14 @@ def test_an_engine_is_given_the_prompted_passages(tiny_bert_dir: Path, tmp_path:
         col.add_documents([Document(f"d{i}", text) for i, text in enumerate(TEXTS[:3])], engine=engine)
         scores.append([(h.doc_id, round(h.score, 5)) for h in col.search("the cat", k=3, hybrid=False)])
     assert scores[0] == scores[1]
+
+
+def test_verbose_says_how_the_folder_is_read(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """`-v` names the pooling, length and prompts read from the folder, once."""
+    from ...conftest import run_cli
+
+    folder = with_prompts(st_folder(tiny_bert_dir, tmp_path / "nomic", "cls"), {"query": "search_query: "})
+    out = run_cli("-v", "embed", "the cat", "--model", str(folder), "-o", "dtype=float32", check=True)
+    said = [line for line in out.stderr.splitlines() if "sentence-transformers folder" in line]
+    assert said == ["bert: nomic is a sentence-transformers folder: pooling cls, max_seq_length 16, "
+                    "prompts {'query': 'search_query: '}"], out.stderr
