@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,3 +61,46 @@ def test_prompt_dash_reads_standard_input(tiny_llama_dir: Path) -> None:
     assert "Traceback" not in latin1.stderr
     empty = _piped(b"\n", *args, "-")
     assert empty.returncode == 1 and "the prompt is empty" in empty.stderr
+
+
+def test_from_puts_a_file_or_standard_input_before_the_prompt(tmp_path: Path, fresh_registry: object) -> None:
+    """`cat notes | llm PROMPT` reads the notes; `generate PROMPT` ignored them without a word. --from FILE or - puts
+    the text before the prompt (an echoing generator shows the message the model gets); piped text without
+    --from is said to be unread."""
+    from collections.abc import Iterator
+    from types import SimpleNamespace
+
+    from click.testing import CliRunner
+
+    import latentstack
+    from latentstack import hookimpl
+    from latentstack.cli import cli
+    from latentstack.interfaces import Generator
+    from latentstack.interfaces.generator import as_messages
+
+    class Echo(Generator):
+        name = "echo-user"
+
+        def stream(self, prompt, options=None) -> Iterator[str]:  # noqa: ANN001
+            yield as_messages(prompt)[-1]["content"]
+
+    latentstack.register_plugin(SimpleNamespace(register_generators=hookimpl(lambda register: register(Echo))), "echo")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Yeast makes the dough rise.\n", encoding="utf-8")
+    runner = CliRunner()
+    by_file = runner.invoke(cli, ["generate", "Why?", "--from", str(notes), "--generator", "echo-user"])
+    assert by_file.exit_code == 0 and by_file.stdout == "Yeast makes the dough rise.\n\nWhy?\n", by_file.output
+    piped = runner.invoke(cli, ["generate", "Why?", "--from", "-", "--generator", "echo-user"], input="From a pipe.\n")
+    assert piped.stdout == "From a pipe.\n\nWhy?\n"
+    both = runner.invoke(cli, ["generate", "-", "--from", "-", "--generator", "echo-user"], input="x")
+    assert both.exit_code == 2 and "both read standard input" in both.output
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n", encoding="utf-8")
+    assert "is empty" in runner.invoke(cli, ["generate", "Why?", "--from", str(empty), "--generator", "echo-user"]).output
+
+
+def test_piped_text_without_from_is_said_to_be_unread(tiny_llama_dir: Path) -> None:
+    out = subprocess.run([sys.executable, "-m", "latentstack", "generate", "hi", "--model", str(tiny_llama_dir),
+                          "--max-new-tokens", "1"], input=b"some notes\n", capture_output=True, timeout=600,
+                         env={**os.environ, "LATENTSTACK_QUIET": ""})
+    assert out.returncode == 0 and b"standard input is not read: add --from -" in out.stderr, out.stderr

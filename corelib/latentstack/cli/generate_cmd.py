@@ -51,6 +51,41 @@ def _emit(pieces: Iterable[str], stream: bool) -> str:
     return text
 
 
+def _prompt(prompt: str, source: str | None) -> str:
+    """PROMPT (standard input's text for ``-``), after the text of ``source`` when given. Piped text that neither
+    names is not read, and a line says so (``cat f | llm PROMPT`` reads it; here ``--from -`` does)."""
+    from latentstack.textfile import read_source, read_stdin
+
+    if prompt == "-" and source == "-":
+        raise click.UsageError("PROMPT - and --from - both read standard input: give the prompt as an argument")
+    if prompt == "-":
+        prompt = read_stdin()
+    elif source is None and _piped():
+        from latentstack.progress import log
+
+        log("standard input is not read: add --from - to put its text before the prompt")
+    if source is None:
+        return prompt
+    text = read_source(source)
+    if not text.strip():
+        msg = f"{'standard input' if source == '-' else source} is empty: nothing to put before the prompt"
+        raise click.ClickException(msg)
+    return f"{text.rstrip()}\n\n{prompt}"
+
+
+def _piped() -> bool:
+    """Whether standard input is a pipe or a file (never a terminal), checked without reading it."""
+    import os
+    import stat
+    import sys
+
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (AttributeError, OSError, ValueError):  # no real standard input (a test runner's)
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode)
+
+
 #: The system message and how to decode: shared by ``generate`` and ``chat``.
 ANSWER_OPTIONS = [
     click.option("--system", default="", help="A system message before the prompt."),
@@ -83,17 +118,19 @@ def decoding(owner: str, max_new_tokens: int, temperature: float, top_p: float, 
 
 @click.command()
 @click.argument("prompt")
+@click.option("--from", "source", type=click.Path(exists=True, dir_okay=False, allow_dash=True), default=None,
+              help="A text the prompt is about (a UTF-8 file, or - for standard input), put before PROMPT: "
+                   "`cat notes.txt | latentstack generate 'Summarise this.' --from -`.")
 @stacked(GEN_OPTIONS)
 @stacked(ANSWER_OPTIONS)
-def generate(prompt: str, gen_name: str, model: str | None, adapter: str | None, dtype: str | None,
+def generate(prompt: str, source: str | None, gen_name: str, model: str | None, adapter: str | None, dtype: str | None,
              gen_extra: tuple[str, ...], stream: bool, system: str,
              max_new_tokens: int, temperature: float, top_p: float, seed: int | None, stop: tuple[str, ...],
              repetition_penalty: float) -> None:
-    """Answer PROMPT with the generator (chat template applied); PROMPT - reads it from standard input."""
-    from latentstack.textfile import read_stdin
-
+    """Answer PROMPT with the generator (chat template applied); PROMPT - reads it from standard input, and
+    --from puts a file's text (or standard input's) before it."""
     options = decoding("generate", max_new_tokens, temperature, top_p, seed, stop, repetition_penalty)
-    prompt = read_stdin() if prompt == "-" else prompt
+    prompt = _prompt(prompt, source)
     gen = make_generator(gen_name, generator_options(model, adapter, dtype, gen_extra))
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
     _emit(gen.stream(messages, options), stream)
