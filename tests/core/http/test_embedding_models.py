@@ -42,7 +42,8 @@ def test_a_folder_is_served_and_input_type_puts_its_prompts(tiny_bert_dir: Path,
     for kind, encode in (("query", reference.encode_query), ("document", reference.encode_document),
                          ("", reference.encode)):
         vectors = np.array([d["embedding"] for d in got[kind]["data"]])
-        np.testing.assert_allclose(vectors, encode(texts), atol=2e-3)  # the served dtype may be bf16
+        cosines = (vectors * encode(texts)).sum(axis=1)  # unit vectors; the served dtype may be bf16 (dtype auto)
+        assert cosines.min() > 0.999, (kind, cosines)
     assert got["query"]["usage"]["prompt_tokens"] > got[""]["usage"]["prompt_tokens"]  # the prompt's tokens count
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "input_type"
     assert listed["mine"] == "embedding model"
