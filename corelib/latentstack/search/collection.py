@@ -389,7 +389,7 @@ class Collection:
             ranked = [fuse(d, lx, fusion) for d, lx in zip(dense, lexical, strict=True)]
         else:
             ranked = dense
-        return [self.resolve(hits, k, by_document) for hits in ranked]
+        return [self._resolve(hits, k, by_document) for hits in ranked]
 
     def similar(self, doc_id: str, k: int = 10, *, where: Mapping[str, Any] | None = None) -> list[SearchHit]:
         """The k documents most like the stored document ``doc_id`` (each by its best passage; itself left out),
@@ -409,7 +409,7 @@ class Collection:
             check_keys([dict.fromkeys(self.store.metadata_keys())], where)
         vector = document_vector(self.query_embedder or self.embedder, [c.text for c in self.store.chunks(own).values()])
         hits = self.dense.search_batch(vector[None, :], min(len(self.dense), (k + len(own)) * 4), where)[0]
-        return self.resolve(hits, k, by_document=True, skip=doc_id)
+        return self._resolve(hits, k, by_document=True, skip=doc_id)
 
     def embed_queries(self, queries: Sequence[str]) -> Any:
         """The query vectors (from ``query_embedder`` when set); the first time, says whether they run as the
@@ -435,7 +435,7 @@ class Collection:
             log(f"note: the index at {self.path} holds {built} vectors and queries run in {now} here; the parity "
                 "probe keeps the two within cosine 0.9999; rebuild the index here to match exactly")
 
-    def resolve(self, hits: Sequence[Any], k: int, by_document: bool, skip: str | None = None) -> list[SearchHit]:
+    def _resolve(self, hits: Sequence[Any], k: int, by_document: bool, skip: str | None = None) -> list[SearchHit]:
         """Keep the k best live hits (one per document if asked; none of the document ``skip``), then read only
         those from the store."""
         doc_of = self.store.doc_ids([int(h.id) for h in hits])
