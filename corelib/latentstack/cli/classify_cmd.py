@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from latentstack.cli.labeled_options import READING, labeled_options, read_splits, reading_flags
-from latentstack.cli.options import given, parse_options, refuse_given
+from latentstack.cli.options import given, need_from, parse_options, refuse_given
 from latentstack.errors import InputError
 from latentstack.locks import writer_lock
 from latentstack.progress import log
@@ -160,9 +160,7 @@ def predict(directory: Path, texts: tuple[str, ...], source: str | None, text_co
         if as_json:
             raise click.UsageError("--json prints what --out writes: give one of the two")
         predictions.check_out(out, source)
-    if (text_col is not None or encoding is not None) and not source:
-        raise click.UsageError(f"{'--text-col' if text_col is not None else '--encoding'} is about the file given "
-                               "with --from")
+    need_from(source, text_col, encoding)
     batch = predictions.gather(texts, source, text_col, encoding)
     if out is not None and batch.table is not None:
         predictions.check_columns(out, str(source), batch.table)

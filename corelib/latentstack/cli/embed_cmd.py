@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from latentstack.cli.options import given, parse_options
+from latentstack.cli.options import given, need_from, parse_options
 from latentstack.errors import InputError
 from latentstack.outfile import check_out_file, numpy_array
 from latentstack.progress import log
@@ -44,12 +44,10 @@ def embed(texts: tuple[str, ...], source: str | None, text_col: str | None, enco
     from latentstack.data.source_texts import source_texts
     from latentstack.interfaces.embedder import check_texts
 
+    need_from(source, text_col, encoding)
     items = list(texts)
     if source:
         items += source_texts(source, text_col, encoding).texts
-    elif text_col is not None or encoding is not None:
-        raise click.UsageError(f"{'--text-col' if text_col is not None else '--encoding'} is about the file given "
-                               "with --from")
     if not items:
         msg = "no texts given: pass them as arguments or with --from FILE"
         raise InputError(msg)

@@ -29,6 +29,13 @@ def given(**options: Any) -> dict[str, Any]:
     return {k: v for k, v in options.items() if v is not None}
 
 
+def need_from(source: str | None, text_col: str | None, encoding: str | None) -> None:
+    """A usage error when --text-col or --encoding is given without the --from file it is about."""
+    if (text_col is not None or encoding is not None) and not source:
+        raise click.UsageError(f"{'--text-col' if text_col is not None else '--encoding'} is about the file given "
+                               "with --from")
+
+
 def refuse_given(names: Sequence[str], why: str) -> None:
     """A usage error naming the options of ``names`` typed on the command line, for options that do not apply.
 
