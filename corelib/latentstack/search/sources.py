@@ -149,6 +149,7 @@ def _text_files(matched: list[Path], pattern: str) -> list[Path]:
             return file.suffix.lower() != ".parquet" and looks_binary(fh.read(8192))
 
     passed = [file for file in matched if binary(file)]
+    skipped = set(passed)
     shown = ", ".join(map(str, passed[:5])) + (f" and {len(passed) - 5} more" if len(passed) > 5 else "")
     if passed and len(passed) == len(matched):
         msg = f"{pattern} matches no text file, only {shown}: convert PDFs and other formats to text first"
@@ -156,7 +157,7 @@ def _text_files(matched: list[Path], pattern: str) -> list[Path]:
     if passed:
         log(f"passed over {len(passed)} file(s) matched by {pattern} that are not text: {shown} (convert PDFs and "
             "other formats to text first)")
-    return [file for file in matched if file not in passed]
+    return [file for file in matched if file not in skipped]
 
 
 def _folder_files(folder: Path) -> list[Path]:
