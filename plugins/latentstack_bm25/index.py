@@ -1,4 +1,4 @@
-"""BM25 over texts with bm25s: English stop words, Snowball stemming, Lucene scoring.
+"""BM25 over texts with bm25s: Unicode-folded words, English stop words, Snowball stemming, Lucene scoring.
 
 bm25s builds its matrix in one go, so adds and removes mark the index dirty and it is
 rebuilt on the next search. Saved as JSON lines (ids, texts, metadata), never pickled;
@@ -23,6 +23,7 @@ from latentstack.interfaces.index import check_ids
 from latentstack.metadata import matching_mask
 from latentstack.storage import component_dir, read_manifest, reading, write_manifest
 from latentstack.textfile import lines
+from latentstack_bm25.words import fold, word_pattern
 
 
 @attrs.frozen(kw_only=True)
@@ -83,11 +84,11 @@ class Bm25Index(Index):
         return Stemmer.Stemmer(self.config.stemmer).stemWords
 
     def tokenize(self, texts: Sequence[str]) -> list[list[str]]:
-        """Lower-cased word tokens, stop words dropped, stemmed."""
+        """Word tokens of the folded texts (``words.fold``), stop words dropped, stemmed."""
         import bm25s
 
-        return bm25s.tokenize(list(texts), stopwords=self.config.stopwords or None, stemmer=self._stem,
-                              return_ids=False, show_progress=False)
+        return bm25s.tokenize([fold(t) for t in texts], stopwords=self.config.stopwords or None, stemmer=self._stem,
+                              token_pattern=word_pattern(), return_ids=False, show_progress=False)
 
     def add(self, ids: Sequence[str | int], items: Any, metadata: Sequence[Mapping[str, Any]] | None = None) -> None:
         """Add texts under ids; an id already present is replaced."""

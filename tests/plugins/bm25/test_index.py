@@ -104,3 +104,32 @@ def test_bad_options_are_refused_when_configured() -> None:
         index.add(["a", "b"], ["les chanteuses du port", "la rivière coule"])
     assert [h.id for h in french.search("chanteuse", 1)] == ["a"] and french.search("les", 1) == []  # a stop word
     assert [h.id for h in english.search("les", 1)] == ["a"]
+
+
+def test_a_word_matches_however_unicode_spells_it() -> None:
+    """"café" typed as one character found nothing in a text holding "cafe" and a combining accent (a macOS
+    file, a PDF's extracted text), nor "file" in "ﬁle" or "full" in full-width letters; and a Hindi word was cut
+    at each vowel sign into fragments (a word of one letter and a sign is not a word at all)."""
+    import unicodedata
+
+    index = Bm25Index()
+    texts = [unicodedata.normalize("NFD", "Le café de la gare"), "The ﬁle is ＦＵＬＬ", "हिन्दी भाषा", "दिन"]
+    index.add(["nfd", "ligature", "hindi", "day"], texts)
+    assert [h.id for h in index.search("café", 4)] == ["nfd"]
+    assert [h.id for h in index.search("CAFÉ", 4)] == ["nfd"]
+    assert [h.id for h in index.search("full file", 4)] == ["ligature"]
+    assert [h.id for h in index.search("हिन्दी", 4)] == ["hindi"]
+    assert [h.id for h in index.search("दिन", 4)] == ["day"]  # not the fragment "दी" of "हिन्दी"
+    assert index.tokenize(["हिन्दी शब्द"]) == [["हिन्दी", "शब्द"]]
+
+
+def test_chinese_and_japanese_are_read_as_character_pairs() -> None:
+    """Written without spaces, a whole Chinese or Japanese sentence was one "word", so a query matched nothing
+    unless it was the sentence itself; runs of ideographs and kana are read as overlapping pairs (Lucene's CJK
+    analyzer), Latin letters beside them stay a word of their own."""
+    index = Bm25Index()
+    index.add(["beijing", "shanghai", "tokyo"], ["北京是中国的首都。", "上海是中国最大的城市。", "東京は日本の首都です。"])
+    assert [h.id for h in index.search("中国最大的城市", 3)][0] == "shanghai"
+    assert [h.id for h in index.search("中国首都", 3)][0] == "beijing"
+    assert [h.id for h in index.search("日本の首都", 3)][0] == "tokyo"
+    assert index.tokenize(["東京都のiPhone"]) == [["東京", "京都", "都の", "iphon"]]

@@ -1,0 +1,55 @@
+"""How BM25 reads words: Unicode-folded text, words that keep their combining marks.
+
+bm25s finds words with ``\\b\\w\\w+\\b`` on lower-cased text. Two texts a reader sees as
+the same then share no word: "café" typed on one keyboard is one character where a
+macOS file name or a PDF's extracted text holds "cafe" and a combining accent, and a
+ligature ("ﬁle") or a full-width letter is not the letter it shows. And ``\\w`` does not
+match combining marks, so a word in Hindi, Thai or Hebrew with vowel signs is cut at
+every sign into fragments. Texts and queries are therefore folded as ICU's ``nfkc_cf``
+folds them (compatibility composition, then case folding, as Lucene's ICU normalizer
+does), and a word is a run of two or more word characters and combining marks. Chinese
+and Japanese are written without spaces, so a run of ideographs and kana is one "word" to
+``\\w``; it is read as its overlapping pairs of characters instead, as Lucene's CJK
+analyzer reads it ("東京都" as "東京", "京都").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+
+#: Planes holding combining marks: the basic and supplementary multilingual planes, and the variation selectors.
+_MARK_SPANS = ((0, 0x20000), (0xE0100, 0xE01F0))
+#: Runs of Han ideographs (with the iteration mark) and kana, the scripts written without spaces between words.
+_CJK_RUN = re.compile("[\u3005\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]{2,}")
+
+
+def fold(text: str) -> str:
+    """``text`` in NFKC with case folded (ICU's nfkc_cf), runs of ideographs and kana as their character pairs;
+    ASCII is only lower-cased."""
+    if text.isascii():
+        return text.lower()
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    return _CJK_RUN.sub(_pairs, folded)
+
+
+def _pairs(run: re.Match[str]) -> str:
+    chars = run.group()
+    return " " + " ".join(chars[i : i + 2] for i in range(len(chars) - 1)) + " "
+
+
+@cache
+def word_pattern() -> str:
+    """The regular expression of a word: two or more word characters or combining marks."""
+    marks = []
+    for lo, hi in _MARK_SPANS:
+        start = None
+        for code in range(lo, hi + 1):
+            is_mark = code < hi and unicodedata.category(chr(code)).startswith("M")
+            if is_mark and start is None:
+                start = code
+            elif not is_mark and start is not None:
+                marks.append(f"\\U{start:08x}-\\U{code - 1:08x}")
+                start = None
+    return f"[\\w{''.join(marks)}]{{2,}}"
