@@ -11,8 +11,9 @@ cache is fresh for each run, so training times include embedding;
 from __future__ import annotations
 
 import os
-import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import click
 
 from latentstack.bench.options import bench_options, split_methods, suite
 from latentstack.bench.report import BenchReport, MethodResult
+from latentstack.bench.scratch import scratch_dir
 from latentstack.cli.labeled_options import labeled_options
 from latentstack.progress import log
 
@@ -148,11 +150,25 @@ def classify(data: str, methods: str, limit: int | None, seed: int, model: str, 
     """Accuracy, macro-F1, minority F1, training time, throughput, parameters and bytes per method."""
     chosen = split_methods(methods, list(METHODS))
     train, test = load_split(data, limit, seed, train_split, test_split, **reading)
-    tmp = Path(tempfile.mkdtemp(prefix="latentstack-classify-"))
-    os.environ["LATENTSTACK_CACHE"] = str(tmp / "cache")  # cold cache: times include embedding
+    tmp = scratch_dir("classify")
     report = BenchReport("classify", Path(data).name, len(test), chart=scatter,
                          params={"train": len(train), "test": len(test), "model": model, "seed": seed,
                                  "holdout": reading["holdout"],
                                  "classes": sorted(set(train.labels))})
-    report.results = [run_method(m, model, train, test, seed, tmp) for m in chosen]
+    with _cache_at(tmp / "cache"):  # cold cache: times include embedding
+        report.results = [run_method(m, model, train, test, seed, tmp) for m in chosen]
     return report
+
+
+@contextmanager
+def _cache_at(folder: Path) -> Iterator[None]:
+    """``$LATENTSTACK_CACHE`` set to ``folder`` inside the block, and as it was after."""
+    before = os.environ.get("LATENTSTACK_CACHE")
+    os.environ["LATENTSTACK_CACHE"] = str(folder)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("LATENTSTACK_CACHE", None)
+        else:
+            os.environ["LATENTSTACK_CACHE"] = before

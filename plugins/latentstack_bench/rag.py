@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ import click
 
 from latentstack.bench.options import bench_options, split_methods, suite
 from latentstack.bench.report import BenchReport, MethodResult
+from latentstack.bench.scratch import scratch_dir
 from latentstack.data.squad import Question, Squad, load_squad
 from latentstack.progress import log, progress
 from latentstack.rag.metrics import exact_match, token_f1
@@ -184,7 +184,7 @@ def rag(data: str, methods: str, limit: int | None, seed: int, gen_name: str, mo
     collection = None
     if {"rag", "rag-dense"} & set(chosen):
         log(f"indexing {len(squad.paragraphs)} paragraphs")
-        collection = build_collection(squad, Path(tempfile.mkdtemp(prefix="latentstack-rag-")) / "index",
+        collection = build_collection(squad, scratch_dir("rag") / "index",
                                       retriever_model)
     config = RagConfig(k=k, max_new_tokens=48)
     pipelines = {"rag": RagPipeline(collection, gen, config),  # hybrid, as the default

@@ -11,7 +11,6 @@ level; ``hybrid:*`` fuse BM25 over the same passages.
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 
 from latentstack.bench.options import bench_options, split_methods, suite
 from latentstack.bench.report import BenchReport, MethodResult
+from latentstack.bench.scratch import scratch_dir
 from latentstack.data.squad import Question, Squad, load_squad
 from latentstack.progress import log
 from latentstack_bench.ranking import ranking_metrics
@@ -41,7 +41,7 @@ class Runner:
     def __init__(self, squad: Squad, questions: list[Question], model: str, pooling: str, stemmer: str) -> None:
         self.squad, self.questions = squad, questions
         self.model, self.pooling, self.stemmer = model, pooling, stemmer
-        self.tmp = Path(tempfile.mkdtemp(prefix="latentstack-bench-"))
+        self.tmp = scratch_dir("retrieval")
         self.cache: dict[str, Any] = {}
 
     def texts(self) -> list[str]:

@@ -44,8 +44,9 @@ def main() -> None:
     full: dict[str, Any] = {"lr": 1e-5} if args.mode == "full" else {}  # all weights take a smaller step; LoRA keeps SftConfig's
     config = SftConfig(mode=args.mode, batch_size=args.batch_size, grad_accum=1, **full)
     start = time.perf_counter()
-    report = train_sft(gen, examples, tempfile.mkdtemp(), config, max_steps=args.steps)
-    took = time.perf_counter() - start
+    with tempfile.TemporaryDirectory(prefix="latentstack-sft-probe-") as out:
+        report = train_sft(gen, examples, out, config, max_steps=args.steps)
+        took = time.perf_counter() - start
     print(json.dumps({"mode": args.mode, "steps": args.steps, "s_per_step": took / args.steps,
                       "peak_rss_mb": peak_rss_mb(), "rss_after_load_mb": loaded,
                       "trainable_params": report["trainable_params"], "total_params": report["total_params"],

@@ -12,7 +12,6 @@ is given where the CPU's clock and vector width are known. Cosines are against t
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -25,6 +24,7 @@ import numpy as np
 
 from latentstack.bench.options import Counts, bench_options, split_methods, suite
 from latentstack.bench.report import BenchReport, MethodResult
+from latentstack.bench.scratch import scratch_dir
 from latentstack.bench.writers import timing_chart
 from latentstack.cpu import usable_cores
 from latentstack.progress import log
@@ -220,7 +220,7 @@ def embed(data: str, methods: str, limit: int | None, seed: int, batch_sizes: li
         import torch
 
         torch.set_num_threads(threads)
-    runner = Runner(model, max_length, Path(tempfile.mkdtemp(prefix="latentstack-embed-")), threads, embedder_name)
+    runner = Runner(model, max_length, scratch_dir("embed"), threads, embedder_name)
     hf_config = AutoConfig.from_pretrained(runner.base.resolved.path)
     lengths = runner.tokenizer_lengths(texts)
     measured = measured_peak_gflops()

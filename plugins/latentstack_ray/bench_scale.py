@@ -12,7 +12,6 @@ that rounding is the same everywhere, in the default runtime on the repeated cor
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import click
 
 from latentstack.bench.options import bench_options, split_methods, suite
 from latentstack.bench.report import BenchReport, MethodResult
+from latentstack.bench.scratch import scratch_dir
 from latentstack.bench.writers import timing_chart
 from latentstack.progress import log
 
@@ -94,7 +94,7 @@ def scale(data: str, methods: str, limit: int | None, seed: int, chunks: int, in
                                  "questions": len(probe), "index": index_spec,
                                  "embedder": "bert (MiniLM): float32 on paragraphs, auto on repeated"})
     report.chart = timing_chart("chunks_per_s", "chunks/s")
-    root = Path(tempfile.mkdtemp(prefix="latentstack-scale-"))
+    root = scratch_dir("scale")
     built: dict[str, Any] = {}
     baseline: dict[str, float] = {}
     for corpus in ("paragraphs", "repeated"):

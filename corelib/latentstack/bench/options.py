@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from latentstack.bench.report import BenchReport
+from latentstack.bench.scratch import scratch_scope
 
 DEFAULT_OUT = Path("benchmarks/results")
 
@@ -83,7 +84,8 @@ def suite(fn: Callable[..., BenchReport]) -> Callable[..., None]:
     @functools.wraps(fn)
     def run(**kwargs: Any) -> None:
         as_json, out = kwargs.pop("as_json"), kwargs.pop("out")
-        report = fn(**kwargs)
+        with scratch_scope():
+            report = fn(**kwargs)
         emit(report, as_json=as_json, out=out)
 
     return run

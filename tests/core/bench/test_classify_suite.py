@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from ...conftest import run_cli
+from ...conftest import run_cli, run_cli_session
 
 TOPICS = {
     "sport": ["goal", "match", "team", "cup", "coach", "goalkeeper", "fans", "marathon", "striker", "league", "referee", "season"],
@@ -29,11 +29,13 @@ def write_fixture(path) -> None:  # noqa: ANN001
 
 
 def test_multiclass_fixture(tmp_path) -> None:  # noqa: ANN001
-    """The same command on three classes: one result per method, macro-F1 well above chance."""
+    """The same command on three classes: one result per method, macro-F1 well above chance. The heads it saved
+    to measure their bytes are gone afterwards (each run left a folder in the temporary directory)."""
     data = tmp_path / "topics.tsv"
     write_fixture(data)
+    (tmp_path / "scratch").mkdir()
     out = run_cli("-q", "bench", "classify", "--data", str(data), "--methods", "tfidf+nb,tfidf+linear,lsa+linear",
-                  "--json", "--out", str(tmp_path), check=True)
+                  "--json", "--out", str(tmp_path), check=True, env={"TMPDIR": str(tmp_path / "scratch")})
     obj = json.loads(out.stdout)
     assert obj["params"]["classes"] == ["cooking", "sport", "tech"]
     rows = {r["method"]: r for r in obj["results"]}
@@ -44,6 +46,19 @@ def test_multiclass_fixture(tmp_path) -> None:  # noqa: ANN001
     timing = rows["lsa+linear"]["timing"]  # train seconds split: computing the features, fitting the heads
     assert 0 < timing["features_s"] + timing["heads_s"] <= timing["train_s"] + 0.01
     assert (tmp_path / "classify.png").read_bytes()[:4] == b"\x89PNG"
+    assert list((tmp_path / "scratch").glob("latentstack-*")) == []  # torch may keep its own caches there
+
+
+def test_the_cold_cache_of_a_run_is_the_users_cache_again_after_it(tmp_path) -> None:  # noqa: ANN001
+    """bench classify points the embedding cache at its own folder so that times include embedding; in the
+    same process afterwards (the Python API, a session) the cache stayed on that removed folder."""
+    data = tmp_path / "topics.tsv"
+    write_fixture(data)
+    mine = tmp_path / "my-cache"
+    bench, info = run_cli_session([["-q", "bench", "classify", "--data", str(data), "--methods", "tfidf+nb", "--out",
+                                    str(tmp_path)], ["cache", "info"]], env={"LATENTSTACK_CACHE": str(mine)})
+    assert bench.returncode == 0, bench.stderr
+    assert str(mine) in info.stdout
 
 
 @pytest.mark.slow

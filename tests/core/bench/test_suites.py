@@ -70,12 +70,14 @@ def test_retrieval_options_apply_where_they_say(tmp_path) -> None:  # noqa: ANN0
 
 
 def test_retrieval_suite_small(tmp_path) -> None:  # noqa: ANN001
-    """bench retrieval on a three-paragraph SQuAD file: every method answers, metrics in [0, 1]."""
+    """bench retrieval on a three-paragraph SQuAD file: every method answers, metrics in [0, 1]; the collections it
+    built are removed afterwards (each run left them in the temporary directory)."""
     data = tmp_path / "tiny-squad.json"
     data.write_text(json.dumps(SQUAD))
+    (tmp_path / "scratch").mkdir()
     out = run_cli("-q", "bench", "retrieval", "--data", str(data), "--methods",
                   "bm25,tfidf,dense,hybrid,dense:article,dense:sentences,hybrid:capped", "--json", "--out", str(tmp_path),
-                  check=True)
+                  check=True, env={"TMPDIR": str(tmp_path / "scratch")})
     obj = json.loads(out.stdout)
     assert obj["suite"] == "retrieval" and obj["n"] == 3
     rows = {r["method"]: r for r in obj["results"]}
@@ -84,3 +86,4 @@ def test_retrieval_suite_small(tmp_path) -> None:  # noqa: ANN001
     assert "recall@5" not in rows["dense:article"]["metrics"]
     assert rows["hybrid:capped"]["metrics"]["recall@5"] == 1.0 and "article_recall@1" in rows["hybrid:capped"]["metrics"]
     assert all(0.0 <= v <= 1.0 for r in obj["results"] for v in r["metrics"].values())
+    assert list((tmp_path / "scratch").glob("latentstack-*")) == []  # torch may keep its own caches there
