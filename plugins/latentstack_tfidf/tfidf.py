@@ -2,13 +2,17 @@
 
 Word n-grams and, optionally, character n-grams side by side (the classic spam filter's
 features). Transform is written out here (counts -> sublinear tf -> idf -> L2) so that a
-fitted and a reloaded embedder give identical vectors.
+fitted and a reloaded embedder give identical vectors. Texts are read in Unicode NFC, so a
+word typed as one accented character and the same word as a letter plus a combining accent
+(macOS, some PDF text) are one term; an embedder fitted before this keeps reading texts as
+given (its saved parameters say which).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -73,9 +77,9 @@ class TfidfEmbedder(Embedder):
 
     def _vectorizer_params(self) -> list[dict[str, Any]]:
         c = self.config
-        params = [{"analyzer": "word", "ngram_range": list(c.word_ngrams), "stop_words": c.stop_words}]
+        params = [{"analyzer": "word", "ngram_range": list(c.word_ngrams), "stop_words": c.stop_words, "unicode": "NFC"}]
         if c.char_ngrams[0] > 0:
-            params.append({"analyzer": "char_wb", "ngram_range": list(c.char_ngrams), "stop_words": None})
+            params.append({"analyzer": "char_wb", "ngram_range": list(c.char_ngrams), "stop_words": None, "unicode": "NFC"})
         for p in params:
             p.update(lowercase=c.lowercase, min_df=c.min_df, max_features=c.max_features,  # type: ignore[call-overload]
                      dtype="float32", token_pattern=WORD_PATTERN if p["analyzer"] == "word" else None)
@@ -90,7 +94,7 @@ class TfidfEmbedder(Embedder):
         """Learn vocabulary and idf from a corpus, and return its rows: each text's n-grams are counted once."""
         from latentstack.interfaces.embedder import check_texts
 
-        texts = check_texts(texts)
+        texts = _in_nfc(check_texts(texts))
         if not any(t.strip() for t in texts):
             msg = "tfidf needs at least one non-empty text to fit"
             raise InputError(msg)
@@ -133,6 +137,8 @@ class TfidfEmbedder(Embedder):
         self._check_fitted()
         if not texts:
             return sp.csr_matrix((0, self.vocab_size), dtype=np.float32)
+        if self.parts[0]["params"].get("unicode") == "NFC":  # not so in an embedder fitted before: texts as given
+            texts = _in_nfc(texts)
         return self._weigh([self._count(i, texts) for i in range(len(self.parts))])
 
     def _count(self, i: int, texts: Sequence[str]) -> Any:
@@ -167,6 +173,8 @@ class TfidfEmbedder(Embedder):
         self._check_fitted()
         digest = hashlib.sha256(json.dumps(self.config.to_dict(), sort_keys=True).encode())
         for part in self.parts:
+            if part["params"].get("unicode"):  # absent from embedders fitted before texts were normalised
+                digest.update(f"unicode:{part['params']['unicode']}".encode())
             digest.update(json.dumps(part["vocabulary"], sort_keys=True).encode())
             digest.update(part["idf"].tobytes())
         return f"tfidf:{digest.hexdigest()[:16]}"
@@ -199,6 +207,11 @@ def _counter(params: dict[str, Any], vocabulary: dict[str, int] | None = None) -
         stop_words=params["stop_words"], vocabulary=vocabulary, dtype=np.float32, **learn,
         **({"token_pattern": params["token_pattern"]} if params["token_pattern"] else {}),
     )
+
+
+def _in_nfc(texts: Sequence[str]) -> list[str]:
+    """``texts`` in Unicode NFC; ASCII texts are in every normal form already."""
+    return [t if t.isascii() else unicodedata.normalize("NFC", t) for t in texts]
 
 
 def _smooth_idf(counts: Any) -> np.ndarray:
