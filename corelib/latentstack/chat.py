@@ -1,5 +1,5 @@
 """A conversation with a generator: the messages so far, sent again with each new one, the oldest exchanges
-dropped when they no longer fit the model's context window."""
+dropped from what is sent when they no longer fit the model's context window (the transcript keeps them)."""
 
 from __future__ import annotations
 
@@ -21,11 +21,16 @@ class Conversation:
 
         self.generator, self.options = generator, as_options(options)
         self.system = [{"role": "system", "content": system}] if system else []
-        self.history: list[dict[str, str]] = []
+        self.history: list[dict[str, str]] = []  # the exchanges each new message is sent with
+        self.transcript: list[dict[str, str]] = []  # every exchange since the start or the last reset
+
+    def resume(self, messages: list[dict[str, str]]) -> None:
+        """Go on from earlier exchanges (a saved conversation, without its system message)."""
+        self.history, self.transcript = list(messages), list(messages)
 
     def reset(self) -> None:
         """Forget every exchange (the system message stays)."""
-        self.history = []
+        self.history, self.transcript = [], []
 
     def turn(self, message: str) -> Iterator[str]:
         """The answer to ``message``, piece by piece; the exchange joins the history once the answer is whole
@@ -36,7 +41,9 @@ class Conversation:
                                            self.options):
             pieces.append(piece)
             yield piece
-        self.history += [{"role": "user", "content": message}, {"role": "assistant", "content": "".join(pieces)}]
+        exchange = [{"role": "user", "content": message}, {"role": "assistant", "content": "".join(pieces)}]
+        self.history += exchange
+        self.transcript += exchange
 
     def _fit(self, message: str) -> None:
         """Drop the oldest exchanges until the next prompt and its answer fit the context window, if it is known;

@@ -44,6 +44,7 @@ def test_the_oldest_exchanges_give_way_to_the_context_window(gen, capsys: pytest
         assert gen.count_prompt_tokens(talk.history) <= gen.context_window  # the last prompt and its answer fit
     assert "outgrew the model's context window of 2048 tokens: dropped its oldest" in capsys.readouterr().err
     assert 2 <= len(talk.history) < 12  # some exchanges kept, the oldest dropped
+    assert len(talk.transcript) == 12 and talk.transcript[-len(talk.history):] == talk.history  # a saved chat keeps all
     as_dict = Conversation(gen, {"max_new_tokens": 8})  # options as a dict, as generate() takes them
     as_dict.history = list(talk.history)
     "".join(as_dict.turn(long))  # was an AttributeError once there was history to fit
@@ -67,3 +68,56 @@ def test_chat_over_a_pipe(tiny_llama_dir: Path) -> None:
     assert len(answers) >= 3  # three messages answered (an answer may hold line breaks of its own)
     assert "unknown command /foo" in err and "that line is not UTF-8" in err and "forgotten" in err
     assert "Traceback" not in err
+
+
+def _chat(model: Path, history: Path, lines: bytes, *extra: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "latentstack", "-q", "chat", "--model", str(model), "--max-new-tokens",
+                           "6", "--history", str(history), *extra], input=lines, capture_output=True, timeout=600,
+                          check=False)
+
+
+def test_a_kept_conversation_goes_on_where_it_stopped(gen, tiny_llama_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    """chat forgot everything when it ended (`llm chat -c` goes on): --history keeps each exchange as it ends, the
+    next chat answers in the light of it, /reset starts a new conversation below it, and --system may not
+    change a conversation's own."""
+    import json
+
+    history = tmp_path / "talks.jsonl"
+    first = _chat(tiny_llama_dir, history, b"My name is Ada.\n/reset\nHello.\nWho am I?\n", "--system", "Be brief.")
+    assert first.returncode == 0, first.stderr.decode()[-2000:]
+    rows = [json.loads(line) for line in history.read_text().splitlines()]
+    assert [[m["role"] for m in r["messages"]] for r in rows] == [["system", "user", "assistant"],
+                                                                  ["system", "user", "assistant", "user", "assistant"]]
+    said = rows[1]["messages"]
+    again = _chat(tiny_llama_dir, history, b"And now?\n")
+    assert again.returncode == 0, again.stderr.decode()[-2000:]
+    options = GenerationConfig(max_new_tokens=6)
+    assert again.stdout.decode().rstrip("\n") == gen.generate([*said, {"role": "user", "content": "And now?"}], options).rstrip("\n")
+    rows = [json.loads(line) for line in history.read_text().splitlines()]
+    assert len(rows) == 2 and rows[1]["messages"][:5] == said and rows[1]["messages"][5]["content"] == "And now?"
+    before = history.read_bytes()
+    other = _chat(tiny_llama_dir, history, b"x\n", "--system", "Be long.")
+    assert other.returncode == 1 and "has its own system message; --system would change" in other.stderr.decode()
+    assert history.read_bytes() == before
+
+
+def test_two_chats_do_not_keep_one_file(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    """A second chat on the file another chat keeps would overwrite its exchanges; it is refused, nothing changed."""
+    import time
+
+    history = tmp_path / "talks.jsonl"
+    first = subprocess.Popen([sys.executable, "-m", "latentstack", "-q", "chat", "--model", str(tiny_llama_dir),
+                              "--history", str(history)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        deadline, second = time.monotonic() + 120, None
+        while time.monotonic() < deadline:  # until the first chat holds the file (before that, the second runs)
+            second = _chat(tiny_llama_dir, history, b"")
+            if second.returncode != 0:
+                break
+            time.sleep(0.2)
+        assert second is not None and second.returncode == 1
+        assert "another chat keeps its conversation in" in second.stderr.decode() and not history.exists()
+    finally:
+        first.communicate(b"/exit\n", timeout=120)
+    assert first.returncode == 0

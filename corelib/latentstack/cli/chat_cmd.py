@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -11,32 +13,78 @@ from latentstack.cli.lines import typed_lines
 from latentstack.cli.options import stacked
 from latentstack.errors import InputError
 
+if TYPE_CHECKING:
+    from latentstack.chat import Conversation
+    from latentstack.chat_file import ChatFile
+    from latentstack.interfaces import GenerationConfig
+
 _END, _RESET = ("/exit", "/quit", "/bye"), ("/reset", "/clear")
 
 
 @click.command()
 @stacked(MODEL_OPTIONS)  # no --stream: chat always streams
 @stacked(ANSWER_OPTIONS)
+@click.option("--history", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+              help="Keep the conversation in FILE (JSONL, one {\"messages\": [...]} per conversation, as adapt sft "
+                   "reads it): go on with the last one it holds; each exchange is saved as it ends.")
 def chat(gen_name: str, model: str | None, adapter: str | None, dtype: str | None, gen_extra: tuple[str, ...],
          system: str, max_new_tokens: int, temperature: float, top_p: float, seed: int | None,
-         stop: tuple[str, ...], repetition_penalty: float) -> None:
+         stop: tuple[str, ...], repetition_penalty: float, history: Path | None) -> None:
     """Talk with the generator: each message is answered in the light of the conversation so far, the answer
-    written as it is decoded. /reset forgets the conversation; /exit or the end of input (Ctrl-D) ends it.
-    Piped, each line is one message."""
-    from latentstack.chat import Conversation
+    written as it is decoded. /reset forgets the conversation (--history: starts a new one below it); /exit or
+    the end of input (Ctrl-D) ends it. Piped, each line is one message."""
+    from latentstack.chat_file import ChatFile
+    from latentstack.locks import unless_writing
 
     options = decoding("chat", max_new_tokens, temperature, top_p, seed, stop, repetition_penalty)
-    talk = Conversation(make_generator(gen_name, generator_options(model, adapter, dtype, gen_extra)), options, system)
+    if history is None:
+        _talk(_conversation(gen_name, generator_options(model, adapter, dtype, gen_extra), options, system), None)
+        return
+    with unless_writing(history) as free:
+        if not free:
+            msg = f"another chat keeps its conversation in {history}; nothing was changed: end it, or give another file"
+            raise InputError(msg)
+        kept = ChatFile(history)
+        kept.system = _kept_system(kept, system, history)
+        talk = _conversation(gen_name, generator_options(model, adapter, dtype, gen_extra), options, kept.system)
+        talk.resume(kept.messages)
+        _talk(talk, kept)
+
+
+def _conversation(gen_name: str, gen_options: dict[str, Any], options: GenerationConfig, system: str) -> Conversation:
+    from latentstack.chat import Conversation
+
+    return Conversation(make_generator(gen_name, gen_options), options, system)
+
+
+def _kept_system(kept: ChatFile, system: str, path: Path) -> str:
+    """The system message of a kept conversation: its own when it goes on (--system may only repeat it)."""
+    if not kept.messages:
+        return system or kept.system
+    if system and system != kept.system:
+        had = "its own system message" if kept.system else "no system message"
+        msg = (f"the last conversation in {path}, which chat goes on with, has {had}; --system would change what "
+               "was said before: leave --system out, or give another --history file")
+        raise InputError(msg)
+    return kept.system
+
+
+def _talk(talk: Conversation, kept: ChatFile | None) -> None:
+    """Answer each message typed or piped; commands start with /."""
     for message in typed_lines(""):
         if message.lower() in _END:
             return
         if message.lower() in _RESET:
             talk.reset()
-            click.echo("(the conversation is forgotten)", err=True)
+            if kept is not None:
+                kept.new_conversation()
+            click.echo("(the conversation is forgotten)" if kept is None else "(a new conversation begins)", err=True)
         elif message.startswith("/") and " " not in message:
             click.echo(f"unknown command {message}: /reset forgets the conversation, /exit ends it", err=True)
         else:
             _answer(talk.turn(message))
+            if kept is not None:
+                kept.save(talk.transcript)
 
 
 def _answer(pieces: Iterator[str]) -> None:
