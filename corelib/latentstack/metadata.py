@@ -1,15 +1,23 @@
-"""Metadata filters: ``where={"key": value}`` matches items whose metadata equals every pair.
+"""Metadata filters: ``where={"key": value}`` matches items whose metadata satisfies every pair.
 
 A value may be a list, matching any of its values (``{"lang": ["en", "fr"]}``). Values
 compare as strings, so ``--where year=2020`` matches an integer 2020 and ``--where
-draft=true`` a JSON ``true``. A key that no item has is an error (a typo would otherwise
-silently return nothing), and so is a value that is neither a str, number or bool nor a
-list of them (an operator such as ``{"$in": ...}`` would otherwise match nothing).
+draft=true`` a JSON ``true``. A value may also be a dict of operators, as Chroma and
+MongoDB write them, all of which must hold: ``$eq``, ``$ne``, ``$in``, ``$nin`` (as
+strings, like a plain value) and ``$gt``, ``$gte``, ``$lt``, ``$lte``: a bound that is a
+number compares numbers (a metadata value written as text, "2020", counts as the number;
+one that is not a number does not match), any other bound compares strings, so ISO dates
+order as dates (``{"year": {"$gte": 2020, "$lt": 2024}}``, ``{"date": {"$gte":
+"2024-01-01"}}``). An item without the key matches nothing. A key that no item has is an
+error (a typo would otherwise silently return nothing), and so is an unknown operator or
+a value of another type.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,20 +25,45 @@ import numpy as np
 from latentstack.errors import InputError
 
 _SCALAR = (str, int, float, bool)
+_ORDER: dict[str, Callable[[Any, Any], bool]] = {"$gt": operator.gt, "$gte": operator.ge, "$lt": operator.lt,
+                                                 "$lte": operator.le}
+OPERATORS = ("$eq", "$ne", "$in", "$nin", *_ORDER)
 
 
 def check_where(where: object) -> None:
-    """Raise InputError if a filter given (not None) is not a mapping of values or lists of values."""
+    """Raise InputError if a filter given (not None) is not a mapping of values, lists of values or operators."""
     if where is None:
         return
     if not isinstance(where, Mapping):
         msg = f"the filter is a {type(where).__name__}; give a dict of metadata key -> value, e.g. {{'lang': 'en'}}"
         raise InputError(msg)
     for key, value in where.items():
+        if isinstance(value, Mapping):
+            _check_operators(key, value)
+            continue
         values = _values(value)
         if not values or not all(isinstance(v, _SCALAR) for v in values):
-            msg = (f"the filter's value for {key!r} is {_shown(value)}; give a str, number or bool, or a list of them "
-                   "to match any (operators such as $in are not read)")
+            msg = (f"the filter's value for {key!r} is {_shown(value)}; give a str, number or bool, a list of them "
+                   f"to match any, or a dict of operators ({', '.join(OPERATORS)})")
+            raise InputError(msg)
+
+
+def _check_operators(key: str, ops: Mapping[Any, Any]) -> None:
+    if not ops:
+        msg = f"the filter's value for {key!r} is an empty dict; give operators such as {{'$gte': 2020}}"
+        raise InputError(msg)
+    for op, operand in ops.items():
+        if op not in OPERATORS:
+            msg = f"the filter's {key!r} has operator {op!r}; operators are {', '.join(OPERATORS)}"
+            raise InputError(msg)
+        listed = op in ("$in", "$nin")
+        values = _values(operand) if listed else [operand]
+        ordered = op in _ORDER
+        if not values or not all(isinstance(v, _SCALAR) for v in values) or (not listed and isinstance(operand, list)) \
+                or (ordered and isinstance(operand, bool)):
+            wanted = ("a non-empty list of str, number or bool" if listed else
+                      "one number or str (a date as YYYY-MM-DD)" if ordered else "one str, number or bool")
+            msg = f"the filter's {key!r} {op} takes {wanted}, got {operand!r:.80}"
             raise InputError(msg)
 
 
@@ -60,8 +93,38 @@ def check_keys(metas: Sequence[Mapping[str, Any]], where: Mapping[str, Any]) -> 
 
 
 def matches(meta: Mapping[str, Any], where: Mapping[str, Any]) -> bool:
-    """True when the item's metadata equals (as strings) every value of ``where``, or one of a list's values."""
-    return all(k in meta and _text(meta[k]) in _wanted(v) for k, v in where.items())
+    """True when the item's metadata satisfies every pair of ``where``: equals (as strings) its value or one of a
+    list's values, or meets each of its operators."""
+    return all(k in meta and _meets(meta[k], v) for k, v in where.items())
+
+
+def _meets(value: Any, wanted: Any) -> bool:
+    if not isinstance(wanted, Mapping):
+        return _text(value) in _wanted(wanted)
+    return all(_meets_one(value, op, operand) for op, operand in wanted.items())
+
+
+def _meets_one(value: Any, op: str, operand: Any) -> bool:
+    if op in ("$eq", "$in"):
+        return _text(value) in _wanted(operand)
+    if op in ("$ne", "$nin"):
+        return _text(value) not in _wanted(operand)
+    bound = _number(operand)
+    if bound is None:
+        return bool(_ORDER[op](_text(value), _text(operand)))
+    number = _number(value)
+    return number is not None and _ORDER[op](number, bound)
+
+
+def _number(value: Any) -> float | None:
+    """A finite number from a number, or from text that is one ("2020", " 1.5 "); None otherwise (booleans too)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | np.generic):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _text(value: Any) -> str:
@@ -81,14 +144,45 @@ def matching_mask(metas: Sequence[Mapping[str, Any]], where: Mapping[str, Any]) 
     return np.fromiter((matches(m, where) for m in metas), dtype=bool, count=len(metas))
 
 
-def parse_where(pairs: Sequence[str]) -> dict[str, str | list[str]]:
-    """``["k=v", ...]`` from the command line into a dict, a key given twice matching any of its values; a pair
-    without '=' is an error."""
-    out: dict[str, list[str]] = {}
+#: The comparisons --where reads, two-character ones first ("==" as Python writes equality).
+_CLI_OPERATORS = {">=": "$gte", "<=": "$lte", "!=": "$ne", "==": "$eq", ">": "$gt", "<": "$lt", "=": "$eq"}
+
+
+def parse_where(pairs: Sequence[str]) -> dict[str, Any]:
+    """``["k=v", "year>=2020", ...]`` from the command line into a filter: ``key=value`` given twice matches either
+    value, ``key!=value`` twice neither, and the comparisons ``>=``, ``>``, ``<=``, ``<`` all hold; a pair without
+    a comparison is an error. The first of ``=<>!`` in a pair ends its key, so a value may hold them."""
+    equal: dict[str, list[str]] = {}
+    ops: dict[str, dict[str, Any]] = {}
     for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            msg = f"--where takes key=value, got {pair!r}"
+        key, sign, value = _split(pair)
+        op = _CLI_OPERATORS[sign]
+        if op == "$eq":
+            equal.setdefault(key, []).append(value)
+        elif op == "$ne":
+            ops.setdefault(key, {}).setdefault("$nin", []).append(value)
+        elif op in ops.setdefault(key, {}):
+            msg = f"--where gives {key}{sign} twice; give each bound once"
             raise InputError(msg)
-        out.setdefault(key.strip(), []).append(value.strip())
-    return {k: v[0] if len(v) == 1 else v for k, v in out.items()}
+        else:
+            ops[key][op] = value
+    out: dict[str, Any] = {k: v[0] if len(v) == 1 else v for k, v in equal.items()}
+    for key, given in ops.items():
+        if given:
+            out[key] = {**given, **({"$in": equal[key]} if key in equal else {})}
+    return out
+
+
+def _split(pair: str) -> tuple[str, str, str]:
+    """A --where pair as its key, its comparison sign and its value."""
+    at = next((i for i, c in enumerate(pair) if c in "=<>!"), -1)
+    sign = pair[at : at + 2] if pair[at : at + 2] in _CLI_OPERATORS else pair[at : at + 1]
+    key = pair[:at].strip() if at > 0 else ""
+    if not key or sign not in _CLI_OPERATORS:
+        msg = f"--where takes key=value, or a comparison such as year>=2020, date<2024-01-01 or lang!=en; got {pair!r}"
+        raise InputError(msg)
+    if sign == "=" and pair[at + 1 : at + 2] in ("<", ">"):  # a typo that would match the text "<..." or ">..."
+        turned = pair[at + 1] + "="
+        msg = f"--where {pair!r}: {'=' + pair[at + 1]} is not a comparison; write {key}{turned}{pair[at + 2:]}"
+        raise InputError(msg)
+    return key, sign, pair[at + len(sign):].strip()

@@ -23,7 +23,7 @@ def test_build_search_remove_cycle(tmp_path) -> None:  # noqa: ANN001
         + json.dumps({"id": "cake", "text": "A sponge cake needs eggs, flour and sugar.", "topic": "food"}) + "\n"
         + json.dumps({"id": "orbit", "text": "The moon orbits the earth every month.", "topic": "space"}) + "\n")
     i = str(tmp_path / "idx")
-    out, dessert, space, bad, empty, unfused, removed, again, after, info = run_cli_session([
+    out, dessert, space, bad, empty, unfused, removed, again, after, info, unspace, badop = run_cli_session([
         ["-q", "index", "build", i, "--from", str(docs), "--from", str(tmp_path / "more.jsonl")],
         ["search", i, "how do I make a dessert", "-k", "2", "--json"],
         ["search", i, "earth", "--where", "topic=space", "--hybrid", "--json"],
@@ -34,6 +34,8 @@ def test_build_search_remove_cycle(tmp_path) -> None:  # noqa: ANN001
         ["index", "remove", i, "cake", "no-such-id"],
         ["search", i, "dessert cake", "--json"],
         ["index", "info", i],
+        ["search", i, "earth", "--where", "topic!=space", "--json"],  # comparisons: the file without a topic is out
+        ["search", i, "earth", "--where", "topic=>space"],
     ])
     assert "indexed 4 documents" in out.stdout and "skipped 1 empty" in out.stdout and "Flat" in out.stdout
     for ok in (out, dessert, space, removed, again, after, info):
@@ -51,6 +53,8 @@ def test_build_search_remove_cycle(tmp_path) -> None:  # noqa: ANN001
 
     info_json = json.loads(info.stdout)
     assert info_json["live"]["documents"] == 3 and info_json["metadata_keys"] == ["topic"]
+    assert unspace.returncode == 0 and {h["doc_id"] for h in json.loads(unspace.stdout)["hits"]} == {"bake"}
+    assert badop.returncode != 0 and "=> is not a comparison; write topic>=space" in badop.stderr  # no hits, before
 
 
 def test_build_errors_are_one_line(tmp_path) -> None:  # noqa: ANN001

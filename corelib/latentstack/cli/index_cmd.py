@@ -212,8 +212,8 @@ def export_documents(directory: Path, doc_ids: tuple[str, ...], out: Path | None
               help="Fuse the dense and lexical rankings (the default), or rank by the dense score alone.")
 @click.option("--fusion", type=click.Choice(["zscore", "rrf"]), default="zscore", show_default=True,
               help="How --hybrid fuses the two rankings.")
-@click.option("--where", multiple=True, help="Metadata filter key=value (repeatable: every key must match; a key given twice "
-                                                 "matches either value).")
+@click.option("--where", multiple=True, help="Metadata filter key=value, or key>=, >, <=, <, != value (repeatable: "
+                                                 "every one must hold; key=value given twice matches either value).")
 @click.option("--documents", is_flag=True, help="Rank documents by their best chunk instead of chunks.")
 @click.option("--like", "like", default=None, metavar="DOC_ID",
               help="Instead of a query: the documents most like the stored document DOC_ID (by the dense vectors; "

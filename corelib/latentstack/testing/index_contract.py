@@ -29,10 +29,10 @@ class IndexContract:
 
     @pytest.fixture
     def filled(self, index: Index) -> tuple[Index, np.ndarray, list[str]]:
-        """The index with ``n`` vectors under string ids, every other one tagged even."""
+        """The index with ``n`` vectors under string ids, every other one tagged even, each with its rank."""
         x = unit_vectors(self.n, self.dim)
         ids = [f"doc{i}" for i in range(self.n)]
-        index.add(ids, x, [{"parity": "even" if i % 2 == 0 else "odd"} for i in range(self.n)])
+        index.add(ids, x, [{"parity": "even" if i % 2 == 0 else "odd", "rank": i} for i in range(self.n)])
         return index, x, ids
 
     def test_self_is_nearest(self, filled) -> None:  # noqa: ANN001
@@ -66,13 +66,18 @@ class IndexContract:
         either = index.search(x[0], k=10, where={"parity": ["odd", "even"]})  # a list matches any of its values
         assert [h.id for h in either] == [h.id for h in index.search(x[0], k=10)]
 
-    def test_a_where_operator_is_refused(self, filled) -> None:  # noqa: ANN001
-        """A value that is neither a value nor a list of them (an operator) is an error, not an empty answer."""
+    def test_where_operators(self, filled) -> None:  # noqa: ANN001
+        """Ranges and exclusions (``latentstack.metadata.matches`` reads them): every hit meets them, as many as
+        k; an unknown operator is an error, not an empty answer."""
         from latentstack.errors import InputError
 
         index, x, _ = filled
-        with pytest.raises(InputError, match="operators such as \\$in are not read"):
-            index.search(x[0], k=10, where={"parity": {"$in": ["odd"]}})
+        ranged = index.search(x[0], k=20, where={"rank": {"$gte": 50, "$lt": 60}})
+        assert sorted(h.metadata["rank"] for h in ranged) == list(range(50, 60))
+        assert [h.id for h in index.search(x[0], k=10, where={"parity": {"$ne": "odd"}})] == [
+            h.id for h in index.search(x[0], k=10, where={"parity": "even"})]
+        with pytest.raises(InputError, match="operator '\\$like'"):
+            index.search(x[0], k=10, where={"parity": {"$like": "od%"}})
 
     def test_numpy_ids_are_saved_as_python_ids(self, index: Index, tmp_path) -> None:  # noqa: ANN001
         """Ids from np.arange were kept as np.int64, and the save failed: "Object of type int64 is not JSON
@@ -202,6 +207,8 @@ class TextIndexContract:
         assert hits and all(h.metadata["cat"] is True for h in hits)
         either = filled.search("the cat", k=5, where={"cat": [True, False]})  # a list matches any of its values
         assert [h.id for h in either] == [h.id for h in filled.search("the cat", k=5)]
+        others = filled.search("cat stock", k=5, where={"cat": {"$ne": True}})  # an operator (metadata.matches reads it)
+        assert others and all(h.metadata["cat"] is False for h in others)
 
     def test_save_load_round_trip(self, filled: Index, tmp_path) -> None:  # noqa: ANN001
         """A saved and reloaded index answers the same."""

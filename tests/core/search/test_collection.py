@@ -63,11 +63,13 @@ def test_where_filter(built) -> None:  # noqa: ANN001
     assert hits and {h.doc_id for h in hits} <= {"berlin", "hund"}
     with pytest.raises(InputError, match="unknown metadata key"):
         col.search("capital", where={"yeer": "2021"})
-    for hybrid in (False, True):  # a list matches any of its values; an operator matched nothing and is refused
+    for hybrid in (False, True):  # a list matches any of its values; operators compare; an unknown one is refused
         assert {h.doc_id for h in col.search("capital", k=5, hybrid=hybrid, where={"lang": ["de", "fr"]})} == {"hund"}
         assert len(col.search("capital", k=5, hybrid=hybrid, where={"year": [2020, "2021"]})) == 5
-        with pytest.raises(InputError, match="value for 'lang' is a dict; give a str, number or bool, or a list"):
-            col.search("capital", hybrid=hybrid, where={"lang": {"$in": ["de"]}})
+        assert {h.doc_id for h in col.search("capital", k=5, hybrid=hybrid, where={"year": {"$gt": 2020}})} == {"berlin", "hund"}
+        assert {h.doc_id for h in col.search("capital", k=5, hybrid=hybrid, where={"lang": {"$in": ["de"]}})} == {"hund"}
+        with pytest.raises(InputError, match="'lang' has operator '\\$regex'; operators are"):
+            col.search("capital", hybrid=hybrid, where={"lang": {"$regex": "d.*"}})
 
 
 def test_delete_is_immediate_and_survives_reload(built, tmp_path) -> None:  # noqa: ANN001
