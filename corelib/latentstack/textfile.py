@@ -153,12 +153,36 @@ def jsonl_rows(path: str | Path, encoding: str | None = None, option: str = "") 
         yield f"{path}:{n}", value
 
 
+def json_records(path: str | Path) -> Iterator[tuple[str, object]]:
+    """Each record of a JSONL file as ``jsonl_rows`` gives it, or of a file holding one JSON array of them (as
+    Alpaca's ``alpaca_data.json`` and many dataset exports are written), as (``path[i]``, the value)."""
+    text = read_source(path)
+    if not text.lstrip().startswith("["):
+        shown = "standard input" if str(path) == "-" else path
+        yield from ((f"{shown}:{n}", value) for n, value in _parsed_lines(text, shown))
+        return
+    try:
+        values = json.loads(text)
+    except ValueError as exc:
+        msg = f"{path}: starts with '[' but is not one valid JSON array ({exc}); give a JSON array or JSON lines"
+        raise InputError(msg) from exc
+    found = json_surrogate(text, values)
+    if found:
+        msg = f"{path}: a string holds {found}, {SURROGATE_HELP}"
+        raise InputError(msg)
+    for i, value in enumerate(values):
+        yield f"{path}[{i}]", value
+
+
 def jsonl_lines(path: str | Path, encoding: str | None = None, option: str = "") -> Iterator[tuple[int, object]]:
     """Each non-blank line of a JSONL file as (its line number, the parsed value); bad JSON names its line, and
     so does a ``\\uD83D`` escape without its other half (not valid Unicode). ``-`` reads standard input;
     ``encoding`` and ``option`` are ``read_text``'s."""
     text = read_source(path, encoding, option)
-    path = "standard input" if str(path) == "-" else Path(path)
+    yield from _parsed_lines(text, "standard input" if str(path) == "-" else Path(path))
+
+
+def _parsed_lines(text: str, path: str | Path) -> Iterator[tuple[int, object]]:
     for n, line in enumerate(lines(text), start=1):
         if not line.strip():
             continue

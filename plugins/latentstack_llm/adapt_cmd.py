@@ -20,8 +20,9 @@ def adapt() -> None:
 
 @adapt.command()
 @click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="JSONL: {'messages': [...]} or {'prompt', 'completion'} per line, or {'text'} (plain text, "
-                   "every token trained on).")
+              help="JSONL (or one JSON array): {'messages': [...]}, {'prompt', 'completion'}, Alpaca's "
+                   "{'instruction', 'input', 'output'} or ShareGPT's {'conversations'} per line, or {'text'} (plain "
+                   "text, every token trained on).")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Adapter folder.")
 @click.option("--model", default="smollm2-135m-instruct", show_default=True)
 @click.option("--rank", default=DEFAULTS.rank, show_default=True, type=click.IntRange(min=1))

@@ -9,6 +9,12 @@ optionally ``"system"``). Roles are ``system`` (or OpenAI's ``developer``), ``us
 written and trained on silently. A content may be a list of text parts, as the server reads it.
 For training (``load_sft_texts``) a line may also be TRL's language-modelling form,
 ``{"text": ...}``: plain text, every token of it trained on.
+
+The two forms most instruction datasets are published in are read too, as LLaMA-Factory
+reads them: Alpaca's ``{"instruction", "input", "output"}`` (the input, when there is one,
+on a line below the instruction; optionally ``"system"``) and ShareGPT's ``{"conversations":
+[{"from": "human"|"gpt"|"system"|"observation", "value": ...}]}``. A file may be JSON
+lines or one JSON array of such objects (``alpaca_data.json``).
 """
 
 from __future__ import annotations
@@ -18,10 +24,12 @@ from pathlib import Path
 from typing import TypeVar
 
 from latentstack.errors import InputError
-from latentstack.textfile import jsonl_rows
+from latentstack.textfile import json_records
 
 Messages = list[dict[str, str]]
 ROLES = ("system", "user", "assistant", "tool")
+#: ShareGPT's speakers as chat roles (LLaMA-Factory's tags; role names as they are also read).
+SHAREGPT_ROLES = {"human": "user", "gpt": "assistant", "observation": "tool", **{r: r for r in ROLES}}
 T = TypeVar("T")
 
 
@@ -82,22 +90,60 @@ def to_messages(row: object, where: str) -> Messages:
         messages = check_messages(row["messages"], where, "messages", least=2)
     elif "prompt" in row and ("completion" in row or "response" in row):
         key = "completion" if "completion" in row else "response"
-        system = row.get("system")
-        if system is not None and not isinstance(system, str):
-            msg = f"{where}: 'system' must be a string, got {type(system).__name__}"
-            raise InputError(msg)
-        messages = [{"role": "system", "content": system}] if system else []
-        messages += prompt_messages(row["prompt"], where)
+        messages = _system_of(row, where) + prompt_messages(row["prompt"], where)
         messages.append({"role": "assistant", "content": reply_text(row[key], key, where)})
+    elif "instruction" in row and "output" in row:
+        messages = _alpaca(row, where)
+    elif "conversations" in row:
+        messages = _sharegpt(row, where)
     else:
         text = " ('text' lines train a model on plain text with adapt sft; this reads chat examples)" \
             if "text" in row else ""
-        msg = f"{where}: each line needs 'messages', or 'prompt' and 'completion' (or 'response'){text}"
+        msg = (f"{where}: each line needs 'messages', 'prompt' and 'completion' (or 'response'), Alpaca's "
+               f"'instruction' and 'output', or ShareGPT's 'conversations'{text}")
         raise InputError(msg)
     if messages[-1]["role"] != "assistant" or not messages[-1]["content"].strip():
         msg = f"{where}: the last message must be a non-empty assistant reply (the part that is trained on)"
         raise InputError(msg)
     return messages
+
+
+def _system_of(row: dict[str, object], where: str) -> Messages:
+    system = row.get("system")
+    if system is not None and not isinstance(system, str):
+        msg = f"{where}: 'system' must be a string, got {type(system).__name__}"
+        raise InputError(msg)
+    return [{"role": "system", "content": system}] if system else []
+
+
+def _alpaca(row: dict[str, object], where: str) -> Messages:
+    """Alpaca's instruction, optional input and output as a user message and the reply."""
+    instruction, given = row["instruction"], row.get("input") or ""
+    if not isinstance(instruction, str) or not instruction.strip() or not isinstance(given, str):
+        msg = f"{where}: Alpaca's 'instruction' must be a non-empty string and 'input' a string"
+        raise InputError(msg)
+    asked = f"{instruction}\n{given}" if given.strip() else instruction
+    return [*_system_of(row, where), {"role": "user", "content": asked},
+            {"role": "assistant", "content": reply_text(row["output"], "output", where)}]
+
+
+def _sharegpt(row: dict[str, object], where: str) -> Messages:
+    """ShareGPT's conversation ({from, value} turns, or {role, content}) as chat messages."""
+    turns = row["conversations"]
+    if not isinstance(turns, list) or not turns:
+        msg = f"{where}: 'conversations' must be a non-empty list of {{from, value}} turns"
+        raise InputError(msg)
+    messages: list[object] = []
+    for i, turn in enumerate(turns, 1):
+        if isinstance(turn, dict) and "from" in turn:
+            role = SHAREGPT_ROLES.get(str(turn["from"]))
+            if role is None:
+                msg = (f"{where}: turn {i} of 'conversations' is from {turn['from']!r}; ShareGPT speakers read are "
+                       f"{', '.join(SHAREGPT_ROLES)}")
+                raise InputError(msg)
+            turn = {"role": role, "content": turn.get("value")}
+        messages.append(turn)
+    return _system_of(row, where) + check_messages(messages, where, "conversations", least=2)
 
 
 def to_text(row: object, where: str) -> Messages | str:
@@ -123,7 +169,7 @@ def load_sft_texts(path: str | Path) -> list[Messages | str]:
 
 def _examples(path: str | Path, read: Callable[[object, str], T]) -> list[T]:
     """Each line of ``path`` as ``read`` makes it; a file without any is an InputError."""
-    out = [read(row, where) for where, row in jsonl_rows(path)]
+    out = [read(row, where) for where, row in json_records(path)]
     if not out:
         msg = f"{path} holds no examples"
         raise InputError(msg)

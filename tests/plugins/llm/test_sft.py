@@ -125,6 +125,35 @@ def test_sft_reads_text_parts_and_the_developer_role_as_the_server_does(tmp_path
         load_sft(path)
 
 
+def test_sft_reads_alpaca_and_sharegpt_datasets_as_published(tmp_path: Path) -> None:
+    """The two forms most instruction datasets come in were refused ("each line needs 'messages'..."), and so was
+    alpaca_data.json itself, one JSON array: they are read as LLaMA-Factory reads them."""
+    alpaca = tmp_path / "alpaca_data.json"
+    alpaca.write_text(json.dumps([{"instruction": "Give a tip.", "input": "", "output": "Sleep."},
+                                  {"instruction": "Translate.", "input": "Bonjour", "output": "Hello", "system": "s"}],
+                                 indent=2), encoding="utf-8")
+    first, second = load_sft(alpaca)
+    assert first == [{"role": "user", "content": "Give a tip."}, {"role": "assistant", "content": "Sleep."}]
+    assert second == [{"role": "system", "content": "s"}, {"role": "user", "content": "Translate.\nBonjour"},
+                      {"role": "assistant", "content": "Hello"}]
+    sharegpt = tmp_path / "sharegpt.jsonl"
+    turns = [{"from": "system", "value": "be kind"}, {"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello!"},
+             {"from": "human", "value": "Bye"}, {"from": "gpt", "value": "Bye!"}]
+    sharegpt.write_text(json.dumps({"conversations": turns}) + "\n", encoding="utf-8")
+    assert [(m["role"], m["content"]) for m in load_sft(sharegpt)[0]] == [
+        ("system", "be kind"), ("user", "Hi"), ("assistant", "Hello!"), ("user", "Bye"), ("assistant", "Bye!")]
+    for rows, said in (([{"conversations": [{"from": "human", "value": "Hi"}, {"from": "bot", "value": "x"}]}],
+                        r"\[0\]: turn 2 of 'conversations' is from 'bot'; ShareGPT speakers read are human, gpt"),
+                       ([{"instruction": "", "output": "x"}], r"\[0\]: Alpaca's 'instruction' must be a non-empty"),
+                       ([{"instruction": "a", "output": ""}], r"\[0\]: 'output' must be a non-empty string")):
+        alpaca.write_text(json.dumps(rows), encoding="utf-8")
+        with pytest.raises(InputError, match=said):
+            load_sft(alpaca)
+    alpaca.write_text('[{"instruction": "a", "output": "b"},\n', encoding="utf-8")  # cut short
+    with pytest.raises(InputError, match="starts with '\\[' but is not one valid JSON array"):
+        load_sft(alpaca)
+
+
 def test_sft_refuses_a_misspelt_role_naming_the_message(tmp_path: Path) -> None:
     path = tmp_path / "role.jsonl"
     path.write_text(json.dumps({"messages": [{"role": "usr", "content": "q"}, {"role": "assistant", "content": "a"}]}),
