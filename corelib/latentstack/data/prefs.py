@@ -4,7 +4,10 @@ The prompt is chat messages (conversational form) or a string (plain form); chos
 rejected are the assistant's replies, as a one-message list ``[{"role": "assistant",
 "content": ...}]`` or a string. Without a prompt (TRL's implicit-prompt form), chosen and
 rejected are whole conversations and the messages they share are the prompt. Other keys
-(the judge's scores) are kept but unused.
+(the judge's scores) are kept but unused. LLaMA-Factory's preference forms are read too: a
+prompt given as ShareGPT's ``conversations`` or Alpaca's ``instruction`` (and ``input``),
+with chosen and rejected as strings or ShareGPT turns (``{"from": "gpt", "value": ...}``).
+A file may also be one JSON array of such objects.
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ from typing import Any
 
 import attrs
 
-from latentstack.data.sft import Messages, check_messages, prompt_messages, reply_text
+from latentstack.data.sft import SHAREGPT_ROLES, Messages, alpaca_prompt, check_messages, prompt_messages, reply_text, sharegpt_messages
 from latentstack.errors import InputError
-from latentstack.textfile import jsonl_rows
+from latentstack.textfile import json_records
 
 
 @attrs.frozen
@@ -38,7 +41,7 @@ class Pair:
 def to_pair(row: object, where: str) -> Pair:
     """One JSONL row as a Pair; a malformed row is an InputError naming ``where``."""
     if isinstance(row, dict) and "prompt" not in row and {"chosen", "rejected"} <= row.keys():
-        row = _implicit_prompt(row, where)
+        row = _published_prompt(row, where) if {"conversations", "instruction"} & row.keys() else _implicit_prompt(row, where)
     if not isinstance(row, dict) or not {"prompt", "chosen", "rejected"} <= row.keys():
         msg = f"{where}: each line needs 'prompt', 'chosen' and 'rejected'"
         raise InputError(msg)
@@ -48,6 +51,23 @@ def to_pair(row: object, where: str) -> Pair:
         msg = f"{where}: 'chosen' and 'rejected' are the same reply, so they say nothing about a preference"
         raise InputError(msg)
     return pair
+
+
+def _published_prompt(row: dict[str, Any], where: str) -> dict[str, Any]:
+    """LLaMA-Factory's forms: the prompt as ShareGPT's conversations or Alpaca's instruction, each reply a string
+    or a ShareGPT turn."""
+    prompt = sharegpt_messages(row, where, least=1) if "conversations" in row else alpaca_prompt(row, where)
+    return {**row, "prompt": prompt, **{key: _turn(row[key], key, where) for key in ("chosen", "rejected")}}
+
+
+def _turn(reply: object, key: str, where: str) -> object:
+    """A ShareGPT turn's text, when it is the assistant's; anything else as given (reply_text reads it)."""
+    if not isinstance(reply, dict) or "from" not in reply:
+        return reply
+    if SHAREGPT_ROLES.get(str(reply["from"])) != "assistant":
+        msg = f"{where}: {key!r} is a turn from {reply['from']!r}; a reply is the assistant's (from 'gpt')"
+        raise InputError(msg)
+    return reply.get("value")
 
 
 def _implicit_prompt(row: dict[str, Any], where: str) -> dict[str, Any]:
@@ -72,7 +92,7 @@ def load_pairs(path: str | Path, min_chosen_score: float | None = None) -> list[
     With ``min_chosen_score``, only pairs whose chosen reply the judge scored at least that
     (``score_chosen``, written by ``adapt pairs``) are kept.
     """
-    rows = list(jsonl_rows(path))
+    rows = list(json_records(path))
     if min_chosen_score is not None:
         rows = [(where, row) for where, row in rows if _chosen_score(row, where) >= min_chosen_score]
     out = [to_pair(row, where) for where, row in rows]

@@ -118,17 +118,25 @@ def _system_of(row: dict[str, object], where: str) -> Messages:
 
 def _alpaca(row: dict[str, object], where: str) -> Messages:
     """Alpaca's instruction, optional input and output as a user message and the reply."""
+    return [*alpaca_prompt(row, where), {"role": "assistant", "content": reply_text(row["output"], "output", where)}]
+
+
+def alpaca_prompt(row: dict[str, object], where: str) -> Messages:
+    """Alpaca's optional system, instruction and optional input (on a line below it) as chat messages."""
     instruction, given = row["instruction"], row.get("input") or ""
     if not isinstance(instruction, str) or not instruction.strip() or not isinstance(given, str):
         msg = f"{where}: Alpaca's 'instruction' must be a non-empty string and 'input' a string"
         raise InputError(msg)
     asked = f"{instruction}\n{given}" if given.strip() else instruction
-    return [*_system_of(row, where), {"role": "user", "content": asked},
-            {"role": "assistant", "content": reply_text(row["output"], "output", where)}]
+    return [*_system_of(row, where), {"role": "user", "content": asked}]
 
 
 def _sharegpt(row: dict[str, object], where: str) -> Messages:
-    """ShareGPT's conversation ({from, value} turns, or {role, content}) as chat messages."""
+    return sharegpt_messages(row, where, least=2)
+
+
+def sharegpt_messages(row: dict[str, object], where: str, least: int) -> Messages:
+    """ShareGPT's conversation ({from, value} turns, or {role, content}) and optional system as chat messages."""
     turns = row["conversations"]
     if not isinstance(turns, list) or not turns:
         msg = f"{where}: 'conversations' must be a non-empty list of {{from, value}} turns"
@@ -143,7 +151,7 @@ def _sharegpt(row: dict[str, object], where: str) -> Messages:
                 raise InputError(msg)
             turn = {"role": role, "content": turn.get("value")}
         messages.append(turn)
-    return _system_of(row, where) + check_messages(messages, where, "conversations", least=2)
+    return _system_of(row, where) + check_messages(messages, where, "conversations", least=least)
 
 
 def to_text(row: object, where: str) -> Messages | str:

@@ -342,6 +342,23 @@ def test_pairs_in_trls_implicit_prompt_form_share_their_prompt(tmp_path: Path) -
         load_pairs(path)
 
 
+def test_pairs_in_llama_factorys_sharegpt_and_alpaca_forms(tmp_path: Path) -> None:
+    """Preference datasets published for LLaMA-Factory (one JSON array; the prompt as ShareGPT's conversations or
+    Alpaca's instruction, the replies as ShareGPT turns or strings) were refused line by line."""
+    rows = [{"conversations": [{"from": "system", "value": "be brief"}, {"from": "human", "value": "capital of France?"}],
+             "chosen": {"from": "gpt", "value": "Paris."}, "rejected": {"from": "gpt", "value": "Lyon."}},
+            {"instruction": "Name the capital.", "input": "France", "chosen": "Paris.", "rejected": "Lyon."}]
+    path = tmp_path / "dpo_en_demo.json"
+    path.write_text(json.dumps(rows, indent=2), encoding="utf-8")
+    ask = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "capital of France?"}]
+    assert load_pairs(path) == [Pair(ask, "Paris.", "Lyon."),
+                                Pair([{"role": "user", "content": "Name the capital.\nFrance"}], "Paris.", "Lyon.")]
+    rows[0]["rejected"] = {"from": "human", "value": "Lyon."}
+    path.write_text(json.dumps(rows), encoding="utf-8")
+    with pytest.raises(InputError, match=r"dpo_en_demo.json\[0\]: 'rejected' is a turn from 'human'"):
+        load_pairs(path)
+
+
 def test_the_dpo_summary_keeps_training_and_held_out_figures_apart(tmp_path: Path) -> None:
     """With nothing held out the summary showed the last training step's figures under "held-out:"."""
     from latentstack_llm.prefs_cmd import _summary
