@@ -64,7 +64,8 @@ def pairs(data: str, out: Path, adapter: str, model: str, k: int, temperature: f
 
 
 @click.command()
-@click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False), help="Pairs as JSON lines or one JSON array (adapt pairs; TRL's or LLaMA-Factory's forms).")
+@click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Pairs as JSON lines or one JSON array (adapt pairs; TRL's or LLaMA-Factory's forms).")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Reward model folder.")
 @click.option("--embedder", default="bert", show_default=True, help="The registered embedder of the features.")
 @click.option("-e", "--embedder-option", "emb_extra", multiple=True, metavar="KEY=VALUE",
@@ -98,7 +99,8 @@ DPO = DpoConfig()
 
 
 @click.command()
-@click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False), help="Pairs as JSON lines or one JSON array (adapt pairs; TRL's or LLaMA-Factory's forms).")
+@click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Pairs as JSON lines or one JSON array (adapt pairs; TRL's or LLaMA-Factory's forms).")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Adapter folder.")
 @click.option("--init-adapter", default="", type=click.Path(file_okay=False),
               help="Start from this adapter (the SFT adapter), which is also the reference; none: a fresh adapter.")
