@@ -8,7 +8,9 @@ strings, like a plain value) and ``$gt``, ``$gte``, ``$lt``, ``$lte``: a bound t
 number compares numbers (a metadata value written as text, "2020", counts as the number;
 one that is not a number does not match), any other bound compares strings, so ISO dates
 order as dates (``{"year": {"$gte": 2020, "$lt": 2024}}``, ``{"date": {"$gte":
-"2024-01-01"}}``). An item without the key matches nothing. A key that no item has is an
+"2024-01-01"}}``). An item without the key matches nothing. An item whose value is a list
+(a note's tags) matches when one of its values does, and an exclusion when none is excluded.
+A key that no item has is an
 error (a typo would otherwise silently return nothing), and so is an unknown operator or
 a value of another type.
 """
@@ -100,11 +102,14 @@ def matches(meta: Mapping[str, Any], where: Mapping[str, Any]) -> bool:
 
 def _meets(value: Any, wanted: Any) -> bool:
     if not isinstance(wanted, Mapping):
-        return _text(value) in _wanted(wanted)
+        return _meets_one(value, "$in", wanted)
     return all(_meets_one(value, op, operand) for op, operand in wanted.items())
 
 
 def _meets_one(value: Any, op: str, operand: Any) -> bool:
+    if isinstance(value, list | tuple):  # a list of values (a note's tags): one of them meets it, or none is excluded
+        test = all if op in ("$ne", "$nin") else any
+        return test(_meets_one(v, op, operand) for v in value)
     if op in ("$eq", "$in"):
         return _text(value) in _wanted(operand)
     if op in ("$ne", "$nin"):

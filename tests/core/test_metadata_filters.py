@@ -71,3 +71,11 @@ def test_a_bad_operator_is_one_line(where: dict[str, object], said: str | None) 
         return
     with pytest.raises(InputError, match=said):
         check_where(where)
+
+
+def test_a_list_of_values_matches_when_one_does() -> None:
+    """A note's tags: `tags=bread` matched the text "['baking', 'bread']" only, that is never."""
+    tags = {"tags": ["baking", "bread"]}
+    assert matches(tags, {"tags": "bread"}) and matches(tags, {"tags": ["cake", "baking"]})
+    assert not matches(tags, {"tags": "cake"}) and not matches(tags, {"tags": {"$ne": "bread"}})
+    assert matches(tags, {"tags": {"$nin": ["cake"]}}) and matches({"years": [2019, 2024]}, {"years": {"$gt": 2020}})
