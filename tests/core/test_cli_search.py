@@ -156,3 +156,30 @@ def test_files_in_another_encoding_are_indexed_embedded_and_labeled_with_encodin
     assert latin == run_cli("-q", "embed", "--from", str(utf8), "--model", model, check=True).stdout
     out = run_cli("-q", "embed", "some text", "--encoding", "latin1", "--model", model)
     assert out.returncode == 2 and "--encoding is about the file given with --from" in out.stderr
+
+
+def test_a_folder_of_notes_is_kept_in_step_with_its_index(tmp_path: Path) -> None:
+    """`index add --from notes` again embeds only the changed and new notes, and --prune removes the notes deleted
+    from the folder (they were found by every search until the index was built again)."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    for name, text in (("bread", "Bread dough rises in a warm kitchen."), ("tides", "The moon pulls the tides."),
+                       ("lava", "Volcanoes erupt molten lava.")):
+        (notes / f"{name}.md").write_text(text)
+    i = str(tmp_path / "idx")
+    build = run_cli("-q", "index", "build", i, "--from", str(notes))
+    assert build.returncode == 0, build.stderr[-2000:]
+    (notes / "tides.md").write_text("Tides follow the moon and the sun.")
+    (notes / "lava.md").unlink()
+    (notes / "snow.md").write_text("Snow falls on the mountains in winter.")
+    again, pruned, lava, info, refused = run_cli_session([
+        ["index", "add", i, "--from", str(notes)],
+        ["index", "add", i, "--from", str(notes), "--prune"],
+        ["search", i, "volcano eruption", "--json"],
+        ["index", "info", i],
+        ["index", "add", i, "--from", str(notes / "snow.md"), "--prune"]])
+    assert again.stdout.strip() == "added 2 documents (2 chunks, 1 replaced; 1 unchanged, left as they were)"
+    assert pruned.stdout.strip() == ("added 0 documents (0 chunks, 0 replaced; 3 unchanged, left as they were; "
+                                     "removed 1 whose files are gone)")
+    assert "lava.md" not in lava.stdout and json.loads(info.stdout)["live"]["documents"] == 3
+    assert refused.returncode == 2 and "snow.md is no folder" in refused.stderr

@@ -131,21 +131,45 @@ def _engine(name: str, workers: int | None, address: str | None, resume: bool | 
 @ENCODING
 @stacked(ENGINE_OPTIONS)
 @WAIT
+@click.option("--prune", is_flag=True, help="Also remove the documents of files no longer in the --from folders "
+                                            "(a folder of notes kept in step with the index).")
 def add(directory: Path, sources: tuple[str, ...], text_col: str, encoding: str | None, engine: str, workers: int | None, address: str | None,
-        resume: bool | None, engine_extra: tuple[str, ...], wait: float) -> None:
-    """Add (or replace, by id) documents in an existing index; a second writer waits its turn."""
+        resume: bool | None, engine_extra: tuple[str, ...], wait: float, prune: bool) -> None:
+    """Add (or replace, by id) documents in an existing index; those stored already as they are now are left
+    alone (not embedded again); --prune also removes the documents of files gone from the --from folders. A
+    second writer waits its turn."""
     from latentstack.search import Collection
     from latentstack.search.sources import read_documents
 
     runner = _engine(engine, workers, address, resume, engine_extra)
+    folders = _prune_folders(sources) if prune else []
     docs = list(read_documents(sources, text_col, encoding, "--encoding"))
     with writer_lock(directory, wait):
         col = Collection.load(directory)
         counts = col.add_documents(docs, engine=runner)
-        col.save()
+        gone = _gone(col.store.document_ids(), folders, {d.id for d in docs})
+        col.remove_documents(gone)
+        if counts["documents"] or gone:
+            col.save()
     if runner is not None and runner.summary():
         click.echo(f"engine {engine}: {runner.summary()}", err=True)
-    click.echo(f"added {counts['documents']} documents ({counts['chunks']} chunks, {counts['replaced']} replaced)")
+    pruned = f"; removed {len(gone)} whose files are gone" if prune else ""
+    click.echo(f"added {counts['documents']} documents ({counts['chunks']} chunks, {counts['replaced']} replaced; "
+               f"{counts['unchanged']} unchanged, left as they were{pruned})")
+
+
+def _prune_folders(sources: tuple[str, ...]) -> list[str]:
+    """The --from folders whose vanished files --prune removes; any other source is a usage error."""
+    others = [s for s in sources if not Path(s).is_dir()]
+    if others:
+        raise click.UsageError(f"--prune removes the documents of files gone from --from folders; {others[0]} is no "
+                               "folder: add it without --prune, or remove its documents with index remove")
+    return [str(Path(s)) for s in sources]
+
+
+def _gone(stored: list[str], folders: list[str], read: set[str]) -> list[str]:
+    """The stored documents read from a file under one of ``folders`` (their id is its path) that were not read now."""
+    return [i for i in stored if i not in read and any(i.startswith(f"{f}/") for f in folders)]
 
 
 @index.command()

@@ -238,7 +238,9 @@ class Collection:
         ``docs`` are Documents or dicts read as JSONL lines are, or a data frame (pandas, polars)
         or pyarrow table whose rows are such dicts.
 
-        An id given twice in one call follows the same rule: the last one wins.
+        An id given twice in one call follows the same rule: the last one wins. A document stored already with
+        the same text, title and metadata is left as it is, not embedded again (counted as ``unchanged``), so
+        adding a whole folder again embeds only what changed.
         ``engine`` chunks, embeds and indexes the passages elsewhere (e.g. a Ray cluster) with this collection's
         embedder, built there from its name and options; None embeds here.
         """
@@ -256,7 +258,10 @@ class Collection:
             log(f"{repeated} document(s) repeated an id given earlier in the same batch: the last kept")
         empty = [d.id for d in kept if not d.text.strip()]
         kept = [d for d in kept if d.text.strip()]
-        replaced = self.remove_documents([d.id for d in kept if self.store.has_document(d.id)])
+        stored = {d.id: d for d in self.store.documents([d.id for d in kept])}
+        unchanged = sum(stored.get(d.id) == d for d in kept)
+        kept = [d for d in kept if stored.get(d.id) != d]
+        replaced = self.remove_documents([d.id for d in kept if d.id in stored])
         ids: list[int] = []
         texts: list[str] = []
         metas: list[dict[str, Any]] = []
@@ -270,7 +275,7 @@ class Collection:
         if empty:
             log(f"skipped {len(empty)} empty document(s): {', '.join(empty[:5])}{' ...' if len(empty) > 5 else ''}")
         return {"documents": len(kept), "chunks": len(texts), "replaced": replaced, "repeated": repeated,
-                "skipped_empty": len(empty)}
+                "skipped_empty": len(empty), "unchanged": unchanged}
 
     @staticmethod
     def _chunk(docs: list[Document], chunking: ChunkConfig, engine: Engine | None) -> list[list[Chunk]]:

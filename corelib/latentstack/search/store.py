@@ -182,6 +182,10 @@ class DocumentStore:
         for doc_id, title, text, metadata in rows:
             yield Document(doc_id, text, title, json.loads(metadata))
 
+    def document_ids(self) -> list[str]:
+        """Every stored document's id, in the order added."""
+        return [r[0] for r in self.db.execute("SELECT id FROM documents ORDER BY rowid")]
+
     def has_document(self, doc_id: str) -> bool:
         """True when a document with this id is stored."""
         return self.db.execute("SELECT 1 FROM documents WHERE id = ?", (doc_id,)).fetchone() is not None

@@ -38,13 +38,28 @@ def built(tmp_path_factory):  # noqa: ANN001, ANN201
 def test_build_counts_and_auto_index(built) -> None:  # noqa: ANN001
     """Empty documents are skipped and counted; auto picks Flat for a tiny corpus and records it."""
     path, counts = built
-    assert counts == {"documents": 4, "chunks": 5, "replaced": 0, "repeated": 0, "skipped_empty": 1}
+    assert counts == {"documents": 4, "chunks": 5, "replaced": 0, "repeated": 0, "skipped_empty": 1, "unchanged": 0}
     manifest = read_manifest(path, kind="collection", plugin="core", version=2).data
     assert manifest["index"] == {"name": "faiss", "options": manifest["index"]["options"]}
     assert manifest["index"]["options"]["factory"] == "Flat"
     assert manifest["lexical"]["name"] == "bm25"  # an empty index is falsy: the manifest must still record it
     assert Collection.load(path).lexical is not None
     assert manifest["embedder"]["dim"] == 384 and manifest["embedder"]["fingerprint"].startswith("bert:")
+
+
+def test_adding_what_is_stored_already_leaves_it_as_it_is(built, tmp_path) -> None:  # noqa: ANN001
+    """Adding a folder again embedded every document again (minutes for a few thousand notes): a document stored
+    with the same text, title and metadata keeps its chunks and vectors; a changed one, even only in its
+    metadata, is replaced."""
+    col = Collection.load(built[0])
+    col.path = tmp_path / "copy"
+    before = {d.id: col.store.chunk_ids([d.id]) for d in DOCS}
+    moved = Document("cats", DOCS[2].text, "Cats", {"lang": "en", "year": 2022})
+    counts = col.add_documents([*DOCS[:2], moved, DOCS[3]])
+    assert (counts["unchanged"], counts["documents"], counts["replaced"]) == (3, 1, 1)
+    assert all(col.store.chunk_ids([i]) == before[i] for i in ("paris", "berlin", "hund"))
+    assert col.store.chunk_ids(["cats"]) != before["cats"]
+    assert col.search("kitten purring pets", k=1, where={"year": 2022})[0].doc_id == "cats"
 
 
 def test_semantic_and_hybrid_search(built) -> None:  # noqa: ANN001
