@@ -12,7 +12,8 @@
 - a glob pattern (``docs/**/*.md``, quoted so the shell leaves it): the files it matches, but
   those that are not text (a NUL byte near the start: PDFs, images), passed over with a notice.
 - any other file (``.txt``, ``.md``...): one document, id = its path, title = its name; a
-  Markdown note's YAML front matter gives its metadata and title (``front_matter.py``).
+  Markdown note's YAML front matter gives its metadata and title (``front_matter.py``); an
+  HTML page is read as its visible text, paragraph by block, titled by its ``<title>`` (``html_text.py``).
 - a folder: every file under it with one of TEXT_SUFFIXES (in any case), but those in hidden
   folders or hidden themselves (``.git/``, ``.venv/``); a notice names the other files passed over.
 
@@ -34,10 +35,11 @@ import attrs
 from latentstack.errors import InputError
 from latentstack.progress import log
 from latentstack.search.front_matter import split_front_matter
+from latentstack.search.html_text import html_text
 from latentstack.search.store import Document
 from latentstack.textfile import jsonl_lines, read_text
 
-TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".rst", ".jsonl", ".json", ".parquet")
+TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".rst", ".html", ".htm", ".jsonl", ".json", ".parquet")
 TABLE_SUFFIXES = (".csv", ".tsv")  # read as a row per document when given by themselves
 
 
@@ -188,6 +190,9 @@ def _read_file(file: Path, how: Reading, in_folder: bool = False) -> Iterator[Do
         yield from _table_documents(file, text, text_key)
     elif suffix == ".json":
         yield from _json_documents(file, text, text_key, in_folder)
+    elif suffix in (".html", ".htm"):
+        body, title = html_text(text)
+        yield Document(str(file), body, title or file.stem)
     elif suffix in (".md", ".markdown"):
         fields, body = split_front_matter(text, str(file))
         title = fields.pop("title", None)

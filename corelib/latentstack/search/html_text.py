@@ -1,0 +1,68 @@
+"""The text of an HTML page (a saved web page, a Sphinx or MkDocs build) as a document reads it.
+
+Markup was indexed as words ("<div class=...>"), or the files were passed over. The
+page's visible text is kept (scripts, styles, templates and the head's metadata left out), each
+block element (paragraph, heading, list item, table row...) on a paragraph of its own so
+that paragraph chunking follows the page, entities decoded; ``<title>`` (or the first
+``<h1>``) is the title. Only the standard library's parser is used: no network, no scripts run.
+"""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+_SKIP = {"script", "style", "noscript", "template", "svg", "iframe", "object"}  # the head holds only these, and title
+_BLOCKS = {"p", "div", "section", "article", "main", "aside", "header", "footer", "nav", "blockquote", "pre", "li",
+           "ul", "ol", "dl", "dt", "dd", "table", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "figure",
+           "figcaption", "form", "details", "summary", "address"}
+_VOID = {"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "embed", "source", "track", "wbr"}
+
+
+class _PageText(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.title: list[str] = []
+        self.heading: list[str] = []
+        self._skipping: list[str] = []  # the open elements whose text is left out
+        self._in_title = self._in_h1 = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "title":
+            self._in_title = True
+        elif tag in _SKIP and tag not in _VOID:
+            self._skipping.append(tag)
+        elif tag == "h1" and not self.heading:
+            self._in_h1 = True
+        if tag in _BLOCKS:
+            self.parts.append("\n\n")
+        elif tag in ("br", "td", "th"):  # a line break or a cell: a space within the block
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+        elif self._skipping and tag == self._skipping[-1]:
+            self._skipping.pop()
+        elif tag == "h1":
+            self._in_h1 = False
+        if tag in _BLOCKS:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title.append(data)
+        elif not self._skipping:
+            self.parts.append(data)
+            if self._in_h1:
+                self.heading.append(data)
+
+
+def html_text(html: str) -> tuple[str, str]:
+    """The page's visible text (blocks as paragraphs, runs of spaces as one) and its title ("" when it has none)."""
+    page = _PageText()
+    page.feed(html)
+    page.close()
+    paragraphs = (" ".join(block.split()) for block in "".join(page.parts).split("\n\n"))
+    title = " ".join("".join(page.title).split()) or " ".join("".join(page.heading).split())
+    return "\n\n".join(p for p in paragraphs if p), title

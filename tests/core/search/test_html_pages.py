@@ -1,0 +1,40 @@
+"""HTML pages (saved web pages, a Sphinx or MkDocs build) indexed as their visible text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from latentstack.search.html_text import html_text
+from latentstack.search.sources import read_documents
+
+PAGE = """<!DOCTYPE html>
+<html><head><title>Bread &amp; yeast</title><style>p { color: red }</style>
+<script>var shown = "<p>never</p>";</script><meta charset="utf-8">
+<body><nav><a href="/">Home</a></nav>
+<h1>Why dough rises</h1>
+<p>Yeast   ferments<br>sugars into gas.</p>
+<ul><li>warmth</li><li>time &lt; 2 h</li></ul>
+<svg><text>drawing</text></svg><noscript>enable scripts</noscript>
+<table><tr><td>flour</td><td>500 g</td></tr></table>
+"""
+
+
+def test_a_page_is_its_visible_text_a_paragraph_per_block() -> None:
+    """HTML files in a folder were passed over (and a page given by itself indexed with its markup as words)."""
+    text, title = html_text(PAGE)
+    assert title == "Bread & yeast"
+    assert text.split("\n\n") == ["Home", "Why dough rises", "Yeast ferments sugars into gas.", "warmth", "time < 2 h",
+                                  "flour 500 g"]
+    assert html_text("<p>No title</p><h1>First heading</h1><h1>Second</h1>") == (
+        "No title\n\nFirst heading\n\nSecond", "First heading")
+    assert html_text("<p>unclosed <b>bold") == ("unclosed bold", "")
+
+
+def test_a_folder_of_pages_is_read(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "guide").mkdir(parents=True)
+    (site / "guide" / "bread.html").write_text(PAGE, encoding="utf-8")
+    (site / "index.htm").write_text("<p>Welcome.</p>", encoding="utf-8")
+    docs = sorted(read_documents([site]), key=lambda d: d.id)
+    assert [(Path(d.id).name, d.title) for d in docs] == [("bread.html", "Bread & yeast"), ("index.htm", "index")]
+    assert "<" not in docs[0].text.replace("< 2", "") and "never" not in docs[0].text
