@@ -17,7 +17,7 @@ from typing import Any
 from latentstack.atomic import atomic_file
 from latentstack.data.sft import check_messages
 from latentstack.errors import InputError
-from latentstack.textfile import SURROGATE_HELP, json_surrogate, lines, read_text
+from latentstack.textfile import lines, parse_json, read_text
 
 
 class ChatFile:
@@ -40,15 +40,7 @@ class ChatFile:
         start = max(kept.rfind("\n"), kept.rfind("\r")) + 1
         line = kept[start:]
         where = f"{self.path}:{len(lines(kept))}"
-        try:
-            row = json.loads(line)
-        except ValueError as exc:
-            msg = f"{where}: not valid JSON ({exc}); the conversation chat --history goes on with is the last line"
-            raise InputError(msg) from exc
-        found = json_surrogate(line, row)
-        if found:
-            msg = f"{where}: a string holds {found}, {SURROGATE_HELP}"
-            raise InputError(msg)
+        row = parse_json(line, where, "; the conversation chat --history goes on with is the last line")
         if not isinstance(row, dict) or "messages" not in row:
             msg = f"{where}: the last line is not a {{\"messages\": [...]}} conversation; give chat --history a file of them"
             raise InputError(msg)

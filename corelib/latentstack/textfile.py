@@ -161,16 +161,8 @@ def json_records(path: str | Path) -> Iterator[tuple[str, object]]:
         shown = "standard input" if str(path) == "-" else path
         yield from ((f"{shown}:{n}", value) for n, value in _parsed_lines(text, shown))
         return
-    try:
-        values = json.loads(text)
-    except ValueError as exc:
-        msg = f"{path}: starts with '[' but is not one valid JSON array ({exc}); give a JSON array or JSON lines"
-        raise InputError(msg) from exc
-    found = json_surrogate(text, values)
-    if found:
-        msg = f"{path}: a string holds {found}, {SURROGATE_HELP}"
-        raise InputError(msg)
-    for i, value in enumerate(values):
+    values = parse_json(text, f"{path}", "; it starts with '[': give one JSON array, or JSON lines")
+    for i, value in enumerate(values if isinstance(values, list) else []):  # it starts with '[': a list
         yield f"{path}[{i}]", value
 
 
@@ -184,15 +176,20 @@ def jsonl_lines(path: str | Path, encoding: str | None = None, option: str = "")
 
 def _parsed_lines(text: str, path: str | Path) -> Iterator[tuple[int, object]]:
     for n, line in enumerate(lines(text), start=1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except ValueError as exc:
-            msg = f"{path}:{n}: not valid JSON ({exc})"
-            raise InputError(msg) from exc
-        found = json_surrogate(line, value)
-        if found:
-            msg = f"{path}:{n}: a string holds {found}, {SURROGATE_HELP}"
-            raise InputError(msg)
-        yield n, value
+        if line.strip():
+            yield n, parse_json(line, f"{path}:{n}")
+
+
+def parse_json(raw: str, where: str, hint: str = "") -> object:
+    """``raw`` parsed as JSON; bad JSON, or a ``\uD83D`` escape without its other half, is an InputError that
+    starts with ``where`` (``hint`` follows what was wrong with the JSON)."""
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        msg = f"{where}: not valid JSON ({exc}){hint}"
+        raise InputError(msg) from exc
+    found = json_surrogate(raw, value)
+    if found:
+        msg = f"{where}: a string holds {found}, {SURROGATE_HELP}"
+        raise InputError(msg)
+    return value

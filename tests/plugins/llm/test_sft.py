@@ -150,7 +150,7 @@ def test_sft_reads_alpaca_and_sharegpt_datasets_as_published(tmp_path: Path) -> 
         with pytest.raises(InputError, match=said):
             load_sft(alpaca)
     alpaca.write_text('[{"instruction": "a", "output": "b"},\n', encoding="utf-8")  # cut short
-    with pytest.raises(InputError, match="starts with '\\[' but is not one valid JSON array"):
+    with pytest.raises(InputError, match="not valid JSON .*; it starts with '\\[': give one JSON array, or JSON lines"):
         load_sft(alpaca)
 
 
