@@ -256,16 +256,17 @@ def test_a_where_key_given_twice_matches_either_value() -> None:
 def test_a_folder_of_documents_skips_hidden_files_and_names_the_ones_passed_over(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """A .venv or .git under --from DIR was indexed (its .md and .txt files), README.MD was passed over for its
-    upper-case suffix, and PDFs were skipped without a word."""
+    upper-case suffix, and PDFs (read now: tests/core/search/test_pdf_pages.py) and other formats were skipped
+    without a word."""
     from latentstack.search.sources import read_documents
 
     monkeypatch.delenv("LATENTSTACK_QUIET", raising=False)
-    for name in ("a.txt", "B.MD", "c.pdf", ".venv/lib/LICENSE.md", "sub/.notes.txt", "sub/d.TXT", ".git/HEAD"):
+    for name in ("a.txt", "B.MD", "c.docx", ".venv/lib/LICENSE.md", "sub/.notes.txt", "sub/d.TXT", ".git/HEAD"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(f"text of {name}", encoding="utf-8")
     assert sorted(d.title for d in read_documents([tmp_path])) == ["B", "a", "d"]
     said = capsys.readouterr().err
-    assert f"passed over 1 file(s) under {tmp_path} that are not .txt" in said and "c.pdf (convert PDFs" in said
+    assert f"passed over 1 file(s) under {tmp_path} that are not .txt" in said and "c.docx (convert other formats" in said
 
 
 def test_a_json_file_that_is_no_list_of_documents_stops_a_build_only_when_given(
@@ -329,26 +330,26 @@ def test_a_glob_pattern_reads_the_files_it_matches(tmp_path: Path, monkeypatch: 
 def test_a_glob_passes_over_what_is_not_text_and_a_binary_file_is_named(tmp_path: Path, tiny_bert_dir: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """`--from 'docs/**/*'` matched a PDF beside the notes and stopped the build with "not UTF-8 (... latin1 is a
-    guess)"; a glob passes over files that are not text (said, as a folder's are), and a PDF given by itself is
-    named as no text file rather than as latin1."""
+    guess)"; a glob passes over files that are not text (said, as a folder's are), and such a file given by itself
+    is named as no text file rather than as latin1 (PDFs are read now: a Word file stands in)."""
     from latentstack.search.sources import read_documents
 
     (tmp_path / "docs" / "sub").mkdir(parents=True)
     (tmp_path / "docs" / "notes.md").write_text("bread rises", encoding="utf-8")
-    (tmp_path / "docs" / "sub" / "paper.pdf").write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\x00\x01stream")
+    (tmp_path / "docs" / "sub" / "paper.doc").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00\x01")  # Word 97
     (tmp_path / "docs" / "sub" / "note.utf16").write_bytes("a note".encode("utf-16"))  # a BOM: text, read as such
     monkeypatch.chdir(tmp_path)
     with pytest.raises(InputError, match="note.utf16 is not UTF-8 .*UTF-16 byte order mark"):
         list(read_documents(["docs/**/*"]))
     (tmp_path / "docs" / "sub" / "note.utf16").unlink()
     assert [d.id for d in read_documents(["docs/**/*"])] == ["docs/notes.md"]
-    with pytest.raises(InputError, match=r"docs/sub/paper.pdf is not a text file \(it holds NUL bytes.*pdftotext"):
-        list(read_documents(["docs/sub/paper.pdf"]))
-    with pytest.raises(InputError, match=r"docs/\*\*/\*.pdf matches no text file, only docs/sub/paper.pdf"):
-        list(read_documents(["docs/**/*.pdf"]))
+    with pytest.raises(InputError, match=r"docs/sub/paper.doc is not a text file \(it holds NUL bytes.*pdftotext"):
+        list(read_documents(["docs/sub/paper.doc"]))
+    with pytest.raises(InputError, match=r"docs/\*\*/\*.doc matches no text file, only docs/sub/paper.doc"):
+        list(read_documents(["docs/**/*.doc"]))
     out = run_cli("index", "build", str(tmp_path / "i"), "--from", "docs/**/*", "--model", str(tiny_bert_dir),
                   env={"LATENTSTACK_QUIET": ""})
-    assert out.returncode == 0 and "passed over 1 file(s) matched by docs/**/* that are not text: docs/sub/paper.pdf" \
+    assert out.returncode == 0 and "passed over 1 file(s) matched by docs/**/* that are not text: docs/sub/paper.doc" \
         in out.stderr, out.stderr
 
 

@@ -36,11 +36,24 @@ from latentstack.errors import InputError
 from latentstack.progress import log
 from latentstack.search.front_matter import split_front_matter
 from latentstack.search.html_text import html_text
+from latentstack.search.pdf_pages import pdf_documents, pdf_readable
 from latentstack.search.store import Document
 from latentstack.textfile import jsonl_lines, read_text
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".rst", ".html", ".htm", ".jsonl", ".json", ".parquet")
 TABLE_SUFFIXES = (".csv", ".tsv")  # read as a row per document when given by themselves
+
+
+def _convert() -> str:
+    """What to do with files passed over."""
+    if pdf_readable():
+        return "convert other formats to text first"
+    return "PDFs are read once pypdf is installed: pip install 'latentstack[pdf]'; convert other formats to text first"
+
+
+def readable_suffixes() -> tuple[str, ...]:
+    """The suffixes of the files a folder is read for: TEXT_SUFFIXES, and .pdf where pypdf is installed."""
+    return (*TEXT_SUFFIXES, ".pdf") if pdf_readable() else TEXT_SUFFIXES
 
 
 def document_of(rec: object, where: str, n: int, text_key: str = "text") -> Document:
@@ -117,7 +130,7 @@ def read_documents(paths: Sequence[str | Path], text_key: str = "text", encoding
         matched = _expanded(Path(raw))
         for path in matched if Path(raw).exists() else _text_files(matched, str(raw)):
             for file in _folder_files(path) if path.is_dir() else [path]:
-                yield from _read_file(file, how, in_folder=path.is_dir())
+                yield from _read_file(file, how, in_folder=path.is_dir(), named=Path(raw) == file)
 
 
 def check_sources(paths: Sequence[str | Path]) -> None:
@@ -148,19 +161,23 @@ def _text_files(matched: list[Path], pattern: str) -> list[Path]:
     images too), passed over said in one line, as a folder's are; Parquet files are read as tables."""
     from latentstack.textfile import looks_binary
 
+    read = readable_suffixes()
+
     def binary(file: Path) -> bool:
+        suffix = file.suffix.lower()
+        if suffix in (".parquet", ".pdf"):  # formats read as such (a PDF when pypdf is installed)
+            return suffix not in read
         with open(file, "rb") as fh:
-            return file.suffix.lower() != ".parquet" and looks_binary(fh.read(8192))
+            return looks_binary(fh.read(8192))
 
     passed = [file for file in matched if binary(file)]
     skipped = set(passed)
     shown = ", ".join(map(str, passed[:5])) + (f" and {len(passed) - 5} more" if len(passed) > 5 else "")
     if passed and len(passed) == len(matched):
-        msg = f"{pattern} matches no text file, only {shown}: convert PDFs and other formats to text first"
+        msg = f"{pattern} matches no text file, only {shown}: {_convert()}"
         raise InputError(msg)
     if passed:
-        log(f"passed over {len(passed)} file(s) matched by {pattern} that are not text: {shown} (convert PDFs and "
-            "other formats to text first)")
+        log(f"passed over {len(passed)} file(s) matched by {pattern} that are not text: {shown} ({_convert()})")
     return [file for file in matched if file not in skipped]
 
 
@@ -168,16 +185,21 @@ def _folder_files(folder: Path) -> list[Path]:
     """The readable files under ``folder``, sorted; hidden ones skipped, the others passed over said in one line."""
     files = [p for p in folder.rglob("*") if p.is_file() and not any(
         part.startswith(".") for part in p.relative_to(folder).parts)]
-    passed = sorted(p.relative_to(folder).as_posix() for p in files if p.suffix.lower() not in TEXT_SUFFIXES)
+    read = readable_suffixes()
+    passed = sorted(p.relative_to(folder).as_posix() for p in files if p.suffix.lower() not in read)
     if passed:
         shown = ", ".join(passed[:5]) + (f" and {len(passed) - 5} more" if len(passed) > 5 else "")
-        log(f"passed over {len(passed)} file(s) under {folder} that are not {', '.join(TEXT_SUFFIXES)}: {shown} "
-            "(convert PDFs and other formats to text first; a CSV or TSV of documents is read when given by itself)")
-    return sorted(p for p in files if p.suffix.lower() in TEXT_SUFFIXES)
+        log(f"passed over {len(passed)} file(s) under {folder} that are not {', '.join(read)}: {shown} "
+            f"({_convert()}; a CSV or TSV of documents is read when given by itself)")
+    return sorted(p for p in files if p.suffix.lower() in read)
 
 
-def _read_file(file: Path, how: Reading, in_folder: bool = False) -> Iterator[Document]:
+def _read_file(file: Path, how: Reading, in_folder: bool = False, named: bool = True) -> Iterator[Document]:
+    """The documents of one file; ``named``: given by itself (not found in a folder or by a pattern)."""
     suffix, text_key = file.suffix.lower(), how.text_key
+    if suffix == ".pdf":
+        yield from pdf_documents(file, named)
+        return
     if suffix == ".parquet":
         yield from _read_parquet(file, text_key)
         return
