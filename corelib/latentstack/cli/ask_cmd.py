@@ -48,7 +48,8 @@ def _make_pipeline(directory: Path, gen_name: str, options: dict[str, Any], k: i
         from latentstack.search import Collection
 
         gen = previous.generator if previous is not None else make_generator(gen_name, options)
-        return RagPipeline(Collection.load(directory, query_embedder=query), gen,
+        reuse = [previous.collection.embedder] if previous is not None else []  # the index reloaded, not its model
+        return RagPipeline(Collection.load(directory, query_embedder=query, reuse=reuse), gen,
                            RagConfig(k=k, hybrid=hybrid, min_score=min_score))
     return make
 

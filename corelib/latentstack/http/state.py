@@ -46,6 +46,8 @@ class Served:
     embedders: dict[str, Any] = attrs.Factory(dict)
     gen_lock: FairLock = attrs.Factory(FairLock)  # requests generate one at a time, in arrival order
     index_lock: threading.Lock = attrs.Factory(threading.Lock)  # one search at a time over the shared stores
+    #: Each loaded index's files' modification times when it was read (a change on disk: read again).
+    stamps: dict[str, tuple[int, ...]] = attrs.Factory(dict)
 
     def batcher(self, model: str, kind: str = "") -> tuple[str, DynamicBatcher]:
         """The canonical name and batcher of an embedding model, for texts of ``kind`` (queries, documents or
@@ -122,15 +124,40 @@ class Served:
 
     def collection(self, name: str) -> Any:
         """A served index, loaded once (its embedder's model loaded with it, or ``embedder``'s default one when it
-        is the same embedder: one copy in memory)."""
+        is the same embedder: one copy in memory), and read again, its model kept, once its folder was saved
+        again (``index add`` or ``remove`` while the server runs: a removed document must not be found)."""
+        from latentstack.rag.server import index_stamp
         from latentstack.search import Collection
 
+        reuse = self._lendable()
+        previous = self._changed(name)
+        if previous is not None:
+            reuse.append(previous.embedder)
+
         def load(path: Path) -> Any:
-            col = Collection.load(path, query_embedder=self.query_embedder, reuse=self._lendable())
+            self.stamps[name] = index_stamp(path)  # before reading: a save meanwhile is seen at the next request
+            col = Collection.load(path, query_embedder=self.query_embedder, reuse=reuse)
             col.embed_queries(["warm up"])
             return col
 
         return self._once("index", name, self.indexes, load)
+
+    def _changed(self, name: str) -> Any:
+        """The loaded copy of index ``name``, taken out, when its folder changed since it was read; else None."""
+        from latentstack.progress import log
+        from latentstack.rag.server import index_stamp
+
+        key = f"index:{name}"
+        if key not in self.loaded:
+            return None
+        try:
+            stamp = index_stamp(self.indexes[name])
+        except OSError:  # swapped in this instant, or removed: the loaded copy answers
+            return None
+        if stamp == self.stamps.get(name):
+            return None
+        log(f"index {name} was saved again since it was read: reading it anew")
+        return self.loaded.pop(key)
 
     def classifier(self, name: str) -> Any:
         """A served classifier, loaded once: its features computed by the export (``export_classifiers``), else by

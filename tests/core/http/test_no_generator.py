@@ -75,3 +75,35 @@ def test_an_index_and_a_classifier_of_the_default_model_share_its_embedder_with_
     assert served.collection("kb").search("why does bread rise", k=1, hybrid=False)[0].doc_id == "bread"
     assert served.classifier("hybrid").predict(["WIN a free prize now", "see you at lunch"]) == ["spam", "ham"]
     assert [e.name for e in served.classifier("tfidf").features.embedders] == ["tfidf"]
+
+
+def test_a_served_index_saved_again_is_read_again(tmp_path: Path) -> None:
+    """A server kept answering from the index as it was at start: a document removed with `index remove` (a
+    confidential one, say) was still found, and one added was not, until a restart. The server reads a saved index
+    again, its model kept (the other index of another pooling keeps its own)."""
+    from latentstack.search import Collection, Document
+
+    col = Collection.create(tmp_path / "kb", embedder_options={"show_progress": False})
+    col.add_documents([Document("bread", "Bread dough rises because yeast ferments sugars."),
+                       Document("secret", "The launch code of the bread oven is 1234.")])
+    col.save()
+    served = Served(generator=None, indexes={"kb": tmp_path / "kb"})
+    warm(served)
+    model = served.collection("kb").embedder
+    running = InThread(build_app(served))
+    try:
+        with httpx.Client(base_url=running.url, timeout=60) as http:
+            def found(query: str) -> list[str]:
+                hits = http.post("/v1/search", json={"index": "kb", "query": query, "k": 3}).json()["data"]
+                return [h["doc_id"] for h in hits]
+
+            assert "secret" in found("launch code")
+            run_cli("-q", "index", "remove", str(tmp_path / "kb"), "secret", check=True)
+            more = tmp_path / "more.jsonl"
+            more.write_text('{"id": "tides", "text": "Tides follow the pull of the moon."}\n', encoding="utf-8")
+            run_cli("-q", "index", "add", str(tmp_path / "kb"), "--from", str(more), check=True)
+            after = found("launch code") + found("moon tides")
+    finally:
+        running.stop()
+    assert "secret" not in after and "tides" in after
+    assert served.collection("kb").embedder is model  # read again, the model not loaded again
