@@ -130,41 +130,46 @@ class Served:
         from latentstack.search import Collection
 
         reuse = self._lendable()
-        previous = self._changed(name)
+        previous = self._changed("index", name, self.indexes)
         if previous is not None:
             reuse.append(previous.embedder)
 
         def load(path: Path) -> Any:
-            self.stamps[name] = index_stamp(path)  # before reading: a save meanwhile is seen at the next request
+            self.stamps[f"index:{name}"] = index_stamp(path)  # before reading: a save meanwhile is seen next time
             col = Collection.load(path, query_embedder=self.query_embedder, reuse=reuse)
             col.embed_queries(["warm up"])
             return col
 
         return self._once("index", name, self.indexes, load)
 
-    def _changed(self, name: str) -> Any:
-        """The loaded copy of index ``name``, taken out, when its folder changed since it was read; else None."""
+    def _changed(self, kind: str, name: str, table: dict[str, Path]) -> Any:
+        """The loaded copy of ``kind`` ``name``, taken out, when its folder changed since it was read; else None."""
         from latentstack.progress import log
         from latentstack.rag.server import index_stamp
 
-        key = f"index:{name}"
+        key = f"{kind}:{name}"
         if key not in self.loaded:
             return None
         try:
-            stamp = index_stamp(self.indexes[name])
+            stamp = index_stamp(table[name])
         except OSError:  # swapped in this instant, or removed: the loaded copy answers
             return None
-        if stamp == self.stamps.get(name):
+        if stamp == self.stamps.get(key):
             return None
-        log(f"index {name} was saved again since it was read: reading it anew")
+        log(f"{kind} {name} was saved again since it was read: reading it anew")
         return self.loaded.pop(key)
 
     def classifier(self, name: str) -> Any:
         """A served classifier, loaded once: its features computed by the export (``export_classifiers``), else by
-        ``embedder``'s default model when they are that model's (one copy in memory for both), else by its own."""
+        ``embedder``'s default model when they are that model's (one copy in memory for both), else by its own;
+        read again once its folder was saved again (trained again into it while the server runs)."""
         from latentstack import load_classifier
+        from latentstack.rag.server import index_stamp
+
+        self._changed("classifier", name, self.classifiers)
 
         def load(path: Path) -> Any:
+            self.stamps[f"classifier:{name}"] = index_stamp(path)
             lent = [self.query_embedder] if name in self.export_classifiers else self._lendable()
             clf = _with_lent(path, lent[0])[0] if lent else None
             clf = load_classifier(path) if clf is None else clf

@@ -80,14 +80,18 @@ def test_an_index_and_a_classifier_of_the_default_model_share_its_embedder_with_
 def test_a_served_index_saved_again_is_read_again(tmp_path: Path) -> None:
     """A server kept answering from the index as it was at start: a document removed with `index remove` (a
     confidential one, say) was still found, and one added was not, until a restart. The server reads a saved index
-    again, its model kept (the other index of another pooling keeps its own)."""
+    again, its model kept, and a classifier trained again into its folder."""
+    from latentstack import get_classifier
     from latentstack.search import Collection, Document
+
+    texts, labels = [t for t, _ in TRAIN], [lab for _, lab in TRAIN]
+    get_classifier("linear", embedder="tfidf").fit(texts, labels).save(tmp_path / "spam")
 
     col = Collection.create(tmp_path / "kb", embedder_options={"show_progress": False})
     col.add_documents([Document("bread", "Bread dough rises because yeast ferments sugars."),
                        Document("secret", "The launch code of the bread oven is 1234.")])
     col.save()
-    served = Served(generator=None, indexes={"kb": tmp_path / "kb"})
+    served = Served(generator=None, indexes={"kb": tmp_path / "kb"}, classifiers={"spam": tmp_path / "spam"})
     warm(served)
     model = served.collection("kb").embedder
     running = InThread(build_app(served))
@@ -103,7 +107,13 @@ def test_a_served_index_saved_again_is_read_again(tmp_path: Path) -> None:
             more.write_text('{"id": "tides", "text": "Tides follow the pull of the moon."}\n', encoding="utf-8")
             run_cli("-q", "index", "add", str(tmp_path / "kb"), "--from", str(more), check=True)
             after = found("launch code") + found("moon tides")
+            ask = {"model": "spam", "input": ["WIN a free prize now"]}
+            before = http.post("/v1/classify", json=ask).json()["data"][0]["label"]
+            flipped = ["ham" if lab == "spam" else "spam" for lab in labels]  # trained again, the labels swapped
+            get_classifier("linear", embedder="tfidf").fit(texts, flipped).save(tmp_path / "spam")
+            again = http.post("/v1/classify", json=ask).json()["data"][0]["label"]
     finally:
         running.stop()
     assert "secret" not in after and "tides" in after
+    assert (before, again) == ("spam", "ham")
     assert served.collection("kb").embedder is model  # read again, the model not loaded again
