@@ -10,9 +10,8 @@ one that is not a number does not match), any other bound compares strings, so I
 order as dates (``{"year": {"$gte": 2020, "$lt": 2024}}``, ``{"date": {"$gte":
 "2024-01-01"}}``). An item without the key matches nothing. An item whose value is a list
 (a note's tags) matches when one of its values does, and an exclusion when none is excluded.
-A key that no item has is an
-error (a typo would otherwise silently return nothing), and so is an unknown operator or
-a value of another type.
+A key that no item has is an error (a typo would otherwise silently return nothing), and so
+is an unknown operator or a value of another type.
 """
 
 from __future__ import annotations

@@ -183,3 +183,13 @@ def test_a_folder_of_notes_is_kept_in_step_with_its_index(tmp_path: Path) -> Non
                                      "removed 1 whose files are gone)")
     assert "lava.md" not in lava.stdout and json.loads(info.stdout)["live"]["documents"] == 3
     assert refused.returncode == 2 and "snow.md is no folder" in refused.stderr
+
+
+def test_prune_takes_only_ids_shaped_as_the_folders_files() -> None:
+    """`--from . --prune` would have taken every relative id for a vanished file, a JSONL record's too."""
+    from latentstack.cli.index_cmd import _gone
+
+    stored = ["notes/a.md", "notes/b.md", "notes/sub/c.txt", "notes/r.pdf#page=2", "other/d.md", "doc-1", "e.md"]
+    assert _gone(stored, ["notes"], {"notes/a.md"}) == ["notes/b.md", "notes/sub/c.txt", "notes/r.pdf#page=2"]
+    assert _gone(stored, ["."], {"e.md"}) == ["notes/a.md", "notes/b.md", "notes/sub/c.txt", "notes/r.pdf#page=2",
+                                              "other/d.md"]

@@ -168,8 +168,18 @@ def _prune_folders(sources: tuple[str, ...]) -> list[str]:
 
 
 def _gone(stored: list[str], folders: list[str], read: set[str]) -> list[str]:
-    """The stored documents read from a file under one of ``folders`` (their id is its path) that were not read now."""
-    return [i for i in stored if i not in read and any(i.startswith(f"{f}/") for f in folders)]
+    """The stored documents read from a file under one of ``folders`` (their id is its path, a PDF page's with
+    ``#page=N``) that were not read now; ids of another shape (a JSONL record's) are never taken for one."""
+    from latentstack.search.sources import readable_suffixes
+
+    suffixes = readable_suffixes()
+
+    def from_folder(doc_id: str) -> bool:
+        path = doc_id.split("#page=")[0]
+        under = any(path.startswith(f"{f}/") or (f == "." and not Path(path).is_absolute()) for f in folders)
+        return under and Path(path).suffix.lower() in suffixes
+
+    return [i for i in stored if i not in read and from_folder(i)]
 
 
 @index.command()
