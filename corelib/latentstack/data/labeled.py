@@ -32,7 +32,7 @@ class Labeled:
         return len(self.texts)
 
 
-def _rows(path: Path, columns: tuple[str, ...] | None, encoding: str | None) -> list[dict[str, str]]:
+def _rows(path: Path, columns: tuple[str, ...] | None, encoding: str | None) -> list[dict[str, Any]]:
     raw = read_text(path, encoding, "--encoding")
     if path.suffix == ".jsonl":
         if columns:
@@ -42,7 +42,7 @@ def _rows(path: Path, columns: tuple[str, ...] | None, encoding: str | None) -> 
         for n, line in enumerate(lines(raw), start=1):
             if line.strip():
                 try:
-                    rows.append({k: str(v) for k, v in json.loads(line).items()})
+                    rows.append(dict(json.loads(line).items()))  # values as written: _cell reads the ones used
                 except (ValueError, AttributeError) as exc:
                     msg = f"{path}:{n} is not a JSON object ({exc})"
                     raise InputError(msg) from exc
@@ -107,7 +107,8 @@ def load_labeled(path: str | Path, *, text_col: str = "text", label_col: str = "
         msg = (f"{path} has a {split_col!r} column, so its splits are given: choose one with --split, "
                "or leave --holdout out")
         raise InputError(msg)
-    splits = _split_rows(path, rows, (text_col, label_col, split_col), 1 if columns else 2)
+    first = 1 if columns or path.suffix == ".jsonl" else 2  # a header line is line 1; JSONL has none
+    splits = _split_rows(path, rows, (text_col, label_col, split_col), first)
     return splits if holdout is None else _hold_out(splits["train"], holdout, seed, path)
 
 
@@ -125,23 +126,38 @@ def _hold_out(part: Labeled, fraction: float, seed: int, path: Path) -> dict[str
             for name, want in (("train", False), ("test", True))}
 
 
-def _check_headless(path: Path, rows: list[dict[str, str]], columns: tuple[str, ...]) -> None:
+def _check_headless(path: Path, rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
     """Refuse --columns on a file whose first line is a header (it would be read as a row of data)."""
     if [(rows[0].get(c) or "").strip().lower() for c in columns] == [c.lower() for c in columns]:
         msg = f"{path}'s first line is a header ({', '.join(columns)}): leave --columns out"
         raise InputError(msg)
 
 
-def _split_rows(path: Path, rows: list[dict[str, str]], cols: tuple[str, str, str], first: int) -> dict[str, Labeled]:
+def _cell(row: dict[str, Any], col: str, where: str) -> str | None:
+    """A row's field as text: a JSONL number as written, null as missing; a list or an object is an error (a
+    list of labels was read as one class named "['a', 'b']")."""
+    value = row.get(col)
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, list | dict):
+        several = (": one label per text (several labels per text, multi-label, is not supported: train a yes/no "
+                   "classifier per label)") if isinstance(value, list) else ""
+        msg = f"{where}: its {col!r} is a JSON {type(value).__name__}, not text{several}"
+        raise InputError(msg)
+    return str(value)
+
+
+def _split_rows(path: Path, rows: list[dict[str, Any]], cols: tuple[str, str, str], first: int) -> dict[str, Labeled]:
     """{split: Labeled} from the rows (numbered from ``first`` in errors)."""
     text_col, label_col, split_col = cols
     splits: dict[str, tuple[list[str], list[str]]] = {}
     for n, row in enumerate(rows, start=first):
-        text, label = row.get(text_col), row.get(label_col)
+        where = f"{path}: row {n}"
+        text, label = _cell(row, text_col, where), _cell(row, label_col, where)
         if text is None or label is None or not label.strip():
             msg = f"{path}: row {n} has no {label_col if not (label or '').strip() else text_col}"
             raise InputError(msg)
-        texts, labels = splits.setdefault((row.get(split_col) or "train").strip(), ([], []))
+        texts, labels = splits.setdefault((_cell(row, split_col, where) or "train").strip(), ([], []))
         texts.append(text)
         labels.append(label.strip())
     return {name: Labeled(t, lab) for name, (t, lab) in splits.items()}

@@ -151,3 +151,22 @@ def test_an_excel_csv_with_semicolons_is_read(tmp_path) -> None:  # noqa: ANN001
     path.write_bytes("\ufefflabel;text\r\nspam;\"Win now; call, quick\"\r\nham;see you\r\n".encode())
     part = load_labeled(path)["train"]
     assert part.labels == ["spam", "ham"] and part.texts == ["Win now; call, quick", "see you"]
+
+
+def test_a_jsonl_label_that_is_a_list_or_null_is_refused_naming_its_row(tmp_path) -> None:  # noqa: ANN001
+    """A list of labels was read as one class named "['billing', 'refund']", and a null label as the class "None";
+    numbers still read as written."""
+    path = tmp_path / "tickets.jsonl"
+    rows = [{"text": "my card was charged twice", "label": 1}, {"text": "the app crashes", "label": 0},
+            {"text": "refund please", "label": ["billing", "refund"]}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    with pytest.raises(InputError, match=r"tickets.jsonl: row 3: its 'label' is a JSON list, not text: one label per "
+                                         r"text \(several labels per text, multi-label, is not supported"):
+        load_labeled(path)
+    for bad, said in (({"text": "x", "label": None}, "row 3 has no label"),
+                      ({"text": ["a", "b"], "label": 1}, "row 3: its 'text' is a JSON list, not text")):
+        path.write_text("".join(json.dumps(r) + "\n" for r in [*rows[:2], bad]), encoding="utf-8")
+        with pytest.raises(InputError, match=said):
+            load_labeled(path)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows[:2]), encoding="utf-8")
+    assert load_labeled(path)["train"].labels == ["1", "0"]
