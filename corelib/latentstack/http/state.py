@@ -129,13 +129,11 @@ class Served:
         from latentstack.rag.server import index_stamp
         from latentstack.search import Collection
 
-        reuse = self._lendable()
         previous = self._changed("index", name, self.indexes)
-        if previous is not None:
-            reuse.append(previous.embedder)
 
         def load(path: Path) -> Any:
             self.stamps[f"index:{name}"] = index_stamp(path)  # before reading: a save meanwhile is seen next time
+            reuse = [*self._lendable(), *([previous.embedder] if previous is not None else [])]
             col = Collection.load(path, query_embedder=self.query_embedder, reuse=reuse)
             col.embed_queries(["warm up"])
             return col
