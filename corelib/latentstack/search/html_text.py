@@ -1,7 +1,10 @@
 """The text of an HTML page (a saved web page, a Sphinx or MkDocs build) as a document reads it.
 
 Markup was indexed as words ("<div class=...>"), or the files were passed over. The
-page's visible text is kept (scripts, styles, templates and the head's metadata left out), each
+page's visible text is kept (scripts, styles, templates and the head's metadata left out);
+where the page marks its content (``<main>``, ``<article>`` or ``role="main"``, as Sphinx,
+MkDocs, Docusaurus and most blog themes do), only that, so a site's menus and footers,
+the same on every page, do not make every page match their words. Each
 block element (paragraph, heading, list item, table row...) on a paragraph of its own so
 that paragraph chunking follows the page, entities decoded; ``<title>`` (or the first
 ``<h1>``) is the title. Only the standard library's parser is used: no network, no scripts run.
@@ -22,12 +25,18 @@ class _PageText(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self.main: list[str] = []  # the parts inside the page's marked content
+        self._main_tag, self._main_depth = "", 0
         self.title: list[str] = []
         self.heading: list[str] = []
         self._skipping: list[str] = []  # the open elements whose text is left out
         self._in_title = self._in_h1 = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self._main_depth and tag == self._main_tag:
+            self._main_depth += 1
+        elif not self._main_depth and (tag in ("main", "article") or ("role", "main") in attrs):
+            self._main_tag, self._main_depth = tag, 1
         if tag == "title":
             self._in_title = True
         elif tag in _SKIP and tag not in _VOID:
@@ -35,9 +44,14 @@ class _PageText(HTMLParser):
         elif tag == "h1" and not self.heading:
             self._in_h1 = True
         if tag in _BLOCKS:
-            self.parts.append("\n\n")
+            self._add("\n\n")
         elif tag in ("br", "td", "th"):  # a line break or a cell: a space within the block
-            self.parts.append(" ")
+            self._add(" ")
+
+    def _add(self, text: str) -> None:
+        self.parts.append(text)
+        if self._main_depth:
+            self.main.append(text)
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
@@ -47,13 +61,15 @@ class _PageText(HTMLParser):
         elif tag == "h1":
             self._in_h1 = False
         if tag in _BLOCKS:
-            self.parts.append("\n\n")
+            self._add("\n\n")
+        if self._main_depth and tag == self._main_tag:
+            self._main_depth -= 1
 
     def handle_data(self, data: str) -> None:
         if self._in_title:
             self.title.append(data)
         elif not self._skipping:
-            self.parts.append(data)
+            self._add(data)
             if self._in_h1:
                 self.heading.append(data)
 
@@ -63,6 +79,7 @@ def html_text(html: str) -> tuple[str, str]:
     page = _PageText()
     page.feed(html)
     page.close()
-    paragraphs = (" ".join(block.split()) for block in "".join(page.parts).split("\n\n"))
+    parts = page.main if "".join(page.main).strip() else page.parts
+    paragraphs = (" ".join(block.split()) for block in "".join(parts).split("\n\n"))
     title = " ".join("".join(page.title).split()) or " ".join("".join(page.heading).split())
     return "\n\n".join(p for p in paragraphs if p), title

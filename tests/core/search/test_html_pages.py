@@ -30,6 +30,16 @@ def test_a_page_is_its_visible_text_a_paragraph_per_block() -> None:
     assert html_text("<p>unclosed <b>bold") == ("unclosed bold", "")
 
 
+def test_a_page_that_marks_its_content_is_that_content() -> None:
+    """A documentation site's menu and footer, the same on every page, made every page match their words."""
+    sphinx = ('<title>Bread</title><nav><ul><li>Home</li><li>Tides</li><li>Volcanoes</li></ul></nav>'
+              '<div class="body" role="main"><div class="section"><h1>Bread</h1><p>Yeast ferments.</p></div>'
+              '<p>More.</p></div><footer>Copyright and tides</footer>')
+    assert html_text(sphinx) == ("Bread\n\nYeast ferments.\n\nMore.", "Bread")
+    blog = "<header>Menu</header><main><p>first</p></main><aside>ads</aside><article><p>second</p></article>"
+    assert html_text(blog)[0] == "first\n\nsecond"
+
+
 def test_a_folder_of_pages_is_read(tmp_path: Path) -> None:
     site = tmp_path / "site"
     (site / "guide").mkdir(parents=True)
