@@ -193,3 +193,22 @@ def test_prune_takes_only_ids_shaped_as_the_folders_files() -> None:
     assert _gone(stored, ["notes"], {"notes/a.md"}) == ["notes/b.md", "notes/sub/c.txt", "notes/r.pdf#page=2"]
     assert _gone(stored, ["."], {"e.md"}) == ["notes/a.md", "notes/b.md", "notes/sub/c.txt", "notes/r.pdf#page=2",
                                               "other/d.md"]
+
+
+def test_the_lexical_index_takes_its_options_from_the_command_line(tmp_path: Path) -> None:
+    """French documents got BM25's English stemmer and stop words: only Python's lexical_options could change them."""
+    docs = tmp_path / "fr"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Les chanteuses du port chantent le soir.", encoding="utf-8")
+    i = str(tmp_path / "idx")
+    built, info, bad, clash = run_cli_session([
+        ["-q", "index", "build", i, "--from", str(docs), "--lexical-option", "stemmer=french",
+         "--lexical-option", "stopwords=fr"],
+        ["index", "info", i],
+        ["-q", "index", "build", str(tmp_path / "j"), "--from", str(docs), "--lexical-option", "stemmer=klingon"],
+        ["-q", "index", "build", str(tmp_path / "k"), "--from", str(docs), "--no-lexical", "--lexical-option", "b=0.5"]])
+    assert built.returncode == 0, built.stderr[-2000:]
+    options = json.loads(info.stdout)["lexical"]["options"]
+    assert (options["stemmer"], options["stopwords"]) == ("french", "fr")
+    assert bad.returncode != 0 and "'stemmer' is a Snowball stemmer" in bad.stderr and "got 'klingon'" in bad.stderr
+    assert clash.returncode == 2 and "--lexical-option applies to a lexical index" in clash.stderr

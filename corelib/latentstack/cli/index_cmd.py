@@ -62,12 +62,16 @@ def index() -> None:
 @click.option("--index-option", "index_extra", multiple=True, metavar="KEY=VALUE",
               help="Any option of the index's config (repeatable).")
 @click.option("--lexical", default="bm25", show_default=True, help="Text index for --hybrid search.")
+@click.option("--lexical-option", "lexical_extra", multiple=True, metavar="KEY=VALUE",
+              help="Any option of the text index's config, e.g. stemmer=french stopwords=fr for French documents "
+                   "(repeatable).")
 @click.option("--no-lexical", is_flag=True, help="Build no lexical index (dense search only).")
 @stacked(ENGINE_OPTIONS)
 @WAIT
 def build(directory: Path, sources: tuple[str, ...], text_col: str, encoding: str | None, embedder: str, model: str | None, pooling: str | None,
           emb_extra: tuple[str, ...], chunk: str, window: int, overlap: int, index_spec: str,
-          index_extra: tuple[str, ...], lexical: str, no_lexical: bool, engine: str, workers: int | None,
+          index_extra: tuple[str, ...], lexical: str, lexical_extra: tuple[str, ...], no_lexical: bool, engine: str,
+          workers: int | None,
           address: str | None, resume: bool | None, engine_extra: tuple[str, ...], wait: float) -> None:
     """Build a new index in DIRECTORY from documents (replaces an existing one atomically)."""
     from latentstack.interfaces.base import build_config
@@ -78,13 +82,14 @@ def build(directory: Path, sources: tuple[str, ...], text_col: str, encoding: st
     if chunk != "sentences":
         refuse_given(("window", "overlap"), "--chunk sentences only: add it or leave {} out")
     if no_lexical:
-        refuse_given(("lexical",), "a lexical index, which --no-lexical leaves out: give one of the two")
+        refuse_given(("lexical", "lexical_extra"), "a lexical index, which --no-lexical leaves out: give one of the two")
     runner = _engine(engine, workers, address, resume, engine_extra)
     # Made before the documents are read: it refuses a folder of the user's files and options that cannot work.
     col = Collection.create(directory, embedder=embedder,
                             embedder_options=given(model=model, pooling=pooling) | parse_options(emb_extra),
                             index=index_spec, index_options=parse_options(index_extra, "--index-option"),
                             lexical=None if no_lexical else lexical,
+                            lexical_options=parse_options(lexical_extra, "--lexical-option"),
                             chunking=build_config(ChunkConfig, {"mode": chunk, "window": window, "overlap": overlap},
                                                   owner="chunking"))
     docs = list(read_documents(sources, text_col, encoding, "--encoding"))
