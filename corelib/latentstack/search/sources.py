@@ -33,7 +33,7 @@ from typing import Any
 import attrs
 
 from latentstack.errors import InputError
-from latentstack.progress import log
+from latentstack.progress import log, progress
 from latentstack.search.front_matter import split_front_matter
 from latentstack.search.html_text import html_text
 from latentstack.search.pdf_pages import pdf_documents, pdf_readable
@@ -128,8 +128,10 @@ def read_documents(paths: Sequence[str | Path], text_key: str = "text", encoding
             yield from (document_of(rec, "stdin", n, text_key) for n, rec in jsonl_lines(raw, encoding, option))
             continue
         matched = _expanded(Path(raw))
-        for path in matched if Path(raw).exists() else _text_files(matched, str(raw)):
-            for file in _folder_files(path) if path.is_dir() else [path]:
+        paths = matched if Path(raw).exists() else _text_files(matched, str(raw))
+        for path in progress(paths, desc=f"reading {raw}", unit="file", enabled=len(paths) > 100):  # a pattern's
+            files = _folder_files(path) if path.is_dir() else [path]
+            for file in progress(files, desc=f"reading {path}", unit="file", enabled=len(files) > 100):
                 yield from _read_file(file, how, in_folder=path.is_dir(), named=Path(raw) == file)
 
 
