@@ -107,17 +107,19 @@ def test_two_chats_do_not_keep_one_file(tiny_llama_dir: Path, tmp_path: Path) ->
 
     history = tmp_path / "talks.jsonl"
     first = subprocess.Popen([sys.executable, "-m", "latentstack", "-q", "chat", "--model", str(tiny_llama_dir),
-                              "--history", str(history)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+                              "--max-new-tokens", "4", "--history", str(history)], stdin=subprocess.PIPE,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline, second = time.monotonic() + 120, None
-        while time.monotonic() < deadline:  # until the first chat holds the file (before that, the second runs)
-            second = _chat(tiny_llama_dir, history, b"")
-            if second.returncode != 0:
-                break
-            time.sleep(0.2)
-        assert second is not None and second.returncode == 1
-        assert "another chat keeps its conversation in" in second.stderr.decode() and not history.exists()
+        assert first.stdin is not None
+        first.stdin.write(b"Hello.\n")
+        first.stdin.flush()
+        deadline = time.monotonic() + 120
+        while not history.exists() and time.monotonic() < deadline:  # saved once answered: the first holds the file
+            time.sleep(0.1)
+        kept = history.read_bytes()
+        second = _chat(tiny_llama_dir, history, b"Overwrite?\n")
+        assert second.returncode == 1 and "another chat keeps its conversation in" in second.stderr.decode()
+        assert history.read_bytes() == kept
     finally:
         first.communicate(b"/exit\n", timeout=120)
     assert first.returncode == 0
