@@ -77,12 +77,12 @@ class TfidfEmbedder(Embedder):
 
     def _vectorizer_params(self) -> list[dict[str, Any]]:
         c = self.config
-        params = [{"analyzer": "word", "ngram_range": list(c.word_ngrams), "stop_words": c.stop_words, "unicode": "NFC"}]
+        params = [{"analyzer": "word", "ngram_range": list(c.word_ngrams), "stop_words": c.stop_words}]
         if c.char_ngrams[0] > 0:
-            params.append({"analyzer": "char_wb", "ngram_range": list(c.char_ngrams), "stop_words": None, "unicode": "NFC"})
+            params.append({"analyzer": "char_wb", "ngram_range": list(c.char_ngrams), "stop_words": None})
         for p in params:
             p.update(lowercase=c.lowercase, min_df=c.min_df, max_features=c.max_features,  # type: ignore[call-overload]
-                     dtype="float32", token_pattern=WORD_PATTERN if p["analyzer"] == "word" else None)
+                     dtype="float32", token_pattern=WORD_PATTERN if p["analyzer"] == "word" else None, unicode="NFC")
         return params
 
     def fit(self, texts: Sequence[str]) -> TfidfEmbedder:
