@@ -18,7 +18,6 @@ _SKIP = {"script", "style", "noscript", "template", "svg", "iframe", "object"}  
 _BLOCKS = {"p", "div", "section", "article", "main", "aside", "header", "footer", "nav", "blockquote", "pre", "li",
            "ul", "ol", "dl", "dt", "dd", "table", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "figure",
            "figcaption", "form", "details", "summary", "address"}
-_VOID = {"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "embed", "source", "track", "wbr"}
 
 
 class _PageText(HTMLParser):
@@ -39,7 +38,7 @@ class _PageText(HTMLParser):
             self._main_tag, self._main_depth = tag, 1
         if tag == "title":
             self._in_title = True
-        elif tag in _SKIP and tag not in _VOID:
+        elif tag in _SKIP:
             self._skipping.append(tag)
         elif tag == "h1" and not self.heading:
             self._in_h1 = True
