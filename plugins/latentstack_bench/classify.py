@@ -23,6 +23,7 @@ from latentstack.bench.options import bench_options, split_methods, suite
 from latentstack.bench.report import BenchReport, MethodResult
 from latentstack.bench.scratch import scratch_dir
 from latentstack.cli.labeled_options import labeled_options
+from latentstack.errors import InputError
 from latentstack.progress import log
 
 METHODS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -59,6 +60,9 @@ def load_split(data: str, limit: int | None, seed: int, train_split: str = "trai
 
     splits = read_splits(data, [train_split, test_split], seed, **options)
     train = splits[train_split]
+    if train.multi_label:
+        msg = f"{data} gives texts several labels: the bench suites compare classifiers of one label per text"
+        raise InputError(msg)
     if limit:
         idx = sorted(random.Random(seed).sample(range(len(train)), min(limit, len(train))))
         train = Labeled([train.texts[i] for i in idx], [train.labels[i] for i in idx])

@@ -18,6 +18,7 @@ from latentstack_linear.features import Features
 from latentstack_linear.fusion import best_fusion, fit_meta, log_proba, macro_f1_of, side_by_side
 from latentstack_linear.heads import best_threshold, fit_head, out_of_fold
 from latentstack_linear.model import head_proba, logistic_head
+from latentstack_linear.multilabel import fit_label_heads, label_matrix, label_proba, label_sets_of
 from latentstack_linear.search import search_logistic
 
 FORMAT = 1
@@ -62,6 +63,9 @@ class LinearClassifier(Classifier):
     under one head. The fusion (or single block) that cross-validates best on the
     training split is kept, unless ``fusion`` names one. ``tune_threshold`` (two classes)
     picks the cut that maximises the minority class's F1 out of fold.
+
+    Trained on a list of labels per text, it learns each label with a yes/no head of its own
+    (``multilabel``); a hybrid's blocks are then joined side by side under each label's head.
     """
 
     name = "linear"
@@ -79,16 +83,21 @@ class LinearClassifier(Classifier):
         self.threshold: float | None = None
         self.seconds: dict[str, float] = {}
         self.fusion_scores: dict[str, float] = {}  # each fusion's cross-validated macro-F1, from the last fit
+        self.multi_label = False
+        self.thresholds: list[float] | None = None  # each label's, where multi-label and tuned
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> LinearClassifier:
         """Fit the features (if corpus-trained) and the head."""
-        from latentstack.data.labeled import check_labels, normalize_labels
+        from latentstack.data.labeled import check_labels, is_multi_label, normalize_labels
 
-        texts, labels = check_texts(texts), normalize_labels(labels)
+        texts = check_texts(texts)
         if len(texts) != len(labels):
             msg = f"got {len(texts)} texts and {len(labels)} labels"
             raise InputError(msg)
-        self.classes = check_labels(labels)
+        if is_multi_label(labels):
+            return self._fit_multi(texts, labels)
+        labels = normalize_labels(labels)
+        self.classes, self.multi_label, self.thresholds = check_labels(labels), False, None
         y = np.array([self.classes.index(lab) for lab in labels])
         c = self.config
         if c.tune_threshold and len(self.classes) != 2:
@@ -96,10 +105,7 @@ class LinearClassifier(Classifier):
                    f"({', '.join(map(str, self.classes[:5]))}{', ...' if len(self.classes) > 5 else ''}): "
                    "train without --tune-threshold")
             raise InputError(msg)
-        shortcuts = {k: v for k, v in {"model": c.model, "pooling": c.pooling}.items() if v is not None}
-        self.features = Features.create(c.embedder, {**shortcuts, **c.embedder_options}, c.hybrid, c.head)
-        if c.head == "logistic" and self.features.sparse:  # the dual solver will run: loading it (and numba) now
-            import latentstack_linear.dual_cd  # noqa: F401  lets TF-IDF count its n-grams with numba as well
+        self.features = self._make_features()
         started = time.perf_counter()
         blocks = self.features.fit_transform(texts)
         self.seconds = {"features": time.perf_counter() - started}
@@ -125,6 +131,37 @@ class LinearClassifier(Classifier):
             self.threshold = best_threshold(oof_proba[:, 1], y == 1)
         self.seconds["heads"] = time.perf_counter() - started - self.seconds["features"]
         return self
+
+    def _fit_multi(self, texts: list[str], labels: Sequence[Any]) -> LinearClassifier:
+        """One yes/no head per label over the features (a hybrid's blocks side by side)."""
+        from latentstack.data.labeled import normalize_label_sets
+
+        c = self.config
+        if c.hybrid and (c.fusion == "stack" or c.head != "logistic"):
+            msg = ("a multi-label hybrid joins its blocks side by side under each label's head, which needs "
+                   "head=logistic and fusion auto or concat: change them, or drop --hybrid")
+            raise InputError(msg)
+        self.classes, y = label_matrix(normalize_label_sets(labels), c.tune_threshold)
+        self.features = self._make_features()
+        started = time.perf_counter()
+        blocks = self.features.fit_transform(texts)
+        self.seconds = {"features": time.perf_counter() - started}
+        x = side_by_side(blocks) if len(blocks) > 1 else blocks[0]
+        options = {"c": c.c, "alpha": c.alpha, "class_weight": c.class_weight}
+        self.heads, self.thresholds = fit_label_heads(c.head, x, y, seed=c.seed, options=options, tune=c.tune_threshold)
+        self.multi_label, self.threshold, self.meta, self.concat, self.fusion_scores = True, None, None, None, {}
+        self.fusion = "concat" if len(blocks) > 1 else "single"
+        self.seconds["heads"] = time.perf_counter() - started - self.seconds["features"]
+        return self
+
+    def _make_features(self) -> Features:
+        """The configured embedder(s), not yet fitted."""
+        c = self.config
+        shortcuts = {k: v for k, v in {"model": c.model, "pooling": c.pooling}.items() if v is not None}
+        features = Features.create(c.embedder, {**shortcuts, **c.embedder_options}, c.hybrid, c.head)
+        if c.head == "logistic" and features.sparse:  # the dual solver will run: loading it (and numba) now
+            import latentstack_linear.dual_cd  # noqa: F401  lets TF-IDF count its n-grams with numba as well
+        return features
 
     def _fuse(self, blocks: list[Any], oofs: list[np.ndarray], y: np.ndarray) -> np.ndarray:
         """Both fusions of the blocks, the heads stacked and the blocks side by side under one head; keep the one
@@ -167,6 +204,8 @@ class LinearClassifier(Classifier):
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Class probabilities, columns in ``classes`` order."""
         blocks = self._check_fitted().transform(check_texts(texts))
+        if self.multi_label:
+            return label_proba(self.config.head, self.heads, side_by_side(blocks) if len(blocks) > 1 else blocks[0])
         if self.fusion == "concat" and self.concat is not None:
             h = self.concat
             return head_proba("logistic", h["coef"], h["intercept"], side_by_side(blocks), h["chosen"]["multi"])
@@ -179,8 +218,11 @@ class LinearClassifier(Classifier):
         z = np.hstack([log_proba(p) for p in probas])
         return head_proba("logistic", self.meta["coef"], self.meta["intercept"], z)
 
-    def labels_of(self, proba: Any) -> list[str]:
-        """Labels; with a tuned threshold, the second class wins from that probability up."""
+    def labels_of(self, proba: Any) -> list[Any]:
+        """Labels; with a tuned threshold, the second class wins from that probability up. Multi-label: each
+        text's labels whose probability reaches their threshold (0.5, or each label's tuned one)."""
+        if self.multi_label:
+            return label_sets_of(np.asarray(proba), self.classes, self.thresholds)
         if self.threshold is None:
             return super().labels_of(proba)
         return [self.classes[int(p >= self.threshold)] for p in proba[:, 1]]
@@ -193,6 +235,10 @@ class LinearClassifier(Classifier):
     def training_report(self) -> dict[str, Any]:
         """The hyperparameters cross-validation chose, and which fusion of the blocks it kept."""
         report: dict[str, Any] = {"chosen": self.chosen, "fusion": self.fusion}
+        if self.multi_label:  # one head per label: each label's choice, by name
+            report["chosen"] = dict(zip(map(str, self.classes), self.chosen, strict=True))
+            if self.thresholds is not None:
+                report["thresholds"] = dict(zip(map(str, self.classes), self.thresholds, strict=True))
         if self.fusion_scores:
             report["fusion_scores"] = {k: round(v, 4) for k, v in self.fusion_scores.items()}
         if self.seconds:  # the last fit's, split: computing the features (embedding), and fitting the heads
@@ -203,7 +249,7 @@ class LinearClassifier(Classifier):
 
     @property
     def chosen(self) -> list[dict[str, Any]]:
-        """Hyperparameters cross-validation chose, one dict per feature block."""
+        """Hyperparameters cross-validation chose, one dict per feature block (per label where multi-label)."""
         return [h["chosen"] for h in self.heads]
 
     def save(self, path: str | Path) -> None:
@@ -220,6 +266,8 @@ class LinearClassifier(Classifier):
             data = {"classes": self.classes, "features": features.describe(), "threshold": self.threshold,
                     "chosen": self.chosen, "stacked": self.meta is not None, "fusion": self.fusion,
                     "concat_chosen": self.concat["chosen"] if self.concat is not None else None}
+            if self.multi_label:
+                data.update(multi_label=True, thresholds=self.thresholds)
             write_manifest(tmp, kind="classifier", plugin=self.name, version=FORMAT, config=self.config.to_dict(),
                            data=data)
 
@@ -242,7 +290,12 @@ class LinearClassifier(Classifier):
                            "chosen": data["concat_chosen"]} if data["concat_chosen"] else None)
             clf = cls.from_options(**manifest.config)
             clf.classes, clf.threshold = list(data["classes"]), data["threshold"]
-            if any(h["coef"].shape[0] not in (1, len(clf.classes)) for h in heads):
+            clf.multi_label, clf.thresholds = bool(data.get("multi_label")), data.get("thresholds")
+            tuned = clf.thresholds is not None and len(clf.thresholds) != len(clf.classes)
+            if clf.multi_label and (tuned or len(heads) != len(clf.classes) or any(h["coef"].shape[0] > 2 for h in heads)):
+                msg = f"the multi-label heads do not match its {len(clf.classes)} labels"
+                raise ValueError(msg)
+            if not clf.multi_label and any(h["coef"].shape[0] not in (1, len(clf.classes)) for h in heads):
                 msg = f"the head's weights do not match its {len(clf.classes)} classes"
                 raise ValueError(msg)
         clf.heads, clf.meta, clf.concat = heads, meta, concat

@@ -176,3 +176,45 @@ def test_holdout_scores_the_rows_training_never_saw_and_eval_keeps_to_them(tmp_p
     assert on_test.returncode != 0 and "leave --split out" in on_test.stderr  # it would train on the held-out rows
     assert unkept.returncode == 0 and "keeps no split" in unkept.stderr  # trained on every row: the scores overstate
     assert "holdout.json" in json.loads((tmp_path / "clf" / "manifest.json").read_text())["files"]
+
+
+def test_several_labels_per_text_train_predict_and_eval(tmp_path) -> None:  # noqa: ANN001
+    """A JSONL file of label lists (or a CSV with --label-sep) trains a multi-label classifier with the real MiniLM
+    beside TF-IDF; predict gives each text its labels (none where none fits), eval scores label sets; a classifier of
+    one label per text, and an eval file of one label per text, are refused saying why."""
+    from latentstack.testing.multilabel_contract import TICKETS
+
+    jsonl, table = tmp_path / "tickets.jsonl", tmp_path / "tickets.csv"
+    jsonl.write_text("".join(json.dumps({"text": t, "label": labels}) + "\n" for t, labels in TICKETS), encoding="utf-8")
+    table.write_text("text,tags\n" + "".join(f'"{t}",{"|".join(labels)}\n' for t, labels in TICKETS), encoding="utf-8")
+    clf, tuned, out = str(tmp_path / "clf"), str(tmp_path / "tuned"), tmp_path / "labeled.csv"
+    csv_data = ["--data", str(table), "--label-col", "tags", "--label-sep", "|"]
+    asks = ["the courier lost my parcel and I was charged for it", "thanks, have a good day"]
+    trained, predicted, as_json, scored, tsv, written, single, other = run_cli_session([
+        ["classify", "train", "--data", str(jsonl), "--hybrid", "--out", clf],
+        ["classify", "predict", clf, *asks],
+        ["classify", "predict", clf, *asks, "--json"],
+        ["classify", "eval", clf, *csv_data, "--split", "train"],
+        ["-q", "classify", "train", *csv_data, "--embedder", "tfidf", "--tune-threshold", "--out", tuned],
+        ["classify", "predict", tuned, "--from", str(table), "--out", str(out)],
+        ["classify", "eval", clf, "--data", str(table), "--label-col", "tags", "--split", "train"],
+        ["classify", "train", "--data", str(jsonl), "--method", "finetune", "--out", str(tmp_path / "ft")],
+    ], env=LOUD)
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    assert f"trained linear on {len(TICKETS)} texts (multi-label, account, billing, delivery)" in trained.stdout
+    lines = predicted.stdout.splitlines()
+    assert lines[0].startswith("billing,delivery\t") and lines[1].startswith("-\t")
+    rows = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert [r["labels"] for r in rows] == [["billing", "delivery"], []] and "label" not in rows[0]
+    assert sum(rows[0]["proba"].values()) > 1.2  # each label's own probability
+    metrics = json.loads(scored.stdout)
+    assert {"subset_accuracy", "micro_f1", "macro_f1", "samples_f1", "hamming_loss", "f1[billing]"} <= metrics.keys()
+    assert metrics["micro_f1"] > 0.8 and metrics["hamming_loss"] < 0.1
+    assert tsv.returncode == 0 and written.returncode == 0, tsv.stderr + written.stderr
+    import csv
+
+    cells = list(csv.DictReader(out.open(encoding="utf-8")))
+    both = next(r for r in cells if r["tags"] == "billing|delivery")
+    assert both["predicted"].split("|") and len(both["probability"].split("|")) == len(both["predicted"].split("|"))
+    assert single.returncode != 0 and "learned several labels per text: give --label-sep as in training" in single.stderr
+    assert other.returncode != 0 and "the linear classifier learns several (--method linear)" in other.stderr

@@ -76,7 +76,8 @@ def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int,
             from latentstack.classify import holdout
 
             holdout.record(out, data, reading["holdout"], seed, {name: len(p) for name, p in splits.items()})
-    click.echo(f"trained {method} on {len(part)} texts ({', '.join(clf.classes)}); saved to {out}")
+    several = "multi-label, " if clf.multi_label else ""
+    click.echo(f"trained {method} on {len(part)} texts ({several}{', '.join(map(str, clf.classes))}); saved to {out}")
     _notice_truncated(clf, part.texts, "training texts")
     for key, value in clf.training_report().items():  # what cross-validation chose, and why (silenced by -q)
         log(f"  {key}: {json.dumps(_rounded(value), default=str)}")
@@ -88,13 +89,14 @@ def _score_heldout(clf: Any, out: Path, data: str, seed: int, splits: dict[str, 
     """Print the classifier's scores on the --holdout rows, and the command that scores them again."""
     import shlex
 
-    from latentstack.classify.metrics import classification_metrics
+    from latentstack.classify.metrics import scores
 
     test = splits["test"]
-    scores = classification_metrics(test.labels, clf.predict(test.texts), clf.classes)
+    got = scores(test.labels, clf.predict(test.texts), clf.classes, clf.multi_label)
     again = ["latentstack", "classify", "eval", str(out), "--data", data, "--seed", str(seed), *reading_flags(reading)]
-    click.echo(f"held out {len(test)} texts: accuracy {scores['accuracy']:.4f}, macro-F1 {scores['macro_f1']:.4f} "
-               f"(again: {shlex.join(again)})")
+    first = (f"subset accuracy {got['subset_accuracy']:.4f}, micro-F1 {got['micro_f1']:.4f}" if clf.multi_label
+             else f"accuracy {got['accuracy']:.4f}")
+    click.echo(f"held out {len(test)} texts: {first}, macro-F1 {got['macro_f1']:.4f} (again: {shlex.join(again)})")
 
 
 def _notice_truncated(clf: Any, texts: list[str], what: str) -> None:
@@ -178,7 +180,7 @@ def predict(directory: Path, texts: tuple[str, ...], source: str | None, text_co
         click.echo(f"wrote {len(rows)} prediction(s) to {out}")
         return
     for row, p in zip(rows, proba, strict=True):
-        click.echo(json.dumps(row) if as_json else f"{row['label']}\t{float(p.max()):.3f}\t{row['text']}")
+        click.echo(json.dumps(row) if as_json else predictions.line(row, p))
 
 
 @classify.command("eval")
@@ -192,17 +194,36 @@ def predict(directory: Path, texts: tuple[str, ...], source: str | None, text_co
 @ONNX
 def evaluate(directory: Path, data: str, split: str, seed: int, emb_name: str | None, emb_extra: tuple[str, ...],
              onnx_dir: str | None, **reading: Any) -> None:
-    """Accuracy, macro-F1 and per-class F1 of a saved classifier on one split."""
+    """Accuracy, macro-F1 and per-class F1 of a saved classifier on one split (multi-label: subset accuracy,
+    micro-, macro- and per-text F1, Hamming loss and per-label F1)."""
     from latentstack.classify import holdout
-    from latentstack.classify.metrics import classification_metrics
+    from latentstack.classify.metrics import scores
 
     holdout.check(directory, data, reading["holdout"], seed)
-    splits = read_splits(data, [split], seed, **reading)
     clf = _load(directory, emb_name, emb_extra, onnx_dir)
-    part = splits[split]
-    unseen = sorted(set(part.labels) - set(clf.classes))
-    if unseen:
-        msg = f"labels {', '.join(map(repr, unseen))} were not seen in training (classes: {', '.join(clf.classes)})"
+    if clf.multi_label and reading["label_sep"] is None and not data.endswith(".jsonl"):
+        msg = (f"{directory} learned several labels per text: give --label-sep as in training, so that {data}'s "
+               "label cells are read as lists of labels")
         raise InputError(msg)
+    part = read_splits(data, [split], seed, **reading)[split]
+    _check_eval_labels(clf, part.labels, data)
     _notice_truncated(clf, part.texts, "texts")
-    click.echo(json.dumps(classification_metrics(part.labels, clf.predict(part.texts), clf.classes), indent=2))
+    click.echo(json.dumps(scores(part.labels, clf.predict(part.texts), clf.classes, clf.multi_label), indent=2))
+
+
+def _check_eval_labels(clf: Any, labels: list[Any], data: str) -> None:
+    """Refuse test labels the classifier never saw, and one label per text for a multi-label one or the reverse."""
+    from latentstack.data.labeled import is_multi_label
+
+    if clf.multi_label and not is_multi_label(labels):
+        msg = f"{data} gives each text one label, but the classifier learned several per text: give lists of labels"
+        raise InputError(msg)
+    if is_multi_label(labels) and not clf.multi_label:
+        msg = f"{data} gives texts several labels, but the classifier learned one label per text"
+        raise InputError(msg)
+    seen = {x for row in labels for x in row} if clf.multi_label else set(labels)
+    unseen = sorted(seen - set(clf.classes))
+    if unseen:
+        msg = (f"labels {', '.join(map(repr, unseen))} were not seen in training "
+               f"(classes: {', '.join(map(str, clf.classes))})")
+        raise InputError(msg)

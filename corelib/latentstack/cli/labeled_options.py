@@ -9,12 +9,13 @@ import click
 
 from latentstack.errors import InputError
 
-READING = ("text_col", "label_col", "split_col", "columns", "encoding", "holdout")  # what labeled_options passes on
+READING = ("text_col", "label_col", "split_col", "columns", "encoding", "holdout", "label_sep")  # what labeled_options passes on
 _DEFAULTS = {"text_col": "text", "label_col": "label", "split_col": "split"}
 
 
 def labeled_options(fn: Any) -> Any:
-    """--text-col, --label-col, --split-col, --columns, --encoding and --holdout, passed on as keyword arguments."""
+    """--text-col, --label-col, --split-col, --columns, --encoding, --holdout and --label-sep, passed on as keyword
+    arguments."""
     for opt in reversed([
         click.option("--text-col", default="text", show_default=True),
         click.option("--label-col", default="label", show_default=True),
@@ -26,6 +27,9 @@ def labeled_options(fn: Any) -> Any:
         click.option("--holdout", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
                      help="The file has no split column: hold out this share of each class as the 'test' split "
                           "(seeded by --seed)."),
+        click.option("--label-sep", default=None, metavar="SEP",
+                     help="Each label cell holds several labels split by SEP (e.g. '|'): train one classifier "
+                          "that gives each text all its labels (multi-label; JSONL lists of labels need no SEP)."),
     ]):
         fn = opt(fn)
     return fn

@@ -3,7 +3,9 @@ per text, printed (``--json``) or written to ``--out`` (CSV or JSONL).
 
 A CSV holds a table row's fields, the text, ``predicted`` and ``probability`` (that of the
 label predicted), so a table of messages comes back as the same table labeled; JSONL holds
-the ``--json`` objects (every class's probability). The file is written atomically, and
+the ``--json`` objects (every class's probability). A multi-label classifier's record holds
+``labels``, a list, where another's holds ``label``; its CSV cells join the labels, and
+their probabilities, with ``|``. The file is written atomically, and
 never over the input, a folder or a file of another kind.
 """
 
@@ -28,16 +30,30 @@ def check_out(out: Path, source: str | None) -> None:
     if out.suffix.lower() not in (".csv", ".jsonl"):
         msg = f"--out {out}: predictions are written as .csv or .jsonl; give a name ending in one of them"
         raise InputError(msg)
-    ours = jsonl_with({"text", "label", "proba"}) if out.suffix.lower() == ".jsonl" else _predictions_csv
+    ours = jsonl_with({"text", "proba"}) if out.suffix.lower() == ".jsonl" else _predictions_csv
     check_out_file(out, "predictions", ours, inputs=[source] if source and source != "-" else [])
 
 
 def records(texts: list[str], labels: list[Any], proba: Any, fields: list[dict[str, Any]],
             classes: list[Any]) -> list[dict[str, Any]]:
-    """The --json objects: text, label, every class's probability, and a table row's other fields."""
-    return [{"text": text, "label": label, "proba": {str(c): round(float(p), 4) for c, p in zip(classes, row, strict=True)},
+    """The --json objects: text, label (``labels``, a list, where multi-label), every class's probability, and a
+    table row's other fields."""
+    return [{"text": text, ("labels" if isinstance(label, list) else "label"): label,
+             "proba": {str(c): round(float(p), 4) for c, p in zip(classes, row, strict=True)},
              **({"fields": other} if other else {})}
             for text, label, row, other in zip(texts, labels, proba, fields, strict=True)]
+
+
+def line(record: dict[str, Any], proba: Any) -> str:
+    """A record as a line of text: label, its probability, text; several labels comma-separated with theirs
+    ("-" and the highest probability where no label reaches its threshold)."""
+    if "label" in record:
+        return f"{record['label']}\t{float(proba.max()):.3f}\t{record['text']}"
+    labels = record["labels"]
+    if not labels:
+        return f"-\t{float(proba.max()):.3f}\t{record['text']}"
+    chances = ",".join(f"{record['proba'][str(x)]:.3f}" for x in labels)
+    return f"{','.join(map(str, labels))}\t{chances}\t{record['text']}"
 
 
 @attrs.frozen
@@ -91,8 +107,17 @@ def _csv(records: list[dict[str, Any]], table: list[dict[str, Any]]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([*columns, *ADDED])
     for row, r in zip(table, records, strict=True):
-        writer.writerow([_cell(row.get(k)) for k in columns] + [r["label"], r["proba"][str(r["label"])]])
+        writer.writerow([_cell(row.get(k)) for k in columns] + _predicted(r))
     return buffer.getvalue()
+
+
+def _predicted(record: dict[str, Any]) -> list[Any]:
+    """The CSV's ``predicted`` and ``probability`` cells: the label and its probability, or the labels and
+    theirs joined by ``|``."""
+    if "label" in record:
+        return [record["label"], record["proba"][str(record["label"])]]
+    labels = record["labels"]
+    return ["|".join(map(str, labels)), "|".join(str(record["proba"][str(x)]) for x in labels)]
 
 
 def _cell(value: Any) -> Any:

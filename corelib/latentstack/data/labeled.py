@@ -1,7 +1,8 @@
 """Labeled text data: TSV, CSV or JSONL with a split, a label and a text column.
 
 Rows without a split column count as ``train``, or are split into ``train`` and ``test``
-by ``holdout`` (stratified, seeded). A table without a header line (the UCI SMS Spam
+by ``holdout`` (stratified, seeded). A text may carry several labels (multi-label): a JSON
+list in JSONL, or a cell split on ``label_sep`` in a table; such a file's labels are lists. A table without a header line (the UCI SMS Spam
 Collection's ``label<TAB>text``) is read with its ``columns`` named. Errors name the file,
 the row and the fix; nothing is guessed silently.
 """
@@ -23,13 +24,18 @@ from latentstack.textfile import lines, read_text
 
 @attrs.frozen
 class Labeled:
-    """Texts and labels of one split."""
+    """Texts and labels of one split: one label per text, or a list of labels per text (multi-label)."""
 
     texts: list[str]
-    labels: list[str]
+    labels: list[Any]
 
     def __len__(self) -> int:
         return len(self.texts)
+
+    @property
+    def multi_label(self) -> bool:
+        """Whether each text holds a list of labels."""
+        return is_multi_label(self.labels)
 
 
 def _rows(path: Path, columns: tuple[str, ...] | None, encoding: str | None) -> list[dict[str, Any]]:
@@ -82,13 +88,15 @@ def read_table(path: Path, raw: str, columns: tuple[str, ...] | None = None) -> 
 
 def load_labeled(path: str | Path, *, text_col: str = "text", label_col: str = "label", split_col: str = "split",
                  columns: tuple[str, ...] | None = None, holdout: float | None = None, seed: int = 0,
-                 encoding: str | None = None) -> dict[str, Labeled]:
+                 encoding: str | None = None, label_sep: str | None = None) -> dict[str, Labeled]:
     """Read a labeled file into {split: Labeled}; a missing column is a clear error.
 
     ``columns`` names the columns of a table without a header line. ``holdout`` (a
     fraction between 0 and 1) splits a file without a split column into ``train`` and
     ``test``, each class in that proportion, the same rows for the same ``seed``. ``encoding``
-    reads a file that is not UTF-8 (Kaggle's spam.csv is latin1).
+    reads a file that is not UTF-8 (Kaggle's spam.csv is latin1). ``label_sep`` splits each label cell into
+    several labels (``"billing|refund"``), as a JSONL file's list labels are read: every text then holds a
+    list, empty where a cell is.
     """
     path = Path(path)
     rows = _rows(path, columns, encoding)
@@ -108,7 +116,10 @@ def load_labeled(path: str | Path, *, text_col: str = "text", label_col: str = "
                "or leave --holdout out")
         raise InputError(msg)
     first = 1 if columns or path.suffix == ".jsonl" else 2  # a header line is line 1; JSONL has none
-    splits = _split_rows(path, rows, (text_col, label_col, split_col), first)
+    if label_sep is not None and (not label_sep or label_sep.isspace()):
+        msg = f"--label-sep {label_sep!r} cannot split labels: give a character such as '|' or ';'"
+        raise InputError(msg)
+    splits = _split_rows(path, rows, (text_col, label_col, split_col), first, label_sep)
     return splits if holdout is None else _hold_out(splits["train"], holdout, seed, path)
 
 
@@ -116,7 +127,7 @@ def _hold_out(part: Labeled, fraction: float, seed: int, path: Path) -> dict[str
     """``part`` as {"train", "test"}: ``fraction`` of each class held out as ``test`` (``holdout.held_rows``)."""
     from latentstack.data.holdout import held_rows
 
-    held = held_rows(part.labels, fraction, seed)
+    held = held_rows([_set_key(x) for x in part.labels] if part.multi_label else part.labels, fraction, seed)
     if not held:
         msg = (f"{path} has too few rows for a held-out share of {fraction}: no class would keep a row out of "
                "training; hold out more, or give a file with a split column")
@@ -140,27 +151,68 @@ def _cell(row: dict[str, Any], col: str, where: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, list | dict):
-        several = (": one label per text (several labels per text, multi-label, is not supported: train a yes/no "
-                   "classifier per label)") if isinstance(value, list) else ""
-        msg = f"{where}: its {col!r} is a JSON {type(value).__name__}, not text{several}"
+        msg = f"{where}: its {col!r} is a JSON {type(value).__name__}, not text"
         raise InputError(msg)
     return str(value)
 
 
-def _split_rows(path: Path, rows: list[dict[str, Any]], cols: tuple[str, str, str], first: int) -> dict[str, Labeled]:
-    """{split: Labeled} from the rows (numbered from ``first`` in errors)."""
+def _label(row: dict[str, Any], col: str, where: str, sep: str | None) -> str | list[str] | None:
+    """A row's label: text, or a list of labels (a JSON list, or a cell split on ``sep``)."""
+    value = row.get(col)
+    if isinstance(value, list):
+        bad = [x for x in value if not isinstance(x, str | int) or isinstance(x, bool) or not str(x).strip()]
+        if bad:
+            msg = f"{where}: its {col!r} list holds {json.dumps(bad[0])}: each label is a non-empty text or number"
+            raise InputError(msg)
+        return list(dict.fromkeys(str(x).strip() for x in value))
+    label = _cell(row, col, where)
+    if sep is None or label is None:
+        return label
+    return list(dict.fromkeys(p.strip() for p in label.split(sep) if p.strip()))
+
+
+def _split_rows(path: Path, rows: list[dict[str, Any]], cols: tuple[str, str, str], first: int,
+                sep: str | None = None) -> dict[str, Labeled]:
+    """{split: Labeled} from the rows (numbered from ``first`` in errors); when a label is a list, every
+    text's is (a lone text label as a list of one)."""
     text_col, label_col, split_col = cols
-    splits: dict[str, tuple[list[str], list[str]]] = {}
+    splits: dict[str, tuple[list[str], list[Any]]] = {}
     for n, row in enumerate(rows, start=first):
         where = f"{path}: row {n}"
-        text, label = _cell(row, text_col, where), _cell(row, label_col, where)
-        if text is None or label is None or not label.strip():
-            msg = f"{path}: row {n} has no {label_col if not (label or '').strip() else text_col}"
+        text, label = _cell(row, text_col, where), _label(row, label_col, where, sep)
+        no_label = label is None or (isinstance(label, str) and not label.strip())
+        if text is None or no_label:
+            msg = f"{path}: row {n} has no {label_col if no_label else text_col}"
             raise InputError(msg)
         texts, labels = splits.setdefault((_cell(row, split_col, where) or "train").strip(), ([], []))
         texts.append(text)
-        labels.append(label.strip())
-    return {name: Labeled(t, lab) for name, (t, lab) in splits.items()}
+        labels.append(label if isinstance(label, list) else str(label).strip())
+    several = any(isinstance(x, list) for _, labels in splits.values() for x in labels)
+    return {name: Labeled(t, [x if isinstance(x, list) else [x] for x in lab] if several else lab)
+            for name, (t, lab) in splits.items()}
+
+
+def _set_key(labels: list[str]) -> str:
+    """A text's labels as one stratum of a held-out draw."""
+    return "\x1f".join(sorted(labels))
+
+
+def is_multi_label(labels: Iterable[Any]) -> bool:
+    """Whether ``labels`` gives each text a collection of labels (a list, tuple or set) rather than one."""
+    return not isinstance(labels, str) and any(isinstance(x, list | tuple | set | frozenset) for x in labels)
+
+
+def normalize_label_sets(labels: Iterable[Any]) -> list[list[Any]]:
+    """Each text's labels as a sorted list without repeats (a lone label as a list of one, an empty list for
+    none), all of one type as ``normalize_labels`` requires."""
+    rows = [list(x) if isinstance(x, list | tuple | set | frozenset) else [x] for x in labels]
+    flat = [x for row in rows for x in row]
+    if is_multi_label(flat) or any(isinstance(x, dict) for x in flat):
+        msg = "a text's labels hold a list or a mapping: give each text a list of labels, each text or a whole number"
+        raise InputError(msg)
+    flat = normalize_labels(flat)
+    it = iter(flat)
+    return [sorted({next(it) for _ in row}) for row in rows]
 
 
 def normalize_labels(labels: Iterable[Any]) -> list[Any]:
@@ -175,6 +227,10 @@ def normalize_labels(labels: Iterable[Any]) -> list[Any]:
     import numpy as np
 
     out = [x.item() if isinstance(x, np.generic) else x for x in labels]  # a NumPy array's labels as Python's
+    if is_multi_label(out):
+        msg = ("a label is a list (several labels per text): this classifier learns one label per text; the linear "
+               "classifier learns several (--method linear)")
+        raise InputError(msg)
     numbers = [x for x in out if isinstance(x, int | float) and not isinstance(x, bool)]
     texts = [x for x in out if isinstance(x, str)]
     if len(numbers) + len(texts) != len(out):

@@ -66,7 +66,8 @@ def add_extra_routes(app: Any, served: Served) -> None:
         clf = served.classifier(name)
         texts = f.texts(body)
         proba = await asyncio.to_thread(clf.predict_proba, texts)
-        data = [{"index": i, "label": label, "probabilities": {c: float(p) for c, p in zip(clf.classes, row, strict=True)}}
+        key = "labels" if clf.multi_label else "label"  # a multi-label classifier's: a list of labels per text
+        data = [{"index": i, key: label, "probabilities": {str(c): float(p) for c, p in zip(clf.classes, row, strict=True)}}
                 for i, (label, row) in enumerate(zip(clf.labels_of(proba), proba, strict=True))]
         return {"object": "list", "model": name, "data": data}
 

@@ -21,19 +21,27 @@ class ClassifierConfig(Config):
 
 
 class Classifier(Component):
-    """Learns labels from texts. ``classes`` holds the label names in column order."""
+    """Learns labels from texts. ``classes`` holds the label names in column order.
+
+    A classifier that learns several labels per text (multi-label) sets ``multi_label`` once
+    trained on lists of labels: its probabilities are then each label's own (rows need not sum
+    to 1) and ``predict`` gives each text a list of labels. One that learns one label per text
+    refuses lists of labels with an InputError (``normalize_labels`` does).
+    """
 
     role: ClassVar[str] = "classifier"
     Config: ClassVar[type[ClassifierConfig]] = ClassifierConfig
     classes: list[str]
+    multi_label: bool = False
 
     @abstractmethod
-    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> Classifier:
-        """Train on texts and their labels; returns self."""
+    def fit(self, texts: Sequence[str], labels: Sequence[Any]) -> Classifier:
+        """Train on texts and their labels (one per text, or a list per text where multi-label); returns self."""
 
     @abstractmethod
     def predict_proba(self, texts: Sequence[str]) -> Any:
-        """Class probabilities, float array of shape (n, len(classes))."""
+        """Class probabilities, float array of shape (n, len(classes)): rows sum to 1, or each label's own
+        probability where ``multi_label``."""
 
     @abstractmethod
     def save(self, path: str | Path) -> None:
@@ -66,12 +74,15 @@ class Classifier(Component):
         """
         return {}
 
-    def predict(self, texts: Sequence[str]) -> list[str]:
-        """Each text's label: ``labels_of`` its class probabilities."""
+    def predict(self, texts: Sequence[str]) -> list[Any]:
+        """Each text's label (a list of labels where ``multi_label``): ``labels_of`` its class probabilities."""
         return self.labels_of(self.predict_proba(texts))
 
-    def labels_of(self, proba: Any) -> list[str]:
-        """The labels of rows of class probabilities (``predict_proba``'s): the most probable class by default.
-        A classifier with another rule (a tuned threshold) overrides this, so that every caller that already
-        holds the probabilities (a server, ``classify predict --json``) labels as ``predict`` does."""
+    def labels_of(self, proba: Any) -> list[Any]:
+        """The labels of rows of class probabilities (``predict_proba``'s): the most probable class by default,
+        or where ``multi_label`` every class of probability 0.5 or more. A classifier with another rule (a tuned
+        threshold) overrides this, so that every caller that already holds the probabilities (a server,
+        ``classify predict --json``) labels as ``predict`` does."""
+        if self.multi_label:
+            return [[c for c, p in zip(self.classes, row, strict=True) if p >= 0.5] for row in proba]
         return [self.classes[int(i)] for i in proba.argmax(axis=1)]

@@ -8,7 +8,8 @@
             return MyEmbedder()
 
 There is a contract for every role (Embedder, dense and text Index, Classifier,
-Generator, Adapter), for ModelSource, and for a plugin as a whole (PluginContract).
+Generator, Adapter), for a classifier of several labels per text (MultiLabelClassifierContract),
+for ModelSource, and for a plugin as a whole (PluginContract).
 ``registry_of`` / ``registry_with`` build a registry from given plugins, without entry points.
 """
 
@@ -17,6 +18,7 @@ from latentstack.testing.classifier_contract import ClassifierContract
 from latentstack.testing.embedder_contract import EmbedderContract
 from latentstack.testing.generator_contract import GeneratorContract
 from latentstack.testing.index_contract import IndexContract, TextIndexContract
+from latentstack.testing.multilabel_contract import MultiLabelClassifierContract
 from latentstack.testing.plugin_contract import PluginContract
 from latentstack.testing.registry import registry_of, registry_with
 from latentstack.testing.source_contract import ModelSourceContract
@@ -28,6 +30,7 @@ __all__ = [
     "GeneratorContract",
     "IndexContract",
     "ModelSourceContract",
+    "MultiLabelClassifierContract",
     "PluginContract",
     "TextIndexContract",
     "registry_of",

@@ -130,3 +130,16 @@ def test_a_file_without_splits_or_header_is_benched_on_a_held_out_share(tmp_path
     obj = json.loads(out.stdout)
     assert (obj["params"]["train"], obj["params"]["test"], obj["params"]["holdout"]) == (90, 30, 0.25)
     assert obj["results"][0]["metrics"]["macro_f1"] >= 0.8
+
+
+def test_a_file_of_label_lists_is_refused_by_the_suites(tmp_path) -> None:  # noqa: ANN001
+    """The suites compare classifiers of one label per text: a file of label lists is one line before any training
+    (its lists were otherwise scored as single labels)."""
+    from latentstack.errors import InputError
+    from latentstack_bench.classify import load_split
+
+    path = tmp_path / "tickets.jsonl"
+    path.write_text("".join(json.dumps({"split": s, "text": f"t{i}", "label": ["a", "b"][: i % 2 + 1]}) + "\n"
+                            for i, s in enumerate(["train", "test"] * 4)), encoding="utf-8")
+    with pytest.raises(InputError, match="gives texts several labels: the bench suites compare classifiers of one"):
+        load_split(str(path), None, 0)

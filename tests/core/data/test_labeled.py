@@ -153,20 +153,51 @@ def test_an_excel_csv_with_semicolons_is_read(tmp_path) -> None:  # noqa: ANN001
     assert part.labels == ["spam", "ham"] and part.texts == ["Win now; call, quick", "see you"]
 
 
-def test_a_jsonl_label_that_is_a_list_or_null_is_refused_naming_its_row(tmp_path) -> None:  # noqa: ANN001
-    """A list of labels was read as one class named "['billing', 'refund']", and a null label as the class "None";
-    numbers still read as written."""
+def test_a_jsonl_label_list_makes_every_label_a_list_and_null_is_refused_naming_its_row(tmp_path) -> None:  # noqa: ANN001
+    """A list of labels was read as one class named "['billing', 'refund']": a list now gives the text several labels
+    (and every lone label becomes a list of one); a null label was the class "None"; numbers read as written."""
     path = tmp_path / "tickets.jsonl"
     rows = [{"text": "my card was charged twice", "label": 1}, {"text": "the app crashes", "label": 0},
-            {"text": "refund please", "label": ["billing", "refund"]}]
+            {"text": "refund please", "label": ["billing", " refund", "billing"]}, {"text": "hi", "label": []}]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    with pytest.raises(InputError, match=r"tickets.jsonl: row 3: its 'label' is a JSON list, not text: one label per "
-                                         r"text \(several labels per text, multi-label, is not supported"):
-        load_labeled(path)
+    part = load_labeled(path)["train"]
+    assert part.multi_label and part.labels == [["1"], ["0"], ["billing", "refund"], []]
     for bad, said in (({"text": "x", "label": None}, "row 3 has no label"),
+                      ({"text": "x", "label": ["a", None]}, r"row 3: its 'label' list holds null: each label is"),
+                      ({"text": "x", "label": ["a", ""]}, r"row 3: its 'label' list holds \"\": each label is"),
                       ({"text": ["a", "b"], "label": 1}, "row 3: its 'text' is a JSON list, not text")):
         path.write_text("".join(json.dumps(r) + "\n" for r in [*rows[:2], bad]), encoding="utf-8")
         with pytest.raises(InputError, match=said):
             load_labeled(path)
     path.write_text("".join(json.dumps(r) + "\n" for r in rows[:2]), encoding="utf-8")
-    assert load_labeled(path)["train"].labels == ["1", "0"]
+    assert load_labeled(path)["train"].labels == ["1", "0"] and not load_labeled(path)["train"].multi_label
+
+
+def test_label_sep_splits_each_cell_into_labels_and_holds_out_by_label_set(tmp_path) -> None:  # noqa: ANN001
+    """--label-sep reads "billing|refund" as two labels (spaces and repeats dropped; an empty cell is no label),
+    and --holdout draws the same rows for the same seed, each set of labels in its share."""
+    path = tmp_path / "tickets.csv"
+    cells = ["billing|refund", "login", "billing | billing", "", "login|bug"] * 4
+    path.write_text("text,tags\n" + "".join(f"ticket {i},{c}\n" for i, c in enumerate(cells)), encoding="utf-8")
+    part = load_labeled(path, label_col="tags", label_sep="|")["train"]
+    assert part.labels[:5] == [["billing", "refund"], ["login"], ["billing"], [], ["login", "bug"]]
+    held = load_labeled(path, label_col="tags", label_sep="|", holdout=0.25, seed=1)
+    assert held == load_labeled(path, label_col="tags", label_sep="|", holdout=0.25, seed=1)
+    assert len(held["test"]) == 5 and sorted(map(tuple, held["test"].labels)) == sorted(map(tuple, part.labels[:5]))
+    assert sorted(held["train"].texts + held["test"].texts) == sorted(part.texts)
+    for sep in ("", " "):
+        with pytest.raises(InputError, match="cannot split labels"):
+            load_labeled(path, label_col="tags", label_sep=sep)
+
+
+def test_a_list_of_labels_is_refused_by_a_classifier_of_one_label_per_text() -> None:
+    """``normalize_labels`` (every single-label classifier's check) says which classifier learns several labels;
+    ``normalize_label_sets`` keeps one type and sorts each text's labels."""
+    from latentstack.data.labeled import normalize_label_sets, normalize_labels
+
+    with pytest.raises(InputError, match=r"a label is a list \(several labels per text\): this classifier learns one "
+                                         r"label per text; the linear classifier learns several \(--method linear\)"):
+        normalize_labels(["a", ["a", "b"]])
+    assert normalize_label_sets([("b", "a", "b"), "c", set()]) == [["a", "b"], ["c"], []]
+    with pytest.raises(InputError, match="labels mix text and numbers"):
+        normalize_label_sets([["a", 1]])

@@ -117,3 +117,22 @@ def test_a_served_index_saved_again_is_read_again(tmp_path: Path) -> None:
     assert "secret" not in after and "tides" in after
     assert (before, again) == ("spam", "ham")
     assert served.collection("kb").embedder is model  # read again, the model not loaded again
+
+
+def test_a_multi_label_classifier_answers_labels_lists(tmp_path: Path) -> None:
+    """/v1/classify gives a multi-label classifier's texts a list of labels each (``labels``), every label's own
+    probability beside it, as `classify predict --json` does."""
+    from latentstack import get_classifier
+    from latentstack.testing.multilabel_contract import TICKETS
+
+    clf = get_classifier("linear", embedder="tfidf").fit([t for t, _ in TICKETS], [labels for _, labels in TICKETS])
+    clf.save(tmp_path / "tags")
+    running = InThread(build_app(Served(generator=None, classifiers={"tags": tmp_path / "tags"})))
+    try:
+        with httpx.Client(base_url=running.url, timeout=60) as http:
+            data = http.post("/v1/classify", json={"input": ["the courier lost my parcel and I was charged for it",
+                                                             "thanks, have a good day"]}).json()["data"]
+    finally:
+        running.stop()
+    assert [d["labels"] for d in data] == [["billing", "delivery"], []] and "label" not in data[0]
+    assert data[0]["probabilities"].keys() == {"account", "billing", "delivery"}
