@@ -187,10 +187,14 @@ def test_several_labels_per_text_train_predict_and_eval(tmp_path) -> None:  # no
     jsonl, table = tmp_path / "tickets.jsonl", tmp_path / "tickets.csv"
     jsonl.write_text("".join(json.dumps({"text": t, "label": labels}) + "\n" for t, labels in TICKETS), encoding="utf-8")
     table.write_text("text,tags\n" + "".join(f'"{t}",{"|".join(labels)}\n' for t, labels in TICKETS), encoding="utf-8")
+    flags = tmp_path / "flags.csv"  # a 0/1 column per label
+    flags.write_text("text,account,billing,delivery\n" + "".join(
+        f'"{t}",{",".join(str(int(c in labels)) for c in ("account", "billing", "delivery"))}\n' for t, labels in TICKETS))
     clf, tuned, out = str(tmp_path / "clf"), str(tmp_path / "tuned"), tmp_path / "labeled.csv"
     csv_data = ["--data", str(table), "--label-col", "tags", "--label-sep", "|"]
     asks = ["the courier lost my parcel and I was charged for it", "thanks, have a good day"]
-    trained, predicted, as_json, scored, tsv, written, single, other = run_cli_session([
+    cols = ["--data", str(flags), "--label-cols", "account,billing,delivery", "--holdout", "0.25"]
+    trained, predicted, as_json, scored, tsv, written, single, other, by_cols, again = run_cli_session([
         ["classify", "train", "--data", str(jsonl), "--hybrid", "--out", clf],
         ["classify", "predict", clf, *asks],
         ["classify", "predict", clf, *asks, "--json"],
@@ -199,6 +203,8 @@ def test_several_labels_per_text_train_predict_and_eval(tmp_path) -> None:  # no
         ["classify", "predict", tuned, "--from", str(table), "--out", str(out)],
         ["classify", "eval", clf, "--data", str(table), "--label-col", "tags", "--split", "train"],
         ["classify", "train", "--data", str(jsonl), "--method", "finetune", "--out", str(tmp_path / "ft")],
+        ["classify", "train", *cols, "--embedder", "tfidf", "--out", str(tmp_path / "cols")],
+        ["classify", "eval", str(tmp_path / "cols"), *cols],
     ], env=LOUD)
     assert trained.returncode == 0, trained.stderr[-2000:]
     assert f"trained linear on {len(TICKETS)} texts (multi-label, account, billing, delivery)" in trained.stdout
@@ -216,5 +222,9 @@ def test_several_labels_per_text_train_predict_and_eval(tmp_path) -> None:  # no
     cells = list(csv.DictReader(out.open(encoding="utf-8")))
     both = next(r for r in cells if r["tags"] == "billing|delivery")
     assert both["predicted"].split("|") and len(both["probability"].split("|")) == len(both["predicted"].split("|"))
-    assert single.returncode != 0 and "learned several labels per text: give --label-sep as in training" in single.stderr
+    assert single.returncode != 0 and "learned several labels per text: give --label-sep or --label-cols as in training" in single.stderr
     assert other.returncode != 0 and "the linear classifier learns several (--method linear)" in other.stderr
+    assert by_cols.returncode == 0 and "(multi-label, account, billing, delivery)" in by_cols.stdout, by_cols.stderr
+    held = by_cols.stdout.split("held out ")[1]
+    assert "--label-cols account,billing,delivery" in held  # the command shown reads the file the same way
+    assert round(json.loads(again.stdout)["micro_f1"], 4) == float(held.split("micro-F1 ")[1].split(",")[0])

@@ -201,9 +201,9 @@ def evaluate(directory: Path, data: str, split: str, seed: int, emb_name: str | 
 
     holdout.check(directory, data, reading["holdout"], seed)
     clf = _load(directory, emb_name, emb_extra, onnx_dir)
-    if clf.multi_label and reading["label_sep"] is None and not data.endswith(".jsonl"):
-        msg = (f"{directory} learned several labels per text: give --label-sep as in training, so that {data}'s "
-               "label cells are read as lists of labels")
+    if clf.multi_label and reading["label_sep"] is None and reading["label_cols"] is None and not data.endswith(".jsonl"):
+        msg = (f"{directory} learned several labels per text: give --label-sep or --label-cols as in training, so "
+               f"that {data}'s labels are read as lists")
         raise InputError(msg)
     part = read_splits(data, [split], seed, **reading)[split]
     _check_eval_labels(clf, part.labels, data)

@@ -9,13 +9,13 @@ import click
 
 from latentstack.errors import InputError
 
-READING = ("text_col", "label_col", "split_col", "columns", "encoding", "holdout", "label_sep")  # what labeled_options passes on
+READING = ("text_col", "label_col", "split_col", "columns", "encoding", "holdout", "label_sep", "label_cols")  # what labeled_options passes on
 _DEFAULTS = {"text_col": "text", "label_col": "label", "split_col": "split"}
 
 
 def labeled_options(fn: Any) -> Any:
-    """--text-col, --label-col, --split-col, --columns, --encoding, --holdout and --label-sep, passed on as keyword
-    arguments."""
+    """--text-col, --label-col, --split-col, --columns, --encoding, --holdout, --label-sep and --label-cols, passed
+    on as keyword arguments."""
     for opt in reversed([
         click.option("--text-col", default="text", show_default=True),
         click.option("--label-col", default="label", show_default=True),
@@ -30,6 +30,9 @@ def labeled_options(fn: Any) -> Any:
         click.option("--label-sep", default=None, metavar="SEP",
                      help="Each label cell holds several labels split by SEP (e.g. '|'): train one classifier "
                           "that gives each text all its labels (multi-label; JSONL lists of labels need no SEP)."),
+        click.option("--label-cols", default=None, metavar="NAMES",
+                     help="Each label has a column of its own holding 1 or 0 (e.g. toxic,obscene,insult): train one "
+                          "multi-label classifier on them, comma-separated."),
     ]):
         fn = opt(fn)
     return fn
@@ -40,8 +43,9 @@ def read_splits(data: str, wanted: Sequence[str], seed: int, **options: Any) -> 
     from latentstack.data.labeled import load_labeled
     from latentstack.interfaces.base import names
 
-    columns = options.pop("columns", None)
-    splits = load_labeled(data, **options, columns=names(columns) if columns else None, seed=seed)
+    columns, label_cols = options.pop("columns", None), options.pop("label_cols", None)
+    splits = load_labeled(data, **options, columns=names(columns) if columns else None, seed=seed,
+                          label_cols=names(label_cols) if label_cols else None)
     for name in wanted:
         if name not in splits:
             msg = f"{data} has no split {name!r} (splits: {', '.join(sorted(splits))})"

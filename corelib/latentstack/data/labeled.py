@@ -2,7 +2,8 @@
 
 Rows without a split column count as ``train``, or are split into ``train`` and ``test``
 by ``holdout`` (stratified, seeded). A text may carry several labels (multi-label): a JSON
-list in JSONL, or a cell split on ``label_sep`` in a table; such a file's labels are lists. A table without a header line (the UCI SMS Spam
+list in JSONL, a cell split on ``label_sep`` in a table, or a 0/1 column per label
+(``label_cols``, Kaggle's toxic-comment form); such a file's labels are lists. A table without a header line (the UCI SMS Spam
 Collection's ``label<TAB>text``) is read with its ``columns`` named. Errors name the file,
 the row and the fix; nothing is guessed silently.
 """
@@ -88,7 +89,8 @@ def read_table(path: Path, raw: str, columns: tuple[str, ...] | None = None) -> 
 
 def load_labeled(path: str | Path, *, text_col: str = "text", label_col: str = "label", split_col: str = "split",
                  columns: tuple[str, ...] | None = None, holdout: float | None = None, seed: int = 0,
-                 encoding: str | None = None, label_sep: str | None = None) -> dict[str, Labeled]:
+                 encoding: str | None = None, label_sep: str | None = None,
+                 label_cols: tuple[str, ...] | None = None) -> dict[str, Labeled]:
     """Read a labeled file into {split: Labeled}; a missing column is a clear error.
 
     ``columns`` names the columns of a table without a header line. ``holdout`` (a
@@ -96,7 +98,8 @@ def load_labeled(path: str | Path, *, text_col: str = "text", label_col: str = "
     ``test``, each class in that proportion, the same rows for the same ``seed``. ``encoding``
     reads a file that is not UTF-8 (Kaggle's spam.csv is latin1). ``label_sep`` splits each label cell into
     several labels (``"billing|refund"``), as a JSONL file's list labels are read: every text then holds a
-    list, empty where a cell is.
+    list, empty where a cell is. ``label_cols`` names a column per label holding 1 or 0 (true/false,
+    yes/no): each text's labels are those whose column holds 1.
     """
     path = Path(path)
     rows = _rows(path, columns, encoding)
@@ -106,7 +109,12 @@ def load_labeled(path: str | Path, *, text_col: str = "text", label_col: str = "
     if columns:
         _check_headless(path, rows, columns)
     found = set(rows[0])
-    for col, opt in ((text_col, "--text-col"), (label_col, "--label-col")):
+    wanted = [(text_col, "--text-col"), *([(c, "--label-cols") for c in label_cols] if label_cols else
+                                          [(label_col, "--label-col")])]
+    if label_cols and label_sep is not None:
+        msg = "--label-cols reads a 0/1 column per label, --label-sep a column of labels: give one of the two"
+        raise InputError(msg)
+    for col, opt in wanted:
         if col not in found:
             headless = "" if columns else " (a file without a header line: name its columns with --columns, e.g. label,text)"
             msg = f"{path} has no column {col!r} (columns: {', '.join(sorted(found))}); name it with {opt}{headless}"
@@ -119,7 +127,7 @@ def load_labeled(path: str | Path, *, text_col: str = "text", label_col: str = "
     if label_sep is not None and (not label_sep or label_sep.isspace()):
         msg = f"--label-sep {label_sep!r} cannot split labels: give a character such as '|' or ';'"
         raise InputError(msg)
-    splits = _split_rows(path, rows, (text_col, label_col, split_col), first, label_sep)
+    splits = _split_rows(path, rows, (text_col, label_cols or label_col, split_col), first, label_sep)
     return splits if holdout is None else _hold_out(splits["train"], holdout, seed, path)
 
 
@@ -171,15 +179,30 @@ def _label(row: dict[str, Any], col: str, where: str, sep: str | None) -> str | 
     return list(dict.fromkeys(p.strip() for p in label.split(sep) if p.strip()))
 
 
-def _split_rows(path: Path, rows: list[dict[str, Any]], cols: tuple[str, str, str], first: int,
+def _flags(row: dict[str, Any], cols: tuple[str, ...], where: str) -> list[str]:
+    """The names of ``cols`` whose cell holds 1 (true, yes); 0 (false, no) or an empty cell is no label."""
+    out = []
+    for col in cols:
+        value = row.get(col)
+        word = str(value).strip().lower() if value is not None else ""
+        if word not in ("1", "1.0", "true", "yes", "0", "0.0", "false", "no", ""):
+            msg = f"{where}: its {col!r} is {value!r}; a label's own column holds 1 or 0 (true/false, yes/no)"
+            raise InputError(msg)
+        if word in ("1", "1.0", "true", "yes"):
+            out.append(col)
+    return out
+
+
+def _split_rows(path: Path, rows: list[dict[str, Any]], cols: tuple[str, str | tuple[str, ...], str], first: int,
                 sep: str | None = None) -> dict[str, Labeled]:
     """{split: Labeled} from the rows (numbered from ``first`` in errors); when a label is a list, every
-    text's is (a lone text label as a list of one)."""
+    text's is (a lone text label as a list of one). A tuple of label columns gives each its 0/1 column."""
     text_col, label_col, split_col = cols
     splits: dict[str, tuple[list[str], list[Any]]] = {}
     for n, row in enumerate(rows, start=first):
         where = f"{path}: row {n}"
-        text, label = _cell(row, text_col, where), _label(row, label_col, where, sep)
+        text = _cell(row, text_col, where)
+        label = _flags(row, label_col, where) if isinstance(label_col, tuple) else _label(row, label_col, where, sep)
         no_label = label is None or (isinstance(label, str) and not label.strip())
         if text is None or no_label:
             msg = f"{path}: row {n} has no {label_col if no_label else text_col}"

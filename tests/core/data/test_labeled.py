@@ -201,3 +201,21 @@ def test_a_list_of_labels_is_refused_by_a_classifier_of_one_label_per_text() -> 
     assert normalize_label_sets([("b", "a", "b"), "c", set()]) == [["a", "b"], ["c"], []]
     with pytest.raises(InputError, match="labels mix text and numbers"):
         normalize_label_sets([["a", 1]])
+
+
+def test_label_cols_read_a_zero_one_column_per_label(tmp_path) -> None:  # noqa: ANN001
+    """Kaggle's toxic-comment form: a 0/1 column per label (true/false, yes/no, an empty cell as 0); a text's labels
+    are the columns holding 1. Another value, a missing column, or --label-sep beside it: one line each."""
+    path = tmp_path / "comments.csv"
+    path.write_text("id,comment_text,toxic,obscene,insult\n1,you fool,1,0,1\n2,nice work,0,0,0\n"
+                    "3,darn it,true,yes,\n4,idiot,1.0,0.0,TRUE\n", encoding="utf-8")
+    part = load_labeled(path, text_col="comment_text", label_cols=("toxic", "obscene", "insult"))["train"]
+    assert part.labels == [["toxic", "insult"], [], ["toxic", "obscene"], ["toxic", "insult"]]
+    assert part.texts[0] == "you fool" and part.multi_label
+    with pytest.raises(InputError, match=r"has no column 'threat' .*name it with --label-cols"):
+        load_labeled(path, text_col="comment_text", label_cols=("toxic", "threat"))
+    with pytest.raises(InputError, match="give one of the two"):
+        load_labeled(path, text_col="comment_text", label_cols=("toxic",), label_sep="|")
+    path.write_text("comment_text,toxic\nhm,maybe\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"row 2: its 'toxic' is 'maybe'; a label's own column holds 1 or 0"):
+        load_labeled(path, text_col="comment_text", label_cols=("toxic",))
