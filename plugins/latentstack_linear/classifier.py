@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -86,17 +86,19 @@ class LinearClassifier(Classifier):
         self.multi_label = False
         self.thresholds: list[float] | None = None  # each label's, where multi-label and tuned
 
-    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> LinearClassifier:
-        """Fit the features (if corpus-trained) and the head."""
+    def fit(self, texts: Sequence[str], labels: Sequence[Any]) -> LinearClassifier:
+        """Fit the features (if corpus-trained) and the head (a head per label where each text has a list)."""
         from latentstack.data.labeled import check_labels, is_multi_label, normalize_labels
 
         texts = check_texts(texts)
+        given = list(labels) if isinstance(labels, Iterable) and not isinstance(labels, str) else labels  # read once
+        several = is_multi_label(given)
+        labels = list(given) if several else normalize_labels(given)
         if len(texts) != len(labels):
             msg = f"got {len(texts)} texts and {len(labels)} labels"
             raise InputError(msg)
-        if is_multi_label(labels):
+        if several:
             return self._fit_multi(texts, labels)
-        labels = normalize_labels(labels)
         self.classes, self.multi_label, self.thresholds = check_labels(labels), False, None
         y = np.array([self.classes.index(lab) for lab in labels])
         c = self.config

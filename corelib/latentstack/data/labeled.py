@@ -3,9 +3,9 @@
 Rows without a split column count as ``train``, or are split into ``train`` and ``test``
 by ``holdout`` (stratified, seeded). A text may carry several labels (multi-label): a JSON
 list in JSONL, a cell split on ``label_sep`` in a table, or a 0/1 column per label
-(``label_cols``, Kaggle's toxic-comment form); such a file's labels are lists. A table without a header line (the UCI SMS Spam
-Collection's ``label<TAB>text``) is read with its ``columns`` named. Errors name the file,
-the row and the fix; nothing is guessed silently.
+(``label_cols``, Kaggle's toxic-comment form); such a file's labels are lists. A table
+without a header line (the UCI SMS Spam Collection's ``label<TAB>text``) is read with its
+``columns`` named. Errors name the file, the row and the fix; nothing is guessed silently.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def _hold_out(part: Labeled, fraction: float, seed: int, path: Path) -> dict[str
     """``part`` as {"train", "test"}: ``fraction`` of each class held out as ``test`` (``holdout.held_rows``)."""
     from latentstack.data.holdout import held_rows
 
-    held = held_rows([_set_key(x) for x in part.labels] if part.multi_label else part.labels, fraction, seed)
+    held = held_rows(_strata(part.labels) if part.multi_label else part.labels, fraction, seed)
     if not held:
         msg = (f"{path} has too few rows for a held-out share of {fraction}: no class would keep a row out of "
                "training; hold out more, or give a file with a split column")
@@ -215,14 +215,20 @@ def _split_rows(path: Path, rows: list[dict[str, Any]], cols: tuple[str, str | t
             for name, (t, lab) in splits.items()}
 
 
-def _set_key(labels: list[str]) -> str:
-    """A text's labels as one stratum of a held-out draw."""
-    return "\x1f".join(sorted(labels))
+def _strata(label_sets: list[list[str]]) -> list[str]:
+    """Each text's stratum in a held-out draw: its set of labels, or one stratum for all sets held by a single text
+    (with many labels most sets are; a stratum of one row would never be held out)."""
+    from collections import Counter
+
+    keys = ["\x1f".join(sorted(labels)) for labels in label_sets]
+    counts = Counter(keys)
+    return [key if counts[key] > 1 else "\x1e" for key in keys]
 
 
 def is_multi_label(labels: Iterable[Any]) -> bool:
     """Whether ``labels`` gives each text a collection of labels (a list, tuple or set) rather than one."""
-    return not isinstance(labels, str) and any(isinstance(x, list | tuple | set | frozenset) for x in labels)
+    return (isinstance(labels, Iterable) and not isinstance(labels, str)
+            and any(isinstance(x, list | tuple | set | frozenset) for x in labels))
 
 
 def normalize_label_sets(labels: Iterable[Any]) -> list[list[Any]]:

@@ -219,3 +219,13 @@ def test_label_cols_read_a_zero_one_column_per_label(tmp_path) -> None:  # noqa:
     path.write_text("comment_text,toxic\nhm,maybe\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"row 2: its 'toxic' is 'maybe'; a label's own column holds 1 or 0"):
         load_labeled(path, text_col="comment_text", label_cols=("toxic",))
+
+
+def test_a_held_out_share_of_texts_whose_label_sets_are_all_different(tmp_path) -> None:  # noqa: ANN001
+    """With many labels most texts' sets are their own: sets held by one text are drawn from together, so the
+    share held out is the one asked for (a stratum of one row is never held out, so none were)."""
+    path = tmp_path / "tags.jsonl"
+    path.write_text("".join(json.dumps({"text": f"note {i}", "label": [f"t{i}", f"t{i + 1}"]}) + "\n" for i in range(40)),
+                    encoding="utf-8")
+    held = load_labeled(path, holdout=0.25, seed=0)
+    assert (len(held["train"]), len(held["test"])) == (30, 10)

@@ -122,3 +122,11 @@ def test_one_label_per_text_trains_as_before_after_a_multi_label_fit() -> None:
     clf.fit(TEXTS, single)
     assert not clf.multi_label and clf.thresholds is None and isinstance(clf.predict(TEXTS[:1])[0], str)
     np.testing.assert_allclose(clf.predict_proba(TEXTS).sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_labels_from_a_generator_are_read_once() -> None:
+    """Labels given as a generator (lists or lone labels) train as a list would: the check for lists reads them once."""
+    clf = LinearClassifier.from_options(embedder="tfidf").fit(iter(TEXTS), (labels for labels in LABELS))
+    assert clf.multi_label and clf.classes == ["account", "billing", "delivery"]
+    single = LinearClassifier.from_options(embedder="tfidf").fit(TEXTS, (x[0] if x else "none" for x in LABELS))
+    assert not single.multi_label and "none" in single.classes
