@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -79,6 +79,7 @@ class FinetuneClassifier(LocalModel, Classifier):
     def __init__(self, config: FinetuneConfig | None = None) -> None:
         super().__init__(config)
         self.classes: list[str] = []
+        self.multi_label = False
         self.net: Any = None
         self.report: dict[str, Any] = {}
 
@@ -109,10 +110,11 @@ class FinetuneClassifier(LocalModel, Classifier):
 
         quiet_transformers()
         path, n = self.resolved.path, len(self.classes)
-        if self.pooling == "cls":
+        if self.pooling == "cls":  # several labels per text: transformers' own BCE-with-logits loss
+            problem = "multi_label_classification" if self.multi_label else "single_label_classification"
             model = AutoModelForSequenceClassification.from_pretrained(
                 path, dtype=torch.float32, num_labels=n, id2label=dict(enumerate(self.classes)),
-                label2id={c: i for i, c in enumerate(self.classes)})
+                label2id={c: i for i, c in enumerate(self.classes)}, problem_type=problem)
             return self._with_adapter(model, adapter)
         from latentstack_finetune.mean_head import MeanPoolClassifier
 
@@ -153,26 +155,30 @@ class FinetuneClassifier(LocalModel, Classifier):
 
         return count_cut(token_ids(self.tokenizer, texts, self.config.max_length + 1), self.config.max_length)
 
-    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> FinetuneClassifier:
+    def fit(self, texts: Sequence[str], labels: Sequence[Any]) -> FinetuneClassifier:
         """Train with early stopping on a stratified validation split of the training data (none when the data
-        is too small to hold one example of each class out and keep one in)."""
+        is too small to hold one example of each class out and keep one in). Lists of labels train a head of a
+        yes/no output per label (binary cross-entropy), validated on a seeded random split."""
         import math
         import time
 
         import torch
         from sklearn.model_selection import train_test_split
 
-        from latentstack.data.labeled import check_labels, normalize_labels
         from latentstack.training import seed_everything
         from latentstack_finetune.training import train
 
-        texts, labels = check_texts(texts), normalize_labels(labels)
-        self.classes = check_labels(labels)
-        y = np.array([self.classes.index(lab) for lab in labels])
+        texts = check_texts(texts)
+        self.classes, y = self._targets(labels)
+        if len(y) != len(texts):
+            msg = f"got {len(texts)} texts and {len(y)} labels"
+            raise InputError(msg)
         c = self.config
         seed_everything(c.seed)
         n_val, n_classes = math.ceil(c.val_fraction * len(y)), len(self.classes)
-        if c.val_fraction > 0 and np.bincount(y).min() >= 2 and n_classes <= n_val <= len(y) - n_classes:
+        if c.val_fraction > 0 and self.multi_label and 2 <= n_val <= len(y) - 2:
+            tr_t, va_t, tr_y, va_y = train_test_split(texts, y, test_size=n_val, random_state=c.seed)
+        elif c.val_fraction > 0 and not self.multi_label and np.bincount(y).min() >= 2 and n_classes <= n_val <= len(y) - n_classes:
             tr_t, va_t, tr_y, va_y = train_test_split(texts, y, test_size=n_val, stratify=y, random_state=c.seed)
         else:
             tr_t, va_t, tr_y, va_y = texts, [], y, np.array([], dtype=int)
@@ -196,6 +202,20 @@ class FinetuneClassifier(LocalModel, Classifier):
         torch.set_grad_enabled(True)
         return self
 
+    def _targets(self, labels: Any) -> tuple[list[Any], np.ndarray]:
+        """The classes and the training targets: class numbers, or where each text has a list of labels (which
+        sets ``multi_label``) a texts x classes 0/1 float array."""
+        from latentstack.data.labeled import check_labels, is_multi_label, label_indicators, normalize_labels
+
+        given = list(labels) if isinstance(labels, Iterable) and not isinstance(labels, str) else labels  # read once
+        self.multi_label = is_multi_label(given)
+        if self.multi_label:
+            classes, y = label_indicators(given)
+            return classes, y.astype(np.float32)
+        plain = normalize_labels(given)
+        classes = check_labels(plain)
+        return classes, np.array([classes.index(lab) for lab in plain])
+
     def parameter_counts(self) -> tuple[int, int]:
         """(trainable, total) parameters of the network."""
         trainable = sum(p.numel() for p in self.net.parameters() if p.requires_grad)
@@ -212,7 +232,8 @@ class FinetuneClassifier(LocalModel, Classifier):
         return self.parameter_counts()[0]
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Class probabilities, columns in ``classes`` order (batched, length-sorted)."""
+        """Class probabilities, columns in ``classes`` order (batched, length-sorted); each label's own (a
+        sigmoid) where multi-label."""
         import torch
 
         if self.net is None:
@@ -227,7 +248,8 @@ class FinetuneClassifier(LocalModel, Classifier):
             for a in range(0, len(texts), 64):
                 idx = order[a : a + 64]
                 logits = self.net(**self.encode([texts[i] for i in idx])).logits
-                out[idx] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+                scores = torch.sigmoid(logits.float()) if self.multi_label else torch.softmax(logits.float(), dim=-1)
+                out[idx] = scores.cpu().numpy()
         self.net.train(was_training)
         return out
 
@@ -247,8 +269,10 @@ class FinetuneClassifier(LocalModel, Classifier):
             else:
                 save_file({k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()},
                           tmp / "model.safetensors")
-            data = {"classes": self.classes, "base_fingerprint": self.resolved.fingerprint(),
-                    "report": {k: v for k, v in self.report.items() if k != "history"}}
+            data: dict[str, Any] = {"classes": self.classes, "base_fingerprint": self.resolved.fingerprint(),
+                                    "report": {k: v for k, v in self.report.items() if k != "history"}}
+            if self.multi_label:
+                data["multi_label"] = True
             write_manifest(tmp, kind="classifier", plugin=self.name, version=FORMAT, config=self.config.to_dict(),
                            data=data)
 
@@ -267,7 +291,7 @@ class FinetuneClassifier(LocalModel, Classifier):
         path, data = manifest.path, manifest.data
         with reading(path, "finetune classifier"):
             clf = cls.from_options(**manifest.config)
-            clf.classes = list(data["classes"])
+            clf.classes, clf.multi_label = list(data["classes"]), bool(data.get("multi_label", False))
             base = str(data["base_fingerprint"])
         if clf.resolved.fingerprint() != base:
             msg = (f"{path} was fine-tuned from a base model with fingerprint {base}, but "

@@ -28,10 +28,16 @@ class MeanPoolClassifier(torch.nn.Module):
         self.head = torch.nn.Linear(hidden, n_classes)
 
     def forward(self, input_ids: Any, attention_mask: Any, labels: Any = None, **extra: Any) -> SimpleNamespace:
-        """``.logits`` (batch x classes) and, given labels, the cross-entropy ``.loss``."""
+        """``.logits`` (batch x classes) and, given labels, the cross-entropy ``.loss`` (binary, of each label,
+        where ``labels`` is a batch x classes 0/1 array: several labels per text)."""
         states = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
         logits = self.head(self.dropout(pool(states, attention_mask, "mean")))
-        loss = torch.nn.functional.cross_entropy(logits.float(), labels) if labels is not None else None
+        if labels is None:
+            return SimpleNamespace(logits=logits, loss=None)
+        if labels.ndim == 2:
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits.float(), labels.float())
+        else:
+            loss = torch.nn.functional.cross_entropy(logits.float(), labels)
         return SimpleNamespace(logits=logits, loss=loss)
 
     def head_state(self) -> dict[str, Any]:

@@ -136,14 +136,12 @@ class LinearClassifier(Classifier):
 
     def _fit_multi(self, texts: list[str], labels: Sequence[Any]) -> LinearClassifier:
         """One yes/no head per label over the features (a hybrid's blocks side by side)."""
-        from latentstack.data.labeled import normalize_label_sets
-
         c = self.config
         if c.hybrid and (c.fusion == "stack" or c.head != "logistic"):
             msg = ("a multi-label hybrid joins its blocks side by side under each label's head, which needs "
                    "head=logistic and fusion auto or concat: change them, or drop --hybrid")
             raise InputError(msg)
-        self.classes, y = label_matrix(normalize_label_sets(labels), c.tune_threshold)
+        self.classes, y = label_matrix(labels, c.tune_threshold)
         self.features = self._make_features()
         started = time.perf_counter()
         blocks = self.features.fit_transform(texts)

@@ -9,6 +9,7 @@ up; a text gets every label whose probability reaches that label's threshold: 0.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -19,27 +20,17 @@ from latentstack_linear.heads import best_threshold, fit_head, out_of_fold
 from latentstack_linear.model import head_proba
 
 
-def label_matrix(label_sets: list[list[Any]], tune: bool) -> tuple[list[Any], np.ndarray]:
-    """The classes (sorted) and which texts hold each, as a texts x classes 0/1 matrix; a label that no head
-    could learn (on every text, or on too few to tune its threshold) is an error."""
-    classes = sorted({x for row in label_sets for x in row})
-    if not classes:
-        msg = "no text holds a label: give each text the labels it has (a list, empty where none)"
-        raise InputError(msg)
-    y = np.zeros((len(label_sets), len(classes)), dtype=np.int64)
-    column = {c: k for k, c in enumerate(classes)}
-    for i, row in enumerate(label_sets):
-        y[i, [column[x] for x in row]] = 1
+def label_matrix(labels: Sequence[Any], tune: bool) -> tuple[list[Any], np.ndarray]:
+    """The classes (sorted) and which texts hold each, as a texts x classes 0/1 matrix (``label_indicators``); a
+    label too rare to tune its threshold out of fold is an error too."""
+    from latentstack.data.labeled import label_indicators
+
+    classes, y = label_indicators(labels)
     counts = y.sum(axis=0)
-    everywhere = [str(c) for c, n in zip(classes, counts, strict=True) if n == len(label_sets)]
-    if everywhere:
-        msg = (f"label {everywhere[0]!r} is on every training text, so nothing shows when it is absent: "
-               "drop it, or add texts without it")
-        raise InputError(msg)
-    fewest = np.minimum(counts, len(label_sets) - counts)
+    fewest = np.minimum(counts, len(y) - counts)
     if tune and fewest.min() < 2:
         k = int(np.argmin(fewest))
-        msg = (f"label {classes[k]!r} is on {int(counts[k])} of {len(label_sets)} texts: tuning its threshold needs "
+        msg = (f"label {classes[k]!r} is on {int(counts[k])} of {len(y)} texts: tuning its threshold needs "
                "out-of-fold predictions, so at least two texts with it and two without; train without "
                "--tune-threshold or add texts")
         raise InputError(msg)

@@ -178,10 +178,10 @@ def test_holdout_scores_the_rows_training_never_saw_and_eval_keeps_to_them(tmp_p
     assert "holdout.json" in json.loads((tmp_path / "clf" / "manifest.json").read_text())["files"]
 
 
-def test_several_labels_per_text_train_predict_and_eval(tmp_path) -> None:  # noqa: ANN001
-    """A JSONL file of label lists (or a CSV with --label-sep) trains a multi-label classifier with the real MiniLM
-    beside TF-IDF; predict gives each text its labels (none where none fits), eval scores label sets; a classifier of
-    one label per text, and an eval file of one label per text, are refused saying why."""
+def test_several_labels_per_text_train_predict_and_eval(tmp_path, tiny_bert_dir) -> None:  # noqa: ANN001
+    """A JSONL file of label lists (or a CSV with --label-sep, or 0/1 columns) trains a multi-label classifier with the
+    real MiniLM beside TF-IDF; predict gives each text its labels (none where none fits), eval scores label sets; an
+    eval file read as one label per text is refused saying why; the finetune classifier learns label lists too."""
     from latentstack.testing.multilabel_contract import TICKETS
 
     jsonl, table = tmp_path / "tickets.jsonl", tmp_path / "tickets.csv"
@@ -194,7 +194,8 @@ def test_several_labels_per_text_train_predict_and_eval(tmp_path) -> None:  # no
     csv_data = ["--data", str(table), "--label-col", "tags", "--label-sep", "|"]
     asks = ["the courier lost my parcel and I was charged for it", "thanks, have a good day"]
     cols = ["--data", str(flags), "--label-cols", "account,billing,delivery", "--holdout", "0.25"]
-    trained, predicted, as_json, scored, tsv, written, single, other, by_cols, again = run_cli_session([
+    ft = str(tmp_path / "ft")
+    trained, predicted, as_json, scored, tsv, written, single, tuned_ft, ft_json, by_cols, again = run_cli_session([
         ["classify", "train", "--data", str(jsonl), "--hybrid", "--out", clf],
         ["classify", "predict", clf, *asks],
         ["classify", "predict", clf, *asks, "--json"],
@@ -202,7 +203,9 @@ def test_several_labels_per_text_train_predict_and_eval(tmp_path) -> None:  # no
         ["-q", "classify", "train", *csv_data, "--embedder", "tfidf", "--tune-threshold", "--out", tuned],
         ["classify", "predict", tuned, "--from", str(table), "--out", str(out)],
         ["classify", "eval", clf, "--data", str(table), "--label-col", "tags", "--split", "train"],
-        ["classify", "train", "--data", str(jsonl), "--method", "finetune", "--out", str(tmp_path / "ft")],
+        ["-q", "classify", "train", "--data", str(jsonl), "--method", "finetune", "--model", str(tiny_bert_dir),
+         "--epochs", "2", "--out", ft],
+        ["classify", "predict", ft, *asks, "--json"],
         ["classify", "train", *cols, "--embedder", "tfidf", "--out", str(tmp_path / "cols")],
         ["classify", "eval", str(tmp_path / "cols"), *cols],
     ], env=LOUD)
@@ -223,7 +226,8 @@ def test_several_labels_per_text_train_predict_and_eval(tmp_path) -> None:  # no
     both = next(r for r in cells if r["tags"] == "billing|delivery")
     assert both["predicted"].split("|") and len(both["probability"].split("|")) == len(both["predicted"].split("|"))
     assert single.returncode != 0 and "learned several labels per text: give --label-sep or --label-cols as in training" in single.stderr
-    assert other.returncode != 0 and "the linear classifier learns several (--method linear)" in other.stderr
+    assert "trained finetune on 20 texts (multi-label, account, billing, delivery)" in tuned_ft.stdout, tuned_ft.stderr
+    assert all(isinstance(json.loads(line)["labels"], list) for line in ft_json.stdout.splitlines())
     assert by_cols.returncode == 0 and "(multi-label, account, billing, delivery)" in by_cols.stdout, by_cols.stderr
     held = by_cols.stdout.split("held out ")[1]
     assert "--label-cols account,billing,delivery" in held  # the command shown reads the file the same way

@@ -258,7 +258,7 @@ def normalize_labels(labels: Iterable[Any]) -> list[Any]:
     out = [x.item() if isinstance(x, np.generic) else x for x in labels]  # a NumPy array's labels as Python's
     if is_multi_label(out):
         msg = ("a label is a list (several labels per text): this classifier learns one label per text; the linear "
-               "classifier learns several (--method linear)")
+               "and finetune classifiers learn several (--method linear or finetune)")
         raise InputError(msg)
     numbers = [x for x in out if isinstance(x, int | float) and not isinstance(x, bool)]
     texts = [x for x in out if isinstance(x, str)]
@@ -282,3 +282,25 @@ def check_labels(labels: list[str]) -> list[str]:
         msg = f"the labels hold {len(classes)} class ({', '.join(classes) or 'none'}); a classifier needs at least two"
         raise InputError(msg)
     return classes
+
+
+def label_indicators(labels: Iterable[Any]) -> tuple[list[Any], Any]:
+    """The classes of texts' label lists (sorted) and which texts hold each, as a texts x classes 0/1 array; no
+    label at all, or a label on every text (nothing shows when it is absent), is an error."""
+    import numpy as np
+
+    label_sets = normalize_label_sets(labels)
+    classes = sorted({x for row in label_sets for x in row})
+    if not classes:
+        msg = "no text holds a label: give each text the labels it has (a list, empty where none)"
+        raise InputError(msg)
+    column = {c: k for k, c in enumerate(classes)}
+    y = np.zeros((len(label_sets), len(classes)), dtype=np.int64)
+    for i, row in enumerate(label_sets):
+        y[i, [column[x] for x in row]] = 1
+    everywhere = [str(c) for c, n in zip(classes, y.sum(axis=0), strict=True) if n == len(label_sets)]
+    if everywhere:
+        msg = (f"label {everywhere[0]!r} is on every training text, so nothing shows when it is absent: "
+               "drop it, or add texts without it")
+        raise InputError(msg)
+    return classes, y

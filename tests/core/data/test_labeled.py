@@ -196,7 +196,7 @@ def test_a_list_of_labels_is_refused_by_a_classifier_of_one_label_per_text() -> 
     from latentstack.data.labeled import normalize_label_sets, normalize_labels
 
     with pytest.raises(InputError, match=r"a label is a list \(several labels per text\): this classifier learns one "
-                                         r"label per text; the linear classifier learns several \(--method linear\)"):
+                                         r"label per text; the linear and finetune classifiers learn several"):
         normalize_labels(["a", ["a", "b"]])
     assert normalize_label_sets([("b", "a", "b"), "c", set()]) == [["a", "b"], ["c"], []]
     with pytest.raises(InputError, match="labels mix text and numbers"):
