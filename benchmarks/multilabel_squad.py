@@ -54,11 +54,11 @@ def _texts(pool: dict[str, list[str]], kept: list[str], n: int, rng: random.Rand
     return texts, labels
 
 
-def ours(options: dict[str, Any]) -> Any:
+def ours(options: dict[str, Any], method: str = "linear") -> Any:
     from latentstack import get_classifier
 
     def run(train: tuple[list[str], list[list[str]]], test_texts: list[str]) -> list[list[str]]:
-        clf = get_classifier("linear", **options).fit(*train)
+        clf = get_classifier(method, **options).fit(*train)
         return clf.predict(test_texts)
 
     return run
@@ -100,6 +100,7 @@ METHODS = {
     "latentstack: bert (MiniLM)": ours({"embedder": "bert", "embedder_options": {"show_progress": False}}),
     "latentstack: hybrid (TF-IDF + MiniLM)": ours({"embedder": "bert", "hybrid": True,
                                                    "embedder_options": {"show_progress": False}}),
+    "latentstack: --method finetune (LoRA on MiniLM, defaults)": ours({}, "finetune"),
 }
 
 

@@ -8,11 +8,14 @@ the same on every page, do not make every page match their words. Each
 block element (paragraph, heading, list item, table row...) on a paragraph of its own so
 that paragraph chunking follows the page, entities decoded; ``<title>`` (or the first
 ``<h1>``) is the title. Only the standard library's parser is used: no network, no scripts run.
+A page that is not UTF-8 is read in the charset its ``<meta>`` declares.
 """
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 _SKIP = {"script", "style", "noscript", "template", "svg", "iframe", "object"}  # the head holds only these, and title
 _BLOCKS = {"p", "div", "section", "article", "main", "aside", "header", "footer", "nav", "blockquote", "pre", "li",
@@ -82,3 +85,46 @@ def html_text(html: str) -> tuple[str, str]:
     paragraphs = (" ".join(block.split()) for block in "".join(parts).split("\n\n"))
     title = " ".join("".join(page.title).split()) or " ".join("".join(page.heading).split())
     return "\n\n".join(p for p in paragraphs if p), title
+
+
+_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
+_WINDOWS = {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "us-ascii", "ascii"}  # the HTML standard reads as cp1252
+
+
+def declared_charset(raw: bytes) -> str | None:
+    """The charset a page's ``<meta charset>`` or ``<meta http-equiv="Content-Type" content="...; charset=">``
+    declares in its first 1024 bytes (the HTML standard's prescan), as Python names it; None where none is, or
+    Python knows no such codec."""
+    import codecs
+
+    found = _CHARSET.search(raw[:1024])
+    if found is None:
+        return None
+    label = found.group(1).decode("ascii").lower()
+    try:
+        return "cp1252" if label in _WINDOWS else codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def read_page(path: Path, encoding: str | None, option: str) -> str:
+    """A page's markup: decoded as ``encoding`` when given, else as UTF-8, else as the charset its ``<meta>``
+    declares (a page saved from an older site in windows-1252 or Shift_JIS), else ``read_text``'s error."""
+    from latentstack.errors import InputError
+    from latentstack.textfile import read_text
+
+    try:
+        return read_text(path, encoding, option)
+    except InputError:
+        if encoding is not None or not path.is_file():
+            raise
+        raw = path.read_bytes()
+        charset = declared_charset(raw)
+        if charset is None or charset == "utf-8":
+            raise
+        try:
+            return raw.decode(charset)
+        except UnicodeDecodeError:
+            msg = (f"{path} declares charset {charset} but is not {charset}: give {option or '--encoding'} with the "
+                   "encoding it was written in")
+            raise InputError(msg) from None

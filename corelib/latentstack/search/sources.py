@@ -35,7 +35,7 @@ import attrs
 from latentstack.errors import InputError
 from latentstack.progress import log, progress
 from latentstack.search.front_matter import split_front_matter
-from latentstack.search.html_text import html_text
+from latentstack.search.html_text import html_text, read_page
 from latentstack.search.pdf_pages import pdf_documents, pdf_readable
 from latentstack.search.store import Document
 from latentstack.textfile import jsonl_lines, read_text
@@ -209,7 +209,8 @@ def _read_file(file: Path, how: Reading, in_folder: bool = False, named: bool = 
         for n, rec in jsonl_lines(file, how.encoding, how.option):
             yield document_of(rec, str(file), n, text_key)
         return
-    text = read_text(file, how.encoding, how.option)
+    text = read_page(file, how.encoding, how.option) if suffix in (".html", ".htm") else read_text(
+        file, how.encoding, how.option)
     if suffix in TABLE_SUFFIXES:
         yield from _table_documents(file, text, text_key)
     elif suffix == ".json":

@@ -48,3 +48,28 @@ def test_a_folder_of_pages_is_read(tmp_path: Path) -> None:
     docs = sorted(read_documents([site]), key=lambda d: d.id)
     assert [(Path(d.id).name, d.title) for d in docs] == [("bread.html", "Bread & yeast"), ("index.htm", "index")]
     assert "<" not in docs[0].text.replace("< 2", "") and "never" not in docs[0].text
+
+
+def test_a_page_that_is_not_utf8_is_read_in_the_charset_it_declares(tmp_path: Path) -> None:
+    """Pages saved from older sites (windows-1252, Shift_JIS) stopped the build as "not UTF-8" although each says its
+    charset: the <meta> prescan reads them; a page mislabelled (or declaring nothing) is still one line."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "cafe.html").write_bytes('<html><head><meta charset="ISO-8859-1"><title>Café</title></head>'
+                                     '<body><p>Crème brûlée – 3 €</p></body></html>'.encode("cp1252"))
+    (site / "tokyo.htm").write_bytes('<meta http-equiv="Content-Type" content="text/html; charset=Shift_JIS">'
+                                     '<h1>東京の天気</h1><p>晴れ</p>'.encode("shift_jis"))
+    docs = {Path(d.id).name: d for d in read_documents([site])}
+    assert (docs["cafe.html"].title, docs["cafe.html"].text) == ("Café", "Crème brûlée – 3 €")
+    assert docs["tokyo.htm"].text == "東京の天気\n\n晴れ"
+    import pytest
+
+    from latentstack.errors import InputError
+
+    (site / "tokyo.htm").write_bytes('<meta charset="utf-8"><p>晴れ</p>'.encode("shift_jis"))
+    with pytest.raises(InputError, match="tokyo.htm is not UTF-8"):
+        list(read_documents([site / "tokyo.htm"]))
+    (site / "tokyo.htm").write_bytes('<meta charset="windows-1252"><p>\x81\x8d</p>'.encode("latin1"))
+    with pytest.raises(InputError, match="declares charset cp1252 but is not cp1252: give --encoding"):
+        list(read_documents([site / "tokyo.htm"]))
+    assert next(read_documents([site / "cafe.html"], encoding="latin1")).title == "Café"
