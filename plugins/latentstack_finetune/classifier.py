@@ -181,7 +181,7 @@ class FinetuneClassifier(LocalModel, Classifier):
         elif c.val_fraction > 0 and not self.multi_label and np.bincount(y).min() >= 2 and n_classes <= n_val <= len(y) - n_classes:
             tr_t, va_t, tr_y, va_y = train_test_split(texts, y, test_size=n_val, stratify=y, random_state=c.seed)
         else:
-            tr_t, va_t, tr_y, va_y = texts, [], y, np.array([], dtype=int)
+            tr_t, va_t, tr_y, va_y = texts, [], y, y[:0]  # no validation rows, of the targets' shape
         model = self._network()
         if c.mode == "lora":
             model._latentstack_trained = {n for n, p in model.named_parameters() if p.requires_grad}
