@@ -23,6 +23,7 @@ def build_app(served: Served, *, api_key: str = "", cors_origins: tuple[str, ...
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse
 
+    from latentstack.http.completions import add_completion_route
     from latentstack.http.routes import add_routes
 
     app = FastAPI(title="latentstack", summary="Embeddings, chat, search, ask and classify over HTTP",
@@ -61,6 +62,7 @@ def build_app(served: Served, *, api_key: str = "", cors_origins: tuple[str, ...
         return {"status": "ok"}
 
     add_routes(app, served)
+    add_completion_route(app, served)
     return Guard(app, api_key)
 
 

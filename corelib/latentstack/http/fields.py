@@ -165,3 +165,25 @@ async def read_json(request: Any) -> dict[str, Any]:
     if found:
         raise bad_request(f"a string in the body holds {found}, {SURROGATE_HELP}")
     return body
+
+
+def generation(body: dict[str, Any]) -> Any:
+    """The GenerationConfig of a chat or completion request (OpenAI's names; temperature 0 is greedy, the default
+    here)."""
+    from latentstack.interfaces import GenerationConfig
+
+    return GenerationConfig(
+        max_new_tokens=max_tokens(body),
+        temperature=float(bounded(body, "temperature", (int, float), 0, 2, 0.0)),
+        top_p=float(bounded(body, "top_p", (int, float), 1e-6, 1, 1.0)),
+        seed=field(body, "seed", int, None), stop=stops(body),
+        repetition_penalty=float(bounded(body, "repetition_penalty", (int, float), 0.5, 2, 1.0)))
+
+
+def max_tokens(body: dict[str, Any]) -> int:
+    """``max_completion_tokens`` (OpenAI's current name) or ``max_tokens``; 256 when neither is given."""
+    given = bounded(body, "max_tokens", int, 1, MAX_TOKENS, None)
+    newer = bounded(body, "max_completion_tokens", int, 1, MAX_TOKENS, None)
+    if given is not None and newer is not None and given != newer:
+        raise bad_request("'max_tokens' and 'max_completion_tokens' differ: give one of them", "max_completion_tokens")
+    return next((n for n in (newer, given) if n is not None), 256)

@@ -1,4 +1,5 @@
-"""The OpenAI-compatible routes: ``GET /v1/models``, ``POST /v1/embeddings``, ``POST /v1/chat/completions``."""
+"""The OpenAI-compatible routes: ``GET /v1/models``, ``POST /v1/embeddings``, ``POST /v1/chat/completions``
+(``POST /v1/completions`` is ``completions``')."""
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations (Request) at definition.
 
@@ -61,7 +62,7 @@ def add_routes(app: Any, served: Served) -> None:
         model = f.field(body, "model", str, "") or served.chat_model()
         adapter = served.adapter_for(model)
         f.unsupported(body, f.CHAT_ONLY)
-        messages, options = f.messages(body), _generation(body)
+        messages, options = f.messages(body), f.generation(body)
         usage = f.field(f.field(body, "stream_options", dict, {}), "include_usage", bool, False)
         gen = served.generator_instance()
 
@@ -85,27 +86,6 @@ def _encode(vector: np.ndarray, encoding: str) -> Any:
     if encoding == "base64":
         return base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode()
     return np.asarray(vector, dtype=np.float64).tolist()
-
-
-def _generation(body: dict[str, Any]) -> Any:
-    """The GenerationConfig of a chat request (OpenAI's names; temperature 0 is greedy, the default here)."""
-    from latentstack.interfaces import GenerationConfig
-
-    return GenerationConfig(
-        max_new_tokens=_max_tokens(body),
-        temperature=float(f.bounded(body, "temperature", (int, float), 0, 2, 0.0)),
-        top_p=float(f.bounded(body, "top_p", (int, float), 1e-6, 1, 1.0)),
-        seed=f.field(body, "seed", int, None), stop=f.stops(body),
-        repetition_penalty=float(f.bounded(body, "repetition_penalty", (int, float), 0.5, 2, 1.0)))
-
-
-def _max_tokens(body: dict[str, Any]) -> int:
-    """``max_completion_tokens`` (OpenAI's current name) or ``max_tokens``; 256 when neither is given."""
-    given = f.bounded(body, "max_tokens", int, 1, f.MAX_TOKENS, None)
-    newer = f.bounded(body, "max_completion_tokens", int, 1, f.MAX_TOKENS, None)
-    if given is not None and newer is not None and given != newer:
-        raise bad_request("'max_tokens' and 'max_completion_tokens' differ: give one of them", "max_completion_tokens")
-    return next((n for n in (newer, given) if n is not None), 256)
 
 
 class Reply:

@@ -33,12 +33,13 @@ def test_a_server_without_a_generator_classifies_and_refuses_chat(tmp_path: Path
                 "WIN a free prize now", "see you at lunch"]}).json()["data"]]
             kinds = {m["kind"] for m in http.get("/v1/models").json()["data"]}
             chat = http.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "Hi"}]})
+            text = http.post("/v1/completions", json={"prompt": "Hi"})
             ask = http.post("/v1/ask", json={"index": "kb", "question": "Why does bread rise?"})
     finally:
         running.stop()
     assert labels == ["spam", "ham"]
     assert "chat" not in kinds and {"classifier", "index"} <= kinds
-    for refused in (chat, ask):
+    for refused in (chat, text, ask):
         assert refused.status_code == 404 and "--no-generator" in refused.json()["error"]["message"]
     assert "generator" not in served.loaded
 

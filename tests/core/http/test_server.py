@@ -87,6 +87,33 @@ def test_openai_client_streams_a_chat_answer(url: str) -> None:
     assert whole.choices[0].message.content == text and whole.usage.completion_tokens > 0
 
 
+def test_openai_client_legacy_completions_answer_each_prompt_as_chat_does(url: str) -> None:
+    """/v1/completions (LangChain's OpenAI LLM, scripts for gpt-3.5-turbo-instruct) was a 404: each prompt is answered
+    as the same text sent as a chat message is, a choice per prompt, streamed on request; what it cannot honour (echo,
+    log-probabilities, token-id prompts, a stream of several prompts) is a 400 naming the field."""
+    import openai
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{url}/v1", api_key="unused")
+    asks = ["What is the capital of France?", "Name a colour of the sky."]
+    chat = client.chat.completions.create(model="smollm2-135m-instruct", max_tokens=12,
+                                          messages=[{"role": "user", "content": asks[0]}])
+    both = client.completions.create(model="smollm2-135m-instruct", prompt=asks, max_tokens=12)
+    assert both.object == "text_completion" and [c.index for c in both.choices] == [0, 1]
+    assert both.choices[0].text == chat.choices[0].message.content and "Paris" in both.choices[0].text
+    one = client.completions.create(model="smollm2-135m-instruct", prompt=asks[1], max_tokens=12)
+    assert one.choices[0].text == both.choices[1].text
+    assert both.usage.prompt_tokens > one.usage.prompt_tokens > 0 and both.usage.completion_tokens > 0
+    chunks = list(client.completions.create(model="smollm2-135m-instruct", prompt=asks[0], max_tokens=12, stream=True,
+                                            stream_options={"include_usage": True}))
+    assert "".join(c.choices[0].text for c in chunks if c.choices) == both.choices[0].text
+    assert chunks[-1].usage.completion_tokens == chat.usage.completion_tokens
+    for refused, name in (({"echo": True}, "echo"), ({"logprobs": 2}, "logprobs"), ({"prompt": [[101, 102]]}, "token"),
+                          ({"prompt": asks, "stream": True}, "stream")):
+        with pytest.raises(openai.BadRequestError, match=name):
+            client.completions.create(**{"model": "smollm2-135m-instruct", "prompt": asks[0], **refused})
+
+
 def test_openai_client_options_are_honoured_or_refused(url: str) -> None:
     """max_completion_tokens bounds the answer (it was ignored: 256 tokens), include_usage ends a stream with the
     usage, dimensions equal to the model's is accepted, and a value the server cannot honour is an error."""
@@ -317,8 +344,9 @@ def test_api_key_guards_every_route_and_open_binds_need_one(served: Served) -> N
 
 def test_openapi_lists_the_routes(url: str) -> None:
     paths = httpx.get(f"{url}/openapi.json", timeout=30).json()["paths"]
-    assert {"/v1/models", "/v1/embeddings", "/v1/chat/completions", "/v1/search", "/v1/ask", "/v1/classify"} <= set(paths)
-    for method, path, status in (("POST", "/v1/completions", 404), ("GET", "/v1/embeddings", 405)):
+    assert {"/v1/models", "/v1/embeddings", "/v1/chat/completions", "/v1/completions", "/v1/search", "/v1/ask",
+            "/v1/classify"} <= set(paths)
+    for method, path, status in (("POST", "/v1/responses", 404), ("GET", "/v1/embeddings", 405)):
         wrong = httpx.request(method, f"{url}{path}", timeout=30)  # {"detail": "Not Found"} before: not OpenAI's shape
         assert wrong.status_code == status and f"{method} {path}; the routes are listed at /docs" in \
             wrong.json()["error"]["message"]

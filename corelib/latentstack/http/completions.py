@@ -1,0 +1,114 @@
+"""``POST /v1/completions``: OpenAI's legacy text completions, for the clients that still send them (LangChain's
+``OpenAI`` LLM, editors' autocompletion, scripts written for gpt-3.5-turbo-instruct).
+
+Served chat models are instruction-tuned, so each prompt is read as the user's message
+through the model's chat template, as Ollama's ``/api/generate`` does unless told ``raw``;
+a raw continuation of the text, echo and log-probabilities are not offered, and asking for
+them is a 400 naming the field. A list of prompts is answered one after another, a choice
+each; a stream is of one prompt.
+"""
+
+# No `from __future__ import annotations`: FastAPI reads the routes' annotations (Request) at definition.
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from latentstack.http import fields as f
+from latentstack.http.errors import bad_request
+from latentstack.http.state import Served
+from latentstack.http.streaming import Pieces, sse
+
+MAX_PROMPTS = 16
+#: Fields of OpenAI's completions that only their default value is honoured for.
+COMPLETION_ONLY: dict[str, tuple[Any, ...]] = {
+    "n": (1,), "best_of": (1,), "echo": (False,), "logprobs": (0,), "suffix": ("",), "presence_penalty": (0,),
+    "frequency_penalty": (0,), "logit_bias": ({},),
+}
+
+
+def add_completion_route(app: Any, served: Served) -> None:
+    """Attach ``POST /v1/completions`` to ``app``."""
+    from fastapi import Request
+
+    @app.post("/v1/completions", summary="OpenAI (legacy) text completions: each prompt answered as a user message")
+    async def completions(request: Request) -> Any:
+        body = await f.read_json(request)
+        model = f.field(body, "model", str, "") or served.chat_model()
+        adapter = served.adapter_for(model)
+        f.unsupported(body, COMPLETION_ONLY)
+        prompts, options = _prompts(body), f.generation(body)
+        stream = f.field(body, "stream", bool, False)
+        if stream and len(prompts) > 1:
+            raise bad_request(f"'stream' answers one prompt; 'prompt' holds {len(prompts)}: send them one by one",
+                              "stream")
+        usage = f.field(f.field(body, "stream_options", dict, {}), "include_usage", bool, False)
+        gen = served.generator_instance()
+        answer = Answer(model, gen, options.max_new_tokens)
+
+        async def pieces(prompt: str) -> Pieces:
+            def make() -> Any:
+                gen.use_adapter(adapter)
+                return gen.stream(prompt, options)
+
+            started = Pieces(make, served.gen_lock)
+            await started.start()
+            return started
+
+        if stream:
+            first = await pieces(prompts[0])
+            return sse(answer.chunks(first, gen.count_prompt_tokens(prompts[0]) if usage else None))
+        texts = [await (await pieces(p)).drain(request.is_disconnected) for p in prompts]
+        return answer.whole(texts, sum(gen.count_prompt_tokens(p) for p in prompts))
+
+
+def _prompts(body: dict[str, Any]) -> list[str]:
+    """``prompt``: a string or a list of up to MAX_PROMPTS strings (token ids are refused: send text)."""
+    value = f.field(body, "prompt", (str, list))
+    items = [value] if isinstance(value, str) else value
+    if not items or len(items) > MAX_PROMPTS:
+        raise bad_request(f"'prompt' must be a string or a list of 1 to {MAX_PROMPTS} strings", "prompt")
+    if not all(isinstance(p, str) for p in items):
+        raise bad_request("'prompt' must hold text: prompts as token ids are not supported", "prompt")
+    if not all(p.strip() for p in items):
+        raise bad_request("'prompt' holds an empty text: give each prompt some text", "prompt")
+    if any(len(p) > f.MAX_TEXT for p in items):
+        raise bad_request(f"a prompt is longer than {f.MAX_TEXT} characters", "prompt")
+    return items
+
+
+class Answer:
+    """The OpenAI response bodies of one text completion request."""
+
+    def __init__(self, model: str, gen: Any, max_tokens: int) -> None:
+        self.id, self.created, self.model = f"cmpl-{uuid.uuid4().hex[:24]}", int(time.time()), model
+        self.gen, self.max_tokens = gen, max_tokens
+
+    def _finish(self, text: str) -> str:
+        return "length" if self.gen.count_tokens(text) >= self.max_tokens else "stop"
+
+    def _body(self, choices: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"id": self.id, "object": "text_completion", "created": self.created, "model": self.model,
+                "choices": choices}
+
+    async def chunks(self, pieces: Pieces, prompt_tokens: int | None) -> AsyncIterator[dict[str, Any]]:
+        """One chunk a piece, then the finish reason; with ``prompt_tokens`` (``stream_options.include_usage``)
+        a last chunk with no choices and the token usage."""
+        text = ""
+        async for piece in pieces:
+            text += piece
+            yield self._body([{"text": piece, "index": 0, "logprobs": None, "finish_reason": None}])
+        yield self._body([{"text": "", "index": 0, "logprobs": None, "finish_reason": self._finish(text)}])
+        if prompt_tokens is not None:
+            yield {**self._body([]), "usage": self._usage([text], prompt_tokens)}
+
+    def whole(self, texts: list[str], prompt_tokens: int) -> dict[str, Any]:
+        """Every prompt's answer, a choice each in the prompts' order, with the token usage of all."""
+        choices = [{"text": t, "index": i, "logprobs": None, "finish_reason": self._finish(t)}
+                   for i, t in enumerate(texts)]
+        return {**self._body(choices), "usage": self._usage(texts, prompt_tokens)}
+
+    def _usage(self, texts: list[str], prompt_tokens: int) -> dict[str, int]:
+        used = sum(self.gen.count_tokens(t) for t in texts)
+        return {"prompt_tokens": prompt_tokens, "completion_tokens": used, "total_tokens": prompt_tokens + used}
