@@ -24,19 +24,20 @@ def build_app(served: Served, *, api_key: str = "", cors_origins: tuple[str, ...
     from fastapi.responses import JSONResponse
 
     from latentstack.http.completions import add_completion_route
+    from latentstack.http.ollama import add_ollama_routes
     from latentstack.http.routes import add_routes
 
     app = FastAPI(title="latentstack", summary="Embeddings, chat, search, ask and classify over HTTP",
                   version=_version())
 
     @app.exception_handler(HttpError)
-    async def http_error(_: Request, exc: HttpError) -> Any:
-        return JSONResponse(exc.body(), status_code=exc.status)
+    async def http_error(request: Request, exc: HttpError) -> Any:
+        return JSONResponse(_shaped(exc, request.url.path), status_code=exc.status)
 
     @app.exception_handler(LatentstackError)
-    async def latentstack_error(_: Request, exc: LatentstackError) -> Any:
+    async def latentstack_error(request: Request, exc: LatentstackError) -> Any:
         err = from_latentstack(exc)
-        return JSONResponse(err.body(), status_code=err.status)
+        return JSONResponse(_shaped(err, request.url.path), status_code=err.status)
 
     from starlette.exceptions import HTTPException
 
@@ -44,12 +45,12 @@ def build_app(served: Served, *, api_key: str = "", cors_origins: tuple[str, ...
     async def no_route(request: Request, exc: HTTPException) -> Any:  # FastAPI's own 404 and 405, in OpenAI's shape
         err = HttpError(exc.status_code, f"{exc.detail}: {request.method} {request.url.path}; the routes are listed at "
                         "/docs", code="not_found" if exc.status_code == 404 else None)
-        return JSONResponse(err.body(), status_code=exc.status_code)
+        return JSONResponse(_shaped(err, request.url.path), status_code=exc.status_code)
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> Any:
+    async def unexpected(request: Request, exc: Exception) -> Any:
         err = HttpError(500, f"internal error: {type(exc).__name__}: {str(exc)[:300]}", kind="server_error")
-        return JSONResponse(err.body(), status_code=500)
+        return JSONResponse(_shaped(err, request.url.path), status_code=500)
 
     if cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
@@ -63,6 +64,7 @@ def build_app(served: Served, *, api_key: str = "", cors_origins: tuple[str, ...
 
     add_routes(app, served)
     add_completion_route(app, served)
+    add_ollama_routes(app, served)
     return Guard(app, api_key)
 
 
@@ -84,13 +86,18 @@ class Guard:
                     _check_auth(headers, self.api_key)
                 _check_size(headers)
             except HttpError as exc:
-                body = json.dumps(exc.body()).encode()
+                body = json.dumps(_shaped(exc, scope.get("path", ""))).encode()
                 await send({"type": "http.response.start", "status": exc.status,
                             "headers": [(b"content-type", b"application/json"),
                                         (b"content-length", str(len(body)).encode())]})
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
+
+
+def _shaped(err: HttpError, path: str) -> dict[str, Any]:
+    """The error body a route's clients parse: Ollama's ``{"error": "..."}`` under ``/api/``, else OpenAI's."""
+    return {"error": err.message} if path.startswith("/api/") else err.body()
 
 
 def _open(scope: dict[str, Any]) -> bool:

@@ -1,0 +1,212 @@
+"""Ollama's API, so that Ollama's clients (its Python and JavaScript libraries, Open WebUI, editor plugins) talk to
+a latentstack server as to Ollama: ``/api/chat``, ``/api/generate``, ``/api/embed``, ``/api/embeddings``,
+``/api/tags``, ``/api/show`` and ``/api/version``.
+
+Answers stream as Ollama's do, a JSON object a line, unless ``"stream": false``; errors are
+``{"error": "..."}``. Of a request's ``options``, ``num_predict`` (left out or -1: the
+server's cap of 1024 tokens), ``temperature`` (left out: 0, greedy, as the other routes),
+``top_p``, ``seed``, ``stop`` and ``repeat_penalty`` are honoured; the others (``num_ctx``,
+``top_k``...) are ignored, as Ollama ignores those a model does not use. What cannot be
+honoured (``format``, ``tools``, ``think``, images, ``raw``, ``suffix``, a ``context``) is a
+400 naming it. A model name may carry Ollama's ``:latest`` tag.
+"""
+
+# No `from __future__ import annotations`: FastAPI reads the routes' annotations (Request) at definition.
+
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from latentstack.http import fields as f
+from latentstack.http.errors import HttpError, bad_request
+from latentstack.http.state import Served
+from latentstack.http.streaming import Pieces
+
+REFUSED = {"format": "structured output (format)", "tools": "tools", "think": "thinking", "images": "images",
+           "raw": "raw prompts (the chat template is always applied)", "suffix": "a suffix (fill-in-the-middle)",
+           "context": "a context of token ids (send the conversation to /api/chat)", "template": "a template"}
+
+
+def add_ollama_routes(app: Any, served: Served) -> None:
+    """Attach Ollama's routes to ``app``."""
+    from fastapi import Request
+
+    started = datetime.now(UTC).isoformat()
+
+    @app.get("/api/version", summary="Ollama: the server's version")
+    async def version() -> Any:
+        return {"version": app.version}
+
+    @app.get("/api/tags", summary="Ollama: the chat and embedding models served")
+    async def tags() -> Any:
+        return {"models": [_tag(m["id"], m["kind"], started) for m in _models(served)]}
+
+    @app.post("/api/show", summary="Ollama: one served model's details and capabilities")
+    async def show(request: Request) -> Any:
+        name = _name(f.field(await f.read_json(request), "model", str))
+        found = next((m for m in _models(served) if m["id"] == name), None)
+        if found is None:
+            raise HttpError(404, f"model {name!r} not found; GET /api/tags lists the ones served")
+        return {**{k: "" for k in ("modelfile", "parameters", "template")}, "modified_at": started,
+                "details": _details(), "model_info": {}, "capabilities": [_capability(found["kind"])]}
+
+    @app.post("/api/chat", summary="Ollama chat: messages answered, streamed as JSON lines unless stream is false")
+    async def chat(request: Request) -> Any:
+        body = await f.read_json(request)
+        _refuse(body, {k: v for k, v in REFUSED.items() if k not in ("raw", "suffix", "context", "template")})
+        messages = f.messages(body)
+        return await _answer(request, served, body, messages, "message")
+
+    @app.post("/api/generate", summary="Ollama generate: a prompt (and system) answered through the chat template")
+    async def generate(request: Request) -> Any:
+        body = await f.read_json(request)
+        _refuse(body, REFUSED)
+        prompt, system = f.field(body, "prompt", str, ""), f.field(body, "system", str, "")
+        if not prompt.strip():  # Ollama's way to load a model: answered once it is loaded
+            model = _chat(served, body)[0]
+            return {"model": model, "created_at": _now(), "response": "", "done": True, "done_reason": "load"}
+        messages = [*([{"role": "system", "content": system}] if system else []), {"role": "user", "content": prompt}]
+        return await _answer(request, served, body, messages, "response")
+
+    @app.post("/api/embed", summary="Ollama embed: unit vectors of one text or a list")
+    async def embed(request: Request) -> Any:
+        body = await f.read_json(request)
+        name, batcher = served.batcher(_name(f.field(body, "model", str)))
+        if f.field(body, "truncate", bool, True) is False:
+            raise bad_request("'truncate': false is not supported: texts are cut to the model's window", "truncate")
+        if f.field(body, "dimensions", int, batcher.dim) != batcher.dim:
+            raise bad_request(f"'dimensions': {name} gives {batcher.dim}-dimensional vectors only", "dimensions")
+        start = time.perf_counter_ns()
+        vectors, tokens = await batcher.embed_counted(f.texts(body))
+        unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)  # Ollama's are unit length
+        return {"model": name, "embeddings": np.asarray(unit, dtype=np.float64).tolist(),
+                "total_duration": time.perf_counter_ns() - start, "load_duration": 0, "prompt_eval_count": tokens}
+
+    @app.post("/api/embeddings", summary="Ollama's older embeddings route: one prompt's vector")
+    async def embeddings(request: Request) -> Any:
+        body = await f.read_json(request)
+        _, batcher = served.batcher(_name(f.field(body, "model", str)))
+        vectors, _ = await batcher.embed_counted(f.texts(body, "prompt"))
+        return {"embedding": np.asarray(vectors[0], dtype=np.float64).tolist()}
+
+
+def _name(model: str) -> str:
+    """A model name without Ollama's default ``:latest`` tag."""
+    return model.removesuffix(":latest")
+
+
+def _models(served: Served) -> list[dict[str, Any]]:
+    return [m for m in served.models() if m["kind"] in ("chat", "embedder", "embedding model")]
+
+
+def _capability(kind: str) -> str:
+    return "completion" if kind == "chat" else "embedding"
+
+
+def _details() -> dict[str, Any]:
+    return {"format": "safetensors", "family": "", "families": None, "parameter_size": "", "quantization_level": ""}
+
+
+def _tag(name: str, kind: str, modified: str) -> dict[str, Any]:
+    return {"name": name, "model": name, "modified_at": modified, "size": 0, "digest": "", "details": _details(),
+            "capabilities": [_capability(kind)]}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _refuse(body: dict[str, Any], refused: dict[str, str]) -> None:
+    """A 400 for a field asking what cannot be honoured (an empty value counts as not given)."""
+    for name, what in refused.items():
+        if body.get(name) not in (None, "", [], False):
+            raise bad_request(f"'{name}': {what} is not supported by this server; leave it out", name)
+    for i, m in enumerate(body.get("messages") or []):
+        if isinstance(m, dict) and m.get("images"):
+            raise bad_request(f"'messages'[{i}] holds images, which this server cannot read", "messages")
+
+
+def _chat(served: Served, body: dict[str, Any]) -> tuple[str, str]:
+    """The chat model's name and the adapter it asks for."""
+    model = _name(f.field(body, "model", str, "")) or served.chat_model()
+    return model, served.adapter_for(model)
+
+
+def _options(body: dict[str, Any]) -> Any:
+    """The GenerationConfig of Ollama's ``options`` (its names), read as the OpenAI routes read theirs."""
+    options = f.field(body, "options", dict, {})
+    predict = options.get("num_predict")
+    mapped = {"max_tokens": f.MAX_TOKENS if predict in (None, -1, -2) else predict,
+              "temperature": options.get("temperature"), "top_p": options.get("top_p"), "seed": options.get("seed"),
+              "stop": options.get("stop"), "repetition_penalty": options.get("repeat_penalty")}
+    try:
+        return f.generation({k: v for k, v in mapped.items() if v is not None})
+    except HttpError as exc:  # the option named as Ollama names it
+        ours = {"'max_tokens'": "'num_predict'", "'repetition_penalty'": "'repeat_penalty'"}
+        message = next((exc.message.replace(a, b) for a, b in ours.items() if a in exc.message), exc.message)
+        raise bad_request(f"'options': {message}", "options") from None
+
+
+async def _answer(request: Any, served: Served, body: dict[str, Any], messages: list[dict[str, str]],
+                  key: str) -> Any:
+    """The answer to ``messages``, streamed as JSON lines or whole, under ``key`` (chat's ``message``, generate's
+    ``response``), its last object with Ollama's counts and durations."""
+    from fastapi.responses import StreamingResponse
+
+    model, adapter = _chat(served, body)
+    options, gen = _options(body), served.generator_instance()
+
+    def make() -> Any:
+        gen.use_adapter(adapter)
+        return gen.stream(messages, options)
+
+    start = time.perf_counter_ns()
+    pieces = Pieces(make, served.gen_lock)
+    await pieces.start()
+    first = time.perf_counter_ns()
+    turn = Turn(model, key, gen, options.max_new_tokens, gen.count_prompt_tokens(messages), (start, first))
+    if f.field(body, "stream", bool, True):
+        return StreamingResponse(_lines(turn.events(pieces)), media_type="application/x-ndjson")
+    text = await pieces.drain(request.is_disconnected)
+    return {**turn.piece(text), **turn.last(text)}
+
+
+async def _lines(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
+    try:
+        async for event in events:
+            yield json.dumps(event) + "\n"
+    except Exception as exc:  # the stream has begun: the error is its last line, as Ollama sends it
+        yield json.dumps({"error": str(exc)}) + "\n"
+
+
+class Turn:
+    """The JSON objects of one Ollama answer."""
+
+    def __init__(self, model: str, key: str, gen: Any, max_tokens: int, prompt_tokens: int,
+                 times: tuple[int, int]) -> None:
+        self.model, self.key, self.gen, self.max_tokens = model, key, gen, max_tokens
+        self.prompt_tokens, (self.start, self.first) = prompt_tokens, times
+
+    def piece(self, text: str) -> dict[str, Any]:
+        """An object holding a piece of the answer (or all of it)."""
+        said = {"role": "assistant", "content": text} if self.key == "message" else text
+        return {"model": self.model, "created_at": _now(), self.key: said, "done": False}
+
+    def last(self, text: str) -> dict[str, Any]:
+        """The closing fields: why it stopped, token counts and durations (nanoseconds)."""
+        end, used = time.perf_counter_ns(), self.gen.count_tokens(text)
+        return {"done": True, "done_reason": "length" if used >= self.max_tokens else "stop",
+                "total_duration": end - self.start, "load_duration": 0, "prompt_eval_count": self.prompt_tokens,
+                "prompt_eval_duration": self.first - self.start, "eval_count": used, "eval_duration": end - self.first}
+
+    async def events(self, pieces: Pieces) -> AsyncIterator[dict[str, Any]]:
+        """A piece an object, then an empty one with the closing fields."""
+        text = ""
+        async for piece in pieces:
+            text += piece
+            yield self.piece(piece)
+        yield {**self.piece(""), **self.last(text)}

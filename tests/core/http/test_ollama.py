@@ -1,0 +1,91 @@
+"""Ollama's API through Ollama's own Python client, against the served SmolLM2 and MiniLM on a loopback port: its
+answers are the OpenAI routes' answers, streamed as JSON lines; what cannot be honoured is Ollama's error shape."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import numpy as np
+import pytest
+
+from latentstack.http.app import build_app
+from latentstack.http.run import InThread
+from latentstack.http.state import Served
+
+CHAT = "smollm2-135m-instruct"
+ASK = [{"role": "user", "content": "What is the capital of France?"}]
+
+
+@pytest.fixture(scope="module")
+def url() -> Iterator[str]:
+    running = InThread(build_app(Served(generator="llm", generator_options={"model": CHAT})))
+    yield running.url
+    running.stop()
+
+
+def test_ollama_chat_and_generate_answer_as_the_openai_route_does(url: str) -> None:
+    """The same greedy answer from /api/chat (whole and streamed), /api/generate and /v1/chat/completions; the
+    last streamed object is done, with the reason and the token counts; ':latest' names the same model."""
+    from ollama import Client
+    from openai import OpenAI
+
+    client = Client(host=url)
+    openai_text = OpenAI(base_url=f"{url}/v1", api_key="unused").chat.completions.create(
+        model=CHAT, messages=ASK, max_tokens=12).choices[0].message.content
+    whole = client.chat(model=f"{CHAT}:latest", messages=ASK, stream=False, options={"num_predict": 12})
+    assert whole.message.content == openai_text and "Paris" in openai_text
+    assert whole.done and whole.done_reason in ("stop", "length") and whole.eval_count > 0 and whole.prompt_eval_count > 0
+    parts = list(client.chat(model=CHAT, messages=ASK, stream=True, options={"num_predict": 12}))
+    assert "".join(p.message.content for p in parts) == openai_text and len(parts) > 3
+    assert parts[-1].done and not any(p.done for p in parts[:-1]) and parts[-1].eval_count == whole.eval_count
+    generated = client.generate(model=CHAT, prompt=ASK[0]["content"], options={"num_predict": 12})
+    assert generated.response == openai_text and generated.done
+    loaded = client.generate(model=CHAT, prompt="")  # Ollama's way to load a model
+    assert loaded.done and loaded.done_reason == "load" and loaded.response == ""
+
+
+def test_ollama_embed_gives_unit_vectors_of_the_openai_routes_direction(url: str) -> None:
+    from ollama import Client
+
+    client = Client(host=url)
+    texts = ["A man is playing a guitar.", "Someone plays an instrument."]
+    got = np.array(client.embed(model="minilm", input=texts).embeddings)
+    raw = httpx.post(f"{url}/v1/embeddings", json={"model": "minilm", "input": texts}, timeout=60).json()["data"]
+    theirs = np.array([d["embedding"] for d in raw])
+    assert got.shape == (2, 384) and np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-6)
+    cos = (got * theirs).sum(1) / np.linalg.norm(theirs, axis=1)
+    assert cos.min() > 0.9999
+    assert np.allclose(client.embeddings(model="minilm", prompt=texts[0]).embedding, theirs[0], atol=1e-5)
+
+
+def test_ollama_lists_and_shows_the_served_models(url: str) -> None:
+    from ollama import Client
+
+    client = Client(host=url)
+    names = {m.model for m in client.list().models}
+    assert {CHAT, "minilm"} <= names
+    assert "completion" in client.show(CHAT).capabilities and "embedding" in client.show("minilm").capabilities
+    assert httpx.get(f"{url}/api/version", timeout=30).json()["version"]
+
+
+def test_what_ollama_cannot_be_given_here_is_its_error_shape(url: str) -> None:
+    """An unknown model is a 404, structured output, tools, images and raw prompts a 400: each {"error": "..."} with
+    a message that says what, as Ollama's clients read it."""
+    from ollama import Client, ResponseError
+
+    client = Client(host=url)
+    cases = [(lambda: client.chat(model="llama3", messages=ASK), 404, "unknown chat model 'llama3'"),
+             (lambda: client.chat(model=CHAT, messages=ASK, format="json"), 400, "'format'"),
+             (lambda: client.chat(model=CHAT, messages=ASK, tools=[{"type": "function", "function": {
+                 "name": "f", "description": "d", "parameters": {"type": "object", "properties": {}}}}]), 400, "'tools'"),
+             (lambda: client.generate(model=CHAT, prompt="Hi", raw=True), 400, "'raw'"),
+             (lambda: client.chat(model=CHAT, messages=ASK, options={"num_predict": 5000}), 400, "'num_predict'"),
+             (lambda: client.embed(model="nomic-embed-text", input="x"), 404, "unknown embedding model")]
+    for call, status, said in cases:
+        with pytest.raises(ResponseError) as err:
+            call()
+        assert err.value.status_code == status and said in str(err.value.error)
+    wrong = httpx.post(f"{url}/api/chat", json={"model": CHAT, "messages": ASK, "options": {"temperature": 9}},
+                       timeout=30)
+    assert wrong.status_code == 400 and isinstance(wrong.json()["error"], str)
