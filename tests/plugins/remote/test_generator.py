@@ -1,0 +1,81 @@
+"""The openai generator against a real OpenAI-compatible server (latentstack's own, serving the real SmolLM2 on a
+loopback port) through the real openai client: it meets the Generator contract, answers as the served model does,
+and `ask` retrieves with latentstack while the server's model writes."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from latentstack import get_generator
+from latentstack.cli import cli
+from latentstack.errors import ConfigError, UnknownNameError
+from latentstack.http.app import build_app
+from latentstack.http.run import InThread
+from latentstack.http.state import Served
+from latentstack.interfaces import GenerationConfig, Generator
+from latentstack.testing import GeneratorContract
+
+CHAT = "smollm2-135m-instruct"
+
+
+@pytest.fixture(scope="module")
+def served() -> Served:
+    return Served(generator="llm", generator_options={"model": CHAT})
+
+
+@pytest.fixture(scope="module")
+def url(served: Served) -> Iterator[str]:
+    running = InThread(build_app(served))
+    yield f"{running.url}/v1"
+    running.stop()
+
+
+class TestAgainstAServer(GeneratorContract):
+    """The contract, each answer written by the server's model."""
+
+    @pytest.fixture
+    def generator(self, url: str) -> Generator:
+        return get_generator("openai", base_url=url, model=CHAT)
+
+
+def test_the_answer_is_the_served_models(url: str, served: Served) -> None:
+    """Greedy answers through the server are the served generator's own, stop strings and all."""
+    remote = get_generator("openai", base_url=url, model=CHAT)
+    options = GenerationConfig(max_new_tokens=16)
+    ask = "Name three rivers in Europe."
+    assert remote.generate(ask, options) == served.generator_instance().generate(ask, options)
+    messages = [{"role": "system", "content": "Answer in one word."}, {"role": "user", "content": "Capital of Italy?"}]
+    assert remote.generate(messages, options) == served.generator_instance().generate(messages, options)
+
+
+def test_ask_retrieves_here_and_the_server_writes(url: str, tmp_path: Path) -> None:
+    """`ask --generator openai` answers from the index's passages with citations, the server's model writing."""
+    from latentstack.search import Collection, Document
+
+    col = Collection.create(tmp_path / "kb", embedder_options={"show_progress": False})
+    col.add_documents([Document("bread", "Bread dough rises because yeast ferments sugars into carbon dioxide."),
+                       Document("tides", "Tides follow the pull of the moon on the oceans.")])
+    col.save()
+    out = CliRunner().invoke(cli, ["-q", "ask", str(tmp_path / "kb"), "Why does bread dough rise?", "--no-server",
+                                   "--generator", "openai", "-g", f"base_url={url}", "--model", CHAT, "--json"])
+    assert out.exit_code == 0, out.output
+    answer = json.loads(out.output)
+    assert answer["relevant"] and answer["passages"][0]["doc_id"] == "bread" and answer["answer"].strip()
+
+
+def test_a_server_that_cannot_answer_is_one_line_saying_what_to_do(url: str) -> None:
+    with socket.socket() as s:  # a loopback port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(ConfigError, match=r"cannot reach the chat server at http://127.0.0.1:\d+/v1: start it"):
+        get_generator("openai", base_url=f"http://127.0.0.1:{port}/v1", model=CHAT, timeout=5).generate("Hi")
+    with pytest.raises(UnknownNameError, match="has no model 'llama3'.*GET .*/models lists its models"):
+        get_generator("openai", base_url=url, model="llama3").generate("Hi")
+    with pytest.raises(ConfigError, match="the openai generator needs --model"):
+        get_generator("openai", base_url=url).generate("Hi")
