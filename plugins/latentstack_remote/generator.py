@@ -10,18 +10,15 @@ Each failure to reach or use the server is one line saying what to do.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import attrs
 
-from latentstack.errors import ConfigError, InputError, UnknownNameError
+from latentstack.errors import ConfigError, InputError
 from latentstack.interfaces import GenerationConfig, Generator, GeneratorConfig
 from latentstack.interfaces.generator import Messages, as_messages, as_options
-
-OLLAMA = "http://127.0.0.1:11434/v1"
+from latentstack_remote.client import OLLAMA, client, explained
 
 
 @attrs.frozen(kw_only=True)
@@ -58,11 +55,7 @@ class RemoteGenerator(Generator):
                    "serves (GET /models lists them)")
             raise ConfigError(msg)
         if self._client is None:
-            from openai import OpenAI
-
-            key = self.config.api_key or os.environ.get("OPENAI_API_KEY") or "unused"
-            self._client = OpenAI(base_url=self.config.base_url, api_key=key, timeout=self.config.timeout,
-                                  max_retries=0)
+            self._client = client(self.config.base_url, self.config.api_key, self.config.timeout)
         return self._client
 
     def stream(self, prompt: str | Messages, options: GenerationConfig | None = None) -> Iterator[str]:
@@ -71,46 +64,13 @@ class RemoteGenerator(Generator):
         if not any(m["content"].strip() for m in messages):
             msg = "the prompt is empty: give the model something to answer"
             raise InputError(msg)
-        client = self._connect()
+        api = self._connect()
         extra = {"repetition_penalty": o.repetition_penalty} if o.repetition_penalty != 1.0 else None
-        with _explained(self.config):
-            stream = client.chat.completions.create(
+        with explained(self.config.base_url, self.config.model, "chat"):
+            stream = api.chat.completions.create(
                 model=self.config.model, messages=messages, stream=True, max_tokens=o.max_new_tokens,
                 temperature=o.temperature, top_p=o.top_p, seed=o.seed, stop=list(o.stop) or None, extra_body=extra)
             for chunk in stream:
                 piece = chunk.choices[0].delta.content if chunk.choices else None
                 if piece:
                     yield piece
-
-
-@contextmanager
-def _explained(config: RemoteConfig) -> Iterator[None]:
-    """Turns the openai client's errors into one line that says what to do."""
-    import openai
-
-    url, model = config.base_url, config.model
-    try:
-        yield
-    except openai.APIConnectionError:
-        msg = f"cannot reach the chat server at {url}: start it (e.g. `ollama serve`), or give its address with -g base_url=URL"
-        raise ConfigError(msg) from None
-    except (openai.AuthenticationError, openai.PermissionDeniedError):
-        msg = f"the chat server at {url} refused the API key: give -g api_key=KEY or set OPENAI_API_KEY"
-        raise ConfigError(msg) from None
-    except openai.NotFoundError as exc:
-        msg = f"the chat server at {url} has no model {model!r} ({_said(exc)}); GET {url}/models lists its models"
-        raise UnknownNameError(msg) from None
-    except openai.APIStatusError as exc:
-        msg = f"the chat server at {url} refused the request ({exc.status_code}): {_said(exc)}"
-        raise InputError(msg) from None
-
-
-def _said(exc: Any) -> str:
-    """The server's own message, from OpenAI's error shape or Ollama's."""
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        text = inner.get("message") if isinstance(inner, dict) else inner
-        if text:
-            return str(text)[:300]
-    return str(exc)[:300]
