@@ -46,11 +46,15 @@ class RemoteEmbedder(Embedder):
         self._client: Any = None
         self._dim: int | None = None
 
-    def _connect(self) -> Any:
+    def _need_model(self) -> str:
         if not self.config.model:
             msg = (f"the openai embedder needs a model: the name of an embedding model the server at "
                    f"{self.config.base_url} serves (--model NAME, or -o model=NAME)")
             raise ConfigError(msg)
+        return self.config.model
+
+    def _connect(self) -> Any:
+        self._need_model()
         if self._client is None:
             self._client = client(self.config.base_url, "", self.config.timeout)
         return self._client
@@ -63,8 +67,9 @@ class RemoteEmbedder(Embedder):
         return self._dim
 
     def fingerprint(self) -> str:
-        """The model's name and the length asked for: the vectors do not depend on the server's address."""
-        return f"openai:{self.config.model}:{self.config.dimensions or 'native'}"
+        """The model's name and the length asked for: the vectors do not depend on the server's address. Without a
+        model there are no vectors to name: a ConfigError, as for ``embed``."""
+        return f"openai:{self._need_model()}:{self.config.dimensions or 'native'}"
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         """The texts' vectors, ``batch_size`` texts a request."""

@@ -70,6 +70,11 @@ def test_an_index_built_through_a_server_searches_and_keeps_no_address_in_its_id
 def test_a_server_that_cannot_embed_is_one_line_saying_what_to_do(url: str) -> None:
     with pytest.raises(UnknownNameError, match="the embedding server at .* has no model 'nomic-embed-text'"):
         get_embedder("openai", base_url=url, model="nomic-embed-text").embed_many(["x"])
-    with pytest.raises(ConfigError, match="the openai embedder needs a model"):
-        get_embedder("openai", base_url=url).embed_many(["x"])
+    for use in ("embed_many", "fingerprint"):  # the fingerprint too: a server lists no embedder that cannot run
+        with pytest.raises(ConfigError, match="the openai embedder needs a model"):
+            getattr(get_embedder("openai", base_url=url), use)(*([["x"]] if use == "embed_many" else []))
+    import httpx
+
+    listed = {m["id"] for m in httpx.get(f"{url}/models", timeout=30).json()["data"]}
+    assert "minilm" in listed and "openai" not in listed
     assert json.dumps(get_embedder("openai", base_url=url, model="m").config.to_dict())  # plain, saveable options
