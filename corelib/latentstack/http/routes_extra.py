@@ -23,7 +23,7 @@ def add_extra_routes(app: Any, served: Served) -> None:
     async def search(request: Request) -> Any:
         body = await f.read_json(request)
         f.only(body, "/v1/search", ("index", "query", "k", "hybrid", "fusion", "where", "documents", "like"))
-        collection = served.collection(f.one_of(body, "index", served.indexes))
+        collection = await asyncio.to_thread(served.collection, f.one_of(body, "index", served.indexes))
         k, where = f.bounded(body, "k", int, 1, f.MAX_K, 10), f.field(body, "where", dict, None)
         run = _similar(body, collection, k, where) if "like" in body else _search(body, served, collection, k, where)
 
@@ -38,7 +38,7 @@ def add_extra_routes(app: Any, served: Served) -> None:
     async def ask(request: Request) -> Any:
         body = await f.read_json(request)
         f.only(body, "/v1/ask", ("index", "question", "k", "hybrid", "min_score", "where", "max_tokens", "model", "stream"))
-        pipeline = _pipeline(served, body)
+        pipeline = await asyncio.to_thread(_pipeline, served, body)  # an index saved again is read on a thread
         question, where = f.field(body, "question", str), f.field(body, "where", dict, None)
         answer: dict[str, Any] = {}
 
@@ -63,7 +63,7 @@ def add_extra_routes(app: Any, served: Served) -> None:
         body = await f.read_json(request)
         f.only(body, "/v1/classify", ("model", "input"))
         name = f.one_of(body, "model", served.classifiers)
-        clf = served.classifier(name)
+        clf = await asyncio.to_thread(served.classifier, name)
         texts = f.texts(body)
         proba = await asyncio.to_thread(clf.predict_proba, texts)
         key = "labels" if clf.multi_label else "label"  # a multi-label classifier's: a list of labels per text

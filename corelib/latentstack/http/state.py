@@ -22,7 +22,9 @@ class Served:
     model name (run by ``embedder``). Chat ``model`` names are the generator's model,
     optionally ``+ADAPTER`` for an adapter given at start. Models load on the event loop's
     thread the first time they are named (the server warms the generator at start), so two
-    worker threads never import or load at once.
+    worker threads never import or load at once. An index or classifier saved again while the
+    server runs is read again on a worker thread, one at a time (``load_lock``), its model
+    kept: the other requests are answered meanwhile.
     """
 
     embedder: str = "bert"
@@ -46,6 +48,7 @@ class Served:
     embedders: dict[str, Any] = attrs.Factory(dict)
     gen_lock: FairLock = attrs.Factory(FairLock)  # requests generate one at a time, in arrival order
     index_lock: threading.Lock = attrs.Factory(threading.Lock)  # one search at a time over the shared stores
+    load_lock: threading.Lock = attrs.Factory(threading.Lock)  # one index or classifier read (again) at a time
     #: Each loaded index's files' modification times when it was read (a change on disk: read again).
     stamps: dict[str, tuple[int, ...]] = attrs.Factory(dict)
 
@@ -126,6 +129,10 @@ class Served:
         """A served index, loaded once (its embedder's model loaded with it, or ``embedder``'s default one when it
         is the same embedder: one copy in memory), and read again, its model kept, once its folder was saved
         again (``index add`` or ``remove`` while the server runs: a removed document must not be found)."""
+        with self.load_lock:
+            return self._collection(name)
+
+    def _collection(self, name: str) -> Any:
         from latentstack.rag.server import index_stamp
         from latentstack.search import Collection
 
@@ -161,6 +168,10 @@ class Served:
         """A served classifier, loaded once: its features computed by the export (``export_classifiers``), else by
         ``embedder``'s default model when they are that model's (one copy in memory for both), else by its own;
         read again once its folder was saved again (trained again into it while the server runs)."""
+        with self.load_lock:
+            return self._classifier(name)
+
+    def _classifier(self, name: str) -> Any:
         from latentstack import load_classifier
         from latentstack.rag.server import index_stamp
 

@@ -137,3 +137,48 @@ def test_a_multi_label_classifier_answers_labels_lists(tmp_path: Path) -> None:
         running.stop()
     assert [d["labels"] for d in data] == [["billing", "delivery"], []] and "label" not in data[0]
     assert data[0]["probabilities"].keys() == {"account", "billing", "delivery"}
+
+
+def test_other_requests_are_answered_while_a_saved_index_is_read_again(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """An index saved again was read on the event loop's thread, so every request (a health probe too) waited while
+    a large index loaded. The read now runs on a worker thread: held open here until /health and /v1/models have
+    answered, the search then gets the index as saved."""
+    import threading
+
+    from latentstack.search import Collection, Document
+
+    col = Collection.create(tmp_path / "kb", embedder_options={"show_progress": False})
+    col.add_documents([Document("bread", "Bread dough rises because yeast ferments sugars.")])
+    col.save()
+    served = Served(generator=None, indexes={"kb": tmp_path / "kb"})
+    warm(served)
+    again = Collection.load(tmp_path / "kb")
+    again.add_documents([Document("tides", "Tides follow the pull of the moon.")])
+    again.save()
+    reading, go_on, real_load = threading.Event(), threading.Event(), Collection.load
+
+    def held_load(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - the real load, held until the others answered
+        reading.set()
+        assert go_on.wait(60), "the other requests were not answered while the index was read"
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(Collection, "load", held_load)
+    running = InThread(build_app(served))
+    found: list[str] = []
+    try:
+        with httpx.Client(base_url=running.url, timeout=30) as http:
+            def search() -> None:
+                hits = http.post("/v1/search", json={"index": "kb", "query": "moon tides", "k": 1}).json()["data"]
+                found.extend(h["doc_id"] for h in hits)
+
+            searching = threading.Thread(target=search)
+            searching.start()
+            assert reading.wait(30)
+            health, models = http.get("/health"), http.get("/v1/models")  # timed out before: the loop was reading
+            go_on.set()
+            searching.join(60)
+    finally:
+        go_on.set()
+        running.stop()
+    assert health.status_code == 200 and models.status_code == 200
+    assert found == ["tides"]
