@@ -58,8 +58,10 @@ def add_ollama_routes(app: Any, served: Served) -> None:
     async def chat(request: Request) -> Any:
         body = await f.read_json(request)
         _refuse(body, {k: v for k, v in REFUSED.items() if k not in ("raw", "suffix", "context", "template")})
-        messages = f.messages(body)
-        return await _answer(request, served, body, messages, "message")
+        if body.get("messages") == []:  # Ollama's way to load a chat model: answered once it is loaded
+            return {"model": _chat(served, body)[0], "created_at": _now(), "done": True, "done_reason": "load",
+                    "message": {"role": "assistant", "content": ""}}
+        return await _answer(request, served, body, f.messages(body), "message")
 
     @app.post("/api/generate", summary="Ollama generate: a prompt (and system) answered through the chat template")
     async def generate(request: Request) -> Any:
@@ -76,10 +78,7 @@ def add_ollama_routes(app: Any, served: Served) -> None:
     async def embed(request: Request) -> Any:
         body = await f.read_json(request)
         name, batcher = served.batcher(_name(f.field(body, "model", str)))
-        if f.field(body, "truncate", bool, True) is False:
-            raise bad_request("'truncate': false is not supported: texts are cut to the model's window", "truncate")
-        if f.field(body, "dimensions", int, batcher.dim) != batcher.dim:
-            raise bad_request(f"'dimensions': {name} gives {batcher.dim}-dimensional vectors only", "dimensions")
+        _check_embed(body, name, batcher.dim)
         start = time.perf_counter_ns()
         vectors, tokens = await batcher.embed_counted(f.texts(body))
         unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)  # Ollama's are unit length
@@ -92,6 +91,14 @@ def add_ollama_routes(app: Any, served: Served) -> None:
         _, batcher = served.batcher(_name(f.field(body, "model", str)))
         vectors, _ = await batcher.embed_counted(f.texts(body, "prompt"))
         return {"embedding": np.asarray(vectors[0], dtype=np.float64).tolist()}
+
+
+def _check_embed(body: dict[str, Any], name: str, dim: int) -> None:
+    """A 400 for what an embed request asks that cannot be honoured: no cut, or another length."""
+    if f.field(body, "truncate", bool, True) is False:
+        raise bad_request("'truncate': false is not supported: texts are cut to the model's window", "truncate")
+    if f.field(body, "dimensions", int, dim) != dim:
+        raise bad_request(f"'dimensions': {name} gives {dim}-dimensional vectors only", "dimensions")
 
 
 def _name(model: str) -> str:

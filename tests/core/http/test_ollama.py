@@ -43,6 +43,8 @@ def test_ollama_chat_and_generate_answer_as_the_openai_route_does(url: str) -> N
     assert generated.response == openai_text and generated.done
     loaded = client.generate(model=CHAT, prompt="")  # Ollama's way to load a model
     assert loaded.done and loaded.done_reason == "load" and loaded.response == ""
+    chat_loaded = client.chat(model=CHAT, messages=[], stream=False)  # and a chat model's
+    assert chat_loaded.done and chat_loaded.done_reason == "load" and chat_loaded.message.content == ""
 
 
 def test_ollama_embed_gives_unit_vectors_of_the_openai_routes_direction(url: str) -> None:
