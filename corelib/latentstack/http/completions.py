@@ -18,7 +18,7 @@ from typing import Any
 from latentstack.http import fields as f
 from latentstack.http.errors import bad_request
 from latentstack.http.state import Served
-from latentstack.http.streaming import Pieces, sse
+from latentstack.http.streaming import Pieces, finish_reason, generating, sse, usage
 
 MAX_PROMPTS = 16
 #: Fields of OpenAI's completions that only their default value is honoured for.
@@ -43,38 +43,26 @@ def add_completion_route(app: Any, served: Served) -> None:
         if stream and len(prompts) > 1:
             raise bad_request(f"'stream' answers one prompt; 'prompt' holds {len(prompts)}: send them one by one",
                               "stream")
-        usage = f.field(f.field(body, "stream_options", dict, {}), "include_usage", bool, False)
+        with_usage = f.field(f.field(body, "stream_options", dict, {}), "include_usage", bool, False)
         gen = served.generator_instance()
         answer = Answer(model, gen, options.max_new_tokens)
-
-        async def pieces(prompt: str) -> Pieces:
-            def make() -> Any:
-                gen.use_adapter(adapter)
-                return gen.stream(prompt, options)
-
-            started = Pieces(make, served.gen_lock)
-            await started.start()
-            return started
-
         if stream:
-            first = await pieces(prompts[0])
-            return sse(answer.chunks(first, gen.count_prompt_tokens(prompts[0]) if usage else None))
-        texts = [await (await pieces(p)).drain(request.is_disconnected) for p in prompts]
+            first = await generating(gen, adapter, prompts[0], options, served.gen_lock)
+            return sse(answer.chunks(first, gen.count_prompt_tokens(prompts[0]) if with_usage else None))
+        texts = [await (await generating(gen, adapter, p, options, served.gen_lock)).drain(request.is_disconnected)
+                 for p in prompts]
         return answer.whole(texts, sum(gen.count_prompt_tokens(p) for p in prompts))
 
 
 def _prompts(body: dict[str, Any]) -> list[str]:
-    """``prompt``: a string or a list of up to MAX_PROMPTS strings (token ids are refused: send text)."""
-    value = f.field(body, "prompt", (str, list))
-    items = [value] if isinstance(value, str) else value
-    if not items or len(items) > MAX_PROMPTS:
-        raise bad_request(f"'prompt' must be a string or a list of 1 to {MAX_PROMPTS} strings", "prompt")
-    if not all(isinstance(p, str) for p in items):
+    """``prompt``: texts as ``fields.texts`` reads them (none empty or too long), at most MAX_PROMPTS; token ids are
+    refused: send text."""
+    value = body.get("prompt")
+    if isinstance(value, list) and not all(isinstance(p, str) for p in value):
         raise bad_request("'prompt' must hold text: prompts as token ids are not supported", "prompt")
-    if not all(p.strip() for p in items):
-        raise bad_request("'prompt' holds an empty text: give each prompt some text", "prompt")
-    if any(len(p) > f.MAX_TEXT for p in items):
-        raise bad_request(f"a prompt is longer than {f.MAX_TEXT} characters", "prompt")
+    items = f.texts(body, "prompt")
+    if len(items) > MAX_PROMPTS:
+        raise bad_request(f"'prompt' must be a string or a list of 1 to {MAX_PROMPTS} strings", "prompt")
     return items
 
 
@@ -86,7 +74,7 @@ class Answer:
         self.gen, self.max_tokens = gen, max_tokens
 
     def _finish(self, text: str) -> str:
-        return "length" if self.gen.count_tokens(text) >= self.max_tokens else "stop"
+        return finish_reason(self.gen.count_tokens(text), self.max_tokens)
 
     def _body(self, choices: list[dict[str, Any]]) -> dict[str, Any]:
         return {"id": self.id, "object": "text_completion", "created": self.created, "model": self.model,
@@ -101,14 +89,10 @@ class Answer:
             yield self._body([{"text": piece, "index": 0, "logprobs": None, "finish_reason": None}])
         yield self._body([{"text": "", "index": 0, "logprobs": None, "finish_reason": self._finish(text)}])
         if prompt_tokens is not None:
-            yield {**self._body([]), "usage": self._usage([text], prompt_tokens)}
+            yield {**self._body([]), "usage": usage(self.gen, [text], prompt_tokens)}
 
     def whole(self, texts: list[str], prompt_tokens: int) -> dict[str, Any]:
         """Every prompt's answer, a choice each in the prompts' order, with the token usage of all."""
         choices = [{"text": t, "index": i, "logprobs": None, "finish_reason": self._finish(t)}
                    for i, t in enumerate(texts)]
-        return {**self._body(choices), "usage": self._usage(texts, prompt_tokens)}
-
-    def _usage(self, texts: list[str], prompt_tokens: int) -> dict[str, int]:
-        used = sum(self.gen.count_tokens(t) for t in texts)
-        return {"prompt_tokens": prompt_tokens, "completion_tokens": used, "total_tokens": prompt_tokens + used}
+        return {**self._body(choices), "usage": usage(self.gen, texts, prompt_tokens)}

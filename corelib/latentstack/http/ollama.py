@@ -24,7 +24,7 @@ import numpy as np
 from latentstack.http import fields as f
 from latentstack.http.errors import HttpError, bad_request
 from latentstack.http.state import Served
-from latentstack.http.streaming import Pieces
+from latentstack.http.streaming import Pieces, finish_reason, generating
 
 REFUSED = {"format": "structured output (format)", "tools": "tools", "think": "thinking", "images": "images",
            "raw": "raw prompts (the chat template is always applied)", "suffix": "a suffix (fill-in-the-middle)",
@@ -166,14 +166,8 @@ async def _answer(request: Any, served: Served, body: dict[str, Any], messages: 
 
     model, adapter = _chat(served, body)
     options, gen = _options(body), served.generator_instance()
-
-    def make() -> Any:
-        gen.use_adapter(adapter)
-        return gen.stream(messages, options)
-
     start = time.perf_counter_ns()
-    pieces = Pieces(make, served.gen_lock)
-    await pieces.start()
+    pieces = await generating(gen, adapter, messages, options, served.gen_lock)
     first = time.perf_counter_ns()
     turn = Turn(model, key, gen, options.max_new_tokens, gen.count_prompt_tokens(messages), (start, first))
     if f.field(body, "stream", bool, True):
@@ -206,7 +200,7 @@ class Turn:
     def last(self, text: str) -> dict[str, Any]:
         """The closing fields: why it stopped, token counts and durations (nanoseconds)."""
         end, used = time.perf_counter_ns(), self.gen.count_tokens(text)
-        return {"done": True, "done_reason": "length" if used >= self.max_tokens else "stop",
+        return {"done": True, "done_reason": finish_reason(used, self.max_tokens),
                 "total_duration": end - self.start, "load_duration": 0, "prompt_eval_count": self.prompt_tokens,
                 "prompt_eval_duration": self.first - self.start, "eval_count": used, "eval_duration": end - self.first}
 

@@ -14,7 +14,7 @@ import numpy as np
 from latentstack.http import fields as f
 from latentstack.http.errors import HttpError, bad_request
 from latentstack.http.state import Served
-from latentstack.http.streaming import Pieces, sse
+from latentstack.http.streaming import Pieces, finish_reason, generating, sse, usage
 
 
 def add_routes(app: Any, served: Served) -> None:
@@ -65,13 +65,7 @@ def add_routes(app: Any, served: Served) -> None:
         messages, options = f.messages(body), f.generation(body)
         usage = f.field(f.field(body, "stream_options", dict, {}), "include_usage", bool, False)
         gen = served.generator_instance()
-
-        def make() -> Any:
-            gen.use_adapter(adapter)
-            return gen.stream(messages, options)
-
-        pieces = Pieces(make, served.gen_lock)
-        await pieces.start()
+        pieces = await generating(gen, adapter, messages, options, served.gen_lock)
         reply = Reply(model, gen, options.max_new_tokens)
         if f.field(body, "stream", bool, False):
             return sse(reply.chunks(pieces, gen.count_prompt_tokens(messages) if usage else None))
@@ -97,7 +91,7 @@ class Reply:
 
     def finish_reason(self, text: str) -> str:
         """'length' when the answer used its whole token budget, else 'stop'."""
-        return "length" if self.gen.count_tokens(text) >= self.max_tokens else "stop"
+        return finish_reason(self.gen.count_tokens(text), self.max_tokens)
 
     def _chunk(self, delta: dict[str, str], finish: str | None) -> dict[str, Any]:
         return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
@@ -117,8 +111,7 @@ class Reply:
 
     def usage(self, text: str, prompt_tokens: int) -> dict[str, int]:
         """OpenAI's token usage of a prompt and its answer."""
-        used = self.gen.count_tokens(text)
-        return {"prompt_tokens": prompt_tokens, "completion_tokens": used, "total_tokens": prompt_tokens + used}
+        return usage(self.gen, [text], prompt_tokens)
 
     def completion(self, text: str, prompt_tokens: int) -> dict[str, Any]:
         """The whole answer at once, with token usage."""

@@ -114,3 +114,27 @@ def sse(events: AsyncIterator[dict[str, Any]]) -> Any:
         yield "data: [DONE]\n\n"
 
     return StreamingResponse(lines(), media_type="text/event-stream")
+
+
+async def generating(gen: Any, adapter: str, prompt: Any, options: Any, lock: FairLock) -> Pieces:
+    """The pieces of ``gen``'s answer to ``prompt`` with ``adapter`` active ('' for none), generated on a thread in
+    its turn under ``lock``; started, so an error in the request is raised here."""
+
+    def make() -> Iterator[str]:
+        gen.use_adapter(adapter)
+        return gen.stream(prompt, options)
+
+    pieces = Pieces(make, lock)
+    await pieces.start()
+    return pieces
+
+
+def finish_reason(used: int, max_tokens: int) -> str:
+    """'length' when the answer used (``used`` tokens) its whole budget of ``max_tokens``, else 'stop'."""
+    return "length" if used >= max_tokens else "stop"
+
+
+def usage(gen: Any, texts: list[str], prompt_tokens: int) -> dict[str, int]:
+    """OpenAI's token usage of the prompts and their answers."""
+    used = sum(gen.count_tokens(t) for t in texts)
+    return {"prompt_tokens": prompt_tokens, "completion_tokens": used, "total_tokens": prompt_tokens + used}
