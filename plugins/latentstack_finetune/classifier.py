@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -205,10 +205,9 @@ class FinetuneClassifier(LocalModel, Classifier):
     def _targets(self, labels: Any) -> tuple[list[Any], np.ndarray]:
         """The classes and the training targets: class numbers, or where each text has a list of labels (which
         sets ``multi_label``) a texts x classes 0/1 float array."""
-        from latentstack.data.labeled import check_labels, is_multi_label, label_indicators, normalize_labels
+        from latentstack.data.labeled import check_labels, label_indicators, normalize_labels, read_labels
 
-        given = list(labels) if isinstance(labels, Iterable) and not isinstance(labels, str) else labels  # read once
-        self.multi_label = is_multi_label(given)
+        given, self.multi_label = read_labels(labels)
         if self.multi_label:
             classes, y = label_indicators(given)
             return classes, y.astype(np.float32)

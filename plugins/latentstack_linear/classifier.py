@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -88,11 +88,10 @@ class LinearClassifier(Classifier):
 
     def fit(self, texts: Sequence[str], labels: Sequence[Any]) -> LinearClassifier:
         """Fit the features (if corpus-trained) and the head (a head per label where each text has a list)."""
-        from latentstack.data.labeled import check_labels, is_multi_label, normalize_labels
+        from latentstack.data.labeled import check_labels, normalize_labels, read_labels
 
         texts = check_texts(texts)
-        given = list(labels) if isinstance(labels, Iterable) and not isinstance(labels, str) else labels  # read once
-        several = is_multi_label(given)
+        given, several = read_labels(labels)
         labels = list(given) if several else normalize_labels(given)
         if len(texts) != len(labels):
             msg = f"got {len(texts)} texts and {len(labels)} labels"
@@ -146,7 +145,7 @@ class LinearClassifier(Classifier):
         started = time.perf_counter()
         blocks = self.features.fit_transform(texts)
         self.seconds = {"features": time.perf_counter() - started}
-        x = side_by_side(blocks) if len(blocks) > 1 else blocks[0]
+        x = _joined(blocks)
         options = {"c": c.c, "alpha": c.alpha, "class_weight": c.class_weight}
         self.heads, self.thresholds = fit_label_heads(c.head, x, y, seed=c.seed, options=options, tune=c.tune_threshold)
         self.multi_label, self.threshold, self.meta, self.concat, self.fusion_scores = True, None, None, None, {}
@@ -205,7 +204,7 @@ class LinearClassifier(Classifier):
         """Class probabilities, columns in ``classes`` order."""
         blocks = self._check_fitted().transform(check_texts(texts))
         if self.multi_label:
-            return label_proba(self.config.head, self.heads, side_by_side(blocks) if len(blocks) > 1 else blocks[0])
+            return label_proba(self.config.head, self.heads, _joined(blocks))
         if self.fusion == "concat" and self.concat is not None:
             h = self.concat
             return head_proba("logistic", h["coef"], h["intercept"], side_by_side(blocks), h["chosen"]["multi"])
@@ -302,3 +301,8 @@ class LinearClassifier(Classifier):
         clf.fusion = str(data["fusion"])
         clf.features = Features.load(path, data["features"], embedder)
         return clf
+
+
+def _joined(blocks: list[Any]) -> Any:
+    """The features every label's head reads: a hybrid's blocks side by side, or the one block."""
+    return side_by_side(blocks) if len(blocks) > 1 else blocks[0]

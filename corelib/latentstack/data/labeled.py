@@ -231,6 +231,13 @@ def is_multi_label(labels: Iterable[Any]) -> bool:
             and any(isinstance(x, list | tuple | set | frozenset) for x in labels))
 
 
+def read_labels(labels: Any) -> tuple[Any, bool]:
+    """``labels`` as a list (a generator read once; anything else as given, for ``normalize_labels`` to refuse),
+    and whether each text has a list of labels (multi-label)."""
+    given = list(labels) if isinstance(labels, Iterable) and not isinstance(labels, str) else labels
+    return given, is_multi_label(given)
+
+
 def normalize_label_sets(labels: Iterable[Any]) -> list[list[Any]]:
     """Each text's labels as a sorted list without repeats (a lone label as a list of one, an empty list for
     none), all of one type as ``normalize_labels`` requires."""
