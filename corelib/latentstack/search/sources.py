@@ -128,8 +128,8 @@ def read_documents(paths: Sequence[str | Path], text_key: str = "text", encoding
             yield from (document_of(rec, "stdin", n, text_key) for n, rec in jsonl_lines(raw, encoding, option))
             continue
         matched = _expanded(Path(raw))
-        paths = matched if Path(raw).exists() else _text_files(matched, str(raw))
-        for path in progress(paths, desc=f"reading {raw}", unit="file", enabled=len(paths) > 100):  # a pattern's
+        found = matched if Path(raw).exists() else _text_files(matched, str(raw))
+        for path in progress(found, desc=f"reading {raw}", unit="file", enabled=len(found) > 100):  # a pattern's
             files = _folder_files(path) if path.is_dir() else [path]
             for file in progress(files, desc=f"reading {path}", unit="file", enabled=len(files) > 100):
                 yield from _read_file(file, how, in_folder=path.is_dir(), named=Path(raw) == file)
