@@ -16,6 +16,7 @@ from latentstack.hf import LocalModel
 from latentstack.interfaces import Embedder, EmbedderConfig
 from latentstack.interfaces.embedder import EncoderSource
 from latentstack.runtime import AutoDtype
+from latentstack_bert.st_dense import Projection, check_chain
 from latentstack_bert.st_layout import Layout, read_layout
 
 #: The poolings the embedder computes (latentstack.pooling): [CLS], masked mean and max, the last real token.
@@ -45,7 +46,8 @@ class BertEmbedder(AutoDtype, LocalModel, Embedder):
     """Encoder outputs pooled by [CLS], masked mean or max, or the last token, optionally L2-normalised.
 
     A sentence-transformers folder is read as sentence-transformers reads it (``st_layout``):
-    its pooling, ``max_seq_length`` and ``do_lower_case`` are the defaults. Texts are sorted by
+    its pooling, ``max_seq_length`` and ``do_lower_case`` are the defaults, and its Dense
+    projections (``st_dense``) are applied to the pooled vector before normalising. Texts are sorted by
     length before batching so that each batch pads little; the output rows come back in input
     order. Texts longer than ``max_length`` tokens are truncated (all-MiniLM-L6-v2 was trained
     on 256). Empty strings embed as [CLS][SEP].
@@ -89,7 +91,8 @@ class BertEmbedder(AutoDtype, LocalModel, Embedder):
             default = f" (default {layout.default_prompt})" if layout.default_prompt else ""
             detail(f"bert: {self.resolved.name} is a sentence-transformers folder: pooling {' + '.join(layout.modes)}, "
                    f"max_seq_length {layout.max_seq_length or 'unset'}, prompts {named or 'none'}{default}"
-                   + (", lower-cased" if layout.lowercase else ""))
+                   + (", lower-cased" if layout.lowercase else "")
+                   + "".join(f", Dense {p.in_features} -> {p.out_features}" for p in layout.projections))
         return layout
 
     @cached_property
@@ -133,9 +136,25 @@ class BertEmbedder(AutoDtype, LocalModel, Embedder):
         return count_cut(self._ids(texts, self.max_tokens + 1), self.max_tokens)
 
     @cached_property
+    def projections(self) -> tuple[Projection, ...]:
+        """A sentence-transformers folder's Dense modules, each checked to read what the one before it gives."""
+        projections = self.layout.projections if self.layout else ()
+        check_chain(int(self.model_config.hidden_size), projections)
+        return projections
+
+    @cached_property
+    def head(self) -> Any:
+        """The Dense modules as one float32 torch module on the model's device, or None for a folder without."""
+        if not self.projections:
+            return None
+        from latentstack_bert.dense_head import dense_head
+
+        return dense_head(self.projections).to(self.torch_device)
+
+    @cached_property
     def dim(self) -> int:
-        """The encoder's hidden size."""
-        return int(self.model_config.hidden_size)
+        """The encoder's hidden size, or the last Dense module's output size."""
+        return self.projections[-1].out_features if self.projections else int(self.model_config.hidden_size)
 
     def fingerprint(self) -> str:
         """Model files plus every option that changes the vectors."""
@@ -150,7 +169,8 @@ class BertEmbedder(AutoDtype, LocalModel, Embedder):
         """The encoder folder and pooling, for exporters (``latentstack export onnx``)."""
         c = self.config
         return EncoderSource(path=self.resolved.path, fingerprint=self.resolved.fingerprint(),
-                             max_tokens=self.max_tokens, pooling=self.pooling, normalize=c.normalize, adapter=c.adapter)
+                             max_tokens=self.max_tokens, pooling=self.pooling, normalize=c.normalize, adapter=c.adapter,
+                             head=self.head)
 
     def encode_tokens(self, batch: dict[str, Any]) -> Any:
         """Pooled (and normalised) vectors of one tokenised batch, as a torch tensor."""
@@ -160,6 +180,8 @@ class BertEmbedder(AutoDtype, LocalModel, Embedder):
 
         hidden = self.model(**batch).last_hidden_state
         vecs = pool(hidden, batch["attention_mask"], self.pooling).float()
+        if self.head is not None:
+            vecs = self.head(vecs)
         return torch.nn.functional.normalize(vecs, dim=-1) if self.config.normalize else vecs
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:

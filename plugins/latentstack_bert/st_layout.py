@@ -4,8 +4,9 @@ A folder saved by sentence-transformers holds, beside the transformer's files, `
 (the modules applied in order), ``1_Pooling/config.json`` (how token states become one vector)
 and ``sentence_bert_config.json`` (``max_seq_length``, ``do_lower_case``). BGE, for one, pools
 [CLS] where MiniLM pools the mean: read as a plain transformers folder its vectors would be
-silently other than the model's. A module the bert embedder does not apply (a Dense projection,
-say) is refused rather than skipped.
+silently other than the model's. Dense projections after the pooling (LaBSE, distiluse,
+sentence-T5) are read by ``st_dense``. A module the bert embedder does not apply (a
+CNN, say) is refused rather than skipped.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import attrs
 
 from latentstack.errors import InputError
+from latentstack_bert.st_dense import Projection, read_projection
 
 #: sentence-transformers' pooling modes as the bert embedder names them (those it computes).
 POOLINGS = {"cls": "cls", "mean": "mean", "max": "max", "lasttoken": "last"}
@@ -24,7 +26,7 @@ POOLINGS = {"cls": "cls", "mean": "mean", "max": "max", "lasttoken": "last"}
 _LEGACY = {"pooling_mode_cls_token": "cls", "pooling_mode_max_tokens": "max", "pooling_mode_mean_tokens": "mean",
            "pooling_mode_mean_sqrt_len_tokens": "mean_sqrt_len_tokens",
            "pooling_mode_weightedmean_tokens": "weightedmean", "pooling_mode_lasttoken": "lasttoken"}
-_APPLIED = ("Transformer", "Pooling", "Normalize")
+_APPLIED = ("Transformer", "Pooling", "Dense", "Normalize")
 
 
 @attrs.frozen
@@ -39,6 +41,8 @@ class Layout:
     prompts: dict[str, str] = attrs.field(factory=dict)
     default_prompt: str | None = None
     include_prompt: bool = True
+    #: The Dense modules after the pooling, in order (modules.json's).
+    projections: tuple[Projection, ...] = ()
 
     def prompt(self, kind: str) -> str:
         """The prompt put before a text embedded as ``kind``, as sentence-transformers puts it: a query gets the
@@ -72,21 +76,38 @@ def read_layout(folder: Path) -> Layout | None:
     if not (folder / "modules.json").is_file():
         return None
     modes: tuple[str, ...] = ("mean",)
-    include = True
-    for module in _modules(folder):
-        kind = str(module.get("type", "")).rsplit(".", 1)[-1]
-        if kind not in _APPLIED:
-            msg = (f"model folder {str(folder)!r}: its modules.json applies a {kind or 'nameless'} module "
-                   f"({module.get('path') or 'no path'}), which the bert embedder does not, so its vectors would not "
-                   "be the model's; use a model whose modules are Transformer, Pooling and Normalize")
-            raise InputError(msg)
+    include, projections = True, []
+    modules = _modules(folder)
+    kinds = [str(module.get("type", "")).rsplit(".", 1)[-1] for module in modules]
+    _check_modules(folder, kinds, modules)
+    for kind, module in zip(kinds, modules, strict=True):
+        where = folder / str(module.get("path", ""))
         if kind == "Pooling":
-            pooling = _object(folder / str(module.get("path", "")) / "config.json")
+            pooling = _object(where / "config.json")
             modes, include = _modes(pooling), pooling.get("include_prompt") is not False
+        if kind == "Dense":
+            projections.append(read_projection(where, _object(where / "config.json")))
     config = _object(folder / "sentence_bert_config.json")
     prompts, default = _prompts(folder)
     return Layout(folder, modes, _length(config, folder), lowercase=config.get("do_lower_case") is True,
-                  prompts=prompts, default_prompt=default, include_prompt=include)
+                  prompts=prompts, default_prompt=default, include_prompt=include, projections=tuple(projections))
+
+
+def _check_modules(folder: Path, kinds: list[str], modules: list[dict[str, Any]]) -> None:
+    """Modules the bert embedder applies, in its order: the transformer, its pooling, any Dense projections,
+    Normalize last; another module or order is an InputError."""
+    for kind, module in zip(kinds, modules, strict=True):
+        if kind not in _APPLIED:
+            msg = (f"model folder {str(folder)!r}: its modules.json applies a {kind or 'nameless'} module "
+                   f"({module.get('path') or 'no path'}), which the bert embedder does not, so its vectors would not "
+                   "be the model's; use a model whose modules are Transformer, Pooling, Dense and Normalize")
+            raise InputError(msg)
+    rank = {kind: i for i, kind in enumerate(_APPLIED)}
+    order = [rank[kind] for kind in kinds]
+    if order != sorted(order) or any(kinds.count(kind) > 1 for kind in ("Transformer", "Pooling", "Normalize")):
+        msg = (f"model folder {str(folder)!r}: its modules.json applies {' -> '.join(kinds)}, an order the bert "
+               "embedder does not (Transformer, Pooling, Dense modules, then Normalize)")
+        raise InputError(msg)
 
 
 def _prompts(folder: Path) -> tuple[dict[str, str], str | None]:

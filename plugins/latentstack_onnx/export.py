@@ -1,6 +1,7 @@
 """Export a transformers-encoder embedder (``bert`` by default) (optionally with a LoRA adapter merged in) to ONNX, checked for parity.
 
-The graph holds the encoder, the pooling and the normalisation, with dynamic batch and
+The graph holds the encoder, the pooling, any Dense projections of a sentence-transformers
+folder and the normalisation, with dynamic batch and
 sequence axes (TorchScript exporter, eager attention, so that onnxruntime's BERT fusions
 apply). Optional steps: onnxruntime's transformer graph optimisation, then dynamic int8
 quantisation after activation smoothing (smoothing.py). Every variant is compared with the torch embedder on a probe set; the
@@ -204,7 +205,7 @@ def _build(config: ExportConfig, source: EncoderSource, tokenizer: Any, tmp: Pat
 
     hf = AutoConfig.from_pretrained(source.path)
     files = {"fp32": tmp / "model.onnx"}
-    _export(pooled_module(_torch_model(source), source.pooling, source.normalize), tokenizer, files["fp32"],
+    _export(pooled_module(_torch_model(source), source.pooling, source.normalize, source.head), tokenizer, files["fp32"],
             config.opset)
     facts: dict[str, Any] = {"fused_attention": None, "recipe": {}}
     if config.optimize:

@@ -55,6 +55,9 @@ class EncoderSource:
     pooling: str
     normalize: bool
     adapter: str = ""
+    #: A torch module applied to the pooled vectors before normalising (sentence-transformers' Dense
+    #: projections), or None.
+    head: Any = None
 
 
 class Embedder(Component):

@@ -81,13 +81,23 @@ def test_do_lower_case_lowercases(tiny_bert_dir: Path, tmp_path: Path) -> None:
 
 
 def test_a_module_it_does_not_apply_is_refused(tiny_bert_dir: Path, tmp_path: Path) -> None:
-    """A Dense projection after the pooling would make the vectors other than the model's: refused, named."""
-    folder = st_folder(tiny_bert_dir, tmp_path / "dense", "mean")
+    """A module after the pooling that it does not apply would make the vectors other than the model's: refused."""
+    folder = st_folder(tiny_bert_dir, tmp_path / "cnn", "mean")
     modules = json.loads((folder / "modules.json").read_text())
-    modules.insert(2, {"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"})
+    modules.insert(2, {"idx": 2, "name": "2", "path": "2_CNN", "type": "sentence_transformers.models.CNN"})
     (folder / "modules.json").write_text(json.dumps(modules))
-    with pytest.raises(InputError, match=r"applies a Dense module \(2_Dense\), which the bert embedder does not"):
+    with pytest.raises(InputError, match=r"applies a CNN module \(2_CNN\), which the bert embedder does not"):
         BertEmbedder.from_options(model=str(folder)).embed("the cat")
+
+
+def test_modules_in_an_order_it_does_not_apply_are_refused(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """Normalize before a Dense projection (or a second pooling) is not what the embedder computes: refused."""
+    folder = st_folder(tiny_bert_dir, tmp_path / "order", "mean")
+    modules = json.loads((folder / "modules.json").read_text())
+    modules.append({"idx": 3, "name": "3", "path": "3_Dense", "type": "sentence_transformers.models.Dense"})
+    (folder / "modules.json").write_text(json.dumps(modules))
+    with pytest.raises(InputError, match=r"applies Transformer -> Pooling -> Normalize -> Dense, an order"):
+        BertEmbedder.from_options(model=str(folder)).fingerprint()
 
 
 def test_a_pooling_it_does_not_compute_is_refused_unless_one_is_chosen(tiny_bert_dir: Path, tmp_path: Path) -> None:

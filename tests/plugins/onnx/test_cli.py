@@ -172,3 +172,31 @@ def test_export_of_a_sentence_transformers_folder_pools_as_it_says(tiny_bert_dir
     np.testing.assert_allclose(loaded.embed_queries([texts[2]]), model.encode_query([texts[2]]), atol=1e-4)
     best = int(np.argmax(model.encode_document(texts) @ model.encode_query([texts[2]])[0]))
     assert loaded.search(texts[2], k=1, hybrid=False)[0].doc_id == f"d{best}"
+
+
+def test_export_of_a_folder_with_dense_projections_holds_them(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """A folder projecting the pooled vector (distiluse's Dense 32 -> 12, tanh) exports the projection into the
+    graph: the export's vectors are sentence-transformers', 12 long, fp32 and int8 within their parity floors."""
+    import numpy as np
+    import pytest
+    import torch
+
+    from latentstack import get_embedder
+
+    st = pytest.importorskip("sentence_transformers")
+    models = pytest.importorskip("sentence_transformers.models")
+    torch.manual_seed(0)
+    modules = [models.Transformer(str(tiny_bert_dir), max_seq_length=16), models.Pooling(32, pooling_mode="mean"),
+               models.Dense(32, 12), models.Normalize()]
+    folder = tmp_path / "st-dense"
+    st.SentenceTransformer(modules=modules, device="cpu").save(str(folder))
+    cli.load_plugin_commands()
+    out = CliRunner().invoke(cli, ["-q", "export", "onnx", "--model", str(folder), "--int8",
+                                   "--out", str(tmp_path / "onnx")])
+    assert out.exit_code == 0, out.output
+    data = read_manifest(tmp_path / "onnx", kind="export").data
+    assert data["dim"] == 12 and data["variants"]["int8"]["cosine_mean"] >= 0.99
+    texts = [t for t, _ in TRAIN[:6]]
+    onnx = get_embedder("onnx", model=str(tmp_path / "onnx"), variant="fp32", show_progress=False)
+    np.testing.assert_allclose(onnx.embed_many(texts), st.SentenceTransformer(str(folder), device="cpu").encode(texts),
+                               atol=1e-4)
