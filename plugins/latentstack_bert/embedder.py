@@ -15,12 +15,11 @@ import numpy as np
 from latentstack.hf import LocalModel
 from latentstack.interfaces import Embedder, EmbedderConfig
 from latentstack.interfaces.embedder import EncoderSource
+from latentstack.pooling import POOLINGS
 from latentstack.runtime import AutoDtype
 from latentstack_bert.st_dense import Projection, check_chain
 from latentstack_bert.st_layout import Layout, read_layout
 
-#: The poolings the embedder computes (latentstack.pooling): [CLS], masked mean and max, the last real token.
-POOLINGS = ("cls", "mean", "max", "last")
 _SAID: set[Path] = set()  # the folders whose layout -v has shown
 
 

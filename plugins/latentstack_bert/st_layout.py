@@ -21,7 +21,8 @@ from latentstack.errors import InputError
 from latentstack_bert.st_dense import Projection, read_projection
 
 #: sentence-transformers' pooling modes as the bert embedder names them (those it computes).
-POOLINGS = {"cls": "cls", "mean": "mean", "max": "max", "lasttoken": "last"}
+POOLINGS = {"cls": "cls", "mean": "mean", "max": "max", "lasttoken": "last", "weightedmean": "weightedmean",
+            "mean_sqrt_len_tokens": "mean_sqrt_len"}
 #: The legacy boolean keys of 1_Pooling/config.json, in sentence-transformers' order.
 _LEGACY = {"pooling_mode_cls_token": "cls", "pooling_mode_max_tokens": "max", "pooling_mode_mean_tokens": "mean",
            "pooling_mode_mean_sqrt_len_tokens": "mean_sqrt_len_tokens",

@@ -25,6 +25,7 @@ from latentstack.errors import ParityError
 from latentstack.interfaces import Embedder
 from latentstack.interfaces.base import Config
 from latentstack.interfaces.embedder import EncoderSource
+from latentstack.pooling import POOLINGS
 from latentstack.progress import log
 from latentstack.storage import component_dir, write_manifest
 
@@ -42,7 +43,7 @@ class ExportConfig(Config):
     source: str = "bert"
     adapter: str = ""
     #: "auto": the source embedder's own choice (bert: a sentence-transformers folder's pooling, else mean).
-    pooling: str = attrs.field(default="auto", validator=attrs.validators.in_(("auto", "cls", "mean", "max", "last")))
+    pooling: str = attrs.field(default="auto", validator=attrs.validators.in_(("auto", *POOLINGS)))
     normalize: bool = True
     #: None: the source embedder's own (bert: a sentence-transformers folder's max_seq_length, else 256).
     max_length: int | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.gt(1)))

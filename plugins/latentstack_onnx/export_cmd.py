@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from latentstack.pooling import POOLINGS
+
 #: The options of an encoder's export, refused beside a causal LM.
 _ENCODER_ONLY = ("pooling", "max_length", "int8", "smooth", "int8_gelu", "no_optimize", "classifier")
 
@@ -22,7 +24,7 @@ def export() -> None:
 @click.option("--precision", type=click.Choice(["fp32", "int8", "int4"]), default=None,
               help="Weights of the export. Decoders: fp32, int8 or int4 (default int8). Encoders: fp32 is always "
                    "written; int8 is the same as --int8.")
-@click.option("--pooling", type=click.Choice(["mean", "cls", "max", "last"]), default=None,
+@click.option("--pooling", type=click.Choice(POOLINGS), default=None,
               help="Encoders: how token states become one vector (default: a sentence-transformers folder's own, "
                    "else mean).")
 @click.option("--max-length", type=click.IntRange(2), default=None,

@@ -11,6 +11,7 @@ import click
 from latentstack.cli.options import given, need_from, parse_options
 from latentstack.errors import InputError
 from latentstack.outfile import check_out_file, numpy_array
+from latentstack.pooling import POOLINGS
 from latentstack.progress import log
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
               help="Embedder plugin name (a pretrained one), or the folder of a fitted one saved from Python "
                    "(emb.save(DIR); ./NAME where a plugin has its name).")
 @click.option("--model", default=None, help="Model name or folder (default: the embedder's own).")
-@click.option("--pooling", type=click.Choice(["mean", "cls", "max", "last"]), default=None,
+@click.option("--pooling", type=click.Choice(POOLINGS), default=None,
               help="For embedders that pool (default: the model folder's own, else mean).")
 @click.option("--as", "kind", type=click.Choice(["query", "document"]), default=None,
               help="Embed the texts as search queries or as documents, with the prompt the model names for them "

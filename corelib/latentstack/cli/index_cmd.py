@@ -11,6 +11,7 @@ import click
 from latentstack.cli.options import given, parse_options, refuse_given, stacked
 from latentstack.errors import InputError, UnknownNameError
 from latentstack.locks import writer_lock
+from latentstack.pooling import POOLINGS
 
 if TYPE_CHECKING:
     from latentstack.engines import Engine
@@ -47,7 +48,7 @@ def index() -> None:
 @ENCODING
 @click.option("--embedder", default="bert", show_default=True, help="Embedder plugin name.")
 @click.option("--model", default=None, help="Model name or folder (default: the embedder's own).")
-@click.option("--pooling", type=click.Choice(["mean", "cls", "max", "last"]), default=None,
+@click.option("--pooling", type=click.Choice(POOLINGS), default=None,
               help="For embedders that pool (default: the model folder's own, else mean).")
 @click.option("-o", "--option", "emb_extra", multiple=True, metavar="KEY=VALUE",
               help="Any other option of the embedder's config (repeatable).")

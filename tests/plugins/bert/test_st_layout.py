@@ -30,7 +30,8 @@ def st_folder(tiny: Path, out: Path, pooling: str, max_seq_length: int = 16) -> 
     return out
 
 
-@pytest.mark.parametrize(("mode", "ours"), [("cls", "cls"), ("max", "max"), ("lasttoken", "last"), ("mean", "mean")])
+@pytest.mark.parametrize(("mode", "ours"), [("cls", "cls"), ("max", "max"), ("lasttoken", "last"), ("mean", "mean"),
+                                           ("weightedmean", "weightedmean"), ("mean_sqrt_len_tokens", "mean_sqrt_len")])
 def test_vectors_match_sentence_transformers(tiny_bert_dir: Path, tmp_path: Path, mode: str, ours: str) -> None:
     """The default options give the folder's pooling and max_seq_length, and sentence-transformers' vectors."""
     folder = st_folder(tiny_bert_dir, tmp_path / mode, mode)
@@ -101,9 +102,11 @@ def test_modules_in_an_order_it_does_not_apply_are_refused(tiny_bert_dir: Path, 
 
 
 def test_a_pooling_it_does_not_compute_is_refused_unless_one_is_chosen(tiny_bert_dir: Path, tmp_path: Path) -> None:
-    """weightedmean is named in the error with the way out; choosing a pooling goes on."""
-    folder = st_folder(tiny_bert_dir, tmp_path / "weighted", "weightedmean")
-    with pytest.raises(InputError, match=r"pools by weightedmean .*-o pooling=NAME"):
+    """Several poolings side by side are named in the error with the way out; choosing a pooling goes on."""
+    folder = st_folder(tiny_bert_dir, tmp_path / "weighted", "mean")
+    config = folder / "1_Pooling" / "config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "pooling_mode": ["cls", "weightedmean"]}))
+    with pytest.raises(InputError, match=r"pools by cls \+ weightedmean .*-o pooling=NAME"):
         BertEmbedder.from_options(model=str(folder)).fingerprint()
     assert BertEmbedder.from_options(model=str(folder), pooling="mean").embed("the cat").shape == (32,)
 

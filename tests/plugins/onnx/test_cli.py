@@ -175,8 +175,9 @@ def test_export_of_a_sentence_transformers_folder_pools_as_it_says(tiny_bert_dir
 
 
 def test_export_of_a_folder_with_dense_projections_holds_them(tiny_bert_dir: Path, tmp_path: Path) -> None:
-    """A folder projecting the pooled vector (distiluse's Dense 32 -> 12, tanh) exports the projection into the
-    graph: the export's vectors are sentence-transformers', 12 long, fp32 and int8 within their parity floors."""
+    """A folder projecting the pooled vector (distiluse's Dense 32 -> 12, tanh; pooled by position-weighted mean,
+    SGPT's) exports the pooling and the projection into the graph: the export's vectors are sentence-transformers',
+    12 long, fp32 and int8 within their parity floors."""
     import numpy as np
     import pytest
     import torch
@@ -186,7 +187,7 @@ def test_export_of_a_folder_with_dense_projections_holds_them(tiny_bert_dir: Pat
     st = pytest.importorskip("sentence_transformers")
     models = pytest.importorskip("sentence_transformers.models")
     torch.manual_seed(0)
-    modules = [models.Transformer(str(tiny_bert_dir), max_seq_length=16), models.Pooling(32, pooling_mode="mean"),
+    modules = [models.Transformer(str(tiny_bert_dir), max_seq_length=16), models.Pooling(32, pooling_mode="weightedmean"),
                models.Dense(32, 12), models.Normalize()]
     folder = tmp_path / "st-dense"
     st.SentenceTransformer(modules=modules, device="cpu").save(str(folder))
