@@ -101,6 +101,8 @@ METHODS = {
     "latentstack: hybrid (TF-IDF + MiniLM)": ours({"embedder": "bert", "hybrid": True,
                                                    "embedder_options": {"show_progress": False}}),
     "latentstack: --method finetune (LoRA on MiniLM, defaults)": ours({}, "finetune"),
+    "latentstack: --method finetune -o head=random (a random head on the raw mean, as before)":
+        ours({"head": "random"}, "finetune"),
 }
 
 

@@ -44,6 +44,8 @@ def features(model: str) -> dict[str, list[tuple[str, dict[str, Any]]]]:
 
 COSTLY = ["finetune-lora", "setfit"]
 KNOWN = [*features(""), *COSTLY]
+#: Run only when named: finetune-lora with a random head on the raw mean (``head="random"``), as it trained before.
+ABLATIONS = ["finetune-lora-random-head"]
 
 
 def embed_block(name: str, options: dict[str, Any], train: list[str], test: list[str]) -> tuple[Any, Any]:
@@ -80,7 +82,8 @@ def costly_rows(method: str, ctx: dict[str, Any]) -> list[MethodResult]:
 
     train, test = ctx["train"], ctx["test"]
     rows = []
-    affordable = [s for s in ctx["sizes"] if (s == ALL and method in ctx["costly_all"]) or (s != ALL and int(s) <= ctx["costly_up_to"])]
+    trained = "finetune-lora" if method in ABLATIONS else method
+    affordable = [s for s in ctx["sizes"] if (s == ALL and trained in ctx["costly_all"]) or (s != ALL and int(s) <= ctx["costly_up_to"])]
     for size in affordable:
         runs, t0 = [], time.perf_counter()
         for r, idx in enumerate(draws(train.labels, size, ctx["repeats"], ctx["seed"])):
@@ -89,7 +92,8 @@ def costly_rows(method: str, ctx: dict[str, Any]) -> list[MethodResult]:
                 pred = peers.setfit(ctx["model"], texts, y, test.texts, ctx["seed"] + r,
                                     max_steps=ctx["setfit_max_steps"], show_progress=not quiet())
             else:
-                pred = peers.finetune_lora(ctx["model"], texts, y, test.texts, ctx["seed"] + r)
+                probe = method != "finetune-lora-random-head"
+                pred = peers.finetune_lora(ctx["model"], texts, y, test.texts, ctx["seed"] + r, probe=probe)
             runs.append(scores(test.labels, pred))
         rows.append(row(method, size, runs, {"train_s": round((time.perf_counter() - t0) / len(runs), 1)}))
     return rows
@@ -159,7 +163,7 @@ def labels(data: str, methods: str, limit: int | None, seed: int, sizes: str, re
     """Macro-F1 against the number of labeled examples per class, for every kind of feature."""
     from latentstack_bench import peers
 
-    chosen = split_methods(methods, KNOWN)
+    chosen = split_methods(methods, [*KNOWN, *ABLATIONS])
     if "setfit" in chosen and not peers.has_setfit():
         raise click.BadParameter("setfit is not installed: pip install 'latentstack[bench]', or leave it out",
                                  param_hint="--methods")
@@ -186,7 +190,7 @@ def labels(data: str, methods: str, limit: int | None, seed: int, sizes: str, re
         rows = kept.rows(method)
         log(f"labels: {method}" + (f" (rows kept in {partial})" if rows else ""))
         if rows is None:
-            rows = costly_rows(method, ctx) if method in COSTLY else feature_rows(method, ctx)
+            rows = costly_rows(method, ctx) if method in [*COSTLY, *ABLATIONS] else feature_rows(method, ctx)
             kept.add(method, rows)
         report.results += rows
     report.params["reaches_95_percent_of_all"] = {m: reaches(c) for m, c in curves(report).items()}

@@ -18,11 +18,13 @@ def has_setfit() -> bool:
     return importlib.util.find_spec("setfit") is not None
 
 
-def finetune_lora(model: str, texts: Sequence[str], labels: Sequence[str], test: Sequence[str], seed: int) -> list[str]:
-    """The ``finetune`` classifier in LoRA mode, with its own defaults, trained on the draw."""
+def finetune_lora(model: str, texts: Sequence[str], labels: Sequence[str], test: Sequence[str], seed: int,
+                  probe: bool = True) -> list[str]:
+    """The ``finetune`` classifier in LoRA mode, with its own defaults (or ``head="random"``: ``probe`` False),
+    trained on the draw."""
     from latentstack import get_classifier
 
-    clf = get_classifier("finetune", mode="lora", rank=8, model=model, seed=seed)
+    clf = get_classifier("finetune", mode="lora", rank=8, model=model, seed=seed, head="probe" if probe else "random")
     return list(clf.fit(list(texts), list(labels)).predict(list(test)))
 
 

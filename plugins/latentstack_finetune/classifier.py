@@ -37,6 +37,10 @@ class FinetuneConfig(ClassifierConfig):
     ``lr`` None means 5e-5 (full) or 1e-3 (lora). ``pooling`` None means ``mean`` for lora
     (a linear head on the masked mean, see mean_head.py) and ``cls`` for full (transformers'
     sequence-classification head on [CLS] through BERT's pooler, which full training adapts).
+    ``head`` (the mean head's): ``probe`` reads the mean at unit length (the sentence
+    encoder's own vectors) and starts as a logistic regression on the frozen encoder's
+    vectors (probe.py), kept if no epoch of training beats it on validation; ``random``
+    reads the raw mean and starts at random, as classifiers saved before ``head`` existed.
     """
 
     model: str = "minilm"
@@ -52,6 +56,7 @@ class FinetuneConfig(ClassifierConfig):
     val_fraction: float = attrs.field(default=0.1, validator=[attrs.validators.ge(0.0), attrs.validators.lt(0.5)])
     patience: int = 1
     group_by_length: bool = False
+    head: str = attrs.field(default="probe", validator=attrs.validators.in_(("probe", "random")))
     weight_decay: float = attrs.field(default=0.01, validator=attrs.validators.ge(0.0))
     warmup: float = attrs.field(default=0.1, validator=[attrs.validators.ge(0.0), attrs.validators.lt(1.0)])
     device: str = attrs.field(default="cpu", validator=attrs.validators.in_(("cpu", "cuda", "auto")))
@@ -119,7 +124,8 @@ class FinetuneClassifier(LocalModel, Classifier):
         from latentstack_finetune.mean_head import MeanPoolClassifier
 
         encoder = AutoModel.from_pretrained(path, dtype=torch.float32, add_pooling_layer=False)
-        return MeanPoolClassifier(self._with_adapter(encoder, adapter), encoder.config.hidden_size, n)
+        return MeanPoolClassifier(self._with_adapter(encoder, adapter), encoder.config.hidden_size, n,
+                                  unit=self.config.head == "probe")
 
     def _with_adapter(self, model: Any, adapter: Path | None) -> Any:
         """``model`` as it is (full), with a fresh LoRA adapter, or with the saved one."""
@@ -183,6 +189,12 @@ class FinetuneClassifier(LocalModel, Classifier):
         else:
             tr_t, va_t, tr_y, va_y = texts, [], y, y[:0]  # no validation rows, of the targets' shape
         model = self._network()
+        probed = c.head == "probe" and self.pooling == "mean"
+        if probed:
+            from latentstack_finetune.probe import probe_head
+
+            log(f"finetune: fitting the head on the frozen encoder's features of {len(tr_t):,} texts")
+            probe_head(model.to(self.torch_device), self.encode, list(tr_t), np.asarray(tr_y), c.seed)
         if c.mode == "lora":
             model._latentstack_trained = {n for n, p in model.named_parameters() if p.requires_grad}
         self.net = model.to(self.torch_device)
@@ -196,7 +208,7 @@ class FinetuneClassifier(LocalModel, Classifier):
         result = train(model, self.encode, list(tr_t), np.asarray(tr_y), list(va_t), np.asarray(va_y),
                        epochs=self.epochs, lr=self.lr, batch_size=c.batch_size, seed=c.seed,
                        weight_decay=c.weight_decay, warmup=c.warmup, patience=c.patience,
-                       predict_proba=self.predict_proba, lengths=lengths)
+                       predict_proba=self.predict_proba, lengths=lengths, score_start=probed)
         self.report = {**result, "train_s": time.perf_counter() - t0, "trainable": trainable, "total": total,
                        "lr": self.lr, "epochs": self.epochs}
         torch.set_grad_enabled(True)
@@ -289,7 +301,7 @@ class FinetuneClassifier(LocalModel, Classifier):
         manifest = read_manifest(path, kind="classifier", plugin=cls.name, version=FORMAT)
         path, data = manifest.path, manifest.data
         with reading(path, "finetune classifier"):
-            clf = cls.from_options(**manifest.config)
+            clf = cls.from_options(**{"head": "random", **manifest.config})  # saved before heads were probed
             clf.classes, clf.multi_label = list(data["classes"]), bool(data.get("multi_label", False))
             base = str(data["base_fingerprint"])
         if clf.resolved.fingerprint() != base:

@@ -67,11 +67,14 @@ def batches_for_epoch(rng: np.random.Generator, n: int, batch_size: int,
 def train(model: Any, encode: Callable[[Sequence[str]], dict[str, Any]], texts: list[str], y: np.ndarray,
           val_texts: list[str], val_y: np.ndarray, *, epochs: int, lr: float, batch_size: int, seed: int,
           weight_decay: float, warmup: float, patience: int,
-          predict_proba: Callable[[list[str]], np.ndarray], lengths: np.ndarray | None = None) -> dict[str, Any]:
+          predict_proba: Callable[[list[str]], np.ndarray], lengths: np.ndarray | None = None,
+          score_start: bool = False) -> dict[str, Any]:
     """Train ``model`` (only its parameters with requires_grad); restore the best epoch's weights.
 
     Without a validation split every epoch counts as better and the last one is kept.
     ``lengths`` (one per training text) groups batches by length, see batches_for_epoch.
+    ``score_start`` scores the weights before training too (epoch 0: a head fitted on frozen
+    features), so that training which makes the validation score worse is undone.
     """
     import torch
 
@@ -81,6 +84,11 @@ def train(model: Any, encode: Callable[[Sequence[str]], dict[str, Any]], texts: 
     sched = warmup_then_decay(opt, steps, warmup)
     rng = np.random.default_rng(seed)
     best, best_epoch, best_state, bad, history = None, 0, None, 0, []
+    if score_start and len(val_texts):
+        row: dict[str, Any] = {"epoch": 0}
+        best = _validate(row, val_texts, val_y, predict_proba)
+        best_state = copy.deepcopy({k: v for k, v in model.state_dict().items() if _trained(k, model)})
+        history.append(row)
     for epoch in range(epochs):
         model.train()
         batches = batches_for_epoch(rng, len(texts), batch_size, lengths)
@@ -135,14 +143,14 @@ class _Step:
 def _validate(row: dict[str, Any], val_texts: list[str], val_y: np.ndarray,
               predict_proba: Callable[[list[str]], np.ndarray]) -> tuple[float, float] | None:
     """Score the epoch on the validation split (None without one) and log it into ``row``."""
+    said = f"epoch {row['epoch']}: loss {row['loss']:.4f}" if "loss" in row else "before training"
     if not len(val_texts):
-        log(f"epoch {row['epoch']}: loss {row['loss']:.4f} (no validation split)")
+        log(f"{said} (no validation split)")
         return None
     score = validation_score(val_y, predict_proba(val_texts))
     name = "micro_f1" if val_y.ndim == 2 else "macro_f1"
     row |= {f"val_{name}": score[0], "val_loss": score[1]}
-    log(f"epoch {row['epoch']}: loss {row['loss']:.4f}, validation {name.replace('_f1', '-F1')} {score[0]:.4f}, "
-        f"loss {score[1]:.4f}")
+    log(f"{said}, validation {name.replace('_f1', '-F1')} {score[0]:.4f}, loss {score[1]:.4f}")
     return score
 
 

@@ -76,14 +76,18 @@ def test_bad_options(tmp_path) -> None:  # noqa: ANN001
 @pytest.mark.slow
 def test_encoder_training_rows(tmp_path) -> None:  # noqa: ANN001
     """finetune-lora and SetFit (the real package, the packaged MiniLM) train on each draw, only up to --costly-up-to
-    and on all labels where --costly-all names them."""
+    and on all labels where --costly-all names them; the random-head ablation runs only when named, with
+    finetune-lora's sizes, and is not among the default methods."""
     data = tmp_path / "topics.tsv"
     write_fixture(data)
-    out = run_cli("-q", "bench", "labels", "--data", str(data), "--methods", "setfit,finetune-lora", "--sizes", "2,4,all",
-                  "--repeats", "1", "--costly-up-to", "2", "--costly-all", "setfit", "--setfit-max-steps", "4",
-                  "--json", "--out", str(tmp_path), check=True)
-    rows = [(r["method"], r["params"]["labels_per_class"]) for r in json.loads(out.stdout)["results"]]
-    assert rows == [("setfit", 2), ("setfit", "all"), ("finetune-lora", 2)]
+    out = run_cli("-q", "bench", "labels", "--data", str(data), "--methods",
+                  "setfit,finetune-lora,finetune-lora-random-head", "--sizes", "2,4,all", "--repeats", "1",
+                  "--costly-up-to", "2", "--costly-all", "setfit", "--setfit-max-steps", "4", "--json",
+                  "--out", str(tmp_path), check=True)
+    results = json.loads(out.stdout)["results"]
+    rows = [(r["method"], r["params"]["labels_per_class"]) for r in results]
+    assert rows == [("setfit", 2), ("setfit", "all"), ("finetune-lora", 2), ("finetune-lora-random-head", 2)]
+    assert "finetune-lora-random-head" not in run_cli("bench", "labels", "--help", check=True).stdout
     bad = run_cli("bench", "labels", "--data", str(data), "--methods", "setfit", "--costly-all", "svm",
                   "--out", str(tmp_path / "o"))
     assert bad.returncode == 2 and "svm" in bad.stderr

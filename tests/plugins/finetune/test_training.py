@@ -40,7 +40,8 @@ class Net(torch.nn.Module):
         return SimpleNamespace(loss=torch.nn.functional.cross_entropy(self.lin(x), labels))
 
 
-def run(losses: list[float] | None, patience: int, epochs: int = 0) -> tuple[dict[str, Any], Net, list[torch.Tensor]]:
+def run(losses: list[float] | None, patience: int, epochs: int = 0,
+        score_start: bool = False) -> tuple[dict[str, Any], Net, list[torch.Tensor]]:
     """Train Net for len(losses) epochs; validation is always right (a macro-F1 tie) with these losses in turn.
 
     ``losses`` None: no validation split, ``epochs`` epochs.
@@ -57,8 +58,9 @@ def run(losses: list[float] | None, patience: int, epochs: int = 0) -> tuple[dic
     feats = {str(i): torch.tensor([float(i % 2), 1.0]) for i in range(8)}
     encode = lambda texts: {"x": torch.stack([feats[t] for t in texts])}  # noqa: E731
     report = train(net, encode, list(feats), np.array([i % 2 for i in range(8)]), val_texts, val_y,
-                   epochs=len(losses) if losses else epochs, lr=0.1, batch_size=4, seed=0, weight_decay=0.0,
-                   warmup=0.0, patience=patience, predict_proba=predict_proba)
+                   epochs=len(losses) - score_start if losses else epochs, lr=0.1, batch_size=4, seed=0,
+                   weight_decay=0.0, warmup=0.0, patience=patience, predict_proba=predict_proba,
+                   score_start=score_start)
     return report, net, snapshots
 
 
@@ -68,6 +70,16 @@ def test_a_tie_with_lower_loss_is_kept_and_its_weights_restored() -> None:
     assert [round(h["val_loss"], 3) for h in report["history"]] == [0.5, 0.2, 0.4]
     assert [h["val_macro_f1"] for h in report["history"]] == [1.0, 1.0, 1.0]
     assert torch.equal(net.lin.weight, snaps[1]) and not torch.equal(net.lin.weight, snaps[2])
+
+
+def test_the_start_is_scored_and_kept_when_no_epoch_beats_it() -> None:
+    """score_start: the weights before training (a probed head) are epoch 0; worse epochs are undone."""
+    report, net, snaps = run([0.1, 0.3, 0.2], patience=5, score_start=True)
+    assert report["best_epoch"] == 0 and [h["epoch"] for h in report["history"]] == [0, 1, 2]
+    assert "loss" not in report["history"][0] and torch.equal(net.lin.weight, snaps[0])
+    assert not torch.equal(snaps[0], snaps[1])
+    report, net, snaps = run([0.3, 0.1, 0.2], patience=5, score_start=True)
+    assert report["best_epoch"] == 1 and torch.equal(net.lin.weight, snaps[1])
 
 
 def test_patience_counts_epochs_without_improvement() -> None:
