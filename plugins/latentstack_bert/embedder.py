@@ -42,7 +42,8 @@ class BertConfig(EmbedderConfig):
 
 
 class BertEmbedder(AutoDtype, LocalModel, Embedder):
-    """Encoder outputs pooled by [CLS], masked mean or max, or the last token, optionally L2-normalised.
+    """Encoder outputs pooled (``latentstack.pooling``: [CLS], masked mean or max, the last token, ...),
+    optionally L2-normalised.
 
     A sentence-transformers folder is read as sentence-transformers reads it (``st_layout``):
     its pooling, ``max_seq_length`` and ``do_lower_case`` are the defaults, and its Dense

@@ -89,9 +89,21 @@ def read_layout(folder: Path) -> Layout | None:
         if kind == "Dense":
             projections.append(read_projection(where, _object(where / "config.json")))
     config = _object(folder / "sentence_bert_config.json")
+    _check_modalities(folder, config.get("modality_config"))
     prompts, default = _prompts(folder)
     return Layout(folder, modes, _length(config, folder), lowercase=config.get("do_lower_case") is True,
                   prompts=prompts, default_prompt=default, include_prompt=include, projections=tuple(projections))
+
+
+def _check_modalities(folder: Path, modalities: Any) -> None:
+    """sentence-transformers 6 renders texts through the tokenizer's chat template where the folder's
+    ``modality_config`` names ``message``; the bert embedder reads the text as it is, so such a folder is refused."""
+    if isinstance(modalities, dict) and "message" in modalities:
+        msg = (f"model folder {str(folder)!r}: its sentence_bert_config.json has sentence-transformers render each "
+               "text through the chat template (modality_config 'message'), which the bert embedder does not, so its "
+               "vectors would not be the model's; remove the 'message' entry to read plain texts, as "
+               "sentence-transformers did before version 6")
+        raise InputError(msg)
 
 
 def _check_modules(folder: Path, kinds: list[str], modules: list[dict[str, Any]]) -> None:

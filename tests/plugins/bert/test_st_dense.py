@@ -154,3 +154,38 @@ def test_verbose_names_the_projections(tiny_bert_dir: Path, tmp_path: Path) -> N
                   str(tmp_path / "v.npy"), check=True)
     assert "pooling mean, max_seq_length 16, prompts none, Dense 32 -> 12" in out.stderr, out.stderr
     assert np.load(tmp_path / "v.npy").shape == (1, 12)
+
+
+def decoder_folder(tiny_llama: Path, out: Path, chat: bool) -> Path:
+    """EmbeddingGemma's shape on the tiny Llama: mean -> Dense(32 -> 48) -> Dense(48 -> 16), both without bias or
+    activation -> Normalize; ``chat`` False takes the tokenizer's chat template away first."""
+    import shutil
+
+    body_dir = out.with_name(out.name + "-body")
+    shutil.copytree(tiny_llama, body_dir)
+    if not chat:
+        (body_dir / "chat_template.jinja").unlink()
+    identity = torch.nn.Identity()
+    return dense_folder(body_dir, out, models.Dense(32, 48, bias=False, activation_function=identity),
+                        models.Dense(48, 16, bias=False, activation_function=identity))
+
+
+def test_a_decoder_body_with_two_projections(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    """A decoder pooled by mean and projected twice (EmbeddingGemma's modules) gives sentence-transformers' vectors."""
+    folder = decoder_folder(tiny_llama_dir, tmp_path / "gemma-shape", chat=False)
+    emb = BertEmbedder.from_options(model=str(folder), dtype="float32")
+    assert emb.dim == 16
+    np.testing.assert_allclose(emb.embed_many(TEXTS), reference(folder), atol=1e-5)
+
+
+def test_a_folder_that_renders_texts_as_chat_messages_is_refused(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    """sentence-transformers 6 puts each text through the chat template where the folder says 'message': the
+    embedder would read other tokens, so the folder is one line saying so and what to remove."""
+    folder = decoder_folder(tiny_llama_dir, tmp_path / "chat-shape", chat=True)
+    with pytest.raises(InputError, match=r"through the chat template \(modality_config 'message'\).*remove"):
+        BertEmbedder.from_options(model=str(folder)).embed("the cat")
+    config = folder / "sentence_bert_config.json"
+    data = json.loads(config.read_text())
+    del data["modality_config"]["message"]
+    config.write_text(json.dumps(data))
+    assert BertEmbedder.from_options(model=str(folder)).embed("the cat").shape == (16,)
