@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,17 @@ def load_tokenizer(path: object) -> Any:
 
     quiet_transformers()
     return AutoTokenizer.from_pretrained(path)
+
+
+def encoder_loader(path: str | os.PathLike[str]) -> Any:
+    """The transformers class that loads a folder's encoder: ``AutoModel``, or for an encoder-decoder family
+    (T5, mT5: sentence-T5, GTR) its encoder alone, where ``AutoModel`` would load a decoder needing inputs."""
+    from transformers import AutoConfig, AutoModel, AutoModelForTextEncoding
+    from transformers.models.auto.modeling_auto import MODEL_FOR_TEXT_ENCODING_MAPPING_NAMES
+
+    model_type = AutoConfig.from_pretrained(path).model_type
+    encoder_only = str(MODEL_FOR_TEXT_ENCODING_MAPPING_NAMES.get(model_type, "")).endswith("EncoderModel")
+    return AutoModelForTextEncoding if encoder_only else AutoModel
 
 
 def check_chat_model(tokenizer: Any) -> None:

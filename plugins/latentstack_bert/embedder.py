@@ -59,14 +59,15 @@ class BertEmbedder(AutoDtype, LocalModel, Embedder):
 
     @cached_property
     def model(self) -> Any:
-        """The encoder in eval mode (with its LoRA adapter merged, when one is configured)."""
+        """The encoder in eval mode (with its LoRA adapter merged, when one is configured); of an encoder-decoder
+        (sentence-T5, GTR), the encoder alone."""
         import torch
-        from transformers import AutoModel
 
-        from latentstack.hf import quiet_transformers
+        from latentstack.hf import encoder_loader, quiet_transformers
 
         quiet_transformers()
-        model = AutoModel.from_pretrained(self.resolved.path, dtype=getattr(torch, self.runtime.dtype))
+        model = encoder_loader(self.resolved.path).from_pretrained(self.resolved.path,
+                                                                   dtype=getattr(torch, self.runtime.dtype))
         if self.config.adapter:
             from latentstack import get_adapter
 

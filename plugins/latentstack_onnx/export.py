@@ -58,18 +58,19 @@ class ExportConfig(Config):
 
 
 def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise cosine similarity."""
-    na = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
-    return np.sum(a * b, axis=1) / np.maximum(na, 1e-12)
+    """Row-wise cosine similarity; two zero rows are the same vector (1.0): a tokenizer that adds no special token
+    gives an empty text no token, and both runtimes its zero vector."""
+    norm_a, norm_b = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
+    cos = np.sum(a * b, axis=1) / np.maximum(norm_a * norm_b, 1e-12)
+    return np.where((norm_a < 1e-12) & (norm_b < 1e-12), 1.0, cos)
 
 
 def _torch_model(source: EncoderSource) -> Any:
     """The encoder with eager attention (and the adapter merged), for tracing."""
-    from transformers import AutoModel
-
     from latentstack import get_adapter
+    from latentstack.hf import encoder_loader
 
-    model = AutoModel.from_pretrained(source.path, attn_implementation="eager")
+    model = encoder_loader(source.path).from_pretrained(source.path, attn_implementation="eager")
     if source.adapter:
         lora = get_adapter("lora")
         model = lora.merge(lora.load(model, source.adapter, source.fingerprint))
@@ -208,8 +209,11 @@ def _build(config: ExportConfig, source: EncoderSource, tokenizer: Any, tmp: Pat
     files = {"fp32": tmp / "model.onnx"}
     _export(pooled_module(_torch_model(source), source.pooling, source.normalize, source.head), tokenizer, files["fp32"],
             config.opset)
-    facts: dict[str, Any] = {"fused_attention": None, "recipe": {}}
-    if config.optimize:
+    facts: dict[str, Any] = {"fused_attention": None, "recipe": {}, "optimized": config.optimize}
+    if config.optimize and not _bert_like(hf.model_type):
+        log(f"a {hf.model_type} body: onnxruntime's BERT fusions do not apply, so the graph is exported unfused")
+        facts["optimized"] = False
+    elif config.optimize:
         facts["fused_attention"] = _optimize(files["fp32"], hf.hidden_size, hf.num_attention_heads,
                                              hf.num_hidden_layers)
     if config.int8:
@@ -221,6 +225,15 @@ def _build(config: ExportConfig, source: EncoderSource, tokenizer: Any, tmp: Pat
             recipe["calibration_texts"] = len(texts)
         facts["recipe"] = recipe
     return files, facts
+
+
+def _bert_like(model_type: str) -> bool:
+    """Whether onnxruntime's BERT optimiser can fuse the body: not a decoder's (Llama, Gemma: a causal LM type that is
+    no masked LM), nor an encoder-decoder's encoder (T5)."""
+    from transformers.models.auto import modeling_auto as auto
+
+    decoder = model_type in auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and model_type not in auto.MODEL_FOR_MASKED_LM_MAPPING_NAMES
+    return not decoder and not str(auto.MODEL_FOR_TEXT_ENCODING_MAPPING_NAMES.get(model_type, "")).endswith("EncoderModel")
 
 
 def _parity(files: dict[str, Path], tokenizer: Any, probe: Sequence[str], reference: np.ndarray,
@@ -265,7 +278,7 @@ def export_onnx(config: ExportConfig, out: str | Path, probe: Sequence[str] | No
         variants = _parity(files, tokenizer, probe, reference, source.max_tokens)
         if config.int8:
             variants["int8"]["recipe"] = facts["recipe"]
-        data = {"dim": int(reference.shape[1]), "max_length": source.max_tokens, "optimized": config.optimize,
+        data = {"dim": int(reference.shape[1]), "max_length": source.max_tokens, "optimized": facts["optimized"],
                 "fused_attention": facts["fused_attention"],
                 "source": {"name": embedder.name, "config": embedder.config.to_dict(),
                            "fingerprint": embedder.fingerprint()},

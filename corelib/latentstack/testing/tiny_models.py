@@ -25,6 +25,23 @@ def save_tiny_bert(path: Path, seed: int = 0) -> Path:
     return path
 
 
+def save_tiny_t5_encoder(path: Path, seed: int = 0) -> Path:
+    """Save a 2-layer, 32-d random T5EncoderModel (sentence-T5's body) with ``save_tiny_bert``'s word pieces as its
+    tokenizer, which, as T5's, gives no token type ids."""
+    import torch
+    from transformers import AutoTokenizer, T5Config, T5EncoderModel
+
+    save_tiny_bert(path, seed)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer.model_input_names = ["input_ids", "attention_mask"]
+    tokenizer.save_pretrained(path)
+    torch.manual_seed(seed)
+    config = T5Config(vocab_size=tokenizer.vocab_size, d_model=32, d_kv=8, num_heads=4, num_layers=2, d_ff=64,
+                      pad_token_id=0)
+    T5EncoderModel(config).save_pretrained(path)
+    return path
+
+
 CHATML = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
           "'<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from latentstack.cli import cli
@@ -199,5 +200,43 @@ def test_export_of_a_folder_with_dense_projections_holds_them(tiny_bert_dir: Pat
     assert data["dim"] == 12 and data["variants"]["int8"]["cosine_mean"] >= 0.99
     texts = [t for t, _ in TRAIN[:6]]
     onnx = get_embedder("onnx", model=str(tmp_path / "onnx"), variant="fp32", show_progress=False)
+    np.testing.assert_allclose(onnx.embed_many(texts), st.SentenceTransformer(str(folder), device="cpu").encode(texts),
+                               atol=1e-4)
+
+
+@pytest.mark.parametrize("kind", ["llama", "t5"])
+def test_export_of_a_body_the_bert_optimiser_cannot_fuse(tiny_llama_dir: Path, tmp_path: Path, kind: str) -> None:
+    """A decoder pooled by mean and projected (EmbeddingGemma's modules), or a T5 encoder (sentence-T5's), exports
+    as an embedder: unfused (the BERT optimiser does not apply, and says so), the llama's empty probe text a zero
+    vector in both runtimes (an agreement, not a parity failure), its vectors sentence-transformers'."""
+    import shutil
+
+    import numpy as np
+    import torch
+
+    from latentstack import get_embedder
+    from latentstack.testing.tiny_models import save_tiny_t5_encoder
+
+    st = pytest.importorskip("sentence_transformers")
+    models = pytest.importorskip("sentence_transformers.models")
+    body = tmp_path / "body"
+    if kind == "t5":
+        save_tiny_t5_encoder(body)
+    else:
+        shutil.copytree(tiny_llama_dir, body)
+        (body / "chat_template.jinja").unlink()  # sentence-transformers 6 would render texts as chat messages
+    torch.manual_seed(0)
+    folder = tmp_path / "gemma-shape"
+    st.SentenceTransformer(modules=[models.Transformer(str(body), max_seq_length=32), models.Pooling(32),
+                                    models.Dense(32, 16, bias=False, activation_function=torch.nn.Identity()),
+                                    models.Normalize()], device="cpu").save(str(folder))
+    cli.load_plugin_commands()
+    out = CliRunner().invoke(cli, ["export", "onnx", "--model", str(folder), "--out", str(tmp_path / "onnx")])
+    assert out.exit_code == 0, out.output
+    assert f"a {kind} body: onnxruntime's BERT fusions do not apply" in out.output
+    data = read_manifest(tmp_path / "onnx", kind="export").data
+    assert data["optimized"] is False and data["variants"]["fp32"]["cosine_min"] >= 0.9999
+    texts = [t for t, _ in TRAIN[:6]]
+    onnx = get_embedder("onnx", model=str(tmp_path / "onnx"), show_progress=False)
     np.testing.assert_allclose(onnx.embed_many(texts), st.SentenceTransformer(str(folder), device="cpu").encode(texts),
                                atol=1e-4)
