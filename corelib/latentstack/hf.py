@@ -35,15 +35,19 @@ def load_tokenizer(path: object) -> Any:
     return AutoTokenizer.from_pretrained(path)
 
 
-def encoder_loader(path: str | os.PathLike[str]) -> Any:
-    """The transformers class that loads a folder's encoder: ``AutoModel``, or for an encoder-decoder family
-    (T5, mT5: sentence-T5, GTR) its encoder alone, where ``AutoModel`` would load a decoder needing inputs."""
-    from transformers import AutoConfig, AutoModel, AutoModelForTextEncoding
+def encoder_decoder_family(model_type: str) -> bool:
+    """Whether transformers encodes text of ``model_type`` with an encoder-decoder's encoder alone (T5, mT5)."""
     from transformers.models.auto.modeling_auto import MODEL_FOR_TEXT_ENCODING_MAPPING_NAMES
 
-    model_type = AutoConfig.from_pretrained(path).model_type
-    encoder_only = str(MODEL_FOR_TEXT_ENCODING_MAPPING_NAMES.get(model_type, "")).endswith("EncoderModel")
-    return AutoModelForTextEncoding if encoder_only else AutoModel
+    return str(MODEL_FOR_TEXT_ENCODING_MAPPING_NAMES.get(model_type, "")).endswith("EncoderModel")
+
+
+def encoder_loader(path: str | os.PathLike[str]) -> Any:
+    """The transformers class that loads a folder's encoder: ``AutoModel``, or for an encoder-decoder family
+    (sentence-T5, GTR) its encoder alone, where ``AutoModel`` would load a decoder needing inputs."""
+    from transformers import AutoConfig, AutoModel, AutoModelForTextEncoding
+
+    return AutoModelForTextEncoding if encoder_decoder_family(AutoConfig.from_pretrained(path).model_type) else AutoModel
 
 
 def check_chat_model(tokenizer: Any) -> None:

@@ -232,8 +232,10 @@ def _bert_like(model_type: str) -> bool:
     no masked LM), nor an encoder-decoder's encoder (T5)."""
     from transformers.models.auto import modeling_auto as auto
 
+    from latentstack.hf import encoder_decoder_family
+
     decoder = model_type in auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and model_type not in auto.MODEL_FOR_MASKED_LM_MAPPING_NAMES
-    return not decoder and not str(auto.MODEL_FOR_TEXT_ENCODING_MAPPING_NAMES.get(model_type, "")).endswith("EncoderModel")
+    return not decoder and not encoder_decoder_family(model_type)
 
 
 def _parity(files: dict[str, Path], tokenizer: Any, probe: Sequence[str], reference: np.ndarray,
