@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -42,12 +41,13 @@ def encoder_decoder_family(model_type: str) -> bool:
     return str(MODEL_FOR_TEXT_ENCODING_MAPPING_NAMES.get(model_type, "")).endswith("EncoderModel")
 
 
-def encoder_loader(path: str | os.PathLike[str]) -> Any:
-    """The transformers class that loads a folder's encoder: ``AutoModel``, or for an encoder-decoder family
-    (sentence-T5, GTR) its encoder alone, where ``AutoModel`` would load a decoder needing inputs."""
-    from transformers import AutoConfig, AutoModel, AutoModelForTextEncoding
+def encoder_loader(config: Any) -> Any:
+    """The transformers class that loads the encoder of a folder whose config is ``config``: ``AutoModel``, or for
+    an encoder-decoder family (sentence-T5, GTR) its encoder alone, where ``AutoModel`` would load a decoder
+    needing inputs."""
+    from transformers import AutoModel, AutoModelForTextEncoding
 
-    return AutoModelForTextEncoding if encoder_decoder_family(AutoConfig.from_pretrained(path).model_type) else AutoModel
+    return AutoModelForTextEncoding if encoder_decoder_family(config.model_type) else AutoModel
 
 
 def check_chat_model(tokenizer: Any) -> None:

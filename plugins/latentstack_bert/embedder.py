@@ -66,8 +66,8 @@ class BertEmbedder(AutoDtype, LocalModel, Embedder):
         from latentstack.hf import encoder_loader, quiet_transformers
 
         quiet_transformers()
-        model = encoder_loader(self.resolved.path).from_pretrained(self.resolved.path,
-                                                                   dtype=getattr(torch, self.runtime.dtype))
+        model = encoder_loader(self.model_config).from_pretrained(self.resolved.path,
+                                                                  dtype=getattr(torch, self.runtime.dtype))
         if self.config.adapter:
             from latentstack import get_adapter
 

@@ -65,12 +65,12 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where((norm_a < 1e-12) & (norm_b < 1e-12), 1.0, cos)
 
 
-def _torch_model(source: EncoderSource) -> Any:
-    """The encoder with eager attention (and the adapter merged), for tracing."""
+def _torch_model(source: EncoderSource, config: Any) -> Any:
+    """The encoder (its folder's config is ``config``) with eager attention (and the adapter merged), for tracing."""
     from latentstack import get_adapter
     from latentstack.hf import encoder_loader
 
-    model = encoder_loader(source.path).from_pretrained(source.path, attn_implementation="eager")
+    model = encoder_loader(config).from_pretrained(source.path, attn_implementation="eager")
     if source.adapter:
         lora = get_adapter("lora")
         model = lora.merge(lora.load(model, source.adapter, source.fingerprint))
@@ -207,12 +207,12 @@ def _build(config: ExportConfig, source: EncoderSource, tokenizer: Any, tmp: Pat
 
     hf = AutoConfig.from_pretrained(source.path)
     files = {"fp32": tmp / "model.onnx"}
-    _export(pooled_module(_torch_model(source), source.pooling, source.normalize, source.head), tokenizer, files["fp32"],
-            config.opset)
-    facts: dict[str, Any] = {"fused_attention": None, "recipe": {}, "optimized": config.optimize}
-    if config.optimize and not _bert_like(hf.model_type):
+    _export(pooled_module(_torch_model(source, hf), source.pooling, source.normalize, source.head), tokenizer,
+            files["fp32"], config.opset)
+    fusable = _bert_like(hf.model_type)
+    facts: dict[str, Any] = {"fused_attention": None, "recipe": {}, "optimized": config.optimize and fusable}
+    if config.optimize and not fusable:
         log(f"a {hf.model_type} body: onnxruntime's BERT fusions do not apply, so the graph is exported unfused")
-        facts["optimized"] = False
     elif config.optimize:
         facts["fused_attention"] = _optimize(files["fp32"], hf.hidden_size, hf.num_attention_heads,
                                              hf.num_hidden_layers)
