@@ -188,16 +188,16 @@ class FinetuneClassifier(LocalModel, Classifier):
             tr_t, va_t, tr_y, va_y = train_test_split(texts, y, test_size=n_val, stratify=y, random_state=c.seed)
         else:
             tr_t, va_t, tr_y, va_y = texts, [], y, y[:0]  # no validation rows, of the targets' shape
-        model = self._network()
+        model = self._network().to(self.torch_device)
         probed = c.head == "probe" and self.pooling == "mean"
         if probed:
             from latentstack_finetune.probe import probe_head
 
             log(f"finetune: fitting the head on the frozen encoder's features of {len(tr_t):,} texts")
-            probe_head(model.to(self.torch_device), self.encode, list(tr_t), np.asarray(tr_y), c.seed)
+            probe_head(model, self.encode, list(tr_t), np.asarray(tr_y), c.seed)
         if c.mode == "lora":
             model._latentstack_trained = {n for n, p in model.named_parameters() if p.requires_grad}
-        self.net = model.to(self.torch_device)
+        self.net = model
         trainable, total = self.parameter_counts()
         log(f"finetune ({c.mode}): {trainable:,} of {total:,} parameters trainable ({100 * trainable / total:.2f}%)")
         t0 = time.perf_counter()

@@ -47,11 +47,16 @@ def probe_head(model: Any, encode: Callable[[Sequence[str]], dict[str, Any]], te
         model.head.bias.copy_(torch.from_numpy(bias))
 
 
-def _multinomial(x: np.ndarray, y: np.ndarray, n_classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Weights and biases whose softmax is the regression's probabilities (two classes: +-half the one logit)."""
+def _regression(seed: int) -> Any:
+    """The probe: a class-balanced logistic regression at ``C``."""
     from sklearn.linear_model import LogisticRegression
 
-    lr = LogisticRegression(C=C, class_weight="balanced", max_iter=2000, random_state=seed).fit(x, y)
+    return LogisticRegression(C=C, class_weight="balanced", max_iter=2000, random_state=seed)
+
+
+def _multinomial(x: np.ndarray, y: np.ndarray, n_classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Weights and biases whose softmax is the regression's probabilities (two classes: +-half the one logit)."""
+    lr = _regression(seed).fit(x, y)
     weight = np.zeros((n_classes, x.shape[1]), dtype=np.float32)
     bias = np.zeros(n_classes, dtype=np.float32)
     if n_classes == 2:
@@ -64,13 +69,11 @@ def _multinomial(x: np.ndarray, y: np.ndarray, n_classes: int, seed: int) -> tup
 
 def _per_label(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """A yes/no regression per label; a label on every text or none keeps a zero weight and its rate's logit."""
-    from sklearn.linear_model import LogisticRegression
-
     weight = np.zeros((y.shape[1], x.shape[1]), dtype=np.float32)
     rate = np.clip(y.mean(axis=0), 1e-3, 1 - 1e-3)
     bias = np.log(rate / (1 - rate)).astype(np.float32)
     for j in range(y.shape[1]):
         if 0 < y[:, j].sum() < len(y):
-            lr = LogisticRegression(C=C, class_weight="balanced", max_iter=2000, random_state=seed).fit(x, y[:, j])
+            lr = _regression(seed).fit(x, y[:, j])
             weight[j], bias[j] = lr.coef_[0], lr.intercept_[0]
     return weight, bias
