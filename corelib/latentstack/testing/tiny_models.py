@@ -6,19 +6,31 @@ import string
 from pathlib import Path
 
 
-def save_tiny_bert(path: Path, seed: int = 0) -> Path:
-    """Save a 2-layer, 32-d random BertModel and a word-piece tokenizer into ``path``."""
-    import torch
-    from transformers import BertConfig, BertModel, BertTokenizerFast  # type: ignore[attr-defined]
+def _save_word_pieces(path: Path, input_names: list[str] | None = None) -> int:
+    """Save the tiny word-piece tokenizer (giving ``input_names``, its own by default) into ``path``; returns its
+    vocabulary size."""
+    from transformers import BertTokenizerFast  # type: ignore[attr-defined]
 
     words = ["the", "a", "cat", "dog", "sat", "on", "mat", "free", "prize", "win", "call", "now", "hello", "world", "stock", "market", "fell"]
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *string.ascii_lowercase, *string.digits,
              *string.punctuation, *words, *(f"##{c}" for c in string.ascii_lowercase + string.digits)]
     path.mkdir(parents=True, exist_ok=True)
     ids = {tok: i for i, tok in enumerate(dict.fromkeys(vocab))}
-    BertTokenizerFast(vocab=ids, do_lower_case=True).save_pretrained(path)
+    tokenizer = BertTokenizerFast(vocab=ids, do_lower_case=True)
+    if input_names:
+        tokenizer.model_input_names = input_names
+    tokenizer.save_pretrained(path)
+    return len(ids)
+
+
+def save_tiny_bert(path: Path, seed: int = 0) -> Path:
+    """Save a 2-layer, 32-d random BertModel and a word-piece tokenizer into ``path``."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    vocab_size = _save_word_pieces(path)
     torch.manual_seed(seed)
-    config = BertConfig(vocab_size=len(ids), hidden_size=32, num_hidden_layers=2,
+    config = BertConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2,
                         num_attention_heads=2, intermediate_size=64, max_position_embeddings=128,
                         initializer_range=0.3)
     BertModel(config).save_pretrained(path)
@@ -29,14 +41,11 @@ def save_tiny_t5_encoder(path: Path, seed: int = 0) -> Path:
     """Save a 2-layer, 32-d random T5EncoderModel (sentence-T5's body) with ``save_tiny_bert``'s word pieces as its
     tokenizer, which, as T5's, gives no token type ids."""
     import torch
-    from transformers import AutoTokenizer, T5Config, T5EncoderModel
+    from transformers import T5Config, T5EncoderModel
 
-    save_tiny_bert(path, seed)
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    tokenizer.model_input_names = ["input_ids", "attention_mask"]
-    tokenizer.save_pretrained(path)
+    vocab_size = _save_word_pieces(path, ["input_ids", "attention_mask"])
     torch.manual_seed(seed)
-    config = T5Config(vocab_size=tokenizer.vocab_size, d_model=32, d_kv=8, num_heads=4, num_layers=2, d_ff=64,
+    config = T5Config(vocab_size=vocab_size, d_model=32, d_kv=8, num_heads=4, num_layers=2, d_ff=64,
                       pad_token_id=0)
     T5EncoderModel(config).save_pretrained(path)
     return path
