@@ -36,7 +36,11 @@ class FinetuneConfig(ClassifierConfig):
     Trainer option of that name), so short texts are not padded to a long one's length.
     ``lr`` None means 5e-5 (full) or 1e-3 (lora). ``pooling`` None means ``mean`` for lora
     (a linear head on the masked mean, see mean_head.py) and ``cls`` for full (transformers'
-    sequence-classification head on [CLS] through BERT's pooler, which full training adapts).
+    sequence-classification head: on [CLS] through BERT's pooler, which full training adapts; on
+    the last token of a decoder), and ``mean`` for an encoder-decoder family (T5), whose head
+    would read the decoder. ``targets`` (LoRA's layers) empty means the usual attention
+    projections of the model's type (``query,value`` for BERT, ``q,v`` for MPNet and T5,
+    ``q_proj,v_proj`` for Llama).
     ``head`` (the mean head's): ``probe`` reads the mean at unit length (the sentence
     encoder's own vectors) and starts as a logistic regression on the frozen encoder's
     vectors (probe.py), kept if no epoch of training beats it on validation; ``random``
@@ -51,7 +55,7 @@ class FinetuneConfig(ClassifierConfig):
     max_length: int = attrs.field(default=128, validator=attrs.validators.gt(1))
     rank: int = attrs.field(default=8, validator=attrs.validators.gt(0))
     alpha: float = attrs.field(default=16.0, validator=attrs.validators.gt(0.0))
-    targets: tuple[str, ...] = attrs.field(default=("query", "value"), converter=names)
+    targets: tuple[str, ...] = attrs.field(default=(), converter=names)
     pooling: str | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.in_(("cls", "mean"))))
     val_fraction: float = attrs.field(default=0.1, validator=[attrs.validators.ge(0.0), attrs.validators.lt(0.5)])
     patience: int = 1
@@ -90,8 +94,13 @@ class FinetuneClassifier(LocalModel, Classifier):
 
     @property
     def pooling(self) -> str:
-        """The head's pooling: the configured one, else ``mean`` for lora and ``cls`` for full."""
-        return self.config.pooling or ("mean" if self.config.mode == "lora" else "cls")
+        """The head's pooling: the configured one, else ``mean`` for lora or an encoder-decoder body and ``cls``
+        for full."""
+        from latentstack.hf import encoder_decoder_family
+
+        if self.config.pooling:
+            return self.config.pooling
+        return "mean" if self.config.mode == "lora" or encoder_decoder_family(self.model_config.model_type) else "cls"
 
     @property
     def lr(self) -> float:
@@ -109,37 +118,53 @@ class FinetuneClassifier(LocalModel, Classifier):
         For lora, a fresh adapter is attached, or the saved one at ``adapter`` loaded.
         """
         import torch
-        from transformers import AutoModel, AutoModelForSequenceClassification
 
-        from latentstack.hf import quiet_transformers
+        from latentstack.hf import encoder_loader, quiet_transformers
 
         quiet_transformers()
-        path, n = self.resolved.path, len(self.classes)
-        if self.pooling == "cls":  # several labels per text: transformers' own BCE-with-logits loss
-            problem = "multi_label_classification" if self.multi_label else "single_label_classification"
-            model = AutoModelForSequenceClassification.from_pretrained(
-                path, dtype=torch.float32, num_labels=n, id2label=dict(enumerate(self.classes)),
-                label2id={c: i for i, c in enumerate(self.classes)}, problem_type=problem)
-            return self._with_adapter(model, adapter)
+        _pad_with_eos(self.tokenizer)
+        if self.pooling == "cls":
+            return self._with_adapter(self._sequence_classifier(), adapter)
         from latentstack_finetune.mean_head import MeanPoolClassifier
 
-        encoder = AutoModel.from_pretrained(path, dtype=torch.float32, add_pooling_layer=False)
-        return MeanPoolClassifier(self._with_adapter(encoder, adapter), encoder.config.hidden_size, n,
-                                  unit=self.config.head == "probe")
+        encoder = encoder_loader(self.model_config).from_pretrained(self.resolved.path, dtype=torch.float32)
+        if getattr(encoder, "pooler", None) is not None:
+            encoder.pooler = None  # BERT's and MPNet's pooler reads [CLS], which the mean head does not
+        return MeanPoolClassifier(self._with_adapter(encoder, adapter), encoder.config.hidden_size,
+                                  len(self.classes), unit=self.config.head == "probe")
+
+    def _sequence_classifier(self) -> Any:
+        """transformers' sequence-classification model of the base, with a random head of one output per class
+        (several labels per text: transformers' own BCE-with-logits loss)."""
+        import torch
+        from transformers import AutoModelForSequenceClassification
+
+        from latentstack.hf import encoder_decoder_family
+
+        kind = self.model_config.model_type
+        if encoder_decoder_family(kind):
+            msg = (f"pooling=cls uses transformers' sequence-classification head, which for a {kind} model reads "
+                   "its decoder; a text encoder is read by its mean: use pooling=mean")
+            raise ConfigError(msg)
+        problem = "multi_label_classification" if self.multi_label else "single_label_classification"
+        return AutoModelForSequenceClassification.from_pretrained(
+            self.resolved.path, dtype=torch.float32, num_labels=len(self.classes),
+            id2label=dict(enumerate(self.classes)), label2id={c: i for i, c in enumerate(self.classes)},
+            problem_type=problem, pad_token_id=self.tokenizer.pad_token_id)
 
     def _with_adapter(self, model: Any, adapter: Path | None) -> Any:
         """``model`` as it is (full), with a fresh LoRA adapter, or with the saved one."""
         if self.config.mode != "lora":
             return model
         if adapter is None:
-            return self._adapter().attach(model)
+            return self._adapter(_head_modules(model)).attach(model)
         return self._adapter().load(model, adapter, base_fingerprint=self.resolved.fingerprint())
 
-    def _adapter(self) -> Any:
+    def _adapter(self, keep: Sequence[str] = ()) -> Any:
+        """The LoRA adapter of the configured options, also training and saving the modules ``keep`` whole."""
         from latentstack import get_adapter
 
         c = self.config
-        keep = ("classifier",) if self.pooling == "cls" else ()  # the mean head lives outside the encoder
         return get_adapter("lora", rank=c.rank, alpha=c.alpha, targets=c.targets, modules_to_save=keep)
 
     @cached_property
@@ -266,20 +291,20 @@ class FinetuneClassifier(LocalModel, Classifier):
 
     def save(self, path: str | Path) -> None:
         """manifest.json + adapter/ (lora) or model.safetensors (full), atomically."""
-        from safetensors.torch import save_file
+        from safetensors.torch import save_file, save_model
 
         if self.net is None:
             msg = "nothing to save: train the classifier first"
             raise InputError(msg)
         with component_dir(path, "classifier") as tmp:
             if self.config.mode == "lora" and self.pooling == "cls":
-                self._adapter().save(self.net, tmp / "adapter", base_fingerprint=self.resolved.fingerprint())
+                keep = _head_modules(self.net.get_base_model())
+                self._adapter(keep).save(self.net, tmp / "adapter", base_fingerprint=self.resolved.fingerprint())
             elif self.config.mode == "lora":  # a plain encoder adapter, and the head beside it
                 self._adapter().save(self.net.encoder, tmp / "adapter", base_fingerprint=self.resolved.fingerprint())
                 save_file(self.net.head_state(), tmp / "head.safetensors")
             else:
-                save_file({k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()},
-                          tmp / "model.safetensors")
+                save_model(self.net, str(tmp / "model.safetensors"), force_contiguous=True)  # tied weights once
             data: dict[str, Any] = {"classes": self.classes, "base_fingerprint": self.resolved.fingerprint(),
                                     "report": {k: v for k, v in self.report.items() if k != "history"}}
             if self.multi_label:
@@ -293,7 +318,7 @@ class FinetuneClassifier(LocalModel, Classifier):
 
         A fine-tuned classifier computes its own features, so ``embedder`` must be None.
         """
-        from safetensors.torch import load_file
+        from safetensors.torch import load_file, load_model
 
         if embedder is not None:
             msg = "a finetune classifier embeds with its own fine-tuned encoder; it takes no other embedder"
@@ -314,7 +339,29 @@ class FinetuneClassifier(LocalModel, Classifier):
                 head = load_file(path / "head.safetensors")
                 model.head.load_state_dict({k.removeprefix("head."): v for k, v in head.items()})
             elif clf.config.mode != "lora":
-                model.load_state_dict(load_file(path / "model.safetensors"))
+                load_model(model, str(path / "model.safetensors"))
         clf.net = model.eval().to(clf.torch_device)
         clf.report = data.get("report", {})
         return clf
+
+
+def _head_modules(model: Any) -> tuple[str, ...]:
+    """The modules of a sequence-classification model outside its base model that hold weights (its head:
+    ``classifier`` for BERT, ``score`` for Llama), which LoRA trains and saves whole; none for the mean head's
+    encoder, whose head lives outside it."""
+    prefix = getattr(model, "base_model_prefix", "")
+    if not prefix or not hasattr(model, prefix):
+        return ()
+    return tuple(n for n, m in model.named_children() if n != prefix and any(True for _ in m.parameters()))
+
+
+def _pad_with_eos(tokenizer: Any) -> None:
+    """Give a tokenizer without a padding token its end-of-text token as one (as decoders are batched), or a
+    ConfigError where it has neither."""
+    if tokenizer.pad_token is not None:
+        return
+    if tokenizer.eos_token is None:
+        msg = (f"the tokenizer of {getattr(tokenizer, 'name_or_path', '?')} has no padding token and no end-of-text "
+               "token to pad with, so texts cannot be batched: set its pad_token")
+        raise ConfigError(msg)
+    tokenizer.pad_token = tokenizer.eos_token

@@ -1,24 +1,24 @@
 """LoRA (Hu et al. 2021) through PEFT: attach, count, save, load, merge, unload.
 
 Serves both encoders (targets ``query``/``value`` in BERT) and decoders (``q_proj``/
-``v_proj`` in Llama). Saved folders are PEFT's (adapter_config.json +
+``v_proj`` in Llama); given no targets, the model type's usual ones (targets.py). Saved folders are PEFT's (adapter_config.json +
 adapter_model.safetensors) plus latentstack's ``manifest.json`` with the base model's fingerprint,
 so loading onto another base model is an error instead of silent garbage.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from latentstack.errors import ConfigError, InputError, ModelMismatchError
+from latentstack.errors import InputError, ModelMismatchError
 from latentstack.interfaces import Adapter, AdapterConfig
 from latentstack.interfaces.base import names
 from latentstack.progress import log
 from latentstack.storage import MANIFEST, component_dir, read_manifest, write_manifest
+from latentstack_lora.targets import check_targets, usual_targets
 
 SAVE_DTYPES = ("float32", "bfloat16", "float16")
 
@@ -66,9 +66,10 @@ class LoraAdapter(Adapter):
                    "it by name (load(..., name=...))")
             raise InputError(msg)
         c = self.config
-        _check_targets(model, c.targets)
+        check_targets(model, c.targets)
+        targets = c.targets or usual_targets(model)
         peft_config = PeftLoraConfig(r=c.rank, lora_alpha=c.alpha,  # type: ignore[arg-type] # PEFT takes a float
-                                     lora_dropout=c.dropout, target_modules=list(c.targets),
+                                     lora_dropout=c.dropout, target_modules=list(targets),
                                      modules_to_save=list(c.modules_to_save) or None)
         return get_peft_model(model, peft_config)
 
@@ -81,12 +82,14 @@ class LoraAdapter(Adapter):
         if dtype not in SAVE_DTYPES:
             msg = f"cannot save an adapter as {dtype!r}; choose one of {', '.join(SAVE_DTYPES)}"
             raise InputError(msg)
+        _carrying(model, "save")
         with component_dir(path, "adapter") as tmp:
             model.save_pretrained(tmp)
             if dtype != "float32":
                 cast_safetensors(tmp / "adapter_model.safetensors", dtype)
             write_manifest(tmp, kind="adapter", plugin=self.name, config=self.config.to_dict(),
-                           data={"base_fingerprint": base_fingerprint, "saved_dtype": dtype})
+                           data={"base_fingerprint": base_fingerprint, "saved_dtype": dtype,
+                                 "targets": _targets_of(model)})
 
     def saved_options(self, path: str | Path) -> dict[str, Any]:
         """The options the adapter at ``path`` was made with."""
@@ -147,18 +150,8 @@ def _carrying(model: Any, action: str) -> Any:
     return model
 
 
-def _check_targets(model: Any, targets: Sequence[str]) -> None:
-    """Each target names a module of ``model`` (as PEFT matches them: the whole name or its last parts), or a
-    ConfigError lists the model's linear layers."""
-    import torch
-
-    if not isinstance(model, torch.nn.Module):
-        msg = f"an adapter attaches to a torch model (a transformers model), got {type(model).__name__}"
-        raise InputError(msg)
-    names = [name for name, _ in model.named_modules()]
-    missing = [t for t in targets if not any(n == t or n.endswith("." + t) for n in names)]
-    if missing:
-        linear = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)})
-        msg = (f"the model has no module named {', '.join(map(repr, missing))} to adapt; its linear layers are: "
-               f"{', '.join(linear[:20])}")
-        raise ConfigError(msg)
+def _targets_of(model: Any) -> list[str]:
+    """The layers the active adapter of ``model`` (a PeftModel) is on, as its PEFT config names them."""
+    peft_config = model.peft_config[model.active_adapter]
+    targets = peft_config.target_modules
+    return sorted(targets) if isinstance(targets, set | list | tuple) else [str(targets)]

@@ -13,15 +13,13 @@ from latentstack.interfaces.base import Component, Config, names
 
 @attrs.frozen(kw_only=True)
 class AdapterConfig(Config):
-    """Options every adapter understands."""
+    """Options every adapter understands.
 
-    targets: tuple[str, ...] = attrs.field(default=("query", "value"), converter=names)
+    ``targets`` names the layers to adapt (the last parts of their module names, e.g. ``q_proj,v_proj``);
+    empty, the adapter chooses the usual ones for the model's type when it attaches.
+    """
 
-    @targets.validator
-    def _some(self, _: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]) -> None:
-        if not value:
-            msg = "'targets' names no module to adapt; give the layers' names, e.g. q_proj,v_proj"
-            raise ValueError(msg)
+    targets: tuple[str, ...] = attrs.field(default=(), converter=names)
 
 
 class Adapter(Component):

@@ -51,6 +51,20 @@ def save_tiny_t5_encoder(path: Path, seed: int = 0) -> Path:
     return path
 
 
+def save_tiny_mpnet(path: Path, seed: int = 0) -> Path:
+    """Save a 2-layer, 32-d random MPNetModel (all-mpnet-base-v2's body, whose attention layers are named ``q``,
+    ``k``, ``v``, ``o``) with ``save_tiny_bert``'s word pieces, giving no token type ids as MPNet's tokenizer."""
+    import torch
+    from transformers import MPNetConfig, MPNetModel
+
+    vocab_size = _save_word_pieces(path, ["input_ids", "attention_mask"])
+    torch.manual_seed(seed)
+    config = MPNetConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                         intermediate_size=64, max_position_embeddings=130, pad_token_id=0)
+    MPNetModel(config).save_pretrained(path)
+    return path
+
+
 CHATML = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
           "'<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
 

@@ -48,11 +48,9 @@ def test_a_target_the_model_lacks_names_its_linear_layers(tiny_bert_dir: Path) -
         adapter.attach(tiny(tiny_bert_dir))
 
 
-def test_misuse_is_one_line(tiny_bert_dir: Path) -> None:
-    """No targets, a model that is not one, a second attach and merging a plain model were PEFT's or Python's errors
-    (or a nested adapter)."""
-    with pytest.raises(ConfigError, match="'targets' names no module to adapt"):
-        LoraAdapter.from_options(targets="")
+def test_misuse_is_one_line(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """A model that is not one, a second attach, and merging or saving a plain model were PEFT's or Python's errors
+    (or a nested adapter, or a whole model saved as an adapter)."""
     adapter = LoraAdapter.from_options(rank=2)
     with pytest.raises(InputError, match="attaches to a torch model .* got str"):
         adapter.attach("bert")
@@ -62,6 +60,9 @@ def test_misuse_is_one_line(tiny_bert_dir: Path) -> None:
     for action in (adapter.merge, adapter.unload):
         with pytest.raises(InputError, match="carries no adapter to"):
             action(tiny(tiny_bert_dir))
+    with pytest.raises(InputError, match="carries no adapter to save"):
+        adapter.save(tiny(tiny_bert_dir), tmp_path / "whole")
+    assert not (tmp_path / "whole").exists()
 
 
 def test_save_load_merge_unload(tiny_bert_dir: Path, tmp_path: Path) -> None:
