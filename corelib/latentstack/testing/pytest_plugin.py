@@ -26,3 +26,19 @@ def tiny_llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from latentstack.testing.tiny_models import save_tiny_llama
 
     return save_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))
+
+
+@pytest.fixture(scope="session")
+def tiny_mpnet_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer random MPNet (attention layers named q, k, v, o) with the tiny word pieces."""
+    from latentstack.testing.tiny_models import save_tiny_mpnet
+
+    return save_tiny_mpnet(tmp_path_factory.mktemp("tiny-mpnet"))
+
+
+@pytest.fixture(scope="session")
+def tiny_t5_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer random T5 encoder alone, as a sentence-T5 folder holds it, with the tiny word pieces."""
+    from latentstack.testing.tiny_models import save_tiny_t5_encoder
+
+    return save_tiny_t5_encoder(tmp_path_factory.mktemp("tiny-t5"))

@@ -191,14 +191,11 @@ def test_a_folder_that_renders_texts_as_chat_messages_is_refused(tiny_llama_dir:
     assert BertEmbedder.from_options(model=str(folder)).embed("the cat").shape == (16,)
 
 
-def test_a_t5_encoder_with_its_projection(tmp_path: Path) -> None:
+def test_a_t5_encoder_with_its_projection(tiny_t5_dir: Path, tmp_path: Path) -> None:
     """sentence-T5's modules (a T5 encoder, mean, a Dense without bias or activation, Normalize): the encoder is
     loaded alone (AutoModel would load the decoder too, and want its inputs), and the vectors are
     sentence-transformers'."""
-    from latentstack.testing.tiny_models import save_tiny_t5_encoder
-
-    body = save_tiny_t5_encoder(tmp_path / "t5-body")
-    folder = dense_folder(body, tmp_path / "sentence-t5",
+    folder = dense_folder(tiny_t5_dir, tmp_path / "sentence-t5",
                           models.Dense(32, 12, bias=False, activation_function=torch.nn.Identity()))
     emb = BertEmbedder.from_options(model=str(folder), dtype="float32")
     assert type(emb.model).__name__ == "T5EncoderModel" and emb.dim == 12

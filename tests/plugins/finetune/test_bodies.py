@@ -19,47 +19,31 @@ from latentstack_finetune.classifier import FinetuneClassifier
 FAST = {"epochs": 15, "lr": 1e-2, "batch_size": 4, "val_fraction": 0.0, "patience": 99}
 
 
-@pytest.fixture(scope="module")
-def mpnet_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer random MPNet (attention layers q, k, v, o)."""
-    from latentstack.testing.tiny_models import save_tiny_mpnet
-
-    return save_tiny_mpnet(tmp_path_factory.mktemp("tiny-mpnet"))
-
-
-@pytest.fixture(scope="module")
-def t5_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer random T5 encoder, as a sentence-T5 folder holds it."""
-    from latentstack.testing.tiny_models import save_tiny_t5_encoder
-
-    return save_tiny_t5_encoder(tmp_path_factory.mktemp("tiny-t5"))
-
-
 class TestMpnetLora(ClassifierContract):
     """LoRA on MPNet's q and v (refused before: the default targets were BERT's query and value)."""
 
     @pytest.fixture
-    def classifier(self, mpnet_dir: Path) -> FinetuneClassifier:
+    def classifier(self, tiny_mpnet_dir: Path) -> FinetuneClassifier:
         """Untrained, LoRA with the mean head."""
-        return FinetuneClassifier.from_options(model=str(mpnet_dir), **FAST)
+        return FinetuneClassifier.from_options(model=str(tiny_mpnet_dir), **FAST)
 
 
 class TestT5Lora(ClassifierContract):
     """LoRA on a T5 encoder alone (AutoModel loaded the encoder-decoder, which asked for decoder inputs)."""
 
     @pytest.fixture
-    def classifier(self, t5_dir: Path) -> FinetuneClassifier:
+    def classifier(self, tiny_t5_dir: Path) -> FinetuneClassifier:
         """Untrained, LoRA with the mean head."""
-        return FinetuneClassifier.from_options(model=str(t5_dir), **FAST)
+        return FinetuneClassifier.from_options(model=str(tiny_t5_dir), **FAST)
 
 
 class TestT5Full(ClassifierContract):
     """All weights of a T5 encoder, whose tied embeddings are saved once; the default head is the mean."""
 
     @pytest.fixture
-    def classifier(self, t5_dir: Path) -> FinetuneClassifier:
+    def classifier(self, tiny_t5_dir: Path) -> FinetuneClassifier:
         """Untrained, all weights, default pooling."""
-        return FinetuneClassifier.from_options(model=str(t5_dir), mode="full", **{**FAST, "lr": 1e-3})
+        return FinetuneClassifier.from_options(model=str(tiny_t5_dir), mode="full", **{**FAST, "lr": 1e-3})
 
 
 class TestLlamaLora(ClassifierContract):
@@ -80,12 +64,12 @@ class TestLlamaLoraCls(ClassifierContract):
         return FinetuneClassifier.from_options(model=str(tiny_llama_dir), pooling="cls", **FAST)
 
 
-def test_each_body_adapts_its_own_attention_layers(mpnet_dir: Path, t5_dir: Path, tiny_llama_dir: Path,
+def test_each_body_adapts_its_own_attention_layers(tiny_mpnet_dir: Path, tiny_t5_dir: Path, tiny_llama_dir: Path,
                                                    tiny_bert_dir: Path, tmp_path: Path) -> None:
     """The saved adapter names the body's query and value layers; transformers' head of a decoder is saved whole."""
     texts, labels = map(list, zip(*TRAIN))
-    cases = [(tiny_bert_dir, "mean", ["query", "value"], None), (mpnet_dir, "mean", ["q", "v"], None),
-             (t5_dir, "mean", ["q", "v"], None), (tiny_llama_dir, "mean", ["q_proj", "v_proj"], None),
+    cases = [(tiny_bert_dir, "mean", ["query", "value"], None), (tiny_mpnet_dir, "mean", ["q", "v"], None),
+             (tiny_t5_dir, "mean", ["q", "v"], None), (tiny_llama_dir, "mean", ["q_proj", "v_proj"], None),
              (tiny_llama_dir, "cls", ["q_proj", "v_proj"], ["score"])]
     for i, (model, pooling, targets, whole) in enumerate(cases):
         clf = FinetuneClassifier.from_options(model=str(model), pooling=pooling, epochs=1, val_fraction=0.0)
@@ -95,10 +79,10 @@ def test_each_body_adapts_its_own_attention_layers(mpnet_dir: Path, t5_dir: Path
         assert peft["modules_to_save"] == whole
 
 
-def test_the_head_of_an_encoder_decoder_is_refused(t5_dir: Path) -> None:
+def test_the_head_of_an_encoder_decoder_is_refused(tiny_t5_dir: Path) -> None:
     """transformers' sequence-classification head of T5 reads the decoder a sentence-T5 folder does not hold."""
     texts, labels = map(list, zip(*TRAIN))
-    clf = FinetuneClassifier.from_options(model=str(t5_dir), pooling="cls", epochs=1)
+    clf = FinetuneClassifier.from_options(model=str(tiny_t5_dir), pooling="cls", epochs=1)
     with pytest.raises(ConfigError, match="for a t5 model reads its decoder; .* use pooling=mean"):
         clf.fit(texts, labels)
 

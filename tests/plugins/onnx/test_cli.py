@@ -205,7 +205,8 @@ def test_export_of_a_folder_with_dense_projections_holds_them(tiny_bert_dir: Pat
 
 
 @pytest.mark.parametrize("kind", ["llama", "t5"])
-def test_export_of_a_body_the_bert_optimiser_cannot_fuse(tiny_llama_dir: Path, tmp_path: Path, kind: str) -> None:
+def test_export_of_a_body_the_bert_optimiser_cannot_fuse(tiny_llama_dir: Path, tiny_t5_dir: Path, tmp_path: Path,
+                                                         kind: str) -> None:
     """A decoder pooled by mean and projected (EmbeddingGemma's modules), or a T5 encoder (sentence-T5's), exports
     as an embedder: unfused (the BERT optimiser does not apply, and says so), the llama's empty probe text a zero
     vector in both runtimes (an agreement, not a parity failure), its vectors sentence-transformers'."""
@@ -215,14 +216,10 @@ def test_export_of_a_body_the_bert_optimiser_cannot_fuse(tiny_llama_dir: Path, t
     import torch
 
     from latentstack import get_embedder
-    from latentstack.testing.tiny_models import save_tiny_t5_encoder
-
     st = pytest.importorskip("sentence_transformers")
     models = pytest.importorskip("sentence_transformers.models")
-    body = tmp_path / "body"
-    if kind == "t5":
-        save_tiny_t5_encoder(body)
-    else:
+    body = tiny_t5_dir if kind == "t5" else tmp_path / "body"
+    if kind != "t5":
         shutil.copytree(tiny_llama_dir, body)
         (body / "chat_template.jinja").unlink()  # sentence-transformers 6 would render texts as chat messages
     torch.manual_seed(0)
