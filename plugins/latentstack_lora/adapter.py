@@ -1,9 +1,10 @@
 """LoRA (Hu et al. 2021) through PEFT: attach, count, save, load, merge, unload.
 
 Serves both encoders (targets ``query``/``value`` in BERT) and decoders (``q_proj``/
-``v_proj`` in Llama); given no targets, the model type's usual ones (targets.py). Saved folders are PEFT's (adapter_config.json +
-adapter_model.safetensors) plus latentstack's ``manifest.json`` with the base model's fingerprint,
-so loading onto another base model is an error instead of silent garbage.
+``v_proj`` in Llama); given no targets, the model type's usual ones (targets.py). Saved
+folders are PEFT's (adapter_config.json + adapter_model.safetensors) plus latentstack's
+``manifest.json`` with the base model's fingerprint and the layers adapted, so loading onto
+another base model is an error instead of silent garbage.
 """
 
 from __future__ import annotations

@@ -216,6 +216,7 @@ def test_export_of_a_body_the_bert_optimiser_cannot_fuse(tiny_llama_dir: Path, t
     import torch
 
     from latentstack import get_embedder
+
     st = pytest.importorskip("sentence_transformers")
     models = pytest.importorskip("sentence_transformers.models")
     body = tiny_t5_dir if kind == "t5" else tmp_path / "body"
