@@ -94,3 +94,10 @@ class LocalModel:
         from transformers import AutoConfig
 
         return AutoConfig.from_pretrained(self.resolved.path)
+
+
+def lm_parts(model: Any) -> tuple[Any, Any]:
+    """A causal LM's body (the stack that gives hidden states: Llama's ``model``, GPT-2's ``transformer``) and its
+    output layer, through a PEFT wrapper or not."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return base.base_model, base.get_output_embeddings()

@@ -27,7 +27,8 @@ def adapt() -> None:
 @click.option("--model", default="smollm2-135m-instruct", show_default=True)
 @click.option("--rank", default=DEFAULTS.rank, show_default=True, type=click.IntRange(min=1))
 @click.option("--alpha", default=DEFAULTS.alpha, show_default=True, type=click.FloatRange(min=0, min_open=True))
-@click.option("--targets", default=",".join(DEFAULTS.targets), show_default=True, help="Comma-separated module names.")
+@click.option("--targets", default=",".join(DEFAULTS.targets), show_default=True,
+              help="Comma-separated module names, or all-linear: every linear layer but the LM head.")
 @click.option("--epochs", default=DEFAULTS.epochs, show_default=True, type=click.IntRange(min=1))
 @click.option("--lr", default=DEFAULTS.lr, show_default=True, type=click.FloatRange(min=0, min_open=True))
 @click.option("--batch-size", default=DEFAULTS.batch_size, show_default=True, type=click.IntRange(min=1))

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from latentstack.hf import lm_parts
+
 LOSSES = ("sigmoid", "ipo")
 
 
@@ -55,17 +57,17 @@ def reply_token_logps(model: Any, prompt: Any, replies: list[Any]) -> list[Any]:
     import torch
     from transformers import DynamicCache
 
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    cache = DynamicCache(config=base.config)
-    last = base.model(input_ids=prompt[None], cache=cache, use_cache=True).last_hidden_state[:, -1:]
+    body, head = lm_parts(model)
+    cache = DynamicCache(config=body.config)
+    last = body(input_ids=prompt[None], cache=cache, use_cache=True).last_hidden_state[:, -1:]
     width = max(len(r) for r in replies)
     hidden = last.expand(len(replies), 1, -1)
     if width > 1:
         cache.batch_repeat_interleave(len(replies))
         ids = torch.stack([torch.cat([r, r.new_full((width - len(r),), int(r[-1]))]) for r in replies])
-        rest = base.model(input_ids=ids[:, :-1], cache=cache, use_cache=True).last_hidden_state
+        rest = body(input_ids=ids[:, :-1], cache=cache, use_cache=True).last_hidden_state
         hidden = torch.cat([hidden, rest], dim=1)
-    return [torch.log_softmax(base.lm_head(hidden[i, : len(r)]).float(), dim=-1) for i, r in enumerate(replies)]
+    return [torch.log_softmax(head(hidden[i, : len(r)]).float(), dim=-1) for i, r in enumerate(replies)]
 
 
 def gathered(logps: Any, reply: Any, average: bool) -> Any:

@@ -19,12 +19,12 @@ from typing import Any
 import attrs
 
 from latentstack.errors import InputError
-from latentstack.hf import check_chat_model
+from latentstack.hf import check_chat_model, lm_parts
 from latentstack.interfaces.base import Config, names
 from latentstack.progress import log, notice, progress
 
 SAVE_DTYPES = ("float32", "bfloat16", "float16")  # what the lora adapter can save its weights as
-ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+ALL_LINEAR = ("all-linear",)  # every linear layer of the body (Llama's q_proj ... down_proj), never the LM head
 
 
 @attrs.frozen(kw_only=True)
@@ -109,11 +109,11 @@ def reply_loss(model: Any, batch: dict[str, Any]) -> Any:
     """
     import torch
 
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    hidden = base.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+    body, head = lm_parts(model)
+    hidden = body(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
     targets = batch["labels"][:, 1:]
     keep = targets != -100
-    logits = base.lm_head(hidden[:, :-1][keep])
+    logits = head(hidden[:, :-1][keep])
     return torch.nn.functional.cross_entropy(logits.float(), targets[keep])
 
 

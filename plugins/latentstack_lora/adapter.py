@@ -1,7 +1,8 @@
 """LoRA (Hu et al. 2021) through PEFT: attach, count, save, load, merge, unload.
 
 Serves both encoders (targets ``query``/``value`` in BERT) and decoders (``q_proj``/
-``v_proj`` in Llama); given no targets, the model type's usual ones (targets.py). Saved
+``v_proj`` in Llama, ``c_attn`` in GPT-2); given no targets, the model type's usual ones, and
+``all-linear`` every linear layer of the body (targets.py). Saved
 folders are PEFT's (adapter_config.json + adapter_model.safetensors) plus latentstack's
 ``manifest.json`` with the base model's fingerprint and the layers adapted, so loading onto
 another base model is an error instead of silent garbage.
@@ -19,7 +20,7 @@ from latentstack.interfaces import Adapter, AdapterConfig
 from latentstack.interfaces.base import names
 from latentstack.progress import log
 from latentstack.storage import MANIFEST, component_dir, read_manifest, write_manifest
-from latentstack_lora.targets import check_targets, usual_targets
+from latentstack_lora.targets import conv1d_targets, resolve_targets
 
 SAVE_DTYPES = ("float32", "bfloat16", "float16")
 
@@ -67,10 +68,10 @@ class LoraAdapter(Adapter):
                    "it by name (load(..., name=...))")
             raise InputError(msg)
         c = self.config
-        check_targets(model, c.targets)
-        targets = c.targets or usual_targets(model)
+        targets = resolve_targets(model, c.targets)
         peft_config = PeftLoraConfig(r=c.rank, lora_alpha=c.alpha,  # type: ignore[arg-type] # PEFT takes a float
                                      lora_dropout=c.dropout, target_modules=list(targets),
+                                     fan_in_fan_out=conv1d_targets(model, targets),
                                      modules_to_save=list(c.modules_to_save) or None)
         return get_peft_model(model, peft_config)
 

@@ -1,4 +1,5 @@
-"""Which layers a LoRA adapter goes on: the ones named, or the model type's usual attention projections."""
+"""Which layers a LoRA adapter goes on: the ones named, every linear layer of the body (``all-linear``), or the
+model type's usual attention projections."""
 
 from __future__ import annotations
 
@@ -9,6 +10,58 @@ from latentstack.errors import ConfigError, InputError
 
 #: Types PEFT's table leaves out, with the query and value projections of their attention (transformers' names).
 MORE_USUAL = {"mpnet": ("q", "v"), "distilbert": ("q_lin", "v_lin"), "modernbert": ("Wqkv",)}
+#: PEFT's word for every linear layer but the head's.
+ALL_LINEAR = "all-linear"
+
+
+def resolve_targets(model: Any, targets: Sequence[str]) -> tuple[str, ...]:
+    """The layers to adapt: ``targets`` as named (each checked), every linear layer of the body for ``all-linear``,
+    or the usual query and value projections for none."""
+    if ALL_LINEAR in targets:
+        if len(targets) > 1:
+            msg = f"targets={ALL_LINEAR} stands alone (it names every linear layer); drop {', '.join(targets[1:])}"
+            raise ConfigError(msg)
+        return all_linear(model)
+    check_targets(model, targets)
+    return tuple(targets) or usual_targets(model)
+
+
+def all_linear(model: Any) -> tuple[str, ...]:
+    """The last parts of the names of the linear layers (torch's and GPT-2's Conv1D) of ``model``'s body, as PEFT's
+    ``all-linear`` takes them: not the head on it (a causal LM's ``lm_head``, a classifier's ``score``); a layer whose
+    last part a head shares is given whole."""
+    heads = _head_names(model)
+    inside = [n for n, m in model.named_modules() if isinstance(m, _linear_kinds())
+              and not any(n == h or n.startswith(h + ".") for h in heads)]
+    if not inside:
+        msg = f"{type(model).__name__} has no linear layer outside its head to adapt"
+        raise ConfigError(msg)
+    shared = {n.rsplit(".", 1)[-1] for n, _ in model.named_modules() if n in heads or any(n.startswith(h + ".") for h in heads)}
+    return tuple(sorted({n if n.rsplit(".", 1)[-1] in shared else n.rsplit(".", 1)[-1] for n in inside}))
+
+
+def conv1d_targets(model: Any, targets: Sequence[str]) -> bool:
+    """Whether the layers ``targets`` name are GPT-2's Conv1D, whose weight is stored transposed (PEFT's
+    ``fan_in_fan_out``)."""
+    from transformers.pytorch_utils import Conv1D
+
+    return any(isinstance(m, Conv1D) for n, m in model.named_modules()
+               if any(n == t or n.endswith("." + t) for t in targets))
+
+
+def _head_names(model: Any) -> set[str]:
+    """The names of the modules of a transformers model outside its base model (its heads), and its output layer."""
+    prefix = getattr(model, "base_model_prefix", "")
+    heads = {n for n, _ in model.named_children() if n != prefix} if prefix and hasattr(model, prefix) else set()
+    output = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    return heads | {n for n, m in model.named_modules() if output is not None and m is output}
+
+
+def _linear_kinds() -> tuple[type, ...]:
+    import torch
+    from transformers.pytorch_utils import Conv1D
+
+    return (torch.nn.Linear, Conv1D)
 
 
 def usual_targets(model: Any) -> tuple[str, ...]:
@@ -26,10 +79,8 @@ def usual_targets(model: Any) -> tuple[str, ...]:
 
 
 def linear_layers(model: Any) -> list[str]:
-    """The last parts of the names of ``model``'s linear layers, sorted and once each."""
-    import torch
-
-    return sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)})
+    """The last parts of the names of ``model``'s linear layers (Conv1D ones too), sorted and once each."""
+    return sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, _linear_kinds())})
 
 
 def check_targets(model: Any, targets: Sequence[str]) -> None:

@@ -42,3 +42,11 @@ def tiny_t5_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from latentstack.testing.tiny_models import save_tiny_t5_encoder
 
     return save_tiny_t5_encoder(tmp_path_factory.mktemp("tiny-t5"))
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer random GPT-2 causal LM (Conv1D layers) with the tiny ChatML tokenizer."""
+    from latentstack.testing.tiny_models import save_tiny_gpt2
+
+    return save_tiny_gpt2(tmp_path_factory.mktemp("tiny-gpt2"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 from pathlib import Path
+from typing import Any
 
 
 def _save_word_pieces(path: Path, input_names: list[str] | None = None) -> int:
@@ -69,11 +70,10 @@ CHATML = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n
           "'<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
 
 
-def save_tiny_llama(path: Path, seed: int = 0) -> Path:
-    """Save a 2-layer, 32-d random LlamaForCausalLM with a byte-level BPE tokenizer and a ChatML template."""
-    import torch
+def _save_chatml_bpe(path: Path) -> Any:
+    """Save a tiny byte-level BPE tokenizer with a ChatML template into ``path``; returns it."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers import PreTrainedTokenizerFast
 
     specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
     tok = Tokenizer(models.BPE(unk_token=None))
@@ -89,10 +89,34 @@ def save_tiny_llama(path: Path, seed: int = 0) -> Path:
     fast.chat_template = CHATML
     path.mkdir(parents=True, exist_ok=True)
     fast.save_pretrained(path)
+    return fast
+
+
+def save_tiny_llama(path: Path, seed: int = 0) -> Path:
+    """Save a 2-layer, 32-d random LlamaForCausalLM with a byte-level BPE tokenizer and a ChatML template."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    fast = _save_chatml_bpe(path)
     torch.manual_seed(seed)
     config = LlamaConfig(vocab_size=len(fast), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                          num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=2048,
                          bos_token_id=fast.bos_token_id, eos_token_id=fast.eos_token_id,
                          pad_token_id=fast.pad_token_id, tie_word_embeddings=True)
     LlamaForCausalLM(config).save_pretrained(path)
+    return path
+
+
+def save_tiny_gpt2(path: Path, seed: int = 0) -> Path:
+    """Save a 2-layer, 32-d random GPT2LMHeadModel (its attention and MLP are Conv1D layers named ``c_attn``,
+    ``c_proj``, ``c_fc``) with the tiny ChatML tokenizer."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    fast = _save_chatml_bpe(path)
+    torch.manual_seed(seed)
+    config = GPT2Config(vocab_size=len(fast), n_embd=32, n_layer=2, n_head=2, n_positions=2048,
+                        bos_token_id=fast.bos_token_id, eos_token_id=fast.eos_token_id,
+                        pad_token_id=fast.pad_token_id)
+    GPT2LMHeadModel(config).save_pretrained(path)
     return path

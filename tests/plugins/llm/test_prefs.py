@@ -73,11 +73,13 @@ def test_a_wrong_greedy_answer_is_the_rejected_reply(tiny_llama_dir: Path) -> No
     assert row["rejected"][0]["content"] == greedy and row["chosen"][0]["content"] != greedy
 
 
-def test_shared_prompt_log_probs_equal_the_full_sequences(tiny_llama_dir: Path) -> None:
-    """Each prompt runs once for both replies; the log-probs are those of each whole sequence run alone."""
+@pytest.mark.parametrize("body", ["tiny_llama_dir", "tiny_gpt2_dir"])
+def test_shared_prompt_log_probs_equal_the_full_sequences(body: str, request: pytest.FixtureRequest) -> None:
+    """Each prompt runs once for both replies; the log-probs are those of each whole sequence run alone (on GPT-2's
+    body too)."""
     from latentstack_llm.sft import encode_example
 
-    gen = LlmGenerator.from_options(model=str(tiny_llama_dir))
+    gen = LlmGenerator.from_options(model=str(request.getfixturevalue(body)))
     rows = encode_pairs(gen.tokenizer, PAIRS[:2], 256)
     with torch.inference_mode():
         chosen, rejected = pair_logps(gen.model, rows, False)

@@ -1,4 +1,5 @@
-"""LoRA SFT on a tiny Llama: prompt masking, the loss, saved adapters, switching, merging, bad input."""
+"""LoRA SFT on a tiny Llama (and GPT-2, whose layers are named otherwise): prompt masking, the loss, saved adapters,
+switching, merging, bad input."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import torch
 from latentstack.data.sft import load_sft, load_sft_texts
 from latentstack.errors import InputError, ModelMismatchError
 from latentstack.interfaces import GenerationConfig
-from latentstack.storage import update_manifest
+from latentstack.storage import read_manifest, update_manifest
 from latentstack_llm.generator import LlmGenerator
 from latentstack_llm.sft import SftConfig, collate, encode_example, encode_rows, reply_loss, train_sft
 
@@ -27,8 +28,10 @@ def test_prompt_tokens_are_masked_and_the_reply_ends_the_turn(tiny_llama_dir: Pa
     assert labels[: len(ids) - len(trained)] == [-100] * (len(ids) - len(trained))
 
 
-def test_reply_loss_equals_the_models_own_loss(tiny_llama_dir: Path) -> None:
-    gen = LlmGenerator.from_options(model=str(tiny_llama_dir))
+@pytest.mark.parametrize("body", ["tiny_llama_dir", "tiny_gpt2_dir"])
+def test_reply_loss_equals_the_models_own_loss(body: str, request: pytest.FixtureRequest) -> None:
+    """On Llama's body (``model``) and GPT-2's (``transformer``: it was an AttributeError)."""
+    gen = LlmGenerator.from_options(model=str(request.getfixturevalue(body)))
     batch = collate([encode_example(gen.tokenizer, m, 256) for m in EXAMPLES[:2]], gen.tokenizer.pad_token_id)
     with torch.no_grad():
         assert abs(float(gen.model(**batch).loss) - float(reply_loss(gen.model, batch))) < 1e-5
@@ -162,11 +165,18 @@ def test_sft_refuses_a_misspelt_role_naming_the_message(tmp_path: Path) -> None:
         load_sft(path)
 
 
-def test_adapt_cli_trains_merges_and_generates(tiny_llama_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("body", "layers"), [("tiny_llama_dir", ["down_proj", "gate_proj", "k_proj", "o_proj", "q_proj",
+                                                                   "up_proj", "v_proj"]),
+                                             ("tiny_gpt2_dir", ["c_attn", "c_fc", "c_proj"])])
+def test_adapt_cli_trains_merges_and_generates(body: str, layers: list[str], tmp_path: Path,
+                                               request: pytest.FixtureRequest) -> None:
+    """The default targets are every linear layer of the body, never the LM head: Llama's seven projections, GPT-2's
+    Conv1D layers (its SFT stopped on having no 'q_proj')."""
     from click.testing import CliRunner
 
     from latentstack.cli import cli
 
+    tiny_llama_dir = request.getfixturevalue(body)
     cli.load_plugin_commands()
     data = tmp_path / "sft.jsonl"
     data.write_text("".join(json.dumps({"messages": m}) + "\n" for m in EXAMPLES))
@@ -176,6 +186,7 @@ def test_adapt_cli_trains_merges_and_generates(tiny_llama_dir: Path, tmp_path: P
                               "--grad-accum", "1"])
     assert out.exit_code == 0, out.output
     assert "of the model's weights" in out.output
+    assert read_manifest(tmp_path / "ad", kind="adapter").data["targets"] == layers
     out = runner.invoke(cli, ["-q", "adapt", "merge", str(tmp_path / "ad"), "--model", str(tiny_llama_dir), "--out",
                               str(tmp_path / "merged")])
     assert out.exit_code == 0, out.output
