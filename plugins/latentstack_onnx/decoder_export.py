@@ -70,12 +70,41 @@ def uses_awq(config: DecoderExportConfig) -> bool:
 
 
 def is_decoder(model_dir: Path) -> bool:
-    """True when the folder's config.json names a causal LM architecture (``...ForCausalLM``)."""
+    """True when the folder's config.json names a causal LM architecture (``...ForCausalLM``, or one transformers'
+    causal-LM table holds under another name: GPT-2's ``GPT2LMHeadModel``)."""
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES as CAUSAL
+
     try:
         config = json.loads((Path(model_dir) / "config.json").read_text())
     except (OSError, ValueError):
         return False
-    return any(str(a).endswith("ForCausalLM") for a in config.get("architectures") or [])
+    known = set(CAUSAL.values())
+    return any(str(a).endswith("ForCausalLM") or a in known for a in config.get("architectures") or [])
+
+
+def check_buildable(model_dir: Path, name: str) -> None:
+    """A ConfigError, before any work, for a folder that is not a causal LM, or whose architecture onnxruntime-genai's
+    model builder does not build (the names its dispatch compares, read from its source without importing it; no
+    check when none are found)."""
+    import importlib.util
+    import re
+
+    if not is_decoder(model_dir):
+        msg = f"{name} is not a causal LM (config.json names no causal LM architecture, such as ...ForCausalLM)"
+        raise ConfigError(msg)
+
+    spec = importlib.util.find_spec("onnxruntime_genai.models.builder")
+    try:
+        source = Path(spec.origin).read_text(encoding="utf-8") if spec and spec.origin else ""
+        arch = str((json.loads((Path(model_dir) / "config.json").read_text()).get("architectures") or [""])[0])
+    except (OSError, ValueError):
+        return
+    built = set(re.findall(r'architectures\[0\] == "(\w+)"', source))
+    if built and arch not in built:
+        causal = sorted(a.removesuffix("ForCausalLM") for a in built if a.endswith("ForCausalLM"))
+        msg = (f"onnxruntime-genai's model builder does not build {arch} ({name}); it builds these causal LMs: "
+               f"{', '.join(causal)}. Generate with the torch generator instead (--generator llm)")
+        raise ConfigError(msg)
 
 
 def adapter_fingerprint(path: str) -> str:
@@ -213,9 +242,7 @@ def export_decoder(config: DecoderExportConfig, out: str | Path, prompts: Sequen
 
     prompts = list(prompts or PROBE_PROMPTS)
     resolved = resolve_model(config.model)
-    if not is_decoder(resolved.path):
-        msg = f"{config.model} is not a causal LM (config.json names no ...ForCausalLM architecture)"
-        raise ConfigError(msg)
+    check_buildable(resolved.path, config.model)
     adapter_digest = adapter_fingerprint(config.adapter)
     model, tokenizer = _torch_model(resolved, config.adapter)
     refs = torch_reference(model, tokenizer, prompts, config.probe_tokens)

@@ -139,6 +139,8 @@ def plan(base: dict[str, Any], merged: dict[str, Any]) -> dict[str, Branch] | No
         return None  # the adapter changed a norm, a bias, the embedding or the head: the builder reads the base
     branches: dict[str, Branch] = {}
     layers = 1 + max((int(k.split(".")[2]) for k in merged if k.startswith("model.layers.")), default=-1)
+    if not layers:
+        return None  # not Llama's layout (GPT-2's transformer.h...): nothing to keep
     for i in range(layers):
         for node, (module, parts) in NODES.items():
             keys = [f"model.layers.{i}.{module}.{p}.weight" for p in parts]

@@ -114,6 +114,18 @@ def test_encoder_folders_are_not_decoders(tiny_bert_dir: Path, tiny_llama_dir: P
         export_decoder(DecoderExportConfig(model=str(tiny_bert_dir)), Path("/nonexistent/never-written"))
 
 
+def test_a_decoder_the_builder_cannot_build_is_refused_first(tiny_gpt2_dir: Path, tmp_path: Path) -> None:
+    """GPT-2 (``GPT2LMHeadModel``) is a causal LM, not an encoder (the CLI took it for one and failed the encoder's
+    parity); onnxruntime-genai's builder has no GPT-2, which is said before any reference or calibration run
+    (int4 had also taken its random weights for a 4-bit grid), and nothing is written."""
+    assert is_decoder(tiny_gpt2_dir)
+    for precision in ("int4", "fp32"):
+        with pytest.raises(ConfigError, match=r"model builder does not build GPT2LMHeadModel \(.*\); it builds these "
+                                              r"causal LMs: .*Llama.*Qwen2"):
+            export_decoder(DecoderExportConfig(model=str(tiny_gpt2_dir), precision=precision), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
 def test_picking_rules_match_the_torch_generators() -> None:
     """The numpy penalty and nucleus rules are the llm generator's, on the same logits."""
     import torch

@@ -81,6 +81,12 @@ def test_plan_takes_a_low_rank_change_of_the_projections_only() -> None:
     assert plan(base, merged) is None  # the builder reads the base's norms: a changed one cannot ride in a branch
 
 
+def test_a_model_without_llamas_layers_has_no_plan() -> None:
+    """Another layout (GPT-2's ``transformer.h.N``) was an empty plan, taken for weights on a 4-bit grid."""
+    weights = {"transformer.h.0.attn.c_attn.weight": _q4_1(np.random.default_rng(0).normal(size=(32, 96)).astype(np.float32))}
+    assert plan(weights, dict(weights)) is None
+
+
 def _grid_model(tiny_llama_dir: Path, folder: Path) -> Path:
     """The tiny Llama with its projections put through Q4_1 and its (tied) embedding through Q8_0, as a GGUF has them."""
     from transformers import AutoModelForCausalLM
@@ -103,8 +109,9 @@ def _lora(model_dir: Path, folder: Path) -> Path:
     from latentstack_lora.adapter import LoraAdapter
 
     lora = LoraAdapter.from_options(rank=4, targets=("q_proj", "v_proj", "down_proj"))
-    model = lora.attach(AutoModelForCausalLM.from_pretrained(model_dir))
-    with torch.no_grad():
+    with torch.random.fork_rng(), torch.no_grad():  # its own draws: the global seed depends on the tests before
+        torch.manual_seed(0)
+        model = lora.attach(AutoModelForCausalLM.from_pretrained(model_dir))
         for name, p in model.named_parameters():
             if "lora_B" in name:
                 p.normal_(0, 0.3)
