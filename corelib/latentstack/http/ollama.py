@@ -1,6 +1,6 @@
 """Ollama's API, so that Ollama's clients (its Python and JavaScript libraries, Open WebUI, editor plugins) talk to
-a latentstack server as to Ollama: ``/api/chat``, ``/api/generate``, ``/api/embed``, ``/api/embeddings``,
-``/api/tags``, ``/api/show`` and ``/api/version``.
+a latentstack server as to Ollama: ``/api/chat``, ``/api/generate``, ``/api/embed``, ``/api/embeddings`` and
+``/api/version`` here, ``/api/tags``, ``/api/show``, ``/api/ps`` and ``/api/pull`` in ollama_models.py.
 
 Answers stream as Ollama's do, a JSON object a line, unless ``"stream": false``; errors are
 ``{"error": "..."}``. Of a request's ``options``, ``num_predict`` (left out or -1: the
@@ -23,6 +23,7 @@ import numpy as np
 
 from latentstack.http import fields as f
 from latentstack.http.errors import HttpError, bad_request
+from latentstack.http.ollama_models import add_ollama_model_routes, model_name
 from latentstack.http.state import Served
 from latentstack.http.streaming import Pieces, finish_reason, generating
 
@@ -35,24 +36,11 @@ def add_ollama_routes(app: Any, served: Served) -> None:
     """Attach Ollama's routes to ``app``."""
     from fastapi import Request
 
-    started = datetime.now(UTC).isoformat()
+    add_ollama_model_routes(app, served)
 
     @app.get("/api/version", summary="Ollama: the server's version")
     async def version() -> Any:
         return {"version": app.version}
-
-    @app.get("/api/tags", summary="Ollama: the chat and embedding models served")
-    async def tags() -> Any:
-        return {"models": [_tag(m["id"], m["kind"], started) for m in _models(served)]}
-
-    @app.post("/api/show", summary="Ollama: one served model's details and capabilities")
-    async def show(request: Request) -> Any:
-        name = _name(f.field(await f.read_json(request), "model", str))
-        found = next((m for m in _models(served) if m["id"] == name), None)
-        if found is None:
-            raise HttpError(404, f"model {name!r} not found; GET /api/tags lists the ones served")
-        return {**{k: "" for k in ("modelfile", "parameters", "template")}, "modified_at": started,
-                "details": _details(), "model_info": {}, "capabilities": [_capability(found["kind"])]}
 
     @app.post("/api/chat", summary="Ollama chat: messages answered, streamed as JSON lines unless stream is false")
     async def chat(request: Request) -> Any:
@@ -77,7 +65,7 @@ def add_ollama_routes(app: Any, served: Served) -> None:
     @app.post("/api/embed", summary="Ollama embed: unit vectors of one text or a list")
     async def embed(request: Request) -> Any:
         body = await f.read_json(request)
-        name, batcher = served.batcher(_name(f.field(body, "model", str)))
+        name, batcher = served.batcher(model_name(f.field(body, "model", str)))
         _check_embed(body, name, batcher.dim)
         start = time.perf_counter_ns()
         vectors, tokens = await batcher.embed_counted(f.texts(body))
@@ -88,7 +76,7 @@ def add_ollama_routes(app: Any, served: Served) -> None:
     @app.post("/api/embeddings", summary="Ollama's older embeddings route: one prompt's vector")
     async def embeddings(request: Request) -> Any:
         body = await f.read_json(request)
-        _, batcher = served.batcher(_name(f.field(body, "model", str)))
+        _, batcher = served.batcher(model_name(f.field(body, "model", str)))
         vectors, _ = await batcher.embed_counted(f.texts(body, "prompt"))
         return {"embedding": np.asarray(vectors[0], dtype=np.float64).tolist()}
 
@@ -99,28 +87,6 @@ def _check_embed(body: dict[str, Any], name: str, dim: int) -> None:
         raise bad_request("'truncate': false is not supported: texts are cut to the model's window", "truncate")
     if f.field(body, "dimensions", int, dim) != dim:
         raise bad_request(f"'dimensions': {name} gives {dim}-dimensional vectors only", "dimensions")
-
-
-def _name(model: str) -> str:
-    """A model name without Ollama's default ``:latest`` tag."""
-    return model.removesuffix(":latest")
-
-
-def _models(served: Served) -> list[dict[str, Any]]:
-    return [m for m in served.models() if m["kind"] in ("chat", "embedder", "embedding model")]
-
-
-def _capability(kind: str) -> str:
-    return "completion" if kind == "chat" else "embedding"
-
-
-def _details() -> dict[str, Any]:
-    return {"format": "safetensors", "family": "", "families": None, "parameter_size": "", "quantization_level": ""}
-
-
-def _tag(name: str, kind: str, modified: str) -> dict[str, Any]:
-    return {"name": name, "model": name, "modified_at": modified, "size": 0, "digest": "", "details": _details(),
-            "capabilities": [_capability(kind)]}
 
 
 def _now() -> str:
@@ -139,7 +105,7 @@ def _refuse(body: dict[str, Any], refused: dict[str, str]) -> None:
 
 def _chat(served: Served, body: dict[str, Any]) -> tuple[str, str]:
     """The chat model's name and the adapter it asks for."""
-    model = _name(f.field(body, "model", str, "")) or served.chat_model()
+    model = model_name(f.field(body, "model", str, "")) or served.chat_model()
     return model, served.adapter_for(model)
 
 

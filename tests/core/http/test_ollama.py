@@ -4,6 +4,7 @@ answers are the OpenAI routes' answers, streamed as JSON lines; what cannot be h
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -68,7 +69,31 @@ def test_ollama_lists_and_shows_the_served_models(url: str) -> None:
     names = {m.model for m in client.list().models}
     assert {CHAT, "minilm"} <= names
     assert "completion" in client.show(CHAT).capabilities and "embedding" in client.show("minilm").capabilities
+    client.generate(model=CHAT, prompt="")  # loads the chat model
+    (chat,) = [m for m in client.ps().models if m.model == CHAT]
+    assert chat.context_length and chat.context_length >= 2048
     assert httpx.get(f"{url}/api/version", timeout=30).json()["version"]
+
+
+def test_ollama_ps_lists_the_models_loaded_and_pull_finds_a_served_one(tiny_bert_dir: Path) -> None:
+    """``ollama ps`` and ``ollama pull`` (Open WebUI and scripts call both): a model shows as running once a
+    request loaded it; pulling a served model succeeds (whole and streamed) and another is a 404 saying why."""
+    from ollama import Client, ResponseError
+
+    running = InThread(build_app(Served(embedding_models={"tiny": str(tiny_bert_dir)})))
+    try:
+        client = Client(host=running.url)
+        assert "tiny" not in {m.model for m in client.ps().models}
+        client.embed(model="tiny", input="the cat sat")
+        (shown,) = [m for m in client.ps().models if m.model == "tiny"]
+        assert shown.expires_at is not None and shown.expires_at.year == 9999
+        assert client.pull("tiny:latest").status == "success"
+        assert [p.status for p in client.pull("tiny", stream=True)] == ["success"]
+        with pytest.raises(ResponseError, match=r"model 'llama3' is not served, and this server downloads no model") as err:
+            client.pull("llama3")
+        assert err.value.status_code == 404
+    finally:
+        running.stop()
 
 
 def test_what_ollama_cannot_be_given_here_is_its_error_shape(url: str) -> None:
