@@ -19,13 +19,16 @@ NAME = "holdout.json"
 
 def record(out: Path, data: str | Path, fraction: float, seed: int, rows: dict[str, int]) -> None:
     """Keep the split a classifier in ``out`` was trained with (listed in its manifest)."""
+    from latentstack.data.holdout import RULE
     from latentstack.storage import attach_json, sha256_file
 
-    attach_json(out, NAME, {"data_sha256": sha256_file(Path(data)), "holdout": fraction, "seed": seed, "rows": rows})
+    attach_json(out, NAME, {"data_sha256": sha256_file(Path(data)), "holdout": fraction, "seed": seed, "rows": rows,
+                            "rule": RULE})
 
 
-def check(folder: Path, data: str | Path, fraction: float | None, seed: int) -> None:
-    """Refuse an evaluation of a --holdout classifier on its own file that would read rows it trained on."""
+def check(folder: Path, data: str | Path, fraction: float | None, seed: int, multi_label: bool = False) -> None:
+    """Refuse an evaluation of a --holdout classifier on its own file that would read rows it trained on (a
+    multi-label one trained on another version's draw too)."""
     kept = _kept(folder)
     if not kept:
         if fraction is not None:
@@ -46,6 +49,18 @@ def check(folder: Path, data: str | Path, fraction: float | None, seed: int) -> 
     if (fraction, seed) != (kept["holdout"], kept["seed"]):
         msg = (f"{folder} was trained on {data} with {same}: another share or seed would mix rows it trained on "
                "into the test split; give the same")
+        raise InputError(msg)
+    _check_rule(folder, kept, multi_label)
+
+
+def _check_rule(folder: Path, kept: dict[str, Any], multi_label: bool) -> None:
+    """Refuse a multi-label classifier whose held-out rows were drawn by an earlier rule: today's draw differs."""
+    from latentstack.data.holdout import RULE
+
+    if multi_label and kept.get("rule", 1) != RULE:
+        msg = (f"{folder} was trained with an earlier version's multi-label --holdout draw, which this version draws "
+               "otherwise (by label, so that rare labels are held out too): its held-out rows would include rows it "
+               "trained on; train it again with --holdout, or evaluate on a file it did not train on")
         raise InputError(msg)
 
 

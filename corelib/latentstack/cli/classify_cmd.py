@@ -199,8 +199,8 @@ def evaluate(directory: Path, data: str, split: str, seed: int, emb_name: str | 
     from latentstack.classify import holdout
     from latentstack.classify.metrics import scores
 
-    holdout.check(directory, data, reading["holdout"], seed)
     clf = _load(directory, emb_name, emb_extra, onnx_dir)
+    holdout.check(directory, data, reading["holdout"], seed, clf.multi_label)
     if clf.multi_label and reading["label_sep"] is None and reading["label_cols"] is None and not data.endswith(".jsonl"):
         msg = (f"{directory} learned several labels per text: give --label-sep or --label-cols as in training, so "
                f"that {data}'s labels are read as lists")

@@ -133,9 +133,9 @@ def load_labeled(path: str | Path, *, text_col: str = "text", label_col: str = "
 
 def _hold_out(part: Labeled, fraction: float, seed: int, path: Path) -> dict[str, Labeled]:
     """``part`` as {"train", "test"}: ``fraction`` of each class held out as ``test`` (``holdout.held_rows``)."""
-    from latentstack.data.holdout import held_rows
+    from latentstack.data.holdout import held_label_sets, held_rows
 
-    held = held_rows(_strata(part.labels) if part.multi_label else part.labels, fraction, seed)
+    held = held_label_sets(part.labels, fraction, seed) if part.multi_label else held_rows(part.labels, fraction, seed)
     if not held:
         msg = (f"{path} has too few rows for a held-out share of {fraction}: no class would keep a row out of "
                "training; hold out more, or give a file with a split column")
@@ -213,16 +213,6 @@ def _split_rows(path: Path, rows: list[dict[str, Any]], cols: tuple[str, str | t
     several = any(isinstance(x, list) for _, labels in splits.values() for x in labels)
     return {name: Labeled(t, [x if isinstance(x, list) else [x] for x in lab] if several else lab)
             for name, (t, lab) in splits.items()}
-
-
-def _strata(label_sets: list[list[str]]) -> list[str]:
-    """Each text's stratum in a held-out draw: its set of labels, or one stratum for all sets held by a single text
-    (with many labels most sets are; a stratum of one row would never be held out)."""
-    from collections import Counter
-
-    keys = ["\x1f".join(sorted(labels)) for labels in label_sets]
-    counts = Counter(keys)
-    return [key if counts[key] > 1 else "\x1e" for key in keys]
 
 
 def is_multi_label(labels: Iterable[Any]) -> bool:
