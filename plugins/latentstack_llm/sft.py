@@ -75,10 +75,12 @@ def encode_rows(tokenizer: Any, example: list[dict[str, str]] | str, max_length:
             if len(ids[i: i + max_length]) > 1]  # a row of one token predicts nothing
 
 
-def collate(rows: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, Any]:
-    """Right-padded batch; padding masked in attention and loss."""
+def collate(rows: list[tuple[list[int], list[int]]], pad_id: int | None) -> dict[str, Any]:
+    """Right-padded batch; padding masked in attention and loss (so a tokenizer without a padding token, GPT-2's or
+    a base Llama 3's, pads with id 0)."""
     import torch
 
+    pad_id = 0 if pad_id is None else pad_id
     width = max(len(ids) for ids, _ in rows)
     ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
     labels = torch.full((len(rows), width), -100, dtype=torch.long)

@@ -253,3 +253,25 @@ def test_plain_text_lines_train_on_every_token(tiny_llama_dir: Path, tmp_path: P
     report = train_sft(gen, load_sft_texts(path), tmp_path / "lm", SftConfig(rank=2, lr=1e-2, batch_size=2, epochs=4, max_length=32))
     assert report["rows"] == len(rows) + 1 and report["examples"] == 2
     assert report["history"][-1]["loss"] < report["history"][0]["loss"]
+
+
+def test_a_tokenizer_without_a_padding_token_trains(tiny_gpt2_dir: Path, tmp_path: Path) -> None:
+    """GPT-2's tokenizer (and a base Llama 3's) has no padding token: batching stopped on a TypeError; padding is
+    masked, so its id is any, and the loss is the one each row gives alone."""
+    import shutil
+
+    folder = shutil.copytree(tiny_gpt2_dir, tmp_path / "gpt2")
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    config.pop("pad_token", None)
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    gen = LlmGenerator.from_options(model=str(folder))
+    assert gen.tokenizer.pad_token_id is None
+    rows = [encode_example(gen.tokenizer, m, 64) for m in EXAMPLES[:2]]
+    batch = collate(rows, gen.tokenizer.pad_token_id)
+    with torch.no_grad():
+        alone = [float(reply_loss(gen.model, collate([r], None))) for r in rows]
+        tokens = [sum(t != -100 for t in labels[1:]) for _, labels in rows]
+        assert abs(float(reply_loss(gen.model, batch)) - sum(a * n for a, n in zip(alone, tokens, strict=True))
+                   / sum(tokens)) < 1e-5
+    report = train_sft(gen, EXAMPLES, tmp_path / "ad", SftConfig(rank=2, lr=1e-2, batch_size=2, epochs=2))
+    assert report["history"][-1]["loss"] < report["history"][0]["loss"]
