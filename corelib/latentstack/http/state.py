@@ -24,7 +24,8 @@ class Served:
     thread the first time they are named (the server warms the generator at start), so two
     worker threads never import or load at once. An index or classifier saved again while the
     server runs is read again on a worker thread, one at a time (``load_lock``), its model
-    kept: the other requests are answered meanwhile.
+    kept: the other requests are answered meanwhile, those naming another index or classifier already
+    read too (an unchanged one is handed out without the lock).
     """
 
     embedder: str = "bert"
@@ -129,6 +130,9 @@ class Served:
         """A served index, loaded once (its embedder's model loaded with it, or ``embedder``'s default one when it
         is the same embedder: one copy in memory), and read again, its model kept, once its folder was saved
         again (``index add`` or ``remove`` while the server runs: a removed document must not be found)."""
+        ready = self._unchanged("index", name, self.indexes)
+        if ready is not None:
+            return ready
         with self.load_lock:
             return self._collection(name)
 
@@ -146,6 +150,21 @@ class Served:
             return col
 
         return self._once("index", name, self.indexes, load)
+
+    def _unchanged(self, kind: str, name: str, table: dict[str, Path]) -> Any:
+        """The loaded copy of ``kind`` ``name`` while its folder is as it was read, else None (to be read under
+        ``load_lock``): a request for it does not wait while another index or classifier is read."""
+        from latentstack.rag.server import index_stamp
+
+        key = f"{kind}:{name}"
+        loaded = self.loaded.get(key)
+        if loaded is None or name not in table:
+            return None
+        try:
+            stamp = index_stamp(table[name])
+        except OSError:  # swapped in this instant, or removed: the loaded copy answers, as in _changed
+            return loaded
+        return loaded if stamp == self.stamps.get(key) else None
 
     def _changed(self, kind: str, name: str, table: dict[str, Path]) -> Any:
         """The loaded copy of ``kind`` ``name``, taken out, when its folder changed since it was read; else None."""
@@ -168,6 +187,9 @@ class Served:
         """A served classifier, loaded once: its features computed by the export (``export_classifiers``), else by
         ``embedder``'s default model when they are that model's (one copy in memory for both), else by its own;
         read again once its folder was saved again (trained again into it while the server runs)."""
+        ready = self._unchanged("classifier", name, self.classifiers)
+        if ready is not None:
+            return ready
         with self.load_lock:
             return self._classifier(name)
 

@@ -182,3 +182,55 @@ def test_other_requests_are_answered_while_a_saved_index_is_read_again(tmp_path:
         running.stop()
     assert health.status_code == 200 and models.status_code == 200
     assert found == ["tides"]
+
+
+def test_another_index_and_a_classifier_answer_while_one_index_is_read_again(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """One lock guards every read: a search of another index, or a classification, waited while a large index was
+    read again. An unchanged one is now handed out without the lock; the changed one still waits for its read."""
+    import threading
+
+    from latentstack import get_classifier
+    from latentstack.search import Collection, Document
+
+    for name, text in (("kb", "Bread dough rises because yeast ferments sugars."), ("other", "The moon pulls tides.")):
+        col = Collection.create(tmp_path / name, embedder_options={"show_progress": False})
+        col.add_documents([Document(name, text), Document(f"{name}-2", "Unrelated words about trains.")])
+        col.save()
+    texts, labels = zip(*TRAIN, strict=True)
+    get_classifier("linear", embedder="tfidf").fit(list(texts), list(labels)).save(tmp_path / "spam")
+    served = Served(generator=None, indexes={"kb": tmp_path / "kb", "other": tmp_path / "other"},
+                    classifiers={"spam": tmp_path / "spam"})
+    for name in ("kb", "other"):
+        served.collection(name)
+    served.classifier("spam")
+    again = Collection.load(tmp_path / "kb")
+    again.add_documents([Document("yeast", "Yeast is a fungus.")])
+    again.save()
+    reading, go_on, real_load = threading.Event(), threading.Event(), Collection.load
+
+    def held_load(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - the real load, held until the others answered
+        reading.set()
+        assert go_on.wait(60), "the other index and the classifier were not answered while kb was read"
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(Collection, "load", held_load)
+    running = InThread(build_app(served))
+    found: list[str] = []
+    try:
+        with httpx.Client(base_url=running.url, timeout=30) as http:
+            def search() -> None:
+                hits = http.post("/v1/search", json={"index": "kb", "query": "yeast fungus", "k": 1}).json()["data"]
+                found.extend(h["doc_id"] for h in hits)
+
+            searching = threading.Thread(target=search)
+            searching.start()
+            assert reading.wait(30)
+            other = http.post("/v1/search", json={"index": "other", "query": "moon tides", "k": 1}, timeout=10)
+            label = http.post("/v1/classify", json={"model": "spam", "input": ["WIN a free prize now"]}, timeout=10)
+            go_on.set()
+            searching.join(60)
+    finally:
+        go_on.set()
+        running.stop()
+    assert other.json()["data"][0]["doc_id"] == "other" and label.status_code == 200
+    assert found == ["yeast"]
