@@ -14,6 +14,7 @@ here, and anything else (a text holding NUL, an alphabet too large for 63-bit ke
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import re
 import sys
@@ -23,7 +24,13 @@ from typing import Any
 
 import numpy as np
 
+#: scikit-learn's default word pattern: runs of word characters, which a combining mark cuts ("हिन्दी" is ह, न, द).
+#: Embedders fitted before MARKED_WORDS keep it.
 WORD_PATTERN = r"(?u)\b\w+\b"
+#: A word with the combining marks inside it (Devanagari vowel signs and virama, Hebrew and Arabic points), in the
+#: ``regex`` module's spelling; ``re_pattern`` writes ``\p{M}`` out for Python's re (and scikit-learn's).
+MARKED_WORDS = r"(?u)\w[\w\p{M}]*"
+WORD_PATTERNS = (WORD_PATTERN, MARKED_WORDS)
 _KEY_BITS = 63
 #: Pairs from which counting is compiled even where numba is not loaded yet: from about here the compiled
 #: counting saves more than importing numba and loading the compiled functions costs.
@@ -43,7 +50,7 @@ class NgramCounter:
         self._table: tuple[Any, np.ndarray, np.ndarray] | bool | None = None  # encoder, sorted keys, their columns
         lo, hi = params["ngram_range"]
         self.lo, self.hi = int(lo), int(hi)
-        word = params["analyzer"] == "word" and params.get("token_pattern") in (None, WORD_PATTERN)
+        word = params["analyzer"] == "word" and params.get("token_pattern") in (None, *WORD_PATTERNS)
         self.covered = 1 <= self.lo <= self.hi and (word or (params["analyzer"] == "char_wb" and self.lo <= 3))
 
     def learn(self, texts: Sequence[str]) -> Any | None:
@@ -51,7 +58,8 @@ class NgramCounter:
         docs = self._docs(texts)
         if docs is None:
             return None
-        learned = _char_learn(docs, self.lo, self.hi) if self._chars else _word_learn(docs, self.lo, self.hi, self._stop)
+        learned = (_char_learn(docs, self.lo, self.hi) if self._chars
+                   else _word_learn(docs, self.lo, self.hi, self._stop, self._words))
         if learned is None:
             return None
         counts, terms, keys, encoder = learned
@@ -67,7 +75,7 @@ class NgramCounter:
             return None
         encoder, table, columns = lookup
         keys, rows = (_char_text_keys(docs, encoder, self.lo, self.hi) if self._chars
-                      else _word_text_keys(docs, encoder, self.lo, self.hi, self._stop))
+                      else _word_text_keys(docs, encoder, self.lo, self.hi, self._stop, self._words))
         at = np.minimum(np.searchsorted(table, keys), max(len(table) - 1, 0))
         found = table[at] == keys if len(table) else np.zeros(len(keys), dtype=bool)
         return _matrix(rows[found], columns[at[found]], len(docs), len(self.vocabulary))
@@ -75,6 +83,12 @@ class NgramCounter:
     @property
     def _chars(self) -> bool:
         return bool(self.params["analyzer"] == "char_wb")
+
+    @property
+    def _words(self) -> str:
+        """The word pattern's matches as one ``re`` pattern without anchors (for findall)."""
+        pattern = self.params.get("token_pattern")
+        return r"\w+" if pattern in (None, WORD_PATTERN) else re_pattern(pattern)
 
     @property
     def _stop(self) -> frozenset[str]:
@@ -262,17 +276,37 @@ def _decode(keys: np.ndarray, alphabet: np.ndarray, bits: int, hi: int) -> list[
 # --- word n-grams (analyzer="word", the default token pattern) ----------------------------------------------
 
 
-def _tokens(docs: list[str], stop: frozenset[str]) -> tuple[list[str], np.ndarray]:
-    """Every text's tokens in one list (stop words out, as scikit-learn does before n-grams), and each text's first."""
-    find = re.compile(r"\w+").findall  # the runs the default token pattern, (?u)\b\w+\b, matches
-    per_doc = [find(d) for d in docs]
+def re_pattern(pattern: str) -> str:
+    r"""``pattern`` for Python's re, which lacks ``\p{M}``: the combining marks written out as ranges."""
+    return pattern.replace(r"\p{M}", _marks())
+
+
+@functools.cache
+def _marks() -> str:
+    """Every combining mark (Unicode category M; planes 0, 1 and 14 hold them all) as ranges for a character class."""
+    import unicodedata
+
+    points = [c for span in (range(0x20000), range(0xE0000, 0xE1000)) for c in span
+              if unicodedata.category(chr(c))[0] == "M"]
+    starts = [c for i, c in enumerate(points) if i == 0 or points[i - 1] != c - 1]
+    ends = [c for i, c in enumerate(points) if i == len(points) - 1 or points[i + 1] != c + 1]
+    return "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in zip(starts, ends, strict=True))
+
+
+def _tokens(docs: list[str], stop: frozenset[str], words: str) -> tuple[list[str], np.ndarray]:
+    r"""Every text's tokens in one list (stop words out, as scikit-learn does before n-grams), and each text's first;
+    ``words`` matches a token (the default pattern, (?u)\b\w+\b, matches the runs of \w+). An ASCII text holds no
+    combining mark, so its tokens are the runs of \w+ by either pattern, found faster."""
+    find, plain = re.compile(words).findall, re.compile(r"\w+").findall
+    per_doc = [plain(d) if d.isascii() else find(d) for d in docs]
     if stop:
         per_doc = [[w for w in words if w not in stop] for words in per_doc]
     counts = np.fromiter(map(len, per_doc), dtype=np.int64, count=len(per_doc))
     return list(chain.from_iterable(per_doc)), np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
 
 
-def _word_learn(docs: list[str], lo: int, hi: int, stop: frozenset[str]) -> tuple[Any, list[str], np.ndarray, Any] | None:
+def _word_learn(docs: list[str], lo: int, hi: int, stop: frozenset[str],
+                words: str) -> tuple[Any, list[str], np.ndarray, Any] | None:
     """Counts, terms, each term's key, and the encoder that keys texts the same way.
 
     Tokens are numbered in string order (from 1), so a key's digits, left-aligned (a shorter
@@ -280,7 +314,7 @@ def _word_learn(docs: list[str], lo: int, hi: int, stop: frozenset[str]) -> tupl
     all above the space that joins them, so comparing two terms is comparing their tokens
     in turn. The counts then come from one sort of packed (key, row) pairs.
     """
-    flat, starts = _tokens(docs, stop)
+    flat, starts = _tokens(docs, stop, words)
     unique = sorted(set(flat))
     token_ids = dict(zip(unique, range(1, len(unique) + 1), strict=True))
     base = len(token_ids) + 2  # as _word_table's: the last digit for a token the vocabulary lacks
@@ -324,10 +358,10 @@ def _word_table(terms: list[str], hi: int) -> tuple[Any, np.ndarray] | None:
     return (token_ids, base), keys
 
 
-def _word_text_keys(docs: list[str], encoder: Any, lo: int, hi: int,
-                    stop: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
+def _word_text_keys(docs: list[str], encoder: Any, lo: int, hi: int, stop: frozenset[str],
+                    words: str) -> tuple[np.ndarray, np.ndarray]:
     token_ids, base = encoder
-    flat, starts = _tokens(docs, stop)
+    flat, starts = _tokens(docs, stop, words)
     ids = np.fromiter(map(token_ids.get, flat, repeat(base - 1)), dtype=np.int64, count=len(flat))
     rows = _rows_of(starts, len(ids))
     keys, pos, _ = _word_keys(ids, rows, lo, hi, base)

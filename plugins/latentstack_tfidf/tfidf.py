@@ -22,7 +22,7 @@ import numpy as np
 
 from latentstack.errors import InputError
 from latentstack.interfaces import Embedder, EmbedderConfig
-from latentstack_tfidf.ngrams import WORD_PATTERN, NgramCounter
+from latentstack_tfidf.ngrams import MARKED_WORDS, NgramCounter, re_pattern
 
 
 def _pair(value: Any, name: str) -> tuple[int, int]:
@@ -82,7 +82,7 @@ class TfidfEmbedder(Embedder):
             params.append({"analyzer": "char_wb", "ngram_range": list(c.char_ngrams), "stop_words": None})
         for p in params:
             p.update(lowercase=c.lowercase, min_df=c.min_df, max_features=c.max_features,  # type: ignore[call-overload]
-                     dtype="float32", token_pattern=WORD_PATTERN if p["analyzer"] == "word" else None, unicode="NFC")
+                     dtype="float32", token_pattern=MARKED_WORDS if p["analyzer"] == "word" else None, unicode="NFC")
         return params
 
     def fit(self, texts: Sequence[str]) -> TfidfEmbedder:
@@ -205,7 +205,7 @@ def _counter(params: dict[str, Any], vocabulary: dict[str, int] | None = None) -
     return CountVectorizer(
         analyzer=params["analyzer"], ngram_range=tuple(params["ngram_range"]), lowercase=params["lowercase"],
         stop_words=params["stop_words"], vocabulary=vocabulary, dtype=np.float32, **learn,
-        **({"token_pattern": params["token_pattern"]} if params["token_pattern"] else {}),
+        **({"token_pattern": re_pattern(params["token_pattern"])} if params["token_pattern"] else {}),
     )
 
 

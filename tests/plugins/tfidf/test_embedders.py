@@ -88,3 +88,24 @@ def test_a_word_typed_two_ways_is_one_term(tmp_path) -> None:  # noqa: ANN001
     assert (before.embed_many(decomposed) != fitted.embed_many(typed)).nnz > 0
     assert (before.embed_many(typed) != fitted.embed_many(typed)).nnz == 0
     assert before.fingerprint() != fitted.fingerprint()
+
+
+def test_a_word_keeps_its_combining_marks(tmp_path) -> None:  # noqa: ANN001
+    """scikit-learn's word pattern (\\w runs) cut Hindi words at every vowel sign and virama: "दिल" (heart) and "दाल"
+    (lentils) were both the tokens द, ल, so no classifier could tell them apart. A word now keeps its marks (Hebrew
+    points too); an embedder fitted before keeps the pattern it was fitted with, and with it its vectors."""
+    from latentstack_tfidf.ngrams import WORD_PATTERN
+
+    texts = ["दिल बहुत है", "दाल पानी है", "שָׁלוֹם עוֹלָם"]
+    emb = TfidfEmbedder().fit(texts)
+    assert {"दिल", "दाल", "बहुत", "पानी", "שָׁלוֹם"} <= emb.parts[0]["vocabulary"].keys()
+    heart, lentils = emb.embed_many(["दिल"]), emb.embed_many(["दाल"])
+    assert heart.nnz == 1 and lentils.nnz == 1 and (heart != lentils).nnz > 0
+    old = TfidfEmbedder().fit(texts)
+    old.parts[0]["params"]["token_pattern"] = WORD_PATTERN  # as saved before marks were kept
+    old.parts[0]["vocabulary"] = {"द": 0, "ल": 1}
+    old.parts[0]["idf"] = old.parts[0]["idf"][:2]
+    old.save(tmp_path / "old")
+    again = TfidfEmbedder.load(tmp_path / "old")
+    assert (again.embed_many(["दिल"]) != again.embed_many(["दाल"])).nnz == 0  # its own tokens, as before
+    assert again.embed_many(["दिल"]).nnz == 2

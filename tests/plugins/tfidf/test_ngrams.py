@@ -9,16 +9,18 @@ import pytest
 
 from latentstack.data.labeled import load_labeled
 from latentstack.errors import InputError
-from latentstack_tfidf.ngrams import WORD_PATTERN, NgramCounter
+from latentstack_tfidf.ngrams import MARKED_WORDS, WORD_PATTERN, NgramCounter
 from latentstack_tfidf.tfidf import TfidfEmbedder, _counter
 
 SMS = Path(__file__).parents[3] / "benchmarks" / "data" / "sms-spam.tsv"
 TRICKY = ["", "   ", "Hello,  World!\tFoo\nbar", "ünïcödé ÄÖÜ straße İstanbul", "a", "a b c d", "x\u2003y  z",
-          "lone \ud800 surrogate", "emoji 😀😀 ok", "__init__ 3.14 e-mail", "ΣΊΣΥΦΟΣ ﬁne Ǆemal"]
+          "lone \ud800 surrogate", "emoji 😀😀 ok", "__init__ 3.14 e-mail", "ΣΊΣΥΦΟΣ ﬁne Ǆemal",
+          "हिन्दी भाषा काम कम", "שָׁלוֹם עוֹלָם", "\u0301leading mark a\u0301b"]
 CASES = [
     ("char_wb", (2, 5), {}), ("char_wb", (1, 3), {}), ("char_wb", (3, 3), {"lowercase": False}),
     ("word", (1, 2), {}), ("word", (1, 3), {"stop_words": "english"}), ("word", (2, 2), {"min_df": 2}),
     ("word", (1, 2), {"max_features": 500}), ("char_wb", (2, 4), {"max_features": 300, "min_df": 2}),
+    ("word", (1, 2), {"token_pattern": MARKED_WORDS}), ("word", (1, 3), {"token_pattern": MARKED_WORDS, "min_df": 2}),
 ]
 
 
