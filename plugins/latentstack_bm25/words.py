@@ -10,7 +10,9 @@ folds them (compatibility composition, then case folding, as Lucene's ICU normal
 does), and a word is a run of two or more word characters and combining marks. Chinese
 and Japanese are written without spaces, so a run of ideographs and kana is one "word" to
 ``\\w``; it is read as its overlapping pairs of characters instead, as Lucene's CJK
-analyzer reads it ("東京都" as "東京", "京都").
+analyzer reads it ("東京都" as "東京", "京都"). Turkish "İ" case-folds to "i" and a combining
+dot above, which is dropped (as Lucene's Turkish lower-casing does), so "İstanbul" is
+"istanbul".
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ def fold(text: str) -> str:
     if text.isascii():
         return text.lower()
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
-    return _CJK_RUN.sub(_pairs, folded)
+    return _CJK_RUN.sub(_pairs, folded.replace("i\u0307", "i"))  # Turkish İ folds to "i" + a dot above
 
 
 def _pairs(run: re.Match[str]) -> str:

@@ -123,6 +123,15 @@ def test_a_word_matches_however_unicode_spells_it() -> None:
     assert index.tokenize(["हिन्दी शब्द"]) == [["हिन्दी", "शब्द"]]
 
 
+def test_turkish_dotted_capital_i_matches_its_small_letter() -> None:
+    """"İstanbul" folded to "i" + a combining dot, so neither "istanbul" nor "ISTANBUL" found it, nor it them."""
+    index = Bm25Index()
+    index.add(["dotted", "plain", "other"], ["İstanbul boğazı", "istanbul trafiği", "Ankara"])
+    assert {h.id for h in index.search("istanbul", 3)} == {"dotted", "plain"}
+    assert {h.id for h in index.search("İSTANBUL", 3)} == {"dotted", "plain"}
+    assert index.tokenize(["İzmir"]) == [["izmir"]]
+
+
 def test_chinese_and_japanese_are_read_as_character_pairs() -> None:
     """Written without spaces, a whole Chinese or Japanese sentence was one "word", so a query matched nothing
     unless it was the sentence itself; runs of ideographs and kana are read as overlapping pairs (Lucene's CJK
