@@ -12,7 +12,10 @@ and Japanese are written without spaces, so a run of ideographs and kana is one 
 ``\\w``; it is read as its overlapping pairs of characters instead, as Lucene's CJK
 analyzer reads it ("東京都" as "東京", "京都"). Turkish "İ" case-folds to "i" and a combining
 dot above, which is dropped (as Lucene's Turkish lower-casing does), so "İstanbul" is
-"istanbul".
+"istanbul". Arabic and Hebrew are mostly written without their vowel points, so a pointed
+word would not match its usual spelling: the points are dropped (with Arabic's tatweel, and
+its alef, teh marbuta and alef maksura written one way, as Lucene's ArabicNormalizer does).
+The vowel signs of Indic scripts are letters of the word, and stay.
 """
 
 from __future__ import annotations
@@ -23,6 +26,11 @@ from functools import cache
 
 #: Planes holding combining marks: the basic and supplementary multilingual planes, and the variation selectors.
 _MARK_SPANS = ((0, 0x20000), (0xE0100, 0xE01F0))
+#: Optional points of Arabic and Hebrew (Arabic's tashkeel and tatweel, as Lucene's ArabicNormalizer drops them;
+#: Hebrew's niqqud and cantillation), dropped; and Arabic letters written two ways, as that normalizer writes them.
+_POINTS = str.maketrans(dict.fromkeys([0x0640, *range(0x064B, 0x0653), *range(0x0591, 0x05BE), 0x05BF, 0x05C1, 0x05C2,
+                                       0x05C4, 0x05C5, 0x05C7])
+                        | {0x0622: 0x0627, 0x0623: 0x0627, 0x0625: 0x0627, 0x0629: 0x0647, 0x0649: 0x064A})
 #: Runs of Han ideographs (with the iteration mark) and kana, the scripts written without spaces between words.
 _CJK_RUN = re.compile("[\u3005\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]{2,}")
 
@@ -33,7 +41,8 @@ def fold(text: str) -> str:
     if text.isascii():
         return text.lower()
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
-    return _CJK_RUN.sub(_pairs, folded.replace("i\u0307", "i"))  # Turkish İ folds to "i" + a dot above
+    folded = folded.replace("i\u0307", "i").translate(_POINTS)  # Turkish İ folds to "i" + a dot above
+    return _CJK_RUN.sub(_pairs, folded)
 
 
 def _pairs(run: re.Match[str]) -> str:

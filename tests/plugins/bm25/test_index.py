@@ -132,6 +132,19 @@ def test_turkish_dotted_capital_i_matches_its_small_letter() -> None:
     assert index.tokenize(["İzmir"]) == [["izmir"]]
 
 
+def test_arabic_and_hebrew_match_with_or_without_their_vowel_points() -> None:
+    """A pointed word (a children's book, a dictionary, the Quran) shared no word with its usual unpointed spelling;
+    the points are dropped, and Arabic's alef forms and teh marbuta are read as Lucene's Arabic analyzer reads
+    them. Hindi's vowel signs are part of the word and still tell words apart."""
+    index = Bm25Index()
+    index.add(["school", "peace", "ahmad", "heart", "lentils"],
+              ["مدرسه في المدينة", "שָׁלוֹם עֲלֵיכֶם", "أحمد يقرأ", "दिल की बात", "दाल चावल"])
+    assert [h.id for h in index.search("مَدْرَسَة", 5)] == ["school"]
+    assert [h.id for h in index.search("שלום", 5)] == ["peace"]
+    assert [h.id for h in index.search("احمد", 5)] == ["ahmad"]
+    assert [h.id for h in index.search("दिल", 5)] == ["heart"]
+
+
 def test_chinese_and_japanese_are_read_as_character_pairs() -> None:
     """Written without spaces, a whole Chinese or Japanese sentence was one "word", so a query matched nothing
     unless it was the sentence itself; runs of ideographs and kana are read as overlapping pairs (Lucene's CJK
