@@ -1,4 +1,4 @@
-"""Activation-aware weight scaling (AWQ) of a Llama-family decoder before its int4 export.
+"""Activation-aware weight scaling (AWQ) of a Llama-family or Gemma decoder before its int4 export.
 
 Round-to-nearest int4 gives every weight in a block the same step, so the few input
 channels that carry large activations lose as much precision as the rest although their
@@ -48,13 +48,15 @@ def quantize(w: Any, block: int) -> Any:
 def _groups(layer: Any) -> list[tuple[str, Any, list[Any]]]:
     """(input name, the op before whose output is scaled, the linears reading it) of one decoder layer."""
     attn, mlp = layer.self_attn, layer.mlp
+    before_mlp = getattr(layer, "pre_feedforward_layernorm", None) or layer.post_attention_layernorm  # Gemma 2, 3: own
     return [("attn", layer.input_layernorm, [attn.q_proj, attn.k_proj, attn.v_proj]),
-            ("mlp", layer.post_attention_layernorm, [mlp.gate_proj, mlp.up_proj]),
+            ("mlp", before_mlp, [mlp.gate_proj, mlp.up_proj]),
             ("down", mlp.up_proj, [mlp.down_proj])]
 
 
 def supported(model: Any) -> bool:
-    """True for the Llama-style layout the scaling knows (RMSNorm before q/k/v and gate/up, up before down)."""
+    """True for the Llama-style layout the scaling knows (RMSNorm before q/k/v and gate/up, up before down; Gemma's
+    norms, which scale by ``1 + w``, and its sandwich norms too)."""
     try:
         _groups(model.model.layers[0])
     except AttributeError:
@@ -119,14 +121,17 @@ def best_scale(x: Any, linears: list[Any], block: int) -> tuple[Any, float, floa
 
 
 def apply_scale(before: Any, linears: list[Any], s: Any) -> None:
-    """Scale the linears' input columns by ``s`` and ``before``'s output (a norm's weight, or a linear's rows) by 1/s."""
+    """Scale the linears' input columns by ``s`` and ``before``'s output (a norm's weight, or a linear's rows) by 1/s;
+    a norm that scales by ``1 + w`` (Gemma's) gets ``(1 + w) / s - 1``."""
     import torch
 
     with torch.no_grad():
         for lin in linears:
             lin.weight.mul_(s[None, :])
         w = before.weight
-        if w.dim() == 1:
+        if w.dim() == 1 and _scales_by_one_plus(before):
+            w.add_(1).div_(s).sub_(1)
+        elif w.dim() == 1:
             w.div_(s)
         else:
             w.div_(s[:, None])
@@ -134,8 +139,21 @@ def apply_scale(before: Any, linears: list[Any], s: Any) -> None:
                 before.bias.div_(s)
 
 
+def _scales_by_one_plus(norm: Any) -> bool:
+    """Whether a norm multiplies by ``1 + weight`` (Gemma's RMSNorm) rather than by ``weight``: with its weights at
+    zero its output is not zero."""
+    import torch
+
+    kept = norm.weight.detach().clone()
+    with torch.no_grad():
+        norm.weight.zero_()
+        out = norm(torch.ones(1, kept.shape[0], dtype=kept.dtype, device=kept.device))
+        norm.weight.copy_(kept)
+    return bool(out.abs().max() > 0)
+
+
 def _check_unchanged(model: Any, ids: Any, reference: Any) -> None:
-    """The scaled float model must compute what it did: a norm that is not a plain per-channel weight (Gemma's
+    """The scaled float model must compute what it did: a norm that is not a per-channel weight (``w`` or
     ``1 + w``) or an MLP whose up projection feeds a nonlinearity would break the folding."""
     import torch
 

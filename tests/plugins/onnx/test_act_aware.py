@@ -106,19 +106,45 @@ def test_calibration_prompts_are_chat_prompts_or_whole_conversations(tiny_llama_
 
 
 def test_a_norm_the_scaling_cannot_fold_into_is_refused(tiny_llama_dir: Path) -> None:
-    """Gemma-style norms multiply by ``1 + w``: dividing ``w`` by the scale would change the model, so it is refused."""
+    """A norm whose output is not linear in its weight cannot take 1/s: the changed model is refused."""
     from latentstack.errors import ConfigError
 
-    class OnePlusNorm(torch.nn.Module):
+    class SquashedNorm(torch.nn.Module):
         def __init__(self, dim: int) -> None:
             super().__init__()
-            self.weight = torch.nn.Parameter(torch.zeros(dim))
+            self.weight = torch.nn.Parameter(torch.ones(dim))
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * (1 + self.weight)
+            return torch.tanh(x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * self.weight)
 
     model, batches = _model(tiny_llama_dir, outlier=30.0)
     for layer in model.model.layers:
-        layer.input_layernorm = OnePlusNorm(model.config.hidden_size)
+        layer.input_layernorm = SquashedNorm(model.config.hidden_size)
     with pytest.raises(ConfigError, match="--no-awq"):
         awq(model, batches, block=16)
+
+
+def test_gemmas_norms_are_folded_into_as_one_plus_w(tmp_path: Path) -> None:
+    """Gemma's RMSNorm multiplies by ``1 + w`` (and Gemma 2 and 3 norm the MLP's input with their own
+    pre-feedforward norm): dividing ``w`` by the scale changed the model, so an int4 export of a Gemma stopped
+    asking for --no-awq. The scaling now keeps its float function and lowers the quantised error."""
+    from transformers import AutoTokenizer, Gemma2Config, Gemma2ForCausalLM, GemmaConfig, GemmaForCausalLM
+
+    from latentstack.testing.tiny_models import save_tiny_llama
+
+    tok = AutoTokenizer.from_pretrained(save_tiny_llama(tmp_path / "tok"))
+    batches = [torch.tensor([tok(t)["input_ids"]]) for t in CALIBRATION]
+    shape = {"vocab_size": len(tok), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+             "num_attention_heads": 2, "num_key_value_heads": 1, "head_dim": 16}
+    for config, cls in ((GemmaConfig(**shape), GemmaForCausalLM), (Gemma2Config(**shape), Gemma2ForCausalLM)):
+        torch.manual_seed(0)
+        model = cls(config).eval()
+        with torch.no_grad():
+            for layer in model.model.layers:  # outlier channels, as trained models have
+                layer.input_layernorm.weight[3] = 30.0
+                getattr(layer, "pre_feedforward_layernorm", layer.post_attention_layernorm).weight[5] = 30.0
+            probe = torch.tensor([[5, 17, 42, 8, 99, 3]])
+            before = model(probe).logits
+            stats = awq(model, batches, block=16)
+            torch.testing.assert_close(model(probe).logits, before, rtol=1e-4, atol=1e-4)
+        assert stats["output_error_scaled"] < stats["output_error_rtn"], cls.__name__
