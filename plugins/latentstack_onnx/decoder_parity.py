@@ -72,13 +72,15 @@ def _until(tokens: list[int], stops: set[int]) -> list[int]:
     return tokens
 
 
-def check(model: Any, refs: Sequence[Reference], precision: str, stop_ids: set[int], max_new_tokens: int) -> dict[str, Any]:
-    """The parity figures of a GenAI model against the torch references (answers of up to ``max_new_tokens``)."""
+def check(model: Any, refs: Sequence[Reference], precision: str, stop_ids: set[int], max_new_tokens: int,
+          floor: int = 0) -> dict[str, Any]:
+    """The parity figures of a GenAI model against the torch references (answers of up to ``max_new_tokens``;
+    ``floor``: the export's ``kv_floor``)."""
     from latentstack_onnx.genai_decode import answer_logprobs, decode_tokens
 
     identical, divergences, nll_torch, nll_onnx = 0, [], [], []
     for n, ref in enumerate(refs):
-        got = list(decode_tokens(model, ref.prompt, max_new_tokens=max_new_tokens, stop_ids=stop_ids))
+        got = list(decode_tokens(model, ref.prompt, max_new_tokens=max_new_tokens, stop_ids=stop_ids, floor=floor))
         if got == ref.answer:
             identical += 1
         else:
@@ -88,7 +90,7 @@ def check(model: Any, refs: Sequence[Reference], precision: str, stop_ids: set[i
             divergences.append({"prompt": n, "token": at, "torch_gap": round(gap, 4)})
         if ref.answer:
             nll_torch.append(-ref.logprobs.mean())
-            nll_onnx.append(-answer_logprobs(model, ref.prompt, ref.answer).mean())
+            nll_onnx.append(-answer_logprobs(model, ref.prompt, ref.answer, floor).mean())
     rise = float(np.mean(nll_onnx) - np.mean(nll_torch)) if nll_torch else 0.0
     figures: dict[str, Any] = {
         "prompts": len(refs), "identical_share": identical / max(len(refs), 1), "divergences": divergences,

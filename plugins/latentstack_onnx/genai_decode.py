@@ -44,12 +44,12 @@ def penalize(logits: np.ndarray, seen: Sequence[int], penalty: float) -> np.ndar
     return logits
 
 
-def new_generator(model: Any, n_tokens: int) -> Any:
-    """A GenAI generator with room for ``n_tokens`` (prompt and answer)."""
+def new_generator(model: Any, n_tokens: int, floor: int = 0) -> Any:
+    """A GenAI generator with room for ``n_tokens`` (prompt and answer), and at least ``floor`` (``kv_floor``)."""
     import onnxruntime_genai as og
 
     params = og.GeneratorParams(model)
-    params.set_search_options(max_length=n_tokens, do_sample=False)
+    params.set_search_options(max_length=max(n_tokens, floor), do_sample=False)
     return og.Generator(model, params)
 
 
@@ -61,10 +61,11 @@ def last_logits(generator: Any) -> np.ndarray:
 
 def decode_tokens(model: Any, prompt: Sequence[int], *, max_new_tokens: int, stop_ids: set[int],
                   temperature: float = 0.0, top_p: float = 1.0, seed: int | None = None,
-                  repetition_penalty: float = 1.0) -> Iterator[int]:
-    """Yield new token ids after ``prompt`` until an end token or ``max_new_tokens``; the end token is not yielded."""
+                  repetition_penalty: float = 1.0, floor: int = 0) -> Iterator[int]:
+    """Yield new token ids after ``prompt`` until an end token or ``max_new_tokens``; the end token is not yielded.
+    ``floor``: the export's ``kv_floor``."""
     rng = np.random.default_rng(seed)
-    generator = new_generator(model, len(prompt) + max_new_tokens)
+    generator = new_generator(model, len(prompt) + max_new_tokens, floor)
     generator.append_tokens(list(prompt))
     seen = list(prompt)
     for step in range(max_new_tokens):
@@ -77,9 +78,9 @@ def decode_tokens(model: Any, prompt: Sequence[int], *, max_new_tokens: int, sto
             generator.append_tokens([token])
 
 
-def answer_logprobs(model: Any, prompt: Sequence[int], answer: Sequence[int]) -> np.ndarray:
+def answer_logprobs(model: Any, prompt: Sequence[int], answer: Sequence[int], floor: int = 0) -> np.ndarray:
     """log p(answer[i] | prompt, answer[:i]) for each answer token, teacher-forced."""
-    generator = new_generator(model, len(prompt) + len(answer) + 1)
+    generator = new_generator(model, len(prompt) + len(answer) + 1, floor)
     generator.append_tokens(list(prompt))
     out = []
     for token in answer:

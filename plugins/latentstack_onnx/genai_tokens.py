@@ -22,6 +22,14 @@ def context_length(folder: Path) -> int:
     return int(json.loads((Path(folder) / "genai_config.json").read_text())["model"]["context_length"])
 
 
+def kv_floor(folder: Path) -> int:
+    """The fewest tokens a generator's KV cache may hold: a sliding-window model's window (Gemma 2 and 3, Mistral),
+    which GenAI refuses to run below, up to the context length; 0 for another model."""
+    model = json.loads((Path(folder) / "genai_config.json").read_text())["model"]
+    window = int((model["decoder"].get("sliding_window") or {}).get("window_size") or 0)
+    return min(window, int(model["context_length"]))
+
+
 def load_model(folder: Path) -> Any:
     """The export's GenAI model, its CPU session on every core this process may use.
 
@@ -46,6 +54,7 @@ class GenaiText:
         self.tokenizer = og.Tokenizer(self.model)
         self.stops = stop_ids(folder)
         self.context = context_length(folder)
+        self.floor = kv_floor(folder)
 
     def prompt_ids(self, prompt: str | Messages) -> list[int]:
         """The chat-templated prompt's token ids, ready for the answer."""

@@ -186,7 +186,7 @@ class GenaiGenerator(Generator):
             raise InputError(msg)
         tokens = decode_tokens(text.model, ids, max_new_tokens=options.max_new_tokens, stop_ids=text.stops,
                                temperature=options.temperature, top_p=options.top_p, seed=options.seed,
-                               repetition_penalty=options.repetition_penalty)
+                               repetition_penalty=options.repetition_penalty, floor=text.floor)
         trimmer = StopTrimmer(options.stop)
         for piece in text.pieces(tokens):
             shown = trimmer.feed(piece)

@@ -126,6 +126,22 @@ def test_a_decoder_the_builder_cannot_build_is_refused_first(tiny_gpt2_dir: Path
     assert not (tmp_path / "out").exists()
 
 
+def test_a_sliding_window_decoder_exports_and_generates(tmp_path: Path) -> None:
+    """Gemma 2 (Mistral, Gemma 3) attends within a window on some layers, and GenAI refuses a KV cache smaller than
+    the window: the parity check and the generator asked for just the prompt and answer, so the export stopped
+    on GenAI's RuntimeError. The cache is now at least the window (up to the context)."""
+    from latentstack.testing.tiny_models import save_tiny_gemma2
+    from latentstack_onnx.genai_tokens import kv_floor
+
+    source = save_tiny_gemma2(tmp_path / "gemma2", sliding_window=128)
+    data = export_decoder(DecoderExportConfig(model=str(source), precision="fp32", probe_tokens=8), tmp_path / "out",
+                          PROMPTS)
+    assert data["parity"]["passed"] and kv_floor(tmp_path / "out") == 128
+    gen = GenaiGenerator.from_options(model=str(tmp_path / "out"))
+    assert gen.generate(PROMPTS[0], GenerationConfig(max_new_tokens=6)) == get_generator(
+        "llm", model=str(source)).generate(PROMPTS[0], GenerationConfig(max_new_tokens=6))
+
+
 def test_picking_rules_match_the_torch_generators() -> None:
     """The numpy penalty and nucleus rules are the llm generator's, on the same logits."""
     import torch
