@@ -98,6 +98,16 @@ class LocalModel:
 
 def lm_parts(model: Any) -> tuple[Any, Any]:
     """A causal LM's body (the stack that gives hidden states: Llama's ``model``, GPT-2's ``transformer``) and its
-    output layer, through a PEFT wrapper or not."""
+    head from hidden states to logits, as the model's own forward computes them (Gemma 2 and 3 soft-cap them),
+    through a PEFT wrapper or not."""
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    return base.base_model, base.get_output_embeddings()
+    head, cap = base.get_output_embeddings(), getattr(base.config, "final_logit_softcapping", None)
+    if not cap:
+        return base.base_model, head
+
+    def capped(hidden: Any) -> Any:
+        import torch
+
+        return torch.tanh(head(hidden) / cap) * cap
+
+    return base.base_model, capped

@@ -50,3 +50,12 @@ def tiny_gpt2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from latentstack.testing.tiny_models import save_tiny_gpt2
 
     return save_tiny_gpt2(tmp_path_factory.mktemp("tiny-gpt2"))
+
+
+@pytest.fixture(scope="session")
+def tiny_gemma2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer random Gemma 2 causal LM (sliding-window layers, logit soft-capping) with the tiny ChatML
+    tokenizer."""
+    from latentstack.testing.tiny_models import save_tiny_gemma2
+
+    return save_tiny_gemma2(tmp_path_factory.mktemp("tiny-gemma2"))

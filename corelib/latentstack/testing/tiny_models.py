@@ -122,9 +122,10 @@ def save_tiny_gpt2(path: Path, seed: int = 0) -> Path:
     return path
 
 
-def save_tiny_gemma2(path: Path, seed: int = 0, sliding_window: int = 128) -> Path:
+def save_tiny_gemma2(path: Path, seed: int = 0, sliding_window: int = 128, softcap: float = 0.05) -> Path:
     """Save a 2-layer, 32-d random Gemma2ForCausalLM (norms scaling by 1 + w, sandwich norms, every other layer
-    attending within ``sliding_window`` tokens) with the tiny ChatML tokenizer."""
+    attending within ``sliding_window`` tokens, logits soft-capped at ``softcap``: Gemma 2's 30 leaves a tiny
+    random model's small logits as they are) with the tiny ChatML tokenizer."""
     import torch
     from transformers import Gemma2Config, Gemma2ForCausalLM
 
@@ -132,7 +133,8 @@ def save_tiny_gemma2(path: Path, seed: int = 0, sliding_window: int = 128) -> Pa
     torch.manual_seed(seed)
     config = Gemma2Config(vocab_size=len(fast), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                           num_attention_heads=2, num_key_value_heads=1, head_dim=16, max_position_embeddings=2048,
-                          sliding_window=sliding_window, bos_token_id=fast.bos_token_id,
+                          sliding_window=sliding_window, final_logit_softcapping=softcap,
+                          bos_token_id=fast.bos_token_id,
                           eos_token_id=fast.eos_token_id, pad_token_id=fast.pad_token_id)
     Gemma2ForCausalLM(config).save_pretrained(path)
     return path

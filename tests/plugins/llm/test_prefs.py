@@ -73,7 +73,7 @@ def test_a_wrong_greedy_answer_is_the_rejected_reply(tiny_llama_dir: Path) -> No
     assert row["rejected"][0]["content"] == greedy and row["chosen"][0]["content"] != greedy
 
 
-@pytest.mark.parametrize("body", ["tiny_llama_dir", "tiny_gpt2_dir"])
+@pytest.mark.parametrize("body", ["tiny_llama_dir", "tiny_gpt2_dir", "tiny_gemma2_dir"])
 def test_shared_prompt_log_probs_equal_the_full_sequences(body: str, request: pytest.FixtureRequest) -> None:
     """Each prompt runs once for both replies; the log-probs are those of each whole sequence run alone (on GPT-2's
     body too)."""

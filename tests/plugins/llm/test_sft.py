@@ -28,7 +28,7 @@ def test_prompt_tokens_are_masked_and_the_reply_ends_the_turn(tiny_llama_dir: Pa
     assert labels[: len(ids) - len(trained)] == [-100] * (len(ids) - len(trained))
 
 
-@pytest.mark.parametrize("body", ["tiny_llama_dir", "tiny_gpt2_dir"])
+@pytest.mark.parametrize("body", ["tiny_llama_dir", "tiny_gpt2_dir", "tiny_gemma2_dir"])
 def test_reply_loss_equals_the_models_own_loss(body: str, request: pytest.FixtureRequest) -> None:
     """On Llama's body (``model``) and GPT-2's (``transformer``: it was an AttributeError)."""
     gen = LlmGenerator.from_options(model=str(request.getfixturevalue(body)))
