@@ -30,8 +30,10 @@ PAIRS = [Pair(PROMPT, "Paris [1]", "Berlin [2]"), Pair([{"role": "user", "conten
          Pair([{"role": "user", "content": "sky colour"}], "blue", "green grass")]
 
 
-def test_k_samples_share_one_prefill_and_match_single_decoding(tiny_llama_dir: Path) -> None:
-    gen = LlmGenerator.from_options(model=str(tiny_llama_dir))
+@pytest.mark.parametrize("body", ["tiny_llama_dir", "tiny_gpt2_dir", "tiny_gemma2_dir"])
+def test_k_samples_share_one_prefill_and_match_single_decoding(body: str, request: pytest.FixtureRequest) -> None:
+    """The repeated KV cache decodes as the prompt alone does, on GPT-2's and Gemma 2's caches too."""
+    gen = LlmGenerator.from_options(model=str(request.getfixturevalue(body)))
     ids = gen.prompt_ids(PROMPT)
     stops = eos_ids(gen.model, gen.tokenizer)
     with torch.inference_mode():
