@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from latentstack.chat_template import for_template
 from latentstack.errors import InputError
 from latentstack.hf import LocalModel, check_chat_model
 from latentstack.interfaces import GenerationConfig, Generator, GeneratorConfig
@@ -83,6 +84,7 @@ class LlmGenerator(LocalModel, Generator):
             msg = "the prompt is empty: give the model something to answer"
             raise InputError(msg)
         check_chat_model(self.tokenizer)
+        messages = for_template(self.tokenizer, messages)
         text = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         return self.tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"]
 

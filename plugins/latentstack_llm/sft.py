@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from latentstack.chat_template import for_template
 from latentstack.errors import InputError
 from latentstack.hf import check_chat_model, lm_parts
 from latentstack.interfaces.base import Config, names
@@ -51,6 +52,7 @@ class SftConfig(Config):
 def encode_example(tokenizer: Any, messages: list[dict[str, str]], max_length: int) -> tuple[list[int], list[int]]:
     """Token ids and labels (-100 on the prompt) for one example; the prompt is cut from the left if too long."""
     check_chat_model(tokenizer)
+    messages = for_template(tokenizer, messages)
     prompt = tokenizer.apply_chat_template(messages[:-1], add_generation_prompt=True, tokenize=False)
     full = tokenizer.apply_chat_template(messages, tokenize=False)
     if not full.startswith(prompt):

@@ -144,7 +144,9 @@ def _merged_folder(model: Any, base: Path, scratch: Path) -> Path:
 def calibration_ids(tokenizer: Any, prompt: str | Messages) -> list[int]:
     """A calibration prompt's token ids: a text as the user's message, or chat messages (a conversation that ends
     with the assistant's reply is taken whole, one that ends with the user's gets the generation prompt)."""
-    messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)
+    from latentstack.chat_template import for_template
+
+    messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else for_template(tokenizer, list(prompt))
     text = tokenizer.apply_chat_template(messages, add_generation_prompt=messages[-1]["role"] != "assistant",
                                          tokenize=False)
     return list(tokenizer(text, add_special_tokens=False)["input_ids"])

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from latentstack.chat_template import fold_system, takes_system
 from latentstack.errors import InputError
 from latentstack.interfaces.generator import Messages, as_messages
 
@@ -62,8 +64,15 @@ class GenaiText:
         if not messages or not any(str(m.get("content", "")).strip() for m in messages):
             msg = "the prompt is empty: give the model something to answer"
             raise InputError(msg)
+        if not self.takes_system:
+            messages = fold_system(messages)
         text = self.tokenizer.apply_chat_template(json.dumps(messages), add_generation_prompt=True)
         return [int(t) for t in self.tokenizer.encode(text)]
+
+    @cached_property
+    def takes_system(self) -> bool:
+        """Whether the export's chat template renders a system message (Gemma's refuses one)."""
+        return takes_system(lambda m: self.tokenizer.apply_chat_template(json.dumps(m), add_generation_prompt=True))
 
     def count(self, text: str) -> int:
         """Tokens in a piece of text, no chat markup."""

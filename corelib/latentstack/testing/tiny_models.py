@@ -68,9 +68,16 @@ def save_tiny_mpnet(path: Path, seed: int = 0) -> Path:
 
 CHATML = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
           "'<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
+#: ChatML's markers under Gemma's rules: no system message, user and assistant ("model") in turn.
+NO_SYSTEM = ("{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}"
+             "{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+             "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}"
+             "{% set role = 'model' if message['role'] == 'assistant' else message['role'] %}"
+             "{{ '<|im_start|>' + role + '\n' + message['content'] + '<|im_end|>\n' }}{% endfor %}"
+             "{% if add_generation_prompt %}{{ '<|im_start|>model\n' }}{% endif %}")
 
 
-def _save_chatml_bpe(path: Path) -> Any:
+def _save_chatml_bpe(path: Path, template: str = CHATML) -> Any:
     """Save a tiny byte-level BPE tokenizer with a ChatML template into ``path``; returns it."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -86,18 +93,19 @@ def _save_chatml_bpe(path: Path) -> Any:
     tok.train_from_iterator(corpus, trainer)
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|im_start|>", eos_token="<|im_end|>",
                                    pad_token="<|im_end|>", unk_token="<|endoftext|>")
-    fast.chat_template = CHATML
+    fast.chat_template = template
     path.mkdir(parents=True, exist_ok=True)
     fast.save_pretrained(path)
     return fast
 
 
-def save_tiny_llama(path: Path, seed: int = 0) -> Path:
-    """Save a 2-layer, 32-d random LlamaForCausalLM with a byte-level BPE tokenizer and a ChatML template."""
+def save_tiny_llama(path: Path, seed: int = 0, template: str = CHATML) -> Path:
+    """Save a 2-layer, 32-d random LlamaForCausalLM with a byte-level BPE tokenizer and a ChatML template (or
+    ``template``: NO_SYSTEM for Gemma's rules)."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    fast = _save_chatml_bpe(path)
+    fast = _save_chatml_bpe(path, template)
     torch.manual_seed(seed)
     config = LlamaConfig(vocab_size=len(fast), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                          num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=2048,

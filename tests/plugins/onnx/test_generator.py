@@ -142,6 +142,25 @@ def test_a_sliding_window_decoder_exports_and_generates(tmp_path: Path) -> None:
         "llm", model=str(source)).generate(PROMPTS[0], GenerationConfig(max_new_tokens=6))
 
 
+def test_an_export_whose_template_refuses_a_system_message_reads_it_in_the_user_message(tmp_path: Path) -> None:
+    """Gemma's template refuses a system message: GenAI's template raised on ask's system prompt; the export's
+    prompt is now the torch generator's, the system prompt at the head of the user message."""
+    from latentstack.testing.tiny_models import NO_SYSTEM, save_tiny_llama
+    from latentstack_onnx.calibration import rag_prompts
+    from latentstack_onnx.decoder_export import calibration_ids
+
+    source = save_tiny_llama(tmp_path / "no-system", template=NO_SYSTEM)
+    export_decoder(DecoderExportConfig(model=str(source), precision="fp32", probe_tokens=4), tmp_path / "out", PROMPTS)
+    asked = [{"role": "system", "content": "Answer in one word."}, {"role": "user", "content": "the cat sat on"}]
+    onnx = GenaiGenerator.from_options(model=str(tmp_path / "out"))
+    torch_gen = get_generator("llm", model=str(source))
+    assert onnx.text.prompt_ids(asked) == torch_gen.prompt_ids(asked)[0].tolist()
+    options = GenerationConfig(max_new_tokens=6)
+    assert onnx.generate(asked, options) == torch_gen.generate(asked, options)
+    rag = rag_prompts()[0]  # int4's built-in calibration: RAG prompts, a system message first
+    assert calibration_ids(torch_gen.tokenizer, rag) == torch_gen.prompt_ids(rag)[0].tolist()
+
+
 def test_picking_rules_match_the_torch_generators() -> None:
     """The numpy penalty and nucleus rules are the llm generator's, on the same logits."""
     import torch
