@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -143,8 +146,6 @@ def test_other_requests_are_answered_while_a_saved_index_is_read_again(tmp_path:
     """An index saved again was read on the event loop's thread, so every request (a health probe too) waited while
     a large index loaded. The read now runs on a worker thread: held open here until /health and /v1/models have
     answered, the search then gets the index as saved."""
-    import threading
-
     from latentstack.search import Collection, Document
 
     col = Collection.create(tmp_path / "kb", embedder_options={"show_progress": False})
@@ -155,31 +156,8 @@ def test_other_requests_are_answered_while_a_saved_index_is_read_again(tmp_path:
     again = Collection.load(tmp_path / "kb")
     again.add_documents([Document("tides", "Tides follow the pull of the moon.")])
     again.save()
-    reading, go_on, real_load = threading.Event(), threading.Event(), Collection.load
-
-    def held_load(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - the real load, held until the others answered
-        reading.set()
-        assert go_on.wait(60), "the other requests were not answered while the index was read"
-        return real_load(*args, **kwargs)
-
-    monkeypatch.setattr(Collection, "load", held_load)
-    running = InThread(build_app(served))
-    found: list[str] = []
-    try:
-        with httpx.Client(base_url=running.url, timeout=30) as http:
-            def search() -> None:
-                hits = http.post("/v1/search", json={"index": "kb", "query": "moon tides", "k": 1}).json()["data"]
-                found.extend(h["doc_id"] for h in hits)
-
-            searching = threading.Thread(target=search)
-            searching.start()
-            assert reading.wait(30)
-            health, models = http.get("/health"), http.get("/v1/models")  # timed out before: the loop was reading
-            go_on.set()
-            searching.join(60)
-    finally:
-        go_on.set()
-        running.stop()
+    with reading_kb_again(served, monkeypatch, "moon tides") as (http, found):
+        health, models = http.get("/health"), http.get("/v1/models")  # timed out before: the loop was reading
     assert health.status_code == 200 and models.status_code == 200
     assert found == ["tides"]
 
@@ -187,8 +165,6 @@ def test_other_requests_are_answered_while_a_saved_index_is_read_again(tmp_path:
 def test_another_index_and_a_classifier_answer_while_one_index_is_read_again(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
     """One lock guards every read: a search of another index, or a classification, waited while a large index was
     read again. An unchanged one is now handed out without the lock; the changed one still waits for its read."""
-    import threading
-
     from latentstack import get_classifier
     from latentstack.search import Collection, Document
 
@@ -206,11 +182,25 @@ def test_another_index_and_a_classifier_answer_while_one_index_is_read_again(tmp
     again = Collection.load(tmp_path / "kb")
     again.add_documents([Document("yeast", "Yeast is a fungus.")])
     again.save()
+    with reading_kb_again(served, monkeypatch, "yeast fungus") as (http, found):
+        other = http.post("/v1/search", json={"index": "other", "query": "moon tides", "k": 1}, timeout=10)
+        label = http.post("/v1/classify", json={"model": "spam", "input": ["WIN a free prize now"]}, timeout=10)
+    assert other.json()["data"][0]["doc_id"] == "other" and label.status_code == 200
+    assert found == ["yeast"]
+
+
+@contextlib.contextmanager
+def reading_kb_again(served: Served, monkeypatch, query: str) -> Iterator[tuple[httpx.Client, list[str]]]:  # noqa: ANN001
+    """A server over ``served`` whose index kb, saved again, is being read (held open) while a search of it for
+    ``query`` waits; yields a client for other requests, and the ids that search found (filled once the read goes
+    on, at the block's end)."""
+    from latentstack.search import Collection
+
     reading, go_on, real_load = threading.Event(), threading.Event(), Collection.load
 
     def held_load(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - the real load, held until the others answered
         reading.set()
-        assert go_on.wait(60), "the other index and the classifier were not answered while kb was read"
+        assert go_on.wait(60), "the other requests were not answered while kb was read"
         return real_load(*args, **kwargs)
 
     monkeypatch.setattr(Collection, "load", held_load)
@@ -219,18 +209,15 @@ def test_another_index_and_a_classifier_answer_while_one_index_is_read_again(tmp
     try:
         with httpx.Client(base_url=running.url, timeout=30) as http:
             def search() -> None:
-                hits = http.post("/v1/search", json={"index": "kb", "query": "yeast fungus", "k": 1}).json()["data"]
+                hits = http.post("/v1/search", json={"index": "kb", "query": query, "k": 1}).json()["data"]
                 found.extend(h["doc_id"] for h in hits)
 
             searching = threading.Thread(target=search)
             searching.start()
             assert reading.wait(30)
-            other = http.post("/v1/search", json={"index": "other", "query": "moon tides", "k": 1}, timeout=10)
-            label = http.post("/v1/classify", json={"model": "spam", "input": ["WIN a free prize now"]}, timeout=10)
+            yield http, found
             go_on.set()
             searching.join(60)
     finally:
         go_on.set()
         running.stop()
-    assert other.json()["data"][0]["doc_id"] == "other" and label.status_code == 200
-    assert found == ["yeast"]
