@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,15 @@ def load_causal_lm(path: Path, dtype: str, device: str) -> Any:
     if dtype not in DTYPES:
         msg = f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}"
         raise ConfigError(msg)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
+    try:
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
+    except ValueError as exc:  # transformers' message lists every causal type it knows, some hundred
+        if "Unrecognized configuration class" not in str(exc):
+            raise
+        kind = json.loads((Path(path) / "config.json").read_text()).get("model_type", "its")
+        msg = (f"{path} holds no causal LM (a decoder that writes text): transformers has none for {kind} models "
+               "(an encoder-decoder such as T5, or an encoder); give a decoder, e.g. smollm2-135m-instruct")
+        raise ConfigError(msg) from None
     return model.eval().to(device)
 
 

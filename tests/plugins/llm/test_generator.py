@@ -75,6 +75,16 @@ def test_a_model_without_a_chat_template_is_one_line(tiny_bert_dir: Path) -> Non
         encode_example(gen.tokenizer, [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}], 64)
 
 
+def test_a_model_without_a_causal_lm_is_one_line(tiny_t5_dir: Path) -> None:
+    """A T5 folder trained on plain text (adapt sft, which needs no chat template) or read by the llm embedder:
+    transformers' error listing some two hundred model types it would take."""
+    from latentstack.errors import ConfigError
+    from latentstack_llm.loading import load_causal_lm
+
+    with pytest.raises(ConfigError, match=r"holds no causal LM .*none for t5 models .*give a decoder"):
+        load_causal_lm(tiny_t5_dir, "float32", "cpu")
+
+
 @pytest.mark.slow
 def test_smollm2_answers_and_streams() -> None:
     gen = LlmGenerator.from_options()
