@@ -44,6 +44,8 @@ def fold_system(messages: list[dict[str, str]]) -> list[dict[str, str]]:
 
 def for_template(tokenizer: Any, messages: list[dict[str, str]]) -> list[dict[str, str]]:
     """``messages`` as a transformers tokenizer's chat template takes them."""
+    def render(probe: list[dict[str, str]]) -> Any:
+        return tokenizer.apply_chat_template(probe, add_generation_prompt=True, tokenize=False)
+
     key = str(getattr(tokenizer, "chat_template", "") or "")
-    render = lambda m: tokenizer.apply_chat_template(m, add_generation_prompt=True, tokenize=False)  # noqa: E731
     return messages if takes_system(render, key) else fold_system(messages)
