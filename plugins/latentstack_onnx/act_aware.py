@@ -1,4 +1,4 @@
-"""Activation-aware weight scaling (AWQ) of a Llama-family or Gemma decoder before its int4 export.
+"""Activation-aware weight scaling (AWQ) of a Llama-family, Gemma or Phi-3 decoder before its int4 export.
 
 Round-to-nearest int4 gives every weight in a block the same step, so the few input
 channels that carry large activations lose as much precision as the rest although their
@@ -48,15 +48,28 @@ def quantize(w: Any, block: int) -> Any:
 def _groups(layer: Any) -> list[tuple[str, Any, list[Any]]]:
     """(input name, the op before whose output is scaled, the linears reading it) of one decoder layer."""
     attn, mlp = layer.self_attn, layer.mlp
+    if hasattr(attn, "qkv_proj") and hasattr(mlp, "gate_up_proj"):  # Phi-3's fused projections
+        return _fused_groups(layer)
     before_mlp = getattr(layer, "pre_feedforward_layernorm", None) or layer.post_attention_layernorm  # Gemma 2, 3: own
     return [("attn", layer.input_layernorm, [attn.q_proj, attn.k_proj, attn.v_proj]),
             ("mlp", before_mlp, [mlp.gate_proj, mlp.up_proj]),
             ("down", mlp.up_proj, [mlp.down_proj])]
 
 
+def _fused_groups(layer: Any) -> list[tuple[str, Any, list[Any]]]:
+    """Phi-3's groups: one q/k/v projection, one gate/up projection whose second half (up) comes before down."""
+    from types import SimpleNamespace
+
+    gate_up = layer.mlp.gate_up_proj
+    up = SimpleNamespace(weight=gate_up.weight[gate_up.weight.shape[0] // 2:], bias=None)  # a view: scaled in place
+    return [("attn", layer.input_layernorm, [layer.self_attn.qkv_proj]),
+            ("mlp", layer.post_attention_layernorm, [gate_up]),
+            ("down", up, [layer.mlp.down_proj])]
+
+
 def supported(model: Any) -> bool:
     """True for the Llama-style layout the scaling knows (RMSNorm before q/k/v and gate/up, up before down; Gemma's
-    norms, which scale by ``1 + w``, and its sandwich norms too)."""
+    norms, which scale by ``1 + w``, and its sandwich norms, and Phi-3's fused projections too)."""
     try:
         _groups(model.model.layers[0])
     except AttributeError:

@@ -124,21 +124,26 @@ def test_a_norm_the_scaling_cannot_fold_into_is_refused(tiny_llama_dir: Path) ->
         awq(model, batches, block=16)
 
 
-def test_gemmas_norms_are_folded_into_as_one_plus_w(tmp_path: Path) -> None:
+def test_gemma_and_phi3_layouts_are_folded_into(tmp_path: Path) -> None:
     """Gemma's RMSNorm multiplies by ``1 + w`` (and Gemma 2 and 3 norm the MLP's input with their own
     pre-feedforward norm): dividing ``w`` by the scale changed the model, so an int4 export of a Gemma stopped
-    asking for --no-awq. The scaling now keeps its float function and lowers the quantised error."""
-    from transformers import AutoTokenizer, Gemma2Config, Gemma2ForCausalLM, GemmaConfig, GemmaForCausalLM
+    asking for --no-awq. Phi-3 fuses q/k/v and gate/up into one projection each: it was refused. The scaling now
+    keeps each one's float function and lowers the quantised error."""
+    from transformers import AutoTokenizer, Gemma2Config, Gemma2ForCausalLM, GemmaConfig, GemmaForCausalLM, Phi3Config, Phi3ForCausalLM
 
     from latentstack.testing.tiny_models import save_tiny_llama
+    from latentstack_onnx.act_aware import supported
 
     tok = AutoTokenizer.from_pretrained(save_tiny_llama(tmp_path / "tok"))
     batches = [torch.tensor([tok(t)["input_ids"]]) for t in CALIBRATION]
     shape = {"vocab_size": len(tok), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-             "num_attention_heads": 2, "num_key_value_heads": 1, "head_dim": 16}
-    for config, cls in ((GemmaConfig(**shape), GemmaForCausalLM), (Gemma2Config(**shape), Gemma2ForCausalLM)):
+             "num_attention_heads": 2, "num_key_value_heads": 1, "head_dim": 16, "pad_token_id": tok.pad_token_id}
+    phi3 = Phi3Config(**shape, original_max_position_embeddings=4096)
+    for config, cls in ((GemmaConfig(**shape), GemmaForCausalLM), (Gemma2Config(**shape), Gemma2ForCausalLM),
+                        (phi3, Phi3ForCausalLM)):
         torch.manual_seed(0)
         model = cls(config).eval()
+        assert supported(model)
         with torch.no_grad():
             for layer in model.model.layers:  # outlier channels, as trained models have
                 layer.input_layernorm.weight[3] = 30.0
