@@ -24,8 +24,6 @@ import re
 import unicodedata
 from functools import cache
 
-#: Planes holding combining marks: the basic and supplementary multilingual planes, and the variation selectors.
-_MARK_SPANS = ((0, 0x20000), (0xE0100, 0xE01F0))
 #: Optional points of Arabic and Hebrew (Arabic's tashkeel and tatweel, as Lucene's ArabicNormalizer drops them;
 #: Hebrew's niqqud and cantillation), dropped; and Arabic letters written two ways, as that normalizer writes them.
 _POINTS = str.maketrans(dict.fromkeys([0x0640, *range(0x064B, 0x0653), *range(0x0591, 0x05BE), 0x05BF, 0x05C1, 0x05C2,
@@ -53,14 +51,6 @@ def _pairs(run: re.Match[str]) -> str:
 @cache
 def word_pattern() -> str:
     """The regular expression of a word: two or more word characters or combining marks."""
-    marks = []
-    for lo, hi in _MARK_SPANS:
-        start = None
-        for code in range(lo, hi + 1):
-            is_mark = code < hi and unicodedata.category(chr(code)).startswith("M")
-            if is_mark and start is None:
-                start = code
-            elif not is_mark and start is not None:
-                marks.append(f"\\U{start:08x}-\\U{code - 1:08x}")
-                start = None
-    return f"[\\w{''.join(marks)}]{{2,}}"
+    from latentstack.marks import combining_marks
+
+    return f"[\\w{combining_marks()}]{{2,}}"

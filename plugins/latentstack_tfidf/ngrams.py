@@ -14,7 +14,6 @@ here, and anything else (a text holding NUL, an alphabet too large for 63-bit ke
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import re
 import sys
@@ -278,19 +277,9 @@ def _decode(keys: np.ndarray, alphabet: np.ndarray, bits: int, hi: int) -> list[
 
 def re_pattern(pattern: str) -> str:
     r"""``pattern`` for Python's re, which lacks ``\p{M}``: the combining marks written out as ranges."""
-    return pattern.replace(r"\p{M}", _marks())
+    from latentstack.marks import combining_marks
 
-
-@functools.cache
-def _marks() -> str:
-    """Every combining mark (Unicode category M; planes 0, 1 and 14 hold them all) as ranges for a character class."""
-    import unicodedata
-
-    points = [c for span in (range(0x20000), range(0xE0000, 0xE1000)) for c in span
-              if unicodedata.category(chr(c))[0] == "M"]
-    starts = [c for i, c in enumerate(points) if i == 0 or points[i - 1] != c - 1]
-    ends = [c for i, c in enumerate(points) if i == len(points) - 1 or points[i + 1] != c + 1]
-    return "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in zip(starts, ends, strict=True))
+    return pattern.replace(r"\p{M}", combining_marks())
 
 
 def _tokens(docs: list[str], stop: frozenset[str], words: str) -> tuple[list[str], np.ndarray]:
