@@ -94,7 +94,7 @@ class TfidfEmbedder(Embedder):
         """Learn vocabulary and idf from a corpus, and return its rows: each text's n-grams are counted once."""
         from latentstack.interfaces.embedder import check_texts
 
-        texts = _in_nfc(check_texts(texts))
+        texts = _in_nfc(check_texts(texts), dotted_i=self.config.lowercase)
         if not any(t.strip() for t in texts):
             msg = "tfidf needs at least one non-empty text to fit"
             raise InputError(msg)
@@ -137,8 +137,9 @@ class TfidfEmbedder(Embedder):
         self._check_fitted()
         if not texts:
             return sp.csr_matrix((0, self.vocab_size), dtype=np.float32)
-        if self.parts[0]["params"].get("unicode") == "NFC":  # not so in an embedder fitted before: texts as given
-            texts = _in_nfc(texts)
+        params = self.parts[0]["params"]
+        if params.get("unicode") == "NFC":  # not so in an embedder fitted before: texts as given
+            texts = _in_nfc(texts, dotted_i=params.get("token_pattern") == MARKED_WORDS and params.get("lowercase", True))
         return self._weigh([self._count(i, texts) for i in range(len(self.parts))])
 
     def _count(self, i: int, texts: Sequence[str]) -> Any:
@@ -209,9 +210,15 @@ def _counter(params: dict[str, Any], vocabulary: dict[str, int] | None = None) -
     )
 
 
-def _in_nfc(texts: Sequence[str]) -> list[str]:
-    """``texts`` in Unicode NFC; ASCII texts are in every normal form already."""
-    return [t if t.isascii() else unicodedata.normalize("NFC", t) for t in texts]
+def _in_nfc(texts: Sequence[str], dotted_i: bool = False) -> list[str]:
+    """``texts`` in Unicode NFC; ASCII texts are in every normal form already. With ``dotted_i`` (lower-cased text,
+    an embedder fitted with MARKED_WORDS), Turkish "İ" is read as "I", which lower-cases to "i" rather than to "i" and
+    a combining dot, so "İstanbul" is the word "istanbul"."""
+    return [t if t.isascii() else _dotless(unicodedata.normalize("NFC", t), dotted_i) for t in texts]
+
+
+def _dotless(text: str, dotted_i: bool) -> str:
+    return text.replace("İ", "I") if dotted_i else text
 
 
 def _smooth_idf(counts: Any) -> np.ndarray:

@@ -109,3 +109,20 @@ def test_a_word_keeps_its_combining_marks(tmp_path) -> None:  # noqa: ANN001
     again = TfidfEmbedder.load(tmp_path / "old")
     assert (again.embed_many(["दिल"]) != again.embed_many(["दाल"])).nnz == 0  # its own tokens, as before
     assert again.embed_many(["दिल"]).nnz == 2
+
+
+def test_turkish_dotted_capital_i_is_the_small_letter(tmp_path) -> None:  # noqa: ANN001
+    """Lower-cased, "İ" is "i" and a combining dot, so "İstanbul" (a word at the start of a sentence, a name) was not
+    "istanbul": now it is, when lower-casing; an embedder fitted with the earlier word pattern reads it as before."""
+    from latentstack_tfidf.ngrams import WORD_PATTERN
+
+    texts = ["İstanbul trafiği", "istanbul boğazı", "Ankara"]
+    emb = TfidfEmbedder().fit(texts)
+    assert "istanbul" in emb.parts[0]["vocabulary"] and len(emb.parts[0]["vocabulary"]) == 6
+    assert (emb.embed_many(["İSTANBUL"]) != emb.embed_many(["istanbul"])).nnz == 0
+    kept = TfidfEmbedder.from_options(lowercase=False).fit(texts)
+    assert "İstanbul" in kept.parts[0]["vocabulary"]  # case kept: Turkish İ stays its own letter
+    emb.parts[0]["params"]["token_pattern"] = WORD_PATTERN  # as fitted before
+    emb.save(tmp_path / "old")
+    old = TfidfEmbedder.load(tmp_path / "old")
+    assert (old.embed_many(["İstanbul"]) != old.embed_many(["istanbul"])).nnz > 0
