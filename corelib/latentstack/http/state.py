@@ -154,34 +154,31 @@ class Served:
     def _unchanged(self, kind: str, name: str, table: dict[str, Path]) -> Any:
         """The loaded copy of ``kind`` ``name`` while its folder is as it was read, else None (to be read under
         ``load_lock``): a request for it does not wait while another index or classifier is read."""
-        from latentstack.rag.server import index_stamp
-
         key = f"{kind}:{name}"
         loaded = self.loaded.get(key)
-        if loaded is None or name not in table:
+        if loaded is None or name not in table or self._stale(key, table[name]):
             return None
-        try:
-            stamp = index_stamp(table[name])
-        except OSError:  # swapped in this instant, or removed: the loaded copy answers, as in _changed
-            return loaded
-        return loaded if stamp == self.stamps.get(key) else None
+        return loaded
 
     def _changed(self, kind: str, name: str, table: dict[str, Path]) -> Any:
         """The loaded copy of ``kind`` ``name``, taken out, when its folder changed since it was read; else None."""
         from latentstack.progress import log
-        from latentstack.rag.server import index_stamp
 
         key = f"{kind}:{name}"
-        if key not in self.loaded:
-            return None
-        try:
-            stamp = index_stamp(table[name])
-        except OSError:  # swapped in this instant, or removed: the loaded copy answers
-            return None
-        if stamp == self.stamps.get(key):
+        if key not in self.loaded or not self._stale(key, table[name]):
             return None
         log(f"{kind} {name} was saved again since it was read: reading it anew")
         return self.loaded.pop(key)
+
+    def _stale(self, key: str, path: Path) -> bool:
+        """Whether the folder at ``path`` changed since ``key`` was read from it; not while it is swapped in this
+        instant, or removed (the loaded copy answers)."""
+        from latentstack.rag.server import index_stamp
+
+        try:
+            return index_stamp(path) != self.stamps.get(key)
+        except OSError:
+            return False
 
     def classifier(self, name: str) -> Any:
         """A served classifier, loaded once: its features computed by the export (``export_classifiers``), else by
