@@ -74,12 +74,16 @@ def is_decoder(model_dir: Path) -> bool:
     causal-LM table holds under another name: GPT-2's ``GPT2LMHeadModel``)."""
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES as CAUSAL
 
-    try:
-        config = json.loads((Path(model_dir) / "config.json").read_text())
-    except (OSError, ValueError):
-        return False
     known = set(CAUSAL.values())
-    return any(str(a).endswith("ForCausalLM") or a in known for a in config.get("architectures") or [])
+    return any(a.endswith("ForCausalLM") or a in known for a in _architectures(model_dir))
+
+
+def _architectures(model_dir: Path) -> list[str]:
+    """The architectures the folder's config.json names (none when it cannot be read)."""
+    try:
+        return [str(a) for a in json.loads((Path(model_dir) / "config.json").read_text()).get("architectures") or []]
+    except (OSError, ValueError):
+        return []
 
 
 def check_buildable(model_dir: Path, name: str) -> None:
@@ -92,13 +96,12 @@ def check_buildable(model_dir: Path, name: str) -> None:
     if not is_decoder(model_dir):
         msg = f"{name} is not a causal LM (config.json names no causal LM architecture, such as ...ForCausalLM)"
         raise ConfigError(msg)
-
     spec = importlib.util.find_spec("onnxruntime_genai.models.builder")
     try:
         source = Path(spec.origin).read_text(encoding="utf-8") if spec and spec.origin else ""
-        arch = str((json.loads((Path(model_dir) / "config.json").read_text()).get("architectures") or [""])[0])
-    except (OSError, ValueError):
+    except OSError:
         return
+    arch = _architectures(model_dir)[0]  # a decoder names one at least
     built = set(re.findall(r'architectures\[0\] == "(\w+)"', source))
     if built and arch not in built:
         causal = sorted(a.removesuffix("ForCausalLM") for a in built if a.endswith("ForCausalLM"))
