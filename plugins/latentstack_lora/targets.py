@@ -17,6 +17,11 @@ ALL_LINEAR = "all-linear"
 def resolve_targets(model: Any, targets: Sequence[str]) -> tuple[str, ...]:
     """The layers to adapt: ``targets`` as named (each checked), every linear layer of the body for ``all-linear``,
     or the usual query and value projections for none."""
+    import torch
+
+    if not isinstance(model, torch.nn.Module):
+        msg = f"an adapter attaches to a torch model (a transformers model), got {type(model).__name__}"
+        raise InputError(msg)
     if ALL_LINEAR in targets:
         if len(targets) > 1:
             msg = f"targets={ALL_LINEAR} stands alone (it names every linear layer); drop {', '.join(targets[1:])}"
@@ -31,13 +36,16 @@ def all_linear(model: Any) -> tuple[str, ...]:
     ``all-linear`` takes them: not the head on it (a causal LM's ``lm_head``, a classifier's ``score``); a layer whose
     last part a head shares is given whole."""
     heads = _head_names(model)
-    inside = [n for n, m in model.named_modules() if isinstance(m, _linear_kinds())
-              and not any(n == h or n.startswith(h + ".") for h in heads)]
+
+    def in_head(name: str) -> bool:
+        return any(name == h or name.startswith(h + ".") for h in heads)
+
+    inside = [n for n, m in model.named_modules() if isinstance(m, _linear_kinds()) and not in_head(n)]
     if not inside:
         msg = f"{type(model).__name__} has no linear layer outside its head to adapt"
         raise ConfigError(msg)
-    shared = {n.rsplit(".", 1)[-1] for n, _ in model.named_modules() if n in heads or any(n.startswith(h + ".") for h in heads)}
-    return tuple(sorted({n if n.rsplit(".", 1)[-1] in shared else n.rsplit(".", 1)[-1] for n in inside}))
+    shared = {_last(n) for n, _ in model.named_modules() if in_head(n)}
+    return tuple(sorted({n if _last(n) in shared else _last(n) for n in inside}))
 
 
 def conv1d_targets(model: Any, targets: Sequence[str]) -> bool:
@@ -45,8 +53,16 @@ def conv1d_targets(model: Any, targets: Sequence[str]) -> bool:
     ``fan_in_fan_out``)."""
     from transformers.pytorch_utils import Conv1D
 
-    return any(isinstance(m, Conv1D) for n, m in model.named_modules()
-               if any(n == t or n.endswith("." + t) for t in targets))
+    return any(isinstance(m, Conv1D) for n, m in model.named_modules() if any(_names(n, t) for t in targets))
+
+
+def _names(module: str, target: str) -> bool:
+    """Whether ``target`` names the module called ``module``, as PEFT matches them (the whole name or its last parts)."""
+    return module == target or module.endswith("." + target)
+
+
+def _last(module: str) -> str:
+    return module.rsplit(".", 1)[-1]
 
 
 def _head_names(model: Any) -> set[str]:
@@ -80,19 +96,13 @@ def usual_targets(model: Any) -> tuple[str, ...]:
 
 def linear_layers(model: Any) -> list[str]:
     """The last parts of the names of ``model``'s linear layers (Conv1D ones too), sorted and once each."""
-    return sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, _linear_kinds())})
+    return sorted({_last(n) for n, m in model.named_modules() if isinstance(m, _linear_kinds())})
 
 
 def check_targets(model: Any, targets: Sequence[str]) -> None:
-    """Each target names a module of ``model`` (as PEFT matches them: the whole name or its last parts), or a
-    ConfigError lists the model's linear layers."""
-    import torch
-
-    if not isinstance(model, torch.nn.Module):
-        msg = f"an adapter attaches to a torch model (a transformers model), got {type(model).__name__}"
-        raise InputError(msg)
-    names = [name for name, _ in model.named_modules()]
-    missing = [t for t in targets if not any(n == t or n.endswith("." + t) for n in names)]
+    """Each target names a module of ``model`` (``_names``), or a ConfigError lists the model's linear layers."""
+    modules = [name for name, _ in model.named_modules()]
+    missing = [t for t in targets if not any(_names(n, t) for n in modules)]
     if missing:
         msg = (f"the model has no module named {', '.join(map(repr, missing))} to adapt; its linear layers are: "
                f"{', '.join(linear_layers(model)[:20])}")

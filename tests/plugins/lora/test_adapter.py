@@ -54,6 +54,8 @@ def test_misuse_is_one_line(tiny_bert_dir: Path, tmp_path: Path) -> None:
     adapter = LoraAdapter.from_options(rank=2)
     with pytest.raises(InputError, match="attaches to a torch model .* got str"):
         adapter.attach("bert")
+    with pytest.raises(InputError, match="attaches to a torch model .* got str"):  # was an AttributeError
+        LoraAdapter.from_options(targets="all-linear").attach("bert")
     wrapped = adapter.attach(tiny(tiny_bert_dir))
     with pytest.raises(InputError, match="already carries an adapter"):
         adapter.attach(wrapped)
