@@ -96,6 +96,15 @@ class LocalModel:
         return AutoConfig.from_pretrained(self.resolved.path)
 
 
+def head_children(model: Any) -> list[str]:
+    """The names of a transformers model's children outside its base model (its heads: ``lm_head``, ``classifier``,
+    ``score``, and a dropout before one); none for a base model itself."""
+    prefix = getattr(model, "base_model_prefix", "")
+    if not prefix or not hasattr(model, prefix):
+        return []
+    return [n for n, _ in model.named_children() if n != prefix]
+
+
 def lm_parts(model: Any) -> tuple[Any, Any]:
     """A causal LM's body (the stack that gives hidden states: Llama's ``model``, GPT-2's ``transformer``) and its
     head from hidden states to logits, as the model's own forward computes them (Gemma 2 and 3 soft-cap them),

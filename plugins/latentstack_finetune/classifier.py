@@ -349,10 +349,9 @@ def _head_modules(model: Any) -> tuple[str, ...]:
     """The modules of a sequence-classification model outside its base model that hold weights (its head:
     ``classifier`` for BERT, ``score`` for Llama), which LoRA trains and saves whole; none for the mean head's
     encoder, whose head lives outside it."""
-    prefix = getattr(model, "base_model_prefix", "")
-    if not prefix or not hasattr(model, prefix):
-        return ()
-    return tuple(n for n, m in model.named_children() if n != prefix and any(True for _ in m.parameters()))
+    from latentstack.hf import head_children
+
+    return tuple(n for n in head_children(model) if any(True for _ in model.get_submodule(n).parameters()))
 
 
 def _pad_with_eos(tokenizer: Any) -> None:

@@ -67,8 +67,9 @@ def _last(module: str) -> str:
 
 def _head_names(model: Any) -> set[str]:
     """The names of the modules of a transformers model outside its base model (its heads), and its output layer."""
-    prefix = getattr(model, "base_model_prefix", "")
-    heads = {n for n, _ in model.named_children() if n != prefix} if prefix and hasattr(model, prefix) else set()
+    from latentstack.hf import head_children
+
+    heads = set(head_children(model))
     output = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
     return heads | {n for n, m in model.named_modules() if output is not None and m is output}
 
