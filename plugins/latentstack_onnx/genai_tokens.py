@@ -64,13 +64,13 @@ class GenaiText:
         if not messages or not any(str(m.get("content", "")).strip() for m in messages):
             msg = "the prompt is empty: give the model something to answer"
             raise InputError(msg)
-        if not self.takes_system:
+        if not self.renders_system:
             messages = fold_system(messages)
         text = self.tokenizer.apply_chat_template(json.dumps(messages), add_generation_prompt=True)
         return [int(t) for t in self.tokenizer.encode(text)]
 
     @cached_property
-    def takes_system(self) -> bool:
+    def renders_system(self) -> bool:
         """Whether the export's chat template renders a system message (Gemma's refuses one)."""
         return takes_system(lambda m: self.tokenizer.apply_chat_template(json.dumps(m), add_generation_prompt=True))
 

@@ -94,7 +94,7 @@ class TfidfEmbedder(Embedder):
         """Learn vocabulary and idf from a corpus, and return its rows: each text's n-grams are counted once."""
         from latentstack.interfaces.embedder import check_texts
 
-        texts = _in_nfc(check_texts(texts), dotted_i=self.config.lowercase)
+        texts = _in_nfc(check_texts(texts), _reads_dotted_i(self._vectorizer_params()[0]))
         if not any(t.strip() for t in texts):
             msg = "tfidf needs at least one non-empty text to fit"
             raise InputError(msg)
@@ -139,7 +139,7 @@ class TfidfEmbedder(Embedder):
             return sp.csr_matrix((0, self.vocab_size), dtype=np.float32)
         params = self.parts[0]["params"]
         if params.get("unicode") == "NFC":  # not so in an embedder fitted before: texts as given
-            texts = _in_nfc(texts, dotted_i=params.get("token_pattern") == MARKED_WORDS and params.get("lowercase", True))
+            texts = _in_nfc(texts, _reads_dotted_i(params))
         return self._weigh([self._count(i, texts) for i in range(len(self.parts))])
 
     def _count(self, i: int, texts: Sequence[str]) -> Any:
@@ -214,11 +214,18 @@ def _in_nfc(texts: Sequence[str], dotted_i: bool = False) -> list[str]:
     """``texts`` in Unicode NFC; ASCII texts are in every normal form already. With ``dotted_i`` (lower-cased text,
     an embedder fitted with MARKED_WORDS), Turkish "İ" is read as "I", which lower-cases to "i" rather than to "i" and
     a combining dot, so "İstanbul" is the word "istanbul"."""
-    return [t if t.isascii() else _dotless(unicodedata.normalize("NFC", t), dotted_i) for t in texts]
+    return [t if t.isascii() else _normal(t, dotted_i) for t in texts]
 
 
-def _dotless(text: str, dotted_i: bool) -> str:
-    return text.replace("İ", "I") if dotted_i else text
+def _normal(text: str, dotted_i: bool) -> str:
+    """A non-ASCII text in NFC, its "İ" read as "I" with ``dotted_i``."""
+    nfc = unicodedata.normalize("NFC", text)
+    return nfc.replace("İ", "I") if dotted_i else nfc
+
+
+def _reads_dotted_i(params: dict[str, Any]) -> bool:
+    """Whether the word analyzer ``params`` reads Turkish "İ" as "I": lower-casing, with MARKED_WORDS."""
+    return params.get("token_pattern") == MARKED_WORDS and bool(params.get("lowercase", True))
 
 
 def _smooth_idf(counts: Any) -> np.ndarray:
