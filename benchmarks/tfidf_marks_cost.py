@@ -4,13 +4,29 @@ comparing code before and after a tokenizer change in one run:
     for i in 1 2 3; do PYTHONPATH=BEFORE/corelib:BEFORE/plugins .venv/bin/python benchmarks/tfidf_marks_cost.py before
         .venv/bin/python benchmarks/tfidf_marks_cost.py after; done
 """
-import sys, time, json
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
 from latentstack.data.labeled import load_labeled
-texts = load_labeled("benchmarks/data/sms-spam.tsv")["train"].texts
-t0 = time.perf_counter()
 from latentstack_tfidf.tfidf import TfidfEmbedder
-imp = time.perf_counter() - t0
-runs = []
-for _ in range(5):
-    t = time.perf_counter(); e = TfidfEmbedder().fit(texts); e.embed_many(texts); runs.append(time.perf_counter() - t)
-print(json.dumps({"code": sys.argv[1], "first_s": round(runs[0], 4), "median_s": round(sorted(runs)[2], 4), "vocab": e.vocab_size}))
+
+
+def main(code: str) -> None:
+    """Print one JSON line: the first run's seconds, the median's, and the vocabulary size."""
+    texts = load_labeled("benchmarks/data/sms-spam.tsv")["train"].texts
+    runs = []
+    for _ in range(5):
+        started = time.perf_counter()
+        emb = TfidfEmbedder().fit(texts)
+        emb.embed_many(texts)
+        runs.append(time.perf_counter() - started)
+    sys.stdout.write(json.dumps({"code": code, "first_s": round(runs[0], 4), "median_s": round(sorted(runs)[2], 4),
+                                 "vocab": emb.vocab_size}) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
