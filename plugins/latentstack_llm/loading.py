@@ -22,6 +22,7 @@ def load_causal_lm(path: Path, dtype: str, device: str) -> Any:
     if dtype not in DTYPES:
         msg = f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}"
         raise ConfigError(msg)
+    _refuse_encoder(Path(path))
     try:
         model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
     except ValueError as exc:  # transformers' message lists every causal type it knows, some hundred
@@ -32,6 +33,22 @@ def load_causal_lm(path: Path, dtype: str, device: str) -> Any:
                "(an encoder-decoder such as T5, or an encoder); give a decoder, e.g. smollm2-135m-instruct")
         raise ConfigError(msg) from None
     return model.eval().to(device)
+
+
+def _refuse_encoder(path: Path) -> None:
+    """A ConfigError for an encoder's folder (BERT, RoBERTa, BART...): transformers would build its causal class from
+    the encoder's weights with a head and masks the encoder never trained with, and generate noise."""
+    from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING_NAMES as MASKED
+
+    try:
+        config = json.loads((path / "config.json").read_text())
+    except (OSError, ValueError):
+        return  # transformers' own error says what is wrong with the folder
+    kind = config.get("model_type")
+    if kind in MASKED and not config.get("is_decoder"):
+        msg = (f"{path} holds an encoder ({kind}), not a causal LM (a decoder that writes text); give a decoder, "
+               "e.g. smollm2-135m-instruct (an encoder embeds or classifies: the bert embedder, classify train)")
+        raise ConfigError(msg)
 
 
 def adapter_key(path: str | Path) -> str:

@@ -85,6 +85,23 @@ def test_a_model_without_a_causal_lm_is_one_line(tiny_t5_dir: Path) -> None:
         load_causal_lm(tiny_t5_dir, "float32", "cpu")
 
 
+def test_an_encoder_is_not_taken_for_a_causal_lm(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """A BERT folder: transformers builds BertLMHeadModel from it (a warning, then noise); adapt sft trained that.
+    A BERT saved as a decoder (is_decoder set) is still loaded."""
+    import json
+    import shutil
+
+    from latentstack.errors import ConfigError
+    from latentstack_llm.loading import load_causal_lm
+
+    with pytest.raises(ConfigError, match=r"holds an encoder \(bert\), not a causal LM.*give a decoder"):
+        load_causal_lm(tiny_bert_dir, "float32", "cpu")
+    decoder = shutil.copytree(tiny_bert_dir, tmp_path / "bert-decoder")
+    config = json.loads((decoder / "config.json").read_text())
+    (decoder / "config.json").write_text(json.dumps({**config, "is_decoder": True}))
+    assert type(load_causal_lm(decoder, "float32", "cpu")).__name__ == "BertLMHeadModel"
+
+
 @pytest.mark.slow
 def test_smollm2_answers_and_streams() -> None:
     gen = LlmGenerator.from_options()
