@@ -56,6 +56,24 @@ def decode_tokens(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[in
 
     Call inside ``torch.inference_mode()``. The end token itself is not yielded.
     """
+    for token, _ in decode_steps(model, ids, max_new_tokens=max_new_tokens, stop_ids=stop_ids, temperature=temperature,
+                                 top_p=top_p, seed=seed, repetition_penalty=repetition_penalty):
+        yield token
+
+
+def log_probs(logits: Any, token: int, top: int) -> tuple[float, list[tuple[int, float]]]:
+    """The log-probability of ``token`` in one row of logits, and the ``top`` likeliest (id, log-probability)."""
+    import torch
+
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    best = logp.topk(top) if top else None
+    return float(logp[token]), [] if best is None else list(zip(best.indices.tolist(), best.values.tolist(), strict=True))
+
+
+def decode_steps(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int], temperature: float = 0.0,
+                 top_p: float = 1.0, seed: int | None = None, repetition_penalty: float = 1.0) -> Iterator[tuple[int, Any]]:
+    """``decode_tokens``' loop, yielding each token id with the model's row of logits it was picked from (before
+    the repetition penalty and temperature)."""
     import torch
     from transformers import DynamicCache
 
@@ -69,10 +87,11 @@ def decode_tokens(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[in
     seen = ids[0].clone()  # prompt and answer so far, for the repetition penalty
     for _ in range(max_new_tokens):
         out = model(input_ids=step, cache=cache, use_cache=True, logits_to_keep=1)  # the cache grows in place
-        token = pick(penalize(out.logits[0, -1], seen, repetition_penalty), temperature, top_p, rng)
+        logits = out.logits[0, -1]
+        token = pick(penalize(logits, seen, repetition_penalty), temperature, top_p, rng)
         if token in stop_ids:
             return
-        yield token
+        yield token, logits
         step = torch.tensor([[token]], device=ids.device)
         if repetition_penalty != 1.0:
             seen = torch.cat([seen, step[0]])

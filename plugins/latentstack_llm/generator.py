@@ -12,10 +12,13 @@ from latentstack.chat_template import for_template
 from latentstack.errors import InputError
 from latentstack.hf import LocalModel, check_chat_model
 from latentstack.interfaces import GenerationConfig, Generator, GeneratorConfig
-from latentstack.interfaces.generator import Messages, as_messages, as_options
+from latentstack.interfaces.generator import MAX_TOP_LOGPROBS as MAX_TOP
+from latentstack.interfaces.generator import Messages, ScoredPiece, as_messages, as_options
 from latentstack.stops import StopTrimmer
-from latentstack_llm.decoding import IncrementalText, decode_tokens, eos_ids
+from latentstack_llm.decoding import IncrementalText, decode_steps, eos_ids
 from latentstack_llm.loading import DTYPES, AdapterSwitch, load_causal_lm
+from latentstack_llm.scored import Scored
+from latentstack_llm.token_text import TokenText
 
 
 @attrs.frozen(kw_only=True)
@@ -118,25 +121,38 @@ class LlmGenerator(LocalModel, Generator):
 
     def stream(self, prompt: str | Messages, options: GenerationConfig | None = None) -> Iterator[str]:
         """Yield the answer as it is decoded; stops at EOS, max_new_tokens or a stop string."""
+        for piece in self._pieces(prompt, as_options(options), None):
+            yield piece.text
+
+    def stream_scored(self, prompt: str | Messages, options: GenerationConfig | None = None,
+                      top_logprobs: int = 0) -> Iterator[ScoredPiece]:
+        """``stream`` with each token's log-probability and its ``top_logprobs`` likeliest alternatives."""
+        if isinstance(top_logprobs, bool) or not isinstance(top_logprobs, int) or not 0 <= top_logprobs <= MAX_TOP:
+            msg = f"top_logprobs is a whole number from 0 to {MAX_TOP}, got {top_logprobs!r:.40}"
+            raise InputError(msg)
+        return self._pieces(prompt, as_options(options), top_logprobs)
+
+    def _pieces(self, prompt: str | Messages, options: GenerationConfig, top: int | None) -> Iterator[ScoredPiece]:
+        """The answer's pieces; with ``top`` (not None) each with its tokens scored (``Scored``)."""
         import torch
 
-        options = as_options(options)
         ids = self.prompt_ids(prompt)
         self.check_fits(ids.shape[1], options.max_new_tokens)
         model = self.model
-        text = IncrementalText(self.tokenizer)
-        trimmer = StopTrimmer(options.stop)
+        text, trimmer = IncrementalText(self.tokenizer), StopTrimmer(options.stop)
+        scored = Scored(TokenText(self.tokenizer), top)
         with torch.inference_mode(), self.adapters.base_context():
-            tokens = decode_tokens(model, ids.to(model.device), max_new_tokens=options.max_new_tokens,
-                                   stop_ids=eos_ids(model, self.tokenizer), temperature=options.temperature,
-                                   top_p=options.top_p, seed=options.seed,
-                                   repetition_penalty=options.repetition_penalty)
-            for token in tokens:
-                shown = trimmer.feed(text.feed(token))
+            steps = decode_steps(model, ids.to(model.device), max_new_tokens=options.max_new_tokens,
+                                 stop_ids=eos_ids(model, self.tokenizer), temperature=options.temperature,
+                                 top_p=options.top_p, seed=options.seed, repetition_penalty=options.repetition_penalty)
+            for token, logits in steps:
+                new = text.feed(token)
+                scored.add(token, logits, len(new))
+                shown = trimmer.feed(new)
                 if shown:
-                    yield shown
+                    yield ScoredPiece(shown, scored.upto(len(shown)))
                 if trimmer.stopped:
                     return
         rest = trimmer.feed(text.flush()) + trimmer.flush()
-        if rest:
-            yield rest
+        if rest or scored.pending:
+            yield ScoredPiece(rest, scored.upto(None))

@@ -3,8 +3,8 @@
 
 Served chat models are instruction-tuned, so each prompt is read as the user's message
 through the model's chat template, as Ollama's ``/api/generate`` does unless told ``raw``;
-a raw continuation of the text, echo and log-probabilities are not offered, and asking for
-them is a 400 naming the field. A list of prompts is answered one after another, a choice
+a raw continuation of the text and echo are not offered, and asking for them is a 400
+naming the field. ``logprobs`` (0 to 5) scores each token (``http.logprobs``). A list of prompts is answered one after another, a choice
 each; a stream is of one prompt.
 """
 
@@ -17,13 +17,15 @@ from typing import Any
 
 from latentstack.http import fields as f
 from latentstack.http.errors import bad_request
+from latentstack.http.logprobs import completion_logprobs, completion_scoring, joined
 from latentstack.http.state import Served
 from latentstack.http.streaming import Pieces, finish_reason, generating, sse, usage
+from latentstack.interfaces.generator import TokenScore
 
 MAX_PROMPTS = 16
 #: Fields of OpenAI's completions that only their default value is honoured for.
 COMPLETION_ONLY: dict[str, tuple[Any, ...]] = {
-    "n": (1,), "best_of": (1,), "echo": (False,), "logprobs": (0,), "suffix": ("",), "presence_penalty": (0,),
+    "n": (1,), "best_of": (1,), "echo": (False,), "suffix": ("",), "presence_penalty": (0,),
     "frequency_penalty": (0,), "logit_bias": ({},),
 }
 
@@ -38,20 +40,20 @@ def add_completion_route(app: Any, served: Served) -> None:
         model = f.field(body, "model", str, "") or served.chat_model()
         adapter = served.adapter_for(model)
         f.unsupported(body, COMPLETION_ONLY)
-        prompts, options = _prompts(body), f.generation(body)
+        prompts, options, scored = _prompts(body), f.generation(body), completion_scoring(body)
         stream = f.field(body, "stream", bool, False)
         if stream and len(prompts) > 1:
             raise bad_request(f"'stream' answers one prompt; 'prompt' holds {len(prompts)}: send them one by one",
                               "stream")
         with_usage = f.field(f.field(body, "stream_options", dict, {}), "include_usage", bool, False)
         gen = served.generator_instance()
-        answer = Answer(model, gen, options.max_new_tokens)
+        answer = Answer(model, gen, options.max_new_tokens, scored is not None)
         if stream:
-            first = await generating(gen, adapter, prompts[0], options, served.gen_lock)
+            first = await generating(gen, adapter, prompts[0], options, served.gen_lock, scored)
             return sse(answer.chunks(first, gen.count_prompt_tokens(prompts[0]) if with_usage else None))
-        texts = [await (await generating(gen, adapter, p, options, served.gen_lock)).drain(request.is_disconnected)
-                 for p in prompts]
-        return answer.whole(texts, sum(gen.count_prompt_tokens(p) for p in prompts))
+        answers = [joined(await (await generating(gen, adapter, p, options, served.gen_lock, scored))
+                          .collect(request.is_disconnected)) for p in prompts]
+        return answer.whole(answers, sum(gen.count_prompt_tokens(p) for p in prompts))
 
 
 def _prompts(body: dict[str, Any]) -> list[str]:
@@ -69,9 +71,12 @@ def _prompts(body: dict[str, Any]) -> list[str]:
 class Answer:
     """The OpenAI response bodies of one text completion request."""
 
-    def __init__(self, model: str, gen: Any, max_tokens: int) -> None:
+    def __init__(self, model: str, gen: Any, max_tokens: int, scored: bool) -> None:
         self.id, self.created, self.model = f"cmpl-{uuid.uuid4().hex[:24]}", int(time.time()), model
-        self.gen, self.max_tokens = gen, max_tokens
+        self.gen, self.max_tokens, self.scored = gen, max_tokens, scored
+
+    def _logprobs(self, tokens: list[TokenScore], start: int) -> dict[str, Any] | None:
+        return completion_logprobs(tokens, start) if self.scored else None
 
     def _finish(self, text: str) -> str:
         return finish_reason(self.gen.count_tokens(text), self.max_tokens)
@@ -84,15 +89,17 @@ class Answer:
         """One chunk a piece, then the finish reason; with ``prompt_tokens`` (``stream_options.include_usage``)
         a last chunk with no choices and the token usage."""
         text = ""
-        async for piece in pieces:
+        async for item in pieces:
+            piece, tokens = joined([item])
+            scores = self._logprobs(tokens, len(text))
             text += piece
-            yield self._body([{"text": piece, "index": 0, "logprobs": None, "finish_reason": None}])
+            yield self._body([{"text": piece, "index": 0, "logprobs": scores, "finish_reason": None}])
         yield self._body([{"text": "", "index": 0, "logprobs": None, "finish_reason": self._finish(text)}])
         if prompt_tokens is not None:
             yield {**self._body([]), "usage": usage(self.gen, [text], prompt_tokens)}
 
-    def whole(self, texts: list[str], prompt_tokens: int) -> dict[str, Any]:
+    def whole(self, answers: list[tuple[str, list[TokenScore]]], prompt_tokens: int) -> dict[str, Any]:
         """Every prompt's answer, a choice each in the prompts' order, with the token usage of all."""
-        choices = [{"text": t, "index": i, "logprobs": None, "finish_reason": self._finish(t)}
-                   for i, t in enumerate(texts)]
-        return {**self._body(choices), "usage": usage(self.gen, texts, prompt_tokens)}
+        choices = [{"text": t, "index": i, "logprobs": self._logprobs(tokens, 0), "finish_reason": self._finish(t)}
+                   for i, (t, tokens) in enumerate(answers)]
+        return {**self._body(choices), "usage": usage(self.gen, [t for t, _ in answers], prompt_tokens)}

@@ -65,10 +65,10 @@ def only(body: dict[str, Any], route: str, names: tuple[str, ...]) -> None:
 
 
 #: OpenAI chat fields whose other values this server cannot honour, with the values it can (OpenAI's defaults):
-#: a request asking for more choices, tools, JSON mode, log-probabilities or penalties is refused, never answered
+#: a request asking for more choices, tools, JSON mode or penalties is refused, never answered
 #: as if it had not asked.
 CHAT_ONLY: dict[str, tuple[Any, ...]] = {
-    "n": (1,), "presence_penalty": (0,), "frequency_penalty": (0,), "logprobs": (False,), "top_logprobs": (0,),
+    "n": (1,), "presence_penalty": (0,), "frequency_penalty": (0,),
     "logit_bias": ({},), "tools": ([],), "functions": ([],), "tool_choice": ("none", "auto"),
     "function_call": ("none", "auto"), "response_format": ({"type": "text"},), "parallel_tool_calls": (True, False),
 }

@@ -6,7 +6,8 @@ Answers stream as Ollama's do, a JSON object a line, unless ``"stream": false``;
 ``{"error": "..."}``. Of a request's ``options``, ``num_predict`` (left out or -1: the
 server's cap of 1024 tokens), ``temperature`` (left out: 0, greedy, as the other routes),
 ``top_p``, ``seed``, ``stop`` and ``repeat_penalty`` are honoured; the others (``num_ctx``,
-``top_k``...) are ignored, as Ollama ignores those a model does not use. What cannot be
+``top_k``...) are ignored, as Ollama ignores those a model does not use; ``logprobs`` and
+``top_logprobs`` score each token (``http.logprobs``). What cannot be
 honoured (``format``, ``tools``, ``think``, images, ``raw``, ``suffix``, a ``context``) is a
 400 naming it. A model name may carry Ollama's ``:latest`` tag.
 """
@@ -23,9 +24,11 @@ import numpy as np
 
 from latentstack.http import fields as f
 from latentstack.http.errors import HttpError, bad_request
+from latentstack.http.logprobs import chat_content, chat_scoring, joined
 from latentstack.http.ollama_models import add_ollama_model_routes, model_name
 from latentstack.http.state import Served
 from latentstack.http.streaming import Pieces, finish_reason, generating
+from latentstack.interfaces.generator import ScoredPiece, TokenScore
 
 REFUSED = {"format": "structured output (format)", "tools": "tools", "think": "thinking", "images": "images",
            "raw": "raw prompts (the chat template is always applied)", "suffix": "a suffix (fill-in-the-middle)",
@@ -131,15 +134,15 @@ async def _answer(request: Any, served: Served, body: dict[str, Any], messages: 
     from fastapi.responses import StreamingResponse
 
     model, adapter = _chat(served, body)
-    options, gen = _options(body), served.generator_instance()
+    options, gen, scored = _options(body), served.generator_instance(), chat_scoring(body)
     start = time.perf_counter_ns()
-    pieces = await generating(gen, adapter, messages, options, served.gen_lock)
+    pieces = await generating(gen, adapter, messages, options, served.gen_lock, scored)
     first = time.perf_counter_ns()
     turn = Turn(model, key, gen, options.max_new_tokens, gen.count_prompt_tokens(messages), (start, first))
     if f.field(body, "stream", bool, True):
         return StreamingResponse(_lines(turn.events(pieces)), media_type="application/x-ndjson")
-    text = await pieces.drain(request.is_disconnected)
-    return {**turn.piece(text), **turn.last(text)}
+    text, tokens = joined(await pieces.collect(request.is_disconnected))
+    return {**turn.piece(text, tokens if scored is not None else None), **turn.last(text)}
 
 
 async def _lines(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
@@ -158,10 +161,11 @@ class Turn:
         self.model, self.key, self.gen, self.max_tokens = model, key, gen, max_tokens
         self.prompt_tokens, (self.start, self.first) = prompt_tokens, times
 
-    def piece(self, text: str) -> dict[str, Any]:
-        """An object holding a piece of the answer (or all of it)."""
+    def piece(self, text: str, tokens: list[TokenScore] | None = None) -> dict[str, Any]:
+        """An object holding a piece of the answer (or all of it), with its tokens' log-probabilities if given."""
         said = {"role": "assistant", "content": text} if self.key == "message" else text
-        return {"model": self.model, "created_at": _now(), self.key: said, "done": False}
+        scores = {} if tokens is None else {"logprobs": chat_content(tokens)}
+        return {"model": self.model, "created_at": _now(), self.key: said, "done": False, **scores}
 
     def last(self, text: str) -> dict[str, Any]:
         """The closing fields: why it stopped, token counts and durations (nanoseconds)."""
@@ -173,7 +177,8 @@ class Turn:
     async def events(self, pieces: Pieces) -> AsyncIterator[dict[str, Any]]:
         """A piece an object, then an empty one with the closing fields."""
         text = ""
-        async for piece in pieces:
+        async for item in pieces:
+            piece, tokens = joined([item])
             text += piece
-            yield self.piece(piece)
+            yield self.piece(piece, tokens if isinstance(item, ScoredPiece) else None)
         yield {**self.piece(""), **self.last(text)}

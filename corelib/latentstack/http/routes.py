@@ -13,8 +13,10 @@ import numpy as np
 
 from latentstack.http import fields as f
 from latentstack.http.errors import HttpError, bad_request
+from latentstack.http.logprobs import chat_content, chat_scoring, joined
 from latentstack.http.state import Served
 from latentstack.http.streaming import Pieces, finish_reason, generating, sse, usage
+from latentstack.interfaces.generator import ScoredPiece, TokenScore
 
 
 def add_routes(app: Any, served: Served) -> None:
@@ -62,15 +64,15 @@ def add_routes(app: Any, served: Served) -> None:
         model = f.field(body, "model", str, "") or served.chat_model()
         adapter = served.adapter_for(model)
         f.unsupported(body, f.CHAT_ONLY)
-        messages, options = f.messages(body), f.generation(body)
+        messages, options, scored = f.messages(body), f.generation(body), chat_scoring(body)
         usage = f.field(f.field(body, "stream_options", dict, {}), "include_usage", bool, False)
         gen = served.generator_instance()
-        pieces = await generating(gen, adapter, messages, options, served.gen_lock)
+        pieces = await generating(gen, adapter, messages, options, served.gen_lock, scored)
         reply = Reply(model, gen, options.max_new_tokens)
         if f.field(body, "stream", bool, False):
             return sse(reply.chunks(pieces, gen.count_prompt_tokens(messages) if usage else None))
-        text = await pieces.drain(request.is_disconnected)  # a client that gave up stops the generation
-        return JSONResponse(reply.completion(text, gen.count_prompt_tokens(messages)))
+        answer = joined(await pieces.collect(request.is_disconnected))  # a client that gave up stops the generation
+        return JSONResponse(reply.completion(answer, gen.count_prompt_tokens(messages), scored is not None))
 
     add_extra_routes(app, served)
 
@@ -93,18 +95,21 @@ class Reply:
         """'length' when the answer used its whole token budget, else 'stop'."""
         return finish_reason(self.gen.count_tokens(text), self.max_tokens)
 
-    def _chunk(self, delta: dict[str, str], finish: str | None) -> dict[str, Any]:
+    def _chunk(self, delta: dict[str, str], finish: str | None, logprobs: Any = None) -> dict[str, Any]:
         return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+                "choices": [{"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish}]}
 
     async def chunks(self, pieces: Pieces, prompt_tokens: int | None = None) -> AsyncIterator[dict[str, Any]]:
-        """A role chunk, one chunk a piece, then the finish reason; with ``prompt_tokens`` (the request's
-        ``stream_options.include_usage``) a last chunk with no choices and the token usage, as OpenAI sends it."""
+        """A role chunk, one chunk a piece (with its tokens' log-probabilities, when asked), then the finish reason;
+        with ``prompt_tokens`` (the request's ``stream_options.include_usage``) a last chunk with no choices and the
+        token usage, as OpenAI sends it."""
         yield self._chunk({"role": "assistant", "content": ""}, None)
         text = ""
-        async for piece in pieces:
+        async for item in pieces:
+            piece, tokens = joined([item])
             text += piece
-            yield self._chunk({"content": piece}, None)
+            scores = {"content": chat_content(tokens), "refusal": None} if isinstance(item, ScoredPiece) else None
+            yield self._chunk({"content": piece}, None, scores)
         yield self._chunk({}, self.finish_reason(text))
         if prompt_tokens is not None:
             yield {**self._chunk({}, None), "choices": [], "usage": self.usage(text, prompt_tokens)}
@@ -113,9 +118,11 @@ class Reply:
         """OpenAI's token usage of a prompt and its answer."""
         return usage(self.gen, [text], prompt_tokens)
 
-    def completion(self, text: str, prompt_tokens: int) -> dict[str, Any]:
-        """The whole answer at once, with token usage."""
+    def completion(self, answer: tuple[str, list[TokenScore]], prompt_tokens: int, scored: bool) -> dict[str, Any]:
+        """The whole answer at once (with its tokens' log-probabilities when ``scored``), with token usage."""
+        text, tokens = answer
+        scores = {"content": chat_content(tokens), "refusal": None} if scored else None
         return {"id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": scores,
                              "finish_reason": self.finish_reason(text)}],
                 "usage": self.usage(text, prompt_tokens)}

@@ -94,14 +94,18 @@ class Pieces:
         finally:
             self.cancelled.set()
 
-    async def drain(self, gone: Callable[[], Awaitable[bool]] | None = None) -> str:
-        """The whole text; when ``gone()`` (the client disconnected) turns true, generation stops there."""
+    async def collect(self, gone: Callable[[], Awaitable[bool]] | None = None) -> list[Any]:
+        """Every piece; when ``gone()`` (the client disconnected) turns true, generation stops there."""
         parts = []
         async for piece in self:
             parts.append(piece)
             if gone is not None and await gone():
                 break  # leaving the loop sets ``cancelled``: the thread stops at its next piece
-        return "".join(parts)
+        return parts
+
+    async def drain(self, gone: Callable[[], Awaitable[bool]] | None = None) -> str:
+        """The whole text of a plain stream (``collect``, joined)."""
+        return "".join(await self.collect(gone))
 
 
 def sse(events: AsyncIterator[dict[str, Any]]) -> Any:
@@ -116,13 +120,15 @@ def sse(events: AsyncIterator[dict[str, Any]]) -> Any:
     return StreamingResponse(lines(), media_type="text/event-stream")
 
 
-async def generating(gen: Any, adapter: str, prompt: Any, options: Any, lock: FairLock) -> Pieces:
+async def generating(gen: Any, adapter: str, prompt: Any, options: Any, lock: FairLock,
+                     scored: int | None = None) -> Pieces:
     """The pieces of ``gen``'s answer to ``prompt`` with ``adapter`` active ('' for none), generated on a thread in
-    its turn under ``lock``; started, so an error in the request is raised here."""
+    its turn under ``lock``; started, so an error in the request is raised here. With ``scored`` (not None) the
+    pieces are ScoredPieces with that many alternatives per token."""
 
-    def make() -> Iterator[str]:
+    def make() -> Iterator[Any]:
         gen.use_adapter(adapter)
-        return gen.stream(prompt, options)
+        return gen.stream(prompt, options) if scored is None else gen.stream_scored(prompt, options, scored)
 
     pieces = Pieces(make, lock)
     await pieces.start()

@@ -54,6 +54,30 @@ class GenerationConfig(Config):
             raise ValueError(msg)
 
 
+@attrs.frozen
+class TokenScore:
+    """One token of an answer: its text, its UTF-8 bytes (None where the tokenizer does not say them) and its
+    log-probability under the model's own distribution (before temperature, top_p and the repetition penalty, as
+    vLLM reports them); ``top`` holds the likeliest tokens at its place, best first."""
+
+    token: str
+    utf8: tuple[int, ...] | None
+    logprob: float
+    top: tuple[TokenScore, ...] = ()
+
+
+@attrs.frozen
+class ScoredPiece:
+    """A piece of a streamed answer with the tokens whose text it completes (none while a character is still
+    incomplete; the tokens of a stop string are never reported)."""
+
+    text: str
+    tokens: tuple[TokenScore, ...]
+
+
+MAX_TOP_LOGPROBS = 20  # OpenAI's limit
+
+
 def as_messages(prompt: str | Messages) -> list[dict[str, str]]:
     """A plain prompt becomes one user message; messages pass through, each checked to be a dict with a str
     ``role`` and ``content`` (an InputError naming the first that is not)."""
@@ -122,6 +146,13 @@ class Generator(Component):
         if path:
             msg = f"generator {self.name!r} takes no adapters; use one that does (llm)"
             raise ConfigError(msg)
+
+    def stream_scored(self, prompt: str | Messages, options: GenerationConfig | None = None,
+                      top_logprobs: int = 0) -> Iterator[ScoredPiece]:
+        """``stream`` with each token's log-probability and the ``top_logprobs`` (0 to 20) likeliest tokens at its
+        place. The default raises ConfigError: generators that can score their tokens override it."""
+        msg = f"generator {self.name!r} gives no log-probabilities; use one that does (llm)"
+        raise ConfigError(msg)
 
     def text_loss(self, texts: Sequence[str]) -> float:
         """Mean negative log-likelihood per token of plain ``texts`` (no chat markup), in nats.

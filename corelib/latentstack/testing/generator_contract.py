@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from latentstack.errors import InputError
+from latentstack.errors import ConfigError, InputError
 from latentstack.interfaces import GenerationConfig, Generator
 
 PROMPTS: list[str | list[dict[str, str]]] = ["What is the capital of France?", [{"role": "user", "content": "Count from one to five."}]]
@@ -46,6 +46,17 @@ class GeneratorContract:
         cut = generator.generate(self.prompts[0], self.greedy(stop=(stop,)))
         assert stop not in cut
         assert full.startswith(cut.rstrip()) or cut.strip() in full
+
+    def test_scored_stream_is_the_stream_or_a_config_error(self, generator: Generator) -> None:
+        """``stream_scored`` either refuses with a ConfigError (a generator that cannot score) or gives the greedy
+        answer's text with log-probabilities (at most 0) and at most ``top_logprobs`` alternatives per token."""
+        try:
+            pieces = list(generator.stream_scored(self.prompts[0], self.greedy(), 2))
+        except ConfigError:
+            return
+        assert "".join(p.text for p in pieces) == generator.generate(self.prompts[0], self.greedy())
+        tokens = [t for p in pieces for t in p.tokens]
+        assert tokens and all(t.logprob <= 0 and len(t.top) <= 2 for t in tokens)
 
     def test_empty_prompt_is_an_input_error(self, generator: Generator) -> None:
         """An empty prompt is refused with an InputError, not answered or crashed on."""

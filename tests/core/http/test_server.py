@@ -108,7 +108,7 @@ def test_openai_client_legacy_completions_answer_each_prompt_as_chat_does(url: s
                                             stream_options={"include_usage": True}))
     assert "".join(c.choices[0].text for c in chunks if c.choices) == both.choices[0].text
     assert chunks[-1].usage.completion_tokens == chat.usage.completion_tokens
-    for refused, name in (({"echo": True}, "echo"), ({"logprobs": 2}, "logprobs"), ({"prompt": [[101, 102]]}, "token"),
+    for refused, name in (({"echo": True}, "echo"), ({"prompt": [[101, 102]]}, "token"),
                           ({"prompt": asks, "stream": True}, "stream")):
         with pytest.raises(openai.BadRequestError, match=name):
             client.completions.create(**{"model": "smollm2-135m-instruct", "prompt": asks[0], **refused})
