@@ -71,9 +71,11 @@ def log_probs(logits: Any, token: int, top: int) -> tuple[float, list[tuple[int,
 
 
 def decode_steps(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int], temperature: float = 0.0,
-                 top_p: float = 1.0, seed: int | None = None, repetition_penalty: float = 1.0) -> Iterator[tuple[int, Any]]:
+                 top_p: float = 1.0, seed: int | None = None, repetition_penalty: float = 1.0,
+                 constraint: Any = None) -> Iterator[tuple[int, Any]]:
     """``decode_tokens``' loop, yielding each token id with the model's row of logits it was picked from (before
-    the repetition penalty and temperature)."""
+    a ``constraint``, the repetition penalty and temperature). A ``constraint`` (``json_schema.SchemaConstraint``)
+    masks the tokens it does not allow and ends the answer once it is complete."""
     import torch
     from transformers import DynamicCache
 
@@ -88,10 +90,13 @@ def decode_steps(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int
     for _ in range(max_new_tokens):
         out = model(input_ids=step, cache=cache, use_cache=True, logits_to_keep=1)  # the cache grows in place
         logits = out.logits[0, -1]
-        token = pick(penalize(logits, seen, repetition_penalty), temperature, top_p, rng)
+        allowed = logits if constraint is None else constraint.mask(logits)
+        token = pick(penalize(allowed, seen, repetition_penalty), temperature, top_p, rng)
         if token in stop_ids:
             return
         yield token, logits
+        if constraint is not None and not constraint.accept(token):
+            return
         step = torch.tensor([[token]], device=ids.device)
         if repetition_penalty != 1.0:
             seen = torch.cat([seen, step[0]])

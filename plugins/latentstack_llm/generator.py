@@ -16,6 +16,7 @@ from latentstack.interfaces.generator import MAX_TOP_LOGPROBS as MAX_TOP
 from latentstack.interfaces.generator import Messages, ScoredPiece, as_messages, as_options
 from latentstack.stops import StopTrimmer
 from latentstack_llm.decoding import IncrementalText, decode_steps, eos_ids
+from latentstack_llm.json_schema import SchemaConstraint, schema_tokenizer
 from latentstack_llm.loading import DTYPES, AdapterSwitch, load_causal_lm
 from latentstack_llm.scored import Scored
 from latentstack_llm.token_text import TokenText
@@ -35,7 +36,8 @@ class LlmGenerator(LocalModel, Generator):
     """Chat messages through the model's chat template, decoded with the KV cache on.
 
     ``stream`` yields text as tokens are decoded (``decoding.decode_tokens``, in the
-    caller's thread); stop strings end the answer and are never shown.
+    caller's thread); stop strings end the answer and are never shown; a ``json_schema``
+    holds it to that schema (``json_schema.py``).
     ``use_adapter`` switches between LoRA adapters on the same loaded base model.
     """
 
@@ -132,6 +134,16 @@ class LlmGenerator(LocalModel, Generator):
             raise InputError(msg)
         return self._pieces(prompt, as_options(options), top_logprobs)
 
+    @cached_property
+    def _schema_tokenizer(self) -> Any:
+        """llguidance's view of the tokenizer, for answers held to a JSON schema (built on first use)."""
+        vocab = int(self.model.config.get_text_config().vocab_size)
+        return schema_tokenizer(self.tokenizer, vocab, eos_ids(self.model, self.tokenizer))
+
+    def _constraint(self, schema: str) -> SchemaConstraint | None:
+        """The constraint of a JSON schema (None for free text)."""
+        return SchemaConstraint(self._schema_tokenizer, schema) if schema else None
+
     def _pieces(self, prompt: str | Messages, options: GenerationConfig, top: int | None) -> Iterator[ScoredPiece]:
         """The answer's pieces; with ``top`` (not None) each with its tokens scored (``Scored``)."""
         import torch
@@ -144,7 +156,8 @@ class LlmGenerator(LocalModel, Generator):
         with torch.inference_mode(), self.adapters.base_context():
             steps = decode_steps(model, ids.to(model.device), max_new_tokens=options.max_new_tokens,
                                  stop_ids=eos_ids(model, self.tokenizer), temperature=options.temperature,
-                                 top_p=options.top_p, seed=options.seed, repetition_penalty=options.repetition_penalty)
+                                 top_p=options.top_p, seed=options.seed, repetition_penalty=options.repetition_penalty,
+                                 constraint=self._constraint(options.json_schema))
             for token, logits in steps:
                 new = text.feed(token)
                 scored.add(token, logits, len(new))

@@ -19,7 +19,7 @@ import attrs
 
 from latentstack.errors import ConfigError, InputError, ModelMismatchError
 from latentstack.interfaces import GenerationConfig, Generator, GeneratorConfig
-from latentstack.interfaces.generator import Messages, as_options
+from latentstack.interfaces.generator import Messages, as_options, refuse_schema
 from latentstack.stops import StopTrimmer
 
 PRECISIONS = ("", "fp32", "int8", "int4")
@@ -177,6 +177,7 @@ class GenaiGenerator(Generator):
         from latentstack_onnx.genai_decode import decode_tokens
 
         options = as_options(options)
+        refuse_schema(self.name, options)
         text = self.text
         ids = text.prompt_ids(prompt)
         if len(ids) + options.max_new_tokens > self.context_window:

@@ -10,6 +10,7 @@ Each failure to reach or use the server is one line saying what to do.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -59,17 +60,21 @@ class RemoteGenerator(Generator):
         return self._client
 
     def stream(self, prompt: str | Messages, options: GenerationConfig | None = None) -> Iterator[str]:
-        """The answer's pieces as the server streams them."""
+        """The answer's pieces as the server streams them; a ``json_schema`` goes to the server as OpenAI's
+        ``response_format`` (the server holds the answer to it, or refuses)."""
         messages, o = as_messages(prompt), as_options(options)
         if not any(m["content"].strip() for m in messages):
             msg = "the prompt is empty: give the model something to answer"
             raise InputError(msg)
         api = self._connect()
         extra = {"repetition_penalty": o.repetition_penalty} if o.repetition_penalty != 1.0 else None
+        schema = {"response_format": {"type": "json_schema", "json_schema": {
+            "name": "answer", "schema": json.loads(o.json_schema), "strict": True}}} if o.json_schema else {}
         with explained(self.config.base_url, self.config.model, "chat"):
             stream = api.chat.completions.create(
                 model=self.config.model, messages=messages, stream=True, max_tokens=o.max_new_tokens,
-                temperature=o.temperature, top_p=o.top_p, seed=o.seed, stop=list(o.stop) or None, extra_body=extra)
+                temperature=o.temperature, top_p=o.top_p, seed=o.seed, stop=list(o.stop) or None, extra_body=extra,
+                **schema)
             for chunk in stream:
                 piece = chunk.choices[0].delta.content if chunk.choices else None
                 if piece:

@@ -104,3 +104,20 @@ def test_piped_text_without_from_is_said_to_be_unread(tiny_llama_dir: Path) -> N
                           "--max-new-tokens", "1"], input=b"some notes\n", capture_output=True, timeout=600,
                          env={**os.environ, "LATENTSTACK_QUIET": ""})
     assert out.returncode == 0 and b"standard input is not read: add --from -" in out.stderr, out.stderr
+
+
+def test_schema_holds_the_answer_to_a_json_schema(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    """--schema as a file, inline, or json: the random model's answer parses; a schema that is none is one line."""
+    import json
+
+    schema = {"type": "object", "properties": {"n": {"enum": [1, 2, 3]}}, "required": ["n"],
+              "additionalProperties": False}
+    (tmp_path / "s.json").write_text(json.dumps(schema))
+    for given in (str(tmp_path / "s.json"), json.dumps(schema)):
+        out = run_cli("generate", "count", "--model", str(tiny_llama_dir), "--schema", given, "--max-new-tokens", "20")
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["n"] in (1, 2, 3)
+    for bad, said in (("yaml", "is no .json file, JSON schema or json"), ('{"type": 3}', "cannot be followed"),
+                      (str(tmp_path / "none.json"), "cannot read")):
+        out = run_cli("generate", "count", "--model", str(tiny_llama_dir), "--schema", bad)
+        assert out.returncode in (1, 2) and said in out.stderr and "Traceback" not in out.stderr

@@ -73,6 +73,20 @@ def _prompt(prompt: str, source: str | None) -> str:
     return f"{text.rstrip()}\n\n{prompt}"
 
 
+def _schema(value: str) -> str:
+    """--schema's JSON text: ``json`` is any object, a path ending in .json is read, anything else is the schema."""
+    from latentstack.textfile import read_source
+
+    if value == "json":
+        return '{"type": "object"}'
+    if value.endswith(".json"):
+        return read_source(value)
+    if not value.lstrip().startswith("{"):
+        msg = f"--schema {value!r:.60} is no .json file, JSON schema or json: give one of those"
+        raise click.BadParameter(msg, param_hint="--schema")
+    return value
+
+
 def _piped() -> bool:
     """Whether standard input is a pipe or a file (never a terminal), checked without reading it."""
     import os
@@ -121,15 +135,21 @@ def decoding(owner: str, max_new_tokens: int, temperature: float, top_p: float, 
 @click.option("--from", "source", type=click.Path(exists=True, dir_okay=False, allow_dash=True), default=None,
               help="A text the prompt is about (a UTF-8 file, or - for standard input), put before PROMPT: "
                    "`cat notes.txt | latentstack generate 'Summarise this.' --from -`.")
+@click.option("--schema", default=None, metavar="SCHEMA",
+              help="Hold the answer to a JSON schema: a .json file, the schema inline, or json (any JSON object).")
 @stacked(GEN_OPTIONS)
 @stacked(ANSWER_OPTIONS)
-def generate(prompt: str, source: str | None, gen_name: str, model: str | None, adapter: str | None, dtype: str | None,
-             gen_extra: tuple[str, ...], stream: bool, system: str,
+def generate(prompt: str, source: str | None, schema: str | None, gen_name: str, model: str | None,
+             adapter: str | None, dtype: str | None, gen_extra: tuple[str, ...], stream: bool, system: str,
              max_new_tokens: int, temperature: float, top_p: float, seed: int | None, stop: tuple[str, ...],
              repetition_penalty: float) -> None:
     """Answer PROMPT with the generator (chat template applied); PROMPT - reads it from standard input, and
-    --from puts a file's text (or standard input's) before it."""
+    --from puts a file's text (or standard input's) before it; --schema holds the answer to a JSON schema."""
+    import attrs
+
     options = decoding("generate", max_new_tokens, temperature, top_p, seed, stop, repetition_penalty)
+    if schema is not None:
+        options = attrs.evolve(options, json_schema=_schema(schema))
     prompt = _prompt(prompt, source)
     gen = make_generator(gen_name, generator_options(model, adapter, dtype, gen_extra))
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]

@@ -65,12 +65,11 @@ def only(body: dict[str, Any], route: str, names: tuple[str, ...]) -> None:
 
 
 #: OpenAI chat fields whose other values this server cannot honour, with the values it can (OpenAI's defaults):
-#: a request asking for more choices, tools, JSON mode or penalties is refused, never answered
-#: as if it had not asked.
+#: a request asking for more choices, tools or penalties is refused, never answered as if it had not asked.
 CHAT_ONLY: dict[str, tuple[Any, ...]] = {
     "n": (1,), "presence_penalty": (0,), "frequency_penalty": (0,),
     "logit_bias": ({},), "tools": ([],), "functions": ([],), "tool_choice": ("none", "auto"),
-    "function_call": ("none", "auto"), "response_format": ({"type": "text"},), "parallel_tool_calls": (True, False),
+    "function_call": ("none", "auto"), "parallel_tool_calls": (True, False),
 }
 
 
@@ -177,7 +176,23 @@ def generation(body: dict[str, Any]) -> Any:
         temperature=float(bounded(body, "temperature", (int, float), 0, 2, 0.0)),
         top_p=float(bounded(body, "top_p", (int, float), 1e-6, 1, 1.0)),
         seed=field(body, "seed", int, None), stop=stops(body),
-        repetition_penalty=float(bounded(body, "repetition_penalty", (int, float), 0.5, 2, 1.0)))
+        repetition_penalty=float(bounded(body, "repetition_penalty", (int, float), 0.5, 2, 1.0)),
+        json_schema=response_schema(body))
+
+
+def response_schema(body: dict[str, Any]) -> str:
+    """``response_format``: text ('' , the default), ``json_object`` (any JSON object) or ``json_schema`` (its
+    ``json_schema.schema``), as the JSON text of the schema the answer is held to."""
+    value = field(body, "response_format", dict, {"type": "text"})
+    kind = value.get("type")
+    if kind == "text":
+        return ""
+    if kind == "json_object":
+        return json.dumps({"type": "object"})
+    if kind == "json_schema":
+        schema = field(field(value, "json_schema", dict), "schema", dict, {})
+        return json.dumps(schema or {"type": "object"})  # OpenAI's schema may be left out: any object
+    raise bad_request("'response_format.type' must be 'text', 'json_object' or 'json_schema'", "response_format")
 
 
 def max_tokens(body: dict[str, Any]) -> int:

@@ -7,9 +7,9 @@ Answers stream as Ollama's do, a JSON object a line, unless ``"stream": false``;
 server's cap of 1024 tokens), ``temperature`` (left out: 0, greedy, as the other routes),
 ``top_p``, ``seed``, ``stop`` and ``repeat_penalty`` are honoured; the others (``num_ctx``,
 ``top_k``...) are ignored, as Ollama ignores those a model does not use; ``logprobs`` and
-``top_logprobs`` score each token (``http.logprobs``). What cannot be
-honoured (``format``, ``tools``, ``think``, images, ``raw``, ``suffix``, a ``context``) is a
-400 naming it. A model name may carry Ollama's ``:latest`` tag.
+``top_logprobs`` score each token (``http.logprobs``); ``format`` (``"json"`` or a JSON schema)
+holds the answer to it. What cannot be honoured (``tools``, ``think``, images, ``raw``,
+``suffix``, a ``context``) is a 400 naming it. A model name may carry Ollama's ``:latest`` tag.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations (Request) at definition.
@@ -30,7 +30,7 @@ from latentstack.http.state import Served
 from latentstack.http.streaming import Pieces, finish_reason, generating
 from latentstack.interfaces.generator import ScoredPiece, TokenScore
 
-REFUSED = {"format": "structured output (format)", "tools": "tools", "think": "thinking", "images": "images",
+REFUSED = {"tools": "tools", "think": "thinking", "images": "images",
            "raw": "raw prompts (the chat template is always applied)", "suffix": "a suffix (fill-in-the-middle)",
            "context": "a context of token ids (send the conversation to /api/chat)", "template": "a template"}
 
@@ -118,13 +118,26 @@ def _options(body: dict[str, Any]) -> Any:
     predict = options.get("num_predict")
     mapped = {"max_tokens": f.MAX_TOKENS if predict in (None, -1, -2) else predict,
               "temperature": options.get("temperature"), "top_p": options.get("top_p"), "seed": options.get("seed"),
-              "stop": options.get("stop"), "repetition_penalty": options.get("repeat_penalty")}
+              "stop": options.get("stop"), "repetition_penalty": options.get("repeat_penalty"),
+              "response_format": _format(body)}
     try:
         return f.generation({k: v for k, v in mapped.items() if v is not None})
     except HttpError as exc:  # the option named as Ollama names it
         ours = {"'max_tokens'": "'num_predict'", "'repetition_penalty'": "'repeat_penalty'"}
         message = next((exc.message.replace(a, b) for a, b in ours.items() if a in exc.message), exc.message)
         raise bad_request(f"'options': {message}", "options") from None
+
+
+def _format(body: dict[str, Any]) -> dict[str, Any] | None:
+    """Ollama's ``format`` as OpenAI's ``response_format``: "json" is any JSON object, an object a JSON schema."""
+    value = body.get("format")
+    if value in (None, ""):
+        return None
+    if value == "json":
+        return {"type": "json_object"}
+    if isinstance(value, dict):
+        return {"type": "json_schema", "json_schema": {"schema": value}}
+    raise bad_request("'format' is \"json\" or a JSON schema (an object)", "format")
 
 
 async def _answer(request: Any, served: Served, body: dict[str, Any], messages: list[dict[str, str]],

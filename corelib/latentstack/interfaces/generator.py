@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
@@ -29,6 +30,27 @@ def _stops(value: str | Sequence[str] | None) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
+def _schema_text(value: str | Mapping[str, Any] | None) -> str:
+    """A JSON schema as its JSON text ('' for none): a dict is written out (keys sorted), a str must hold a JSON
+    object."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, Mapping):
+        return json.dumps(value, sort_keys=True)
+    if not isinstance(value, str):
+        msg = f"json_schema is a JSON schema (a dict, or its JSON text), got {type(value).__name__}"
+        raise TypeError(msg)
+    try:
+        parsed = json.loads(value)
+    except ValueError as exc:
+        msg = f"json_schema is not JSON ({exc}); give a JSON schema, e.g. {{\"type\": \"object\"}}"
+        raise ValueError(msg) from None
+    if not isinstance(parsed, dict):
+        msg = f"json_schema must be a JSON object (a schema), got {type(parsed).__name__}"
+        raise ValueError(msg)
+    return value
+
+
 @attrs.frozen(kw_only=True)
 class GenerationConfig(Config):
     """How one answer is decoded. temperature 0 means greedy.
@@ -38,6 +60,11 @@ class GenerationConfig(Config):
     multiplied); 1 leaves the logits alone. Small models decoding greedily tend to loop,
     and 1.1 to 1.3 breaks the loop; it also discourages copying from the prompt, so
     retrieval answers leave it at 1.
+
+    ``json_schema`` (a dict or its JSON text) holds the answer to that JSON schema: at each
+    step only the tokens that keep the text a prefix of a matching JSON value can be picked,
+    so a finished answer parses and matches (``{"type": "object"}``: any JSON object).
+    Generators that cannot do that refuse it (``refuse_schema``).
     """
 
     max_new_tokens: int = attrs.field(default=256, validator=attrs.validators.gt(0))
@@ -46,6 +73,7 @@ class GenerationConfig(Config):
     seed: int | None = None
     stop: tuple[str, ...] = attrs.field(default=(), converter=_stops)
     repetition_penalty: float = attrs.field(default=1.0, validator=attrs.validators.gt(0.0))
+    json_schema: str = attrs.field(default="", converter=_schema_text)
 
     @stop.validator
     def _written(self, _: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]) -> None:
@@ -76,6 +104,14 @@ class ScoredPiece:
 
 
 MAX_TOP_LOGPROBS = 20  # OpenAI's limit
+
+
+def refuse_schema(name: str, options: GenerationConfig) -> None:
+    """A ConfigError when ``options`` ask for a JSON schema: for generators that cannot hold an answer to one, so
+    the request is refused rather than answered in free text."""
+    if options.json_schema:
+        msg = f"generator {name!r} cannot hold its answer to a JSON schema; use one that can (llm)"
+        raise ConfigError(msg)
 
 
 def as_messages(prompt: str | Messages) -> list[dict[str, str]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from latentstack.errors import ConfigError, InputError
@@ -57,6 +59,17 @@ class GeneratorContract:
         assert "".join(p.text for p in pieces) == generator.generate(self.prompts[0], self.greedy())
         tokens = [t for p in pieces for t in p.tokens]
         assert tokens and all(t.logprob <= 0 and len(t.top) <= 2 for t in tokens)
+
+    def test_a_json_schema_is_held_to_or_refused(self, generator: Generator) -> None:
+        """An answer asked to follow a JSON schema parses and matches it, or the generator refuses with a
+        ConfigError: never free text."""
+        schema = {"type": "object", "properties": {"answer": {"enum": ["yes", "no"]}}, "required": ["answer"],
+                  "additionalProperties": False}
+        try:
+            answer = generator.generate("Is Paris in France?", GenerationConfig(max_new_tokens=16, json_schema=schema))
+        except ConfigError:
+            return
+        assert json.loads(answer)["answer"] in ("yes", "no") and set(json.loads(answer)) == {"answer"}
 
     def test_empty_prompt_is_an_input_error(self, generator: Generator) -> None:
         """An empty prompt is refused with an InputError, not answered or crashed on."""

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from latentstack.errors import InputError
 from latentstack.interfaces import GenerationConfig, Generator
-from latentstack.interfaces.generator import Messages, as_messages, as_options
+from latentstack.interfaces.generator import Messages, as_messages, as_options, refuse_schema
 
 
 class FirstSentenceGenerator(Generator):
@@ -18,6 +18,7 @@ class FirstSentenceGenerator(Generator):
     def stream(self, prompt: str | Messages, options: GenerationConfig | None = None) -> Iterator[str]:
         """Yield the answer word by word; stop strings end it, max_new_tokens bounds it (in words)."""
         options = as_options(options)
+        refuse_schema(self.name, options)  # it cannot hold an answer to a JSON schema: refused, never free text
         messages = as_messages(prompt)
         text = messages[-1]["content"] if messages else ""
         if not text.strip():

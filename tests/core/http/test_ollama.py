@@ -97,13 +97,13 @@ def test_ollama_ps_lists_the_models_loaded_and_pull_finds_a_served_one(tiny_bert
 
 
 def test_what_ollama_cannot_be_given_here_is_its_error_shape(url: str) -> None:
-    """An unknown model is a 404, structured output, tools, images and raw prompts a 400: each {"error": "..."} with
+    """An unknown model is a 404, thinking, tools, images and raw prompts a 400: each {"error": "..."} with
     a message that says what, as Ollama's clients read it."""
     from ollama import Client, ResponseError
 
     client = Client(host=url)
     cases = [(lambda: client.chat(model="llama3", messages=ASK), 404, "unknown chat model 'llama3'"),
-             (lambda: client.chat(model=CHAT, messages=ASK, format="json"), 400, "'format'"),
+             (lambda: client.chat(model=CHAT, messages=ASK, think=True), 400, "'think'"),
              (lambda: client.chat(model=CHAT, messages=ASK, tools=[{"type": "function", "function": {
                  "name": "f", "description": "d", "parameters": {"type": "object", "properties": {}}}}]), 400, "'tools'"),
              (lambda: client.generate(model=CHAT, prompt="Hi", raw=True), 400, "'raw'"),

@@ -1,0 +1,70 @@
+"""Answers held to a JSON schema: a random model's answer still parses and matches (every token it could pick was
+the schema's), sampling and the repetition penalty included; bad schemas are one line; SmolLM2 fills a schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from latentstack.errors import ConfigError, InputError
+from latentstack.interfaces import GenerationConfig
+from latentstack_llm.generator import LlmGenerator
+
+LABEL = {"type": "object", "properties": {"label": {"enum": ["spam", "ham"]}, "sure": {"type": "boolean"}},
+         "required": ["label", "sure"], "additionalProperties": False}
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_llama_dir: Path) -> LlmGenerator:
+    return LlmGenerator.from_options(model=str(tiny_llama_dir))
+
+
+@pytest.mark.parametrize("options", [{}, {"temperature": 1.0, "seed": 4}, {"temperature": 0.8, "top_p": 0.9, "seed": 2},
+                                     {"repetition_penalty": 1.5}])
+def test_a_random_models_answer_follows_the_schema(tiny: LlmGenerator, options: dict[str, object]) -> None:
+    """Left free, the random model writes word salad; held to the schema, a parseable object of its fields, in
+    the fixed layout (single spaces, no newlines)."""
+    free = tiny.generate("classify this", GenerationConfig(max_new_tokens=30, **options))  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        json.loads(free)
+    answer = tiny.generate("classify this", GenerationConfig(max_new_tokens=30, json_schema=LABEL,
+                                                             **options))  # type: ignore[arg-type]
+    parsed = json.loads(answer)
+    assert parsed["label"] in ("spam", "ham") and isinstance(parsed["sure"], bool) and set(parsed) == {"label", "sure"}
+    assert answer == json.dumps(parsed)
+
+
+def test_the_answer_ends_when_the_value_is_complete(tiny: LlmGenerator) -> None:
+    """No end token is needed: the closing brace ends it, well inside the token budget, scored tokens included."""
+    pieces = list(tiny.stream_scored("x", GenerationConfig(max_new_tokens=200, json_schema=LABEL), 1))
+    text = "".join(p.text for p in pieces)
+    assert text.endswith("}") and json.loads(text)
+    assert len([t for p in pieces for t in p.tokens]) < 200
+
+
+def test_a_schema_as_text_and_as_a_dict_answer_alike(tiny: LlmGenerator) -> None:
+    as_dict = tiny.generate("x", GenerationConfig(max_new_tokens=40, json_schema=LABEL))
+    assert tiny.generate("x", GenerationConfig(max_new_tokens=40, json_schema=json.dumps(LABEL))) == as_dict
+
+
+@pytest.mark.parametrize(("schema", "words"), [
+    ("{not json", "json_schema is not JSON"),
+    ("[1, 2]", "must be a JSON object"),
+    ({"type": "no-such-type"}, "the JSON schema cannot be followed"),
+])
+def test_a_bad_schema_is_one_line(tiny: LlmGenerator, schema: object, words: str) -> None:
+    with pytest.raises((ConfigError, InputError), match=words):
+        tiny.generate("x", {"max_new_tokens": 4, "json_schema": schema})
+
+
+@pytest.mark.slow
+def test_smollm2_fills_a_schema() -> None:
+    gen = LlmGenerator.from_options()
+    schema = {"type": "object", "properties": {"city": {"type": "string"},
+                                               "population": {"type": "integer", "minimum": 0, "maximum": 10**8}},
+              "required": ["city", "population"], "additionalProperties": False}
+    answer = json.loads(gen.generate("Give the capital of France and its population as JSON.",
+                                     GenerationConfig(max_new_tokens=40, json_schema=schema)))
+    assert answer["city"] == "Paris" and 0 <= answer["population"] <= 10**8
