@@ -70,11 +70,19 @@ def log_probs(logits: Any, token: int, top: int) -> tuple[float, list[tuple[int,
     return float(logp[token]), [] if best is None else list(zip(best.indices.tolist(), best.values.tolist(), strict=True))
 
 
+def held(logits: Any, constraint: Any) -> Any:
+    """``logits`` with every token ``constraint`` does not allow next at minus infinity."""
+    import torch
+
+    allowed = torch.from_numpy(constraint.allowed(logits.shape[-1])).to(logits.device)
+    return logits.masked_fill(~allowed, float("-inf"))
+
+
 def decode_steps(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int], temperature: float = 0.0,
                  top_p: float = 1.0, seed: int | None = None, repetition_penalty: float = 1.0,
                  constraint: Any = None) -> Iterator[tuple[int, Any]]:
     """``decode_tokens``' loop, yielding each token id with the model's row of logits it was picked from (before
-    a ``constraint``, the repetition penalty and temperature). A ``constraint`` (``json_schema.SchemaConstraint``)
+    a ``constraint``, the repetition penalty and temperature). A ``constraint`` (``latentstack.json_schema``)
     masks the tokens it does not allow and ends the answer once it is complete."""
     import torch
     from transformers import DynamicCache
@@ -90,7 +98,7 @@ def decode_steps(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int
     for _ in range(max_new_tokens):
         out = model(input_ids=step, cache=cache, use_cache=True, logits_to_keep=1)  # the cache grows in place
         logits = out.logits[0, -1]
-        allowed = logits if constraint is None else constraint.mask(logits)
+        allowed = logits if constraint is None else held(logits, constraint)
         token = pick(penalize(allowed, seen, repetition_penalty), temperature, top_p, rng)
         if token in stop_ids:
             return

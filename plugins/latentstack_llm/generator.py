@@ -12,14 +12,13 @@ from latentstack.chat_template import for_template
 from latentstack.errors import InputError
 from latentstack.hf import LocalModel, check_chat_model
 from latentstack.interfaces import GenerationConfig, Generator, GeneratorConfig
-from latentstack.interfaces.generator import MAX_TOP_LOGPROBS as MAX_TOP
-from latentstack.interfaces.generator import Messages, ScoredPiece, as_messages, as_options
+from latentstack.interfaces.generator import Messages, ScoredPiece, as_messages, as_options, checked_top
+from latentstack.json_schema import SchemaConstraint, schema_tokenizer
+from latentstack.scored import Scored
 from latentstack.stops import StopTrimmer
-from latentstack_llm.decoding import IncrementalText, decode_steps, eos_ids
-from latentstack_llm.json_schema import SchemaConstraint, schema_tokenizer
+from latentstack.token_text import TokenText
+from latentstack_llm.decoding import IncrementalText, decode_steps, eos_ids, log_probs
 from latentstack_llm.loading import DTYPES, AdapterSwitch, load_causal_lm
-from latentstack_llm.scored import Scored
-from latentstack_llm.token_text import TokenText
 
 
 @attrs.frozen(kw_only=True)
@@ -37,7 +36,7 @@ class LlmGenerator(LocalModel, Generator):
 
     ``stream`` yields text as tokens are decoded (``decoding.decode_tokens``, in the
     caller's thread); stop strings end the answer and are never shown; a ``json_schema``
-    holds it to that schema (``json_schema.py``).
+    holds it to that schema (``latentstack.json_schema``).
     ``use_adapter`` switches between LoRA adapters on the same loaded base model.
     """
 
@@ -129,16 +128,13 @@ class LlmGenerator(LocalModel, Generator):
     def stream_scored(self, prompt: str | Messages, options: GenerationConfig | None = None,
                       top_logprobs: int = 0) -> Iterator[ScoredPiece]:
         """``stream`` with each token's log-probability and its ``top_logprobs`` likeliest alternatives."""
-        if isinstance(top_logprobs, bool) or not isinstance(top_logprobs, int) or not 0 <= top_logprobs <= MAX_TOP:
-            msg = f"top_logprobs is a whole number from 0 to {MAX_TOP}, got {top_logprobs!r:.40}"
-            raise InputError(msg)
-        return self._pieces(prompt, as_options(options), top_logprobs)
+        return self._pieces(prompt, as_options(options), checked_top(top_logprobs))
 
     @cached_property
     def _schema_tokenizer(self) -> Any:
         """llguidance's view of the tokenizer, for answers held to a JSON schema (built on first use)."""
         vocab = int(self.model.config.get_text_config().vocab_size)
-        return schema_tokenizer(self.tokenizer, vocab, eos_ids(self.model, self.tokenizer))
+        return schema_tokenizer(self.tokenizer.backend_tokenizer, vocab, eos_ids(self.model, self.tokenizer))
 
     def _constraint(self, schema: str) -> SchemaConstraint | None:
         """The constraint of a JSON schema (None for free text)."""
@@ -152,7 +148,7 @@ class LlmGenerator(LocalModel, Generator):
         self.check_fits(ids.shape[1], options.max_new_tokens)
         model = self.model
         text, trimmer = IncrementalText(self.tokenizer), StopTrimmer(options.stop)
-        scored = Scored(TokenText(self.tokenizer), top)
+        scored = Scored(TokenText(self.tokenizer.backend_tokenizer) if top is not None else None, top)
         with torch.inference_mode(), self.adapters.base_context():
             steps = decode_steps(model, ids.to(model.device), max_new_tokens=options.max_new_tokens,
                                  stop_ids=eos_ids(model, self.tokenizer), temperature=options.temperature,
@@ -160,7 +156,7 @@ class LlmGenerator(LocalModel, Generator):
                                  constraint=self._constraint(options.json_schema))
             for token, logits in steps:
                 new = text.feed(token)
-                scored.add(token, logits, len(new))
+                scored.add(token, len(new), *(log_probs(logits, token, top) if top is not None else ()))
                 shown = trimmer.feed(new)
                 if shown:
                     yield ScoredPiece(shown, scored.upto(len(shown)))

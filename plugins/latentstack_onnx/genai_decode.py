@@ -64,18 +64,43 @@ def decode_tokens(model: Any, prompt: Sequence[int], *, max_new_tokens: int, sto
                   repetition_penalty: float = 1.0, floor: int = 0) -> Iterator[int]:
     """Yield new token ids after ``prompt`` until an end token or ``max_new_tokens``; the end token is not yielded.
     ``floor``: the export's ``kv_floor``."""
+    for token, _ in decode_steps(model, prompt, max_new_tokens=max_new_tokens, stop_ids=stop_ids,
+                                 temperature=temperature, top_p=top_p, seed=seed,
+                                 repetition_penalty=repetition_penalty, floor=floor):
+        yield token
+
+
+def decode_steps(model: Any, prompt: Sequence[int], *, max_new_tokens: int, stop_ids: set[int],
+                 temperature: float = 0.0, top_p: float = 1.0, seed: int | None = None,
+                 repetition_penalty: float = 1.0, floor: int = 0,
+                 constraint: Any = None) -> Iterator[tuple[int, np.ndarray]]:
+    """``decode_tokens``' loop, yielding each token id with the row of logits it was picked from (before a
+    ``constraint``, the penalty and temperature). A ``constraint`` (``latentstack.json_schema``) masks the tokens it
+    does not allow and ends the answer once it is complete."""
     rng = np.random.default_rng(seed)
     generator = new_generator(model, len(prompt) + max_new_tokens, floor)
     generator.append_tokens(list(prompt))
     seen = list(prompt)
     for step in range(max_new_tokens):
-        token = pick(penalize(last_logits(generator), seen, repetition_penalty), temperature, top_p, rng)
+        logits = last_logits(generator)
+        allowed = logits if constraint is None else np.where(constraint.allowed(len(logits)), logits, -np.inf)
+        token = pick(penalize(allowed, seen, repetition_penalty), temperature, top_p, rng)
         if token in stop_ids:
             return
-        yield token
+        yield token, logits
+        if constraint is not None and not constraint.accept(token):
+            return
         seen.append(token)
         if step + 1 < max_new_tokens:
             generator.append_tokens([token])
+
+
+def log_probs(logits: np.ndarray, token: int, top: int) -> tuple[float, list[tuple[int, float]]]:
+    """The log-probability of ``token`` in one row of logits, and the ``top`` likeliest (id, log-probability)."""
+    row = logits.astype(np.float64)
+    logp = row - row.max() - np.log(np.exp(row - row.max()).sum())
+    best = np.argsort(-logp, kind="stable")[:top]
+    return float(logp[token]), [(int(i), float(logp[i])) for i in best]
 
 
 def answer_logprobs(model: Any, prompt: Sequence[int], answer: Sequence[int], floor: int = 0) -> np.ndarray:

@@ -52,6 +52,7 @@ class GenaiText:
     def __init__(self, folder: Path, model: Any = None) -> None:
         import onnxruntime_genai as og
 
+        self.folder = Path(folder)
         self.model = model if model is not None else load_model(folder)
         self.tokenizer = og.Tokenizer(self.model)
         self.stops = stop_ids(folder)
@@ -77,6 +78,19 @@ class GenaiText:
     def count(self, text: str) -> int:
         """Tokens in a piece of text, no chat markup."""
         return len(self.tokenizer.encode(text)) if text else 0
+
+    @cached_property
+    def backend(self) -> Any:
+        """The export's tokenizer.json as a ``tokenizers.Tokenizer`` (token texts for log-probabilities, and
+        llguidance's view of the vocabulary for JSON schemas)."""
+        from tokenizers import Tokenizer
+
+        return Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+
+    @cached_property
+    def vocab_size(self) -> int:
+        """Rows of the model's logits."""
+        return int(json.loads((self.folder / "genai_config.json").read_text())["model"]["vocab_size"])
 
     def pieces(self, tokens: Iterable[int]) -> Iterator[str]:
         """The text each token adds, never half a character ('' while one is incomplete)."""

@@ -19,8 +19,11 @@ import attrs
 
 from latentstack.errors import ConfigError, InputError, ModelMismatchError
 from latentstack.interfaces import GenerationConfig, Generator, GeneratorConfig
-from latentstack.interfaces.generator import Messages, as_options, refuse_schema
+from latentstack.interfaces.generator import Messages, ScoredPiece, as_options, checked_top
+from latentstack.json_schema import SchemaConstraint, schema_tokenizer
+from latentstack.scored import Scored
 from latentstack.stops import StopTrimmer
+from latentstack.token_text import TokenText
 
 PRECISIONS = ("", "fp32", "int8", "int4")
 DEFAULT_PRECISION = "int8"
@@ -99,6 +102,7 @@ class GenaiGenerator(Generator):
         self.adapter = self.config.adapter
         self._folders: dict[str, Path] = {}  # adapter -> its export, checked once
         self._loaded: dict[Path, Any] = {}  # export -> its GenAI model and tokenizer, loaded once
+        self._schema_tokenizers: dict[Path, Any] = {}  # export -> llguidance's view of it, for JSON schemas
 
     @cached_property
     def _given(self) -> Any:
@@ -174,10 +178,27 @@ class GenaiGenerator(Generator):
 
     def stream(self, prompt: str | Messages, options: GenerationConfig | None = None) -> Iterator[str]:
         """Yield the answer as it is decoded; stops at an end token, max_new_tokens or a stop string."""
-        from latentstack_onnx.genai_decode import decode_tokens
+        for piece in self._pieces(prompt, as_options(options), None):
+            yield piece.text
 
-        options = as_options(options)
-        refuse_schema(self.name, options)
+    def stream_scored(self, prompt: str | Messages, options: GenerationConfig | None = None,
+                      top_logprobs: int = 0) -> Iterator[ScoredPiece]:
+        """``stream`` with each token's log-probability and its ``top_logprobs`` likeliest alternatives."""
+        return self._pieces(prompt, as_options(options), checked_top(top_logprobs))
+
+    def _constraint(self, schema: str) -> SchemaConstraint | None:
+        """The constraint of a JSON schema on the current export (None for free text)."""
+        if not schema:
+            return None
+        text = self.text
+        if self.folder not in self._schema_tokenizers:
+            self._schema_tokenizers[self.folder] = schema_tokenizer(text.backend, text.vocab_size, text.stops)
+        return SchemaConstraint(self._schema_tokenizers[self.folder], schema)
+
+    def _pieces(self, prompt: str | Messages, options: GenerationConfig, top: int | None) -> Iterator[ScoredPiece]:
+        """The answer's pieces; with ``top`` (not None) each with its tokens scored."""
+        from latentstack_onnx.genai_decode import decode_steps, log_probs
+
         text = self.text
         ids = text.prompt_ids(prompt)
         if len(ids) + options.max_new_tokens > self.context_window:
@@ -185,16 +206,20 @@ class GenaiGenerator(Generator):
                    f"model's context window of {self.context_window} tokens: shorten the prompt or ask for fewer "
                    "new tokens")
             raise InputError(msg)
-        tokens = decode_tokens(text.model, ids, max_new_tokens=options.max_new_tokens, stop_ids=text.stops,
-                               temperature=options.temperature, top_p=options.top_p, seed=options.seed,
-                               repetition_penalty=options.repetition_penalty, floor=text.floor)
-        trimmer = StopTrimmer(options.stop)
-        for piece in text.pieces(tokens):
-            shown = trimmer.feed(piece)
+        steps = decode_steps(text.model, ids, max_new_tokens=options.max_new_tokens, stop_ids=text.stops,
+                             temperature=options.temperature, top_p=options.top_p, seed=options.seed,
+                             repetition_penalty=options.repetition_penalty, floor=text.floor,
+                             constraint=self._constraint(options.json_schema))
+        trimmer, stream = StopTrimmer(options.stop), text.tokenizer.create_stream()
+        scored = Scored(TokenText(text.backend) if top is not None else None, top)
+        for token, logits in steps:
+            new = stream.decode(int(token))
+            scored.add(token, len(new), *(log_probs(logits, token, top) if top is not None else ()))
+            shown = trimmer.feed(new)
             if shown:
-                yield shown
+                yield ScoredPiece(shown, scored.upto(len(shown)))
             if trimmer.stopped:
                 return
         rest = trimmer.flush()
-        if rest:
-            yield rest
+        if rest or scored.pending:
+            yield ScoredPiece(rest, scored.upto(None))

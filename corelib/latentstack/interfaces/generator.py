@@ -106,6 +106,14 @@ class ScoredPiece:
 MAX_TOP_LOGPROBS = 20  # OpenAI's limit
 
 
+def checked_top(top_logprobs: object) -> int:
+    """``top_logprobs`` as a whole number from 0 to MAX_TOP_LOGPROBS, or an InputError."""
+    if isinstance(top_logprobs, bool) or not isinstance(top_logprobs, int) or not 0 <= top_logprobs <= MAX_TOP_LOGPROBS:
+        msg = f"top_logprobs is a whole number from 0 to {MAX_TOP_LOGPROBS}, got {top_logprobs!r:.40}"
+        raise InputError(msg)
+    return top_logprobs
+
+
 def refuse_schema(name: str, options: GenerationConfig) -> None:
     """A ConfigError when ``options`` ask for a JSON schema: for generators that cannot hold an answer to one, so
     the request is refused rather than answered in free text."""

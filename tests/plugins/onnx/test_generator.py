@@ -54,6 +54,24 @@ def test_greedy_text_is_the_torch_generators(tiny_export: Path, tiny_llama_dir: 
     assert onnx_gen.count_tokens("one two three") == torch_gen.count_tokens("one two three")
 
 
+def test_scores_and_schemas_are_the_torch_generators(tiny_export: Path, tiny_llama_dir: Path) -> None:
+    """The fp32 export scores each token as the llm generator does (same tokens, bytes, log-probabilities and
+    alternatives), and holds an answer to a JSON schema the same way: the same JSON."""
+    torch_gen = get_generator("llm", model=str(tiny_llama_dir))
+    onnx_gen = get_generator("onnx", model=str(tiny_export))
+    options = GenerationConfig(max_new_tokens=16, stop=("zz",))
+    ours = [t for p in onnx_gen.stream_scored("the cat sat on", options, 3) for t in p.tokens]
+    theirs = [t for p in torch_gen.stream_scored("the cat sat on", options, 3) for t in p.tokens]
+    assert [(t.token, t.utf8) for t in ours] == [(t.token, t.utf8) for t in theirs] and len(ours) > 5
+    assert [t.logprob for t in ours] == pytest.approx([t.logprob for t in theirs], abs=1e-3)
+    assert [[a.token for a in t.top] for t in ours] == [[a.token for a in t.top] for t in theirs]
+    schema = {"type": "object", "properties": {"n": {"enum": [1, 2, 3]}, "ok": {"type": "boolean"}},
+              "required": ["n", "ok"], "additionalProperties": False}
+    held = GenerationConfig(max_new_tokens=30, json_schema=schema)
+    answer = onnx_gen.generate("count", held)
+    assert json.loads(answer)["n"] in (1, 2, 3) and answer == torch_gen.generate("count", held)
+
+
 def test_sampling_follows_the_seed(tiny_export: Path) -> None:
     gen = get_generator("onnx", model=str(tiny_export))
     runs = [gen.generate("hello", GenerationConfig(max_new_tokens=16, temperature=1.5, top_p=0.9, seed=s))

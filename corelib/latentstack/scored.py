@@ -8,28 +8,25 @@ out with the piece that shows that far; the tokens of a stop string never are.
 
 from __future__ import annotations
 
-from typing import Any
-
 from latentstack.interfaces.generator import TokenScore
-from latentstack_llm.decoding import log_probs
-from latentstack_llm.token_text import TokenText
+from latentstack.token_text import TokenText
 
 
 class Scored:
     """The tokens decoded but not yet handed out; ``top`` None scores nothing (a plain stream)."""
 
-    def __init__(self, text: TokenText, top: int | None) -> None:
+    def __init__(self, text: TokenText | None, top: int | None) -> None:
         self.text, self.top = text, top
         self.pending: list[tuple[int, TokenScore]] = []  # (where the token's text ends, its score)
         self.decoded = 0  # characters of the answer decoded
         self.shown = 0  # characters of it handed out
 
-    def add(self, token: int, logits: Any, new_chars: int) -> None:
-        """Score ``token``, picked from ``logits``, whose decoding added ``new_chars`` characters."""
+    def add(self, token: int, new_chars: int, logprob: float = 0.0, best: list[tuple[int, float]] | None = None) -> None:
+        """Keep ``token`` (whose decoding added ``new_chars`` characters) with its log-probability and the likeliest
+        (id, log-probability) at its place; nothing is kept unscored."""
         self.decoded += new_chars
-        if self.top is not None:
-            logprob, best = log_probs(logits, token, self.top)
-            self.pending.append((self.decoded, self.text.score(token, logprob, best)))
+        if self.top is not None and self.text is not None:
+            self.pending.append((self.decoded, self.text.score(token, logprob, best or [])))
 
     def upto(self, shown: int | None) -> tuple[TokenScore, ...]:
         """The tokens whose text ends within the answer once ``shown`` more characters are out (None: all)."""

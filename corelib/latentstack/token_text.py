@@ -33,18 +33,14 @@ def _byte_of_char() -> dict[str, int]:
     return {chr(c): b for b, c in zip(printable, chars, strict=True)}
 
 
-def _byte_level(tokenizer: Any) -> bool:
-    """True when the tokenizer's decoder is byte-level BPE's."""
-    decoder = getattr(getattr(tokenizer, "backend_tokenizer", None), "decoder", None)
-    return type(decoder).__name__ == "ByteLevel"
-
-
 class TokenText:
-    """Token ids to (text, bytes), remembered per id."""
+    """Token ids to (text, bytes), remembered per id, from a ``tokenizers.Tokenizer`` (a Hugging Face fast
+    tokenizer's ``backend_tokenizer``, or an export's tokenizer.json read without transformers)."""
 
     def __init__(self, tokenizer: Any) -> None:
         self.tokenizer = tokenizer
-        self.byte_level = _byte_level(tokenizer)
+        self.byte_level = type(tokenizer.decoder).__name__ == "ByteLevel"
+        self.special = {t.content for t in tokenizer.get_added_tokens_decoder().values() if t.special}
         self.known: dict[int, tuple[str, tuple[int, ...] | None]] = {}
 
     def __call__(self, token: int) -> tuple[str, tuple[int, ...] | None]:
@@ -63,7 +59,7 @@ class TokenText:
         return str(self.tokenizer.decode([token], skip_special_tokens=False))
 
     def _bytes(self, token: int) -> tuple[int, ...] | None:
-        piece = self.tokenizer.convert_ids_to_tokens(token)
+        piece = self.tokenizer.id_to_token(token)
         if not isinstance(piece, str):
             return None
         if self.byte_level:
@@ -73,6 +69,6 @@ class TokenText:
         found = BYTE_FALLBACK.fullmatch(piece)
         if found:
             return (int(found[1], 16),)
-        if "\u2581" in piece or piece in self.tokenizer.all_special_tokens:  # SentencePiece's ▁ is a space
+        if "\u2581" in piece or piece in self.special:  # SentencePiece's ▁ is a space
             return tuple(piece.replace("\u2581", " ").encode())
         return tuple(self._decoded(token).encode())
