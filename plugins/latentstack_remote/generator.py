@@ -18,7 +18,7 @@ import attrs
 
 from latentstack.errors import ConfigError, InputError
 from latentstack.interfaces import GenerationConfig, Generator, GeneratorConfig
-from latentstack.interfaces.generator import Messages, as_messages, as_options
+from latentstack.interfaces.generator import Messages, ScoredPiece, TokenScore, as_messages, as_options, checked_top
 from latentstack_remote.client import OLLAMA, client, explained
 
 
@@ -62,20 +62,49 @@ class RemoteGenerator(Generator):
     def stream(self, prompt: str | Messages, options: GenerationConfig | None = None) -> Iterator[str]:
         """The answer's pieces as the server streams them; a ``json_schema`` goes to the server as OpenAI's
         ``response_format`` (the server holds the answer to it, or refuses)."""
-        messages, o = as_messages(prompt), as_options(options)
+        for piece in self._pieces(prompt, as_options(options), None):
+            yield piece.text
+
+    def stream_scored(self, prompt: str | Messages, options: GenerationConfig | None = None,
+                      top_logprobs: int = 0) -> Iterator[ScoredPiece]:
+        """The server's pieces with the log-probabilities it sends (``logprobs`` asked of it; a server that does not
+        give them is an InputError saying so)."""
+        return self._pieces(prompt, as_options(options), checked_top(top_logprobs))
+
+    def _pieces(self, prompt: str | Messages, o: GenerationConfig, top: int | None) -> Iterator[ScoredPiece]:
+        messages = as_messages(prompt)
         if not any(m["content"].strip() for m in messages):
             msg = "the prompt is empty: give the model something to answer"
             raise InputError(msg)
         api = self._connect()
         extra = {"repetition_penalty": o.repetition_penalty} if o.repetition_penalty != 1.0 else None
-        schema = {"response_format": {"type": "json_schema", "json_schema": {
-            "name": "answer", "schema": json.loads(o.json_schema), "strict": True}}} if o.json_schema else {}
+        asked: dict[str, Any] = {} if top is None else {"logprobs": True, "top_logprobs": top}
+        if o.json_schema:
+            asked["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": "answer", "schema": json.loads(o.json_schema), "strict": True}}
         with explained(self.config.base_url, self.config.model, "chat"):
             stream = api.chat.completions.create(
                 model=self.config.model, messages=messages, stream=True, max_tokens=o.max_new_tokens,
                 temperature=o.temperature, top_p=o.top_p, seed=o.seed, stop=list(o.stop) or None, extra_body=extra,
-                **schema)
+                **asked)
             for chunk in stream:
                 piece = chunk.choices[0].delta.content if chunk.choices else None
-                if piece:
-                    yield piece
+                scores = _scores(chunk, top, self.config.base_url)
+                if piece or scores:
+                    yield ScoredPiece(piece or "", scores)
+
+
+def _scores(chunk: Any, top: int | None, url: str) -> tuple[TokenScore, ...]:
+    """The scored tokens of a streamed chunk (none unless asked); asked, a chunk with text but none is an error."""
+    if top is None or not chunk.choices:
+        return ()
+    found = chunk.choices[0].logprobs
+    if found is None or found.content is None:
+        if chunk.choices[0].delta.content:
+            msg = f"the chat server at {url} sends no log-probabilities; ask a server that does (vLLM, llama.cpp, OpenAI)"
+            raise InputError(msg)
+        return ()
+    return tuple(TokenScore(t.token, None if t.bytes is None else tuple(t.bytes), t.logprob,
+                            tuple(TokenScore(a.token, None if a.bytes is None else tuple(a.bytes), a.logprob)
+                                  for a in t.top_logprobs or ()))
+                 for t in found.content)

@@ -54,6 +54,24 @@ def test_the_answer_is_the_served_models(url: str, served: Served) -> None:
     assert remote.generate(messages, options) == served.generator_instance().generate(messages, options)
 
 
+def test_scores_and_schemas_go_through_the_server(url: str, served: Served) -> None:
+    """Log-probabilities asked of the server are the served generator's own; a JSON schema goes as response_format
+    and the server's answer follows it."""
+    remote = get_generator("openai", base_url=url, model=CHAT)
+    local = served.generator_instance()
+    options = GenerationConfig(max_new_tokens=8)
+    ask = "What is the capital of France? One word."
+    theirs = [t for p in remote.stream_scored(ask, options, 2) for t in p.tokens]
+    ours = [t for p in local.stream_scored(ask, options, 2) for t in p.tokens]
+    assert [(t.token, t.utf8) for t in theirs] == [(t.token, t.utf8) for t in ours] and theirs
+    assert [t.logprob for t in theirs] == pytest.approx([t.logprob for t in ours], abs=1e-6)
+    assert [[a.token for a in t.top] for t in theirs] == [[a.token for a in t.top] for t in ours]
+    schema = {"type": "object", "properties": {"city": {"enum": ["Paris", "Rome"]}}, "required": ["city"],
+              "additionalProperties": False}
+    held = GenerationConfig(max_new_tokens=12, json_schema=schema)
+    assert json.loads(remote.generate(ask, held)) == json.loads(local.generate(ask, held)) == {"city": "Paris"}
+
+
 def test_ask_retrieves_here_and_the_server_writes(url: str, tmp_path: Path) -> None:
     """`ask --generator openai` answers from the index's passages with citations, the server's model writing."""
     from latentstack.search import Collection, Document
@@ -79,3 +97,19 @@ def test_a_server_that_cannot_answer_is_one_line_saying_what_to_do(url: str) -> 
         get_generator("openai", base_url=url, model="llama3").generate("Hi")
     with pytest.raises(ConfigError, match="the openai generator needs --model"):
         get_generator("openai", base_url=url).generate("Hi")
+
+
+def test_a_server_that_ignores_logprobs_is_one_line() -> None:
+    """Asked for log-probabilities, a server that sends text without them (one that ignores the field) is an
+    InputError naming it, not an answer with no scores."""
+    from openai.types.chat import ChatCompletionChunk
+
+    from latentstack.errors import InputError
+    from latentstack_remote.generator import _scores
+
+    chunk = ChatCompletionChunk.model_validate({
+        "id": "x", "object": "chat.completion.chunk", "created": 0, "model": CHAT,
+        "choices": [{"index": 0, "delta": {"content": "Paris"}, "finish_reason": None}]})
+    assert _scores(chunk, None, "http://h/v1") == ()
+    with pytest.raises(InputError, match="the chat server at http://h/v1 sends no log-probabilities"):
+        _scores(chunk, 2, "http://h/v1")
