@@ -4,7 +4,8 @@ Each test message is asked about once per method, greedy, with the same prompt. 
 answer is read with a parser written for this model's answers ("not spam" or "ham" is ham,
 then "spam" is spam, else no label); the held answers are `{"label": ...}`, or
 `{"reason": ..., "label": ...}` (a reason of at most 120 characters written before the
-label), by construction. Reported: how many answers gave a label, accuracy and macro-F1
+label), by construction; the last row adds the JSON form to the prompt (as Ollama's docs
+advise). Reported: how many answers gave a label, accuracy and macro-F1
 over all messages (an answer with no label counts as wrong), seconds, and new tokens per
 answer:
 
@@ -29,8 +30,9 @@ SCHEMA = {"type": "object", "properties": {"label": {"enum": list(LABELS)}}, "re
 REASONED = {"type": "object", "properties": {"reason": {"type": "string", "maxLength": 120},
                                              "label": {"enum": list(LABELS)}},
             "required": ["reason", "label"], "additionalProperties": False}
-METHODS = (("free answer, parsed", "", 12), ("held to {label}", SCHEMA, 12),
-           ("held to {reason, label}", REASONED, 64))
+TOLD = '\n\nAnswer in JSON: {"label": "spam"} or {"label": "ham"}.'
+METHODS = (("free answer, parsed", "", 12, ""), ("held to {label}", SCHEMA, 12, ""),
+           ("held to {reason, label}", REASONED, 64, ""), ("held to {label}, the form in the prompt", SCHEMA, 12, TOLD))
 PROMPT = ("Is this text message spam or ham (not spam)? Answer with one word: spam or ham.\n\n"
           "Message: {text}")
 
@@ -59,13 +61,14 @@ def macro_f1(pred: list[str | None], truth: list[str]) -> float:
     return sum(scores) / len(scores)
 
 
-def run(gen: LlmGenerator, texts: list[str], truth: list[str], schema: object, budget: int) -> dict[str, float]:
+def run(gen: LlmGenerator, texts: list[str], truth: list[str], schema: object, budget: int,
+        told: str) -> dict[str, float]:
     options = GenerationConfig(max_new_tokens=budget, json_schema=schema)  # type: ignore[arg-type]
     parse = held_label if schema else free_label
     pred, tokens = [], 0
     start = time.perf_counter()
     for text in texts:
-        answer = gen.generate(PROMPT.format(text=text), options)
+        answer = gen.generate(PROMPT.format(text=text) + told, options)
         tokens += gen.count_tokens(answer)
         pred.append(parse(answer))
     seconds = time.perf_counter() - start
@@ -84,10 +87,11 @@ def main() -> None:
     gen = LlmGenerator.from_options()
     gen.generate("warm up", GenerationConfig(max_new_tokens=2, json_schema=SCHEMA))  # model and llguidance loaded
     rows = {}
-    for name, schema, budget in METHODS:
-        rows[name] = {**run(gen, texts, truth, schema, budget), "max_new_tokens": budget}
-        print(name, {k: round(v, 4) for k, v in rows[name].items()}, flush=True)
-    result = {"data": data, "n": len(texts), "model": "smollm2-135m-instruct", "prompt": PROMPT, "schemas": [SCHEMA, REASONED], "rows": rows, "environment": environment(),
+    for name, schema, budget, told in METHODS:
+        rows[name] = {**run(gen, texts, truth, schema, budget, told), "max_new_tokens": budget, "prompt_ends": told}
+        print(name, {k: round(v, 4) if isinstance(v, float) else v for k, v in rows[name].items()}, flush=True)
+    result = {"data": data, "n": len(texts), "model": "smollm2-135m-instruct", "prompt": PROMPT,
+              "schemas": [SCHEMA, REASONED], "rows": rows, "environment": environment(),
               "command": f"python benchmarks/zero_shot_schema.py {data} {out}" + (f" {limit}" if limit else "")}
     with open(out, "w") as fh:
         json.dump(result, fh, indent=2)

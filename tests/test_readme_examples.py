@@ -39,7 +39,8 @@ def test_python_api_examples_run(tmp_path: Path) -> None:
     assert lines[2].startswith("paris ") and "capital of France" in lines[2]
     assert "Paris" in lines[3]  # the generator's answer
     assert lines[4].strip() == "1, 2, 3,"  # the stream ended at the stop string, which is not shown
-    assert "Paris" in lines[5] and "(1, 'paris')" in lines[5]  # the RAG answer cites the passage
+    assert json.loads(lines[5]) == {"city": "Paris"}  # the answer held to the JSON schema
+    assert "Paris" in lines[6] and "(1, 'paris')" in lines[6]  # the RAG answer cites the passage
     assert (tmp_path / "my-index" / "manifest.json").exists()
 
 

@@ -1,4 +1,4 @@
-"""Scored tokens waiting for their text to be shown.
+"""An answer's pieces from a decode loop, each with the scored tokens whose text it shows.
 
 The answer's text reaches the caller later than its tokens: a character split over two
 tokens waits for the second, and text that may begin a stop string waits until it is
@@ -8,25 +8,33 @@ out with the piece that shows that far; the tokens of a stop string never are.
 
 from __future__ import annotations
 
-from latentstack.interfaces.generator import TokenScore
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from latentstack.interfaces.generator import ScoredPiece, TokenScore
+from latentstack.stops import StopTrimmer
 from latentstack.token_text import TokenText
+
+#: (a row of logits, the token picked, how many alternatives) -> (its log-probability, the likeliest (id, logprob))
+Scorer = Callable[[Any, int, int], tuple[float, list[tuple[int, float]]]]
 
 
 class Scored:
     """The tokens decoded but not yet handed out; ``top`` None scores nothing (a plain stream)."""
 
-    def __init__(self, text: TokenText | None, top: int | None) -> None:
-        self.text, self.top = text, top
+    def __init__(self, tokenizer: Any, top: int | None, scorer: Scorer) -> None:
+        self.text = TokenText(tokenizer) if top is not None else None
+        self.top, self.scorer = top, scorer
         self.pending: list[tuple[int, TokenScore]] = []  # (where the token's text ends, its score)
         self.decoded = 0  # characters of the answer decoded
         self.shown = 0  # characters of it handed out
 
-    def add(self, token: int, new_chars: int, logprob: float = 0.0, best: list[tuple[int, float]] | None = None) -> None:
-        """Keep ``token`` (whose decoding added ``new_chars`` characters) with its log-probability and the likeliest
-        (id, log-probability) at its place; nothing is kept unscored."""
+    def add(self, token: int, logits: Any, new_chars: int) -> None:
+        """Keep ``token``, picked from ``logits``, whose decoding added ``new_chars`` characters (scored when asked)."""
         self.decoded += new_chars
-        if self.top is not None and self.text is not None:
-            self.pending.append((self.decoded, self.text.score(token, logprob, best or [])))
+        if self.text is not None and self.top is not None:
+            logprob, best = self.scorer(logits, token, self.top)
+            self.pending.append((self.decoded, self.text.score(token, logprob, best)))
 
     def upto(self, shown: int | None) -> tuple[TokenScore, ...]:
         """The tokens whose text ends within the answer once ``shown`` more characters are out (None: all)."""
@@ -35,3 +43,22 @@ class Scored:
         ready = [s for end, s in self.pending if shown is None or end <= self.shown]
         self.pending = self.pending[len(ready):]
         return tuple(ready)
+
+
+def answer_pieces(steps: Iterable[tuple[int, Any]], feed: Callable[[int], str], flush: Callable[[], str],
+                  stop: tuple[str, ...], scored: Scored) -> Iterator[ScoredPiece]:
+    """The pieces of an answer from a decode loop's (token, logits) ``steps``: ``feed`` gives the text each token
+    adds ('' while a character is incomplete), ``flush`` what is left at the end; a stop string ends the answer
+    and is never shown."""
+    trimmer = StopTrimmer(stop)
+    for token, logits in steps:
+        new = feed(token)
+        scored.add(token, logits, len(new))
+        shown = trimmer.feed(new)
+        if shown:
+            yield ScoredPiece(shown, scored.upto(len(shown)))
+        if trimmer.stopped:
+            return
+    rest = trimmer.feed(flush()) + trimmer.flush()
+    if rest or scored.pending:
+        yield ScoredPiece(rest, scored.upto(None))

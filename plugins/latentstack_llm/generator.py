@@ -14,9 +14,7 @@ from latentstack.hf import LocalModel, check_chat_model
 from latentstack.interfaces import GenerationConfig, Generator, GeneratorConfig
 from latentstack.interfaces.generator import Messages, ScoredPiece, as_messages, as_options, checked_top
 from latentstack.json_schema import SchemaConstraint, schema_tokenizer
-from latentstack.scored import Scored
-from latentstack.stops import StopTrimmer
-from latentstack.token_text import TokenText
+from latentstack.scored import Scored, answer_pieces
 from latentstack_llm.decoding import IncrementalText, decode_steps, eos_ids, log_probs
 from latentstack_llm.loading import DTYPES, AdapterSwitch, load_causal_lm
 
@@ -147,21 +145,11 @@ class LlmGenerator(LocalModel, Generator):
         ids = self.prompt_ids(prompt)
         self.check_fits(ids.shape[1], options.max_new_tokens)
         model = self.model
-        text, trimmer = IncrementalText(self.tokenizer), StopTrimmer(options.stop)
-        scored = Scored(TokenText(self.tokenizer.backend_tokenizer) if top is not None else None, top)
+        text = IncrementalText(self.tokenizer)
+        scored = Scored(self.tokenizer.backend_tokenizer, top, log_probs)
         with torch.inference_mode(), self.adapters.base_context():
             steps = decode_steps(model, ids.to(model.device), max_new_tokens=options.max_new_tokens,
                                  stop_ids=eos_ids(model, self.tokenizer), temperature=options.temperature,
                                  top_p=options.top_p, seed=options.seed, repetition_penalty=options.repetition_penalty,
                                  constraint=self._constraint(options.json_schema))
-            for token, logits in steps:
-                new = text.feed(token)
-                scored.add(token, len(new), *(log_probs(logits, token, top) if top is not None else ()))
-                shown = trimmer.feed(new)
-                if shown:
-                    yield ScoredPiece(shown, scored.upto(len(shown)))
-                if trimmer.stopped:
-                    return
-        rest = trimmer.feed(text.flush()) + trimmer.flush()
-        if rest or scored.pending:
-            yield ScoredPiece(rest, scored.upto(None))
+            yield from answer_pieces(steps, text.feed, text.flush, options.stop, scored)

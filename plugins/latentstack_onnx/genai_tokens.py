@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -92,8 +92,7 @@ class GenaiText:
         """Rows of the model's logits."""
         return int(json.loads((self.folder / "genai_config.json").read_text())["model"]["vocab_size"])
 
-    def pieces(self, tokens: Iterable[int]) -> Iterator[str]:
-        """The text each token adds, never half a character ('' while one is incomplete)."""
+    def feeder(self) -> Callable[[int], str]:
+        """A fresh incremental decoder: a token id in, the text it adds out ('' while a character is incomplete)."""
         stream = self.tokenizer.create_stream()
-        for token in tokens:
-            yield stream.decode(int(token))
+        return lambda token: str(stream.decode(int(token)))

@@ -21,9 +21,7 @@ from latentstack.errors import ConfigError, InputError, ModelMismatchError
 from latentstack.interfaces import GenerationConfig, Generator, GeneratorConfig
 from latentstack.interfaces.generator import Messages, ScoredPiece, as_options, checked_top
 from latentstack.json_schema import SchemaConstraint, schema_tokenizer
-from latentstack.scored import Scored
-from latentstack.stops import StopTrimmer
-from latentstack.token_text import TokenText
+from latentstack.scored import Scored, answer_pieces
 
 PRECISIONS = ("", "fp32", "int8", "int4")
 DEFAULT_PRECISION = "int8"
@@ -210,16 +208,4 @@ class GenaiGenerator(Generator):
                              temperature=options.temperature, top_p=options.top_p, seed=options.seed,
                              repetition_penalty=options.repetition_penalty, floor=text.floor,
                              constraint=self._constraint(options.json_schema))
-        trimmer, stream = StopTrimmer(options.stop), text.tokenizer.create_stream()
-        scored = Scored(TokenText(text.backend) if top is not None else None, top)
-        for token, logits in steps:
-            new = stream.decode(int(token))
-            scored.add(token, len(new), *(log_probs(logits, token, top) if top is not None else ()))
-            shown = trimmer.feed(new)
-            if shown:
-                yield ScoredPiece(shown, scored.upto(len(shown)))
-            if trimmer.stopped:
-                return
-        rest = trimmer.flush()
-        if rest or scored.pending:
-            yield ScoredPiece(rest, scored.upto(None))
+        yield from answer_pieces(steps, text.feeder(), lambda: "", options.stop, Scored(text.backend, top, log_probs))

@@ -4,8 +4,8 @@
 Served chat models are instruction-tuned, so each prompt is read as the user's message
 through the model's chat template, as Ollama's ``/api/generate`` does unless told ``raw``;
 a raw continuation of the text and echo are not offered, and asking for them is a 400
-naming the field. ``logprobs`` (0 to 5) scores each token (``http.logprobs``). A list of prompts is answered one after another, a choice
-each; a stream is of one prompt.
+naming the field; ``logprobs`` (0 to 5) scores each token (``http.logprobs``). A list of
+prompts is answered one after another, a choice each; a stream is of one prompt.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations (Request) at definition.

@@ -4,36 +4,18 @@ completions, Ollama's chat and generate, and the requests refused, with SmolLM2 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from latentstack.http.app import build_app
-from latentstack.http.run import InThread
-from latentstack.http.state import Served
+from .conftest import CHAT as MODEL
 
-MODEL = "smollm2-135m-instruct"
 ASK = [{"role": "user", "content": "What is the capital of France? Answer in one word."}]
 
 
-@pytest.fixture(scope="module")
-def url() -> Iterator[str]:
-    running = InThread(build_app(Served(generator="llm", generator_options={"model": MODEL})))
-    yield running.url
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def client(url: str) -> Any:
-    from openai import OpenAI
-
-    return OpenAI(base_url=f"{url}/v1", api_key="unused")
-
-
-def test_chat_logprobs_spell_the_answer_with_the_best_alternatives(client: Any) -> None:
-    plain = client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=8)
-    scored = client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=8, logprobs=True, top_logprobs=3)
+def test_chat_logprobs_spell_the_answer_with_the_best_alternatives(chat_client: Any) -> None:
+    plain = chat_client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=8)
+    scored = chat_client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=8, logprobs=True, top_logprobs=3)
     content = scored.choices[0].logprobs.content
     text = scored.choices[0].message.content
     assert text == plain.choices[0].message.content and plain.choices[0].logprobs is None
@@ -43,15 +25,15 @@ def test_chat_logprobs_spell_the_answer_with_the_best_alternatives(client: Any) 
         assert t.logprob <= 0 and sorted((a.logprob for a in t.top_logprobs), reverse=True) == \
             [a.logprob for a in t.top_logprobs]
     assert sum(math.exp(a.logprob) for a in content[0].top_logprobs) <= 1 + 1e-6
-    only = client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=8, logprobs=True)
+    only = chat_client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=8, logprobs=True)
     assert [t.token for t in only.choices[0].logprobs.content] == [t.token for t in content]
     assert all(t.top_logprobs == [] for t in only.choices[0].logprobs.content)
 
 
-def test_streamed_chat_logprobs_are_the_whole_answers(client: Any) -> None:
-    whole = client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=8, logprobs=True, top_logprobs=2)
-    chunks = list(client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=8, logprobs=True,
-                                                 top_logprobs=2, stream=True))
+def test_streamed_chat_logprobs_are_the_whole_answers(chat_client: Any) -> None:
+    whole = chat_client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=8, logprobs=True, top_logprobs=2)
+    chunks = list(chat_client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=8, logprobs=True,
+                                                      top_logprobs=2, stream=True))
     streamed = [t for c in chunks if c.choices and c.choices[0].logprobs for t in c.choices[0].logprobs.content]
     assert [(t.token, t.logprob) for t in streamed] == \
         [(t.token, t.logprob) for t in whole.choices[0].logprobs.content]
@@ -60,9 +42,9 @@ def test_streamed_chat_logprobs_are_the_whole_answers(client: Any) -> None:
             assert "".join(t.token for t in c.choices[0].logprobs.content) == c.choices[0].delta.content
 
 
-def test_legacy_completion_logprobs_with_offsets(client: Any) -> None:
-    chat = client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=8, logprobs=True)
-    done = client.completions.create(model=MODEL, prompt=ASK[0]["content"], max_tokens=8, logprobs=2)
+def test_legacy_completion_logprobs_with_offsets(chat_client: Any) -> None:
+    chat = chat_client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=8, logprobs=True)
+    done = chat_client.completions.create(model=MODEL, prompt=ASK[0]["content"], max_tokens=8, logprobs=2)
     scores = done.choices[0].logprobs
     assert scores.tokens == [t.token for t in chat.choices[0].logprobs.content]
     assert scores.token_logprobs == pytest.approx([t.logprob for t in chat.choices[0].logprobs.content])
@@ -70,8 +52,8 @@ def test_legacy_completion_logprobs_with_offsets(client: Any) -> None:
         scores.tokens
     assert all(len(top) == 2 and max(top.values()) == lp for top, lp in
                zip(scores.top_logprobs, scores.token_logprobs, strict=True))
-    chunks = list(client.completions.create(model=MODEL, prompt=ASK[0]["content"], max_tokens=8, logprobs=0,
-                                            stream=True))
+    chunks = list(chat_client.completions.create(model=MODEL, prompt=ASK[0]["content"], max_tokens=8, logprobs=0,
+                                                 stream=True))
     streamed = [o for c in chunks if c.choices and c.choices[0].logprobs for o in c.choices[0].logprobs.text_offset]
     assert streamed == scores.text_offset
 
@@ -81,26 +63,26 @@ def test_legacy_completion_logprobs_with_offsets(client: Any) -> None:
     ({"logprobs": True, "top_logprobs": 21}, "'top_logprobs' must be from 0 to 20"),
     ({"logprobs": 3}, "'logprobs' must be a boolean"),
 ])
-def test_chat_logprobs_out_of_bounds_are_400s(client: Any, call: dict[str, Any], words: str) -> None:
+def test_chat_logprobs_out_of_bounds_are_400s(chat_client: Any, call: dict[str, Any], words: str) -> None:
     import openai
 
     with pytest.raises(openai.BadRequestError, match=words):
-        client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=2, **call)
+        chat_client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=2, **call)
 
 
-def test_legacy_logprobs_over_five_is_a_400(client: Any) -> None:
+def test_legacy_logprobs_over_five_is_a_400(chat_client: Any) -> None:
     import openai
 
     with pytest.raises(openai.BadRequestError, match="'logprobs' must be from 0 to 5"):
-        client.completions.create(model=MODEL, prompt="hi", max_tokens=2, logprobs=6)
+        chat_client.completions.create(model=MODEL, prompt="hi", max_tokens=2, logprobs=6)
 
 
-def test_ollama_logprobs_are_the_openai_routes(client: Any, url: str) -> None:
+def test_ollama_logprobs_are_the_openai_routes(chat_client: Any, chat_url: str) -> None:
     from ollama import Client
 
-    ollama = Client(host=url)
-    openai_tokens = client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=8, logprobs=True,
-                                                   top_logprobs=2).choices[0].logprobs.content
+    ollama = Client(host=chat_url)
+    openai_tokens = chat_client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=8, logprobs=True,
+                                                        top_logprobs=2).choices[0].logprobs.content
     chat = ollama.chat(model=MODEL, messages=ASK, options={"num_predict": 8}, logprobs=True, top_logprobs=2)
     assert [(t.token, t.logprob) for t in chat.logprobs] == [(t.token, t.logprob) for t in openai_tokens]
     assert [a.token for a in chat.logprobs[0].top_logprobs] == [a.token for a in openai_tokens[0].top_logprobs]

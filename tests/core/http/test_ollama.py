@@ -3,7 +3,6 @@ answers are the OpenAI routes' answers, streamed as JSON lines; what cannot be h
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,10 +18,8 @@ ASK = [{"role": "user", "content": "What is the capital of France?"}]
 
 
 @pytest.fixture(scope="module")
-def url() -> Iterator[str]:
-    running = InThread(build_app(Served(generator="llm", generator_options={"model": CHAT})))
-    yield running.url
-    running.stop()
+def url(chat_url: str) -> str:
+    return chat_url
 
 
 def test_ollama_chat_and_generate_answer_as_the_openai_route_does(url: str) -> None:

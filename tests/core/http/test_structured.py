@@ -4,54 +4,36 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from latentstack.http.app import build_app
-from latentstack.http.run import InThread
-from latentstack.http.state import Served
+from .conftest import CHAT as MODEL
 
-MODEL = "smollm2-135m-instruct"
 SMS = "WINNER!! You have won a 1000 GBP prize. Call 09061701461 now to claim."
 LABEL = {"type": "object", "properties": {"label": {"enum": ["spam", "ham"]}}, "required": ["label"],
          "additionalProperties": False}
 ASK = [{"role": "user", "content": f"Is this text message spam or ham? {SMS}"}]
 
 
-@pytest.fixture(scope="module")
-def url() -> Iterator[str]:
-    running = InThread(build_app(Served(generator="llm", generator_options={"model": MODEL})))
-    yield running.url
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def client(url: str) -> Any:
-    from openai import OpenAI
-
-    return OpenAI(base_url=f"{url}/v1", api_key="unused")
-
-
-def test_openai_json_schema_and_json_object(client: Any) -> None:
-    held = client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=20, response_format={
+def test_openai_json_schema_and_json_object(chat_client: Any) -> None:
+    held = chat_client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=20, response_format={
         "type": "json_schema", "json_schema": {"name": "verdict", "schema": LABEL, "strict": True}})
     assert json.loads(held.choices[0].message.content)["label"] in ("spam", "ham")
-    free = client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=20)
+    free = chat_client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=20)
     with pytest.raises(ValueError):
         json.loads(free.choices[0].message.content)
-    anything = client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=60,
-                                              response_format={"type": "json_object"})
+    anything = chat_client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=60,
+                                                   response_format={"type": "json_object"})
     if anything.choices[0].finish_reason == "stop":  # a cut answer is marked 'length', and may not parse
         assert isinstance(json.loads(anything.choices[0].message.content), dict)
-    chunks = list(client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=20, stream=True,
-                                                 response_format={"type": "json_schema",
-                                                                  "json_schema": {"name": "v", "schema": LABEL}}))
+    chunks = list(chat_client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=20, stream=True,
+                                                      response_format={"type": "json_schema",
+                                                                       "json_schema": {"name": "v", "schema": LABEL}}))
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == held.choices[0].message.content
 
 
-def test_openai_client_parses_into_a_pydantic_model(client: Any) -> None:
+def test_openai_client_parses_into_a_pydantic_model(chat_client: Any) -> None:
     """The openai client's ``parse`` sends the model's schema and reads the answer back into it."""
     from typing import Literal
 
@@ -60,14 +42,14 @@ def test_openai_client_parses_into_a_pydantic_model(client: Any) -> None:
     class Verdict(BaseModel):
         label: Literal["spam", "ham"]
 
-    parsed = client.chat.completions.parse(model=MODEL, messages=ASK, max_tokens=20, response_format=Verdict)
+    parsed = chat_client.chat.completions.parse(model=MODEL, messages=ASK, max_tokens=20, response_format=Verdict)
     assert parsed.choices[0].message.parsed.label in ("spam", "ham")
 
 
-def test_ollama_format_json_and_schema(url: str) -> None:
+def test_ollama_format_json_and_schema(chat_url: str) -> None:
     from ollama import Client
 
-    ollama = Client(host=url)
+    ollama = Client(host=chat_url)
     held = ollama.chat(model=MODEL, messages=ASK, format=LABEL, options={"num_predict": 20})
     assert json.loads(held.message.content)["label"] in ("spam", "ham")
     parts = list(ollama.generate(model=MODEL, prompt=ASK[0]["content"], format=LABEL, stream=True,
@@ -84,16 +66,16 @@ def test_ollama_format_json_and_schema(url: str) -> None:
      "the JSON schema cannot be followed"),
     ({"response_format": "json"}, "'response_format' must be an object"),
 ])
-def test_bad_response_formats_are_400s(url: str, body: dict[str, Any], words: str) -> None:
+def test_bad_response_formats_are_400s(chat_url: str, body: dict[str, Any], words: str) -> None:
     import httpx
 
-    sent = httpx.post(f"{url}/v1/chat/completions", json={"messages": ASK, "max_tokens": 4, **body}, timeout=60)
+    sent = httpx.post(f"{chat_url}/v1/chat/completions", json={"messages": ASK, "max_tokens": 4, **body}, timeout=60)
     assert sent.status_code == 400 and words in sent.json()["error"]["message"], sent.text
 
 
-def test_ollama_bad_format_is_a_400(url: str) -> None:
+def test_ollama_bad_format_is_a_400(chat_url: str) -> None:
     import httpx
 
-    sent = httpx.post(f"{url}/api/chat", json={"model": MODEL, "messages": ASK, "format": "xml", "stream": False},
+    sent = httpx.post(f"{chat_url}/api/chat", json={"model": MODEL, "messages": ASK, "format": "xml", "stream": False},
                       timeout=60)
     assert sent.status_code == 400 and "'format' is \"json\" or a JSON schema" in sent.json()["error"]
