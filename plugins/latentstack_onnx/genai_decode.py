@@ -99,7 +99,8 @@ def log_probs(logits: np.ndarray, token: int, top: int) -> tuple[float, list[tup
     """The log-probability of ``token`` in one row of logits, and the ``top`` likeliest (id, log-probability)."""
     row = logits.astype(np.float64)
     logp = row - row.max() - np.log(np.exp(row - row.max()).sum())
-    best = np.argsort(-logp, kind="stable")[:top]
+    best = np.argpartition(-logp, top)[:top] if 0 < top < len(logp) else np.arange(len(logp) if top else 0)
+    best = best[np.argsort(-logp[best], kind="stable")]
     return float(logp[token]), [(int(i), float(logp[i])) for i in best]
 
 
