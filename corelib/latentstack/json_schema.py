@@ -50,8 +50,14 @@ class SchemaConstraint:
             raise InputError(msg)
 
     def allowed(self, n: int) -> np.ndarray:
-        """Which of ``n`` token ids (a row of logits) the schema allows next (those past its vocabulary: none)."""
+        """Which of ``n`` token ids (a row of logits) the schema allows next (those past its vocabulary: none); an
+        InputError when none is (the matcher gave up, e.g. on one of its limits), rather than a token picked from
+        minus infinity everywhere."""
         bias = np.frombuffer(self.matcher.compute_logit_bias(), dtype=np.uint8)[:n] > 0
+        if self.matcher.is_error() or not bias.any():
+            msg = (f"the answer cannot go on within the JSON schema ({self.matcher.get_error() or 'no token fits'}); "
+                   "simplify the schema")
+            raise InputError(msg)
         return bias if len(bias) == n else np.concatenate([bias, np.zeros(n - len(bias), dtype=bool)])
 
     def accept(self, token: int) -> bool:

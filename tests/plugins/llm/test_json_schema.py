@@ -59,6 +59,19 @@ def test_a_bad_schema_is_one_line(tiny: LlmGenerator, schema: object, words: str
         tiny.generate("x", {"max_new_tokens": 4, "json_schema": schema})
 
 
+def test_a_matcher_that_gives_up_is_one_line_not_a_token_from_nowhere(tiny: LlmGenerator) -> None:
+    """A matcher in its error state allows no token: every logit would be minus infinity and argmax would pick
+    token 0. It is an InputError naming the matcher's reason."""
+    from latentstack.json_schema import SchemaConstraint
+
+    constraint = SchemaConstraint(tiny._schema_tokenizer, json.dumps(LABEL))
+    assert constraint.allowed(len(tiny.tokenizer)).any()
+    refused = int(tiny.tokenizer.convert_tokens_to_ids("x") if "x" in tiny.tokenizer.get_vocab() else 0)
+    assert not constraint.accept(refused) and constraint.matcher.is_error()  # '{' must come first
+    with pytest.raises(InputError, match="the answer cannot go on within the JSON schema"):
+        constraint.allowed(len(tiny.tokenizer))
+
+
 @pytest.mark.slow
 def test_smollm2_fills_a_schema() -> None:
     gen = LlmGenerator.from_options()
