@@ -65,10 +65,11 @@ def only(body: dict[str, Any], route: str, names: tuple[str, ...]) -> None:
 
 
 #: OpenAI chat fields whose other values this server cannot honour, with the values it can (OpenAI's defaults):
-#: a request asking for more choices, tools or penalties is refused, never answered as if it had not asked.
+#: a request asking for more choices, the deprecated functions or penalties is refused, never answered as if it had
+#: not asked (tools are ``tools.py``'s).
 CHAT_ONLY: dict[str, tuple[Any, ...]] = {
     "n": (1,), "presence_penalty": (0,), "frequency_penalty": (0,),
-    "logit_bias": ({},), "tools": ([],), "functions": ([],), "tool_choice": ("none", "auto"),
+    "logit_bias": ({},), "functions": ([],),
     "function_call": ("none", "auto"), "parallel_tool_calls": (True, False),
 }
 
@@ -109,22 +110,38 @@ def texts(body: dict[str, Any], name: str = "input") -> list[str]:
 
 def messages(body: dict[str, Any]) -> list[dict[str, str]]:
     """Chat messages: a list of {role, content}, each content a string or a list of text parts (joined by
-    newlines, as OpenAI-compatible servers do); ``developer`` (OpenAI's newer name for it) is a system message."""
+    newlines, as OpenAI-compatible servers do); ``developer`` (OpenAI's newer name for it) is a system message.
+    A conversation that went through tool calls reads as text: an assistant's ``tool_calls`` as the calls' JSON,
+    a ``tool`` message as the user's "Tool result: ..." (chat templates without tool roles take both)."""
     value = field(body, "messages", list)
     if not value or len(value) > MAX_MESSAGES:
         raise bad_request(f"'messages' must hold 1 to {MAX_MESSAGES} messages", "messages")
     out = []
     for i, m in enumerate(value):
+        m = _tool_turn(m)
         if not isinstance(m, dict) or not isinstance(m.get("role"), str) or not isinstance(m.get("content"), (str, list)):
             raise bad_request(f"'messages[{i}]' must be an object with string 'role' and 'content'", "messages")
         role = "system" if m["role"] == "developer" else m["role"]
         if role not in ("system", "user", "assistant"):
-            raise bad_request(f"'messages[{i}].role' must be system (or developer), user or assistant", "messages")
+            raise bad_request(f"'messages[{i}].role' must be system (or developer), user, assistant or tool", "messages")
         content = _content(m["content"], f"messages[{i}].content")
         if len(content) > MAX_TEXT:
             raise bad_request(f"'messages[{i}].content' has more than {MAX_TEXT} characters", "messages")
         out.append({"role": role, "content": content})
     return out
+
+
+def _tool_turn(m: Any) -> Any:
+    """A tool call or a tool's result as a plain message (anything else as it is)."""
+    if not isinstance(m, dict):
+        return m
+    if m.get("role") == "assistant" and m.get("content") in (None, "") and isinstance(m.get("tool_calls"), list):
+        calls = [c.get("function") for c in m["tool_calls"] if isinstance(c, dict)]
+        return {"role": "assistant", "content": "\n".join(json.dumps(c) for c in calls if isinstance(c, dict))}
+    if m.get("role") == "tool" and isinstance(m.get("content"), (str, list)):
+        content = m["content"] if isinstance(m["content"], str) else _content(m["content"], "messages[].content")
+        return {"role": "user", "content": f"Tool result: {content}"}
+    return m
 
 
 def _content(value: str | list[Any], where: str) -> str:

@@ -16,6 +16,7 @@ from latentstack.http.errors import HttpError, bad_request
 from latentstack.http.logprobs import chat_content, chat_scoring, joined
 from latentstack.http.state import Served
 from latentstack.http.streaming import Pieces, finish_reason, generating, sse, usage
+from latentstack.http.tools import Forced, forced_call
 from latentstack.interfaces.generator import ScoredPiece, TokenScore
 
 
@@ -65,16 +66,31 @@ def add_routes(app: Any, served: Served) -> None:
         adapter = served.adapter_for(model)
         f.unsupported(body, f.CHAT_ONLY)
         messages, options, scored = f.messages(body), f.generation(body), chat_scoring(body)
+        forced = forced_call(body)
+        if forced is not None:
+            messages, options = forced.prompt(messages), _forcing(options, forced, scored)
         usage = f.field(f.field(body, "stream_options", dict, {}), "include_usage", bool, False)
         gen = served.generator_instance()
         pieces = await generating(gen, adapter, messages, options, served.gen_lock, scored)
-        reply = Reply(model, gen, options.max_new_tokens)
+        reply = Reply(model, gen, options.max_new_tokens, forced)
         if f.field(body, "stream", bool, False):
             return sse(reply.chunks(pieces, gen.count_prompt_tokens(messages) if usage else None))
         answer = joined(await pieces.collect(request.is_disconnected))  # a client that gave up stops the generation
         return JSONResponse(reply.completion(answer, gen.count_prompt_tokens(messages), scored is not None))
 
     add_extra_routes(app, served)
+
+
+def _forcing(options: Any, forced: Forced, scored: int | None) -> Any:
+    """``options`` holding the answer to the forced call's schema; a 400 beside logprobs or a response_format."""
+    import attrs
+
+    if scored is not None:
+        raise bad_request("'logprobs' with a forced tool call is not supported: ask for one or the other", "logprobs")
+    if options.json_schema:
+        raise bad_request("'response_format' and a forced tool call both shape the answer: send one of them",
+                          "response_format")
+    return attrs.evolve(options, json_schema=forced.schema)
 
 
 def _encode(vector: np.ndarray, encoding: str) -> Any:
@@ -87,15 +103,16 @@ def _encode(vector: np.ndarray, encoding: str) -> Any:
 class Reply:
     """The OpenAI response bodies of one chat completion."""
 
-    def __init__(self, model: str, gen: Any, max_tokens: int) -> None:
+    def __init__(self, model: str, gen: Any, max_tokens: int, forced: Forced | None = None) -> None:
         self.id, self.created, self.model = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time()), model
-        self.gen, self.max_tokens = gen, max_tokens
+        self.gen, self.max_tokens, self.forced = gen, max_tokens, forced
 
     def finish_reason(self, text: str) -> str:
-        """'length' when the answer used its whole token budget, else 'stop'."""
-        return finish_reason(self.gen.count_tokens(text), self.max_tokens)
+        """'length' when the answer used its whole token budget, else 'stop' ('tool_calls' for a forced call)."""
+        reason = finish_reason(self.gen.count_tokens(text), self.max_tokens)
+        return "tool_calls" if self.forced is not None and reason == "stop" else reason
 
-    def _chunk(self, delta: dict[str, str], finish: str | None, logprobs: Any = None) -> dict[str, Any]:
+    def _chunk(self, delta: dict[str, Any], finish: str | None, logprobs: Any = None) -> dict[str, Any]:
         return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
                 "choices": [{"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish}]}
 
@@ -105,11 +122,15 @@ class Reply:
         token usage, as OpenAI sends it."""
         yield self._chunk({"role": "assistant", "content": ""}, None)
         text = ""
-        async for item in pieces:
-            piece, tokens = joined([item])
-            text += piece
-            scores = {"content": chat_content(tokens), "refusal": None} if isinstance(item, ScoredPiece) else None
-            yield self._chunk({"content": piece}, None, scores)
+        if self.forced is not None:  # the call is sent whole once written: its name may be its last part
+            text, _ = joined([item async for item in pieces])
+            yield self._chunk({"tool_calls": [{"index": 0, **self.forced.call(text)}]}, None)
+        else:
+            async for item in pieces:
+                piece, tokens = joined([item])
+                text += piece
+                scores = {"content": chat_content(tokens), "refusal": None} if isinstance(item, ScoredPiece) else None
+                yield self._chunk({"content": piece}, None, scores)
         yield self._chunk({}, self.finish_reason(text))
         if prompt_tokens is not None:
             yield {**self._chunk({}, None), "choices": [], "usage": self.usage(text, prompt_tokens)}
@@ -122,7 +143,10 @@ class Reply:
         """The whole answer at once (with its tokens' log-probabilities when ``scored``), with token usage."""
         text, tokens = answer
         scores = {"content": chat_content(tokens), "refusal": None} if scored else None
+        message: dict[str, Any] = {"role": "assistant", "content": text}
+        if self.forced is not None:
+            message = {"role": "assistant", "content": None, "tool_calls": [self.forced.call(text)]}
         return {"id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": scores,
+                "choices": [{"index": 0, "message": message, "logprobs": scores,
                              "finish_reason": self.finish_reason(text)}],
                 "usage": self.usage(text, prompt_tokens)}

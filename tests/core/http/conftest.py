@@ -1,5 +1,5 @@
-"""One server for the modules that chat with SmolLM2 alone (Ollama's routes, log-probabilities, structured answers):
-its generator, on a loopback port, loaded once."""
+"""One server for the modules that chat with SmolLM2 alone (Ollama's routes, log-probabilities, structured answers,
+tool calls): its generator, on a loopback port, loaded once."""
 
 from __future__ import annotations
 

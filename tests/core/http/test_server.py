@@ -287,7 +287,7 @@ def test_classify_labels_as_predict_does_with_a_tuned_threshold(tmp_path: Path) 
     ("/v1/embeddings", {"model": "minilm", "input": "x", "dimensions": 64}, 400, "384-dimensional vectors and cannot shorten"),
     ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "n": 2}, 400, "'n': 2 is not supported"),
     ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function"}]}, 400,
-     "'tools'"),
+     "'tools[0]' must be"),
     ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 5, "max_completion_tokens": 6},
      400, "differ"),
 ])

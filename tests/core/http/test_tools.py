@@ -1,0 +1,89 @@
+"""Forced tool calls through the openai client: a named function's arguments, one of several under "required",
+streamed, a conversation that carries the call and its result back, and what is refused; SmolLM2 served."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from .conftest import CHAT as MODEL
+
+WEATHER = {"type": "function", "function": {
+    "name": "get_weather", "description": "The weather in a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
+                   "additionalProperties": False}}}
+TIME = {"type": "function", "function": {
+    "name": "get_time", "description": "The local time in a time zone",
+    "parameters": {"type": "object", "properties": {"zone": {"enum": ["UTC", "CET"]}}, "required": ["zone"],
+                   "additionalProperties": False}}}
+ASK = [{"role": "user", "content": "What is the weather in Paris?"}]
+NAMED = {"type": "function", "function": {"name": "get_weather"}}
+
+
+def test_a_named_function_is_called_with_arguments_that_match_it(chat_client: Any) -> None:
+    done = chat_client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=30, tools=[WEATHER, TIME],
+                                               tool_choice=NAMED)
+    choice = done.choices[0]
+    assert choice.finish_reason == "tool_calls" and choice.message.content is None
+    (call,) = choice.message.tool_calls
+    assert call.type == "function" and call.id.startswith("call_") and call.function.name == "get_weather"
+    assert set(json.loads(call.function.arguments)) == {"city"}
+    chunks = list(chat_client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=30, tools=[WEATHER, TIME],
+                                                      tool_choice=NAMED, stream=True))
+    streamed = [t for c in chunks if c.choices for t in (c.choices[0].delta.tool_calls or [])]
+    assert [t.function.name for t in streamed] == ["get_weather"]
+    assert streamed[0].function.arguments == call.function.arguments
+    assert chunks[-1].choices[0].finish_reason == "tool_calls"
+
+
+def test_the_openai_clients_pydantic_tool_is_parsed_back(chat_client: Any) -> None:
+    """``pydantic_function_tool`` and ``parse``, as instructor-style extraction sends them: the arguments come back
+    as the pydantic model."""
+    import openai
+    from pydantic import BaseModel
+
+    class GetWeather(BaseModel):
+        city: str
+
+    done = chat_client.chat.completions.parse(
+        model=MODEL, messages=ASK, max_tokens=30, tools=[openai.pydantic_function_tool(GetWeather)],
+        tool_choice={"type": "function", "function": {"name": "GetWeather"}})
+    parsed = done.choices[0].message.tool_calls[0].function.parsed_arguments
+    assert isinstance(parsed, GetWeather) and parsed.city
+
+
+def test_required_among_several_calls_one_of_them(chat_client: Any) -> None:
+    done = chat_client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=40, tools=[WEATHER, TIME],
+                                               tool_choice="required")
+    (call,) = done.choices[0].message.tool_calls
+    arguments = json.loads(call.function.arguments)
+    assert (call.function.name, set(arguments)) in (("get_weather", {"city"}), ("get_time", {"zone"}))
+
+
+def test_a_conversation_carries_the_call_and_its_result_back(chat_client: Any) -> None:
+    """The client sends the assistant's tool call (content null) and the tool's result; the model answers in text."""
+    call = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
+    messages = [*ASK, {"role": "assistant", "content": None, "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": "call_1", "content": "Sunny, 24 degrees."}]
+    done = chat_client.chat.completions.create(model=MODEL, messages=messages, max_tokens=30, tools=[WEATHER],
+                                               tool_choice="none")
+    assert done.choices[0].message.content and done.choices[0].finish_reason in ("stop", "length")
+    assert done.choices[0].message.tool_calls is None
+
+
+@pytest.mark.parametrize(("call", "words"), [
+    ({"tools": [WEATHER]}, "'tool_choice' \"auto\""),
+    ({"tools": [WEATHER], "tool_choice": "auto"}, "send \"required\", or name the function"),
+    ({"tools": [WEATHER], "tool_choice": {"type": "function", "function": {"name": "nope"}}}, "naming one of 'tools'"),
+    ({"tool_choice": "required"}, "'tools' is empty"),
+    ({"tools": [WEATHER], "tool_choice": NAMED, "logprobs": True}, "'logprobs' with a forced tool call"),
+    ({"tools": [WEATHER], "tool_choice": NAMED, "response_format": {"type": "json_object"}}, "send one of them"),
+])
+def test_what_cannot_be_honoured_is_a_400(chat_client: Any, call: dict[str, Any], words: str) -> None:
+    import openai
+
+    with pytest.raises(openai.BadRequestError, match=re.escape(words)):
+        chat_client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=4, **call)
