@@ -65,10 +65,10 @@ def only(body: dict[str, Any], route: str, names: tuple[str, ...]) -> None:
 
 
 #: OpenAI chat fields whose other values this server cannot honour, with the values it can (OpenAI's defaults):
-#: a request asking for more choices, the deprecated functions or penalties is refused, never answered as if it had
+#: a request asking for the deprecated functions or penalties is refused, never answered as if it had
 #: not asked (tools are ``tools.py``'s).
 CHAT_ONLY: dict[str, tuple[Any, ...]] = {
-    "n": (1,), "presence_penalty": (0,), "frequency_penalty": (0,),
+    "presence_penalty": (0,), "frequency_penalty": (0,),
     "logit_bias": ({},), "functions": ([],),
     "function_call": ("none", "auto"), "parallel_tool_calls": (True, False),
 }

@@ -6,9 +6,10 @@
 import base64
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import attrs
 import numpy as np
 
 from latentstack.http import fields as f
@@ -18,6 +19,8 @@ from latentstack.http.state import Served
 from latentstack.http.streaming import Pieces, finish_reason, generating, sse, usage
 from latentstack.http.tools import Forced, forced_call
 from latentstack.interfaces.generator import ScoredPiece, TokenScore
+
+MAX_CHOICES = 8  # choices of one chat request (``n``), each generated in turn
 
 
 def add_routes(app: Any, served: Served) -> None:
@@ -65,26 +68,48 @@ def add_routes(app: Any, served: Served) -> None:
         model = f.field(body, "model", str, "") or served.chat_model()
         adapter = served.adapter_for(model)
         f.unsupported(body, f.CHAT_ONLY)
-        messages, options, scored = f.messages(body), f.generation(body), chat_scoring(body)
-        forced = forced_call(body)
-        if forced is not None:
-            messages, options = forced.prompt(messages), _forcing(options, forced, scored)
+        messages, options, scored, forced, n = _chat_request(body)
         usage = f.field(f.field(body, "stream_options", dict, {}), "include_usage", bool, False)
         gen = served.generator_instance()
-        pieces = await generating(gen, adapter, messages, options, served.gen_lock, scored)
+
+        def start(asked: Any) -> Awaitable[Pieces]:
+            return generating(gen, adapter, messages, asked, served.gen_lock, scored)
+
+        pieces = await start(options)
         reply = Reply(model, gen, options.max_new_tokens, forced)
         if f.field(body, "stream", bool, False):
             return sse(reply.chunks(pieces, gen.count_prompt_tokens(messages) if usage else None))
-        answer = joined(await pieces.collect(request.is_disconnected))  # a client that gave up stops the generation
-        return JSONResponse(reply.completion(answer, gen.count_prompt_tokens(messages), scored is not None))
+        answers = await _choices(pieces, start, options, n, request.is_disconnected)
+        return JSONResponse(reply.completion(answers, gen.count_prompt_tokens(messages), scored is not None))
 
     add_extra_routes(app, served)
 
 
+def _chat_request(body: dict[str, Any]) -> tuple[list[dict[str, str]], Any, int | None, Forced | None, int]:
+    """A chat request's messages, options, log-probabilities asked for, forced tool call and number of choices."""
+    messages, options, scored = f.messages(body), f.generation(body), chat_scoring(body)
+    forced = forced_call(body)
+    if forced is not None:
+        messages, options = forced.prompt(messages), _forcing(options, forced, scored)
+    n = f.bounded(body, "n", int, 1, MAX_CHOICES, 1)
+    if n > 1 and f.field(body, "stream", bool, False):
+        raise bad_request("'n' above 1 is answered whole: leave out 'stream', or ask for one choice", "n")
+    return messages, options, scored, forced, n
+
+
+async def _choices(first: Pieces, start: Callable[[Any], Awaitable[Pieces]], options: Any, n: int,
+                   gone: Callable[[], Awaitable[bool]]) -> list[tuple[str, list[TokenScore]]]:
+    """``n`` answers, ``first``'s and the others generated in turn, each further one seeded after ``options.seed``
+    (reproducible) or drawn; a client that gave up stops the one being written."""
+    answers = [joined(await first.collect(gone))]
+    for i in range(1, n):
+        seed = None if options.seed is None else options.seed + i
+        answers.append(joined(await (await start(attrs.evolve(options, seed=seed))).collect(gone)))
+    return answers
+
+
 def _forcing(options: Any, forced: Forced, scored: int | None) -> Any:
     """``options`` holding the answer to the forced call's schema; a 400 beside logprobs or a response_format."""
-    import attrs
-
     if scored is not None:
         raise bad_request("'logprobs' with a forced tool call is not supported: ask for one or the other", "logprobs")
     if options.json_schema:
@@ -139,14 +164,17 @@ class Reply:
         """OpenAI's token usage of a prompt and its answer."""
         return usage(self.gen, [text], prompt_tokens)
 
-    def completion(self, answer: tuple[str, list[TokenScore]], prompt_tokens: int, scored: bool) -> dict[str, Any]:
-        """The whole answer at once (with its tokens' log-probabilities when ``scored``), with token usage."""
-        text, tokens = answer
-        scores = {"content": chat_content(tokens), "refusal": None} if scored else None
+    def completion(self, answers: list[tuple[str, list[TokenScore]]], prompt_tokens: int,
+                   scored: bool) -> dict[str, Any]:
+        """The whole answers at once, a choice each (with their tokens' log-probabilities when ``scored``), with the
+        token usage of all."""
+        return {"id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
+                "choices": [self._choice(i, text, tokens, scored) for i, (text, tokens) in enumerate(answers)],
+                "usage": usage(self.gen, [text for text, _ in answers], prompt_tokens)}
+
+    def _choice(self, index: int, text: str, tokens: list[TokenScore], scored: bool) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": text}
         if self.forced is not None:
             message = {"role": "assistant", "content": None, "tool_calls": [self.forced.call(text)]}
-        return {"id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
-                "choices": [{"index": 0, "message": message, "logprobs": scores,
-                             "finish_reason": self.finish_reason(text)}],
-                "usage": self.usage(text, prompt_tokens)}
+        scores = {"content": chat_content(tokens), "refusal": None} if scored else None
+        return {"index": index, "message": message, "logprobs": scores, "finish_reason": self.finish_reason(text)}

@@ -1,5 +1,6 @@
 """Log-probabilities over HTTP through the openai and ollama packages: chat (whole and streamed), legacy
-completions, Ollama's chat and generate, and the requests refused, with SmolLM2 served on a loopback port."""
+completions, Ollama's chat and generate, and the requests refused; and ``n`` choices; SmolLM2 served on a loopback
+port."""
 
 from __future__ import annotations
 
@@ -90,3 +91,18 @@ def test_ollama_logprobs_are_the_openai_routes(chat_client: Any, chat_url: str) 
                                  stream=True))
     assert [t.token for p in parts for t in (p.logprobs or [])] == [t.token for t in openai_tokens]
     assert ollama.chat(model=MODEL, messages=ASK, options={"num_predict": 2}).logprobs is None
+
+
+def test_n_choices_are_seeded_in_turn_and_counted(chat_client: Any) -> None:
+    """``n`` sampled choices: the first is the request's seed, the others the next seeds (the same as asking with
+    each alone), and the usage counts every choice's tokens."""
+    story = [{"role": "user", "content": "Tell me a short story."}]
+    three = chat_client.chat.completions.create(model=MODEL, messages=story, max_tokens=12, n=3, temperature=1.0,
+                                                seed=5)
+    assert [c.index for c in three.choices] == [0, 1, 2]
+    alone = [chat_client.chat.completions.create(model=MODEL, messages=story, max_tokens=12, temperature=1.0,
+                                                 seed=s).choices[0].message.content for s in (5, 6, 7)]
+    assert [c.message.content for c in three.choices] == alone and len(set(alone)) > 1
+    one = chat_client.chat.completions.create(model=MODEL, messages=story, max_tokens=12, temperature=1.0, seed=5)
+    assert three.usage.prompt_tokens == one.usage.prompt_tokens
+    assert three.usage.completion_tokens > one.usage.completion_tokens
