@@ -242,7 +242,7 @@ def export_decoder(config: DecoderExportConfig, out: str | Path, prompts: Sequen
 
     from latentstack.sources import resolve_model
     from latentstack_onnx.decoder_parity import PROBE_PROMPTS, check, torch_reference
-    from latentstack_onnx.genai_tokens import kv_floor, load_model, stop_ids
+    from latentstack_onnx.genai_tokens import genai_model, kv_floor, load_model, stop_ids
     from latentstack_onnx.source_grid import RECIPE, rewrite
 
     prompts = list(prompts or PROBE_PROMPTS)
@@ -272,7 +272,8 @@ def export_decoder(config: DecoderExportConfig, out: str | Path, prompts: Sequen
             shutil.rmtree(scratch, ignore_errors=True)
         rewritten = rewrite(tmp, *grid) if grid else None
         _check_template(tmp, tokenizer, prompts)
-        parity = check(load_model(tmp), refs, config.precision, stop_ids(tmp), config.probe_tokens, kv_floor(tmp))
+        genai = genai_model(tmp)
+        parity = check(load_model(tmp), refs, config.precision, stop_ids(genai), config.probe_tokens, kv_floor(genai))
         if not parity["passed"]:
             msg = (f"the {config.precision} export fails parity against torch ({parity['rule']}): identical share "
                    f"{parity['identical_share']:.2f}, loss rise {parity['nll_rise']:.3f} nats on {len(refs)} probe "

@@ -13,21 +13,20 @@ from latentstack.errors import InputError
 from latentstack.interfaces.generator import Messages, as_messages
 
 
-def stop_ids(folder: Path) -> set[int]:
-    """The token ids that end an answer: eos_token_id (one or a list) in ``folder/genai_config.json``."""
-    eos = json.loads((Path(folder) / "genai_config.json").read_text())["model"]["eos_token_id"]
+def genai_model(folder: Path) -> dict[str, Any]:
+    """The ``model`` section of ``folder/genai_config.json``, which the functions below read."""
+    return dict(json.loads((Path(folder) / "genai_config.json").read_text())["model"])
+
+
+def stop_ids(model: dict[str, Any]) -> set[int]:
+    """The token ids that end an answer: eos_token_id (one or a list)."""
+    eos = model["eos_token_id"]
     return {int(e) for e in (eos if isinstance(eos, list) else [eos])}
 
 
-def context_length(folder: Path) -> int:
-    """The tokens (prompt and answer) the exported model attends to."""
-    return int(json.loads((Path(folder) / "genai_config.json").read_text())["model"]["context_length"])
-
-
-def kv_floor(folder: Path) -> int:
+def kv_floor(model: dict[str, Any]) -> int:
     """The fewest tokens a generator's KV cache may hold: a sliding-window model's window (Gemma 2 and 3, Mistral),
     which GenAI refuses to run below, up to the context length; 0 for another model."""
-    model = json.loads((Path(folder) / "genai_config.json").read_text())["model"]
     window = int((model["decoder"].get("sliding_window") or {}).get("window_size") or 0)
     return min(window, int(model["context_length"]))
 
@@ -55,9 +54,11 @@ class GenaiText:
         self.folder = Path(folder)
         self.model = model if model is not None else load_model(folder)
         self.tokenizer = og.Tokenizer(self.model)
-        self.stops = stop_ids(folder)
-        self.context = context_length(folder)
-        self.floor = kv_floor(folder)
+        config = genai_model(folder)
+        self.stops = stop_ids(config)
+        self.context = int(config["context_length"])  # tokens (prompt and answer) the model attends to
+        self.floor = kv_floor(config)
+        self.vocab_size = int(config["vocab_size"])  # rows of the model's logits
 
     def prompt_ids(self, prompt: str | Messages) -> list[int]:
         """The chat-templated prompt's token ids, ready for the answer."""
@@ -86,11 +87,6 @@ class GenaiText:
         from tokenizers import Tokenizer
 
         return Tokenizer.from_file(str(self.folder / "tokenizer.json"))
-
-    @cached_property
-    def vocab_size(self) -> int:
-        """Rows of the model's logits."""
-        return int(json.loads((self.folder / "genai_config.json").read_text())["model"]["vocab_size"])
 
     def feeder(self) -> Callable[[int], str]:
         """A fresh incremental decoder: a token id in, the text it adds out ('' while a character is incomplete)."""
