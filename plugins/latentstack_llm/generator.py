@@ -11,8 +11,8 @@ import attrs
 from latentstack.chat_template import for_template
 from latentstack.errors import InputError
 from latentstack.hf import LocalModel, check_chat_model
-from latentstack.interfaces import GenerationConfig, Generator, GeneratorConfig
-from latentstack.interfaces.generator import Messages, ScoredPiece, as_messages, as_options, checked_top
+from latentstack.interfaces import GenerationConfig, GeneratorConfig
+from latentstack.interfaces.generator import Messages, ScoredPiece, ScoringGenerator, as_messages
 from latentstack.json_schema import SchemaConstraint, schema_tokenizer
 from latentstack.scored import Scored, answer_pieces
 from latentstack_llm.decoding import IncrementalText, decode_steps, eos_ids, log_probs
@@ -29,7 +29,7 @@ class LlmConfig(GeneratorConfig):
     device: str = attrs.field(default="cpu", validator=attrs.validators.in_(("cpu", "cuda", "auto")))
 
 
-class LlmGenerator(LocalModel, Generator):
+class LlmGenerator(LocalModel, ScoringGenerator):
     """Chat messages through the model's chat template, decoded with the KV cache on.
 
     ``stream`` yields text as tokens are decoded (``decoding.decode_tokens``, in the
@@ -118,16 +118,6 @@ class LlmGenerator(LocalModel, Generator):
                    f"(fewer or shorter passages) or ask for fewer new tokens")
             raise InputError(msg)
 
-    def stream(self, prompt: str | Messages, options: GenerationConfig | None = None) -> Iterator[str]:
-        """Yield the answer as it is decoded; stops at EOS, max_new_tokens or a stop string."""
-        for piece in self._pieces(prompt, as_options(options), None):
-            yield piece.text
-
-    def stream_scored(self, prompt: str | Messages, options: GenerationConfig | None = None,
-                      top_logprobs: int = 0) -> Iterator[ScoredPiece]:
-        """``stream`` with each token's log-probability and its ``top_logprobs`` likeliest alternatives."""
-        return self._pieces(prompt, as_options(options), checked_top(top_logprobs))
-
     @cached_property
     def _schema_tokenizer(self) -> Any:
         """llguidance's view of the tokenizer, for answers held to a JSON schema (built on first use)."""
@@ -138,8 +128,9 @@ class LlmGenerator(LocalModel, Generator):
         """The constraint of a JSON schema (None for free text)."""
         return SchemaConstraint(self._schema_tokenizer, schema) if schema else None
 
-    def _pieces(self, prompt: str | Messages, options: GenerationConfig, top: int | None) -> Iterator[ScoredPiece]:
-        """The answer's pieces; with ``top`` (not None) each with its tokens scored (``Scored``)."""
+    def pieces(self, prompt: str | Messages, options: GenerationConfig, top: int | None) -> Iterator[ScoredPiece]:
+        """The answer's pieces, stopped at EOS, max_new_tokens or a stop string; with ``top`` (not None) each with its
+        tokens scored (``Scored``)."""
         import torch
 
         ids = self.prompt_ids(prompt)

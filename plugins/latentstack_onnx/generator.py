@@ -18,8 +18,8 @@ from typing import Any
 import attrs
 
 from latentstack.errors import ConfigError, InputError, ModelMismatchError
-from latentstack.interfaces import GenerationConfig, Generator, GeneratorConfig
-from latentstack.interfaces.generator import Messages, ScoredPiece, as_options, checked_top
+from latentstack.interfaces import GenerationConfig, GeneratorConfig
+from latentstack.interfaces.generator import Messages, ScoredPiece, ScoringGenerator
 from latentstack.json_schema import SchemaConstraint, schema_tokenizer
 from latentstack.scored import Scored, answer_pieces
 
@@ -83,7 +83,7 @@ def cached_export(model: str, adapter: str, precision: str, grid: bool = True) -
     return folder
 
 
-class GenaiGenerator(Generator):
+class GenaiGenerator(ScoringGenerator):
     """Chat messages through the export's chat template, decoded by ONNX Runtime GenAI with its KV cache.
 
     Picking follows the ``llm`` generator's rules (genai_decode.py), so greedy answers are
@@ -174,16 +174,6 @@ class GenaiGenerator(Generator):
         """Tokens of the chat-templated prompt."""
         return len(self.text.prompt_ids(prompt))
 
-    def stream(self, prompt: str | Messages, options: GenerationConfig | None = None) -> Iterator[str]:
-        """Yield the answer as it is decoded; stops at an end token, max_new_tokens or a stop string."""
-        for piece in self._pieces(prompt, as_options(options), None):
-            yield piece.text
-
-    def stream_scored(self, prompt: str | Messages, options: GenerationConfig | None = None,
-                      top_logprobs: int = 0) -> Iterator[ScoredPiece]:
-        """``stream`` with each token's log-probability and its ``top_logprobs`` likeliest alternatives."""
-        return self._pieces(prompt, as_options(options), checked_top(top_logprobs))
-
     def _constraint(self, schema: str) -> SchemaConstraint | None:
         """The constraint of a JSON schema on the current export (None for free text)."""
         if not schema:
@@ -193,8 +183,9 @@ class GenaiGenerator(Generator):
             self._schema_tokenizers[self.folder] = schema_tokenizer(text.backend, text.vocab_size, text.stops)
         return SchemaConstraint(self._schema_tokenizers[self.folder], schema)
 
-    def _pieces(self, prompt: str | Messages, options: GenerationConfig, top: int | None) -> Iterator[ScoredPiece]:
-        """The answer's pieces; with ``top`` (not None) each with its tokens scored."""
+    def pieces(self, prompt: str | Messages, options: GenerationConfig, top: int | None) -> Iterator[ScoredPiece]:
+        """The answer's pieces, stopped at an end token, max_new_tokens or a stop string; with ``top`` (not None)
+        each with its tokens scored."""
         from latentstack_onnx.genai_decode import decode_steps, log_probs
 
         text = self.text

@@ -17,8 +17,8 @@ from typing import Any
 import attrs
 
 from latentstack.errors import ConfigError, InputError
-from latentstack.interfaces import GenerationConfig, Generator, GeneratorConfig
-from latentstack.interfaces.generator import Messages, ScoredPiece, TokenScore, as_messages, as_options, checked_top
+from latentstack.interfaces import GenerationConfig, GeneratorConfig
+from latentstack.interfaces.generator import Messages, ScoredPiece, ScoringGenerator, TokenScore, as_messages
 from latentstack_remote.client import OLLAMA, client, explained
 
 
@@ -34,7 +34,7 @@ class RemoteConfig(GeneratorConfig):
     timeout: float = attrs.field(default=600.0, validator=attrs.validators.gt(0))
 
 
-class RemoteGenerator(Generator):
+class RemoteGenerator(ScoringGenerator):
     """Streams answers from ``config.model`` on the OpenAI-compatible server at ``config.base_url``."""
 
     name = "openai"
@@ -59,19 +59,11 @@ class RemoteGenerator(Generator):
             self._client = client(self.config.base_url, self.config.api_key, self.config.timeout)
         return self._client
 
-    def stream(self, prompt: str | Messages, options: GenerationConfig | None = None) -> Iterator[str]:
-        """The answer's pieces as the server streams them; a ``json_schema`` goes to the server as OpenAI's
-        ``response_format`` (the server holds the answer to it, or refuses)."""
-        for piece in self._pieces(prompt, as_options(options), None):
-            yield piece.text
-
-    def stream_scored(self, prompt: str | Messages, options: GenerationConfig | None = None,
-                      top_logprobs: int = 0) -> Iterator[ScoredPiece]:
-        """The server's pieces with the log-probabilities it sends (``logprobs`` asked of it; a server that does not
-        give them is an InputError saying so)."""
-        return self._pieces(prompt, as_options(options), checked_top(top_logprobs))
-
-    def _pieces(self, prompt: str | Messages, o: GenerationConfig, top: int | None) -> Iterator[ScoredPiece]:
+    def pieces(self, prompt: str | Messages, o: GenerationConfig, top: int | None) -> Iterator[ScoredPiece]:
+        """The answer's pieces as the server streams them, with the log-probabilities it sends when ``top`` is not
+        None (``logprobs`` asked of it; a server that does not give them is an InputError saying so); a
+        ``json_schema`` goes to the server as OpenAI's ``response_format`` (the server holds the answer to it, or
+        refuses)."""
         messages = as_messages(prompt)
         if not any(m["content"].strip() for m in messages):
             msg = "the prompt is empty: give the model something to answer"
@@ -104,7 +96,9 @@ def _scores(chunk: Any, top: int | None, url: str) -> tuple[TokenScore, ...]:
             msg = f"the chat server at {url} sends no log-probabilities; ask a server that does (vLLM, llama.cpp, OpenAI)"
             raise InputError(msg)
         return ()
-    return tuple(TokenScore(t.token, None if t.bytes is None else tuple(t.bytes), t.logprob,
-                            tuple(TokenScore(a.token, None if a.bytes is None else tuple(a.bytes), a.logprob)
-                                  for a in t.top_logprobs or ()))
-                 for t in found.content)
+    return tuple(_score(t, tuple(_score(a) for a in t.top_logprobs or ())) for t in found.content)
+
+
+def _score(sent: Any, top: tuple[TokenScore, ...] = ()) -> TokenScore:
+    """A token as the openai client reads it from the server, as a TokenScore."""
+    return TokenScore(sent.token, None if sent.bytes is None else tuple(sent.bytes), sent.logprob, top)

@@ -210,3 +210,23 @@ class Generator(Component):
     def generate(self, prompt: str | Messages, options: GenerationConfig | Mapping[str, Any] | None = None) -> str:
         """The whole answer at once; ``options`` may also be a dict of GenerationConfig's fields."""
         return "".join(self.stream(prompt, as_options(options)))
+
+
+class ScoringGenerator(Generator):
+    """A Generator whose decode loop can score its tokens: ``stream`` and ``stream_scored`` both read ``pieces``, the
+    one abstract method."""
+
+    @abstractmethod
+    def pieces(self, prompt: str | Messages, options: GenerationConfig, top: int | None) -> Iterator[ScoredPiece]:
+        """The answer's pieces; with ``top`` (not None) each with its tokens scored and ``top`` alternatives apiece,
+        with None no token scored (a plain stream)."""
+
+    def stream(self, prompt: str | Messages, options: GenerationConfig | None = None) -> Iterator[str]:
+        """Yield the answer as it is decoded (``pieces``' texts)."""
+        for piece in self.pieces(prompt, as_options(options), None):
+            yield piece.text
+
+    def stream_scored(self, prompt: str | Messages, options: GenerationConfig | None = None,
+                      top_logprobs: int = 0) -> Iterator[ScoredPiece]:
+        """``stream`` with each token's log-probability and its ``top_logprobs`` likeliest alternatives."""
+        return self.pieces(prompt, as_options(options), checked_top(top_logprobs))
