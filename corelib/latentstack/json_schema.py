@@ -60,6 +60,10 @@ class SchemaConstraint:
             raise InputError(msg)
         return bias if len(bias) == n else np.concatenate([bias, np.zeros(n - len(bias), dtype=bool)])
 
+    def complete(self) -> bool:
+        """Whether the answer is a whole JSON value the schema allows (nothing more can follow)."""
+        return bool(self.matcher.is_stopped())
+
     def accept(self, token: int) -> bool:
         """Take ``token`` into the answer; False once the JSON value is complete (or the token was refused)."""
         return bool(self.matcher.consume_token(token)) and not self.matcher.is_stopped()

@@ -9,11 +9,14 @@ out with the piece that shows that far; the tokens of a stop string never are.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from latentstack.interfaces.generator import ScoredPiece, TokenScore
+from latentstack.interfaces.generator import Finish, ScoredPiece, TokenScore
 from latentstack.stops import StopTrimmer
 from latentstack.token_text import TokenText
+
+if TYPE_CHECKING:
+    from latentstack.json_schema import SchemaConstraint
 
 #: (a row of logits, the token picked, how many alternatives) -> (its log-probability, the likeliest (id, logprob))
 Scorer = Callable[[Any, int, int], tuple[float, list[tuple[int, float]]]]
@@ -46,19 +49,24 @@ class Scored:
 
 
 def answer_pieces(steps: Iterable[tuple[int, Any]], feed: Callable[[int], str], flush: Callable[[], str],
-                  stop: tuple[str, ...], scored: Scored) -> Iterator[ScoredPiece]:
+                  stop: tuple[str, ...], scored: Scored, budget: int,
+                  constraint: SchemaConstraint | None = None) -> Iterator[ScoredPiece]:
     """The pieces of an answer from a decode loop's (token, logits) ``steps``: ``feed`` gives the text each token
     adds ('' while a character is incomplete), ``flush`` what is left at the end; a stop string ends the answer
-    and is never shown."""
+    and is never shown. The last piece says how it ended: 'length' when the steps ran to the ``budget`` of
+    tokens (unless an answer held to a schema's ``constraint`` finished on its last one)."""
     trimmer = StopTrimmer(stop)
+    used = 0
     for token, logits in steps:
+        used += 1
         new = feed(token)
         scored.add(token, logits, len(new))
         shown = trimmer.feed(new)
+        if trimmer.stopped:
+            yield ScoredPiece(shown, scored.upto(len(shown)), Finish("stop", used))
+            return
         if shown:
             yield ScoredPiece(shown, scored.upto(len(shown)))
-        if trimmer.stopped:
-            return
     rest = trimmer.feed(flush()) + trimmer.flush()
-    if rest or scored.pending:
-        yield ScoredPiece(rest, scored.upto(None))
+    ended = "length" if used >= budget and not (constraint is not None and constraint.complete()) else "stop"
+    yield ScoredPiece(rest, scored.upto(None), Finish(ended, used))

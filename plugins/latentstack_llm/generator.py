@@ -138,9 +138,11 @@ class LlmGenerator(LocalModel, ScoringGenerator):
         model = self.model
         text = IncrementalText(self.tokenizer)
         scored = Scored(self.tokenizer.backend_tokenizer, top, log_probs)
+        constraint = self._constraint(options.json_schema)
         with torch.inference_mode(), self.adapters.base_context():
             steps = decode_steps(model, ids.to(model.device), max_new_tokens=options.max_new_tokens,
                                  stop_ids=eos_ids(model, self.tokenizer), temperature=options.temperature,
                                  top_p=options.top_p, seed=options.seed, repetition_penalty=options.repetition_penalty,
-                                 constraint=self._constraint(options.json_schema))
-            yield from answer_pieces(steps, text.feed, text.flush, options.stop, scored)
+                                 constraint=constraint)
+            yield from answer_pieces(steps, text.feed, text.flush, options.stop, scored, options.max_new_tokens,
+                                     constraint)

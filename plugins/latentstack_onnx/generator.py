@@ -195,8 +195,9 @@ class GenaiGenerator(ScoringGenerator):
                    f"model's context window of {self.context_window} tokens: shorten the prompt or ask for fewer "
                    "new tokens")
             raise InputError(msg)
+        constraint = self._constraint(options.json_schema)
         steps = decode_steps(text.model, ids, max_new_tokens=options.max_new_tokens, stop_ids=text.stops,
                              temperature=options.temperature, top_p=options.top_p, seed=options.seed,
-                             repetition_penalty=options.repetition_penalty, floor=text.floor,
-                             constraint=self._constraint(options.json_schema))
-        yield from answer_pieces(steps, text.feeder(), lambda: "", options.stop, Scored(text.backend, top, log_probs))
+                             repetition_penalty=options.repetition_penalty, floor=text.floor, constraint=constraint)
+        yield from answer_pieces(steps, text.feeder(), lambda: "", options.stop, Scored(text.backend, top, log_probs),
+                                 options.max_new_tokens, constraint)

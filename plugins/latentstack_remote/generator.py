@@ -18,7 +18,7 @@ import attrs
 
 from latentstack.errors import ConfigError, InputError
 from latentstack.interfaces import GenerationConfig, GeneratorConfig
-from latentstack.interfaces.generator import Messages, ScoredPiece, ScoringGenerator, TokenScore, as_messages
+from latentstack.interfaces.generator import Finish, Messages, ScoredPiece, ScoringGenerator, TokenScore, as_messages
 from latentstack_remote.client import OLLAMA, client, explained
 
 
@@ -63,7 +63,8 @@ class RemoteGenerator(ScoringGenerator):
         """The answer's pieces as the server streams them, with the log-probabilities it sends when ``top`` is not
         None (``logprobs`` asked of it; a server that does not give them is an InputError saying so); a
         ``json_schema`` goes to the server as OpenAI's ``response_format`` (the server holds the answer to it, or
-        refuses)."""
+        refuses). The last piece says how the server says the answer ended, and the tokens its usage counts (the
+        Generator's estimate where it sends none)."""
         messages = as_messages(prompt)
         if not any(m["content"].strip() for m in messages):
             msg = "the prompt is empty: give the model something to answer"
@@ -78,12 +79,18 @@ class RemoteGenerator(ScoringGenerator):
             stream = api.chat.completions.create(
                 model=self.config.model, messages=messages, stream=True, max_tokens=o.max_new_tokens,
                 temperature=o.temperature, top_p=o.top_p, seed=o.seed, stop=list(o.stop) or None, extra_body=extra,
-                **asked)
+                stream_options={"include_usage": True}, **asked)
+            text, reason, used = [], None, None
             for chunk in stream:
                 piece = chunk.choices[0].delta.content if chunk.choices else None
                 scores = _scores(chunk, top, self.config.base_url)
+                reason = (chunk.choices[0].finish_reason if chunk.choices else None) or reason
+                used = chunk.usage.completion_tokens if getattr(chunk, "usage", None) else used
                 if piece or scores:
+                    text.append(piece or "")
                     yield ScoredPiece(piece or "", scores)
+        used = self.count_tokens("".join(text)) if used is None else used
+        yield ScoredPiece("", (), Finish("length" if reason == "length" else "stop", used))
 
 
 def _scores(chunk: Any, top: int | None, url: str) -> tuple[TokenScore, ...]:

@@ -121,3 +121,19 @@ def test_schema_holds_the_answer_to_a_json_schema(tiny_llama_dir: Path, tmp_path
                       (str(tmp_path / "none.json"), "cannot read")):
         out = run_cli("generate", "count", "--model", str(tiny_llama_dir), "--schema", bad)
         assert out.returncode in (1, 2) and said in out.stderr and "Traceback" not in out.stderr
+
+
+def test_an_answer_cut_by_max_new_tokens_says_so(tiny_llama_dir: Path) -> None:
+    """A cut answer is a line on stderr (silenced by --quiet); cut JSON does not parse, so it is an error (exit 1)
+    rather than output a script reads as an answer."""
+    quietless = {"LATENTSTACK_QUIET": ""}
+    cut = run_cli("generate", "count", "--model", str(tiny_llama_dir), "--max-new-tokens", "3", env=quietless)
+    assert cut.returncode == 0 and "cut at --max-new-tokens 3: raise it" in cut.stderr, cut.stderr
+    hushed = run_cli("-q", "generate", "count", "--model", str(tiny_llama_dir), "--max-new-tokens", "3", env=quietless)
+    assert hushed.returncode == 0 and hushed.stdout == cut.stdout and "cut at" not in hushed.stderr
+    schema = '{"type": "object", "properties": {"n": {"enum": [1, 2, 3]}}, "required": ["n"]}'
+    unclosed = run_cli("generate", "count", "--model", str(tiny_llama_dir), "--schema", schema,
+                       "--max-new-tokens", "3", env=quietless)
+    assert unclosed.returncode == 1 and unclosed.stdout.startswith("{") and "Traceback" not in unclosed.stderr
+    assert unclosed.stderr.strip().splitlines()[-1].endswith("before its JSON value closed, so it does not parse: "
+                                                             "raise --max-new-tokens")

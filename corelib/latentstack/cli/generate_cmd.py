@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -11,6 +11,7 @@ from latentstack.cli.options import given, parse_options, refuse_given, stacked
 
 if TYPE_CHECKING:
     from latentstack.interfaces import GenerationConfig, Generator
+    from latentstack.interfaces.generator import Finish, ScoredPiece
 
 #: Which generator, on which model: every command that generates.
 MODEL_OPTIONS = [
@@ -49,6 +50,27 @@ def _emit(pieces: Iterable[str], stream: bool) -> str:
     text = "".join(parts)
     click.echo("" if stream else text)
     return text
+
+
+def _texts(pieces: Iterable[ScoredPiece], ended: list[Finish]) -> Iterator[str]:
+    """The texts of ``stream_answer``'s pieces; how the answer ended goes to ``ended``."""
+    for piece in pieces:
+        if piece.finish is not None:
+            ended.append(piece.finish)
+        yield piece.text
+
+
+def _said_cut(ended: list[Finish], options: GenerationConfig) -> None:
+    """A line when the answer ran out of tokens; an error (exit status 1) when that left JSON unclosed."""
+    if not ended or ended[-1].reason != "length":
+        return
+    if options.json_schema:
+        msg = (f"the answer was cut at --max-new-tokens {options.max_new_tokens} before its JSON value closed, so "
+               "it does not parse: raise --max-new-tokens")
+        raise click.ClickException(msg)
+    from latentstack.progress import log
+
+    log(f"(the answer was cut at --max-new-tokens {options.max_new_tokens}: raise it for a longer one)")
 
 
 def _prompt(prompt: str, source: str | None) -> str:
@@ -153,4 +175,6 @@ def generate(prompt: str, source: str | None, schema: str | None, gen_name: str,
     prompt = _prompt(prompt, source)
     gen = make_generator(gen_name, generator_options(model, adapter, dtype, gen_extra))
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
-    _emit(gen.stream(messages, options), stream)
+    ended: list[Finish] = []
+    _emit(_texts(gen.stream_answer(messages, options), ended), stream)
+    _said_cut(ended, options)

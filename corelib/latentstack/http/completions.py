@@ -17,9 +17,9 @@ from typing import Any
 
 from latentstack.http import fields as f
 from latentstack.http.errors import bad_request
-from latentstack.http.logprobs import completion_logprobs, completion_scoring, joined
+from latentstack.http.logprobs import completion_logprobs, completion_scoring
 from latentstack.http.state import Served
-from latentstack.http.streaming import Pieces, finish_reason, generating, sse, usage
+from latentstack.http.streaming import CUT_SHORT, Pieces, Written, generating, sse, usage, written
 from latentstack.interfaces.generator import TokenScore
 
 MAX_PROMPTS = 16
@@ -47,12 +47,12 @@ def add_completion_route(app: Any, served: Served) -> None:
                               "stream")
         with_usage = f.field(f.field(body, "stream_options", dict, {}), "include_usage", bool, False)
         gen = served.generator_instance()
-        answer = Answer(model, gen, options.max_new_tokens, scored is not None)
+        answer = Answer(model, scored is not None)
         if stream:
             first = await generating(gen, adapter, prompts[0], options, served.gen_lock, scored)
             return sse(answer.chunks(first, gen.count_prompt_tokens(prompts[0]) if with_usage else None))
-        answers = [joined(await (await generating(gen, adapter, p, options, served.gen_lock, scored))
-                          .collect(request.is_disconnected)) for p in prompts]
+        answers = [written(await (await generating(gen, adapter, p, options, served.gen_lock, scored))
+                           .collect(request.is_disconnected)) for p in prompts]
         return answer.whole(answers, sum(gen.count_prompt_tokens(p) for p in prompts))
 
 
@@ -71,15 +71,12 @@ def _prompts(body: dict[str, Any]) -> list[str]:
 class Answer:
     """The OpenAI response bodies of one text completion request."""
 
-    def __init__(self, model: str, gen: Any, max_tokens: int, scored: bool) -> None:
+    def __init__(self, model: str, scored: bool) -> None:
         self.id, self.created, self.model = f"cmpl-{uuid.uuid4().hex[:24]}", int(time.time()), model
-        self.gen, self.max_tokens, self.scored = gen, max_tokens, scored
+        self.scored = scored
 
     def _logprobs(self, tokens: list[TokenScore], start: int) -> dict[str, Any] | None:
         return completion_logprobs(tokens, start) if self.scored else None
-
-    def _finish(self, text: str) -> str:
-        return finish_reason(self.gen.count_tokens(text), self.max_tokens)
 
     def _body(self, choices: list[dict[str, Any]]) -> dict[str, Any]:
         return {"id": self.id, "object": "text_completion", "created": self.created, "model": self.model,
@@ -88,18 +85,19 @@ class Answer:
     async def chunks(self, pieces: Pieces, prompt_tokens: int | None) -> AsyncIterator[dict[str, Any]]:
         """One chunk a piece, then the finish reason; with ``prompt_tokens`` (``stream_options.include_usage``)
         a last chunk with no choices and the token usage."""
-        text = ""
+        sent, finish = 0, CUT_SHORT
         async for item in pieces:
-            piece, tokens = joined([item])
-            scores = self._logprobs(tokens, len(text))
-            text += piece
-            yield self._body([{"text": piece, "index": 0, "logprobs": scores, "finish_reason": None}])
-        yield self._body([{"text": "", "index": 0, "logprobs": None, "finish_reason": self._finish(text)}])
+            finish = item.finish or finish
+            if item.text or item.tokens:
+                scores = self._logprobs(list(item.tokens), sent)
+                sent += len(item.text)
+                yield self._body([{"text": item.text, "index": 0, "logprobs": scores, "finish_reason": None}])
+        yield self._body([{"text": "", "index": 0, "logprobs": None, "finish_reason": finish.reason}])
         if prompt_tokens is not None:
-            yield {**self._body([]), "usage": usage(self.gen, [text], prompt_tokens)}
+            yield {**self._body([]), "usage": usage([finish], prompt_tokens)}
 
-    def whole(self, answers: list[tuple[str, list[TokenScore]]], prompt_tokens: int) -> dict[str, Any]:
+    def whole(self, answers: list[Written], prompt_tokens: int) -> dict[str, Any]:
         """Every prompt's answer, a choice each in the prompts' order, with the token usage of all."""
-        choices = [{"text": t, "index": i, "logprobs": self._logprobs(tokens, 0), "finish_reason": self._finish(t)}
-                   for i, (t, tokens) in enumerate(answers)]
-        return {**self._body(choices), "usage": usage(self.gen, [t for t, _ in answers], prompt_tokens)}
+        choices = [{"text": a.text, "index": i, "logprobs": self._logprobs(a.tokens, 0), "finish_reason": a.finish.reason}
+                   for i, a in enumerate(answers)]
+        return {**self._body(choices), "usage": usage([a.finish for a in answers], prompt_tokens)}

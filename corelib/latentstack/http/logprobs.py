@@ -14,7 +14,7 @@ from typing import Any
 
 from latentstack.http import fields as f
 from latentstack.http.errors import bad_request
-from latentstack.interfaces.generator import MAX_TOP_LOGPROBS, ScoredPiece, TokenScore
+from latentstack.interfaces.generator import MAX_TOP_LOGPROBS, TokenScore
 
 MAX_COMPLETION_LOGPROBS = 5  # OpenAI's limit for legacy completions
 
@@ -32,19 +32,6 @@ def chat_scoring(body: dict[str, Any]) -> int | None:
 def completion_scoring(body: dict[str, Any]) -> int | None:
     """Legacy completions' ``logprobs``: how many alternatives per token (0 gives the chosen token's only), or None."""
     return f.bounded(body, "logprobs", int, 0, MAX_COMPLETION_LOGPROBS, None)
-
-
-def joined(pieces: Iterable[str | ScoredPiece]) -> tuple[str, list[TokenScore]]:
-    """The text of a plain or scored answer's pieces, and its scored tokens (none for a plain one)."""
-    text: list[str] = []
-    tokens: list[TokenScore] = []
-    for piece in pieces:
-        if isinstance(piece, ScoredPiece):
-            text.append(piece.text)
-            tokens.extend(piece.tokens)
-        else:
-            text.append(piece)
-    return "".join(text), tokens
 
 
 def _token(score: TokenScore) -> dict[str, Any]:

@@ -24,11 +24,11 @@ import numpy as np
 
 from latentstack.http import fields as f
 from latentstack.http.errors import HttpError, bad_request
-from latentstack.http.logprobs import chat_content, chat_scoring, joined
+from latentstack.http.logprobs import chat_content, chat_scoring
 from latentstack.http.ollama_models import add_ollama_model_routes, model_name
 from latentstack.http.state import Served
-from latentstack.http.streaming import Pieces, finish_reason, generating
-from latentstack.interfaces.generator import ScoredPiece, TokenScore
+from latentstack.http.streaming import CUT_SHORT, Pieces, generating, written
+from latentstack.interfaces.generator import Finish, TokenScore
 
 REFUSED = {"tools": "tools", "think": "thinking", "images": "images",
            "raw": "raw prompts (the chat template is always applied)", "suffix": "a suffix (fill-in-the-middle)",
@@ -151,11 +151,11 @@ async def _answer(request: Any, served: Served, body: dict[str, Any], messages: 
     start = time.perf_counter_ns()
     pieces = await generating(gen, adapter, messages, options, served.gen_lock, scored)
     first = time.perf_counter_ns()
-    turn = Turn(model, key, gen, options.max_new_tokens, gen.count_prompt_tokens(messages), (start, first))
+    turn = Turn(model, key, scored is not None, gen.count_prompt_tokens(messages), (start, first))
     if f.field(body, "stream", bool, True):
         return StreamingResponse(_lines(turn.events(pieces)), media_type="application/x-ndjson")
-    text, tokens = joined(await pieces.collect(request.is_disconnected))
-    return {**turn.piece(text, tokens if scored is not None else None), **turn.last(text)}
+    answer = written(await pieces.collect(request.is_disconnected))
+    return {**turn.piece(answer.text, answer.tokens), **turn.last(answer.finish)}
 
 
 async def _lines(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
@@ -169,29 +169,30 @@ async def _lines(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
 class Turn:
     """The JSON objects of one Ollama answer."""
 
-    def __init__(self, model: str, key: str, gen: Any, max_tokens: int, prompt_tokens: int,
-                 times: tuple[int, int]) -> None:
-        self.model, self.key, self.gen, self.max_tokens = model, key, gen, max_tokens
+    def __init__(self, model: str, key: str, scored: bool, prompt_tokens: int, times: tuple[int, int]) -> None:
+        self.model, self.key, self.scored = model, key, scored
         self.prompt_tokens, (self.start, self.first) = prompt_tokens, times
 
     def piece(self, text: str, tokens: list[TokenScore] | None = None) -> dict[str, Any]:
-        """An object holding a piece of the answer (or all of it), with its tokens' log-probabilities if given."""
+        """An object holding a piece of the answer (or all of it), with its tokens' log-probabilities when asked
+        for."""
         said = {"role": "assistant", "content": text} if self.key == "message" else text
-        scores = {} if tokens is None else {"logprobs": chat_content(tokens)}
+        scores = {"logprobs": chat_content(tokens)} if self.scored and tokens is not None else {}
         return {"model": self.model, "created_at": _now(), self.key: said, "done": False, **scores}
 
-    def last(self, text: str) -> dict[str, Any]:
+    def last(self, finish: Finish) -> dict[str, Any]:
         """The closing fields: why it stopped, token counts and durations (nanoseconds)."""
-        end, used = time.perf_counter_ns(), self.gen.count_tokens(text)
-        return {"done": True, "done_reason": finish_reason(used, self.max_tokens),
+        end = time.perf_counter_ns()
+        return {"done": True, "done_reason": finish.reason,
                 "total_duration": end - self.start, "load_duration": 0, "prompt_eval_count": self.prompt_tokens,
-                "prompt_eval_duration": self.first - self.start, "eval_count": used, "eval_duration": end - self.first}
+                "prompt_eval_duration": self.first - self.start, "eval_count": finish.tokens,
+                "eval_duration": end - self.first}
 
     async def events(self, pieces: Pieces) -> AsyncIterator[dict[str, Any]]:
         """A piece an object, then an empty one with the closing fields."""
-        text = ""
+        finish = CUT_SHORT
         async for item in pieces:
-            piece, tokens = joined([item])
-            text += piece
-            yield self.piece(piece, tokens if isinstance(item, ScoredPiece) else None)
-        yield {**self.piece(""), **self.last(text)}
+            finish = item.finish or finish
+            if item.text or item.tokens:
+                yield self.piece(item.text, list(item.tokens))
+        yield {**self.piece(""), **self.last(finish)}

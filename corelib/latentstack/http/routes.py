@@ -14,11 +14,11 @@ import numpy as np
 
 from latentstack.http import fields as f
 from latentstack.http.errors import HttpError, bad_request
-from latentstack.http.logprobs import chat_content, chat_scoring, joined
+from latentstack.http.logprobs import chat_content, chat_scoring
 from latentstack.http.state import Served
-from latentstack.http.streaming import Pieces, finish_reason, generating, sse, usage
+from latentstack.http.streaming import CUT_SHORT, Pieces, Written, generating, sse, usage, written
 from latentstack.http.tools import Forced, forced_call
-from latentstack.interfaces.generator import ScoredPiece, TokenScore
+from latentstack.interfaces.generator import Finish, TokenScore
 
 MAX_CHOICES = 8  # choices of one chat request (``n``), each generated in turn
 
@@ -76,11 +76,11 @@ def add_routes(app: Any, served: Served) -> None:
             return generating(gen, adapter, messages, asked, served.gen_lock, scored)
 
         pieces = await start(options)
-        reply = Reply(model, gen, options.max_new_tokens, forced)
+        reply = Reply(model, scored is not None, forced)
         if f.field(body, "stream", bool, False):
             return sse(reply.chunks(pieces, gen.count_prompt_tokens(messages) if usage else None))
         answers = await _choices(pieces, start, options, n, request.is_disconnected)
-        return JSONResponse(reply.completion(answers, gen.count_prompt_tokens(messages), scored is not None))
+        return JSONResponse(reply.completion(answers, gen.count_prompt_tokens(messages)))
 
     add_extra_routes(app, served)
 
@@ -98,13 +98,13 @@ def _chat_request(body: dict[str, Any]) -> tuple[list[dict[str, str]], Any, int 
 
 
 async def _choices(first: Pieces, start: Callable[[Any], Awaitable[Pieces]], options: Any, n: int,
-                   gone: Callable[[], Awaitable[bool]]) -> list[tuple[str, list[TokenScore]]]:
+                   gone: Callable[[], Awaitable[bool]]) -> list[Written]:
     """``n`` answers, ``first``'s and the others generated in turn, each further one seeded after ``options.seed``
     (reproducible) or drawn; a client that gave up stops the one being written."""
-    answers = [joined(await first.collect(gone))]
+    answers = [written(await first.collect(gone))]
     for i in range(1, n):
         seed = None if options.seed is None else options.seed + i
-        answers.append(joined(await (await start(attrs.evolve(options, seed=seed))).collect(gone)))
+        answers.append(written(await (await start(attrs.evolve(options, seed=seed))).collect(gone)))
     return answers
 
 
@@ -128,14 +128,16 @@ def _encode(vector: np.ndarray, encoding: str) -> Any:
 class Reply:
     """The OpenAI response bodies of one chat completion."""
 
-    def __init__(self, model: str, gen: Any, max_tokens: int, forced: Forced | None = None) -> None:
+    def __init__(self, model: str, scored: bool, forced: Forced | None = None) -> None:
         self.id, self.created, self.model = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time()), model
-        self.gen, self.max_tokens, self.forced = gen, max_tokens, forced
+        self.scored, self.forced = scored, forced
 
-    def finish_reason(self, text: str) -> str:
-        """'length' when the answer used its whole token budget, else 'stop' ('tool_calls' for a forced call)."""
-        reason = finish_reason(self.gen.count_tokens(text), self.max_tokens)
-        return "tool_calls" if self.forced is not None and reason == "stop" else reason
+    def finish_reason(self, finish: Finish) -> str:
+        """How the answer ended ('length' or 'stop'; 'tool_calls' for a finished forced call)."""
+        return "tool_calls" if self.forced is not None and finish.reason == "stop" else finish.reason
+
+    def _scores(self, tokens: list[TokenScore]) -> dict[str, Any] | None:
+        return {"content": chat_content(tokens), "refusal": None} if self.scored else None
 
     def _chunk(self, delta: dict[str, Any], finish: str | None, logprobs: Any = None) -> dict[str, Any]:
         return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
@@ -146,35 +148,30 @@ class Reply:
         with ``prompt_tokens`` (the request's ``stream_options.include_usage``) a last chunk with no choices and the
         token usage, as OpenAI sends it."""
         yield self._chunk({"role": "assistant", "content": ""}, None)
-        text = ""
         if self.forced is not None:  # the call is sent whole once written: its name may be its last part
-            text, _ = joined([item async for item in pieces])
-            yield self._chunk({"tool_calls": [{"index": 0, **self.forced.call(text)}]}, None)
+            answer = written([item async for item in pieces])
+            finish = answer.finish
+            yield self._chunk({"tool_calls": [{"index": 0, **self.forced.call(answer.text)}]}, None)
         else:
+            finish = CUT_SHORT
             async for item in pieces:
-                piece, tokens = joined([item])
-                text += piece
-                scores = {"content": chat_content(tokens), "refusal": None} if isinstance(item, ScoredPiece) else None
-                yield self._chunk({"content": piece}, None, scores)
-        yield self._chunk({}, self.finish_reason(text))
+                finish = item.finish or finish
+                if item.text or item.tokens:
+                    yield self._chunk({"content": item.text}, None, self._scores(list(item.tokens)))
+        yield self._chunk({}, self.finish_reason(finish))
         if prompt_tokens is not None:
-            yield {**self._chunk({}, None), "choices": [], "usage": self.usage(text, prompt_tokens)}
+            yield {**self._chunk({}, None), "choices": [], "usage": usage([finish], prompt_tokens)}
 
-    def usage(self, text: str, prompt_tokens: int) -> dict[str, int]:
-        """OpenAI's token usage of a prompt and its answer."""
-        return usage(self.gen, [text], prompt_tokens)
-
-    def completion(self, answers: list[tuple[str, list[TokenScore]]], prompt_tokens: int,
-                   scored: bool) -> dict[str, Any]:
-        """The whole answers at once, a choice each (with their tokens' log-probabilities when ``scored``), with the
+    def completion(self, answers: list[Written], prompt_tokens: int) -> dict[str, Any]:
+        """The whole answers at once, a choice each (with their tokens' log-probabilities when asked for), with the
         token usage of all."""
         return {"id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
-                "choices": [self._choice(i, text, tokens, scored) for i, (text, tokens) in enumerate(answers)],
-                "usage": usage(self.gen, [text for text, _ in answers], prompt_tokens)}
+                "choices": [self._choice(i, answer) for i, answer in enumerate(answers)],
+                "usage": usage([a.finish for a in answers], prompt_tokens)}
 
-    def _choice(self, index: int, text: str, tokens: list[TokenScore], scored: bool) -> dict[str, Any]:
-        message: dict[str, Any] = {"role": "assistant", "content": text}
+    def _choice(self, index: int, answer: Written) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": answer.text}
         if self.forced is not None:
-            message = {"role": "assistant", "content": None, "tool_calls": [self.forced.call(text)]}
-        scores = {"content": chat_content(tokens), "refusal": None} if scored else None
-        return {"index": index, "message": message, "logprobs": scores, "finish_reason": self.finish_reason(text)}
+            message = {"role": "assistant", "content": None, "tool_calls": [self.forced.call(answer.text)]}
+        return {"index": index, "message": message, "logprobs": self._scores(answer.tokens),
+                "finish_reason": self.finish_reason(answer.finish)}

@@ -55,7 +55,7 @@ def add_extra_routes(app: Any, served: Served) -> None:
         await pieces.start()
         if f.field(body, "stream", bool, False):
             return sse(_ask_events(pieces, answer))
-        await pieces.drain(request.is_disconnected)
+        await pieces.collect(request.is_disconnected)
         return answer
 
     @app.post("/v1/classify", summary="Labels and probabilities from a served classifier: {model, input}")

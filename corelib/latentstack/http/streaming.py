@@ -13,10 +13,15 @@ import asyncio
 import contextlib
 import json
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from latentstack.interfaces.generator import Finish, ScoredPiece, TokenScore
 
 DONE = object()
+T = TypeVar("T")
 
 
 class FairLock:
@@ -43,10 +48,10 @@ class FairLock:
                 self.cond.notify_all()
 
 
-class Pieces:
+class Pieces(Generic[T]):
     """The pieces of a blocking iterator, produced on a thread, consumed with ``async for``."""
 
-    def __init__(self, make: Callable[[], Iterator[str]], lock: FairLock) -> None:
+    def __init__(self, make: Callable[[], Iterator[T]], lock: FairLock) -> None:
         self.make, self.lock = make, lock
         self.queue: asyncio.Queue[Any] = asyncio.Queue()
         self.cancelled = threading.Event()
@@ -83,7 +88,7 @@ class Pieces:
         if isinstance(self.first, Exception):
             raise self.first
 
-    async def __aiter__(self) -> AsyncIterator[str]:
+    async def __aiter__(self) -> AsyncIterator[T]:
         item = self.first
         try:
             while item is not DONE:
@@ -94,7 +99,7 @@ class Pieces:
         finally:
             self.cancelled.set()
 
-    async def collect(self, gone: Callable[[], Awaitable[bool]] | None = None) -> list[Any]:
+    async def collect(self, gone: Callable[[], Awaitable[bool]] | None = None) -> list[T]:
         """Every piece; when ``gone()`` (the client disconnected) turns true, generation stops there."""
         parts = []
         async for piece in self:
@@ -102,10 +107,6 @@ class Pieces:
             if gone is not None and await gone():
                 break  # leaving the loop sets ``cancelled``: the thread stops at its next piece
         return parts
-
-    async def drain(self, gone: Callable[[], Awaitable[bool]] | None = None) -> str:
-        """The whole text of a plain stream (``collect``, joined)."""
-        return "".join(await self.collect(gone))
 
 
 def sse(events: AsyncIterator[dict[str, Any]]) -> Any:
@@ -121,26 +122,45 @@ def sse(events: AsyncIterator[dict[str, Any]]) -> Any:
 
 
 async def generating(gen: Any, adapter: str, prompt: Any, options: Any, lock: FairLock,
-                     scored: int | None = None) -> Pieces:
-    """The pieces of ``gen``'s answer to ``prompt`` with ``adapter`` active ('' for none), generated on a thread in
-    its turn under ``lock``; started, so an error in the request is raised here. With ``scored`` (not None) the
-    pieces are ScoredPieces with that many alternatives per token."""
+                     scored: int | None = None) -> Pieces[ScoredPiece]:
+    """The ScoredPieces of ``gen``'s answer to ``prompt`` (``stream_answer``: the last says how it ended) with
+    ``adapter`` active ('' for none), generated on a thread in its turn under ``lock``; started, so an error in the
+    request is raised here. With ``scored`` (not None) each token is scored with that many alternatives."""
 
-    def make() -> Iterator[Any]:
+    def make() -> Iterator[ScoredPiece]:
         gen.use_adapter(adapter)
-        return gen.stream(prompt, options) if scored is None else gen.stream_scored(prompt, options, scored)
+        return gen.stream_answer(prompt, options, scored)
 
     pieces = Pieces(make, lock)
     await pieces.start()
     return pieces
 
 
-def finish_reason(used: int, max_tokens: int) -> str:
-    """'length' when the answer used (``used`` tokens) its whole budget of ``max_tokens``, else 'stop'."""
-    return "length" if used >= max_tokens else "stop"
+@attrs.frozen
+class Written:
+    """A whole answer: its text, its scored tokens (none unless asked for) and how it ended."""
+
+    text: str
+    tokens: list[TokenScore]
+    finish: Finish
 
 
-def usage(gen: Any, texts: list[str], prompt_tokens: int) -> dict[str, int]:
-    """OpenAI's token usage of the prompts and their answers."""
-    used = sum(gen.count_tokens(t) for t in texts)
+CUT_SHORT = Finish("stop", 0)  # a stream the client left before its end: nobody reads its reply
+
+
+def written(pieces: Iterable[ScoredPiece]) -> Written:
+    """The answer ``stream_answer``'s pieces make."""
+    text: list[str] = []
+    tokens: list[TokenScore] = []
+    finish = CUT_SHORT
+    for piece in pieces:
+        text.append(piece.text)
+        tokens.extend(piece.tokens)
+        finish = piece.finish or finish
+    return Written("".join(text), tokens, finish)
+
+
+def usage(finishes: Iterable[Finish], prompt_tokens: int) -> dict[str, int]:
+    """OpenAI's token usage of the prompts and their answers (the tokens each answer's generator says it used)."""
+    used = sum(f.tokens for f in finishes)
     return {"prompt_tokens": prompt_tokens, "completion_tokens": used, "total_tokens": prompt_tokens + used}

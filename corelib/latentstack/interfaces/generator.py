@@ -95,12 +95,23 @@ class TokenScore:
 
 
 @attrs.frozen
+class Finish:
+    """How an answer ended: ``reason`` is 'length' when it used its whole token budget, else 'stop' (an end token,
+    a stop string, a finished JSON value); ``tokens`` is how many it used (a stop string's included)."""
+
+    reason: str
+    tokens: int
+
+
+@attrs.frozen
 class ScoredPiece:
     """A piece of a streamed answer with the tokens whose text it completes (none while a character is still
-    incomplete; the tokens of a stop string are never reported)."""
+    incomplete; the tokens of a stop string are never reported); ``stream_answer``'s last piece also says how the
+    answer ended (``finish``)."""
 
     text: str
     tokens: tuple[TokenScore, ...]
+    finish: Finish | None = None
 
 
 MAX_TOP_LOGPROBS = 20  # OpenAI's limit
@@ -198,6 +209,26 @@ class Generator(Component):
         msg = f"generator {self.name!r} gives no log-probabilities; use one that does (llm)"
         raise ConfigError(msg)
 
+    def stream_answer(self, prompt: str | Messages, options: GenerationConfig | None = None,
+                      top_logprobs: int | None = None) -> Iterator[ScoredPiece]:
+        """The answer's pieces (scored as ``stream_scored`` scores them unless ``top_logprobs`` is None), the last
+        one (its text may be empty) with how the answer ended (``Finish``), which servers report.
+
+        The default counts the answer's text again (``count_tokens``, at most the budget): a
+        decoded answer can take other tokens than its text does written afresh, so generators
+        that know their count override it."""
+        options = as_options(options)
+        if top_logprobs is None:
+            pieces: Iterator[ScoredPiece] = (ScoredPiece(text, ()) for text in self.stream(prompt, options))
+        else:
+            pieces = self.stream_scored(prompt, options, top_logprobs)
+        text = []
+        for piece in pieces:
+            text.append(piece.text)
+            yield piece
+        used = min(self.count_tokens("".join(text)), options.max_new_tokens)  # no answer outgrows its budget
+        yield ScoredPiece("", (), Finish("length" if used >= options.max_new_tokens else "stop", used))
+
     def text_loss(self, texts: Sequence[str]) -> float:
         """Mean negative log-likelihood per token of plain ``texts`` (no chat markup), in nats.
 
@@ -213,20 +244,29 @@ class Generator(Component):
 
 
 class ScoringGenerator(Generator):
-    """A Generator whose decode loop can score its tokens: ``stream`` and ``stream_scored`` both read ``pieces``, the
-    one abstract method."""
+    """A Generator whose decode loop can score its tokens and knows how its answer ended: ``stream``,
+    ``stream_scored`` and ``stream_answer`` all read ``pieces``, the one abstract method."""
 
     @abstractmethod
     def pieces(self, prompt: str | Messages, options: GenerationConfig, top: int | None) -> Iterator[ScoredPiece]:
         """The answer's pieces; with ``top`` (not None) each with its tokens scored and ``top`` alternatives apiece,
-        with None no token scored (a plain stream)."""
+        with None no token scored (a plain stream); the last one (its text may be empty) with its ``Finish``."""
 
     def stream(self, prompt: str | Messages, options: GenerationConfig | None = None) -> Iterator[str]:
         """Yield the answer as it is decoded (``pieces``' texts)."""
         for piece in self.pieces(prompt, as_options(options), None):
-            yield piece.text
+            if piece.text:
+                yield piece.text
 
     def stream_scored(self, prompt: str | Messages, options: GenerationConfig | None = None,
                       top_logprobs: int = 0) -> Iterator[ScoredPiece]:
-        """``stream`` with each token's log-probability and its ``top_logprobs`` likeliest alternatives."""
-        return self.pieces(prompt, as_options(options), checked_top(top_logprobs))
+        """``stream`` with each token's log-probability and its ``top_logprobs`` likeliest alternatives (checked at
+        the call)."""
+        pieces = self.pieces(prompt, as_options(options), checked_top(top_logprobs))
+        return (attrs.evolve(p, finish=None) for p in pieces if p.text or p.tokens)
+
+    def stream_answer(self, prompt: str | Messages, options: GenerationConfig | None = None,
+                      top_logprobs: int | None = None) -> Iterator[ScoredPiece]:
+        """The answer's pieces, the last with how it ended, as the decode loop saw it."""
+        top = None if top_logprobs is None else checked_top(top_logprobs)
+        return self.pieces(prompt, as_options(options), top)

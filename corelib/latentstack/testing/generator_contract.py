@@ -60,6 +60,16 @@ class GeneratorContract:
         tokens = [t for p in pieces for t in p.tokens]
         assert tokens and all(t.logprob <= 0 and len(t.top) <= 2 for t in tokens)
 
+    def test_an_answer_says_how_it_ended(self, generator: Generator) -> None:
+        """``stream_answer`` gives the stream's text, its last piece (only) says how the answer ended, within the
+        budget; an answer of one token asked for a long one is cut by its budget ('length')."""
+        pieces = list(generator.stream_answer(self.prompts[0], self.greedy()))
+        assert "".join(p.text for p in pieces) == generator.generate(self.prompts[0], self.greedy())
+        assert all(p.finish is None for p in pieces[:-1]) and pieces[-1].finish is not None
+        assert pieces[-1].finish.reason in ("stop", "length") and 0 <= pieces[-1].finish.tokens <= self.max_new_tokens
+        one = list(generator.stream_answer("Tell me a long story about a dragon.", GenerationConfig(max_new_tokens=1)))
+        assert one[-1].finish is not None and one[-1].finish.reason == "length" and one[-1].finish.tokens == 1
+
     def test_a_json_schema_is_held_to_or_refused(self, generator: Generator) -> None:
         """An answer asked to follow a JSON schema parses and matches it, or the generator refuses with a
         ConfigError: never free text."""

@@ -52,7 +52,7 @@ def test_pieces_arrive_and_an_early_error_is_raised_by_start() -> None:
         lock = FairLock()
         ok = Pieces(words, lock)
         await ok.start()
-        text = await ok.drain()
+        text = "".join(await ok.collect())
         bad = Pieces(broken, lock)
         with pytest.raises(InputError, match="empty"):
             await bad.start()
@@ -61,9 +61,9 @@ def test_pieces_arrive_and_an_early_error_is_raised_by_start() -> None:
     assert asyncio.run(run()) == "abc"
 
 
-def test_a_drain_stops_the_generation_when_its_client_is_gone() -> None:
+def test_collecting_stops_the_generation_when_its_client_is_gone() -> None:
     """A non-streamed request whose client gave up (a timeout, then a retry) ran to max_tokens, holding the
-    generation lock from every other request; drain asks whether the client is gone after each piece."""
+    generation lock from every other request; collect asks whether the client is gone after each piece."""
     stopped = threading.Event()
 
     def endless() -> Iterator[str]:
@@ -83,7 +83,7 @@ def test_a_drain_stops_the_generation_when_its_client_is_gone() -> None:
 
         pieces = Pieces(endless, FairLock())
         await pieces.start()
-        return await pieces.drain(gone)
+        return "".join(await pieces.collect(gone))
 
     assert asyncio.run(run()) == "xxxxx"
     assert stopped.wait(10)  # an endless generation ended: the thread stopped it at its next piece

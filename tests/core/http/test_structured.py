@@ -79,3 +79,33 @@ def test_ollama_bad_format_is_a_400(chat_url: str) -> None:
     sent = httpx.post(f"{chat_url}/api/chat", json={"model": MODEL, "messages": ASK, "format": "xml", "stream": False},
                       timeout=60)
     assert sent.status_code == 400 and "'format' is \"json\" or a JSON schema" in sent.json()["error"]
+
+
+TREE = {"type": "object", "properties": {"kids": {"type": "array", "items": {"$ref": "#"}}}, "required": ["kids"]}
+
+
+def test_an_answer_cut_by_its_budget_says_length_and_the_tokens_it_used(chat_client: Any, chat_url: str) -> None:
+    """SmolLM2 keeps opening a nested schema until its 40 tokens are spent. The finish reason and the usage were
+    read from the text written afresh, which takes fewer tokens (' [{' is one; the decoder took ' ', '[' and
+    '{"'): 'stop' and 32 tokens for JSON cut mid-value, which the openai client's ``parse`` then failed to read.
+    Now they are the decoder's own count, on every route."""
+    import openai
+    from ollama import Client
+
+    tree = {"type": "json_schema", "json_schema": {"name": "tree", "schema": TREE}}
+    ask = [{"role": "user", "content": "Write a deep tree."}]
+    whole = chat_client.chat.completions.create(model=MODEL, messages=ask, max_tokens=40, response_format=tree)
+    assert whole.choices[0].finish_reason == "length" and whole.usage.completion_tokens == 40
+    with pytest.raises(ValueError):
+        json.loads(whole.choices[0].message.content)
+    chunks = list(chat_client.chat.completions.create(model=MODEL, messages=ask, max_tokens=40, response_format=tree,
+                                                      stream=True, stream_options={"include_usage": True}))
+    assert chunks[-2].choices[0].finish_reason == "length" and chunks[-1].usage.completion_tokens == 40
+    with pytest.raises(openai.LengthFinishReasonError):
+        chat_client.chat.completions.parse(model=MODEL, messages=ask, max_tokens=40, response_format=tree)
+    done = Client(host=chat_url).chat(model=MODEL, messages=ask, format=TREE, options={"num_predict": 40})
+    assert done.done_reason == "length" and done.eval_count == 40
+    small = chat_client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=40, response_format={
+        "type": "json_schema", "json_schema": {"name": "verdict", "schema": LABEL}}, logprobs=True)
+    assert small.choices[0].finish_reason == "stop"  # the value closed first
+    assert small.usage.completion_tokens == len(small.choices[0].logprobs.content)
