@@ -31,12 +31,13 @@ def _stops(value: str | Sequence[str] | None) -> tuple[str, ...]:
 
 
 def _schema_text(value: str | Mapping[str, Any] | None) -> str:
-    """A JSON schema as its JSON text ('' for none): a dict is written out (keys sorted), a str must hold a JSON
-    object."""
+    """A JSON schema as its JSON text ('' for none): a dict is written out in its own order (an answer's properties
+    are written in the schema's order, as OpenAI's are: a reason asked for before a label comes first), a str must
+    hold a JSON object."""
     if value is None or value == "":
         return ""
     if isinstance(value, Mapping):
-        return json.dumps(value, sort_keys=True)
+        return json.dumps(value)
     if not isinstance(value, str):
         msg = f"json_schema is a JSON schema (a dict, or its JSON text), got {type(value).__name__}"
         raise TypeError(msg)

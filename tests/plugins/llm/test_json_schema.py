@@ -49,6 +49,17 @@ def test_a_schema_as_text_and_as_a_dict_answer_alike(tiny: LlmGenerator) -> None
     assert tiny.generate("x", GenerationConfig(max_new_tokens=40, json_schema=json.dumps(LABEL))) == as_dict
 
 
+def test_properties_are_written_in_the_schemas_order(tiny: LlmGenerator) -> None:
+    """A reason asked for before the label comes first, as OpenAI writes it (the schema's keys were sorted, so
+    "label" came before "reason" and the label was chosen before any reasoning)."""
+    reasoned = {"type": "object", "properties": {"reason": {"type": "string", "maxLength": 8}, "label": LABEL},
+                "required": ["reason", "label"], "additionalProperties": False}
+    answer = tiny.generate("x", GenerationConfig(max_new_tokens=80, json_schema=reasoned))
+    assert list(json.loads(answer)) == ["reason", "label"]
+    assert list(json.loads(tiny.generate("x", GenerationConfig(max_new_tokens=80, json_schema=json.dumps(reasoned))))) \
+        == ["reason", "label"]
+
+
 @pytest.mark.parametrize(("schema", "words"), [
     ("{not json", "json_schema is not JSON"),
     ("[1, 2]", "must be a JSON object"),
