@@ -8,8 +8,9 @@ server's cap of 1024 tokens), ``temperature`` (left out: 0, greedy, as the other
 ``top_p``, ``seed``, ``stop`` and ``repeat_penalty`` are honoured; the others (``num_ctx``,
 ``top_k``...) are ignored, as Ollama ignores those a model does not use; ``logprobs`` and
 ``top_logprobs`` score each token (``http.logprobs``); ``format`` (``"json"`` or a JSON schema)
-holds the answer to it. What cannot be honoured (``tools``, ``think``, images, ``raw``,
-``suffix``, a ``context``) is a 400 naming it. A model name may carry Ollama's ``:latest`` tag.
+holds the answer to it; ``tools`` on /api/chat are left to the model to call or not, as
+OpenAI's ``tool_choice: "auto"`` (``http.tools``). What cannot be honoured (``think``,
+images, ``raw``, ``suffix``, a ``context``, tools on /api/generate) is a 400 naming it. A model name may carry Ollama's ``:latest`` tag.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations (Request) at definition.
@@ -23,12 +24,14 @@ from typing import Any
 import numpy as np
 
 from latentstack.http import fields as f
+from latentstack.http.chat_reply import tool_deltas
 from latentstack.http.errors import HttpError, bad_request
 from latentstack.http.logprobs import chat_content, chat_scoring
 from latentstack.http.ollama_models import add_ollama_model_routes, model_name
 from latentstack.http.state import Served
 from latentstack.http.streaming import CUT_SHORT, Pieces, generating, written
-from latentstack.interfaces.generator import Finish, TokenScore
+from latentstack.http.tools import ToolUse, held_to_tools, tool_use
+from latentstack.interfaces.generator import Finish, ScoredPiece, TokenScore
 
 REFUSED = {"tools": "tools", "think": "thinking", "images": "images",
            "raw": "raw prompts (the chat template is always applied)", "suffix": "a suffix (fill-in-the-middle)",
@@ -48,7 +51,7 @@ def add_ollama_routes(app: Any, served: Served) -> None:
     @app.post("/api/chat", summary="Ollama chat: messages answered, streamed as JSON lines unless stream is false")
     async def chat(request: Request) -> Any:
         body = await f.read_json(request)
-        _refuse(body, {k: v for k, v in REFUSED.items() if k not in ("raw", "suffix", "context", "template")})
+        _refuse(body, {k: v for k, v in REFUSED.items() if k not in ("raw", "suffix", "context", "template", "tools")})
         if body.get("messages") == []:  # Ollama's way to load a chat model: answered once it is loaded
             return {"model": _chat(served, body)[0], "created_at": _now(), "done": True, "done_reason": "load",
                     "message": {"role": "assistant", "content": ""}}
@@ -148,14 +151,27 @@ async def _answer(request: Any, served: Served, body: dict[str, Any], messages: 
 
     model, adapter = _chat(served, body)
     options, gen, scored = _options(body), served.generator_instance(), chat_scoring(body)
+    tools = tool_use({"tools": body["tools"]}) if body.get("tools") else None
+    if tools is not None:
+        messages, options = tools.prompt(messages), held_to_tools(options, tools, scored, "format")
     start = time.perf_counter_ns()
     pieces = await generating(gen, adapter, messages, options, served.gen_lock, scored)
     first = time.perf_counter_ns()
     turn = Turn(model, key, scored is not None, gen.count_prompt_tokens(messages), (start, first))
     if f.field(body, "stream", bool, True):
-        return StreamingResponse(_lines(turn.events(pieces)), media_type="application/x-ndjson")
+        events = turn.events(pieces) if tools is None else turn.tool_events(pieces, tools)
+        return StreamingResponse(_lines(events), media_type="application/x-ndjson")
     answer = written(await pieces.collect(request.is_disconnected))
+    if tools is not None:
+        return {**turn.said(_message(tools.message(answer.text))), **turn.last(answer.finish)}
     return {**turn.piece(answer.text, answer.tokens), **turn.last(answer.finish)}
+
+
+def _message(openai: dict[str, Any]) -> dict[str, Any]:
+    """Ollama's assistant message of OpenAI's: a tool call's arguments an object, content "" beside it."""
+    calls = [{"function": {"name": c["function"]["name"], "arguments": json.loads(c["function"]["arguments"])}}
+             for c in openai.get("tool_calls") or []]
+    return {"role": "assistant", "content": openai.get("content") or "", **({"tool_calls": calls} if calls else {})}
 
 
 async def _lines(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
@@ -188,7 +204,18 @@ class Turn:
                 "prompt_eval_duration": self.first - self.start, "eval_count": finish.tokens,
                 "eval_duration": end - self.first}
 
-    async def events(self, pieces: Pieces) -> AsyncIterator[dict[str, Any]]:
+    def said(self, message: dict[str, Any]) -> dict[str, Any]:
+        """An object holding a whole chat message (a tool call's included)."""
+        return {"model": self.model, "created_at": _now(), "message": message, "done": False}
+
+    async def tool_events(self, pieces: Pieces[ScoredPiece], tools: ToolUse) -> AsyncIterator[dict[str, Any]]:
+        """A reply in text as it is written, or the tool call once written; then the closing fields."""
+        ended: list[Finish] = []
+        async for delta, _ in tool_deltas(pieces, ended, tools):
+            yield self.said(_message(delta))
+        yield {**self.piece(""), **self.last(ended[-1] if ended else CUT_SHORT)}
+
+    async def events(self, pieces: Pieces[ScoredPiece]) -> AsyncIterator[dict[str, Any]]:
         """A piece an object, then an empty one with the closing fields."""
         finish = CUT_SHORT
         async for item in pieces:

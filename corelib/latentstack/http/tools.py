@@ -1,13 +1,15 @@
-"""OpenAI's tools with the call forced: ``tool_choice`` ``"required"`` or a named function.
+"""OpenAI's tools: a call forced by ``tool_choice`` (``"required"`` or a named function), or left to the model
+(``"auto"``, the default when tools are sent).
 
-The answer is held to a JSON schema (``GenerationConfig.json_schema``): a named function's
-``parameters``, or, for ``"required"`` among several tools, ``{"name", "arguments"}`` of one
-of them; a system line names the function(s) and their descriptions. The answer comes back
-as OpenAI's ``tool_calls`` with ``finish_reason: "tool_calls"``, which is what clients that
-extract structured data through a forced function call (instructor's default mode, the
-openai client's ``pydantic_function_tool``) read. ``tool_choice: "auto"`` asks the model to
-decide whether to call, which a model without tool training cannot be held to: it is a 400
-saying what to send; ``"none"`` answers in text as if no tools were given.
+Every answer is held to a JSON schema (``GenerationConfig.json_schema``) and a system line
+says what to write. Forced: a named function's ``parameters``, or, for ``"required"`` among
+several tools, ``{"name", "arguments"}`` of one of them; the reply is OpenAI's ``tool_calls``
+with ``finish_reason: "tool_calls"`` (what instructor's default mode and the openai client's
+``pydantic_function_tool`` read). Auto, as llama.cpp serves models without a tool format of
+their own: ``{"tool_call": {"name", "arguments"}}`` or ``{"response": "..."}``, the first a
+tool call, the second the reply's text (streamed as it is written). A model without tool
+training decides poorly; the docs give the measured rate. ``"none"`` answers in text as if
+no tools were given.
 """
 
 from __future__ import annotations
@@ -20,17 +22,23 @@ import attrs
 
 from latentstack.http import fields as f
 from latentstack.http.errors import bad_request
+from latentstack.http.json_text import StringReader
 
 MAX_TOOLS = 32
+RESPONSE = '{"response": "'  # how an auto answer that replies in text begins (the schema's fixed layout)
+
+Spec = tuple[str, str, dict[str, Any]]  # a function's name, description and parameters
 
 
 @attrs.frozen
-class Forced:
-    """The call a request forces: which functions, the schema of the answer, and the line that tells the model."""
+class ToolUse:
+    """The tools a request offers: their names, the schema of the answer, the line that tells the model, and whether
+    the model may reply in text instead (``auto``)."""
 
-    names: tuple[str, ...]  # one: its arguments are the whole answer; several: the answer is {"name", "arguments"}
+    names: tuple[str, ...]  # forced, one: its arguments are the whole answer; else {"name", "arguments"}
     schema: str
     hint: str
+    auto: bool = False
 
     def prompt(self, messages: list[dict[str, str]]) -> list[dict[str, str]]:
         """``messages`` with the hint at the end of the system message (or as one, first)."""
@@ -38,20 +46,37 @@ class Forced:
             return [{"role": "system", "content": f"{messages[0]['content']}\n\n{self.hint}"}, *messages[1:]]
         return [{"role": "system", "content": self.hint}, *messages]
 
+    def message(self, answer: str) -> dict[str, Any]:
+        """OpenAI's assistant message of a whole answer: a tool call, or (auto) the text of a reply. An answer cut by
+        max_tokens is sent as written (its finish_reason says 'length')."""
+        if not self.auto:
+            return {"role": "assistant", "content": None, "tool_calls": [self.call(answer)]}
+        if answer.startswith(RESPONSE):  # whole or cut, the text written so far
+            return {"role": "assistant", "content": StringReader().read(answer[len(RESPONSE):])}
+        try:
+            parsed = json.loads(answer)
+        except ValueError:
+            return {"role": "assistant", "content": answer}
+        call = parsed["tool_call"]
+        return {"role": "assistant", "content": None, "tool_calls": [_call(call["name"], call["arguments"])]}
+
     def call(self, answer: str) -> dict[str, Any]:
-        """OpenAI's tool call of an answer (its arguments as JSON text, as OpenAI sends them)."""
-        name, arguments = self.names[0], answer
-        if len(self.names) > 1:
-            try:
-                parsed = json.loads(answer)
-                name, arguments = str(parsed["name"]), json.dumps(parsed["arguments"])
-            except (ValueError, KeyError, TypeError):  # cut by max_tokens: the text as it is, finish_reason length
-                name = ""
-        return {"id": f"call_{uuid.uuid4().hex[:24]}", "type": "function",
-                "function": {"name": name, "arguments": arguments}}
+        """OpenAI's tool call of a forced answer (its arguments as JSON text, as OpenAI sends them)."""
+        if len(self.names) == 1:
+            return _call(self.names[0], answer)
+        try:
+            parsed = json.loads(answer)
+            return _call(str(parsed["name"]), parsed["arguments"])
+        except (ValueError, KeyError, TypeError):  # cut by max_tokens: the text as it is, finish_reason length
+            return _call("", answer)
 
 
-def _function(tool: Any, i: int) -> tuple[str, str, dict[str, Any]]:
+def _call(name: str, arguments: Any) -> dict[str, Any]:
+    text = arguments if isinstance(arguments, str) else json.dumps(arguments)
+    return {"id": f"call_{uuid.uuid4().hex[:24]}", "type": "function", "function": {"name": name, "arguments": text}}
+
+
+def _function(tool: Any, i: int) -> Spec:
     """(name, description, parameters) of ``tools[i]``."""
     function = tool.get("function") if isinstance(tool, dict) and tool.get("type") == "function" else None
     if not isinstance(function, dict) or not isinstance(function.get("name"), str) or not function["name"]:
@@ -62,8 +87,8 @@ def _function(tool: Any, i: int) -> tuple[str, str, dict[str, Any]]:
     return function["name"], str(function.get("description") or ""), parameters
 
 
-def forced_call(body: dict[str, Any]) -> Forced | None:
-    """The call ``tools`` and ``tool_choice`` force, or None when the answer is text (no tools, or "none")."""
+def tool_use(body: dict[str, Any]) -> ToolUse | None:
+    """What ``tools`` and ``tool_choice`` ask of the answer, or None when it is plain text (no tools, or "none")."""
     tools = f.field(body, "tools", list, [])
     choice = body.get("tool_choice")
     if not tools:
@@ -76,9 +101,7 @@ def forced_call(body: dict[str, Any]) -> Forced | None:
     if choice == "none":
         return None
     if choice in (None, "auto"):
-        raise bad_request("'tool_choice' \"auto\" (the default with tools: the model deciding whether to call) is not "
-                          "supported: send \"required\", or name the function "
-                          "({\"type\": \"function\", \"function\": {\"name\": ...}})", "tool_choice")
+        return _auto(specs)
     if choice == "required":
         return _forced(specs)
     named = choice.get("function", {}).get("name") if isinstance(choice, dict) else None
@@ -89,14 +112,45 @@ def forced_call(body: dict[str, Any]) -> Forced | None:
     return _forced(found)
 
 
-def _forced(specs: list[tuple[str, str, dict[str, Any]]]) -> Forced:
-    """The Forced call among ``specs``: one function's arguments, or one of several as {"name", "arguments"}."""
+def held_to_tools(options: Any, tools: ToolUse, scored: int | None, shaped_by: str = "response_format") -> Any:
+    """``options`` (a GenerationConfig) holding the answer to the tools' schema; a 400 beside log-probabilities or
+    another schema (asked for in the field ``shaped_by``)."""
+    if scored is not None:
+        raise bad_request("'logprobs' with tools is not supported: ask for one or the other", "logprobs")
+    if options.json_schema:
+        raise bad_request(f"'{shaped_by}' and tools both shape the answer: send one of them", shaped_by)
+    return attrs.evolve(options, json_schema=tools.schema)
+
+
+def _calls(specs: list[Spec]) -> dict[str, Any]:
+    """The schema of ``{"name", "arguments"}`` of one of ``specs``."""
+    calls = [{"type": "object", "properties": {"name": {"const": n}, "arguments": p}, "required": ["name", "arguments"],
+              "additionalProperties": False} for n, _, p in specs]
+    return calls[0] if len(calls) == 1 else {"anyOf": calls}
+
+
+def _listed(specs: list[Spec]) -> str:
+    return "; ".join(f"{n} ({d})" if d else n for n, d, _ in specs)
+
+
+def _forced(specs: list[Spec]) -> ToolUse:
+    """The call among ``specs`` a request forces: one function's arguments, or one of several as {"name",
+    "arguments"}."""
     if len(specs) == 1:
         name, description, parameters = specs[0]
         hint = f"Reply with the arguments of the function {name} as JSON" + (f" ({description})" if description else "")
-        return Forced((name,), json.dumps(parameters), hint + ".")
-    calls = [{"type": "object", "properties": {"name": {"const": n}, "arguments": p}, "required": ["name", "arguments"],
-              "additionalProperties": False} for n, _, p in specs]
-    listed = "; ".join(f"{n} ({d})" if d else n for n, d, _ in specs)
-    hint = f'Reply with a call of one of these functions as JSON {{"name": ..., "arguments": {{...}}}}: {listed}.'
-    return Forced(tuple(n for n, _, _ in specs), json.dumps({"anyOf": calls}), hint)
+        return ToolUse((name,), json.dumps(parameters), hint + ".")
+    hint = f'Reply with a call of one of these functions as JSON {{"name": ..., "arguments": {{...}}}}: {_listed(specs)}.'
+    return ToolUse(tuple(n for n, _, _ in specs), json.dumps(_calls(specs)), hint)
+
+
+def _auto(specs: list[Spec]) -> ToolUse:
+    """A call of one of ``specs`` or a reply in text, as the model decides."""
+    schema = {"anyOf": [
+        {"type": "object", "properties": {"tool_call": _calls(specs)}, "required": ["tool_call"],
+         "additionalProperties": False},
+        {"type": "object", "properties": {"response": {"type": "string"}}, "required": ["response"],
+         "additionalProperties": False}]}
+    hint = ('Respond in JSON, either with {"tool_call": {"name": ..., "arguments": {...}}} to call one of these '
+            f'functions: {_listed(specs)}; or with {{"response": "..."}} to reply to the user.')
+    return ToolUse(tuple(n for n, _, _ in specs), json.dumps(schema), hint, auto=True)

@@ -93,16 +93,48 @@ def test_ollama_ps_lists_the_models_loaded_and_pull_finds_a_served_one(tiny_bert
         running.stop()
 
 
+def get_weather(city: str) -> str:
+    """The weather in a city.
+
+    Args:
+        city: The city's name.
+    """
+    return "sunny"
+
+
+def test_ollama_tools_are_called_as_ollama_sends_them_back(url: str) -> None:
+    """A Python function as a tool (the ``ollama`` client writes its schema): the weather question is answered with
+    a call whose arguments are an object; a haiku is text, streamed in pieces; the call and its result sent back
+    are read."""
+    from ollama import Client
+
+    client = Client(host=url)
+    done = client.chat(model=CHAT, messages=[{"role": "user", "content": "What is the weather in Paris?"}],
+                       tools=[get_weather], options={"num_predict": 40})
+    (call,) = done.message.tool_calls
+    assert call.function.name == "get_weather" and call.function.arguments == {"city": "Paris"}
+    assert done.done_reason == "stop" and not done.message.content
+    haiku = [{"role": "user", "content": "Write a haiku about the sea."}]
+    pieces = list(client.chat(model=CHAT, messages=haiku, tools=[get_weather], stream=True, options={"num_predict": 60}))
+    text = "".join(p.message.content or "" for p in pieces)
+    assert len(pieces) > 4 and text and not text.startswith("{") and pieces[-1].done
+    assert not any(p.message.tool_calls for p in pieces)
+    back = [{"role": "user", "content": "What is the weather in Paris?"}, done.message,
+            {"role": "tool", "content": "Sunny, 24 degrees.", "tool_name": "get_weather"}]
+    assert client.chat(model=CHAT, messages=back, options={"num_predict": 20}).message.content
+
+
 def test_what_ollama_cannot_be_given_here_is_its_error_shape(url: str) -> None:
-    """An unknown model is a 404, thinking, tools, images and raw prompts a 400: each {"error": "..."} with
-    a message that says what, as Ollama's clients read it."""
+    """An unknown model is a 404, thinking, tools beside a format, images and raw prompts a 400: each
+    {"error": "..."} with a message that says what, as Ollama's clients read it."""
     from ollama import Client, ResponseError
 
     client = Client(host=url)
     cases = [(lambda: client.chat(model="llama3", messages=ASK), 404, "unknown chat model 'llama3'"),
              (lambda: client.chat(model=CHAT, messages=ASK, think=True), 400, "'think'"),
              (lambda: client.chat(model=CHAT, messages=ASK, tools=[{"type": "function", "function": {
-                 "name": "f", "description": "d", "parameters": {"type": "object", "properties": {}}}}]), 400, "'tools'"),
+                 "name": "f", "description": "d", "parameters": {"type": "object", "properties": {}}}}], format="json"),
+              400, "'format' and tools both shape the answer"),
              (lambda: client.generate(model=CHAT, prompt="Hi", raw=True), 400, "'raw'"),
              (lambda: client.chat(model=CHAT, messages=ASK, options={"num_predict": 5000}), 400, "'num_predict'"),
              (lambda: client.embed(model="nomic-embed-text", input="x"), 404, "unknown embedding model")]

@@ -1,5 +1,6 @@
-"""Forced tool calls through the openai client: a named function's arguments, one of several under "required",
-streamed, a conversation that carries the call and its result back, and what is refused; SmolLM2 served."""
+"""Tool calls through the openai client: forced (a named function's arguments, one of several under "required")
+or left to the model ("auto"), whole and streamed, a conversation that carries the call and its result back, and
+what is refused; SmolLM2 served."""
 
 from __future__ import annotations
 
@@ -74,12 +75,45 @@ def test_a_conversation_carries_the_call_and_its_result_back(chat_client: Any) -
     assert done.choices[0].message.tool_calls is None
 
 
+def test_auto_calls_a_tool_or_replies_in_text(chat_client: Any) -> None:
+    """Left to decide (the default with tools), SmolLM2 calls get_weather for the weather and writes a haiku as
+    text; a streamed text reply arrives in pieces as it is written, the same text as whole."""
+    done = chat_client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=40, tools=[WEATHER, TIME])
+    (call,) = done.choices[0].message.tool_calls
+    assert done.choices[0].finish_reason == "tool_calls" and call.function.name == "get_weather"
+    assert json.loads(call.function.arguments) == {"city": "Paris"}
+    haiku = [{"role": "user", "content": "Write a haiku about the sea."}]
+    text = chat_client.chat.completions.create(model=MODEL, messages=haiku, max_tokens=60, tools=[WEATHER],
+                                               tool_choice="auto")
+    reply = text.choices[0].message
+    assert reply.tool_calls is None and text.choices[0].finish_reason == "stop"
+    assert reply.content and not reply.content.startswith("{")
+    chunks = list(chat_client.chat.completions.create(model=MODEL, messages=haiku, max_tokens=60, tools=[WEATHER],
+                                                      stream=True))
+    said = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
+    assert len(said) > 3 and "".join(said) == reply.content
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    streamed_call = list(chat_client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=40,
+                                                             tools=[WEATHER, TIME], stream=True))
+    calls = [t for c in streamed_call if c.choices for t in (c.choices[0].delta.tool_calls or [])]
+    assert [t.function.name for t in calls] == ["get_weather"] and calls[0].function.arguments == call.function.arguments
+    assert streamed_call[-1].choices[0].finish_reason == "tool_calls"
+
+
+def test_an_auto_reply_cut_by_max_tokens_is_its_text_so_far(chat_client: Any) -> None:
+    haiku = [{"role": "user", "content": "Write a haiku about the sea."}]
+    cut = chat_client.chat.completions.create(model=MODEL, messages=haiku, max_tokens=12, tools=[WEATHER])
+    assert cut.choices[0].finish_reason == "length" and cut.choices[0].message.tool_calls is None
+    assert cut.choices[0].message.content and '"' not in cut.choices[0].message.content[:1]
+    chunks = list(chat_client.chat.completions.create(model=MODEL, messages=haiku, max_tokens=12, tools=[WEATHER],
+                                                      stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == cut.choices[0].message.content
+
+
 @pytest.mark.parametrize(("call", "words"), [
-    ({"tools": [WEATHER]}, "'tool_choice' \"auto\""),
-    ({"tools": [WEATHER], "tool_choice": "auto"}, "send \"required\", or name the function"),
     ({"tools": [WEATHER], "tool_choice": {"type": "function", "function": {"name": "nope"}}}, "naming one of 'tools'"),
     ({"tool_choice": "required"}, "'tools' is empty"),
-    ({"tools": [WEATHER], "tool_choice": NAMED, "logprobs": True}, "'logprobs' with a forced tool call"),
+    ({"tools": [WEATHER], "tool_choice": NAMED, "logprobs": True}, "'logprobs' with tools"),
     ({"tools": [WEATHER], "tool_choice": NAMED, "response_format": {"type": "json_object"}}, "send one of them"),
 ])
 def test_what_cannot_be_honoured_is_a_400(chat_client: Any, call: dict[str, Any], words: str) -> None:

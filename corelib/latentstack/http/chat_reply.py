@@ -1,0 +1,97 @@
+"""The OpenAI response bodies of one chat completion: whole, or as server-sent chunks; a tool call or text."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from latentstack.http.json_text import StringReader
+from latentstack.http.logprobs import chat_content
+from latentstack.http.streaming import CUT_SHORT, Pieces, Written, usage
+from latentstack.http.tools import RESPONSE, ToolUse
+from latentstack.interfaces.generator import Finish, ScoredPiece, TokenScore
+
+
+class Reply:
+    """The OpenAI response bodies of one chat completion."""
+
+    def __init__(self, model: str, scored: bool, tools: ToolUse | None = None) -> None:
+        self.id, self.created, self.model = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time()), model
+        self.scored, self.tools = scored, tools
+
+    def _scores(self, tokens: list[TokenScore]) -> dict[str, Any] | None:
+        return {"content": chat_content(tokens), "refusal": None} if self.scored else None
+
+    def _chunk(self, delta: dict[str, Any], finish: str | None, logprobs: Any = None) -> dict[str, Any]:
+        return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
+                "choices": [{"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish}]}
+
+    async def chunks(self, pieces: Pieces[ScoredPiece],
+                     prompt_tokens: int | None = None) -> AsyncIterator[dict[str, Any]]:
+        """A role chunk, one chunk a piece (with its tokens' log-probabilities, when asked), then the finish reason;
+        with ``prompt_tokens`` (the request's ``stream_options.include_usage``) a last chunk with no choices and the
+        token usage, as OpenAI sends it. A tool call is sent whole once written (its name may be its last part); a
+        reply in text among tools, as it is written."""
+        yield self._chunk({"role": "assistant", "content": ""}, None)
+        ended: list[Finish] = []
+        called = False
+        deltas = self._text(pieces, ended) if self.tools is None else tool_deltas(pieces, ended, self.tools)
+        async for delta, tokens in deltas:
+            called = called or "tool_calls" in delta
+            yield self._chunk(delta, None, self._scores(tokens))
+        finish = ended[-1] if ended else CUT_SHORT
+        yield self._chunk({}, _reason(finish, called))
+        if prompt_tokens is not None:
+            yield {**self._chunk({}, None), "choices": [], "usage": usage([finish], prompt_tokens)}
+
+    @staticmethod
+    async def _text(pieces: Pieces[ScoredPiece],
+                    ended: list[Finish]) -> AsyncIterator[tuple[dict[str, Any], list[TokenScore]]]:
+        async for item in pieces:
+            if item.finish is not None:
+                ended.append(item.finish)
+            if item.text or item.tokens:
+                yield {"content": item.text}, list(item.tokens)
+
+    def completion(self, answers: list[Written], prompt_tokens: int) -> dict[str, Any]:
+        """The whole answers at once, a choice each (with their tokens' log-probabilities when asked for), with the
+        token usage of all."""
+        return {"id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
+                "choices": [self._choice(i, answer) for i, answer in enumerate(answers)],
+                "usage": usage([a.finish for a in answers], prompt_tokens)}
+
+    def _choice(self, index: int, answer: Written) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": answer.text}
+        if self.tools is not None:
+            message = self.tools.message(answer.text)
+        return {"index": index, "message": message, "logprobs": self._scores(answer.tokens),
+                "finish_reason": _reason(answer.finish, bool(message.get("tool_calls")))}
+
+
+async def tool_deltas(pieces: Pieces[ScoredPiece], ended: list[Finish],
+                      tools: ToolUse) -> AsyncIterator[tuple[dict[str, Any], list[TokenScore]]]:
+    """OpenAI's deltas of an answer among tools: a reply in text as it is written (``auto``), a tool call whole
+    once written (its name may be its last part); how the answer ended goes to ``ended``."""
+    text, reader = "", StringReader()
+    async for item in pieces:
+        if item.finish is not None:
+            ended.append(item.finish)
+        text += item.text
+        if tools.auto and text.startswith(RESPONSE):
+            new = reader.read(text[len(RESPONSE):])
+            if new:
+                yield {"content": new}, []
+    if tools.auto and text.startswith(RESPONSE):
+        return
+    message = tools.message(text)
+    if message.get("tool_calls"):
+        yield {"tool_calls": [{"index": 0, **message["tool_calls"][0]}]}, []
+    elif message["content"]:
+        yield {"content": message["content"]}, []
+
+
+def _reason(finish: Finish, called: bool) -> str:
+    """OpenAI's finish_reason: 'length' when the budget ran out, else 'tool_calls' for a call, 'stop' for text."""
+    return "tool_calls" if called and finish.reason == "stop" else finish.reason
