@@ -6,10 +6,14 @@ repetition penalty, temperature and top_p, so greedy and sampled decoding both s
 it. The answer ends when the value is complete (or at an end token, allowed only once it
 is). JSON is written with single spaces after ``:`` and ``,`` and no other whitespace: a
 small model left free to add whitespace can write newlines until its token budget is gone.
+An object schema that lists its ``properties`` and says nothing of others allows no others
+(llama.cpp's rule: JSON schema would allow any, and a small model held to one invents keys
+until its budget is gone); ``"additionalProperties": true`` allows them.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -17,6 +21,30 @@ import numpy as np
 from latentstack.errors import ConfigError, InputError
 
 LAYOUT = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}
+_ONE = ("additionalProperties", "items", "not", "contains", "if", "then", "else", "propertyNames",
+        "unevaluatedItems", "unevaluatedProperties")  # keywords whose value is a schema
+_MANY = ("anyOf", "oneOf", "allOf", "prefixItems", "items")  # ... a list of schemas
+_NAMED = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")  # ... a map of schemas
+_OPENED_BY = ("additionalProperties", "patternProperties", "unevaluatedProperties")
+
+
+def closed(schema: Any) -> Any:
+    """``schema`` with every object that lists ``properties`` and none of ``_OPENED_BY`` allowing no other keys."""
+    if not isinstance(schema, dict):
+        return schema
+    out = dict(schema)
+    for key in _ONE:
+        if isinstance(out.get(key), dict):
+            out[key] = closed(out[key])
+    for key in _MANY:
+        if isinstance(out.get(key), list):
+            out[key] = [closed(s) for s in out[key]]
+    for key in _NAMED:
+        if isinstance(out.get(key), dict):
+            out[key] = {name: closed(s) for name, s in out[key].items()}
+    if isinstance(out.get("properties"), dict) and not any(k in out for k in _OPENED_BY):
+        out["additionalProperties"] = False
+    return out
 
 
 def schema_tokenizer(tokenizer: Any, vocab_size: int, end_ids: set[int]) -> Any:
@@ -41,7 +69,8 @@ class SchemaConstraint:
         from llguidance import LLMatcher
 
         try:
-            grammar = LLMatcher.grammar_from_json_schema(schema, overrides=LAYOUT)  # type: ignore[arg-type]
+            grammar = LLMatcher.grammar_from_json_schema(json.dumps(closed(json.loads(schema))),
+                                                         overrides=LAYOUT)  # type: ignore[arg-type]
         except ValueError as exc:
             raise InputError(f"the JSON schema cannot be read: {exc}") from None
         self.matcher = LLMatcher(tokenizer, grammar, log_level=0)

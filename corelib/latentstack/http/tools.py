@@ -98,6 +98,10 @@ def tool_use(body: dict[str, Any]) -> ToolUse | None:
     if len(tools) > MAX_TOOLS:
         raise bad_request(f"'tools' holds {len(tools)} tools; at most {MAX_TOOLS}", "tools")
     specs = [_function(t, i) for i, t in enumerate(tools)]
+    names = [name for name, _, _ in specs]
+    if len(set(names)) < len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise bad_request(f"'tools' names {', '.join(twice)} more than once: give each function once", "tools")
     if choice == "none":
         return None
     if choice in (None, "auto"):

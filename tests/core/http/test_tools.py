@@ -113,6 +113,7 @@ def test_an_auto_reply_cut_by_max_tokens_is_its_text_so_far(chat_client: Any) ->
 @pytest.mark.parametrize(("call", "words"), [
     ({"tools": [WEATHER], "tool_choice": {"type": "function", "function": {"name": "nope"}}}, "naming one of 'tools'"),
     ({"tool_choice": "required"}, "'tools' is empty"),
+    ({"tools": [WEATHER, TIME, WEATHER]}, "'tools' names get_weather more than once"),
     ({"tools": [WEATHER], "tool_choice": NAMED, "logprobs": True}, "'logprobs' with tools"),
     ({"tools": [WEATHER], "tool_choice": NAMED, "response_format": {"type": "json_object"}}, "send one of them"),
 ])

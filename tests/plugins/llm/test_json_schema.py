@@ -60,6 +60,31 @@ def test_properties_are_written_in_the_schemas_order(tiny: LlmGenerator) -> None
         == ["reason", "label"]
 
 
+def test_listed_properties_are_the_only_ones_unless_more_are_allowed(tiny: LlmGenerator) -> None:
+    """An object that lists its properties and says nothing of others gets no others (llama.cpp's rule: the random
+    model, free to, added keys of its own); a property may be named like a keyword; true keeps them open."""
+    from latentstack.json_schema import closed
+
+    def answers(schema: dict[str, object]) -> set[str]:
+        return {tiny.generate("x", GenerationConfig(max_new_tokens=40, json_schema=schema, temperature=1.0, seed=seed))
+                for seed in range(6)}
+
+    assert answers({"type": "object", "properties": {}}) == {"{}"}
+    assert answers({"type": "object", "properties": {}, "additionalProperties": True}) != {"{}"}
+    open_ended = {"type": "object", "properties": {"label": {"enum": ["spam", "ham"]}, "properties": {"type": "boolean"}},
+                  "required": ["label", "properties"]}
+    assert all(list(json.loads(a)) == ["label", "properties"] for a in answers(open_ended))
+    assert closed(open_ended)["additionalProperties"] is False
+    assert "additionalProperties" not in closed(open_ended)["properties"]  # the map of properties is not a schema
+    nested = closed({"anyOf": [{"properties": {"a": {"type": "object", "properties": {}}}}], "$defs": {
+        "x": {"properties": {}}}, "items": {"properties": {}}})
+    assert nested["anyOf"][0]["additionalProperties"] is False
+    assert nested["anyOf"][0]["properties"]["a"]["additionalProperties"] is False
+    assert nested["$defs"]["x"]["additionalProperties"] is False and nested["items"]["additionalProperties"] is False
+    kept = {"type": "object", "properties": {}, "additionalProperties": True}
+    assert closed(kept) == kept and closed({"type": "object"}) == {"type": "object"}  # any object stays any object
+
+
 @pytest.mark.parametrize(("schema", "words"), [
     ("{not json", "json_schema is not JSON"),
     ("[1, 2]", "must be a JSON object"),
