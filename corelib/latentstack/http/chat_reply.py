@@ -9,7 +9,7 @@ from typing import Any
 
 from latentstack.http.json_text import StringReader
 from latentstack.http.logprobs import chat_content
-from latentstack.http.streaming import CUT_SHORT, Pieces, Written, usage
+from latentstack.http.streaming import Pieces, Shown, Written, usage
 from latentstack.http.tools import RESPONSE, ToolUse
 from latentstack.interfaces.generator import Finish, ScoredPiece, TokenScore
 
@@ -35,25 +35,19 @@ class Reply:
         token usage, as OpenAI sends it. A tool call is sent whole once written (its name may be its last part); a
         reply in text among tools, as it is written."""
         yield self._chunk({"role": "assistant", "content": ""}, None)
-        ended: list[Finish] = []
-        called = False
-        deltas = self._text(pieces, ended) if self.tools is None else tool_deltas(pieces, ended, self.tools)
+        shown, called = Shown(pieces), False
+        deltas = self._text(shown) if self.tools is None else tool_deltas(shown, self.tools)
         async for delta, tokens in deltas:
             called = called or "tool_calls" in delta
             yield self._chunk(delta, None, self._scores(tokens))
-        finish = ended[-1] if ended else CUT_SHORT
-        yield self._chunk({}, _reason(finish, called))
+        yield self._chunk({}, _reason(shown.finish, called))
         if prompt_tokens is not None:
-            yield {**self._chunk({}, None), "choices": [], "usage": usage([finish], prompt_tokens)}
+            yield {**self._chunk({}, None), "choices": [], "usage": usage([shown.finish], prompt_tokens)}
 
     @staticmethod
-    async def _text(pieces: Pieces[ScoredPiece],
-                    ended: list[Finish]) -> AsyncIterator[tuple[dict[str, Any], list[TokenScore]]]:
-        async for item in pieces:
-            if item.finish is not None:
-                ended.append(item.finish)
-            if item.text or item.tokens:
-                yield {"content": item.text}, list(item.tokens)
+    async def _text(shown: Shown) -> AsyncIterator[tuple[dict[str, Any], list[TokenScore]]]:
+        async for item in shown:
+            yield {"content": item.text}, list(item.tokens)
 
     def completion(self, answers: list[Written], prompt_tokens: int) -> dict[str, Any]:
         """The whole answers at once, a choice each (with their tokens' log-probabilities when asked for), with the
@@ -70,14 +64,11 @@ class Reply:
                 "finish_reason": _reason(answer.finish, bool(message.get("tool_calls")))}
 
 
-async def tool_deltas(pieces: Pieces[ScoredPiece], ended: list[Finish],
-                      tools: ToolUse) -> AsyncIterator[tuple[dict[str, Any], list[TokenScore]]]:
+async def tool_deltas(shown: Shown, tools: ToolUse) -> AsyncIterator[tuple[dict[str, Any], list[TokenScore]]]:
     """OpenAI's deltas of an answer among tools: a reply in text as it is written (``auto``), a tool call whole
-    once written (its name may be its last part); how the answer ended goes to ``ended``."""
+    once written (its name may be its last part)."""
     text, reader = "", StringReader()
-    async for item in pieces:
-        if item.finish is not None:
-            ended.append(item.finish)
+    async for item in shown:
         text += item.text
         if tools.auto and text.startswith(RESPONSE):
             new = reader.read(text[len(RESPONSE):])

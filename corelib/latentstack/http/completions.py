@@ -19,7 +19,7 @@ from latentstack.http import fields as f
 from latentstack.http.errors import bad_request
 from latentstack.http.logprobs import completion_logprobs, completion_scoring
 from latentstack.http.state import Served
-from latentstack.http.streaming import CUT_SHORT, Pieces, Written, generating, sse, usage, written
+from latentstack.http.streaming import Pieces, Shown, Written, generating, sse, usage, written
 from latentstack.interfaces.generator import TokenScore
 
 MAX_PROMPTS = 16
@@ -85,16 +85,14 @@ class Answer:
     async def chunks(self, pieces: Pieces, prompt_tokens: int | None) -> AsyncIterator[dict[str, Any]]:
         """One chunk a piece, then the finish reason; with ``prompt_tokens`` (``stream_options.include_usage``)
         a last chunk with no choices and the token usage."""
-        sent, finish = 0, CUT_SHORT
-        async for item in pieces:
-            finish = item.finish or finish
-            if item.text or item.tokens:
-                scores = self._logprobs(list(item.tokens), sent)
-                sent += len(item.text)
-                yield self._body([{"text": item.text, "index": 0, "logprobs": scores, "finish_reason": None}])
-        yield self._body([{"text": "", "index": 0, "logprobs": None, "finish_reason": finish.reason}])
+        sent, shown = 0, Shown(pieces)
+        async for item in shown:
+            scores = self._logprobs(list(item.tokens), sent)
+            sent += len(item.text)
+            yield self._body([{"text": item.text, "index": 0, "logprobs": scores, "finish_reason": None}])
+        yield self._body([{"text": "", "index": 0, "logprobs": None, "finish_reason": shown.finish.reason}])
         if prompt_tokens is not None:
-            yield {**self._body([]), "usage": usage([finish], prompt_tokens)}
+            yield {**self._body([]), "usage": usage([shown.finish], prompt_tokens)}
 
     def whole(self, answers: list[Written], prompt_tokens: int) -> dict[str, Any]:
         """Every prompt's answer, a choice each in the prompts' order, with the token usage of all."""

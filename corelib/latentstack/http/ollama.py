@@ -29,7 +29,7 @@ from latentstack.http.errors import HttpError, bad_request
 from latentstack.http.logprobs import chat_content, chat_scoring
 from latentstack.http.ollama_models import add_ollama_model_routes, model_name
 from latentstack.http.state import Served
-from latentstack.http.streaming import CUT_SHORT, Pieces, generating, written
+from latentstack.http.streaming import Pieces, Shown, generating, written
 from latentstack.http.tools import ToolUse, held_to_tools, tool_use
 from latentstack.interfaces.generator import Finish, ScoredPiece, TokenScore
 
@@ -210,16 +210,14 @@ class Turn:
 
     async def tool_events(self, pieces: Pieces[ScoredPiece], tools: ToolUse) -> AsyncIterator[dict[str, Any]]:
         """A reply in text as it is written, or the tool call once written; then the closing fields."""
-        ended: list[Finish] = []
-        async for delta, _ in tool_deltas(pieces, ended, tools):
+        shown = Shown(pieces)
+        async for delta, _ in tool_deltas(shown, tools):
             yield self.said(_message(delta))
-        yield {**self.piece(""), **self.last(ended[-1] if ended else CUT_SHORT)}
+        yield {**self.piece(""), **self.last(shown.finish)}
 
     async def events(self, pieces: Pieces[ScoredPiece]) -> AsyncIterator[dict[str, Any]]:
         """A piece an object, then an empty one with the closing fields."""
-        finish = CUT_SHORT
-        async for item in pieces:
-            finish = item.finish or finish
-            if item.text or item.tokens:
-                yield self.piece(item.text, list(item.tokens))
-        yield {**self.piece(""), **self.last(finish)}
+        shown = Shown(pieces)
+        async for item in shown:
+            yield self.piece(item.text, list(item.tokens))
+        yield {**self.piece(""), **self.last(shown.finish)}

@@ -148,6 +148,20 @@ class Written:
 CUT_SHORT = Finish("stop", 0)  # a stream the client left before its end: nobody reads its reply
 
 
+class Shown:
+    """The pieces of a streamed answer that show something (text, or scored tokens), read with ``async for``; once
+    read, ``finish`` says how the answer ended (CUT_SHORT when the client left before its last piece)."""
+
+    def __init__(self, pieces: Pieces[ScoredPiece]) -> None:
+        self.pieces, self.finish = pieces, CUT_SHORT
+
+    async def __aiter__(self) -> AsyncIterator[ScoredPiece]:
+        async for item in self.pieces:
+            self.finish = item.finish or self.finish
+            if item.text or item.tokens:
+                yield item
+
+
 def written(pieces: Iterable[ScoredPiece]) -> Written:
     """The answer ``stream_answer``'s pieces make."""
     text: list[str] = []
