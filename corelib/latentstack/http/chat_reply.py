@@ -32,7 +32,7 @@ class Reply:
                      prompt_tokens: int | None = None) -> AsyncIterator[dict[str, Any]]:
         """A role chunk, one chunk a piece (with its tokens' log-probabilities, when asked), then the finish reason;
         with ``prompt_tokens`` (the request's ``stream_options.include_usage``) a last chunk with no choices and the
-        token usage, as OpenAI sends it. A tool call is sent whole once written (its name may be its last part); a
+        token usage, as OpenAI sends it. Tool calls are sent whole once written (its name may be its last part); a
         reply in text among tools, as it is written."""
         yield self._chunk({"role": "assistant", "content": ""}, None)
         shown, called = Shown(pieces), False
@@ -65,8 +65,8 @@ class Reply:
 
 
 async def tool_deltas(shown: Shown, tools: ToolUse) -> AsyncIterator[tuple[dict[str, Any], list[TokenScore]]]:
-    """OpenAI's deltas of an answer among tools: a reply in text as it is written (``auto``), a tool call whole
-    once written (its name may be its last part)."""
+    """OpenAI's deltas of an answer among tools: a reply in text as it is written (``auto``), the tool calls whole
+    once written (a name may be a call's last part), in one delta, each with its index."""
     text, reader = "", StringReader()
     async for item in shown:
         text += item.text
@@ -78,7 +78,7 @@ async def tool_deltas(shown: Shown, tools: ToolUse) -> AsyncIterator[tuple[dict[
         return
     message = tools.message(text)
     if message.get("tool_calls"):
-        yield {"tool_calls": [{"index": 0, **message["tool_calls"][0]}]}, []
+        yield {"tool_calls": [{"index": i, **call} for i, call in enumerate(message["tool_calls"])]}, []
     elif message["content"]:
         yield {"content": message["content"]}, []
 

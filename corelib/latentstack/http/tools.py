@@ -9,7 +9,9 @@ with ``finish_reason: "tool_calls"`` (what instructor's default mode and the ope
 their own: ``{"tool_call": {"name", "arguments"}}`` or ``{"response": "..."}``, the first a
 tool call, the second the reply's text (streamed as it is written). A model without tool
 training decides poorly; the docs give the measured rate. ``"none"`` answers in text as if
-no tools were given.
+no tools were given. With ``parallel_tool_calls: true`` (sent; llama.cpp's default is one call, as
+here) ``"auto"`` and ``"required"`` hold a call to ``{"tool_calls": [{"name", "arguments"}, ...]}``,
+one call or more (at most ``MAX_CALLS``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from latentstack.http.errors import bad_request
 from latentstack.http.json_text import StringReader
 
 MAX_TOOLS = 32
+MAX_CALLS = 8  # calls in one parallel answer: a small model may otherwise repeat one until max_tokens
 RESPONSE = '{"response": "'  # how an auto answer that replies in text begins (the schema's fixed layout)
 
 Spec = tuple[str, str, dict[str, Any]]  # a function's name, description and parameters
@@ -35,10 +38,11 @@ class ToolUse:
     """The tools a request offers: their names, the schema of the answer, the line that tells the model, and whether
     the model may reply in text instead (``auto``)."""
 
-    names: tuple[str, ...]  # forced, one: its arguments are the whole answer; else {"name", "arguments"}
+    names: tuple[str, ...]  # forced, one, not parallel: its arguments are the whole answer; else {"name", ...}
     schema: str
     hint: str
     auto: bool = False
+    parallel: bool = False
 
     def prompt(self, messages: list[dict[str, str]]) -> list[dict[str, str]]:
         """``messages`` with the hint at the end of the system message (or as one, first)."""
@@ -49,26 +53,24 @@ class ToolUse:
     def message(self, answer: str) -> dict[str, Any]:
         """OpenAI's assistant message of a whole answer: a tool call, or (auto) the text of a reply. An answer cut by
         max_tokens is sent as written (its finish_reason says 'length')."""
-        if not self.auto:
-            return {"role": "assistant", "content": None, "tool_calls": [self.call(answer)]}
-        if answer.startswith(RESPONSE):  # whole or cut, the text written so far
+        if self.auto and answer.startswith(RESPONSE):  # whole or cut, the text written so far
             return {"role": "assistant", "content": StringReader().read(answer[len(RESPONSE):])}
-        try:
-            parsed = json.loads(answer)
-        except ValueError:
+        calls = self.calls(answer)
+        if calls is None:
             return {"role": "assistant", "content": answer}
-        call = parsed["tool_call"]
-        return {"role": "assistant", "content": None, "tool_calls": [_call(call["name"], call["arguments"])]}
+        return {"role": "assistant", "content": None, "tool_calls": calls}
 
-    def call(self, answer: str) -> dict[str, Any]:
-        """OpenAI's tool call of a forced answer (its arguments as JSON text, as OpenAI sends them)."""
-        if len(self.names) == 1:
-            return _call(self.names[0], answer)
+    def calls(self, answer: str) -> list[dict[str, Any]] | None:
+        """OpenAI's tool calls of an answer (arguments as JSON text, as OpenAI sends them). An answer cut by
+        max_tokens is one call of no name with the text as it is (``auto``: None, the text is the reply)."""
+        if not self.auto and not self.parallel and len(self.names) == 1:
+            return [_call(self.names[0], answer)]
         try:
             parsed = json.loads(answer)
-            return _call(str(parsed["name"]), parsed["arguments"])
-        except (ValueError, KeyError, TypeError):  # cut by max_tokens: the text as it is, finish_reason length
-            return _call("", answer)
+            written = parsed["tool_calls"] if self.parallel else [parsed.get("tool_call", parsed)]
+            return [_call(str(c["name"]), c["arguments"]) for c in written]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None if self.auto else [_call("", answer)]
 
 
 def _call(name: str, arguments: Any) -> dict[str, Any]:
@@ -104,10 +106,11 @@ def tool_use(body: dict[str, Any]) -> ToolUse | None:
         raise bad_request(f"'tools' names {', '.join(twice)} more than once: give each function once", "tools")
     if choice == "none":
         return None
+    parallel = f.field(body, "parallel_tool_calls", bool, False)
     if choice in (None, "auto"):
-        return _auto(specs)
+        return _auto(specs, parallel)
     if choice == "required":
-        return _forced(specs)
+        return _parallel(specs) if parallel else _forced(specs)
     named = choice.get("function", {}).get("name") if isinstance(choice, dict) else None
     found = [s for s in specs if s[0] == named]
     if not found:
@@ -148,13 +151,31 @@ def _forced(specs: list[Spec]) -> ToolUse:
     return ToolUse(tuple(n for n, _, _ in specs), json.dumps(_calls(specs)), hint)
 
 
-def _auto(specs: list[Spec]) -> ToolUse:
-    """A call of one of ``specs`` or a reply in text, as the model decides."""
-    schema = {"anyOf": [
-        {"type": "object", "properties": {"tool_call": _calls(specs)}, "required": ["tool_call"],
-         "additionalProperties": False},
-        {"type": "object", "properties": {"response": {"type": "string"}}, "required": ["response"],
-         "additionalProperties": False}]}
-    hint = ('Respond in JSON, either with {"tool_call": {"name": ..., "arguments": {...}}} to call one of these '
-            f'functions: {_listed(specs)}; or with {{"response": "..."}} to reply to the user.')
-    return ToolUse(tuple(n for n, _, _ in specs), json.dumps(schema), hint, auto=True)
+def _several(specs: list[Spec]) -> dict[str, Any]:
+    """The schema of ``{"tool_calls": [...]}``, one to ``MAX_CALLS`` calls of ``specs``."""
+    calls = {"type": "array", "items": _calls(specs), "minItems": 1, "maxItems": MAX_CALLS}
+    return {"type": "object", "properties": {"tool_calls": calls}, "required": ["tool_calls"],
+            "additionalProperties": False}
+
+
+def _parallel(specs: list[Spec]) -> ToolUse:
+    """One call or more among ``specs``, forced ("required" with ``parallel_tool_calls``)."""
+    hint = ('Reply with the calls to make as JSON {"tool_calls": [{"name": ..., "arguments": {...}}, ...]}, '
+            f'one call or more, of these functions: {_listed(specs)}.')
+    return ToolUse(tuple(n for n, _, _ in specs), json.dumps(_several(specs)), hint, parallel=True)
+
+
+def _auto(specs: list[Spec], parallel: bool) -> ToolUse:
+    """A call of one of ``specs`` (or, ``parallel``, one or more) or a reply in text, as the model decides."""
+    reply = {"type": "object", "properties": {"response": {"type": "string"}}, "required": ["response"],
+             "additionalProperties": False}
+    if parallel:
+        calls = _several(specs)
+        form = '{"tool_calls": [{"name": ..., "arguments": {...}}, ...]} to call one or more of these functions'
+    else:
+        calls = {"type": "object", "properties": {"tool_call": _calls(specs)}, "required": ["tool_call"],
+                 "additionalProperties": False}
+        form = '{"tool_call": {"name": ..., "arguments": {...}}} to call one of these functions'
+    hint = f'Respond in JSON, either with {form}: {_listed(specs)}; or with {{"response": "..."}} to reply to the user.'
+    return ToolUse(tuple(n for n, _, _ in specs), json.dumps({"anyOf": [calls, reply]}), hint, auto=True,
+                   parallel=parallel)

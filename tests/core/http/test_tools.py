@@ -116,9 +116,50 @@ def test_an_auto_reply_cut_by_max_tokens_is_its_text_so_far(chat_client: Any) ->
     ({"tools": [WEATHER, TIME, WEATHER]}, "'tools' names get_weather more than once"),
     ({"tools": [WEATHER], "tool_choice": NAMED, "logprobs": True}, "'logprobs' with tools"),
     ({"tools": [WEATHER], "tool_choice": NAMED, "response_format": {"type": "json_object"}}, "send one of them"),
+    ({"tools": [WEATHER], "parallel_tool_calls": "yes"}, "parallel_tool_calls"),
 ])
 def test_what_cannot_be_honoured_is_a_400(chat_client: Any, call: dict[str, Any], words: str) -> None:
     import openai
 
     with pytest.raises(openai.BadRequestError, match=re.escape(words)):
         chat_client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=4, **call)
+
+
+def test_parallel_tool_calls_asked_for_gives_one_call_or_more(chat_client: Any) -> None:
+    """With ``parallel_tool_calls: true`` a call is ``{"tool_calls": [...]}``: each a call of one of the tools with
+    arguments that match it, whole and streamed alike, each streamed call with its index."""
+    ask = {"model": MODEL, "messages": ASK, "max_tokens": 60, "tools": [WEATHER, TIME], "tool_choice": "required",
+           "parallel_tool_calls": True}
+    done = chat_client.chat.completions.create(**ask)
+    calls = done.choices[0].message.tool_calls
+    assert done.choices[0].finish_reason == "tool_calls" and len(calls) >= 1
+    keys = {"get_weather": {"city"}, "get_time": {"zone"}}
+    assert all(set(json.loads(c.function.arguments)) == keys[c.function.name] for c in calls)
+    assert len({c.id for c in calls}) == len(calls)
+    chunks = list(chat_client.chat.completions.create(**ask, stream=True))
+    streamed = [t for c in chunks if c.choices for t in (c.choices[0].delta.tool_calls or [])]
+    assert [(t.index, t.function.name, t.function.arguments) for t in streamed] == [
+        (i, c.function.name, c.function.arguments) for i, c in enumerate(calls)]
+    assert chunks[-1].choices[0].finish_reason == "tool_calls"
+
+
+def test_a_parallel_answer_reads_back_as_its_calls() -> None:
+    """The parallel schema's answers: several calls, a reply in text (auto), an answer cut by max_tokens."""
+    from latentstack.http.tools import tool_use
+
+    auto = tool_use({"tools": [WEATHER, TIME], "parallel_tool_calls": True})
+    required = tool_use({"tools": [WEATHER, TIME], "tool_choice": "required", "parallel_tool_calls": True})
+    assert auto is not None and required is not None and json.loads(auto.schema)["anyOf"][0]["required"] == [
+        "tool_calls"]
+    two = '{"tool_calls": [{"name": "get_time", "arguments": {"zone": "UTC"}}, ' \
+          '{"name": "get_weather", "arguments": {"city": "Oslo"}}]}'
+    for tools in (auto, required):
+        calls = tools.message(two)["tool_calls"]
+        assert [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in calls] == [
+            ("get_time", {"zone": "UTC"}), ("get_weather", {"city": "Oslo"})]
+    assert auto.message('{"response": "Hi \\"you\\""}') == {"role": "assistant", "content": 'Hi "you"'}
+    assert auto.message(two[:40]) == {"role": "assistant", "content": two[:40]}
+    (cut,) = required.message(two[:40])["tool_calls"]
+    assert cut["function"] == {"name": "", "arguments": two[:40]}
+    single = tool_use({"tools": [WEATHER, TIME], "parallel_tool_calls": False})
+    assert single is not None and "tool_calls" not in single.schema
