@@ -89,7 +89,8 @@ class RemoteGenerator(ScoringGenerator):
                 if piece or scores:
                     text.append(piece or "")
                     yield ScoredPiece(piece or "", scores)
-        used = self.count_tokens("".join(text)) if used is None else used
+        if used is None:  # no usage sent: the estimate, at most the budget, as the Generator's default counts
+            used = min(self.count_tokens("".join(text)), o.max_new_tokens)
         yield ScoredPiece("", (), Finish("length" if reason == "length" else "stop", used))
 
 

@@ -113,3 +113,39 @@ def test_a_server_that_ignores_logprobs_is_one_line() -> None:
     assert _scores(chunk, None, "http://h/v1") == ()
     with pytest.raises(InputError, match="the chat server at http://h/v1 sends no log-probabilities"):
         _scores(chunk, 2, "http://h/v1")
+
+
+def test_a_server_that_sends_no_usage_is_counted_within_the_budget() -> None:
+    """A server that streams no usage (stream_options ignored): the tokens are the text's estimate, at most the
+    budget, and the finish reason is the server's."""
+    import http.server
+    import threading
+
+    words = " ".join(["word"] * 20)
+    events = [{"id": "x", "object": "chat.completion.chunk", "created": 0, "model": CHAT,
+               "choices": [{"index": 0, "delta": {"content": words}, "finish_reason": None}]},
+              {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": CHAT,
+               "choices": [{"index": 0, "delta": {}, "finish_reason": "length"}]}]
+    body = "".join(f"data: {json.dumps(e)}\n\n" for e in events).encode() + b"data: [DONE]\n\n"
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802  (http.server's name)
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        remote = get_generator("openai", base_url=f"http://127.0.0.1:{server.server_port}/v1", model=CHAT)
+        *pieces, last = remote.stream_answer("Say words.", GenerationConfig(max_new_tokens=6))
+    finally:
+        server.shutdown()
+    assert "".join(p.text for p in pieces) == words
+    assert last.finish is not None and (last.finish.reason, last.finish.tokens) == ("length", 6)
