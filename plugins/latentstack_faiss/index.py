@@ -20,7 +20,7 @@ from latentstack.errors import ConfigError, InputError, ModelMismatchError
 from latentstack.interfaces import Hit, Index, IndexConfig
 from latentstack.interfaces.index import check_ids
 from latentstack.metadata import check_keys, matches
-from latentstack.progress import log
+from latentstack.progress import detail, log
 from latentstack.storage import component_dir, read_manifest, reading, write_manifest
 from latentstack_faiss.kinds import Kind, auto_factory, parse, search_params
 
@@ -124,7 +124,7 @@ class FaissIndex(Index):
         if gpus and self.config.device != "cpu" and not self.kind.hnsw:
             self.index = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, self.index)
             self.device = "gpu"
-        log(f"faiss: {self.kind.factory} on {self.device}")
+        detail(f"faiss: {self.kind.factory} on {self.device}")
 
     def _as_matrix(self, vectors: Any) -> np.ndarray:
         if hasattr(vectors, "toarray"):
