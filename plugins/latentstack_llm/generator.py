@@ -17,6 +17,7 @@ from latentstack.json_schema import SchemaConstraint, schema_tokenizer
 from latentstack.scored import Scored, answer_pieces
 from latentstack_llm.decoding import IncrementalText, decode_steps, eos_ids, log_probs
 from latentstack_llm.loading import DTYPES, AdapterSwitch, load_causal_lm
+from latentstack_llm.raw import RawPrompts
 
 
 @attrs.frozen(kw_only=True)
@@ -29,7 +30,7 @@ class LlmConfig(GeneratorConfig):
     device: str = attrs.field(default="cpu", validator=attrs.validators.in_(("cpu", "cuda", "auto")))
 
 
-class LlmGenerator(LocalModel, ScoringGenerator):
+class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
     """Chat messages through the model's chat template, decoded with the KV cache on.
 
     ``stream`` yields text as tokens are decoded (``decoding.decode_tokens``, in the
@@ -131,9 +132,12 @@ class LlmGenerator(LocalModel, ScoringGenerator):
     def pieces(self, prompt: str | Messages, options: GenerationConfig, top: int | None) -> Iterator[ScoredPiece]:
         """The answer's pieces, stopped at EOS, max_new_tokens or a stop string; with ``top`` (not None) each with its
         tokens scored (``Scored``)."""
+        return self.continued(self.prompt_ids(prompt), options, top)
+
+    def continued(self, ids: Any, options: GenerationConfig, top: int | None) -> Iterator[ScoredPiece]:
+        """``pieces`` of the text that follows the (1, n) token ids ``ids``."""
         import torch
 
-        ids = self.prompt_ids(prompt)
         self.check_fits(ids.shape[1], options.max_new_tokens)
         model = self.model
         text = IncrementalText(self.tokenizer)

@@ -1,11 +1,11 @@
 """``POST /v1/completions``: OpenAI's legacy text completions, for the clients that still send them (LangChain's
 ``OpenAI`` LLM, editors' autocompletion, scripts written for gpt-3.5-turbo-instruct).
 
-Served chat models are instruction-tuned, so each prompt is read as the user's message
-through the model's chat template, as Ollama's ``/api/generate`` does unless told ``raw``;
-a raw continuation of the text and echo are not offered, and asking for them is a 400
-naming the field; ``logprobs`` (0 to 5) scores each token (``http.logprobs``). A list of
-prompts is answered one after another, a choice each; a stream is of one prompt.
+Served chat models are instruction-tuned, so each text prompt is read as the user's message
+through the model's chat template, as Ollama's ``/api/generate`` does unless told ``raw``; a
+prompt given as token ids, or any prompt with ``echo``, is continued raw (``http.raw``), as
+evaluation harnesses need; ``logprobs`` (0 to 5) scores each token (``http.logprobs``). A
+list of prompts is answered one after another, a choice each; a stream is of one prompt.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations (Request) at definition.
@@ -18,6 +18,7 @@ from typing import Any
 from latentstack.http import fields as f
 from latentstack.http.errors import bad_request
 from latentstack.http.logprobs import completion_logprobs, completion_scoring
+from latentstack.http.raw import Echoed, Prompt, id_prompts, raw_answer, raw_stream
 from latentstack.http.state import Served
 from latentstack.http.streaming import Pieces, Shown, Written, generating, sse, usage, written
 from latentstack.interfaces.generator import TokenScore
@@ -25,7 +26,7 @@ from latentstack.interfaces.generator import TokenScore
 MAX_PROMPTS = 16
 #: Fields of OpenAI's completions that only their default value is honoured for.
 COMPLETION_ONLY: dict[str, tuple[Any, ...]] = {
-    "n": (1,), "best_of": (1,), "echo": (False,), "suffix": ("",), "presence_penalty": (0,),
+    "n": (1,), "best_of": (1,), "suffix": ("",), "presence_penalty": (0,),
     "frequency_penalty": (0,), "logit_bias": ({},),
 }
 
@@ -41,28 +42,41 @@ def add_completion_route(app: Any, served: Served) -> None:
         adapter = served.adapter_for(model)
         f.unsupported(body, COMPLETION_ONLY)
         prompts, options, scored = _prompts(body), f.generation(body), completion_scoring(body)
-        stream = f.field(body, "stream", bool, False)
+        stream, echo = f.field(body, "stream", bool, False), f.field(body, "echo", bool, False)
         if stream and len(prompts) > 1:
             raise bad_request(f"'stream' answers one prompt; 'prompt' holds {len(prompts)}: send them one by one",
                               "stream")
+        if stream and echo:
+            raise bad_request("'echo' with 'stream' is not supported: ask for the whole completion", "echo")
         with_usage = f.field(f.field(body, "stream_options", dict, {}), "include_usage", bool, False)
-        gen = served.generator_instance()
+        gen, lock, gone = served.generator_instance(), served.gen_lock, request.is_disconnected
         answer = Answer(model, scored is not None)
+        first = prompts[0]
+        if stream and isinstance(first, tuple):
+            pieces = await raw_stream(gen, adapter, first, options, lock, scored)
+            return sse(answer.chunks(pieces, len(first) if with_usage else None))
         if stream:
-            first = await generating(gen, adapter, prompts[0], options, served.gen_lock, scored)
-            return sse(answer.chunks(first, gen.count_prompt_tokens(prompts[0]) if with_usage else None))
-        answers = [written(await (await generating(gen, adapter, p, options, served.gen_lock, scored))
-                           .collect(request.is_disconnected)) for p in prompts]
+            pieces = await generating(gen, adapter, first, options, lock, scored)
+            return sse(answer.chunks(pieces, gen.count_prompt_tokens(first) if with_usage else None))
+        if echo or isinstance(first, tuple):
+            raw = [await raw_answer(gen, adapter, p, options, lock, scored, echo, gone) for p in prompts]
+            return answer.whole([a for _, a in raw], sum(len(e.ids) for e, _ in raw), [e for e, _ in raw] if echo else None)
+        answers = [written(await (await generating(gen, adapter, p, options, lock, scored)).collect(gone))
+                   for p in prompts]
         return answer.whole(answers, sum(gen.count_prompt_tokens(p) for p in prompts))
 
 
-def _prompts(body: dict[str, Any]) -> list[str]:
-    """``prompt``: texts as ``fields.texts`` reads them (none empty or too long), at most MAX_PROMPTS; token ids are
-    refused: send text."""
+def _prompts(body: dict[str, Any]) -> list[Prompt]:
+    """``prompt``: the model's token ids (a list, or a list of lists), or texts as ``fields.texts`` reads them (none
+    empty or too long); at most MAX_PROMPTS."""
     value = body.get("prompt")
+    ids = id_prompts(value, MAX_PROMPTS)
+    if ids is not None:
+        return ids
     if isinstance(value, list) and not all(isinstance(p, str) for p in value):
-        raise bad_request("'prompt' must hold text: prompts as token ids are not supported", "prompt")
-    items = f.texts(body, "prompt")
+        raise bad_request("'prompt' must be a text, a list of texts, a list of token ids or a list of such lists",
+                          "prompt")
+    items: list[Prompt] = list(f.texts(body, "prompt"))
     if len(items) > MAX_PROMPTS:
         raise bad_request(f"'prompt' must be a string or a list of 1 to {MAX_PROMPTS} strings", "prompt")
     return items
@@ -94,8 +108,11 @@ class Answer:
         if prompt_tokens is not None:
             yield {**self._body([]), "usage": usage([shown.finish], prompt_tokens)}
 
-    def whole(self, answers: list[Written], prompt_tokens: int) -> dict[str, Any]:
-        """Every prompt's answer, a choice each in the prompts' order, with the token usage of all."""
-        choices = [{"text": a.text, "index": i, "logprobs": self._logprobs(a.tokens, 0), "finish_reason": a.finish.reason}
-                   for i, a in enumerate(answers)]
+    def whole(self, answers: list[Written], prompt_tokens: int, echoed: list[Echoed] | None = None) -> dict[str, Any]:
+        """Every prompt's answer, a choice each in the prompts' order (after its prompt, when ``echoed``), with the
+        token usage of all."""
+        choices = []
+        for i, a in enumerate(answers):
+            text, logprobs = (a.text, self._logprobs(a.tokens, 0)) if echoed is None else echoed[i].before(a, self.scored)
+            choices.append({"text": text, "index": i, "logprobs": logprobs, "finish_reason": a.finish.reason})
         return {**self._body(choices), "usage": usage([a.finish for a in answers], prompt_tokens)}

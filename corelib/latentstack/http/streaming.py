@@ -131,6 +131,12 @@ async def generating(gen: Any, adapter: str, prompt: Any, options: Any, lock: Fa
         gen.use_adapter(adapter)
         return gen.stream_answer(prompt, options, scored)
 
+    return await started(make, lock)
+
+
+async def started(make: Callable[[], Iterator[T]], lock: FairLock) -> Pieces[T]:
+    """The items of ``make()``, produced on a thread in its turn under ``lock``; started, so an error before the
+    first item is raised here."""
     pieces = Pieces(make, lock)
     await pieces.start()
     return pieces

@@ -243,6 +243,37 @@ class Generator(Component):
         """The whole answer at once; ``options`` may also be a dict of GenerationConfig's fields."""
         return "".join(self.stream(prompt, as_options(options)))
 
+    # Raw prompts: the model's own token ids, no chat template (OpenAI's legacy completions given token ids or
+    # echo, as evaluation harnesses send them). The defaults refuse; a generator with a tokenizer overrides all five.
+
+    def raw_tokens(self, text: str, special: bool = False) -> list[int]:
+        """The model's token ids of ``text`` as it is (no chat markup); with ``special``, the special tokens its
+        tokenizer adds to a text (a beginning token) added."""
+        raise self._no_raw()
+
+    def raw_text(self, ids: Sequence[int]) -> str:
+        """The text of the token ids ``ids`` (special tokens written out)."""
+        raise self._no_raw()
+
+    def special_tokens(self) -> dict[str, str | None]:
+        """The tokenizer's ``bos_token``, ``eos_token`` and ``pad_token`` (None where it has none)."""
+        raise self._no_raw()
+
+    def prompt_scores(self, ids: Sequence[int], top_logprobs: int = 0) -> tuple[TokenScore, ...]:
+        """Each token of ``ids`` after the first scored after those before it (``len(ids) - 1`` scores), with its
+        ``top_logprobs`` likeliest alternatives, under the active adapter."""
+        raise self._no_raw()
+
+    def stream_raw(self, ids: Sequence[int], options: GenerationConfig | None = None,
+                   top_logprobs: int | None = None) -> Iterator[ScoredPiece]:
+        """The continuation of the token ids ``ids`` read as the model's own text, as ``stream_answer`` gives an
+        answer: pieces (scored unless ``top_logprobs`` is None), the last with how it ended."""
+        raise self._no_raw()
+
+    def _no_raw(self) -> ConfigError:
+        return ConfigError(f"generator {self.name!r} reads chat messages only, not raw token ids; use one that "
+                           "reads them (llm)")
+
 
 class ScoringGenerator(Generator):
     """A Generator whose decode loop can score its tokens and knows how its answer ended: ``stream``,

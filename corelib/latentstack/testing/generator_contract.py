@@ -112,3 +112,27 @@ class GeneratorContract:
         assert generator.count_prompt_tokens(self.prompts[0]) >= generator.count_tokens(str(self.prompts[0]))
         window = generator.context_window
         assert window is None or (isinstance(window, int) and window > 0)
+
+    def test_raw_prompts_are_read_as_they_are_or_refused(self, generator: Generator) -> None:
+        """Raw token prompts (legacy completions' token ids and echo) are refused by all five members with a
+        ConfigError, or read as they are: the ids spell the text back, the prompt gets one score per token after
+        the first, and a greedy continuation's first token scores as it does appended to the prompt."""
+        text = "The capital of France is"
+        try:
+            ids = generator.raw_tokens(text)
+        except ConfigError:
+            for refused in (lambda: generator.raw_text([0]), generator.special_tokens,
+                            lambda: generator.prompt_scores([0, 1]), lambda: list(generator.stream_raw([0]))):
+                with pytest.raises(ConfigError):
+                    refused()
+            return
+        assert generator.raw_text(ids) == text and {"bos_token", "eos_token"} <= set(generator.special_tokens())
+        scores = generator.prompt_scores(ids, 2)
+        assert len(scores) == len(ids) - 1 and all(s.logprob <= 0 and len(s.top) <= 2 for s in scores)
+        pieces = list(generator.stream_raw(ids, self.greedy(), 1))
+        assert pieces[-1].finish is not None and 0 < pieces[-1].finish.tokens <= self.max_new_tokens
+        first = next(t for p in pieces for t in p.tokens)
+        assert first.top and first.token == first.top[0].token  # greedy: the likeliest token
+        appended = generator.raw_tokens(text + first.token)
+        if appended[:len(ids)] == ids and len(appended) == len(ids) + 1:  # the token spells back as itself
+            assert abs(generator.prompt_scores(appended)[-1].logprob - first.logprob) < 1e-3

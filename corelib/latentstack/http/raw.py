@@ -1,0 +1,90 @@
+"""Raw prompts of ``/v1/completions``: the model's own token ids, or a text with ``echo``, continued without a chat
+template, as evaluation harnesses send them (lm-evaluation-harness's ``local-completions`` scores a continuation
+from the echoed prompt's log-probabilities).
+
+A prompt given as token ids is read as they are; a text prompt with ``echo`` is tokenized
+as it is; either is continued as the model's own text (no chat template, unlike a text
+prompt without echo, which is a user message). ``echo`` puts the prompt before the
+answer, and with ``logprobs`` each prompt token's log-probability after those before it
+(the first has none: null, as OpenAI and vLLM send it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import attrs
+
+from latentstack.http.errors import bad_request
+from latentstack.http.logprobs import completion_logprobs
+from latentstack.http.streaming import FairLock, Pieces, Written, started, written
+from latentstack.interfaces.generator import ScoredPiece, TokenScore
+
+Prompt = str | tuple[int, ...]  # a text (a user message unless echoed) or the model's token ids
+
+
+def token_ids(value: Any) -> bool:
+    """Whether ``value`` is a non-empty list of token ids (integers, not booleans)."""
+    return isinstance(value, list) and bool(value) and all(isinstance(i, int) and not isinstance(i, bool)
+                                                           for i in value)
+
+
+def id_prompts(value: Any, most: int) -> list[Prompt] | None:
+    """``prompt`` as token ids (one list, or a list of lists, at most ``most``), or None when it is not ids."""
+    if token_ids(value):
+        return [tuple(value)]
+    if not (isinstance(value, list) and value and all(token_ids(v) for v in value)):
+        return None
+    if len(value) > most:
+        raise bad_request(f"'prompt' must hold 1 to {most} prompts", "prompt")
+    return [tuple(v) for v in value]
+
+
+@attrs.frozen
+class Echoed:
+    """The prompt an answer continues: its token ids, its text (with ``echo``), its first token's text and the
+    others' scores (with ``echo`` and ``logprobs``)."""
+
+    ids: tuple[int, ...]
+    text: str = ""
+    first: str = ""
+    scores: tuple[TokenScore, ...] = ()
+
+    def before(self, answer: Written, scored: bool) -> tuple[str, dict[str, Any] | None]:
+        """The echoed text and legacy ``logprobs`` of the prompt followed by ``answer``."""
+        if not scored:
+            return self.text + answer.text, None
+        after = completion_logprobs([*self.scores, *answer.tokens], len(self.first))
+        logprobs = {"tokens": [self.first, *after["tokens"]], "token_logprobs": [None, *after["token_logprobs"]],
+                    "top_logprobs": [None, *after["top_logprobs"]], "text_offset": [0, *after["text_offset"]]}
+        return self.text + answer.text, logprobs
+
+
+async def raw_answer(gen: Any, adapter: str, prompt: Prompt, options: Any, lock: FairLock, scored: int | None,
+                     echo: bool, gone: Callable[[], Awaitable[bool]]) -> tuple[Echoed, Written]:
+    """The prompt as read (echoed when asked) and the answer that continues it, generated in turn under ``lock``."""
+
+    def make() -> Iterator[Any]:
+        gen.use_adapter(adapter)
+        ids = prompt if isinstance(prompt, tuple) else tuple(gen.raw_tokens(prompt))
+        if not echo:
+            yield Echoed(ids)
+        else:
+            scores = () if scored is None else gen.prompt_scores(ids, scored)
+            yield Echoed(ids, gen.raw_text(ids), gen.raw_text(ids[:1]), scores)
+        yield from gen.stream_raw(ids, options, scored)
+
+    items = await (await started(make, lock)).collect(gone)
+    return items[0], written(items[1:])
+
+
+async def raw_stream(gen: Any, adapter: str, ids: tuple[int, ...], options: Any, lock: FairLock,
+                     scored: int | None) -> Pieces[ScoredPiece]:
+    """The pieces that continue the token ids ``ids``, started in turn under ``lock``."""
+
+    def make() -> Iterator[ScoredPiece]:
+        gen.use_adapter(adapter)
+        return gen.stream_raw(ids, options, scored)
+
+    return await started(make, lock)

@@ -1,0 +1,77 @@
+"""Raw prompts for the llm generator: the model's own token ids, scored or continued without a chat template (what
+OpenAI's legacy completions read from evaluation harnesses: token ids, echo with log-probabilities)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from latentstack.errors import InputError
+from latentstack.interfaces import GenerationConfig
+from latentstack.interfaces.generator import ScoredPiece, TokenScore, as_options, checked_top
+from latentstack.token_text import TokenText
+from latentstack_llm.decoding import log_probs
+
+
+class RawPrompts:
+    """The Generator's raw-prompt members, for a class with ``tokenizer``, ``model``, ``adapters``,
+    ``context_window`` and ``continued``."""
+
+    tokenizer: Any
+    adapters: Any
+
+    @property
+    def model(self) -> Any:
+        raise NotImplementedError
+
+    @property
+    def context_window(self) -> int:
+        raise NotImplementedError
+
+    def continued(self, ids: Any, options: GenerationConfig, top: int | None) -> Iterator[ScoredPiece]:
+        raise NotImplementedError
+
+    def raw_tokens(self, text: str, special: bool = False) -> list[int]:
+        """The model's token ids of ``text`` as it is (no chat markup), the tokenizer's special tokens added with
+        ``special``."""
+        return list(self.tokenizer(text, add_special_tokens=special)["input_ids"])
+
+    def raw_text(self, ids: Sequence[int]) -> str:
+        """The text of ``ids``, special tokens written out."""
+        return str(self.tokenizer.decode(self._checked(ids, 0), skip_special_tokens=False))
+
+    def special_tokens(self) -> dict[str, str | None]:
+        """The tokenizer's beginning, end and padding tokens."""
+        return {k: getattr(self.tokenizer, k, None) for k in ("bos_token", "eos_token", "pad_token")}
+
+    def prompt_scores(self, ids: Sequence[int], top_logprobs: int = 0) -> tuple[TokenScore, ...]:
+        """Each token of ``ids`` after the first, scored after those before it, with its likeliest alternatives."""
+        import torch
+
+        top, ids = checked_top(top_logprobs), self._checked(ids, 0)
+        text = TokenText(self.tokenizer.backend_tokenizer)
+        with torch.inference_mode(), self.adapters.base_context():
+            logits = self.model(input_ids=torch.tensor([ids], device=self.model.device)).logits[0]
+        return tuple(text.score(token, *log_probs(logits[i], token, top)) for i, token in enumerate(ids[1:]))
+
+    def stream_raw(self, ids: Sequence[int], options: GenerationConfig | None = None,
+                   top_logprobs: int | None = None) -> Iterator[ScoredPiece]:
+        """The pieces that continue ``ids``, the last with how the continuation ended."""
+        import torch
+
+        top = None if top_logprobs is None else checked_top(top_logprobs)
+        return self.continued(torch.tensor([self._checked(ids, 1)]), as_options(options), top)
+
+    def _checked(self, ids: Sequence[int], least: int) -> list[int]:
+        """``ids`` as a list, each a token of the model's vocabulary; an InputError for fewer than ``least`` (at least
+        one to read or continue) or more than the context window."""
+        vocab = len(self.tokenizer)
+        listed = [int(i) for i in ids]
+        bad = next((i for i in listed if not 0 <= i < vocab), None)
+        if bad is not None:
+            msg = f"token id {bad} is not in the model's vocabulary (0 to {vocab - 1}): tokenize with its tokenizer"
+            raise InputError(msg)
+        if len(listed) < max(least, 1) or len(listed) > self.context_window:
+            msg = f"a raw prompt must hold 1 to {self.context_window} token ids (the context window), not {len(listed)}"
+            raise InputError(msg)
+        return listed
