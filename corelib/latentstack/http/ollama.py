@@ -9,8 +9,9 @@ server's cap of 1024 tokens), ``temperature`` (left out: 0, greedy, as the other
 ``top_k``...) are ignored, as Ollama ignores those a model does not use; ``logprobs`` and
 ``top_logprobs`` score each token (``http.logprobs``); ``format`` (``"json"`` or a JSON schema)
 holds the answer to it; ``tools`` on /api/chat are left to the model to call or not, as
-OpenAI's ``tool_choice: "auto"`` (``http.tools``). What cannot be honoured (``think``,
-images, ``raw``, ``suffix``, a ``context``, tools on /api/generate) is a 400 naming it. A model name may carry Ollama's ``:latest`` tag.
+OpenAI's ``tool_choice: "auto"`` (``http.tools``); ``raw`` on /api/generate continues the
+prompt as the model's own text, without the chat template. What cannot be honoured (``think``,
+images, ``suffix``, a ``context``, tools on /api/generate) is a 400 naming it. A model name may carry Ollama's ``:latest`` tag.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations (Request) at definition.
@@ -28,13 +29,14 @@ from latentstack.http.chat_reply import tool_deltas
 from latentstack.http.errors import HttpError, bad_request
 from latentstack.http.logprobs import chat_content, chat_scoring
 from latentstack.http.ollama_models import add_ollama_model_routes, model_name
+from latentstack.http.raw import raw_stream
 from latentstack.http.state import Served
-from latentstack.http.streaming import Pieces, Shown, generating, written
+from latentstack.http.streaming import Pieces, Shown, generating, in_turn, written
 from latentstack.http.tools import ToolUse, held_to_tools, tool_use
 from latentstack.interfaces.generator import Finish, ScoredPiece, TokenScore
 
 REFUSED = {"tools": "tools", "think": "thinking", "images": "images",
-           "raw": "raw prompts (the chat template is always applied)", "suffix": "a suffix (fill-in-the-middle)",
+           "suffix": "a suffix (fill-in-the-middle)",
            "context": "a context of token ids (send the conversation to /api/chat)", "template": "a template"}
 
 
@@ -51,7 +53,7 @@ def add_ollama_routes(app: Any, served: Served) -> None:
     @app.post("/api/chat", summary="Ollama chat: messages answered, streamed as JSON lines unless stream is false")
     async def chat(request: Request) -> Any:
         body = await f.read_json(request)
-        _refuse(body, {k: v for k, v in REFUSED.items() if k not in ("raw", "suffix", "context", "template", "tools")})
+        _refuse(body, {k: v for k, v in REFUSED.items() if k not in ("suffix", "context", "template", "tools")})
         if body.get("messages") == []:  # Ollama's way to load a chat model: answered once it is loaded
             return {"model": _chat(served, body)[0], "created_at": _now(), "done": True, "done_reason": "load",
                     "message": {"role": "assistant", "content": ""}}
@@ -65,6 +67,11 @@ def add_ollama_routes(app: Any, served: Served) -> None:
         if not prompt.strip():  # Ollama's way to load a model: answered once it is loaded
             model = _chat(served, body)[0]
             return {"model": model, "created_at": _now(), "response": "", "done": True, "done_reason": "load"}
+        if f.field(body, "raw", bool, False):
+            if system:
+                raise bad_request("'system' with 'raw': a raw prompt has no template to put it in; write it into "
+                                  "the prompt", "system")
+            return await _answer(request, served, body, prompt, "response")
         messages = [*([{"role": "system", "content": system}] if system else []), {"role": "user", "content": prompt}]
         return await _answer(request, served, body, messages, "response")
 
@@ -143,21 +150,26 @@ def _format(body: dict[str, Any]) -> dict[str, Any] | None:
     raise bad_request("'format' is \"json\" or a JSON schema (an object)", "format")
 
 
-async def _answer(request: Any, served: Served, body: dict[str, Any], messages: list[dict[str, str]],
+async def _answer(request: Any, served: Served, body: dict[str, Any], messages: list[dict[str, str]] | str,
                   key: str) -> Any:
-    """The answer to ``messages``, streamed as JSON lines or whole, under ``key`` (chat's ``message``, generate's
-    ``response``), its last object with Ollama's counts and durations."""
+    """The answer to ``messages`` (a raw prompt when a str), streamed as JSON lines or whole, under ``key`` (chat's
+    ``message``, generate's ``response``), its last object with Ollama's counts and durations."""
     from fastapi.responses import StreamingResponse
 
     model, adapter = _chat(served, body)
     options, gen, scored = _options(body), served.generator_instance(), chat_scoring(body)
     tools = tool_use({"tools": body["tools"]}) if body.get("tools") else None
-    if tools is not None:
+    if tools is not None and not isinstance(messages, str):
         messages, options = tools.prompt(messages), held_to_tools(options, tools, scored, "format")
     start = time.perf_counter_ns()
-    pieces = await generating(gen, adapter, messages, options, served.gen_lock, scored)
+    if isinstance(messages, str):
+        ids = tuple(await in_turn(lambda: gen.raw_tokens(messages), served.gen_lock))
+        pieces, prompt_tokens = await raw_stream(gen, adapter, ids, options, served.gen_lock, scored), len(ids)
+    else:
+        pieces = await generating(gen, adapter, messages, options, served.gen_lock, scored)
+        prompt_tokens = gen.count_prompt_tokens(messages)
     first = time.perf_counter_ns()
-    turn = Turn(model, key, scored is not None, gen.count_prompt_tokens(messages), (start, first))
+    turn = Turn(model, key, scored is not None, prompt_tokens, (start, first))
     if f.field(body, "stream", bool, True):
         events = turn.events(pieces) if tools is None else turn.tool_events(pieces, tools)
         return StreamingResponse(_lines(events), media_type="application/x-ndjson")

@@ -134,6 +134,16 @@ async def generating(gen: Any, adapter: str, prompt: Any, options: Any, lock: Fa
     return await started(make, lock)
 
 
+async def in_turn(work: Callable[[], T], lock: FairLock) -> T:
+    """``work()`` run on a thread in its turn under ``lock`` (the generator's tokenizer, like its model, serves one
+    thread at a time)."""
+
+    def make() -> Iterator[T]:
+        yield work()
+
+    return (await (await started(make, lock)).collect())[0]
+
+
 async def started(make: Callable[[], Iterator[T]], lock: FairLock) -> Pieces[T]:
     """The items of ``make()``, produced on a thread in its turn under ``lock``; started, so an error before the
     first item is raised here."""

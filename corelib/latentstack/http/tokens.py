@@ -4,14 +4,14 @@ no copy of the model's tokenizer. They run in turn with generation (one tokenize
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations (Request) at definition.
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from latentstack.http import fields as f
 from latentstack.http.errors import bad_request
 from latentstack.http.raw import token_ids
 from latentstack.http.state import Served
-from latentstack.http.streaming import started
+from latentstack.http.streaming import in_turn as run_in_turn
 
 
 def add_token_routes(app: Any, served: Served) -> None:
@@ -20,11 +20,7 @@ def add_token_routes(app: Any, served: Served) -> None:
 
     async def in_turn(work: Callable[[Any], Any]) -> Any:
         gen = served.generator_instance()
-
-        def make() -> Iterator[Any]:
-            yield work(gen)
-
-        return (await (await started(make, served.gen_lock)).collect())[0]
+        return await run_in_turn(lambda: work(gen), served.gen_lock)
 
     @app.post("/tokenize", summary="vLLM: a text's token ids under the served chat model's tokenizer")
     async def tokenize(request: Request) -> Any:

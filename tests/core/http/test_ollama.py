@@ -45,6 +45,23 @@ def test_ollama_chat_and_generate_answer_as_the_openai_route_does(url: str) -> N
     assert chat_loaded.done and chat_loaded.done_reason == "load" and chat_loaded.message.content == ""
 
 
+def test_a_raw_generate_continues_the_prompt_as_token_ids_do(url: str) -> None:
+    """``raw: true`` continues the prompt as the model's own text (no chat template), as /v1/completions continues
+    the prompt's token ids; streamed alike; its prompt count is the raw prompt's tokens."""
+    from ollama import Client
+
+    client = Client(host=url)
+    prompt = "The three primary colours are"
+    ids = httpx.post(f"{url}/tokenize", json={"prompt": prompt, "add_special_tokens": False}).json()["tokens"]
+    completion = httpx.post(f"{url}/v1/completions", json={"model": CHAT, "prompt": ids, "max_tokens": 10}).json()
+    raw = client.generate(model=CHAT, prompt=prompt, raw=True, options={"num_predict": 10})
+    assert raw.response == completion["choices"][0]["text"] and raw.prompt_eval_count == len(ids)
+    parts = list(client.generate(model=CHAT, prompt=prompt, raw=True, stream=True, options={"num_predict": 10}))
+    assert "".join(p.response for p in parts) == raw.response and parts[-1].done_reason == "length"
+    templated = client.generate(model=CHAT, prompt=prompt, options={"num_predict": 10})
+    assert templated.prompt_eval_count > len(ids)
+
+
 def test_ollama_embed_gives_unit_vectors_of_the_openai_routes_direction(url: str) -> None:
     from ollama import Client
 
@@ -125,7 +142,7 @@ def test_ollama_tools_are_called_as_ollama_sends_them_back(url: str) -> None:
 
 
 def test_what_ollama_cannot_be_given_here_is_its_error_shape(url: str) -> None:
-    """An unknown model is a 404, thinking, tools beside a format, images and raw prompts a 400: each
+    """An unknown model is a 404, thinking, tools beside a format, images and a system line beside a raw prompt a 400: each
     {"error": "..."} with a message that says what, as Ollama's clients read it."""
     from ollama import Client, ResponseError
 
@@ -135,7 +152,7 @@ def test_what_ollama_cannot_be_given_here_is_its_error_shape(url: str) -> None:
              (lambda: client.chat(model=CHAT, messages=ASK, tools=[{"type": "function", "function": {
                  "name": "f", "description": "d", "parameters": {"type": "object", "properties": {}}}}], format="json"),
               400, "'format' and tools both shape the answer"),
-             (lambda: client.generate(model=CHAT, prompt="Hi", raw=True), 400, "'raw'"),
+             (lambda: client.generate(model=CHAT, prompt="Hi", raw=True, system="Be brief."), 400, "'system' with 'raw'"),
              (lambda: client.chat(model=CHAT, messages=ASK, options={"num_predict": 5000}), 400, "'num_predict'"),
              (lambda: client.embed(model="nomic-embed-text", input="x"), 404, "unknown embedding model")]
     for call, status, said in cases:
