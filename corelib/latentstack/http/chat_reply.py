@@ -32,7 +32,7 @@ class Reply:
                      prompt_tokens: int | None = None) -> AsyncIterator[dict[str, Any]]:
         """A role chunk, one chunk a piece (with its tokens' log-probabilities, when asked), then the finish reason;
         with ``prompt_tokens`` (the request's ``stream_options.include_usage``) a last chunk with no choices and the
-        token usage, as OpenAI sends it. Tool calls are sent whole once written (its name may be its last part); a
+        token usage, as OpenAI sends it. Tool calls are sent whole once written (a name may be a call's last part); a
         reply in text among tools, as it is written."""
         yield self._chunk({"role": "assistant", "content": ""}, None)
         shown, called = Shown(pieces), False

@@ -11,16 +11,17 @@ from latentstack.http import fields as f
 from latentstack.http.errors import bad_request
 from latentstack.http.raw import token_ids
 from latentstack.http.state import Served
-from latentstack.http.streaming import in_turn as run_in_turn
+from latentstack.http.streaming import in_turn
 
 
 def add_token_routes(app: Any, served: Served) -> None:
     """Attach the tokenizer routes to ``app``."""
     from fastapi import Request
 
-    async def in_turn(work: Callable[[Any], Any]) -> Any:
+    async def using(work: Callable[[Any], Any]) -> Any:
+        """``work(generator)``, in turn with generation."""
         gen = served.generator_instance()
-        return await run_in_turn(lambda: work(gen), served.gen_lock)
+        return await in_turn(lambda: work(gen), served.gen_lock)
 
     @app.post("/tokenize", summary="vLLM: a text's token ids under the served chat model's tokenizer")
     async def tokenize(request: Request) -> Any:
@@ -30,7 +31,7 @@ def add_token_routes(app: Any, served: Served) -> None:
         text = f.field(body, "prompt", str)
         text = f.texts(body, "prompt")[0] if text else ""  # checked as any text; an empty one is no tokens
         special = f.field(body, "add_special_tokens", bool, True)
-        ids, window = await in_turn(lambda gen: (gen.raw_tokens(text, special), gen.context_window))
+        ids, window = await using(lambda gen: (gen.raw_tokens(text, special), gen.context_window))
         return {"count": len(ids), "max_model_len": window, "tokens": ids, "token_strs": None}
 
     @app.post("/detokenize", summary="vLLM: the text of token ids under the served chat model's tokenizer")
@@ -41,9 +42,9 @@ def add_token_routes(app: Any, served: Served) -> None:
         ids = f.field(body, "tokens", list)
         if not token_ids(ids):
             raise bad_request("'tokens' must be a non-empty list of token ids (integers)", "tokens")
-        return {"prompt": await in_turn(lambda gen: gen.raw_text(ids))}
+        return {"prompt": await using(lambda gen: gen.raw_text(ids))}
 
     @app.get("/tokenizer_info", summary="vLLM: the served chat model's special tokens and context length")
     async def tokenizer_info() -> Any:
-        info, window = await in_turn(lambda gen: (gen.special_tokens(), gen.context_window))
+        info, window = await using(lambda gen: (gen.special_tokens(), gen.context_window))
         return {**info, "model_max_length": window}
