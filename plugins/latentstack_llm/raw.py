@@ -40,9 +40,11 @@ class RawPrompts:
         """The text of ``ids``, special tokens written out."""
         return str(self.tokenizer.decode(self._checked(ids, 0), skip_special_tokens=False))
 
-    def special_tokens(self) -> dict[str, str | None]:
-        """The tokenizer's beginning, end and padding tokens."""
-        return {k: getattr(self.tokenizer, k, None) for k in ("bos_token", "eos_token", "pad_token")}
+    def tokenizer_info(self) -> dict[str, str | None]:
+        """The tokenizer's beginning, end and padding tokens and its chat template."""
+        keys = ("bos_token", "eos_token", "pad_token", "chat_template")
+        values = {k: getattr(self.tokenizer, k, None) for k in keys}
+        return {k: v if isinstance(v, str) else None for k, v in values.items()}
 
     def prompt_scores(self, ids: Sequence[int], top_logprobs: int = 0) -> tuple[TokenScore, ...]:
         """Each token of ``ids`` after the first, scored after those before it, with its likeliest alternatives."""

@@ -44,7 +44,7 @@ def add_token_routes(app: Any, served: Served) -> None:
             raise bad_request("'tokens' must be a non-empty list of token ids (integers)", "tokens")
         return {"prompt": await using(lambda gen: gen.raw_text(ids))}
 
-    @app.get("/tokenizer_info", summary="vLLM: the served chat model's special tokens and context length")
+    @app.get("/tokenizer_info", summary="vLLM: the served chat model's special tokens, chat template and context length")
     async def tokenizer_info() -> Any:
-        info, window = await using(lambda gen: (gen.special_tokens(), gen.context_window))
+        info, window = await using(lambda gen: (gen.tokenizer_info(), gen.context_window))
         return {**info, "model_max_length": window}

@@ -255,8 +255,9 @@ class Generator(Component):
         """The text of the token ids ``ids`` (special tokens written out)."""
         raise self._no_raw()
 
-    def special_tokens(self) -> dict[str, str | None]:
-        """The tokenizer's ``bos_token``, ``eos_token`` and ``pad_token`` (None where it has none)."""
+    def tokenizer_info(self) -> dict[str, str | None]:
+        """The tokenizer's ``bos_token``, ``eos_token`` and ``pad_token``, and its ``chat_template`` (Jinja), each
+        None where it has none."""
         raise self._no_raw()
 
     def prompt_scores(self, ids: Sequence[int], top_logprobs: int = 0) -> tuple[TokenScore, ...]:

@@ -121,12 +121,12 @@ class GeneratorContract:
         try:
             ids = generator.raw_tokens(text)
         except ConfigError:
-            for refused in (lambda: generator.raw_text([0]), generator.special_tokens,
+            for refused in (lambda: generator.raw_text([0]), generator.tokenizer_info,
                             lambda: generator.prompt_scores([0, 1]), lambda: list(generator.stream_raw([0]))):
                 with pytest.raises(ConfigError):
                     refused()
             return
-        assert generator.raw_text(ids) == text and {"bos_token", "eos_token"} <= set(generator.special_tokens())
+        assert generator.raw_text(ids) == text and {"bos_token", "eos_token"} <= set(generator.tokenizer_info())
         scores = generator.prompt_scores(ids, 2)
         assert len(scores) == len(ids) - 1 and all(s.logprob <= 0 and len(s.top) <= 2 for s in scores)
         pieces = list(generator.stream_raw(ids, self.greedy(), 1))
