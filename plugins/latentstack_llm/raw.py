@@ -12,6 +12,8 @@ from latentstack.interfaces.generator import ScoredPiece, TokenScore, as_options
 from latentstack.token_text import TokenText
 from latentstack_llm.decoding import log_probs
 
+CHUNK = 512  # prompt tokens scored per forward pass: the logits of a whole window would take gigabytes
+
 
 class RawPrompts:
     """The Generator's raw-prompt members, for a class with ``tokenizer``, ``model``, ``adapters``,
@@ -49,12 +51,17 @@ class RawPrompts:
     def prompt_scores(self, ids: Sequence[int], top_logprobs: int = 0) -> tuple[TokenScore, ...]:
         """Each token of ``ids`` after the first, scored after those before it, with its likeliest alternatives."""
         import torch
+        from transformers import DynamicCache
 
         top, ids = checked_top(top_logprobs), self._checked(ids, 0)
-        text = TokenText(self.tokenizer.backend_tokenizer)
+        text, scores, cache = TokenText(self.tokenizer.backend_tokenizer), [], DynamicCache(config=self.model.config)
         with torch.inference_mode(), self.adapters.base_context():
-            logits = self.model(input_ids=torch.tensor([ids], device=self.model.device)).logits[0]
-        return tuple(text.score(token, *log_probs(logits[i], token, top)) for i, token in enumerate(ids[1:]))
+            for start in range(0, len(ids) - 1, CHUNK):  # a chunk's logits at a time, the cache carrying the rest
+                chunk = torch.tensor([ids[start:start + CHUNK]], device=self.model.device)
+                out = self.model(input_ids=chunk, cache=cache, use_cache=True)  # the cache grows in place
+                for i, token in enumerate(ids[start + 1:start + 1 + CHUNK]):
+                    scores.append(text.score(token, *log_probs(out.logits[0, i], token, top)))
+        return tuple(scores)
 
     def stream_raw(self, ids: Sequence[int], options: GenerationConfig | None = None,
                    top_logprobs: int | None = None) -> Iterator[ScoredPiece]:

@@ -127,6 +127,24 @@ def test_smollm2_greedy_loop_is_broken_by_a_repetition_penalty() -> None:
     assert _most_repeated_5gram(fixed) <= 1 and "tide" in fixed.lower()
 
 
+def test_a_long_raw_prompt_is_scored_in_chunks_as_in_one_pass(tiny: LlmGenerator,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A prompt longer than a chunk is scored a chunk at a time (the cache carries the rest), as one pass scores it;
+    ids outside the vocabulary or past the window are InputErrors."""
+    import latentstack_llm.raw as raw
+
+    ids = tiny.raw_tokens("one two three four five six seven eight nine ten " * 3)
+    whole = [s.logprob for s in tiny.prompt_scores(ids)]
+    monkeypatch.setattr(raw, "CHUNK", 4)
+    chunked = [s.logprob for s in tiny.prompt_scores(ids)]
+    assert len(ids) > 8 and len(chunked) == len(ids) - 1
+    assert max(abs(a - b) for a, b in zip(whole, chunked, strict=True)) < 1e-4
+    with pytest.raises(InputError, match="not in the model's vocabulary"):
+        tiny.prompt_scores([0, len(tiny.tokenizer)])
+    with pytest.raises(InputError, match="context window"):
+        list(tiny.stream_raw([1] * (tiny.context_window + 1)))
+
+
 class TestTinyLlamaContract(GeneratorContract):
     """The llm generator meets the Generator contract (tiny random Llama: plumbing only)."""
 
