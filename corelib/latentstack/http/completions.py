@@ -41,8 +41,11 @@ def add_completion_route(app: Any, served: Served) -> None:
         model = f.field(body, "model", str, "") or served.chat_model()
         adapter = served.adapter_for(model)
         f.unsupported(body, COMPLETION_ONLY)
-        prompts, options, scored = _prompts(body), f.generation(body), completion_scoring(body)
         stream, echo = f.field(body, "stream", bool, False), f.field(body, "echo", bool, False)
+        scoring_only = echo and _no_tokens(body)  # the prompt scored, nothing generated (vLLM's max_tokens 0)
+        if scoring_only:
+            body = {**{k: v for k, v in body.items() if k != "max_completion_tokens"}, "max_tokens": 1}
+        prompts, options, scored = _prompts(body), f.generation(body), completion_scoring(body)
         if stream and len(prompts) > 1:
             raise bad_request(f"'stream' answers one prompt; 'prompt' holds {len(prompts)}: send them one by one",
                               "stream")
@@ -59,11 +62,17 @@ def add_completion_route(app: Any, served: Served) -> None:
             pieces = await generating(gen, adapter, first, options, lock, scored)
             return sse(answer.chunks(pieces, gen.count_prompt_tokens(first) if with_usage else None))
         if echo or isinstance(first, tuple):
-            raw = [await raw_answer(gen, adapter, p, options, lock, scored, echo, gone) for p in prompts]
+            raw = [await raw_answer(gen, adapter, p, options, lock, scored, echo, gone, not scoring_only)
+                   for p in prompts]
             return answer.whole([a for _, a in raw], sum(len(e.ids) for e, _ in raw), [e for e, _ in raw] if echo else None)
         answers = [written(await (await generating(gen, adapter, p, options, lock, scored)).collect(gone))
                    for p in prompts]
         return answer.whole(answers, sum(gen.count_prompt_tokens(p) for p in prompts))
+
+
+def _no_tokens(body: dict[str, Any]) -> bool:
+    """Whether ``max_tokens`` (or ``max_completion_tokens``) is 0: with ``echo``, score the prompt only."""
+    return any(type(body.get(k)) is int and body[k] == 0 for k in ("max_tokens", "max_completion_tokens"))
 
 
 def _prompts(body: dict[str, Any]) -> list[Prompt]:

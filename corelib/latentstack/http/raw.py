@@ -6,7 +6,8 @@ A prompt given as token ids is read as they are; a text prompt with ``echo`` is 
 as it is; either is continued as the model's own text (no chat template, unlike a text
 prompt without echo, which is a user message). ``echo`` puts the prompt before the
 answer, and with ``logprobs`` each prompt token's log-probability after those before it
-(the first has none: null, as OpenAI and vLLM send it).
+(the first has none: null, as OpenAI and vLLM send it); with ``max_tokens`` 0 the prompt is
+scored and nothing generated (vLLM's way to score a text).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import attrs
 from latentstack.http.errors import bad_request
 from latentstack.http.logprobs import completion_logprobs
 from latentstack.http.streaming import FairLock, Pieces, Written, started, written
-from latentstack.interfaces.generator import ScoredPiece, TokenScore
+from latentstack.interfaces.generator import Finish, ScoredPiece, TokenScore
 
 Prompt = str | tuple[int, ...]  # a text (a user message unless echoed) or the model's token ids
 
@@ -62,8 +63,9 @@ class Echoed:
 
 
 async def raw_answer(gen: Any, adapter: str, prompt: Prompt, options: Any, lock: FairLock, scored: int | None,
-                     echo: bool, gone: Callable[[], Awaitable[bool]]) -> tuple[Echoed, Written]:
-    """The prompt as read (echoed when asked) and the answer that continues it, generated in turn under ``lock``."""
+                     echo: bool, gone: Callable[[], Awaitable[bool]], generate: bool = True) -> tuple[Echoed, Written]:
+    """The prompt as read (echoed when asked) and the answer that continues it (none unless ``generate``: an empty
+    answer cut at once, 'length'), in turn under ``lock``."""
 
     def make() -> Iterator[Any]:
         gen.use_adapter(adapter)
@@ -73,7 +75,10 @@ async def raw_answer(gen: Any, adapter: str, prompt: Prompt, options: Any, lock:
         else:
             scores = () if scored is None else gen.prompt_scores(ids, scored)
             yield Echoed(ids, gen.raw_text(ids), gen.raw_text(ids[:1]), scores)
-        yield from gen.stream_raw(ids, options, scored)
+        if generate:
+            yield from gen.stream_raw(ids, options, scored)
+        else:
+            yield ScoredPiece("", (), Finish("length", 0))
 
     items = await (await started(make, lock)).collect(gone)
     return items[0], written(items[1:])

@@ -42,6 +42,20 @@ def test_echo_scores_each_prompt_token_as_the_model_does(chat_client: Any, ids: 
     assert math.isclose(scores[-1], float(logp[-1, best]), abs_tol=1e-4)
 
 
+def test_max_tokens_0_with_echo_scores_the_prompt_alone(chat_client: Any, ids: list[int]) -> None:
+    """vLLM's way to score a text: echo with max_tokens 0 gives the prompt's scores and generates nothing; without
+    echo, 0 tokens is a 400."""
+    import openai
+
+    one = chat_client.completions.create(model=MODEL, prompt=ids, echo=True, logprobs=0, max_tokens=1).choices[0]
+    none = chat_client.completions.create(model=MODEL, prompt=ids, echo=True, logprobs=0, max_tokens=0)
+    choice = none.choices[0]
+    assert choice.text == PROMPT and choice.finish_reason == "length" and none.usage.completion_tokens == 0
+    assert choice.logprobs.token_logprobs == one.logprobs.token_logprobs[:len(ids)]
+    with pytest.raises(openai.BadRequestError, match="'max_tokens' must be from 1"):
+        chat_client.completions.create(model=MODEL, prompt=ids, max_tokens=0)
+
+
 def test_token_ids_are_continued_raw_whole_and_streamed(chat_client: Any, chat_url: str, ids: list[int]) -> None:
     """A prompt of token ids is continued as the model's own text (no chat template), the same as echo writes
     after the prompt, whole and streamed; a text prompt without echo is still a user message."""
