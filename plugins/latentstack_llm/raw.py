@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from latentstack.errors import InputError
 from latentstack.interfaces import GenerationConfig
-from latentstack.interfaces.generator import ScoredPiece, TokenScore, as_options, checked_top
+from latentstack.interfaces.generator import ScoredPiece, TokenScore, as_options, checked_ids, checked_top
 from latentstack.token_text import TokenText
 from latentstack_llm.decoding import log_probs
 
@@ -40,7 +39,7 @@ class RawPrompts:
 
     def raw_text(self, ids: Sequence[int]) -> str:
         """The text of ``ids``, special tokens written out."""
-        return str(self.tokenizer.decode(self._checked(ids, 0), skip_special_tokens=False))
+        return str(self.tokenizer.decode(self._checked(ids), skip_special_tokens=False))
 
     def tokenizer_info(self) -> dict[str, str | None]:
         """The tokenizer's beginning, end and padding tokens and its chat template."""
@@ -53,7 +52,7 @@ class RawPrompts:
         import torch
         from transformers import DynamicCache
 
-        top, ids = checked_top(top_logprobs), self._checked(ids, 0)
+        top, ids = checked_top(top_logprobs), self._checked(ids)
         text, scores, cache = TokenText(self.tokenizer.backend_tokenizer), [], DynamicCache(config=self.model.config)
         with torch.inference_mode(), self.adapters.base_context():
             for start in range(0, len(ids) - 1, CHUNK):  # a chunk's logits at a time, the cache carrying the rest
@@ -69,18 +68,7 @@ class RawPrompts:
         import torch
 
         top = None if top_logprobs is None else checked_top(top_logprobs)
-        return self.continued(torch.tensor([self._checked(ids, 1)]), as_options(options), top)
+        return self.continued(torch.tensor([self._checked(ids)]), as_options(options), top)
 
-    def _checked(self, ids: Sequence[int], least: int) -> list[int]:
-        """``ids`` as a list, each a token of the model's vocabulary; an InputError for fewer than ``least`` (at least
-        one to read or continue) or more than the context window."""
-        vocab = len(self.tokenizer)
-        listed = [int(i) for i in ids]
-        bad = next((i for i in listed if not 0 <= i < vocab), None)
-        if bad is not None:
-            msg = f"token id {bad} is not in the model's vocabulary (0 to {vocab - 1}): tokenize with its tokenizer"
-            raise InputError(msg)
-        if len(listed) < max(least, 1) or len(listed) > self.context_window:
-            msg = f"a raw prompt must hold 1 to {self.context_window} token ids (the context window), not {len(listed)}"
-            raise InputError(msg)
-        return listed
+    def _checked(self, ids: Sequence[int]) -> list[int]:
+        return checked_ids(ids, len(self.tokenizer), self.context_window)

@@ -22,6 +22,7 @@ from latentstack.interfaces import GenerationConfig, GeneratorConfig
 from latentstack.interfaces.generator import Messages, ScoredPiece, ScoringGenerator
 from latentstack.json_schema import SchemaConstraint, schema_tokenizer
 from latentstack.scored import Scored, answer_pieces
+from latentstack_onnx.genai_raw import RawPrompts
 
 PRECISIONS = ("", "fp32", "int8", "int4")
 DEFAULT_PRECISION = "int8"
@@ -83,7 +84,7 @@ def cached_export(model: str, adapter: str, precision: str, grid: bool = True) -
     return folder
 
 
-class GenaiGenerator(ScoringGenerator):
+class GenaiGenerator(RawPrompts, ScoringGenerator):
     """Chat messages through the export's chat template, decoded by ONNX Runtime GenAI with its KV cache.
 
     Picking follows the ``llm`` generator's rules (genai_decode.py), so greedy answers are
@@ -186,10 +187,13 @@ class GenaiGenerator(ScoringGenerator):
     def pieces(self, prompt: str | Messages, options: GenerationConfig, top: int | None) -> Iterator[ScoredPiece]:
         """The answer's pieces, stopped at an end token, max_new_tokens or a stop string; with ``top`` (not None)
         each with its tokens scored."""
+        return self.continued(self.text.prompt_ids(prompt), options, top)
+
+    def continued(self, ids: list[int], options: GenerationConfig, top: int | None) -> Iterator[ScoredPiece]:
+        """``pieces`` of the text that follows the token ids ``ids``."""
         from latentstack_onnx.genai_decode import decode_steps, log_probs
 
         text = self.text
-        ids = text.prompt_ids(prompt)
         if len(ids) + options.max_new_tokens > self.context_window:
             msg = (f"the prompt is {len(ids)} tokens; with max_new_tokens={options.max_new_tokens} that exceeds the "
                    f"model's context window of {self.context_window} tokens: shorten the prompt or ask for fewer "

@@ -126,6 +126,20 @@ def checked_top(top_logprobs: object) -> int:
     return top_logprobs
 
 
+def checked_ids(ids: Sequence[int], vocab: int, window: int) -> list[int]:
+    """A raw prompt's token ids as a list, each in the vocabulary (``vocab`` tokens), 1 to ``window`` of them, or an
+    InputError."""
+    listed = [int(i) for i in ids]
+    bad = next((i for i in listed if not 0 <= i < vocab), None)
+    if bad is not None:
+        msg = f"token id {bad} is not in the model's vocabulary (0 to {vocab - 1}): tokenize with its tokenizer"
+        raise InputError(msg)
+    if not 1 <= len(listed) <= window:
+        msg = f"a raw prompt must hold 1 to {window} token ids (the context window), not {len(listed)}"
+        raise InputError(msg)
+    return listed
+
+
 def refuse_schema(name: str, options: GenerationConfig) -> None:
     """A ConfigError when ``options`` ask for a JSON schema: for generators that cannot hold an answer to one, so
     the request is refused rather than answered in free text."""
@@ -273,7 +287,7 @@ class Generator(Component):
 
     def _no_raw(self) -> ConfigError:
         return ConfigError(f"generator {self.name!r} reads chat messages only, not raw token ids; use one that "
-                           "reads them (llm)")
+                           "reads them (llm, onnx)")
 
 
 class ScoringGenerator(Generator):

@@ -72,6 +72,25 @@ def test_scores_and_schemas_are_the_torch_generators(tiny_export: Path, tiny_lla
     assert json.loads(answer)["n"] in (1, 2, 3) and answer == torch_gen.generate("count", held)
 
 
+def test_raw_prompts_are_the_torch_generators(tiny_export: Path, tiny_llama_dir: Path) -> None:
+    """The fp32 export reads raw token ids as the llm generator does: the same ids and text, the prompt's tokens
+    scored alike, the same raw continuation, the same tokenizer facts."""
+    torch_gen = get_generator("llm", model=str(tiny_llama_dir))
+    onnx_gen = get_generator("onnx", model=str(tiny_export))
+    text = "the cat sat on the mat and the dog sat on the log"
+    ids = onnx_gen.raw_tokens(text)
+    assert ids == torch_gen.raw_tokens(text) and onnx_gen.raw_text(ids) == torch_gen.raw_text(ids) == text
+    ours, theirs = onnx_gen.prompt_scores(ids, 2), torch_gen.prompt_scores(ids, 2)
+    assert [t.token for t in ours] == [t.token for t in theirs] and len(ours) == len(ids) - 1
+    assert [t.logprob for t in ours] == pytest.approx([t.logprob for t in theirs], abs=1e-3)
+    options = GenerationConfig(max_new_tokens=10)
+    assert "".join(p.text for p in onnx_gen.stream_raw(ids, options)) == "".join(
+        p.text for p in torch_gen.stream_raw(ids, options))
+    info, expected = onnx_gen.tokenizer_info(), torch_gen.tokenizer_info()
+    assert {k: info[k] for k in ("bos_token", "eos_token")} == {k: expected[k] for k in ("bos_token", "eos_token")}
+    assert info["chat_template"] and info["chat_template"].strip() == (expected["chat_template"] or "").strip()
+
+
 def test_sampling_follows_the_seed(tiny_export: Path) -> None:
     gen = get_generator("onnx", model=str(tiny_export))
     runs = [gen.generate("hello", GenerationConfig(max_new_tokens=16, temperature=1.5, top_p=0.9, seed=s))
