@@ -42,7 +42,10 @@ def add_completion_route(app: Any, served: Served) -> None:
         adapter = served.adapter_for(model)
         f.unsupported(body, COMPLETION_ONLY)
         stream, echo = f.field(body, "stream", bool, False), f.field(body, "echo", bool, False)
-        scoring_only = echo and _no_tokens(body)  # the prompt scored, nothing generated (vLLM's max_tokens 0)
+        scoring_only = _no_tokens(body)  # with echo: the prompt scored, nothing generated (vLLM's max_tokens 0)
+        if scoring_only and not echo:
+            raise bad_request("'max_tokens' 0 generates nothing: it needs 'echo' (the prompt scored); else ask for "
+                              f"1 to {f.MAX_TOKENS} tokens", "max_tokens")
         if scoring_only:
             body = {**{k: v for k, v in body.items() if k != "max_completion_tokens"}, "max_tokens": 1}
         prompts, options, scored = _prompts(body), f.generation(body), completion_scoring(body)

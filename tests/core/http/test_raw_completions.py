@@ -52,7 +52,7 @@ def test_max_tokens_0_with_echo_scores_the_prompt_alone(chat_client: Any, ids: l
     choice = none.choices[0]
     assert choice.text == PROMPT and choice.finish_reason == "length" and none.usage.completion_tokens == 0
     assert choice.logprobs.token_logprobs == one.logprobs.token_logprobs[:len(ids)]
-    with pytest.raises(openai.BadRequestError, match="'max_tokens' must be from 1"):
+    with pytest.raises(openai.BadRequestError, match="'max_tokens' 0 generates nothing: it needs 'echo'"):
         chat_client.completions.create(model=MODEL, prompt=ids, max_tokens=0)
 
 
