@@ -104,13 +104,21 @@ def log_probs(logits: np.ndarray, token: int, top: int) -> tuple[float, list[tup
     return float(logp[token]), [(int(i), float(logp[i])) for i in best]
 
 
+def forced_logits(model: Any, prompt: Sequence[int], answer: Sequence[int], floor: int = 0) -> Iterator[np.ndarray]:
+    """The row of logits each answer token is read from after ``prompt`` and the answer before it, teacher-forced
+    (a token a step: GenAI keeps the last position's logits only)."""
+    generator = new_generator(model, len(prompt) + len(answer), floor)
+    generator.append_tokens(list(prompt))
+    for i, token in enumerate(answer):
+        yield last_logits(generator)
+        if i + 1 < len(answer):
+            generator.append_tokens([int(token)])
+
+
 def answer_logprobs(model: Any, prompt: Sequence[int], answer: Sequence[int], floor: int = 0) -> np.ndarray:
     """log p(answer[i] | prompt, answer[:i]) for each answer token, teacher-forced."""
-    generator = new_generator(model, len(prompt) + len(answer) + 1, floor)
-    generator.append_tokens(list(prompt))
     out = []
-    for token in answer:
-        logits = last_logits(generator).astype(np.float64)
+    for token, row in zip(answer, forced_logits(model, prompt, answer, floor), strict=True):
+        logits = row.astype(np.float64)
         out.append(logits[token] - logits.max() - np.log(np.exp(logits - logits.max()).sum()))
-        generator.append_tokens([int(token)])
     return np.asarray(out)

@@ -49,17 +49,12 @@ class RawPrompts:
 
     def prompt_scores(self, ids: Sequence[int], top_logprobs: int = 0) -> tuple[TokenScore, ...]:
         """Each token of ``ids`` after the first, scored after those before it, with its likeliest alternatives (one
-        token a step on the export's KV cache: GenAI keeps the last position's logits only)."""
-        from latentstack_onnx.genai_decode import last_logits, log_probs, new_generator
+        token a step on the export's KV cache)."""
+        from latentstack_onnx.genai_decode import forced_logits, log_probs
 
         top, ids, text = checked_top(top_logprobs), self._checked(ids), self.text
-        generator, names, scores = new_generator(text.model, len(ids), text.floor), TokenText(text.backend), []
-        generator.append_tokens(ids[:1])
-        for i, token in enumerate(ids[1:], start=1):
-            scores.append(names.score(token, *log_probs(last_logits(generator), token, top)))
-            if i + 1 < len(ids):
-                generator.append_tokens([token])
-        return tuple(scores)
+        names, rows = TokenText(text.backend), forced_logits(text.model, ids[:1], ids[1:], text.floor)
+        return tuple(names.score(token, *log_probs(row, token, top)) for token, row in zip(ids[1:], rows, strict=True))
 
     def stream_raw(self, ids: Sequence[int], options: GenerationConfig | None = None,
                    top_logprobs: int | None = None) -> Iterator[ScoredPiece]:
