@@ -18,7 +18,7 @@ from typing import Any
 from latentstack.http import fields as f
 from latentstack.http.errors import bad_request
 from latentstack.http.logprobs import completion_logprobs, completion_scoring
-from latentstack.http.raw import Echoed, Prompt, id_prompts, raw_answer, raw_stream
+from latentstack.http.raw import Echoed, Prompt, echoed_answer, id_prompts
 from latentstack.http.state import Served
 from latentstack.http.streaming import Pieces, Shown, Written, generating, sse, usage, written
 from latentstack.interfaces.generator import TokenScore
@@ -57,20 +57,21 @@ def add_completion_route(app: Any, served: Served) -> None:
         with_usage = f.field(f.field(body, "stream_options", dict, {}), "include_usage", bool, False)
         gen, lock, gone = served.generator_instance(), served.gen_lock, request.is_disconnected
         answer = Answer(model, scored is not None)
-        first = prompts[0]
-        if stream and isinstance(first, tuple):
-            pieces = await raw_stream(gen, adapter, first, options, lock, scored)
-            return sse(answer.chunks(pieces, len(first) if with_usage else None))
         if stream:
-            pieces = await generating(gen, adapter, first, options, lock, scored)
-            return sse(answer.chunks(pieces, gen.count_prompt_tokens(first) if with_usage else None))
-        if echo or isinstance(first, tuple):
-            raw = [await raw_answer(gen, adapter, p, options, lock, scored, echo, gone, not scoring_only)
-                   for p in prompts]
-            return answer.whole([a for _, a in raw], sum(len(e.ids) for e, _ in raw), [e for e, _ in raw] if echo else None)
+            pieces = await generating(gen, adapter, prompts[0], options, lock, scored)
+            return sse(answer.chunks(pieces, _prompt_tokens(gen, prompts[0]) if with_usage else None))
+        if echo:
+            both = [await echoed_answer(gen, adapter, p, options, lock, scored, gone, not scoring_only)
+                    for p in prompts]
+            return answer.whole([a for _, a in both], sum(len(e.ids) for e, _ in both), [e for e, _ in both])
         answers = [written(await (await generating(gen, adapter, p, options, lock, scored)).collect(gone))
                    for p in prompts]
-        return answer.whole(answers, sum(gen.count_prompt_tokens(p) for p in prompts))
+        return answer.whole(answers, sum(_prompt_tokens(gen, p) for p in prompts))
+
+
+def _prompt_tokens(gen: Any, prompt: Prompt) -> int:
+    """Tokens the model reads for ``prompt``: its token ids, or the chat-templated text."""
+    return len(prompt) if isinstance(prompt, tuple) else int(gen.count_prompt_tokens(prompt))
 
 
 def _no_tokens(body: dict[str, Any]) -> bool:

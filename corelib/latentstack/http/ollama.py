@@ -29,7 +29,6 @@ from latentstack.http.chat_reply import tool_deltas
 from latentstack.http.errors import HttpError, bad_request
 from latentstack.http.logprobs import chat_content, chat_scoring
 from latentstack.http.ollama_models import add_ollama_model_routes, model_name
-from latentstack.http.raw import raw_stream
 from latentstack.http.state import Served
 from latentstack.http.streaming import Pieces, Shown, generating, in_turn, written
 from latentstack.http.tools import ToolUse, held_to_tools, tool_use
@@ -162,12 +161,12 @@ async def _answer(request: Any, served: Served, body: dict[str, Any], messages: 
     if tools is not None and not isinstance(messages, str):
         messages, options = tools.prompt(messages), held_to_tools(options, tools, scored, "format")
     start = time.perf_counter_ns()
-    if isinstance(messages, str):
-        ids = tuple(await in_turn(lambda: gen.raw_tokens(messages), served.gen_lock))
-        pieces, prompt_tokens = await raw_stream(gen, adapter, ids, options, served.gen_lock, scored), len(ids)
+    if isinstance(messages, str):  # raw: its token ids, continued without the template
+        prompt: Any = tuple(await in_turn(lambda: gen.raw_tokens(messages), served.gen_lock))
+        prompt_tokens = len(prompt)
     else:
-        pieces = await generating(gen, adapter, messages, options, served.gen_lock, scored)
-        prompt_tokens = gen.count_prompt_tokens(messages)
+        prompt, prompt_tokens = messages, gen.count_prompt_tokens(messages)
+    pieces = await generating(gen, adapter, prompt, options, served.gen_lock, scored)
     first = time.perf_counter_ns()
     turn = Turn(model, key, scored is not None, prompt_tokens, (start, first))
     if f.field(body, "stream", bool, True):

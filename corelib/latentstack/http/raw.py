@@ -19,7 +19,7 @@ import attrs
 
 from latentstack.http.errors import bad_request
 from latentstack.http.logprobs import completion_logprobs
-from latentstack.http.streaming import FairLock, Pieces, Written, started, written
+from latentstack.http.streaming import FairLock, Written, started, written
 from latentstack.interfaces.generator import Finish, ScoredPiece, TokenScore
 
 Prompt = str | tuple[int, ...]  # a text (a user message unless echoed) or the model's token ids
@@ -44,12 +44,12 @@ def id_prompts(value: Any, most: int) -> list[Prompt] | None:
 
 @attrs.frozen
 class Echoed:
-    """The prompt an answer continues: its token ids, its text (with ``echo``), its first token's text and the
-    others' scores (with ``echo`` and ``logprobs``)."""
+    """The prompt an answer continues: its token ids, its text, its first token's text and the others' scores (with
+    ``logprobs``)."""
 
     ids: tuple[int, ...]
-    text: str = ""
-    first: str = ""
+    text: str
+    first: str
     scores: tuple[TokenScore, ...] = ()
 
     def before(self, answer: Written, scored: bool) -> tuple[str, dict[str, Any] | None]:
@@ -62,19 +62,16 @@ class Echoed:
         return self.text + answer.text, logprobs
 
 
-async def raw_answer(gen: Any, adapter: str, prompt: Prompt, options: Any, lock: FairLock, scored: int | None,
-                     echo: bool, gone: Callable[[], Awaitable[bool]], generate: bool = True) -> tuple[Echoed, Written]:
-    """The prompt as read (echoed when asked) and the answer that continues it (none unless ``generate``: an empty
-    answer cut at once, 'length'), in turn under ``lock``."""
+async def echoed_answer(gen: Any, adapter: str, prompt: Prompt, options: Any, lock: FairLock, scored: int | None,
+                        gone: Callable[[], Awaitable[bool]], generate: bool = True) -> tuple[Echoed, Written]:
+    """The prompt as read and echoed, and the answer that continues it (none unless ``generate``: an empty answer
+    cut at once, 'length'), in turn under ``lock``."""
 
     def make() -> Iterator[Any]:
         gen.use_adapter(adapter)
         ids = prompt if isinstance(prompt, tuple) else tuple(gen.raw_tokens(prompt))
-        if not echo:
-            yield Echoed(ids)
-        else:
-            scores = () if scored is None else gen.prompt_scores(ids, scored)
-            yield Echoed(ids, gen.raw_text(ids), gen.raw_text(ids[:1]), scores)
+        scores = () if scored is None else gen.prompt_scores(ids, scored)
+        yield Echoed(ids, gen.raw_text(ids), gen.raw_text(ids[:1]), scores)
         if generate:
             yield from gen.stream_raw(ids, options, scored)
         else:
@@ -82,14 +79,3 @@ async def raw_answer(gen: Any, adapter: str, prompt: Prompt, options: Any, lock:
 
     items = await (await started(make, lock)).collect(gone)
     return items[0], written(items[1:])
-
-
-async def raw_stream(gen: Any, adapter: str, ids: tuple[int, ...], options: Any, lock: FairLock,
-                     scored: int | None) -> Pieces[ScoredPiece]:
-    """The pieces that continue the token ids ``ids``, started in turn under ``lock``."""
-
-    def make() -> Iterator[ScoredPiece]:
-        gen.use_adapter(adapter)
-        return gen.stream_raw(ids, options, scored)
-
-    return await started(make, lock)

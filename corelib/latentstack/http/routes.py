@@ -106,7 +106,6 @@ async def _choices(first: Pieces, start: Callable[[Any], Awaitable[Pieces]], opt
     return answers
 
 
-
 def _encode(vector: np.ndarray, encoding: str) -> Any:
     """A vector as OpenAI sends it: a list of floats, or base64 of little-endian float32."""
     if encoding == "base64":

@@ -123,12 +123,15 @@ def sse(events: AsyncIterator[dict[str, Any]]) -> Any:
 
 async def generating(gen: Any, adapter: str, prompt: Any, options: Any, lock: FairLock,
                      scored: int | None = None) -> Pieces[ScoredPiece]:
-    """The ScoredPieces of ``gen``'s answer to ``prompt`` (``stream_answer``: the last says how it ended) with
-    ``adapter`` active ('' for none), generated on a thread in its turn under ``lock``; started, so an error in the
-    request is raised here. With ``scored`` (not None) each token is scored with that many alternatives."""
+    """The ScoredPieces of ``gen``'s answer to ``prompt`` (``stream_answer``: the last says how it ended; a tuple of
+    token ids is continued raw, ``stream_raw``) with ``adapter`` active ('' for none), generated on a thread in its
+    turn under ``lock``; started, so an error in the request is raised here. With ``scored`` (not None) each token
+    is scored with that many alternatives."""
 
     def make() -> Iterator[ScoredPiece]:
         gen.use_adapter(adapter)
+        if isinstance(prompt, tuple):
+            return gen.stream_raw(prompt, options, scored)
         return gen.stream_answer(prompt, options, scored)
 
     return await started(make, lock)
