@@ -80,10 +80,11 @@ def held(logits: Any, constraint: Any) -> Any:
 
 def decode_steps(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int], temperature: float = 0.0,
                  top_p: float = 1.0, seed: int | None = None, repetition_penalty: float = 1.0,
-                 constraint: Any = None) -> Iterator[tuple[int, Any]]:
+                 constraint: Any = None, cache: Any = None, start: int = 0) -> Iterator[tuple[int, Any]]:
     """``decode_tokens``' loop, yielding each token id with the model's row of logits it was picked from (before
     a ``constraint``, the repetition penalty and temperature). A ``constraint`` (``latentstack.json_schema``)
-    masks the tokens it does not allow and ends the answer once it is complete."""
+    masks the tokens it does not allow and ends the answer once it is complete. A KV ``cache`` that holds the
+    first ``start`` tokens of ``ids`` already is read on from there (``prefix_cache``); it grows in place."""
     import torch
     from transformers import DynamicCache
 
@@ -92,11 +93,11 @@ def decode_steps(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int
         rng.seed()
     else:
         rng.manual_seed(seed)
-    cache = DynamicCache(config=model.config)
-    step = ids
+    cache = DynamicCache(config=model.config) if cache is None else cache
+    step = ids[:, start:]
     seen = ids[0].clone()  # prompt and answer so far, for the repetition penalty
     for _ in range(max_new_tokens):
-        out = model(input_ids=step, cache=cache, use_cache=True, logits_to_keep=1)  # the cache grows in place
+        out = model(input_ids=step, cache=cache, use_cache=True, logits_to_keep=1)
         logits = out.logits[0, -1]
         allowed = logits if constraint is None else held(logits, constraint)
         token = pick(penalize(allowed, seen, repetition_penalty), temperature, top_p, rng)

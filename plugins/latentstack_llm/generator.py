@@ -17,6 +17,7 @@ from latentstack.json_schema import SchemaConstraint, schema_tokenizer
 from latentstack.scored import Scored, answer_pieces
 from latentstack_llm.decoding import IncrementalText, decode_steps, eos_ids, log_probs
 from latentstack_llm.loading import DTYPES, AdapterSwitch, load_causal_lm
+from latentstack_llm.prefix_cache import PrefixCache
 from latentstack_llm.raw import RawPrompts
 
 
@@ -28,6 +29,7 @@ class LlmConfig(GeneratorConfig):
     adapter: str = ""
     dtype: str = attrs.field(default="float32", validator=attrs.validators.in_(DTYPES))
     device: str = attrs.field(default="cpu", validator=attrs.validators.in_(("cpu", "cuda", "auto")))
+    prefix_cache: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
 
 
 class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
@@ -35,7 +37,8 @@ class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
 
     ``stream`` yields text as tokens are decoded (``decoding.decode_tokens``, in the
     caller's thread); stop strings end the answer and are never shown; a ``json_schema``
-    holds it to that schema (``latentstack.json_schema``).
+    holds it to that schema (``latentstack.json_schema``). The last answer's KV cache is kept, and a prompt that
+    begins as the last prompt and answer did (a chat's next turn) reads only what follows (``prefix_cache``).
     ``use_adapter`` switches between LoRA adapters on the same loaded base model.
     """
 
@@ -134,6 +137,11 @@ class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
         tokens scored (``Scored``)."""
         return self.continued(self.prompt_ids(prompt), options, top)
 
+    @cached_property
+    def prefix(self) -> PrefixCache:
+        """The last answer's KV cache, for a prompt that begins the same way."""
+        return PrefixCache()
+
     def continued(self, ids: Any, options: GenerationConfig, top: int | None) -> Iterator[ScoredPiece]:
         """``pieces`` of the text that follows the (1, n) token ids ``ids``."""
         import torch
@@ -143,10 +151,29 @@ class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
         text = IncrementalText(self.tokenizer)
         scored = Scored(self.tokenizer.backend_tokenizer, top, log_probs)
         constraint = self._constraint(options.json_schema)
-        with torch.inference_mode(), self.adapters.base_context():
-            steps = decode_steps(model, ids.to(model.device), max_new_tokens=options.max_new_tokens,
-                                 stop_ids=eos_ids(model, self.tokenizer), temperature=options.temperature,
-                                 top_p=options.top_p, seed=options.seed, repetition_penalty=options.repetition_penalty,
-                                 constraint=constraint)
-            yield from answer_pieces(steps, text.feed, text.flush, options.stop, scored, options.max_new_tokens,
-                                     constraint)
+        key, read = self.adapters.active, ids[0].tolist()
+        cache, start = self.prefix.take(key, read, model.config) if self.config.prefix_cache else (None, 0)
+        whole = False  # the cache is whole between tokens, not where a forward pass failed
+        try:
+            with torch.inference_mode(), self.adapters.base_context():
+                steps = decode_steps(model, ids.to(model.device), max_new_tokens=options.max_new_tokens,
+                                     stop_ids=eos_ids(model, self.tokenizer), temperature=options.temperature,
+                                     top_p=options.top_p, seed=options.seed,
+                                     repetition_penalty=options.repetition_penalty, constraint=constraint,
+                                     cache=cache, start=start)
+                yield from answer_pieces(_read(steps, read), text.feed, text.flush, options.stop, scored,
+                                         options.max_new_tokens, constraint, cached=start)
+            whole = True
+        except GeneratorExit:  # closed at a piece: between tokens
+            whole = True
+            raise
+        finally:
+            if whole and cache is not None:
+                self.prefix.keep(key, read, cache)
+
+
+def _read(steps: Iterator[tuple[int, Any]], read: list[int]) -> Iterator[tuple[int, Any]]:
+    """``steps``, each token added to ``read`` (the prompt's ids and the answer's so far)."""
+    for token, logits in steps:
+        read.append(token)
+        yield token, logits

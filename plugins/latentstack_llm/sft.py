@@ -122,9 +122,11 @@ def reply_loss(model: Any, batch: dict[str, Any]) -> Any:
 
 
 def prepare_model(generator: Any, config: SftConfig) -> tuple[Any, Any]:
-    """The generator's model made trainable: a fresh LoRA adapter (or all weights for ``full``)."""
+    """The generator's model made trainable: a fresh LoRA adapter (or all weights for ``full``); the KV cache its
+    last answer left is dropped, as the weights that computed it change."""
     from latentstack import get_adapter
 
+    generator.prefix.clear()
     model = generator.adapters.model
     if config.mode == "full":
         for p in model.parameters():

@@ -193,7 +193,12 @@ def written(pieces: Iterable[ScoredPiece]) -> Written:
     return Written("".join(text), tokens, finish)
 
 
-def usage(finishes: Iterable[Finish], prompt_tokens: int) -> dict[str, int]:
-    """OpenAI's token usage of the prompts and their answers (the tokens each answer's generator says it used)."""
+def usage(finishes: Iterable[Finish], prompt_tokens: int) -> dict[str, Any]:
+    """OpenAI's token usage of the prompts and their answers (the tokens each answer's generator says it used), with
+    the prompt tokens whose keys and values an earlier answer had computed (``cached_tokens``; over several answers
+    at most the prompts' tokens)."""
+    finishes = list(finishes)
     used = sum(f.tokens for f in finishes)
-    return {"prompt_tokens": prompt_tokens, "completion_tokens": used, "total_tokens": prompt_tokens + used}
+    cached = min(prompt_tokens, sum(f.cached for f in finishes))
+    return {"prompt_tokens": prompt_tokens, "completion_tokens": used, "total_tokens": prompt_tokens + used,
+            "prompt_tokens_details": {"cached_tokens": cached}}

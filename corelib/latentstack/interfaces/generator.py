@@ -98,10 +98,12 @@ class TokenScore:
 @attrs.frozen
 class Finish:
     """How an answer ended: ``reason`` is 'length' when it used its whole token budget, else 'stop' (an end token,
-    a stop string, a finished JSON value); ``tokens`` is how many it used (a stop string's included)."""
+    a stop string, a finished JSON value); ``tokens`` is how many it used (a stop string's included); ``cached`` how
+    many of the prompt's tokens were not read again, their keys and values kept from an earlier answer."""
 
     reason: str
     tokens: int
+    cached: int = 0
 
 
 @attrs.frozen

@@ -64,7 +64,8 @@ def test_scores_and_schemas_go_through_the_server(url: str, served: Served) -> N
     theirs = [t for p in remote.stream_scored(ask, options, 2) for t in p.tokens]
     ours = [t for p in local.stream_scored(ask, options, 2) for t in p.tokens]
     assert [(t.token, t.utf8) for t in theirs] == [(t.token, t.utf8) for t in ours] and theirs
-    assert [t.logprob for t in theirs] == pytest.approx([t.logprob for t in ours], abs=1e-6)
+    # to rounding: the served generator read the prompt in other passes than it read it for the request before
+    assert [t.logprob for t in theirs] == pytest.approx([t.logprob for t in ours], abs=1e-4)
     assert [[a.token for a in t.top] for t in theirs] == [[a.token for a in t.top] for t in ours]
     schema = {"type": "object", "properties": {"city": {"enum": ["Paris", "Rome"]}}, "required": ["city"],
               "additionalProperties": False}

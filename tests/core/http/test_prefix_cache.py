@@ -1,0 +1,30 @@
+"""Over HTTP, a chat's next turn says how many of its prompt tokens the last answer's KV cache held (OpenAI's
+``usage.prompt_tokens_details.cached_tokens``), streamed or not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.core.http.conftest import CHAT
+
+
+def test_a_chats_next_turn_reports_the_prompt_tokens_not_read_again(chat_client: Any) -> None:
+    first = [{"role": "user", "content": "Name the colours of the rainbow, in order. " * 4}]
+    one = chat_client.chat.completions.create(model=CHAT, messages=first, max_tokens=8)
+    follow = [*first, {"role": "assistant", "content": one.choices[0].message.content},
+              {"role": "user", "content": "Which one is in the middle?"}]
+    two = chat_client.chat.completions.create(model=CHAT, messages=follow, max_tokens=8)
+    assert one.usage.prompt_tokens < two.usage.prompt_tokens
+    assert one.usage.prompt_tokens <= two.usage.prompt_tokens_details.cached_tokens < two.usage.prompt_tokens
+    streamed = chat_client.chat.completions.create(model=CHAT, messages=follow, max_tokens=8, stream=True,
+                                                   stream_options={"include_usage": True})
+    usage = [c.usage for c in streamed if c.usage is not None][-1]
+    assert usage.prompt_tokens_details.cached_tokens == two.usage.prompt_tokens - 1  # the same prompt again
+
+
+def test_an_unrelated_prompt_shares_only_the_chat_templates_opening(chat_client: Any) -> None:
+    chat_client.chat.completions.create(model=CHAT, messages=[{"role": "user", "content": "Hello there."}],
+                                        max_tokens=4)
+    other = chat_client.chat.completions.create(model=CHAT, max_tokens=4,
+                                                messages=[{"role": "user", "content": "Why is the sea salty?"}])
+    assert other.usage.prompt_tokens_details.cached_tokens < other.usage.prompt_tokens - 5

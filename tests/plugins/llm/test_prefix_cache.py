@@ -1,0 +1,118 @@
+"""The llm generator keeps the last answer's KV cache: a prompt that begins as the last prompt and answer did reads
+only its new tokens, and answers as a generator that reads it all does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from latentstack.interfaces import GenerationConfig
+from latentstack.interfaces.generator import Finish
+from latentstack_llm.generator import LlmGenerator
+from latentstack_llm.prefix_cache import PrefixCache, shared_length
+from latentstack_llm.sft import SftConfig, train_sft
+
+OPTIONS = GenerationConfig(max_new_tokens=12)
+
+
+def _answer(gen: LlmGenerator, messages: list[dict[str, str]]) -> tuple[str, list[float], Finish]:
+    pieces = list(gen.stream_answer(messages, OPTIONS, top_logprobs=0))
+    finish = pieces[-1].finish
+    assert finish is not None
+    return "".join(p.text for p in pieces), [t.logprob for p in pieces for t in p.tokens], finish
+
+
+def _turns(gen: LlmGenerator) -> list[tuple[str, list[float], Finish]]:
+    """Three turns of one chat, each asking again with the whole conversation before it."""
+    messages = [{"role": "user", "content": "the cat sat on the mat and looked at the dog " * 4}]
+    answers = []
+    for turn in range(3):
+        answers.append(_answer(gen, messages))
+        messages = [*messages, {"role": "assistant", "content": answers[-1][0]},
+                    {"role": "user", "content": f"and then, {turn}?"}]
+    return answers
+
+
+def test_a_chats_next_turn_reads_only_its_new_tokens_and_answers_the_same(tiny_llama_dir: Path) -> None:
+    kept = _turns(LlmGenerator.from_options(model=str(tiny_llama_dir)))
+    fresh = _turns(LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=False))
+    assert [f.cached for _, _, f in fresh] == [0, 0, 0]
+    assert kept[0][2].cached == 0
+    assert all(f.cached > 40 for _, _, f in kept[1:])  # the first message at least
+    for (text, logprobs, _), (text_fresh, logprobs_fresh, _) in zip(kept, fresh, strict=True):
+        assert text == text_fresh
+        assert logprobs == pytest.approx(logprobs_fresh, abs=1e-4)
+
+
+def test_the_kept_cache_reaches_exactly_as_far_as_the_prompts_agree(tiny_llama_dir: Path) -> None:
+    gen = LlmGenerator.from_options(model=str(tiny_llama_dir))
+    first = [{"role": "user", "content": "tell me about the cat on the mat"}]
+    second = [{"role": "user", "content": "tell me about the dog on the mat"}]
+    _answer(gen, first)
+    ids_first, ids_second = (gen.prompt_ids(m)[0].tolist() for m in (first, second))
+    text, logprobs, finish = _answer(gen, second)
+    assert 0 < finish.cached == shared_length(ids_first, ids_second) < len(ids_second)
+    text_fresh, logprobs_fresh, _ = _answer(LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=False),
+                                            second)
+    assert text == text_fresh
+    assert logprobs == pytest.approx(logprobs_fresh, abs=1e-4)
+    assert _answer(gen, second)[2].cached == len(ids_second) - 1  # asked again: all but the token answered from
+
+
+def test_a_stream_closed_early_leaves_a_cache_the_next_answer_can_use(tiny_llama_dir: Path) -> None:
+    gen = LlmGenerator.from_options(model=str(tiny_llama_dir))
+    messages = [{"role": "user", "content": "count the stars in the sky " * 3}]
+    stream = gen.stream_answer(messages, GenerationConfig(max_new_tokens=30))
+    next(stream)
+    stream.close()
+    again = _answer(gen, messages)
+    assert again[2].cached > 0
+    fresh = _answer(LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=False), messages)
+    assert again[0] == fresh[0]
+    assert again[1] == pytest.approx(fresh[1], abs=1e-4)
+
+
+def test_a_sliding_window_model_reads_every_prompt_whole(tiny_gemma2_dir: Path) -> None:
+    gen = LlmGenerator.from_options(model=str(tiny_gemma2_dir))
+    messages = [{"role": "user", "content": "the cat sat on the mat"}]
+    assert [_answer(gen, messages)[2].cached for _ in range(2)] == [0, 0]
+
+
+def test_training_the_model_in_place_forgets_the_cache(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    gen = LlmGenerator.from_options(model=str(tiny_llama_dir))
+    messages = [{"role": "user", "content": "say something about the weather"}]
+    _answer(gen, messages)
+    examples = [[{"role": "user", "content": "hi"}, {"role": "assistant", "content": "zebra zebra"}]] * 4
+    train_sft(gen, examples, tmp_path / "adapter", SftConfig(mode="full", epochs=1, lr=1e-2, batch_size=2,
+                                                             grad_accum=1), max_steps=2)
+    text, logprobs, finish = _answer(gen, messages)
+    assert finish.cached == 0
+    assert _answer(gen, messages)[2].cached > 0  # and keeps the trained model's from then on
+
+
+def test_the_cache_of_other_weights_is_not_used() -> None:
+    from transformers import DynamicCache, LlamaConfig
+
+    config = LlamaConfig(num_hidden_layers=1, hidden_size=8, num_attention_heads=1, num_key_value_heads=1)
+    slot = PrefixCache()
+    cache, n = slot.take("", [1, 2, 3], config)
+    assert n == 0
+    slot.keep("", [1, 2, 3], cache)  # an empty cache holds none of them
+    assert slot.take("", [1, 2, 3], config)[1] == 0
+    slot.keep("adapter-a", [1, 2, 3], _filled(DynamicCache(config=config), 3))
+    assert slot.take("adapter-b", [1, 2, 3, 4], config)[1] == 0  # other weights computed it
+    slot.keep("adapter-a", [1, 2, 3], _filled(DynamicCache(config=config), 3))
+    cache, n = slot.take("adapter-a", [1, 2, 9], config)
+    assert (n, cache.get_seq_length()) == (2, 2)
+    assert slot.take("adapter-a", [1, 2, 9], config)[1] == 0  # taken: two answers never share it
+    slot.keep("adapter-a", [1, 2, 3], _filled(DynamicCache(config=config), 3))
+    assert slot.take("adapter-a", [1, 2, *range(10, 20)], config)[1] == 0  # too little shared to be worth it
+
+
+def _filled(cache: Any, n: int) -> Any:
+    import torch
+
+    cache.update(torch.zeros(1, 1, n, 8), torch.zeros(1, 1, n, 8), 0)
+    return cache
