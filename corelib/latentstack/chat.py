@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from latentstack.answer_timing import TimedAnswer
 from latentstack.progress import log
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ class Conversation:
         self.system = [{"role": "system", "content": system}] if system else []
         self.history: list[dict[str, str]] = []  # the exchanges each new message is sent with
         self.transcript: list[dict[str, str]] = []  # every exchange since the start or the last reset
+        self.timing: TimedAnswer | None = None  # the last answer's, once it is whole
+        self.prompt: list[dict[str, str]] = []  # what the last answer was asked with
 
     def resume(self, messages: list[dict[str, str]]) -> None:
         """Go on from earlier exchanges (a saved conversation, without its system message)."""
@@ -37,10 +40,13 @@ class Conversation:
         (an answer broken off, or refused, leaves the history as it was)."""
         self._fit(message)
         pieces = []
-        for piece in self.generator.stream([*self.system, *self.history, {"role": "user", "content": message}],
-                                           self.options):
-            pieces.append(piece)
-            yield piece
+        self.prompt, self.timing = [*self.system, *self.history, {"role": "user", "content": message}], None
+        timed = TimedAnswer(self.generator.stream_answer(self.prompt, self.options))
+        for piece in timed:
+            if piece:
+                pieces.append(piece)
+                yield piece
+        self.timing = timed
         exchange = [{"role": "user", "content": message}, {"role": "assistant", "content": "".join(pieces)}]
         self.history += exchange
         self.transcript += exchange

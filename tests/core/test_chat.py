@@ -123,3 +123,28 @@ def test_two_chats_do_not_keep_one_file(tiny_llama_dir: Path, tmp_path: Path) ->
     finally:
         first.communicate(b"/exit\n", timeout=120)
     assert first.returncode == 0
+
+
+def test_verbose_says_how_each_answer_was_read_and_written(tiny_llama_dir: Path) -> None:
+    """-v: after each answer, its prompt's tokens (those the last answer's KV cache held), the seconds to its first
+    piece and its tokens (ollama run --verbose's figures); the second turn reads only what the first did not."""
+    import re
+
+    out = subprocess.run([sys.executable, "-m", "latentstack", "-v", "chat", "--model", str(tiny_llama_dir),
+                          "--max-new-tokens", "6"], input=b"My name is Ada.\nWhat is my name?\n", capture_output=True,
+                         timeout=600, check=False, env={**os.environ, "LATENTSTACK_QUIET": ""})
+    err = out.stderr.decode()
+    assert out.returncode == 0, err[-2000:]
+    said = re.findall(r"prompt: (\d+) tokens(?: \((\d+) kept from the last answer\))?, first piece after [\d.]+ s; "
+                      r"answer: (\d+) tokens in [\d.]+ s", err)
+    assert len(said) == 2, err[-2000:]
+    (first, kept_first, used_first), (second, kept, used) = said
+    assert kept_first == "" and 0 < int(first) < int(kept) < int(second)  # the first prompt and more was kept
+    assert 0 < int(used_first) <= 6 and 0 < int(used) <= 6
+
+
+def test_a_generator_that_estimates_its_tokens_is_not_said_to_count_them() -> None:
+    from latentstack.answer_timing import exact_prompt_tokens
+
+    remote = get_generator("openai", base_url="http://127.0.0.1:9/v1", model="any")
+    assert exact_prompt_tokens(remote, "a question") is None

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from latentstack.cli.generate_cmd import ANSWER_OPTIONS, MODEL_OPTIONS, decoding, generator_options, make_generator
+from latentstack.cli.generate_cmd import (
+    ANSWER_OPTIONS,
+    MODEL_OPTIONS,
+    decoding,
+    generator_options,
+    make_generator,
+    said_timing,
+)
 from latentstack.cli.lines import typed_lines
 from latentstack.cli.options import stacked
 from latentstack.errors import InputError
@@ -83,6 +90,8 @@ def _talk(talk: Conversation, kept: ChatFile | None) -> None:
             click.echo(f"unknown command {message}: /reset forgets the conversation, /exit ends it", err=True)
         else:
             _answer(talk.turn(message))
+            if talk.timing is not None:
+                said_timing(talk.generator, talk.prompt, talk.timing)
             if kept is not None:
                 kept.save(talk.transcript)
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from latentstack.answer_timing import TimedAnswer
 from latentstack.cli.options import given, parse_options, refuse_given, stacked
 
 if TYPE_CHECKING:
     from latentstack.interfaces import GenerationConfig, Generator
-    from latentstack.interfaces.generator import Finish, ScoredPiece
+    from latentstack.interfaces.generator import Finish, Messages
 
 #: Which generator, on which model: every command that generates.
 MODEL_OPTIONS = [
@@ -52,17 +53,30 @@ def _emit(pieces: Iterable[str], stream: bool) -> str:
     return text
 
 
-def _texts(pieces: Iterable[ScoredPiece], ended: list[Finish]) -> Iterator[str]:
-    """The texts of ``stream_answer``'s pieces; how the answer ended goes to ``ended``."""
-    for piece in pieces:
-        if piece.finish is not None:
-            ended.append(piece.finish)
-        yield piece.text
+def _loaded(gen: Generator) -> None:
+    """With ``-v``, the model loaded before the answer is timed, and how long that took said."""
+    import time
+
+    from latentstack.progress import detail, verbose
+
+    if verbose():
+        start = time.perf_counter()
+        _ = gen.context_window  # a generator with a model of its own loads it to know its window
+        detail(f"loaded in {time.perf_counter() - start:.2f} s")
 
 
-def _said_cut(ended: list[Finish], options: GenerationConfig) -> None:
+def said_timing(gen: Generator, prompt: Messages, answer: TimedAnswer) -> None:
+    """With ``-v``, how the prompt was read and the answer written (ollama run --verbose's figures)."""
+    from latentstack.answer_timing import exact_prompt_tokens
+    from latentstack.progress import detail, verbose
+
+    if verbose():
+        detail(answer.line(exact_prompt_tokens(gen, prompt)))
+
+
+def _said_cut(finish: Finish | None, options: GenerationConfig) -> None:
     """A line when the answer ran out of tokens; an error (exit status 1) when that left JSON unclosed."""
-    if not ended or ended[-1].reason != "length":
+    if finish is None or finish.reason != "length":
         return
     if options.json_schema:
         msg = (f"the answer was cut at --max-new-tokens {options.max_new_tokens} before its JSON value closed, so "
@@ -175,6 +189,8 @@ def generate(prompt: str, source: str | None, schema: str | None, gen_name: str,
     prompt = _prompt(prompt, source)
     gen = make_generator(gen_name, generator_options(model, adapter, dtype, gen_extra))
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
-    ended: list[Finish] = []
-    _emit(_texts(gen.stream_answer(messages, options), ended), stream)
-    _said_cut(ended, options)
+    _loaded(gen)
+    answer = TimedAnswer(gen.stream_answer(messages, options))
+    _emit(answer, stream)
+    said_timing(gen, messages, answer)
+    _said_cut(answer.finish, options)
