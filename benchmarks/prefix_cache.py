@@ -1,4 +1,4 @@
-"""Chats and repeated passages with the llm generator's prefix cache on and off, in one process, turn by turn in
+"""Chats and repeated passages with a generator's prefix cache on and off, in one process, turn by turn in
 turn: the seconds to the first piece of each answer and in all, the prompt tokens read again, and whether the
 answers are the same.
 
@@ -6,7 +6,9 @@ Two workloads from SQuAD v1.1 dev: a chat about one article (its first paragraph
 its questions one a turn, the whole conversation sent each time, as chat clients do), and RAG-style prompts (the
 same paragraphs, then one question each, as `ask` sends them when the same passages are retrieved).
 
-    python benchmarks/prefix_cache.py ../shared/data/squad-dev-v1.1.json OUT.json [TURNS] [PARAGRAPHS]
+    python benchmarks/prefix_cache.py ../shared/data/squad-dev-v1.1.json OUT.json [TURNS] [PARAGRAPHS] [GENERATOR]
+
+GENERATOR is llm (the default: torch, float32) or onnx (its default int8 export of the same model).
 """
 
 from __future__ import annotations
@@ -82,8 +84,10 @@ def summary(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     return out
 
 
-def kv_bytes(gen: Any) -> int:
+def kv_bytes(gen: Any) -> int | None:
     """The bytes one token's keys and values take in the cache (what keeping the last answer's costs a token)."""
+    if not hasattr(gen, "model"):
+        return None  # an export: GenAI's KV buffer is allocated whole, for twice the prompt and answer
     config = gen.model.config
     heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
@@ -95,12 +99,13 @@ def main() -> None:
 
     squad, out, turns = sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 8
     paragraphs = int(sys.argv[4]) if len(sys.argv) > 4 else PARAGRAPHS
+    name = sys.argv[5] if len(sys.argv) > 5 else "llm"
     texts, questions = article(squad, paragraphs)
-    gens = {"cache_on": get_generator("llm", prefix_cache=True), "cache_off": get_generator("llm", prefix_cache=False)}
+    gens = {"cache_on": get_generator(name, prefix_cache=True), "cache_off": get_generator(name, prefix_cache=False)}
     for gen in gens.values():  # loaded, and each path run once, before timing
         timed(gen, [{"role": "user", "content": "Hello."}])
     result = {"what": __doc__.split("\n\n")[0], "command": " ".join(["python", *sys.argv]),
-              "new_tokens": NEW_TOKENS, "paragraphs": paragraphs, "kv_bytes_per_token": kv_bytes(gens["cache_on"]),
+              "generator": name, "new_tokens": NEW_TOKENS, "paragraphs": paragraphs, "kv_bytes_per_token": kv_bytes(gens["cache_on"]),
               "chat": summary(chat(gens, texts, questions[:turns])),
               "rag": summary(rag(gens, texts, questions[:turns])), "environment": environment()}
     json.dump(result, open(out, "w"), indent=1)

@@ -5,8 +5,8 @@ the ``onnx`` generator (ONNX Runtime GenAI) on exports of the same model at each
 precision, built once and kept under ``$LATENTSTACK_HOME/exports``. Prefill speed is the
 prompt length over the time to the first new token; decode speed is the remaining
 new tokens over the remaining time. ``same_text`` says whether the greedy answer
-reads the same as plain generate's (bf16 may differ). Each run reads the whole prompt (the llm generator's
-prefix cache is off: it would read the repeated prompt's last token only). Loading is timed from the packaged GGUF
+reads the same as plain generate's (bf16 may differ). Each run reads the whole prompt (the generators' prefix
+cache is off: it would read the repeated prompt's last token only). Loading is timed from the packaged GGUF
 and from the converted safetensors folder.
 """
 
@@ -30,8 +30,10 @@ DEFAULT = "transformers-generate,llm,llm-bf16,onnx-fp32,onnx-int8,onnx-int4,load
 GENERATORS: dict[str, tuple[str, dict[str, Any]]] = {
     "llm": ("llm", {"dtype": "float32", "prefix_cache": False}),
     "llm-bf16": ("llm", {"dtype": "bfloat16", "prefix_cache": False}),
-    "onnx-fp32": ("onnx", {"precision": "fp32"}), "onnx-int8": ("onnx", {"precision": "int8"}),
-    "onnx-int4": ("onnx", {"precision": "int4"}), "onnx-int4-rounded": ("onnx", {"precision": "int4", "grid": False})}
+    "onnx-fp32": ("onnx", {"precision": "fp32", "prefix_cache": False}),
+    "onnx-int8": ("onnx", {"precision": "int8", "prefix_cache": False}),
+    "onnx-int4": ("onnx", {"precision": "int4", "prefix_cache": False}),
+    "onnx-int4-rounded": ("onnx", {"precision": "int4", "grid": False, "prefix_cache": False})}
 PROMPT = ("Read the passage and answer the question.\n\nPassage: The Amazon rainforest covers much of the Amazon "
           "basin of South America. This basin encompasses seven million square kilometres, of which five and a "
           "half million square kilometres are covered by the rainforest. The region includes territory belonging "

@@ -14,6 +14,7 @@ from latentstack.hf import LocalModel, check_chat_model
 from latentstack.interfaces import GenerationConfig, GeneratorConfig
 from latentstack.interfaces.generator import Messages, ScoredPiece, ScoringGenerator, as_messages
 from latentstack.json_schema import SchemaConstraint, schema_tokenizer
+from latentstack.kept_prefix import read_into
 from latentstack.scored import Scored, answer_pieces
 from latentstack_llm.decoding import IncrementalText, decode_steps, eos_ids, log_probs
 from latentstack_llm.loading import DTYPES, AdapterSwitch, load_causal_lm
@@ -152,7 +153,7 @@ class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
         scored = Scored(self.tokenizer.backend_tokenizer, top, log_probs)
         constraint = self._constraint(options.json_schema)
         key, read = self.adapters.active, ids[0].tolist()
-        cache, start = self.prefix.take(key, read, model.config) if self.config.prefix_cache else (None, 0)
+        cache, start = self.prefix.take_cache(key, read, model.config) if self.config.prefix_cache else (None, 0)
         whole = False  # the cache is whole between tokens, not where a forward pass failed
         try:
             with torch.inference_mode(), self.adapters.base_context():
@@ -161,7 +162,7 @@ class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
                                      top_p=options.top_p, seed=options.seed,
                                      repetition_penalty=options.repetition_penalty, constraint=constraint,
                                      cache=cache, start=start)
-                yield from answer_pieces(_read(steps, read), text.feed, text.flush, options.stop, scored,
+                yield from answer_pieces(read_into(steps, read), text.feed, text.flush, options.stop, scored,
                                          options.max_new_tokens, constraint, cached=start)
             whole = True
         except GeneratorExit:  # closed at a piece: between tokens
@@ -169,11 +170,4 @@ class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
             raise
         finally:
             if whole and cache is not None:
-                self.prefix.keep(key, read, cache)
-
-
-def _read(steps: Iterator[tuple[int, Any]], read: list[int]) -> Iterator[tuple[int, Any]]:
-    """``steps``, each token added to ``read`` (the prompt's ids and the answer's so far)."""
-    for token, logits in steps:
-        read.append(token)
-        yield token, logits
+                self.prefix.keep_cache(key, read, cache)

@@ -72,14 +72,15 @@ def decode_tokens(model: Any, prompt: Sequence[int], *, max_new_tokens: int, sto
 
 def decode_steps(model: Any, prompt: Sequence[int], *, max_new_tokens: int, stop_ids: set[int],
                  temperature: float = 0.0, top_p: float = 1.0, seed: int | None = None,
-                 repetition_penalty: float = 1.0, floor: int = 0,
-                 constraint: Any = None) -> Iterator[tuple[int, np.ndarray]]:
+                 repetition_penalty: float = 1.0, floor: int = 0, constraint: Any = None,
+                 generator: Any = None, start: int = 0) -> Iterator[tuple[int, np.ndarray]]:
     """``decode_tokens``' loop, yielding each token id with the row of logits it was picked from (before a
     ``constraint``, the penalty and temperature). A ``constraint`` (``latentstack.json_schema``) masks the tokens it
-    does not allow and ends the answer once it is complete."""
+    does not allow and ends the answer once it is complete. A GenAI ``generator`` that holds the first ``start``
+    tokens of ``prompt`` already reads on from there (``kept_generator``)."""
     rng = np.random.default_rng(seed)
-    generator = new_generator(model, len(prompt) + max_new_tokens, floor)
-    generator.append_tokens(list(prompt))
+    generator = new_generator(model, len(prompt) + max_new_tokens, floor) if generator is None else generator
+    generator.append_tokens(list(prompt[start:]))
     seen = list(prompt)
     for step in range(max_new_tokens):
         logits = last_logits(generator)

@@ -21,8 +21,10 @@ from latentstack.errors import ConfigError, InputError, ModelMismatchError
 from latentstack.interfaces import GenerationConfig, GeneratorConfig
 from latentstack.interfaces.generator import Messages, ScoredPiece, ScoringGenerator
 from latentstack.json_schema import SchemaConstraint, schema_tokenizer
+from latentstack.kept_prefix import read_into
 from latentstack.scored import Scored, answer_pieces
 from latentstack_onnx.genai_raw import RawPrompts
+from latentstack_onnx.kept_generator import KeptGenerator
 
 PRECISIONS = ("", "fp32", "int8", "int4")
 DEFAULT_PRECISION = "int8"
@@ -40,6 +42,8 @@ class GenaiConfig(GeneratorConfig):
     #: int4 exports built here: keep a 4-bit source's own grid (source_grid.py) where the model has one; False
     #: rounds the weights anew with activation-aware scaling.
     grid: bool = True
+    #: Keep the last answer's KV cache for a prompt that begins the same way (latentstack.kept_prefix).
+    prefix_cache: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
 
 
 def _export_manifest(path: Path) -> Any:
@@ -200,8 +204,27 @@ class GenaiGenerator(RawPrompts, ScoringGenerator):
                    "new tokens")
             raise InputError(msg)
         constraint = self._constraint(options.json_schema)
-        steps = decode_steps(text.model, ids, max_new_tokens=options.max_new_tokens, stop_ids=text.stops,
-                             temperature=options.temperature, top_p=options.top_p, seed=options.seed,
-                             repetition_penalty=options.repetition_penalty, floor=text.floor, constraint=constraint)
-        yield from answer_pieces(steps, text.feeder(), lambda: "", options.stop, Scored(text.backend, top, log_probs),
-                                 options.max_new_tokens, constraint)
+        key, read, need = str(self.folder), list(ids), len(ids) + options.max_new_tokens
+        roomed, start = (self.kept.take_generator(key, read, need, text.model, self.context_window, text.floor)
+                         if self.config.prefix_cache else ((None, 0), 0))
+        whole = False  # the generator is whole between tokens, not where a step failed
+        try:
+            steps = decode_steps(text.model, ids, max_new_tokens=options.max_new_tokens, stop_ids=text.stops,
+                                 temperature=options.temperature, top_p=options.top_p, seed=options.seed,
+                                 repetition_penalty=options.repetition_penalty, floor=text.floor,
+                                 constraint=constraint, generator=roomed[0], start=start)
+            yield from answer_pieces(read_into(steps, read), text.feeder(), lambda: "", options.stop,
+                                     Scored(text.backend, top, log_probs), options.max_new_tokens, constraint,
+                                     cached=start)
+            whole = True
+        except GeneratorExit:  # closed at a piece: between tokens
+            whole = True
+            raise
+        finally:
+            if whole and roomed[0] is not None:
+                self.kept.keep_generator(key, read, roomed, text.floor)
+
+    @cached_property
+    def kept(self) -> KeptGenerator:
+        """The last answer's GenAI generator, for a prompt that begins the same way."""
+        return KeptGenerator()

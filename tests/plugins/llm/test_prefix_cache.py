@@ -10,8 +10,9 @@ import pytest
 
 from latentstack.interfaces import GenerationConfig
 from latentstack.interfaces.generator import Finish
+from latentstack.kept_prefix import shared_length
 from latentstack_llm.generator import LlmGenerator
-from latentstack_llm.prefix_cache import PrefixCache, shared_length
+from latentstack_llm.prefix_cache import PrefixCache
 from latentstack_llm.sft import SftConfig, train_sft
 
 OPTIONS = GenerationConfig(max_new_tokens=12)
@@ -97,18 +98,18 @@ def test_the_cache_of_other_weights_is_not_used() -> None:
 
     config = LlamaConfig(num_hidden_layers=1, hidden_size=8, num_attention_heads=1, num_key_value_heads=1)
     slot = PrefixCache()
-    cache, n = slot.take("", [1, 2, 3], config)
+    cache, n = slot.take_cache("", [1, 2, 3], config)
     assert n == 0
-    slot.keep("", [1, 2, 3], cache)  # an empty cache holds none of them
-    assert slot.take("", [1, 2, 3], config)[1] == 0
-    slot.keep("adapter-a", [1, 2, 3], _filled(DynamicCache(config=config), 3))
-    assert slot.take("adapter-b", [1, 2, 3, 4], config)[1] == 0  # other weights computed it
-    slot.keep("adapter-a", [1, 2, 3], _filled(DynamicCache(config=config), 3))
-    cache, n = slot.take("adapter-a", [1, 2, 9], config)
+    slot.keep_cache("", [1, 2, 3], cache)  # an empty cache holds none of them
+    assert slot.take_cache("", [1, 2, 3], config)[1] == 0
+    slot.keep_cache("adapter-a", [1, 2, 3], _filled(DynamicCache(config=config), 3))
+    assert slot.take_cache("adapter-b", [1, 2, 3, 4], config)[1] == 0  # other weights computed it
+    slot.keep_cache("adapter-a", [1, 2, 3], _filled(DynamicCache(config=config), 3))
+    cache, n = slot.take_cache("adapter-a", [1, 2, 9], config)
     assert (n, cache.get_seq_length()) == (2, 2)
-    assert slot.take("adapter-a", [1, 2, 9], config)[1] == 0  # taken: two answers never share it
-    slot.keep("adapter-a", [1, 2, 3], _filled(DynamicCache(config=config), 3))
-    assert slot.take("adapter-a", [1, 2, *range(10, 20)], config)[1] == 0  # too little shared to be worth it
+    assert slot.take_cache("adapter-a", [1, 2, 9], config)[1] == 0  # taken: two answers never share it
+    slot.keep_cache("adapter-a", [1, 2, 3], _filled(DynamicCache(config=config), 3))
+    assert slot.take_cache("adapter-a", [1, 2, *range(10, 20)], config)[1] == 0  # too little shared to be worth it
 
 
 def _filled(cache: Any, n: int) -> Any:

@@ -177,6 +177,8 @@ def test_a_sliding_window_decoder_exports_and_generates(tmp_path: Path) -> None:
     gen = GenaiGenerator.from_options(model=str(tmp_path / "out"))
     assert gen.generate(PROMPTS[0], GenerationConfig(max_new_tokens=6)) == get_generator(
         "llm", model=str(source)).generate(PROMPTS[0], GenerationConfig(max_new_tokens=6))
+    again = list(gen.stream_answer(PROMPTS[0], GenerationConfig(max_new_tokens=6)))[-1].finish
+    assert again is not None and again.cached == 0  # a sliding window's generator is not kept to rewind
 
 
 def test_an_export_whose_template_refuses_a_system_message_reads_it_in_the_user_message(tmp_path: Path) -> None:
