@@ -101,7 +101,7 @@ def main() -> None:
     paragraphs = int(sys.argv[4]) if len(sys.argv) > 4 else PARAGRAPHS
     name = sys.argv[5] if len(sys.argv) > 5 else "llm"
     texts, questions = article(squad, paragraphs)
-    gens = {"cache_on": get_generator(name, prefix_cache=True), "cache_off": get_generator(name, prefix_cache=False)}
+    gens = {"cache_on": get_generator(name, prefix_cache=1), "cache_off": get_generator(name, prefix_cache=0)}
     for gen in gens.values():  # loaded, and each path run once, before timing
         timed(gen, [{"role": "user", "content": "Hello."}])
     result = {"what": __doc__.split("\n\n")[0], "command": " ".join(["python", *sys.argv]),

@@ -4,17 +4,33 @@
 A chat's next turn repeats the whole conversation before its new message, and a question
 asked again of the same passages repeats them: those tokens' keys and values are the ones
 the last answer computed, so a generator that keeps its KV cache reads only the tokens after
-the shared beginning. One slot (the last answer's), taken while an answer is decoded so two
-never share it; each generator says how its cache is cut back and when it is worth using.
+the shared beginning. A few slots (the last answers', one by default), each taken while an
+answer is decoded so two never share it; each generator says how its cache is cut back and
+when it is worth using.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
+import attrs
+
 State = TypeVar("State")
+
+
+def _at_least_zero(_: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if not isinstance(value, int) or value < 0:
+        msg = (f"{attribute.name} is how many answers' KV caches are kept for prompts that begin the same way: a "
+               f"whole number, 0 for none, got {value!r:.40}")
+        raise ValueError(msg)
+
+
+def slots_option() -> Any:
+    """A generator config's ``prefix_cache`` field: how many answers' KV caches are kept (1, the last answer's, by
+    default; 0: none)."""
+    return attrs.field(default=1, validator=_at_least_zero)
 
 
 def shared_length(held: Sequence[int], ids: Sequence[int]) -> int:
@@ -28,33 +44,39 @@ def shared_length(held: Sequence[int], ids: Sequence[int]) -> int:
 
 
 class KeptPrefix(Generic[State]):
-    """The last answer's state (a KV cache) with the token ids it holds, under the ``key`` of the weights that
-    computed it (the active adapter, the export)."""
+    """The last ``slots`` answers' states (KV caches), each with the token ids it holds, under the ``key`` of the
+    weights that computed it (the active adapter, the export); the least recently kept goes first."""
 
-    def __init__(self) -> None:
+    def __init__(self, slots: int = 1) -> None:
+        self.slots = slots
         self._lock = threading.Lock()
-        self._slot: tuple[str, list[int], State] | None = None
+        self._kept: list[tuple[str, list[int], State]] = []  # the most recently kept first
 
-    def take(self, key: str, ids: Sequence[int]) -> tuple[State, int] | None:
-        """The kept state, taken out of the slot, and how many of ``ids`` it holds from the start: one token short
-        of all of them at most (the answer starts from the last one's logits); None when none is kept under
-        ``key`` or it holds none of them."""
+    def take(self, key: str, ids: Sequence[int],
+             usable: Callable[[State, int], bool] = lambda state, n: True) -> tuple[State, int] | None:
+        """The kept state that holds the most of ``ids`` from the start (one token short of all of them at most: the
+        answer starts from the last one's logits) and is ``usable`` with that many, taken out, and that many; None
+        when none is, the least recently kept then dropped if every slot is full (the new answer's goes there)."""
         with self._lock:
-            slot, self._slot = self._slot, None
-        if slot is None or slot[0] != key:
-            return None
-        n = min(shared_length(slot[1], ids), len(ids) - 1)
-        return (slot[2], n) if n > 0 else None
+            shares = [(min(shared_length(held, ids), len(ids) - 1) if k == key else 0, i)
+                      for i, (k, held, _) in enumerate(self._kept)]
+            found = [(n, i) for n, i in shares if n > 0 and usable(self._kept[i][2], n)]
+            if not found:
+                del self._kept[max(self.slots - 1, 0):]
+                return None
+            n, i = max(found, key=lambda f: (f[0], -f[1]))
+            return self._kept.pop(i)[2], n
 
     def keep(self, key: str, held: Sequence[int], state: State) -> None:
-        """Keep ``state`` for the next answer; ``held`` are the token ids it holds."""
+        """Keep ``state`` for the next answers; ``held`` are the token ids it holds."""
         with self._lock:
-            self._slot = (key, list(held), state)
+            self._kept.insert(0, (key, list(held), state))
+            del self._kept[self.slots:]
 
     def clear(self) -> None:
-        """Forget the kept state (its memory freed)."""
+        """Forget every kept state (their memory freed)."""
         with self._lock:
-            self._slot = None
+            self._kept = []
 
 
 def read_into(steps: Iterable[tuple[int, Any]], read: list[int]) -> Iterator[tuple[int, Any]]:

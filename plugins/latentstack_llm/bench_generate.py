@@ -28,12 +28,12 @@ METHODS = ["transformers-generate", "llm", "llm-bf16", "onnx-fp32", "onnx-int8",
 DEFAULT = "transformers-generate,llm,llm-bf16,onnx-fp32,onnx-int8,onnx-int4,load-folder,load-gguf"
 #: The generator and options each streamed method runs, through the registry.
 GENERATORS: dict[str, tuple[str, dict[str, Any]]] = {
-    "llm": ("llm", {"dtype": "float32", "prefix_cache": False}),
-    "llm-bf16": ("llm", {"dtype": "bfloat16", "prefix_cache": False}),
-    "onnx-fp32": ("onnx", {"precision": "fp32", "prefix_cache": False}),
-    "onnx-int8": ("onnx", {"precision": "int8", "prefix_cache": False}),
-    "onnx-int4": ("onnx", {"precision": "int4", "prefix_cache": False}),
-    "onnx-int4-rounded": ("onnx", {"precision": "int4", "grid": False, "prefix_cache": False})}
+    "llm": ("llm", {"dtype": "float32", "prefix_cache": 0}),
+    "llm-bf16": ("llm", {"dtype": "bfloat16", "prefix_cache": 0}),
+    "onnx-fp32": ("onnx", {"precision": "fp32", "prefix_cache": 0}),
+    "onnx-int8": ("onnx", {"precision": "int8", "prefix_cache": 0}),
+    "onnx-int4": ("onnx", {"precision": "int4", "prefix_cache": 0}),
+    "onnx-int4-rounded": ("onnx", {"precision": "int4", "grid": False, "prefix_cache": 0})}
 PROMPT = ("Read the passage and answer the question.\n\nPassage: The Amazon rainforest covers much of the Amazon "
           "basin of South America. This basin encompasses seven million square kilometres, of which five and a "
           "half million square kilometres are covered by the rainforest. The region includes territory belonging "

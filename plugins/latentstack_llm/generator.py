@@ -14,7 +14,7 @@ from latentstack.hf import LocalModel, check_chat_model
 from latentstack.interfaces import GenerationConfig, GeneratorConfig
 from latentstack.interfaces.generator import Messages, ScoredPiece, ScoringGenerator, as_messages
 from latentstack.json_schema import SchemaConstraint, schema_tokenizer
-from latentstack.kept_prefix import read_into
+from latentstack.kept_prefix import read_into, slots_option
 from latentstack.scored import Scored, answer_pieces
 from latentstack_llm.decoding import IncrementalText, decode_steps, eos_ids, log_probs
 from latentstack_llm.loading import DTYPES, AdapterSwitch, load_causal_lm
@@ -30,7 +30,7 @@ class LlmConfig(GeneratorConfig):
     adapter: str = ""
     dtype: str = attrs.field(default="float32", validator=attrs.validators.in_(DTYPES))
     device: str = attrs.field(default="cpu", validator=attrs.validators.in_(("cpu", "cuda", "auto")))
-    prefix_cache: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
+    prefix_cache: int = slots_option()
 
 
 class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
@@ -38,8 +38,9 @@ class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
 
     ``stream`` yields text as tokens are decoded (``decoding.decode_tokens``, in the
     caller's thread); stop strings end the answer and are never shown; a ``json_schema``
-    holds it to that schema (``latentstack.json_schema``). The last answer's KV cache is kept, and a prompt that
-    begins as the last prompt and answer did (a chat's next turn) reads only what follows (``prefix_cache``).
+    holds it to that schema (``latentstack.json_schema``). The last answer's KV cache is kept (the last
+    ``prefix_cache`` answers'), and a prompt that begins as a kept prompt and answer did (a chat's next turn) reads
+    only what follows.
     ``use_adapter`` switches between LoRA adapters on the same loaded base model.
     """
 
@@ -141,7 +142,7 @@ class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
     @cached_property
     def prefix(self) -> PrefixCache:
         """The last answer's KV cache, for a prompt that begins the same way."""
-        return PrefixCache()
+        return PrefixCache(self.config.prefix_cache)
 
     def continued(self, ids: Any, options: GenerationConfig, top: int | None) -> Iterator[ScoredPiece]:
         """``pieces`` of the text that follows the (1, n) token ids ``ids``."""

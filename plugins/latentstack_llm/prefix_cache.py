@@ -23,15 +23,15 @@ def croppable(cache: Any) -> bool:
 
 
 class PrefixCache(KeptPrefix[Any]):
-    """The last answer's DynamicCache and the token ids it holds."""
+    """The last answers' DynamicCaches and the token ids each holds."""
 
     def take_cache(self, key: str, ids: Sequence[int], config: Any) -> tuple[Any, int]:
         """A KV cache holding the first ``n`` of ``ids`` and ``n``: the kept one cut to the tokens it shares with
         ``ids``, or a new one and 0 where they share less than ``MIN_SHARE`` of ``ids``."""
         from transformers import DynamicCache
 
-        kept = self.take(key, ids)
-        if kept is None or kept[1] < MIN_SHARE * len(ids):
+        kept = self.take(key, ids, lambda _, n: n >= MIN_SHARE * len(ids))
+        if kept is None:
             return DynamicCache(config=config), 0
         cache, n = kept
         cache.crop(n - cache.get_seq_length())

@@ -21,7 +21,7 @@ from latentstack.errors import ConfigError, InputError, ModelMismatchError
 from latentstack.interfaces import GenerationConfig, GeneratorConfig
 from latentstack.interfaces.generator import Messages, ScoredPiece, ScoringGenerator
 from latentstack.json_schema import SchemaConstraint, schema_tokenizer
-from latentstack.kept_prefix import read_into
+from latentstack.kept_prefix import read_into, slots_option
 from latentstack.scored import Scored, answer_pieces
 from latentstack_onnx.genai_raw import RawPrompts
 from latentstack_onnx.kept_generator import KeptGenerator
@@ -42,8 +42,8 @@ class GenaiConfig(GeneratorConfig):
     #: int4 exports built here: keep a 4-bit source's own grid (source_grid.py) where the model has one; False
     #: rounds the weights anew with activation-aware scaling.
     grid: bool = True
-    #: Keep the last answer's KV cache for a prompt that begins the same way (latentstack.kept_prefix).
-    prefix_cache: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
+    #: How many answers' KV caches are kept for prompts that begin the same way (latentstack.kept_prefix).
+    prefix_cache: int = slots_option()
 
 
 def _export_manifest(path: Path) -> Any:
@@ -227,4 +227,4 @@ class GenaiGenerator(RawPrompts, ScoringGenerator):
     @cached_property
     def kept(self) -> KeptGenerator:
         """The last answer's GenAI generator, for a prompt that begins the same way."""
-        return KeptGenerator()
+        return KeptGenerator(self.config.prefix_cache)

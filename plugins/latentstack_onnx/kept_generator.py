@@ -13,7 +13,7 @@ Roomed = tuple[Any, int]
 
 
 class KeptGenerator(KeptPrefix[Roomed]):
-    """The last answer's GenAI generator, its room and the token ids it holds."""
+    """The last answers' GenAI generators, each with its room and the token ids it holds."""
 
     def take_generator(self, key: str, ids: Sequence[int], need: int, model: Any, window: int,
                        floor: int = 0) -> tuple[Roomed, int]:
@@ -23,8 +23,8 @@ class KeptGenerator(KeptPrefix[Roomed]):
         (``floor``, its window) is made as before, and never kept."""
         from latentstack_onnx.genai_decode import new_generator
 
-        kept = None if floor else self.take(key, ids)
-        if kept is not None and kept[0][1] >= need:
+        kept = None if floor else self.take(key, ids, lambda roomed, _: roomed[1] >= need)
+        if kept is not None:
             (generator, room), n = kept
             generator.rewind_to(n)
             return (generator, room), n

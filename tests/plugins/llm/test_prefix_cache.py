@@ -38,7 +38,7 @@ def _turns(gen: LlmGenerator) -> list[tuple[str, list[float], Finish]]:
 
 def test_a_chats_next_turn_reads_only_its_new_tokens_and_answers_the_same(tiny_llama_dir: Path) -> None:
     kept = _turns(LlmGenerator.from_options(model=str(tiny_llama_dir)))
-    fresh = _turns(LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=False))
+    fresh = _turns(LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=0))
     assert [f.cached for _, _, f in fresh] == [0, 0, 0]
     assert kept[0][2].cached == 0
     assert all(f.cached > 40 for _, _, f in kept[1:])  # the first message at least
@@ -55,7 +55,7 @@ def test_the_kept_cache_reaches_exactly_as_far_as_the_prompts_agree(tiny_llama_d
     ids_first, ids_second = (gen.prompt_ids(m)[0].tolist() for m in (first, second))
     text, logprobs, finish = _answer(gen, second)
     assert 0 < finish.cached == shared_length(ids_first, ids_second) < len(ids_second)
-    text_fresh, logprobs_fresh, _ = _answer(LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=False),
+    text_fresh, logprobs_fresh, _ = _answer(LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=0),
                                             second)
     assert text == text_fresh
     assert logprobs == pytest.approx(logprobs_fresh, abs=1e-4)
@@ -70,7 +70,7 @@ def test_a_stream_closed_early_leaves_a_cache_the_next_answer_can_use(tiny_llama
     stream.close()
     again = _answer(gen, messages)
     assert again[2].cached > 0
-    fresh = _answer(LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=False), messages)
+    fresh = _answer(LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=0), messages)
     assert again[0] == fresh[0]
     assert again[1] == pytest.approx(fresh[1], abs=1e-4)
 
@@ -117,3 +117,53 @@ def _filled(cache: Any, n: int) -> Any:
 
     cache.update(torch.zeros(1, 1, n, 8), torch.zeros(1, 1, n, 8), 0)
     return cache
+
+
+def test_with_two_kept_caches_two_interleaved_chats_each_read_only_their_new_tokens(tiny_llama_dir: Path) -> None:
+    """A server's two users take turns: one kept cache holds the other chat's when a turn comes; two hold both."""
+    chats = [[{"role": "user", "content": f"{topic} " * 30}] for topic in ("the cat sat on the mat", "rivers run")]
+
+    def interleaved(gen: LlmGenerator) -> list[tuple[str, list[float], Finish]]:
+        got = []
+        for _ in range(2):
+            for i, chat in enumerate(chats):
+                got.append(_answer(gen, chat))
+                chats[i] = [*chat, {"role": "assistant", "content": got[-1][0]}, {"role": "user", "content": "more?"}]
+        return got
+
+    start = [list(c) for c in chats]
+    two = interleaved(LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=2))
+    chats[:] = [list(c) for c in start]
+    one = interleaved(LlmGenerator.from_options(model=str(tiny_llama_dir)))
+    chats[:] = [list(c) for c in start]
+    fresh = interleaved(LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=0))
+    assert [f.cached for _, _, f in two][2:] > [60, 60] and [f.cached for _, _, f in one] == [0, 0, 0, 0]
+    assert [t for t, _, _ in two] == [t for t, _, _ in one] == [t for t, _, _ in fresh]
+    for (_, logprobs, _), (_, logprobs_fresh, _) in zip(two, fresh, strict=True):
+        assert logprobs == pytest.approx(logprobs_fresh, abs=1e-4)
+
+
+def test_the_kept_cache_that_shares_most_is_used_and_the_oldest_goes_first() -> None:
+    from transformers import DynamicCache, LlamaConfig
+
+    config = LlamaConfig(num_hidden_layers=1, hidden_size=8, num_attention_heads=1, num_key_value_heads=1)
+    slots = PrefixCache(2)
+    slots.keep_cache("", [1, 2, 3, 4], _filled(DynamicCache(config=config), 4))
+    slots.keep_cache("", [1, 2, 7, 8], _filled(DynamicCache(config=config), 4))
+    slots.keep_cache("", [5, 6, 7, 8], _filled(DynamicCache(config=config), 4))  # [1, 2, 3, 4]'s went
+    assert slots.take_cache("", [1, 2, 3, 4, 9], config)[1] == 2  # [1, 2, 7, 8]'s: the other holds none of it
+    assert slots.take_cache("", [5, 6, 7, 9], config)[1] == 3
+    slots = PrefixCache(3)
+    for held in ([1, 2, 3, 8], [1, 2, 7, 8], [1, 5, 7, 8]):
+        slots.keep_cache("", held, _filled(DynamicCache(config=config), 4))
+    assert slots.take_cache("", [1, 2, 3, 4, 9], config)[1] == 3  # not the most recent: the one sharing most
+
+
+@pytest.mark.parametrize(("value", "said"), [(-1, "is how many answers' KV caches are kept"),
+                                             ("two", "takes a whole number"), (True, "takes a whole number")])
+def test_prefix_cache_is_a_whole_number_of_kept_caches(tiny_llama_dir: Path, value: object, said: str) -> None:
+    from latentstack.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=said):
+        LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=value)
+    assert LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache="3").config.prefix_cache == 3

@@ -31,7 +31,7 @@ def _turns(gen: GenaiGenerator) -> list[tuple[str, list[float], Finish]]:
 
 def test_a_chats_next_turn_is_read_on_from_the_kept_generator(tiny_export: Path) -> None:
     kept = _turns(GenaiGenerator.from_options(model=str(tiny_export)))
-    fresh = _turns(GenaiGenerator.from_options(model=str(tiny_export), prefix_cache=False))
+    fresh = _turns(GenaiGenerator.from_options(model=str(tiny_export), prefix_cache=0))
     assert [f.cached for _, _, f in fresh] == [0, 0, 0]
     assert kept[0][2].cached == 0 and all(f.cached > 30 for _, _, f in kept[1:])
     for (text, logprobs, _), (text_fresh, logprobs_fresh, _) in zip(kept, fresh, strict=True):
@@ -46,7 +46,7 @@ def test_a_prompt_past_the_kept_generators_room_gets_a_new_one(tiny_export: Path
     longer = [{"role": "user", "content": "hello there " + "and more words " * 40}]
     text, logprobs, finish = _answer(gen, longer)
     assert finish.cached == 0
-    fresh = _answer(GenaiGenerator.from_options(model=str(tiny_export), prefix_cache=False), longer)
+    fresh = _answer(GenaiGenerator.from_options(model=str(tiny_export), prefix_cache=0), longer)
     assert text == fresh[0] and logprobs == pytest.approx(fresh[1], abs=1e-4)
     again = _answer(gen, longer)  # the new one was kept: all but the token answered from
     assert again[2].cached == gen.count_prompt_tokens(longer) - 1 and again[0] == text
@@ -60,6 +60,6 @@ def test_a_stream_closed_early_leaves_a_generator_the_next_answer_can_use(tiny_e
     next(stream)
     stream.close()
     again = _answer(gen, messages)
-    fresh = _answer(GenaiGenerator.from_options(model=str(tiny_export), prefix_cache=False), messages)
+    fresh = _answer(GenaiGenerator.from_options(model=str(tiny_export), prefix_cache=0), messages)
     assert again[2].cached > 0 and again[0] == fresh[0]
     assert again[1] == pytest.approx(fresh[1], abs=1e-4)
