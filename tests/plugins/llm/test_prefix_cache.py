@@ -8,43 +8,26 @@ from typing import Any
 
 import pytest
 
-from latentstack.interfaces import GenerationConfig
-from latentstack.interfaces.generator import Finish
 from latentstack.kept_prefix import shared_length
+from latentstack.testing.kept_prefix_checks import Scored, assert_same_answers, chat_turns, check_a_stream_closed_early, scored_answer
 from latentstack_llm.generator import LlmGenerator
 from latentstack_llm.prefix_cache import PrefixCache
 from latentstack_llm.sft import SftConfig, train_sft
 
-OPTIONS = GenerationConfig(max_new_tokens=12)
+OPENING = "the cat sat on the mat and looked at the dog " * 4
 
 
-def _answer(gen: LlmGenerator, messages: list[dict[str, str]]) -> tuple[str, list[float], Finish]:
-    pieces = list(gen.stream_answer(messages, OPTIONS, top_logprobs=0))
-    finish = pieces[-1].finish
-    assert finish is not None
-    return "".join(p.text for p in pieces), [t.logprob for p in pieces for t in p.tokens], finish
-
-
-def _turns(gen: LlmGenerator) -> list[tuple[str, list[float], Finish]]:
-    """Three turns of one chat, each asking again with the whole conversation before it."""
-    messages = [{"role": "user", "content": "the cat sat on the mat and looked at the dog " * 4}]
-    answers = []
-    for turn in range(3):
-        answers.append(_answer(gen, messages))
-        messages = [*messages, {"role": "assistant", "content": answers[-1][0]},
-                    {"role": "user", "content": f"and then, {turn}?"}]
-    return answers
+def _answer(gen: LlmGenerator, messages: list[dict[str, str]]) -> Scored:
+    return scored_answer(gen, messages, 12)
 
 
 def test_a_chats_next_turn_reads_only_its_new_tokens_and_answers_the_same(tiny_llama_dir: Path) -> None:
-    kept = _turns(LlmGenerator.from_options(model=str(tiny_llama_dir)))
-    fresh = _turns(LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=0))
+    kept = chat_turns(LlmGenerator.from_options(model=str(tiny_llama_dir)), OPENING)
+    fresh = chat_turns(LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=0), OPENING)
     assert [f.cached for _, _, f in fresh] == [0, 0, 0]
     assert kept[0][2].cached == 0
     assert all(f.cached > 40 for _, _, f in kept[1:])  # the first message at least
-    for (text, logprobs, _), (text_fresh, logprobs_fresh, _) in zip(kept, fresh, strict=True):
-        assert text == text_fresh
-        assert logprobs == pytest.approx(logprobs_fresh, abs=1e-4)
+    assert_same_answers(kept, fresh)
 
 
 def test_the_kept_cache_reaches_exactly_as_far_as_the_prompts_agree(tiny_llama_dir: Path) -> None:
@@ -63,16 +46,8 @@ def test_the_kept_cache_reaches_exactly_as_far_as_the_prompts_agree(tiny_llama_d
 
 
 def test_a_stream_closed_early_leaves_a_cache_the_next_answer_can_use(tiny_llama_dir: Path) -> None:
-    gen = LlmGenerator.from_options(model=str(tiny_llama_dir))
-    messages = [{"role": "user", "content": "count the stars in the sky " * 3}]
-    stream = gen.stream_answer(messages, GenerationConfig(max_new_tokens=30))
-    next(stream)
-    stream.close()
-    again = _answer(gen, messages)
-    assert again[2].cached > 0
-    fresh = _answer(LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=0), messages)
-    assert again[0] == fresh[0]
-    assert again[1] == pytest.approx(fresh[1], abs=1e-4)
+    check_a_stream_closed_early(LlmGenerator.from_options(model=str(tiny_llama_dir)),
+                                LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=0))
 
 
 def test_a_sliding_window_model_reads_every_prompt_whole(tiny_gemma2_dir: Path) -> None:
@@ -123,7 +98,7 @@ def test_with_two_kept_caches_two_interleaved_chats_each_read_only_their_new_tok
     """A server's two users take turns: one kept cache holds the other chat's when a turn comes; two hold both."""
     chats = [[{"role": "user", "content": f"{topic} " * 30}] for topic in ("the cat sat on the mat", "rivers run")]
 
-    def interleaved(gen: LlmGenerator) -> list[tuple[str, list[float], Finish]]:
+    def interleaved(gen: LlmGenerator) -> list[Scored]:
         got = []
         for _ in range(2):
             for i, chat in enumerate(chats):
@@ -138,9 +113,8 @@ def test_with_two_kept_caches_two_interleaved_chats_each_read_only_their_new_tok
     chats[:] = [list(c) for c in start]
     fresh = interleaved(LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=0))
     assert [f.cached for _, _, f in two][2:] > [60, 60] and [f.cached for _, _, f in one] == [0, 0, 0, 0]
-    assert [t for t, _, _ in two] == [t for t, _, _ in one] == [t for t, _, _ in fresh]
-    for (_, logprobs, _), (_, logprobs_fresh, _) in zip(two, fresh, strict=True):
-        assert logprobs == pytest.approx(logprobs_fresh, abs=1e-4)
+    assert_same_answers(two, fresh)
+    assert_same_answers(one, fresh)
 
 
 def test_the_kept_cache_that_shares_most_is_used_and_the_oldest_goes_first() -> None:
