@@ -19,6 +19,12 @@ import attrs
 
 State = TypeVar("State")
 
+#: The least share of a prompt a kept state must hold to be used. One that holds less (the chat template's opening
+#: alone) is left to the chat it holds, where several are kept, and its prompt read afresh; torch reads tokens after
+#: kept ones through an explicit attention mask, slower a token than a fresh causal reading
+#: (benchmarks/results/prefix-cache), so a short shared beginning would cost it more than it saves.
+MIN_SHARE = 1 / 3
+
 
 def _at_least_zero(_: object, attribute: attrs.Attribute[int], value: object) -> None:
     if not isinstance(value, int) or value < 0:
@@ -55,12 +61,14 @@ class KeptPrefix(Generic[State]):
     def take(self, key: str, ids: Sequence[int],
              usable: Callable[[State, int], bool] = lambda state, n: True) -> tuple[State, int] | None:
         """The kept state that holds the most of ``ids`` from the start (one token short of all of them at most: the
-        answer starts from the last one's logits) and is ``usable`` with that many, taken out, and that many; None
-        when none is, the least recently kept then dropped if every slot is full (the new answer's goes there)."""
+        answer starts from the last one's logits), at least ``MIN_SHARE`` of them, and is ``usable`` with that
+        many, taken out, and that many; None when none is, the least recently kept then dropped if every slot is
+        full (the new answer's goes there)."""
         with self._lock:
             shares = [(min(shared_length(held, ids), len(ids) - 1) if k == key else 0, i)
                       for i, (k, held, _) in enumerate(self._kept)]
-            found = [(n, i) for n, i in shares if n > 0 and usable(self._kept[i][2], n)]
+            least = max(1.0, MIN_SHARE * len(ids))
+            found = [(n, i) for n, i in shares if n >= least and usable(self._kept[i][2], n)]
             if not found:
                 del self._kept[max(self.slots - 1, 0):]
                 return None

@@ -8,11 +8,6 @@ from typing import Any
 
 from latentstack.kept_prefix import KeptPrefix
 
-#: The least share of a prompt a kept cache must hold to be used: tokens read after kept ones go through an
-#: explicit attention mask rather than the causal fast path and cost more each (benchmarks/results/prefix-cache), so
-#: a short shared beginning, such as the chat template's opening alone, is read afresh with the rest.
-MIN_SHARE = 1 / 3
-
 
 def croppable(cache: Any) -> bool:
     """Whether every layer of ``cache`` keeps all its positions and can drop the last ones (a sliding window's layer
@@ -27,10 +22,10 @@ class PrefixCache(KeptPrefix[Any]):
 
     def take_cache(self, key: str, ids: Sequence[int], config: Any) -> tuple[Any, int]:
         """A KV cache holding the first ``n`` of ``ids`` and ``n``: the kept one cut to the tokens it shares with
-        ``ids``, or a new one and 0 where they share less than ``MIN_SHARE`` of ``ids``."""
+        ``ids``, or a new one and 0 where none shares enough (``KeptPrefix.take``)."""
         from transformers import DynamicCache
 
-        kept = self.take(key, ids, lambda _, n: n >= MIN_SHARE * len(ids))
+        kept = self.take(key, ids)
         if kept is None:
             return DynamicCache(config=config), 0
         cache, n = kept

@@ -1,0 +1,36 @@
+"""The kept-prefix slots shared by generators that keep their last answers' KV caches."""
+
+from __future__ import annotations
+
+from latentstack.kept_prefix import KeptPrefix, shared_length
+
+
+def test_a_prompt_sharing_little_leaves_the_kept_state_to_its_own_chat() -> None:
+    """Two chats that share only the template's opening: the second must not take (and cut back) the first's."""
+    slots: KeptPrefix[str] = KeptPrefix(2)
+    opening, first, second = [1, 2], [1, 2, *range(10, 40)], [1, 2, *range(50, 80)]
+    slots.keep("", first, "first chat's")
+    assert slots.take("", second) is None  # 2 of 32 shared: under a third
+    slots.keep("", second, "second chat's")
+    assert slots.take("", [*first, 99]) == ("first chat's", len(first))
+    assert slots.take("", [*second, 99]) == ("second chat's", len(second))
+    assert shared_length(opening, first) == 2
+
+
+def test_one_slot_drops_the_unused_state_before_the_new_answer_is_made() -> None:
+    slots: KeptPrefix[str] = KeptPrefix(1)
+    slots.keep("", [1, 2, 3, 4], "kept")
+    assert slots.take("", [7, 8, 9]) is None
+    assert slots.take("", [1, 2, 3, 4, 5]) is None  # dropped: its memory is not held beside the new answer's
+
+
+def test_a_state_is_taken_by_one_answer_only_and_never_across_keys() -> None:
+    slots: KeptPrefix[str] = KeptPrefix(2)
+    slots.keep("adapter-a", [1, 2, 3], "a")
+    assert slots.take("adapter-b", [1, 2, 3, 4]) is None
+    assert slots.take("adapter-a", [1, 2, 3, 4]) == ("a", 3)
+    assert slots.take("adapter-a", [1, 2, 3, 4]) is None
+    slots.keep("adapter-a", [1, 2, 3], "a")
+    assert slots.take("adapter-a", [1, 2, 3]) == ("a", 2)  # the same prompt: its last token read again
+    slots.keep("adapter-a", [1, 2, 3], "a")
+    assert slots.take("adapter-a", [1, 2, 3], usable=lambda state, n: False) is None
