@@ -105,7 +105,8 @@ def main() -> None:
     for gen in gens.values():  # loaded, and each path run once, before timing
         timed(gen, [{"role": "user", "content": "Hello."}])
     result = {"what": __doc__.split("\n\n")[0], "command": " ".join(["python", *sys.argv]),
-              "generator": name, "new_tokens": NEW_TOKENS, "paragraphs": paragraphs, "kv_bytes_per_token": kv_bytes(gens["cache_on"]),
+              "generator": name, "new_tokens": NEW_TOKENS, "paragraphs": paragraphs,
+              "kv_bytes_per_token": kv_bytes(gens["cache_on"]),
               "chat": summary(chat(gens, texts, questions[:turns])),
               "rag": summary(rag(gens, texts, questions[:turns])), "environment": environment()}
     json.dump(result, open(out, "w"), indent=1)

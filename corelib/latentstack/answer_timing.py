@@ -32,8 +32,8 @@ class TimedAnswer:
         self.total_s = time.perf_counter() - start
 
     def line(self, prompt_tokens: int | None) -> str:
-        """'prompt: 838 tokens (810 kept from the last answer), first piece after 0.10 s; answer: 32 tokens in
-        1.34 s, 25.8 tokens/s after the first'."""
+        """'prompt: N tokens (K kept from the last answer), first piece after S s; answer: M tokens in T s, R tokens/s
+        after the first' (the prompt's part where ``prompt_tokens`` is known)."""
         parts = []
         if prompt_tokens is not None:
             cached = self.finish.cached if self.finish is not None else 0

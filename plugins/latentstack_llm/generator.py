@@ -141,7 +141,7 @@ class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
 
     @cached_property
     def prefix(self) -> PrefixCache:
-        """The last answer's KV cache, for a prompt that begins the same way."""
+        """The last answers' KV caches (``prefix_cache`` of them), for prompts that begin the same way."""
         return PrefixCache(self.config.prefix_cache)
 
     def continued(self, ids: Any, options: GenerationConfig, top: int | None) -> Iterator[ScoredPiece]:

@@ -226,5 +226,5 @@ class GenaiGenerator(RawPrompts, ScoringGenerator):
 
     @cached_property
     def kept(self) -> KeptGenerator:
-        """The last answer's GenAI generator, for a prompt that begins the same way."""
+        """The last answers' GenAI generators (``prefix_cache`` of them), for prompts that begin the same way."""
         return KeptGenerator(self.config.prefix_cache)

@@ -14,10 +14,10 @@ if TYPE_CHECKING:
     from latentstack.interfaces.generator import Finish
 
 #: An answer's text, its tokens' log-probabilities and how it ended (``Finish.cached``: prompt tokens kept).
-Scored = tuple[str, list[float], "Finish"]
+ScoredAnswer = tuple[str, list[float], "Finish"]
 
 
-def scored_answer(gen: Generator, messages: list[dict[str, str]], new: int = 10) -> Scored:
+def scored_answer(gen: Generator, messages: list[dict[str, str]], new: int = 10) -> ScoredAnswer:
     """``gen``'s greedy answer to ``messages`` in at most ``new`` tokens, scored."""
     pieces = list(gen.stream_answer(messages, GenerationConfig(max_new_tokens=new), top_logprobs=0))
     finish = pieces[-1].finish
@@ -25,7 +25,7 @@ def scored_answer(gen: Generator, messages: list[dict[str, str]], new: int = 10)
     return "".join(p.text for p in pieces), [t.logprob for p in pieces for t in p.tokens], finish
 
 
-def chat_turns(gen: Generator, opening: str, turns: int = 3) -> list[Scored]:
+def chat_turns(gen: Generator, opening: str, turns: int = 3) -> list[ScoredAnswer]:
     """A chat of ``turns`` turns, each sent with the whole conversation before it, as chat clients send it."""
     messages = [{"role": "user", "content": opening}]
     answers = []
@@ -36,7 +36,7 @@ def chat_turns(gen: Generator, opening: str, turns: int = 3) -> list[Scored]:
     return answers
 
 
-def assert_same_answers(kept: list[Scored], fresh: list[Scored]) -> None:
+def assert_same_answers(kept: list[ScoredAnswer], fresh: list[ScoredAnswer]) -> None:
     """The same texts, and log-probabilities equal to rounding (keys read in other passes round otherwise)."""
     assert [text for text, _, _ in kept] == [text for text, _, _ in fresh]
     for (_, logprobs, _), (_, logprobs_fresh, _) in zip(kept, fresh, strict=True):

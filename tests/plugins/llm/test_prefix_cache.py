@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 
 from latentstack.kept_prefix import shared_length
-from latentstack.testing.kept_prefix_checks import Scored, assert_same_answers, chat_turns, check_a_stream_closed_early, scored_answer
+from latentstack.testing.kept_prefix_checks import (
+    ScoredAnswer,
+    assert_same_answers,
+    chat_turns,
+    check_a_stream_closed_early,
+    scored_answer,
+)
 from latentstack_llm.generator import LlmGenerator
 from latentstack_llm.prefix_cache import PrefixCache
 from latentstack_llm.sft import SftConfig, train_sft
@@ -17,7 +23,7 @@ from latentstack_llm.sft import SftConfig, train_sft
 OPENING = "the cat sat on the mat and looked at the dog " * 4
 
 
-def _answer(gen: LlmGenerator, messages: list[dict[str, str]]) -> Scored:
+def _answer(gen: LlmGenerator, messages: list[dict[str, str]]) -> ScoredAnswer:
     return scored_answer(gen, messages, 12)
 
 
@@ -98,7 +104,7 @@ def test_with_two_kept_caches_two_interleaved_chats_each_read_only_their_new_tok
     """A server's two users take turns: one kept cache holds the other chat's when a turn comes; two hold both."""
     chats = [[{"role": "user", "content": f"{topic} " * 30}] for topic in ("the cat sat on the mat", "rivers run")]
 
-    def interleaved(gen: LlmGenerator) -> list[Scored]:
+    def interleaved(gen: LlmGenerator) -> list[ScoredAnswer]:
         got = []
         for _ in range(2):
             for i, chat in enumerate(chats):
