@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 State = TypeVar("State")
+Item = TypeVar("Item")
 
 #: The least share of a prompt a kept state must hold to be used. One that holds less (the chat template's opening
 #: alone) is left to the chat it holds, where several are kept, and its prompt read afresh; torch reads tokens after
@@ -93,3 +94,18 @@ def read_into(steps: Iterable[tuple[int, Any]], read: list[int]) -> Iterator[tup
     for token, logits in steps:
         read.append(token)
         yield token, logits
+
+
+def kept_after(pieces: Iterable[Item], keep: Callable[[], None] | None) -> Iterator[Item]:
+    """``pieces``, then ``keep()`` (the decoding state kept for the next answer) once they ran out or were closed
+    between two of them, not after an error, which may have cut a step's state in half; ``keep`` None keeps nothing."""
+    whole = False
+    try:
+        yield from pieces
+        whole = True
+    except GeneratorExit:  # closed at a piece: between tokens
+        whole = True
+        raise
+    finally:
+        if whole and keep is not None:
+            keep()

@@ -14,7 +14,7 @@ from latentstack.hf import LocalModel, check_chat_model
 from latentstack.interfaces import GenerationConfig, GeneratorConfig
 from latentstack.interfaces.generator import Messages, ScoredPiece, ScoringGenerator, as_messages
 from latentstack.json_schema import SchemaConstraint, schema_tokenizer
-from latentstack.kept_prefix import read_into, slots_option
+from latentstack.kept_prefix import kept_after, read_into, slots_option
 from latentstack.scored import Scored, answer_pieces
 from latentstack_llm.decoding import IncrementalText, decode_steps, eos_ids, log_probs
 from latentstack_llm.loading import DTYPES, AdapterSwitch, load_causal_lm
@@ -155,20 +155,11 @@ class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
         constraint = self._constraint(options.json_schema)
         key, read = self.adapters.active, ids[0].tolist()
         cache, start = self.prefix.take_cache(key, read, model.config) if self.config.prefix_cache else (None, 0)
-        whole = False  # the cache is whole between tokens, not where a forward pass failed
-        try:
-            with torch.inference_mode(), self.adapters.base_context():
-                steps = decode_steps(model, ids.to(model.device), max_new_tokens=options.max_new_tokens,
-                                     stop_ids=eos_ids(model, self.tokenizer), temperature=options.temperature,
-                                     top_p=options.top_p, seed=options.seed,
-                                     repetition_penalty=options.repetition_penalty, constraint=constraint,
-                                     cache=cache, start=start)
-                yield from answer_pieces(read_into(steps, read), text.feed, text.flush, options.stop, scored,
-                                         options.max_new_tokens, constraint, cached=start)
-            whole = True
-        except GeneratorExit:  # closed at a piece: between tokens
-            whole = True
-            raise
-        finally:
-            if whole and cache is not None:
-                self.prefix.keep_cache(key, read, cache)
+        keep = None if cache is None else (lambda: self.prefix.keep_cache(key, read, cache))
+        with torch.inference_mode(), self.adapters.base_context():
+            steps = decode_steps(model, ids.to(model.device), max_new_tokens=options.max_new_tokens,
+                                 stop_ids=eos_ids(model, self.tokenizer), temperature=options.temperature,
+                                 top_p=options.top_p, seed=options.seed, repetition_penalty=options.repetition_penalty,
+                                 constraint=constraint, cache=cache, start=start)
+            yield from kept_after(answer_pieces(read_into(steps, read), text.feed, text.flush, options.stop, scored,
+                                                options.max_new_tokens, constraint, cached=start), keep)

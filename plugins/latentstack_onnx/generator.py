@@ -21,7 +21,7 @@ from latentstack.errors import ConfigError, InputError, ModelMismatchError
 from latentstack.interfaces import GenerationConfig, GeneratorConfig
 from latentstack.interfaces.generator import Messages, ScoredPiece, ScoringGenerator
 from latentstack.json_schema import SchemaConstraint, schema_tokenizer
-from latentstack.kept_prefix import read_into, slots_option
+from latentstack.kept_prefix import kept_after, read_into, slots_option
 from latentstack.scored import Scored, answer_pieces
 from latentstack_onnx.genai_raw import RawPrompts
 from latentstack_onnx.kept_generator import KeptGenerator
@@ -207,22 +207,14 @@ class GenaiGenerator(RawPrompts, ScoringGenerator):
         key, read, need = str(self.folder), list(ids), len(ids) + options.max_new_tokens
         roomed, start = (self.kept.take_generator(key, read, need, text.model, self.context_window, text.floor)
                          if self.config.prefix_cache else ((None, 0), 0))
-        whole = False  # the generator is whole between tokens, not where a step failed
-        try:
-            steps = decode_steps(text.model, ids, max_new_tokens=options.max_new_tokens, stop_ids=text.stops,
-                                 temperature=options.temperature, top_p=options.top_p, seed=options.seed,
-                                 repetition_penalty=options.repetition_penalty, floor=text.floor,
-                                 constraint=constraint, generator=roomed[0], start=start)
-            yield from answer_pieces(read_into(steps, read), text.feeder(), lambda: "", options.stop,
-                                     Scored(text.backend, top, log_probs), options.max_new_tokens, constraint,
-                                     cached=start)
-            whole = True
-        except GeneratorExit:  # closed at a piece: between tokens
-            whole = True
-            raise
-        finally:
-            if whole and roomed[0] is not None:
-                self.kept.keep_generator(key, read, roomed, text.floor)
+        keep = None if roomed[0] is None else (lambda: self.kept.keep_generator(key, read, roomed, text.floor))
+        steps = decode_steps(text.model, ids, max_new_tokens=options.max_new_tokens, stop_ids=text.stops,
+                             temperature=options.temperature, top_p=options.top_p, seed=options.seed,
+                             repetition_penalty=options.repetition_penalty, floor=text.floor, constraint=constraint,
+                             generator=roomed[0], start=start)
+        yield from kept_after(answer_pieces(read_into(steps, read), text.feeder(), lambda: "", options.stop,
+                                            Scored(text.backend, top, log_probs), options.max_new_tokens, constraint,
+                                            cached=start), keep)
 
     @cached_property
     def kept(self) -> KeptGenerator:

@@ -34,3 +34,24 @@ def test_a_state_is_taken_by_one_answer_only_and_never_across_keys() -> None:
     assert slots.take("adapter-a", [1, 2, 3]) == ("a", 2)  # the same prompt: its last token read again
     slots.keep("adapter-a", [1, 2, 3], "a")
     assert slots.take("adapter-a", [1, 2, 3], usable=lambda state, n: False) is None
+
+
+def test_a_state_is_kept_after_its_answer_ends_or_closes_between_pieces_not_after_an_error() -> None:
+    import pytest
+
+    from latentstack.kept_prefix import kept_after
+
+    kept: list[str] = []
+    assert list(kept_after(iter("ab"), lambda: kept.append("ran out"))) == ["a", "b"]
+    stream = kept_after(iter("abc"), lambda: kept.append("closed"))
+    next(stream)
+    stream.close()
+
+    def failing() -> object:
+        yield "a"
+        raise RuntimeError("a forward pass failed")
+
+    with pytest.raises(RuntimeError):
+        list(kept_after(failing(), lambda: kept.append("failed")))
+    assert kept == ["ran out", "closed"]
+    assert list(kept_after(iter("a"), None)) == ["a"]  # nothing to keep
