@@ -5,8 +5,9 @@ A chat's next turn repeats the whole conversation before its new message, and a 
 asked again of the same passages repeats them: those tokens' keys and values are the ones
 the last answer computed, so a generator that keeps its KV cache reads only the tokens after
 the shared beginning. A few slots (the last answers', one by default), each taken while an
-answer is decoded so two never share it; each generator says how its cache is cut back and
-when it is worth using.
+answer is decoded so two never share it, the older ones within a memory budget (llama.cpp's
+``--cache-ram``); each generator says how its cache is cut back, what it weighs and when it
+is worth using.
 """
 
 from __future__ import annotations
@@ -26,11 +27,21 @@ Item = TypeVar("Item")
 #: (benchmarks/results/prefix-cache), so a short shared beginning would cost it more than it saves.
 MIN_SHARE = 1 / 3
 
+#: The memory, in MiB, that the kept states may take together by default. The last answer's is kept whatever it
+#: weighs (its memory was in use while it was decoded); the older ones, kept where ``prefix_cache`` is above 1, are
+#: dropped least recently kept first until the whole is within the budget, so a server keeping many chats' caches
+#: does not grow without bound. A bound, not a measured optimum: raise it for long chats on a larger model.
+BUDGET_MB = 2048
+
+_MEANING = {"prefix_cache": "how many answers' KV caches are kept for prompts that begin the same way: a whole "
+                            "number, 0 for none",
+            "prefix_cache_mb": "the MiB the kept KV caches may take together (the last answer's is kept whatever "
+                               "it weighs): a whole number, 0 to keep only the last answer's"}
+
 
 def _at_least_zero(_: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if not isinstance(value, int) or value < 0:
-        msg = (f"{attribute.name} is how many answers' KV caches are kept for prompts that begin the same way: a "
-               f"whole number, 0 for none, got {value!r:.40}")
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        msg = f"{attribute.name} is {_MEANING[attribute.name]}, got {value!r:.40}"
         raise ValueError(msg)
 
 
@@ -38,6 +49,12 @@ def slots_option() -> Any:
     """A generator config's ``prefix_cache`` field: how many answers' KV caches are kept (1, the last answer's, by
     default; 0: none)."""
     return attrs.field(default=1, validator=_at_least_zero)
+
+
+def budget_option() -> Any:
+    """A generator config's ``prefix_cache_mb`` field: the MiB the kept KV caches may take together, the last
+    answer's kept whatever it weighs (``BUDGET_MB`` by default)."""
+    return attrs.field(default=BUDGET_MB, validator=_at_least_zero)
 
 
 def shared_length(held: Sequence[int], ids: Sequence[int]) -> int:
@@ -50,14 +67,34 @@ def shared_length(held: Sequence[int], ids: Sequence[int]) -> int:
     return n
 
 
+@attrs.define
+class _Kept(Generic[State]):
+    key: str
+    held: list[int]
+    state: State
+    size: int
+
+
 class KeptPrefix(Generic[State]):
     """The last ``slots`` answers' states (KV caches), each with the token ids it holds, under the ``key`` of the
-    weights that computed it (the active adapter, the export); the least recently kept goes first."""
+    weights that computed it (the active adapter, the export); the least recently kept goes first, and goes while
+    the states together weigh more than ``budget_mb`` MiB (the last answer's always stays)."""
 
-    def __init__(self, slots: int = 1) -> None:
+    def __init__(self, slots: int = 1, budget_mb: int = BUDGET_MB) -> None:
         self.slots = slots
+        self.budget = budget_mb * 2**20
         self._lock = threading.Lock()
-        self._kept: list[tuple[str, list[int], State]] = []  # the most recently kept first
+        self._kept: list[_Kept[State]] = []  # the most recently kept first
+
+    def size(self, state: State) -> int:
+        """The bytes ``state`` holds (0 unless a generator says)."""
+        return 0
+
+    @property
+    def held_bytes(self) -> int:
+        """The bytes the kept states hold together."""
+        with self._lock:
+            return sum(kept.size for kept in self._kept)
 
     def take(self, key: str, ids: Sequence[int],
              usable: Callable[[State, int], bool] = lambda state, n: True) -> tuple[State, int] | None:
@@ -66,21 +103,25 @@ class KeptPrefix(Generic[State]):
         many, taken out, and that many; None when none is, the least recently kept then dropped if every slot is
         full (the new answer's goes there)."""
         with self._lock:
-            shares = [(min(shared_length(held, ids), len(ids) - 1) if k == key else 0, i)
-                      for i, (k, held, _) in enumerate(self._kept)]
+            shares = [(min(shared_length(kept.held, ids), len(ids) - 1) if kept.key == key else 0, i)
+                      for i, kept in enumerate(self._kept)]
             least = max(1.0, MIN_SHARE * len(ids))
-            found = [(n, i) for n, i in shares if n >= least and usable(self._kept[i][2], n)]
+            found = [(n, i) for n, i in shares if n >= least and usable(self._kept[i].state, n)]
             if not found:
                 del self._kept[max(self.slots - 1, 0):]
                 return None
             n, i = max(found, key=lambda f: (f[0], -f[1]))
-            return self._kept.pop(i)[2], n
+            return self._kept.pop(i).state, n
 
     def keep(self, key: str, held: Sequence[int], state: State) -> None:
-        """Keep ``state`` for the next answers; ``held`` are the token ids it holds."""
+        """Keep ``state`` for the next answers, the least recently kept dropped while there are more than ``slots`` or
+        they weigh more than the budget together; ``held`` are the token ids it holds."""
+        size = self.size(state)
         with self._lock:
-            self._kept.insert(0, (key, list(held), state))
+            self._kept.insert(0, _Kept(key, list(held), state, size))
             del self._kept[self.slots:]
+            while len(self._kept) > 1 and sum(kept.size for kept in self._kept) > self.budget:
+                self._kept.pop()
 
     def clear(self) -> None:
         """Forget every kept state (their memory freed)."""

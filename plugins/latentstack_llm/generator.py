@@ -14,7 +14,7 @@ from latentstack.hf import LocalModel, check_chat_model
 from latentstack.interfaces import GenerationConfig, GeneratorConfig
 from latentstack.interfaces.generator import Messages, ScoredPiece, ScoringGenerator, as_messages
 from latentstack.json_schema import SchemaConstraint, schema_tokenizer
-from latentstack.kept_prefix import kept_after, read_into, slots_option
+from latentstack.kept_prefix import budget_option, kept_after, read_into, slots_option
 from latentstack.scored import Scored, answer_pieces
 from latentstack_llm.decoding import IncrementalText, decode_steps, eos_ids, log_probs
 from latentstack_llm.loading import DTYPES, AdapterSwitch, load_causal_lm
@@ -31,6 +31,7 @@ class LlmConfig(GeneratorConfig):
     dtype: str = attrs.field(default="float32", validator=attrs.validators.in_(DTYPES))
     device: str = attrs.field(default="cpu", validator=attrs.validators.in_(("cpu", "cuda", "auto")))
     prefix_cache: int = slots_option()
+    prefix_cache_mb: int = budget_option()
 
 
 class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
@@ -142,7 +143,7 @@ class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
     @cached_property
     def prefix(self) -> PrefixCache:
         """The last answers' KV caches (``prefix_cache`` of them), for prompts that begin the same way."""
-        return PrefixCache(self.config.prefix_cache)
+        return PrefixCache(self.config.prefix_cache, self.config.prefix_cache_mb)
 
     def continued(self, ids: Any, options: GenerationConfig, top: int | None) -> Iterator[ScoredPiece]:
         """``pieces`` of the text that follows the (1, n) token ids ``ids``."""

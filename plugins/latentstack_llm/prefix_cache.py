@@ -20,6 +20,11 @@ def croppable(cache: Any) -> bool:
 class PrefixCache(KeptPrefix[Any]):
     """The last answers' DynamicCaches and the token ids each holds."""
 
+    def size(self, state: Any) -> int:
+        """The bytes of the keys' and values' storage (a cropped layer's view holds its whole storage)."""
+        return sum(int(t.untyped_storage().nbytes()) for layer in state.layers if layer.is_initialized
+                   for t in (layer.keys, layer.values))
+
     def take_cache(self, key: str, ids: Sequence[int], config: Any) -> tuple[Any, int]:
         """A KV cache holding the first ``n`` of ``ids`` and ``n``: the kept one cut to the tokens it shares with
         ``ids``, or a new one and 0 where none shares enough (``KeptPrefix.take``)."""

@@ -21,10 +21,10 @@ from latentstack.errors import ConfigError, InputError, ModelMismatchError
 from latentstack.interfaces import GenerationConfig, GeneratorConfig
 from latentstack.interfaces.generator import Messages, ScoredPiece, ScoringGenerator
 from latentstack.json_schema import SchemaConstraint, schema_tokenizer
-from latentstack.kept_prefix import kept_after, read_into, slots_option
+from latentstack.kept_prefix import budget_option, kept_after, read_into, slots_option
 from latentstack.scored import Scored, answer_pieces
 from latentstack_onnx.genai_raw import RawPrompts
-from latentstack_onnx.kept_generator import KeptGenerator
+from latentstack_onnx.kept_generator import KeptGenerator, kv_bytes_per_token
 
 PRECISIONS = ("", "fp32", "int8", "int4")
 DEFAULT_PRECISION = "int8"
@@ -44,6 +44,8 @@ class GenaiConfig(GeneratorConfig):
     grid: bool = True
     #: How many answers' KV caches are kept for prompts that begin the same way (latentstack.kept_prefix).
     prefix_cache: int = slots_option()
+    #: The MiB the kept caches may take together, the last answer's kept whatever it weighs (kept_prefix.BUDGET_MB).
+    prefix_cache_mb: int = budget_option()
 
 
 def _export_manifest(path: Path) -> Any:
@@ -219,4 +221,4 @@ class GenaiGenerator(RawPrompts, ScoringGenerator):
     @cached_property
     def kept(self) -> KeptGenerator:
         """The last answers' GenAI generators (``prefix_cache`` of them), for prompts that begin the same way."""
-        return KeptGenerator(self.config.prefix_cache)
+        return KeptGenerator(self.config.prefix_cache, self.config.prefix_cache_mb, kv_bytes_per_token(self.folder))

@@ -4,6 +4,7 @@ the tokens a new prompt shares with the last prompt and answer (``rewind_to``, G
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from latentstack.kept_prefix import KeptPrefix
@@ -12,8 +13,33 @@ from latentstack.kept_prefix import KeptPrefix
 Roomed = tuple[Any, int]
 
 
+def kv_bytes_per_token(folder: Path) -> int:
+    """The bytes a token takes in the export's KV buffer: layers x keys and values x KV heads x head size x the past
+    inputs' element size (fp32 in a CPU export)."""
+    import onnx
+    from onnx.helper import tensor_dtype_to_np_dtype
+
+    from latentstack_onnx.genai_tokens import genai_model
+
+    decoder = genai_model(folder)["decoder"]
+    head = int(decoder.get("head_size") or int(decoder["hidden_size"]) // int(decoder["num_attention_heads"]))
+    past = decoder.get("inputs", {}).get("past_key_names", "past_key_values.%d.key") % 0
+    graph = onnx.load(str(Path(folder) / decoder["filename"]), load_external_data=False).graph
+    element = next((i.type.tensor_type.elem_type for i in graph.input if i.name == past), onnx.TensorProto.FLOAT)
+    per_layer = 2 * int(decoder["num_key_value_heads"]) * head * tensor_dtype_to_np_dtype(element).itemsize
+    return int(decoder["num_hidden_layers"]) * per_layer
+
+
 class KeptGenerator(KeptPrefix[Roomed]):
     """The last answers' GenAI generators, each with its room and the token ids it holds."""
+
+    def __init__(self, slots: int, budget_mb: int, bytes_per_token: int) -> None:
+        super().__init__(slots, budget_mb)
+        self.bytes_per_token = bytes_per_token
+
+    def size(self, state: Roomed) -> int:
+        """The bytes of the generator's KV buffer, allocated whole for its room."""
+        return state[1] * self.bytes_per_token
 
     def take_generator(self, key: str, ids: Sequence[int], need: int, model: Any, window: int,
                        floor: int = 0) -> tuple[Roomed, int]:

@@ -55,3 +55,48 @@ def test_a_state_is_kept_after_its_answer_ends_or_closes_between_pieces_not_afte
         list(kept_after(failing(), lambda: kept.append("failed")))
     assert kept == ["ran out", "closed"]
     assert list(kept_after(iter("a"), None)) == ["a"]  # nothing to keep
+
+
+class _Weighed(KeptPrefix[int]):
+    """States that are their own weight in MiB."""
+
+    def size(self, state: int) -> int:
+        return state * 2**20
+
+
+def test_older_states_go_while_together_they_weigh_more_than_the_budget() -> None:
+    slots = _Weighed(3, budget_mb=5)
+    slots.keep("", [1, 1, 1], 2)
+    slots.keep("", [2, 2, 2], 2)
+    assert slots.held_bytes == 4 * 2**20
+    slots.keep("", [3, 3, 3], 2)  # 6 MiB together: the least recently kept goes
+    assert slots.held_bytes == 4 * 2**20
+    assert slots.take("", [2, 2, 2, 9]) == (2, 3)
+    slots.keep("", [2, 2, 2], 2)
+    slots.keep("", [4, 4, 4], 9)  # over the budget alone: the last answer's stays, the others go
+    assert slots.held_bytes == 9 * 2**20
+    assert slots.take("", [4, 4, 4, 9]) == (9, 3)
+
+
+def test_a_budget_of_none_keeps_only_the_last_answers_state() -> None:
+    slots = _Weighed(4, budget_mb=0)
+    for i in range(3):
+        slots.keep("", [i] * 3, 1)
+    assert slots.held_bytes == 2**20
+    assert slots.take("", [2, 2, 2, 9]) == (1, 3)
+
+
+def test_the_budget_is_a_whole_number_of_mib() -> None:
+    import attrs
+    import pytest
+
+    from latentstack.kept_prefix import budget_option
+
+    @attrs.frozen
+    class Config:
+        prefix_cache_mb: int = budget_option()
+
+    assert Config().prefix_cache_mb == 2048
+    for wrong in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="prefix_cache_mb is the MiB the kept KV caches"):
+            Config(wrong)

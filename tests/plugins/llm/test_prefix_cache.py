@@ -139,6 +139,25 @@ def test_the_kept_cache_that_shares_most_is_used_and_the_oldest_goes_first() -> 
     assert slots.take_cache("", [1, 2, 3, 4, 9], config)[1] == 3  # not the most recent: the one sharing most
 
 
+def test_a_kept_cache_weighs_its_whole_storage_and_the_budget_drops_the_others(tiny_llama_dir: Path) -> None:
+    from transformers import DynamicCache, LlamaConfig
+
+    config = LlamaConfig(num_hidden_layers=2, hidden_size=8, num_attention_heads=1, num_key_value_heads=1)
+    slots = PrefixCache(2)
+    cache = _filled(DynamicCache(config=config), 5)
+    assert slots.size(cache) == 5 * 8 * 4 * 2  # keys and values of 5 tokens, 8 floats each, one layer filled
+    slots.keep_cache("", [1, 2, 3, 4, 5], cache)
+    cache, n = slots.take_cache("", [1, 2, 3, 9], config)
+    assert (n, cache.get_seq_length(), slots.size(cache)) == (3, 3, 5 * 8 * 4 * 2)  # a cropped view holds it all
+    gen = LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=2, prefix_cache_mb=0)
+    chats = [[{"role": "user", "content": f"{topic} " * 30}] for topic in ("the cat sat on the mat", "rivers run")]
+    answers = [_answer(gen, chat)[0] for chat in chats]
+    turns = [[*chat, {"role": "assistant", "content": a}, {"role": "user", "content": "more?"}]
+             for chat, a in zip(chats, answers, strict=True)]
+    assert _answer(gen, turns[0])[2].cached == 0  # the second chat's cache was the last answer's: the first's went
+    assert _answer(gen, turns[0])[2].cached > 60
+
+
 @pytest.mark.parametrize(("value", "said"), [(-1, "is how many answers' KV caches are kept"),
                                              ("two", "takes a whole number"), (True, "takes a whole number")])
 def test_prefix_cache_is_a_whole_number_of_kept_caches(tiny_llama_dir: Path, value: object, said: str) -> None:

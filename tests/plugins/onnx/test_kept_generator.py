@@ -39,3 +39,22 @@ def test_a_prompt_past_the_kept_generators_room_gets_a_new_one(tiny_export: Path
 def test_a_stream_closed_early_leaves_a_generator_the_next_answer_can_use(tiny_export: Path) -> None:
     check_a_stream_closed_early(GenaiGenerator.from_options(model=str(tiny_export)),
                                 GenaiGenerator.from_options(model=str(tiny_export), prefix_cache=0))
+
+
+def test_a_kept_generator_weighs_its_whole_kv_buffer_and_the_budget_drops_the_others(tiny_export: Path) -> None:
+    import json
+
+    from latentstack_onnx.kept_generator import kv_bytes_per_token
+
+    decoder = json.loads((tiny_export / "genai_config.json").read_text())["model"]["decoder"]
+    per_token = kv_bytes_per_token(tiny_export)
+    assert per_token == decoder["num_hidden_layers"] * 2 * decoder["num_key_value_heads"] * decoder["head_size"] * 4
+    gen = GenaiGenerator.from_options(model=str(tiny_export), prefix_cache=2, prefix_cache_mb=0)
+    chats = [[{"role": "user", "content": f"{topic} " * 20}] for topic in ("the cat sat on the mat", "rivers run")]
+    answers = [_answer(gen, chat, new=4)[0] for chat in chats]
+    need = gen.count_prompt_tokens(chats[1]) + 4
+    assert gen.kept.held_bytes == 2 * need * per_token  # the last answer's alone, its room twice what it needed
+    turns = [[*chat, {"role": "assistant", "content": a}, {"role": "user", "content": "more?"}]
+             for chat, a in zip(chats, answers, strict=True)]
+    assert _answer(gen, turns[0], new=4)[2].cached == 0
+    assert _answer(gen, turns[0], new=4)[2].cached > 40
