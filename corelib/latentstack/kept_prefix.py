@@ -27,6 +27,11 @@ Item = TypeVar("Item")
 #: (benchmarks/results/prefix-cache), so a short shared beginning would cost it more than it saves.
 MIN_SHARE = 1 / 3
 
+#: Kept states a server's generator keeps unless told (``serve --http``): its users' chats interleave, and one kept
+#: state would hold only the last user's, so each next turn would read its whole conversation again (llama.cpp's
+#: server keeps four slots' caches by default; benchmarks/results/server-users).
+SERVER_SLOTS = 4
+
 #: The memory, in MiB, that the kept states may take together by default. The last answer's is kept whatever it
 #: weighs (its memory was in use while it was decoded); the older ones, kept where ``prefix_cache`` is above 1, are
 #: dropped least recently kept first until the whole is within the budget, so a server keeping many chats' caches
@@ -99,19 +104,30 @@ class KeptPrefix(Generic[State]):
     def take(self, key: str, ids: Sequence[int],
              usable: Callable[[State, int], bool] = lambda state, n: True) -> tuple[State, int] | None:
         """The kept state that holds the most of ``ids`` from the start (one token short of all of them at most: the
-        answer starts from the last one's logits), at least ``MIN_SHARE`` of them, and is ``usable`` with that
-        many, taken out, and that many; None when none is, the least recently kept then dropped if every slot is
-        full (the new answer's goes there)."""
+        answer starts from the last one's logits), at least ``MIN_SHARE`` of them, and is ``usable`` with that many,
+        taken out, and that many; None when none is, the least recently kept then dropped if every slot is full (the
+        new answer's goes there).
+
+        A state that holds more past the shared beginning than in it is left alone where it would outlive a fresh
+        reading: it is another conversation's (two chats sharing a model's default system prompt, their first
+        messages short), and taking it would cut that conversation's next turn back to the system prompt to save
+        reading a few tokens."""
         with self._lock:
             shares = [(min(shared_length(kept.held, ids), len(ids) - 1) if kept.key == key else 0, i)
                       for i, kept in enumerate(self._kept)]
             least = max(1.0, MIN_SHARE * len(ids))
-            found = [(n, i) for n, i in shares if n >= least and usable(self._kept[i].state, n)]
+            found = [(n, i) for n, i in shares
+                     if n >= least and not self._another_chats(i, n) and usable(self._kept[i].state, n)]
             if not found:
                 del self._kept[max(self.slots - 1, 0):]
                 return None
             n, i = max(found, key=lambda f: (f[0], -f[1]))
             return self._kept.pop(i).state, n
+
+    def _another_chats(self, i: int, n: int) -> bool:
+        """Whether the ``i``-th kept state, sharing ``n`` tokens, holds more past them than in them and would
+        outlive an answer that reads afresh (one in the last slot is dropped then)."""
+        return i < self.slots - 1 and len(self._kept[i].held) - n > n
 
     def keep(self, key: str, held: Sequence[int], state: State) -> None:
         """Keep ``state`` for the next answers, the least recently kept dropped while there are more than ``slots`` or

@@ -100,3 +100,16 @@ def test_the_budget_is_a_whole_number_of_mib() -> None:
     for wrong in (-1, 1.5, True):
         with pytest.raises(ValueError, match="prefix_cache_mb is the MiB the kept KV caches"):
             Config(wrong)
+
+
+def test_a_state_holding_more_past_the_shared_beginning_than_in_it_is_left_to_its_own_chat() -> None:
+    """Two chats whose short first messages share the model's default system prompt, over a third of each."""
+    slots: KeptPrefix[str] = KeptPrefix(2)
+    system = list(range(24))
+    first, second = [*system, *range(100, 140)], [*system, *range(200, 247)]
+    slots.keep("", first, "first chat's")
+    assert slots.take("", second) is None  # 24 of 71 shared, but 40 held past them
+    slots.keep("", second, "second chat's")
+    assert slots.take("", [*first, 99]) == ("first chat's", len(first))
+    slots.keep("", [*system, 7, 8], "a greeting's")  # holding little past the system prompt: worth taking
+    assert slots.take("", [*system, *range(300, 340)]) == ("a greeting's", 24)

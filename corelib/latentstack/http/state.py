@@ -102,7 +102,8 @@ class Served:
             from latentstack import get_generator
             from latentstack.interfaces import GenerationConfig
 
-            gen = get_generator(self._check_generator(), **self.generator_options)
+            name = self._check_generator()
+            gen = get_generator(name, **_kept_chats(name, self.generator_options))
             gen.generate("Hi", GenerationConfig(max_new_tokens=1))  # loaded now, as the embedders are
             self.loaded["generator"] = gen
         return self.loaded["generator"]
@@ -260,6 +261,18 @@ class Served:
         rows += [(base, "chat")] + [(f"{base}+{a}", "chat") for a in self.adapters] if base else []
         rows += [(n, "index") for n in self.indexes] + [(n, "classifier") for n in self.classifiers]
         return [{"id": n, "object": "model", "created": 0, "owned_by": "latentstack", "kind": k} for n, k in rows]
+
+
+def _kept_chats(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The generator's options, keeping ``SERVER_SLOTS`` chats' KV caches where it keeps any and was not told how
+    many (``prefix_cache``)."""
+    from latentstack.kept_prefix import SERVER_SLOTS
+    from latentstack.registry import get_registry
+
+    config = get_registry().get_class("generator", name).Config
+    if "prefix_cache" in options or "prefix_cache" not in {f.name for f in attrs.fields(config)}:
+        return options
+    return {**options, "prefix_cache": SERVER_SLOTS}
 
 
 def _with_lent(path: Path, lent: Any) -> tuple[Any, str | None]:

@@ -28,3 +28,25 @@ def test_an_unrelated_prompt_shares_only_the_chat_templates_opening(chat_client:
     other = chat_client.chat.completions.create(model=CHAT, max_tokens=4,
                                                 messages=[{"role": "user", "content": "Why is the sea salty?"}])
     assert other.usage.prompt_tokens_details.cached_tokens < other.usage.prompt_tokens - 5
+
+
+def test_two_users_taking_turns_each_find_their_own_chats_cache(chat_client: Any) -> None:
+    """A server keeps several chats' caches unless told (serve's default): one would hold only the last user's."""
+    chats = [[{"role": "user", "content": topic * 4}]
+             for topic in ("Name the planets of the solar system. ", "List the days of the week, in order. ")]
+    for turn in range(2):
+        for chat in chats:
+            reply = chat_client.chat.completions.create(model=CHAT, messages=chat, max_tokens=6)
+            if turn:
+                assert reply.usage.prompt_tokens_details.cached_tokens > reply.usage.prompt_tokens // 2
+            chat += [{"role": "assistant", "content": reply.choices[0].message.content},
+                     {"role": "user", "content": "And then?"}]
+
+
+def test_a_server_keeps_the_generators_own_count_where_told_or_where_it_keeps_none() -> None:
+    from latentstack.http.state import _kept_chats
+    from latentstack.kept_prefix import SERVER_SLOTS
+
+    assert _kept_chats("llm", {"model": CHAT}) == {"model": CHAT, "prefix_cache": SERVER_SLOTS}
+    assert _kept_chats("llm", {"prefix_cache": "1"}) == {"prefix_cache": "1"}
+    assert _kept_chats("openai", {"model": "gpt"}) == {"model": "gpt"}  # a remote model keeps no cache here
