@@ -208,10 +208,12 @@ class Turn:
         return {"model": self.model, "created_at": _now(), self.key: said, "done": False, **scores}
 
     def last(self, finish: Finish) -> dict[str, Any]:
-        """The closing fields: why it stopped, token counts and durations (nanoseconds)."""
+        """The closing fields: why it stopped, token counts (the prompt's whole, and those a kept KV cache held, not
+        read again, as Ollama counts them) and durations (nanoseconds)."""
         end = time.perf_counter_ns()
         return {"done": True, "done_reason": finish.reason,
                 "total_duration": end - self.start, "load_duration": 0, "prompt_eval_count": self.prompt_tokens,
+                "prompt_eval_cached_count": min(self.prompt_tokens, finish.cached),
                 "prompt_eval_duration": self.first - self.start, "eval_count": finish.tokens,
                 "eval_duration": end - self.first}
 

@@ -3,6 +3,7 @@ answers are the OpenAI routes' answers, streamed as JSON lines; what cannot be h
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -162,3 +163,19 @@ def test_what_ollama_cannot_be_given_here_is_its_error_shape(url: str) -> None:
     wrong = httpx.post(f"{url}/api/chat", json={"model": CHAT, "messages": ASK, "options": {"temperature": 9}},
                        timeout=30)
     assert wrong.status_code == 400 and isinstance(wrong.json()["error"], str)
+
+
+def test_a_chats_next_turn_counts_its_whole_prompt_and_those_a_kept_cache_held(url: str) -> None:
+    """As Ollama counts them: ``prompt_eval_count`` the whole prompt, ``prompt_eval_cached_count`` the tokens read
+    from the cache, streamed or not."""
+    first = [{"role": "user", "content": "Name the colours of the rainbow, in order. " * 3}]
+    one = httpx.post(f"{url}/api/chat", json={"model": CHAT, "messages": first, "stream": False,
+                                              "options": {"num_predict": 6}}).json()
+    follow = [*first, one["message"], {"role": "user", "content": "Which one is in the middle?"}]
+    two = httpx.post(f"{url}/api/chat", json={"model": CHAT, "messages": follow, "stream": False,
+                                              "options": {"num_predict": 6}}).json()
+    assert one["prompt_eval_count"] <= two["prompt_eval_cached_count"] < two["prompt_eval_count"]
+    lines = httpx.post(f"{url}/api/chat", json={"model": CHAT, "messages": follow,
+                                                "options": {"num_predict": 6}}).text.splitlines()
+    last = json.loads(lines[-1])
+    assert last["done"] and last["prompt_eval_cached_count"] == two["prompt_eval_count"] - 1  # the same prompt again
