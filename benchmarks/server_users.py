@@ -7,7 +7,9 @@ questions one a turn, the whole conversation sent each time, as chat clients do)
 streamed with usage; the users take turns in order, as a server's users do when their requests interleave. A
 server is started (uvicorn on a loopback port, in this process) for each setting in turn, the same requests sent.
 
-    python benchmarks/server_users.py ../shared/data/squad-dev-v1.1.json OUT.json [USERS] [TURNS] [PARAGRAPHS]
+    python benchmarks/server_users.py ../shared/data/squad-dev-v1.1.json OUT.json [USERS] [TURNS] [PARAGRAPHS] [GENERATOR]
+
+GENERATOR is llm (the default: torch, float32) or onnx (its default int8 export of the same model).
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ def streamed(client: Any, messages: list[dict[str, str]]) -> dict[str, Any]:
             "prompt_tokens": usage.prompt_tokens, "cached": details.cached_tokens if details else 0}
 
 
-def users_taking_turns(kept: int, chats: list[tuple[str, list[str]]], turns: int) -> list[list[dict[str, Any]]]:
+def users_taking_turns(generator: str, kept: int, chats: list[tuple[str, list[str]]],
+                       turns: int) -> list[list[dict[str, Any]]]:
     """Each user's answers, the users taking turns, from a server keeping ``kept`` caches."""
     from openai import OpenAI
 
@@ -58,8 +61,8 @@ def users_taking_turns(kept: int, chats: list[tuple[str, list[str]]], turns: int
     from latentstack.http.run import InThread
     from latentstack.http.state import Served
 
-    running = InThread(build_app(Served(generator="llm", generator_options={"model": MODEL, "prefix_cache": kept})),
-                       timeout_s=300)
+    served = Served(generator=generator, generator_options={"model": MODEL, "prefix_cache": kept})
+    running = InThread(build_app(served), timeout_s=300)
     try:
         client = OpenAI(base_url=f"{running.url}/v1", api_key="unused", timeout=600)
         streamed(client, [{"role": "user", "content": "Hello."}])  # every path run once before timing
@@ -88,12 +91,13 @@ def summary(runs: list[list[dict[str, Any]]]) -> dict[str, Any]:
 
 def main() -> None:
     squad, out = sys.argv[1], sys.argv[2]
-    users, turns, paragraphs = (int(a) for a in (sys.argv[3:] + ["3", "5", "6"][len(sys.argv) - 3:])[:3])
+    users, turns, paragraphs = (int(a) for a in (sys.argv[3:6] + ["3", "5", "6"][len(sys.argv[3:6]):]))
+    generator = sys.argv[6] if len(sys.argv) > 6 else "llm"
     chats = articles(squad, users, paragraphs)
-    runs = {kept: users_taking_turns(kept, chats, turns) for kept in SETTINGS}
+    runs = {kept: users_taking_turns(generator, kept, chats, turns) for kept in SETTINGS}
     texts = [[[r["text"] for r in rows] for rows in runs[kept]] for kept in SETTINGS]
     result = {"what": __doc__.split("\n\n")[0], "command": " ".join(["python", *sys.argv]), "model": MODEL,
-              "users": users, "turns": turns, "paragraphs": paragraphs, "new_tokens": NEW_TOKENS,
+              "generator": generator, "users": users, "turns": turns, "paragraphs": paragraphs, "new_tokens": NEW_TOKENS,
               "kept_caches": {str(kept): summary(runs[kept]) for kept in SETTINGS},
               "same_answers": sum(a == b for u, v in zip(*texts, strict=True) for a, b in zip(u, v, strict=True)),
               "answers": users * turns, "environment": environment()}

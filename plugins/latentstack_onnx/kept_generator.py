@@ -22,11 +22,12 @@ def kv_bytes_per_token(folder: Path) -> int:
     from latentstack_onnx.genai_tokens import genai_model
 
     decoder = genai_model(folder)["decoder"]
-    head = int(decoder.get("head_size") or int(decoder["hidden_size"]) // int(decoder["num_attention_heads"]))
+    heads = int(decoder["num_attention_heads"])
+    head = int(decoder.get("head_size") or int(decoder["hidden_size"]) // heads)
     past = decoder.get("inputs", {}).get("past_key_names", "past_key_values.%d.key") % 0
-    graph = onnx.load(str(Path(folder) / decoder["filename"]), load_external_data=False).graph
+    graph = onnx.load(str(Path(folder) / decoder.get("filename", "model.onnx")), load_external_data=False).graph
     element = next((i.type.tensor_type.elem_type for i in graph.input if i.name == past), onnx.TensorProto.FLOAT)
-    per_layer = 2 * int(decoder["num_key_value_heads"]) * head * tensor_dtype_to_np_dtype(element).itemsize
+    per_layer = 2 * int(decoder.get("num_key_value_heads") or heads) * head * tensor_dtype_to_np_dtype(element).itemsize
     return int(decoder["num_hidden_layers"]) * per_layer
 
 
