@@ -26,10 +26,11 @@ from latentstack.progress import log
 METHODS = ["transformers-generate", "llm", "llm-bf16", "onnx-fp32", "onnx-int8", "onnx-int4", "onnx-int4-rounded",
            "load-gguf", "load-folder"]
 DEFAULT = "transformers-generate,llm,llm-bf16,onnx-fp32,onnx-int8,onnx-int4,load-folder,load-gguf"
-#: The generator and options each streamed method runs, through the registry.
+#: The generator and options each streamed method runs, through the registry (no kept KV cache and no prompt
+#: lookup: each row's figures are its runtime reading the whole prompt and decoding a token a pass).
 GENERATORS: dict[str, tuple[str, dict[str, Any]]] = {
-    "llm": ("llm", {"dtype": "float32", "prefix_cache": 0}),
-    "llm-bf16": ("llm", {"dtype": "bfloat16", "prefix_cache": 0}),
+    "llm": ("llm", {"dtype": "float32", "prefix_cache": 0, "prompt_lookup": 0}),
+    "llm-bf16": ("llm", {"dtype": "bfloat16", "prefix_cache": 0, "prompt_lookup": 0}),
     "onnx-fp32": ("onnx", {"precision": "fp32", "prefix_cache": 0}),
     "onnx-int8": ("onnx", {"precision": "int8", "prefix_cache": 0}),
     "onnx-int4": ("onnx", {"precision": "int4", "prefix_cache": 0}),

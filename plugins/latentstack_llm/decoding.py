@@ -50,6 +50,20 @@ def penalize(logits: Any, seen: Any, penalty: float) -> Any:
     return logits
 
 
+def greedy_choice(prompt: Any, penalty: float) -> Any:
+    """``choose(logits, answer)``: the greedy token of a row of logits, after the repetition penalty over ``prompt``
+    (token ids) and the answer so far."""
+    import torch
+
+    def choose(logits: Any, answer: list[int]) -> int:
+        if penalty == 1.0:
+            return int(logits.argmax())
+        seen = torch.cat([prompt, torch.tensor(answer, dtype=prompt.dtype, device=prompt.device)])
+        return int(penalize(logits, seen, penalty).argmax())
+
+    return choose
+
+
 def decode_tokens(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int], temperature: float = 0.0,
                   top_p: float = 1.0, seed: int | None = None, repetition_penalty: float = 1.0) -> Iterator[int]:
     """Yield new token ids for the (1, n) prompt ``ids`` until an end token or ``max_new_tokens``.
@@ -80,20 +94,30 @@ def held(logits: Any, constraint: Any) -> Any:
 
 def decode_steps(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int], temperature: float = 0.0,
                  top_p: float = 1.0, seed: int | None = None, repetition_penalty: float = 1.0,
-                 constraint: Any = None, cache: Any = None, start: int = 0) -> Iterator[tuple[int, Any]]:
+                 constraint: Any = None, cache: Any = None, start: int = 0,
+                 lookup: int = 0) -> Iterator[tuple[int, Any]]:
     """``decode_tokens``' loop, yielding each token id with the model's row of logits it was picked from (before
     a ``constraint``, the repetition penalty and temperature). A ``constraint`` (``latentstack.json_schema``)
     masks the tokens it does not allow and ends the answer once it is complete. A KV ``cache`` that holds the
-    first ``start`` tokens of ``ids`` already is read on from there (``prefix_cache``); it grows in place."""
+    first ``start`` tokens of ``ids`` already is read on from there (``prefix_cache``); it grows in place. With
+    ``lookup`` (greedy, no constraint, a cache that can drop positions) up to that many tokens found earlier are
+    checked a pass (``prompt_lookup``): the same greedy tokens, fewer passes."""
     import torch
     from transformers import DynamicCache
 
+    from latentstack_llm.prefix_cache import croppable
+    from latentstack_llm.prompt_lookup import lookup_steps
+
+    cache = DynamicCache(config=model.config) if cache is None else cache
+    if lookup and temperature <= 0 and constraint is None and croppable(cache):
+        yield from lookup_steps(model, ids, cache, start, max_new_tokens=max_new_tokens, stop_ids=stop_ids,
+                                draft=lookup, choose=greedy_choice(ids[0], repetition_penalty))
+        return
     rng = torch.Generator(device=ids.device)
     if seed is None:
         rng.seed()
     else:
         rng.manual_seed(seed)
-    cache = DynamicCache(config=model.config) if cache is None else cache
     step = ids[:, start:]
     seen = ids[0].clone()  # prompt and answer so far, for the repetition penalty
     for _ in range(max_new_tokens):

@@ -32,6 +32,10 @@ class LlmConfig(GeneratorConfig):
     device: str = attrs.field(default="cpu", validator=attrs.validators.in_(("cpu", "cuda", "auto")))
     prefix_cache: int = slots_option()
     prefix_cache_mb: int = budget_option()
+    #: Greedy answers: up to this many tokens that followed the answer's last words earlier (in the prompt or the
+    #: answer) checked a forward pass (prompt lookup decoding; the same tokens, fewer passes; the default measured
+    #: faster on RAG and closed-book answers, benchmarks/results/prompt-lookup); 0: one token a pass.
+    prompt_lookup: int = attrs.field(default=4, validator=attrs.validators.ge(0))
 
 
 class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
@@ -161,6 +165,6 @@ class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
             steps = decode_steps(model, ids.to(model.device), max_new_tokens=options.max_new_tokens,
                                  stop_ids=eos_ids(model, self.tokenizer), temperature=options.temperature,
                                  top_p=options.top_p, seed=options.seed, repetition_penalty=options.repetition_penalty,
-                                 constraint=constraint, cache=cache, start=start)
+                                 constraint=constraint, cache=cache, start=start, lookup=self.config.prompt_lookup)
             yield from kept_after(answer_pieces(read_into(steps, read), text.feed, text.flush, options.stop, scored,
                                                 options.max_new_tokens, constraint, cached=start), keep)

@@ -1,0 +1,88 @@
+"""Greedy decoding that checks several tokens a forward pass: those that followed the answer's last words where
+they came before, in the prompt or the answer (prompt lookup decoding: transformers' ``prompt_lookup_num_tokens``,
+vLLM's n-gram speculation, llama.cpp's lookup decoding).
+
+An answer over retrieved passages copies from them, and a chat's answer repeats its question's words: where the
+last two or three tokens occurred before, the tokens that followed them there are proposed, and one forward pass
+over the last token and the proposals gives the model's own next token after each. The proposals are taken up to
+the first the model would not have picked, and its pick there is taken too, so every token is the model's greedy
+choice; the keys and values of those not taken are cut from the KV cache. On a CPU a pass over a few tokens costs
+little more than over one (the weights are read once), so each token taken past the first is nearly free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+NGRAMS = (3, 2)  # the longest match is tried first
+
+
+class NgramIndex:
+    """Where each two- and three-token sequence of ``tokens`` last occurred with a token after it."""
+
+    def __init__(self, tokens: list[int]) -> None:
+        self.tokens = tokens
+        self.ends: dict[tuple[int, ...], int] = {}
+        for end in range(1, len(tokens)):
+            self._note(end)
+
+    def _note(self, end: int) -> None:
+        for n in NGRAMS:
+            if end >= n:
+                self.ends[tuple(self.tokens[end - n:end])] = end
+
+    def append(self, token: int) -> None:
+        """Add the answer's next token (the sequences ending before it now have a follower)."""
+        self.tokens.append(token)
+        self._note(len(self.tokens) - 1)
+
+    def propose(self, most: int) -> list[int]:
+        """``most`` tokens that followed the last tokens' latest earlier occurrence, none without one. Where those
+        run up to the present, the text since then is taken to repeat (an answer caught in a loop goes on with it),
+        so a loop is proposed whole rather than a token a pass."""
+        for n in NGRAMS:
+            if len(self.tokens) > n:
+                end = self.ends.get(tuple(self.tokens[-n:]))
+                if end is not None:
+                    period = len(self.tokens) - end
+                    return [self.tokens[end + i % period] for i in range(most)]
+        return []
+
+
+def lookup_steps(model: Any, ids: Any, cache: Any, start: int, *, max_new_tokens: int, stop_ids: set[int],
+                 draft: int, choose: Any) -> Iterator[tuple[int, Any]]:
+    """``decoding.decode_steps``' (token, logits) for greedy decoding, up to ``draft`` proposed tokens checked a pass.
+    ``choose(logits, answer_so_far)`` is the greedy pick from a row (after any repetition penalty). ``cache``
+    holds the first ``start`` tokens of the (1, n) prompt ``ids`` and can drop its last positions."""
+    import torch
+
+    index = NgramIndex(ids[0].tolist())
+    made: list[int] = []
+    proposal: list[int] = []
+    step = ids[:, start:]
+    while len(made) < max_new_tokens:
+        rows = model(input_ids=step, cache=cache, use_cache=True, logits_to_keep=len(proposal) + 1).logits[0]
+        picked = _checked(rows, proposal, made, choose)
+        if len(picked) <= len(proposal):
+            cache.crop(len(picked) - len(proposal) - 1)  # the proposals after the last taken one
+        for token, logits in picked:
+            if token in stop_ids:
+                return
+            yield token, logits
+            made.append(token)
+            index.append(token)
+        proposal = index.propose(min(draft, max_new_tokens - len(made) - 1))
+        step = torch.tensor([[made[-1], *proposal]], device=ids.device)
+
+
+def _checked(rows: Any, proposal: list[int], made: list[int], choose: Any) -> list[tuple[int, Any]]:
+    """The model's picks from ``rows`` (after the last token, then after each proposal), up to and with the first
+    that differs from the proposal (or the last row)."""
+    picked: list[tuple[int, Any]] = []
+    for i, logits in enumerate(rows):
+        token = choose(logits, [*made, *(t for t, _ in picked)])
+        picked.append((token, logits))
+        if i >= len(proposal) or token != proposal[i]:
+            break
+    return picked
