@@ -1,8 +1,9 @@
 """Greedy answers with prompt lookup decoding on and off, in one process, answer by answer in turn: seconds to the
 first piece and after it, tokens a forward pass, and whether the answers are the same.
 
-Two workloads from SQuAD v1.1 dev: RAG (a question with three paragraphs of its article, the gold one among them,
-in `ask`'s prompt: answers that copy from passages) and closed-book chat (the same questions alone).
+Three workloads from SQuAD v1.1 dev: RAG (a question with three paragraphs of its article, the gold one among them,
+in `ask`'s prompt: answers that copy from passages), the same held to a JSON schema ({"answer": string}), and
+closed-book chat (the same questions alone).
 
     python benchmarks/prompt_lookup.py ../shared/data/squad-dev-v1.1.json OUT.json [QUESTIONS] [DRAFT,...]
 """
@@ -33,11 +34,15 @@ def questions(squad: str, n: int) -> list[tuple[str, list[str]]]:
     return out
 
 
-def timed(gen: Any, messages: list[dict[str, str]], passes: list[int]) -> dict[str, Any]:
+SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
+
+
+def timed(gen: Any, prompt: tuple[list[dict[str, str]], Any], passes: list[int]) -> dict[str, Any]:
     from latentstack.interfaces import GenerationConfig
 
+    messages, schema = prompt
     start, first, parts, finish, before = time.perf_counter(), None, [], None, len(passes)
-    for piece in gen.stream_answer(messages, GenerationConfig(max_new_tokens=NEW_TOKENS)):
+    for piece in gen.stream_answer(messages, GenerationConfig(max_new_tokens=NEW_TOKENS, json_schema=schema)):
         first = time.perf_counter() if first is None else first
         parts.append(piece.text)
         finish = piece.finish or finish
@@ -70,15 +75,16 @@ def main() -> None:
     for gen in gens.values():
         gen.generate("Hello.", {"max_new_tokens": 4})
     asked = questions(squad, n)
-    workloads = {"rag": [build_messages(q, [Passage(i + 1, t) for i, t in enumerate(ps)]) for q, ps in asked],
-                 "closed_book": [[{"role": "user", "content": q}] for q, _ in asked]}
+    rag = [build_messages(q, [Passage(i + 1, t) for i, t in enumerate(ps)]) for q, ps in asked]
+    workloads = {"rag": [(m, None) for m in rag], "rag_json": [(m, SCHEMA) for m in rag],
+                 "closed_book": [([{"role": "user", "content": q}], None) for q, _ in asked]}
     result: dict[str, Any] = {"what": __doc__.split("\n\n")[0], "command": " ".join(["python", *sys.argv]),
                               "new_tokens": NEW_TOKENS, "ngrams": list(lookup.NGRAMS)}
     for name, prompts in workloads.items():
         rows: dict[int, list[dict[str, Any]]] = {d: [] for d in gens}
-        for messages in prompts:
+        for prompt in prompts:
             for d, gen in gens.items():
-                rows[d].append(timed(gen, messages, passes))
+                rows[d].append(timed(gen, prompt, passes))
         result[name] = {f"prompt_lookup={d}": summary(r) for d, r in rows.items()}
         for d in drafts:
             result[name][f"prompt_lookup={d}"]["same_answers"] = sum(

@@ -50,18 +50,26 @@ def penalize(logits: Any, seen: Any, penalty: float) -> Any:
     return logits
 
 
-def greedy_choice(prompt: Any, penalty: float) -> Any:
-    """``choose(logits, answer)``: the greedy token of a row of logits, after the repetition penalty over ``prompt``
-    (token ids) and the answer so far."""
-    import torch
+class GreedyPick:
+    """The greedy token of each row of logits in turn, after a ``constraint``'s mask and the repetition ``penalty``
+    over ``prompt`` (token ids) and the answer so far; the constraint takes each token picked but an end token.
+    ``ended`` once an end token was picked or the constraint's JSON value is complete."""
 
-    def choose(logits: Any, answer: list[int]) -> int:
-        if penalty == 1.0:
-            return int(logits.argmax())
-        seen = torch.cat([prompt, torch.tensor(answer, dtype=prompt.dtype, device=prompt.device)])
-        return int(penalize(logits, seen, penalty).argmax())
+    def __init__(self, prompt: Any, penalty: float, constraint: Any, stop_ids: set[int]) -> None:
+        self.prompt, self.penalty, self.constraint, self.stop_ids = prompt, penalty, constraint, stop_ids
+        self.ended = False
 
-    return choose
+    def pick(self, logits: Any, answer: list[int]) -> int:
+        """The token after ``answer`` (the tokens picked so far) from ``logits``."""
+        import torch
+
+        allowed = logits if self.constraint is None else held(logits, self.constraint)
+        if self.penalty != 1.0:
+            seen = torch.cat([self.prompt, torch.tensor(answer, dtype=self.prompt.dtype, device=self.prompt.device)])
+            allowed = penalize(allowed, seen, self.penalty)
+        token = int(allowed.argmax())
+        self.ended = token in self.stop_ids or (self.constraint is not None and not self.constraint.accept(token))
+        return token
 
 
 def decode_tokens(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int], temperature: float = 0.0,
@@ -100,7 +108,7 @@ def decode_steps(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int
     a ``constraint``, the repetition penalty and temperature). A ``constraint`` (``latentstack.json_schema``)
     masks the tokens it does not allow and ends the answer once it is complete. A KV ``cache`` that holds the
     first ``start`` tokens of ``ids`` already is read on from there (``prefix_cache``); it grows in place. With
-    ``lookup`` (greedy, no constraint, a cache that can drop positions) up to that many tokens found earlier are
+    ``lookup`` (greedy, a cache that can drop positions) up to that many tokens found earlier are
     checked a pass (``prompt_lookup``): the same greedy tokens, fewer passes."""
     import torch
     from transformers import DynamicCache
@@ -109,9 +117,10 @@ def decode_steps(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int
     from latentstack_llm.prompt_lookup import lookup_steps
 
     cache = DynamicCache(config=model.config) if cache is None else cache
-    if lookup and temperature <= 0 and constraint is None and croppable(cache):
+    if lookup and temperature <= 0 and croppable(cache):
+        picker = GreedyPick(ids[0], repetition_penalty, constraint, stop_ids)
         yield from lookup_steps(model, ids, cache, start, max_new_tokens=max_new_tokens, stop_ids=stop_ids,
-                                draft=lookup, choose=greedy_choice(ids[0], repetition_penalty))
+                                draft=lookup, picker=picker)
         return
     rng = torch.Generator(device=ids.device)
     if seed is None:

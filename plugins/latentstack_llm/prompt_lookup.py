@@ -51,9 +51,9 @@ class NgramIndex:
 
 
 def lookup_steps(model: Any, ids: Any, cache: Any, start: int, *, max_new_tokens: int, stop_ids: set[int],
-                 draft: int, choose: Any) -> Iterator[tuple[int, Any]]:
+                 draft: int, picker: Any) -> Iterator[tuple[int, Any]]:
     """``decoding.decode_steps``' (token, logits) for greedy decoding, up to ``draft`` proposed tokens checked a pass.
-    ``choose(logits, answer_so_far)`` is the greedy pick from a row (after any repetition penalty). ``cache``
+    ``picker`` (``decoding.GreedyPick``) picks from each row in turn and says when the answer has ended. ``cache``
     holds the first ``start`` tokens of the (1, n) prompt ``ids`` and can drop its last positions."""
     import torch
 
@@ -63,7 +63,7 @@ def lookup_steps(model: Any, ids: Any, cache: Any, start: int, *, max_new_tokens
     step = ids[:, start:]
     while len(made) < max_new_tokens:
         rows = model(input_ids=step, cache=cache, use_cache=True, logits_to_keep=len(proposal) + 1).logits[0]
-        picked = _checked(rows, proposal, made, choose)
+        picked = _checked(rows, proposal, made, picker)
         if len(picked) <= len(proposal):
             cache.crop(len(picked) - len(proposal) - 1)  # the proposals after the last taken one
         for token, logits in picked:
@@ -72,17 +72,19 @@ def lookup_steps(model: Any, ids: Any, cache: Any, start: int, *, max_new_tokens
             yield token, logits
             made.append(token)
             index.append(token)
+        if picker.ended:  # a JSON value the schema allows is complete
+            return
         proposal = index.propose(min(draft, max_new_tokens - len(made) - 1))
         step = torch.tensor([[made[-1], *proposal]], device=ids.device)
 
 
-def _checked(rows: Any, proposal: list[int], made: list[int], choose: Any) -> list[tuple[int, Any]]:
+def _checked(rows: Any, proposal: list[int], made: list[int], picker: Any) -> list[tuple[int, Any]]:
     """The model's picks from ``rows`` (after the last token, then after each proposal), up to and with the first
-    that differs from the proposal (or the last row)."""
+    that differs from the proposal (or the last row, or one that ends the answer)."""
     picked: list[tuple[int, Any]] = []
     for i, logits in enumerate(rows):
-        token = choose(logits, [*made, *(t for t, _ in picked)])
+        token = picker.pick(logits, [*made, *(t for t, _ in picked)])
         picked.append((token, logits))
-        if i >= len(proposal) or token != proposal[i]:
+        if picker.ended or i >= len(proposal) or token != proposal[i]:
             break
     return picked

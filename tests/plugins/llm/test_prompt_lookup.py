@@ -46,7 +46,7 @@ def _greedy(gen: LlmGenerator, prompt: Any, new: int = 24, **options: Any) -> tu
 @pytest.mark.parametrize("options", [{}, {"repetition_penalty": 1.3}, {"stop": ["sat"]}])
 def test_the_answer_is_the_greedy_one_token_for_token(tiny_llama_dir: Path, options: dict[str, Any]) -> None:
     lookup = LlmGenerator.from_options(model=str(tiny_llama_dir), prompt_lookup=6, prefix_cache=0)
-    plain = LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=0)
+    plain = LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=0, prompt_lookup=0)
     for prompt in (REPEATING, BREAKS, "a b c d e f g a b c d e f g a b c", "hello"):
         text, logprobs, finish = _greedy(lookup, prompt, **options)
         text_plain, logprobs_plain, finish_plain = _greedy(plain, prompt, **options)
@@ -67,7 +67,7 @@ def test_proposals_are_taken_and_the_passes_are_fewer(tiny_llama_dir: Path, monk
 
 def test_max_new_tokens_is_kept_exactly_and_sampling_reads_a_token_a_pass(tiny_llama_dir: Path) -> None:
     lookup = LlmGenerator.from_options(model=str(tiny_llama_dir), prompt_lookup=8, prefix_cache=0)
-    plain = LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=0)
+    plain = LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=0, prompt_lookup=0)
     for new in (1, 2, 5, 9):
         assert _greedy(lookup, REPEATING, new)[2].tokens == new
     sampled = {"temperature": 0.9, "seed": 3}
@@ -78,22 +78,42 @@ def test_a_kept_cache_stays_whole_through_chats_and_closed_streams(tiny_llama_di
     """The positions of proposals not taken are cut from the cache a later turn reads on from."""
     for opening in (REPEATING, BREAKS):
         kept = chat_turns(LlmGenerator.from_options(model=str(tiny_llama_dir), prompt_lookup=6), opening)
-        fresh = chat_turns(LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=0), opening)
+        fresh = chat_turns(LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=0, prompt_lookup=0), opening)
         assert all(f.cached > 20 for _, _, f in kept[1:])
         assert_same_answers(kept, fresh)
     check_a_stream_closed_early(LlmGenerator.from_options(model=str(tiny_llama_dir), prompt_lookup=6),
-                                LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=0))
+                                LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=0, prompt_lookup=0))
 
 
-def test_a_sliding_window_model_and_a_schema_read_a_token_a_pass(tiny_gemma2_dir: Path, tiny_llama_dir: Path) -> None:
+def test_a_sliding_window_model_reads_a_token_a_pass(tiny_gemma2_dir: Path) -> None:
     gemma = LlmGenerator.from_options(model=str(tiny_gemma2_dir), prompt_lookup=6)
-    plain = LlmGenerator.from_options(model=str(tiny_gemma2_dir), prefix_cache=0)
+    plain = LlmGenerator.from_options(model=str(tiny_gemma2_dir), prefix_cache=0, prompt_lookup=0)
     assert scored_answer(gemma, [{"role": "user", "content": REPEATING}])[0] == \
         scored_answer(plain, [{"role": "user", "content": REPEATING}])[0]
-    held = LlmGenerator.from_options(model=str(tiny_llama_dir), prompt_lookup=6)
-    schema = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}
-    text = held.generate(REPEATING, GenerationConfig(max_new_tokens=30, json_schema=schema))
-    assert text.startswith('{"a": "')
+
+
+def test_an_answer_held_to_a_schema_is_the_greedy_one_within_it(tiny_llama_dir: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The schema's mask and progress go token by token through the proposals taken, and stop at the refused."""
+    import latentstack_llm.prompt_lookup as lookup_module
+
+    passes: list[int] = []
+    checked = lookup_module._checked
+    monkeypatch.setattr(lookup_module, "_checked", lambda *a: passes.append(1) or checked(*a))
+    lookup = LlmGenerator.from_options(model=str(tiny_llama_dir), prompt_lookup=6, prefix_cache=0)
+    plain = LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=0, prompt_lookup=0)
+    schema = {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "array", "items": {
+        "type": "string", "enum": ["the cat", "the dog sat"]}}}, "required": ["a", "b"]}
+    tokens = 0
+    for prompt in (REPEATING, BREAKS, '{"a": "", "b": ["the dog sat", "the cat"]} ' * 3):
+        for penalty in (1.0, 1.3):
+            options = {"json_schema": schema, "repetition_penalty": penalty}
+            text, logprobs, finish = _greedy(lookup, prompt, 60, **options)
+            text_plain, logprobs_plain, finish_plain = _greedy(plain, prompt, 60, **options)
+            assert (text, finish.reason) == (text_plain, finish_plain.reason) and text.startswith('{"a": "')
+            assert logprobs == pytest.approx(logprobs_plain, abs=1e-4)
+            tokens += finish.tokens
+    assert 6 < len(passes) < tokens - 20  # through prompt lookup, proposals taken (a pass each answer's prompt)
 
 
 @pytest.mark.parametrize("value", [-1, "many", True])
