@@ -106,8 +106,18 @@ def log_probs(logits: np.ndarray, token: int, top: int) -> tuple[float, list[tup
 
 
 def forced_logits(model: Any, prompt: Sequence[int], answer: Sequence[int], floor: int = 0) -> Iterator[np.ndarray]:
-    """The row of logits each answer token is read from after ``prompt`` and the answer before it, teacher-forced
-    (a token a step: GenAI keeps the last position's logits only)."""
+    """The row of logits each answer token is read from after ``prompt`` and the answer before it, teacher-forced:
+    in one pass, as a prompt is read (GenAI's ``logits`` output holds every position appended last), or a token a
+    step for an export whose output holds the last position only."""
+    if not answer:
+        return
+    generator = new_generator(model, len(prompt) + len(answer), floor)
+    generator.append_tokens([*prompt, *(int(t) for t in answer[:-1])])
+    rows = np.asarray(generator.get_output("logits"), dtype=np.float32)
+    rows = rows.reshape(-1, rows.shape[-1])
+    if len(rows) >= len(answer):
+        yield from rows[len(rows) - len(answer):]
+        return
     generator = new_generator(model, len(prompt) + len(answer), floor)
     generator.append_tokens(list(prompt))
     for i, token in enumerate(answer):

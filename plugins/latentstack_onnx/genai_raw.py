@@ -48,8 +48,8 @@ class RawPrompts:
         return info
 
     def prompt_scores(self, ids: Sequence[int], top_logprobs: int = 0) -> tuple[TokenScore, ...]:
-        """Each token of ``ids`` after the first, scored after those before it, with its likeliest alternatives (one
-        token a step on the export's KV cache)."""
+        """Each token of ``ids`` after the first, scored after those before it, with its likeliest alternatives (read
+        in one pass, as a prompt is)."""
         from latentstack_onnx.genai_decode import forced_logits, log_probs
 
         top, ids, text = checked_top(top_logprobs), self._checked(ids), self.text

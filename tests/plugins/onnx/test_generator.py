@@ -253,3 +253,22 @@ def test_stop_string_cuts_the_stream(tiny_export: Path) -> None:
         pytest.skip("the random model ended too early to pick a stop string")
     stop = full[2:4]
     assert gen.generate("the cat", GenerationConfig(max_new_tokens=30, stop=(stop,))) == full[: full.index(stop)]
+
+
+def test_teacher_forced_rows_are_read_in_one_pass_as_a_token_at_a_time_reads_them(tiny_export: Path) -> None:
+    from latentstack_onnx.genai_decode import forced_logits, last_logits, new_generator
+    from latentstack_onnx.genai_tokens import load_model
+
+    model = load_model(tiny_export)
+    prompt, answer = [5, 9, 12, 30, 31, 7], [40, 41, 8, 9]
+    stepwise = new_generator(model, len(prompt) + len(answer))
+    stepwise.append_tokens(prompt)
+    expected = []
+    for token in answer:
+        expected.append(last_logits(stepwise))
+        stepwise.append_tokens([token])
+    rows = list(forced_logits(model, prompt, answer))
+    assert len(rows) == len(answer)
+    for row, want in zip(rows, expected, strict=True):
+        assert row == pytest.approx(want, abs=1e-4)
+    assert list(forced_logits(model, prompt, [])) == []
