@@ -5,7 +5,9 @@ Three workloads from SQuAD v1.1 dev: RAG (a question with three paragraphs of it
 in `ask`'s prompt: answers that copy from passages), the same held to a JSON schema ({"answer": string}), and
 closed-book chat (the same questions alone).
 
-    python benchmarks/prompt_lookup.py ../shared/data/squad-dev-v1.1.json OUT.json [QUESTIONS] [DRAFT,...]
+    python benchmarks/prompt_lookup.py ../shared/data/squad-dev-v1.1.json OUT.json [QUESTIONS] [DRAFT,...] [GENERATOR]
+
+GENERATOR is llm (the default: torch, float32) or onnx (its default int8 export of the same model).
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main() -> None:
-    import latentstack_llm.prompt_lookup as lookup
+    import latentstack.prompt_lookup as lookup
     from latentstack import get_generator
     from latentstack.rag.prompt import Passage, build_messages
 
@@ -71,7 +73,8 @@ def main() -> None:
     passes: list[int] = []
     checked = lookup._checked
     lookup._checked = lambda *a: passes.append(1) or checked(*a)  # counts the passes, the prompt's included
-    gens = {d: get_generator("llm", prompt_lookup=d, prefix_cache=0) for d in [0, *drafts]}
+    name = sys.argv[5] if len(sys.argv) > 5 else "llm"
+    gens = {d: get_generator(name, prompt_lookup=d, prefix_cache=0) for d in [0, *drafts]}
     for gen in gens.values():
         gen.generate("Hello.", {"max_new_tokens": 4})
     asked = questions(squad, n)
@@ -79,7 +82,7 @@ def main() -> None:
     workloads = {"rag": [(m, None) for m in rag], "rag_json": [(m, SCHEMA) for m in rag],
                  "closed_book": [([{"role": "user", "content": q}], None) for q, _ in asked]}
     result: dict[str, Any] = {"what": __doc__.split("\n\n")[0], "command": " ".join(["python", *sys.argv]),
-                              "new_tokens": NEW_TOKENS, "ngrams": list(lookup.NGRAMS)}
+                              "generator": name, "new_tokens": NEW_TOKENS, "ngrams": list(lookup.NGRAMS)}
     for name, prompts in workloads.items():
         rows: dict[int, list[dict[str, Any]]] = {d: [] for d in gens}
         for prompt in prompts:

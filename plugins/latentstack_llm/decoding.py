@@ -113,14 +113,19 @@ def decode_steps(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int
     import torch
     from transformers import DynamicCache
 
+    from latentstack.prompt_lookup import lookup_steps
     from latentstack_llm.prefix_cache import croppable
-    from latentstack_llm.prompt_lookup import lookup_steps
 
     cache = DynamicCache(config=model.config) if cache is None else cache
     if lookup and temperature <= 0 and croppable(cache):
-        picker = GreedyPick(ids[0], repetition_penalty, constraint, stop_ids)
-        yield from lookup_steps(model, ids, cache, start, max_new_tokens=max_new_tokens, stop_ids=stop_ids,
-                                draft=lookup, picker=picker)
+
+        def read(tokens: list[int], rows: int) -> Any:
+            step = torch.tensor([tokens], device=ids.device)
+            return model(input_ids=step, cache=cache, use_cache=True, logits_to_keep=rows).logits[0]
+
+        yield from lookup_steps(read, lambda n: cache.crop(-n), ids[0].tolist(), start, max_new_tokens=max_new_tokens,
+                                stop_ids=stop_ids, draft=lookup,
+                                picker=GreedyPick(ids[0], repetition_penalty, constraint, stop_ids))
         return
     rng = torch.Generator(device=ids.device)
     if seed is None:

@@ -44,6 +44,39 @@ def penalize(logits: np.ndarray, seen: Sequence[int], penalty: float) -> np.ndar
     return logits
 
 
+class GreedyPick:
+    """The greedy token of each row of logits in turn, after a ``constraint``'s mask and the repetition ``penalty``
+    over ``prompt`` and the answer so far; the constraint takes each token picked but an end token
+    (``latentstack.prompt_lookup.Picker``)."""
+
+    def __init__(self, prompt: Sequence[int], penalty: float, constraint: Any, stop_ids: set[int]) -> None:
+        self.prompt, self.penalty, self.constraint, self.stop_ids = list(prompt), penalty, constraint, stop_ids
+        self.ended = False
+
+    def pick(self, logits: np.ndarray, answer: list[int]) -> int:
+        """The token after ``answer`` (the tokens picked so far) from ``logits``."""
+        allowed = logits if self.constraint is None else np.where(self.constraint.allowed(len(logits)), logits, -np.inf)
+        token = int(np.argmax(penalize(allowed, [*self.prompt, *answer], self.penalty)))
+        self.ended = token in self.stop_ids or (self.constraint is not None and not self.constraint.accept(token))
+        return token
+
+
+def read_rows(generator: Any, tokens: list[int], rows: int) -> list[np.ndarray]:
+    """Append ``tokens`` and give the logits of the last ``rows`` of them (the last only: not every position's
+    copied, a prompt's among them)."""
+    from latentstack.errors import ConfigError
+
+    generator.append_tokens(tokens)
+    if rows == 1:
+        return [last_logits(generator)]
+    out = np.asarray(generator.get_output("logits"), dtype=np.float32)
+    out = out.reshape(-1, out.shape[-1])
+    if len(out) < rows:
+        msg = "this export's logits output holds the last position only: run it with -g prompt_lookup=0"
+        raise ConfigError(msg)
+    return list(out[len(out) - rows:])
+
+
 def new_generator(model: Any, n_tokens: int, floor: int = 0) -> Any:
     """A GenAI generator with room for ``n_tokens`` (prompt and answer), and at least ``floor`` (``kv_floor``)."""
     import onnxruntime_genai as og
@@ -73,13 +106,22 @@ def decode_tokens(model: Any, prompt: Sequence[int], *, max_new_tokens: int, sto
 def decode_steps(model: Any, prompt: Sequence[int], *, max_new_tokens: int, stop_ids: set[int],
                  temperature: float = 0.0, top_p: float = 1.0, seed: int | None = None,
                  repetition_penalty: float = 1.0, floor: int = 0, constraint: Any = None,
-                 generator: Any = None, start: int = 0) -> Iterator[tuple[int, np.ndarray]]:
+                 generator: Any = None, start: int = 0, lookup: int = 0) -> Iterator[tuple[int, np.ndarray]]:
     """``decode_tokens``' loop, yielding each token id with the row of logits it was picked from (before a
     ``constraint``, the penalty and temperature). A ``constraint`` (``latentstack.json_schema``) masks the tokens it
     does not allow and ends the answer once it is complete. A GenAI ``generator`` that holds the first ``start``
-    tokens of ``prompt`` already reads on from there (``kept_generator``)."""
+    tokens of ``prompt`` already reads on from there (``kept_generator``). With ``lookup`` (greedy, not a sliding
+    window's export) up to that many tokens found earlier are checked a pass (``latentstack.prompt_lookup``)."""
+    from latentstack.prompt_lookup import lookup_steps
+
     rng = np.random.default_rng(seed)
     generator = new_generator(model, len(prompt) + max_new_tokens, floor) if generator is None else generator
+    if lookup and temperature <= 0 and not floor:
+        yield from lookup_steps(lambda tokens, rows: read_rows(generator, tokens, rows),
+                                lambda n: generator.rewind_to(generator.token_count() - n), list(prompt), start,
+                                max_new_tokens=max_new_tokens, stop_ids=stop_ids, draft=lookup,
+                                picker=GreedyPick(prompt, repetition_penalty, constraint, stop_ids))
+        return
     generator.append_tokens(list(prompt[start:]))
     seen = list(prompt)
     for step in range(max_new_tokens):

@@ -46,6 +46,10 @@ class GenaiConfig(GeneratorConfig):
     prefix_cache: int = slots_option()
     #: The MiB the kept caches may take together, the last answer's kept whatever it weighs (kept_prefix.BUDGET_MB).
     prefix_cache_mb: int = budget_option()
+    #: Greedy answers: up to this many tokens found earlier checked a pass (latentstack.prompt_lookup); 0, the
+    #: default: a token a pass. An int8 export quantizes activations over the tokens read together, so its answers
+    #: then part from a token-a-pass reading's (benchmarks/results/prompt-lookup).
+    prompt_lookup: int = attrs.field(default=0, validator=attrs.validators.ge(0))
 
 
 def _export_manifest(path: Path) -> Any:
@@ -213,7 +217,7 @@ class GenaiGenerator(RawPrompts, ScoringGenerator):
         steps = decode_steps(text.model, ids, max_new_tokens=options.max_new_tokens, stop_ids=text.stops,
                              temperature=options.temperature, top_p=options.top_p, seed=options.seed,
                              repetition_penalty=options.repetition_penalty, floor=text.floor, constraint=constraint,
-                             generator=roomed[0], start=start)
+                             generator=roomed[0], start=start, lookup=self.config.prompt_lookup)
         yield from kept_after(answer_pieces(read_into(steps, read), text.feeder(), lambda: "", options.stop,
                                             Scored(text.backend, top, log_probs), options.max_new_tokens, constraint,
                                             cached=start), keep)

@@ -16,26 +16,12 @@ from latentstack.testing.kept_prefix_checks import (
     scored_answer,
 )
 from latentstack_llm.generator import LlmGenerator
-from latentstack_llm.prompt_lookup import NgramIndex
 
 #: A prompt whose words repeat, so that proposals are found (and the random tiny model's answers loop over them).
 REPEATING = "the cat sat on the mat and the cat sat on the hat and the dog sat on the log " * 3
 #: Line breaks followed by other words: the tiny model answers line breaks, so the first proposals (the words after
 #: the prompt's line breaks) are refused and their positions cut from the KV cache.
 BREAKS = "a\n\n\nb c\n\n\nd e\n\n\n\n\nf"
-
-
-def test_the_tokens_after_the_latest_earlier_occurrence_are_proposed_the_longest_match_first() -> None:
-    index = NgramIndex([1, 2, 3, 4, 9, 2, 3, 5, 6, 1, 2, 3])
-    assert index.propose(3) == [4, 9, 2]  # after (1, 2, 3), not after the later (2, 3)
-    index.append(4)
-    assert index.propose(2) == [9, 2]  # (2, 3, 4) occurred before
-    assert NgramIndex([7, 1, 2, 8, 1, 2, 9, 1, 2]).propose(2) == [9, 1]  # the latest earlier (1, 2)
-    assert NgramIndex([7, 1, 2, 8, 1, 2, 9, 1, 2]).propose(5) == [9, 1, 2, 9, 1]  # ... running into a loop
-    assert NgramIndex([1, 2, 3]).propose(4) == []  # nothing repeats
-    index = NgramIndex([1, 2, 1, 2])
-    assert index.propose(5) == [1, 2, 1, 2, 1]  # what followed the earlier (1, 2), up to the present, repeated
-    assert index.propose(0) == []
 
 
 def _greedy(gen: LlmGenerator, prompt: Any, new: int = 24, **options: Any) -> tuple[str, list[float], Any]:
@@ -55,7 +41,7 @@ def test_the_answer_is_the_greedy_one_token_for_token(tiny_llama_dir: Path, opti
 
 
 def test_proposals_are_taken_and_the_passes_are_fewer(tiny_llama_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import latentstack_llm.prompt_lookup as lookup_module
+    import latentstack.prompt_lookup as lookup_module
 
     passes: list[int] = []
     checked = lookup_module._checked
@@ -78,7 +64,8 @@ def test_a_kept_cache_stays_whole_through_chats_and_closed_streams(tiny_llama_di
     """The positions of proposals not taken are cut from the cache a later turn reads on from."""
     for opening in (REPEATING, BREAKS):
         kept = chat_turns(LlmGenerator.from_options(model=str(tiny_llama_dir), prompt_lookup=6), opening)
-        fresh = chat_turns(LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=0, prompt_lookup=0), opening)
+        fresh = chat_turns(LlmGenerator.from_options(model=str(tiny_llama_dir), prefix_cache=0, prompt_lookup=0),
+                           opening)
         assert all(f.cached > 20 for _, _, f in kept[1:])
         assert_same_answers(kept, fresh)
     check_a_stream_closed_early(LlmGenerator.from_options(model=str(tiny_llama_dir), prompt_lookup=6),
@@ -95,7 +82,7 @@ def test_a_sliding_window_model_reads_a_token_a_pass(tiny_gemma2_dir: Path) -> N
 def test_an_answer_held_to_a_schema_is_the_greedy_one_within_it(tiny_llama_dir: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """The schema's mask and progress go token by token through the proposals taken, and stop at the refused."""
-    import latentstack_llm.prompt_lookup as lookup_module
+    import latentstack.prompt_lookup as lookup_module
 
     passes: list[int] = []
     checked = lookup_module._checked

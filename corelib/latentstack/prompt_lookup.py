@@ -8,12 +8,26 @@ over the last token and the proposals gives the model's own next token after eac
 the first the model would not have picked, and its pick there is taken too, so every token is the model's greedy
 choice; the keys and values of those not taken are cut from the KV cache. On a CPU a pass over a few tokens costs
 little more than over one (the weights are read once), so each token taken past the first is nearly free.
+
+The loop is the generators' own (the torch and ONNX Runtime GenAI ones), given how to read tokens on their KV cache
+and how to cut its last positions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
+
+
+class Picker(Protocol):
+    """The greedy token of each row of logits in turn (after a schema's mask and the repetition penalty);
+    ``ended`` once it picked an end token or completed the schema's JSON value."""
+
+    ended: bool
+
+    def pick(self, logits: Any, answer: list[int]) -> int:
+        """The token after ``answer`` (the tokens picked so far) from a row of ``logits``."""
+        ...
 
 NGRAMS = (3, 2)  # the longest match is tried first
 
@@ -50,22 +64,20 @@ class NgramIndex:
         return []
 
 
-def lookup_steps(model: Any, ids: Any, cache: Any, start: int, *, max_new_tokens: int, stop_ids: set[int],
-                 draft: int, picker: Any) -> Iterator[tuple[int, Any]]:
-    """``decoding.decode_steps``' (token, logits) for greedy decoding, up to ``draft`` proposed tokens checked a pass.
-    ``picker`` (``decoding.GreedyPick``) picks from each row in turn and says when the answer has ended. ``cache``
-    holds the first ``start`` tokens of the (1, n) prompt ``ids`` and can drop its last positions."""
-    import torch
-
-    index = NgramIndex(ids[0].tolist())
+def lookup_steps(read: Callable[[list[int], int], Sequence[Any]], cut: Callable[[int], None], prompt: list[int],
+                 start: int, *, max_new_tokens: int, stop_ids: set[int], draft: int,
+                 picker: Picker) -> Iterator[tuple[int, Any]]:
+    """A decode loop's (token, logits) for greedy decoding, up to ``draft`` proposed tokens checked a pass.
+    ``read(tokens, n)`` reads ``tokens`` on the KV cache (which holds the first ``start`` tokens of ``prompt``) and
+    gives the logits of the last ``n`` of them; ``cut(n)`` drops the cache's last ``n`` positions."""
+    index = NgramIndex(list(prompt))
     made: list[int] = []
     proposal: list[int] = []
-    step = ids[:, start:]
+    step = list(prompt[start:])
     while len(made) < max_new_tokens:
-        rows = model(input_ids=step, cache=cache, use_cache=True, logits_to_keep=len(proposal) + 1).logits[0]
-        picked = _checked(rows, proposal, made, picker)
+        picked = _checked(read(step, len(proposal) + 1), proposal, made, picker)
         if len(picked) <= len(proposal):
-            cache.crop(len(picked) - len(proposal) - 1)  # the proposals after the last taken one
+            cut(len(proposal) + 1 - len(picked))  # the proposals after the last taken one
         for token, logits in picked:
             if token in stop_ids:
                 return
@@ -75,10 +87,10 @@ def lookup_steps(model: Any, ids: Any, cache: Any, start: int, *, max_new_tokens
         if picker.ended:  # a JSON value the schema allows is complete
             return
         proposal = index.propose(min(draft, max_new_tokens - len(made) - 1))
-        step = torch.tensor([[made[-1], *proposal]], device=ids.device)
+        step = [made[-1], *proposal]
 
 
-def _checked(rows: Any, proposal: list[int], made: list[int], picker: Any) -> list[tuple[int, Any]]:
+def _checked(rows: Sequence[Any], proposal: list[int], made: list[int], picker: Picker) -> list[tuple[int, Any]]:
     """The model's picks from ``rows`` (after the last token, then after each proposal), up to and with the first
     that differs from the proposal (or the last row, or one that ends the answer)."""
     picked: list[tuple[int, Any]] = []
