@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
+NGRAMS = (3, 2)  # the longest match is tried first
+
 
 class Picker(Protocol):
     """The greedy token of each row of logits in turn (after a schema's mask and the repetition penalty);
@@ -28,8 +30,6 @@ class Picker(Protocol):
     def pick(self, logits: Any, answer: list[int]) -> int:
         """The token after ``answer`` (the tokens picked so far) from a row of ``logits``."""
         ...
-
-NGRAMS = (3, 2)  # the longest match is tried first
 
 
 class NgramIndex:

@@ -56,7 +56,8 @@ class GreedyPick:
     def pick(self, logits: np.ndarray, answer: list[int]) -> int:
         """The token after ``answer`` (the tokens picked so far) from ``logits``."""
         allowed = logits if self.constraint is None else np.where(self.constraint.allowed(len(logits)), logits, -np.inf)
-        token = int(np.argmax(penalize(allowed, [*self.prompt, *answer], self.penalty)))
+        seen = [*self.prompt, *answer] if self.penalty != 1.0 else []
+        token = int(np.argmax(penalize(allowed, seen, self.penalty)))
         self.ended = token in self.stop_ids or (self.constraint is not None and not self.constraint.accept(token))
         return token
 
