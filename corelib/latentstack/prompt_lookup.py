@@ -18,7 +18,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
+import attrs
+
 NGRAMS = (3, 2)  # the longest match is tried first
+
+
+def _draft(_: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        msg = (f"{attribute.name} is how many tokens found earlier a greedy answer checks a forward pass: a whole "
+               f"number, 0 for one token a pass, got {value!r:.40}")
+        raise ValueError(msg)
+
+
+def draft_option(default: int) -> Any:
+    """A generator config's ``prompt_lookup`` field: how many proposed tokens are checked a pass (0: none)."""
+    return attrs.field(default=default, validator=_draft)
 
 
 class Picker(Protocol):

@@ -15,6 +15,7 @@ from latentstack.interfaces import GenerationConfig, GeneratorConfig
 from latentstack.interfaces.generator import Messages, ScoredPiece, ScoringGenerator, as_messages
 from latentstack.json_schema import SchemaConstraint, schema_tokenizer
 from latentstack.kept_prefix import budget_option, kept_after, read_into, slots_option
+from latentstack.prompt_lookup import draft_option
 from latentstack.scored import Scored, answer_pieces
 from latentstack_llm.decoding import IncrementalText, decode_steps, eos_ids, log_probs
 from latentstack_llm.loading import DTYPES, AdapterSwitch, load_causal_lm
@@ -35,7 +36,7 @@ class LlmConfig(GeneratorConfig):
     #: Greedy answers: up to this many tokens that followed the answer's last words earlier (in the prompt or the
     #: answer) checked a forward pass (prompt lookup decoding; the same tokens, fewer passes; the default measured
     #: faster on RAG and closed-book answers, benchmarks/results/prompt-lookup); 0: one token a pass.
-    prompt_lookup: int = attrs.field(default=4, validator=attrs.validators.ge(0))
+    prompt_lookup: int = draft_option(4)
 
 
 class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):

@@ -22,6 +22,7 @@ from latentstack.interfaces import GenerationConfig, GeneratorConfig
 from latentstack.interfaces.generator import Messages, ScoredPiece, ScoringGenerator
 from latentstack.json_schema import SchemaConstraint, schema_tokenizer
 from latentstack.kept_prefix import budget_option, kept_after, read_into, slots_option
+from latentstack.prompt_lookup import draft_option
 from latentstack.scored import Scored, answer_pieces
 from latentstack_onnx.genai_raw import RawPrompts
 from latentstack_onnx.kept_generator import KeptGenerator, kv_bytes_per_token
@@ -49,7 +50,7 @@ class GenaiConfig(GeneratorConfig):
     #: Greedy answers: up to this many tokens found earlier checked a pass (latentstack.prompt_lookup); 0, the
     #: default: a token a pass. An int8 export quantizes activations over the tokens read together, so its answers
     #: then part from a token-a-pass reading's (benchmarks/results/prompt-lookup).
-    prompt_lookup: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+    prompt_lookup: int = draft_option(0)
 
 
 def _export_manifest(path: Path) -> Any:
