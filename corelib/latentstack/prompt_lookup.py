@@ -16,7 +16,7 @@ and how to cut its last positions.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 
@@ -35,15 +35,21 @@ def draft_option(default: int) -> Any:
     return attrs.field(default=default, validator=_draft)
 
 
-class Picker(Protocol):
-    """The greedy token of each row of logits in turn (after a schema's mask and the repetition penalty);
-    ``ended`` once it picked an end token or completed the schema's JSON value."""
+class GreedyPick:
+    """The greedy token of each row of logits in turn: the likeliest of ``prepared(logits, answer)`` (the row after a
+    schema's mask and the repetition penalty over the prompt and ``answer``, the tokens picked so far), the
+    ``constraint`` taking each token picked but an end token; ``ended`` once an end token was picked or the
+    constraint's JSON value is complete."""
 
-    ended: bool
+    def __init__(self, prepared: Callable[[Any, list[int]], Any], constraint: Any, stop_ids: set[int]) -> None:
+        self.prepared, self.constraint, self.stop_ids = prepared, constraint, stop_ids
+        self.ended = False
 
     def pick(self, logits: Any, answer: list[int]) -> int:
-        """The token after ``answer`` (the tokens picked so far) from a row of ``logits``."""
-        ...
+        """The token after ``answer`` from a row of ``logits``."""
+        token = int(self.prepared(logits, answer).argmax())
+        self.ended = token in self.stop_ids or (self.constraint is not None and not self.constraint.accept(token))
+        return token
 
 
 class NgramIndex:
@@ -80,7 +86,7 @@ class NgramIndex:
 
 def lookup_steps(read: Callable[[list[int], int], Sequence[Any]], cut: Callable[[int], None], prompt: list[int],
                  start: int, *, max_new_tokens: int, stop_ids: set[int], draft: int,
-                 picker: Picker) -> Iterator[tuple[int, Any]]:
+                 picker: GreedyPick) -> Iterator[tuple[int, Any]]:
     """A decode loop's (token, logits) for greedy decoding, up to ``draft`` proposed tokens checked a pass.
     ``read(tokens, n)`` reads ``tokens`` on the KV cache (which holds the first ``start`` tokens of ``prompt``) and
     gives the logits of the last ``n`` of them; ``cut(n)`` drops the cache's last ``n`` positions."""
@@ -104,7 +110,7 @@ def lookup_steps(read: Callable[[list[int], int], Sequence[Any]], cut: Callable[
         step = [made[-1], *proposal]
 
 
-def _checked(rows: Sequence[Any], proposal: list[int], made: list[int], picker: Picker) -> list[tuple[int, Any]]:
+def _checked(rows: Sequence[Any], proposal: list[int], made: list[int], picker: GreedyPick) -> list[tuple[int, Any]]:
     """The model's picks from ``rows`` (after the last token, then after each proposal), up to and with the first
     that differs from the proposal (or the last row, or one that ends the answer)."""
     picked: list[tuple[int, Any]] = []

@@ -50,26 +50,19 @@ def penalize(logits: Any, seen: Any, penalty: float) -> Any:
     return logits
 
 
-class GreedyPick:
-    """The greedy token of each row of logits in turn, after a ``constraint``'s mask and the repetition ``penalty``
-    over ``prompt`` (token ids) and the answer so far; the constraint takes each token picked but an end token.
-    ``ended`` once an end token was picked or the constraint's JSON value is complete."""
+def prepared(prompt: Any, penalty: float, constraint: Any) -> Any:
+    """``prepared(logits, answer)`` for ``latentstack.prompt_lookup.GreedyPick``: a row of logits after the
+    ``constraint``'s mask and the repetition ``penalty`` over ``prompt`` (token ids) and ``answer``."""
+    import torch
 
-    def __init__(self, prompt: Any, penalty: float, constraint: Any, stop_ids: set[int]) -> None:
-        self.prompt, self.penalty, self.constraint, self.stop_ids = prompt, penalty, constraint, stop_ids
-        self.ended = False
+    def prepare(logits: Any, answer: list[int]) -> Any:
+        allowed = logits if constraint is None else held(logits, constraint)
+        if penalty == 1.0:
+            return allowed
+        seen = torch.cat([prompt, torch.tensor(answer, dtype=prompt.dtype, device=prompt.device)])
+        return penalize(allowed, seen, penalty)
 
-    def pick(self, logits: Any, answer: list[int]) -> int:
-        """The token after ``answer`` (the tokens picked so far) from ``logits``."""
-        import torch
-
-        allowed = logits if self.constraint is None else held(logits, self.constraint)
-        if self.penalty != 1.0:
-            seen = torch.cat([self.prompt, torch.tensor(answer, dtype=self.prompt.dtype, device=self.prompt.device)])
-            allowed = penalize(allowed, seen, self.penalty)
-        token = int(allowed.argmax())
-        self.ended = token in self.stop_ids or (self.constraint is not None and not self.constraint.accept(token))
-        return token
+    return prepare
 
 
 def decode_tokens(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int], temperature: float = 0.0,
@@ -113,7 +106,7 @@ def decode_steps(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int
     import torch
     from transformers import DynamicCache
 
-    from latentstack.prompt_lookup import lookup_steps
+    from latentstack.prompt_lookup import GreedyPick, lookup_steps
     from latentstack_llm.prefix_cache import croppable
 
     cache = DynamicCache(config=model.config) if cache is None else cache
@@ -125,7 +118,7 @@ def decode_steps(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int
 
         yield from lookup_steps(read, lambda n: cache.crop(-n), ids[0].tolist(), start, max_new_tokens=max_new_tokens,
                                 stop_ids=stop_ids, draft=lookup,
-                                picker=GreedyPick(ids[0], repetition_penalty, constraint, stop_ids))
+                                picker=GreedyPick(prepared(ids[0], repetition_penalty, constraint), constraint, stop_ids))
         return
     rng = torch.Generator(device=ids.device)
     if seed is None:

@@ -44,22 +44,15 @@ def penalize(logits: np.ndarray, seen: Sequence[int], penalty: float) -> np.ndar
     return logits
 
 
-class GreedyPick:
-    """The greedy token of each row of logits in turn, after a ``constraint``'s mask and the repetition ``penalty``
-    over ``prompt`` and the answer so far; the constraint takes each token picked but an end token
-    (``latentstack.prompt_lookup.Picker``)."""
+def prepared(prompt: Sequence[int], penalty: float, constraint: Any) -> Any:
+    """``prepared(logits, answer)`` for ``latentstack.prompt_lookup.GreedyPick``: a row of logits after the
+    ``constraint``'s mask and the repetition ``penalty`` over ``prompt`` and ``answer``."""
 
-    def __init__(self, prompt: Sequence[int], penalty: float, constraint: Any, stop_ids: set[int]) -> None:
-        self.prompt, self.penalty, self.constraint, self.stop_ids = list(prompt), penalty, constraint, stop_ids
-        self.ended = False
+    def prepare(logits: np.ndarray, answer: list[int]) -> np.ndarray:
+        allowed = logits if constraint is None else np.where(constraint.allowed(len(logits)), logits, -np.inf)
+        return allowed if penalty == 1.0 else penalize(allowed, [*prompt, *answer], penalty)
 
-    def pick(self, logits: np.ndarray, answer: list[int]) -> int:
-        """The token after ``answer`` (the tokens picked so far) from ``logits``."""
-        allowed = logits if self.constraint is None else np.where(self.constraint.allowed(len(logits)), logits, -np.inf)
-        seen = [*self.prompt, *answer] if self.penalty != 1.0 else []
-        token = int(np.argmax(penalize(allowed, seen, self.penalty)))
-        self.ended = token in self.stop_ids or (self.constraint is not None and not self.constraint.accept(token))
-        return token
+    return prepare
 
 
 def read_rows(generator: Any, tokens: list[int], rows: int) -> list[np.ndarray]:
@@ -113,7 +106,7 @@ def decode_steps(model: Any, prompt: Sequence[int], *, max_new_tokens: int, stop
     does not allow and ends the answer once it is complete. A GenAI ``generator`` that holds the first ``start``
     tokens of ``prompt`` already reads on from there (``kept_generator``). With ``lookup`` (greedy, not a sliding
     window's export) up to that many tokens found earlier are checked a pass (``latentstack.prompt_lookup``)."""
-    from latentstack.prompt_lookup import lookup_steps
+    from latentstack.prompt_lookup import GreedyPick, lookup_steps
 
     rng = np.random.default_rng(seed)
     generator = new_generator(model, len(prompt) + max_new_tokens, floor) if generator is None else generator
@@ -121,7 +114,8 @@ def decode_steps(model: Any, prompt: Sequence[int], *, max_new_tokens: int, stop
         yield from lookup_steps(lambda tokens, rows: read_rows(generator, tokens, rows),
                                 lambda n: generator.rewind_to(generator.token_count() - n), list(prompt), start,
                                 max_new_tokens=max_new_tokens, stop_ids=stop_ids, draft=lookup,
-                                picker=GreedyPick(prompt, repetition_penalty, constraint, stop_ids))
+                                picker=GreedyPick(prepared(prompt, repetition_penalty, constraint), constraint,
+                                                  stop_ids))
         return
     generator.append_tokens(list(prompt[start:]))
     seen = list(prompt)
