@@ -10,8 +10,11 @@ temperature then nucleus (top_p), from a seeded ``torch.Generator``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
+
+#: A forward pass: the last ``keep`` positions' logits (keep, vocab) after reading token ids onto a KV cache.
+Forward = Callable[[Any, Sequence[int], int], Any]
 
 
 def eos_ids(model: Any, tokenizer: Any) -> set[int]:
@@ -93,16 +96,29 @@ def held(logits: Any, constraint: Any) -> Any:
     return logits.masked_fill(~allowed, float("-inf"))
 
 
+def alone(model: Any) -> Forward:
+    """``model``'s forward pass for one answer: the last ``keep`` positions' logits after reading ``tokens`` onto
+    ``cache``."""
+    import torch
+
+    def forward(cache: Any, tokens: Sequence[int], keep: int) -> Any:
+        step = torch.tensor([list(tokens)], device=model.device)
+        return model(input_ids=step, cache=cache, use_cache=True, logits_to_keep=keep).logits[0]
+
+    return forward
+
+
 def decode_steps(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int], temperature: float = 0.0,
                  top_p: float = 1.0, seed: int | None = None, repetition_penalty: float = 1.0,
                  constraint: Any = None, cache: Any = None, start: int = 0,
-                 lookup: int = 0) -> Iterator[tuple[int, Any]]:
+                 lookup: int = 0, forward: Forward | None = None) -> Iterator[tuple[int, Any]]:
     """``decode_tokens``' loop, yielding each token id with the model's row of logits it was picked from (before
     a ``constraint``, the repetition penalty and temperature). A ``constraint`` (``latentstack.json_schema``)
     masks the tokens it does not allow and ends the answer once it is complete. A KV ``cache`` that holds the
     first ``start`` tokens of ``ids`` already is read on from there (``prefix_cache``); it grows in place. With
     ``lookup`` (greedy, a cache that can drop positions) up to that many tokens found earlier are
-    checked a pass (``prompt_lookup``): the same greedy tokens, fewer passes."""
+    checked a pass (``prompt_lookup``): the same greedy tokens, fewer passes. ``forward`` runs the passes (``alone``
+    by default; a ``StepBatcher``'s reads them with other answers')."""
     import torch
     from transformers import DynamicCache
 
@@ -110,11 +126,11 @@ def decode_steps(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int
     from latentstack_llm.prefix_cache import croppable
 
     cache = DynamicCache(config=model.config) if cache is None else cache
+    forward = alone(model) if forward is None else forward
     if lookup and temperature <= 0 and croppable(cache):
 
         def read(tokens: list[int], rows: int) -> Any:
-            step = torch.tensor([tokens], device=ids.device)
-            return model(input_ids=step, cache=cache, use_cache=True, logits_to_keep=rows).logits[0]
+            return forward(cache, tokens, rows)
 
         yield from lookup_steps(read, lambda n: cache.crop(-n), ids[0].tolist(), start, max_new_tokens=max_new_tokens,
                                 stop_ids=stop_ids, draft=lookup,
@@ -125,11 +141,10 @@ def decode_steps(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int
         rng.seed()
     else:
         rng.manual_seed(seed)
-    step = ids[:, start:]
+    step = ids[0, start:].tolist()
     seen = ids[0].clone()  # prompt and answer so far, for the repetition penalty
     for _ in range(max_new_tokens):
-        out = model(input_ids=step, cache=cache, use_cache=True, logits_to_keep=1)
-        logits = out.logits[0, -1]
+        logits = forward(cache, step, 1)[-1]
         allowed = logits if constraint is None else held(logits, constraint)
         token = pick(penalize(allowed, seen, repetition_penalty), temperature, top_p, rng)
         if token in stop_ids:
@@ -137,9 +152,9 @@ def decode_steps(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int
         yield token, logits
         if constraint is not None and not constraint.accept(token):
             return
-        step = torch.tensor([[token]], device=ids.device)
+        step = [token]
         if repetition_penalty != 1.0:
-            seen = torch.cat([seen, step[0]])
+            seen = torch.cat([seen, torch.tensor(step, dtype=seen.dtype, device=seen.device)])
 
 
 class IncrementalText:

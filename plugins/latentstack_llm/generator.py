@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from functools import cached_property
 from typing import Any
@@ -17,10 +18,18 @@ from latentstack.json_schema import SchemaConstraint, schema_tokenizer
 from latentstack.kept_prefix import budget_option, kept_after, read_into, slots_option
 from latentstack.prompt_lookup import draft_option
 from latentstack.scored import Scored, answer_pieces
-from latentstack_llm.decoding import IncrementalText, decode_steps, eos_ids, log_probs
+from latentstack_llm.decoding import Forward, IncrementalText, decode_steps, eos_ids, log_probs
 from latentstack_llm.loading import DTYPES, AdapterSwitch, load_causal_lm
+from latentstack_llm.packed import make_packable, packable
 from latentstack_llm.prefix_cache import PrefixCache
 from latentstack_llm.raw import RawPrompts
+from latentstack_llm.step_batcher import StepBatcher
+
+
+def parallel_rows(_: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        msg = f"parallel is how many answers are decoded together: a whole number, 1 or more, got {value!r:.40}"
+        raise ValueError(msg)
 
 
 @attrs.frozen(kw_only=True)
@@ -37,6 +46,10 @@ class LlmConfig(GeneratorConfig):
     #: answer) checked a forward pass (prompt lookup decoding; the same tokens, fewer passes; the default measured
     #: faster on RAG and closed-book answers, benchmarks/results/prompt-lookup); 0: one token a pass.
     prompt_lookup: int = draft_option(4)
+    #: Answers asked for on several threads at once (a server's users) decoded together, their next tokens read in one
+    #: forward pass (``packed``; llama.cpp's ``--parallel``, Ollama's ``OLLAMA_NUM_PARALLEL``); 1: one answer at a
+    #: time. Models with sliding-window or soft-capped attention decode one at a time whatever it says.
+    parallel: int = attrs.field(default=1, validator=parallel_rows)
 
 
 class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
@@ -145,6 +158,25 @@ class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
         tokens scored (``Scored``)."""
         return self.continued(self.prompt_ids(prompt), options, top)
 
+    @property
+    def parallel_rows(self) -> int:
+        """How many answers this generator decodes together (``parallel``, where the model's attention allows)."""
+        return self.config.parallel if self.batcher is not None else 1
+
+    @cached_property
+    def batcher(self) -> StepBatcher | None:
+        """The forward passes of answers decoded together, or None (one at a time)."""
+        if self.config.parallel == 1 or not packable(self.model):
+            return None
+        make_packable(self.model)
+        return StepBatcher(lambda: self.model, self.config.parallel)
+
+    def _passes(self) -> tuple[Forward | None, Any]:
+        """The forward pass an answer's decoding runs (None: the model's own) and the context its decoding runs in."""
+        if self.batcher is None:
+            return None, contextlib.nullcontext()
+        return self.batcher.forward, self.batcher.row()
+
     @cached_property
     def prefix(self) -> PrefixCache:
         """The last answers' KV caches (``prefix_cache`` of them), for prompts that begin the same way."""
@@ -162,10 +194,12 @@ class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
         key, read = self.adapters.active, ids[0].tolist()
         cache, start = self.prefix.take_cache(key, read, model.config) if self.config.prefix_cache else (None, 0)
         keep = None if cache is None else (lambda: self.prefix.keep_cache(key, read, cache))
-        with torch.inference_mode(), self.adapters.base_context():
+        forward, row = self._passes()
+        with torch.inference_mode(), self.adapters.base_context(), row:
             steps = decode_steps(model, ids.to(model.device), max_new_tokens=options.max_new_tokens,
                                  stop_ids=eos_ids(model, self.tokenizer), temperature=options.temperature,
                                  top_p=options.top_p, seed=options.seed, repetition_penalty=options.repetition_penalty,
-                                 constraint=constraint, cache=cache, start=start, lookup=self.config.prompt_lookup)
+                                 constraint=constraint, cache=cache, start=start, lookup=self.config.prompt_lookup,
+                                 forward=forward)
             yield from kept_after(answer_pieces(read_into(steps, read), text.feed, text.flush, options.stop, scored,
                                                 options.max_new_tokens, constraint, cached=start), keep)

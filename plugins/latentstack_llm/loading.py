@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +71,9 @@ class AdapterSwitch:
         self.base_fingerprint = base_fingerprint
         self.loaded: set[str] = set()
         self.active = ""
+        self._base_lock = threading.Lock()
+        self._base_rows = 0  # answers running under base_context (decoded together, ``parallel``)
+        self._disabled: Any = None
 
     def use(self, path: str | Path) -> Any:
         """Activate the adapter at ``path`` ('' for the plain base model); returns the model to call."""
@@ -89,10 +95,22 @@ class AdapterSwitch:
         self.model.eval()
         self.loaded.add(key)
 
-    def base_context(self) -> Any:
-        """A context manager under which the model runs without any adapter."""
-        import contextlib
-
-        if self.loaded and not self.active:
-            return self.model.disable_adapter()
-        return contextlib.nullcontext()
+    @contextlib.contextmanager
+    def base_context(self) -> Iterator[None]:
+        """A context under which the model runs without any adapter: the adapters are turned off when the first
+        answer enters it and on again when the last leaves (answers decoded together share it)."""
+        if not self.loaded or self.active:
+            yield
+            return
+        with self._base_lock:
+            if not self._base_rows:
+                self._disabled = self.model.disable_adapter()
+                self._disabled.__enter__()
+            self._base_rows += 1
+        try:
+            yield
+        finally:
+            with self._base_lock:
+                self._base_rows -= 1
+                if not self._base_rows:
+                    self._disabled.__exit__(None, None, None)

@@ -42,8 +42,10 @@ def add_extra_routes(app: Any, served: Served) -> None:
         question, where = f.field(body, "question", str), f.field(body, "where", dict, None)
         answer: dict[str, Any] = {}
 
+        adapter = served.adapter_for(f.field(body, "model", str, ""))
+
         def make() -> Iterator[str]:
-            pipeline.generator.use_adapter(served.adapter_for(f.field(body, "model", str, "")))
+            pipeline.generator.use_adapter(adapter)
             with served.index_lock:
                 prepared = pipeline.prepare(question, where)
             stream = pipeline.answer_stream(prepared)
@@ -51,7 +53,7 @@ def add_extra_routes(app: Any, served: Served) -> None:
             answer.update(stream.finish().to_dict())
             yield ""  # the answer is ready once this empty piece arrives
 
-        pieces = Pieces(make, served.gen_lock)
+        pieces = Pieces(make, served.gen_lock, adapter)
         await pieces.start()
         if f.field(body, "stream", bool, False):
             return sse(_ask_events(pieces, answer))

@@ -13,6 +13,11 @@ from latentstack.http.batcher import DynamicBatcher
 from latentstack.http.streaming import FairLock
 from latentstack.rag.pipeline import RagConfig
 
+#: Answers a server's generator decodes together unless told (``parallel``), where it can: users asking at the same time
+#: get their first piece without waiting for the others' whole answers, and the answers are read in shared passes
+#: (llama.cpp's server decodes four slots together by default; benchmarks/results/server-parallel).
+SERVER_PARALLEL = 4
+
 
 @attrs.define
 class Served:
@@ -47,7 +52,9 @@ class Served:
     loaded: dict[str, Any] = attrs.Factory(dict)
     #: The embedders built for /v1/embeddings, one per fingerprint, the default one lent to indexes and classifiers.
     embedders: dict[str, Any] = attrs.Factory(dict)
-    gen_lock: FairLock = attrs.Factory(FairLock)  # requests generate one at a time, in arrival order
+    #: Requests generate in arrival order, one at a time or, where the generator decodes several together, as many
+    #: with one adapter.
+    gen_lock: FairLock = attrs.Factory(FairLock)
     index_lock: threading.Lock = attrs.Factory(threading.Lock)  # one search at a time over the shared stores
     load_lock: threading.Lock = attrs.Factory(threading.Lock)  # one index or classifier read (again) at a time
     #: Each loaded index's files' modification times when it was read (a change on disk: read again).
@@ -103,8 +110,9 @@ class Served:
             from latentstack.interfaces import GenerationConfig
 
             name = self._check_generator()
-            gen = get_generator(name, **_kept_chats(name, self.generator_options))
+            gen = get_generator(name, **_server_defaults(name, self.generator_options))
             gen.generate("Hi", GenerationConfig(max_new_tokens=1))  # loaded now, as the embedders are
+            self.gen_lock.rows = gen.parallel_rows
             self.loaded["generator"] = gen
         return self.loaded["generator"]
 
@@ -263,16 +271,15 @@ class Served:
         return [{"id": n, "object": "model", "created": 0, "owned_by": "latentstack", "kind": k} for n, k in rows]
 
 
-def _kept_chats(name: str, options: dict[str, Any]) -> dict[str, Any]:
-    """The generator's options, keeping ``SERVER_SLOTS`` chats' KV caches where it keeps any and was not told how
-    many (``prefix_cache``)."""
+def _server_defaults(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The generator's options, keeping ``SERVER_SLOTS`` chats' KV caches (``prefix_cache``) and decoding
+    ``SERVER_PARALLEL`` answers together (``parallel``) where it takes those options and was not told."""
     from latentstack.kept_prefix import SERVER_SLOTS
     from latentstack.registry import get_registry
 
-    config = get_registry().get_class("generator", name).Config
-    if "prefix_cache" in options or "prefix_cache" not in {f.name for f in attrs.fields(config)}:
-        return options
-    return {**options, "prefix_cache": SERVER_SLOTS}
+    fields = {f.name for f in attrs.fields(get_registry().get_class("generator", name).Config)}
+    defaults = {"prefix_cache": SERVER_SLOTS, "parallel": SERVER_PARALLEL}
+    return {**{k: v for k, v in defaults.items() if k in fields}, **options}
 
 
 def _with_lent(path: Path, lent: Any) -> tuple[Any, str | None]:

@@ -25,34 +25,47 @@ T = TypeVar("T")
 
 
 class FairLock:
-    """A lock taken in arrival order (tickets), so generation requests queue fairly across threads."""
+    """A lock taken in arrival order (tickets), so generation requests queue fairly across threads.
 
-    def __init__(self) -> None:
+    Turns that name the same ``shared`` key (answers with one adapter) run together, up to ``rows`` of them, where
+    the generator decodes that many together (``Generator.parallel_rows``); any other turn runs alone."""
+
+    def __init__(self, rows: int = 1) -> None:
+        self.rows = rows
         self.cond = threading.Condition()
         self.next_ticket = 0
-        self.serving = 0
+        self.serving = 0  # the first ticket not let in yet
+        self.running: list[str | None] = []  # the keys of the turns running now
+
+    def _free(self, shared: str | None) -> bool:
+        if not self.running:
+            return True
+        return shared is not None and len(self.running) < self.rows and all(k == shared for k in self.running)
 
     @contextlib.contextmanager
-    def turn(self) -> Iterator[None]:
-        """Wait for this caller's turn; the next one goes when the block ends."""
+    def turn(self, shared: str | None = None) -> Iterator[None]:
+        """Wait for this caller's turn; the next one goes when the block ends (or at once, sharing it)."""
         with self.cond:
             ticket = self.next_ticket
             self.next_ticket += 1
-            while self.serving != ticket:
+            while self.serving != ticket or not self._free(shared):
                 self.cond.wait()
+            self.serving += 1
+            self.running.append(shared)
+            self.cond.notify_all()
         try:
             yield
         finally:
             with self.cond:
-                self.serving += 1
+                self.running.remove(shared)
                 self.cond.notify_all()
 
 
 class Pieces(Generic[T]):
     """The pieces of a blocking iterator, produced on a thread, consumed with ``async for``."""
 
-    def __init__(self, make: Callable[[], Iterator[T]], lock: FairLock) -> None:
-        self.make, self.lock = make, lock
+    def __init__(self, make: Callable[[], Iterator[T]], lock: FairLock, shared: str | None = None) -> None:
+        self.make, self.lock, self.shared = make, lock, shared
         self.queue: asyncio.Queue[Any] = asyncio.Queue()
         self.cancelled = threading.Event()
         self.first: Any = None
@@ -66,7 +79,7 @@ class Pieces(Generic[T]):
 
     def _produce(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
-            with self.lock.turn():
+            with self.lock.turn(self.shared):
                 if not self.cancelled.is_set():  # a client that left while waiting costs nothing
                     for piece in self.make():
                         if self.cancelled.is_set():
@@ -125,7 +138,8 @@ async def generating(gen: Any, adapter: str, prompt: Any, options: Any, lock: Fa
                      scored: int | None = None) -> Pieces[ScoredPiece]:
     """The ScoredPieces of ``gen``'s answer to ``prompt`` (``stream_answer``: the last says how it ended; a tuple of
     token ids is continued raw, ``stream_raw``) with ``adapter`` active ('' for none), generated on a thread in its
-    turn under ``lock``; started, so an error in the request is raised here. With ``scored`` (not None) each token
+    turn under ``lock`` (with other answers with that adapter, where the generator decodes several together); started,
+    so an error in the request is raised here. With ``scored`` (not None) each token
     is scored with that many alternatives."""
 
     def make() -> Iterator[ScoredPiece]:
@@ -134,7 +148,7 @@ async def generating(gen: Any, adapter: str, prompt: Any, options: Any, lock: Fa
             return gen.stream_raw(prompt, options, scored)
         return gen.stream_answer(prompt, options, scored)
 
-    return await started(make, lock)
+    return await started(make, lock, adapter)
 
 
 async def in_turn(work: Callable[[], T], lock: FairLock) -> T:
@@ -147,10 +161,10 @@ async def in_turn(work: Callable[[], T], lock: FairLock) -> T:
     return (await (await started(make, lock)).collect())[0]
 
 
-async def started(make: Callable[[], Iterator[T]], lock: FairLock) -> Pieces[T]:
-    """The items of ``make()``, produced on a thread in its turn under ``lock``; started, so an error before the
-    first item is raised here."""
-    pieces = Pieces(make, lock)
+async def started(make: Callable[[], Iterator[T]], lock: FairLock, shared: str | None = None) -> Pieces[T]:
+    """The items of ``make()``, produced on a thread in its turn under ``lock`` (alongside the turns ``shared`` with,
+    FairLock); started, so an error before the first item is raised here."""
+    pieces = Pieces(make, lock, shared)
     await pieces.start()
     return pieces
 

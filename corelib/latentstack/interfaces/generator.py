@@ -195,6 +195,12 @@ class Generator(Component):
         """How many tokens (prompt and answer) the model attends to; None when unknown (the default)."""
         return None
 
+    @property
+    def parallel_rows(self) -> int:
+        """How many answers asked for on as many threads at once the generator decodes together (1, one at a time,
+        by default: a caller must not ask from two threads at once)."""
+        return 1
+
     def count_tokens(self, text: str) -> int:
         """Tokens in ``text`` without chat markup.
 

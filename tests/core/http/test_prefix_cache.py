@@ -44,9 +44,11 @@ def test_two_users_taking_turns_each_find_their_own_chats_cache(chat_client: Any
 
 
 def test_a_server_keeps_the_generators_own_count_where_told_or_where_it_keeps_none() -> None:
-    from latentstack.http.state import _kept_chats
+    from latentstack.http.state import SERVER_PARALLEL, _server_defaults
     from latentstack.kept_prefix import SERVER_SLOTS
 
-    assert _kept_chats("llm", {"model": CHAT}) == {"model": CHAT, "prefix_cache": SERVER_SLOTS}
-    assert _kept_chats("llm", {"prefix_cache": "1"}) == {"prefix_cache": "1"}
-    assert _kept_chats("openai", {"model": "gpt"}) == {"model": "gpt"}  # a remote model keeps no cache here
+    assert _server_defaults("llm", {"model": CHAT}) == {"model": CHAT, "prefix_cache": SERVER_SLOTS,
+                                                        "parallel": SERVER_PARALLEL}
+    assert _server_defaults("llm", {"prefix_cache": "1", "parallel": 1}) == {"prefix_cache": "1", "parallel": 1}
+    assert _server_defaults("onnx", {}) == {"prefix_cache": SERVER_SLOTS}  # it decodes one answer at a time
+    assert _server_defaults("openai", {"model": "gpt"}) == {"model": "gpt"}  # a remote model keeps no cache here

@@ -87,3 +87,34 @@ def test_collecting_stops_the_generation_when_its_client_is_gone() -> None:
 
     assert asyncio.run(run()) == "xxxxx"
     assert stopped.wait(10)  # an endless generation ended: the thread stopped it at its next piece
+
+
+def _holding(lock: FairLock, shared: str | None, inside: list[str], most: list[int], name: str) -> None:
+    with lock.turn(shared):
+        inside.append(name)
+        most.append(len(inside))
+        time.sleep(0.15)
+        inside.remove(name)
+
+
+def _together(lock: FairLock, turns: list[str | None]) -> int:
+    """The most turns that held ``lock`` at once, the turns asked for 20 ms apart in order."""
+    inside: list[str] = []
+    most: list[int] = []
+    threads = [threading.Thread(target=_holding, args=(lock, key, inside, most, f"t{i}")) for i, key in enumerate(turns)]
+    for t in threads:
+        t.start()
+        time.sleep(0.02)
+    for t in threads:
+        t.join()
+    return max(most)
+
+
+def test_turns_sharing_a_key_run_together_up_to_the_rows() -> None:
+    assert _together(FairLock(rows=3), ["a"] * 5) == 3
+    assert _together(FairLock(rows=1), ["a"] * 3) == 1  # the default: one at a time
+
+
+def test_a_turn_of_another_key_or_none_runs_alone() -> None:
+    assert _together(FairLock(rows=4), ["a", "b", "a", "b"]) == 1  # another adapter waits; the next waits behind it
+    assert _together(FairLock(rows=4), ["a", None, "a"]) == 1  # a scoring turn (no key) is alone
