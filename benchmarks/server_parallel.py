@@ -66,7 +66,9 @@ def summary(runs: list[list[dict[str, Any]]], wall: float) -> dict[str, Any]:
     rows = [r for rows in runs for r in rows]
     return {"all_users_done_s": wall, "first_piece_s_median": statistics.median(r["first_s"] for r in rows),
             "first_piece_s_max": max(r["first_s"] for r in rows),
-            "answer_s_median": statistics.median(r["total_s"] for r in rows)}
+            "answer_s_median": statistics.median(r["total_s"] for r in rows),
+            "longest_gap_s_median": statistics.median(r["longest_gap_s"] for r in rows),
+            "longest_gap_s_max": max(r["longest_gap_s"] for r in rows)}
 
 
 def main() -> None:

@@ -38,17 +38,20 @@ def articles(squad: str, users: int, paragraphs: int) -> list[tuple[str, list[st
 
 
 def streamed(client: Any, messages: list[dict[str, str]]) -> dict[str, Any]:
-    """One streamed answer: seconds to its first piece and in all, its text, and its usage."""
-    start, first, parts, usage = time.perf_counter(), None, [], None
+    """One streamed answer: seconds to its first piece, in all and the longest between two pieces, its text, and its
+    usage."""
+    start, first, parts, usage, gap, last = time.perf_counter(), None, [], None, 0.0, 0.0
     stream = client.chat.completions.create(model=MODEL, messages=messages, max_tokens=NEW_TOKENS, temperature=0,
                                             stream=True, stream_options={"include_usage": True})
     for chunk in stream:
         if chunk.choices and chunk.choices[0].delta.content:
-            first = time.perf_counter() - start if first is None else first
+            now = time.perf_counter() - start
+            gap = gap if first is None else max(gap, now - last)
+            first, last = now if first is None else first, now
             parts.append(chunk.choices[0].delta.content)
         usage = chunk.usage or usage
     details = usage.prompt_tokens_details
-    return {"first_s": first, "total_s": time.perf_counter() - start, "text": "".join(parts),
+    return {"first_s": first, "total_s": time.perf_counter() - start, "longest_gap_s": gap, "text": "".join(parts),
             "prompt_tokens": usage.prompt_tokens, "cached": details.cached_tokens if details else 0}
 
 

@@ -5,7 +5,7 @@ as it would ask the model. A pass waits until every joined row has asked for its
 until the first of them has waited ``grace_s`` (a row busy elsewhere, its reader slow),
 then one of the waiting threads runs them all in one packed pass while the others wait
 for their rows' logits. A row that joins later is read with the others from its next
-pass on: its prompt in the same pass as the others' next tokens.
+pass on: its prompt in the same passes as the others' next tokens.
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ from typing import Any
 import attrs
 
 from latentstack_llm.packed import packed_forward
+
+#: The most prompt tokens of one row a pass reads (llama.cpp's default micro-batch): a new answer's long prompt is
+#: read over several passes, the other rows' next tokens read in each, so their answers do not stall for all of it.
+PROMPT_PART = 512
 
 
 @attrs.define
@@ -69,7 +73,14 @@ class StepBatcher:
                 self.cond.notify_all()
 
     def forward(self, cache: Any, tokens: Sequence[int], keep: int) -> Any:
-        """The last ``keep`` positions' logits after reading ``tokens`` onto ``cache``, read with the other rows'."""
+        """The last ``keep`` positions' logits after reading ``tokens`` onto ``cache``, read with the other rows'; a
+        long prompt in parts of ``PROMPT_PART`` tokens, one a pass."""
+        while len(tokens) - PROMPT_PART >= max(keep, 1):
+            self._pass(cache, tokens[:PROMPT_PART], 1)
+            tokens = tokens[PROMPT_PART:]
+        return self._pass(cache, tokens, keep)
+
+    def _pass(self, cache: Any, tokens: Sequence[int], keep: int) -> Any:
         asked = _Pass(cache, tokens, keep)
         with self.cond:
             if not self.waiting:

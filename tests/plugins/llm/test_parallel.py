@@ -60,16 +60,21 @@ def _answers(gen: LlmGenerator, jobs: list[tuple[str, GenerationConfig]], thread
     return out
 
 
-def test_answers_on_threads_are_the_ones_each_gets_alone(tiny_llama_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("part", [step_batcher.PROMPT_PART, 5])
+def test_answers_on_threads_are_the_ones_each_gets_alone(tiny_llama_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         part: int) -> None:
     """Greedy (prompt lookup on), with a repetition penalty, sampled with a seed and held to a JSON schema, five
-    threads over three rows."""
+    threads over three rows; prompts read whole, and in parts of five tokens."""
     packs: list[int] = []
+    read: list[int] = []
 
     def counted(model: Any, rows: Any) -> Any:
         packs.append(len(rows))
+        read.extend(len(tokens) for _, tokens, _ in rows)
         return packed_forward(model, rows)
 
     monkeypatch.setattr(step_batcher, "packed_forward", counted)
+    monkeypatch.setattr(step_batcher, "PROMPT_PART", part)
     schema = '{"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}'
     options = [GenerationConfig(max_new_tokens=24), GenerationConfig(max_new_tokens=24, repetition_penalty=1.3),
                GenerationConfig(max_new_tokens=24, temperature=0.9, seed=3), GenerationConfig(max_new_tokens=24),
@@ -80,6 +85,7 @@ def test_answers_on_threads_are_the_ones_each_gets_alone(tiny_llama_dir: Path, m
     assert together.parallel_rows == 3
     assert _answers(together, jobs, threads=True) == _answers(alone_gen, jobs, threads=False)
     assert max(packs) == 3  # never more rows than asked for, and rows were read together
+    assert max(read) <= 5 if part == 5 else max(read) > 5  # a lookup pass reads a token and its four proposals
     assert len(packs) < sum(len(together.tokenizer(a)["input_ids"]) for a in _answers(alone_gen, jobs, False))
 
 
