@@ -1,13 +1,14 @@
-"""Greedy answers with prompt lookup decoding on and off, in one process, answer by answer in turn: seconds to the
+"""Answers with prompt lookup decoding on and off, in one process, answer by answer in turn: seconds to the
 first piece and after it, tokens a forward pass, and whether the answers are the same.
 
 Three workloads from SQuAD v1.1 dev: RAG (a question with three paragraphs of its article, the gold one among them,
 in `ask`'s prompt: answers that copy from passages), the same held to a JSON schema ({"answer": string}), and
 closed-book chat (the same questions alone).
 
-    python benchmarks/prompt_lookup.py ../shared/data/squad-dev-v1.1.json OUT.json [QUESTIONS] [DRAFT,...] [GENERATOR]
+    python benchmarks/prompt_lookup.py ../shared/data/squad-dev-v1.1.json OUT.json [QUESTIONS] [DRAFT,...] [GENERATOR] [TEMPERATURE]
 
-GENERATOR is llm (the default: torch, float32) or onnx (its default int8 export of the same model).
+GENERATOR is llm (the default: torch, float32) or onnx (its default int8 export of the same model). Answers are
+greedy, or with TEMPERATURE sampled at it, each question's answers seeded with the question's number.
 """
 
 from __future__ import annotations
@@ -39,12 +40,15 @@ def questions(squad: str, n: int) -> list[tuple[str, list[str]]]:
 SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
 
 
-def timed(gen: Any, prompt: tuple[list[dict[str, str]], Any], passes: list[int]) -> dict[str, Any]:
+def timed(gen: Any, prompt: tuple[list[dict[str, str]], Any], passes: list[int], temperature: float,
+          seed: int) -> dict[str, Any]:
     from latentstack.interfaces import GenerationConfig
 
     messages, schema = prompt
+    options = GenerationConfig(max_new_tokens=NEW_TOKENS, json_schema=schema, temperature=temperature,
+                               seed=seed if temperature else None)
     start, first, parts, finish, before = time.perf_counter(), None, [], None, len(passes)
-    for piece in gen.stream_answer(messages, GenerationConfig(max_new_tokens=NEW_TOKENS, json_schema=schema)):
+    for piece in gen.stream_answer(messages, options):
         first = time.perf_counter() if first is None else first
         parts.append(piece.text)
         finish = piece.finish or finish
@@ -74,6 +78,7 @@ def main() -> None:
     checked = lookup._checked
     lookup._checked = lambda *a: passes.append(1) or checked(*a)  # counts the passes, the prompt's included
     name = sys.argv[5] if len(sys.argv) > 5 else "llm"
+    temperature = float(sys.argv[6]) if len(sys.argv) > 6 else 0.0
     gens = {d: get_generator(name, prompt_lookup=d, prefix_cache=0) for d in [0, *drafts]}
     for gen in gens.values():
         gen.generate("Hello.", {"max_new_tokens": 4})
@@ -82,12 +87,13 @@ def main() -> None:
     workloads = {"rag": [(m, None) for m in rag], "rag_json": [(m, SCHEMA) for m in rag],
                  "closed_book": [([{"role": "user", "content": q}], None) for q, _ in asked]}
     result: dict[str, Any] = {"what": __doc__.split("\n\n")[0], "command": " ".join(["python", *sys.argv]),
-                              "generator": name, "new_tokens": NEW_TOKENS, "ngrams": list(lookup.NGRAMS)}
+                              "generator": name, "new_tokens": NEW_TOKENS, "ngrams": list(lookup.NGRAMS),
+                              "temperature": temperature}
     for name, prompts in workloads.items():
         rows: dict[int, list[dict[str, Any]]] = {d: [] for d in gens}
-        for prompt in prompts:
+        for seed, prompt in enumerate(prompts):
             for d, gen in gens.items():
-                rows[d].append(timed(gen, prompt, passes))
+                rows[d].append(timed(gen, prompt, passes, temperature, seed))
         result[name] = {f"prompt_lookup={d}": summary(r) for d, r in rows.items()}
         for d in drafts:
             result[name][f"prompt_lookup={d}"]["same_answers"] = sum(

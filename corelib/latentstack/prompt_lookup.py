@@ -1,13 +1,19 @@
-"""Greedy decoding that checks several tokens a forward pass: those that followed the answer's last words where
-they came before, in the prompt or the answer (prompt lookup decoding: transformers' ``prompt_lookup_num_tokens``,
-vLLM's n-gram speculation, llama.cpp's lookup decoding).
+"""Decoding that checks several tokens a forward pass: those that followed the answer's last words where they came
+before, in the prompt or the answer (prompt lookup decoding: transformers' ``prompt_lookup_num_tokens``, vLLM's
+n-gram speculation, llama.cpp's lookup decoding).
 
 An answer over retrieved passages copies from them, and a chat's answer repeats its question's words: where the
 last two or three tokens occurred before, the tokens that followed them there are proposed, and one forward pass
 over the last token and the proposals gives the model's own next token after each. The proposals are taken up to
-the first the model would not have picked, and its pick there is taken too, so every token is the model's greedy
+the first the model would not have picked, and its pick there is taken too, so every token is the model's own
 choice; the keys and values of those not taken are cut from the KV cache. On a CPU a pass over a few tokens costs
 little more than over one (the weights are read once), so each token taken past the first is nearly free.
+
+Sampled answers look up the same way: each row's token is sampled and compared with the proposal. That is
+speculative sampling's rule for a proposal made with certainty (taken with the model's probability of it; where
+refused, a token sampled from the model's other choices), so every token is drawn from the model's own
+distribution after the tokens before it; and as each token taken costs one draw, a seeded answer is the one a
+token a pass draws.
 
 The loop is the generators' own (the torch and ONNX Runtime GenAI ones), given how to read tokens on their KV cache
 and how to cut its last positions.
@@ -25,7 +31,7 @@ NGRAMS = (3, 2)  # the longest match is tried first
 
 def _draft(_: object, attribute: attrs.Attribute[int], value: object) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        msg = (f"{attribute.name} is how many tokens found earlier a greedy answer checks a forward pass: a whole "
+        msg = (f"{attribute.name} is how many tokens found earlier an answer checks a forward pass: a whole "
                f"number, 0 for one token a pass, got {value!r:.40}")
         raise ValueError(msg)
 
@@ -35,19 +41,21 @@ def draft_option(default: int) -> Any:
     return attrs.field(default=default, validator=_draft)
 
 
-class GreedyPick:
-    """The greedy token of each row of logits in turn: the likeliest of ``prepared(logits, answer)`` (the row after a
-    schema's mask and the repetition penalty over the prompt and ``answer``, the tokens picked so far), the
-    ``constraint`` taking each token picked but an end token; ``ended`` once an end token was picked or the
-    constraint's JSON value is complete."""
+class Pick:
+    """The token of each row of logits in turn: ``choose`` (the likeliest by default; a sample) of
+    ``prepared(logits, answer)`` (the row after a schema's mask and the repetition penalty over the prompt and
+    ``answer``, the tokens picked so far), the ``constraint`` taking each token picked but an end token; ``ended``
+    once an end token was picked or the constraint's JSON value is complete."""
 
-    def __init__(self, prepared: Callable[[Any, list[int]], Any], constraint: Any, stop_ids: set[int]) -> None:
+    def __init__(self, prepared: Callable[[Any, list[int]], Any], constraint: Any, stop_ids: set[int],
+                 choose: Callable[[Any], int] | None = None) -> None:
         self.prepared, self.constraint, self.stop_ids = prepared, constraint, stop_ids
+        self.choose = choose if choose is not None else (lambda row: int(row.argmax()))
         self.ended = False
 
     def pick(self, logits: Any, answer: list[int]) -> int:
         """The token after ``answer`` from a row of ``logits``."""
-        token = int(self.prepared(logits, answer).argmax())
+        token = self.choose(self.prepared(logits, answer))
         self.ended = token in self.stop_ids or (self.constraint is not None and not self.constraint.accept(token))
         return token
 
@@ -86,8 +94,8 @@ class NgramIndex:
 
 def lookup_steps(read: Callable[[list[int], int], Sequence[Any]], cut: Callable[[int], None], prompt: list[int],
                  start: int, *, max_new_tokens: int, stop_ids: set[int], draft: int,
-                 picker: GreedyPick) -> Iterator[tuple[int, Any]]:
-    """A decode loop's (token, logits) for greedy decoding, up to ``draft`` proposed tokens checked a pass.
+                 picker: Pick) -> Iterator[tuple[int, Any]]:
+    """A decode loop's (token, logits), up to ``draft`` proposed tokens checked a pass.
     ``read(tokens, n)`` reads ``tokens`` on the KV cache (which holds the first ``start`` tokens of ``prompt``) and
     gives the logits of the last ``n`` of them; ``cut(n)`` drops the cache's last ``n`` positions."""
     index = NgramIndex(list(prompt))
@@ -110,7 +118,7 @@ def lookup_steps(read: Callable[[list[int], int], Sequence[Any]], cut: Callable[
         step = [made[-1], *proposal]
 
 
-def _checked(rows: Sequence[Any], proposal: list[int], made: list[int], picker: GreedyPick) -> list[tuple[int, Any]]:
+def _checked(rows: Sequence[Any], proposal: list[int], made: list[int], picker: Pick) -> list[tuple[int, Any]]:
     """The model's picks from ``rows`` (after the last token, then after each proposal), up to and with the first
     that differs from the proposal (or the last row, or one that ends the answer)."""
     picked: list[tuple[int, Any]] = []

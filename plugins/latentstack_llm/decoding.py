@@ -54,7 +54,7 @@ def penalize(logits: Any, seen: Any, penalty: float) -> Any:
 
 
 def prepared(prompt: Any, penalty: float, constraint: Any) -> Any:
-    """``prepared(logits, answer)`` for ``latentstack.prompt_lookup.GreedyPick``: a row of logits after the
+    """``prepared(logits, answer)`` for ``latentstack.prompt_lookup.Pick``: a row of logits after the
     ``constraint``'s mask and the repetition ``penalty`` over ``prompt`` (token ids) and ``answer``."""
     import torch
 
@@ -116,31 +116,32 @@ def decode_steps(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int
     a ``constraint``, the repetition penalty and temperature). A ``constraint`` (``latentstack.json_schema``)
     masks the tokens it does not allow and ends the answer once it is complete. A KV ``cache`` that holds the
     first ``start`` tokens of ``ids`` already is read on from there (``prefix_cache``); it grows in place. With
-    ``lookup`` (greedy, a cache that can drop positions) up to that many tokens found earlier are
-    checked a pass (``prompt_lookup``): the same greedy tokens, fewer passes. ``forward`` runs the passes (``alone``
+    ``lookup`` (a cache that can drop positions) up to that many tokens found earlier are checked a pass
+    (``prompt_lookup``): the same tokens (greedy, or seeded samples), fewer passes. ``forward`` runs the passes (``alone``
     by default; a ``StepBatcher``'s reads them with other answers')."""
     import torch
     from transformers import DynamicCache
 
-    from latentstack.prompt_lookup import GreedyPick, lookup_steps
+    from latentstack.prompt_lookup import Pick, lookup_steps
     from latentstack_llm.prefix_cache import croppable
 
     cache = DynamicCache(config=model.config) if cache is None else cache
     forward = alone(model) if forward is None else forward
-    if lookup and temperature <= 0 and croppable(cache):
-
-        def read(tokens: list[int], rows: int) -> Any:
-            return forward(cache, tokens, rows)
-
-        yield from lookup_steps(read, lambda n: cache.crop(-n), ids[0].tolist(), start, max_new_tokens=max_new_tokens,
-                                stop_ids=stop_ids, draft=lookup,
-                                picker=GreedyPick(prepared(ids[0], repetition_penalty, constraint), constraint, stop_ids))
-        return
     rng = torch.Generator(device=ids.device)
     if seed is None:
         rng.seed()
     else:
         rng.manual_seed(seed)
+    if lookup and croppable(cache):
+
+        def read(tokens: list[int], rows: int) -> Any:
+            return forward(cache, tokens, rows)
+
+        picker = Pick(prepared(ids[0], repetition_penalty, constraint), constraint, stop_ids,
+                      lambda row: pick(row, temperature, top_p, rng))
+        yield from lookup_steps(read, lambda n: cache.crop(-n), ids[0].tolist(), start, max_new_tokens=max_new_tokens,
+                                stop_ids=stop_ids, draft=lookup, picker=picker)
+        return
     step = ids[0, start:].tolist()
     seen = ids[0].clone()  # prompt and answer so far, for the repetition penalty
     for _ in range(max_new_tokens):

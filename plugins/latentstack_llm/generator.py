@@ -42,9 +42,9 @@ class LlmConfig(GeneratorConfig):
     device: str = attrs.field(default="cpu", validator=attrs.validators.in_(("cpu", "cuda", "auto")))
     prefix_cache: int = slots_option()
     prefix_cache_mb: int = budget_option()
-    #: Greedy answers: up to this many tokens that followed the answer's last words earlier (in the prompt or the
-    #: answer) checked a forward pass (prompt lookup decoding; the same tokens, fewer passes; the default measured
-    #: faster on RAG and closed-book answers, benchmarks/results/prompt-lookup); 0: one token a pass.
+    #: Up to this many tokens that followed the answer's last words earlier (in the prompt or the answer) checked a
+    #: forward pass (prompt lookup decoding; the same tokens, greedy or seeded samples, fewer passes; the default
+    #: measured faster on RAG and closed-book answers, benchmarks/results/prompt-lookup); 0: one token a pass.
     prompt_lookup: int = draft_option(4)
     #: Answers asked for on several threads at once (a server's users) decoded together, their next tokens read in one
     #: forward pass (``packed``; llama.cpp's ``--parallel``, Ollama's ``OLLAMA_NUM_PARALLEL``); 1: one answer at a

@@ -45,7 +45,7 @@ def penalize(logits: np.ndarray, seen: Sequence[int], penalty: float) -> np.ndar
 
 
 def prepared(prompt: Sequence[int], penalty: float, constraint: Any) -> Any:
-    """``prepared(logits, answer)`` for ``latentstack.prompt_lookup.GreedyPick``: a row of logits after the
+    """``prepared(logits, answer)`` for ``latentstack.prompt_lookup.Pick``: a row of logits after the
     ``constraint``'s mask and the repetition ``penalty`` over ``prompt`` and ``answer``."""
 
     def prepare(logits: np.ndarray, answer: list[int]) -> np.ndarray:
@@ -104,18 +104,18 @@ def decode_steps(model: Any, prompt: Sequence[int], *, max_new_tokens: int, stop
     """``decode_tokens``' loop, yielding each token id with the row of logits it was picked from (before a
     ``constraint``, the penalty and temperature). A ``constraint`` (``latentstack.json_schema``) masks the tokens it
     does not allow and ends the answer once it is complete. A GenAI ``generator`` that holds the first ``start``
-    tokens of ``prompt`` already reads on from there (``kept_generator``). With ``lookup`` (greedy, not a sliding
-    window's export) up to that many tokens found earlier are checked a pass (``latentstack.prompt_lookup``)."""
-    from latentstack.prompt_lookup import GreedyPick, lookup_steps
+    tokens of ``prompt`` already reads on from there (``kept_generator``). With ``lookup`` (not a sliding window's
+    export) up to that many tokens found earlier are checked a pass (``latentstack.prompt_lookup``)."""
+    from latentstack.prompt_lookup import Pick, lookup_steps
 
     rng = np.random.default_rng(seed)
     generator = new_generator(model, len(prompt) + max_new_tokens, floor) if generator is None else generator
-    if lookup and temperature <= 0 and not floor:
+    if lookup and not floor:
+        picker = Pick(prepared(prompt, repetition_penalty, constraint), constraint, stop_ids,
+                      lambda row: pick(row, temperature, top_p, rng))
         yield from lookup_steps(lambda tokens, rows: read_rows(generator, tokens, rows),
                                 lambda n: generator.rewind_to(generator.token_count() - n), list(prompt), start,
-                                max_new_tokens=max_new_tokens, stop_ids=stop_ids, draft=lookup,
-                                picker=GreedyPick(prepared(prompt, repetition_penalty, constraint), constraint,
-                                                  stop_ids))
+                                max_new_tokens=max_new_tokens, stop_ids=stop_ids, draft=lookup, picker=picker)
         return
     generator.append_tokens(list(prompt[start:]))
     seen = list(prompt)

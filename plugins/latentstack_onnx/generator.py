@@ -47,7 +47,7 @@ class GenaiConfig(GeneratorConfig):
     prefix_cache: int = slots_option()
     #: The MiB the kept caches may take together, the last answer's kept whatever it weighs (kept_prefix.BUDGET_MB).
     prefix_cache_mb: int = budget_option()
-    #: Greedy answers: up to this many tokens found earlier checked a pass (latentstack.prompt_lookup); 0, the
+    #: Up to this many tokens found earlier checked a pass (latentstack.prompt_lookup); 0, the
     #: default: a token a pass. An int8 export quantizes activations over the tokens read together, so its answers
     #: then part from a token-a-pass reading's (benchmarks/results/prompt-lookup).
     prompt_lookup: int = draft_option(0)

@@ -44,12 +44,22 @@ def test_proposals_are_taken_and_the_passes_are_fewer(tiny_llama_dir: Path, monk
     assert finish.tokens == 40 and 1 < len(passes) < 20  # the prompt's pass, then several tokens a pass
 
 
-def test_max_new_tokens_is_kept_exactly_and_sampling_reads_a_token_a_pass(tiny_llama_dir: Path) -> None:
-    lookup, plain = _pair(tiny_llama_dir, draft=8)
+def test_max_new_tokens_is_kept_exactly(tiny_llama_dir: Path) -> None:
+    lookup, _ = _pair(tiny_llama_dir, draft=8)
     for new in (1, 2, 5, 9):
         assert greedy(lookup, REPEATING, new)[2].tokens == new
-    sampled = {"temperature": 0.9, "seed": 3}
-    assert greedy(lookup, REPEATING, 16, **sampled)[0] == greedy(plain, REPEATING, 16, **sampled)[0]
+        assert greedy(lookup, REPEATING, new, temperature=0.9, seed=3)[2].tokens == new
+
+
+@pytest.mark.parametrize("options", [{"temperature": 0.05, "seed": 3},
+                                     {"temperature": 0.1, "top_p": 0.9, "seed": 1, "repetition_penalty": 1.05},
+                                     {"temperature": 0.1, "seed": 2, "json_schema": SCHEMA}])
+def test_a_seeded_sample_is_the_one_a_token_a_pass_draws(tiny_llama_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         options: dict[str, Any]) -> None:
+    """Each row's token sampled and compared with the proposal: one draw a token taken, as a token a pass draws."""
+    passes = counted_passes(monkeypatch)
+    tokens = assert_answers_as_plain(*_pair(tiny_llama_dir), (REPEATING, BREAKS, JSONISH), 40, **options)
+    assert len(passes) < tokens - 10  # proposals were taken
 
 
 def test_a_kept_cache_stays_whole_through_chats_and_closed_streams(tiny_llama_dir: Path) -> None:

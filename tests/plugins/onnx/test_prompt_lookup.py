@@ -1,5 +1,5 @@
 """Prompt lookup decoding in the onnx generator: the proposals read in one GenAI step, the refused ones rewound, and
-the answer the greedy one, token for token."""
+the answer the greedy one (or a seeded sample the one a token a step draws), token for token."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ def _plain(folder: Path) -> GenaiGenerator:
     return GenaiGenerator.from_options(model=str(folder), prompt_lookup=0, prefix_cache=0)
 
 
-@pytest.mark.parametrize("options", [{}, {"repetition_penalty": 1.3}, {"stop": ["sat"]}, {"json_schema": checks.SCHEMA}])
+@pytest.mark.parametrize("options", [{}, {"repetition_penalty": 1.3}, {"stop": ["sat"]}, {"json_schema": checks.SCHEMA},
+                                     {"temperature": 0.05, "seed": 3}])
 def test_the_answer_is_the_greedy_one_in_fewer_steps(tiny_export: Path, options: dict[str, Any],
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     passes = checks.counted_passes(monkeypatch)
