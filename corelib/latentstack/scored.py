@@ -50,12 +50,13 @@ class Scored:
 
 def answer_pieces(steps: Iterable[tuple[int, Any]], feed: Callable[[int], str], flush: Callable[[], str],
                   stop: tuple[str, ...], scored: Scored, budget: int,
-                  constraint: SchemaConstraint | None = None, cached: int = 0) -> Iterator[ScoredPiece]:
+                  constraint: SchemaConstraint | None = None, cached: int = 0,
+                  prompt: int | None = None) -> Iterator[ScoredPiece]:
     """The pieces of an answer from a decode loop's (token, logits) ``steps``: ``feed`` gives the text each token
     adds ('' while a character is incomplete), ``flush`` what is left at the end; a stop string ends the answer
     and is never shown. The last piece says how it ended: 'length' when the steps ran to the ``budget`` of
     tokens (unless an answer held to a schema's ``constraint`` finished on its last one); ``cached``: the prompt's
-    tokens read from an earlier answer's KV cache."""
+    tokens read from an earlier answer's KV cache, ``prompt`` its length (``Finish``)."""
     trimmer = StopTrimmer(stop)
     used = 0
     for token, logits in steps:
@@ -64,10 +65,10 @@ def answer_pieces(steps: Iterable[tuple[int, Any]], feed: Callable[[int], str], 
         scored.add(token, logits, len(new))
         shown = trimmer.feed(new)
         if trimmer.stopped:
-            yield ScoredPiece(shown, scored.upto(len(shown)), Finish("stop", used, cached))
+            yield ScoredPiece(shown, scored.upto(len(shown)), Finish("stop", used, cached, prompt))
             return
         if shown:
             yield ScoredPiece(shown, scored.upto(len(shown)))
     rest = trimmer.feed(flush()) + trimmer.flush()
     ended = "length" if used >= budget and not (constraint is not None and constraint.complete()) else "stop"
-    yield ScoredPiece(rest, scored.upto(None), Finish(ended, used, cached))
+    yield ScoredPiece(rest, scored.upto(None), Finish(ended, used, cached, prompt))

@@ -202,4 +202,5 @@ class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
                                  constraint=constraint, cache=cache, start=start, lookup=self.config.prompt_lookup,
                                  forward=forward)
             yield from kept_after(answer_pieces(read_into(steps, read), text.feed, text.flush, options.stop, scored,
-                                                options.max_new_tokens, constraint, cached=start), keep)
+                                                options.max_new_tokens, constraint, cached=start, prompt=len(read)),
+                              keep)

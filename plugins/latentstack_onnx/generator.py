@@ -221,7 +221,7 @@ class GenaiGenerator(RawPrompts, ScoringGenerator):
                              generator=roomed[0], start=start, lookup=self.config.prompt_lookup)
         yield from kept_after(answer_pieces(read_into(steps, read), text.feeder(), lambda: "", options.stop,
                                             Scored(text.backend, top, log_probs), options.max_new_tokens, constraint,
-                                            cached=start), keep)
+                                            cached=start, prompt=len(read)), keep)
 
     @cached_property
     def kept(self) -> KeptGenerator:

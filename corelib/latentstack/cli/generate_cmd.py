@@ -71,7 +71,8 @@ def said_timing(gen: Generator, prompt: Messages, answer: TimedAnswer) -> None:
     from latentstack.progress import detail, verbose
 
     if verbose():
-        detail(answer.line(exact_prompt_tokens(gen, prompt)))
+        counted = answer.finish.prompt if answer.finish is not None else None
+        detail(answer.line(exact_prompt_tokens(gen, prompt) if counted is None else counted))
 
 
 def _said_cut(finish: Finish | None, options: GenerationConfig) -> None:

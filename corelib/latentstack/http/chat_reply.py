@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from latentstack.http.json_text import StringReader
@@ -29,11 +29,11 @@ class Reply:
                 "choices": [{"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish}]}
 
     async def chunks(self, pieces: Pieces[ScoredPiece],
-                     prompt_tokens: int | None = None) -> AsyncIterator[dict[str, Any]]:
+                     prompt_tokens: Callable[[Finish], int] | None = None) -> AsyncIterator[dict[str, Any]]:
         """A role chunk, one chunk a piece (with its tokens' log-probabilities, when asked), then the finish reason;
-        with ``prompt_tokens`` (the request's ``stream_options.include_usage``) a last chunk with no choices and the
-        token usage, as OpenAI sends it. Tool calls are sent whole once written (a name may be a call's last part); a
-        reply in text among tools, as it is written."""
+        with ``prompt_tokens`` (the request's ``stream_options.include_usage``: the prompt's tokens, from the answer's
+        Finish) a last chunk with no choices and the token usage, as OpenAI sends it. Tool calls are sent whole once
+        written (a name may be a call's last part); a reply in text among tools, as it is written."""
         yield self._chunk({"role": "assistant", "content": ""}, None)
         shown, called = Shown(pieces), False
         deltas = self._text(shown) if self.tools is None else tool_deltas(shown, self.tools)
@@ -42,19 +42,20 @@ class Reply:
             yield self._chunk(delta, None, self._scores(tokens))
         yield self._chunk({}, _reason(shown.finish, called))
         if prompt_tokens is not None:
-            yield {**self._chunk({}, None), "choices": [], "usage": usage([shown.finish], prompt_tokens)}
+            yield {**self._chunk({}, None), "choices": [],
+                   "usage": usage([shown.finish], prompt_tokens(shown.finish))}
 
     @staticmethod
     async def _text(shown: Shown) -> AsyncIterator[tuple[dict[str, Any], list[TokenScore]]]:
         async for item in shown:
             yield {"content": item.text}, list(item.tokens)
 
-    def completion(self, answers: list[Written], prompt_tokens: int) -> dict[str, Any]:
+    def completion(self, answers: list[Written], prompt_tokens: Callable[[Finish], int]) -> dict[str, Any]:
         """The whole answers at once, a choice each (with their tokens' log-probabilities when asked for), with the
-        token usage of all."""
+        token usage of all (``prompt_tokens``: the prompt's, from an answer's Finish)."""
         return {"id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
                 "choices": [self._choice(i, answer) for i, answer in enumerate(answers)],
-                "usage": usage([a.finish for a in answers], prompt_tokens)}
+                "usage": usage([a.finish for a in answers], prompt_tokens(answers[0].finish))}
 
     def _choice(self, index: int, answer: Written) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": answer.text}

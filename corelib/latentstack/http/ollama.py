@@ -18,7 +18,7 @@ images, ``suffix``, a ``context``, tools on /api/generate) is a 400 naming it. A
 
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,7 +30,7 @@ from latentstack.http.errors import HttpError, bad_request
 from latentstack.http.logprobs import chat_content, chat_scoring
 from latentstack.http.ollama_models import add_ollama_model_routes, model_name
 from latentstack.http.state import Served
-from latentstack.http.streaming import Pieces, Shown, generating, in_turn, written
+from latentstack.http.streaming import Pieces, Shown, generating, in_turn, prompt_count, written
 from latentstack.http.tools import ToolUse, held_to_tools, tool_use
 from latentstack.interfaces.generator import Finish, ScoredPiece, TokenScore
 
@@ -163,9 +163,9 @@ async def _answer(request: Any, served: Served, body: dict[str, Any], messages: 
     start = time.perf_counter_ns()
     if isinstance(messages, str):  # raw: its token ids, continued without the template
         prompt: Any = tuple(await in_turn(lambda: gen.raw_tokens(messages), served.gen_lock))
-        prompt_tokens = len(prompt)
+        prompt_tokens: Callable[[Finish], int] = lambda _: len(prompt)  # noqa: E731
     else:
-        prompt, prompt_tokens = messages, gen.count_prompt_tokens(messages)
+        prompt, prompt_tokens = messages, prompt_count(gen, messages)
     pieces = await generating(gen, adapter, prompt, options, served.gen_lock, scored)
     first = time.perf_counter_ns()
     turn = Turn(model, key, scored is not None, prompt_tokens, (start, first))
@@ -196,7 +196,8 @@ async def _lines(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
 class Turn:
     """The JSON objects of one Ollama answer."""
 
-    def __init__(self, model: str, key: str, scored: bool, prompt_tokens: int, times: tuple[int, int]) -> None:
+    def __init__(self, model: str, key: str, scored: bool, prompt_tokens: Callable[[Finish], int],
+                 times: tuple[int, int]) -> None:
         self.model, self.key, self.scored = model, key, scored
         self.prompt_tokens, (self.start, self.first) = prompt_tokens, times
 
@@ -210,10 +211,10 @@ class Turn:
     def last(self, finish: Finish) -> dict[str, Any]:
         """The closing fields: why it stopped, token counts (the prompt's whole, and those a kept KV cache held, not
         read again, as Ollama counts them) and durations (nanoseconds)."""
-        end = time.perf_counter_ns()
+        end, prompt = time.perf_counter_ns(), self.prompt_tokens(finish)
         return {"done": True, "done_reason": finish.reason,
-                "total_duration": end - self.start, "load_duration": 0, "prompt_eval_count": self.prompt_tokens,
-                "prompt_eval_cached_count": min(self.prompt_tokens, finish.cached),
+                "total_duration": end - self.start, "load_duration": 0, "prompt_eval_count": prompt,
+                "prompt_eval_cached_count": min(prompt, finish.cached),
                 "prompt_eval_duration": self.first - self.start, "eval_count": finish.tokens,
                 "eval_duration": end - self.first}
 

@@ -15,7 +15,7 @@ from latentstack.http.chat_reply import Reply
 from latentstack.http.errors import HttpError, bad_request
 from latentstack.http.logprobs import chat_scoring
 from latentstack.http.state import Served
-from latentstack.http.streaming import Pieces, Written, generating, sse, written
+from latentstack.http.streaming import Pieces, Written, generating, prompt_count, sse, written
 from latentstack.http.tools import ToolUse, held_to_tools, tool_use
 
 MAX_CHOICES = 8  # choices of one chat request (``n``), each generated in turn
@@ -76,9 +76,9 @@ def add_routes(app: Any, served: Served) -> None:
         pieces = await start(options)
         reply = Reply(model, scored is not None, tools)
         if f.field(body, "stream", bool, False):
-            return sse(reply.chunks(pieces, gen.count_prompt_tokens(messages) if usage else None))
+            return sse(reply.chunks(pieces, prompt_count(gen, messages) if usage else None))
         answers = await _choices(pieces, start, options, n, request.is_disconnected)
-        return JSONResponse(reply.completion(answers, gen.count_prompt_tokens(messages)))
+        return JSONResponse(reply.completion(answers, prompt_count(gen, messages)))
 
     add_extra_routes(app, served)
 

@@ -207,6 +207,13 @@ def written(pieces: Iterable[ScoredPiece]) -> Written:
     return Written("".join(text), tokens, finish)
 
 
+def prompt_count(gen: Any, prompt: Any) -> Callable[[Finish], int]:
+    """How many tokens ``prompt`` was, from an answer's Finish where the generator counted what it read, else
+    counted with ``gen.count_prompt_tokens`` (the count is not made twice, nor on the event loop's turn ahead of the
+    answer)."""
+    return lambda finish: finish.prompt if finish.prompt is not None else int(gen.count_prompt_tokens(prompt))
+
+
 def usage(finishes: Iterable[Finish], prompt_tokens: int) -> dict[str, Any]:
     """OpenAI's token usage of the prompts and their answers (the tokens each answer's generator says it used), with
     the prompt tokens whose keys and values an earlier answer had computed (``cached_tokens``; over several answers

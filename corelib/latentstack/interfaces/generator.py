@@ -99,11 +99,14 @@ class TokenScore:
 class Finish:
     """How an answer ended: ``reason`` is 'length' when it used its whole token budget, else 'stop' (an end token,
     a stop string, a finished JSON value); ``tokens`` is how many it used (a stop string's included); ``cached`` how
-    many of the prompt's tokens were not read again, their keys and values kept from an earlier answer."""
+    many of the prompt's tokens were not read again, their keys and values kept from an earlier answer; ``prompt``
+    how many tokens the prompt was, chat markup included, where the generator read them itself (None: not counted,
+    ``count_prompt_tokens`` says)."""
 
     reason: str
     tokens: int
     cached: int = 0
+    prompt: int | None = None
 
 
 @attrs.frozen

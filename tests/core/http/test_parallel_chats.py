@@ -55,3 +55,26 @@ def test_users_at_the_same_time_get_the_answers_each_gets_alone(together: tuple[
     gen = served.generator_instance()
     assert gen.parallel_rows == 3 and served.gen_lock.rows == 3
     assert gen.batcher.widest > 1  # rows were read in shared passes
+
+
+def test_the_usage_counts_the_prompt_the_generator_read(together: tuple[str, Served],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The prompt's tokens come from the answer's Finish: not tokenized a second time on the event loop."""
+    from openai import OpenAI
+
+    url, served = together
+    gen = served.generator_instance()
+    messages: Any = [{"role": "user", "content": QUESTIONS[0]}]
+    expected = gen.count_prompt_tokens(messages)
+
+    def counted_again(_: Any) -> int:
+        raise AssertionError("the prompt was tokenized again")
+
+    monkeypatch.setattr(gen, "count_prompt_tokens", counted_again)
+    client = OpenAI(base_url=f"{url}/v1", api_key="unused")
+    whole = client.chat.completions.create(model=CHAT, messages=messages, max_tokens=4)
+    chunks = list(client.chat.completions.create(model=CHAT, messages=messages, max_tokens=4, stream=True,
+                                                 stream_options={"include_usage": True}))
+    assert whole.usage is not None and whole.usage.prompt_tokens == expected
+    assert chunks[-1].usage is not None and chunks[-1].usage.prompt_tokens == expected
+    assert chunks[-1].usage.prompt_tokens_details.cached_tokens > 0  # the same prompt again: read from the cache
