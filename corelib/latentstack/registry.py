@@ -195,3 +195,10 @@ def reset_registry() -> None:
     """Forget the process-wide registry (after installing plugins, or in tests)."""
     global _REGISTRY
     _REGISTRY = None
+
+
+def told_or_default(role: str, name: str, options: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """``options`` for the ``role`` component registered as ``name``, with each of ``defaults`` its config takes and
+    ``options`` leave out."""
+    fields = {f.name for f in attrs.fields(get_registry().get_class(role, name).Config)}
+    return {**{k: v for k, v in defaults.items() if k in fields}, **options}

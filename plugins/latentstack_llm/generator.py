@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Iterator, Sequence
 from functools import cached_property
 from typing import Any
@@ -13,7 +14,7 @@ from latentstack.chat_template import for_template
 from latentstack.errors import InputError
 from latentstack.hf import LocalModel, check_chat_model
 from latentstack.interfaces import GenerationConfig, GeneratorConfig
-from latentstack.interfaces.generator import Messages, ScoredPiece, ScoringGenerator, as_messages
+from latentstack.interfaces.generator import Messages, ScoredPiece, ScoringGenerator, as_messages, many_jobs
 from latentstack.json_schema import SchemaConstraint, schema_tokenizer
 from latentstack.kept_prefix import budget_option, kept_after, read_into, slots_option
 from latentstack.prompt_lookup import draft_option
@@ -184,16 +185,58 @@ class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
 
     def continued(self, ids: Any, options: GenerationConfig, top: int | None) -> Iterator[ScoredPiece]:
         """``pieces`` of the text that follows the (1, n) token ids ``ids``."""
+        self.check_fits(ids.shape[1], options.max_new_tokens)
+        key, read = self.adapters.active, ids[0].tolist()
+        cache, start = self.prefix.take_cache(key, read, self.model.config) if self.config.prefix_cache else (None, 0)
+        yield from self._decoded(ids, options, top, cache, start, cache is not None)
+
+    def generate_many(self, prompts: Sequence[str | Messages],
+                      options: GenerationConfig | Sequence[GenerationConfig] | None = None) -> list[str]:
+        """``Generator.generate_many``; answers to one prompt (candidates, samples) decoded together share its reading:
+        the prompt is read once and each answer goes on from a copy of its KV cache."""
+        jobs = many_jobs(prompts, options)
+        if self.batcher is None or len(jobs) < 2 or any(p != jobs[0][0] for p, _ in jobs):
+            return super().generate_many(prompts, options)
+        return self._candidates(self.prompt_ids(jobs[0][0]), [each for _, each in jobs])
+
+    def _candidates(self, ids: Any, options: list[GenerationConfig]) -> list[str]:
+        """The answers after the token ids ``ids``, one a GenerationConfig, the prompt read once."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        import torch
+        from transformers import DynamicCache
+
+        for each in options:
+            self.check_fits(ids.shape[1], each.max_new_tokens)
+        key, read = self.adapters.active, ids[0].tolist()
+        cache, start = self.prefix.take_cache(key, read, self.model.config) if self.config.prefix_cache else (
+            DynamicCache(config=self.model.config), 0)
+        assert self.batcher is not None
+        with torch.inference_mode(), self.adapters.base_context(), self.batcher.row():
+            if start < len(read) - 1:  # the prompt but its last token, whose logits each answer reads itself
+                self.batcher.forward(cache, read[start:-1], 1)
+            caches = [cache] + [copy.deepcopy(cache) for _ in options[1:]]
+        kept = bool(self.config.prefix_cache)
+
+        def answer(i: int) -> str:
+            decoded = self._decoded(ids, options[i], None, caches[i], len(read) - 1, kept and i == 0)
+            return "".join(piece.text for piece in decoded)
+
+        with ThreadPoolExecutor(self.config.parallel) as pool:
+            return list(pool.map(answer, range(len(options))))
+
+    def _decoded(self, ids: Any, options: GenerationConfig, top: int | None, cache: Any, start: int,
+                 kept: bool) -> Iterator[ScoredPiece]:
+        """The pieces after ``ids``, read on from ``cache`` (holding the first ``start`` of them; None: a new one),
+        the cache ``kept`` for the next prompts that begin the same way."""
         import torch
 
-        self.check_fits(ids.shape[1], options.max_new_tokens)
         model = self.model
         text = IncrementalText(self.tokenizer)
         scored = Scored(self.tokenizer.backend_tokenizer, top, log_probs)
         constraint = self._constraint(options.json_schema)
         key, read = self.adapters.active, ids[0].tolist()
-        cache, start = self.prefix.take_cache(key, read, model.config) if self.config.prefix_cache else (None, 0)
-        keep = None if cache is None else (lambda: self.prefix.keep_cache(key, read, cache))
+        keep = (lambda: self.prefix.keep_cache(key, read, cache)) if kept else None
         forward, row = self._passes()
         with torch.inference_mode(), self.adapters.base_context(), row:
             steps = decode_steps(model, ids.to(model.device), max_new_tokens=options.max_new_tokens,

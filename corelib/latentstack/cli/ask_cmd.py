@@ -111,6 +111,11 @@ def ask(directory: Path, question: str | None, gen_name: str, model: str | None,
     from latentstack.metadata import parse_where
 
     options = generator_options(model, adapter, dtype, gen_extra)
+    if best_of > 1:  # the candidates decoded together, where the generator can, their prompt read once
+        from latentstack.interfaces.generator import PARALLEL_ROWS
+        from latentstack.registry import told_or_default
+
+        options = told_or_default("generator", gen_name, options, {"parallel": min(best_of, PARALLEL_ROWS)})
     query, metadata = _query_embedder((directory,), onnx_dir), parse_where(where) or None
     local = no_server or reward_dir is not None  # the server answers greedily, one reply per question
     answerer = None if local else _server_answerer(directory, _settings(gen_name, options, k, hybrid, min_score))

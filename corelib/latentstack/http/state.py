@@ -13,11 +13,6 @@ from latentstack.http.batcher import DynamicBatcher
 from latentstack.http.streaming import FairLock
 from latentstack.rag.pipeline import RagConfig
 
-#: Answers a server's generator decodes together unless told (``parallel``), where it can: users asking at the same time
-#: get their first piece without waiting for the others' whole answers, and the answers are read in shared passes
-#: (llama.cpp's server decodes four slots together by default; benchmarks/results/server-parallel).
-SERVER_PARALLEL = 4
-
 
 @attrs.define
 class Served:
@@ -273,13 +268,12 @@ class Served:
 
 def _server_defaults(name: str, options: dict[str, Any]) -> dict[str, Any]:
     """The generator's options, keeping ``SERVER_SLOTS`` chats' KV caches (``prefix_cache``) and decoding
-    ``SERVER_PARALLEL`` answers together (``parallel``) where it takes those options and was not told."""
+    ``PARALLEL_ROWS`` answers together (``parallel``) where it takes those options and was not told."""
+    from latentstack.interfaces.generator import PARALLEL_ROWS
     from latentstack.kept_prefix import SERVER_SLOTS
-    from latentstack.registry import get_registry
+    from latentstack.registry import told_or_default
 
-    fields = {f.name for f in attrs.fields(get_registry().get_class("generator", name).Config)}
-    defaults = {"prefix_cache": SERVER_SLOTS, "parallel": SERVER_PARALLEL}
-    return {**{k: v for k, v in defaults.items() if k in fields}, **options}
+    return told_or_default("generator", name, options, {"prefix_cache": SERVER_SLOTS, "parallel": PARALLEL_ROWS})
 
 
 def _with_lent(path: Path, lent: Any) -> tuple[Any, str | None]:

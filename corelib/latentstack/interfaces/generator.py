@@ -183,6 +183,25 @@ def as_options(options: GenerationConfig | Mapping[str, Any] | None) -> Generati
     return options
 
 
+#: How many answers asked for at once a generator that decodes several together is given unless told (``parallel``):
+#: a server's users, ``ask --best-of``'s candidates. Users asking at the same time get their first piece without
+#: waiting for the others' whole answers, and the answers are read in shared passes (llama.cpp's server decodes four
+#: slots together by default; benchmarks/results/server-parallel).
+PARALLEL_ROWS = 4
+
+
+def many_jobs(prompts: Sequence[str | Messages], options: GenerationConfig | Sequence[GenerationConfig] | None
+              ) -> list[tuple[str | Messages, GenerationConfig]]:
+    """Each prompt with its options (``generate_many``): one GenerationConfig for all, or one a prompt."""
+    if options is None or isinstance(options, GenerationConfig):
+        return [(prompt, options or GenerationConfig()) for prompt in prompts]
+    listed = list(options)
+    if len(listed) != len(prompts):
+        msg = f"{len(prompts)} prompts and {len(listed)} GenerationConfigs: give one for all, or one a prompt"
+        raise InputError(msg)
+    return list(zip(prompts, listed, strict=True))
+
+
 class Generator(Component):
     """Writes text. ``stream`` is the one abstract method; ``generate`` joins it."""
 
@@ -267,6 +286,18 @@ class Generator(Component):
     def generate(self, prompt: str | Messages, options: GenerationConfig | Mapping[str, Any] | None = None) -> str:
         """The whole answer at once; ``options`` may also be a dict of GenerationConfig's fields."""
         return "".join(self.stream(prompt, as_options(options)))
+
+    def generate_many(self, prompts: Sequence[str | Messages],
+                      options: GenerationConfig | Sequence[GenerationConfig] | None = None) -> list[str]:
+        """Each prompt's whole answer, in order, as ``generate`` gives it (vLLM's ``LLM.generate`` over a list):
+        ``options`` one for all or one a prompt. Up to ``parallel_rows`` are decoded together, each on a thread."""
+        jobs = many_jobs(prompts, options)
+        if self.parallel_rows == 1 or len(jobs) < 2:
+            return [self.generate(prompt, each) for prompt, each in jobs]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(self.parallel_rows) as pool:
+            return list(pool.map(lambda job: self.generate(*job), jobs))
 
     # Raw prompts: the model's own token ids, no chat template (OpenAI's legacy completions given token ids or
     # echo, as evaluation harnesses send them). The defaults refuse; a generator with a tokenizer overrides all five.

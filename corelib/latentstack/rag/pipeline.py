@@ -135,7 +135,8 @@ class RagPipeline:
                          prepared.relevant, prepared.top_score, timing)
 
     def best_of(self, prepared: Prepared, n: int, reward: Any, temperature: float = 0.7) -> RagAnswer:
-        """The reply a reward model prefers among the greedy reply and ``n - 1`` samples (seeds 0, 1, ...).
+        """The reply a reward model prefers among the greedy reply and ``n - 1`` samples (seeds 0, 1, ...), decoded
+        together where the generator can (``Generator.generate_many``).
 
         ``reward`` has ``score(prompts, replies) -> array`` (``latentstack.rewards.RewardModel``).
         Keeping the greedy reply among the candidates means the reward model can only
@@ -149,7 +150,7 @@ class RagPipeline:
         start = time.perf_counter()
         greedy = self.options()
         options = [greedy] + [attrs.evolve(greedy, temperature=temperature, top_p=0.95, seed=s) for s in range(n - 1)]
-        replies = [self.generator.generate(prepared.messages, o) for o in options]
+        replies = self.generator.generate_many([prepared.messages] * n, options)
         scores = reward.score([prepared.messages] * n, replies)
         best = max(range(n), key=lambda i: float(scores[i]))
         return self.finish(prepared, replies[best], time.perf_counter() - start)

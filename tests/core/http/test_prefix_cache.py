@@ -44,7 +44,8 @@ def test_two_users_taking_turns_each_find_their_own_chats_cache(chat_client: Any
 
 
 def test_a_server_keeps_the_generators_own_count_where_told_or_where_it_keeps_none() -> None:
-    from latentstack.http.state import SERVER_PARALLEL, _server_defaults
+    from latentstack.http.state import _server_defaults
+    from latentstack.interfaces.generator import PARALLEL_ROWS as SERVER_PARALLEL
     from latentstack.kept_prefix import SERVER_SLOTS
 
     assert _server_defaults("llm", {"model": CHAT}) == {"model": CHAT, "prefix_cache": SERVER_SLOTS,

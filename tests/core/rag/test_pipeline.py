@@ -153,6 +153,8 @@ def test_best_of_returns_the_candidate_the_reward_model_prefers(index_dir: Path,
                               for s in range(3)]]
     scores = reward.score([prepared.messages] * 4, candidates)
     assert chosen.reply == candidates[int(scores.argmax())] and len(set(candidates)) > 1
+    together = RagPipeline(p.collection, get_generator("llm", model=str(tiny_llama_dir), parallel=4), p.config)
+    assert together.best_of(prepared, 4, reward, temperature=1.5).reply == chosen.reply  # decoded together
     with pytest.raises(InputError, match="at least one candidate"):
         p.best_of(prepared, 0, reward)
     runner = CliRunner()

@@ -125,3 +125,36 @@ def test_a_sliding_window_model_decodes_one_at_a_time(tiny_gemma2_dir: Path) -> 
 def test_parallel_must_be_a_whole_number_from_one(bad: object) -> None:
     with pytest.raises(ValueError, match="parallel"):
         LlmGenerator.Config(parallel=bad)  # type: ignore[arg-type]
+
+
+def test_answers_to_one_prompt_share_its_reading(tiny_llama_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """generate_many's candidates (a greedy answer and seeded samples) are the ones each gets alone, the prompt read
+    once; the greedy one's cache kept for the next turn."""
+    read: list[int] = []
+
+    def counted(model: Any, rows: Any) -> Any:
+        read.extend(len(tokens) for _, tokens, _ in rows)
+        return packed_forward(model, rows)
+
+    monkeypatch.setattr(step_batcher, "packed_forward", counted)
+    options = [GenerationConfig(max_new_tokens=16)] + [
+        GenerationConfig(max_new_tokens=16, temperature=0.05, seed=s) for s in range(3)]
+    alone_gen = LlmGenerator.from_options(model=str(tiny_llama_dir))
+    together = LlmGenerator.from_options(model=str(tiny_llama_dir), parallel=4, prefix_cache=2)
+    expected = [alone_gen.generate(PROMPTS[1], each) for each in options]
+    assert together.generate_many([PROMPTS[1]] * 4, options) == expected
+    prompt = together.count_prompt_tokens(PROMPTS[1])
+    assert max(read) == prompt - 1 and sorted(read)[-2] <= 5  # the prompt once; then a token (and proposals) a row
+    kept = together.prefix.take(together.adapters.active, together.prompt_ids(PROMPTS[1])[0].tolist())
+    assert kept is not None and kept[1] == prompt - 1  # the greedy answer's cache, kept
+
+
+def test_generate_many_keeps_the_order_and_refuses_a_mismatch(tiny_llama_dir: Path) -> None:
+    from latentstack.errors import InputError
+
+    gen = LlmGenerator.from_options(model=str(tiny_llama_dir), parallel=2)
+    options = GenerationConfig(max_new_tokens=8)
+    assert gen.generate_many(PROMPTS, options) == [LlmGenerator.from_options(model=str(tiny_llama_dir)).generate(
+        p, options) for p in PROMPTS]
+    with pytest.raises(InputError, match="5 prompts and 2 GenerationConfigs"):
+        gen.generate_many(PROMPTS, [options, options])
