@@ -12,14 +12,13 @@ on a loopback port, in this process, keeping four chats' KV caches) is started f
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 import threading
 import time
 from typing import Any
 
-from server_users import MODEL, articles, streamed
+from server_users import MODEL, articles, same_answers, saved, streamed
 
 from latentstack.bench.report import environment
 
@@ -80,10 +79,8 @@ def main() -> None:
     result = {"what": __doc__.split("\n\n")[0], "command": " ".join(["python", *sys.argv]), "model": MODEL,
               "users": users, "turns": turns, "paragraphs": paragraphs,
               "parallel": {str(p): summary(*runs[p]) for p in SETTINGS},
-              "same_answers": sum(a == b for u, v in zip(*texts, strict=True) for a, b in zip(u, v, strict=True)),
-              "answers": users * turns, "environment": environment()}
-    json.dump(result, open(out, "w"), indent=1)
-    print(json.dumps({k: result[k] for k in ("parallel", "same_answers", "answers")}, indent=1))
+              "same_answers": same_answers(texts), "answers": users * turns, "environment": environment()}
+    saved(out, result, ("parallel", "same_answers", "answers"))
 
 
 if __name__ == "__main__":

@@ -92,6 +92,17 @@ def summary(runs: list[list[dict[str, Any]]]) -> dict[str, Any]:
             "all_turns_total_s": sum(r["total_s"] for rows in runs for r in rows)}
 
 
+def same_answers(texts: list[list[list[str]]]) -> int:
+    """How many answers two settings' runs (each user's answers) have the same."""
+    return sum(a == b for u, v in zip(*texts, strict=True) for a, b in zip(u, v, strict=True))
+
+
+def saved(out: str, result: dict[str, Any], shown: tuple[str, ...]) -> None:
+    """``result`` written to ``out`` as JSON, its ``shown`` keys printed."""
+    json.dump(result, open(out, "w"), indent=1)
+    print(json.dumps({k: result[k] for k in shown}, indent=1))
+
+
 def main() -> None:
     squad, out = sys.argv[1], sys.argv[2]
     users, turns, paragraphs = (int(a) for a in (sys.argv[3:6] + ["3", "5", "6"][len(sys.argv[3:6]):]))
@@ -102,10 +113,8 @@ def main() -> None:
     result = {"what": __doc__.split("\n\n")[0], "command": " ".join(["python", *sys.argv]), "model": MODEL,
               "generator": generator, "users": users, "turns": turns, "paragraphs": paragraphs, "new_tokens": NEW_TOKENS,
               "kept_caches": {str(kept): summary(runs[kept]) for kept in SETTINGS},
-              "same_answers": sum(a == b for u, v in zip(*texts, strict=True) for a, b in zip(u, v, strict=True)),
-              "answers": users * turns, "environment": environment()}
-    json.dump(result, open(out, "w"), indent=1)
-    print(json.dumps({k: result[k] for k in ("kept_caches", "same_answers", "answers")}, indent=1))
+              "same_answers": same_answers(texts), "answers": users * turns, "environment": environment()}
+    saved(out, result, ("kept_caches", "same_answers", "answers"))
 
 
 if __name__ == "__main__":
