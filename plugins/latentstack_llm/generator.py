@@ -14,7 +14,14 @@ from latentstack.chat_template import for_template
 from latentstack.errors import InputError
 from latentstack.hf import LocalModel, check_chat_model
 from latentstack.interfaces import GenerationConfig, GeneratorConfig
-from latentstack.interfaces.generator import Messages, ScoredPiece, ScoringGenerator, as_messages, many_jobs
+from latentstack.interfaces.generator import (
+    Messages,
+    ScoredPiece,
+    ScoringGenerator,
+    as_messages,
+    checked_top,
+    many_jobs,
+)
 from latentstack.json_schema import SchemaConstraint, schema_tokenizer
 from latentstack.kept_prefix import budget_option, kept_after, read_into, slots_option
 from latentstack.prompt_lookup import draft_option
@@ -194,15 +201,26 @@ class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
                       options: GenerationConfig | Sequence[GenerationConfig] | None = None) -> list[str]:
         """``Generator.generate_many``; answers to one prompt (candidates, samples) decoded together share its reading:
         the prompt is read once and each answer goes on from a copy of its KV cache."""
+        from concurrent.futures import ThreadPoolExecutor
+
         jobs = many_jobs(prompts, options)
         if self.batcher is None or len(jobs) < 2 or any(p != jobs[0][0] for p, _ in jobs):
             return super().generate_many(prompts, options)
-        return self._candidates(self.prompt_ids(jobs[0][0]), [each for _, each in jobs])
+        answers = self._candidates(self.prompt_ids(jobs[0][0]), [each for _, each in jobs], None)
+        with ThreadPoolExecutor(self.config.parallel) as pool:
+            return list(pool.map(lambda pieces: "".join(piece.text for piece in pieces), answers))
 
-    def _candidates(self, ids: Any, options: list[GenerationConfig]) -> list[str]:
-        """The answers after the token ids ``ids``, one a GenerationConfig, the prompt read once."""
-        from concurrent.futures import ThreadPoolExecutor
+    def stream_answers(self, prompt: str | Messages, options: Sequence[GenerationConfig],
+                       top_logprobs: int | None = None) -> list[Iterator[ScoredPiece]]:
+        """``Generator.stream_answers``, the prompt read once for all where answers are decoded together."""
+        if self.batcher is None or len(options) < 2:
+            return super().stream_answers(prompt, options, top_logprobs)
+        top = None if top_logprobs is None else checked_top(top_logprobs)
+        return self._candidates(self.prompt_ids(prompt), list(options), top)
 
+    def _candidates(self, ids: Any, options: list[GenerationConfig], top: int | None) -> list[Iterator[ScoredPiece]]:
+        """The pieces of the answers after the token ids ``ids``, one a GenerationConfig, the prompt read once (here);
+        each to be read on a thread of its own."""
         import torch
         from transformers import DynamicCache
 
@@ -217,13 +235,7 @@ class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
                 self.batcher.forward(cache, read[start:-1], 1)
             caches = [cache] + [copy.deepcopy(cache) for _ in options[1:]]
         kept = bool(self.config.prefix_cache)
-
-        def answer(i: int) -> str:
-            decoded = self._decoded(ids, options[i], None, caches[i], len(read) - 1, kept and i == 0)
-            return "".join(piece.text for piece in decoded)
-
-        with ThreadPoolExecutor(self.config.parallel) as pool:
-            return list(pool.map(answer, range(len(options))))
+        return [self._decoded(ids, each, top, caches[i], len(read) - 1, kept and i == 0) for i, each in enumerate(options)]
 
     def _decoded(self, ids: Any, options: GenerationConfig, top: int | None, cache: Any, start: int,
                  kept: bool) -> Iterator[ScoredPiece]:

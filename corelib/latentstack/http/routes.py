@@ -15,10 +15,10 @@ from latentstack.http.chat_reply import Reply
 from latentstack.http.errors import HttpError, bad_request
 from latentstack.http.logprobs import chat_scoring
 from latentstack.http.state import Served
-from latentstack.http.streaming import Pieces, Written, generating, prompt_count, sse, written
+from latentstack.http.streaming import Pieces, Written, generating, generating_together, prompt_count, sse, written
 from latentstack.http.tools import ToolUse, held_to_tools, tool_use
 
-MAX_CHOICES = 8  # choices of one chat request (``n``), each generated in turn
+MAX_CHOICES = 8  # choices of one chat request (``n``), decoded together where the generator can
 
 
 def add_routes(app: Any, served: Served) -> None:
@@ -70,15 +70,16 @@ def add_routes(app: Any, served: Served) -> None:
         usage = f.field(f.field(body, "stream_options", dict, {}), "include_usage", bool, False)
         gen = served.generator_instance()
 
-        def start(asked: Any) -> Awaitable[Pieces]:
-            return generating(gen, adapter, messages, asked, served.gen_lock, scored)
-
-        pieces = await start(options)
         reply = Reply(model, scored is not None, tools)
+        if n > 1:
+            choices = await generating_together(gen, adapter, messages, _seeded(options, n), served.gen_lock, scored)
+            answers = await _choices(choices, request.is_disconnected)
+            return JSONResponse(reply.completion(answers, prompt_count(gen, messages)))
+        pieces = await generating(gen, adapter, messages, options, served.gen_lock, scored)
         if f.field(body, "stream", bool, False):
             return sse(reply.chunks(pieces, prompt_count(gen, messages) if usage else None))
-        answers = await _choices(pieces, start, options, n, request.is_disconnected)
-        return JSONResponse(reply.completion(answers, prompt_count(gen, messages)))
+        return JSONResponse(reply.completion([written(await pieces.collect(request.is_disconnected))],
+                                             prompt_count(gen, messages)))
 
     add_extra_routes(app, served)
 
@@ -95,14 +96,22 @@ def _chat_request(body: dict[str, Any]) -> tuple[list[dict[str, str]], Any, int 
     return messages, options, scored, tools, n
 
 
-async def _choices(first: Pieces, start: Callable[[Any], Awaitable[Pieces]], options: Any, n: int,
-                   gone: Callable[[], Awaitable[bool]]) -> list[Written]:
-    """``n`` answers, ``first``'s and the others generated in turn, each further one seeded after ``options.seed``
-    (reproducible) or drawn; a client that gave up stops the one being written."""
-    answers = [written(await first.collect(gone))]
-    for i in range(1, n):
-        seed = None if options.seed is None else options.seed + i
-        answers.append(written(await (await start(attrs.evolve(options, seed=seed))).collect(gone)))
+def _seeded(options: Any, n: int) -> list[Any]:
+    """``n`` choices' options: each after the first seeded with the next seed after ``options.seed`` (reproducible),
+    or drawn."""
+    return [options] + [attrs.evolve(options, seed=None if options.seed is None else options.seed + i)
+                        for i in range(1, n)]
+
+
+async def _choices(choices: list[Pieces], gone: Callable[[], Awaitable[bool]]) -> list[Written]:
+    """The choices' whole answers; a client that gave up stops them all."""
+    answers = []
+    try:
+        for pieces in choices:
+            answers.append(written(await pieces.collect(gone)))
+    finally:
+        for pieces in choices:  # those not read to their end stop at their next piece
+            pieces.cancelled.set()
     return answers
 
 

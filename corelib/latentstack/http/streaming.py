@@ -151,6 +151,26 @@ async def generating(gen: Any, adapter: str, prompt: Any, options: Any, lock: Fa
     return await started(make, lock, adapter)
 
 
+async def generating_together(gen: Any, adapter: str, prompt: Any, options: list[Any], lock: FairLock,
+                              scored: int | None = None) -> list[Pieces[ScoredPiece]]:
+    """The ScoredPieces of several answers to one chat ``prompt`` (``n`` choices), one of ``options`` each, each on a
+    thread of its own in a turn shared with the others (``Generator.stream_answers``: decoded together where the
+    generator can, the prompt read once, by whichever thread comes first); started."""
+    made: list[Iterator[ScoredPiece]] = []
+    making = threading.Lock()
+
+    def answer(i: int) -> Callable[[], Iterator[ScoredPiece]]:
+        def make() -> Iterator[ScoredPiece]:
+            gen.use_adapter(adapter)
+            with making:
+                if not made:
+                    made.extend(gen.stream_answers(prompt, options, scored))
+            return made[i]
+        return make
+
+    return list(await asyncio.gather(*(started(answer(i), lock, adapter) for i in range(len(options)))))
+
+
 async def in_turn(work: Callable[[], T], lock: FairLock) -> T:
     """``work()`` run on a thread in its turn under ``lock`` (the generator's tokenizer, like its model, serves one
     thread at a time)."""

@@ -287,6 +287,13 @@ class Generator(Component):
         """The whole answer at once; ``options`` may also be a dict of GenerationConfig's fields."""
         return "".join(self.stream(prompt, as_options(options)))
 
+    def stream_answers(self, prompt: str | Messages, options: Sequence[GenerationConfig],
+                       top_logprobs: int | None = None) -> list[Iterator[ScoredPiece]]:
+        """Several answers to one ``prompt`` (``n`` choices, best-of candidates), each ``stream_answer``'s pieces for
+        one of ``options``. Read each on a thread of its own to have them decoded together where ``parallel_rows``
+        allows (the llm generator reads the prompt once for all), or one after another."""
+        return [self.stream_answer(prompt, each, top_logprobs) for each in options]
+
     def generate_many(self, prompts: Sequence[str | Messages],
                       options: GenerationConfig | Sequence[GenerationConfig] | None = None) -> list[str]:
         """Each prompt's whole answer, in order, as ``generate`` gives it (vLLM's ``LLM.generate`` over a list):

@@ -78,3 +78,29 @@ def test_the_usage_counts_the_prompt_the_generator_read(together: tuple[str, Ser
     assert whole.usage is not None and whole.usage.prompt_tokens == expected
     assert chunks[-1].usage is not None and chunks[-1].usage.prompt_tokens == expected
     assert chunks[-1].usage.prompt_tokens_details.cached_tokens > 0  # the same prompt again: read from the cache
+
+
+def test_n_choices_are_decoded_together_their_prompt_read_once(together: tuple[str, Served], chat_url: str,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from openai import OpenAI
+
+    from latentstack_llm import step_batcher
+
+    url, _ = together
+    packs: list[list[int]] = []
+    packed = step_batcher.packed_forward
+
+    def counted(model: Any, rows: Any) -> Any:
+        packs.append([len(tokens) for _, tokens, _ in rows])
+        return packed(model, rows)
+
+    monkeypatch.setattr(step_batcher, "packed_forward", counted)
+    story: Any = [{"role": "user", "content": "Tell me a short story about a lighthouse."}]
+    asked = {"model": CHAT, "messages": story, "max_tokens": 12, "temperature": 0.9}
+    three = OpenAI(base_url=f"{url}/v1", api_key="unused").chat.completions.create(**asked, n=3, seed=11)
+    ours = list(packs)  # (the other server, in this process too, packs its passes alike)
+    alone = OpenAI(base_url=f"{chat_url}/v1", api_key="unused")
+    expected = [alone.chat.completions.create(**asked, seed=s).choices[0].message.content for s in (11, 12, 13)]
+    assert [c.message.content for c in three.choices] == expected
+    assert max(len(rows) for rows in ours) == 3, ours  # the three read in shared passes
+    assert sum(n > 5 for rows in ours for n in rows) == 1, ours  # the prompt read once
