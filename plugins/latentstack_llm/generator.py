@@ -235,12 +235,14 @@ class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
                 self.batcher.forward(cache, read[start:-1], 1)
             caches = [cache] + [copy.deepcopy(cache) for _ in options[1:]]
         kept = bool(self.config.prefix_cache)
-        return [self._decoded(ids, each, top, caches[i], len(read) - 1, kept and i == 0) for i, each in enumerate(options)]
+        return [self._decoded(ids, each, top, caches[i], len(read) - 1, kept and i == 0, cached=start)
+                for i, each in enumerate(options)]
 
     def _decoded(self, ids: Any, options: GenerationConfig, top: int | None, cache: Any, start: int,
-                 kept: bool) -> Iterator[ScoredPiece]:
+                 kept: bool, cached: int | None = None) -> Iterator[ScoredPiece]:
         """The pieces after ``ids``, read on from ``cache`` (holding the first ``start`` of them; None: a new one),
-        the cache ``kept`` for the next prompts that begin the same way."""
+        the cache ``kept`` for the next prompts that begin the same way; ``cached``: the prompt's tokens an earlier
+        answer had read (``start`` unless said)."""
         import torch
 
         model = self.model
@@ -257,5 +259,6 @@ class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
                                  constraint=constraint, cache=cache, start=start, lookup=self.config.prompt_lookup,
                                  forward=forward)
             yield from kept_after(answer_pieces(read_into(steps, read), text.feed, text.flush, options.stop, scored,
-                                                options.max_new_tokens, constraint, cached=start, prompt=len(read)),
+                                                options.max_new_tokens, constraint,
+                                                cached=start if cached is None else cached, prompt=len(read)),
                               keep)

@@ -55,7 +55,7 @@ class Reply:
         token usage of all (``prompt_tokens``: the prompt's, from an answer's Finish)."""
         return {"id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
                 "choices": [self._choice(i, answer) for i, answer in enumerate(answers)],
-                "usage": usage([a.finish for a in answers], prompt_tokens(answers[0].finish))}
+                "usage": usage([a.finish for a in answers], prompt_tokens(answers[0].finish), one_prompt=True)}
 
     def _choice(self, index: int, answer: Written) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": answer.text}

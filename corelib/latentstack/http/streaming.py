@@ -234,12 +234,13 @@ def prompt_count(gen: Any, prompt: Any) -> Callable[[Finish], int]:
     return lambda finish: finish.prompt if finish.prompt is not None else int(gen.count_prompt_tokens(prompt))
 
 
-def usage(finishes: Iterable[Finish], prompt_tokens: int) -> dict[str, Any]:
+def usage(finishes: Iterable[Finish], prompt_tokens: int, one_prompt: bool = False) -> dict[str, Any]:
     """OpenAI's token usage of the prompts and their answers (the tokens each answer's generator says it used), with
     the prompt tokens whose keys and values an earlier answer had computed (``cached_tokens``; over several answers
-    at most the prompts' tokens)."""
+    at most the prompts' tokens). Answers to ``one_prompt`` (a chat's ``n`` choices) count it once: the first
+    answer's cached tokens (the others went on from its reading, or from the cache it left)."""
     finishes = list(finishes)
     used = sum(f.tokens for f in finishes)
-    cached = min(prompt_tokens, sum(f.cached for f in finishes))
+    cached = min(prompt_tokens, finishes[0].cached if one_prompt else sum(f.cached for f in finishes))
     return {"prompt_tokens": prompt_tokens, "completion_tokens": used, "total_tokens": prompt_tokens + used,
             "prompt_tokens_details": {"cached_tokens": cached}}

@@ -104,3 +104,5 @@ def test_n_choices_are_decoded_together_their_prompt_read_once(together: tuple[s
     assert [c.message.content for c in three.choices] == expected
     assert max(len(rows) for rows in ours) == 3, ours  # the three read in shared passes
     assert sum(n > 5 for rows in ours for n in rows) == 1, ours  # the prompt read once
+    assert three.usage is not None  # ... and counted once: read here, not from an earlier answer's cache
+    assert three.usage.prompt_tokens_details.cached_tokens < three.usage.prompt_tokens - 5
