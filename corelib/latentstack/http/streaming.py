@@ -168,7 +168,15 @@ async def generating_together(gen: Any, adapter: str, prompt: Any, options: list
             return made[i]
         return make
 
-    return list(await asyncio.gather(*(started(answer(i), lock, adapter) for i in range(len(options)))))
+    begun = await asyncio.gather(*(started(answer(i), lock, adapter) for i in range(len(options))),
+                                 return_exceptions=True)
+    failed = [b for b in begun if isinstance(b, BaseException)]
+    if failed:  # the request's error (every choice meets it): raised once, the choices that did start stopped
+        for b in begun:
+            if isinstance(b, Pieces):
+                b.cancelled.set()
+        raise failed[0]
+    return [b for b in begun if isinstance(b, Pieces)]
 
 
 async def in_turn(work: Callable[[], T], lock: FairLock) -> T:

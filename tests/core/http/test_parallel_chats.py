@@ -106,3 +106,14 @@ def test_n_choices_are_decoded_together_their_prompt_read_once(together: tuple[s
     assert sum(n > 5 for rows in ours for n in rows) == 1, ours  # the prompt read once
     assert three.usage is not None  # ... and counted once: read here, not from an earlier answer's cache
     assert three.usage.prompt_tokens_details.cached_tokens < three.usage.prompt_tokens - 5
+
+
+def test_n_choices_of_a_prompt_over_the_window_are_one_clear_error(together: tuple[str, Served]) -> None:
+    import httpx
+
+    url, _ = together
+    body = {"model": CHAT, "messages": [{"role": "user", "content": "word " * 9000}], "max_tokens": 8, "n": 3}
+    reply = httpx.post(f"{url}/v1/chat/completions", json=body, timeout=120)
+    assert reply.status_code == 400 and "context window" in reply.json()["error"]["message"]
+    assert httpx.post(f"{url}/v1/chat/completions", json={**body, "messages": [{"role": "user", "content": "Hi"}]},
+                      timeout=120).status_code == 200  # and the server goes on
