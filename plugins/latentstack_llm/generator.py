@@ -20,7 +20,6 @@ from latentstack.interfaces.generator import (
     ScoringGenerator,
     as_messages,
     checked_top,
-    many_jobs,
 )
 from latentstack.json_schema import SchemaConstraint, schema_tokenizer
 from latentstack.kept_prefix import budget_option, kept_after, read_into, slots_option
@@ -193,26 +192,19 @@ class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
     def continued(self, ids: Any, options: GenerationConfig, top: int | None) -> Iterator[ScoredPiece]:
         """``pieces`` of the text that follows the (1, n) token ids ``ids``."""
         self.check_fits(ids.shape[1], options.max_new_tokens)
-        key, read = self.adapters.active, ids[0].tolist()
-        cache, start = self.prefix.take_cache(key, read, self.model.config) if self.config.prefix_cache else (None, 0)
+        cache, start = self._taken(ids)
         yield from self._decoded(ids, options, top, cache, start, cache is not None)
 
-    def generate_many(self, prompts: Sequence[str | Messages],
-                      options: GenerationConfig | Sequence[GenerationConfig] | None = None) -> list[str]:
-        """``Generator.generate_many``; answers to one prompt (candidates, samples) decoded together share its reading:
-        the prompt is read once and each answer goes on from a copy of its KV cache."""
-        from concurrent.futures import ThreadPoolExecutor
-
-        jobs = many_jobs(prompts, options)
-        if self.batcher is None or len(jobs) < 2 or any(p != jobs[0][0] for p, _ in jobs):
-            return super().generate_many(prompts, options)
-        answers = self._candidates(self.prompt_ids(jobs[0][0]), [each for _, each in jobs], None)
-        with ThreadPoolExecutor(self.config.parallel) as pool:
-            return list(pool.map(lambda pieces: "".join(piece.text for piece in pieces), answers))
+    def _taken(self, ids: Any) -> tuple[Any, int]:
+        """The kept KV cache that holds the most of ``ids`` and how many it holds (None and 0: none to read on)."""
+        if not self.config.prefix_cache:
+            return None, 0
+        return self.prefix.take_cache(self.adapters.active, ids[0].tolist(), self.model.config)
 
     def stream_answers(self, prompt: str | Messages, options: Sequence[GenerationConfig],
                        top_logprobs: int | None = None) -> list[Iterator[ScoredPiece]]:
-        """``Generator.stream_answers``, the prompt read once for all where answers are decoded together."""
+        """``Generator.stream_answers``, the prompt read once for all where answers are decoded together, each
+        going on from a copy of its KV cache (``generate_many``'s answers to one prompt, best-of candidates)."""
         if self.batcher is None or len(options) < 2:
             return super().stream_answers(prompt, options, top_logprobs)
         top = None if top_logprobs is None else checked_top(top_logprobs)
@@ -226,9 +218,9 @@ class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
 
         for each in options:
             self.check_fits(ids.shape[1], each.max_new_tokens)
-        key, read = self.adapters.active, ids[0].tolist()
-        cache, start = self.prefix.take_cache(key, read, self.model.config) if self.config.prefix_cache else (
-            DynamicCache(config=self.model.config), 0)
+        read = ids[0].tolist()
+        cache, start = self._taken(ids)
+        cache = DynamicCache(config=self.model.config) if cache is None else cache
         assert self.batcher is not None
         with torch.inference_mode(), self.adapters.base_context(), self.batcher.row():
             if start < len(read) - 1:  # the prompt but its last token, whose logits each answer reads itself

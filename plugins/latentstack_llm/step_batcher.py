@@ -51,7 +51,6 @@ class StepBatcher:
         self.waiting: list[_Pass] = []
         self.first_at = 0.0  # when the oldest waiting pass was asked for
         self.running = False
-        self.passes = 0  # packed passes run
         self.widest = 0  # the most rows read in one pass
 
     @contextmanager
@@ -112,7 +111,6 @@ class StepBatcher:
         finally:
             with self.cond:
                 self.running = False
-                self.passes += 1
                 if self.waiting:
                     self.first_at = time.monotonic()
                 self.cond.notify_all()

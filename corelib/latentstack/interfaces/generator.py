@@ -297,14 +297,18 @@ class Generator(Component):
     def generate_many(self, prompts: Sequence[str | Messages],
                       options: GenerationConfig | Sequence[GenerationConfig] | None = None) -> list[str]:
         """Each prompt's whole answer, in order, as ``generate`` gives it (vLLM's ``LLM.generate`` over a list):
-        ``options`` one for all or one a prompt. Up to ``parallel_rows`` are decoded together, each on a thread."""
+        ``options`` one for all or one a prompt. Up to ``parallel_rows`` are decoded together, each on a thread;
+        answers to one prompt for all (candidates, samples) come from ``stream_answers``, which may read it once."""
         jobs = many_jobs(prompts, options)
         if self.parallel_rows == 1 or len(jobs) < 2:
             return [self.generate(prompt, each) for prompt, each in jobs]
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(self.parallel_rows) as pool:
-            return list(pool.map(lambda job: self.generate(*job), jobs))
+            if any(prompt != jobs[0][0] for prompt, _ in jobs):
+                return list(pool.map(lambda job: self.generate(*job), jobs))
+            answers = self.stream_answers(jobs[0][0], [each for _, each in jobs])
+            return list(pool.map(lambda pieces: "".join(piece.text for piece in pieces), answers))
 
     # Raw prompts: the model's own token ids, no chat template (OpenAI's legacy completions given token ids or
     # echo, as evaluation harnesses send them). The defaults refuse; a generator with a tokenizer overrides all five.
