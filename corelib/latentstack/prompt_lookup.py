@@ -95,10 +95,10 @@ class NgramIndex:
 def lookup_steps(read: Callable[[list[int], int], Sequence[Any]], cut: Callable[[int], None], prompt: list[int],
                  start: int, *, max_new_tokens: int, stop_ids: set[int], draft: int,
                  picker: Pick) -> Iterator[tuple[int, Any]]:
-    """A decode loop's (token, logits), up to ``draft`` proposed tokens checked a pass.
-    ``read(tokens, n)`` reads ``tokens`` on the KV cache (which holds the first ``start`` tokens of ``prompt``) and
-    gives the logits of the last ``n`` of them; ``cut(n)`` drops the cache's last ``n`` positions."""
-    index = NgramIndex(list(prompt))
+    """A decode loop's (token, logits), up to ``draft`` proposed tokens checked a pass (0: a token a pass, nothing
+    proposed or cut). ``read(tokens, n)`` reads ``tokens`` on the KV cache (which holds the first ``start`` tokens of
+    ``prompt``) and gives the logits of the last ``n`` of them; ``cut(n)`` drops the cache's last ``n`` positions."""
+    index = NgramIndex(list(prompt)) if draft else None
     made: list[int] = []
     proposal: list[int] = []
     step = list(prompt[start:])
@@ -111,10 +111,11 @@ def lookup_steps(read: Callable[[list[int], int], Sequence[Any]], cut: Callable[
                 return
             yield token, logits
             made.append(token)
-            index.append(token)
+            if index is not None:
+                index.append(token)
         if picker.ended:  # a JSON value the schema allows is complete
             return
-        proposal = index.propose(min(draft, max_new_tokens - len(made) - 1))
+        proposal = [] if index is None else index.propose(min(draft, max_new_tokens - len(made) - 1))
         step = [made[-1], *proposal]
 
 

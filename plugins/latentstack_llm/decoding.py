@@ -132,30 +132,14 @@ def decode_steps(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int
         rng.seed()
     else:
         rng.manual_seed(seed)
-    if lookup and croppable(cache):
 
-        def read(tokens: list[int], rows: int) -> Any:
-            return forward(cache, tokens, rows)
+    def read(tokens: list[int], rows: int) -> Any:
+        return forward(cache, tokens, rows)
 
-        picker = Pick(prepared(ids[0], repetition_penalty, constraint), constraint, stop_ids,
-                      lambda row: pick(row, temperature, top_p, rng))
-        yield from lookup_steps(read, lambda n: cache.crop(-n), ids[0].tolist(), start, max_new_tokens=max_new_tokens,
-                                stop_ids=stop_ids, draft=lookup, picker=picker)
-        return
-    step = ids[0, start:].tolist()
-    seen = ids[0].clone()  # prompt and answer so far, for the repetition penalty
-    for _ in range(max_new_tokens):
-        logits = forward(cache, step, 1)[-1]
-        allowed = logits if constraint is None else held(logits, constraint)
-        token = pick(penalize(allowed, seen, repetition_penalty), temperature, top_p, rng)
-        if token in stop_ids:
-            return
-        yield token, logits
-        if constraint is not None and not constraint.accept(token):
-            return
-        step = [token]
-        if repetition_penalty != 1.0:
-            seen = torch.cat([seen, torch.tensor(step, dtype=seen.dtype, device=seen.device)])
+    picker = Pick(prepared(ids[0], repetition_penalty, constraint), constraint, stop_ids,
+                  lambda row: pick(row, temperature, top_p, rng))
+    yield from lookup_steps(read, lambda n: cache.crop(-n), ids[0].tolist(), start, max_new_tokens=max_new_tokens,
+                            stop_ids=stop_ids, draft=lookup if croppable(cache) else 0, picker=picker)
 
 
 class IncrementalText:

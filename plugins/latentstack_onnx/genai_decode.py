@@ -110,27 +110,12 @@ def decode_steps(model: Any, prompt: Sequence[int], *, max_new_tokens: int, stop
 
     rng = np.random.default_rng(seed)
     generator = new_generator(model, len(prompt) + max_new_tokens, floor) if generator is None else generator
-    if lookup and not floor:
-        picker = Pick(prepared(prompt, repetition_penalty, constraint), constraint, stop_ids,
-                      lambda row: pick(row, temperature, top_p, rng))
-        yield from lookup_steps(lambda tokens, rows: read_rows(generator, tokens, rows),
-                                lambda n: generator.rewind_to(generator.token_count() - n), list(prompt), start,
-                                max_new_tokens=max_new_tokens, stop_ids=stop_ids, draft=lookup, picker=picker)
-        return
-    generator.append_tokens(list(prompt[start:]))
-    seen = list(prompt)
-    for step in range(max_new_tokens):
-        logits = last_logits(generator)
-        allowed = logits if constraint is None else np.where(constraint.allowed(len(logits)), logits, -np.inf)
-        token = pick(penalize(allowed, seen, repetition_penalty), temperature, top_p, rng)
-        if token in stop_ids:
-            return
-        yield token, logits
-        if constraint is not None and not constraint.accept(token):
-            return
-        seen.append(token)
-        if step + 1 < max_new_tokens:
-            generator.append_tokens([token])
+    picker = Pick(prepared(prompt, repetition_penalty, constraint), constraint, stop_ids,
+                  lambda row: pick(row, temperature, top_p, rng))
+    yield from lookup_steps(lambda tokens, rows: read_rows(generator, tokens, rows),
+                            lambda n: generator.rewind_to(generator.token_count() - n), list(prompt), start,
+                            max_new_tokens=max_new_tokens, stop_ids=stop_ids, draft=0 if floor else lookup,
+                            picker=picker)
 
 
 def log_probs(logits: np.ndarray, token: int, top: int) -> tuple[float, list[tuple[int, float]]]:

@@ -24,17 +24,21 @@ SCHEMA = {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type"
 
 
 def counted_passes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """A list that grows by one for each forward pass the lookup loop checks (the prompt's included)."""
+    """A list that grows by one for each forward pass a loop that looks up reads (the prompt's included); a loop
+    that proposes nothing (``draft`` 0, a token a pass) is not counted."""
     import latentstack.prompt_lookup as lookup_module
 
     passes: list[int] = []
-    checked = lookup_module._checked
+    steps = lookup_module.lookup_steps
 
-    def counting(*args: Any) -> Any:
-        passes.append(1)
-        return checked(*args)
+    def counting(read: Any, *args: Any, **kwargs: Any) -> Any:
+        def counted(*read_args: Any) -> Any:
+            passes.append(1)
+            return read(*read_args)
 
-    monkeypatch.setattr(lookup_module, "_checked", counting)
+        return steps(counted if kwargs["draft"] else read, *args, **kwargs)
+
+    monkeypatch.setattr(lookup_module, "lookup_steps", counting)
     return passes
 
 
