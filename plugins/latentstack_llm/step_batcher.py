@@ -1,17 +1,22 @@
 """Answers decoded on several threads at once, their forward passes run together (``packed``).
 
-Each answer's thread joins as a row (``row``; up to ``rows`` at once) and asks for its passes through ``forward``
-as it would ask the model. A pass waits until every joined row has asked for its own, or
+Each answer's thread joins as a row (``row``; up to ``rows`` threads at once) and asks for its passes through
+``forward`` as it would ask the model. A pass waits until every joined thread has asked for its own, or
 until the first of them has waited ``grace_s`` (a row busy elsewhere, its reader slow),
 then one of the waiting threads runs them all in one packed pass while the others wait
 for their rows' logits. A row that joins later is read with the others from its next
 pass on: its prompt in the same passes as the others' next tokens.
+
+A thread can hold several rows (streams read in turn on one thread, ``zip`` over ``stream_answers``): it asks for
+one pass at a time, so the batcher counts threads, not rows; its further rows join at once, as waiting for a turn
+behind its own rows, which only it reads on, would wait forever.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -46,7 +51,7 @@ class StepBatcher:
     def __init__(self, model: Callable[[], Any], rows: int, grace_s: float = 0.01) -> None:
         self.model, self.rows, self.grace_s = model, rows, grace_s  # the model as it runs now (an adapter on it)
         self.cond = threading.Condition()
-        self.joined = 0  # rows decoding now
+        self.holders: Counter[int] = Counter()  # the threads decoding now, and how many rows each
         self.tickets = self.admitted = 0  # rows that asked to join and were let in, in turn
         self.waiting: list[_Pass] = []
         self.first_at = 0.0  # when the oldest waiting pass was asked for
@@ -55,20 +60,25 @@ class StepBatcher:
 
     @contextmanager
     def row(self) -> Iterator[None]:
-        """Count the calling thread as a row whose passes the others wait for, until the block ends; while ``rows``
-        rows decode, the next waits its turn (in the order they asked)."""
+        """Count the calling thread as one whose passes the others wait for, until the block ends; while ``rows``
+        threads decode, a new one waits its turn (in the order they asked). A thread that holds a row joins again
+        at once."""
+        me = threading.get_ident()
         with self.cond:
-            ticket, self.tickets = self.tickets, self.tickets + 1
-            while ticket != self.admitted or self.joined >= self.rows:
-                self.cond.wait()
-            self.admitted += 1
-            self.joined += 1
+            if not self.holders[me]:
+                ticket, self.tickets = self.tickets, self.tickets + 1
+                while ticket != self.admitted or len(self.holders) >= self.rows:
+                    self.cond.wait()
+                self.admitted += 1
+            self.holders[me] += 1
             self.cond.notify_all()
         try:
             yield
         finally:
             with self.cond:
-                self.joined -= 1
+                self.holders[me] -= 1
+                if not self.holders[me]:
+                    del self.holders[me]
                 self.cond.notify_all()
 
     def forward(self, cache: Any, tokens: Sequence[int], keep: int) -> Any:
@@ -97,7 +107,7 @@ class StepBatcher:
         return asked.result()
 
     def _due(self) -> bool:
-        return len(self.waiting) >= self.joined or time.monotonic() - self.first_at >= self.grace_s
+        return len(self.waiting) >= len(self.holders) or time.monotonic() - self.first_at >= self.grace_s
 
     def _run(self, pack: list[_Pass]) -> None:
         self.widest = max(self.widest, len(pack))

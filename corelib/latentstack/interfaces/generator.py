@@ -291,7 +291,8 @@ class Generator(Component):
                        top_logprobs: int | None = None) -> list[Iterator[ScoredPiece]]:
         """Several answers to one ``prompt`` (``n`` choices, best-of candidates), each ``stream_answer``'s pieces for
         one of ``options``. Read each on a thread of its own to have them decoded together where ``parallel_rows``
-        allows (the llm generator reads the prompt once for all), or one after another."""
+        allows (the llm generator reads the prompt once for all); read in turn on one thread, or one after another,
+        each pass reads one of them."""
         return [self.stream_answer(prompt, each, top_logprobs) for each in options]
 
     def generate_many(self, prompts: Sequence[str | Messages],

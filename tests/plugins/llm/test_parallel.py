@@ -3,6 +3,7 @@ for on several threads are the ones each gets one at a time, with fewer passes."
 
 from __future__ import annotations
 
+import itertools
 import threading
 from pathlib import Path
 from typing import Any
@@ -158,3 +159,26 @@ def test_generate_many_keeps_the_order_and_refuses_a_mismatch(tiny_llama_dir: Pa
         p, options) for p in PROMPTS]
     with pytest.raises(InputError, match="5 prompts and 2 GenerationConfigs"):
         gen.generate_many(PROMPTS, [options, options])
+
+
+def test_streams_read_in_turn_on_one_thread_all_finish(tiny_llama_dir: Path) -> None:
+    """More streams than rows, read in turn on one thread (``zip_longest``): the thread's further rows join at once instead
+    of waiting behind its own, and each answer is the one it gets alone."""
+    options = [GenerationConfig(max_new_tokens=10, temperature=0.8, seed=s) for s in range(3)]
+    gen = LlmGenerator.from_options(model=str(tiny_llama_dir), parallel=2)
+    out: list[list[str]] = []
+
+    def read() -> None:
+        texts = [""] * len(options)
+        for pieces in itertools.zip_longest(*gen.stream_answers(PROMPTS[0], options)):
+            for i, piece in enumerate(pieces):
+                texts[i] += piece.text if piece is not None else ""
+        out.append(texts)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout=120)
+    assert not reader.is_alive(), "streams read in turn on one thread waited forever"
+    alone_gen = LlmGenerator.from_options(model=str(tiny_llama_dir))
+    assert out == [[alone_gen.generate(PROMPTS[0], each) for each in options]]
+    assert not gen.batcher.holders  # every row left
