@@ -62,21 +62,45 @@ def schema_tokenizer(tokenizer: Any, vocab_size: int, end_ids: set[int]) -> Any:
     return LLTokenizer(plain.to_str(), n_vocab=vocab_size, eos_token=sorted(end_ids))
 
 
+def schema_grammar(schema: str) -> Any:
+    """llguidance's grammar of the JSON schema text ``schema`` (objects closed, ``LAYOUT``); an InputError when it
+    is no JSON."""
+    try:
+        from llguidance import LLMatcher
+    except ImportError:
+        msg = "an answer held to a JSON schema needs llguidance: pip install llguidance"
+        raise ConfigError(msg) from None
+    try:
+        return LLMatcher.grammar_from_json_schema(json.dumps(closed(json.loads(schema))),
+                                                  overrides=LAYOUT)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise InputError(f"the JSON schema cannot be read: {exc}") from None
+
+
+def _unfollowable(error: str) -> InputError:
+    return InputError(f"the JSON schema cannot be followed: {' '.join(error.split())}; fix or simplify the schema")
+
+
+def check_schema(schema: str) -> str:
+    """``schema``, once llguidance can follow it (no model needed: a command checks it before loading one)."""
+    grammar = schema_grammar(schema)
+    from llguidance import LLMatcher
+
+    error = LLMatcher.validate_grammar(grammar)
+    if error:
+        raise _unfollowable(error)
+    return schema
+
+
 class SchemaConstraint:
     """The tokens a JSON schema allows next, and the answer's progress through it."""
 
     def __init__(self, tokenizer: Any, schema: str) -> None:
         from llguidance import LLMatcher
 
-        try:
-            grammar = LLMatcher.grammar_from_json_schema(json.dumps(closed(json.loads(schema))),
-                                                         overrides=LAYOUT)  # type: ignore[arg-type]
-        except ValueError as exc:
-            raise InputError(f"the JSON schema cannot be read: {exc}") from None
-        self.matcher = LLMatcher(tokenizer, grammar, log_level=0)
+        self.matcher = LLMatcher(tokenizer, schema_grammar(schema), log_level=0)
         if self.matcher.is_error():
-            msg = f"the JSON schema cannot be followed: {self.matcher.get_error()}; fix or simplify the schema"
-            raise InputError(msg)
+            raise _unfollowable(self.matcher.get_error())
 
     def allowed(self, n: int) -> np.ndarray:
         """Which of ``n`` token ids (a row of logits) the schema allows next (those past its vocabulary: none); an

@@ -70,6 +70,29 @@ def test_chat_over_a_pipe(tiny_llama_dir: Path) -> None:
     assert "Traceback" not in err
 
 
+def test_chat_holds_each_answer_to_a_schema(tiny_llama_dir: Path) -> None:
+    """--schema: every answer of the conversation is a JSON value the schema allows; one cut by --max-new-tokens is
+    said and the chat goes on; a schema that cannot be followed is one line before the model loads."""
+    import json
+
+    schema = '{"type": "object", "properties": {"n": {"enum": [1, 2, 3]}}, "required": ["n"]}'
+    chat = [sys.executable, "-m", "latentstack", "chat", "--model", str(tiny_llama_dir), "--schema", schema]
+    quietless = {**os.environ, "LATENTSTACK_QUIET": ""}
+    out = subprocess.run([*chat, "--max-new-tokens", "20"], input=b"count\nagain\n", capture_output=True,
+                         timeout=600, check=False, env=quietless)
+    assert out.returncode == 0, out.stderr.decode()[-2000:]
+    answers = [json.loads(line) for line in out.stdout.decode().splitlines()]
+    assert len(answers) == 2 and all(a["n"] in (1, 2, 3) for a in answers)
+    cut = subprocess.run([*chat, "--max-new-tokens", "2"], input=b"count\nagain\n", capture_output=True,
+                         timeout=600, check=False, env=quietless)
+    assert cut.returncode == 0 and cut.stderr.decode().count("before its JSON value closed") == 2, cut.stderr
+    bad = subprocess.run([*chat[:-1], '{"type": 3}'], input=b"count\n", capture_output=True, timeout=600,
+                         check=False, env=quietless)
+    err = bad.stderr.decode()
+    assert bad.returncode == 1 and "the JSON schema cannot be followed: type must be a string" in err, err
+    assert len(err.strip().splitlines()) == 1 and not bad.stdout
+
+
 def _chat(model: Path, history: Path, lines: bytes, *extra: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run([sys.executable, "-m", "latentstack", "-q", "chat", "--model", str(model), "--max-new-tokens",
                            "6", "--history", str(history), *extra], input=lines, capture_output=True, timeout=600,

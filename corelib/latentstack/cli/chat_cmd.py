@@ -11,10 +11,13 @@ import click
 from latentstack.cli.generate_cmd import (
     ANSWER_OPTIONS,
     MODEL_OPTIONS,
+    SCHEMA_OPTION,
+    cut_note,
     decoding,
     generator_options,
     make_generator,
     said_timing,
+    schema_text,
 )
 from latentstack.cli.lines import typed_lines
 from latentstack.cli.options import stacked
@@ -34,16 +37,22 @@ _END, _RESET = ("/exit", "/quit", "/bye"), ("/reset", "/clear")
 @click.option("--history", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
               help="Keep the conversation in FILE (JSONL, one {\"messages\": [...]} per conversation, as adapt sft "
                    "reads it): go on with the last one it holds; each exchange is saved as it ends.")
+@SCHEMA_OPTION
 def chat(gen_name: str, model: str | None, adapter: str | None, dtype: str | None, gen_extra: tuple[str, ...],
          system: str, max_new_tokens: int, temperature: float, top_p: float, seed: int | None,
-         stop: tuple[str, ...], repetition_penalty: float, history: Path | None) -> None:
+         stop: tuple[str, ...], repetition_penalty: float, history: Path | None, schema: str | None) -> None:
     """Talk with the generator: each message is answered in the light of the conversation so far, the answer
-    written as it is decoded. /reset forgets the conversation (--history: starts a new one below it); /exit or
-    the end of input (Ctrl-D) ends it. Piped, each line is one message."""
+    written as it is decoded (--schema: each answer a JSON value it allows, `ollama run --format`). /reset forgets
+    the conversation (--history: starts a new one below it); /exit or the end of input (Ctrl-D) ends it. Piped,
+    each line is one message."""
+    import attrs
+
     from latentstack.chat_file import ChatFile
     from latentstack.locks import unless_writing
 
     options = decoding("chat", max_new_tokens, temperature, top_p, seed, stop, repetition_penalty)
+    if schema is not None:
+        options = attrs.evolve(options, json_schema=schema_text(schema))
     if history is None:
         _talk(_conversation(gen_name, generator_options(model, adapter, dtype, gen_extra), options, system), None)
         return
@@ -92,8 +101,19 @@ def _talk(talk: Conversation, kept: ChatFile | None) -> None:
             _answer(talk.turn(message))
             if talk.timing is not None:
                 said_timing(talk.generator, talk.prompt, talk.timing)
+                _said_cut(talk)
             if kept is not None:
                 kept.save(talk.transcript)
+
+
+def _said_cut(talk: Conversation) -> None:
+    """A line when the answer ran out of tokens (the chat goes on)."""
+    from latentstack.progress import log
+
+    assert talk.timing is not None
+    note = cut_note(talk.timing.finish, talk.options)
+    if note is not None:
+        log(f"({note})")
 
 
 def _answer(pieces: Iterator[str]) -> None:

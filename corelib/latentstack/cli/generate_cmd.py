@@ -75,17 +75,25 @@ def said_timing(gen: Generator, prompt: Messages, answer: TimedAnswer) -> None:
         detail(answer.line(exact_prompt_tokens(gen, prompt) if counted is None else counted))
 
 
+def cut_note(finish: Finish | None, options: GenerationConfig) -> str | None:
+    """What to say of an answer that ran out of tokens (None: it did not)."""
+    if finish is None or finish.reason != "length":
+        return None
+    if options.json_schema:
+        return (f"the answer was cut at --max-new-tokens {options.max_new_tokens} before its JSON value closed, so "
+                "it does not parse: raise --max-new-tokens")
+    return f"the answer was cut at --max-new-tokens {options.max_new_tokens}: raise it for a longer one"
+
+
 def _said_cut(finish: Finish | None, options: GenerationConfig) -> None:
     """A line when the answer ran out of tokens; an error (exit status 1) when that left JSON unclosed."""
-    if finish is None or finish.reason != "length":
-        return
-    if options.json_schema:
-        msg = (f"the answer was cut at --max-new-tokens {options.max_new_tokens} before its JSON value closed, so "
-               "it does not parse: raise --max-new-tokens")
-        raise click.ClickException(msg)
-    from latentstack.progress import log
+    note = cut_note(finish, options)
+    if note is not None and options.json_schema:
+        raise click.ClickException(note)
+    if note is not None:
+        from latentstack.progress import log
 
-    log(f"(the answer was cut at --max-new-tokens {options.max_new_tokens}: raise it for a longer one)")
+        log(f"({note})")
 
 
 def _prompt(prompt: str, source: str | None) -> str:
@@ -110,18 +118,20 @@ def _prompt(prompt: str, source: str | None) -> str:
     return f"{text.rstrip()}\n\n{prompt}"
 
 
-def _schema(value: str) -> str:
-    """--schema's JSON text: ``json`` is any object, a path ending in .json is read, anything else is the schema."""
+def schema_text(value: str) -> str:
+    """--schema's JSON text, checked: ``json`` is any object, a path ending in .json is read, anything else is the
+    schema."""
+    from latentstack.json_schema import check_schema
     from latentstack.textfile import read_source
 
     if value == "json":
         return '{"type": "object"}'
     if value.endswith(".json"):
-        return read_source(value)
+        return check_schema(read_source(value))
     if not value.lstrip().startswith("{"):
         msg = f"--schema {value!r:.60} is no .json file, JSON schema or json: give one of those"
         raise click.BadParameter(msg, param_hint="--schema")
-    return value
+    return check_schema(value)
 
 
 def _piped() -> bool:
@@ -167,13 +177,18 @@ def decoding(owner: str, max_new_tokens: int, temperature: float, top_p: float, 
     return options
 
 
+#: --schema, for ``generate`` and ``chat``.
+SCHEMA_OPTION = click.option("--schema", default=None, metavar="SCHEMA",
+                             help="Hold the answer to a JSON schema: a .json file, the schema inline, or json (any "
+                                  "JSON object).")
+
+
 @click.command()
 @click.argument("prompt")
 @click.option("--from", "source", type=click.Path(exists=True, dir_okay=False, allow_dash=True), default=None,
               help="A text the prompt is about (a UTF-8 file, or - for standard input), put before PROMPT: "
                    "`cat notes.txt | latentstack generate 'Summarise this.' --from -`.")
-@click.option("--schema", default=None, metavar="SCHEMA",
-              help="Hold the answer to a JSON schema: a .json file, the schema inline, or json (any JSON object).")
+@SCHEMA_OPTION
 @stacked(GEN_OPTIONS)
 @stacked(ANSWER_OPTIONS)
 def generate(prompt: str, source: str | None, schema: str | None, gen_name: str, model: str | None,
@@ -186,7 +201,7 @@ def generate(prompt: str, source: str | None, schema: str | None, gen_name: str,
 
     options = decoding("generate", max_new_tokens, temperature, top_p, seed, stop, repetition_penalty)
     if schema is not None:
-        options = attrs.evolve(options, json_schema=_schema(schema))
+        options = attrs.evolve(options, json_schema=schema_text(schema))
     prompt = _prompt(prompt, source)
     gen = make_generator(gen_name, generator_options(model, adapter, dtype, gen_extra))
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
