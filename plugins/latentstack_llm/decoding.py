@@ -11,7 +11,10 @@ temperature then nucleus (top_p), from a seeded ``torch.Generator``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from latentstack.logit_shifts import Shifts
 
 #: A forward pass: the last ``keep`` positions' logits (keep, vocab) after reading token ids onto a KV cache.
 Forward = Callable[[Any, Sequence[int], int], Any]
@@ -53,19 +56,31 @@ def penalize(logits: Any, seen: Any, penalty: float) -> Any:
     return logits
 
 
-def prepared(prompt: Any, penalty: float, constraint: Any) -> Any:
+def prepared(prompt: Any, penalty: float, constraint: Any, shifts: Shifts | None = None) -> Any:
     """``prepared(logits, answer)`` for ``latentstack.prompt_lookup.Pick``: a row of logits after the
-    ``constraint``'s mask and the repetition ``penalty`` over ``prompt`` (token ids) and ``answer``."""
+    ``constraint``'s mask, the repetition ``penalty`` over ``prompt`` (token ids) and ``answer``, and OpenAI's
+    penalties and bias (``shifts``)."""
     import torch
 
     def prepare(logits: Any, answer: list[int]) -> Any:
         allowed = logits if constraint is None else held(logits, constraint)
-        if penalty == 1.0:
-            return allowed
-        seen = torch.cat([prompt, torch.tensor(answer, dtype=prompt.dtype, device=prompt.device)])
-        return penalize(allowed, seen, penalty)
+        if penalty != 1.0:
+            seen = torch.cat([prompt, torch.tensor(answer, dtype=prompt.dtype, device=prompt.device)])
+            allowed = penalize(allowed, seen, penalty)
+        return allowed if shifts is None else shifted(allowed, *shifts.at(answer, logits.shape[-1]))
 
     return prepare
+
+
+def shifted(logits: Any, ids: list[int], by: list[float]) -> Any:
+    """A copy of one row of logits with ``by`` added at the token ids ``ids`` (each once)."""
+    import torch
+
+    if not ids:
+        return logits
+    out = logits.clone()
+    out[ids] += torch.tensor(by, dtype=out.dtype, device=out.device)
+    return out
 
 
 def decode_tokens(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int], temperature: float = 0.0,
@@ -111,14 +126,15 @@ def alone(model: Any) -> Forward:
 def decode_steps(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int], temperature: float = 0.0,
                  top_p: float = 1.0, seed: int | None = None, repetition_penalty: float = 1.0,
                  constraint: Any = None, cache: Any = None, start: int = 0,
-                 lookup: int = 0, forward: Forward | None = None) -> Iterator[tuple[int, Any]]:
+                 lookup: int = 0, forward: Forward | None = None,
+                 shifts: Shifts | None = None) -> Iterator[tuple[int, Any]]:
     """``decode_tokens``' loop, yielding each token id with the model's row of logits it was picked from (before
     a ``constraint``, the repetition penalty and temperature). A ``constraint`` (``latentstack.json_schema``)
     masks the tokens it does not allow and ends the answer once it is complete. A KV ``cache`` that holds the
     first ``start`` tokens of ``ids`` already is read on from there (``prefix_cache``); it grows in place. With
     ``lookup`` (a cache that can drop positions) up to that many tokens found earlier are checked a pass
     (``prompt_lookup``): the same tokens (greedy, or seeded samples), fewer passes. ``forward`` runs the passes (``alone``
-    by default; a ``StepBatcher``'s reads them with other answers')."""
+    by default; a ``StepBatcher``'s reads them with other answers'). ``shifts``: OpenAI's penalties and bias."""
     import torch
     from transformers import DynamicCache
 
@@ -136,7 +152,7 @@ def decode_steps(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int
     def read(tokens: list[int], rows: int) -> Any:
         return forward(cache, tokens, rows)
 
-    picker = Pick(prepared(ids[0], repetition_penalty, constraint), constraint, stop_ids,
+    picker = Pick(prepared(ids[0], repetition_penalty, constraint, shifts), constraint, stop_ids,
                   lambda row: pick(row, temperature, top_p, rng))
     yield from lookup_steps(read, lambda n: cache.crop(-n), ids[0].tolist(), start, max_new_tokens=max_new_tokens,
                             stop_ids=stop_ids, draft=lookup if croppable(cache) else 0, picker=picker)

@@ -12,9 +12,12 @@ this generator; it does not draw the same tokens as torch's random generator.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from latentstack.logit_shifts import Shifts
 
 
 def pick(logits: np.ndarray, temperature: float, top_p: float, rng: np.random.Generator) -> int:
@@ -44,13 +47,22 @@ def penalize(logits: np.ndarray, seen: Sequence[int], penalty: float) -> np.ndar
     return logits
 
 
-def prepared(prompt: Sequence[int], penalty: float, constraint: Any) -> Any:
+def prepared(prompt: Sequence[int], penalty: float, constraint: Any, shifts: Shifts | None = None) -> Any:
     """``prepared(logits, answer)`` for ``latentstack.prompt_lookup.Pick``: a row of logits after the
-    ``constraint``'s mask and the repetition ``penalty`` over ``prompt`` and ``answer``."""
+    ``constraint``'s mask, the repetition ``penalty`` over ``prompt`` and ``answer``, and OpenAI's penalties and
+    bias (``shifts``)."""
 
     def prepare(logits: np.ndarray, answer: list[int]) -> np.ndarray:
         allowed = logits if constraint is None else np.where(constraint.allowed(len(logits)), logits, -np.inf)
-        return allowed if penalty == 1.0 else penalize(allowed, [*prompt, *answer], penalty)
+        allowed = allowed if penalty == 1.0 else penalize(allowed, [*prompt, *answer], penalty)
+        if shifts is None:
+            return allowed
+        ids, by = shifts.at(answer, len(logits))
+        if not ids:
+            return allowed
+        out = allowed.copy()
+        out[ids] += np.asarray(by, dtype=out.dtype)
+        return out
 
     return prepare
 
@@ -100,17 +112,19 @@ def decode_tokens(model: Any, prompt: Sequence[int], *, max_new_tokens: int, sto
 def decode_steps(model: Any, prompt: Sequence[int], *, max_new_tokens: int, stop_ids: set[int],
                  temperature: float = 0.0, top_p: float = 1.0, seed: int | None = None,
                  repetition_penalty: float = 1.0, floor: int = 0, constraint: Any = None,
-                 generator: Any = None, start: int = 0, lookup: int = 0) -> Iterator[tuple[int, np.ndarray]]:
+                 generator: Any = None, start: int = 0, lookup: int = 0,
+                 shifts: Shifts | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """``decode_tokens``' loop, yielding each token id with the row of logits it was picked from (before a
     ``constraint``, the penalty and temperature). A ``constraint`` (``latentstack.json_schema``) masks the tokens it
     does not allow and ends the answer once it is complete. A GenAI ``generator`` that holds the first ``start``
     tokens of ``prompt`` already reads on from there (``kept_generator``). With ``lookup`` (not a sliding window's
-    export) up to that many tokens found earlier are checked a pass (``latentstack.prompt_lookup``)."""
+    export) up to that many tokens found earlier are checked a pass (``latentstack.prompt_lookup``). ``shifts``:
+    OpenAI's penalties and bias (``latentstack.logit_shifts``)."""
     from latentstack.prompt_lookup import Pick, lookup_steps
 
     rng = np.random.default_rng(seed)
     generator = new_generator(model, len(prompt) + max_new_tokens, floor) if generator is None else generator
-    picker = Pick(prepared(prompt, repetition_penalty, constraint), constraint, stop_ids,
+    picker = Pick(prepared(prompt, repetition_penalty, constraint, shifts), constraint, stop_ids,
                   lambda row: pick(row, temperature, top_p, rng))
     yield from lookup_steps(lambda tokens, rows: read_rows(generator, tokens, rows),
                             lambda n: generator.rewind_to(generator.token_count() - n), list(prompt), start,

@@ -22,6 +22,7 @@ from latentstack.interfaces import GenerationConfig, GeneratorConfig
 from latentstack.interfaces.generator import Messages, ScoredPiece, ScoringGenerator
 from latentstack.json_schema import SchemaConstraint, schema_tokenizer
 from latentstack.kept_prefix import budget_option, kept_after, read_into, slots_option
+from latentstack.logit_shifts import Shifts
 from latentstack.prompt_lookup import draft_option
 from latentstack.scored import Scored, answer_pieces
 from latentstack_onnx.genai_raw import RawPrompts
@@ -218,7 +219,8 @@ class GenaiGenerator(RawPrompts, ScoringGenerator):
         steps = decode_steps(text.model, ids, max_new_tokens=options.max_new_tokens, stop_ids=text.stops,
                              temperature=options.temperature, top_p=options.top_p, seed=options.seed,
                              repetition_penalty=options.repetition_penalty, floor=text.floor, constraint=constraint,
-                             generator=roomed[0], start=start, lookup=self.config.prompt_lookup)
+                             generator=roomed[0], start=start, lookup=self.config.prompt_lookup,
+                             shifts=Shifts.of(options))
         yield from kept_after(answer_pieces(read_into(steps, read), text.feeder(), lambda: "", options.stop,
                                             Scored(text.backend, top, log_probs), options.max_new_tokens, constraint,
                                             cached=start, prompt=len(read)), keep)

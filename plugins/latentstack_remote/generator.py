@@ -2,7 +2,8 @@
 
 The prompt goes as chat messages, the answer comes back streamed; greedy decoding is
 ``temperature`` 0 (a server may still differ run to run). ``repetition_penalty`` other than 1
-is sent as vLLM and llama.cpp name it (OpenAI itself refuses it). Tokens are not counted
+is sent as vLLM and llama.cpp name it (OpenAI itself refuses it); ``presence_penalty``,
+``frequency_penalty`` and ``logit_bias`` (token ids of the server's model) go as OpenAI's. Tokens are not counted
 by the server before it answers, so ``count_tokens`` keeps the Generator's estimate (two a
 word), and ``context_window`` is what the ``context_window`` option says (0: unknown).
 Each failure to reach or use the server is one line saying what to do.
@@ -72,6 +73,7 @@ class RemoteGenerator(ScoringGenerator):
         api = self._connect()
         extra = {"repetition_penalty": o.repetition_penalty} if o.repetition_penalty != 1.0 else None
         asked: dict[str, Any] = {} if top is None else {"logprobs": True, "top_logprobs": top}
+        asked.update(_shifts(o))
         if o.json_schema:
             asked["response_format"] = {"type": "json_schema", "json_schema": {
                 "name": "answer", "schema": json.loads(o.json_schema), "strict": True}}
@@ -92,6 +94,13 @@ class RemoteGenerator(ScoringGenerator):
         if used is None:  # no usage sent: the estimate, at most the budget, as the Generator's default counts
             used = min(self.count_tokens("".join(text)), o.max_new_tokens)
         yield ScoredPiece("", (), Finish("length" if reason == "length" else "stop", used))
+
+
+def _shifts(o: GenerationConfig) -> dict[str, Any]:
+    """OpenAI's penalties and logit_bias, where asked for (left out at their defaults)."""
+    sent = {"presence_penalty": o.presence_penalty, "frequency_penalty": o.frequency_penalty,
+            "logit_bias": {str(token): bias for token, bias in o.logit_bias}}
+    return {name: value for name, value in sent.items() if value}
 
 
 def _scores(chunk: Any, top: int | None, url: str) -> tuple[TokenScore, ...]:

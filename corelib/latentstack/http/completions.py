@@ -26,8 +26,7 @@ from latentstack.interfaces.generator import TokenScore
 MAX_PROMPTS = 16
 #: Fields of OpenAI's completions that only their default value is honoured for.
 COMPLETION_ONLY: dict[str, tuple[Any, ...]] = {
-    "n": (1,), "best_of": (1,), "suffix": ("",), "presence_penalty": (0,),
-    "frequency_penalty": (0,), "logit_bias": ({},),
+    "n": (1,), "best_of": (1,), "suffix": ("",),
 }
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from latentstack.http.errors import bad_request, too_large
+from latentstack.logit_shifts import PENALTY_RANGE, logit_bias
 from latentstack.textfile import SURROGATE_HELP, json_surrogate
 
 MAX_BODY = 8 << 20  # bytes of one request body
@@ -65,12 +66,10 @@ def only(body: dict[str, Any], route: str, names: tuple[str, ...]) -> None:
 
 
 #: OpenAI chat fields whose other values this server cannot honour, with the values it can (OpenAI's defaults):
-#: a request asking for the deprecated functions or penalties is refused, never answered as if it had
-#: not asked (tools are ``tools.py``'s).
+#: a request asking for the deprecated functions is refused, never answered as if it had not asked (tools are
+#: ``tools.py``'s).
 CHAT_ONLY: dict[str, tuple[Any, ...]] = {
-    "presence_penalty": (0,), "frequency_penalty": (0,),
-    "logit_bias": ({},), "functions": ([],),
-    "function_call": ("none", "auto"), "parallel_tool_calls": (True, False),
+    "functions": ([],), "function_call": ("none", "auto"), "parallel_tool_calls": (True, False),
 }
 
 
@@ -194,7 +193,17 @@ def generation(body: dict[str, Any]) -> Any:
         top_p=float(bounded(body, "top_p", (int, float), 1e-6, 1, 1.0)),
         seed=field(body, "seed", int, None), stop=stops(body),
         repetition_penalty=float(bounded(body, "repetition_penalty", (int, float), 0.5, 2, 1.0)),
-        json_schema=response_schema(body))
+        presence_penalty=float(bounded(body, "presence_penalty", (int, float), *PENALTY_RANGE, 0.0)),
+        frequency_penalty=float(bounded(body, "frequency_penalty", (int, float), *PENALTY_RANGE, 0.0)),
+        logit_bias=biases(body), json_schema=response_schema(body))
+
+
+def biases(body: dict[str, Any]) -> tuple[tuple[int, float], ...]:
+    """``logit_bias``: token ids (as JSON's string keys) to biases from -100 to 100."""
+    try:
+        return logit_bias(field(body, "logit_bias", dict, {}))
+    except ValueError as exc:
+        raise bad_request(f"'logit_bias': {exc}", "logit_bias") from None
 
 
 def response_schema(body: dict[str, Any]) -> str:

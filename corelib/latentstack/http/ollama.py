@@ -5,7 +5,8 @@ a latentstack server as to Ollama: ``/api/chat``, ``/api/generate``, ``/api/embe
 Answers stream as Ollama's do, a JSON object a line, unless ``"stream": false``; errors are
 ``{"error": "..."}``. Of a request's ``options``, ``num_predict`` (left out or -1: the
 server's cap of 1024 tokens), ``temperature`` (left out: 0, greedy, as the other routes),
-``top_p``, ``seed``, ``stop`` and ``repeat_penalty`` are honoured; the others (``num_ctx``,
+``top_p``, ``seed``, ``stop``, ``repeat_penalty``, ``presence_penalty`` and ``frequency_penalty`` are
+honoured; the others (``num_ctx``,
 ``top_k``...) are ignored, as Ollama ignores those a model does not use; ``logprobs`` and
 ``top_logprobs`` score each token (``http.logprobs``); ``format`` (``"json"`` or a JSON schema)
 holds the answer to it; ``tools`` on /api/chat are left to the model to call or not, as
@@ -128,6 +129,8 @@ def _options(body: dict[str, Any]) -> Any:
     mapped = {"max_tokens": f.MAX_TOKENS if predict in (None, -1, -2) else predict,
               "temperature": options.get("temperature"), "top_p": options.get("top_p"), "seed": options.get("seed"),
               "stop": options.get("stop"), "repetition_penalty": options.get("repeat_penalty"),
+              "presence_penalty": options.get("presence_penalty"),
+              "frequency_penalty": options.get("frequency_penalty"),
               "response_format": _format(body)}
     try:
         return f.generation({k: v for k, v in mapped.items() if v is not None})

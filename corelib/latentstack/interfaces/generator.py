@@ -11,6 +11,7 @@ import attrs
 
 from latentstack.errors import ConfigError, InputError
 from latentstack.interfaces.base import Component, Config, build_config
+from latentstack.logit_shifts import logit_bias, penalty_field
 from latentstack.textfile import SURROGATE_HELP, lone_surrogate
 
 Messages = Sequence[dict[str, str]]
@@ -62,6 +63,10 @@ class GenerationConfig(Config):
     and 1.1 to 1.3 breaks the loop; it also discourages copying from the prompt, so
     retrieval answers leave it at 1.
 
+    ``presence_penalty`` and ``frequency_penalty`` (-2 to 2) lower the logits of tokens the
+    answer has already written, once and per time written; ``logit_bias`` (token id -> -100 to
+    100) shifts the logits of the tokens it names: OpenAI's three (``latentstack.logit_shifts``).
+
     ``json_schema`` (a dict or its JSON text) holds the answer to that JSON schema: at each
     step only the tokens that keep the text a prefix of a matching JSON value can be picked,
     so a finished answer parses and matches (``{"type": "object"}``: any JSON object).
@@ -75,6 +80,9 @@ class GenerationConfig(Config):
     stop: tuple[str, ...] = attrs.field(default=(), converter=_stops)
     repetition_penalty: float = attrs.field(default=1.0, validator=attrs.validators.gt(0.0))
     json_schema: str = attrs.field(default="", converter=_schema_text)
+    presence_penalty: float = penalty_field()
+    frequency_penalty: float = penalty_field()
+    logit_bias: tuple[tuple[int, float], ...] = attrs.field(default=(), converter=logit_bias)
 
     @stop.validator
     def _written(self, _: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]) -> None:

@@ -114,6 +114,34 @@ def test_openai_client_legacy_completions_answer_each_prompt_as_chat_does(url: s
             client.completions.create(**{"model": "smollm2-135m-instruct", "prompt": asks[0], **refused})
 
 
+def test_openai_penalties_and_logit_bias_are_the_generators(url: str, served: Served) -> None:
+    """presence_penalty, frequency_penalty and logit_bias (a 400 before) are honoured as the served generator
+    honours them, in chat and legacy completions, and over Ollama's options."""
+    from openai import OpenAI
+
+    from latentstack.interfaces import GenerationConfig
+
+    client = OpenAI(base_url=f"{url}/v1", api_key="unused")
+    local = served.generator_instance()
+    ask = "List five fruits, then five fruits again."
+    plain = local.generate(ask, GenerationConfig(max_new_tokens=24))
+    banned = local.raw_tokens(plain)[0]
+    shifted = {"frequency_penalty": 1.5, "presence_penalty": 0.5, "logit_bias": {banned: -100}}
+    expected = local.generate(ask, GenerationConfig(max_new_tokens=24, **shifted))
+    assert expected != plain
+    sent = {**shifted, "logit_bias": {str(banned): -100}}
+    chat = client.chat.completions.create(model="smollm2-135m-instruct", max_tokens=24,
+                                          messages=[{"role": "user", "content": ask}], **sent)
+    legacy = client.completions.create(model="smollm2-135m-instruct", prompt=ask, max_tokens=24, **sent)
+    assert chat.choices[0].message.content == legacy.choices[0].text == expected
+    ollama = {"num_predict": 24, "frequency_penalty": 1.5, "presence_penalty": 0.5}
+    with httpx.Client(base_url=url, timeout=120) as http:
+        said = http.post("/api/chat", json={"model": "smollm2-135m-instruct", "stream": False, "options": ollama,
+                                            "messages": [{"role": "user", "content": ask}]}).json()
+    assert said["message"]["content"] == local.generate(ask, GenerationConfig(
+        max_new_tokens=24, frequency_penalty=1.5, presence_penalty=0.5))
+
+
 def test_openai_client_options_are_honoured_or_refused(url: str) -> None:
     """max_completion_tokens bounds the answer (it was ignored: 256 tokens), include_usage ends a stream with the
     usage, dimensions equal to the model's is accepted, and a value the server cannot honour is an error."""
@@ -292,6 +320,13 @@ def test_classify_labels_as_predict_does_with_a_tuned_threshold(tmp_path: Path) 
      "'tools[0]' must be"),
     ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 5, "max_completion_tokens": 6},
      400, "differ"),
+    ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "presence_penalty": 3}, 400,
+     "'presence_penalty' must be from -2.0 to 2.0"),
+    ("/v1/completions", {"prompt": "hi", "logit_bias": {"the": 5}}, 400, "token ids (whole numbers from 0)"),
+    ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "logit_bias": {"7": 500}}, 400,
+     "logit_bias of token 7 must be a number from -100 to 100"),
+    ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "logit_bias": {"999999": 1},
+                              "stream": True}, 400, "names token 999999, but the model's vocabulary has 49152 tokens"),
 ])
 def test_bad_requests_get_openai_shaped_4xx_and_the_server_keeps_serving(url: str, route: str, body: object,
                                                                         status: int, words: str) -> None:

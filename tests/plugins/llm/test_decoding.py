@@ -72,3 +72,32 @@ def test_incremental_text_never_shows_half_a_character(tiny: LlmGenerator) -> No
     pieces = [stream.feed(t) for t in tokens] + [stream.flush()]
     assert "".join(pieces) == tiny.tokenizer.decode(tokens) == text
     assert not any("\ufffd" in p for p in pieces)
+
+
+def test_openai_penalties_and_bias_pick_as_their_rule_says(tiny: LlmGenerator) -> None:
+    """frequency_penalty per time a token was written, presence_penalty once, logit_bias as given: the loop's
+    tokens are those of the rule applied to the model's logits over the whole sequence each step."""
+    import torch
+
+    from latentstack.interfaces import GenerationConfig
+    from latentstack.logit_shifts import Shifts
+    from latentstack_llm.decoding import decode_steps
+
+    ids = tiny.prompt_ids("the cat sat on the mat")
+    with torch.inference_mode():
+        free = [t for t, _ in decode_steps(tiny.model, ids, max_new_tokens=30, stop_ids=set())]
+        other = int(tiny.model(input_ids=ids).logits[0, -1].topk(3).indices[2])  # a token the free answer lacks
+        options = GenerationConfig(frequency_penalty=0.7, presence_penalty=0.4, logit_bias={free[0]: -100, other: 0.5})
+        ours = [t for t, _ in decode_steps(tiny.model, ids, max_new_tokens=30, stop_ids=set(),
+                                           shifts=Shifts.of(options))]
+        expected: list[int] = []
+        for _ in range(30):
+            row = tiny.model(input_ids=torch.tensor([ids[0].tolist() + expected])).logits[0, -1].clone()
+            row[free[0]] -= 100
+            row[other] += 0.5
+            for token in set(expected):
+                row[token] -= 0.7 * expected.count(token) + 0.4
+            expected.append(int(row.argmax()))
+    assert ours == expected
+    assert free[0] not in ours and ours != free  # the rule changed the answer, so the comparison tested something
+    assert len(set(ours)) > len(set(free))  # and it repeats itself less

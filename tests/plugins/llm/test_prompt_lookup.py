@@ -32,7 +32,8 @@ def _pair(folder: Path, draft: int = 6) -> tuple[LlmGenerator, LlmGenerator]:
             LlmGenerator.from_options(model=str(folder), prompt_lookup=0, prefix_cache=0))
 
 
-@pytest.mark.parametrize("options", [{}, {"repetition_penalty": 1.3}, {"stop": ["sat"]}])
+@pytest.mark.parametrize("options", [{}, {"repetition_penalty": 1.3}, {"stop": ["sat"]},
+                                     {"frequency_penalty": 0.6, "presence_penalty": 0.3, "logit_bias": {40: 3}}])
 def test_the_answer_is_the_greedy_one_token_for_token(tiny_llama_dir: Path, options: dict[str, Any]) -> None:
     prompts = (REPEATING, BREAKS, "a b c d e f g a b c d e f g a b c", "hello")
     assert_answers_as_plain(*_pair(tiny_llama_dir), prompts, 24, **options)

@@ -51,6 +51,13 @@ def test_greedy_text_is_the_torch_generators(tiny_export: Path, tiny_llama_dir: 
         assert onnx_gen.generate(prompt, options) == torch_gen.generate(prompt, options)
     penalised = GenerationConfig(max_new_tokens=16, repetition_penalty=1.3)
     assert onnx_gen.generate("the cat sat", penalised) == torch_gen.generate("the cat sat", penalised)
+    openai = GenerationConfig(max_new_tokens=16, frequency_penalty=0.7, presence_penalty=0.4, logit_bias={40: 2})
+
+    def tokens(gen: Any, options: GenerationConfig) -> list[str]:  # (its text may hold bytes of no character)
+        return [t.token for piece in gen.stream_scored("the cat sat", options, 0) for t in piece.tokens]
+
+    assert tokens(onnx_gen, openai) == tokens(torch_gen, openai) != tokens(torch_gen, GenerationConfig(
+        max_new_tokens=16))
     assert onnx_gen.count_tokens("one two three") == torch_gen.count_tokens("one two three")
 
 

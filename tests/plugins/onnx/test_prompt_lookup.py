@@ -18,14 +18,16 @@ def _plain(folder: Path) -> GenaiGenerator:
 
 
 @pytest.mark.parametrize("options", [{}, {"repetition_penalty": 1.3}, {"stop": ["sat"]}, {"json_schema": checks.SCHEMA},
-                                     {"temperature": 0.05, "seed": 3}])
+                                     {"temperature": 0.05, "seed": 3},
+                                     {"frequency_penalty": 0.6, "presence_penalty": 0.3, "logit_bias": {40: 3}}])
 def test_the_answer_is_the_greedy_one_in_fewer_steps(tiny_export: Path, options: dict[str, Any],
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     passes = checks.counted_passes(monkeypatch)
     lookup = GenaiGenerator.from_options(model=str(tiny_export), prompt_lookup=6, prefix_cache=0)
     prompts = (checks.REPEATING, checks.BREAKS, checks.JSONISH)
     tokens = checks.assert_answers_as_plain(lookup, _plain(tiny_export), prompts, 40, 1e-3, **options)
-    assert 3 < len(passes) < tokens - 10  # proposals taken: fewer steps than tokens
+    if "frequency_penalty" not in options:  # (which keeps an answer from repeating itself, so little is taken)
+        assert 3 < len(passes) < tokens - 10  # proposals taken: fewer steps than tokens
 
 
 def test_a_kept_generator_stays_whole_through_chats_and_closed_streams(tiny_export: Path) -> None:

@@ -52,6 +52,10 @@ def test_the_answer_is_the_served_models(url: str, served: Served) -> None:
     assert remote.generate(ask, options) == served.generator_instance().generate(ask, options)
     messages = [{"role": "system", "content": "Answer in one word."}, {"role": "user", "content": "Capital of Italy?"}]
     assert remote.generate(messages, options) == served.generator_instance().generate(messages, options)
+    banned = served.generator_instance().raw_tokens(remote.generate(ask, options))[0]
+    shifted = GenerationConfig(max_new_tokens=16, frequency_penalty=1.2, presence_penalty=0.3, logit_bias={banned: -50})
+    assert remote.generate(ask, shifted) == served.generator_instance().generate(ask, shifted) != remote.generate(
+        ask, options)
 
 
 def test_scores_and_schemas_go_through_the_server(url: str, served: Served) -> None:
