@@ -29,17 +29,24 @@ def eos_ids(model: Any, tokenizer: Any) -> set[int]:
     return ids
 
 
-def pick(logits: Any, temperature: float, top_p: float, rng: Any) -> int:
-    """The next token from one row of logits: argmax at temperature 0, else a nucleus sample."""
+def pick(logits: Any, temperature: float, top_p: float, rng: Any, top_k: int = 0, min_p: float = 0.0) -> int:
+    """The next token from one row of logits: argmax at temperature 0, else a sample after temperature, from the
+    ``top_k`` likeliest (0: all), within the nucleus ``top_p``, of those at least ``min_p`` times as likely as the
+    likeliest (transformers' order)."""
     import torch
 
     if temperature <= 0:
         return int(logits.argmax())
-    probs = torch.softmax(logits.float() / temperature, dim=-1)
-    if top_p < 1.0:
+    scaled = logits.float() / temperature
+    if 0 < top_k < scaled.shape[-1]:
+        scaled = scaled.masked_fill(scaled < scaled.topk(top_k).values[-1], float("-inf"))
+    probs = torch.softmax(scaled, dim=-1)
+    if top_p < 1.0 or min_p > 0.0:
         ordered, order = probs.sort(descending=True)
-        outside = ordered.cumsum(-1) - ordered >= top_p  # the first token is always kept
-        ordered[outside] = 0.0
+        if top_p < 1.0:
+            ordered[ordered.cumsum(-1) - ordered >= top_p] = 0.0  # the first token is always kept
+        if min_p > 0.0:
+            ordered[ordered < min_p * ordered[0]] = 0.0
         return int(order[torch.multinomial(ordered, 1, generator=rng)])
     return int(torch.multinomial(probs, 1, generator=rng))
 
@@ -126,15 +133,16 @@ def alone(model: Any) -> Forward:
 def decode_steps(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int], temperature: float = 0.0,
                  top_p: float = 1.0, seed: int | None = None, repetition_penalty: float = 1.0,
                  constraint: Any = None, cache: Any = None, start: int = 0,
-                 lookup: int = 0, forward: Forward | None = None,
-                 shifts: Shifts | None = None) -> Iterator[tuple[int, Any]]:
+                 lookup: int = 0, forward: Forward | None = None, shifts: Shifts | None = None,
+                 top_k: int = 0, min_p: float = 0.0) -> Iterator[tuple[int, Any]]:
     """``decode_tokens``' loop, yielding each token id with the model's row of logits it was picked from (before
     a ``constraint``, the repetition penalty and temperature). A ``constraint`` (``latentstack.json_schema``)
     masks the tokens it does not allow and ends the answer once it is complete. A KV ``cache`` that holds the
     first ``start`` tokens of ``ids`` already is read on from there (``prefix_cache``); it grows in place. With
     ``lookup`` (a cache that can drop positions) up to that many tokens found earlier are checked a pass
     (``prompt_lookup``): the same tokens (greedy, or seeded samples), fewer passes. ``forward`` runs the passes (``alone``
-    by default; a ``StepBatcher``'s reads them with other answers'). ``shifts``: OpenAI's penalties and bias."""
+    by default; a ``StepBatcher``'s reads them with other answers'). ``shifts``: OpenAI's penalties and bias;
+    ``top_k`` and ``min_p``: ``pick``'s."""
     import torch
     from transformers import DynamicCache
 
@@ -153,7 +161,7 @@ def decode_steps(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int
         return forward(cache, tokens, rows)
 
     picker = Pick(prepared(ids[0], repetition_penalty, constraint, shifts), constraint, stop_ids,
-                  lambda row: pick(row, temperature, top_p, rng))
+                  lambda row: pick(row, temperature, top_p, rng, top_k, min_p))
     yield from lookup_steps(read, lambda n: cache.crop(-n), ids[0].tolist(), start, max_new_tokens=max_new_tokens,
                             stop_ids=stop_ids, draft=lookup if croppable(cache) else 0, picker=picker)
 

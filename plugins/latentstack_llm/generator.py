@@ -250,7 +250,8 @@ class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
                                  stop_ids=eos_ids(model, self.tokenizer), temperature=options.temperature,
                                  top_p=options.top_p, seed=options.seed, repetition_penalty=options.repetition_penalty,
                                  constraint=constraint, cache=cache, start=start, lookup=self.config.prompt_lookup,
-                                 forward=forward, shifts=Shifts.of(options))
+                                 forward=forward, shifts=Shifts.of(options), top_k=options.top_k,
+                                 min_p=options.min_p)
             yield from kept_after(answer_pieces(read_into(steps, read), text.feed, text.flush, options.stop, scored,
                                                 options.max_new_tokens, constraint,
                                                 cached=start if cached is None else cached, prompt=len(read)),

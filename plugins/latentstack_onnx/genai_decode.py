@@ -20,18 +20,25 @@ if TYPE_CHECKING:
     from latentstack.logit_shifts import Shifts
 
 
-def pick(logits: np.ndarray, temperature: float, top_p: float, rng: np.random.Generator) -> int:
-    """The next token from one row of logits: argmax at temperature 0, else a nucleus sample."""
+def pick(logits: np.ndarray, temperature: float, top_p: float, rng: np.random.Generator, top_k: int = 0,
+         min_p: float = 0.0) -> int:
+    """The next token from one row of logits: argmax at temperature 0, else a sample after temperature, from the
+    ``top_k`` likeliest (0: all), within the nucleus ``top_p``, of those at least ``min_p`` times as likely as the
+    likeliest (the torch generator's rules)."""
     if temperature <= 0:
         return int(np.argmax(logits))
     scaled = logits.astype(np.float64) / temperature
+    if 0 < top_k < len(scaled):
+        scaled = np.where(scaled < np.partition(scaled, -top_k)[-top_k], -np.inf, scaled)
     probs = np.exp(scaled - scaled.max())
     probs /= probs.sum()
-    if top_p < 1.0:
+    if top_p < 1.0 or min_p > 0.0:
         order = np.argsort(-probs, kind="stable")
         ordered = probs[order]
-        keep = (np.cumsum(ordered) - ordered) < top_p  # the first token is always kept
-        ordered = np.where(keep, ordered, 0.0)
+        if top_p < 1.0:
+            ordered = np.where((np.cumsum(ordered) - ordered) < top_p, ordered, 0.0)  # the first is always kept
+        if min_p > 0.0:
+            ordered = np.where(ordered >= min_p * ordered[0], ordered, 0.0)
         return int(order[rng.choice(len(ordered), p=ordered / ordered.sum())])
     return int(rng.choice(len(probs), p=probs))
 
@@ -112,20 +119,20 @@ def decode_tokens(model: Any, prompt: Sequence[int], *, max_new_tokens: int, sto
 def decode_steps(model: Any, prompt: Sequence[int], *, max_new_tokens: int, stop_ids: set[int],
                  temperature: float = 0.0, top_p: float = 1.0, seed: int | None = None,
                  repetition_penalty: float = 1.0, floor: int = 0, constraint: Any = None,
-                 generator: Any = None, start: int = 0, lookup: int = 0,
-                 shifts: Shifts | None = None) -> Iterator[tuple[int, np.ndarray]]:
+                 generator: Any = None, start: int = 0, lookup: int = 0, shifts: Shifts | None = None,
+                 top_k: int = 0, min_p: float = 0.0) -> Iterator[tuple[int, np.ndarray]]:
     """``decode_tokens``' loop, yielding each token id with the row of logits it was picked from (before a
     ``constraint``, the penalty and temperature). A ``constraint`` (``latentstack.json_schema``) masks the tokens it
     does not allow and ends the answer once it is complete. A GenAI ``generator`` that holds the first ``start``
     tokens of ``prompt`` already reads on from there (``kept_generator``). With ``lookup`` (not a sliding window's
     export) up to that many tokens found earlier are checked a pass (``latentstack.prompt_lookup``). ``shifts``:
-    OpenAI's penalties and bias (``latentstack.logit_shifts``)."""
+    OpenAI's penalties and bias (``latentstack.logit_shifts``); ``top_k`` and ``min_p``: ``pick``'s."""
     from latentstack.prompt_lookup import Pick, lookup_steps
 
     rng = np.random.default_rng(seed)
     generator = new_generator(model, len(prompt) + max_new_tokens, floor) if generator is None else generator
     picker = Pick(prepared(prompt, repetition_penalty, constraint, shifts), constraint, stop_ids,
-                  lambda row: pick(row, temperature, top_p, rng))
+                  lambda row: pick(row, temperature, top_p, rng, top_k, min_p))
     yield from lookup_steps(lambda tokens, rows: read_rows(generator, tokens, rows),
                             lambda n: generator.rewind_to(generator.token_count() - n), list(prompt), start,
                             max_new_tokens=max_new_tokens, stop_ids=stop_ids, draft=0 if floor else lookup,

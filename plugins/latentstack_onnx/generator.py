@@ -220,7 +220,7 @@ class GenaiGenerator(RawPrompts, ScoringGenerator):
                              temperature=options.temperature, top_p=options.top_p, seed=options.seed,
                              repetition_penalty=options.repetition_penalty, floor=text.floor, constraint=constraint,
                              generator=roomed[0], start=start, lookup=self.config.prompt_lookup,
-                             shifts=Shifts.of(options))
+                             shifts=Shifts.of(options), top_k=options.top_k, min_p=options.min_p)
         yield from kept_after(answer_pieces(read_into(steps, read), text.feeder(), lambda: "", options.stop,
                                             Scored(text.backend, top, log_probs), options.max_new_tokens, constraint,
                                             cached=start, prompt=len(read)), keep)

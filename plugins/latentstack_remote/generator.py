@@ -2,10 +2,11 @@
 
 The prompt goes as chat messages, the answer comes back streamed; greedy decoding is
 ``temperature`` 0 (a server may still differ run to run). ``repetition_penalty`` other than 1
-is sent as vLLM and llama.cpp name it (OpenAI itself refuses it); ``presence_penalty``,
-``frequency_penalty`` and ``logit_bias`` (token ids of the server's model) go as OpenAI's. Tokens are not counted
-by the server before it answers, so ``count_tokens`` keeps the Generator's estimate (two a
-word), and ``context_window`` is what the ``context_window`` option says (0: unknown).
+is sent as vLLM and llama.cpp name it (OpenAI itself refuses it), as are ``top_k`` and
+``min_p``; ``presence_penalty``, ``frequency_penalty`` and ``logit_bias`` (token ids of the
+server's model) go as OpenAI's. Tokens are not counted by the server before it answers, so
+``count_tokens`` keeps the Generator's estimate (two a word), and ``context_window`` is what
+the ``context_window`` option says (0: unknown).
 Each failure to reach or use the server is one line saying what to do.
 """
 
@@ -71,7 +72,7 @@ class RemoteGenerator(ScoringGenerator):
             msg = "the prompt is empty: give the model something to answer"
             raise InputError(msg)
         api = self._connect()
-        extra = {"repetition_penalty": o.repetition_penalty} if o.repetition_penalty != 1.0 else None
+        extra = _extra(o)
         asked: dict[str, Any] = {} if top is None else {"logprobs": True, "top_logprobs": top}
         asked.update(_shifts(o))
         if o.json_schema:
@@ -94,6 +95,13 @@ class RemoteGenerator(ScoringGenerator):
         if used is None:  # no usage sent: the estimate, at most the budget, as the Generator's default counts
             used = min(self.count_tokens("".join(text)), o.max_new_tokens)
         yield ScoredPiece("", (), Finish("length" if reason == "length" else "stop", used))
+
+
+def _extra(o: GenerationConfig) -> dict[str, Any] | None:
+    """The options OpenAI does not define, as vLLM and llama.cpp name them, where asked for."""
+    sent = {"repetition_penalty": o.repetition_penalty if o.repetition_penalty != 1.0 else None,
+            "top_k": o.top_k or None, "min_p": o.min_p or None}
+    return {name: value for name, value in sent.items() if value is not None} or None
 
 
 def _shifts(o: GenerationConfig) -> dict[str, Any]:

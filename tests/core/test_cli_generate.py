@@ -34,6 +34,19 @@ def test_sampling_options_without_a_temperature_are_refused() -> None:
     assert "--top-p and --seed apply to sampling only" in out.stderr.strip().splitlines()[-1]
 
 
+def test_top_k_and_min_p_sample_from_the_likeliest(tiny_llama_dir: Path) -> None:
+    """--top-k 1, or --min-p 1, leaves a sample at any temperature the greedy answer; at temperature 0 either is
+    refused, as --top-p is."""
+    base = ("generate", "the cat sat on", "--model", str(tiny_llama_dir), "--max-new-tokens", "12")
+    hot = ("--temperature", "1.5", "--seed", "1")
+    greedy, free = run_cli(*base), run_cli(*base, *hot)
+    one, top = run_cli(*base, *hot, "--top-k", "1"), run_cli(*base, *hot, "--min-p", "1")
+    assert one.returncode == top.returncode == 0, one.stderr + top.stderr
+    assert one.stdout == top.stdout == greedy.stdout != free.stdout
+    refused = run_cli("generate", "hi", "--min-p", "0.1", "--model", "no-such-model-so-nothing-can-load")
+    assert refused.returncode == 2 and "--min-p applies to sampling only" in refused.stderr
+
+
 def test_ask_refuses_stream_beside_json(tmp_path: Path) -> None:
     """--json printed one object at the end whatever --stream said."""
     out = run_cli("ask", str(tmp_path), "why?", "--json", "--stream")

@@ -39,8 +39,7 @@ _END, _RESET = ("/exit", "/quit", "/bye"), ("/reset", "/clear")
                    "reads it): go on with the last one it holds; each exchange is saved as it ends.")
 @SCHEMA_OPTION
 def chat(gen_name: str, model: str | None, adapter: str | None, dtype: str | None, gen_extra: tuple[str, ...],
-         system: str, max_new_tokens: int, temperature: float, top_p: float, seed: int | None,
-         stop: tuple[str, ...], repetition_penalty: float, history: Path | None, schema: str | None) -> None:
+         system: str, history: Path | None, schema: str | None, **decode: Any) -> None:
     """Talk with the generator: each message is answered in the light of the conversation so far, the answer
     written as it is decoded (--schema: each answer a JSON value it allows, `ollama run --format`). /reset forgets
     the conversation (--history: starts a new one below it); /exit or the end of input (Ctrl-D) ends it. Piped,
@@ -50,7 +49,7 @@ def chat(gen_name: str, model: str | None, adapter: str | None, dtype: str | Non
     from latentstack.chat_file import ChatFile
     from latentstack.locks import unless_writing
 
-    options = decoding("chat", max_new_tokens, temperature, top_p, seed, stop, repetition_penalty)
+    options = decoding("chat", decode)
     if schema is not None:
         options = attrs.evolve(options, json_schema=schema_text(schema))
     if history is None:

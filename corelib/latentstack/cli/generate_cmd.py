@@ -153,6 +153,9 @@ ANSWER_OPTIONS = [
     click.option("--max-new-tokens", default=256, show_default=True, type=int),
     click.option("--temperature", default=0.0, show_default=True, type=float, help="0 = greedy."),
     click.option("--top-p", default=1.0, show_default=True, type=float),
+    click.option("--top-k", default=0, show_default=True, type=int, help="Sample from the K likeliest (0: all)."),
+    click.option("--min-p", default=0.0, show_default=True, type=float,
+                 help="Sample from tokens at least this share as likely as the likeliest (0: all)."),
     click.option("--seed", default=None, type=int, help="Seed for sampling (temperature > 0)."),
     click.option("--stop", multiple=True, help="Stop string (repeatable); it is not printed."),
     click.option("--repetition-penalty", default=1.0, show_default=True, type=float,
@@ -161,17 +164,15 @@ ANSWER_OPTIONS = [
 ]
 
 
-def decoding(owner: str, max_new_tokens: int, temperature: float, top_p: float, seed: int | None,
-             stop: tuple[str, ...], repetition_penalty: float) -> GenerationConfig:
-    """The GenerationConfig of the decoding options of ANSWER_OPTIONS; sampling options at temperature 0 are refused."""
+def decoding(owner: str, decode: dict[str, Any]) -> GenerationConfig:
+    """The GenerationConfig of the decoding options of ANSWER_OPTIONS (``decode``, by their names); sampling options
+    at temperature 0 are refused."""
     from latentstack.interfaces import GenerationConfig
     from latentstack.interfaces.base import build_config
 
-    options = build_config(GenerationConfig, {"max_new_tokens": max_new_tokens, "temperature": temperature,
-                                              "top_p": top_p, "seed": seed, "stop": stop,
-                                              "repetition_penalty": repetition_penalty}, owner=owner)
-    if temperature == 0:
-        refuse_given(("top_p", "seed"), "sampling only, and --temperature 0 decodes greedily: "
+    options = build_config(GenerationConfig, decode, owner=owner)
+    if decode["temperature"] == 0:
+        refuse_given(("top_p", "top_k", "min_p", "seed"), "sampling only, and --temperature 0 decodes greedily: "
                      "add --temperature (e.g. 0.7) or leave {} out")
     assert isinstance(options, GenerationConfig)
     return options
@@ -193,13 +194,12 @@ SCHEMA_OPTION = click.option("--schema", default=None, metavar="SCHEMA",
 @stacked(ANSWER_OPTIONS)
 def generate(prompt: str, source: str | None, schema: str | None, gen_name: str, model: str | None,
              adapter: str | None, dtype: str | None, gen_extra: tuple[str, ...], stream: bool, system: str,
-             max_new_tokens: int, temperature: float, top_p: float, seed: int | None, stop: tuple[str, ...],
-             repetition_penalty: float) -> None:
+             **decode: Any) -> None:
     """Answer PROMPT with the generator (chat template applied); PROMPT - reads it from standard input, and
     --from puts a file's text (or standard input's) before it; --schema holds the answer to a JSON schema."""
     import attrs
 
-    options = decoding("generate", max_new_tokens, temperature, top_p, seed, stop, repetition_penalty)
+    options = decoding("generate", decode)
     if schema is not None:
         options = attrs.evolve(options, json_schema=schema_text(schema))
     prompt = _prompt(prompt, source)

@@ -191,11 +191,17 @@ def generation(body: dict[str, Any]) -> Any:
         max_new_tokens=max_tokens(body),
         temperature=float(bounded(body, "temperature", (int, float), 0, 2, 0.0)),
         top_p=float(bounded(body, "top_p", (int, float), 1e-6, 1, 1.0)),
+        top_k=max(0, bounded(body, "top_k", int, -1, MAX_TOP_K, 0)),  # vLLM's -1: all, as 0
+        min_p=float(bounded(body, "min_p", (int, float), 0, 1, 0.0)),
         seed=field(body, "seed", int, None), stop=stops(body),
         repetition_penalty=float(bounded(body, "repetition_penalty", (int, float), 0.5, 2, 1.0)),
         presence_penalty=float(bounded(body, "presence_penalty", (int, float), *PENALTY_RANGE, 0.0)),
         frequency_penalty=float(bounded(body, "frequency_penalty", (int, float), *PENALTY_RANGE, 0.0)),
         logit_bias=biases(body), json_schema=response_schema(body))
+
+
+#: The most tokens ``top_k`` may name (beyond, it is all of a small model's vocabulary anyway).
+MAX_TOP_K = 1_000_000
 
 
 def biases(body: dict[str, Any]) -> tuple[tuple[int, float], ...]:

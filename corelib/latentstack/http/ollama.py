@@ -5,14 +5,15 @@ a latentstack server as to Ollama: ``/api/chat``, ``/api/generate``, ``/api/embe
 Answers stream as Ollama's do, a JSON object a line, unless ``"stream": false``; errors are
 ``{"error": "..."}``. Of a request's ``options``, ``num_predict`` (left out or -1: the
 server's cap of 1024 tokens), ``temperature`` (left out: 0, greedy, as the other routes),
-``top_p``, ``seed``, ``stop``, ``repeat_penalty``, ``presence_penalty`` and ``frequency_penalty`` are
-honoured; the others (``num_ctx``,
-``top_k``...) are ignored, as Ollama ignores those a model does not use; ``logprobs`` and
-``top_logprobs`` score each token (``http.logprobs``); ``format`` (``"json"`` or a JSON schema)
-holds the answer to it; ``tools`` on /api/chat are left to the model to call or not, as
-OpenAI's ``tool_choice: "auto"`` (``http.tools``); ``raw`` on /api/generate continues the
-prompt as the model's own text, without the chat template. What cannot be honoured (``think``,
-images, ``suffix``, a ``context``, tools on /api/generate) is a 400 naming it. A model name may carry Ollama's ``:latest`` tag.
+``top_p``, ``top_k``, ``min_p``, ``seed``, ``stop``, ``repeat_penalty``, ``presence_penalty`` and
+``frequency_penalty`` are honoured; the others (``num_ctx``, ``typical_p``...) are ignored, as
+Ollama ignores those a model does not use; ``logprobs`` and ``top_logprobs`` score each token
+(``http.logprobs``); ``format`` (``"json"`` or a JSON schema) holds the answer to it; ``tools``
+on /api/chat are left to the model to call or not, as OpenAI's ``tool_choice: "auto"``
+(``http.tools``); ``raw`` on /api/generate continues the prompt as the model's own text,
+without the chat template. What cannot be honoured (``think``, images, ``suffix``, a
+``context``, tools on /api/generate) is a 400 naming it. A model name may carry Ollama's
+``:latest`` tag.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations (Request) at definition.
@@ -128,6 +129,7 @@ def _options(body: dict[str, Any]) -> Any:
     predict = options.get("num_predict")
     mapped = {"max_tokens": f.MAX_TOKENS if predict in (None, -1, -2) else predict,
               "temperature": options.get("temperature"), "top_p": options.get("top_p"), "seed": options.get("seed"),
+              "top_k": options.get("top_k"), "min_p": options.get("min_p"),
               "stop": options.get("stop"), "repetition_penalty": options.get("repeat_penalty"),
               "presence_penalty": options.get("presence_penalty"),
               "frequency_penalty": options.get("frequency_penalty"),

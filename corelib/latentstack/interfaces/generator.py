@@ -55,7 +55,9 @@ def _schema_text(value: str | Mapping[str, Any] | None) -> str:
 
 @attrs.frozen(kw_only=True)
 class GenerationConfig(Config):
-    """How one answer is decoded. temperature 0 means greedy.
+    """How one answer is decoded. temperature 0 means greedy; sampled, the token is drawn after temperature
+    from the ``top_k`` likeliest (0: all), within the nucleus ``top_p``, of those at least ``min_p`` times as
+    likely as the likeliest (transformers' order; llama.cpp's and vLLM's options).
 
     ``repetition_penalty`` above 1 makes every token already in the prompt or the answer
     less likely (transformers' rule: positive logits divided by it, negative ones
@@ -76,6 +78,8 @@ class GenerationConfig(Config):
     max_new_tokens: int = attrs.field(default=256, validator=attrs.validators.gt(0))
     temperature: float = attrs.field(default=0.0, validator=attrs.validators.ge(0.0))
     top_p: float = attrs.field(default=1.0, validator=[attrs.validators.gt(0.0), attrs.validators.le(1.0)])
+    top_k: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+    min_p: float = attrs.field(default=0.0, validator=[attrs.validators.ge(0.0), attrs.validators.le(1.0)])
     seed: int | None = None
     stop: tuple[str, ...] = attrs.field(default=(), converter=_stops)
     repetition_penalty: float = attrs.field(default=1.0, validator=attrs.validators.gt(0.0))

@@ -10,6 +10,7 @@ import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -140,6 +141,26 @@ def test_openai_penalties_and_logit_bias_are_the_generators(url: str, served: Se
                                             "messages": [{"role": "user", "content": ask}]}).json()
     assert said["message"]["content"] == local.generate(ask, GenerationConfig(
         max_new_tokens=24, frequency_penalty=1.5, presence_penalty=0.5))
+
+
+def test_top_k_and_min_p_are_honoured(url: str) -> None:
+    """vLLM's and llama.cpp's top_k and min_p (ignored before, as fields OpenAI does not define), and Ollama's
+    options of those names: top_k 1, or min_p 1, leaves a hot sample the greedy answer."""
+    messages = [{"role": "user", "content": "Tell me a story about a fox."}]
+    ask = {"model": "smollm2-135m-instruct", "messages": messages, "max_tokens": 16}
+    hot = {"temperature": 1.5, "seed": 1}
+    with httpx.Client(base_url=url, timeout=120) as http:
+        def said(**fields: Any) -> str:
+            return str(http.post("/v1/chat/completions", json={**ask, **fields}).json()["choices"][0]["message"][
+                "content"])
+
+        greedy = said()
+        assert said(**hot) != greedy
+        assert said(**hot, top_k=1) == said(**hot, min_p=1) == greedy
+        assert said(**hot, top_k=-1) == said(**hot)  # vLLM's "all"
+        ollama = http.post("/api/chat", json={"model": "smollm2-135m-instruct", "messages": messages, "stream": False,
+                                              "options": {"num_predict": 16, **hot, "top_k": 1}}).json()
+    assert ollama["message"]["content"] == greedy
 
 
 def test_openai_client_options_are_honoured_or_refused(url: str) -> None:
@@ -320,6 +341,10 @@ def test_classify_labels_as_predict_does_with_a_tuned_threshold(tmp_path: Path) 
      "'tools[0]' must be"),
     ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 5, "max_completion_tokens": 6},
      400, "differ"),
+    ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "top_k": -2}, 400,
+     "'top_k' must be from -1"),
+    ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "min_p": 1.5}, 400,
+     "'min_p' must be from 0 to 1"),
     ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "presence_penalty": 3}, 400,
      "'presence_penalty' must be from -2.0 to 2.0"),
     ("/v1/completions", {"prompt": "hi", "logit_bias": {"the": 5}}, 400, "token ids (whole numbers from 0)"),

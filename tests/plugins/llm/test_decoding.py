@@ -64,6 +64,20 @@ def test_nucleus_sampling_keeps_only_the_top_mass() -> None:
     assert pick(logits, 0.0, 0.1, rng) == 0
 
 
+def test_top_k_and_min_p_keep_only_the_likeliest() -> None:
+    """top_k the K likeliest, min_p those at least that share as likely as the likeliest; with top_p, the smaller."""
+    import torch
+
+    logits = torch.log(torch.tensor([0.05, 0.5, 0.3, 0.1, 0.05]))
+    rng = torch.Generator().manual_seed(0)
+    assert {pick(logits, 1.0, 1.0, rng, top_k=2) for _ in range(300)} == {1, 2}
+    assert {pick(logits, 1.0, 1.0, rng, top_k=3) for _ in range(300)} == {1, 2, 3}
+    assert {pick(logits, 1.0, 1.0, rng, min_p=0.5) for _ in range(300)} == {1, 2}  # 0.3 >= 0.5 * 0.5; 0.1 is not
+    assert {pick(logits, 1.0, 0.75, rng, top_k=3) for _ in range(300)} == {1, 2}  # top_p's nucleus is smaller
+    assert {pick(logits, 1.0, 1.0, rng, top_k=1) for _ in range(50)} == {pick(logits, 1.0, 1.0, rng, min_p=1.0)
+                                                                          for _ in range(50)} == {1}
+
+
 def test_incremental_text_never_shows_half_a_character(tiny: LlmGenerator) -> None:
     text = "café ☕ naïve 東京 the cat"
     tokens = tiny.tokenizer(text, add_special_tokens=False)["input_ids"]

@@ -54,7 +54,8 @@ def test_max_new_tokens_is_kept_exactly(tiny_llama_dir: Path) -> None:
 
 @pytest.mark.parametrize("options", [{"temperature": 0.05, "seed": 3},
                                      {"temperature": 0.1, "top_p": 0.9, "seed": 1, "repetition_penalty": 1.05},
-                                     {"temperature": 0.1, "seed": 2, "json_schema": SCHEMA}])
+                                     {"temperature": 0.1, "seed": 2, "json_schema": SCHEMA},
+                                     {"temperature": 0.2, "top_k": 3, "min_p": 0.3, "seed": 4}])
 def test_a_seeded_sample_is_the_one_a_token_a_pass_draws(tiny_llama_dir: Path, monkeypatch: pytest.MonkeyPatch,
                                                          options: dict[str, Any]) -> None:
     """Each row's token sampled and compared with the proposal: one draw a token taken, as a token a pass draws."""

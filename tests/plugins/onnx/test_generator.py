@@ -224,6 +224,11 @@ def test_picking_rules_match_the_torch_generators() -> None:
     peaked = np.full(50, -10.0, dtype=np.float32)
     peaked[11] = 10.0
     assert {pick(peaked, 1.0, 0.5, np.random.default_rng(s)) for s in range(20)} == {11}  # top_p keeps the top token
+    spread = np.log(np.array([0.05, 0.5, 0.3, 0.1, 0.05], dtype=np.float32))
+    for rules, kept in (({"top_k": 2}, {1, 2}), ({"top_k": 3}, {1, 2, 3}), ({"min_p": 0.5}, {1, 2}),
+                        ({"top_k": 3, "top_p": 0.75}, {1, 2}), ({"top_k": 1}, {1})):
+        top_p = float(rules.pop("top_p", 1.0))
+        assert {pick(spread, 1.0, top_p, rng, **rules) for _ in range(300)} == kept, rules  # type: ignore[arg-type]
 
 
 @pytest.mark.slow

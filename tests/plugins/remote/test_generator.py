@@ -9,6 +9,7 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+import attrs
 import pytest
 from click.testing import CliRunner
 
@@ -56,6 +57,8 @@ def test_the_answer_is_the_served_models(url: str, served: Served) -> None:
     shifted = GenerationConfig(max_new_tokens=16, frequency_penalty=1.2, presence_penalty=0.3, logit_bias={banned: -50})
     assert remote.generate(ask, shifted) == served.generator_instance().generate(ask, shifted) != remote.generate(
         ask, options)
+    hot = GenerationConfig(max_new_tokens=16, temperature=1.5, seed=1)
+    assert remote.generate(ask, attrs.evolve(hot, top_k=1)) == remote.generate(ask, options) != remote.generate(ask, hot)
 
 
 def test_scores_and_schemas_go_through_the_server(url: str, served: Served) -> None:
