@@ -83,8 +83,9 @@ class StepBatcher:
 
     def forward(self, cache: Any, tokens: Sequence[int], keep: int) -> Any:
         """The last ``keep`` positions' logits after reading ``tokens`` onto ``cache``, read with the other rows'; a
-        long prompt in parts of ``PROMPT_PART`` tokens, one a pass."""
-        while len(tokens) - PROMPT_PART >= max(keep, 1):
+        long prompt in parts of ``PROMPT_PART`` tokens, one a pass, while other threads decode (alone, whole: there
+        is no one to hold up, and one pass reads it faster)."""
+        while len(tokens) - PROMPT_PART >= max(keep, 1) and len(self.holders) > 1:
             self._pass(cache, tokens[:PROMPT_PART], 1)
             tokens = tokens[PROMPT_PART:]
         return self._pass(cache, tokens, keep)
