@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -24,26 +25,56 @@ class Reply:
     def _scores(self, tokens: list[TokenScore]) -> dict[str, Any] | None:
         return {"content": chat_content(tokens), "refusal": None} if self.scored else None
 
-    def _chunk(self, delta: dict[str, Any], finish: str | None, logprobs: Any = None) -> dict[str, Any]:
+    def _chunk(self, delta: dict[str, Any], finish: str | None, logprobs: Any = None, index: int = 0) -> dict[str, Any]:
         return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-                "choices": [{"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish}]}
+                "choices": [{"index": index, "delta": delta, "logprobs": logprobs, "finish_reason": finish}]}
 
-    async def chunks(self, pieces: Pieces[ScoredPiece],
+    async def chunks(self, choices: list[Pieces[ScoredPiece]],
                      prompt_tokens: Callable[[Finish], int] | None = None) -> AsyncIterator[dict[str, Any]]:
-        """A role chunk, one chunk a piece (with its tokens' log-probabilities, when asked), then the finish reason;
-        with ``prompt_tokens`` (the request's ``stream_options.include_usage``: the prompt's tokens, from the answer's
-        Finish) a last chunk with no choices and the token usage, as OpenAI sends it. Tool calls are sent whole once
-        written (a name may be a call's last part); a reply in text among tools, as it is written."""
-        yield self._chunk({"role": "assistant", "content": ""}, None)
+        """Each choice's role chunk, then its chunks as its pieces come (with their tokens' log-probabilities, when
+        asked), the choices interleaved, each chunk with its choice's index (OpenAI's and vLLM's stream of ``n``),
+        each choice ended by its finish reason; with ``prompt_tokens`` (the request's
+        ``stream_options.include_usage``: the prompt's tokens, from an answer's Finish) a last chunk with no choices
+        and the token usage of all, as OpenAI sends it. Tool calls are sent whole once written (a name may be a
+        call's last part); a reply in text among tools, as it is written. A client that leaves stops them all."""
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        tasks: list[asyncio.Task[None]] = []
+        finishes: dict[int, Finish] = {}
+        try:
+            for index in range(len(choices)):
+                yield self._chunk({"role": "assistant", "content": ""}, None, index=index)
+            tasks = [asyncio.create_task(self._choice(index, pieces, queue)) for index, pieces in enumerate(choices)]
+            while len(finishes) < len(choices):
+                item = await queue.get()
+                if isinstance(item, Exception):
+                    raise item
+                if isinstance(item, tuple):  # a choice's end: its index and how it ended
+                    finishes[item[0]] = item[1]
+                else:
+                    yield item
+        finally:  # choices not read to their end stop at their next piece (or before their turn)
+            for task in tasks:
+                task.cancel()
+            for pieces in choices:
+                pieces.cancelled.set()
+        if prompt_tokens is not None:
+            ended = [finishes[index] for index in range(len(choices))]
+            yield {**self._chunk({}, None), "choices": [],
+                   "usage": usage(ended, prompt_tokens(ended[0]), one_prompt=True)}
+
+    async def _choice(self, index: int, pieces: Pieces[ScoredPiece], queue: asyncio.Queue[Any]) -> None:
+        """One choice's chunks put on ``queue``, its finish reason's last, then (index, Finish); or its error."""
         shown, called = Shown(pieces), False
         deltas = self._text(shown) if self.tools is None else tool_deltas(shown, self.tools)
-        async for delta, tokens in deltas:
-            called = called or "tool_calls" in delta
-            yield self._chunk(delta, None, self._scores(tokens))
-        yield self._chunk({}, _reason(shown.finish, called))
-        if prompt_tokens is not None:
-            yield {**self._chunk({}, None), "choices": [],
-                   "usage": usage([shown.finish], prompt_tokens(shown.finish))}
+        try:
+            async for delta, tokens in deltas:
+                called = called or "tool_calls" in delta
+                queue.put_nowait(self._chunk(delta, None, self._scores(tokens), index))
+        except Exception as exc:  # the reader raises it, as the stream's own error
+            queue.put_nowait(exc)
+            return
+        queue.put_nowait(self._chunk({}, _reason(shown.finish, called), index=index))
+        queue.put_nowait((index, shown.finish))
 
     @staticmethod
     async def _text(shown: Shown) -> AsyncIterator[tuple[dict[str, Any], list[TokenScore]]]:
@@ -54,10 +85,10 @@ class Reply:
         """The whole answers at once, a choice each (with their tokens' log-probabilities when asked for), with the
         token usage of all (``prompt_tokens``: the prompt's, from an answer's Finish)."""
         return {"id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
-                "choices": [self._choice(i, answer) for i, answer in enumerate(answers)],
+                "choices": [self._whole(i, answer) for i, answer in enumerate(answers)],
                 "usage": usage([a.finish for a in answers], prompt_tokens(answers[0].finish), one_prompt=True)}
 
-    def _choice(self, index: int, answer: Written) -> dict[str, Any]:
+    def _whole(self, index: int, answer: Written) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": answer.text}
         if self.tools is not None:
             message = self.tools.message(answer.text)

@@ -73,13 +73,12 @@ def add_routes(app: Any, served: Served) -> None:
         reply = Reply(model, scored is not None, tools)
         if n > 1:
             choices = await generating_together(gen, adapter, messages, _seeded(options, n), served.gen_lock, scored)
-            answers = await _choices(choices, request.is_disconnected)
-            return JSONResponse(reply.completion(answers, prompt_count(gen, messages)))
-        pieces = await generating(gen, adapter, messages, options, served.gen_lock, scored)
+        else:
+            choices = [await generating(gen, adapter, messages, options, served.gen_lock, scored)]
         if f.field(body, "stream", bool, False):
-            return sse(reply.chunks(pieces, prompt_count(gen, messages) if usage else None))
-        return JSONResponse(reply.completion([written(await pieces.collect(request.is_disconnected))],
-                                             prompt_count(gen, messages)))
+            return sse(reply.chunks(choices, prompt_count(gen, messages) if usage else None))
+        answers = await _choices(choices, request.is_disconnected)
+        return JSONResponse(reply.completion(answers, prompt_count(gen, messages)))
 
     add_extra_routes(app, served)
 
@@ -90,10 +89,7 @@ def _chat_request(body: dict[str, Any]) -> tuple[list[dict[str, str]], Any, int 
     tools = tool_use(body)
     if tools is not None:
         messages, options = tools.prompt(messages), held_to_tools(options, tools, scored)
-    n = f.bounded(body, "n", int, 1, MAX_CHOICES, 1)
-    if n > 1 and f.field(body, "stream", bool, False):
-        raise bad_request("'n' above 1 is answered whole: leave out 'stream', or ask for one choice", "n")
-    return messages, options, scored, tools, n
+    return messages, options, scored, tools, f.bounded(body, "n", int, 1, MAX_CHOICES, 1)
 
 
 def _seeded(options: Any, n: int) -> list[Any]:

@@ -21,6 +21,7 @@ import attrs
 from latentstack.interfaces.generator import Finish, ScoredPiece, TokenScore
 
 DONE = object()
+UNREAD = object()  # a Pieces whose first item was not awaited yet
 T = TypeVar("T")
 
 
@@ -68,7 +69,7 @@ class Pieces(Generic[T]):
         self.make, self.lock, self.shared = make, lock, shared
         self.queue: asyncio.Queue[Any] = asyncio.Queue()
         self.cancelled = threading.Event()
-        self.first: Any = None
+        self.first: Any = UNREAD
 
     def _post(self, loop: asyncio.AbstractEventLoop, item: Any) -> None:
         """Hand an item to the reader's loop; a closed loop means the reader is gone, so generation stops."""
@@ -81,18 +82,36 @@ class Pieces(Generic[T]):
         try:
             with self.lock.turn(self.shared):
                 if not self.cancelled.is_set():  # a client that left while waiting costs nothing
-                    for piece in self.make():
-                        if self.cancelled.is_set():
-                            break
-                        self._post(loop, piece)
+                    self._relay(loop)
         except Exception as exc:  # handed to the reader, who answers the client
             self._post(loop, exc)
         self._post(loop, DONE)
 
+    def _relay(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Post the pieces until the end or until cancelled; the iterator closed here, on its own thread, whoever
+        still holds it (its cleanup, a decoding row's exit, runs now rather than when it is collected)."""
+        pieces = self.make()
+        try:
+            for piece in pieces:
+                if self.cancelled.is_set():
+                    break
+                self._post(loop, piece)
+        finally:
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()
+
+    def begin(self) -> None:
+        """Start the thread (on the running event loop's behalf)."""
+        threading.Thread(target=self._produce, args=(asyncio.get_running_loop(),), daemon=True).start()
+
     async def start(self) -> None:
         """Start the thread and wait for the first piece (raising the stream's error, if that came first)."""
-        loop = asyncio.get_running_loop()
-        threading.Thread(target=self._produce, args=(loop,), daemon=True).start()
+        self.begin()
+        await self.first_piece()
+
+    async def first_piece(self) -> None:
+        """Wait for the first piece (raising the stream's error, if that came first)."""
         try:
             self.first = await self.queue.get()
         except asyncio.CancelledError:
@@ -102,8 +121,8 @@ class Pieces(Generic[T]):
             raise self.first
 
     async def __aiter__(self) -> AsyncIterator[T]:
-        item = self.first
         try:
+            item = self.first if self.first is not UNREAD else await self.queue.get()
             while item is not DONE:
                 if isinstance(item, Exception):
                     raise item
@@ -155,7 +174,9 @@ async def generating_together(gen: Any, adapter: str, prompt: Any, options: list
                               scored: int | None = None) -> list[Pieces[ScoredPiece]]:
     """The ScoredPieces of several answers to one chat ``prompt`` (``n`` choices), one of ``options`` each, each on a
     thread of its own in a turn shared with the others (``Generator.stream_answers``: decoded together where the
-    generator can, the prompt read once, by whichever thread comes first); started."""
+    generator can, the prompt read once, by whichever thread comes first); all begun and the first started, so the
+    request's error (every choice meets it) is raised here, while a generator that decodes one answer at a time
+    streams the first before the others have begun."""
     made: list[Iterator[ScoredPiece]] = []
     making = threading.Lock()
 
@@ -168,15 +189,16 @@ async def generating_together(gen: Any, adapter: str, prompt: Any, options: list
             return made[i]
         return make
 
-    begun = await asyncio.gather(*(started(answer(i), lock, adapter) for i in range(len(options))),
-                                 return_exceptions=True)
-    failed = [b for b in begun if isinstance(b, BaseException)]
-    if failed:  # the request's error (every choice meets it): raised once, the choices that did start stopped
-        for b in begun:
-            if isinstance(b, Pieces):
-                b.cancelled.set()
-        raise failed[0]
-    return [b for b in begun if isinstance(b, Pieces)]
+    choices = [Pieces(answer(i), lock, adapter) for i in range(len(options))]
+    for pieces in choices:
+        pieces.begin()
+    try:
+        await choices[0].first_piece()
+    except BaseException:  # raised once, the other choices stopped (before their turn, or at their next piece)
+        for pieces in choices:
+            pieces.cancelled.set()
+        raise
+    return choices
 
 
 async def in_turn(work: Callable[[], T], lock: FairLock) -> T:

@@ -47,3 +47,45 @@ def test_a_client_that_gives_up_stops_its_generation() -> None:
         assert gen.stopped.wait(30)  # before this fix it wrote on to its 1,024-token budget
     finally:
         running.stop()
+
+
+class SlowEndless(Endless):
+    """Endless at a token every 50 ms (its 1,024-token budget lasts 51 s), counting its streams that stopped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stops = threading.Semaphore(0)
+
+    def stream(self, prompt: Any, options: Any = None) -> Iterator[str]:
+        try:
+            while True:
+                time.sleep(0.05)
+                yield "word "
+        finally:
+            self.stops.release()
+
+
+def test_a_client_that_leaves_a_stream_of_several_choices_stops_them_all() -> None:
+    """n choices streamed from a generator that decodes one answer at a time: the first streams before the others
+    begin (they waited for it whole), and a client that leaves stops it and the others never start: the
+    generator's turns are all taken and given back."""
+    gen = SlowEndless()
+    served = Served(generator="endless", generator_options={"model": "endless"}, loaded={"generator": gen})
+    running = InThread(build_app(served))
+    try:
+        body = {"model": "endless", "messages": [{"role": "user", "content": "go on"}], "max_tokens": 1024, "n": 3,
+                "stream": True}
+        chunks = 0
+        with httpx.stream("POST", running.url + "/v1/chat/completions", json=body, timeout=10) as reply:
+            for line in reply.iter_lines():
+                chunks += line.startswith("data: {")
+                if chunks == 8:  # three role chunks, then the first choice's words
+                    break  # leaving the block closes the connection
+        assert gen.stops.acquire(timeout=10)
+        lock, waited = served.gen_lock, time.monotonic()
+        while (lock.running or lock.serving < 3) and time.monotonic() - waited < 10:
+            time.sleep(0.05)
+        assert (lock.next_ticket, lock.serving, lock.running) == (3, 3, [])
+        assert not gen.stops.acquire(timeout=0.5)  # the other two never began
+    finally:
+        running.stop()

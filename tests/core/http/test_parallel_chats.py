@@ -108,6 +108,34 @@ def test_n_choices_are_decoded_together_their_prompt_read_once(together: tuple[s
     assert three.usage.prompt_tokens_details.cached_tokens < three.usage.prompt_tokens - 5
 
 
+def test_n_choices_stream_interleaved_as_they_are_decoded(together: tuple[str, Served]) -> None:
+    """stream with n (a 400 before; OpenAI and vLLM stream it): each chunk names its choice, each choice's text is
+    the one the same request answers whole, each ends with its finish reason, and the usage counts them all once."""
+    from openai import OpenAI
+
+    url, _ = together
+    client = OpenAI(base_url=f"{url}/v1", api_key="unused")
+    story: Any = [{"role": "user", "content": "Tell me a short story about a lighthouse."}]
+    asked = {"model": CHAT, "messages": story, "max_tokens": 12, "temperature": 0.9, "n": 3, "seed": 21,
+             "logprobs": True}
+    whole = client.chat.completions.create(**asked)
+    chunks = list(client.chat.completions.create(**asked, stream=True, stream_options={"include_usage": True}))
+    texts, reasons, scored, order = ["", "", ""], [None, None, None], [0, 0, 0], []
+    for chunk in chunks[:-1]:
+        (choice,) = chunk.choices
+        texts[choice.index] += choice.delta.content or ""
+        scored[choice.index] += len(choice.logprobs.content) if choice.logprobs else 0
+        reasons[choice.index] = choice.finish_reason or reasons[choice.index]
+        order.append(choice.index)
+    assert texts == [c.message.content for c in whole.choices] and len(set(texts)) > 1
+    assert reasons == [c.finish_reason for c in whole.choices]
+    assert scored == [len(c.logprobs.content) for c in whole.choices]  # type: ignore[union-attr]
+    assert order[:3] == [0, 1, 2] and order[3:] != sorted(order[3:])  # role chunks, then interleaved as decoded
+    assert chunks[-1].choices == [] and chunks[-1].usage is not None and whole.usage is not None
+    assert (chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens) == (whole.usage.prompt_tokens,
+                                                                                   whole.usage.completion_tokens)
+
+
 def test_n_choices_of_a_prompt_over_the_window_are_one_clear_error(together: tuple[str, Served]) -> None:
     import httpx
 

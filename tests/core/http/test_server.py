@@ -335,8 +335,6 @@ def test_classify_labels_as_predict_does_with_a_tuned_threshold(tmp_path: Path) 
     ("/v1/search", {"index": "docs", "query": "bread", "filter": {"a": 1}}, 400, "its fields are index, query, k, hybrid"),
     ("/v1/embeddings", {"model": "minilm", "input": "x", "dimensions": 64}, 400, "384-dimensional vectors and cannot shorten"),
     ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "n": 9}, 400, "'n' must be from 1 to 8"),
-    ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "n": 2, "stream": True}, 400,
-     "'n' above 1 is answered whole"),
     ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function"}]}, 400,
      "'tools[0]' must be"),
     ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 5, "max_completion_tokens": 6},
