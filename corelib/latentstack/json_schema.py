@@ -47,32 +47,31 @@ def closed(schema: Any) -> Any:
     return out
 
 
-def schema_tokenizer(tokenizer: Any, vocab_size: int, end_ids: set[int]) -> Any:
-    """llguidance's view of a ``tokenizers.Tokenizer`` (about a second to build: keep it per model)."""
+def _llguidance() -> Any:
+    """The llguidance module, or a ConfigError saying how to install it."""
     try:
-        from llguidance import LLTokenizer
+        import llguidance
     except ImportError:
         msg = "an answer held to a JSON schema needs llguidance: pip install llguidance"
         raise ConfigError(msg) from None
+    return llguidance
+
+
+def schema_tokenizer(tokenizer: Any, vocab_size: int, end_ids: set[int]) -> Any:
+    """llguidance's view of a ``tokenizers.Tokenizer`` (about a second to build: keep it per model)."""
     from copy import copy
 
     plain = copy(tokenizer)
     plain.no_padding()
     plain.no_truncation()
-    return LLTokenizer(plain.to_str(), n_vocab=vocab_size, eos_token=sorted(end_ids))
+    return _llguidance().LLTokenizer(plain.to_str(), n_vocab=vocab_size, eos_token=sorted(end_ids))
 
 
 def schema_grammar(schema: str) -> Any:
     """llguidance's grammar of the JSON schema text ``schema`` (objects closed, ``LAYOUT``); an InputError when it
     is no JSON."""
     try:
-        from llguidance import LLMatcher
-    except ImportError:
-        msg = "an answer held to a JSON schema needs llguidance: pip install llguidance"
-        raise ConfigError(msg) from None
-    try:
-        return LLMatcher.grammar_from_json_schema(json.dumps(closed(json.loads(schema))),
-                                                  overrides=LAYOUT)  # type: ignore[arg-type]
+        return _llguidance().LLMatcher.grammar_from_json_schema(json.dumps(closed(json.loads(schema))), overrides=LAYOUT)
     except ValueError as exc:
         raise InputError(f"the JSON schema cannot be read: {exc}") from None
 
@@ -83,10 +82,7 @@ def _unfollowable(error: str) -> InputError:
 
 def check_schema(schema: str) -> str:
     """``schema``, once llguidance can follow it (no model needed: a command checks it before loading one)."""
-    grammar = schema_grammar(schema)
-    from llguidance import LLMatcher
-
-    error = LLMatcher.validate_grammar(grammar)
+    error = _llguidance().LLMatcher.validate_grammar(schema_grammar(schema))
     if error:
         raise _unfollowable(error)
     return schema

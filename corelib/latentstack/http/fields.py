@@ -209,7 +209,7 @@ def biases(body: dict[str, Any]) -> tuple[tuple[int, float], ...]:
     try:
         return logit_bias(field(body, "logit_bias", dict, {}))
     except ValueError as exc:
-        raise bad_request(f"'logit_bias': {exc}", "logit_bias") from None
+        raise bad_request(str(exc), "logit_bias") from None
 
 
 def response_schema(body: dict[str, Any]) -> str:
