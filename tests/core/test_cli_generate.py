@@ -47,6 +47,22 @@ def test_top_k_and_min_p_sample_from_the_likeliest(tiny_llama_dir: Path) -> None
     assert refused.returncode == 2 and "--min-p applies to sampling only" in refused.stderr
 
 
+def test_openai_penalties_from_the_command_line(tiny_llama_dir: Path) -> None:
+    """--frequency-penalty and --presence-penalty give the answer the Python API gives with them; out of range is
+    one line."""
+    from latentstack import get_generator
+    from latentstack.interfaces import GenerationConfig
+
+    out = run_cli("generate", "the cat sat on", "--model", str(tiny_llama_dir), "--max-new-tokens", "12",
+                  "--frequency-penalty", "1.5", "--presence-penalty", "0.5")
+    options = GenerationConfig(max_new_tokens=12, frequency_penalty=1.5, presence_penalty=0.5)
+    expected = get_generator("llm", model=str(tiny_llama_dir)).generate("the cat sat on", options)
+    assert out.returncode == 0 and out.stdout.rstrip("\n") == expected != get_generator(
+        "llm", model=str(tiny_llama_dir)).generate("the cat sat on", GenerationConfig(max_new_tokens=12))
+    bad = run_cli("generate", "hi", "--frequency-penalty", "3", "--model", "no-such-model-so-nothing-can-load")
+    assert bad.returncode == 2 and "--frequency-penalty" in bad.stderr and "Traceback" not in bad.stderr
+
+
 def test_ask_refuses_stream_beside_json(tmp_path: Path) -> None:
     """--json printed one object at the end whatever --stream said."""
     out = run_cli("ask", str(tmp_path), "why?", "--json", "--stream")

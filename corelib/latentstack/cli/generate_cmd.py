@@ -161,6 +161,10 @@ ANSWER_OPTIONS = [
     click.option("--repetition-penalty", default=1.0, show_default=True, type=float,
                  help="Above 1, tokens already in the prompt or answer are less likely; 1.1-1.3 stops a "
                       "small model looping."),
+    click.option("--frequency-penalty", default=0.0, show_default=True, type=click.FloatRange(-2, 2),
+                 help="OpenAI's: taken from a token's logit per time the answer wrote it."),
+    click.option("--presence-penalty", default=0.0, show_default=True, type=click.FloatRange(-2, 2),
+                 help="OpenAI's: taken from a token's logit once the answer wrote it."),
 ]
 
 
