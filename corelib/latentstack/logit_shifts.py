@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 import attrs
 
@@ -33,10 +33,14 @@ def _token_id(key: object) -> int:
     raise ValueError(msg)
 
 
+def _number_in(value: object, bounds: tuple[float, float]) -> TypeGuard[float]:
+    """Whether ``value`` is a number (not a bool) within ``bounds``."""
+    return not isinstance(value, bool) and isinstance(value, int | float) and bounds[0] <= value <= bounds[1]
+
+
 def _bias_value(key: int, value: object) -> float:
-    low, high = BIAS_RANGE
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        msg = f"logit_bias of token {key} must be a number from {low:g} to {high:g}, got {value!r:.40}"
+    if not _number_in(value, BIAS_RANGE):
+        msg = f"logit_bias of token {key} must be a number from {BIAS_RANGE[0]:g} to {BIAS_RANGE[1]:g}, got {value!r:.40}"
         raise ValueError(msg)
     return float(value)
 
@@ -64,8 +68,8 @@ def logit_bias(value: Mapping[Any, Any] | Sequence[tuple[Any, Any]] | None) -> t
 
 
 def _penalty(_: object, attribute: attrs.Attribute[float], value: object) -> None:
-    low, high = PENALTY_RANGE
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+    if not _number_in(value, PENALTY_RANGE):
+        low, high = PENALTY_RANGE
         msg = f"{attribute.name} must be a number from {low:g} to {high:g} (0: none), got {value!r:.40}"
         raise ValueError(msg)
 
