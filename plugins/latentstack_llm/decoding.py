@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from latentstack.logit_shifts import Shifts
+
 if TYPE_CHECKING:
-    from latentstack.logit_shifts import Shifts
+    from latentstack.interfaces import GenerationConfig
 
 #: A forward pass: the last ``keep`` positions' logits (keep, vocab) after reading token ids onto a KV cache.
 Forward = Callable[[Any, Sequence[int], int], Any]
@@ -90,14 +92,13 @@ def shifted(logits: Any, ids: list[int], by: list[float]) -> Any:
     return out
 
 
-def decode_tokens(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int], temperature: float = 0.0,
-                  top_p: float = 1.0, seed: int | None = None, repetition_penalty: float = 1.0) -> Iterator[int]:
-    """Yield new token ids for the (1, n) prompt ``ids`` until an end token or ``max_new_tokens``.
+def decode_tokens(model: Any, ids: Any, options: GenerationConfig, *, stop_ids: set[int]) -> Iterator[int]:
+    """Yield new token ids for the (1, n) prompt ``ids``, decoded as ``options`` say, until an end token or
+    ``options.max_new_tokens``.
 
     Call inside ``torch.inference_mode()``. The end token itself is not yielded.
     """
-    for token, _ in decode_steps(model, ids, max_new_tokens=max_new_tokens, stop_ids=stop_ids, temperature=temperature,
-                                 top_p=top_p, seed=seed, repetition_penalty=repetition_penalty):
+    for token, _ in decode_steps(model, ids, options, stop_ids=stop_ids):
         yield token
 
 
@@ -130,19 +131,16 @@ def alone(model: Any) -> Forward:
     return forward
 
 
-def decode_steps(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int], temperature: float = 0.0,
-                 top_p: float = 1.0, seed: int | None = None, repetition_penalty: float = 1.0,
-                 constraint: Any = None, cache: Any = None, start: int = 0,
-                 lookup: int = 0, forward: Forward | None = None, shifts: Shifts | None = None,
-                 top_k: int = 0, min_p: float = 0.0) -> Iterator[tuple[int, Any]]:
+def decode_steps(model: Any, ids: Any, options: GenerationConfig, *, stop_ids: set[int], constraint: Any = None,
+                 cache: Any = None, start: int = 0, lookup: int = 0,
+                 forward: Forward | None = None) -> Iterator[tuple[int, Any]]:
     """``decode_tokens``' loop, yielding each token id with the model's row of logits it was picked from (before
-    a ``constraint``, the repetition penalty and temperature). A ``constraint`` (``latentstack.json_schema``)
-    masks the tokens it does not allow and ends the answer once it is complete. A KV ``cache`` that holds the
-    first ``start`` tokens of ``ids`` already is read on from there (``prefix_cache``); it grows in place. With
-    ``lookup`` (a cache that can drop positions) up to that many tokens found earlier are checked a pass
-    (``prompt_lookup``): the same tokens (greedy, or seeded samples), fewer passes. ``forward`` runs the passes (``alone``
-    by default; a ``StepBatcher``'s reads them with other answers'). ``shifts``: OpenAI's penalties and bias;
-    ``top_k`` and ``min_p``: ``pick``'s."""
+    a ``constraint``, the penalties and temperature); ``options``' json_schema and stop strings are the caller's.
+    A ``constraint`` (``latentstack.json_schema``) masks the tokens it does not allow and ends the answer once it
+    is complete. A KV ``cache`` that holds the first ``start`` tokens of ``ids`` already is read on from there
+    (``prefix_cache``); it grows in place. With ``lookup`` (a cache that can drop positions) up to that many tokens
+    found earlier are checked a pass (``prompt_lookup``): the same tokens (greedy, or seeded samples), fewer passes.
+    ``forward`` runs the passes (``alone`` by default; a ``StepBatcher``'s reads them with other answers')."""
     import torch
     from transformers import DynamicCache
 
@@ -152,18 +150,19 @@ def decode_steps(model: Any, ids: Any, *, max_new_tokens: int, stop_ids: set[int
     cache = DynamicCache(config=model.config) if cache is None else cache
     forward = alone(model) if forward is None else forward
     rng = torch.Generator(device=ids.device)
-    if seed is None:
+    if options.seed is None:
         rng.seed()
     else:
-        rng.manual_seed(seed)
+        rng.manual_seed(options.seed)
 
     def read(tokens: list[int], rows: int) -> Any:
         return forward(cache, tokens, rows)
 
-    picker = Pick(prepared(ids[0], repetition_penalty, constraint, shifts), constraint, stop_ids,
-                  lambda row: pick(row, temperature, top_p, rng, top_k, min_p))
-    yield from lookup_steps(read, lambda n: cache.crop(-n), ids[0].tolist(), start, max_new_tokens=max_new_tokens,
-                            stop_ids=stop_ids, draft=lookup if croppable(cache) else 0, picker=picker)
+    picker = Pick(prepared(ids[0], options.repetition_penalty, constraint, Shifts.of(options)), constraint, stop_ids,
+                  lambda row: pick(row, options.temperature, options.top_p, rng, options.top_k, options.min_p))
+    yield from lookup_steps(read, lambda n: cache.crop(-n), ids[0].tolist(), start,
+                            max_new_tokens=options.max_new_tokens, stop_ids=stop_ids,
+                            draft=lookup if croppable(cache) else 0, picker=picker)
 
 
 class IncrementalText:

@@ -23,7 +23,6 @@ from latentstack.interfaces.generator import (
 )
 from latentstack.json_schema import SchemaConstraint, schema_tokenizer
 from latentstack.kept_prefix import budget_option, kept_after, read_into, slots_option
-from latentstack.logit_shifts import Shifts
 from latentstack.prompt_lookup import draft_option
 from latentstack.scored import Scored, answer_pieces
 from latentstack_llm.decoding import Forward, IncrementalText, decode_steps, eos_ids, log_probs
@@ -246,12 +245,9 @@ class LlmGenerator(RawPrompts, LocalModel, ScoringGenerator):
         keep = (lambda: self.prefix.keep_cache(key, read, cache)) if kept else None
         forward, row = self._passes()
         with torch.inference_mode(), self.adapters.base_context(), row:
-            steps = decode_steps(model, ids.to(model.device), max_new_tokens=options.max_new_tokens,
-                                 stop_ids=eos_ids(model, self.tokenizer), temperature=options.temperature,
-                                 top_p=options.top_p, seed=options.seed, repetition_penalty=options.repetition_penalty,
+            steps = decode_steps(model, ids.to(model.device), options, stop_ids=eos_ids(model, self.tokenizer),
                                  constraint=constraint, cache=cache, start=start, lookup=self.config.prompt_lookup,
-                                 forward=forward, shifts=Shifts.of(options), top_k=options.top_k,
-                                 min_p=options.min_p)
+                                 forward=forward)
             yield from kept_after(answer_pieces(read_into(steps, read), text.feed, text.flush, options.stop, scored,
                                                 options.max_new_tokens, constraint,
                                                 cached=start if cached is None else cached, prompt=len(read)),

@@ -76,11 +76,13 @@ def check(model: Any, refs: Sequence[Reference], precision: str, stop_ids: set[i
           floor: int = 0) -> dict[str, Any]:
     """The parity figures of a GenAI model against the torch references (answers of up to ``max_new_tokens``;
     ``floor``: the export's ``kv_floor``)."""
+    from latentstack.interfaces import GenerationConfig
     from latentstack_onnx.genai_decode import answer_logprobs, decode_tokens
 
     identical, divergences, nll_torch, nll_onnx = 0, [], [], []
     for n, ref in enumerate(refs):
-        got = list(decode_tokens(model, ref.prompt, max_new_tokens=max_new_tokens, stop_ids=stop_ids, floor=floor))
+        got = list(decode_tokens(model, ref.prompt, GenerationConfig(max_new_tokens=max_new_tokens), stop_ids=stop_ids,
+                                 floor=floor))
         if got == ref.answer:
             identical += 1
         else:

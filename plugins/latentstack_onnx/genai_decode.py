@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from latentstack.logit_shifts import Shifts
+
 if TYPE_CHECKING:
-    from latentstack.logit_shifts import Shifts
+    from latentstack.interfaces import GenerationConfig
 
 
 def pick(logits: np.ndarray, temperature: float, top_p: float, rng: np.random.Generator, top_k: int = 0,
@@ -105,38 +107,33 @@ def last_logits(generator: Any) -> np.ndarray:
     return logits.reshape(-1, logits.shape[-1])[-1]
 
 
-def decode_tokens(model: Any, prompt: Sequence[int], *, max_new_tokens: int, stop_ids: set[int],
-                  temperature: float = 0.0, top_p: float = 1.0, seed: int | None = None,
-                  repetition_penalty: float = 1.0, floor: int = 0) -> Iterator[int]:
-    """Yield new token ids after ``prompt`` until an end token or ``max_new_tokens``; the end token is not yielded.
-    ``floor``: the export's ``kv_floor``."""
-    for token, _ in decode_steps(model, prompt, max_new_tokens=max_new_tokens, stop_ids=stop_ids,
-                                 temperature=temperature, top_p=top_p, seed=seed,
-                                 repetition_penalty=repetition_penalty, floor=floor):
+def decode_tokens(model: Any, prompt: Sequence[int], options: GenerationConfig, *, stop_ids: set[int],
+                  floor: int = 0) -> Iterator[int]:
+    """Yield new token ids after ``prompt``, decoded as ``options`` say, until an end token or
+    ``options.max_new_tokens``; the end token is not yielded. ``floor``: the export's ``kv_floor``."""
+    for token, _ in decode_steps(model, prompt, options, stop_ids=stop_ids, floor=floor):
         yield token
 
 
-def decode_steps(model: Any, prompt: Sequence[int], *, max_new_tokens: int, stop_ids: set[int],
-                 temperature: float = 0.0, top_p: float = 1.0, seed: int | None = None,
-                 repetition_penalty: float = 1.0, floor: int = 0, constraint: Any = None,
-                 generator: Any = None, start: int = 0, lookup: int = 0, shifts: Shifts | None = None,
-                 top_k: int = 0, min_p: float = 0.0) -> Iterator[tuple[int, np.ndarray]]:
+def decode_steps(model: Any, prompt: Sequence[int], options: GenerationConfig, *, stop_ids: set[int],
+                 floor: int = 0, constraint: Any = None, generator: Any = None, start: int = 0,
+                 lookup: int = 0) -> Iterator[tuple[int, np.ndarray]]:
     """``decode_tokens``' loop, yielding each token id with the row of logits it was picked from (before a
-    ``constraint``, the penalty and temperature). A ``constraint`` (``latentstack.json_schema``) masks the tokens it
-    does not allow and ends the answer once it is complete. A GenAI ``generator`` that holds the first ``start``
-    tokens of ``prompt`` already reads on from there (``kept_generator``). With ``lookup`` (not a sliding window's
-    export) up to that many tokens found earlier are checked a pass (``latentstack.prompt_lookup``). ``shifts``:
-    OpenAI's penalties and bias (``latentstack.logit_shifts``); ``top_k`` and ``min_p``: ``pick``'s."""
+    ``constraint``, the penalties and temperature); ``options``' json_schema and stop strings are the caller's.
+    A ``constraint`` (``latentstack.json_schema``) masks the tokens it does not allow and ends the answer once it
+    is complete. A GenAI ``generator`` that holds the first ``start`` tokens of ``prompt`` already reads on from
+    there (``kept_generator``). With ``lookup`` (not a sliding window's export) up to that many tokens found earlier
+    are checked a pass (``latentstack.prompt_lookup``)."""
     from latentstack.prompt_lookup import Pick, lookup_steps
 
-    rng = np.random.default_rng(seed)
-    generator = new_generator(model, len(prompt) + max_new_tokens, floor) if generator is None else generator
-    picker = Pick(prepared(prompt, repetition_penalty, constraint, shifts), constraint, stop_ids,
-                  lambda row: pick(row, temperature, top_p, rng, top_k, min_p))
+    rng = np.random.default_rng(options.seed)
+    new = options.max_new_tokens
+    generator = new_generator(model, len(prompt) + new, floor) if generator is None else generator
+    picker = Pick(prepared(prompt, options.repetition_penalty, constraint, Shifts.of(options)), constraint, stop_ids,
+                  lambda row: pick(row, options.temperature, options.top_p, rng, options.top_k, options.min_p))
     yield from lookup_steps(lambda tokens, rows: read_rows(generator, tokens, rows),
                             lambda n: generator.rewind_to(generator.token_count() - n), list(prompt), start,
-                            max_new_tokens=max_new_tokens, stop_ids=stop_ids, draft=0 if floor else lookup,
-                            picker=picker)
+                            max_new_tokens=new, stop_ids=stop_ids, draft=0 if floor else lookup, picker=picker)
 
 
 def log_probs(logits: np.ndarray, token: int, top: int) -> tuple[float, list[tuple[int, float]]]:

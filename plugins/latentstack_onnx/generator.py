@@ -22,7 +22,6 @@ from latentstack.interfaces import GenerationConfig, GeneratorConfig
 from latentstack.interfaces.generator import Messages, ScoredPiece, ScoringGenerator
 from latentstack.json_schema import SchemaConstraint, schema_tokenizer
 from latentstack.kept_prefix import budget_option, kept_after, read_into, slots_option
-from latentstack.logit_shifts import Shifts
 from latentstack.prompt_lookup import draft_option
 from latentstack.scored import Scored, answer_pieces
 from latentstack_onnx.genai_raw import RawPrompts
@@ -216,11 +215,8 @@ class GenaiGenerator(RawPrompts, ScoringGenerator):
         roomed, start = (self.kept.take_generator(key, read, need, text.model, self.context_window, text.floor)
                          if self.config.prefix_cache else ((None, 0), 0))
         keep = None if roomed[0] is None else (lambda: self.kept.keep_generator(key, read, roomed, text.floor))
-        steps = decode_steps(text.model, ids, max_new_tokens=options.max_new_tokens, stop_ids=text.stops,
-                             temperature=options.temperature, top_p=options.top_p, seed=options.seed,
-                             repetition_penalty=options.repetition_penalty, floor=text.floor, constraint=constraint,
-                             generator=roomed[0], start=start, lookup=self.config.prompt_lookup,
-                             shifts=Shifts.of(options), top_k=options.top_k, min_p=options.min_p)
+        steps = decode_steps(text.model, ids, options, stop_ids=text.stops, floor=text.floor, constraint=constraint,
+                             generator=roomed[0], start=start, lookup=self.config.prompt_lookup)
         yield from kept_after(answer_pieces(read_into(steps, read), text.feeder(), lambda: "", options.stop,
                                             Scored(text.backend, top, log_probs), options.max_new_tokens, constraint,
                                             cached=start, prompt=len(read)), keep)

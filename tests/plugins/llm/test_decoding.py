@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from latentstack.interfaces import GenerationConfig
 from latentstack_llm.decoding import IncrementalText, decode_tokens, eos_ids, pick
 from latentstack_llm.generator import LlmGenerator
 
@@ -20,7 +21,7 @@ def test_greedy_loop_picks_the_same_tokens_as_generate(tiny: LlmGenerator) -> No
 
     ids = tiny.prompt_ids("the cat sat on the mat")
     with torch.inference_mode():
-        ours = list(decode_tokens(tiny.model, ids, max_new_tokens=40, stop_ids=set()))
+        ours = list(decode_tokens(tiny.model, ids, GenerationConfig(max_new_tokens=40), stop_ids=set()))
         plain = tiny.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=40,
                                     min_new_tokens=40, do_sample=False, pad_token_id=tiny.tokenizer.pad_token_id)
     assert len(ours) == 40
@@ -32,8 +33,9 @@ def test_repetition_penalty_picks_the_same_tokens_as_generate(tiny: LlmGenerator
 
     ids = tiny.prompt_ids("the cat sat on the mat")
     with torch.inference_mode():
-        free = list(decode_tokens(tiny.model, ids, max_new_tokens=40, stop_ids=set()))
-        ours = list(decode_tokens(tiny.model, ids, max_new_tokens=40, stop_ids=set(), repetition_penalty=5.0))
+        free = list(decode_tokens(tiny.model, ids, GenerationConfig(max_new_tokens=40), stop_ids=set()))
+        penalized = GenerationConfig(max_new_tokens=40, repetition_penalty=5.0)
+        ours = list(decode_tokens(tiny.model, ids, penalized, stop_ids=set()))
         plain = tiny.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=40,
                                     min_new_tokens=40, do_sample=False, repetition_penalty=5.0,
                                     pad_token_id=tiny.tokenizer.pad_token_id)
@@ -47,8 +49,8 @@ def test_loop_stops_at_an_end_token_without_yielding_it(tiny: LlmGenerator) -> N
 
     ids = tiny.prompt_ids("hello")
     with torch.inference_mode():
-        free = list(decode_tokens(tiny.model, ids, max_new_tokens=20, stop_ids=set()))
-        stopped = list(decode_tokens(tiny.model, ids, max_new_tokens=20, stop_ids={free[3]}))
+        free = list(decode_tokens(tiny.model, ids, GenerationConfig(max_new_tokens=20), stop_ids=set()))
+        stopped = list(decode_tokens(tiny.model, ids, GenerationConfig(max_new_tokens=20), stop_ids={free[3]}))
     assert stopped == free[: free.index(free[3])]
     assert eos_ids(tiny.model, tiny.tokenizer) >= {tiny.tokenizer.eos_token_id}
 
@@ -93,17 +95,15 @@ def test_openai_penalties_and_bias_pick_as_their_rule_says(tiny: LlmGenerator) -
     tokens are those of the rule applied to the model's logits over the whole sequence each step."""
     import torch
 
-    from latentstack.interfaces import GenerationConfig
-    from latentstack.logit_shifts import Shifts
     from latentstack_llm.decoding import decode_steps
 
     ids = tiny.prompt_ids("the cat sat on the mat")
     with torch.inference_mode():
-        free = [t for t, _ in decode_steps(tiny.model, ids, max_new_tokens=30, stop_ids=set())]
+        free = [t for t, _ in decode_steps(tiny.model, ids, GenerationConfig(max_new_tokens=30), stop_ids=set())]
         other = int(tiny.model(input_ids=ids).logits[0, -1].topk(3).indices[2])  # a token the free answer lacks
-        options = GenerationConfig(frequency_penalty=0.7, presence_penalty=0.4, logit_bias={free[0]: -100, other: 0.5})
-        ours = [t for t, _ in decode_steps(tiny.model, ids, max_new_tokens=30, stop_ids=set(),
-                                           shifts=Shifts.of(options))]
+        options = GenerationConfig(max_new_tokens=30, frequency_penalty=0.7, presence_penalty=0.4,
+                                   logit_bias={free[0]: -100, other: 0.5})
+        ours = [t for t, _ in decode_steps(tiny.model, ids, options, stop_ids=set())]
         expected: list[int] = []
         for _ in range(30):
             row = tiny.model(input_ids=torch.tensor([ids[0].tolist() + expected])).logits[0, -1].clone()

@@ -39,9 +39,8 @@ def test_logprobs_are_the_models_own_and_greedy_picks_the_best(tiny: LlmGenerato
     options = GenerationConfig(max_new_tokens=24, temperature=0.7, seed=3, repetition_penalty=1.3)
     pieces = list(tiny.stream_scored("the cat sat on the mat", options, top_logprobs=4))
     with torch.inference_mode():
-        ids = list(decode_tokens(tiny.model, tiny.prompt_ids("the cat sat on the mat"), max_new_tokens=24,
-                                 stop_ids=eos_ids(tiny.model, tiny.tokenizer), temperature=0.7, seed=3,
-                                 repetition_penalty=1.3))
+        ids = list(decode_tokens(tiny.model, tiny.prompt_ids("the cat sat on the mat"), options,
+                                 stop_ids=eos_ids(tiny.model, tiny.tokenizer)))
     tokens = [t for p in pieces for t in p.tokens]
     assert len(tokens) == len(ids) > 5
     for token, row, picked in zip(tokens, _forced(tiny, "the cat sat on the mat", ids), ids, strict=True):

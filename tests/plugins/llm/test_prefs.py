@@ -14,6 +14,7 @@ import torch
 
 from latentstack.data.prefs import Pair, load_pairs
 from latentstack.errors import InputError
+from latentstack.interfaces import GenerationConfig
 from latentstack_llm.decoding import decode_tokens, eos_ids
 from latentstack_llm.dpo import DpoConfig, encode_pairs, load_reference, pair_logps, train_dpo
 from latentstack_llm.dpo_loss import dpo_losses, metrics, sft_loss, token_kl
@@ -38,7 +39,7 @@ def test_k_samples_share_one_prefill_and_match_single_decoding(body: str, reques
     stops = eos_ids(gen.model, gen.tokenizer)
     with torch.inference_mode():
         greedy = sample_answers(gen.model, ids, 3, max_new_tokens=6, stop_ids=stops, temperature=0)
-        single = list(decode_tokens(gen.model, ids, max_new_tokens=6, stop_ids=stops))
+        single = list(decode_tokens(gen.model, ids, GenerationConfig(max_new_tokens=6), stop_ids=stops))
         first = sample_answers(gen.model, ids, 4, max_new_tokens=6, stop_ids=stops, temperature=1.5, seed=3)
         again = sample_answers(gen.model, ids, 4, max_new_tokens=6, stop_ids=stops, temperature=1.5, seed=3)
         mixed = sample_answers(gen.model, ids, 4, max_new_tokens=6, stop_ids=stops, temperature=1.5, seed=3,
@@ -58,7 +59,7 @@ def test_a_wrong_greedy_answer_is_the_rejected_reply(tiny_llama_dir: Path) -> No
     prompt = PAIRS[2].prompt
     with torch.inference_mode():
         gen.model.lm_head.weight[201] = 0  # the random model's greedy reply is blank lines (token 201), never paired
-        single = list(decode_tokens(gen.model, gen.prompt_ids(prompt), max_new_tokens=6,
+        single = list(decode_tokens(gen.model, gen.prompt_ids(prompt), GenerationConfig(max_new_tokens=6),
                                     stop_ids=eos_ids(gen.model, gen.tokenizer)))
     greedy = gen.tokenizer.decode(single, skip_special_tokens=True).strip()
     seen: list[list[str]] = []
