@@ -63,6 +63,27 @@ def test_openai_penalties_from_the_command_line(tiny_llama_dir: Path) -> None:
     assert bad.returncode == 2 and "--frequency-penalty" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_logit_bias_from_the_command_line(tiny_llama_dir: Path) -> None:
+    """--logit-bias in llama.cpp's form gives the answer the Python API gives with that bias, and -100 bans the greedy
+    answer's first token; a value in another form is one line."""
+    import torch
+
+    from latentstack.interfaces import GenerationConfig
+    from latentstack_llm.generator import LlmGenerator
+
+    gen = LlmGenerator.from_options(model=str(tiny_llama_dir))
+    with torch.inference_mode():
+        first_id = int(gen.model(input_ids=gen.prompt_ids("the cat sat on")).logits[0, -1].argmax())
+    options = GenerationConfig(max_new_tokens=12, logit_bias={first_id: -100, 7: 2.5})
+    expected = gen.generate("the cat sat on", options)
+    out = run_cli("generate", "the cat sat on", "--model", str(tiny_llama_dir), "--max-new-tokens", "12",
+                  "--logit-bias", f"{first_id}-100", "--logit-bias", "7+2.5")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.rstrip("\n") == expected != gen.generate("the cat sat on", GenerationConfig(max_new_tokens=12))
+    bad = run_cli("generate", "hi", "--logit-bias", "7=2", "--model", "no-such-model-so-nothing-can-load")
+    assert bad.returncode == 2 and "write e.g. 15043+1" in bad.stderr and "Traceback" not in bad.stderr
+
+
 def test_ask_refuses_stream_beside_json(tmp_path: Path) -> None:
     """--json printed one object at the end whatever --stream said."""
     out = run_cli("ask", str(tmp_path), "why?", "--json", "--stream")

@@ -165,7 +165,24 @@ ANSWER_OPTIONS = [
                  help="OpenAI's: taken from a token's logit per time the answer wrote it."),
     click.option("--presence-penalty", default=0.0, show_default=True, type=click.FloatRange(-2, 2),
                  help="OpenAI's: taken from a token's logit once the answer wrote it."),
+    click.option("--logit-bias", multiple=True, metavar="ID(+|-)BIAS", callback=lambda _c, _p, v: _biases(v),
+                 help="Add BIAS (-100 to 100; -100 bans the token) to token ID's logit (repeatable; llama.cpp's "
+                      "form, e.g. 15043+1 or 15043-100)."),
 ]
+
+
+def _biases(given: tuple[str, ...]) -> tuple[tuple[int, float], ...]:
+    """--logit-bias values (``15043+1``, ``15043-100``) as (token id, bias) pairs."""
+    import re
+
+    pairs = []
+    for value in given:
+        found = re.fullmatch(r"\s*(\d+)\s*([+-]\s*\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)\s*", value)
+        if found is None:
+            msg = f"{value!r:.40} is not a token id and a signed bias: write e.g. 15043+1 or 15043-100"
+            raise click.BadParameter(msg, param_hint="--logit-bias")
+        pairs.append((int(found[1]), float(found[2].replace(" ", ""))))
+    return tuple(pairs)
 
 
 def decoding(owner: str, decode: dict[str, Any]) -> GenerationConfig:
