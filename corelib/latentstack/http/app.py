@@ -13,7 +13,7 @@ import secrets
 from typing import Any
 
 from latentstack.errors import LatentstackError
-from latentstack.http.errors import HttpError, from_latentstack, too_large
+from latentstack.http.errors import HttpError, from_latentstack, internal, too_large
 from latentstack.http.fields import MAX_BODY
 from latentstack.http.state import Served
 
@@ -50,8 +50,7 @@ def build_app(served: Served, *, api_key: str = "", cors_origins: tuple[str, ...
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Any:
-        err = HttpError(500, f"internal error: {type(exc).__name__}: {str(exc)[:300]}", kind="server_error")
-        return JSONResponse(_shaped(err, request.url.path), status_code=500)
+        return JSONResponse(_shaped(internal(exc), request.url.path), status_code=500)
 
     if cors_origins:
         from fastapi.middleware.cors import CORSMiddleware

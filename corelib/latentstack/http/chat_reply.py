@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -10,7 +9,7 @@ from typing import Any
 
 from latentstack.http.json_text import StringReader
 from latentstack.http.logprobs import chat_content
-from latentstack.http.streaming import Pieces, Shown, Written, usage
+from latentstack.http.streaming import Pieces, Shown, Written, interleaved, usage
 from latentstack.http.tools import RESPONSE, ToolUse
 from latentstack.interfaces.generator import Finish, ScoredPiece, TokenScore
 
@@ -37,24 +36,16 @@ class Reply:
         ``stream_options.include_usage``: the prompt's tokens, from an answer's Finish) a last chunk with no choices
         and the token usage of all, as OpenAI sends it. Tool calls are sent whole once written (a name may be a
         call's last part); a reply in text among tools, as it is written. A client that leaves stops them all."""
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-        tasks: list[asyncio.Task[None]] = []
         finishes: dict[int, Finish] = {}
         try:
             for index in range(len(choices)):
                 yield self._chunk({"role": "assistant", "content": ""}, None, index=index)
-            tasks = [asyncio.create_task(self._choice(index, pieces, queue)) for index, pieces in enumerate(choices)]
-            while len(finishes) < len(choices):
-                item = await queue.get()
-                if isinstance(item, Exception):
-                    raise item
+            async for item in interleaved([self._choice(index, pieces) for index, pieces in enumerate(choices)]):
                 if isinstance(item, tuple):  # a choice's end: its index and how it ended
                     finishes[item[0]] = item[1]
                 else:
                     yield item
         finally:  # choices not read to their end stop at their next piece (or before their turn)
-            for task in tasks:
-                task.cancel()
             for pieces in choices:
                 pieces.cancelled.set()
         if prompt_tokens is not None:
@@ -62,19 +53,15 @@ class Reply:
             yield {**self._chunk({}, None), "choices": [],
                    "usage": usage(ended, prompt_tokens(ended[0]), one_prompt=True)}
 
-    async def _choice(self, index: int, pieces: Pieces[ScoredPiece], queue: asyncio.Queue[Any]) -> None:
-        """One choice's chunks put on ``queue``, its finish reason's last, then (index, Finish); or its error."""
+    async def _choice(self, index: int, pieces: Pieces[ScoredPiece]) -> AsyncIterator[Any]:
+        """One choice's chunks, its finish reason's last, then (index, Finish)."""
         shown, called = Shown(pieces), False
         deltas = self._text(shown) if self.tools is None else tool_deltas(shown, self.tools)
-        try:
-            async for delta, tokens in deltas:
-                called = called or "tool_calls" in delta
-                queue.put_nowait(self._chunk(delta, None, self._scores(tokens), index))
-        except Exception as exc:  # the reader raises it, as the stream's own error
-            queue.put_nowait(exc)
-            return
-        queue.put_nowait(self._chunk({}, _reason(shown.finish, called), index=index))
-        queue.put_nowait((index, shown.finish))
+        async for delta, tokens in deltas:
+            called = called or "tool_calls" in delta
+            yield self._chunk(delta, None, self._scores(tokens), index)
+        yield self._chunk({}, _reason(shown.finish, called), index=index)
+        yield index, shown.finish
 
     @staticmethod
     async def _text(shown: Shown) -> AsyncIterator[tuple[dict[str, Any], list[TokenScore]]]:

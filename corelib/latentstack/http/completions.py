@@ -5,23 +5,39 @@ Served chat models are instruction-tuned, so each text prompt is read as the use
 through the model's chat template, as Ollama's ``/api/generate`` does unless told ``raw``; a
 prompt given as token ids, or any prompt with ``echo``, is continued raw (``http.raw``), as
 evaluation harnesses need; ``logprobs`` (0 to 5) scores each token (``http.logprobs``). A
-list of prompts is answered one after another, a choice each; a stream is of one prompt.
+list of prompts is answered a choice each, all begun at once, so a generator that decodes
+several answers together (``parallel``) decodes them together; streamed, each chunk names
+its prompt's ``index`` and the prompts' chunks interleave as they are decoded (vLLM's
+stream), an echoed prompt in its first chunk.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations (Request) at definition.
 
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from latentstack.http import fields as f
 from latentstack.http.errors import bad_request
 from latentstack.http.logprobs import completion_logprobs, completion_scoring
-from latentstack.http.raw import Echoed, Prompt, echoed_answer, id_prompts
+from latentstack.http.raw import Echoed, Prompt, echoed, echoing, id_prompts
 from latentstack.http.state import Served
-from latentstack.http.streaming import Pieces, Shown, Written, generating, sse, usage, written
-from latentstack.interfaces.generator import TokenScore
+from latentstack.http.streaming import (
+    CUT_SHORT,
+    Pieces,
+    Shown,
+    Written,
+    answering,
+    collected,
+    first_begun,
+    interleaved,
+    prompt_count,
+    sse,
+    usage,
+    written,
+)
+from latentstack.interfaces.generator import Finish, TokenScore
 
 MAX_PROMPTS = 16
 #: Fields of OpenAI's completions that only their default value is honoured for.
@@ -48,29 +64,25 @@ def add_completion_route(app: Any, served: Served) -> None:
         if scoring_only:
             body = {**{k: v for k, v in body.items() if k != "max_completion_tokens"}, "max_tokens": 1}
         prompts, options, scored = _prompts(body), f.generation(body), completion_scoring(body)
-        if stream and len(prompts) > 1:
-            raise bad_request(f"'stream' answers one prompt; 'prompt' holds {len(prompts)}: send them one by one",
-                              "stream")
-        if stream and echo:
-            raise bad_request("'echo' with 'stream' is not supported: ask for the whole completion", "echo")
         with_usage = f.field(f.field(body, "stream_options", dict, {}), "include_usage", bool, False)
-        gen, lock, gone = served.generator_instance(), served.gen_lock, request.is_disconnected
-        answer = Answer(model, scored is not None)
+        gen, lock = served.generator_instance(), served.gen_lock
+        runs = [echoing(gen, adapter, p, options, lock, scored, not scoring_only) if echo
+                else answering(gen, adapter, p, options, lock, scored) for p in prompts]
+        answer = Answer(model, scored is not None, echo)
         if stream:
-            pieces = await generating(gen, adapter, prompts[0], options, lock, scored)
-            return sse(answer.chunks(pieces, _prompt_tokens(gen, prompts[0]) if with_usage else None))
+            await first_begun(runs)  # the request's error is still a 400; a later prompt's ends the stream
+            return sse(answer.chunks(runs, [_counter(gen, p) for p in prompts] if with_usage else None))
+        items = await collected(runs, request.is_disconnected)
         if echo:
-            both = [await echoed_answer(gen, adapter, p, options, lock, scored, gone, not scoring_only)
-                    for p in prompts]
+            both = [echoed(i) for i in items]
             return answer.whole([a for _, a in both], sum(len(e.ids) for e, _ in both), [e for e, _ in both])
-        answers = [written(await (await generating(gen, adapter, p, options, lock, scored)).collect(gone))
-                   for p in prompts]
-        return answer.whole(answers, sum(_prompt_tokens(gen, p) for p in prompts))
+        answers = [written(i) for i in items]
+        return answer.whole(answers, sum(_counter(gen, p)(a.finish) for p, a in zip(prompts, answers, strict=True)))
 
 
-def _prompt_tokens(gen: Any, prompt: Prompt) -> int:
-    """Tokens the model reads for ``prompt``: its token ids, or the chat-templated text."""
-    return len(prompt) if isinstance(prompt, tuple) else int(gen.count_prompt_tokens(prompt))
+def _counter(gen: Any, prompt: Prompt) -> Callable[[Finish], int]:
+    """Tokens the model reads for ``prompt``: its token ids, or the chat-templated text (``prompt_count``)."""
+    return (lambda _: len(prompt)) if isinstance(prompt, tuple) else prompt_count(gen, prompt)
 
 
 def _no_tokens(body: dict[str, Any]) -> bool:
@@ -95,11 +107,11 @@ def _prompts(body: dict[str, Any]) -> list[Prompt]:
 
 
 class Answer:
-    """The OpenAI response bodies of one text completion request."""
+    """The OpenAI response bodies of one text completion request (``echo``: each after its prompt)."""
 
-    def __init__(self, model: str, scored: bool) -> None:
+    def __init__(self, model: str, scored: bool, echo: bool = False) -> None:
         self.id, self.created, self.model = f"cmpl-{uuid.uuid4().hex[:24]}", int(time.time()), model
-        self.scored = scored
+        self.scored, self.echo = scored, echo
 
     def _logprobs(self, tokens: list[TokenScore], start: int) -> dict[str, Any] | None:
         return completion_logprobs(tokens, start) if self.scored else None
@@ -108,17 +120,43 @@ class Answer:
         return {"id": self.id, "object": "text_completion", "created": self.created, "model": self.model,
                 "choices": choices}
 
-    async def chunks(self, pieces: Pieces, prompt_tokens: int | None) -> AsyncIterator[dict[str, Any]]:
-        """One chunk a piece, then the finish reason; with ``prompt_tokens`` (``stream_options.include_usage``)
-        a last chunk with no choices and the token usage."""
-        sent, shown = 0, Shown(pieces)
+    async def chunks(self, runs: list[Pieces[Any]],
+                     counters: list[Callable[[Finish], int]] | None) -> AsyncIterator[dict[str, Any]]:
+        """Each prompt's chunks, a piece each, then its finish reason, the prompts' chunks interleaved as they come,
+        each naming its prompt's index; with ``counters`` (``stream_options.include_usage``: each prompt's tokens, from
+        its answer's Finish) a last chunk with no choices and the token usage of all. A client that leaves stops
+        them all."""
+        ends: dict[int, tuple[Finish, int]] = {}
+        try:
+            async for item in interleaved([self._choice(i, run) for i, run in enumerate(runs)]):
+                if isinstance(item, tuple):  # a prompt's end: its index, how it ended, its tokens (when echoed)
+                    ends[item[0]] = item[1:]
+                else:
+                    yield item
+        finally:  # prompts not read to their end stop at their next piece (or before their turn)
+            for run in runs:
+                run.cancelled.set()
+        if counters is not None:
+            finishes = [ends[i][0] for i in range(len(runs))]
+            read = sum(ends[i][1] if self.echo else counters[i](ends[i][0]) for i in range(len(runs)))
+            yield {**self._body([]), "usage": usage(finishes, read)}
+
+    async def _choice(self, index: int, run: Pieces[Any]) -> AsyncIterator[Any]:
+        """One prompt's chunks (an echoed prompt's first), its finish reason's last, then (index, Finish, the
+        echoed prompt's tokens)."""
+        items, sent, tokens = aiter(run), 0, 0
+        if self.echo:
+            prompt: Echoed = await anext(items)
+            text, scores = prompt.before(Written("", [], CUT_SHORT), self.scored)
+            sent, tokens = len(text), len(prompt.ids)
+            yield self._body([{"text": text, "index": index, "logprobs": scores, "finish_reason": None}])
+        shown = Shown(items)
         async for item in shown:
             scores = self._logprobs(list(item.tokens), sent)
             sent += len(item.text)
-            yield self._body([{"text": item.text, "index": 0, "logprobs": scores, "finish_reason": None}])
-        yield self._body([{"text": "", "index": 0, "logprobs": None, "finish_reason": shown.finish.reason}])
-        if prompt_tokens is not None:
-            yield {**self._body([]), "usage": usage([shown.finish], prompt_tokens)}
+            yield self._body([{"text": item.text, "index": index, "logprobs": scores, "finish_reason": None}])
+        yield self._body([{"text": "", "index": index, "logprobs": None, "finish_reason": shown.finish.reason}])
+        yield index, shown.finish, tokens
 
     def whole(self, answers: list[Written], prompt_tokens: int, echoed: list[Echoed] | None = None) -> dict[str, Any]:
         """Every prompt's answer, a choice each in the prompts' order (after its prompt, when ``echoed``), with the

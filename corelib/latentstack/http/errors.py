@@ -46,3 +46,15 @@ def bad_request(message: str, param: str | None = None) -> HttpError:
 def too_large(limit: int) -> HttpError:
     """A 413 for a body over ``limit`` bytes (declared by Content-Length, or found while reading)."""
     return HttpError(413, f"the request body is over {limit} bytes", code="request_too_large")
+
+
+def internal(exc: Exception) -> HttpError:
+    """A 500 for an error nobody planned for, naming it."""
+    return HttpError(500, f"internal error: {type(exc).__name__}: {str(exc)[:300]}", kind="server_error")
+
+
+def answered(exc: Exception) -> HttpError:
+    """The HTTP answer for any error a route meets: its own, a latentstack error's, or a 500."""
+    if isinstance(exc, HttpError):
+        return exc
+    return from_latentstack(exc) if isinstance(exc, LatentstackError) else internal(exc)

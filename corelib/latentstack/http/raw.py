@@ -12,14 +12,14 @@ scored and nothing generated (vLLM's way to score a text).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import attrs
 
 from latentstack.http.errors import bad_request
 from latentstack.http.logprobs import completion_logprobs
-from latentstack.http.streaming import FairLock, Written, started, written
+from latentstack.http.streaming import FairLock, Pieces, Written, written
 from latentstack.interfaces.generator import Finish, ScoredPiece, TokenScore
 
 Prompt = str | tuple[int, ...]  # a text (a user message unless echoed) or the model's token ids
@@ -62,10 +62,10 @@ class Echoed:
         return self.text + answer.text, logprobs
 
 
-async def echoed_answer(gen: Any, adapter: str, prompt: Prompt, options: Any, lock: FairLock, scored: int | None,
-                        gone: Callable[[], Awaitable[bool]], generate: bool = True) -> tuple[Echoed, Written]:
-    """The prompt as read and echoed, and the answer that continues it (none unless ``generate``: an empty answer
-    cut at once, 'length'), in turn under ``lock``."""
+def echoing(gen: Any, adapter: str, prompt: Prompt, options: Any, lock: FairLock, scored: int | None,
+            generate: bool = True) -> Pieces[Any]:
+    """The prompt as read and echoed (an Echoed), then the pieces of the answer that continues it (none unless
+    ``generate``: an empty answer cut at once, 'length'), in turn under ``lock``; not started yet."""
 
     def make() -> Iterator[Any]:
         gen.use_adapter(adapter)
@@ -77,5 +77,9 @@ async def echoed_answer(gen: Any, adapter: str, prompt: Prompt, options: Any, lo
         else:
             yield ScoredPiece("", (), Finish("length", 0))
 
-    items = await (await started(make, lock)).collect(gone)
+    return Pieces(make, lock)
+
+
+def echoed(items: list[Any]) -> tuple[Echoed, Written]:
+    """The Echoed prompt and the whole answer of an ``echoing`` run's items."""
     return items[0], written(items[1:])

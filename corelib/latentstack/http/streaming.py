@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -141,13 +142,53 @@ class Pieces(Generic[T]):
         return parts
 
 
+async def interleaved(streams: Sequence[AsyncIterator[T]]) -> AsyncIterator[T]:
+    """The items of several streams as each comes (each stream read by a task of its own); a stream's error is
+    raised as it comes, and leaving (or an error) cancels the streams' tasks."""
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def read(stream: AsyncIterator[T]) -> None:
+        try:
+            async for item in stream:
+                queue.put_nowait((item,))
+        except Exception as exc:  # the reader raises it, as the streams' own error
+            queue.put_nowait(exc)
+            return
+        queue.put_nowait(DONE)
+
+    tasks = [asyncio.create_task(read(stream)) for stream in streams]
+    try:
+        ended = 0
+        while ended < len(tasks):
+            item = await queue.get()
+            if isinstance(item, Exception):
+                raise item
+            if item is DONE:
+                ended += 1
+            else:
+                yield item[0]
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
 def sse(events: AsyncIterator[dict[str, Any]]) -> Any:
-    """Server-sent events: one ``data:`` line per JSON event, then ``data: [DONE]``."""
+    """Server-sent events: one ``data:`` line per JSON event, then ``data: [DONE]``. An error after the response
+    began is an event of its own, ``{"error": {...}}`` as a 4xx or 5xx body would hold it (vLLM's way; OpenAI's
+    client raises it), and the stream ends there."""
     from fastapi.responses import StreamingResponse
 
+    from latentstack.http.errors import answered
+
     async def lines() -> AsyncIterator[str]:
-        async for event in events:
-            yield f"data: {json.dumps(event)}\n\n"
+        try:
+            async for event in events:
+                yield f"data: {json.dumps(event)}\n\n"
+        except Exception as exc:
+            error = answered(exc)
+            if error.status >= 500:  # a fault of the server's, for its operator (a 4xx is the client's)
+                logging.getLogger(__name__).error("a streamed answer failed", exc_info=exc)
+            yield f"data: {json.dumps(error.body())}\n\n"
         yield "data: [DONE]\n\n"
 
     return StreamingResponse(lines(), media_type="text/event-stream")
@@ -160,6 +201,14 @@ async def generating(gen: Any, adapter: str, prompt: Any, options: Any, lock: Fa
     turn under ``lock`` (with other answers with that adapter, where the generator decodes several together); started,
     so an error in the request is raised here. With ``scored`` (not None) each token
     is scored with that many alternatives."""
+    pieces = answering(gen, adapter, prompt, options, lock, scored)
+    await pieces.start()
+    return pieces
+
+
+def answering(gen: Any, adapter: str, prompt: Any, options: Any, lock: FairLock,
+              scored: int | None = None) -> Pieces[ScoredPiece]:
+    """``generating``'s pieces, not started yet."""
 
     def make() -> Iterator[ScoredPiece]:
         gen.use_adapter(adapter)
@@ -167,7 +216,21 @@ async def generating(gen: Any, adapter: str, prompt: Any, options: Any, lock: Fa
             return gen.stream_raw(prompt, options, scored)
         return gen.stream_answer(prompt, options, scored)
 
-    return await started(make, lock, adapter)
+    return Pieces(make, lock, adapter)
+
+
+async def collected(runs: Sequence[Pieces[T]], gone: Callable[[], Awaitable[bool]] | None = None) -> list[list[T]]:
+    """Every run's items, the runs begun together (in turn under their lock, decoded together where it lets them); an
+    error in one stops the others and is raised."""
+    for run in runs:
+        run.begin()
+    tasks = [asyncio.ensure_future(run.collect(gone)) for run in runs]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:  # after an error (or the client leaving), the others stop at their next item or before their turn
+        for run, task in zip(runs, tasks, strict=True):
+            run.cancelled.set()
+            task.cancel()
 
 
 async def generating_together(gen: Any, adapter: str, prompt: Any, options: list[Any], lock: FairLock,
@@ -190,15 +253,21 @@ async def generating_together(gen: Any, adapter: str, prompt: Any, options: list
         return make
 
     choices = [Pieces(answer(i), lock, adapter) for i in range(len(options))]
-    for pieces in choices:
-        pieces.begin()
-    try:
-        await choices[0].first_piece()
-    except BaseException:  # raised once, the other choices stopped (before their turn, or at their next piece)
-        for pieces in choices:
-            pieces.cancelled.set()
-        raise
+    await first_begun(choices)
     return choices
+
+
+async def first_begun(runs: Sequence[Pieces[T]]) -> None:
+    """Begin every run and wait for the first one's first item; its error is raised once, the other runs stopped
+    (before their turn, or at their next item)."""
+    for run in runs:
+        run.begin()
+    try:
+        await runs[0].first_piece()
+    except BaseException:
+        for run in runs:
+            run.cancelled.set()
+        raise
 
 
 async def in_turn(work: Callable[[], T], lock: FairLock) -> T:
@@ -235,7 +304,7 @@ class Shown:
     """The pieces of a streamed answer that show something (text, or scored tokens), read with ``async for``; once
     read, ``finish`` says how the answer ended (CUT_SHORT when the client left before its last piece)."""
 
-    def __init__(self, pieces: Pieces[ScoredPiece]) -> None:
+    def __init__(self, pieces: AsyncIterable[ScoredPiece]) -> None:
         self.pieces, self.finish = pieces, CUT_SHORT
 
     async def __aiter__(self) -> AsyncIterator[ScoredPiece]:

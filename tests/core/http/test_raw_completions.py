@@ -71,6 +71,36 @@ def test_token_ids_are_continued_raw_whole_and_streamed(chat_client: Any, chat_u
     assert [c.index for c in two.choices] == [0, 1] and two.usage.prompt_tokens == len(ids) + 3
 
 
+def test_echo_streams_each_prompt_first_then_its_answer(chat_client: Any, ids: list[int]) -> None:
+    """echo with stream was a 400: each prompt's first chunk holds it echoed (with its scores), the next ones its
+    answer; together the text and log-probabilities of the whole completion."""
+    asked = {"model": MODEL, "prompt": [ids, ids[:3]], "echo": True, "logprobs": 1, "max_tokens": 4}
+    whole = chat_client.completions.create(**asked)
+    chunks = [c.choices[0] for c in chat_client.completions.create(**asked, stream=True) if c.choices]
+    for i, (choice, prompt) in enumerate(zip(whole.choices, [ids, ids[:3]], strict=True)):
+        mine = [c for c in chunks if c.index == i]
+        assert len(mine[0].logprobs.tokens) == len(prompt) and mine[0].logprobs.token_logprobs[0] is None
+        assert (mine[0].text == PROMPT) is (i == 0) and choice.text.startswith(mine[0].text)
+        assert "".join(c.text for c in mine) == choice.text and mine[-1].finish_reason == choice.finish_reason
+        scored = [c.logprobs for c in mine if c.logprobs]
+        assert [t for s in scored for t in s.tokens] == choice.logprobs.tokens
+        assert [o for s in scored for o in s.text_offset] == choice.logprobs.text_offset
+        streamed = [p for s in scored for p in s.token_logprobs]
+        assert streamed[0] is None and streamed[1:] == pytest.approx(choice.logprobs.token_logprobs[1:], abs=1e-5)
+
+
+def test_a_later_prompts_error_ends_its_stream_with_an_error_event(chat_client: Any, ids: list[int]) -> None:
+    """A stream's first prompt starts it; an error of a later prompt's is an error event (vLLM's), which OpenAI's
+    client raises with the server's words, rather than a broken connection; whole, the request is a 400."""
+    import openai
+
+    long = ids * (9000 // len(ids) + 1)  # over SmolLM2's context window
+    with pytest.raises(openai.APIError, match="a raw prompt must hold 1 to"):
+        list(chat_client.completions.create(model=MODEL, prompt=[ids, long], max_tokens=4, stream=True))
+    with pytest.raises(openai.BadRequestError, match="a raw prompt must hold 1 to"):
+        chat_client.completions.create(model=MODEL, prompt=[ids, long], max_tokens=4)
+
+
 def test_the_tokenizer_routes_spell_a_text_and_back(chat_url: str, ids: list[int]) -> None:
     info = httpx.get(f"{chat_url}/tokenizer_info").json()
     assert info["eos_token"] and info["model_max_length"] > len(ids) and "{%" in info["chat_template"]
@@ -87,7 +117,6 @@ def test_the_tokenizer_routes_spell_a_text_and_back(chat_url: str, ids: list[int
     ("/v1/completions", {"prompt": [1, "a"]}, "a list of token ids"),
     ("/v1/completions", {"prompt": [True, False]}, "a list of token ids"),
     ("/v1/completions", {"prompt": [10 ** 9]}, "token id 1000000000 is not in the model's vocabulary"),
-    ("/v1/completions", {"prompt": [1, 2], "echo": True, "stream": True}, "'echo' with 'stream'"),
     ("/v1/completions", {"prompt": [[1]] * 17}, "1 to 16 prompts"),
     ("/detokenize", {"tokens": [-1]}, "token id -1 is not in the model's vocabulary"),
     ("/detokenize", {"tokens": "12"}, "'tokens' must be"),

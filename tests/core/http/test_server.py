@@ -91,7 +91,8 @@ def test_openai_client_streams_a_chat_answer(url: str) -> None:
 def test_openai_client_legacy_completions_answer_each_prompt_as_chat_does(url: str) -> None:
     """/v1/completions (LangChain's OpenAI LLM, scripts for gpt-3.5-turbo-instruct) was a 404: each prompt is answered
     as the same text sent as a chat message is, a choice per prompt, streamed on request; what it cannot honour (a
-    suffix, best_of, a stream of several prompts) is a 400 naming the field (echo and token ids: test_raw_completions)."""
+    suffix, best_of) is a 400 naming the field (echo and token ids: test_raw_completions; several prompts streamed:
+    test_parallel_chats)."""
     import openai
     from openai import OpenAI
 
@@ -109,8 +110,7 @@ def test_openai_client_legacy_completions_answer_each_prompt_as_chat_does(url: s
                                             stream_options={"include_usage": True}))
     assert "".join(c.choices[0].text for c in chunks if c.choices) == both.choices[0].text
     assert chunks[-1].usage.completion_tokens == chat.usage.completion_tokens
-    for refused, name in (({"suffix": "end"}, "suffix"), ({"best_of": 2}, "best_of"),
-                          ({"prompt": asks, "stream": True}, "stream")):
+    for refused, name in (({"suffix": "end"}, "suffix"), ({"best_of": 2}, "best_of")):
         with pytest.raises(openai.BadRequestError, match=name):
             client.completions.create(**{"model": "smollm2-135m-instruct", "prompt": asks[0], **refused})
 
