@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from latentstack.errors import (
@@ -58,3 +59,12 @@ def answered(exc: Exception) -> HttpError:
     if isinstance(exc, HttpError):
         return exc
     return from_latentstack(exc) if isinstance(exc, LatentstackError) else internal(exc)
+
+
+def stream_failure(exc: Exception) -> HttpError:
+    """``answered`` for an error met after a stream began (its last event says it); a fault of the server's (a 5xx)
+    is also logged with its traceback, for the operator."""
+    error = answered(exc)
+    if error.status >= 500:
+        logging.getLogger(__name__).error("a streamed answer failed", exc_info=exc)
+    return error

@@ -28,7 +28,7 @@ import numpy as np
 
 from latentstack.http import fields as f
 from latentstack.http.chat_reply import tool_deltas
-from latentstack.http.errors import HttpError, bad_request
+from latentstack.http.errors import HttpError, bad_request, stream_failure
 from latentstack.http.logprobs import chat_content, chat_scoring
 from latentstack.http.ollama_models import add_ollama_model_routes, model_name
 from latentstack.http.state import Served
@@ -195,7 +195,7 @@ async def _lines(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
         async for event in events:
             yield json.dumps(event) + "\n"
     except Exception as exc:  # the stream has begun: the error is its last line, as Ollama sends it
-        yield json.dumps({"error": str(exc)}) + "\n"
+        yield json.dumps({"error": stream_failure(exc).message}) + "\n"
 
 
 class Turn:

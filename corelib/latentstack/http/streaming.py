@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import threading
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
@@ -178,17 +177,14 @@ def sse(events: AsyncIterator[dict[str, Any]]) -> Any:
     client raises it), and the stream ends there."""
     from fastapi.responses import StreamingResponse
 
-    from latentstack.http.errors import answered
+    from latentstack.http.errors import stream_failure
 
     async def lines() -> AsyncIterator[str]:
         try:
             async for event in events:
                 yield f"data: {json.dumps(event)}\n\n"
         except Exception as exc:
-            error = answered(exc)
-            if error.status >= 500:  # a fault of the server's, for its operator (a 4xx is the client's)
-                logging.getLogger(__name__).error("a streamed answer failed", exc_info=exc)
-            yield f"data: {json.dumps(error.body())}\n\n"
+            yield f"data: {json.dumps(stream_failure(exc).body())}\n\n"
         yield "data: [DONE]\n\n"
 
     return StreamingResponse(lines(), media_type="text/event-stream")
