@@ -32,37 +32,41 @@ def eos_ids(model: Any, tokenizer: Any) -> set[int]:
 
 
 def pick(logits: Any, temperature: float, top_p: float, rng: Any, top_k: int = 0, min_p: float = 0.0) -> int:
-    """The next token from one row of logits: argmax at temperature 0, else a sample after temperature, from the
-    ``top_k`` likeliest (0: all), within the nucleus ``top_p``, of those at least ``min_p`` times as likely as the
-    likeliest (transformers' order)."""
+    """The next token from one row of logits: ``pick_rows``' for one row."""
+    return int(pick_rows(logits[None], temperature, top_p, rng, top_k, min_p)[0])
+
+
+def pick_rows(logits: Any, temperature: float, top_p: float, rng: Any, top_k: int = 0, min_p: float = 0.0) -> Any:
+    """One token per row of ``logits`` (rows, vocab): argmax at temperature 0, else a sample after temperature, from
+    the ``top_k`` likeliest (0: all), within the nucleus ``top_p``, of those at least ``min_p`` times as likely as
+    the likeliest (transformers' order)."""
     import torch
 
     if temperature <= 0:
-        return int(logits.argmax())
+        return logits.argmax(-1)
     scaled = logits.float() / temperature
     if 0 < top_k < scaled.shape[-1]:
-        scaled = scaled.masked_fill(scaled < scaled.topk(top_k).values[-1], float("-inf"))
+        scaled = scaled.masked_fill(scaled < scaled.topk(top_k).values[:, -1:], float("-inf"))
     probs = torch.softmax(scaled, dim=-1)
     if top_p < 1.0 or min_p > 0.0:
-        ordered, order = probs.sort(descending=True)
+        ordered, order = probs.sort(dim=-1, descending=True)
         if top_p < 1.0:
-            ordered[ordered.cumsum(-1) - ordered >= top_p] = 0.0  # the first token is always kept
+            ordered[ordered.cumsum(-1) - ordered >= top_p] = 0.0  # the first token of each row is always kept
         if min_p > 0.0:
-            ordered[ordered < min_p * ordered[0]] = 0.0
-        return int(order[torch.multinomial(ordered, 1, generator=rng)])
-    return int(torch.multinomial(probs, 1, generator=rng))
+            ordered[ordered < min_p * ordered[:, :1]] = 0.0
+        return order.gather(-1, torch.multinomial(ordered, 1, generator=rng)).squeeze(-1)
+    return torch.multinomial(probs, 1, generator=rng).squeeze(-1)
 
 
 def penalize(logits: Any, seen: Any, penalty: float) -> Any:
-    """transformers' repetition penalty on one row of logits: tokens in ``seen`` made less likely."""
+    """transformers' repetition penalty on one row of logits (or each row of (rows, vocab) logits, ``seen`` then
+    (rows, n)): tokens in ``seen`` made less likely."""
     import torch
 
     if penalty == 1.0:
         return logits
-    picked = logits[seen]
-    logits = logits.clone()
-    logits[seen] = torch.where(picked > 0, picked / penalty, picked * penalty)
-    return logits
+    picked = logits.gather(-1, seen)
+    return logits.scatter(-1, seen, torch.where(picked > 0, picked / penalty, picked * penalty))
 
 
 def prepared(prompt: Any, penalty: float, constraint: Any, shifts: Shifts | None = None) -> Any:

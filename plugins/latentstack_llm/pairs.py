@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -25,19 +25,34 @@ from latentstack.errors import InputError
 from latentstack.interfaces.base import Config
 from latentstack.progress import progress
 
+if TYPE_CHECKING:
+    from latentstack.interfaces import GenerationConfig
+
 Judge = Callable[[RagItem, Sequence[str]], list[float]]
 
 
 @attrs.frozen(kw_only=True)
 class SampleConfig(Config):
-    """How the policy's answers are sampled."""
+    """How the policy's answers are sampled (``GenerationConfig``'s fields of the same names; ``greedy``: the
+    greedy answer among them)."""
 
     samples: int = attrs.field(default=4, validator=attrs.validators.ge(2))
     temperature: float = attrs.field(default=1.0, validator=attrs.validators.gt(0))
     top_p: float = attrs.field(default=0.95, validator=[attrs.validators.gt(0), attrs.validators.le(1)])
+    top_k: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+    min_p: float = attrs.field(default=0.0, validator=[attrs.validators.ge(0), attrs.validators.le(1)])
+    repetition_penalty: float = attrs.field(default=1.0, validator=attrs.validators.gt(0))
     max_new_tokens: int = attrs.field(default=32, validator=attrs.validators.ge(1))
     seed: int = 0
     greedy: bool = False
+
+    def decoding(self, n: int) -> GenerationConfig:
+        """How the answers to the ``n``-th prompt are decoded (seeded with ``seed + n``)."""
+        from latentstack.interfaces import GenerationConfig
+
+        return GenerationConfig(max_new_tokens=self.max_new_tokens, temperature=self.temperature, top_p=self.top_p,
+                                top_k=self.top_k, min_p=self.min_p, repetition_penalty=self.repetition_penalty,
+                                seed=self.seed + n)
 
 
 def squad_judge(cite_weight: float = 0.5) -> Judge:
@@ -95,10 +110,8 @@ def build_pairs(generator: Any, items: Sequence[RagItem], judge: Judge, config: 
     for n, item in enumerate(progress(items, desc="sampling answers", unit="prompt")):
         ids = generator.prompt_ids(item.messages).to(model.device)
         with torch.inference_mode(), generator.adapters.base_context():
-            tokens = sample_answers(model, ids, config.samples + int(config.greedy),
-                                    max_new_tokens=config.max_new_tokens, stop_ids=stops,
-                                    temperature=config.temperature, top_p=config.top_p, seed=config.seed + n,
-                                    greedy_rows=int(config.greedy))
+            tokens = sample_answers(model, ids, config.samples + int(config.greedy), config.decoding(n),
+                                    stop_ids=stops, greedy_rows=int(config.greedy))
         replies = [tok.decode(t, skip_special_tokens=True).strip() for t in tokens]
         scores = judge(item, replies)
         best, worst = max(range(len(replies)), key=scores.__getitem__), min(range(len(replies)), key=scores.__getitem__)

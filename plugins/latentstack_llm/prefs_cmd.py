@@ -26,6 +26,13 @@ SAMPLING = SampleConfig()
               help="Answers sampled per prompt.")
 @click.option("--temperature", default=SAMPLING.temperature, show_default=True, type=click.FloatRange(min=0.01))
 @click.option("--top-p", default=SAMPLING.top_p, show_default=True, type=click.FloatRange(0.01, 1.0))
+@click.option("--top-k", default=SAMPLING.top_k, show_default=True, type=click.IntRange(min=0),
+              help="Sample from the K likeliest (0: all).")
+@click.option("--min-p", default=SAMPLING.min_p, show_default=True, type=click.FloatRange(0.0, 1.0),
+              help="Sample from tokens at least this share as likely as the likeliest (0: all).")
+@click.option("--repetition-penalty", default=SAMPLING.repetition_penalty, show_default=True,
+              type=click.FloatRange(min=0, min_open=True), help="Above 1, tokens already in the prompt or answer "
+              "are less likely (transformers' rule).")
 @click.option("--max-new-tokens", default=SAMPLING.max_new_tokens, show_default=True, type=click.IntRange(min=1))
 @click.option("--limit", default=400, show_default=True, type=click.IntRange(min=1), help="Prompts to sample.")
 @click.option("--seed", default=0, show_default=True)
@@ -35,8 +42,9 @@ SAMPLING = SampleConfig()
               help="What citing the gold passage adds to the squad judge's F1.")
 @click.option("--greedy/--no-greedy", default=False, show_default=True,
               help="Add the policy's greedy answer to the samples; it wins ties, so a wrong one is rejected.")
-def pairs(data: str, out: Path, adapter: str, model: str, k: int, temperature: float, top_p: float,
-          max_new_tokens: int, limit: int, seed: int, judge: str, cite_weight: float, greedy: bool) -> None:
+def pairs(data: str, out: Path, adapter: str, model: str, k: int, temperature: float, top_p: float, top_k: int,
+          min_p: float, repetition_penalty: float, max_new_tokens: int, limit: int, seed: int, judge: str,
+          cite_weight: float, greedy: bool) -> None:
     """Sample K answers per prompt from the policy, judge them, write best/worst pairs in TRL's format."""
     from latentstack.atomic import atomic_file
     from latentstack.cli.options import refuse_given
@@ -50,12 +58,14 @@ def pairs(data: str, out: Path, adapter: str, model: str, k: int, temperature: f
         refuse_given(("cite_weight",), "the squad judge only (a reward model scores replies itself): leave {} out")
     items = load_items(data, limit=limit, seed=seed)
     scorer = squad_judge(cite_weight) if judge == "squad" else reward_judge(judge)
-    config = SampleConfig(samples=k, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed,
+    config = SampleConfig(samples=k, temperature=temperature, top_p=top_p, top_k=top_k, min_p=min_p,
+                          repetition_penalty=repetition_penalty, max_new_tokens=max_new_tokens, seed=seed,
                           greedy=greedy)
     gen = LlmGenerator.from_options(model=model, adapter=adapter)
     built = build_pairs(gen, items, scorer, config)
-    sampling = {"samples": k, "temperature": temperature, "top_p": top_p, "seed": seed, "judge": judge,
-                "greedy": greedy, "policy": gen.fingerprint()}
+    sampling = {"samples": k, "temperature": temperature, "top_p": top_p, "top_k": top_k, "min_p": min_p,
+                "repetition_penalty": repetition_penalty, "seed": seed, "judge": judge, "greedy": greedy,
+                "policy": gen.fingerprint()}
     with atomic_file(out) as tmp:
         tmp.write_text("".join(json.dumps({**row, "sampling": sampling}) + "\n" for row in built["rows"]),
                        encoding="utf-8")

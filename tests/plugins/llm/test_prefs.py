@@ -37,16 +37,43 @@ def test_k_samples_share_one_prefill_and_match_single_decoding(body: str, reques
     gen = LlmGenerator.from_options(model=str(request.getfixturevalue(body)))
     ids = gen.prompt_ids(PROMPT)
     stops = eos_ids(gen.model, gen.tokenizer)
+    hot = GenerationConfig(max_new_tokens=6, temperature=1.5, seed=3)
     with torch.inference_mode():
-        greedy = sample_answers(gen.model, ids, 3, max_new_tokens=6, stop_ids=stops, temperature=0)
+        greedy = sample_answers(gen.model, ids, 3, GenerationConfig(max_new_tokens=6), stop_ids=stops)
         single = list(decode_tokens(gen.model, ids, GenerationConfig(max_new_tokens=6), stop_ids=stops))
-        first = sample_answers(gen.model, ids, 4, max_new_tokens=6, stop_ids=stops, temperature=1.5, seed=3)
-        again = sample_answers(gen.model, ids, 4, max_new_tokens=6, stop_ids=stops, temperature=1.5, seed=3)
-        mixed = sample_answers(gen.model, ids, 4, max_new_tokens=6, stop_ids=stops, temperature=1.5, seed=3,
-                               greedy_rows=1)
+        first = sample_answers(gen.model, ids, 4, hot, stop_ids=stops)
+        again = sample_answers(gen.model, ids, 4, hot, stop_ids=stops)
+        mixed = sample_answers(gen.model, ids, 4, hot, stop_ids=stops, greedy_rows=1)
     assert greedy == [single] * 3  # every row of the repeated cache decodes as the prompt alone does
     assert first == again and len({tuple(a) for a in first}) > 1  # seeded, and the rows differ
     assert mixed[0] == single and any(row != single for row in mixed[1:])  # the first row greedy, the others sampled
+
+
+def test_k_samples_are_prepared_and_picked_as_the_generators_answers(tiny_llama_dir: Path) -> None:
+    """Each row's logits get the generator's penalties and its picks' filters: greedy rows under a repetition
+    penalty and a frequency penalty are the generator's greedy answer under them, and at temperature 1.5 top_k 1 or
+    min_p 1 leave the greedy answer only."""
+    gen = LlmGenerator.from_options(model=str(tiny_llama_dir))
+    ids, stops = gen.prompt_ids(PROMPT), eos_ids(gen.model, gen.tokenizer)
+    penalized = GenerationConfig(max_new_tokens=12, repetition_penalty=1.8, frequency_penalty=0.5)
+    with torch.inference_mode():
+        single = list(decode_tokens(gen.model, ids, penalized, stop_ids=stops))
+        plain = list(decode_tokens(gen.model, ids, GenerationConfig(max_new_tokens=12), stop_ids=stops))
+        rows = sample_answers(gen.model, ids, 2, penalized, stop_ids=stops)
+        narrow = [sample_answers(gen.model, ids, 3, GenerationConfig(max_new_tokens=12, temperature=1.5, seed=1,
+                                                                      **kept), stop_ids=stops)
+                  for kept in ({"top_k": 1}, {"min_p": 1.0}, {})]
+    assert rows == [single] * 2 and single != plain
+    assert narrow[:2] == [[plain] * 3] * 2 and narrow[2] != [plain] * 3  # unfiltered, the samples differ
+
+
+def test_the_sampling_config_is_each_prompts_generation_config() -> None:
+    from latentstack_llm.pairs import SampleConfig
+
+    config = SampleConfig(temperature=0.8, top_p=0.9, top_k=5, min_p=0.1, repetition_penalty=1.2, max_new_tokens=9,
+                          seed=3)
+    assert config.decoding(2) == GenerationConfig(max_new_tokens=9, temperature=0.8, top_p=0.9, top_k=5, min_p=0.1,
+                                                  repetition_penalty=1.2, seed=5)
 
 
 def test_a_wrong_greedy_answer_is_the_rejected_reply(tiny_llama_dir: Path) -> None:
@@ -310,11 +337,12 @@ def test_reward_model_learns_the_pairs_and_judges_new_samples(tiny_llama_dir: Pa
                    encoding="utf-8")
     done = run_cli("-q", "adapt", "pairs", "--data", str(sft), "--out", str(tmp_path / "p.jsonl"), "--model",
                    str(tiny_llama_dir), "--samples", "4", "--max-new-tokens", "4", "--judge", str(tmp_path / "rm"),
-                   check=True)
+                   "--top-k", "50", "--repetition-penalty", "1.2", check=True)
     assert "wrote 1 pairs from 1 prompts" in done.stdout
     line = json.loads((tmp_path / "p.jsonl").read_text().splitlines()[0])
     assert line["prompt"] == PROMPT and line["score_chosen"] > line["score_rejected"]
     assert line["sampling"]["samples"] == 4 and line["chosen"][0]["role"] == "assistant"
+    assert (line["sampling"]["top_k"], line["sampling"]["repetition_penalty"]) == (50, 1.2)
 
 
 def test_the_reference_is_the_starting_policy(tiny_llama_dir: Path, tmp_path: Path) -> None:
