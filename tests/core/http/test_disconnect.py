@@ -89,3 +89,32 @@ def test_a_client_that_leaves_a_stream_of_several_choices_stops_them_all() -> No
         assert not gen.stops.acquire(timeout=0.5)  # the other two never began
     finally:
         running.stop()
+
+
+@pytest.mark.parametrize("echo", [False, True])
+def test_a_client_that_leaves_a_streamed_list_of_prompts_stops_them_all(echo: bool) -> None:
+    """A list of prompts streamed from a generator that decodes one answer at a time: a client that leaves during
+    the first prompt's answer stops it, and the others never start (their turns all taken and given back)."""
+    gen = SlowEndless()
+    gen.raw_tokens = lambda text, special=False: [1, 2, 3]  # type: ignore[method-assign]  # echo reads the prompt raw
+    gen.raw_text = lambda ids: "abc"  # type: ignore[method-assign]
+    gen.stream_raw = lambda ids, options, scored=None: gen.stream_answer("go on", options, scored)  # type: ignore[method-assign]
+    served = Served(generator="endless", generator_options={"model": "endless"}, loaded={"generator": gen})
+    running = InThread(build_app(served))
+    try:
+        body = {"model": "endless", "prompt": ["go on", "and on", "and on again"], "max_tokens": 1024, "stream": True,
+                "echo": echo}
+        chunks = 0
+        with httpx.stream("POST", running.url + "/v1/completions", json=body, timeout=10) as reply:
+            for line in reply.iter_lines():
+                chunks += line.startswith("data: {")
+                if chunks == 5:
+                    break  # leaving the block closes the connection
+        assert gen.stops.acquire(timeout=10)
+        lock, waited = served.gen_lock, time.monotonic()
+        while (lock.running or lock.serving < 3) and time.monotonic() - waited < 10:
+            time.sleep(0.05)
+        assert (lock.next_ticket, lock.serving, lock.running) == (3, 3, [])
+        assert not gen.stops.acquire(timeout=0.5)  # the other two never began
+    finally:
+        running.stop()
