@@ -31,6 +31,7 @@ cli.add_command(models)
 def _add_groups() -> None:
     """The core command groups (their heavy imports happen inside the commands; bench suites on first use)."""
     from latentstack.cli.ask_cmd import ask, serve
+    from latentstack.cli.batch_cmd import batch
     from latentstack.cli.cache_cmd import cache
     from latentstack.cli.chat_cmd import chat
     from latentstack.cli.classify_cmd import classify
@@ -48,6 +49,7 @@ def _add_groups() -> None:
     cli.add_command(chat)
     cli.add_command(ask)
     cli.add_command(serve)
+    cli.add_command(batch)
     cli.add_command(cache)
 
 

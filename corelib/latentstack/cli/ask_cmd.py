@@ -19,6 +19,7 @@ import click
 from latentstack.cli.generate_cmd import GEN_OPTIONS, MODEL_OPTIONS, _emit, generator_options, make_generator
 from latentstack.cli.lines import given_or_typed
 from latentstack.cli.options import refuse_given, stacked
+from latentstack.cli.served_options import SERVED_OPTIONS, check_no_generator, served_from
 
 if TYPE_CHECKING:
     from latentstack.rag import RagConfig
@@ -134,17 +135,7 @@ HTTP_OPTIONS = [
     click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535)),
     click.option("--api-key", default="", envvar="LATENTSTACK_API_KEY",
                  help="Bearer token every HTTP request must send (or LATENTSTACK_API_KEY)."),
-    click.option("--embedder", "embedder", default="bert", show_default=True,
-                 help="The embedder that runs a model name given to /v1/embeddings."),
-    click.option("--embedding-model", "embedding_models", multiple=True, metavar="NAME=DIR",
-                 help="A model folder /v1/embeddings serves as NAME, run by --embedder (repeatable; a "
-                      "sentence-transformers folder's prompts are put by the request's input_type)."),
-    click.option("--chat-adapter", "chat_adapters", multiple=True, metavar="NAME=DIR",
-                 help="An adapter chat requests choose with model 'MODEL+NAME' (repeatable)."),
-    click.option("--classifier", "classifiers", multiple=True, metavar="[NAME=]DIR",
-                 help="A saved classifier served at /v1/classify (repeatable)."),
-    click.option("--no-generator", is_flag=True,
-                 help="Load no chat model: serve embeddings, search and classify (chat and ask answer 404)."),
+    *SERVED_OPTIONS,
     click.option("--cors", "cors", multiple=True, metavar="ORIGIN", help="Allow browser requests from ORIGIN."),
     click.option("--no-batching", is_flag=True, help="Embed each HTTP request on its own (no dynamic batching)."),
 ]
@@ -174,8 +165,7 @@ def serve(directories: tuple[Path, ...], gen_name: str, model: str | None, adapt
         raise click.UsageError("the Unix-socket server serves one index DIRECTORY; add --http to serve several")
     if not as_http:
         refuse_given(tuple(http), "the HTTP server only: add --http or leave {} out")
-    if http["no_generator"] and (options or http["chat_adapters"]):
-        raise click.UsageError("--no-generator loads no chat model: drop the generator's options and --chat-adapter")
+    check_no_generator(http["no_generator"], options, http["chat_adapters"])
     query = _query_embedder(directories, onnx_dir)  # before any model loads
     if as_http:
         from latentstack.rag import RagConfig
@@ -185,44 +175,15 @@ def serve(directories: tuple[Path, ...], gen_name: str, model: str | None, adapt
     _serve_socket(directories[0], gen_name, options, k, hybrid, min_score, query)
 
 
-def _named(pairs: tuple[str, ...], what: str) -> dict[str, Path]:
-    """``NAME=DIR`` (or ``DIR``, named by its folder) pairs; a repeated name is a usage error."""
-    out: dict[str, Path] = {}
-    for pair in pairs:
-        name, sep, folder = pair.partition("=")
-        path = Path(folder if sep else pair)
-        name = name if sep else path.resolve().name
-        if name in out:
-            raise click.UsageError(f"two {what}s are named {name!r}; give one of them as NAME=DIR")
-        out[name] = path
-    return out
-
-
 def _serve_http(directories: tuple[Path, ...], gen_name: str, options: dict[str, Any], query: Any,
-                ask_defaults: RagConfig, *, host: str,
-                port: int, api_key: str, embedder: str, embedding_models: tuple[str, ...], chat_adapters: tuple[str, ...],
-                classifiers: tuple[str, ...], no_generator: bool, cors: tuple[str, ...], no_batching: bool) -> None:
+                ask_defaults: RagConfig, *, host: str, port: int, api_key: str, cors: tuple[str, ...],
+                no_batching: bool, **models: Any) -> None:
     from latentstack.http.run import check_bind, check_port, serve_http
-    from latentstack.http.state import Served
-    from latentstack.progress import detail, log
-    from latentstack.sources import resolve_model
 
-    named_models = _named(embedding_models, "embedding model")
-    for path in named_models.values():
-        resolve_model(str(path))  # a missing folder is said before anything loads
     check_bind(host, api_key)
     check_port(host, port)
-    served = Served(embedder=embedder, generator=None if no_generator else gen_name, generator_options=options,
-                    embedding_models=named_models,
-                    adapters={n: str(p) for n, p in _named(chat_adapters, "adapter").items()},
-                    indexes=_named(tuple(str(d) for d in directories), "index"),
-                    classifiers=_named(classifiers, "classifier"), window_s=None if no_batching else 0.005,
-                    query_embedder=query, ask_defaults=ask_defaults)
-    kept = served.export_fits()  # at start, as the indexes were checked
-    if kept:
-        log(f"classifiers not of the export's model keep their own features: {', '.join(kept)} (-v says why)")
-    for name, why in kept.items():
-        detail(f"{name}: {why}")
+    served = served_from(directories, gen_name, options, query, ask_defaults, **models,
+                         window_s=None if no_batching else 0.005)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     serve_http(served, host=host, port=port, api_key=api_key, cors_origins=cors)
 

@@ -1,0 +1,62 @@
+"""``latentstack batch``: an OpenAI batch file answered offline, through the server's routes (vLLM's ``run-batch``)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import click
+
+from latentstack.cli.ask_cmd import ONNX_QUERIES, RAG_OPTIONS, _query_embedder
+from latentstack.cli.generate_cmd import MODEL_OPTIONS, generator_options
+from latentstack.cli.options import stacked
+from latentstack.cli.served_options import SERVED_OPTIONS, check_no_generator, served_from
+
+
+@click.command()
+@click.argument("requests", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The results file to write (JSONL: one line per request, in the input's order).")
+@click.option("--index", "directories", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="An index folder /v1/search and /v1/ask lines may name (repeatable; named by its folder's name).")
+@click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 64),
+              help="Requests answered at a time (a generator that decodes several answers together takes them "
+                   "together).")
+@stacked(MODEL_OPTIONS)
+@stacked(RAG_OPTIONS)
+@stacked(SERVED_OPTIONS)
+@ONNX_QUERIES
+def batch(requests: str, out: Path, directories: tuple[Path, ...], concurrency: int, gen_name: str,
+          model: str | None, adapter: str | None, dtype: str | None, gen_extra: tuple[str, ...], k: int, hybrid: bool,
+          min_score: float, onnx_dir: str | None, **models: Any) -> None:
+    """Answer the requests of an OpenAI batch file (JSONL lines of custom_id, method, url and body) as
+    `serve --http` with the same options would, without a port, and write OpenAI's batch output lines to --out.
+
+    Each line's url is /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/search, /v1/ask or
+    /v1/classify; the file is checked whole before any model loads. A request the server refuses (a 4xx) is
+    written with its status and error, and the others are answered.
+    """
+    from latentstack.http.batch import answer_batch, read_requests, write_lines
+    from latentstack.outfile import check_out_file, jsonl_with
+    from latentstack.progress import log, notice, quiet
+    from latentstack.rag import RagConfig
+
+    options = generator_options(model, adapter, dtype, gen_extra)
+    check_no_generator(models["no_generator"], options, models["chat_adapters"])
+    check_out_file(out, "batch results (JSONL with custom_id and response)", jsonl_with({"custom_id", "response"}),
+                   inputs=[requests])
+    asked = read_requests(requests)
+    served = served_from(directories, gen_name, options, _query_embedder(directories, onnx_dir),
+                         RagConfig(k=k, hybrid=hybrid, min_score=min_score), **models)
+    from tqdm.auto import tqdm
+
+    with tqdm(total=len(asked), desc="requests", unit="request", disable=quiet(), leave=False) as bar:
+        lines = answer_batch(served, asked, concurrency, lambda: bar.update(1))
+    write_lines(out, lines)
+    statuses = Counter(line["response"]["status_code"] for line in lines)
+    refused = sum(n for status, n in statuses.items() if status != 200)
+    if refused:  # said even when quiet: the user would otherwise find out from the results
+        notice(f"answered {len(lines)} requests to {out}; {refused} refused (their lines hold the error)")
+    else:
+        log(f"answered {len(lines)} requests to {out}")

@@ -1,0 +1,96 @@
+"""OpenAI batch files answered offline (`latentstack batch`, vLLM's run-batch): each line through the server's own
+routes, SmolLM2 and MiniLM for real; the answers are the server's for the same bodies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from latentstack.errors import InputError
+from latentstack.http.batch import BatchRequest, answer_batch, read_requests
+from latentstack.http.state import Served
+from tests.conftest import run_cli
+
+from .conftest import CHAT
+
+ASK = [{"role": "user", "content": "What is the capital of France?"}]
+LINES = [
+    {"custom_id": "chat", "method": "POST", "url": "/v1/chat/completions",
+     "body": {"model": CHAT, "messages": ASK, "max_tokens": 12}},
+    {"custom_id": "two prompts", "method": "POST", "url": "/v1/completions",
+     "body": {"prompt": ["Name a colour.", "Name a fruit."], "max_tokens": 8}},
+    {"custom_id": "vectors", "method": "POST", "url": "/v1/embeddings", "body": {"model": "minilm", "input": ["hi", "sea"]}},
+    {"custom_id": "wrong", "method": "POST", "url": "/v1/chat/completions",
+     "body": {"messages": ASK, "max_tokens": "twelve"}},
+]
+
+
+def _write(path: Path, lines: list[Any]) -> Path:
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def test_a_batch_file_is_answered_as_the_server_answers_each_line(tmp_path: Path, chat_client: Any) -> None:
+    out = tmp_path / "results.jsonl"
+    done = run_cli("-q", "batch", str(_write(tmp_path / "in.jsonl", LINES)), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    results = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["custom_id"] for r in results] == [line["custom_id"] for line in LINES]  # the input's order
+    assert [r["response"]["status_code"] for r in results] == [200, 200, 200, 400]
+    chat, two, vectors, wrong = (r["response"]["body"] for r in results)
+    served = chat_client.chat.completions.create(model=CHAT, messages=ASK, max_tokens=12)
+    assert chat["choices"][0]["message"]["content"] == served.choices[0].message.content
+    both = chat_client.completions.create(model=CHAT, prompt=["Name a colour.", "Name a fruit."], max_tokens=8)
+    assert [c["text"] for c in two["choices"]] == [c.text for c in both.choices]
+    direct = chat_client.embeddings.create(model="minilm", input=["hi", "sea"])
+    assert np.allclose([d["embedding"] for d in vectors["data"]], [d.embedding for d in direct.data], atol=1e-5)
+    assert "'max_tokens' must be an integer" in wrong["error"]["message"]
+    assert all(r["id"].startswith("batch_req_") and r["error"] is None for r in results)
+
+
+@pytest.mark.parametrize(("line", "said"), [
+    ("not json", "in.jsonl:2: not valid JSON"),
+    (json.dumps({**LINES[0], "custom_id": "vectors"}), "in.jsonl:2: custom_id 'vectors' is also"),
+    (json.dumps({**LINES[0], "url": "/v1/responses"}), "url '/v1/responses' is not one this batch answers"),
+    (json.dumps({**LINES[0], "body": {**LINES[0]["body"], "stream": True}}), "leave 'stream' out"),
+    (json.dumps({**LINES[0], "method": "GET"}), "method must be POST"),
+    (json.dumps({"custom_id": "x"}), "a batch line is a JSON object with custom_id, method, url, body"),
+])
+def test_a_bad_line_is_one_error_naming_it_before_anything_loads(tmp_path: Path, line: str, said: str) -> None:
+    (tmp_path / "in.jsonl").write_text(json.dumps(LINES[2]) + "\n" + line + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=said):
+        read_requests(tmp_path / "in.jsonl")
+
+
+def test_the_results_never_replace_a_file_of_another_kind(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text('{"mine": 1}\n', encoding="utf-8")
+    done = run_cli("batch", str(_write(tmp_path / "in.jsonl", LINES[2:3])), "--out", str(notes))
+    assert done.returncode != 0 and "does not hold batch results" in done.stderr
+    assert notes.read_text(encoding="utf-8") == '{"mine": 1}\n'
+
+
+def test_requests_are_answered_together_where_the_generator_decodes_several(monkeypatch: pytest.MonkeyPatch) -> None:
+    from latentstack_llm import step_batcher
+
+    served = Served(generator="llm", generator_options={"model": CHAT, "parallel": 3})
+    served.generator_instance()
+    packs: list[int] = []
+    packed = step_batcher.packed_forward
+
+    def counted(model: Any, rows: Any) -> Any:
+        packs.append(len(rows))
+        return packed(model, rows)
+
+    monkeypatch.setattr(step_batcher, "packed_forward", counted)
+    requests = [BatchRequest(f"q{i}", "/v1/chat/completions",
+                             {"messages": [{"role": "user", "content": q}], "max_tokens": 8})
+                for i, q in enumerate(["Name a river.", "Name a mountain.", "Name a city."])]
+    answered: list[int] = []
+    lines = answer_batch(served, requests, 3, lambda: answered.append(1))
+    assert [line["response"]["status_code"] for line in lines] == [200] * 3 and len(answered) == 3
+    assert max(packs) > 1  # the three requests' rows shared passes
