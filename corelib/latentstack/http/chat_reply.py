@@ -51,7 +51,7 @@ class Reply:
         if prompt_tokens is not None:
             ended = [finishes[index] for index in range(len(choices))]
             yield {**self._chunk({}, None), "choices": [],
-                   "usage": usage(ended, prompt_tokens(ended[0]), one_prompt=True)}
+                   "usage": usage(ended, prompt_tokens(ended[0]), choices=len(ended))}
 
     async def _choice(self, index: int, pieces: Pieces[ScoredPiece]) -> AsyncIterator[Any]:
         """One choice's chunks, its finish reason's last, then (index, Finish)."""
@@ -73,7 +73,7 @@ class Reply:
         token usage of all (``prompt_tokens``: the prompt's, from an answer's Finish)."""
         return {"id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
                 "choices": [self._whole(i, answer) for i, answer in enumerate(answers)],
-                "usage": usage([a.finish for a in answers], prompt_tokens(answers[0].finish), one_prompt=True)}
+                "usage": usage([a.finish for a in answers], prompt_tokens(answers[0].finish), choices=len(answers))}
 
     def _whole(self, index: int, answer: Written) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": answer.text}

@@ -29,10 +29,12 @@ from latentstack.http.streaming import (
     Shown,
     Written,
     answering,
+    answering_together,
     collected,
     first_begun,
     interleaved,
     prompt_count,
+    seeded,
     sse,
     usage,
     written,
@@ -40,10 +42,9 @@ from latentstack.http.streaming import (
 from latentstack.interfaces.generator import Finish, TokenScore
 
 MAX_PROMPTS = 16
+MAX_ANSWERS = 32  # prompts times choices
 #: Fields of OpenAI's completions that only their default value is honoured for.
-COMPLETION_ONLY: dict[str, tuple[Any, ...]] = {
-    "n": (1,), "best_of": (1,), "suffix": ("",),
-}
+COMPLETION_ONLY: dict[str, tuple[Any, ...]] = {"suffix": ("",)}
 
 
 def add_completion_route(app: Any, served: Served) -> None:
@@ -64,20 +65,45 @@ def add_completion_route(app: Any, served: Served) -> None:
         if scoring_only:
             body = {**{k: v for k, v in body.items() if k != "max_completion_tokens"}, "max_tokens": 1}
         prompts, options, scored = _prompts(body), f.generation(body), completion_scoring(body)
+        n = _choices(body, len(prompts))
         with_usage = f.field(f.field(body, "stream_options", dict, {}), "include_usage", bool, False)
         gen, lock = served.generator_instance(), served.gen_lock
-        runs = [echoing(gen, adapter, p, options, lock, scored, not scoring_only) if echo
-                else answering(gen, adapter, p, options, lock, scored) for p in prompts]
-        answer = Answer(model, scored is not None, echo)
+        runs = [run for p in prompts for run in _runs(gen, adapter, p, seeded(options, n), lock, scored, echo,
+                                                         not scoring_only)]
+        answer = Answer(model, scored is not None, echo, n)
         if stream:
             await first_begun(runs)  # the request's error is still a 400; a later prompt's ends the stream
             return sse(answer.chunks(runs, [_counter(gen, p) for p in prompts] if with_usage else None))
         items = await collected(runs, request.is_disconnected)
         if echo:
             both = [echoed(i) for i in items]
-            return answer.whole([a for _, a in both], sum(len(e.ids) for e, _ in both), [e for e, _ in both])
+            return answer.whole([a for _, a in both], sum(len(e.ids) for e, _ in both[::n]), [e for e, _ in both])
         answers = [written(i) for i in items]
-        return answer.whole(answers, sum(_counter(gen, p)(a.finish) for p, a in zip(prompts, answers, strict=True)))
+        return answer.whole(answers, sum(_counter(gen, p)(a.finish) for p, a in zip(prompts, answers[::n], strict=True)))
+
+
+def _choices(body: dict[str, Any], prompts: int) -> int:
+    """``n``: choices a prompt (``best_of``, if given, no more than it: the best of more is not picked here)."""
+    n = f.bounded(body, "n", int, 1, f.MAX_CHOICES, 1)
+    best_of = f.bounded(body, "best_of", int, 1, f.MAX_CHOICES, n)
+    if best_of != n:
+        raise bad_request(f"'best_of' {best_of} with 'n' {n}: choosing the best of more answers than are returned "
+                          "is not supported; ask for 'n' choices and pick among them", "best_of")
+    if prompts * n > MAX_ANSWERS:
+        raise bad_request(f"{prompts} prompts with 'n' {n} ask for {prompts * n} answers; at most {MAX_ANSWERS} a "
+                          "request", "n")
+    return n
+
+
+def _runs(gen: Any, adapter: str, prompt: Prompt, options: list[Any], lock: Any, scored: int | None, echo: bool,
+          generate: bool) -> list[Pieces[Any]]:
+    """One prompt's choices (one of ``options`` each), not begun: a chat prompt's decoded together, its prompt read
+    once (``answering_together``), an echoed or raw one's each on its own."""
+    if echo:
+        return [echoing(gen, adapter, prompt, each, lock, scored, generate) for each in options]
+    if len(options) > 1 and not isinstance(prompt, tuple):
+        return answering_together(gen, adapter, prompt, options, lock, scored)
+    return [answering(gen, adapter, prompt, each, lock, scored) for each in options]
 
 
 def _counter(gen: Any, prompt: Prompt) -> Callable[[Finish], int]:
@@ -109,9 +135,9 @@ def _prompts(body: dict[str, Any]) -> list[Prompt]:
 class Answer:
     """The OpenAI response bodies of one text completion request (``echo``: each after its prompt)."""
 
-    def __init__(self, model: str, scored: bool, echo: bool = False) -> None:
+    def __init__(self, model: str, scored: bool, echo: bool = False, n: int = 1) -> None:
         self.id, self.created, self.model = f"cmpl-{uuid.uuid4().hex[:24]}", int(time.time()), model
-        self.scored, self.echo = scored, echo
+        self.scored, self.echo, self.n = scored, echo, n
 
     def _logprobs(self, tokens: list[TokenScore], start: int) -> dict[str, Any] | None:
         return completion_logprobs(tokens, start) if self.scored else None
@@ -122,10 +148,10 @@ class Answer:
 
     async def chunks(self, runs: list[Pieces[Any]],
                      counters: list[Callable[[Finish], int]] | None) -> AsyncIterator[dict[str, Any]]:
-        """Each prompt's chunks, a piece each, then its finish reason, the prompts' chunks interleaved as they come,
-        each naming its prompt's index; with ``counters`` (``stream_options.include_usage``: each prompt's tokens, from
-        its answer's Finish) a last chunk with no choices and the token usage of all. A client that leaves stops
-        them all."""
+        """Each choice's chunks, a piece each, then its finish reason, the choices' chunks interleaved as they come,
+        each naming its choice's index (``n`` a prompt, in the prompts' order); with ``counters``
+        (``stream_options.include_usage``: each prompt's tokens, from its first answer's Finish) a last chunk with no
+        choices and the token usage of all. A client that leaves stops them all."""
         ends: dict[int, tuple[Finish, int]] = {}
         try:
             async for item in interleaved([self._choice(i, run) for i, run in enumerate(runs)]):
@@ -137,9 +163,9 @@ class Answer:
             for run in runs:
                 run.cancelled.set()
         if counters is not None:
-            finishes = [ends[i][0] for i in range(len(runs))]
-            read = sum(ends[i][1] if self.echo else counters[i](ends[i][0]) for i in range(len(runs)))
-            yield {**self._body([]), "usage": usage(finishes, read)}
+            finishes, firsts = [ends[i][0] for i in range(len(runs))], range(0, len(runs), self.n)
+            read = sum(ends[i][1] if self.echo else counters[i // self.n](ends[i][0]) for i in firsts)
+            yield {**self._body([]), "usage": usage(finishes, read, self.n)}
 
     async def _choice(self, index: int, run: Pieces[Any]) -> AsyncIterator[Any]:
         """One prompt's chunks (an echoed prompt's first), its finish reason's last, then (index, Finish, the
@@ -165,4 +191,4 @@ class Answer:
         for i, a in enumerate(answers):
             text, logprobs = (a.text, self._logprobs(a.tokens, 0)) if echoed is None else echoed[i].before(a, self.scored)
             choices.append({"text": text, "index": i, "logprobs": logprobs, "finish_reason": a.finish.reason})
-        return {**self._body(choices), "usage": usage([a.finish for a in answers], prompt_tokens)}
+        return {**self._body(choices), "usage": usage([a.finish for a in answers], prompt_tokens, self.n)}

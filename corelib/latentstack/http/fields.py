@@ -16,6 +16,7 @@ MAX_TEXT = 100_000  # characters of one text
 MAX_TOKENS = 1024  # max_tokens of one chat completion
 MAX_K = 50  # passages of one search or ask
 MAX_MESSAGES = 64
+MAX_CHOICES = 8  # choices of one request (``n``), decoded together where the generator can
 
 
 def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], default: Any = ..., ) -> Any:

@@ -7,7 +7,6 @@ import base64
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import attrs
 import numpy as np
 
 from latentstack.http import fields as f
@@ -15,10 +14,17 @@ from latentstack.http.chat_reply import Reply
 from latentstack.http.errors import HttpError, bad_request
 from latentstack.http.logprobs import chat_scoring
 from latentstack.http.state import Served
-from latentstack.http.streaming import Pieces, Written, generating, generating_together, prompt_count, sse, written
+from latentstack.http.streaming import (
+    Pieces,
+    Written,
+    generating,
+    generating_together,
+    prompt_count,
+    seeded,
+    sse,
+    written,
+)
 from latentstack.http.tools import ToolUse, held_to_tools, tool_use
-
-MAX_CHOICES = 8  # choices of one chat request (``n``), decoded together where the generator can
 
 
 def add_routes(app: Any, served: Served) -> None:
@@ -72,7 +78,7 @@ def add_routes(app: Any, served: Served) -> None:
 
         reply = Reply(model, scored is not None, tools)
         if n > 1:
-            choices = await generating_together(gen, adapter, messages, _seeded(options, n), served.gen_lock, scored)
+            choices = await generating_together(gen, adapter, messages, seeded(options, n), served.gen_lock, scored)
         else:
             choices = [await generating(gen, adapter, messages, options, served.gen_lock, scored)]
         if f.field(body, "stream", bool, False):
@@ -89,14 +95,7 @@ def _chat_request(body: dict[str, Any]) -> tuple[list[dict[str, str]], Any, int 
     tools = tool_use(body)
     if tools is not None:
         messages, options = tools.prompt(messages), held_to_tools(options, tools, scored)
-    return messages, options, scored, tools, f.bounded(body, "n", int, 1, MAX_CHOICES, 1)
-
-
-def _seeded(options: Any, n: int) -> list[Any]:
-    """``n`` choices' options: each after the first seeded with the next seed after ``options.seed`` (reproducible),
-    or drawn."""
-    return [options] + [attrs.evolve(options, seed=None if options.seed is None else options.seed + i)
-                        for i in range(1, n)]
+    return messages, options, scored, tools, f.bounded(body, "n", int, 1, f.MAX_CHOICES, 1)
 
 
 async def _choices(choices: list[Pieces], gone: Callable[[], Awaitable[bool]]) -> list[Written]:

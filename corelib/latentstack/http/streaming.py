@@ -231,11 +231,19 @@ async def collected(runs: Sequence[Pieces[T]], gone: Callable[[], Awaitable[bool
 
 async def generating_together(gen: Any, adapter: str, prompt: Any, options: list[Any], lock: FairLock,
                               scored: int | None = None) -> list[Pieces[ScoredPiece]]:
-    """The ScoredPieces of several answers to one chat ``prompt`` (``n`` choices), one of ``options`` each, each on a
-    thread of its own in a turn shared with the others (``Generator.stream_answers``: decoded together where the
-    generator can, the prompt read once, by whichever thread comes first); all begun and the first started, so the
-    request's error (every choice meets it) is raised here, while a generator that decodes one answer at a time
-    streams the first before the others have begun."""
+    """The ScoredPieces of several answers to one chat ``prompt`` (``n`` choices, ``answering_together``); all begun
+    and the first started, so the request's error (every choice meets it) is raised here, while a generator that
+    decodes one answer at a time streams the first before the others have begun."""
+    choices = answering_together(gen, adapter, prompt, options, lock, scored)
+    await first_begun(choices)
+    return choices
+
+
+def answering_together(gen: Any, adapter: str, prompt: Any, options: list[Any], lock: FairLock,
+                       scored: int | None = None) -> list[Pieces[ScoredPiece]]:
+    """The ScoredPieces of several answers to one chat ``prompt``, one of ``options`` each, each on a thread of its
+    own in a turn shared with the others (``Generator.stream_answers``: decoded together where the generator can,
+    the prompt read once, by whichever thread comes first); not begun yet."""
     made: list[Iterator[ScoredPiece]] = []
     making = threading.Lock()
 
@@ -248,9 +256,14 @@ async def generating_together(gen: Any, adapter: str, prompt: Any, options: list
             return made[i]
         return make
 
-    choices = [Pieces(answer(i), lock, adapter) for i in range(len(options))]
-    await first_begun(choices)
-    return choices
+    return [Pieces(answer(i), lock, adapter) for i in range(len(options))]
+
+
+def seeded(options: Any, n: int) -> list[Any]:
+    """``n`` choices' options: each after the first seeded with the next seed after ``options.seed`` (reproducible),
+    or drawn."""
+    return [options] + [attrs.evolve(options, seed=None if options.seed is None else options.seed + i)
+                        for i in range(1, n)]
 
 
 async def first_begun(runs: Sequence[Pieces[T]]) -> None:
@@ -329,13 +342,13 @@ def prompt_count(gen: Any, prompt: Any) -> Callable[[Finish], int]:
     return lambda finish: finish.prompt if finish.prompt is not None else int(gen.count_prompt_tokens(prompt))
 
 
-def usage(finishes: Iterable[Finish], prompt_tokens: int, one_prompt: bool = False) -> dict[str, Any]:
+def usage(finishes: Iterable[Finish], prompt_tokens: int, choices: int = 1) -> dict[str, Any]:
     """OpenAI's token usage of the prompts and their answers (the tokens each answer's generator says it used), with
     the prompt tokens whose keys and values an earlier answer had computed (``cached_tokens``; over several answers
-    at most the prompts' tokens). Answers to ``one_prompt`` (a chat's ``n`` choices) count it once: the first
-    answer's cached tokens (the others went on from its reading, or from the cache it left)."""
+    at most the prompts' tokens). The answers come ``choices`` to a prompt (``n``), and each prompt counts once:
+    its first answer's cached tokens (the others went on from its reading, or from the cache it left)."""
     finishes = list(finishes)
     used = sum(f.tokens for f in finishes)
-    cached = min(prompt_tokens, finishes[0].cached if one_prompt else sum(f.cached for f in finishes))
+    cached = min(prompt_tokens, sum(f.cached for f in finishes[::choices]))
     return {"prompt_tokens": prompt_tokens, "completion_tokens": used, "total_tokens": prompt_tokens + used,
             "prompt_tokens_details": {"cached_tokens": cached}}

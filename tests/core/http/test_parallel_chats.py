@@ -186,3 +186,24 @@ def test_legacy_prompts_are_decoded_together_whole_and_streamed(together: tuple[
     assert whole.usage is not None and chunks[-1].usage is not None
     assert (chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens) == (
         whole.usage.prompt_tokens, whole.usage.completion_tokens)
+
+
+def test_legacy_n_choices_are_the_chat_routes_for_each_prompt(together: tuple[str, Served]) -> None:
+    """n on /v1/completions (a 400 before; pass@k harnesses sample this way): each prompt's choices are the chat
+    route's n choices for the same message, indexed prompt by prompt, the prompt counted once; streamed, the same."""
+    from openai import OpenAI
+
+    url, _ = together
+    client = OpenAI(base_url=f"{url}/v1", api_key="unused")
+    asks = list(QUESTIONS[1:3])
+    sampled: Any = {"model": CHAT, "max_tokens": 10, "temperature": 0.9, "seed": 5, "n": 2}
+    chats = [client.chat.completions.create(**sampled, messages=[{"role": "user", "content": q}]) for q in asks]
+    expected = [c.message.content for chat in chats for c in chat.choices]
+    whole = client.completions.create(**sampled, prompt=asks)
+    assert [c.index for c in whole.choices] == [0, 1, 2, 3] and [c.text for c in whole.choices] == expected
+    assert len(set(expected)) > 2  # the seeds differ, so the choices do
+    assert whole.usage is not None and all(chat.usage is not None for chat in chats)
+    assert whole.usage.prompt_tokens == sum(chat.usage.prompt_tokens for chat in chats)  # type: ignore[union-attr]
+    assert whole.usage.completion_tokens == sum(chat.usage.completion_tokens for chat in chats)  # type: ignore[union-attr]
+    chunks = [c.choices[0] for c in client.completions.create(**sampled, prompt=asks, stream=True) if c.choices]
+    assert ["".join(c.text for c in chunks if c.index == i) for i in range(4)] == expected

@@ -110,7 +110,8 @@ def test_openai_client_legacy_completions_answer_each_prompt_as_chat_does(url: s
                                             stream_options={"include_usage": True}))
     assert "".join(c.choices[0].text for c in chunks if c.choices) == both.choices[0].text
     assert chunks[-1].usage.completion_tokens == chat.usage.completion_tokens
-    for refused, name in (({"suffix": "end"}, "suffix"), ({"best_of": 2}, "best_of")):
+    for refused, name in (({"suffix": "end"}, "suffix"), ({"best_of": 2}, "best_of"),
+                          ({"prompt": [asks[0]] * 5, "n": 8}, "at most 32 a request")):
         with pytest.raises(openai.BadRequestError, match=name):
             client.completions.create(**{"model": "smollm2-135m-instruct", "prompt": asks[0], **refused})
 
