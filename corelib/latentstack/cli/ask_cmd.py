@@ -55,7 +55,7 @@ def _make_pipeline(directory: Path, gen_name: str, options: dict[str, Any], k: i
     return make
 
 
-def _query_embedder(directories: tuple[Path, ...], onnx_dir: str | None) -> Any:
+def onnx_query_embedder(directories: tuple[Path, ...], onnx_dir: str | None) -> Any:
     """The ONNX export ``onnx_dir`` as the indexes' query embedder, checked against each of them (None without
     it)."""
     if onnx_dir is None:
@@ -117,7 +117,7 @@ def ask(directory: Path, question: str | None, gen_name: str, model: str | None,
         from latentstack.registry import told_or_default
 
         options = told_or_default("generator", gen_name, options, {"parallel": min(best_of, PARALLEL_ROWS)})
-    query, metadata = _query_embedder((directory,), onnx_dir), parse_where(where) or None
+    query, metadata = onnx_query_embedder((directory,), onnx_dir), parse_where(where) or None
     local = no_server or reward_dir is not None  # the server answers greedily, one reply per question
     answerer = None if local else _server_answerer(directory, _settings(gen_name, options, k, hybrid, min_score))
     if answerer is None:
@@ -166,7 +166,7 @@ def serve(directories: tuple[Path, ...], gen_name: str, model: str | None, adapt
     if not as_http:
         refuse_given(tuple(http), "the HTTP server only: add --http or leave {} out")
     check_no_generator(http["no_generator"], options, http["chat_adapters"])
-    query = _query_embedder(directories, onnx_dir)  # before any model loads
+    query = onnx_query_embedder(directories, onnx_dir)  # before any model loads
     if as_http:
         from latentstack.rag import RagConfig
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from latentstack.cli.ask_cmd import ONNX_QUERIES, RAG_OPTIONS, _query_embedder
+from latentstack.cli.ask_cmd import ONNX_QUERIES, RAG_OPTIONS, onnx_query_embedder
 from latentstack.cli.generate_cmd import MODEL_OPTIONS, generator_options
 from latentstack.cli.options import stacked
 from latentstack.cli.served_options import SERVED_OPTIONS, check_no_generator, served_from
@@ -47,7 +47,7 @@ def batch(requests: str, out: Path, directories: tuple[Path, ...], concurrency: 
     check_out_file(out, "batch results (JSONL with custom_id and response)", jsonl_with({"custom_id", "response"}),
                    inputs=[requests])
     asked = read_requests(requests)
-    served = served_from(directories, gen_name, options, _query_embedder(directories, onnx_dir),
+    served = served_from(directories, gen_name, options, onnx_query_embedder(directories, onnx_dir),
                          RagConfig(k=k, hybrid=hybrid, min_score=min_score), **models)
     from tqdm.auto import tqdm
 

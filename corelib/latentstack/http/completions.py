@@ -5,10 +5,10 @@ Served chat models are instruction-tuned, so each text prompt is read as the use
 through the model's chat template, as Ollama's ``/api/generate`` does unless told ``raw``; a
 prompt given as token ids, or any prompt with ``echo``, is continued raw (``http.raw``), as
 evaluation harnesses need; ``logprobs`` (0 to 5) scores each token (``http.logprobs``). A
-list of prompts is answered a choice each, all begun at once, so a generator that decodes
-several answers together (``parallel``) decodes them together; streamed, each chunk names
-its prompt's ``index`` and the prompts' chunks interleave as they are decoded (vLLM's
-stream), an echoed prompt in its first chunk.
+list of prompts is answered ``n`` choices each, all begun at once, so a generator that
+decodes several answers together (``parallel``) decodes them together; streamed, each chunk
+names its choice's ``index`` (prompt by prompt) and the choices' chunks interleave as they
+are decoded (vLLM's stream), an echoed prompt in its choice's first chunk.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations (Request) at definition.
