@@ -97,8 +97,9 @@ async def _answers(app: Any, requests: list[BatchRequest], concurrency: int,
     import httpx
 
     turns = asyncio.Semaphore(concurrency)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://batch",
-                                 timeout=None) as client:
+    # A fault of the server's is that request's 500 line, as a server answers it; the batch goes on.
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://batch", timeout=None) as client:
 
         async def one(request: BatchRequest) -> dict[str, Any]:
             async with turns:

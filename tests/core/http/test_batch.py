@@ -94,3 +94,14 @@ def test_requests_are_answered_together_where_the_generator_decodes_several(monk
     lines = answer_batch(served, requests, 3, lambda: answered.append(1))
     assert [line["response"]["status_code"] for line in lines] == [200] * 3 and len(answered) == 3
     assert max(packs) > 1  # the three requests' rows shared passes
+
+
+def test_a_fault_of_the_servers_is_that_requests_500_and_the_batch_goes_on() -> None:
+    from tests.core.http.test_stream_errors import Faulty
+
+    served = Served(generator="faulty", generator_options={"model": "faulty"}, loaded={"generator": Faulty()})
+    requests = [BatchRequest("fails", "/v1/chat/completions", {"messages": [{"role": "user", "content": "go"}]}),
+                BatchRequest("unknown", "/v1/embeddings", {"model": "no-such-model", "input": "x"})]
+    fails, unknown = (line["response"] for line in answer_batch(served, requests, 2))
+    assert fails["status_code"] == 500 and "RuntimeError: the accelerator went away" in fails["body"]["error"]["message"]
+    assert unknown["status_code"] == 404 and "unknown embedding model 'no-such-model'" in unknown["body"]["error"]["message"]
