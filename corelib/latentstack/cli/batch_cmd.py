@@ -33,8 +33,8 @@ def batch(requests: str, out: Path, directories: tuple[Path, ...], concurrency: 
     """Answer the requests of an OpenAI batch file (JSONL lines of custom_id, method, url and body) as
     `serve --http` with the same options would, without a port, and write OpenAI's batch output lines to --out.
 
-    Each line's url is /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/search, /v1/ask or
-    /v1/classify; the file is checked whole before any model loads. A request the server refuses (a 4xx) is
+    Each line's url is /v1/chat/completions, /v1/responses, /v1/completions, /v1/embeddings, /v1/search,
+    /v1/ask or /v1/classify; the file is checked whole before any model loads. A request the server refuses (a 4xx) is
     written with its status and error, and the others are answered.
     """
     from latentstack.http.batch import answer_batch, read_requests, write_lines

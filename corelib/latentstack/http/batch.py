@@ -24,8 +24,9 @@ from latentstack.errors import InputError
 from latentstack.http.state import Served
 
 #: The routes a batch line may name: OpenAI's batch endpoints, and the server's own search, ask and classify.
-URLS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/search", "/v1/ask", "/v1/classify")
-GENERATING = ("/v1/chat/completions", "/v1/completions", "/v1/ask")
+URLS = ("/v1/chat/completions", "/v1/responses", "/v1/completions", "/v1/embeddings", "/v1/search", "/v1/ask",
+        "/v1/classify")
+GENERATING = ("/v1/chat/completions", "/v1/responses", "/v1/completions", "/v1/ask")
 FIELDS = ("custom_id", "method", "url", "body")
 
 

@@ -72,7 +72,7 @@ def add_routes(app: Any, served: Served) -> None:
         model = f.field(body, "model", str, "") or served.chat_model()
         adapter = served.adapter_for(model)
         f.unsupported(body, f.CHAT_ONLY)
-        messages, options, scored, tools, n = _chat_request(body)
+        messages, options, scored, tools, n = chat_request(body)
         usage = f.field(f.field(body, "stream_options", dict, {}), "include_usage", bool, False)
         gen = served.generator_instance()
 
@@ -89,7 +89,7 @@ def add_routes(app: Any, served: Served) -> None:
     add_extra_routes(app, served)
 
 
-def _chat_request(body: dict[str, Any]) -> tuple[list[dict[str, str]], Any, int | None, ToolUse | None, int]:
+def chat_request(body: dict[str, Any]) -> tuple[list[dict[str, str]], Any, int | None, ToolUse | None, int]:
     """A chat request's messages, options, log-probabilities asked for, tools and number of choices."""
     messages, options, scored = f.messages(body), f.generation(body), chat_scoring(body)
     tools = tool_use(body)

@@ -171,21 +171,29 @@ async def interleaved(streams: Sequence[AsyncIterator[T]]) -> AsyncIterator[T]:
             task.cancel()
 
 
-def sse(events: AsyncIterator[dict[str, Any]]) -> Any:
-    """Server-sent events: one ``data:`` line per JSON event, then ``data: [DONE]``. An error after the response
-    began is an event of its own, ``{"error": {...}}`` as a 4xx or 5xx body would hold it (vLLM's way; OpenAI's
-    client raises it), and the stream ends there."""
+def sse(events: AsyncIterator[dict[str, Any]], error: Callable[[Any], dict[str, Any]] | None = None,
+        done: bool = True) -> Any:
+    """Server-sent events: one ``data:`` line per JSON event (after an ``event:`` line naming its ``type``, where it
+    has one, as the Responses API streams), then ``data: [DONE]`` (unless not ``done``). An error after the response
+    began is an event of its own: ``error(HttpError)``, by default ``{"error": {...}}`` as a 4xx or 5xx body would
+    hold it (vLLM's way; OpenAI's client raises it), and the stream ends there."""
     from fastapi.responses import StreamingResponse
 
     from latentstack.http.errors import stream_failure
 
+    def line(event: dict[str, Any]) -> str:
+        named = f"event: {event['type']}\n" if isinstance(event.get("type"), str) else ""
+        return f"{named}data: {json.dumps(event)}\n\n"
+
     async def lines() -> AsyncIterator[str]:
         try:
             async for event in events:
-                yield f"data: {json.dumps(event)}\n\n"
+                yield line(event)
         except Exception as exc:
-            yield f"data: {json.dumps(stream_failure(exc).body())}\n\n"
-        yield "data: [DONE]\n\n"
+            failure = stream_failure(exc)
+            yield line(failure.body() if error is None else error(failure))
+        if done:
+            yield "data: [DONE]\n\n"
 
     return StreamingResponse(lines(), media_type="text/event-stream")
 

@@ -26,6 +26,8 @@ LINES = [
     {"custom_id": "vectors", "method": "POST", "url": "/v1/embeddings", "body": {"model": "minilm", "input": ["hi", "sea"]}},
     {"custom_id": "wrong", "method": "POST", "url": "/v1/chat/completions",
      "body": {"messages": ASK, "max_tokens": "twelve"}},
+    {"custom_id": "response", "method": "POST", "url": "/v1/responses",
+     "body": {"input": "What is the capital of France?", "max_output_tokens": 12}},
 ]
 
 
@@ -40,10 +42,11 @@ def test_a_batch_file_is_answered_as_the_server_answers_each_line(tmp_path: Path
     assert done.returncode == 0, done.stderr
     results = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [r["custom_id"] for r in results] == [line["custom_id"] for line in LINES]  # the input's order
-    assert [r["response"]["status_code"] for r in results] == [200, 200, 200, 400]
-    chat, two, vectors, wrong = (r["response"]["body"] for r in results)
+    assert [r["response"]["status_code"] for r in results] == [200, 200, 200, 400, 200]
+    chat, two, vectors, wrong, response = (r["response"]["body"] for r in results)
     served = chat_client.chat.completions.create(model=CHAT, messages=ASK, max_tokens=12)
     assert chat["choices"][0]["message"]["content"] == served.choices[0].message.content
+    assert response["output"][0]["content"][0]["text"] == served.choices[0].message.content
     both = chat_client.completions.create(model=CHAT, prompt=["Name a colour.", "Name a fruit."], max_tokens=8)
     assert [c["text"] for c in two["choices"]] == [c.text for c in both.choices]
     direct = chat_client.embeddings.create(model="minilm", input=["hi", "sea"])
@@ -55,7 +58,7 @@ def test_a_batch_file_is_answered_as_the_server_answers_each_line(tmp_path: Path
 @pytest.mark.parametrize(("line", "said"), [
     ("not json", "in.jsonl:2: not valid JSON"),
     (json.dumps({**LINES[0], "custom_id": "vectors"}), "in.jsonl:2: custom_id 'vectors' is also"),
-    (json.dumps({**LINES[0], "url": "/v1/responses"}), "url '/v1/responses' is not one this batch answers"),
+    (json.dumps({**LINES[0], "url": "/v1/files"}), "url '/v1/files' is not one this batch answers"),
     (json.dumps({**LINES[0], "body": {**LINES[0]["body"], "stream": True}}), "leave 'stream' out"),
     (json.dumps({**LINES[0], "method": "GET"}), "method must be POST"),
     (json.dumps({"custom_id": "x"}), "a batch line is a JSON object with custom_id, method, url, body"),

@@ -1,0 +1,104 @@
+"""OpenAI's Responses API (`client.responses`, the OpenAI Agents SDK's default) through the openai client: answered
+as the chat route answers the same conversation, whole and as typed events, held to a schema, calling functions and
+reading their results back, and what it cannot do refused; SmolLM2 served."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from .conftest import CHAT as MODEL
+
+QUESTION = "What is the capital of France?"
+WEATHER = {"type": "function", "name": "get_weather", "description": "The weather in a city",
+           "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
+                          "additionalProperties": False}}
+
+
+def _chat(client: Any, messages: list[dict[str, Any]], **fields: Any) -> Any:
+    return client.chat.completions.create(model=MODEL, messages=messages, **fields)
+
+
+def test_a_response_is_the_chat_routes_answer_whole_and_streamed(chat_client: Any) -> None:
+    done = chat_client.responses.create(model=MODEL, input=QUESTION, instructions="Answer in one sentence.",
+                                        max_output_tokens=16)
+    chat = _chat(chat_client, [{"role": "system", "content": "Answer in one sentence."},
+                               {"role": "user", "content": QUESTION}], max_tokens=16)
+    assert done.status == "completed" and done.output_text == chat.choices[0].message.content
+    assert done.output[0].type == "message" and done.output[0].role == "assistant"
+    assert done.usage.input_tokens == chat.usage.prompt_tokens and done.usage.output_tokens == chat.usage.completion_tokens
+    events = list(chat_client.responses.create(model=MODEL, input=QUESTION, instructions="Answer in one sentence.",
+                                               max_output_tokens=16, stream=True))
+    kinds = [e.type for e in events]
+    assert kinds[:4] == ["response.created", "response.in_progress", "response.output_item.added",
+                         "response.content_part.added"]
+    assert kinds[-4:] == ["response.output_text.done", "response.content_part.done", "response.output_item.done",
+                          "response.completed"]
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == done.output_text
+    assert events[-1].response.output_text == done.output_text and events[-1].response.usage.output_tokens > 0
+
+
+def test_message_items_and_text_parts_read_as_the_chat_messages(chat_client: Any) -> None:
+    items = [{"role": "user", "content": [{"type": "input_text", "text": "My name is Ada."}]},
+             {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Hello Ada!"}]},
+             {"role": "user", "content": "What is my name?"}]
+    done = chat_client.responses.create(model=MODEL, input=items, max_output_tokens=12)
+    chat = _chat(chat_client, [{"role": "user", "content": "My name is Ada."},
+                               {"role": "assistant", "content": "Hello Ada!"},
+                               {"role": "user", "content": "What is my name?"}], max_tokens=12)
+    assert done.output_text == chat.choices[0].message.content
+
+
+def test_a_cut_answer_is_incomplete(chat_client: Any) -> None:
+    done = chat_client.responses.create(model=MODEL, input="Write a long poem about the sea.", max_output_tokens=3)
+    assert done.status == "incomplete" and done.incomplete_details.reason == "max_output_tokens"
+    events = list(chat_client.responses.create(model=MODEL, input="Write a long poem about the sea.",
+                                               max_output_tokens=3, stream=True))
+    assert events[-1].type == "response.incomplete" and events[-1].response.status == "incomplete"
+
+
+def test_text_format_holds_the_answer_to_a_schema(chat_client: Any) -> None:
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
+              "additionalProperties": False}
+    done = chat_client.responses.create(model=MODEL, input=QUESTION, max_output_tokens=40,
+                                        text={"format": {"type": "json_schema", "name": "answer", "schema": schema}})
+    assert set(json.loads(done.output_text)) == {"city"}
+
+
+def test_a_function_is_called_and_its_result_read_back(chat_client: Any) -> None:
+    ask = "What is the weather in Paris?"
+    done = chat_client.responses.create(model=MODEL, input=ask, tools=[WEATHER], max_output_tokens=30,
+                                        tool_choice={"type": "function", "name": "get_weather"})
+    (call,) = done.output
+    assert call.type == "function_call" and call.name == "get_weather" and set(json.loads(call.arguments)) == {"city"}
+    events = list(chat_client.responses.create(model=MODEL, input=ask, tools=[WEATHER], max_output_tokens=30,
+                                               tool_choice={"type": "function", "name": "get_weather"}, stream=True))
+    (streamed,) = [e for e in events if e.type == "response.function_call_arguments.done"]
+    assert streamed.arguments == call.arguments and events[-1].response.output[0].name == "get_weather"
+    follow = [{"role": "user", "content": ask}, call.model_dump(include={"type", "call_id", "name", "arguments"}),
+              {"type": "function_call_output", "call_id": call.call_id, "output": '{"sky": "sunny", "c": 21}'}]
+    answer = chat_client.responses.create(model=MODEL, input=follow, max_output_tokens=20)
+    chat = _chat(chat_client, [{"role": "user", "content": ask},
+                               {"role": "assistant", "content": None, "tool_calls": [
+                                   {"id": call.call_id, "type": "function",
+                                    "function": {"name": call.name, "arguments": call.arguments}}]},
+                               {"role": "tool", "tool_call_id": call.call_id, "content": '{"sky": "sunny", "c": 21}'}],
+                 max_tokens=20)
+    assert answer.output_text == chat.choices[0].message.content
+
+
+@pytest.mark.parametrize(("fields", "said"), [
+    ({"previous_response_id": "resp_1"}, "keeps no responses: send the conversation so far in 'input'"),
+    ({"input": [{"role": "user", "content": [{"type": "input_image", "image_url": "x"}]}]}, "read text only"),
+    ({"tools": [{"type": "web_search"}]}, "this server calls functions only"),
+    ({"input": ""}, "'input' must be a non-empty string or a list of items"),
+    ({"max_output_tokens": 0}, "'max_output_tokens' must be from 1"),
+    ({"text": {"format": {"type": "xml"}}}, "'text.format.type' must be"),
+])
+def test_what_it_cannot_do_is_a_400_that_says_why(chat_url: str, fields: dict[str, Any], said: str) -> None:
+    answer = httpx.post(f"{chat_url}/v1/responses", json={"model": MODEL, "input": QUESTION, **fields})
+    assert answer.status_code == 400 and said in answer.json()["error"]["message"]
