@@ -7,9 +7,10 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from latentstack.http.answers import Shown, Written, usage
 from latentstack.http.json_text import StringReader
 from latentstack.http.logprobs import chat_content
-from latentstack.http.streaming import Pieces, Shown, Written, interleaved, usage
+from latentstack.http.streaming import Pieces, interleaved
 from latentstack.http.tools import RESPONSE, ToolUse
 from latentstack.interfaces.generator import Finish, ScoredPiece, TokenScore
 

@@ -19,26 +19,12 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from latentstack.http import fields as f
+from latentstack.http.answers import CUT_SHORT, Shown, Written, answering, answering_together, prompt_count, seeded, usage, written
 from latentstack.http.errors import bad_request
 from latentstack.http.logprobs import completion_logprobs, completion_scoring
 from latentstack.http.raw import Echoed, Prompt, echoed, echoing, id_prompts
 from latentstack.http.state import Served
-from latentstack.http.streaming import (
-    CUT_SHORT,
-    Pieces,
-    Shown,
-    Written,
-    answering,
-    answering_together,
-    collected,
-    first_begun,
-    interleaved,
-    prompt_count,
-    seeded,
-    sse,
-    usage,
-    written,
-)
+from latentstack.http.streaming import Pieces, collected, first_begun, interleaved, sse
 from latentstack.interfaces.generator import Finish, TokenScore
 
 MAX_PROMPTS = 16

@@ -27,12 +27,13 @@ from typing import Any
 import numpy as np
 
 from latentstack.http import fields as f
+from latentstack.http.answers import Shown, generating, prompt_count, written
 from latentstack.http.chat_reply import tool_deltas
 from latentstack.http.errors import HttpError, bad_request, stream_failure
 from latentstack.http.logprobs import chat_content, chat_scoring
 from latentstack.http.ollama_models import add_ollama_model_routes, model_name
 from latentstack.http.state import Served
-from latentstack.http.streaming import Pieces, Shown, generating, in_turn, prompt_count, written
+from latentstack.http.streaming import Pieces, in_turn
 from latentstack.http.tools import ToolUse, held_to_tools, tool_use
 from latentstack.interfaces.generator import Finish, ScoredPiece, TokenScore
 

@@ -17,9 +17,10 @@ from typing import Any
 
 import attrs
 
+from latentstack.http.answers import Written, written
 from latentstack.http.errors import bad_request
 from latentstack.http.logprobs import completion_logprobs
-from latentstack.http.streaming import FairLock, Pieces, Written, written
+from latentstack.http.streaming import FairLock, Pieces
 from latentstack.interfaces.generator import Finish, ScoredPiece, TokenScore
 
 Prompt = str | tuple[int, ...]  # a text (a user message unless echoed) or the model's token ids

@@ -15,10 +15,11 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from latentstack.http import fields as f
+from latentstack.http.answers import Shown, generating, prompt_count, usage, written
 from latentstack.http.chat_reply import tool_deltas
 from latentstack.http.responses_request import chat_body
 from latentstack.http.state import Served
-from latentstack.http.streaming import Shown, generating, prompt_count, sse, usage, written
+from latentstack.http.streaming import sse
 from latentstack.http.tools import ToolUse
 from latentstack.interfaces.generator import Finish
 

@@ -10,20 +10,12 @@ from typing import Any
 import numpy as np
 
 from latentstack.http import fields as f
+from latentstack.http.answers import Written, generating, generating_together, prompt_count, seeded, written
 from latentstack.http.chat_reply import Reply
 from latentstack.http.errors import HttpError, bad_request
 from latentstack.http.logprobs import chat_scoring
 from latentstack.http.state import Served
-from latentstack.http.streaming import (
-    Pieces,
-    Written,
-    generating,
-    generating_together,
-    prompt_count,
-    seeded,
-    sse,
-    written,
-)
+from latentstack.http.streaming import Pieces, sse
 from latentstack.http.tools import ToolUse, held_to_tools, tool_use
 
 
