@@ -37,9 +37,10 @@ def batch(requests: str, out: Path, directories: tuple[Path, ...], concurrency: 
     /v1/ask or /v1/classify; the file is checked whole before any model loads. A request the server refuses (a 4xx) is
     written with its status and error, and the others are answered.
     """
-    from latentstack.http.batch import answer_batch, read_requests, write_lines
+    from latentstack.http.batch import read_requests, write_lines
+    from latentstack.http.batch_kept import KeptAnswers
     from latentstack.outfile import check_out_file, jsonl_with
-    from latentstack.progress import log, notice, quiet
+    from latentstack.progress import log, notice
     from latentstack.rag import RagConfig
 
     options = generator_options(model, adapter, dtype, gen_extra)
@@ -47,16 +48,44 @@ def batch(requests: str, out: Path, directories: tuple[Path, ...], concurrency: 
     check_out_file(out, "batch results (JSONL with custom_id and response)", jsonl_with({"custom_id", "response"}),
                    inputs=[requests])
     asked = read_requests(requests)
+    settings = {"generator": gen_name, "options": options, "models": models, "indexes": directories,
+                "ask": [k, hybrid, min_score], "onnx": onnx_dir}
+    kept = KeptAnswers(out, settings)
+    todo = [r for r in asked if kept.answer(r) is None]
+    if len(todo) < len(asked):
+        log(f"going on from {kept.path}: {len(asked) - len(todo)} of {len(asked)} requests were answered before")
     served = served_from(directories, gen_name, options, onnx_query_embedder(directories, onnx_dir),
                          RagConfig(k=k, hybrid=hybrid, min_score=min_score), **models)
-    from tqdm.auto import tqdm
-
-    with tqdm(total=len(asked), desc="requests", unit="request", disable=quiet(), leave=False) as bar:
-        lines = answer_batch(served, asked, concurrency, lambda: bar.update(1))
+    _answer_all(served, todo, concurrency, kept, len(asked))
+    lines = [line for r in asked if (line := kept.answer(r)) is not None]  # every one, answered now or before
     write_lines(out, lines)
+    kept.remove()
     statuses = Counter(line["response"]["status_code"] for line in lines)
     refused = sum(n for status, n in statuses.items() if status != 200)
     if refused:  # said even when quiet: the user would otherwise find out from the results
         notice(f"answered {len(lines)} requests to {out}; {refused} refused (their lines hold the error)")
     else:
         log(f"answered {len(lines)} requests to {out}")
+
+
+def _answer_all(served: Any, todo: list[Any], concurrency: int, kept: Any, total: int) -> None:
+    """Answer ``todo``, each answer kept as it comes, with a progress bar over all ``total``; a stop (Ctrl-C) says
+    where the answers so far are."""
+    from tqdm.auto import tqdm
+
+    from latentstack.http.batch import answer_batch
+    from latentstack.http.streaming import answers_ended
+    from latentstack.progress import notice, quiet
+
+    def done(request: Any, line: dict[str, Any]) -> None:
+        kept.add(request, line)
+        bar.update(1)
+
+    with tqdm(total=total, initial=total - len(todo), desc="requests", unit="request", disable=quiet(),
+              leave=False) as bar:
+        try:
+            answer_batch(served, todo, concurrency, done)
+        except KeyboardInterrupt:
+            answers_ended(60)  # the answers under way stop at their next token; exiting inside the model aborts
+            notice(f"stopped: the answers so far are kept in {kept.path}; run the same command again to go on")
+            raise SystemExit(130) from None

@@ -6,7 +6,8 @@ checked before any model loads (JSON, the four fields, each custom_id once, no `
 line naming its line. The requests are sent ``concurrency`` at a time, so a generator that decodes several answers
 together does, and the embedder batches what arrives together. The output holds a line per request, in the
 input's order: ``{"id", "custom_id", "response": {"status_code", "request_id", "body"}, "error": null}``, a refused
-request with its 4xx status and its error body (what OpenAI's error file holds), the file written whole at the end.
+request with its 4xx status and its error body (what OpenAI's error file holds), the file written whole at the end
+(the answers kept meanwhile by ``batch_kept``, so a stopped batch goes on where it stopped).
 """
 
 from __future__ import annotations
@@ -83,9 +84,9 @@ def _request(where: str, value: object) -> BatchRequest:
 
 
 def answer_batch(served: Served, requests: list[BatchRequest], concurrency: int,
-                 done: Callable[[], None] = lambda: None) -> list[dict[str, Any]]:
+                 done: Callable[[BatchRequest, dict[str, Any]], None] = lambda _r, _l: None) -> list[dict[str, Any]]:
     """Each request's output line, in order, ``concurrency`` requests at a time through ``served``'s routes;
-    ``done()`` is called as each is answered."""
+    ``done(request, line)`` is called as each is answered."""
     from latentstack.http.app import build_app
 
     if served.generator is not None and any(r.url in GENERATING for r in requests):
@@ -94,7 +95,7 @@ def answer_batch(served: Served, requests: list[BatchRequest], concurrency: int,
 
 
 async def _answers(app: Any, requests: list[BatchRequest], concurrency: int,
-                   done: Callable[[], None]) -> list[dict[str, Any]]:
+                   done: Callable[[BatchRequest, dict[str, Any]], None]) -> list[dict[str, Any]]:
     import httpx
 
     turns = asyncio.Semaphore(concurrency)
@@ -105,8 +106,9 @@ async def _answers(app: Any, requests: list[BatchRequest], concurrency: int,
         async def one(request: BatchRequest) -> dict[str, Any]:
             async with turns:
                 reply = await client.post(request.url, json=request.body)
-            done()
-            return output_line(request.custom_id, reply.status_code, reply.json())
+            line = output_line(request.custom_id, reply.status_code, reply.json())
+            done(request, line)
+            return line
 
         return list(await asyncio.gather(*(one(r) for r in requests)))
 

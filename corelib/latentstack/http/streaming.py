@@ -16,6 +16,7 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
+ANSWER_THREAD = "latentstack-answer"  # the name of the threads that produce Pieces
 DONE = object()
 UNREAD = object()  # a Pieces whose first item was not awaited yet
 T = TypeVar("T")
@@ -99,7 +100,8 @@ class Pieces(Generic[T]):
 
     def begin(self) -> None:
         """Start the thread (on the running event loop's behalf)."""
-        threading.Thread(target=self._produce, args=(asyncio.get_running_loop(),), daemon=True).start()
+        threading.Thread(target=self._produce, args=(asyncio.get_running_loop(),), daemon=True,
+                         name=ANSWER_THREAD).start()
 
     async def start(self) -> None:
         """Start the thread and wait for the first piece (raising the stream's error, if that came first)."""
@@ -135,6 +137,17 @@ class Pieces(Generic[T]):
             if gone is not None and await gone():
                 break  # leaving the loop sets ``cancelled``: the thread stops at its next piece
         return parts
+
+
+def answers_ended(timeout_s: float) -> None:
+    """Wait (at most ``timeout_s`` in all) for the threads producing Pieces to end: once their readers are gone they
+    stop at their next piece. A process that exits while one is inside the model can abort instead of exiting."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    for thread in threading.enumerate():
+        if thread.name == ANSWER_THREAD:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 async def interleaved(streams: Sequence[AsyncIterator[T]]) -> AsyncIterator[T]:

@@ -93,8 +93,8 @@ def test_requests_are_answered_together_where_the_generator_decodes_several(monk
     requests = [BatchRequest(f"q{i}", "/v1/chat/completions",
                              {"messages": [{"role": "user", "content": q}], "max_tokens": 8})
                 for i, q in enumerate(["Name a river.", "Name a mountain.", "Name a city."])]
-    answered: list[int] = []
-    lines = answer_batch(served, requests, 3, lambda: answered.append(1))
+    answered: list[str] = []
+    lines = answer_batch(served, requests, 3, lambda request, _: answered.append(request.custom_id))
     assert [line["response"]["status_code"] for line in lines] == [200] * 3 and len(answered) == 3
     assert max(packs) > 1  # the three requests' rows shared passes
 
@@ -108,3 +108,47 @@ def test_a_fault_of_the_servers_is_that_requests_500_and_the_batch_goes_on() -> 
     fails, unknown = (line["response"] for line in answer_batch(served, requests, 2))
     assert fails["status_code"] == 500 and "RuntimeError: the accelerator went away" in fails["body"]["error"]["message"]
     assert unknown["status_code"] == 404 and "unknown embedding model 'no-such-model'" in unknown["body"]["error"]["message"]
+
+
+def test_a_stopped_batch_goes_on_where_it_stopped(tmp_path: Path) -> None:
+    """Ctrl-C half-way keeps the answers so far in OUT.part; the same command again answers only the rest, and the
+    results hold every answer in the input's order (those kept are the same lines); other options are refused."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    lines = [{"custom_id": f"q{i}", "method": "POST", "url": "/v1/chat/completions",
+              "body": {"messages": [{"role": "user", "content": f"Count from {i} to {i + 20}."}], "max_tokens": 48}}
+             for i in range(12)]
+    requests, out = _write(tmp_path / "in.jsonl", lines), tmp_path / "out.jsonl"
+    part = tmp_path / "out.jsonl.part"
+    command = [sys.executable, "-m", "latentstack", "batch", str(requests), "--out", str(out), "--concurrency", "2"]
+    running = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    waited = time.monotonic()
+    while time.monotonic() - waited < 300 and (not part.exists() or part.read_text().count("\n") < 3):
+        time.sleep(0.2)
+    running.send_signal(signal.SIGINT)
+    _, stderr = running.communicate(timeout=60)
+    assert running.returncode == 130 and "run the same command again to go on" in stderr, stderr
+    assert not out.exists()
+    before = {json.loads(row)["line"]["custom_id"]: json.loads(row)["line"] for row in part.read_text().splitlines()[1:]
+              if row.strip()}
+    assert 2 <= len(before) < 12
+    other = run_cli("batch", str(requests), "--out", str(out), "-g", "prompt_lookup=0")
+    assert other.returncode != 0 and "with other options" in other.stderr and part.exists()
+    again = run_cli("batch", str(requests), "--out", str(out), "--concurrency", "2", env={**os.environ})
+    assert again.returncode == 0, again.stderr
+    assert f"{len(before)} of 12 requests were answered before" in again.stderr
+    results = [json.loads(row) for row in out.read_text().splitlines()]
+    assert [r["custom_id"] for r in results] == [f"q{i}" for i in range(12)] and not part.exists()
+    assert all(r["response"]["status_code"] == 200 for r in results)
+    assert all(r == before[r["custom_id"]] for r in results if r["custom_id"] in before)  # kept, not answered anew
+
+
+def test_a_part_file_of_another_kind_is_left_alone(tmp_path: Path) -> None:
+    (tmp_path / "out.jsonl.part").write_text("my notes\n", encoding="utf-8")
+    done = run_cli("batch", str(_write(tmp_path / "in.jsonl", LINES[2:3])), "--out", str(tmp_path / "out.jsonl"))
+    assert done.returncode != 0 and "does not hold a batch's kept answers" in done.stderr
+    assert (tmp_path / "out.jsonl.part").read_text(encoding="utf-8") == "my notes\n"
