@@ -49,6 +49,11 @@ def check_port(host: str, port: int) -> None:
             raise ConfigError(msg) from exc
 
 
+#: Seconds the requests under way get to finish once the server is told to stop (a long answer would otherwise hold
+#: Ctrl-C up for as long as it takes to write).
+STOP_GRACE_S = 3
+
+
 def warm(served: Served) -> None:
     """Load the generator (if any), the default embedder and the named embedding models, the served indexes and
     classifiers now: the first request does not wait."""
@@ -65,10 +70,12 @@ def warm(served: Served) -> None:
 
 def serve_http(served: Served, *, host: str = "127.0.0.1", port: int = 8000, api_key: str = "",
                cors_origins: tuple[str, ...] = (), warm_up: bool = True) -> None:
-    """Serve until interrupted."""
+    """Serve until interrupted: the requests under way get ``STOP_GRACE_S`` to finish, then their answers stop at
+    their next token and the process exits once none is inside the model."""
     import uvicorn
 
     from latentstack.http.app import build_app
+    from latentstack.http.streaming import answers_ended
 
     check_bind(host, api_key)
     check_port(host, port)
@@ -76,7 +83,9 @@ def serve_http(served: Served, *, host: str = "127.0.0.1", port: int = 8000, api
         warm(served)
     log(f"serving http://{host}:{port} (OpenAPI page at /docs); Ctrl-C stops it")
     uvicorn.run(build_app(served, api_key=api_key, cors_origins=cors_origins), host=host, port=port,
-                log_level="warning", timeout_keep_alive=5, limit_concurrency=256)
+                log_level="warning", timeout_keep_alive=5, limit_concurrency=256,
+                timeout_graceful_shutdown=STOP_GRACE_S)
+    answers_ended(30)
 
 
 class InThread:
