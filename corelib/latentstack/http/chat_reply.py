@@ -10,7 +10,7 @@ from typing import Any
 from latentstack.http.answers import Shown, Written, usage
 from latentstack.http.json_text import StringReader
 from latentstack.http.logprobs import chat_content
-from latentstack.http.streaming import Pieces, interleaved
+from latentstack.http.streaming import Pieces, choice_chunks
 from latentstack.http.tools import RESPONSE, ToolUse
 from latentstack.interfaces.generator import Finish, ScoredPiece, TokenScore
 
@@ -37,20 +37,18 @@ class Reply:
         ``stream_options.include_usage``: the prompt's tokens, from an answer's Finish) a last chunk with no choices
         and the token usage of all, as OpenAI sends it. Tool calls are sent whole once written (a name may be a
         call's last part); a reply in text among tools, as it is written. A client that leaves stops them all."""
-        finishes: dict[int, Finish] = {}
+        ends: dict[int, tuple[Any, ...]] = {}  # each choice's Finish
         try:
             for index in range(len(choices)):
                 yield self._chunk({"role": "assistant", "content": ""}, None, index=index)
-            async for item in interleaved([self._choice(index, pieces) for index, pieces in enumerate(choices)]):
-                if isinstance(item, tuple):  # a choice's end: its index and how it ended
-                    finishes[item[0]] = item[1]
-                else:
-                    yield item
-        finally:  # choices not read to their end stop at their next piece (or before their turn)
+        except BaseException:  # the client left before the choices' chunks: none begins its turn
             for pieces in choices:
                 pieces.cancelled.set()
+            raise
+        async for chunk in choice_chunks([self._choice(i, pieces) for i, pieces in enumerate(choices)], choices, ends):
+            yield chunk
         if prompt_tokens is not None:
-            ended = [finishes[index] for index in range(len(choices))]
+            ended = [ends[index][0] for index in range(len(choices))]
             yield {**self._chunk({}, None), "choices": [],
                    "usage": usage(ended, prompt_tokens(ended[0]), choices=len(ended))}
 

@@ -24,7 +24,7 @@ from latentstack.http.errors import bad_request
 from latentstack.http.logprobs import completion_logprobs, completion_scoring
 from latentstack.http.raw import Echoed, Prompt, echoed, echoing, id_prompts
 from latentstack.http.state import Served
-from latentstack.http.streaming import Pieces, collected, first_begun, interleaved, sse
+from latentstack.http.streaming import Pieces, choice_chunks, collected, first_begun, sse
 from latentstack.interfaces.generator import Finish, TokenScore
 
 MAX_PROMPTS = 16
@@ -138,16 +138,9 @@ class Answer:
         each naming its choice's index (``n`` a prompt, in the prompts' order); with ``counters``
         (``stream_options.include_usage``: each prompt's tokens, from its first answer's Finish) a last chunk with no
         choices and the token usage of all. A client that leaves stops them all."""
-        ends: dict[int, tuple[Finish, int]] = {}
-        try:
-            async for item in interleaved([self._choice(i, run) for i, run in enumerate(runs)]):
-                if isinstance(item, tuple):  # a prompt's end: its index, how it ended, its tokens (when echoed)
-                    ends[item[0]] = item[1:]
-                else:
-                    yield item
-        finally:  # prompts not read to their end stop at their next piece (or before their turn)
-            for run in runs:
-                run.cancelled.set()
+        ends: dict[int, tuple[Any, ...]] = {}  # each choice's Finish and its echoed prompt's tokens
+        async for chunk in choice_chunks([self._choice(i, run) for i, run in enumerate(runs)], runs, ends):
+            yield chunk
         if counters is not None:
             finishes, firsts = [ends[i][0] for i in range(len(runs))], range(0, len(runs), self.n)
             read = sum(ends[i][1] if self.echo else counters[i // self.n](ends[i][0]) for i in firsts)

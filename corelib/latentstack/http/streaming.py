@@ -180,6 +180,22 @@ async def interleaved(streams: Sequence[AsyncIterator[T]]) -> AsyncIterator[T]:
             task.cancel()
 
 
+async def choice_chunks(streams: Sequence[AsyncIterator[Any]], runs: Sequence[Pieces[Any]],
+                        ends: dict[int, tuple[Any, ...]]) -> AsyncIterator[Any]:
+    """The chunks of several choices' streams as they come (``interleaved``); a stream ends with a tuple (its index,
+    what its end says), kept in ``ends`` rather than yielded. Leaving stops every run not read to its end (at its
+    next piece, or before its turn)."""
+    try:
+        async for item in interleaved(streams):
+            if isinstance(item, tuple):
+                ends[item[0]] = item[1:]
+            else:
+                yield item
+    finally:
+        for run in runs:
+            run.cancelled.set()
+
+
 def sse(events: AsyncIterator[dict[str, Any]], error: Callable[[Any], dict[str, Any]] | None = None,
         done: bool = True) -> Any:
     """Server-sent events: one ``data:`` line per JSON event (after an ``event:`` line naming its ``type``, where it

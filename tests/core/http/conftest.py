@@ -22,6 +22,23 @@ def chat_url() -> Iterator[str]:
     running.stop()
 
 
+@pytest.fixture
+def packs(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
+    """The passes the llm generator's step batcher reads from now on, each as its rows' token counts (a pass of
+    several rows read answers together)."""
+    from latentstack_llm import step_batcher
+
+    seen: list[list[int]] = []
+    packed = step_batcher.packed_forward
+
+    def counted(model: Any, rows: Any) -> Any:
+        seen.append([len(tokens) for _, tokens, _ in rows])
+        return packed(model, rows)
+
+    monkeypatch.setattr(step_batcher, "packed_forward", counted)
+    return seen
+
+
 @pytest.fixture(scope="package")
 def chat_client(chat_url: str) -> Any:
     """The openai client of ``chat_url``."""

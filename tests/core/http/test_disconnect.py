@@ -81,12 +81,7 @@ def test_a_client_that_leaves_a_stream_of_several_choices_stops_them_all() -> No
                 chunks += line.startswith("data: {")
                 if chunks == 8:  # three role chunks, then the first choice's words
                     break  # leaving the block closes the connection
-        assert gen.stops.acquire(timeout=10)
-        lock, waited = served.gen_lock, time.monotonic()
-        while (lock.running or lock.serving < 3) and time.monotonic() - waited < 10:
-            time.sleep(0.05)
-        assert (lock.next_ticket, lock.serving, lock.running) == (3, 3, [])
-        assert not gen.stops.acquire(timeout=0.5)  # the other two never began
+        _only_the_first_ran(gen, served)
     finally:
         running.stop()
 
@@ -110,11 +105,16 @@ def test_a_client_that_leaves_a_streamed_list_of_prompts_stops_them_all(echo: bo
                 chunks += line.startswith("data: {")
                 if chunks == 5:
                     break  # leaving the block closes the connection
-        assert gen.stops.acquire(timeout=10)
-        lock, waited = served.gen_lock, time.monotonic()
-        while (lock.running or lock.serving < 3) and time.monotonic() - waited < 10:
-            time.sleep(0.05)
-        assert (lock.next_ticket, lock.serving, lock.running) == (3, 3, [])
-        assert not gen.stops.acquire(timeout=0.5)  # the other two never began
+        _only_the_first_ran(gen, served)
     finally:
         running.stop()
+
+
+def _only_the_first_ran(gen: SlowEndless, served: Served) -> None:
+    """The first of three answers stopped, every turn was taken and given back, and the other two never began."""
+    assert gen.stops.acquire(timeout=10)
+    lock, waited = served.gen_lock, time.monotonic()
+    while (lock.running or lock.serving < 3) and time.monotonic() - waited < 10:
+        time.sleep(0.05)
+    assert (lock.next_ticket, lock.serving, lock.running) == (3, 3, [])
+    assert not gen.stops.acquire(timeout=0.5)  # the other two never began

@@ -81,21 +81,12 @@ def test_the_usage_counts_the_prompt_the_generator_read(together: tuple[str, Ser
 
 
 def test_n_choices_are_decoded_together_their_prompt_read_once(together: tuple[str, Served], chat_url: str,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+                                                               packs: list[list[int]]) -> None:
     from openai import OpenAI
-
-    from latentstack_llm import step_batcher
 
     url, served = together
     served.generator_instance()  # loaded (and warmed with a pass of its own) before the passes are counted
-    packs: list[list[int]] = []
-    packed = step_batcher.packed_forward
-
-    def counted(model: Any, rows: Any) -> Any:
-        packs.append([len(tokens) for _, tokens, _ in rows])
-        return packed(model, rows)
-
-    monkeypatch.setattr(step_batcher, "packed_forward", counted)
+    packs.clear()
     story: Any = [{"role": "user", "content": "Tell me a short story about a lighthouse."}]
     asked = {"model": CHAT, "messages": story, "max_tokens": 12, "temperature": 0.9}
     three = OpenAI(base_url=f"{url}/v1", api_key="unused").chat.completions.create(**asked, n=3, seed=11)
@@ -151,30 +142,21 @@ def test_n_choices_of_a_prompt_over_the_window_are_one_clear_error(together: tup
 
 
 def test_legacy_prompts_are_decoded_together_whole_and_streamed(together: tuple[str, Served], chat_url: str,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                 packs: list[list[int]]) -> None:
     """A list of prompts to /v1/completions was answered one after another (and refused streamed): its prompts are
     decoded together, each answer the one it gets alone; streamed, each chunk names its prompt, the prompts' chunks
     interleave, and the usage is the whole answer's."""
     from openai import OpenAI
 
-    from latentstack_llm import step_batcher
-
     url, served = together
     served.generator_instance()
-    packs: list[int] = []
-    packed = step_batcher.packed_forward
-
-    def counted(model: Any, rows: Any) -> Any:
-        packs.append(len(rows))
-        return packed(model, rows)
-
-    monkeypatch.setattr(step_batcher, "packed_forward", counted)
+    packs.clear()
     asks = list(QUESTIONS[:3])
     alone = [OpenAI(base_url=f"{chat_url}/v1", api_key="unused").completions.create(
         model=CHAT, prompt=q, max_tokens=16).choices[0].text for q in asks]
     client = OpenAI(base_url=f"{url}/v1", api_key="unused")
     whole = client.completions.create(model=CHAT, prompt=asks, max_tokens=16)
-    assert [c.text for c in whole.choices] == alone and max(packs) > 1  # rows read in shared passes
+    assert [c.text for c in whole.choices] == alone and max(map(len, packs)) > 1  # rows read in shared passes
     chunks = [c for c in client.completions.create(model=CHAT, prompt=asks, max_tokens=16, stream=True,
                                                    stream_options={"include_usage": True})]
     shown = [c.choices[0] for c in chunks if c.choices]
