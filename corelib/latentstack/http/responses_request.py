@@ -26,6 +26,7 @@ REFUSED = {
     "background": "this server answers in the request (or streams): leave 'background' out",
 }
 TEXT_PARTS = ("input_text", "output_text", "text")
+ROLES = ("system", "developer", "user", "assistant")
 
 
 def chat_body(body: dict[str, Any]) -> dict[str, Any]:
@@ -56,7 +57,7 @@ def _input(body: dict[str, Any]) -> list[dict[str, Any]]:
     """``input`` as chat messages: a string is the user's message; items in order (reasoning items skipped)."""
     value = body.get("input")
     if isinstance(value, str) and value:
-        return [{"role": "user", "content": value}]
+        return [{"role": "user", "content": _bounded(value, "input")}]
     if not isinstance(value, list) or not value:
         raise bad_request("'input' must be a non-empty string or a list of items (messages, function calls and "
                           "their outputs)", "input")
@@ -68,7 +69,9 @@ def _item(item: Any, i: int) -> dict[str, Any] | None:
     """One input item as a chat message (None for a reasoning item, which a client may send back)."""
     kind = item.get("type", "message") if isinstance(item, dict) else None
     if kind == "message" and isinstance(item.get("role"), str):
-        return {"role": item["role"], "content": _content(item.get("content"), i)}
+        if item["role"] not in ROLES:
+            raise bad_request(f"'input[{i}].role' must be one of {', '.join(ROLES)}, got {item['role']!r:.40}", "input")
+        return {"role": item["role"], "content": _bounded(_content(item.get("content"), i), f"input[{i}].content")}
     if kind == "function_call" and all(isinstance(item.get(k), str) for k in ("call_id", "name", "arguments")):
         call = {"id": item["call_id"], "type": "function",
                 "function": {"name": item["name"], "arguments": item["arguments"]}}
@@ -79,6 +82,12 @@ def _item(item: Any, i: int) -> dict[str, Any] | None:
         return None
     raise bad_request(f"'input[{i}]' must be a message ({{\"role\", \"content\"}}), a function_call (call_id, name, "
                       f"arguments) or a function_call_output (call_id, output), got {str(kind or item)!r:.60}", "input")
+
+
+def _bounded(text: str, where: str) -> str:
+    if len(text) > f.MAX_TEXT:
+        raise bad_request(f"'{where}' has more than {f.MAX_TEXT} characters", "input")
+    return text
 
 
 def _content(value: Any, i: int) -> str:
@@ -114,4 +123,7 @@ def _tool(tool: Any, i: int) -> dict[str, Any]:
     if kind != "function":
         raise bad_request(f"'tools[{i}]' is a {kind!r:.40} tool; this server calls functions only "
                           "({\"type\": \"function\", \"name\", \"parameters\"})", "tools")
+    if not isinstance(tool.get("name"), str) or not tool["name"]:
+        raise bad_request(f"'tools[{i}]' must name its function: {{\"type\": \"function\", \"name\": ..., "
+                          "\"parameters\": {...}}", "tools")
     return {"type": "function", "function": {k: tool[k] for k in ("name", "description", "parameters") if k in tool}}

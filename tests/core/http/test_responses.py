@@ -98,6 +98,9 @@ def test_a_function_is_called_and_its_result_read_back(chat_client: Any) -> None
     ({"input": ""}, "'input' must be a non-empty string or a list of items"),
     ({"max_output_tokens": 0}, "'max_output_tokens' must be from 1"),
     ({"text": {"format": {"type": "xml"}}}, "'text.format.type' must be"),
+    ({"input": [{"role": "wizard", "content": "hi"}]}, "'input[0].role' must be one of system, developer, user"),
+    ({"tools": [{"type": "function"}]}, "'tools[0]' must name its function"),
+    ({"input": "x" * 100_001}, "'input' has more than 100000 characters"),
 ])
 def test_what_it_cannot_do_is_a_400_that_says_why(chat_url: str, fields: dict[str, Any], said: str) -> None:
     answer = httpx.post(f"{chat_url}/v1/responses", json={"model": MODEL, "input": QUESTION, **fields})
