@@ -72,7 +72,9 @@ def _choices(body: dict[str, Any], prompts: int) -> int:
     """``n``: choices a prompt (``best_of``, if given, no more than it: the best of more is not picked here)."""
     n = f.bounded(body, "n", int, 1, f.MAX_CHOICES, 1)
     best_of = f.bounded(body, "best_of", int, 1, f.MAX_CHOICES, n)
-    if best_of != n:
+    if best_of < n:
+        raise bad_request(f"'best_of' {best_of} is below 'n' {n}: it must be at least 'n' (or left out)", "best_of")
+    if best_of > n:
         raise bad_request(f"'best_of' {best_of} with 'n' {n}: choosing the best of more answers than are returned "
                           "is not supported; ask for 'n' choices and pick among them", "best_of")
     if prompts * n > MAX_ANSWERS:

@@ -111,6 +111,7 @@ def test_openai_client_legacy_completions_answer_each_prompt_as_chat_does(url: s
     assert "".join(c.choices[0].text for c in chunks if c.choices) == both.choices[0].text
     assert chunks[-1].usage.completion_tokens == chat.usage.completion_tokens
     for refused, name in (({"suffix": "end"}, "suffix"), ({"best_of": 2}, "best_of"),
+                          ({"n": 2, "best_of": 1}, "'best_of' 1 is below 'n' 2"),
                           ({"prompt": [asks[0]] * 5, "n": 8}, "at most 32 a request")):
         with pytest.raises(openai.BadRequestError, match=name):
             client.completions.create(**{"model": "smollm2-135m-instruct", "prompt": asks[0], **refused})
