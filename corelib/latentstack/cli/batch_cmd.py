@@ -49,7 +49,7 @@ def batch(requests: str, out: Path, directories: tuple[Path, ...], concurrency: 
                    inputs=[requests])
     asked = read_requests(requests)
     settings = {"generator": gen_name, "options": options, "models": models, "indexes": directories,
-                "ask": [k, hybrid, min_score], "onnx": onnx_dir}
+                "ask": [k, hybrid, min_score], "query_export": onnx_dir}
     kept = KeptAnswers(out, settings)
     todo = [r for r in asked if kept.answer(r) is None]
     if len(todo) < len(asked):

@@ -116,7 +116,9 @@ def test_a_stopped_batch_goes_on_where_it_stopped(tmp_path: Path) -> None:
     requests, out = _write(tmp_path / "in.jsonl", lines), tmp_path / "out.jsonl"
     part = tmp_path / "out.jsonl.part"
     command = [sys.executable, "-m", "latentstack", "batch", str(requests), "--out", str(out), "--concurrency", "2"]
-    running = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    running = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # a shell's background
+    # jobs (a CI runner's, say) ignore Ctrl-C, and a process inherits that: this one takes it, as at a terminal
     waited = time.monotonic()
     while time.monotonic() - waited < 300 and (not part.exists() or part.read_text().count("\n") < 3):
         time.sleep(0.2)
