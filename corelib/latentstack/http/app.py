@@ -26,7 +26,7 @@ def build_app(served: Served, *, api_key: str = "", cors_origins: tuple[str, ...
     from latentstack.http.completions import add_completion_route
     from latentstack.http.ollama import add_ollama_routes
     from latentstack.http.responses import add_responses_route
-    from latentstack.http.routes import add_routes, chat_request
+    from latentstack.http.routes import add_routes
     from latentstack.http.tokens import add_token_routes
 
     app = FastAPI(title="latentstack", summary="Embeddings, chat, search, ask and classify over HTTP",
@@ -65,7 +65,7 @@ def build_app(served: Served, *, api_key: str = "", cors_origins: tuple[str, ...
 
     add_routes(app, served)
     add_completion_route(app, served)
-    add_responses_route(app, served, chat_request)
+    add_responses_route(app, served)
     add_token_routes(app, served)
     add_ollama_routes(app, served)
     return Guard(app, api_key)

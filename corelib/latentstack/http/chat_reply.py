@@ -55,17 +55,11 @@ class Reply:
     async def _choice(self, index: int, pieces: Pieces[ScoredPiece]) -> AsyncIterator[Any]:
         """One choice's chunks, its finish reason's last, then (index, Finish)."""
         shown, called = Shown(pieces), False
-        deltas = self._text(shown) if self.tools is None else tool_deltas(shown, self.tools)
-        async for delta, tokens in deltas:
+        async for delta, tokens in answer_deltas(shown, self.tools):
             called = called or "tool_calls" in delta
             yield self._chunk(delta, None, self._scores(tokens), index)
         yield self._chunk({}, _reason(shown.finish, called), index=index)
         yield index, shown.finish
-
-    @staticmethod
-    async def _text(shown: Shown) -> AsyncIterator[tuple[dict[str, Any], list[TokenScore]]]:
-        async for item in shown:
-            yield {"content": item.text}, list(item.tokens)
 
     def completion(self, answers: list[Written], prompt_tokens: Callable[[Finish], int]) -> dict[str, Any]:
         """The whole answers at once, a choice each (with their tokens' log-probabilities when asked for), with the
@@ -80,6 +74,17 @@ class Reply:
             message = self.tools.message(answer.text)
         return {"index": index, "message": message, "logprobs": self._scores(answer.tokens),
                 "finish_reason": _reason(answer.finish, bool(message.get("tool_calls")))}
+
+
+def answer_deltas(shown: Shown, tools: ToolUse | None) -> AsyncIterator[tuple[dict[str, Any], list[TokenScore]]]:
+    """OpenAI's deltas of a streamed answer, each with its tokens' scores: its text as it is written, or among
+    ``tools`` (``tool_deltas``) a reply in text or the tool calls."""
+    return _text_deltas(shown) if tools is None else tool_deltas(shown, tools)
+
+
+async def _text_deltas(shown: Shown) -> AsyncIterator[tuple[dict[str, Any], list[TokenScore]]]:
+    async for item in shown:
+        yield {"content": item.text}, list(item.tokens)
 
 
 async def tool_deltas(shown: Shown, tools: ToolUse) -> AsyncIterator[tuple[dict[str, Any], list[TokenScore]]]:

@@ -16,16 +16,17 @@ from typing import Any
 
 from latentstack.http import fields as f
 from latentstack.http.answers import Shown, generating, prompt_count, usage, written
-from latentstack.http.chat_reply import tool_deltas
+from latentstack.http.chat_reply import answer_deltas
 from latentstack.http.responses_request import chat_body
+from latentstack.http.routes import chat_request
 from latentstack.http.state import Served
 from latentstack.http.streaming import sse
 from latentstack.http.tools import ToolUse
 from latentstack.interfaces.generator import Finish
 
 
-def add_responses_route(app: Any, served: Served, chat_request: Callable[[dict[str, Any]], Any]) -> None:
-    """Attach ``POST /v1/responses`` to ``app``; ``chat_request`` reads the chat request it becomes."""
+def add_responses_route(app: Any, served: Served) -> None:
+    """Attach ``POST /v1/responses`` to ``app``."""
     from fastapi import Request
 
     @app.post("/v1/responses", summary="OpenAI Responses: input and instructions answered as the chat route would, "
@@ -90,8 +91,7 @@ class ResponseReply:
         yield self._event("response.in_progress", response=self.response("in_progress", []))
         output: list[dict[str, Any]] = []
         text: str | None = None  # the message's text so far (None: no message item yet)
-        deltas = _texts(shown) if self.tools is None else tool_deltas(shown, self.tools)
-        async for delta, _ in deltas:
+        async for delta, _ in answer_deltas(shown, self.tools):
             if delta.get("content"):
                 if text is None:
                     text = ""
@@ -139,11 +139,6 @@ class ResponseReply:
         yield self._event("response.function_call_arguments.done", item_id=item["id"], output_index=index,
                           arguments=item["arguments"])
         yield self._event("response.output_item.done", output_index=index, item=item)
-
-
-async def _texts(shown: Shown) -> AsyncIterator[tuple[dict[str, Any], list[Any]]]:
-    async for item in shown:
-        yield {"content": item.text}, []
 
 
 def _message(item_id: str, text: str, status: str) -> dict[str, Any]:
