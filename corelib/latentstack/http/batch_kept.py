@@ -32,6 +32,7 @@ class KeptAnswers:
     def __init__(self, out: str | Path, settings: dict[str, Any]) -> None:
         self.path = Path(f"{out}.part")
         self.settings = json.loads(json.dumps(settings, default=str))  # as it reads back
+        self.torn = False  # the file ends in a line a stop cut short
         self.earlier = self._read() if self.path.exists() else {}
         self.handle: IO[str] | None = None
 
@@ -39,7 +40,7 @@ class KeptAnswers:
         """The kept answers of ``path`` (a 5xx or a cut line left out); a file of another kind, or of other
         settings, is an InputError that says what to do."""
         text = self.path.read_text(encoding="utf-8", errors="replace")
-        rows = text.split("\n")
+        self.torn, rows = not text.endswith("\n"), text.split("\n")
         try:
             head = json.loads(rows[0])
         except ValueError:
@@ -72,11 +73,12 @@ class KeptAnswers:
             self.handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - held until ``remove``
             if new:
                 self.handle.write(json.dumps({HEADER: self.settings}) + "\n")
-            elif not self.path.read_bytes().endswith(b"\n"):
+            elif self.torn:
                 self.handle.write("\n")  # after a line a stop cut short
-        self.handle.write(json.dumps({"key": request_key(request), "line": line}) + "\n")
+        key = request_key(request)
+        self.handle.write(json.dumps({"key": key, "line": line}) + "\n")
         self.handle.flush()
-        self.earlier[request_key(request)] = line
+        self.earlier[key] = line
 
     def remove(self) -> None:
         """Close and delete the file (the results hold every answer now)."""
