@@ -31,6 +31,18 @@ def eos_ids(model: Any, tokenizer: Any) -> set[int]:
     return ids
 
 
+def seeded_rng(seed: int | None, device: Any) -> Any:
+    """A ``torch.Generator`` on ``device`` seeded with ``seed`` (None: drawn), for ``pick``."""
+    import torch
+
+    rng = torch.Generator(device=device)
+    if seed is None:
+        rng.seed()
+    else:
+        rng.manual_seed(seed)
+    return rng
+
+
 def pick(logits: Any, temperature: float, top_p: float, rng: Any, top_k: int = 0, min_p: float = 0.0) -> int:
     """The next token from one row of logits: ``pick_rows``' for one row."""
     return int(pick_rows(logits[None], temperature, top_p, rng, top_k, min_p)[0])
@@ -145,7 +157,6 @@ def decode_steps(model: Any, ids: Any, options: GenerationConfig, *, stop_ids: s
     (``prefix_cache``); it grows in place. With ``lookup`` (a cache that can drop positions) up to that many tokens
     found earlier are checked a pass (``prompt_lookup``): the same tokens (greedy, or seeded samples), fewer passes.
     ``forward`` runs the passes (``alone`` by default; a ``StepBatcher``'s reads them with other answers')."""
-    import torch
     from transformers import DynamicCache
 
     from latentstack.prompt_lookup import Pick, lookup_steps
@@ -153,11 +164,7 @@ def decode_steps(model: Any, ids: Any, options: GenerationConfig, *, stop_ids: s
 
     cache = DynamicCache(config=model.config) if cache is None else cache
     forward = alone(model) if forward is None else forward
-    rng = torch.Generator(device=ids.device)
-    if options.seed is None:
-        rng.seed()
-    else:
-        rng.manual_seed(options.seed)
+    rng = seeded_rng(options.seed, ids.device)
 
     def read(tokens: list[int], rows: int) -> Any:
         return forward(cache, tokens, rows)

@@ -29,13 +29,9 @@ def sample_answers(model: Any, ids: Any, k: int, options: GenerationConfig, *, s
     from transformers import DynamicCache
 
     from latentstack.logit_shifts import Shifts
-    from latentstack_llm.decoding import pick_rows, prepared
+    from latentstack_llm.decoding import pick_rows, prepared, seeded_rng
 
-    rng = torch.Generator(device=ids.device)
-    if options.seed is None:
-        rng.seed()
-    else:
-        rng.manual_seed(options.seed)
+    rng = seeded_rng(options.seed, ids.device)
     prepare = prepared(ids[0], options.repetition_penalty, None, Shifts.of(options))
     cache = DynamicCache(config=model.config)
     logits = model(input_ids=ids, cache=cache, use_cache=True, logits_to_keep=1).logits[:, -1]
