@@ -17,3 +17,11 @@ latentstack_requires = {"transformers": "latentstack[bert]", "torch": "latentsta
 def register_embedders(register):  # noqa: ANN001, ANN201 - the hook's callback
     """Register the ``bert`` embedder."""
     register(BertEmbedder)
+
+
+@hookimpl
+def register_commands(cli):  # noqa: ANN001, ANN201 - the hook's callback
+    """Add ``latentstack adapt embedder`` (fine-tuning on text pairs)."""
+    from latentstack_bert.tune_cmd import embedder
+
+    cli.shared_group("adapt").add_command(embedder)

@@ -126,6 +126,10 @@ class BertEmbedder(AutoDtype, LocalModel, Embedder):
         lower = self.layout is not None and self.layout.lowercase
         return token_ids(self.tokenizer, [t.lower() for t in texts] if lower else texts, limit)
 
+    def text_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of ``texts`` as they are embedded (lower-cased where the folder says so, cut at ``max_tokens``)."""
+        return self._ids(texts, self.max_tokens)
+
     def token_counts(self, texts: Sequence[str]) -> list[int]:
         """Each text's tokens, special tokens included, up to ``max_tokens`` (the tokenizer only)."""
         return [len(row) for row in self._ids(texts, self.max_tokens)]
@@ -157,10 +161,20 @@ class BertEmbedder(AutoDtype, LocalModel, Embedder):
         """The encoder's hidden size, or the last Dense module's output size."""
         return self.projections[-1].out_features if self.projections else int(self.model_config.hidden_size)
 
+    @cached_property
+    def adapter_digest(self) -> str:
+        """The configured adapter's manifest digest, which covers its weights' checksums ("" for none): an adapter
+        trained again in the same folder changes the fingerprint, as its path alone would not."""
+        if not self.config.adapter:
+            return ""
+        from latentstack.storage import read_manifest
+
+        return read_manifest(self.config.adapter, kind="adapter", version=None).digest[:16]
+
     def fingerprint(self) -> str:
         """Model files plus every option that changes the vectors."""
         c = self.config
-        base = f"bert:{self.resolved.fingerprint()}:{self.pooling}:{c.normalize}:{self.max_length}:{c.adapter}"
+        base = f"bert:{self.resolved.fingerprint()}:{self.pooling}:{c.normalize}:{self.max_length}:{self.adapter_digest}"
         prompts = {kind: self.prompt(kind) for kind in ("query", "document", "")}
         if not any(prompts.values()):
             return base

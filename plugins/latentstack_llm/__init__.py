@@ -30,10 +30,12 @@ def register_embedders(register):  # noqa: ANN001, ANN201 - the hook's callback
 
 @hookimpl
 def register_commands(cli):  # noqa: ANN001, ANN201 - the hook's callback
-    """Add ``latentstack adapt`` (sft, merge)."""
+    """Add the generator's commands to ``latentstack adapt`` (sft, pairs, reward, dpo, squad-data, merge)."""
     from latentstack_llm.adapt_cmd import adapt
 
-    cli.add_command(adapt)
+    group = cli.shared_group("adapt")
+    for command in adapt.commands.values():
+        group.add_command(command)
 
 
 @hookimpl

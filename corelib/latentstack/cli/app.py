@@ -8,6 +8,10 @@ import click
 
 from latentstack.errors import LatentstackError
 
+#: The command groups several plugins add commands to (``LatentstackGroup.shared_group``), with their help.
+SHARED_GROUPS = {"adapt": "Adapt models to your own data: post-training and fine-tuning, LoRA adapters merged into "
+                          "plain models."}
+
 
 class LatentstackGroup(click.Group):
     """A group whose commands report LatentstackError as ``Error: ...`` with exit code 2."""
@@ -34,3 +38,12 @@ class LatentstackGroup(click.Group):
         from latentstack.registry import get_registry
 
         get_registry().call_each("register_commands", cli=self)
+
+    def shared_group(self, name: str) -> click.Group:
+        """The group ``name`` that several plugins add their commands to, made by the first to ask for it."""
+        group = self.commands.get(name)
+        if isinstance(group, click.Group):
+            return group
+        group = click.Group(name, help=SHARED_GROUPS.get(name, ""))
+        self.add_command(group)
+        return group

@@ -1,0 +1,165 @@
+"""Fine-tuning an encoder as an embedder on (anchor, positive[, negatives]) pairs.
+
+The loss is sentence-transformers' MultipleNegativesRankingLoss: each anchor's cosine to its
+positive, scaled, against its cosines to every other text of the batch (the other anchors'
+positives and every hard negative) under cross-entropy. Batches hold no text twice, so no
+anchor is pushed away from its own positive written again. Every weight trains, as sentence-transformers
+trains; the texts are embedded as the ``bert`` embedder embeds them (its prompts, pooling, length and Dense
+modules), through the embedder itself, so the tuned folder gives at search time what training optimised.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from latentstack.data.text_pairs import TextPair
+from latentstack.progress import progress
+from latentstack_bert.embedder import BertEmbedder
+
+
+@attrs.frozen(kw_only=True)
+class TuneConfig:
+    """What to tune and how; ``pooling`` and ``max_length`` as the ``bert`` embedder reads them."""
+
+    model: str = "minilm"
+    pooling: str = "auto"
+    max_length: int | None = None
+    epochs: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    batch_size: int = attrs.field(default=32, validator=attrs.validators.ge(2))
+    lr: float = attrs.field(default=2e-5, validator=attrs.validators.gt(0))
+    warmup: float = attrs.field(default=0.1, validator=[attrs.validators.ge(0), attrs.validators.lt(1)])
+    #: The cosines' scale before the softmax (sentence-transformers' default; a temperature of 0.05).
+    scale: float = attrs.field(default=20.0, validator=attrs.validators.gt(0))
+    seed: int = 0
+
+
+def batches(pairs: Sequence[TextPair], size: int, seed: int) -> list[list[TextPair]]:
+    """``pairs`` shuffled (seeded) into batches of up to ``size`` in which no text appears twice: a pair whose
+    texts are in the batch already waits for a later one (sentence-transformers' NoDuplicatesBatchSampler)."""
+    waiting = list(pairs)
+    random.Random(seed).shuffle(waiting)
+    out: list[list[TextPair]] = []
+    while waiting:
+        batch: list[TextPair] = []
+        seen: set[str] = set()
+        later: list[TextPair] = []
+        for pair in waiting:
+            texts = {pair.anchor, pair.positive, *pair.negatives}
+            if len(batch) < size and not texts & seen and len(texts) == 2 + len(pair.negatives):
+                batch.append(pair)
+                seen |= texts
+            else:
+                later.append(pair)
+        if not batch:  # a pair repeating its own text can never join a batch without it twice: take it alone
+            batch, later = [later[0]], later[1:]
+        out.append(batch)
+        waiting = later
+    return out
+
+
+def ranking_loss(anchors: Any, candidates: Any, scale: float) -> Any:
+    """Cross-entropy of each anchor's scaled cosines to ``candidates``, whose first rows are the anchors'
+    positives in order (the rest: hard negatives)."""
+    import torch
+
+    a = torch.nn.functional.normalize(anchors, dim=-1)
+    c = torch.nn.functional.normalize(candidates, dim=-1)
+    scores = a @ c.T * scale
+    return torch.nn.functional.cross_entropy(scores, torch.arange(len(a), device=scores.device))
+
+
+class Tuner:
+    """The embedder under training: its model in train mode, texts tokenised as it tokenises them."""
+
+    def __init__(self, embedder: BertEmbedder, config: TuneConfig) -> None:
+        self.embedder = embedder
+        self.config = config
+
+    def vectors(self, texts: Sequence[str], kind: str) -> Any:
+        """Pooled vectors of ``texts`` prompted as ``kind``, with gradients."""
+        import torch
+
+        from latentstack.batching import padded
+
+        emb = self.embedder
+        tok = emb.tokenizer
+        ids = emb.text_ids(emb.prompted(texts, kind))
+        batch = padded(tok, ids, tok.model_input_names)
+        return emb.encode_tokens({k: torch.from_numpy(v).to(emb.torch_device) for k, v in batch.items()})
+
+    def step_loss(self, batch: list[TextPair]) -> Any:
+        """The batch's ranking loss: anchors against every positive and hard negative in it."""
+        anchors = self.vectors([p.anchor for p in batch], "query")
+        candidates = [p.positive for p in batch] + [n for p in batch for n in p.negatives]
+        return ranking_loss(anchors, self.vectors(candidates, "document"), self.config.scale)
+
+    def train(self, pairs: Sequence[TextPair]) -> list[float]:
+        """Every epoch's batches in turn (AdamW, warm-up then linear decay); each step's loss."""
+        import torch
+
+        from latentstack.training import seed_everything, warmup_then_decay
+
+        c = self.config
+        seed_everything(c.seed)
+        plan = [b for epoch in range(c.epochs) for b in batches(pairs, c.batch_size, c.seed + epoch)]
+        model = self.embedder.model.train()
+        for param in model.parameters():
+            param.requires_grad_(True)
+        opt = torch.optim.AdamW(model.parameters(), lr=c.lr)
+        schedule = warmup_then_decay(opt, len(plan), c.warmup)
+        losses = []
+        for batch in _shown(plan):
+            loss = self.step_loss(batch)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            schedule.step()
+            losses.append(loss.item())
+        model.eval()
+        return losses
+
+
+def _shown(plan: list[list[TextPair]]) -> Iterator[list[TextPair]]:
+    yield from progress(plan, desc="tuning", unit="batch")
+
+
+def tuned_embedder(config: TuneConfig) -> BertEmbedder:
+    """The ``bert`` embedder of ``config.model`` in float32, the precision it trains in, its model loaded now: loaded
+    by its first embedding, inside torch's inference mode, its weights could not be trained."""
+    embedder = BertEmbedder.from_options(model=config.model, pooling=config.pooling, max_length=config.max_length,
+                                         dtype="float32")
+    _ = embedder.model
+    return embedder
+
+
+def tune_embedder(pairs: Sequence[TextPair], out: Path, config: TuneConfig, holdout: float = 0.1) -> dict[str, Any]:
+    """Train on ``pairs`` and save the tuned folder at ``out``; the report it records.
+
+    A seeded ``holdout`` share of the anchors is set aside first (``tune_eval.split_by_anchor``); their
+    positives are searched for among every text of the pairs before and after training.
+    """
+    import time
+
+    from latentstack_bert.tune_eval import corpus_of, found, split_by_anchor
+    from latentstack_bert.tune_save import save_tuned
+
+    train, held = split_by_anchor(pairs, holdout, config.seed)
+    embedder = tuned_embedder(config)
+    corpus = corpus_of(pairs)
+    before = found(embedder, held, corpus) if held else None
+    start = time.perf_counter()
+    losses = Tuner(embedder, config).train(train)
+    report: dict[str, Any] = {"pairs": len(train), "steps": len(losses), "train_s": round(time.perf_counter() - start, 1),
+                              "loss_first": round(losses[0], 4), "loss_last": round(losses[-1], 4),
+                              "options": attrs.asdict(config)}
+    if before is not None:
+        after = found(embedder, held, corpus)
+        report["held_out"] = {"anchors": after.anchors, "texts": after.texts, "before": before.to_dict(),
+                              "after": after.to_dict()}
+    save_tuned(embedder, out, report)
+    return report

@@ -1,0 +1,58 @@
+"""``latentstack adapt embedder``: fine-tune an encoder on text pairs and save it as a model folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from latentstack.pooling import POOLINGS
+from latentstack_bert.tune import TuneConfig
+
+DEFAULTS = TuneConfig()
+
+
+@click.command()
+@click.argument("pairs", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The tuned model folder (then --model DIR wherever a model is named).")
+@click.option("--model", default=DEFAULTS.model, show_default=True, help="The model to start from (name or folder).")
+@click.option("--pooling", type=click.Choice(["auto", *POOLINGS]), default=DEFAULTS.pooling, show_default=True,
+              help="auto: the model folder's own, else mean; the tuned folder records the one trained with.")
+@click.option("--max-length", type=click.IntRange(min=2), default=None,
+              help="Tokens read of each text (default: the model folder's own, else 256).")
+@click.option("--epochs", default=DEFAULTS.epochs, show_default=True, type=click.IntRange(min=1))
+@click.option("--batch-size", default=DEFAULTS.batch_size, show_default=True, type=click.IntRange(min=2),
+              help="Pairs per step: each anchor is told from the other pairs' positives too, so more is harder.")
+@click.option("--lr", default=DEFAULTS.lr, show_default=True, type=click.FloatRange(min=0, min_open=True))
+@click.option("--holdout", default=0.1, show_default=True, type=click.FloatRange(0.0, 0.5),
+              help="Share of the anchors set aside and searched for before and after training (0: none).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Use only the first N pairs.")
+@click.option("--seed", default=DEFAULTS.seed, show_default=True)
+def embedder(pairs: str, out: Path, model: str, pooling: str, max_length: int | None, epochs: int, batch_size: int,
+             lr: float, holdout: float, limit: int | None, seed: int) -> None:
+    """Fine-tune the embedder on (query, passage) pairs; saves a model folder.
+
+    PAIRS: JSONL of {"anchor", "positive"} (a query and a text it should find; a "negative" optional),
+    FlagEmbedding's {"query", "pos": [...], "neg": [...]}, or a CSV/TSV with anchor and positive columns. Each
+    anchor learns to lie nearer its positive than every other text of its batch."""
+    from latentstack.data.text_pairs import load_text_pairs
+    from latentstack.storage import check_replaceable
+    from latentstack_bert.tune import tune_embedder
+
+    check_replaceable(out, "model")  # refuse a folder of the user's own files before training
+    config = TuneConfig(model=model, pooling=pooling, max_length=max_length, epochs=epochs, batch_size=batch_size,
+                        lr=lr, seed=seed)
+    report = tune_embedder(load_text_pairs(pairs)[:limit], out, config, holdout)
+    click.echo(f"tuned model saved to {out} (use it with --model {out}): {_summary(report)}")
+
+
+def _summary(report: dict[str, object]) -> str:
+    """Pairs, steps and time, then the held-out search before and after."""
+    done = f"{report['steps']} steps on {report['pairs']} pairs in {report['train_s']} s"
+    held = report.get("held_out")
+    if not isinstance(held, dict):
+        return f"{done}; none held out"
+    return (f"{done}; {held['anchors']} held-out anchors among {held['texts']} texts: "
+            f"before {json.dumps(held['before'])}, after {json.dumps(held['after'])}")

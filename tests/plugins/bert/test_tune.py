@@ -1,0 +1,122 @@
+"""Fine-tuning an embedder on text pairs (``adapt embedder``): batches, the loss, what is learnt and saved."""
+
+from __future__ import annotations
+
+import json
+import string
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from latentstack.data.text_pairs import TextPair
+from latentstack.errors import InputError
+from latentstack_bert.embedder import BertEmbedder
+from latentstack_bert.tune import TuneConfig, batches, ranking_loss, tune_embedder
+from latentstack_bert.tune_eval import corpus_of, found, split_by_anchor
+from tests.conftest import run_cli
+
+#: Sixteen letters, each to be found by a word it has nothing in common with: only training puts them together.
+WORDS = ["the", "cat", "dog", "sat", "on", "mat", "free", "prize", "win", "call", "now", "hello", "world", "stock",
+         "market", "fell"]
+LEARNT = [TextPair(letter, word) for letter, word in zip(string.ascii_lowercase, WORDS[5:] + WORDS[:5], strict=False)]
+
+
+def _embedder(folder: Path) -> BertEmbedder:
+    return BertEmbedder.from_options(model=str(folder), dtype="float32", show_progress=False)
+
+
+def test_batches_hold_no_text_twice_and_every_pair_once() -> None:
+    pairs = [TextPair(f"q{i}", f"p{i % 5}", (f"n{i % 3}",)) for i in range(20)]
+    plan = batches(pairs, 4, seed=1)
+    assert sorted(map(repr, (p for b in plan for p in b))) == sorted(map(repr, pairs))
+    for batch in plan:
+        texts = [t for p in batch for t in (p.anchor, p.positive, *p.negatives)]
+        assert len(texts) == len(set(texts)) and len(batch) <= 4
+    assert plan == batches(pairs, 4, seed=1) and plan != batches(pairs, 4, seed=2)
+    assert batches([TextPair("same", "same")], 4, seed=0) == [[TextPair("same", "same")]]
+
+
+def test_the_loss_is_cross_entropy_over_scaled_cosines() -> None:
+    import torch
+
+    rng = np.random.default_rng(0)
+    anchors, candidates = rng.normal(size=(3, 5)), rng.normal(size=(4, 5))
+    a = anchors / np.linalg.norm(anchors, axis=1, keepdims=True)
+    c = candidates / np.linalg.norm(candidates, axis=1, keepdims=True)
+    logits = 20 * a @ c.T
+    by_hand = np.mean([np.log(np.exp(row).sum()) - row[i] for i, row in enumerate(logits)])
+    loss = ranking_loss(torch.tensor(anchors), torch.tensor(candidates), 20.0)
+    assert float(loss) == pytest.approx(by_hand, rel=1e-6)
+
+
+def test_a_held_out_share_is_split_by_anchor() -> None:
+    pairs = [TextPair(f"q{i // 2}", f"p{i}") for i in range(60)]
+    train, held = split_by_anchor(pairs, 0.34, seed=0)
+    assert len({p.anchor for p in held}) == 10 and not {p.anchor for p in train} & {p.anchor for p in held}
+    assert len(train) + len(held) == 60
+    assert split_by_anchor(pairs, 0.1, seed=0) == (pairs, [])  # 3 anchors say too little
+
+
+def test_minilm_learns_the_pairs_and_both_readers_read_the_folder(tmp_path: Path) -> None:
+    base, corpus = BertEmbedder.from_options(dtype="float32", show_progress=False), corpus_of(LEARNT)
+    config = TuneConfig(epochs=12, batch_size=8, lr=1e-4)
+    report = tune_embedder(LEARNT, tmp_path / "tuned", config, holdout=0.0)
+    tuned = _embedder(tmp_path / "tuned")
+    before, after = found(base, LEARNT, corpus), found(tuned, LEARNT, corpus)
+    assert before.recall_at_1 < 0.3 and after.recall_at_1 > 0.9, (before, after)
+    assert report["loss_last"] < report["loss_first"] and report["steps"] == 24 and "held_out" not in report
+    assert tuned.fingerprint() != base.fingerprint() and tuned.pooling == "mean" and tuned.max_length == 256
+    for name in ("modules.json", "1_Pooling/config.json", "sentence_bert_config.json", "tokenizer.json"):
+        assert (tmp_path / "tuned" / name).read_bytes() == (base.resolved.path / name).read_bytes(), name
+    st = pytest.importorskip("sentence_transformers")
+    texts = ["a", "The cat sat on the mat.", "Win a prize now!"]
+    theirs = st.SentenceTransformer(str(tmp_path / "tuned"), device="cpu").encode(texts)
+    np.testing.assert_allclose(tuned.embed_many(texts), theirs, atol=1e-5)
+
+
+def test_the_held_out_anchors_are_searched_before_and_after(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    pairs = [TextPair(f"{a} {b}", f"{b} {WORDS[i]}") for i, (a, b) in enumerate(zip(WORDS, WORDS[3:] + WORDS[:3]))]
+    pairs += [TextPair(f"{a} {WORDS[0]}", f"{WORDS[1]} {a}") for a in string.ascii_lowercase]
+    report = tune_embedder(pairs, tmp_path / "tuned", TuneConfig(model=str(tiny_bert_dir)), holdout=0.25)
+    held = report["held_out"]
+    assert held["anchors"] == 10 and held["texts"] == len(corpus_of(pairs)) and report["pairs"] == len(pairs) - 10
+    assert set(held["before"]) == set(held["after"]) == {"recall@1", "recall@10", "mrr@10"}
+    manifest = json.loads((tmp_path / "tuned" / "manifest.json").read_text())
+    assert manifest["kind"] == "model" and manifest["data"]["held_out"] == held
+
+
+def test_tuning_again_changes_the_fingerprint(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    first = TuneConfig(model=str(tiny_bert_dir), epochs=1, batch_size=8)
+    tune_embedder(LEARNT, tmp_path / "tuned", first, holdout=0.0)
+    was = _embedder(tmp_path / "tuned").fingerprint()
+    tune_embedder(LEARNT, tmp_path / "tuned", TuneConfig(model=str(tiny_bert_dir), epochs=1, batch_size=8, seed=1),
+                  holdout=0.0)
+    assert _embedder(tmp_path / "tuned").fingerprint() != was
+
+
+def test_the_command_refuses_a_folder_of_the_users_files_before_training(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("".join(json.dumps({"anchor": p.anchor, "positive": p.positive}) + "\n" for p in LEARNT))
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    out = run_cli("-q", "adapt", "embedder", str(pairs), "--out", str(mine), "--model", str(tiny_bert_dir))
+    assert out.returncode != 0 and "did not write (notes.txt" in out.stderr
+    assert (mine / "notes.txt").read_text() == "keep me" and sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+    out = run_cli("-q", "adapt", "embedder", str(pairs), "--out", str(tmp_path / "t"), "--model", str(tiny_bert_dir),
+                  "--batch-size", "8", "--holdout", "0")
+    assert out.returncode == 0, out.stderr
+    assert "2 steps on 16 pairs" in out.stdout and f"--model {tmp_path / 't'}" in out.stdout
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "q", "answer": "a"}\n')
+    out = run_cli("-q", "adapt", "embedder", str(bad), "--out", str(tmp_path / "u"), "--model", str(tiny_bert_dir))
+    assert out.returncode != 0 and "bad.jsonl:1: each row needs" in out.stderr and not (tmp_path / "u").exists()
+
+
+def test_a_saved_model_folder_is_not_an_adapter_or_index(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    tune_embedder(LEARNT, tmp_path / "tuned", TuneConfig(model=str(tiny_bert_dir), epochs=1), holdout=0.0)
+    from latentstack.storage import check_replaceable
+
+    with pytest.raises(InputError, match="holds a saved model, not an adapter"):
+        check_replaceable(tmp_path / "tuned", "adapter")
