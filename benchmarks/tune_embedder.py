@@ -6,7 +6,7 @@ paragraph it was asked about; the retrieval is `latentstack bench retrieval --ha
 every paragraph of the file searched), run for the base model and for the tuned folder in turn. Pairs whose
 paragraph comes again are kept (several questions per paragraph): the batches hold no text twice.
 
-    python benchmarks/tune_embedder.py ../shared/data/squad-dev-v1.1.json OUT_DIR [PAIRS] [EPOCHS]
+    python benchmarks/tune_embedder.py ../shared/data/squad-dev-v1.1.json OUT_DIR [PAIRS] [EPOCHS] [NEGATIVES]
 """
 
 from __future__ import annotations
@@ -51,18 +51,18 @@ def retrieval(squad: str, model: str, out: Path) -> dict[str, Any]:
     return {row["method"]: row["metrics"] for row in json.loads(stdout)["results"]}
 
 
-def main(squad: str, out_dir: str, n: int = 3000, epochs: int = 1) -> None:
+def main(squad: str, out_dir: str, n: int = 3000, epochs: int = 1, negatives: int = 0) -> None:
     """Tune, then search the held-out half with both models; print and save the figures."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     pairs = write_pairs(squad, n, out / "pairs.jsonl")
     stdout, seconds, peak = run("adapt", "embedder", str(out / "pairs.jsonl"), "--out", str(out / "model"),
-                                "--epochs", str(epochs))
+                                "--epochs", str(epochs), "--mine-negatives", str(negatives))
     report = json.loads((out / "model" / "manifest.json").read_text())["data"]
     rows = {"base (minilm)": retrieval(squad, "minilm", out / "base"),
             "tuned": retrieval(squad, str(out / "model"), out / "tuned")}
-    result = {"command": f"python benchmarks/tune_embedder.py SQUAD OUT {n} {epochs}", "env": environment(),
-              "pairs": pairs, "epochs": epochs, "tune_s": round(seconds, 1), "tune_peak_rss_gib": round(peak, 2),
+    result = {"command": f"python benchmarks/tune_embedder.py SQUAD OUT {n} {epochs} {negatives}",
+              "env": environment(), "pairs": pairs, "epochs": epochs, "mined_negatives": negatives, "tune_s": round(seconds, 1), "tune_peak_rss_gib": round(peak, 2),
               "train_report": report, "said": stdout.strip(), "heldout_retrieval": rows}
     (out / "tune-embedder.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"tuned on {pairs} pairs in {seconds:.0f} s (peak {peak:.1f} GiB); held-out pairs: {report.get('held_out')}")
@@ -72,4 +72,4 @@ def main(squad: str, out_dir: str, n: int = 3000, epochs: int = 1) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], *map(int, sys.argv[3:5]))
+    main(sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6]))

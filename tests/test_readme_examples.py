@@ -76,6 +76,8 @@ def test_cli_tour_runs_as_written(tmp_path: Path) -> None:
                                                   '"Someone plays an instrument."'].splitlines()]
     assert len(vectors) == 2 and len(vectors[0]) == 384
     assert (tmp_path / "vectors.npy").exists()
+    assert (tmp_path / "my-minilm" / "modules.json").exists() and "tuned model saved" in by_start[
+        "latentstack adapt embedder benchmarks/demo-docs/pairs.jsonl"]
     hits = json.loads(outputs['latentstack search docs-index "bread yeast" --dense-only --json'])["hits"]
     assert hits and "bread" in hits[0]["text"].lower()
     assert all(-1.0 <= hit["score"] <= 1.0 for hit in hits)  # cosines: the dense ranking, not a fused score

@@ -35,6 +35,8 @@ class TuneConfig:
     warmup: float = attrs.field(default=0.1, validator=[attrs.validators.ge(0), attrs.validators.lt(1)])
     #: The cosines' scale before the softmax (sentence-transformers' default; a temperature of 0.05).
     scale: float = attrs.field(default=20.0, validator=attrs.validators.gt(0))
+    #: Hard negatives mined for each pair by the model before training (``tune_mining``); 0: none.
+    negatives: int = attrs.field(default=0, validator=attrs.validators.ge(0))
     seed: int = 0
 
 
@@ -48,9 +50,12 @@ def batches(pairs: Sequence[TextPair], size: int, seed: int) -> list[list[TextPa
         batch: list[TextPair] = []
         seen: set[str] = set()
         later: list[TextPair] = []
-        for pair in waiting:
+        for i, pair in enumerate(waiting):
+            if len(batch) == size:
+                later.extend(waiting[i:])
+                break
             texts = {pair.anchor, pair.positive, *pair.negatives}
-            if len(batch) < size and not texts & seen and len(texts) == 2 + len(pair.negatives):
+            if not texts & seen and len(texts) == 2 + len(pair.negatives):
                 batch.append(pair)
                 seen |= texts
             else:
@@ -146,15 +151,19 @@ def tune_embedder(pairs: Sequence[TextPair], out: Path, config: TuneConfig, hold
     import time
 
     from latentstack_bert.tune_eval import corpus_of, found, split_by_anchor
+    from latentstack_bert.tune_mining import with_mined_negatives
     from latentstack_bert.tune_save import save_tuned
 
     train, held = split_by_anchor(pairs, holdout, config.seed)
     embedder = tuned_embedder(config)
     corpus = corpus_of(pairs)
     before = found(embedder, held, corpus) if held else None
+    if config.negatives:
+        train = with_mined_negatives(embedder, train, corpus, config.negatives)
     start = time.perf_counter()
     losses = Tuner(embedder, config).train(train)
-    report: dict[str, Any] = {"pairs": len(train), "steps": len(losses), "train_s": round(time.perf_counter() - start, 1),
+    report: dict[str, Any] = {"pairs": len(train), "negatives": sum(len(p.negatives) for p in train),
+                              "steps": len(losses), "train_s": round(time.perf_counter() - start, 1),
                               "loss_first": round(losses[0], 4), "loss_last": round(losses[-1], 4),
                               "options": attrs.asdict(config)}
     if before is not None:

@@ -26,12 +26,16 @@ DEFAULTS = TuneConfig()
 @click.option("--batch-size", default=DEFAULTS.batch_size, show_default=True, type=click.IntRange(min=2),
               help="Pairs per step: each anchor is told from the other pairs' positives too, so more is harder.")
 @click.option("--lr", default=DEFAULTS.lr, show_default=True, type=click.FloatRange(min=0, min_open=True))
+@click.option("--mine-negatives", "negatives", default=DEFAULTS.negatives, show_default=True,
+              type=click.IntRange(min=0),
+              help="Hard negatives per pair, mined by the model before training: the texts it ranks highest for the "
+                   "anchor that are not its positives (those scored within 5%% of the positive left out).")
 @click.option("--holdout", default=0.1, show_default=True, type=click.FloatRange(0.0, 0.5),
               help="Share of the anchors set aside and searched for before and after training (0: none).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Use only the first N pairs.")
 @click.option("--seed", default=DEFAULTS.seed, show_default=True)
 def embedder(pairs: str, out: Path, model: str, pooling: str, max_length: int | None, epochs: int, batch_size: int,
-             lr: float, holdout: float, limit: int | None, seed: int) -> None:
+             lr: float, negatives: int, holdout: float, limit: int | None, seed: int) -> None:
     """Fine-tune the embedder on (query, passage) pairs; saves a model folder.
 
     PAIRS: JSONL of {"anchor", "positive"} (a query and a text it should find; a "negative" optional),
@@ -43,7 +47,7 @@ def embedder(pairs: str, out: Path, model: str, pooling: str, max_length: int | 
 
     check_replaceable(out, "model")  # refuse a folder of the user's own files before training
     config = TuneConfig(model=model, pooling=pooling, max_length=max_length, epochs=epochs, batch_size=batch_size,
-                        lr=lr, seed=seed)
+                        lr=lr, negatives=negatives, seed=seed)
     report = tune_embedder(load_text_pairs(pairs)[:limit], out, config, holdout)
     click.echo(f"tuned model saved to {out} (use it with --model {out}): {_summary(report)}")
 

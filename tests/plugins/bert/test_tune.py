@@ -120,3 +120,27 @@ def test_a_saved_model_folder_is_not_an_adapter_or_index(tiny_bert_dir: Path, tm
 
     with pytest.raises(InputError, match="holds a saved model, not an adapter"):
         check_replaceable(tmp_path / "tuned", "adapter")
+
+
+class _Fixed:
+    """Vectors chosen by hand: the ranking mining reads is known in advance."""
+
+    def __init__(self, vectors: dict[str, list[float]]) -> None:
+        self.vectors = vectors
+
+    def embed_many(self, texts: list[str], kind: str = "") -> np.ndarray:
+        rows = np.array([self.vectors[t] for t in texts], dtype=np.float32)
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_mined_negatives_skip_the_anchors_positives_and_near_ties() -> None:
+    from latentstack_bert.tune_mining import with_mined_negatives
+
+    fixed = _Fixed({"q": [1, 0, 0], "p": [0.8, 0.6, 0], "p2": [0.8, 0, 0.6], "tie": [0.79, 0.61, 0.0],
+                    "close": [0.6, 0.8, 0], "far": [0, 1, 0], "named": [0, 0, 1], "r": [0, 0, 1]})
+    pairs = [TextPair("q", "p"), TextPair("q", "p2", ("named",)), TextPair("r", "named")]
+    corpus = ["p", "p2", "tie", "close", "far", "named", "q"]
+    mined = with_mined_negatives(fixed, pairs, corpus, 2)  # type: ignore[arg-type]
+    assert mined[0] == TextPair("q", "p", ("close", "far"))  # "tie" scores within 5% of p; p2 is q's too
+    assert mined[1] == TextPair("q", "p2", ("named", "close", "far"))
+    assert mined[2] == TextPair("r", "named", ("p2", "p"))  # ties in corpus order
