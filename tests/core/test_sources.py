@@ -200,3 +200,26 @@ def test_a_folder_named_like_a_packaged_model_does_not_take_its_name(tmp_path, m
     monkeypatch.setattr(packaged_mod, "PACKAGED", (*packaged_mod.PACKAGED, ghost))
     with pytest.raises(ModelNotInstalledError, match=r"not installed.*for the folder 'mine' in the working directory, give \./mine"):
         resolve_model("mine")
+
+
+def test_a_model_folder_with_cut_weights_is_one_line_before_any_load(tiny_bert_dir, tmp_path) -> None:  # noqa: ANN001
+    """A safetensors file shorter than its header says, or without a header, was transformers' traceback."""
+    import shutil
+
+    from latentstack.errors import CorruptFileError
+
+    assert FolderSource().resolve(str(tiny_bert_dir)) is not None  # whole weights pass
+    cut = tmp_path / "cut"
+    shutil.copytree(tiny_bert_dir, cut)
+    weights = cut / "model.safetensors"
+    whole = weights.stat().st_size
+    with open(weights, "r+b") as fh:
+        fh.truncate(whole - 1)
+    with pytest.raises(CorruptFileError, match=f"model.safetensors is cut short \\({whole - 1:,} of the {whole:,} bytes"):
+        FolderSource().resolve(str(cut))
+    weights.write_bytes(b"\xff" * 64)
+    with pytest.raises(CorruptFileError, match="model.safetensors has no readable safetensors header"):
+        resolve_model(str(cut))
+    weights.write_bytes(b"")
+    with pytest.raises(CorruptFileError, match="no readable safetensors header"):
+        resolve_model(str(cut))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from latentstack.errors import ModelNotInstalledError
 from latentstack.sources.base import ModelSource, ResolvedModel
+from latentstack.sources.weights_check import check_safetensors
 from latentstack.storage import saved_kind
 
 PICKLED = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
@@ -34,6 +35,7 @@ class FolderSource(ModelSource):
             msg = (f"model folder {name!r} holds its weights as pickles ({', '.join(pickled[:3])}), which can run code "
                    "when loaded, and latentstack never unpickles: convert them to safetensors first")
             raise ModelNotInstalledError(msg)
+        check_safetensors(path)
         return ResolvedModel(path.name, path.resolve(), self.name)
 
 
