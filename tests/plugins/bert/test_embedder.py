@@ -76,22 +76,12 @@ def test_the_default_runtime_keeps_parity_with_the_reference() -> None:
 
 def test_an_adapter_trained_again_in_its_folder_changes_the_fingerprint(tiny_bert_dir: Path, tmp_path: Path) -> None:
     """The fingerprint follows the adapter's weights, not its path: an index built before is then told apart."""
-    import torch
-    from transformers import AutoModel
-
-    from latentstack_lora.adapter import LoraAdapter
+    from tests.plugins.encoder_lora import save_encoder_lora
 
     base = BertEmbedder.from_options(model=str(tiny_bert_dir), dtype="float32")
 
     def train(seed: int) -> str:
-        torch.manual_seed(seed)
-        lora = LoraAdapter.from_options(rank=4)
-        model = lora.attach(AutoModel.from_pretrained(tiny_bert_dir))
-        with torch.no_grad():
-            for name, p in model.named_parameters():
-                if "lora_B" in name:
-                    p.normal_(0, 0.5)
-        lora.save(model, tmp_path / "adapter", base_fingerprint=base.resolved.fingerprint())
+        save_encoder_lora(tiny_bert_dir, tmp_path / "adapter", base.resolved.fingerprint(), seed)
         return BertEmbedder.from_options(model=str(tiny_bert_dir), adapter=str(tmp_path / "adapter")).fingerprint()
 
     first, again, other = train(0), train(0), train(1)

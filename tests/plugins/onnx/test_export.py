@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import onnx
 import pytest
-import torch
 
 from latentstack import get_embedder
 from latentstack.errors import CorruptFileError, ModelMismatchError, ParityError
@@ -20,6 +19,7 @@ from latentstack.testing.classifier_contract import TRAIN
 from latentstack_onnx import export as export_mod
 from latentstack_onnx.embedder import OnnxEmbedder, run_session, session
 from latentstack_onnx.export import ExportConfig, export_onnx
+from tests.plugins.encoder_lora import save_encoder_lora
 
 
 @pytest.fixture(scope="module")
@@ -92,24 +92,9 @@ def test_corrupt_or_changed_onnx_file_is_a_clear_error(exported: Path, tmp_path:
         OnnxEmbedder.from_options(model=str(tmp_path)).embed_many(["x"])
 
 
-def _adapter(tiny_bert_dir: Path, folder: Path, fingerprint: str) -> Path:
-    from transformers import AutoModel
-
-    from latentstack_lora.adapter import LoraAdapter
-
-    lora = LoraAdapter.from_options(rank=4)
-    model = lora.attach(AutoModel.from_pretrained(tiny_bert_dir))
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "lora_B" in name:
-                p.normal_(0, 0.5)
-    lora.save(model, folder, base_fingerprint=fingerprint)
-    return folder
-
-
 def test_merged_lora_encoder_exports_with_parity(tiny_bert_dir: Path, tmp_path: Path) -> None:
     fp = get_embedder("bert", model=str(tiny_bert_dir)).resolved.fingerprint()
-    adapter = _adapter(tiny_bert_dir, tmp_path / "adapter", fp)
+    adapter = save_encoder_lora(tiny_bert_dir, tmp_path / "adapter", fp)
     manifest = export_onnx(ExportConfig(model=str(tiny_bert_dir), adapter=str(adapter)), tmp_path / "merged")
     assert manifest["variants"]["fp32"]["cosine_min"] >= 0.9999
     texts = ["the cat sat", "win a prize"]
@@ -121,7 +106,7 @@ def test_merged_lora_encoder_exports_with_parity(tiny_bert_dir: Path, tmp_path: 
 
 
 def test_adapter_for_another_base_model_is_refused(tiny_bert_dir: Path, tmp_path: Path) -> None:
-    adapter = _adapter(tiny_bert_dir, tmp_path / "adapter", "0123456789abcdef")
+    adapter = save_encoder_lora(tiny_bert_dir, tmp_path / "adapter", "0123456789abcdef")
     with pytest.raises(ModelMismatchError, match="fingerprint"):
         export_onnx(ExportConfig(model=str(tiny_bert_dir), adapter=str(adapter)), tmp_path / "out")
     assert not (tmp_path / "out").exists()
