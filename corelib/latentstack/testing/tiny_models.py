@@ -146,4 +146,3 @@ def save_tiny_gemma2(path: Path, seed: int = 0, sliding_window: int = 128, softc
                           eos_token_id=fast.eos_token_id, pad_token_id=fast.pad_token_id)
     Gemma2ForCausalLM(config).save_pretrained(path)
     return path
-
