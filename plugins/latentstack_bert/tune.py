@@ -11,7 +11,7 @@ modules), through the embedder itself, so the tuned folder gives at search time 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +118,7 @@ class Tuner:
         opt = torch.optim.AdamW(model.parameters(), lr=c.lr)
         schedule = warmup_then_decay(opt, len(plan), c.warmup)
         losses = []
-        for batch in _shown(plan):
+        for batch in progress(plan, desc="tuning", unit="batch"):
             loss = self.step_loss(batch)
             opt.zero_grad()
             loss.backward()
@@ -127,10 +127,6 @@ class Tuner:
             losses.append(loss.item())
         model.eval()
         return losses
-
-
-def _shown(plan: list[list[TextPair]]) -> Iterator[list[TextPair]]:
-    yield from progress(plan, desc="tuning", unit="batch")
 
 
 def tuned_embedder(config: TuneConfig) -> BertEmbedder:
