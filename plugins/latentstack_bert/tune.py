@@ -84,6 +84,7 @@ class Tuner:
     def __init__(self, embedder: BertEmbedder, config: TuneConfig) -> None:
         self.embedder = embedder
         self.config = config
+        self.steps = 0  # optimiser steps taken so far
 
     def vectors(self, texts: Sequence[str], kind: str) -> Any:
         """Pooled vectors of ``texts`` prompted as ``kind``, with gradients."""
@@ -125,6 +126,7 @@ class Tuner:
             opt.step()
             schedule.step()
             losses.append(loss.item())
+            self.steps += 1
         model.eval()
         return losses
 
@@ -157,7 +159,12 @@ def tune_embedder(pairs: Sequence[TextPair], out: Path, config: TuneConfig, hold
     if config.negatives:
         train = with_mined_negatives(embedder, train, corpus, config.negatives)
     start = time.perf_counter()
-    losses = Tuner(embedder, config).train(train)
+    tuner = Tuner(embedder, config)
+    try:
+        losses = tuner.train(train)
+    except KeyboardInterrupt:
+        save_interrupted(embedder, out, tuner.steps)
+        raise
     report: dict[str, Any] = {"pairs": len(train), "negatives": sum(len(p.negatives) for p in train),
                               "steps": len(losses), "train_s": round(time.perf_counter() - start, 1),
                               "loss_first": round(losses[0], 4), "loss_last": round(losses[-1], 4),
@@ -168,3 +175,18 @@ def tune_embedder(pairs: Sequence[TextPair], out: Path, config: TuneConfig, hold
                               "after": after.to_dict()}
     save_tuned(embedder, out, report)
     return report
+
+
+def save_interrupted(embedder: BertEmbedder, out: Path, steps: int) -> None:
+    """On Ctrl-C: keep the model as trained so far in ``OUT-checkpoints/interrupted-step-N`` and say how to go on
+    from it (always said: it is where the work went, not a status line)."""
+    from latentstack.progress import notice
+    from latentstack_bert.tune_save import save_tuned
+
+    if steps == 0:
+        return
+    where = out.with_name(out.name + "-checkpoints") / f"interrupted-step-{steps}"
+    embedder.model.eval()
+    save_tuned(embedder, where, {"interrupted_after_steps": steps})
+    notice(f"interrupted after {steps} optimiser step(s): the model as trained so far is in {where}; go on from it "
+           f"with --model {where} (the learning-rate schedule starts again)")

@@ -144,3 +144,29 @@ def test_mined_negatives_skip_the_anchors_positives_and_near_ties() -> None:
     assert mined[0] == TextPair("q", "p", ("close", "far"))  # "tie" scores within 5% of p; p2 is q's too
     assert mined[1] == TextPair("q", "p2", ("named", "close", "far"))
     assert mined[2] == TextPair("r", "named", ("p2", "p"))  # ties in corpus order
+
+
+def test_ctrl_c_keeps_the_model_trained_so_far(tiny_bert_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Minutes of training were lost to Ctrl-C; the model so far is saved, named, and tuning goes on from it."""
+    import latentstack_bert.tune as tune
+
+    real = tune.progress
+
+    def bar(items: list[object], **kw: object) -> object:
+        for i, item in enumerate(real(items, **kw)):  # type: ignore[arg-type]
+            if i == 2 and kw.get("desc") == "tuning":
+                raise KeyboardInterrupt
+            yield item
+
+    monkeypatch.setattr(tune, "progress", bar)
+    config = TuneConfig(model=str(tiny_bert_dir), batch_size=4, lr=1e-3)
+    with pytest.raises(KeyboardInterrupt):
+        tune_embedder(LEARNT, tmp_path / "tuned", config, holdout=0.0)
+    kept = tmp_path / "tuned-checkpoints" / "interrupted-step-2"
+    assert not (tmp_path / "tuned").exists() and f"--model {kept}" in capsys.readouterr().err
+    trained, base = _embedder(kept).embed_many(["the cat"]), _embedder(tiny_bert_dir).embed_many(["the cat"])
+    assert not np.allclose(trained, base, atol=1e-4)  # the weights as trained, not the starting ones
+    monkeypatch.undo()
+    report = tune_embedder(LEARNT, tmp_path / "tuned", TuneConfig(model=str(kept), batch_size=4), holdout=0.0)
+    assert report["steps"] == 4 and _embedder(tmp_path / "tuned").embed_many(["a"]).shape == (1, 32)
