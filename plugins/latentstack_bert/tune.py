@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 
 from latentstack.data.text_pairs import TextPair
+from latentstack.errors import InputError
 from latentstack.progress import progress
 from latentstack_bert.embedder import BertEmbedder
 
@@ -113,6 +114,11 @@ class Tuner:
         c = self.config
         seed_everything(c.seed)
         plan = [b for epoch in range(c.epochs) for b in batches(pairs, c.batch_size, c.seed + epoch)]
+        if all(len(b) == 1 and not b[0].negatives for b in plan):
+            msg = (f"the {len(pairs)} pair(s) to train on make only batches of one pair without a negative, from "
+                   "which nothing is learnt (each anchor is told apart from the other texts of its batch): give more "
+                   "pairs with different positives, or negatives")
+            raise InputError(msg)
         model = self.embedder.model.train()
         for param in model.parameters():
             param.requires_grad_(True)

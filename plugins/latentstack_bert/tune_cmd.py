@@ -54,8 +54,8 @@ def embedder(pairs: str, out: Path, model: str, pooling: str, max_length: int | 
 
 def _summary(report: dict[str, object]) -> str:
     """Pairs, steps and time, then the held-out search before and after."""
-    steps = report["steps"]
-    done = f"{steps} step{'s' * (steps != 1)} on {report['pairs']} pairs in {report['train_s']} s"
+    steps, pairs = report["steps"], report["pairs"]
+    done = f"{steps} step{'s' * (steps != 1)} on {pairs} pair{'s' * (pairs != 1)} in {report['train_s']} s"
     held = report.get("held_out")
     if not isinstance(held, dict):
         return f"{done}; none held out"

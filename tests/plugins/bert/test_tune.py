@@ -170,3 +170,15 @@ def test_ctrl_c_keeps_the_model_trained_so_far(tiny_bert_dir: Path, tmp_path: Pa
     monkeypatch.undo()
     report = tune_embedder(LEARNT, tmp_path / "tuned", TuneConfig(model=str(kept), batch_size=4), holdout=0.0)
     assert report["steps"] == 4 and _embedder(tmp_path / "tuned").embed_many(["a"]).shape == (1, 32)
+
+
+def test_pairs_that_only_make_batches_of_one_are_refused(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """One pair, or questions all about one passage, have nothing in a batch to tell apart: the loss is 0 and a copy
+    of the model was saved as tuned."""
+    config = TuneConfig(model=str(tiny_bert_dir))
+    for pairs in ([TextPair("q", "p")], [TextPair(f"q{i}", "the one passage") for i in range(20)]):
+        with pytest.raises(InputError, match="only batches of one pair without a negative"):
+            tune_embedder(pairs, tmp_path / "tuned", config, holdout=0.0)
+    assert not (tmp_path / "tuned").exists()
+    report = tune_embedder([TextPair("q", "p", ("n",))], tmp_path / "tuned", config, holdout=0.0)
+    assert report["steps"] == 1 and report["loss_first"] > 0  # a negative gives the one pair something to learn
