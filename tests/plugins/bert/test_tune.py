@@ -182,3 +182,19 @@ def test_pairs_that_only_make_batches_of_one_are_refused(tiny_bert_dir: Path, tm
     assert not (tmp_path / "tuned").exists()
     report = tune_embedder([TextPair("q", "p", ("n",))], tmp_path / "tuned", config, holdout=0.0)
     assert report["steps"] == 1 and report["loss_first"] > 0  # a negative gives the one pair something to learn
+
+
+def test_the_folder_records_the_pooling_and_length_trained_with(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """A plain folder tuned with [CLS] pooling and 16 tokens reads back so, in both readers; tuned again from
+    there with mean pooling, the folder's own Pooling module is rewritten."""
+    config = TuneConfig(model=str(tiny_bert_dir), pooling="cls", max_length=16, epochs=1, batch_size=8)
+    tune_embedder(LEARNT, tmp_path / "cls", config, holdout=0.0)
+    tuned = _embedder(tmp_path / "cls")
+    assert (tuned.pooling, tuned.max_length) == ("cls", 16)
+    st = pytest.importorskip("sentence_transformers")
+    texts = ["the cat sat on the mat " * 4, "win"]
+    theirs = st.SentenceTransformer(str(tmp_path / "cls"), device="cpu").encode(texts)
+    np.testing.assert_allclose(tuned.embed_many(texts), theirs, atol=1e-5)
+    again = TuneConfig(model=str(tmp_path / "cls"), pooling="mean", epochs=1, batch_size=8)
+    tune_embedder(LEARNT, tmp_path / "mean", again, holdout=0.0)
+    assert (_embedder(tmp_path / "mean").pooling, _embedder(tmp_path / "mean").max_length) == ("mean", 16)
