@@ -199,18 +199,23 @@ class BertEmbedder(AutoDtype, LocalModel, Embedder):
             vecs = self.head(vecs)
         return torch.nn.functional.normalize(vecs, dim=-1) if self.config.normalize else vecs
 
+    def encode_ids(self, ids: list[list[int]]) -> Any:
+        """Pooled (and normalised) vectors of one batch of token ids (padded here), as a torch tensor."""
+        import torch
+
+        from latentstack.batching import padded
+
+        batch = padded(self.tokenizer, ids, self.tokenizer.model_input_names)
+        return self.encode_tokens({k: torch.from_numpy(v).to(self.torch_device) for k, v in batch.items()})
+
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts in length-sorted batches; rows return in input order."""
         import torch
 
-        from latentstack.batching import embed_by_length, padded
-
-        tok = self.tokenizer
+        from latentstack.batching import embed_by_length
 
         def encode(batch_ids: list[list[int]]) -> np.ndarray:
-            batch = padded(tok, batch_ids, tok.model_input_names)
-            tensors = {k: torch.from_numpy(v).to(self.torch_device) for k, v in batch.items()}
-            return self.encode_tokens(tensors).cpu().numpy()
+            return self.encode_ids(batch_ids).cpu().numpy()
 
         ids = self._ids(texts, self.max_tokens)  # batches sorted by token count, not characters
         with torch.inference_mode():

@@ -89,15 +89,8 @@ class Tuner:
 
     def vectors(self, texts: Sequence[str], kind: str) -> Any:
         """Pooled vectors of ``texts`` prompted as ``kind``, with gradients."""
-        import torch
-
-        from latentstack.batching import padded
-
         emb = self.embedder
-        tok = emb.tokenizer
-        ids = emb.text_ids(emb.prompted(texts, kind))
-        batch = padded(tok, ids, tok.model_input_names)
-        return emb.encode_tokens({k: torch.from_numpy(v).to(emb.torch_device) for k, v in batch.items()})
+        return emb.encode_ids(emb.text_ids(emb.prompted(texts, kind)))
 
     def step_loss(self, batch: list[TextPair]) -> Any:
         """The batch's ranking loss: anchors against every positive and hard negative in it."""
@@ -161,9 +154,11 @@ def tune_embedder(pairs: Sequence[TextPair], out: Path, config: TuneConfig, hold
     train, held = split_by_anchor(pairs, holdout, config.seed)
     embedder = tuned_embedder(config)
     corpus = corpus_of(pairs)
-    before = found(embedder, held, corpus) if held else None
+    if held or config.negatives:  # the starting model's corpus vectors, for the check before and the mining both
+        docs = embedder.embed_many(corpus, kind="document")
+    before = found(embedder, held, corpus, docs) if held else None
     if config.negatives:
-        train = with_mined_negatives(embedder, train, corpus, config.negatives)
+        train = with_mined_negatives(embedder, train, corpus, docs, config.negatives)
     start = time.perf_counter()
     tuner = Tuner(embedder, config)
     try:

@@ -4,7 +4,7 @@ searched among every text the pairs hold (each anchor's positives relevant), bef
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import attrs
 import numpy as np
@@ -16,6 +16,8 @@ from latentstack.interfaces import Embedder
 MIN_HELD = 10
 #: Anchors searched at most, so that the check costs little beside training.
 MAX_HELD = 1000
+#: Anchors scored against the corpus at a time (bounds the score matrix).
+BLOCK = 1024
 
 
 def split_by_anchor(pairs: Sequence[TextPair], fraction: float, seed: int) -> tuple[list[TextPair], list[TextPair]]:
@@ -50,16 +52,33 @@ def corpus_of(pairs: Sequence[TextPair]) -> list[str]:
     return list(dict.fromkeys(t for p in pairs for t in (p.positive, *p.negatives)))
 
 
-def found(embedder: Embedder, held: Sequence[TextPair], corpus: Sequence[str]) -> Found:
-    """Rank ``corpus`` by cosine for each held-out anchor (embedded as queries, the corpus as documents)."""
-    relevant: dict[str, set[int]] = {}
-    where = {text: i for i, text in enumerate(corpus)}
-    for p in held:
-        relevant.setdefault(p.anchor, set()).add(where[p.positive])
-    anchors = list(relevant)
-    scores = embedder.embed_many(anchors, kind="query") @ embedder.embed_many(list(corpus), kind="document").T
-    top = np.argsort(-scores, axis=1, kind="stable")[:, :10]
-    ranks = [next((r for r, i in enumerate(row, start=1) if i in relevant[a]), 0) for a, row in zip(anchors, top, strict=True)]
+def positives_of(pairs: Sequence[TextPair], where: dict[str, int]) -> dict[str, set[int]]:
+    """Each anchor's positives, as their places in the corpus (``where``), anchors in first-seen order."""
+    positives: dict[str, set[int]] = {}
+    for p in pairs:
+        positives.setdefault(p.anchor, set()).add(where[p.positive])
+    return positives
+
+
+def ranked(embedder: Embedder, anchors: Sequence[str], docs: np.ndarray,
+           depth: int) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    """For each anchor (embedded as a query), the places of its ``depth`` nearest ``docs`` rows (the corpus's
+    vectors, embedded as documents) by cosine, and its cosine to every row; BLOCK anchors scored at a time."""
+    for start in range(0, len(anchors), BLOCK):
+        block = list(anchors[start:start + BLOCK])
+        scores = embedder.embed_many(block, kind="query") @ docs.T
+        top = np.argsort(-scores, axis=1, kind="stable")[:, :depth]
+        yield from zip(block, top, scores, strict=True)
+
+
+def found(embedder: Embedder, held: Sequence[TextPair], corpus: Sequence[str], docs: np.ndarray | None = None) -> Found:
+    """Rank ``corpus`` by cosine for each held-out anchor (embedded as queries, the corpus as documents, unless
+    its vectors ``docs`` are given)."""
+    relevant = positives_of(held, {text: i for i, text in enumerate(corpus)})
+    if docs is None:
+        docs = embedder.embed_many(list(corpus), kind="document")
+    ranks = [next((r for r, i in enumerate(top, start=1) if i in relevant[a]), 0)
+             for a, top, _ in ranked(embedder, list(relevant), docs, 10)]
     hits = np.array(ranks)
-    return Found(len(anchors), len(corpus), float(np.mean(hits == 1)), float(np.mean(hits > 0)),
+    return Found(len(relevant), len(corpus), float(np.mean(hits == 1)), float(np.mean(hits > 0)),
                  float(np.mean([1 / r if r else 0.0 for r in ranks])))

@@ -11,31 +11,21 @@ import numpy as np
 
 from latentstack.data.text_pairs import TextPair
 from latentstack.interfaces import Embedder
+from latentstack_bert.tune_eval import positives_of, ranked
 
 #: A mined text must score below the positive's cosine times (1 - MARGIN).
 MARGIN = 0.05
-#: Anchors scored against the corpus at a time (bounds the score matrix).
-BLOCK = 1024
 
 
-def with_mined_negatives(embedder: Embedder, pairs: Sequence[TextPair], corpus: Sequence[str],
+def with_mined_negatives(embedder: Embedder, pairs: Sequence[TextPair], corpus: Sequence[str], docs: np.ndarray,
                          n: int) -> list[TextPair]:
-    """``pairs`` with up to ``n`` mined negatives each, after the negatives they name."""
-    anchors = list(dict.fromkeys(p.anchor for p in pairs))
+    """``pairs`` with up to ``n`` mined negatives each, after the negatives they name; ``docs`` are the corpus's
+    vectors (embedded as documents)."""
     where = {text: i for i, text in enumerate(corpus)}
-    positives: dict[str, set[int]] = {}
-    for p in pairs:
-        positives.setdefault(p.anchor, set()).add(where[p.positive])
-    docs = embedder.embed_many(list(corpus), kind="document")
-    ranked: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for start in range(0, len(anchors), BLOCK):
-        block = anchors[start:start + BLOCK]
-        scores = embedder.embed_many(block, kind="query") @ docs.T
-        depth = min(len(corpus), n + max(len(positives[a]) for a in block) + 16)
-        top = np.argsort(-scores, axis=1, kind="stable")[:, :depth]
-        for anchor, row, order in zip(block, scores, top, strict=True):
-            ranked[anchor] = (order, row)
-    return [_mined(p, *ranked[p.anchor], positives[p.anchor], where, corpus, n) for p in pairs]
+    positives = positives_of(pairs, where)
+    depth = min(len(corpus), n + max(map(len, positives.values())) + 16)
+    ranking = {anchor: (top, row) for anchor, top, row in ranked(embedder, list(positives), docs, depth)}
+    return [_mined(p, *ranking[p.anchor], positives[p.anchor], where, corpus, n) for p in pairs]
 
 
 def _mined(pair: TextPair, order: np.ndarray, scores: np.ndarray, positives: set[int], where: dict[str, int],

@@ -140,7 +140,7 @@ def test_mined_negatives_skip_the_anchors_positives_and_near_ties() -> None:
                     "close": [0.6, 0.8, 0], "far": [0, 1, 0], "named": [0, 0, 1], "r": [0, 0, 1]})
     pairs = [TextPair("q", "p"), TextPair("q", "p2", ("named",)), TextPair("r", "named")]
     corpus = ["p", "p2", "tie", "close", "far", "named", "q"]
-    mined = with_mined_negatives(fixed, pairs, corpus, 2)  # type: ignore[arg-type]
+    mined = with_mined_negatives(fixed, pairs, corpus, fixed.embed_many(corpus), 2)  # type: ignore[arg-type]
     assert mined[0] == TextPair("q", "p", ("close", "far"))  # "tie" scores within 5% of p; p2 is q's too
     assert mined[1] == TextPair("q", "p2", ("named", "close", "far"))
     assert mined[2] == TextPair("r", "named", ("p2", "p"))  # ties in corpus order
