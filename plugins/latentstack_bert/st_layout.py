@@ -24,9 +24,9 @@ from latentstack_bert.st_dense import Projection, read_projection
 POOLINGS = {"cls": "cls", "mean": "mean", "max": "max", "lasttoken": "last", "weightedmean": "weightedmean",
             "mean_sqrt_len_tokens": "mean_sqrt_len"}
 #: The legacy boolean keys of 1_Pooling/config.json, in sentence-transformers' order.
-_LEGACY = {"pooling_mode_cls_token": "cls", "pooling_mode_max_tokens": "max", "pooling_mode_mean_tokens": "mean",
-           "pooling_mode_mean_sqrt_len_tokens": "mean_sqrt_len_tokens",
-           "pooling_mode_weightedmean_tokens": "weightedmean", "pooling_mode_lasttoken": "lasttoken"}
+LEGACY_KEYS = {"pooling_mode_cls_token": "cls", "pooling_mode_max_tokens": "max", "pooling_mode_mean_tokens": "mean",
+               "pooling_mode_mean_sqrt_len_tokens": "mean_sqrt_len_tokens",
+               "pooling_mode_weightedmean_tokens": "weightedmean", "pooling_mode_lasttoken": "lasttoken"}
 _APPLIED = ("Transformer", "Pooling", "Dense", "Normalize")
 
 
@@ -154,7 +154,7 @@ def _modules(folder: Path) -> list[dict[str, Any]]:
 
 def _modes(config: dict[str, Any]) -> tuple[str, ...]:
     """The pooling modes of a 1_Pooling/config.json: ``pooling_mode`` (a name or a list), or the legacy booleans."""
-    modes = config.get("pooling_mode") or [mode for key, mode in _LEGACY.items() if config.get(key) is True]
+    modes = config.get("pooling_mode") or [mode for key, mode in LEGACY_KEYS.items() if config.get(key) is True]
     return (modes,) if isinstance(modes, str) else tuple(map(str, modes)) or ("mean",)
 
 

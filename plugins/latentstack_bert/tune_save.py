@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from latentstack_bert.embedder import BertEmbedder
+from latentstack_bert.st_layout import LEGACY_KEYS, POOLINGS
 
 #: The base folder's files that the new weights replace (or that hold the old weights in another form).
 OLD_WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "tf_model.h5",
                "flax_model.msgpack", "rust_model.ot", "onnx", "openvino", "manifest.json")
 #: sentence-transformers' legacy 1_Pooling keys (every version reads them), by the bert embedder's pooling names.
-_MODE_KEYS = {"cls": "pooling_mode_cls_token", "mean": "pooling_mode_mean_tokens", "max": "pooling_mode_max_tokens",
-              "mean_sqrt_len": "pooling_mode_mean_sqrt_len_tokens", "weightedmean": "pooling_mode_weightedmean_tokens",
-              "last": "pooling_mode_lasttoken"}
+_MODE_KEYS = {POOLINGS[mode]: key for key, mode in LEGACY_KEYS.items()}
 _PREFIX = "sentence_transformers.models."
 
 
