@@ -185,6 +185,30 @@ def case_onnx(tmp: Path, model: Path) -> tuple[Callable, Callable, Callable, Any
     return export("mean"), export("cls"), pooling, "mean", "cls"
 
 
+def case_train_state(tmp: Path, _: Path) -> tuple[Callable, Callable, Callable, Any, Any]:
+    """A checkpoint's training state (the component is ``tmp/train-state``)."""
+    import torch
+
+    from latentstack.train_state import load_state, save_state
+
+    def made(steps: int) -> tuple[dict[str, Any], tuple[Any, Any], dict[str, Any]]:
+        weight = torch.nn.Parameter(torch.zeros(3))
+        opt = torch.optim.AdamW([weight], lr=0.1)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+        for _ in range(steps):
+            weight.grad = torch.ones(3)
+            opt.step()
+            sched.step()
+        return {"weight": weight}, (opt, sched), {"run": "r", "step": steps}
+
+    def load() -> tuple[int, float]:
+        trained, optim, _ = made(0)
+        return load_state(tmp, trained, optim, "r")["step"], round(float(trained["weight"][0].detach()), 4)
+
+    one, two = made(1), made(2)
+    return lambda: save_state(tmp, *one), lambda: save_state(tmp, *two), load, (1, -0.1), (2, -0.1999)
+
+
 CASES = {name.removeprefix("case_"): fn for name, fn in globals().items() if name.startswith("case_")}
 
 

@@ -43,13 +43,24 @@ def adapt() -> None:
               show_default=True, help="Dtype of the saved adapter weights (bf16: half the bytes; docs/post-training.md).")
 @click.option("--init-adapter", default="", type=click.Path(file_okay=False),
               help="Go on training this saved adapter (its rank and targets) instead of a fresh one.")
+@click.option("--save-every", default=200, show_default=True, type=click.IntRange(min=0),
+              help="Keep the adapter and training state every N optimiser steps in OUT-checkpoints/step-N (the "
+                   "newest only; 0: only at each epoch's end and on a stop).")
+@click.option("--resume", default=None, type=click.Path(exists=True, file_okay=False),
+              help="Go on exactly where the run that saved this checkpoint stopped (its settings, the same data).")
 def sft(data: str, out: Path, model: str, rank: int, alpha: float, targets: str, epochs: int, lr: float,
         batch_size: int, grad_accum: int, dropout: float, max_length: int, limit: int | None, seed: int,
-        save_dtype: str, init_adapter: str) -> None:
-    """Supervised fine-tuning with a LoRA adapter; loss on the reply tokens only (every token of a plain text)."""
+        save_dtype: str, init_adapter: str, save_every: int, resume: str | None) -> None:
+    """Supervised fine-tuning with a LoRA adapter; loss on the reply tokens only (every token of a plain text).
+
+    Each epoch's adapter, the newest of every --save-every steps, and a stopped run's
+    (Ctrl-C, SIGTERM) are kept in OUT-checkpoints/ with their training state: --resume
+    goes on from one as if the run had never stopped.
+    """
     from latentstack.cli.options import refuse_given
     from latentstack.data.sft import load_sft_texts
     from latentstack.storage import check_replaceable
+    from latentstack_llm.checkpoints import resumed_run
     from latentstack_llm.generator import LlmGenerator
     from latentstack_llm.sft import model_bytes, train_sft
 
@@ -58,11 +69,16 @@ def sft(data: str, out: Path, model: str, rank: int, alpha: float, targets: str,
                      "a fresh adapter only; --init-adapter goes on training the saved one as it was made: leave {} out")
     check_replaceable(out, "adapter")  # refuse a folder of the user's own files before training
     examples = load_sft_texts(data)[:limit]
-    config = SftConfig(rank=rank, alpha=alpha, targets=targets,
-                       epochs=epochs, lr=lr, batch_size=batch_size, grad_accum=grad_accum, dropout=dropout,
-                       max_length=max_length, seed=seed, save_dtype=save_dtype, init_adapter=init_adapter)
+    if resume:
+        model, config = resumed_run(resume, "sft", SftConfig, (
+            "model", "rank", "alpha", "targets", "epochs", "lr", "batch_size", "grad_accum", "dropout", "max_length",
+            "seed", "save_dtype", "init_adapter"))
+    else:
+        config = SftConfig(rank=rank, alpha=alpha, targets=targets,
+                           epochs=epochs, lr=lr, batch_size=batch_size, grad_accum=grad_accum, dropout=dropout,
+                           max_length=max_length, seed=seed, save_dtype=save_dtype, init_adapter=init_adapter)
     gen = LlmGenerator.from_options(model=model)
-    report = train_sft(gen, examples, out, config)
+    report = train_sft(gen, examples, out, config, resume=resume, save_every=save_every)
     share = report["adapter_bytes"] / model_bytes(gen)
     click.echo(f"adapter saved to {out}: {report['trainable_params']:,} of {report['total_params']:,} parameters "
                f"trained ({report['trainable_params'] / report['total_params']:.2%}), "

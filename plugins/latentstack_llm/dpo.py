@@ -25,6 +25,7 @@ import attrs
 from latentstack.data.prefs import Pair
 from latentstack.interfaces.base import Config, names
 from latentstack.progress import log, progress
+from latentstack.training import stop_on_sigterm
 from latentstack_llm.dpo_loss import LOSSES
 from latentstack_llm.sft import ALL_LINEAR, SAVE_DTYPES, SftConfig
 
@@ -134,8 +135,11 @@ def load_reference(model_name: str, config: DpoConfig, rows: Sequence[Any], kl_r
 
 
 def train_dpo(generator: Any, pairs: Sequence[Pair], out: str | Path, config: DpoConfig,
-              data: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Train ``generator``'s model by DPO on ``pairs``; save the adapter (and each epoch's) under ``out``.
+              data: dict[str, Any] | None = None, *, resume: str | Path | None = None,
+              save_every: int = 0) -> dict[str, Any]:
+    """Train ``generator``'s model by DPO on ``pairs``; save the adapter under ``out``, and in ``OUT-checkpoints`` each
+    epoch's, the newest of every ``save_every`` steps and a stopped run's, each with the training state that
+    ``resume`` (one of them) goes on from exactly.
 
     ``data`` (where the pairs came from, how they were filtered) is kept in the report as given.
     """
@@ -143,8 +147,10 @@ def train_dpo(generator: Any, pairs: Sequence[Pair], out: str | Path, config: Dp
     import torch
 
     from latentstack.data.prefs import split_pairs
+    from latentstack.train_state import run_digest
     from latentstack.training import seed_everything, warmup_then_decay
-    from latentstack_llm.sft import length_batches, prepare_model, save_interrupted
+    from latentstack_llm.checkpoints import Checkpointer
+    from latentstack_llm.sft import length_batches, prepare_model
 
     seed_everything(config.seed)
     train, held = split_pairs(pairs, config.heldout, config.seed)
@@ -152,11 +158,10 @@ def train_dpo(generator: Any, pairs: Sequence[Pair], out: str | Path, config: Dp
     rows, held_rows = encode_pairs(tok, train, config.max_length), encode_pairs(tok, held, config.max_length)
     kl_rows = held_rows[:KL_PAIRS]
     ref = load_reference(generator.config.model, config, rows + held_rows, kl_rows)
-    ref_train = (ref["chosen"][: len(rows)], ref["rejected"][: len(rows)])
-    ref_held = (ref["chosen"][len(rows):], ref["rejected"][len(rows):])
-    sft_like = SftConfig(rank=config.rank, alpha=config.alpha, targets=config.targets,
-                         init_adapter=config.init_adapter)
-    model, lora = prepare_model(generator, sft_like)
+    n = len(rows)
+    ref_train, ref_held = (ref["chosen"][:n], ref["rejected"][:n]), (ref["chosen"][n:], ref["rejected"][n:])
+    model, lora = prepare_model(generator, SftConfig(rank=config.rank, alpha=config.alpha, targets=config.targets,
+                                                     init_adapter=config.init_adapter), resume)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=0.0)
     per_epoch = -(-len(rows) // config.batch_size)
@@ -165,22 +170,23 @@ def train_dpo(generator: Any, pairs: Sequence[Pair], out: str | Path, config: Dp
     rng = np.random.default_rng(config.seed)
     loop = Loop(model, config, (params, opt, sched), rows, ref_train,
                 (held_rows, ref_held, kl_rows, ref["dists"]))
-    out = Path(out)
-    fingerprint = generator.resolved.fingerprint()
-    start = time.perf_counter()
-    for epoch in range(-(-steps // per_epoch)):
-        try:
-            loop.epoch(length_batches([len(p) for p, _, _ in rows], config.batch_size, rng), epoch, steps)
-        except KeyboardInterrupt:
-            again = f" --reference-adapter {config.reference or BASE}"
-            save_interrupted((lora, model), out, loop.step, (fingerprint, config.save_dtype), again)
-            raise
-        lora.save(model, out.with_name(out.name + "-checkpoints") / f"epoch-{epoch + 1}", base_fingerprint=fingerprint,
-                  dtype=config.save_dtype)
+    out, fingerprint = Path(out), generator.resolved.fingerprint()
+    loop.keeper = Checkpointer(out, (lora, model), (fingerprint, config.save_dtype), (opt, sched), save_every)
+    encoded = [[t.tolist() for t in row] for row in rows + held_rows]  # what the run trains and evaluates on
+    pos = {"trainer": "dpo", "run": run_digest(encoded, attrs.asdict(config)), "model": generator.config.model,
+           "config": attrs.asdict(config), "data": data or {}, "epoch": 0, "batch": 0,
+           "rng": rng.bit_generator.state}  # rng: the state that draws the epoch's batches
+    if resume:
+        pos = loop.resume(resume, pos)
+    for epoch in range(pos["epoch"], -(-steps // per_epoch)):
+        rng.bit_generator.state = pos["rng"]
+        loop.run_epoch(length_batches([len(p) for p, _, _ in rows], config.batch_size, rng), pos, steps)
+        pos.update(epoch=epoch + 1, batch=0, rng=rng.bit_generator.state)
+        loop.keeper.save(f"epoch-{epoch + 1}", loop.position(pos))
     model.eval()
     final = loop.history[-1] if loop.history else loop.evaluate()  # the last step is always logged
     report = {"pairs": len(train), "heldout_pairs": len(held), "steps": loop.step,
-              "train_s": round(time.perf_counter() - start, 1), "final": final, "history": loop.history,
+              "train_s": round(time.perf_counter() - loop.start, 1), "final": final, "history": loop.history,
               "config": attrs.asdict(config), "data": data or {}}
     lora.save(model, out, base_fingerprint=fingerprint, dtype=config.save_dtype)
     from latentstack.storage import attach_json
@@ -199,6 +205,20 @@ class Loop:
         self.step = 0
         self.history: list[dict[str, Any]] = []
         self.window: list[dict[str, float]] = []
+        self.keeper: Any = None  # the run's Checkpointer
+        self.start = time.perf_counter()
+
+    def position(self, pos: dict[str, Any]) -> dict[str, Any]:
+        """``pos`` (epoch, batch, data order) with the steps, logs and seconds so far: what a checkpoint keeps."""
+        return {**pos, "step": self.step, "history": self.history, "window": self.window,
+                "seconds": round(time.perf_counter() - self.start, 1)}
+
+    def resume(self, checkpoint: str | Path, pos: dict[str, Any]) -> dict[str, Any]:
+        """Go on from ``checkpoint``'s training state (its adapter is loaded already); the position it saved."""
+        saved = self.keeper.resume(checkpoint, pos["run"])
+        self.step, self.history, self.window = saved["step"], saved["history"], saved["window"]
+        self.start = time.perf_counter() - saved["seconds"]
+        return saved
 
     def _losses(self, idx: Any, rows: list[Any], ref: tuple[Any, Any]) -> tuple[Any, Any, Any]:
         """Per-pair losses (the SFT term, when weighted, spread evenly over the pairs) and implicit rewards."""
@@ -216,19 +236,30 @@ class Loop:
             losses = losses + self.config.sft_weight * nll
         return losses, cr, rr
 
-    def epoch(self, batches: list[Any], epoch: int, steps: int) -> None:
-        """One pass over the batches (stopping at ``steps``), logging every ``log_every`` steps."""
+    def run_epoch(self, batches: list[Any], pos: dict[str, Any], steps: int) -> None:
+        """``epoch``; a stop (Ctrl-C, SIGTERM) keeps the adapter as of the last step with its training state."""
+        try:
+            with stop_on_sigterm():
+                self.epoch(batches, pos, steps)
+        except KeyboardInterrupt:
+            self.keeper.interrupted(self.position(pos), "latentstack adapt dpo --data DATA --out OUT")
+            raise
+
+    def epoch(self, batches: list[Any], pos: dict[str, Any], steps: int) -> None:
+        """The epoch's batches from ``pos["batch"]`` on (stopping at ``steps``), logging every ``log_every`` steps."""
         import torch
 
         from latentstack_llm.dpo_loss import metrics
 
         params, opt, sched = self.optim
         self.model.train()
-        bar = progress(batches, desc=f"dpo epoch {epoch + 1}", unit="batch")
-        for idx in bar:
+        epoch = pos["epoch"]
+        bar = progress(range(pos["batch"], len(batches)), desc=f"dpo epoch {epoch + 1}", unit="batch",
+                       total=len(batches), initial=pos["batch"])
+        for b in bar:
             if self.step >= steps:
                 break
-            losses, cr, rr = self._losses(torch.as_tensor(idx), self.rows, self.ref)
+            losses, cr, rr = self._losses(torch.as_tensor(batches[b]), self.rows, self.ref)
             losses.mean().backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
@@ -240,6 +271,8 @@ class Loop:
                 bar.set_postfix(loss=f"{self.window[-1]['loss']:.3f}", step=self.step)
             if self.step % self.config.log_every == 0 or self.step == steps:
                 self._log(epoch)
+            pos["batch"] = b + 1
+            self.keeper.stepped(self.position(pos))
 
     def _log(self, epoch: int) -> None:
         import numpy as np

@@ -138,13 +138,25 @@ DPO = DpoConfig()
 @click.option("--log-every", default=DPO.log_every, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", default=DPO.seed, show_default=True)
 @click.option("--save-dtype", type=click.Choice(SAVE_DTYPES), default=DPO.save_dtype, show_default=True)
+@click.option("--save-every", default=200, show_default=True, type=click.IntRange(min=0),
+              help="Keep the adapter and training state every N steps in OUT-checkpoints/step-N (the newest only; "
+                   "0: only at each epoch's end and on a stop).")
+@click.option("--resume", default=None, type=click.Path(exists=True, file_okay=False),
+              help="Go on exactly where the run that saved this checkpoint stopped (its settings, the same data).")
 def dpo(data: str, out: Path, init_adapter: str, reference_adapter: str, model: str, beta: float, loss: str,
         sft_weight: float, min_chosen_score: float | None, epochs: int, steps: int, lr: float, batch_size: int,
-        rank: int, heldout: float, log_every: int, seed: int, save_dtype: str) -> None:
-    """Direct preference optimisation of a LoRA adapter against the frozen starting policy."""
+        rank: int, heldout: float, log_every: int, seed: int, save_dtype: str, save_every: int,
+        resume: str | None) -> None:
+    """Direct preference optimisation of a LoRA adapter against the frozen starting policy.
+
+    Each epoch's adapter, the newest of every --save-every steps, and a stopped run's
+    (Ctrl-C, SIGTERM) are kept in OUT-checkpoints/ with their training state: --resume
+    goes on from one as if the run had never stopped.
+    """
     from latentstack.cli.options import refuse_given
     from latentstack.data.prefs import load_pairs
     from latentstack.storage import check_replaceable
+    from latentstack_llm.checkpoints import resumed_run
     from latentstack_llm.dpo import train_dpo
     from latentstack_llm.generator import LlmGenerator
 
@@ -153,11 +165,18 @@ def dpo(data: str, out: Path, init_adapter: str, reference_adapter: str, model: 
                      "leave {} out")
     check_replaceable(out, "adapter")
     pairs = load_pairs(data, min_chosen_score)
-    config = DpoConfig(beta=beta, loss=loss, sft_weight=sft_weight, init_adapter=init_adapter, reference_adapter=reference_adapter,
-                       rank=rank, alpha=2.0 * rank, epochs=epochs, steps=steps, lr=lr, batch_size=batch_size,
-                       heldout=heldout, log_every=log_every, seed=seed, save_dtype=save_dtype)
+    if resume:
+        model, config = resumed_run(resume, "dpo", DpoConfig, (
+            "init_adapter", "reference_adapter", "model", "beta", "loss", "sft_weight", "epochs", "steps", "lr",
+            "batch_size", "rank", "heldout", "log_every", "seed", "save_dtype"))
+    else:
+        config = DpoConfig(beta=beta, loss=loss, sft_weight=sft_weight, init_adapter=init_adapter,
+                           reference_adapter=reference_adapter, rank=rank, alpha=2.0 * rank, epochs=epochs, steps=steps,
+                           lr=lr, batch_size=batch_size, heldout=heldout, log_every=log_every, seed=seed,
+                           save_dtype=save_dtype)
     source = {"path": str(data), "pairs": len(pairs), "min_chosen_score": min_chosen_score}
-    report = train_dpo(LlmGenerator.from_options(model=model), pairs, out, config, source)
+    report = train_dpo(LlmGenerator.from_options(model=model), pairs, out, config, source, resume=resume,
+                       save_every=save_every)
     click.echo(f"adapter saved to {out}: {_summary(report)}")
 
 

@@ -6,8 +6,9 @@ Each example is chat messages whose last one is the assistant's reply, or a plai
 (everything up to the reply) is tokenised through the chat template and masked out of
 the loss (label -100), as is padding; the reply ends with the template's end-of-turn
 token so the model learns to stop. AdamW over the adapter weights, linear warm-up and
-decay, gradient accumulation, gradient clipping, seeded shuffles, and the adapter
-saved (only the adapter) after every epoch, and when the run is interrupted (Ctrl-C).
+decay, gradient accumulation, gradient clipping, seeded shuffles, and the adapter saved
+after every epoch, every ``save_every`` steps and when the run is stopped (Ctrl-C, SIGTERM),
+with the training state to go on from exactly (``checkpoints``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from latentstack.chat_template import for_template
 from latentstack.errors import InputError
 from latentstack.hf import check_chat_model, lm_parts
 from latentstack.interfaces.base import Config, names
-from latentstack.progress import log, notice, progress
+from latentstack.progress import log, progress
 
 SAVE_DTYPES = ("float32", "bfloat16", "float16")  # what the lora adapter can save its weights as
 ALL_LINEAR = ("all-linear",)  # every linear layer of the body (Llama's q_proj ... down_proj), never the LM head
@@ -121,9 +122,10 @@ def reply_loss(model: Any, batch: dict[str, Any]) -> Any:
     return torch.nn.functional.cross_entropy(logits.float(), targets[keep])
 
 
-def prepare_model(generator: Any, config: SftConfig) -> tuple[Any, Any]:
-    """The generator's model made trainable: a fresh LoRA adapter (or all weights for ``full``); the KV cache its
-    last answer left is dropped, as the weights that computed it change."""
+def prepare_model(generator: Any, config: SftConfig, resume: str | Path | None = None) -> tuple[Any, Any]:
+    """The generator's model made trainable: a fresh LoRA adapter, the ``init_adapter`` or the checkpoint to
+    ``resume`` from (or all weights for ``full``); the KV cache its last answer left is dropped, as the weights that
+    computed it change."""
     from latentstack import get_adapter
 
     generator.prefix.clear()
@@ -132,66 +134,67 @@ def prepare_model(generator: Any, config: SftConfig) -> tuple[Any, Any]:
         for p in model.parameters():
             p.requires_grad_(True)
         return model, None
-    if config.init_adapter:
-        saved = get_adapter("lora").saved_options(config.init_adapter)
+    start = resume or config.init_adapter
+    if start:
+        saved = get_adapter("lora").saved_options(start)
         lora = get_adapter("lora", **saved)
-        return lora.load(model, config.init_adapter, generator.resolved.fingerprint(), trainable=True), lora
+        return lora.load(model, start, generator.resolved.fingerprint(), trainable=True), lora
     lora = get_adapter("lora", rank=config.rank, alpha=config.alpha, dropout=config.dropout,
                                  targets=config.targets)
     return lora.attach(model), lora
 
 
 def train_sft(generator: Any, examples: list[list[dict[str, str]]] | list[list[dict[str, str]] | str], out: str | Path,
-              config: SftConfig, max_steps: int | None = None) -> dict[str, Any]:
+              config: SftConfig, max_steps: int | None = None, *, resume: str | Path | None = None,
+              save_every: int = 0) -> dict[str, Any]:
     """Fine-tune ``generator``'s model on ``examples`` (chat examples, or plain texts: ``encode_rows``); save the
     adapter to ``out``.
 
-    Each epoch's adapter goes to ``OUT-checkpoints/epoch-N``. With ``max_steps`` (a
-    measurement run) nothing is saved. The generator's model is changed in place.
+    Each epoch's adapter goes to ``OUT-checkpoints/epoch-N``, the newest of every
+    ``save_every`` optimiser steps to ``step-N``, a stopped run's to ``interrupted-step-N``,
+    each with the training state that ``resume`` (one of them) goes on from exactly. With
+    ``max_steps`` (a measurement run) nothing is saved. The generator's model is changed in place.
     """
     import numpy as np
     import torch
 
+    from latentstack.train_state import run_digest
     from latentstack.training import seed_everything, warmup_then_decay
+    from latentstack_llm.checkpoints import Checkpointer
 
     seed_everything(config.seed)
     tok = generator.tokenizer
     rows = [row for example in examples for row in encode_rows(tok, example, config.max_length)]
-    model, lora = prepare_model(generator, config)
+    model, lora = prepare_model(generator, config, resume)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     trainable, total = sum(p.numel() for p in params), sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=0.0)
-    per_epoch = -(-len(rows) // (config.batch_size * config.grad_accum))
-    steps = max_steps or config.epochs * per_epoch
+    steps = max_steps or config.epochs * -(-len(rows) // (config.batch_size * config.grad_accum))
     sched = warmup_then_decay(opt, steps, config.warmup)
     rng = np.random.default_rng(config.seed)
     out = Path(out)
-    history, step, start = [], 0, time.perf_counter()
-    fingerprint = generator.resolved.fingerprint()
-    for epoch in range(config.epochs):
+    keeper = None if lora is None or max_steps else Checkpointer(
+        out, (lora, model), (generator.resolved.fingerprint(), config.save_dtype), (opt, sched), save_every)
+    pos = {"trainer": "sft", "run": run_digest(rows, attrs.asdict(config)), "model": generator.config.model,
+           "config": attrs.asdict(config), "epoch": 0, "batch": 0, "step": 0, "losses": [], "history": [],
+           "seconds": 0.0, "rng": rng.bit_generator.state}  # rng: the state that draws the epoch's batches
+    if resume and keeper:
+        pos = keeper.resume(resume, pos["run"])
+    start = time.perf_counter() - pos["seconds"]
+    for _ in range(pos["epoch"], config.epochs):
+        rng.bit_generator.state = pos["rng"]
         batches = length_batches([len(r[0]) for r in rows], config.batch_size, rng)
-        bar = progress(batches, desc=f"sft epoch {epoch + 1}/{config.epochs}", unit="batch")
-        try:
-            losses, step = _epoch(model, rows, bar, len(batches), tok.pad_token_id, (params, opt, sched), config,
-                                  step, max_steps)
-        except KeyboardInterrupt:
-            if not max_steps:
-                save_interrupted((lora, model), out, sched.last_epoch, (fingerprint, config.save_dtype))
-            raise
-        history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "steps": step,
-                        "seconds": round(time.perf_counter() - start, 1)})
-        log(f"epoch {epoch + 1}: mean loss {np.mean(losses):.4f}")
-        if lora is not None and not max_steps:
-            lora.save(model, out.with_name(out.name + "-checkpoints") / f"epoch-{epoch + 1}",
-                      base_fingerprint=fingerprint, dtype=config.save_dtype)
-        if max_steps and step >= max_steps:
+        _run_epoch(model, rows, batches, tok.pad_token_id, (params, opt, sched), config, pos, keeper, max_steps, start)
+        _end_epoch(pos, rng.bit_generator.state, keeper, start)
+        if max_steps and pos["step"] >= max_steps:
             break
     model.eval()
     report = {"examples": len(examples), "rows": len(rows), "trainable_params": trainable, "total_params": total,
-              "train_s": round(time.perf_counter() - start, 1), "history": history, "config": attrs.asdict(config)}
+              "train_s": round(time.perf_counter() - start, 1), "history": pos["history"],
+              "config": attrs.asdict(config)}
     if lora is not None and not max_steps:
-        lora.save(model, out, base_fingerprint=fingerprint, dtype=config.save_dtype)
+        lora.save(model, out, base_fingerprint=generator.resolved.fingerprint(), dtype=config.save_dtype)
         from latentstack.storage import attach_json
 
         attach_json(out, "training.json", report)
@@ -199,42 +202,67 @@ def train_sft(generator: Any, examples: list[list[dict[str, str]]] | list[list[d
     return report
 
 
-def save_interrupted(trained: tuple[Any, Any], out: Path, steps: int, saving: tuple[str, str], again: str = "") -> None:
-    """On Ctrl-C: keep the (lora, model) adapter as trained so far in ``OUT-checkpoints/interrupted-step-N`` and say
-    how to go on from it (always said: it is where the work went, not a status line)."""
-    lora, model = trained
-    if lora is None or steps == 0:
-        return
-    where = out.with_name(out.name + "-checkpoints") / f"interrupted-step-{steps}"
-    lora.save(model, where, base_fingerprint=saving[0], dtype=saving[1])
-    notice(f"interrupted after {steps} optimiser step(s): the adapter as trained so far is in {where}; go on from it "
-           f"with --init-adapter {where}{again} (the learning-rate schedule starts again)")
+def _end_epoch(pos: dict[str, Any], rng_state: Any, keeper: Any, start: float) -> None:
+    """Log the epoch's mean loss, move ``pos`` to the next epoch, and keep the epoch's checkpoint."""
+    import numpy as np
+
+    epoch = pos["epoch"] + 1
+    pos["history"].append({"epoch": epoch, "loss": float(np.mean(pos["losses"])), "steps": pos["step"],
+                           "seconds": round(time.perf_counter() - start, 1)})
+    log(f"epoch {epoch}: mean loss {np.mean(pos['losses']):.4f}")
+    pos.update(epoch=epoch, batch=0, losses=[], rng=rng_state)
+    if keeper:
+        keeper.save(f"epoch-{epoch}", _saved(pos, start))
 
 
-def _epoch(model: Any, rows: list[Any], bar: Any, n_batches: int, pad_id: int, optim: tuple[Any, Any, Any],
-           config: SftConfig, step: int, max_steps: int | None) -> tuple[list[float], int]:
-    """One pass over the batches (gradient accumulation, clipping); returns the losses and the step count."""
+def _saved(pos: dict[str, Any], start: float) -> dict[str, Any]:
+    """The position as of the last optimiser step: the losses of the batches before it, the seconds so far."""
+    return {**pos, "losses": pos["losses"][: pos["batch"]], "seconds": round(time.perf_counter() - start, 1)}
+
+
+def _run_epoch(model: Any, rows: list[Any], batches: list[Any], pad_id: int, optim: tuple[Any, Any, Any],
+               config: SftConfig, pos: dict[str, Any], keeper: Any, max_steps: int | None, start: float) -> None:
+    """One epoch's batches from ``pos["batch"]`` on; a stop (Ctrl-C, SIGTERM) keeps the adapter as of the last
+    optimiser step with its training state."""
+    from latentstack.training import stop_on_sigterm
+
+    bar = progress(range(pos["batch"], len(batches)), desc=f"sft epoch {pos['epoch'] + 1}/{config.epochs}",
+                   unit="batch", total=len(batches), initial=pos["batch"])
+    try:
+        with stop_on_sigterm():
+            _epoch(model, rows, (batches, bar), pad_id, optim, config, pos, keeper, max_steps, start)
+    except KeyboardInterrupt:
+        if keeper:
+            keeper.interrupted(_saved(pos, start), "latentstack adapt sft --data DATA --out OUT")
+        raise
+
+
+def _epoch(model: Any, rows: list[Any], batches: tuple[list[Any], Any], pad_id: int, optim: tuple[Any, Any, Any],
+           config: SftConfig, pos: dict[str, Any], keeper: Any, max_steps: int | None, start: float) -> None:
+    """The batches (gradient accumulation, clipping); ``pos`` follows each optimiser step."""
     import numpy as np
     import torch
 
     params, opt, sched = optim
-    losses: list[float] = []
-    for b, idx in enumerate(bar):
-        batch = collate([rows[i] for i in idx], pad_id)
+    order, bar = batches
+    for b in bar:
+        batch = collate([rows[i] for i in order[b]], pad_id)
         loss = reply_loss(model, {k: v.to(model.device) for k, v in batch.items()})
         (loss / config.grad_accum).backward()
-        losses.append(float(loss.detach()))
-        if (b + 1) % config.grad_accum == 0 or b + 1 == n_batches:
+        pos["losses"].append(float(loss.detach()))
+        if (b + 1) % config.grad_accum == 0 or b + 1 == len(order):
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
             sched.step()
             opt.zero_grad()
-            step += 1
+            pos["step"] += 1
+            pos["batch"] = b + 1
+            if keeper:
+                keeper.stepped(_saved(pos, start))
         if hasattr(bar, "set_postfix"):
-            bar.set_postfix(loss=f"{np.mean(losses[-10:]):.3f}", step=step)
-        if max_steps and step >= max_steps:
+            bar.set_postfix(loss=f"{np.mean(pos['losses'][-10:]):.3f}", step=pos["step"])
+        if max_steps and pos["step"] >= max_steps:
             break
-    return losses, step
 
 
 def model_bytes(generator: Any) -> int:

@@ -429,7 +429,7 @@ def test_ctrl_c_keeps_the_sft_adapter_trained_so_far(tiny_llama_dir: Path, tmp_p
                   SftConfig(rank=2, lr=1e-2, batch_size=2))
     kept = tmp_path / "sft-checkpoints" / "interrupted-step-2"
     assert (kept / "adapter_model.safetensors").exists() and not (tmp_path / "sft").exists()
-    assert f"--init-adapter {kept}" in capsys.readouterr().err
+    assert f"--resume {kept}" in capsys.readouterr().err
     monkeypatch.undo()
     report = train_sft(LlmGenerator.from_options(model=str(tiny_llama_dir)), rows, tmp_path / "on",
                        SftConfig(init_adapter=str(kept), lr=1e-2, batch_size=2))
@@ -439,8 +439,9 @@ def test_ctrl_c_keeps_the_sft_adapter_trained_so_far(tiny_llama_dir: Path, tmp_p
 def test_ctrl_c_keeps_the_dpo_adapter_and_says_its_reference(tiny_llama_dir: Path, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
-    """A DPO run from a fresh adapter, interrupted, keeps its adapter; going on from it needs the base model as the
-    reference, which `--reference-adapter base` names (an empty one meant the starting adapter)."""
+    """A DPO run from a fresh adapter, interrupted, keeps its adapter (--resume goes on from it, test_resume.py);
+    starting a new run from it needs the base model as the reference, which `--reference-adapter base` names (an
+    empty one meant the starting adapter)."""
     import latentstack_llm.dpo as dpo
 
     pairs = [Pair([{"role": "user", "content": f"question {i}"}], f"good {i}", f"bad answer {i}") for i in range(8)]
@@ -450,7 +451,7 @@ def test_ctrl_c_keeps_the_dpo_adapter_and_says_its_reference(tiny_llama_dir: Pat
                   DpoConfig(rank=2, lr=1e-2, batch_size=2, heldout=0))
     kept = tmp_path / "d-checkpoints" / "interrupted-step-1"
     assert (kept / "adapter_model.safetensors").exists()
-    assert f"--init-adapter {kept} --reference-adapter base" in capsys.readouterr().err
+    assert f"--resume {kept}" in capsys.readouterr().err
     assert DpoConfig(init_adapter=str(kept), reference_adapter="base").reference == ""
     assert DpoConfig(init_adapter=str(kept), reference_adapter="./base").reference == "./base"
     monkeypatch.undo()

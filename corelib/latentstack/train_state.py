@@ -1,0 +1,144 @@
+"""A training run's state kept beside a checkpoint, so a stopped run goes on exactly where it stopped.
+
+A checkpoint (an adapter folder, a model folder) gets a ``train-state/`` component of its
+own: the trained weights in full precision (the checkpoint itself may hold them in
+bfloat16), the optimiser's moments and step counts, the learning-rate schedule, torch's
+random state, and the caller's ``position`` (epoch, batch, data-order state, loss
+history) as JSON. Going on from it gives the weights an uninterrupted run gives: what
+HF Trainer's ``resume_from_checkpoint`` promises, with safetensors and JSON instead of
+pickles. ``run_digest`` ties the state to the data and settings it was trained with.
+
+torch and safetensors are imported inside the functions, so importing this module costs nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from latentstack.errors import InputError
+
+STATE = "train-state"  # the component's folder name inside a checkpoint
+KIND = "train-state"
+_TENSORS = "state.safetensors"
+_JSON = "state.json"
+
+
+def run_digest(data: Any, settings: Mapping[str, Any]) -> str:
+    """A digest of what a run trains on and how: a run goes on only from a state with the same one."""
+    canonical = json.dumps({"data": data, "settings": dict(settings)}, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def save_state(checkpoint: str | Path, trained: Mapping[str, Any], optim: tuple[Any, Any], position: Mapping[str, Any],
+               torch_rng: Any = None) -> None:
+    """Write ``checkpoint/train-state`` atomically: the ``trained`` parameters (by name), the (optimizer, scheduler)
+    state, torch's random state (``torch_rng``, or the current one) and ``position`` (JSON)."""
+    import torch
+    from safetensors.torch import save_file
+
+    from latentstack.atomic import write_json
+    from latentstack.storage import component_dir, write_manifest
+
+    optimizer, scheduler = optim
+    opt = optimizer.state_dict()
+    tensors = {f"param/{name}": p.detach().to("cpu").contiguous().clone() for name, p in trained.items()}
+    scalars: dict[str, dict[str, Any]] = {}
+    for index, values in opt["state"].items():
+        for key, value in values.items():
+            if torch.is_tensor(value):
+                tensors[f"opt/{index}/{key}"] = value.detach().to("cpu").contiguous().clone()
+            else:
+                scalars.setdefault(str(index), {})[key] = value
+    tensors["rng/torch"] = (torch.get_rng_state() if torch_rng is None else torch_rng).clone()
+    body = {"params": list(trained), "groups": opt["param_groups"], "scalars": scalars,
+            "scheduler": {k: v for k, v in scheduler.state_dict().items() if k != "lr_lambdas"},
+            "position": dict(position)}
+    with component_dir(Path(checkpoint) / STATE, KIND) as tmp:
+        save_file(tensors, str(tmp / _TENSORS))
+        write_json(tmp / _JSON, body)
+        write_manifest(tmp, kind=KIND, plugin="latentstack", data={"step": position.get("step")})
+
+
+def saved_position(checkpoint: str | Path) -> dict[str, Any]:
+    """The position saved in ``checkpoint``'s training state (checked), before any model is loaded: the settings
+    a run records there let it go on with them."""
+    from latentstack.storage import reading
+
+    folder = _checked(checkpoint)
+    with reading(folder, "training state"):
+        position = json.loads((folder / _JSON).read_text(encoding="utf-8"))["position"]
+        if not isinstance(position, dict):
+            raise TypeError("the position is not an object")
+        return position
+
+
+def _checked(checkpoint: str | Path) -> Path:
+    from latentstack.atomic import recover_dir
+    from latentstack.storage import read_manifest
+
+    folder = recover_dir(Path(checkpoint) / STATE)  # a save killed mid-swap left the state before it beside
+    if not (folder / "manifest.json").is_file():
+        msg = (f"{checkpoint} holds no training state to go on from (only a checkpoint saved every --save-every "
+               f"steps, at an epoch's end or on a stop does); start from its weights instead")
+        raise InputError(msg)
+    read_manifest(folder, kind=KIND, plugin="latentstack")  # every file's checksum
+    return folder
+
+
+def load_state(checkpoint: str | Path, trained: Mapping[str, Any], optim: tuple[Any, Any], run: str) -> dict[str, Any]:
+    """Put the state saved in ``checkpoint`` into the ``trained`` parameters, the (optimizer, scheduler) and torch's
+    random state; return the saved position. The state must be of the run whose ``run_digest`` is ``run``."""
+    from latentstack.storage import reading
+
+    folder = _checked(checkpoint)
+    with reading(folder, "training state"):
+        body = json.loads((folder / _JSON).read_text(encoding="utf-8"))
+        saved_run, params = body["position"].get("run"), list(body["params"])
+    if saved_run != run:
+        msg = (f"{checkpoint} was trained on other data or with other settings than these; go on from it with the "
+               "same data file and options, or start afresh from its weights")
+        raise InputError(msg)
+    if params != list(trained):
+        msg = f"the training state at {folder} is of other parameters than the model's trainable ones"
+        raise InputError(msg)
+    with reading(folder, "training state"):
+        _restore(folder, body, trained, optim)
+        return dict(body["position"])
+
+
+def _restore(folder: Path, body: dict[str, Any], trained: Mapping[str, Any], optim: tuple[Any, Any]) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    tensors = load_file(str(folder / _TENSORS))
+    with torch.no_grad():
+        for name, p in trained.items():
+            p.copy_(tensors[f"param/{name}"])
+    optimizer, scheduler = optim
+    fresh = optimizer.state_dict()["param_groups"]
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        if key.startswith("opt/"):
+            _, index, name = key.split("/", 2)
+            state.setdefault(int(index), {})[name] = value
+    for index, values in body["scalars"].items():
+        state.setdefault(int(index), {}).update(values)
+    groups = [{k: tuple(v) if isinstance(old.get(k), tuple) else v for k, v in group.items()}
+              for group, old in zip(body["groups"], fresh, strict=True)]
+    optimizer.load_state_dict({"state": state, "param_groups": groups})
+    scheduler.load_state_dict({**body["scheduler"], "lr_lambdas": [None] * len(groups)})
+    torch.set_rng_state(tensors["rng/torch"])
+
+
+def keep_newest(folder: Path, prefix: str, keep: Path) -> None:
+    """Remove the checkpoints ``folder/PREFIX*`` other than ``keep`` (periodic ones replace each other)."""
+    if not folder.is_dir():
+        return
+    for old in folder.glob(f"{prefix}*"):
+        if old.is_dir() and old.resolve() != keep.resolve():
+            shutil.rmtree(old, ignore_errors=True)
