@@ -77,6 +77,16 @@ def saved_position(checkpoint: str | Path) -> dict[str, Any]:
         return position
 
 
+def resumable(checkpoint: str | Path, run: str) -> dict[str, Any]:
+    """The position saved in ``checkpoint``, which must be of the run whose ``run_digest`` is ``run``."""
+    position = saved_position(checkpoint)
+    if position.get("run") != run:
+        msg = (f"{checkpoint} was trained on other data or with other settings than these; go on from it with the "
+               "same data file and options, or start afresh from its weights")
+        raise InputError(msg)
+    return position
+
+
 def _checked(checkpoint: str | Path) -> Path:
     from latentstack.atomic import recover_dir
     from latentstack.storage import read_manifest
@@ -95,14 +105,11 @@ def load_state(checkpoint: str | Path, trained: Mapping[str, Any], optim: tuple[
     random state; return the saved position. The state must be of the run whose ``run_digest`` is ``run``."""
     from latentstack.storage import reading
 
-    folder = _checked(checkpoint)
+    resumable(checkpoint, run)
+    folder = Path(checkpoint) / STATE
     with reading(folder, "training state"):
         body = json.loads((folder / _JSON).read_text(encoding="utf-8"))
-        saved_run, params = body["position"].get("run"), list(body["params"])
-    if saved_run != run:
-        msg = (f"{checkpoint} was trained on other data or with other settings than these; go on from it with the "
-               "same data file and options, or start afresh from its weights")
-        raise InputError(msg)
+        params = list(body["params"])
     if params != list(trained):
         msg = f"the training state at {folder} is of other parameters than the model's trainable ones"
         raise InputError(msg)

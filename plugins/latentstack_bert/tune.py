@@ -82,10 +82,12 @@ def ranking_loss(anchors: Any, candidates: Any, scale: float) -> Any:
 class Tuner:
     """The embedder under training: its model in train mode, texts tokenised as it tokenises them."""
 
-    def __init__(self, embedder: BertEmbedder, config: TuneConfig) -> None:
+    def __init__(self, embedder: BertEmbedder, config: TuneConfig, keeper: Any = None) -> None:
         self.embedder = embedder
         self.config = config
+        self.keeper = keeper  # the run's TuneCheckpoints, if it keeps any
         self.steps = 0  # optimiser steps taken so far
+        self.losses: list[float] = []  # each step's loss
 
     def vectors(self, texts: Sequence[str], kind: str) -> Any:
         """Pooled vectors of ``texts`` prompted as ``kind``, with gradients."""
@@ -98,8 +100,9 @@ class Tuner:
         candidates = [p.positive for p in batch] + [n for p in batch for n in p.negatives]
         return ranking_loss(anchors, self.vectors(candidates, "document"), self.config.scale)
 
-    def train(self, pairs: Sequence[TextPair]) -> list[float]:
-        """Every epoch's batches in turn (AdamW, warm-up then linear decay); each step's loss."""
+    def train(self, pairs: Sequence[TextPair], resume: str | Path | None = None) -> list[float]:
+        """Every epoch's batches in turn (AdamW, warm-up then linear decay), from where the run that saved the
+        checkpoint ``resume`` stopped; each step's loss."""
         import torch
 
         from latentstack.training import seed_everything, warmup_then_decay
@@ -117,77 +120,95 @@ class Tuner:
             param.requires_grad_(True)
         opt = torch.optim.AdamW(model.parameters(), lr=c.lr)
         schedule = warmup_then_decay(opt, len(plan), c.warmup)
-        losses = []
-        for batch in progress(plan, desc="tuning", unit="batch"):
+        if resume:
+            saved = self.keeper.resume(resume, (opt, schedule))
+            self.steps, self.losses = saved["step"], saved["losses"]
+        elif self.keeper:
+            self.keeper.optim = (opt, schedule)
+        for batch in progress(plan[self.steps:], desc="tuning", unit="batch", total=len(plan), initial=self.steps):
             loss = self.step_loss(batch)
             opt.zero_grad()
             loss.backward()
             opt.step()
             schedule.step()
-            losses.append(loss.item())
+            self.losses.append(loss.item())
             self.steps += 1
+            if self.keeper:
+                self.keeper.stepped(self.steps, self.losses)
         model.eval()
-        return losses
+        return self.losses
 
 
-def tuned_embedder(config: TuneConfig) -> BertEmbedder:
-    """The ``bert`` embedder of ``config.model`` in float32, the precision it trains in, its model loaded now: loaded
-    by its first embedding, inside torch's inference mode, its weights could not be trained."""
-    embedder = BertEmbedder.from_options(model=config.model, pooling=config.pooling, max_length=config.max_length,
-                                         dtype="float32")
+def tuned_embedder(config: TuneConfig, weights: str | Path | None = None) -> BertEmbedder:
+    """The ``bert`` embedder of ``config.model`` (or of the checkpoint folder ``weights``) in float32, the precision
+    it trains in, its model loaded now: loaded by its first embedding, inside torch's inference mode, its weights
+    could not be trained."""
+    embedder = BertEmbedder.from_options(model=str(weights or config.model), pooling=config.pooling,
+                                         max_length=config.max_length, dtype="float32")
     _ = embedder.model
     return embedder
 
 
-def tune_embedder(pairs: Sequence[TextPair], out: Path, config: TuneConfig, holdout: float = 0.1) -> dict[str, Any]:
+def tune_embedder(pairs: Sequence[TextPair], out: Path, config: TuneConfig, holdout: float = 0.1, *,
+                  resume: str | Path | None = None, save_every: int = 0) -> dict[str, Any]:
     """Train on ``pairs`` and save the tuned folder at ``out``; the report it records.
 
     A seeded ``holdout`` share of the anchors is set aside first (``tune_eval.split_by_anchor``); their
-    positives are searched for among every text of the pairs before and after training.
+    positives are searched for among every text of the pairs before and after training. The newest model of every
+    ``save_every`` steps and a stopped run's are kept in ``OUT-checkpoints`` with the training state that
+    ``resume`` (one of them) goes on from exactly.
     """
     import time
 
+    from latentstack.training import stop_on_sigterm
+    from latentstack_bert.tune_checkpoints import TuneCheckpoints
     from latentstack_bert.tune_eval import corpus_of, found, split_by_anchor
-    from latentstack_bert.tune_mining import with_mined_negatives
     from latentstack_bert.tune_save import save_tuned
 
     train, held = split_by_anchor(pairs, holdout, config.seed)
-    embedder = tuned_embedder(config)
+    embedder = tuned_embedder(config, resume)
     corpus = corpus_of(pairs)
-    if held or config.negatives:  # the starting model's corpus vectors, for the check before and the mining both
-        docs = embedder.embed_many(corpus, kind="document")
-    before = found(embedder, held, corpus, docs) if held else None
-    if config.negatives:
-        train = with_mined_negatives(embedder, train, corpus, docs, config.negatives)
-    start = time.perf_counter()
-    tuner = Tuner(embedder, config)
+    position = _start(embedder, (pairs, train, held, corpus), config, holdout, resume)
+    train = [TextPair(p.anchor, p.positive, tuple(corpus[i] for i in negs)) for p, negs in zip(train, position["negatives"], strict=True)]
+    keeper = TuneCheckpoints(embedder, out, position, save_every)
+    start = keeper.start = time.perf_counter() - position.get("seconds", 0.0)
+    tuner = Tuner(embedder, config, keeper)
     try:
-        losses = tuner.train(train)
+        with stop_on_sigterm():
+            losses = tuner.train(train, resume)
     except KeyboardInterrupt:
-        save_interrupted(embedder, out, tuner.steps)
+        keeper.interrupted(tuner.steps, tuner.losses)
         raise
     report: dict[str, Any] = {"pairs": len(train), "negatives": sum(len(p.negatives) for p in train),
                               "steps": len(losses), "train_s": round(time.perf_counter() - start, 1),
                               "loss_first": round(losses[0], 4), "loss_last": round(losses[-1], 4),
                               "options": attrs.asdict(config)}
-    if before is not None:
+    if held:
         after = found(embedder, held, corpus)
-        report["held_out"] = {"anchors": after.anchors, "texts": after.texts, "before": before.to_dict(),
+        report["held_out"] = {"anchors": after.anchors, "texts": after.texts, "before": position["before"],
                               "after": after.to_dict()}
     save_tuned(embedder, out, report)
     return report
 
 
-def save_interrupted(embedder: BertEmbedder, out: Path, steps: int) -> None:
-    """On Ctrl-C: keep the model as trained so far in ``OUT-checkpoints/interrupted-step-N`` and say how to go on
-    from it (always said: it is where the work went, not a status line)."""
-    from latentstack.progress import notice
-    from latentstack_bert.tune_save import save_tuned
+def _start(embedder: BertEmbedder, data: tuple[Any, ...], config: TuneConfig, holdout: float,
+           resume: str | Path | None) -> dict[str, Any]:
+    """What the run keeps from before training: the held-out scores of the starting model, and each training pair's
+    negatives (mined by the starting model, or named) as places in the corpus; read back from ``resume``."""
+    from latentstack.train_state import resumable, run_digest
+    from latentstack_bert.tune_eval import found
+    from latentstack_bert.tune_mining import with_mined_negatives
 
-    if steps == 0:
-        return
-    where = out.with_name(out.name + "-checkpoints") / f"interrupted-step-{steps}"
-    embedder.model.eval()
-    save_tuned(embedder, where, {"interrupted_after_steps": steps})
-    notice(f"interrupted after {steps} optimiser step(s): the model as trained so far is in {where}; go on from it "
-           f"with --model {where} (the learning-rate schedule starts again)")
+    pairs, train, held, corpus = data
+    run = run_digest([[p.anchor, p.positive, list(p.negatives)] for p in pairs],
+                     {**attrs.asdict(config), "holdout": holdout})
+    if resume:
+        return resumable(resume, run)
+    if held or config.negatives:  # the starting model's corpus vectors, for the check before and the mining both
+        docs = embedder.embed_many(corpus, kind="document")
+    if config.negatives:
+        train = with_mined_negatives(embedder, train, corpus, docs, config.negatives)
+    where = {text: i for i, text in enumerate(corpus)}
+    return {"trainer": "embedder", "run": run, "config": attrs.asdict(config), "holdout": holdout,
+            "before": found(embedder, held, corpus, docs).to_dict() if held else None,
+            "negatives": [[where[n] for n in p.negatives] for p in train]}

@@ -34,22 +34,51 @@ DEFAULTS = TuneConfig()
               help="Share of the anchors set aside and searched for before and after training (0: none).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Use only the first N pairs.")
 @click.option("--seed", default=DEFAULTS.seed, show_default=True)
+@click.option("--save-every", default=200, show_default=True, type=click.IntRange(min=0),
+              help="Keep the model and training state every N steps in OUT-checkpoints/step-N (the newest only; 0: "
+                   "only on a stop).")
+@click.option("--resume", default=None, type=click.Path(exists=True, file_okay=False),
+              help="Go on exactly where the run that saved this checkpoint stopped (its settings, the same pairs).")
 def embedder(pairs: str, out: Path, model: str, pooling: str, max_length: int | None, epochs: int, batch_size: int,
-             lr: float, negatives: int, holdout: float, limit: int | None, seed: int) -> None:
+             lr: float, negatives: int, holdout: float, limit: int | None, seed: int, save_every: int,
+             resume: str | None) -> None:
     """Fine-tune the embedder on (query, passage) pairs; saves a model folder.
 
     PAIRS: JSONL of {"anchor", "positive"} (a query and a text it should find; a "negative" optional),
     FlagEmbedding's {"query", "pos": [...], "neg": [...]}, or a CSV/TSV with anchor and positive columns. Each
-    anchor learns to lie nearer its positive than every other text of its batch."""
+    anchor learns to lie nearer its positive than every other text of its batch. The newest model of every
+    --save-every steps and a stopped run's (Ctrl-C, SIGTERM) are kept in OUT-checkpoints/ with their training
+    state: --resume goes on from one as if the run had never stopped."""
     from latentstack.data.text_pairs import load_text_pairs
     from latentstack.storage import check_replaceable
     from latentstack_bert.tune import tune_embedder
 
     check_replaceable(out, "model")  # refuse a folder of the user's own files before training
-    config = TuneConfig(model=model, pooling=pooling, max_length=max_length, epochs=epochs, batch_size=batch_size,
-                        lr=lr, negatives=negatives, seed=seed)
-    report = tune_embedder(load_text_pairs(pairs)[:limit], out, config, holdout)
+    if resume:
+        config, holdout = _resumed(resume)
+    else:
+        config = TuneConfig(model=model, pooling=pooling, max_length=max_length, epochs=epochs, batch_size=batch_size,
+                            lr=lr, negatives=negatives, seed=seed)
+    report = tune_embedder(load_text_pairs(pairs)[:limit], out, config, holdout, resume=resume, save_every=save_every)
     click.echo(f"tuned model saved to {out} (use it with --model {out}): {_summary(report)}")
+
+
+def _resumed(checkpoint: str) -> tuple[TuneConfig, float]:
+    """The settings of the tuning run that saved ``checkpoint``; options that would change them are refused."""
+    from latentstack.cli.options import refuse_given
+    from latentstack.train_state import saved_position
+
+    refuse_given(("model", "pooling", "max_length", "epochs", "batch_size", "lr", "negatives", "holdout", "seed"),
+                 "a fresh run; --resume goes on with the settings the checkpoint's run was started with: leave {} out")
+    saved = saved_position(checkpoint)
+    if saved.get("trainer") != "embedder":
+        msg = f"{checkpoint} holds the training state of a {saved.get('trainer')} run, not an embedder tuning"
+        raise click.UsageError(msg)
+    try:
+        return TuneConfig(**saved["config"]), float(saved["holdout"])
+    except (KeyError, TypeError, ValueError) as exc:
+        msg = f"the training state in {checkpoint} is damaged ({exc}); start afresh from its weights with --model"
+        raise click.UsageError(msg) from exc
 
 
 def _summary(report: dict[str, object]) -> str:

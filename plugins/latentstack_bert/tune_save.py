@@ -16,7 +16,8 @@ from latentstack_bert.st_layout import LEGACY_KEYS, POOLINGS
 
 #: The base folder's files that the new weights replace (or that hold the old weights in another form).
 OLD_WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "tf_model.h5",
-               "flax_model.msgpack", "rust_model.ot", "onnx", "openvino", "manifest.json")
+               "flax_model.msgpack", "rust_model.ot", "onnx", "openvino", "manifest.json",
+               "train-state")  # a checkpoint's training state (latentstack.train_state.STATE) stays with it
 #: sentence-transformers' legacy 1_Pooling keys (every version reads them), by the bert embedder's pooling names.
 _MODE_KEYS = {POOLINGS[mode]: key for key, mode in LEGACY_KEYS.items()}
 _PREFIX = "sentence_transformers.models."

@@ -198,3 +198,48 @@ def test_the_folder_records_the_pooling_and_length_trained_with(tiny_bert_dir: P
     again = TuneConfig(model=str(tmp_path / "cls"), pooling="mean", epochs=1, batch_size=8)
     tune_embedder(LEARNT, tmp_path / "mean", again, holdout=0.0)
     assert (_embedder(tmp_path / "mean").pooling, _embedder(tmp_path / "mean").max_length) == ("mean", 16)
+
+
+def test_a_stopped_tuning_resumes_to_the_weights_of_a_straight_run(tiny_bert_dir: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stopped in its second epoch: the weights, the schedule, the mined negatives and the held-out scores before
+    training all come back (the starting model, which mined and scored them, is gone by then)."""
+    import torch
+    from safetensors.torch import load_file
+
+    import latentstack_bert.tune as tune
+
+    config = TuneConfig(model=str(tiny_bert_dir), batch_size=8, lr=1e-3, epochs=2, negatives=1)
+    pairs = [TextPair(f"{letter}{i}", f"{WORDS[i]} {i}") for i in range(16) for letter in "ab"] + LEARNT
+    straight = tune_embedder(pairs, tmp_path / "a", config, holdout=0.25)  # 12 of 48 anchors held out
+    real = tune.progress
+
+    def bar(items: list[object], **kw: object) -> object:
+        for i, item in enumerate(real(items, **kw)):  # type: ignore[arg-type]
+            if i == 4 and kw.get("desc") == "tuning":
+                raise KeyboardInterrupt
+            yield item
+
+    monkeypatch.setattr(tune, "progress", bar)
+    with pytest.raises(KeyboardInterrupt):
+        tune_embedder(pairs, tmp_path / "b", config, holdout=0.25, save_every=3)
+    kept = tmp_path / "b-checkpoints"
+    assert sorted(p.name for p in kept.iterdir()) == ["interrupted-step-4", "step-3"]
+    monkeypatch.undo()
+    resumed = tune_embedder(pairs, tmp_path / "b", config, holdout=0.25, resume=kept / "interrupted-step-4")
+    assert straight["held_out"]["anchors"] == 12 and straight["negatives"] > 0
+    for key in ("steps", "negatives", "loss_first", "held_out"):
+        assert resumed[key] == straight[key], key
+    a, b = load_file(str(tmp_path / "a" / "model.safetensors")), load_file(str(tmp_path / "b" / "model.safetensors"))
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+    assert not (tmp_path / "b" / "train-state").exists()  # the checkpoint's state is not copied into the result
+    other = run_cli("adapt", "embedder", str(_pairs_file(tmp_path)), "--out", str(tmp_path / "c"), "--resume",
+                    str(kept / "step-3"), "--lr", "0.1")
+    assert other.returncode == 2 and "--lr applies to a fresh run" in other.stderr
+
+
+def _pairs_file(tmp_path: Path) -> Path:
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("".join(json.dumps({"anchor": p.anchor, "positive": p.positive}) + "\n" for p in LEARNT),
+                    encoding="utf-8")
+    return path
