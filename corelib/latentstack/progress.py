@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -29,14 +29,14 @@ def set_quiet(value: bool) -> None:
     os.environ["LATENTSTACK_QUIET"] = "1" if value else ""
 
 
-def progress(items: Iterable[T], *, desc: str = "", total: int | None = None, enabled: bool = True, **kw: Any) -> Iterator[T]:
-    """Wrap ``items`` in a tqdm bar on stderr unless quiet or disabled."""
+def progress(items: Iterable[T], *, desc: str = "", total: int | None = None, enabled: bool = True, **kw: Any) -> Iterable[T]:
+    """``items`` in a tqdm bar on stderr (the bar itself: a training loop shows its loss with ``set_postfix``), or
+    as they are when quiet or disabled."""
     if quiet() or not enabled:
-        yield from items
-        return
+        return items
     from tqdm.auto import tqdm
 
-    yield from tqdm(items, desc=desc, total=total, leave=False, **kw)
+    return tqdm(items, desc=desc, total=total, leave=False, **kw)
 
 
 def log(message: str) -> None:
