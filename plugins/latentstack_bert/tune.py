@@ -125,7 +125,8 @@ class Tuner:
             self.steps, self.losses = saved["step"], saved["losses"]
         elif self.keeper:
             self.keeper.optim = (opt, schedule)
-        for batch in progress(plan[self.steps:], desc="tuning", unit="batch", total=len(plan), initial=self.steps):
+        bar = progress(plan[self.steps:], desc="tuning", unit="batch", total=len(plan), initial=self.steps)
+        for batch in bar:
             loss = self.step_loss(batch)
             opt.zero_grad()
             loss.backward()
@@ -133,6 +134,8 @@ class Tuner:
             schedule.step()
             self.losses.append(loss.item())
             self.steps += 1
+            if hasattr(bar, "set_postfix"):
+                bar.set_postfix(loss=f"{sum(self.losses[-10:]) / len(self.losses[-10:]):.3f}")
             if self.keeper:
                 self.keeper.stepped(self.steps, self.losses)
         model.eval()
