@@ -43,6 +43,11 @@ def adapt() -> None:
               show_default=True, help="Dtype of the saved adapter weights (bf16: half the bytes; docs/post-training.md).")
 @click.option("--init-adapter", default="", type=click.Path(file_okay=False),
               help="Go on training this saved adapter (its rank and targets) instead of a fresh one.")
+@click.option("--holdout", default=DEFAULTS.holdout, show_default=True, type=click.FloatRange(0.0, 0.9),
+              help="Share of the prompts held out (seeded) and not trained on: the loss on them is shown after each "
+                   "epoch, and the epoch where it was lowest named.")
+@click.option("--eval-data", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="Examples (same forms as --data) not trained on, whose loss is shown after each epoch.")
 @click.option("--save-every", default=200, show_default=True, type=click.IntRange(min=0),
               help="Keep the adapter and training state every N optimiser steps in OUT-checkpoints/step-N (the "
                    "newest only; 0: only at each epoch's end and on a stop).")
@@ -50,7 +55,8 @@ def adapt() -> None:
               help="Go on exactly where the run that saved this checkpoint stopped (its settings, the same data).")
 def sft(data: str, out: Path, model: str, rank: int, alpha: float, targets: str, epochs: int, lr: float,
         batch_size: int, grad_accum: int, dropout: float, max_length: int, limit: int | None, seed: int,
-        save_dtype: str, init_adapter: str, save_every: int, resume: str | None) -> None:
+        save_dtype: str, init_adapter: str, holdout: float, eval_data: str | None, save_every: int,
+        resume: str | None) -> None:
     """Supervised fine-tuning with a LoRA adapter; loss on the reply tokens only (every token of a plain text).
 
     Each epoch's adapter, the newest of every --save-every steps, and a stopped run's
@@ -72,17 +78,24 @@ def sft(data: str, out: Path, model: str, rank: int, alpha: float, targets: str,
     if resume:
         model, config = resumed_run(resume, "sft", SftConfig, (
             "model", "rank", "alpha", "targets", "epochs", "lr", "batch_size", "grad_accum", "dropout", "max_length",
-            "seed", "save_dtype", "init_adapter"))
+            "seed", "save_dtype", "init_adapter", "holdout"))
     else:
         config = SftConfig(rank=rank, alpha=alpha, targets=targets,
                            epochs=epochs, lr=lr, batch_size=batch_size, grad_accum=grad_accum, dropout=dropout,
-                           max_length=max_length, seed=seed, save_dtype=save_dtype, init_adapter=init_adapter)
+                           max_length=max_length, seed=seed, save_dtype=save_dtype, init_adapter=init_adapter,
+                           holdout=holdout)
+    held = load_sft_texts(eval_data) if eval_data else []
     gen = LlmGenerator.from_options(model=model)
-    report = train_sft(gen, examples, out, config, resume=resume, save_every=save_every)
+    report = train_sft(gen, examples, out, config, resume=resume, save_every=save_every, eval_examples=held)
     share = report["adapter_bytes"] / model_bytes(gen)
     click.echo(f"adapter saved to {out}: {report['trainable_params']:,} of {report['total_params']:,} parameters "
                f"trained ({report['trainable_params'] / report['total_params']:.2%}), "
                f"{report['adapter_bytes']:,} bytes ({share:.2%} of the model's weights), {report['train_s']} s")
+    if "best_epoch" in report:
+        losses = ", ".join(f"{h['eval_loss']:.4f}" for h in report["history"])
+        best = report["best_epoch"]
+        click.echo(f"held-out loss by epoch ({report['eval_examples']} examples not trained on): {losses}; lowest "
+                   f"after epoch {best} ({out.with_name(out.name + '-checkpoints') / f'epoch-{best}'})")
 
 
 @adapt.command("squad-data")

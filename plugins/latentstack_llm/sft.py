@@ -14,17 +14,20 @@ with the training state to go on from exactly (``checkpoints``).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from latentstack.chat_template import for_template
+from latentstack.data.sft import split_examples
 from latentstack.errors import InputError
 from latentstack.hf import check_chat_model, lm_parts
 from latentstack.interfaces.base import Config, names
 from latentstack.progress import log, progress
 
+Example = list[dict[str, str]] | str  # chat messages, or a plain text
 SAVE_DTYPES = ("float32", "bfloat16", "float16")  # what the lora adapter can save its weights as
 ALL_LINEAR = ("all-linear",)  # every linear layer of the body (Llama's q_proj ... down_proj), never the LM head
 
@@ -48,6 +51,8 @@ class SftConfig(Config):
     mode: str = attrs.field(default="lora", validator=attrs.validators.in_(("lora", "full")))
     save_dtype: str = attrs.field(default="bfloat16", validator=attrs.validators.in_(SAVE_DTYPES))
     init_adapter: str = ""  # go on training this saved adapter (its own rank and targets) instead of a fresh one
+    #: Share of the prompts held out (seeded) for the loss on unseen examples after each epoch; 0: none.
+    holdout: float = attrs.field(default=0.0, validator=[attrs.validators.ge(0.0), attrs.validators.lt(1.0)])
 
 
 def encode_example(tokenizer: Any, messages: list[dict[str, str]], max_length: int) -> tuple[list[int], list[int]]:
@@ -144,11 +149,14 @@ def prepare_model(generator: Any, config: SftConfig, resume: str | Path | None =
     return lora.attach(model), lora
 
 
-def train_sft(generator: Any, examples: list[list[dict[str, str]]] | list[list[dict[str, str]] | str], out: str | Path,
-              config: SftConfig, max_steps: int | None = None, *, resume: str | Path | None = None,
-              save_every: int = 0) -> dict[str, Any]:
+def train_sft(generator: Any, examples: Sequence[Example], out: str | Path, config: SftConfig,
+              max_steps: int | None = None, *, resume: str | Path | None = None, save_every: int = 0,
+              eval_examples: Sequence[Example] = ()) -> dict[str, Any]:
     """Fine-tune ``generator``'s model on ``examples`` (chat examples, or plain texts: ``encode_rows``); save the
     adapter to ``out``.
+
+    The held-out share of the prompts (``config.holdout``) and ``eval_examples`` are not
+    trained on: the loss on them (``eval_loss``) is measured after each epoch.
 
     Each epoch's adapter goes to ``OUT-checkpoints/epoch-N``, the newest of every
     ``save_every`` optimiser steps to ``step-N``, a stopped run's to ``interrupted-step-N``,
@@ -164,7 +172,9 @@ def train_sft(generator: Any, examples: list[list[dict[str, str]]] | list[list[d
 
     seed_everything(config.seed)
     tok = generator.tokenizer
-    rows = [row for example in examples for row in encode_rows(tok, example, config.max_length)]
+    train, held = split_examples(list(examples), config.holdout, config.seed)
+    held = [*held, *eval_examples]
+    rows, held_rows = (_rows(tok, part, config.max_length) for part in (train, held))
     model, lora = prepare_model(generator, config, resume)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -176,7 +186,7 @@ def train_sft(generator: Any, examples: list[list[dict[str, str]]] | list[list[d
     out = Path(out)
     keeper = None if lora is None or max_steps else Checkpointer(
         out, (lora, model), (generator.resolved.fingerprint(), config.save_dtype), (opt, sched), save_every)
-    pos = {"trainer": "sft", "run": run_digest(rows, attrs.asdict(config)), "model": generator.config.model,
+    pos = {"trainer": "sft", "run": run_digest([rows, held_rows], attrs.asdict(config)), "model": generator.config.model,
            "config": attrs.asdict(config), "epoch": 0, "batch": 0, "step": 0, "losses": [], "history": [],
            "seconds": 0.0, "rng": rng.bit_generator.state}  # rng: the state that draws the epoch's batches
     if resume and keeper:
@@ -186,33 +196,67 @@ def train_sft(generator: Any, examples: list[list[dict[str, str]]] | list[list[d
         rng.bit_generator.state = pos["rng"]
         batches = length_batches([len(r[0]) for r in rows], config.batch_size, rng)
         _run_epoch(model, rows, batches, tok.pad_token_id, (params, opt, sched), config, pos, keeper, max_steps, start)
-        _end_epoch(pos, rng.bit_generator.state, keeper, start)
+        held_loss = eval_loss(model, held_rows, config.batch_size, tok.pad_token_id) if held_rows else None
+        _end_epoch(pos, rng.bit_generator.state, keeper, start, held_loss)
         if max_steps and pos["step"] >= max_steps:
             break
     model.eval()
-    report = {"examples": len(examples), "rows": len(rows), "trainable_params": trainable, "total_params": total,
+    report = {"examples": len(train), "rows": len(rows), "trainable_params": trainable, "total_params": total,
               "train_s": round(time.perf_counter() - start, 1), "history": pos["history"],
               "config": attrs.asdict(config)}
+    if held_rows:
+        report |= {"eval_examples": len(held), "best_epoch": min(pos["history"], key=lambda h: h["eval_loss"])["epoch"]}
     if lora is not None and not max_steps:
-        lora.save(model, out, base_fingerprint=generator.resolved.fingerprint(), dtype=config.save_dtype)
-        from latentstack.storage import attach_json
-
-        attach_json(out, "training.json", report)
-        report["adapter_bytes"] = sum(f.stat().st_size for f in out.glob("adapter_model.*"))
+        _save_final((lora, model), out, (generator.resolved.fingerprint(), config.save_dtype), report)
     return report
 
 
-def _end_epoch(pos: dict[str, Any], rng_state: Any, keeper: Any, start: float) -> None:
-    """Log the epoch's mean loss, move ``pos`` to the next epoch, and keep the epoch's checkpoint."""
+def _save_final(trained: tuple[Any, Any], out: Path, saving: tuple[str, str], report: dict[str, Any]) -> None:
+    """The (lora, model) adapter saved at ``out`` with the training report; its bytes added to the report."""
+    from latentstack.storage import attach_json
+
+    lora, model = trained
+    lora.save(model, out, base_fingerprint=saving[0], dtype=saving[1])
+    attach_json(out, "training.json", report)
+    report["adapter_bytes"] = sum(f.stat().st_size for f in out.glob("adapter_model.*"))
+
+
+def _end_epoch(pos: dict[str, Any], rng_state: Any, keeper: Any, start: float, held_loss: float | None) -> None:
+    """Log the epoch's mean loss (and the held-out one), move ``pos`` to the next epoch, and keep the epoch's
+    checkpoint."""
     import numpy as np
 
     epoch = pos["epoch"] + 1
-    pos["history"].append({"epoch": epoch, "loss": float(np.mean(pos["losses"])), "steps": pos["step"],
-                           "seconds": round(time.perf_counter() - start, 1)})
-    log(f"epoch {epoch}: mean loss {np.mean(pos['losses']):.4f}")
+    entry = {"epoch": epoch, "loss": float(np.mean(pos["losses"])), "steps": pos["step"],
+             "seconds": round(time.perf_counter() - start, 1)}
+    if held_loss is not None:
+        entry["eval_loss"] = round(held_loss, 6)
+    pos["history"].append(entry)
+    log(f"epoch {epoch}: mean loss {entry['loss']:.4f}" + (f", held-out loss {held_loss:.4f}" if held_loss is not None else ""))
     pos.update(epoch=epoch, batch=0, losses=[], rng=rng_state)
     if keeper:
         keeper.save(f"epoch-{epoch}", _saved(pos, start))
+
+
+def _rows(tokenizer: Any, examples: Sequence[Example], max_length: int) -> list[tuple[list[int], list[int]]]:
+    return [row for example in examples for row in encode_rows(tokenizer, example, max_length)]
+
+
+def eval_loss(model: Any, rows: list[Any], batch_size: int, pad_id: int | None) -> float:
+    """The mean loss per trained token of ``rows`` (``reply_loss``'s tokens), without training."""
+    import torch
+
+    was_training = model.training
+    model.eval()
+    total, tokens = 0.0, 0
+    with torch.inference_mode():
+        for i in range(0, len(rows), batch_size):
+            batch = collate(rows[i: i + batch_size], pad_id)
+            n = int((batch["labels"][:, 1:] != -100).sum())
+            total += float(reply_loss(model, {k: v.to(model.device) for k, v in batch.items()})) * n
+            tokens += n
+    model.train(was_training)
+    return total / max(tokens, 1)
 
 
 def _saved(pos: dict[str, Any], start: float) -> dict[str, Any]:

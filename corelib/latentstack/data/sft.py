@@ -182,3 +182,23 @@ def _examples(path: str | Path, read: Callable[[object, str], T]) -> list[T]:
         msg = f"{path} holds no examples"
         raise InputError(msg)
     return out
+
+
+def split_examples(examples: list[T], heldout: float, seed: int) -> tuple[list[T], list[T]]:
+    """Train and held-out examples, split by prompt (the examples of one prompt stay together; a plain text is its
+    own prompt), seeded, as ``prefs.split_pairs`` splits pairs; a share too small to hold out one prompt is refused."""
+    import json
+    import random
+
+    def prompt(example: T) -> str:
+        return example if isinstance(example, str) else json.dumps(example[:-1])  # type: ignore[index]
+
+    prompts = sorted({prompt(e) for e in examples})
+    held_n = round(len(prompts) * heldout)
+    if heldout > 0 and not 0 < held_n < len(prompts):
+        msg = (f"holding out {heldout:g} of {len(prompts)} prompt(s) leaves {'none held out' if held_n == 0 else 'none to train on'}: "
+               "give more examples, another share, or --eval-data")
+        raise InputError(msg)
+    random.Random(seed).shuffle(prompts)
+    cut = set(prompts[:held_n])
+    return [e for e in examples if prompt(e) not in cut], [e for e in examples if prompt(e) in cut]

@@ -275,3 +275,51 @@ def test_a_tokenizer_without_a_padding_token_trains(tiny_gpt2_dir: Path, tmp_pat
                    / sum(tokens)) < 1e-5
     report = train_sft(gen, EXAMPLES, tmp_path / "ad", SftConfig(rank=2, lr=1e-2, batch_size=2, epochs=2))
     assert report["history"][-1]["loss"] < report["history"][0]["loss"]
+
+
+def test_held_out_prompts_are_not_trained_on_and_their_loss_is_measured_each_epoch(tiny_llama_dir: Path,
+                                                                                   tmp_path: Path) -> None:
+    """TRL's eval_dataset and LLaMA-Factory's val_size: SFT had no loss on unseen examples to tell overfitting by."""
+    from latentstack.data.sft import split_examples
+    from latentstack_llm.sft import eval_loss
+
+    rows = [[{"role": "user", "content": f"question {i}"}, {"role": "assistant", "content": f"answer {i}"}]
+            for i in range(8)] * 2
+    train, held = split_examples(rows, 0.25, seed=0)
+    assert len(held) == 4 and not {json.dumps(h) for h in held} & {json.dumps(t) for t in train}
+    assert split_examples(rows, 0.25, seed=0) == (train, held) and split_examples(rows, 0.25, seed=1) != (train, held)
+    with pytest.raises(InputError, match="leaves none held out"):
+        split_examples(rows[:2], 0.1, seed=0)
+    gen = LlmGenerator.from_options(model=str(tiny_llama_dir))
+    config = SftConfig(rank=4, epochs=3, lr=1e-2, batch_size=2, holdout=0.25)
+    report = train_sft(gen, rows, tmp_path / "a", config, eval_examples=[rows[0]])
+    assert report["examples"] == 12 and report["eval_examples"] == 5
+    held_losses = [h["eval_loss"] for h in report["history"]]
+    assert len(held_losses) == 3 and report["best_epoch"] == 1 + held_losses.index(min(held_losses))
+    one = collate([encode_example(gen.tokenizer, rows[0], 512)], gen.tokenizer.pad_token_id)
+    with torch.no_grad():  # one row: the model's own mean loss over its reply tokens
+        assert eval_loss(gen.model, [encode_example(gen.tokenizer, rows[0], 512)], 2, gen.tokenizer.pad_token_id) == \
+            pytest.approx(float(gen.model(**one).loss), abs=1e-5)
+    trained_on = train_sft(LlmGenerator.from_options(model=str(tiny_llama_dir)), rows, tmp_path / "b",
+                           SftConfig(rank=4, epochs=3, lr=1e-2, batch_size=2), eval_examples=[rows[0]])
+    seen = [h["eval_loss"] for h in trained_on["history"]]
+    assert seen[-1] < seen[0]  # an example trained on: its loss falls as training goes on
+
+
+def test_the_cli_names_the_epoch_with_the_lowest_held_out_loss(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from latentstack.cli import cli
+
+    cli.load_plugin_commands()
+    data = tmp_path / "sft.jsonl"
+    data.write_text("".join(json.dumps({"messages": [{"role": "user", "content": f"q {i}"},
+                                                     {"role": "assistant", "content": f"a {i}"}]}) + "\n"
+                            for i in range(8)))
+    out = CliRunner().invoke(cli, ["-q", "adapt", "sft", "--data", str(data), "--out", str(tmp_path / "ad"), "--model",
+                                   str(tiny_llama_dir), "--rank", "2", "--epochs", "2", "--holdout", "0.25"])
+    assert out.exit_code == 0, out.output
+    line = next(x for x in out.output.splitlines() if x.startswith("held-out loss by epoch (2 examples"))
+    best = line.rsplit("(", 1)[1].rstrip(")")
+    assert Path(best).parent == tmp_path / "ad-checkpoints" and (Path(best) / "adapter_model.safetensors").exists()
+    assert json.loads((tmp_path / "ad" / "training.json").read_text())["config"]["holdout"] == 0.25
