@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +28,13 @@ _TENSORS = "state.safetensors"
 _JSON = "state.json"
 
 
-def run_digest(data: Any, settings: Mapping[str, Any]) -> str:
-    """A digest of what a run trains on and how: a run goes on only from a state with the same one."""
-    canonical = json.dumps({"data": data, "settings": dict(settings)}, sort_keys=True, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+def run_digest(data: Iterable[Any], settings: Mapping[str, Any]) -> str:
+    """A digest of what a run trains on (each item of ``data`` as JSON, hashed in turn) and how: a run goes on only
+    from a state with the same one."""
+    digest = hashlib.sha256(json.dumps(dict(settings), sort_keys=True, default=str).encode())
+    for item in data:
+        digest.update(b"\n" + json.dumps(item, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
 
 
 def save_state(checkpoint: str | Path, trained: Mapping[str, Any], optim: tuple[Any, Any], position: Mapping[str, Any],
@@ -143,9 +146,12 @@ def _restore(folder: Path, body: dict[str, Any], trained: Mapping[str, Any], opt
 
 
 def keep_newest(folder: Path, prefix: str, keep: Path) -> None:
-    """Remove the checkpoints ``folder/PREFIX*`` other than ``keep`` (periodic ones replace each other)."""
+    """Remove the checkpoints ``folder/PREFIX*`` other than ``keep`` (periodic ones replace each other); only saved
+    folders holding a training state, never anything else found there."""
+    from latentstack.storage import saved_kind
+
     if not folder.is_dir():
         return
     for old in folder.glob(f"{prefix}*"):
-        if old.is_dir() and old.resolve() != keep.resolve():
+        if old.is_dir() and old.resolve() != keep.resolve() and saved_kind(old) and saved_kind(old / STATE) == KIND:
             shutil.rmtree(old, ignore_errors=True)

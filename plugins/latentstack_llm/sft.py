@@ -186,8 +186,8 @@ def train_sft(generator: Any, examples: Sequence[Example], out: str | Path, conf
     out = Path(out)
     keeper = None if lora is None or max_steps else Checkpointer(
         out, (lora, model), (generator.resolved.fingerprint(), config.save_dtype), (opt, sched), save_every)
-    pos = {"trainer": "sft", "run": run_digest([rows, held_rows], attrs.asdict(config)), "model": generator.config.model,
-           "config": attrs.asdict(config), "epoch": 0, "batch": 0, "step": 0, "losses": [], "history": [],
+    pos = {"trainer": "sft", "run": run_digest([*rows, "held out:", *held_rows], attrs.asdict(config)),
+           "model": generator.config.model, "config": attrs.asdict(config), "epoch": 0, "batch": 0, "step": 0, "losses": [], "history": [],
            "seconds": 0.0, "rng": rng.bit_generator.state}  # rng: the state that draws the epoch's batches
     if resume and keeper:
         pos = keeper.resume(resume, pos["run"])

@@ -1,0 +1,56 @@
+"""The training state kept beside a checkpoint: what identifies a run, and what pruning old checkpoints may touch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from latentstack.errors import InputError
+from latentstack.train_state import keep_newest, load_state, run_digest, save_state
+
+
+def _optim(steps: int) -> tuple[dict[str, torch.nn.Parameter], tuple[object, object]]:
+    weight = torch.nn.Parameter(torch.zeros(2))
+    opt = torch.optim.AdamW([weight], lr=0.1)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0 / (s + 1))
+    for _ in range(steps):
+        weight.grad = torch.ones(2)
+        opt.step()
+        sched.step()
+    return {"w": weight}, (opt, sched)
+
+
+def test_a_run_is_its_data_in_order_and_its_settings() -> None:
+    base = run_digest([[1, 2], [3]], {"lr": 0.1})
+    assert base == run_digest([[1, 2], [3]], {"lr": 0.1})
+    assert len({base, run_digest([[3], [1, 2]], {"lr": 0.1}), run_digest([[1, 2], [3]], {"lr": 0.2}),
+                run_digest([[1, 2, 3]], {"lr": 0.1})}) == 4
+
+
+def test_the_state_comes_back_whole_and_only_to_its_own_run(tmp_path: Path) -> None:
+    trained, optim = _optim(3)
+    save_state(tmp_path, trained, optim, {"run": "r", "step": 3})
+    fresh, again = _optim(0)
+    assert load_state(tmp_path, fresh, again, "r")["step"] == 3
+    assert torch.equal(fresh["w"], trained["w"])
+    assert again[1].last_epoch == 3 and again[0].param_groups[0]["lr"] == pytest.approx(0.1 / 4)  # type: ignore[attr-defined]
+    assert torch.equal(again[0].state[fresh["w"]]["exp_avg"], optim[0].state[trained["w"]]["exp_avg"])  # type: ignore[attr-defined]
+    with pytest.raises(InputError, match="other data or with other settings"):
+        load_state(tmp_path, *_optim(0), "another run")
+    with pytest.raises(InputError, match="holds no training state"):
+        load_state(tmp_path / "nowhere", *_optim(0), "r")
+
+
+def test_pruning_old_checkpoints_leaves_anything_else_there(tmp_path: Path) -> None:
+    kept = tmp_path / "ckpt"
+    for name in ("step-1", "step-2"):
+        save_state(kept / name, *_optim(1), {"run": "r", "step": 1})
+        (kept / name / "manifest.json").write_text('{"kind": "adapter"}')  # as the adapter's own save writes one
+    notes = kept / "step-notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("mine")
+    keep_newest(kept, "step-", kept / "step-2")
+    assert sorted(p.name for p in kept.iterdir()) == ["step-2", "step-notes"]
+    assert (notes / "todo.txt").read_text() == "mine"
