@@ -28,6 +28,34 @@ _TENSORS = "state.safetensors"
 _JSON = "state.json"
 
 
+LATEST = "latest"  # ``--resume`` alone: the newest checkpoint of OUT's run
+
+
+def resume_point(value: str | None, out: str | Path) -> str | None:
+    """The checkpoint ``--resume VALUE`` names: a folder, or with ``LATEST`` the one of ``OUT-checkpoints`` whose
+    training state is furthest on (HF Trainer's ``resume_from_checkpoint=True``)."""
+    from latentstack.storage import read_manifest
+
+    if value is None:
+        return None
+    if value != LATEST or Path(value).is_dir():
+        if not Path(value).is_dir():
+            msg = f"--resume {value}: no such checkpoint folder; give one of OUT-checkpoints/, or --resume alone"
+            raise InputError(msg)
+        return value
+    folder = Path(out).with_name(Path(out).name + "-checkpoints")
+    found = []
+    for checkpoint in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if (checkpoint / STATE / "manifest.json").is_file():
+            step = read_manifest(checkpoint / STATE, kind=KIND, verify=False).data.get("step")
+            saved_at = (checkpoint / STATE / "manifest.json").stat().st_mtime  # of two at one step, the later
+            found.append((step if isinstance(step, int) else -1, saved_at, checkpoint))
+    if not found:
+        msg = f"{folder} holds no checkpoint with a training state to go on from: start the run without --resume"
+        raise InputError(msg)
+    return str(max(found)[2])
+
+
 def run_digest(data: Iterable[Any], settings: Mapping[str, Any]) -> str:
     """A digest of what a run trains on (each item of ``data`` as JSON, hashed in turn) and how: a run goes on only
     from a state with the same one."""

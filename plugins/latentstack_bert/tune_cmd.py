@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from latentstack.cli.options import resume_option
 from latentstack.pooling import POOLINGS
 from latentstack_bert.tune import TuneConfig
 
@@ -37,8 +38,7 @@ DEFAULTS = TuneConfig()
 @click.option("--save-every", default=200, show_default=True, type=click.IntRange(min=0),
               help="Keep the model and training state every N steps in OUT-checkpoints/step-N (the newest only; 0: "
                    "only on a stop).")
-@click.option("--resume", default=None, type=click.Path(exists=True, file_okay=False),
-              help="Go on exactly where the run that saved this checkpoint stopped (its settings, the same pairs).")
+@resume_option("pairs")
 def embedder(pairs: str, out: Path, model: str, pooling: str, max_length: int | None, epochs: int, batch_size: int,
              lr: float, negatives: int, holdout: float, limit: int | None, seed: int, save_every: int,
              resume: str | None) -> None:
@@ -51,9 +51,11 @@ def embedder(pairs: str, out: Path, model: str, pooling: str, max_length: int | 
     state: --resume goes on from one as if the run had never stopped."""
     from latentstack.data.text_pairs import load_text_pairs
     from latentstack.storage import check_replaceable
+    from latentstack.train_state import resume_point
     from latentstack_bert.tune import tune_embedder
 
     check_replaceable(out, "model")  # refuse a folder of the user's own files before training
+    resume = resume_point(resume, out)
     if resume:
         config, holdout = _resumed(resume)
     else:

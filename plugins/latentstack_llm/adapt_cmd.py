@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from latentstack.cli.options import resume_option
 from latentstack_llm.prefs_cmd import dpo, pairs, reward
 from latentstack_llm.sft import SAVE_DTYPES, SftConfig
 
@@ -51,8 +52,7 @@ def adapt() -> None:
 @click.option("--save-every", default=200, show_default=True, type=click.IntRange(min=0),
               help="Keep the adapter and training state every N optimiser steps in OUT-checkpoints/step-N (the "
                    "newest only; 0: only at each epoch's end and on a stop).")
-@click.option("--resume", default=None, type=click.Path(exists=True, file_okay=False),
-              help="Go on exactly where the run that saved this checkpoint stopped (its settings, the same data).")
+@resume_option("data")
 def sft(data: str, out: Path, model: str, rank: int, alpha: float, targets: str, epochs: int, lr: float,
         batch_size: int, grad_accum: int, dropout: float, max_length: int, limit: int | None, seed: int,
         save_dtype: str, init_adapter: str, holdout: float, eval_data: str | None, save_every: int,
@@ -66,6 +66,7 @@ def sft(data: str, out: Path, model: str, rank: int, alpha: float, targets: str,
     from latentstack.cli.options import refuse_given
     from latentstack.data.sft import load_sft_texts
     from latentstack.storage import check_replaceable
+    from latentstack.train_state import resume_point
     from latentstack_llm.checkpoints import resumed_run
     from latentstack_llm.generator import LlmGenerator
     from latentstack_llm.sft import model_bytes, train_sft
@@ -75,6 +76,7 @@ def sft(data: str, out: Path, model: str, rank: int, alpha: float, targets: str,
                      "a fresh adapter only; --init-adapter goes on training the saved one as it was made: leave {} out")
     check_replaceable(out, "adapter")  # refuse a folder of the user's own files before training
     examples = load_sft_texts(data)[:limit]
+    resume = resume_point(resume, out)
     if resume:
         model, config = resumed_run(resume, "sft", SftConfig, (
             "model", "rank", "alpha", "targets", "epochs", "lr", "batch_size", "grad_accum", "dropout", "max_length",

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from latentstack.cli.options import resume_option
 from latentstack_llm.dpo import DpoConfig
 from latentstack_llm.dpo_loss import LOSSES
 from latentstack_llm.pairs import SampleConfig
@@ -141,8 +142,7 @@ DPO = DpoConfig()
 @click.option("--save-every", default=200, show_default=True, type=click.IntRange(min=0),
               help="Keep the adapter and training state every N steps in OUT-checkpoints/step-N (the newest only; "
                    "0: only at each epoch's end and on a stop).")
-@click.option("--resume", default=None, type=click.Path(exists=True, file_okay=False),
-              help="Go on exactly where the run that saved this checkpoint stopped (its settings, the same data).")
+@resume_option("data")
 def dpo(data: str, out: Path, init_adapter: str, reference_adapter: str, model: str, beta: float, loss: str,
         sft_weight: float, min_chosen_score: float | None, epochs: int, steps: int, lr: float, batch_size: int,
         rank: int, heldout: float, log_every: int, seed: int, save_dtype: str, save_every: int,
@@ -156,6 +156,7 @@ def dpo(data: str, out: Path, init_adapter: str, reference_adapter: str, model: 
     from latentstack.cli.options import refuse_given
     from latentstack.data.prefs import load_pairs
     from latentstack.storage import check_replaceable
+    from latentstack.train_state import resume_point
     from latentstack_llm.checkpoints import resumed_run
     from latentstack_llm.dpo import train_dpo
     from latentstack_llm.generator import LlmGenerator
@@ -165,6 +166,7 @@ def dpo(data: str, out: Path, init_adapter: str, reference_adapter: str, model: 
                      "leave {} out")
     check_replaceable(out, "adapter")
     pairs = load_pairs(data, min_chosen_score)
+    resume = resume_point(resume, out)
     if resume:
         model, config = resumed_run(resume, "dpo", DpoConfig, (
             "init_adapter", "reference_adapter", "model", "beta", "loss", "sft_weight", "epochs", "steps", "lr",

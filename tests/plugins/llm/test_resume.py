@@ -113,6 +113,9 @@ def test_resume_refuses_other_settings_a_stateless_folder_and_a_damaged_state(
     done = run_cli(*base, "--resume", str(straight[0]))  # the final adapter keeps no state
     assert done.returncode != 0 and "holds no training state" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+    done = run_cli(*base, "--resume")  # nothing saved for OUT yet
+    assert done.returncode != 0 and "e-checkpoints holds no checkpoint with a training state" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
     broken = tmp_path / "broken"
     import shutil
 
@@ -142,8 +145,9 @@ def test_sigterm_keeps_the_run_and_the_cli_resumes_it(tiny_llama_dir: Path, tmp_
     assert proc.returncode != 0, err
     kept = sorted((tmp_path / "g-checkpoints").glob("interrupted-step-*"))
     assert len(kept) == 1 and (kept[0] / STATE / "manifest.json").exists(), err
-    done = run_cli("-q", "adapt", "sft", "--data", str(data), "--out", str(tmp_path / "g"), "--resume", str(kept[0]))
+    done = run_cli("adapt", "sft", "--data", str(data), "--out", str(tmp_path / "g"), "--resume")  # alone: the newest
     assert done.returncode == 0, done.stderr
+    assert f"going on from {kept[0]}" in done.stderr
     report = json.loads((tmp_path / "g" / "training.json").read_text(encoding="utf-8"))
     assert report["history"][-1]["steps"] == 400 and report["config"]["rank"] == 2
 
