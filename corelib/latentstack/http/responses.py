@@ -17,7 +17,8 @@ from typing import Any
 from latentstack.http import fields as f
 from latentstack.http.answers import Shown, generating, prompt_count, usage, written
 from latentstack.http.chat_reply import answer_deltas
-from latentstack.http.responses_request import chat_body
+from latentstack.http.responses_request import chat_body, input_items
+from latentstack.http.responses_store import ResponseStore
 from latentstack.http.routes import chat_request
 from latentstack.http.state import Served
 from latentstack.http.streaming import sse
@@ -35,24 +36,42 @@ def add_responses_route(app: Any, served: Served) -> None:
         body = await f.read_json(request)
         model = f.field(body, "model", str, "") or served.chat_model()
         adapter = served.adapter_for(model)
-        messages, options, scored, tools, _ = chat_request(chat_body(body))
+        previous = f.field(body, "previous_response_id", str, "") or None
+        history = served.responses.conversation(previous) if previous else []
+        messages, options, scored, tools, _ = chat_request(chat_body(body, history))
         gen = served.generator_instance()
         pieces = await generating(gen, adapter, messages, options, served.gen_lock, scored)
-        reply = ResponseReply(model, body, tools, prompt_count(gen, messages))
+        keep = served.responses if f.field(body, "store", bool, True) else None
+        reply = ResponseReply(model, body, tools, prompt_count(gen, messages), (previous, keep))
         if f.field(body, "stream", bool, False):
             return sse(reply.events(Shown(pieces)), error=_error_event, done=False)
         answer = written(await pieces.collect(request.is_disconnected))
-        output = reply.output(answer.text)
-        return reply.response(_status(answer.finish), output, answer.finish)
+        return reply.done(_status(answer.finish), reply.output(answer.text), answer.finish)
+
+    @app.get("/v1/responses/{response_id}", summary="A kept response, as it was answered")
+    async def get_response(response_id: str) -> Any:
+        return served.responses.get(response_id).response
+
+    @app.delete("/v1/responses/{response_id}", summary="Forget a kept response")
+    async def delete_response(response_id: str) -> Any:
+        return served.responses.delete(response_id)
 
 
 class ResponseReply:
     """The Responses API bodies of one answer."""
 
     def __init__(self, model: str, body: dict[str, Any], tools: ToolUse | None,
-                 prompt_tokens: Callable[[Finish], int]) -> None:
+                 prompt_tokens: Callable[[Finish], int], kept: tuple[str | None, ResponseStore | None] = (None, None)) -> None:
         self.id, self.created, self.model = f"resp_{uuid.uuid4().hex}", int(time.time()), model
         self.body, self.tools, self.prompt_tokens, self.sent = body, tools, prompt_tokens, 0
+        self.previous, self.store = kept  # the response this one follows; where it is kept (None: not kept)
+
+    def done(self, status: str, output: list[dict[str, Any]], finish: Finish) -> dict[str, Any]:
+        """The finished response, kept when asked to be (``store``)."""
+        response = self.response(status, output, finish)
+        if self.store is not None:
+            self.store.keep(response, self.previous, input_items(self.body))
+        return response
 
     def response(self, status: str, output: list[dict[str, Any]], finish: Finish | None = None) -> dict[str, Any]:
         """The response object: its request's settings, its ``output`` items, and (once done) its usage."""
@@ -61,7 +80,8 @@ class ResponseReply:
                 "incomplete_details": {"reason": "max_output_tokens"} if status == "incomplete" else None,
                 "instructions": body.get("instructions"), "max_output_tokens": body.get("max_output_tokens"),
                 "model": self.model, "output": output, "parallel_tool_calls": body.get("parallel_tool_calls", False),
-                "previous_response_id": None, "reasoning": {"effort": None, "summary": None}, "store": False,
+                "previous_response_id": self.previous, "reasoning": {"effort": None, "summary": None},
+                "store": self.store is not None,
                 "temperature": body.get("temperature", 0.0), "text": body.get("text") or {"format": {"type": "text"}},
                 "tool_choice": body.get("tool_choice", "auto"), "tools": body.get("tools") or [],
                 "top_p": body.get("top_p", 1.0), "truncation": "disabled", "metadata": body.get("metadata") or {},
@@ -110,8 +130,8 @@ class ResponseReply:
         if text is not None:
             async for event in self._message_done(output, text):
                 yield event
-        yield self._event(f"response.{_status(shown.finish)}", response=self.response(_status(shown.finish), output,
-                                                                                     shown.finish))
+        yield self._event(f"response.{_status(shown.finish)}", response=self.done(_status(shown.finish), output,
+                                                                                 shown.finish))
 
     async def _message_added(self, output: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
         item = _message(f"msg_{uuid.uuid4().hex}", "", "in_progress")

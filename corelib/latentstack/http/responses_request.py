@@ -4,8 +4,9 @@
 / ``output_text`` parts, ``function_call`` items and their ``function_call_output``) and
 ``instructions`` become the chat's messages; ``max_output_tokens``, ``text.format`` and the
 flat function ``tools`` (and ``tool_choice``) become their chat names; the sampling fields are
-the same. Nothing is stored: ``previous_response_id`` and ``conversation`` are a 400 that says
-to send the conversation in ``input``, as are built-in tools and parts the models cannot read.
+the same. ``previous_response_id``'s conversation (``responses_store``) comes before ``input``;
+``conversation`` objects are a 400 that says to send the conversation in ``input``, as are
+built-in tools and parts the models cannot read.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ SAME = ("temperature", "top_p", "top_k", "min_p", "seed", "stop", "repetition_pe
         "frequency_penalty", "logit_bias", "parallel_tool_calls", "tool_choice")
 #: Fields that ask for a response this server cannot give, and what to do instead.
 REFUSED = {
-    "previous_response_id": "this server keeps no responses: send the conversation so far in 'input'",
     "conversation": "this server keeps no conversations: send the conversation so far in 'input'",
     "prompt": "this server has no stored prompt templates: send the instructions and input themselves",
     "background": "this server answers in the request (or streams): leave 'background' out",
@@ -29,13 +29,15 @@ TEXT_PARTS = ("input_text", "output_text", "text")
 ROLES = ("system", "developer", "user", "assistant")
 
 
-def chat_body(body: dict[str, Any]) -> dict[str, Any]:
-    """The chat completion request of a Responses request (a 400 for what it cannot ask for)."""
+def chat_body(body: dict[str, Any], history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The chat completion request of a Responses request (a 400 for what it cannot ask for), the input ``history``
+    (the items of the responses it follows) before its own."""
     for name, why in REFUSED.items():
         if body.get(name) not in (None, False):
             raise bad_request(f"'{name}': {why}", name)
     chat: dict[str, Any] = {name: body[name] for name in SAME if name in body}
-    chat["messages"] = _instructions(body) + _input(body)
+    earlier = [m for m in (_item(item, i) for i, item in enumerate(history or [])) if m is not None]
+    chat["messages"] = _instructions(body) + earlier + _input(body)
     tokens = f.bounded(body, "max_output_tokens", int, 1, f.MAX_TOKENS, None)
     if tokens is not None:
         chat["max_tokens"] = tokens
@@ -46,6 +48,12 @@ def chat_body(body: dict[str, Any]) -> dict[str, Any]:
     if isinstance(choice, dict) and choice.get("type") == "function" and isinstance(choice.get("name"), str):
         chat["tool_choice"] = {"type": "function", "function": {"name": choice["name"]}}
     return chat
+
+
+def input_items(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The request's ``input`` as a list of items (a string: one user message), as a kept response holds it."""
+    value = body.get("input")
+    return [{"type": "message", "role": "user", "content": value}] if isinstance(value, str) else list(value or [])
 
 
 def _instructions(body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ import attrs
 
 from latentstack.errors import UnknownNameError
 from latentstack.http.batcher import DynamicBatcher
+from latentstack.http.responses_store import ResponseStore
 from latentstack.http.streaming import FairLock
 from latentstack.rag.pipeline import RagConfig
 
@@ -54,6 +55,8 @@ class Served:
     load_lock: threading.Lock = attrs.Factory(threading.Lock)  # one index or classifier read (again) at a time
     #: Each loaded index's files' modification times when it was read (a change on disk: read again).
     stamps: dict[str, tuple[int, ...]] = attrs.Factory(dict)
+    #: The responses /v1/responses kept (``store``), for ``previous_response_id``.
+    responses: ResponseStore = attrs.Factory(ResponseStore)
 
     def batcher(self, model: str, kind: str = "") -> tuple[str, DynamicBatcher]:
         """The canonical name and batcher of an embedding model, for texts of ``kind`` (queries, documents or

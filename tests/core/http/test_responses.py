@@ -92,7 +92,7 @@ def test_a_function_is_called_and_its_result_read_back(chat_client: Any) -> None
 
 
 @pytest.mark.parametrize(("fields", "said"), [
-    ({"previous_response_id": "resp_1"}, "keeps no responses: send the conversation so far in 'input'"),
+    ({"conversation": "conv_1"}, "keeps no conversations: send the conversation so far in 'input'"),
     ({"input": [{"role": "user", "content": [{"type": "input_image", "image_url": "x"}]}]}, "read text only"),
     ({"tools": [{"type": "web_search"}]}, "this server calls functions only"),
     ({"input": ""}, "'input' must be a non-empty string or a list of items"),
@@ -105,3 +105,46 @@ def test_a_function_is_called_and_its_result_read_back(chat_client: Any) -> None
 def test_what_it_cannot_do_is_a_400_that_says_why(chat_url: str, fields: dict[str, Any], said: str) -> None:
     answer = httpx.post(f"{chat_url}/v1/responses", json={"model": MODEL, "input": QUESTION, **fields})
     assert answer.status_code == 400 and said in answer.json()["error"]["message"]
+
+
+def test_a_kept_response_is_gone_on_from_by_its_id(chat_client: Any) -> None:
+    """`previous_response_id` (the Agents SDK's and LangChain's way to keep a conversation on the server) was a 400;
+    the chain's items come before the new input, the earlier instructions do not (as OpenAI does)."""
+    import openai
+
+    first = chat_client.responses.create(model=MODEL, input="My name is Ada.", instructions="Be brief.",
+                                         max_output_tokens=12)
+    second = chat_client.responses.create(model=MODEL, input="What is my name?", previous_response_id=first.id,
+                                          max_output_tokens=12)
+    said = [{"role": "user", "content": "My name is Ada."},
+            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": first.output_text}]},
+            {"role": "user", "content": "What is my name?"}]
+    whole = chat_client.responses.create(model=MODEL, input=said, max_output_tokens=12, store=False)
+    assert first.store and second.previous_response_id == first.id and not whole.store
+    assert second.output_text == whole.output_text and second.usage.input_tokens == whole.usage.input_tokens
+    assert chat_client.responses.retrieve(first.id).output_text == first.output_text
+    events = list(chat_client.responses.create(model=MODEL, input="Say it again.", previous_response_id=second.id,
+                                               max_output_tokens=8, stream=True))
+    third = chat_client.responses.retrieve(events[-1].response.id)  # a streamed response is kept too
+    assert third.output_text == events[-1].response.output_text and third.previous_response_id == second.id
+    with pytest.raises(openai.NotFoundError, match="no response with id"):
+        chat_client.responses.retrieve(whole.id)  # store false: not kept
+    chat_client.responses.delete(first.id)
+    with pytest.raises(openai.NotFoundError, match=f"no response with id '{first.id}'"):
+        chat_client.responses.create(model=MODEL, input="And now?", previous_response_id=second.id)
+
+
+def test_the_store_keeps_the_newest_and_chains_through_them() -> None:
+    from latentstack.http.errors import HttpError
+    from latentstack.http.responses_store import ResponseStore
+
+    store = ResponseStore(limit=2)
+    for i, previous in enumerate((None, "r0", "r1")):
+        store.keep({"id": f"r{i}", "output": [{"said": i}]}, previous, [{"asked": i}])
+    with pytest.raises(HttpError, match="no response with id 'r0'"):
+        store.conversation("r2")  # its chain begins with a response no longer kept
+    assert store.get("r2").items == [{"asked": 2}, {"said": 2}] and list(store.kept) == ["r1", "r2"]
+    small = ResponseStore(limit_bytes=200)
+    for i in range(3):
+        small.keep({"id": f"r{i}", "output": [{"said": "x" * 60}]}, None, [])
+    assert list(small.kept) == ["r2"] and small.size < 200  # the oldest go first once over the bytes

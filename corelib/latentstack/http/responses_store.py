@@ -1,0 +1,72 @@
+"""The responses the server keeps (``store``, OpenAI's default), so that ``previous_response_id`` goes on from one.
+
+Each kept response holds the id it followed, its own input items, its output items and the
+response object as answered; a conversation is the items of its chain of responses, oldest
+first (the ``instructions`` of earlier responses are not carried over, as OpenAI does not).
+Responses live in memory, the newest ``KEPT`` of them within ``KEPT_BYTES`` of JSON, until
+the server stops.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from typing import Any
+
+import attrs
+
+from latentstack.http.errors import HttpError
+
+#: Responses kept at most, and their JSON's bytes at most (the oldest go first).
+KEPT = 1000
+KEPT_BYTES = 64 << 20
+
+
+@attrs.frozen
+class Kept:
+    previous: str | None
+    items: list[dict[str, Any]]  # this turn's input items, then its output items
+    response: dict[str, Any]
+    size: int  # bytes of its JSON
+
+
+class ResponseStore:
+    """The newest ``limit`` responses, by id."""
+
+    def __init__(self, limit: int = KEPT, limit_bytes: int = KEPT_BYTES) -> None:
+        self.limit, self.limit_bytes, self.size = limit, limit_bytes, 0
+        self.kept: OrderedDict[str, Kept] = OrderedDict()
+
+    def keep(self, response: dict[str, Any], previous: str | None, inputs: list[dict[str, Any]]) -> None:
+        """Keep ``response`` (answered to ``inputs`` after ``previous``)."""
+        items = [*inputs, *response["output"]]
+        kept = self.kept[response["id"]] = Kept(previous, items, response, len(json.dumps([items, response])))
+        self.size += kept.size
+        while len(self.kept) > self.limit or (self.size > self.limit_bytes and len(self.kept) > 1):
+            self.size -= self.kept.popitem(last=False)[1].size
+
+    def get(self, response_id: str, param: str | None = None) -> Kept:
+        """The kept response ``response_id``; a 404 naming it when it is not (or no longer) kept."""
+        kept = self.kept.get(response_id)
+        if kept is None:
+            msg = (f"no response with id {response_id!r:.80} is kept here (the server keeps the newest {self.limit} "
+                   f"responses sent with store true, within {self.limit_bytes >> 20} MiB, until it stops): send the "
+                   "conversation so far in 'input'")
+            raise HttpError(404, msg, param=param, code="response_not_found")
+        return kept
+
+    def conversation(self, response_id: str) -> list[dict[str, Any]]:
+        """The input and output items of ``response_id``'s chain, oldest first."""
+        chain = []
+        at: str | None = response_id
+        while at is not None:
+            kept = self.get(at, "previous_response_id")
+            chain.append(kept.items)
+            at = kept.previous
+        return [item for items in reversed(chain) for item in items]
+
+    def delete(self, response_id: str) -> dict[str, Any]:
+        """Forget ``response_id`` (a 404 when it is not kept); OpenAI's deletion object."""
+        self.size -= self.get(response_id).size
+        del self.kept[response_id]
+        return {"id": response_id, "object": "response", "deleted": True}
