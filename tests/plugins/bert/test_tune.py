@@ -149,17 +149,7 @@ def test_mined_negatives_skip_the_anchors_positives_and_near_ties() -> None:
 def test_ctrl_c_keeps_the_model_trained_so_far(tiny_bert_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     """Minutes of training were lost to Ctrl-C; the model so far is saved, named, and tuning goes on from it."""
-    import latentstack_bert.tune as tune
-
-    real = tune.progress
-
-    def bar(items: list[object], **kw: object) -> object:
-        for i, item in enumerate(real(items, **kw)):  # type: ignore[arg-type]
-            if i == 2 and kw.get("desc") == "tuning":
-                raise KeyboardInterrupt
-            yield item
-
-    monkeypatch.setattr(tune, "progress", bar)
+    _stop_tuning_after(monkeypatch, 2)
     config = TuneConfig(model=str(tiny_bert_dir), batch_size=4, lr=1e-3)
     with pytest.raises(KeyboardInterrupt):
         tune_embedder(LEARNT, tmp_path / "tuned", config, holdout=0.0)
@@ -207,20 +197,10 @@ def test_a_stopped_tuning_resumes_to_the_weights_of_a_straight_run(tiny_bert_dir
     import torch
     from safetensors.torch import load_file
 
-    import latentstack_bert.tune as tune
-
     config = TuneConfig(model=str(tiny_bert_dir), batch_size=8, lr=1e-3, epochs=2, negatives=1)
     pairs = [TextPair(f"{letter}{i}", f"{WORDS[i]} {i}") for i in range(16) for letter in "ab"] + LEARNT
     straight = tune_embedder(pairs, tmp_path / "a", config, holdout=0.25)  # 12 of 48 anchors held out
-    real = tune.progress
-
-    def bar(items: list[object], **kw: object) -> object:
-        for i, item in enumerate(real(items, **kw)):  # type: ignore[arg-type]
-            if i == 4 and kw.get("desc") == "tuning":
-                raise KeyboardInterrupt
-            yield item
-
-    monkeypatch.setattr(tune, "progress", bar)
+    _stop_tuning_after(monkeypatch, 4)
     with pytest.raises(KeyboardInterrupt):
         tune_embedder(pairs, tmp_path / "b", config, holdout=0.25, save_every=3)
     kept = tmp_path / "b-checkpoints"
@@ -243,3 +223,18 @@ def _pairs_file(tmp_path: Path) -> Path:
     path.write_text("".join(json.dumps({"anchor": p.anchor, "positive": p.positive}) + "\n" for p in LEARNT),
                     encoding="utf-8")
     return path
+
+
+def _stop_tuning_after(monkeypatch: pytest.MonkeyPatch, steps: int) -> None:
+    """Make the tuning loop stop (Ctrl-C) once ``steps`` more of its batches have run."""
+    import latentstack_bert.tune as tune
+
+    real = tune.progress
+
+    def bar(items: list[object], **kw: object) -> object:
+        for i, item in enumerate(real(items, **kw)):  # type: ignore[arg-type]
+            if i == steps and kw.get("desc") == "tuning":
+                raise KeyboardInterrupt
+            yield item
+
+    monkeypatch.setattr(tune, "progress", bar)
