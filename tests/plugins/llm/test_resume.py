@@ -175,6 +175,30 @@ def test_dpo_stopped_and_resumed_ends_as_the_straight_run(tiny_llama_dir: Path, 
     assert resumed["history"] == straight["history"]
 
 
+def test_the_dpo_command_goes_on_from_the_newest_checkpoint(tiny_llama_dir: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """`adapt dpo --resume` rebuilds the run's settings from the checkpoint (its model too) and finishes it."""
+    from click.testing import CliRunner
+
+    import latentstack_llm.dpo as dpo
+    from latentstack.cli import cli
+
+    cli.load_plugin_commands()
+    data = tmp_path / "pairs.jsonl"
+    data.write_text("".join(json.dumps({"prompt": p.prompt, "chosen": p.chosen, "rejected": p.rejected}) + "\n"
+                            for p in PAIRS), encoding="utf-8")
+    base = ["-q", "adapt", "dpo", "--data", str(data), "--out", str(tmp_path / "d")]
+    _stop_in_epoch(monkeypatch, 1, 3, dpo)
+    stopped = CliRunner().invoke(cli, [*base, "--model", str(tiny_llama_dir), "--rank", "2", "--batch-size", "2",
+                                       "--save-every", "2"])
+    assert stopped.exit_code != 0 and (tmp_path / "d-checkpoints" / "interrupted-step-3").is_dir()
+    monkeypatch.undo()
+    done = CliRunner().invoke(cli, [*base, "--resume"])
+    assert done.exit_code == 0, done.output
+    report = json.loads((tmp_path / "d" / "training.json").read_text(encoding="utf-8"))
+    assert report["steps"] == 5 and report["config"]["rank"] == 2 and report["config"]["batch_size"] == 2
+
+
 def test_a_dpo_checkpoint_is_not_resumed_as_sft(tiny_llama_dir: Path, tmp_path: Path) -> None:
     train_dpo(LlmGenerator.from_options(model=str(tiny_llama_dir)), PAIRS[:4], tmp_path / "d",
               DpoConfig(rank=2, batch_size=2, heldout=0))
