@@ -68,12 +68,16 @@ class Checkpointer:
         save_state(where, self.trainable(), self.optim, position, self.torch_rng)
         return where
 
-    def stepped(self, position: dict[str, Any]) -> None:
-        """After each optimiser step: note torch's random state, and save every ``save_every`` steps (the newest
-        periodic checkpoint replaces the one before)."""
+    def mark(self) -> None:
+        """Note torch's random state as the optimiser step just taken left it (what a stop saves)."""
         import torch
 
         self.torch_rng = torch.get_rng_state()
+
+    def stepped(self, position: dict[str, Any]) -> None:
+        """After each optimiser step (and its logging): note torch's random state, and save every ``save_every``
+        steps (the newest periodic checkpoint replaces the one before)."""
+        self.mark()
         if self.save_every and position["step"] % self.save_every == 0:
             keep_newest(self.folder, "step-", self.save(f"step-{position['step']}", position))
 

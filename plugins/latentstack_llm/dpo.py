@@ -177,7 +177,7 @@ def train_dpo(generator: Any, pairs: Sequence[Pair], out: str | Path, config: Dp
            "config": attrs.asdict(config), "data": data or {}, "epoch": 0, "batch": 0,
            "rng": rng.bit_generator.state}  # rng: the state that draws the epoch's batches
     if resume:
-        pos = loop.resume(resume, pos)
+        pos = loop.resume(resume, pos, steps)
     for epoch in range(pos["epoch"], -(-steps // per_epoch)):
         rng.bit_generator.state = pos["rng"]
         loop.run_epoch(length_batches([len(p) for p, _, _ in rows], config.batch_size, rng), pos, steps)
@@ -213,11 +213,13 @@ class Loop:
         return {**pos, "step": self.step, "history": self.history, "window": self.window,
                 "seconds": round(time.perf_counter() - self.start, 1)}
 
-    def resume(self, checkpoint: str | Path, pos: dict[str, Any]) -> dict[str, Any]:
+    def resume(self, checkpoint: str | Path, pos: dict[str, Any], steps: int) -> dict[str, Any]:
         """Go on from ``checkpoint``'s training state (its adapter is loaded already); the position it saved."""
         saved = self.keeper.resume(checkpoint, pos["run"])
         self.step, self.history, self.window = saved["step"], saved["history"], saved["window"]
         self.start = time.perf_counter() - saved["seconds"]
+        if self.window and (self.step % self.config.log_every == 0 or self.step == steps):  # stopped while logging
+            self._log(saved["epoch"])
         return saved
 
     def _losses(self, idx: Any, rows: list[Any], ref: tuple[Any, Any]) -> tuple[Any, Any, Any]:
@@ -265,21 +267,21 @@ class Loop:
             opt.step()
             sched.step()
             opt.zero_grad()
-            self.step += 1
+            self.step, pos["batch"] = self.step + 1, b + 1  # the step is taken: a stop from here on keeps it
             self.window.append(metrics(losses.detach(), cr, rr))
+            self.keeper.mark()
             if hasattr(bar, "set_postfix"):
                 bar.set_postfix(loss=f"{self.window[-1]['loss']:.3f}", step=self.step)
             if self.step % self.config.log_every == 0 or self.step == steps:
                 self._log(epoch)
-            pos["batch"] = b + 1
             self.keeper.stepped(self.position(pos))
 
     def _log(self, epoch: int) -> None:
         import numpy as np
 
         train = {k: round(float(np.mean([w[k] for w in self.window])), 4) for k in self.window[0]}
-        self.window = []
         entry = {"step": self.step, "epoch": epoch + 1, **train, **self.evaluate()}
+        self.window = []  # only now: a stop during the evaluation keeps the window, and resuming logs it
         self.history.append(entry)
         held = (f", held-out accuracy {entry['eval_rewards/accuracies']}, margin {entry['eval_rewards/margins']}, "
                 f"kl {entry['kl']}" if "kl" in entry else "")

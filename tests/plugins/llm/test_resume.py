@@ -175,6 +175,31 @@ def test_dpo_stopped_and_resumed_ends_as_the_straight_run(tiny_llama_dir: Path, 
     assert resumed["history"] == straight["history"]
 
 
+def test_dpo_stopped_while_logging_a_step_logs_it_on_resuming(tiny_llama_dir: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stop during step 4's held-out evaluation (its weights already updated) keeps step 4 and its window; the
+    resumed run logs it first, so its history is the straight run's."""
+    import latentstack_llm.dpo as dpo
+
+    straight = train_dpo(LlmGenerator.from_options(model=str(tiny_llama_dir)), PAIRS, tmp_path / "a", DPO)
+    real = dpo.Loop.evaluate
+
+    def evaluate(self: Any) -> Any:
+        if self.step == 4 and not hasattr(self, "stopped"):
+            self.stopped = True
+            raise KeyboardInterrupt
+        return real(self)
+
+    monkeypatch.setattr(dpo.Loop, "evaluate", evaluate)
+    with pytest.raises(KeyboardInterrupt):
+        train_dpo(LlmGenerator.from_options(model=str(tiny_llama_dir)), PAIRS, tmp_path / "b", DPO)
+    monkeypatch.undo()
+    resumed = train_dpo(LlmGenerator.from_options(model=str(tiny_llama_dir)), PAIRS, tmp_path / "b", DPO,
+                        resume=tmp_path / "b-checkpoints" / "interrupted-step-4")
+    assert resumed["history"] == straight["history"] and [h["step"] for h in resumed["history"]] == [2, 4, 6, 8]
+    _same(tmp_path / "a", tmp_path / "b")
+
+
 def test_the_dpo_command_goes_on_from_the_newest_checkpoint(tiny_llama_dir: Path, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """`adapt dpo --resume` rebuilds the run's settings from the checkpoint (its model too) and finishes it."""
