@@ -195,8 +195,8 @@ def train_sft(generator: Any, examples: Sequence[Example], out: str | Path, conf
     for _ in range(pos["epoch"], config.epochs):
         rng.bit_generator.state = pos["rng"]
         batches = length_batches([len(r[0]) for r in rows], config.batch_size, rng)
-        _run_epoch(model, rows, batches, tok.pad_token_id, (params, opt, sched), config, pos, keeper, max_steps, start)
-        held_loss = eval_loss(model, held_rows, config.batch_size, tok.pad_token_id) if held_rows else None
+        held_loss = _run_epoch(model, (rows, held_rows), batches, tok.pad_token_id, (params, opt, sched), config, pos,
+                               keeper, max_steps, start)
         _end_epoch(pos, rng.bit_generator.state, keeper, start, held_loss)
         if max_steps and pos["step"] >= max_steps:
             break
@@ -264,17 +264,20 @@ def _saved(pos: dict[str, Any], start: float) -> dict[str, Any]:
     return {**pos, "losses": pos["losses"][: pos["batch"]], "seconds": round(time.perf_counter() - start, 1)}
 
 
-def _run_epoch(model: Any, rows: list[Any], batches: list[Any], pad_id: int, optim: tuple[Any, Any, Any],
-               config: SftConfig, pos: dict[str, Any], keeper: Any, max_steps: int | None, start: float) -> None:
-    """One epoch's batches from ``pos["batch"]`` on; a stop (Ctrl-C, SIGTERM) keeps the adapter as of the last
-    optimiser step with its training state."""
+def _run_epoch(model: Any, data: tuple[list[Any], list[Any]], batches: list[Any], pad_id: int,
+               optim: tuple[Any, Any, Any], config: SftConfig, pos: dict[str, Any], keeper: Any, max_steps: int | None,
+               start: float) -> float | None:
+    """One epoch's batches of the training rows from ``pos["batch"]`` on, then the loss on the held-out rows (None
+    without any); a stop (Ctrl-C, SIGTERM) keeps the adapter as of the last optimiser step with its training state."""
     from latentstack.training import stop_on_sigterm
 
+    rows, held_rows = data
     bar = progress(range(pos["batch"], len(batches)), desc=f"sft epoch {pos['epoch'] + 1}/{config.epochs}",
                    unit="batch", total=len(batches), initial=pos["batch"])
     try:
         with stop_on_sigterm():
             _epoch(model, rows, (batches, bar), pad_id, optim, config, pos, keeper, max_steps, start)
+            return eval_loss(model, held_rows, config.batch_size, pad_id) if held_rows else None
     except KeyboardInterrupt:
         if keeper:
             keeper.interrupted(_saved(pos, start), "latentstack adapt sft --data DATA --out OUT")

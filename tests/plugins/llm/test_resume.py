@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -81,6 +82,30 @@ def test_a_stop_between_a_steps_batches_resumes_to_the_same_weights(
     _same(straight[0], tmp_path / "b")
     assert [h["loss"] for h in report["history"]] == pytest.approx([h["loss"] for h in straight[1]["history"]])
     assert report["history"][-1]["steps"] == straight[1]["history"][-1]["steps"] == 4
+
+
+def test_a_stop_during_the_held_out_loss_keeps_the_whole_epoch(tiny_llama_dir: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import latentstack_llm.sft as sft
+
+    config = attrs.evolve(CONFIG, holdout=0.25)
+    straight = train_sft(LlmGenerator.from_options(model=str(tiny_llama_dir)), ROWS, tmp_path / "a", config)
+    real, calls = sft.eval_loss, []
+
+    def eval_loss(*args: Any) -> float:
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(sft, "eval_loss", eval_loss)
+    with pytest.raises(KeyboardInterrupt):
+        train_sft(LlmGenerator.from_options(model=str(tiny_llama_dir)), ROWS, tmp_path / "b", config)
+    monkeypatch.undo()
+    resumed = train_sft(LlmGenerator.from_options(model=str(tiny_llama_dir)), ROWS, tmp_path / "b", config,
+                        resume=tmp_path / "b-checkpoints" / "interrupted-step-2")  # epoch 1's two steps
+    assert [h["eval_loss"] for h in resumed["history"]] == [h["eval_loss"] for h in straight["history"]]
+    _same(tmp_path / "a", tmp_path / "b")
 
 
 def test_periodic_checkpoints_keep_the_newest_and_each_resumes(tiny_llama_dir: Path, tmp_path: Path,
