@@ -179,6 +179,7 @@ def tune_embedder(pairs: Sequence[TextPair], out: Path, config: TuneConfig, hold
     try:
         with stop_on_sigterm():
             losses = tuner.train(train, resume)
+            after = found(embedder, held, corpus) if held else None
     except KeyboardInterrupt:
         keeper.interrupted(tuner.steps, tuner.losses)
         raise
@@ -186,8 +187,7 @@ def tune_embedder(pairs: Sequence[TextPair], out: Path, config: TuneConfig, hold
                               "steps": len(losses), "train_s": round(time.perf_counter() - start, 1),
                               "loss_first": round(losses[0], 4), "loss_last": round(losses[-1], 4),
                               "options": attrs.asdict(config)}
-    if held:
-        after = found(embedder, held, corpus)
+    if after is not None:
         report["held_out"] = {"anchors": after.anchors, "texts": after.texts, "before": position["before"],
                               "after": after.to_dict()}
     save_tuned(embedder, out, report)
