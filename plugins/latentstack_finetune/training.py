@@ -1,6 +1,10 @@
 """The training loop: AdamW, linear warm-up/decay, seeded shuffles, early stopping on validation macro-F1
 (micro-F1 of the labels where each text has several).
 
+A stop (Ctrl-C, SIGTERM) once an epoch has finished is early stopping by hand: the best
+epoch so far is kept and training ends there, so the classifier is saved as usual (its
+report says where it stopped); before the first epoch ends, a stop stops everything.
+
 A small validation split often ties on macro-F1 (50 spam messages in SMS's); a tie is
 settled by the validation cross-entropy, so a later epoch that is as right and more sure wins.
 """
@@ -13,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from latentstack.progress import log, progress
-from latentstack.training import warmup_then_decay
+from latentstack.progress import log, notice, progress
+from latentstack.training import stop_on_sigterm, warmup_then_decay
 
 
 def macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
@@ -87,20 +91,29 @@ def train(model: Any, encode: Callable[[Sequence[str]], dict[str, Any]], texts: 
     if score_start and len(val_texts):
         row: dict[str, Any] = {"epoch": 0}
         best = _validate(row, val_texts, val_y, predict_proba)
-        best_state = copy.deepcopy({k: v for k, v in model.state_dict().items() if _trained(k, model)})
+        best_state = _trained_copy(model)
         history.append(row)
+    stopped = None
     for epoch in range(epochs):
         model.train()
         batches = batches_for_epoch(rng, len(texts), batch_size, lengths)
         step = _Step(model, encode, texts, y, params, opt, sched)
-        row = {"epoch": epoch + 1, "loss": step.epoch(batches, f"epoch {epoch + 1}/{epochs}")}
-        score = _validate(row, val_texts, val_y, predict_proba)
+        try:
+            with stop_on_sigterm():
+                row = {"epoch": epoch + 1, "loss": step.epoch(batches, f"epoch {epoch + 1}/{epochs}")}
+                score = _validate(row, val_texts, val_y, predict_proba)
+        except KeyboardInterrupt:
+            if best_state is None:  # no epoch finished: nothing to keep
+                raise
+            stopped = epoch
+            break
         history.append(row)
-        if score is None:  # nothing to choose by: the last epoch's weights stay
+        if score is None:  # nothing to choose by: the last epoch's weights stay (a copy, for a stop in the next)
             best_epoch = epoch + 1
+            best_state = _trained_copy(model)
         elif better(score, best):
             best, best_epoch, bad = score, epoch + 1, 0
-            best_state = copy.deepcopy({k: v for k, v in model.state_dict().items() if _trained(k, model)})
+            best_state = _trained_copy(model)
         else:
             bad += 1
             if bad > patience:
@@ -108,8 +121,19 @@ def train(model: Any, encode: Callable[[Sequence[str]], dict[str, Any]], texts: 
                 break
     if best_state is not None:
         model.load_state_dict(best_state, strict=False)
-    key = "best_val_micro_f1" if val_y.ndim == 2 else "best_val_macro_f1"
-    return {"history": history, "best_epoch": best_epoch, key: best[0] if best else None}
+    return _result(history, best_epoch, best, val_y.ndim == 2, stopped)
+
+
+def _result(history: list[dict[str, Any]], best_epoch: int, best: tuple[float, float] | None, multi_label: bool,
+            stopped: int | None) -> dict[str, Any]:
+    """The training report; a run ended by a stop says so (always said: what is saved is not a whole run's)."""
+    key = "best_val_micro_f1" if multi_label else "best_val_macro_f1"
+    out = {"history": history, "best_epoch": best_epoch, key: best[0] if best else None}
+    if stopped is not None:
+        notice(f"stopped during epoch {stopped + 1}: training ends here, keeping epoch {best_epoch}'s weights (the "
+               "best so far); the classifier is saved as usual")
+        out["stopped_during_epoch"] = stopped + 1
+    return out
 
 
 class _Step:
@@ -152,6 +176,11 @@ def _validate(row: dict[str, Any], val_texts: list[str], val_y: np.ndarray,
     row |= {f"val_{name}": score[0], "val_loss": score[1]}
     log(f"{said}, validation {name.replace('_f1', '-F1')} {score[0]:.4f}, loss {score[1]:.4f}")
     return score
+
+
+def _trained_copy(model: Any) -> dict[str, Any]:
+    """A copy of the tensors training changes."""
+    return copy.deepcopy({k: v for k, v in model.state_dict().items() if _trained(k, model)})
 
 
 def _trained(key: str, model: Any) -> bool:

@@ -110,3 +110,26 @@ def test_lora_options_with_full_training_are_refused() -> None:
     with pytest.raises(ConfigError, match="'rank' must be > 0"):
         get_classifier("finetune", rank=0)
     assert get_classifier("finetune", mode="full").config.mode == "full"
+
+
+def test_a_stop_after_an_epoch_saves_the_classifier_as_trained_so_far(tiny_bert_dir: Path, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C or SIGTERM in epoch 3 of 5: the classifier of epoch 2 is what fit returns, saves and loads."""
+    import latentstack_finetune.training as training
+    from latentstack import load_classifier
+
+    real, done = training._Step.epoch, []
+
+    def stopping(self: object, batches: list[object], desc: str) -> float:
+        done.append(desc)
+        if len(done) == 3:
+            raise KeyboardInterrupt
+        return real(self, batches, desc)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(training._Step, "epoch", stopping)
+    texts, labels = map(list, zip(*TRAIN, strict=True))
+    clf = FinetuneClassifier.from_options(model=str(tiny_bert_dir), epochs=5, lr=1e-2, batch_size=4, val_fraction=0.0)
+    clf.fit(texts, labels).save(tmp_path / "clf")
+    report = read_manifest(tmp_path / "clf", kind="classifier").data["report"]
+    assert report["stopped_during_epoch"] == 3 and report["best_epoch"] == 2
+    assert load_classifier(tmp_path / "clf").predict(texts[:2]) == clf.predict(texts[:2])

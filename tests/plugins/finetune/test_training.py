@@ -113,3 +113,43 @@ def test_length_grouping_cuts_padding_and_keeps_batches_shuffled() -> None:
     assert padded(True) < 0.7 * padded(False)
     first = [lengths[b].max() for b in batches_for_epoch(np.random.default_rng(0), 4000, 16, lengths)[:20]]
     assert first != sorted(first, reverse=True)  # batch order is shuffled, not long-to-short
+
+
+def _stop_in_epoch(monkeypatch: pytest.MonkeyPatch, epoch: int) -> list[torch.Tensor]:
+    """Make the ``epoch``-th epoch stop (Ctrl-C) once its batches have trained; the weights each epoch left."""
+    import latentstack_finetune.training as training
+
+    real, left = training._Step.epoch, []
+
+    def stopping(self: Any, batches: list[Any], desc: str) -> float:
+        loss = real(self, batches, desc)
+        left.append(self.model.lin.weight.detach().clone())
+        if len(left) == epoch:
+            raise KeyboardInterrupt
+        return loss
+
+    monkeypatch.setattr(training._Step, "epoch", stopping)
+    return left
+
+
+def test_a_stop_after_an_epoch_keeps_the_best_so_far(monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C or SIGTERM in a long fine-tuning lost every finished epoch; it is early stopping by hand now."""
+    _stop_in_epoch(monkeypatch, 3)
+    report, net, snaps = run([0.5, 0.2, 0.4, 0.1], patience=5)
+    assert report["stopped_during_epoch"] == 3 and report["best_epoch"] == 2 and len(report["history"]) == 2
+    assert torch.equal(net.lin.weight, snaps[1])
+    assert "stopped during epoch 3: training ends here, keeping epoch 2's weights" in capsys.readouterr().err
+
+
+def test_without_validation_a_stop_keeps_the_last_whole_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
+    left = _stop_in_epoch(monkeypatch, 3)
+    report, net, _ = run(None, patience=0, epochs=4)
+    assert report["best_epoch"] == 2 and report["stopped_during_epoch"] == 3
+    assert torch.equal(net.lin.weight, left[1]) and not torch.equal(net.lin.weight, left[2])
+
+
+def test_a_stop_in_the_first_epoch_stops_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    _stop_in_epoch(monkeypatch, 1)
+    with pytest.raises(KeyboardInterrupt):
+        run([0.5, 0.2], patience=5)
