@@ -10,6 +10,7 @@ starting model's, which the resumed run no longer has).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +33,14 @@ class TuneCheckpoints:
         self.optim = optim
         return load_state(checkpoint, {}, optim, self.position["run"])
 
-    def save(self, name: str, steps: int, losses: list[float]) -> Path:
+    def save(self, name: str, steps: int, losses: list[float], optim: tuple[Any, Any]) -> Path:
+        """The tuned folder ``OUT-checkpoints/NAME`` with the training state after ``steps`` steps."""
         from latentstack_bert.tune_save import save_tuned
 
-        assert self.optim is not None
         where = self.folder / name
         save_tuned(self.embedder, where, {"checkpoint_after_steps": steps})
-        import time
-
         seconds = round(time.perf_counter() - self.start, 1)
-        save_state(where, {}, self.optim, {**self.position, "step": steps, "losses": losses, "seconds": seconds},
+        save_state(where, {}, optim, {**self.position, "step": steps, "losses": losses, "seconds": seconds},
                    self.torch_rng)
         return where
 
@@ -50,15 +49,15 @@ class TuneCheckpoints:
         import torch
 
         self.torch_rng = torch.get_rng_state()
-        if self.save_every and steps % self.save_every == 0:
-            keep_newest(self.folder, "step-", self.save(f"step-{steps}", steps, losses))
+        if self.save_every and steps % self.save_every == 0 and self.optim is not None:
+            keep_newest(self.folder, "step-", self.save(f"step-{steps}", steps, losses, self.optim))
 
     def interrupted(self, steps: int, losses: list[float]) -> None:
         """On Ctrl-C or SIGTERM: keep the model as of the last step and say how to go on (always said: it is where
         the work went, not a status line)."""
         if steps == 0 or self.optim is None:
             return
-        where = self.save(f"interrupted-step-{steps}", steps, losses[:steps])
+        where = self.save(f"interrupted-step-{steps}", steps, losses[:steps], self.optim)
         notice(f"interrupted after {steps} optimiser step(s): the model as trained so far is in {where}; go on "
                f"exactly where it stopped with `latentstack adapt embedder PAIRS --out OUT --resume {where}` (the same "
                f"pairs), or use it as it is with --model {where}")
