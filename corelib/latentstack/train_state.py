@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,23 @@ def saved_position(checkpoint: str | Path) -> dict[str, Any]:
         if not isinstance(position, dict):
             raise TypeError("the position is not an object")
         return position
+
+
+def resumed_position(checkpoint: str | Path, trainer: str, options: Sequence[str]) -> dict[str, Any]:
+    """For a command's ``--resume``: the position a ``trainer`` run saved in ``checkpoint``, whose settings the run
+    goes on with; the command's ``options`` typed on its command line, which would change them, are refused."""
+    import click
+
+    from latentstack.cli.options import refuse_given
+
+    refuse_given(options, "a fresh run; --resume goes on with the settings the checkpoint's run was started with: "
+                          "leave {} out")
+    saved = saved_position(checkpoint)
+    if saved.get("trainer") != trainer:
+        msg = (f"{checkpoint} holds the training state of a {saved.get('trainer')} run, not {trainer}; resume it with "
+               "its own command")
+        raise click.UsageError(msg)
+    return saved
 
 
 def resumable(checkpoint: str | Path, run: str) -> dict[str, Any]:

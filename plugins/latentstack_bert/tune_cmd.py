@@ -67,15 +67,10 @@ def embedder(pairs: str, out: Path, model: str, pooling: str, max_length: int | 
 
 def _resumed(checkpoint: str) -> tuple[TuneConfig, float]:
     """The settings of the tuning run that saved ``checkpoint``; options that would change them are refused."""
-    from latentstack.cli.options import refuse_given
-    from latentstack.train_state import saved_position
+    from latentstack.train_state import resumed_position
 
-    refuse_given(("model", "pooling", "max_length", "epochs", "batch_size", "lr", "negatives", "holdout", "seed"),
-                 "a fresh run; --resume goes on with the settings the checkpoint's run was started with: leave {} out")
-    saved = saved_position(checkpoint)
-    if saved.get("trainer") != "embedder":
-        msg = f"{checkpoint} holds the training state of a {saved.get('trainer')} run, not an embedder tuning"
-        raise click.UsageError(msg)
+    saved = resumed_position(checkpoint, "embedder", ("model", "pooling", "max_length", "epochs", "batch_size", "lr",
+                                                      "negatives", "holdout", "seed"))
     try:
         return TuneConfig(**saved["config"]), float(saved["holdout"])
     except (KeyError, TypeError, ValueError) as exc:

@@ -19,16 +19,9 @@ def resumed_run(checkpoint: str, trainer: str, make: Callable[..., C], options: 
     ``options`` that would change them, typed, are refused."""
     import click
 
-    from latentstack.cli.options import refuse_given
-    from latentstack.train_state import saved_position
+    from latentstack.train_state import resumed_position
 
-    refuse_given(options, "a fresh run; --resume goes on with the settings the checkpoint's run was started with: "
-                          "leave {} out")
-    saved = saved_position(checkpoint)
-    if saved.get("trainer") != trainer:
-        msg = (f"{checkpoint} holds the training state of a {saved.get('trainer')} run, not {trainer}; resume it with "
-               "its own command")
-        raise click.UsageError(msg)
+    saved = resumed_position(checkpoint, trainer, options)
     try:
         return str(saved["model"]), make(**saved["config"])
     except (KeyError, TypeError, ValueError) as exc:
