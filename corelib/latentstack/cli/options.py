@@ -63,6 +63,6 @@ def stacked(options: Sequence[Callable[[Any], Any]]) -> Callable[[Any], Any]:
 def resume_option(what: str) -> Callable[[Any], Any]:
     """``--resume [CHECKPOINT]``: go on from a checkpoint with a training state; alone, from the newest in
     OUT-checkpoints (``latentstack.train_state.resume_point`` reads it)."""
-    return click.option("--resume", default=None, is_flag=False, flag_value="latest",
+    return click.option("--resume", default=None, is_flag=False, flag_value="latest", metavar="[CHECKPOINT]",
                         help=f"Go on exactly where the run that saved this checkpoint stopped (its settings, the same "
                              f"{what}); alone: from the newest checkpoint in OUT-checkpoints/.")
