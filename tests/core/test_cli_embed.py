@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ..conftest import run_cli
+from ..conftest import run_cli, run_cli_session
 
 
 def test_json_lines_match_the_python_api(tiny_bert_dir: Path) -> None:
@@ -122,9 +122,12 @@ def test_a_table_is_read_by_its_text_column(tiny_bert_dir: Path, tmp_path: Path)
     (tmp_path / "t.jsonl").write_text("".join(json.dumps({"id": i, "body": t}) + "\n" for i, t in enumerate(texts)),
                                       encoding="utf-8")
     expected = get_embedder("bert", model=str(tiny_bert_dir)).embed_many(texts)
-    for args in (["--from", str(tmp_path / "t.csv")], ["--from", str(tmp_path / "t.jsonl"), "--text-col", "body"]):
-        out = run_cli("-q", "embed", *args, "--model", str(tiny_bert_dir), check=True)
+    *tables, missing = run_cli_session([  # one process: the imports once
+        ["-q", "embed", *args, "--model", str(tiny_bert_dir)]
+        for args in (["--from", str(tmp_path / "t.csv")], ["--from", str(tmp_path / "t.jsonl"), "--text-col", "body"],
+                     ["--from", str(tmp_path / "t.jsonl")])])
+    for out in tables:
+        assert out.returncode == 0, out.stderr
         rows = np.array([json.loads(line) for line in out.stdout.splitlines()], dtype=np.float32)
         assert rows.shape == expected.shape and np.allclose(rows, expected, atol=1e-6)
-    missing = run_cli("-q", "embed", "--from", str(tmp_path / "t.jsonl"), "--model", str(tiny_bert_dir))
     assert missing.returncode == 1 and "has no column 'text' (columns: id, body)" in missing.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import run_cli
+from ..conftest import run_cli, run_cli_session
 
 
 @pytest.mark.parametrize(("option", "value", "named"), [("--top-p", "0", "top_p"), ("--max-new-tokens", "0",
@@ -37,13 +37,13 @@ def test_sampling_options_without_a_temperature_are_refused() -> None:
 def test_top_k_and_min_p_sample_from_the_likeliest(tiny_llama_dir: Path) -> None:
     """--top-k 1, or --min-p 1, leaves a sample at any temperature the greedy answer; at temperature 0 either is
     refused, as --top-p is."""
-    base = ("generate", "the cat sat on", "--model", str(tiny_llama_dir), "--max-new-tokens", "12")
-    hot = ("--temperature", "1.5", "--seed", "1")
-    greedy, free = run_cli(*base), run_cli(*base, *hot)
-    one, top = run_cli(*base, *hot, "--top-k", "1"), run_cli(*base, *hot, "--min-p", "1")
+    base = ["generate", "the cat sat on", "--model", str(tiny_llama_dir), "--max-new-tokens", "12"]
+    hot = ["--temperature", "1.5", "--seed", "1"]
+    greedy, free, one, top, refused = run_cli_session([  # one process: the imports once
+        base, [*base, *hot], [*base, *hot, "--top-k", "1"], [*base, *hot, "--min-p", "1"],
+        ["generate", "hi", "--min-p", "0.1", "--model", "no-such-model-so-nothing-can-load"]])
     assert one.returncode == top.returncode == 0, one.stderr + top.stderr
     assert one.stdout == top.stdout == greedy.stdout != free.stdout
-    refused = run_cli("generate", "hi", "--min-p", "0.1", "--model", "no-such-model-so-nothing-can-load")
     assert refused.returncode == 2 and "--min-p applies to sampling only" in refused.stderr
 
 

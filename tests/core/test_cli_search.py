@@ -143,19 +143,23 @@ def test_files_in_another_encoding_are_indexed_embedded_and_labeled_with_encodin
     (notes / "cafe.txt").write_bytes("Café crème brûlée".encode("latin1"))
     (tmp_path / "more.csv").write_bytes("id,text\nn1,Naïve résumé\n".encode("latin1"))
     model, idx = str(tiny_bert_dir), str(tmp_path / "idx")
-    out = run_cli("-q", "index", "build", idx, "--from", str(notes), "--model", model)
-    assert out.returncode == 1 and "cafe.txt is not UTF-8" in out.stderr and "give --encoding latin1" in out.stderr
-    run_cli("-q", "index", "build", idx, "--from", str(notes), "--model", model, "--encoding", "latin1", check=True)
-    run_cli("-q", "index", "add", idx, "--from", str(tmp_path / "more.csv"), "--encoding", "cp1252", check=True)
-    exported = [json.loads(line) for line in run_cli("-q", "index", "export", idx, check=True).stdout.splitlines()]
-    assert sorted(d["text"].strip() for d in exported) == ["Café crème brûlée", "Naïve résumé"]
-    latin = run_cli("-q", "embed", "--from", str(tmp_path / "more.csv"), "--encoding", "latin1", "--model", model,
-                    check=True).stdout
     utf8 = tmp_path / "more-utf8.csv"
     utf8.write_text("id,text\nn1,Naïve résumé\n", encoding="utf-8")
-    assert latin == run_cli("-q", "embed", "--from", str(utf8), "--model", model, check=True).stdout
-    out = run_cli("-q", "embed", "some text", "--encoding", "latin1", "--model", model)
-    assert out.returncode == 2 and "--encoding is about the file given with --from" in out.stderr
+    refused, built, added, exported, latin, plain, misplaced = run_cli_session([  # one process: the imports once
+        ["-q", "index", "build", idx, "--from", str(notes), "--model", model],
+        ["-q", "index", "build", idx, "--from", str(notes), "--model", model, "--encoding", "latin1"],
+        ["-q", "index", "add", idx, "--from", str(tmp_path / "more.csv"), "--encoding", "cp1252"],
+        ["-q", "index", "export", idx],
+        ["-q", "embed", "--from", str(tmp_path / "more.csv"), "--encoding", "latin1", "--model", model],
+        ["-q", "embed", "--from", str(utf8), "--model", model],
+        ["-q", "embed", "some text", "--encoding", "latin1", "--model", model]])
+    assert refused.returncode == 1 and "cafe.txt is not UTF-8" in refused.stderr
+    assert "give --encoding latin1" in refused.stderr
+    assert built.returncode == added.returncode == exported.returncode == latin.returncode == 0, added.stderr
+    docs = [json.loads(line) for line in exported.stdout.splitlines()]
+    assert sorted(d["text"].strip() for d in docs) == ["Café crème brûlée", "Naïve résumé"]
+    assert latin.stdout == plain.stdout
+    assert misplaced.returncode == 2 and "--encoding is about the file given with --from" in misplaced.stderr
 
 
 def test_a_folder_of_notes_is_kept_in_step_with_its_index(tmp_path: Path) -> None:

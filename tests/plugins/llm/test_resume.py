@@ -158,7 +158,7 @@ def test_resume_refuses_other_settings_a_stateless_folder_and_a_damaged_state(
 def test_sigterm_keeps_the_run_and_the_cli_resumes_it(tiny_llama_dir: Path, tmp_path: Path) -> None:
     """`kill` (a scheduler taking the machine back) lost every step since the last epoch's end."""
     data = tmp_path / "rows.jsonl"
-    data.write_text("".join(json.dumps({"messages": ROWS[i % 8]}) + "\n" for i in range(400)), encoding="utf-8")
+    data.write_text("".join(json.dumps({"messages": ROWS[i % 8]}) + "\n" for i in range(120)), encoding="utf-8")
     cmd = [sys.executable, "-m", "latentstack", "adapt", "sft", "--data", str(data), "--out", str(tmp_path / "g"),
            "--model", str(tiny_llama_dir), "--rank", "2", "--batch-size", "1", "--save-every", "5"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -174,7 +174,7 @@ def test_sigterm_keeps_the_run_and_the_cli_resumes_it(tiny_llama_dir: Path, tmp_
     assert done.returncode == 0, done.stderr
     assert f"going on from {kept[0]}" in done.stderr
     report = json.loads((tmp_path / "g" / "training.json").read_text(encoding="utf-8"))
-    assert report["history"][-1]["steps"] == 400 and report["config"]["rank"] == 2
+    assert report["history"][-1]["steps"] == 120 and report["config"]["rank"] == 2
 
 
 PAIRS = [Pair([{"role": "user", "content": f"question {i}"}], f"good {i}", f"bad answer {i}") for i in range(10)]
