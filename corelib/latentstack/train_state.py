@@ -31,6 +31,11 @@ _JSON = "state.json"
 LATEST = "latest"  # ``--resume`` alone: the newest checkpoint of OUT's run
 
 
+def checkpoints_of(out: str | Path) -> Path:
+    """The folder beside ``out`` that holds its run's checkpoints (``OUT-checkpoints``)."""
+    return Path(out).with_name(Path(out).name + "-checkpoints")
+
+
 def resume_point(value: str | None, out: str | Path) -> str | None:
     """The checkpoint ``--resume VALUE`` names: a folder, or with ``LATEST`` the one of ``OUT-checkpoints`` whose
     training state is furthest on (HF Trainer's ``resume_from_checkpoint=True``)."""
@@ -43,7 +48,7 @@ def resume_point(value: str | None, out: str | Path) -> str | None:
             msg = f"--resume {value}: no such checkpoint folder; give one of OUT-checkpoints/, or --resume alone"
             raise InputError(msg)
         return value
-    folder = Path(out).with_name(Path(out).name + "-checkpoints")
+    folder = checkpoints_of(out)
     found = []
     for checkpoint in sorted(folder.iterdir()) if folder.is_dir() else []:
         if (checkpoint / STATE / "manifest.json").is_file():
@@ -127,7 +132,10 @@ def resumed_position(checkpoint: str | Path, trainer: str, options: Sequence[str
 
 def resumable(checkpoint: str | Path, run: str) -> dict[str, Any]:
     """The position saved in ``checkpoint``, which must be of the run whose ``run_digest`` is ``run``."""
-    position = saved_position(checkpoint)
+    return _of_run(checkpoint, saved_position(checkpoint), run)
+
+
+def _of_run(checkpoint: str | Path, position: dict[str, Any], run: str) -> dict[str, Any]:
     if position.get("run") != run:
         msg = (f"{checkpoint} was trained on other data or with other settings than these; go on from it with the "
                "same data file and options, or start afresh from its weights")
@@ -153,17 +161,19 @@ def load_state(checkpoint: str | Path, trained: Mapping[str, Any], optim: tuple[
     random state; return the saved position. The state must be of the run whose ``run_digest`` is ``run``."""
     from latentstack.storage import reading
 
-    resumable(checkpoint, run)
-    folder = Path(checkpoint) / STATE
+    folder = _checked(checkpoint)
     with reading(folder, "training state"):
         body = json.loads((folder / _JSON).read_text(encoding="utf-8"))
-        params = list(body["params"])
+        position, params = body["position"], list(body["params"])
+        if not isinstance(position, dict):
+            raise TypeError("the position is not an object")
+    _of_run(checkpoint, position, run)
     if params != list(trained):
         msg = f"the training state at {folder} is of other parameters than the model's trainable ones"
         raise InputError(msg)
     with reading(folder, "training state"):
         _restore(folder, body, trained, optim)
-        return dict(body["position"])
+        return position
 
 
 def _restore(folder: Path, body: dict[str, Any], trained: Mapping[str, Any], optim: tuple[Any, Any]) -> None:

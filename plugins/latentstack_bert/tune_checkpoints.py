@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from latentstack.progress import notice
-from latentstack.train_state import keep_newest, load_state, save_state
+from latentstack.train_state import checkpoints_of, keep_newest, load_state, save_state
 
 
 class TuneCheckpoints:
@@ -23,7 +23,7 @@ class TuneCheckpoints:
 
     def __init__(self, embedder: Any, out: Path, position: dict[str, Any], save_every: int = 0) -> None:
         self.embedder, self.position, self.save_every = embedder, position, save_every
-        self.folder = out.with_name(out.name + "-checkpoints")
+        self.folder = checkpoints_of(out)
         self.optim: tuple[Any, Any] | None = None  # (optimizer, scheduler), once training starts
         self.torch_rng: Any = None  # torch's random state at the last optimiser step
         self.start = 0.0  # the perf_counter time the run would have started at, had it never stopped

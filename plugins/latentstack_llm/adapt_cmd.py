@@ -66,7 +66,7 @@ def sft(data: str, out: Path, model: str, rank: int, alpha: float, targets: str,
     from latentstack.cli.options import refuse_given
     from latentstack.data.sft import load_sft_texts
     from latentstack.storage import check_replaceable
-    from latentstack.train_state import resume_point
+    from latentstack.train_state import checkpoints_of, resume_point
     from latentstack_llm.checkpoints import resumed_run
     from latentstack_llm.generator import LlmGenerator
     from latentstack_llm.sft import model_bytes, train_sft
@@ -97,7 +97,7 @@ def sft(data: str, out: Path, model: str, rank: int, alpha: float, targets: str,
         losses = ", ".join(f"{h['eval_loss']:.4f}" for h in report["history"])
         best = report["best_epoch"]
         click.echo(f"held-out loss by epoch ({report['eval_examples']} examples not trained on): {losses}; lowest "
-                   f"after epoch {best} ({out.with_name(out.name + '-checkpoints') / f'epoch-{best}'})")
+                   f"after epoch {best} ({checkpoints_of(out) / f'epoch-{best}'})")
 
 
 @adapt.command("squad-data")

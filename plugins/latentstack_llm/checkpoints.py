@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from latentstack.progress import notice
-from latentstack.train_state import keep_newest, load_state, save_state
+from latentstack.train_state import checkpoints_of, keep_newest, load_state, save_state
 
 C = TypeVar("C")
 
@@ -27,11 +27,6 @@ def resumed_run(checkpoint: str, trainer: str, make: Callable[..., C], options: 
     except (KeyError, TypeError, ValueError) as exc:
         msg = f"the training state in {checkpoint} is damaged ({exc}); start afresh from its weights with --init-adapter"
         raise click.UsageError(msg) from exc
-
-
-def checkpoints_of(out: Path) -> Path:
-    """The folder beside ``out`` that holds its run's checkpoints."""
-    return out.with_name(out.name + "-checkpoints")
 
 
 class Checkpointer:
