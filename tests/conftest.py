@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -98,3 +99,17 @@ def run_cli_session(commands: list[list[str]], cwd: Path | None = None,
     assert out.returncode == 0, out.stderr[-3000:]
     return [subprocess.CompletedProcess(args, code, stdout, stderr)
             for args, code, stdout, stderr in json.loads(out.stdout.splitlines()[-1])]
+
+
+@contextlib.contextmanager
+def another_writer(path: Path) -> Iterator[int]:
+    """Another process holding ``path``'s writer lock (as a second command writing it would) until the block ends;
+    its pid."""
+    code = ("import sys\nfrom latentstack.locks import writer_lock\n"
+            f"with writer_lock({str(path)!r}):\n    print('held', flush=True)\n    sys.stdin.read()\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "held\n"
+        yield proc.pid
+    finally:
+        proc.communicate(timeout=60)

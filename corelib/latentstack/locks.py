@@ -58,15 +58,16 @@ def _try(fd: int) -> bool:
 
 
 @contextlib.contextmanager
-def writer_lock(path: str | os.PathLike[str], wait: float | None = None) -> Iterator[None]:
-    """Hold the exclusive writer lock of ``path``; wait up to ``wait`` seconds for another writer, then fail."""
+def writer_lock(path: str | os.PathLike[str], wait: float | None = None, busy: str = "") -> Iterator[None]:
+    """Hold the exclusive writer lock of ``path``; wait up to ``wait`` seconds for another writer, then fail; with
+    ``busy`` (a message naming ``{path}`` and ``{pid}``), fail at once."""
     file = lock_file(path)
     if file in _held:  # this process holds it already: the outer holder releases it
         yield
         return
     fd = os.open(file, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        _acquire(fd, path, DEFAULT_WAIT if wait is None else wait)
+        _acquire(fd, path, DEFAULT_WAIT if wait is None else wait, busy)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         _held.add(file)
@@ -79,9 +80,11 @@ def writer_lock(path: str | os.PathLike[str], wait: float | None = None) -> Iter
         os.close(fd)
 
 
-def _acquire(fd: int, path: str | os.PathLike[str], wait: float) -> None:
+def _acquire(fd: int, path: str | os.PathLike[str], wait: float, busy: str = "") -> None:
     if _try(fd):
         return
+    if busy:
+        raise LockedError(busy.format(path=path, pid=_holder(fd)))
     from latentstack.progress import log
 
     log(f"{path} is being written by another process (pid {_holder(fd)}); waiting up to {wait:g} s")

@@ -121,7 +121,7 @@ class Tuner:
         opt = torch.optim.AdamW(model.parameters(), lr=c.lr)
         schedule = warmup_then_decay(opt, len(plan), c.warmup)
         if resume:
-            saved = self.keeper.resume(resume, (opt, schedule))
+            saved = self.keeper.resume(resume, self.keeper.position["run"], (opt, schedule))
             self.steps, self.losses = saved["step"], saved["losses"]
         elif self.keeper:
             self.keeper.optim = (opt, schedule)
@@ -137,7 +137,7 @@ class Tuner:
             if hasattr(bar, "set_postfix"):
                 bar.set_postfix(loss=f"{sum(self.losses[-10:]) / len(self.losses[-10:]):.3f}")
             if self.keeper:
-                self.keeper.stepped(self.steps, self.losses)
+                self.keeper.stepped(self.keeper.at(self.steps, self.losses))
         model.eval()
         return self.losses
 
@@ -159,12 +159,21 @@ def tune_embedder(pairs: Sequence[TextPair], out: Path, config: TuneConfig, hold
     A seeded ``holdout`` share of the anchors is set aside first (``tune_eval.split_by_anchor``); their
     positives are searched for among every text of the pairs before and after training. The newest model of every
     ``save_every`` steps and a stopped run's are kept in ``OUT-checkpoints`` with the training state that
-    ``resume`` (one of them) goes on from exactly.
+    ``resume`` (one of them) goes on from exactly. A second run into the same ``out`` at once is refused
+    (``checkpoint_keeper.sole_run``).
     """
+    from latentstack.checkpoint_keeper import sole_run
+
+    with sole_run(out):
+        return _tune(pairs, Path(out), config, holdout, resume=resume, save_every=save_every)
+
+
+def _tune(pairs: Sequence[TextPair], out: Path, config: TuneConfig, holdout: float, *, resume: str | Path | None,
+          save_every: int) -> dict[str, Any]:
     import time
 
     from latentstack.training import stop_on_sigterm
-    from latentstack_bert.tune_checkpoints import TuneCheckpoints
+    from latentstack_bert.tune_checkpoints import GO_ON, TuneCheckpoints
     from latentstack_bert.tune_eval import corpus_of, found, split_by_anchor
     from latentstack_bert.tune_save import save_tuned
 
@@ -181,7 +190,7 @@ def tune_embedder(pairs: Sequence[TextPair], out: Path, config: TuneConfig, hold
             losses = tuner.train(train, resume)
             after = found(embedder, held, corpus) if held else None
     except KeyboardInterrupt:
-        keeper.interrupted(tuner.steps, tuner.losses)
+        keeper.interrupted(keeper.at(tuner.steps, tuner.losses), GO_ON)
         raise
     report: dict[str, Any] = {"pairs": len(train), "negatives": sum(len(p.negatives) for p in train),
                               "steps": len(losses), "train_s": round(time.perf_counter() - start, 1),

@@ -141,15 +141,24 @@ def train_dpo(generator: Any, pairs: Sequence[Pair], out: str | Path, config: Dp
     epoch's, the newest of every ``save_every`` steps and a stopped run's, each with the training state that
     ``resume`` (one of them) goes on from exactly.
 
-    ``data`` (where the pairs came from, how they were filtered) is kept in the report as given.
+    ``data`` (where the pairs came from, how they were filtered) is kept in the report as given. A second run into
+    the same ``out`` at once is refused (``checkpoint_keeper.sole_run``).
     """
+    from latentstack.checkpoint_keeper import sole_run
+
+    with sole_run(out):
+        return _train(generator, pairs, Path(out), config, data, resume=resume, save_every=save_every)
+
+
+def _train(generator: Any, pairs: Sequence[Pair], out: Path, config: DpoConfig, data: dict[str, Any] | None, *,
+           resume: str | Path | None, save_every: int) -> dict[str, Any]:
     import numpy as np
     import torch
 
     from latentstack.data.prefs import split_pairs
     from latentstack.train_state import run_digest
     from latentstack.training import seed_everything, warmup_then_decay
-    from latentstack_llm.checkpoints import Checkpointer
+    from latentstack_llm.checkpoints import adapter_keeper
     from latentstack_llm.sft import length_batches, prepare_model
 
     seed_everything(config.seed)
@@ -170,8 +179,8 @@ def train_dpo(generator: Any, pairs: Sequence[Pair], out: str | Path, config: Dp
     rng = np.random.default_rng(config.seed)
     loop = Loop(model, config, (params, opt, sched), rows, ref_train,
                 (held_rows, ref_held, kl_rows, ref["dists"]))
-    out, fingerprint = Path(out), generator.resolved.fingerprint()
-    loop.keeper = Checkpointer(out, (lora, model), (fingerprint, config.save_dtype), (opt, sched), save_every)
+    fingerprint = generator.resolved.fingerprint()
+    loop.keeper = adapter_keeper(out, (lora, model), (fingerprint, config.save_dtype), (opt, sched), save_every)
     encoded = [[t.tolist() for t in row] for row in rows + held_rows]  # what the run trains and evaluates on
     pos = {"trainer": "dpo", "run": run_digest(encoded, attrs.asdict(config)), "model": generator.config.model,
            "config": attrs.asdict(config), "data": data or {}, "epoch": 0, "batch": 0,
@@ -205,7 +214,7 @@ class Loop:
         self.step = 0
         self.history: list[dict[str, Any]] = []
         self.window: list[dict[str, float]] = []
-        self.keeper: Any = None  # the run's Checkpointer
+        self.keeper: Any = None  # the run's CheckpointKeeper
         self.start = time.perf_counter()
 
     def position(self, pos: dict[str, Any]) -> dict[str, Any]:
@@ -244,7 +253,8 @@ class Loop:
             with stop_on_sigterm():
                 self.epoch(batches, pos, steps)
         except KeyboardInterrupt:
-            self.keeper.interrupted(self.position(pos), "latentstack adapt dpo --data DATA --out OUT")
+            self.keeper.interrupted(self.position(pos),
+                                    "`latentstack adapt dpo --data DATA --out OUT --resume {where}` (the same data)")
             raise
 
     def epoch(self, batches: list[Any], pos: dict[str, Any], steps: int) -> None:

@@ -161,14 +161,24 @@ def train_sft(generator: Any, examples: Sequence[Example], out: str | Path, conf
     Each epoch's adapter goes to ``OUT-checkpoints/epoch-N``, the newest of every
     ``save_every`` optimiser steps to ``step-N``, a stopped run's to ``interrupted-step-N``,
     each with the training state that ``resume`` (one of them) goes on from exactly. With
-    ``max_steps`` (a measurement run) nothing is saved. The generator's model is changed in place.
+    ``max_steps`` (a measurement run) nothing is saved. The generator's model is changed in place. A second run
+    into the same ``out`` at once is refused (``checkpoint_keeper.sole_run``).
     """
+    from latentstack.checkpoint_keeper import sole_run
+
+    with sole_run(out):
+        return _train(generator, examples, Path(out), config, max_steps, resume=resume, save_every=save_every,
+                      eval_examples=eval_examples)
+
+
+def _train(generator: Any, examples: Sequence[Example], out: Path, config: SftConfig, max_steps: int | None, *,
+           resume: str | Path | None, save_every: int, eval_examples: Sequence[Example]) -> dict[str, Any]:
     import numpy as np
     import torch
 
     from latentstack.train_state import run_digest
     from latentstack.training import seed_everything, warmup_then_decay
-    from latentstack_llm.checkpoints import Checkpointer
+    from latentstack_llm.checkpoints import adapter_keeper
 
     seed_everything(config.seed)
     tok = generator.tokenizer
@@ -183,8 +193,7 @@ def train_sft(generator: Any, examples: Sequence[Example], out: str | Path, conf
     steps = max_steps or config.epochs * -(-len(rows) // (config.batch_size * config.grad_accum))
     sched = warmup_then_decay(opt, steps, config.warmup)
     rng = np.random.default_rng(config.seed)
-    out = Path(out)
-    keeper = None if lora is None or max_steps else Checkpointer(
+    keeper = None if lora is None or max_steps else adapter_keeper(
         out, (lora, model), (generator.resolved.fingerprint(), config.save_dtype), (opt, sched), save_every)
     pos = {"trainer": "sft", "run": run_digest([*rows, "held out:", *held_rows], attrs.asdict(config)),
            "model": generator.config.model, "config": attrs.asdict(config), "epoch": 0, "batch": 0, "step": 0, "losses": [], "history": [],
@@ -280,7 +289,8 @@ def _run_epoch(model: Any, data: tuple[list[Any], list[Any]], batches: list[Any]
             return eval_loss(model, held_rows, config.batch_size, pad_id) if held_rows else None
     except KeyboardInterrupt:
         if keeper:
-            keeper.interrupted(_saved(pos, start), "latentstack adapt sft --data DATA --out OUT")
+            keeper.interrupted(_saved(pos, start),
+                               "`latentstack adapt sft --data DATA --out OUT --resume {where}` (the same data)")
         raise
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 
+from latentstack.checkpoint_keeper import CheckpointKeeper
 from latentstack.errors import InputError
 from latentstack.train_state import keep_newest, load_state, run_digest, save_state
 
@@ -54,3 +57,31 @@ def test_pruning_old_checkpoints_leaves_anything_else_there(tmp_path: Path) -> N
     keep_newest(kept, "step-", kept / "step-2")
     assert sorted(p.name for p in kept.iterdir()) == ["step-2", "step-notes"]
     assert (notes / "todo.txt").read_text() == "mine"
+
+
+def test_the_keeper_keeps_the_newest_periodic_checkpoint_and_a_stopped_runs(tmp_path: Path,
+                                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    trained, optim = _optim(0)
+    weights_saved: list[int] = []
+
+    def save(where: Path, position: Mapping[str, Any]) -> None:
+        where.mkdir(parents=True, exist_ok=True)
+        (where / "manifest.json").write_text('{"kind": "adapter"}')
+        weights_saved.append(position["step"])
+
+    keeper = CheckpointKeeper(tmp_path / "out", save, trained=lambda: trained, optim=optim, save_every=2)
+    assert keeper.interrupted({"run": "r", "step": 0}, "`go`") is None  # nothing trained, nothing kept
+    for step in range(1, 6):
+        trained["w"].grad = torch.ones(2)
+        optim[0].step()  # type: ignore[attr-defined]
+        keeper.stepped({"run": "r", "step": step})
+    assert weights_saved == [2, 4]
+    assert [p.name for p in (tmp_path / "out-checkpoints").iterdir()] == ["step-4"]
+    where = keeper.interrupted({"run": "r", "step": 5}, "`go --resume {where}`")
+    assert where is not None and where.name == "interrupted-step-5"
+    said = capsys.readouterr().err
+    assert f"after 5 optimiser step(s): the model as trained so far is in {where}" in said
+    assert f"`go --resume {where}`" in said
+    fresh, again = _optim(0)
+    position = CheckpointKeeper(tmp_path / "out", save, trained=lambda: fresh).resume(where, "r", again)
+    assert position["step"] == 5 and torch.equal(fresh["w"], trained["w"])

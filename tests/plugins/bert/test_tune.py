@@ -11,10 +11,11 @@ import pytest
 
 from latentstack.data.text_pairs import TextPair
 from latentstack.errors import InputError
+from latentstack.locks import LockedError
 from latentstack_bert.embedder import BertEmbedder
 from latentstack_bert.tune import TuneConfig, batches, ranking_loss, tune_embedder
 from latentstack_bert.tune_eval import corpus_of, found, split_by_anchor
-from tests.conftest import run_cli
+from tests.conftest import another_writer, run_cli
 
 #: Sixteen letters, each to be found by a word it has nothing in common with: only training puts them together.
 WORDS = ["the", "cat", "dog", "sat", "on", "mat", "free", "prize", "win", "call", "now", "hello", "world", "stock",
@@ -217,6 +218,13 @@ def test_a_stopped_tuning_resumes_to_the_weights_of_a_straight_run(tiny_bert_dir
                     str(kept / "step-3"), "--lr", "0.1")
     assert other.returncode == 2 and "--lr applies to a fresh run" in other.stderr
 
+
+
+def test_a_second_tuning_into_the_same_out_is_refused_before_it_loads(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "m"
+    with another_writer(out) as pid, pytest.raises(LockedError, match=rf"trained into by another run \(pid {pid}\)"):
+        tune_embedder(LEARNT, out, TuneConfig(model=str(tiny_bert_dir)), save_every=1)
+    assert not out.exists() and not out.with_name("m-checkpoints").exists()
 
 def _pairs_file(tmp_path: Path) -> Path:
     path = tmp_path / "pairs.jsonl"

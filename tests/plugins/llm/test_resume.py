@@ -18,11 +18,12 @@ from safetensors.torch import load_file
 
 from latentstack.data.prefs import Pair
 from latentstack.errors import CorruptFileError, InputError
-from latentstack.train_state import STATE
+from latentstack.locks import LockedError
+from latentstack.train_state import STATE, checkpoints_of
 from latentstack_llm.dpo import DpoConfig, train_dpo
 from latentstack_llm.generator import LlmGenerator
 from latentstack_llm.sft import SftConfig, train_sft
-from tests.conftest import run_cli
+from tests.conftest import another_writer, run_cli
 
 ROWS = [[{"role": "user", "content": f"question {i}"}, {"role": "assistant", "content": f"answer {i} " * (1 + i % 3)}]
         for i in range(8)]
@@ -257,3 +258,15 @@ def test_a_dpo_checkpoint_is_not_resumed_as_sft(tiny_llama_dir: Path, tmp_path: 
     done = run_cli("adapt", "sft", "--data", str(data), "--out", str(tmp_path / "s"), "--resume",
                    str(tmp_path / "d-checkpoints" / "epoch-1"))
     assert done.returncode == 2 and "training state of a dpo run, not sft" in done.stderr
+
+
+def test_a_second_run_into_the_same_out_is_refused_before_it_trains(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    """A second run into one OUT would prune the first one's periodic checkpoints and replace its adapter."""
+    out = tmp_path / "g"
+    with another_writer(out) as pid:
+        with pytest.raises(LockedError, match=rf"being trained into by another run \(pid {pid}\).*another --out"):
+            _train(tiny_llama_dir, out, save_every=1)
+        with pytest.raises(LockedError, match=rf"being trained into by another run \(pid {pid}\)"):
+            train_dpo(LlmGenerator.from_options(model=str(tiny_llama_dir)), PAIRS, out, DPO, save_every=1)
+    assert not out.exists() and not checkpoints_of(out).exists()
+    assert _train(tiny_llama_dir, out)["examples"] == len(ROWS)  # once that run has ended
