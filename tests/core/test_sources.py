@@ -223,3 +223,25 @@ def test_a_model_folder_with_cut_weights_is_one_line_before_any_load(tiny_bert_d
     weights.write_bytes(b"")
     with pytest.raises(CorruptFileError, match="no readable safetensors header"):
         resolve_model(str(cut))
+
+
+def test_a_model_folder_latentstack_saved_is_checked_against_its_checksums(tiny_bert_dir, tmp_path) -> None:  # noqa: ANN001
+    """A tuned or merged model folder carries a manifest: one flipped byte inside its weights (which the header check
+    cannot see) is a one-line error, where it embedded wrongly before; without the manifest it is a plain folder."""
+    import shutil
+
+    from latentstack.errors import CorruptFileError
+    from latentstack.storage import write_manifest
+
+    saved = tmp_path / "tuned"
+    shutil.copytree(tiny_bert_dir, saved)
+    write_manifest(saved, kind="model", plugin="bert")
+    assert resolve_model(str(saved)).path == saved.resolve()
+    weights = saved / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-5] ^= 0xFF  # inside the last tensor: the header still promises the same length
+    weights.write_bytes(bytes(data))
+    with pytest.raises(CorruptFileError, match=r"model.safetensors is truncated or corrupt.*remove its manifest.json"):
+        resolve_model(str(saved))
+    (saved / "manifest.json").unlink()
+    assert resolve_model(str(saved)).path == saved.resolve()

@@ -36,7 +36,23 @@ class FolderSource(ModelSource):
                    "when loaded, and latentstack never unpickles: convert them to safetensors first")
             raise ModelNotInstalledError(msg)
         check_safetensors(path)
+        if saved_kind(path) == "model":
+            _verify_saved(path)
         return ResolvedModel(path.name, path.resolve(), self.name)
+
+
+def _verify_saved(path: Path) -> None:
+    """A model folder latentstack saved (a tuned or merged model) is checked against its manifest's checksums, as
+    every other folder it saves is: a flipped byte in its weights would otherwise embed or generate wrongly."""
+    from latentstack.errors import CorruptFileError
+    from latentstack.storage import read_manifest
+
+    try:
+        read_manifest(path, kind="model", version=None)
+    except CorruptFileError as exc:
+        msg = (f"{exc}; or, if its files were changed on purpose, remove its manifest.json to use it as a plain "
+               "model folder")
+        raise CorruptFileError(msg) from None
 
 
 #: How to use a folder latentstack saved, given where a model folder was expected.
