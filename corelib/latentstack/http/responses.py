@@ -52,6 +52,10 @@ def add_responses_route(app: Any, served: Served) -> None:
     async def get_response(response_id: str) -> Any:
         return served.responses.get(response_id).response
 
+    @app.get("/v1/responses/{response_id}/input_items", summary="A kept response's own input items, a page at a time")
+    async def list_input_items(response_id: str, request: Request) -> Any:
+        return served.responses.input_page(response_id, request.query_params)
+
     @app.delete("/v1/responses/{response_id}", summary="Forget a kept response")
     async def delete_response(response_id: str) -> Any:
         return served.responses.delete(response_id)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
-from latentstack.http.errors import HttpError
+from latentstack.http.errors import HttpError, bad_request
 
 #: Responses kept at most, and their JSON's bytes at most (the oldest go first).
 KEPT = 1000
@@ -28,6 +29,7 @@ class Kept:
     items: list[dict[str, Any]]  # this turn's input items, then its output items
     response: dict[str, Any]
     size: int  # bytes of its JSON
+    inputs: int  # how many of ``items`` are input items
 
 
 class ResponseStore:
@@ -40,7 +42,8 @@ class ResponseStore:
     def keep(self, response: dict[str, Any], previous: str | None, inputs: list[dict[str, Any]]) -> None:
         """Keep ``response`` (answered to ``inputs`` after ``previous``)."""
         items = [*inputs, *response["output"]]
-        kept = self.kept[response["id"]] = Kept(previous, items, response, len(json.dumps([items, response])))
+        size = len(json.dumps([items, response]))
+        kept = self.kept[response["id"]] = Kept(previous, items, response, size, len(inputs))
         self.size += kept.size
         while len(self.kept) > self.limit or (self.size > self.limit_bytes and len(self.kept) > 1):
             self.size -= self.kept.popitem(last=False)[1].size
@@ -70,3 +73,42 @@ class ResponseStore:
         self.size -= self.get(response_id).size
         del self.kept[response_id]
         return {"id": response_id, "object": "response", "deleted": True}
+
+    def input_page(self, response_id: str, query: Mapping[str, str]) -> dict[str, Any]:
+        """OpenAI's list of ``response_id``'s own input items (not its chain's), a page of ``limit`` (1-100, 20) in
+        ``order`` (desc, the default, or asc), from ``after`` or up to ``before`` (an item id)."""
+        kept = self.get(response_id)
+        items = [_listed(item, f"{response_id}_input{i}") for i, item in enumerate(kept.items[:kept.inputs])]
+        order, limit = query.get("order", "desc"), _limit(query.get("limit", "20"))
+        if order not in ("asc", "desc"):
+            raise bad_request(f"'order' must be asc or desc, got {order!r:.40}", "order")
+        items = items[::-1] if order == "desc" else items
+        for cursor in ("after", "before"):
+            if cursor in query:
+                ids = [item["id"] for item in items]
+                if query[cursor] not in ids:
+                    raise bad_request(f"'{cursor}' names no input item of {response_id}: give an id from a page of "
+                                      "this list", cursor)
+                at = ids.index(query[cursor])
+                items = items[at + 1:] if cursor == "after" else items[:at]
+        page = items[:limit]
+        return {"object": "list", "data": page, "first_id": page[0]["id"] if page else None,
+                "last_id": page[-1]["id"] if page else None, "has_more": len(items) > limit}
+
+
+def _limit(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 100:
+        raise bad_request(f"'limit' must be a whole number from 1 to 100, got {value!r:.40}", "limit")
+    return int(value)
+
+
+def _listed(item: dict[str, Any], item_id: str) -> dict[str, Any]:
+    """An input item as OpenAI lists it: with an id (its own, if it came with one); a message's text as a part."""
+    listed = {"id": item_id, **item}
+    if listed.get("type", "message") == "message":
+        listed["type"] = "message"
+        if isinstance(listed.get("content"), str):
+            part = "output_text" if listed.get("role") == "assistant" else "input_text"
+            listed["content"] = [{"type": part, "text": listed["content"]}]
+        listed.setdefault("status", "completed")
+    return listed

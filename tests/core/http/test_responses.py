@@ -4,6 +4,7 @@ reading their results back, and what it cannot do refused; SmolLM2 served."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -132,6 +133,30 @@ def test_a_kept_response_is_gone_on_from_by_its_id(chat_client: Any) -> None:
     chat_client.responses.delete(first.id)
     with pytest.raises(openai.NotFoundError, match=f"no response with id '{first.id}'"):
         chat_client.responses.create(model=MODEL, input="And now?", previous_response_id=second.id)
+
+
+def test_a_kept_responses_input_items_are_listed_a_page_at_a_time(chat_client: Any) -> None:
+    """`client.responses.input_items.list` (how a client reads back what a kept response was asked) was a 404."""
+    import openai
+
+    said = [{"role": "user", "content": "My name is Ada."},
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "And yours?"}]}]
+    first = chat_client.responses.create(model=MODEL, input=said, max_output_tokens=4)
+    listed = chat_client.responses.input_items.list(first.id, order="asc").data
+    assert [(item.role, item.content[0].text) for item in listed] == [("user", "My name is Ada."), ("user", "And yours?")]
+    assert len({item.id for item in listed}) == 2
+    paged = chat_client.responses.input_items.list(first.id, limit=1)  # newest first; the client follows the cursor
+    followed = [item.content[0].text for item in itertools.islice(paged, 3)]
+    assert paged.has_more and followed == ["And yours?", "My name is Ada."]
+    second = chat_client.responses.create(model=MODEL, input="What is my name?", previous_response_id=first.id,
+                                          max_output_tokens=4)
+    assert [item.content[0].text for item in chat_client.responses.input_items.list(second.id)] == ["What is my name?"]
+    with pytest.raises(openai.BadRequestError, match="'limit' must be a whole number from 1 to 100"):
+        chat_client.responses.input_items.list(first.id, limit=101)
+    with pytest.raises(openai.BadRequestError, match="'after' names no input item"):
+        chat_client.responses.input_items.list(first.id, after="msg_elsewhere")
+    with pytest.raises(openai.NotFoundError, match="no response with id"):
+        chat_client.responses.input_items.list("resp_unknown")
 
 
 def test_the_store_keeps_the_newest_and_chains_through_them() -> None:
