@@ -20,6 +20,7 @@ from latentstack.cli.generate_cmd import GEN_OPTIONS, MODEL_OPTIONS, _emit, gene
 from latentstack.cli.lines import given_or_typed
 from latentstack.cli.options import refuse_given, stacked
 from latentstack.cli.served_options import SERVED_OPTIONS, check_no_generator, served_from
+from latentstack.http.run import STOP_GRACE_S
 
 if TYPE_CHECKING:
     from latentstack.rag import RagConfig
@@ -138,6 +139,9 @@ HTTP_OPTIONS = [
     *SERVED_OPTIONS,
     click.option("--cors", "cors", multiple=True, metavar="ORIGIN", help="Allow browser requests from ORIGIN."),
     click.option("--no-batching", is_flag=True, help="Embed each HTTP request on its own (no dynamic batching)."),
+    click.option("--stop-grace", default=STOP_GRACE_S, show_default=True, type=click.IntRange(0, 3600),
+                 metavar="SECONDS", help="On Ctrl-C or SIGTERM, the time answers under way get to finish before they "
+                                         "are cut (a container's stop period, less a margin)."),
 ]
 
 
@@ -177,7 +181,7 @@ def serve(directories: tuple[Path, ...], gen_name: str, model: str | None, adapt
 
 def _serve_http(directories: tuple[Path, ...], gen_name: str, options: dict[str, Any], query: Any,
                 ask_defaults: RagConfig, *, host: str, port: int, api_key: str, cors: tuple[str, ...],
-                no_batching: bool, **models: Any) -> None:
+                no_batching: bool, stop_grace: int, **models: Any) -> None:
     from latentstack.http.run import check_bind, check_port, serve_http
 
     check_bind(host, api_key)
@@ -185,7 +189,7 @@ def _serve_http(directories: tuple[Path, ...], gen_name: str, options: dict[str,
     served = served_from(directories, gen_name, options, query, ask_defaults, **models,
                          window_s=None if no_batching else 0.005)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    serve_http(served, host=host, port=port, api_key=api_key, cors_origins=cors)
+    serve_http(served, host=host, port=port, api_key=api_key, cors_origins=cors, stop_grace=stop_grace)
 
 
 def _serve_socket(directory: Path, gen_name: str, options: dict[str, Any], k: int, hybrid: bool,

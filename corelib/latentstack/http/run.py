@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from latentstack.errors import ConfigError
-from latentstack.http.state import Served
 from latentstack.progress import log
+
+if TYPE_CHECKING:
+    from latentstack.http.state import Served
 
 
 def is_loopback(host: str) -> bool:
@@ -69,9 +71,9 @@ def warm(served: Served) -> None:
 
 
 def serve_http(served: Served, *, host: str = "127.0.0.1", port: int = 8000, api_key: str = "",
-               cors_origins: tuple[str, ...] = (), warm_up: bool = True) -> None:
-    """Serve until interrupted: the requests under way get ``STOP_GRACE_S`` to finish, then their answers stop at
-    their next token and the process exits once none is inside the model."""
+               cors_origins: tuple[str, ...] = (), warm_up: bool = True, stop_grace: int = STOP_GRACE_S) -> None:
+    """Serve until interrupted (Ctrl-C, SIGTERM): the requests under way get ``stop_grace`` seconds to finish, then
+    their answers stop at their next token and the process exits once none is inside the model."""
     import uvicorn
 
     from latentstack.http.app import build_app
@@ -84,7 +86,7 @@ def serve_http(served: Served, *, host: str = "127.0.0.1", port: int = 8000, api
     log(f"serving http://{host}:{port} (OpenAPI page at /docs); Ctrl-C stops it")
     uvicorn.run(build_app(served, api_key=api_key, cors_origins=cors_origins), host=host, port=port,
                 log_level="warning", timeout_keep_alive=5, limit_concurrency=256,
-                timeout_graceful_shutdown=STOP_GRACE_S)
+                timeout_graceful_shutdown=stop_grace)
     answers_ended(30)
 
 
