@@ -33,6 +33,7 @@ class KeptAnswers:
         self.path = Path(f"{out}.part")
         self.settings = json.loads(json.dumps(settings, default=str))  # as it reads back
         self.torn = False  # the file ends in a line a stop cut short
+        self.fresh = True  # the file holds no header yet (none, empty, or its header line cut short): write it anew
         self.earlier = self._read() if self.path.exists() else {}
         self.handle: IO[str] | None = None
 
@@ -40,7 +41,10 @@ class KeptAnswers:
         """The kept answers of ``path`` (a 5xx or a cut line left out); a file of another kind, or of other
         settings, is an InputError that says what to do."""
         text = self.path.read_text(encoding="utf-8", errors="replace")
-        self.torn, rows = not text.endswith("\n"), text.split("\n")
+        start = '{"' + HEADER
+        if "\n" not in text and (text.startswith(start) or start.startswith(text)):
+            return {}  # stopped before its header was whole: nothing was answered yet
+        self.fresh, self.torn, rows = False, not text.endswith("\n"), text.split("\n")
         try:
             head = json.loads(rows[0])
         except ValueError:
@@ -69,9 +73,8 @@ class KeptAnswers:
     def add(self, request: BatchRequest, line: dict[str, Any]) -> None:
         """Keep a new answer (written and flushed at once)."""
         if self.handle is None:
-            new = not self.path.exists() or self.path.stat().st_size == 0
-            self.handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - held until ``remove``
-            if new:
+            self.handle = open(self.path, "w" if self.fresh else "a", encoding="utf-8")  # noqa: SIM115 - held until ``remove``
+            if self.fresh:
                 self.handle.write(json.dumps({HEADER: self.settings}) + "\n")
             elif self.torn:
                 self.handle.write("\n")  # after a line a stop cut short

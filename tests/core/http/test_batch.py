@@ -145,3 +145,23 @@ def test_a_part_file_of_another_kind_is_left_alone(tmp_path: Path) -> None:
     done = run_cli("batch", str(_write(tmp_path / "in.jsonl", LINES[2:3])), "--out", str(tmp_path / "out.jsonl"))
     assert done.returncode != 0 and "does not hold a batch's kept answers" in done.stderr
     assert (tmp_path / "out.jsonl.part").read_text(encoding="utf-8") == "my notes\n"
+
+
+@pytest.mark.parametrize("left", ["", '{"latentstack_batch_ans'])
+def test_a_part_file_stopped_before_its_header_was_whole_is_begun_anew(tmp_path: Path, left: str) -> None:
+    """A batch killed between creating OUT.part and writing its first line left a file no run could go on from:
+    it was refused as not a batch's answers."""
+    from latentstack.http.batch_kept import KeptAnswers
+
+    part = tmp_path / "out.jsonl.part"
+    part.write_text(left, encoding="utf-8")
+    kept = KeptAnswers(tmp_path / "out.jsonl", {"generator": "llm"})
+    assert kept.earlier == {}
+    request = BatchRequest("q1", "/v1/embeddings", {"input": "x"})
+    kept.add(request, {"custom_id": "q1", "response": {"status_code": 200}})
+    kept.handle.close()  # type: ignore[union-attr]
+    again = KeptAnswers(tmp_path / "out.jsonl", {"generator": "llm"})
+    assert again.answer(request) == {"custom_id": "q1", "response": {"status_code": 200}}
+    part.write_text('{"my": "notes"', encoding="utf-8")  # a file of the user's own is still left alone
+    with pytest.raises(InputError, match="does not hold a batch's kept answers"):
+        KeptAnswers(tmp_path / "out.jsonl", {"generator": "llm"})
