@@ -8,8 +8,7 @@ One keeper serves every trainer, so each keeps, prunes and announces its checkpo
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -84,14 +83,3 @@ class CheckpointKeeper:
                f"exactly where it stopped with {go_on.format(where=where)}")
         return where
 
-
-@contextlib.contextmanager
-def sole_run(out: str | Path) -> Iterator[None]:
-    """Hold ``out``'s writer lock for a whole training run into it: a second run into the same ``out`` (which would
-    prune the first one's checkpoints and replace its result) is refused at once, before it trains."""
-    from latentstack.locks import writer_lock
-
-    busy = ("{path} is being trained into by another run (pid {pid}); nothing was changed: give this run another "
-            "--out, or start it when that one has ended")
-    with writer_lock(out, busy=busy):
-        yield

@@ -160,11 +160,11 @@ def tune_embedder(pairs: Sequence[TextPair], out: Path, config: TuneConfig, hold
     positives are searched for among every text of the pairs before and after training. The newest model of every
     ``save_every`` steps and a stopped run's are kept in ``OUT-checkpoints`` with the training state that
     ``resume`` (one of them) goes on from exactly. A second run into the same ``out`` at once is refused
-    (``checkpoint_keeper.sole_run``).
+    (``locks.sole_writer``).
     """
-    from latentstack.checkpoint_keeper import sole_run
+    from latentstack.locks import sole_writer
 
-    with sole_run(out):
+    with sole_writer(out, "another training run"):
         return _tune(pairs, Path(out), config, holdout, resume=resume, save_every=save_every)
 
 

@@ -142,11 +142,11 @@ def train_dpo(generator: Any, pairs: Sequence[Pair], out: str | Path, config: Dp
     ``resume`` (one of them) goes on from exactly.
 
     ``data`` (where the pairs came from, how they were filtered) is kept in the report as given. A second run into
-    the same ``out`` at once is refused (``checkpoint_keeper.sole_run``).
+    the same ``out`` at once is refused (``locks.sole_writer``).
     """
-    from latentstack.checkpoint_keeper import sole_run
+    from latentstack.locks import sole_writer
 
-    with sole_run(out):
+    with sole_writer(out, "another training run"):
         return _train(generator, pairs, Path(out), config, data, resume=resume, save_every=save_every)
 
 

@@ -162,11 +162,11 @@ def train_sft(generator: Any, examples: Sequence[Example], out: str | Path, conf
     ``save_every`` optimiser steps to ``step-N``, a stopped run's to ``interrupted-step-N``,
     each with the training state that ``resume`` (one of them) goes on from exactly. With
     ``max_steps`` (a measurement run) nothing is saved. The generator's model is changed in place. A second run
-    into the same ``out`` at once is refused (``checkpoint_keeper.sole_run``).
+    into the same ``out`` at once is refused (``locks.sole_writer``).
     """
-    from latentstack.checkpoint_keeper import sole_run
+    from latentstack.locks import sole_writer
 
-    with sole_run(out):
+    with sole_writer(out, "another training run"):
         return _train(generator, examples, Path(out), config, max_steps, resume=resume, save_every=save_every,
                       eval_examples=eval_examples)
 

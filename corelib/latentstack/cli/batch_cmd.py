@@ -38,6 +38,7 @@ def batch(requests: str, out: Path, directories: tuple[Path, ...], concurrency: 
     """
     from latentstack.http.batch import read_requests, write_lines
     from latentstack.http.batch_kept import KeptAnswers
+    from latentstack.locks import sole_writer
     from latentstack.outfile import check_out_file, jsonl_with
     from latentstack.progress import log, notice
     from latentstack.rag import RagConfig
@@ -49,16 +50,17 @@ def batch(requests: str, out: Path, directories: tuple[Path, ...], concurrency: 
     asked = read_requests(requests)
     settings = {"generator": gen_name, "options": options, "models": models, "indexes": directories,
                 "ask": [k, hybrid, min_score], "query_export": onnx_dir}
-    kept = KeptAnswers(out, settings)
-    todo = [r for r in asked if kept.answer(r) is None]
-    if len(todo) < len(asked):
-        log(f"going on from {kept.path}: {len(asked) - len(todo)} of {len(asked)} requests were answered before")
-    served = served_from(directories, gen_name, options, onnx_query_embedder(directories, onnx_dir),
-                         RagConfig(k=k, hybrid=hybrid, min_score=min_score), **models)
-    _answer_all(served, todo, concurrency, kept, len(asked))
-    lines = [line for r in asked if (line := kept.answer(r)) is not None]  # every one, answered now or before
-    write_lines(out, lines)
-    kept.remove()
+    with sole_writer(out, "another batch run"):  # whose kept answers this one would add to, then remove
+        kept = KeptAnswers(out, settings)
+        todo = [r for r in asked if kept.answer(r) is None]
+        if len(todo) < len(asked):
+            log(f"going on from {kept.path}: {len(asked) - len(todo)} of {len(asked)} requests were answered before")
+        served = served_from(directories, gen_name, options, onnx_query_embedder(directories, onnx_dir),
+                             RagConfig(k=k, hybrid=hybrid, min_score=min_score), **models)
+        _answer_all(served, todo, concurrency, kept, len(asked))
+        lines = [line for r in asked if (line := kept.answer(r)) is not None]  # every one, answered now or before
+        write_lines(out, lines)
+        kept.remove()
     refused = sum(line["response"]["status_code"] != 200 for line in lines)
     if refused:  # said even when quiet: the user would otherwise find out from the results
         notice(f"answered {len(lines)} requests to {out}; {refused} refused (their lines hold the error)")

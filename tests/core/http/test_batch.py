@@ -165,3 +165,18 @@ def test_a_part_file_stopped_before_its_header_was_whole_is_begun_anew(tmp_path:
     part.write_text('{"my": "notes"', encoding="utf-8")  # a file of the user's own is still left alone
     with pytest.raises(InputError, match="does not hold a batch's kept answers"):
         KeptAnswers(tmp_path / "out.jsonl", {"generator": "llm"})
+
+
+def test_a_second_batch_into_the_same_out_is_refused_at_once(tmp_path: Path) -> None:
+    """Two runs into one OUT added to one OUT.part, and the first to end removed it under the other."""
+    from click.testing import CliRunner
+
+    from latentstack.cli import cli
+    from tests.conftest import another_writer
+
+    out = tmp_path / "out.jsonl"
+    (tmp_path / "out.jsonl.part").write_text('{"latentstack_batch_answers": {}}\n', encoding="utf-8")
+    with another_writer(out) as pid:
+        done = CliRunner().invoke(cli, ["batch", str(_write(tmp_path / "in.jsonl", LINES[2:3])), "--out", str(out)])
+    assert done.exit_code != 0 and f"is being written by another batch run (pid {pid})" in done.output
+    assert not out.exists() and (tmp_path / "out.jsonl.part").read_text() == '{"latentstack_batch_answers": {}}\n'

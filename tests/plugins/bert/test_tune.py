@@ -222,7 +222,7 @@ def test_a_stopped_tuning_resumes_to_the_weights_of_a_straight_run(tiny_bert_dir
 
 def test_a_second_tuning_into_the_same_out_is_refused_before_it_loads(tiny_bert_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "m"
-    with another_writer(out) as pid, pytest.raises(LockedError, match=rf"trained into by another run \(pid {pid}\)"):
+    with another_writer(out) as pid, pytest.raises(LockedError, match=rf"written by another training run \(pid {pid}\)"):
         tune_embedder(LEARNT, out, TuneConfig(model=str(tiny_bert_dir)), save_every=1)
     assert not out.exists() and not out.with_name("m-checkpoints").exists()
 

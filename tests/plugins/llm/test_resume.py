@@ -264,9 +264,9 @@ def test_a_second_run_into_the_same_out_is_refused_before_it_trains(tiny_llama_d
     """A second run into one OUT would prune the first one's periodic checkpoints and replace its adapter."""
     out = tmp_path / "g"
     with another_writer(out) as pid:
-        with pytest.raises(LockedError, match=rf"being trained into by another run \(pid {pid}\).*another --out"):
+        with pytest.raises(LockedError, match=rf"being written by another training run \(pid {pid}\).*another --out"):
             _train(tiny_llama_dir, out, save_every=1)
-        with pytest.raises(LockedError, match=rf"being trained into by another run \(pid {pid}\)"):
+        with pytest.raises(LockedError, match=rf"being written by another training run \(pid {pid}\)"):
             train_dpo(LlmGenerator.from_options(model=str(tiny_llama_dir)), PAIRS, out, DPO, save_every=1)
     assert not out.exists() and not checkpoints_of(out).exists()
     assert _train(tiny_llama_dir, out)["examples"] == len(ROWS)  # once that run has ended
