@@ -68,12 +68,20 @@ def fresh_registry(monkeypatch: pytest.MonkeyPatch) -> Callable[[], Registry]:
 
 def run_cli(*args: str, env: dict[str, str] | None = None, pythonpath: list[Path] | None = None,
             check: bool = False) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m latentstack ARGS`` in a subprocess and capture its output."""
+    """Run ``python -m latentstack ARGS`` in a new process and capture its output (forked from a process with the
+    heavy imports done, ``tests.cli_fork``; LATENTSTACK_TEST_FORKS=0 starts each afresh)."""
+    from tests.cli_fork import FORKS
+
     full_env = {**os.environ, **(env or {})}
     if pythonpath:
         full_env["PYTHONPATH"] = os.pathsep.join([*map(str, pythonpath), full_env.get("PYTHONPATH", "")])
-    return subprocess.run([sys.executable, "-m", "latentstack", *args], capture_output=True, text=True,
-                          env=full_env, check=check, timeout=600)
+    done = FORKS.run(list(args), full_env, 600) if os.environ.get("LATENTSTACK_TEST_FORKS") != "0" else None
+    if done is None:
+        done = subprocess.run([sys.executable, "-m", "latentstack", *args], capture_output=True, text=True,
+                              env=full_env, timeout=600, check=False)
+    if check:
+        done.check_returncode()
+    return done
 
 
 #: Runs each command of a JSON list (from stdin) through the CLI in this one process; prints their results.

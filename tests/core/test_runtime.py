@@ -6,7 +6,7 @@ import pytest
 
 from latentstack.runtime import Probe, choose_dtype, parity
 
-from ..conftest import run_cli
+from ..conftest import run_cli_session
 from .conftest_helpers import never_called
 
 
@@ -52,28 +52,25 @@ def test_default_bert_explains_its_runtime_and_the_index_records_it(tmp_path, ca
     from latentstack.search import Collection, Document
     from latentstack.storage import read_manifest
 
-    from .conftest_helpers import run_doctor
-
     info = get_embedder("bert").runtime_info()
     assert info["dtype"] in ("float32", "bfloat16") and info["reason"]
     col = Collection.create(tmp_path / "i", embedder_options={"show_progress": False})
     col.add_documents([Document("a", "some text")])
     col.save()
     assert read_manifest(tmp_path / "i", kind="collection", version=None).data["embedder"]["runtime"] == info
-    out = run_doctor()
-    assert out.startswith("CPU:") and f"embedder bert: runs {info['dtype']}" in out
-    llm = get_embedder("llm").runtime_info()  # the decoder's features choose their dtype the same way
-    assert f"embedder llm: runs {llm['dtype']} ({llm['reason']})" in out
-    models = run_cli("models", check=True).stdout
-    assert f"embedder runtime (dtype auto): {info['dtype']} ({info['reason']})" in models
     loud = {"LATENTSTACK_QUIET": ""}  # an earlier in-process `-q` may have set it for this process and its children
     monkeypatch.setenv("LATENTSTACK_QUIET", "")
-    verbose = run_cli("-v", "search", str(tmp_path / "i"), "text", env=loud, check=True).stderr
-    assert f"bert: runs {info['dtype']} on cpu" in verbose
-    assert f"queries embedded in {info['dtype']}; the index's vectors were embedded in {info['dtype']}" in verbose
-    assert "faiss: Flat on cpu" in verbose  # how the vector index runs: a detail, as the embedder's dtype is
-    plain = run_cli("search", str(tmp_path / "i"), "text", env=loud, check=True).stderr
-    assert "queries embedded" not in plain and "faiss:" not in plain
+    search = ["search", str(tmp_path / "i"), "text"]  # plain before -v: -v stays set for the session's later commands
+    doctor, models, plain, verbose = run_cli_session([["doctor"], ["models"], search, ["-v", *search]], env=loud)
+    assert all(done.returncode == 0 for done in (doctor, models, plain, verbose)), verbose.stderr
+    assert doctor.stdout.startswith("CPU:") and f"embedder bert: runs {info['dtype']}" in doctor.stdout
+    llm = get_embedder("llm").runtime_info()  # the decoder's features choose their dtype the same way
+    assert f"embedder llm: runs {llm['dtype']} ({llm['reason']})" in doctor.stdout
+    assert f"embedder runtime (dtype auto): {info['dtype']} ({info['reason']})" in models.stdout
+    assert f"bert: runs {info['dtype']} on cpu" in verbose.stderr
+    assert f"queries embedded in {info['dtype']}; the index's vectors were embedded in {info['dtype']}" in verbose.stderr
+    assert "faiss: Flat on cpu" in verbose.stderr  # how the vector index runs: a detail, as the embedder's dtype is
+    assert "queries embedded" not in plain.stderr and "faiss:" not in plain.stderr
 
     col = Collection.load(tmp_path / "i")
     other = "float32" if info["dtype"] == "bfloat16" else "bfloat16"
