@@ -123,7 +123,10 @@ class Forks:
     def _started(self) -> bool:
         if self.proc is not None:
             return self.proc.poll() is None or self._broke()
-        stdin = os.dup(0)
+        try:
+            stdin = os.dup(0)
+        except OSError:  # no standard input at all: the commands read an empty one
+            stdin = os.open(os.devnull, os.O_RDONLY)
         self.env = dict(os.environ)
         try:
             self.proc = subprocess.Popen([sys.executable, "-c", _SERVER, json.dumps(WARM), str(stdin)],
