@@ -31,7 +31,7 @@ READ_AT_START = ("PYTHON", "HF_", "HUGGINGFACE", "TRANSFORMERS", "TORCH", "OMP_"
                  "CUDA", "LD_", "LANG", "LC_")
 
 _SERVER = r"""
-import atexit, json, os, runpy, sys, threading, traceback
+import atexit, json, os, runpy, sys, threading, traceback, types
 warm, stdin_fd = json.loads(sys.argv[1]), int(sys.argv[2])
 for name in warm:
     __import__(name)
@@ -50,7 +50,7 @@ def run(ask):
     os.chdir(ask["cwd"])
     os.environ.clear()
     os.environ.update(ask["env"])
-    os.dup2(stdin_fd, 0)
+    os.dup2(os.open(ask["stdin"], os.O_RDONLY) if ask["stdin"] else stdin_fd, 0)
     os.close(stdin_fd)
     for fd, path in ((1, ask["out"]), (2, ask["err"])):
         os.dup2(os.open(path, os.O_WRONLY | os.O_TRUNC), fd)
@@ -59,9 +59,14 @@ def run(ask):
     sys.stdout = sys.__stdout__ = open(1, "w", encoding=encoding, closefd=False)
     sys.stderr = sys.__stderr__ = open(2, "w", buffering=1, encoding=encoding, errors="backslashreplace",
                                        closefd=False)
-    sys.argv = ["latentstack", *ask["args"]]
     try:
-        runpy.run_module("latentstack", run_name="__main__", alter_sys=True)
+        if ask["code"] is None:
+            sys.argv = ["latentstack", *ask["args"]]
+            runpy.run_module("latentstack", run_name="__main__", alter_sys=True)
+        else:  # as python -c CODE runs it: in a new __main__ module
+            sys.argv = ["-c", *ask["args"]]
+            sys.modules["__main__"] = main = types.ModuleType("__main__")
+            exec(compile(ask["code"], "<string>", "exec"), main.__dict__)
         code = 0
     except SystemExit as exc:
         code = exit_code(exc.code)
@@ -99,23 +104,28 @@ class Forks:
         self.buffer = b""
         self.broken = sys.platform == "win32" or not hasattr(os, "fork")
 
-    def run(self, args: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str] | None:
-        """``latentstack ARGS`` forked, or None where it must start afresh."""
+    def run(self, args: list[str], env: dict[str, str], timeout: float, *, code: str | None = None,
+            cwd: Path | None = None, stdin: bytes | None = None) -> subprocess.CompletedProcess[str] | None:
+        """``latentstack ARGS`` (or ``python -c CODE ARGS``) forked, reading ``stdin`` if given (else the tests' own
+        standard input), in ``cwd`` (else the current folder); None where it must start afresh."""
         with self.lock:
             if self.broken or not self._started() or _started_with(env) != _started_with(self.env):
                 return None
             with tempfile.TemporaryDirectory() as tmp:
-                out, err = Path(tmp, "out"), Path(tmp, "err")
+                out, err, given = Path(tmp, "out"), Path(tmp, "err"), Path(tmp, "in")
                 out.touch()
                 err.touch()
-                ask = {"args": args, "env": env, "cwd": os.getcwd(), "out": str(out), "err": str(err)}
+                if stdin is not None:
+                    given.write_bytes(stdin)
+                ask = {"args": args, "code": code, "env": env, "cwd": str(cwd or os.getcwd()), "out": str(out),
+                       "err": str(err), "stdin": str(given) if stdin is not None else None}
                 try:
                     status = self._ask(ask, timeout)
                 except (OSError, ValueError, EOFError):
                     self.broken = True
                     return None
-                cmd = [sys.executable, "-m", "latentstack", *args]
-                text = (_text(out.read_bytes()), _text(err.read_bytes()))
+                cmd = [sys.executable, *(["-c", code] if code is not None else ["-m", "latentstack"]), *args]
+                text = (text_of(out.read_bytes()), text_of(err.read_bytes()))
                 if status is None:
                     raise subprocess.TimeoutExpired(cmd, timeout, text[0], text[1])
                 return subprocess.CompletedProcess(cmd, status, *text)
@@ -180,7 +190,7 @@ def _started_with(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k.upper().startswith(READ_AT_START)}
 
 
-def _text(data: bytes) -> str:
+def text_of(data: bytes) -> str:
     """As subprocess's text mode reads a child's output: the locale's encoding, universal newlines."""
     return data.decode(locale.getpreferredencoding(False)).replace("\r\n", "\n").replace("\r", "\n")
 

@@ -67,18 +67,23 @@ def fresh_registry(monkeypatch: pytest.MonkeyPatch) -> Callable[[], Registry]:
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, pythonpath: list[Path] | None = None,
-            check: bool = False) -> subprocess.CompletedProcess[str]:
+            check: bool = False, stdin: str | bytes | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``python -m latentstack ARGS`` in a new process and capture its output (forked from a process with the
-    heavy imports done, ``tests.cli_fork``; LATENTSTACK_TEST_FORKS=0 starts each afresh)."""
-    from tests.cli_fork import FORKS
+    heavy imports done, ``tests.cli_fork``; LATENTSTACK_TEST_FORKS=0 starts each afresh); ``stdin`` is piped in."""
+    from tests.cli_fork import FORKS, text_of
 
     full_env = {**os.environ, **(env or {})}
     if pythonpath:
         full_env["PYTHONPATH"] = os.pathsep.join([*map(str, pythonpath), full_env.get("PYTHONPATH", "")])
-    done = FORKS.run(list(args), full_env, 600) if os.environ.get("LATENTSTACK_TEST_FORKS") != "0" else None
-    if done is None:
+    data = stdin.encode() if isinstance(stdin, str) else stdin
+    done = FORKS.run(list(args), full_env, 600, stdin=data) if os.environ.get("LATENTSTACK_TEST_FORKS") != "0" else None
+    if done is None and data is None:
         done = subprocess.run([sys.executable, "-m", "latentstack", *args], capture_output=True, text=True,
                               env=full_env, timeout=600, check=False)
+    elif done is None:
+        raw = subprocess.run([sys.executable, "-m", "latentstack", *args], capture_output=True, input=data,
+                             env=full_env, timeout=600, check=False)
+        done = subprocess.CompletedProcess(raw.args, raw.returncode, text_of(raw.stdout), text_of(raw.stderr))
     if check:
         done.check_returncode()
     return done
@@ -102,8 +107,14 @@ def run_cli_session(commands: list[list[str]], cwd: Path | None = None,
                     env: dict[str, str] | None = None) -> list[subprocess.CompletedProcess[str]]:
     """Run several ``latentstack ARGS`` commands one after another in one fresh process, each as its own
     command line (parsed, run, its exit code and output captured): the heavy imports are paid once."""
-    out = subprocess.run([sys.executable, "-c", _SESSION], input=json.dumps(commands), capture_output=True,
-                         text=True, cwd=cwd, env={**os.environ, **(env or {})}, timeout=1200, check=False)
+    from tests.cli_fork import FORKS
+
+    full_env, asked = {**os.environ, **(env or {})}, json.dumps(commands)
+    out = FORKS.run([], full_env, 1200, code=_SESSION, cwd=cwd, stdin=asked.encode()) \
+        if os.environ.get("LATENTSTACK_TEST_FORKS") != "0" else None
+    if out is None:
+        out = subprocess.run([sys.executable, "-c", _SESSION], input=asked, capture_output=True, text=True, cwd=cwd,
+                             env=full_env, timeout=1200, check=False)
     assert out.returncode == 0, out.stderr[-3000:]
     return [subprocess.CompletedProcess(args, code, stdout, stderr)
             for args, code, stdout, stderr in json.loads(out.stdout.splitlines()[-1])]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,8 @@ from latentstack import get_generator
 from latentstack.chat import Conversation
 from latentstack.errors import InputError
 from latentstack.interfaces import GenerationConfig
+
+from ..conftest import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -59,12 +60,11 @@ def test_chat_over_a_pipe(tiny_llama_dir: Path) -> None:
     """Each line is a message; /reset forgets; an unknown /command and a line that is not UTF-8 are said and
     skipped; /exit ends the chat before the lines after it."""
     lines = b"My name is Ada.\n\n/foo\nWhat is my name?\n\xff\xfe bad\n/reset\nWhat is my name?\n/exit\nnever read\n"
-    out = subprocess.run([sys.executable, "-m", "latentstack", "chat", "--model", str(tiny_llama_dir),
-                          "--max-new-tokens", "6"], input=lines, capture_output=True, timeout=600, check=False,
-                         env={**os.environ, "LATENTSTACK_QUIET": ""})
-    err = out.stderr.decode()
+    out = run_cli("chat", "--model", str(tiny_llama_dir), "--max-new-tokens", "6", stdin=lines,
+                  env={"LATENTSTACK_QUIET": ""})
+    err = out.stderr
     assert out.returncode == 0, err[-2000:]
-    answers = out.stdout.decode().split("\n")[:-1]
+    answers = out.stdout.split("\n")[:-1]
     assert len(answers) >= 3  # three messages answered (an answer may hold line breaks of its own)
     assert "unknown command /foo" in err and "that line is not UTF-8" in err and "forgotten" in err
     assert "Traceback" not in err
@@ -76,27 +76,23 @@ def test_chat_holds_each_answer_to_a_schema(tiny_llama_dir: Path) -> None:
     import json
 
     schema = '{"type": "object", "properties": {"n": {"enum": [1, 2, 3]}}, "required": ["n"]}'
-    chat = [sys.executable, "-m", "latentstack", "chat", "--model", str(tiny_llama_dir), "--schema", schema]
-    quietless = {**os.environ, "LATENTSTACK_QUIET": ""}
-    out = subprocess.run([*chat, "--max-new-tokens", "20"], input=b"count\nagain\n", capture_output=True,
-                         timeout=600, check=False, env=quietless)
-    assert out.returncode == 0, out.stderr.decode()[-2000:]
-    answers = [json.loads(line) for line in out.stdout.decode().splitlines()]
+    chat = ["chat", "--model", str(tiny_llama_dir), "--schema", schema]
+    quietless = {"LATENTSTACK_QUIET": ""}
+    out = run_cli(*chat, "--max-new-tokens", "20", stdin=b"count\nagain\n", env=quietless)
+    assert out.returncode == 0, out.stderr[-2000:]
+    answers = [json.loads(line) for line in out.stdout.splitlines()]
     assert len(answers) == 2 and all(a["n"] in (1, 2, 3) for a in answers)
-    cut = subprocess.run([*chat, "--max-new-tokens", "2"], input=b"count\nagain\n", capture_output=True,
-                         timeout=600, check=False, env=quietless)
-    assert cut.returncode == 0 and cut.stderr.decode().count("before its JSON value closed") == 2, cut.stderr
-    bad = subprocess.run([*chat[:-1], '{"type": 3}'], input=b"count\n", capture_output=True, timeout=600,
-                         check=False, env=quietless)
-    err = bad.stderr.decode()
+    cut = run_cli(*chat, "--max-new-tokens", "2", stdin=b"count\nagain\n", env=quietless)
+    assert cut.returncode == 0 and cut.stderr.count("before its JSON value closed") == 2, cut.stderr
+    bad = run_cli(*chat[:-1], '{"type": 3}', stdin=b"count\n", env=quietless)
+    err = bad.stderr
     assert bad.returncode == 1 and "the JSON schema cannot be followed: type must be a string" in err, err
     assert len(err.strip().splitlines()) == 1 and not bad.stdout
 
 
-def _chat(model: Path, history: Path, lines: bytes, *extra: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([sys.executable, "-m", "latentstack", "-q", "chat", "--model", str(model), "--max-new-tokens",
-                           "6", "--history", str(history), *extra], input=lines, capture_output=True, timeout=600,
-                          check=False)
+def _chat(model: Path, history: Path, lines: bytes, *extra: str) -> subprocess.CompletedProcess[str]:
+    return run_cli("-q", "chat", "--model", str(model), "--max-new-tokens", "6", "--history", str(history), *extra,
+                   stdin=lines)
 
 
 def test_a_kept_conversation_goes_on_where_it_stopped(gen, tiny_llama_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001
@@ -107,20 +103,20 @@ def test_a_kept_conversation_goes_on_where_it_stopped(gen, tiny_llama_dir: Path,
 
     history = tmp_path / "talks.jsonl"
     first = _chat(tiny_llama_dir, history, b"My name is Ada.\n/reset\nHello.\nWho am I?\n", "--system", "Be brief.")
-    assert first.returncode == 0, first.stderr.decode()[-2000:]
+    assert first.returncode == 0, first.stderr[-2000:]
     rows = [json.loads(line) for line in history.read_text().splitlines()]
     assert [[m["role"] for m in r["messages"]] for r in rows] == [["system", "user", "assistant"],
                                                                   ["system", "user", "assistant", "user", "assistant"]]
     said = rows[1]["messages"]
     again = _chat(tiny_llama_dir, history, b"And now?\n")
-    assert again.returncode == 0, again.stderr.decode()[-2000:]
+    assert again.returncode == 0, again.stderr[-2000:]
     options = GenerationConfig(max_new_tokens=6)
-    assert again.stdout.decode().rstrip("\n") == gen.generate([*said, {"role": "user", "content": "And now?"}], options).rstrip("\n")
+    assert again.stdout.rstrip("\n") == gen.generate([*said, {"role": "user", "content": "And now?"}], options).rstrip("\n")
     rows = [json.loads(line) for line in history.read_text().splitlines()]
     assert len(rows) == 2 and rows[1]["messages"][:5] == said and rows[1]["messages"][5]["content"] == "And now?"
     before = history.read_bytes()
     other = _chat(tiny_llama_dir, history, b"x\n", "--system", "Be long.")
-    assert other.returncode == 1 and "has its own system message; --system would change" in other.stderr.decode()
+    assert other.returncode == 1 and "has its own system message; --system would change" in other.stderr
     assert history.read_bytes() == before
 
 
@@ -141,7 +137,7 @@ def test_two_chats_do_not_keep_one_file(tiny_llama_dir: Path, tmp_path: Path) ->
             time.sleep(0.1)
         kept = history.read_bytes()
         second = _chat(tiny_llama_dir, history, b"Overwrite?\n")
-        assert second.returncode == 1 and "another chat keeps its conversation in" in second.stderr.decode()
+        assert second.returncode == 1 and "another chat keeps its conversation in" in second.stderr
         assert history.read_bytes() == kept
     finally:
         first.communicate(b"/exit\n", timeout=120)
@@ -153,10 +149,9 @@ def test_verbose_says_how_each_answer_was_read_and_written(tiny_llama_dir: Path)
     piece and its tokens (ollama run --verbose's figures); the second turn reads only what the first did not."""
     import re
 
-    out = subprocess.run([sys.executable, "-m", "latentstack", "-v", "chat", "--model", str(tiny_llama_dir),
-                          "--max-new-tokens", "6"], input=b"My name is Ada.\nWhat is my name?\n", capture_output=True,
-                         timeout=600, check=False, env={**os.environ, "LATENTSTACK_QUIET": ""})
-    err = out.stderr.decode()
+    out = run_cli("-v", "chat", "--model", str(tiny_llama_dir), "--max-new-tokens", "6",
+                  stdin=b"My name is Ada.\nWhat is my name?\n", env={"LATENTSTACK_QUIET": ""})
+    err = out.stderr
     assert out.returncode == 0, err[-2000:]
     said = re.findall(r"prompt: (\d+) tokens(?: \((\d+) kept from the last answer\))?, first piece after [\d.]+ s; "
                       r"answer: (\d+) tokens in [\d.]+ s", err)

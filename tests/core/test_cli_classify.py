@@ -25,12 +25,9 @@ def test_train_predict_eval_tfidf(tmp_path) -> None:  # noqa: ANN001
     rows = [json.loads(line) for line in pred.stdout.splitlines()]
     assert [r["label"] for r in rows] == ["spam", "ham"]
     assert abs(sum(rows[0]["proba"].values()) - 1.0) < 1e-3
-    import subprocess
-    import sys
 
-    piped = subprocess.run([sys.executable, "-m", "latentstack", "classify", "predict", str(out), "--from", "-",
-                            "--json"], input="\n".join(r["text"] for r in rows) + "\n", capture_output=True, text=True,
-                           timeout=600, check=True)  # --from - reads standard input (it was "'-' does not exist")
+    piped = run_cli("classify", "predict", str(out), "--from", "-", "--json", check=True,
+                    stdin="\n".join(r["text"] for r in rows) + "\n")  # --from - reads standard input (it was "'-' does not exist")
     assert piped.stdout == pred.stdout
     table = tmp_path / "new.csv"  # a table's text column, its other fields kept ("id,text" was labeled as a text)
     table.write_text("id,text\n" + "".join(f'{i},"{r["text"]}"\n' for i, r in enumerate(rows)), encoding="utf-8")

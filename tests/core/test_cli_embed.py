@@ -99,17 +99,12 @@ def test_a_fitted_embedder_saved_from_python_embeds_from_the_command_line(tmp_pa
 
 def test_from_dash_reads_standard_input(tiny_bert_dir: Path, tmp_path: Path) -> None:
     """`embed --from -` was "Path '-' does not exist"."""
-    import os
-    import subprocess
-    import sys
 
     source = tmp_path / "texts.txt"
     source.write_text("first line\n\nthird line\n", encoding="utf-8")
     from_file = run_cli("-q", "embed", "--from", str(source), "--model", str(tiny_bert_dir), check=True)
-    piped = subprocess.run([sys.executable, "-m", "latentstack", "-q", "embed", "--from", "-", "--model",
-                            str(tiny_bert_dir)], input=source.read_bytes(), capture_output=True, env=os.environ,
-                           timeout=600, check=True)
-    assert piped.stdout.decode() == from_file.stdout and len(from_file.stdout.splitlines()) == 3
+    piped = run_cli("-q", "embed", "--from", "-", "--model", str(tiny_bert_dir), stdin=source.read_bytes(), check=True)
+    assert piped.stdout == from_file.stdout and len(from_file.stdout.splitlines()) == 3
 
 
 def test_a_table_is_read_by_its_text_column(tiny_bert_dir: Path, tmp_path: Path) -> None:

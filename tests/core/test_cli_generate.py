@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -91,12 +89,8 @@ def test_ask_refuses_stream_beside_json(tmp_path: Path) -> None:
 
 
 def _piped(data: bytes, *args: str) -> subprocess.CompletedProcess[str]:
-    import os
-    import sys
 
-    out = subprocess.run([sys.executable, "-m", "latentstack", *args], input=data, capture_output=True, timeout=600,
-                         env=os.environ, check=False)
-    return subprocess.CompletedProcess(out.args, out.returncode, out.stdout.decode(), out.stderr.decode())
+    return run_cli(*args, stdin=data)
 
 
 def test_prompt_dash_reads_standard_input(tiny_llama_dir: Path) -> None:
@@ -150,10 +144,9 @@ def test_from_puts_a_file_or_standard_input_before_the_prompt(tmp_path: Path, fr
 
 
 def test_piped_text_without_from_is_said_to_be_unread(tiny_llama_dir: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "latentstack", "generate", "hi", "--model", str(tiny_llama_dir),
-                          "--max-new-tokens", "1"], input=b"some notes\n", capture_output=True, timeout=600,
-                         env={**os.environ, "LATENTSTACK_QUIET": ""})
-    assert out.returncode == 0 and b"standard input is not read: add --from -" in out.stderr, out.stderr
+    out = run_cli("generate", "hi", "--model", str(tiny_llama_dir), "--max-new-tokens", "1", stdin=b"some notes\n",
+                  env={"LATENTSTACK_QUIET": ""})
+    assert out.returncode == 0 and "standard input is not read: add --from -" in out.stderr, out.stderr
 
 
 def test_schema_holds_the_answer_to_a_json_schema(tiny_llama_dir: Path, tmp_path: Path) -> None:

@@ -80,28 +80,20 @@ def test_build_errors_are_one_line(tmp_path) -> None:  # noqa: ANN001
 def test_search_without_a_query_reads_one_per_line(tmp_path: Path, tiny_bert_dir: Path) -> None:
     """`search DIR` without QUERY was "Missing argument"; it searches each line of standard input in turn, the index
     loaded once, a line that is not text said and skipped. `index build/add --from -` read JSONL piped in."""
-    import os
-    import subprocess
-    import sys
 
     docs = tmp_path / "docs.jsonl"
     docs.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in
                             (("bake", "bread is baked in an oven"), ("orbit", "the moon orbits the earth"))))
-    built = subprocess.run([sys.executable, "-m", "latentstack", "-q", "index", "build", str(tmp_path / "i"), "--from",
-                            "-", "--model", str(tiny_bert_dir)], input=docs.read_bytes(), capture_output=True,
-                           timeout=600, env=os.environ, check=False)  # JSONL piped in ("'-' does not exist" before)
-    assert built.returncode == 0 and "indexed 2 documents" in built.stdout.decode(), built.stderr.decode()[-2000:]
-    bad = subprocess.run([sys.executable, "-m", "latentstack", "index", "add", str(tmp_path / "i"), "--from", "-"],
-                         input=b'{"id": "x", "text": "fine"}\nnot json\n', capture_output=True, timeout=600,
-                         env=os.environ, check=False)
-    assert bad.returncode == 1 and "standard input:2: not valid JSON" in bad.stderr.decode()
-    out = subprocess.run([sys.executable, "-m", "latentstack", "-q", "search", str(tmp_path / "i"), "--top-k", "1", "--json"],
-                         input=b"bread oven\n\n\xff\nmoon earth\n", capture_output=True, timeout=600, env=os.environ,
-                         check=False)
-    assert out.returncode == 0, out.stderr.decode()[-2000:]
-    rows = [json.loads(line) for line in out.stdout.decode().splitlines()]
+    built = run_cli("-q", "index", "build", str(tmp_path / "i"), "--from", "-", "--model", str(tiny_bert_dir),
+                    stdin=docs.read_bytes())  # JSONL piped in ("'-' does not exist" before)
+    assert built.returncode == 0 and "indexed 2 documents" in built.stdout, built.stderr[-2000:]
+    bad = run_cli("index", "add", str(tmp_path / "i"), "--from", "-", stdin=b'{"id": "x", "text": "fine"}\nnot json\n')
+    assert bad.returncode == 1 and "standard input:2: not valid JSON" in bad.stderr
+    out = run_cli("-q", "search", str(tmp_path / "i"), "--top-k", "1", "--json", stdin=b"bread oven\n\n\xff\nmoon earth\n")
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert [(r["query"], r["hits"][0]["doc_id"]) for r in rows] == [("bread oven", "bake"), ("moon earth", "orbit")]
-    assert "that line is not UTF-8" in out.stderr.decode()
+    assert "that line is not UTF-8" in out.stderr
     assert all(len(r["hits"]) == 1 for r in rows)  # --top-k, the name other tools give -k ("No such option" before)
 
 
