@@ -77,10 +77,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, pythonpath: list[Path
         full_env["PYTHONPATH"] = os.pathsep.join([*map(str, pythonpath), full_env.get("PYTHONPATH", "")])
     data = stdin.encode() if isinstance(stdin, str) else stdin
     done = FORKS.run(list(args), full_env, 600, stdin=data) if os.environ.get("LATENTSTACK_TEST_FORKS") != "0" else None
-    if done is None and data is None:
-        done = subprocess.run([sys.executable, "-m", "latentstack", *args], capture_output=True, text=True,
-                              env=full_env, timeout=600, check=False)
-    elif done is None:
+    if done is None:  # input None: the command reads the tests' own standard input, as before
         raw = subprocess.run([sys.executable, "-m", "latentstack", *args], capture_output=True, input=data,
                              env=full_env, timeout=600, check=False)
         done = subprocess.CompletedProcess(raw.args, raw.returncode, text_of(raw.stdout), text_of(raw.stderr))
