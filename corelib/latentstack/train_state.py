@@ -103,14 +103,8 @@ def save_state(checkpoint: str | Path, trained: Mapping[str, Any], optim: tuple[
 def saved_position(checkpoint: str | Path) -> dict[str, Any]:
     """The position saved in ``checkpoint``'s training state (checked), before any model is loaded: the settings
     a run records there let it go on with them."""
-    from latentstack.storage import reading
-
-    folder = _checked(checkpoint)
-    with reading(folder, "training state"):
-        position = json.loads((folder / _JSON).read_text(encoding="utf-8"))["position"]
-        if not isinstance(position, dict):
-            raise TypeError("the position is not an object")
-        return position
+    position: dict[str, Any] = _body(checkpoint)[1]["position"]
+    return position
 
 
 def resumed_position(checkpoint: str | Path, trainer: str, options: Sequence[str]) -> dict[str, Any]:
@@ -156,19 +150,28 @@ def _checked(checkpoint: str | Path) -> Path:
     return folder
 
 
-def load_state(checkpoint: str | Path, trained: Mapping[str, Any], optim: tuple[Any, Any], run: str) -> dict[str, Any]:
-    """Put the state saved in ``checkpoint`` into the ``trained`` parameters, the (optimizer, scheduler) and torch's
-    random state; return the saved position. The state must be of the run whose ``run_digest`` is ``run``."""
+def _body(checkpoint: str | Path) -> tuple[Path, dict[str, Any]]:
+    """``checkpoint``'s training state folder (checked) and its JSON: the position an object, the parameter names a
+    list."""
     from latentstack.storage import reading
 
     folder = _checked(checkpoint)
     with reading(folder, "training state"):
         body = json.loads((folder / _JSON).read_text(encoding="utf-8"))
-        position, params = body["position"], list(body["params"])
-        if not isinstance(position, dict):
+        if not isinstance(body["position"], dict):
             raise TypeError("the position is not an object")
-    _of_run(checkpoint, position, run)
-    if params != list(trained):
+        body["params"] = list(body["params"])
+        return folder, body
+
+
+def load_state(checkpoint: str | Path, trained: Mapping[str, Any], optim: tuple[Any, Any], run: str) -> dict[str, Any]:
+    """Put the state saved in ``checkpoint`` into the ``trained`` parameters, the (optimizer, scheduler) and torch's
+    random state; return the saved position. The state must be of the run whose ``run_digest`` is ``run``."""
+    from latentstack.storage import reading
+
+    folder, body = _body(checkpoint)
+    position = _of_run(checkpoint, body["position"], run)
+    if body["params"] != list(trained):
         msg = f"the training state at {folder} is of other parameters than the model's trainable ones"
         raise InputError(msg)
     with reading(folder, "training state"):
