@@ -27,21 +27,22 @@ class CheckpointKeeper:
 
     ``trained`` gives the parameters the state keeps in float32 by name (none where the checkpoint's own weights
     are full precision); ``optim`` is the (optimizer, scheduler), set here or once training starts; ``what`` names
-    the weights in the stop notice ("the adapter").
+    the weights in the stop notice ("the adapter"), and ``go_on`` how a stopped run goes on, ``{where}`` standing for
+    its checkpoint.
     """
 
-    def __init__(self, out: str | Path, save: SaveWeights, *, trained: Callable[[], Mapping[str, Any]] = _nothing,
-                 optim: tuple[Any, Any] | None = None, save_every: int = 0, what: str = "the model") -> None:
+    def __init__(self, out: str | Path, save: SaveWeights, go_on: str, *,
+                 trained: Callable[[], Mapping[str, Any]] = _nothing, optim: tuple[Any, Any] | None = None,
+                 save_every: int = 0, what: str = "the model") -> None:
         self.folder = checkpoints_of(out)
-        self.save_weights, self.trained, self.optim = save, trained, optim
+        self.save_weights, self.go_on, self.trained, self.optim = save, go_on, trained, optim
         self.save_every, self.what = save_every, what
         self.torch_rng: Any = None  # torch's random state at the last optimiser step
 
-    def resume(self, checkpoint: str | Path, run: str, optim: tuple[Any, Any] | None = None) -> dict[str, Any]:
+    def resume(self, checkpoint: str | Path, run: str) -> dict[str, Any]:
         """Load the training state saved in ``checkpoint`` (its weights are loaded already) into the trained
-        parameters, ``optim`` (or the keeper's) and torch's random state; the position it saved, which must be of the
+        parameters, the optimiser and schedule and torch's random state; the position it saved, which must be of the
         run whose ``run_digest`` is ``run``."""
-        self.optim = optim or self.optim
         if self.optim is None:
             raise ValueError("the keeper has no optimizer to resume")
         pos = load_state(checkpoint, self.trained(), self.optim, run)
@@ -72,14 +73,14 @@ class CheckpointKeeper:
         if self.save_every and self.optim is not None and position["step"] % self.save_every == 0:
             keep_newest(self.folder, "step-", self.save(f"step-{position['step']}", position))
 
-    def interrupted(self, position: Mapping[str, Any], go_on: str) -> Path | None:
-        """On Ctrl-C or SIGTERM: save the weights as of the last optimiser step and say how to go on, ``go_on`` with
-        ``{where}`` for the checkpoint (always said: it is where the work went, not a status line)."""
+    def interrupted(self, position: Mapping[str, Any]) -> Path | None:
+        """On Ctrl-C or SIGTERM: save the weights as of the last optimiser step and say how to go on (always said:
+        it is where the work went, not a status line)."""
         steps = position["step"]
         if steps == 0 or self.optim is None:
             return None
         where = self.save(f"interrupted-step-{steps}", position)
         notice(f"interrupted after {steps} optimiser step(s): {self.what} as trained so far is in {where}; go on "
-               f"exactly where it stopped with {go_on.format(where=where)}")
+               f"exactly where it stopped with {self.go_on.format(where=where)}")
         return where
 

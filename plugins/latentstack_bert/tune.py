@@ -120,11 +120,11 @@ class Tuner:
             param.requires_grad_(True)
         opt = torch.optim.AdamW(model.parameters(), lr=c.lr)
         schedule = warmup_then_decay(opt, len(plan), c.warmup)
-        if resume:
-            saved = self.keeper.resume(resume, self.keeper.position["run"], (opt, schedule))
-            self.steps, self.losses = saved["step"], saved["losses"]
-        elif self.keeper:
+        if self.keeper:
             self.keeper.optim = (opt, schedule)
+        if resume:
+            saved = self.keeper.resume(resume, self.keeper.position["run"])
+            self.steps, self.losses = saved["step"], saved["losses"]
         bar = progress(plan[self.steps:], desc="tuning", unit="batch", total=len(plan), initial=self.steps)
         for batch in bar:
             loss = self.step_loss(batch)
@@ -173,7 +173,7 @@ def _tune(pairs: Sequence[TextPair], out: Path, config: TuneConfig, holdout: flo
     import time
 
     from latentstack.training import stop_on_sigterm
-    from latentstack_bert.tune_checkpoints import GO_ON, TuneCheckpoints
+    from latentstack_bert.tune_checkpoints import TuneCheckpoints
     from latentstack_bert.tune_eval import corpus_of, found, split_by_anchor
     from latentstack_bert.tune_save import save_tuned
 
@@ -190,7 +190,7 @@ def _tune(pairs: Sequence[TextPair], out: Path, config: TuneConfig, holdout: flo
             losses = tuner.train(train, resume)
             after = found(embedder, held, corpus) if held else None
     except KeyboardInterrupt:
-        keeper.interrupted(keeper.at(tuner.steps, tuner.losses), GO_ON)
+        keeper.interrupted(keeper.at(tuner.steps, tuner.losses))
         raise
     report: dict[str, Any] = {"pairs": len(train), "negatives": sum(len(p.negatives) for p in train),
                               "steps": len(losses), "train_s": round(time.perf_counter() - start, 1),

@@ -26,7 +26,7 @@ class TuneCheckpoints(CheckpointKeeper):
     checkpoint keeps with the steps and losses so far."""
 
     def __init__(self, embedder: Any, out: Path, position: dict[str, Any], save_every: int = 0) -> None:
-        super().__init__(out, self._save_model, save_every=save_every)
+        super().__init__(out, self._save_model, GO_ON, save_every=save_every)
         self.embedder, self.position = embedder, position
         self.start = 0.0  # the perf_counter time the run would have started at, had it never stopped
 

@@ -28,10 +28,10 @@ def resumed_run(checkpoint: str, trainer: str, make: Callable[..., C], options: 
         raise click.UsageError(msg) from exc
 
 
-def adapter_keeper(out: Path, trained: tuple[Any, Any], saving: tuple[str, str], optim: tuple[Any, Any],
-                   save_every: int = 0) -> CheckpointKeeper:
-    """The keeper of a (lora, model) run's checkpoints: the adapter saved as ``saving`` (base fingerprint, dtype),
-    its trainable parameters in float32 in the state."""
+def adapter_keeper(command: str, out: Path, trained: tuple[Any, Any], saving: tuple[str, str],
+                   optim: tuple[Any, Any], save_every: int = 0) -> CheckpointKeeper:
+    """The keeper of a (lora, model) run's checkpoints (``latentstack adapt COMMAND``): the adapter saved as
+    ``saving`` (base fingerprint, dtype), its trainable parameters in float32 in the state."""
     lora, model = trained
 
     def save(where: Path, position: Mapping[str, Any]) -> None:
@@ -40,5 +40,7 @@ def adapter_keeper(out: Path, trained: tuple[Any, Any], saving: tuple[str, str],
     def trainable() -> dict[str, Any]:
         return {name: p for name, p in model.named_parameters() if p.requires_grad}
 
-    return CheckpointKeeper(out, save, trained=trainable, optim=optim, save_every=save_every, what="the adapter")
+    go_on = f"`latentstack adapt {command} --data DATA --out OUT --resume {{where}}` (the same data)"
+    return CheckpointKeeper(out, save, go_on, trained=trainable, optim=optim, save_every=save_every,
+                            what="the adapter")
 

@@ -180,7 +180,7 @@ def _train(generator: Any, pairs: Sequence[Pair], out: Path, config: DpoConfig, 
     loop = Loop(model, config, (params, opt, sched), rows, ref_train,
                 (held_rows, ref_held, kl_rows, ref["dists"]))
     fingerprint = generator.resolved.fingerprint()
-    loop.keeper = adapter_keeper(out, (lora, model), (fingerprint, config.save_dtype), (opt, sched), save_every)
+    loop.keeper = adapter_keeper("dpo", out, (lora, model), (fingerprint, config.save_dtype), (opt, sched), save_every)
     encoded = [[t.tolist() for t in row] for row in rows + held_rows]  # what the run trains and evaluates on
     pos = {"trainer": "dpo", "run": run_digest(encoded, attrs.asdict(config)), "model": generator.config.model,
            "config": attrs.asdict(config), "data": data or {}, "epoch": 0, "batch": 0,
@@ -253,8 +253,7 @@ class Loop:
             with stop_on_sigterm():
                 self.epoch(batches, pos, steps)
         except KeyboardInterrupt:
-            self.keeper.interrupted(self.position(pos),
-                                    "`latentstack adapt dpo --data DATA --out OUT --resume {where}` (the same data)")
+            self.keeper.interrupted(self.position(pos))
             raise
 
     def epoch(self, batches: list[Any], pos: dict[str, Any], steps: int) -> None:

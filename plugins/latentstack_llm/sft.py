@@ -194,7 +194,7 @@ def _train(generator: Any, examples: Sequence[Example], out: Path, config: SftCo
     sched = warmup_then_decay(opt, steps, config.warmup)
     rng = np.random.default_rng(config.seed)
     keeper = None if lora is None or max_steps else adapter_keeper(
-        out, (lora, model), (generator.resolved.fingerprint(), config.save_dtype), (opt, sched), save_every)
+        "sft", out, (lora, model), (generator.resolved.fingerprint(), config.save_dtype), (opt, sched), save_every)
     pos = {"trainer": "sft", "run": run_digest([*rows, "held out:", *held_rows], attrs.asdict(config)),
            "model": generator.config.model, "config": attrs.asdict(config), "epoch": 0, "batch": 0, "step": 0, "losses": [], "history": [],
            "seconds": 0.0, "rng": rng.bit_generator.state}  # rng: the state that draws the epoch's batches
@@ -289,8 +289,7 @@ def _run_epoch(model: Any, data: tuple[list[Any], list[Any]], batches: list[Any]
             return eval_loss(model, held_rows, config.batch_size, pad_id) if held_rows else None
     except KeyboardInterrupt:
         if keeper:
-            keeper.interrupted(_saved(pos, start),
-                               "`latentstack adapt sft --data DATA --out OUT --resume {where}` (the same data)")
+            keeper.interrupted(_saved(pos, start))
         raise
 
 

@@ -69,19 +69,20 @@ def test_the_keeper_keeps_the_newest_periodic_checkpoint_and_a_stopped_runs(tmp_
         (where / "manifest.json").write_text('{"kind": "adapter"}')
         weights_saved.append(position["step"])
 
-    keeper = CheckpointKeeper(tmp_path / "out", save, trained=lambda: trained, optim=optim, save_every=2)
-    assert keeper.interrupted({"run": "r", "step": 0}, "`go`") is None  # nothing trained, nothing kept
+    keeper = CheckpointKeeper(tmp_path / "out", save, "`go --resume {where}`", trained=lambda: trained, optim=optim,
+                              save_every=2)
+    assert keeper.interrupted({"run": "r", "step": 0}) is None  # nothing trained, nothing kept
     for step in range(1, 6):
         trained["w"].grad = torch.ones(2)
         optim[0].step()  # type: ignore[attr-defined]
         keeper.stepped({"run": "r", "step": step})
     assert weights_saved == [2, 4]
     assert [p.name for p in (tmp_path / "out-checkpoints").iterdir()] == ["step-4"]
-    where = keeper.interrupted({"run": "r", "step": 5}, "`go --resume {where}`")
+    where = keeper.interrupted({"run": "r", "step": 5})
     assert where is not None and where.name == "interrupted-step-5"
     said = capsys.readouterr().err
     assert f"after 5 optimiser step(s): the model as trained so far is in {where}" in said
     assert f"`go --resume {where}`" in said
     fresh, again = _optim(0)
-    position = CheckpointKeeper(tmp_path / "out", save, trained=lambda: fresh).resume(where, "r", again)
+    position = CheckpointKeeper(tmp_path / "out", save, "", trained=lambda: fresh, optim=again).resume(where, "r")
     assert position["step"] == 5 and torch.equal(fresh["w"], trained["w"])
