@@ -99,11 +99,12 @@ def _acquire(fd: int, path: str | os.PathLike[str], wait: float, busy: str = "")
 
 
 @contextlib.contextmanager
-def sole_writer(path: str | os.PathLike[str], by: str) -> Iterator[None]:
-    """Hold ``path``'s writer lock for a whole run that writes it (a training run, a batch: minutes to hours): while
-    another process holds it, ``by`` (a training run, say), this one is refused at once, before any work."""
-    busy = ("{path} is being written by " + by + " (pid {pid}); nothing was changed: give this one another --out, "
-            "or start it when that one has ended")
+def sole_writer(path: str | os.PathLike[str], by: str, option: str = "--out") -> Iterator[None]:
+    """Hold ``path``'s writer lock for a whole run that writes it (a training run, a batch, a server: minutes to
+    hours): while another process holds it, ``by`` (a training run, say), this one is refused at once, before any
+    work, and told to give another ``option``."""
+    busy = ("{path} is being written by " + by + " (pid {pid}); nothing was changed: give this one another "
+            + option + ", or start it when that one has ended")
     with writer_lock(path, busy=busy):
         yield
 

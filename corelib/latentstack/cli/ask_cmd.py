@@ -7,6 +7,7 @@ loads the models itself.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sys
@@ -142,6 +143,9 @@ HTTP_OPTIONS = [
     click.option("--stop-grace", default=STOP_GRACE_S, show_default=True, type=click.IntRange(0, 3600),
                  metavar="SECONDS", help="On Ctrl-C or SIGTERM, the time answers under way get to finish before they "
                                          "are cut (a container's stop period, less a margin)."),
+    click.option("--keep-responses", type=click.Path(path_type=Path), metavar="FILE",
+                 help="Keep /v1/responses' stored responses in this SQLite file, so previous_response_id goes on "
+                      "after a restart (made if missing; default: in memory until the server stops)."),
 ]
 
 
@@ -181,15 +185,36 @@ def serve(directories: tuple[Path, ...], gen_name: str, model: str | None, adapt
 
 def _serve_http(directories: tuple[Path, ...], gen_name: str, options: dict[str, Any], query: Any,
                 ask_defaults: RagConfig, *, host: str, port: int, api_key: str, cors: tuple[str, ...],
-                no_batching: bool, stop_grace: int, **models: Any) -> None:
+                no_batching: bool, stop_grace: int, keep_responses: Path | None, **models: Any) -> None:
     from latentstack.http.run import check_bind, check_port, serve_http
 
     check_bind(host, api_key)
     check_port(host, port)
-    served = served_from(directories, gen_name, options, query, ask_defaults, **models,
-                         window_s=None if no_batching else 0.005)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    serve_http(served, host=host, port=port, api_key=api_key, cors_origins=cors, stop_grace=stop_grace)
+    with _kept_responses(keep_responses) as responses:
+        served = served_from(directories, gen_name, options, query, ask_defaults, **models,
+                             window_s=None if no_batching else 0.005)
+        if responses is not None:
+            served.responses = responses
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        serve_http(served, host=host, port=port, api_key=api_key, cors_origins=cors, stop_grace=stop_grace)
+
+
+@contextlib.contextmanager
+def _kept_responses(path: Path | None) -> Iterator[Any]:
+    """The responses kept in ``path`` (None: in memory), held by this server alone while it runs."""
+    if path is None:
+        yield None
+        return
+    from latentstack.http.responses_file import ResponsesFile
+    from latentstack.http.responses_store import ResponseStore
+    from latentstack.locks import sole_writer
+
+    with sole_writer(path, "another server", "--keep-responses FILE"):
+        file = ResponsesFile(path)
+        try:
+            yield ResponseStore(file=file)
+        finally:
+            file.close()
 
 
 def _serve_socket(directory: Path, gen_name: str, options: dict[str, Any], k: int, hybrid: bool,

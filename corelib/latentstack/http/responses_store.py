@@ -4,7 +4,8 @@ Each kept response holds the id it followed, its own input items, its output ite
 response object as answered; a conversation is the items of its chain of responses, oldest
 first (the ``instructions`` of earlier responses are not carried over, as OpenAI does not).
 Responses live in memory, the newest ``KEPT`` of them within ``KEPT_BYTES`` of JSON, until
-the server stops.
+the server stops, or, given a ``ResponsesFile``, in that file too, read back when a server
+starts on it.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from latentstack.http.errors import HttpError, bad_request
+
+if TYPE_CHECKING:
+    from latentstack.http.responses_file import ResponsesFile, Row
 
 #: Responses kept at most, and their JSON's bytes at most (the oldest go first).
 KEPT = 1000
@@ -35,25 +39,44 @@ class Kept:
 class ResponseStore:
     """The newest ``limit`` responses, by id."""
 
-    def __init__(self, limit: int = KEPT, limit_bytes: int = KEPT_BYTES) -> None:
-        self.limit, self.limit_bytes, self.size = limit, limit_bytes, 0
+    def __init__(self, limit: int = KEPT, limit_bytes: int = KEPT_BYTES, file: ResponsesFile | None = None) -> None:
+        self.limit, self.limit_bytes, self.size, self.file = limit, limit_bytes, 0, file
         self.kept: OrderedDict[str, Kept] = OrderedDict()
+        if file is not None:
+            for row in file.rows():
+                self._hold(row)
+            file.drop(self._evict())
 
     def keep(self, response: dict[str, Any], previous: str | None, inputs: list[dict[str, Any]]) -> None:
         """Keep ``response`` (answered to ``inputs`` after ``previous``)."""
-        items = [*inputs, *response["output"]]
-        size = len(json.dumps([items, response]))
-        kept = self.kept[response["id"]] = Kept(previous, items, response, size, len(inputs))
+        row: Row = (previous, [*inputs, *response["output"]], response, len(inputs))
+        self._hold(row)
+        dropped = self._evict()
+        if self.file is not None:
+            self.file.add(row, dropped)
+
+    def _hold(self, row: Row) -> None:
+        previous, items, response, inputs = row
+        self.size -= self.kept.pop(response["id"]).size if response["id"] in self.kept else 0
+        kept = self.kept[response["id"]] = Kept(previous, items, response, len(json.dumps([items, response])), inputs)
         self.size += kept.size
+
+    def _evict(self) -> list[str]:
+        """Forget the oldest responses while over either limit (never the newest); their ids."""
+        dropped = []
         while len(self.kept) > self.limit or (self.size > self.limit_bytes and len(self.kept) > 1):
-            self.size -= self.kept.popitem(last=False)[1].size
+            response_id, kept = self.kept.popitem(last=False)
+            self.size -= kept.size
+            dropped.append(response_id)
+        return dropped
 
     def get(self, response_id: str, param: str | None = None) -> Kept:
         """The kept response ``response_id``; a 404 naming it when it is not (or no longer) kept."""
         kept = self.kept.get(response_id)
         if kept is None:
+            until = f"in {self.file.path}" if self.file is not None else "until it stops"
             msg = (f"no response with id {response_id!r:.80} is kept here (the server keeps the newest {self.limit} "
-                   f"responses sent with store true, within {self.limit_bytes >> 20} MiB, until it stops): send the "
+                   f"responses sent with store true, within {self.limit_bytes >> 20} MiB, {until}): send the "
                    "conversation so far in 'input'")
             raise HttpError(404, msg, param=param, code="response_not_found")
         return kept
@@ -72,6 +95,8 @@ class ResponseStore:
         """Forget ``response_id`` (a 404 when it is not kept); OpenAI's deletion object."""
         self.size -= self.get(response_id).size
         del self.kept[response_id]
+        if self.file is not None:
+            self.file.drop([response_id])
         return {"id": response_id, "object": "response", "deleted": True}
 
     def input_page(self, response_id: str, query: Mapping[str, str]) -> dict[str, Any]:
