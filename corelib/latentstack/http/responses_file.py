@@ -74,18 +74,25 @@ def _open(path: Path) -> sqlite3.Connection:
         raise InputError(msg)
     if not path.exists():
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # conversations: the owner's alone
+    db = sqlite3.connect(path, check_same_thread=False)
     try:
-        db = sqlite3.connect(path, check_same_thread=False)
-        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if not tables:
-            with db:
-                db.executescript(SCHEMA)
-                db.execute("INSERT INTO meta VALUES ('kind', ?), ('version', '1')", (KIND,))
-        elif "meta" not in tables or db.execute("SELECT value FROM meta WHERE key = 'kind'").fetchone() != (KIND,):
-            msg = f"{path} is another program's database, not a file of kept responses"
-            raise CorruptFileError(f"{msg}: give another path")
+        _check(db, path)
     except sqlite3.DatabaseError as exc:
+        db.close()
         msg = (f"{path} is not a file of kept responses ({exc}): give another path, or move it away to begin a "
                "new one")
         raise CorruptFileError(msg) from None
+    except CorruptFileError:
+        db.close()
+        raise
     return db
+
+
+def _check(db: sqlite3.Connection, path: Path) -> None:
+    """Make a new file's tables; refuse another program's database."""
+    tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not tables:
+        db.executescript(f"BEGIN; {SCHEMA} INSERT INTO meta VALUES ('kind', '{KIND}'), ('version', '1'); COMMIT;")
+    elif "meta" not in tables or db.execute("SELECT value FROM meta WHERE key = 'kind'").fetchone() != (KIND,):
+        msg = f"{path} is another program's database, not a file of kept responses: give another path"
+        raise CorruptFileError(msg)
