@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from latentstack.cli.doctor_cmd import INT8_UNITS
 from latentstack.runtime import Probe, choose_dtype, cpu_key, parity
 
 from ..conftest import run_cli_session
@@ -67,7 +68,7 @@ def test_default_bert_explains_its_runtime_and_the_index_records_it(tmp_path, ca
     llm = get_embedder("llm").runtime_info()  # the decoder's features choose their dtype the same way
     assert f"embedder llm: runs {llm['dtype']} ({llm['reason']})" in doctor.stdout
     _, features = cpu_key()
-    int8 = [u for u in ("amx_int8", "avx512_vnni", "avx_vnni") if u in features]  # no export in this home yet
+    int8 = [u for u in INT8_UNITS if u in features]  # no export in this home yet
     faster = f"faster, less exact: this CPU has {', '.join(int8)}: an int8 ONNX export embeds fastest"
     assert (faster in doctor.stdout) == bool(int8), doctor.stdout
     assert f"embedder runtime (dtype auto): {info['dtype']} ({info['reason']})" in models.stdout
