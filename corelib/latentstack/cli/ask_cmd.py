@@ -209,12 +209,8 @@ def _kept_responses(path: Path | None) -> Iterator[Any]:
     from latentstack.http.responses_store import ResponseStore
     from latentstack.locks import sole_writer
 
-    with sole_writer(path, "another server", "--keep-responses FILE"):
-        file = ResponsesFile(path)
-        try:
-            yield ResponseStore(file=file)
-        finally:
-            file.close()
+    with sole_writer(path, "another server", "--keep-responses FILE"), ResponsesFile(path) as file:
+        yield ResponseStore(file=file)
 
 
 def _serve_socket(directory: Path, gen_name: str, options: dict[str, Any], k: int, hybrid: bool,

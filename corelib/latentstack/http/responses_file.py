@@ -65,6 +65,12 @@ class ResponsesFile:
     def close(self) -> None:
         self.db.close()
 
+    def __enter__(self) -> ResponsesFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def _open(path: Path) -> sqlite3.Connection:
     """``path``'s database, its tables made when the file is new; one of another kind is a one-line error."""

@@ -30,23 +30,13 @@ def _server(path: Path) -> Iterator[Any]:
     from latentstack.http.run import InThread
     from latentstack.http.state import Served
 
-    file = ResponsesFile(path)
-    running = InThread(build_app(Served(generator="llm", generator_options={"model": CHAT},
-                                        responses=ResponseStore(file=file))))
-    try:
-        yield OpenAI(base_url=f"{running.url}/v1", api_key="unused")
-    finally:
-        running.stop()
-        file.close()
-
-
-@contextmanager
-def _opened(path: Path) -> Iterator[ResponsesFile]:
-    file = ResponsesFile(path)
-    try:
-        yield file
-    finally:
-        file.close()
+    with ResponsesFile(path) as file:
+        running = InThread(build_app(Served(generator="llm", generator_options={"model": CHAT},
+                                            responses=ResponseStore(file=file))))
+        try:
+            yield OpenAI(base_url=f"{running.url}/v1", api_key="unused")
+        finally:
+            running.stop()
 
 
 def test_a_restarted_server_goes_on_from_its_kept_responses(tmp_path: Path) -> None:
@@ -70,7 +60,7 @@ def test_a_restarted_server_goes_on_from_its_kept_responses(tmp_path: Path) -> N
         assert second.output_text == whole.output_text and second.usage.input_tokens == whole.usage.input_tokens
         with pytest.raises(openai.NotFoundError, match=f"kept here .* in {re.escape(str(path))}"):
             client.responses.retrieve(gone.id)  # deleted before the restart: gone from the file too
-    with _opened(path) as file:
+    with ResponsesFile(path) as file:
         assert [row[2]["id"] for row in file.rows()] == [first.id, second.id]
 
 
@@ -80,19 +70,19 @@ def _keep(store: ResponseStore, i: int, previous: str | None = None) -> None:
 
 def test_the_file_holds_what_the_store_keeps_within_its_limits(tmp_path: Path) -> None:
     path = tmp_path / "kept.sqlite"
-    with _opened(path) as file:
+    with ResponsesFile(path) as file:
         store = ResponseStore(limit=3, file=file)
         for i, previous in enumerate((None, "r0", "r1", "r2")):
             _keep(store, i, previous)  # r0 is pushed out of memory and out of the file
-    with _opened(path) as file:
+    with ResponsesFile(path) as file:
         again = ResponseStore(limit=3, file=file)
         assert list(again.kept) == ["r1", "r2", "r3"] and again.get("r3").inputs == 1
         assert again.get("r2").items == [{"asked": 2}, {"said": 2}] and again.size == sum(
             k.size for k in again.kept.values())
-    with _opened(path) as file:
+    with ResponsesFile(path) as file:
         smaller = ResponseStore(limit=1, file=file)  # a server started with a lower limit forgets the oldest
         assert list(smaller.kept) == ["r3"]
-    with _opened(path) as file:
+    with ResponsesFile(path) as file:
         assert [row[2]["id"] for row in file.rows()] == ["r3"]
 
 
@@ -117,11 +107,11 @@ def test_a_file_it_cannot_read_is_refused_and_left_as_it_was(tmp_path: Path) -> 
 
 def test_a_damaged_row_is_named(tmp_path: Path) -> None:
     path = tmp_path / "kept.sqlite"
-    with _opened(path) as file:
+    with ResponsesFile(path) as file:
         _keep(ResponseStore(file=file), 0)
     with sqlite3.connect(path) as db:
         db.execute("UPDATE responses SET items = '[{\"cut'")
-    with _opened(path) as file, pytest.raises(CorruptFileError, match="the kept response 'r0' is damaged"):
+    with ResponsesFile(path) as file, pytest.raises(CorruptFileError, match="the kept response 'r0' is damaged"):
         ResponseStore(file=file)
 
 
