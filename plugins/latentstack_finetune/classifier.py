@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
@@ -17,6 +17,9 @@ from latentstack.interfaces.base import names
 from latentstack.interfaces.embedder import check_texts
 from latentstack.progress import log
 from latentstack.storage import component_dir, part, read_manifest, reading, write_manifest
+
+if TYPE_CHECKING:
+    from latentstack_finetune.checkpoints import Keeping
 
 FORMAT = 1
 
@@ -84,6 +87,7 @@ class FinetuneClassifier(LocalModel, Classifier):
     name = "finetune"
     Config = FinetuneConfig
     config: FinetuneConfig
+    checkpointed = True
 
     def __init__(self, config: FinetuneConfig | None = None) -> None:
         super().__init__(config)
@@ -91,6 +95,12 @@ class FinetuneClassifier(LocalModel, Classifier):
         self.multi_label = False
         self.net: Any = None
         self.report: dict[str, Any] = {}
+        self._checkpoints: tuple[Path, str | None] | None = None  # (OUT, the checkpoint gone on from)
+
+    def keep_checkpoints(self, out: str | Path, resume: str | Path | None = None) -> None:
+        """Have ``fit`` keep each epoch's checkpoint and a stopped run's in ``OUT-checkpoints/`` (checkpoints.py),
+        and go on exactly from ``resume``, one of them, given the same texts, labels and options."""
+        self._checkpoints = (Path(out), None if resume is None else str(resume))
 
     @property
     def pooling(self) -> str:
@@ -191,13 +201,11 @@ class FinetuneClassifier(LocalModel, Classifier):
         is too small to hold one example of each class out and keep one in). Lists of labels train a head of a
         yes/no output per label (binary cross-entropy), validated on a seeded random split."""
         import math
-        import time
 
         import torch
         from sklearn.model_selection import train_test_split
 
         from latentstack.training import seed_everything
-        from latentstack_finetune.training import train
 
         texts = check_texts(texts)
         self.classes, y = self._targets(labels)
@@ -214,15 +222,42 @@ class FinetuneClassifier(LocalModel, Classifier):
         else:
             tr_t, va_t, tr_y, va_y = texts, [], y, y[:0]  # no validation rows, of the targets' shape
         model = self._network().to(self.torch_device)
+        self.net = model
+        self.report = {}
+        if self._checkpoints is None:
+            self._train(model, (tr_t, tr_y, va_t, va_y), None)
+        else:
+            from latentstack.locks import sole_writer
+
+            out, resume = self._checkpoints
+            with sole_writer(out, "another training run"):
+                self._train(model, (tr_t, tr_y, va_t, va_y), self._keeping(texts, y, out, resume))
+        torch.set_grad_enabled(True)
+        return self
+
+    def _keeping(self, texts: Sequence[str], y: np.ndarray, out: Path, resume: str | None) -> Keeping:
+        """The checkpoints in ``out`` of a run on ``texts`` and targets ``y`` with these options."""
+        from latentstack.train_state import run_digest
+        from latentstack_finetune.checkpoints import keeping
+
+        settings = {"config": self.config.to_dict(), "base": self.resolved.fingerprint(), "classes": self.classes}
+        return keeping(self, out, resume, run_digest(zip(texts, y.tolist(), strict=True), settings))
+
+    def _train(self, model: Any, split: tuple[Any, Any, Any, Any], kept: Keeping | None) -> None:
+        """Fit the head on frozen features (a fresh run with the probe head), then train end to end."""
+        import time
+
+        from latentstack_finetune.training import train
+
+        c, (tr_t, tr_y, va_t, va_y) = self.config, split
         probed = c.head == "probe" and self.pooling == "mean"
-        if probed:
+        if probed and (kept is None or kept.resume is None):  # a run gone on from has its head in the state
             from latentstack_finetune.probe import probe_head
 
             log(f"finetune: fitting the head on the frozen encoder's features of {len(tr_t):,} texts")
             probe_head(model, self.encode, list(tr_t), np.asarray(tr_y), c.seed)
         if c.mode == "lora":
             model._latentstack_trained = {n for n, p in model.named_parameters() if p.requires_grad}
-        self.net = model
         trainable, total = self.parameter_counts()
         log(f"finetune ({c.mode}): {trainable:,} of {total:,} parameters trainable ({100 * trainable / total:.2f}%)")
         t0 = time.perf_counter()
@@ -233,11 +268,9 @@ class FinetuneClassifier(LocalModel, Classifier):
         result = train(model, self.encode, list(tr_t), np.asarray(tr_y), list(va_t), np.asarray(va_y),
                        epochs=self.epochs, lr=self.lr, batch_size=c.batch_size, seed=c.seed,
                        weight_decay=c.weight_decay, warmup=c.warmup, patience=c.patience,
-                       predict_proba=self.predict_proba, lengths=lengths, score_start=probed)
+                       predict_proba=self.predict_proba, lengths=lengths, score_start=probed, keeping=kept)
         self.report = {**result, "train_s": time.perf_counter() - t0, "trainable": trainable, "total": total,
                        "lr": self.lr, "epochs": self.epochs}
-        torch.set_grad_enabled(True)
-        return self
 
     def _targets(self, labels: Any) -> tuple[list[Any], np.ndarray]:
         """The classes and the training targets: class numbers, or where each text has a list of labels (which

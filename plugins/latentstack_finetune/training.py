@@ -3,7 +3,8 @@
 
 A stop (Ctrl-C, SIGTERM) once an epoch has finished is early stopping by hand: the best
 epoch so far is kept and training ends there, so the classifier is saved as usual (its
-report says where it stopped); before the first epoch ends, a stop stops everything.
+report says where it stopped); before the first epoch ends, a stop stops everything. A run
+that keeps checkpoints (checkpoints.py) also keeps a stop's, which it can go on from exactly.
 
 A small validation split often ties on macro-F1 (50 spam messages in SMS's); a tie is
 settled by the validation cross-entropy, so a later epoch that is as right and more sure wins.
@@ -12,13 +13,14 @@ settled by the validation cross-entropy, so a later epoch that is as right and m
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from latentstack.progress import log, notice, progress
 from latentstack.training import stop_on_sigterm, warmup_then_decay
+from latentstack_finetune.checkpoints import Keeping
 
 
 def macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
@@ -72,56 +74,102 @@ def train(model: Any, encode: Callable[[Sequence[str]], dict[str, Any]], texts: 
           val_texts: list[str], val_y: np.ndarray, *, epochs: int, lr: float, batch_size: int, seed: int,
           weight_decay: float, warmup: float, patience: int,
           predict_proba: Callable[[list[str]], np.ndarray], lengths: np.ndarray | None = None,
-          score_start: bool = False) -> dict[str, Any]:
+          score_start: bool = False, keeping: Keeping | None = None) -> dict[str, Any]:
     """Train ``model`` (only its parameters with requires_grad); restore the best epoch's weights.
 
     Without a validation split every epoch counts as better and the last one is kept.
     ``lengths`` (one per training text) groups batches by length, see batches_for_epoch.
     ``score_start`` scores the weights before training too (epoch 0: a head fitted on frozen
     features), so that training which makes the validation score worse is undone.
+    ``keeping`` keeps each epoch's and a stop's checkpoint (checkpoints.py) and goes on from one.
     """
     import torch
 
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    steps = epochs * ((len(texts) + batch_size - 1) // batch_size)
-    sched = warmup_then_decay(opt, steps, warmup)
+    sched = warmup_then_decay(opt, epochs * -(-len(texts) // batch_size), warmup)
     rng = np.random.default_rng(seed)
-    best, best_epoch, best_state, bad, history = None, 0, None, 0, []
-    if score_start and len(val_texts):
-        row: dict[str, Any] = {"epoch": 0}
-        best = _validate(row, val_texts, val_y, predict_proba)
-        best_state = _trained_copy(model)
-        history.append(row)
-    stopped = None
-    for epoch in range(epochs):
+    run = _Run(model, (val_texts, val_y, predict_proba), patience, keeping)
+    pos = run.begin((opt, sched), rng.bit_generator.state, score_start)
+    step, stopped = _Step(model, encode, texts, y, params, opt, sched), None
+    while pos["epoch"] < epochs and not pos["ended"]:
         model.train()
+        rng.bit_generator.state = pos["rng"]
         batches = batches_for_epoch(rng, len(texts), batch_size, lengths)
-        step = _Step(model, encode, texts, y, params, opt, sched)
         try:
             with stop_on_sigterm():
-                row = {"epoch": epoch + 1, "loss": step.epoch(batches, f"epoch {epoch + 1}/{epochs}")}
-                score = _validate(row, val_texts, val_y, predict_proba)
+                step.epoch(batches, pos, f"epoch {pos['epoch'] + 1}/{epochs}", keeping)
+                row = {"epoch": pos["epoch"] + 1, "loss": float(np.mean(pos["losses"]))}
+                score = _validate(row, *run.val)
         except KeyboardInterrupt:
-            if best_state is None:  # no epoch finished: nothing to keep
+            if keeping is not None:
+                keeping.stopped(pos)
+            if run.best is None:  # no epoch finished: nothing to keep
                 raise
-            stopped = epoch
+            stopped = pos["epoch"]
             break
-        history.append(row)
+        pos.update(epoch=row["epoch"], batch=0, losses=[], rng=rng.bit_generator.state)
+        run.ended(row, score)
+    if run.best is not None:
+        model.load_state_dict(run.best, strict=False)
+    return _result(pos["history"], pos["best_epoch"], pos["best"], val_y.ndim == 2, stopped)
+
+
+class _Run:
+    """A run's position (what a checkpoint keeps as JSON: epoch, batch, steps, the data order's random state,
+    history, best score) and the best epoch's weights."""
+
+    def __init__(self, model: Any, val: tuple[list[str], np.ndarray, Callable[[list[str]], np.ndarray]],
+                 patience: int, keeping: Keeping | None) -> None:
+        self.model, self.val, self.patience, self.keeping = model, val, patience, keeping
+        self.best: dict[str, Any] | None = None  # the best epoch's trained tensors
+        self.pos: dict[str, Any] = {}
+
+    def begin(self, optim: tuple[Any, Any], rng_state: Mapping[str, Any], score_start: bool) -> dict[str, Any]:
+        """The position to start at: a fresh run's (epoch 0 scored where ``score_start``), or the one gone on from."""
+        self.pos = {"epoch": 0, "batch": 0, "step": 0, "losses": [], "rng": rng_state, "history": [], "best": None,
+                    "best_epoch": None, "bad": 0, "ended": False}
+        keeping = self.keeping
+        if keeping is not None:
+            keeping.keeper.optim, keeping.keeper.trained = optim, self._kept
+            if keeping.resume is not None:
+                self.best = _trained_copy(self.model) if keeping.saved_best() else None  # filled by the state
+                self.pos = keeping.keeper.resume(keeping.resume, keeping.run)
+                return self.pos
+        if score_start and len(self.val[0]):
+            row: dict[str, Any] = {"epoch": 0}
+            self.pos["best"] = list(_validate(row, *self.val) or ())
+            self.pos["history"].append(row)
+            self._best_now(0)
+            if keeping is not None:
+                keeping.epoch_ended(self.pos)
+        return self.pos
+
+    def ended(self, row: dict[str, Any], score: tuple[float, float] | None) -> None:
+        """Choose by the epoch just ended (``row``, its validation ``score``), then keep its checkpoint."""
+        pos = self.pos
+        pos["history"].append(row)
         if score is None:  # nothing to choose by: the last epoch's weights stay (a copy, for a stop in the next)
-            best_epoch = epoch + 1
-            best_state = _trained_copy(model)
-        elif better(score, best):
-            best, best_epoch, bad = score, epoch + 1, 0
-            best_state = _trained_copy(model)
+            self._best_now(row["epoch"])
+        elif better(score, pos["best"]):
+            pos.update(best=list(score), bad=0)
+            self._best_now(row["epoch"])
         else:
-            bad += 1
-            if bad > patience:
-                log(f"early stop after epoch {epoch + 1}")
-                break
-    if best_state is not None:
-        model.load_state_dict(best_state, strict=False)
-    return _result(history, best_epoch, best, val_y.ndim == 2, stopped)
+            pos["bad"] += 1
+            if pos["bad"] > self.patience:
+                log(f"early stop after epoch {row['epoch']}")
+                pos["ended"] = True
+        if self.keeping is not None:
+            self.keeping.epoch_ended(pos)
+
+    def _best_now(self, epoch: int) -> None:
+        self.pos["best_epoch"] = epoch
+        self.best = _trained_copy(self.model)
+
+    def _kept(self) -> dict[str, Any]:
+        """What a checkpoint's state keeps by name: the trained parameters, and the best epoch's under best/."""
+        trained = {name: p for name, p in self.model.named_parameters() if p.requires_grad}
+        return {**trained, **{f"best/{name}": t for name, t in (self.best or {}).items()}}
 
 
 def _result(history: list[dict[str, Any]], best_epoch: int, best: tuple[float, float] | None, multi_label: bool,
@@ -144,24 +192,31 @@ class _Step:
         self.model, self.encode, self.texts, self.y = model, encode, texts, y
         self.params, self.opt, self.sched = params, opt, sched
 
-    def epoch(self, batches: list[np.ndarray], desc: str) -> float:
-        """Train on every batch; returns the mean loss."""
+    def epoch(self, batches: list[np.ndarray], pos: dict[str, Any], desc: str, keeping: Keeping | None) -> None:
+        """Train on the batches from ``pos["batch"]`` on; ``pos`` follows each step (batch, step, losses)."""
+        bar = progress(range(pos["batch"], len(batches)), desc=desc, unit="batch", total=len(batches),
+                       initial=pos["batch"])
+        for b in bar:
+            pos["losses"].append(self.one(batches[b]))
+            pos["step"] += 1
+            pos["batch"] = b + 1
+            if keeping is not None:
+                keeping.keeper.mark()
+            if hasattr(bar, "set_postfix"):
+                bar.set_postfix(loss=f"{np.mean(pos['losses'][-20:]):.4f}")
+
+    def one(self, idx: np.ndarray) -> float:
+        """One optimiser step on the texts ``idx``; its loss."""
         import torch
 
-        bar = progress(batches, desc=desc, unit="batch")
-        losses = []
-        for idx in bar:
-            batch = self.encode([self.texts[i] for i in idx])
-            out = self.model(**batch, labels=torch.as_tensor(self.y[idx], device=next(iter(batch.values())).device))
-            out.loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.params, 1.0)
-            self.opt.step()
-            self.sched.step()
-            self.opt.zero_grad()
-            losses.append(float(out.loss.detach()))
-            if hasattr(bar, "set_postfix"):
-                bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
-        return float(np.mean(losses))
+        batch = self.encode([self.texts[i] for i in idx])
+        out = self.model(**batch, labels=torch.as_tensor(self.y[idx], device=next(iter(batch.values())).device))
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.params, 1.0)
+        self.opt.step()
+        self.sched.step()
+        self.opt.zero_grad()
+        return float(out.loss.detach())
 
 
 def _validate(row: dict[str, Any], val_texts: list[str], val_y: np.ndarray,

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from latentstack.cli.labeled_options import READING, labeled_options, read_splits, reading_flags
-from latentstack.cli.options import given, need_from, parse_options, refuse_given
+from latentstack.cli.options import given, need_from, parse_options, refuse_given, resume_option
 from latentstack.errors import InputError
 from latentstack.locks import writer_lock
 from latentstack.progress import log
@@ -47,14 +47,17 @@ def classify() -> None:
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--wait", type=click.FloatRange(min=0), default=60.0, show_default=True,
               help="Seconds to wait for another process writing OUT, then fail.")
+@resume_option("data file and options (finetune)")
 @labeled_options
 def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int, out: Path, wait: float,
-          onnx_dir: str | None, **shortcuts: Any) -> None:
+          onnx_dir: str | None, resume: str | None, **shortcuts: Any) -> None:
     """Train a classifier on one split of a labeled file and save it to OUT.
 
     Every option goes to the chosen classifier's config; one it does not have is an
     error that lists those it has. With --holdout, the held-out rows are scored once the
     classifier is saved, and `classify eval` with the same --holdout and --seed scores them again.
+    A classifier that trains for long (finetune) keeps its checkpoints in OUT-checkpoints/:
+    the same command with --resume goes on from one as if it had never stopped.
     """
     from latentstack import get_classifier
 
@@ -69,6 +72,7 @@ def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int,
     clf = get_classifier(method, **given(**shortcuts), **parse_options(extra), seed=seed)
     part = splits[split]
     check_replaceable(out, "classifier")  # refuse a folder of the user's own files before training
+    _keep_checkpoints(clf, method, out, resume)
     clf.fit(part.texts, part.labels)
     with writer_lock(out, wait):
         clf.save(out)
@@ -83,6 +87,17 @@ def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int,
         log(f"  {key}: {json.dumps(_rounded(value), default=str)}")
     if reading["holdout"] is not None:
         _score_heldout(clf, out, data, seed, splits, reading)
+
+
+def _keep_checkpoints(clf: Any, method: str, out: Path, resume: str | None) -> None:
+    """Have a classifier that trains for long keep its checkpoints beside OUT (and go on from ``resume``)."""
+    from latentstack.train_state import resume_point
+
+    if not clf.checkpointed:
+        if resume is not None:
+            raise click.UsageError(f"--resume: {method} trains in one go and keeps no checkpoints; leave --resume out")
+        return
+    clf.keep_checkpoints(out, resume_point(resume, out))
 
 
 def _score_heldout(clf: Any, out: Path, data: str, seed: int, splits: dict[str, Any], reading: dict[str, Any]) -> None:

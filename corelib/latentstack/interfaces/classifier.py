@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from latentstack.errors import ConfigError
 from latentstack.interfaces.base import Component, Config
 from latentstack.interfaces.embedder import Embedder
 
@@ -31,6 +32,8 @@ class Classifier(Component):
 
     role: ClassVar[str] = "classifier"
     Config: ClassVar[type[ClassifierConfig]] = ClassifierConfig
+    #: ``fit`` can keep checkpoints to go on from (``keep_checkpoints``): a classifier that trains for long.
+    checkpointed: ClassVar[bool] = False
     classes: list[str]
     multi_label: bool = False
 
@@ -57,6 +60,15 @@ class Classifier(Component):
         an ONNX export of the same encoder does. Classifiers that embed nothing themselves
         refuse it with a ConfigError.
         """
+
+    def keep_checkpoints(self, out: str | Path, resume: str | Path | None = None) -> None:
+        """Have ``fit`` keep its checkpoints in ``OUT-checkpoints/`` (``latentstack.train_state.checkpoints_of``)
+        and go on exactly from ``resume``, one of them, given the same texts, labels and options.
+
+        Only a ``checkpointed`` classifier keeps any; the others train in one go and refuse this.
+        """
+        msg = f"the {self.name} classifier trains in one go and keeps no checkpoints to go on from"
+        raise ConfigError(msg)
 
     def count_truncated(self, texts: Sequence[str]) -> int:
         """How many of ``texts`` are longer than the trained classifier reads, so that their ends do not reach its

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -120,11 +121,11 @@ def test_a_stop_after_an_epoch_saves_the_classifier_as_trained_so_far(tiny_bert_
 
     real, done = training._Step.epoch, []
 
-    def stopping(self: object, batches: list[object], desc: str) -> float:
-        done.append(desc)
+    def stopping(self: Any, *args: Any) -> None:
+        done.append(args)
         if len(done) == 3:
             raise KeyboardInterrupt
-        return real(self, batches, desc)  # type: ignore[arg-type]
+        real(self, *args)
 
     monkeypatch.setattr(training._Step, "epoch", stopping)
     texts, labels = map(list, zip(*TRAIN, strict=True))

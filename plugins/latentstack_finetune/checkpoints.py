@@ -1,0 +1,62 @@
+"""Where a classifier's fine-tuning keeps its work: ``OUT-checkpoints/epoch-N`` (the newest epoch's end) and
+``interrupted-step-N`` (a stop's, Ctrl-C or SIGTERM), each a classifier folder of the weights as trained so far with
+the training state beside it (``latentstack.train_state``) that ``--resume`` goes on from exactly.
+
+The state holds the trained parameters and, under ``best/``, the best epoch's copy of them
+(the one training ends on), so each checkpoint stands alone: only the newest epoch's is
+kept. Its position holds the epoch, the batch within it, the data order's random state, the
+validation history and the best score so far.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from latentstack.checkpoint_keeper import CheckpointKeeper
+
+GO_ON = "the same `latentstack classify train` command and --resume {where}"
+TRAINER = "finetune"
+
+
+@attrs.define
+class Keeping:
+    """A run's keeper, the checkpoint it goes on from (None: a fresh run) and its ``run_digest``."""
+
+    keeper: CheckpointKeeper
+    resume: str | None
+    run: str
+
+    def position(self, pos: Mapping[str, Any]) -> dict[str, Any]:
+        """``pos`` as a checkpoint keeps it: with the trainer and the run it belongs to."""
+        return {**pos, "trainer": TRAINER, "run": self.run}
+
+    def epoch_ended(self, pos: Mapping[str, Any]) -> None:
+        """Keep the checkpoint of the epoch just ended, in place of the one before."""
+        from latentstack.train_state import keep_newest
+
+        where = self.keeper.save(f"epoch-{pos['epoch']}", self.position(pos))
+        keep_newest(self.keeper.folder, "epoch-", where)
+
+    def stopped(self, pos: Mapping[str, Any]) -> None:
+        """Keep a stopped run's checkpoint, as of its last optimiser step, and say how to go on."""
+        self.keeper.interrupted(self.position(pos))
+
+    def saved_best(self) -> bool:
+        """Whether the checkpoint gone on from holds a best epoch's copy of the weights."""
+        from latentstack.train_state import saved_position
+
+        return self.resume is not None and saved_position(self.resume).get("best_epoch") is not None
+
+
+def keeping(classifier: Any, out: str | Path, resume: str | None, run: str) -> Keeping:
+    """The checkpoints of ``classifier``'s fine-tuning into ``out``: each saved as the classifier is."""
+
+    def save(where: Path, _position: Mapping[str, Any]) -> None:
+        classifier.save(where)
+
+    keeper = CheckpointKeeper(out, save, GO_ON, what="the classifier")
+    return Keeping(keeper, resume, run)
