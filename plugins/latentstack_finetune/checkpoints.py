@@ -1,5 +1,6 @@
-"""Where a classifier's fine-tuning keeps its work: ``OUT-checkpoints/epoch-N`` (the newest epoch's end) and
-``interrupted-step-N`` (a stop's, Ctrl-C or SIGTERM), each a classifier folder of the weights as trained so far with
+"""Where a classifier's fine-tuning keeps its work: ``OUT-checkpoints/epoch-N`` (the newest epoch's end),
+``step-N`` (the newest of every ``save_every`` optimiser steps) and ``interrupted-step-N`` (a stop's, Ctrl-C or
+SIGTERM), each a classifier folder of the weights as trained so far with
 the training state beside it (``latentstack.train_state``) that ``--resume`` goes on from exactly.
 
 The state holds the trained parameters and, under ``best/``, the best epoch's copy of them
@@ -41,6 +42,10 @@ class Keeping:
         where = self.keeper.save(f"epoch-{pos['epoch']}", self.position(pos))
         keep_newest(self.keeper.folder, "epoch-", where)
 
+    def stepped(self, pos: Mapping[str, Any]) -> None:
+        """After each optimiser step: note torch's random state, and keep the newest of every ``save_every``."""
+        self.keeper.stepped(self.position(pos))
+
     def stopped(self, pos: Mapping[str, Any]) -> None:
         """Keep a stopped run's checkpoint, as of its last optimiser step, and say how to go on."""
         self.keeper.interrupted(self.position(pos))
@@ -52,11 +57,12 @@ class Keeping:
         return self.resume is not None and saved_position(self.resume).get("best_epoch") is not None
 
 
-def keeping(classifier: Any, out: str | Path, resume: str | None, run: str) -> Keeping:
-    """The checkpoints of ``classifier``'s fine-tuning into ``out``: each saved as the classifier is."""
+def keeping(classifier: Any, out: str | Path, resume: str | None, run: str, save_every: int = 0) -> Keeping:
+    """The checkpoints of ``classifier``'s fine-tuning into ``out``, each saved as the classifier is, going on from
+    ``resume`` (None: a fresh run); the newest of every ``save_every`` steps too (0: none)."""
 
     def save(where: Path, _position: Mapping[str, Any]) -> None:
         classifier.save(where)
 
-    keeper = CheckpointKeeper(out, save, GO_ON, what="the classifier")
+    keeper = CheckpointKeeper(out, save, GO_ON, what="the classifier", save_every=save_every)
     return Keeping(keeper, resume, run)

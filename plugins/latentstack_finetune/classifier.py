@@ -95,12 +95,13 @@ class FinetuneClassifier(LocalModel, Classifier):
         self.multi_label = False
         self.net: Any = None
         self.report: dict[str, Any] = {}
-        self._checkpoints: tuple[Path, str | None] | None = None  # (OUT, the checkpoint gone on from)
+        self._checkpoints: tuple[Path, str | None, int] | None = None  # (OUT, the checkpoint gone on from, every)
 
-    def keep_checkpoints(self, out: str | Path, resume: str | Path | None = None) -> None:
-        """Have ``fit`` keep each epoch's checkpoint and a stopped run's in ``OUT-checkpoints/`` (checkpoints.py),
-        and go on exactly from ``resume``, one of them, given the same texts, labels and options."""
-        self._checkpoints = (Path(out), None if resume is None else str(resume))
+    def keep_checkpoints(self, out: str | Path, resume: str | Path | None = None, save_every: int = 0) -> None:
+        """Have ``fit`` keep each epoch's checkpoint, a stopped run's and the newest of every ``save_every`` steps in
+        ``OUT-checkpoints/`` (checkpoints.py), and go on exactly from ``resume``, one of them, given the same texts,
+        labels and options."""
+        self._checkpoints = (Path(out), None if resume is None else str(resume), save_every)
 
     @property
     def pooling(self) -> str:
@@ -229,19 +230,20 @@ class FinetuneClassifier(LocalModel, Classifier):
         else:
             from latentstack.locks import sole_writer
 
-            out, resume = self._checkpoints
+            out, resume, every = self._checkpoints
             with sole_writer(out, "another training run"):
-                self._train(model, (tr_t, tr_y, va_t, va_y), self._keeping(texts, y, out, resume))
+                self._train(model, (tr_t, tr_y, va_t, va_y), self._keeping(texts, y, out, resume, every))
         torch.set_grad_enabled(True)
         return self
 
-    def _keeping(self, texts: Sequence[str], y: np.ndarray, out: Path, resume: str | None) -> Keeping:
-        """The checkpoints in ``out`` of a run on ``texts`` and targets ``y`` with these options."""
+    def _keeping(self, texts: Sequence[str], y: np.ndarray, out: Path, resume: str | None, every: int) -> Keeping:
+        """The checkpoints in ``out`` (and every ``every`` steps) of a run on ``texts`` and targets ``y`` with these
+        options, going on from ``resume``."""
         from latentstack.train_state import run_digest
         from latentstack_finetune.checkpoints import keeping
 
         settings = {"config": self.config.to_dict(), "base": self.resolved.fingerprint(), "classes": self.classes}
-        return keeping(self, out, resume, run_digest(zip(texts, y.tolist(), strict=True), settings))
+        return keeping(self, out, resume, run_digest(zip(texts, y.tolist(), strict=True), settings), save_every=every)
 
     def _train(self, model: Any, split: tuple[Any, Any, Any, Any], kept: Keeping | None) -> None:
         """Fit the head on frozen features (a fresh run with the probe head), then train end to end."""

@@ -201,7 +201,7 @@ class _Step:
             pos["step"] += 1
             pos["batch"] = b + 1
             if keeping is not None:
-                keeping.keeper.mark()
+                keeping.stepped(pos)
             if hasattr(bar, "set_postfix"):
                 bar.set_postfix(loss=f"{np.mean(pos['losses'][-20:]):.4f}")
 

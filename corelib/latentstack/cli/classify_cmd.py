@@ -47,10 +47,13 @@ def classify() -> None:
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--wait", type=click.FloatRange(min=0), default=60.0, show_default=True,
               help="Seconds to wait for another process writing OUT, then fail.")
+@click.option("--save-every", default=200, show_default=True, type=click.IntRange(min=0),
+              help="A classifier that keeps checkpoints (finetune) also keeps the newest of every N optimiser steps "
+                   "in OUT-checkpoints/step-N (0: only at each epoch's end and on a stop).")
 @resume_option("data file and options (finetune)")
 @labeled_options
 def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int, out: Path, wait: float,
-          onnx_dir: str | None, resume: str | None, **shortcuts: Any) -> None:
+          onnx_dir: str | None, save_every: int, resume: str | None, **shortcuts: Any) -> None:
     """Train a classifier on one split of a labeled file and save it to OUT.
 
     Every option goes to the chosen classifier's config; one it does not have is an
@@ -72,7 +75,7 @@ def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int,
     clf = get_classifier(method, **given(**shortcuts), **parse_options(extra), seed=seed)
     part = splits[split]
     check_replaceable(out, "classifier")  # refuse a folder of the user's own files before training
-    _keep_checkpoints(clf, method, out, resume)
+    _keep_checkpoints(clf, method, out, resume, save_every)
     clf.fit(part.texts, part.labels)
     with writer_lock(out, wait):
         clf.save(out)
@@ -89,15 +92,15 @@ def train(data: str, split: str, method: str, extra: tuple[str, ...], seed: int,
         _score_heldout(clf, out, data, seed, splits, reading)
 
 
-def _keep_checkpoints(clf: Any, method: str, out: Path, resume: str | None) -> None:
+def _keep_checkpoints(clf: Any, method: str, out: Path, resume: str | None, save_every: int) -> None:
     """Have a classifier that trains for long keep its checkpoints beside OUT (and go on from ``resume``)."""
     from latentstack.train_state import resume_point
 
     if not clf.checkpointed:
-        if resume is not None:
-            raise click.UsageError(f"--resume: {method} trains in one go and keeps no checkpoints; leave --resume out")
+        refuse_given(("resume", "save_every"), f"a classifier that keeps checkpoints, and {method} trains in one go: "
+                                               "leave {} out")
         return
-    clf.keep_checkpoints(out, resume_point(resume, out))
+    clf.keep_checkpoints(out, resume_point(resume, out), save_every)
 
 
 def _score_heldout(clf: Any, out: Path, data: str, seed: int, splits: dict[str, Any], reading: dict[str, Any]) -> None:

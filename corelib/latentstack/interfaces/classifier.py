@@ -61,8 +61,9 @@ class Classifier(Component):
         refuse it with a ConfigError.
         """
 
-    def keep_checkpoints(self, out: str | Path, resume: str | Path | None = None) -> None:
-        """Have ``fit`` keep its checkpoints in ``OUT-checkpoints/`` (``latentstack.train_state.checkpoints_of``)
+    def keep_checkpoints(self, out: str | Path, resume: str | Path | None = None, save_every: int = 0) -> None:
+        """Have ``fit`` keep its checkpoints in ``OUT-checkpoints/`` (``latentstack.train_state.checkpoints_of``):
+        at each epoch's end, on a stop, and the newest of every ``save_every`` optimiser steps (0: none of those);
         and go on exactly from ``resume``, one of them, given the same texts, labels and options.
 
         Only a ``checkpointed`` classifier keeps any; the others train in one go and refuse this.

@@ -43,20 +43,20 @@ def _stop_in(monkeypatch: pytest.MonkeyPatch, epoch: int, batches: int) -> None:
     monkeypatch.setattr(training, "progress", bar)
 
 
-def _fit(model: Path, out: Path, resume: Path | None = None, labels: list[str] = LABELS,
+def _fit(model: Path, out: Path, resume: Path | None = None, labels: list[str] = LABELS, every: int = 0,
          **options: Any) -> FinetuneClassifier:
     clf = FinetuneClassifier.from_options(model=str(model), epochs=3, lr=1e-2, batch_size=4, val_fraction=0.25,
                                           patience=5, **options)
-    clf.keep_checkpoints(out, resume)
+    clf.keep_checkpoints(out, resume, every)
     return clf.fit(TEXTS, labels)
 
 
 @pytest.fixture(scope="module", params=list(MODES))
 def straight(request: pytest.FixtureRequest, tiny_bert_dir: Path,
              tmp_path_factory: pytest.TempPathFactory) -> tuple[str, FinetuneClassifier, Path]:
-    """The run that never stopped, keeping its checkpoints."""
+    """The run that never stopped, keeping its checkpoints and every 4 steps' (15 steps in all)."""
     out = tmp_path_factory.mktemp("straight") / "a"
-    return request.param, _fit(tiny_bert_dir, out, **MODES[request.param]), out
+    return request.param, _fit(tiny_bert_dir, out, every=4, **MODES[request.param]), out
 
 
 def _same(a: FinetuneClassifier, b: FinetuneClassifier) -> None:
@@ -65,13 +65,15 @@ def _same(a: FinetuneClassifier, b: FinetuneClassifier) -> None:
     assert a.report["best_epoch"] == b.report["best_epoch"]
 
 
-def test_only_the_newest_epochs_checkpoint_is_kept_and_it_loads(straight: tuple[str, FinetuneClassifier, Path]) -> None:
+def test_the_newest_epochs_and_periodic_checkpoints_are_kept_and_each_goes_on(
+        straight: tuple[str, FinetuneClassifier, Path], tiny_bert_dir: Path, tmp_path: Path) -> None:
     from latentstack import load_classifier
 
-    _, clf, out = straight
-    assert sorted(p.name for p in checkpoints_of(out).iterdir()) == ["epoch-3"]
+    mode, clf, out = straight
+    assert sorted(p.name for p in checkpoints_of(out).iterdir()) == ["epoch-3", "step-12"]
     last = load_classifier(checkpoints_of(out) / "epoch-3")  # a classifier folder, as trained by then
     assert last.classes == clf.classes and last.predict_proba(TEXTS).shape == (len(TEXTS), 2)
+    _same(clf, _fit(tiny_bert_dir, tmp_path / "b", resume=checkpoints_of(out) / "step-12", **MODES[mode]))
 
 
 def test_a_stop_in_an_epoch_goes_on_to_the_uninterrupted_classifier(
@@ -179,6 +181,9 @@ def test_resume_through_the_cli(tiny_bert_dir: Path, tmp_path: Path) -> None:
     other = run_cli(*base, "--method", "finetune", "--epochs", "3", "--resume")
     assert other.returncode == 1 and "other data or with other settings" in other.stderr
     linear = run_cli(*base, "--embedder", "tfidf", "--resume")
-    assert linear.returncode == 2 and "linear trains in one go and keeps no checkpoints" in linear.stderr
+    assert linear.returncode == 2 and "--resume applies to a classifier that keeps checkpoints" in linear.stderr
+    assert "linear trains in one go" in linear.stderr
+    every = run_cli(*base, "--embedder", "tfidf", "--save-every", "5")
+    assert every.returncode == 2 and "--save-every applies to a classifier that keeps" in every.stderr
     with pytest.raises(ConfigError, match="the linear classifier trains in one go"):
         get_classifier("linear", embedder="tfidf").keep_checkpoints(out)
