@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-CLI = [sys.executable, "-m", "latentstack", "-q"]
+from resume_sft import CLI, folder_bytes  # this script's folder is on the path when it runs
 
 
 def rows(tsv: str, split: str) -> list[tuple[str, str]]:
@@ -62,10 +62,6 @@ def killed_then_resumed(train: list[str], out: Path) -> tuple[float, float, str]
     start = time.perf_counter()
     subprocess.run([*CLI, *train, "--out", str(out), "--resume"], check=True)
     return killed, round(time.perf_counter() - start, 1), where.name
-
-
-def folder_bytes(folder: Path) -> int:
-    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
 
 
 def main(sms: str, out_dir: str, n: int = 800, epochs: int = 2) -> None:
