@@ -75,7 +75,7 @@ class ResponsesFile:
 def _open(path: Path) -> sqlite3.Connection:
     """``path``'s database, its tables made when the file is new; one of another kind is a one-line error."""
     if path.is_dir() or not path.parent.is_dir():
-        msg = (f"--keep-responses {path}: {'is a folder' if path.is_dir() else 'its folder does not exist'}; "
+        msg = (f"{path} cannot keep responses: {'it is a folder' if path.is_dir() else 'its folder does not exist'}; "
                "give a file path (the file is made if it does not exist)")
         raise InputError(msg)
     if not path.exists():

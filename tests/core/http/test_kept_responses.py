@@ -99,7 +99,7 @@ def test_a_file_it_cannot_read_is_refused_and_left_as_it_was(tmp_path: Path) -> 
     with pytest.raises(CorruptFileError, match="another program's database"):
         ResponsesFile(other)
     assert other.read_bytes() == before
-    with pytest.raises(InputError, match="is a folder; give a file path"):
+    with pytest.raises(InputError, match="cannot keep responses: it is a folder; give a file path"):
         ResponsesFile(tmp_path)
     with pytest.raises(InputError, match="its folder does not exist"):
         ResponsesFile(tmp_path / "missing" / "kept.sqlite")
