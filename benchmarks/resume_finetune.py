@@ -13,14 +13,13 @@ run's probabilities on the test split and the straight run's.
 from __future__ import annotations
 
 import csv
-import json
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from resume_sft import CLI, folder_bytes  # this script's folder is on the path when it runs
+from resume_sft import CLI, checkpoint_bytes, keep_result  # this script's folder is on the path when it runs
 
 
 def rows(tsv: str, split: str) -> list[tuple[str, str]]:
@@ -86,16 +85,12 @@ def main(sms: str, out_dir: str, n: int = 800, epochs: int = 2) -> None:
               "fit_seconds": {"no checkpoints": plain, "checkpoints kept": kept},
               "cli_seconds": {"killed run, until the kill": killed, "killed run, resumed": resumed},
               "resumed_from": went_on_from,
-              "checkpoint_bytes": {"classifier": folder_bytes(checkpoint) - folder_bytes(checkpoint / "train-state"),
-                                   "train_state": folder_bytes(checkpoint / "train-state")},
+              "checkpoint_bytes": checkpoint_bytes(checkpoint, "classifier"),
               "test_texts": len(test),
               "killed_vs_straight_max_abs_proba_diff": float(np.abs(straight - again).max()),
               "killed_vs_straight_same_labels": int((straight.argmax(1) == again.argmax(1)).sum()),
               "command": " ".join(["python benchmarks/resume_finetune.py", sms, out_dir, str(n), str(epochs)])}
-    print(json.dumps(result, indent=2))
-    results = Path("benchmarks/results/resume")
-    results.mkdir(parents=True, exist_ok=True)
-    (results / f"finetune-{n}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    keep_result(result, f"finetune-{n}")
 
 
 if __name__ == "__main__":

@@ -55,6 +55,20 @@ def folder_bytes(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
 
 
+def checkpoint_bytes(checkpoint: Path, weights: str) -> dict[str, int]:
+    """A checkpoint's bytes: its ``weights`` (the folder but its training state) and its training state apart."""
+    state = folder_bytes(checkpoint / "train-state")
+    return {weights: folder_bytes(checkpoint) - state, "train_state": state}
+
+
+def keep_result(result: dict[str, object], name: str) -> None:
+    """Print ``result`` and write it to benchmarks/results/resume/NAME.json."""
+    print(json.dumps(result, indent=2))
+    results = Path("benchmarks/results/resume")
+    results.mkdir(parents=True, exist_ok=True)
+    (results / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
 def main(squad: str, out_dir: str, examples: int = 48, step: int = 4) -> None:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -70,14 +84,10 @@ def main(squad: str, out_dir: str, examples: int = 48, step: int = 4) -> None:
               "seconds": {"no periodic checkpoints": plain, f"a checkpoint every {step} steps": saving,
                           "killed run, until the kill": killed, "killed run, resumed": resumed},
               "resumed_from": went_on_from,
-              "checkpoint_bytes": {"adapter": folder_bytes(checkpoint) - folder_bytes(checkpoint / "train-state"),
-                                   "train_state": folder_bytes(checkpoint / "train-state")},
+              "checkpoint_bytes": checkpoint_bytes(checkpoint, "adapter"),
               "killed_vs_straight_max_abs_diff": largest_difference(out / "killed", out / "saving"),
               "command": " ".join(["python benchmarks/resume_sft.py", squad, out_dir, str(examples), str(step)])}
-    print(json.dumps(result, indent=2))
-    results = Path("benchmarks/results/resume")
-    results.mkdir(parents=True, exist_ok=True)
-    (results / f"sft-{examples}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    keep_result(result, f"sft-{examples}")
 
 
 if __name__ == "__main__":
