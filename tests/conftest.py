@@ -6,6 +6,7 @@ import contextlib
 import importlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -129,3 +130,24 @@ def another_writer(path: Path) -> Iterator[int]:
         yield proc.pid
     finally:
         proc.communicate(timeout=60)
+
+
+@contextlib.contextmanager
+def signal_in_step(step: int, signum: int = signal.SIGINT) -> Iterator[None]:
+    """Send ``signum`` (Ctrl-C's by default) to this process from inside the ``step``-th optimiser step of the block,
+    once the weights have moved and before the trainer has counted the step: where a stop is hardest to keep."""
+    from torch.optim.optimizer import register_optimizer_step_post_hook
+
+    taken = 0
+
+    def hook(*_: object) -> None:
+        nonlocal taken
+        taken += 1
+        if taken == step:
+            os.kill(os.getpid(), signum)
+
+    handle = register_optimizer_step_post_hook(hook)
+    try:
+        yield
+    finally:
+        handle.remove()

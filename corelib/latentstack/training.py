@@ -1,4 +1,5 @@
-"""Training-loop pieces the plugins that train share (seeding, the learning-rate schedule, stopping on SIGTERM).
+"""Training-loop pieces the plugins that train share (seeding, the learning-rate schedule, stopping on SIGTERM
+between optimiser steps).
 
 torch is imported inside the functions, so importing this module costs nothing.
 """
@@ -31,10 +32,18 @@ def warmup_then_decay(opt: Any, steps: int, warmup: float) -> Any:
         opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))))
 
 
+class _Held:
+    """Whether a step is under way (``whole_step``) and whether a stop came during it."""
+
+    stepping = False
+    pending = False
+
+
 @contextlib.contextmanager
 def stop_on_sigterm() -> Iterator[None]:
     """While training, SIGTERM (``kill``, a scheduler taking the machine back) stops the run as Ctrl-C does, so the
-    work so far is kept the same way; outside the main thread nothing changes."""
+    work so far is kept the same way; either one arriving inside ``whole_step`` waits for its end (a second one
+    does not). Outside the main thread nothing changes."""
     import signal
     import threading
 
@@ -43,10 +52,35 @@ def stop_on_sigterm() -> Iterator[None]:
         return
 
     def interrupt(signum: int, frame: Any) -> None:
+        if _Held.stepping and not _Held.pending:
+            _Held.pending = True
+            return
         raise KeyboardInterrupt
 
-    old = signal.signal(signal.SIGTERM, interrupt)
+    old = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        _Held.stepping = _Held.pending = False
+
+
+@contextlib.contextmanager
+def whole_step() -> Iterator[None]:
+    """An optimiser step and the update of the position a checkpoint records, done as one: a stop (Ctrl-C, SIGTERM,
+    under ``stop_on_sigterm``) arriving between them would keep weights one step ahead of their position, and the
+    run going on from them would take that step twice. Such a stop is raised once the block has ended."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
+    _Held.stepping, _Held.pending = True, False
+    try:
+        yield
+    finally:
+        _Held.stepping = False
+    if _Held.pending:
+        _Held.pending = False
+        raise KeyboardInterrupt

@@ -105,7 +105,7 @@ class Tuner:
         checkpoint ``resume`` stopped; each step's loss."""
         import torch
 
-        from latentstack.training import seed_everything, warmup_then_decay
+        from latentstack.training import seed_everything, warmup_then_decay, whole_step
 
         c = self.config
         seed_everything(c.seed)
@@ -130,14 +130,15 @@ class Tuner:
             loss = self.step_loss(batch)
             opt.zero_grad()
             loss.backward()
-            opt.step()
-            schedule.step()
-            self.losses.append(loss.item())
-            self.steps += 1
+            with whole_step():
+                opt.step()
+                schedule.step()
+                self.losses.append(loss.item())
+                self.steps += 1
+                if self.keeper:
+                    self.keeper.stepped(self.keeper.at(self.steps, self.losses))
             if hasattr(bar, "set_postfix"):
                 bar.set_postfix(loss=f"{sum(self.losses[-10:]) / len(self.losses[-10:]):.3f}")
-            if self.keeper:
-                self.keeper.stepped(self.keeper.at(self.steps, self.losses))
         model.eval()
         return self.losses
 

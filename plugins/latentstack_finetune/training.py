@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from latentstack.progress import log, notice, progress
-from latentstack.training import stop_on_sigterm, warmup_then_decay
+from latentstack.training import stop_on_sigterm, warmup_then_decay, whole_step
 from latentstack_finetune.checkpoints import Keeping
 
 
@@ -197,26 +197,34 @@ class _Step:
         bar = progress(range(pos["batch"], len(batches)), desc=desc, unit="batch", total=len(batches),
                        initial=pos["batch"])
         for b in bar:
-            pos["losses"].append(self.one(batches[b]))
-            pos["step"] += 1
-            pos["batch"] = b + 1
-            if keeping is not None:
-                keeping.stepped(pos)
+            loss = self.loss(batches[b])
+            with whole_step():
+                self.take()
+                pos["losses"].append(loss)
+                pos["step"] += 1
+                pos["batch"] = b + 1
+                if keeping is not None:
+                    keeping.stepped(pos)
             if hasattr(bar, "set_postfix"):
                 bar.set_postfix(loss=f"{np.mean(pos['losses'][-20:]):.4f}")
 
-    def one(self, idx: np.ndarray) -> float:
-        """One optimiser step on the texts ``idx``; its loss."""
+    def loss(self, idx: np.ndarray) -> float:
+        """The loss on the texts ``idx``, its gradients taken."""
         import torch
 
         batch = self.encode([self.texts[i] for i in idx])
         out = self.model(**batch, labels=torch.as_tensor(self.y[idx], device=next(iter(batch.values())).device))
         out.loss.backward()
+        return float(out.loss.detach())
+
+    def take(self) -> None:
+        """The optimiser step those gradients ask for."""
+        import torch
+
         torch.nn.utils.clip_grad_norm_(self.params, 1.0)
         self.opt.step()
         self.sched.step()
         self.opt.zero_grad()
-        return float(out.loss.detach())
 
 
 def _validate(row: dict[str, Any], val_texts: list[str], val_y: np.ndarray,

@@ -25,7 +25,7 @@ import attrs
 from latentstack.data.prefs import Pair
 from latentstack.interfaces.base import Config, names
 from latentstack.progress import log, progress
-from latentstack.training import stop_on_sigterm
+from latentstack.training import stop_on_sigterm, whole_step
 from latentstack_llm.dpo_loss import LOSSES
 from latentstack_llm.sft import ALL_LINEAR, SAVE_DTYPES, SftConfig
 
@@ -272,13 +272,14 @@ class Loop:
                 break
             losses, cr, rr = self._losses(torch.as_tensor(batches[b]), self.rows, self.ref)
             losses.mean().backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad()
-            self.step, pos["batch"] = self.step + 1, b + 1  # the step is taken: a stop from here on keeps it
-            self.window.append(metrics(losses.detach(), cr, rr))
-            self.keeper.mark()
+            with whole_step():  # a stop from the step on keeps it, with its position
+                torch.nn.utils.clip_grad_norm_(params, 1.0)
+                opt.step()
+                sched.step()
+                opt.zero_grad()
+                self.step, pos["batch"] = self.step + 1, b + 1
+                self.window.append(metrics(losses.detach(), cr, rr))
+                self.keeper.mark()
             if hasattr(bar, "set_postfix"):
                 bar.set_postfix(loss=f"{self.window[-1]['loss']:.3f}", step=self.step)
             if self.step % self.config.log_every == 0 or self.step == steps:

@@ -299,6 +299,8 @@ def _epoch(model: Any, rows: list[Any], batches: tuple[list[Any], Any], pad_id: 
     import numpy as np
     import torch
 
+    from latentstack.training import whole_step
+
     params, opt, sched = optim
     order, bar = batches
     for b in bar:
@@ -307,14 +309,15 @@ def _epoch(model: Any, rows: list[Any], batches: tuple[list[Any], Any], pad_id: 
         (loss / config.grad_accum).backward()
         pos["losses"].append(float(loss.detach()))
         if (b + 1) % config.grad_accum == 0 or b + 1 == len(order):
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad()
-            pos["step"] += 1
-            pos["batch"] = b + 1
-            if keeper:
-                keeper.stepped(_saved(pos, start))
+            with whole_step():
+                torch.nn.utils.clip_grad_norm_(params, 1.0)
+                opt.step()
+                sched.step()
+                opt.zero_grad()
+                pos["step"] += 1
+                pos["batch"] = b + 1
+                if keeper:
+                    keeper.stepped(_saved(pos, start))
         if hasattr(bar, "set_postfix"):
             bar.set_postfix(loss=f"{np.mean(pos['losses'][-10:]):.3f}", step=pos["step"])
         if max_steps and pos["step"] >= max_steps:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import string
 from pathlib import Path
@@ -15,7 +16,7 @@ from latentstack.locks import LockedError
 from latentstack_bert.embedder import BertEmbedder
 from latentstack_bert.tune import TuneConfig, batches, ranking_loss, tune_embedder
 from latentstack_bert.tune_eval import corpus_of, found, split_by_anchor
-from tests.conftest import another_writer, run_cli
+from tests.conftest import another_writer, run_cli, signal_in_step
 
 #: Sixteen letters, each to be found by a word it has nothing in common with: only training puts them together.
 WORDS = ["the", "cat", "dog", "sat", "on", "mat", "free", "prize", "win", "call", "now", "hello", "world", "stock",
@@ -191,18 +192,20 @@ def test_the_folder_records_the_pooling_and_length_trained_with(tiny_bert_dir: P
     assert (_embedder(tmp_path / "mean").pooling, _embedder(tmp_path / "mean").max_length) == ("mean", 16)
 
 
+@pytest.mark.parametrize("inside", [False, True], ids=["between-steps", "inside-a-step"])
 def test_a_stopped_tuning_resumes_to_the_weights_of_a_straight_run(tiny_bert_dir: Path, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """Stopped in its second epoch: the weights, the schedule, the mined negatives and the held-out scores before
-    training all come back (the starting model, which mined and scored them, is gone by then)."""
+                                                                  monkeypatch: pytest.MonkeyPatch, inside: bool) -> None:
+    """Stopped in its second epoch (before step 5, or by Ctrl-C inside step 4): the weights, the schedule, the mined
+    negatives and the held-out scores before training all come back (the starting model, which mined and scored them, is gone by then)."""
     import torch
     from safetensors.torch import load_file
 
     config = TuneConfig(model=str(tiny_bert_dir), batch_size=8, lr=1e-3, epochs=2, negatives=1)
     pairs = [TextPair(f"{letter}{i}", f"{WORDS[i]} {i}") for i in range(16) for letter in "ab"] + LEARNT
     straight = tune_embedder(pairs, tmp_path / "a", config, holdout=0.25)  # 12 of 48 anchors held out
-    _stop_tuning_after(monkeypatch, 4)
-    with pytest.raises(KeyboardInterrupt):
+    if not inside:
+        _stop_tuning_after(monkeypatch, 4)
+    with signal_in_step(4) if inside else contextlib.nullcontext(), pytest.raises(KeyboardInterrupt):
         tune_embedder(pairs, tmp_path / "b", config, holdout=0.25, save_every=3)
     kept = tmp_path / "b-checkpoints"
     assert sorted(p.name for p in kept.iterdir()) == ["interrupted-step-4", "step-3"]

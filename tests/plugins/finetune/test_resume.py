@@ -3,6 +3,8 @@ keep a checkpoint with the training state, and going on from one ends on the cla
 
 from __future__ import annotations
 
+import contextlib
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from latentstack.train_state import checkpoints_of
 from latentstack_finetune.checkpoints import Keeping
 from latentstack_finetune.classifier import FinetuneClassifier
 from latentstack_finetune.training import train
-from tests.conftest import another_writer, run_cli
+from tests.conftest import another_writer, run_cli, signal_in_step
 from tests.plugins.finetune.test_training import Net
 
 TEXTS = [f"win a free prize now {i}" for i in range(12)] + [f"see you at lunch today {i}" for i in range(12)]
@@ -76,12 +78,16 @@ def test_the_newest_epochs_and_periodic_checkpoints_are_kept_and_each_goes_on(
     _same(clf, _fit(tiny_bert_dir, tmp_path / "b", resume=checkpoints_of(out) / "step-12", **MODES[mode]))
 
 
+@pytest.mark.parametrize("inside", [False, True], ids=["between-steps", "inside-a-step"])
 def test_a_stop_in_an_epoch_goes_on_to_the_uninterrupted_classifier(
         straight: tuple[str, FinetuneClassifier, Path], tiny_bert_dir: Path, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], inside: bool) -> None:
+    """Stopped before step 8, or by SIGTERM inside step 7 (the step kept with its position, not taken again)."""
     mode, whole, _ = straight
-    _stop_in(monkeypatch, 2, 2)  # 18 training texts: 5 batches an epoch, so step 7
-    stopped = _fit(tiny_bert_dir, tmp_path / "b", **MODES[mode])
+    if not inside:
+        _stop_in(monkeypatch, 2, 2)  # 18 training texts: 5 batches an epoch, so step 7
+    with signal_in_step(7, signal.SIGTERM) if inside else contextlib.nullcontext():
+        stopped = _fit(tiny_bert_dir, tmp_path / "b", **MODES[mode])
     assert stopped.report["stopped_during_epoch"] == 2  # early stopping by hand, as without checkpoints
     kept = checkpoints_of(tmp_path / "b")
     assert sorted(p.name for p in kept.iterdir()) == ["epoch-1", "interrupted-step-7"]

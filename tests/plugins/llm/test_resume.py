@@ -3,6 +3,7 @@ training state, and ``--resume`` ends with the weights an uninterrupted run give
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
@@ -23,7 +24,7 @@ from latentstack.train_state import STATE, checkpoints_of
 from latentstack_llm.dpo import DpoConfig, train_dpo
 from latentstack_llm.generator import LlmGenerator
 from latentstack_llm.sft import SftConfig, train_sft
-from tests.conftest import another_writer, run_cli
+from tests.conftest import another_writer, run_cli, signal_in_step
 
 ROWS = [[{"role": "user", "content": f"question {i}"}, {"role": "assistant", "content": f"answer {i} " * (1 + i % 3)}]
         for i in range(8)]
@@ -82,6 +83,18 @@ def test_a_stop_between_a_steps_batches_resumes_to_the_same_weights(
     report = _train(tiny_llama_dir, tmp_path / "b", resume=kept)
     _same(straight[0], tmp_path / "b")
     assert [h["loss"] for h in report["history"]] == pytest.approx([h["loss"] for h in straight[1]["history"]])
+    assert report["history"][-1]["steps"] == straight[1]["history"][-1]["steps"] == 4
+
+
+def test_a_stop_inside_an_optimiser_step_keeps_that_step_with_its_position(
+        tiny_llama_dir: Path, tmp_path: Path, straight: tuple[Path, dict[str, Any]]) -> None:
+    """SIGTERM after step 3 has moved the weights, before the step is counted: the step is kept as taken, so going
+    on does not take it twice."""
+    with signal_in_step(3, signal.SIGTERM), pytest.raises(KeyboardInterrupt):
+        _train(tiny_llama_dir, tmp_path / "b")
+    kept = tmp_path / "b-checkpoints" / "interrupted-step-3"
+    report = _train(tiny_llama_dir, tmp_path / "b", resume=kept)
+    _same(straight[0], tmp_path / "b")
     assert report["history"][-1]["steps"] == straight[1]["history"][-1]["steps"] == 4
 
 
@@ -182,14 +195,17 @@ PAIRS = [Pair([{"role": "user", "content": f"question {i}"}], f"good {i}", f"bad
 DPO = DpoConfig(rank=2, lr=1e-2, batch_size=2, epochs=2, heldout=0.2, log_every=2)  # bfloat16 adapters: the state keeps float32
 
 
+@pytest.mark.parametrize("inside", [False, True], ids=["between-steps", "inside-a-step"])
 def test_dpo_stopped_and_resumed_ends_as_the_straight_run(tiny_llama_dir: Path, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    """Stopped in its second epoch, the reference log-probs computed again, the logs and held-out metrics kept."""
+                                                          monkeypatch: pytest.MonkeyPatch, inside: bool) -> None:
+    """Stopped in its second epoch (before step 6, or by Ctrl-C inside step 5), the reference log-probs computed
+    again, the logs and held-out metrics kept."""
     import latentstack_llm.dpo as dpo
 
     straight = train_dpo(LlmGenerator.from_options(model=str(tiny_llama_dir)), PAIRS, tmp_path / "a", DPO)
-    _stop_in_epoch(monkeypatch, 2, 1, dpo)
-    with pytest.raises(KeyboardInterrupt):
+    if not inside:
+        _stop_in_epoch(monkeypatch, 2, 1, dpo)
+    with signal_in_step(5) if inside else contextlib.nullcontext(), pytest.raises(KeyboardInterrupt):
         train_dpo(LlmGenerator.from_options(model=str(tiny_llama_dir)), PAIRS, tmp_path / "b", DPO, save_every=3)
     kept = sorted(p.name for p in (tmp_path / "b-checkpoints").iterdir())
     assert kept == ["epoch-1", "interrupted-step-5", "step-3"]
