@@ -48,19 +48,22 @@ class ResponsesFile:
                        "a new one")
                 raise CorruptFileError(msg) from None
 
-    def add(self, row: Row, dropped: Iterable[str] = ()) -> None:
-        """Keep ``row`` and forget the responses ``dropped``, in one transaction."""
-        previous, items, response, inputs = row
+    def add(self, row: Row, texts: tuple[str, str], dropped: Iterable[str] = ()) -> None:
+        """Keep ``row`` (``texts``: the JSON of its items and of its response) and forget the responses ``dropped``,
+        in one transaction."""
+        previous, _, response, inputs = row
         with self.lock, self.db:
             self.db.execute("INSERT OR REPLACE INTO responses (id, previous, items, response, inputs) "
-                            "VALUES (?, ?, ?, ?, ?)",
-                            (response["id"], previous, json.dumps(items), json.dumps(response), inputs))
-            self.db.executemany("DELETE FROM responses WHERE id = ?", [(i,) for i in dropped])
+                            "VALUES (?, ?, ?, ?, ?)", (response["id"], previous, *texts, inputs))
+            self._forget(dropped)
 
     def drop(self, ids: Iterable[str]) -> None:
         """Forget the responses ``ids``."""
         with self.lock, self.db:
-            self.db.executemany("DELETE FROM responses WHERE id = ?", [(i,) for i in ids])
+            self._forget(ids)
+
+    def _forget(self, ids: Iterable[str]) -> None:
+        self.db.executemany("DELETE FROM responses WHERE id = ?", [(i,) for i in ids])
 
     def close(self) -> None:
         self.db.close()

@@ -50,15 +50,19 @@ class ResponseStore:
     def keep(self, response: dict[str, Any], previous: str | None, inputs: list[dict[str, Any]]) -> None:
         """Keep ``response`` (answered to ``inputs`` after ``previous``)."""
         row: Row = (previous, [*inputs, *response["output"]], response, len(inputs))
-        self._hold(row)
+        texts = json.dumps(row[1]), json.dumps(response)  # serialised once: sized here, written to the file
+        self._hold(row, texts)
         dropped = self._evict()
         if self.file is not None:
-            self.file.add(row, dropped)
+            self.file.add(row, texts, dropped)
 
-    def _hold(self, row: Row) -> None:
+    def _hold(self, row: Row, texts: tuple[str, str] | None = None) -> None:
+        """Hold ``row``, sized by the JSON of its items and response (``texts``, made here when not given)."""
         previous, items, response, inputs = row
+        items_text, response_text = texts or (json.dumps(items), json.dumps(response))
+        size = len(items_text) + len(response_text) + len("[, ]")  # len(json.dumps([items, response]))
         self.size -= self.kept.pop(response["id"]).size if response["id"] in self.kept else 0
-        kept = self.kept[response["id"]] = Kept(previous, items, response, len(json.dumps([items, response])), inputs)
+        kept = self.kept[response["id"]] = Kept(previous, items, response, size, inputs)
         self.size += kept.size
 
     def _evict(self) -> list[str]:
