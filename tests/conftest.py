@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -151,3 +152,17 @@ def signal_in_step(step: int, signum: int = signal.SIGINT) -> Iterator[None]:
         yield
     finally:
         handle.remove()
+
+
+def stop_in_progress(monkeypatch: pytest.MonkeyPatch, module: Any, batches: int, desc: Callable[[str], bool]) -> None:
+    """Make a progress bar of ``module``'s, one whose description ``desc`` accepts, raise KeyboardInterrupt (Ctrl-C)
+    once ``batches`` of its items have run."""
+    real = module.progress
+
+    def bar(items: Any, **kw: Any) -> Iterator[Any]:
+        for i, item in enumerate(real(items, **kw)):
+            if i == batches and desc(kw.get("desc") or ""):
+                raise KeyboardInterrupt
+            yield item
+
+    monkeypatch.setattr(module, "progress", bar)

@@ -16,7 +16,7 @@ from latentstack.locks import LockedError
 from latentstack_bert.embedder import BertEmbedder
 from latentstack_bert.tune import TuneConfig, batches, ranking_loss, tune_embedder
 from latentstack_bert.tune_eval import corpus_of, found, split_by_anchor
-from tests.conftest import another_writer, run_cli, signal_in_step
+from tests.conftest import another_writer, run_cli, signal_in_step, stop_in_progress
 
 #: Sixteen letters, each to be found by a word it has nothing in common with: only training puts them together.
 WORDS = ["the", "cat", "dog", "sat", "on", "mat", "free", "prize", "win", "call", "now", "hello", "world", "stock",
@@ -240,12 +240,4 @@ def _stop_tuning_after(monkeypatch: pytest.MonkeyPatch, steps: int) -> None:
     """Make the tuning loop stop (Ctrl-C) once ``steps`` more of its batches have run."""
     import latentstack_bert.tune as tune
 
-    real = tune.progress
-
-    def bar(items: list[object], **kw: object) -> object:
-        for i, item in enumerate(real(items, **kw)):  # type: ignore[arg-type]
-            if i == steps and kw.get("desc") == "tuning":
-                raise KeyboardInterrupt
-            yield item
-
-    monkeypatch.setattr(tune, "progress", bar)
+    stop_in_progress(monkeypatch, tune, steps, lambda desc: desc == "tuning")

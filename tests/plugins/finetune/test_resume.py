@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from latentstack.train_state import checkpoints_of
 from latentstack_finetune.checkpoints import Keeping
 from latentstack_finetune.classifier import FinetuneClassifier
 from latentstack_finetune.training import train
-from tests.conftest import another_writer, run_cli, signal_in_step
+from tests.conftest import another_writer, run_cli, signal_in_step, stop_in_progress
 from tests.plugins.finetune.test_training import Net
 
 TEXTS = [f"win a free prize now {i}" for i in range(12)] + [f"see you at lunch today {i}" for i in range(12)]
@@ -34,15 +33,7 @@ def _stop_in(monkeypatch: pytest.MonkeyPatch, epoch: int, batches: int) -> None:
     """Make epoch ``epoch`` stop (Ctrl-C) once ``batches`` of its batches have trained."""
     import latentstack_finetune.training as training
 
-    real = training.progress
-
-    def bar(items: Any, **kw: Any) -> Iterator[Any]:
-        for i, item in enumerate(real(items, **kw)):
-            if kw.get("desc", "").startswith(f"epoch {epoch}/") and i == batches:
-                raise KeyboardInterrupt
-            yield item
-
-    monkeypatch.setattr(training, "progress", bar)
+    stop_in_progress(monkeypatch, training, batches, lambda desc: desc.startswith(f"epoch {epoch}/"))
 
 
 def _fit(model: Path, out: Path, resume: Path | None = None, labels: list[str] = LABELS, every: int = 0,

@@ -22,7 +22,7 @@ from latentstack_llm.generator import LlmGenerator
 from latentstack_llm.sampling import sample_answers
 from latentstack_llm.sft import SftConfig, train_sft
 
-from ...conftest import run_cli
+from ...conftest import run_cli, stop_in_progress
 
 PROMPT = [{"role": "user", "content": "Passages:\n\n[1] Paris is the capital of France.\n\n"
                                       "[2] Berlin is in Germany.\n\nQuestion: what is the capital of France?"}]
@@ -406,15 +406,7 @@ def test_the_dpo_summary_keeps_training_and_held_out_figures_apart(tmp_path: Pat
 
 def _interrupt_after(monkeypatch: pytest.MonkeyPatch, module: Any, batches: int) -> None:
     """Make ``module``'s training epochs raise KeyboardInterrupt (Ctrl-C) after ``batches`` batches."""
-    real = module.progress
-
-    def bar(items: Any, **kw: Any) -> Any:
-        for i, item in enumerate(real(items, **kw)):
-            if i == batches and " epoch " in kw.get("desc", ""):
-                raise KeyboardInterrupt
-            yield item
-
-    monkeypatch.setattr(module, "progress", bar)
+    stop_in_progress(monkeypatch, module, batches, lambda desc: " epoch " in desc)
 
 
 def test_ctrl_c_keeps_the_sft_adapter_trained_so_far(tiny_llama_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

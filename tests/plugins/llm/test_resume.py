@@ -24,7 +24,7 @@ from latentstack.train_state import STATE, checkpoints_of
 from latentstack_llm.dpo import DpoConfig, train_dpo
 from latentstack_llm.generator import LlmGenerator
 from latentstack_llm.sft import SftConfig, train_sft
-from tests.conftest import another_writer, run_cli, signal_in_step
+from tests.conftest import another_writer, run_cli, signal_in_step, stop_in_progress
 
 ROWS = [[{"role": "user", "content": f"question {i}"}, {"role": "assistant", "content": f"answer {i} " * (1 + i % 3)}]
         for i in range(8)]
@@ -51,16 +51,7 @@ def _stop_in_epoch(monkeypatch: pytest.MonkeyPatch, epoch: int, batches: int, mo
     """Make epoch ``epoch``'s batches stop (Ctrl-C) once ``batches`` more of them have run."""
     import latentstack_llm.sft as sft
 
-    module = module or sft
-    real = module.progress
-
-    def bar(items: Any, **kw: Any) -> Any:
-        for i, item in enumerate(real(items, **kw)):
-            if f"epoch {epoch}" in kw.get("desc", "") and i == batches:
-                raise KeyboardInterrupt
-            yield item
-
-    monkeypatch.setattr(module, "progress", bar)
+    stop_in_progress(monkeypatch, module or sft, batches, lambda desc: f"epoch {epoch}" in desc)
 
 
 @pytest.fixture(scope="module")
