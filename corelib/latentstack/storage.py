@@ -22,7 +22,7 @@ import contextlib
 import hashlib
 import json
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -216,12 +216,23 @@ def _check_files(folder: Path, files: Mapping[str, Any]) -> None:
             raise CorruptFileError(msg)
 
 
+def _chosen(folder: Path, files: Mapping[str, Any], names: bool | Collection[str]) -> Mapping[str, Any]:
+    """The manifest's ``files`` entries to check: all, or those of ``names``."""
+    if isinstance(names, bool):
+        return files
+    missing = sorted(set(names) - set(files))
+    if missing:
+        msg = f"{folder / MANIFEST} does not list {', '.join(missing)}; save the folder again"
+        raise CorruptFileError(msg)
+    return {name: files[name] for name in names}
+
+
 def read_manifest(path: str | Path, *, kind: str, plugin: str | None = None, version: int | None = 1,
-                  verify: bool = True) -> Manifest:
+                  verify: bool | Collection[str] = True) -> Manifest:
     """Read and check a component folder's manifest (restoring it first if a crash cut a swap short).
 
     ``plugin`` and ``version``, when given, must match what wrote the folder; ``verify``
-    checks every listed file's checksum.
+    checks every listed file's checksum, or, given names, those files' only (each must be listed).
     """
     folder = recover_dir(path)
     body = _load_json(folder, kind)
@@ -237,7 +248,7 @@ def read_manifest(path: str | Path, *, kind: str, plugin: str | None = None, ver
                f"version {version}: save it again with this version")
         raise CorruptFileError(msg)
     if verify:
-        _check_files(folder, body["files"])
+        _check_files(folder, _chosen(folder, body["files"], verify))
     return Manifest(folder, body["kind"], body["plugin"], body["version"], body["config"], body["data"],
                     body["files"], body["digest"])
 

@@ -101,9 +101,9 @@ def save_state(checkpoint: str | Path, trained: Mapping[str, Any], optim: tuple[
 
 
 def saved_position(checkpoint: str | Path) -> dict[str, Any]:
-    """The position saved in ``checkpoint``'s training state (checked), before any model is loaded: the settings
-    a run records there let it go on with them."""
-    position: dict[str, Any] = _body(checkpoint)[1]["position"]
+    """The position saved in ``checkpoint``'s training state, before any model is loaded: the settings a run records
+    there let it go on with them. Only the JSON holding it is checksummed here; ``load_state`` checks the tensors."""
+    position: dict[str, Any] = _body(checkpoint, (_JSON,))[1]["position"]
     return position
 
 
@@ -137,7 +137,7 @@ def _of_run(checkpoint: str | Path, position: dict[str, Any], run: str) -> dict[
     return position
 
 
-def _checked(checkpoint: str | Path) -> Path:
+def _checked(checkpoint: str | Path, files: bool | tuple[str, ...]) -> Path:
     from latentstack.atomic import recover_dir
     from latentstack.storage import read_manifest
 
@@ -146,16 +146,16 @@ def _checked(checkpoint: str | Path) -> Path:
         msg = (f"{checkpoint} holds no training state to go on from (only a checkpoint saved every --save-every "
                f"steps, at an epoch's end or on a stop does); start from its weights instead")
         raise InputError(msg)
-    read_manifest(folder, kind=KIND, plugin="latentstack")  # every file's checksum
+    read_manifest(folder, kind=KIND, plugin="latentstack", verify=files)  # the files' checksums
     return folder
 
 
-def _body(checkpoint: str | Path) -> tuple[Path, dict[str, Any]]:
-    """``checkpoint``'s training state folder (checked) and its JSON: the position an object, the parameter names a
-    list."""
+def _body(checkpoint: str | Path, files: bool | tuple[str, ...] = True) -> tuple[Path, dict[str, Any]]:
+    """``checkpoint``'s training state folder (``files`` checksummed: all, or those named) and its JSON: the position
+    an object, the parameter names a list."""
     from latentstack.storage import reading
 
-    folder = _checked(checkpoint)
+    folder = _checked(checkpoint, files)
     with reading(folder, "training state"):
         body = json.loads((folder / _JSON).read_text(encoding="utf-8"))
         if not isinstance(body["position"], dict):

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 import torch
 
+from latentstack import storage
 from latentstack.checkpoint_keeper import CheckpointKeeper
-from latentstack.errors import InputError
-from latentstack.train_state import keep_newest, load_state, run_digest, save_state
+from latentstack.errors import CorruptFileError, InputError
+from latentstack.train_state import keep_newest, load_state, run_digest, save_state, saved_position
 
 
 def _optim(steps: int) -> tuple[dict[str, torch.nn.Parameter], tuple[object, object]]:
@@ -44,6 +45,35 @@ def test_the_state_comes_back_whole_and_only_to_its_own_run(tmp_path: Path) -> N
         load_state(tmp_path, *_optim(0), "another run")
     with pytest.raises(InputError, match="holds no training state"):
         load_state(tmp_path / "nowhere", *_optim(0), "r")
+
+
+def test_the_position_is_read_hashing_its_json_and_the_tensors_are_checked_when_loaded(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    save_state(tmp_path, *_optim(2), {"run": "r", "step": 2})
+    hashed: list[str] = []
+    real = storage.sha256_file
+    monkeypatch.setattr(storage, "sha256_file", lambda path: hashed.append(Path(path).name) or real(path))
+    assert saved_position(tmp_path)["step"] == 2
+    assert hashed == ["state.json"]
+    tensors = tmp_path / "train-state" / "state.safetensors"
+    tensors.write_bytes(tensors.read_bytes()[:-1] + b"!")
+    assert saved_position(tmp_path)["step"] == 2
+    with pytest.raises(CorruptFileError, match="state.safetensors is truncated or corrupt"):
+        load_state(tmp_path, *_optim(0), "r")
+    (tmp_path / "train-state" / "state.json").write_text('{"position": {"step": 9}}')
+    with pytest.raises(CorruptFileError, match="state.json is truncated or corrupt"):
+        saved_position(tmp_path)
+
+
+def test_a_manifest_checks_the_files_named_and_refuses_a_name_it_does_not_list(tmp_path: Path) -> None:
+    save_state(tmp_path, *_optim(1), {"run": "r", "step": 1})
+    folder = tmp_path / "train-state"
+    (folder / "state.safetensors").write_bytes(b"cut")
+    assert storage.read_manifest(folder, kind="train-state", verify=["state.json"]).data["step"] == 1
+    with pytest.raises(CorruptFileError, match="truncated or corrupt"):
+        storage.read_manifest(folder, kind="train-state", verify=["state.safetensors"])
+    with pytest.raises(CorruptFileError, match="does not list weights.bin; save the folder again"):
+        storage.read_manifest(folder, kind="train-state", verify=["weights.bin"])
 
 
 def test_pruning_old_checkpoints_leaves_anything_else_there(tmp_path: Path) -> None:
