@@ -166,12 +166,13 @@ def _body(checkpoint: str | Path, files: bool | tuple[str, ...] = True) -> tuple
 
 def load_state(checkpoint: str | Path, trained: Mapping[str, Any], optim: tuple[Any, Any], run: str) -> dict[str, Any]:
     """Put the state saved in ``checkpoint`` into the ``trained`` parameters, the (optimizer, scheduler) and torch's
-    random state; return the saved position. The state must be of the run whose ``run_digest`` is ``run``."""
+    random state; return the saved position. The state must be of the run whose ``run_digest`` is ``run`` and hold
+    every one of ``trained`` (more, which an earlier version's checkpoint may hold, is left unread)."""
     from latentstack.storage import reading
 
     folder, body = _body(checkpoint)
     position = _of_run(checkpoint, body["position"], run)
-    if body["params"] != list(trained):
+    if not set(trained) <= set(body["params"]):
         msg = f"the training state at {folder} is of other parameters than the model's trainable ones"
         raise InputError(msg)
     with reading(folder, "training state"):

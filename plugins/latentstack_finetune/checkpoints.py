@@ -3,15 +3,17 @@
 SIGTERM), each a classifier folder of the weights as trained so far with
 the training state beside it (``latentstack.train_state``) that ``--resume`` goes on from exactly.
 
-The state holds the trained parameters and, under ``best/``, the best epoch's copy of them
-(the one training ends on), so each checkpoint stands alone: only the newest epoch's is
+The state holds the trained parameters (LoRA's: a full fine-tune's are the checkpoint's own
+weights, saved in float32) and, under ``best/``, the best epoch's copy of them (the one
+training ends on) unless the checkpoint was saved at that epoch's end, when the weights are
+that copy. So each checkpoint stands alone, each tensor kept once: only the newest epoch's is
 kept. Its position holds the epoch, the batch within it, the data order's random state, the
 validation history and the best score so far.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +27,19 @@ TRAINER = "finetune"
 
 @attrs.define
 class Keeping:
-    """A run's keeper, the checkpoint it goes on from (None: a fresh run) and its ``run_digest``."""
+    """A run's keeper, the checkpoint it goes on from (None: a fresh run) and its ``run_digest``; ``weights`` reads
+    a checkpoint's own weights into a model where they are the trained ones (a full fine-tune's), so its state keeps
+    none of them."""
 
     keeper: CheckpointKeeper
     resume: str | None
     run: str
+    weights: Callable[[Any, str], None] | None = None
+
+    @property
+    def full(self) -> bool:
+        """Whether the checkpoint's own weights are the trained ones."""
+        return self.weights is not None
 
     def position(self, pos: Mapping[str, Any]) -> dict[str, Any]:
         """``pos`` as a checkpoint keeps it: with the trainer and the run it belongs to."""
@@ -50,11 +60,19 @@ class Keeping:
         """Keep a stopped run's checkpoint, as of its last optimiser step, and say how to go on."""
         self.keeper.interrupted(self.position(pos))
 
-    def saved_best(self) -> bool:
-        """Whether the checkpoint gone on from holds a best epoch's copy of the weights."""
+    def saved(self) -> dict[str, Any]:
+        """The position saved in the checkpoint gone on from (its tensors are checked as they load)."""
         from latentstack.train_state import saved_position
 
-        return self.resume is not None and saved_position(self.resume).get("best_epoch") is not None
+        if self.resume is None:
+            raise ValueError("a fresh run goes on from no checkpoint")
+        return saved_position(self.resume)
+
+    def load_weights(self, model: Any) -> None:
+        """Put the weights of the checkpoint gone on from into ``model`` (where they are the trained ones)."""
+        if self.resume is None or self.weights is None:
+            raise ValueError("no checkpoint whose weights are the trained ones to go on from")
+        self.weights(model, self.resume)
 
 
 def keeping(classifier: Any, out: str | Path, resume: str | None, run: str, save_every: int = 0) -> Keeping:
@@ -65,4 +83,5 @@ def keeping(classifier: Any, out: str | Path, resume: str | None, run: str, save
         classifier.save(where)
 
     keeper = CheckpointKeeper(out, save, GO_ON, what="the classifier", save_every=save_every)
-    return Keeping(keeper, resume, run)
+    full = classifier.config.mode == "full"
+    return Keeping(keeper, resume, run, classifier.load_full_weights if full else None)

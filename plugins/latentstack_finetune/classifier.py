@@ -347,6 +347,16 @@ class FinetuneClassifier(LocalModel, Classifier):
             write_manifest(tmp, kind="classifier", plugin=self.name, version=FORMAT, config=self.config.to_dict(),
                            data=data)
 
+    def load_full_weights(self, model: Any, path: str | Path) -> None:
+        """Put the weights of the full fine-tune saved at ``path`` (its ``model.safetensors``, checksummed) into
+        ``model``."""
+        from safetensors.torch import load_model
+
+        folder = read_manifest(path, kind="classifier", plugin=self.name, version=FORMAT,
+                               verify=["model.safetensors"]).path
+        with reading(folder, "finetune classifier"):
+            load_model(model, str(folder / "model.safetensors"))
+
     @classmethod
     def load(cls, path: str | Path, *, embedder: Embedder | None = None) -> FinetuneClassifier:
         """Rebuild from the base model plus the saved difference; another base model is an error.

@@ -133,9 +133,7 @@ class _Run:
         if keeping is not None:
             keeping.keeper.optim, keeping.keeper.trained = optim, self._kept
             if keeping.resume is not None:
-                self.best = _trained_copy(self.model) if keeping.saved_best() else None  # filled by the state
-                self.pos = keeping.keeper.resume(keeping.resume, keeping.run)
-                return self.pos
+                return self._resumed(keeping, keeping.resume)
         if score_start and len(self.val[0]):
             row: dict[str, Any] = {"epoch": 0}
             self.pos["best"] = list(_validate(row, *self.val) or ())
@@ -144,6 +142,23 @@ class _Run:
             if keeping is not None:
                 keeping.epoch_ended(self.pos)
         return self.pos
+
+    def _resumed(self, keeping: Keeping, checkpoint: str) -> dict[str, Any]:
+        """Go on from ``checkpoint``: the weights (a full fine-tune's from the checkpoint's own), the best
+        epoch's copy (from the state, or the weights when kept at that epoch's end), the optimiser and position."""
+        self.pos = keeping.saved()
+        if keeping.full:
+            keeping.load_weights(self.model)
+        self.best = _trained_copy(self.model) if self.pos["best_epoch"] is not None else None  # names, filled next
+        self.pos = keeping.keeper.resume(checkpoint, keeping.run)  # the state, as ``_kept`` names it
+        if self._best_is_now():
+            self.best = _trained_copy(self.model)
+        return self.pos
+
+    def _best_is_now(self) -> bool:
+        """Whether the weights are the best epoch's: at its end, before another step."""
+        pos = self.pos
+        return pos["best_epoch"] is not None and pos["best_epoch"] == pos["epoch"] and pos["batch"] == 0
 
     def ended(self, row: dict[str, Any], score: tuple[float, float] | None) -> None:
         """Choose by the epoch just ended (``row``, its validation ``score``), then keep its checkpoint."""
@@ -167,9 +182,12 @@ class _Run:
         self.best = _trained_copy(self.model)
 
     def _kept(self) -> dict[str, Any]:
-        """What a checkpoint's state keeps by name: the trained parameters, and the best epoch's under best/."""
-        trained = {name: p for name, p in self.model.named_parameters() if p.requires_grad}
-        return {**trained, **{f"best/{name}": t for name, t in (self.best or {}).items()}}
+        """What a checkpoint's state keeps by name: the trained parameters (none where the checkpoint's own weights
+        are them), and the best epoch's under best/ (none where the weights are the best)."""
+        full = self.keeping is not None and self.keeping.full
+        trained = {} if full else {name: p for name, p in self.model.named_parameters() if p.requires_grad}
+        best = {} if self._best_is_now() else self.best or {}
+        return {**trained, **{f"best/{name}": t for name, t in best.items()}}
 
 
 def _result(history: list[dict[str, Any]], best_epoch: int, best: tuple[float, float] | None, multi_label: bool,

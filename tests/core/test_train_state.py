@@ -47,6 +47,16 @@ def test_the_state_comes_back_whole_and_only_to_its_own_run(tmp_path: Path) -> N
         load_state(tmp_path / "nowhere", *_optim(0), "r")
 
 
+def test_a_state_loads_into_the_parameters_it_holds_and_no_others(tmp_path: Path) -> None:
+    """A trainer that now keeps fewer tensors (an earlier version's checkpoint held more) reads only its own."""
+    trained, optim = _optim(2)
+    save_state(tmp_path, {**trained, "best/w": trained["w"] * 2}, optim, {"run": "r", "step": 2})
+    fresh, again = _optim(0)
+    assert load_state(tmp_path, fresh, again, "r")["step"] == 2 and torch.equal(fresh["w"], trained["w"])
+    with pytest.raises(InputError, match="of other parameters than the model's trainable ones"):
+        load_state(tmp_path, {**fresh, "v": torch.nn.Parameter(torch.zeros(1))}, again, "r")
+
+
 def test_the_position_is_read_hashing_its_json_and_the_tensors_are_checked_when_loaded(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     save_state(tmp_path, *_optim(2), {"run": "r", "step": 2})

@@ -4,6 +4,7 @@ keep a checkpoint with the training state, and going on from one ends on the cla
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,15 @@ def straight(request: pytest.FixtureRequest, tiny_bert_dir: Path,
     return request.param, _fit(tiny_bert_dir, out, every=4, **MODES[request.param]), out
 
 
+def _held(checkpoint: Path) -> tuple[bool, bool]:
+    """Whether ``checkpoint``'s training state holds the trained parameters, and a best epoch's copy of them."""
+    from safetensors import safe_open
+
+    with safe_open(str(checkpoint / "train-state" / "state.safetensors"), "pt") as f:
+        names = [k.removeprefix("param/") for k in f.keys() if k.startswith("param/")]  # noqa: SIM118
+    return any(not n.startswith("best/") for n in names), any(n.startswith("best/") for n in names)
+
+
 def _same(a: FinetuneClassifier, b: FinetuneClassifier) -> None:
     assert np.allclose(a.predict_proba(TEXTS), b.predict_proba(TEXTS), atol=1e-6)
     assert [pytest.approx(row) for row in a.report["history"]] == b.report["history"]
@@ -83,6 +93,10 @@ def test_a_stop_in_an_epoch_goes_on_to_the_uninterrupted_classifier(
     kept = checkpoints_of(tmp_path / "b")
     assert sorted(p.name for p in kept.iterdir()) == ["epoch-1", "interrupted-step-7"]
     assert f"--resume {kept / 'interrupted-step-7'}" in capsys.readouterr().err
+    # each tensor kept once: a full fine-tune's weights are the checkpoint's own, and at the best epoch's end the best
+    assert _held(kept / "interrupted-step-7") == (mode == "lora", True)
+    at_end = json.loads((kept / "epoch-1" / "train-state" / "state.json").read_text())["position"]
+    assert _held(kept / "epoch-1") == (mode == "lora", at_end["best_epoch"] != 1)
     monkeypatch.undo()
     _same(whole, _fit(tiny_bert_dir, tmp_path / "c", resume=kept / "epoch-1", **MODES[mode]))
     _same(whole, _fit(tiny_bert_dir, tmp_path / "b", resume=kept / "interrupted-step-7", **MODES[mode]))
