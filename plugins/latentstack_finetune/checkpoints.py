@@ -61,12 +61,13 @@ class Keeping:
         self.keeper.interrupted(self.position(pos))
 
     def saved(self) -> dict[str, Any]:
-        """The position saved in the checkpoint gone on from (its tensors are checked as they load)."""
-        from latentstack.train_state import saved_position
+        """The position saved in the checkpoint gone on from, which must be this run's (its tensors are checked as
+        they load)."""
+        from latentstack.train_state import resumable
 
         if self.resume is None:
             raise ValueError("a fresh run goes on from no checkpoint")
-        return saved_position(self.resume)
+        return resumable(self.resume, self.run)
 
     def load_weights(self, model: Any) -> None:
         """Put the weights of the checkpoint gone on from into ``model`` (where they are the trained ones)."""

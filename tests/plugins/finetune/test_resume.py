@@ -18,7 +18,7 @@ from latentstack.checkpoint_keeper import CheckpointKeeper
 from latentstack.errors import ConfigError, InputError
 from latentstack.locks import LockedError
 from latentstack.storage import component_dir, write_manifest
-from latentstack.train_state import checkpoints_of
+from latentstack.train_state import checkpoints_of, save_state
 from latentstack_finetune.checkpoints import Keeping
 from latentstack_finetune.classifier import FinetuneClassifier
 from latentstack_finetune.training import train
@@ -129,6 +129,13 @@ def test_a_checkpoint_goes_on_only_with_its_own_data_and_options(
         _fit(tiny_bert_dir, tmp_path / "d", resume=checkpoint, labels=LABELS[::-1], **MODES[mode])
     with pytest.raises(InputError, match="other data or with other settings"):
         _fit(tiny_bert_dir, tmp_path / "d", resume=checkpoint, seed=1, **MODES[mode])
+    weight = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.AdamW([weight])
+    save_state(tmp_path / "sft", {"w": weight}, (opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)),
+               {"trainer": "sft", "run": "another", "step": 1})  # another trainer's position: no epochs in it
+    with pytest.raises(InputError, match="other data or with other settings"):
+        _fit(tiny_bert_dir, tmp_path / "d", resume=tmp_path / "sft", **MODES[mode])
+    assert not (tmp_path / "d").exists()
 
 
 def test_a_second_run_into_one_out_is_refused_before_it_trains(tiny_bert_dir: Path, tmp_path: Path) -> None:
