@@ -118,15 +118,22 @@ def resumed_position(checkpoint: str | Path, trainer: str, options: Sequence[str
                           "leave {} out")
     saved = saved_position(checkpoint)
     if saved.get("trainer") != trainer:
-        msg = (f"{checkpoint} holds the training state of a {saved.get('trainer')} run, not {trainer}; resume it with "
-               "its own command")
-        raise click.UsageError(msg)
+        raise click.UsageError(_whose(checkpoint, saved, trainer))
     return saved
 
 
-def resumable(checkpoint: str | Path, run: str) -> dict[str, Any]:
-    """The position saved in ``checkpoint``, which must be of the run whose ``run_digest`` is ``run``."""
-    return _of_run(checkpoint, saved_position(checkpoint), run)
+def resumable(checkpoint: str | Path, run: str, trainer: str | None = None) -> dict[str, Any]:
+    """The position saved in ``checkpoint``, which must be of the run whose ``run_digest`` is ``run`` (and, given
+    ``trainer``, of a run of that trainer, checked first to say whose it is)."""
+    saved = saved_position(checkpoint)
+    if trainer is not None and saved.get("trainer") != trainer:
+        raise InputError(_whose(checkpoint, saved, trainer))
+    return _of_run(checkpoint, saved, run)
+
+
+def _whose(checkpoint: str | Path, saved: Mapping[str, Any], trainer: str) -> str:
+    return (f"{checkpoint} holds the training state of a {saved.get('trainer')} run, not {trainer}; resume it with its "
+            "own command")
 
 
 def _of_run(checkpoint: str | Path, position: dict[str, Any], run: str) -> dict[str, Any]:

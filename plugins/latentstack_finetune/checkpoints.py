@@ -67,7 +67,7 @@ class Keeping:
 
         if self.resume is None:
             raise ValueError("a fresh run goes on from no checkpoint")
-        return resumable(self.resume, self.run)
+        return resumable(self.resume, self.run, TRAINER)
 
     def load_weights(self, model: Any) -> None:
         """Put the weights of the checkpoint gone on from into ``model`` (where they are the trained ones)."""

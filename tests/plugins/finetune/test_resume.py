@@ -133,7 +133,7 @@ def test_a_checkpoint_goes_on_only_with_its_own_data_and_options(
     opt = torch.optim.AdamW([weight])
     save_state(tmp_path / "sft", {"w": weight}, (opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)),
                {"trainer": "sft", "run": "another", "step": 1})  # another trainer's position: no epochs in it
-    with pytest.raises(InputError, match="other data or with other settings"):
+    with pytest.raises(InputError, match="holds the training state of a sft run, not finetune; resume it with its own"):
         _fit(tiny_bert_dir, tmp_path / "d", resume=tmp_path / "sft", **MODES[mode])
     assert not (tmp_path / "d").exists()
 
