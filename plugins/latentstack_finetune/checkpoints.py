@@ -69,12 +69,6 @@ class Keeping:
             raise ValueError("a fresh run goes on from no checkpoint")
         return resumable(self.resume, self.run, TRAINER)
 
-    def load_weights(self, model: Any) -> None:
-        """Put the weights of the checkpoint gone on from into ``model`` (where they are the trained ones)."""
-        if self.resume is None or self.weights is None:
-            raise ValueError("no checkpoint whose weights are the trained ones to go on from")
-        self.weights(model, self.resume)
-
 
 def keeping(classifier: Any, out: str | Path, resume: str | None, run: str, save_every: int = 0) -> Keeping:
     """The checkpoints of ``classifier``'s fine-tuning into ``out``, each saved as the classifier is, going on from

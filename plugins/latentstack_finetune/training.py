@@ -147,11 +147,13 @@ class _Run:
         """Go on from ``checkpoint``: the weights (a full fine-tune's from the checkpoint's own), the best
         epoch's copy (from the state, or the weights when kept at that epoch's end), the optimiser and position."""
         self.pos = keeping.saved()
-        if keeping.full:
-            keeping.load_weights(self.model)
-        self.best = _trained_copy(self.model) if self.pos["best_epoch"] is not None else None  # names, filled next
+        if keeping.weights is not None:
+            keeping.weights(self.model, checkpoint)
+        now = self._best_is_now()
+        in_state = self.pos["best_epoch"] is not None and not now
+        self.best = _trained_copy(self.model) if in_state else None  # its names, filled from the state next
         self.pos = keeping.keeper.resume(checkpoint, keeping.run)  # the state, as ``_kept`` names it
-        if self._best_is_now():
+        if now:
             self.best = _trained_copy(self.model)
         return self.pos
 

@@ -181,6 +181,21 @@ def test_the_best_epochs_weights_come_back_with_the_state(tmp_path: Path, monkey
     assert torch.equal(again.lin.weight, net.lin.weight)
 
 
+def test_going_on_from_the_best_epochs_end_keeps_its_weights_as_the_best(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Saved at the best epoch's end, a checkpoint's state holds no best copy (the weights are it): a run gone on from
+    it and stopped in the next epoch still ends on those weights."""
+    _stop_in(monkeypatch, 2, 1)
+    first, net, snaps = _toy(tmp_path / "a", [0.5])
+    assert first["best_epoch"] == 1 and torch.equal(net.lin.weight, snaps[0])
+    try:
+        again, resumed, _ = _toy(tmp_path / "a", [], checkpoints_of(tmp_path / "a") / "epoch-1")
+    except KeyboardInterrupt:  # a run with no best epoch stops everything
+        pytest.fail("going on from the best epoch's end lost its weights as the best")
+    assert again["best_epoch"] == 1 and again["stopped_during_epoch"] == 2
+    assert torch.equal(resumed.lin.weight, net.lin.weight)
+
+
 def test_resume_through_the_cli(tiny_bert_dir: Path, tmp_path: Path) -> None:
     """classify train keeps finetune's checkpoints beside OUT and goes on with --resume; a classifier that trains in
     one go refuses --resume, and --resume alone with no checkpoint says to start without it."""
