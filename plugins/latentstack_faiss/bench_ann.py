@@ -19,7 +19,7 @@ from latentstack.bench.options import split_methods, suite
 from latentstack.bench.report import BenchReport, MethodResult
 from latentstack.progress import log
 
-METHODS = ["exact", "flat", "hnsw", "ivf-flat", "ivf-pq", "ivf-pq-refine"]
+METHODS = ["exact", "flat", "sq8", "hnsw", "hnsw-sq8", "ivf-flat", "ivf-pq", "ivf-pq-refine"]
 
 
 def clustered(n: int, dim: int, clusters: int, seed: int, spread: float = 0.6,
@@ -71,7 +71,9 @@ def kinds(n: int) -> dict[str, tuple[str, list[dict[str, int]]]]:
     nlist = max(16, int(4 * np.sqrt(n)))
     return {
         "flat": ("Flat", [{}]),
+        "sq8": ("SQ8", [{}]),
         "hnsw": ("HNSW32", [{"ef_search": 32}, {"ef_search": 64}, {"ef_search": 128}]),
+        "hnsw-sq8": ("HNSW32,SQ8", [{"ef_search": 64}, {"ef_search": 128}]),
         "ivf-flat": (f"IVF{nlist},Flat", [{"nprobe": 4}, {"nprobe": 8}, {"nprobe": 16}, {"nprobe": 32}]),
         "ivf-pq": (f"IVF{nlist},PQ48", [{"nprobe": 8}, {"nprobe": 16}]),
         "ivf-pq-refine": (f"IVF{nlist},PQ48,Refine(SQ8)",

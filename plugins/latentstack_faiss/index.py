@@ -51,6 +51,7 @@ class FaissIndex(Index):
     name = "faiss"
     Config = FaissConfig
     config: FaissConfig
+    shortcuts = "a factory string such as Flat, SQ8, HNSW32, HNSW32,SQ8, IVF1024,Flat or IVF1024,PQ48,Refine(SQ8)"
 
     def __init__(self, config: FaissConfig | None = None) -> None:
         super().__init__(config)
@@ -151,7 +152,8 @@ class FaissIndex(Index):
             msg = (f"{self.kind.factory} must be trained on at least {self.kind.min_train} vectors, "
                    f"got {len(x)} in the first add: add more at once, or use a smaller index (Flat)")
             raise InputError(msg)
-        sample = min(len(x), max(self.kind.min_train, self.config.train_per_list * self.kind.nlist))
+        lists = self.kind.nlist  # a coded storage without lists (SQ8, HNSW32,PQ16) trains on every vector given
+        sample = min(len(x), max(self.kind.min_train, self.config.train_per_list * lists) if lists else len(x))
         if sample < len(x):  # k-means on a seeded sample: the lists barely change, training is far faster
             x = x[np.random.default_rng(0).choice(len(x), sample, replace=False)]
         log(f"faiss: training {self.kind.factory} on {len(x)} vectors")
@@ -297,6 +299,9 @@ class FaissIndex(Index):
         if not (self.dead and self.kind.hnsw):
             return cpu
         fresh = faiss.index_factory(self.dim, f"IDMap2,{self.kind.factory}", cpu.metric_type)
+        if not fresh.is_trained:  # coded storage (HNSW32,SQ8): the trained codec re-encodes its own vectors alike
+            fresh = faiss.clone_index(cpu)
+            fresh.reset()
         labels = np.array(sorted(self.id_of), dtype=np.int64)
         if len(labels):
             fresh.add_with_ids(np.stack([cpu.reconstruct(int(lab)) for lab in labels]), labels)

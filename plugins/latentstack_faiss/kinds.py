@@ -31,14 +31,19 @@ class Kind:
     min_train: int
 
 
+#: Flat storage of scalar-quantised vectors: every vector scored, from 1 (SQ8), 2 (fp16) or a half byte a number.
+SCALAR_CODES = re.compile(r"^SQ(4|6|8|fp16|bf16)$")
+
+
 def parse(factory: str) -> Kind:
     """Classify a factory string; unsupported ones are a ConfigError."""
     f = factory.replace(" ", "")
     ivf = re.match(r"^IVF(\d+)", f)
     hnsw = f.startswith("HNSW")
     refine = "Refine(" in f or f.endswith(",RFlat")
-    if not (f == "Flat" or hnsw or ivf):
-        msg = f"unsupported FAISS factory {factory!r}; use Flat, HNSW32, IVF{{n}},Flat or IVF{{n}},PQ{{m}}[,Refine(SQ8)]"
+    if not (f == "Flat" or SCALAR_CODES.match(f) or hnsw or ivf):
+        msg = (f"unsupported FAISS factory {factory!r}; use Flat, SQ8 (or SQfp16, SQ4), HNSW32[,SQ8], "
+               "IVF{n},Flat or IVF{n},PQ{m}[,Refine(SQ8)]")
         raise ConfigError(msg)
     nlist = int(ivf.group(1)) if ivf else 0
     pq_train = 256 if re.search(r"PQ\d+(?!x4fs)", f) else 0

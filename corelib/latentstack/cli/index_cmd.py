@@ -58,8 +58,8 @@ def index() -> None:
 @click.option("--overlap", type=click.IntRange(min=0), default=1, show_default=True,
               help="Sentences shared by neighbouring windows (fewer than --window).")
 @click.option("--index", "index_spec", default="faiss", show_default=True,
-              help="Index plugin name, or a shortcut one reads: a FAISS factory string (Flat, HNSW32, "
-                   "IVF1024,Flat, IVF1024,PQ48,Refine(SQ8)) or auto.")
+              help="Index plugin name, or a shortcut one reads: a FAISS factory string (Flat, SQ8, "
+                   "HNSW32, HNSW32,SQ8, IVF1024,Flat, IVF1024,PQ48,Refine(SQ8)) or auto.")
 @click.option("--index-option", "index_extra", multiple=True, metavar="KEY=VALUE",
               help="Any option of the index's config (repeatable).")
 @click.option("--lexical", default="bm25", show_default=True, help="Text index for --hybrid search.")

@@ -64,6 +64,8 @@ class Index(Component):
     #: Whether ``add`` and ``search`` take a sparse embedder's rows (scipy CSR); a collection refuses to pair a
     #: sparse embedder with a vector index that does not, when it is created.
     accepts_sparse: ClassVar[bool] = False
+    #: What the shortcuts ``options_from_shortcut`` reads look like, named in the error for an unknown ``--index``.
+    shortcuts: ClassVar[str] = ""
 
     @abstractmethod
     def add(

@@ -70,7 +70,9 @@ def resolve_index(spec: str, options: Mapping[str, Any] | None = None) -> tuple[
         found = reg.get_class("index", name).options_from_shortcut(spec)
         if found is not None:
             return name, {**found, **dict(options or {})}
-    msg = f"unknown index {spec!r}: not a registered index ({', '.join(names) or 'none'}) nor a shortcut any of them reads"
+    forms = [f"{name}: {form}" for name in names if (form := reg.get_class("index", name).shortcuts)]
+    msg = (f"unknown index {spec!r}: not a registered index ({', '.join(names) or 'none'}) nor a shortcut any of "
+           f"them reads{' (' + '; '.join(forms) + ')' if forms else ''}")
     raise UnknownNameError(msg + reg.hidden_note())
 
 

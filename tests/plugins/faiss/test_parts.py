@@ -24,7 +24,7 @@ def in_parts(factory: str, x: np.ndarray, ids: list[str], cuts: list[int]) -> Fa
     return index
 
 
-@pytest.mark.parametrize("factory", ["Flat", "IVF8,Flat"])
+@pytest.mark.parametrize("factory", ["Flat", "SQ8", "IVF8,Flat"])
 def test_parts_merge_to_the_index_add_builds(factory: str) -> None:
     x = vectors(800)
     ids = [f"d{i}" for i in range(len(x))]
