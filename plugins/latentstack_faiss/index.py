@@ -25,6 +25,10 @@ from latentstack.storage import component_dir, read_manifest, reading, write_man
 from latentstack_faiss.kinds import Kind, auto_factory, parse, search_params
 
 FORMAT = 1
+#: HNSW: a filter allowing at most SCAN_BELOW vectors is answered by scoring them all (the graph's walk finds
+#: few of them among the rest); up to EXACT_BELOW, a walk that comes back short is scored that way after it.
+SCAN_BELOW = 2_000
+EXACT_BELOW = 20_000
 
 
 @attrs.frozen(kw_only=True)
@@ -150,7 +154,8 @@ class FaissIndex(Index):
             return
         if len(x) < self.kind.min_train:
             msg = (f"{self.kind.factory} must be trained on at least {self.kind.min_train} vectors, "
-                   f"got {len(x)} in the first add: add more at once, or use a smaller index (Flat)")
+                   f"got {len(x)} in the first add: add more at once, or use an index that learns nothing (Flat, SQfp16, "
+                   "HNSW32)")
             raise InputError(msg)
         lists = self.kind.nlist  # a coded storage without lists (SQ8, HNSW32,PQ16) trains on every vector given
         sample = min(len(x), max(self.kind.min_train, self.config.train_per_list * lists) if lists else len(x))
@@ -249,16 +254,36 @@ class FaissIndex(Index):
         return len(self.label_of)
 
     # -- searching ------------------------------------------------------------------
-    def _selector(self, where: Mapping[str, Any] | None) -> tuple[Any, int]:
-        """An IDSelector for the labels allowed (or None for all) and how many are allowed."""
+    def _selector(self, where: Mapping[str, Any] | None) -> tuple[Any, np.ndarray | None, int]:
+        """An IDSelector for the labels allowed (or None for all), those labels when a filter chose them, and how
+        many are allowed."""
         faiss = _faiss()
         if where:
             check_keys(list(self.meta.values()), where)
             allowed = np.array([lab for lab in self.id_of if matches(self.meta.get(lab, {}), where)], dtype=np.int64)
-            return faiss.IDSelectorBatch(allowed), len(allowed)
+            return faiss.IDSelectorBatch(allowed), allowed, len(allowed)
         if self.dead:
-            return faiss.IDSelectorNot(faiss.IDSelectorBatch(np.array(sorted(self.dead), dtype=np.int64))), len(self)
-        return None, len(self)
+            dead = faiss.IDSelectorBatch(np.array(sorted(self.dead), dtype=np.int64))
+            return faiss.IDSelectorNot(dead), None, len(self)
+        return None, None, len(self)
+
+    def _exactly(self, q: np.ndarray, rows: np.ndarray, allowed: np.ndarray, k: int, scores: np.ndarray,
+                 labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``rows`` of a search scored against every allowed vector instead (HNSW's walk can miss a few allowed
+        nodes among many others); the vectors are the index's own (decoded codes for SQ8), scores as FAISS's."""
+        vectors = self.index.reconstruct_batch(allowed) if len(allowed) else np.zeros((0, self.dim), np.float32)
+        if self.config.metric == "ip":
+            found = q[rows] @ vectors.T
+            order = np.argsort(-found, axis=1, kind="stable")[:, :k]
+        else:  # FAISS gives squared distances, nearest first
+            found = ((q[rows, None, :] - vectors[None, :, :]) ** 2).sum(axis=2)
+            order = np.argsort(found, axis=1, kind="stable")[:, :k]
+        scores, labels = scores.copy(), labels.copy()
+        scores[rows], labels[rows] = -np.inf, -1
+        n = order.shape[1]
+        scores[rows, :n] = np.take_along_axis(found, order, axis=1)
+        labels[rows, :n] = allowed[order]
+        return scores, labels
 
     def search_batch(self, queries: Any, k: int = 10, where: Mapping[str, Any] | None = None) -> list[list[Hit]]:
         """The k nearest live vectors per query, optionally only those whose metadata matches."""
@@ -268,23 +293,40 @@ class FaissIndex(Index):
         q = self._as_matrix(queries)
         if self.index is None or len(self) == 0:
             return [[] for _ in range(len(q))]
-        sel, allowed = self._selector(where)
-        want = min(k, allowed)
-        nprobe, ef = self.config.nprobe, self.config.ef_search
-        while True:  # a selective filter can leave too few candidates in the probed lists: widen, not over-fetch
-            params = search_params(_faiss(), self.kind, nprobe=nprobe, ef_search=max(ef, k),
-                                   k_factor=self.config.k_factor, sel=sel)
-            scores, labels = self.index.search(q, k, params=params)
-            short = (labels[:, :want] < 0).any()
-            if not short or (nprobe >= max(self.kind.nlist, 1) and ef >= allowed) or sel is None:
-                break
-            nprobe, ef = min(nprobe * 4, max(self.kind.nlist, 1)), min(ef * 4, max(allowed, k))
+        sel, chosen, allowed = self._selector(where)
+        scores, labels = self._searched(q, k, sel, chosen, allowed)
         sign = -1.0 if self.config.metric == "l2" else 1.0
         return [
             [Hit(self.id_of[lab], sign * float(s), self.meta.get(lab, {}))
              for s, lab in zip(srow, lrow, strict=True) if lab >= 0 and lab in self.id_of]
             for srow, lrow in zip(scores, labels, strict=True)
         ]
+
+    def _searched(self, q: np.ndarray, k: int, sel: Any, chosen: np.ndarray | None,
+                  allowed: int) -> tuple[np.ndarray, np.ndarray]:
+        """FAISS's scores and labels for ``q`` among the ``allowed`` vectors ``sel`` passes (``chosen``: their
+        labels, when a filter chose them)."""
+        if self.kind.hnsw and chosen is not None and len(chosen) <= SCAN_BELOW:
+            return self._exactly(q, np.arange(len(q)), chosen, k, np.empty((len(q), k), np.float32),
+                                 np.empty((len(q), k), np.int64))
+        want = min(k, allowed)
+        nprobe, ef, lists = self.config.nprobe, self.config.ef_search, max(self.kind.nlist, 1)
+        while True:  # a selective filter can leave too few candidates in the probed lists: widen, not over-fetch
+            params = search_params(_faiss(), self.kind, nprobe=nprobe, ef_search=max(ef, k),
+                                   k_factor=self.config.k_factor, sel=sel)
+            scores, labels = self.index.search(q, k, params=params)
+            short = (labels[:, :want] < 0).any(axis=1)
+            if not short.any() or sel is None:
+                break
+            if self.kind.hnsw and allowed <= EXACT_BELOW:  # the walk missed some: score every allowed vector
+                pool = chosen if chosen is not None else np.fromiter(self.id_of, dtype=np.int64, count=len(self))
+                scores, labels = self._exactly(q, np.flatnonzero(short), pool, k, scores, labels)
+                break
+            stored = self.index.ntotal
+            if nprobe >= lists and (not self.kind.hnsw or ef >= stored):
+                break
+            nprobe, ef = min(nprobe * 4, lists), min(ef * 4, max(stored, k))
+        return scores, labels
 
     def set_search(self, *, nprobe: int | None = None, ef_search: int | None = None, k_factor: int | None = None) -> None:
         """Change how hard searches look (benchmarks sweep this)."""
@@ -304,7 +346,7 @@ class FaissIndex(Index):
             fresh.reset()
         labels = np.array(sorted(self.id_of), dtype=np.int64)
         if len(labels):
-            fresh.add_with_ids(np.stack([cpu.reconstruct(int(lab)) for lab in labels]), labels)
+            fresh.add_with_ids(cpu.reconstruct_batch(labels), labels)
         return fresh
 
     def nbytes(self) -> int:

@@ -33,6 +33,9 @@ class Kind:
 
 #: Flat storage of scalar-quantised vectors: every vector scored, from 1 (SQ8), 2 (fp16) or a half byte a number.
 SCALAR_CODES = re.compile(r"^SQ(4|6|8|fp16|bf16)$")
+#: Vectors an integer scalar quantiser (SQ8, SQ4) learns each number's range from: a range learnt from a few
+#: vectors clips the rest (docs/benchmarks.md, "Indexes that keep codes").
+SQ_TRAIN = 1000
 
 
 def parse(factory: str) -> Kind:
@@ -47,8 +50,9 @@ def parse(factory: str) -> Kind:
         raise ConfigError(msg)
     nlist = int(ivf.group(1)) if ivf else 0
     pq_train = 256 if re.search(r"PQ\d+(?!x4fs)", f) else 0
+    sq_train = SQ_TRAIN if re.search(r"SQ[468](?!\d)", f) and not ivf else 0  # IVF's sample is larger
     return Kind(f, idmap=not ivf, tombstones=hnsw or refine, ivf=bool(ivf), hnsw=hnsw, refine=refine,
-                nlist=nlist, min_train=max(nlist, pq_train))
+                nlist=nlist, min_train=max(nlist, pq_train, sq_train))
 
 
 def auto_factory(n: int) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -40,6 +42,8 @@ class TestHNSW(IndexContract):
 class TestSQ8(IndexContract):
     """Every vector scored from one byte a number (IDMap2 over a scalar quantiser): native removal."""
 
+    n = 1000
+
     @pytest.fixture
     def index(self) -> FaissIndex:
         """An empty SQ8 index."""
@@ -48,6 +52,8 @@ class TestSQ8(IndexContract):
 
 class TestHNSWSQ8(IndexContract):
     """HNSW over scalar-quantised storage: trained on the first add, compacted with its own codec on save."""
+
+    n = 1000
 
     @pytest.fixture
     def index(self) -> FaissIndex:
@@ -81,11 +87,23 @@ def test_scalar_codes_are_smaller_and_near_exact() -> None:
 
 
 def test_coded_storage_without_lists_trains_on_every_vector() -> None:
-    """SQ8 and HNSW with coded storage train on the whole first add (no IVF sample), even a small one."""
-    for factory in ("SQ8", "SQ4", "SQfp16", "HNSW8,SQ8"):
-        index = FaissIndex.from_options(factory=factory)
-        index.add(["a", "b", "c"], unit_vectors(3, 8))
-        assert [h.id for h in index.search(unit_vectors(3, 8)[1], k=1)] == ["b"], factory
+    """SQ8 and HNSW with coded storage train on the whole first add (no IVF sample); SQfp16 learns nothing."""
+    for factory in ("SQ8", "SQ4", "HNSW8,SQ8"):
+        index = FaissIndex.from_options(factory=factory, train_per_list=1)
+        index.add(list(range(1000)), unit_vectors(1000, 8))
+        assert [h.id for h in index.search(unit_vectors(1000, 8)[999], k=1)] == [999], factory
+    index = FaissIndex.from_options(factory="SQfp16")
+    index.add(["a", "b", "c"], unit_vectors(3, 8))
+    assert [h.id for h in index.search(unit_vectors(3, 8)[1], k=1)] == ["b"]
+
+
+@pytest.mark.parametrize("factory", ["SQ8", "SQ4", "HNSW32,SQ8"])
+def test_integer_codes_refuse_a_range_learnt_from_a_few_vectors(factory: str) -> None:
+    """A first add of 10 vectors would clip every later one to their ranges: refused, naming what to do."""
+    index = FaissIndex.from_options(factory=factory)
+    with pytest.raises(InputError, match=f"{re.escape(factory)} must be trained on at least 1000 vectors, got 10 "
+                                         "in the first add: add more at once, or use an index that learns nothing"):
+        index.add(list(range(10)), unit_vectors(10, 8))
 
 
 def test_index_shortcuts_name_the_factory_strings_faiss_reads() -> None:
@@ -126,6 +144,34 @@ def test_selective_filter_still_gives_k_on_ivf() -> None:
     index.add(list(range(2000)), x, [{"tag": "rare" if i % 250 == 0 else "common"} for i in range(2000)])
     hits = index.search(x[1], k=8, where={"tag": "rare"})
     assert sorted(h.id for h in hits) == list(range(0, 2000, 250))
+
+
+@pytest.mark.parametrize(("factory", "metric"), [("HNSW32", "ip"), ("HNSW32", "l2"), ("HNSW16,SQ8", "ip")])
+def test_a_selective_filter_on_hnsw_finds_every_match(factory: str, metric: str) -> None:
+    """HNSW's walk with a filter allowing 10 of 5,000 vectors came back with fewer than 10 hits for every query;
+    the short rows are now scored against every allowed vector: the hits exact search gives (and its order, but
+    for SQ8's codes)."""
+    x = unit_vectors(5000, 16)
+    meta = [{"rank": i} for i in range(5000)]
+    hnsw, flat = (FaissIndex.from_options(factory=f, metric=metric) for f in (factory, "Flat"))
+    for index in (hnsw, flat):
+        index.add(list(range(5000)), x, meta)
+    where = {"rank": {"$gte": 50, "$lt": 60}}
+    for got, want in zip(hnsw.search_batch(x[::100], k=20, where=where),
+                         flat.search_batch(x[::100], k=20, where=where), strict=True):
+        assert sorted(h.id for h in got) == sorted(h.id for h in want) == list(range(50, 60))
+        assert "SQ8" in factory or [h.id for h in got] == [h.id for h in want]
+        assert np.allclose(sorted(h.score for h in got), sorted(h.score for h in want), atol=0.02)
+
+
+def test_hnsw_with_most_vectors_removed_still_finds_the_live_ones() -> None:
+    """Tombstones left 10 live vectors of 3,000 (before a save compacts them): a search finds all 10."""
+    x = unit_vectors(3000, 16)
+    index = FaissIndex.from_options(factory="HNSW32")
+    index.add(list(range(3000)), x)
+    index.remove(list(range(10, 3000)))
+    for q in x[::300]:
+        assert sorted(h.id for h in index.search(q, k=10)) == list(range(10))
 
 
 def test_unknown_filter_key_is_an_error() -> None:

@@ -26,12 +26,12 @@ def in_parts(factory: str, x: np.ndarray, ids: list[str], cuts: list[int]) -> Fa
 
 @pytest.mark.parametrize("factory", ["Flat", "SQ8", "IVF8,Flat"])
 def test_parts_merge_to_the_index_add_builds(factory: str) -> None:
-    x = vectors(800)
+    x = vectors(1000)
     ids = [f"d{i}" for i in range(len(x))]
     whole = FaissIndex.from_options(factory=factory)
     whole.add(ids, x, [{"n": i % 3} for i in range(len(x))])
     merged = in_parts(factory, x, ids, [250, 600])
-    assert len(merged) == len(whole) == 800
+    assert len(merged) == len(whole) == 1000
     for got, want in zip(merged.search_batch(x[:40], 10), whole.search_batch(x[:40], 10), strict=True):
         assert [h.id for h in got] == [h.id for h in want]
     assert [h.id for h in merged.search(x[5], 3, where={"n": 2})] == [h.id for h in whole.search(x[5], 3, where={"n": 2})]
