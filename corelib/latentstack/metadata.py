@@ -96,28 +96,36 @@ def check_keys(metas: Sequence[Mapping[str, Any]], where: Mapping[str, Any]) -> 
 def matches(meta: Mapping[str, Any], where: Mapping[str, Any]) -> bool:
     """True when the item's metadata satisfies every pair of ``where``: equals (as strings) its value or one of a
     list's values, or meets each of its operators."""
-    return all(k in meta and _meets(meta[k], v) for k, v in where.items())
+    return matcher(where)(meta)
 
 
-def _meets(value: Any, wanted: Any) -> bool:
-    if not isinstance(wanted, Mapping):
-        return _meets_one(value, "$in", wanted)
-    return all(_meets_one(value, op, operand) for op, operand in wanted.items())
+def matcher(where: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], bool]:
+    """``matches`` with ``where`` read once (its sets of strings and its bounds made once): the test for many
+    items."""
+    tests = [(key, _meets(wanted)) for key, wanted in where.items()]
+    return lambda meta: all(key in meta and test(meta[key]) for key, test in tests)
 
 
-def _meets_one(value: Any, op: str, operand: Any) -> bool:
-    if isinstance(value, list | tuple):  # a list of values (a note's tags): one of them meets it, or none is excluded
-        test = all if op in ("$ne", "$nin") else any
-        return test(_meets_one(v, op, operand) for v in value)
-    if op in ("$eq", "$in"):
-        return _text(value) in _wanted(operand)
-    if op in ("$ne", "$nin"):
-        return _text(value) not in _wanted(operand)
-    bound = _number(operand)
-    if bound is None:
-        return bool(_ORDER[op](_text(value), _text(operand)))
-    number = _number(value)
-    return number is not None and _ORDER[op](number, bound)
+def _meets(wanted: Any) -> Callable[[Any], bool]:
+    ops = wanted.items() if isinstance(wanted, Mapping) else [("$in", wanted)]
+    checks = [_meets_one(op, operand) for op, operand in ops]
+    return checks[0] if len(checks) == 1 else lambda value: all(check(value) for check in checks)
+
+
+def _meets_one(op: str, operand: Any) -> Callable[[Any], bool]:
+    """The test of one value against one operator; a list of values (a note's tags) meets it when one of them
+    does, or (an exclusion) when none is excluded."""
+    if op in ("$eq", "$in", "$ne", "$nin"):
+        wanted, keep = _wanted(operand), op in ("$eq", "$in")
+        one: Callable[[Any], bool] = lambda value: (_text(value) in wanted) == keep  # noqa: E731
+    elif (bound := _number(operand)) is None:
+        text, order = _text(operand), _ORDER[op]
+        one = lambda value: bool(order(_text(value), text))  # noqa: E731
+    else:
+        order = _ORDER[op]
+        one = lambda value: (number := _number(value)) is not None and order(number, bound)  # noqa: E731
+    across = all if op in ("$ne", "$nin") else any
+    return lambda value: across(one(v) for v in value) if isinstance(value, list | tuple) else one(value)
 
 
 def _number(value: Any) -> float | None:
@@ -145,7 +153,8 @@ def _wanted(value: Any) -> set[str]:
 def matching_mask(metas: Sequence[Mapping[str, Any]], where: Mapping[str, Any]) -> np.ndarray:
     """Boolean mask of the items matching ``where``, after checking its keys exist."""
     check_keys(metas, where)
-    return np.fromiter((matches(m, where) for m in metas), dtype=bool, count=len(metas))
+    test = matcher(where)
+    return np.fromiter((test(m) for m in metas), dtype=bool, count=len(metas))
 
 
 #: The comparisons --where reads, two-character ones first ("==" as Python writes equality).

@@ -19,7 +19,7 @@ import numpy as np
 from latentstack.errors import ConfigError, InputError, ModelMismatchError
 from latentstack.interfaces import Hit, Index, IndexConfig
 from latentstack.interfaces.index import check_ids
-from latentstack.metadata import check_keys, matches
+from latentstack.metadata import check_keys, matcher
 from latentstack.progress import detail, log
 from latentstack.storage import component_dir, read_manifest, reading, write_manifest
 from latentstack_faiss.kinds import Kind, auto_factory, parse, search_params
@@ -260,7 +260,8 @@ class FaissIndex(Index):
         faiss = _faiss()
         if where:
             check_keys(list(self.meta.values()), where)
-            allowed = np.array([lab for lab in self.id_of if matches(self.meta.get(lab, {}), where)], dtype=np.int64)
+            test = matcher(where)
+            allowed = np.array([lab for lab in self.id_of if test(self.meta.get(lab, {}))], dtype=np.int64)
             return faiss.IDSelectorBatch(allowed), allowed, len(allowed)
         if self.dead:
             dead = faiss.IDSelectorBatch(np.array(sorted(self.dead), dtype=np.int64))
