@@ -276,8 +276,9 @@ class FaissIndex(Index):
         if self.config.metric == "ip":
             found = q[rows] @ vectors.T
             order = np.argsort(-found, axis=1, kind="stable")[:, :k]
-        else:  # FAISS gives squared distances, nearest first
-            found = ((q[rows, None, :] - vectors[None, :, :]) ** 2).sum(axis=2)
+        else:  # FAISS gives squared distances, nearest first (expanded: no rows x vectors x dim array)
+            sq = (q[rows] ** 2).sum(axis=1)[:, None] - 2 * (q[rows] @ vectors.T) + (vectors**2).sum(axis=1)[None, :]
+            found = np.maximum(sq, 0.0)
             order = np.argsort(found, axis=1, kind="stable")[:, :k]
         scores, labels = scores.copy(), labels.copy()
         scores[rows], labels[rows] = -np.inf, -1
