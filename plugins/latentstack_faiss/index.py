@@ -19,7 +19,7 @@ import numpy as np
 from latentstack.errors import ConfigError, InputError, ModelMismatchError
 from latentstack.interfaces import Hit, Index, IndexConfig
 from latentstack.interfaces.index import check_ids
-from latentstack.metadata import check_keys, matcher
+from latentstack.metadata import matching_mask
 from latentstack.progress import detail, log
 from latentstack.storage import component_dir, read_manifest, reading, write_manifest
 from latentstack_faiss.kinds import Kind, auto_factory, parse, search_params
@@ -254,37 +254,31 @@ class FaissIndex(Index):
         return len(self.label_of)
 
     # -- searching ------------------------------------------------------------------
-    def _selector(self, where: Mapping[str, Any] | None) -> tuple[Any, np.ndarray | None, int]:
-        """An IDSelector for the labels allowed (or None for all), those labels when a filter chose them, and how
-        many are allowed."""
+    def _selector(self, where: Mapping[str, Any] | None) -> tuple[Any, np.ndarray | None]:
+        """An IDSelector for the labels allowed (or None for all), and those labels when a filter chose them."""
         faiss = _faiss()
         if where:
-            check_keys(list(self.meta.values()), where)
-            test = matcher(where)
-            allowed = np.array([lab for lab in self.id_of if test(self.meta.get(lab, {}))], dtype=np.int64)
-            return faiss.IDSelectorBatch(allowed), allowed, len(allowed)
+            labels = np.fromiter(self.id_of, dtype=np.int64, count=len(self))
+            allowed = labels[matching_mask([self.meta.get(lab, {}) for lab in self.id_of], where)]
+            return faiss.IDSelectorBatch(allowed), allowed
         if self.dead:
             dead = faiss.IDSelectorBatch(np.array(sorted(self.dead), dtype=np.int64))
-            return faiss.IDSelectorNot(dead), None, len(self)
-        return None, None, len(self)
+            return faiss.IDSelectorNot(dead), None
+        return None, None
 
-    def _exactly(self, q: np.ndarray, rows: np.ndarray, allowed: np.ndarray, k: int, scores: np.ndarray,
-                 labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``rows`` of a search scored against every allowed vector instead (HNSW's walk can miss a few allowed
-        nodes among many others); the vectors are the index's own (decoded codes for SQ8), scores as FAISS's."""
+    def _exactly(self, q: np.ndarray, allowed: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and labels of ``q`` against every allowed vector, as FAISS gives them (-1 past the last): HNSW's
+        walk can miss a few allowed nodes among many others. The vectors are the index's own (SQ8's decoded)."""
         vectors = self.index.reconstruct_batch(allowed) if len(allowed) else np.zeros((0, self.dim), np.float32)
         if self.config.metric == "ip":
-            found = q[rows] @ vectors.T
+            found = q @ vectors.T
             order = np.argsort(-found, axis=1, kind="stable")[:, :k]
-        else:  # FAISS gives squared distances, nearest first (expanded: no rows x vectors x dim array)
-            sq = (q[rows] ** 2).sum(axis=1)[:, None] - 2 * (q[rows] @ vectors.T) + (vectors**2).sum(axis=1)[None, :]
-            found = np.maximum(sq, 0.0)
+        else:  # FAISS gives squared distances, nearest first (expanded: no queries x vectors x dim array)
+            found = np.maximum((q**2).sum(axis=1)[:, None] - 2 * (q @ vectors.T) + (vectors**2).sum(axis=1), 0.0)
             order = np.argsort(found, axis=1, kind="stable")[:, :k]
-        scores, labels = scores.copy(), labels.copy()
-        scores[rows], labels[rows] = -np.inf, -1
-        n = order.shape[1]
-        scores[rows, :n] = np.take_along_axis(found, order, axis=1)
-        labels[rows, :n] = allowed[order]
+        scores, labels = np.full((len(q), k), -np.inf, np.float32), np.full((len(q), k), -1, np.int64)
+        scores[:, :order.shape[1]] = np.take_along_axis(found, order, axis=1)
+        labels[:, :order.shape[1]] = allowed[order]
         return scores, labels
 
     def search_batch(self, queries: Any, k: int = 10, where: Mapping[str, Any] | None = None) -> list[list[Hit]]:
@@ -295,8 +289,8 @@ class FaissIndex(Index):
         q = self._as_matrix(queries)
         if self.index is None or len(self) == 0:
             return [[] for _ in range(len(q))]
-        sel, chosen, allowed = self._selector(where)
-        scores, labels = self._searched(q, k, sel, chosen, allowed)
+        sel, chosen = self._selector(where)
+        scores, labels = self._searched(q, k, sel, chosen)
         sign = -1.0 if self.config.metric == "l2" else 1.0
         return [
             [Hit(self.id_of[lab], sign * float(s), self.meta.get(lab, {}))
@@ -304,13 +298,12 @@ class FaissIndex(Index):
             for srow, lrow in zip(scores, labels, strict=True)
         ]
 
-    def _searched(self, q: np.ndarray, k: int, sel: Any, chosen: np.ndarray | None,
-                  allowed: int) -> tuple[np.ndarray, np.ndarray]:
-        """FAISS's scores and labels for ``q`` among the ``allowed`` vectors ``sel`` passes (``chosen``: their
-        labels, when a filter chose them)."""
+    def _searched(self, q: np.ndarray, k: int, sel: Any, chosen: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """FAISS's scores and labels for ``q`` among the vectors ``sel`` passes (``chosen``: their labels, when a
+        filter chose them)."""
         if self.kind.hnsw and chosen is not None and len(chosen) <= SCAN_BELOW:
-            return self._exactly(q, np.arange(len(q)), chosen, k, np.empty((len(q), k), np.float32),
-                                 np.empty((len(q), k), np.int64))
+            return self._exactly(q, chosen, k)
+        allowed = len(chosen) if chosen is not None else len(self)
         want = min(k, allowed)
         nprobe, ef, lists = self.config.nprobe, self.config.ef_search, max(self.kind.nlist, 1)
         while True:  # a selective filter can leave too few candidates in the probed lists: widen, not over-fetch
@@ -322,7 +315,7 @@ class FaissIndex(Index):
                 break
             if self.kind.hnsw and allowed <= EXACT_BELOW:  # the walk missed some: score every allowed vector
                 pool = chosen if chosen is not None else np.fromiter(self.id_of, dtype=np.int64, count=len(self))
-                scores, labels = self._exactly(q, np.flatnonzero(short), pool, k, scores, labels)
+                scores[short], labels[short] = self._exactly(q[short], pool, k)
                 break
             stored = self.index.ntotal
             if nprobe >= lists and (not self.kind.hnsw or ef >= stored):
