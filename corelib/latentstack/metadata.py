@@ -26,9 +26,9 @@ import numpy as np
 from latentstack.errors import InputError
 
 _SCALAR = (str, int, float, bool)
-_ORDER: dict[str, Callable[[Any, Any], bool]] = {"$gt": operator.gt, "$gte": operator.ge, "$lt": operator.lt,
+ORDER: dict[str, Callable[[Any, Any], bool]] = {"$gt": operator.gt, "$gte": operator.ge, "$lt": operator.lt,
                                                  "$lte": operator.le}
-OPERATORS = ("$eq", "$ne", "$in", "$nin", *_ORDER)
+OPERATORS = ("$eq", "$ne", "$in", "$nin", *ORDER)
 
 
 def check_where(where: object) -> None:
@@ -59,7 +59,7 @@ def _check_operators(key: str, ops: Mapping[Any, Any]) -> None:
             raise InputError(msg)
         listed = op in ("$in", "$nin")
         values = _values(operand) if listed else [operand]
-        ordered = op in _ORDER
+        ordered = op in ORDER
         if not values or not all(isinstance(v, _SCALAR) for v in values) or (not listed and isinstance(operand, list)) \
                 or (ordered and isinstance(operand, bool)):
             wanted = ("a non-empty list of str, number or bool" if listed else
@@ -85,7 +85,11 @@ def _shown(value: object) -> str:
 def check_keys(metas: Sequence[Mapping[str, Any]], where: Mapping[str, Any]) -> None:
     """Raise InputError if ``where`` is not a mapping, or a key of it appears in no item's metadata."""
     check_where(where)
-    known = set().union(*(m.keys() for m in metas)) if metas else set()
+    check_known(set().union(*(m.keys() for m in metas)) if metas else set(), where)
+
+
+def check_known(known: set[str], where: Mapping[str, Any]) -> None:
+    """Raise InputError if a key of ``where`` is not among the ``known`` metadata keys."""
     unknown = sorted(set(where) - known)
     if unknown:
         msg = (f"unknown metadata key(s) {', '.join(map(repr, unknown))} in the filter; "
@@ -116,19 +120,19 @@ def _meets_one(op: str, operand: Any) -> Callable[[Any], bool]:
     """The test of one value against one operator; a list of values (a note's tags) meets it when one of them
     does, or (an exclusion) when none is excluded."""
     if op in ("$eq", "$in", "$ne", "$nin"):
-        wanted, keep = _wanted(operand), op in ("$eq", "$in")
-        one: Callable[[Any], bool] = lambda value: (_text(value) in wanted) == keep  # noqa: E731
-    elif (bound := _number(operand)) is None:
-        text, order = _text(operand), _ORDER[op]
-        one = lambda value: bool(order(_text(value), text))  # noqa: E731
+        wanted, keep = wanted_texts(operand), op in ("$eq", "$in")
+        one: Callable[[Any], bool] = lambda value: (as_text(value) in wanted) == keep  # noqa: E731
+    elif (bound := as_number(operand)) is None:
+        text, order = as_text(operand), ORDER[op]
+        one = lambda value: bool(order(as_text(value), text))  # noqa: E731
     else:
-        order = _ORDER[op]
-        one = lambda value: (number := _number(value)) is not None and order(number, bound)  # noqa: E731
+        order = ORDER[op]
+        one = lambda value: (number := as_number(value)) is not None and order(number, bound)  # noqa: E731
     across = all if op in ("$ne", "$nin") else any
     return lambda value: across(one(v) for v in value) if isinstance(value, list | tuple) else one(value)
 
 
-def _number(value: Any) -> float | None:
+def as_number(value: Any) -> float | None:
     """A finite number from a number, or from text that is one ("2020", " 1.5 "); None otherwise (booleans too)."""
     if isinstance(value, bool) or not isinstance(value, int | float | str | np.generic):
         return None
@@ -139,14 +143,14 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _text(value: Any) -> str:
+def as_text(value: Any) -> str:
     """A value as the filter compares it: booleans as JSON writes them (``true``), the rest as ``str`` does."""
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
-def _wanted(value: Any) -> set[str]:
+def wanted_texts(value: Any) -> set[str]:
     """The strings a filter value matches; ``True`` typed on the command line also matches a JSON ``true``."""
-    texts = {_text(v) for v in _values(value)}
+    texts = {as_text(v) for v in _values(value)}
     return texts | {t.lower() for t in texts if t.lower() in ("true", "false")}
 
 

@@ -20,7 +20,7 @@ from latentstack.errors import InputError
 from latentstack.interfaces import Hit, Index, IndexConfig
 from latentstack.interfaces.embedder import check_texts
 from latentstack.interfaces.index import check_ids
-from latentstack.metadata import matching_mask
+from latentstack.metadata_index import MetadataIndex
 from latentstack.storage import component_dir, read_manifest, reading, write_manifest
 from latentstack.textfile import lines
 from latentstack_bm25.words import fold, word_pattern
@@ -74,6 +74,7 @@ class Bm25Index(Index):
         self.meta: list[dict[str, Any]] = []
         self.pos: dict[str | int, int] = {}
         self._retriever: Any = None
+        self._by_meta: MetadataIndex | None = None  # the metadata's index, kept until the items change
 
     @cached_property
     def _stem(self) -> Any:
@@ -102,7 +103,7 @@ class Bm25Index(Index):
             self.ids.append(i)
             self.texts.append(text)
             self.meta.append(dict(metadata[j]) if metadata else {})
-        self._retriever = None
+        self._retriever = self._by_meta = None
 
     def remove(self, ids: Sequence[str | int]) -> int:
         """Remove ids; the BM25 statistics are rebuilt without them on the next search."""
@@ -113,7 +114,7 @@ class Bm25Index(Index):
             self.texts = [self.texts[p] for p in keep]
             self.meta = [self.meta[p] for p in keep]
             self.pos = {i: p for p, i in enumerate(self.ids)}
-            self._retriever = None
+            self._retriever = self._by_meta = None
         return len(gone)
 
     def __len__(self) -> int:
@@ -139,10 +140,18 @@ class Bm25Index(Index):
             return np.zeros(len(self.texts), dtype=np.float32)
         return retriever.get_scores(tokens).astype(np.float32)
 
+    def _allowed(self, where: Mapping[str, Any] | None) -> np.ndarray:
+        """Mask of the texts ``where`` allows (all without one)."""
+        if not where:
+            return np.ones(len(self.ids), dtype=bool)
+        if self._by_meta is None:
+            self._by_meta = MetadataIndex(self.meta)
+        return self._by_meta.mask(where)
+
     def search_batch(self, queries: Any, k: int = 10, where: Mapping[str, Any] | None = None) -> list[list[Hit]]:
         """Top-k texts per query; texts filtered out by ``where`` are masked before ranking."""
         queries = check_texts(queries)
-        allowed = matching_mask(self.meta, where) if where else np.ones(len(self.ids), dtype=bool)
+        allowed = self._allowed(where)
         out = []
         for q in queries:
             s = self.scores(q)

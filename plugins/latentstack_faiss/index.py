@@ -19,7 +19,7 @@ import numpy as np
 from latentstack.errors import ConfigError, InputError, ModelMismatchError
 from latentstack.interfaces import Hit, Index, IndexConfig
 from latentstack.interfaces.index import check_ids
-from latentstack.metadata import matching_mask
+from latentstack.metadata_index import MetadataIndex
 from latentstack.progress import detail, log
 from latentstack.storage import component_dir, read_manifest, reading, write_manifest
 from latentstack_faiss.kinds import Kind, auto_factory, parse, search_params
@@ -68,6 +68,7 @@ class FaissIndex(Index):
         self.meta: dict[int, dict[str, Any]] = {}
         self.dead: set[int] = set()
         self.next_label = 0
+        self._by_meta: tuple[np.ndarray, MetadataIndex] | None = None  # the live labels and their metadata's index
 
     @property
     def kind(self) -> Kind:
@@ -183,6 +184,7 @@ class FaissIndex(Index):
         else:
             self.index.add_with_ids(x, labels)
         self.next_label += len(x)
+        self._by_meta = None
         for j, (ext, lab) in enumerate(zip(ids, labels.tolist(), strict=True)):
             self.label_of[ext] = lab
             self.id_of[lab] = ext
@@ -230,7 +232,7 @@ class FaissIndex(Index):
         if self.index.ntotal != len(ids):
             msg = f"the merged parts hold {self.index.ntotal} vectors for {len(ids)} ids: a part was lost or repeated"
             raise InputError(msg)
-        self.next_label = len(ids)
+        self.next_label, self._by_meta = len(ids), None
         for lab, ext in enumerate(ids):
             self.label_of[ext] = lab
             self.id_of[lab] = ext
@@ -244,6 +246,7 @@ class FaissIndex(Index):
             self.id_of.pop(lab, None)
             self.meta.pop(lab, None)
         if labels:
+            self._by_meta = None
             if self.kind.tombstones:
                 self.dead.update(labels)
             else:
@@ -258,9 +261,17 @@ class FaissIndex(Index):
         """An IDSelector for the labels allowed (or None for all), and those labels when a filter chose them."""
         faiss = _faiss()
         if where:
-            labels = np.fromiter(self.id_of, dtype=np.int64, count=len(self))
-            allowed = labels[matching_mask([self.meta.get(lab, {}) for lab in self.id_of], where)]
-            return faiss.IDSelectorBatch(allowed), allowed
+            if self._by_meta is None:  # kept until the items change: a filter is then lookups, not a pass
+                labels = np.fromiter(self.id_of, dtype=np.int64, count=len(self))
+                self._by_meta = labels, MetadataIndex([self.meta.get(lab, {}) for lab in self.id_of])
+            labels, by_meta = self._by_meta
+            allowed = labels[by_meta.mask(where)]
+            bits = np.zeros(self.next_label, dtype=bool)
+            bits[allowed] = True
+            packed = np.packbits(bits, bitorder="little")  # a bit per label: made at once, unlike a hash set
+            sel = faiss.IDSelectorBitmap(len(packed), faiss.swig_ptr(packed))
+            sel.bits = packed  # the selector reads this memory: it lives as long as the selector
+            return sel, allowed
         if self.dead:
             dead = faiss.IDSelectorBatch(np.array(sorted(self.dead), dtype=np.int64))
             return faiss.IDSelectorNot(dead), None

@@ -79,6 +79,17 @@ class IndexContract:
         with pytest.raises(InputError, match="operator '\\$like'"):
             index.search(x[0], k=10, where={"parity": {"$like": "od%"}})
 
+    def test_a_filter_follows_adds_replacements_and_removals(self, filled) -> None:  # noqa: ANN001
+        """An index may keep its metadata indexed between searches; the next filtered search still sees every
+        change: a new item, an item added again with other metadata, a removed one."""
+        index, x, ids = filled
+        assert {h.id for h in index.search(x[0], k=5, where={"rank": {"$lt": 3}})} == set(ids[:3])
+        index.add(["new"], x[5:6] * -1.0, [{"parity": "odd", "rank": 1}])
+        index.add([ids[0]], x[:1], [{"parity": "even", "rank": 999}])
+        index.remove([ids[2]])
+        assert {h.id for h in index.search(x[0], k=5, where={"rank": {"$lt": 3}})} == {ids[1], "new"}
+        assert [h.id for h in index.search(x[0], k=1, where={"rank": 999})] == [ids[0]]
+
     def test_numpy_ids_are_saved_as_python_ids(self, index: Index, tmp_path) -> None:  # noqa: ANN001
         """Ids from np.arange were kept as np.int64, and the save failed: "Object of type int64 is not JSON
         serializable". An id of another type than str or int is refused when added."""
@@ -209,6 +220,16 @@ class TextIndexContract:
         assert [h.id for h in either] == [h.id for h in filled.search("the cat", k=5)]
         others = filled.search("cat stock", k=5, where={"cat": {"$ne": True}})  # an operator (metadata.matches reads it)
         assert others and all(h.metadata["cat"] is False for h in others)
+
+    def test_a_filter_follows_adds_replacements_and_removals(self, filled: Index) -> None:
+        """An index may keep its metadata indexed between searches; the next filtered search still sees every
+        change: a new text, a text added again with other metadata, a removed one."""
+        assert {h.id for h in filled.search("cat", k=9, where={"cat": True})} == {"d0", "d4"}
+        filled.add(["new"], ["a cat on a mat"], [{"cat": True}])
+        filled.add(["d0"], ["the cat came back"], [{"cat": False}])
+        filled.remove(["d4"])
+        assert {h.id for h in filled.search("cat", k=9, where={"cat": True})} == {"new"}
+        assert "d0" in {h.id for h in filled.search("cat", k=9, where={"cat": False})}
 
     def test_save_load_round_trip(self, filled: Index, tmp_path) -> None:  # noqa: ANN001
         """A saved and reloaded index answers the same."""

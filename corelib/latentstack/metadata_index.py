@@ -1,0 +1,140 @@
+"""A payload index over items' metadata: each key's values mapped to the items holding them.
+
+``MetadataIndex(metas).mask(where)`` equals ``matching_mask(metas, where)`` (same filters, same
+errors) without testing every item: an equality or exclusion is a lookup of the filter's
+values, a bound a binary search over the key's values in order. Keep one for items that do
+not change between searches, as vector databases keep a payload index beside their vectors:
+a key is indexed at the first filter on it (one pass over the items, cheaper than testing
+them), and every later filter on it is lookups.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from latentstack.metadata import as_number, as_text, check_known, check_where, wanted_texts
+
+_NONE = np.zeros(0, dtype=np.int64)
+
+
+class _Column:
+    """One key: the items holding each distinct value; made when first needed, the values in text order, and the
+    numbers among them in numeric order."""
+
+    def __init__(self, metas: Sequence[Mapping[str, Any]], key: str) -> None:
+        self.positions: dict[Any, list[int]] = {}  # (type, value) -> the items holding it
+        holders = [pos for pos, meta in enumerate(metas) if key in meta]
+        self.holding = np.zeros(len(metas), dtype=bool)
+        self.holding[holders] = True
+        for pos in holders:
+            value = metas[pos][key]
+            for one in value if isinstance(value, list | tuple) else (value,):
+                self._add(pos, one)
+        self._texts: dict[str, list[list[int]]] | None = None
+        self._arrays: dict[str, np.ndarray] = {}
+        self._text_order: tuple[list[str], np.ndarray, np.ndarray] | None = None
+        self._number_order: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _add(self, pos: int, one: Any) -> None:
+        try:
+            at = (type(one), one)
+            held = self.positions.get(at)
+        except TypeError:  # an unhashable value (a dict) compares as its text
+            at = (str, as_text(one))
+            held = self.positions.get(at)
+        if held is None:
+            self.positions[at] = [pos]
+        else:
+            held.append(pos)
+
+    def texts(self) -> dict[str, list[list[int]]]:
+        """Each text a value compares as, and the item lists of the values with that text ("2020" and 2020)."""
+        if self._texts is None:
+            self._texts = {}
+            for (_, value), held in self.positions.items():
+                self._texts.setdefault(as_text(value), []).append(held)
+        return self._texts
+
+    def holding_text(self, text: str) -> np.ndarray:
+        """The items holding a value with this text (kept: the next filter asks again)."""
+        if text not in self._arrays:
+            held = self.texts().get(text, [])
+            self._arrays[text] = np.array([p for part in held for p in part], dtype=np.int64) if held else _NONE
+        return self._arrays[text]
+
+    def text_order(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """The distinct texts sorted, where each one's items start in the third array, and those items."""
+        if self._text_order is None:
+            ordered = sorted(self.texts())
+            parts = [p for t in ordered for part in self.texts()[t] for p in part]
+            sizes = [sum(len(part) for part in self.texts()[t]) for t in ordered]
+            starts = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
+            self._text_order = ordered, starts, np.array(parts, dtype=np.int64)
+        return self._text_order
+
+    def number_order(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every number held, in order, and the item holding each."""
+        if self._number_order is None:
+            pairs = [(n, held) for (_, value), held in self.positions.items() if (n := as_number(value)) is not None]
+            values = np.array([n for n, held in pairs for _ in held], dtype=np.float64)
+            items = np.array([p for _, held in pairs for p in held], dtype=np.int64)
+            order = np.argsort(values, kind="stable")
+            self._number_order = values[order], items[order]
+        return self._number_order
+
+
+class MetadataIndex:
+    """Answers metadata filters over a fixed sequence of items by lookups (see the module's docstring). The items
+    must not change while the index is used: make a new one when they do."""
+
+    def __init__(self, metas: Sequence[Mapping[str, Any]]) -> None:
+        self.metas, self.n = metas, len(metas)
+        self.columns: dict[str, _Column] = {}
+
+    def mask(self, where: Mapping[str, Any]) -> np.ndarray:
+        """Boolean mask of the items matching ``where``, after checking its keys exist."""
+        check_where(where)
+        columns = {key: self.columns.get(key) or self.columns.setdefault(key, _Column(self.metas, key))
+                   for key in where}
+        if not all(column.holding.any() for column in columns.values()):  # a key no item holds: name the known
+            check_known(set().union(*(m.keys() for m in self.metas)) if self.metas else set(), where)
+        out = np.ones(self.n, dtype=bool)
+        for key, wanted in where.items():
+            ops = wanted.items() if isinstance(wanted, Mapping) else [("$in", wanted)]
+            for op, operand in ops:
+                out &= self._meets(columns[key], op, operand)
+        return out
+
+    def _meets(self, column: _Column, op: str, operand: Any) -> np.ndarray:
+        """Items of which some value meets ``op`` (an exclusion: items holding the key, none of it excluded)."""
+        if op in ("$eq", "$in", "$ne", "$nin"):
+            found = np.zeros(self.n, dtype=bool)
+            for text in wanted_texts(operand):
+                found[column.holding_text(text)] = True
+            return found if op in ("$eq", "$in") else column.holding & ~found
+        bound = as_number(operand)
+        if bound is None:
+            ordered, starts, items = column.text_order()
+            lo, hi = _span(ordered, op, as_text(operand))
+            chosen = items[starts[lo] : starts[hi]]
+        else:
+            values, items = column.number_order()
+            lo, hi = _span(values, op, bound)
+            chosen = items[lo:hi]
+        out = np.zeros(self.n, dtype=bool)
+        out[chosen] = True
+        return out
+
+
+def _span(ordered: Any, op: str, bound: Any) -> tuple[int, int]:
+    """Where the values of a sorted sequence (list or array) that meet ``value op bound`` start and end."""
+    right = op in ("$gt", "$lte")  # past the values equal to the bound
+    if isinstance(ordered, np.ndarray):
+        at = int(np.searchsorted(ordered, bound, side="right" if right else "left"))
+    else:
+        at = (bisect.bisect_right if right else bisect.bisect_left)(ordered, bound)
+    return (at, len(ordered)) if op in ("$gt", "$gte") else (0, at)
