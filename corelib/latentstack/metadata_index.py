@@ -11,6 +11,7 @@ them), and every later filter on it is lookups.
 from __future__ import annotations
 
 import bisect
+from array import array
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,7 +27,7 @@ class _Column:
     numbers among them in numeric order."""
 
     def __init__(self, metas: Sequence[Mapping[str, Any]], key: str) -> None:
-        self.positions: dict[Any, list[int]] = {}  # (type, value) -> the items holding it
+        self.positions: dict[Any, array[int]] = {}  # (type, value) -> the items holding it, 8 bytes each
         holders = [pos for pos, meta in enumerate(metas) if key in meta]
         self.holding = np.zeros(len(metas), dtype=bool)
         self.holding[holders] = True
@@ -34,7 +35,7 @@ class _Column:
             value = metas[pos][key]
             for one in value if isinstance(value, list | tuple) else (value,):
                 self._add(pos, one)
-        self._texts: dict[str, list[list[int]]] | None = None
+        self._texts: dict[str, list[np.ndarray]] | None = None
         self._arrays: dict[str, np.ndarray] = {}
         self._text_order: tuple[list[str], np.ndarray, np.ndarray] | None = None
         self._number_order: tuple[np.ndarray, np.ndarray] | None = None
@@ -47,41 +48,40 @@ class _Column:
             at = (str, as_text(one))
             held = self.positions.get(at)
         if held is None:
-            self.positions[at] = [pos]
+            self.positions[at] = array("q", (pos,))
         else:
             held.append(pos)
 
-    def texts(self) -> dict[str, list[list[int]]]:
-        """Each text a value compares as, and the item lists of the values with that text ("2020" and 2020)."""
+    def texts(self) -> dict[str, list[np.ndarray]]:
+        """Each text a value compares as, and the items of the values with that text ("2020" and 2020)."""
         if self._texts is None:
             self._texts = {}
             for (_, value), held in self.positions.items():
-                self._texts.setdefault(as_text(value), []).append(held)
+                self._texts.setdefault(as_text(value), []).append(np.frombuffer(held, dtype=np.int64))
         return self._texts
 
     def holding_text(self, text: str) -> np.ndarray:
         """The items holding a value with this text (kept: the next filter asks again)."""
         if text not in self._arrays:
-            held = self.texts().get(text, [])
-            self._arrays[text] = np.array([p for part in held for p in part], dtype=np.int64) if held else _NONE
+            self._arrays[text] = _joined(self.texts().get(text, []))
         return self._arrays[text]
 
     def text_order(self) -> tuple[list[str], np.ndarray, np.ndarray]:
         """The distinct texts sorted, where each one's items start in the third array, and those items."""
         if self._text_order is None:
-            ordered = sorted(self.texts())
-            parts = [p for t in ordered for part in self.texts()[t] for p in part]
-            sizes = [sum(len(part) for part in self.texts()[t]) for t in ordered]
+            texts = self.texts()
+            ordered = sorted(texts)
+            sizes = [sum(len(part) for part in texts[t]) for t in ordered]
             starts = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
-            self._text_order = ordered, starts, np.array(parts, dtype=np.int64)
+            self._text_order = ordered, starts, _joined([part for t in ordered for part in texts[t]])
         return self._text_order
 
     def number_order(self) -> tuple[np.ndarray, np.ndarray]:
         """Every number held, in order, and the item holding each."""
         if self._number_order is None:
             pairs = [(n, held) for (_, value), held in self.positions.items() if (n := as_number(value)) is not None]
-            values = np.array([n for n, held in pairs for _ in held], dtype=np.float64)
-            items = np.array([p for _, held in pairs for p in held], dtype=np.int64)
+            values = np.repeat(np.array([n for n, _ in pairs], dtype=np.float64), [len(held) for _, held in pairs])
+            items = _joined([np.frombuffer(held, dtype=np.int64) for _, held in pairs])
             order = np.argsort(values, kind="stable")
             self._number_order = values[order], items[order]
         return self._number_order
@@ -128,6 +128,10 @@ class MetadataIndex:
         out = np.zeros(self.n, dtype=bool)
         out[chosen] = True
         return out
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else _NONE
 
 
 def _span(ordered: Any, op: str, bound: Any) -> tuple[int, int]:
