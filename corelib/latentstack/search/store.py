@@ -119,6 +119,7 @@ class DocumentStore:
         self.db = db or sqlite3.connect(":memory:", check_same_thread=False)
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.executescript(SCHEMA)
+        self._keys: tuple[int, frozenset[str]] | None = None  # the metadata keys, as of a count of changes
 
     @classmethod
     def open(cls, path: str | Path) -> DocumentStore:
@@ -223,9 +224,11 @@ class DocumentStore:
         """Number of chunks."""
         return self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
 
-    def metadata_keys(self) -> set[str]:
-        """Every metadata key some document has."""
-        keys: set[str] = set()
-        for (meta,) in self.db.execute("SELECT metadata FROM documents"):
-            keys.update(json.loads(meta))
-        return keys
+    def metadata_keys(self) -> frozenset[str]:
+        """Every metadata key some document has (read again only after a change: every filtered search asks)."""
+        if self._keys is None or self._keys[0] != self.db.total_changes:
+            keys: set[str] = set()
+            for (meta,) in self.db.execute("SELECT metadata FROM documents"):
+                keys.update(json.loads(meta))
+            self._keys = self.db.total_changes, frozenset(keys)
+        return self._keys[1]

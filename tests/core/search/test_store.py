@@ -44,3 +44,16 @@ def test_a_document_the_store_cannot_hold_is_refused_when_made(fields: dict, wor
     """What SQLite or a tokenizer would fail on later (a traceback mid-build) is a one-line InputError at once."""
     with pytest.raises(InputError, match=re.escape(words)):
         Document(**fields)
+
+
+def test_metadata_keys_follow_every_change() -> None:
+    """The keys are read once and kept (every filtered search asks for them), and read again after a change."""
+    store = DocumentStore()
+    store.add_document(Document("d1", "alpha", metadata={"lang": "en"}), [(0, 0, 5, "alpha")])
+    assert store.metadata_keys() == {"lang"}
+    store.add_document(Document("d2", "beta", metadata={"year": 2020}), [(0, 0, 4, "beta")])
+    assert store.metadata_keys() == {"lang", "year"}
+    store.add_document(Document("d1", "alpha", metadata={"topic": "a"}), [(0, 0, 5, "alpha")])  # replaced
+    assert store.metadata_keys() == {"topic", "year"}
+    store.remove_documents(["d2"])
+    assert store.metadata_keys() == {"topic"}
