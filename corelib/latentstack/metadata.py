@@ -26,9 +26,9 @@ import numpy as np
 from latentstack.errors import InputError
 
 _SCALAR = (str, int, float, bool)
-ORDER: dict[str, Callable[[Any, Any], bool]] = {"$gt": operator.gt, "$gte": operator.ge, "$lt": operator.lt,
+_ORDER: dict[str, Callable[[Any, Any], bool]] = {"$gt": operator.gt, "$gte": operator.ge, "$lt": operator.lt,
                                                  "$lte": operator.le}
-OPERATORS = ("$eq", "$ne", "$in", "$nin", *ORDER)
+OPERATORS = ("$eq", "$ne", "$in", "$nin", *_ORDER)
 
 
 def check_where(where: object) -> None:
@@ -59,7 +59,7 @@ def _check_operators(key: str, ops: Mapping[Any, Any]) -> None:
             raise InputError(msg)
         listed = op in ("$in", "$nin")
         values = _values(operand) if listed else [operand]
-        ordered = op in ORDER
+        ordered = op in _ORDER
         if not values or not all(isinstance(v, _SCALAR) for v in values) or (not listed and isinstance(operand, list)) \
                 or (ordered and isinstance(operand, bool)):
             wanted = ("a non-empty list of str, number or bool" if listed else
@@ -123,10 +123,10 @@ def _meets_one(op: str, operand: Any) -> Callable[[Any], bool]:
         wanted, keep = wanted_texts(operand), op in ("$eq", "$in")
         one: Callable[[Any], bool] = lambda value: (as_text(value) in wanted) == keep  # noqa: E731
     elif (bound := as_number(operand)) is None:
-        text, order = as_text(operand), ORDER[op]
+        text, order = as_text(operand), _ORDER[op]
         one = lambda value: bool(order(as_text(value), text))  # noqa: E731
     else:
-        order = ORDER[op]
+        order = _ORDER[op]
         one = lambda value: (number := as_number(value)) is not None and order(number, bound)  # noqa: E731
     across = all if op in ("$ne", "$nin") else any
     return lambda value: across(one(v) for v in value) if isinstance(value, list | tuple) else one(value)
