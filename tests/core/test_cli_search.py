@@ -208,3 +208,21 @@ def test_the_lexical_index_takes_its_options_from_the_command_line(tmp_path: Pat
     assert (options["stemmer"], options["stopwords"]) == ("french", "fr")
     assert bad.returncode != 0 and "'stemmer' is a Snowball stemmer" in bad.stderr and "got 'klingon'" in bad.stderr
     assert clash.returncode == 2 and "--lexical-option applies to a lexical index" in clash.stderr
+
+
+def test_sources_after_the_folder_as_a_shell_expands_a_glob(tmp_path, tiny_bert_dir) -> None:  # noqa: ANN001
+    """`index build idx --from docs/*.md` reached the command as `--from docs/a.md docs/b.md` and failed on the
+    second file ("unexpected extra argument"); `index build idx docs.csv` said only that --from was missing. Sources
+    after the folder are read as --from's are."""
+    for name, text in (("a.md", "cats purr softly"), ("b.md", "dogs bark loudly"), ("c.md", "fish swim silently")):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    i, model = str(tmp_path / "idx"), ["--model", str(tiny_bert_dir)]
+    built, added, info, none = run_cli_session([
+        ["-q", "index", "build", i, "--from", str(tmp_path / "a.md"), str(tmp_path / "b.md"), *model],
+        ["-q", "index", "add", i, str(tmp_path / "c.md")],
+        ["index", "info", i],
+        ["index", "build", str(tmp_path / "other"), *model],
+    ])
+    assert built.returncode == added.returncode == 0, built.stderr + added.stderr
+    assert "indexed 2 documents" in built.stdout and json.loads(info.stdout)["counts"]["documents"] == 3
+    assert none.returncode == 2 and "give the documents to index after the folder, or with --from" in none.stderr

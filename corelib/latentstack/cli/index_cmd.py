@@ -19,6 +19,18 @@ if TYPE_CHECKING:
 DIR = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 WAIT = click.option("--wait", type=click.FloatRange(min=0), default=60.0, show_default=True,
                     help="Seconds to wait for another process writing the same index, then fail.")
+#: Sources after the folder, as well as with --from: an unquoted glob (docs/*.md) arrives as many arguments.
+MORE = click.argument("more", nargs=-1, type=click.Path(allow_dash=True), metavar="[SOURCES]...")
+
+
+def _sources(given_with_from: tuple[str, ...], more: tuple[str, ...], command: str) -> tuple[str, ...]:
+    """The sources named with --from and after the folder; none is a usage error saying how to name them."""
+    if not given_with_from and not more:
+        msg = f"give the documents to index after the folder, or with --from: latentstack index {command} DIR docs/"
+        raise click.UsageError(msg)
+    return given_with_from + more
+
+
 ENCODING = click.option("--encoding", default=None,
                         help="The files' encoding when it is not UTF-8 (e.g. latin1, cp1252), for every file read.")
 
@@ -41,8 +53,10 @@ def index() -> None:
 
 @index.command()
 @DIR
-@click.option("--from", "sources", multiple=True, required=True, type=click.Path(allow_dash=True),
-              help="Files, folders, glob patterns (quoted) or JSONL to index (repeatable); - reads JSONL from standard input.")
+@MORE
+@click.option("--from", "sources", multiple=True, type=click.Path(allow_dash=True),
+              help="Files, folders, glob patterns (quoted) or JSONL to index (repeatable), as SOURCES are; - reads "
+                   "JSONL from standard input.")
 @click.option("--text-col", default="text", show_default=True,
               help="The field or column of the documents' text in JSONL, JSON, CSV or Parquet (e.g. page_content).")
 @ENCODING
@@ -69,16 +83,18 @@ def index() -> None:
 @click.option("--no-lexical", is_flag=True, help="Build no lexical index (dense search only).")
 @stacked(ENGINE_OPTIONS)
 @WAIT
-def build(directory: Path, sources: tuple[str, ...], text_col: str, encoding: str | None, embedder: str, model: str | None, pooling: str | None,
+def build(directory: Path, more: tuple[str, ...], sources: tuple[str, ...], text_col: str, encoding: str | None,
+          embedder: str, model: str | None, pooling: str | None,
           emb_extra: tuple[str, ...], chunk: str, window: int, overlap: int, index_spec: str,
           index_extra: tuple[str, ...], lexical: str, lexical_extra: tuple[str, ...], no_lexical: bool, engine: str,
           workers: int | None,
           address: str | None, resume: bool | None, engine_extra: tuple[str, ...], wait: float) -> None:
-    """Build a new index in DIRECTORY from documents (replaces an existing one atomically)."""
+    """Build a new index in DIRECTORY from documents, SOURCES or --from (replaces an existing one atomically)."""
     from latentstack.interfaces.base import build_config
     from latentstack.search import ChunkConfig, Collection
     from latentstack.search.sources import check_sources, read_documents
 
+    sources = _sources(sources, more, "build")
     check_sources(sources)  # a mistyped path is said before the embedder loads
     if chunk != "sentences":
         refuse_given(("window", "overlap"), "--chunk sentences only: add it or leave {} out")
@@ -130,8 +146,10 @@ def _engine(name: str, workers: int | None, address: str | None, resume: bool | 
 
 @index.command()
 @DIR
-@click.option("--from", "sources", multiple=True, required=True, type=click.Path(allow_dash=True),
-              help="Files, folders, glob patterns (quoted) or JSONL to add (repeatable); - reads JSONL from standard input.")
+@MORE
+@click.option("--from", "sources", multiple=True, type=click.Path(allow_dash=True),
+              help="Files, folders, glob patterns (quoted) or JSONL to add (repeatable), as SOURCES are; - reads JSONL "
+                   "from standard input.")
 @click.option("--text-col", default="text", show_default=True,
               help="The field or column of the documents' text in JSONL, JSON, CSV or Parquet (e.g. page_content).")
 @ENCODING
@@ -139,14 +157,16 @@ def _engine(name: str, workers: int | None, address: str | None, resume: bool | 
 @WAIT
 @click.option("--prune", is_flag=True, help="Also remove the documents of files no longer in the --from folders "
                                             "(a folder of notes kept in step with the index).")
-def add(directory: Path, sources: tuple[str, ...], text_col: str, encoding: str | None, engine: str, workers: int | None, address: str | None,
+def add(directory: Path, more: tuple[str, ...], sources: tuple[str, ...], text_col: str, encoding: str | None,
+        engine: str, workers: int | None, address: str | None,
         resume: bool | None, engine_extra: tuple[str, ...], wait: float, prune: bool) -> None:
-    """Add (or replace, by id) documents in an existing index; those stored already as they are now are left
+    """Add (or replace, by id) documents, SOURCES or --from, in an existing index; those stored already as they are now are left
     alone (not embedded again); --prune also removes the documents of files gone from the --from folders. A
     second writer waits its turn."""
     from latentstack.search import Collection
     from latentstack.search.sources import read_documents
 
+    sources = _sources(sources, more, "add")
     runner = _engine(engine, workers, address, resume, engine_extra)
     folders = _prune_folders(sources) if prune else []
     docs = list(read_documents(sources, text_col, encoding, "--encoding"))
