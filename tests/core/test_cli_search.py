@@ -226,3 +226,27 @@ def test_sources_after_the_folder_as_a_shell_expands_a_glob(tmp_path, tiny_bert_
     assert built.returncode == added.returncode == 0, built.stderr + added.stderr
     assert "indexed 2 documents" in built.stdout and json.loads(info.stdout)["counts"]["documents"] == 3
     assert none.returncode == 2 and "give the documents to index after the folder, or with --from" in none.stderr
+
+
+def test_export_and_remove_by_metadata(tmp_path, tiny_bert_dir) -> None:  # noqa: ANN001
+    """`index remove --where source=old` and `index export --where`, as Chroma's delete(where=...) and get(where=...)
+    are used: a folder's stale documents gone in one command, a subset exported."""
+    rows = [{"id": f"d{i}", "text": f"passage number {i} about topic {i % 3}", "source": f"f{i % 3}.pdf", "n": i}
+            for i in range(9)]
+    (tmp_path / "docs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    i = str(tmp_path / "idx")
+    _, exported, removed, info, both, neither, typo = run_cli_session([
+        ["-q", "index", "build", i, str(tmp_path / "docs.jsonl"), "--model", str(tiny_bert_dir)],
+        ["index", "export", i, "--where", "source=f1.pdf", "--where", "n>=4"],
+        ["index", "remove", i, "--where", "source=f0.pdf"],
+        ["index", "info", i],
+        ["index", "remove", i, "d1", "--where", "source=f1.pdf"],
+        ["index", "remove", i],
+        ["index", "remove", i, "--where", "sorce=f1.pdf"],
+    ])
+    assert [json.loads(line)["id"] for line in exported.stdout.splitlines()] == ["d4", "d7"]
+    assert removed.returncode == 0 and "removed 3 of 3 documents (matching source=f0.pdf)" in removed.stdout
+    assert json.loads(info.stdout)["counts"]["documents"] == 6
+    assert both.returncode == neither.returncode == 2 and "by id or by --where, not both" in both.stderr
+    assert "their ids, or --where key=value" in neither.stderr
+    assert typo.returncode != 0 and "unknown metadata key(s) 'sorce'" in typo.stderr

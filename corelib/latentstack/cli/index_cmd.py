@@ -15,6 +15,7 @@ from latentstack.pooling import POOLINGS
 
 if TYPE_CHECKING:
     from latentstack.engines import Engine
+    from latentstack.search import Collection
 
 DIR = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 WAIT = click.option("--wait", type=click.FloatRange(min=0), default=60.0, show_default=True,
@@ -29,6 +30,21 @@ def _sources(given_with_from: tuple[str, ...], more: tuple[str, ...], command: s
         msg = f"give the documents to index after the folder, or with --from: latentstack index {command} DIR docs/"
         raise click.UsageError(msg)
     return given_with_from + more
+
+
+WHERE = click.option("--where", multiple=True, help="Metadata filter key=value, or key>=, >, <=, <, != value "
+                                                    "(repeatable: every one must hold; key=value given twice matches "
+                                                    "either value).")
+
+
+def _chosen(col: Collection, doc_ids: tuple[str, ...], where: tuple[str, ...], verb: str) -> list[str] | None:
+    """The documents DOC_IDS or --where name (None: neither, so every one); both at once is a usage error."""
+    from latentstack.metadata import parse_where
+
+    if doc_ids and where:
+        msg = f"give the documents to {verb} by id or by --where, not both"
+        raise click.UsageError(msg)
+    return col.document_ids(parse_where(where)) if where else list(doc_ids) or None
 
 
 ENCODING = click.option("--encoding", default=None,
@@ -210,20 +226,27 @@ def _gone(stored: list[str], folders: list[str], read: set[str]) -> list[str]:
 
 @index.command()
 @DIR
-@click.argument("doc_ids", nargs=-1, required=True)
+@click.argument("doc_ids", nargs=-1)
+@WHERE
 @WAIT
-def remove(directory: Path, doc_ids: tuple[str, ...], wait: float) -> None:
-    """Remove documents by id; they vanish from results at once and after reload."""
+def remove(directory: Path, doc_ids: tuple[str, ...], where: tuple[str, ...], wait: float) -> None:
+    """Remove documents by id, or those whose metadata matches --where; they vanish from results at once and
+    after reload."""
     from latentstack.search import Collection
 
+    if not doc_ids and not where:
+        msg = "name the documents to remove: their ids, or --where key=value (e.g. --where source=old.pdf)"
+        raise click.UsageError(msg)
     with writer_lock(directory, wait):
         col = Collection.load(directory)
-        missing = [d for d in dict.fromkeys(doc_ids) if not col.store.has_document(d)]
-        n = col.remove_documents(list(doc_ids))
+        chosen = _chosen(col, doc_ids, where, "remove") or []
+        missing = [d for d in dict.fromkeys(chosen) if not col.store.has_document(d)]
+        n = col.remove_documents(chosen)
         if n:
             col.save()
-    click.echo(f"removed {n} of {len(doc_ids)} documents" + (f"; not in the index: {', '.join(missing)}"
-                                                             if missing else ""))
+    click.echo(f"removed {n} of {len(chosen)} documents" + (f"; not in the index: {', '.join(missing)}"
+                                                            if missing else "")
+               + (f" (matching {' '.join(where)})" if where else ""))
 
 
 @index.command()
@@ -238,18 +261,20 @@ def info(directory: Path) -> None:
 @index.command("export")
 @DIR
 @click.argument("doc_ids", nargs=-1)
+@WHERE
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the JSONL to this file (atomically) instead of printing it.")
-def export_documents(directory: Path, doc_ids: tuple[str, ...], out: Path | None) -> None:
-    """Write an index's documents (or those of DOC_IDS) as JSONL, one {id, title, text, metadata} a line, in the
+def export_documents(directory: Path, doc_ids: tuple[str, ...], where: tuple[str, ...], out: Path | None) -> None:
+    """Write an index's documents (or those of DOC_IDS, or those --where matches) as JSONL, one {id, title, text, metadata} a line, in the
     order added: what `index build --from` reads, so an index can be rebuilt with another embedder or index."""
     from latentstack.outfile import check_out_file, jsonl_with
     from latentstack.search import Collection
 
     if out is not None:
         check_out_file(out, "documents (JSONL with id and text)", jsonl_with({"id", "text"}))
+    col = Collection.load(directory)
     rows = (json.dumps({"id": d.id, "title": d.title, "text": d.text, "metadata": dict(d.metadata)}, ensure_ascii=False)
-            for d in Collection.load(directory).documents(list(doc_ids) or None))
+            for d in col.documents(_chosen(col, doc_ids, where, "export")))
     if out is None:
         for row in rows:
             click.echo(row)
@@ -272,8 +297,7 @@ def export_documents(directory: Path, doc_ids: tuple[str, ...], out: Path | None
               help="Fuse the dense and lexical rankings (the default), or rank by the dense score alone.")
 @click.option("--fusion", type=click.Choice(["zscore", "rrf"]), default="zscore", show_default=True,
               help="How --hybrid fuses the two rankings.")
-@click.option("--where", multiple=True, help="Metadata filter key=value, or key>=, >, <=, <, != value (repeatable: "
-                                                 "every one must hold; key=value given twice matches either value).")
+@WHERE
 @click.option("--documents", is_flag=True, help="Rank documents by their best chunk instead of chunks.")
 @click.option("--like", "like", default=None, metavar="DOC_ID",
               help="Instead of a query: the documents most like the stored document DOC_ID (by the dense vectors; "

@@ -24,7 +24,7 @@ from latentstack.errors import ConfigError, CorruptFileError, InputError, ModelM
 from latentstack.interfaces import Embedder, Index
 from latentstack.interfaces.index import id_list
 from latentstack.locks import real_path
-from latentstack.metadata import check_keys, check_where
+from latentstack.metadata import check_keys, check_where, matcher
 from latentstack.progress import detail, log, progress
 from latentstack.search.chunking import Chunk, ChunkConfig, chunk_text
 from latentstack.search.fusion import check_fusion, fuse
@@ -337,6 +337,15 @@ class Collection:
         """The documents stored, as they were added (id, text, title, metadata): every one in the order added, or
         those of ``doc_ids`` that are stored. Empty documents were never stored."""
         return self.store.documents(None if doc_ids is None else [as_doc_id(d) for d in id_list(doc_ids)])
+
+    def document_ids(self, where: Mapping[str, Any] | None = None) -> list[str]:
+        """The stored documents' ids in the order added; with ``where``, those whose metadata matches it, as a
+        search's filter reads it (an unknown key is an error): what to export or remove by metadata."""
+        if not where:
+            return self.store.document_ids()
+        check_keys([dict.fromkeys(self.store.metadata_keys())], where)
+        test = matcher(where)
+        return [doc_id for doc_id, metadata in self.store.document_metadata() if test(metadata)]
 
     def remove_documents(self, doc_ids: Sequence[str]) -> int:
         """Remove documents; they vanish from results at once. Returns how many existed."""

@@ -183,6 +183,11 @@ class DocumentStore:
         for doc_id, title, text, metadata in rows:
             yield Document(doc_id, text, title, json.loads(metadata))
 
+    def document_metadata(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every stored document's id and metadata, in the order added."""
+        for doc_id, metadata in self.db.execute("SELECT id, metadata FROM documents ORDER BY rowid"):
+            yield doc_id, json.loads(metadata)
+
     def document_ids(self) -> list[str]:
         """Every stored document's id, in the order added."""
         return [r[0] for r in self.db.execute("SELECT id FROM documents ORDER BY rowid")]

@@ -87,6 +87,17 @@ def test_where_filter(built) -> None:  # noqa: ANN001
             col.search("capital", hybrid=hybrid, where={"lang": {"$regex": "d.*"}})
 
 
+def test_documents_chosen_by_metadata(built) -> None:  # noqa: ANN001
+    """What to export or remove by metadata: the filter reads as a search's does, in the order added."""
+    col = Collection.load(built[0])
+    assert col.document_ids() == ["paris", "berlin", "cats", "hund"]
+    assert col.document_ids({"year": 2020}) == ["paris", "cats"]
+    assert col.document_ids({"year": {"$gt": 2020}, "lang": {"$ne": "de"}}) == ["berlin"]
+    assert col.document_ids({"lang": "fr"}) == []
+    with pytest.raises(InputError, match="unknown metadata key"):
+        col.document_ids({"yeer": 2020})
+
+
 def test_delete_is_immediate_and_survives_reload(built, tmp_path) -> None:  # noqa: ANN001
     """A removed document vanishes from dense and hybrid results, before and after save/load."""
     col = Collection.load(built[0])
