@@ -54,10 +54,11 @@ class _Column:
 
     def texts(self) -> dict[str, list[np.ndarray]]:
         """Each text a value compares as, and the items of the values with that text ("2020" and 2020)."""
-        if self._texts is None:
-            self._texts = {}
+        if self._texts is None:  # made whole, then kept: a search on another thread never sees it half made
+            texts: dict[str, list[np.ndarray]] = {}
             for (_, value), held in self.positions.items():
-                self._texts.setdefault(as_text(value), []).append(np.frombuffer(held, dtype=np.int64))
+                texts.setdefault(as_text(value), []).append(np.frombuffer(held, dtype=np.int64))
+            self._texts = texts
         return self._texts
 
     def holding_text(self, text: str) -> np.ndarray:
