@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -313,6 +314,7 @@ def search(directory: Path, query: str | None, k: int, hybrid: bool, fusion: str
     from latentstack import get_embedder
     from latentstack.cli.lines import given_or_typed
     from latentstack.metadata import parse_where
+    from latentstack.progress import notice
     from latentstack.search import Collection
 
     if like is not None:
@@ -327,9 +329,13 @@ def search(directory: Path, query: str | None, k: int, hybrid: bool, fusion: str
         _print_hits(f"like {like}", col.similar(like, k, where=filters), as_json, header=False)
         return
 
+    reason = functools.cache(lambda: col.no_match_reason(filters))  # the filter is the same for every query
+
     def one(q: str) -> None:
         hits = col.search(q, k, hybrid=hybrid, where=filters, fusion=fusion if fusion_given else None,
                           by_document=documents)
+        if not hits and filters and (why := reason()):
+            notice(why)  # a mistyped value would otherwise look like a query that found nothing
         _print_hits(q, hits, as_json, header=query is None)
 
     given_or_typed(query, "query", one)

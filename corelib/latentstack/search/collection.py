@@ -488,6 +488,13 @@ class Collection:
             digest = write_manifest(tmp, kind="collection", plugin=PLUGIN, version=FORMAT, data=self.manifest)
         self.loaded = (real_path(self.path), digest)  # the next save from this object builds on this version
 
+    def no_match_reason(self, where: Mapping[str, Any]) -> str | None:
+        """Why ``where`` matches no document (a condition none meets, and the values its key holds), or None when
+        some document matches it."""
+        from latentstack.search.no_match import no_match_reason
+
+        return no_match_reason((meta for _, meta in self.store.document_metadata()), where)
+
     def info(self) -> dict[str, Any]:
         """What ``latentstack index info`` shows."""
         return {**self.manifest, "path": str(self.path), "metadata_keys": sorted(self.store.metadata_keys()),

@@ -1,0 +1,33 @@
+"""Why a metadata filter matched no document: the condition no document meets, and the values its key holds.
+
+A typo in a value (``--where lang=EN`` for ``en``) otherwise answers with nothing, as if the
+query had found nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from latentstack.metadata import as_text, matcher
+
+SHOWN = 10
+
+
+def no_match_reason(metas: Iterable[Mapping[str, Any]], where: Mapping[str, Any]) -> str | None:
+    """A line saying which condition of ``where`` no item meets, with the values its key holds; None when some
+    item meets them all (the filter is not why nothing was found)."""
+    metas = list(metas)
+    if any(matcher(where)(m) for m in metas):
+        return None
+    for key, wanted in where.items():
+        if not any(matcher({key: wanted})(m) for m in metas):
+            held = sorted({as_text(v) for m in metas if key in m for v in _values(m[key])})
+            shown = ", ".join(held[:SHOWN]) + (f" and {len(held) - SHOWN} more" if len(held) > SHOWN else "")
+            return f"no document's {key} meets {json.dumps(wanted, default=str)}; its values: {shown}"
+    return f"no document meets all of the filter's conditions at once: {json.dumps(where, default=str)}"
+
+
+def _values(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
