@@ -27,12 +27,13 @@ def add_extra_routes(app: Any, served: Served) -> None:
         k, where = f.bounded(body, "k", int, 1, f.MAX_K, 10), f.field(body, "where", dict, None)
         run = _similar(body, collection, k, where) if "like" in body else _search(body, served, collection, k, where)
 
-        def locked() -> Any:
+        def locked() -> tuple[Any, str | None]:
             with served.index_lock:
-                return run()
+                hits = run()
+                return hits, collection.no_match_reason(where) if where and not hits else None
 
-        hits = await asyncio.to_thread(locked)
-        return {"object": "list", "data": [h.to_dict() for h in hits]}
+        hits, why = await asyncio.to_thread(locked)  # why: a filter no document meets (a mistyped value), said
+        return {"object": "list", "data": [h.to_dict() for h in hits], **({"no_match": why} if why else {})}
 
     @app.post("/v1/ask", summary="Answer from a served index with citations: {index, question, k, hybrid, min_score, where, stream}")
     async def ask(request: Request) -> Any:

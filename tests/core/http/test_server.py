@@ -217,7 +217,10 @@ def test_the_index_or_classifier_may_be_left_out_when_one_is_served(url: str) ->
         either = http.post("/v1/search", json={"query": "rise", "where": {"field": ["cooking", "geology"]}}).json()["data"]
         assert {h["doc_id"] for h in either} == {"bread", "volcano"}
         only = http.post("/v1/search", json={"query": "rise", "where": {"field": {"$nin": ["geology", "oceans"]}}}).json()["data"]
-        assert {h["doc_id"] for h in only} == {"bread"}
+        assert {h["doc_id"] for h in only} == {"bread"} and "no_match" not in http.post(
+            "/v1/search", json={"query": "rise", "where": {"field": "geology"}}).json()
+        typo = http.post("/v1/search", json={"query": "rise", "where": {"field": "Cooking"}}).json()
+        assert typo["data"] == [] and typo["no_match"].startswith('no document\'s field meets "Cooking"; its values: ')
         refused = http.post("/v1/search", json={"query": "rise", "where": {"field": {"$like": "cook%"}}})
         assert refused.status_code == 400 and "has operator '$like'; operators are" in refused.json()["error"]["message"]
         labels = http.post("/v1/classify", json={"input": ["WIN a FREE prize now"]}).json()
