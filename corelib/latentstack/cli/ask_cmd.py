@@ -303,6 +303,9 @@ def _answer(answerer: Answerer, question: str, where: dict[str, Any] | None, *, 
         return
     _emit(pieces, stream)
     answer = finish()
+    if answer.get("no_match"):  # a mistyped filter value, not a question the index cannot answer
+        click.echo(f"(no passage to answer from: {answer['no_match']})")
+        return
     if not answer["relevant"]:
         click.echo(f"(nothing in the index matches the question: best score {answer['top_score']:.2f} "
                    f"< {min_score})")

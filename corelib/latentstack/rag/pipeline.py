@@ -46,6 +46,7 @@ class Prepared:
     relevant: bool
     top_score: float
     retrieval_s: float
+    no_match: str | None = None  # why the filter matched no passage (no document meets a condition of it)
 
 
 @attrs.frozen
@@ -61,13 +62,15 @@ class RagAnswer:
     relevant: bool
     top_score: float
     timing: dict[str, float]
+    no_match: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form for ``ask --json``."""
+        """JSON form for ``ask --json`` (``no_match`` only when the filter is why no passage was found)."""
         return {"question": self.question, "answer": self.answer, "short": self.short, "reply": self.reply,
                 "relevant": self.relevant, "top_score": self.top_score,
                 "citations": [c.to_dict() for c in self.citations],
-                "passages": [attrs.asdict(p) for p in self.passages], "timing": self.timing}
+                "passages": [attrs.asdict(p) for p in self.passages], "timing": self.timing,
+                **({"no_match": self.no_match} if self.no_match else {})}
 
 
 class RagPipeline:
@@ -116,7 +119,8 @@ class RagPipeline:
         relevant = bool(hits) and top >= c.min_score
         passages = select_passages(hits, c.passage_tokens, self.generator.count_tokens) if relevant else []
         messages = build_messages(question, passages, c.system) if relevant else []
-        return Prepared(question, messages, passages, relevant, float(top), time.perf_counter() - start)
+        no_match = col.no_match_reason(where) if where and not dense else None
+        return Prepared(question, messages, passages, relevant, float(top), time.perf_counter() - start, no_match)
 
     def stream(self, prepared: Prepared) -> Iterator[str]:
         """The reply as it is written ("I don't know." at once when nothing relevant was found)."""
@@ -132,7 +136,7 @@ class RagPipeline:
         citations = cite(reply, short, prepared.passages) if prepared.relevant else []
         timing = {"retrieval_s": prepared.retrieval_s, "generation_s": generation_s}
         return RagAnswer(prepared.question, answer, short, reply, citations, prepared.passages,
-                         prepared.relevant, prepared.top_score, timing)
+                         prepared.relevant, prepared.top_score, timing, prepared.no_match)
 
     def best_of(self, prepared: Prepared, n: int, reward: Any, temperature: float = 0.7) -> RagAnswer:
         """The reply a reward model prefers among the greedy reply and ``n - 1`` samples (seeds 0, 1, ...), decoded

@@ -62,6 +62,10 @@ def test_where_answers_from_the_passages_it_matches(index_dir: Path, tiny_llama_
     only = p.prepare("where did the cat sit?", {"kind": "finance"})
     assert [x.doc_id for x in only.passages] == ["market"]
     assert [x.doc_id for x in p.ask("where did the cat sit?", {"kind": "finance"}).passages] == ["market"]
+    assert only.no_match is None and "no_match" not in p.ask("where did the cat sit?", {"kind": "finance"}).to_dict()
+    typo = p.ask("where did the cat sit?", {"kind": "Finance"})  # abstains, and says it was the filter
+    assert not typo.relevant and typo.no_match is not None and typo.no_match.startswith(
+        'no document\'s kind meets "Finance"; its values: ') and typo.to_dict()["no_match"] == typo.no_match
     with pytest.raises(InputError, match="unknown metadata key"):
         p.prepare("where did the cat sit?", {"colour": "red"})
 
@@ -93,6 +97,9 @@ def test_ask_cli_json_and_stream(index_dir: Path, tiny_llama_dir: Path) -> None:
     out = runner.invoke(cli, ["-q", "ask", str(index_dir), "cat?", "--model", str(tiny_llama_dir), "--stream",
                               "--min-score", "1.01"])
     assert out.exit_code == 0 and "I don't know." in out.output and "nothing in the index" in out.output
+    out = runner.invoke(cli, ["-q", "ask", str(index_dir), "cat?", "--model", str(tiny_llama_dir), "--where",
+                              "kind=Finance", "--no-server"])
+    assert out.exit_code == 0 and "(no passage to answer from: no document's kind meets \"Finance\"" in out.output
     out = runner.invoke(cli, ["-q", "ask", str(index_dir), " ", "--model", str(tiny_llama_dir)])
     assert out.exit_code != 0 and "question is empty" in out.output
 
