@@ -1,8 +1,10 @@
 """BM25 over texts with bm25s: Unicode-folded words, English stop words, Snowball stemming, Lucene scoring.
 
 bm25s builds its matrix in one go, so adds and removes mark the index dirty and it is
-rebuilt on the next search. Saved as JSON lines (ids, texts, metadata), never pickled;
-the matrix is rebuilt on load (seconds for tens of thousands of passages).
+rebuilt on the next search (or save). Saved as JSON lines (ids, texts, metadata) and the
+matrix as bm25s writes it (NumPy arrays and JSON), never pickled: a load reads the matrix
+instead of tokenising every text again; a folder saved without one rebuilds it on the
+first search.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from latentstack.metadata_index import MetadataIndex
 from latentstack.storage import component_dir, read_manifest, reading, write_manifest
 from latentstack.textfile import lines
 from latentstack_bm25.words import fold, word_pattern
+
+MATRIX = "matrix"  # the folder bm25s saves its matrix, vocabulary and parameters in
 
 
 @attrs.frozen(kw_only=True)
@@ -166,7 +170,11 @@ class Bm25Index(Index):
             with open(tmp / "items.jsonl", "w", encoding="utf-8") as fh:
                 for p in range(len(self.ids)):
                     fh.write(json.dumps({"id": self.ids[p], "text": self.texts[p], "meta": self.meta[p]}) + "\n")
-            write_manifest(tmp, kind="index", plugin=self.name, config=self.config.to_dict(), data={"n": len(self)})
+            retriever = self._build() if self.texts else None
+            if retriever is not None:
+                retriever.save(tmp / MATRIX, show_progress=False)
+            write_manifest(tmp, kind="index", plugin=self.name, config=self.config.to_dict(),
+                           data={"n": len(self), "matrix": retriever is not None})
 
     @classmethod
     def load(cls, path: str | Path) -> Bm25Index:
@@ -179,4 +187,17 @@ class Bm25Index(Index):
                 msg = f"items.jsonl holds {len(rows)} items, the manifest {manifest.data['n']}"
                 raise ValueError(msg)
             index.add([r["id"] for r in rows], [r["text"] for r in rows], [r["meta"] for r in rows])
+            if manifest.data.get("matrix"):
+                index._retriever = _read_matrix(manifest.path / MATRIX, len(rows))
         return index
+
+
+def _read_matrix(folder: Path, n: int) -> Any:
+    """The saved BM25 matrix (no pickle), checked to score the ``n`` saved texts."""
+    import bm25s
+
+    retriever = bm25s.BM25.load(folder, mmap=False, allow_pickle=False, show_progress=False)
+    if retriever.scores["num_docs"] != n:
+        msg = f"{folder} scores {retriever.scores['num_docs']} texts, items.jsonl holds {n}"
+        raise ValueError(msg)
+    return retriever

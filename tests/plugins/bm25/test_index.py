@@ -59,6 +59,38 @@ def test_save_load(index: Bm25Index, tmp_path) -> None:  # noqa: ANN001
         Bm25Index.load(tmp_path / "b")
 
 
+def test_a_load_reads_the_saved_matrix_instead_of_tokenising_again(index: Bm25Index, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """Every CLI search of a hybrid index rebuilt the BM25 matrix from all its texts (tokenised, stemmed, counted)
+    at its first query; the save keeps the matrix, so a load scores at once, exactly as before the save."""
+    index.save(tmp_path / "b")
+    again = Bm25Index.load(tmp_path / "b")
+    monkeypatch.setattr(again, "tokenize", lambda texts: pytest.fail(f"tokenised {len(texts)} texts again")
+                        if len(texts) > 1 else Bm25Index.tokenize(again, texts))
+    for q in ("capital city", "running fast", "cats"):
+        assert [(h.id, h.score) for h in again.search(q, k=4)] == [(h.id, h.score) for h in index.search(q, k=4)]
+    again.add(["e"], ["The capital of Italy is Rome."])  # a change still rebuilds it, with the new text
+    monkeypatch.undo()
+    assert again.search("capital of Italy", k=1)[0].id == "e"
+
+
+def test_a_folder_saved_without_the_matrix_builds_it_on_first_search(index: Bm25Index, tmp_path) -> None:  # noqa: ANN001
+    """Indexes saved before the matrix was kept still load, and rank as they did."""
+    import shutil
+
+    from latentstack.storage import update_manifest
+
+    index.save(tmp_path / "b")
+    shutil.rmtree(tmp_path / "b" / "matrix")
+
+    def older(body: dict) -> None:
+        body["files"] = {k: v for k, v in body["files"].items() if not k.startswith("matrix/")}
+        del body["data"]["matrix"]
+
+    update_manifest(tmp_path / "b", older)
+    again = Bm25Index.load(tmp_path / "b")
+    assert [h.id for h in again.search("capital city")] == [h.id for h in index.search("capital city")]
+
+
 def test_bad_input(index: Bm25Index) -> None:
     """Non-text items and mismatched ids are refused."""
     with pytest.raises(InputError):
