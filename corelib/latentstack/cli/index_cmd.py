@@ -177,9 +177,9 @@ def _engine(name: str, workers: int | None, address: str | None, resume: bool | 
 def add(directory: Path, more: tuple[str, ...], sources: tuple[str, ...], text_col: str, encoding: str | None,
         engine: str, workers: int | None, address: str | None,
         resume: bool | None, engine_extra: tuple[str, ...], wait: float, prune: bool) -> None:
-    """Add (or replace, by id) documents, SOURCES or --from, in an existing index; those stored already as they are now are left
-    alone (not embedded again); --prune also removes the documents of files gone from the --from folders. A
-    second writer waits its turn."""
+    """Add (or replace, by id) documents, SOURCES or --from, in an existing index; those stored already as they
+    are now are left alone (not embedded again); --prune also removes the documents of files gone from the --from
+    folders. A second writer waits its turn."""
     from latentstack.search import Collection
     from latentstack.search.sources import read_documents
 
@@ -266,8 +266,9 @@ def info(directory: Path) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the JSONL to this file (atomically) instead of printing it.")
 def export_documents(directory: Path, doc_ids: tuple[str, ...], where: tuple[str, ...], out: Path | None) -> None:
-    """Write an index's documents (or those of DOC_IDS, or those --where matches) as JSONL, one {id, title, text, metadata} a line, in the
-    order added: what `index build --from` reads, so an index can be rebuilt with another embedder or index."""
+    """Write an index's documents (or those of DOC_IDS, or those --where matches) as JSONL, one {id, title, text,
+    metadata} a line, in the order added: what `index build --from` reads, so an index can be rebuilt with another
+    embedder or index."""
     from latentstack.outfile import check_out_file, jsonl_with
     from latentstack.search import Collection
 
