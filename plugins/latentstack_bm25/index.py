@@ -23,6 +23,7 @@ from latentstack.interfaces import Hit, Index, IndexConfig
 from latentstack.interfaces.embedder import check_texts
 from latentstack.interfaces.index import check_ids
 from latentstack.metadata_index import MetadataIndex
+from latentstack.progress import log
 from latentstack.storage import component_dir, read_manifest, reading, write_manifest
 from latentstack.textfile import lines
 from latentstack_bm25.words import fold, word_pattern
@@ -187,17 +188,24 @@ class Bm25Index(Index):
                 msg = f"items.jsonl holds {len(rows)} items, the manifest {manifest.data['n']}"
                 raise ValueError(msg)
             index.add([r["id"] for r in rows], [r["text"] for r in rows], [r["meta"] for r in rows])
-            if manifest.data.get("matrix"):
-                index._retriever = _read_matrix(manifest.path / MATRIX, len(rows))
+        if manifest.data.get("matrix"):
+            index._retriever = _read_matrix(manifest.path / MATRIX, len(rows))
         return index
 
 
 def _read_matrix(folder: Path, n: int) -> Any:
-    """The saved BM25 matrix (no pickle), checked to score the ``n`` saved texts."""
+    """The saved BM25 matrix (no pickle), checked to score the ``n`` saved texts; None (rebuilt from the texts at
+    the first search) when another bm25s cannot read it: its files passed their checksums, the texts are whole."""
     import bm25s
 
-    retriever = bm25s.BM25.load(folder, mmap=False, allow_pickle=False, show_progress=False)
-    if retriever.scores["num_docs"] != n:
-        msg = f"{folder} scores {retriever.scores['num_docs']} texts, items.jsonl holds {n}"
-        raise ValueError(msg)
+    try:
+        retriever = bm25s.BM25.load(folder, mmap=False, allow_pickle=False, show_progress=False)
+        found = retriever.scores["num_docs"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        log(f"bm25: cannot read the saved matrix ({type(exc).__name__}: {str(exc)[:120]}); rebuilding it from the "
+            "texts at the first search")
+        return None
+    if found != n:
+        log(f"bm25: the saved matrix scores {found} texts, not the {n} saved; rebuilding it at the first search")
+        return None
     return retriever

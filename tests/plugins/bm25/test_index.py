@@ -91,6 +91,20 @@ def test_a_folder_saved_without_the_matrix_builds_it_on_first_search(index: Bm25
     assert [h.id for h in again.search("capital city")] == [h.id for h in index.search("capital city")]
 
 
+def test_a_matrix_another_bm25s_cannot_read_is_rebuilt_from_the_texts(index: Bm25Index, tmp_path, capsys) -> None:  # noqa: ANN001
+    """The matrix is bm25s's format, the texts ours: a bm25s that reads the files (checksums intact) otherwise
+    would leave the index unreadable until rebuilt."""
+    from latentstack.storage import sha256_file, update_manifest
+
+    index.save(tmp_path / "b")
+    params = tmp_path / "b" / "matrix" / "params.index.json"
+    params.write_text('{"k1": 1.5, "an_option_this_bm25s_lacks": 1}', encoding="utf-8")
+    update_manifest(tmp_path / "b", lambda body: body["files"].update({"matrix/params.index.json": sha256_file(params)}))
+    again = Bm25Index.load(tmp_path / "b")
+    assert "cannot read the saved matrix" in capsys.readouterr().err
+    assert [h.id for h in again.search("capital city")] == [h.id for h in index.search("capital city")]
+
+
 def test_bad_input(index: Bm25Index) -> None:
     """Non-text items and mismatched ids are refused."""
     with pytest.raises(InputError):
