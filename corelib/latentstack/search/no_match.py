@@ -18,11 +18,12 @@ SHOWN = 10
 def no_match_reason(metas: Iterable[Mapping[str, Any]], where: Mapping[str, Any]) -> str | None:
     """A line saying which condition of ``where`` no item meets, with the values its key holds; None when some
     item meets them all (the filter is not why nothing was found)."""
-    metas = list(metas)
-    if any(matcher(where)(m) for m in metas):
+    metas, meets = list(metas), matcher(where)
+    if any(meets(m) for m in metas):
         return None
     for key, wanted in where.items():
-        if not any(matcher({key: wanted})(m) for m in metas):
+        meets = matcher({key: wanted})
+        if not any(meets(m) for m in metas):
             held = sorted({as_text(v) for m in metas if key in m for v in _values(m[key])})
             shown = ", ".join(held[:SHOWN]) + (f" and {len(held) - SHOWN} more" if len(held) > SHOWN else "")
             return f"no document's {key} meets {json.dumps(wanted, default=str)}; its values: {shown}"
