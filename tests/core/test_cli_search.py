@@ -249,6 +249,8 @@ def test_export_and_remove_by_metadata(tmp_path, tiny_bert_dir) -> None:  # noqa
     assert [json.loads(line)["id"] for line in exported.stdout.splitlines()] == ["d4", "d7"]
     assert removed.returncode == 0 and "removed 3 of 3 documents (matching source=f0.pdf)" in removed.stdout
     assert json.loads(info.stdout)["counts"]["documents"] == 6
+    assert json.loads(info.stdout)["metadata"]["source"] == {"documents": 6, "distinct": 2,
+                                                             "values": {"f1.pdf": 3, "f2.pdf": 3}}
     assert both.returncode == neither.returncode == 2 and "by id or by --where, not both" in both.stderr
     assert "their ids, or --where key=value" in neither.stderr
     assert typo.returncode != 0 and "unknown metadata key(s) 'sorce'" in typo.stderr

@@ -491,13 +491,16 @@ class Collection:
     def no_match_reason(self, where: Mapping[str, Any]) -> str | None:
         """Why ``where`` matches no document (a condition none meets, and the values its key holds), or None when
         some document matches it."""
-        from latentstack.search.no_match import no_match_reason
+        from latentstack.search.facets import no_match_reason
 
         return no_match_reason((meta for _, meta in self.store.document_metadata()), where)
 
     def info(self) -> dict[str, Any]:
-        """What ``latentstack index info`` shows."""
+        """What ``latentstack index info`` shows: the manifest, the live counts, and each metadata key's values."""
+        from latentstack.search.facets import metadata_values
+
         return {**self.manifest, "path": str(self.path), "metadata_keys": sorted(self.store.metadata_keys()),
+                "metadata": metadata_values(meta for _, meta in self.store.document_metadata()),
                 "live": {"documents": self.store.count_documents(), "chunks": self.store.count_chunks()}}
 
 

@@ -1,4 +1,5 @@
-"""Why a metadata filter matched no document: the condition no document meets, and the values its key holds.
+"""What a metadata filter can ask for: the values each key holds, and, when a filter matched no document, the
+condition none meets.
 
 A typo in a value (``--where lang=EN`` for ``en``) otherwise answers with nothing, as if the
 query had found nothing.
@@ -32,3 +33,19 @@ def no_match_reason(metas: Iterable[Mapping[str, Any]], where: Mapping[str, Any]
 
 def _values(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def metadata_values(metas: Iterable[Mapping[str, Any]], most: int = 20) -> dict[str, dict[str, Any]]:
+    """Per metadata key: how many items hold it, how many distinct values (as a filter compares them), and each
+    value's count where there are at most ``most`` (what ``--where`` can ask for, as ``index info`` shows it)."""
+    counts: dict[str, dict[str, int]] = {}
+    holders: dict[str, int] = {}
+    for meta in metas:
+        for key, value in meta.items():
+            holders[key] = holders.get(key, 0) + 1
+            seen = counts.setdefault(key, {})
+            for text in {as_text(v) for v in _values(value)}:
+                seen[text] = seen.get(text, 0) + 1
+    return {key: {"documents": holders[key], "distinct": len(seen),
+                  **({"values": dict(sorted(seen.items()))} if len(seen) <= most else {})}
+            for key, seen in sorted(counts.items())}
