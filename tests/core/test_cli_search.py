@@ -237,7 +237,7 @@ def test_export_and_remove_by_metadata(tmp_path, tiny_bert_dir) -> None:  # noqa
     i = str(tmp_path / "idx")
     _, unmatched, exported, removed, info, both, neither, typo = run_cli_session([
         ["-q", "index", "build", i, str(tmp_path / "docs.jsonl"), "--model", str(tiny_bert_dir)],
-        ["-q", "search", i, "passage", "--where", "source=F1.pdf"],
+        ["-q", "search", i, "passage", "--where", "source=F1.pdf", "--json"],
         ["index", "export", i, "--where", "source=f1.pdf", "--where", "n>=4"],
         ["index", "remove", i, "--where", "source=f0.pdf"],
         ["index", "info", i],
@@ -245,7 +245,8 @@ def test_export_and_remove_by_metadata(tmp_path, tiny_bert_dir) -> None:  # noqa
         ["index", "remove", i],
         ["index", "remove", i, "--where", "sorce=f1.pdf"],
     ])
-    assert 'no document\'s source meets "F1.pdf"; its values: f0.pdf, f1.pdf, f2.pdf' in unmatched.stderr
+    said = 'no document\'s source meets "F1.pdf"; its values: f0.pdf, f1.pdf, f2.pdf'
+    assert said in unmatched.stderr and json.loads(unmatched.stdout) == {"query": "passage", "hits": [], "no_match": said}
     assert [json.loads(line)["id"] for line in exported.stdout.splitlines()] == ["d4", "d7"]
     assert removed.returncode == 0 and "removed 3 of 3 documents (matching source=f0.pdf)" in removed.stdout
     assert json.loads(info.stdout)["counts"]["documents"] == 6

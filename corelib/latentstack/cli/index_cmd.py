@@ -335,9 +335,10 @@ def search(directory: Path, query: str | None, k: int, hybrid: bool, fusion: str
     def one(q: str) -> None:
         hits = col.search(q, k, hybrid=hybrid, where=filters, fusion=fusion if fusion_given else None,
                           by_document=documents)
-        if not hits and filters and (why := reason()):
+        why = reason() if not hits and filters else None
+        if why:
             notice(why)  # a mistyped value would otherwise look like a query that found nothing
-        _print_hits(q, hits, as_json, header=query is None)
+        _print_hits(q, hits, as_json, header=query is None, no_match=why)
 
     given_or_typed(query, "query", one)
 
@@ -355,10 +356,12 @@ def _check_like(query: str | None, hybrid: bool) -> None:
     refuse_given(("fusion",), "a text query's hybrid search; --like ranks documents by the dense vectors: leave {} out")
 
 
-def _print_hits(query: str, hits: list[Any], as_json: bool, header: bool) -> None:
-    """One JSON object, or the ranked hits (under the query, when several are searched)."""
+def _print_hits(query: str, hits: list[Any], as_json: bool, header: bool, no_match: str | None = None) -> None:
+    """One JSON object (with ``no_match`` when the filter is why there are no hits, as /v1/search gives it), or the
+    ranked hits (under the query, when several are searched)."""
     if as_json:
-        click.echo(json.dumps({"query": query, "hits": [h.to_dict() for h in hits]}))
+        click.echo(json.dumps({"query": query, "hits": [h.to_dict() for h in hits],
+                               **({"no_match": no_match} if no_match else {})}))
         return
     if header:
         click.echo(f"== {query}")
