@@ -19,7 +19,7 @@ def test_quiet_and_verbose_after_the_command(tmp_path: Path, tiny_bert_dir: Path
     assert "faiss: Flat on cpu" in verbose.stderr and "faiss: Flat on cpu" not in said.stderr
 
 
-def test_every_command_offers_them(tmp_path: Path) -> None:
+def test_every_command_offers_them() -> None:
     """Plugins' commands too (`adapt sft` comes from the finetune plugin)."""
     for command in (["search"], ["index", "add"], ["adapt", "sft"], ["bench", "ann"]):
         shown = run_cli(*command, "--help")
