@@ -247,6 +247,8 @@ def test_export_and_remove_by_metadata(tmp_path, tiny_bert_dir) -> None:  # noqa
     ])
     said = 'no document\'s source meets "F1.pdf"; its values: f0.pdf, f1.pdf, f2.pdf'
     assert said in unmatched.stderr and json.loads(unmatched.stdout) == {"query": "passage", "hits": [], "no_match": said}
+    many = run_cli("-q", "search", i, "--where", "source=F1.pdf", stdin="passage one\npassage two\n")
+    assert many.returncode == 0 and many.stderr.count(said[:40]) == 1 and many.stdout.count("no hits") == 2
     assert [json.loads(line)["id"] for line in exported.stdout.splitlines()] == ["d4", "d7"]
     assert removed.returncode == 0 and "removed 3 of 3 documents (matching source=f0.pdf)" in removed.stdout
     assert json.loads(info.stdout)["counts"]["documents"] == 6
