@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import numpy as np
@@ -68,6 +69,11 @@ def _check_operators(key: str, ops: Mapping[Any, Any]) -> None:
             raise InputError(msg)
 
 
+def held_values(value: Any) -> tuple[Any, ...]:
+    """The values an item's metadata value holds: each of a list's (a note's tags), or the value itself."""
+    return tuple(value) if isinstance(value, list | tuple) else (value,)
+
+
 def _values(value: Any) -> list[Any]:
     """A filter value as the list of values it matches (NumPy's read as Python's)."""
     if isinstance(value, np.ndarray | np.generic):
@@ -88,7 +94,7 @@ def check_keys(metas: Sequence[Mapping[str, Any]], where: Mapping[str, Any]) -> 
     check_known(set().union(*(m.keys() for m in metas)) if metas else set(), where)
 
 
-def check_known(known: set[str], where: Mapping[str, Any]) -> None:
+def check_known(known: AbstractSet[str], where: Mapping[str, Any]) -> None:
     """Raise InputError if a key of ``where`` is not among the ``known`` metadata keys."""
     unknown = sorted(set(where) - known)
     if unknown:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from latentstack.metadata import as_number, as_text, check_known, check_where, wanted_texts
+from latentstack.metadata import as_number, as_text, check_keys, check_where, held_values, wanted_texts
 
 _NONE = np.zeros(0, dtype=np.int64)
 
@@ -33,7 +33,7 @@ class _Column:
         self.holding[holders] = True
         for pos in holders:
             value = metas[pos][key]
-            for one in value if isinstance(value, list | tuple) else (value,):
+            for one in held_values(value):
                 self._add(pos, one)
         self._texts: dict[str, list[np.ndarray]] | None = None
         self._arrays: dict[str, np.ndarray] = {}
@@ -102,7 +102,7 @@ class MetadataIndex:
         columns = {key: self.columns.get(key) or self.columns.setdefault(key, _Column(self.metas, key))
                    for key in where}
         if not all(column.holding.any() for column in columns.values()):  # a key no item holds: name the known
-            check_known(set().union(*(m.keys() for m in self.metas)) if self.metas else set(), where)
+            check_keys(self.metas, where)
         out = np.ones(self.n, dtype=bool)
         for key, wanted in where.items():
             ops = wanted.items() if isinstance(wanted, Mapping) else [("$in", wanted)]

@@ -24,7 +24,7 @@ from latentstack.errors import ConfigError, CorruptFileError, InputError, ModelM
 from latentstack.interfaces import Embedder, Index
 from latentstack.interfaces.index import id_list
 from latentstack.locks import real_path
-from latentstack.metadata import check_keys, check_where, matcher
+from latentstack.metadata import check_known, check_where, matcher
 from latentstack.progress import detail, log, progress
 from latentstack.search.chunking import Chunk, ChunkConfig, chunk_text
 from latentstack.search.fusion import check_fusion, fuse
@@ -343,9 +343,14 @@ class Collection:
         search's filter reads it (an unknown key is an error): what to export or remove by metadata."""
         if not where:
             return self.store.document_ids()
-        check_keys([dict.fromkeys(self.store.metadata_keys())], where)
+        self._check_keys(where)
         test = matcher(where)
         return [doc_id for doc_id, metadata in self.store.document_metadata() if test(metadata)]
+
+    def _check_keys(self, where: Mapping[str, Any]) -> None:
+        """A filter of the right shape whose keys some stored document has (the store keeps its keys)."""
+        check_where(where)
+        check_known(self.store.metadata_keys(), where)
 
     def remove_documents(self, doc_ids: Sequence[str]) -> int:
         """Remove documents; they vanish from results at once. Returns how many existed."""
@@ -391,7 +396,7 @@ class Collection:
         if self.dense is None or len(self.dense) == 0:
             return [[] for _ in queries]
         if where:
-            check_keys([dict.fromkeys(self.store.metadata_keys())], where)
+            self._check_keys(where)
         k_live = min(k, len(self.dense))  # never ask an index for more than it holds
         depth = min(max(k_live * (4 if by_document else 1), 100 if hybrid else k_live), len(self.dense))
         if vectors is None:
@@ -422,7 +427,7 @@ class Collection:
             msg = f"no document {doc_id!r} in {self.path}: `latentstack index export {self.path}` lists the ids stored"
             raise InputError(msg)
         if where:
-            check_keys([dict.fromkeys(self.store.metadata_keys())], where)
+            self._check_keys(where)
         vector = document_vector(self.query_embedder or self.embedder, [c.text for c in self.store.chunks(own).values()])
         hits = self.dense.search_batch(vector[None, :], min(len(self.dense), (k + len(own)) * 4), where)[0]
         return self._resolve(hits, k, by_document=True, skip=doc_id)

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from latentstack.metadata import as_text, matcher
+from latentstack.metadata import as_text, held_values, matcher
 
 SHOWN = 10
 
@@ -25,14 +25,10 @@ def no_match_reason(metas: Iterable[Mapping[str, Any]], where: Mapping[str, Any]
     for key, wanted in where.items():
         meets = matcher({key: wanted})
         if not any(meets(m) for m in metas):
-            held = sorted({as_text(v) for m in metas if key in m for v in _values(m[key])})
+            held = sorted({as_text(v) for m in metas if key in m for v in held_values(m[key])})
             shown = ", ".join(held[:SHOWN]) + (f" and {len(held) - SHOWN} more" if len(held) > SHOWN else "")
             return f"no document's {key} meets {json.dumps(wanted, default=str)}; its values: {shown}"
     return f"no document meets all of the filter's conditions at once: {json.dumps(where, default=str)}"
-
-
-def _values(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, list | tuple) else [value]
 
 
 def metadata_values(metas: Iterable[Mapping[str, Any]], most: int = 20) -> dict[str, dict[str, Any]]:
@@ -44,7 +40,7 @@ def metadata_values(metas: Iterable[Mapping[str, Any]], most: int = 20) -> dict[
         for key, value in meta.items():
             holders[key] = holders.get(key, 0) + 1
             seen = counts.setdefault(key, {})
-            for text in {as_text(v) for v in _values(value)}:
+            for text in {as_text(v) for v in held_values(value)}:
                 seen[text] = seen.get(text, 0) + 1
     return {key: {"documents": holders[key], "distinct": len(seen),
                   **({"values": dict(sorted(seen.items()))} if len(seen) <= most else {})}

@@ -233,7 +233,7 @@ class DocumentStore:
         """Every metadata key some document has (read again only after a change: every filtered search asks)."""
         if self._keys is None or self._keys[0] != self.db.total_changes:
             keys: set[str] = set()
-            for (meta,) in self.db.execute("SELECT metadata FROM documents"):
-                keys.update(json.loads(meta))
+            for _, meta in self.document_metadata():
+                keys.update(meta)
             self._keys = self.db.total_changes, frozenset(keys)
         return self._keys[1]
