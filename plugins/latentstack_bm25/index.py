@@ -171,7 +171,7 @@ class Bm25Index(Index):
             with open(tmp / "items.jsonl", "w", encoding="utf-8") as fh:
                 for p in range(len(self.ids)):
                     fh.write(json.dumps({"id": self.ids[p], "text": self.texts[p], "meta": self.meta[p]}) + "\n")
-            retriever = self._build() if self.texts else None
+            retriever = self._build()  # None when no text holds a word (or there is none)
             if retriever is not None:
                 retriever.save(tmp / MATRIX, show_progress=False)
             write_manifest(tmp, kind="index", plugin=self.name, config=self.config.to_dict(),

@@ -331,15 +331,14 @@ def search(directory: Path, query: str | None, k: int, hybrid: bool, fusion: str
         return
 
     reason = functools.cache(lambda: col.no_match_reason(filters))  # the filter is the same for every query
-    said: list[str] = []
+    tell = functools.cache(notice)  # once a run: a mistyped value would otherwise look like queries that found nothing
 
     def one(q: str) -> None:
         hits = col.search(q, k, hybrid=hybrid, where=filters, fusion=fusion if fusion_given else None,
                           by_document=documents)
         why = reason() if not hits and filters else None
-        if why and not said:  # once: a mistyped value would otherwise look like queries that found nothing
-            said.append(why)
-            notice(why)
+        if why:
+            tell(why)
         _print_hits(q, hits, as_json, header=query is None, no_match=why)
 
     given_or_typed(query, "query", one)
