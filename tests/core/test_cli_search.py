@@ -257,3 +257,22 @@ def test_export_and_remove_by_metadata(tmp_path, tiny_bert_dir) -> None:  # noqa
     assert both.returncode == neither.returncode == 2 and "by id or by --where, not both" in both.stderr
     assert "their ids, or --where key=value" in neither.stderr
     assert typo.returncode != 0 and "unknown metadata key(s) 'sorce'" in typo.stderr
+
+
+def test_short_paragraphs_join_the_next_and_min_chars_sets_it(tmp_path, tiny_bert_dir) -> None:  # noqa: ANN001
+    """A Markdown heading and an HTML page's list items were each a passage; they now join what follows.
+    `--min-chars 0` cuts at every paragraph as before; with `--chunk sentences` it is a usage error."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "bread.md").write_text("# Bread\n\n## Rising\n\nYeast gives off carbon dioxide, which the gluten traps "
+                                   "as bubbles.\n\n```sh\nbake --slow\n\nbake --fast\n```\n", encoding="utf-8")
+    (docs / "steps.html").write_text("<html><body><h1>Steps</h1><ul><li>mix</li><li>knead</li><li>prove</li></ul>"
+                                     "<p>Then bake the loaf for forty minutes in a hot oven.</p></body></html>")
+    model = ["--model", str(tiny_bert_dir)]
+    joined, apart, wrong = run_cli_session([
+        ["-q", "index", "build", str(tmp_path / "i"), str(docs), *model],
+        ["-q", "index", "build", str(tmp_path / "j"), str(docs), "--min-chars", "0", *model],
+        ["index", "build", str(tmp_path / "k"), str(docs), "--chunk", "sentences", "--min-chars", "5", *model]])
+    assert joined.returncode == apart.returncode == 0, joined.stderr + apart.stderr
+    assert "as 2 chunks" in joined.stdout and "as 9 chunks" in apart.stdout  # one a file; 3 + the code block, 5
+    assert wrong.returncode == 2 and "--min-chars applies to --chunk paragraph only" in wrong.stderr

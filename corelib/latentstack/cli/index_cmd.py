@@ -88,6 +88,9 @@ def index() -> None:
               help="Sentences per chunk (--chunk sentences).")
 @click.option("--overlap", type=click.IntRange(min=0), default=1, show_default=True,
               help="Sentences shared by neighbouring windows (fewer than --window).")
+@click.option("--min-chars", type=click.IntRange(min=0), default=100, show_default=True,
+              help="A paragraph shorter than this (a heading, a list item) joins the next (--chunk paragraph); "
+                   "0 keeps every paragraph apart.")
 @click.option("--index", "index_spec", default="faiss", show_default=True,
               help="Index plugin name, or a shortcut one reads: a FAISS factory string (Flat, SQ8, "
                    "HNSW32, HNSW32,SQ8, IVF1024,Flat, IVF1024,PQ48,Refine(SQ8)) or auto.")
@@ -102,7 +105,7 @@ def index() -> None:
 @WAIT
 def build(directory: Path, more: tuple[str, ...], sources: tuple[str, ...], text_col: str, encoding: str | None,
           embedder: str, model: str | None, pooling: str | None,
-          emb_extra: tuple[str, ...], chunk: str, window: int, overlap: int, index_spec: str,
+          emb_extra: tuple[str, ...], chunk: str, window: int, overlap: int, min_chars: int, index_spec: str,
           index_extra: tuple[str, ...], lexical: str, lexical_extra: tuple[str, ...], no_lexical: bool, engine: str,
           workers: int | None,
           address: str | None, resume: bool | None, engine_extra: tuple[str, ...], wait: float) -> None:
@@ -115,6 +118,8 @@ def build(directory: Path, more: tuple[str, ...], sources: tuple[str, ...], text
     check_sources(sources)  # a mistyped path is said before the embedder loads
     if chunk != "sentences":
         refuse_given(("window", "overlap"), "--chunk sentences only: add it or leave {} out")
+    if chunk != "paragraph":
+        refuse_given(("min_chars",), "--chunk paragraph only: add it or leave {} out")
     if no_lexical:
         refuse_given(("lexical", "lexical_extra"), "a lexical index, which --no-lexical leaves out: give one of the two")
     runner = _engine(engine, workers, address, resume, engine_extra)
@@ -124,7 +129,8 @@ def build(directory: Path, more: tuple[str, ...], sources: tuple[str, ...], text
                             index=index_spec, index_options=parse_options(index_extra, "--index-option"),
                             lexical=None if no_lexical else lexical,
                             lexical_options=parse_options(lexical_extra, "--lexical-option"),
-                            chunking=build_config(ChunkConfig, {"mode": chunk, "window": window, "overlap": overlap},
+                            chunking=build_config(ChunkConfig, {"mode": chunk, "window": window, "overlap": overlap,
+                                                               "min_chars": min_chars},
                                                   owner="chunking"))
     docs = list(read_documents(sources, text_col, encoding, "--encoding"))
     if not docs:

@@ -1,9 +1,12 @@
 """Splitting documents into the passages that get embedded and indexed.
 
-``whole`` keeps each document as one chunk, ``paragraph`` splits at blank lines, and
-``sentences`` makes windows of ``window`` sentences that overlap by ``overlap``. Any chunk
-longer than ``max_chars`` is split again at sentence (then word) boundaries, so a 1 MB
-document becomes many passages instead of one truncated vector.
+``whole`` keeps each document as one chunk, ``paragraph`` splits at blank lines (not those
+inside a fenced code block), and ``sentences`` makes windows of ``window`` sentences that
+overlap by ``overlap``. A paragraph shorter than ``min_chars`` (a heading, a list item, the
+line that introduces a code block) joins the next, so no passage is a heading without its
+text; the last joins the one before. Any chunk longer than ``max_chars`` is split again at
+sentence (then word) boundaries, so a 1 MB document becomes many passages instead of one
+truncated vector.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from latentstack.interfaces.base import Config
 
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+FENCE = re.compile(r"^[ ]{0,3}(`{3,}|~{3,}).*?(?:^[ ]{0,3}\1[ \t]*$|\Z)", re.MULTILINE | re.DOTALL)
 
 
 @attrs.frozen(kw_only=True)
@@ -27,6 +31,7 @@ class ChunkConfig(Config):
     window: int = attrs.field(default=3, validator=attrs.validators.gt(0))
     overlap: int = attrs.field(default=1, validator=attrs.validators.ge(0))
     max_chars: int = attrs.field(default=2000, validator=attrs.validators.gt(50))
+    min_chars: int = attrs.field(default=100, validator=attrs.validators.ge(0))
 
     def __attrs_post_init__(self) -> None:
         if self.overlap >= self.window:
@@ -53,6 +58,30 @@ def _spans(text: str, pattern: re.Pattern[str], start: int = 0, end: int | None 
         pos = m.end()
     out.append((pos, end))
     return [(a, b) for a, b in out if text[a:b].strip()]
+
+
+def paragraph_spans(text: str) -> list[tuple[int, int]]:
+    """Paragraph spans: pieces between blank lines, a fenced code block's own blank lines not counted."""
+    fences = [m.span() for m in FENCE.finditer(text)]
+    breaks = [m for m in PARAGRAPH_BREAK.finditer(text) if not any(a < m.start() < b for a, b in fences)]
+    bounds = [0] + [x for m in breaks for x in m.span()] + [len(text)]
+    return [(a, b) for a, b in zip(bounds[::2], bounds[1::2], strict=True) if text[a:b].strip()]
+
+
+def _join_short(text: str, spans: list[tuple[int, int]], min_chars: int) -> list[tuple[int, int]]:
+    """Spans where each piece shorter than min_chars has joined the next (the last, the one before)."""
+    def short(span: tuple[int, int]) -> bool:
+        return len(text[span[0] : span[1]].strip()) < min_chars
+
+    out: list[tuple[int, int]] = []
+    for span in spans:
+        if out and short(out[-1]):
+            out[-1] = (out[-1][0], span[1])
+        else:
+            out.append(span)
+    if len(out) > 1 and short(out[-1]):
+        out[-2:] = [(out[-2][0], out[-1][1])]
+    return out
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
@@ -88,9 +117,9 @@ def chunk_text(text: str, config: ChunkConfig | None = None) -> list[Chunk]:
     if c.mode == "whole":
         spans = [(0, len(text))]
     elif c.mode == "paragraph":
-        spans = _spans(text, PARAGRAPH_BREAK)
+        spans = _join_short(text, paragraph_spans(text), c.min_chars)
     else:
-        sents = [s for p in _spans(text, PARAGRAPH_BREAK) for s in sentence_spans(text, *p)]
+        sents = [s for p in paragraph_spans(text) for s in sentence_spans(text, *p)]
         step = c.window - c.overlap
         starts = range(0, max(len(sents) - c.overlap, 1), step)
         spans = [(sents[i][0], sents[min(i + c.window, len(sents)) - 1][1]) for i in starts]

@@ -248,7 +248,7 @@ class Collection:
         """
         from latentstack.search.sources import table_records
 
-        chunking = ChunkConfig(**self.manifest["chunking"])
+        chunking = ChunkConfig(**{"min_chars": 0, **self.manifest["chunking"]})  # folders from before min_chars
         docs = table_records(docs)
         if isinstance(docs, Document | str | Mapping) or not isinstance(docs, Iterable):
             msg = f"add_documents takes a list of Documents, got {type(docs).__name__}: wrap one in a list"

@@ -27,9 +27,10 @@ DOCS = [
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):  # noqa: ANN001, ANN201
-    """A saved collection of the five documents (one empty) with paragraph chunks."""
+    """A saved collection of the five documents (one empty) with a chunk per paragraph, however short."""
     path = tmp_path_factory.mktemp("col") / "idx"
-    col = Collection.create(path, embedder_options={"model": "minilm"}, index="auto")
+    col = Collection.create(path, embedder_options={"model": "minilm"}, index="auto",
+                            chunking=ChunkConfig(mode="paragraph", min_chars=0))
     counts = col.add_documents(DOCS)
     col.save()
     return path, counts
@@ -235,3 +236,20 @@ def test_mistakes_are_refused_when_the_collection_is_made(tmp_path) -> None:  # 
     assert [p.name for p in notes.iterdir()] == ["todo.txt"]
     with pytest.raises(InputError, match="the filter is a str"):
         Collection.create(tmp_path / "empty", embedder="lsa").search("bread", where="lang=en")  # type: ignore[arg-type]
+
+
+def test_a_heading_is_indexed_with_its_text_and_older_folders_keep_their_cut(tmp_path, tiny_bert_dir) -> None:  # noqa: ANN001
+    """A heading was a passage of its own, so a search could answer with it and no text; a new collection joins
+    it to its paragraph. A folder saved before min_chars existed goes on cutting at every blank line, so its
+    documents and those added later are cut alike."""
+    note = Document("note", "## Rising\n\nYeast gives off carbon dioxide, which the gluten traps as bubbles in the dough.")
+    options = {"model": str(tiny_bert_dir), "show_progress": False}
+    col = Collection.create(tmp_path / "new", embedder_options=options)
+    col.add_documents([note])
+    assert [c.text for c in col.store.all_chunks()] == [note.text]
+    col.save()
+    assert read_manifest(tmp_path / "new", kind="collection", plugin="core", version=2).data["chunking"]["min_chars"] == 100
+    update_manifest(tmp_path / "new", lambda m: m["data"]["chunking"].pop("min_chars"))
+    old = Collection.load(tmp_path / "new")
+    old.add_documents([Document("other", note.text)])
+    assert [c.text for c in old.store.all_chunks() if c.doc_id == "other"] == ["## Rising", note.text[11:]]

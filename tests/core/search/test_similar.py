@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from latentstack.errors import InputError
-from latentstack.search import Collection, Document
+from latentstack.search import ChunkConfig, Collection, Document
 
 from ...conftest import run_cli
 
@@ -25,7 +25,8 @@ DOCS = [
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("similar") / "idx"
-    col = Collection.create(path, embedder_options={"show_progress": False, "dtype": "float32"})
+    col = Collection.create(path, embedder_options={"show_progress": False, "dtype": "float32"},
+                            chunking=ChunkConfig(mode="paragraph", min_chars=0))  # "long" is two passages
     col.add_documents([Document(i, t, metadata={"topic": topic}) for i, t, topic in DOCS])
     col.save()
     return path
