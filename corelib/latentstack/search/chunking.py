@@ -3,8 +3,9 @@
 ``whole`` keeps each document as one chunk, ``paragraph`` splits at blank lines (not those
 inside a fenced code block), and ``sentences`` makes windows of ``window`` sentences that
 overlap by ``overlap``. A paragraph shorter than ``min_chars`` (a heading, a list item, the
-line that introduces a code block) joins the next, so no passage is a heading without its
-text; the last joins the one before. Any chunk longer than ``max_chars`` is split again at
+line that introduces a code block) joins the next, and so does a Markdown heading of any
+length, so no passage is a heading without its text; the last joins the one before
+(``min_chars=0`` joins nothing). Any chunk longer than ``max_chars`` is split again at
 sentence (then word) boundaries, so a 1 MB document becomes many passages instead of one
 truncated vector.
 """
@@ -20,6 +21,7 @@ from latentstack.interfaces.base import Config
 
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+HEADING_LINE = re.compile(r" {0,3}#{1,6}(?:[ \t]|$)")
 FENCE = re.compile(r"^[ ]{0,3}(`{3,}|~{3,}).*?(?:^[ ]{0,3}\1[ \t]*$|\Z)", re.MULTILINE | re.DOTALL)
 
 
@@ -69,10 +71,14 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
 
 
 def _join_short(text: str, spans: list[tuple[int, int]], min_chars: int) -> list[tuple[int, int]]:
-    """Spans where each piece shorter than min_chars has joined the next (the last, the one before)."""
+    """Spans where each piece shorter than min_chars, or only Markdown headings, has joined the next (the last,
+    the one before)."""
     def short(span: tuple[int, int]) -> bool:
-        return len(text[span[0] : span[1]].strip()) < min_chars
+        piece = text[span[0] : span[1]].strip()
+        return len(piece) < min_chars or all(HEADING_LINE.match(line) for line in piece.splitlines() if line.strip())
 
+    if min_chars == 0:
+        return spans
     out: list[tuple[int, int]] = []
     for span in spans:
         if out and short(out[-1]):
