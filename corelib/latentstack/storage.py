@@ -227,11 +227,12 @@ def _chosen(folder: Path, files: Mapping[str, Any], names: bool | Collection[str
     return {name: files[name] for name in names}
 
 
-def read_manifest(path: str | Path, *, kind: str, plugin: str | None = None, version: int | None = 1,
-                  verify: bool | Collection[str] = True) -> Manifest:
+def read_manifest(path: str | Path, *, kind: str, plugin: str | None = None,
+                  version: int | tuple[int, ...] | None = 1, verify: bool | Collection[str] = True) -> Manifest:
     """Read and check a component folder's manifest (restoring it first if a crash cut a swap short).
 
-    ``plugin`` and ``version``, when given, must match what wrote the folder; ``verify``
+    ``plugin`` and ``version`` (one, or the versions a reader takes), when given, must match what wrote the
+    folder; ``verify``
     checks every listed file's checksum, or, given names, those files' only (each must be listed).
     """
     folder = recover_dir(path)
@@ -243,9 +244,11 @@ def read_manifest(path: str | Path, *, kind: str, plugin: str | None = None, ver
     if plugin is not None and body["plugin"] != plugin:
         msg = f"{folder} holds {a_or_an(kind)} written by plugin {body['plugin']!r}, not {plugin!r}; load it with that one"
         raise CorruptFileError(msg)
-    if version is not None and body["version"] != version:
+    versions = (version,) if isinstance(version, int) else version
+    if versions is not None and body["version"] not in versions:
+        read = " or ".join(map(str, versions))
         msg = (f"{folder} holds a {body['plugin']} {kind} of file version {body['version']}; this plugin reads "
-               f"version {version}: save it again with this version")
+               f"version {read}: save it again with this version")
         raise CorruptFileError(msg)
     if verify:
         _check_files(folder, _chosen(folder, body["files"], verify))

@@ -1,10 +1,10 @@
 """BM25 over texts with bm25s: Unicode-folded words, English stop words, Snowball stemming, Lucene scoring.
 
 bm25s builds its matrix in one go, so adds and removes mark the index dirty and it is
-rebuilt on the next search (or save). Saved as JSON lines (ids, texts, metadata) and the
-matrix as bm25s writes it (NumPy arrays and JSON), never pickled: a load reads the matrix
-instead of tokenising every text again; a folder saved without one rebuilds it on the
-first search.
+rebuilt on the next search (or save). Saved as JSON lines (ids, texts, and which of the
+distinct metadata mappings in metadata.json each holds) and the matrix as bm25s writes it
+(NumPy arrays and JSON), never pickled: a load reads the matrix instead of tokenising every
+text again; a folder saved without one rebuilds it on the first search.
 """
 
 from __future__ import annotations
@@ -23,12 +23,14 @@ from latentstack.interfaces import Hit, Index, IndexConfig
 from latentstack.interfaces.embedder import check_texts
 from latentstack.interfaces.index import check_ids
 from latentstack.metadata_index import MetadataIndex
+from latentstack.metadata_rows import pack, shared_copies, unpack
 from latentstack.progress import log
 from latentstack.storage import component_dir, read_manifest, reading, write_manifest
 from latentstack.textfile import lines
 from latentstack_bm25.words import fold, word_pattern
 
 MATRIX = "matrix"  # the folder bm25s saves its matrix, vocabulary and parameters in
+FORMAT = 2  # 2: metadata.json keeps each distinct mapping once (version 1, a copy per item, is read too)
 
 
 @attrs.frozen(kw_only=True)
@@ -103,11 +105,11 @@ class Bm25Index(Index):
             msg = f"got {len(ids)} ids for {len(texts)} texts"
             raise InputError(msg)
         self.remove([i for i in ids if i in self.pos])
-        for j, (i, text) in enumerate(zip(ids, texts, strict=True)):
+        for i, text in zip(ids, texts, strict=True):
             self.pos[i] = len(self.ids)
             self.ids.append(i)
             self.texts.append(text)
-            self.meta.append(dict(metadata[j]) if metadata else {})
+        self.meta += shared_copies(metadata) if metadata else [{} for _ in ids]
         self._retriever = self._by_meta = None
 
     def remove(self, ids: Sequence[str | int]) -> int:
@@ -166,28 +168,34 @@ class Bm25Index(Index):
         return out
 
     def save(self, path: str | Path) -> None:
-        """items.jsonl (live items) under a checksummed manifest, atomically."""
+        """items.jsonl (live items) and metadata.json under a checksummed manifest, atomically."""
+        packed = pack(self.meta)
         with component_dir(path, "index") as tmp:
             with open(tmp / "items.jsonl", "w", encoding="utf-8") as fh:
                 for p in range(len(self.ids)):
-                    fh.write(json.dumps({"id": self.ids[p], "text": self.texts[p], "meta": self.meta[p]}) + "\n")
+                    fh.write(json.dumps({"id": self.ids[p], "text": self.texts[p], "meta": packed["of"][p]}) + "\n")
+            (tmp / "metadata.json").write_text(json.dumps({"values": packed["values"]}), encoding="utf-8")
             retriever = self._build()  # None when no text holds a word (or there is none)
             if retriever is not None:
                 retriever.save(tmp / MATRIX, show_progress=False)
-            write_manifest(tmp, kind="index", plugin=self.name, config=self.config.to_dict(),
+            write_manifest(tmp, kind="index", plugin=self.name, version=FORMAT, config=self.config.to_dict(),
                            data={"n": len(self), "matrix": retriever is not None})
 
     @classmethod
     def load(cls, path: str | Path) -> Bm25Index:
         """Read a saved index; the BM25 matrix is rebuilt on first search."""
-        manifest = read_manifest(path, kind="index", plugin=cls.name)
+        manifest = read_manifest(path, kind="index", plugin=cls.name, version=(1, FORMAT))
         with reading(manifest.path, "bm25 index"):
             index = cls.from_options(**manifest.config)
             rows = [json.loads(line) for line in lines((manifest.path / "items.jsonl").read_text(encoding="utf-8"))]
             if len(rows) != manifest.data["n"]:
                 msg = f"items.jsonl holds {len(rows)} items, the manifest {manifest.data['n']}"
                 raise ValueError(msg)
-            index.add([r["id"] for r in rows], [r["text"] for r in rows], [r["meta"] for r in rows])
+            metas = [r["meta"] for r in rows]  # version 1: each item's own mapping; 2: its place among the values
+            if manifest.version > 1:
+                values = json.loads((manifest.path / "metadata.json").read_text(encoding="utf-8"))["values"]
+                metas = unpack({"values": values, "of": metas}, len(rows))
+            index.add([r["id"] for r in rows], [r["text"] for r in rows], metas)
         if manifest.data.get("matrix"):
             index._retriever = _read_matrix(manifest.path / MATRIX, len(rows))
         return index

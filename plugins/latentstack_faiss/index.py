@@ -20,11 +20,12 @@ from latentstack.errors import ConfigError, InputError, ModelMismatchError
 from latentstack.interfaces import Hit, Index, IndexConfig
 from latentstack.interfaces.index import check_ids
 from latentstack.metadata_index import MetadataIndex
+from latentstack.metadata_rows import pack, shared_copies, unpack
 from latentstack.progress import detail, log
 from latentstack.storage import component_dir, read_manifest, reading, write_manifest
 from latentstack_faiss.kinds import Kind, auto_factory, parse, search_params
 
-FORMAT = 1
+FORMAT = 2  # 2: metadata.json keeps each distinct mapping once (version 1, a copy per item, is read too)
 #: HNSW: a filter allowing at most SCAN_BELOW vectors is answered by scoring them all (the graph's walk finds
 #: few of them among the rest); up to EXACT_BELOW, a walk that comes back short is scored that way after it.
 SCAN_BELOW = 2_000
@@ -185,11 +186,17 @@ class FaissIndex(Index):
             self.index.add_with_ids(x, labels)
         self.next_label += len(x)
         self._by_meta = None
-        for j, (ext, lab) in enumerate(zip(ids, labels.tolist(), strict=True)):
+        self._label(ids, labels.tolist(), metadata)
+
+    def _label(self, ids: Sequence[str | int], labels: Sequence[int],
+               metadata: Sequence[Mapping[str, Any]] | None) -> None:
+        """Record each id's label and metadata (one copy for the items that share a mapping)."""
+        metas = shared_copies(metadata) if metadata is not None else [{}] * len(ids)
+        for ext, lab, meta in zip(ids, labels, metas, strict=True):
             self.label_of[ext] = lab
             self.id_of[lab] = ext
-            if metadata is not None and metadata[j]:
-                self.meta[lab] = dict(metadata[j])
+            if meta:
+                self.meta[lab] = meta
 
     # -- building in parts: workers add to copies of the trained empty index, merged here --------
     def can_build_in_parts(self, n: int) -> bool:
@@ -233,11 +240,7 @@ class FaissIndex(Index):
             msg = f"the merged parts hold {self.index.ntotal} vectors for {len(ids)} ids: a part was lost or repeated"
             raise InputError(msg)
         self.next_label, self._by_meta = len(ids), None
-        for lab, ext in enumerate(ids):
-            self.label_of[ext] = lab
-            self.id_of[lab] = ext
-            if metadata is not None and metadata[lab]:
-                self.meta[lab] = dict(metadata[lab])
+        self._label(ids, range(len(ids)), metadata)
 
     def remove(self, ids: Sequence[str | int]) -> int:
         """Remove ids; they are gone from results at once (tombstoned on HNSW/Refine)."""
@@ -370,7 +373,8 @@ class FaissIndex(Index):
         with component_dir(path, "index") as tmp:
             _faiss().write_index(compacted, str(tmp / "index.faiss"))
             (tmp / "ids.json").write_text(json.dumps([[lab, ext] for lab, ext in self.id_of.items()]))
-            (tmp / "metadata.json").write_text(json.dumps({str(lab): m for lab, m in self.meta.items()}))
+            metadata = {"labels": list(self.meta), **pack(list(self.meta.values()))}
+            (tmp / "metadata.json").write_text(json.dumps(metadata))
             data = {"dim": self.dim, "next_label": self.next_label, "n": len(self),
                     "dead": sorted(self.dead) if self.kind.refine else []}
             write_manifest(tmp, kind="index", plugin=self.name, version=FORMAT, config=self.config.to_dict(),
@@ -379,7 +383,7 @@ class FaissIndex(Index):
     @classmethod
     def load(cls, path: str | Path) -> FaissIndex:
         """Read a saved index; a truncated, corrupt or inconsistent folder is a CorruptFileError."""
-        manifest = read_manifest(path, kind="index", plugin=cls.name, version=FORMAT)
+        manifest = read_manifest(path, kind="index", plugin=cls.name, version=(1, FORMAT))
         path, head = manifest.path, manifest.data
         with reading(path, "faiss index"):
             pairs = json.loads((path / "ids.json").read_text())
@@ -397,6 +401,9 @@ class FaissIndex(Index):
         index.dim, index.next_label, index.dead = head["dim"], head["next_label"], set(head["dead"])
         index.id_of = {int(lab): ext for lab, ext in pairs}
         index.label_of = {ext: lab for lab, ext in index.id_of.items()}
-        index.meta = {int(lab): m for lab, m in meta.items()}
+        if "labels" in meta:  # version 2; version 1 mapped each label (as text) to its own copy
+            index.meta = dict(zip(meta["labels"], unpack(meta, len(meta["labels"])), strict=True))
+        else:
+            index.meta = {int(lab): m for lab, m in meta.items()}
         index._maybe_gpu()
         return index

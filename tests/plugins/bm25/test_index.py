@@ -201,3 +201,27 @@ def test_chinese_and_japanese_are_read_as_character_pairs() -> None:
     assert [h.id for h in index.search("中国首都", 3)][0] == "beijing"
     assert [h.id for h in index.search("日本の首都", 3)][0] == "tokyo"
     assert index.tokenize(["東京都のiPhone"]) == [["東京", "京都", "都の", "iphon"]]
+
+
+def test_metadata_shared_by_items_is_kept_and_saved_once(tmp_path) -> None:  # noqa: ANN001
+    """As FAISS: one copy of a mapping given for many items, in memory and on disk; version 1 folders still load."""
+    import json
+
+    from latentstack.storage import sha256_file, update_manifest
+
+    geo = {"topic": "geo"}
+    index = Bm25Index()
+    index.add(list(DOCS), list(DOCS.values()), [geo, geo, {"topic": "animals"}, geo])
+    assert index.meta[0] is index.meta[1] is index.meta[3]
+    index.save(tmp_path / "b")
+    assert json.loads((tmp_path / "b" / "metadata.json").read_text()) == {"values": [geo, {"topic": "animals"}]}
+    again = Bm25Index.load(tmp_path / "b")
+    assert again.meta == index.meta and again.meta[0] is again.meta[1] is again.meta[3]
+    assert {h.id for h in again.search("capital city", where={"topic": "geo"})} == {"a", "b"}
+    items = tmp_path / "b" / "items.jsonl"
+    items.write_text("".join(json.dumps({"id": i, "text": t, "meta": m}) + "\n"
+                             for i, t, m in zip(index.ids, index.texts, index.meta, strict=True)))
+    update_manifest(tmp_path / "b", lambda body: body.update(version=1) or body["files"].update(
+        {"items.jsonl": sha256_file(items)}))
+    old = Bm25Index.load(tmp_path / "b")
+    assert old.meta == index.meta and {h.id for h in old.search("cats", where={"topic": "animals"})} == {"c"}

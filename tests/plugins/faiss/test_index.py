@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -262,3 +263,27 @@ def test_l2_metric_orders_nearest_first() -> None:
     index.add(list(range(30)), x)
     hits = index.search(x[3], k=3)
     assert hits[0].id == 3 and hits[0].score == pytest.approx(0.0, abs=1e-5)
+
+
+def test_metadata_shared_by_items_is_kept_and_saved_once(tmp_path) -> None:  # noqa: ANN001
+    """A document's metadata was copied for each of its passages, in memory, on disk and at every load; one copy is
+    kept for the items given the same mapping. A folder of file version 1 (a copy per item) still loads."""
+    from latentstack.storage import sha256_file, update_manifest
+
+    rng = np.random.default_rng(0)
+    a, b = {"source": "a.md", "year": 2020}, {"source": "b.md", "year": 2021}
+    index = FaissIndex.from_options(factory="Flat")
+    index.add([f"a{i}" for i in range(3)] + ["b0", "b1", "none"], rng.standard_normal((6, 8)), [a, a, a, b, b, {}])
+    assert len({id(m) for m in index.meta.values()}) == 2
+    index.save(tmp_path / "f")
+    saved = json.loads((tmp_path / "f" / "metadata.json").read_text())
+    assert saved["values"] == [a, b] and saved["of"] == [0, 0, 0, 1, 1]
+    again = FaissIndex.load(tmp_path / "f")
+    assert again.meta == index.meta and len({id(m) for m in again.meta.values()}) == 2
+    q = rng.standard_normal(8)
+    assert {h.id for h in again.search(q, k=6, where={"source": "b.md"})} == {"b0", "b1"}
+    (tmp_path / "f" / "metadata.json").write_text(json.dumps({str(lab): m for lab, m in index.meta.items()}))
+    update_manifest(tmp_path / "f", lambda body: body.update(version=1) or body["files"].update(
+        {"metadata.json": sha256_file(tmp_path / "f" / "metadata.json")}))
+    old = FaissIndex.load(tmp_path / "f")
+    assert old.meta == index.meta and {h.id for h in old.search(q, k=6, where={"year": 2020})} == {"a0", "a1", "a2"}

@@ -1,0 +1,52 @@
+"""Items' metadata kept once for all the items that share it, in memory and in a saved folder.
+
+A collection gives every passage of a document the same metadata mapping. An index that copied it per item held
+a document's metadata once per passage, wrote it so, and parsed every copy at each load. ``shared_copies`` copies
+each distinct mapping once; ``pack`` writes the distinct mappings and, per item, which one it holds, and
+``unpack`` reads them back as shared dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+def shared_copies(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """A dict copy of each row, made once for the rows that are the same object (a document's passages)."""
+    copies: dict[int, dict[str, Any]] = {}
+    out = []
+    for row in rows:
+        copy = copies.get(id(row))
+        if copy is None:
+            copy = copies[id(row)] = dict(row)
+        out.append(copy)
+    return out
+
+
+def pack(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """The distinct rows (by object) as ``values``, and each row's position among them as ``of``: JSON."""
+    where: dict[int, int] = {}
+    values: list[Mapping[str, Any]] = []
+    of = []
+    for row in rows:
+        at = where.get(id(row))
+        if at is None:
+            at = where[id(row)] = len(values)
+            values.append(row)
+        of.append(at)
+    return {"values": values, "of": of}
+
+
+def unpack(packed: Mapping[str, Any], n: int) -> list[dict[str, Any]]:
+    """The ``n`` rows ``pack`` wrote, those that shared one value sharing one dict; a ValueError if it does not
+    hold ``n`` rows of its values."""
+    values, of = packed.get("values"), packed.get("of")
+    if not isinstance(values, list) or not isinstance(of, list) or len(of) != n:
+        msg = f"the metadata holds {len(of) if isinstance(of, list) else 'no'} rows, not {n}"
+        raise ValueError(msg)
+    if not all(isinstance(v, dict) for v in values) or any(not isinstance(i, int) or not 0 <= i < len(values)
+                                                            for i in of):
+        msg = "the metadata's rows point outside its values"
+        raise ValueError(msg)
+    return [values[i] for i in of]
