@@ -45,8 +45,7 @@ def unpack(packed: Mapping[str, Any], n: int) -> list[dict[str, Any]]:
     if not isinstance(values, list) or not isinstance(of, list) or len(of) != n:
         msg = f"the metadata holds {len(of) if isinstance(of, list) else 'no'} rows, not {n}"
         raise ValueError(msg)
-    if not all(isinstance(v, dict) for v in values) or any(not isinstance(i, int) or not 0 <= i < len(values)
-                                                            for i in of):
+    if set(map(type, values)) - {dict} or set(map(type, of)) - {int} or (of and not 0 <= min(of) <= max(of) < len(values)):
         msg = "the metadata's rows point outside its values"
         raise ValueError(msg)
     return [values[i] for i in of]

@@ -25,7 +25,7 @@ from latentstack.progress import detail, log
 from latentstack.storage import component_dir, read_manifest, reading, write_manifest
 from latentstack_faiss.kinds import Kind, auto_factory, parse, search_params
 
-FORMAT = 2  # 2: metadata.json keeps each distinct mapping once (version 1, a copy per item, is read too)
+FORMAT = 2  # 2: metadata.json keeps each distinct mapping once, ids.json two lists (version 1 is read too)
 #: HNSW: a filter allowing at most SCAN_BELOW vectors is answered by scoring them all (the graph's walk finds
 #: few of them among the rest); up to EXACT_BELOW, a walk that comes back short is scored that way after it.
 SCAN_BELOW = 2_000
@@ -372,7 +372,7 @@ class FaissIndex(Index):
             self.index, self.dead = compacted, set()
         with component_dir(path, "index") as tmp:
             _faiss().write_index(compacted, str(tmp / "index.faiss"))
-            (tmp / "ids.json").write_text(json.dumps([[lab, ext] for lab, ext in self.id_of.items()]))
+            (tmp / "ids.json").write_text(json.dumps({"labels": list(self.id_of), "ids": list(self.id_of.values())}))
             metadata = {"labels": list(self.meta), **pack(list(self.meta.values()))}
             (tmp / "metadata.json").write_text(json.dumps(metadata))
             data = {"dim": self.dim, "next_label": self.next_label, "n": len(self),
@@ -386,7 +386,8 @@ class FaissIndex(Index):
         manifest = read_manifest(path, kind="index", plugin=cls.name, version=(1, FORMAT))
         path, head = manifest.path, manifest.data
         with reading(path, "faiss index"):
-            pairs = json.loads((path / "ids.json").read_text())
+            saved = json.loads((path / "ids.json").read_text())  # version 1: a [label, id] pair per item
+            pairs = list(zip(saved["labels"], saved["ids"], strict=True)) if isinstance(saved, dict) else saved
             meta = json.loads((path / "metadata.json").read_text())
             if len(pairs) != head["n"]:
                 msg = f"{path}: ids.json holds {len(pairs)} ids, the manifest {head['n']}"
@@ -399,8 +400,8 @@ class FaissIndex(Index):
         index = cls.from_options(**config)
         index.index = _faiss().read_index(str(path / "index.faiss"))
         index.dim, index.next_label, index.dead = head["dim"], head["next_label"], set(head["dead"])
-        index.id_of = {int(lab): ext for lab, ext in pairs}
-        index.label_of = {ext: lab for lab, ext in index.id_of.items()}
+        index.id_of = dict(pairs)
+        index.label_of = dict(zip(index.id_of.values(), index.id_of, strict=True))
         if "labels" in meta:  # version 2; version 1 mapped each label (as text) to its own copy
             index.meta = dict(zip(meta["labels"], unpack(meta, len(meta["labels"])), strict=True))
         else:

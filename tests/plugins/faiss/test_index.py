@@ -267,7 +267,8 @@ def test_l2_metric_orders_nearest_first() -> None:
 
 def test_metadata_shared_by_items_is_kept_and_saved_once(tmp_path) -> None:  # noqa: ANN001
     """A document's metadata was copied for each of its passages, in memory, on disk and at every load; one copy is
-    kept for the items given the same mapping. A folder of file version 1 (a copy per item) still loads."""
+    kept for the items given the same mapping. A folder of file version 1 (a copy per item, the ids as pairs)
+    still loads."""
     from latentstack.storage import sha256_file, update_manifest
 
     rng = np.random.default_rng(0)
@@ -280,10 +281,13 @@ def test_metadata_shared_by_items_is_kept_and_saved_once(tmp_path) -> None:  # n
     assert saved["values"] == [a, b] and saved["of"] == [0, 0, 0, 1, 1]
     again = FaissIndex.load(tmp_path / "f")
     assert again.meta == index.meta and len({id(m) for m in again.meta.values()}) == 2
+    assert (again.id_of, again.label_of) == (index.id_of, index.label_of)
     q = rng.standard_normal(8)
     assert {h.id for h in again.search(q, k=6, where={"source": "b.md"})} == {"b0", "b1"}
     (tmp_path / "f" / "metadata.json").write_text(json.dumps({str(lab): m for lab, m in index.meta.items()}))
+    (tmp_path / "f" / "ids.json").write_text(json.dumps([[lab, ext] for lab, ext in index.id_of.items()]))
     update_manifest(tmp_path / "f", lambda body: body.update(version=1) or body["files"].update(
-        {"metadata.json": sha256_file(tmp_path / "f" / "metadata.json")}))
+        {name: sha256_file(tmp_path / "f" / name) for name in ("metadata.json", "ids.json")}))
     old = FaissIndex.load(tmp_path / "f")
-    assert old.meta == index.meta and {h.id for h in old.search(q, k=6, where={"year": 2020})} == {"a0", "a1", "a2"}
+    assert (old.meta, old.id_of, old.label_of) == (index.meta, index.id_of, index.label_of)
+    assert {h.id for h in old.search(q, k=6, where={"year": 2020})} == {"a0", "a1", "a2"}
