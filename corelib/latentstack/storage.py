@@ -232,8 +232,8 @@ def read_manifest(path: str | Path, *, kind: str, plugin: str | None = None,
     """Read and check a component folder's manifest (restoring it first if a crash cut a swap short).
 
     ``plugin`` and ``version`` (one, or the versions a reader takes), when given, must match what wrote the
-    folder; ``verify``
-    checks every listed file's checksum, or, given names, those files' only (each must be listed).
+    folder; ``verify`` checks every listed file's checksum, or, given names, those files' only (each must be
+    listed).
     """
     folder = recover_dir(path)
     body = _load_json(folder, kind)

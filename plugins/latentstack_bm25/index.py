@@ -181,13 +181,22 @@ class Bm25Index(Index):
             write_manifest(tmp, kind="index", plugin=self.name, version=FORMAT, config=self.config.to_dict(),
                            data={"n": len(self), "matrix": retriever is not None})
 
+    def _restore(self, ids: list[str | int], texts: list[str], metas: list[dict[str, Any]]) -> None:
+        """Take a saved folder's items as they are (``add`` checks what a caller gives, one item at a time)."""
+        self.ids, self.texts, self.meta = ids, texts, shared_copies(metas)
+        self.pos = dict(zip(ids, range(len(ids)), strict=True))
+        if len(self.pos) != len(ids):
+            msg = f"items.jsonl repeats {len(ids) - len(self.pos)} id(s)"
+            raise ValueError(msg)
+        self._retriever = self._by_meta = None
+
     @classmethod
     def load(cls, path: str | Path) -> Bm25Index:
         """Read a saved index; the BM25 matrix is rebuilt on first search."""
         manifest = read_manifest(path, kind="index", plugin=cls.name, version=(1, FORMAT))
         with reading(manifest.path, "bm25 index"):
             index = cls.from_options(**manifest.config)
-            rows = [json.loads(line) for line in lines((manifest.path / "items.jsonl").read_text(encoding="utf-8"))]
+            rows = _rows(manifest.path / "items.jsonl")
             if len(rows) != manifest.data["n"]:
                 msg = f"items.jsonl holds {len(rows)} items, the manifest {manifest.data['n']}"
                 raise ValueError(msg)
@@ -195,7 +204,7 @@ class Bm25Index(Index):
             if manifest.version > 1:
                 values = json.loads((manifest.path / "metadata.json").read_text(encoding="utf-8"))["values"]
                 metas = unpack({"values": values, "of": metas}, len(rows))
-            index.add([r["id"] for r in rows], [r["text"] for r in rows], metas)
+            index._restore([r["id"] for r in rows], [r["text"] for r in rows], metas)
         if manifest.data.get("matrix"):
             index._retriever = _read_matrix(manifest.path / MATRIX, len(rows))
         return index
@@ -217,3 +226,8 @@ def _read_matrix(folder: Path, n: int) -> Any:
         log(f"bm25: the saved matrix scores {found} texts, not the {n} saved; rebuilding it at the first search")
         return None
     return retriever
+
+
+def _rows(file: Path) -> list[Any]:
+    """items.jsonl's rows, parsed as one JSON array (a parse per line cost more than the parsing)."""
+    return json.loads("[" + ",".join(lines(file.read_text(encoding="utf-8"))) + "]")

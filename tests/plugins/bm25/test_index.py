@@ -225,3 +225,21 @@ def test_metadata_shared_by_items_is_kept_and_saved_once(tmp_path) -> None:  # n
         {"items.jsonl": sha256_file(items)}))
     old = Bm25Index.load(tmp_path / "b")
     assert old.meta == index.meta and {h.id for h in old.search("cats", where={"topic": "animals"})} == {"c"}
+
+
+@pytest.mark.parametrize(("rows", "message"), [
+    (lambda lines: lines[:2] + lines[1:2] + lines[3:], "repeats 1 id"),
+    (lambda lines: lines[:3] + ["null"], "bm25 index"),
+    (lambda lines: lines[:3] + ['{"id": "d", "text": "x"}'], "bm25 index"),
+])
+def test_a_load_takes_the_saved_items_whole_but_checks_them(index: Bm25Index, tmp_path, rows, message) -> None:  # noqa: ANN001
+    """A load takes the saved rows as one JSON array, without add's per-item checks; a folder whose rows (checksums
+    intact) repeat an id or lack a field is still a CorruptFileError, not an index that answers wrongly."""
+    from latentstack.storage import sha256_file, update_manifest
+
+    index.save(tmp_path / "b")
+    items = tmp_path / "b" / "items.jsonl"
+    items.write_text("\n".join(rows(items.read_text().splitlines())) + "\n")
+    update_manifest(tmp_path / "b", lambda body: body["files"].update({"items.jsonl": sha256_file(items)}))
+    with pytest.raises(CorruptFileError, match=message):
+        Bm25Index.load(tmp_path / "b")
