@@ -29,6 +29,7 @@ FORMAT = 2  # 2: metadata.json keeps each distinct mapping once, ids.json two li
 #: HNSW: a filter allowing at most SCAN_BELOW vectors is answered by scoring them all (the graph's walk finds
 #: few of them among the rest); up to EXACT_BELOW, a walk that comes back short is scored that way after it.
 SCAN_BELOW = 2_000
+NO_METADATA: dict[str, Any] = {}  # one mapping for the items given none (read, never changed)
 EXACT_BELOW = 20_000
 
 
@@ -266,7 +267,7 @@ class FaissIndex(Index):
         if where:
             if self._by_meta is None:  # kept until the items change: a filter is then lookups, not a pass
                 labels = np.fromiter(self.id_of, dtype=np.int64, count=len(self))
-                self._by_meta = labels, MetadataIndex([self.meta.get(lab, {}) for lab in self.id_of])
+                self._by_meta = labels, MetadataIndex([self.meta.get(lab, NO_METADATA) for lab in self.id_of])
             labels, by_meta = self._by_meta
             allowed = labels[by_meta.mask(where)]
             bits = np.zeros(self.next_label, dtype=bool)

@@ -59,6 +59,22 @@ def test_it_agrees_with_testing_each_item_on_random_items_and_filters() -> None:
             assert _answer(index.mask, where) == _answer(matching_mask, metas, where), where
 
 
+def test_it_agrees_when_items_share_their_mappings() -> None:
+    """A document's passages share one mapping object, added together: the index passes over the distinct mappings
+    (a document may come back later, as a re-added one does) and spreads each one's values to the items holding
+    it; the answers stay those of testing every item."""
+    rng = random.Random(1)
+    for _ in range(150):
+        keys = [f"k{i}" for i in range(rng.randint(1, 4))]
+        docs = [{k: _value(rng) for k in keys if rng.random() < 0.8} for _ in range(rng.randint(1, 12))]
+        metas = [doc for _ in range(rng.randint(1, 16)) for doc in [rng.choice(docs)] * rng.randint(2, 6)]
+        index = MetadataIndex(metas)
+        for _ in range(20):
+            where = _filter(rng, keys + (["typo"] if rng.random() < 0.05 else []))
+            assert _answer(index.mask, where) == _answer(matching_mask, metas, where), where
+        assert index._groups, "the shared path was not taken"
+
+
 def test_lookups_find_values_bounds_and_exclusions() -> None:
     metas = [{"lang": "en", "year": 2019}, {"lang": ["fr", "de"], "year": "2021"}, {"year": "n/a"}, {"lang": "de"}]
     index = MetadataIndex(metas)
