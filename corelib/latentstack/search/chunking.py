@@ -12,6 +12,7 @@ truncated vector.
 
 from __future__ import annotations
 
+import bisect
 import re
 
 import attrs
@@ -64,8 +65,14 @@ def _spans(text: str, pattern: re.Pattern[str], start: int = 0, end: int | None 
 
 def paragraph_spans(text: str) -> list[tuple[int, int]]:
     """Paragraph spans: pieces between blank lines, a fenced code block's own blank lines not counted."""
-    fences = [m.span() for m in FENCE.finditer(text)]
-    breaks = [m for m in PARAGRAPH_BREAK.finditer(text) if not any(a < m.start() < b for a, b in fences)]
+    fences = [m.span() for m in FENCE.finditer(text)]  # in order, apart
+    starts = [a for a, _ in fences]
+
+    def fenced(at: int) -> bool:
+        i = bisect.bisect_left(starts, at) - 1
+        return i >= 0 and at < fences[i][1]
+
+    breaks = [m for m in PARAGRAPH_BREAK.finditer(text) if not fenced(m.start())]
     bounds = [0] + [x for m in breaks for x in m.span()] + [len(text)]
     return [(a, b) for a, b in zip(bounds[::2], bounds[1::2], strict=True) if text[a:b].strip()]
 
