@@ -12,20 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 
-def shared_copies(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """A dict copy of each row, made once for the rows that are the same object (a document's passages)."""
-    copies: dict[int, dict[str, Any]] = {}
-    out = []
-    for row in rows:
-        copy = copies.get(id(row))
-        if copy is None:
-            copy = copies[id(row)] = dict(row)
-        out.append(copy)
-    return out
-
-
-def pack(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
-    """The distinct rows (by object) as ``values``, and each row's position among them as ``of``: JSON."""
+def _distinct(rows: Sequence[Mapping[str, Any]]) -> tuple[list[Mapping[str, Any]], list[int]]:
+    """The distinct row objects, and each row's place among them."""
     where: dict[int, int] = {}
     values: list[Mapping[str, Any]] = []
     of = []
@@ -35,6 +23,19 @@ def pack(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
             at = where[id(row)] = len(values)
             values.append(row)
         of.append(at)
+    return values, of
+
+
+def shared_copies(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """A dict copy of each row, made once for the rows that are the same object (a document's passages)."""
+    values, of = _distinct(rows)
+    copies = [dict(value) for value in values]
+    return [copies[i] for i in of]
+
+
+def pack(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """The distinct rows (by object) as ``values``, and each row's place among them as ``of``: JSON."""
+    values, of = _distinct(rows)
     return {"values": values, "of": of}
 
 
