@@ -388,20 +388,22 @@ class FaissIndex(Index):
         path, head = manifest.path, manifest.data
         with reading(path, "faiss index"):
             saved = json.loads((path / "ids.json").read_text())  # version 1: a [label, id] pair per item
-            pairs = list(zip(saved["labels"], saved["ids"], strict=True)) if isinstance(saved, dict) else saved
+            labels, ids = (saved["labels"], saved["ids"]) if isinstance(saved, dict) else (
+                [lab for lab, _ in saved], [ext for _, ext in saved])
             meta = json.loads((path / "metadata.json").read_text())
-            if len(pairs) != head["n"]:
-                msg = f"{path}: ids.json holds {len(pairs)} ids, the manifest {head['n']}"
+            index = cls._restore(manifest.config, head, path, dict(zip(labels, ids, strict=True)), meta)
+            if len(index.id_of) != head["n"]:
+                msg = f"{path}: ids.json holds {len(index.id_of)} ids, the manifest {head['n']}"
                 raise ValueError(msg)
-            return cls._restore(manifest.config, head, path, pairs, meta)
+            return index
 
     @classmethod
-    def _restore(cls, config: dict[str, Any], head: dict[str, Any], path: Path, pairs: list[Any],
+    def _restore(cls, config: dict[str, Any], head: dict[str, Any], path: Path, id_of: dict[int, Any],
                  meta: dict[str, Any]) -> FaissIndex:
         index = cls.from_options(**config)
         index.index = _faiss().read_index(str(path / "index.faiss"))
         index.dim, index.next_label, index.dead = head["dim"], head["next_label"], set(head["dead"])
-        index.id_of = dict(pairs)
+        index.id_of = id_of
         index.label_of = dict(zip(index.id_of.values(), index.id_of, strict=True))
         if "labels" in meta:  # version 2; version 1 mapped each label (as text) to its own copy
             index.meta = dict(zip(meta["labels"], unpack(meta, len(meta["labels"])), strict=True))
