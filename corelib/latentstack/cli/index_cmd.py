@@ -242,7 +242,7 @@ def remove(directory: Path, doc_ids: tuple[str, ...], where: tuple[str, ...], wa
     from latentstack.search import Collection
 
     if not doc_ids and not where:
-        msg = "name the documents to remove: their ids, or --where key=value (e.g. --where source=old.pdf)"
+        msg = "name the documents to remove: their ids, or --where key=value (e.g. --where file=papers/old.pdf)"
         raise click.UsageError(msg)
     with writer_lock(directory, wait):
         col = Collection.load(directory)
