@@ -182,8 +182,8 @@ class Bm25Index(Index):
                            data={"n": len(self), "matrix": retriever is not None})
 
     def _restore(self, ids: list[str | int], texts: list[str], metas: list[dict[str, Any]]) -> None:
-        """Take a saved folder's items as they are (``add`` checks what a caller gives, one item at a time)."""
-        self.ids, self.texts, self.meta = ids, texts, shared_copies(metas)
+        """Take a saved folder's items as they are (``add`` checks and copies what a caller gives, item by item)."""
+        self.ids, self.texts, self.meta = ids, texts, metas
         self.pos = dict(zip(ids, range(len(ids)), strict=True))
         if len(self.pos) != len(ids):
             msg = f"items.jsonl repeats {len(ids) - len(self.pos)} id(s)"
@@ -203,7 +203,9 @@ class Bm25Index(Index):
             metas = [r["meta"] for r in rows]  # version 1: each item's own mapping; 2: its place among the values
             if manifest.version > 1:
                 values = json.loads((manifest.path / "metadata.json").read_text(encoding="utf-8"))["values"]
-                metas = unpack({"values": values, "of": metas}, len(rows))
+                metas = unpack({"values": values, "of": metas}, len(rows))  # checked dicts, shared as saved
+            else:
+                metas = shared_copies(metas)  # each a mapping, or the folder is corrupt
             index._restore([r["id"] for r in rows], [r["text"] for r in rows], metas)
         if manifest.data.get("matrix"):
             index._retriever = _read_matrix(manifest.path / MATRIX, len(rows))

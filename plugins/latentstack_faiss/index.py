@@ -390,12 +390,11 @@ class FaissIndex(Index):
             saved = json.loads((path / "ids.json").read_text())  # version 1: a [label, id] pair per item
             labels, ids = (saved["labels"], saved["ids"]) if isinstance(saved, dict) else (
                 [lab for lab, _ in saved], [ext for _, ext in saved])
-            meta = json.loads((path / "metadata.json").read_text())
-            index = cls._restore(manifest.config, head, path, dict(zip(labels, ids, strict=True)), meta)
-            if len(index.id_of) != head["n"]:
-                msg = f"{path}: ids.json holds {len(index.id_of)} ids, the manifest {head['n']}"
+            if len(labels) != head["n"]:
+                msg = f"{path}: ids.json holds {len(labels)} ids, the manifest {head['n']}"
                 raise ValueError(msg)
-            return index
+            meta = json.loads((path / "metadata.json").read_text())
+            return cls._restore(manifest.config, head, path, dict(zip(labels, ids, strict=True)), meta)
 
     @classmethod
     def _restore(cls, config: dict[str, Any], head: dict[str, Any], path: Path, id_of: dict[int, Any],

@@ -396,7 +396,7 @@ class Collection:
         if self.dense is None or len(self.dense) == 0:
             return [[] for _ in queries]
         if where:
-            self._check_keys(where)
+            check_known(self.store.metadata_keys(), where)  # its shape was checked above
         k_live = min(k, len(self.dense))  # never ask an index for more than it holds
         depth = min(max(k_live * (4 if by_document else 1), 100 if hybrid else k_live), len(self.dense))
         if vectors is None:
