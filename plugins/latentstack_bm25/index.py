@@ -21,7 +21,7 @@ import numpy as np
 from latentstack.errors import InputError
 from latentstack.interfaces import Hit, Index, IndexConfig
 from latentstack.interfaces.embedder import check_texts
-from latentstack.interfaces.index import check_ids
+from latentstack.interfaces.index import check_ids, check_metadata_update
 from latentstack.metadata_index import MetadataIndex
 from latentstack.metadata_rows import pack, shared_copies, unpack
 from latentstack.progress import log
@@ -73,6 +73,7 @@ class Bm25Index(Index):
     Config = Bm25Config
     config: Bm25Config
     accepts_text = True
+    sets_metadata = True
 
     def __init__(self, config: Bm25Config | None = None) -> None:
         super().__init__(config)
@@ -124,6 +125,13 @@ class Bm25Index(Index):
             self._retriever = self._by_meta = None
         return len(gone)
 
+    def set_metadata(self, ids: Sequence[str | int], metadata: Sequence[Mapping[str, Any]]) -> None:
+        """Replace stored ids' metadata; their texts (and the BM25 matrix) stay as they are."""
+        ids = check_metadata_update(ids, metadata, self.pos)
+        for i, meta in zip(ids, shared_copies(metadata), strict=True):
+            self.meta[self.pos[i]] = meta
+        self._by_meta = None
+
     def __len__(self) -> int:
         return len(self.pos)
 
@@ -164,7 +172,7 @@ class Bm25Index(Index):
             s = self.scores(q)
             s[~allowed] = -np.inf
             top = np.argsort(-s, kind="stable")[: min(k, int(allowed.sum()))]
-            out.append([Hit(self.ids[t], float(s[t]), self.meta[t]) for t in top if s[t] > 0])
+            out.append([Hit(self.ids[t], float(s[t]), dict(self.meta[t])) for t in top if s[t] > 0])
         return out
 
     def save(self, path: str | Path) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 
 from latentstack.errors import ConfigError, InputError, ModelMismatchError
 from latentstack.interfaces import Hit, Index, IndexConfig
-from latentstack.interfaces.index import check_ids
+from latentstack.interfaces.index import check_ids, check_metadata_update
 from latentstack.metadata_index import MetadataIndex
 from latentstack.metadata_rows import pack, shared_copies, unpack
 from latentstack.progress import detail, log
@@ -57,6 +57,7 @@ class FaissIndex(Index):
     name = "faiss"
     Config = FaissConfig
     config: FaissConfig
+    sets_metadata = True
     shortcuts = "a factory string such as Flat, SQ8, HNSW32, HNSW32,SQ8, IVF1024,Flat or IVF1024,PQ48,Refine(SQ8)"
 
     def __init__(self, config: FaissConfig | None = None) -> None:
@@ -199,6 +200,16 @@ class FaissIndex(Index):
             if meta:
                 self.meta[lab] = meta
 
+    def set_metadata(self, ids: Sequence[str | int], metadata: Sequence[Mapping[str, Any]]) -> None:
+        """Replace stored ids' metadata; their vectors stay as they are."""
+        ids = check_metadata_update(ids, metadata, self.label_of)
+        for i, meta in zip(ids, shared_copies(metadata), strict=True):
+            if meta:
+                self.meta[self.label_of[i]] = meta
+            else:
+                self.meta.pop(self.label_of[i], None)
+        self._by_meta = None
+
     # -- building in parts: workers add to copies of the trained empty index, merged here --------
     def can_build_in_parts(self, n: int) -> bool:
         """Flat and IVF kinds on the CPU, when the index is still empty (HNSW and Refine cannot merge)."""
@@ -308,7 +319,7 @@ class FaissIndex(Index):
         scores, labels = self._searched(q, k, sel, chosen)
         sign = -1.0 if self.config.metric == "l2" else 1.0
         return [
-            [Hit(self.id_of[lab], sign * float(s), self.meta.get(lab, {}))
+            [Hit(self.id_of[lab], sign * float(s), dict(self.meta.get(lab, NO_METADATA)))
              for s, lab in zip(srow, lrow, strict=True) if lab >= 0 and lab in self.id_of]
             for srow, lrow in zip(scores, labels, strict=True)
         ]

@@ -198,13 +198,15 @@ def add(directory: Path, more: tuple[str, ...], sources: tuple[str, ...], text_c
         counts = col.add_documents(docs, engine=runner)
         gone = _gone(col.store.document_ids(), folders, {d.id for d in docs})
         col.remove_documents(gone)
-        if counts["documents"] or gone:
+        if counts["documents"] or counts["relabeled"] or gone:
             col.save()
     if runner is not None and runner.summary():
         click.echo(f"engine {engine}: {runner.summary()}", err=True)
     pruned = f"; removed {len(gone)} whose files are gone" if prune else ""
+    relabeled = f"; {counts['relabeled']} with a new title or metadata only, not embedded again" if counts[
+        "relabeled"] else ""
     click.echo(f"added {counts['documents']} documents ({counts['chunks']} chunks, {counts['replaced']} replaced; "
-               f"{counts['unchanged']} unchanged, left as they were{pruned})")
+               f"{counts['unchanged']} unchanged, left as they were{relabeled}{pruned})")
 
 
 def _prune_folders(sources: tuple[str, ...]) -> list[str]:

@@ -21,6 +21,20 @@ def id_list(ids: Iterable[Any]) -> list[Any]:
     return list(ids)
 
 
+def check_metadata_update(ids: Sequence[str | int], metadata: Sequence[Mapping[str, Any]],
+                          stored: Mapping[Any, Any]) -> list[str | int]:
+    """``set_metadata``'s checks: ``ids`` as ``check_ids`` gives them, one mapping each, every id in ``stored``."""
+    ids = check_ids(ids)
+    if len(metadata) != len(ids):
+        msg = f"got {len(metadata)} metadata mappings for {len(ids)} ids: give one per id"
+        raise InputError(msg)
+    missing = [i for i in ids if i not in stored]
+    if missing:
+        msg = f"{len(missing)} of the ids are not in the index (the first: {missing[0]!r}): add them first"
+        raise InputError(msg)
+    return ids
+
+
 def check_ids(ids: Sequence[str | int]) -> list[str | int]:
     """``ids`` as a list of str and int (NumPy's read as Python's, so that they can be saved), or an InputError for
     one id given alone or an id of another type."""
@@ -43,7 +57,8 @@ class IndexConfig(Config):
 
 @attrs.frozen
 class Hit:
-    """One search result: the id that was added, its score (higher is nearer), metadata."""
+    """One search result: the id that was added, its score (higher is nearer), metadata (a copy of the stored
+    mapping: changing it changes nothing in the index)."""
 
     id: str | int
     score: float
@@ -66,6 +81,9 @@ class Index(Component):
     accepts_sparse: ClassVar[bool] = False
     #: What the shortcuts ``options_from_shortcut`` reads look like, named in the error for an unknown ``--index``.
     shortcuts: ClassVar[str] = ""
+    #: Whether ``set_metadata`` replaces stored items' metadata in place: a collection then takes a document whose
+    #: title or metadata alone changed without embedding it again (else it removes the document and adds it anew).
+    sets_metadata: ClassVar[bool] = False
 
     @abstractmethod
     def add(
@@ -148,6 +166,12 @@ class Index(Component):
                     metadata: Sequence[Mapping[str, Any]] | None = None) -> None:
         """Merge filled parts, which together hold every position of ``ids`` exactly once, into this index."""
         raise NotImplementedError(f"the {self.name} index cannot be built in parts")
+
+    # -- metadata alone (optional, ``sets_metadata``) -----------------------------------------------
+    def set_metadata(self, ids: Sequence[str | int], metadata: Sequence[Mapping[str, Any]]) -> None:
+        """Replace the metadata of stored ids, their items as they are; an id not stored, or a count of mappings
+        other than the ids', is an InputError that changes nothing."""
+        raise NotImplementedError(f"the {self.name} index cannot change metadata alone: add the items again")
 
     def update(self, ids: Sequence[str | int], items: Any, metadata: Any = None) -> None:
         """Replace the items stored under ids."""

@@ -242,7 +242,9 @@ class Collection:
 
         An id given twice in one call follows the same rule: the last one wins. A document stored already with
         the same text, title and metadata is left as it is, not embedded again (counted as ``unchanged``), so
-        adding a whole folder again embeds only what changed.
+        adding a whole folder again embeds only what changed; one with the same text but another title or
+        metadata takes them without being embedded again (``relabeled``), where both indexes can change
+        metadata alone (``Index.sets_metadata``).
         ``engine`` chunks, embeds and indexes the passages elsewhere (e.g. a Ray cluster) with this collection's
         embedder, built there from its name and options; None embeds here.
         """
@@ -263,6 +265,8 @@ class Collection:
         stored = {d.id: d for d in self.store.documents([d.id for d in kept])}
         unchanged = sum(stored.get(d.id) == d for d in kept)
         kept = [d for d in kept if stored.get(d.id) != d]
+        relabeled = self._relabel([d for d in kept if d.id in stored and stored[d.id].text == d.text])
+        kept = [d for d in kept if d.id not in relabeled]
         replaced = self.remove_documents([d.id for d in kept if d.id in stored])
         ids: list[int] = []
         texts: list[str] = []
@@ -277,7 +281,24 @@ class Collection:
         if empty:
             log(f"skipped {len(empty)} empty document(s): {', '.join(empty[:5])}{' ...' if len(empty) > 5 else ''}")
         return {"documents": len(kept), "chunks": len(texts), "replaced": replaced, "repeated": repeated,
-                "skipped_empty": len(empty), "unchanged": unchanged}
+                "skipped_empty": len(empty), "unchanged": unchanged, "relabeled": len(relabeled)}
+
+    def _relabel(self, docs: list[Document]) -> set[str]:
+        """Give stored documents whose text is unchanged their new title and metadata, in the store and the
+        indexes, without embedding them again, where every index can change metadata alone; their ids."""
+        indexes = [i for i in (self.dense, self.lexical) if i is not None]
+        if not docs or not all(i.sets_metadata for i in indexes):
+            return set()
+        ids: list[int] = []
+        metas: list[Mapping[str, Any]] = []
+        for doc in docs:
+            chunk_ids = self.store.chunk_ids([doc.id])
+            ids += chunk_ids
+            metas += [dict(doc.metadata)] * len(chunk_ids)
+        for index in indexes:
+            index.set_metadata(ids, metas)
+        self.store.relabel(docs)
+        return {d.id for d in docs}
 
     @staticmethod
     def _chunk(docs: list[Document], chunking: ChunkConfig, engine: Engine | None) -> list[list[Chunk]]:

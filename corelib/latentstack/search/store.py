@@ -159,6 +159,12 @@ class DocumentStore:
             rows = self.db.execute("SELECT id FROM chunks WHERE doc_id = ? ORDER BY position", (doc.id,))
             return [r[0] for r in rows]
 
+    def relabel(self, docs: Sequence[Document]) -> None:
+        """Replace stored documents' titles and metadata; their text and chunks stay as they are."""
+        with self.db:
+            self.db.executemany("UPDATE documents SET title = ?, metadata = ? WHERE id = ?",
+                                [(d.title, json.dumps(dict(d.metadata)), d.id) for d in docs])
+
     def chunk_ids(self, doc_ids: Iterable[str]) -> list[int]:
         """Ids of every chunk of these documents."""
         ids = list(doc_ids)

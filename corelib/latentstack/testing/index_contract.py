@@ -2,12 +2,45 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pytest
 
 from latentstack.errors import InputError, LatentstackError
 from latentstack.interfaces import Index
 from latentstack.testing.folder_checks import assert_damage_is_one_line
+
+
+def check_set_metadata(index: Index, query: Any, ids: list[Any], tmp_path: Path) -> None:
+    """``set_metadata`` (where the index says it can): ``ids[:2]`` take new mappings, which replace the old whole,
+    filters and hits follow, the ranking stays, bad calls change nothing, and a save keeps the change. ``query``
+    finds ``ids[:2]`` among its first ten hits."""
+    if not index.sets_metadata:
+        pytest.skip(f"the {index.name} index does not set metadata alone")
+    ranked = [h.id for h in index.search(query, k=10)]
+    new: list[dict[str, Any]] = [{"tag": "new"}, {"tag": "new", "rank": -1}]
+    index.set_metadata(ids[:2], new)
+    tagged = {h.id: h.metadata for h in index.search(query, k=10, where={"tag": "new"})}
+    assert tagged == dict(zip(ids[:2], new, strict=True))
+    assert [h.id for h in index.search(query, k=10)] == ranked
+    with pytest.raises(InputError, match="not in the index"):
+        index.set_metadata([ids[0], "no-such-id"], [{"tag": "old"}, {}])
+    with pytest.raises(InputError, match="one per id"):
+        index.set_metadata([ids[0]], [])
+    assert {h.id: h.metadata for h in index.search(query, k=10, where={"tag": "new"})} == tagged
+    index.save(tmp_path / "relabeled")
+    again = type(index).load(tmp_path / "relabeled")
+    assert {h.id for h in again.search(query, k=10, where={"tag": "new"})} == set(ids[:2])
+
+
+def check_hits_own_metadata(index: Index, query: Any) -> None:
+    """A hit's metadata is a copy: changing it changes nothing stored (a document's passages may share one)."""
+    hit = index.search(query, k=1)[0]
+    kept = dict(hit.metadata)
+    hit.metadata["changed"] = True  # type: ignore[index]  # a dict, as every index here gives
+    assert index.search(query, k=1)[0].metadata == kept
 
 
 def unit_vectors(n: int, dim: int, seed: int = 0) -> np.ndarray:
@@ -89,6 +122,16 @@ class IndexContract:
         index.remove([ids[2]])
         assert {h.id for h in index.search(x[0], k=5, where={"rank": {"$lt": 3}})} == {ids[1], "new"}
         assert [h.id for h in index.search(x[0], k=1, where={"rank": 999})] == [ids[0]]
+
+    def test_metadata_set_alone(self, filled, tmp_path) -> None:  # noqa: ANN001
+        """``set_metadata`` replaces items' metadata and leaves their vectors (``check_set_metadata``)."""
+        index, x, ids = filled
+        check_set_metadata(index, x[0], ids, tmp_path)
+
+    def test_hits_own_their_metadata(self, filled) -> None:  # noqa: ANN001
+        """Changing a hit's metadata changes nothing stored."""
+        index, x, _ = filled
+        check_hits_own_metadata(index, x[0])
 
     def test_numpy_ids_are_saved_as_python_ids(self, index: Index, tmp_path) -> None:  # noqa: ANN001
         """Ids from np.arange were kept as np.int64, and the save failed: "Object of type int64 is not JSON
@@ -230,6 +273,14 @@ class TextIndexContract:
         filled.remove(["d4"])
         assert {h.id for h in filled.search("cat", k=9, where={"cat": True})} == {"new"}
         assert "d0" in {h.id for h in filled.search("cat", k=9, where={"cat": False})}
+
+    def test_metadata_set_alone(self, filled: Index, tmp_path) -> None:  # noqa: ANN001
+        """``set_metadata`` replaces texts' metadata and leaves their texts (``check_set_metadata``)."""
+        check_set_metadata(filled, "cat stock", ["d0", "d1"], tmp_path)
+
+    def test_hits_own_their_metadata(self, filled: Index) -> None:
+        """Changing a hit's metadata changes nothing stored."""
+        check_hits_own_metadata(filled, "volcanoes magma")
 
     def test_save_load_round_trip(self, filled: Index, tmp_path) -> None:  # noqa: ANN001
         """A saved and reloaded index answers the same."""

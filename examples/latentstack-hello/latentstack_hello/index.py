@@ -54,7 +54,7 @@ class NumpyIndex(Index):
         out = []
         for row in scores:
             order = [i for i in np.argsort(-row) if ok[i]][:k]
-            out.append([Hit(self.ids[i], float(row[i]), self.meta[i]) for i in order])
+            out.append([Hit(self.ids[i], float(row[i]), dict(self.meta[i])) for i in order])
         return out
 
     def _check(self, x: np.ndarray) -> np.ndarray:

@@ -39,7 +39,8 @@ def built(tmp_path_factory):  # noqa: ANN001, ANN201
 def test_build_counts_and_auto_index(built) -> None:  # noqa: ANN001
     """Empty documents are skipped and counted; auto picks Flat for a tiny corpus and records it."""
     path, counts = built
-    assert counts == {"documents": 4, "chunks": 5, "replaced": 0, "repeated": 0, "skipped_empty": 1, "unchanged": 0}
+    assert counts == {"documents": 4, "chunks": 5, "replaced": 0, "repeated": 0, "skipped_empty": 1, "unchanged": 0,
+                      "relabeled": 0}
     manifest = read_manifest(path, kind="collection", plugin="core", version=2).data
     assert manifest["index"] == {"name": "faiss", "options": manifest["index"]["options"]}
     assert manifest["index"]["options"]["factory"] == "Flat"
@@ -50,16 +51,38 @@ def test_build_counts_and_auto_index(built) -> None:  # noqa: ANN001
 
 def test_adding_what_is_stored_already_leaves_it_as_it_is(built, tmp_path) -> None:  # noqa: ANN001
     """Adding a folder again embedded every document again (minutes for a few thousand notes): a document stored
-    with the same text, title and metadata keeps its chunks and vectors; a changed one, even only in its
-    metadata, is replaced."""
+    with the same text, title and metadata keeps its chunks and vectors; one whose title or metadata alone
+    changed keeps them too and takes the new ones (relabeled), which filters, hits and a save follow; a changed
+    text is replaced."""
     col = Collection.load(built[0])
     col.path = tmp_path / "copy"
     before = {d.id: col.store.chunk_ids([d.id]) for d in DOCS}
-    moved = Document("cats", DOCS[2].text, "Cats", {"lang": "en", "year": 2022})
-    counts = col.add_documents([*DOCS[:2], moved, DOCS[3]])
-    assert (counts["unchanged"], counts["documents"], counts["replaced"]) == (3, 1, 1)
-    assert all(col.store.chunk_ids([i]) == before[i] for i in ("paris", "berlin", "hund"))
-    assert col.store.chunk_ids(["cats"]) != before["cats"]
+    moved = Document("cats", DOCS[2].text, "Cats, again", {"lang": "en", "year": 2022})
+    rewritten = Document("hund", "Der Hund bellt.", "Hund", DOCS[3].metadata)
+    counts = col.add_documents([*DOCS[:2], moved, rewritten])
+    assert (counts["unchanged"], counts["relabeled"], counts["documents"], counts["replaced"]) == (2, 1, 1, 1)
+    assert all(col.store.chunk_ids([i]) == before[i] for i in ("paris", "berlin", "cats"))
+    assert [c.text for c in col.store.chunks(col.store.chunk_ids(["hund"])).values()] == [rewritten.text]
+    col.save()
+    again = Collection.load(col.path)
+    for hybrid in (True, False):
+        hit = again.search("kitten purring pets", k=1, where={"year": 2022}, hybrid=hybrid)[0]
+        assert (hit.doc_id, hit.title, hit.metadata["year"]) == ("cats", "Cats, again", 2022)
+        assert "cats" not in {h.doc_id for h in again.search("kitten purring pets", k=5, where={"year": 2020},
+                                                              hybrid=hybrid)}
+    assert next(again.documents(["cats"])) == moved
+
+
+def test_an_index_that_cannot_set_metadata_has_the_document_added_again(built, tmp_path) -> None:  # noqa: ANN001
+    """Where an index cannot change metadata alone (a plugin without ``set_metadata``), a document whose
+    metadata changed is replaced, embedded again, as before."""
+    col = Collection.load(built[0])
+    col.path = tmp_path / "copy"
+    col.lexical.sets_metadata = False  # type: ignore[union-attr, misc]  # as a plugin without set_metadata says
+    before = col.store.chunk_ids(["cats"])
+    counts = col.add_documents([Document("cats", DOCS[2].text, "Cats", {"lang": "en", "year": 2022})])
+    assert (counts["relabeled"], counts["documents"], counts["replaced"]) == (0, 1, 1)
+    assert col.store.chunk_ids(["cats"]) != before
     assert col.search("kitten purring pets", k=1, where={"year": 2022})[0].doc_id == "cats"
 
 
