@@ -52,7 +52,7 @@ def test_build_search_remove_cycle(tmp_path) -> None:  # noqa: ANN001
     assert "cake" not in [h["doc_id"] for h in json.loads(after.stdout)["hits"]]
 
     info_json = json.loads(info.stdout)
-    assert info_json["live"]["documents"] == 3 and info_json["metadata_keys"] == ["topic"]
+    assert info_json["live"]["documents"] == 3 and info_json["metadata_keys"] == ["file", "topic"]
     assert unspace.returncode == 0 and {h["doc_id"] for h in json.loads(unspace.stdout)["hits"]} == {"bake"}
     assert badop.returncode != 0 and "=> is not a comparison; write topic>=space" in badop.stderr  # no hits, before
 
@@ -155,8 +155,9 @@ def test_files_in_another_encoding_are_indexed_embedded_and_labeled_with_encodin
 
 
 def test_a_folder_of_notes_is_kept_in_step_with_its_index(tmp_path: Path) -> None:
-    """`index add --from notes` again embeds only the changed and new notes, and --prune removes the notes deleted
-    from the folder (they were found by every search until the index was built again)."""
+    """`index add --from notes` again embeds only the changed and new notes (a note whose front matter alone
+    changed takes its fields without being embedded again), and --prune removes the notes deleted from the folder
+    (they were found by every search until the index was built again). A note's path is its `file`."""
     notes = tmp_path / "notes"
     notes.mkdir()
     for name, text in (("bread", "Bread dough rises in a warm kitchen."), ("tides", "The moon pulls the tides."),
@@ -166,15 +167,21 @@ def test_a_folder_of_notes_is_kept_in_step_with_its_index(tmp_path: Path) -> Non
     build = run_cli("-q", "index", "build", i, "--from", str(notes))
     assert build.returncode == 0, build.stderr[-2000:]
     (notes / "tides.md").write_text("Tides follow the moon and the sun.")
+    (notes / "bread.md").write_text("---\ntags: [baking]\n---\nBread dough rises in a warm kitchen.")
     (notes / "lava.md").unlink()
     (notes / "snow.md").write_text("Snow falls on the mountains in winter.")
-    again, pruned, lava, info, refused = run_cli_session([
+    again, pruned, lava, info, refused, baking, one_file = run_cli_session([
         ["index", "add", i, "--from", str(notes)],
         ["index", "add", i, "--from", str(notes), "--prune"],
         ["search", i, "volcano eruption", "--json"],
         ["index", "info", i],
-        ["index", "add", i, "--from", str(notes / "snow.md"), "--prune"]])
-    assert again.stdout.strip() == "added 2 documents (2 chunks, 1 replaced; 1 unchanged, left as they were)"
+        ["index", "add", i, "--from", str(notes / "snow.md"), "--prune"],
+        ["search", i, "kitchen", "--where", "tags=baking", "--json"],
+        ["search", i, "winter weather", "--where", f"file={notes / 'tides.md'}", "--json"]])
+    assert again.stdout.strip() == ("added 2 documents (2 chunks, 1 replaced; 0 unchanged, left as they were; 1 with "
+                                    "a new title or metadata only, not embedded again)")
+    assert [h["doc_id"] for h in json.loads(baking.stdout)["hits"]] == [str(notes / "bread.md")]
+    assert [h["doc_id"] for h in json.loads(one_file.stdout)["hits"]] == [str(notes / "tides.md")]
     assert pruned.stdout.strip() == ("added 0 documents (0 chunks, 0 replaced; 3 unchanged, left as they were; "
                                      "removed 1 whose files are gone)")
     assert "lava.md" not in lava.stdout and json.loads(info.stdout)["live"]["documents"] == 3

@@ -11,9 +11,11 @@
 - ``-``: JSONL on standard input.
 - a glob pattern (``docs/**/*.md``, quoted so the shell leaves it): the files it matches, but
   those that are not text (a NUL byte near the start: PDFs, images), passed over with a notice.
-- any other file (``.txt``, ``.md``...): one document, id = its path, title = its name; a
-  Markdown note's YAML front matter gives its metadata and title (``front_matter.py``); an
-  HTML page is read as its visible text, paragraph by block, titled by its ``<title>`` (``html_text.py``).
+- any other file (``.txt``, ``.md``...): one document, id = its path, title = its name,
+  metadata ``file`` = its path (``--where file=notes/a.md``, as a PDF's pages have it); a
+  Markdown note's YAML front matter gives more metadata (its own ``file`` kept) and its title
+  (``front_matter.py``); an HTML page is read as its visible text, paragraph by block, titled by
+  its ``<title>`` (``html_text.py``).
 - a folder: every file under it with one of TEXT_SUFFIXES (in any case), but those in hidden
   folders or hidden themselves (``.git/``, ``.venv/``); a notice names the other files passed over.
 
@@ -217,13 +219,14 @@ def _read_file(file: Path, how: Reading, in_folder: bool = False, named: bool = 
         yield from _json_documents(file, text, text_key, in_folder)
     elif suffix in (".html", ".htm"):
         body, title = html_text(text)
-        yield Document(str(file), body, title or file.stem)
+        yield Document(str(file), body, title or file.stem, {"file": str(file)})
     elif suffix in (".md", ".markdown"):
         fields, body = split_front_matter(text, str(file))
         title = fields.pop("title", None)
-        yield Document(str(file), body, str(title) if isinstance(title, str | int | float) else file.stem, fields)
+        yield Document(str(file), body, str(title) if isinstance(title, str | int | float) else file.stem,
+                       {"file": str(file), **fields})
     else:
-        yield Document(str(file), text, file.stem)
+        yield Document(str(file), text, file.stem, {"file": str(file)})
 
 
 def _json_documents(file: Path, text: str, text_key: str, in_folder: bool) -> Iterator[Document]:

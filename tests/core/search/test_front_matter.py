@@ -28,14 +28,19 @@ Feed the starter flour and water every day.
 
 
 def test_a_notes_fields_are_its_metadata_and_its_body_the_text(tmp_path: Path) -> None:
-    """The front matter was indexed as words ("tags: [baking, bread]") and its fields could not be filtered on."""
+    """The front matter was indexed as words ("tags: [baking, bread]") and its fields could not be filtered on. The
+    note's path is its ``file``, unless its front matter has a field of that name."""
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "starter.md").write_text(NOTE, encoding="utf-8")
     (tmp_path / "notes" / "plain.markdown").write_text("---\nA rule opens this note.\n---\nBody.", encoding="utf-8")
-    starter, plain = sorted(read_documents([tmp_path / "notes"]), key=lambda d: d.id, reverse=True)
+    (tmp_path / "notes" / "own.md").write_text("---\nfile: archive/7\n---\nBody.", encoding="utf-8")
+    starter, plain, own = sorted(read_documents([tmp_path / "notes"]), key=lambda d: d.id, reverse=True)
     assert starter.title == "Sourdough starter" and starter.text.startswith("# Feeding")
-    assert dict(starter.metadata) == {"tags": ["baking", "bread"], "date": "2024-03-01", "draft": False}
-    assert plain.text.startswith("---\nA rule") and dict(plain.metadata) == {} and plain.title == "plain"
+    assert dict(starter.metadata) == {"tags": ["baking", "bread"], "date": "2024-03-01", "draft": False,
+                                      "file": str(tmp_path / "notes" / "starter.md")}
+    assert plain.text.startswith("---\nA rule") and plain.title == "plain"
+    assert dict(plain.metadata) == {"file": str(tmp_path / "notes" / "plain.markdown")}
+    assert dict(own.metadata) == {"file": "archive/7"}
     assert matches(starter.metadata, {"tags": "bread"}) and not matches(starter.metadata, {"tags": {"$ne": "bread"}})
     assert matches(starter.metadata, {"date": {"$gte": "2024-01-01"}}) and not matches(starter.metadata, {"tags": "cake"})
 
