@@ -111,6 +111,7 @@ class Collection:
         self.loaded: tuple[Path, str] | None = None  # (folder, manifest digest) this object started from
         self.query_embedder: Embedder | None = None  # another runtime of the index's model, for queries only
         self._runtime_checked = False
+        self._embedded = False  # whether this object embedded passages: a save then records the embedder anew
 
     # -- creation and loading ---------------------------------------------------------
     @classmethod
@@ -313,6 +314,7 @@ class Collection:
             self.embedder.fit(texts)
         self._notice_truncated(texts)
         vectors = self._embed(texts, engine)
+        self._embedded = True
         if self.dense is None:
             from latentstack.registry import get_registry
 
@@ -495,13 +497,16 @@ class Collection:
 
     # -- persistence ------------------------------------------------------------------
     def save(self) -> None:
-        """Write the whole folder atomically: a crash leaves the previous version loadable."""
+        """Write the whole folder atomically: a crash leaves the previous version loadable. The embedder's
+        fingerprint, dimension and runtime are recorded when passages were embedded (a removal or new metadata
+        alone keeps the runtime the vectors were embedded in, and loads no model)."""
         if self.dense is None:
             msg = "nothing to save: the collection has no documents yet"
             raise InputError(msg)
-        self.manifest["embedder"]["fingerprint"] = self.embedder.fingerprint()
-        self.manifest["embedder"]["dim"] = self.embedder.dim
-        self.manifest["embedder"]["runtime"] = self.embedder.runtime_info()
+        if self._embedded or "dim" not in self.manifest["embedder"]:  # else what was loaded holds (the vectors do)
+            self.manifest["embedder"]["fingerprint"] = self.embedder.fingerprint()
+            self.manifest["embedder"]["dim"] = self.embedder.dim
+            self.manifest["embedder"]["runtime"] = self.embedder.runtime_info()
         self.manifest["counts"] = {"documents": self.store.count_documents(), "chunks": self.store.count_chunks()}
         same = self.loaded is not None and self.loaded[0] == real_path(self.path)
         with component_dir(self.path, "collection", expect_digest=self.loaded[1] if same and self.loaded else None) as tmp:

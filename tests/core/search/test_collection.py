@@ -276,3 +276,38 @@ def test_a_heading_is_indexed_with_its_text_and_older_folders_keep_their_cut(tmp
     old = Collection.load(tmp_path / "new")
     old.add_documents([Document("other", note.text)])
     assert [c.text for c in old.store.all_chunks() if c.doc_id == "other"] == ["## Rising", note.text[11:]]
+
+
+KEEPER = """
+import json, sys
+from latentstack.search import Collection, Document
+from latentstack.storage import read_manifest
+col = Collection.load(sys.argv[1])
+col.remove_documents(["hund"])
+col.add_documents([Document("cats", "Cats are small domesticated mammals that purr.", "Cats", {"year": 2022})])
+col.save()
+runtime = read_manifest(sys.argv[1], kind="collection", plugin="core", version=2).data["embedder"]["runtime"]
+print(json.dumps(["transformers" in sys.modules, runtime]))
+"""
+
+
+def test_a_save_without_embedding_keeps_the_runtime_of_the_vectors(built, tmp_path) -> None:  # noqa: ANN001
+    """A save recorded the runtime of the process saving as the one the vectors were embedded in, even when it
+    embedded nothing: after an `index remove` on a CPU without bf16, an index embedded in bf16 said float32 (and
+    queries were not told they ran in another dtype); it also loaded transformers to read the model's dimension.
+    A save after embedding records the runtime that embedded."""
+    import json
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(built[0], copy)
+    elsewhere = {"dtype": "bfloat16", "reason": "embedded on another CPU"}
+    update_manifest(copy, lambda m: m["data"]["embedder"].update(runtime=elsewhere))
+    done = subprocess.run([sys.executable, "-c", KEEPER, str(copy)], capture_output=True, text=True, check=True,
+                          env={**os.environ, "LATENTSTACK_QUIET": "1"})
+    assert json.loads(done.stdout) == [False, elsewhere]
+    col = Collection.load(copy)
+    col.add_documents([Document("owls", "Owls hunt at night.", "Owls")])
+    col.save()
+    saved = read_manifest(copy, kind="collection", plugin="core", version=2).data["embedder"]
+    assert saved["runtime"] == col.embedder.runtime_info() != elsewhere and saved["dim"] == 384
