@@ -1,8 +1,11 @@
-"""Adding a folder of notes to its index again: the whole folder unchanged, then with a few notes changed.
+"""Adding a folder of notes to its index again: the whole folder unchanged, then with a few notes changed, then
+with every note's front matter changed (their text as it was).
 
-The 2,067 SQuAD dev paragraphs are written as one .txt file each; `index build` indexes them
-(MiniLM, the defaults), `index add --from` the same folder adds them again unchanged, and
-again after 10 files were edited. Each command is timed as a user runs it (a fresh process).
+The 2,067 SQuAD dev paragraphs are written as one .md file each; `index build` indexes them
+(MiniLM, the defaults), `index add --from` the same folder adds them again unchanged, again
+after 10 files were edited, and again after a field was added to every note's front matter; then 10
+documents are removed.
+Each command is timed as a user runs it (a fresh process).
 Run it with the code to compare on PYTHONPATH for the figures before a change:
 
     .venv/bin/python benchmarks/readd_folder.py ../shared/data/squad-dev-v1.1.json benchmarks/results/readd-folder/now
@@ -38,15 +41,22 @@ def main(squad: Path, out: Path) -> None:
     notes = root / "notes"
     notes.mkdir()
     for i, text in enumerate(paragraphs):
-        (notes / f"p{i:05d}.txt").write_text(text, encoding="utf-8")
+        (notes / f"p{i:05d}.md").write_text(text, encoding="utf-8")
     rows = {}
     rows["index build"] = _timed("index", "build", str(root / "idx"), "--from", str(notes))
     rows["index add, nothing changed"] = _timed("index", "add", str(root / "idx"), "--from", str(notes))
     for i in range(10):
-        (notes / f"p{i:05d}.txt").write_text(paragraphs[i] + " (edited)", encoding="utf-8")
+        (notes / f"p{i:05d}.md").write_text(paragraphs[i] + " (edited)", encoding="utf-8")
     rows["index add, 10 files changed"] = _timed("index", "add", str(root / "idx"), "--from", str(notes))
+    for note in notes.iterdir():
+        note.write_text("---\nreviewed: true\n---\n" + note.read_text(encoding="utf-8"), encoding="utf-8")
+    rows["index add, every front matter changed"] = _timed("index", "add", str(root / "idx"), "--from", str(notes))
+    rows["index remove, 10 documents"] = _timed("index", "remove", str(root / "idx"),
+                                                *(str(notes / f"p{i:05d}.md") for i in range(10, 20)))
+    rows["search --where reviewed=true"] = _timed("search", str(root / "idx"), "wheat harvest", "--where",
+                                                  "reviewed=true", "--json")
     result = {"files": len(paragraphs), "seconds": {k: s for k, (s, _) in rows.items()},
-              "said": {k: said for k, (_, said) in rows.items()}, "cpu": sorted(cpu_features()),
+              "said": {k: said[:300] for k, (_, said) in rows.items()}, "cpu": sorted(cpu_features()),
               "code": str(Path(__import__("latentstack").__file__).parent)}
     print(json.dumps(result, indent=1))
     out.mkdir(parents=True, exist_ok=True)
