@@ -51,6 +51,19 @@ def _faiss() -> Any:
     return faiss
 
 
+def _without_polysemous_training(faiss: Any, index: Any) -> None:
+    """Turn off the polysemous training FAISS's factory asks of every PQ (IVF-PQ, HNSW over PQ, under IDMap2 or
+    Refine): it orders the codes for a Hamming-distance filter no search here uses, and took most of the
+    training's time (the codes, and so recall, are the same). ``index`` is the factory's, held by the caller."""
+    for _ in range(4):  # the wrappers are at most IDMap2 > Refine or HNSW > the coded index
+        index = faiss.downcast_index(index)
+        if hasattr(index, "do_polysemous_training"):
+            index.do_polysemous_training = False
+        index = next((getattr(index, a) for a in ("base_index", "storage", "index") if hasattr(index, a)), None)
+        if index is None:
+            return
+
+
 class FaissIndex(Index):
     """Dense float32 vectors; inner product (cosine on normalised vectors) or L2."""
 
@@ -58,7 +71,7 @@ class FaissIndex(Index):
     Config = FaissConfig
     config: FaissConfig
     sets_metadata = True
-    shortcuts = "a factory string such as Flat, SQ8, HNSW32, HNSW32,SQ8, IVF1024,Flat or IVF1024,PQ48,Refine(SQ8)"
+    shortcuts = "a factory string such as Flat, SQ8, PQ48, HNSW32, HNSW32,SQ8, IVF1024,Flat or IVF1024,PQ48,Refine(SQ8)"
 
     def __init__(self, config: FaissConfig | None = None) -> None:
         super().__init__(config)
@@ -107,13 +120,15 @@ class FaissIndex(Index):
         metric = faiss.METRIC_INNER_PRODUCT if self.config.metric == "ip" else faiss.METRIC_L2
         spec = f"IDMap2,{self.kind.factory}" if self.kind.idmap else self.kind.factory
         try:
-            return faiss.index_factory(dim, spec, metric)
+            index = faiss.index_factory(dim, spec, metric)
         except RuntimeError as exc:  # faiss' message is a C++ location, then the reason
             reason = str(exc).rsplit(": ", 1)[-1].strip()
             msg = (f"FAISS cannot make the index {self.kind.factory!r} for {dim}-dimensional vectors ({reason}): "
                    "give a factory string such as Flat, HNSW32, IVF1024,Flat or IVF1024,PQ48 (its PQ size must "
                    "divide the dimension), or auto")
             raise ConfigError(msg) from exc
+        _without_polysemous_training(faiss, index)
+        return index
 
     def _create(self, dim: int, n: int) -> None:
         if self._kind is None:
@@ -162,7 +177,8 @@ class FaissIndex(Index):
                    "HNSW32)")
             raise InputError(msg)
         lists = self.kind.nlist  # a coded storage without lists (SQ8, HNSW32,PQ16) trains on every vector given
-        sample = min(len(x), max(self.kind.min_train, self.config.train_per_list * lists) if lists else len(x))
+        wanted = max(self.kind.min_train, self.config.train_per_list * lists, self.kind.pq_sample)
+        sample = min(len(x), wanted if lists else len(x))
         if sample < len(x):  # k-means on a seeded sample: the lists barely change, training is far faster
             x = x[np.random.default_rng(0).choice(len(x), sample, replace=False)]
         log(f"faiss: training {self.kind.factory} on {len(x)} vectors")

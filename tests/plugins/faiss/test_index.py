@@ -114,8 +114,47 @@ def test_index_shortcuts_name_the_factory_strings_faiss_reads() -> None:
 
     assert resolve_index("SQ8") == ("faiss", {"factory": "SQ8"})
     assert resolve_index("HNSW32,SQ8", {"ef_search": 128}) == ("faiss", {"factory": "HNSW32,SQ8", "ef_search": 128})
-    with pytest.raises(UnknownNameError, match=r"unknown index 'PQ16'.*\(faiss: a factory string such as Flat, SQ8"):
-        resolve_index("PQ16")
+    assert resolve_index("PQ16") == ("faiss", {"factory": "PQ16"})
+    with pytest.raises(UnknownNameError, match=r"unknown index 'LSH'.*\(faiss: a factory string such as Flat, SQ8"):
+        resolve_index("LSH")
+
+
+class TestFlatPQ(IndexContract):
+    """PQ codes, every one scored: FAISS's IndexPQ cannot filter during a search, so it is one IVF list of them."""
+
+    n = 600
+
+    @pytest.fixture
+    def index(self) -> FaissIndex:
+        """An empty PQ8 index (2-d sub-vectors of the 16-d test vectors, a byte each)."""
+        return FaissIndex.from_options(factory="PQ8")
+
+    def test_kept_as_one_list_of_codes(self, filled) -> None:  # noqa: ANN001
+        """The factory string is kept as given; the index is an IVF-PQ of one list, 8 bytes a vector."""
+        import faiss
+
+        index, _, _ = filled
+        inner = faiss.downcast_index(index.index)
+        assert index.config.factory == "PQ8" and inner.nlist == 1 and inner.code_size == 8
+
+
+@pytest.mark.parametrize(("factory", "coded"), [("PQ8", "IndexIVFPQ"), ("IVF4,PQ4,Refine(SQ8)", "IndexIVFPQ"),
+                                                ("HNSW32,PQ4", "IndexPQ")])
+def test_pq_codes_are_not_trained_for_hamming_filters(factory: str, coded: str) -> None:
+    """FAISS's factory asks every PQ for polysemous training (codes ordered for a Hamming filter no search here
+    uses), which took most of a PQ's training time; it is off, under any wrapper."""
+    import faiss
+
+    index = FaissIndex.from_options(factory=factory)
+    index.add(list(range(600)), unit_vectors(600, 16))
+    inner, found = index.index, []
+    for _ in range(4):
+        inner = faiss.downcast_index(inner)
+        found.append((type(inner).__name__, getattr(inner, "do_polysemous_training", None)))
+        inner = next((getattr(inner, a) for a in ("base_index", "storage", "index") if hasattr(inner, a)), None)
+        if inner is None:
+            break
+    assert (coded, False) in found
 
 
 class TestIVF(IndexContract):
