@@ -8,7 +8,9 @@ strings, like a plain value) and ``$gt``, ``$gte``, ``$lt``, ``$lte``: a bound t
 number compares numbers (a metadata value written as text, "2020", counts as the number;
 one that is not a number does not match), any other bound compares strings, so ISO dates
 order as dates (``{"year": {"$gte": 2020, "$lt": 2024}}``, ``{"date": {"$gte":
-"2024-01-01"}}``). An item without the key matches nothing. An item whose value is a list
+"2024-01-01"}}``); ``$glob`` matches a value's text against a shell pattern, or any of a
+list of them (``*``, ``?``, ``[abc]``, case counted: ``{"file": {"$glob": "notes/work/*"}}``,
+a folder's files). An item without the key matches nothing. An item whose value is a list
 (a note's tags) matches when one of its values does, and an exclusion when none is excluded.
 A key that no item has is an error (a typo would otherwise silently return nothing), and so
 is an unknown operator or a value of another type.
@@ -16,8 +18,10 @@ is an unknown operator or a value of another type.
 
 from __future__ import annotations
 
+import fnmatch
 import math
 import operator
+import re
 from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any
@@ -29,7 +33,7 @@ from latentstack.errors import InputError
 _SCALAR = (str, int, float, bool)
 _ORDER: dict[str, Callable[[Any, Any], bool]] = {"$gt": operator.gt, "$gte": operator.ge, "$lt": operator.lt,
                                                  "$lte": operator.le}
-OPERATORS = ("$eq", "$ne", "$in", "$nin", *_ORDER)
+OPERATORS = ("$eq", "$ne", "$in", "$nin", *_ORDER, "$glob")
 
 
 def check_where(where: object) -> None:
@@ -58,12 +62,13 @@ def _check_operators(key: str, ops: Mapping[Any, Any]) -> None:
         if op not in OPERATORS:
             msg = f"the filter's {key!r} has operator {op!r}; operators are {', '.join(OPERATORS)}"
             raise InputError(msg)
-        listed = op in ("$in", "$nin")
+        listed = op in ("$in", "$nin", "$glob")
         values = _values(operand) if listed else [operand]
         ordered = op in _ORDER
         if not values or not all(isinstance(v, _SCALAR) for v in values) or (not listed and isinstance(operand, list)) \
-                or (ordered and isinstance(operand, bool)):
-            wanted = ("a non-empty list of str, number or bool" if listed else
+                or (ordered and isinstance(operand, bool)) or (op == "$glob" and not all(isinstance(v, str) for v in values)):
+            wanted = ("a pattern (str) or a non-empty list of them" if op == "$glob" else
+                      "a non-empty list of str, number or bool" if listed else
                       "one number or str (a date as YYYY-MM-DD)" if ordered else "one str, number or bool")
             msg = f"the filter's {key!r} {op} takes {wanted}, got {operand!r:.80}"
             raise InputError(msg)
@@ -128,6 +133,9 @@ def _meets_one(op: str, operand: Any) -> Callable[[Any], bool]:
     if op in ("$eq", "$in", "$ne", "$nin"):
         wanted, keep = wanted_texts(operand), op in ("$eq", "$in")
         one: Callable[[Any], bool] = lambda value: (as_text(value) in wanted) == keep  # noqa: E731
+    elif op == "$glob":
+        pattern = glob_pattern(operand)
+        one = lambda value: pattern.match(as_text(value)) is not None  # noqa: E731
     elif (bound := as_number(operand)) is None:
         text, order = as_text(operand), _ORDER[op]
         one = lambda value: bool(order(as_text(value), text))  # noqa: E731
@@ -136,6 +144,11 @@ def _meets_one(op: str, operand: Any) -> Callable[[Any], bool]:
         one = lambda value: (number := as_number(value)) is not None and order(number, bound)  # noqa: E731
     across = all if op in ("$ne", "$nin") else any
     return lambda value: across(one(v) for v in value) if isinstance(value, list | tuple) else one(value)
+
+
+def glob_pattern(operand: Any) -> re.Pattern[str]:
+    """``$glob``'s pattern, or its list of patterns, as one regular expression matching a whole text."""
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in _values(operand)), re.DOTALL)
 
 
 def as_number(value: Any) -> float | None:
@@ -167,14 +180,16 @@ def matching_mask(metas: Sequence[Mapping[str, Any]], where: Mapping[str, Any]) 
     return np.fromiter((test(m) for m in metas), dtype=bool, count=len(metas))
 
 
-#: The comparisons --where reads, two-character ones first ("==" as Python writes equality).
-_CLI_OPERATORS = {">=": "$gte", "<=": "$lte", "!=": "$ne", "==": "$eq", ">": "$gt", "<": "$lt", "=": "$eq"}
+#: The comparisons --where reads, two-character ones first ("==" as Python writes equality); ~ a shell pattern.
+_CLI_OPERATORS = {">=": "$gte", "<=": "$lte", "!=": "$ne", "==": "$eq", ">": "$gt", "<": "$lt", "=": "$eq",
+                  "~": "$glob"}
 
 
 def parse_where(pairs: Sequence[str]) -> dict[str, Any]:
-    """``["k=v", "year>=2020", ...]`` from the command line into a filter: ``key=value`` given twice matches either
-    value, ``key!=value`` twice neither, and the comparisons ``>=``, ``>``, ``<=``, ``<`` all hold; a pair without
-    a comparison is an error. The first of ``=<>!`` in a pair ends its key, so a value may hold them."""
+    """``["k=v", "year>=2020", "file~notes/*", ...]`` from the command line into a filter: ``key=value`` given twice
+    matches either value, ``key~pattern`` twice either pattern, ``key!=value`` twice neither, and the comparisons
+    ``>=``, ``>``, ``<=``, ``<`` all hold; a pair without a comparison is an error. The first of ``=<>!~`` in a pair
+    ends its key, so a value may hold them."""
     equal: dict[str, list[str]] = {}
     ops: dict[str, dict[str, Any]] = {}
     for pair in pairs:
@@ -182,8 +197,8 @@ def parse_where(pairs: Sequence[str]) -> dict[str, Any]:
         op = _CLI_OPERATORS[sign]
         if op == "$eq":
             equal.setdefault(key, []).append(value)
-        elif op == "$ne":
-            ops.setdefault(key, {}).setdefault("$nin", []).append(value)
+        elif op in ("$ne", "$glob"):
+            ops.setdefault(key, {}).setdefault("$nin" if op == "$ne" else op, []).append(value)
         elif op in ops.setdefault(key, {}):
             msg = f"--where gives {key}{sign} twice; give each bound once"
             raise InputError(msg)
@@ -198,11 +213,12 @@ def parse_where(pairs: Sequence[str]) -> dict[str, Any]:
 
 def _split(pair: str) -> tuple[str, str, str]:
     """A --where pair as its key, its comparison sign and its value."""
-    at = next((i for i, c in enumerate(pair) if c in "=<>!"), -1)
+    at = next((i for i, c in enumerate(pair) if c in "=<>!~"), -1)
     sign = pair[at : at + 2] if pair[at : at + 2] in _CLI_OPERATORS else pair[at : at + 1]
     key = pair[:at].strip() if at > 0 else ""
     if not key or sign not in _CLI_OPERATORS:
-        msg = f"--where takes key=value, or a comparison such as year>=2020, date<2024-01-01 or lang!=en; got {pair!r}"
+        msg = (f"--where takes key=value, a comparison such as year>=2020, date<2024-01-01 or lang!=en, or a "
+               f"pattern such as file~notes/*; got {pair!r}")
         raise InputError(msg)
     if sign == "=" and pair[at + 1 : at + 2] in ("<", ">"):  # a typo that would match the text "<..." or ">..."
         turned = pair[at + 1] + "="

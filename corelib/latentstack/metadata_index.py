@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from latentstack.metadata import as_number, as_text, check_keys, check_where, held_values, wanted_texts
+from latentstack.metadata import as_number, as_text, check_keys, check_where, glob_pattern, held_values, wanted_texts
 
 _NONE = np.zeros(0, dtype=np.int64)
 #: The distinct metadata objects, and for each the items that hold it.
@@ -132,6 +132,12 @@ class MetadataIndex:
             for text in wanted_texts(operand):
                 found[column.holding_text(text)] = True
             return found if op in ("$eq", "$in") else column.holding & ~found
+        if op == "$glob":
+            pattern, found = glob_pattern(operand), np.zeros(self.n, dtype=bool)
+            for text in column.texts():
+                if pattern.match(text) is not None:
+                    found[column.holding_text(text)] = True
+            return found
         bound = as_number(operand)
         if bound is None:
             ordered, starts, items = column.text_order()

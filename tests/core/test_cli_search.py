@@ -170,18 +170,20 @@ def test_a_folder_of_notes_is_kept_in_step_with_its_index(tmp_path: Path) -> Non
     (notes / "bread.md").write_text("---\ntags: [baking]\n---\nBread dough rises in a warm kitchen.")
     (notes / "lava.md").unlink()
     (notes / "snow.md").write_text("Snow falls on the mountains in winter.")
-    again, pruned, lava, info, refused, baking, one_file = run_cli_session([
+    again, pruned, lava, info, refused, baking, one_file, pattern = run_cli_session([
         ["index", "add", i, "--from", str(notes)],
         ["index", "add", i, "--from", str(notes), "--prune"],
         ["search", i, "volcano eruption", "--json"],
         ["index", "info", i],
         ["index", "add", i, "--from", str(notes / "snow.md"), "--prune"],
         ["search", i, "kitchen", "--where", "tags=baking", "--json"],
-        ["search", i, "winter weather", "--where", f"file={notes / 'tides.md'}", "--json"]])
+        ["search", i, "winter weather", "--where", f"file={notes / 'tides.md'}", "--json"],
+        ["search", i, "food and weather", "--where", f"file~{notes}/[bs]*", "--json"]])
     assert again.stdout.strip() == ("added 2 documents (2 chunks, 1 replaced; 0 unchanged, left as they were; 1 with "
                                     "a new title or metadata only, not embedded again)")
     assert [h["doc_id"] for h in json.loads(baking.stdout)["hits"]] == [str(notes / "bread.md")]
     assert [h["doc_id"] for h in json.loads(one_file.stdout)["hits"]] == [str(notes / "tides.md")]
+    assert {h["doc_id"] for h in json.loads(pattern.stdout)["hits"]} == {str(notes / "bread.md"), str(notes / "snow.md")}
     assert pruned.stdout.strip() == ("added 0 documents (0 chunks, 0 replaced; 3 unchanged, left as they were; "
                                      "removed 1 whose files are gone)")
     assert "lava.md" not in lava.stdout and json.loads(info.stdout)["live"]["documents"] == 3

@@ -46,7 +46,7 @@ def test_the_command_line_types_comparisons() -> None:
     assert parse_where(["lang==en"]) == {"lang": "en"}  # equality as Python writes it (it matched the text "=en")
 
 
-@pytest.mark.parametrize(("pairs", "said"), [(["year"], "--where takes key=value, or a comparison such as year>=2020"),
+@pytest.mark.parametrize(("pairs", "said"), [(["year"], "--where takes key=value, a comparison such as year>=2020"),
                                              ([">3"], "got '>3'"), (["a!b"], "got 'a!b'"),
                                              (["y>=1", "y>=2"], "--where gives y>= twice; give each bound once"),
                                              (["year=>2020"], "=> is not a comparison; write year>=2020"),
@@ -71,6 +71,20 @@ def test_a_bad_operator_is_one_line(where: dict[str, object], said: str | None) 
         return
     with pytest.raises(InputError, match=said):
         check_where(where)
+
+
+def test_a_shell_pattern_matches_a_folders_files() -> None:
+    """`--where file~notes/work/*` keeps one folder's files (an equality needed every path); `*` crosses `/`, case
+    counts, a list of patterns matches when one does, and a list value (tags) when one of its values does."""
+    where = parse_where(["file~notes/work/*", "file~*.pdf"])
+    assert where == {"file": {"$glob": ["notes/work/*", "*.pdf"]}}
+    check_where(where)
+    files = ["notes/work/a.md", "notes/work/2024/b.md", "notes/home/c.md", "Notes/work/d.md", "papers/e.pdf"]
+    assert [matches({"file": f}, where) for f in files] == [True, True, False, False, True]
+    assert matches({"tags": ["baking", "bread"]}, {"tags": {"$glob": "bre?d"}})
+    assert matches({"year": 2024}, {"year": {"$glob": "202[34]"}}) and not matches({}, {"year": {"$glob": "*"}})
+    with pytest.raises(InputError, match="'file' \\$glob takes a pattern \\(str\\) or a non-empty list of them"):
+        check_where({"file": {"$glob": 3}})
 
 
 def test_a_list_of_values_matches_when_one_does() -> None:

@@ -17,7 +17,8 @@ POOL: list[Any] = ["en", "fr", "2020", " 1.5 ", "true", "True", "false", "2024-0
                    np.float32(0.1), np.int64(7), np.bool_(True)]
 OPERANDS: list[Any] = ["en", "fr", "2020", "true", "True", "2024-01-01", "a", "", 2020, 2019.5, 1.5, 0, 1, True, False,
                        -3.25, "1.5"]
-OPS = ["$eq", "$ne", "$in", "$nin", "$gt", "$gte", "$lt", "$lte"]
+OPS = ["$eq", "$ne", "$in", "$nin", "$gt", "$gte", "$lt", "$lte", "$glob"]
+PATTERNS = ["e*", "*n", "20?0", "[tT]rue", "*", "", "2024-*", "*.5*", "{*", "a"]
 
 
 def _value(rng: random.Random) -> Any:
@@ -27,6 +28,8 @@ def _value(rng: random.Random) -> Any:
 def _operand(rng: random.Random, op: str) -> Any:
     if op in ("$in", "$nin"):
         return [rng.choice(OPERANDS) for _ in range(rng.randint(1, 3))]
+    if op == "$glob":
+        return rng.choice(PATTERNS) if rng.random() < 0.7 else rng.sample(PATTERNS, rng.randint(1, 3))
     return rng.choice([o for o in OPERANDS if not isinstance(o, bool)] if op.startswith(("$g", "$l")) else OPERANDS)
 
 
@@ -48,7 +51,7 @@ def _answer(fn: Any, *args: Any) -> Any:
 
 def test_it_agrees_with_testing_each_item_on_random_items_and_filters() -> None:
     """Strings, numbers, numbers written as text, booleans, NumPy scalars, NaN, lists, missing keys and unknown keys;
-    equalities, exclusions, numeric and text bounds, two operators on one key."""
+    equalities, exclusions, numeric and text bounds, shell patterns, two operators on one key."""
     rng = random.Random(0)
     for _ in range(150):
         keys = [f"k{i}" for i in range(rng.randint(1, 4))]

@@ -86,8 +86,8 @@ ONNX_QUERIES = click.option(
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (answer, citations, passages).")
 @click.option("--no-server", is_flag=True, help="Load the models here even if a `latentstack serve` is running.")
 @click.option("--where", multiple=True, help="Answer from the passages whose metadata matches key=value, or key>=, >, "
-                                             "<=, <, != value (repeatable: every one must hold; key=value given twice "
-                                             "matches either value).")
+                                             "<=, <, != value, or key~pattern (file~notes/work/*; repeatable: every "
+                                             "one must hold; key=value or key~pattern given twice matches either).")
 @click.option("--best-of", "best_of", default=1, show_default=True, type=click.IntRange(min=1),
               help="Candidates per question (the greedy reply and N-1 samples); --reward picks one.")
 @click.option("--reward", "reward_dir", default=None, type=click.Path(file_okay=False),

@@ -33,9 +33,10 @@ def _sources(given_with_from: tuple[str, ...], more: tuple[str, ...], command: s
     return given_with_from + more
 
 
-WHERE = click.option("--where", multiple=True, help="Metadata filter key=value, or key>=, >, <=, <, != value "
-                                                    "(repeatable: every one must hold; key=value given twice matches "
-                                                    "either value).")
+WHERE = click.option("--where", multiple=True, help="Metadata filter key=value, or key>=, >, <=, <, != value, "
+                                                    "or key~pattern (a shell pattern: file~notes/work/*; repeatable: "
+                                                    "every one must hold; key=value or key~pattern given twice "
+                                                    "matches either).")
 
 
 def _chosen(col: Collection, doc_ids: tuple[str, ...], where: tuple[str, ...], verb: str) -> list[str] | None:
