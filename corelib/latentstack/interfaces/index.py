@@ -28,6 +28,10 @@ def check_metadata_update(ids: Sequence[str | int], metadata: Sequence[Mapping[s
     if len(metadata) != len(ids):
         msg = f"got {len(metadata)} metadata mappings for {len(ids)} ids: give one per id"
         raise InputError(msg)
+    other = next((m for m in metadata if not isinstance(m, Mapping)), None)
+    if other is not None:
+        msg = f"a metadata row is a {type(other).__name__}: give a dict of fields for each id"
+        raise InputError(msg)
     missing = [i for i in ids if i not in stored]
     if missing:
         msg = f"{len(missing)} of the ids are not in the index (the first: {missing[0]!r}): add them first"

@@ -29,6 +29,8 @@ def check_set_metadata(index: Index, query: Any, ids: list[Any], tmp_path: Path)
         index.set_metadata([ids[0], "no-such-id"], [{"tag": "old"}, {}])
     with pytest.raises(InputError, match="one per id"):
         index.set_metadata([ids[0]], [])
+    with pytest.raises(InputError, match="a metadata row is a str: give a dict"):
+        index.set_metadata([ids[0], ids[1]], [{"tag": "old"}, "tag=old"])  # type: ignore[list-item]
     assert {h.id: h.metadata for h in index.search(query, k=10, where={"tag": "new"})} == tagged
     index.save(tmp_path / "relabeled")
     again = type(index).load(tmp_path / "relabeled")
