@@ -44,7 +44,8 @@ def test_multiclass_fixture(tmp_path) -> None:  # noqa: ANN001
     assert {"f1[sport]", "f1_positive", "accuracy"} <= set(rows["tfidf+nb"]["metrics"])
     assert rows["tfidf+linear"]["timing"]["stored_bytes"] > 0
     timing = rows["lsa+linear"]["timing"]  # train seconds split: computing the features, fitting the heads
-    assert 0 < timing["features_s"] + timing["heads_s"] <= timing["train_s"] + 0.01
+    slack = 0.015 + 1e-9  # each of the three is rounded to hundredths (0.02 + 0.10 against 0.11 failed at 0.01)
+    assert 0 < timing["features_s"] + timing["heads_s"] <= timing["train_s"] + slack
     assert (tmp_path / "classify.png").read_bytes()[:4] == b"\x89PNG"
     assert list((tmp_path / "scratch").glob("latentstack-*")) == []  # torch may keep its own caches there
 
