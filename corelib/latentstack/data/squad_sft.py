@@ -52,8 +52,8 @@ def squad_sft_examples(squad: Squad, *, half: str = "tune", limit: int = 400, se
     """Up to ``limit`` chat examples from the questions of one half of the articles.
 
     The reply is the shortest gold answer, or with ``answer="first"`` the first one (the
-    one SQuAD's training files keep). On 100 held-apart questions, 400 examples, the
-    shortest gave oracle F1 0.532 / EM 0.42, the first 0.498 / 0.37.
+    one SQuAD's training files keep); the shortest trained the better adapter (docs/benchmarks.md, the SFT
+    section, compares them).
     """
     if answer not in ("first", "shortest"):
         msg = f"answer must be 'first' or 'shortest', not {answer!r}"

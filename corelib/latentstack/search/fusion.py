@@ -5,11 +5,8 @@ list for this query, (s - mean) / std, and adds them; a candidate missing from o
 list gets that list's lowest z-score (an upper bound of its true score). A retriever
 that is unsure (a flat score list, typical of a small encoder out of its domain) yields
 small z-scores and so counts less, while a sharp lexical match still stands out. That is
-why it stays at or above the better part where plain RRF falls below BM25:
-
-    SQuAD dev, all 10,565 questions, MiniLM mean-pooled: BM25 0.925 recall@5 / 0.835
-    MRR@10, RRF 0.935 / 0.819, z-score 0.954 / 0.869. With CLS pooling (a deliberately
-    weak encoder, recall@5 0.728): RRF 0.879 / 0.741, below BM25; z-score 0.937 / 0.843.
+why it stays at or above the better part where plain RRF can fall below BM25 (with a weak
+encoder; docs/benchmarks.md, "Retrieval", has the measurements).
 
 ``rrf`` is plain reciprocal rank fusion (Cormack et al. 2009, k=60), kept for comparison.
 """
