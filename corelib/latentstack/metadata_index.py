@@ -132,11 +132,12 @@ class MetadataIndex:
             for text in wanted_texts(operand):
                 found[column.holding_text(text)] = True
             return found if op in ("$eq", "$in") else column.holding & ~found
-        if op == "$glob":
+        if op == "$glob":  # each matching value's items marked as they are kept, not joined and kept again
             pattern, found = glob_pattern(operand), np.zeros(self.n, dtype=bool)
-            for text in column.texts():
+            for text, parts in column.texts().items():
                 if pattern.match(text) is not None:
-                    found[column.holding_text(text)] = True
+                    for items in parts:
+                        found[items] = True
             return found
         bound = as_number(operand)
         if bound is None:
