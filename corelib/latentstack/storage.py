@@ -228,12 +228,13 @@ def _chosen(folder: Path, files: Mapping[str, Any], names: bool | Collection[str
 
 
 def read_manifest(path: str | Path, *, kind: str, plugin: str | None = None,
-                  version: int | tuple[int, ...] | None = 1, verify: bool | Collection[str] = True) -> Manifest:
+                  version: int | tuple[int, ...] | None = 1, verify: bool | Collection[str] = True,
+                  defer: Collection[str] = ()) -> Manifest:
     """Read and check a component folder's manifest (restoring it first if a crash cut a swap short).
 
     ``plugin`` and ``version`` (one, or the versions a reader takes), when given, must match what wrote the
     folder; ``verify`` checks every listed file's checksum, or, given names, those files' only (each must be
-    listed).
+    listed); ``defer`` names files left out of that check, which the caller checks if and when it reads them.
     """
     folder = recover_dir(path)
     body = _load_json(folder, kind)
@@ -251,7 +252,8 @@ def read_manifest(path: str | Path, *, kind: str, plugin: str | None = None,
                f"version {read}: save it again with this version")
         raise CorruptFileError(msg)
     if verify:
-        _check_files(folder, _chosen(folder, body["files"], verify))
+        chosen = _chosen(folder, body["files"], verify)
+        _check_files(folder, {name: sha for name, sha in chosen.items() if name not in defer})
     return Manifest(folder, body["kind"], body["plugin"], body["version"], body["config"], body["data"],
                     body["files"], body["digest"])
 

@@ -1,10 +1,12 @@
 """BM25 over texts with bm25s: Unicode-folded words, English stop words, Snowball stemming, Lucene scoring.
 
 bm25s builds its matrix in one go, so adds and removes mark the index dirty and it is
-rebuilt on the next search (or save). Saved as JSON lines (ids, texts, and which of the
-distinct metadata mappings in metadata.json each holds) and the matrix as bm25s writes it
-(NumPy arrays and JSON), never pickled: a load reads the matrix instead of tokenising every
-text again; a folder saved without one rebuilds it on the first search.
+rebuilt on the next search (or save), from each text's word ids (``token_ids``): only texts
+not tokenised before are. Saved as JSON lines (ids, texts, and which of the distinct
+metadata mappings in metadata.json each holds), the word ids, and the matrix as bm25s
+writes it (NumPy arrays and JSON), never pickled: a load reads the matrix instead of
+tokenising every text again; a folder saved without one rebuilds it on the first search,
+and one saved without word ids tokenises its texts at the first rebuild.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from latentstack.metadata_rows import pack, shared_copies, unpack
 from latentstack.progress import log
 from latentstack.storage import component_dir, read_manifest, reading, write_manifest
 from latentstack.textfile import lines
+from latentstack_bm25 import token_ids
+from latentstack_bm25.token_ids import TokenIds
 from latentstack_bm25.words import fold, word_pattern
 
 MATRIX = "matrix"  # the folder bm25s saves its matrix, vocabulary and parameters in
@@ -81,6 +85,7 @@ class Bm25Index(Index):
         self.texts: list[str] = []
         self.meta: list[dict[str, Any]] = []
         self.pos: dict[str | int, int] = {}
+        self._tokens = TokenIds()
         self._retriever: Any = None
         self._by_meta: MetadataIndex | None = None  # the metadata's index, kept until the items change
 
@@ -110,6 +115,7 @@ class Bm25Index(Index):
             self.pos[i] = len(self.ids)
             self.ids.append(i)
             self.texts.append(text)
+        self._tokens.extend(len(ids))
         self.meta += shared_copies(metadata) if metadata else [{} for _ in ids]
         self._retriever = self._by_meta = None
 
@@ -121,6 +127,7 @@ class Bm25Index(Index):
             self.ids = [self.ids[p] for p in keep]
             self.texts = [self.texts[p] for p in keep]
             self.meta = [self.meta[p] for p in keep]
+            self._tokens.keep(keep)
             self.pos = {i: p for p, i in enumerate(self.ids)}
             self._retriever = self._by_meta = None
         return len(gone)
@@ -139,12 +146,12 @@ class Bm25Index(Index):
         import bm25s
 
         if self._retriever is None:
-            tokens = self.tokenize(self.texts) if self.texts else [[]]
-            if not any(tokens):  # no text holds a word BM25 indexes: bm25s cannot build a vocabulary
+            rows = self._tokens.fill(self.texts, self.tokenize)
+            if not any(len(row) for row in rows):  # no text holds a word BM25 indexes: bm25s cannot build a vocabulary
                 return None
             c = self.config
-            self._retriever = bm25s.BM25(k1=c.k1, b=c.b, method=c.method)
-            self._retriever.index(tokens, show_progress=False)
+            self._retriever = bm25s.BM25(k1=c.k1, b=c.b, method=c.method)  # bm25s adds "" to the vocabulary it gets
+            self._retriever.index(([row.tolist() for row in rows], dict(self._tokens.vocab)), show_progress=False)
         return self._retriever
 
     def scores(self, query: str) -> np.ndarray:
@@ -186,8 +193,11 @@ class Bm25Index(Index):
             retriever = self._build()  # None when no text holds a word (or there is none)
             if retriever is not None:
                 retriever.save(tmp / MATRIX, show_progress=False)
+            tokens = retriever is not None and self._tokens.complete()  # a loaded matrix keeps a folder's lack of ids
+            if tokens:
+                self._tokens.save(tmp)
             write_manifest(tmp, kind="index", plugin=self.name, version=FORMAT, config=self.config.to_dict(),
-                           data={"n": len(self), "matrix": retriever is not None})
+                           data={"n": len(self), "matrix": retriever is not None, "tokens": tokens})
 
     def _restore(self, ids: list[str | int], texts: list[str], metas: list[dict[str, Any]]) -> None:
         """Take a saved folder's items as they are (``add`` checks and copies what a caller gives, item by item)."""
@@ -196,12 +206,13 @@ class Bm25Index(Index):
         if len(self.pos) != len(ids):
             msg = f"items.jsonl repeats {len(ids) - len(self.pos)} id(s)"
             raise ValueError(msg)
+        self._tokens = TokenIds(len(ids))
         self._retriever = self._by_meta = None
 
     @classmethod
     def load(cls, path: str | Path) -> Bm25Index:
         """Read a saved index; the BM25 matrix is rebuilt on first search."""
-        manifest = read_manifest(path, kind="index", plugin=cls.name, version=(1, FORMAT))
+        manifest = read_manifest(path, kind="index", plugin=cls.name, version=(1, FORMAT), defer=token_ids.FILES)
         with reading(manifest.path, "bm25 index"):
             index = cls.from_options(**manifest.config)
             rows = _rows(manifest.path / "items.jsonl")
@@ -215,6 +226,8 @@ class Bm25Index(Index):
             else:
                 metas = shared_copies(metas)  # each a mapping, or the folder is corrupt
             index._restore([r["id"] for r in rows], [r["text"] for r in rows], metas)
+            if manifest.data.get("tokens"):  # read at the first change, not at every load
+                index._tokens = TokenIds.saved(manifest.path, manifest.digest, len(rows))
         if manifest.data.get("matrix"):
             index._retriever = _read_matrix(manifest.path / MATRIX, len(rows))
         return index

@@ -243,3 +243,111 @@ def test_a_load_takes_the_saved_items_whole_but_checks_them(index: Bm25Index, tm
     update_manifest(tmp_path / "b", lambda body: body["files"].update({"items.jsonl": sha256_file(items)}))
     with pytest.raises(CorruptFileError, match=message):
         Bm25Index.load(tmp_path / "b")
+
+
+def _counting_tokenize(index: Bm25Index, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record how many texts each call of ``index.tokenize`` got (queries are one text each)."""
+    seen: list[int] = []
+
+    def tokenize(texts):  # noqa: ANN001, ANN202
+        seen.append(len(texts))
+        return Bm25Index.tokenize(index, texts)
+
+    monkeypatch.setattr(index, "tokenize", tokenize)
+    return seen
+
+
+@pytest.mark.parametrize("method", ["lucene", "bm25+"])
+def test_a_rebuild_tokenises_only_new_texts_and_scores_as_a_fresh_index(method, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """An add or a remove rebuilds the matrix over every text; the texts tokenised before (in this process or by the
+    save a folder was loaded from) are not tokenised again, every score equals a fresh index's over the same texts
+    (BM25+ also scores the texts without a query word), and a removed text's own words leave the vocabulary (kept
+    and saved with the index, it would otherwise grow with every edit)."""
+    import random
+
+    rng = random.Random(0)
+    words = ["capital", "city", "river", "tower", "cats", "runners", "bridge", "museum", "forest", "harbour"]
+    texts = {f"t{i}": " ".join(rng.choices(words, k=rng.randint(1, 8))) for i in range(60)}
+    texts["odd"] = "zeppelin capital"
+    index = Bm25Index.from_options(method=method)
+    index.add(list(texts), list(texts.values()))
+    index.search("capital")
+    index.save(tmp_path / "b")
+    index = Bm25Index.load(tmp_path / "b")
+    seen = _counting_tokenize(index, monkeypatch)
+    live = dict(texts)
+    for step in range(6):
+        gone = rng.sample(sorted(live), 5) + (["odd"] if step == 0 else [])
+        index.remove(gone)
+        for i in gone:
+            del live[i]
+        new = {f"n{step}-{j}": " ".join(rng.choices(words, k=4)) for j in range(3)}
+        new[sorted(live)[0]] = "forest harbour forest"  # an id replaced
+        index.add(list(new), list(new.values()))
+        live.update(new)
+        fresh = Bm25Index.from_options(method=method)
+        fresh.add(list(live), list(live.values()))
+        for q in ("capital river", "zeppelin", "forest harbour cats"):
+            assert {h.id: h.score for h in index.search(q, k=80)} == {h.id: h.score for h in fresh.search(q, k=80)}
+        assert "zeppelin" not in index._tokens.vocab
+        if step == 2:
+            index.save(tmp_path / "b")
+            index = Bm25Index.load(tmp_path / "b")
+            seen = _counting_tokenize(index, monkeypatch)
+    assert max(seen) == 4, seen  # each rebuild tokenised the four texts just added, queries one at a time
+
+
+def test_a_folder_saved_without_token_ids_tokenises_once_then_keeps_them(index: Bm25Index, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """Indexes saved before the word ids were kept load as before; their first rebuild tokenises every text, and
+    the next save keeps the ids."""
+    from latentstack.storage import update_manifest
+    from latentstack_bm25.token_ids import IDS, LENGTHS, WORDS
+
+    index.save(tmp_path / "b")
+    for name in (WORDS, IDS, LENGTHS):
+        (tmp_path / "b" / name).unlink()
+
+    def older(body: dict) -> None:
+        body["files"] = {k: v for k, v in body["files"].items() if k not in (WORDS, IDS, LENGTHS)}
+        del body["data"]["tokens"]
+
+    update_manifest(tmp_path / "b", older)
+    again = Bm25Index.load(tmp_path / "b")
+    seen = _counting_tokenize(again, monkeypatch)
+    again.remove(["d"])
+    assert [h.id for h in again.search("capital city")] == [h.id for h in index.search("capital city")]
+    assert seen == [1, 3]  # the query, then the three texts left
+    again.save(tmp_path / "b")
+    assert (tmp_path / "b" / IDS).exists()
+    assert Bm25Index.load(tmp_path / "b")._tokens.complete()
+
+
+@pytest.mark.parametrize("damage", ["past the words", "checksum", "saved again"])
+def test_saved_word_ids_that_cannot_be_used_are_made_again(damage, index: Bm25Index, tmp_path, monkeypatch, capsys) -> None:  # noqa: ANN001
+    """The word ids are read at the first change, not at a load (a search never needs them). Ids past the word list
+    (checksums intact), a damaged file, or a folder saved again since the load are not used: the texts are
+    tokenised again, with a line saying why, and the index scores as a fresh one."""
+    import numpy as np
+
+    from latentstack.storage import sha256_file, update_manifest
+    from latentstack_bm25.token_ids import IDS
+
+    index.save(tmp_path / "b")
+    ids = tmp_path / "b" / IDS
+    if damage != "saved again":
+        np.save(ids, np.load(ids) + 1000, allow_pickle=False)
+    if damage == "past the words":
+        update_manifest(tmp_path / "b", lambda body: body["files"].update({IDS: sha256_file(ids)}))
+    again = Bm25Index.load(tmp_path / "b")
+    if damage == "saved again":  # as many texts, one of them another
+        index.add(["d"], ["Walking boots for hills."])
+        index.save(tmp_path / "b")
+    assert again.search("capital city")  # the saved matrix: the ids are not read
+    seen = _counting_tokenize(again, monkeypatch)
+    again.add(["e"], ["The capital of Italy is Rome."])
+    fresh = Bm25Index()
+    fresh.add(list(DOCS) + ["e"], [*DOCS.values(), "The capital of Italy is Rome."])
+    assert {h.id: h.score for h in again.search("capital city")} == {h.id: h.score for h in fresh.search("capital city")}
+    assert 5 in seen
+    assert {"past the words": "point outside", "checksum": "checksum", "saved again": "saved again"}[damage] in \
+        capsys.readouterr().err
