@@ -16,7 +16,8 @@ _BOMS = [(codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (code
 
 
 def read_text(path: str | Path, encoding: str | None = None, option: str = "") -> str:
-    """The file's text, decoded as UTF-8 (a UTF-8 BOM is dropped), or as ``encoding`` when given.
+    """The file's text, decoded as UTF-8 (a UTF-8 BOM is dropped), or as ``encoding`` when given and it is not
+    UTF-8 (see ``_decode_as``).
 
     A file that is not UTF-8, cannot be read or does not exist raises InputError naming
     the file, where decoding failed, the encoding it looks like (a UTF-16 or UTF-32 byte
@@ -55,12 +56,20 @@ def looks_binary(head: bytes) -> bool:
 
 
 def _decode_as(path: Path, raw: bytes, encoding: str) -> str:
-    """``raw`` decoded as ``encoding`` (an unknown name, or bytes that are not that encoding, an InputError)."""
+    """``raw`` decoded as ``encoding`` (an unknown name, or bytes that are not that encoding, an InputError), unless
+    it is UTF-8 text: bytes in another encoding all but never decode as UTF-8 by chance, while latin1 or cp1252
+    decode any bytes, so a folder of UTF-8 notes with a few latin1 ones read as latin1 garbled every accent of
+    the others ("cafÃ©"). Bytes with a NUL (UTF-16 or UTF-32 without a byte order mark) are never taken as UTF-8."""
     try:
         codec = codecs.lookup(encoding).name
     except LookupError as exc:
         msg = f"unknown encoding {encoding!r}: give a name Python knows, e.g. utf-8, latin1, cp1252, utf-16"
         raise InputError(msg) from exc
+    if b"\0" not in raw:
+        try:
+            return raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            pass
     try:
         text = raw.decode(codec)
     except UnicodeDecodeError as exc:

@@ -129,10 +129,12 @@ def test_export_gives_the_documents_back_to_rebuild_from(tmp_path: Path, tiny_be
 def test_files_in_another_encoding_are_indexed_embedded_and_labeled_with_encoding(tmp_path: Path,
                                                                                      tiny_bert_dir: Path) -> None:
     """A folder of latin1 notes (and a latin1 CSV) was 'not UTF-8' with only an iconv recipe per file: --encoding
-    reads every file of index build/add, embed --from and classify predict --from; the error names it."""
+    reads every file of index build/add, embed --from and classify predict --from that is not UTF-8 (a UTF-8 note
+    beside them keeps its accents); the error names it."""
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "cafe.txt").write_bytes("Café crème brûlée".encode("latin1"))
+    (notes / "utf8.txt").write_text("Déjà vu in UTF-8", encoding="utf-8")
     (tmp_path / "more.csv").write_bytes("id,text\nn1,Naïve résumé\n".encode("latin1"))
     model, idx = str(tiny_bert_dir), str(tmp_path / "idx")
     utf8 = tmp_path / "more-utf8.csv"
@@ -149,7 +151,7 @@ def test_files_in_another_encoding_are_indexed_embedded_and_labeled_with_encodin
     assert "give --encoding latin1" in refused.stderr
     assert built.returncode == added.returncode == exported.returncode == latin.returncode == 0, added.stderr
     docs = [json.loads(line) for line in exported.stdout.splitlines()]
-    assert sorted(d["text"].strip() for d in docs) == ["Café crème brûlée", "Naïve résumé"]
+    assert sorted(d["text"].strip() for d in docs) == ["Café crème brûlée", "Déjà vu in UTF-8", "Naïve résumé"]
     assert latin.stdout == plain.stdout
     assert misplaced.returncode == 2 and "--encoding is about the file given with --from" in misplaced.stderr
 

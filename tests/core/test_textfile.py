@@ -66,3 +66,16 @@ def test_a_lone_surrogate_is_named_and_a_pair_is_text(tmp_path: Path) -> None:
     bad.write_text('{"text": "fine"}\n\n{"meta": {"\\udc80": 1}, "text": "x"}\n', encoding="utf-8")
     with pytest.raises(InputError, match=r"bad.jsonl:3: a string holds U\+DC80, half of a UTF-16 surrogate pair"):
         list(jsonl_rows(bad))
+
+
+def test_a_given_encoding_reads_the_files_that_are_not_utf8(tmp_path: Path) -> None:
+    """``--encoding latin1`` for a folder of UTF-8 notes with a few latin1 ones read every note as latin1, which
+    decodes any bytes: each accent of the UTF-8 notes became two characters ("cafÃ©"). UTF-8 text is read as UTF-8
+    (with or without its BOM); the others as the encoding given; UTF-16 without a BOM (NUL bytes) as given too."""
+    utf8, bom, latin, wide = (tmp_path / name for name in ("utf8.txt", "bom.txt", "latin.txt", "wide.txt"))
+    utf8.write_bytes("café naïve".encode())
+    bom.write_bytes(codecs.BOM_UTF8 + "café".encode())
+    latin.write_bytes("café naïve".encode("latin-1"))
+    wide.write_bytes("plain words".encode("utf-16-le"))
+    assert [read_text(p, "latin1") for p in (utf8, bom, latin)] == ["café naïve", "café", "café naïve"]
+    assert read_text(wide, "utf-16-le") == "plain words"

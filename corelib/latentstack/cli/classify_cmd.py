@@ -161,7 +161,8 @@ def _load(directory: Path, emb_name: str | None, emb_extra: tuple[str, ...], onn
 @click.option("--from", "source", type=click.Path(exists=True, dir_okay=False, allow_dash=True),
               help="A file with one text per line (- reads standard input), or a CSV, TSV or JSONL file's text column.")
 @click.option("--text-col", default=None, help="The column of the texts in a CSV, TSV or JSONL --from.  [default: text]")
-@click.option("--encoding", default=None, help="The --from file's encoding when it is not UTF-8 (e.g. latin1, cp1252).")
+@click.option("--encoding", default=None, help="The --from file's encoding when it is not UTF-8 (e.g. latin1, cp1252): "
+              "a UTF-8 file is still read as UTF-8.")
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON object per text, with probabilities (and a table row's other fields).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,

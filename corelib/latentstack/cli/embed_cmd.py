@@ -24,7 +24,8 @@ if TYPE_CHECKING:
               help="A UTF-8 file with one text per line (row i of the output is line i, blank lines included; - reads "
                    "standard input), or a CSV, TSV or JSONL file's text column (row i is its row i).")
 @click.option("--text-col", default=None, help="The column of the texts in a CSV, TSV or JSONL --from.  [default: text]")
-@click.option("--encoding", default=None, help="The --from file's encoding when it is not UTF-8 (e.g. latin1, cp1252).")
+@click.option("--encoding", default=None, help="The --from file's encoding when it is not UTF-8 (e.g. latin1, cp1252): "
+              "a UTF-8 file is still read as UTF-8.")
 @click.option("--embedder", default="bert", show_default=True,
               help="Embedder plugin name (a pretrained one), or the folder of a fitted one saved from Python "
                    "(emb.save(DIR); ./NAME where a plugin has its name).")

@@ -50,7 +50,8 @@ def _chosen(col: Collection, doc_ids: tuple[str, ...], where: tuple[str, ...], v
 
 
 ENCODING = click.option("--encoding", default=None,
-                        help="The files' encoding when it is not UTF-8 (e.g. latin1, cp1252), for every file read.")
+                        help="The encoding of the files that are not UTF-8 (e.g. latin1, cp1252); UTF-8 files "
+                             "are still read as UTF-8.")
 
 
 ENGINE_OPTIONS = [

@@ -23,7 +23,8 @@ def labeled_options(fn: Any) -> Any:
         click.option("--columns", default=None, metavar="NAMES",
                      help="The file has no header line: its columns' names, comma-separated (e.g. label,text)."),
         click.option("--encoding", default=None,
-                     help="The file's encoding when it is not UTF-8 (e.g. latin1, cp1252, utf-16)."),
+                     help="The file's encoding when it is not UTF-8 (e.g. latin1, cp1252, utf-16): a UTF-8 "
+                          "file is still read as UTF-8."),
         click.option("--holdout", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
                      help="The file has no split column: hold out this share of each class as the 'test' split "
                           "(seeded by --seed)."),

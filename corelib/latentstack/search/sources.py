@@ -20,8 +20,8 @@
   folders or hidden themselves (``.git/``, ``.venv/``); a notice names the other files passed over.
 
 Files must be UTF-8 (a BOM is accepted) or the encoding given (``--encoding``, for every
-file read; Parquet holds its own); anything else is an error that names the file and the
-fix, raised before anything is written.
+file read that is not UTF-8; Parquet holds its own); anything else is an error that names
+the file and the fix, raised before anything is written.
 """
 
 from __future__ import annotations
