@@ -7,7 +7,9 @@ document's title; the text indexed is what follows the block, so the fields are 
 searched as words. Dates are kept as ISO text (so they order as dates), lists of values
 as lists (a filter matches any of them); nested mappings and empty fields are left out.
 A block that is not a YAML mapping (a ``---`` rule opening a plain note) leaves the note
-as it is; one that is not valid YAML too, with a notice.
+as it is; one that is not valid YAML too, with a notice. A note without a ``title`` field
+whose text opens with a level-1 heading (``# Garden``, or ``Garden`` over a ``===`` line)
+takes the heading as its title, as MkDocs and Docusaurus do; the heading stays in the text.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import Any
 
 from latentstack.progress import log
 
+_ATX_H1 = re.compile(r"#[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*")  # "# Title", "# Title #"; "#tag" is no heading
+_SETEXT_H1 = re.compile(r"=+[ \t]*")
 _BLOCK = re.compile(r"---[ \t]*\r?\n(.*?)(?:\r?\n|^)(?:---|\.\.\.)[ \t]*(?:\r?\n|$)", re.DOTALL | re.MULTILINE)
 
 
@@ -38,6 +42,18 @@ def split_front_matter(text: str, where: str) -> tuple[dict[str, Any], str]:
     if not isinstance(fields, dict):
         return {}, text
     return {str(k): v for k, v in ((k, _value(v)) for k, v in fields.items()) if v is not None}, text[found.end():]
+
+
+def heading_title(body: str) -> str | None:
+    """The level-1 heading the note's text opens with (its first non-blank line), if any."""
+    rows = body.lstrip("\r\n").splitlines()[:2]
+    if not rows:
+        return None
+    found = _ATX_H1.fullmatch(rows[0].strip())
+    if found:
+        return found.group(1).strip() or None
+    setext = len(rows) == 2 and rows[0].strip() and _SETEXT_H1.fullmatch(rows[1].strip())
+    return rows[0].strip() if setext else None
 
 
 def _value(value: Any) -> Any:

@@ -13,8 +13,8 @@
   those that are not text (a NUL byte near the start: PDFs, images), passed over with a notice.
 - any other file (``.txt``, ``.md``...): one document, id = its path, title = its name,
   metadata ``file`` = its path (``--where file=notes/a.md``, as a PDF's pages have it); a
-  Markdown note's YAML front matter gives more metadata (its own ``file`` kept) and its title
-  (``front_matter.py``); an HTML page is read as its visible text, paragraph by block, titled by
+  Markdown note's YAML front matter gives more metadata (its own ``file`` kept) and its title,
+  else the level-1 heading it opens with (``front_matter.py``); an HTML page is read as its visible text, paragraph by block, titled by
   its ``<title>`` (``html_text.py``).
 - a folder: every file under it with one of TEXT_SUFFIXES (in any case), but those in hidden
   folders or hidden themselves (``.git/``, ``.venv/``); a notice names the other files passed over.
@@ -36,7 +36,7 @@ import attrs
 
 from latentstack.errors import InputError
 from latentstack.progress import log, progress
-from latentstack.search.front_matter import split_front_matter
+from latentstack.search.front_matter import heading_title, split_front_matter
 from latentstack.search.html_text import html_text, read_page
 from latentstack.search.pdf_pages import pdf_documents, pdf_readable
 from latentstack.search.store import Document
@@ -217,16 +217,23 @@ def _read_file(file: Path, how: Reading, in_folder: bool = False, named: bool = 
         yield from _table_documents(file, text, text_key)
     elif suffix == ".json":
         yield from _json_documents(file, text, text_key, in_folder)
-    elif suffix in (".html", ".htm"):
-        body, title = html_text(text)
-        yield Document(str(file), body, title or file.stem, {"file": str(file)})
-    elif suffix in (".md", ".markdown"):
-        fields, body = split_front_matter(text, str(file))
-        title = fields.pop("title", None)
-        yield Document(str(file), body, str(title) if isinstance(title, str | int | float) else file.stem,
-                       {"file": str(file), **fields})
     else:
-        yield Document(str(file), text, file.stem, {"file": str(file)})
+        yield _text_document(file, text, suffix)
+
+
+def _text_document(file: Path, text: str, suffix: str) -> Document:
+    """A text, Markdown or HTML file as one document, titled by its ``<title>``, its front matter's ``title`` or
+    opening heading, else its name; its path is its metadata ``file`` (a note's own ``file`` field kept)."""
+    meta: dict[str, Any] = {"file": str(file)}
+    title: str | None = None
+    if suffix in (".html", ".htm"):
+        text, title = html_text(text)
+    elif suffix in (".md", ".markdown"):
+        fields, text = split_front_matter(text, str(file))
+        given = fields.pop("title", None)
+        title = str(given) if isinstance(given, str | int | float) else heading_title(text)
+        meta.update(fields)
+    return Document(str(file), text, title or file.stem, meta)
 
 
 def _json_documents(file: Path, text: str, text_key: str, in_folder: bool) -> Iterator[Document]:

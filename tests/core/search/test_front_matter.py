@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from latentstack.metadata import matches
-from latentstack.search.front_matter import split_front_matter
+from latentstack.search.front_matter import heading_title, split_front_matter
 from latentstack.search.sources import read_documents
 
 from ...conftest import run_cli_session
@@ -43,6 +43,30 @@ def test_a_notes_fields_are_its_metadata_and_its_body_the_text(tmp_path: Path) -
     assert dict(own.metadata) == {"file": "archive/7"}
     assert matches(starter.metadata, {"tags": "bread"}) and not matches(starter.metadata, {"tags": {"$ne": "bread"}})
     assert matches(starter.metadata, {"date": {"$gte": "2024-01-01"}}) and not matches(starter.metadata, {"tags": "cake"})
+
+
+def test_a_note_without_a_title_field_is_titled_by_the_heading_it_opens_with(tmp_path: Path) -> None:
+    """A note without front matter was titled by its file name ("b") in every hit and citation, although it opened
+    with "# Garden"; the heading stays in the text. A title field still wins, and a first line that is no level-1
+    heading leaves the file name."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "b.md").write_text("\n# Garden\n\nThe tomatoes need water.\n", encoding="utf-8")
+    (notes / "c.md").write_text("---\ntitle: Kept\n---\n# Heading\n\nText.\n", encoding="utf-8")
+    (notes / "d.md").write_text("#garden is a tag\n\n# Later heading\n", encoding="utf-8")
+    (notes / "e.md").write_text("---\ntags: [x]\n---\nHome Repairs\n============\n\nFix the tap.\n", encoding="utf-8")
+    docs = {Path(d.id).name: d for d in read_documents([notes])}
+    assert {name: d.title for name, d in docs.items()} == {"b.md": "Garden", "c.md": "Kept", "d.md": "d",
+                                                            "e.md": "Home Repairs"}
+    assert docs["b.md"].text.lstrip().startswith("# Garden")
+
+
+@pytest.mark.parametrize(("body", "title"), [
+    ("# Title #", "Title"), ("#   Spaced  \nx", "Spaced"), ("## Second level", None), ("#", None), ("# ", None),
+    ("\r\n# After a blank line", "After a blank line"), ("Plain\n---", None), ("", None), ("Over\n===\n", "Over"),
+])
+def test_heading_title(body: str, title: str | None) -> None:
+    assert heading_title(body) == title
 
 
 @pytest.mark.parametrize(("text", "fields", "body"), [
