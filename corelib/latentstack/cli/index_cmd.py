@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from latentstack.cli.options import given, parse_options, refuse_given, stacked
+from latentstack.cli.options import counted, given, parse_options, refuse_given, stacked
 from latentstack.errors import InputError, UnknownNameError
 from latentstack.locks import writer_lock
 from latentstack.pooling import POOLINGS
@@ -146,7 +146,7 @@ def build(directory: Path, more: tuple[str, ...], sources: tuple[str, ...], text
         raise InputError(msg)
     with writer_lock(directory, wait):
         col.save()
-    click.echo(f"indexed {counts['documents']} documents as {counts['chunks']} chunks into {directory} "
+    click.echo(f"indexed {counted(counts['documents'], 'document')} as {counted(counts['chunks'], 'chunk')} into {directory} "
                f"(index {col.dense.describe() if col.dense is not None else '-'}; skipped {counts['skipped_empty']} empty)")
 
 
@@ -207,7 +207,7 @@ def add(directory: Path, more: tuple[str, ...], sources: tuple[str, ...], text_c
     pruned = f"; removed {len(gone)} whose files are gone" if prune else ""
     relabeled = f"; {counts['relabeled']} with a new title or metadata only, not embedded again" if counts[
         "relabeled"] else ""
-    click.echo(f"added {counts['documents']} documents ({counts['chunks']} chunks, {counts['replaced']} replaced; "
+    click.echo(f"added {counted(counts['documents'], 'document')} ({counted(counts['chunks'], 'chunk')}, {counts['replaced']} replaced; "
                f"{counts['unchanged']} unchanged, left as they were{relabeled}{pruned})")
 
 

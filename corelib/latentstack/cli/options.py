@@ -66,3 +66,8 @@ def resume_option(what: str) -> Callable[[Any], Any]:
     return click.option("--resume", default=None, is_flag=False, flag_value="latest", metavar="[CHECKPOINT]",
                         help=f"Go on exactly where the run that saved this checkpoint stopped (its settings, the same "
                              f"{what}); alone: from the newest checkpoint in OUT-checkpoints/.")
+
+
+def counted(n: int, noun: str) -> str:
+    """``"1 document"``, ``"3 documents"``: a count with its noun (a regular plural) for a status line."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"

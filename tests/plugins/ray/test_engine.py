@@ -142,7 +142,7 @@ def test_cli_builds_with_ray_and_search_reads_the_folder(engine: RayEngine, tmp_
         ["index", "build", str(tmp_path / "y"), "--from", str(docs), "--workers", "2"],
     ])
     assert done.returncode == 0 and "engine ray:" in done.stderr and "indexed" in done.stdout, done.stderr[-2000:]
-    assert added.returncode == 0 and "engine ray:" in added.stderr and "added 1 documents" in added.stdout, added.stderr
+    assert added.returncode == 0 and "engine ray:" in added.stderr and "added 1 document (" in added.stdout, added.stderr
     assert hits.returncode == 0 and "bread" in hits.stdout.lower()
     assert found.returncode == 0 and found.stdout.startswith(" 1. [") and "] kiln\n" in found.stdout
     assert bad.returncode != 0 and "unknown engine 'nope'" in bad.stderr
