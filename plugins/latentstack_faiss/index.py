@@ -106,7 +106,7 @@ class FaissIndex(Index):
 
     def describe(self) -> str:
         """The factory string and the vector count."""
-        return f"faiss {self.config.factory}, {len(self)} vectors"
+        return f"faiss {self.config.factory}, {len(self)} vector{'' if len(self) == 1 else 's'}"
 
     # -- building -------------------------------------------------------------------
     def check_dim(self, dim: int) -> None:

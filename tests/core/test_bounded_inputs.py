@@ -308,7 +308,7 @@ def test_the_text_field_of_documents_may_have_another_name(tmp_path: Path, tiny_
     assert not (tmp_path / "i").exists()
     out = run_cli("-q", "index", "build", str(tmp_path / "i"), "--from", str(tmp_path / "c.csv"), "--text-col", "content",
                   "--model", str(tiny_bert_dir))
-    assert out.returncode == 0 and "indexed 1 document as" in out.stdout
+    assert out.returncode == 0 and "indexed 1 document as 1 chunk into" in out.stdout and "Flat, 1 vector;" in out.stdout
 
 
 def test_a_glob_pattern_reads_the_files_it_matches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
