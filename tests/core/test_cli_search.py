@@ -57,6 +57,29 @@ def test_build_search_remove_cycle(tmp_path) -> None:  # noqa: ANN001
     assert badop.returncode != 0 and "=> is not a comparison; write topic>=space" in badop.stderr  # no hits, before
 
 
+def test_commands_read_only_the_parts_of_an_index_they_use(tmp_path, tiny_bert_dir) -> None:  # noqa: ANN001
+    """`index info` and `index export` read the documents alone, and a dense search (`--dense-only`, `--like`) no
+    lexical index: with both index files damaged, info and export still answer (export is how an index is rebuilt),
+    a dense search with its vector index whole too; a hybrid search says the folder is corrupt."""
+    i = str(tmp_path / "idx")
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text("".join(json.dumps({"id": f"d{n}", "text": t}) + "\n" for n, t in enumerate(
+        ["Volcanoes erupt lava.", "Bread is baked in an oven.", "The moon orbits the earth."])))
+    run_cli("-q", "index", "build", i, "--from", str(docs), "--model", str(tiny_bert_dir), check=True)
+    items = tmp_path / "idx" / "lexical" / "items.jsonl"
+    items.write_bytes(items.read_bytes()[:20])
+    dense, like, hybrid = run_cli_session([["search", i, "bread", "--dense-only", "--json"],
+                                           ["search", i, "--like", "d1", "--json"], ["search", i, "bread"]])
+    assert dense.returncode == like.returncode == 0, dense.stderr
+    assert len(json.loads(dense.stdout)["hits"]) == 3 and len(json.loads(like.stdout)["hits"]) == 2
+    assert hybrid.returncode == 1 and "truncated or corrupt" in hybrid.stderr
+    vectors = tmp_path / "idx" / "dense" / "index.faiss"
+    vectors.write_bytes(vectors.read_bytes()[:20])
+    info, exported = run_cli_session([["index", "info", i], ["index", "export", i]])
+    assert info.returncode == 0 and json.loads(info.stdout)["live"]["documents"] == 3
+    assert [json.loads(line)["id"] for line in exported.stdout.splitlines()] == ["d0", "d1", "d2"]
+
+
 def test_build_errors_are_one_line(tmp_path) -> None:  # noqa: ANN001
     """An empty corpus and a non-UTF-8 file are clear errors, and no index is left behind."""
     empty = tmp_path / "empty"

@@ -52,7 +52,7 @@ def _make_pipeline(directory: Path, gen_name: str, options: dict[str, Any], k: i
 
         gen = previous.generator if previous is not None else make_generator(gen_name, options)
         reuse = [previous.collection.embedder] if previous is not None else []  # the index reloaded, not its model
-        return RagPipeline(Collection.load(directory, query_embedder=query, reuse=reuse), gen,
+        return RagPipeline(Collection.load(directory, query_embedder=query, reuse=reuse, lexical=hybrid), gen,
                            RagConfig(k=k, hybrid=hybrid, min_score=min_score))
     return make
 

@@ -16,7 +16,7 @@ from latentstack.pooling import POOLINGS
 
 if TYPE_CHECKING:
     from latentstack.engines import Engine
-    from latentstack.search import Collection
+    from latentstack.search import Catalog
 
 DIR = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 WAIT = click.option("--wait", type=click.FloatRange(min=0), default=60.0, show_default=True,
@@ -39,7 +39,7 @@ WHERE = click.option("--where", multiple=True, help="Metadata filter key=value, 
                                                     "matches either).")
 
 
-def _chosen(col: Collection, doc_ids: tuple[str, ...], where: tuple[str, ...], verb: str) -> list[str] | None:
+def _chosen(col: Catalog, doc_ids: tuple[str, ...], where: tuple[str, ...], verb: str) -> list[str] | None:
     """The documents DOC_IDS or --where name (None: neither, so every one); both at once is a usage error."""
     from latentstack.metadata import parse_where
 
@@ -264,9 +264,9 @@ def remove(directory: Path, doc_ids: tuple[str, ...], where: tuple[str, ...], wa
 @DIR
 def info(directory: Path) -> None:
     """Show an index's manifest and counts as JSON."""
-    from latentstack.search import Collection
+    from latentstack.search import Catalog
 
-    click.echo(json.dumps(Collection.load(directory).info(), indent=2))
+    click.echo(json.dumps(Catalog.open(directory).info(), indent=2))
 
 
 @index.command("export")
@@ -280,11 +280,11 @@ def export_documents(directory: Path, doc_ids: tuple[str, ...], where: tuple[str
     metadata} a line, in the order added: what `index build --from` reads, so an index can be rebuilt with another
     embedder or index."""
     from latentstack.outfile import check_out_file, jsonl_with
-    from latentstack.search import Collection
+    from latentstack.search import Catalog
 
     if out is not None:
         check_out_file(out, "documents (JSONL with id and text)", jsonl_with({"id", "text"}))
-    col = Collection.load(directory)
+    col = Catalog.open(directory)  # the documents only: neither index nor the embedder
     rows = (json.dumps({"id": d.id, "title": d.title, "text": d.text, "metadata": dict(d.metadata)}, ensure_ascii=False)
             for d in col.documents(_chosen(col, doc_ids, where, "export")))
     if out is None:
@@ -334,7 +334,8 @@ def search(directory: Path, query: str | None, k: int, hybrid: bool, fusion: str
     if fusion_given and not hybrid:
         raise click.UsageError("--fusion chooses how hybrid search fuses its two rankings; with --dense-only there is "
                                "one ranking: drop one of them")
-    col = Collection.load(directory, query_embedder=get_embedder("onnx", model=onnx_dir) if onnx_dir else None)
+    col = Collection.load(directory, query_embedder=get_embedder("onnx", model=onnx_dir) if onnx_dir else None,
+                          lexical=hybrid and like is None)  # a dense search reads no lexical index
     filters = parse_where(where)
     if like is not None:
         _print_hits(f"like {like}", col.similar(like, k, where=filters), as_json, header=False)

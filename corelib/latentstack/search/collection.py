@@ -13,7 +13,7 @@ On disk it is one folder, replaced whole on every save (temp folder, then rename
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +24,15 @@ from latentstack.errors import ConfigError, CorruptFileError, InputError, ModelM
 from latentstack.interfaces import Embedder, Index
 from latentstack.interfaces.index import id_list
 from latentstack.locks import real_path
-from latentstack.metadata import check_known, check_where, matcher
+from latentstack.metadata import check_known, check_where
 from latentstack.progress import detail, log, progress
+from latentstack.search.catalog import FORMAT, PLUGIN, Catalog
 from latentstack.search.chunking import Chunk, ChunkConfig, chunk_text
 from latentstack.search.fusion import check_fusion, fuse
 from latentstack.search.store import Document, DocumentStore, StoredChunk, as_doc_id
 from latentstack.storage import component_dir, part, read_manifest, reading, write_manifest
 
 MAX_K = 1000  # the most hits one search returns; more would be a dump, not a search
-FORMAT = 2  # 2: any index plugin, lexical index optional
-PLUGIN = "core"  # collections are written by the core, not by a plugin
 
 
 @attrs.frozen
@@ -97,8 +96,9 @@ def _as_document(item: object, n: int) -> Document:
     raise InputError(msg)
 
 
-class Collection:
-    """Documents made searchable. Build with ``create``, reopen with ``load``.
+class Collection(Catalog):
+    """Documents made searchable. Build with ``create``, reopen with ``load`` (``Catalog.open`` reads the documents
+    alone).
 
     Any registered Index can hold the vectors (``index``) and any text-accepting Index can
     hold the passages for lexical and hybrid search (``lexical``, None for none).
@@ -106,12 +106,13 @@ class Collection:
 
     def __init__(self, path: Path, manifest: dict[str, Any], embedder: Embedder, store: DocumentStore,
                  dense: Index | None, lexical: Index | None) -> None:
-        self.path, self.manifest, self.embedder = path, manifest, embedder
-        self.store, self.dense, self.lexical = store, dense, lexical
+        super().__init__(path, manifest, store)
+        self.embedder, self.dense, self.lexical = embedder, dense, lexical
         self.loaded: tuple[Path, str] | None = None  # (folder, manifest digest) this object started from
         self.query_embedder: Embedder | None = None  # another runtime of the index's model, for queries only
         self._runtime_checked = False
         self._embedded = False  # whether this object embedded passages: a save then records the embedder anew
+        self.lexical_unread = False  # loaded with lexical=False: it searches dense only and changes nothing
 
     # -- creation and loading ---------------------------------------------------------
     @classmethod
@@ -151,13 +152,18 @@ class Collection:
 
     @classmethod
     def load(cls, path: str | Path, *, expect_embedder: Mapping[str, Any] | None = None,
-             query_embedder: Embedder | None = None, reuse: Sequence[Embedder] = ()) -> Collection:
+             query_embedder: Embedder | None = None, reuse: Sequence[Embedder] = (), lexical: bool = True) -> Collection:
         """Open a saved collection; a changed model or a different requested embedder is an error.
 
         ``query_embedder`` embeds the queries instead of the index's own embedder (``use_for_queries``).
         ``reuse`` offers embedders built elsewhere (a server's): one with the index's embedder fingerprint
         becomes the index's own, so its model is held once; the others are ignored.
+        ``lexical=False`` leaves the lexical index unread, for dense searches only (a large one takes a while
+        to read): the collection then searches dense, and refuses to change or save, which would drop it.
         """
+        if not isinstance(lexical, bool):
+            msg = f"lexical takes True or False, got {lexical!r}"
+            raise InputError(msg)
         from latentstack.registry import get_registry
 
         checked = read_manifest(path, kind="collection", plugin=PLUGIN, version=FORMAT)
@@ -165,7 +171,7 @@ class Collection:
         with reading(folder, "collection"):
             spec = manifest["embedder"]
             index_name = manifest["index"]["name"]
-            lexical = manifest["lexical"]["name"] if manifest["lexical"] else None
+            lexical_name = manifest["lexical"]["name"] if manifest["lexical"] else None
         if expect_embedder:
             cls._check_expected(spec, expect_embedder)
         reg = get_registry()
@@ -173,8 +179,9 @@ class Collection:
         emb = cls._load_embedder(folder, spec) if emb is None else emb
         store = DocumentStore.open(folder / "store.sqlite")
         dense = reg.get_class("index", index_name).load(part(folder, "dense"))
-        lex = reg.get_class("index", lexical).load(part(folder, "lexical")) if lexical else None
+        lex = reg.get_class("index", lexical_name).load(part(folder, "lexical")) if lexical_name and lexical else None
         col = cls(folder, manifest, emb, store, dense, lex)
+        col.lexical_unread = bool(lexical_name) and not lexical
         col._check_counts()
         col.loaded = (real_path(folder), checked.digest)
         if query_embedder is not None:
@@ -210,6 +217,13 @@ class Collection:
                    "index")
             raise ModelMismatchError(msg)
         return emb
+
+    def _check_whole(self, doing: str) -> None:
+        """An InputError when the lexical index was left unread: a change or a save would leave it behind."""
+        if self.lexical_unread:
+            msg = (f"{self.path} was loaded without its lexical index (lexical=False), for dense search only; load "
+                   f"it whole to {doing}")
+            raise InputError(msg)
 
     def _check_counts(self) -> None:
         """The store, the vector index and the lexical index must hold the same passages."""
@@ -251,6 +265,7 @@ class Collection:
         """
         from latentstack.search.sources import table_records
 
+        self._check_whole("add documents to it")
         chunking = ChunkConfig(**{"min_chars": 0, **self.manifest["chunking"]})  # folders from before min_chars
         docs = table_records(docs)
         if isinstance(docs, Document | str | Mapping) or not isinstance(docs, Iterable):
@@ -356,27 +371,9 @@ class Collection:
             raise ModelMismatchError(msg)
         return vectors
 
-    def documents(self, doc_ids: Sequence[str] | None = None) -> Iterator[Document]:
-        """The documents stored, as they were added (id, text, title, metadata): every one in the order added, or
-        those of ``doc_ids`` that are stored. Empty documents were never stored."""
-        return self.store.documents(None if doc_ids is None else [as_doc_id(d) for d in id_list(doc_ids)])
-
-    def document_ids(self, where: Mapping[str, Any] | None = None) -> list[str]:
-        """The stored documents' ids in the order added; with ``where``, those whose metadata matches it, as a
-        search's filter reads it (an unknown key is an error): what to export or remove by metadata."""
-        if not where:
-            return self.store.document_ids()
-        self._check_keys(where)
-        test = matcher(where)
-        return [doc_id for doc_id, metadata in self.store.document_metadata() if test(metadata)]
-
-    def _check_keys(self, where: Mapping[str, Any]) -> None:
-        """A filter of the right shape whose keys some stored document has (the store keeps its keys)."""
-        check_where(where)
-        check_known(self.store.metadata_keys(), where)
-
     def remove_documents(self, doc_ids: Sequence[str]) -> int:
         """Remove documents; they vanish from results at once. Returns how many existed."""
+        self._check_whole("remove documents from it")
         doc_ids = [as_doc_id(d) for d in id_list(doc_ids)]  # "doc-1" alone would be the ids d, o, c, -, 1
         chunk_ids = self.store.chunk_ids(doc_ids)
         if self.dense is not None:
@@ -426,7 +423,8 @@ class Collection:
             vectors = self.embed_queries(queries)
         dense = self.dense.search_batch(vectors, depth, where)
         if hybrid and self.lexical is None:
-            log("this collection has no lexical index: searching dense only")
+            log("this collection was loaded without its lexical index (lexical=False): searching dense only"
+                if self.lexical_unread else "this collection has no lexical index: searching dense only")
             hybrid = False
         if hybrid and self.lexical is not None:
             lexical = self.lexical.search_batch(list(queries), depth, where)
@@ -503,6 +501,7 @@ class Collection:
         if self.dense is None:
             msg = "nothing to save: the collection has no documents yet"
             raise InputError(msg)
+        self._check_whole("save it")
         if self._embedded or "dim" not in self.manifest["embedder"]:  # else what was loaded holds (the vectors do)
             self.manifest["embedder"]["fingerprint"] = self.embedder.fingerprint()
             self.manifest["embedder"]["dim"] = self.embedder.dim
@@ -518,21 +517,6 @@ class Collection:
                 self.embedder.save(tmp / "embedder")
             digest = write_manifest(tmp, kind="collection", plugin=PLUGIN, version=FORMAT, data=self.manifest)
         self.loaded = (real_path(self.path), digest)  # the next save from this object builds on this version
-
-    def no_match_reason(self, where: Mapping[str, Any]) -> str | None:
-        """Why ``where`` matches no document (a condition none meets, and the values its key holds), or None when
-        some document matches it."""
-        from latentstack.search.facets import no_match_reason
-
-        return no_match_reason((meta for _, meta in self.store.document_metadata()), where)
-
-    def info(self) -> dict[str, Any]:
-        """What ``latentstack index info`` shows: the manifest, the live counts, and each metadata key's values."""
-        from latentstack.search.facets import metadata_values
-
-        return {**self.manifest, "path": str(self.path), "metadata_keys": sorted(self.store.metadata_keys()),
-                "metadata": metadata_values(meta for _, meta in self.store.document_metadata()),
-                "live": {"documents": self.store.count_documents(), "chunks": self.store.count_chunks()}}
 
 
 def _check_query_embedder(path: Path, spec: Mapping[str, Any], embedder: Embedder) -> None:

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from latentstack.errors import CorruptFileError, InputError, ModelMismatchError
-from latentstack.search import ChunkConfig, Collection, Document
+from latentstack.search import Catalog, ChunkConfig, Collection, Document
 from latentstack.storage import read_manifest, update_manifest
 
 pytestmark = pytest.mark.slow
@@ -180,6 +180,54 @@ def test_truncated_faiss_file_is_clear(built, tmp_path) -> None:  # noqa: ANN001
     f.write_bytes(f.read_bytes()[:100])
     with pytest.raises(CorruptFileError):
         Collection.load(copy)
+
+
+def test_the_documents_are_read_without_the_indexes_or_the_embedder(built, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """`index info` and `index export` loaded both indexes and the embedder to read the store (seconds and a gigabyte
+    for a large collection); Catalog reads the manifest and the store alone, so the documents also come out of a
+    collection whose index files are damaged, the way to rebuild it."""
+    import shutil
+
+    import latentstack.registry
+
+    copy = tmp_path / "damaged"
+    shutil.copytree(built[0], copy)
+    for f in ("dense/index.faiss", "lexical/items.jsonl"):
+        (copy / f).write_bytes((copy / f).read_bytes()[:50])
+    with pytest.raises(CorruptFileError):
+        Collection.load(copy)
+    monkeypatch.setattr(latentstack.registry, "get_registry", lambda: pytest.fail("a plugin was looked up"))
+    catalog = Catalog.open(copy)
+    assert [d.id for d in catalog.documents()] == ["paris", "berlin", "cats", "hund"]
+    assert catalog.document_ids({"lang": "de"}) == ["hund"]
+    monkeypatch.undo()
+    info = Collection.load(built[0]).info()
+    assert {**catalog.info(), "path": info["path"]} == info
+
+
+def test_a_dense_search_reads_no_lexical_index(built, tmp_path, capsys) -> None:  # noqa: ANN001
+    """lexical=False leaves the lexical index unread (the CLI's --dense-only and --like): searches rank as dense
+    ones (a hybrid one says it searches dense), and a change or a save is refused, which would drop the index."""
+    import shutil
+
+    copy = tmp_path / "dense-only"
+    shutil.copytree(built[0], copy)
+    f = copy / "lexical" / "items.jsonl"
+    f.write_bytes(f.read_bytes()[:50])  # never read
+    col, whole = Collection.load(copy, lexical=False), Collection.load(built[0])
+    assert col.lexical is None and col.lexical_unread
+    assert [(h.chunk_id, h.score) for h in col.search("capital city", hybrid=False)] == [
+        (h.chunk_id, h.score) for h in whole.search("capital city", hybrid=False)]
+    assert [h.chunk_id for h in col.search("capital city")] == [h.chunk_id for h in whole.search("capital city", hybrid=False)]
+    assert "loaded without its lexical index (lexical=False): searching dense only" in capsys.readouterr().err
+    before = {p.name: p.stat().st_mtime_ns for p in copy.iterdir()}
+    for change in (lambda: col.add_documents([Document("new", "A new text.")]), lambda: col.remove_documents(["cats"]),
+                   col.save):
+        with pytest.raises(InputError, match="loaded without its lexical index .*load it whole to"):
+            change()
+    assert {p.name: p.stat().st_mtime_ns for p in copy.iterdir()} == before and col.store.has_document("cats")
+    with pytest.raises(InputError, match="lexical takes True or False"):
+        Collection.load(built[0], lexical="no")
 
 
 KILLER = """

@@ -57,8 +57,11 @@ def test_cli_search_and_ask_default_to_fusion(news: Path, tiny_llama_dir: Path) 
         ["-q", "search", str(news), QUESTION, "-k", "1", "--dense-only", "--json"],
         ["-q", "ask", str(news), QUESTION, "--model", str(tiny_llama_dir), "-k", "1", "--min-score", "-1",
          "--no-server", "--json"],
+        ["ask", str(news), QUESTION, "--model", str(tiny_llama_dir), "-k", "1", "--min-score", "-1",
+         "--no-server", "--json", "--dense-only"],  # the lexical index not even read
     ])
     assert all(r.returncode == 0 for r in runs), [r.stderr[-1000:] for r in runs]
-    fused, dense, asked = (json.loads(r.stdout) for r in runs)
+    fused, dense, asked, asked_dense = (json.loads(r.stdout) for r in runs)
     assert fused["hits"][0]["doc_id"] == "council" and dense["hits"][0]["doc_id"] == "flood"
-    assert asked["passages"][0]["doc_id"] == "council"
+    assert asked["passages"][0]["doc_id"] == "council" and asked_dense["passages"][0]["doc_id"] == "flood"
+    assert "dense only" not in runs[3].stderr
