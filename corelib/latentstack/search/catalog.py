@@ -63,6 +63,6 @@ class Catalog:
         """What ``latentstack index info`` shows: the manifest, the live counts, and each metadata key's values."""
         from latentstack.search.facets import metadata_values
 
-        return {**self.manifest, "path": str(self.path), "metadata_keys": sorted(self.store.metadata_keys()),
-                "metadata": metadata_values(meta for _, meta in self.store.document_metadata()),
+        values = metadata_values(meta for _, meta in self.store.document_metadata())  # a key per key some holds
+        return {**self.manifest, "path": str(self.path), "metadata_keys": sorted(values), "metadata": values,
                 "live": {"documents": self.store.count_documents(), "chunks": self.store.count_chunks()}}
