@@ -2,11 +2,12 @@
 
 bm25s builds its matrix in one go, so adds and removes mark the index dirty and it is
 rebuilt on the next search (or save), from each text's word ids (``token_ids``): only texts
-not tokenised before are. Saved as JSON lines (ids, texts, and which of the distinct
-metadata mappings in metadata.json each holds), the word ids, and the matrix as bm25s
-writes it (NumPy arrays and JSON), never pickled: a load reads the matrix instead of
-tokenising every text again; a folder saved without one rebuilds it on the first search,
-and one saved without word ids tokenises its texts at the first rebuild.
+not tokenised before are, and the matrix is built from the ids with NumPy (``matrix``).
+Saved as JSON lines (ids, texts, and which of the distinct metadata mappings in
+metadata.json each holds), the word ids, and the matrix as bm25s writes it (NumPy arrays
+and JSON), never pickled: a load reads the matrix instead of tokenising every text again;
+a folder saved without one rebuilds it on the first search, and one saved without word ids
+tokenises its texts at the first rebuild.
 """
 
 from __future__ import annotations
@@ -143,15 +144,17 @@ class Bm25Index(Index):
         return len(self.pos)
 
     def _build(self) -> Any:
-        import bm25s
+        from bm25s.tokenization import Tokenized
+
+        from latentstack_bm25.matrix import Bm25, WordIds
 
         if self._retriever is None:
             rows = self._tokens.fill(self.texts, self.tokenize)
             if not any(len(row) for row in rows):  # no text holds a word BM25 indexes: bm25s cannot build a vocabulary
                 return None
             c = self.config
-            self._retriever = bm25s.BM25(k1=c.k1, b=c.b, method=c.method)  # bm25s adds "" to the vocabulary it gets
-            self._retriever.index(([row.tolist() for row in rows], dict(self._tokens.vocab)), show_progress=False)
+            self._retriever = Bm25(k1=c.k1, b=c.b, method=c.method)  # bm25s adds "" to the vocabulary it gets
+            self._retriever.index(Tokenized(ids=WordIds(rows), vocab=dict(self._tokens.vocab)), show_progress=False)
         return self._retriever
 
     def scores(self, query: str) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Each stored text's words as ids in one vocabulary, so a rebuilt BM25 matrix tokenises only the new texts.
 
 bm25s builds its matrix in one go: an add or a remove rebuilds it over every text, and
-tokenising (folding, stop words, stemming) was most of that. The ids are kept per text in
+tokenising (folding, stop words, stemming) was most of that (``matrix`` builds it from the ids). The ids are kept per text in
 memory and saved beside the matrix (two NumPy arrays and a JSON word list, never pickled).
 A load that is only searched never reads them: they are read and checked at the first
 change, and if they cannot be used (the folder was saved again since, or damaged), the
