@@ -95,7 +95,8 @@ def ask(index_dir: str | Path, question: str, *, k: int = 4, hybrid: bool = True
     given: dict[str, Any] = {key: value for key, value in {"min_score": min_score, "max_new_tokens": max_new_tokens}.items()
                              if value is not None}
     config = RagConfig(k=k, hybrid=hybrid, **given)
-    pipeline = RagPipeline(Collection.load(index_dir), get_generator(generator, **generator_options), config)
+    col = Collection.load(index_dir, lexical=config.hybrid is not False)  # dense-only: the lexical index not read
+    pipeline = RagPipeline(col, get_generator(generator, **generator_options), config)
     return pipeline.ask(question, where)
 
 

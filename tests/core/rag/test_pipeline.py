@@ -125,6 +125,21 @@ def test_a_question_that_is_not_text_is_one_line(index_dir: Path, tiny_llama_dir
         latentstack.ask(index_dir, "cat \udcff?", model=str(tiny_llama_dir))
 
 
+def test_a_dense_only_answer_reads_no_lexical_index(index_dir: Path, tiny_llama_dir: Path) -> None:
+    """latentstack.ask(hybrid=False) retrieves by the dense score alone, so it leaves the lexical index unread: a
+    damaged one stops a hybrid answer (a corrupt folder) but not a dense one."""
+    import latentstack
+    from latentstack.errors import CorruptFileError
+
+    items = index_dir / "lexical" / "items.jsonl"
+    items.write_bytes(items.read_bytes()[:20])
+    dense = latentstack.ask(index_dir, "where did the cat sit?", hybrid=False, min_score=-1, max_new_tokens=4,
+                            model=str(tiny_llama_dir))
+    assert dense.citations or dense.passages
+    with pytest.raises(CorruptFileError):
+        latentstack.ask(index_dir, "where did the cat sit?", min_score=-1, model=str(tiny_llama_dir))
+
+
 def test_generate_cli_streams_and_reports_missing_models(tiny_llama_dir: Path) -> None:
     runner = CliRunner()
     out = runner.invoke(cli, ["-q", "generate", "the cat", "--model", str(tiny_llama_dir), "--stream",
