@@ -29,7 +29,7 @@ class WordIds:
 
 
 class Bm25(bm25s.BM25):
-    """bm25s's BM25 whose ``index((WordIds, vocab))`` builds the matrix with array operations."""
+    """bm25s's BM25 whose ``index(Tokenized(ids=WordIds(rows), vocab=...))`` builds the matrix with array operations."""
 
     def build_index_from_ids(self, unique_token_ids: list[int], corpus_token_ids: Any, show_progress: bool = True,
                              leave_progress: bool = False) -> dict[str, Any]:

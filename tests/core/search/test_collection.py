@@ -183,7 +183,7 @@ def test_truncated_faiss_file_is_clear(built, tmp_path) -> None:  # noqa: ANN001
 
 
 def test_the_documents_are_read_without_the_indexes_or_the_embedder(built, tmp_path, monkeypatch) -> None:  # noqa: ANN001
-    """`index info` and `index export` loaded both indexes and the embedder to read the store (seconds and a gigabyte
+    """`index info` and `index export` loaded both indexes and the embedder to read the store (slow and memory-hungry
     for a large collection); Catalog reads the manifest and the store alone, so the documents also come out of a
     collection whose index files are damaged, the way to rebuild it."""
     import shutil
