@@ -149,12 +149,13 @@ class Bm25Index(Index):
         from latentstack_bm25.matrix import Bm25, WordIds
 
         if self._retriever is None:
-            rows = self._tokens.fill(self.texts, self.tokenize)
-            if not any(len(row) for row in rows):  # no text holds a word BM25 indexes: bm25s cannot build a vocabulary
+            flat, lengths = self._tokens.fill(self.texts, self.tokenize)
+            if not len(flat):  # no text holds a word BM25 indexes: bm25s cannot build a vocabulary
                 return None
             c = self.config
             self._retriever = Bm25(k1=c.k1, b=c.b, method=c.method)  # bm25s adds "" to the vocabulary it gets
-            self._retriever.index(Tokenized(ids=WordIds(rows), vocab=dict(self._tokens.vocab)), show_progress=False)
+            self._retriever.index(Tokenized(ids=WordIds(flat, lengths), vocab=dict(self._tokens.vocab)),
+                                  show_progress=False)
         return self._retriever
 
     def scores(self, query: str) -> np.ndarray:

@@ -9,7 +9,6 @@ so the matrix holds the scores bm25s's build gives (the tests compare them for e
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import bm25s
@@ -20,16 +19,15 @@ from bm25s.scoring import _build_idf_array, _build_nonoccurrence_array, _select_
 class WordIds:
     """Texts as one flat array of word ids and each text's length, where bm25s takes a list of lists."""
 
-    def __init__(self, rows: Sequence[np.ndarray]) -> None:
-        self.lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
-        self.flat = np.concatenate(rows).astype(np.int64) if len(rows) else np.zeros(0, dtype=np.int64)
+    def __init__(self, flat: np.ndarray, lengths: np.ndarray) -> None:
+        self.flat, self.lengths = flat.astype(np.int64), lengths
 
     def __len__(self) -> int:
         return len(self.lengths)
 
 
 class Bm25(bm25s.BM25):
-    """bm25s's BM25 whose ``index(Tokenized(ids=WordIds(rows), vocab=...))`` builds the matrix with array operations."""
+    """bm25s's BM25 whose ``index(Tokenized(ids=WordIds(...), vocab=...))`` builds the matrix with array operations."""
 
     def build_index_from_ids(self, unique_token_ids: list[int], corpus_token_ids: Any, show_progress: bool = True,
                              leave_progress: bool = False) -> dict[str, Any]:

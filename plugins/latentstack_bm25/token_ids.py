@@ -1,8 +1,9 @@
 """Each stored text's words as ids in one vocabulary, so a rebuilt BM25 matrix tokenises only the new texts.
 
 bm25s builds its matrix in one go: an add or a remove rebuilds it over every text, and
-tokenising (folding, stop words, stemming) was most of that (``matrix`` builds it from the ids). The ids are kept per text in
-memory and saved beside the matrix (two NumPy arrays and a JSON word list, never pickled).
+tokenising (folding, stop words, stemming) was most of that (``matrix`` builds it from the
+ids). The ids are kept per text in memory and saved beside the matrix (two NumPy arrays and
+a JSON word list, never pickled).
 A load that is only searched never reads them: they are read and checked at the first
 change, and if they cannot be used (the folder was saved again since, or damaged), the
 texts are tokenised again, as before they were kept.
@@ -60,32 +61,30 @@ class TokenIds:
         self.rows.extend([None] * n)
 
     def keep(self, positions: Sequence[int]) -> None:
-        """Keep the rows at ``positions``, in that order (their words stay in the vocabulary until ``compact``)."""
+        """Keep the rows at ``positions``, in that order (their words stay in the vocabulary until ``fill``)."""
         rows = self.rows
         self._rows = [rows[p] for p in positions]
 
-    def fill(self, texts: Sequence[str], tokenize: Callable[[Sequence[str]], list[list[str]]]) -> list[np.ndarray]:
-        """Every row, tokenising the ``texts`` of rows not seen yet, then ``compact``."""
+    def fill(self, texts: Sequence[str], tokenize: Callable[[Sequence[str]], list[list[str]]]) -> tuple[np.ndarray,
+                                                                                                     np.ndarray]:
+        """Every row's ids as one flat array and each row's length, tokenising the ``texts`` of rows not seen yet;
+        the words no row holds any more (a removed text's) leave the vocabulary, the rest numbered from 0, as a
+        fresh build would number them."""
         rows, vocab = self.rows, self.vocab
         new = [p for p, row in enumerate(rows) if row is None]
         if new:
             for p, words in zip(new, tokenize([texts[p] for p in new]), strict=True):
                 rows[p] = np.fromiter((vocab.setdefault(w, len(vocab)) for w in words), dtype=np.int32,
                                       count=len(words))
-        self.compact()
-        return self.rows  # type: ignore[return-value]  # all filled above
-
-    def compact(self) -> None:
-        """Drop the words no row holds (a removed text's) and number the rest from 0, as a fresh build would."""
-        used = np.zeros(len(self.vocab), dtype=bool)
-        for row in self.rows:
-            if row is not None:
-                used[row] = True
-        if used.all():
-            return
-        new_id = (np.cumsum(used) - 1).astype(np.int32)
-        self._rows = [None if row is None else new_id[row] for row in self.rows]
-        self._vocab = {w: int(new_id[i]) for w, i in self._vocab.items() if used[i]}
+        flat, lengths = _joined(rows)  # type: ignore[arg-type]  # all filled above
+        used = np.zeros(len(vocab), dtype=bool)
+        used[flat] = True
+        if not used.all():
+            new_id = (np.cumsum(used) - 1).astype(np.int32)
+            flat = new_id[flat]
+            self._rows = list(np.split(flat, np.cumsum(lengths)[:-1])) if len(lengths) else []
+            self._vocab = {w: int(new_id[i]) for w, i in vocab.items() if used[i]}
+        return flat, lengths
 
     def complete(self) -> bool:
         """Whether every row is tokenised (a folder saved before ids were kept loads without them)."""
@@ -93,12 +92,18 @@ class TokenIds:
 
     def save(self, folder: Path) -> None:
         """The words in id order and the rows as one flat array with each row's length (rows not tokenised: none)."""
-        rows = [row for row in self.rows if row is not None]
+        flat, lengths = _joined([row for row in self.rows if row is not None])
         words = sorted(self.vocab, key=self.vocab.__getitem__)
         (folder / WORDS).write_text(json.dumps(words), encoding="utf-8")
-        flat = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int32)
-        np.save(folder / IDS, flat.astype(np.int32), allow_pickle=False)
-        np.save(folder / LENGTHS, np.array([len(r) for r in rows], dtype=np.int64), allow_pickle=False)
+        np.save(folder / IDS, flat, allow_pickle=False)
+        np.save(folder / LENGTHS, lengths, allow_pickle=False)
+
+
+def _joined(rows: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows as one flat int32 array of word ids and each row's length."""
+    lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+    flat = np.concatenate(rows).astype(np.int32, copy=False) if len(rows) else np.zeros(0, dtype=np.int32)
+    return flat, lengths
 
 
 def _read(folder: Path, digest: str, n: int) -> tuple[Rows, dict[str, int]]:
