@@ -112,7 +112,6 @@ class Collection(Catalog):
         self.query_embedder: Embedder | None = None  # another runtime of the index's model, for queries only
         self._runtime_checked = False
         self._embedded = False  # whether this object embedded passages: a save then records the embedder anew
-        self.lexical_unread = False  # loaded with lexical=False: it searches dense only and changes nothing
 
     # -- creation and loading ---------------------------------------------------------
     @classmethod
@@ -181,7 +180,6 @@ class Collection(Catalog):
         dense = reg.get_class("index", index_name).load(part(folder, "dense"))
         lex = reg.get_class("index", lexical_name).load(part(folder, "lexical")) if lexical_name and lexical else None
         col = cls(folder, manifest, emb, store, dense, lex)
-        col.lexical_unread = bool(lexical_name) and not lexical
         col._check_counts()
         col.loaded = (real_path(folder), checked.digest)
         if query_embedder is not None:
@@ -217,6 +215,12 @@ class Collection(Catalog):
                    "index")
             raise ModelMismatchError(msg)
         return emb
+
+    @property
+    def lexical_unread(self) -> bool:
+        """Whether the collection has a lexical index that was not read (``load(lexical=False)``): it then searches
+        dense only and changes nothing."""
+        return bool(self.manifest["lexical"]) and self.lexical is None
 
     def _check_whole(self, doing: str) -> None:
         """An InputError when the lexical index was left unread: a change or a save would leave it behind."""
