@@ -28,7 +28,7 @@ COMMANDS = {
     "index export (one document)": ["index", "export", "{col}", "d5"],
     "search --dense-only": ["search", "{col}", "w12 w7 w301", "--dense-only", "-k", "3"],
     "search --like": ["search", "{col}", "--like", "d5", "-k", "3"],
-    "search (hybrid, unchanged)": ["search", "{col}", "w12 w7 w301", "-k", "3"],
+    "search (hybrid)": ["search", "{col}", "w12 w7 w301", "-k", "3"],
 }
 
 

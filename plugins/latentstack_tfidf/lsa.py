@@ -67,12 +67,15 @@ class LsaEmbedder(TfidfEmbedder):
             z /= np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
         return z
 
-    def fingerprint(self) -> str:
+    def _fingerprint(self) -> str:
         """TF-IDF fingerprint plus the components."""
         import hashlib
 
         components = self._components()
-        return f"lsa:{super().fingerprint()}:{hashlib.sha256(components.tobytes()).hexdigest()[:12]}"
+        return f"lsa:{super()._fingerprint()}:{hashlib.sha256(components.tobytes()).hexdigest()[:12]}"
+
+    def _state(self) -> tuple[object, ...]:
+        return (*super()._state(), self.components)
 
     def _components(self) -> np.ndarray:
         if self.components is None:
@@ -90,3 +93,4 @@ class LsaEmbedder(TfidfEmbedder):
         """Read back what ``write_state`` wrote."""
         super().read_state(folder, data)
         self.components = np.load(folder / "components.npy", allow_pickle=False)
+        self._remember(data)

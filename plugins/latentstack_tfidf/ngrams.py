@@ -34,6 +34,9 @@ _KEY_BITS = 63
 #: Pairs from which counting is compiled even where numba is not loaded yet: from about here the compiled
 #: counting saves more than importing numba and loading the compiled functions costs.
 COMPILED_FROM = 4_000_000
+#: A batch of texts with fewer word n-grams than this share of the vocabulary (a query, a message to label) looks
+#: each one up in the vocabulary; a larger one builds the vocabulary's key table once and looks up by keys.
+LOOKED_UP_BELOW = 0.25
 
 
 class NgramCounter:
@@ -69,7 +72,12 @@ class NgramCounter:
 
     def transform(self, texts: Sequence[str]) -> Any | None:
         """Counts of the vocabulary's terms in ``texts`` (CSR, float32)."""
-        docs, lookup = self._docs(texts), self._lookup_table()
+        docs = self._docs(texts)
+        if docs is not None and self.vocabulary is not None and not self._chars and self._table is None:
+            flat, starts = _tokens(docs, self._stop, self._words)
+            if len(flat) * (self.hi - self.lo + 1) < LOOKED_UP_BELOW * len(self.vocabulary):
+                return _looked_up(flat, starts, self.vocabulary, self.lo, self.hi)
+        lookup = self._lookup_table()
         if docs is None or lookup is None or self.vocabulary is None:
             return None
         encoder, table, columns = lookup
@@ -345,6 +353,21 @@ def _word_table(terms: list[str], hi: int) -> tuple[Any, np.ndarray] | None:
             key = key * base + token_ids[w]
         keys[i] = key
     return (token_ids, base), keys
+
+
+def _looked_up(flat: list[str], starts: np.ndarray, vocabulary: dict[str, int], lo: int, hi: int) -> Any:
+    """Counts of the vocabulary's terms among each text's word n-grams, each n-gram looked up by its spelling (a
+    term is its tokens joined by spaces): what the key table gives, without building it for a few texts."""
+    rows, cols = [], []
+    ends = [*starts[1:].tolist(), len(flat)]
+    for row, (start, end) in enumerate(zip(starts.tolist(), ends, strict=True)):
+        for n in range(lo, hi + 1):
+            for i in range(start, end - n + 1):
+                col = vocabulary.get(" ".join(flat[i:i + n]))
+                if col is not None:
+                    rows.append(row)
+                    cols.append(col)
+    return _matrix(np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64), len(starts), len(vocabulary))
 
 
 def _word_text_keys(docs: list[str], encoder: Any, lo: int, hi: int, stop: frozenset[str],

@@ -74,6 +74,7 @@ class TfidfEmbedder(Embedder):
         super().__init__(config)
         self.parts: list[dict[str, Any]] = []  # one per analyzer: params, vocabulary, idf
         self._counters: list[NgramCounter] = []  # one per part, with its vocabulary's lookup table
+        self._known: tuple[tuple[object, ...], str] | None = None  # the fitted state's objects, and its fingerprint
 
     def _vectorizer_params(self) -> list[dict[str, Any]]:
         c = self.config
@@ -98,7 +99,7 @@ class TfidfEmbedder(Embedder):
         if not any(t.strip() for t in texts):
             msg = "tfidf needs at least one non-empty text to fit"
             raise InputError(msg)
-        self.parts, self._counters, counts = [], [], []
+        self.parts, self._counters, self._known, counts = [], [], None, []
         for params in self._vectorizer_params():
             counter = NgramCounter(params)
             block = counter.learn(texts)
@@ -170,8 +171,27 @@ class TfidfEmbedder(Embedder):
         return out
 
     def fingerprint(self) -> str:
-        """Changes with the learned vocabulary and weights, not just the options."""
+        """Changes with the learned vocabulary and weights, not just the options. Hashing a large vocabulary takes a
+        while, so it is computed once per fitted state; a loaded embedder takes the one its folder recorded when
+        saved (the folder's files were checked against their checksums as it was read)."""
         self._check_fitted()
+        state = self._state()
+        if self._known is None or len(self._known[0]) != len(state) or any(
+                a is not b for a, b in zip(self._known[0], state, strict=True)):
+            self._known = (state, self._fingerprint())
+        return self._known[1]
+
+    def _state(self) -> tuple[object, ...]:
+        """The fitted state's objects (a refit or a load replaces them; the fingerprint is kept for these)."""
+        return (self.parts, *(x for p in self.parts for x in (p["vocabulary"], p["idf"])))
+
+    def _remember(self, data: dict[str, Any]) -> None:
+        """Take the fingerprint ``write_state`` recorded (folders saved before it was recorded have none)."""
+        known = data.get("fingerprint")
+        if isinstance(known, str) and known.startswith(f"{self.name}:"):
+            self._known = (self._state(), known)
+
+    def _fingerprint(self) -> str:
         digest = hashlib.sha256(json.dumps(self.config.to_dict(), sort_keys=True).encode())
         for part in self.parts:
             if part["params"].get("unicode"):  # absent from embedders fitted before texts were normalised
@@ -186,7 +206,7 @@ class TfidfEmbedder(Embedder):
         for i, part in enumerate(self.parts):
             (folder / f"vocab_{i}.json").write_text(json.dumps(part["vocabulary"]))
         np.savez(folder / "idf.npz", **{f"idf_{i}": p["idf"] for i, p in enumerate(self.parts)})
-        return {"parts": [p["params"] for p in self.parts]}
+        return {"parts": [p["params"] for p in self.parts], "fingerprint": self.fingerprint()}
 
     def read_state(self, folder: Path, data: dict[str, Any]) -> None:
         """Read back what ``write_state`` wrote."""
@@ -196,6 +216,7 @@ class TfidfEmbedder(Embedder):
                 {"params": p, "vocabulary": json.loads((folder / f"vocab_{i}.json").read_text()), "idf": idf[f"idf_{i}"]}
                 for i, p in enumerate(data["parts"])
             ]
+        self._remember(data)
 
 
 def _counter(params: dict[str, Any], vocabulary: dict[str, int] | None = None) -> Any:

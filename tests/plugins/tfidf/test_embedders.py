@@ -126,3 +126,28 @@ def test_turkish_dotted_capital_i_is_the_small_letter(tmp_path) -> None:  # noqa
     emb.save(tmp_path / "old")
     old = TfidfEmbedder.load(tmp_path / "old")
     assert (old.embed_many(["İstanbul"]) != old.embed_many(["istanbul"])).nnz > 0
+
+
+@pytest.mark.parametrize("cls", [TfidfEmbedder, LsaEmbedder])
+def test_a_loaded_embedder_takes_its_recorded_fingerprint(cls: type[TfidfEmbedder], tmp_path,  # noqa: ANN001
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hashing a large vocabulary (and lsa's components) took seconds at every load of a big index: the fingerprint
+    recorded at save is taken by a load (whose files were checked), equal to the one computed; a folder saved before
+    it was recorded computes it; a refit or new components give a new one."""
+    from latentstack.storage import update_manifest
+
+    fitted = cls.from_options(components=4).fit(CORPUS) if cls is LsaEmbedder else cls().fit(CORPUS)
+    fitted.save(tmp_path / "e")
+    computed = fitted._fingerprint()
+    update_manifest(tmp_path / "e", lambda body: body["data"].pop("fingerprint"))  # as a folder saved before
+    older = cls.load(tmp_path / "e")
+    fitted.save(tmp_path / "e")
+    with monkeypatch.context() as m:
+        m.setattr(cls, "_fingerprint", lambda self: pytest.fail("computed again"))
+        assert cls.load(tmp_path / "e").fingerprint() == computed == fitted.fingerprint()
+    assert older.fingerprint() == computed
+    fitted.fit([*CORPUS, "a new text about volcanoes"])
+    assert fitted.fingerprint() not in (computed, older.fingerprint())
+    if isinstance(older, LsaEmbedder):
+        older.components = older.components * 2
+        assert older.fingerprint() != computed

@@ -61,6 +61,27 @@ def test_counts_equal_scikit_learns(corpus: list[str], analyzer: str, ngrams: tu
     assert (NgramCounter(params, counter.vocabulary).transform(unseen) != expected).nnz == 0  # one built from a saved vocabulary
 
 
+@pytest.mark.parametrize(("analyzer", "ngrams", "extra"), [c for c in CASES if c[0] == "word"])
+def test_few_texts_looked_up_count_as_the_table_does(corpus: list[str], analyzer: str, ngrams: tuple[int, int],
+                                                     extra: dict, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[type-arg]
+    """A saved vocabulary counting a batch small enough to look each n-gram up (every batch, with the share raised)
+    gives scikit-learn's counts, and builds no key table; a larger batch then builds it."""
+    params = _params(analyzer, ngrams, extra)
+    vocabulary = NgramCounter(params)
+    vocabulary.learn(corpus)
+    unseen = [*corpus[::-7], "zzqx never seen before", "Ωμέγα ≈ √2", "", "free prize free prize now"]
+    expected = _counter(params, vocabulary.vocabulary).transform(unseen)
+    counter = NgramCounter(params, vocabulary.vocabulary)
+    monkeypatch.setattr("latentstack_tfidf.ngrams.LOOKED_UP_BELOW", float("inf"))
+    assert (counter.transform(unseen) != expected).nnz == 0
+    for i, text in enumerate(unseen):
+        assert (counter.transform([text]) != expected[i]).nnz == 0
+    assert counter._table is None
+    monkeypatch.setattr("latentstack_tfidf.ngrams.LOOKED_UP_BELOW", 0.0)
+    assert (counter.transform(unseen) != expected).nnz == 0
+    assert counter._table is not None
+
+
 def test_what_it_does_not_cover_is_left_to_scikit_learn() -> None:
     """A NUL in a text, or a char analyzer starting above 3, gets None; TF-IDF then still fits, through scikit-learn."""
     assert NgramCounter(_params("char_wb", (2, 5), {})).learn(["a\x00b c"]) is None
