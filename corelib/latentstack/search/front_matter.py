@@ -19,6 +19,7 @@ import re
 from typing import Any
 
 from latentstack.progress import log
+from latentstack.textfile import lines
 
 _ATX_H1 = re.compile(r"#[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*")  # "# Title", "# Title #"; "#tag" is no heading
 _SETEXT_H1 = re.compile(r"=+[ \t]*")
@@ -46,7 +47,7 @@ def split_front_matter(text: str, where: str) -> tuple[dict[str, Any], str]:
 
 def heading_title(body: str) -> str | None:
     """The level-1 heading the note's text opens with (its first non-blank line), if any."""
-    rows = body.lstrip("\r\n").splitlines()[:2]
+    rows = lines(body.lstrip())[:2]  # line ends only: a form feed may stand inside a line
     if not rows:
         return None
     found = _ATX_H1.fullmatch(rows[0].strip())

@@ -64,6 +64,8 @@ def test_a_note_without_a_title_field_is_titled_by_the_heading_it_opens_with(tmp
 @pytest.mark.parametrize(("body", "title"), [
     ("# Title #", "Title"), ("#   Spaced  \nx", "Spaced"), ("## Second level", None), ("#", None), ("# ", None),
     ("\r\n# After a blank line", "After a blank line"), ("Plain\n---", None), ("", None), ("Over\n===\n", "Over"),
+    (" \t\n  \n# After blank lines holding spaces", "After blank lines holding spaces"),
+    ("Over\x0c\n===", "Over"),
 ])
 def test_heading_title(body: str, title: str | None) -> None:
     assert heading_title(body) == title
