@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import zipfile
 from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
@@ -183,6 +184,15 @@ def part(folder: Path, name: str) -> Path:
         msg = f"{folder} is incomplete: its {name}/ folder is missing; save it again"
         raise CorruptFileError(msg)
     return inner
+
+
+def without_advice(message: str) -> str:
+    """A CorruptFileError's message without its closing advice to save the folder again, for a caller that knows
+    better advice (a collection's built parts can be rebuilt from its documents)."""
+    return _ADVICE.sub("", message)
+
+
+_ADVICE = re.compile(r"; (save (the folder|it) again|rebuild (it|the index)|check the path or save one there)$")
 
 
 def _check_shape(file: Path, body: Any) -> None:

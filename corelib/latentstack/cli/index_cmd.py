@@ -269,6 +269,19 @@ def info(directory: Path) -> None:
     click.echo(json.dumps(Catalog.open(directory).info(), indent=2))
 
 
+@index.command()
+@DIR
+@WAIT
+def repair(directory: Path, wait: float) -> None:
+    """Check each part an index built from its documents (vector index, lexical index, fitted embedder) and
+    build the damaged ones again from the documents it stores, with the settings it was built with. A whole
+    index is left as it is."""
+    from latentstack.search.repair import repair as repair_collection
+
+    for name, state in repair_collection(directory, wait).items():
+        click.echo(f"{name}: {state}")
+
+
 @index.command("export")
 @DIR
 @click.argument("doc_ids", nargs=-1)

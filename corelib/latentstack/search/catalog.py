@@ -24,14 +24,15 @@ PLUGIN = "core"  # collections are written by the core, not by a plugin
 class Catalog:
     """The documents of a saved collection and its manifest, read-only."""
 
-    def __init__(self, path: Path, manifest: dict[str, Any], store: DocumentStore) -> None:
+    def __init__(self, path: Path, manifest: dict[str, Any], store: DocumentStore, digest: str | None = None) -> None:
         self.path, self.manifest, self.store = path, manifest, store
+        self.digest = digest  # the manifest's, as read: a save from what was read expects the folder still holds it
 
     @classmethod
     def open(cls, path: str | Path) -> Catalog:
         """The saved collection at ``path``, its manifest and store checked as ``Collection.load`` checks them."""
         checked = read_manifest(path, kind="collection", plugin=PLUGIN, version=FORMAT)
-        return cls(checked.path, checked.data, DocumentStore.open(checked.path / "store.sqlite"))
+        return cls(checked.path, checked.data, DocumentStore.open(checked.path / "store.sqlite"), checked.digest)
 
     def documents(self, doc_ids: Sequence[str] | None = None) -> Iterator[Document]:
         """The documents stored, as they were added (id, text, title, metadata): every one in the order added, or

@@ -30,7 +30,7 @@ from latentstack.search.catalog import FORMAT, PLUGIN, Catalog
 from latentstack.search.chunking import Chunk, ChunkConfig, chunk_text
 from latentstack.search.fusion import check_fusion, fuse
 from latentstack.search.store import Document, DocumentStore, StoredChunk, as_doc_id
-from latentstack.storage import component_dir, part, read_manifest, reading, write_manifest
+from latentstack.storage import component_dir, part, read_manifest, reading, without_advice, write_manifest
 
 MAX_K = 1000  # the most hits one search returns; more would be a dump, not a search
 
@@ -174,13 +174,19 @@ class Collection(Catalog):
         if expect_embedder:
             cls._check_expected(spec, expect_embedder)
         reg = get_registry()
-        emb = next((e for e in reuse if e.fingerprint() == spec["fingerprint"]), None)
-        emb = cls._load_embedder(folder, spec) if emb is None else emb
         store = DocumentStore.open(folder / "store.sqlite")
-        dense = reg.get_class("index", index_name).load(part(folder, "dense"))
-        lex = reg.get_class("index", lexical_name).load(part(folder, "lexical")) if lexical_name and lexical else None
-        col = cls(folder, manifest, emb, store, dense, lex)
-        col._check_counts()
+        try:  # a damaged built part can be built again from the store, which read_manifest checked
+            emb = next((e for e in reuse if e.fingerprint() == spec["fingerprint"]), None)
+            emb = cls._load_embedder(folder, spec) if emb is None else emb
+            dense = reg.get_class("index", index_name).load(part(folder, "dense"))
+            lex = (reg.get_class("index", lexical_name).load(part(folder, "lexical")) if lexical_name and lexical
+                   else None)
+            col = cls(folder, manifest, emb, store, dense, lex)
+            col._check_counts()
+        except CorruptFileError as exc:
+            msg = (f"{without_advice(str(exc))}: the documents are whole, and `latentstack index repair {folder}` "
+                   "(in Python, latentstack.search.repair) rebuilds what was built from them")
+            raise CorruptFileError(msg) from exc
         col.loaded = (real_path(folder), checked.digest)
         if query_embedder is not None:
             col.use_for_queries(query_embedder)
@@ -211,8 +217,8 @@ class Collection(Catalog):
         if emb.fingerprint() != spec["fingerprint"]:
             msg = (f"the index at {folder} was built with embedder fingerprint {spec['fingerprint']}, but "
                    f"{spec['name']} with the same options now gives {emb.fingerprint()} (the model files changed, or "
-                   "the plugin now reads them otherwise, e.g. a sentence-transformers folder's prompts); rebuild the "
-                   "index")
+                   "the plugin now reads them otherwise, e.g. a sentence-transformers folder's prompts): `latentstack "
+                   f"index repair {folder}` embeds its documents again with the model as it is now")
             raise ModelMismatchError(msg)
         return emb
 
@@ -238,7 +244,7 @@ class Collection(Catalog):
         wrong = {k: v for k, v in parts.items() if v != chunks}
         if wrong:
             detail = ", ".join(f"the {k} {v}" for k, v in wrong.items())
-            msg = f"the index at {self.path} is inconsistent: the store holds {chunks} passages, {detail}; rebuild it"
+            msg = f"the index at {self.path} is inconsistent: the store holds {chunks} passages, {detail}"
             raise CorruptFileError(msg)
 
     @staticmethod

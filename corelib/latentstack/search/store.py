@@ -222,10 +222,12 @@ class DocumentStore:
         return dict(self.db.execute(f"SELECT id, doc_id FROM chunks WHERE id IN ({marks})", list(ids)).fetchall())
 
     def all_chunks(self) -> list[StoredChunk]:
-        """Every chunk, in id order."""
-        ids = [r[0] for r in self.db.execute("SELECT id FROM chunks ORDER BY id")]
-        found = self.chunks(ids)
-        return [found[i] for i in ids]
+        """Every chunk, in id order, with its document's title and metadata (in one query: ``chunks`` of every id
+        would pass more ids than SQLite takes in one statement)."""
+        rows = self.db.execute(
+            "SELECT c.id, c.doc_id, c.position, c.start, c.end, c.text, d.title, d.metadata "
+            "FROM chunks c JOIN documents d ON d.id = c.doc_id ORDER BY c.id")
+        return [StoredChunk(*r[:7], json.loads(r[7])) for r in rows]  # type: ignore[call-arg]
 
     def count_documents(self) -> int:
         """Number of documents."""

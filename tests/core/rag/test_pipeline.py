@@ -83,7 +83,7 @@ def test_bad_questions_are_clear_errors(index_dir: Path, tiny_llama_dir: Path) -
 def test_index_whose_embedder_model_changed_is_refused(index_dir: Path, tiny_llama_dir: Path) -> None:
     model = index_dir.parent / "bert"
     (model / "config.json").write_text((model / "config.json").read_text() + "\n")
-    with pytest.raises(ModelMismatchError, match="rebuild the index"):
+    with pytest.raises(ModelMismatchError, match="index repair"):
         pipeline(index_dir, tiny_llama_dir)
 
 
