@@ -271,15 +271,20 @@ def info(directory: Path) -> None:
 
 @index.command()
 @DIR
+@click.option("--check", is_flag=True, help="Only check: say which parts are damaged (exit status 1 if one is), "
+              "and write nothing.")
 @WAIT
-def repair(directory: Path, wait: float) -> None:
+def repair(directory: Path, check: bool, wait: float) -> None:
     """Check each part an index built from its documents (vector index, lexical index, fitted embedder) and
     build the damaged ones again from the documents it stores, with the settings it was built with. A whole
     index is left as it is."""
     from latentstack.search.repair import repair as repair_collection
 
-    for name, state in repair_collection(directory, wait).items():
+    states = repair_collection(directory, wait, check=check)
+    for name, state in states.items():
         click.echo(f"{name}: {state}")
+    if check and any(s != "ok" for s in states.values()):
+        raise SystemExit(1)
 
 
 @index.command("export")

@@ -14,31 +14,36 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from latentstack.errors import CorruptFileError, ModelMismatchError
+from latentstack.errors import CorruptFileError, InputError, ModelMismatchError
 from latentstack.interfaces import Embedder, Index
 from latentstack.locks import real_path, writer_lock
 from latentstack.progress import log
 from latentstack.search.catalog import Catalog
 from latentstack.search.collection import Collection
-from latentstack.storage import part, without_advice
+from latentstack.storage import part, read_manifest, without_advice
 
 OK = "ok"
 
 
-def repair(path: str | Path, wait: float | None = None) -> dict[str, str]:
+def repair(path: str | Path, wait: float | None = None, *, check: bool = False) -> dict[str, str]:
     """Check each built part of the collection at ``path`` and rebuild the damaged ones from its stored documents.
 
-    Returns each part's state: ``"ok"``, or ``"rebuilt: <what was wrong>"``. A damaged embedder (or one whose
+    Each part is checked as a load checks it, and every file of it against its checksum (a load leaves some
+    for later, such as BM25's word ids). Returns each part's state: ``"ok"``, or ``"rebuilt: <what was
+    wrong>"`` (``"damaged: ..."`` with ``check``, which writes nothing). A damaged embedder (or one whose
     model files changed) is built again from its recorded options, fitted on the stored passages where it learns
     from them, and every passage is embedded again. Nothing is written when every part is whole. A damaged
     store is a CorruptFileError: the documents cannot be rebuilt from anything. The folder's writer lock is
     held throughout (``wait``: seconds to wait for another writer).
     """
+    if not isinstance(check, bool):
+        msg = f"check takes True or False, got {check!r}"
+        raise InputError(msg)
     with writer_lock(path, wait):
-        return _repair(path)
+        return _repair(path, check)
 
 
-def _repair(path: str | Path) -> dict[str, str]:
+def _repair(path: str | Path, check: bool) -> dict[str, str]:
     catalog = Catalog.open(path)  # the store's checksum checked: the documents are whole
     folder, manifest = catalog.path, catalog.manifest
     passages = catalog.store.count_chunks()
@@ -49,12 +54,12 @@ def _repair(path: str | Path) -> dict[str, str]:
     state = {"embedder": wrong_emb, "dense": wrong_dense, "lexical": wrong_lexical}
     if wrong_emb and not wrong_dense:
         state["dense"] = "its vectors were embedded by the embedder rebuilt"
-    if not any(state.values()):
-        return {name: OK for name, wrong in state.items() if name != "lexical" or manifest["lexical"]}
-    col = _rebuilt(catalog, emb, None if state["dense"] else dense, lexical, bool(manifest["lexical"]))
-    col.loaded = (real_path(folder), str(catalog.digest))
-    col.save()
-    return {name: f"rebuilt: {wrong}" if wrong else OK for name, wrong in state.items()
+    done = "damaged" if check else "rebuilt"
+    if any(state.values()) and not check:
+        col = _rebuilt(catalog, emb, None if state["dense"] else dense, lexical, bool(manifest["lexical"]))
+        col.loaded = (real_path(folder), str(catalog.digest))
+        col.save()
+    return {name: f"{done}: {wrong}" if wrong else OK for name, wrong in state.items()
             if name != "lexical" or manifest["lexical"]}
 
 
@@ -71,8 +76,10 @@ def _loaded(load: Any, passages: int | None) -> tuple[Any, str | None]:
 
 
 def _load_index(folder: Path, name: str, plugin: str) -> Index:
+    """The index as a load reads it, once every file of its folder has passed its checksum."""
     from latentstack.registry import get_registry
 
+    read_manifest(part(folder, name), kind="index", plugin=plugin, version=None)
     return get_registry().get_class("index", plugin).load(part(folder, name))
 
 

@@ -39,19 +39,27 @@ def test_a_whole_collection_is_left_as_it_is(built: Path) -> None:
     assert read_manifest(built, kind="collection", version=None).digest == digest
 
 
-@pytest.mark.parametrize(("damage", "rebuilt"), [
-    (lambda p: (p / "dense" / "index.faiss").write_bytes(b"cut"), {"dense"}),
-    (lambda p: (p / "lexical" / "manifest.json").unlink(), {"lexical"}),
-    (lambda p: shutil.rmtree(p / "lexical"), {"lexical"}),
-    (lambda p: (p / "embedder" / "components.npy").write_bytes(b"cut"), {"embedder", "dense"}),
+@pytest.mark.parametrize(("damage", "rebuilt", "load_fails"), [
+    (lambda p: (p / "dense" / "index.faiss").write_bytes(b"cut"), {"dense"}, True),
+    (lambda p: (p / "lexical" / "manifest.json").unlink(), {"lexical"}, True),
+    (lambda p: shutil.rmtree(p / "lexical"), {"lexical"}, True),
+    (lambda p: (p / "lexical" / "token_ids.npy").write_bytes(b"cut"), {"lexical"}, False),  # a load reads it later
+    (lambda p: (p / "embedder" / "components.npy").write_bytes(b"cut"), {"embedder", "dense"}, True),
 ])
-def test_a_damaged_part_is_rebuilt_and_answers_as_before(built: Path, damage, rebuilt: set[str]) -> None:  # noqa: ANN001
-    """Loading names the damaged part and the command that rebuilds it; after repair every query answers as the
-    whole collection did (a refitted lsa too: it was fitted on the same passages), and it takes new documents."""
+def test_a_damaged_part_is_rebuilt_and_answers_as_before(built: Path, damage, rebuilt: set[str],  # noqa: ANN001
+                                                        load_fails: bool) -> None:
+    """Loading names the damaged part and the command that rebuilds it; a check names it and writes nothing;
+    after repair every query answers as the whole collection did (a refitted lsa too: it was fitted on the same
+    passages), and it takes new documents."""
     before = _answers(built)
     damage(built)
-    with pytest.raises(CorruptFileError, match="index repair"):
-        Collection.load(built)
+    if load_fails:
+        with pytest.raises(CorruptFileError, match="index repair"):
+            Collection.load(built)
+    files = {p: p.read_bytes() for p in built.rglob("*") if p.is_file()}
+    checked = repair(built, check=True)
+    assert {k for k, v in checked.items() if v.startswith("damaged: ")} == rebuilt
+    assert {p: p.read_bytes() for p in built.rglob("*") if p.is_file()} == files
     states = repair(built)
     assert {k for k, v in states.items() if v.startswith("rebuilt: ")} == rebuilt
     assert {k for k, v in states.items() if v == "ok"} == {"embedder", "dense", "lexical"} - rebuilt
@@ -87,10 +95,14 @@ def test_a_damaged_store_is_refused_and_nothing_written(built: Path) -> None:
 
 def test_the_cli_repairs_and_says_what_it_did(built: Path, tmp_path: Path) -> None:
     (built / "dense" / "index.faiss").write_bytes(b"cut")
+    checked = run_cli("index", "repair", str(built), "--check", check=False)
+    assert checked.returncode == 1 and checked.stdout.splitlines()[1].startswith("dense: damaged: ")
+    assert run_cli("index", "repair", str(built), "--check", check=False).returncode == 1  # nothing was written
     out = run_cli("index", "repair", str(built))
     assert out.stdout.splitlines()[0] == "embedder: ok"
     assert out.stdout.splitlines()[1].startswith("dense: rebuilt: ") and "lexical: ok" in out.stdout
-    assert run_cli("index", "repair", str(built)).stdout.split() == ["embedder:", "ok", "dense:", "ok", "lexical:", "ok"]
+    assert run_cli("index", "repair", str(built), "--check").stdout.split() == ["embedder:", "ok", "dense:", "ok",
+                                                                                 "lexical:", "ok"]
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("keep", encoding="utf-8")
