@@ -81,6 +81,7 @@ def test_cli_tour_runs_as_written(tmp_path: Path) -> None:
     hits = json.loads(outputs['latentstack search docs-index "bread yeast" --dense-only --json'])["hits"]
     assert hits and "bread" in hits[0]["text"].lower()
     assert all(-1.0 <= hit["score"] <= 1.0 for hit in hits)  # cosines: the dense ranking, not a fused score
+    assert by_start["latentstack index repair docs-index"].split() == ["embedder:", "ok", "dense:", "ok", "lexical:", "ok"]
     alike = outputs["latentstack search docs-index --like volcano -k 2"]
     assert alike.startswith(" 1. [") and "volcano" not in alike.split("\n")[0]  # the others, never itself
     predicted = outputs['latentstack classify predict spam-clf "WINNER! Claim your prize now" "see you at lunch"']
