@@ -227,6 +227,25 @@ def test_metadata_shared_by_items_is_kept_and_saved_once(tmp_path) -> None:  # n
     assert old.meta == index.meta and {h.id for h in old.search("cats", where={"topic": "animals"})} == {"c"}
 
 
+@pytest.mark.parametrize("written", ["as saved", "not ascii", "crlf", "cr"])
+def test_items_written_otherwise_are_read_alike(index: Bm25Index, tmp_path, written: str) -> None:  # noqa: ANN001
+    """A load reads the saved ASCII rows in one pass; rows with characters unescaped, or with other line ends (a
+    file saved again by an editor), are split at their line ends and read the same."""
+    import json
+
+    from latentstack.storage import sha256_file, update_manifest
+
+    index.add(["u"], ["Ünïcode café\u2028naïve ✓"], [{"topic": "é"}])
+    index.save(tmp_path / "b")
+    items = tmp_path / "b" / "items.jsonl"
+    rows = [json.loads(line) for line in items.read_text(encoding="utf-8").splitlines()]
+    end = {"crlf": "\r\n", "cr": "\r"}.get(written, "\n")
+    items.write_bytes("".join(json.dumps(r, ensure_ascii=written != "not ascii") + end for r in rows).encode())
+    update_manifest(tmp_path / "b", lambda body: body["files"].update({"items.jsonl": sha256_file(items)}))
+    again = Bm25Index.load(tmp_path / "b")
+    assert (again.ids, again.texts, again.meta) == (index.ids, index.texts, index.meta)
+
+
 @pytest.mark.parametrize(("rows", "message"), [
     (lambda lines: lines[:2] + lines[1:2] + lines[3:], "repeats 1 id"),
     (lambda lines: lines[:3] + ["null"], "bm25 index"),
