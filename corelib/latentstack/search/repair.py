@@ -53,7 +53,7 @@ def _repair(path: str | Path, check: bool) -> dict[str, str]:
         lambda: _load_index(folder, "lexical", manifest["lexical"]["name"]), passages)
     state = {"embedder": wrong_emb, "dense": wrong_dense, "lexical": wrong_lexical}
     if wrong_emb and not wrong_dense:
-        state["dense"] = "its vectors were embedded by the embedder rebuilt"
+        state["dense"] = "its vectors come from the embedder above"
     done = "damaged" if check else "rebuilt"
     if any(state.values()) and not check:
         col = _rebuilt(catalog, emb, None if state["dense"] else dense, lexical, bool(manifest["lexical"]))
