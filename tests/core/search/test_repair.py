@@ -109,3 +109,16 @@ def test_the_cli_repairs_and_says_what_it_did(built: Path, tmp_path: Path) -> No
     refused = run_cli("index", "repair", str(mine), check=False)
     assert refused.returncode == 1 and "is not a saved collection" in refused.stderr
     assert (mine / "notes.txt").read_text(encoding="utf-8") == "keep" and len(list(mine.iterdir())) == 1
+
+
+def test_a_second_writer_is_waited_for_then_refused(built: Path) -> None:
+    """repair holds the folder's writer lock throughout: while another process writes, it waits --wait seconds,
+    then fails with one line, having changed nothing."""
+    from latentstack.locks import writer_lock
+
+    (built / "dense" / "index.faiss").write_bytes(b"cut")
+    files = {p: p.read_bytes() for p in built.rglob("*") if p.is_file()}
+    with writer_lock(built):
+        refused = run_cli("index", "repair", str(built), "--wait", "0.2", check=False)
+    assert refused.returncode == 1 and "being written by another process" in refused.stderr
+    assert {p: p.read_bytes() for p in built.rglob("*") if p.is_file()} == files
