@@ -2,7 +2,13 @@
 
 ``zscore`` (the default) turns each retriever's scores into z-scores over its own top
 list for this query, (s - mean) / std, and adds them; a candidate missing from one
-list gets that list's lowest z-score (an upper bound of its true score). A retriever
+list gets that list's lowest z-score (an upper bound of its true score). A lexical
+index lists only the passages that hold a query word: when it lists fewer than the
+dense ranking holds, the others score 0 in it, and its z-scores are taken over the
+whole pool, those zeros included (they are then the floor): a word found in one
+passage alone (an invoice number, a name), or in a few that score alike, stands out
+from the passages without it, where a list with no spread gave it nothing and the
+hybrid ranked far below BM25 alone. A retriever
 that is unsure (a flat score list, typical of a small encoder out of its domain) yields
 small z-scores and so counts less, while a sharp lexical match still stands out. That is
 why it stays at or above the better part where plain RRF can fall below BM25 (with a weak
@@ -23,18 +29,23 @@ from latentstack.interfaces import Hit
 METHODS = ("zscore", "rrf")
 
 
-def zscores(hits: Sequence[Hit]) -> tuple[dict[object, float], float]:
-    """Each hit's z-score within its list, and the list's floor (its lowest z-score)."""
+def zscores(hits: Sequence[Hit], pool: int = 0) -> tuple[dict[object, float], float]:
+    """Each hit's z-score within its list, and the list's floor (its lowest z-score); with ``pool`` above the
+    list's length, over the pool, the candidates the list leaves out scoring 0 (the floor is then theirs)."""
     if not hits:
         return {}, 0.0
     s = np.array([h.score for h in hits], dtype=np.float64)
-    z = (s - s.mean()) / (s.std() + 1e-9)
-    return {h.id: float(v) for h, v in zip(hits, z, strict=True)}, float(z.min())
+    unlisted = max(pool - len(s), 0)
+    whole = np.concatenate([s, np.zeros(unlisted)])
+    mean, std = whole.mean(), whole.std() + 1e-9
+    z = (s - mean) / std
+    return {h.id: float(v) for h, v in zip(hits, z, strict=True)}, float(min(z.min(), -mean / std) if unlisted else z.min())
 
 
-def zscore_fusion(rankings: Sequence[Sequence[Hit]]) -> list[Hit]:
-    """Sum of per-list z-scores; missing candidates take that list's floor."""
-    tables = [zscores(r) for r in rankings]
+def zscore_fusion(rankings: Sequence[Sequence[Hit]], pools: Sequence[int] = ()) -> list[Hit]:
+    """Sum of per-list z-scores (list i's over ``pools[i]`` candidates, where given); missing candidates take that
+    list's floor."""
+    tables = [zscores(r, pools[i] if i < len(pools) else 0) for i, r in enumerate(rankings)]
     first: dict[str | int, Hit] = {}
     for r in rankings:
         for h in r:
@@ -71,7 +82,7 @@ def check_fusion(fusion: str | None, hybrid: bool) -> str:
 def fuse(dense: Sequence[Hit], lexical: Sequence[Hit], method: str = "zscore", k: int = 60) -> list[Hit]:
     """One ranking from a dense and a lexical one (see the module docs for ``method``)."""
     if method == "zscore":
-        return zscore_fusion([dense, lexical])
+        return zscore_fusion([dense, lexical], pools=[0, len(dense)])
     if method == "rrf":
         return rrf([dense, lexical], k=k)
     msg = f"unknown fusion {method!r}; choose one of {', '.join(METHODS)}"
