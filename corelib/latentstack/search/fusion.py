@@ -11,8 +11,8 @@ from the passages without it, where a list with no spread gave it nothing and th
 hybrid ranked far below BM25 alone. A retriever
 that is unsure (a flat score list, typical of a small encoder out of its domain) yields
 small z-scores and so counts less, while a sharp lexical match still stands out. That is
-why it stays at or above the better part where plain RRF can fall below BM25 (with a weak
-encoder; docs/benchmarks.md, "Retrieval", has the measurements).
+why it stays about level with the better part, or above it, where plain RRF can fall below
+BM25 (with a weak encoder; docs/benchmarks.md, "Retrieval", has the measurements).
 
 ``rrf`` is plain reciprocal rank fusion (Cormack et al. 2009, k=60), kept for comparison.
 """
