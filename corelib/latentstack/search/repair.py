@@ -49,18 +49,18 @@ def _repair(path: str | Path, check: bool) -> dict[str, str]:
     passages = catalog.store.count_chunks()
     emb, wrong_emb = _loaded(lambda: Collection._load_embedder(folder, manifest["embedder"]), None)
     dense, wrong_dense = _loaded(lambda: _load_index(folder, "dense", manifest["index"]["name"]), passages)
-    lexical, wrong_lexical = (None, None) if not manifest["lexical"] else _loaded(
-        lambda: _load_index(folder, "lexical", manifest["lexical"]["name"]), passages)
-    state = {"embedder": wrong_emb, "dense": wrong_dense, "lexical": wrong_lexical}
+    state = {"embedder": wrong_emb, "dense": wrong_dense}
+    lexical = None
+    if manifest["lexical"]:
+        lexical, state["lexical"] = _loaded(lambda: _load_index(folder, "lexical", manifest["lexical"]["name"]), passages)
     if wrong_emb and not wrong_dense:
         state["dense"] = "its vectors come from the embedder above"
-    done = "damaged" if check else "rebuilt"
     if any(state.values()) and not check:
-        col = _rebuilt(catalog, emb, None if state["dense"] else dense, lexical, bool(manifest["lexical"]))
+        col = _rebuilt(catalog, emb, None if state["dense"] else dense, lexical)
         col.loaded = (real_path(folder), str(catalog.digest))
         col.save()
-    return {name: f"{done}: {wrong}" if wrong else OK for name, wrong in state.items()
-            if name != "lexical" or manifest["lexical"]}
+    done = "damaged" if check else "rebuilt"
+    return {name: f"{done}: {wrong}" if wrong else OK for name, wrong in state.items()}
 
 
 def _loaded(load: Any, passages: int | None) -> tuple[Any, str | None]:
@@ -79,12 +79,12 @@ def _load_index(folder: Path, name: str, plugin: str) -> Index:
     """The index as a load reads it, once every file of its folder has passed its checksum."""
     from latentstack.registry import get_registry
 
-    read_manifest(part(folder, name), kind="index", plugin=plugin, version=None)
-    return get_registry().get_class("index", plugin).load(part(folder, name))
+    inner = part(folder, name)
+    read_manifest(inner, kind="index", plugin=plugin, version=None)
+    return get_registry().get_class("index", plugin).load(inner)
 
 
-def _rebuilt(catalog: Catalog, emb: Embedder | None, dense: Index | None, lexical: Index | None,
-             has_lexical: bool) -> Collection:
+def _rebuilt(catalog: Catalog, emb: Embedder | None, dense: Index | None, lexical: Index | None) -> Collection:
     """A Collection over the catalog's store with the parts given, and the missing ones built from its passages."""
     from latentstack.registry import get_registry
 
@@ -99,7 +99,7 @@ def _rebuilt(catalog: Catalog, emb: Embedder | None, dense: Index | None, lexica
         col._embedded = True
         col.dense = reg.build_as(Index, manifest["index"]["name"], **manifest["index"]["options"])
         col.dense.add(ids, col.embedder.embed_many(texts, "document"), metas)
-    if has_lexical and lexical is None:
+    if manifest["lexical"] and lexical is None:
         spec = manifest["lexical"]
         col.lexical = reg.build_as(Index, spec["name"], **spec["options"])
         col.lexical.add(ids, texts, metas)

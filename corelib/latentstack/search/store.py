@@ -108,6 +108,15 @@ class StoredChunk:
     metadata: Mapping[str, Any]
 
 
+#: A chunk's row joined with its document's title and metadata, as ``_stored_chunk`` reads it.
+_CHUNK_ROWS = ("SELECT c.id, c.doc_id, c.position, c.start, c.end, c.text, d.title, d.metadata "
+               "FROM chunks c JOIN documents d ON d.id = c.doc_id")
+
+
+def _stored_chunk(row: Sequence[Any]) -> StoredChunk:
+    return StoredChunk(*row[:7], json.loads(row[7]))  # type: ignore[call-arg]
+
+
 class DocumentStore:
     """SQLite tables of documents and chunks, held in memory until saved.
 
@@ -207,12 +216,8 @@ class DocumentStore:
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
-        rows = self.db.execute(
-            "SELECT c.id, c.doc_id, c.position, c.start, c.end, c.text, d.title, d.metadata "
-            f"FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})",
-            list(ids),
-        )
-        return {r[0]: StoredChunk(*r[:7], json.loads(r[7])) for r in rows}  # type: ignore[call-arg]
+        rows = self.db.execute(f"{_CHUNK_ROWS} WHERE c.id IN ({marks})", list(ids))
+        return {r[0]: _stored_chunk(r) for r in rows}
 
     def doc_ids(self, ids: Sequence[int]) -> dict[int, str]:
         """The document id of each chunk id (cheap: no text or metadata)."""
@@ -224,10 +229,7 @@ class DocumentStore:
     def all_chunks(self) -> list[StoredChunk]:
         """Every chunk, in id order, with its document's title and metadata (in one query: ``chunks`` of every id
         would pass more ids than SQLite takes in one statement)."""
-        rows = self.db.execute(
-            "SELECT c.id, c.doc_id, c.position, c.start, c.end, c.text, d.title, d.metadata "
-            "FROM chunks c JOIN documents d ON d.id = c.doc_id ORDER BY c.id")
-        return [StoredChunk(*r[:7], json.loads(r[7])) for r in rows]  # type: ignore[call-arg]
+        return [_stored_chunk(r) for r in self.db.execute(f"{_CHUNK_ROWS} ORDER BY c.id")]
 
     def count_documents(self) -> int:
         """Number of documents."""
