@@ -73,16 +73,18 @@ class NgramCounter:
     def transform(self, texts: Sequence[str]) -> Any | None:
         """Counts of the vocabulary's terms in ``texts`` (CSR, float32)."""
         docs = self._docs(texts)
-        if docs is not None and self.vocabulary is not None and not self._chars and self._table is None:
-            flat, starts = _tokens(docs, self._stop, self._words)
-            if len(flat) * (self.hi - self.lo + 1) < LOOKED_UP_BELOW * len(self.vocabulary):
-                return _looked_up(flat, starts, self.vocabulary, self.lo, self.hi)
+        if docs is None or self.vocabulary is None or self._table is False:  # False: not covered (see _lookup_table)
+            return None
+        tokens = None if self._chars else _tokens(docs, self._stop, self._words)  # tokenised once, either way
+        if tokens is not None and self._table is None and (
+                len(tokens[0]) * (self.hi - self.lo + 1) < LOOKED_UP_BELOW * len(self.vocabulary)):
+            return _looked_up(*tokens, self.vocabulary, self.lo, self.hi)
         lookup = self._lookup_table()
-        if docs is None or lookup is None or self.vocabulary is None:
+        if lookup is None:
             return None
         encoder, table, columns = lookup
-        keys, rows = (_char_text_keys(docs, encoder, self.lo, self.hi) if self._chars
-                      else _word_text_keys(docs, encoder, self.lo, self.hi, self._stop, self._words))
+        keys, rows = (_char_text_keys(docs, encoder, self.lo, self.hi) if tokens is None
+                      else _word_text_keys(tokens, encoder, self.lo, self.hi))
         at = np.minimum(np.searchsorted(table, keys), max(len(table) - 1, 0))
         found = table[at] == keys if len(table) else np.zeros(len(keys), dtype=bool)
         return _matrix(rows[found], columns[at[found]], len(docs), len(self.vocabulary))
@@ -370,10 +372,9 @@ def _looked_up(flat: list[str], starts: np.ndarray, vocabulary: dict[str, int], 
     return _matrix(np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64), len(starts), len(vocabulary))
 
 
-def _word_text_keys(docs: list[str], encoder: Any, lo: int, hi: int, stop: frozenset[str],
-                    words: str) -> tuple[np.ndarray, np.ndarray]:
+def _word_text_keys(tokens: tuple[list[str], np.ndarray], encoder: Any, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
     token_ids, base = encoder
-    flat, starts = _tokens(docs, stop, words)
+    flat, starts = tokens
     ids = np.fromiter(map(token_ids.get, flat, repeat(base - 1)), dtype=np.int64, count=len(flat))
     rows = _rows_of(starts, len(ids))
     keys, pos, _ = _word_keys(ids, rows, lo, hi, base)
