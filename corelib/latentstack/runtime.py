@@ -29,6 +29,7 @@ PROBE_VERSION = 2  # part of the cache key: choices made by an earlier probe are
 TIMED_COPIES = 4  # the probe texts, this many times over, are what each dtype is timed on
 TIMED_ROUNDS = 3  # timed passes per dtype at most, taken in turn; the best counts
 CLEAR = 0.75  # rounds stop once bf16's best time is this much further from FASTER, either way, than FASTER itself
+NO_UNITS = "the CPU has no bf16 units (AMX or AVX-512 BF16)"  # the reason float32 is chosen without a probe
 BF16_UNITS = ("amx_bf16", "avx512_bf16")
 
 PROBE_TEXTS = (
@@ -96,7 +97,7 @@ def choose_dtype(model_fingerprint: str, probe: Callable[[], Probe], features: l
     """bfloat16 or float32 for this model here; ``probe`` measures bf16 against float32 (called only with bf16 units)."""
     units = bf16_units(cpu_key()[1] if features is None else features)
     if not units:
-        return RuntimeChoice("float32", "the CPU has no bf16 units (AMX or AVX-512 BF16)")
+        return RuntimeChoice("float32", NO_UNITS)
     if features is None and (known := cached_choice(model_fingerprint)) is not None:
         return known
     choice = judge(probe(), units)
@@ -133,7 +134,7 @@ def describe_auto(probe_key: str) -> str:
     """What ``dtype="auto"`` runs for the model with this probe key here, without running the probe."""
     units = bf16_units(cpu_key()[1])
     if not units:
-        return "float32 (the CPU has no bf16 units)"
+        return f"float32 ({NO_UNITS})"
     known = cached_choice(probe_key)
     if known is None:
         return f"not probed yet ({'/'.join(units)} present: the first use as an embedder probes bf16's parity and speed)"

@@ -17,6 +17,15 @@ def test_no_bf16_units_means_float32_without_probing() -> None:
     assert choice.dtype == "float32" and "no bf16 units" in choice.reason
 
 
+def test_models_describes_the_choice_as_the_embedder_makes_it_without_bf16_units(monkeypatch) -> None:  # noqa: ANN001
+    """`latentstack models` gives the reason the embedder gives, word for word, on a CPU without bf16 units."""
+    from latentstack import runtime
+
+    monkeypatch.setattr(runtime, "cpu_key", lambda: ("an AVX2 CPU", ["avx2", "fma"]))
+    choice = choose_dtype("model-x", never_called)
+    assert runtime.describe_auto("model-x") == f"{choice.dtype} ({choice.reason})"
+
+
 @pytest.mark.parametrize(("probe", "want"), [
     (Probe(0.99995, 0.9996, 1.0, 0.5), "bfloat16"),
     (Probe(0.99985, 0.9990, 1.0, 0.5), "float32"),  # mean below the floor
