@@ -99,6 +99,10 @@ def test_chunks_cut_in_ray_tasks_are_the_local_chunks(engine: RayEngine) -> None
 def test_default_runtime_keeps_recall_at_10(engine: RayEngine, tmp_path: Path) -> None:
     """dtype auto (bf16 on CPUs with bf16 units): rounding depends on the batch a text is padded in, so near
     ties may swap; the ray build must still find 99% of the local build's top 10."""
+    from latentstack.runtime import bf16_units, cpu_key
+
+    if not bf16_units(cpu_key()[1]):  # auto is then float32 without a probe (test_runtime): the test above's build
+        pytest.skip("dtype auto runs float32 on a CPU without bf16 units, as test_ray_build_gives_the_local_builds_top_10")
     built = build_both(engine, tmp_path, {})
     found = [len(set(r["ray"]) & set(r["local"])) / 10 for r in (top10(built, q) for q in sms(20, skip=1000))]
     assert float(np.mean(found)) >= 0.99, found
